@@ -1,0 +1,122 @@
+//! The domain's typed errors, mapped to the CLI contract's codes in one place
+//! ([`Error::code`]).
+
+use agent_tty_plugin_api::{ErrorCode, PluginError};
+use std::path::{Path, PathBuf};
+
+/// A domain failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input from the user; the message says what to do.
+    #[error("{message}")]
+    Invalid {
+        /// Which contract code (one of the exit-2 codes).
+        code: ErrorCode,
+        /// What was wrong.
+        message: String,
+    },
+    /// No Session with this id in this Home.
+    #[error("no Session {id} in Home {home}; run `agent-tty list --all` to see its Sessions")]
+    SessionNotFound {
+        /// The id asked for.
+        id: String,
+        /// The Home searched.
+        home: PathBuf,
+    },
+    /// Reading a file or directory failed.
+    #[error("could not read {}: {source}", path.display())]
+    Read {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Writing a file or directory failed.
+    #[error("could not write {}: {source}", path.display())]
+    Write {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A manifest exists but does not hold a valid version-1 manifest.
+    #[error("{} is not a valid Session manifest: {reason}", path.display())]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Any other contract failure, already classified.
+    #[error("{0}")]
+    Plugin(PluginError),
+}
+
+/// Shorthand.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A usage error with a specific code.
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a read failure.
+    pub fn read(path: &Path, source: std::io::Error) -> Self {
+        Error::Read {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Wraps a write failure.
+    pub fn write(path: &Path, source: std::io::Error) -> Self {
+        Error::Write {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The contract code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Invalid { code, .. } => *code,
+            Error::SessionNotFound { .. } => ErrorCode::SessionNotFound,
+            Error::Read { .. } => ErrorCode::StorageReadError,
+            Error::Write { .. } => ErrorCode::StorageWriteError,
+            Error::Manifest { .. } => ErrorCode::ManifestValidationError,
+            Error::Plugin(e) => e.code,
+        }
+    }
+}
+
+impl From<Error> for PluginError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Plugin(p) => p,
+            other => {
+                let details = match &other {
+                    Error::Read { path, .. }
+                    | Error::Write { path, .. }
+                    | Error::Manifest { path, .. } => {
+                        serde_json::json!({ "path": path })
+                    }
+                    Error::SessionNotFound { id, home } => {
+                        serde_json::json!({ "sessionId": id, "home": home })
+                    }
+                    _ => serde_json::Value::Null,
+                };
+                PluginError::new(other.code(), other.to_string()).with_details(details)
+            }
+        }
+    }
+}
+
+impl From<PluginError> for Error {
+    fn from(e: PluginError) -> Self {
+        Error::Plugin(e)
+    }
+}

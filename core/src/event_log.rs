@@ -1,0 +1,291 @@
+//! The Event Log `events.jsonl`: one JSON object per line,
+//! `{"seq":N,"ts":"<ISO>","type":T,"payload":{...}}`, `seq` from 0 up by 1.
+//!
+//! The writer emits whole lines with a single `write` on an `O_APPEND` file, so
+//! a crash never leaves half a line behind for *our* readers; readers still
+//! tolerate a torn last line because other writers (agent-tty 0.5, a full
+//! disk) may leave one. [`EventLogFollower`] reads only what was appended
+//! since its last call, never the whole file again.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The Event Log file name inside a Session directory.
+pub const EVENT_LOG_FILE: &str = "events.jsonl";
+
+/// One line of the Event Log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// When it was written (ISO-8601 UTC, milliseconds).
+    pub ts: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// The event types and their payloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum EventBody {
+    /// Terminal output, as text.
+    Output { data: String },
+    /// Literal typed text.
+    InputText { data: String },
+    /// A bracketed paste.
+    InputPaste { data: String },
+    /// Named keys.
+    InputKeys { keys: Vec<String> },
+    /// A command typed by `run`.
+    #[serde(rename_all = "camelCase")]
+    InputRun {
+        command: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        marker: Option<String>,
+        no_wait: bool,
+    },
+    /// `run`'s completion marker was seen.
+    #[serde(rename_all = "camelCase")]
+    RunComplete {
+        marker: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_run_seq: Option<u64>,
+    },
+    /// The Session's size changed.
+    Resize { cols: u16, rows: u16 },
+    /// A signal was sent to the Session.
+    Signal { signal: String },
+    /// The Session's command ended.
+    #[serde(rename_all = "camelCase")]
+    Exit {
+        exit_code: Option<i32>,
+        exit_signal: Option<String>,
+    },
+    /// A label placed in the log.
+    Marker { label: String },
+}
+
+/// `<session dir>/events.jsonl`.
+pub fn event_log_path(session_dir: &Path) -> PathBuf {
+    session_dir.join(EVENT_LOG_FILE)
+}
+
+/// Appends events with contiguous `seq`. One writer per Session (its host).
+pub struct EventLogWriter {
+    file: File,
+    path: PathBuf,
+    next_seq: u64,
+}
+
+impl EventLogWriter {
+    /// Opens (creating with mode 0600) a Session's Event Log for appending,
+    /// continuing after the last complete event already in it.
+    pub fn open(session_dir: &Path) -> Result<Self> {
+        let path = event_log_path(session_dir);
+        let next_seq = match last_event(&path)? {
+            Some(e) => e.seq + 1,
+            None => 0,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::write(&path, e))?;
+        Ok(EventLogWriter {
+            file,
+            path,
+            next_seq,
+        })
+    }
+
+    /// Appends one event as one whole line and returns its `seq`.
+    pub fn append(&mut self, body: EventBody) -> Result<u64> {
+        let seq = self.next_seq;
+        let event = Event {
+            seq,
+            ts: crate::time::now_iso(),
+            body,
+        };
+        let mut line = serde_json::to_vec(&event).expect("an event always serialises");
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::write(&self.path, e))?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// The `seq` the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+/// The last complete, parseable event of a log, reading only its tail.
+pub fn last_event(path: &Path) -> Result<Option<Event>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::read(path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
+    let mut window: u64 = 64 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::read(path, e))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        file.read_to_end(&mut buf)
+            .map_err(|e| Error::read(path, e))?;
+        // Complete lines only: drop a torn tail, and a possibly cut first line.
+        let end = buf
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let body = &buf[..end];
+        let lines: Vec<&[u8]> = body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let first_whole = usize::from(start > 0);
+        for line in lines.iter().skip(first_whole).rev() {
+            if let Ok(e) = serde_json::from_slice::<Event>(line) {
+                return Ok(Some(e));
+            }
+        }
+        if start == 0 {
+            return Ok(None);
+        }
+        window *= 4;
+    }
+}
+
+/// Follows an Event Log: each call reads only bytes appended since the last.
+pub struct EventLogFollower {
+    path: PathBuf,
+    offset: u64,
+    torn: Vec<u8>,
+}
+
+impl EventLogFollower {
+    /// Starts at the beginning of the log.
+    pub fn new(path: &Path) -> Self {
+        EventLogFollower {
+            path: path.to_owned(),
+            offset: 0,
+            torn: Vec::new(),
+        }
+    }
+
+    /// Bytes consumed so far (complete lines only).
+    pub fn offset(&self) -> u64 {
+        self.offset - self.torn.len() as u64
+    }
+
+    /// Calls `each` for every complete event appended since the last call,
+    /// reading in bounded chunks so a huge log never sits in memory at once.
+    /// A torn last line is kept for next time; malformed lines are skipped.
+    /// A missing file is simply empty (the Session may not have written yet).
+    pub fn read_new(&mut self, mut each: impl FnMut(Event)) -> Result<usize> {
+        let mut file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::read(&self.path, e)),
+        };
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| Error::read(&self.path, e))?;
+        let mut count = 0;
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            let n = file
+                .read(&mut chunk)
+                .map_err(|e| Error::read(&self.path, e))?;
+            if n == 0 {
+                break;
+            }
+            self.offset += n as u64;
+            let mut data = &chunk[..n];
+            while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+                let (line, rest) = data.split_at(nl);
+                data = &rest[1..];
+                let parsed = if self.torn.is_empty() {
+                    serde_json::from_slice::<Event>(line)
+                } else {
+                    self.torn.extend_from_slice(line);
+                    let parsed = serde_json::from_slice::<Event>(&self.torn);
+                    self.torn.clear();
+                    parsed
+                };
+                if let Ok(event) = parsed {
+                    each(event);
+                    count += 1;
+                }
+            }
+            self.torn.extend_from_slice(data);
+        }
+        Ok(count)
+    }
+}
+
+/// Reads every complete event of a log (tests and small logs; followers
+/// should use [`EventLogFollower`]).
+pub fn read_all(path: &Path) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    EventLogFollower::new(path).read_new(|e| events.push(e))?;
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_the_05_shape() {
+        let e = Event {
+            seq: 3,
+            ts: "2026-11-24T03:50:02.677Z".into(),
+            body: EventBody::InputRun {
+                command: "ls".into(),
+                marker: Some("m1".into()),
+                no_wait: false,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"seq":3,"ts":"2026-11-24T03:50:02.677Z","type":"input_run","payload":{"command":"ls","marker":"m1","noWait":false}}"#
+        );
+    }
+
+    #[test]
+    fn writer_continues_seq_and_follower_tolerates_a_torn_tail() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        w.append(EventBody::Output { data: "a".into() }).unwrap();
+        drop(w);
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        assert_eq!(w.append(EventBody::Output { data: "b".into() }).unwrap(), 1);
+        let path = event_log_path(tmp.path());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":2,"ts":"2026-11-24T03:50:02.677Z","type":"out"#)
+            .unwrap();
+
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, [0, 1]);
+        f.write_all(b"put\",\"payload\":{\"data\":\"c\"}}\n")
+            .unwrap();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!(follower.offset(), std::fs::metadata(&path).unwrap().len());
+        assert_eq!(last_event(&path).unwrap().unwrap().seq, 2);
+    }
+}

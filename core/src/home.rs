@@ -1,0 +1,215 @@
+//! Homes: which one a command uses, its canonical form, and the paths inside it.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use agent_tty_plugin_api::{ErrorCode, HomeChoice};
+use std::path::{Component, Path, PathBuf};
+
+/// The environment variable that selects a Home.
+pub const HOME_ENV: &str = "AGENT_TTY_HOME";
+
+/// Picks the Home: `--home`, then `AGENT_TTY_HOME`, else `~/.agent-tty`.
+///
+/// The first two are *explicit* (gc, for one, scopes itself to an explicit
+/// Home). Relative paths are refused rather than resolved against whatever
+/// directory the command happened to run in, because a Home is a long-lived
+/// place and a relative name would silently point elsewhere next time.
+pub fn resolve_home(
+    flag: Option<&str>,
+    env_value: Option<&str>,
+    os_home: Option<&Path>,
+) -> Result<HomeChoice> {
+    let (raw, explicit, source) = match (flag, env_value.filter(|v| !v.is_empty())) {
+        (Some(f), _) => (PathBuf::from(f), true, "--home"),
+        (None, Some(e)) => (PathBuf::from(e), true, HOME_ENV),
+        (None, None) => {
+            let base = os_home.ok_or_else(|| {
+                Error::invalid(
+                    ErrorCode::InvalidArgument,
+                    "cannot find your user directory to place the default Home ~/.agent-tty; \
+                     pass --home <absolute path> or set AGENT_TTY_HOME",
+                )
+            })?;
+            (base.join(".agent-tty"), false, "default")
+        }
+    };
+    if !raw.is_absolute() {
+        return Err(Error::invalid(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the Home given by {source} must be an absolute path, not {:?}; \
+                 try {source} \"$PWD/{}\"",
+                raw.display(),
+                raw.display()
+            ),
+        ));
+    }
+    Ok(HomeChoice {
+        path: canonical_path(&raw).to_string_lossy().into_owned(),
+        explicit,
+    })
+}
+
+/// The canonical form of a Home path: absolute, `.`/`..` folded, then
+/// symlinks resolved when the directory exists. A path that no longer exists
+/// keeps its normalised form so it can still be matched and forgotten.
+pub fn canonical_path(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(path))
+            .unwrap_or_else(|_| path.to_owned())
+    };
+    let normal = normalise(&absolute);
+    std::fs::canonicalize(&normal).unwrap_or(normal)
+}
+
+/// Folds `.` and `..` and drops trailing slashes, without touching the disk.
+pub fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push("/");
+    }
+    out
+}
+
+/// `<home>/sessions`.
+pub fn sessions_dir(home: &Path) -> PathBuf {
+    home.join("sessions")
+}
+
+/// Checks a Session id and returns its directory. Ids come from users and
+/// scripts, so anything that could leave `sessions/` is refused before any
+/// path is built from it.
+pub fn session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
+    validate_session_id(session_id)?;
+    Ok(sessions_dir(home).join(session_id))
+}
+
+/// Refuses ids with separators, `.`/`..`, control characters or that are empty.
+pub fn validate_session_id(id: &str) -> Result<()> {
+    let bad = id.is_empty()
+        || id == "."
+        || id == ".."
+        || id.len() > 128
+        || id.contains(['/', '\\', '\0'])
+        || id.chars().any(char::is_control);
+    if bad {
+        return Err(Error::invalid(
+            ErrorCode::InvalidSessionId,
+            format!(
+                "{id:?} is not a valid Session id; ids look like 01JD3Z6X8K4M2N5P7Q9R1S3T5V \
+                 (see `agent-tty list --all`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the Home and its `sessions/` when missing. A Home the tool creates
+/// gets mode 0700; an existing one is never re-moded.
+pub fn ensure_home(home: &Path) -> Result<()> {
+    if !home.exists() {
+        fsutil::create_dir_all_private(home).map_err(|e| Error::write(home, e))?;
+    }
+    let sessions = sessions_dir(home);
+    if !sessions.exists() {
+        fsutil::create_dir_all_private(&sessions).map_err(|e| Error::write(&sessions, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(Some("/tmp/flag"), Some("/tmp/env"), "/tmp/flag", true)]
+    #[case(None, Some("/tmp/env"), "/tmp/env", true)]
+    #[case(None, Some(""), "/users/me/.agent-tty", false)]
+    #[case(None, None, "/users/me/.agent-tty", false)]
+    fn resolution_order(
+        #[case] flag: Option<&str>,
+        #[case] env: Option<&str>,
+        #[case] expected: &str,
+        #[case] explicit: bool,
+    ) {
+        let choice = resolve_home(flag, env, Some(Path::new("/users/me"))).unwrap();
+        // /tmp may itself be a symlink on some systems; compare the canonical form.
+        assert_eq!(
+            choice.path,
+            canonical_path(Path::new(expected)).to_string_lossy()
+        );
+        assert_eq!(choice.explicit, explicit);
+    }
+
+    #[rstest]
+    #[case(Some("relative/home"), None)]
+    #[case(None, Some("relative"))]
+    fn relative_homes_are_usage_errors(#[case] flag: Option<&str>, #[case] env: Option<&str>) {
+        let err = resolve_home(flag, env, Some(Path::new("/users/me"))).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(err.to_string().contains("absolute"), "{err}");
+    }
+
+    #[rstest]
+    #[case("/a/b/../c/./d/", "/a/c/d")]
+    #[case("/a/..", "/")]
+    #[case("/../..", "/")]
+    fn normalises(#[case] input: &str, #[case] expected: &str) {
+        assert_eq!(normalise(Path::new(input)), PathBuf::from(expected));
+    }
+
+    #[test]
+    fn canonical_path_resolves_symlinks_of_existing_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(canonical_path(&link), std::fs::canonicalize(&real).unwrap());
+        let gone = tmp.path().join("gone/../gone2/");
+        assert_eq!(canonical_path(&gone), normalise(&tmp.path().join("gone2")));
+    }
+
+    #[rstest]
+    #[case("../etc")]
+    #[case("a/b")]
+    #[case("a\\b")]
+    #[case("..")]
+    #[case(".")]
+    #[case("")]
+    fn bad_session_ids(#[case] id: &str) {
+        assert_eq!(
+            validate_session_id(id).unwrap_err().code(),
+            ErrorCode::InvalidSessionId
+        );
+    }
+
+    #[test]
+    fn ensure_home_creates_private_dirs_and_leaves_existing_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("new-home");
+        ensure_home(&home).unwrap();
+        let mode = std::fs::metadata(&home).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let mine = tmp.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_home(&mine).unwrap();
+        let mode = std::fs::metadata(&mine).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+    }
+}

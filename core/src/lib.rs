@@ -1,0 +1,18 @@
+//! agent-tty's domain, shared by the host and every plugin: Homes, Session
+//! manifests and their status policy, the Event Log, screen replay, process
+//! liveness, reconcile, and the Home Registry store.
+//!
+//! Everything here reads and writes the on-disk formats of agent-tty 0.5
+//! (`compat.md`), so a Home made by either tool works with the other. Each
+//! idea lives here once; plugins call it rather than copying it.
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod event_log;
+pub mod fsutil;
+pub mod home;
+pub mod manifest;
+pub mod time;
+
+pub use error::{Error, Result};

@@ -1,0 +1,328 @@
+//! The Session manifest `session.json` (version 1) and the status policy.
+//!
+//! The key set is fixed by agent-tty 0.5: nothing may be added here. Facts
+//! this project needs beyond it (process start times, machine identity) live
+//! in a sidecar file in the Session directory.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The manifest file name inside a Session directory.
+pub const MANIFEST_FILE: &str = "session.json";
+/// The lock file that serialises manifest read-modify-writes.
+pub const MANIFEST_LOCK_FILE: &str = "session.json.lock";
+
+/// A Session's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Status {
+    Running,
+    Exiting,
+    Exited,
+    Failed,
+    Destroying,
+    Destroyed,
+}
+
+impl Status {
+    /// Running, exiting or destroying: a host may still be at work.
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Running | Status::Exiting | Status::Destroying)
+    }
+    /// Exited, failed or destroyed: nothing will change it again.
+    pub fn is_terminal(self) -> bool {
+        !self.is_active()
+    }
+    /// Accepts input and control (only `running`).
+    pub fn is_commandable(self) -> bool {
+        self == Status::Running
+    }
+    /// gc may remove its directory.
+    pub fn is_collectable(self) -> bool {
+        self.is_terminal()
+    }
+    /// The status a reconcile gives a Session whose host is gone.
+    pub fn after_host_death(self) -> Status {
+        match self {
+            Status::Running => Status::Failed,
+            Status::Exiting => Status::Exited,
+            Status::Destroying => Status::Destroyed,
+            terminal => terminal,
+        }
+    }
+    /// The lowercase wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Exiting => "exiting",
+            Status::Exited => "exited",
+            Status::Failed => "failed",
+            Status::Destroying => "destroying",
+            Status::Destroyed => "destroyed",
+        }
+    }
+}
+
+/// Why a Session failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum FailureOrigin {
+    HostDeath,
+    RendererFailure,
+    StorageCorruption,
+    Unknown,
+}
+
+/// `session.json`, version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Manifest {
+    pub version: u32,
+    pub session_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_origin: Option<FailureOrigin>,
+    pub command: Vec<String>,
+    pub cwd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    pub cols: u16,
+    pub rows: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_cols: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_rows: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub host_pid: Option<u32>,
+    #[serde(default)]
+    pub child_pid: Option<u32>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub exit_signal: Option<String>,
+}
+
+impl Manifest {
+    /// Checks the invariants the format promises.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.version != 1 {
+            return Err(format!("unsupported manifest version {}", self.version));
+        }
+        if self.command.is_empty() {
+            return Err("command is empty".into());
+        }
+        if self.cols == 0 || self.rows == 0 {
+            return Err("cols and rows must be positive".into());
+        }
+        crate::home::validate_session_id(&self.session_id).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Pretty JSON with a trailing newline, as written to disk.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a manifest always serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// `<session dir>/session.json`.
+pub fn manifest_path(session_dir: &Path) -> PathBuf {
+    session_dir.join(MANIFEST_FILE)
+}
+
+/// Reads and validates a manifest. Never writes.
+pub fn read_manifest(session_dir: &Path) -> Result<Manifest> {
+    let path = manifest_path(session_dir);
+    let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+    parse_manifest(&path, &bytes)
+}
+
+/// Parses and validates manifest bytes read from `path`.
+pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Manifest {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    manifest.validate().map_err(|reason| Error::Manifest {
+        path: path.to_owned(),
+        reason,
+    })?;
+    Ok(manifest)
+}
+
+/// Writes a manifest atomically (mode 0600). Prefer [`update_manifest`] for
+/// read-modify-write so concurrent writers do not lose each other's changes.
+pub fn write_manifest(session_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = manifest_path(session_dir);
+    fsutil::write_atomic(&path, manifest.to_json().as_bytes(), 0o600)
+        .map_err(|e| Error::write(&path, e))
+}
+
+/// Reads, changes and writes a manifest under an exclusive lock on
+/// `session.json.lock`, refreshing `updatedAt`. `change` returns whether it
+/// changed anything; nothing is written when it did not.
+pub fn update_manifest<T>(
+    session_dir: &Path,
+    change: impl FnOnce(&mut Manifest) -> Result<(bool, T)>,
+) -> Result<(Manifest, T)> {
+    let lock_path = session_dir.join(MANIFEST_LOCK_FILE);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| Error::write(&lock_path, e))?;
+    // Where the filesystem cannot lock, carry on: the write is still atomic.
+    let locked = FileExt::lock_exclusive(&lock).is_ok();
+    let outcome = (|| {
+        let mut manifest = read_manifest(session_dir)?;
+        let (changed, value) = change(&mut manifest)?;
+        if changed {
+            manifest.updated_at = crate::time::now_iso();
+            write_manifest(session_dir, &manifest)?;
+        }
+        Ok((manifest, value))
+    })();
+    if locked {
+        let _ = FileExt::unlock(&lock);
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    pub(crate) fn sample() -> Manifest {
+        Manifest {
+            version: 1,
+            session_id: "01JD3Z6X8K4M2N5P7Q9R1S3T5V".into(),
+            created_at: "2026-11-24T03:50:02.677Z".into(),
+            updated_at: "2026-11-24T03:50:02.677Z".into(),
+            status: Status::Running,
+            failure_reason: None,
+            failure_origin: None,
+            command: vec!["sleep".into(), "300".into()],
+            cwd: "/tmp".into(),
+            name: None,
+            shell: Some("/bin/sh".into()),
+            term: Some("xterm-256color".into()),
+            env: None,
+            cols: 80,
+            rows: 24,
+            creation_cols: Some(80),
+            creation_rows: Some(24),
+            idle_timeout_ms: None,
+            host_pid: Some(10),
+            child_pid: Some(11),
+            exit_code: None,
+            exit_signal: None,
+        }
+    }
+
+    #[rstest]
+    #[case(Status::Running, true, false, true, false)]
+    #[case(Status::Exiting, true, false, false, false)]
+    #[case(Status::Destroying, true, false, false, false)]
+    #[case(Status::Exited, false, true, false, true)]
+    #[case(Status::Failed, false, true, false, true)]
+    #[case(Status::Destroyed, false, true, false, true)]
+    fn status_policy(
+        #[case] s: Status,
+        #[case] active: bool,
+        #[case] terminal: bool,
+        #[case] commandable: bool,
+        #[case] collectable: bool,
+    ) {
+        assert_eq!(
+            (
+                s.is_active(),
+                s.is_terminal(),
+                s.is_commandable(),
+                s.is_collectable()
+            ),
+            (active, terminal, commandable, collectable)
+        );
+    }
+
+    #[test]
+    fn serialises_exactly_the_05_keys_with_nulls_for_pids_and_exit() {
+        let mut m = sample();
+        m.host_pid = None;
+        let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = [
+            "version",
+            "sessionId",
+            "createdAt",
+            "updatedAt",
+            "status",
+            "command",
+            "cwd",
+            "shell",
+            "term",
+            "cols",
+            "rows",
+            "creationCols",
+            "creationRows",
+            "hostPid",
+            "childPid",
+            "exitCode",
+            "exitSignal",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert!(v["hostPid"].is_null());
+    }
+
+    #[test]
+    fn update_writes_only_on_change_and_refreshes_updated_at() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_manifest(tmp.path(), &sample()).unwrap();
+        let before = std::fs::read(manifest_path(tmp.path())).unwrap();
+        update_manifest(tmp.path(), |_| Ok((false, ()))).unwrap();
+        assert_eq!(std::fs::read(manifest_path(tmp.path())).unwrap(), before);
+        let (m, ()) = update_manifest(tmp.path(), |m| {
+            m.status = Status::Exited;
+            Ok((true, ()))
+        })
+        .unwrap();
+        assert_eq!(read_manifest(tmp.path()).unwrap(), m);
+        assert_ne!(m.updated_at, sample().updated_at);
+    }
+
+    #[test]
+    fn invalid_manifests_are_manifest_validation_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(manifest_path(tmp.path()), br#"{"version":2}"#).unwrap();
+        assert_eq!(
+            read_manifest(tmp.path()).unwrap_err().code(),
+            agent_tty_plugin_api::ErrorCode::ManifestValidationError
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! Where plugins are looked for, in order; the first plugin of a name wins.
+//!
+//! 1. `AGENT_TTY_PLUGIN_PATH` (colon-separated directories or library files),
+//! 2. the executable's directory and its `plugins/` subdirectory (so
+//!    `target/release/agent-tty` finds the plugins `cargo build` put beside it),
+//! 3. `${XDG_DATA_HOME:-~/.local/share}/agent-tty/plugins`.
+//!
+//! In a directory only files named `libagent_tty_plugin_*.so` (`.dylib` on
+//! macOS) count, so unrelated libraries beside the binary are never opened. A
+//! file named explicitly on `AGENT_TTY_PLUGIN_PATH` is tried whatever its name.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The file-name prefix and suffix of plugin libraries in searched directories.
+pub const PLUGIN_PREFIX: &str = "libagent_tty_plugin_";
+#[cfg(target_os = "macos")]
+pub const PLUGIN_SUFFIX: &str = ".dylib";
+#[cfg(not(target_os = "macos"))]
+pub const PLUGIN_SUFFIX: &str = ".so";
+
+/// The directories and files searched, in order.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut entries = Vec::new();
+    if let Some(list) = std::env::var_os("AGENT_TTY_PLUGIN_PATH") {
+        entries.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        entries.push(dir.join("plugins"));
+        entries.insert(entries.len() - 1, dir);
+    }
+    entries.push(data_dir().join("agent-tty").join("plugins"));
+    entries
+}
+
+fn data_dir() -> PathBuf {
+    match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
+        Some(p) if p.is_absolute() => p,
+        _ => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"))
+            .join(".local/share"),
+    }
+}
+
+/// Every candidate library, in search order, each file once.
+pub fn candidates(search_path: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for entry in search_path {
+        let files = if entry.is_file() {
+            vec![entry.clone()]
+        } else {
+            let Ok(dir) = std::fs::read_dir(entry) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> =
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with(PLUGIN_PREFIX) && n.ends_with(PLUGIN_SUFFIX)
+                        }) && p.is_file()
+                    })
+                    .collect();
+            files.sort();
+            files
+        };
+        for file in files {
+            let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+            if seen.insert(key) {
+                found.push(file);
+            }
+        }
+    }
+    found
+}

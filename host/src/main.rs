@@ -1,0 +1,18 @@
+//! `agent-tty`: a thin host. It finds and loads plugins, mounts their commands
+//! into one CLI, renders the JSON envelope and exit code, answers plugins'
+//! requests for each other's capabilities, and owns the terminal for the
+//! dashboard. Every feature lives in a plugin.
+
+mod cli;
+mod dashboard;
+mod discovery;
+mod output;
+mod plugins;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let code = cli::run(args);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,88 @@
+//! The envelope, human output and exit codes: the one place results reach
+//! stdout and errors reach the user.
+
+use agent_tty_core::time::now_iso;
+use agent_tty_plugin_api::{CommandOutput, PluginError};
+use serde_json::json;
+use std::io::Write;
+
+/// How to print: JSON envelopes or text for people.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputMode {
+    pub json: bool,
+}
+
+/// Prints a success and returns the exit status.
+pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
+    for warning in &output.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let text = if mode.json {
+        let envelope = json!({
+            "ok": true,
+            "command": command,
+            "timestamp": now_iso(),
+            "result": output.result,
+        });
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&envelope).unwrap_or_default()
+        )
+    } else {
+        match &output.human {
+            Some(h) if h.is_empty() || h.ends_with('\n') => h.clone(),
+            Some(h) => format!("{h}\n"),
+            None => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&output.result).unwrap_or_default()
+            ),
+        }
+    };
+    print_stdout(&text);
+    output.exit_code
+}
+
+/// Prints a failure (JSON on stdout with `--json`, `CODE: message` on stderr
+/// otherwise) and returns the exit status.
+pub fn failure(mode: OutputMode, command: &str, error: &PluginError) -> i32 {
+    if mode.json {
+        let envelope = json!({
+            "ok": false,
+            "command": command,
+            "timestamp": now_iso(),
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "retryable": error.code.retryable(),
+                "details": if error.details.is_null() { json!({}) } else { error.details.clone() },
+            },
+        });
+        print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&envelope).unwrap_or_default()
+        ));
+    } else {
+        eprintln!("{}: {}", error.code, error.message);
+    }
+    error.code.exit_code()
+}
+
+/// Writes to stdout; a closed pipe (`agent-tty list | head -1`) ends the
+/// process quietly instead of panicking.
+pub fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("agent-tty: could not write output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Whether colour may be used on stdout: a terminal, and `NO_COLOR` unset.
+pub fn color_allowed() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}

@@ -1,0 +1,176 @@
+//! The loaded plugin set: loading, routing commands and capabilities, and
+//! announcing host events.
+
+use crate::discovery;
+use agent_tty_plugin_api::loader::{self, LoadedPlugin, RefusedPlugin};
+use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
+use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Every library found: the ones in use and the ones refused.
+pub struct PluginSet {
+    pub loaded: Vec<LoadedPlugin>,
+    pub refused: Vec<RefusedPlugin>,
+    pub search_path: Vec<PathBuf>,
+}
+
+static PLUGINS: OnceLock<PluginSet> = OnceLock::new();
+
+/// The commands that ship with agent-tty's own plugins, so a missing plugin
+/// gets "the X plugin is not installed" rather than "unknown command".
+const WELL_KNOWN: &[(&str, &str)] = &[
+    ("create", "sessions"),
+    ("list", "sessions"),
+    ("ls", "sessions"),
+    ("inspect", "sessions"),
+    ("destroy", "sessions"),
+    ("type", "sessions"),
+    ("paste", "sessions"),
+    ("send-keys", "sessions"),
+    ("run", "sessions"),
+    ("wait", "sessions"),
+    ("snapshot", "sessions"),
+    ("resize", "sessions"),
+    ("signal", "sessions"),
+    ("_host", "sessions"),
+    ("home", "registry"),
+    ("gc", "gc-sweeper"),
+];
+
+/// Loads every plugin on the search path once per process and installs the
+/// handler through which plugins reach each other.
+pub fn load() -> &'static PluginSet {
+    PLUGINS.get_or_init(|| {
+        loader::set_host_handler(handle_host_request);
+        let search_path = discovery::search_path();
+        let mut loaded: Vec<LoadedPlugin> = Vec::new();
+        let mut refused = Vec::new();
+        for path in discovery::candidates(&search_path) {
+            match loader::load(&path) {
+                Ok(plugin) => match loaded.iter().find(|p| p.name == plugin.name) {
+                    Some(first) => refused.push(RefusedPlugin {
+                        reason: format!(
+                            "{} is another copy of the {} plugin; the first one found, {}, is in use",
+                            path.display(),
+                            plugin.name,
+                            first.path.display()
+                        ),
+                        name: Some(plugin.name.clone()),
+                        version: Some(plugin.version.clone()),
+                        interface_version: Some(plugin.interface_version),
+                        path,
+                    }),
+                    None => loaded.push(plugin),
+                },
+                Err(r) => refused.push(r),
+            }
+        }
+        PluginSet {
+            loaded,
+            refused,
+            search_path,
+        }
+    })
+}
+
+impl PluginSet {
+    /// The plugin and spec that own a command path.
+    pub fn command(&self, path: &[String]) -> Option<(&LoadedPlugin, &CommandSpec)> {
+        self.loaded.iter().find_map(|p| {
+            p.description
+                .commands
+                .iter()
+                .find(|c| c.path == path)
+                .map(|c| (p, c))
+        })
+    }
+
+    /// A loaded plugin by name.
+    pub fn by_name(&self, name: &str) -> Option<&LoadedPlugin> {
+        self.loaded.iter().find(|p| p.name == name)
+    }
+
+    /// If `word` is a command of one of agent-tty's own plugins that is not
+    /// loaded, the error to show instead of "unknown command".
+    pub fn missing_plugin_for(&self, word: &str) -> Option<PluginError> {
+        let (_, plugin) = WELL_KNOWN.iter().find(|(w, _)| *w == word)?;
+        if self.by_name(plugin).is_some() {
+            return None;
+        }
+        Some(not_installed(plugin, &format!("`{word}`")))
+    }
+
+    /// Calls a capability of whichever plugin declares it.
+    pub fn capability(
+        &self,
+        name: &str,
+        args: Value,
+        context: &CommandContext,
+    ) -> Result<Value, PluginError> {
+        let provider = self
+            .loaded
+            .iter()
+            .find(|p| p.description.capabilities.iter().any(|c| c == name))
+            .ok_or_else(|| {
+                let owner = name.split('.').next().unwrap_or(name);
+                not_installed(owner, &format!("capability {name}"))
+            })?;
+        provider.call(&PluginRequest::Capability {
+            name: name.to_owned(),
+            args,
+            context: context.clone(),
+        })
+    }
+
+    /// Delivers an event to every plugin; failures come back as warnings,
+    /// because an event never fails the command that caused it.
+    pub fn announce(&self, event: &HostEvent) -> Vec<String> {
+        self.loaded
+            .iter()
+            .filter_map(|p| {
+                p.call(&PluginRequest::Event {
+                    event: event.clone(),
+                })
+                .err()
+                .map(|e| {
+                    format!(
+                        "the {} plugin could not handle an event: {}",
+                        p.name, e.message
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// "the X plugin is not installed" (exit 2).
+pub fn not_installed(plugin: &str, what: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::PluginNotInstalled,
+        format!(
+            "the {plugin} plugin is not installed, so {what} is unavailable; put \
+             {}{}{} beside agent-tty or on AGENT_TTY_PLUGIN_PATH (see `agent-tty plugins`)",
+            discovery::PLUGIN_PREFIX,
+            plugin.replace('-', "_"),
+            discovery::PLUGIN_SUFFIX
+        ),
+    )
+    .with_details(serde_json::json!({ "plugin": plugin }))
+}
+
+fn handle_host_request(text: &str) -> String {
+    let result = match serde_json::from_str::<HostRequest>(text) {
+        Ok(HostRequest::Capability {
+            name,
+            args,
+            context,
+        }) => load().capability(&name, args, &context),
+        Err(e) => Err(PluginError::new(
+            ErrorCode::ProtocolError,
+            format!("the host could not understand a plugin's request: {e}"),
+        )),
+    };
+    Response::from_result(result).to_json()
+}

@@ -1,0 +1,85 @@
+//! An example third-party plugin: one command and one dashboard pane.
+//!
+//! `docs/PLUGINS.md` walks through this file. It links nothing of agent-tty
+//! but the plugin API, which is all a third party needs.
+
+use agent_tty_plugin_api::{
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, KeyCode, KeyEvent, Pane,
+    PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin, PluginDescription, PluginError,
+};
+use serde_json::json;
+
+/// Greets people, on the command line and in the dashboard.
+#[derive(Default)]
+pub struct HelloPlugin;
+
+impl Plugin for HelloPlugin {
+    fn describe(&self) -> PluginDescription {
+        PluginDescription {
+            commands: vec![
+                CommandSpec::new(&["hello"], "Say hello (an example plugin command)")
+                    .arg(ArgSpec::positional("name", "Who to greet").required(false))
+                    .arg(ArgSpec::flag("shout", "Greet loudly")),
+            ],
+            panes: vec![PaneSpec {
+                name: "hello".into(),
+                title: "Hello".into(),
+                key: Some('E'),
+                role: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+        let name = invocation.value("name").unwrap_or("world");
+        let mut greeting = format!("Hello, {name}!");
+        if invocation.flag("shout") {
+            greeting = greeting.to_uppercase();
+        }
+        Ok(CommandOutput::new(
+            json!({ "greeting": greeting }),
+            greeting,
+        ))
+    }
+
+    fn open_pane(
+        &self,
+        _host: &Host,
+        _pane: &str,
+        context: &PaneContext,
+    ) -> Result<Box<dyn Pane>, PluginError> {
+        Ok(Box::new(HelloPane {
+            home: context.current_home.clone(),
+            keys: 0,
+        }))
+    }
+}
+
+struct HelloPane {
+    home: String,
+    keys: u32,
+}
+
+impl Pane for HelloPane {
+    fn render(&mut self, _host: &Host, _width: u16, _height: u16) -> PaneFrame {
+        PaneFrame {
+            lines: vec![
+                PaneLine::raw("Hello from the example plugin!"),
+                PaneLine::raw(format!("You are looking at Home {}", self.home)),
+                PaneLine::raw(format!("Keys pressed here: {}", self.keys)),
+                PaneLine::raw("Esc closes this pane."),
+            ],
+        }
+    }
+
+    fn key(&mut self, _host: &Host, key: &KeyEvent) -> PaneAction {
+        if key.code == KeyCode::Esc {
+            return PaneAction::Close;
+        }
+        self.keys += 1;
+        PaneAction::None
+    }
+}
+
+export_plugin!("example-hello", HelloPlugin::default);

@@ -1,0 +1,305 @@
+//! Shared helpers for the end-to-end tests: run the built `agent-tty` with its
+//! plugins in a sandbox of temp directories, and clean up every process a test
+//! started.
+//!
+//! A [`Sandbox`] gives each test its own fake user directory (so the default
+//! Home `~/.agent-tty` is inside it), `XDG_STATE_HOME` (the Home Registry),
+//! `XDG_DATA_HOME`, and `XDG_RUNTIME_DIR` (Session sockets). Nothing touches
+//! the real `~/.agent-tty` or `~/.local/state`.
+
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The directory holding the built `agent-tty` and plugin libraries
+/// (`target/debug` for `cargo test`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let deps = exe
+        .parent()
+        .expect("test binaries live in target/<profile>/deps");
+    deps.parent().expect("deps has a parent").to_owned()
+}
+
+/// The built `agent-tty`.
+pub fn agent_tty() -> PathBuf {
+    let path = bin_dir().join("agent-tty");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before `cargo test` (see .ci/run)",
+        path.display()
+    );
+    path
+}
+
+/// A built plugin library by file stem, e.g. `agent_tty_plugin_sessions` or
+/// `fixture_panicky_plugin`.
+pub fn plugin_lib(stem: &str) -> PathBuf {
+    let path = bin_dir().join(format!("lib{stem}.so"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before `cargo test` (see .ci/run)",
+        path.display()
+    );
+    path
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout parsed as JSON (panics with the output when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}); code {}\nstdout:\n{}\nstderr:\n{}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The envelope's `result` of a successful `--json` run.
+    pub fn result(&self) -> Value {
+        let v = self.json();
+        assert_eq!(
+            v["ok"], true,
+            "expected success, got {v:#}\nstderr: {}",
+            self.stderr
+        );
+        v["result"].clone()
+    }
+
+    /// Asserts the exit status, showing the output on failure.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Temp directories standing in for a user's machine. Dropping it kills every
+/// Session process recorded in any Home beneath it.
+pub struct Sandbox {
+    root: tempfile::TempDir,
+    extra_homes: std::cell::RefCell<Vec<PathBuf>>,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A fresh sandbox.
+    pub fn new() -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("agent-tty-e2e-")
+            .tempdir()
+            .expect("a temp dir");
+        for d in ["user", "state", "data", "runtime", "homes"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        Sandbox {
+            root,
+            extra_homes: Default::default(),
+        }
+    }
+
+    /// The sandbox's root.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// The fake user directory (`$HOME`).
+    pub fn user_dir(&self) -> PathBuf {
+        self.root().join("user")
+    }
+
+    /// The default Home, `$HOME/.agent-tty`.
+    pub fn default_home(&self) -> PathBuf {
+        self.user_dir().join(".agent-tty")
+    }
+
+    /// A path for a named Home under the sandbox (not created).
+    pub fn home(&self, name: &str) -> PathBuf {
+        self.root().join("homes").join(name)
+    }
+
+    /// `XDG_STATE_HOME`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root().join("state")
+    }
+
+    /// The Home Registry file.
+    pub fn registry_file(&self) -> PathBuf {
+        self.state_dir().join("agent-tty").join("homes.json")
+    }
+
+    /// Remembers a Home outside the sandbox whose Sessions must be cleaned up.
+    pub fn track_home(&self, home: &Path) {
+        self.extra_homes.borrow_mut().push(home.to_owned());
+    }
+
+    /// A `Command` for the built binary with the sandbox's environment.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command_for(&agent_tty(), args)
+    }
+
+    /// Like [`Sandbox::command`] for another copy of the binary.
+    pub fn command_for<I, S>(&self, exe: &Path, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(exe);
+        cmd.args(args)
+            .env_remove("AGENT_TTY_HOME")
+            .env_remove("AGENT_TTY_PLUGIN_PATH")
+            .env_remove("NO_COLOR")
+            .env("HOME", self.user_dir())
+            .env("XDG_STATE_HOME", self.state_dir())
+            .env("XDG_DATA_HOME", self.root().join("data"))
+            .env("XDG_RUNTIME_DIR", self.root().join("runtime"))
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs the binary to completion.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(args).output().expect("agent-tty runs").into()
+    }
+
+    /// Runs with `--home <home>` and `--json` prepended.
+    pub fn run_in(&self, home: &Path, args: &[&str]) -> Run {
+        let mut all: Vec<&OsStr> =
+            vec![OsStr::new("--json"), OsStr::new("--home"), home.as_os_str()];
+        all.extend(args.iter().map(OsStr::new));
+        self.run(all)
+    }
+
+    fn session_dirs(&self) -> Vec<PathBuf> {
+        let mut homes: Vec<PathBuf> = vec![self.default_home()];
+        if let Ok(rd) = std::fs::read_dir(self.root().join("homes")) {
+            homes.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+        }
+        homes.extend(self.extra_homes.borrow().iter().cloned());
+        homes
+            .iter()
+            .filter_map(|h| std::fs::read_dir(h.join("sessions")).ok())
+            .flat_map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()))
+            .collect()
+    }
+
+    /// Kills every host and child process recorded under the sandbox.
+    pub fn kill_all(&self) {
+        for dir in self.session_dirs() {
+            let Ok(text) = std::fs::read_to_string(dir.join("session.json")) else {
+                continue;
+            };
+            let Ok(m) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            for (key, group) in [("childPid", true), ("hostPid", false)] {
+                if let Some(pid) = m[key].as_i64().filter(|p| *p > 1) {
+                    // SAFETY: plain kill(2) on a pid this sandbox recorded.
+                    unsafe {
+                        if group {
+                            libc::kill(-(pid as i32), libc::SIGKILL);
+                        }
+                        libc::kill(pid as i32, libc::SIGKILL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Polls `check` every 10 ms until it returns `Some` or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
+            state != Some("Z") && state != Some("X")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Every regular file under `dir` with its bytes, for byte-identical checks.
+pub fn snapshot_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    out.insert(p, bytes);
+                }
+            }
+        }
+    }
+    out
+}

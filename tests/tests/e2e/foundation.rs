@@ -1,0 +1,208 @@
+//! End-to-end tests of the plugin host and CLI contract.
+
+use agent_tty_e2e::{agent_tty, plugin_lib, Sandbox};
+use rstest::rstest;
+
+const SHIPPED: [&str; 5] = [
+    "sessions",
+    "registry",
+    "gc-sweeper",
+    "dashboard-home-picker",
+    "example-hello",
+];
+
+fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {
+    let mut cmd = sandbox.command(["plugins", "--json"]);
+    if let Some(p) = extra_path {
+        cmd.env("AGENT_TTY_PLUGIN_PATH", p);
+    }
+    let run: agent_tty_e2e::Run = cmd.output().unwrap().into();
+    run.expect_code(0);
+    run.result()["plugins"].as_array().unwrap().clone()
+}
+
+#[test]
+fn every_shipped_plugin_loads_side_by_side() {
+    let sandbox = Sandbox::new();
+    let rows = plugin_rows(&sandbox, None);
+    for name in SHIPPED {
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {rows:#?}"));
+        assert_eq!(row["status"], "loaded", "{row:#}");
+        assert_eq!(row["interfaceVersion"], 1);
+    }
+    // Each library answered with its own description, not the first one's.
+    let hello = rows.iter().find(|r| r["name"] == "example-hello").unwrap();
+    assert_eq!(hello["commands"], serde_json::json!(["hello"]));
+}
+
+#[test]
+fn the_host_mounts_a_plugin_it_has_never_heard_of() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(["--json", "hello", "Ada", "--shout"]);
+    run.expect_code(0);
+    assert_eq!(run.result()["greeting"], "HELLO, ADA!");
+    let human = sandbox.run(["hello"]);
+    assert_eq!(human.stdout, "Hello, world!\n");
+}
+
+#[test]
+fn version_lists_host_and_plugins() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.run(["version", "--json"]).result();
+    assert_eq!(result["version"], env!("CARGO_PKG_VERSION"));
+    let names: Vec<&str> = result["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in SHIPPED {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+}
+
+#[test]
+fn a_truncated_library_is_refused_and_everything_else_keeps_working() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.root().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    let whole = std::fs::read(plugin_lib("agent_tty_plugin_example_hello")).unwrap();
+    let broken = dir.join("libagent_tty_plugin_broken.so");
+    std::fs::write(&broken, &whole[..whole.len() / 4]).unwrap();
+
+    let rows = plugin_rows(&sandbox, Some(&dir));
+    let row = rows
+        .iter()
+        .find(|r| r["path"] == broken.to_str().unwrap())
+        .expect("listed");
+    assert_eq!(row["status"], "refused");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("libagent_tty_plugin_broken.so") && reason.contains("truncated"),
+        "{reason}"
+    );
+
+    let mut cmd = sandbox.command(["--json", "hello"]);
+    cmd.env("AGENT_TTY_PLUGIN_PATH", &dir);
+    let run: agent_tty_e2e::Run = cmd.output().unwrap().into();
+    run.expect_code(0);
+}
+
+#[test]
+fn a_plugin_built_against_another_interface_version_is_refused_naming_both() {
+    let sandbox = Sandbox::new();
+    let rows = plugin_rows(&sandbox, Some(&plugin_lib("fixture_future_plugin")));
+    let row = rows.iter().find(|r| r["name"] == "future").expect("listed");
+    assert_eq!(row["status"], "refused");
+    assert_eq!(row["interfaceVersion"], 999);
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("999") && reason.contains("interface version 1"),
+        "{reason}"
+    );
+    // Its command is not mounted.
+    let mut cmd = sandbox.command(["from-the-future"]);
+    cmd.env("AGENT_TTY_PLUGIN_PATH", plugin_lib("fixture_future_plugin"));
+    assert_eq!(cmd.output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn a_panicking_plugin_yields_internal_error_and_the_host_prints_the_envelope() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command(["--json", "explode"]);
+    cmd.env(
+        "AGENT_TTY_PLUGIN_PATH",
+        plugin_lib("fixture_panicky_plugin"),
+    );
+    let run: agent_tty_e2e::Run = cmd.output().unwrap().into();
+    run.expect_code(1);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["command"], "explode");
+    assert_eq!(v["error"]["code"], "INTERNAL_ERROR");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("boom"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn without_the_registry_plugin_home_list_is_a_clear_usage_error() {
+    let sandbox = Sandbox::new();
+    let lonely = sandbox.root().join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    let exe = lonely.join("agent-tty");
+    std::fs::copy(agent_tty(), &exe).unwrap();
+    std::fs::copy(
+        plugin_lib("agent_tty_plugin_sessions"),
+        lonely.join("libagent_tty_plugin_sessions.so"),
+    )
+    .unwrap();
+
+    let run: agent_tty_e2e::Run = sandbox
+        .command_for(&exe, ["home", "list", "--json"])
+        .output()
+        .unwrap()
+        .into();
+    run.expect_code(2);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["code"], "PLUGIN_NOT_INSTALLED");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("registry plugin is not installed"));
+
+    let human: agent_tty_e2e::Run = sandbox.command_for(&exe, ["gc"]).output().unwrap().into();
+    human.expect_code(2);
+    assert!(
+        human.stderr.contains("gc-sweeper plugin is not installed"),
+        "{}",
+        human.stderr
+    );
+
+    let plugins: agent_tty_e2e::Run = sandbox
+        .command_for(&exe, ["plugins", "--json"])
+        .output()
+        .unwrap()
+        .into();
+    let rows = plugins.result()["plugins"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "sessions");
+}
+
+#[rstest]
+#[case::unknown_command(&["--json", "frobnicate"])]
+#[case::unknown_flag(&["--json", "version", "--frob"])]
+#[case::missing_argument(&["--json", "home", "forget"])]
+fn usage_errors_give_a_json_envelope_and_exit_2(#[case] args: &[&str]) {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(args);
+    run.expect_code(2);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(v["error"]["retryable"], false);
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .command(["plugins"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
