@@ -8,11 +8,14 @@
 
 #![deny(missing_docs)]
 
+pub mod control;
 pub mod error;
 pub mod event_log;
 pub mod fsutil;
 pub mod home;
 pub mod manifest;
+pub mod reconcile;
+pub mod screen;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -1,15 +1,62 @@
-//! The sessions plugin.
+//! The `sessions` plugin: real, long-lived PTY Sessions.
+//!
+//! - [`lifecycle`]: `create`, `list`, `inspect`, `destroy` and the
+//!   `sessions.list` capability.
+//! - [`pty_host`]: the hidden `_host <id>` entry, the detached process that
+//!   owns a Session's PTY, writes its Event Log and serves its control socket.
+//! - [`agent_loop`]: `type`, `paste`, `send-keys`, `run`, `wait`, `snapshot`,
+//!   `resize`, `signal`.
 
-use agent_tty_plugin_api::{export_plugin, Plugin, PluginDescription};
+use agent_tty_plugin_api::{
+    export_plugin, CommandContext, CommandOutput, Host, Invocation, Plugin, PluginDescription,
+    PluginError,
+};
+use serde_json::Value;
 
-/// Placeholder until its issue lands.
+pub mod agent_loop;
+pub mod lifecycle;
+pub mod pty_host;
+
+/// The plugin.
 #[derive(Default)]
-pub struct ThePlugin;
+pub struct SessionsPlugin;
 
-impl Plugin for ThePlugin {
+impl Plugin for SessionsPlugin {
     fn describe(&self) -> PluginDescription {
-        PluginDescription::default()
+        let mut commands = lifecycle::specs();
+        commands.extend(agent_loop::specs());
+        commands.extend(pty_host::specs());
+        PluginDescription {
+            commands,
+            capabilities: lifecycle::CAPABILITIES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn invoke(&self, host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+        lifecycle::invoke(host, invocation)
+            .or_else(|| agent_loop::invoke(host, invocation))
+            .or_else(|| pty_host::invoke(host, invocation))
+            .unwrap_or_else(|| {
+                Err(PluginError::internal(format!(
+                    "the sessions plugin has no command `{}`",
+                    invocation.name()
+                )))
+            })
+    }
+
+    fn capability(
+        &self,
+        host: &Host,
+        name: &str,
+        args: &Value,
+        context: &CommandContext,
+    ) -> Result<Value, PluginError> {
+        lifecycle::capability(host, name, args, context)
     }
 }
 
-export_plugin!("sessions", ThePlugin::default);
+export_plugin!("sessions", SessionsPlugin::default);
