@@ -16,6 +16,7 @@ pub mod home;
 pub mod keys;
 pub mod manifest;
 pub mod reconcile;
+pub mod run_marker;
 pub mod screen;
 pub mod time;
 
