@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod home;
 pub mod manifest;
 pub mod reconcile;
+pub mod registry;
 pub mod screen;
 pub mod time;
 
