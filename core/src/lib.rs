@@ -13,6 +13,7 @@ pub mod error;
 pub mod event_log;
 pub mod fsutil;
 pub mod home;
+pub mod home_scan;
 pub mod manifest;
 pub mod reconcile;
 pub mod registry;
