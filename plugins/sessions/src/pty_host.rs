@@ -20,7 +20,6 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
-mod keys_fallback;
 mod output;
 mod pty;
 pub(crate) mod readiness;

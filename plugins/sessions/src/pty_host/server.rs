@@ -5,11 +5,10 @@
 //! so a caller can look for its effects after that point in the log. Input to
 //! a command that has ended is refused with `SESSION_NOT_RUNNING`.
 
-use super::keys_fallback as keys;
 use super::{pty, LogState, Shared};
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::{manifest, run_marker, Error};
+use agent_tty_core::{keys, manifest, run_marker, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
