@@ -138,12 +138,15 @@ pub fn read_sidecar(session_dir: &Path) -> Option<Sidecar> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Writes a Session's sidecar atomically (mode 0600).
+/// Writes a Session's sidecar atomically (mode 0600). Not fsynced: it sits
+/// on `create`'s critical path, and a sidecar lost in a crash only means the
+/// Session is judged by PID alone, as agent-tty 0.5 Sessions are (and PIDs
+/// recorded before a crash are dead anyway).
 pub fn write_sidecar(session_dir: &Path, sidecar: &Sidecar) -> Result<()> {
     let path = sidecar_path(session_dir);
     let mut text = serde_json::to_string_pretty(sidecar).expect("a sidecar always serialises");
     text.push('\n');
-    fsutil::write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| Error::write(&path, e))
+    fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o600).map_err(|e| Error::write(&path, e))
 }
 
 /// What is known about a Session's processes.

@@ -12,9 +12,9 @@
 //!    Event Log (and spots `run` completion markers), the *control server*
 //!    answers requests on the socket, and the main thread waits for the
 //!    command to end;
-//! 4. when it ends: drains the remaining output, appends `exit`, records the
-//!    exit in the manifest (`exited`, or `destroyed` if it was being
-//!    destroyed), removes the socket and returns.
+//! 4. when it ends: drains the remaining output, appends `exit`, removes the
+//!    socket, records the exit in the manifest (`exited`, or `destroyed` if
+//!    it was being destroyed) and returns.
 //!
 //! The host is the Event Log's only writer. Its writer sits behind one mutex
 //! shared by the output pump and every request handler, so `seq` stays
@@ -224,6 +224,8 @@ impl SessionHost {
             exit_code,
             exit_signal: exit_signal.clone(),
         });
+        // The socket goes first, so a Session recorded as ended never has one.
+        let _ = std::fs::remove_file(&self.socket);
         let _ = manifest::update_manifest(&self.shared.session_dir, |m: &mut Manifest| {
             m.status = match m.status {
                 Status::Destroying | Status::Destroyed => Status::Destroyed,
@@ -235,7 +237,6 @@ impl SessionHost {
             m.child_pid = None;
             Ok((true, ()))
         });
-        let _ = std::fs::remove_file(&self.socket);
         (exit_code, exit_signal)
     }
 }

@@ -4,7 +4,8 @@
 //! (no Session directory, no process):
 //! 1. check every argument before touching the disk;
 //! 2. make the Home (0700) if needed, then the Session directory (0700);
-//! 3. take the manifest lock and write `session.json` (0600) with no PIDs;
+//! 3. take the manifest lock and write `session.json` (0600) with no PIDs
+//!    (not yet fsynced: step 5 rewrites it durably);
 //! 4. start `agent-tty --home H _host ID` detached (new session, stdio on
 //!    `/dev/null`, working directory `/`) and wait for its readiness byte;
 //! 5. copy the PIDs the host recorded in its sidecar into the manifest, and
@@ -118,7 +119,11 @@ fn start(
         exit_code: None,
         exit_signal: None,
     };
-    manifest::write_manifest(dir, &manifest)?;
+    // Not fsynced: it is rewritten durably with the PIDs in a moment, and a
+    // crash in between leaves a Session that reconcile marks failed.
+    let path = manifest::manifest_path(dir);
+    fsutil::write_atomic_unsynced(&path, manifest.to_json().as_bytes(), 0o600)
+        .map_err(|e| Error::write(&path, e))?;
 
     let pipe = ReadyPipe::new().map_err(|e| Error::write(dir, e))?;
     let mut host = spawn_host(&invocation.context.exe, home, id, &pipe)?;

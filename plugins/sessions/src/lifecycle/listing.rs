@@ -32,7 +32,13 @@ pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput,
     let home = home_of(invocation)?;
     let all = invocation.flag("all");
     let listing = list_sessions(&home, all, true)?;
-    let mut output = CommandOutput::new(result(&listing.sessions), table(&listing.sessions));
+    // The table is only for people; scripts asking for JSON skip its cost.
+    let human = if invocation.context.json {
+        String::new()
+    } else {
+        table(&listing.sessions)
+    };
+    let mut output = CommandOutput::new(result(&listing.sessions), human);
     output.warnings = listing.skipped;
     Ok(output)
 }
