@@ -156,7 +156,10 @@ mod tests {
     /// A Home with one Session whose host died while it was `running`.
     fn home_with_a_dead_host() -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("sessions").join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        let dir = tmp
+            .path()
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
         std::fs::create_dir_all(&dir).unwrap();
         let mut reaped = std::process::Command::new("true").spawn().unwrap();
         let dead = reaped.id();
@@ -191,7 +194,10 @@ mod tests {
         let seen = sessions_list(home.path(), true, false);
         assert_eq!(seen["sessions"][0]["status"], "failed");
         assert_eq!(seen["sessions"][0]["failureOrigin"], "host-death");
-        assert_eq!(sessions_list(home.path(), false, false)["sessions"], json!([]));
+        assert_eq!(
+            sessions_list(home.path(), false, false)["sessions"],
+            json!([])
+        );
         assert_eq!(std::fs::read(dir.join("session.json")).unwrap(), before);
         assert_eq!(entries(), files, "not even a lock file was created");
 

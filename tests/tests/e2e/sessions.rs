@@ -445,7 +445,7 @@ fn the_session_survives_the_terminal_that_created_it() {
             Ok(())
         });
     }
-    let mut terminal_shell: Child = shell.spawn().unwrap();
+    let terminal_shell = KillGroupOnDrop(shell.spawn().unwrap());
     let dir = eventually(PATIENCE, || {
         let sessions = home.join("sessions");
         let entry = std::fs::read_dir(sessions)
@@ -461,9 +461,7 @@ fn the_session_survives_the_terminal_that_created_it() {
 
     // Close the terminal: hang up its master and kill its session.
     drop(pty.master);
-    // SAFETY: kill(2) on the process group this test started.
-    unsafe { libc::kill(-(terminal_shell.id() as i32), libc::SIGKILL) };
-    terminal_shell.wait().unwrap();
+    drop(terminal_shell);
     std::thread::sleep(Duration::from_millis(200));
 
     let m = manifest(&dir);
@@ -471,6 +469,18 @@ fn the_session_survives_the_terminal_that_created_it() {
     assert!(process_alive(pid(&m, "hostPid")) && process_alive(pid(&m, "childPid")));
     let sessions = listed(&sandbox.run_in(&home, &["list"]));
     assert_eq!(sessions[0]["status"], "running");
+}
+
+/// A process group leader killed with its whole group when dropped, so a
+/// failing assertion cannot leave it running.
+struct KillGroupOnDrop(Child);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group this test started.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
 }
 
 /// Writes a Session as agent-tty 0.5 would (no sidecar).
