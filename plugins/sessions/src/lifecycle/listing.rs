@@ -9,7 +9,7 @@ use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::{home, time, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// One Session as listed.
@@ -64,34 +64,44 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
     } else {
         ReconcileMode::DryRun
     };
+    // Only real directories with valid ids: a symlink could lead out of
+    // `sessions/`, and other entries are not Sessions.
+    let dirs: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(id, _)| !id.starts_with('.') && home::validate_session_id(id).is_ok())
+        .collect();
+    // Reading hundreds of manifests is most of a big Home's listing time;
+    // spread it over the machine's cores.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(dirs.len().div_ceil(PER_WORKER_MIN).max(1));
+    let chunk = dirs.len().div_ceil(workers).max(1);
+    let found: Vec<Found> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(id, dir)| look_at(id, dir, mode, all))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     let mut sessions = Vec::new();
     let mut skipped = Vec::new();
-    for entry in entries.flatten() {
-        // Only real directories with valid ids: a symlink could lead out of
-        // `sessions/`, and other entries are not Sessions.
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        let name = entry.file_name();
-        let Some(id) = name.to_str() else { continue };
-        if !is_dir || id.starts_with('.') || home::validate_session_id(id).is_err() {
-            continue;
-        }
-        let dir = entry.path();
-        let read = manifest::read_manifest(&dir).and_then(|m| {
-            if m.status.is_active() {
-                reconcile_session(&dir, mode).map(|o| (o.manifest, o.foreign))
-            } else {
-                Ok((m, false))
-            }
-        });
-        match read {
-            Ok((manifest, foreign)) if all || manifest.status.is_active() => {
-                sessions.push(ListedSession { manifest, foreign })
-            }
-            Ok(_) => {}
-            // A directory without a manifest yet is a Session being made.
-            Err(agent_tty_core::Error::Read { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => skipped.push(format!("skipped Session {id}: {e}")),
+    for f in found {
+        match f {
+            Found::Listed(s) => sessions.push(s),
+            Found::Skipped(why) => skipped.push(why),
+            Found::Nothing => {}
         }
     }
     sessions.sort_by(|a, b| {
@@ -99,6 +109,39 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
             .cmp(&(&a.manifest.created_at, &a.manifest.session_id))
     });
     Ok(Listing { sessions, skipped })
+}
+
+/// Fewer Sessions than this per thread are not worth a thread.
+const PER_WORKER_MIN: usize = 64;
+
+enum Found {
+    Listed(ListedSession),
+    Skipped(String),
+    Nothing,
+}
+
+/// Reads one Session directory, reconciling it when it is Active.
+fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
+    let read = manifest::read_manifest(dir).and_then(|m| {
+        if m.status.is_active() {
+            reconcile_session(dir, mode).map(|o| (o.manifest, o.foreign))
+        } else {
+            Ok((m, false))
+        }
+    });
+    match read {
+        Ok((manifest, foreign)) if all || manifest.status.is_active() => {
+            Found::Listed(ListedSession { manifest, foreign })
+        }
+        Ok(_) => Found::Nothing,
+        // A directory without a manifest yet is a Session being made.
+        Err(agent_tty_core::Error::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Found::Nothing
+        }
+        Err(e) => Found::Skipped(format!("skipped Session {id}: {e}")),
+    }
 }
 
 /// `list --json`'s result.
