@@ -99,9 +99,9 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
     let mut skipped = Vec::new();
     for f in found {
         match f {
-            Found::Listed(s) => sessions.push(s),
-            Found::Skipped(why) => skipped.push(why),
-            Found::Nothing => {}
+            Ok(Some(s)) => sessions.push(s),
+            Ok(None) => {}
+            Err(why) => skipped.push(why),
         }
     }
     sessions.sort_by(|a, b| {
@@ -114,11 +114,8 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
 /// Fewer Sessions than this per thread are not worth a thread.
 const PER_WORKER_MIN: usize = 64;
 
-enum Found {
-    Listed(ListedSession),
-    Skipped(String),
-    Nothing,
-}
+/// A listed Session, nothing to list, or why a directory was skipped.
+type Found = std::result::Result<Option<ListedSession>, String>;
 
 /// Reads one Session directory, reconciling it when it is Active.
 fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
@@ -131,16 +128,16 @@ fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
     });
     match read {
         Ok((manifest, foreign)) if all || manifest.status.is_active() => {
-            Found::Listed(ListedSession { manifest, foreign })
+            Ok(Some(ListedSession { manifest, foreign }))
         }
-        Ok(_) => Found::Nothing,
+        Ok(_) => Ok(None),
         // A directory without a manifest yet is a Session being made.
         Err(agent_tty_core::Error::Read { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            Found::Nothing
+            Ok(None)
         }
-        Err(e) => Found::Skipped(format!("skipped Session {id}: {e}")),
+        Err(e) => Err(format!("skipped Session {id}: {e}")),
     }
 }
 
