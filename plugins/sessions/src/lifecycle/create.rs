@@ -298,9 +298,16 @@ fn working_dir(value: Option<&str>) -> Result<PathBuf, PluginError> {
 fn shell(value: Option<&str>) -> Result<String, PluginError> {
     if let Some(path) = value {
         let p = Path::new(path);
-        if !p.is_absolute() || !p.is_file() {
+        let problem = if !p.is_absolute() {
+            "is not an absolute path"
+        } else if !p.is_file() {
+            "does not exist"
+        } else {
+            ""
+        };
+        if !problem.is_empty() {
             return Err(PluginError::usage(format!(
-                "--shell {path} does not exist; give the absolute path of an installed shell, \
+                "--shell {path} {problem}; give the absolute path of an installed shell, \
                  e.g. /bin/bash"
             ))
             .with_details(json!({ "path": path })));
