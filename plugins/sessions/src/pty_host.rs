@@ -131,7 +131,11 @@ impl SessionHost {
         if manifest.status != Status::Running || manifest.host_pid.is_some() {
             return Err(Error::invalid(
                 ErrorCode::InvalidArgument,
-                format!("Session {id} is {} and already has or had a host; `_host` is started only by `create`", manifest.status.as_str()),
+                format!(
+                    "Session {id} is {} and already has or had a host; \
+                     `_host` is started only by `create`",
+                    manifest.status.as_str()
+                ),
             ));
         }
         let (master, slave) = pty::open(manifest.cols, manifest.rows)
