@@ -882,3 +882,36 @@ fn list_without_sessions_says_so_and_inspect_reports_derived_facts() {
     assert_eq!(d["hostAlive"], false);
     let _ = dir;
 }
+
+#[test]
+fn listing_while_sessions_are_being_created_never_fails_them() {
+    // A Session being created has no PIDs until its host is ready; a
+    // concurrent `list` must wait for it rather than reconcile it as dead.
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("busy");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let mut lister = sandbox.command(["--json", "--home", home.to_str().unwrap(), "list"]);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                lister.output().unwrap();
+            }
+        });
+        // Stops the lister even when a create fails and unwinds.
+        let _stop = StopOnDrop(&done);
+        for _ in 0..5 {
+            create(&sandbox, &home, &["--", "sleep", "300"]);
+        }
+    });
+    let all = listed(&sandbox.run_in(&home, &["list", "--all"]));
+    assert_eq!(all.len(), 5);
+    assert!(all.iter().all(|s| s["status"] == "running"), "{all:#?}");
+}
+
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
