@@ -13,8 +13,8 @@ use crate::plugins::PluginSet;
 use agent_tty_dashboard::app::{Msg, Options};
 use agent_tty_dashboard::ratatui;
 use agent_tty_dashboard::{DashboardHost, PaneInfo};
-use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::loader::LoadedPlugin;
+use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
     CommandContext, ErrorCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PluginError,
 };
@@ -26,7 +26,12 @@ use std::sync::mpsc::{self, Sender};
 
 /// Runs the dashboard and returns the exit status: 0 after `q`, 128 + the
 /// signal number after a signal, 2 without a terminal.
-pub fn run(set: &PluginSet, context: &CommandContext, matches: &ArgMatches, mode: OutputMode) -> i32 {
+pub fn run(
+    set: &PluginSet,
+    context: &CommandContext,
+    matches: &ArgMatches,
+    mode: OutputMode,
+) -> i32 {
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         let err = PluginError::usage(
             "the dashboard needs a terminal on stdin and stdout; from a script use \
@@ -66,13 +71,7 @@ pub fn run(set: &PluginSet, context: &CommandContext, matches: &ArgMatches, mode
         }
     };
     agent_tty_dashboard::spawn_terminal_input(tx.clone());
-    let outcome = agent_tty_dashboard::run(
-        &mut terminal,
-        &host,
-        Options { home, session },
-        tx,
-        rx,
-    );
+    let outcome = agent_tty_dashboard::run(&mut terminal, &host, Options { home, session }, tx, rx);
     restore_terminal();
     match outcome {
         Ok(()) => match QuitSignals::received() {
@@ -160,7 +159,10 @@ impl PluginHost<'_> {
         serde_json::from_value(value).map_err(|e| {
             PluginError::new(
                 ErrorCode::ProtocolError,
-                format!("the {} plugin answered a pane call with a malformed value: {e}", plugin.name),
+                format!(
+                    "the {} plugin answered a pane call with a malformed value: {e}",
+                    plugin.name
+                ),
             )
         })
     }
@@ -184,7 +186,12 @@ impl DashboardHost for PluginHost<'_> {
             .collect()
     }
 
-    fn pane_open(&self, pane: &PaneInfo, instance: u64, context: &PaneContext) -> Result<(), PluginError> {
+    fn pane_open(
+        &self,
+        pane: &PaneInfo,
+        instance: u64,
+        context: &PaneContext,
+    ) -> Result<(), PluginError> {
         self.call::<Value>(
             pane,
             PluginRequest::PaneOpen {
@@ -196,12 +203,36 @@ impl DashboardHost for PluginHost<'_> {
         .map(drop)
     }
 
-    fn pane_render(&self, pane: &PaneInfo, instance: u64, width: u16, height: u16) -> Result<PaneFrame, PluginError> {
-        self.call(pane, PluginRequest::PaneRender { instance, width, height })
+    fn pane_render(
+        &self,
+        pane: &PaneInfo,
+        instance: u64,
+        width: u16,
+        height: u16,
+    ) -> Result<PaneFrame, PluginError> {
+        self.call(
+            pane,
+            PluginRequest::PaneRender {
+                instance,
+                width,
+                height,
+            },
+        )
     }
 
-    fn pane_key(&self, pane: &PaneInfo, instance: u64, key: &KeyEvent) -> Result<PaneAction, PluginError> {
-        self.call(pane, PluginRequest::PaneKey { instance, key: key.clone() })
+    fn pane_key(
+        &self,
+        pane: &PaneInfo,
+        instance: u64,
+        key: &KeyEvent,
+    ) -> Result<PaneAction, PluginError> {
+        self.call(
+            pane,
+            PluginRequest::PaneKey {
+                instance,
+                key: key.clone(),
+            },
+        )
     }
 
     fn pane_close(&self, pane: &PaneInfo, instance: u64) {

@@ -89,7 +89,12 @@ impl PtyChild {
 
     /// Whether the child has the terminal in its alternate screen.
     pub fn alternate_screen(&self) -> bool {
-        self.shared.parser.lock().unwrap().screen().alternate_screen()
+        self.shared
+            .parser
+            .lock()
+            .unwrap()
+            .screen()
+            .alternate_screen()
     }
 
     /// Waits until `check` holds for the screen; returns how long that took,

@@ -100,7 +100,10 @@ fn state_files(sandbox: &Sandbox, homes: &[&Path]) -> BTreeMap<PathBuf, Vec<u8>>
 }
 
 fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
-    let mut cmd = sandbox.command_for(exe, ["--home".as_ref(), home.as_os_str(), "dashboard".as_ref()]);
+    let mut cmd = sandbox.command_for(
+        exe,
+        ["--home".as_ref(), home.as_os_str(), "dashboard".as_ref()],
+    );
     cmd.env_remove("TERM");
     PtyChild::spawn(cmd, 120, 40)
 }
@@ -131,7 +134,11 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     ui.send(b"jk");
     ui.send(b"/homes/b");
     ui.expect_text("Active Homes (1)", WAIT);
-    assert_eq!(state_files(&sandbox, &[&a, &b]), before, "browsing wrote something");
+    assert_eq!(
+        state_files(&sandbox, &[&a, &b]),
+        before,
+        "browsing wrote something"
+    );
 
     ui.send(b"\r");
     ui.expect_text(&format!("Home {}", canonical_path(&b).display()), WAIT);
@@ -176,10 +183,17 @@ fn without_a_terminal_it_points_to_the_json_commands() {
     let run = sandbox.run(["--json", "dashboard"]);
     run.expect_code(2);
     let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("list --json") && message.contains("home list --json"), "{message}");
+    assert!(
+        message.contains("list --json") && message.contains("home list --json"),
+        "{message}"
+    );
     let human = sandbox.run(["dashboard"]);
     human.expect_code(2);
-    assert!(human.stderr.contains("needs a terminal"), "{}", human.stderr);
+    assert!(
+        human.stderr.contains("needs a terminal"),
+        "{}",
+        human.stderr
+    );
 }
 
 #[test]
@@ -189,7 +203,10 @@ fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
     std::fs::create_dir(&lonely).unwrap();
     let exe = lonely.join("agent-tty");
     std::fs::copy(agent_tty(), &exe).unwrap();
-    for stem in ["agent_tty_plugin_sessions", "agent_tty_plugin_example_hello"] {
+    for stem in [
+        "agent_tty_plugin_sessions",
+        "agent_tty_plugin_example_hello",
+    ] {
         std::fs::copy(plugin_lib(stem), lonely.join(format!("lib{stem}.so"))).unwrap();
     }
     let home = sandbox.home("a");
@@ -197,7 +214,10 @@ fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
     let mut ui = dashboard(&sandbox, &exe, &home);
     ui.expect_text("E Hello", WAIT);
     ui.send(b"H");
-    ui.expect_text("Home picker plugin (dashboard-home-picker) is not installed", WAIT);
+    ui.expect_text(
+        "Home picker plugin (dashboard-home-picker) is not installed",
+        WAIT,
+    );
     ui.send(b"E");
     ui.expect_text("Hello from the example plugin!", WAIT);
     ui.send(b"\x1b");
