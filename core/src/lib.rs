@@ -13,8 +13,13 @@ pub mod error;
 pub mod event_log;
 pub mod fsutil;
 pub mod home;
+pub mod home_scan;
+pub mod keys;
+pub mod liveness;
 pub mod manifest;
 pub mod reconcile;
+pub mod registry;
+pub mod run_marker;
 pub mod screen;
 pub mod time;
 
