@@ -178,9 +178,23 @@ fn render_live(state: &State, area: Rect, frame: &mut Frame) {
         }
     }
     if let Some(badge) = status_badge(session, live) {
-        title.push(Span::raw(" "));
+        title.push(Span::raw(" · "));
         title.push(badge);
     }
+    // The frame hugs the Session's own size (widened only to fit its title)
+    // when that fits, so the box shows where the Session's screen ends.
+    let area = match live {
+        Some(l) => Rect {
+            width: area
+                .width
+                .min(l.screen.area.width.saturating_add(2))
+                .max(title_width(&title)),
+            height: area.height.min(l.screen.area.height.saturating_add(2)),
+            ..area
+        }
+        .intersection(area),
+        None => area,
+    };
     let block = focus_block(Line::from(title), focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -196,6 +210,11 @@ fn render_live(state: &State, area: Rect, frame: &mut Frame) {
     if let Some(l) = live {
         blit_screen(l, state.pan, inner, frame.buffer_mut());
     }
+}
+
+fn title_width(spans: &[Span]) -> u16 {
+    let width: usize = spans.iter().map(Span::width).sum();
+    u16::try_from(width + 2).unwrap_or(u16::MAX)
 }
 
 fn status_badge(

@@ -357,8 +357,8 @@ fn the_main_view_shows_the_home_its_sessions_and_the_live_view() {
             SA,
             "running",
             "vim",
-            "Live View · 01JDAAAAAAAAAAAAAAAAAAAAAA · 30×3 running",
-            "│hello from vim",
+            "Live View · 01JDAAAAAAAAAAAAAAAAAAAAAA · 30×3 · running┐",
+            "│hello from vim                                         │",
         ],
     );
     assert_eq!(
