@@ -16,6 +16,7 @@
 
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::manifest::{write_manifest, Manifest, Status};
+use agent_tty_dashboard::live::FOLLOW_INTERVAL;
 use agent_tty_e2e::pty::PtyChild;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -232,7 +233,11 @@ fn main() {
             .unwrap();
         ui.expect_text(&token, WAIT);
         live.push(start.elapsed());
-        std::thread::sleep(Duration::from_millis(37));
+        // Spread the appends over the follower's polling period, so the
+        // figure is not locked to one phase of it.
+        let period = FOLLOW_INTERVAL.as_millis() as u64;
+        let spread = (i as u64 * 7) % period;
+        std::thread::sleep(Duration::from_millis(50 + spread));
     }
     report("live view, append to screen", live);
 
