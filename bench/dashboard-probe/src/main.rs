@@ -250,4 +250,50 @@ fn main() {
     let ui = machine.dashboard(&args.exe, &empty);
     ui.expect_text("No Active Sessions", WAIT);
     idle_cpu("idle CPU, empty Home", &ui, args.idle_secs);
+    let baseline = peak_rss_kib(ui.pid());
+    drop(ui);
+
+    // A 50 MB Event Log: time to the final screen, and peak memory.
+    let big = machine.root.path().join("homes/big");
+    let mut log = write_session(&big, &session_id(999_999), machine.host.id());
+    let line = format!("{}\r\n", "x".repeat(100));
+    let mut written = 0;
+    while written < 50 << 20 {
+        log.append(EventBody::Output { data: line.clone() })
+            .unwrap();
+        written += line.len() + 80;
+    }
+    log.append(EventBody::Output {
+        data: "end-of-the-big-log".into(),
+    })
+    .unwrap();
+    let bytes = std::fs::metadata(
+        big.join("sessions")
+            .join(session_id(999_999))
+            .join("events.jsonl"),
+    )
+    .unwrap()
+    .len();
+    let start = Instant::now();
+    let ui = machine.dashboard(&args.exe, &big);
+    ui.expect_text("end-of-the-big-log", WAIT);
+    let took = start.elapsed();
+    println!(
+        "{} MB Event Log: final screen after {:.0} ms; peak RSS {} MiB (empty Home: {} MiB)",
+        bytes >> 20,
+        took.as_secs_f64() * 1000.0,
+        peak_rss_kib(ui.pid()) / 1024,
+        baseline / 1024
+    );
+}
+
+/// The process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
