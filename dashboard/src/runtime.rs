@@ -78,11 +78,15 @@ pub fn run<B: Backend>(
         let (pane_tx, pane_rx) = mpsc::channel::<PaneRequest>();
         {
             let out = outbox.clone();
-            scope.spawn(move || list_worker(host, list_rx, out));
+            scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
+                list_worker(host, list_rx, out)
+            });
         }
         {
             let out = outbox.clone();
             scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
                 follow_worker(follow_rx, |s| {
                     let _ = out.send(Msg::Live(s));
                 })
@@ -90,7 +94,10 @@ pub fn run<B: Backend>(
         }
         {
             let out = outbox.clone();
-            scope.spawn(move || pane_worker(host, pane_rx, out));
+            scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
+                pane_worker(host, pane_rx, out)
+            });
         }
         let workers = Workers {
             list: list_tx,
@@ -121,6 +128,19 @@ pub fn run<B: Backend>(
         drop(workers);
         Ok(())
     })
+}
+
+/// Ends the dashboard when a worker panics. The panic hook has already put
+/// the terminal back, so carrying on would draw into a cooked terminal;
+/// quitting lets the host report the panic instead.
+struct EndOnPanic(Sender<Msg>);
+
+impl Drop for EndOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send(Msg::Terminate);
+        }
+    }
 }
 
 struct Workers {
