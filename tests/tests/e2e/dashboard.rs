@@ -1,88 +1,28 @@
 //! End-to-end tests: the Session Dashboard, driven in a real PTY the test
-//! opens itself, read back through a VT emulator.
-//!
-//! Sessions are written as agent-tty 0.5-format files (manifest + Event Log)
-//! with a live process standing in for each Session's host, and both Homes
-//! are entered in the Home Registry the way `create` leaves them.
+//! opens itself, read back through a VT emulator. Sessions are real ones
+//! made with `create`, which also registers their Homes.
 
-use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::home::canonical_path;
-use agent_tty_core::manifest::{write_manifest, Manifest, Status};
 use agent_tty_e2e::pty::PtyChild;
 use agent_tty_e2e::{agent_tty, plugin_lib, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
-const SA: &str = "01JDAAAAAAAAAAAAAAAAAAAAAA";
-const SB: &str = "01JDBBBBBBBBBBBBBBBBBBBBBB";
 
-/// A stand-in Session host: a live process whose pid the manifest records,
-/// so reconcile finds the Session alive. Killed on drop.
-struct FakeHost(Child);
-
-impl Drop for FakeHost {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Writes a running Session with some output into `home`.
-fn running_session(home: &Path, id: &str, name: &str, output: &str) -> (FakeHost, EventLogWriter) {
-    let host = FakeHost(Command::new("sleep").arg("600").spawn().unwrap());
-    let dir = home.join("sessions").join(id);
-    std::fs::create_dir_all(&dir).unwrap();
-    let now = agent_tty_core::time::now_iso();
-    write_manifest(
-        &dir,
-        &Manifest {
-            version: 1,
-            session_id: id.into(),
-            created_at: now.clone(),
-            updated_at: now,
-            status: Status::Running,
-            failure_reason: None,
-            failure_origin: None,
-            command: vec!["sh".into()],
-            cwd: "/".into(),
-            name: Some(name.into()),
-            shell: None,
-            term: None,
-            env: None,
-            cols: 60,
-            rows: 10,
-            creation_cols: Some(60),
-            creation_rows: Some(10),
-            idle_timeout_ms: None,
-            host_pid: Some(host.0.id()),
-            child_pid: None,
-            exit_code: None,
-            exit_signal: None,
-        },
-    )
-    .unwrap();
-    let mut log = EventLogWriter::open(&dir).unwrap();
-    log.append(EventBody::Output {
-        data: format!("{output}\r\n"),
-    })
-    .unwrap();
-    (host, log)
-}
-
-/// Registers Homes in the sandbox's Home Registry (0.5 format).
-fn register(sandbox: &Sandbox, homes: &[&Path]) {
-    let now = agent_tty_core::time::now_iso();
-    let entries: Vec<_> = homes
-        .iter()
-        .map(|h| serde_json::json!({"path": canonical_path(h), "lastSeenAt": now}))
-        .collect();
-    let file = sandbox.registry_file();
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let text = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "homes": entries}));
-    std::fs::write(file, text.unwrap() + "\n").unwrap();
+/// Creates a Session named `name` in `home` running a shell script; returns its id.
+fn create(sandbox: &Sandbox, home: &Path, name: &str, script: &str) -> String {
+    let result = sandbox
+        .run_in(
+            home,
+            &[
+                "create", "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
+            ],
+        )
+        .expect_code(0)
+        .result();
+    result["sessionId"].as_str().unwrap().to_owned()
 }
 
 /// Every manifest under the Homes plus the registry file, with their bytes.
@@ -100,11 +40,10 @@ fn state_files(sandbox: &Sandbox, homes: &[&Path]) -> BTreeMap<PathBuf, Vec<u8>>
 }
 
 fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
-    let mut cmd = sandbox.command_for(
+    let cmd = sandbox.command_for(
         exe,
         ["--home".as_ref(), home.as_os_str(), "dashboard".as_ref()],
     );
-    cmd.env_remove("TERM");
     PtyChild::spawn(cmd, 120, 40)
 }
 
@@ -112,13 +51,29 @@ fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
 fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     let sandbox = Sandbox::new();
     let (a, b) = (sandbox.home("a"), sandbox.home("b"));
-    let _ha = running_session(&a, SA, "alpha", "hello from A");
-    let (_hb, mut log_b) = running_session(&b, SB, "beta", "hello from B");
-    register(&sandbox, &[&b, &a]);
+    let go = sandbox.root().join("go");
+    let id_a = create(&sandbox, &a, "alpha", "echo hello from A; exec sleep 300");
+    let script_b = format!(
+        "echo hello from B; while [ ! -e '{}' ]; do sleep 0.05; done; echo live line from B; exec sleep 300",
+        go.display()
+    );
+    let id_b = create(&sandbox, &b, "beta", &script_b);
+    let sessions: Vec<_> = [&a, &b].iter().map(|h| h.join("sessions")).collect();
+    agent_tty_e2e::eventually(WAIT, || {
+        sessions
+            .iter()
+            .all(|s| {
+                agent_tty_e2e::snapshot_tree(s).iter().any(|(p, bytes)| {
+                    p.ends_with("events.jsonl") && bytes.windows(5).any(|w| w == b"hello")
+                })
+            })
+            .then_some(())
+    })
+    .expect("both Sessions print their greeting");
     let before = state_files(&sandbox, &[&a, &b]);
 
     let mut ui = dashboard(&sandbox, &agent_tty(), &a);
-    ui.expect_text(SA, WAIT);
+    ui.expect_text(&id_a, WAIT);
     ui.expect_text("hello from A", WAIT);
     assert!(ui.alternate_screen());
 
@@ -142,19 +97,15 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
 
     ui.send(b"\r");
     ui.expect_text(&format!("Home {}", canonical_path(&b).display()), WAIT);
-    ui.expect_text(SB, WAIT);
+    ui.expect_text(&id_b, WAIT);
     ui.expect_text("hello from B", WAIT);
-    log_b
-        .append(EventBody::Output {
-            data: "live line from B".into(),
-        })
-        .unwrap();
-    ui.expect_text("live line from B", WAIT);
     assert_eq!(
         state_files(&sandbox, &[&a, &b]),
         before,
         "entering a Home whose Sessions are alive changed a file"
     );
+    std::fs::write(&go, "").unwrap();
+    ui.expect_text("live line from B", WAIT);
 
     ui.send(b"q");
     let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
