@@ -165,10 +165,9 @@ impl Followed {
     fn snapshot(&self) -> LiveSnapshot {
         let (screen, cursor, exit) = match &self.replay {
             Some(r) => {
-                let s = r.screen();
-                let (row, col) = s.cursor_position();
-                let cursor = (!s.hide_cursor()).then_some((col, row));
-                (screen_to_buffer(s), cursor, r.exit().cloned())
+                let (row, col) = r.cursor();
+                let cursor = (!r.screen().hide_cursor()).then_some((col, row));
+                (screen_to_buffer(r.screen()), cursor, r.exit().cloned())
             }
             None => (Buffer::empty(Rect::new(0, 0, 0, 0)), None, None),
         };

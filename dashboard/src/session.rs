@@ -22,12 +22,6 @@ pub struct SessionRow {
     /// Its name, if it was given one.
     #[serde(default)]
     pub name: Option<String>,
-    /// Its current width.
-    #[serde(default)]
-    pub cols: Option<u16>,
-    /// Its current height.
-    #[serde(default)]
-    pub rows: Option<u16>,
     /// How it exited, once it has.
     #[serde(default)]
     pub exit_code: Option<i32>,
