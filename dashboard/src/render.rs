@@ -170,11 +170,11 @@ fn render_live(state: &State, area: Rect, frame: &mut Frame) {
         let (w, h) = (l.screen.area.width, l.screen.area.height);
         title.push(Span::raw(format!(" · {w}×{h}")));
         let inner = (area.width.saturating_sub(2), area.height.saturating_sub(2));
-        if w > inner.0 || h > inner.1 || state.pan != (0, 0) {
-            title.push(Span::raw(format!(
-                " · from {},{}",
-                state.pan.0, state.pan.1
-            )));
+        if state.pan != (0, 0) {
+            let (x, y) = state.pan;
+            title.push(Span::raw(format!(" · panned to column {x}, row {y}")));
+        } else if w > inner.0 || h > inner.1 {
+            title.push(Span::raw(" · clipped"));
         }
     }
     if let Some(badge) = status_badge(session, live) {

@@ -472,6 +472,7 @@ fn focus_maximise_and_pan() {
     h.press(KeyCode::Right);
     assert_eq!(h.app.state.pan, (4, 0));
     assert!(h.screen().contains("│456789"));
+    assert!(h.screen().contains("panned to column 4, row 0"));
     h.press(KeyCode::Enter);
     assert!(h.app.state.maximised);
     assert!(!h.screen().contains("Sessions ("));
