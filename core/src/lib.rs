@@ -14,6 +14,7 @@ pub mod event_log;
 pub mod fsutil;
 pub mod home;
 pub mod keys;
+pub mod liveness;
 pub mod manifest;
 pub mod reconcile;
 pub mod run_marker;
