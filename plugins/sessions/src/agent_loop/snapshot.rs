@@ -3,7 +3,7 @@
 //! ended, or written by agent-tty 0.5.
 
 use super::target::Target;
-use agent_tty_core::screen::replay_session;
+use agent_tty_core::screen::{replay_session_with_scrollback, ScreenReplay};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::json;
 
@@ -29,7 +29,12 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let with_scrollback = inv.flag("include-scrollback");
     let target = Target::find(inv)?;
-    let mut replay = replay_session(&target.dir, &target.manifest)?;
+    let scrollback = if with_scrollback {
+        ScreenReplay::DEFAULT_SCROLLBACK
+    } else {
+        0
+    };
+    let mut replay = replay_session_with_scrollback(&target.dir, &target.manifest, scrollback)?;
     let mut lines = if with_scrollback {
         replay.lines_with_scrollback()
     } else {

@@ -131,16 +131,19 @@ impl Waiter {
     /// `ended_elsewhere` is true when the manifest says the Session ended
     /// even though no `exit` event was logged (its host died).
     pub fn poll(&mut self, now: Instant, ended_elsewhere: bool) -> agent_tty_core::Result<Verdict> {
-        let (replay, last_output) = (&mut self.replay, &mut self.last_output);
-        // Output logged before the wait started is history, not activity.
-        let counts_as_activity = self.caught_up;
-        let appended = self.follower.read_new(|event| {
-            if counts_as_activity && matches!(event.body, EventBody::Output { .. }) {
-                *last_output = now;
-            }
-            replay.apply(&event);
-        })?;
-        self.caught_up = true;
+        let appended = if self.caught_up {
+            let (replay, last_output) = (&mut self.replay, &mut self.last_output);
+            self.follower.read_new(|event| {
+                if matches!(event.body, EventBody::Output { .. }) {
+                    *last_output = now;
+                }
+                replay.apply(&event);
+            })?
+        } else {
+            // Output logged before the wait started is history, not activity.
+            self.caught_up = true;
+            self.replay.catch_up(&mut self.follower)?
+        };
         if appended > 0 {
             self.dirty = true;
         }
@@ -190,7 +193,7 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let started = Instant::now();
     let mut waiter = Waiter::new(
         &target.event_log(),
-        ScreenReplay::for_manifest(&target.manifest),
+        ScreenReplay::for_manifest_with_scrollback(&target.manifest, 0),
         condition,
         started,
     );
