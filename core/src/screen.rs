@@ -96,7 +96,7 @@ impl ScreenReplay {
                 exit_code,
                 exit_signal,
             } => {
-                if let Some(held) = self.echo.flush() {
+                if let Some(held) = self.echo.session_ended() {
                     self.parser.process(held.as_bytes());
                 }
                 self.exit = Some(ExitInfo {
