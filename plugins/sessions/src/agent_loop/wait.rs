@@ -18,7 +18,7 @@ use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -44,12 +44,17 @@ impl Condition {
             chosen.push(Condition::Text(text.to_owned()));
         }
         if let Some(pattern) = inv.value("regex") {
-            let regex = Regex::new(pattern).map_err(|e| {
-                PluginError::new(
-                    ErrorCode::InvalidArgument,
-                    format!("--regex {pattern:?} is not a valid regular expression: {e}"),
-                )
-            })?;
+            // Multi-line: `^` and `$` match at each screen line, as people
+            // reading a screen expect.
+            let regex = RegexBuilder::new(pattern)
+                .multi_line(true)
+                .build()
+                .map_err(|e| {
+                    PluginError::new(
+                        ErrorCode::InvalidArgument,
+                        format!("--regex {pattern:?} is not a valid regular expression: {e}"),
+                    )
+                })?;
             chosen.push(Condition::Regex(regex));
         }
         if inv.flag("exit") {
@@ -280,6 +285,7 @@ mod tests {
     #[case(Condition::Text("answer-42".into()), Some("answer-42"))]
     #[case(Condition::Regex(Regex::new(r"answer-\d+").unwrap()), Some("answer-42"))]
     #[case(Condition::Text("answer-43".into()), None)]
+    #[case(Condition::Regex(RegexBuilder::new(r"answer-\d+$").multi_line(true).build().unwrap()), Some("answer-42"))]
     fn text_and_regex_match_the_rendered_screen_as_it_grows(
         #[case] condition: Condition,
         #[case] expected: Option<&str>,
