@@ -303,3 +303,53 @@ pub fn snapshot_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>>
     }
     out
 }
+
+/// Writes a Session directory with a manifest in agent-tty 0.5's format, as
+/// if a host had created it: `status` as given, `hostPid` as given (use
+/// [`dead_pid`] for a host that was killed). Returns the Session directory.
+pub fn write_session(
+    home: &Path,
+    session_id: &str,
+    status: &str,
+    host_pid: Option<u32>,
+) -> PathBuf {
+    let dir = home.join("sessions").join(session_id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = serde_json::json!({
+        "version": 1,
+        "sessionId": session_id,
+        "createdAt": "2026-11-24T03:50:02.677Z",
+        "updatedAt": "2026-11-24T03:50:02.677Z",
+        "status": status,
+        "command": ["sleep", "300"],
+        "cwd": "/tmp",
+        "cols": 80,
+        "rows": 24,
+        "hostPid": host_pid,
+        "childPid": null,
+        "exitCode": null,
+        "exitSignal": null,
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).unwrap();
+    text.push('\n');
+    std::fs::write(dir.join("session.json"), text).unwrap();
+    std::fs::write(
+        dir.join("events.jsonl"),
+        "{\"seq\":0,\"ts\":\"2026-11-24T03:50:02.700Z\",\"type\":\"output\",\"payload\":{\"data\":\"hi\\r\\n\"}}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// The pid of a process that has exited and been reaped: a host that died.
+pub fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("`true` runs");
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// A Session id (a valid ULID shape) numbered `n`.
+pub fn session_id(n: usize) -> String {
+    format!("01JD3Z6X8K4M2N5P7Q9R{n:06}")
+}

@@ -1,0 +1,249 @@
+//! `home list [--all] [--verbose]` and the `registry.homes` capability.
+
+use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
+use agent_tty_core::registry::HomeRegistry;
+use agent_tty_core::time::relative_age;
+use agent_tty_plugin_api::CommandOutput;
+use serde_json::Value;
+use std::fmt::Write;
+use std::time::SystemTime;
+
+fn scope(all: bool) -> Scope {
+    if all {
+        Scope::All
+    } else {
+        Scope::Active
+    }
+}
+
+/// The `home list --json` result (what the dashboard's picker receives).
+pub fn result(registry: &HomeRegistry, all: bool) -> Value {
+    list_homes(registry, scope(all)).to_json(false)
+}
+
+/// Runs `home list`.
+pub fn run(registry: &HomeRegistry, all: bool, verbose: bool) -> CommandOutput {
+    let listing = list_homes(registry, scope(all));
+    let mut out = CommandOutput::new(
+        listing.to_json(verbose),
+        render(&listing, all, verbose, SystemTime::now()),
+    );
+    out.warnings.extend(listing.problem.clone());
+    out
+}
+
+/// The human output: an aligned table with relative ages, then (verbose)
+/// the hidden Homes and why, or a sentence saying why there is nothing.
+pub fn render(listing: &HomeListing, all: bool, verbose: bool, now: SystemTime) -> String {
+    let mut text = String::new();
+    if listing.homes.is_empty() {
+        text.push_str(&nothing_listed(listing, all, verbose));
+    } else {
+        text.push_str(&table(listing, now));
+        if !all && listing.out_of_scope > 0 {
+            let _ = writeln!(
+                text,
+                "\n{} more Home{} whose Sessions have all ended: agent-tty home list --all",
+                listing.out_of_scope,
+                plural(listing.out_of_scope)
+            );
+        }
+    }
+    if verbose && !listing.hidden.is_empty() {
+        let _ = writeln!(text, "\nHidden (registered, but no visible Session):");
+        let width = listing
+            .hidden
+            .iter()
+            .map(|h| h.entry.path.chars().count())
+            .max()
+            .unwrap_or(0);
+        for h in &listing.hidden {
+            let _ = writeln!(text, "  {:<width$}  {}", h.entry.path, h.reason.describe());
+        }
+    }
+    text
+}
+
+fn nothing_listed(listing: &HomeListing, all: bool, verbose: bool) -> String {
+    let hidden = listing.hidden.len();
+    if listing.out_of_scope == 0 && hidden == 0 {
+        return "No registered Homes. A Home is registered when a Session is created in it.\n"
+            .into();
+    }
+    let mut text = String::new();
+    if !all && listing.out_of_scope > 0 {
+        let _ = writeln!(
+            text,
+            "No Home has Active Sessions. {} Home{} whose Sessions have all ended: \
+             agent-tty home list --all",
+            listing.out_of_scope,
+            plural(listing.out_of_scope)
+        );
+    } else {
+        let _ = writeln!(text, "No registered Home has visible Sessions.");
+    }
+    if hidden > 0 && !verbose {
+        let _ = writeln!(
+            text,
+            "{hidden} registered Home{} hidden; agent-tty home list --all --verbose says why.",
+            if hidden == 1 { " is" } else { "s are" }
+        );
+    }
+    text
+}
+
+fn table(listing: &HomeListing, now: SystemTime) -> String {
+    let header = ["Home", "Active", "Total", "Last seen", "Last activity"];
+    let rows: Vec<[String; 5]> = listing
+        .homes
+        .iter()
+        .map(|h| {
+            [
+                h.entry.path.clone(),
+                h.counts.active.to_string(),
+                h.counts.total.to_string(),
+                relative_age(h.entry.last_seen(), now),
+                h.counts
+                    .last_activity
+                    .map_or_else(|| "-".to_owned(), |t| relative_age(t, now)),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let mut line = |cells: [&str; 5]| {
+        let _ = writeln!(
+            text,
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+        );
+    };
+    line(header);
+    for row in &rows {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    text
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_tty_core::home_scan::{HiddenHome, HiddenReason, ListedHome, SessionCounts};
+    use agent_tty_core::registry::HomeEntry;
+    use agent_tty_core::time::parse_iso;
+    use std::time::Duration;
+
+    fn listed(path: &str, seen: &str, active: usize, total: usize) -> ListedHome {
+        ListedHome {
+            entry: HomeEntry {
+                path: path.into(),
+                last_seen_at: seen.into(),
+            },
+            counts: SessionCounts {
+                active,
+                total,
+                last_activity: parse_iso(seen).map(|t| t + Duration::from_secs(30)),
+            },
+        }
+    }
+
+    #[test]
+    fn rows_are_aligned_with_relative_ages() {
+        let now = parse_iso("2026-11-24T04:00:00.000Z").unwrap();
+        let listing = HomeListing {
+            homes: vec![
+                listed("/work/project", "2026-11-24T03:57:00.000Z", 1, 12),
+                listed("/tmp/h", "2026-11-22T04:00:00.000Z", 0, 3),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&listing, true, false, now),
+            "Home           Active  Total  Last seen  Last activity\n\
+             /work/project       1     12  3m ago     2m ago\n\
+             /tmp/h              0      3  2d ago     1d ago\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_registry_says_so() {
+        let text = render(&HomeListing::default(), false, false, SystemTime::now());
+        assert!(text.starts_with("No registered Homes."), "{text}");
+    }
+
+    #[test]
+    fn hidden_and_out_of_scope_homes_are_explained() {
+        let listing = HomeListing {
+            hidden: vec![HiddenHome {
+                entry: HomeEntry {
+                    path: "/tmp/gone".into(),
+                    last_seen_at: "2026-11-24T03:57:00.000Z".into(),
+                },
+                reason: HiddenReason::DirectoryMissing,
+            }],
+            out_of_scope: 2,
+            ..Default::default()
+        };
+        let quiet = render(&listing, false, false, SystemTime::now());
+        assert!(
+            quiet.contains("2 Homes whose Sessions have all ended"),
+            "{quiet}"
+        );
+        assert!(quiet.contains("1 registered Home is hidden"), "{quiet}");
+        let verbose = render(&listing, false, true, SystemTime::now());
+        assert!(
+            verbose.contains("/tmp/gone  the Home directory no longer exists"),
+            "{verbose}"
+        );
+    }
+
+    #[test]
+    fn the_capability_answers_exactly_the_json_result_of_home_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let registry = HomeRegistry::new(tmp.path().join("homes.json"));
+        let home = tmp.path().join("home");
+        let session = home.join("sessions").join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&session).unwrap();
+        std::fs::write(
+            session.join("session.json"),
+            r#"{"version": 1, "sessionId": "01JD3Z6X8K4M2N5P7Q9R1S3T5V",
+                "createdAt": "2026-11-24T03:50:02.677Z", "updatedAt": "2026-11-24T03:50:02.677Z",
+                "status": "exited", "command": ["true"], "cwd": "/", "cols": 80, "rows": 24,
+                "hostPid": null, "childPid": null, "exitCode": 0, "exitSignal": null}"#,
+        )
+        .unwrap();
+        registry.register(&home).unwrap();
+        for all in [false, true] {
+            assert_eq!(result(&registry, all), run(&registry, all, false).result);
+        }
+        assert_eq!(
+            result(&registry, true)["homes"].as_array().unwrap().len(),
+            1
+        );
+        assert_eq!(
+            result(&registry, false)["homes"].as_array().unwrap().len(),
+            0
+        );
+    }
+}
