@@ -140,9 +140,33 @@ pub fn invoke(_host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, Pl
 /// How long `run` and `wait` wait when `--timeout` is not given.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How often `run` and `wait` look for new events when nothing arrived:
-/// short enough that `run` + `wait` feel instant, long enough to cost nothing.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How `run` and `wait` pace their looks at the Event Log: every millisecond
+/// right after something happened (a trivial command completes within a few
+/// ms, and a fixed 10 ms tick would add most of that again), backing off to
+/// every 10 ms while nothing does, where polling costs next to nothing.
+struct PollPace {
+    next: Duration,
+}
+
+impl PollPace {
+    const FIRST: Duration = Duration::from_millis(1);
+    const SLOWEST: Duration = Duration::from_millis(10);
+
+    fn new() -> Self {
+        PollPace { next: Self::FIRST }
+    }
+
+    /// Something arrived: look again soon.
+    fn activity(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// Sleeps before the next look, a little longer each quiet time.
+    fn sleep(&mut self) {
+        std::thread::sleep(self.next);
+        self.next = (self.next * 2).min(Self::SLOWEST);
+    }
+}
 
 /// Parses a millisecond count given to `--name`.
 fn millis(inv: &Invocation, name: &str) -> Result<Option<Duration>, PluginError> {

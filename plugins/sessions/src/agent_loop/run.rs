@@ -8,7 +8,7 @@
 //! `timedOut: true` and the exit status is 11, like `wait`.
 
 use super::target::{not_running, Target};
-use super::{timeout, POLL_INTERVAL};
+use super::{timeout, PollPace};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
@@ -57,9 +57,10 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
 
     let mut follower = EventLogFollower::starting_at(&log, offset);
     let mut last_status_check = Instant::now();
+    let mut pace = PollPace::new();
     loop {
         let mut outcome = None;
-        follower.read_new(|event| match event.body {
+        let appended = follower.read_new(|event| match event.body {
             EventBody::RunComplete { marker: m, .. } if m == marker => {
                 outcome.get_or_insert(Completion::Completed);
             }
@@ -102,7 +103,10 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 }
             }
         }
-        std::thread::sleep(POLL_INTERVAL);
+        if appended > 0 {
+            pace.activity();
+        }
+        pace.sleep();
     }
 }
 

@@ -13,7 +13,7 @@
 //! settles" cannot succeed before the input's effects were seen.
 
 use super::target::{not_running, Target};
-use super::{millis, timeout, POLL_INTERVAL};
+use super::{millis, timeout, PollPace};
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
@@ -204,9 +204,14 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     );
     let mut ended_elsewhere = target.manifest.status.is_terminal();
     let mut last_status_check = started;
+    let mut pace = PollPace::new();
     loop {
         let now = Instant::now();
+        let seen = waiter.replay().last_seq();
         let verdict = waiter.poll(now, ended_elsewhere)?;
+        if waiter.replay().last_seq() != seen {
+            pace.activity();
+        }
         let report = |matched: bool, timed_out: bool| {
             let mut result = json!({
                 "sessionId": target.id,
@@ -258,7 +263,7 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             last_status_check = Instant::now();
             ended_elsewhere = read_manifest(&target.dir).is_ok_and(|m| m.status.is_terminal());
         }
-        std::thread::sleep(POLL_INTERVAL);
+        pace.sleep();
     }
 }
 
