@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let command = inv.value("command").unwrap_or_default().to_owned();
+    let command = shell_command(inv.value("command").unwrap_or_default())?;
     let no_wait = inv.flag("no-wait");
     let limit = timeout(inv)?;
     let target = Target::find(inv)?;
@@ -110,6 +110,21 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
 }
 
+/// The command as it will be typed before the marker suffix (`; printf …`).
+/// A trailing `;` is dropped because `;;` would be a syntax error (and `ls;`
+/// means `ls`); an empty command has nothing to wait for.
+fn shell_command(given: &str) -> Result<String, PluginError> {
+    let command = given.trim_end().trim_end_matches(';').trim_end();
+    if command.trim().is_empty() {
+        return Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            "run needs a command, e.g. agent-tty run <id> 'ls -l'; to press Enter alone use \
+             agent-tty send-keys <id> Enter",
+        ));
+    }
+    Ok(command.to_owned())
+}
+
 enum Completion {
     Completed,
     SessionEnded,
@@ -124,4 +139,33 @@ fn session_ended(id: &str) -> PluginError {
         ),
     )
     .with_details(json!({ "sessionId": id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("ls", "ls")]
+    #[case("ls -l ;  ", "ls -l")]
+    #[case("echo a; echo b;", "echo a; echo b")]
+    #[case(
+        "for i in 1 2; do\n  echo $i\ndone",
+        "for i in 1 2; do\n  echo $i\ndone"
+    )]
+    fn commands_are_typed_without_a_trailing_separator(#[case] given: &str, #[case] typed: &str) {
+        assert_eq!(shell_command(given).unwrap(), typed);
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("   ")]
+    #[case(" ; ")]
+    fn an_empty_command_is_invalid_input(#[case] given: &str) {
+        assert_eq!(
+            shell_command(given).unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+    }
 }

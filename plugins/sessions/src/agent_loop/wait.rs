@@ -12,7 +12,7 @@
 //! before the caller asked does not count, so "send input, then wait until it
 //! settles" cannot succeed before the input's effects were seen.
 
-use super::target::{not_running, Target};
+use super::target::Target;
 use super::{millis, timeout, PollPace};
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
@@ -236,17 +236,7 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 let human = format!("matched after {} ms", result["durationMs"]);
                 return Ok(CommandOutput::new(result, human));
             }
-            Verdict::Unreachable => {
-                let status = read_manifest(&target.dir)
-                    .map(|m| m.status.as_str())
-                    .unwrap_or("exited");
-                let mut err = not_running(&target.id, status);
-                err.message = format!(
-                    "Session {} ended and its last screen does not match; {}",
-                    target.id, "`agent-tty snapshot` shows what it does show"
-                );
-                return Err(err);
-            }
+            Verdict::Unreachable => return Err(never_matches(&target.id)),
             Verdict::Pending => {}
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
@@ -265,6 +255,19 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         }
         pace.sleep();
     }
+}
+
+/// `SESSION_NOT_RUNNING` for a text or regex the ended Session's last screen
+/// does not show: it never will, so the caller hears it now, not at timeout.
+fn never_matches(id: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::SessionNotRunning,
+        format!(
+            "Session {id} has ended and its last screen does not match; \
+             `agent-tty snapshot {id}` shows what it does show"
+        ),
+    )
+    .with_details(json!({ "sessionId": id }))
 }
 
 #[cfg(test)]
