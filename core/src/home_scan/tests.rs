@@ -232,3 +232,26 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
     out.sort();
     out
 }
+
+#[test]
+fn a_manifest_larger_than_the_first_read_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = session(tmp.path(), &id(0), "running");
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "\"cwd\": \"/tmp\",",
+        &format!(
+            "\"cwd\": \"/tmp\",\n  \"env\": {{\"BIG\": \"{}\"}},",
+            "x".repeat(20_000)
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    assert!(matches!(
+        scan_home(tmp.path()),
+        HomeScan::Visible(SessionCounts {
+            active: 1,
+            total: 1,
+            ..
+        })
+    ));
+}
