@@ -14,9 +14,12 @@ pub mod event_log;
 pub mod fsutil;
 pub mod home;
 pub mod home_scan;
+pub mod keys;
+pub mod liveness;
 pub mod manifest;
 pub mod reconcile;
 pub mod registry;
+pub mod run_marker;
 pub mod screen;
 pub mod time;
 

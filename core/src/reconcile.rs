@@ -7,11 +7,20 @@
 //! touched. A dry run computes the same decision in memory and writes and
 //! signals nothing.
 //!
-//! OWNED BY THE SESSIONS WORK: the signatures below are the contract that
-//! `list`, `gc` and the dashboard call; the bodies are to be implemented.
+//! Liveness is judged by [`crate::liveness`] (PID plus start time, machine
+//! identity). The decision is taken twice in [`ReconcileMode::Apply`]: once
+//! without a lock, so the common case (host alive, or nothing to do) costs a
+//! read and a few `/proc` lookups, and again under the manifest lock before
+//! anything is written. The second look matters because `create` holds that
+//! lock while its host starts: a Session being created has no PIDs yet and
+//! would otherwise look dead to a concurrent `list`. A dry run never waits
+//! for the lock; it treats a Session whose lock is held as alive.
 
 use crate::error::Result;
-use crate::manifest::Manifest;
+use crate::liveness::{self, Liveness};
+use crate::manifest::{self, FailureOrigin, Manifest, Status};
+use fs4::fs_std::FileExt;
+use nix::sys::signal::Signal;
 use std::path::Path;
 
 /// Whether reconcile may change anything.
@@ -36,11 +45,248 @@ pub struct ReconcileOutcome {
 
 /// Reconciles one Session directory.
 pub fn reconcile_session(session_dir: &Path, mode: ReconcileMode) -> Result<ReconcileOutcome> {
-    let manifest = crate::manifest::read_manifest(session_dir)?;
-    let _ = mode;
-    Ok(ReconcileOutcome {
+    let manifest = manifest::read_manifest(session_dir)?;
+    let unchanged = |manifest, foreign| ReconcileOutcome {
         manifest,
         found_dead: false,
-        foreign: false,
-    })
+        foreign,
+    };
+    if manifest.status.is_terminal() {
+        return Ok(unchanged(manifest, false));
+    }
+    let sidecar = liveness::read_sidecar(session_dir);
+    match liveness::judge(&manifest, sidecar.as_ref()) {
+        Liveness::Foreign => return Ok(unchanged(manifest, true)),
+        Liveness::Local {
+            host_alive: true, ..
+        } => return Ok(unchanged(manifest, false)),
+        Liveness::Local { .. } => {}
+    }
+    match mode {
+        ReconcileMode::DryRun => {
+            if lock_held(session_dir) {
+                return Ok(unchanged(manifest, false));
+            }
+            let mut would_be = manifest;
+            record_host_death(&mut would_be);
+            would_be.updated_at = crate::time::now_iso();
+            Ok(ReconcileOutcome {
+                manifest: would_be,
+                found_dead: true,
+                foreign: false,
+            })
+        }
+        ReconcileMode::Apply => {
+            let (manifest, (found_dead, foreign)) = manifest::update_manifest(session_dir, |m| {
+                if m.status.is_terminal() {
+                    return Ok((false, (false, false)));
+                }
+                let sidecar = liveness::read_sidecar(session_dir);
+                match liveness::judge(m, sidecar.as_ref()) {
+                    Liveness::Foreign => Ok((false, (false, true))),
+                    Liveness::Local {
+                        host_alive: true, ..
+                    } => Ok((false, (false, false))),
+                    Liveness::Local {
+                        host_alive: false,
+                        child_alive,
+                    } => {
+                        if child_alive {
+                            if let Some(pid) = liveness::child_pid(m, sidecar.as_ref()) {
+                                liveness::signal_group(pid, Signal::SIGKILL);
+                            }
+                        }
+                        record_host_death(m);
+                        Ok((true, (true, false)))
+                    }
+                }
+            })?;
+            Ok(ReconcileOutcome {
+                manifest,
+                found_dead,
+                foreign,
+            })
+        }
+    }
+}
+
+/// The manifest change for a host found dead (`updatedAt` is the caller's).
+fn record_host_death(m: &mut Manifest) {
+    let before = m.status;
+    m.status = before.after_host_death();
+    if before == Status::Running {
+        m.failure_origin = Some(FailureOrigin::HostDeath);
+        m.failure_reason = Some(match m.host_pid {
+            Some(pid) => {
+                format!("the Session's host process (pid {pid}) ended without recording an exit")
+            }
+            None => "the Session's host process ended without recording an exit".to_owned(),
+        });
+    }
+    m.host_pid = None;
+    m.child_pid = None;
+}
+
+/// Whether someone holds the manifest lock right now (a `create` waiting for
+/// its host, or another writer). Opens the lock file read-only and never
+/// creates it, so a dry run leaves no trace.
+fn lock_held(session_dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(session_dir.join(manifest::MANIFEST_LOCK_FILE)) else {
+        return false;
+    };
+    match FileExt::try_lock_shared(&file) {
+        Ok(true) => {
+            let _ = FileExt::unlock(&file);
+            false
+        }
+        Ok(false) => true,
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::liveness::{ProcessIdentity, Sidecar};
+    use rstest::rstest;
+
+    fn write(dir: &Path, status: Status, host: Option<u32>, child: Option<u32>) -> Manifest {
+        let mut m: Manifest = serde_json::from_value(serde_json::json!({
+            "version": 1, "sessionId": "01JD3Z6X8K4M2N5P7Q9R1S3T5V",
+            "createdAt": "2026-11-24T03:50:02.677Z", "updatedAt": "2026-11-24T03:50:02.677Z",
+            "status": "running", "command": ["sleep", "300"], "cwd": "/",
+            "cols": 80, "rows": 24, "hostPid": null, "childPid": null,
+            "exitCode": null, "exitSignal": null
+        }))
+        .unwrap();
+        m.status = status;
+        m.host_pid = host;
+        m.child_pid = child;
+        manifest::write_manifest(dir, &m).unwrap();
+        m
+    }
+
+    /// A PID that is certainly not running: a reaped child's.
+    fn dead_pid() -> u32 {
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        pid
+    }
+
+    #[rstest]
+    #[case(Status::Running, Status::Failed, Some(FailureOrigin::HostDeath))]
+    #[case(Status::Exiting, Status::Exited, None)]
+    #[case(Status::Destroying, Status::Destroyed, None)]
+    fn a_dead_host_ends_an_active_session(
+        #[case] before: Status,
+        #[case] after: Status,
+        #[case] origin: Option<FailureOrigin>,
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), before, Some(dead_pid()), None);
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert!(out.found_dead && !out.foreign);
+        assert_eq!(out.manifest.status, after);
+        assert_eq!(out.manifest.failure_origin, origin);
+        assert_eq!(
+            (out.manifest.host_pid, out.manifest.child_pid),
+            (None, None)
+        );
+        assert_eq!(manifest::read_manifest(tmp.path()).unwrap(), out.manifest);
+    }
+
+    #[test]
+    fn a_dry_run_decides_the_same_but_writes_and_signals_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(orphan.id()),
+        );
+        let before = std::fs::read_dir(tmp.path()).unwrap().count();
+        let bytes = std::fs::read(manifest::manifest_path(tmp.path())).unwrap();
+        let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
+        assert!(out.found_dead);
+        assert_eq!(out.manifest.status, Status::Failed);
+        assert_eq!(
+            std::fs::read(manifest::manifest_path(tmp.path())).unwrap(),
+            bytes
+        );
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), before);
+        assert!(
+            orphan.try_wait().unwrap().is_none(),
+            "the child was signalled"
+        );
+        orphan.kill().unwrap();
+        orphan.wait().unwrap();
+    }
+
+    #[test]
+    fn apply_kills_the_orphaned_child() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(orphan.id()),
+        );
+        reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        let status = orphan.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn live_hosts_terminal_sessions_and_foreign_sessions_are_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        write(tmp.path(), Status::Running, Some(me), None);
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert!(!out.found_dead && out.manifest.status == Status::Running);
+
+        write(tmp.path(), Status::Exited, Some(dead_pid()), None);
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert!(!out.found_dead && out.manifest.status == Status::Exited);
+
+        let dead = dead_pid();
+        write(tmp.path(), Status::Running, Some(dead), None);
+        let mut sidecar = Sidecar::new(
+            ProcessIdentity {
+                pid: dead,
+                start_time: 1,
+            },
+            None,
+        );
+        sidecar.machine.machine_id = "another-machine".into();
+        liveness::write_sidecar(tmp.path(), &sidecar).unwrap();
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert!(out.foreign && !out.found_dead);
+        assert_eq!(
+            manifest::read_manifest(tmp.path()).unwrap().status,
+            Status::Running
+        );
+    }
+
+    #[test]
+    fn a_session_whose_lock_is_held_is_not_judged_by_a_dry_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), Status::Running, None, None);
+        let lock = std::fs::File::create(tmp.path().join(manifest::MANIFEST_LOCK_FILE)).unwrap();
+        FileExt::lock_exclusive(&lock).unwrap();
+        let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
+        assert!(!out.found_dead);
+        FileExt::unlock(&lock).unwrap();
+        let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
+        assert!(out.found_dead);
+    }
 }

@@ -4,10 +4,17 @@
 //! The screen is rebuilt from `output` and `resize` events only; it never asks
 //! a Session's host, so it works the same for live Sessions, ended ones, and
 //! Homes written by agent-tty 0.5.
+//!
+//! `run`'s completion-marker suffix is removed from the output before the
+//! emulator sees it (see [`marker_echo`]), so no reader of the screen ever
+//! shows it.
+
+mod marker_echo;
 
 use crate::error::Result;
 use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};
 use crate::manifest::Manifest;
+use marker_echo::MarkerEchoFilter;
 use std::path::Path;
 
 /// How a Session ended, as its `exit` event recorded it.
@@ -24,6 +31,7 @@ pub struct ScreenReplay {
     parser: vt100::Parser,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
+    echo: MarkerEchoFilter,
 }
 
 impl ScreenReplay {
@@ -41,6 +49,7 @@ impl ScreenReplay {
             parser: vt100::Parser::new(rows.max(1), cols.max(1), scrollback),
             exit: None,
             last_seq: None,
+            echo: MarkerEchoFilter::new(),
         }
     }
 
@@ -57,15 +66,30 @@ impl ScreenReplay {
     pub fn apply(&mut self, event: &Event) {
         self.last_seq = Some(event.seq);
         match &event.body {
-            EventBody::Output { data } => self.parser.process(data.as_bytes()),
+            EventBody::Output { data } => {
+                let shown = self.echo.filter(data);
+                self.parser.process(shown.as_bytes());
+            }
             EventBody::Resize { cols, rows } => self
                 .parser
                 .screen_mut()
                 .set_size((*rows).max(1), (*cols).max(1)),
+            EventBody::InputRun {
+                marker: Some(marker),
+                ..
+            } => self.echo.run_started(marker),
+            EventBody::RunComplete { marker, .. } => {
+                if let Some(held) = self.echo.run_completed(marker) {
+                    self.parser.process(held.as_bytes());
+                }
+            }
             EventBody::Exit {
                 exit_code,
                 exit_signal,
             } => {
+                if let Some(held) = self.echo.flush() {
+                    self.parser.process(held.as_bytes());
+                }
                 self.exit = Some(ExitInfo {
                     exit_code: *exit_code,
                     exit_signal: exit_signal.clone(),
@@ -88,6 +112,64 @@ impl ScreenReplay {
             .rows(0, cols)
             .map(|r| r.trim_end().to_owned())
             .collect()
+    }
+
+    /// The visible screen as the text `wait --text`/`--regex` match against:
+    /// one line per row, except that a row the terminal wrapped continues on
+    /// the next without a line break, so output that merely wrapped at the
+    /// right margin still matches as one piece.
+    pub fn match_text(&self) -> String {
+        let screen = self.parser.screen();
+        let (rows, cols) = screen.size();
+        let mut text = String::new();
+        for (row, line) in screen.rows(0, cols).enumerate() {
+            if screen.row_wrapped(row as u16) {
+                text.push_str(&line);
+            } else {
+                text.push_str(line.trim_end());
+                if row + 1 < usize::from(rows) {
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    }
+
+    /// The scrollback (oldest first) followed by the visible rows, trailing
+    /// spaces trimmed. Takes `&mut self` because the emulator only shows
+    /// scrollback by scrolling its view; the view is put back before
+    /// returning.
+    pub fn lines_with_scrollback(&mut self) -> Vec<String> {
+        let screen = self.parser.screen_mut();
+        let (rows, cols) = screen.size();
+        screen.set_scrollback(usize::MAX);
+        let mut offset = screen.scrollback();
+        let mut lines = Vec::with_capacity(offset + usize::from(rows));
+        while offset > 0 {
+            screen.set_scrollback(offset);
+            let take = offset.min(usize::from(rows));
+            lines.extend(
+                screen
+                    .rows(0, cols)
+                    .take(take)
+                    .map(|r| r.trim_end().to_owned()),
+            );
+            offset -= take;
+        }
+        screen.set_scrollback(0);
+        lines.extend(self.visible_lines());
+        lines
+    }
+
+    /// The cursor as `(row, col)`, zero-based.
+    pub fn cursor(&self) -> (u16, u16) {
+        self.parser.screen().cursor_position()
+    }
+
+    /// The screen size as `(cols, rows)`.
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (cols, rows)
     }
 
     /// How the Session ended, once its `exit` event was applied.
@@ -141,5 +223,61 @@ mod tests {
         ));
         assert_eq!(r.exit().unwrap().exit_code, Some(3));
         assert_eq!(r.last_seq(), Some(2));
+    }
+
+    fn output(seq: u64, data: &str) -> Event {
+        ev(seq, EventBody::Output { data: data.into() })
+    }
+
+    #[test]
+    fn a_run_suffix_never_reaches_the_screen_even_when_it_would_wrap() {
+        let marker = "atm01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+        let mut r = ScreenReplay::new(20, 4);
+        r.apply(&output(0, "$ "));
+        r.apply(&ev(
+            1,
+            EventBody::InputRun {
+                command: "echo answer-42".into(),
+                marker: Some(marker.into()),
+                no_wait: false,
+            },
+        ));
+        let echo = crate::run_marker::typed_line("echo answer-42", marker);
+        r.apply(&output(2, &format!("{echo}\n")));
+        r.apply(&output(3, "answer-42\r\n"));
+        let mut osc = String::from_utf8(crate::run_marker::osc(marker)).unwrap();
+        osc.push_str("$ ");
+        r.apply(&output(4, &osc));
+        r.apply(&ev(
+            5,
+            EventBody::RunComplete {
+                marker: marker.into(),
+                input_run_seq: Some(1),
+            },
+        ));
+        assert_eq!(
+            r.visible_lines(),
+            ["$ echo answer-42", "answer-42", "$", ""]
+        );
+        assert!(!r.match_text().contains("7770"));
+        assert_eq!(r.cursor(), (2, 2));
+    }
+
+    #[test]
+    fn wrapped_rows_match_as_one_line_and_scrollback_is_kept() {
+        let mut r = ScreenReplay::new(5, 2);
+        r.apply(&output(0, "first\r\nabcdefgh\r\nlast"));
+        assert_eq!(r.visible_lines(), ["fgh", "last"]);
+        assert_eq!(r.match_text(), "fgh\nlast");
+        let mut r = ScreenReplay::new(5, 3);
+        r.apply(&output(0, "first\r\nabcdefgh\r\nlast"));
+        assert_eq!(r.match_text(), "abcdefgh\nlast");
+        r.apply(&output(1, "\r\nmore\r\nend"));
+        assert_eq!(
+            r.lines_with_scrollback(),
+            ["first", "abcde", "fgh", "last", "more", "end"]
+        );
+        assert_eq!(r.visible_lines(), ["last", "more", "end"]);
+        assert_eq!(r.size(), (5, 3));
     }
 }

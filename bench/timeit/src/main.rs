@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         (start.elapsed().as_secs_f64() * 1000.0, status)
     };
     for _ in 0..warmup {
-        run_once();
+        let _ = run_once();
     }
     let mut samples = Vec::with_capacity(runs);
     let mut failures = 0;
