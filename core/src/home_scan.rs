@@ -229,30 +229,76 @@ fn read_small_file(mut file: std::fs::File, buf: &mut Vec<u8>) -> io::Result<&[u
 }
 
 /// Scans many Homes in parallel, answering in the order given.
-///
-/// Scanning is dominated by small file reads, so a few threads overlap the
-/// waits; small inputs are scanned inline where a thread would cost more
-/// than it saves.
 pub fn scan_homes(homes: &[&Path]) -> Vec<HomeScan> {
+    map_homes(homes, |home| scan_home(home))
+}
+
+/// Runs `each` over every Home on a few threads, answering in the order
+/// given. Work over Homes is dominated by small file operations, so a few
+/// threads overlap them; small inputs run inline, where a thread would cost
+/// more than it saves. Used by listings and by gc.
+pub fn map_homes<T, R, F>(homes: &[T], each: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
     const PER_THREAD_MIN: usize = 8;
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(2, 8)
         .min(homes.len() / PER_THREAD_MIN);
     if threads <= 1 {
-        return homes.iter().map(|h| scan_home(h)).collect();
+        return homes.iter().map(&each).collect();
     }
     let chunk = homes.len().div_ceil(threads);
+    let each = &each;
     std::thread::scope(|scope| {
         let workers: Vec<_> = homes
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|h| scan_home(h)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(each).collect::<Vec<_>>()))
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("a Home scan never panics"))
+            .flat_map(|w| match w.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
             .collect()
     })
+}
+
+/// Whether a Home still holds anything in `sessions/`: what gc asks, under
+/// the registry lock, before it deregisters a Home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occupancy {
+    /// The Home directory does not exist.
+    Gone,
+    /// The Home exists with no `sessions/` or an empty one.
+    Empty,
+    /// `sessions/` holds this many entries (Session directories or not).
+    Occupied(usize),
+    /// The Home or its `sessions/` could not be read (e.g. permission denied).
+    Unreadable(String),
+}
+
+/// Looks at a Home's `sessions/` without reading any manifest. Any entry
+/// counts, even one gc would not collect: a Home is only emptied when
+/// nothing at all is left in it.
+pub fn occupancy(home: &Path) -> Occupancy {
+    match std::fs::read_dir(sessions_dir(home)) {
+        Ok(entries) => match entries.count() {
+            0 => Occupancy::Empty,
+            n => Occupancy::Occupied(n),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::symlink_metadata(home) {
+            Ok(meta) if meta.is_dir() => Occupancy::Empty,
+            Ok(_) => Occupancy::Unreadable("the Home is not a directory".into()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Occupancy::Gone,
+            Err(e) => Occupancy::Unreadable(e.to_string()),
+        },
+        Err(e) => Occupancy::Unreadable(e.to_string()),
+    }
 }
 
 /// Which Homes a listing shows.

@@ -255,3 +255,22 @@ fn a_manifest_larger_than_the_first_read_is_read_whole() {
         })
     ));
 }
+
+#[test]
+fn occupancy_tells_gone_empty_and_occupied_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    assert_eq!(occupancy(&home), Occupancy::Gone);
+    std::fs::create_dir(&home).unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Empty);
+    std::fs::create_dir(home.join("sessions")).unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Empty);
+    // Anything at all in sessions/ keeps the Home, even a stray file.
+    std::fs::write(home.join("sessions").join("stray"), "").unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Occupied(1));
+    // A sessions/ that cannot be listed (a file where it should be) is unreadable.
+    let odd = tmp.path().join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("sessions"), "").unwrap();
+    assert!(matches!(occupancy(&odd), Occupancy::Unreadable(_)));
+}
