@@ -19,7 +19,7 @@
 
 use crate::options::Options;
 use agent_tty_core::home::{sessions_dir, validate_session_id};
-use agent_tty_core::manifest::read_manifest;
+use agent_tty_core::manifest::{manifest_path, read_manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::time::{parse_iso, relative_age};
 use std::path::Path;
@@ -166,8 +166,14 @@ fn collect(dir: &Path, name: &str, options: &Options) -> Result<u64, Skip> {
             ));
         }
     }
-    let bytes = tree_bytes(dir);
+    let mut bytes = tree_bytes(dir);
     if options.dry_run {
+        if outcome.found_dead {
+            // A real run frees the manifest reconcile would have written,
+            // not the one on disk now: count that, so both runs agree.
+            let on_disk = std::fs::symlink_metadata(manifest_path(dir)).map_or(0, |m| m.len());
+            bytes = bytes - on_disk.min(bytes) + manifest.to_json().len() as u64;
+        }
         return Ok(bytes);
     }
     // Re-check right before removing: a Session must never go while in use.
