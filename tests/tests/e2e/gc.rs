@@ -373,3 +373,77 @@ fn the_human_summary_has_a_block_per_home_with_activity_or_nothing_to_collect() 
         .stdout
         .contains("Deregistered this Home from the Home Registry"));
 }
+
+/// gc racing a Session being created in a Home gc is about to deregister as
+/// emptied. The creator does what `create` does, in its order: make the
+/// Session directory and manifest, then register the Home. Whoever wins,
+/// the Home holding the new Session must end up registered.
+#[test]
+fn gc_racing_a_new_session_in_an_emptied_home_never_loses_the_home() {
+    let sandbox = Sandbox::new();
+    let h = home(&sandbox, "contested");
+    let host = Live::spawn();
+    for round in 0..20 {
+        for entry in std::fs::read_dir(h.join("sessions")).unwrap() {
+            std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+        }
+        HomeRegistry::new(sandbox.registry_file())
+            .register(&h)
+            .unwrap();
+        let barrier = std::sync::Barrier::new(2);
+        let mut gc = sandbox.command(["--json", "gc"]);
+        let registry_file = sandbox.registry_file();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                barrier.wait();
+                Run::from(gc.output().unwrap()).expect_code(0);
+            });
+            scope.spawn(|| {
+                barrier.wait();
+                // Vary who wins: sometimes let gc get going first.
+                std::thread::sleep(std::time::Duration::from_millis((round % 5) * 2));
+                write_session(&h, &session_id(round as usize), "running", Some(host.pid()));
+                HomeRegistry::new(registry_file.clone())
+                    .register(&h)
+                    .unwrap();
+            });
+        });
+        assert_eq!(
+            registered(&sandbox),
+            [s(&h)],
+            "round {round}: the Home was lost"
+        );
+        assert!(h.join("sessions").join(session_id(round as usize)).is_dir());
+    }
+}
+
+/// The worst moment for the race above, made certain: gc has swept the
+/// emptied Home and waits for the registry lock while a Session is created
+/// and the Home registered. gc's decision, taken after it gets the lock,
+/// must see the new Session and keep the Home.
+#[test]
+fn a_session_created_while_gc_waits_for_the_registry_lock_keeps_its_home() {
+    let sandbox = Sandbox::new();
+    let h = home(&sandbox, "contested");
+    let host = Live::spawn();
+    let registry = HomeRegistry::new(sandbox.registry_file());
+    let mut gc = sandbox.command(["--json", "gc"]);
+    let gc = registry
+        .update(|homes| {
+            let child = gc
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("gc starts");
+            // Long enough for gc to sweep one empty Home and reach the lock.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            write_session(&h, &session_id(0), "running", Some(host.pid()));
+            homes[0].last_seen_at = agent_tty_core::time::now_iso();
+            Ok(child)
+        })
+        .unwrap();
+    let result = Run::from(gc.wait_with_output().unwrap()).result();
+    let row = home_row(&result, &h);
+    assert_eq!(row["removedSessions"], serde_json::json!([]));
+    assert_eq!(row["deregistered"], false, "{result:#}");
+    assert_eq!(registered(&sandbox), [s(&h)]);
+}
