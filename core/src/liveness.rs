@@ -48,10 +48,11 @@ pub struct ProcessIdentity {
 }
 
 impl ProcessIdentity {
-    /// The identity of a running process, or `None` when there is none.
+    /// The identity of an existing process, or `None` when there is none.
+    /// A zombie counts: its start time still pins it down, which matters for
+    /// a command that exits before its host has recorded it.
     pub fn of(pid: u32) -> Option<Self> {
-        let stat = read_stat(pid)?;
-        (!stat.zombie).then_some(ProcessIdentity {
+        read_stat(pid).map(|stat| ProcessIdentity {
             pid,
             start_time: stat.start_time,
         })
@@ -237,6 +238,14 @@ pub fn signal_group(pid: u32, signal: Signal) -> bool {
     let group = kill(Pid::from_raw(-raw), signal).is_ok();
     let leader = kill(Pid::from_raw(raw), signal).is_ok();
     group || leader
+}
+
+/// Sends `signal` to one process (never to PIDs 0 or 1).
+pub fn signal_process(pid: u32, signal: Signal) -> bool {
+    i32::try_from(pid)
+        .ok()
+        .filter(|&p| p > 1)
+        .is_some_and(|p| kill(Pid::from_raw(p), signal).is_ok())
 }
 
 /// Whether any process of the group led by `pid` remains (zombies included:

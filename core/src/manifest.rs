@@ -180,6 +180,37 @@ pub fn write_manifest(session_dir: &Path, manifest: &Manifest) -> Result<()> {
         .map_err(|e| Error::write(&path, e))
 }
 
+/// An exclusive hold on a Session's manifest lock (`session.json.lock`),
+/// released when dropped. Holders write with [`write_manifest`]; calling
+/// [`update_manifest`] while holding it would wait for ourselves.
+pub struct ManifestLock {
+    file: std::fs::File,
+    locked: bool,
+}
+
+impl Drop for ManifestLock {
+    fn drop(&mut self) {
+        if self.locked {
+            let _ = FileExt::unlock(&self.file);
+        }
+    }
+}
+
+/// Takes a Session's manifest lock, waiting for any other holder. Where the
+/// filesystem cannot lock, this carries on unlocked: writes stay atomic.
+pub fn lock_manifest(session_dir: &Path) -> Result<ManifestLock> {
+    let lock_path = session_dir.join(MANIFEST_LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| Error::write(&lock_path, e))?;
+    let locked = FileExt::lock_exclusive(&file).is_ok();
+    Ok(ManifestLock { file, locked })
+}
+
 /// Reads, changes and writes a manifest under an exclusive lock on
 /// `session.json.lock`, refreshing `updatedAt`. `change` returns whether it
 /// changed anything; nothing is written when it did not.
@@ -187,29 +218,14 @@ pub fn update_manifest<T>(
     session_dir: &Path,
     change: impl FnOnce(&mut Manifest) -> Result<(bool, T)>,
 ) -> Result<(Manifest, T)> {
-    let lock_path = session_dir.join(MANIFEST_LOCK_FILE);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| Error::write(&lock_path, e))?;
-    // Where the filesystem cannot lock, carry on: the write is still atomic.
-    let locked = FileExt::lock_exclusive(&lock).is_ok();
-    let outcome = (|| {
-        let mut manifest = read_manifest(session_dir)?;
-        let (changed, value) = change(&mut manifest)?;
-        if changed {
-            manifest.updated_at = crate::time::now_iso();
-            write_manifest(session_dir, &manifest)?;
-        }
-        Ok((manifest, value))
-    })();
-    if locked {
-        let _ = FileExt::unlock(&lock);
+    let _lock = lock_manifest(session_dir)?;
+    let mut manifest = read_manifest(session_dir)?;
+    let (changed, value) = change(&mut manifest)?;
+    if changed {
+        manifest.updated_at = crate::time::now_iso();
+        write_manifest(session_dir, &manifest)?;
     }
-    outcome
+    Ok((manifest, value))
 }
 
 #[cfg(test)]

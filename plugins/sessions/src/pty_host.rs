@@ -1,16 +1,263 @@
-//! See the crate documentation.
+//! The hidden `_host <id>` entry: the detached process that owns one
+//! Session's PTY for as long as its command runs.
+//!
+//! `create` starts `agent-tty --home H _host ID` in a new session with no
+//! controlling terminal, so it outlives the CLI and the terminal it ran in.
+//! The host:
+//! 1. opens a PTY at the manifest's size and starts the command on it as the
+//!    leader of a new session (the PTY is its controlling terminal);
+//! 2. opens the Event Log, binds the control socket (mode 0600), writes the
+//!    liveness sidecar, and only then tells `create` it is ready;
+//! 3. runs three activities: the *output pump* appends PTY output to the
+//!    Event Log (and spots `run` completion markers), the *control server*
+//!    answers requests on the socket, and the main thread waits for the
+//!    command to end;
+//! 4. when it ends: drains the remaining output, appends `exit`, records the
+//!    exit in the manifest (`exited`, or `destroyed` if it was being
+//!    destroyed), removes the socket and returns.
+//!
+//! The host is the Event Log's only writer. Its writer sits behind one mutex
+//! shared by the output pump and every request handler, so `seq` stays
+//! contiguous and an input event always precedes the output it causes.
 
-use agent_tty_plugin_api::{CommandOutput, CommandSpec, Host, Invocation, PluginError};
+mod output;
+mod pty;
+pub(crate) mod readiness;
+mod server;
+
+use agent_tty_core::event_log::{EventBody, EventLogWriter};
+use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
+use agent_tty_core::manifest::{self, Manifest, Status};
+use agent_tty_core::{control, home, Error};
+use agent_tty_plugin_api::{
+    ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
+};
+use nix::sys::signal::Signal;
+use readiness::ReadySignal;
+use serde_json::json;
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
-    Vec::new()
+    vec![CommandSpec::new(
+        &["_host"],
+        "Run a Session's PTY host (internal: started by `create`)",
+    )
+    .hidden()
+    .arg(ArgSpec::positional("id", "The Session id"))]
 }
 
 /// Runs a command of this module, or `None` when it is not one.
-pub fn invoke(
-    _host: &Host,
-    _invocation: &Invocation,
-) -> Option<Result<CommandOutput, PluginError>> {
-    None
+pub fn invoke(_host: &Host, invocation: &Invocation) -> Option<Result<CommandOutput, PluginError>> {
+    (invocation.command == ["_host"]).then(|| run(invocation))
+}
+
+fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+    let signal = ReadySignal::from_env();
+    let started = (|| {
+        let home = PathBuf::from(&invocation.context.home()?.path);
+        let id = invocation
+            .value("id")
+            .ok_or_else(|| PluginError::usage("_host needs a Session id"))?;
+        SessionHost::start(&home, id).map_err(PluginError::from)
+    })();
+    match started {
+        Ok(host) => {
+            signal.ready();
+            let (code, signal_name) = host.run();
+            Ok(CommandOutput::new(
+                json!({ "exitCode": code, "exitSignal": signal_name }),
+                "",
+            ))
+        }
+        Err(e) => {
+            signal.failed(&e);
+            Err(e)
+        }
+    }
+}
+
+/// State shared by the output pump, the control server and the main thread.
+pub(crate) struct Shared {
+    session_dir: PathBuf,
+    /// The PTY master, for writing input and resizing.
+    master: File,
+    /// The command's PID, which is also its process group id.
+    child_pid: u32,
+    /// Held while input is written to the PTY, so concurrent inputs reach the
+    /// terminal in the order they were logged.
+    input: Mutex<()>,
+    log: Mutex<LogState>,
+}
+
+/// Everything that must change together with the Event Log.
+pub(crate) struct LogState {
+    writer: EventLogWriter,
+    /// `run` markers not yet seen in the output, with their `input_run` seq.
+    pending_runs: HashMap<String, u64>,
+    /// The command has ended: input is refused from now on.
+    child_exited: bool,
+}
+
+impl Shared {
+    fn log(&self) -> MutexGuard<'_, LogState> {
+        // A handler thread that panicked must not stop the Session.
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct SessionHost {
+    shared: Arc<Shared>,
+    child: Child,
+    reader: File,
+    listener: UnixListener,
+    socket: PathBuf,
+}
+
+impl SessionHost {
+    /// Steps 1 and 2 of the module documentation. On failure nothing keeps
+    /// running: a started command is killed before the error is returned.
+    fn start(home: &Path, id: &str) -> agent_tty_core::Result<Self> {
+        let session_dir = home::session_dir(home, id)?;
+        let manifest = manifest::read_manifest(&session_dir)?;
+        if manifest.status != Status::Running || manifest.host_pid.is_some() {
+            return Err(Error::invalid(
+                ErrorCode::InvalidArgument,
+                format!("Session {id} is {} and already has or had a host; `_host` is started only by `create`", manifest.status.as_str()),
+            ));
+        }
+        let (master, slave) = pty::open(manifest.cols, manifest.rows)
+            .map_err(|e| host_error(format!("could not open a PTY: {e}")))?;
+        let child = pty::spawn(slave, &manifest).map_err(|e| spawn_error(&manifest, e))?;
+        let rest = Self::serve_setup(home, id, &session_dir, master, &child);
+        match rest {
+            Ok((shared, reader, listener, socket)) => Ok(SessionHost {
+                shared,
+                child,
+                reader,
+                listener,
+                socket,
+            }),
+            Err(e) => {
+                liveness::signal_group(child.id(), Signal::SIGKILL);
+                let mut child = child;
+                let _ = child.wait();
+                Err(e)
+            }
+        }
+    }
+
+    fn serve_setup(
+        home: &Path,
+        id: &str,
+        session_dir: &Path,
+        master: OwnedFd,
+        child: &Child,
+    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf)> {
+        let writer = EventLogWriter::open(session_dir)?;
+        let reader = File::from(
+            master
+                .try_clone()
+                .map_err(|e| host_error(format!("could not share the PTY: {e}")))?,
+        );
+        let socket = control::socket_path(home, id)?;
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).map_err(|e| Error::write(&socket, e))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::write(&socket, e))?;
+        let me = ProcessIdentity::of(std::process::id())
+            .ok_or_else(|| host_error("cannot read this process's start time".into()))?;
+        let sidecar = Sidecar::new(me, ProcessIdentity::of(child.id()));
+        if let Err(e) = liveness::write_sidecar(session_dir, &sidecar) {
+            let _ = std::fs::remove_file(&socket);
+            return Err(e);
+        }
+        let shared = Arc::new(Shared {
+            session_dir: session_dir.to_owned(),
+            master: File::from(master),
+            child_pid: child.id(),
+            input: Mutex::new(()),
+            log: Mutex::new(LogState {
+                writer,
+                pending_runs: HashMap::new(),
+                child_exited: false,
+            }),
+        });
+        Ok((shared, reader, listener, socket))
+    }
+
+    /// Steps 3 and 4: serve until the command ends, then record the end.
+    fn run(mut self) -> (Option<i32>, Option<String>) {
+        let stop = output::StopSignal::new();
+        let pump = {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            std::thread::spawn(move || output::pump(self.reader, &shared, stop))
+        };
+        let server = {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            std::thread::spawn(move || server::serve(self.listener, shared, stop))
+        };
+        let status = loop {
+            match self.child.wait() {
+                Ok(status) => break Some(status),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break None,
+            }
+        };
+        self.shared.log().child_exited = true;
+        stop.raise();
+        let _ = pump.join();
+        let _ = server.join();
+        let exit_code = status.and_then(|s| s.code());
+        let exit_signal = status.and_then(|s| s.signal()).map(signal_name);
+        let _ = self.shared.log().writer.append(EventBody::Exit {
+            exit_code,
+            exit_signal: exit_signal.clone(),
+        });
+        let _ = manifest::update_manifest(&self.shared.session_dir, |m: &mut Manifest| {
+            m.status = match m.status {
+                Status::Destroying | Status::Destroyed => Status::Destroyed,
+                _ => Status::Exited,
+            };
+            m.exit_code = exit_code;
+            m.exit_signal = exit_signal.clone();
+            m.host_pid = None;
+            m.child_pid = None;
+            Ok((true, ()))
+        });
+        let _ = std::fs::remove_file(&self.socket);
+        (exit_code, exit_signal)
+    }
+}
+
+/// `SIGTERM` for 15; `SIG<n>` for numbers the system does not name.
+pub(crate) fn signal_name(number: i32) -> String {
+    Signal::try_from(number)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("SIG{number}"))
+}
+
+fn host_error(message: String) -> Error {
+    Error::invalid(ErrorCode::HostUnreachable, message)
+}
+
+fn spawn_error(manifest: &Manifest, e: std::io::Error) -> Error {
+    Error::invalid(
+        ErrorCode::InvalidArgument,
+        format!(
+            "could not start {:?} in {}: {e}; check that the command exists and is executable \
+             (PATH is searched) and that the directory exists",
+            manifest.command[0], manifest.cwd
+        ),
+    )
 }

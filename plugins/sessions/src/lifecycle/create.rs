@@ -1,0 +1,321 @@
+//! `create`: a new Session, answered only once its host is ready.
+//!
+//! Order of work, chosen so that a failure at any step leaves nothing behind
+//! (no Session directory, no process):
+//! 1. check every argument before touching the disk;
+//! 2. make the Home (0700) if needed, then the Session directory (0700);
+//! 3. take the manifest lock and write `session.json` (0600) with no PIDs;
+//! 4. start `agent-tty --home H _host ID` detached (new session, stdio on
+//!    `/dev/null`, working directory `/`) and wait for its readiness byte;
+//! 5. copy the PIDs the host recorded in its sidecar into the manifest, and
+//!    only then release the lock.
+//!
+//! The lock is held from 3 to 5 because a Session whose host is starting has
+//! no PIDs yet: a concurrent `list` would otherwise reconcile it as dead.
+//! Reconcile re-checks under the same lock, so it waits for us instead.
+
+use super::home_of;
+use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
+use agent_tty_core::liveness::{self, Sidecar};
+use agent_tty_core::manifest::{self, Manifest, Status};
+use agent_tty_core::{control, fsutil, home, time, Error};
+use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
+use nix::sys::signal::Signal;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How long `create` waits for its host.
+const READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `create` was asked for, checked.
+struct Request {
+    name: Option<String>,
+    cwd: PathBuf,
+    cols: u16,
+    rows: u16,
+    env: BTreeMap<String, String>,
+    term: String,
+    shell: String,
+    command: Vec<String>,
+}
+
+pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+    let request = parse(invocation)?;
+    let home = home_of(invocation)?;
+    home::ensure_home(&home)?;
+    let id = ulid::Ulid::new().to_string();
+    let dir = home::session_dir(&home, &id)?;
+    fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
+    let created = start(invocation, &home, &id, &dir, &request);
+    let manifest = match created {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let mut result = json!({
+        "sessionId": id,
+        "createdAt": manifest.created_at,
+        "cols": manifest.cols,
+        "rows": manifest.rows,
+        "shell": manifest.shell,
+    });
+    if let Some(name) = &manifest.name {
+        result["name"] = json!(name);
+    }
+    let home_flag = if invocation.context.home()?.explicit {
+        format!(" --home {}", shell_word(&home.to_string_lossy()))
+    } else {
+        String::new()
+    };
+    let human =
+        format!("{id}\nSession created. Send it a command: agent-tty{home_flag} run {id} 'ls'");
+    let mut output = CommandOutput::new(result, human);
+    output.events.push(HostEvent::SessionCreated {
+        home: home.to_string_lossy().into_owned(),
+        session_id: id,
+    });
+    Ok(output)
+}
+
+/// Steps 3 to 5. On error the caller removes the directory; everything
+/// started here has been stopped.
+fn start(
+    invocation: &Invocation,
+    home: &Path,
+    id: &str,
+    dir: &Path,
+    request: &Request,
+) -> Result<Manifest, PluginError> {
+    let lock = manifest::lock_manifest(dir)?;
+    let now = time::now_iso();
+    let mut manifest = Manifest {
+        version: 1,
+        session_id: id.to_owned(),
+        created_at: now.clone(),
+        updated_at: now,
+        status: Status::Running,
+        failure_reason: None,
+        failure_origin: None,
+        command: request.command.clone(),
+        cwd: request.cwd.to_string_lossy().into_owned(),
+        name: request.name.clone(),
+        shell: Some(request.shell.clone()),
+        term: Some(request.term.clone()),
+        env: (!request.env.is_empty()).then(|| request.env.clone()),
+        cols: request.cols,
+        rows: request.rows,
+        creation_cols: Some(request.cols),
+        creation_rows: Some(request.rows),
+        idle_timeout_ms: None,
+        host_pid: None,
+        child_pid: None,
+        exit_code: None,
+        exit_signal: None,
+    };
+    manifest::write_manifest(dir, &manifest)?;
+
+    let pipe = ReadyPipe::new().map_err(|e| Error::write(dir, e))?;
+    let mut host = spawn_host(&invocation.context.exe, home, id, &pipe)?;
+    let answer = pipe.wait(READY_TIMEOUT);
+    let failure = match answer {
+        Readiness::Ready => None,
+        Readiness::Failed(e) => Some(e),
+        Readiness::Vanished => Some(PluginError::new(
+            ErrorCode::HostTimeout,
+            "the Session's host exited before it was ready; nothing was left behind. \
+             Try again, and check that the agent-tty binary and its plugins are intact",
+        )),
+        Readiness::TimedOut => Some(PluginError::new(
+            ErrorCode::HostTimeout,
+            format!(
+                "the Session's host was not ready within {} s; it was stopped and nothing \
+                 was left behind. Try again (the machine may be overloaded)",
+                READY_TIMEOUT.as_secs()
+            ),
+        )),
+    };
+    if let Some(e) = failure {
+        abandon(home, id, dir, &mut host);
+        return Err(e);
+    }
+    let sidecar = liveness::read_sidecar(dir);
+    manifest.host_pid = Some(sidecar.as_ref().map_or(host.id(), |s| s.host.pid));
+    manifest.child_pid = sidecar.as_ref().and_then(|s| s.child).map(|c| c.pid);
+    manifest.updated_at = time::now_iso();
+    if let Err(e) = manifest::write_manifest(dir, &manifest) {
+        abandon(home, id, dir, &mut host);
+        return Err(e.into());
+    }
+    drop(lock);
+    Ok(manifest)
+}
+
+/// Starts the host fully detached: a new session (no controlling terminal,
+/// so closing the terminal `create` ran in cannot hang it up), stdio on
+/// `/dev/null`, working directory `/` (it must not pin a mount).
+fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Child, PluginError> {
+    let ready_fd = pipe.write_fd();
+    let mut command = Command::new(exe);
+    command
+        .arg("--home")
+        .arg(home)
+        .arg("_host")
+        .arg(id)
+        .current_dir("/")
+        .env(READY_FD_ENV, ready_fd.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            ReadyPipe::inherit_in_child(ready_fd)
+        });
+    }
+    command.spawn().map_err(|e| {
+        PluginError::new(
+            ErrorCode::HostUnreachable,
+            format!("could not start the Session's host {exe}: {e}; reinstall agent-tty"),
+        )
+    })
+}
+
+/// Stops whatever a failed creation started: the host, and its command if
+/// the host got as far as recording it. The caller removes the directory.
+fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
+    let _ = host.kill();
+    let _ = host.wait();
+    if let Some(child) = liveness::read_sidecar(dir).and_then(|s: Sidecar| s.child) {
+        if child.is_alive() {
+            liveness::signal_group(child.pid, Signal::SIGKILL);
+        }
+    }
+    if let Ok(socket) = control::socket_path(home, id) {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
+fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
+    let cols = dimension(invocation.value("cols"), "cols", 80)?;
+    let rows = dimension(invocation.value("rows"), "rows", 24)?;
+    let name = non_empty(invocation.value("name"), "--name")?;
+    let term = non_empty(invocation.value("term"), "--term")?
+        .unwrap_or_else(|| "xterm-256color".to_owned());
+    let cwd = working_dir(invocation.value("cwd"))?;
+    let shell = shell(invocation.value("shell"))?;
+    let mut env = BTreeMap::new();
+    for pair in invocation.values("env") {
+        match pair.split_once('=') {
+            Some((key, value)) if !key.is_empty() && !key.contains('\0') => {
+                env.insert(key.to_owned(), value.to_owned());
+            }
+            _ => {
+                return Err(PluginError::usage(format!(
+                    "--env expects KEY=VALUE, got {pair:?}"
+                )))
+            }
+        }
+    }
+    let mut command = invocation.values("command");
+    if command.is_empty() {
+        command = vec![shell.clone()];
+    }
+    if command[0].is_empty() {
+        return Err(PluginError::usage("the command to run is empty"));
+    }
+    Ok(Request {
+        name,
+        cwd,
+        cols,
+        rows,
+        env,
+        term,
+        shell,
+        command,
+    })
+}
+
+fn dimension(value: Option<&str>, what: &str, default: u16) -> Result<u16, PluginError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(PluginError::new(
+            ErrorCode::InvalidDimensions,
+            format!("--{what} must be a whole number from 1 to 65535, not {text:?}"),
+        )
+        .with_details(json!({ what: text }))),
+    }
+}
+
+fn non_empty(value: Option<&str>, flag: &str) -> Result<Option<String>, PluginError> {
+    match value {
+        Some("") => Err(PluginError::usage(format!("{flag} must not be empty"))),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+fn working_dir(value: Option<&str>) -> Result<PathBuf, PluginError> {
+    let given = match value {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir().map_err(|e| {
+            PluginError::usage(format!(
+                "the current directory cannot be used ({e}); pass --cwd <directory>"
+            ))
+        })?,
+    };
+    match std::fs::canonicalize(&given) {
+        Ok(dir) if dir.is_dir() => Ok(dir),
+        Ok(_) => Err(
+            PluginError::usage(format!("--cwd {} is not a directory", given.display()))
+                .with_details(json!({ "path": given })),
+        ),
+        Err(e) => Err(PluginError::usage(format!(
+            "--cwd {} cannot be used: {e}; create it or pass another directory",
+            given.display()
+        ))
+        .with_details(json!({ "path": given }))),
+    }
+}
+
+/// `--shell`, else `$SHELL`, else `/bin/sh`. A path given explicitly must
+/// exist; a `$SHELL` that does not falls back to `/bin/sh`.
+fn shell(value: Option<&str>) -> Result<String, PluginError> {
+    if let Some(path) = value {
+        let p = Path::new(path);
+        if !p.is_absolute() || !p.is_file() {
+            return Err(PluginError::usage(format!(
+                "--shell {path} does not exist; give the absolute path of an installed shell, \
+                 e.g. /bin/bash"
+            ))
+            .with_details(json!({ "path": path })));
+        }
+        return Ok(path.to_owned());
+    }
+    Ok(std::env::var("SHELL")
+        .ok()
+        .filter(|s| Path::new(s).is_absolute() && Path::new(s).is_file())
+        .unwrap_or_else(|| "/bin/sh".to_owned()))
+}
+
+/// Quotes a word for a shell command line when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
+    if plain && !word.is_empty() {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,136 @@
+//! `destroy <id> [--force]`: end a Session's processes and mark it destroyed.
+//!
+//! The manifest goes to `destroying` first, so that anyone looking meanwhile
+//! (and the host, when the command ends) knows the end is intended. The
+//! command's process group is hung up and terminated (`SIGHUP`, `SIGTERM`),
+//! given [`GRACE`] to finish, then killed; `--force` kills at once. The host
+//! records the exit and marks the Session `destroyed` itself; when the host is
+//! already dead, `destroy` does it.
+
+use super::existing_session;
+use agent_tty_core::liveness::{self, Liveness};
+use agent_tty_core::manifest::{self, Status};
+use agent_tty_core::Error;
+use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use nix::sys::signal::Signal;
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a hung-up command may take to exit before it is killed.
+const GRACE: Duration = Duration::from_millis(1500);
+/// How long the host may take to record the exit once the command is gone.
+const HOST_GRACE: Duration = Duration::from_millis(1500);
+
+pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+    let (_home, id, dir) = existing_session(invocation)?;
+    let force = invocation.flag("force");
+    let (before, liveness) = begin(&dir, &id)?;
+    if let Liveness::Local {
+        host_alive,
+        child_alive,
+    } = liveness
+    {
+        let sidecar = liveness::read_sidecar(&dir);
+        let m = manifest::read_manifest(&dir)?;
+        if child_alive {
+            if let Some(pid) = liveness::child_pid(&m, sidecar.as_ref()) {
+                end_group(pid, force);
+            }
+        }
+        if host_alive {
+            // The host notices the command's end, records it and exits; one
+            // that does not is stuck and is killed.
+            let host_runs = || liveness::judge(&m, sidecar.as_ref()).host_alive() == Some(true);
+            if !wait_until(HOST_GRACE, || !host_runs()) {
+                if let Some(pid) = liveness::host_pid(&m, sidecar.as_ref()) {
+                    liveness::signal_process(pid, Signal::SIGKILL);
+                }
+            }
+        }
+    }
+    let (m, ()) = manifest::update_manifest(&dir, |m| {
+        let changed =
+            m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
+        m.status = Status::Destroyed;
+        m.host_pid = None;
+        m.child_pid = None;
+        Ok((changed, ()))
+    })?;
+    Ok(CommandOutput::new(
+        json!({
+            "sessionId": id,
+            "status": m.status,
+            "previousStatus": before,
+            "forced": force,
+        }),
+        format!("Destroyed Session {id}."),
+    ))
+}
+
+/// Checks the Session can be destroyed here and marks it `destroying` (an
+/// ended Session needs no processes ended and goes straight on).
+fn begin(dir: &Path, id: &str) -> Result<(Status, Liveness), PluginError> {
+    let (_, outcome) = manifest::update_manifest(dir, |m| {
+        let before = m.status;
+        if before == Status::Destroyed {
+            return Err(Error::invalid(
+                ErrorCode::SessionAlreadyDestroyed,
+                format!("Session {id} is already destroyed"),
+            ));
+        }
+        let sidecar = liveness::read_sidecar(dir);
+        let verdict = liveness::judge(m, sidecar.as_ref());
+        if verdict.is_foreign() && before.is_active() {
+            return Err(Error::invalid(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "Session {id} runs on another machine ({}); destroy it there",
+                    sidecar.map(|s| s.machine.machine_id).unwrap_or_default()
+                ),
+            ));
+        }
+        if before.is_terminal() {
+            return Ok((
+                false,
+                (
+                    before,
+                    Liveness::Local {
+                        host_alive: false,
+                        child_alive: false,
+                    },
+                ),
+            ));
+        }
+        m.status = Status::Destroying;
+        Ok((true, (before, verdict)))
+    })?;
+    Ok(outcome)
+}
+
+/// Hangs up and terminates the process group led by `pid`, then kills what
+/// is left after the grace period (at once when forced).
+fn end_group(pid: u32, force: bool) {
+    if !force {
+        liveness::signal_group(pid, Signal::SIGHUP);
+        liveness::signal_group(pid, Signal::SIGTERM);
+        if wait_until(GRACE, || !liveness::group_exists(pid)) {
+            return;
+        }
+    }
+    liveness::signal_group(pid, Signal::SIGKILL);
+    wait_until(GRACE, || !liveness::group_exists(pid));
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

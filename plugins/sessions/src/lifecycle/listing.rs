@@ -1,0 +1,180 @@
+//! `list [--all]` and the scan behind the `sessions.list` capability.
+//!
+//! One function, [`list_sessions`], serves the command, the dashboard and
+//! anyone else, so they can never disagree about what a Home holds.
+
+use super::home_of;
+use agent_tty_core::manifest::{self, Manifest};
+use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::{home, time, Result};
+use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// One Session as listed.
+pub struct ListedSession {
+    /// Its manifest, after reconcile (or as a dry run says it would be).
+    pub manifest: Manifest,
+    /// Recorded by another machine.
+    pub foreign: bool,
+}
+
+/// What a scan found.
+pub struct Listing {
+    /// The Sessions, newest first.
+    pub sessions: Vec<ListedSession>,
+    /// Session directories that could not be read, with why.
+    pub skipped: Vec<String>,
+}
+
+pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput, PluginError> {
+    let home = home_of(invocation)?;
+    let all = invocation.flag("all");
+    let listing = list_sessions(&home, all, true)?;
+    let mut output = CommandOutput::new(result(&listing.sessions), table(&listing.sessions));
+    output.warnings = listing.skipped;
+    Ok(output)
+}
+
+/// Lists a Home's Sessions: Active ones, plus Terminal ones with `all`, newest
+/// first. Active Sessions are reconciled first; with `reconcile` false that is
+/// a dry run, so the scan writes and signals nothing. A Home that does not
+/// exist has no Sessions.
+pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing> {
+    let sessions_dir = home::sessions_dir(home);
+    let entries = match std::fs::read_dir(&sessions_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Listing {
+                sessions: Vec::new(),
+                skipped: Vec::new(),
+            })
+        }
+        Err(e) => return Err(agent_tty_core::Error::read(&sessions_dir, e)),
+    };
+    let mode = if reconcile {
+        ReconcileMode::Apply
+    } else {
+        ReconcileMode::DryRun
+    };
+    let mut sessions = Vec::new();
+    let mut skipped = Vec::new();
+    for entry in entries.flatten() {
+        // Only real directories with valid ids: a symlink could lead out of
+        // `sessions/`, and other entries are not Sessions.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let name = entry.file_name();
+        let Some(id) = name.to_str() else { continue };
+        if !is_dir || id.starts_with('.') || home::validate_session_id(id).is_err() {
+            continue;
+        }
+        let dir = entry.path();
+        let read = manifest::read_manifest(&dir).and_then(|m| {
+            if m.status.is_active() {
+                reconcile_session(&dir, mode).map(|o| (o.manifest, o.foreign))
+            } else {
+                Ok((m, false))
+            }
+        });
+        match read {
+            Ok((manifest, foreign)) if all || manifest.status.is_active() => {
+                sessions.push(ListedSession { manifest, foreign })
+            }
+            Ok(_) => {}
+            // A directory without a manifest yet is a Session being made.
+            Err(agent_tty_core::Error::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => skipped.push(format!("skipped Session {id}: {e}")),
+        }
+    }
+    sessions.sort_by(|a, b| {
+        (&b.manifest.created_at, &b.manifest.session_id)
+            .cmp(&(&a.manifest.created_at, &a.manifest.session_id))
+    });
+    Ok(Listing { sessions, skipped })
+}
+
+/// `list --json`'s result.
+pub fn result(sessions: &[ListedSession]) -> Value {
+    json!({ "sessions": sessions.iter().map(row).collect::<Vec<_>>() })
+}
+
+fn row(listed: &ListedSession) -> Value {
+    let m = &listed.manifest;
+    let mut row = json!({
+        "sessionId": m.session_id,
+        "status": m.status,
+        "command": m.command,
+        "createdAt": m.created_at,
+        "updatedAt": m.updated_at,
+        "pid": m.child_pid,
+        "cols": m.cols,
+        "rows": m.rows,
+        "exitCode": m.exit_code,
+        "exitSignal": m.exit_signal,
+    });
+    if let Some(name) = &m.name {
+        row["name"] = json!(name);
+    }
+    if let Some(origin) = m.failure_origin {
+        row["failureOrigin"] = json!(origin);
+    }
+    if listed.foreign {
+        row["foreign"] = json!(true);
+    }
+    row
+}
+
+/// The human table: id, name, status, age, command.
+fn table(sessions: &[ListedSession]) -> String {
+    if sessions.is_empty() {
+        return "No Sessions.".to_owned();
+    }
+    let now = SystemTime::now();
+    let rows: Vec<[String; 5]> = sessions
+        .iter()
+        .map(|s| {
+            let m = &s.manifest;
+            let status = match (s.foreign, m.exit_code) {
+                (true, _) => format!("{} (foreign)", m.status.as_str()),
+                (false, Some(code)) => format!("{} ({code})", m.status.as_str()),
+                (false, None) => match &m.exit_signal {
+                    Some(sig) => format!("{} ({sig})", m.status.as_str()),
+                    None => m.status.as_str().to_owned(),
+                },
+            };
+            let age = time::parse_iso(&m.created_at)
+                .map(|t| time::relative_age(t, now))
+                .unwrap_or_else(|| "?".to_owned());
+            [
+                m.session_id.clone(),
+                m.name.clone().unwrap_or_else(|| "-".to_owned()),
+                status,
+                age,
+                m.command.join(" "),
+            ]
+        })
+        .collect();
+    let header = ["ID", "NAME", "STATUS", "AGE", "COMMAND"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

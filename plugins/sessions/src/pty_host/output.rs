@@ -1,0 +1,200 @@
+//! The output pump: PTY output into the Event Log.
+//!
+//! Each read becomes one `output` event. The format stores text, but a read
+//! can end in the middle of a UTF-8 character, so the incomplete end of one
+//! read is carried into the next ([`Utf8Carry`]); bytes that are not UTF-8 at
+//! all become U+FFFD. The raw bytes also go through a
+//! [`MarkerScanner`](agent_tty_core::run_marker::MarkerScanner): when a
+//! pending `run` marker appears, `run_complete` is appended right after the
+//! output that carried it.
+
+use super::Shared;
+use agent_tty_core::event_log::EventBody;
+use agent_tty_core::run_marker::MarkerScanner;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// After the command ends, stop reading once the PTY has been quiet this
+/// long (something it started may still hold the terminal open)...
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
+/// ...or at the latest after this long.
+const DRAIN_LIMIT: Duration = Duration::from_millis(500);
+
+/// A one-shot, many-listener "stop now" (a self-pipe, so threads blocked in
+/// `poll` wake up at once and idle Sessions never wake up at all).
+pub struct StopSignal {
+    read: OwnedFd,
+    write: File,
+}
+
+impl StopSignal {
+    /// A signal not yet raised.
+    pub fn new() -> Self {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .expect("a pipe for the host's threads");
+        StopSignal {
+            read,
+            write: File::from(write),
+        }
+    }
+
+    /// A descriptor that becomes readable (and stays so) once raised.
+    pub fn watcher(&self) -> OwnedFd {
+        self.read
+            .try_clone()
+            .expect("a descriptor for the host's threads")
+    }
+
+    /// Raises the signal.
+    pub fn raise(mut self) {
+        let _ = self.write.write_all(b"x");
+    }
+}
+
+/// Reads the PTY until the command has ended and its output is drained.
+pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
+    let mut text = Utf8Carry::default();
+    let mut scanner = MarkerScanner::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut drain_deadline: Option<Instant> = None;
+    loop {
+        let ready = {
+            let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+            if drain_deadline.is_none() {
+                fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+            }
+            let timeout = match drain_deadline {
+                None => PollTimeout::NONE,
+                Some(_) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+            };
+            match poll(&mut fds, timeout) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+            let master_ready = fds[0].revents().is_some_and(|r| !r.is_empty());
+            let stopped = fds
+                .get(1)
+                .and_then(|f| f.revents())
+                .is_some_and(|r| !r.is_empty());
+            if stopped {
+                drain_deadline = Some(Instant::now() + DRAIN_LIMIT);
+            }
+            master_ready
+        };
+        if drain_deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if !ready {
+            continue;
+        }
+        let n = match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO: every process holding the terminal has closed it.
+            Err(_) => break,
+        };
+        let chunk = &buf[..n];
+        let data = text.decode(chunk);
+        let markers = scanner.feed(chunk);
+        let mut log = shared.log();
+        // A failed append (a full disk) loses this chunk from the log but the
+        // terminal must still be read, or the command would block writing.
+        if !data.is_empty() {
+            let _ = log.writer.append(EventBody::Output { data });
+        }
+        for marker in markers {
+            if let Some(seq) = log.pending_runs.remove(&marker) {
+                let _ = log.writer.append(EventBody::RunComplete {
+                    marker,
+                    input_run_seq: Some(seq),
+                });
+            }
+        }
+    }
+    let rest = text.finish();
+    if !rest.is_empty() {
+        let _ = shared.log().writer.append(EventBody::Output { data: rest });
+    }
+}
+
+/// Decodes a byte stream as UTF-8 across arbitrary chunk boundaries.
+#[derive(Default)]
+pub struct Utf8Carry {
+    carry: Vec<u8>,
+}
+
+impl Utf8Carry {
+    /// The text of `chunk`, keeping an incomplete trailing character for the
+    /// next call; invalid bytes become U+FFFD.
+    pub fn decode(&mut self, chunk: &[u8]) -> String {
+        let joined;
+        let mut rest: &[u8] = if self.carry.is_empty() {
+            chunk
+        } else {
+            let mut j = std::mem::take(&mut self.carry);
+            j.extend_from_slice(chunk);
+            joined = j;
+            &joined
+        };
+        let mut out = String::with_capacity(rest.len());
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    out.push_str(s);
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    out.push_str(std::str::from_utf8(valid).expect("checked by from_utf8"));
+                    match e.error_len() {
+                        Some(bad) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        None => {
+                            self.carry = after.to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whatever is left at the end of the stream, lossily.
+    pub fn finish(&mut self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut self.carry)).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(1)]
+    #[case(2)]
+    #[case(3)]
+    fn characters_split_across_reads_survive(#[case] piece: usize) {
+        let input = "é→😀 ok".as_bytes();
+        let mut d = Utf8Carry::default();
+        let text: String = input.chunks(piece).map(|c| d.decode(c)).collect();
+        assert_eq!(text + &d.finish(), "é→😀 ok");
+    }
+
+    #[test]
+    fn invalid_bytes_become_replacement_characters() {
+        let mut d = Utf8Carry::default();
+        assert_eq!(d.decode(b"a\xffb"), "a\u{FFFD}b");
+        assert_eq!(d.decode(b"c\xe2\x86"), "c");
+        assert_eq!(d.finish(), "\u{FFFD}");
+    }
+}

@@ -1,0 +1,249 @@
+//! The control server: one request per connection on the Session's socket.
+//!
+//! Every input and control action is appended to the Event Log as its event
+//! type *before* it takes effect, and the answer carries that event's `seq`,
+//! so a caller can look for its effects after that point in the log. Input to
+//! a command that has ended is refused with `SESSION_NOT_RUNNING`.
+
+use super::{pty, LogState, Shared};
+use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
+use agent_tty_core::event_log::EventBody;
+use agent_tty_core::{keys, manifest, run_marker, Error};
+use agent_tty_plugin_api::{ErrorCode, PluginError};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::str::FromStr;
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
+
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest request line accepted (a large paste fits comfortably).
+const MAX_REQUEST: u64 = 16 * 1024 * 1024;
+
+/// Accepts connections until `stop` is raised; each is handled on its own
+/// thread so a slow client cannot hold up the others.
+pub fn serve(listener: UnixListener, shared: Arc<Shared>, stop: OwnedFd) {
+    loop {
+        let mut fds = [
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return;
+        }
+        if let Ok((stream, _)) = listener.accept() {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || answer(stream, &shared));
+        }
+    }
+}
+
+fn answer(stream: UnixStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let mut line = String::new();
+    let read = BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line);
+    let response = match read {
+        Ok(_) => match serde_json::from_str::<ControlRequest>(line.trim_end()) {
+            Ok(request) => match handle(shared, request) {
+                Ok(seq) => ControlResponse {
+                    ok: true,
+                    seq,
+                    error: None,
+                },
+                Err(e) => refusal(e.into()),
+            },
+            Err(e) => refusal(PluginError::new(
+                ErrorCode::ProtocolError,
+                format!("the Session's host could not understand the request: {e}"),
+            )),
+        },
+        Err(e) => refusal(PluginError::new(
+            ErrorCode::ProtocolError,
+            format!("the request could not be read: {e}"),
+        )),
+    };
+    let mut out = serde_json::to_vec(&response).expect("a response always serialises");
+    out.push(b'\n');
+    let _ = (&stream).write_all(&out);
+}
+
+fn refusal(e: PluginError) -> ControlResponse {
+    ControlResponse {
+        ok: false,
+        seq: None,
+        error: Some(ControlError {
+            code: e.code,
+            message: e.message,
+        }),
+    }
+}
+
+/// Carries out one request; returns the `seq` of the event it logged.
+fn handle(shared: &Shared, request: ControlRequest) -> agent_tty_core::Result<Option<u64>> {
+    match request {
+        ControlRequest::Ping => Ok(None),
+        ControlRequest::Text { data } => {
+            let bytes = data.clone().into_bytes();
+            input(shared, EventBody::InputText { data }, &bytes, |_, _| {})
+        }
+        ControlRequest::Paste { data } => {
+            let bytes = [b"\x1b[200~", data.as_bytes(), b"\x1b[201~"].concat();
+            input(shared, EventBody::InputPaste { data }, &bytes, |_, _| {})
+        }
+        ControlRequest::Keys { keys: names } => {
+            let bytes = keys::encode(&names)?;
+            input(
+                shared,
+                EventBody::InputKeys { keys: names },
+                &bytes,
+                |_, _| {},
+            )
+        }
+        ControlRequest::Run {
+            command,
+            marker,
+            no_wait,
+        } => {
+            if !run_marker::is_valid_marker(&marker) {
+                return Err(Error::invalid(
+                    ErrorCode::InvalidInput,
+                    format!("{marker:?} is not a valid run marker (1-64 letters, digits, _ or -)"),
+                ));
+            }
+            let bytes = run_marker::typed_line(&command, &marker).into_bytes();
+            let body = EventBody::InputRun {
+                command,
+                marker: Some(marker.clone()),
+                no_wait,
+            };
+            input(shared, body, &bytes, move |log, seq| {
+                log.pending_runs.insert(marker, seq);
+            })
+        }
+        ControlRequest::Resize { cols, rows } => resize(shared, cols, rows),
+        ControlRequest::Signal { signal } => send_signal(shared, &signal),
+    }
+}
+
+/// Logs `body`, lets `also` record more under the same lock, then writes
+/// `bytes` to the terminal. The Event Log lock is released before the write:
+/// a command that is slow to read its input must not stop its output from
+/// being logged (it would block on a full terminal and never read).
+fn input(
+    shared: &Shared,
+    body: EventBody,
+    bytes: &[u8],
+    also: impl FnOnce(&mut LogState, u64),
+) -> agent_tty_core::Result<Option<u64>> {
+    let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
+    let seq = {
+        let mut log = running(shared)?;
+        let seq = log.writer.append(body)?;
+        also(&mut log, seq);
+        seq
+    };
+    (&shared.master)
+        .write_all(bytes)
+        .map_err(|_| not_running())?;
+    Ok(Some(seq))
+}
+
+fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Option<u64>> {
+    if cols == 0 || rows == 0 {
+        return Err(Error::invalid(
+            ErrorCode::InvalidDimensions,
+            format!("a Session needs at least 1 column and 1 row, not {cols}x{rows}"),
+        ));
+    }
+    let seq = {
+        let mut log = running(shared)?;
+        pty::resize(&shared.master, cols, rows).map_err(|_| not_running())?;
+        log.writer.append(EventBody::Resize { cols, rows })?
+    };
+    // The kernel signals the terminal's foreground group; the command's own
+    // group is told too, in case it is not in the foreground.
+    agent_tty_core::liveness::signal_group(shared.child_pid, Signal::SIGWINCH);
+    manifest::update_manifest(&shared.session_dir, |m| {
+        let changed = (m.cols, m.rows) != (cols, rows);
+        m.cols = cols;
+        m.rows = rows;
+        Ok((changed, ()))
+    })?;
+    Ok(Some(seq))
+}
+
+fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64>> {
+    let signal = parse_signal(name)?;
+    let seq = {
+        let mut log = running(shared)?;
+        log.writer.append(EventBody::Signal {
+            signal: signal.as_str().to_owned(),
+        })?
+    };
+    agent_tty_core::liveness::signal_group(shared.child_pid, signal);
+    Ok(Some(seq))
+}
+
+/// `SIGINT`, `INT`, `int` or `2`.
+fn parse_signal(name: &str) -> agent_tty_core::Result<Signal> {
+    let upper = name.trim().to_ascii_uppercase();
+    let parsed = match upper.parse::<i32>() {
+        Ok(n) => Signal::try_from(n).ok(),
+        Err(_) if upper.starts_with("SIG") => Signal::from_str(&upper).ok(),
+        Err(_) => Signal::from_str(&format!("SIG{upper}")).ok(),
+    };
+    parsed.ok_or_else(|| {
+        Error::invalid(
+            ErrorCode::InvalidSignal,
+            format!("unknown signal {name:?}; use a name such as INT, TERM, HUP or KILL"),
+        )
+    })
+}
+
+/// The Event Log, provided the command still runs.
+fn running(shared: &Shared) -> agent_tty_core::Result<MutexGuard<'_, LogState>> {
+    let log = shared.log();
+    if log.child_exited {
+        return Err(not_running());
+    }
+    Ok(log)
+}
+
+fn not_running() -> Error {
+    Error::invalid(
+        ErrorCode::SessionNotRunning,
+        "the Session's command has ended; it no longer takes input (see `agent-tty inspect <id>`)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("SIGINT", Signal::SIGINT)]
+    #[case("int", Signal::SIGINT)]
+    #[case("TERM", Signal::SIGTERM)]
+    #[case("9", Signal::SIGKILL)]
+    fn signal_names(#[case] name: &str, #[case] expected: Signal) {
+        assert_eq!(parse_signal(name).unwrap(), expected);
+    }
+
+    #[test]
+    fn unknown_signals_are_invalid_signal() {
+        assert_eq!(
+            parse_signal("SIGNOPE").unwrap_err().code(),
+            ErrorCode::InvalidSignal
+        );
+    }
+}
