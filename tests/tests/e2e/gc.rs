@@ -374,16 +374,16 @@ fn the_human_summary_has_a_block_per_home_with_activity_or_nothing_to_collect() 
         .contains("Deregistered this Home from the Home Registry"));
 }
 
-/// gc racing a Session being created in a Home gc is about to deregister as
-/// emptied. The creator does what `create` does, in its order: make the
-/// Session directory and manifest, then register the Home. Whoever wins,
-/// the Home holding the new Session must end up registered.
+/// 20 rounds of `gc` racing a `create` in the same previously-emptied Home.
+/// `create` makes its Session directory before it registers the Home, and gc
+/// re-checks under the registry lock, so whoever wins, the Home holding the
+/// new Session ends up registered.
 #[test]
-fn gc_racing_a_new_session_in_an_emptied_home_never_loses_the_home() {
+fn gc_racing_a_create_in_an_emptied_home_never_loses_the_home() {
     let sandbox = Sandbox::new();
     let h = home(&sandbox, "contested");
-    let host = Live::spawn();
     for round in 0..20 {
+        sandbox.kill_all();
         for entry in std::fs::read_dir(h.join("sessions")).unwrap() {
             std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
         }
@@ -392,28 +392,28 @@ fn gc_racing_a_new_session_in_an_emptied_home_never_loses_the_home() {
             .unwrap();
         let barrier = std::sync::Barrier::new(2);
         let mut gc = sandbox.command(["--json", "gc"]);
-        let registry_file = sandbox.registry_file();
-        std::thread::scope(|scope| {
+        let mut create =
+            sandbox.command(["--json", "--home", &s(&h), "create", "--", "sleep", "300"]);
+        let created = std::thread::scope(|scope| {
             scope.spawn(|| {
                 barrier.wait();
                 Run::from(gc.output().unwrap()).expect_code(0);
             });
-            scope.spawn(|| {
+            let creator = scope.spawn(|| {
                 barrier.wait();
                 // Vary who wins: sometimes let gc get going first.
-                std::thread::sleep(std::time::Duration::from_millis((round % 5) * 2));
-                write_session(&h, &session_id(round as usize), "running", Some(host.pid()));
-                HomeRegistry::new(registry_file.clone())
-                    .register(&h)
-                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis((round % 5) * 3));
+                Run::from(create.output().unwrap()).result()
             });
+            creator.join().unwrap()
         });
+        let id = created["sessionId"].as_str().unwrap();
+        assert!(h.join("sessions").join(id).is_dir(), "round {round}");
         assert_eq!(
             registered(&sandbox),
             [s(&h)],
             "round {round}: the Home was lost"
         );
-        assert!(h.join("sessions").join(session_id(round as usize)).is_dir());
     }
 }
 
