@@ -68,22 +68,43 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
     let path = Path::new(home);
     let mut sweep = HomeSweep {
         home: home.to_owned(),
-        existed: path.is_dir(),
+        existed: true,
         remaining: Some(0),
         ..Default::default()
     };
+    // What cannot be read is reported and kept: `remaining: None` means the
+    // Home is never deregistered, by a real run or a dry one.
+    let unreadable = |sweep: &mut HomeSweep, what: String| {
+        sweep.remaining = None;
+        sweep.skipped.push(Skip {
+            session_id: String::new(),
+            reason: format!("{what}; nothing was collected and the Home stays registered"),
+            routine: false,
+        });
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            unreadable(&mut sweep, "the Home is not a directory".into());
+            return sweep;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            sweep.existed = false;
+            return sweep;
+        }
+        Err(e) => {
+            unreadable(&mut sweep, format!("the Home could not be read ({e})"));
+            return sweep;
+        }
+    }
     let mut entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(sessions_dir(path)) {
         Ok(rd) => rd.flatten().collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sweep,
         Err(e) => {
-            sweep.remaining = None;
-            sweep.skipped.push(Skip {
-                session_id: String::new(),
-                reason: format!(
-                    "the Home's sessions/ could not be read ({e}); nothing was collected"
-                ),
-                routine: false,
-            });
+            unreadable(
+                &mut sweep,
+                format!("the Home's sessions/ could not be read ({e})"),
+            );
             return sweep;
         }
     };
@@ -215,4 +236,58 @@ fn tree_bytes(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn options(dry_run: bool) -> Options {
+        Options {
+            dry_run,
+            stale_only: false,
+            older_than: None,
+            now: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn a_missing_home_did_not_exist_and_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sweep = sweep_home(&tmp.path().join("gone").to_string_lossy(), &options(false));
+        assert!(!sweep.existed);
+        assert_eq!(sweep.remaining, Some(0));
+    }
+
+    #[test]
+    fn a_home_that_is_not_a_directory_is_unreadable_and_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        for dry_run in [true, false] {
+            let sweep = sweep_home(&file.to_string_lossy(), &options(dry_run));
+            assert!(sweep.existed);
+            assert_eq!(sweep.remaining, None);
+            assert!(sweep.had_activity());
+        }
+        assert!(file.is_file());
+    }
+
+    #[test]
+    fn an_entry_with_an_unreadable_manifest_is_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp
+            .path()
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&dir).unwrap();
+        let sweep = sweep_home(&tmp.path().to_string_lossy(), &options(false));
+        assert!(sweep.removed.is_empty());
+        assert_eq!(sweep.remaining, Some(1));
+        assert!(sweep.skipped[0]
+            .reason
+            .contains("manifest could not be read"));
+        assert!(dir.is_dir());
+    }
 }
