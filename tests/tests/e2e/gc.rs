@@ -447,3 +447,37 @@ fn a_session_created_while_gc_waits_for_the_registry_lock_keeps_its_home() {
     assert_eq!(row["deregistered"], false, "{result:#}");
     assert_eq!(registered(&sandbox), [s(&h)]);
 }
+
+#[test]
+fn progress_goes_to_stderr_only_when_it_is_a_terminal() {
+    use std::io::Read;
+    let sandbox = Sandbox::new();
+    for i in 0..30 {
+        let h = home(&sandbox, &format!("h{i}"));
+        write_session(&h, &session_id(0), "exited", None);
+    }
+    let pty = nix::pty::openpty(None, None).expect("a pty");
+    let output = sandbox
+        .command(["--json", "gc", "--dry-run"])
+        .stderr(std::process::Stdio::from(pty.slave))
+        .output()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // The child has exited and the slave is closed: read what it left.
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.contains("gc: swept 31/31 Homes"), "{seen:?}");
+    let run = Run::from(output);
+    assert_eq!(
+        run.result()["removedSessionCount"],
+        30,
+        "stdout is the JSON result only"
+    );
+}
