@@ -357,3 +357,81 @@ pub fn key_from_crossterm(k: ratatui::crossterm::event::KeyEvent) -> Option<KeyE
         alt: k.modifiers.contains(M::ALT),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_tty_plugin_api::{PaneAction, PaneFrame, PluginError};
+    use serde_json::Value;
+    use std::sync::Mutex;
+
+    /// Records `sessions.list` calls and lists nothing.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Value>>);
+
+    impl DashboardHost for Recorder {
+        fn capability(&self, _name: &str, args: Value) -> Result<Value, PluginError> {
+            self.0.lock().unwrap().push(args);
+            Ok(json!({ "sessions": [] }))
+        }
+        fn panes(&self) -> Vec<PaneInfo> {
+            Vec::new()
+        }
+        fn pane_open(&self, _: &PaneInfo, _: u64, _: &PaneContext) -> Result<(), PluginError> {
+            unreachable!()
+        }
+        fn pane_render(
+            &self,
+            _: &PaneInfo,
+            _: u64,
+            _: u16,
+            _: u16,
+        ) -> Result<PaneFrame, PluginError> {
+            unreachable!()
+        }
+        fn pane_key(&self, _: &PaneInfo, _: u64, _: &KeyEvent) -> Result<PaneAction, PluginError> {
+            unreachable!()
+        }
+        fn pane_close(&self, _: &PaneInfo, _: u64) {}
+    }
+
+    fn request(home: &str, all: bool, reconcile: bool) -> ListRequest {
+        ListRequest {
+            home: home.into(),
+            all,
+            reconcile,
+        }
+    }
+
+    #[test]
+    fn piled_up_listings_fold_into_one_that_keeps_the_entry_reconcile() {
+        let host = Recorder::default();
+        let (tx, rx) = mpsc::channel();
+        let (out, answers) = mpsc::channel();
+        tx.send(request("/a", false, true)).unwrap();
+        tx.send(request("/a", false, false)).unwrap();
+        tx.send(request("/a", true, false)).unwrap();
+        drop(tx);
+        list_worker(&host, rx, out);
+        assert_eq!(
+            *host.0.lock().unwrap(),
+            [json!({"home": "/a", "all": true, "reconcile": true})]
+        );
+        assert_eq!(answers.iter().count(), 1);
+    }
+
+    #[test]
+    fn a_reconcile_is_not_carried_into_another_home() {
+        let host = Recorder::default();
+        let (tx, rx) = mpsc::channel();
+        let (out, _answers) = mpsc::channel();
+        tx.send(request("/a", false, true)).unwrap();
+        tx.send(request("/b", false, false)).unwrap();
+        drop(tx);
+        list_worker(&host, rx, out);
+        assert_eq!(
+            *host.0.lock().unwrap(),
+            [json!({"home": "/b", "all": false, "reconcile": false})]
+        );
+    }
+}
