@@ -185,6 +185,18 @@ impl EventLogFollower {
         }
     }
 
+    /// Starts at byte `offset`, e.g. the log's length just before sending a
+    /// request whose effects are awaited, so only what follows is read. An
+    /// offset inside a line (a writer was mid-append) costs at most that one
+    /// unparseable line, which is skipped.
+    pub fn starting_at(path: &Path, offset: u64) -> Self {
+        EventLogFollower {
+            path: path.to_owned(),
+            offset,
+            torn: Vec::new(),
+        }
+    }
+
     /// Bytes consumed so far (complete lines only).
     pub fn offset(&self) -> u64 {
         self.offset - self.torn.len() as u64

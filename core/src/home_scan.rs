@@ -85,9 +85,8 @@ impl HiddenReason {
 
 /// Scans one Home. Never writes, never reconciles.
 pub fn scan_home(home: &Path) -> HomeScan {
-    let sessions = sessions_dir(home);
-    let entries = match std::fs::read_dir(&sessions) {
-        Ok(entries) => entries,
+    let tally = match tally_sessions(&sessions_dir(home)) {
+        Ok(tally) => tally,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return HomeScan::Hidden(match std::fs::metadata(home) {
                 Ok(meta) if meta.is_dir() => HiddenReason::SessionsMissing,
@@ -98,82 +97,208 @@ pub fn scan_home(home: &Path) -> HomeScan {
         }
         Err(e) => return HomeScan::Hidden(HiddenReason::Unreadable(e.to_string())),
     };
-    let (mut counts, mut destroyed, mut unreadable) = (
-        SessionCounts {
-            active: 0,
-            total: 0,
-            last_activity: None,
-        },
-        0usize,
-        0usize,
-    );
-    let mut buf = Vec::with_capacity(2048);
-    for entry in entries.flatten() {
-        // A Session is a directory; symlinks and stray files are not followed.
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let dir = entry.path();
-        let Some(status) = read_status(&dir, &mut buf) else {
-            unreadable += 1;
-            continue;
-        };
-        if status == Status::Destroyed {
-            destroyed += 1;
-            continue;
-        }
-        counts.total += 1;
-        counts.active += usize::from(status.is_active());
-        if let Ok(modified) = std::fs::metadata(dir.join(EVENT_LOG_FILE)).and_then(|m| m.modified())
-        {
-            counts.last_activity = counts.last_activity.max(Some(modified));
-        }
-    }
-    match (counts.total, destroyed, unreadable) {
+    match (tally.counts.total, tally.destroyed, tally.unreadable) {
         (0, 0, 0) => HomeScan::Hidden(HiddenReason::NoSessions),
         (0, 0, n) => HomeScan::Hidden(HiddenReason::Unreadable(format!(
             "{n} Session manifest{} unreadable or invalid",
             if n == 1 { " is" } else { "s are" }
         ))),
         (0, _, _) => HomeScan::Hidden(HiddenReason::OnlyDestroyed),
-        _ => HomeScan::Visible(counts),
+        _ => HomeScan::Visible(tally.counts),
     }
 }
 
-/// The status of a readable, valid manifest; `None` for anything else.
-fn read_status(session_dir: &Path, buf: &mut Vec<u8>) -> Option<Status> {
+/// What one pass over `sessions/` found.
+struct Tally {
+    counts: SessionCounts,
+    destroyed: usize,
+    unreadable: usize,
+}
+
+/// A manifest larger than this is not one (they are a few hundred bytes);
+/// reading stops there and the Session counts as unreadable.
+const MANIFEST_READ_LIMIT: u64 = 1 << 20;
+
+/// Reads every Session of one `sessions/` directory.
+///
+/// This is the hot path of `home list` over thousands of Homes, and nearly
+/// all of its time is spent in the kernel resolving paths. So the directory
+/// is opened once and each manifest and Event Log is reached relative to it
+/// (`openat`/`fstatat` on `<id>/session.json`), never by its full path; and
+/// manifests are read into one reused buffer without the size probe
+/// `fs::read` makes. About five system calls per Session.
+fn tally_sessions(sessions: &Path) -> io::Result<Tally> {
+    use nix::dir::{Dir, Type};
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::{fstatat, Mode, SFlag};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+
+    let mut dir = Dir::open(
+        sessions,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let fd = dir.as_raw_fd();
+    let mut tally = Tally {
+        counts: SessionCounts {
+            active: 0,
+            total: 0,
+            last_activity: None,
+        },
+        destroyed: 0,
+        unreadable: 0,
+    };
+    let (mut relative, mut buf) = (Vec::with_capacity(64), Vec::new());
+    for entry in dir.iter().flatten() {
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        // A Session is a directory; symlinks and stray files are not followed.
+        let is_dir = match entry.file_type() {
+            Some(kind) => kind == Type::Directory,
+            None => {
+                fstatat(Some(fd), name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
+                    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+                })
+            }
+        };
+        if !is_dir {
+            continue;
+        }
+        let at = |file: &str, relative: &mut Vec<u8>| {
+            relative.clear();
+            relative.extend_from_slice(name);
+            relative.push(b'/');
+            relative.extend_from_slice(file.as_bytes());
+        };
+        at(MANIFEST_FILE, &mut relative);
+        let status = openat(
+            Some(fd),
+            relative.as_slice(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+        .and_then(|raw| {
+            // SAFETY: `raw` was just opened and is owned by nothing else.
+            let file = unsafe { std::fs::File::from_raw_fd(raw) };
+            let bytes = read_small_file(file, &mut buf).ok()?;
+            let path = Path::new(std::ffi::OsStr::from_bytes(&relative));
+            parse_manifest(path, bytes).ok().map(|m| m.status)
+        });
+        let Some(status) = status else {
+            tally.unreadable += 1;
+            continue;
+        };
+        if status == Status::Destroyed {
+            tally.destroyed += 1;
+            continue;
+        }
+        tally.counts.total += 1;
+        tally.counts.active += usize::from(status.is_active());
+        at(EVENT_LOG_FILE, &mut relative);
+        if let Ok(st) = fstatat(Some(fd), relative.as_slice(), nix::fcntl::AtFlags::empty()) {
+            let modified = std::time::UNIX_EPOCH
+                + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
+            tally.counts.last_activity = tally.counts.last_activity.max(Some(modified));
+        }
+    }
+    Ok(tally)
+}
+
+/// Reads a file expected to be small into `buf`: one `read` into a buffer
+/// larger than any manifest, and only when that comes back full a loop up to
+/// [`MANIFEST_READ_LIMIT`]. A short read of a regular file means its end, so
+/// the usual extra `read` that returns 0 is skipped.
+fn read_small_file(mut file: std::fs::File, buf: &mut Vec<u8>) -> io::Result<&[u8]> {
     use std::io::Read;
-    let path = session_dir.join(MANIFEST_FILE);
-    buf.clear();
-    std::fs::File::open(&path).ok()?.read_to_end(buf).ok()?;
-    parse_manifest(&path, buf).ok().map(|m| m.status)
+    const FIRST_READ: usize = 4 * 1024;
+    if buf.len() < FIRST_READ {
+        // Zeroed once per scan, then reused for every manifest.
+        buf.resize(FIRST_READ, 0);
+    }
+    let n = file.read(&mut buf[..FIRST_READ])?;
+    if n < FIRST_READ {
+        return Ok(&buf[..n]);
+    }
+    buf.truncate(FIRST_READ);
+    file.take(MANIFEST_READ_LIMIT).read_to_end(buf)?;
+    Ok(buf)
 }
 
 /// Scans many Homes in parallel, answering in the order given.
-///
-/// Scanning is dominated by small file reads, so a few threads overlap the
-/// waits; small inputs are scanned inline where a thread would cost more
-/// than it saves.
 pub fn scan_homes(homes: &[&Path]) -> Vec<HomeScan> {
+    map_homes(homes, |home| scan_home(home))
+}
+
+/// Runs `each` over every Home on a few threads, answering in the order
+/// given. Work over Homes is dominated by small file operations, so a few
+/// threads overlap them; small inputs run inline, where a thread would cost
+/// more than it saves. Used by listings and by gc.
+pub fn map_homes<T, R, F>(homes: &[T], each: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
     const PER_THREAD_MIN: usize = 8;
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(2, 8)
         .min(homes.len() / PER_THREAD_MIN);
     if threads <= 1 {
-        return homes.iter().map(|h| scan_home(h)).collect();
+        return homes.iter().map(&each).collect();
     }
     let chunk = homes.len().div_ceil(threads);
+    let each = &each;
     std::thread::scope(|scope| {
         let workers: Vec<_> = homes
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|h| scan_home(h)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(each).collect::<Vec<_>>()))
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("a Home scan never panics"))
+            .flat_map(|w| match w.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
             .collect()
     })
+}
+
+/// Whether a Home still holds anything in `sessions/`: what gc asks, under
+/// the registry lock, before it deregisters a Home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occupancy {
+    /// The Home directory does not exist.
+    Gone,
+    /// The Home exists with no `sessions/` or an empty one.
+    Empty,
+    /// `sessions/` holds this many entries (Session directories or not).
+    Occupied(usize),
+    /// The Home or its `sessions/` could not be read (e.g. permission denied).
+    Unreadable(String),
+}
+
+/// Looks at a Home's `sessions/` without reading any manifest. Any entry
+/// counts, even one gc would not collect: a Home is only emptied when
+/// nothing at all is left in it.
+pub fn occupancy(home: &Path) -> Occupancy {
+    match std::fs::read_dir(sessions_dir(home)) {
+        Ok(entries) => match entries.count() {
+            0 => Occupancy::Empty,
+            n => Occupancy::Occupied(n),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::symlink_metadata(home) {
+            Ok(meta) if meta.is_dir() => Occupancy::Empty,
+            Ok(_) => Occupancy::Unreadable("the Home is not a directory".into()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Occupancy::Gone,
+            Err(e) => Occupancy::Unreadable(e.to_string()),
+        },
+        Err(e) => Occupancy::Unreadable(e.to_string()),
+    }
 }
 
 /// Which Homes a listing shows.

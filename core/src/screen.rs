@@ -56,9 +56,18 @@ impl ScreenReplay {
     /// An empty screen at the size a Session was created with (later
     /// `resize` events in its log change it).
     pub fn for_manifest(manifest: &Manifest) -> Self {
-        Self::new(
+        Self::for_manifest_with_scrollback(manifest, Self::DEFAULT_SCROLLBACK)
+    }
+
+    /// Like [`ScreenReplay::for_manifest`], keeping `scrollback` lines. Readers
+    /// of the visible screen only (`wait`, `snapshot` without scrollback)
+    /// pass 0: the emulator then never copies rows into scrollback, which
+    /// makes replaying a big log noticeably cheaper.
+    pub fn for_manifest_with_scrollback(manifest: &Manifest, scrollback: usize) -> Self {
+        Self::with_scrollback(
             manifest.creation_cols.unwrap_or(manifest.cols),
             manifest.creation_rows.unwrap_or(manifest.rows),
+            scrollback,
         )
     }
 
@@ -87,7 +96,7 @@ impl ScreenReplay {
                 exit_code,
                 exit_signal,
             } => {
-                if let Some(held) = self.echo.flush() {
+                if let Some(held) = self.echo.session_ended() {
                     self.parser.process(held.as_bytes());
                 }
                 self.exit = Some(ExitInfo {
@@ -185,9 +194,61 @@ impl ScreenReplay {
 
 /// Replays a whole Session's Event Log.
 pub fn replay_session(session_dir: &Path, manifest: &Manifest) -> Result<ScreenReplay> {
-    let mut replay = ScreenReplay::for_manifest(manifest);
-    EventLogFollower::new(&event_log_path(session_dir)).read_new(|e| replay.apply(&e))?;
+    replay_session_with_scrollback(session_dir, manifest, ScreenReplay::DEFAULT_SCROLLBACK)
+}
+
+/// Replays a whole Session's Event Log keeping `scrollback` lines (0 when only
+/// the visible screen is wanted).
+pub fn replay_session_with_scrollback(
+    session_dir: &Path,
+    manifest: &Manifest,
+    scrollback: usize,
+) -> Result<ScreenReplay> {
+    let mut replay = ScreenReplay::for_manifest_with_scrollback(manifest, scrollback);
+    replay.catch_up(&mut EventLogFollower::new(&event_log_path(session_dir)))?;
     Ok(replay)
+}
+
+impl ScreenReplay {
+    /// Events handed from the reading thread to the emulating one at a time.
+    const CATCH_UP_BATCH: usize = 512;
+
+    /// Applies every event `follower` has not read yet and returns how many.
+    ///
+    /// Replaying a big log costs two things of similar size: parsing its JSON
+    /// lines and running the terminal emulator over their output. They are
+    /// independent, so the lines are parsed on a helper thread and handed
+    /// over in batches while this thread emulates; a 10 MB log replays in
+    /// about the emulator's time alone.
+    pub fn catch_up(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+        std::thread::scope(|scope| {
+            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
+            let reader = scope.spawn(move || {
+                let mut batch = Vec::with_capacity(Self::CATCH_UP_BATCH);
+                let read = follower.read_new(|event| {
+                    batch.push(event);
+                    if batch.len() == Self::CATCH_UP_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(Self::CATCH_UP_BATCH));
+                        // The receiver only stops early by panicking.
+                        let _ = batches.send(full);
+                    }
+                });
+                if !batch.is_empty() {
+                    let _ = batches.send(batch);
+                }
+                read
+            });
+            for batch in received {
+                for event in &batch {
+                    self.apply(event);
+                }
+            }
+            reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -279,5 +340,28 @@ mod tests {
         );
         assert_eq!(r.visible_lines(), ["last", "more", "end"]);
         assert_eq!(r.size(), (5, 3));
+    }
+
+    #[test]
+    fn catching_up_on_a_log_equals_applying_it_event_by_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = crate::event_log::EventLogWriter::open(tmp.path()).unwrap();
+        for i in 0..(ScreenReplay::CATCH_UP_BATCH * 2 + 7) {
+            log.append(EventBody::Output {
+                data: format!("line {i}\r\n"),
+            })
+            .unwrap();
+        }
+        let path = event_log_path(tmp.path());
+        let mut one_by_one = ScreenReplay::new(20, 4);
+        for e in crate::event_log::read_all(&path).unwrap() {
+            one_by_one.apply(&e);
+        }
+        let mut follower = EventLogFollower::new(&path);
+        let mut caught_up = ScreenReplay::new(20, 4);
+        assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 1031);
+        assert_eq!(caught_up.visible_lines(), one_by_one.visible_lines());
+        assert_eq!(caught_up.last_seq(), Some(1030));
+        assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 0);
     }
 }

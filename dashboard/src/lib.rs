@@ -1,1 +1,30 @@
-//! stub
+//! The Session Dashboard: a read-only terminal view of one Home at a time.
+//!
+//! The host binary owns the terminal (raw mode, alternate screen, restoring
+//! it on quit, panic and signals) and implements [`DashboardHost`] over its
+//! plugins; this crate decides what to show and draws it.
+//!
+//! - [`app`]: the state machine. Keys and worker results in, state and
+//!   effects out; no I/O, so tests drive it directly.
+//! - [`keys`]: the key table that both handles keys and writes the footer.
+//! - [`render`]: a pure function from state to a ratatui frame.
+//! - [`live`]: the Live View worker, following one Session's Event Log.
+//! - [`runtime`]: the event loop and the workers that keep I/O off the
+//!   drawing thread.
+//!
+//! The dashboard never changes a Session: it never sends input and never
+//! talks to a Session's host. The only state change it can cause is the one
+//! `list` causes, reconciling a Home when the dashboard enters it.
+
+pub mod app;
+pub mod host;
+pub mod keys;
+pub mod live;
+pub mod render;
+pub mod runtime;
+pub mod session;
+
+pub use app::{App, Msg, Options};
+pub use host::{DashboardHost, PaneInfo};
+pub use ratatui;
+pub use runtime::{run, spawn_terminal_input};

@@ -7,6 +7,8 @@
 //! `XDG_DATA_HOME`, and `XDG_RUNTIME_DIR` (Session sockets). Nothing touches
 //! the real `~/.agent-tty` or `~/.local/state`.
 
+pub mod pty;
+
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -232,3 +232,45 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
     out.sort();
     out
 }
+
+#[test]
+fn a_manifest_larger_than_the_first_read_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = session(tmp.path(), &id(0), "running");
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "\"cwd\": \"/tmp\",",
+        &format!(
+            "\"cwd\": \"/tmp\",\n  \"env\": {{\"BIG\": \"{}\"}},",
+            "x".repeat(20_000)
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    assert!(matches!(
+        scan_home(tmp.path()),
+        HomeScan::Visible(SessionCounts {
+            active: 1,
+            total: 1,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn occupancy_tells_gone_empty_and_occupied_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    assert_eq!(occupancy(&home), Occupancy::Gone);
+    std::fs::create_dir(&home).unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Empty);
+    std::fs::create_dir(home.join("sessions")).unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Empty);
+    // Anything at all in sessions/ keeps the Home, even a stray file.
+    std::fs::write(home.join("sessions").join("stray"), "").unwrap();
+    assert_eq!(occupancy(&home), Occupancy::Occupied(1));
+    // A sessions/ that cannot be listed (a file where it should be) is unreadable.
+    let odd = tmp.path().join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("sessions"), "").unwrap();
+    assert!(matches!(occupancy(&odd), Occupancy::Unreadable(_)));
+}

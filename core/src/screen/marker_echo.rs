@@ -33,8 +33,8 @@ pub(crate) struct MarkerEchoFilter {
     prefix: String,
     /// Markers of every `input_run` seen.
     known: HashSet<String>,
-    /// Markers whose `run_complete` has not been seen yet.
-    in_flight: HashSet<String>,
+    /// Markers whose `run_complete` has not been seen yet, oldest first.
+    in_flight: Vec<String>,
     /// Output held back because it may be the start of a suffix.
     held: String,
 }
@@ -50,13 +50,17 @@ impl MarkerEchoFilter {
     /// An `input_run` with this marker was logged.
     pub(crate) fn run_started(&mut self, marker: &str) {
         self.known.insert(marker.to_owned());
-        self.in_flight.insert(marker.to_owned());
+        self.in_flight.push(marker.to_owned());
     }
 
-    /// Its `run_complete` was logged. Returns held-back output to show now
-    /// when no run is left in flight.
+    /// Its `run_complete` was logged. Runs typed before it are settled too: a
+    /// shell reads lines in order, so their echo is already behind us even if
+    /// they never completed (interrupted with Ctrl+C, say). Returns held-back
+    /// output to show now when no run is left in flight.
     pub(crate) fn run_completed(&mut self, marker: &str) -> Option<String> {
-        self.in_flight.remove(marker);
+        if let Some(at) = self.in_flight.iter().position(|m| m == marker) {
+            self.in_flight.drain(..=at);
+        }
         if self.in_flight.is_empty() {
             self.flush()
         } else {
@@ -64,8 +68,14 @@ impl MarkerEchoFilter {
         }
     }
 
-    /// Gives back whatever is held (the Session ended, nothing more will come).
-    pub(crate) fn flush(&mut self) -> Option<String> {
+    /// Settles every run and gives back whatever is held (the Session ended,
+    /// nothing more will come).
+    pub(crate) fn session_ended(&mut self) -> Option<String> {
+        self.in_flight.clear();
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Option<String> {
         (!self.held.is_empty()).then(|| std::mem::take(&mut self.held))
     }
 
@@ -184,6 +194,16 @@ mod tests {
                 .unwrap_or_default(),
         );
         assert_eq!(shown, "$ echo hi; ls\r\nhi\r\necho hi; ls\r\n");
+    }
+
+    #[test]
+    fn a_later_completion_settles_an_interrupted_run() {
+        let mut f = MarkerEchoFilter::new();
+        f.run_started("atmInterrupted");
+        f.run_started("atmNext");
+        assert_eq!(f.filter("^C\r\n$ x;"), "^C\r\n$ x");
+        assert_eq!(f.run_completed("atmNext").as_deref(), Some(";"));
+        assert_eq!(f.filter("y;"), "y;");
     }
 
     #[test]

@@ -1,15 +1,133 @@
-//! The gc-sweeper plugin.
+//! The gc-sweeper plugin: `gc [--dry-run] [--stale-only] [--older-than N(m|h|d)]`.
+//!
+//! Plain `gc` sweeps the default Home plus every Home in the Home Registry,
+//! and deregisters registered Homes that are gone or left with no Session.
+//! A Home chosen explicitly (`--home`, `AGENT_TTY_HOME`) scopes gc to that
+//! Home alone and leaves the registry untouched. gc never removes a Home
+//! directory: only Session directories and registry entries go.
+//!
+//! Each Home is swept by [`sweep::sweep_home`]; deregistration is decided by
+//! [`deregister`] under the registry's lock; [`report`] renders the result.
 
-use agent_tty_plugin_api::{export_plugin, Plugin, PluginDescription};
+mod deregister;
+mod options;
+mod report;
+mod sweep;
 
-/// Placeholder until its issue lands.
+use agent_tty_core::home_scan::map_homes;
+use agent_tty_core::registry::HomeRegistry;
+use agent_tty_plugin_api::{
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, Plugin,
+    PluginDescription, PluginError,
+};
+use options::Options;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The gc plugin.
 #[derive(Default)]
-pub struct ThePlugin;
+pub struct GcPlugin;
 
-impl Plugin for ThePlugin {
+impl Plugin for GcPlugin {
     fn describe(&self) -> PluginDescription {
-        PluginDescription::default()
+        PluginDescription {
+            commands: vec![CommandSpec::new(
+                &["gc"],
+                "Remove ended Sessions from every registered Home (or only --home) and prune the Home Registry",
+            )
+            .arg(ArgSpec::flag(
+                "dry-run",
+                "Report what would be removed and deregistered; change nothing",
+            ))
+            .arg(ArgSpec::flag(
+                "stale-only",
+                "Only collect Sessions this run found dead",
+            ))
+            .arg(ArgSpec::option(
+                "older-than",
+                "N(m|h|d)",
+                "Only collect Sessions last updated at least this long ago, e.g. 7d",
+            ))],
+            ..Default::default()
+        }
+    }
+
+    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+        if invocation.name() != "gc" {
+            return Err(PluginError::internal(format!(
+                "the gc-sweeper plugin has no command `{}`",
+                invocation.name()
+            )));
+        }
+        let options = Options::from_invocation(invocation)?;
+        let choice = invocation.context.home()?;
+        let mut warnings = Vec::new();
+        // An explicit Home scopes gc to it and keeps the registry out of it.
+        let (targets, registry, registered) = if choice.explicit {
+            (vec![choice.path.clone()], None, Vec::new())
+        } else {
+            let registry = HomeRegistry::from_env()?;
+            let read = registry.read();
+            warnings.extend(read.problem);
+            let registered: Vec<String> = read.homes.into_iter().map(|h| h.path).collect();
+            let mut targets = vec![choice.path.clone()];
+            targets.extend(registered.iter().filter(|p| **p != choice.path).cloned());
+            (targets, Some(registry), registered)
+        };
+
+        let progress = Progress::new(targets.len());
+        let mut sweeps = map_homes(&targets, |home| {
+            let sweep = sweep::sweep_home(home, &options);
+            progress.tick();
+            sweep
+        });
+        progress.finish();
+
+        if let Some(registry) = registry {
+            deregister::deregister(&registry, &registered, &mut sweeps, options.dry_run)?;
+        }
+        let mut out = CommandOutput::new(
+            report::result(&sweeps, options.dry_run),
+            report::human(&sweeps, options.dry_run),
+        );
+        out.warnings = warnings;
+        Ok(out)
     }
 }
 
-export_plugin!("gc-sweeper", ThePlugin::default);
+/// "swept 120/1000 Homes" on stderr, only when stderr is a terminal and the
+/// sweep is big enough to be worth watching. stdout stays the result only.
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    shown: bool,
+}
+
+impl Progress {
+    const MIN_HOMES: usize = 20;
+
+    fn new(total: usize) -> Self {
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+            shown: tty && total >= Self::MIN_HOMES,
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.shown && (done % 10 == 0 || done == self.total) {
+            let _ = write!(std::io::stderr(), "\rgc: swept {done}/{} Homes", self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+export_plugin!("gc-sweeper", GcPlugin::default);

@@ -1,16 +1,192 @@
-//! See the crate documentation.
+//! The agent loop: drive a Session and read its screen back.
+//!
+//! - [`input`]: `type`, `paste`, `send-keys`, `resize`, `signal` — one request
+//!   each to the Session's host over its control socket.
+//! - [`run`]: `run`, which types a command with a hidden completion marker and
+//!   waits for the host to log `run_complete`.
+//! - [`wait`]: `wait`, which follows the Event Log through a screen replay
+//!   until a condition holds.
+//! - [`snapshot`]: `snapshot`, an offline replay of the Event Log.
+//!
+//! Everything that reads (`wait`, `snapshot`, `run`'s completion) works from
+//! the Event Log alone, never by asking the host, so it behaves the same for
+//! live Sessions, ended ones and Homes written by agent-tty 0.5.
 
-use agent_tty_plugin_api::{CommandOutput, CommandSpec, Host, Invocation, PluginError};
+use agent_tty_plugin_api::{
+    ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
+};
+use std::time::Duration;
+
+mod input;
+mod run;
+mod snapshot;
+mod target;
+mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
-    Vec::new()
+    let id = || ArgSpec::positional("id", "The Session id").value_name("SESSION_ID");
+    let timeout = |default: &str| {
+        ArgSpec::option(
+            "timeout",
+            "MS",
+            &format!("Give up after MS milliseconds (0 waits forever; default {default})"),
+        )
+    };
+    vec![
+        CommandSpec::new(&["type"], "Type literal text into a Session")
+            .arg(id())
+            .arg(ArgSpec::positional(
+                "text",
+                "The text, sent as is (no Enter added)",
+            )),
+        CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
+            .arg(id())
+            .arg(ArgSpec::positional("text", "The text to paste")),
+        CommandSpec::new(
+            &["send-keys"],
+            "Send named keys (Enter, Ctrl+C, Up, F5, ...)",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::trailing(
+                "keys",
+                "Keys such as Enter, Tab, Ctrl+C, Alt+x, Up, F1, or single characters",
+            )
+            .required(true)
+            .value_name("KEY"),
+        ),
+        CommandSpec::new(
+            &["run"],
+            "Type a command into a Session's shell and wait until it finishes",
+        )
+        .arg(id())
+        .arg(ArgSpec::positional("command", "The command line"))
+        .arg(ArgSpec::flag("no-wait", "Return once the command is typed"))
+        .arg(timeout("30000")),
+        CommandSpec::new(
+            &["wait"],
+            "Wait until a Session's screen or state meets a condition",
+        )
+        .arg(id())
+        .arg(ArgSpec::option(
+            "text",
+            "TEXT",
+            "The screen shows this text",
+        ))
+        .arg(ArgSpec::option(
+            "regex",
+            "REGEX",
+            "The screen matches this regular expression",
+        ))
+        .arg(ArgSpec::flag("exit", "The Session's command has ended"))
+        .arg(ArgSpec::option(
+            "idle-ms",
+            "MS",
+            "No output for MS milliseconds",
+        ))
+        .arg(ArgSpec::option(
+            "screen-stable-ms",
+            "MS",
+            "The screen text unchanged for MS milliseconds",
+        ))
+        .arg(timeout("30000")),
+        CommandSpec::new(
+            &["snapshot"],
+            "Show a Session's screen, rebuilt from its Event Log",
+        )
+        .arg(id())
+        .arg(ArgSpec::option(
+            "format",
+            "FORMAT",
+            "text (default) or structured",
+        ))
+        .arg(ArgSpec::flag(
+            "include-scrollback",
+            "Include the lines scrolled off the top",
+        )),
+        CommandSpec::new(&["resize"], "Resize a Session's terminal")
+            .arg(id())
+            .arg(ArgSpec::option("cols", "COLS", "Columns").required(true))
+            .arg(ArgSpec::option("rows", "ROWS", "Rows").required(true)),
+        CommandSpec::new(
+            &["signal"],
+            "Send a signal (INT, TERM, HUP, KILL, ...) to a Session's processes",
+        )
+        .arg(id())
+        .arg(ArgSpec::positional(
+            "signal",
+            "A signal name such as INT or SIGTERM",
+        )),
+    ]
 }
 
 /// Runs a command of this module, or `None` when it is not one.
-pub fn invoke(
-    _host: &Host,
-    _invocation: &Invocation,
-) -> Option<Result<CommandOutput, PluginError>> {
-    None
+pub fn invoke(_host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, PluginError>> {
+    let outcome = match inv.name().as_str() {
+        "type" => input::type_text(inv),
+        "paste" => input::paste(inv),
+        "send-keys" => input::send_keys(inv),
+        "resize" => input::resize(inv),
+        "signal" => input::signal(inv),
+        "run" => run::run(inv),
+        "wait" => wait::wait(inv),
+        "snapshot" => snapshot::snapshot(inv),
+        _ => return None,
+    };
+    Some(outcome)
+}
+
+/// How long `run` and `wait` wait when `--timeout` is not given.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How `run` and `wait` pace their looks at the Event Log: every millisecond
+/// right after something happened (a trivial command completes within a few
+/// ms, and a fixed 10 ms tick would add most of that again), backing off to
+/// every 10 ms while nothing does, where polling costs next to nothing.
+struct PollPace {
+    next: Duration,
+}
+
+impl PollPace {
+    const FIRST: Duration = Duration::from_millis(1);
+    const SLOWEST: Duration = Duration::from_millis(10);
+
+    fn new() -> Self {
+        PollPace { next: Self::FIRST }
+    }
+
+    /// Something arrived: look again soon.
+    fn activity(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// Sleeps before the next look, a little longer each quiet time.
+    fn sleep(&mut self) {
+        std::thread::sleep(self.next);
+        self.next = (self.next * 2).min(Self::SLOWEST);
+    }
+}
+
+/// Parses a millisecond count given to `--name`.
+fn millis(inv: &Invocation, name: &str) -> Result<Option<Duration>, PluginError> {
+    inv.value(name)
+        .map(|v| {
+            v.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| {
+                PluginError::new(
+                    ErrorCode::InvalidDuration,
+                    format!("--{name} takes a whole number of milliseconds, e.g. --{name} 500 (got {v:?})"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `--timeout MS`: `None` means wait forever (`0`).
+fn timeout(inv: &Invocation) -> Result<Option<Duration>, PluginError> {
+    Ok(match millis(inv, "timeout")? {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+    })
 }

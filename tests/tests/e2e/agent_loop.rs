@@ -1,1 +1,319 @@
-//! End-to-end tests: agent_loop.
+//! End-to-end tests: the agent loop (`run`, `type`, `paste`, `send-keys`,
+//! `wait`, `snapshot`, `resize`, `signal`) against real bash Sessions, and
+//! `snapshot` of an Event Log written in agent-tty 0.5's format.
+
+use agent_tty_e2e::Sandbox;
+use rstest::rstest;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// A bash Session without rc files, so its screen is predictable.
+fn bash_session(sandbox: &Sandbox, home: &Path) -> String {
+    let created = sandbox
+        .run_in(home, &["create", "--", "bash", "--norc", "--noprofile"])
+        .expect_code(0)
+        .result();
+    created["sessionId"].as_str().unwrap().to_owned()
+}
+
+fn snapshot_text(sandbox: &Sandbox, home: &Path, id: &str) -> String {
+    let snap = sandbox
+        .run_in(home, &["snapshot", id, "--format", "text"])
+        .expect_code(0)
+        .result();
+    snap["text"].as_str().unwrap().to_owned()
+}
+
+fn event_types(home: &Path, id: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(home.join("sessions").join(id).join("events.jsonl"))
+        .unwrap_or_default();
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn run_then_wait_then_snapshot_shows_the_answer_and_never_the_marker() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+
+    let run = sandbox
+        .run_in(&home, &["run", &id, "echo answer-$((6*7))"])
+        .expect_code(0)
+        .result();
+    assert_eq!(run["completed"], true);
+    assert_eq!(run["timedOut"], false);
+    let marker = run["marker"].as_str().unwrap().to_owned();
+
+    let waited = sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "answer-42", "--timeout", "5000"],
+        )
+        .expect_code(0)
+        .result();
+    assert_eq!(waited["matched"], true);
+    assert_eq!(
+        waited["condition"],
+        json!({"type": "text", "value": "answer-42"})
+    );
+
+    let text = snapshot_text(&sandbox, &home, &id);
+    assert!(text.contains("answer-42"), "{text}");
+    assert!(text.contains("echo answer-$((6*7))"), "{text}");
+    assert!(!text.contains(&marker), "marker shown: {text}");
+    assert!(!text.contains("7770"), "marker suffix shown: {text}");
+
+    let structured = sandbox
+        .run_in(&home, &["snapshot", &id, "--format", "structured"])
+        .expect_code(0)
+        .result();
+    assert_eq!(
+        (structured["cols"].as_u64(), structured["rows"].as_u64()),
+        (Some(80), Some(24))
+    );
+    assert_eq!(structured["lines"].as_array().unwrap().len(), 24);
+    assert!(
+        structured["cursor"]["row"].as_u64().unwrap() >= 2,
+        "{structured:#}"
+    );
+
+    let types = event_types(&home, &id);
+    assert!(types.contains(&"input_run".to_owned()), "{types:?}");
+    assert!(types.contains(&"run_complete".to_owned()), "{types:?}");
+}
+
+#[test]
+fn type_and_send_keys_enter_execute_a_command() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let typed = sandbox
+        .run_in(&home, &["type", &id, "echo typed-$((40+2))"])
+        .expect_code(0)
+        .result();
+    assert!(typed["seq"].is_u64(), "{typed:#}");
+    sandbox
+        .run_in(&home, &["send-keys", &id, "Enter"])
+        .expect_code(0);
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "typed-42", "--timeout", "5000"],
+        )
+        .expect_code(0);
+    let types = event_types(&home, &id);
+    assert!(types.contains(&"input_text".to_owned()), "{types:?}");
+    assert!(types.contains(&"input_keys".to_owned()), "{types:?}");
+}
+
+#[test]
+fn ctrl_c_interrupts_a_sleep() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    sandbox
+        .run_in(&home, &["run", &id, "sleep 100", "--no-wait"])
+        .expect_code(0);
+    // Let bash start the sleep before interrupting it.
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--idle-ms", "300", "--timeout", "5000"],
+        )
+        .expect_code(0);
+    sandbox
+        .run_in(&home, &["send-keys", &id, "Ctrl+C"])
+        .expect_code(0);
+    // Were the sleep still running, this command would sit unread behind it.
+    let after = sandbox
+        .run_in(
+            &home,
+            &["run", &id, "echo after-$((2+3))", "--timeout", "5000"],
+        )
+        .expect_code(0)
+        .result();
+    assert_eq!(after["completed"], true);
+    assert!(snapshot_text(&sandbox, &home, &id).contains("after-5"));
+}
+
+#[test]
+fn a_wait_that_times_out_is_a_success_envelope_with_exit_11() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let run = sandbox.run_in(&home, &["wait", &id, "--text", "never", "--timeout", "300"]);
+    run.expect_code(11);
+    let result = run.result();
+    assert_eq!(result["timedOut"], true);
+    assert_eq!(result["matched"], false);
+    assert!(result["durationMs"].as_u64().unwrap() >= 300);
+
+    let slow = sandbox.run_in(&home, &["run", &id, "sleep 2", "--timeout", "200"]);
+    slow.expect_code(11);
+    assert_eq!(slow.result()["timedOut"], true);
+}
+
+#[test]
+fn an_unknown_key_exits_2_and_sends_nothing() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let run = sandbox.run_in(&home, &["send-keys", &id, "Enter", "NotAKey"]);
+    run.expect_code(2);
+    let error = &run.json()["error"];
+    assert_eq!(error["code"], "INVALID_KEYS");
+    assert!(error["message"].as_str().unwrap().contains("NotAKey"));
+    assert!(!event_types(&home, &id).contains(&"input_keys".to_owned()));
+}
+
+#[rstest]
+#[case(&["type", "ID", "hello"])]
+#[case(&["paste", "ID", "hello"])]
+#[case(&["send-keys", "ID", "Enter"])]
+#[case(&["run", "ID", "true"])]
+#[case(&["resize", "ID", "--cols", "100", "--rows", "30"])]
+#[case(&["signal", "ID", "INT"])]
+fn input_to_an_exited_session_exits_4(#[case] args: &[&str]) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let created = sandbox
+        .run_in(&home, &["create", "--", "sh", "-c", "echo done"])
+        .expect_code(0)
+        .result();
+    let id = created["sessionId"].as_str().unwrap();
+    sandbox
+        .run_in(&home, &["wait", id, "--exit", "--timeout", "5000"])
+        .expect_code(0);
+    agent_tty_e2e::eventually(std::time::Duration::from_secs(5), || {
+        let m: Value = serde_json::from_str(
+            &std::fs::read_to_string(home.join("sessions").join(id).join("session.json")).ok()?,
+        )
+        .ok()?;
+        (m["status"] == "exited").then_some(())
+    })
+    .expect("the Session is marked exited");
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "ID" { id } else { a })
+        .collect();
+    let run = sandbox.run_in(&home, &args);
+    run.expect_code(4);
+    assert_eq!(run.json()["error"]["code"], "SESSION_NOT_RUNNING");
+}
+
+#[rstest]
+#[case(&["snapshot", "01JD3Z6X8K4M2N5P7Q9R1S3T5V"], 3, "SESSION_NOT_FOUND")]
+#[case(&["type", "../escape", "x"], 2, "INVALID_SESSION_ID")]
+#[case(&["signal", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "NOPE"], 2, "INVALID_SIGNAL")]
+#[case(&["resize", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--cols", "0", "--rows", "5"], 2, "INVALID_DIMENSIONS")]
+#[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--text", "a", "--exit"], 2, "INVALID_ARGUMENT")]
+#[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--idle-ms", "soon"], 2, "INVALID_DURATION")]
+fn bad_requests_get_the_contract_code(
+    #[case] args: &[&str],
+    #[case] exit: i32,
+    #[case] code: &str,
+) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    std::fs::create_dir_all(home.join("sessions")).unwrap();
+    let run = sandbox.run_in(&home, args);
+    run.expect_code(exit);
+    assert_eq!(run.json()["error"]["code"], code);
+}
+
+#[test]
+fn resize_and_signal_reach_the_session_and_are_logged() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    sandbox
+        .run_in(&home, &["resize", &id, "--cols", "100", "--rows", "30"])
+        .expect_code(0);
+    let snap = sandbox
+        .run_in(&home, &["snapshot", &id, "--format", "structured"])
+        .expect_code(0)
+        .result();
+    assert_eq!(
+        (snap["cols"].as_u64(), snap["rows"].as_u64()),
+        (Some(100), Some(30))
+    );
+    let sent = sandbox
+        .run_in(&home, &["signal", &id, "winch"])
+        .expect_code(0)
+        .result();
+    assert_eq!(sent["signal"], "SIGWINCH");
+    let types = event_types(&home, &id);
+    assert!(types.contains(&"resize".to_owned()), "{types:?}");
+    assert!(types.contains(&"signal".to_owned()), "{types:?}");
+}
+
+/// An ended Session exactly as agent-tty 0.5 leaves it: no sidecar, no
+/// `creationCols`, events with its field names, a marker echo from `run`.
+fn write_05_session(home: &Path, id: &str) -> PathBuf {
+    let dir = home.join("sessions").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = json!({
+        "version": 1, "sessionId": id,
+        "createdAt": "2026-11-20T10:00:00.000Z", "updatedAt": "2026-11-20T10:05:00.000Z",
+        "status": "exited", "command": ["bash"], "cwd": "/tmp", "shell": "/bin/bash",
+        "term": "xterm-256color", "cols": 80, "rows": 24,
+        "hostPid": null, "childPid": null, "exitCode": 0, "exitSignal": null,
+    });
+    std::fs::write(
+        dir.join("session.json"),
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let marker = "M05run1";
+    let events = [
+        json!({"type": "output", "payload": {"data": "$ "}}),
+        json!({"type": "input_run", "payload": {"command": "ls", "marker": marker, "noWait": false}}),
+        json!({"type": "output", "payload": {"data": format!("ls; printf '\\033]7770;%s\\007' {marker}\r\n")}}),
+        json!({"type": "output", "payload": {"data": "file-one  file-two\r\n"}}),
+        json!({"type": "output", "payload": {"data": format!("\u{1b}]7770;{marker}\u{7}$ ")}}),
+        json!({"type": "run_complete", "payload": {"marker": marker, "inputRunSeq": 1}}),
+        json!({"type": "resize", "payload": {"cols": 40, "rows": 10}}),
+        json!({"type": "input_text", "payload": {"data": "exit\r"}}),
+        json!({"type": "output", "payload": {"data": "exit\r\nlast words\r\n"}}),
+        json!({"type": "exit", "payload": {"exitCode": 0, "exitSignal": null}}),
+    ];
+    let mut log = String::new();
+    for (seq, mut e) in events.into_iter().enumerate() {
+        e["seq"] = json!(seq);
+        e["ts"] = json!(format!("2026-11-20T10:00:0{}.000Z", seq % 10));
+        log.push_str(&e.to_string());
+        log.push('\n');
+    }
+    // agent-tty 0.5 may leave a torn last line behind.
+    log.push_str(r#"{"seq":10,"ts":"2026-11-20T10:00:"#);
+    std::fs::write(dir.join("events.jsonl"), log).unwrap();
+    dir
+}
+
+#[test]
+fn snapshot_of_an_ended_05_session_shows_its_last_screen() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("old");
+    let id = "01JCZZ0000000000000000000A";
+    write_05_session(&home, id);
+    let text = snapshot_text(&sandbox, &home, id);
+    assert_eq!(text, "$ ls\nfile-one  file-two\n$ exit\nlast words");
+    let structured = sandbox
+        .run_in(&home, &["snapshot", id, "--format", "structured"])
+        .expect_code(0)
+        .result();
+    assert_eq!(
+        (structured["cols"].as_u64(), structured["rows"].as_u64()),
+        (Some(40), Some(10))
+    );
+    assert_eq!(structured["status"], "exited");
+    let human = sandbox.run(["--home", home.to_str().unwrap(), "snapshot", id]);
+    human.expect_code(0);
+    assert_eq!(human.stdout.trim_end(), text);
+    let waited = sandbox.run_in(&home, &["wait", id, "--text", "never", "--timeout", "0"]);
+    waited.expect_code(4);
+    assert_eq!(waited.json()["error"]["code"], "SESSION_NOT_RUNNING");
+}

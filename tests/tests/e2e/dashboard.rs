@@ -1,1 +1,178 @@
-//! End-to-end tests: dashboard.
+//! End-to-end tests: the Session Dashboard, driven in a real PTY the test
+//! opens itself, read back through a VT emulator. Sessions are real ones
+//! made with `create`, which also registers their Homes.
+
+use agent_tty_core::home::canonical_path;
+use agent_tty_e2e::pty::PtyChild;
+use agent_tty_e2e::{agent_tty, plugin_lib, Sandbox};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Creates a Session named `name` in `home` running a shell script; returns its id.
+fn create(sandbox: &Sandbox, home: &Path, name: &str, script: &str) -> String {
+    let result = sandbox
+        .run_in(
+            home,
+            &[
+                "create", "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
+            ],
+        )
+        .expect_code(0)
+        .result();
+    result["sessionId"].as_str().unwrap().to_owned()
+}
+
+/// Every manifest under the Homes plus the registry file, with their bytes.
+fn state_files(sandbox: &Sandbox, homes: &[&Path]) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files: BTreeMap<PathBuf, Vec<u8>> = homes
+        .iter()
+        .flat_map(|h| agent_tty_e2e::snapshot_tree(h))
+        .filter(|(p, _)| p.ends_with("session.json"))
+        .collect();
+    files.insert(
+        sandbox.registry_file(),
+        std::fs::read(sandbox.registry_file()).unwrap(),
+    );
+    files
+}
+
+fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
+    let cmd = sandbox.command_for(
+        exe,
+        ["--home".as_ref(), home.as_os_str(), "dashboard".as_ref()],
+    );
+    PtyChild::spawn(cmd, 120, 40)
+}
+
+#[test]
+fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
+    let sandbox = Sandbox::new();
+    let (a, b) = (sandbox.home("a"), sandbox.home("b"));
+    let go = sandbox.root().join("go");
+    let id_a = create(&sandbox, &a, "alpha", "echo hello from A; exec sleep 300");
+    let script_b = format!(
+        "echo hello from B; while [ ! -e '{}' ]; do sleep 0.05; done; echo live line from B; exec sleep 300",
+        go.display()
+    );
+    let id_b = create(&sandbox, &b, "beta", &script_b);
+    let sessions: Vec<_> = [&a, &b].iter().map(|h| h.join("sessions")).collect();
+    agent_tty_e2e::eventually(WAIT, || {
+        sessions
+            .iter()
+            .all(|s| {
+                agent_tty_e2e::snapshot_tree(s).iter().any(|(p, bytes)| {
+                    p.ends_with("events.jsonl") && bytes.windows(5).any(|w| w == b"hello")
+                })
+            })
+            .then_some(())
+    })
+    .expect("both Sessions print their greeting");
+    let before = state_files(&sandbox, &[&a, &b]);
+
+    let mut ui = dashboard(&sandbox, &agent_tty(), &a);
+    ui.expect_text(&id_a, WAIT);
+    ui.expect_text("hello from A", WAIT);
+    assert!(ui.alternate_screen());
+
+    ui.send(b"H");
+    ui.expect_text("Active Homes (2)", WAIT);
+    ui.expect_text("…/homes/a", WAIT);
+    ui.expect_text("…/homes/b", WAIT);
+    // Browse: widen and narrow the scope, move around, filter.
+    ui.send(b"a");
+    ui.expect_text("all Homes (2)", WAIT);
+    ui.send(b"a");
+    ui.expect_text("Active Homes (2)", WAIT);
+    ui.send(b"jk");
+    ui.send(b"/homes/b");
+    ui.expect_text("Active Homes (1)", WAIT);
+    assert_eq!(
+        state_files(&sandbox, &[&a, &b]),
+        before,
+        "browsing wrote something"
+    );
+
+    ui.send(b"\r");
+    ui.expect_text(&format!("Home {}", canonical_path(&b).display()), WAIT);
+    ui.expect_text(&id_b, WAIT);
+    ui.expect_text("hello from B", WAIT);
+    assert_eq!(
+        state_files(&sandbox, &[&a, &b]),
+        before,
+        "entering a Home whose Sessions are alive changed a file"
+    );
+    std::fs::write(&go, "").unwrap();
+    ui.expect_text("live line from B", WAIT);
+
+    ui.send(b"q");
+    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
+    assert_eq!(status.code(), Some(0));
+    assert!(!ui.alternate_screen(), "the alternate screen was left");
+    assert!(ui.terminal_restored(), "raw mode was turned off");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("a");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut ui = dashboard(&sandbox, &agent_tty(), &home);
+    ui.expect_text("read-only", WAIT);
+    ui.signal(libc::SIGTERM);
+    let status = ui.wait_exit(WAIT).expect("the dashboard ends on SIGTERM");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(!ui.alternate_screen());
+    assert!(ui.terminal_restored());
+}
+
+#[test]
+fn without_a_terminal_it_points_to_the_json_commands() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(["--json", "dashboard"]);
+    run.expect_code(2);
+    let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("list --json") && message.contains("home list --json"),
+        "{message}"
+    );
+    let human = sandbox.run(["dashboard"]);
+    human.expect_code(2);
+    assert!(
+        human.stderr.contains("needs a terminal"),
+        "{}",
+        human.stderr
+    );
+}
+
+#[test]
+fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
+    let sandbox = Sandbox::new();
+    let lonely = sandbox.root().join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    let exe = lonely.join("agent-tty");
+    std::fs::copy(agent_tty(), &exe).unwrap();
+    for stem in [
+        "agent_tty_plugin_sessions",
+        "agent_tty_plugin_example_hello",
+    ] {
+        std::fs::copy(plugin_lib(stem), lonely.join(format!("lib{stem}.so"))).unwrap();
+    }
+    let home = sandbox.home("a");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut ui = dashboard(&sandbox, &exe, &home);
+    ui.expect_text("E Hello", WAIT);
+    ui.send(b"H");
+    ui.expect_text(
+        "Home picker plugin (dashboard-home-picker) is not installed",
+        WAIT,
+    );
+    ui.send(b"E");
+    ui.expect_text("Hello from the example plugin!", WAIT);
+    ui.send(b"\x1b");
+    ui.expect_text("E Hello", WAIT);
+    ui.send(b"q");
+    assert_eq!(ui.wait_exit(WAIT).and_then(|s| s.code()), Some(0));
+}

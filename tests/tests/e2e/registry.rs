@@ -350,3 +350,139 @@ fn a_registry_written_by_05_is_read_as_is() {
         expected
     );
 }
+
+/// `create --json --home <home> -- sleep 300`, as a `Command` (built outside
+/// any thread: the sandbox itself is not shared between threads).
+fn create_in(sandbox: &Sandbox, home: &Path) -> std::process::Command {
+    sandbox.command(["--json", "--home", &s(home), "create", "--", "sleep", "300"])
+}
+
+#[test]
+fn sixty_four_parallel_creates_in_new_homes_are_all_registered() {
+    let sandbox = Sandbox::new();
+    let homes: Vec<PathBuf> = (0..64).map(|i| sandbox.home(&format!("p{i}"))).collect();
+    let mut commands: Vec<std::process::Command> =
+        homes.iter().map(|h| create_in(&sandbox, h)).collect();
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let workers: Vec<_> = commands
+            .iter_mut()
+            .map(|cmd| scope.spawn(move || Run::from(cmd.output().unwrap())))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for run in &runs {
+        run.expect_code(0);
+        assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    }
+    let mut got: Vec<String> = registry(&sandbox)
+        .read()
+        .homes
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = homes
+        .iter()
+        .map(|h| s(&std::fs::canonicalize(h).unwrap()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    let listed = sandbox.run(["--json", "home", "list"]).result();
+    assert_eq!(listed["homes"].as_array().unwrap().len(), 64);
+}
+
+#[test]
+fn create_registers_its_home_in_the_registry_not_in_the_home() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("via-env");
+    let run: Run = sandbox
+        .command(["--json", "create", "--", "sleep", "300"])
+        .env("AGENT_TTY_HOME", &home)
+        .output()
+        .unwrap()
+        .into();
+    run.expect_code(0);
+    let home = std::fs::canonicalize(&home).unwrap();
+    assert_eq!(
+        registry(&sandbox)
+            .read()
+            .homes
+            .iter()
+            .map(|h| h.path.clone())
+            .collect::<Vec<_>>(),
+        [s(&home)]
+    );
+    assert!(!home.join("homes.json").exists());
+    let listed = sandbox.run(["--json", "home", "list"]).result();
+    assert_eq!(listed["homes"][0]["activeSessions"], 1);
+}
+
+#[test]
+fn a_corrupt_registry_is_moved_aside_and_the_next_create_rebuilds_it() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.registry_file().parent().unwrap()).unwrap();
+    std::fs::write(sandbox.registry_file(), "garbage{").unwrap();
+    let home = sandbox.home("after-corruption");
+    Run::from(create_in(&sandbox, &home).output().unwrap()).expect_code(0);
+    let read = registry(&sandbox).read();
+    assert!(read.problem.is_none());
+    assert_eq!(read.homes.len(), 1);
+    let aside: Vec<PathBuf> = std::fs::read_dir(sandbox.registry_file().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| s(p).contains("homes.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), b"garbage{");
+}
+
+#[test]
+fn a_registry_failure_never_fails_create() {
+    let sandbox = Sandbox::new();
+    // A directory where the registry file should be: it can be neither read nor replaced.
+    std::fs::create_dir_all(sandbox.registry_file()).unwrap();
+    let run = Run::from(create_in(&sandbox, &sandbox.home("h")).output().unwrap());
+    run.expect_code(0);
+    assert!(run.result()["sessionId"].is_string());
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("Home Registry"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_killed_host_counts_active_in_home_list_until_list_reconciles_it() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("killed");
+    let created = Run::from(create_in(&sandbox, &home).output().unwrap()).result();
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let dir = home.join("sessions").join(&id);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("session.json")).unwrap()).unwrap();
+    let host = manifest["hostPid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) on the host this test created.
+    unsafe { libc::kill(host, libc::SIGKILL) };
+    agent_tty_e2e::eventually(std::time::Duration::from_secs(5), || {
+        (!agent_tty_e2e::process_alive(host)).then_some(())
+    })
+    .expect("the host dies");
+
+    let before = snapshot_tree(&home);
+    let listed = sandbox.run(["--json", "home", "list"]).result();
+    assert_eq!(listed["homes"][0]["activeSessions"], 1);
+    assert_eq!(
+        snapshot_tree(&home),
+        before,
+        "home list wrote into the Home"
+    );
+
+    let sessions = sandbox.run_in(&home, &["list", "--all"]).result();
+    assert_eq!(sessions["sessions"][0]["status"], "failed");
+    let listed = sandbox.run(["--json", "home", "list", "--all"]).result();
+    assert_eq!(listed["homes"][0]["activeSessions"], 0);
+    assert_eq!(
+        sandbox.run(["--json", "home", "list"]).result()["homes"],
+        serde_json::json!([])
+    );
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `home list --all --json` over many registered Homes of 5 Sessions each
+# (1 running, 4 exited), against the I/O floor: the time merely to read every
+# manifest those Homes hold (`find | xargs cat`). Goal: ≤ 35 ms median for
+# 1000 Homes (agent-tty 0.5: about 3.7 s).
+#
+#   bench/home_list.sh [HOME_COUNTS...]     default: 1000 10000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q --workspace
+T=$PWD/target/release/timeit
+A=$PWD/target/release/agent-tty
+sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
+export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
+unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
+mkdir -p "$HOME"
+
+manifest() { # id status
+  printf '{\n  "version": 1,\n  "sessionId": "%s",\n  "createdAt": "2026-11-24T03:50:02.677Z",\n  "updatedAt": "2026-11-24T03:50:02.677Z",\n  "status": "%s",\n  "command": [\n    "bash"\n  ],\n  "cwd": "/tmp",\n  "shell": "/bin/bash",\n  "term": "xterm-256color",\n  "cols": 120,\n  "rows": 40,\n  "creationCols": 120,\n  "creationRows": 40,\n  "hostPid": null,\n  "childPid": null,\n  "exitCode": null,\n  "exitSignal": null\n}\n' "$1" "$2"
+}
+
+# One Home as a template, copied N times (much faster than writing each).
+template=$sandbox/template
+for i in 1 2 3 4 5; do
+  id=01JD3Z6X8K4M2N5P7Q9R1S3T0$i
+  mkdir -p "$template/sessions/$id"
+  status=exited; [ "$i" = 1 ] && status=running
+  manifest "$id" "$status" > "$template/sessions/$id/session.json"
+  printf '{"seq":0,"ts":"2026-11-24T03:50:02.700Z","type":"output","payload":{"data":"$ "}}\n' \
+    > "$template/sessions/$id/events.jsonl"
+done
+
+for n in "${@:-1000 10000}"; do
+  for count in $n; do
+    root=$sandbox/n$count
+    mkdir -p "$root/homes" "$root/state/agent-tty"
+    for ((h = 0; h < count; h++)); do cp -r "$template" "$root/homes/h$h"; done
+    {
+      printf '{\n  "version": 1,\n  "homes": ['
+      for ((h = 0; h < count; h++)); do
+        [ "$h" -gt 0 ] && printf ','
+        printf '\n    {\n      "path": "%s",\n      "lastSeenAt": "2026-11-24T03:50:02.677Z"\n    }' "$root/homes/h$h"
+      done
+      printf '\n  ]\n}\n'
+    } > "$root/state/agent-tty/homes.json"
+    export XDG_STATE_HOME=$root/state
+    listed=$("$A" home list --all --json | grep -c '"path"')
+    [ "$listed" = "$count" ] || { echo "expected $count Homes, listed $listed" >&2; exit 1; }
+    runs=30; [ "$count" -ge 10000 ] && runs=10
+    $T -n $runs --label "home list --all --json, $count Homes x 5 Sessions" -- "$A" home list --all --json
+    $T -n $runs --label "I/O floor (read $((count * 5)) manifests)       " -- \
+      sh -c "find '$root/homes' -name session.json -print0 | xargs -0 cat > /dev/null"
+  done
+done

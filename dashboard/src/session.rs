@@ -1,0 +1,98 @@
+//! One row of the Session list, as the `sessions.list` capability returns it.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A Session as listed by `sessions.list`. Unknown fields are ignored and
+/// missing optional ones default, so a newer sessions plugin never breaks
+/// the dashboard.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRow {
+    /// The Session's id (a ULID).
+    pub session_id: String,
+    /// `running`, `exited`, `failed`, …
+    pub status: String,
+    /// The command it runs.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// When it was created (ISO-8601).
+    #[serde(default)]
+    pub created_at: String,
+    /// Its name, if it was given one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How it exited, once it has.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    #[serde(default)]
+    pub exit_signal: Option<String>,
+    /// Why it failed (`host-death`, …), if it did.
+    #[serde(default)]
+    pub failure_origin: Option<String>,
+}
+
+impl SessionRow {
+    /// Whether the Session is still Active (running, exiting or destroying).
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "running" | "exiting" | "destroying")
+    }
+
+    /// A short badge for how a Session ended: `exit 0`, `SIGKILL`,
+    /// `failed: host-death`; `None` while it is Active.
+    pub fn end_badge(&self) -> Option<String> {
+        if self.is_active() {
+            return None;
+        }
+        Some(
+            match (&self.exit_code, &self.exit_signal, &self.failure_origin) {
+                (_, _, Some(origin)) if self.status == "failed" => format!("failed: {origin}"),
+                (Some(code), _, _) => format!("{} {code}", self.status),
+                (None, Some(signal), _) => format!("{} {signal}", self.status),
+                _ => self.status.clone(),
+            },
+        )
+    }
+}
+
+/// Decodes the `sessions.list` answer `{"sessions": [...]}`.
+pub fn parse_listing(value: Value) -> Result<Vec<SessionRow>, String> {
+    #[derive(Deserialize)]
+    struct Listing {
+        sessions: Vec<SessionRow>,
+    }
+    serde_json::from_value::<Listing>(value)
+        .map(|l| l.sessions)
+        .map_err(|e| format!("the sessions plugin answered with an unexpected listing: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_listing_decodes_and_badges_ended_sessions() {
+        let rows = parse_listing(json!({"sessions": [
+            {"sessionId": "01A", "status": "running", "command": ["sh"], "createdAt": "x", "pid": 5},
+            {"sessionId": "01B", "status": "exited", "command": ["true"], "createdAt": "x", "exitCode": 0},
+            {"sessionId": "01C", "status": "failed", "command": ["x"], "createdAt": "x", "failureOrigin": "host-death"}
+        ]}))
+        .unwrap();
+        let badges: Vec<_> = rows.iter().map(SessionRow::end_badge).collect();
+        assert_eq!(
+            badges,
+            [
+                None,
+                Some("exited 0".into()),
+                Some("failed: host-death".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_listing_is_an_error_not_a_panic() {
+        assert!(parse_listing(json!({"nope": 1})).is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! The Home picker's state, keys and drawing, free of any host.
+
+use agent_tty_core::time::{parse_iso, relative_age};
+use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneAction};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::SystemTime;
+
+/// One Home as `registry.homes` lists it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HomeRow {
+    /// Canonical path.
+    pub path: String,
+    /// Sessions that are Active.
+    pub active_sessions: u64,
+    /// Visible Sessions.
+    pub total_sessions: u64,
+    /// When a Session was last created in it (ISO-8601).
+    #[serde(default)]
+    pub last_seen_at: String,
+}
+
+impl HomeRow {
+    /// The last two path segments, which tell most Homes apart at a glance
+    /// (`homes/a`, `tmp.x3Fq/home`), with `…/` when more came before.
+    pub fn short_name(&self) -> String {
+        let parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
+        match parts.len() {
+            0 => "/".to_owned(),
+            1 | 2 => format!("/{}", parts.join("/")),
+            n => format!("…/{}", parts[n - 2..].join("/")),
+        }
+    }
+}
+
+/// Decodes `{"homes": [...]}`.
+pub fn parse_homes(value: Value) -> Result<Vec<HomeRow>, String> {
+    #[derive(Deserialize)]
+    struct Listing {
+        homes: Vec<HomeRow>,
+    }
+    serde_json::from_value::<Listing>(value)
+        .map(|l| l.homes)
+        .map_err(|e| format!("the registry plugin answered with an unexpected listing: {e}"))
+}
+
+/// The picker: the Homes in scope, a filter, and a selection.
+#[derive(Debug, Clone)]
+pub struct Picker {
+    current: String,
+    all: bool,
+    homes: Result<Vec<HomeRow>, String>,
+    filter: String,
+    typing: bool,
+    selected: usize,
+}
+
+impl Picker {
+    /// A picker opened from a dashboard showing `current`, in that scope.
+    pub fn new(current: &str, all: bool) -> Self {
+        Picker {
+            current: current.to_owned(),
+            all,
+            homes: Ok(Vec::new()),
+            filter: String::new(),
+            typing: false,
+            selected: 0,
+        }
+    }
+
+    /// Replaces the listing; the selection goes to the current Home when it
+    /// is listed.
+    pub fn set_homes(&mut self, homes: Result<Vec<HomeRow>, String>) {
+        self.homes = homes;
+        self.selected = self
+            .visible()
+            .iter()
+            .position(|h| h.path == self.current)
+            .unwrap_or(0);
+    }
+
+    /// The Homes that pass the filter (case-insensitive substring of the path).
+    pub fn visible(&self) -> Vec<&HomeRow> {
+        let needle = self.filter.to_lowercase();
+        match &self.homes {
+            Ok(homes) => homes
+                .iter()
+                .filter(|h| h.path.to_lowercase().contains(&needle))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Handles a key. While typing a filter, printable keys edit it.
+    pub fn key(&mut self, key: &KeyEvent) -> PaneAction {
+        let count = self.visible().len();
+        match &key.code {
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
+            KeyCode::Enter => {
+                return match self.visible().get(self.selected) {
+                    Some(h) => PaneAction::SwitchHome {
+                        home: h.path.clone(),
+                    },
+                    None => PaneAction::None,
+                }
+            }
+            KeyCode::Esc if self.typing || !self.filter.is_empty() => {
+                self.typing = false;
+                self.filter.clear();
+                self.selected = 0;
+            }
+            KeyCode::Esc => return PaneAction::Close,
+            KeyCode::Backspace if self.typing => {
+                self.filter.pop();
+                self.selected = 0;
+            }
+            KeyCode::Char(c) if self.typing && !key.ctrl => {
+                self.filter.push(*c);
+                self.selected = 0;
+            }
+            KeyCode::Char('j') => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
+            KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char('/') => self.typing = true,
+            KeyCode::Char('a') => {
+                self.all = !self.all;
+                return PaneAction::SetScope { all: self.all };
+            }
+            _ => {}
+        }
+        PaneAction::None
+    }
+
+    /// Draws the picker into a buffer of this size.
+    pub fn render(&self, width: u16, height: u16, now: SystemTime) -> Buffer {
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        let [title, filter, body, hints] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let visible = self.visible();
+        let scope = if self.all {
+            "all Homes"
+        } else {
+            "Active Homes"
+        };
+        Line::from(vec![
+            Span::styled(" Homes ", Style::new().fg(Color::Black).bg(Color::Cyan)),
+            Span::raw(format!(
+                " {scope} ({}) · browsing changes nothing",
+                visible.len()
+            )),
+        ])
+        .render(title, &mut buf);
+        if self.typing || !self.filter.is_empty() {
+            let cursor = if self.typing { "▏" } else { "" };
+            Line::from(format!(" filter: {}{cursor}", self.filter)).render(filter, &mut buf);
+        }
+        match (&self.homes, visible.is_empty()) {
+            (Err(e), _) => Paragraph::new(Line::from(e.clone()).red())
+                .wrap(Wrap { trim: true })
+                .render(body, &mut buf),
+            (Ok(_), true) => Paragraph::new(self.empty_text())
+                .wrap(Wrap { trim: true })
+                .render(body, &mut buf),
+            (Ok(_), false) => self.render_table(&visible, body, &mut buf, now),
+        }
+        let keys = if self.typing {
+            " type to filter · ↑/↓ move · Enter open · Esc clear filter"
+        } else {
+            " j/k move · Enter open · / filter · a active/all · Esc back"
+        };
+        Line::from(keys).dim().render(hints, &mut buf);
+        buf
+    }
+
+    fn empty_text(&self) -> String {
+        let how = "A Home is registered the first time a Session is created in it \
+                   (`agent-tty --home <path> create -- <command>`).";
+        if !self.filter.is_empty() {
+            format!(
+                "No Home matches \"{}\". Esc clears the filter.",
+                self.filter
+            )
+        } else if self.all {
+            format!("No Homes are registered. {how}")
+        } else {
+            format!(
+                "No Home has an Active Session. {how} Press a to include Homes whose Sessions have all ended."
+            )
+        }
+    }
+
+    fn render_table(&self, visible: &[&HomeRow], area: Rect, buf: &mut Buffer, now: SystemTime) {
+        let rows_fit = area.height.saturating_sub(1) as usize;
+        let skip = (self.selected + 1).saturating_sub(rows_fit);
+        let rows = visible
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .take(rows_fit)
+            .map(|(i, h)| {
+                let current = h.path == self.current;
+                let seen = parse_iso(&h.last_seen_at)
+                    .map(|t| relative_age(t, now))
+                    .unwrap_or_default();
+                let row = Row::new(vec![
+                    Cell::from(if current { "●" } else { " " }),
+                    Cell::from(h.short_name()),
+                    Cell::from(format!("{}/{}", h.active_sessions, h.total_sessions)),
+                    Cell::from(seen),
+                    Cell::from(h.path.clone()).dim(),
+                ]);
+                if i == self.selected {
+                    row.style(Style::new().add_modifier(Modifier::REVERSED))
+                } else {
+                    row
+                }
+            });
+        Table::new(
+            rows,
+            [
+                Constraint::Length(1),
+                Constraint::Length(24),
+                Constraint::Length(13),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(["", "HOME", "ACTIVE/TOTAL", "LAST SEEN", "PATH"]).bold())
+        .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use std::time::Duration;
+
+    fn home(path: &str, active: u64, total: u64) -> HomeRow {
+        HomeRow {
+            path: path.into(),
+            active_sessions: active,
+            total_sessions: total,
+            last_seen_at: "2026-11-24T03:50:00.000Z".into(),
+        }
+    }
+
+    fn picker() -> Picker {
+        let mut p = Picker::new("/w/homes/b", false);
+        p.set_homes(Ok(vec![
+            home("/w/homes/a", 1, 2),
+            home("/w/homes/b", 2, 2),
+            home("/tmp/tmp.x3Fq", 1, 1),
+        ]));
+        p
+    }
+
+    fn text(buf: &Buffer) -> String {
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn press(p: &mut Picker, code: KeyCode) -> PaneAction {
+        p.key(&KeyEvent::plain(code))
+    }
+
+    fn later() -> SystemTime {
+        parse_iso("2026-11-24T03:55:00.000Z").unwrap() + Duration::from_millis(1)
+    }
+
+    #[test]
+    fn rows_show_name_counts_last_seen_and_mark_the_current_home() {
+        let screen = text(&picker().render(90, 8, later()));
+        let expected = [
+            " Homes  Active Homes (3) · browsing changes nothing",
+            "",
+            "  HOME                     ACTIVE/TOTAL  LAST SEEN  PATH",
+            "  …/homes/a                1/2           5m ago     /w/homes/a",
+            "● …/homes/b                2/2           5m ago     /w/homes/b",
+            "  /tmp/tmp.x3Fq            1/1           5m ago     /tmp/tmp.x3Fq",
+            "",
+            " j/k move · Enter open · / filter · a active/all · Esc back",
+        ];
+        assert_eq!(screen, expected.join("\n"));
+    }
+
+    #[rstest]
+    #[case(&[KeyCode::Enter], "/w/homes/b")]
+    #[case(&[KeyCode::Char('k'), KeyCode::Enter], "/w/homes/a")]
+    #[case(&[KeyCode::Down, KeyCode::Down, KeyCode::Enter], "/tmp/tmp.x3Fq")]
+    #[case(&[KeyCode::Char('/'), KeyCode::Char('T'), KeyCode::Char('M'), KeyCode::Enter], "/tmp/tmp.x3Fq")]
+    fn enter_opens_the_selected_home(#[case] keys: &[KeyCode], #[case] chosen: &str) {
+        let mut p = picker();
+        let mut last = PaneAction::None;
+        for k in keys {
+            last = press(&mut p, k.clone());
+        }
+        assert_eq!(
+            last,
+            PaneAction::SwitchHome {
+                home: chosen.into()
+            }
+        );
+    }
+
+    #[test]
+    fn esc_clears_a_filter_first_then_closes() {
+        let mut p = picker();
+        press(&mut p, KeyCode::Char('/'));
+        press(&mut p, KeyCode::Char('z'));
+        let screen = text(&p.render(90, 8, later()));
+        assert!(screen.contains(" filter: z▏"), "{screen}");
+        assert!(screen.contains("No Home matches \"z\""), "{screen}");
+        assert_eq!(press(&mut p, KeyCode::Esc), PaneAction::None);
+        assert_eq!(p.visible().len(), 3);
+        assert_eq!(press(&mut p, KeyCode::Esc), PaneAction::Close);
+    }
+
+    #[test]
+    fn a_toggles_the_shared_scope_and_q_is_just_a_letter_while_typing() {
+        let mut p = picker();
+        assert_eq!(
+            press(&mut p, KeyCode::Char('a')),
+            PaneAction::SetScope { all: true }
+        );
+        assert_eq!(
+            press(&mut p, KeyCode::Char('a')),
+            PaneAction::SetScope { all: false }
+        );
+        press(&mut p, KeyCode::Char('/'));
+        assert_eq!(press(&mut p, KeyCode::Char('a')), PaneAction::None);
+        assert_eq!(p.filter, "a");
+    }
+
+    #[rstest]
+    #[case(false, "No Home has an Active Session.")]
+    #[case(true, "No Homes are registered.")]
+    fn the_empty_state_says_how_a_home_gets_registered(#[case] all: bool, #[case] first: &str) {
+        let mut p = Picker::new("/x", all);
+        p.set_homes(Ok(vec![]));
+        let screen = text(&p.render(200, 6, later())).replace('\n', " ");
+        assert!(screen.contains(first), "{screen}");
+        assert!(screen.contains("registered the first time a Session is created in it"));
+        assert_eq!(press(&mut p, KeyCode::Enter), PaneAction::None);
+    }
+
+    #[test]
+    fn a_registry_error_is_shown() {
+        let mut p = Picker::new("/x", false);
+        p.set_homes(Err("the registry plugin is not installed".into()));
+        assert!(text(&p.render(80, 6, later())).contains("the registry plugin is not installed"));
+    }
+
+    #[test]
+    fn the_selection_scrolls_into_view() {
+        let mut p = Picker::new("/h/99", true);
+        p.set_homes(Ok((0..100)
+            .map(|i| home(&format!("/h/{i}"), 0, 1))
+            .collect()));
+        let screen = text(&p.render(80, 10, later()));
+        assert!(screen.contains("● /h/99"), "{screen}");
+    }
+}

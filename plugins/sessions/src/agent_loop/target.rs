@@ -1,0 +1,87 @@
+//! The Session a command is aimed at, and how input reaches its host.
+
+use agent_tty_core::control::{self, ControlRequest, ControlResponse};
+use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::manifest::{manifest_path, read_manifest, Manifest};
+use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::{home, Error};
+use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long the host gets to answer one control request. It only writes to
+/// the PTY and appends to the Event Log, so anything near this is a hung host.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A Session found in the invocation's Home.
+pub(super) struct Target {
+    pub home: PathBuf,
+    pub id: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Target {
+    /// Resolves `<id>` in the Home: `INVALID_SESSION_ID` for an id that could
+    /// leave `sessions/`, `SESSION_NOT_FOUND` when there is no such Session.
+    pub fn find(inv: &Invocation) -> Result<Target, PluginError> {
+        let home = PathBuf::from(&inv.context.home()?.path);
+        let id = inv.value("id").unwrap_or_default().to_owned();
+        let dir = home::session_dir(&home, &id)?;
+        if !manifest_path(&dir).is_file() {
+            return Err(Error::SessionNotFound { id, home }.into());
+        }
+        let manifest = read_manifest(&dir)?;
+        Ok(Target {
+            home,
+            id,
+            dir,
+            manifest,
+        })
+    }
+
+    /// The Session's Event Log.
+    pub fn event_log(&self) -> PathBuf {
+        event_log_path(&self.dir)
+    }
+
+    /// `SESSION_NOT_RUNNING` unless the manifest says `running`: input to an
+    /// ended Session is refused before anything is sent.
+    pub fn require_running(&self) -> Result<(), PluginError> {
+        if self.manifest.status.is_commandable() {
+            return Ok(());
+        }
+        Err(not_running(&self.id, self.manifest.status.as_str()))
+    }
+
+    /// Sends one request to the Session's host. When the host cannot be
+    /// reached, the Session is reconciled: if its host turned out to be dead
+    /// the answer is `SESSION_NOT_RUNNING` (the manifest now says `failed`),
+    /// otherwise the connection error stands.
+    pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse, PluginError> {
+        let socket = control::socket_path(&self.home, &self.id)?;
+        match control::send(&socket, request, CONTROL_TIMEOUT) {
+            Err(e) if e.code() == ErrorCode::HostUnreachable => {
+                match reconcile_session(&self.dir, ReconcileMode::Apply) {
+                    Ok(outcome) if !outcome.manifest.status.is_commandable() => {
+                        Err(not_running(&self.id, outcome.manifest.status.as_str()))
+                    }
+                    _ => Err(e.into()),
+                }
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// The `SESSION_NOT_RUNNING` error for a Session in `status`.
+pub(super) fn not_running(id: &str, status: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::SessionNotRunning,
+        format!(
+            "Session {id} is {status}, so it takes no input; `agent-tty snapshot {id}` still \
+             shows its last screen, and `agent-tty create` starts a new Session"
+        ),
+    )
+    .with_details(serde_json::json!({ "sessionId": id, "status": status }))
+}
