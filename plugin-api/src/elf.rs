@@ -7,22 +7,20 @@
 //! that crash into a clear refusal. Non-ELF files are left to the loader.
 
 use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// `Err` with a sentence when the file is an ELF object that cannot be mapped
 /// safely; `Ok` for sound ELF files and anything that is not ELF.
 pub fn check(path: &Path) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("cannot be read: {e}"))?
-        .len();
-    let mut head = Vec::new();
-    file.by_ref()
-        .take(1 << 20)
-        .read_to_end(&mut head)
-        .map_err(|e| format!("cannot be read: {e}"))?;
+    let unreadable = |e: std::io::Error| format!("cannot be read: {e}");
+    let file = File::open(path).map_err(unreadable)?;
+    let len = file.metadata().map_err(unreadable)?.len();
+    // Two small reads: the ELF header, then the program header table. Every
+    // command loads every plugin, so this check must not read the library.
+    let mut head = [0u8; 64];
+    let got = read_at_most(&file, &mut head, 0).map_err(unreadable)?;
+    let head = &head[..got];
     if !head.starts_with(b"\x7fELF") {
         return Ok(());
     }
@@ -31,6 +29,7 @@ pub fn check(path: &Path) -> Result<(), String> {
             "is truncated or corrupt: its {what} ends at byte {end} but the file has {len} bytes"
         )
     };
+    let bad = || "is corrupt: its ELF header cannot be read".to_string();
     let is64 = match head.get(4) {
         Some(1) => false,
         Some(2) => true,
@@ -41,32 +40,19 @@ pub fn check(path: &Path) -> Result<(), String> {
         Some(2) => false,
         _ => return Err("is corrupt: unknown ELF byte order".into()),
     };
-    let read = |off: u64, size: usize| -> Option<u64> {
-        let bytes = head.get(off as usize..off as usize + size)?;
-        let mut v: u64 = 0;
-        for i in 0..size {
-            let b = if little {
-                bytes[size - 1 - i]
-            } else {
-                bytes[i]
-            };
-            v = (v << 8) | u64::from(b);
-        }
-        Some(v)
-    };
-    let word = if is64 { 8 } else { 4 };
     let header_len: u64 = if is64 { 64 } else { 52 };
     if len < header_len {
         return Err(truncated("ELF header", header_len));
     }
+    let word = if is64 { 8 } else { 4 };
     let (phoff_at, shoff_at, sizes_at) = if is64 { (32, 40, 54) } else { (28, 32, 42) };
-    let bad = || "is corrupt: its ELF header cannot be read".to_string();
-    let phoff = read(phoff_at, word).ok_or_else(bad)?;
-    let shoff = read(shoff_at, word).ok_or_else(bad)?;
-    let phentsize = read(sizes_at, 2).ok_or_else(bad)?;
-    let phnum = read(sizes_at + 2, 2).ok_or_else(bad)?;
-    let shentsize = read(sizes_at + 4, 2).ok_or_else(bad)?;
-    let shnum = read(sizes_at + 6, 2).ok_or_else(bad)?;
+    let field = |at: usize, size: usize| read_uint(head, at, size, little).ok_or_else(bad);
+    let phoff = field(phoff_at, word)?;
+    let shoff = field(shoff_at, word)?;
+    let phentsize = field(sizes_at, 2)?;
+    let phnum = field(sizes_at + 2, 2)?;
+    let shentsize = field(sizes_at + 4, 2)?;
+    let shnum = field(sizes_at + 6, 2)?;
     let ph_end = phoff + phentsize * phnum;
     if ph_end > len {
         return Err(truncated("program header table", ph_end));
@@ -75,17 +61,28 @@ pub fn check(path: &Path) -> Result<(), String> {
     if shoff != 0 && sh_end > len {
         return Err(truncated("section header table", sh_end));
     }
-    for i in 0..phnum {
-        let at = phoff + i * phentsize;
-        let p_type = read(at, 4).ok_or_else(bad)?;
-        const PT_LOAD: u64 = 1;
+    let mut table = vec![0u8; (phentsize * phnum) as usize];
+    let got = read_at_most(&file, &mut table, phoff).map_err(unreadable)?;
+    if got < table.len() {
+        return Err(truncated("program header table", ph_end));
+    }
+    const PT_LOAD: u64 = 1;
+    for i in 0..phnum as usize {
+        let entry = &table[i * phentsize as usize..];
+        let p_type = read_uint(entry, 0, 4, little).ok_or_else(bad)?;
         if p_type != PT_LOAD {
             continue;
         }
         let (offset, filesz) = if is64 {
-            (read(at + 8, 8), read(at + 32, 8))
+            (
+                read_uint(entry, 8, 8, little),
+                read_uint(entry, 32, 8, little),
+            )
         } else {
-            (read(at + 4, 4), read(at + 16, 4))
+            (
+                read_uint(entry, 4, 4, little),
+                read_uint(entry, 16, 4, little),
+            )
         };
         let end = offset.ok_or_else(bad)? + filesz.ok_or_else(bad)?;
         if end > len {
@@ -93,6 +90,30 @@ pub fn check(path: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn read_uint(bytes: &[u8], at: usize, size: usize, little: bool) -> Option<u64> {
+    let bytes = bytes.get(at..at + size)?;
+    let fold = |v: u64, b: &u8| (v << 8) | u64::from(*b);
+    Some(if little {
+        bytes.iter().rev().fold(0, fold)
+    } else {
+        bytes.iter().fold(0, fold)
+    })
+}
+
+/// Fills as much of `buf` as the file holds from `offset`.
+fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

@@ -76,8 +76,11 @@ pub enum HostEvent {
 }
 
 /// The answer to any request: a JSON value or a typed error.
+///
+/// Decoded in one pass through [`RawResponse`] (an untagged enum would buffer
+/// every answer and parse it twice; a `list` of 500 Sessions noticed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "RawResponse")]
 pub enum Response {
     /// Success.
     Ok {
@@ -93,6 +96,30 @@ pub enum Response {
         /// What went wrong.
         error: PluginError,
     },
+}
+
+/// The shape a [`Response`] is read through: `ok` decides which field counts.
+#[derive(Deserialize)]
+struct RawResponse {
+    ok: bool,
+    #[serde(default)]
+    value: Value,
+    #[serde(default)]
+    error: Option<PluginError>,
+}
+
+impl TryFrom<RawResponse> for Response {
+    type Error = &'static str;
+    fn try_from(raw: RawResponse) -> Result<Self, Self::Error> {
+        match (raw.ok, raw.error) {
+            (true, _) => Ok(Response::Ok {
+                ok: True,
+                value: raw.value,
+            }),
+            (false, Some(error)) => Ok(Response::Err { ok: False, error }),
+            (false, None) => Err("a failed response carries no error"),
+        }
+    }
 }
 
 impl Response {
