@@ -41,12 +41,18 @@ pub struct ReconcileOutcome {
     pub found_dead: bool,
     /// The Session was recorded by another machine and was left alone.
     pub foreign: bool,
+    /// `updatedAt` as the Session itself last recorded it, before this
+    /// reconcile refreshed it: how long a Session has really been idle or
+    /// dead, which is what age filters such as `gc --older-than` mean.
+    pub last_recorded_at: String,
 }
 
 /// Reconciles one Session directory.
 pub fn reconcile_session(session_dir: &Path, mode: ReconcileMode) -> Result<ReconcileOutcome> {
     let manifest = manifest::read_manifest(session_dir)?;
-    let unchanged = |manifest, foreign| ReconcileOutcome {
+    let last_recorded_at = manifest.updated_at.clone();
+    let unchanged = |manifest: Manifest, foreign| ReconcileOutcome {
+        last_recorded_at: manifest.updated_at.clone(),
         manifest,
         found_dead: false,
         foreign,
@@ -74,37 +80,41 @@ pub fn reconcile_session(session_dir: &Path, mode: ReconcileMode) -> Result<Reco
                 manifest: would_be,
                 found_dead: true,
                 foreign: false,
+                last_recorded_at,
             })
         }
         ReconcileMode::Apply => {
-            let (manifest, (found_dead, foreign)) = manifest::update_manifest(session_dir, |m| {
-                if m.status.is_terminal() {
-                    return Ok((false, (false, false)));
-                }
-                let sidecar = liveness::read_sidecar(session_dir);
-                match liveness::judge(m, sidecar.as_ref()) {
-                    Liveness::Foreign => Ok((false, (false, true))),
-                    Liveness::Local {
-                        host_alive: true, ..
-                    } => Ok((false, (false, false))),
-                    Liveness::Local {
-                        host_alive: false,
-                        child_alive,
-                    } => {
-                        if child_alive {
-                            if let Some(pid) = liveness::child_pid(m, sidecar.as_ref()) {
-                                liveness::signal_group(pid, Signal::SIGKILL);
-                            }
-                        }
-                        record_host_death(m);
-                        Ok((true, (true, false)))
+            let (manifest, (found_dead, foreign, last_recorded_at)) =
+                manifest::update_manifest(session_dir, |m| {
+                    let before = m.updated_at.clone();
+                    if m.status.is_terminal() {
+                        return Ok((false, (false, false, before)));
                     }
-                }
-            })?;
+                    let sidecar = liveness::read_sidecar(session_dir);
+                    match liveness::judge(m, sidecar.as_ref()) {
+                        Liveness::Foreign => Ok((false, (false, true, before))),
+                        Liveness::Local {
+                            host_alive: true, ..
+                        } => Ok((false, (false, false, before))),
+                        Liveness::Local {
+                            host_alive: false,
+                            child_alive,
+                        } => {
+                            if child_alive {
+                                if let Some(pid) = liveness::child_pid(m, sidecar.as_ref()) {
+                                    liveness::signal_group(pid, Signal::SIGKILL);
+                                }
+                            }
+                            record_host_death(m);
+                            Ok((true, (true, false, before)))
+                        }
+                    }
+                })?;
             Ok(ReconcileOutcome {
                 manifest,
                 found_dead,
                 foreign,
+                last_recorded_at,
             })
         }
     }

@@ -175,7 +175,9 @@ fn collect(dir: &Path, name: &str, options: &Options) -> Result<u64, Skip> {
         ));
     }
     if let Some(min_age) = options.older_than {
-        let updated = parse_iso(&manifest.updated_at).unwrap_or(options.now);
+        // Judged from before this run's reconcile, so a Session found dead
+        // now but silent for a week counts as a week old.
+        let updated = parse_iso(&outcome.last_recorded_at).unwrap_or(options.now);
         let age = options.now.duration_since(updated).unwrap_or_default();
         if age < min_age {
             return Err(skip(

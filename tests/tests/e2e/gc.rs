@@ -305,6 +305,32 @@ fn older_than_collects_only_sessions_last_updated_long_enough_ago() {
 }
 
 #[rstest]
+#[case::dry_run(true)]
+#[case::real_run(false)]
+fn a_session_found_dead_is_as_old_as_its_last_record_not_this_reconcile(#[case] dry_run: bool) {
+    let sandbox = Sandbox::new();
+    let h = home(&sandbox, "h");
+    let silent_for_years = write_session(&h, &session_id(0), "running", Some(dead_pid()));
+    patch(
+        &silent_for_years,
+        serde_json::json!({ "updatedAt": "2020-01-01T00:00:00.000Z" }),
+    );
+    let just_died = write_session(&h, &session_id(1), "running", Some(dead_pid()));
+    patch(
+        &just_died,
+        serde_json::json!({ "updatedAt": agent_tty_core::time::now_iso() }),
+    );
+    let mut args = vec!["--stale-only", "--older-than", "1d"];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    let result = gc(&sandbox, &args);
+    let row = home_row(&result, &h);
+    assert_eq!(ids(row, "removedSessions"), [session_id(0)]);
+    assert_eq!(ids(row, "skippedSessions"), [session_id(1)]);
+}
+
+#[rstest]
 #[case("7")]
 #[case("0d")]
 #[case("1w")]
