@@ -28,7 +28,7 @@ mod server;
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, home, Error};
+use agent_tty_core::{control, home, signals, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
 };
@@ -223,7 +223,7 @@ impl SessionHost {
         let _ = pump.join();
         let _ = server.join();
         let exit_code = status.and_then(|s| s.code());
-        let exit_signal = status.and_then(|s| s.signal()).map(signal_name);
+        let exit_signal = status.and_then(|s| s.signal()).map(signals::name_of);
         let _ = self.shared.log().writer.append(EventBody::Exit {
             exit_code,
             exit_signal: exit_signal.clone(),
@@ -243,13 +243,6 @@ impl SessionHost {
         });
         (exit_code, exit_signal)
     }
-}
-
-/// `SIGTERM` for 15; `SIG<n>` for numbers the system does not name.
-pub(crate) fn signal_name(number: i32) -> String {
-    Signal::try_from(number)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("SIG{number}"))
 }
 
 fn host_error(message: String) -> Error {
