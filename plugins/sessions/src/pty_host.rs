@@ -25,6 +25,7 @@ mod pty;
 pub(crate) mod readiness;
 mod server;
 
+use crate::lookup::home_of;
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
@@ -63,7 +64,7 @@ pub fn invoke(_host: &Host, invocation: &Invocation) -> Option<Result<CommandOut
 fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let signal = ReadySignal::from_env();
     let started = (|| {
-        let home = PathBuf::from(&invocation.context.home()?.path);
+        let home = home_of(invocation)?;
         let id = invocation
             .value("id")
             .ok_or_else(|| PluginError::usage("_host needs a Session id"))?;

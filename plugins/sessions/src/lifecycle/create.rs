@@ -15,7 +15,7 @@
 //! no PIDs yet: a concurrent `list` would otherwise reconcile it as dead.
 //! Reconcile re-checks under the same lock, so it waits for us instead.
 
-use super::home_of;
+use crate::lookup::home_of;
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness::{self, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
