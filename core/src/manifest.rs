@@ -221,10 +221,12 @@ pub fn update_manifest<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rstest::rstest;
 
+    /// A `running` Session's manifest, for the tests of every module that
+    /// reads one; callers change the fields their case is about.
     pub(crate) fn sample() -> Manifest {
         Manifest {
             version: 1,
