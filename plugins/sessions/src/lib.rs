@@ -15,6 +15,7 @@ use agent_tty_plugin_api::{
 use serde_json::Value;
 
 pub mod agent_loop;
+mod dimensions;
 pub mod lifecycle;
 mod lookup;
 pub mod pty_host;

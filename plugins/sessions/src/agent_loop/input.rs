@@ -3,9 +3,10 @@
 //! the `seq` of that event so a caller can line it up with what followed.
 
 use super::target::Target;
+use crate::dimensions::parse_dimension;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::{keys, signals};
-use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
 
 /// `type <id> <text>`.
@@ -39,8 +40,8 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
 
 /// `resize <id> --cols C --rows R`.
 pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let cols = dimension(inv, "cols")?;
-    let rows = dimension(inv, "rows")?;
+    let cols = parse_dimension("cols", inv.value("cols").unwrap_or_default())?;
+    let rows = parse_dimension("rows", inv.value("rows").unwrap_or_default())?;
     let target = Target::find(inv)?;
     target.require_running()?;
     let response = target.send(&ControlRequest::Resize { cols, rows })?;
@@ -78,19 +79,4 @@ fn send_input(
         json!({ "sessionId": target.id, "seq": response.seq }),
         human(&target.id),
     ))
-}
-
-/// A terminal size given to `--name`: a whole number from 1 to 65535.
-fn dimension(inv: &Invocation, name: &str) -> Result<u16, PluginError> {
-    let raw = inv.value(name).unwrap_or_default();
-    raw.trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            PluginError::new(
-                ErrorCode::InvalidDimensions,
-                format!("--{name} must be a whole number from 1 to 65535 (got {raw:?})"),
-            )
-        })
 }
