@@ -167,6 +167,23 @@ mod tests {
         pid
     }
 
+    /// A `running` Session whose host is dead but whose command still runs
+    /// (a `sleep` the caller must reap).
+    fn orphaned_child() -> (tempfile::TempDir, std::process::Child) {
+        let tmp = tempfile::tempdir().unwrap();
+        let orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(orphan.id()),
+        );
+        (tmp, orphan)
+    }
+
     #[rstest]
     #[case(Status::Running, Status::Failed, Some(FailureOrigin::HostDeath))]
     #[case(Status::Exiting, Status::Exited, None)]
@@ -191,17 +208,7 @@ mod tests {
 
     #[test]
     fn a_dry_run_decides_the_same_but_writes_and_signals_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut orphan = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        write(
-            tmp.path(),
-            Status::Running,
-            Some(dead_pid()),
-            Some(orphan.id()),
-        );
+        let (tmp, mut orphan) = orphaned_child();
         let before = std::fs::read_dir(tmp.path()).unwrap().count();
         let bytes = std::fs::read(manifest::manifest_path(tmp.path())).unwrap();
         let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
@@ -222,17 +229,7 @@ mod tests {
 
     #[test]
     fn apply_kills_the_orphaned_child() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut orphan = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        write(
-            tmp.path(),
-            Status::Running,
-            Some(dead_pid()),
-            Some(orphan.id()),
-        );
+        let (tmp, mut orphan) = orphaned_child();
         reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
         let status = orphan.wait().unwrap();
         use std::os::unix::process::ExitStatusExt;
