@@ -13,6 +13,7 @@ sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
 export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
 mkdir -p "$HOME"
+. bench/lib/homes.sh
 
 template=$sandbox/template
 for i in 1 2 3 4 5; do
@@ -26,16 +27,7 @@ done
 
 for count in ${@:-100 1000}; do
   root=$sandbox/n$count
-  mkdir -p "$root/homes" "$root/state/agent-tty"
-  for ((h = 0; h < count; h++)); do cp -r "$template" "$root/homes/h$h"; done
-  {
-    printf '{\n  "version": 1,\n  "homes": ['
-    for ((h = 0; h < count; h++)); do
-      [ "$h" -gt 0 ] && printf ','
-      printf '\n    {\n      "path": "%s",\n      "lastSeenAt": "2026-11-24T03:50:02.677Z"\n    }' "$root/homes/h$h"
-    done
-    printf '\n  ]\n}\n'
-  } > "$root/state/agent-tty/homes.json"
+  many_homes "$template" "$root" "$count"
   export XDG_STATE_HOME=$root/state
   would=$("$A" gc --dry-run --json | grep -o '"removedSessionCount": [0-9]*' | grep -o '[0-9]*$')
   [ "$would" = $((count * 5)) ] || { echo "expected $((count * 5)) would-remove, got $would" >&2; exit 1; }

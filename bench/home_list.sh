@@ -14,12 +14,13 @@ sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
 export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
 mkdir -p "$HOME"
+. bench/lib/homes.sh
 
 manifest() { # id status
   printf '{\n  "version": 1,\n  "sessionId": "%s",\n  "createdAt": "2026-11-24T03:50:02.677Z",\n  "updatedAt": "2026-11-24T03:50:02.677Z",\n  "status": "%s",\n  "command": [\n    "bash"\n  ],\n  "cwd": "/tmp",\n  "shell": "/bin/bash",\n  "term": "xterm-256color",\n  "cols": 120,\n  "rows": 40,\n  "creationCols": 120,\n  "creationRows": 40,\n  "hostPid": null,\n  "childPid": null,\n  "exitCode": null,\n  "exitSignal": null\n}\n' "$1" "$2"
 }
 
-# One Home as a template, copied N times (much faster than writing each).
+# One Home as a template, copied N times by many_homes.
 template=$sandbox/template
 for i in 1 2 3 4 5; do
   id=01JD3Z6X8K4M2N5P7Q9R1S3T0$i
@@ -33,16 +34,7 @@ done
 for n in "${@:-1000 10000}"; do
   for count in $n; do
     root=$sandbox/n$count
-    mkdir -p "$root/homes" "$root/state/agent-tty"
-    for ((h = 0; h < count; h++)); do cp -r "$template" "$root/homes/h$h"; done
-    {
-      printf '{\n  "version": 1,\n  "homes": ['
-      for ((h = 0; h < count; h++)); do
-        [ "$h" -gt 0 ] && printf ','
-        printf '\n    {\n      "path": "%s",\n      "lastSeenAt": "2026-11-24T03:50:02.677Z"\n    }' "$root/homes/h$h"
-      done
-      printf '\n  ]\n}\n'
-    } > "$root/state/agent-tty/homes.json"
+    many_homes "$template" "$root" "$count"
     export XDG_STATE_HOME=$root/state
     listed=$("$A" home list --all --json | grep -c '"path"')
     [ "$listed" = "$count" ] || { echo "expected $count Homes, listed $listed" >&2; exit 1; }

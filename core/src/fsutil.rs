@@ -76,6 +76,19 @@ pub fn create_dir_all_private(path: &Path) -> io::Result<()> {
         .create(path)
 }
 
+/// Opens the lock file at `path` for `flock`, creating it with mode 0600 when
+/// it is missing. Its content means nothing and is never truncated: every
+/// process that locks the same resource opens the same file and takes the lock
+/// on it, so the file must outlive any one holder.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn unique_suffix(attempt: u32) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -101,5 +114,19 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_lock_file_is_created_private_and_never_truncated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.lock");
+        drop(open_lock_file(&path).unwrap());
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::write(&path, b"held").unwrap();
+        drop(open_lock_file(&path).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"held");
     }
 }

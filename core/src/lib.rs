@@ -21,6 +21,7 @@ pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
 pub mod screen;
+pub mod signals;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -298,20 +298,12 @@ fn pid_exists(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Manifest, Status};
+    use crate::manifest::tests::sample;
 
     fn manifest(host: Option<u32>, child: Option<u32>) -> Manifest {
-        let mut m: Manifest = serde_json::from_value(serde_json::json!({
-            "version": 1, "sessionId": "01JD3Z6X8K4M2N5P7Q9R1S3T5V",
-            "createdAt": "2026-11-24T03:50:02.677Z", "updatedAt": "2026-11-24T03:50:02.677Z",
-            "status": "running", "command": ["sleep", "300"], "cwd": "/",
-            "cols": 80, "rows": 24, "hostPid": null, "childPid": null,
-            "exitCode": null, "exitSignal": null
-        }))
-        .unwrap();
+        let mut m = sample();
         m.host_pid = host;
         m.child_pid = child;
-        assert_eq!(m.status, Status::Running);
         m
     }
 

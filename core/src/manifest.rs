@@ -9,8 +9,6 @@ use crate::fsutil;
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The manifest file name inside a Session directory.
@@ -200,13 +198,7 @@ impl Drop for ManifestLock {
 /// filesystem cannot lock, this carries on unlocked: writes stay atomic.
 pub fn lock_manifest(session_dir: &Path) -> Result<ManifestLock> {
     let lock_path = session_dir.join(MANIFEST_LOCK_FILE);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| Error::write(&lock_path, e))?;
+    let file = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
     let locked = FileExt::lock_exclusive(&file).is_ok();
     Ok(ManifestLock { file, locked })
 }
@@ -229,10 +221,12 @@ pub fn update_manifest<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rstest::rstest;
 
+    /// A `running` Session's manifest, for the tests of every module that
+    /// reads one; callers change the fields their case is about.
     pub(crate) fn sample() -> Manifest {
         Manifest {
             version: 1,

@@ -161,14 +161,7 @@ mod tests {
     use rstest::rstest;
 
     fn write(dir: &Path, status: Status, host: Option<u32>, child: Option<u32>) -> Manifest {
-        let mut m: Manifest = serde_json::from_value(serde_json::json!({
-            "version": 1, "sessionId": "01JD3Z6X8K4M2N5P7Q9R1S3T5V",
-            "createdAt": "2026-11-24T03:50:02.677Z", "updatedAt": "2026-11-24T03:50:02.677Z",
-            "status": "running", "command": ["sleep", "300"], "cwd": "/",
-            "cols": 80, "rows": 24, "hostPid": null, "childPid": null,
-            "exitCode": null, "exitSignal": null
-        }))
-        .unwrap();
+        let mut m = manifest::tests::sample();
         m.status = status;
         m.host_pid = host;
         m.child_pid = child;
@@ -182,6 +175,23 @@ mod tests {
         let pid = c.id();
         c.wait().unwrap();
         pid
+    }
+
+    /// A `running` Session whose host is dead but whose command still runs
+    /// (a `sleep` the caller must reap).
+    fn orphaned_child() -> (tempfile::TempDir, std::process::Child) {
+        let tmp = tempfile::tempdir().unwrap();
+        let orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(orphan.id()),
+        );
+        (tmp, orphan)
     }
 
     #[rstest]
@@ -208,17 +218,7 @@ mod tests {
 
     #[test]
     fn a_dry_run_decides_the_same_but_writes_and_signals_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut orphan = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        write(
-            tmp.path(),
-            Status::Running,
-            Some(dead_pid()),
-            Some(orphan.id()),
-        );
+        let (tmp, mut orphan) = orphaned_child();
         let before = std::fs::read_dir(tmp.path()).unwrap().count();
         let bytes = std::fs::read(manifest::manifest_path(tmp.path())).unwrap();
         let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
@@ -239,17 +239,7 @@ mod tests {
 
     #[test]
     fn apply_kills_the_orphaned_child() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut orphan = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        write(
-            tmp.path(),
-            Status::Running,
-            Some(dead_pid()),
-            Some(orphan.id()),
-        );
+        let (tmp, mut orphan) = orphaned_child();
         reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
         let status = orphan.wait().unwrap();
         use std::os::unix::process::ExitStatusExt;

@@ -34,8 +34,7 @@ use agent_tty_plugin_api::{ErrorCode, PluginError};
 use fs4::fs_std::FileExt;
 use serde_json::{Map, Value};
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -391,13 +390,7 @@ impl HomeRegistry {
         if let Some(dir) = lock_path.parent() {
             fsutil::create_dir_all_private(dir).map_err(|e| Error::write(dir, e))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| Error::write(&lock_path, e))?;
+        let file = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
         let deadline = Instant::now() + self.lock_wait;
         let mut pause = Duration::from_millis(1);
         loop {

@@ -142,18 +142,32 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// List a Home's Sessions through `sessions.list`.
-    List {
-        /// Canonical Home path.
-        home: String,
-        /// All Sessions, not only Active ones.
-        all: bool,
-        /// Reconcile first: only when entering a Home.
-        reconcile: bool,
-    },
+    List(ListRequest),
     /// Follow this Session in the Live View (`None`: stop).
     Follow(Option<FollowTarget>),
+    /// Call the plugin pane shown in the overlay.
+    Pane(PaneCall),
+    /// Leave the dashboard.
+    Quit,
+}
+
+/// A `sessions.list` call: which Home, in which scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRequest {
+    /// Canonical Home path.
+    pub home: String,
+    /// All Sessions, not only Active ones.
+    pub all: bool,
+    /// Reconcile first: only when entering a Home.
+    pub reconcile: bool,
+}
+
+/// A call to a plugin pane. The runtime makes them in order on one worker,
+/// so keys reach a pane in the order typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaneCall {
     /// Open a pane and draw it.
-    PaneOpen {
+    Open {
         /// Which pane.
         pane: PaneInfo,
         /// The new instance.
@@ -164,7 +178,7 @@ pub enum Effect {
         size: (u16, u16),
     },
     /// Deliver a key, then redraw at this size.
-    PaneKey {
+    Key {
         /// Which pane.
         pane: PaneInfo,
         /// The instance.
@@ -175,7 +189,7 @@ pub enum Effect {
         size: (u16, u16),
     },
     /// Redraw a pane at a new size.
-    PaneRender {
+    Render {
         /// Which pane.
         pane: PaneInfo,
         /// The instance.
@@ -184,14 +198,12 @@ pub enum Effect {
         size: (u16, u16),
     },
     /// Drop a pane instance.
-    PaneClose {
+    Close {
         /// Which pane.
         pane: PaneInfo,
         /// The instance.
         instance: u64,
     },
-    /// Leave the dashboard.
-    Quit,
 }
 
 /// How the dashboard starts.
@@ -246,11 +258,11 @@ impl App {
     }
 
     fn list(&self, reconcile: bool) -> Effect {
-        Effect::List {
+        Effect::List(ListRequest {
             home: self.state.home.clone(),
             all: self.state.scope_all,
             reconcile,
-        }
+        })
     }
 
     /// Applies one message.
@@ -260,11 +272,11 @@ impl App {
             Msg::Resize(cols, rows) => {
                 self.state.size = (cols, rows);
                 match &self.state.overlay {
-                    Some(o) => vec![Effect::PaneRender {
+                    Some(o) => vec![Effect::Pane(PaneCall::Render {
                         pane: o.pane.clone(),
                         instance: o.instance,
                         size: self.state.pane_size(),
-                    }],
+                    })],
                     None => Vec::new(),
                 }
             }
@@ -306,12 +318,12 @@ impl App {
             if key.ctrl && key.code == agent_tty_plugin_api::KeyCode::Char('c') {
                 return self.quit();
             }
-            return vec![Effect::PaneKey {
+            return vec![Effect::Pane(PaneCall::Key {
                 pane: o.pane.clone(),
                 instance: o.instance,
                 key,
                 size: self.state.pane_size(),
-            }];
+            })];
         }
         let Some(action) = self.state.keys.action(&key, self.state.key_context()) else {
             return Vec::new();
@@ -383,7 +395,7 @@ impl App {
             instance,
             frame: None,
         });
-        vec![Effect::PaneOpen {
+        vec![Effect::Pane(PaneCall::Open {
             pane,
             instance,
             context: PaneContext {
@@ -391,15 +403,15 @@ impl App {
                 scope_all: self.state.scope_all,
             },
             size: self.state.pane_size(),
-        }]
+        })]
     }
 
     fn close_overlay(&mut self) -> Vec<Effect> {
         match self.state.overlay.take() {
-            Some(o) => vec![Effect::PaneClose {
+            Some(o) => vec![Effect::Pane(PaneCall::Close {
                 pane: o.pane,
                 instance: o.instance,
-            }],
+            })],
             None => Vec::new(),
         }
     }

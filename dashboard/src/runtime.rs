@@ -6,12 +6,12 @@
 //! that channel (with a timeout for the periodic refresh), so an idle
 //! dashboard sleeps: no busy polling.
 
-use crate::app::{App, Effect, Msg, Options};
+use crate::app::{App, Effect, ListRequest, Msg, Options, PaneCall};
 use crate::host::{DashboardHost, PaneInfo};
 use crate::live::{follow_worker, FollowTarget};
 use crate::render::render;
 use crate::session::parse_listing;
-use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneContext};
+use agent_tty_plugin_api::{KeyCode, KeyEvent};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use serde_json::json;
@@ -21,38 +21,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// How often the Session list is refreshed (read-only, never reconciling)
 /// and the ages redrawn.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
-
-/// A listing request for the listing worker.
-struct ListRequest {
-    home: String,
-    all: bool,
-    reconcile: bool,
-}
-
-/// A request for the pane worker.
-enum PaneRequest {
-    Open {
-        pane: PaneInfo,
-        instance: u64,
-        context: PaneContext,
-        size: (u16, u16),
-    },
-    Key {
-        pane: PaneInfo,
-        instance: u64,
-        key: KeyEvent,
-        size: (u16, u16),
-    },
-    Render {
-        pane: PaneInfo,
-        instance: u64,
-        size: (u16, u16),
-    },
-    Close {
-        pane: PaneInfo,
-        instance: u64,
-    },
-}
 
 /// Runs the dashboard until `q`, Ctrl-C or [`Msg::Terminate`]. Keys, resizes
 /// and signals arrive on `inbox` from whoever owns the terminal (see
@@ -75,7 +43,7 @@ pub fn run<B: Backend>(
     std::thread::scope(|scope| {
         let (list_tx, list_rx) = mpsc::channel::<ListRequest>();
         let (follow_tx, follow_rx) = mpsc::channel::<Option<FollowTarget>>();
-        let (pane_tx, pane_rx) = mpsc::channel::<PaneRequest>();
+        let (pane_tx, pane_rx) = mpsc::channel::<PaneCall>();
         {
             let out = outbox.clone();
             scope.spawn(move || {
@@ -146,7 +114,7 @@ impl Drop for EndOnPanic {
 struct Workers {
     list: Sender<ListRequest>,
     follow: Sender<Option<FollowTarget>>,
-    pane: Sender<PaneRequest>,
+    pane: Sender<PaneCall>,
 }
 
 impl Workers {
@@ -157,63 +125,9 @@ impl Workers {
             // A worker only goes away with the loop, so a failed send can
             // only happen while quitting and is safe to ignore.
             let _ = match effect {
-                Effect::List {
-                    home,
-                    all,
-                    reconcile,
-                } => self
-                    .list
-                    .send(ListRequest {
-                        home,
-                        all,
-                        reconcile,
-                    })
-                    .map_err(drop),
+                Effect::List(request) => self.list.send(request).map_err(drop),
                 Effect::Follow(target) => self.follow.send(target).map_err(drop),
-                Effect::PaneOpen {
-                    pane,
-                    instance,
-                    context,
-                    size,
-                } => self
-                    .pane
-                    .send(PaneRequest::Open {
-                        pane,
-                        instance,
-                        context,
-                        size,
-                    })
-                    .map_err(drop),
-                Effect::PaneKey {
-                    pane,
-                    instance,
-                    key,
-                    size,
-                } => self
-                    .pane
-                    .send(PaneRequest::Key {
-                        pane,
-                        instance,
-                        key,
-                        size,
-                    })
-                    .map_err(drop),
-                Effect::PaneRender {
-                    pane,
-                    instance,
-                    size,
-                } => self
-                    .pane
-                    .send(PaneRequest::Render {
-                        pane,
-                        instance,
-                        size,
-                    })
-                    .map_err(drop),
-                Effect::PaneClose { pane, instance } => self
-                    .pane
-                    .send(PaneRequest::Close { pane, instance })
-                    .map_err(drop),
+                Effect::Pane(call) => self.pane.send(call).map_err(drop),
                 Effect::Quit => {
                     quit = true;
                     Ok(())
@@ -250,7 +164,7 @@ fn list_worker(host: &dyn DashboardHost, requests: Receiver<ListRequest>, out: S
 }
 
 /// Runs pane calls in order, so keys reach a pane in the order typed.
-fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneRequest>, out: Sender<Msg>) {
+fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Sender<Msg>) {
     let draw = |pane: &PaneInfo, instance: u64, (w, h): (u16, u16)| Msg::PaneDrawn {
         instance,
         result: host
@@ -259,7 +173,7 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneRequest>, out: S
     };
     while let Ok(req) = requests.recv() {
         let msgs = match req {
-            PaneRequest::Open {
+            PaneCall::Open {
                 pane,
                 instance,
                 context,
@@ -271,7 +185,7 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneRequest>, out: S
                     result: Err(e.message),
                 }],
             },
-            PaneRequest::Key {
+            PaneCall::Key {
                 pane,
                 instance,
                 key,
@@ -292,12 +206,12 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneRequest>, out: S
                 }
                 msgs
             }
-            PaneRequest::Render {
+            PaneCall::Render {
                 pane,
                 instance,
                 size,
             } => vec![draw(&pane, instance, size)],
-            PaneRequest::Close { pane, instance } => {
+            PaneCall::Close { pane, instance } => {
                 host.pane_close(&pane, instance);
                 Vec::new()
             }
@@ -361,7 +275,7 @@ pub fn key_from_crossterm(k: ratatui::crossterm::event::KeyEvent) -> Option<KeyE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_tty_plugin_api::{PaneAction, PaneFrame, PluginError};
+    use agent_tty_plugin_api::{PaneAction, PaneContext, PaneFrame, PluginError};
     use serde_json::Value;
     use std::sync::Mutex;
 

@@ -2,7 +2,7 @@
 //! drawn with ratatui's `TestBackend`. A synchronous executor stands in for
 //! the runtime's workers so every step is deterministic.
 
-use agent_tty_dashboard::app::{App, Effect, Focus, Listing, Msg, Options};
+use agent_tty_dashboard::app::{App, Effect, Focus, ListRequest, Listing, Msg, Options, PaneCall};
 use agent_tty_dashboard::host::{DashboardHost, PaneInfo};
 use agent_tty_dashboard::live::{screen_to_buffer, LiveSnapshot};
 use agent_tty_dashboard::render::render;
@@ -184,11 +184,11 @@ impl Harness {
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             let msgs = match effect {
-                Effect::List {
+                Effect::List(ListRequest {
                     home,
                     all,
                     reconcile,
-                } => {
+                }) => {
                     let result = self
                         .host
                         .capability(
@@ -203,12 +203,12 @@ impl Harness {
                     self.followed.push(target.map(|t| t.session_id));
                     vec![]
                 }
-                Effect::PaneOpen {
+                Effect::Pane(PaneCall::Open {
                     pane,
                     instance,
                     context,
                     size,
-                } => {
+                }) => {
                     self.host.pane_open(&pane, instance, &context).unwrap();
                     vec![Msg::PaneDrawn {
                         instance,
@@ -218,12 +218,12 @@ impl Harness {
                             .map_err(|e| e.message),
                     }]
                 }
-                Effect::PaneKey {
+                Effect::Pane(PaneCall::Key {
                     pane,
                     instance,
                     key,
                     size,
-                } => {
+                }) => {
                     let answer = self
                         .host
                         .pane_key(&pane, instance, &key)
@@ -243,18 +243,18 @@ impl Harness {
                     }
                     msgs
                 }
-                Effect::PaneRender {
+                Effect::Pane(PaneCall::Render {
                     pane,
                     instance,
                     size,
-                } => vec![Msg::PaneDrawn {
+                }) => vec![Msg::PaneDrawn {
                     instance,
                     result: self
                         .host
                         .pane_render(&pane, instance, size.0, size.1)
                         .map_err(|e| e.message),
                 }],
-                Effect::PaneClose { pane, instance } => {
+                Effect::Pane(PaneCall::Close { pane, instance }) => {
                     self.host.pane_close(&pane, instance);
                     vec![]
                 }

@@ -6,6 +6,7 @@
 //!   owns a Session's PTY, writes its Event Log and serves its control socket.
 //! - [`agent_loop`]: `type`, `paste`, `send-keys`, `run`, `wait`, `snapshot`,
 //!   `resize`, `signal`.
+//! - `lookup`: the Home and the Session a command is aimed at, shared by both.
 
 use agent_tty_plugin_api::{
     export_plugin, CommandContext, CommandOutput, Host, Invocation, Plugin, PluginDescription,
@@ -14,7 +15,9 @@ use agent_tty_plugin_api::{
 use serde_json::Value;
 
 pub mod agent_loop;
+mod dimensions;
 pub mod lifecycle;
+mod lookup;
 pub mod pty_host;
 
 /// The plugin.

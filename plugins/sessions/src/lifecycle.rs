@@ -5,12 +5,11 @@ mod destroy;
 mod inspect;
 mod listing;
 
-use agent_tty_core::home;
 use agent_tty_plugin_api::{
     ArgSpec, CommandContext, CommandOutput, CommandSpec, Host, Invocation, PluginError,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Capabilities this module answers.
 pub const CAPABILITIES: &[&str] = &["sessions.list"];
@@ -129,29 +128,11 @@ pub fn capability(
     }
 }
 
-/// The Home of an invocation, as a path.
-fn home_of(invocation: &Invocation) -> Result<PathBuf, PluginError> {
-    Ok(PathBuf::from(&invocation.context.home()?.path))
-}
-
-/// The directory of the Session named by the `id` argument, which must exist.
-fn existing_session(invocation: &Invocation) -> Result<(PathBuf, String, PathBuf), PluginError> {
-    let home = home_of(invocation)?;
-    let id = invocation
-        .value("id")
-        .ok_or_else(|| PluginError::usage("a Session id is required"))?
-        .to_owned();
-    let dir = home::session_dir(&home, &id)?;
-    if !agent_tty_core::manifest::manifest_path(&dir).is_file() {
-        return Err(agent_tty_core::Error::SessionNotFound { id, home }.into());
-    }
-    Ok((home, id, dir))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::PathBuf;
 
     /// A Home with one Session whose host died while it was `running`.
     fn home_with_a_dead_host() -> (tempfile::TempDir, PathBuf) {

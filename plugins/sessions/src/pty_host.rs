@@ -25,10 +25,11 @@ mod pty;
 pub(crate) mod readiness;
 mod server;
 
+use crate::lookup::home_of;
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, home, Error};
+use agent_tty_core::{control, home, signals, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
 };
@@ -63,7 +64,7 @@ pub fn invoke(_host: &Host, invocation: &Invocation) -> Option<Result<CommandOut
 fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let signal = ReadySignal::from_env();
     let started = (|| {
-        let home = PathBuf::from(&invocation.context.home()?.path);
+        let home = home_of(invocation)?;
         let id = invocation
             .value("id")
             .ok_or_else(|| PluginError::usage("_host needs a Session id"))?;
@@ -223,7 +224,7 @@ impl SessionHost {
         let _ = pump.join();
         let _ = server.join();
         let exit_code = status.and_then(|s| s.code());
-        let exit_signal = status.and_then(|s| s.signal()).map(signal_name);
+        let exit_signal = status.and_then(|s| s.signal()).map(signals::name_of);
         let _ = self.shared.log().writer.append(EventBody::Exit {
             exit_code,
             exit_signal: exit_signal.clone(),
@@ -243,13 +244,6 @@ impl SessionHost {
         });
         (exit_code, exit_signal)
     }
-}
-
-/// `SIGTERM` for 15; `SIG<n>` for numbers the system does not name.
-pub(crate) fn signal_name(number: i32) -> String {
-    Signal::try_from(number)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("SIG{number}"))
 }
 
 fn host_error(message: String) -> Error {

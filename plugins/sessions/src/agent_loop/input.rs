@@ -3,12 +3,11 @@
 //! the `seq` of that event so a caller can line it up with what followed.
 
 use super::target::Target;
+use crate::dimensions::parse_dimension;
 use agent_tty_core::control::ControlRequest;
-use agent_tty_core::keys;
-use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use nix::sys::signal::Signal;
+use agent_tty_core::{keys, signals};
+use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
-use std::str::FromStr;
 
 /// `type <id> <text>`.
 pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> {
@@ -41,8 +40,8 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
 
 /// `resize <id> --cols C --rows R`.
 pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let cols = dimension(inv, "cols")?;
-    let rows = dimension(inv, "rows")?;
+    let cols = parse_dimension("cols", inv.value("cols").unwrap_or_default())?;
+    let rows = parse_dimension("rows", inv.value("rows").unwrap_or_default())?;
     let target = Target::find(inv)?;
     target.require_running()?;
     let response = target.send(&ControlRequest::Resize { cols, rows })?;
@@ -54,7 +53,9 @@ pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
 
 /// `signal <id> <SIGNAL>`.
 pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let name = signal_name(inv.value("signal").unwrap_or_default())?;
+    let name = signals::parse(inv.value("signal").unwrap_or_default())?
+        .as_str()
+        .to_owned();
     let target = Target::find(inv)?;
     target.require_running()?;
     let response = target.send(&ControlRequest::Signal {
@@ -78,72 +79,4 @@ fn send_input(
         json!({ "sessionId": target.id, "seq": response.seq }),
         human(&target.id),
     ))
-}
-
-/// A terminal size given to `--name`: a whole number from 1 to 65535.
-fn dimension(inv: &Invocation, name: &str) -> Result<u16, PluginError> {
-    let raw = inv.value(name).unwrap_or_default();
-    raw.trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            PluginError::new(
-                ErrorCode::InvalidDimensions,
-                format!("--{name} must be a whole number from 1 to 65535 (got {raw:?})"),
-            )
-        })
-}
-
-/// The canonical `SIG…` name for a signal given as `INT`, `sigint`, `SIGINT`
-/// or a number; anything else is `INVALID_SIGNAL`.
-pub(super) fn signal_name(given: &str) -> Result<String, PluginError> {
-    let upper = given.trim().to_ascii_uppercase();
-    let parsed = match upper.parse::<i32>() {
-        Ok(number) => Signal::try_from(number).ok(),
-        Err(_) if upper.starts_with("SIG") => Signal::from_str(&upper).ok(),
-        Err(_) => Signal::from_str(&format!("SIG{upper}")).ok(),
-    };
-    parsed.map(|s| s.as_str().to_owned()).ok_or_else(|| {
-        PluginError::new(
-            ErrorCode::InvalidSignal,
-            format!(
-                "unknown signal {given:?}; use a name such as INT, TERM, HUP, KILL, QUIT, USR1, \
-                 USR2 or WINCH (with or without SIG, any case) or a signal number"
-            ),
-        )
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("INT", "SIGINT")]
-    #[case("sigint", "SIGINT")]
-    #[case("SIGTERM", "SIGTERM")]
-    #[case("hup", "SIGHUP")]
-    #[case("Kill", "SIGKILL")]
-    #[case("QUIT", "SIGQUIT")]
-    #[case("usr1", "SIGUSR1")]
-    #[case("USR2", "SIGUSR2")]
-    #[case("winch", "SIGWINCH")]
-    #[case("9", "SIGKILL")]
-    fn signal_names_are_canonical(#[case] given: &str, #[case] expected: &str) {
-        assert_eq!(signal_name(given).unwrap(), expected);
-    }
-
-    #[rstest]
-    #[case("NOPE")]
-    #[case("")]
-    #[case("SIG")]
-    #[case("999")]
-    fn unknown_signals_are_invalid(#[case] given: &str) {
-        assert_eq!(
-            signal_name(given).unwrap_err().code,
-            ErrorCode::InvalidSignal
-        );
-    }
 }

@@ -1,10 +1,10 @@
 //! The Session a command is aimed at, and how input reaches its host.
 
+use crate::lookup::{find_session, FoundSession};
 use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
-use agent_tty_core::manifest::{manifest_path, read_manifest, Manifest};
+use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
-use agent_tty_core::{home, Error};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,15 +22,10 @@ pub(super) struct Target {
 }
 
 impl Target {
-    /// Resolves `<id>` in the Home: `INVALID_SESSION_ID` for an id that could
-    /// leave `sessions/`, `SESSION_NOT_FOUND` when there is no such Session.
+    /// Resolves `<id>` in the Home (see [`find_session`]) and reads its
+    /// manifest.
     pub fn find(inv: &Invocation) -> Result<Target, PluginError> {
-        let home = PathBuf::from(&inv.context.home()?.path);
-        let id = inv.value("id").unwrap_or_default().to_owned();
-        let dir = home::session_dir(&home, &id)?;
-        if !manifest_path(&dir).is_file() {
-            return Err(Error::SessionNotFound { id, home }.into());
-        }
+        let FoundSession { home, id, dir } = find_session(inv)?;
         let manifest = read_manifest(&dir)?;
         Ok(Target {
             home,

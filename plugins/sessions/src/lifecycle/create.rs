@@ -15,7 +15,8 @@
 //! no PIDs yet: a concurrent `list` would otherwise reconcile it as dead.
 //! Reconcile re-checks under the same lock, so it waits for us instead.
 
-use super::home_of;
+use crate::dimensions::parse_dimension;
+use crate::lookup::home_of;
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness::{self, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
@@ -210,8 +211,13 @@ fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
 }
 
 fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
-    let cols = dimension(invocation.value("cols"), "cols", 80)?;
-    let rows = dimension(invocation.value("rows"), "rows", 24)?;
+    let size = |flag: &str, default: u16| {
+        invocation
+            .value(flag)
+            .map_or(Ok(default), |given| parse_dimension(flag, given))
+    };
+    let cols = size("cols", 80)?;
+    let rows = size("rows", 24)?;
     let name = non_empty(invocation.value("name"), "--name")?;
     let term = non_empty(invocation.value("term"), "--term")?
         .unwrap_or_else(|| "xterm-256color".to_owned());
@@ -247,20 +253,6 @@ fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
         shell,
         command,
     })
-}
-
-fn dimension(value: Option<&str>, what: &str, default: u16) -> Result<u16, PluginError> {
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match text.trim().parse::<u16>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(PluginError::new(
-            ErrorCode::InvalidDimensions,
-            format!("--{what} must be a whole number from 1 to 65535, not {text:?}"),
-        )
-        .with_details(json!({ what: text }))),
-    }
 }
 
 fn non_empty(value: Option<&str>, flag: &str) -> Result<Option<String>, PluginError> {

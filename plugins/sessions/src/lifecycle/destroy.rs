@@ -7,7 +7,7 @@
 //! records the exit and marks the Session `destroyed` itself; when the host is
 //! already dead, `destroy` does it.
 
-use super::existing_session;
+use crate::lookup::{find_session, FoundSession};
 use agent_tty_core::liveness::{self, Liveness};
 use agent_tty_core::manifest::{self, Status};
 use agent_tty_core::Error;
@@ -23,7 +23,7 @@ const GRACE: Duration = Duration::from_millis(1500);
 const HOST_GRACE: Duration = Duration::from_millis(1500);
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-    let (_home, id, dir) = existing_session(invocation)?;
+    let FoundSession { id, dir, .. } = find_session(invocation)?;
     let force = invocation.flag("force");
     let (before, liveness) = begin(&dir, &id)?;
     if let Liveness::Local {

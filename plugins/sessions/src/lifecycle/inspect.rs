@@ -1,6 +1,6 @@
 //! `inspect <id>`: the manifest plus facts derived from it and the disk.
 
-use super::existing_session;
+use crate::lookup::find_session;
 use agent_tty_core::event_log::{self, event_log_path};
 use agent_tty_core::liveness;
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
@@ -8,7 +8,7 @@ use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-    let (_home, _id, dir) = existing_session(invocation)?;
+    let dir = find_session(invocation)?.dir;
     // Like `list`, show the truth: an Active Session whose host died is
     // reconciled first.
     let outcome = reconcile_session(&dir, ReconcileMode::Apply)?;

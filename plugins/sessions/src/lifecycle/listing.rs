@@ -3,7 +3,7 @@
 //! One function, [`list_sessions`], serves the command, the dashboard and
 //! anyone else, so they can never disagree about what a Home holds.
 
-use super::home_of;
+use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::{home, time, Result};

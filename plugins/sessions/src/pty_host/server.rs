@@ -8,14 +8,13 @@
 use super::{pty, LogState, Shared};
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::{keys, manifest, run_marker, Error};
+use agent_tty_core::{keys, manifest, run_marker, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::str::FromStr;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
@@ -182,7 +181,7 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
 }
 
 fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64>> {
-    let signal = parse_signal(name)?;
+    let signal = signals::parse(name)?;
     let seq = {
         let mut log = running(shared)?;
         log.writer.append(EventBody::Signal {
@@ -191,22 +190,6 @@ fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64
     };
     agent_tty_core::liveness::signal_group(shared.child_pid, signal);
     Ok(Some(seq))
-}
-
-/// `SIGINT`, `INT`, `int` or `2`.
-fn parse_signal(name: &str) -> agent_tty_core::Result<Signal> {
-    let upper = name.trim().to_ascii_uppercase();
-    let parsed = match upper.parse::<i32>() {
-        Ok(n) => Signal::try_from(n).ok(),
-        Err(_) if upper.starts_with("SIG") => Signal::from_str(&upper).ok(),
-        Err(_) => Signal::from_str(&format!("SIG{upper}")).ok(),
-    };
-    parsed.ok_or_else(|| {
-        Error::invalid(
-            ErrorCode::InvalidSignal,
-            format!("unknown signal {name:?}; use a name such as INT, TERM, HUP or KILL"),
-        )
-    })
 }
 
 /// The Event Log, provided the command still runs.
@@ -223,27 +206,4 @@ fn not_running() -> Error {
         ErrorCode::SessionNotRunning,
         "the Session's command has ended; it no longer takes input (see `agent-tty inspect <id>`)",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("SIGINT", Signal::SIGINT)]
-    #[case("int", Signal::SIGINT)]
-    #[case("TERM", Signal::SIGTERM)]
-    #[case("9", Signal::SIGKILL)]
-    fn signal_names(#[case] name: &str, #[case] expected: Signal) {
-        assert_eq!(parse_signal(name).unwrap(), expected);
-    }
-
-    #[test]
-    fn unknown_signals_are_invalid_signal() {
-        assert_eq!(
-            parse_signal("SIGNOPE").unwrap_err().code(),
-            ErrorCode::InvalidSignal
-        );
-    }
 }

@@ -1,0 +1,21 @@
+# Many registered Homes, for the benchmarks that scan them (gc.sh,
+# home_list.sh). Source it; it defines functions only.
+
+# many_homes TEMPLATE ROOT COUNT
+#   Copies the Home TEMPLATE to ROOT/homes/h0 … h<COUNT-1> (copying one Home
+#   is much faster than writing each) and registers every copy in the Home
+#   Registry ROOT/state/agent-tty/homes.json: export XDG_STATE_HOME=ROOT/state
+#   to make agent-tty use it.
+many_homes() {
+  local template=$1 root=$2 count=$3 h
+  mkdir -p "$root/homes" "$root/state/agent-tty"
+  for ((h = 0; h < count; h++)); do cp -r "$template" "$root/homes/h$h"; done
+  {
+    printf '{\n  "version": 1,\n  "homes": ['
+    for ((h = 0; h < count; h++)); do
+      [ "$h" -gt 0 ] && printf ','
+      printf '\n    {\n      "path": "%s",\n      "lastSeenAt": "2026-11-24T03:50:02.677Z"\n    }' "$root/homes/h$h"
+    done
+    printf '\n  ]\n}\n'
+  } > "$root/state/agent-tty/homes.json"
+}

@@ -1,0 +1,41 @@
+//! How a command finds its Home and the Session its `<id>` argument names.
+//!
+//! Every command that acts on one Session (`inspect`, `destroy`, `type`,
+//! `run`, `wait`, `snapshot`, …) resolves its target here, so they all refuse
+//! the same ids the same way: `INVALID_SESSION_ID` for an id that could leave
+//! `sessions/`, and `SESSION_NOT_FOUND` when the Home has no such Session.
+
+use agent_tty_core::manifest::manifest_path;
+use agent_tty_core::{home, Error};
+use agent_tty_plugin_api::{Invocation, PluginError};
+use std::path::PathBuf;
+
+/// The Home of an invocation, as a path.
+pub(crate) fn home_of(invocation: &Invocation) -> Result<PathBuf, PluginError> {
+    Ok(PathBuf::from(&invocation.context.home()?.path))
+}
+
+/// A Session that exists in the invocation's Home. Its manifest is not read
+/// here: some callers reconcile or lock it first, others read it as is.
+pub(crate) struct FoundSession {
+    /// The Home it lives in.
+    pub home: PathBuf,
+    /// Its id, as given.
+    pub id: String,
+    /// `<home>/sessions/<id>`.
+    pub dir: PathBuf,
+}
+
+/// The Session named by the invocation's `id` argument.
+pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, PluginError> {
+    let home = home_of(invocation)?;
+    let id = invocation
+        .value("id")
+        .ok_or_else(|| PluginError::usage("a Session id is required"))?
+        .to_owned();
+    let dir = home::session_dir(&home, &id)?;
+    if !manifest_path(&dir).is_file() {
+        return Err(Error::SessionNotFound { id, home }.into());
+    }
+    Ok(FoundSession { home, id, dir })
+}
