@@ -143,7 +143,7 @@ fn create_writes_the_05_layout_with_private_modes_and_list_shows_it_running() {
 }
 
 #[test]
-fn create_returns_the_contract_result_and_the_human_hint() {
+fn create_returns_the_contract_result_and_prints_only_the_id() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let r = sandbox
@@ -174,13 +174,11 @@ fn create_returns_the_contract_result_and_the_human_hint() {
         "300",
     ]);
     human.expect_code(0);
-    let id = human.stdout.lines().next().unwrap();
-    assert_eq!(id.len(), 26);
-    assert!(
-        human.stdout.contains(&format!("run {id} 'ls'")),
-        "{}",
-        human.stdout
-    );
+    // `id=$(agent-tty create -- bash)` must capture the id and nothing else.
+    let id = human.stdout.trim_end_matches('\n');
+    assert_eq!(human.stdout, format!("{id}\n"));
+    assert_eq!(id.len(), 26, "{:?}", human.stdout);
+    assert!(human.stderr.is_empty(), "{}", human.stderr);
 }
 
 #[test]

@@ -70,14 +70,8 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     if let Some(name) = &manifest.name {
         result["name"] = json!(name);
     }
-    let home_flag = if invocation.context.home()?.explicit {
-        format!(" --home {}", shell_word(&home.to_string_lossy()))
-    } else {
-        String::new()
-    };
-    let human =
-        format!("{id}\nSession created. Send it a command: agent-tty{home_flag} run {id} 'ls'");
-    let mut output = CommandOutput::new(result, human);
+    // The id alone, so `id=$(agent-tty create -- bash)` captures exactly it.
+    let mut output = CommandOutput::new(result, id.clone());
     output.events.push(HostEvent::SessionCreated {
         home: home.to_string_lossy().into_owned(),
         session_id: id,
@@ -310,16 +304,4 @@ fn shell(value: Option<&str>) -> Result<String, PluginError> {
         .ok()
         .filter(|s| Path::new(s).is_absolute() && Path::new(s).is_file())
         .unwrap_or_else(|| "/bin/sh".to_owned()))
-}
-
-/// Quotes a word for a shell command line when it needs it.
-fn shell_word(word: &str) -> String {
-    let plain = word
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
-    if plain && !word.is_empty() {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
