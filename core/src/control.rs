@@ -9,13 +9,18 @@
 //!
 //! The socket lives under `$XDG_RUNTIME_DIR/agent-tty/` when that is set, else
 //! `/tmp/agent-tty-<uid>/`; either directory is created 0700 and must be owned
-//! by the user, so no other user can reach a Session.
+//! by the user, so no other user can reach a Session. Which of the two the
+//! host used depends on *its* environment, so the host records the path it
+//! bound in the Session's sidecar and clients connect there
+//! ([`session_socket`]): any shell of the same user can drive a Session,
+//! whatever its own `XDG_RUNTIME_DIR`.
 
 use crate::error::{Error, Result};
+use crate::liveness::Sidecar;
 use agent_tty_plugin_api::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,36 +97,98 @@ pub struct ControlError {
 
 /// The directory holding this user's Session sockets, created 0700 if needed.
 pub fn socket_dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        Some(d) if d.is_absolute() => d.join("agent-tty"),
-        _ => PathBuf::from(format!("/tmp/agent-tty-{}", nix::unistd::getuid())),
-    };
+    let dir = socket_dir_here();
     match std::fs::symlink_metadata(&dir) {
-        Ok(meta) => {
-            let mine = meta.uid() == nix::unistd::getuid().as_raw();
-            if !meta.is_dir() || !mine || meta.permissions().mode() & 0o077 != 0 {
-                return Err(Error::invalid(
-                    ErrorCode::StorageWriteError,
-                    format!(
-                        "{} must be a directory owned by you with mode 0700; remove it and try again",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
+        Ok(_) => check_private_dir(&dir)?,
         Err(_) => crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?,
     }
     Ok(dir)
 }
 
-/// The socket path of a Session. The Home is part of the name (hashed, to
-/// stay within the 108-byte socket path limit) because a copied Home can hold
-/// the same Session id as its original.
+/// Where this process's environment puts Session sockets (not created).
+fn socket_dir_here() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d.join("agent-tty"),
+        _ => PathBuf::from(format!("/tmp/agent-tty-{}", nix::unistd::getuid())),
+    }
+}
+
+/// A socket directory must be a directory of this user's that nobody else
+/// can enter: otherwise another user could stand in for a Session's host.
+fn check_private_dir(dir: &Path) -> Result<()> {
+    let private = std::fs::symlink_metadata(dir).is_ok_and(|meta| {
+        meta.is_dir()
+            && meta.uid() == nix::unistd::getuid().as_raw()
+            && meta.permissions().mode() & 0o077 == 0
+    });
+    if private {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        ErrorCode::StorageWriteError,
+        format!(
+            "{} must be a directory owned by you with mode 0700; remove it and try again",
+            dir.display()
+        ),
+    ))
+}
+
+/// The socket path a host starting now binds for a Session. The Home is part
+/// of the name (hashed, to stay within the 108-byte socket path limit)
+/// because a copied Home can hold the same Session id as its original.
+///
+/// The directory depends on this process's environment, so clients must not
+/// call this to find a running host: they use [`session_socket`], which
+/// prefers the path the host recorded.
 pub fn socket_path(home: &Path, session_id: &str) -> Result<PathBuf> {
-    Ok(socket_dir()?.join(format!(
+    Ok(socket_dir()?.join(socket_name(home, session_id)))
+}
+
+fn socket_name(home: &Path, session_id: &str) -> String {
+    format!(
         "{session_id}-{:08x}.sock",
         fnv1a(home.as_os_str().as_encoded_bytes())
-    )))
+    )
+}
+
+/// The socket a Session's host listens on: the path the host recorded in
+/// its sidecar when it started, so that any shell of the user reaches it
+/// whatever its `XDG_RUNTIME_DIR`; else (Sessions whose sidecar predates the
+/// record, or that have none) the path this process's environment gives.
+pub fn session_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) -> Result<PathBuf> {
+    match sidecar.and_then(|s| recorded_socket(s, session_id)) {
+        Some(socket) => {
+            check_private_dir(socket.parent().unwrap_or(Path::new("/")))?;
+            Ok(socket)
+        }
+        None => socket_path(home, session_id),
+    }
+}
+
+/// Removes the control socket of a Session whose host is dead (a host that
+/// ends normally removes its own; one killed outright cannot). Only a socket
+/// named for this Session is removed, so a damaged or hostile sidecar cannot
+/// make this delete anything else. Nothing is created, and a missing socket
+/// is not an error.
+pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) {
+    let socket = sidecar
+        .and_then(|s| recorded_socket(s, session_id))
+        .unwrap_or_else(|| socket_dir_here().join(socket_name(home, session_id)));
+    if std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(&socket);
+    }
+}
+
+/// The sidecar's socket, provided it is an absolute path named for this
+/// Session (`<id>-<hash>.sock`).
+fn recorded_socket(sidecar: &Sidecar, session_id: &str) -> Option<PathBuf> {
+    let socket = sidecar.socket.as_ref()?;
+    let name = socket.file_name()?.to_str()?;
+    let named_for_it = name
+        .strip_prefix(session_id)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|rest| rest.ends_with(".sock"));
+    (socket.is_absolute() && named_for_it).then(|| socket.clone())
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -205,6 +272,81 @@ mod tests {
             serde_json::to_string(&r).unwrap(),
             r#"{"type":"run","command":"ls","marker":"M","noWait":true}"#
         );
+    }
+
+    use crate::liveness::ProcessIdentity;
+    use std::os::unix::net::UnixListener;
+
+    const ID: &str = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+
+    fn sidecar_naming(socket: &Path) -> Sidecar {
+        let me = ProcessIdentity::of(std::process::id()).unwrap();
+        Sidecar::new(me, None).with_socket(socket.to_owned())
+    }
+
+    /// A private socket directory, as the host makes it.
+    fn socket_dir_in(tmp: &tempfile::TempDir) -> PathBuf {
+        let dir = tmp.path().join("agent-tty");
+        crate::fsutil::create_dir_all_private(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn clients_use_the_socket_the_host_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let recorded = socket_dir_in(&tmp).join(format!("{ID}-0badf00d.sock"));
+        let found = session_socket(Path::new("/h"), ID, Some(&sidecar_naming(&recorded)));
+        assert_eq!(found.unwrap(), recorded);
+    }
+
+    #[test]
+    fn a_recorded_socket_not_named_for_the_session_is_ignored() {
+        for bad in [
+            "/tmp/x/01JD3Z6X8K4M2N5P7Q9R1S3T5W-0badf00d.sock",
+            "/tmp/x/01JD3Z6X8K4M2N5P7Q9R1S3T5V-0badf00d.txt",
+            "relative/01JD3Z6X8K4M2N5P7Q9R1S3T5V-0badf00d.sock",
+            "/home/me/.bashrc",
+        ] {
+            assert_eq!(
+                recorded_socket(&sidecar_naming(Path::new(bad)), ID),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recorded_socket_in_a_directory_others_can_enter_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let recorded = open.join(format!("{ID}-0badf00d.sock"));
+        let err = session_socket(Path::new("/h"), ID, Some(&sidecar_naming(&recorded)));
+        assert_eq!(err.unwrap_err().code(), ErrorCode::StorageWriteError);
+    }
+
+    #[test]
+    fn a_dead_hosts_socket_is_removed_but_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = socket_dir_in(&tmp);
+        let socket = dir.join(format!("{ID}-0badf00d.sock"));
+        drop(UnixListener::bind(&socket).unwrap());
+        let home = Path::new("/h");
+        remove_dead_socket(home, ID, Some(&sidecar_naming(&socket)));
+        assert!(!socket.exists());
+        // Missing: nothing to do, no error.
+        remove_dead_socket(home, ID, Some(&sidecar_naming(&socket)));
+
+        // A regular file under the socket's name is not a socket: kept.
+        std::fs::write(&socket, "not a socket").unwrap();
+        remove_dead_socket(home, ID, Some(&sidecar_naming(&socket)));
+        assert!(socket.exists());
+        // A socket named for another Session is kept.
+        let other = dir.join("01JD3Z6X8K4M2N5P7Q9R1S3T5W-0badf00d.sock");
+        drop(UnixListener::bind(&other).unwrap());
+        remove_dead_socket(home, ID, Some(&sidecar_naming(&other)));
+        assert!(other.exists());
     }
 
     #[test]

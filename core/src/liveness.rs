@@ -117,6 +117,14 @@ pub struct Sidecar {
     /// The Session's command (leader of its own process group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<ProcessIdentity>,
+    /// The control socket the host listens on, exactly as it bound it. The
+    /// socket's directory comes from the host's environment
+    /// (`XDG_RUNTIME_DIR`), which a client in another shell may not share,
+    /// so clients use this path rather than recomputing it (see
+    /// [`crate::control::session_socket`]). Absent in sidecars written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
 }
 
 impl Sidecar {
@@ -127,7 +135,14 @@ impl Sidecar {
             machine: this_machine().clone(),
             host,
             child,
+            socket: None,
         }
+    }
+
+    /// The same sidecar, recording the host's control socket.
+    pub fn with_socket(mut self, socket: PathBuf) -> Self {
+        self.socket = Some(socket);
+        self
     }
 }
 
@@ -374,9 +389,21 @@ mod tests {
     fn sidecars_round_trip_and_missing_ones_are_none() {
         let tmp = tempfile::tempdir().unwrap();
         assert_eq!(read_sidecar(tmp.path()), None);
-        let s = Sidecar::new(me(), Some(me()));
+        let s =
+            Sidecar::new(me(), Some(me())).with_socket("/run/user/1000/agent-tty/x.sock".into());
         write_sidecar(tmp.path(), &s).unwrap();
         assert_eq!(read_sidecar(tmp.path()), Some(s));
+    }
+
+    #[test]
+    fn sidecars_without_a_socket_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            sidecar_path(tmp.path()),
+            r#"{"version":1,"machineId":"m","host":{"pid":4242,"startTime":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(read_sidecar(tmp.path()).unwrap().socket, None);
     }
 
     pub(super) fn wait_until(mut check: impl FnMut() -> bool) -> bool {

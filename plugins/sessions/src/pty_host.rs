@@ -7,7 +7,9 @@
 //! 1. opens a PTY at the manifest's size and starts the command on it as the
 //!    leader of a new session (the PTY is its controlling terminal);
 //! 2. opens the Event Log, binds the control socket (mode 0600), writes the
-//!    liveness sidecar, and only then tells `create` it is ready;
+//!    liveness sidecar (which records the socket's path, for clients whose
+//!    environment would put it elsewhere), and only then tells `create` it is
+//!    ready;
 //! 3. runs three activities: the *output pump* appends PTY output to the
 //!    Event Log (and spots `run` completion markers), the *control server*
 //!    answers requests on the socket, and the main thread waits for the
@@ -180,7 +182,7 @@ impl SessionHost {
             .map_err(|e| Error::write(&socket, e))?;
         let me = ProcessIdentity::of(std::process::id())
             .ok_or_else(|| host_error("cannot read this process's start time".into()))?;
-        let sidecar = Sidecar::new(me, ProcessIdentity::of(child.id()));
+        let sidecar = Sidecar::new(me, ProcessIdentity::of(child.id())).with_socket(socket.clone());
         if let Err(e) = liveness::write_sidecar(session_dir, &sidecar) {
             let _ = std::fs::remove_file(&socket);
             return Err(e);

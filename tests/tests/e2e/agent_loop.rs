@@ -250,6 +250,44 @@ fn resize_and_signal_reach_the_session_and_are_logged() {
     assert!(types.contains(&"signal".to_owned()), "{types:?}");
 }
 
+/// Runs `args` (after `--json --home <home>`) from a shell whose
+/// `XDG_RUNTIME_DIR` differs from the one `create` ran in.
+fn run_from_another_shell(sandbox: &Sandbox, home: &Path, args: &[&str]) -> agent_tty_e2e::Run {
+    let elsewhere = sandbox.root().join("another-runtime");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut all = vec!["--json", "--home", home.to_str().unwrap()];
+    all.extend(args);
+    sandbox
+        .command(all)
+        .env("XDG_RUNTIME_DIR", &elsewhere)
+        .output()
+        .expect("agent-tty runs")
+        .into()
+}
+
+#[test]
+fn any_shell_of_the_user_drives_a_session_whatever_its_runtime_dir() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let sidecar: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("sessions").join(&id).join("host.json")).unwrap(),
+    )
+    .unwrap();
+    let socket = PathBuf::from(sidecar["socket"].as_str().expect("the socket is recorded"));
+    assert!(
+        socket.starts_with(sandbox.root().join("runtime")),
+        "{socket:?}"
+    );
+
+    let typed = run_from_another_shell(&sandbox, &home, &["type", &id, "echo from-"]);
+    typed.expect_code(0);
+    let ran = run_from_another_shell(&sandbox, &home, &["run", &id, "echo elsewhere"]);
+    assert_eq!(ran.expect_code(0).result()["completed"], true);
+    run_from_another_shell(&sandbox, &home, &["signal", &id, "WINCH"]).expect_code(0);
+    assert!(snapshot_text(&sandbox, &home, &id).contains("from-echo elsewhere"));
+}
+
 /// An ended Session exactly as agent-tty 0.5 leaves it: no sidecar, no
 /// `creationCols`, events with its field names, a marker echo from `run`.
 fn write_05_session(home: &Path, id: &str) -> PathBuf {

@@ -3,6 +3,7 @@
 use crate::lookup::{find_session, FoundSession};
 use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::liveness::{self, Sidecar};
 use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
@@ -19,19 +20,23 @@ pub(super) struct Target {
     pub id: String,
     pub dir: PathBuf,
     pub manifest: Manifest,
+    /// What its host recorded about itself (none for agent-tty 0.5 Sessions).
+    pub sidecar: Option<Sidecar>,
 }
 
 impl Target {
     /// Resolves `<id>` in the Home (see [`find_session`]) and reads its
-    /// manifest.
+    /// manifest and sidecar.
     pub fn find(inv: &Invocation) -> Result<Target, PluginError> {
         let FoundSession { home, id, dir } = find_session(inv)?;
         let manifest = read_manifest(&dir)?;
+        let sidecar = liveness::read_sidecar(&dir);
         Ok(Target {
             home,
             id,
             dir,
             manifest,
+            sidecar,
         })
     }
 
@@ -54,7 +59,7 @@ impl Target {
     /// the answer is `SESSION_NOT_RUNNING` (the manifest now says `failed`),
     /// otherwise the connection error stands.
     pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse, PluginError> {
-        let socket = control::socket_path(&self.home, &self.id)?;
+        let socket = control::session_socket(&self.home, &self.id, self.sidecar.as_ref())?;
         match control::send(&socket, request, CONTROL_TIMEOUT) {
             Err(e) if e.code() == ErrorCode::HostUnreachable => {
                 match reconcile_session(&self.dir, ReconcileMode::Apply) {
