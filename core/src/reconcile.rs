@@ -3,7 +3,8 @@
 //! Rules (compat.md): for a non-terminal Session whose host process is not
 //! alive, kill a still-alive child, then `running`→`failed` (failureOrigin
 //! `host-death`), `exiting`→`exited`, `destroying`→`destroyed`; null the pids
-//! and refresh `updatedAt`. Sessions recorded by another machine are never
+//! and refresh `updatedAt`. The control socket a dead host left behind is
+//! removed too (a host killed outright cannot remove it itself). Sessions recorded by another machine are never
 //! touched. A dry run computes the same decision in memory and writes and
 //! signals nothing.
 //!
@@ -16,6 +17,7 @@
 //! would otherwise look dead to a concurrent `list`. A dry run never waits
 //! for the lock; it treats a Session whose lock is held as alive.
 
+use crate::control;
 use crate::error::Result;
 use crate::liveness::{self, Liveness};
 use crate::manifest::{self, FailureOrigin, Manifest, Status};
@@ -106,6 +108,7 @@ pub fn reconcile_session(session_dir: &Path, mode: ReconcileMode) -> Result<Reco
                                 }
                             }
                             record_host_death(m);
+                            remove_socket(session_dir, sidecar.as_ref());
                             Ok((true, (true, false, before)))
                         }
                     }
@@ -135,6 +138,17 @@ fn record_host_death(m: &mut Manifest) {
     }
     m.host_pid = None;
     m.child_pid = None;
+}
+
+/// Removes the control socket a dead host left behind (see
+/// [`control::remove_dead_socket`]); the Session directory is
+/// `<home>/sessions/<id>`.
+fn remove_socket(session_dir: &Path, sidecar: Option<&liveness::Sidecar>) {
+    let id = session_dir.file_name().and_then(|n| n.to_str());
+    let home = session_dir.parent().and_then(Path::parent);
+    if let (Some(home), Some(id)) = (home, id) {
+        control::remove_dead_socket(home, id, sidecar);
+    }
 }
 
 /// Whether someone holds the manifest lock right now (a `create` waiting for
@@ -275,6 +289,39 @@ mod tests {
             manifest::read_manifest(tmp.path()).unwrap().status,
             Status::Running
         );
+    }
+
+    #[test]
+    fn apply_removes_the_socket_of_a_dead_host_and_a_dry_run_does_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+        let dir = tmp.path().join("home").join("sessions").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sockets = tmp.path().join("runtime");
+        crate::fsutil::create_dir_all_private(&sockets).unwrap();
+        let socket = sockets.join(format!("{id}-0badf00d.sock"));
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let dead = dead_pid();
+        write(&dir, Status::Running, Some(dead), None);
+        let host = ProcessIdentity {
+            pid: dead,
+            start_time: 1,
+        };
+        liveness::write_sidecar(&dir, &Sidecar::new(host, None).with_socket(socket.clone()))
+            .unwrap();
+
+        assert!(
+            reconcile_session(&dir, ReconcileMode::DryRun)
+                .unwrap()
+                .found_dead
+        );
+        assert!(socket.exists(), "a dry run removes nothing");
+        assert!(
+            reconcile_session(&dir, ReconcileMode::Apply)
+                .unwrap()
+                .found_dead
+        );
+        assert!(!socket.exists(), "the dead host's socket is gone");
     }
 
     #[test]

@@ -308,11 +308,20 @@ fn killing_the_host_fails_the_session_and_ends_its_command(#[case] command: &[&s
     let (id, dir) = create(&sandbox, &home, &args);
     let m = manifest(&dir);
     let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    assert!(socket_path_exists(&sandbox));
     // SAFETY: kill(2) on the host this test created.
     unsafe { libc::kill(host, libc::SIGKILL) };
     eventually(PATIENCE, || (!process_alive(host)).then_some(())).expect("the host dies");
+    assert!(
+        socket_path_exists(&sandbox),
+        "a killed host cannot clean up"
+    );
 
     let sessions = listed(&sandbox.run_in(&home, &["list", "--all"]));
+    assert!(
+        !socket_path_exists(&sandbox),
+        "reconcile removes the dead host's socket"
+    );
     let s = sessions
         .iter()
         .find(|s| s["sessionId"] == id.as_str())
@@ -383,6 +392,10 @@ fn destroy_works_when_the_host_is_already_dead() {
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
     assert_eq!(manifest(&dir)["status"], "destroyed");
     assert!(group_members(child).is_empty());
+    assert!(
+        !socket_path_exists(&sandbox),
+        "the dead host's socket is removed"
+    );
 }
 
 #[test]

@@ -5,12 +5,12 @@
 //! command's process group is hung up and terminated (`SIGHUP`, `SIGTERM`),
 //! given [`GRACE`] to finish, then killed; `--force` kills at once. The host
 //! records the exit and marks the Session `destroyed` itself; when the host is
-//! already dead, `destroy` does it.
+//! already dead, `destroy` does it and removes the socket the host left.
 
 use crate::lookup::{find_session, FoundSession};
 use agent_tty_core::liveness::{self, Liveness};
 use agent_tty_core::manifest::{self, Status};
-use agent_tty_core::Error;
+use agent_tty_core::{control, Error};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -23,7 +23,7 @@ const GRACE: Duration = Duration::from_millis(1500);
 const HOST_GRACE: Duration = Duration::from_millis(1500);
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-    let FoundSession { id, dir, .. } = find_session(invocation)?;
+    let FoundSession { home, id, dir } = find_session(invocation)?;
     let force = invocation.flag("force");
     let (before, liveness) = begin(&dir, &id)?;
     if let Liveness::Local {
@@ -48,6 +48,9 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
                 }
             }
         }
+        // A host that ended normally removed its socket; one that was dead
+        // already, or was just killed, could not.
+        control::remove_dead_socket(&home, &id, sidecar.as_ref());
     }
     let (m, ()) = manifest::update_manifest(&dir, |m| {
         let changed =
