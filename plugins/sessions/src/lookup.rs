@@ -4,10 +4,14 @@
 //! `run`, `wait`, `snapshot`, …) resolves its target here, so they all refuse
 //! the same ids the same way: `INVALID_SESSION_ID` for an id that could leave
 //! `sessions/`, and `SESSION_NOT_FOUND` when the Home has no such Session.
+//! Commands that would act on a Session's processes (input, control,
+//! `destroy`) refuse a foreign one the same way, with [`runs_elsewhere`].
 
+use agent_tty_core::liveness::Sidecar;
 use agent_tty_core::manifest::manifest_path;
 use agent_tty_core::{home, Error};
-use agent_tty_plugin_api::{Invocation, PluginError};
+use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use serde_json::json;
 use std::path::PathBuf;
 
 /// The Home of an invocation, as a path.
@@ -38,4 +42,17 @@ pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, Plug
         return Err(Error::SessionNotFound { id, home }.into());
     }
     Ok(FoundSession { home, id, dir })
+}
+
+/// The refusal for a *foreign* Session, one whose sidecar names another
+/// machine: its processes are not ours to signal, and its host's socket is
+/// on that machine, so nothing is sent from here (`INVALID_ARGUMENT`, exit
+/// 2). `there` says what to do instead, e.g. "destroy it there".
+pub(crate) fn runs_elsewhere(id: &str, sidecar: Option<&Sidecar>, there: &str) -> PluginError {
+    let machine = sidecar.map_or("", |s| s.machine.machine_id.as_str());
+    PluginError::new(
+        ErrorCode::InvalidArgument,
+        format!("Session {id} runs on another machine ({machine}); {there}"),
+    )
+    .with_details(json!({ "sessionId": id, "machineId": machine }))
 }

@@ -672,6 +672,58 @@ fn sessions_recorded_by_another_machine_are_foreign_and_left_alone() {
     assert_eq!(manifest(&dir)["status"], "running");
 }
 
+#[rstest]
+#[case(&["type", "ID", "hello"])]
+#[case(&["paste", "ID", "hello"])]
+#[case(&["send-keys", "ID", "Enter"])]
+#[case(&["run", "ID", "true"])]
+#[case(&["resize", "ID", "--cols", "100", "--rows", "30"])]
+#[case(&["signal", "ID", "INT"])]
+#[case(&["destroy", "ID"])]
+fn a_foreign_session_takes_no_input_or_control_from_here(#[case] args: &[&str]) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("shared");
+    let id = "01JD3Z6X8K4M2N5P7Q9R00000A";
+    let dir = write_05_session(
+        &home,
+        id,
+        manifest_05(
+            id,
+            "2026-11-24T03:50:02.000Z",
+            "running",
+            Some(dead_pid()),
+            None,
+        ),
+    );
+    std::fs::write(
+        dir.join("host.json"),
+        r#"{"version":1,"machineId":"some-other-machine","host":{"pid":4242,"startTime":1}}"#,
+    )
+    .unwrap();
+    // `destroy` takes the manifest lock before it looks, which may create
+    // the (empty) lock file; nothing else may change.
+    let written = || {
+        let mut tree = snapshot_tree(&home);
+        tree.retain(|path, _| path.extension().is_none_or(|e| e != "lock"));
+        tree
+    };
+    let before = written();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "ID" { id } else { a })
+        .collect();
+    let refused = sandbox.run_in(&home, &args);
+    refused.expect_code(2);
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "INVALID_ARGUMENT");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("another machine") && message.contains("some-other-machine"),
+        "{message}"
+    );
+    assert_eq!(written(), before, "nothing was written");
+}
+
 #[test]
 fn the_control_socket_logs_input_and_control_before_answering() {
     let sandbox = Sandbox::new();

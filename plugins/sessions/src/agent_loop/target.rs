@@ -1,6 +1,6 @@
 //! The Session a command is aimed at, and how input reaches its host.
 
-use crate::lookup::{find_session, FoundSession};
+use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
 use agent_tty_core::liveness::{self, Sidecar};
@@ -45,13 +45,22 @@ impl Target {
         event_log_path(&self.dir)
     }
 
-    /// `SESSION_NOT_RUNNING` unless the manifest says `running`: input to an
-    /// ended Session is refused before anything is sent.
+    /// Refuses, before anything is sent, input and control the Session
+    /// cannot take from here: `SESSION_NOT_RUNNING` unless the manifest says
+    /// `running`, and `INVALID_ARGUMENT` for a foreign Session (one run by
+    /// another machine, whose processes are never signalled from here).
     pub fn require_running(&self) -> Result<(), PluginError> {
-        if self.manifest.status.is_commandable() {
-            return Ok(());
+        if !self.manifest.status.is_commandable() {
+            return Err(not_running(&self.id, self.manifest.status.as_str()));
         }
-        Err(not_running(&self.id, self.manifest.status.as_str()))
+        if liveness::judge(&self.manifest, self.sidecar.as_ref()).is_foreign() {
+            return Err(runs_elsewhere(
+                &self.id,
+                self.sidecar.as_ref(),
+                "send it input from there",
+            ));
+        }
+        Ok(())
     }
 
     /// Sends one request to the Session's host. When the host cannot be

@@ -7,7 +7,7 @@
 //! records the exit and marks the Session `destroyed` itself; when the host is
 //! already dead, `destroy` does it and removes the socket the host left.
 
-use crate::lookup::{find_session, FoundSession};
+use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness};
 use agent_tty_core::manifest::{self, Status};
 use agent_tty_core::{control, Error};
@@ -85,13 +85,11 @@ fn begin(dir: &Path, id: &str) -> Result<(Status, Liveness), PluginError> {
         let sidecar = liveness::read_sidecar(dir);
         let verdict = liveness::judge(m, sidecar.as_ref());
         if verdict.is_foreign() && before.is_active() {
-            return Err(Error::invalid(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "Session {id} runs on another machine ({}); destroy it there",
-                    sidecar.map(|s| s.machine.machine_id).unwrap_or_default()
-                ),
-            ));
+            return Err(Error::Plugin(runs_elsewhere(
+                id,
+                sidecar.as_ref(),
+                "destroy it there",
+            )));
         }
         if before.is_terminal() {
             return Ok((
