@@ -26,7 +26,33 @@ pub struct ExitInfo {
     pub exit_signal: Option<String>,
 }
 
+/// The widest terminal agent-tty supports, in columns.
+///
+/// The emulator allocates every cell of the screen up front (and again for
+/// the alternate screen and each line of scrollback), so a size is a memory
+/// budget: 1000 × 1000, full, with its scrollback, costs about 90 MB to
+/// replay, where 4000 × 4000 would cost about 1.5 GB and 65535 × 65535
+/// aborts the reader. 1000 is far beyond any real terminal (a 4K screen at a tiny
+/// font is about 500 columns). `create` and `resize` refuse larger sizes,
+/// and a replay clamps them (see [`ScreenReplay`]).
+pub const MAX_COLS: u16 = 1000;
+
+/// The tallest terminal agent-tty supports, in rows (see [`MAX_COLS`]).
+pub const MAX_ROWS: u16 = 1000;
+
+/// A screen size as a replay uses it: at least 1 × 1, at most
+/// [`MAX_COLS`] × [`MAX_ROWS`], returned as `(rows, cols)` in the emulator's
+/// order.
+fn replay_size(cols: u16, rows: u16) -> (u16, u16) {
+    (rows.clamp(1, MAX_ROWS), cols.clamp(1, MAX_COLS))
+}
+
 /// A VT screen fed from Event Log events.
+///
+/// Sizes from the manifest and from `resize` events are clamped to
+/// [`MAX_COLS`] × [`MAX_ROWS`]: `create` and `resize` never record more, but
+/// a log written by something else (agent-tty 0.5, a damaged or hostile
+/// Home) must not make a reader allocate without bound.
 pub struct ScreenReplay {
     parser: vt100::Parser,
     exit: Option<ExitInfo>,
@@ -45,8 +71,9 @@ impl ScreenReplay {
 
     /// An empty screen keeping `scrollback` lines above the visible ones.
     pub fn with_scrollback(cols: u16, rows: u16, scrollback: usize) -> Self {
+        let (rows, cols) = replay_size(cols, rows);
         ScreenReplay {
-            parser: vt100::Parser::new(rows.max(1), cols.max(1), scrollback),
+            parser: vt100::Parser::new(rows, cols, scrollback),
             exit: None,
             last_seq: None,
             echo: MarkerEchoFilter::new(),
@@ -79,10 +106,10 @@ impl ScreenReplay {
                 let shown = self.echo.filter(data);
                 self.parser.process(shown.as_bytes());
             }
-            EventBody::Resize { cols, rows } => self
-                .parser
-                .screen_mut()
-                .set_size((*rows).max(1), (*cols).max(1)),
+            EventBody::Resize { cols, rows } => {
+                let (rows, cols) = replay_size(*cols, *rows);
+                self.parser.screen_mut().set_size(rows, cols)
+            }
             EventBody::InputRun {
                 marker: Some(marker),
                 ..
@@ -284,6 +311,24 @@ mod tests {
         ));
         assert_eq!(r.exit().unwrap().exit_code, Some(3));
         assert_eq!(r.last_seq(), Some(2));
+    }
+
+    #[test]
+    fn sizes_beyond_the_limit_are_clamped_not_allocated() {
+        let mut r = ScreenReplay::new(65535, 65535);
+        assert_eq!(r.size(), (MAX_COLS, MAX_ROWS));
+        r.apply(&ev(0, EventBody::Resize { cols: 3, rows: 0 }));
+        assert_eq!(r.size(), (3, 1));
+        r.apply(&ev(
+            1,
+            EventBody::Resize {
+                cols: 65535,
+                rows: 4000,
+            },
+        ));
+        assert_eq!(r.size(), (MAX_COLS, MAX_ROWS));
+        r.apply(&output(2, "still works"));
+        assert_eq!(r.visible_lines()[0], "still works");
     }
 
     fn output(seq: u64, data: &str) -> Event {

@@ -355,3 +355,75 @@ fn snapshot_of_an_ended_05_session_shows_its_last_screen() {
     waited.expect_code(4);
     assert_eq!(waited.json()["error"]["code"], "SESSION_NOT_RUNNING");
 }
+
+/// A Session whose manifest and Event Log ask for a terminal far larger than
+/// `create` or `resize` would accept, as a hostile or damaged Home might.
+fn write_oversized_session(home: &Path, id: &str) {
+    let dir = home.join("sessions").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = json!({
+        "version": 1, "sessionId": id,
+        "createdAt": "2026-11-20T10:00:00.000Z", "updatedAt": "2026-11-20T10:05:00.000Z",
+        "status": "exited", "command": ["bash"], "cwd": "/tmp",
+        "cols": 65535, "rows": 65535, "creationCols": 65535, "creationRows": 65535,
+        "hostPid": null, "childPid": null, "exitCode": 0, "exitSignal": null,
+    });
+    std::fs::write(dir.join("session.json"), manifest.to_string()).unwrap();
+    let events = [
+        json!({"type": "output", "payload": {"data": "hello"}}),
+        json!({"type": "resize", "payload": {"cols": 65535, "rows": 65535}}),
+        json!({"type": "output", "payload": {"data": " world"}}),
+        json!({"type": "exit", "payload": {"exitCode": 0, "exitSignal": null}}),
+    ];
+    let mut log = String::new();
+    for (seq, mut e) in events.into_iter().enumerate() {
+        e["seq"] = json!(seq);
+        e["ts"] = json!("2026-11-20T10:00:00.000Z");
+        log.push_str(&e.to_string());
+        log.push('\n');
+    }
+    std::fs::write(dir.join("events.jsonl"), log).unwrap();
+}
+
+#[test]
+fn an_oversized_terminal_in_a_log_is_read_at_the_largest_supported_size() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("hostile");
+    let id = "01JCZZ0000000000000000000B";
+    write_oversized_session(&home, id);
+    let structured = sandbox
+        .run_in(&home, &["snapshot", id, "--format", "structured"])
+        .expect_code(0)
+        .result();
+    assert_eq!(
+        (structured["cols"].as_u64(), structured["rows"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    assert_eq!(snapshot_text(&sandbox, &home, id), "hello world");
+    let waited = sandbox.run_in(&home, &["wait", id, "--text", "hello world"]);
+    assert_eq!(waited.expect_code(0).result()["matched"], true);
+}
+
+#[rstest]
+#[case::create_cols(&["create", "--cols", "1001", "--", "true"], "--cols")]
+#[case::create_rows(&["create", "--rows", "65535", "--", "true"], "--rows")]
+#[case::resize_cols(&["resize", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--cols", "1001", "--rows", "5"], "--cols")]
+#[case::resize_rows(&["resize", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--cols", "5", "--rows", "4000"], "--rows")]
+fn sizes_beyond_the_limit_are_invalid_dimensions_naming_it(
+    #[case] args: &[&str],
+    #[case] flag: &str,
+) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let run = sandbox.run_in(&home, args);
+    run.expect_code(2);
+    let error = &run.json()["error"];
+    assert_eq!(error["code"], "INVALID_DIMENSIONS");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(flag) && message.contains("1000"),
+        "{message}"
+    );
+    let sessions = std::fs::read_dir(home.join("sessions")).map_or(0, |rd| rd.count());
+    assert_eq!(sessions, 0, "no Session was created");
+}

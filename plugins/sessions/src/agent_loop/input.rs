@@ -3,7 +3,7 @@
 //! the `seq` of that event so a caller can line it up with what followed.
 
 use super::target::Target;
-use crate::dimensions::parse_dimension;
+use crate::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::{keys, signals};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
@@ -40,8 +40,10 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
 
 /// `resize <id> --cols C --rows R`.
 pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let cols = parse_dimension("cols", inv.value("cols").unwrap_or_default())?;
-    let rows = parse_dimension("rows", inv.value("rows").unwrap_or_default())?;
+    let given = |dimension: Dimension| {
+        parse_dimension(dimension, inv.value(dimension.flag()).unwrap_or_default())
+    };
+    let (cols, rows) = (given(Dimension::Cols)?, given(Dimension::Rows)?);
     let target = Target::find(inv)?;
     target.require_running()?;
     let response = target.send(&ControlRequest::Resize { cols, rows })?;

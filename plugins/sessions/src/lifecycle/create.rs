@@ -15,7 +15,7 @@
 //! no PIDs yet: a concurrent `list` would otherwise reconcile it as dead.
 //! Reconcile re-checks under the same lock, so it waits for us instead.
 
-use crate::dimensions::parse_dimension;
+use crate::dimensions::{parse_dimension, Dimension};
 use crate::lookup::home_of;
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness::{self, Sidecar};
@@ -205,13 +205,13 @@ fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
 }
 
 fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
-    let size = |flag: &str, default: u16| {
+    let size = |dimension: Dimension, default: u16| {
         invocation
-            .value(flag)
-            .map_or(Ok(default), |given| parse_dimension(flag, given))
+            .value(dimension.flag())
+            .map_or(Ok(default), |given| parse_dimension(dimension, given))
     };
-    let cols = size("cols", 80)?;
-    let rows = size("rows", 24)?;
+    let cols = size(Dimension::Cols, 80)?;
+    let rows = size(Dimension::Rows, 24)?;
     let name = non_empty(invocation.value("name"), "--name")?;
     let term = non_empty(invocation.value("term"), "--term")?
         .unwrap_or_else(|| "xterm-256color".to_owned());

@@ -6,6 +6,7 @@
 //! a command that has ended is refused with `SESSION_NOT_RUNNING`.
 
 use super::{pty, LogState, Shared};
+use crate::dimensions::check_size;
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::EventBody;
 use agent_tty_core::{keys, manifest, run_marker, signals, Error};
@@ -157,12 +158,7 @@ fn input(
 }
 
 fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Option<u64>> {
-    if cols == 0 || rows == 0 {
-        return Err(Error::invalid(
-            ErrorCode::InvalidDimensions,
-            format!("a Session needs at least 1 column and 1 row, not {cols}x{rows}"),
-        ));
-    }
+    check_size(cols, rows).map_err(Error::Plugin)?;
     let seq = {
         let mut log = running(shared)?;
         pty::resize(&shared.master, cols, rows).map_err(|_| not_running())?;
