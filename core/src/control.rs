@@ -207,7 +207,7 @@ pub fn send(socket: &Path, request: &ControlRequest, timeout: Duration) -> Resul
         Error::invalid(
             ErrorCode::HostUnreachable,
             format!(
-                "the Session's host is not answering on {} ({e}); check it with `agent-tty inspect <id>`",
+                "the Session's host is not answering on {} ({e})",
                 socket.display()
             ),
         )

@@ -86,6 +86,61 @@ fn run_then_wait_then_snapshot_shows_the_answer_and_never_the_marker() {
 }
 
 #[test]
+fn human_output_counts_in_the_right_number() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let human = |args: &[&str]| {
+        let mut all = vec!["--home", home.to_str().unwrap()];
+        all.extend(args);
+        let run = sandbox.run(all);
+        run.expect_code(0);
+        run.stdout
+    };
+    assert_eq!(
+        human(&["type", &id, "x"]),
+        format!("typed 1 character into Session {id}\n")
+    );
+    assert_eq!(
+        human(&["type", &id, "yz"]),
+        format!("typed 2 characters into Session {id}\n")
+    );
+    assert_eq!(
+        human(&["paste", &id, "é"]),
+        format!("pasted 1 character into Session {id}\n")
+    );
+    assert_eq!(
+        human(&["send-keys", &id, "Enter"]),
+        format!("sent 1 key to Session {id}\n")
+    );
+    assert_eq!(
+        human(&["send-keys", &id, "Up", "Down"]),
+        format!("sent 2 keys to Session {id}\n")
+    );
+}
+
+#[test]
+fn an_unreachable_host_is_named_by_its_session_id() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home);
+    let sidecar: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("sessions").join(&id).join("host.json")).unwrap(),
+    )
+    .unwrap();
+    // The host runs, but nobody can reach it any more.
+    std::fs::remove_file(sidecar["socket"].as_str().unwrap()).unwrap();
+    let run = sandbox.run_in(&home, &["type", &id, "x"]);
+    run.expect_code(6);
+    let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(!message.contains("<id>"), "{message}");
+    assert!(
+        message.contains(&format!("agent-tty inspect {id}")),
+        "{message}"
+    );
+}
+
+#[test]
 fn type_and_send_keys_enter_execute_a_command() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");

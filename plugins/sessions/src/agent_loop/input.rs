@@ -14,7 +14,7 @@ pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     let text = inv.value("text").unwrap_or_default().to_owned();
     let chars = text.chars().count();
     send_input(inv, ControlRequest::Text { data: text }, |id| {
-        format!("typed {chars} characters into Session {id}")
+        format!("typed {} into Session {id}", counted(chars, "character"))
     })
 }
 
@@ -23,7 +23,7 @@ pub(super) fn paste(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let text = inv.value("text").unwrap_or_default().to_owned();
     let chars = text.chars().count();
     send_input(inv, ControlRequest::Paste { data: text }, |id| {
-        format!("pasted {chars} characters into Session {id}")
+        format!("pasted {} into Session {id}", counted(chars, "character"))
     })
 }
 
@@ -34,7 +34,7 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     keys::encode(&names)?;
     let count = names.len();
     send_input(inv, ControlRequest::Keys { keys: names }, |id| {
-        format!("sent {count} keys to Session {id}")
+        format!("sent {} to Session {id}", counted(count, "key"))
     })
 }
 
@@ -81,4 +81,25 @@ fn send_input(
         json!({ "sessionId": target.id, "seq": response.seq }),
         human(&target.id),
     ))
+}
+
+/// `1 key`, `2 keys`: a count with its noun in the right number.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn counts_take_the_right_number() {
+        assert_eq!(counted(0, "key"), "0 keys");
+        assert_eq!(counted(1, "key"), "1 key");
+        assert_eq!(counted(2, "character"), "2 characters");
+    }
 }

@@ -66,7 +66,7 @@ impl Target {
     /// Sends one request to the Session's host. When the host cannot be
     /// reached, the Session is reconciled: if its host turned out to be dead
     /// the answer is `SESSION_NOT_RUNNING` (the manifest now says `failed`),
-    /// otherwise the connection error stands.
+    /// otherwise the connection error stands, with what to check next.
     pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse, PluginError> {
         let socket = control::session_socket(&self.home, &self.id, self.sidecar.as_ref())?;
         match control::send(&socket, request, CONTROL_TIMEOUT) {
@@ -75,7 +75,17 @@ impl Target {
                     Ok(outcome) if !outcome.manifest.status.is_commandable() => {
                         Err(not_running(&self.id, outcome.manifest.status.as_str()))
                     }
-                    _ => Err(e.into()),
+                    _ => Err(PluginError::new(
+                        ErrorCode::HostUnreachable,
+                        format!(
+                            "{e}; `agent-tty inspect {id}` shows whether Session {id} still runs",
+                            id = self.id
+                        ),
+                    )
+                    .with_details(serde_json::json!({
+                        "sessionId": self.id,
+                        "socket": socket,
+                    }))),
                 }
             }
             other => Ok(other?),

@@ -153,7 +153,7 @@ fn input(
     };
     (&shared.master)
         .write_all(bytes)
-        .map_err(|_| not_running())?;
+        .map_err(|_| not_running(shared))?;
     Ok(Some(seq))
 }
 
@@ -161,7 +161,7 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     check_size(cols, rows).map_err(Error::Plugin)?;
     let seq = {
         let mut log = running(shared)?;
-        pty::resize(&shared.master, cols, rows).map_err(|_| not_running())?;
+        pty::resize(&shared.master, cols, rows).map_err(|_| not_running(shared))?;
         log.writer.append(EventBody::Resize { cols, rows })?
     };
     // The kernel signals the terminal's foreground group; the command's own
@@ -192,14 +192,22 @@ fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64
 fn running(shared: &Shared) -> agent_tty_core::Result<MutexGuard<'_, LogState>> {
     let log = shared.log();
     if log.child_exited {
-        return Err(not_running());
+        return Err(not_running(shared));
     }
     Ok(log)
 }
 
-fn not_running() -> Error {
+fn not_running(shared: &Shared) -> Error {
+    let id = shared
+        .session_dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     Error::invalid(
         ErrorCode::SessionNotRunning,
-        "the Session's command has ended; it no longer takes input (see `agent-tty inspect <id>`)",
+        format!(
+            "the command of Session {id} has ended; it no longer takes input \
+             (`agent-tty snapshot {id}` shows its last screen)"
+        ),
     )
 }
