@@ -158,7 +158,12 @@ fn socket_name(home: &Path, session_id: &str) -> String {
 pub fn session_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) -> Result<PathBuf> {
     match sidecar.and_then(|s| recorded_socket(s, session_id)) {
         Some(socket) => {
-            check_private_dir(socket.parent().unwrap_or(Path::new("/")))?;
+            // A directory that is gone (a runtime directory removed at
+            // logout) took the socket with it: connecting says so.
+            let dir = socket.parent().unwrap_or(Path::new("/"));
+            if dir.exists() {
+                check_private_dir(dir)?;
+            }
             Ok(socket)
         }
         None => socket_path(home, session_id),
@@ -313,6 +318,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_recorded_socket_whose_directory_is_gone_is_unreachable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = tmp.path().join("gone").join(format!("{ID}-0badf00d.sock"));
+        let found = session_socket(Path::new("/h"), ID, Some(&sidecar_naming(&gone))).unwrap();
+        let err = send(&found, &ControlRequest::Ping, Duration::from_secs(1)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::HostUnreachable);
     }
 
     #[test]
