@@ -20,8 +20,8 @@ pub fn resolve_home(
     os_home: Option<&Path>,
 ) -> Result<HomeChoice> {
     let (raw, explicit, source) = match (flag, env_value.filter(|v| !v.is_empty())) {
-        (Some(f), _) => (PathBuf::from(f), true, "--home"),
-        (None, Some(e)) => (PathBuf::from(e), true, HOME_ENV),
+        (Some(f), _) => (PathBuf::from(f), true, Source::Flag),
+        (None, Some(e)) => (PathBuf::from(e), true, Source::Env),
         (None, None) => {
             let base = os_home.ok_or_else(|| {
                 Error::invalid(
@@ -30,19 +30,25 @@ pub fn resolve_home(
                      pass --home <absolute path> or set AGENT_TTY_HOME",
                 )
             })?;
-            (base.join(".agent-tty"), false, "default")
+            (base.join(".agent-tty"), false, Source::Default)
         }
     };
     if !raw.is_absolute() {
-        return Err(Error::invalid(
-            ErrorCode::InvalidArgument,
-            format!(
-                "the Home given by {source} must be an absolute path, not {:?}; \
-                 try {source} \"$PWD/{}\"",
-                raw.display(),
-                raw.display()
+        let shown = raw.display();
+        let message = match source {
+            Source::Flag => format!(
+                "--home must be an absolute path, not {shown:?}; try --home \"$PWD/{shown}\""
             ),
-        ));
+            Source::Env => format!(
+                "{HOME_ENV} must be an absolute path, not {shown:?}; try \
+                 {HOME_ENV}=\"$PWD/{shown}\""
+            ),
+            Source::Default => format!(
+                "the default Home {shown:?} is not absolute because $HOME is relative; \
+                 pass --home <absolute path> or set {HOME_ENV}"
+            ),
+        };
+        return Err(Error::invalid(ErrorCode::InvalidArgument, message));
     }
     Ok(HomeChoice {
         path: canonical_path(&raw).to_string_lossy().into_owned(),
@@ -81,6 +87,14 @@ pub fn normalise(path: &Path) -> PathBuf {
         out.push("/");
     }
     out
+}
+
+/// Where a Home choice came from, for messages.
+#[derive(Clone, Copy)]
+enum Source {
+    Flag,
+    Env,
+    Default,
 }
 
 /// `<home>/sessions`.
@@ -161,6 +175,13 @@ mod tests {
         let err = resolve_home(flag, env, Some(Path::new("/users/me"))).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidArgument);
         assert!(err.to_string().contains("absolute"), "{err}");
+        assert!(!err.to_string().contains("default"), "{err}");
+    }
+
+    #[test]
+    fn a_relative_user_directory_is_explained() {
+        let err = resolve_home(None, None, Some(Path::new("relhome"))).unwrap_err();
+        assert!(err.to_string().contains("$HOME is relative"), "{err}");
     }
 
     #[rstest]

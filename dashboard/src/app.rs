@@ -258,9 +258,15 @@ impl App {
     }
 
     fn list(&self, reconcile: bool) -> Effect {
+        self.list_in(self.state.scope_all, reconcile)
+    }
+
+    /// A listing of the current Home in a given scope, which may differ from
+    /// the one shown (see [`App::on_probe`]).
+    fn list_in(&self, all: bool, reconcile: bool) -> Effect {
         Effect::List(ListRequest {
             home: self.state.home.clone(),
-            all: self.state.scope_all,
+            all,
             reconcile,
         })
     }
@@ -373,9 +379,10 @@ impl App {
                 return match self.panes.iter().position(PaneInfo::is_home_picker) {
                     Some(index) => self.open_pane(index),
                     None => {
+                        // Short enough for an 80-column footer.
                         self.state.message = Some(format!(
-                            "the Home picker plugin ({HOME_PICKER_PLUGIN}) is not installed; \
-                             `agent-tty plugins` shows where plugins are looked for"
+                            "Home picker ({HOME_PICKER_PLUGIN}) not installed; \
+                             see `agent-tty plugins`"
                         ));
                         Vec::new()
                     }
@@ -460,7 +467,13 @@ impl App {
         all: bool,
         result: Result<Vec<SessionRow>, String>,
     ) -> Vec<Effect> {
-        if home != self.state.home || all != self.state.scope_all {
+        if home != self.state.home {
+            return Vec::new(); // an answer about a Home no longer shown
+        }
+        if all != self.state.scope_all {
+            if all && self.want_session.is_some() {
+                return self.on_probe(result);
+            }
             return Vec::new(); // an answer to a question no longer asked
         }
         let rows = match result {
@@ -479,17 +492,42 @@ impl App {
         if let Some(id) = self.want_session.take() {
             if !rows.iter().any(|r| r.session_id == id) {
                 if !self.state.scope_all {
-                    // An ended Session is only listed under "all": widen once.
+                    // An ended Session is only listed under "all". Ask
+                    // whether it is there before widening the scope, so an
+                    // id that is in no listing leaves the scope alone.
                     self.want_session = Some(id);
-                    self.state.scope_all = true;
                     self.state.listing = Listing::Loaded(rows);
-                    return vec![self.list(false)];
+                    return vec![self.list_in(true, false)];
                 }
-                self.state.message = Some(format!("Session {id} is not in this Home"));
+                self.state.message = Some(no_such_session(&id));
             }
         }
         self.state.listing = Listing::Loaded(rows);
         self.follow_selected()
+    }
+
+    /// The answer to the "all" listing asked for when `--session` named a
+    /// Session the Active listing does not hold: widen the scope only when
+    /// the Session is there (it has ended), otherwise say it is not.
+    fn on_probe(&mut self, result: Result<Vec<SessionRow>, String>) -> Vec<Effect> {
+        let Some(id) = self.want_session.take() else {
+            return Vec::new();
+        };
+        match result {
+            Ok(rows) if rows.iter().any(|r| r.session_id == id) => {
+                self.want_session = Some(id);
+                self.state.scope_all = true;
+                self.on_listed(self.state.home.clone(), true, Ok(rows))
+            }
+            Ok(_) => {
+                self.state.message = Some(no_such_session(&id));
+                self.follow_selected()
+            }
+            Err(e) => {
+                self.state.message = Some(format!("could not look for Session {id}: {e}"));
+                self.follow_selected()
+            }
+        }
     }
 
     fn follow_selected(&mut self) -> Vec<Effect> {
@@ -514,4 +552,9 @@ impl App {
         self.state.pan = (0, 0);
         vec![Effect::Follow(target)]
     }
+}
+
+/// The footer note for a `--session` id that is in no listing of the Home.
+fn no_such_session(id: &str) -> String {
+    format!("no Session {id} in this Home")
 }

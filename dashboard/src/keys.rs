@@ -80,6 +80,9 @@ pub struct Binding {
     pub action: Action,
     /// Where it applies.
     pub when: When,
+    /// How much the footer needs it: when hints do not all fit, the highest
+    /// ranks are dropped first (0: never dropped unless nothing else fits).
+    pub rank: u8,
 }
 
 fn ch(c: char) -> KeyEvent {
@@ -90,15 +93,31 @@ fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::plain(code)
 }
 
-fn row(keys: Vec<KeyEvent>, label: &str, hint: &str, action: Action, when: When) -> Binding {
+fn row(
+    keys: Vec<KeyEvent>,
+    label: &str,
+    hint: &str,
+    action: Action,
+    when: When,
+    rank: u8,
+) -> Binding {
     Binding {
         keys,
         label: label.to_owned(),
         hint: hint.to_owned(),
         action,
         when,
+        rank,
     }
 }
+
+/// Ranks of the footer hints: how to leave, then how to move, then how to
+/// change the layout, then the scope and the Home picker, then plugin panes.
+const ESSENTIAL: u8 = 0;
+const MOVE: u8 = 1;
+const LAYOUT: u8 = 2;
+const SCOPE: u8 = 3;
+const PANES: u8 = 4;
 
 /// The dashboard's bindings, built-in ones first, then plugin panes.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,14 +133,22 @@ impl KeyTable {
         use Action::*;
         use When::*;
         let mut bindings = vec![
-            row(vec![ch('q')], "q", "quit", Quit, Always),
-            row(vec![key(KeyCode::Tab)], "Tab", "focus", FocusNext, Always),
+            row(vec![ch('q')], "q", "quit", Quit, Always, ESSENTIAL),
+            row(
+                vec![key(KeyCode::Tab)],
+                "Tab",
+                "focus",
+                FocusNext,
+                Always,
+                LAYOUT,
+            ),
             row(
                 vec![key(KeyCode::Enter)],
                 "Enter",
                 "maximise",
                 ToggleMaximise,
                 Always,
+                LAYOUT,
             ),
             row(
                 vec![key(KeyCode::Esc)],
@@ -129,6 +156,7 @@ impl KeyTable {
                 "restore",
                 Restore,
                 Maximised,
+                MOVE,
             ),
             row(
                 vec![ch('j'), key(KeyCode::Down)],
@@ -136,6 +164,7 @@ impl KeyTable {
                 "select",
                 SelectNext,
                 SessionsFocused,
+                MOVE,
             ),
             row(
                 vec![ch('k'), key(KeyCode::Up)],
@@ -143,6 +172,7 @@ impl KeyTable {
                 "",
                 SelectPrevious,
                 SessionsFocused,
+                MOVE,
             ),
             row(
                 vec![key(KeyCode::Left), ch('h')],
@@ -150,6 +180,7 @@ impl KeyTable {
                 "pan",
                 Pan(-4, 0),
                 LiveFocused,
+                MOVE,
             ),
             row(
                 vec![key(KeyCode::Right), ch('l')],
@@ -157,6 +188,7 @@ impl KeyTable {
                 "",
                 Pan(4, 0),
                 LiveFocused,
+                MOVE,
             ),
             row(
                 vec![key(KeyCode::Up), ch('k')],
@@ -164,6 +196,7 @@ impl KeyTable {
                 "",
                 Pan(0, -2),
                 LiveFocused,
+                MOVE,
             ),
             row(
                 vec![key(KeyCode::Down), ch('j')],
@@ -171,9 +204,10 @@ impl KeyTable {
                 "",
                 Pan(0, 2),
                 LiveFocused,
+                MOVE,
             ),
-            row(vec![ch('a')], "a", "active/all", ToggleScope, Always),
-            row(vec![ch('H')], "H", "Homes", OpenHomePicker, Always),
+            row(vec![ch('a')], "a", "active/all", ToggleScope, Always, SCOPE),
+            row(vec![ch('H')], "H", "Homes", OpenHomePicker, Always, SCOPE),
         ];
         for (index, pane) in panes.iter().enumerate() {
             if pane.is_home_picker() {
@@ -188,6 +222,7 @@ impl KeyTable {
                     &pane.spec.title,
                     OpenPane(index),
                     Always,
+                    PANES,
                 ));
             }
         }
@@ -216,6 +251,35 @@ impl KeyTable {
             .iter()
             .filter(|b| b.when.applies(cx) && !b.label.is_empty())
             .map(|b| (b.label.as_str(), b.hint.as_str()))
+            .collect()
+    }
+
+    /// The hints that fit in `room` columns when each takes `width(keys,
+    /// what)`, in table order. Whole hints are dropped, highest rank first
+    /// and the last of a rank first, so a narrow footer loses plugin panes
+    /// before it loses how to move or quit, and never cuts a hint in half.
+    pub fn fitting_hints(
+        &self,
+        cx: KeyContext,
+        room: usize,
+        width: impl Fn(&str, &str) -> usize,
+    ) -> Vec<(&str, &str)> {
+        let mut hints: Vec<(&Binding, usize)> = self
+            .bindings
+            .iter()
+            .filter(|b| b.when.applies(cx) && !b.label.is_empty())
+            .map(|b| (b, width(&b.label, &b.hint)))
+            .collect();
+        let mut used: usize = hints.iter().map(|(_, w)| w).sum();
+        while used > room {
+            let Some(drop) = (0..hints.len()).max_by_key(|&i| (hints[i].0.rank, i)) else {
+                break;
+            };
+            used -= hints.remove(drop).1;
+        }
+        hints
+            .into_iter()
+            .map(|(b, _)| (b.label.as_str(), b.hint.as_str()))
             .collect()
     }
 }
@@ -299,5 +363,20 @@ mod tests {
         let table = KeyTable::new(&[pane("greedy", 'q', None)]);
         assert_eq!(table.action(&ch('q'), LIST), Some(Action::Quit));
         assert!(!table.hints(LIST).contains(&("q", "GREEDY")));
+    }
+
+    #[test]
+    fn a_narrow_footer_keeps_quit_and_how_to_leave_a_maximised_view() {
+        let table = KeyTable::new(&[pane("hello", 'E', None)]);
+        let width = |keys: &str, what: &str| keys.len() + what.len() + 3;
+        assert_eq!(
+            table.fitting_hints(MAX, 22, width),
+            [("q", "quit"), ("Esc", "restore")]
+        );
+        assert_eq!(table.fitting_hints(MAX, 0, width), []);
+        assert_eq!(
+            table.fitting_hints(LIST, usize::MAX, width),
+            table.hints(LIST)
+        );
     }
 }

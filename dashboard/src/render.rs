@@ -291,22 +291,66 @@ fn render_pane(overlay: &Overlay, area: Rect, out: &mut Buffer) {
     }
 }
 
+/// The footer: a message first, whole, or cut with "…" when even the
+/// whole line cannot hold it, because a message is what the person needs to
+/// read now; then the key hints that still fit (see
+/// [`KeyTable::fitting_hints`](crate::keys::KeyTable::fitting_hints)).
 fn render_footer(state: &State, area: Rect, frame: &mut Frame) {
+    let mut room = usize::from(area.width);
     let mut spans: Vec<Span> = Vec::new();
     if let Some(m) = &state.message {
-        spans.push(Span::styled(
-            format!(" {m} "),
-            Style::new().fg(Color::Yellow),
-        ));
-        spans.push(Span::raw("·"));
+        let text = cut_to_width(&format!(" {m} "), room);
+        room -= width(&text);
+        spans.push(Span::styled(text, Style::new().fg(Color::Yellow)));
     }
+    // After a message, hints need one more column for the "·" between.
+    let room = room.saturating_sub(usize::from(state.message.is_some()));
+    let mut hints: Vec<Span> = Vec::new();
     if let Some(o) = &state.overlay {
-        spans.push(Span::raw(format!(" {} · Ctrl-C quits", o.pane.spec.title)));
+        let hint = format!(" {} · Ctrl-C quits", o.pane.spec.title);
+        if width(&hint) <= room {
+            hints.push(Span::raw(hint));
+        }
     } else {
-        for (keys, what) in state.keys.hints(state.key_context()) {
-            spans.push(Span::styled(format!(" {keys}"), Style::new().bold()));
-            spans.push(Span::raw(format!(" {what} ")));
+        let hint_width = |keys: &str, what: &str| width(keys) + width(what) + 3;
+        for (keys, what) in state
+            .keys
+            .fitting_hints(state.key_context(), room, hint_width)
+        {
+            hints.push(Span::styled(format!(" {keys}"), Style::new().bold()));
+            hints.push(Span::raw(format!(" {what} ")));
         }
     }
+    if !spans.is_empty() && !hints.is_empty() {
+        spans.push(Span::raw("·"));
+    }
+    spans.extend(hints);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `text` if it fits in `room` columns, else as much of its start as fits
+/// followed by "…".
+fn cut_to_width(text: &str, room: usize) -> String {
+    if width(text) <= room {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > room {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if room > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// How many columns `text` takes on a terminal.
+fn width(text: &str) -> usize {
+    Span::raw(text).width()
 }

@@ -441,7 +441,7 @@ fn without_the_picker_plugin_h_explains_and_the_rest_works() {
     assert!(h.app.state.overlay.is_none());
     assert!(
         h.footer()
-            .contains("the Home picker plugin (dashboard-home-picker) is not installed"),
+            .contains("Home picker (dashboard-home-picker) not installed"),
         "{}",
         h.footer()
     );
@@ -555,4 +555,76 @@ fn resizing_redraws_an_open_pane_at_the_new_size() {
     h.ch('H');
     h.send(Msg::Resize(60, 20));
     assert!(h.screen().starts_with("Homes pane 60x19"));
+}
+
+#[test]
+fn an_unknown_session_keeps_the_active_scope_and_says_so() {
+    const UNKNOWN: &str = "01JDZZZZZZZZZZZZZZZZZZZZZZ";
+    let h = Harness::new(true, Some(UNKNOWN));
+    assert!(!h.app.state.scope_all);
+    assert_eq!(h.selected().as_deref(), Some(SA));
+    assert_eq!(h.followed, [Some(SA.to_owned())]);
+    let screen = h.screen();
+    insta_like(
+        &screen,
+        &[
+            "Active Sessions",
+            "Sessions (1 active)",
+            &format!("no Session {UNKNOWN} in this Home"),
+        ],
+    );
+}
+
+#[test]
+fn the_not_installed_message_is_readable_at_80_columns() {
+    let mut h = Harness::new(false, None);
+    h.send(Msg::Resize(80, 24));
+    h.ch('H');
+    assert_eq!(
+        h.footer(),
+        " Home picker (dashboard-home-picker) not installed; see `agent-tty plugins`"
+    );
+}
+
+#[test]
+fn a_message_longer_than_the_footer_keeps_its_start_and_shows_it_was_cut() {
+    let mut h = Harness::new(true, None);
+    h.send(Msg::Resize(40, 24));
+    h.ch('E');
+    h.send(Msg::PaneDrawn {
+        instance: 1,
+        result: Err("a very long explanation of what went wrong".into()),
+    });
+    assert_eq!(h.footer(), " Hello: a very long explanation of what…");
+}
+
+/// Narrow footers drop whole hints, least important first, and never cut
+/// one mid-word.
+#[rstest::rstest]
+#[case(
+    100,
+    " q quit  Tab focus  Enter maximise  j/k select  a active/all  H Homes  E Hello"
+)]
+#[case(
+    70,
+    " q quit  Tab focus  Enter maximise  j/k select  a active/all  H Homes"
+)]
+#[case(50, " q quit  Tab focus  Enter maximise  j/k select")]
+#[case(30, " q quit  j/k select")]
+#[case(12, " q quit")]
+fn narrow_footers_drop_whole_hints(#[case] width: u16, #[case] expected: &str) {
+    let mut h = Harness::new(true, None);
+    h.send(Msg::Resize(width, 24));
+    assert_eq!(h.footer(), expected);
+}
+
+#[test]
+fn a_message_comes_before_the_hints_that_still_fit() {
+    let mut h = Harness::new(true, None);
+    h.send(Msg::Resize(70, 24));
+    h.app.state.message = Some("Hello: broke".into());
+    assert_eq!(
+        h.footer(),
+        " Hello: broke · q quit  Tab focus  Enter maximise  j/k select"
+    );
 }

@@ -20,22 +20,24 @@ pub fn run(args: Vec<String>) -> i32 {
         json: wants_json(&args),
     };
     let set = plugins::load();
-    if let Some(word) = first_command_word(&args) {
-        if let Some(err) = set.missing_plugin_for(&word) {
-            return output::failure(mode, &word, &err);
-        }
+    if let Some((words, err)) = set.missing_plugin_for(&leading_words(&args)) {
+        return output::failure(mode, &words, &err);
     }
-    let matches = match build_cli(set).try_get_matches_from(&args) {
+    let cli = build_cli(set);
+    let matches = match cli.clone().try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => return usage_failure(mode, &args, e),
+        Err(e) => return usage_failure(mode, &cli, &args, e),
     };
     let mode = OutputMode {
         json: matches.get_flag("json"),
     };
     let context = context(&matches, mode);
     let Some((path, leaf)) = command_path(&matches) else {
-        // No subcommand: behave like `--help`.
-        let _ = build_cli(set).print_help();
+        if mode.json {
+            let err = PluginError::usage("no command given; see `agent-tty --help`");
+            return output::failure(mode, "agent-tty", &err);
+        }
+        output::print_stdout(&cli.clone().render_help().to_string());
         return 2;
     };
     let name = path.join(" ");
@@ -88,53 +90,106 @@ fn wants_json(args: &[String]) -> bool {
         .any(|a| a == "--json")
 }
 
-/// The first word that is not a global flag, e.g. `home` in
-/// `agent-tty --home /h --json home list`.
-fn first_command_word(args: &[String]) -> Option<String> {
+/// The words before the first flag-free argument list, global flags skipped:
+/// `["home", "list"]` for `agent-tty --home /h --json home list --all`.
+fn leading_words(args: &[String]) -> Vec<&str> {
+    let mut words = Vec::new();
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--home" => {
                 it.next();
             }
-            "--" => return None,
+            "--" => break,
             s if s.starts_with('-') => {}
-            s => return Some(s.to_owned()),
+            s => words.push(s),
         }
     }
-    None
+    words
 }
 
-fn usage_failure(mode: OutputMode, args: &[String], e: clap::Error) -> i32 {
+/// The words that name commands in `cli`, e.g. `home list` for
+/// `agent-tty --json home list --bogus`, so errors name what was typed.
+fn typed_command(cli: &Command, args: &[String]) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut current = cli;
+    for word in leading_words(args) {
+        match current.find_subcommand(word) {
+            Some(sub) => {
+                path.push(sub.get_name().to_owned());
+                current = sub;
+            }
+            None => break,
+        }
+    }
+    path
+}
+
+fn usage_failure(mode: OutputMode, cli: &Command, args: &[String], e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
+    let path = typed_command(cli, args);
+    let command = if path.is_empty() {
+        "agent-tty".to_owned()
+    } else {
+        path.join(" ")
+    };
+    let help = if path.is_empty() {
+        "agent-tty --help".to_owned()
+    } else {
+        format!("agent-tty {command} --help")
+    };
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             output::print_stdout(&e.render().to_string());
             0
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand if !mode.json => {
             eprint!("{}", e.render());
             2
         }
-        _ => {
-            let command = first_command_word(args).unwrap_or_else(|| "agent-tty".to_owned());
-            let text = e.render().to_string();
-            let message = text
-                .lines()
-                .next()
-                .unwrap_or("invalid usage")
-                .trim_start_matches("error: ")
-                .to_owned();
-            if mode.json {
-                let err =
-                    PluginError::usage(format!("{message}; see `agent-tty {command} --help`"))
-                        .with_details(json!({ "usage": text }));
-                output::failure(mode, &command, &err)
-            } else {
-                eprint!("{text}");
-                2
-            }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let group = path
+                .iter()
+                .fold(cli, |c, w| c.find_subcommand(w).unwrap_or(c));
+            let choices: Vec<&str> = group
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name())
+                .collect();
+            let err = PluginError::usage(format!(
+                "`agent-tty {command}` needs a subcommand: {}; see `{help}`",
+                choices.join(", ")
+            ));
+            output::failure(mode, &command, &err)
         }
+        _ if mode.json => {
+            let text = e.render().to_string();
+            let err = PluginError::usage(format!("{}; see `{help}`", clap_message(&text)))
+                .with_details(json!({ "usage": text }));
+            output::failure(mode, &command, &err)
+        }
+        _ => {
+            eprint!("{}", e.render());
+            2
+        }
+    }
+}
+
+/// clap's error as one line: everything before its usage block, e.g.
+/// "the following required arguments were not provided: <ID>".
+fn clap_message(rendered: &str) -> String {
+    let message = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.trim_start_matches("error: ");
+    if message.is_empty() {
+        "invalid usage".to_owned()
+    } else {
+        message.to_owned()
     }
 }
 

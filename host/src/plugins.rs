@@ -39,6 +39,9 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("gc", "gc-sweeper"),
 ];
 
+/// Which of those words are command groups (`home list`, `home forget`).
+const GROUPS: &[&str] = &["home"];
+
 /// Loads every plugin on the search path once per process and installs the
 /// handler through which plugins reach each other.
 pub fn load() -> &'static PluginSet {
@@ -92,14 +95,21 @@ impl PluginSet {
         self.loaded.iter().find(|p| p.name == name)
     }
 
-    /// If `word` is a command of one of agent-tty's own plugins that is not
-    /// loaded, the error to show instead of "unknown command".
-    pub fn missing_plugin_for(&self, word: &str) -> Option<PluginError> {
-        let (_, plugin) = WELL_KNOWN.iter().find(|(w, _)| *w == word)?;
+    /// If the typed words start with a command of one of agent-tty's own
+    /// plugins that is not loaded, the command's name (e.g. `home list`) and
+    /// the error to show instead of "unknown command".
+    pub fn missing_plugin_for(&self, words: &[&str]) -> Option<(String, PluginError)> {
+        let first = *words.first()?;
+        let (_, plugin) = WELL_KNOWN.iter().find(|(w, _)| *w == first)?;
         if self.by_name(plugin).is_some() {
             return None;
         }
-        Some(not_installed(plugin, &format!("`{word}`")))
+        let name = match words.get(1) {
+            Some(sub) if GROUPS.contains(&first) => format!("{first} {sub}"),
+            _ => first.to_owned(),
+        };
+        let err = not_installed(plugin, &format!("`{name}`"));
+        Some((name, err))
     }
 
     /// Calls a capability of whichever plugin declares it.

@@ -10,7 +10,7 @@ use crate::abi::{HostCallbacks, PluginModuleRef};
 use crate::plugin::PluginDescription;
 use crate::wire::{PluginRequest, Response};
 use crate::{PluginError, INTERFACE_VERSION};
-use abi_stable::library::lib_header_from_path;
+use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RStr, RString};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -79,11 +79,18 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
         return Err(refuse(format!("{} {why}", path.display())));
     }
     let header = lib_header_from_path(path).map_err(|e| {
-        refuse(format!(
-            "{} is not a loadable agent-tty plugin: {}",
-            path.display(),
-            first_line(&e.to_string())
-        ))
+        refuse(match e {
+            LibraryError::GetSymbolError { .. } => format!(
+                "{} is not an agent-tty plugin: it exports no plugin root module \
+                 (plugins are built with `agent_tty_plugin_api::export_plugin!`)",
+                path.display()
+            ),
+            other => format!(
+                "{} is not a loadable agent-tty plugin: {}",
+                path.display(),
+                one_line(&other.to_string())
+            ),
+        })
     })?;
     let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
         refuse(format!(
@@ -91,7 +98,7 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
              (this agent-tty speaks interface {INTERFACE_VERSION}, plugin-api {}): {}",
             path.display(),
             env!("CARGO_PKG_VERSION"),
-            first_line(&e.to_string())
+            one_line(&e.to_string())
         ))
     })?;
     let name = module.name().as_str().to_owned();
@@ -151,6 +158,7 @@ impl LoadedPlugin {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+/// abi_stable's messages span several indented lines; a refusal reason is one.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -30,13 +30,42 @@ impl HomeRow {
     /// The last two path segments, which tell most Homes apart at a glance
     /// (`homes/a`, `tmp.x3Fq/home`), with `…/` when more came before.
     pub fn short_name(&self) -> String {
-        let parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
+        let parts = self.segments();
         match parts.len() {
             0 => "/".to_owned(),
             1 | 2 => format!("/{}", parts.join("/")),
             n => format!("…/{}", parts[n - 2..].join("/")),
         }
     }
+
+    /// [`HomeRow::short_name`] in at most `room` columns. What tells Homes
+    /// apart is the end of the path, so a name that does not fit loses its
+    /// start (`…N9HDJA9jJ/.agent-tty`), never its last segment when the
+    /// column is at least as wide as that segment.
+    pub fn short_name_in(&self, room: usize) -> String {
+        let name = self.short_name();
+        if width(&name) <= room {
+            return name;
+        }
+        let Some(room) = room.checked_sub(1) else {
+            return String::new();
+        };
+        let start = name
+            .char_indices()
+            .map(|(i, _)| i)
+            .find(|&i| width(&name[i..]) <= room)
+            .unwrap_or(name.len());
+        format!("…{}", &name[start..])
+    }
+
+    fn segments(&self) -> Vec<&str> {
+        self.path.split('/').filter(|p| !p.is_empty()).collect()
+    }
+}
+
+/// How many columns `text` takes on a terminal.
+fn width(text: &str) -> usize {
+    Span::raw(text).width()
 }
 
 /// Decodes `{"homes": [...]}`.
@@ -202,6 +231,7 @@ impl Picker {
     }
 
     fn render_table(&self, visible: &[&HomeRow], area: Rect, buf: &mut Buffer, now: SystemTime) {
+        let name_width = name_column_width(visible, area.width);
         let rows_fit = area.height.saturating_sub(1) as usize;
         let skip = (self.selected + 1).saturating_sub(rows_fit);
         let rows = visible
@@ -216,7 +246,7 @@ impl Picker {
                     .unwrap_or_default();
                 let row = Row::new(vec![
                     Cell::from(if current { "●" } else { " " }),
-                    Cell::from(h.short_name()),
+                    Cell::from(h.short_name_in(usize::from(name_width))),
                     Cell::from(format!("{}/{}", h.active_sessions, h.total_sessions)),
                     Cell::from(seen),
                     Cell::from(h.path.clone()).dim(),
@@ -231,7 +261,7 @@ impl Picker {
             rows,
             [
                 Constraint::Length(1),
-                Constraint::Length(24),
+                Constraint::Length(name_width),
                 Constraint::Length(13),
                 Constraint::Length(10),
                 Constraint::Min(10),
@@ -241,6 +271,32 @@ impl Picker {
         .render(area, buf);
     }
 }
+
+/// The HOME column's width: wide enough for every short name (between
+/// [`NAME_MIN`] and [`NAME_MAX`]), and always for every last segment, but
+/// never so wide that the other columns lose their room; the PATH column is
+/// the one that gets cut.
+fn name_column_width(visible: &[&HomeRow], table_width: u16) -> u16 {
+    let names = visible.iter().map(|h| width(&h.short_name()));
+    let last_segments = visible
+        .iter()
+        .map(|h| h.segments().last().map_or(1, |s| width(s) + 1));
+    let wanted = names
+        .max()
+        .unwrap_or(0)
+        .clamp(NAME_MIN, NAME_MAX)
+        .max(last_segments.max().unwrap_or(0));
+    let room = usize::from(table_width).saturating_sub(OTHER_COLUMNS);
+    u16::try_from(wanted.min(room)).unwrap_or(u16::MAX)
+}
+
+/// The HOME column is at least this wide, so short names line up.
+const NAME_MIN: usize = 24;
+/// …and at most this wide for whole two-segment names.
+const NAME_MAX: usize = 40;
+/// Columns the rest of the table needs: the current-Home mark, ACTIVE/TOTAL,
+/// LAST SEEN, PATH's minimum and the gaps between the five columns.
+const OTHER_COLUMNS: usize = 1 + 13 + 10 + 10 + 4;
 
 #[cfg(test)]
 mod tests {
@@ -379,5 +435,45 @@ mod tests {
             .collect()));
         let screen = text(&p.render(80, 10, later()));
         assert!(screen.contains("● /h/99"), "{screen}");
+    }
+
+    /// The HOME cell of the row whose counts are `counts`, read off a screen.
+    fn name_cell(screen: &str, counts: &str) -> String {
+        let line = screen.lines().find(|l| l.contains(counts)).unwrap();
+        line.chars()
+            .skip(2)
+            .collect::<String>()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[rstest]
+    #[case(90, "…/tmp.XN9HDJA9jJ/.agent-tty")]
+    #[case(60, "…XN9HDJA9jJ/.agent-tty")]
+    fn a_long_name_is_cut_from_the_left_so_its_last_segment_stays_whole(
+        #[case] width: u16,
+        #[case] name: &str,
+    ) {
+        const LONG: &str = "/tmp/tmp.XN9HDJA9jJ/.agent-tty";
+        let mut p = Picker::new("/x", true);
+        p.set_homes(Ok(vec![home(LONG, 1, 1), home("/w/homes/a", 0, 1)]));
+        let screen = text(&p.render(width, 6, later()));
+        assert_eq!(name_cell(&screen, " 1/1 "), name, "{screen}");
+    }
+
+    #[rstest]
+    #[case("/a/b/c", 40, "…/b/c")]
+    #[case("/a/bb/ccc", 5, "…/ccc")]
+    #[case("/a/bb/ccc", 4, "…ccc")]
+    #[case("/a/bb/ccc", 1, "…")]
+    #[case("/a/bb/ccc", 0, "")]
+    fn short_names_lose_their_start_first(
+        #[case] path: &str,
+        #[case] room: usize,
+        #[case] name: &str,
+    ) {
+        assert_eq!(home(path, 0, 0).short_name_in(room), name);
     }
 }

@@ -9,6 +9,11 @@ use std::path::Path;
 /// Forgets `path` (relative paths, trailing slashes and symlinks are resolved
 /// to the canonical form first). `forgotten` says whether it was registered.
 pub fn run(registry: &HomeRegistry, path: &Path) -> Result<CommandOutput, PluginError> {
+    if path.as_os_str().is_empty() {
+        return Err(PluginError::usage(
+            "home forget needs a Home path; see `agent-tty home list --all` for registered Homes",
+        ));
+    }
     let canonical = canonical_path(path).to_string_lossy().into_owned();
     let forgotten = registry.forget(path)?;
     let human = if forgotten {

@@ -165,10 +165,7 @@ fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
     let mut ui = dashboard(&sandbox, &exe, &home);
     ui.expect_text("E Hello", WAIT);
     ui.send(b"H");
-    ui.expect_text(
-        "Home picker plugin (dashboard-home-picker) is not installed",
-        WAIT,
-    );
+    ui.expect_text("Home picker (dashboard-home-picker) not installed", WAIT);
     ui.send(b"E");
     ui.expect_text("Hello from the example plugin!", WAIT);
     ui.send(b"\x1b");

@@ -150,6 +150,7 @@ fn without_the_registry_plugin_home_list_is_a_clear_usage_error() {
     run.expect_code(2);
     let v = run.json();
     assert_eq!(v["ok"], false);
+    assert_eq!(v["command"], "home list");
     assert_eq!(v["error"]["code"], "PLUGIN_NOT_INSTALLED");
     assert!(v["error"]["message"]
         .as_str()
@@ -175,17 +176,54 @@ fn without_the_registry_plugin_home_list_is_a_clear_usage_error() {
 }
 
 #[rstest]
-#[case::unknown_command(&["--json", "frobnicate"])]
-#[case::unknown_flag(&["--json", "version", "--frob"])]
-#[case::missing_argument(&["--json", "home", "forget"])]
-fn usage_errors_give_a_json_envelope_and_exit_2(#[case] args: &[&str]) {
+#[case::unknown_command(&["--json", "frobnicate"], "agent-tty", "unrecognized subcommand 'frobnicate'; see `agent-tty --help`")]
+#[case::unknown_flag(&["--json", "version", "--frob"], "version", "unexpected argument '--frob'")]
+#[case::unknown_flag_in_a_group(&["--json", "home", "list", "--bogus"], "home list", "see `agent-tty home list --help`")]
+#[case::missing_argument(&["--json", "home", "forget"], "home forget", "not provided: <PATH>")]
+#[case::missing_subcommand(&["--json", "home"], "home", "needs a subcommand: list, forget")]
+#[case::no_command(&["--json"], "agent-tty", "no command given")]
+fn usage_errors_give_a_json_envelope_and_exit_2(
+    #[case] args: &[&str],
+    #[case] command: &str,
+    #[case] message: &str,
+) {
     let sandbox = Sandbox::new();
     let run = sandbox.run(args);
     run.expect_code(2);
     let v = run.json();
     assert_eq!(v["ok"], false);
+    assert_eq!(v["command"], command);
     assert_eq!(v["error"]["code"], "INVALID_ARGUMENT");
     assert_eq!(v["error"]["retryable"], false);
+    let text = v["error"]["message"].as_str().unwrap();
+    assert!(text.contains(message), "{text:?} lacks {message:?}");
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_refused_saying_so() {
+    // Any shared library this test process has mapped will do (libc, say).
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let library = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.contains(".so"))
+        .expect("the test process maps a shared library");
+    let sandbox = Sandbox::new();
+    let dir = sandbox.root().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    let foreign = dir.join("libagent_tty_plugin_foreign.so");
+    std::fs::copy(library, &foreign).unwrap();
+    let rows = plugin_rows(&sandbox, Some(&dir));
+    let row = rows
+        .iter()
+        .find(|r| r["path"] == foreign.to_str().unwrap())
+        .expect("listed");
+    assert_eq!(row["status"], "refused");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("is not an agent-tty plugin") && reason.contains("export_plugin!"),
+        "{reason}"
+    );
 }
 
 #[test]

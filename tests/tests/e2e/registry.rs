@@ -486,3 +486,17 @@ fn a_killed_host_counts_active_in_home_list_until_list_reconciles_it() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn forgetting_an_empty_path_is_a_usage_error_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("kept");
+    sandbox
+        .run_in(&home, &["create", "--", "sleep", "60"])
+        .expect_code(0);
+    let before = std::fs::read(sandbox.registry_file()).unwrap();
+    let run = sandbox.run(["--json", "home", "forget", ""]);
+    run.expect_code(2);
+    assert_eq!(run.json()["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(std::fs::read(sandbox.registry_file()).unwrap(), before);
+}
