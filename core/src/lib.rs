@@ -22,6 +22,7 @@ pub mod registry;
 pub mod run_marker;
 pub mod screen;
 pub mod signals;
+pub mod text;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! `gc`'s JSON result (compat.md) and its summary for people.
 
 use crate::sweep::HomeSweep;
+use agent_tty_core::text::plural;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -94,14 +95,6 @@ pub fn human(sweeps: &[HomeSweep], dry_run: bool) -> String {
         if dry_run { "; nothing was changed" } else { "" },
     );
     text
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 fn bytes(n: u64) -> String {

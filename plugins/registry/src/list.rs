@@ -2,6 +2,7 @@
 
 use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
+use agent_tty_core::text::plural;
 use agent_tty_core::time::relative_age;
 use agent_tty_plugin_api::CommandOutput;
 use serde_json::Value;
@@ -136,14 +137,6 @@ fn table(listing: &HomeListing, now: SystemTime) -> String {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     text
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::target::Target;
 use crate::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::control::ControlRequest;
+use agent_tty_core::text::counted;
 use agent_tty_core::{keys, signals};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
@@ -81,25 +82,4 @@ fn send_input(
         json!({ "sessionId": target.id, "seq": response.seq }),
         human(&target.id),
     ))
-}
-
-/// `1 key`, `2 keys`: a count with its noun in the right number.
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::counted;
-
-    #[test]
-    fn counts_take_the_right_number() {
-        assert_eq!(counted(0, "key"), "0 keys");
-        assert_eq!(counted(1, "key"), "1 key");
-        assert_eq!(counted(2, "character"), "2 characters");
-    }
 }
