@@ -60,10 +60,7 @@ impl ProcessIdentity {
 
     /// Whether this very process (not merely its PID) still runs.
     pub fn is_alive(&self) -> bool {
-        match read_stat(self.pid) {
-            Some(stat) => !stat.zombie && stat.start_time == self.start_time,
-            None => !proc_available() && pid_exists(self.pid),
-        }
+        alive(self.pid, Some(self.start_time))
     }
 }
 
@@ -236,10 +233,17 @@ pub fn host_pid(manifest: &Manifest, sidecar: Option<&Sidecar>) -> Option<u32> {
 fn pid_alive(pid: u32, recorded: Option<ProcessIdentity>) -> bool {
     match recorded {
         Some(identity) if identity.pid == pid => identity.is_alive(),
-        _ => match read_stat(pid) {
-            Some(stat) => !stat.zombie,
-            None => !proc_available() && pid_exists(pid),
-        },
+        _ => alive(pid, None),
+    }
+}
+
+/// Whether `pid` runs and is not a zombie, and, when `start_time` is given,
+/// started then. Without `/proc` (no start times to compare) the PID alone
+/// decides.
+fn alive(pid: u32, start_time: Option<u64>) -> bool {
+    match read_stat(pid) {
+        Some(stat) => !stat.zombie && start_time.is_none_or(|t| t == stat.start_time),
+        None => !proc_available() && pid_exists(pid),
     }
 }
 
