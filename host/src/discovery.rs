@@ -29,8 +29,8 @@ pub fn search_path() -> Vec<PathBuf> {
         .ok()
         .and_then(|e| e.parent().map(Path::to_owned))
     {
-        entries.push(dir.join("plugins"));
-        entries.insert(entries.len() - 1, dir);
+        let plugins = dir.join("plugins");
+        entries.extend([dir, plugins]);
     }
     entries.push(data_dir().join("agent-tty").join("plugins"));
     entries
