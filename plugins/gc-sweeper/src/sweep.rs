@@ -112,7 +112,7 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
     let total = entries.len();
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        match collect(&entry.path(), &name, options) {
+        match collect(&entry, &name, options) {
             Ok(bytes) => {
                 sweep.removed.push(name);
                 sweep.bytes_freed += bytes;
@@ -126,15 +126,18 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
 
 /// Decides one entry and, unless in a dry run, removes it. `Ok(bytes)` when
 /// it was (would be) removed.
-fn collect(dir: &Path, name: &str, options: &Options) -> Result<u64, Skip> {
+fn collect(entry: &std::fs::DirEntry, name: &str, options: &Options) -> Result<u64, Skip> {
     let skip = |reason: String, routine: bool| Skip {
         session_id: name.to_owned(),
         reason,
         routine,
     };
-    let kind = std::fs::symlink_metadata(dir)
-        .map_err(|e| skip(format!("could not be examined ({e}); left alone"), false))?
-        .file_type();
+    // The directory listing already says what each entry is (without
+    // following symlinks), so no `lstat` per Session.
+    let kind = entry
+        .file_type()
+        .map_err(|e| skip(format!("could not be examined ({e}); left alone"), false))?;
+    let dir = &entry.path();
     if kind.is_symlink() {
         return Err(skip(
             "a symlink, not a Session directory; left alone (gc never follows symlinks)".into(),
