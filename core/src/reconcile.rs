@@ -4,9 +4,9 @@
 //! alive, kill a still-alive child, then `running`→`failed` (failureOrigin
 //! `host-death`), `exiting`→`exited`, `destroying`→`destroyed`; null the pids
 //! and refresh `updatedAt`. The control socket a dead host left behind is
-//! removed too (a host killed outright cannot remove it itself). Sessions recorded by another machine are never
-//! touched. A dry run computes the same decision in memory and writes and
-//! signals nothing.
+//! removed too (a host killed outright cannot remove it itself). Sessions
+//! recorded by another machine are never touched. A dry run computes the same
+//! decision in memory and writes and signals nothing.
 //!
 //! Liveness is judged by [`crate::liveness`] (PID plus start time, machine
 //! identity). The decision is taken twice in [`ReconcileMode::Apply`]: once
@@ -51,7 +51,18 @@ pub struct ReconcileOutcome {
 
 /// Reconciles one Session directory.
 pub fn reconcile_session(session_dir: &Path, mode: ReconcileMode) -> Result<ReconcileOutcome> {
-    let manifest = manifest::read_manifest(session_dir)?;
+    reconcile_manifest(session_dir, manifest::read_manifest(session_dir)?, mode)
+}
+
+/// [`reconcile_session`] for a caller that has just read the Session's
+/// manifest itself (a listing deciding whether it is Active), so it is not
+/// read twice. The unlocked first look judges `manifest`; a write still
+/// re-reads it under the lock.
+pub fn reconcile_manifest(
+    session_dir: &Path,
+    manifest: Manifest,
+    mode: ReconcileMode,
+) -> Result<ReconcileOutcome> {
     let last_recorded_at = manifest.updated_at.clone();
     let unchanged = |manifest: Manifest, foreign| ReconcileOutcome {
         last_recorded_at: manifest.updated_at.clone(),

@@ -5,7 +5,7 @@
 
 use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
-use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::{home, time, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
@@ -121,7 +121,7 @@ type Found = std::result::Result<Option<ListedSession>, String>;
 fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
     let read = manifest::read_manifest(dir).and_then(|m| {
         if m.status.is_active() {
-            reconcile_session(dir, mode).map(|o| (o.manifest, o.foreign))
+            reconcile_manifest(dir, m, mode).map(|o| (o.manifest, o.foreign))
         } else {
             Ok((m, false))
         }
