@@ -238,7 +238,9 @@ pub fn send(socket: &Path, request: &ControlRequest, timeout: Duration) -> Resul
                 Error::invalid(
                     ErrorCode::HostTimeout,
                     format!(
-                        "the Session's host did not answer within {} ms",
+                        "the Session's host did not answer within {} ms; it may be \
+                         busy, so try again, and if it keeps happening `agent-tty inspect` \
+                         shows whether the Session still runs",
                         timeout.as_millis()
                     ),
                 )
