@@ -173,16 +173,15 @@ pub struct EventLogFollower {
     path: PathBuf,
     offset: u64,
     torn: Vec<u8>,
+    /// The read buffer, allocated on the first read and reused by every
+    /// later one: `wait` polls a follower many times a second.
+    chunk: Vec<u8>,
 }
 
 impl EventLogFollower {
     /// Starts at the beginning of the log.
     pub fn new(path: &Path) -> Self {
-        EventLogFollower {
-            path: path.to_owned(),
-            offset: 0,
-            torn: Vec::new(),
-        }
+        Self::starting_at(path, 0)
     }
 
     /// Starts at byte `offset`, e.g. the log's length just before sending a
@@ -194,6 +193,7 @@ impl EventLogFollower {
             path: path.to_owned(),
             offset,
             torn: Vec::new(),
+            chunk: Vec::new(),
         }
     }
 
@@ -215,16 +215,18 @@ impl EventLogFollower {
         file.seek(SeekFrom::Start(self.offset))
             .map_err(|e| Error::read(&self.path, e))?;
         let mut count = 0;
-        let mut chunk = vec![0u8; 256 * 1024];
+        if self.chunk.is_empty() {
+            self.chunk.resize(256 * 1024, 0);
+        }
         loop {
             let n = file
-                .read(&mut chunk)
+                .read(&mut self.chunk)
                 .map_err(|e| Error::read(&self.path, e))?;
             if n == 0 {
                 break;
             }
             self.offset += n as u64;
-            let mut data = &chunk[..n];
+            let mut data = &self.chunk[..n];
             while let Some(nl) = data.iter().position(|&b| b == b'\n') {
                 let (line, rest) = data.split_at(nl);
                 data = &rest[1..];
