@@ -8,8 +8,8 @@
 //! already dead, `destroy` does it and removes the socket the host left.
 
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
-use agent_tty_core::liveness::{self, Liveness};
-use agent_tty_core::manifest::{self, Status};
+use agent_tty_core::liveness::{self, Liveness, Sidecar};
+use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, Error};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
@@ -25,14 +25,17 @@ const HOST_GRACE: Duration = Duration::from_millis(1500);
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let FoundSession { home, id, dir } = find_session(invocation)?;
     let force = invocation.flag("force");
-    let (before, liveness) = begin(&dir, &id)?;
+    let Begun {
+        before,
+        liveness,
+        manifest: m,
+        sidecar,
+    } = begin(&dir, &id)?;
     if let Liveness::Local {
         host_alive,
         child_alive,
     } = liveness
     {
-        let sidecar = liveness::read_sidecar(&dir);
-        let m = manifest::read_manifest(&dir)?;
         if child_alive {
             if let Some(pid) = liveness::child_pid(&m, sidecar.as_ref()) {
                 end_group(pid, force);
@@ -71,10 +74,22 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     ))
 }
 
+/// What [`begin`] found under the manifest lock.
+struct Begun {
+    /// The status before `destroy`.
+    before: Status,
+    /// The Session's processes; both dead for an ended Session.
+    liveness: Liveness,
+    /// The manifest as `begin` left it (its PIDs are the ones to end).
+    manifest: Manifest,
+    /// The Session's sidecar.
+    sidecar: Option<Sidecar>,
+}
+
 /// Checks the Session can be destroyed here and marks it `destroying` (an
 /// ended Session needs no processes ended and goes straight on).
-fn begin(dir: &Path, id: &str) -> Result<(Status, Liveness), PluginError> {
-    let (_, outcome) = manifest::update_manifest(dir, |m| {
+fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
+    let (manifest, (before, liveness, sidecar)) = manifest::update_manifest(dir, |m| {
         let before = m.status;
         if before == Status::Destroyed {
             return Err(Error::invalid(
@@ -92,21 +107,21 @@ fn begin(dir: &Path, id: &str) -> Result<(Status, Liveness), PluginError> {
             )));
         }
         if before.is_terminal() {
-            return Ok((
-                false,
-                (
-                    before,
-                    Liveness::Local {
-                        host_alive: false,
-                        child_alive: false,
-                    },
-                ),
-            ));
+            let ended = Liveness::Local {
+                host_alive: false,
+                child_alive: false,
+            };
+            return Ok((false, (before, ended, sidecar)));
         }
         m.status = Status::Destroying;
-        Ok((true, (before, verdict)))
+        Ok((true, (before, verdict, sidecar)))
     })?;
-    Ok(outcome)
+    Ok(Begun {
+        before,
+        liveness,
+        manifest,
+        sidecar,
+    })
 }
 
 /// Hangs up and terminates the process group led by `pid`, then kills what
