@@ -18,7 +18,7 @@
 use crate::dimensions::{parse_dimension, Dimension};
 use crate::lookup::home_of;
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
-use agent_tty_core::liveness::{self, Sidecar};
+use agent_tty_core::liveness;
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, fsutil, home, time, Error};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
@@ -194,14 +194,13 @@ fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Chil
 fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
     let _ = host.kill();
     let _ = host.wait();
-    if let Some(child) = liveness::read_sidecar(dir).and_then(|s: Sidecar| s.child) {
+    let sidecar = liveness::read_sidecar(dir);
+    if let Some(child) = sidecar.as_ref().and_then(|s| s.child) {
         if child.is_alive() {
             liveness::signal_group(child.pid, Signal::SIGKILL);
         }
     }
-    if let Ok(socket) = control::socket_path(home, id) {
-        let _ = std::fs::remove_file(socket);
-    }
+    control::remove_dead_socket(home, id, sidecar.as_ref());
 }
 
 fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
