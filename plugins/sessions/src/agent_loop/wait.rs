@@ -241,7 +241,11 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
             let result = report(false, true);
-            let human = format!("timed out after {} ms", result["durationMs"]);
+            let human = format!(
+                "timed out after {} ms; `agent-tty snapshot {id}` shows Session {id}'s screen now",
+                result["durationMs"],
+                id = target.id
+            );
             return Ok(CommandOutput {
                 result,
                 human: Some(human),
