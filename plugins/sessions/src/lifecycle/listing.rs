@@ -78,23 +78,27 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
         .map_or(1, |n| n.get())
         .clamp(1, 4)
         .min(dirs.len().div_ceil(PER_WORKER_MIN).max(1));
-    let chunk = dirs.len().div_ceil(workers).max(1);
-    let found: Vec<Found> = std::thread::scope(|scope| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(id, dir)| look_at(id, dir, mode, all))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+    let look_at_all = |part: &[(String, PathBuf)]| -> Vec<Found> {
+        part.iter()
+            .map(|(id, dir)| look_at(id, dir, mode, all))
             .collect()
-    });
+    };
+    let found: Vec<Found> = if workers <= 1 {
+        look_at_all(&dirs)
+    } else {
+        let chunk = dirs.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = dirs
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || look_at_all(part)))
+                .collect();
+            // A worker that panicked must not silently shorten the listing.
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
     let mut sessions = Vec::new();
     let mut skipped = Vec::new();
     for f in found {
