@@ -1,7 +1,7 @@
 //! `gc`'s JSON result (compat.md) and its summary for people.
 
 use crate::sweep::HomeSweep;
-use agent_tty_core::text::plural;
+use agent_tty_core::text::counted;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -47,9 +47,8 @@ pub fn human(sweeps: &[HomeSweep], dry_run: bool) -> String {
         if !s.removed.is_empty() {
             let _ = writeln!(
                 text,
-                "  {remove} {} Session{} ({}): {}",
-                s.removed.len(),
-                plural(s.removed.len()),
+                "  {remove} {} ({}): {}",
+                counted(s.removed.len(), "Session"),
                 bytes(s.bytes_freed),
                 s.removed.join(", ")
             );
@@ -82,16 +81,16 @@ pub fn human(sweeps: &[HomeSweep], dry_run: bool) -> String {
     let deregistered = sweeps.iter().filter(|s| s.deregistered).count();
     let _ = writeln!(
         text,
-        "{}: {removed} Session{} {}, {} freed, {deregistered} Home{} deregistered{}",
+        "{}: {} {}, {} freed, {} deregistered{}",
         if dry_run { "Dry run" } else { "Total" },
-        plural(removed),
+        counted(removed, "Session"),
         if dry_run {
             "would be removed"
         } else {
             "removed"
         },
         bytes(freed),
-        plural(deregistered),
+        counted(deregistered, "Home"),
         if dry_run { "; nothing was changed" } else { "" },
     );
     text

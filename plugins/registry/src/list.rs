@@ -2,7 +2,7 @@
 
 use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
-use agent_tty_core::text::plural;
+use agent_tty_core::text::{counted, plural};
 use agent_tty_core::time::relative_age;
 use agent_tty_plugin_api::CommandOutput;
 use serde_json::Value;
@@ -75,10 +75,9 @@ fn nothing_listed(listing: &HomeListing, all: bool, verbose: bool) -> String {
     if !all && listing.out_of_scope > 0 {
         let _ = writeln!(
             text,
-            "No Home has Active Sessions. {} Home{} whose Sessions have all ended: \
+            "No Home has Active Sessions. {} whose Sessions have all ended: \
              agent-tty home list --all",
-            listing.out_of_scope,
-            plural(listing.out_of_scope)
+            counted(listing.out_of_scope, "Home")
         );
     } else {
         let _ = writeln!(text, "No registered Home has visible Sessions.");
