@@ -62,15 +62,18 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
     let mut drain_deadline: Option<Instant> = None;
     loop {
         let ready = {
-            let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-            if drain_deadline.is_none() {
-                fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
-            }
+            let mut fds = [
+                PollFd::new(master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            ];
+            // While draining, the raised stop signal is no longer watched.
+            let watched = if drain_deadline.is_none() { 2 } else { 1 };
+            let fds = &mut fds[..watched];
             let timeout = match drain_deadline {
                 None => PollTimeout::NONE,
                 Some(_) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
             };
-            match poll(&mut fds, timeout) {
+            match poll(fds, timeout) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
