@@ -30,6 +30,8 @@ pub fn check(path: &Path) -> Result<(), String> {
         )
     };
     let bad = || "is corrupt: its ELF header cannot be read".to_string();
+    // Offsets near u64::MAX would wrap past the size checks below.
+    let beyond = || "is corrupt: its ELF headers point beyond any possible file".to_string();
     let is64 = match head.get(4) {
         Some(1) => false,
         Some(2) => true,
@@ -53,11 +55,11 @@ pub fn check(path: &Path) -> Result<(), String> {
     let phnum = field(sizes_at + 2, 2)?;
     let shentsize = field(sizes_at + 4, 2)?;
     let shnum = field(sizes_at + 6, 2)?;
-    let ph_end = phoff + phentsize * phnum;
+    let ph_end = phoff.checked_add(phentsize * phnum).ok_or_else(beyond)?;
     if ph_end > len {
         return Err(truncated("program header table", ph_end));
     }
-    let sh_end = shoff + shentsize * shnum;
+    let sh_end = shoff.checked_add(shentsize * shnum).ok_or_else(beyond)?;
     if shoff != 0 && sh_end > len {
         return Err(truncated("section header table", sh_end));
     }
@@ -84,7 +86,10 @@ pub fn check(path: &Path) -> Result<(), String> {
                 read_uint(entry, 16, 4, little),
             )
         };
-        let end = offset.ok_or_else(bad)? + filesz.ok_or_else(bad)?;
+        let end = offset
+            .ok_or_else(bad)?
+            .checked_add(filesz.ok_or_else(bad)?)
+            .ok_or_else(beyond)?;
         if end > len {
             return Err(truncated(&format!("loadable segment {i}"), end));
         }
@@ -130,6 +135,23 @@ mod tests {
         std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
         let err = check(&cut).unwrap_err();
         assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn header_offsets_that_would_wrap_are_refused() {
+        let mut bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(bytes[4], 2, "a 64-bit test binary");
+        let phoff = if bytes[5] == 1 {
+            (u64::MAX - 8).to_le_bytes()
+        } else {
+            (u64::MAX - 8).to_be_bytes()
+        };
+        bytes[32..40].copy_from_slice(&phoff);
+        let tmp = tempfile::tempdir().unwrap();
+        let bad = tmp.path().join("wrapped.so");
+        std::fs::write(&bad, &bytes).unwrap();
+        let err = check(&bad).unwrap_err();
+        assert!(err.contains("beyond"), "{err}");
     }
 
     #[test]
