@@ -142,9 +142,15 @@ impl Response {
     /// Serialises, never failing (a response is plain data).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| {
-            format!(
-                r#"{{"ok":false,"error":{{"code":"INTERNAL_ERROR","message":"could not encode a response: {e}"}}}}"#
-            )
+            // A `json!` value of strings always serialises, and escapes `e`.
+            serde_json::json!({
+                "ok": false,
+                "error": {
+                    "code": "INTERNAL_ERROR",
+                    "message": format!("could not encode a response: {e}"),
+                },
+            })
+            .to_string()
         })
     }
 
