@@ -234,38 +234,14 @@ pub fn scan_homes(homes: &[&Path]) -> Vec<HomeScan> {
 }
 
 /// Runs `each` over every Home on a few threads, answering in the order
-/// given. Work over Homes is dominated by small file operations, so a few
-/// threads overlap them; small inputs run inline, where a thread would cost
-/// more than it saves. Used by listings and by gc.
+/// given (see [`crate::parallel::map_in_order`]). Used by listings and by gc.
 pub fn map_homes<T, R, F>(homes: &[T], each: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
-    const PER_THREAD_MIN: usize = 8;
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(2, 8)
-        .min(homes.len() / PER_THREAD_MIN);
-    if threads <= 1 {
-        return homes.iter().map(&each).collect();
-    }
-    let chunk = homes.len().div_ceil(threads);
-    let each = &each;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = homes
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(each).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| match w.join() {
-                Ok(results) => results,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    crate::parallel::map_in_order(homes, 8, 8, each)
 }
 
 /// Whether a Home still holds anything in `sessions/`: what gc asks, under

@@ -17,6 +17,7 @@ pub mod home_scan;
 pub mod keys;
 pub mod liveness;
 pub mod manifest;
+pub mod parallel;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;

@@ -5,6 +5,7 @@
 
 use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
+use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::{home, time, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
@@ -73,32 +74,10 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
         .filter(|(id, _)| !id.starts_with('.') && home::validate_session_id(id).is_ok())
         .collect();
     // Reading hundreds of manifests is most of a big Home's listing time;
-    // spread it over the machine's cores.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(dirs.len().div_ceil(PER_WORKER_MIN).max(1));
-    let look_at_all = |part: &[(String, PathBuf)]| -> Vec<Found> {
-        part.iter()
-            .map(|(id, dir)| look_at(id, dir, mode, all))
-            .collect()
-    };
-    let found: Vec<Found> = if workers <= 1 {
-        look_at_all(&dirs)
-    } else {
-        let chunk = dirs.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = dirs
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || look_at_all(part)))
-                .collect();
-            // A worker that panicked must not silently shorten the listing.
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
+    // spread it over up to 4 cores.
+    let found: Vec<Found> = map_in_order(&dirs, PER_WORKER_MIN, 4, |(id, dir)| {
+        look_at(id, dir, mode, all)
+    });
     let mut sessions = Vec::new();
     let mut skipped = Vec::new();
     for f in found {
