@@ -6,14 +6,8 @@
 #   bench/gc.sh [HOME_COUNTS...]     default: 100 1000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q --workspace
-T=$PWD/target/release/timeit
-A=$PWD/target/release/agent-tty
-sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
-export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
-unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
-mkdir -p "$HOME"
 . bench/lib/homes.sh
+bench_sandbox
 
 template=$sandbox/template
 for i in 1 2 3 4 5; do

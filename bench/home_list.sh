@@ -7,14 +7,8 @@
 #   bench/home_list.sh [HOME_COUNTS...]     default: 1000 10000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q --workspace
-T=$PWD/target/release/timeit
-A=$PWD/target/release/agent-tty
-sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
-export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
-unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
-mkdir -p "$HOME"
 . bench/lib/homes.sh
+bench_sandbox
 
 manifest() { # id status
   printf '{\n  "version": 1,\n  "sessionId": "%s",\n  "createdAt": "2026-11-24T03:50:02.677Z",\n  "updatedAt": "2026-11-24T03:50:02.677Z",\n  "status": "%s",\n  "command": [\n    "bash"\n  ],\n  "cwd": "/tmp",\n  "shell": "/bin/bash",\n  "term": "xterm-256color",\n  "cols": 120,\n  "rows": 40,\n  "creationCols": 120,\n  "creationRows": 40,\n  "hostPid": null,\n  "childPid": null,\n  "exitCode": null,\n  "exitSignal": null\n}\n' "$1" "$2"

@@ -1,5 +1,20 @@
 # Many registered Homes, for the benchmarks that scan them (gc.sh,
-# home_list.sh). Source it; it defines functions only.
+# home_list.sh). Source it from the repository root; it defines functions only.
+
+# bench_sandbox
+#   Builds the release binaries and sets T (timeit), A (agent-tty) and
+#   sandbox (a temp dir removed on exit), with HOME and XDG_DATA_HOME inside
+#   it so no benchmark touches the real ~/.agent-tty or plugins.
+bench_sandbox() {
+  cargo build --release -q --workspace
+  T=$PWD/target/release/timeit
+  A=$PWD/target/release/agent-tty
+  sandbox=$(mktemp -d)
+  trap 'rm -rf "$sandbox"' EXIT
+  export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
+  unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
+  mkdir -p "$HOME"
+}
 
 # many_homes TEMPLATE ROOT COUNT
 #   Copies the Home TEMPLATE to ROOT/homes/h0 … h<COUNT-1> (copying one Home
