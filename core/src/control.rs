@@ -65,10 +65,16 @@ pub enum ControlRequest {
         /// Rows.
         rows: u16,
     },
-    /// Send a signal to the Session's process group; logged as `signal`.
+    /// Send a signal to the terminal's foreground process group (the job
+    /// running in the shell, or the shell itself at its prompt), or with
+    /// `shell` to the Session's command alone; logged as `signal`.
     Signal {
         /// A name such as `SIGINT` or `INT`.
         signal: String,
+        /// Signal the Session's command (the shell) rather than the
+        /// foreground job.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        shell: bool,
     },
 }
 

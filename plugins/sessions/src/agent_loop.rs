@@ -111,12 +111,16 @@ pub fn specs() -> Vec<CommandSpec> {
             .arg(ArgSpec::option("rows", "ROWS", "Rows").required(true)),
         CommandSpec::new(
             &["signal"],
-            "Send a signal (INT, TERM, HUP, KILL, ...) to a Session's processes",
+            "Send a signal (INT, TERM, HUP, KILL, ...) to the job in a Session's foreground",
         )
         .arg(id())
         .arg(ArgSpec::positional(
             "signal",
-            "A signal name such as INT or SIGTERM",
+            "A signal name such as INT or SIGTERM, or a number",
+        ))
+        .arg(ArgSpec::flag(
+            "shell",
+            "Signal the Session's command (its shell) instead of the foreground job",
         )),
     ]
 }

@@ -280,6 +280,7 @@ fn a_signalled_command_records_the_signal_name() {
     let answer = control::send(
         &socket,
         &ControlRequest::Signal {
+            shell: false,
             signal: "TERM".into(),
         },
         PATIENCE,
@@ -752,7 +753,8 @@ fn the_control_socket_logs_input_and_control_before_answering() {
         complete.body,
         EventBody::RunComplete {
             marker: "atmE2E1".into(),
-            input_run_seq: Some(run)
+            input_run_seq: Some(run),
+            exit_code: Some(0),
         }
     );
     let output: String = read_all(&log)
@@ -799,6 +801,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
         ),
         (
             ControlRequest::Signal {
+                shell: false,
                 signal: "SIGNOPE".into(),
             },
             "INVALID_SIGNAL",

@@ -2,6 +2,7 @@
 
 use super::readiness::READY_FD_ENV;
 use agent_tty_core::manifest::Manifest;
+use agent_tty_core::shell_integration::Launch;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::pty::{openpty, Winsize};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -22,19 +23,28 @@ pub fn open(cols: u16, rows: u16) -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// Starts the manifest's command on the PTY slave: in its own session (so it
 /// leads its own process group, which `signal` and `destroy` address) with
 /// the PTY as its controlling terminal, `TERM` set, in the manifest's
-/// directory with its extra environment. The host's copy of the slave is
-/// closed when this returns.
-pub fn spawn(slave: OwnedFd, manifest: &Manifest) -> std::io::Result<Child> {
-    let (program, args) = manifest
-        .command
-        .split_first()
-        .expect("a valid manifest has a command");
+/// directory with its extra environment. With shell integration the
+/// `launch`'s command line and variables are used (the Session's own
+/// variables still win). The host's copy of the slave is closed when this
+/// returns.
+pub fn spawn(
+    slave: OwnedFd,
+    manifest: &Manifest,
+    launch: Option<&Launch>,
+) -> std::io::Result<Child> {
+    let argv = launch.map_or(&manifest.command, |l| &l.command);
+    let (program, args) = argv.split_first().expect("a valid manifest has a command");
     let mut command = Command::new(program);
     command
         .args(args)
         .current_dir(&manifest.cwd)
         .env_remove(READY_FD_ENV)
         .env("TERM", manifest.term.as_deref().unwrap_or("xterm-256color"))
+        .envs(
+            launch
+                .iter()
+                .flat_map(|l| l.env.iter().map(|(k, v)| (k, v))),
+        )
         .envs(manifest.env.iter().flatten())
         .stdin(Stdio::from(slave.try_clone()?))
         .stdout(Stdio::from(slave.try_clone()?))
