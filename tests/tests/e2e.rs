@@ -7,4 +7,5 @@ mod e2e {
     mod gc;
     mod registry;
     mod sessions;
+    mod terminal_host;
 }
