@@ -196,7 +196,7 @@ mod tests {
             &CommandContext::default(),
         )
         .unwrap_err();
-        assert_eq!(err.code, agent_tty_plugin_api::ErrorCode::InvalidArgument);
+        assert_eq!(err.code, agent_tty_plugin_api::ErrorCode::InvalidInput);
         let missing = sessions_list(Path::new("/no/such/home"), true, false);
         assert_eq!(missing, json!({ "sessions": [] }));
     }

@@ -264,7 +264,7 @@ fn input_to_an_exited_session_exits_4(#[case] args: &[&str]) {
 #[case(&["type", "../escape", "x"], 2, "INVALID_SESSION_ID")]
 #[case(&["signal", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "NOPE"], 2, "INVALID_SIGNAL")]
 #[case(&["resize", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--cols", "0", "--rows", "5"], 2, "INVALID_DIMENSIONS")]
-#[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--text", "a", "--exit"], 2, "INVALID_ARGUMENT")]
+#[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--text", "a", "--exit"], 2, "INVALID_INPUT")]
 #[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--idle-ms", "soon"], 2, "INVALID_DURATION")]
 fn bad_requests_get_the_contract_code(
     #[case] args: &[&str],

@@ -715,7 +715,7 @@ fn a_foreign_session_takes_no_input_or_control_from_here(#[case] args: &[&str]) 
     let refused = sandbox.run_in(&home, &args);
     refused.expect_code(2);
     let error = &refused.json()["error"];
-    assert_eq!(error["code"], "INVALID_ARGUMENT");
+    assert_eq!(error["code"], "INVALID_INPUT");
     let message = error["message"].as_str().unwrap();
     assert!(
         message.contains("another machine") && message.contains("some-other-machine"),
@@ -857,7 +857,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
 #[case::zero_cols(&["create", "--cols", "0"], "INVALID_DIMENSIONS", 2)]
 #[case::word_rows(&["create", "--rows", "tall"], "INVALID_DIMENSIONS", 2)]
 #[case::huge_cols(&["create", "--cols", "70000"], "INVALID_DIMENSIONS", 2)]
-#[case::bad_env(&["create", "--env", "NOEQUALS"], "INVALID_ARGUMENT", 2)]
+#[case::bad_env(&["create", "--env", "NOEQUALS"], "INVALID_INPUT", 2)]
 #[case::slash_id(&["inspect", "a/b"], "INVALID_SESSION_ID", 2)]
 #[case::backslash_id(&["destroy", "a\\b"], "INVALID_SESSION_ID", 2)]
 #[case::dotdot_id(&["inspect", ".."], "INVALID_SESSION_ID", 2)]

@@ -22,7 +22,7 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         f if f.eq_ignore_ascii_case("structured") => Format::Structured,
         other => {
             return Err(PluginError::new(
-                ErrorCode::InvalidArgument,
+                ErrorCode::InvalidInput,
                 format!("--format {other:?} is not a snapshot format; use text or structured"),
             ))
         }

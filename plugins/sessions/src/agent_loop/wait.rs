@@ -51,7 +51,7 @@ impl Condition {
                 .build()
                 .map_err(|e| {
                     PluginError::new(
-                        ErrorCode::InvalidArgument,
+                        ErrorCode::InvalidInput,
                         format!("--regex {pattern:?} is not a valid regular expression: {e}"),
                     )
                 })?;
