@@ -33,7 +33,8 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
         )
     } else {
         match &output.human {
-            Some(h) if h.is_empty() || h.ends_with('\n') => h.clone(),
+            // An empty result is one empty line, as in 0.5.
+            Some(h) if h.ends_with('\n') => h.clone(),
             Some(h) => format!("{h}\n"),
             None => format!(
                 "{}\n",

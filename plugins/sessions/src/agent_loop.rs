@@ -20,12 +20,20 @@ use std::time::Duration;
 mod input;
 mod run;
 mod snapshot;
+pub mod source;
 mod target;
 mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
     let id = || ArgSpec::positional("id", "The Session id").value_name("SESSION_ID");
+    let file = || {
+        ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the text from this regular file (≤ 10 MB) instead of the argument",
+        )
+    };
     let timeout = |default: &str| {
         ArgSpec::option(
             "timeout",
@@ -36,13 +44,19 @@ pub fn specs() -> Vec<CommandSpec> {
     vec![
         CommandSpec::new(&["type"], "Type literal text into a Session")
             .arg(id())
-            .arg(ArgSpec::positional(
-                "text",
-                "The text, sent as is (no Enter added)",
+            .arg(
+                ArgSpec::positional("text", "The text, sent as is (no Enter added)")
+                    .required(false),
+            )
+            .arg(file())
+            .arg(ArgSpec::flag(
+                "append-newline",
+                "Append a newline (Enter) to the text",
             )),
         CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
             .arg(id())
-            .arg(ArgSpec::positional("text", "The text to paste")),
+            .arg(ArgSpec::positional("text", "The text to paste").required(false))
+            .arg(file()),
         CommandSpec::new(
             &["send-keys"],
             "Send named keys (Enter, Ctrl+C, Up, F5, ...)",
