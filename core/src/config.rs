@@ -50,9 +50,7 @@ pub fn read_home_config(home: &Path) -> Result<HomeConfig> {
     let text = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            return Ok(HomeConfig::default())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(HomeConfig::default()),
         Err(e) => {
             return Err(invalid(
                 &path,
@@ -78,9 +76,10 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<HomeConfig> {
     let mut config = HomeConfig::default();
     for (key, value) in map {
         let text = || -> Result<String> {
-            value.as_str().map(str::to_owned).ok_or_else(|| {
-                invalid(path, Some(key), format!("key `{key}` must be a string"))
-            })
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(path, Some(key), format!("key `{key}` must be a string")))
         };
         let integer = |min: u64| -> Result<u64> {
             value.as_u64().filter(|n| *n >= min).ok_or_else(|| {

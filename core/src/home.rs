@@ -43,9 +43,8 @@ pub fn resolve_home(
     let shown = raw.display().to_string();
     let refuse = |message: String| {
         Error::Plugin(
-            agent_tty_plugin_api::PluginError::new(ErrorCode::InvalidInput, message).with_details(
-                serde_json::json!({ "source": source.as_str(), "home": shown }),
-            ),
+            agent_tty_plugin_api::PluginError::new(ErrorCode::InvalidInput, message)
+                .with_details(serde_json::json!({ "source": source.as_str(), "home": shown })),
         )
     };
     if raw.as_os_str().is_empty() {

@@ -281,11 +281,16 @@ fn build_cli(set: &PluginSet) -> Command {
             Arg::new("renderer")
                 .long("renderer")
                 .value_name("NAME")
-                .help("Renderer name (ghostty-web or libghostty-vt; accepted for 0.5 compatibility)"),
+                .help(
+                    "Renderer name (ghostty-web or libghostty-vt; accepted for 0.5 compatibility)",
+                ),
         ))
-        .arg(global(Arg::new("profile").long("profile").value_name("NAME").help(
-            "Render profile for screenshot and record export (default reference-dark)",
-        )))
+        .arg(global(
+            Arg::new("profile")
+                .long("profile")
+                .value_name("NAME")
+                .help("Render profile for screenshot and record export (default reference-dark)"),
+        ))
         .arg(global(
             Arg::new("log-level")
                 .long("log-level")
@@ -349,11 +354,23 @@ fn grouped_commands(root: &Command) -> String {
         ("Lifecycle", &["create", "list", "inspect", "destroy", "gc"]),
         (
             "Input",
-            &["type", "paste", "send-keys", "run", "batch", "mark", "signal", "resize"],
+            &[
+                "type",
+                "paste",
+                "send-keys",
+                "run",
+                "batch",
+                "mark",
+                "signal",
+                "resize",
+            ],
         ),
         ("Observation", &["wait", "snapshot", "screenshot", "record"]),
         ("Live view", &["dashboard"]),
-        ("Environment", &["version", "doctor", "skills", "home", "plugins"]),
+        (
+            "Environment",
+            &["version", "doctor", "skills", "home", "plugins"],
+        ),
     ];
     let visible: Vec<&Command> = root
         .get_subcommands()
@@ -389,7 +406,11 @@ fn grouped_commands(root: &Command) -> String {
     }
     let others: Vec<&&Command> = visible
         .iter()
-        .filter(|c| !GROUPS.iter().any(|(_, names)| names.contains(&c.get_name())))
+        .filter(|c| {
+            !GROUPS
+                .iter()
+                .any(|(_, names)| names.contains(&c.get_name()))
+        })
         .collect();
     if !others.is_empty() {
         out.push_str("Plugin commands:\n");

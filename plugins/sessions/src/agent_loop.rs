@@ -80,31 +80,49 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(timeout("30000")),
         CommandSpec::new(
             &["wait"],
-            "Wait until a Session's screen or state meets a condition",
+            "Wait until a Session's screen or state meets every condition given",
         )
         .arg(id())
         .arg(ArgSpec::option(
             "text",
             "TEXT",
-            "The screen shows this text",
+            "The screen shows this text (1-1000 characters)",
         ))
         .arg(ArgSpec::option(
             "regex",
             "REGEX",
-            "The screen matches this regular expression",
-        ))
-        .arg(ArgSpec::flag("exit", "The Session's command has ended"))
-        .arg(ArgSpec::option(
-            "idle-ms",
-            "MS",
-            "No output for MS milliseconds",
+            "The screen text matches this regular expression (1-200 characters, no flags)",
         ))
         .arg(ArgSpec::option(
             "screen-stable-ms",
             "MS",
             "The screen text unchanged for MS milliseconds",
         ))
-        .arg(timeout("30000")),
+        .arg(ArgSpec::option(
+            "cursor-row",
+            "N",
+            "The cursor is on row N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "cursor-col",
+            "N",
+            "The cursor is in column N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "after-seq",
+            "SEQ",
+            "Only a screen that includes events after SEQ counts",
+        ))
+        .arg(ArgSpec::flag(
+            "exit",
+            "Legacy: the Session's command has ended",
+        ))
+        .arg(ArgSpec::option(
+            "idle-ms",
+            "MS",
+            "Legacy: no output for MS milliseconds",
+        ))
+        .arg(timeout("600000")),
         CommandSpec::new(
             &["snapshot"],
             "Show a Session's screen, rebuilt from its Event Log",
@@ -113,11 +131,15 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(ArgSpec::option(
             "format",
             "FORMAT",
-            "text (default) or structured",
+            "structured (default) or text",
         ))
         .arg(ArgSpec::flag(
             "include-scrollback",
             "Include the lines scrolled off the top",
+        ))
+        .arg(ArgSpec::flag(
+            "include-cells",
+            "Include every cell's character, colours and attributes (structured only)",
         )),
         CommandSpec::new(&["resize"], "Resize a Session's terminal")
             .arg(id())

@@ -173,7 +173,10 @@ mod tests {
             .set_len(MAX_FILE_BYTES + 1)
             .unwrap();
         let read = |p: &Path| read_file(p, "Input file");
-        assert!(read(&empty).unwrap_err().message.contains("must not be empty."));
+        assert!(read(&empty)
+            .unwrap_err()
+            .message
+            .contains("must not be empty."));
         assert!(read(&link).unwrap_err().message.contains("regular file"));
         let err = read(&big).unwrap_err();
         assert!(err.message.contains("10 MB limit"), "{err}");

@@ -163,9 +163,8 @@ fn termination_category(m: &Manifest) -> &'static str {
 /// manifest is `manifest-invalid`.
 fn artifacts_summary(dir: &Path) -> Value {
     let artifacts_dir = dir.join("artifacts");
-    let empty = |health: &str| {
-        json!({ "total": 0, "byKind": {}, "missingCount": 0, "health": health })
-    };
+    let empty =
+        |health: &str| json!({ "total": 0, "byKind": {}, "missingCount": 0, "health": health });
     let text = match std::fs::read(artifacts_dir.join("manifest.json")) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return empty("no-artifacts"),
@@ -272,7 +271,10 @@ fn human(r: &Value, m: &Manifest) -> String {
     if r["usedOfflineReplay"] == true {
         lines.push("Offline Replay: yes".to_owned());
     }
-    lines.push(format!("Host PID: {}", dash(m.host_pid.map(|p| p.to_string()))));
+    lines.push(format!(
+        "Host PID: {}",
+        dash(m.host_pid.map(|p| p.to_string()))
+    ));
     lines.push(format!(
         "Child PID: {}",
         dash(m.child_pid.map(|p| p.to_string()))
@@ -335,7 +337,10 @@ mod tests {
         #[case] signal: Option<&str>,
         #[case] expected: &str,
     ) {
-        assert_eq!(termination_category(&manifest(status, code, signal)), expected);
+        assert_eq!(
+            termination_category(&manifest(status, code, signal)),
+            expected
+        );
     }
 
     #[test]
