@@ -8,7 +8,9 @@
 //! empty screen rather than an error.
 
 use super::target::Target;
-use agent_tty_core::screen::{replay_session_with_scrollback, ScreenReplay};
+use agent_tty_core::screen::{
+    replay_session_with_scrollback, Cell, CellColor, CellWidth, ScreenReplay,
+};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -95,14 +97,14 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     );
     match format {
         Format::Structured => {
-            let alt = replay.screen().alternate_screen();
+            let alt = replay.is_alt_screen();
             result.insert("isAltScreen".into(), json!(alt));
             result.insert("visibleLines".into(), numbered(&visible));
             if with_scrollback {
                 result.insert("scrollbackLines".into(), numbered(&scrollback_lines));
             }
             if with_cells {
-                result.insert("cells".into(), cells(replay.screen()));
+                result.insert("cells".into(), cells(&replay.visible_cells()));
             }
             human.push_str(&format!("Alt Screen: {}\n", if alt { "yes" } else { "no" }));
             if with_scrollback {
@@ -147,56 +149,48 @@ fn listing(title: &str, lines: &[String]) -> String {
 /// `--include-cells`: per row up to the last occupied cell, one entry per
 /// column (`""` for the spacer after a wide glyph), with colours as
 /// `#rrggbb` and attributes only when set — the shape 0.5's libghostty-vt
-/// renderer emits. Rows after the last occupied one are left out.
-fn cells(screen: &vt100::Screen) -> Value {
-    let (rows, cols) = screen.size();
-    let mut out = Vec::new();
-    for row in 0..rows {
-        let occupied = (0..cols)
-            .rev()
-            .find(|&col| {
-                screen.cell(row, col).is_some_and(|c| {
-                    c.has_contents() || c.bgcolor() != vt100::Color::Default || c.inverse()
-                })
-            })
-            .map(|c| c + 1)
-            .unwrap_or(0);
-        let mut line = Vec::new();
-        for col in 0..occupied {
-            let Some(cell) = screen.cell(row, col) else {
-                continue;
-            };
-            let mut entry = Map::new();
-            let text = if cell.is_wide_continuation() {
-                String::new()
-            } else if cell.has_contents() {
-                cell.contents().to_owned()
-            } else {
-                " ".to_owned()
-            };
-            entry.insert("char".into(), json!(text));
-            let (mut fg, mut bg) = (cell.fgcolor(), cell.bgcolor());
-            if cell.inverse() {
-                std::mem::swap(&mut fg, &mut bg);
-            }
-            if let Some(c) = colour(fg) {
-                entry.insert("fg".into(), json!(c));
-            }
-            if let Some(c) = colour(bg) {
-                entry.insert("bg".into(), json!(c));
-            }
-            for (name, on) in [
-                ("bold", cell.bold()),
-                ("italic", cell.italic()),
-                ("underline", cell.underline()),
-            ] {
-                if on {
-                    entry.insert(name.into(), json!(true));
+/// renderer emits. Rows after the last occupied one are left out. Built from
+/// core's engine-neutral [`Cell`]s.
+fn cells(rows: &[Vec<Cell>]) -> Value {
+    let occupied = |c: &Cell| !c.text.is_empty() || c.bg != CellColor::Default || c.inverse;
+    let mut out: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (row, line) in rows.iter().enumerate() {
+        let end = line.iter().rposition(occupied).map_or(0, |i| i + 1);
+        let entries = line[..end]
+            .iter()
+            .map(|cell| {
+                let mut entry = Map::new();
+                let text = match cell.width {
+                    CellWidth::WideSpacer => String::new(),
+                    _ if cell.text.is_empty() => " ".to_owned(),
+                    _ => cell.text.clone(),
+                };
+                entry.insert("char".into(), json!(text));
+                let (fg, bg) = if cell.inverse {
+                    (cell.bg, cell.fg)
+                } else {
+                    (cell.fg, cell.bg)
+                };
+                if let Some(c) = colour(fg) {
+                    entry.insert("fg".into(), json!(c));
                 }
-            }
-            line.push(Value::Object(entry));
-        }
-        out.push((row, line));
+                if let Some(c) = colour(bg) {
+                    entry.insert("bg".into(), json!(c));
+                }
+                for (name, on) in [
+                    ("bold", cell.bold),
+                    ("italic", cell.italic),
+                    ("underline", cell.underline),
+                    ("strikethrough", cell.strikethrough),
+                ] {
+                    if on {
+                        entry.insert(name.into(), json!(true));
+                    }
+                }
+                Value::Object(entry)
+            })
+            .collect();
+        out.push((row, entries));
     }
     while out.last().is_some_and(|(_, l)| l.is_empty()) {
         out.pop();
@@ -208,11 +202,11 @@ fn cells(screen: &vt100::Screen) -> Value {
 
 /// A colour as `#rrggbb` (the xterm palette for indexed colours); none for
 /// the default colour.
-fn colour(c: vt100::Color) -> Option<String> {
+fn colour(c: CellColor) -> Option<String> {
     let (r, g, b) = match c {
-        vt100::Color::Default => return None,
-        vt100::Color::Rgb(r, g, b) => (r, g, b),
-        vt100::Color::Idx(i) => xterm_rgb(i),
+        CellColor::Default => return None,
+        CellColor::Rgb { r, g, b } => (r, g, b),
+        CellColor::Indexed { index } => xterm_rgb(index),
     };
     Some(format!("#{r:02x}{g:02x}{b:02x}"))
 }
@@ -268,9 +262,15 @@ mod tests {
 
     #[test]
     fn cells_carry_colours_attributes_and_wide_spacers() {
-        let mut parser = vt100::Parser::new(3, 10, 0);
-        parser.process("\x1b[1;31mA\x1b[0m\x1b[48;2;1;2;3mB\x1b[0m界x\r\n".as_bytes());
-        let cells = cells(parser.screen());
+        let mut replay = ScreenReplay::new(10, 3);
+        replay.apply(&agent_tty_core::event_log::Event {
+            seq: 0,
+            ts: "2026-11-24T03:50:02.700Z".into(),
+            body: agent_tty_core::event_log::EventBody::Output {
+                data: "\x1b[1;31mA\x1b[0m\x1b[48;2;1;2;3mB\x1b[0m界x\r\n".into(),
+            },
+        });
+        let cells = cells(&replay.visible_cells());
         assert_eq!(
             cells,
             json!([{ "lineNumber": 0, "cells": [
