@@ -179,6 +179,12 @@ impl DirFd {
     }
 }
 
+impl AsRawFd for DirFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.raw()
+    }
+}
+
 /// Deep enough for any Session directory; deeper trees are left for a
 /// person rather than risking running out of descriptors.
 const MAX_DEPTH: usize = 32;

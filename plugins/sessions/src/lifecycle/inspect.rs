@@ -3,6 +3,7 @@
 use crate::lookup::find_session;
 use agent_tty_core::event_log::{self, event_log_path};
 use agent_tty_core::liveness;
+use agent_tty_core::text::escape;
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
@@ -38,24 +39,27 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     });
     let mut human = format!(
         "Session {}{}\n  status       {}\n  command      {}\n  cwd          {}\n  size         {}x{}\n  created      {}\n  updated      {}\n",
-        m.session_id,
-        m.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+        escape(&m.session_id),
+        m.name
+            .as_deref()
+            .map(|n| format!(" ({})", escape(n)))
+            .unwrap_or_default(),
         status.as_str(),
-        m.command.join(" "),
-        m.cwd,
+        escape(&m.command.join(" ")),
+        escape(&m.cwd),
         m.cols,
         m.rows,
-        m.created_at,
-        m.updated_at,
+        escape(&m.created_at),
+        escape(&m.updated_at),
     );
     if let Some(code) = m.exit_code {
         human.push_str(&format!("  exit code    {code}\n"));
     }
     if let Some(sig) = &m.exit_signal {
-        human.push_str(&format!("  exit signal  {sig}\n"));
+        human.push_str(&format!("  exit signal  {}\n", escape(sig)));
     }
     if let Some(reason) = &m.failure_reason {
-        human.push_str(&format!("  failure      {reason}\n"));
+        human.push_str(&format!("  failure      {}\n", escape(reason)));
     }
     human.push_str(&format!(
         "  host         {}\n  events       {event_count} ({log_bytes} bytes)\n",

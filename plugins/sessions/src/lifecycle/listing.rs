@@ -7,6 +7,7 @@ use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
+use agent_tty_core::text::escape;
 use agent_tty_core::{home, time, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
@@ -169,7 +170,7 @@ fn table(sessions: &[ListedSession]) -> String {
                 (true, _) => format!("{} (foreign)", m.status.as_str()),
                 (false, Some(code)) => format!("{} ({code})", m.status.as_str()),
                 (false, None) => match &m.exit_signal {
-                    Some(sig) => format!("{} ({sig})", m.status.as_str()),
+                    Some(sig) => format!("{} ({})", m.status.as_str(), escape(sig)),
                     None => m.status.as_str().to_owned(),
                 },
             };
@@ -177,11 +178,13 @@ fn table(sessions: &[ListedSession]) -> String {
                 .map(|t| time::relative_age(t, now))
                 .unwrap_or_else(|| "?".to_owned());
             [
-                m.session_id.clone(),
-                m.name.clone().unwrap_or_else(|| "-".to_owned()),
+                escape(&m.session_id).into_owned(),
+                m.name
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |n| escape(n).into_owned()),
                 status,
                 age,
-                m.command.join(" "),
+                escape(&m.command.join(" ")).into_owned(),
             ]
         })
         .collect();
