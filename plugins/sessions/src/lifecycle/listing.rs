@@ -165,14 +165,12 @@ fn table(sessions: &[ListedSession]) -> String {
         .iter()
         .map(|s| {
             let m = &s.manifest;
-            let status = match (s.foreign, m.exit_code) {
-                (true, _) => format!("{} (foreign)", m.status.as_str()),
-                (false, Some(code)) => format!("{} ({code})", m.status.as_str()),
-                (false, None) => match &m.exit_signal {
-                    Some(sig) => format!("{} ({sig})", m.status.as_str()),
-                    None => m.status.as_str().to_owned(),
-                },
-            };
+            let status = agent_tty_core::text::status_wording(
+                m.status.as_str(),
+                m.exit_code,
+                m.exit_signal.as_deref(),
+                s.foreign,
+            );
             let age = time::parse_iso(&m.created_at)
                 .map(|t| time::relative_age(t, now))
                 .unwrap_or_else(|| "?".to_owned());
