@@ -528,8 +528,7 @@ impl App {
         let Some(plan) = &self.following else { return };
         let id = snapshot.session_id.as_str();
         if self.state.pinned.as_deref() == Some(id) {
-            if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing)
-            {
+            if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
                 if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
                     if row.is_active() {
                         row.status = "exited".into();
@@ -542,7 +541,9 @@ impl App {
         if plan.main.as_ref().is_some_and(|t| t.session_id == id) {
             self.state.live = Some(snapshot);
         } else if plan.tiles.iter().any(|t| t.session_id == id) {
-            self.state.tiles.insert(snapshot.session_id.clone(), snapshot);
+            self.state
+                .tiles
+                .insert(snapshot.session_id.clone(), snapshot);
         }
     }
 
@@ -663,8 +664,7 @@ impl App {
         // (it ended and the scope is Active, or `gc` collected it): the
         // person was looking at it and wants to see how it ended.
         if let Some(row) = &keep {
-            if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id)
-            {
+            if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id) {
                 let at = self.state.selected.min(rows.len());
                 rows.insert(at, row.clone());
                 self.state.pinned = Some(row.session_id.clone());

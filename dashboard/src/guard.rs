@@ -34,7 +34,7 @@ pub fn catching<T>(work: impl FnOnce() -> T) -> Result<T, String> {
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        format!("internal error ({message}); the rest of the dashboard keeps working")
+        format!("internal error: {message}")
     })
 }
 

@@ -123,8 +123,8 @@ impl When {
             When::NotHelp => "in every view",
             When::Main => "main view",
             When::SessionsFocused => "Session list",
-            When::LiveFocused => "Live View (focused or maximised)",
-            When::LiveShown => "Live View history",
+            When::LiveFocused => "Live View, focused or maximised",
+            When::LiveShown => "Live View",
             When::Paused => "Live View history",
             When::Maximised => "maximised Live View",
             When::Overview => "overview",
@@ -219,7 +219,14 @@ impl KeyTable {
                 MOVE,
             ),
             row(vec![key(Tab)], "Tab", "focus", FocusNext, Main, LAYOUT),
-            row(vec![key(Enter)], "Enter", "maximise", Maximise, Main, LAYOUT),
+            row(
+                vec![key(Enter)],
+                "Enter",
+                "maximise",
+                Maximise,
+                Main,
+                LAYOUT,
+            ),
             row(
                 vec![ch('j'), key(Down)],
                 "j/k",
@@ -326,8 +333,22 @@ impl KeyTable {
                 Overview,
                 LAYOUT,
             ),
-            row(vec![ch('z')], "z", "overview", ToggleOverview, LiveShown, LAYOUT),
-            row(vec![ch('a')], "a", "active/all", ToggleScope, NotHelp, SCOPE),
+            row(
+                vec![ch('z')],
+                "z",
+                "overview",
+                ToggleOverview,
+                LiveShown,
+                LAYOUT,
+            ),
+            row(
+                vec![ch('a')],
+                "a",
+                "active/all",
+                ToggleScope,
+                NotHelp,
+                SCOPE,
+            ),
             row(vec![ch('H')], "H", "Homes", OpenHomePicker, NotHelp, SCOPE),
         ];
         for (index, pane) in panes.iter().enumerate() {
@@ -550,7 +571,11 @@ mod tests {
     fn help_lists_every_labelled_binding_once() {
         let table = KeyTable::new(&[pane("hello", 'E', None)]);
         let listed: usize = table.help_lines().iter().map(|(_, rows)| rows.len()).sum();
-        let labelled = table.bindings().iter().filter(|b| !b.label.is_empty()).count();
+        let labelled = table
+            .bindings()
+            .iter()
+            .filter(|b| !b.label.is_empty())
+            .count();
         assert_eq!(listed, labelled);
     }
 

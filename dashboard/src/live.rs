@@ -272,7 +272,9 @@ impl Followed {
             Err(message) => {
                 self.broken = true;
                 self.replay = None;
-                self.error = Some(format!("this Session's Event Log cannot be shown: {message}"));
+                self.error = Some(format!(
+                    "this Session's Event Log cannot be shown: {message}"
+                ));
                 true
             }
         }
@@ -369,11 +371,9 @@ impl Followed {
             Some(replay) => {
                 let offset = &mut self.offset;
                 let at = &mut self.scrollback_at_offset;
-                catching(|| snapshot_of(&id, replay, offset, at)).unwrap_or_else(|e| {
-                    LiveSnapshot {
-                        error: Some(format!("this Session's screen cannot be shown: {e}")),
-                        ..LiveSnapshot::empty(&id)
-                    }
+                catching(|| snapshot_of(&id, replay, offset, at)).unwrap_or_else(|e| LiveSnapshot {
+                    error: Some(format!("this Session's screen cannot be shown: {e}")),
+                    ..LiveSnapshot::empty(&id)
                 })
             }
             None => LiveSnapshot::empty(&id),
@@ -484,10 +484,7 @@ pub fn follow_worker(
         let mut pending: Vec<LiveCommand> = first.into_iter().collect();
         pending.extend(commands.try_iter());
         let mut look = timeout.is_some() && pending.is_empty();
-        let count = pending
-            .iter()
-            .filter(|c| **c != LiveCommand::Wake)
-            .count();
+        let count = pending.iter().filter(|c| **c != LiveCommand::Wake).count();
         for cmd in pending {
             match cmd {
                 LiveCommand::Stop => return,
@@ -800,7 +797,10 @@ mod tests {
         })
         .unwrap();
         log.append(EventBody::Resize { cols: 1, rows: 1 }).unwrap();
-        log.append(EventBody::Output { data: "z漢\r\n".into() }).unwrap();
+        log.append(EventBody::Output {
+            data: "z漢\r\n".into(),
+        })
+        .unwrap();
         let mut f = Followed::new(
             FollowTarget {
                 session_id: ID.into(),

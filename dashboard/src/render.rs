@@ -94,10 +94,21 @@ fn render_header(state: &State, area: Rect, frame: &mut Frame) {
     } else {
         "Active Sessions"
     };
+    let rest = format!(" · {scope} · ");
+    // The whole path when it fits, else its last two segments (what tells
+    // Homes apart), as agent-tty 0.5 shows it.
+    let fixed = width(" agent-tty · Home ") + width(&rest) + width("read-only");
+    let mut home = printable(&state.home);
+    if fixed + width(&home) > usize::from(area.width) {
+        let parts: Vec<&str> = state.home.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.len() > 2 {
+            home = printable(&format!("…/{}", parts[parts.len() - 2..].join("/")));
+        }
+    }
     let line = Line::from(vec![
         Span::raw(" agent-tty · Home "),
-        Span::styled(printable(&state.home), Style::new().bold()),
-        Span::raw(format!(" · {scope} · ")),
+        Span::styled(home, Style::new().bold()),
+        Span::raw(rest),
         Span::styled("read-only", Style::new().fg(Color::Black).bg(Color::Cyan)),
     ]);
     frame.render_widget(Paragraph::new(line), area);
@@ -274,7 +285,10 @@ fn list_columns(inner: usize) -> Vec<Column> {
 }
 
 fn empty_sessions_text(state: &State) -> String {
-    let create = format!("agent-tty --home {} create -- <command>", printable(&state.home));
+    let create = format!(
+        "agent-tty --home {} create -- <command>",
+        printable(&state.home)
+    );
     if state.scope_all {
         format!("No Sessions in this Home. Start one with `{create}`.")
     } else {
@@ -355,9 +369,9 @@ fn render_live(state: &State, area: Rect, frame: &mut Frame) {
     let note = match (session, live) {
         (None, _) => Some(Line::from("No Session selected.").dim()),
         (Some(_), None) => Some(Line::from("Reading the Event Log…").dim()),
-        (Some(_), Some(l)) if l.collected => Some(
-            Line::from("Event Log collected — this Session is no longer available.").dim(),
-        ),
+        (Some(_), Some(l)) if l.collected => {
+            Some(Line::from("Event Log collected — this Session is no longer available.").dim())
+        }
         (Some(_), Some(l)) => match &l.error {
             Some(e) => Some(Line::from(printable(e)).red()),
             None if l.screen.area.width == 0 => Some(Line::from("Waiting for output…").dim()),
@@ -511,7 +525,10 @@ fn render_tile(
         return;
     }
     if l.collected {
-        frame.render_widget(Paragraph::new(Line::from("Event Log collected").dim()), inner);
+        frame.render_widget(
+            Paragraph::new(Line::from("Event Log collected").dim()),
+            inner,
+        );
         return;
     }
     // The rows that matter most: up to the cursor or the last written row.
@@ -587,7 +604,13 @@ fn render_pane(overlay: &Overlay, area: Rect, out: &mut Buffer) {
     }
     let Some(PaneFrame { lines, .. }) = &overlay.frame else {
         let text = format!("Opening {}…", printable(&overlay.pane.spec.title));
-        out.set_stringn(area.x, area.y, text, usize::from(area.width), Style::new().dim());
+        out.set_stringn(
+            area.x,
+            area.y,
+            text,
+            usize::from(area.width),
+            Style::new().dim(),
+        );
         return;
     };
     for (dy, line) in lines.iter().take(area.height as usize).enumerate() {
@@ -625,7 +648,11 @@ fn render_footer(state: &State, area: Rect, frame: &mut Frame) {
     let room = room.saturating_sub(usize::from(state.message.is_some()));
     let mut hints: Vec<Span> = Vec::new();
     if let Some(o) = &state.overlay {
-        let quit = if o.text_input() { "Ctrl-C quits" } else { "q quits" };
+        let quit = if o.text_input() {
+            "Ctrl-C quits"
+        } else {
+            "q quits"
+        };
         let hint = format!(" {} · {quit}", printable(&o.pane.spec.title));
         if width(&hint) <= room {
             hints.push(Span::raw(hint));

@@ -241,7 +241,12 @@ fn guarded_call<T>(call: impl FnOnce() -> Result<T, PluginError>) -> Result<T, S
 
 /// Runs pane calls in order, so keys reach a pane in the order typed. A
 /// call that fails or panics is answered with an error for that pane.
-fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Sender<Msg>, done: &Done) {
+fn pane_worker(
+    host: &dyn DashboardHost,
+    requests: Receiver<PaneCall>,
+    out: Sender<Msg>,
+    done: &Done,
+) {
     let draw = |pane: &PaneInfo, instance: u64, (w, h): (u16, u16)| Msg::PaneDrawn {
         instance,
         result: guarded_call(|| host.pane_render(pane, instance, w, h)),

@@ -89,10 +89,7 @@ fn preview_home(host: &Host, home: &str) -> Result<Vec<PreviewRow>, String> {
     let Some(sessions) = value.get("sessions").and_then(Value::as_array) else {
         return Err("the sessions plugin answered with an unexpected listing".into());
     };
-    Ok(sessions
-        .iter()
-        .map(|s| preview_row(home, s))
-        .collect())
+    Ok(sessions.iter().map(|s| preview_row(home, s)).collect())
 }
 
 fn preview_row(home: &str, s: &Value) -> PreviewRow {
@@ -146,7 +143,8 @@ impl Pane for PickerPane {
         let all = self.picker.scope_all();
         let action = self.picker.key(key);
         if self.picker.scope_all() != all {
-            self.picker.set_homes(list_homes(host, self.picker.scope_all()));
+            self.picker
+                .set_homes(list_homes(host, self.picker.scope_all()));
         }
         load_preview(host, &mut self.picker);
         action

@@ -438,8 +438,7 @@ fn split_for_preview(body: Rect, preview_rows: usize) -> (Rect, Rect) {
         let wanted = u16::try_from(preview_rows + 2).unwrap_or(u16::MAX).max(3);
         let preview_height = wanted.min(body.height / 2);
         let [table, preview] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(preview_height)])
-                .areas(body);
+            Layout::vertical([Constraint::Min(0), Constraint::Length(preview_height)]).areas(body);
         (table, preview)
     }
 }
@@ -572,7 +571,12 @@ mod tests {
     #[test]
     fn s_sorts_by_path_and_back_keeping_the_highlighted_home() {
         let mut p = picker();
-        let order = |p: &Picker| p.visible().iter().map(|h| h.path.clone()).collect::<Vec<_>>();
+        let order = |p: &Picker| {
+            p.visible()
+                .iter()
+                .map(|h| h.path.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(order(&p), ["/w/homes/a", "/w/homes/b", "/tmp/tmp.x3Fq"]);
         assert_eq!(p.highlighted().unwrap().path, "/w/homes/b");
         press(&mut p, KeyCode::Char('s'));
