@@ -18,6 +18,7 @@ pub mod keys;
 pub mod liveness;
 pub mod manifest;
 pub mod parallel;
+pub mod profile;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
