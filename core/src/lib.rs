@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod artifacts;
 pub mod control;
 pub mod error;
 pub mod event_log;
