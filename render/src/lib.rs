@@ -184,7 +184,21 @@ impl Renderer {
     pub fn render(&mut self, screen: &Screen<'_>) -> Image {
         let rows = screen.cells.len() as u16;
         let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
-        let (width, height) = self.image_size(cols, rows);
+        self.render_on_canvas(screen, cols, rows)
+    }
+
+    /// Draws `screen` on a canvas of `canvas_cols` × `canvas_rows` cells
+    /// (at least the screen's size): a recording whose Session was resized
+    /// draws every frame on its largest size, the rest in background.
+    pub fn render_on_canvas(
+        &mut self,
+        screen: &Screen<'_>,
+        canvas_cols: u16,
+        canvas_rows: u16,
+    ) -> Image {
+        let rows = screen.cells.len() as u16;
+        let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
+        let (width, height) = self.image_size(cols.max(canvas_cols), rows.max(canvas_rows));
         let mut image = Image::filled(width, height, self.profile.background);
         for (r, row) in screen.cells.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
