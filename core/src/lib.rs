@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod artifacts;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod liveness;
 pub mod manifest;
 pub mod parallel;
+pub mod profile;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
