@@ -70,6 +70,12 @@ pub enum ControlRequest {
         /// A name such as `SIGINT` or `INT`.
         signal: String,
     },
+    /// Place a label in the Event Log (`marker`); nothing reaches the
+    /// terminal. The label may be empty.
+    Mark {
+        /// The label.
+        label: String,
+    },
 }
 
 /// The host's answer.

@@ -17,7 +17,10 @@ use agent_tty_plugin_api::{
 };
 use std::time::Duration;
 
+mod batch;
 mod input;
+mod input_file;
+mod mark;
 mod run;
 mod snapshot;
 mod target;
@@ -105,6 +108,34 @@ pub fn specs() -> Vec<CommandSpec> {
             "include-scrollback",
             "Include the lines scrolled off the top",
         )),
+        CommandSpec::new(
+            &["mark"],
+            "Place a labelled marker event in a Session's Event Log",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::positional("label", "The label (may be empty)")
+                .required(true)
+                .value_name("LABEL"),
+        ),
+        CommandSpec::new(
+            &["batch"],
+            "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
+        )
+        .arg(id())
+        .arg(ArgSpec::positional(
+            "steps",
+            "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
+        ))
+        .arg(ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the plan from this file (`-` reads standard input)",
+        ))
+        .arg(ArgSpec::flag(
+            "keep-going",
+            "Run every step even after one fails",
+        )),
         CommandSpec::new(&["resize"], "Resize a Session's terminal")
             .arg(id())
             .arg(ArgSpec::option("cols", "COLS", "Columns").required(true))
@@ -132,6 +163,8 @@ pub fn invoke(_host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, Pl
         "run" => run::run(inv),
         "wait" => wait::wait(inv),
         "snapshot" => snapshot::snapshot(inv),
+        "mark" => mark::mark(inv),
+        "batch" => batch::batch(inv),
         _ => return None,
     };
     Some(outcome)

@@ -22,6 +22,7 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+mod idle;
 mod output;
 mod pty;
 pub(crate) mod readiness;
@@ -31,7 +32,7 @@ use crate::lookup::home_of;
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, home, signals, Error};
+use agent_tty_core::{control, home, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
 };
@@ -99,6 +100,8 @@ pub(crate) struct Shared {
     /// terminal in the order they were logged.
     input: Mutex<()>,
     log: Mutex<LogState>,
+    /// When the Session was last active, for the idle timeout.
+    activity: idle::Activity,
 }
 
 /// Everything that must change together with the Event Log.
@@ -123,6 +126,8 @@ struct SessionHost {
     reader: File,
     listener: UnixListener,
     socket: PathBuf,
+    /// The manifest's `idleTimeoutMs` (0: never).
+    idle_timeout_ms: u64,
 }
 
 impl SessionHost {
@@ -152,6 +157,7 @@ impl SessionHost {
                 reader,
                 listener,
                 socket,
+                idle_timeout_ms: manifest.idle_timeout_ms.unwrap_or(0),
             }),
             Err(e) => {
                 liveness::signal_group(child.id(), Signal::SIGKILL);
@@ -197,6 +203,7 @@ impl SessionHost {
                 pending_runs: HashMap::new(),
                 child_exited: false,
             }),
+            activity: idle::Activity::default(),
         });
         Ok((shared, reader, listener, socket))
     }
@@ -214,6 +221,12 @@ impl SessionHost {
             let stop = stop.watcher();
             std::thread::spawn(move || server::serve(self.listener, shared, stop))
         };
+        let idle = {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            let timeout = self.idle_timeout_ms;
+            std::thread::spawn(move || idle::watch(&shared, timeout, stop))
+        };
         let status = loop {
             match self.child.wait() {
                 Ok(status) => break Some(status),
@@ -225,8 +238,12 @@ impl SessionHost {
         stop.raise();
         let _ = pump.join();
         let _ = server.join();
-        let exit_code = status.and_then(|s| s.code());
-        let exit_signal = status.and_then(|s| s.signal()).map(signals::name_of);
+        let _ = idle.join();
+        // As agent-tty 0.5 records it (contract §7.1): a command ended by a
+        // signal has `exitSignal` = the signal's number as a decimal string
+        // ("1" for SIGHUP) and `exitCode` 0.
+        let exit_signal = status.and_then(|s| s.signal()).map(|n| n.to_string());
+        let exit_code = status.and_then(|s| s.code().or(s.signal().map(|_| 0)));
         let _ = self.shared.log().writer.append(EventBody::Exit {
             exit_code,
             exit_signal: exit_signal.clone(),

@@ -40,6 +40,21 @@ impl Target {
         })
     }
 
+    /// The same Session with its manifest and sidecar read again, provided
+    /// it still takes input (the commandable-target check, repeated).
+    pub fn reread(&self) -> Result<Target, PluginError> {
+        let manifest = read_manifest(&self.dir)?;
+        let fresh = Target {
+            home: self.home.clone(),
+            id: self.id.clone(),
+            dir: self.dir.clone(),
+            manifest,
+            sidecar: liveness::read_sidecar(&self.dir),
+        };
+        fresh.require_running()?;
+        Ok(fresh)
+    }
+
     /// The Session's Event Log.
     pub fn event_log(&self) -> PathBuf {
         event_log_path(&self.dir)

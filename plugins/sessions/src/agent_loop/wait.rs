@@ -28,12 +28,17 @@ use std::time::{Duration, Instant};
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What the caller waits for.
+#[derive(Clone)]
 pub(super) enum Condition {
     Text(String),
     Regex(Regex),
     Exit,
     Idle(Duration),
     ScreenStable(Duration),
+    /// The cursor is on this row (0-based).
+    CursorRow(u16),
+    /// The cursor is in this column (0-based).
+    CursorCol(u16),
 }
 
 impl Condition {
@@ -85,6 +90,8 @@ impl Condition {
             Condition::ScreenStable(d) => {
                 json!({ "type": "screen-stable", "ms": d.as_millis() as u64 })
             }
+            Condition::CursorRow(r) => json!({ "type": "cursor-row", "value": r }),
+            Condition::CursorCol(c) => json!({ "type": "cursor-col", "value": c }),
         }
     }
 }
@@ -100,10 +107,12 @@ pub(super) enum Verdict {
     Unreachable,
 }
 
-/// A screen replay that keeps up with a growing Event Log and judges a
-/// condition against it.
+/// A screen replay that keeps up with a growing Event Log and judges
+/// conditions against it: they must all hold at once, on a screen that
+/// includes at least one event after `after_seq` when that is set.
 pub(super) struct Waiter {
-    condition: Condition,
+    conditions: Vec<Condition>,
+    after_seq: Option<u64>,
     replay: ScreenReplay,
     follower: EventLogFollower,
     /// When output was last seen (or the wait started).
@@ -120,8 +129,21 @@ pub(super) struct Waiter {
 impl Waiter {
     /// Replays everything already logged; quiet periods count from `now`.
     pub fn new(log: &Path, replay: ScreenReplay, condition: Condition, now: Instant) -> Self {
+        Self::all_of(log, replay, vec![condition], None, now)
+    }
+
+    /// A waiter for several conditions at once, only on screens captured
+    /// after event `after_seq` (the batch Wait Baseline, `wait --after-seq`).
+    pub fn all_of(
+        log: &Path,
+        replay: ScreenReplay,
+        conditions: Vec<Condition>,
+        after_seq: Option<u64>,
+        now: Instant,
+    ) -> Self {
         Waiter {
-            condition,
+            conditions,
+            after_seq,
             replay,
             follower: EventLogFollower::new(log),
             last_output: now,
@@ -160,33 +182,104 @@ impl Waiter {
             }
         }
         let ended = ended_elsewhere || self.replay.exit().is_some();
-        let verdict = match &self.condition {
-            Condition::Text(t) => self
-                .screen_text
-                .contains(t.as_str())
-                .then(|| Some(t.clone())),
-            Condition::Regex(r) => r
-                .find(&self.screen_text)
-                .map(|m| Some(m.as_str().to_owned())),
-            Condition::Exit => ended.then_some(None),
-            Condition::Idle(d) => (now.duration_since(self.last_output) >= *d).then_some(None),
-            Condition::ScreenStable(d) => {
-                (now.duration_since(self.last_change) >= *d).then_some(None)
+        let (row, col) = self.replay.cursor();
+        let mut found = None;
+        let mut all_hold = true;
+        let mut screen_fails = false;
+        for condition in &self.conditions {
+            let verdict = match condition {
+                Condition::Text(t) => self
+                    .screen_text
+                    .contains(t.as_str())
+                    .then(|| Some(t.clone())),
+                Condition::Regex(r) => r
+                    .find(&self.screen_text)
+                    .map(|m| Some(m.as_str().to_owned())),
+                Condition::Exit => ended.then_some(None),
+                Condition::Idle(d) => (now.duration_since(self.last_output) >= *d).then_some(None),
+                Condition::ScreenStable(d) => {
+                    (now.duration_since(self.last_change) >= *d).then_some(None)
+                }
+                Condition::CursorRow(r) => (row == *r).then_some(None),
+                Condition::CursorCol(c) => (col == *c).then_some(None),
+            };
+            match verdict {
+                Some(text) => found = found.or(text),
+                None => {
+                    all_hold = false;
+                    screen_fails |= matches!(
+                        condition,
+                        Condition::Text(_)
+                            | Condition::Regex(_)
+                            | Condition::CursorRow(_)
+                            | Condition::CursorCol(_)
+                    );
+                }
             }
+        }
+        let after = match (self.after_seq, self.replay.last_seq()) {
+            (None, _) => true,
+            (Some(after), Some(last)) => last > after,
+            (Some(_), None) => false,
         };
         self.dirty = false;
-        Ok(match verdict {
-            Some(found) => Verdict::Matched(found),
-            None if ended && matches!(self.condition, Condition::Text(_) | Condition::Regex(_)) => {
-                Verdict::Unreachable
-            }
-            None => Verdict::Pending,
+        Ok(if all_hold && after {
+            Verdict::Matched(found)
+        } else if ended && (screen_fails || !after) {
+            Verdict::Unreachable
+        } else {
+            Verdict::Pending
         })
     }
 
     /// The replayed screen.
     pub fn replay(&self) -> &ScreenReplay {
         &self.replay
+    }
+}
+
+/// How a followed wait ended.
+pub(super) enum WaitEnd {
+    /// The conditions held; for `--text`/`--regex`, the text that matched.
+    Matched(Option<String>),
+    /// The time limit passed first.
+    TimedOut,
+    /// The Session ended and its last screen does not match.
+    Unreachable,
+}
+
+/// Follows the Session's Event Log through `waiter` until its conditions
+/// hold, the Session ends without them, or `limit` passes (counted from
+/// `started`). The one wait loop, shared by `wait` and `batch`.
+pub(super) fn follow(
+    target: &Target,
+    waiter: &mut Waiter,
+    limit: Option<Duration>,
+    started: Instant,
+) -> Result<WaitEnd, PluginError> {
+    let mut ended_elsewhere = target.manifest.status.is_terminal();
+    let mut last_status_check = started;
+    let mut pace = PollPace::new();
+    loop {
+        let now = Instant::now();
+        let seen = waiter.replay().last_seq();
+        let verdict = waiter.poll(now, ended_elsewhere)?;
+        if waiter.replay().last_seq() != seen {
+            pace.activity();
+        }
+        match verdict {
+            Verdict::Matched(found) => return Ok(WaitEnd::Matched(found)),
+            Verdict::Unreachable => return Ok(WaitEnd::Unreachable),
+            Verdict::Pending => {}
+        }
+        if limit.is_some_and(|l| started.elapsed() >= l) {
+            return Ok(WaitEnd::TimedOut);
+        }
+        if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
+            last_status_check = Instant::now();
+            ended_elsewhere = read_manifest(&target.dir).is_ok_and(|m| m.status.is_terminal());
+        }
+        pace.sleep();
     }
 }
 
@@ -202,62 +295,46 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         condition,
         started,
     );
-    let mut ended_elsewhere = target.manifest.status.is_terminal();
-    let mut last_status_check = started;
-    let mut pace = PollPace::new();
-    loop {
-        let now = Instant::now();
-        let seen = waiter.replay().last_seq();
-        let verdict = waiter.poll(now, ended_elsewhere)?;
-        if waiter.replay().last_seq() != seen {
-            pace.activity();
+    let end = follow(&target, &mut waiter, limit, started)?;
+    let report = |matched: bool, timed_out: bool| {
+        let mut result = json!({
+            "sessionId": target.id,
+            "condition": described,
+            "matched": matched,
+            "timedOut": timed_out,
+            "durationMs": started.elapsed().as_millis() as u64,
+            "seq": waiter.replay().last_seq(),
+        });
+        if let Some(exit) = waiter.replay().exit() {
+            result["exitCode"] = json!(exit.exit_code);
+            result["exitSignal"] = json!(exit.exit_signal);
         }
-        let report = |matched: bool, timed_out: bool| {
-            let mut result = json!({
-                "sessionId": target.id,
-                "condition": described,
-                "matched": matched,
-                "timedOut": timed_out,
-                "durationMs": started.elapsed().as_millis() as u64,
-                "seq": waiter.replay().last_seq(),
-            });
-            if let Some(exit) = waiter.replay().exit() {
-                result["exitCode"] = json!(exit.exit_code);
-                result["exitSignal"] = json!(exit.exit_signal);
+        result
+    };
+    match end {
+        WaitEnd::Matched(found) => {
+            let mut result = report(true, false);
+            if let Some(found) = found {
+                result["match"] = json!(found);
             }
-            result
-        };
-        match verdict {
-            Verdict::Matched(found) => {
-                let mut result = report(true, false);
-                if let Some(found) = found {
-                    result["match"] = json!(found);
-                }
-                let human = format!("matched after {} ms", result["durationMs"]);
-                return Ok(CommandOutput::new(result, human));
-            }
-            Verdict::Unreachable => return Err(never_matches(&target.id)),
-            Verdict::Pending => {}
+            let human = format!("matched after {} ms", result["durationMs"]);
+            Ok(CommandOutput::new(result, human))
         }
-        if limit.is_some_and(|l| started.elapsed() >= l) {
+        WaitEnd::Unreachable => Err(never_matches(&target.id)),
+        WaitEnd::TimedOut => {
             let result = report(false, true);
             let human = format!(
                 "timed out after {} ms; `agent-tty snapshot {id}` shows Session {id}'s screen now",
                 result["durationMs"],
                 id = target.id
             );
-            return Ok(CommandOutput {
+            Ok(CommandOutput {
                 result,
                 human: Some(human),
                 exit_code: ErrorCode::WaitTimeout.exit_code(),
                 ..Default::default()
-            });
+            })
         }
-        if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
-            last_status_check = Instant::now();
-            ended_elsewhere = read_manifest(&target.dir).is_ok_and(|m| m.status.is_terminal());
-        }
-        pace.sleep();
     }
 }
 
