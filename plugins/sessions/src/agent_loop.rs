@@ -123,10 +123,13 @@ pub fn specs() -> Vec<CommandSpec> {
             "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
         )
         .arg(id())
-        .arg(ArgSpec::positional(
-            "steps",
-            "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
-        ))
+        .arg(
+            ArgSpec::positional(
+                "steps",
+                "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
+            )
+            .required(false),
+        )
         .arg(ArgSpec::option(
             "file",
             "PATH",

@@ -52,6 +52,11 @@ pub fn specs() -> Vec<CommandSpec> {
             "The TERM the command sees (default xterm-256color)",
         ))
         .arg(ArgSpec::option(
+            "idle-timeout-ms",
+            "MS",
+            "End the Session after MS milliseconds without activity (0: never)",
+        ))
+        .arg(ArgSpec::option(
             "shell",
             "PATH",
             "The shell to run when no command is given (default $SHELL, else /bin/sh)",

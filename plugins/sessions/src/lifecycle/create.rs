@@ -47,6 +47,7 @@ struct Request {
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let request = parse(invocation)?;
+    idle_timeout_ms(invocation)?;
     let home = home_of(invocation)?;
     home::ensure_home(&home)?;
     let id = ulid::Ulid::new().to_string();
@@ -79,6 +80,21 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     Ok(output)
 }
 
+/// `--idle-timeout-ms`: a whole number of milliseconds; 0 (the default)
+/// disables the timeout and is not recorded, as in 0.5.
+fn idle_timeout_ms(invocation: &Invocation) -> Result<Option<u64>, PluginError> {
+    let Some(given) = invocation.value("idle-timeout-ms") else {
+        return Ok(None);
+    };
+    let ms = given.trim().parse::<u64>().map_err(|_| {
+        PluginError::new(
+            ErrorCode::InvalidInput,
+            format!("--idle-timeout-ms must be a non-negative integer, got: {given}"),
+        )
+    })?;
+    Ok((ms > 0).then_some(ms))
+}
+
 /// Steps 3 to 5. On error the caller removes the directory; everything
 /// started here has been stopped.
 fn start(
@@ -108,7 +124,7 @@ fn start(
         rows: request.rows,
         creation_cols: Some(request.cols),
         creation_rows: Some(request.rows),
-        idle_timeout_ms: None,
+        idle_timeout_ms: idle_timeout_ms(invocation)?,
         host_pid: None,
         child_pid: None,
         exit_code: None,
