@@ -17,14 +17,14 @@ use agent_tty_plugin_api::{
 };
 use std::time::Duration;
 
-mod batch;
+pub(crate) mod batch;
 mod input;
 mod input_file;
 mod mark;
 mod run;
 mod snapshot;
-mod target;
-mod wait;
+pub(crate) mod target;
+pub(crate) mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {

@@ -317,7 +317,7 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
 }
 
 /// The screen conditions of a render wait, before they are checked.
-pub(super) struct RenderWait {
+pub(crate) struct RenderWait {
     pub text: Option<String>,
     pub regex: Option<String>,
     pub screen_stable_ms: Option<u64>,
@@ -752,7 +752,7 @@ fn wait_step(
 
 /// `screenHash` (contract §7.9): lowercase hex SHA-256 of the visible lines
 /// joined by `\n`.
-fn screen_hash(lines: &[String]) -> String {
+pub(crate) fn screen_hash(lines: &[String]) -> String {
     let digest = Sha256::digest(lines.join("\n").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

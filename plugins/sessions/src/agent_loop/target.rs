@@ -15,7 +15,7 @@ use std::time::Duration;
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Session found in the invocation's Home.
-pub(super) struct Target {
+pub(crate) struct Target {
     pub home: PathBuf,
     pub id: String,
     pub dir: PathBuf,

@@ -29,7 +29,7 @@ const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What the caller waits for.
 #[derive(Clone)]
-pub(super) enum Condition {
+pub(crate) enum Condition {
     Text(String),
     Regex(Regex),
     Exit,
@@ -98,7 +98,7 @@ impl Condition {
 
 /// The answer of one poll.
 #[derive(Debug, PartialEq)]
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// The condition holds; for `--text`/`--regex`, the text that matched.
     Matched(Option<String>),
     /// Not yet.
@@ -110,7 +110,7 @@ pub(super) enum Verdict {
 /// A screen replay that keeps up with a growing Event Log and judges
 /// conditions against it: they must all hold at once, on a screen that
 /// includes at least one event after `after_seq` when that is set.
-pub(super) struct Waiter {
+pub(crate) struct Waiter {
     conditions: Vec<Condition>,
     after_seq: Option<u64>,
     replay: ScreenReplay,
@@ -239,7 +239,7 @@ impl Waiter {
 }
 
 /// How a followed wait ended.
-pub(super) enum WaitEnd {
+pub(crate) enum WaitEnd {
     /// The conditions held; for `--text`/`--regex`, the text that matched.
     Matched(Option<String>),
     /// The time limit passed first.
@@ -251,7 +251,7 @@ pub(super) enum WaitEnd {
 /// Follows the Session's Event Log through `waiter` until its conditions
 /// hold, the Session ends without them, or `limit` passes (counted from
 /// `started`). The one wait loop, shared by `wait` and `batch`.
-pub(super) fn follow(
+pub(crate) fn follow(
     target: &Target,
     waiter: &mut Waiter,
     limit: Option<Duration>,

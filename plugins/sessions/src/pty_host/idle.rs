@@ -28,9 +28,12 @@ pub const IDLE_MARKER_PREFIX: &str = "idle-timeout";
 
 /// When the Session was last active, as milliseconds since the host started
 /// (an atomic, so the output pump and request handlers never wait for it).
+/// Output is tracked on its own too, for 0.5's `wait {idleMs}` request,
+/// which counts output only.
 pub struct Activity {
     epoch: Instant,
     last_ms: AtomicU64,
+    last_output_ms: AtomicU64,
 }
 
 impl Default for Activity {
@@ -38,6 +41,7 @@ impl Default for Activity {
         Activity {
             epoch: Instant::now(),
             last_ms: AtomicU64::new(0),
+            last_output_ms: AtomicU64::new(0),
         }
     }
 }
@@ -47,6 +51,21 @@ impl Activity {
     pub fn touch(&self) {
         let now = self.epoch.elapsed().as_millis() as u64;
         self.last_ms.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// The terminal produced output now (also activity).
+    pub fn touch_output(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_output_ms.fetch_max(now, Ordering::Relaxed);
+        self.last_ms.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// How long since the last output, counting from `since` at the latest.
+    pub fn output_quiet_since(&self, since: Instant) -> Duration {
+        let since_ms = since.saturating_duration_since(self.epoch).as_millis() as u64;
+        let last = self.last_output_ms.load(Ordering::Relaxed).max(since_ms);
+        let now = self.epoch.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(last))
     }
 
     /// How long the Session has been idle.
