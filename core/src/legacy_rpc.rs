@@ -106,8 +106,12 @@ pub fn call(socket: &Path, method: &str, params: Value, timeout: Duration) -> Re
         )
     };
     let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    stream.set_read_timeout(Some(timeout)).map_err(unreachable)?;
-    stream.set_write_timeout(Some(timeout)).map_err(unreachable)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(unreachable)?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(unreachable)?;
     let id = ulid::Ulid::new().to_string();
     let mut line = serde_json::to_vec(&json!({ "id": id, "method": method, "params": params }))
         .expect("a request serialises");
@@ -184,7 +188,9 @@ mod tests {
         let open = tmp.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(check_dir(&open).unwrap_err().contains("writable by other users"));
+        assert!(check_dir(&open)
+            .unwrap_err()
+            .contains("writable by other users"));
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&ok, &link).unwrap();
         assert!(check_dir(&link).unwrap_err().contains("symbolic link"));

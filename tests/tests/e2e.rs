@@ -6,6 +6,7 @@ mod e2e {
     mod dashboard;
     mod foundation;
     mod gc;
+    mod interop;
     mod registry;
     mod sessions;
 }

@@ -95,6 +95,9 @@ pub(super) fn run_in_session(
     no_wait: bool,
     limit: Option<Duration>,
 ) -> Result<RunOutcome, PluginError> {
+    if target.is_legacy() {
+        return run_on_legacy_host(target, command, no_wait, limit);
+    }
     let log = target.event_log();
     let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let marker = run_marker::new_marker();
@@ -147,6 +150,44 @@ pub(super) fn run_in_session(
         }
         pace.sleep();
     }
+}
+
+/// `run` on an agent-tty 0.5 host: its own `run` request, which waits on
+/// the host (contract §7.5) and answers `{accepted, completed, timedOut,
+/// seq, durationMs, marker}`. No limit (`--timeout 0`) is sent as a day.
+fn run_on_legacy_host(
+    target: &Target,
+    command: String,
+    no_wait: bool,
+    limit: Option<Duration>,
+) -> Result<RunOutcome, PluginError> {
+    let started = Instant::now();
+    let limit = limit.unwrap_or(Duration::from_secs(86_400));
+    let mut params = json!({ "command": command, "noWait": no_wait });
+    if !no_wait {
+        params["timeoutMs"] = json!(limit.as_millis() as u64);
+    }
+    let patience = if no_wait {
+        Duration::from_secs(10)
+    } else {
+        limit + Duration::from_secs(10)
+    };
+    let result = target.call_legacy("run", params, patience)?;
+    let end = if no_wait {
+        RunEnd::Started
+    } else if result["completed"] == true {
+        RunEnd::Completed
+    } else if result["timedOut"] == true {
+        RunEnd::TimedOut
+    } else {
+        RunEnd::SessionEnded
+    };
+    Ok(RunOutcome {
+        seq: result["seq"].as_u64(),
+        marker: result["marker"].as_str().unwrap_or_default().to_owned(),
+        end,
+        duration: started.elapsed(),
+    })
 }
 
 /// The command as it will be typed before the marker suffix (`; printf …`).

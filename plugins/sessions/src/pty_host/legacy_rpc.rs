@@ -93,14 +93,15 @@ pub fn bind(home: &Path, session_id: &str) -> Result<LegacyListener, String> {
                     path.display()
                 ));
             }
-            std::fs::remove_file(&path)
-                .map_err(|e| format!("the stale socket {} cannot be removed: {e}", path.display()))?;
+            std::fs::remove_file(&path).map_err(|e| {
+                format!("the stale socket {} cannot be removed: {e}", path.display())
+            })?;
         }
         Ok(_) => return Err(format!("{} exists and is not a socket", path.display())),
         Err(_) => {}
     }
-    let listener =
-        UnixListener::bind(&path).map_err(|e| format!("cannot listen at {}: {e}", path.display()))?;
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| format!("cannot listen at {}: {e}", path.display()))?;
     if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
         let _ = std::fs::remove_file(&path);
         return Err(format!("cannot make {} private: {e}", path.display()));
@@ -192,7 +193,9 @@ fn answer(stream: UnixStream, shared: &Shared, me: &Identity) {
     };
     let response = match outcome {
         Ok(result) => json!({ "id": id, "ok": true, "result": result }),
-        Err(e) => json!({ "id": id, "ok": false, "error": { "code": e.code, "message": e.message } }),
+        Err(e) => {
+            json!({ "id": id, "ok": false, "error": { "code": e.code, "message": e.message } })
+        }
     };
     let mut out = serde_json::to_vec(&response).expect("a response serialises");
     out.push(b'\n');
@@ -206,7 +209,9 @@ fn answer(stream: UnixStream, shared: &Shared, me: &Identity) {
 
 fn parse_request(request: &Value) -> Result<(&str, Map<String, Value>), PluginError> {
     if !request["id"].as_str().is_some_and(|s| !s.is_empty()) {
-        return Err(rpc_error("Invalid request: `id` must be a non-empty string"));
+        return Err(rpc_error(
+            "Invalid request: `id` must be a non-empty string",
+        ));
     }
     let method = request["method"]
         .as_str()
@@ -285,7 +290,8 @@ fn handle(
     method: &str,
     p: &Map<String, Value>,
 ) -> Result<Value, PluginError> {
-    let control = |request: ControlRequest| server::handle(shared, request).map_err(PluginError::from);
+    let control =
+        |request: ControlRequest| server::handle(shared, request).map_err(PluginError::from);
     match method {
         "inspect" => {
             strict(p, &[])?;
@@ -318,14 +324,23 @@ fn handle(
             strict(p, &["keys"])?;
             let names: Vec<String> = match p.get("keys") {
                 Some(Value::Array(a))
-                    if !a.is_empty() && a.iter().all(|k| k.as_str().is_some_and(|s| !s.is_empty())) =>
+                    if !a.is_empty()
+                        && a.iter().all(|k| k.as_str().is_some_and(|s| !s.is_empty())) =>
                 {
-                    a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect()
+                    a.iter()
+                        .filter_map(|k| k.as_str().map(str::to_owned))
+                        .collect()
                 }
-                _ => return Err(rpc_error("params.keys: expected at least one non-empty key name")),
+                _ => {
+                    return Err(rpc_error(
+                        "params.keys: expected at least one non-empty key name",
+                    ))
+                }
             };
             let bytes = keys::encode(&names)?.len();
-            let seq = control(ControlRequest::Keys { keys: names.clone() })?;
+            let seq = control(ControlRequest::Keys {
+                keys: names.clone(),
+            })?;
             Ok(json!({ "accepted": names, "bytesWritten": bytes, "seq": seq }))
         }
         "resize" => {
@@ -423,7 +438,10 @@ fn wait(shared: &Shared, p: &Map<String, Value>) -> Result<Value, PluginError> {
     }
     let started = Instant::now();
     if idle.is_some() && shared.log().child_exited {
-        return Err(PluginError::new(ErrorCode::SessionNotRunning, "Session is not running."));
+        return Err(PluginError::new(
+            ErrorCode::SessionNotRunning,
+            "Session is not running.",
+        ));
     }
     loop {
         if exit {
@@ -522,7 +540,12 @@ fn wait_for_render(
 fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Value, PluginError> {
     strict(
         p,
-        &["format", "includeScrollback", "includeCells", "rendererName"],
+        &[
+            "format",
+            "includeScrollback",
+            "includeCells",
+            "rendererName",
+        ],
     )?;
     let format = opt_string(p, "format")?.unwrap_or_else(|| "structured".into());
     if format != "structured" && format != "text" {

@@ -88,7 +88,10 @@ fn refusal(e: PluginError) -> ControlResponse {
 }
 
 /// Carries out one request; returns the `seq` of the event it logged.
-pub(super) fn handle(shared: &Shared, request: ControlRequest) -> agent_tty_core::Result<Option<u64>> {
+pub(super) fn handle(
+    shared: &Shared,
+    request: ControlRequest,
+) -> agent_tty_core::Result<Option<u64>> {
     match request {
         ControlRequest::Ping => Ok(None),
         ControlRequest::Text { data } => {
