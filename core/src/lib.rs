@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod control;
 pub mod error;
 pub mod event_log;

@@ -9,7 +9,10 @@
 //! emulator sees it (see [`marker_echo`]), so no reader of the screen ever
 //! shows it.
 
+mod cells;
 mod marker_echo;
+
+pub use cells::{Cell, CellColor, CellRows, CellWidth};
 
 use crate::error::Result;
 use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};

@@ -193,7 +193,7 @@ fn usage_errors_give_a_json_envelope_and_exit_2(
     let v = run.json();
     assert_eq!(v["ok"], false);
     assert_eq!(v["command"], command);
-    assert_eq!(v["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(v["error"]["code"], "INVALID_INPUT");
     assert_eq!(v["error"]["retryable"], false);
     let text = v["error"]["message"].as_str().unwrap();
     assert!(text.contains(message), "{text:?} lacks {message:?}");

@@ -21,30 +21,32 @@
 //! later ones `not-run`, exit status 128 + the signal's number. The in-flight
 //! request is abandoned, not cancelled, as in 0.5.
 
-use super::input_file::read_text_file;
 use super::run::{run_in_session, shell_command, RunEnd};
+use super::snapshot::screen_hash;
+use super::source::{text_or_file, SourceWords};
 use super::target::Target;
-use super::wait::{follow, Condition, WaitEnd, Waiter};
+use super::wait::{follow, Condition, Render, WaitEnd, Waiter};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::keys;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use regex::Regex;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "Usage: agent-tty batch <session-id> [steps] [--file <path>]";
 const VERBS: &str = "type|paste|sendKeys|run|wait";
 /// A `run` step's limit when it gives none.
 const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_millis(30_000);
 /// A `wait` step's limit when it gives none (`0` waits forever).
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
-/// Longest `text` and `regex` a wait accepts (contract §3.12).
-const MAX_WAIT_TEXT: usize = 1000;
-const MAX_WAIT_REGEX: usize = 200;
+/// What the plan is called in messages (contract §4).
+const STEPS: SourceWords = SourceWords {
+    positional: "[steps]",
+    file: "Steps file",
+    missing: "Missing steps.",
+    empty: "Steps must not be empty.",
+};
 
 /// One validated step.
 enum Step {
@@ -57,9 +59,36 @@ enum Step {
         timeout: Duration,
     },
     Wait {
-        conditions: Vec<Condition>,
+        spec: WaitSpec,
         limit: Option<Duration>,
     },
+}
+
+/// A `wait` step's conditions as given (checked when the plan is parsed,
+/// built again with the Wait Baseline when the step runs).
+struct WaitSpec {
+    text: Option<String>,
+    regex: Option<String>,
+    stable: Option<u64>,
+    cursor_row: Option<u64>,
+    cursor_col: Option<u64>,
+}
+
+impl WaitSpec {
+    /// The render condition, only on screens after `after_seq`.
+    fn render(&self, after_seq: Option<u64>) -> Result<Render, PluginError> {
+        if self.text.is_some() && self.regex.is_some() {
+            return Err(invalid("--text and --regex are mutually exclusive."));
+        }
+        Render::build(
+            self.text.clone(),
+            self.regex.as_deref(),
+            self.stable,
+            self.cursor_row,
+            self.cursor_col,
+            after_seq,
+        )
+    }
 }
 
 impl Step {
@@ -85,7 +114,11 @@ impl Step {
 }
 
 pub(super) fn batch(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let source = plan_source(inv.value("steps"), inv.value("file"))?;
+    let source = match (inv.value("steps"), inv.value("file")) {
+        // Ours, beyond 0.5: `--file -` reads the plan from standard input.
+        (None, Some("-")) => read_stdin()?,
+        _ => text_or_file(inv, "steps", USAGE_LINE, STEPS)?,
+    };
     let plan = parse_plan(&source)?;
     let target = Target::find(inv)?;
     target.require_running()?;
@@ -93,20 +126,28 @@ pub(super) fn batch(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     Ok(execute(target, plan, keep_going))
 }
 
-/// The plan's text: the positional argument xor `--file`.
-fn plan_source(positional: Option<&str>, file: Option<&str>) -> Result<String, PluginError> {
-    let invalid = |m: String| PluginError::new(ErrorCode::InvalidInput, m);
-    match (positional, file) {
-        (Some(_), Some(_)) => Err(invalid(format!(
-            "Positional [steps] argument and --file are mutually exclusive. {USAGE}"
-        ))),
-        (None, None) => Err(invalid(format!(
-            "Missing steps. Pass a JSON array of steps or --file <path>. {USAGE}"
-        ))),
-        (Some(""), None) => Err(invalid("Steps must not be empty.".into())),
-        (Some(text), None) => Ok(text.to_owned()),
-        (None, Some(path)) => read_text_file(path, "Steps file"),
+const USAGE_LINE: &str = "agent-tty batch <session-id> [steps] [--file <path>]";
+
+/// The plan from standard input (`--file -`), with `--file`'s limits.
+fn read_stdin() -> Result<String, PluginError> {
+    use std::io::Read;
+    let limit = super::source::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("Steps file \"-\" could not be read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(invalid(format!(
+            "Steps file \"-\" exceeds the 10 MB limit ({} bytes or more).",
+            bytes.len()
+        )));
     }
+    if bytes.is_empty() {
+        return Err(invalid("Steps file \"-\" must not be empty."));
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("Steps file \"-\" is not UTF-8 text."))
 }
 
 fn invalid(message: impl Into<String>) -> PluginError {
@@ -300,176 +341,20 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
     if !issues.is_empty() {
         return Ok(None);
     }
-    let spec = RenderWait {
+    let spec = WaitSpec {
         text,
         regex,
-        screen_stable_ms: stable,
+        stable,
         cursor_row: row,
         cursor_col: col,
     };
-    let conditions = spec.conditions()?;
+    spec.render(None)?;
     let limit = match timeout {
         None => Some(DEFAULT_WAIT_TIMEOUT),
         Some(0) => None,
         Some(ms) => Some(Duration::from_millis(ms)),
     };
-    Ok(Some(Step::Wait { conditions, limit }))
-}
-
-/// The screen conditions of a render wait, before they are checked.
-pub(crate) struct RenderWait {
-    pub text: Option<String>,
-    pub regex: Option<String>,
-    pub screen_stable_ms: Option<u64>,
-    pub cursor_row: Option<u64>,
-    pub cursor_col: Option<u64>,
-}
-
-impl RenderWait {
-    /// Checks the conditions in 0.5's order (§3.12) and builds them.
-    pub fn conditions(&self) -> Result<Vec<Condition>, PluginError> {
-        if self.text.is_some() && self.regex.is_some() {
-            return Err(invalid("--text and --regex are mutually exclusive."));
-        }
-        if self.text.is_none()
-            && self.regex.is_none()
-            && self.screen_stable_ms.is_none()
-            && self.cursor_row.is_none()
-            && self.cursor_col.is_none()
-        {
-            return Err(invalid(
-                "waitForRender requires at least one of text, regex, screenStableMs, cursorRow, \
-                 or cursorCol.",
-            ));
-        }
-        let mut conditions = Vec::new();
-        if let Some(text) = &self.text {
-            let n = text.chars().count();
-            if n == 0 || n > MAX_WAIT_TEXT {
-                return Err(invalid(format!(
-                    "Wait text must be between 1 and {MAX_WAIT_TEXT} characters (got {n})."
-                )));
-            }
-            conditions.push(Condition::Text(text.clone()));
-        }
-        if let Some(pattern) = &self.regex {
-            let n = pattern.chars().count();
-            if n == 0 || n > MAX_WAIT_REGEX {
-                return Err(invalid(format!(
-                    "Wait regex must be between 1 and {MAX_WAIT_REGEX} characters (got {n})."
-                )));
-            }
-            if has_nested_quantifier(pattern) {
-                return Err(invalid(format!(
-                    "Regex pattern {pattern:?} nests quantifiers (like (a+)+), which can take \
-                     exponential time; rewrite it without a quantified group that itself \
-                     contains a quantifier."
-                )));
-            }
-            let regex =
-                Regex::new(pattern).map_err(|e| invalid(format!("Invalid regex pattern: {e}")))?;
-            conditions.push(Condition::Regex(regex));
-        }
-        if let Some(ms) = self.screen_stable_ms {
-            conditions.push(Condition::ScreenStable(Duration::from_millis(ms)));
-        }
-        let cursor = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
-        if let Some(r) = self.cursor_row {
-            conditions.push(Condition::CursorRow(cursor(r)));
-        }
-        if let Some(c) = self.cursor_col {
-            conditions.push(Condition::CursorCol(cursor(c)));
-        }
-        Ok(conditions)
-    }
-}
-
-/// 0.5's nested-quantifier heuristic (§3.12): a group that contains a
-/// quantifier and is itself quantified (`(a+)+`, `(x*)*`, `(x?){2}`, also
-/// through inner groups) is refused. `\` escapes the next character and
-/// `[...]` classes are skipped.
-pub(super) fn has_nested_quantifier(pattern: &str) -> bool {
-    let chars: Vec<char> = pattern.chars().collect();
-    // Per open group: does it contain a quantifier?
-    let mut groups: Vec<bool> = Vec::new();
-    let mut i = 0;
-    // Whether a quantifier starts at `j`; returns its length.
-    let quantifier_at = |j: usize| -> usize {
-        match chars.get(j) {
-            Some('*' | '+' | '?') => 1,
-            Some('{') => {
-                let mut k = j + 1;
-                let digits = |k: &mut usize| {
-                    let s = *k;
-                    while chars.get(*k).is_some_and(|c| c.is_ascii_digit()) {
-                        *k += 1;
-                    }
-                    *k > s
-                };
-                if !digits(&mut k) {
-                    return 0;
-                }
-                if chars.get(k) == Some(&',') {
-                    k += 1;
-                    digits(&mut k);
-                }
-                if chars.get(k) == Some(&'}') {
-                    k + 1 - j
-                } else {
-                    0
-                }
-            }
-            _ => 0,
-        }
-    };
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => i += 2,
-            '[' => {
-                i += 1;
-                while i < chars.len() && chars[i] != ']' {
-                    if chars[i] == '\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            '(' => {
-                groups.push(false);
-                i += 1;
-                // `(?:`, `(?=`, ...: that `?` is not a quantifier.
-                if chars.get(i) == Some(&'?') {
-                    i += 1;
-                }
-            }
-            ')' => {
-                let inner = groups.pop().unwrap_or(false);
-                let q = quantifier_at(i + 1);
-                if q > 0 && inner {
-                    return true;
-                }
-                if q > 0 || inner {
-                    if let Some(parent) = groups.last_mut() {
-                        *parent = true;
-                    }
-                }
-                i += 1 + q;
-            }
-            _ => {
-                let q = quantifier_at(i);
-                if q > 0 {
-                    if let Some(current) = groups.last_mut() {
-                        *current = true;
-                    }
-                    i += q;
-                } else {
-                    i += 1;
-                }
-            }
-        }
-    }
-    false
+    Ok(Some(Step::Wait { spec, limit }))
 }
 
 /// A finished step: its record, and its error code when it failed.
@@ -680,14 +565,14 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
                 error,
             }
         }
-        Step::Wait { conditions, limit } => wait_step(target, index, conditions, *limit, baseline),
+        Step::Wait { spec, limit } => wait_step(target, index, spec, *limit, baseline),
     }
 }
 
 fn wait_step(
     target: &Target,
     index: usize,
-    conditions: &[Condition],
+    spec: &WaitSpec,
     limit: Option<Duration>,
     baseline: Option<u64>,
 ) -> StepOutcome {
@@ -706,12 +591,21 @@ fn wait_step(
             }
         }
     };
+    let render = match spec.render(baseline) {
+        Ok(r) => r,
+        Err(e) => {
+            return StepOutcome {
+                fields,
+                seq: None,
+                error: Some(e),
+            }
+        }
+    };
     let started = Instant::now();
-    let mut waiter = Waiter::all_of(
+    let mut waiter = Waiter::new(
         &fresh.event_log(),
         ScreenReplay::for_manifest_with_scrollback(&fresh.manifest, 0),
-        conditions.to_vec(),
-        baseline,
+        Condition::Render(render),
         started,
     );
     let end = follow(&fresh, &mut waiter, limit, started);
@@ -748,13 +642,6 @@ fn wait_step(
         seq: None,
         error,
     }
-}
-
-/// `screenHash` (contract §7.9): lowercase hex SHA-256 of the visible lines
-/// joined by `\n`.
-pub(crate) fn screen_hash(lines: &[String]) -> String {
-    let digest = Sha256::digest(lines.join("\n").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The envelope's result, human text and exit status.
@@ -853,23 +740,6 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    #[rstest]
-    #[case("(a+)+", true)]
-    #[case("(x*)*", true)]
-    #[case("(x?){2}", true)]
-    #[case("((a+))+", true)]
-    #[case("((a)+)+", true)]
-    #[case("(a+)", false)]
-    #[case("a+b*", false)]
-    #[case("(ab)+", false)]
-    #[case(r"\(a+\)+", false)]
-    #[case("[(a+)]+", false)]
-    #[case("(?:ab)+", false)]
-    #[case("(a{2})+", true)]
-    fn nested_quantifiers_are_found(#[case] pattern: &str, #[case] nested: bool) {
-        assert_eq!(has_nested_quantifier(pattern), nested, "{pattern}");
-    }
-
     fn plan_error(source: &str) -> PluginError {
         match parse_plan(source) {
             Ok(_) => panic!("{source} parsed"),
@@ -898,7 +768,7 @@ mod tests {
         r#"[{"wait":{"text":"a","regex":"b"}}]"#,
         "--text and --regex are mutually exclusive."
     )]
-    #[case(r#"[{"wait":{"timeout":5}}]"#, "waitForRender requires at least one of text, regex, screenStableMs, cursorRow, or cursorCol.")]
+    #[case(r#"[{"wait":{"timeout":5}}]"#, "waitForRender requires at least one of text, regex, screenStableMs, cursorRow, or cursorCol; --after-seq only narrows them.")]
     fn bad_plans_are_refused_with_0_5_messages(#[case] source: &str, #[case] message: &str) {
         let e = plan_error(source);
         assert_eq!(e.code, ErrorCode::InvalidInput);
@@ -917,30 +787,9 @@ mod tests {
         assert!(plan_error(r#"[{"wait":{"regex":"(a+)+"}}]"#)
             .message
             .contains("nests quantifiers"));
-    }
-
-    #[test]
-    fn the_source_is_the_argument_xor_the_file() {
-        assert!(plan_source(Some("[]"), Some("f"))
-            .unwrap_err()
-            .message
-            .starts_with("Positional [steps] argument and --file are mutually exclusive."));
-        assert!(plan_source(None, None)
-            .unwrap_err()
-            .message
-            .starts_with("Missing steps."));
         assert_eq!(
-            plan_source(Some(""), None).unwrap_err().message,
-            "Steps must not be empty."
-        );
-    }
-
-    #[test]
-    fn screen_hash_is_sha256_of_the_visible_lines() {
-        // printf 'a\nb' | sha256sum
-        assert_eq!(
-            screen_hash(&["a".into(), "b".into()]),
-            "7e18f737311b2dc3b2f269dd78396b0351f14fb66efa879f768cb23181883c78"
+            plan_error(r#"[{"wait":{"text":""}}]"#).message,
+            "--text must be 1 to 1000 characters long, got 0."
         );
     }
 }

@@ -25,9 +25,9 @@
 //! browser renderer.
 
 use super::{server, Shared};
-use crate::agent_loop::batch::{screen_hash, RenderWait};
+use crate::agent_loop::snapshot::screen_hash;
 use crate::agent_loop::target::Target;
-use crate::agent_loop::wait::{follow, WaitEnd, Waiter};
+use crate::agent_loop::wait::{follow, Condition, Render, WaitEnd, Waiter};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::legacy_rpc::{self, MAX_LINE};
 use agent_tty_core::manifest::{self, Status};
@@ -489,13 +489,11 @@ fn wait_for_render(
             "rendererName",
         ],
     )?;
-    let spec = RenderWait {
-        text: opt_string(p, "text")?,
-        regex: opt_string(p, "regex")?,
-        screen_stable_ms: opt_int(p, "screenStableMs", 1)?,
-        cursor_row: opt_int(p, "cursorRow", 0)?,
-        cursor_col: opt_int(p, "cursorCol", 0)?,
-    };
+    let text = opt_string(p, "text")?;
+    let regex = opt_string(p, "regex")?;
+    let stable = opt_int(p, "screenStableMs", 1)?;
+    let cursor_row = opt_int(p, "cursorRow", 0)?;
+    let cursor_col = opt_int(p, "cursorCol", 0)?;
     let after_seq = opt_int(p, "afterSeq", 0)?;
     let limit = match opt_int(p, "timeoutMs", 0)? {
         Some(0) => None,
@@ -503,14 +501,26 @@ fn wait_for_render(
         None => Some(DEFAULT_WAIT_TIMEOUT),
     };
     opt_string(p, "rendererName")?;
-    let conditions = spec.conditions()?;
+    if text.is_some() && regex.is_some() {
+        return Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            "--text and --regex are mutually exclusive.",
+        ));
+    }
+    let render = Render::build(
+        text,
+        regex.as_deref(),
+        stable,
+        cursor_row,
+        cursor_col,
+        after_seq,
+    )?;
     let target = target(shared, me)?;
     let started = Instant::now();
-    let mut waiter = Waiter::all_of(
+    let mut waiter = Waiter::new(
         &target.event_log(),
         ScreenReplay::for_manifest_with_scrollback(&target.manifest, 0),
-        conditions,
-        after_seq,
+        Condition::Render(render),
         started,
     );
     let end = follow(&target, &mut waiter, limit, started)?;
