@@ -111,6 +111,12 @@ pub fn socket_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Where this process's environment puts Session sockets (not created;
+/// `doctor` checks it without creating it).
+pub fn socket_dir_location() -> PathBuf {
+    socket_dir_here()
+}
+
 /// Where this process's environment puts Session sockets (not created).
 fn socket_dir_here() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {

@@ -4,6 +4,7 @@ mod e2e {
     mod agent_loop;
     mod batch;
     mod dashboard;
+    mod doctor;
     mod foundation;
     mod gc;
     mod interop;

@@ -25,7 +25,7 @@
 mod idle;
 mod legacy_rpc;
 mod output;
-mod pty;
+pub(crate) mod pty;
 pub(crate) mod readiness;
 mod server;
 
