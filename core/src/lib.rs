@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod home;
 pub mod home_scan;
 pub mod keys;
+pub mod legacy_rpc;
 pub mod liveness;
 pub mod manifest;
 pub mod parallel;
