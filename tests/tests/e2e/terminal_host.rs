@@ -276,7 +276,7 @@ fn signal_reaches_the_foreground_job_not_the_shell() {
     let alive = run(&sandbox, &home, &id, "echo still-here");
     assert_eq!(alive["completed"], true);
     assert_eq!(
-        sandbox.run_in(&home, &["inspect", &id]).result()["manifest"]["status"],
+        sandbox.run_in(&home, &["inspect", &id]).result()["session"]["status"],
         "running"
     );
 
@@ -287,5 +287,5 @@ fn signal_reaches_the_foreground_job_not_the_shell() {
     let ended = sandbox
         .run_in(&home, &["wait", &id, "--exit", "--timeout", "10000"])
         .result();
-    assert_eq!(ended["matched"], true, "{ended}");
+    assert_eq!(ended["timedOut"], false, "{ended}");
 }

@@ -13,6 +13,7 @@
 //! is not an error (exit 0, `timedOut: true`); neither is a Session that
 //! ended mid-run (`completed` and `timedOut` both false).
 
+use super::source::{text_or_file, TEXT};
 use super::target::Target;
 use super::{PollPace, DEFAULT_TIMEOUT};
 use agent_tty_core::control::ControlRequest;
@@ -28,101 +29,41 @@ use std::time::{Duration, Instant};
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let command = shell_command(inv.value("command").unwrap_or_default())?;
+    let given = text_or_file(
+        inv,
+        "command",
+        "agent-tty run <session-id> [command] [--file <path>] [--timeout <ms>] [--no-wait]",
+        TEXT,
+    )?;
+    let command = shell_command(&given)?;
     let no_wait = inv.flag("no-wait");
     let limit = run_timeout(inv.value("timeout"))?;
     let target = Target::find(inv)?;
     target.require_running()?;
-
-    let log = target.event_log();
-    let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-    let marker = run_marker::new_marker();
-    let started = Instant::now();
-    let response = target.send(&ControlRequest::Run {
-        command,
-        marker: marker.clone(),
-        no_wait,
-    })?;
-    let seq = response.seq;
-    if no_wait {
+    let run = run_in_session(&target, command, no_wait, limit)?;
+    let seq = run.seq.map_or_else(|| "?".to_owned(), |s| s.to_string());
+    let ms = run.duration.as_millis() as u64;
+    if run.end == RunEnd::Started {
         return Ok(CommandOutput::new(
-            json!({ "accepted": true, "seq": seq }),
-            format!("Command injected into session (seq={}).", show(seq)),
+            json!({ "accepted": true, "seq": run.seq }),
+            format!("Command injected into session (seq={seq})."),
         ));
     }
-    let result = |completed: bool, timed_out: bool, exit_code: Option<i32>| {
-        json!({
-            "accepted": true,
-            "completed": completed,
-            "timedOut": timed_out,
-            "seq": seq,
-            "durationMs": started.elapsed().as_millis() as u64,
-            "marker": marker,
-            "exitCode": exit_code,
-        })
+    let result = json!({
+        "accepted": true,
+        "completed": run.end == RunEnd::Completed,
+        "timedOut": run.end == RunEnd::TimedOut,
+        "seq": run.seq,
+        "durationMs": ms,
+        "marker": run.marker,
+        "exitCode": run.exit_code,
+    });
+    let human = match run.end {
+        RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
+        RunEnd::TimedOut => format!("Command timed out after {ms}ms (seq={seq})."),
+        _ => String::new(),
     };
-
-    let mut follower = EventLogFollower::starting_at(&log, offset);
-    let mut last_status_check = Instant::now();
-    let mut pace = PollPace::new();
-    loop {
-        let mut outcome = None;
-        let appended = follower.read_new(|event| match event.body {
-            EventBody::RunComplete {
-                marker: m,
-                exit_code,
-                ..
-            } if m == marker => {
-                outcome.get_or_insert(Completion::Completed(exit_code));
-            }
-            EventBody::Exit { .. } => {
-                outcome.get_or_insert(Completion::SessionEnded);
-            }
-            _ => {}
-        })?;
-        match outcome {
-            Some(Completion::Completed(exit_code)) => {
-                let out = result(true, false, exit_code);
-                let human = format!(
-                    "Command completed (seq={}, {}ms).",
-                    show(seq),
-                    out["durationMs"]
-                );
-                return Ok(CommandOutput::new(out, human));
-            }
-            Some(Completion::SessionEnded) => {
-                return Ok(CommandOutput::new(result(false, false, None), ""));
-            }
-            None => {}
-        }
-        if limit.is_some_and(|l| started.elapsed() >= l) {
-            let out = result(false, true, None);
-            let human = format!(
-                "Command timed out after {}ms (seq={}).",
-                out["durationMs"],
-                show(seq)
-            );
-            return Ok(CommandOutput::new(out, human));
-        }
-        if last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
-            last_status_check = Instant::now();
-            if let Ok(m) = read_manifest(&target.dir) {
-                if m.status.is_terminal() {
-                    // The host died without logging `exit`: the run cannot
-                    // complete any more, as when the Session ends mid-run.
-                    return Ok(CommandOutput::new(result(false, false, None), ""));
-                }
-            }
-        }
-        if appended > 0 {
-            pace.activity();
-        }
-        pace.sleep();
-    }
-}
-
-fn show(seq: Option<u64>) -> String {
-    seq.map_or_else(|| "?".to_owned(), |s| s.to_string())
+    Ok(CommandOutput::new(result, human))
 }
 
 /// `--timeout MS` as 0.5 reads it: a positive whole number of milliseconds
@@ -144,10 +85,150 @@ fn run_timeout(given: Option<&str>) -> Result<Option<Duration>, PluginError> {
     }
 }
 
+/// How a `run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunEnd {
+    /// `--no-wait`: typed, not waited for.
+    Started,
+    /// The completion marker was seen.
+    Completed,
+    /// The time limit passed first; the command still runs.
+    TimedOut,
+    /// The Session's command ended first.
+    SessionEnded,
+}
+
+/// What [`run_in_session`] did.
+pub(super) struct RunOutcome {
+    /// The `seq` of the `input_run` event.
+    pub seq: Option<u64>,
+    /// The completion marker.
+    pub marker: String,
+    /// How it ended.
+    pub end: RunEnd,
+    /// From sending the command to the end.
+    pub duration: Duration,
+    /// The command's exit status, when the shell reported it.
+    pub exit_code: Option<i32>,
+}
+
+/// Types `command` into the Session's shell with a fresh completion marker
+/// and, unless `no_wait`, follows the Event Log until the host logs its
+/// `run_complete`, the Session ends, or `limit` passes. The caller has
+/// checked that the Session is commandable. Shared by `run` and `batch`.
+pub(super) fn run_in_session(
+    target: &Target,
+    command: String,
+    no_wait: bool,
+    limit: Option<Duration>,
+) -> Result<RunOutcome, PluginError> {
+    if target.is_legacy() {
+        return run_on_legacy_host(target, command, no_wait, limit);
+    }
+    let log = target.event_log();
+    let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let marker = run_marker::new_marker();
+    let started = Instant::now();
+    let response = target.send(&ControlRequest::Run {
+        command,
+        marker: marker.clone(),
+        no_wait,
+    })?;
+    let outcome = |end: RunEnd, exit_code: Option<i32>| RunOutcome {
+        seq: response.seq,
+        marker: marker.clone(),
+        end,
+        duration: started.elapsed(),
+        exit_code,
+    };
+    if no_wait {
+        return Ok(outcome(RunEnd::Started, None));
+    }
+
+    let mut follower = EventLogFollower::starting_at(&log, offset);
+    let mut last_status_check = Instant::now();
+    let mut pace = PollPace::new();
+    loop {
+        let mut end = None;
+        let appended = follower.read_new(|event| match event.body {
+            EventBody::RunComplete {
+                marker: m,
+                exit_code,
+                ..
+            } if m == marker => {
+                end.get_or_insert((RunEnd::Completed, exit_code));
+            }
+            EventBody::Exit { .. } => {
+                end.get_or_insert((RunEnd::SessionEnded, None));
+            }
+            _ => {}
+        })?;
+        if let Some((end, exit_code)) = end {
+            return Ok(outcome(end, exit_code));
+        }
+        if limit.is_some_and(|l| started.elapsed() >= l) {
+            return Ok(outcome(RunEnd::TimedOut, None));
+        }
+        if last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
+            last_status_check = Instant::now();
+            if let Ok(m) = read_manifest(&target.dir) {
+                if m.status.is_terminal() {
+                    // The host died without logging `exit`: the run can no
+                    // longer complete, as when the Session ends mid-run.
+                    return Ok(outcome(RunEnd::SessionEnded, None));
+                }
+            }
+        }
+        if appended > 0 {
+            pace.activity();
+        }
+        pace.sleep();
+    }
+}
+
+/// `run` on an agent-tty 0.5 host: its own `run` request, which waits on
+/// the host (contract §7.5) and answers `{accepted, completed, timedOut,
+/// seq, durationMs, marker}`. No limit (`--timeout 0`) is sent as a day.
+fn run_on_legacy_host(
+    target: &Target,
+    command: String,
+    no_wait: bool,
+    limit: Option<Duration>,
+) -> Result<RunOutcome, PluginError> {
+    let started = Instant::now();
+    let limit = limit.unwrap_or(Duration::from_secs(86_400));
+    let mut params = json!({ "command": command, "noWait": no_wait });
+    if !no_wait {
+        params["timeoutMs"] = json!(limit.as_millis() as u64);
+    }
+    let patience = if no_wait {
+        Duration::from_secs(10)
+    } else {
+        limit + Duration::from_secs(10)
+    };
+    let result = target.call_legacy("run", params, patience)?;
+    let end = if no_wait {
+        RunEnd::Started
+    } else if result["completed"] == true {
+        RunEnd::Completed
+    } else if result["timedOut"] == true {
+        RunEnd::TimedOut
+    } else {
+        RunEnd::SessionEnded
+    };
+    Ok(RunOutcome {
+        seq: result["seq"].as_u64(),
+        marker: result["marker"].as_str().unwrap_or_default().to_owned(),
+        end,
+        duration: started.elapsed(),
+        exit_code: None,
+    })
+}
+
 /// The command as it will be typed before the marker suffix (`; printf …`).
 /// A trailing `;` is dropped because `;;` would be a syntax error (and `ls;`
 /// means `ls`); an empty command has nothing to wait for.
-fn shell_command(given: &str) -> Result<String, PluginError> {
+pub(super) fn shell_command(given: &str) -> Result<String, PluginError> {
     let command = given.trim_end().trim_end_matches(';').trim_end();
     if command.trim().is_empty() {
         return Err(PluginError::new(
@@ -157,11 +238,6 @@ fn shell_command(given: &str) -> Result<String, PluginError> {
         ));
     }
     Ok(command.to_owned())
-}
-
-enum Completion {
-    Completed(Option<i32>),
-    SessionEnded,
 }
 
 #[cfg(test)]

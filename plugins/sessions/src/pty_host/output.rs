@@ -117,6 +117,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
             Err(_) => break,
         };
         let chunk = &buf[..n];
+        shared.activity.touch_output();
         let data = text.decode(chunk);
         let markers = scanner.feed(chunk);
         let mut answers = Vec::new();

@@ -20,11 +20,13 @@
 //! into the Event Log (a replay must not see them as output, and 0.5 never
 //! logged them either).
 //!
-//! Colours are those of the default profile ([`palette`]). Modes are
+//! Colours are those of the default render profile
+//! ([`profile`](agent_tty_core::profile)), so a program that picks its theme
+//! from OSC 11 looks in a `screenshot` as it looked to itself. Modes are
 //! followed here from the `CSI h`/`CSI l` sequences the program sends, so
 //! DECRQM answers do not depend on the emulator's internals.
 
-use agent_tty_core::palette;
+use agent_tty_core::profile::{xterm_rgb_spec, RenderProfile, Rgb};
 use agent_tty_core::shell_integration::{parse_mark, Mark};
 use vte::{Params, Parser, Perform};
 
@@ -261,16 +263,17 @@ impl Perform for Scan {
 
     fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
         let end: &str = if bell_terminated { "\x07" } else { "\x1b\\" };
-        let colour = |number: &[u8], rgb: palette::Rgb| {
+        let profile = RenderProfile::default_profile();
+        let colour = |number: &[u8], rgb: Rgb| {
             let number = String::from_utf8_lossy(number);
-            format!("\x1b]{number};{}{end}", rgb.x11())
+            format!("\x1b]{number};{}{end}", xterm_rgb_spec(rgb))
         };
         self.found = match params {
             [number @ (b"10" | b"11" | b"12"), b"?", ..] => {
                 let rgb = match *number {
-                    b"10" => palette::FOREGROUND,
-                    b"11" => palette::BACKGROUND,
-                    _ => palette::CURSOR,
+                    b"10" => profile.foreground,
+                    b"11" => profile.background,
+                    _ => profile.cursor,
                 };
                 Some(Found::Reply(Reply::Bytes(colour(number, rgb).into_bytes())))
             }
@@ -282,7 +285,7 @@ impl Perform for Scan {
                             .ok()
                             .and_then(|i| i.parse::<u8>().ok())
                         {
-                            let rgb = palette::indexed(i).x11();
+                            let rgb = xterm_rgb_spec(profile.palette(i));
                             answer.extend(format!("\x1b]4;{i};{rgb}{end}").into_bytes());
                         }
                     }
