@@ -34,6 +34,13 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long after the shell starts its first prompt may take to show that
+/// the integration works. Until then `run` waits for it; after that, a
+/// shell that never sent a mark (its start-up files removed the hooks, or
+/// the shell is not what its name says) gets the typed marker at once.
+pub const CONFIRMATION_GRACE: Duration = Duration::from_secs(3);
 
 /// A shell agent-tty can integrate with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,6 +375,8 @@ pub struct RunTracker {
     shell: Shell,
     /// Some mark has been seen: the integration works in this Session.
     confirmed: bool,
+    /// When the shell was started.
+    started: Instant,
     /// The last thing that happened was a prompt, with no line typed since.
     at_prompt: bool,
     pending: VecDeque<Pending>,
@@ -379,6 +388,7 @@ impl RunTracker {
         RunTracker {
             shell,
             confirmed: false,
+            started: Instant::now(),
             at_prompt: false,
             pending: VecDeque::new(),
         }
@@ -388,6 +398,12 @@ impl RunTracker {
     /// (the user's start-up files could have removed the hooks).
     pub fn confirmed(&self) -> bool {
         self.confirmed
+    }
+
+    /// Whether a mark may still come: not confirmed yet, but the shell
+    /// started less than [`CONFIRMATION_GRACE`] ago.
+    pub fn awaiting_confirmation(&self) -> bool {
+        !self.confirmed && self.started.elapsed() < CONFIRMATION_GRACE
     }
 
     /// A `run` line was typed (call before writing it).

@@ -289,3 +289,52 @@ fn signal_reaches_the_foreground_job_not_the_shell() {
         .result();
     assert_eq!(ended["timedOut"], false, "{ended}");
 }
+
+#[test]
+fn a_shell_without_integration_still_completes_through_the_typed_marker() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    // Started through `env`, the shell is not recognised: no integration.
+    let id = create(&sandbox, &home, &["env", "bash", "--norc", "--noprofile"]);
+    let done = run(&sandbox, &home, &id, "echo fallback-$((1+1))");
+    assert_eq!(done["completed"], true);
+    assert_eq!(done["exitCode"], Value::Null);
+    let text = transcript(&sandbox, &home, &id);
+    assert!(text.contains("fallback-2"), "{text}");
+    assert!(!text.contains("7770"), "{text}");
+}
+
+/// Whether `program` is on PATH; under CI it must be (`.ci/run` installs
+/// it), elsewhere a missing one skips the test with a message.
+fn installed(program: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} is needed under CI (install it in .ci/run)"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
+
+#[test]
+fn zsh_and_fish_report_exit_status_through_their_integration() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    for shell in ["zsh", "fish"] {
+        if !installed(shell) {
+            continue;
+        }
+        let id = create(&sandbox, &home, &[shell]);
+        let failed = run(&sandbox, &home, &id, r#"sh -c "exit 7""#);
+        assert_eq!(failed["exitCode"], 7, "{shell}");
+        let done = run(&sandbox, &home, &id, "echo integrated");
+        assert_eq!(done["exitCode"], 0, "{shell}");
+        let text = transcript(&sandbox, &home, &id);
+        assert!(!text.contains("7770"), "{shell}: {text}");
+    }
+}

@@ -132,10 +132,6 @@ pub(super) fn handle(
     }
 }
 
-/// How long `run` waits for a freshly started shell to show that its
-/// integration works (its first prompt) before typing the marker instead.
-const INTEGRATION_GRACE: Duration = Duration::from_secs(3);
-
 /// Types a `run` command. With working shell integration only the command
 /// itself is typed and the shell's marks tell when it has finished; else the
 /// typed marker of [`run_marker`] follows it.
@@ -145,19 +141,17 @@ fn run(
     marker: String,
     no_wait: bool,
 ) -> agent_tty_core::Result<Option<u64>> {
-    let integrated = !no_wait && {
-        let waited = std::time::Instant::now();
-        loop {
-            let confirmed = running(shared)?.tracker.as_ref().map(|t| t.confirmed());
-            match confirmed {
-                Some(false) if waited.elapsed() < INTEGRATION_GRACE => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Some(confirmed) => break confirmed,
+    // A shell just started may not have shown its first prompt (and with it
+    // that its integration works): wait for that, within the grace period.
+    let integrated = !no_wait
+        && loop {
+            match running(shared)?.tracker.as_ref() {
+                Some(t) if t.awaiting_confirmation() => {}
+                Some(t) => break t.confirmed(),
                 None => break false,
             }
-        }
-    };
+            std::thread::sleep(Duration::from_millis(10));
+        };
     let body = EventBody::InputRun {
         command: command.clone(),
         marker: (!no_wait).then(|| marker.clone()),
