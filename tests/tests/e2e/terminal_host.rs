@@ -130,6 +130,19 @@ fn bash_reads_a_cursor_position_report_without_waiting() {
     assert!(done["durationMs"].as_u64().unwrap() < 4000, "{done}");
     let text = transcript(&sandbox, &home, &id);
     assert!(text.contains("row-col=2;1"), "{text}");
+
+    // After a resize the answer describes the new screen.
+    sandbox
+        .run_in(&home, &["resize", &id, "--cols", "100", "--rows", "30"])
+        .expect_code(0);
+    run(
+        &sandbox,
+        &home,
+        &id,
+        r#"printf '\e[999;999H\e[6n'; read -rs -t 5 -d R pos; echo; echo "corner=${pos#*[}""#,
+    );
+    let text = transcript(&sandbox, &home, &id);
+    assert!(text.contains("corner=30;100"), "{text}");
 }
 
 #[test]

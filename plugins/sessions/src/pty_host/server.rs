@@ -8,7 +8,7 @@
 use super::{pty, LogState, Shared};
 use crate::dimensions::check_size;
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
-use agent_tty_core::event_log::EventBody;
+use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{keys, manifest, run_marker, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -210,7 +210,15 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     let seq = {
         let mut log = running(shared)?;
         pty::resize(&shared.master, cols, rows).map_err(|_| not_running(shared))?;
-        log.writer.append(EventBody::Resize { cols, rows })?
+        let body = EventBody::Resize { cols, rows };
+        let seq = log.writer.append(body.clone())?;
+        // The live screen follows, in step with the output around it.
+        log.screen.apply(&Event {
+            seq,
+            ts: String::new(),
+            body,
+        });
+        seq
     };
     // The kernel signals the terminal's foreground group; the command's own
     // group is told too, in case it is not in the foreground.
