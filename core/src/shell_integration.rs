@@ -175,7 +175,13 @@ if [ -n "${AGENT_TTY_USER_ENV-}" ]; then
 else
   unset ENV
 fi
-PS1="$(printf '\033]133;D;')\$?$(printf '\007')${PS1-\$ }"
+if [ -n "${BASH_VERSION-}" ]; then
+  # bash as sh edits lines with readline, which must be told that the mark
+  # takes no room on the screen.
+  PS1="\[$(printf '\033]133;D;')\$?$(printf '\007')\]${PS1-\$ }"
+else
+  PS1="$(printf '\033]133;D;')\$?$(printf '\007')${PS1-\$ }"
+fi
 "#;
 
 /// How a Session's command should be started to report its commands, or
