@@ -190,8 +190,10 @@ fn input(
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
         also(&mut log, seq);
-        // A line typed by anyone makes the shell busy (see `RunTracker`).
-        if bytes.contains(&b'\r') || bytes.contains(&b'\n') {
+        // A line typed by anyone makes the shell busy (see `RunTracker`); a
+        // bracketed paste is not run by the shell until Enter.
+        let pasted = bytes.starts_with(b"\x1b[200~");
+        if !pasted && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
             if let Some(tracker) = log.tracker.as_mut() {
                 tracker.line_typed();
             }
