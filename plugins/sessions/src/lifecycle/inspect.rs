@@ -16,7 +16,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let m = outcome.manifest;
     let status = m.status;
     let sidecar = liveness::read_sidecar(&dir);
-    let verdict = liveness::judge(&m, sidecar.as_ref());
+    let verdict = liveness::judge(&dir, &m, sidecar.as_ref());
     let log = event_log_path(&dir);
     let log_bytes = std::fs::metadata(&log).map(|md| md.len()).unwrap_or(0);
     // `seq` is contiguous from 0, so the last event's seq gives the count
