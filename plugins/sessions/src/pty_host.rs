@@ -215,9 +215,9 @@ impl SessionHost {
     /// the guard, before `create` is told the Session is ready: a `create`
     /// killed from now on leaves a Session that is complete and owned.
     fn record_identity(session_dir: &Path, child: &Child) -> agent_tty_core::Result<()> {
-        let pinned = ProcessIdentity::of(child.id())
-            .and_then(|c| c.verify())
-            .ok_or_else(|| host_error("the command ended before it could be recorded".into()))?;
+        // `None` when the command has already ended (a zombie until the
+        // main thread reaps it): there is then nothing left to end.
+        let pinned = ProcessIdentity::of(child.id()).and_then(|c| c.verify());
         manifest::update_manifest(session_dir, |m| {
             if m.status != Status::Running {
                 return Err(Error::invalid(

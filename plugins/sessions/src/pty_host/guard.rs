@@ -67,9 +67,12 @@ pub fn inherit_in_child(fd: RawFd) -> std::io::Result<()> {
 /// vanishing; either ends `child` (the Session's command) as `destroy`
 /// would. Registered before the host reports ready, so no signal can slip
 /// in between and kill the host with the default action.
-pub fn watch(child: Verified, session_dir: &Path) -> std::io::Result<()> {
+pub fn watch(child: Option<Verified>, session_dir: &Path) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let child = Arc::new(child);
+    let Some(child) = child.map(Arc::new) else {
+        // The command already ended: the host is about to record that.
+        return Ok(());
+    };
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     {
         let child = Arc::clone(&child);
