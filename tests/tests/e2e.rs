@@ -6,5 +6,6 @@ mod e2e {
     mod foundation;
     mod gc;
     mod registry;
+    mod security;
     mod sessions;
 }

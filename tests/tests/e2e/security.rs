@@ -1,0 +1,351 @@
+//! End-to-end tests of `docs/SECURITY.md`: the attacks of a second local
+//! user and the crashes it promises to survive, scripted against the real
+//! binary. Tests that need a second user run as root (they give files to
+//! uid 65534, `nobody`) and skip with a message otherwise.
+
+use agent_tty_e2e::{dead_pid, eventually, process_alive, write_session, Sandbox};
+use rstest::rstest;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+const NOBODY: u32 = 65534;
+
+fn create(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String, PathBuf) {
+    let mut all = vec!["create"];
+    all.extend(args);
+    let result = sandbox.run_in(home, &all).expect_code(0).result();
+    let id = result["sessionId"].as_str().unwrap().to_owned();
+    let dir = home.join("sessions").join(&id);
+    (id, dir)
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
+}
+
+fn pid(m: &Value, key: &str) -> i32 {
+    m[key].as_i64().unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
+}
+
+fn patch(dir: &Path, key: &str, value: Value) {
+    let mut m = manifest(dir);
+    m[key] = value;
+    std::fs::write(
+        dir.join("session.json"),
+        serde_json::to_string_pretty(&m).unwrap() + "\n",
+    )
+    .unwrap();
+}
+
+fn gone(pid: i32) -> bool {
+    eventually(PATIENCE, || (!process_alive(pid)).then_some(())).is_some()
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A `sleep` of our own that no Session owns: what an attacker would like
+/// agent-tty to kill.
+struct Bystander(std::process::Child);
+
+impl Bystander {
+    fn spawn() -> Self {
+        Bystander(Command::new("sleep").arg("300").spawn().unwrap())
+    }
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    fn alive(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_planted_lock_link_is_never_followed_by_a_plain_list() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let dir = write_session(&home, &agent_tty_e2e::session_id(1), "running", Some(dead_pid()));
+    let target = sandbox.root().join("created-through-the-link");
+    std::os::unix::fs::symlink(&target, dir.join("session.json.lock")).unwrap();
+    let run = sandbox.run_in(&home, &["list", "--all"]);
+    assert!(!target.exists(), "list created a file through a planted link");
+    // The Session is not reconciled through the link either; the listing
+    // says why it was skipped.
+    assert_eq!(manifest(&dir)["status"], "running");
+    assert!(run.stderr.contains("symlink") || run.stdout.contains("symlink"), "{run:?}");
+}
+
+#[test]
+fn destroy_never_signals_a_process_named_only_in_the_manifest() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = manifest(&dir);
+    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let mut bystander = Bystander::spawn();
+    patch(&dir, "childPid", bystander.pid().into());
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+    assert!(bystander.alive(), "destroy signalled a process the manifest named");
+    assert!(gone(child), "the real command survived destroy");
+    assert!(gone(host));
+    assert_eq!(manifest(&dir)["status"], "destroyed");
+}
+
+#[test]
+fn a_crafted_host_json_cannot_remove_another_sessions_socket() {
+    let sandbox = Sandbox::new();
+    let victim_home = sandbox.home("victim");
+    let (id, dir) = create(&sandbox, &victim_home, &["--", "sleep", "300"]);
+    let sidecar: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("host.json")).unwrap()).unwrap();
+    let socket = PathBuf::from(sidecar["socket"].as_str().unwrap());
+    assert!(socket.exists());
+    // Another Home holding a Session with the same id, whose dead host
+    // "recorded" the victim's socket.
+    let crafted_home = sandbox.home("crafted");
+    let crafted = write_session(&crafted_home, &id, "running", Some(dead_pid()));
+    let mut forged = sidecar.clone();
+    forged["host"]["pid"] = dead_pid().into();
+    forged["child"] = Value::Null;
+    std::fs::write(crafted.join("host.json"), forged.to_string()).unwrap();
+    std::fs::set_permissions(crafted.join("host.json"), PermissionsExt::from_mode(0o600))
+        .unwrap();
+    let listed = sandbox.run_in(&crafted_home, &["list", "--all"]).result();
+    assert_eq!(listed["sessions"][0]["status"], "failed");
+    assert!(socket.exists(), "another Session's socket was removed");
+    sandbox
+        .run_in(&victim_home, &["type", &id, "still reachable"])
+        .expect_code(0);
+    sandbox.run_in(&victim_home, &["destroy", &id]).expect_code(0);
+}
+
+#[rstest]
+#[case::term(libc::SIGTERM)]
+#[case::hup(libc::SIGHUP)]
+#[case::int(libc::SIGINT)]
+#[case::quit(libc::SIGQUIT)]
+fn a_signalled_host_ends_its_command_and_records_the_exit(#[case] signal: i32) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = manifest(&dir);
+    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    // SAFETY: kill(2) on the host this test just created.
+    unsafe { libc::kill(host, signal) };
+    let ended = eventually(PATIENCE, || {
+        let m = manifest(&dir);
+        (m["status"] == "exited").then_some(m)
+    })
+    .unwrap_or_else(|| panic!("no exit recorded: {:#}", manifest(&dir)));
+    assert_eq!(ended["exitSignal"], "SIGHUP", "ended as destroy would: {ended:#}");
+    assert!(ended["failureOrigin"].is_null(), "not a host death: {ended:#}");
+    let log = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "exit", "{log}");
+    assert!(gone(child) && gone(host));
+}
+
+#[test]
+fn a_host_whose_home_is_deleted_ends_itself_and_its_command() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = manifest(&dir);
+    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    std::fs::remove_dir_all(&home).unwrap();
+    assert!(gone(child), "the command outlived its deleted Home");
+    assert!(gone(host), "the host outlived its deleted Home");
+}
+
+#[test]
+fn destroy_force_ends_background_jobs_in_other_process_groups() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let job_file = sandbox.root().join("job.pid");
+    let script = format!(
+        "python3 -c 'import os,time; os.setpgid(0,0); open(\"{}\",\"w\").write(str(os.getpid())); \
+         time.sleep(300)' & wait",
+        job_file.display()
+    );
+    let (id, _) = create(&sandbox, &home, &["--", "sh", "-c", &script]);
+    let job: i32 = eventually(PATIENCE, || {
+        std::fs::read_to_string(&job_file).ok()?.trim().parse().ok()
+    })
+    .expect("the background job started");
+    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    assert!(gone(job), "destroy --force left a background job running");
+}
+
+/// The processes of `_host` for Sessions in `home`.
+fn hosts_of(home: &Path) -> Vec<(i32, String)> {
+    let needle = home.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == &needle) {
+            if let Some(i) = args.iter().position(|a| a == "_host") {
+                if let Some(id) = args.get(i + 1) {
+                    found.push((pid, id.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn killing_create_at_any_moment_never_leaves_an_unowned_host() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    std::fs::create_dir_all(home.join("sessions")).unwrap();
+    for round in 0..16u64 {
+        let mut create = sandbox
+            .command([
+                "--json",
+                "--home",
+                home.to_str().unwrap(),
+                "create",
+                "--",
+                "sleep",
+                "300",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The attack: SIGKILL at a different instant each round, from
+        // before the host starts to after it is ready.
+        std::thread::sleep(Duration::from_millis(round * 7));
+        let _ = create.kill();
+        let _ = create.wait();
+        // Let a host that was started finish starting (or fail).
+        std::thread::sleep(Duration::from_millis(100));
+        sandbox.run_in(&home, &["gc"]).expect_code(0);
+        for (host, id) in hosts_of(&home) {
+            let dir = home.join("sessions").join(&id);
+            assert!(
+                dir.join("session.json").exists(),
+                "round {round}: gc collected Session {id} while its host {host} runs"
+            );
+            let m = manifest(&dir);
+            assert_eq!(m["status"], "running", "round {round}: host {host} runs: {m:#}");
+        }
+    }
+    // Every Session left is either owned by a running host or ended with
+    // nothing running; end the running ones.
+    for (_, id) in hosts_of(&home) {
+        sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    }
+    assert!(eventually(PATIENCE, || hosts_of(&home).is_empty().then_some(())).is_some());
+}
+
+#[test]
+fn untrusted_text_is_escaped_in_human_output() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let evil = "evil\x1b[31mred\nsecond line\u{202e}";
+    let (id, _) = create(
+        &sandbox,
+        &home,
+        &["--name", evil, "--", "sh", "-c", "sleep 300 # \x1b]0;title\x07"],
+    );
+    for args in [vec!["list"], vec!["inspect", &id]] {
+        let mut all = vec!["--home", home.to_str().unwrap()];
+        all.extend(args.iter().copied());
+        let run = sandbox.run(all);
+        assert!(!run.stdout.contains('\x1b'), "raw escape in {args:?}: {:?}", run.stdout);
+        assert!(!run.stdout.contains('\x07'), "raw BEL in {args:?}");
+        assert!(!run.stdout.contains('\u{202e}'), "raw bidi override in {args:?}");
+        assert!(run.stdout.contains("evil\\x1b[31mred\\nsecond line"), "{}", run.stdout);
+    }
+    // JSON keeps the exact text.
+    let listed = sandbox.run_in(&home, &["list"]).result();
+    assert_eq!(listed["sessions"][0]["name"], evil);
+    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+}
+
+/// Runs `sh -c script` as `nobody`.
+fn as_nobody(script: &str) {
+    let status = Command::new("sh")
+        .args(["-c", script])
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .unwrap();
+    assert!(status.success(), "as nobody: {script}");
+}
+
+#[test]
+fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("SKIP: needs root to act as a second user (uid {NOBODY})");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A world-writable sticky directory like /tmp, inside the sandbox.
+    std::fs::set_permissions(sandbox.root(), PermissionsExt::from_mode(0o755)).unwrap();
+    let shared = sandbox.root().join("shared-tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
+    let home = shared.join("home");
+    sandbox.track_home(&home);
+    let (id, _) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    std::fs::remove_dir_all(&home).unwrap();
+
+    // The other user re-creates it with a "running" Session whose dead host
+    // names one of our processes as its command.
+    let mut bystander = Bystander::spawn();
+    let fake = agent_tty_e2e::session_id(7);
+    as_nobody(&format!(
+        "mkdir -p {h}/sessions/{fake} && chmod 755 {h} {h}/sessions {h}/sessions/{fake} && \
+         printf '%s' '{{\"version\":1,\"sessionId\":\"{fake}\",\"createdAt\":\"2026-11-24T03:50:02.677Z\",\
+         \"updatedAt\":\"2026-11-24T03:50:02.677Z\",\"status\":\"exited\",\"command\":[\"sleep\"],\
+         \"cwd\":\"/\",\"cols\":80,\"rows\":24,\"hostPid\":{dead},\"childPid\":{victim}}}' \
+         > {h}/sessions/{fake}/session.json",
+        h = home.display(),
+        dead = dead_pid(),
+        victim = bystander.pid(),
+    ));
+
+    let list = sandbox.run_in(&home, &["list", "--all"]);
+    assert_ne!(list.code, 0, "list used another user's Home: {list:?}");
+    assert!(list.stdout.contains("belongs to another user"), "{list:?}");
+    let homes = sandbox.run(["--json", "home", "list", "--all", "--verbose"]).result();
+    let hidden = homes["hidden"].as_array().unwrap();
+    assert!(
+        hidden.iter().any(|h| h["reason"] == "untrusted"),
+        "{homes:#}"
+    );
+    let gc = sandbox.run(["--json", "gc"]).result();
+    assert_eq!(gc["removedSessionCount"], 0, "{gc:#}");
+    assert!(home.join("sessions").join(&fake).exists(), "gc deleted in their Home");
+    assert!(bystander.alive());
+    let still = sandbox.run(["--json", "home", "list", "--all", "--verbose"]).result();
+    assert!(still.to_string().contains(home.to_str().unwrap()), "stays registered");
+    // Our create refuses to put a Session there.
+    let refused = sandbox.run_in(&home, &["create", "--", "sleep", "1"]);
+    assert_ne!(refused.code, 0);
+}
