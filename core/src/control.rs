@@ -70,6 +70,12 @@ pub enum ControlRequest {
         /// A name such as `SIGINT` or `INT`.
         signal: String,
     },
+    /// Place a label in the Event Log (`marker`); nothing reaches the
+    /// terminal. The label may be empty.
+    Mark {
+        /// The label.
+        label: String,
+    },
 }
 
 /// The host's answer.
@@ -107,6 +113,12 @@ pub fn socket_dir() -> Result<PathBuf> {
     }
     check_private_dir(&dir)?;
     Ok(dir)
+}
+
+/// Where this process's environment puts Session sockets (not created;
+/// `doctor` checks it without creating it).
+pub fn socket_dir_location() -> PathBuf {
+    socket_dir_here()
 }
 
 /// Where this process's environment puts Session sockets (not created).

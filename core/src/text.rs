@@ -57,9 +57,31 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// How a Session's status reads to a person, the one wording `list` and the
+/// dashboard share: `running`, `exited (0)`, `exited (SIGKILL)`,
+/// `running (foreign)` for a Session whose host is on another machine.
+///
+/// The parts are the manifest's (or `sessions.list`'s) own fields, so a
+/// reader with either can use it.
+pub fn status_wording(
+    status: &str,
+    exit_code: Option<i32>,
+    exit_signal: Option<&str>,
+    foreign: bool,
+) -> String {
+    if foreign {
+        return format!("{status} (foreign)");
+    }
+    match (exit_code, exit_signal) {
+        (Some(code), _) => format!("{status} ({code})"),
+        (None, Some(signal)) => format!("{status} ({signal})"),
+        (None, None) => status.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{counted, escape};
+    use super::{counted, escape, status_wording};
     use rstest::rstest;
 
     #[rstest]
@@ -82,5 +104,20 @@ mod tests {
     #[case(1, "Session", "1 Session")]
     fn counts(#[case] n: usize, #[case] noun: &str, #[case] text: &str) {
         assert_eq!(counted(n, noun), text);
+    }
+
+    #[rstest]
+    #[case("running", None, None, false, "running")]
+    #[case("exited", Some(0), None, false, "exited (0)")]
+    #[case("exited", None, Some("SIGKILL"), false, "exited (SIGKILL)")]
+    #[case("running", None, None, true, "running (foreign)")]
+    fn statuses_read_the_same_everywhere(
+        #[case] status: &str,
+        #[case] code: Option<i32>,
+        #[case] signal: Option<&str>,
+        #[case] foreign: bool,
+        #[case] text: &str,
+    ) {
+        assert_eq!(status_wording(status, code, signal, foreign), text);
     }
 }
