@@ -209,9 +209,9 @@ pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sideca
     let Ok(pinned) = crate::safe_fs::DirFd::open(&dir) else {
         return;
     };
-    let private = pinned.stat().is_ok_and(|st| {
-        st.st_uid == nix::unistd::geteuid().as_raw() && st.st_mode & 0o077 == 0
-    });
+    let private = pinned
+        .stat()
+        .is_ok_and(|st| st.st_uid == nix::unistd::geteuid().as_raw() && st.st_mode & 0o077 == 0);
     let is_socket = pinned.stat_child(&name).is_ok_and(|st| {
         nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
             == nix::sys::stat::SFlag::S_IFSOCK
@@ -410,7 +410,11 @@ mod tests {
         let dir = socket_dir_in(&tmp);
         let victim = dir.join(socket_name(Path::new("/victim/home"), ID));
         let _live = UnixListener::bind(&victim).unwrap();
-        remove_dead_socket(Path::new("/crafted/home"), ID, Some(&sidecar_naming(&victim)));
+        remove_dead_socket(
+            Path::new("/crafted/home"),
+            ID,
+            Some(&sidecar_naming(&victim)),
+        );
         assert!(victim.exists(), "another Session's socket was removed");
         // Nor in a directory that is not a private one of ours.
         let open = tmp.path().join("open");

@@ -98,16 +98,17 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
             if e.raw_os_error() == Some(libc::ELOOP) {
                 io::Error::new(
                     e.kind(),
-                    format!("{} is a symlink; refused (lock files are never followed)", path.display()),
+                    format!(
+                        "{} is a symlink; refused (lock files are never followed)",
+                        path.display()
+                    ),
                 )
             } else {
                 e
             }
         })?;
     let meta = file.metadata()?;
-    if !meta.is_file()
-        || meta.uid() != nix::unistd::geteuid().as_raw()
-        || meta.mode() & 0o022 != 0
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0
     {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,

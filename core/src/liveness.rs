@@ -299,8 +299,9 @@ pub fn judge(session_dir: &Path, manifest: &Manifest, sidecar: Option<&Sidecar>)
     }
     let host_alive = match host_lock_held(session_dir) {
         Some(held) => held,
-        None => host_pid(manifest, sidecar)
-            .is_some_and(|pid| pid_alive(pid, sidecar.map(|s| s.host))),
+        None => {
+            host_pid(manifest, sidecar).is_some_and(|pid| pid_alive(pid, sidecar.map(|s| s.host)))
+        }
     };
     Liveness::Local {
         host_alive,
@@ -610,15 +611,28 @@ mod tests {
             start_time: me().start_time + 7,
         };
         assert_eq!(
-            judge(Path::new("/nonexistent"), &m, Some(&Sidecar::new(old, None))).host_alive(),
+            judge(
+                Path::new("/nonexistent"),
+                &m,
+                Some(&Sidecar::new(old, None))
+            )
+            .host_alive(),
             Some(false)
         );
         assert_eq!(
-            judge(Path::new("/nonexistent"), &m, Some(&Sidecar::new(me(), None))).host_alive(),
+            judge(
+                Path::new("/nonexistent"),
+                &m,
+                Some(&Sidecar::new(me(), None))
+            )
+            .host_alive(),
             Some(true)
         );
         // agent-tty 0.5 Sessions have no sidecar: PID alone.
-        assert_eq!(judge(Path::new("/nonexistent"), &m, None).host_alive(), Some(true));
+        assert_eq!(
+            judge(Path::new("/nonexistent"), &m, None).host_alive(),
+            Some(true)
+        );
     }
 
     #[test]
@@ -630,7 +644,10 @@ mod tests {
         let mut rebooted = Sidecar::new(me(), None);
         if rebooted.machine.boot_id.is_some() {
             rebooted.machine.boot_id = Some("an-earlier-boot".into());
-            assert_eq!(judge(Path::new("/nonexistent"), &m, Some(&rebooted)).host_alive(), Some(false));
+            assert_eq!(
+                judge(Path::new("/nonexistent"), &m, Some(&rebooted)).host_alive(),
+                Some(false)
+            );
         }
     }
 
@@ -702,14 +719,20 @@ mod tests {
 
     #[test]
     fn only_the_recorded_process_verifies_and_manifest_pids_name_no_child() {
-        let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let real = ProcessIdentity::of(sleeper.id()).unwrap();
         assert!(real.verify().is_some());
         let impostor = ProcessIdentity {
             start_time: real.start_time + 1,
             ..real
         };
-        assert!(impostor.verify().is_none(), "another start time is another process");
+        assert!(
+            impostor.verify().is_none(),
+            "another start time is another process"
+        );
         // A manifest naming the sleeper as child gives nobody a target.
         let m = manifest(None, Some(sleeper.id()));
         assert!(matches!(
@@ -774,7 +797,10 @@ mod tests {
         let job: u32 = line.trim().parse().unwrap();
         let verified = ProcessIdentity::of(leader.id()).unwrap().verify().unwrap();
         let members = verified.session_members();
-        assert!(members.contains(&leader.id()) && members.contains(&job), "{members:?}");
+        assert!(
+            members.contains(&leader.id()) && members.contains(&job),
+            "{members:?}"
+        );
         // The group signal alone would miss the job.
         assert!(read_stat(job).is_some());
         for pid in members {

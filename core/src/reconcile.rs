@@ -22,6 +22,7 @@
 
 use crate::control;
 use crate::error::Result;
+use crate::event_log;
 use crate::liveness::{self, Liveness};
 use crate::manifest::{self, FailureOrigin, Manifest, Status};
 use crate::safe_fs;
@@ -91,7 +92,7 @@ pub fn reconcile_manifest(
                 return Ok(unchanged(manifest, false));
             }
             let mut would_be = manifest;
-            record_host_death(&mut would_be);
+            record_host_end(&mut would_be, session_dir);
             would_be.updated_at = crate::time::now_iso();
             Ok(ReconcileOutcome {
                 manifest: would_be,
@@ -129,7 +130,7 @@ pub fn reconcile_manifest(
                                     child.signal_group(Signal::SIGKILL);
                                 }
                             }
-                            record_host_death(m);
+                            record_host_end(m, session_dir);
                             remove_socket(session_dir, sidecar.as_ref());
                             Ok((true, (true, false, before)))
                         }
@@ -145,7 +146,26 @@ pub fn reconcile_manifest(
     }
 }
 
-/// The manifest change for a host found dead (`updatedAt` is the caller's).
+/// The manifest change for a host found dead: the exit it recorded in its
+/// reserved host record (it could not update the manifest itself, say on a
+/// full disk), else a host death. `updatedAt` is the caller's.
+fn record_host_end(m: &mut Manifest, session_dir: &Path) {
+    match event_log::read_host_record(session_dir).and_then(|r| r.exit) {
+        Some(exit) => {
+            m.status = match m.status {
+                Status::Destroying | Status::Destroyed => Status::Destroyed,
+                _ => Status::Exited,
+            };
+            m.exit_code = exit.exit_code;
+            m.exit_signal = exit.exit_signal;
+            m.host_pid = None;
+            m.child_pid = None;
+        }
+        None => record_host_death(m),
+    }
+}
+
+/// The manifest change for a host that died without recording an exit.
 fn record_host_death(m: &mut Manifest) {
     let before = m.status;
     m.status = before.after_host_death();
@@ -260,6 +280,19 @@ mod tests {
     }
 
     #[test]
+    fn an_exit_the_host_recorded_in_its_reserved_record_is_not_a_host_death() {
+        let tmp = session_tmp();
+        write(tmp.path(), Status::Running, Some(dead_pid()), None);
+        let mut log = event_log::EventLogWriter::open(tmp.path()).unwrap();
+        log.record_exit(Some(3), None).unwrap();
+        drop(log);
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert_eq!(out.manifest.status, Status::Exited);
+        assert_eq!(out.manifest.exit_code, Some(3));
+        assert_eq!(out.manifest.failure_origin, None);
+    }
+
+    #[test]
     fn pids_in_a_manifest_alone_are_never_signalled() {
         // An agent-tty 0.5 Session (no sidecar) whose manifest names a live,
         // unrelated process as its command: marked, never signalled.
@@ -268,12 +301,22 @@ mod tests {
             .arg("30")
             .spawn()
             .unwrap();
-        write(tmp.path(), Status::Running, Some(dead_pid()), Some(bystander.id()));
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(bystander.id()),
+        );
         let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
         assert_eq!(out.manifest.status, Status::Failed);
         // A crafted sidecar with the right PID but another start time fares
         // no better.
-        write(tmp.path(), Status::Running, Some(dead_pid()), Some(bystander.id()));
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(bystander.id()),
+        );
         let mut impostor = ProcessIdentity::of(bystander.id()).unwrap();
         impostor.start_time += 1;
         let host = ProcessIdentity {
@@ -398,7 +441,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let sockets = tmp.path().join("runtime");
         crate::fsutil::create_dir_all_private(&sockets).unwrap();
-        let socket = sockets.join(control::socket_name(&dir.parent().unwrap().parent().unwrap(), id));
+        let socket = sockets.join(control::socket_name(
+            &dir.parent().unwrap().parent().unwrap(),
+            id,
+        ));
         drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
         let dead = dead_pid();
         write(&dir, Status::Running, Some(dead), None);

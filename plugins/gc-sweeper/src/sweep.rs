@@ -224,9 +224,9 @@ fn collect(
         Ok(dir) => dir,
         // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR.
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
-            let symlink = sessions.stat_child(raw).is_ok_and(|st| {
-                st.st_mode & libc::S_IFMT == libc::S_IFLNK
-            });
+            let symlink = sessions
+                .stat_child(raw)
+                .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
             return Err(if symlink {
                 skip(
                     "a symlink, not a Session directory; left alone (gc never follows symlinks)"
@@ -237,7 +237,12 @@ fn collect(
                 skip("not a Session directory; left alone".into(), false)
             });
         }
-        Err(e) => return Err(skip(format!("could not be examined ({e}); left alone"), false)),
+        Err(e) => {
+            return Err(skip(
+                format!("could not be examined ({e}); left alone"),
+                false,
+            ))
+        }
     };
     if validate_session_id(name).is_err() || name.starts_with('.') {
         return Err(skip("not a Session id; left alone".into(), false));
@@ -469,7 +474,9 @@ mod tests {
             // The pinned `sessions/` is the one gc removed the Session from.
             assert_eq!(sweep.removed, vec![ID.to_owned()], "round {round}");
             assert_eq!(
-                std::fs::read_dir(home.join("sessions.moved")).unwrap().count(),
+                std::fs::read_dir(home.join("sessions.moved"))
+                    .unwrap()
+                    .count(),
                 0
             );
         }
@@ -486,7 +493,11 @@ mod tests {
             let sweep = sweep_home(&home.to_string_lossy(), &options(dry_run));
             assert!(sweep.removed.is_empty());
             assert_eq!(sweep.remaining, None, "a refused Home stays registered");
-            assert!(sweep.skipped[0].reason.contains("symlink"), "{:?}", sweep.skipped);
+            assert!(
+                sweep.skipped[0].reason.contains("symlink"),
+                "{:?}",
+                sweep.skipped
+            );
         }
         assert!(victim.join(ID).join("precious").exists());
     }
@@ -521,7 +532,10 @@ mod tests {
         let sweep = sweep_home(&home.to_string_lossy(), &options(false));
         assert!(sweep.removed.is_empty(), "{:?}", sweep.skipped);
         assert!(
-            sweep.skipped.iter().any(|s| s.reason.contains("writable by group or others")),
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("writable by group or others")),
             "{:?}",
             sweep.skipped
         );
@@ -546,7 +560,10 @@ mod tests {
         let sweep = sweep_home(&home.to_string_lossy(), &options(false));
         assert!(sweep.removed.is_empty());
         assert!(
-            sweep.skipped.iter().any(|s| s.reason.contains("belongs to another user")),
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("belongs to another user")),
             "{:?}",
             sweep.skipped
         );

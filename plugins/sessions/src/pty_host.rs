@@ -34,7 +34,7 @@ pub(crate) mod readiness;
 mod server;
 
 use crate::lookup::home_of;
-use agent_tty_core::event_log::{EventBody, EventLogWriter};
+use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, home, Error};
@@ -323,10 +323,13 @@ impl SessionHost {
         if let Some(legacy) = legacy {
             let _ = legacy.join();
         }
-        let _ = self.shared.log().writer.append(EventBody::Exit {
-            exit_code,
-            exit_signal: exit_signal.clone(),
-        });
+        // Into space reserved at start first, then the log: the exit
+        // survives a disk that is full by now.
+        let _ = self
+            .shared
+            .log()
+            .writer
+            .record_exit(exit_code, exit_signal.clone());
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
         if let Some(path) = &legacy_socket {

@@ -29,7 +29,9 @@ fn manifest(dir: &Path) -> Value {
 }
 
 fn pid(m: &Value, key: &str) -> i32 {
-    m[key].as_i64().unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
+    m[key]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
 }
 
 fn patch(dir: &Path, key: &str, value: Value) {
@@ -77,15 +79,26 @@ impl Drop for Bystander {
 fn a_planted_lock_link_is_never_followed_by_a_plain_list() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let dir = write_session(&home, &agent_tty_e2e::session_id(1), "running", Some(dead_pid()));
+    let dir = write_session(
+        &home,
+        &agent_tty_e2e::session_id(1),
+        "running",
+        Some(dead_pid()),
+    );
     let target = sandbox.root().join("created-through-the-link");
     std::os::unix::fs::symlink(&target, dir.join("session.json.lock")).unwrap();
     let run = sandbox.run_in(&home, &["list", "--all"]);
-    assert!(!target.exists(), "list created a file through a planted link");
+    assert!(
+        !target.exists(),
+        "list created a file through a planted link"
+    );
     // The Session is not reconciled through the link either; the listing
     // says why it was skipped.
     assert_eq!(manifest(&dir)["status"], "running");
-    assert!(run.stderr.contains("symlink") || run.stdout.contains("symlink"), "{run:?}");
+    assert!(
+        run.stderr.contains("symlink") || run.stdout.contains("symlink"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -98,7 +111,10 @@ fn destroy_never_signals_a_process_named_only_in_the_manifest() {
     let mut bystander = Bystander::spawn();
     patch(&dir, "childPid", bystander.pid().into());
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
-    assert!(bystander.alive(), "destroy signalled a process the manifest named");
+    assert!(
+        bystander.alive(),
+        "destroy signalled a process the manifest named"
+    );
     assert!(gone(child), "the real command survived destroy");
     assert!(gone(host));
     assert_eq!(manifest(&dir)["status"], "destroyed");
@@ -121,15 +137,16 @@ fn a_crafted_host_json_cannot_remove_another_sessions_socket() {
     forged["host"]["pid"] = dead_pid().into();
     forged["child"] = Value::Null;
     std::fs::write(crafted.join("host.json"), forged.to_string()).unwrap();
-    std::fs::set_permissions(crafted.join("host.json"), PermissionsExt::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(crafted.join("host.json"), PermissionsExt::from_mode(0o600)).unwrap();
     let listed = sandbox.run_in(&crafted_home, &["list", "--all"]).result();
     assert_eq!(listed["sessions"][0]["status"], "failed");
     assert!(socket.exists(), "another Session's socket was removed");
     sandbox
         .run_in(&victim_home, &["type", &id, "still reachable"])
         .expect_code(0);
-    sandbox.run_in(&victim_home, &["destroy", &id]).expect_code(0);
+    sandbox
+        .run_in(&victim_home, &["destroy", &id])
+        .expect_code(0);
 }
 
 #[rstest]
@@ -155,7 +172,10 @@ fn a_signalled_host_ends_its_command_and_records_the_exit(#[case] signal: i32) {
         ended["exitSignal"] == "SIGHUP" || ended["exitSignal"] == "1",
         "ended as destroy would: {ended:#}"
     );
-    assert!(ended["failureOrigin"].is_null(), "not a host death: {ended:#}");
+    assert!(
+        ended["failureOrigin"].is_null(),
+        "not a host death: {ended:#}"
+    );
     let log = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     let last: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
     assert_eq!(last["type"], "exit", "{log}");
@@ -189,7 +209,9 @@ fn destroy_force_ends_background_jobs_in_other_process_groups() {
         std::fs::read_to_string(&job_file).ok()?.trim().parse().ok()
     })
     .expect("the background job started");
-    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    sandbox
+        .run_in(&home, &["destroy", "--force", &id])
+        .expect_code(0);
     assert!(gone(job), "destroy --force left a background job running");
 }
 
@@ -254,13 +276,18 @@ fn killing_create_at_any_moment_never_leaves_an_unowned_host() {
                 "round {round}: gc collected Session {id} while its host {host} runs"
             );
             let m = manifest(&dir);
-            assert_eq!(m["status"], "running", "round {round}: host {host} runs: {m:#}");
+            assert_eq!(
+                m["status"], "running",
+                "round {round}: host {host} runs: {m:#}"
+            );
         }
     }
     // Every Session left is either owned by a running host or ended with
     // nothing running; end the running ones.
     for (_, id) in hosts_of(&home) {
-        sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+        sandbox
+            .run_in(&home, &["destroy", "--force", &id])
+            .expect_code(0);
     }
     assert!(eventually(PATIENCE, || hosts_of(&home).is_empty().then_some(())).is_some());
 }
@@ -273,21 +300,37 @@ fn untrusted_text_is_escaped_in_human_output() {
     let (id, _) = create(
         &sandbox,
         &home,
-        &["--name", evil, "--", "sh", "-c", "sleep 300 # \x1b]0;title\x07"],
+        &[
+            "--name",
+            evil,
+            "--",
+            "sh",
+            "-c",
+            "sleep 300 # \x1b]0;title\x07",
+        ],
     );
     for args in [vec!["list"], vec!["inspect", &id]] {
         let mut all = vec!["--home", home.to_str().unwrap()];
         all.extend(args.iter().copied());
         let run = sandbox.run(all);
-        assert!(!run.stdout.contains('\x1b'), "raw escape in {args:?}: {:?}", run.stdout);
+        assert!(
+            !run.stdout.contains('\x1b'),
+            "raw escape in {args:?}: {:?}",
+            run.stdout
+        );
         assert!(!run.stdout.contains('\x07'), "raw BEL in {args:?}");
-        assert!(!run.stdout.contains('\u{202e}'), "raw bidi override in {args:?}");
+        assert!(
+            !run.stdout.contains('\u{202e}'),
+            "raw bidi override in {args:?}"
+        );
         assert!(run.stdout.contains("\\x1b]0;title\\x07"), "{}", run.stdout);
     }
     // JSON keeps the exact text.
     let listed = sandbox.run_in(&home, &["list"]).result();
     assert_eq!(listed["sessions"][0]["name"], evil);
-    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    sandbox
+        .run_in(&home, &["destroy", "--force", &id])
+        .expect_code(0);
 }
 
 /// Runs `sh -c script` as `nobody`.
@@ -316,7 +359,9 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
     let home = shared.join("home");
     sandbox.track_home(&home);
     let (id, _) = create(&sandbox, &home, &["--", "sleep", "300"]);
-    sandbox.run_in(&home, &["destroy", "--force", &id]).expect_code(0);
+    sandbox
+        .run_in(&home, &["destroy", "--force", &id])
+        .expect_code(0);
     std::fs::remove_dir_all(&home).unwrap();
 
     // The other user re-creates it with a "running" Session whose dead host
@@ -337,7 +382,9 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
     let list = sandbox.run_in(&home, &["list", "--all"]);
     assert_ne!(list.code, 0, "list used another user's Home: {list:?}");
     assert!(list.stdout.contains("belongs to another user"), "{list:?}");
-    let homes = sandbox.run(["--json", "home", "list", "--all", "--verbose"]).result();
+    let homes = sandbox
+        .run(["--json", "home", "list", "--all", "--verbose"])
+        .result();
     let hidden = homes["hidden"].as_array().unwrap();
     assert!(
         hidden.iter().any(|h| h["reason"] == "untrusted"),
@@ -345,11 +392,180 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
     );
     let gc = sandbox.run(["--json", "gc"]).result();
     assert_eq!(gc["removedSessionCount"], 0, "{gc:#}");
-    assert!(home.join("sessions").join(&fake).exists(), "gc deleted in their Home");
+    assert!(
+        home.join("sessions").join(&fake).exists(),
+        "gc deleted in their Home"
+    );
     assert!(bystander.alive());
-    let still = sandbox.run(["--json", "home", "list", "--all", "--verbose"]).result();
-    assert!(still.to_string().contains(home.to_str().unwrap()), "stays registered");
+    let still = sandbox
+        .run(["--json", "home", "list", "--all", "--verbose"])
+        .result();
+    assert!(
+        still.to_string().contains(home.to_str().unwrap()),
+        "stays registered"
+    );
     // Our create refuses to put a Session there.
     let refused = sandbox.run_in(&home, &["create", "--", "sleep", "1"]);
     assert_ne!(refused.code, 0);
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: PathBuf, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(&at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(at))
+    }
+
+    /// Fills the disk with one file; returns it (remove it to free space).
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.0.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![b'x'; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(b"x");
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
+    if !is_root() {
+        eprintln!("SKIP: needs root to mount a small tmpfs");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let Some(disk) = SmallDisk::mount(sandbox.root().join("small"), "512k") else {
+        eprintln!("SKIP: could not mount a tmpfs here");
+        return;
+    };
+    let home = disk.0.join("home");
+    sandbox.track_home(&home);
+    let (id, dir) = create(
+        &sandbox,
+        &home,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "while :; do echo output-line-0123456789; sleep 0.02; done",
+        ],
+    );
+    let host = pid(&manifest(&dir), "hostPid");
+    let log = dir.join("events.jsonl");
+    assert!(
+        eventually(PATIENCE, || (std::fs::metadata(&log).ok()?.len() > 200)
+            .then_some(()))
+        .is_some()
+    );
+
+    // Full: `wait` says "storage full" instead of timing out.
+    let filler = disk.fill();
+    let waited = sandbox.run_in(
+        &home,
+        &["wait", &id, "--text", "never-printed", "--timeout", "30000"],
+    );
+    assert_eq!(waited.code, 8, "{waited:?}");
+    assert_eq!(
+        waited.json()["error"]["code"],
+        "STORAGE_WRITE_ERROR",
+        "{waited:?}"
+    );
+    assert!(waited.stdout.contains("storage full"), "{waited:?}");
+
+    // Space again: a marker says how much output was lost, and every line
+    // after the fault parses (nothing glued to a torn line).
+    std::fs::remove_file(&filler).unwrap();
+    let marker = eventually(PATIENCE, || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.lines()
+            .find(|l| l.contains("bytes of output were lost"))
+            .map(str::to_owned)
+    })
+    .expect("a lost-output marker");
+    assert!(marker.contains("\"type\":\"marker\""), "{marker}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "seq has a gap: {seqs:?}"
+    );
+    assert!(
+        text.lines()
+            .filter(|l| serde_json::from_str::<Value>(l).is_err())
+            .count()
+            <= 2
+    );
+
+    // Full again at exit: the host cannot rewrite the manifest, but the exit
+    // it reserved room for is what list reports once there is space.
+    let filler = disk.fill();
+    // SAFETY: kill(2) on the host this test created.
+    unsafe { libc::kill(host, libc::SIGTERM) };
+    assert!(gone(host));
+    std::fs::remove_file(&filler).unwrap();
+    let listed = sandbox.run_in(&home, &["list", "--all"]).result();
+    let row = &listed["sessions"][0];
+    assert_eq!(row["status"], "exited", "{listed:#}");
+    assert!(
+        row.get("failureOrigin").is_none(),
+        "reported as a host death: {listed:#}"
+    );
+}
+
+#[test]
+fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
+    if !is_root() {
+        eprintln!("SKIP: needs root to mount a small tmpfs");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let ended = write_session(&home, &agent_tty_e2e::session_id(1), "exited", None);
+    // Register the Home, then put the state directory on a full disk.
+    let (id, _) = create(&sandbox, &home, &["--", "true"]);
+    let _ = id;
+    let state = sandbox.state_dir().join("agent-tty");
+    let saved = std::fs::read(state.join("homes.json")).unwrap();
+    std::fs::remove_dir_all(&state).unwrap();
+    let Some(disk) = SmallDisk::mount(state.clone(), "64k") else {
+        eprintln!("SKIP: could not mount a tmpfs here");
+        return;
+    };
+    std::fs::write(state.join("homes.json"), &saved).unwrap();
+    std::fs::set_permissions(&state, PermissionsExt::from_mode(0o700)).unwrap();
+    let filler = disk.fill();
+    let gc = sandbox.run(["--json", "gc"]);
+    assert_eq!(gc.code, 8, "{gc:?}");
+    assert!(
+        ended.exists(),
+        "gc deleted Sessions before finding the registry unwritable"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let gc = sandbox.run(["--json", "gc"]).result();
+    assert!(!ended.exists());
+    assert!(gc["removedSessionCount"].as_u64().unwrap() >= 1, "{gc:#}");
 }

@@ -146,4 +146,3 @@ fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
         sidecar,
     })
 }
-
