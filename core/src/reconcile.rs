@@ -442,7 +442,7 @@ mod tests {
         let sockets = tmp.path().join("runtime");
         crate::fsutil::create_dir_all_private(&sockets).unwrap();
         let socket = sockets.join(control::socket_name(
-            &dir.parent().unwrap().parent().unwrap(),
+            dir.parent().unwrap().parent().unwrap(),
             id,
         ));
         drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
