@@ -569,3 +569,60 @@ fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
     assert!(!ended.exists());
     assert!(gc["removedSessionCount"].as_u64().unwrap() >= 1, "{gc:#}");
 }
+
+#[test]
+fn gc_killed_at_any_moment_leaves_nothing_half_removed_for_ever() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let ids: Vec<String> = (0..40).map(agent_tty_e2e::session_id).collect();
+    for id in &ids {
+        let dir = write_session(&home, id, "exited", None);
+        std::fs::create_dir_all(dir.join("artifacts/deep/er")).unwrap();
+        std::fs::write(dir.join("artifacts/deep/er/blob"), vec![b'x'; 4096]).unwrap();
+    }
+    for round in 0..10u64 {
+        let mut gc = sandbox
+            .command(["--json", "--home", home.to_str().unwrap(), "gc"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(round * 3));
+        let _ = gc.kill();
+        let _ = gc.wait();
+        // Whatever is left is a whole Session or a tombstone: never a
+        // directory without a manifest that looks like a Session.
+        for entry in std::fs::read_dir(home.join("sessions")).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                name.starts_with(".tombstone-") || entry.path().join("session.json").exists(),
+                "round {round}: {name} is half-removed"
+            );
+        }
+    }
+    let last = sandbox.run_in(&home, &["gc"]).result();
+    assert_eq!(
+        std::fs::read_dir(home.join("sessions")).unwrap().count(),
+        0,
+        "{last:#}"
+    );
+}
+
+#[test]
+fn a_host_killed_outright_is_found_dead_and_its_command_ended() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = manifest(&dir);
+    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    // SAFETY: kill(2) on the host this test created.
+    unsafe { libc::kill(host, libc::SIGKILL) };
+    assert!(gone(host));
+    let listed = sandbox.run_in(&home, &["list", "--all"]).result();
+    assert_eq!(listed["sessions"][0]["status"], "failed", "{listed:#}");
+    assert_eq!(listed["sessions"][0]["failureOrigin"], "host-death");
+    assert!(
+        gone(child),
+        "the orphaned command (pinned by host.json) was not ended"
+    );
+}
