@@ -427,6 +427,26 @@ mod tests {
     }
 
     #[test]
+    fn a_runtime_directory_precreated_by_another_user_is_refused_with_a_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = socket_dir_in(&tmp);
+        assert!(check_private_dir(&dir).is_ok());
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP (part): giving a directory to another user needs root");
+            return;
+        }
+        nix::unistd::chown(&dir, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let err = check_private_dir(&dir).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StorageWriteError);
+        assert!(err.to_string().contains("XDG_RUNTIME_DIR"), "{err}");
+        // A symlink to a private directory of ours is refused too.
+        let real = socket_dir_in(&tempfile::tempdir().unwrap());
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(check_private_dir(&link).is_err());
+    }
+
+    #[test]
     fn socket_names_differ_per_home() {
         let a = fnv1a(b"/homes/a");
         let b = fnv1a(b"/homes/b");
