@@ -2,6 +2,7 @@
 
 mod e2e {
     mod agent_loop;
+    mod contract;
     mod dashboard;
     mod foundation;
     mod gc;
