@@ -3,6 +3,7 @@
 mod e2e {
     mod agent_loop;
     mod batch;
+    mod contract;
     mod dashboard;
     mod doctor;
     mod foundation;
