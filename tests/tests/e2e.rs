@@ -5,6 +5,7 @@ mod e2e {
     mod batch;
     mod dashboard;
     mod doctor;
+    mod envelopes_new_commands;
     mod foundation;
     mod gc;
     mod interop;
