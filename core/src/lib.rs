@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod artifacts;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -20,9 +21,11 @@ pub mod legacy_rpc;
 pub mod liveness;
 pub mod manifest;
 pub mod parallel;
+pub mod profile;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
+pub mod safe_fs;
 pub mod screen;
 pub mod signals;
 pub mod text;

@@ -321,7 +321,13 @@ fn build_cli(set: &PluginSet) -> Command {
                     Arg::new("session")
                         .long("session")
                         .value_name("ID")
-                        .help("Select this Session at start"),
+                        .help("Select this Session at start (its id or the start of it)"),
+                )
+                .arg(
+                    Arg::new("all")
+                        .long("all")
+                        .action(clap::ArgAction::SetTrue)
+                        .help("Start with all Sessions, not only the Active ones"),
                 ),
         );
     for plugin in &set.loaded {

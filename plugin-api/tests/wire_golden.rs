@@ -65,7 +65,7 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
 )]
 #[case::switch_home(wire(&PaneAction::SwitchHome { home: "/b".into() }), json!({"action": "switchHome", "home": "/b"}))]
 #[case::frame(
-    wire(&PaneFrame { lines: vec![PaneLine::raw("hi")] }),
+    wire(&PaneFrame { lines: vec![PaneLine::raw("hi")], ..PaneFrame::default() }),
     json!({"lines": [{"spans": [{"text": "hi"}]}]})
 )]
 #[case::output(

@@ -13,6 +13,7 @@ use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::text::escape;
 use agent_tty_core::time::parse_iso;
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
@@ -248,13 +249,13 @@ fn artifacts_summary(dir: &Path) -> Value {
 fn human(r: &Value, m: &Manifest) -> String {
     let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
     let mut lines = vec![
-        format!("Session ID: {}", m.session_id),
+        format!("Session ID: {}", escape(&m.session_id)),
         format!("Status: {}", m.status.as_str()),
-        format!("Command: {}", m.command.join(" ")),
-        format!("Working Directory: {}", m.cwd),
+        format!("Command: {}", escape(&m.command.join(" "))),
+        format!("Working Directory: {}", escape(&m.cwd)),
         format!("Size: {}x{}", m.cols, m.rows),
-        format!("Created At: {}", m.created_at),
-        format!("Updated At: {}", m.updated_at),
+        format!("Created At: {}", escape(&m.created_at)),
+        format!("Updated At: {}", escape(&m.updated_at)),
         format!("Event Count: {}", r["eventCount"]),
     ];
     let rt = &r["rendererRuntime"];
@@ -324,7 +325,7 @@ fn human(r: &Value, m: &Manifest) -> String {
         ));
     }
     if let Some(reason) = &m.failure_reason {
-        lines.push(format!("Failure Reason: {reason}"));
+        lines.push(format!("Failure Reason: {}", escape(reason)));
     }
     if let Some(origin) = m.failure_origin {
         lines.push(format!(

@@ -7,6 +7,7 @@ use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
+use agent_tty_core::text::escape;
 use agent_tty_core::{home, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
@@ -164,9 +165,9 @@ fn table(sessions: &[ListedSession]) -> String {
             let m = &s.manifest;
             format!(
                 "{}  {}  {}",
-                m.session_id,
+                escape(&m.session_id),
                 m.status.as_str(),
-                m.command.join(" ")
+                escape(&m.command.join(" "))
             )
         })
         .collect::<Vec<_>>()
