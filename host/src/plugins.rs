@@ -34,13 +34,17 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("snapshot", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
+    ("mark", "sessions"),
+    ("batch", "sessions"),
+    ("doctor", "sessions"),
     ("_host", "sessions"),
+    ("skills", "skills"),
     ("home", "registry"),
     ("gc", "gc-sweeper"),
 ];
 
 /// Which of those words are command groups (`home list`, `home forget`).
-const GROUPS: &[&str] = &["home"];
+const GROUPS: &[&str] = &["home", "skills"];
 
 /// Loads every plugin on the search path once per process and installs the
 /// handler through which plugins reach each other.

@@ -6,6 +6,7 @@ mod e2e {
     mod contract;
     mod dashboard;
     mod doctor;
+    mod envelopes_new_commands;
     mod foundation;
     mod gc;
     mod interop;
