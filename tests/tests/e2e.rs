@@ -2,6 +2,7 @@
 
 mod e2e {
     mod agent_loop;
+    mod capture;
     mod dashboard;
     mod foundation;
     mod gc;
