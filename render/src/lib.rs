@@ -21,7 +21,6 @@ mod font;
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
 use font::{Face, Fonts, GlyphKey};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Pixels around the cell grid, on every side, in the background colour.
@@ -480,8 +479,7 @@ pub fn render_profile_hash(profile: &RenderProfile) -> String {
         palette,
         PADDING,
     );
-    let digest = Sha256::digest(description.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    agent_tty_core::artifacts::sha256_hex(description.as_bytes())
 }
 
 #[cfg(test)]

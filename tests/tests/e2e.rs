@@ -2,10 +2,14 @@
 
 mod e2e {
     mod agent_loop;
+    mod batch;
     mod capture;
     mod dashboard;
+    mod doctor;
     mod foundation;
     mod gc;
+    mod interop;
     mod registry;
     mod sessions;
+    mod skills;
 }
