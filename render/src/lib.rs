@@ -85,9 +85,9 @@ impl Image {
         }
         let i = ((y as u32 * self.width + x as u32) * 4) as usize;
         let a = u32::from(coverage);
-        for c in 0..3 {
-            let under = u32::from(self.rgba[i + c]);
-            self.rgba[i + c] = ((u32::from(color[c]) * a + under * (255 - a) + 127) / 255) as u8;
+        for (channel, over) in self.rgba[i..i + 3].iter_mut().zip(color) {
+            let under = u32::from(*channel);
+            *channel = ((u32::from(over) * a + under * (255 - a) + 127) / 255) as u8;
         }
     }
 
