@@ -588,3 +588,37 @@ fn exports_work_on_an_ended_session_and_a_0_5_one() {
     }
     sandbox.kill_all();
 }
+
+#[test]
+fn a_missing_event_log_is_an_export_error_and_an_empty_one_a_header() {
+    let sandbox = Sandbox::new();
+    let (_tmp, home) = fixture_home();
+    let log = home.join("sessions").join(FIXTURE_ID).join("events.jsonl");
+    std::fs::remove_file(&log).unwrap();
+    let r = sandbox.run_in(
+        &home,
+        &["record", "export", FIXTURE_ID, "--format", "asciicast"],
+    );
+    r.expect_code(7);
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "EXPORT_ERROR");
+    assert_eq!(v["error"]["details"]["sessionId"], FIXTURE_ID);
+    assert_eq!(v["error"]["details"]["format"], "asciicast");
+
+    std::fs::write(&log, "").unwrap();
+    let r = sandbox
+        .run_in(
+            &home,
+            &["record", "export", FIXTURE_ID, "--format", "asciicast"],
+        )
+        .expect_code(0)
+        .result();
+    assert_eq!(r["capturedAtSeq"], 0);
+    assert_eq!(r["durationMs"], 0);
+    let cast = std::fs::read_to_string(r["artifactPath"].as_str().unwrap()).unwrap();
+    assert_eq!(cast.lines().count(), 1, "{cast}");
+    assert!(cast.starts_with(r#"{"version":2,"width":100,"height":30,"timestamp":"#));
+    // Pictures need at least one event.
+    let r = sandbox.run_in(&home, &["record", "export", FIXTURE_ID, "--format", "webm"]);
+    r.expect_code(7);
+}

@@ -3,7 +3,7 @@
 //! that changed since the previous frame stored, so a mostly still terminal
 //! makes a small file.
 
-use super::frames::{canvas_size, for_each_frame, Pacing};
+use super::frames::{canvas_size, final_size, for_each_frame, Pacing};
 use super::Generated;
 use agent_tty_core::event_log::Event;
 use agent_tty_core::manifest::Manifest;
@@ -95,8 +95,10 @@ pub fn export(
     drop(encoder);
 
     let mut metadata = Map::new();
-    metadata.insert("width".into(), json!(cols));
-    metadata.insert("height".into(), json!(rows));
+    let (final_cols, final_rows) = final_size(manifest, events);
+    metadata.insert("width".into(), json!(final_cols));
+    metadata.insert("height".into(), json!(final_rows));
+    metadata.insert("profileName".into(), json!(profile.name));
     metadata.insert("pixelWidth".into(), json!(width));
     metadata.insert("pixelHeight".into(), json!(height));
     metadata.insert("frameCount".into(), json!(frame_count));

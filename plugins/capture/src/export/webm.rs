@@ -9,7 +9,7 @@
 //! (contract §6.2); the last frame is repeated at the end of its final hold
 //! so players show the whole length, which `Info/Duration` also records.
 
-use super::frames::{canvas_size, for_each_frame, Pacing};
+use super::frames::{canvas_size, final_size, for_each_frame, Pacing};
 use super::gif::add_event_counts;
 use super::Generated;
 use agent_tty_core::event_log::Event;
@@ -239,8 +239,10 @@ pub fn export(
     let bytes = mux(width, height, codec_private, &encoded, total_ms)?;
 
     let mut metadata = Map::new();
-    metadata.insert("width".into(), json!(cols));
-    metadata.insert("height".into(), json!(rows));
+    let (final_cols, final_rows) = final_size(manifest, events);
+    metadata.insert("width".into(), json!(final_cols));
+    metadata.insert("height".into(), json!(final_rows));
+    metadata.insert("profileName".into(), json!(profile.name));
     metadata.insert("pixelWidth".into(), json!(width));
     metadata.insert("pixelHeight".into(), json!(height));
     metadata.insert("codec".into(), json!("av1"));
