@@ -4,6 +4,7 @@ mod e2e {
     mod agent_loop;
     mod batch;
     mod contract;
+    mod capture;
     mod dashboard;
     mod doctor;
     mod envelopes_new_commands;
