@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod control;
 pub mod error;
 pub mod event_log;
@@ -21,6 +22,7 @@ pub mod parallel;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
+pub mod safe_fs;
 pub mod screen;
 pub mod signals;
 pub mod text;

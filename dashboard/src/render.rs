@@ -574,12 +574,10 @@ fn render_help(state: &State, area: Rect, frame: &mut Frame) {
     );
 }
 
-/// Untrusted text (names, commands, paths, error messages) with control
-/// characters shown as `�`, so none reaches the terminal.
+/// Untrusted text (names, commands, paths, error messages) escaped for
+/// the terminal by the one helper every command uses.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    agent_tty_core::text::escape(text).into_owned()
 }
 
 fn render_pane(overlay: &Overlay, area: Rect, out: &mut Buffer) {

@@ -8,7 +8,6 @@ use std::fmt;
 #[allow(missing_docs)]
 pub enum ErrorCode {
     InternalError,
-    InvalidArgument,
     InvalidSessionId,
     InvalidDimensions,
     InvalidSignal,
@@ -37,8 +36,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InternalError => 1,
-            InvalidArgument | InvalidSessionId | InvalidDimensions | InvalidSignal
-            | InvalidKeys | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
+            InvalidSessionId | InvalidDimensions | InvalidSignal | InvalidKeys
+            | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
             SessionNotFound => 3,
             SessionNotRunning | SessionAlreadyDestroyed => 4,
             HostTimeout => 5,
@@ -109,8 +108,8 @@ impl PluginError {
         Self::new(ErrorCode::InternalError, message)
     }
 
-    /// Shorthand for a usage error (`INVALID_ARGUMENT`, exit 2).
+    /// Shorthand for a usage error (`INVALID_INPUT`, exit 2; 0.5's name for every usage error).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidArgument, message)
+        Self::new(ErrorCode::InvalidInput, message)
     }
 }

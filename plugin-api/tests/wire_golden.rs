@@ -20,6 +20,7 @@ fn context() -> CommandContext {
         json: true,
         color: false,
         exe: "/bin/agent-tty".into(),
+        ..Default::default()
     }
 }
 

@@ -20,12 +20,20 @@ use std::time::Duration;
 mod input;
 mod run;
 mod snapshot;
+pub mod source;
 mod target;
 mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
     let id = || ArgSpec::positional("id", "The Session id").value_name("SESSION_ID");
+    let file = || {
+        ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the text from this regular file (≤ 10 MB) instead of the argument",
+        )
+    };
     let timeout = |default: &str| {
         ArgSpec::option(
             "timeout",
@@ -36,13 +44,19 @@ pub fn specs() -> Vec<CommandSpec> {
     vec![
         CommandSpec::new(&["type"], "Type literal text into a Session")
             .arg(id())
-            .arg(ArgSpec::positional(
-                "text",
-                "The text, sent as is (no Enter added)",
+            .arg(
+                ArgSpec::positional("text", "The text, sent as is (no Enter added)")
+                    .required(false),
+            )
+            .arg(file())
+            .arg(ArgSpec::flag(
+                "append-newline",
+                "Append a newline (Enter) to the text",
             )),
         CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
             .arg(id())
-            .arg(ArgSpec::positional("text", "The text to paste")),
+            .arg(ArgSpec::positional("text", "The text to paste").required(false))
+            .arg(file()),
         CommandSpec::new(
             &["send-keys"],
             "Send named keys (Enter, Ctrl+C, Up, F5, ...)",
@@ -66,31 +80,49 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(timeout("30000")),
         CommandSpec::new(
             &["wait"],
-            "Wait until a Session's screen or state meets a condition",
+            "Wait until a Session's screen or state meets every condition given",
         )
         .arg(id())
         .arg(ArgSpec::option(
             "text",
             "TEXT",
-            "The screen shows this text",
+            "The screen shows this text (1-1000 characters)",
         ))
         .arg(ArgSpec::option(
             "regex",
             "REGEX",
-            "The screen matches this regular expression",
-        ))
-        .arg(ArgSpec::flag("exit", "The Session's command has ended"))
-        .arg(ArgSpec::option(
-            "idle-ms",
-            "MS",
-            "No output for MS milliseconds",
+            "The screen text matches this regular expression (1-200 characters, no flags)",
         ))
         .arg(ArgSpec::option(
             "screen-stable-ms",
             "MS",
             "The screen text unchanged for MS milliseconds",
         ))
-        .arg(timeout("30000")),
+        .arg(ArgSpec::option(
+            "cursor-row",
+            "N",
+            "The cursor is on row N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "cursor-col",
+            "N",
+            "The cursor is in column N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "after-seq",
+            "SEQ",
+            "Only a screen that includes events after SEQ counts",
+        ))
+        .arg(ArgSpec::flag(
+            "exit",
+            "Legacy: the Session's command has ended",
+        ))
+        .arg(ArgSpec::option(
+            "idle-ms",
+            "MS",
+            "Legacy: no output for MS milliseconds",
+        ))
+        .arg(timeout("600000")),
         CommandSpec::new(
             &["snapshot"],
             "Show a Session's screen, rebuilt from its Event Log",
@@ -99,11 +131,15 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(ArgSpec::option(
             "format",
             "FORMAT",
-            "text (default) or structured",
+            "structured (default) or text",
         ))
         .arg(ArgSpec::flag(
             "include-scrollback",
             "Include the lines scrolled off the top",
+        ))
+        .arg(ArgSpec::flag(
+            "include-cells",
+            "Include every cell's character, colours and attributes (structured only)",
         )),
         CommandSpec::new(&["resize"], "Resize a Session's terminal")
             .arg(id())

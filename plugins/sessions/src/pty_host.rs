@@ -133,7 +133,7 @@ impl SessionHost {
         let manifest = manifest::read_manifest(&session_dir)?;
         if manifest.status != Status::Running || manifest.host_pid.is_some() {
             return Err(Error::invalid(
-                ErrorCode::InvalidArgument,
+                ErrorCode::InvalidInput,
                 format!(
                     "Session {id} is {} and already has or had a host; \
                      `_host` is started only by `create`",
@@ -254,7 +254,7 @@ fn host_error(message: String) -> Error {
 
 fn spawn_error(manifest: &Manifest, e: std::io::Error) -> Error {
     Error::invalid(
-        ErrorCode::InvalidArgument,
+        ErrorCode::InvalidInput,
         format!(
             "could not start {:?} in {}: {e}; check that the command exists and is executable \
              (PATH is searched) and that the directory exists",

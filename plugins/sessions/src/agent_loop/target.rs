@@ -47,7 +47,7 @@ impl Target {
 
     /// Refuses, before anything is sent, input and control the Session
     /// cannot take from here: `SESSION_NOT_RUNNING` unless the manifest says
-    /// `running`, and `INVALID_ARGUMENT` for a foreign Session (one run by
+    /// `running`, and `INVALID_INPUT` for a foreign Session (one run by
     /// another machine, whose processes are never signalled from here).
     pub fn require_running(&self) -> Result<(), PluginError> {
         if !self.manifest.status.is_commandable() {
