@@ -143,7 +143,10 @@ fn sessions_title(state: &State) -> String {
 fn render_sessions(state: &State, area: Rect, frame: &mut Frame) {
     let focused = state.focus == Focus::Sessions && !state.maximised;
     let rows = state.rows();
-    let block = focus_block(Line::from(sessions_title(state)), focused);
+    let mut block = focus_block(Line::from(sessions_title(state)), focused);
+    if let Some(e) = &state.list_error {
+        block = block.title_bottom(Line::from(format!("refresh failed: {}", printable(e))).red());
+    }
     let empty = match &state.listing {
         Listing::Loading => Some(Line::from("Listing Sessions…").dim()),
         Listing::Failed(e) => Some(Line::from(printable(e)).red()),
