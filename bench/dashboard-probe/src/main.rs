@@ -263,7 +263,7 @@ fn main() {
         .map(|i| write_session(&ten, &session_id(500_000 + i), machine.host.id()))
         .collect();
     let mut ui = machine.dashboard(&args.exe, &ten);
-    ui.expect_text(&session_id(500_000), WAIT);
+    ui.expect_text("10 Active Sessions", WAIT);
     ui.send(b"z");
     ui.expect_text("z back", WAIT);
     ui.expect_text(&format!("session {}", session_id(500_009)), WAIT);
