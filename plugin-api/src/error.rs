@@ -28,6 +28,9 @@ pub enum ErrorCode {
     RpcError,
     ReplayError,
     WaitTimeout,
+    /// `skills get|path` of a name no bundled skill has. Exit 1, as in 0.5
+    /// (which leaves it out of its exit-code map).
+    SkillNotFound,
 }
 
 impl ErrorCode {
@@ -35,7 +38,7 @@ impl ErrorCode {
     pub fn exit_code(self) -> i32 {
         use ErrorCode::*;
         match self {
-            InternalError => 1,
+            InternalError | SkillNotFound => 1,
             InvalidSessionId | InvalidDimensions | InvalidSignal | InvalidKeys
             | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
             SessionNotFound => 3,

@@ -94,6 +94,7 @@ fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
 #[case(ErrorCode::RpcError, 9, true)]
 #[case(ErrorCode::ReplayError, 10, false)]
 #[case(ErrorCode::WaitTimeout, 11, false)]
+#[case(ErrorCode::SkillNotFound, 1, false)]
 fn exit_codes_follow_the_contract(
     #[case] code: ErrorCode,
     #[case] exit: i32,

@@ -17,12 +17,14 @@ use agent_tty_plugin_api::{
 };
 use std::time::Duration;
 
+pub(crate) mod batch;
 mod input;
+mod mark;
 mod run;
-mod snapshot;
+pub(crate) mod snapshot;
 pub mod source;
-mod target;
-mod wait;
+pub(crate) mod target;
+pub(crate) mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
@@ -141,6 +143,37 @@ pub fn specs() -> Vec<CommandSpec> {
             "include-cells",
             "Include every cell's character, colours and attributes (structured only)",
         )),
+        CommandSpec::new(
+            &["mark"],
+            "Place a labelled marker event in a Session's Event Log",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::positional("label", "The label (may be empty)")
+                .required(true)
+                .value_name("LABEL"),
+        ),
+        CommandSpec::new(
+            &["batch"],
+            "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::positional(
+                "steps",
+                "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
+            )
+            .required(false),
+        )
+        .arg(ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the plan from this file (`-` reads standard input)",
+        ))
+        .arg(ArgSpec::flag(
+            "keep-going",
+            "Run every step even after one fails",
+        )),
         CommandSpec::new(&["resize"], "Resize a Session's terminal")
             .arg(id())
             .arg(ArgSpec::option("cols", "COLS", "Columns").required(true))
@@ -168,6 +201,8 @@ pub fn invoke(_host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, Pl
         "run" => run::run(inv),
         "wait" => wait::wait(inv),
         "snapshot" => snapshot::snapshot(inv),
+        "mark" => mark::mark(inv),
+        "batch" => batch::batch(inv),
         _ => return None,
     };
     Some(outcome)

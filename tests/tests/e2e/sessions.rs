@@ -275,7 +275,7 @@ fn socket_path_exists(sandbox: &Sandbox) -> bool {
 }
 
 #[test]
-fn a_signalled_command_records_the_signal_name() {
+fn a_signalled_command_records_the_signal_number_as_0_5_does() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
@@ -289,8 +289,9 @@ fn a_signalled_command_records_the_signal_name() {
     )
     .unwrap();
     let m = wait_for_status(&dir, "exited");
-    assert_eq!(m["exitSignal"], "SIGTERM");
-    assert_eq!(m["exitCode"], Value::Null);
+    // Contract §7.1: the signal's number as a decimal string, exit code 0.
+    assert_eq!(m["exitSignal"], "15");
+    assert_eq!(m["exitCode"], 0);
     let events = read_all(&dir.join("events.jsonl")).unwrap();
     assert_eq!(
         events[answer.seq.unwrap() as usize].body,

@@ -27,7 +27,7 @@ enum Format {
 /// `screenHash` (contract §7.9): lowercase hex SHA-256 of the visible rows'
 /// text joined by `\n` (no scrollback, no trailing newline). The same value
 /// in structured and text snapshots and in matched waits.
-pub(super) fn screen_hash(visible: &[String]) -> String {
+pub(crate) fn screen_hash(visible: &[String]) -> String {
     let digest = Sha256::digest(visible.join("\n").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,7 +56,7 @@ const RENDER_FLAGS: &[&str] = &[
 
 /// A render wait's conditions; every one given must hold at once.
 #[derive(Debug, Default)]
-pub(super) struct Render {
+pub(crate) struct Render {
     text: Option<String>,
     regex: Option<Regex>,
     stable: Option<Duration>,
@@ -67,7 +67,7 @@ pub(super) struct Render {
 
 /// What the caller waits for.
 #[derive(Debug)]
-pub(super) enum Condition {
+pub(crate) enum Condition {
     /// Screen conditions.
     Render(Render),
     /// Legacy: the command ended.
@@ -158,8 +158,31 @@ impl Condition {
         let cursor_col = whole(inv, "cursor-col", false, ErrorCode::InvalidInput)?;
         let after_seq = whole(inv, "after-seq", false, ErrorCode::InvalidInput)?;
         let timeout = wait_timeout(inv)?;
-        let text = inv.value("text").map(str::to_owned);
-        let pattern = inv.value("regex");
+        let render = Render::build(
+            inv.value("text").map(str::to_owned),
+            inv.value("regex"),
+            stable,
+            cursor_row,
+            cursor_col,
+            after_seq,
+        )?;
+        Ok((Condition::Render(render), timeout))
+    }
+}
+
+impl Render {
+    /// A render wait's conditions, checked in 0.5's order from "at least one
+    /// condition" on (the caller has refused `text` with `regex` and parsed
+    /// the numbers). Shared by `wait`, `batch` and the host's answer to
+    /// 0.5's `waitForRender`.
+    pub(crate) fn build(
+        text: Option<String>,
+        pattern: Option<&str>,
+        stable: Option<u64>,
+        cursor_row: Option<u64>,
+        cursor_col: Option<u64>,
+        after_seq: Option<u64>,
+    ) -> Result<Render, PluginError> {
         if text.is_none()
             && pattern.is_none()
             && stable.is_none()
@@ -186,17 +209,14 @@ impl Condition {
             None => None,
             Some(p) => Some(compile_regex(p)?),
         };
-        Ok((
-            Condition::Render(Render {
-                text,
-                regex,
-                stable: stable.map(Duration::from_millis),
-                cursor_row,
-                cursor_col,
-                after_seq,
-            }),
-            timeout,
-        ))
+        Ok(Render {
+            text,
+            regex,
+            stable: stable.map(Duration::from_millis),
+            cursor_row,
+            cursor_col,
+            after_seq,
+        })
     }
 }
 
@@ -320,7 +340,7 @@ fn bounded_quantifier(chars: &[char]) -> Option<usize> {
 
 /// The answer of one poll.
 #[derive(Debug, PartialEq)]
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// The condition holds; for `--text`/`--regex`, the text that matched.
     Matched(Option<String>),
     /// Not yet.
@@ -332,7 +352,7 @@ pub(super) enum Verdict {
 
 /// A screen replay that keeps up with a growing Event Log and judges a
 /// condition against it.
-pub(super) struct Waiter {
+pub(crate) struct Waiter {
     condition: Condition,
     replay: ScreenReplay,
     follower: EventLogFollower,
@@ -468,7 +488,66 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         condition,
         started,
     );
-    let mut ended_elsewhere = ended_at_start;
+    let render = matches!(waiter.condition, Condition::Render(_));
+    match follow(&target, &mut waiter, limit, started)? {
+        WaitEnd::Matched(found) if render => {
+            // 0.5 answers a Session that had already ended by offline
+            // replay, where a stability condition reads as unmatched.
+            let offline = ended_at_start;
+            let matched = !(offline && stable_asked);
+            Ok(render_result(&waiter, matched, found, offline))
+        }
+        WaitEnd::Matched(_) => {
+            let code = waiter
+                .replay()
+                .exit()
+                .and_then(|e| e.exit_code)
+                .or_else(|| read_manifest(&target.dir).ok().and_then(|m| m.exit_code));
+            let exit = matches!(waiter.condition, Condition::Exit);
+            Ok(legacy_result(false, code.filter(|_| exit), exit))
+        }
+        WaitEnd::Unreachable => Err(never_matches(&target.id, &waiter)),
+        WaitEnd::TimedOut => {
+            let mut out = if render {
+                let seq = waiter.replay().last_seq().unwrap_or(0);
+                CommandOutput::new(
+                    json!({ "matched": false, "timedOut": true, "capturedAtSeq": seq }),
+                    format!(
+                        "Wait timed out. (capturedAtSeq: {seq})\n`agent-tty snapshot {}` shows \
+                         the screen now.",
+                        target.id
+                    ),
+                )
+            } else {
+                legacy_result(true, None, false)
+            };
+            out.exit_code = ErrorCode::WaitTimeout.exit_code();
+            Ok(out)
+        }
+    }
+}
+
+/// How a followed wait ended.
+pub(crate) enum WaitEnd {
+    /// The condition held; for text/regex, the text that matched.
+    Matched(Option<String>),
+    /// The time limit passed first.
+    TimedOut,
+    /// The Session ended and its final screen does not satisfy the condition.
+    Unreachable,
+}
+
+/// Follows the Session's Event Log through `waiter` until its condition
+/// holds, the Session ends without it, or `limit` passes (counted from
+/// `started`). The one wait loop: `wait`, `batch` and the host's answer to
+/// 0.5's `waitForRender` all use it.
+pub(crate) fn follow(
+    target: &Target,
+    waiter: &mut Waiter,
+    limit: Option<Duration>,
+    started: Instant,
+) -> Result<WaitEnd, PluginError> {
+    let mut ended_elsewhere = target.manifest.status.is_terminal();
     let mut last_status_check = started;
     let mut pace = PollPace::new();
     loop {
@@ -478,44 +557,13 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         if waiter.replay().last_seq() != seen {
             pace.activity();
         }
-        let render = matches!(waiter.condition, Condition::Render(_));
         match verdict {
-            Verdict::Matched(found) if render => {
-                // 0.5 answers a Session that had already ended by offline
-                // replay, where a stability condition reads as unmatched.
-                let offline = ended_at_start;
-                let matched = !(offline && stable_asked);
-                return Ok(render_result(&waiter, matched, found, offline));
-            }
-            Verdict::Matched(_) => {
-                let code = waiter
-                    .replay()
-                    .exit()
-                    .and_then(|e| e.exit_code)
-                    .or_else(|| read_manifest(&target.dir).ok().and_then(|m| m.exit_code));
-                let exit = matches!(waiter.condition, Condition::Exit);
-                return Ok(legacy_result(false, code.filter(|_| exit), exit));
-            }
-            Verdict::Unreachable => return Err(never_matches(&target.id, &waiter)),
+            Verdict::Matched(found) => return Ok(WaitEnd::Matched(found)),
+            Verdict::Unreachable => return Ok(WaitEnd::Unreachable),
             Verdict::Pending => {}
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
-            let mut out = if render {
-                let seq = waiter.replay().last_seq().unwrap_or(0);
-                CommandOutput::new(
-                    json!({ "matched": false, "timedOut": true, "capturedAtSeq": seq }),
-                    format!(
-                        "Wait timed out. (capturedAtSeq: {seq})
-`agent-tty snapshot {}` shows \
-                         the screen now.",
-                        target.id
-                    ),
-                )
-            } else {
-                legacy_result(true, None, false)
-            };
-            out.exit_code = ErrorCode::WaitTimeout.exit_code();
-            return Ok(out);
+            return Ok(WaitEnd::TimedOut);
         }
         if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
             last_status_check = Instant::now();
