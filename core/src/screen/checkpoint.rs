@@ -310,3 +310,262 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     bytes.extend_from_slice(&payload);
     crate::fsutil::write_atomic_unsynced(&dir.join(CHECKPOINT_FILE), &bytes, 0o600).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event_log::{event_log_path, EventBody, EventLogFollower, EventLogWriter};
+
+    #[allow(dead_code)]
+    mod cases {
+        include!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/conformance/cases.rs"
+        ));
+    }
+
+    fn body_of(step: &cases::Step) -> EventBody {
+        match step {
+            cases::Step::Out(data) => EventBody::Output {
+                data: (*data).into(),
+            },
+            cases::Step::Resize(cols, rows) => EventBody::Resize {
+                cols: *cols,
+                rows: *rows,
+            },
+        }
+    }
+
+    /// What a reader sees: text with scrollback, cursor, cells, modes.
+    fn picture(r: &mut ScreenReplay) -> String {
+        format!(
+            "{:?} {:?} {:?} {} {} {:?} {:?}",
+            r.lines_with_scrollback(),
+            r.cursor(),
+            r.size(),
+            r.is_alt_screen(),
+            r.cursor_visible(),
+            r.visible_cells(),
+            r.exit()
+        )
+    }
+
+    /// Logs `first`, checkpoints there, logs `second`; then a fresh
+    /// catch-up (which resumes from the checkpoint) must see what a full
+    /// replay sees. Returns whether the checkpoint was used.
+    fn resume_equals_replay(cols: u16, rows: u16, first: &[EventBody], second: &[EventBody]) -> bool {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        for b in first {
+            writer.append(b.clone()).unwrap();
+        }
+        let mut half = ScreenReplay::new(cols, rows);
+        let mut follower = EventLogFollower::new(&log);
+        half.catch_up(&mut follower).unwrap();
+        save(&mut half, &log, follower.offset());
+        for b in second {
+            writer.append(b.clone()).unwrap();
+        }
+        let mut full = ScreenReplay::new(cols, rows);
+        for e in crate::event_log::read_all(&log).unwrap() {
+            full.apply(&e);
+        }
+        let mut resumed = ScreenReplay::new(cols, rows);
+        let count = resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
+        assert_eq!(count, first.len() + second.len());
+        assert_eq!(picture(&mut resumed), picture(&mut full), "{first:?} | {second:?}");
+        assert_eq!(resumed.last_seq(), full.last_seq());
+        let written = tmp.path().join(CHECKPOINT_FILE).exists();
+        // Whenever one was written, the resumed replay really used it.
+        assert_eq!(restore(&mut ScreenReplay::new(cols, rows), &log).is_some(), written);
+        written
+    }
+
+    #[test]
+    fn every_conformance_case_resumes_to_the_same_screen_from_any_point() {
+        for case in cases::CASES.iter().filter(|c| c.cols < 1000) {
+            let bodies: Vec<EventBody> = case.steps.iter().map(body_of).collect();
+            for split in 1..=bodies.len() {
+                assert!(
+                    resume_equals_replay(case.cols, case.rows, &bodies[..split], &bodies[split..]),
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    fn out(s: &str) -> EventBody {
+        EventBody::Output { data: s.into() }
+    }
+
+    #[test]
+    fn state_beyond_the_cells_is_carried_over() {
+        let marker = "atmCheckpointMarker";
+        let run_echo = crate::run_marker::typed_line("echo hi", marker);
+        let splits: Vec<(Vec<EventBody>, Vec<EventBody>)> = vec![
+            // Tab stops.
+            (vec![out("\x1b[3g\x1b[5G\x1bH\x1b[12G\x1bH")], vec![out("\r\tA\tB")]),
+            // G1 designated and shifted in; G0 designated.
+            (vec![out("\x1b)0\x0e")], vec![out("lqk\x0f lqk")]),
+            (vec![out("\x1b(0")], vec![out("lqk")]),
+            // Scroll region.
+            (vec![out("top\x1b[2;3r\x1b[3;1H")], vec![out("a\r\nb\r\nc\r\nd")]),
+            // Autowrap off, insert mode, origin mode, hidden cursor.
+            (vec![out("\x1b[?7l")], vec![out("abcdefghijklmnop")]),
+            (vec![out("abcd\r\x1b[4h")], vec![out("XY")]),
+            (vec![out("\x1b[2;3r\x1b[?6h")], vec![out("\x1b[1;1Hx\x1b[5;1Hy")]),
+            (vec![out("\x1b[?25l")], vec![]),
+            // Pen (colour and attributes) and the saved cursor.
+            (vec![out("\x1b[1;31mred\x1b[3;4H\x1b7\x1b[H")], vec![out("bold\x1b8here")]),
+            // The alternate screen, with the main one behind it.
+            (vec![out("$ vi\r\nline\x1b[?1049h\x1b[Hfile")], vec![out("\x1b[?1049l!")]),
+            (vec![out("ab\x1b[?47hxy")], vec![out("\x1b[?47lz")]),
+            (
+                vec![out("$ vi\x1b[?1049hfile"), EventBody::Resize { cols: 5, rows: 3 }],
+                vec![out("\x1b[?1049l")],
+            ),
+            // A run in flight, its echo split across the checkpoint.
+            (
+                vec![
+                    out("$ "),
+                    EventBody::InputRun {
+                        command: "echo hi".into(),
+                        marker: Some(marker.into()),
+                        no_wait: false,
+                    },
+                    out(&run_echo[..12]),
+                ],
+                vec![
+                    out(&format!("{}\r\nhi\r\n$ ", &run_echo[12..])),
+                    EventBody::RunComplete {
+                        marker: marker.into(),
+                        input_run_seq: Some(1),
+                    },
+                ],
+            ),
+            // The exit.
+            (
+                vec![
+                    out("bye"),
+                    EventBody::Exit {
+                        exit_code: Some(3),
+                        exit_signal: None,
+                    },
+                ],
+                vec![],
+            ),
+        ];
+        for (first, second) in splits {
+            assert!(resume_equals_replay(10, 6, &first, &second), "{first:?}");
+        }
+    }
+
+    #[test]
+    fn no_checkpoint_is_taken_inside_an_escape_sequence() {
+        assert!(!resume_equals_replay(10, 3, &[out("a\x1b[3")], &[out("1mred")]));
+        assert!(!resume_equals_replay(10, 3, &[out("\x1b]0;tit")], &[out("le\x07x")]));
+        assert!(resume_equals_replay(10, 3, &[out("\x1b]0;title\x07")], &[out("x")]));
+        assert!(ends_at_rest(b"\x1b[1;2H\x1b(0x", true));
+        assert!(!ends_at_rest(b"\x1b(", true));
+        assert!(!ends_at_rest(b"plain", false));
+        assert!(ends_at_rest(b"plain", true));
+        assert!(!ends_at_rest(b"\x1bP1$r", true));
+        assert!(ends_at_rest(b"\x1bP1$r\x1b\\", true));
+    }
+
+    /// A log with a checkpoint after its first events, and the screen a full
+    /// replay of it gives.
+    fn checkpointed_log() -> (tempfile::TempDir, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        writer.append(out("one\r\ntwo\r\n")).unwrap();
+        let log = event_log_path(tmp.path());
+        let mut r = ScreenReplay::new(10, 3);
+        let mut f = EventLogFollower::new(&log);
+        r.catch_up(&mut f).unwrap();
+        save(&mut r, &log, f.offset());
+        writer.append(out("three")).unwrap();
+        let mut full = ScreenReplay::new(10, 3);
+        full.catch_up(&mut EventLogFollower::starting_at(&log, 0)).unwrap();
+        (tmp, full.match_text())
+    }
+
+    fn fresh_text(dir: &Path) -> String {
+        let mut r = ScreenReplay::new(10, 3);
+        r.catch_up(&mut EventLogFollower::new(&event_log_path(dir)))
+            .unwrap();
+        r.match_text()
+    }
+
+    #[test]
+    fn a_corrupt_foreign_or_stale_checkpoint_falls_back_to_a_full_replay() {
+        let (tmp, want) = checkpointed_log();
+        let cp = tmp.path().join(CHECKPOINT_FILE);
+        let log = event_log_path(tmp.path());
+        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_some());
+        let good = std::fs::read(&cp).unwrap();
+
+        // A flipped byte anywhere.
+        for at in [3, 20, good.len() / 2, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x55;
+            std::fs::write(&cp, &bad).unwrap();
+            assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_none());
+            assert_eq!(fresh_text(tmp.path()), want);
+        }
+        // Truncated, empty, garbage.
+        for bad in [&good[..good.len() / 3], &b""[..], &b"not a checkpoint"[..]] {
+            std::fs::write(&cp, bad).unwrap();
+            assert_eq!(fresh_text(tmp.path()), want);
+        }
+        // A log that is not the one the checkpoint covered: replaced by
+        // another Session's, or truncated below the offset.
+        std::fs::write(&cp, &good).unwrap();
+        let (other, other_want) = checkpointed_log();
+        std::fs::copy(&cp, other.path().join(CHECKPOINT_FILE)).unwrap();
+        let mut other_log = std::fs::read(event_log_path(other.path())).unwrap();
+        other_log[10] ^= 1; // another Session's log differs somewhere
+        std::fs::write(event_log_path(other.path()), &other_log).unwrap();
+        assert!(restore(&mut ScreenReplay::new(10, 3), &event_log_path(other.path())).is_none());
+        let _ = other_want;
+        std::fs::write(&log, b"").unwrap();
+        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_none());
+        assert_eq!(fresh_text(tmp.path()), "\n\n");
+        // A reader wanting more scrollback than the checkpoint kept.
+        let (tmp, _) = checkpointed_log();
+        let log = event_log_path(tmp.path());
+        assert!(restore(&mut ScreenReplay::with_scrollback(10, 3, 5000), &log).is_none());
+    }
+
+    #[test]
+    fn a_long_catch_up_leaves_a_checkpoint_the_next_reader_resumes_from() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        let line = "x".repeat(1000);
+        let mut written = 0;
+        let mut events = 0;
+        while written < CHECKPOINT_EVERY_BYTES + 1024 {
+            writer
+                .append(out(&format!("\x1b[32m{events}\x1b[0m {line}\r\n")))
+                .unwrap();
+            written += 1100;
+            events += 1;
+        }
+        let log = event_log_path(tmp.path());
+        let mut first = ScreenReplay::with_scrollback(80, 24, 0);
+        assert_eq!(first.catch_up(&mut EventLogFollower::new(&log)).unwrap(), events);
+        assert!(tmp.path().join(CHECKPOINT_FILE).exists());
+        writer.append(out("tail")).unwrap();
+        let mut second = ScreenReplay::new(80, 24);
+        let mut follower = EventLogFollower::new(&log);
+        assert_eq!(second.catch_up(&mut follower).unwrap(), events + 1);
+        let mut full = ScreenReplay::new(80, 24);
+        for e in crate::event_log::read_all(&log).unwrap() {
+            full.apply(&e);
+        }
+        assert_eq!(picture(&mut second), picture(&mut full));
+        assert_eq!(follower.offset(), std::fs::metadata(&log).unwrap().len());
+    }
+}
