@@ -199,6 +199,18 @@ impl ScreenReplay {
         self.engine.take_replies()
     }
 
+    /// Writes a screen checkpoint of this state beside the Event Log `log`,
+    /// which it has applied up to byte `offset` (a line boundary), for later
+    /// replays to resume from. For the host's live screen (which knows how
+    /// far it has logged) and tests; readers write theirs from
+    /// [`Self::catch_up`]. Returns whether one was written: not when the
+    /// escape-sequence parser is inside a sequence, nor when this process
+    /// does not own the Session directory, nor on any I/O error (a
+    /// checkpoint is only a cache).
+    pub fn save_checkpoint(&mut self, log: &Path, offset: u64) -> bool {
+        checkpoint::save(self, log, offset)
+    }
+
     /// The screen as a `vt100` screen, for code written before the cell API
     /// ([`Self::visible_cells`]); built on demand from the cells, so it shows
     /// the same picture. New code should use the cell API.

@@ -105,13 +105,209 @@ fn cells_agree_with_the_text_in_every_case() {
         let (cols, rows) = replay.size();
         let cells = replay.visible_cells();
         assert_eq!(cells.len(), usize::from(rows), "{}", case.name);
-        assert!(cells.iter().all(|r| r.len() == usize::from(cols)), "{}", case.name);
+        assert!(
+            cells.iter().all(|r| r.len() == usize::from(cols)),
+            "{}",
+            case.name
+        );
         for (row, line) in cells.iter().zip(replay.visible_lines()) {
             let text: String = row
                 .iter()
-                .map(|c| if c.text.is_empty() && c.width != agent_tty_core::screen::CellWidth::WideSpacer { " ".to_owned() } else { c.text.clone() })
+                .map(|c| {
+                    if c.text.is_empty() && c.width != agent_tty_core::screen::CellWidth::WideSpacer
+                    {
+                        " ".to_owned()
+                    } else {
+                        c.text.clone()
+                    }
+                })
                 .collect();
             assert_eq!(text.trim_end(), line, "{}", case.name);
         }
     }
+}
+
+/// A real program's recorded Event Log: its name under
+/// `conformance/recordings/`, the size it was recorded at, text its screen
+/// must show and text it must not (checked on top of the whole expected
+/// screen in `NAME.screen`).
+struct Recording {
+    name: &'static str,
+    cols: u16,
+    rows: u16,
+    shows: &'static [&'static str],
+    never: &'static [&'static str],
+}
+
+const RECORDINGS: &[Recording] = &[
+    Recording {
+        name: "vim",
+        cols: 80,
+        rows: 24,
+        shows: &["  4 added by the test", "  1 first line", "~"],
+        never: &[],
+    },
+    Recording {
+        name: "less",
+        cols: 80,
+        rows: 24,
+        shows: &["line 60", "line 82"],
+        never: &[],
+    },
+    Recording {
+        name: "htop",
+        cols: 100,
+        rows: 30,
+        shows: &["htop", "F10"],
+        never: &[],
+    },
+    Recording {
+        name: "dialog",
+        cols: 60,
+        rows: 16,
+        shows: &["Pick one", "Banana", "┌", "┘"],
+        never: &["lqqq", "qqqk", "mqqq"],
+    },
+    Recording {
+        name: "dialog-ascii",
+        cols: 60,
+        rows: 16,
+        shows: &["Plain ASCII locale", "┌", "┘"],
+        never: &["lqqq", "qqqk", "mqqq"],
+    },
+    Recording {
+        name: "tig",
+        cols: 80,
+        rows: 20,
+        shows: &["Add b, the second file", "Add a"],
+        never: &[],
+    },
+    Recording {
+        name: "nano",
+        cols: 80,
+        rows: 20,
+        shows: &["third line and more", "^X Exit"],
+        never: &[],
+    },
+    Recording {
+        name: "python",
+        cols: 80,
+        rows: 12,
+        shows: &[">>> print(\"hi \" * 3)", "hi hi hi", "0", "4"],
+        never: &[],
+    },
+    Recording {
+        name: "vttest",
+        cols: 80,
+        rows: 24,
+        shows: &[
+            "*+        EEEEEEEEEE",
+            "E with  one (1) free position around it.",
+        ],
+        never: &[],
+    },
+    Recording {
+        name: "vttest-wrap",
+        cols: 80,
+        rows: 24,
+        shows: &[
+            "I                                                                              i",
+            "Z                                                                              z",
+        ],
+        never: &[],
+    },
+];
+
+fn recordings_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/recordings")
+}
+
+/// The screen as `NAME.screen` holds it: the visible rows, then the cursor.
+fn screen_file(replay: &ScreenReplay) -> String {
+    let mut text = replay.visible_lines().join("\n");
+    let (row, col) = replay.cursor();
+    text.push_str(&format!("\n-- cursor {row},{col}\n"));
+    text
+}
+
+#[test]
+fn recorded_real_programs_replay_to_their_screens() {
+    let update = std::env::var_os("UPDATE_RECORDINGS").is_some();
+    let mut failures = Vec::new();
+    for rec in RECORDINGS {
+        let log = recordings_dir().join(format!("{}.jsonl", rec.name));
+        let mut replay = ScreenReplay::new(rec.cols, rec.rows);
+        let events = agent_tty_core::event_log::read_all(&log).unwrap();
+        assert!(!events.is_empty(), "{} has no events", log.display());
+        for e in &events {
+            replay.apply(e);
+        }
+        let got = screen_file(&replay);
+        let expected_path = recordings_dir().join(format!("{}.screen", rec.name));
+        if update {
+            std::fs::write(&expected_path, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "{}: screen differs:\n{got}\nwant:\n{want}",
+                rec.name
+            ));
+        }
+        if let Err(e) = resumes_through_a_checkpoint(rec, &events, &got) {
+            failures.push(e);
+        }
+        let text = replay.visible_lines().join("\n");
+        for s in rec.shows {
+            if !text.contains(s) {
+                failures.push(format!("{}: {s:?} not on screen:\n{text}", rec.name));
+            }
+        }
+        for s in rec.never {
+            if text.contains(s) {
+                failures.push(format!("{}: {s:?} on screen:\n{text}", rec.name));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Replays `events` with a screen checkpoint taken at every tenth of the
+/// way: each resumed replay must end on the same screen.
+fn resumes_through_a_checkpoint(
+    rec: &Recording,
+    events: &[Event],
+    want: &str,
+) -> Result<(), String> {
+    use agent_tty_core::event_log::{event_log_path, EventLogFollower, EventLogWriter};
+    let mut used = 0;
+    for tenth in 1..10 {
+        let split = events.len() * tenth / 10;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        for e in &events[..split] {
+            writer.append(e.body.clone()).unwrap();
+        }
+        let mut first = ScreenReplay::new(rec.cols, rec.rows);
+        let mut follower = EventLogFollower::new(&log);
+        first.catch_up(&mut follower).unwrap();
+        used += usize::from(first.save_checkpoint(&log, follower.offset()));
+        for e in &events[split..] {
+            writer.append(e.body.clone()).unwrap();
+        }
+        let mut resumed = ScreenReplay::new(rec.cols, rec.rows);
+        resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
+        let got = screen_file(&resumed);
+        if got != want {
+            return Err(format!(
+                "{}: resumed from a checkpoint at event {split}:\n{got}\nwant:\n{want}",
+                rec.name
+            ));
+        }
+    }
+    if used == 0 {
+        return Err(format!("{}: no checkpoint could be taken", rec.name));
+    }
+    Ok(())
 }

@@ -221,7 +221,10 @@ fn valid_screen(screen: &SavedScreen, cols: usize, rows: usize) -> bool {
 }
 
 fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
-    let (cols, rows) = (saved.screen.grid.columns(), saved.screen.grid.screen_lines());
+    let (cols, rows) = (
+        saved.screen.grid.columns(),
+        saved.screen.grid.screen_lines(),
+    );
     let (clamped_rows, clamped_cols) = replay_size(cols as u16, rows as u16);
     if (usize::from(clamped_cols), usize::from(clamped_rows)) != (cols, rows)
         || !valid_screen(&saved.screen, cols, rows)
@@ -265,8 +268,8 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
 /// Writes a checkpoint of `replay`, which has applied the log beside
 /// `log` up to byte `offset`, if this process may (see the module docs).
 /// Errors are ignored: the checkpoint is only a cache.
-pub(super) fn save(replay: &mut ScreenReplay, log: &Path, offset: u64) {
-    let _ = try_save(replay, log, offset);
+pub(super) fn save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> bool {
+    try_save(replay, log, offset).is_some()
 }
 
 fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
@@ -353,7 +356,12 @@ mod tests {
     /// Logs `first`, checkpoints there, logs `second`; then a fresh
     /// catch-up (which resumes from the checkpoint) must see what a full
     /// replay sees. Returns whether the checkpoint was used.
-    fn resume_equals_replay(cols: u16, rows: u16, first: &[EventBody], second: &[EventBody]) -> bool {
+    fn resume_equals_replay(
+        cols: u16,
+        rows: u16,
+        first: &[EventBody],
+        second: &[EventBody],
+    ) -> bool {
         let tmp = tempfile::tempdir().unwrap();
         let log = event_log_path(tmp.path());
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
@@ -374,11 +382,18 @@ mod tests {
         let mut resumed = ScreenReplay::new(cols, rows);
         let count = resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
         assert_eq!(count, first.len() + second.len());
-        assert_eq!(picture(&mut resumed), picture(&mut full), "{first:?} | {second:?}");
+        assert_eq!(
+            picture(&mut resumed),
+            picture(&mut full),
+            "{first:?} | {second:?}"
+        );
         assert_eq!(resumed.last_seq(), full.last_seq());
         let written = tmp.path().join(CHECKPOINT_FILE).exists();
         // Whenever one was written, the resumed replay really used it.
-        assert_eq!(restore(&mut ScreenReplay::new(cols, rows), &log).is_some(), written);
+        assert_eq!(
+            restore(&mut ScreenReplay::new(cols, rows), &log).is_some(),
+            written
+        );
         written
     }
 
@@ -406,24 +421,42 @@ mod tests {
         let run_echo = crate::run_marker::typed_line("echo hi", marker);
         let splits: Vec<(Vec<EventBody>, Vec<EventBody>)> = vec![
             // Tab stops.
-            (vec![out("\x1b[3g\x1b[5G\x1bH\x1b[12G\x1bH")], vec![out("\r\tA\tB")]),
+            (
+                vec![out("\x1b[3g\x1b[5G\x1bH\x1b[12G\x1bH")],
+                vec![out("\r\tA\tB")],
+            ),
             // G1 designated and shifted in; G0 designated.
             (vec![out("\x1b)0\x0e")], vec![out("lqk\x0f lqk")]),
             (vec![out("\x1b(0")], vec![out("lqk")]),
             // Scroll region.
-            (vec![out("top\x1b[2;3r\x1b[3;1H")], vec![out("a\r\nb\r\nc\r\nd")]),
+            (
+                vec![out("top\x1b[2;3r\x1b[3;1H")],
+                vec![out("a\r\nb\r\nc\r\nd")],
+            ),
             // Autowrap off, insert mode, origin mode, hidden cursor.
             (vec![out("\x1b[?7l")], vec![out("abcdefghijklmnop")]),
             (vec![out("abcd\r\x1b[4h")], vec![out("XY")]),
-            (vec![out("\x1b[2;3r\x1b[?6h")], vec![out("\x1b[1;1Hx\x1b[5;1Hy")]),
+            (
+                vec![out("\x1b[2;3r\x1b[?6h")],
+                vec![out("\x1b[1;1Hx\x1b[5;1Hy")],
+            ),
             (vec![out("\x1b[?25l")], vec![]),
             // Pen (colour and attributes) and the saved cursor.
-            (vec![out("\x1b[1;31mred\x1b[3;4H\x1b7\x1b[H")], vec![out("bold\x1b8here")]),
+            (
+                vec![out("\x1b[1;31mred\x1b[3;4H\x1b7\x1b[H")],
+                vec![out("bold\x1b8here")],
+            ),
             // The alternate screen, with the main one behind it.
-            (vec![out("$ vi\r\nline\x1b[?1049h\x1b[Hfile")], vec![out("\x1b[?1049l!")]),
+            (
+                vec![out("$ vi\r\nline\x1b[?1049h\x1b[Hfile")],
+                vec![out("\x1b[?1049l!")],
+            ),
             (vec![out("ab\x1b[?47hxy")], vec![out("\x1b[?47lz")]),
             (
-                vec![out("$ vi\x1b[?1049hfile"), EventBody::Resize { cols: 5, rows: 3 }],
+                vec![
+                    out("$ vi\x1b[?1049hfile"),
+                    EventBody::Resize { cols: 5, rows: 3 },
+                ],
                 vec![out("\x1b[?1049l")],
             ),
             // A run in flight, its echo split across the checkpoint.
@@ -464,9 +497,24 @@ mod tests {
 
     #[test]
     fn no_checkpoint_is_taken_inside_an_escape_sequence() {
-        assert!(!resume_equals_replay(10, 3, &[out("a\x1b[3")], &[out("1mred")]));
-        assert!(!resume_equals_replay(10, 3, &[out("\x1b]0;tit")], &[out("le\x07x")]));
-        assert!(resume_equals_replay(10, 3, &[out("\x1b]0;title\x07")], &[out("x")]));
+        assert!(!resume_equals_replay(
+            10,
+            3,
+            &[out("a\x1b[3")],
+            &[out("1mred")]
+        ));
+        assert!(!resume_equals_replay(
+            10,
+            3,
+            &[out("\x1b]0;tit")],
+            &[out("le\x07x")]
+        ));
+        assert!(resume_equals_replay(
+            10,
+            3,
+            &[out("\x1b]0;title\x07")],
+            &[out("x")]
+        ));
         assert!(ends_at_rest(b"\x1b[1;2H\x1b(0x", true));
         assert!(!ends_at_rest(b"\x1b(", true));
         assert!(!ends_at_rest(b"plain", false));
@@ -488,7 +536,8 @@ mod tests {
         save(&mut r, &log, f.offset());
         writer.append(out("three")).unwrap();
         let mut full = ScreenReplay::new(10, 3);
-        full.catch_up(&mut EventLogFollower::starting_at(&log, 0)).unwrap();
+        full.catch_up(&mut EventLogFollower::starting_at(&log, 0))
+            .unwrap();
         (tmp, full.match_text())
     }
 
@@ -555,7 +604,10 @@ mod tests {
         }
         let log = event_log_path(tmp.path());
         let mut first = ScreenReplay::with_scrollback(80, 24, 0);
-        assert_eq!(first.catch_up(&mut EventLogFollower::new(&log)).unwrap(), events);
+        assert_eq!(
+            first.catch_up(&mut EventLogFollower::new(&log)).unwrap(),
+            events
+        );
         assert!(tmp.path().join(CHECKPOINT_FILE).exists());
         writer.append(out("tail")).unwrap();
         let mut second = ScreenReplay::new(80, 24);

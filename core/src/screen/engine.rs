@@ -25,14 +25,14 @@
 
 use alacritty_terminal::event::{Event as TermEvent, EventListener};
 use alacritty_terminal::grid::{Dimensions, Grid};
-use alacritty_terminal::term::cell::Cell;
 use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::Cell;
 use alacritty_terminal::term::{Config, Term, TermMode};
 use alacritty_terminal::vte::ansi::{
     Attr, CharsetIndex, ClearMode, CursorShape, CursorStyle, Handler, Hyperlink, KeyboardModes,
     KeyboardModesApplyBehavior, LineClearMode, Mode, ModifyOtherKeys, NamedMode, NamedPrivateMode,
-    PrivateMode, Processor, Rgb, ScpCharPath, ScpUpdateMode, StandardCharset,
-    TabulationClearMode, Timeout,
+    PrivateMode, Processor, Rgb, ScpCharPath, ScpUpdateMode, StandardCharset, TabulationClearMode,
+    Timeout,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -269,11 +269,23 @@ impl Engine {
             (TermMode::ORIGIN, NamedPrivateMode::Origin),
             (TermMode::FOCUS_IN_OUT, NamedPrivateMode::ReportFocusInOut),
             (TermMode::BRACKETED_PASTE, NamedPrivateMode::BracketedPaste),
-            (TermMode::ALTERNATE_SCROLL, NamedPrivateMode::AlternateScroll),
+            (
+                TermMode::ALTERNATE_SCROLL,
+                NamedPrivateMode::AlternateScroll,
+            ),
             (TermMode::URGENCY_HINTS, NamedPrivateMode::UrgencyHints),
-            (TermMode::MOUSE_REPORT_CLICK, NamedPrivateMode::ReportMouseClicks),
-            (TermMode::MOUSE_DRAG, NamedPrivateMode::ReportCellMouseMotion),
-            (TermMode::MOUSE_MOTION, NamedPrivateMode::ReportAllMouseMotion),
+            (
+                TermMode::MOUSE_REPORT_CLICK,
+                NamedPrivateMode::ReportMouseClicks,
+            ),
+            (
+                TermMode::MOUSE_DRAG,
+                NamedPrivateMode::ReportCellMouseMotion,
+            ),
+            (
+                TermMode::MOUSE_MOTION,
+                NamedPrivateMode::ReportAllMouseMotion,
+            ),
             (TermMode::SGR_MOUSE, NamedPrivateMode::SgrMouse),
             (TermMode::UTF8_MOUSE, NamedPrivateMode::Utf8Mouse),
         ];

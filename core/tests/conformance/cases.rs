@@ -43,7 +43,11 @@ pub const CASES: &[Case] = &[
         name: "resize to more rows pulls scrollback back down",
         cols: 10,
         rows: 5,
-        steps: &[Out("one\r\ntwo\r\nthree\r\nfour\r\n$ "), Resize(10, 3), Resize(10, 5)],
+        steps: &[
+            Out("one\r\ntwo\r\nthree\r\nfour\r\n$ "),
+            Resize(10, 3),
+            Resize(10, 5),
+        ],
         lines: &["one", "two", "three", "four", "$"],
         cursor: (4, 2),
         history: Some(&[]),
