@@ -311,3 +311,111 @@ fn resumes_through_a_checkpoint(
     }
     Ok(())
 }
+
+/// Random mixes of sequences, wide characters and resizes at tiny sizes
+/// (and back up) never panic and always leave a whole screen.
+#[test]
+fn tiny_sizes_survive_random_programs() {
+    const PIECES: &[&str] = &[
+        "a",
+        "界",
+        "e\u{301}",
+        "🙂",
+        "\r\n",
+        "\t",
+        "\x08",
+        "\x1b[2J",
+        "\x1b[3J",
+        "\x1b[K",
+        "\x1b[5;5H",
+        "\x1b[999;999H",
+        "\x1b[2@",
+        "\x1b[3P",
+        "\x1b[2L",
+        "\x1b[2M",
+        "\x1b[4h",
+        "\x1b[4l",
+        "\x1b[?7l",
+        "\x1b[?7h",
+        "\x1b[?1049h",
+        "\x1b[?1049l",
+        "\x1b[?47h",
+        "\x1b[?47l",
+        "\x1b[2;1r",
+        "\x1b[1;2r",
+        "\x1b[r",
+        "\x1bD",
+        "\x1bM",
+        "\x1bE",
+        "\x1b#8",
+        "\x1b[?3h",
+        "\x1b[3b",
+        "\x1b[2I",
+        "\x1b[2Z",
+        "\x1bH",
+        "\x1b[3g",
+        "\x1b(0q",
+        "\x1b(B",
+        "\x1b7",
+        "\x1b8",
+        "\x1b[s",
+        "\x1b[u",
+        "\x1bc",
+        "\x1b[?6h",
+        "\x1b[?6l",
+        "\x1b[9X",
+        "\x1b[S",
+        "\x1b[T",
+        "\x1b[1;31;7m",
+        "\x1b]0;t\x07",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let rounds = std::env::var("FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(40);
+    for round in 0..rounds {
+        let mut replay = ScreenReplay::new(1 + next(3) as u16, 1 + next(3) as u16);
+        for seq in 0..300u64 {
+            let body = if next(12) == 0 {
+                let big = round % 5 == 0 && next(4) == 0;
+                let (cols, rows) = if big {
+                    (90, 30)
+                } else {
+                    (1 + next(4), 1 + next(4))
+                };
+                EventBody::Resize {
+                    cols: cols as u16,
+                    rows: rows as u16,
+                }
+            } else {
+                let data: String = (0..1 + next(6))
+                    .map(|_| PIECES[next(PIECES.len())])
+                    .collect();
+                EventBody::Output { data }
+            };
+            if std::env::var_os("FUZZ_TRACE").is_some() {
+                eprintln!("{round} {seq} {:?} {:?}", replay.size(), body);
+            }
+            replay.apply(&event(seq, body));
+            let (cols, rows) = replay.size();
+            let cells = replay.visible_cells();
+            assert_eq!(cells.len(), usize::from(rows));
+            assert!(cells.iter().all(|r| r.len() == usize::from(cols)));
+            let (row, col) = replay.cursor();
+            assert!(
+                row < rows && col < cols,
+                "cursor {row},{col} outside {cols}x{rows}"
+            );
+        }
+        let _ = replay.lines_with_scrollback();
+        let _ = replay.match_text();
+        let _ = replay.screen().contents();
+    }
+}

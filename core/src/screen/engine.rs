@@ -26,7 +26,7 @@
 use alacritty_terminal::event::{Event as TermEvent, EventListener};
 use alacritty_terminal::grid::{Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line};
-use alacritty_terminal::term::cell::Cell;
+use alacritty_terminal::term::cell::{Cell, Flags};
 use alacritty_terminal::term::{Config, Term, TermMode};
 use alacritty_terminal::vte::ansi::{
     Attr, CharsetIndex, ClearMode, CursorShape, CursorStyle, Handler, Hyperlink, KeyboardModes,
@@ -191,12 +191,57 @@ impl Engine {
             rows: usize::from(rows),
         };
         if size.cols != self.term.columns() || size.rows != self.term.screen_lines() {
+            if size.cols < 2 && self.term.columns() >= 2 {
+                self.narrow_wide_characters();
+            }
             self.term.resize(size);
             // Alacritty resets the scroll region on resize, and reflows the
             // hidden main screen as it does here.
             self.mirror.region = None;
             if let Some(main) = &mut self.mirror.main_screen {
                 main.resize(true, size.rows, size.cols);
+            }
+        }
+    }
+
+    /// Replaces every wide character (on both screens, scrollback included)
+    /// with U+FFFD before going down to one column: alacritty cannot reflow
+    /// a two-column character into one column (it loops allocating).
+    fn narrow_wide_characters(&mut self) {
+        fn narrow(grid: &mut Grid<Cell>) {
+            let top = -(grid.history_size() as i32);
+            let (rows, cols) = (grid.screen_lines() as i32, grid.columns());
+            for line in top..rows {
+                let row = &mut grid[Line(line)];
+                for col in 0..cols {
+                    let cell = &mut row[Column(col)];
+                    if cell.flags.contains(Flags::WIDE_CHAR) {
+                        cell.c = '\u{FFFD}';
+                    } else if cell
+                        .flags
+                        .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
+                    {
+                        cell.c = ' ';
+                    }
+                    cell.flags.remove(
+                        Flags::WIDE_CHAR
+                            | Flags::WIDE_CHAR_SPACER
+                            | Flags::LEADING_WIDE_CHAR_SPACER,
+                    );
+                }
+            }
+        }
+        narrow(self.term.grid_mut());
+        if self.term.mode().contains(TermMode::ALT_SCREEN) {
+            // The main screen is private while hidden: switch to it and back
+            // (switching to the alternate screen clears it, so it is kept).
+            let alt = self.term.grid().clone();
+            self.term.swap_alt();
+            narrow(self.term.grid_mut());
+            self.term.swap_alt();
+            *self.term.grid_mut() = alt;
+            if let Some(main) = &mut self.mirror.main_screen {
+                narrow(main);
             }
         }
     }
