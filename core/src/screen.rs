@@ -20,7 +20,6 @@ mod cells;
 mod checkpoint;
 mod engine;
 mod marker_echo;
-mod vt100_compat;
 
 pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
@@ -34,7 +33,6 @@ use alacritty_terminal::term::cell::Flags;
 use engine::Engine;
 use marker_echo::MarkerEchoFilter;
 use std::path::Path;
-use std::sync::OnceLock;
 
 /// How a Session ended, as its `exit` event recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +42,10 @@ pub struct ExitInfo {
     /// The signal name, when a signal ended it.
     pub exit_signal: Option<String>,
 }
+
+/// The terminal engine behind every screen (`inspect` reports it as
+/// `rendererRuntime.backend`).
+pub const ENGINE_NAME: &str = "alacritty_terminal";
 
 /// The widest terminal agent-tty supports, in columns.
 ///
@@ -80,12 +82,10 @@ pub struct ScreenReplay {
     scrollback: usize,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
-    echo: MarkerEchoFilter,
+    echo: ShownOutput,
     /// The escape-sequence parser is known to be between sequences (so the
     /// state can be checkpointed here).
     at_rest: bool,
-    /// [`ScreenReplay::screen`]'s picture, made on demand.
-    compat: OnceLock<vt100::Parser>,
     /// Nothing was applied yet (a checkpoint may be restored).
     pristine: bool,
 }
@@ -107,9 +107,8 @@ impl ScreenReplay {
             scrollback,
             exit: None,
             last_seq: None,
-            echo: MarkerEchoFilter::new(),
+            echo: ShownOutput::new(),
             at_rest: true,
-            compat: OnceLock::new(),
             pristine: true,
         }
     }
@@ -139,32 +138,18 @@ impl ScreenReplay {
     pub fn apply(&mut self, event: &Event) {
         self.last_seq = Some(event.seq);
         self.pristine = false;
-        self.compat.take();
+        if let Some(shown) = self.echo.shown(event) {
+            self.feed(shown.as_bytes());
+        }
         match &event.body {
-            EventBody::Output { data } => {
-                let shown = self.echo.filter(data);
-                self.feed(shown.as_bytes());
-            }
             EventBody::Resize { cols, rows } => {
                 let (rows, cols) = replay_size(*cols, *rows);
                 self.engine.resize(cols, rows)
-            }
-            EventBody::InputRun {
-                marker: Some(marker),
-                ..
-            } => self.echo.run_started(marker),
-            EventBody::RunComplete { marker, .. } => {
-                if let Some(held) = self.echo.run_completed(marker) {
-                    self.feed(held.as_bytes());
-                }
             }
             EventBody::Exit {
                 exit_code,
                 exit_signal,
             } => {
-                if let Some(held) = self.echo.session_ended() {
-                    self.feed(held.as_bytes());
-                }
                 self.exit = Some(ExitInfo {
                     exit_code: *exit_code,
                     exit_signal: exit_signal.clone(),
@@ -180,7 +165,6 @@ impl ScreenReplay {
         if bytes.is_empty() {
             return;
         }
-        self.compat.take();
         self.pristine = false;
         self.at_rest = checkpoint::ends_at_rest(bytes, self.at_rest);
         self.engine.process(bytes);
@@ -209,15 +193,6 @@ impl ScreenReplay {
     /// checkpoint is only a cache).
     pub fn save_checkpoint(&mut self, log: &Path, offset: u64) -> bool {
         checkpoint::save(self, log, offset)
-    }
-
-    /// The screen as a `vt100` screen, for code written before the cell API
-    /// ([`Self::visible_cells`]); built on demand from the cells, so it shows
-    /// the same picture. New code should use the cell API.
-    pub fn screen(&self) -> &vt100::Screen {
-        self.compat
-            .get_or_init(|| vt100_compat::parser_for(self))
-            .screen()
     }
 
     /// One row as text: wide characters once, blanks as spaces.
@@ -309,6 +284,55 @@ impl ScreenReplay {
     /// The `seq` of the last event applied.
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
+    }
+}
+
+/// The terminal output an Event Log puts on the screen, event by event:
+/// `output` data with `run`'s completion-marker echo removed (see
+/// [`marker_echo`]), exactly as [`ScreenReplay`] feeds its emulator.
+///
+/// For readers that need the bytes rather than the screen, such as the
+/// asciicast export: what they write then replays to the same screen, and
+/// the marker never shows.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ShownOutput {
+    echo: MarkerEchoFilter,
+}
+
+impl Default for ShownOutput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ShownOutput {
+    /// A filter that has seen no events yet.
+    pub fn new() -> Self {
+        ShownOutput {
+            echo: MarkerEchoFilter::new(),
+        }
+    }
+
+    /// The text `event` puts on the screen, if any. Besides `output`
+    /// events, a `run_complete` or `exit` can release output held back
+    /// while it might have been the start of a marker echo.
+    pub fn shown(&mut self, event: &Event) -> Option<String> {
+        match &event.body {
+            EventBody::Output { data } => {
+                let shown = self.echo.filter(data);
+                (!shown.is_empty()).then(|| shown.into_owned())
+            }
+            EventBody::InputRun {
+                marker: Some(marker),
+                ..
+            } => {
+                self.echo.run_started(marker);
+                None
+            }
+            EventBody::RunComplete { marker, .. } => self.echo.run_completed(marker),
+            EventBody::Exit { .. } => self.echo.session_ended(),
+            _ => None,
+        }
     }
 }
 
@@ -420,7 +444,7 @@ mod tests {
         ));
         assert_eq!(r.visible_lines(), ["hello", "world", ""]);
         r.apply(&ev(1, EventBody::Resize { cols: 10, rows: 2 }));
-        assert_eq!(r.screen().size(), (2, 10));
+        assert_eq!(r.size(), (10, 2));
         r.apply(&ev(
             2,
             EventBody::Exit {

@@ -416,6 +416,5 @@ fn tiny_sizes_survive_random_programs() {
         }
         let _ = replay.lines_with_scrollback();
         let _ = replay.match_text();
-        let _ = replay.screen().contents();
     }
 }

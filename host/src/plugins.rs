@@ -119,6 +119,9 @@ impl PluginSet {
         args: Value,
         context: &CommandContext,
     ) -> Result<Value, PluginError> {
+        if name == HOST_PLUGINS_CAPABILITY {
+            return Ok(self.report());
+        }
         let provider = self
             .loaded
             .iter()
@@ -152,6 +155,26 @@ impl PluginSet {
                 })
             })
             .collect()
+    }
+}
+
+/// The host's own capability: which plugin libraries were loaded and which
+/// were refused, and why (`doctor` reports them).
+pub const HOST_PLUGINS_CAPABILITY: &str = "host.plugins";
+
+impl PluginSet {
+    /// `{loaded: [{name, version, path}], refused: [{path, name?, version?,
+    /// reason}], searchPath: [..]}`.
+    pub fn report(&self) -> Value {
+        serde_json::json!({
+            "loaded": self.loaded.iter().map(|p| serde_json::json!({
+                "name": p.name, "version": p.version, "path": p.path,
+            })).collect::<Vec<_>>(),
+            "refused": self.refused.iter().map(|r| serde_json::json!({
+                "path": r.path, "name": r.name, "version": r.version, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+            "searchPath": self.search_path,
+        })
     }
 }
 

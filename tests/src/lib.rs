@@ -25,27 +25,116 @@ pub fn bin_dir() -> PathBuf {
     deps.parent().expect("deps has a parent").to_owned()
 }
 
-/// The built `agent-tty`.
+/// The packages the end-to-end tests run: the host, every plugin (product and
+/// example), and the deliberately broken fixture plugins. `cargo test` builds
+/// none of their `cdylib`s or the host binary for this crate, so the harness
+/// builds them itself, once (see [`ensure_built`]).
+pub const E2E_PACKAGES: &[&str] = &[
+    "agent-tty",
+    "agent-tty-plugin-sessions",
+    "agent-tty-plugin-registry",
+    "agent-tty-plugin-gc-sweeper",
+    "agent-tty-plugin-dashboard-home-picker",
+    "agent-tty-plugin-example-hello",
+    "fixture-panicky-plugin",
+    "fixture-future-plugin",
+];
+
+/// Builds [`E2E_PACKAGES`] into the running test's own target directory and
+/// profile, so `cargo test --workspace` passes on a fresh checkout with nothing
+/// built before.
+///
+/// Runs at most once per test process (a `OnceLock`); across processes (several
+/// test binaries, or `cargo test` and an editor's `cargo check`) cargo's own
+/// lock on the build directory serialises the builds, and a build that finds
+/// everything fresh rewrites nothing, so a binary another test is running is
+/// never replaced under it. A build failure fails every e2e test with cargo's
+/// output, not with a missing-file message.
+///
+/// `AGENT_TTY_E2E_NO_BUILD=1` skips the build (for running the e2e tests
+/// against binaries built some other way, e.g. a release build copied in).
+pub fn ensure_built() {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let outcome = BUILT.get_or_init(|| {
+        if std::env::var_os("AGENT_TTY_E2E_NO_BUILD").is_some_and(|v| v == "1") {
+            return Ok(());
+        }
+        let dir = bin_dir();
+        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        let target_dir = dir.parent().expect("target/<profile> has a parent");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the e2e crate lives in <workspace>/tests");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace)
+            .arg("build")
+            .arg("--quiet")
+            .arg("--manifest-path")
+            .arg(workspace.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        for package in E2E_PACKAGES {
+            cmd.args(["-p", package]);
+        }
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not run cargo to build the e2e binaries: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "building the e2e binaries failed ({:?}):\n{}",
+                cmd,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// The built `agent-tty` (built first if needed, see [`ensure_built`]).
 pub fn agent_tty() -> PathBuf {
+    ensure_built();
     let path = bin_dir().join("agent-tty");
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace` before `cargo test` (see .ci/run)",
+        "{} is missing after the build",
         path.display()
     );
     path
 }
 
 /// A built plugin library by file stem, e.g. `agent_tty_plugin_sessions` or
-/// `fixture_panicky_plugin`.
+/// `fixture_panicky_plugin` (built first if needed, see [`ensure_built`]).
 pub fn plugin_lib(stem: &str) -> PathBuf {
+    ensure_built();
     let path = bin_dir().join(format!("lib{stem}.so"));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace` before `cargo test` (see .ci/run)",
+        "{} is missing after the build",
         path.display()
     );
     path
+}
+
+/// The example plugin. It is deliberately not named `libagent_tty_plugin_*`,
+/// so the host never picks it up from the directory beside the binary (it is
+/// not shipped to users); tests load it through `AGENT_TTY_PLUGIN_PATH`.
+pub fn example_plugin() -> PathBuf {
+    plugin_lib("agent_tty_example_hello")
 }
 
 /// What a command did.

@@ -2,9 +2,13 @@
 
 mod e2e {
     mod agent_loop;
+    mod batch;
     mod dashboard;
+    mod doctor;
     mod foundation;
     mod gc;
+    mod interop;
     mod registry;
     mod sessions;
+    mod skills;
 }

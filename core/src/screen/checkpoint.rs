@@ -28,8 +28,7 @@
 //!   `destroy`/`gc` remove the directory whole, checkpoint included.
 
 use super::engine::{self, Engine, Mirror};
-use super::marker_echo::MarkerEchoFilter;
-use super::{replay_size, ExitInfo, ScreenReplay};
+use super::{replay_size, ExitInfo, ScreenReplay, ShownOutput};
 use alacritty_terminal::grid::{Cursor, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line, Point};
 use alacritty_terminal::term::cell::Cell;
@@ -132,7 +131,7 @@ struct Saved {
     tabs: Vec<usize>,
     region: Option<(usize, Option<usize>)>,
     active_charset: u8,
-    echo: MarkerEchoFilter,
+    echo: ShownOutput,
     exit: Option<(Option<i32>, Option<String>)>,
 }
 
@@ -261,7 +260,6 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         exit_signal,
     });
     replay.at_rest = true;
-    replay.compat.take();
     Some(())
 }
 

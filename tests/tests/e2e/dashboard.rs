@@ -4,7 +4,7 @@
 
 use agent_tty_core::home::canonical_path;
 use agent_tty_e2e::pty::PtyChild;
-use agent_tty_e2e::{agent_tty, plugin_lib, Sandbox};
+use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -154,15 +154,18 @@ fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
     std::fs::create_dir(&lonely).unwrap();
     let exe = lonely.join("agent-tty");
     std::fs::copy(agent_tty(), &exe).unwrap();
-    for stem in [
-        "agent_tty_plugin_sessions",
-        "agent_tty_plugin_example_hello",
-    ] {
-        std::fs::copy(plugin_lib(stem), lonely.join(format!("lib{stem}.so"))).unwrap();
-    }
+    let stem = "agent_tty_plugin_sessions";
+    std::fs::copy(plugin_lib(stem), lonely.join(format!("lib{stem}.so"))).unwrap();
+    // The example plugin is never beside a binary; named on the plugin path.
+    std::fs::copy(example_plugin(), lonely.join("hello.so")).unwrap();
     let home = sandbox.home("a");
     std::fs::create_dir_all(&home).unwrap();
-    let mut ui = dashboard(&sandbox, &exe, &home);
+    let mut cmd = sandbox.command_for(
+        &exe,
+        ["--home".as_ref(), home.as_os_str(), "dashboard".as_ref()],
+    );
+    cmd.env("AGENT_TTY_PLUGIN_PATH", lonely.join("hello.so"));
+    let mut ui = PtyChild::spawn(cmd, 120, 40);
     ui.expect_text("E Hello", WAIT);
     ui.send(b"H");
     ui.expect_text("Home picker (dashboard-home-picker) not installed", WAIT);

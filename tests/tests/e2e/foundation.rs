@@ -1,14 +1,14 @@
 //! End-to-end tests of the plugin host and CLI contract.
 
-use agent_tty_e2e::{agent_tty, plugin_lib, Sandbox};
+use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use rstest::rstest;
 
-const SHIPPED: [&str; 5] = [
+/// The product plugins: what a build or an install puts beside the binary.
+const SHIPPED: [&str; 4] = [
     "sessions",
     "registry",
     "gc-sweeper",
     "dashboard-home-picker",
-    "example-hello",
 ];
 
 fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {
@@ -24,11 +24,11 @@ fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<s
 #[test]
 fn every_shipped_plugin_loads_side_by_side() {
     let sandbox = Sandbox::new();
-    let rows = plugin_rows(&sandbox, None);
-    for name in SHIPPED {
+    let rows = plugin_rows(&sandbox, Some(&example_plugin()));
+    for name in SHIPPED.iter().chain(&["example-hello"]) {
         let row = rows
             .iter()
-            .find(|r| r["name"] == name)
+            .find(|r| r["name"] == *name)
             .unwrap_or_else(|| panic!("{name} missing from {rows:#?}"));
         assert_eq!(row["status"], "loaded", "{row:#}");
         assert_eq!(row["interfaceVersion"], 1);
@@ -41,11 +41,33 @@ fn every_shipped_plugin_loads_side_by_side() {
 #[test]
 fn the_host_mounts_a_plugin_it_has_never_heard_of() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(["--json", "hello", "Ada", "--shout"]);
+    let hello = |args: &[&str]| -> agent_tty_e2e::Run {
+        let mut cmd = sandbox.command(args);
+        cmd.env("AGENT_TTY_PLUGIN_PATH", example_plugin());
+        cmd.output().unwrap().into()
+    };
+    let run = hello(&["--json", "hello", "Ada", "--shout"]);
     run.expect_code(0);
     assert_eq!(run.result()["greeting"], "HELLO, ADA!");
-    let human = sandbox.run(["hello"]);
+    let human = hello(&["hello"]);
     assert_eq!(human.stdout, "Hello, world!\n");
+}
+
+#[test]
+fn the_example_plugin_is_not_shipped_to_users() {
+    // Built beside the binary (the harness builds it), yet a normal run never
+    // loads it: it is not in help, not in `plugins`, and `hello` is unknown.
+    let sandbox = Sandbox::new();
+    assert!(example_plugin().exists());
+    let help = sandbox.run(["--help"]);
+    help.expect_code(0);
+    assert!(!help.stdout.contains("hello"), "{}", help.stdout);
+    let rows = plugin_rows(&sandbox, None);
+    assert!(
+        rows.iter().all(|r| r["name"] != "example-hello"),
+        "{rows:#?}"
+    );
+    assert_eq!(sandbox.run(["hello"]).code, 2);
 }
 
 #[test]
@@ -69,7 +91,7 @@ fn a_truncated_library_is_refused_and_everything_else_keeps_working() {
     let sandbox = Sandbox::new();
     let dir = sandbox.root().join("plugins");
     std::fs::create_dir(&dir).unwrap();
-    let whole = std::fs::read(plugin_lib("agent_tty_plugin_example_hello")).unwrap();
+    let whole = std::fs::read(example_plugin()).unwrap();
     let broken = dir.join("libagent_tty_plugin_broken.so");
     std::fs::write(&broken, &whole[..whole.len() / 4]).unwrap();
 
@@ -86,7 +108,10 @@ fn a_truncated_library_is_refused_and_everything_else_keeps_working() {
     );
 
     let mut cmd = sandbox.command(["--json", "hello"]);
-    cmd.env("AGENT_TTY_PLUGIN_PATH", &dir);
+    cmd.env(
+        "AGENT_TTY_PLUGIN_PATH",
+        std::env::join_paths([dir.clone(), example_plugin()]).unwrap(),
+    );
     let run: agent_tty_e2e::Run = cmd.output().unwrap().into();
     run.expect_code(0);
 }
@@ -193,7 +218,7 @@ fn usage_errors_give_a_json_envelope_and_exit_2(
     let v = run.json();
     assert_eq!(v["ok"], false);
     assert_eq!(v["command"], command);
-    assert_eq!(v["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(v["error"]["code"], "INVALID_INPUT");
     assert_eq!(v["error"]["retryable"], false);
     let text = v["error"]["message"].as_str().unwrap();
     assert!(text.contains(message), "{text:?} lacks {message:?}");
