@@ -13,7 +13,10 @@
 //!   version, the same engine version, an intact payload (checksum), a log at
 //!   least as long as the offset whose bytes before it hash the same (so a
 //!   log that was replaced, truncated or copied from another Session is not
-//!   resumed from a foreign state), and enough scrollback for the reader.
+//!   resumed from a foreign state). A reader keeping more scrollback than
+//!   the checkpoint (the Live View's history keeps up to 10,000 lines, a
+//!   checkpoint [`ScreenReplay::DEFAULT_SCROLLBACK`]) resumes with the
+//!   checkpoint's scrollback and keeps more from there on.
 //!   Anything else (missing, corrupt, stale, foreign, unreadable) means a
 //!   full replay, silently: a checkpoint never makes reading fail.
 //! - It is written by a reader that replayed at least
@@ -193,10 +196,7 @@ pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Option<u64> {
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut bytes).ok()?;
     let saved = decode(&bytes)?;
-    if saved.engine != ENGINE
-        || saved.history < ScreenReplay::engine_history(replay.scrollback)
-        || tail_hash(log, saved.log_offset) != Some(saved.tail_hash)
-    {
+    if saved.engine != ENGINE || tail_hash(log, saved.log_offset) != Some(saved.tail_hash) {
         return None;
     }
     let offset = saved.log_offset;
@@ -234,15 +234,24 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
     {
         return None;
     }
-    let mut engine = Engine::new(cols as u16, rows as u16, saved.history);
+    // A reader keeping more scrollback than the checkpoint did gets what it
+    // kept, and keeps more from here on.
+    let history = saved
+        .history
+        .max(ScreenReplay::engine_history(replay.scrollback));
+    let mut engine = Engine::new(cols as u16, rows as u16, history);
     let cursor = saved.screen.cursor.to_cursor(rows, cols);
     if let Some(main) = saved.main_screen {
-        let main = main.into_grid();
+        let mut main = main.into_grid();
+        main.update_history(history);
         *engine.term.grid_mut() = main.clone();
         engine.term.swap_alt();
         engine.mirror.main_screen = Some(Box::new(main));
     }
     *engine.term.grid_mut() = saved.screen.into_grid();
+    if !engine.term.mode().contains(TermMode::ALT_SCREEN) {
+        engine.term.grid_mut().update_history(history);
+    }
     engine.set_modes(TermMode::from_bits_truncate(saved.mode));
     engine.set_mirror(&Mirror {
         region: saved.region,
@@ -580,10 +589,15 @@ mod tests {
         std::fs::write(&log, b"").unwrap();
         assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_none());
         assert_eq!(fresh_text(tmp.path()), "\n\n");
-        // A reader wanting more scrollback than the checkpoint kept.
-        let (tmp, _) = checkpointed_log();
+        // A reader wanting more scrollback than the checkpoint kept resumes
+        // with what it kept.
+        let (tmp, want) = checkpointed_log();
         let log = event_log_path(tmp.path());
-        assert!(restore(&mut ScreenReplay::with_scrollback(10, 3, 5000), &log).is_none());
+        let mut r = ScreenReplay::with_scrollback(10, 3, 5000);
+        assert!(restore(&mut r, &log).is_some());
+        r.catch_up(&mut EventLogFollower::starting_at(&log, 0))
+            .unwrap();
+        assert_eq!(r.match_text(), want);
     }
 
     #[test]
