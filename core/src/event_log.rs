@@ -417,6 +417,11 @@ impl EventLogFollower {
         }
     }
 
+    /// The Event Log it follows.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Bytes consumed so far (complete lines only).
     pub fn offset(&self) -> u64 {
         self.offset - self.torn.len() as u64

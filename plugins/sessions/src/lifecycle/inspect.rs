@@ -25,7 +25,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The terminal engine our readers replay screens with, reported as
 /// `rendererRuntime.backend`.
-const ENGINE: &str = "vt100";
+const ENGINE: &str = agent_tty_core::screen::ENGINE_NAME;
 
 /// The host's version: host and CLI are one binary in ours.
 const CLI_VERSION: &str = env!("CARGO_PKG_VERSION");
