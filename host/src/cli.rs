@@ -372,6 +372,11 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             "commands": d.commands.iter().filter(|c| !c.hidden).map(|c| c.path.join(" ")).collect::<Vec<_>>(),
             "capabilities": d.capabilities,
             "panes": d.panes.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            // What this plugin may do (side effects it declared it calls) and
+            // which of its own capability calls are guarded.
+            "permissions": d.permissions,
+            "effects": d.effects,
+            "protocol": d.protocol,
         }));
         human.push_str(&format!(
             "loaded   {:<24} {:<8} {}\n",
@@ -379,6 +384,9 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             p.version,
             p.path.display()
         ));
+        if !d.permissions.is_empty() {
+            human.push_str(&format!("         may: {}\n", d.permissions.join(", ")));
+        }
     }
     for r in &set.refused {
         rows.push(json!({

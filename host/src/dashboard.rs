@@ -13,7 +13,7 @@ use crate::plugins::PluginSet;
 use agent_tty_dashboard::app::{Msg, Options};
 use agent_tty_dashboard::ratatui;
 use agent_tty_dashboard::{DashboardHost, PaneInfo};
-use agent_tty_plugin_api::loader::LoadedPlugin;
+use crate::loader::LoadedPlugin;
 use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
     CommandContext, ErrorCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PluginError,

@@ -6,6 +6,8 @@
 mod cli;
 mod dashboard;
 mod discovery;
+mod elf;
+mod loader;
 mod output;
 mod plugins;
 

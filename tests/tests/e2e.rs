@@ -2,9 +2,13 @@
 
 mod e2e {
     mod agent_loop;
+    mod compat;
+    mod example;
     mod dashboard;
     mod foundation;
     mod gc;
+    mod install;
+    mod permissions;
     mod registry;
     mod sessions;
 }

@@ -118,7 +118,7 @@ impl Progress {
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.shown && (done % 10 == 0 || done == self.total) {
+        if self.shown && (done.is_multiple_of(10) || done == self.total) {
             let _ = write!(std::io::stderr(), "\rgc: swept {done}/{} Homes", self.total);
         }
     }
