@@ -6,11 +6,11 @@
 //! and every agent-tty plugin shares one root-module type, so the convenience
 //! loaders would hand back the first plugin for every file.
 
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::std_types::{RStr, RString};
 use agent_tty_plugin_api::abi::{HostCallbacks, PluginModuleRef};
 use agent_tty_plugin_api::wire::{PluginRequest, Response};
 use agent_tty_plugin_api::{Description, ErrorCode, PluginError, INTERFACE_VERSION};
-use abi_stable::library::{lib_header_from_path, LibraryError};
-use abi_stable::std_types::{RStr, RString};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -74,8 +74,7 @@ macro_rules! trampolines {
         }),*]
     };
 }
-static CALLBACKS: [extern "C" fn(RStr<'_>) -> RString; 32] =
-    trampolines!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+static CALLBACKS: [extern "C" fn(RStr<'_>) -> RString; 32] = trampolines!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
 /// The plugin name behind each trampoline, in load order.
 static CALLERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 

@@ -35,10 +35,9 @@ pub mod wire {
 pub use agent_tty_protocol;
 pub use agent_tty_protocol::{
     ArgKind, ArgSpec, Color, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec,
-    ErrorCode,
-    GroupSpec, HomeChoice, HostEvent, Invocation, KeyCode, KeyEvent, PaneAction, PaneContext,
-    PaneFrame, PaneLine, PaneSpan, PaneSpec, PaneStyle, PluginDescription, PluginError,
-    ProtocolSupport, INTERFACE_VERSION,
+    ErrorCode, GroupSpec, HomeChoice, HostEvent, Invocation, KeyCode, KeyEvent, PaneAction,
+    PaneContext, PaneFrame, PaneLine, PaneSpan, PaneSpec, PaneStyle, PluginDescription,
+    PluginError, ProtocolSupport, INTERFACE_VERSION,
 };
 pub use plugin::{Host, Pane, Plugin};
 

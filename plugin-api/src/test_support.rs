@@ -15,8 +15,8 @@ use crate::abi::HostCallbacks;
 use crate::plugin::{dispatch, PluginState};
 use crate::wire::{HostRequest, PluginRequest, Response};
 use crate::{
-    CommandContext, CommandOutput, HomeChoice, Invocation, KeyEvent, PaneAction, PaneContext,
-    Description, PaneFrame, Plugin, PluginError,
+    CommandContext, CommandOutput, Description, HomeChoice, Invocation, KeyEvent, PaneAction,
+    PaneContext, PaneFrame, Plugin, PluginError,
 };
 use abi_stable::std_types::{RStr, RString};
 use serde_json::Value;
@@ -31,15 +31,17 @@ thread_local! {
 
 extern "C" fn host_call(request: RStr<'_>) -> RString {
     let result = match serde_json::from_str::<HostRequest>(request.as_str()) {
-        Ok(HostRequest::Capability { name, args, .. }) => CAPABILITIES.with(|c| {
-            match c.borrow().get(&name) {
+        Ok(HostRequest::Capability { name, args, .. }) => {
+            CAPABILITIES.with(|c| match c.borrow().get(&name) {
                 Some(f) => f(&args),
                 None => Err(PluginError::new(
                     crate::ErrorCode::PluginNotInstalled,
-                    format!("no test capability `{name}` (register it with PluginHarness::capability)"),
+                    format!(
+                        "no test capability `{name}` (register it with PluginHarness::capability)"
+                    ),
                 )),
-            }
-        }),
+            })
+        }
         Ok(HostRequest::Unsupported) | Err(_) => Err(PluginError::new(
             crate::ErrorCode::Unsupported,
             "the test host does not know that request",
@@ -110,7 +112,10 @@ impl<P: Plugin> PluginHarness<P> {
     /// The plugin's description, as the host receives it (with what the SDK
     /// adds: protocol support, permissions, effects).
     pub fn describe(&self) -> Description {
-        Self::decode(self.call(&PluginRequest::Describe).expect("describe answers"))
+        Self::decode(
+            self.call(&PluginRequest::Describe)
+                .expect("describe answers"),
+        )
     }
 
     /// Runs a command. `args` is an object keyed by argument name, with the

@@ -34,8 +34,8 @@ pub use pane::{
     Color, KeyCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpan, PaneStyle,
 };
 pub use spec::{
-    ArgKind, ArgSpec, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec, GroupSpec,
-    HomeChoice, Invocation, PaneSpec, PluginDescription, ProtocolSupport,
+    ArgKind, ArgSpec, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec,
+    GroupSpec, HomeChoice, Invocation, PaneSpec, PluginDescription, ProtocolSupport,
 };
 pub use wire::HostEvent;
 

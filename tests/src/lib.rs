@@ -143,7 +143,11 @@ pub fn out_of_tree_example() -> PathBuf {
     let path = example_target_dir()
         .join(profile)
         .join("libagent_tty_plugin_hello_pane.so");
-    assert!(path.exists(), "{} is missing after the build", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing after the build",
+        path.display()
+    );
     path
 }
 

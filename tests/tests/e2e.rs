@@ -3,8 +3,8 @@
 mod e2e {
     mod agent_loop;
     mod compat;
-    mod example;
     mod dashboard;
+    mod example;
     mod foundation;
     mod gc;
     mod install;

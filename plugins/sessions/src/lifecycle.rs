@@ -100,8 +100,7 @@ pub fn effects() -> Vec<agent_tty_plugin_api::EffectSpec> {
         capability: "sessions.list".into(),
         when_arg: Some("reconcile".into()),
         permission: "sessions.reconcile".into(),
-        about: "rewrites manifests of Sessions whose host died and kills orphaned children"
-            .into(),
+        about: "rewrites manifests of Sessions whose host died and kills orphaned children".into(),
     }]
 }
 

@@ -6,7 +6,10 @@ use agent_tty_e2e::{plugin_lib, Run, Sandbox};
 
 fn with_compat(sandbox: &Sandbox, args: &[&str]) -> Run {
     let mut cmd = sandbox.command(args);
-    cmd.env("AGENT_TTY_PLUGIN_PATH", plugin_lib("fixture_compat_v1_plugin"));
+    cmd.env(
+        "AGENT_TTY_PLUGIN_PATH",
+        plugin_lib("fixture_compat_v1_plugin"),
+    );
     cmd.output().unwrap().into()
 }
 
@@ -42,10 +45,19 @@ fn an_old_plugin_calls_todays_capabilities_and_sees_todays_events() {
         &["--json", "--home", home_arg, "create", "--", "sleep", "300"],
     );
     created.expect_code(0);
-    assert_eq!(created.stderr, "", "an old plugin warned on a new host's event");
+    assert_eq!(
+        created.stderr, "",
+        "an old plugin warned on a new host's event"
+    );
     let run = with_compat(
         &sandbox,
-        &["--json", "--home", home_arg, "compat-v1", "--count-sessions"],
+        &[
+            "--json",
+            "--home",
+            home_arg,
+            "compat-v1",
+            "--count-sessions",
+        ],
     );
     run.expect_code(0);
     assert_eq!(run.result()["sessions"], 1);

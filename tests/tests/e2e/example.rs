@@ -46,6 +46,9 @@ fn the_out_of_tree_example_adds_its_pane_to_the_dashboard() {
     ui.send(b" ");
     ui.expect_text("Space pressed 1 times", wait);
     ui.send(b"\x1b");
+    // Closed: wait for the pane to go, so `q` is not read as Alt+q.
+    ui.wait_for(wait, |s| !s.contents().contains("Greetings from"))
+        .expect("Esc closes the pane");
     ui.send(b"q");
     assert_eq!(ui.wait_exit(wait).and_then(|s| s.code()), Some(0));
 }

@@ -61,7 +61,12 @@ fn install_puts_the_host_and_the_four_product_plugins_where_the_host_finds_them(
     install(&sandbox, &prefix, &[]).expect_code(0);
     assert_eq!(
         loaded_plugins(&sandbox, &prefix),
-        ["dashboard-home-picker", "gc-sweeper", "registry", "sessions"]
+        [
+            "dashboard-home-picker",
+            "gc-sweeper",
+            "registry",
+            "sessions"
+        ]
     );
     // The example plugin is documentation, never installed.
     let libs: Vec<String> = std::fs::read_dir(prefix.join("lib/agent-tty/plugins"))
@@ -87,7 +92,12 @@ fn without_the_registry_features_home_list_is_not_installed_and_sessions_still_w
 
     let run = installed(&sandbox, &prefix, &["--json", "home", "list"]);
     run.expect_code(2);
-    assert_eq!(run.json()["error"]["code"], "PLUGIN_NOT_INSTALLED", "{}", run.stdout);
+    assert_eq!(
+        run.json()["error"]["code"],
+        "PLUGIN_NOT_INSTALLED",
+        "{}",
+        run.stdout
+    );
 
     let home = sandbox.home("h");
     let home_arg = home.to_str().unwrap();
@@ -102,7 +112,12 @@ fn without_the_registry_features_home_list_is_not_installed_and_sessions_still_w
         .to_owned();
     let listed = installed(&sandbox, &prefix, &["--json", "--home", home_arg, "list"]);
     assert!(listed.expect_code(0).stdout.contains(&id));
-    installed(&sandbox, &prefix, &["--json", "--home", home_arg, "destroy", &id]).expect_code(0);
+    installed(
+        &sandbox,
+        &prefix,
+        &["--json", "--home", home_arg, "destroy", &id],
+    )
+    .expect_code(0);
 
     // Added later: install again without --without.
     install(&sandbox, &prefix, &[]).expect_code(0);
@@ -118,6 +133,10 @@ fn an_unknown_plugin_name_is_refused_before_anything_is_installed() {
     let prefix = sandbox.root().join("prefix");
     let run = install(&sandbox, &prefix, &["--without", "registy"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("unknown plugin 'registy'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown plugin 'registy'"),
+        "{}",
+        run.stderr
+    );
     assert!(!prefix.exists());
 }

@@ -1,6 +1,6 @@
 //! Side-effecting capabilities are gated by declared permissions.
 
-use agent_tty_e2e::{plugin_lib, write_session, dead_pid, session_id, Run, Sandbox};
+use agent_tty_e2e::{dead_pid, plugin_lib, session_id, write_session, Run, Sandbox};
 
 fn tidy(sandbox: &Sandbox, home: &std::path::Path, args: &[&str], declared: bool) -> Run {
     let mut all = vec!["--json", "--home", home.to_str().unwrap(), "tidy"];
@@ -39,7 +39,11 @@ fn a_declared_reconcile_runs() {
     let before = std::fs::read(dir.join("session.json")).unwrap();
     let run = tidy(&sandbox, &home, &[], true);
     run.expect_code(0);
-    assert_ne!(std::fs::read(dir.join("session.json")).unwrap(), before, "reconciled");
+    assert_ne!(
+        std::fs::read(dir.join("session.json")).unwrap(),
+        before,
+        "reconciled"
+    );
 }
 
 #[test]
@@ -50,7 +54,10 @@ fn plugins_json_shows_what_each_plugin_may_do() {
     let run: Run = cmd.output().unwrap().into();
     let rows = run.result()["plugins"].as_array().unwrap().clone();
     let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap().clone();
-    assert_eq!(row("tidy")["permissions"], serde_json::json!(["sessions.reconcile"]));
+    assert_eq!(
+        row("tidy")["permissions"],
+        serde_json::json!(["sessions.reconcile"])
+    );
     assert_eq!(row("registry")["permissions"], serde_json::json!([]));
     let effects = row("sessions")["effects"].clone();
     assert_eq!(effects[0]["capability"], "sessions.list");
