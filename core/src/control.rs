@@ -70,6 +70,12 @@ pub enum ControlRequest {
         /// A name such as `SIGINT` or `INT`.
         signal: String,
     },
+    /// Place a label in the Event Log (`marker`); nothing reaches the
+    /// terminal. The label may be empty.
+    Mark {
+        /// The label.
+        label: String,
+    },
 }
 
 /// The host's answer.
@@ -103,6 +109,12 @@ pub fn socket_dir() -> Result<PathBuf> {
         Err(_) => crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?,
     }
     Ok(dir)
+}
+
+/// Where this process's environment puts Session sockets (not created;
+/// `doctor` checks it without creating it).
+pub fn socket_dir_location() -> PathBuf {
+    socket_dir_here()
 }
 
 /// Where this process's environment puts Session sockets (not created).

@@ -19,13 +19,13 @@ pub fn resolve_home(
     env_value: Option<&str>,
     os_home: Option<&Path>,
 ) -> Result<HomeChoice> {
-    let (raw, explicit, source) = match (flag, env_value.filter(|v| !v.is_empty())) {
+    let (raw, explicit, source) = match (flag, env_value) {
         (Some(f), _) => (PathBuf::from(f), true, Source::Flag),
         (None, Some(e)) => (PathBuf::from(e), true, Source::Env),
         (None, None) => {
             let base = os_home.ok_or_else(|| {
                 Error::invalid(
-                    ErrorCode::InvalidArgument,
+                    ErrorCode::InvalidInput,
                     "cannot find your user directory to place the default Home ~/.agent-tty; \
                      pass --home <absolute path> or set AGENT_TTY_HOME",
                 )
@@ -33,14 +33,32 @@ pub fn resolve_home(
             (base.join(".agent-tty"), false, Source::Default)
         }
     };
+    // 0.5's wording first ("--home must not be empty." / "… must be an
+    // absolute path."), so scripts matching it keep working; then what to do.
+    let name = match source {
+        Source::Flag => "--home",
+        Source::Env => HOME_ENV,
+        Source::Default => "$HOME",
+    };
+    let shown = raw.display().to_string();
+    let refuse = |message: String| {
+        Error::Plugin(
+            agent_tty_plugin_api::PluginError::new(ErrorCode::InvalidInput, message)
+                .with_details(serde_json::json!({ "source": source.as_str(), "home": shown })),
+        )
+    };
+    if raw.as_os_str().is_empty() {
+        return Err(refuse(format!(
+            "{name} must not be empty. Pass an absolute path, e.g. {name}=\"$PWD/.agent-tty\"."
+        )));
+    }
     if !raw.is_absolute() {
-        let shown = raw.display();
         let message = match source {
             Source::Flag => format!(
-                "--home must be an absolute path, not {shown:?}; try --home \"$PWD/{shown}\""
+                "--home must be an absolute path. Got {shown:?}; try --home \"$PWD/{shown}\""
             ),
             Source::Env => format!(
-                "{HOME_ENV} must be an absolute path, not {shown:?}; try \
+                "{HOME_ENV} must be an absolute path. Got {shown:?}; try \
                  {HOME_ENV}=\"$PWD/{shown}\""
             ),
             Source::Default => format!(
@@ -48,7 +66,7 @@ pub fn resolve_home(
                  pass --home <absolute path> or set {HOME_ENV}"
             ),
         };
-        return Err(Error::invalid(ErrorCode::InvalidArgument, message));
+        return Err(refuse(message));
     }
     Ok(HomeChoice {
         path: canonical_path(&raw).to_string_lossy().into_owned(),
@@ -95,6 +113,17 @@ enum Source {
     Flag,
     Env,
     Default,
+}
+
+impl Source {
+    /// The `details.source` of a refused Home.
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Env => "env",
+            Source::Default => "default",
+        }
+    }
 }
 
 /// `<home>/sessions`.
@@ -151,7 +180,6 @@ mod tests {
     #[rstest]
     #[case(Some("/tmp/flag"), Some("/tmp/env"), "/tmp/flag", true)]
     #[case(None, Some("/tmp/env"), "/tmp/env", true)]
-    #[case(None, Some(""), "/users/me/.agent-tty", false)]
     #[case(None, None, "/users/me/.agent-tty", false)]
     fn resolution_order(
         #[case] flag: Option<&str>,
@@ -171,10 +199,16 @@ mod tests {
     #[rstest]
     #[case(Some("relative/home"), None)]
     #[case(None, Some("relative"))]
+    #[case(Some(""), None)]
+    #[case(None, Some(""))]
     fn relative_homes_are_usage_errors(#[case] flag: Option<&str>, #[case] env: Option<&str>) {
         let err = resolve_home(flag, env, Some(Path::new("/users/me"))).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidArgument);
-        assert!(err.to_string().contains("absolute"), "{err}");
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert!(
+            err.to_string().contains("must be an absolute path.")
+                || err.to_string().contains("must not be empty."),
+            "{err}"
+        );
         assert!(!err.to_string().contains("default"), "{err}");
     }
 

@@ -18,6 +18,7 @@ use crate::event_log::EVENT_LOG_FILE;
 use crate::home::sessions_dir;
 use crate::manifest::{parse_manifest, Status, MANIFEST_FILE};
 use crate::registry::{HomeEntry, HomeRegistry};
+use crate::safe_fs::{open_refusal, DirFd};
 use crate::time::format_iso;
 use serde_json::{json, Value};
 use std::io;
@@ -57,6 +58,9 @@ pub enum HiddenReason {
     OnlyDestroyed,
     /// The Home, its `sessions/`, or every manifest in it could not be read.
     Unreadable(String),
+    /// The Home or its `sessions/` is not trusted (another user's, writable
+    /// by group or others, or a symlink): nothing in it is looked at.
+    Untrusted(String),
 }
 
 impl HiddenReason {
@@ -68,6 +72,7 @@ impl HiddenReason {
             HiddenReason::NoSessions => "no-sessions",
             HiddenReason::OnlyDestroyed => "only-destroyed",
             HiddenReason::Unreadable(_) => "unreadable",
+            HiddenReason::Untrusted(_) => "untrusted",
         }
     }
 
@@ -79,22 +84,25 @@ impl HiddenReason {
             HiddenReason::NoSessions => "the Home has no Sessions left".into(),
             HiddenReason::OnlyDestroyed => "every Session in the Home was destroyed".into(),
             HiddenReason::Unreadable(why) => format!("the Home could not be read ({why})"),
+            HiddenReason::Untrusted(why) => why.clone(),
         }
     }
 }
 
 /// Scans one Home. Never writes, never reconciles.
+///
+/// The Home and its `sessions/` are opened without following a symlink and
+/// must be trusted ([`crate::safe_fs::check_trusted`]); a Home that is not
+/// (say a deleted `/tmp` Home another user re-created) is hidden with the
+/// reason, and nothing inside it is read.
 pub fn scan_home(home: &Path) -> HomeScan {
-    let tally = match tally_sessions(&sessions_dir(home)) {
+    let sessions = match open_trusted(home) {
+        Ok(Some(sessions)) => sessions,
+        Ok(None) => return HomeScan::Hidden(HiddenReason::SessionsMissing),
+        Err(reason) => return HomeScan::Hidden(reason),
+    };
+    let tally = match tally_sessions(&sessions) {
         Ok(tally) => tally,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return HomeScan::Hidden(match std::fs::metadata(home) {
-                Ok(meta) if meta.is_dir() => HiddenReason::SessionsMissing,
-                Ok(_) => HiddenReason::Unreadable("it is not a directory".into()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => HiddenReason::DirectoryMissing,
-                Err(e) => HiddenReason::Unreadable(e.to_string()),
-            })
-        }
         Err(e) => return HomeScan::Hidden(HiddenReason::Unreadable(e.to_string())),
     };
     match (tally.counts.total, tally.destroyed, tally.unreadable) {
@@ -106,6 +114,51 @@ pub fn scan_home(home: &Path) -> HomeScan {
         (0, _, _) => HomeScan::Hidden(HiddenReason::OnlyDestroyed),
         _ => HomeScan::Visible(tally.counts),
     }
+}
+
+/// Opens a Home's `sessions/` through the Home, neither through a symlink,
+/// and checks both are trusted. `Ok(None)`: the Home has no `sessions/`.
+fn open_trusted(home: &Path) -> Result<Option<DirFd>, HiddenReason> {
+    let home_dir = match DirFd::open(home) {
+        Ok(dir) => dir,
+        Err(e) => {
+            return Err(match e.kind() {
+                io::ErrorKind::NotFound => HiddenReason::DirectoryMissing,
+                _ if e.raw_os_error() == Some(libc::ENOTDIR) && !is_symlink(home) => {
+                    HiddenReason::Unreadable("it is not a directory".into())
+                }
+                _ if e.raw_os_error() == Some(libc::ELOOP)
+                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    HiddenReason::Untrusted(open_refusal("the Home", home, &e))
+                }
+                _ => HiddenReason::Unreadable(e.to_string()),
+            })
+        }
+    };
+    home_dir
+        .check_trusted("the Home")
+        .map_err(|u| HiddenReason::Untrusted(u.reason))?;
+    let sessions = match home_dir.open_child("sessions") {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            return Err(HiddenReason::Untrusted(open_refusal(
+                "the Home's sessions/",
+                &sessions_dir(home),
+                &e,
+            )))
+        }
+        Err(e) => return Err(HiddenReason::Unreadable(e.to_string())),
+    };
+    sessions
+        .check_trusted("the Home's sessions/")
+        .map_err(|u| HiddenReason::Untrusted(u.reason))?;
+    Ok(Some(sessions))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// What one pass over `sessions/` found.
@@ -127,15 +180,16 @@ const MANIFEST_READ_LIMIT: u64 = 1 << 20;
 /// (`openat`/`fstatat` on `<id>/session.json`), never by its full path; and
 /// manifests are read into one reused buffer without the size probe
 /// `fs::read` makes. About five system calls per Session.
-fn tally_sessions(sessions: &Path) -> io::Result<Tally> {
+fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
     use nix::dir::{Dir, Type};
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::{fstatat, Mode, SFlag};
     use std::os::fd::{AsRawFd, FromRawFd};
     use std::os::unix::ffi::OsStrExt;
 
-    let mut dir = Dir::open(
-        sessions,
+    let mut dir = Dir::openat(
+        Some(sessions.as_raw_fd()),
+        ".",
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
@@ -262,18 +316,16 @@ pub enum Occupancy {
 /// counts, even one gc would not collect: a Home is only emptied when
 /// nothing at all is left in it.
 pub fn occupancy(home: &Path) -> Occupancy {
-    match std::fs::read_dir(sessions_dir(home)) {
-        Ok(entries) => match entries.count() {
-            0 => Occupancy::Empty,
-            n => Occupancy::Occupied(n),
-        },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::symlink_metadata(home) {
-            Ok(meta) if meta.is_dir() => Occupancy::Empty,
-            Ok(_) => Occupancy::Unreadable("the Home is not a directory".into()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Occupancy::Gone,
-            Err(e) => Occupancy::Unreadable(e.to_string()),
-        },
+    let counted = |sessions: DirFd| match sessions.names() {
+        Ok(names) if names.is_empty() => Occupancy::Empty,
+        Ok(names) => Occupancy::Occupied(names.len()),
         Err(e) => Occupancy::Unreadable(e.to_string()),
+    };
+    match open_trusted(home) {
+        Ok(Some(sessions)) => counted(sessions),
+        Ok(None) => Occupancy::Empty,
+        Err(HiddenReason::DirectoryMissing) => Occupancy::Gone,
+        Err(reason) => Occupancy::Unreadable(reason.describe()),
     }
 }
 

@@ -8,6 +8,8 @@
 
 #![deny(missing_docs)]
 
+pub mod artifacts;
+pub mod config;
 pub mod control;
 pub mod error;
 pub mod event_log;
@@ -15,12 +17,15 @@ pub mod fsutil;
 pub mod home;
 pub mod home_scan;
 pub mod keys;
+pub mod legacy_rpc;
 pub mod liveness;
 pub mod manifest;
 pub mod parallel;
+pub mod profile;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
+pub mod safe_fs;
 pub mod screen;
 pub mod signals;
 pub mod text;

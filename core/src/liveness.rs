@@ -122,6 +122,14 @@ pub struct Sidecar {
     /// before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<PathBuf>,
+    /// Where the host also answers agent-tty 0.5's requests
+    /// (`/tmp/agent-tty/<h8>/<h12>`, see [`crate::legacy_rpc`]), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_socket: Option<PathBuf>,
+    /// Why the host does not answer 0.5's requests, when it does not (e.g.
+    /// `/tmp/agent-tty` belongs to another user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_socket_refused: Option<String>,
 }
 
 impl Sidecar {
@@ -133,7 +141,19 @@ impl Sidecar {
             host,
             child,
             socket: None,
+            legacy_socket: None,
+            legacy_socket_refused: None,
         }
+    }
+
+    /// The same sidecar, recording whether (where, or why not) the host
+    /// answers agent-tty 0.5's requests.
+    pub fn with_legacy_socket(mut self, outcome: std::result::Result<PathBuf, String>) -> Self {
+        match outcome {
+            Ok(path) => self.legacy_socket = Some(path),
+            Err(why) => self.legacy_socket_refused = Some(why),
+        }
+        self
     }
 
     /// The same sidecar, recording the host's control socket.

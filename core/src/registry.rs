@@ -217,7 +217,7 @@ impl HomeRegistry {
     pub fn from_env() -> Result<Self> {
         registry_path_from_env().map(Self::new).ok_or_else(|| {
             Error::invalid(
-                ErrorCode::InvalidArgument,
+                ErrorCode::InvalidInput,
                 "cannot locate the Home Registry: neither XDG_STATE_HOME nor HOME is an \
                  absolute path; set XDG_STATE_HOME=/absolute/dir",
             )

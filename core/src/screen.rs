@@ -9,7 +9,10 @@
 //! emulator sees it (see [`marker_echo`]), so no reader of the screen ever
 //! shows it.
 
+mod cells;
 mod marker_echo;
+
+pub use cells::{Cell, CellColor, CellRows, CellWidth};
 
 use crate::error::Result;
 use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};
@@ -57,7 +60,7 @@ pub struct ScreenReplay {
     parser: vt100::Parser,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
-    echo: MarkerEchoFilter,
+    echo: ShownOutput,
 }
 
 impl ScreenReplay {
@@ -76,7 +79,7 @@ impl ScreenReplay {
             parser: vt100::Parser::new(rows, cols, scrollback),
             exit: None,
             last_seq: None,
-            echo: MarkerEchoFilter::new(),
+            echo: ShownOutput::new(),
         }
     }
 
@@ -101,31 +104,18 @@ impl ScreenReplay {
     /// Applies one event.
     pub fn apply(&mut self, event: &Event) {
         self.last_seq = Some(event.seq);
+        if let Some(shown) = self.echo.shown(event) {
+            self.parser.process(shown.as_bytes());
+        }
         match &event.body {
-            EventBody::Output { data } => {
-                let shown = self.echo.filter(data);
-                self.parser.process(shown.as_bytes());
-            }
             EventBody::Resize { cols, rows } => {
                 let (rows, cols) = replay_size(*cols, *rows);
                 self.parser.screen_mut().set_size(rows, cols)
-            }
-            EventBody::InputRun {
-                marker: Some(marker),
-                ..
-            } => self.echo.run_started(marker),
-            EventBody::RunComplete { marker, .. } => {
-                if let Some(held) = self.echo.run_completed(marker) {
-                    self.parser.process(held.as_bytes());
-                }
             }
             EventBody::Exit {
                 exit_code,
                 exit_signal,
             } => {
-                if let Some(held) = self.echo.session_ended() {
-                    self.parser.process(held.as_bytes());
-                }
                 self.exit = Some(ExitInfo {
                     exit_code: *exit_code,
                     exit_signal: exit_signal.clone(),
@@ -216,6 +206,55 @@ impl ScreenReplay {
     /// The `seq` of the last event applied.
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
+    }
+}
+
+/// The terminal output an Event Log puts on the screen, event by event:
+/// `output` data with `run`'s completion-marker echo removed (see
+/// [`marker_echo`]), exactly as [`ScreenReplay`] feeds its emulator.
+///
+/// For readers that need the bytes rather than the screen, such as the
+/// asciicast export: what they write then replays to the same screen, and
+/// the marker never shows.
+#[derive(Debug)]
+pub struct ShownOutput {
+    echo: MarkerEchoFilter,
+}
+
+impl Default for ShownOutput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ShownOutput {
+    /// A filter that has seen no events yet.
+    pub fn new() -> Self {
+        ShownOutput {
+            echo: MarkerEchoFilter::new(),
+        }
+    }
+
+    /// The text `event` puts on the screen, if any. Besides `output`
+    /// events, a `run_complete` or `exit` can release output held back
+    /// while it might have been the start of a marker echo.
+    pub fn shown(&mut self, event: &Event) -> Option<String> {
+        match &event.body {
+            EventBody::Output { data } => {
+                let shown = self.echo.filter(data);
+                (!shown.is_empty()).then(|| shown.into_owned())
+            }
+            EventBody::InputRun {
+                marker: Some(marker),
+                ..
+            } => {
+                self.echo.run_started(marker);
+                None
+            }
+            EventBody::RunComplete { marker, .. } => self.echo.run_completed(marker),
+            EventBody::Exit { .. } => self.echo.session_ended(),
+            _ => None,
+        }
     }
 }
 

@@ -8,10 +8,11 @@
 //! drive it directly.
 
 use crate::host::{PaneInfo, HOME_PICKER_PLUGIN};
-use crate::keys::{Action, KeyContext, KeyTable};
-use crate::live::{FollowTarget, LiveSnapshot};
+use crate::keys::{Action, KeyContext, KeyTable, View};
+use crate::live::{FollowPlan, FollowTarget, HistoryPos, LiveCommand, LiveSnapshot};
 use crate::session::SessionRow;
-use agent_tty_plugin_api::{KeyEvent, PaneAction, PaneContext, PaneFrame};
+use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneAction, PaneContext, PaneFrame};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -44,6 +45,16 @@ pub struct Overlay {
     pub instance: u64,
     /// Its latest drawing; `None` until the first one arrives.
     pub frame: Option<PaneFrame>,
+    /// Why the pane failed (an error answer, a panic, garbage), shown in
+    /// the pane itself; the rest of the dashboard keeps working.
+    pub error: Option<String>,
+}
+
+impl Overlay {
+    /// The pane has a text field with focus: printable keys are its own.
+    pub fn text_input(&self) -> bool {
+        self.error.is_none() && self.frame.as_ref().is_some_and(|f| f.text_input)
+    }
 }
 
 /// Everything the dashboard shows. Rendering is a pure function of this.
@@ -61,8 +72,19 @@ pub struct State {
     pub focus: Focus,
     /// The Live View fills the screen.
     pub maximised: bool,
+    /// Every Session of the scope is shown as a tile.
+    pub overview: bool,
+    /// The help overlay is up.
+    pub help: bool,
     /// The latest picture of the selected Session.
     pub live: Option<LiveSnapshot>,
+    /// The latest pictures of the other Sessions, for the overview's tiles.
+    pub tiles: BTreeMap<String, LiveSnapshot>,
+    /// The overview's selected tile (an index into the listing).
+    pub tile: usize,
+    /// The selected Session left the listing (it ended, or `gc` collected
+    /// it) and is kept in the list until another is selected.
+    pub pinned: Option<String>,
     /// How far the Live View is panned (columns, rows).
     pub pan: (u16, u16),
     /// A plugin pane on top of everything, if one is open.
@@ -86,12 +108,52 @@ impl State {
         }
     }
 
+    /// The Sessions listed (empty while loading or after a failure).
+    pub fn rows(&self) -> &[SessionRow] {
+        match &self.listing {
+            Listing::Loaded(rows) => rows,
+            _ => &[],
+        }
+    }
+
+    /// The view that is up.
+    pub fn view(&self) -> View {
+        if self.help {
+            View::Help
+        } else if self.overview {
+            View::Overview
+        } else if self.maximised {
+            View::Maximised
+        } else {
+            View::Main
+        }
+    }
+
+    /// The Live View shows history rather than the live screen.
+    pub fn paused(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|l| l.history != HistoryPos::Following)
+    }
+
     /// What the key table needs to know about the state.
     pub fn key_context(&self) -> KeyContext {
         KeyContext {
+            view: self.view(),
             live_focused: self.focus == Focus::LiveView,
-            maximised: self.maximised,
+            paused: self.paused(),
         }
+    }
+
+    /// Whether the list sits beside the Live View (wide terminals) rather
+    /// than above it.
+    pub fn side_by_side(&self) -> bool {
+        self.size.0 >= SIDE_BY_SIDE_COLS
+    }
+
+    /// The overview's grid: tiles per row, for a terminal this wide.
+    pub fn tiles_per_row(&self) -> usize {
+        usize::from(self.size.0 / TILE_MIN_COLS).max(1)
     }
 
     /// The area a full-screen pane gets: everything but the footer line.
@@ -100,11 +162,22 @@ impl State {
     }
 }
 
+/// From this many columns on, the Session list sits beside the Live View.
+pub const SIDE_BY_SIDE_COLS: u16 = 140;
+
+/// The overview's tiles are at least this wide.
+pub const TILE_MIN_COLS: u16 = 40;
+
+/// Lines the mouse wheel scrolls the history per notch.
+pub const WHEEL_LINES: i64 = 3;
+
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A key was pressed.
     Key(KeyEvent),
+    /// The mouse wheel turned: positive is up (into history).
+    Wheel(i8),
     /// The terminal is now this size (columns, rows).
     Resize(u16, u16),
     /// Time passed: refresh the listing and the ages.
@@ -143,8 +216,8 @@ pub enum Msg {
 pub enum Effect {
     /// List a Home's Sessions through `sessions.list`.
     List(ListRequest),
-    /// Follow this Session in the Live View (`None`: stop).
-    Follow(Option<FollowTarget>),
+    /// Tell the Live View worker what to follow or where to scroll.
+    Live(LiveCommand),
     /// Call the plugin pane shown in the overlay.
     Pane(PaneCall),
     /// Leave the dashboard.
@@ -211,8 +284,11 @@ pub enum PaneCall {
 pub struct Options {
     /// The canonical path of the Home to open on.
     pub home: String,
-    /// A Session to select at start (`--session`).
+    /// A Session to select at start (`--session`): its id or the start of
+    /// it.
     pub session: Option<String>,
+    /// Start with all Sessions rather than the Active ones (`--all`).
+    pub all: bool,
 }
 
 /// The dashboard: its state plus what it needs to decide effects.
@@ -220,7 +296,7 @@ pub struct App {
     /// What is shown.
     pub state: State,
     panes: Vec<PaneInfo>,
-    following: Option<String>,
+    following: Option<FollowPlan>,
     want_session: Option<String>,
     next_instance: u64,
 }
@@ -231,12 +307,17 @@ impl App {
         App {
             state: State {
                 home: options.home,
-                scope_all: false,
+                scope_all: options.all,
                 listing: Listing::Loading,
                 selected: 0,
                 focus: Focus::Sessions,
                 maximised: false,
+                overview: false,
+                help: false,
                 live: None,
+                tiles: BTreeMap::new(),
+                tile: 0,
+                pinned: None,
                 pan: (0, 0),
                 overlay: None,
                 message: None,
@@ -275,6 +356,15 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
+            Msg::Wheel(notches) => {
+                let shown = matches!(self.state.view(), View::Main | View::Maximised);
+                if self.state.overlay.is_some() || !shown {
+                    return Vec::new();
+                }
+                vec![Effect::Live(LiveCommand::Scroll(
+                    i64::from(notches) * WHEEL_LINES,
+                ))]
+            }
             Msg::Resize(cols, rows) => {
                 self.state.size = (cols, rows);
                 match &self.state.overlay {
@@ -292,17 +382,13 @@ impl App {
             }
             Msg::Listed { home, all, result } => self.on_listed(home, all, result),
             Msg::Live(snapshot) => {
-                if self.following.as_deref() == Some(snapshot.session_id.as_str()) {
-                    self.state.live = Some(snapshot);
-                }
+                self.on_live(snapshot);
                 Vec::new()
             }
             Msg::PaneDrawn { instance, result } => {
                 match (&mut self.state.overlay, result) {
                     (Some(o), Ok(frame)) if o.instance == instance => o.frame = Some(frame),
-                    (Some(o), Err(e)) if o.instance == instance => {
-                        self.state.message = Some(format!("{}: {e}", o.pane.spec.title));
-                    }
+                    (Some(o), Err(e)) if o.instance == instance => o.error = Some(e),
                     _ => {}
                 }
                 Vec::new()
@@ -320,9 +406,19 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if let Some(o) = &self.state.overlay {
-            // A pane holds the keyboard; only Ctrl-C escapes it.
-            if key.ctrl && key.code == agent_tty_plugin_api::KeyCode::Char('c') {
+            // A pane holds the keyboard, but `q` quits from every view
+            // unless the pane's text field has focus, and Ctrl-C always.
+            let ctrl_c = key.ctrl && key.code == KeyCode::Char('c');
+            let q = !key.ctrl && !key.alt && key.code == KeyCode::Char('q');
+            if ctrl_c || (q && !o.text_input()) {
                 return self.quit();
+            }
+            if o.error.is_some() {
+                // A failed pane cannot take keys; Esc closes it.
+                return match key.code {
+                    KeyCode::Esc => self.close_overlay(),
+                    _ => Vec::new(),
+                };
             }
             return vec![Effect::Pane(PaneCall::Key {
                 pane: o.pane.clone(),
@@ -338,26 +434,26 @@ impl App {
         let s = &mut self.state;
         match action {
             Action::Quit => return self.quit(),
+            Action::Help => s.help = true,
+            Action::CloseHelp => s.help = false,
             Action::FocusNext => {
                 s.focus = match s.focus {
                     Focus::Sessions => Focus::LiveView,
                     Focus::LiveView => Focus::Sessions,
                 };
-                if s.maximised {
-                    s.maximised = false;
+            }
+            Action::Maximise => {
+                if s.selected_session().is_some() {
+                    s.maximised = true;
                 }
             }
-            Action::ToggleMaximise => s.maximised = !s.maximised,
             Action::Restore => s.maximised = false,
             Action::ToggleScope => {
                 s.scope_all = !s.scope_all;
                 return vec![self.list(false)];
             }
             Action::SelectNext | Action::SelectPrevious => {
-                let len = match &s.listing {
-                    Listing::Loaded(rows) => rows.len(),
-                    _ => 0,
-                };
+                let len = s.rows().len();
                 if len > 0 {
                     s.selected = if action == Action::SelectNext {
                         (s.selected + 1).min(len - 1)
@@ -365,6 +461,7 @@ impl App {
                         s.selected.saturating_sub(1)
                     };
                 }
+                self.unpin_unless_selected();
                 return self.follow_selected();
             }
             Action::Pan(dx, dy) => {
@@ -373,6 +470,38 @@ impl App {
                 if let Some(live) = &s.live {
                     s.pan.0 = s.pan.0.min(live.screen.area.width.saturating_sub(1));
                     s.pan.1 = s.pan.1.min(live.screen.area.height.saturating_sub(1));
+                }
+            }
+            Action::HistoryPage(pages) => {
+                let page = s
+                    .live
+                    .as_ref()
+                    .map_or(1, |l| i64::from(l.screen.area.height.max(2) - 1));
+                return vec![Effect::Live(LiveCommand::Scroll(i64::from(pages) * page))];
+            }
+            Action::ToLive => return vec![Effect::Live(LiveCommand::ToLive)],
+            Action::ToggleOverview => {
+                s.overview = !s.overview;
+                s.pan = (0, 0);
+                s.tile = s.selected;
+                return self.follow_selected();
+            }
+            Action::MoveTile(dx, dy) => {
+                let len = s.rows().len();
+                if len > 0 {
+                    let per_row = s.tiles_per_row() as isize;
+                    let step = isize::from(dx) + isize::from(dy) * per_row;
+                    let tile = s.tile as isize + step;
+                    s.tile = tile.clamp(0, len as isize - 1) as usize;
+                }
+            }
+            Action::OpenTile => {
+                if s.tile < s.rows().len() {
+                    s.selected = s.tile;
+                    s.overview = false;
+                    s.focus = Focus::LiveView;
+                    self.unpin_unless_selected();
+                    return self.follow_selected();
                 }
             }
             Action::OpenHomePicker => {
@@ -393,6 +522,48 @@ impl App {
         Vec::new()
     }
 
+    /// Routes a picture to the Live View or to its tile, and brings a pinned
+    /// row up to date with how its Session ended.
+    fn on_live(&mut self, snapshot: LiveSnapshot) {
+        let Some(plan) = &self.following else { return };
+        let id = snapshot.session_id.as_str();
+        if self.state.pinned.as_deref() == Some(id) {
+            if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
+                if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
+                    if row.is_active() {
+                        row.status = "exited".into();
+                        row.exit_code = exit.exit_code;
+                        row.exit_signal = exit.exit_signal.clone();
+                    }
+                }
+            }
+        }
+        if plan.main.as_ref().is_some_and(|t| t.session_id == id) {
+            self.state.live = Some(snapshot);
+        } else if plan.tiles.iter().any(|t| t.session_id == id) {
+            self.state
+                .tiles
+                .insert(snapshot.session_id.clone(), snapshot);
+        }
+    }
+
+    /// Forgets a pinned row once another Session is selected.
+    fn unpin_unless_selected(&mut self) {
+        let Some(pinned) = self.state.pinned.clone() else {
+            return;
+        };
+        let selected = self.state.selected_session().map(|r| r.session_id.clone());
+        if selected.as_deref() != Some(pinned.as_str()) {
+            self.state.pinned = None;
+            if let Listing::Loaded(rows) = &mut self.state.listing {
+                rows.retain(|r| r.session_id != pinned);
+                if let Some(id) = selected {
+                    self.state.selected = rows.iter().position(|r| r.session_id == id).unwrap_or(0);
+                }
+            }
+        }
+    }
+
     fn open_pane(&mut self, index: usize) -> Vec<Effect> {
         let pane = self.panes[index].clone();
         let instance = self.next_instance;
@@ -401,6 +572,7 @@ impl App {
             pane: pane.clone(),
             instance,
             frame: None,
+            error: None,
         });
         vec![Effect::Pane(PaneCall::Open {
             pane,
@@ -445,18 +617,22 @@ impl App {
                     self.state.selected = 0;
                     self.state.pan = (0, 0);
                     self.state.live = None;
-                    self.following = None;
-                    effects.push(Effect::Follow(None));
+                    self.state.tiles.clear();
+                    self.state.pinned = None;
+                    self.state.tile = 0;
+                    self.following = Some(FollowPlan::default());
+                    effects.push(Effect::Live(LiveCommand::Follow(FollowPlan::default())));
                 }
                 // Entering a Home reconciles it, exactly as `list` does.
                 effects.push(self.list(true));
                 effects
             }
             Err(e) => {
-                let title = o.pane.spec.title.clone();
-                let effects = self.close_overlay();
-                self.state.message = Some(format!("{title}: {e}"));
-                effects
+                // The failure shows in the pane that failed; Esc closes it.
+                if let Some(o) = &mut self.state.overlay {
+                    o.error = Some(e);
+                }
+                Vec::new()
             }
         }
     }
@@ -476,32 +652,51 @@ impl App {
             }
             return Vec::new(); // an answer to a question no longer asked
         }
-        let rows = match result {
+        let mut rows = match result {
             Ok(rows) => rows,
             Err(e) => {
                 self.state.listing = Listing::Failed(e);
                 return Vec::new();
             }
         };
-        let keep = self.state.selected_session().map(|r| r.session_id.clone());
-        let wanted = self.want_session.clone().or(keep);
-        self.state.selected = wanted
-            .as_ref()
-            .and_then(|id| rows.iter().position(|r| &r.session_id == id))
-            .unwrap_or_else(|| self.state.selected.min(rows.len().saturating_sub(1)));
-        if let Some(id) = self.want_session.take() {
-            if !rows.iter().any(|r| r.session_id == id) {
-                if !self.state.scope_all {
+        let keep = self.state.selected_session().cloned();
+        // The selected Session stays selected when it leaves the listing
+        // (it ended and the scope is Active, or `gc` collected it): the
+        // person was looking at it and wants to see how it ended.
+        if let Some(row) = &keep {
+            if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id) {
+                let at = self.state.selected.min(rows.len());
+                rows.insert(at, row.clone());
+                self.state.pinned = Some(row.session_id.clone());
+            } else if self.state.pinned.as_deref() == Some(row.session_id.as_str()) {
+                self.state.pinned = None;
+            }
+        }
+        if let Some(prefix) = self.want_session.take() {
+            match matching(&rows, &prefix) {
+                Match::One(index) => self.state.selected = index,
+                Match::Many(n) => {
+                    self.state.message = Some(format!(
+                        "{n} Sessions start with {prefix}; give more of the id"
+                    ));
+                }
+                Match::None if !self.state.scope_all => {
                     // An ended Session is only listed under "all". Ask
                     // whether it is there before widening the scope, so an
                     // id that is in no listing leaves the scope alone.
-                    self.want_session = Some(id);
+                    self.want_session = Some(prefix);
                     self.state.listing = Listing::Loaded(rows);
                     return vec![self.list_in(true, false)];
                 }
-                self.state.message = Some(no_such_session(&id));
+                Match::None => self.state.message = Some(no_such_session(&prefix)),
             }
+        } else {
+            let keep = keep.map(|r| r.session_id);
+            self.state.selected = keep
+                .and_then(|id| rows.iter().position(|r| r.session_id == id))
+                .unwrap_or_else(|| self.state.selected.min(rows.len().saturating_sub(1)));
         }
+        self.state.tile = self.state.tile.min(rows.len().saturating_sub(1));
         self.state.listing = Listing::Loaded(rows);
         self.follow_selected()
     }
@@ -510,47 +705,91 @@ impl App {
     /// Session the Active listing does not hold: widen the scope only when
     /// the Session is there (it has ended), otherwise say it is not.
     fn on_probe(&mut self, result: Result<Vec<SessionRow>, String>) -> Vec<Effect> {
-        let Some(id) = self.want_session.take() else {
+        let Some(prefix) = self.want_session.take() else {
             return Vec::new();
         };
         match result {
-            Ok(rows) if rows.iter().any(|r| r.session_id == id) => {
-                self.want_session = Some(id);
+            Ok(rows) if !matches!(matching(&rows, &prefix), Match::None) => {
+                self.want_session = Some(prefix);
                 self.state.scope_all = true;
                 self.on_listed(self.state.home.clone(), true, Ok(rows))
             }
             Ok(_) => {
-                self.state.message = Some(no_such_session(&id));
+                self.state.message = Some(no_such_session(&prefix));
                 self.follow_selected()
             }
             Err(e) => {
-                self.state.message = Some(format!("could not look for Session {id}: {e}"));
+                self.state.message = Some(format!("could not look for Session {prefix}: {e}"));
                 self.follow_selected()
             }
         }
     }
 
+    /// Tells the Live View worker what to follow when that changed: the
+    /// selected Session, and in the overview every other listed one too.
     fn follow_selected(&mut self) -> Vec<Effect> {
-        let target = self
+        let home = Path::new(&self.state.home);
+        let target = |id: &str| {
+            let dir = agent_tty_core::home::session_dir(home, id).ok()?;
+            Some(FollowTarget {
+                session_id: id.to_owned(),
+                session_dir: dir,
+            })
+        };
+        let main = self
             .state
             .selected_session()
-            .map(|r| r.session_id.clone())
-            .and_then(|id| {
-                let dir =
-                    agent_tty_core::home::session_dir(Path::new(&self.state.home), &id).ok()?;
-                Some(FollowTarget {
-                    session_id: id,
-                    session_dir: dir,
-                })
-            });
-        let id = target.as_ref().map(|t| t.session_id.clone());
-        if id == self.following {
+            .and_then(|r| target(&r.session_id));
+        let tiles = if self.state.overview {
+            self.state
+                .rows()
+                .iter()
+                .filter(|r| Some(&r.session_id) != main.as_ref().map(|t| &t.session_id))
+                .filter_map(|r| target(&r.session_id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let plan = FollowPlan { main, tiles };
+        if self.following.as_ref() == Some(&plan) {
             return Vec::new();
         }
-        self.following = id;
-        self.state.live = None;
-        self.state.pan = (0, 0);
-        vec![Effect::Follow(target)]
+        let main_changed = self.following.as_ref().map(|p| &p.main) != Some(&plan.main);
+        if main_changed {
+            self.state.live = None;
+            self.state.pan = (0, 0);
+        }
+        self.state
+            .tiles
+            .retain(|id, _| plan.tiles.iter().any(|t| &t.session_id == id));
+        self.following = Some(plan.clone());
+        vec![Effect::Live(LiveCommand::Follow(plan))]
+    }
+}
+
+/// How a `--session` prefix matched a listing.
+enum Match {
+    None,
+    One(usize),
+    Many(usize),
+}
+
+/// Finds the Session a `--session` value means: the exact id, else the one
+/// id that starts with it.
+fn matching(rows: &[SessionRow], prefix: &str) -> Match {
+    if let Some(i) = rows.iter().position(|r| r.session_id == prefix) {
+        return Match::One(i);
+    }
+    let hits: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.session_id.starts_with(prefix))
+        .map(|(i, _)| i)
+        .collect();
+    match hits.as_slice() {
+        [] => Match::None,
+        [one] => Match::One(*one),
+        many => Match::Many(many.len()),
     }
 }
 

@@ -14,10 +14,14 @@ use agent_tty_plugin_api::{KeyCode, KeyEvent};
 pub enum Action {
     /// Leave the dashboard.
     Quit,
+    /// Show the help overlay.
+    Help,
+    /// Close the help overlay.
+    CloseHelp,
     /// Move focus between the Session list and the Live View.
     FocusNext,
-    /// Maximise the Live View, or restore the layout.
-    ToggleMaximise,
+    /// Maximise the Live View.
+    Maximise,
     /// Leave the maximised Live View.
     Restore,
     /// Switch between Active Sessions (and Homes) and all of them.
@@ -28,41 +32,103 @@ pub enum Action {
     SelectNext,
     /// Pan the Live View by (columns, rows).
     Pan(i8, i8),
+    /// Page through the Live View's history (positive: back, older).
+    HistoryPage(i8),
+    /// Back to the live screen.
+    ToLive,
+    /// Show every Session as a tile, or go back from there.
+    ToggleOverview,
+    /// Move the tile selection by (columns, rows) of tiles.
+    MoveTile(i8, i8),
+    /// Open the selected tile's Session in the Live View.
+    OpenTile,
     /// Open the Home picker.
     OpenHomePicker,
     /// Open the plugin pane at this index of the dashboard's pane list.
     OpenPane(usize),
 }
 
+/// Which view is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The Session list and the Live View.
+    Main,
+    /// The Live View alone.
+    Maximised,
+    /// Every Session as a tile.
+    Overview,
+    /// The help overlay.
+    Help,
+}
+
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
-    /// Everywhere in the main view.
+    /// Everywhere, the help overlay included.
     Always,
-    /// The Session list has focus (and the Live View is not maximised).
+    /// Everywhere but the help overlay.
+    NotHelp,
+    /// The main view (list and Live View side by side or stacked).
+    Main,
+    /// The Session list has focus in the main view.
     SessionsFocused,
     /// The Live View has focus or is maximised.
     LiveFocused,
+    /// The Live View is on screen (main view or maximised).
+    LiveShown,
+    /// The Live View is on screen and paused in history.
+    Paused,
     /// The Live View is maximised.
     Maximised,
+    /// The overview.
+    Overview,
+    /// The help overlay.
+    InHelp,
 }
 
 /// The parts of the dashboard's state a binding depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyContext {
-    /// The Live View has focus.
+    /// The view that is up.
+    pub view: View,
+    /// The Live View has focus (in the main view).
     pub live_focused: bool,
-    /// The Live View is maximised.
-    pub maximised: bool,
+    /// The Live View shows history rather than the live screen.
+    pub paused: bool,
 }
 
 impl When {
     fn applies(self, cx: KeyContext) -> bool {
+        let live_shown = matches!(cx.view, View::Main | View::Maximised);
         match self {
             When::Always => true,
-            When::SessionsFocused => !cx.live_focused && !cx.maximised,
-            When::LiveFocused => cx.live_focused || cx.maximised,
-            When::Maximised => cx.maximised,
+            When::NotHelp => cx.view != View::Help,
+            When::Main => cx.view == View::Main,
+            When::SessionsFocused => cx.view == View::Main && !cx.live_focused,
+            When::LiveFocused => {
+                (cx.view == View::Main && cx.live_focused) || cx.view == View::Maximised
+            }
+            When::LiveShown => live_shown,
+            When::Paused => live_shown && cx.paused,
+            When::Maximised => cx.view == View::Maximised,
+            When::Overview => cx.view == View::Overview,
+            When::InHelp => cx.view == View::Help,
+        }
+    }
+
+    /// How the help overlay titles the bindings of this situation.
+    pub fn describe(self) -> &'static str {
+        match self {
+            When::Always => "everywhere",
+            When::NotHelp => "in every view",
+            When::Main => "main view",
+            When::SessionsFocused => "Session list",
+            When::LiveFocused => "Live View, focused or maximised",
+            When::LiveShown => "Live View",
+            When::Paused => "Live View history",
+            When::Maximised => "maximised Live View",
+            When::Overview => "overview",
+            When::InHelp => "this help",
         }
     }
 }
@@ -131,35 +197,38 @@ impl KeyTable {
     /// shadowing a built-in key).
     pub fn new(panes: &[PaneInfo]) -> Self {
         use Action::*;
+        use KeyCode::{Down, End, Enter, Esc, Left, PageDown, PageUp, Right, Tab, Up};
         use When::*;
         let mut bindings = vec![
             row(vec![ch('q')], "q", "quit", Quit, Always, ESSENTIAL),
             row(
-                vec![key(KeyCode::Tab)],
-                "Tab",
-                "focus",
-                FocusNext,
-                Always,
-                LAYOUT,
+                vec![key(Esc), ch('?')],
+                "Esc",
+                "close help",
+                CloseHelp,
+                InHelp,
+                ESSENTIAL,
             ),
+            row(vec![ch('?')], "?", "help", Help, NotHelp, ESSENTIAL),
             row(
-                vec![key(KeyCode::Enter)],
-                "Enter",
-                "maximise",
-                ToggleMaximise,
-                Always,
-                LAYOUT,
-            ),
-            row(
-                vec![key(KeyCode::Esc)],
+                vec![key(Esc), key(Enter)],
                 "Esc",
                 "restore",
                 Restore,
                 Maximised,
                 MOVE,
             ),
+            row(vec![key(Tab)], "Tab", "focus", FocusNext, Main, LAYOUT),
             row(
-                vec![ch('j'), key(KeyCode::Down)],
+                vec![key(Enter)],
+                "Enter",
+                "maximise",
+                Maximise,
+                Main,
+                LAYOUT,
+            ),
+            row(
+                vec![ch('j'), key(Down)],
                 "j/k",
                 "select",
                 SelectNext,
@@ -167,7 +236,7 @@ impl KeyTable {
                 MOVE,
             ),
             row(
-                vec![ch('k'), key(KeyCode::Up)],
+                vec![ch('k'), key(Up)],
                 "",
                 "",
                 SelectPrevious,
@@ -175,39 +244,112 @@ impl KeyTable {
                 MOVE,
             ),
             row(
-                vec![key(KeyCode::Left), ch('h')],
+                vec![key(Left), ch('h')],
                 "←↓↑→",
                 "pan",
-                Pan(-4, 0),
+                Pan(-1, 0),
                 LiveFocused,
                 MOVE,
             ),
             row(
-                vec![key(KeyCode::Right), ch('l')],
+                vec![key(Right), ch('l')],
                 "",
                 "",
-                Pan(4, 0),
+                Pan(1, 0),
                 LiveFocused,
                 MOVE,
             ),
             row(
-                vec![key(KeyCode::Up), ch('k')],
+                vec![key(Up), ch('k')],
                 "",
                 "",
-                Pan(0, -2),
+                Pan(0, -1),
                 LiveFocused,
                 MOVE,
             ),
             row(
-                vec![key(KeyCode::Down), ch('j')],
+                vec![key(Down), ch('j')],
                 "",
                 "",
-                Pan(0, 2),
+                Pan(0, 1),
                 LiveFocused,
                 MOVE,
             ),
-            row(vec![ch('a')], "a", "active/all", ToggleScope, Always, SCOPE),
-            row(vec![ch('H')], "H", "Homes", OpenHomePicker, Always, SCOPE),
+            row(
+                vec![key(PageUp)],
+                "PgUp/PgDn",
+                "history",
+                HistoryPage(1),
+                LiveShown,
+                LAYOUT,
+            ),
+            row(
+                vec![key(PageDown)],
+                "",
+                "",
+                HistoryPage(-1),
+                LiveShown,
+                LAYOUT,
+            ),
+            row(vec![ch('G'), key(End)], "G", "live", ToLive, Paused, MOVE),
+            row(
+                vec![key(Left), ch('h')],
+                "←↓↑→",
+                "move",
+                MoveTile(-1, 0),
+                Overview,
+                MOVE,
+            ),
+            row(
+                vec![key(Right), ch('l')],
+                "",
+                "",
+                MoveTile(1, 0),
+                Overview,
+                MOVE,
+            ),
+            row(
+                vec![key(Up), ch('k')],
+                "",
+                "",
+                MoveTile(0, -1),
+                Overview,
+                MOVE,
+            ),
+            row(
+                vec![key(Down), ch('j')],
+                "",
+                "",
+                MoveTile(0, 1),
+                Overview,
+                MOVE,
+            ),
+            row(vec![key(Enter)], "Enter", "open", OpenTile, Overview, MOVE),
+            row(
+                vec![ch('z'), key(Esc)],
+                "z",
+                "back",
+                ToggleOverview,
+                Overview,
+                LAYOUT,
+            ),
+            row(
+                vec![ch('z')],
+                "z",
+                "overview",
+                ToggleOverview,
+                LiveShown,
+                LAYOUT,
+            ),
+            row(
+                vec![ch('a')],
+                "a",
+                "active/all",
+                ToggleScope,
+                NotHelp,
+                SCOPE,
+            ),
+            row(vec![ch('H')], "H", "Homes", OpenHomePicker, NotHelp, SCOPE),
         ];
         for (index, pane) in panes.iter().enumerate() {
             if pane.is_home_picker() {
@@ -221,12 +363,17 @@ impl KeyTable {
                     &c.to_string(),
                     &pane.spec.title,
                     OpenPane(index),
-                    Always,
+                    NotHelp,
                     PANES,
                 ));
             }
         }
         KeyTable { bindings }
+    }
+
+    /// Every binding, in table order (the help overlay lists them all).
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
     }
 
     /// The action a key triggers here, if any. Ctrl-C always quits, so a
@@ -252,6 +399,22 @@ impl KeyTable {
             .filter(|b| b.when.applies(cx) && !b.label.is_empty())
             .map(|b| (b.label.as_str(), b.hint.as_str()))
             .collect()
+    }
+
+    /// The help overlay's lines: every labelled binding, grouped under the
+    /// situation it applies in, in table order. The same rows as the footer,
+    /// so help cannot describe a key that does nothing.
+    pub fn help_lines(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        for b in self.bindings.iter().filter(|b| !b.label.is_empty()) {
+            let title = b.when.describe().to_owned();
+            let entry = (b.label.clone(), b.hint.clone());
+            match groups.iter_mut().find(|(t, _)| *t == title) {
+                Some((_, rows)) => rows.push(entry),
+                None => groups.push((title, vec![entry])),
+            }
+        }
+        groups
     }
 
     /// The hints that fit in `room` columns when each takes `width(keys,
@@ -291,16 +454,34 @@ mod tests {
     use rstest::rstest;
 
     const LIST: KeyContext = KeyContext {
+        view: View::Main,
         live_focused: false,
-        maximised: false,
+        paused: false,
     };
     const LIVE: KeyContext = KeyContext {
+        view: View::Main,
         live_focused: true,
-        maximised: false,
+        paused: false,
     };
     const MAX: KeyContext = KeyContext {
+        view: View::Maximised,
         live_focused: false,
-        maximised: true,
+        paused: false,
+    };
+    const OVERVIEW: KeyContext = KeyContext {
+        view: View::Overview,
+        live_focused: false,
+        paused: false,
+    };
+    const HELP: KeyContext = KeyContext {
+        view: View::Help,
+        live_focused: false,
+        paused: false,
+    };
+    const PAUSED: KeyContext = KeyContext {
+        view: View::Main,
+        live_focused: true,
+        paused: true,
     };
 
     fn pane(name: &str, key: char, role: Option<&str>) -> PaneInfo {
@@ -319,10 +500,23 @@ mod tests {
     #[case(ch('q'), LIST, Some(Action::Quit))]
     #[case(ch('j'), LIST, Some(Action::SelectNext))]
     #[case(key(KeyCode::Up), LIST, Some(Action::SelectPrevious))]
-    #[case(ch('j'), LIVE, Some(Action::Pan(0, 2)))]
-    #[case(key(KeyCode::Left), MAX, Some(Action::Pan(-4, 0)))]
+    #[case(ch('j'), LIVE, Some(Action::Pan(0, 1)))]
+    #[case(key(KeyCode::Left), MAX, Some(Action::Pan(-1, 0)))]
     #[case(key(KeyCode::Esc), LIST, None)]
     #[case(key(KeyCode::Esc), MAX, Some(Action::Restore))]
+    #[case(key(KeyCode::Enter), MAX, Some(Action::Restore))]
+    #[case(key(KeyCode::Enter), LIST, Some(Action::Maximise))]
+    #[case(key(KeyCode::Enter), OVERVIEW, Some(Action::OpenTile))]
+    #[case(ch('j'), OVERVIEW, Some(Action::MoveTile(0, 1)))]
+    #[case(ch('z'), LIST, Some(Action::ToggleOverview))]
+    #[case(key(KeyCode::Esc), OVERVIEW, Some(Action::ToggleOverview))]
+    #[case(key(KeyCode::PageUp), LIST, Some(Action::HistoryPage(1)))]
+    #[case(ch('G'), LIVE, None)]
+    #[case(key(KeyCode::End), PAUSED, Some(Action::ToLive))]
+    #[case(ch('q'), HELP, Some(Action::Quit))]
+    #[case(ch('?'), LIST, Some(Action::Help))]
+    #[case(ch('?'), HELP, Some(Action::CloseHelp))]
+    #[case(ch('a'), HELP, None)]
     #[case(ch('H'), LIVE, Some(Action::OpenHomePicker))]
     #[case(ch('E'), LIST, Some(Action::OpenPane(1)))]
     #[case(ch('x'), LIST, None)]
@@ -342,7 +536,7 @@ mod tests {
     #[test]
     fn every_hinted_binding_is_reachable_and_every_pane_is_hinted() {
         let table = KeyTable::new(&[pane("hello", 'E', None)]);
-        for cx in [LIST, LIVE, MAX] {
+        for cx in [LIST, LIVE, MAX, OVERVIEW, HELP, PAUSED] {
             let hints = table.hints(cx);
             for b in table.bindings.iter().filter(|b| b.when.applies(cx)) {
                 if !b.label.is_empty() {
@@ -366,12 +560,32 @@ mod tests {
     }
 
     #[test]
+    fn a_maximised_footer_offers_restore_not_maximise() {
+        let table = KeyTable::new(&[]);
+        let hints = table.hints(MAX);
+        assert!(hints.contains(&("Esc", "restore")));
+        assert!(!hints.iter().any(|(_, what)| *what == "maximise"));
+    }
+
+    #[test]
+    fn help_lists_every_labelled_binding_once() {
+        let table = KeyTable::new(&[pane("hello", 'E', None)]);
+        let listed: usize = table.help_lines().iter().map(|(_, rows)| rows.len()).sum();
+        let labelled = table
+            .bindings()
+            .iter()
+            .filter(|b| !b.label.is_empty())
+            .count();
+        assert_eq!(listed, labelled);
+    }
+
+    #[test]
     fn a_narrow_footer_keeps_quit_and_how_to_leave_a_maximised_view() {
         let table = KeyTable::new(&[pane("hello", 'E', None)]);
         let width = |keys: &str, what: &str| keys.len() + what.len() + 3;
         assert_eq!(
-            table.fitting_hints(MAX, 22, width),
-            [("q", "quit"), ("Esc", "restore")]
+            table.fitting_hints(MAX, 30, width),
+            [("q", "quit"), ("?", "help"), ("Esc", "restore")]
         );
         assert_eq!(table.fitting_hints(MAX, 0, width), []);
         assert_eq!(

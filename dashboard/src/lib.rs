@@ -8,15 +8,19 @@
 //!   effects out; no I/O, so tests drive it directly.
 //! - [`keys`]: the key table that both handles keys and writes the footer.
 //! - [`render`]: a pure function from state to a ratatui frame.
-//! - [`live`]: the Live View worker, following one Session's Event Log.
-//! - [`runtime`]: the event loop and the workers that keep I/O off the
-//!   drawing thread.
+//! - [`live`]: the Live View worker, following Sessions' Event Logs (the
+//!   shown one with its history, and the overview's tiles).
+//! - [`guard`]: keeps a failure (a panic included) inside the pane that
+//!   failed.
+//! - [`runtime`]: the event loop and the effect executor, whose workers
+//!   keep I/O off the drawing thread (tests run the same executor).
 //!
 //! The dashboard never changes a Session: it never sends input and never
 //! talks to a Session's host. The only state change it can cause is the one
 //! `list` causes, reconciling a Home when the dashboard enters it.
 
 pub mod app;
+pub mod guard;
 pub mod host;
 pub mod keys;
 pub mod live;
@@ -27,4 +31,4 @@ pub mod session;
 pub use app::{App, Msg, Options};
 pub use host::{DashboardHost, PaneInfo};
 pub use ratatui;
-pub use runtime::{run, spawn_terminal_input};
+pub use runtime::{run, spawn_terminal_input, Executor};

@@ -7,15 +7,19 @@
 //! dashboard sleeps: no busy polling.
 
 use crate::app::{App, Effect, ListRequest, Msg, Options, PaneCall};
+use crate::guard::catching;
 use crate::host::{DashboardHost, PaneInfo};
-use crate::live::{follow_worker, FollowTarget};
+use crate::live::{follow_worker, LiveCommand};
 use crate::render::render;
 use crate::session::parse_listing;
-use agent_tty_plugin_api::{KeyCode, KeyEvent};
+use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneAction, PluginError};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::Scope;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How often the Session list is refreshed (read-only, never reconciling)
@@ -41,38 +45,8 @@ pub fn run<B: Backend>(
         SystemTime::now(),
     );
     std::thread::scope(|scope| {
-        let (list_tx, list_rx) = mpsc::channel::<ListRequest>();
-        let (follow_tx, follow_rx) = mpsc::channel::<Option<FollowTarget>>();
-        let (pane_tx, pane_rx) = mpsc::channel::<PaneCall>();
-        {
-            let out = outbox.clone();
-            scope.spawn(move || {
-                let _guard = EndOnPanic(out.clone());
-                list_worker(host, list_rx, out)
-            });
-        }
-        {
-            let out = outbox.clone();
-            scope.spawn(move || {
-                let _guard = EndOnPanic(out.clone());
-                follow_worker(follow_rx, |s| {
-                    let _ = out.send(Msg::Live(s));
-                })
-            });
-        }
-        {
-            let out = outbox.clone();
-            scope.spawn(move || {
-                let _guard = EndOnPanic(out.clone());
-                pane_worker(host, pane_rx, out)
-            });
-        }
-        let workers = Workers {
-            list: list_tx,
-            follow: follow_tx,
-            pane: pane_tx,
-        };
-        let mut quit = workers.carry_out(app.start());
+        let executor = Executor::spawn(scope, host, outbox);
+        let mut quit = executor.carry_out(app.start());
         let mut next_tick = Instant::now() + REFRESH_EVERY;
         while !quit {
             terminal.draw(|f| render(&app.state, f))?;
@@ -85,22 +59,23 @@ pub fn run<B: Backend>(
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            quit = workers.carry_out(app.update(first));
+            quit = executor.carry_out(app.update(first));
             // Fold whatever else is already waiting into the same redraw.
             while !quit {
                 let Ok(msg) = inbox.try_recv() else { break };
-                quit = workers.carry_out(app.update(msg));
+                quit = executor.carry_out(app.update(msg));
             }
         }
-        // Dropping the senders ends the workers; the scope joins them.
-        drop(workers);
+        // Dropping the executor's senders ends the workers; the scope
+        // joins them.
+        drop(executor);
         Ok(())
     })
 }
 
-/// Ends the dashboard when a worker panics. The panic hook has already put
-/// the terminal back, so carrying on would draw into a cooked terminal;
-/// quitting lets the host report the panic instead.
+/// Ends the dashboard when a worker panics outside the work it guards. The
+/// panic hook has already put the terminal back, so carrying on would draw
+/// into a cooked terminal; quitting lets the host report the panic instead.
 struct EndOnPanic(Sender<Msg>);
 
 impl Drop for EndOnPanic {
@@ -111,65 +86,170 @@ impl Drop for EndOnPanic {
     }
 }
 
-struct Workers {
+/// The effect executor: one worker thread each for listing, following Event
+/// Logs and plugin panes, fed by [`Executor::carry_out`] and answering with
+/// [`Msg`]s on the dashboard's channel. The dashboard's loop and its tests
+/// use this same executor.
+pub struct Executor {
     list: Sender<ListRequest>,
-    follow: Sender<Option<FollowTarget>>,
+    live: Sender<LiveCommand>,
     pane: Sender<PaneCall>,
+    pending: Arc<AtomicUsize>,
 }
 
-impl Workers {
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // The Live View worker's file watcher keeps its channel open; it
+        // needs telling. The other workers end as their channels close.
+        let _ = self.live.send(LiveCommand::Stop);
+    }
+}
+
+/// Counts a request done once its worker has sent every answer to it.
+struct Done(Arc<AtomicUsize>);
+
+impl Done {
+    fn one(&self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Executor {
+    /// Starts the workers on `scope`; they answer on `outbox` and end when
+    /// the executor is dropped.
+    pub fn spawn<'scope, 'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        host: &'env dyn DashboardHost,
+        outbox: Sender<Msg>,
+    ) -> Executor {
+        let (list_tx, list_rx) = mpsc::channel::<ListRequest>();
+        let (live_tx, live_rx) = mpsc::channel::<LiveCommand>();
+        let (pane_tx, pane_rx) = mpsc::channel::<PaneCall>();
+        let pending = Arc::new(AtomicUsize::new(0));
+        {
+            let out = outbox.clone();
+            let done = Done(pending.clone());
+            scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
+                list_worker(host, list_rx, out, &done)
+            });
+        }
+        {
+            let out = outbox.clone();
+            let done = Done(pending.clone());
+            let wake = live_tx.clone();
+            scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
+                follow_worker(
+                    live_rx,
+                    wake,
+                    |s| {
+                        let _ = out.send(Msg::Live(s));
+                    },
+                    |n| {
+                        done.0.fetch_sub(n, Ordering::SeqCst);
+                    },
+                );
+            });
+        }
+        {
+            let out = outbox.clone();
+            let done = Done(pending.clone());
+            scope.spawn(move || {
+                let _guard = EndOnPanic(out.clone());
+                pane_worker(host, pane_rx, out, &done)
+            });
+        }
+        Executor {
+            list: list_tx,
+            live: live_tx,
+            pane: pane_tx,
+            pending,
+        }
+    }
+
     /// Hands each effect to its worker; returns whether to quit.
-    fn carry_out(&self, effects: Vec<Effect>) -> bool {
+    pub fn carry_out(&self, effects: Vec<Effect>) -> bool {
         let mut quit = false;
         for effect in effects {
             // A worker only goes away with the loop, so a failed send can
             // only happen while quitting and is safe to ignore.
-            let _ = match effect {
-                Effect::List(request) => self.list.send(request).map_err(drop),
-                Effect::Follow(target) => self.follow.send(target).map_err(drop),
-                Effect::Pane(call) => self.pane.send(call).map_err(drop),
-                Effect::Quit => {
-                    quit = true;
-                    Ok(())
-                }
-            };
+            match effect {
+                Effect::List(request) => self.counted(|| self.list.send(request).is_ok()),
+                Effect::Live(command) => self.counted(|| self.live.send(command).is_ok()),
+                Effect::Pane(call) => self.counted(|| self.pane.send(call).is_ok()),
+                Effect::Quit => quit = true,
+            }
         }
         quit
+    }
+
+    fn counted(&self, send: impl FnOnce() -> bool) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if !send() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether every listing, Live View command and pane call handed over so
+    /// far has been answered (the answers are on the dashboard's channel). Tests wait for
+    /// this between steps.
+    pub fn idle(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) == 0
     }
 }
 
 /// Lists Sessions through `sessions.list`. Requests that piled up while a
 /// listing ran are folded into one (the newest), keeping a reconcile any of
-/// them asked for.
-fn list_worker(host: &dyn DashboardHost, requests: Receiver<ListRequest>, out: Sender<Msg>) {
+/// them asked for. A listing that panics is a failed listing.
+fn list_worker(
+    host: &dyn DashboardHost,
+    requests: Receiver<ListRequest>,
+    out: Sender<Msg>,
+    done: &Done,
+) {
     while let Ok(mut req) = requests.recv() {
+        let mut folded = 1;
         while let Ok(newer) = requests.try_recv() {
             let reconcile = newer.reconcile || (req.reconcile && req.home == newer.home);
             req = ListRequest { reconcile, ..newer };
+            folded += 1;
         }
         let args = json!({ "home": req.home, "all": req.all, "reconcile": req.reconcile });
-        let result = host
-            .capability("sessions.list", args)
-            .map_err(|e| e.message)
+        let result = catching(|| host.capability("sessions.list", args))
+            .and_then(|r| r.map_err(|e| e.message))
             .and_then(parse_listing);
         let msg = Msg::Listed {
             home: req.home,
             all: req.all,
             result,
         };
-        if out.send(msg).is_err() {
+        let sent = out.send(msg).is_ok();
+        for _ in 0..folded {
+            done.one();
+        }
+        if !sent {
             return;
         }
     }
 }
 
-/// Runs pane calls in order, so keys reach a pane in the order typed.
-fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Sender<Msg>) {
+/// A pane call that panicked, answered like one that failed.
+fn guarded_call<T>(call: impl FnOnce() -> Result<T, PluginError>) -> Result<T, String> {
+    catching(call).and_then(|r| r.map_err(|e| e.message))
+}
+
+/// Runs pane calls in order, so keys reach a pane in the order typed. A
+/// call that fails or panics is answered with an error for that pane.
+fn pane_worker(
+    host: &dyn DashboardHost,
+    requests: Receiver<PaneCall>,
+    out: Sender<Msg>,
+    done: &Done,
+) {
     let draw = |pane: &PaneInfo, instance: u64, (w, h): (u16, u16)| Msg::PaneDrawn {
         instance,
-        result: host
-            .pane_render(pane, instance, w, h)
-            .map_err(|e| e.message),
+        result: guarded_call(|| host.pane_render(pane, instance, w, h)),
     };
     while let Ok(req) = requests.recv() {
         let msgs = match req {
@@ -178,11 +258,11 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Send
                 instance,
                 context,
                 size,
-            } => match host.pane_open(&pane, instance, &context) {
+            } => match guarded_call(|| host.pane_open(&pane, instance, &context)) {
                 Ok(()) => vec![draw(&pane, instance, size)],
                 Err(e) => vec![Msg::PaneAnswered {
                     instance,
-                    result: Err(e.message),
+                    result: Err(e),
                 }],
             },
             PaneCall::Key {
@@ -191,15 +271,11 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Send
                 key,
                 size,
             } => {
-                let answer = host.pane_key(&pane, instance, &key);
-                let redraw = matches!(
-                    answer,
-                    Ok(agent_tty_plugin_api::PaneAction::None
-                        | agent_tty_plugin_api::PaneAction::SetScope { .. })
-                );
+                let answer = guarded_call(|| host.pane_key(&pane, instance, &key));
+                let redraw = matches!(answer, Ok(PaneAction::None | PaneAction::SetScope { .. }));
                 let mut msgs = vec![Msg::PaneAnswered {
                     instance,
-                    result: answer.map_err(|e| e.message),
+                    result: answer,
                 }];
                 if redraw {
                     msgs.push(draw(&pane, instance, size));
@@ -212,14 +288,17 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Send
                 size,
             } => vec![draw(&pane, instance, size)],
             PaneCall::Close { pane, instance } => {
-                host.pane_close(&pane, instance);
+                let _ = catching(|| host.pane_close(&pane, instance));
                 Vec::new()
             }
         };
+        let mut sent = true;
         for msg in msgs {
-            if out.send(msg).is_err() {
-                return;
-            }
+            sent &= out.send(msg).is_ok();
+        }
+        done.one();
+        if !sent {
+            return;
         }
     }
 }
@@ -228,7 +307,7 @@ fn pane_worker(host: &dyn DashboardHost, requests: Receiver<PaneCall>, out: Send
 /// forwards them to the dashboard. The thread blocks in the terminal read
 /// and ends with the process.
 pub fn spawn_terminal_input(out: Sender<Msg>) {
-    use ratatui::crossterm::event::{self, Event, KeyEventKind};
+    use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
     std::thread::spawn(move || loop {
         let msg = match event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match key_from_crossterm(k) {
@@ -236,6 +315,11 @@ pub fn spawn_terminal_input(out: Sender<Msg>) {
                 None => continue,
             },
             Ok(Event::Resize(cols, rows)) => Msg::Resize(cols, rows),
+            Ok(Event::Mouse(m)) => match m.kind {
+                MouseEventKind::ScrollUp => Msg::Wheel(1),
+                MouseEventKind::ScrollDown => Msg::Wheel(-1),
+                _ => continue,
+            },
             Ok(_) => continue,
             Err(_) => Msg::Terminate,
         };
@@ -249,6 +333,7 @@ pub fn spawn_terminal_input(out: Sender<Msg>) {
 /// Converts a terminal key into the dashboard's (and panes') key type.
 pub fn key_from_crossterm(k: ratatui::crossterm::event::KeyEvent) -> Option<KeyEvent> {
     use ratatui::crossterm::event::{KeyCode as C, KeyModifiers as M};
+    // `?` arrives with Shift on some terminals; the character says it all.
     let code = match k.code {
         C::Char(c) => KeyCode::Char(c),
         C::Enter => KeyCode::Enter,
@@ -275,7 +360,7 @@ pub fn key_from_crossterm(k: ratatui::crossterm::event::KeyEvent) -> Option<KeyE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_tty_plugin_api::{PaneAction, PaneContext, PaneFrame, PluginError};
+    use agent_tty_plugin_api::{PaneContext, PaneFrame};
     use serde_json::Value;
     use std::sync::Mutex;
 
@@ -326,11 +411,13 @@ mod tests {
         tx.send(request("/a", false, false)).unwrap();
         tx.send(request("/a", true, false)).unwrap();
         drop(tx);
-        list_worker(&host, rx, out);
+        let pending = Arc::new(AtomicUsize::new(3));
+        list_worker(&host, rx, out, &Done(pending.clone()));
         assert_eq!(
             *host.0.lock().unwrap(),
             [json!({"home": "/a", "all": true, "reconcile": true})]
         );
+        assert_eq!(pending.load(Ordering::SeqCst), 0);
         assert_eq!(answers.iter().count(), 1);
     }
 
@@ -342,7 +429,7 @@ mod tests {
         tx.send(request("/a", false, true)).unwrap();
         tx.send(request("/b", false, false)).unwrap();
         drop(tx);
-        list_worker(&host, rx, out);
+        list_worker(&host, rx, out, &Done(Arc::new(AtomicUsize::new(2))));
         assert_eq!(
             *host.0.lock().unwrap(),
             [json!({"home": "/b", "all": false, "reconcile": false})]

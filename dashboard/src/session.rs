@@ -31,6 +31,12 @@ pub struct SessionRow {
     /// Why it failed (`host-death`, …), if it did.
     #[serde(default)]
     pub failure_origin: Option<String>,
+    /// Its host runs on another machine.
+    #[serde(default)]
+    pub foreign: bool,
+    /// When its manifest last changed (ISO-8601).
+    #[serde(default)]
+    pub updated_at: String,
 }
 
 impl SessionRow {
@@ -39,20 +45,29 @@ impl SessionRow {
         matches!(self.status.as_str(), "running" | "exiting" | "destroying")
     }
 
-    /// A short badge for how a Session ended: `exit 0`, `SIGKILL`,
-    /// `failed: host-death`; `None` while it is Active.
+    /// The status as the CLI's `list` words it (`running`, `exited (0)`,
+    /// `exited (SIGKILL)`): one wording across the CLI and the dashboard.
+    pub fn status_text(&self) -> String {
+        agent_tty_core::text::status_wording(
+            &self.status,
+            self.exit_code,
+            self.exit_signal.as_deref(),
+            self.foreign,
+        )
+    }
+
+    /// How a Session ended, for the Live View's badge: the status wording,
+    /// plus why it failed when it did; `None` while it is Active.
     pub fn end_badge(&self) -> Option<String> {
         if self.is_active() {
             return None;
         }
-        Some(
-            match (&self.exit_code, &self.exit_signal, &self.failure_origin) {
-                (_, _, Some(origin)) if self.status == "failed" => format!("failed: {origin}"),
-                (Some(code), _, _) => format!("{} {code}", self.status),
-                (None, Some(signal), _) => format!("{} {signal}", self.status),
-                _ => self.status.clone(),
-            },
-        )
+        Some(match &self.failure_origin {
+            Some(origin) if self.status == "failed" => {
+                format!("{} · {origin}", self.status_text())
+            }
+            _ => self.status_text(),
+        })
     }
 }
 
@@ -85,8 +100,8 @@ mod tests {
             badges,
             [
                 None,
-                Some("exited 0".into()),
-                Some("failed: host-death".into())
+                Some("exited (0)".into()),
+                Some("failed · host-death".into())
             ]
         );
     }

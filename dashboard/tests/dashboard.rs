@@ -1,70 +1,289 @@
-//! The dashboard driven through its state machine with a fake host, and
-//! drawn with ratatui's `TestBackend`. A synchronous executor stands in for
-//! the runtime's workers so every step is deterministic.
+//! The dashboard driven through its state machine and the runtime's own
+//! effect executor (the same workers `agent-tty dashboard` runs: listing,
+//! the Live View worker over real Event Logs, plugin panes), drawn with
+//! ratatui's `TestBackend` and compared as insta snapshots of the frame.
+//!
+//! The Homes are real directories with real manifests and Event Logs; only
+//! the host's plugin calls are answered by a fake (the plugin boundary), and
+//! its Home picker pane is the real picker from `dashboard-home-picker`.
 
-use agent_tty_dashboard::app::{App, Effect, Focus, ListRequest, Listing, Msg, Options, PaneCall};
+use agent_tty_core::event_log::{EventBody, EventLogWriter};
+use agent_tty_core::manifest::{write_manifest, Manifest, Status};
+use agent_tty_dashboard::app::{App, Focus, Listing, Msg, Options};
 use agent_tty_dashboard::host::{DashboardHost, PaneInfo};
-use agent_tty_dashboard::live::{screen_to_buffer, LiveSnapshot};
+use agent_tty_dashboard::live::HistoryPos;
 use agent_tty_dashboard::render::render;
+use agent_tty_dashboard::Executor;
 use agent_tty_plugin_api::{
     ErrorCode, KeyCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec,
     PluginError,
 };
+use agent_tty_plugin_dashboard_home_picker::{HomeRow, Picker, PreviewRow};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-const A: &str = "/homes/a";
-const B: &str = "/homes/b";
 const SA: &str = "01JDAAAAAAAAAAAAAAAAAAAAAA";
+const SA_BUILD: &str = "01JDA0000000000000000BUILD";
 const SB: &str = "01JDBBBBBBBBBBBBBBBBBBBBBB";
 const SB_OLD: &str = "01JDB0000000000000000000OL";
+const SC_ROW: &str = "01JDC00000000000000000R0W1";
+const CREATED: &str = "2026-11-24T03:50:00.000Z";
+const WAIT: Duration = Duration::from_secs(10);
 
-/// Homes A and B with one running Session each (B also has an ended one),
-/// an optional picker pane and the example pane.
+/// Where the test Homes live: `/tmp/dash` and six random characters, a
+/// fixed length, so frames that show a path keep their layout and the
+/// snapshot filter can swap in a fixed name.
+const ROOT_SHOWN: &str = "/tmp/dashXXXXXX";
+
+/// Real Homes on disk: A (a full-screen editor and a build with a long
+/// history), B (a running and an ended Session), C (a one-row Session).
+struct Homes {
+    root: tempfile::TempDir,
+}
+
+struct SessionSpec<'a> {
+    home: &'a str,
+    id: &'a str,
+    name: &'a str,
+    command: &'a str,
+    size: (u16, u16),
+    output: String,
+    exit: Option<i32>,
+}
+
+impl Homes {
+    fn new() -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("dash")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let homes = Homes { root };
+        let build: String = (1..=60)
+            .map(|i| format!("compiling crate {i}\r\n"))
+            .collect();
+        for s in [
+            SessionSpec {
+                home: "a",
+                id: SA,
+                name: "editor",
+                command: "vim notes.txt",
+                size: (40, 6),
+                output: "\x1b[?1049h\x1b[1;1H\x1b[1mnotes.txt\x1b[0m\r\n- buy \x1b[31mmilk\x1b[0m\r\n~\r\n~"
+                    .into(),
+                exit: None,
+            },
+            SessionSpec {
+                home: "a",
+                id: SA_BUILD,
+                name: "a-very-long-build-name",
+                command: "cargo build --release",
+                size: (40, 6),
+                output: build + "$ ",
+                exit: None,
+            },
+            SessionSpec {
+                home: "b",
+                id: SB,
+                name: "tests",
+                command: "cargo test",
+                size: (30, 3),
+                output: "running 4 tests\r\n....".into(),
+                exit: None,
+            },
+            SessionSpec {
+                home: "b",
+                id: SB_OLD,
+                name: "old",
+                command: "true",
+                size: (30, 3),
+                output: "done\r\n".into(),
+                exit: Some(0),
+            },
+            SessionSpec {
+                home: "c",
+                id: SC_ROW,
+                name: "tiny",
+                command: "sh",
+                size: (2, 1),
+                output: "hi".into(),
+                exit: None,
+            },
+        ] {
+            homes.write(&s);
+        }
+        homes
+    }
+
+    fn home(&self, name: &str) -> String {
+        self.root
+            .path()
+            .join("homes")
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn session_dir(&self, home: &str, id: &str) -> PathBuf {
+        Path::new(&self.home(home)).join("sessions").join(id)
+    }
+
+    fn write(&self, s: &SessionSpec) {
+        let dir = self.session_dir(s.home, s.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        write_manifest(
+            &dir,
+            &Manifest {
+                version: 1,
+                session_id: s.id.into(),
+                created_at: CREATED.into(),
+                updated_at: CREATED.into(),
+                status: if s.exit.is_some() {
+                    Status::Exited
+                } else {
+                    Status::Running
+                },
+                failure_reason: None,
+                failure_origin: None,
+                command: s.command.split(' ').map(str::to_owned).collect(),
+                cwd: "/".into(),
+                name: Some(s.name.into()),
+                shell: None,
+                term: None,
+                env: None,
+                cols: s.size.0,
+                rows: s.size.1,
+                creation_cols: None,
+                creation_rows: None,
+                idle_timeout_ms: None,
+                host_pid: None,
+                child_pid: None,
+                exit_code: s.exit,
+                exit_signal: None,
+            },
+        )
+        .unwrap();
+        let mut log = EventLogWriter::open(&dir).unwrap();
+        log.append(EventBody::Output {
+            data: s.output.clone(),
+        })
+        .unwrap();
+        if let Some(code) = s.exit {
+            log.append(EventBody::Exit {
+                exit_code: Some(code),
+                exit_signal: None,
+            })
+            .unwrap();
+        }
+    }
+
+    fn append(&self, home: &str, id: &str, body: EventBody) {
+        EventLogWriter::open(&self.session_dir(home, id))
+            .unwrap()
+            .append(body)
+            .unwrap();
+    }
+}
+
+/// The host's plugin calls: `sessions.list` answered from a fixed table of
+/// the Homes above, the real Home picker, a plugin pane that panics while
+/// drawing, and one that answers keys with errors.
 struct FakeHost {
+    homes: Vec<(String, &'static str)>,
     picker: bool,
+    /// Sessions `sessions.list` no longer reports as running (they ended).
+    ended: Mutex<BTreeSet<String>>,
     calls: Mutex<Vec<Value>>,
+    pickers: Mutex<Vec<Picker>>,
     pane_log: Mutex<Vec<String>>,
 }
 
+fn row(id: &str, name: &str, status: &str, command: &str) -> Value {
+    json!({"sessionId": id, "name": name, "status": status, "command": command.split(' ').collect::<Vec<_>>(),
+           "createdAt": CREATED, "updatedAt": CREATED, "pid": 42,
+           "exitCode": if status == "exited" { json!(0) } else { Value::Null }, "exitSignal": null})
+}
+
 impl FakeHost {
-    fn new(picker: bool) -> Self {
+    fn new(homes: &Homes, picker: bool) -> Self {
         FakeHost {
+            homes: ["a", "b", "c"]
+                .into_iter()
+                .map(|h| (homes.home(h), h))
+                .collect(),
             picker,
+            ended: Mutex::default(),
             calls: Mutex::default(),
+            pickers: Mutex::default(),
             pane_log: Mutex::default(),
         }
+    }
+
+    fn listing(&self, home: &str, all: bool) -> Vec<Value> {
+        let which = self.homes.iter().find(|(p, _)| p == home).map(|(_, h)| *h);
+        let ended = self.ended.lock().unwrap();
+        let status = |id: &str| {
+            if ended.contains(id) {
+                "exited"
+            } else {
+                "running"
+            }
+        };
+        let rows = match which {
+            Some("a") => vec![
+                row(SA, "editor", status(SA), "vim notes.txt"),
+                row(
+                    SA_BUILD,
+                    "a-very-long-build-name",
+                    "running",
+                    "cargo build --release",
+                ),
+            ],
+            Some("b") => vec![
+                row(SB, "tests", "running", "cargo test"),
+                row(SB_OLD, "old", "exited", "true"),
+            ],
+            Some("c") => vec![row(SC_ROW, "tiny", "running", "sh")],
+            _ => vec![],
+        };
+        rows.into_iter()
+            .filter(|r| all || r["status"] == "running")
+            .collect()
     }
 
     fn list_calls(&self) -> Vec<Value> {
         self.calls.lock().unwrap().clone()
     }
+
+    fn log(&self) -> Vec<String> {
+        self.pane_log.lock().unwrap().clone()
+    }
 }
 
-fn session(id: &str, status: &str, command: &str) -> Value {
-    json!({"sessionId": id, "status": status, "command": [command], "createdAt": "2026-11-24T03:50:00.000Z",
-           "updatedAt": "2026-11-24T03:50:00.000Z", "pid": 42, "cols": 80, "rows": 24,
-           "exitCode": if status == "exited" { json!(0) } else { Value::Null }, "exitSignal": null})
+fn spec(name: &str, title: &str, key: char, role: Option<&str>) -> PaneSpec {
+    PaneSpec {
+        name: name.into(),
+        title: title.into(),
+        key: Some(key),
+        role: role.map(str::to_owned),
+    }
 }
 
 impl DashboardHost for FakeHost {
     fn capability(&self, name: &str, args: Value) -> Result<Value, PluginError> {
         assert_eq!(name, "sessions.list");
         self.calls.lock().unwrap().push(args.clone());
-        let all = args["all"].as_bool().unwrap();
-        let sessions = match args["home"].as_str().unwrap() {
-            A => vec![session(SA, "running", "vim")],
-            B if all => vec![
-                session(SB, "running", "cargo"),
-                session(SB_OLD, "exited", "true"),
-            ],
-            B => vec![session(SB, "running", "cargo")],
-            _ => vec![],
-        };
-        Ok(json!({ "sessions": sessions }))
+        let home = args["home"].as_str().unwrap_or_default();
+        if home.ends_with("/garbage") {
+            return Ok(json!({"sessions": "not a list"}));
+        }
+        let all = args["all"].as_bool().unwrap_or(false);
+        Ok(json!({ "sessions": self.listing(home, all) }))
     }
 
     fn panes(&self) -> Vec<PaneInfo> {
@@ -72,22 +291,16 @@ impl DashboardHost for FakeHost {
         if self.picker {
             panes.push(PaneInfo {
                 plugin: "dashboard-home-picker".into(),
-                spec: PaneSpec {
-                    name: "home-picker".into(),
-                    title: "Homes".into(),
-                    key: Some('H'),
-                    role: Some("home-picker".into()),
-                },
+                spec: spec("home-picker", "Homes", 'H', Some("home-picker")),
             });
         }
         panes.push(PaneInfo {
             plugin: "example-hello".into(),
-            spec: PaneSpec {
-                name: "hello".into(),
-                title: "Hello".into(),
-                key: Some('E'),
-                role: None,
-            },
+            spec: spec("hello", "Hello", 'E', None),
+        });
+        panes.push(PaneInfo {
+            plugin: "broken".into(),
+            spec: spec("broken", "Broken", 'X', None),
         });
         panes
     }
@@ -99,9 +312,25 @@ impl DashboardHost for FakeHost {
         cx: &PaneContext,
     ) -> Result<(), PluginError> {
         self.pane_log.lock().unwrap().push(format!(
-            "open {} #{instance} home={} all={}",
-            pane.spec.name, cx.current_home, cx.scope_all
+            "open {} #{instance} all={}",
+            pane.spec.name, cx.scope_all
         ));
+        if pane.is_home_picker() {
+            let mut picker = Picker::new(&cx.current_home, cx.scope_all);
+            let homes = self
+                .homes
+                .iter()
+                .map(|(path, h)| HomeRow {
+                    path: path.clone(),
+                    active_sessions: self.listing(path, false).len() as u64,
+                    total_sessions: self.listing(path, true).len() as u64,
+                    last_seen_at: CREATED.replace("03:50", &format!("03:4{}", h.len())),
+                })
+                .collect();
+            picker.set_homes(Ok(homes));
+            *self.pickers.lock().unwrap() = vec![picker];
+            self.preview();
+        }
         Ok(())
     }
 
@@ -112,13 +341,21 @@ impl DashboardHost for FakeHost {
         w: u16,
         h: u16,
     ) -> Result<PaneFrame, PluginError> {
-        Ok(PaneFrame {
-            lines: vec![
-                PaneLine::raw(format!("{} pane {w}x{h}", pane.spec.title)),
-                PaneLine::raw(format!("> {A}")),
-                PaneLine::raw(format!("  {B}")),
-            ],
-        })
+        match pane.spec.name.as_str() {
+            "home-picker" => {
+                let pickers = self.pickers.lock().unwrap();
+                let picker = &pickers[0];
+                let now = agent_tty_core::time::parse_iso(CREATED).unwrap();
+                let mut frame = PaneFrame::from_buffer(&picker.render(w, h, now));
+                frame.text_input = picker.typing();
+                Ok(frame)
+            }
+            "broken" => panic!("the broken pane cannot draw"),
+            _ => Ok(PaneFrame {
+                lines: vec![PaneLine::raw(format!("{} pane {w}x{h}", pane.spec.title))],
+                ..PaneFrame::default()
+            }),
+        }
     }
 
     fn pane_key(
@@ -131,15 +368,19 @@ impl DashboardHost for FakeHost {
             .lock()
             .unwrap()
             .push(format!("key {} #{instance} {:?}", pane.spec.name, key.code));
-        Ok(match key.code {
-            KeyCode::Esc => PaneAction::Close,
-            KeyCode::Enter => PaneAction::SwitchHome { home: B.into() },
-            KeyCode::Char('a') => PaneAction::SetScope { all: true },
-            KeyCode::Char('!') => {
-                return Err(PluginError::new(ErrorCode::InternalError, "the pane broke"))
-            }
-            _ => PaneAction::None,
-        })
+        if pane.is_home_picker() {
+            let action = self.pickers.lock().unwrap()[0].key(key);
+            self.preview();
+            return Ok(action);
+        }
+        match key.code {
+            KeyCode::Esc => Ok(PaneAction::Close),
+            KeyCode::Char('!') => Err(PluginError::new(
+                ErrorCode::ProtocolError,
+                "the example-hello plugin answered a pane call with a malformed value",
+            )),
+            _ => Ok(PaneAction::None),
+        }
     }
 
     fn pane_close(&self, pane: &PaneInfo, instance: u64) {
@@ -150,123 +391,137 @@ impl DashboardHost for FakeHost {
     }
 }
 
-/// The dashboard plus a synchronous stand-in for the runtime's workers.
-struct Harness {
+impl FakeHost {
+    /// The picker's preview of the highlighted Home, from the same listing.
+    fn preview(&self) {
+        let mut pickers = self.pickers.lock().unwrap();
+        let picker = &mut pickers[0];
+        if let Some(home) = picker.wants_preview() {
+            let rows = self
+                .listing(&home, true)
+                .iter()
+                .map(|r| PreviewRow {
+                    name: r["name"].as_str().unwrap().into(),
+                    status: if r["status"] == "exited" {
+                        "exited (0)".into()
+                    } else {
+                        "running".into()
+                    },
+                    active: r["status"] == "running",
+                    last_activity: agent_tty_core::time::parse_iso(CREATED),
+                })
+                .collect();
+            picker.set_preview(&home, Ok(rows));
+        }
+    }
+}
+
+/// The dashboard, the production executor, and the channel its workers
+/// answer on.
+struct Dash<'h> {
     app: App,
-    host: FakeHost,
-    followed: Vec<Option<String>>,
+    executor: Executor,
+    inbox: Receiver<Msg>,
+    host: &'h FakeHost,
+    homes: &'h Homes,
     quit: bool,
 }
 
-impl Harness {
-    fn new(picker: bool, session: Option<&str>) -> Self {
-        let host = FakeHost::new(picker);
+/// `now` for every test: 37 s after the Sessions were created.
+fn now() -> SystemTime {
+    agent_tty_core::time::parse_iso(CREATED).unwrap() + Duration::from_secs(37)
+}
+
+struct Setup {
+    home: &'static str,
+    size: (u16, u16),
+    picker: bool,
+    session: Option<&'static str>,
+    all: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            home: "a",
+            size: (100, 30),
+            picker: true,
+            session: None,
+            all: false,
+        }
+    }
+}
+
+/// Runs `test` against a dashboard started as `setup` says.
+fn dash(setup: Setup, test: impl FnOnce(&mut Dash)) {
+    let homes = Homes::new();
+    let host = FakeHost::new(&homes, setup.picker);
+    std::thread::scope(|scope| {
+        let (outbox, inbox) = mpsc::channel();
+        let executor = Executor::spawn(scope, &host, outbox);
         let app = App::new(
             Options {
-                home: A.into(),
-                session: session.map(str::to_owned),
+                home: homes.home(setup.home),
+                session: setup.session.map(str::to_owned),
+                all: setup.all,
             },
             host.panes(),
-            (100, 30),
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+            setup.size,
+            now(),
         );
-        let mut h = Harness {
+        let mut d = Dash {
             app,
-            host,
-            followed: Vec::new(),
+            executor,
+            inbox,
+            host: &host,
+            homes: &homes,
             quit: false,
         };
-        let start = h.app.start();
-        h.carry_out(start);
-        h
+        let start = d.app.start();
+        d.carry_out(start);
+        test(&mut d);
+    });
+}
+
+impl Dash<'_> {
+    fn carry_out(&mut self, effects: Vec<agent_tty_dashboard::app::Effect>) {
+        self.quit |= self.executor.carry_out(effects);
+        self.settle();
     }
 
-    fn carry_out(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            let msgs = match effect {
-                Effect::List(ListRequest {
-                    home,
-                    all,
-                    reconcile,
-                }) => {
-                    let result = self
-                        .host
-                        .capability(
-                            "sessions.list",
-                            json!({"home": home, "all": all, "reconcile": reconcile}),
-                        )
-                        .map_err(|e| e.message)
-                        .and_then(agent_tty_dashboard::session::parse_listing);
-                    vec![Msg::Listed { home, all, result }]
-                }
-                Effect::Follow(target) => {
-                    self.followed.push(target.map(|t| t.session_id));
-                    vec![]
-                }
-                Effect::Pane(PaneCall::Open {
-                    pane,
-                    instance,
-                    context,
-                    size,
-                }) => {
-                    self.host.pane_open(&pane, instance, &context).unwrap();
-                    vec![Msg::PaneDrawn {
-                        instance,
-                        result: self
-                            .host
-                            .pane_render(&pane, instance, size.0, size.1)
-                            .map_err(|e| e.message),
-                    }]
-                }
-                Effect::Pane(PaneCall::Key {
-                    pane,
-                    instance,
-                    key,
-                    size,
-                }) => {
-                    let answer = self
-                        .host
-                        .pane_key(&pane, instance, &key)
-                        .map_err(|e| e.message);
-                    let mut msgs = vec![Msg::PaneAnswered {
-                        instance,
-                        result: answer.clone(),
-                    }];
-                    if matches!(answer, Ok(PaneAction::None)) {
-                        msgs.push(Msg::PaneDrawn {
-                            instance,
-                            result: self
-                                .host
-                                .pane_render(&pane, instance, size.0, size.1)
-                                .map_err(|e| e.message),
-                        });
-                    }
-                    msgs
-                }
-                Effect::Pane(PaneCall::Render {
-                    pane,
-                    instance,
-                    size,
-                }) => vec![Msg::PaneDrawn {
-                    instance,
-                    result: self
-                        .host
-                        .pane_render(&pane, instance, size.0, size.1)
-                        .map_err(|e| e.message),
-                }],
-                Effect::Pane(PaneCall::Close { pane, instance }) => {
-                    self.host.pane_close(&pane, instance);
-                    vec![]
-                }
-                Effect::Quit => {
-                    self.quit = true;
-                    vec![]
-                }
-            };
-            for msg in msgs {
-                self.send(msg);
+    /// Applies worker answers until every effect handed over has been
+    /// answered and no answer is waiting.
+    fn settle(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let idle = self.executor.idle();
+            let mut any = false;
+            while let Ok(msg) = self.inbox.try_recv() {
+                any = true;
+                let effects = self.app.update(msg);
+                self.quit |= self.executor.carry_out(effects);
+            }
+            if idle && !any {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the workers did not settle");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Applies worker answers (file change notifications among them) until
+    /// `done` holds.
+    fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.app) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {what}");
+            if let Ok(msg) = self.inbox.recv_timeout(left.min(Duration::from_millis(50))) {
+                let effects = self.app.update(msg);
+                self.quit |= self.executor.carry_out(effects);
             }
         }
+        self.settle();
     }
 
     fn send(&mut self, msg: Msg) {
@@ -278,8 +533,10 @@ impl Harness {
         self.send(Msg::Key(KeyEvent::plain(code)));
     }
 
-    fn ch(&mut self, c: char) {
-        self.press(KeyCode::Char(c));
+    fn keys(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.press(KeyCode::Char(c));
+        }
     }
 
     fn screen(&self) -> String {
@@ -287,7 +544,7 @@ impl Harness {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
         terminal.draw(|f| render(&self.app.state, f)).unwrap();
         let buffer = terminal.backend().buffer();
-        (0..h)
+        let text = (0..h)
             .map(|y| {
                 (0..w)
                     .map(|x| buffer[(x, y)].symbol())
@@ -296,11 +553,15 @@ impl Harness {
                     .to_owned()
             })
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        text.replace(
+            &self.homes.root.path().to_string_lossy().to_string(),
+            ROOT_SHOWN,
+        )
     }
 
     fn footer(&self) -> String {
-        self.screen().lines().last().unwrap().to_owned()
+        self.screen().lines().last().unwrap_or_default().to_owned()
     }
 
     fn selected(&self) -> Option<String> {
@@ -309,322 +570,492 @@ impl Harness {
             .selected_session()
             .map(|s| s.session_id.clone())
     }
-}
 
-fn live(id: &str, text: &str) -> LiveSnapshot {
-    let mut replay = agent_tty_core::screen::ScreenReplay::new(30, 3);
-    replay.apply(&agent_tty_core::event_log::Event {
-        seq: 0,
-        ts: String::new(),
-        body: agent_tty_core::event_log::EventBody::Output { data: text.into() },
-    });
-    LiveSnapshot {
-        session_id: id.into(),
-        screen: screen_to_buffer(replay.screen()),
-        cursor: None,
-        exit: None,
-        error: None,
+    fn live_text(&self) -> bool {
+        self.app
+            .state
+            .live
+            .as_ref()
+            .is_some_and(|l| l.screen.area.width > 0)
     }
 }
+
+// ----- Frame snapshots ---------------------------------------------------
+
+#[test]
+fn main_view_stacked() {
+    dash(Setup::default(), |d| {
+        assert!(
+            d.live_text(),
+            "the Live View replayed the editor's Event Log"
+        );
+        insta::assert_snapshot!("main_stacked", d.screen());
+    });
+}
+
+#[test]
+fn main_view_side_by_side_when_wide() {
+    dash(
+        Setup {
+            size: (160, 24),
+            ..Setup::default()
+        },
+        |d| insta::assert_snapshot!("main_wide", d.screen()),
+    );
+}
+
+#[test]
+fn narrow_terminal_keeps_status_and_age_whole() {
+    dash(
+        Setup {
+            size: (40, 20),
+            all: true,
+            home: "b",
+            ..Setup::default()
+        },
+        |d| {
+            let screen = d.screen();
+            assert!(screen.contains("37s ago"), "{screen}");
+            assert!(screen.contains("exited (0)"), "{screen}");
+            insta::assert_snapshot!("narrow", screen);
+        },
+    );
+}
+
+#[test]
+fn a_long_name_is_cut_with_an_ellipsis() {
+    dash(
+        Setup {
+            size: (70, 24),
+            ..Setup::default()
+        },
+        |d| {
+            let screen = d.screen();
+            assert!(screen.contains("a-very-long-build-n…"), "{screen}");
+            insta::assert_snapshot!("medium", screen);
+        },
+    );
+}
+
+#[test]
+fn maximised_footer_offers_restore() {
+    dash(Setup::default(), |d| {
+        d.press(KeyCode::Enter);
+        assert!(d.app.state.maximised);
+        let footer = d.footer();
+        assert!(footer.contains("Esc restore"), "{footer}");
+        assert!(!footer.contains("maximise"), "{footer}");
+        insta::assert_snapshot!("maximised", d.screen());
+        d.press(KeyCode::Enter);
+        assert!(!d.app.state.maximised, "Enter restores too");
+    });
+}
+
+#[test]
+fn overview_shows_every_session_and_enter_opens_one() {
+    dash(
+        Setup {
+            size: (100, 24),
+            ..Setup::default()
+        },
+        |d| {
+            d.keys("z");
+            assert!(d.app.state.overview);
+            d.wait_until("both tiles", |a| {
+                a.state.tiles.contains_key(SA_BUILD) && a.state.live.is_some()
+            });
+            let screen = d.screen();
+            assert!(screen.contains("editor [alt] · running"), "{screen}");
+            insta::assert_snapshot!("overview", screen);
+            d.press(KeyCode::Right);
+            d.press(KeyCode::Enter);
+            assert!(!d.app.state.overview);
+            assert_eq!(d.selected().as_deref(), Some(SA_BUILD));
+            assert_eq!(d.app.state.focus, Focus::LiveView);
+            d.wait_until("the build's screen", |a| {
+                a.state
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.session_id == SA_BUILD)
+            });
+            assert!(d.screen().contains("compiling crate 60"));
+        },
+    );
+}
+
+#[test]
+fn help_lists_the_keys_of_the_footer() {
+    dash(Setup::default(), |d| {
+        d.keys("?");
+        let screen = d.screen();
+        insta::assert_snapshot!("help", screen);
+        for label in ["PgUp/PgDn", "overview", "active/all", "Hello", "close help"] {
+            assert!(screen.contains(label), "{label} missing from\n{screen}");
+        }
+        d.keys("a");
+        assert!(!d.app.state.scope_all, "keys other than help's do nothing");
+        d.press(KeyCode::Esc);
+        assert!(!d.app.state.help);
+        d.keys("?q");
+        assert!(d.quit, "q quits from the help overlay");
+    });
+}
+
+#[test]
+fn history_pages_back_pauses_and_g_returns_to_live() {
+    dash(Setup::default(), |d| {
+        d.keys("j");
+        assert_eq!(d.selected().as_deref(), Some(SA_BUILD));
+        let title = d.screen();
+        assert!(title.contains("· following"), "{title}");
+        d.press(KeyCode::PageUp);
+        d.press(KeyCode::PageUp);
+        let live = d.app.state.live.clone().unwrap();
+        // 60 lines and a prompt on a 6-row screen: 55 in history; two
+        // pages of 5 lines back shows line 46 at the top.
+        assert_eq!(
+            live.history,
+            HistoryPos::Paused {
+                line: 46,
+                total: 61,
+                offset: 10
+            }
+        );
+        insta::assert_snapshot!("history", d.screen());
+        assert!(d.footer().contains("G live"), "{}", d.footer());
+        d.send(Msg::Wheel(-1));
+        assert!(matches!(
+            d.app.state.live.as_ref().unwrap().history,
+            HistoryPos::Paused { offset: 7, .. }
+        ));
+        d.press(KeyCode::End);
+        assert_eq!(
+            d.app.state.live.as_ref().unwrap().history,
+            HistoryPos::Following
+        );
+        d.press(KeyCode::PageDown);
+        assert_eq!(
+            d.app.state.live.as_ref().unwrap().history,
+            HistoryPos::Following
+        );
+    });
+}
+
+#[test]
+fn a_one_row_session_is_shown() {
+    dash(
+        Setup {
+            home: "c",
+            ..Setup::default()
+        },
+        |d| {
+            assert!(d.live_text());
+            insta::assert_snapshot!("one_row", d.screen());
+            d.keys("zz");
+            d.press(KeyCode::Enter);
+            d.press(KeyCode::PageUp);
+            d.press(KeyCode::Tab);
+            d.press(KeyCode::Right);
+            assert!(d.screen().contains("tiny"));
+        },
+    );
+}
+
+#[test]
+fn a_one_row_session_that_scrolls_cannot_take_the_dashboard_down() {
+    dash(
+        Setup {
+            home: "c",
+            ..Setup::default()
+        },
+        |d| {
+            d.homes.append(
+                "c",
+                SC_ROW,
+                EventBody::Output {
+                    data: "漢字 and more than fits\r\nx\x1b[999;999Hy\r\n\r\n".into(),
+                },
+            );
+            d.wait_until("the new output or its failure", |a| {
+                a.state.live.as_ref().is_some_and(|l| {
+                    l.error.is_some() || l.screen.content().iter().any(|c| c.symbol() == "y")
+                })
+            });
+            // Whether the emulator copes or fails, the failure stays in the
+            // Live View and the rest of the dashboard keeps working.
+            d.keys("a");
+            assert!(d.app.state.scope_all);
+            assert!(d.screen().contains("1 Session"));
+        },
+    );
+}
+
+#[test]
+fn a_failing_pane_shows_its_failure_and_the_rest_keeps_working() {
+    dash(Setup::default(), |d| {
+        d.keys("X");
+        let screen = d.screen();
+        assert!(screen.contains("Broken failed"), "{screen}");
+        assert!(screen.contains("the broken pane cannot draw"), "{screen}");
+        insta::assert_snapshot!("failing_pane", screen);
+        d.press(KeyCode::Esc);
+        assert!(d.app.state.overlay.is_none());
+        d.keys("E!");
+        let screen = d.screen();
+        assert!(screen.contains("malformed value"), "{screen}");
+        d.press(KeyCode::Esc);
+        d.keys("j");
+        assert_eq!(
+            d.selected().as_deref(),
+            Some(SA_BUILD),
+            "the list still works"
+        );
+        d.keys("q");
+        assert!(d.quit);
+    });
+}
+
+#[test]
+fn picker_with_preview_and_filter() {
+    dash(Setup::default(), |d| {
+        d.keys("H");
+        insta::assert_snapshot!("picker", d.screen());
+        d.keys("/homes/b");
+        let screen = d.screen();
+        assert!(
+            screen.contains("tests"),
+            "the preview lists B's Sessions:\n{screen}"
+        );
+        insta::assert_snapshot!("picker_filtered", screen);
+        d.keys("q");
+        assert!(!d.quit, "q is a letter while the filter has focus");
+        d.press(KeyCode::Backspace);
+        d.press(KeyCode::Enter);
+        assert_eq!(d.app.state.home, d.homes.home("b"));
+        assert_eq!(d.selected().as_deref(), Some(SB));
+        let last = d.host.list_calls().last().cloned().unwrap();
+        assert_eq!(last["reconcile"], true, "entering a Home reconciles it");
+    });
+}
+
+#[test]
+fn any_terminal_size_draws() {
+    for size in [
+        (1, 1),
+        (2, 3),
+        (10, 2),
+        (20, 5),
+        (400, 5),
+        (40, 200),
+        (1000, 1000),
+    ] {
+        dash(
+            Setup {
+                size,
+                ..Setup::default()
+            },
+            |d| {
+                for keys in ["", "?", "\u{1b}z", "z", "j\r"] {
+                    d.keys(keys);
+                    let _ = d.screen();
+                }
+            },
+        );
+    }
+}
+
+// ----- Behaviour -----------------------------------------------------------
 
 #[test]
 fn entering_the_starting_home_reconciles_once_and_refreshes_never_do() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Tick(SystemTime::now()));
-    h.ch('a');
-    let calls = h.host.list_calls();
-    assert_eq!(
-        calls[0],
-        json!({"home": A, "all": false, "reconcile": true})
-    );
-    assert!(
-        calls[1..].iter().all(|c| c["reconcile"] == false),
-        "{calls:?}"
-    );
-    assert_eq!(h.followed, [Some(SA.to_owned())]);
+    dash(Setup::default(), |d| {
+        d.send(Msg::Tick(now()));
+        d.keys("a");
+        let calls = d.host.list_calls();
+        assert_eq!(
+            calls[0],
+            json!({"home": d.homes.home("a"), "all": false, "reconcile": true})
+        );
+        assert!(
+            calls[1..].iter().all(|c| c["reconcile"] == false),
+            "{calls:?}"
+        );
+    });
 }
 
 #[test]
-fn the_main_view_shows_the_home_its_sessions_and_the_live_view() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Live(live(SA, "hello from vim")));
-    let screen = h.screen();
-    insta_like(
-        &screen,
-        &[
-            " agent-tty · Home /homes/a · Active Sessions · read-only",
-            "Sessions (1 active)",
+fn a_in_the_picker_leaves_the_dashboards_scope_alone() {
+    dash(Setup::default(), |d| {
+        d.keys("Ha");
+        assert!(d.screen().contains("all Homes (3)"));
+        d.press(KeyCode::Esc);
+        assert!(d.app.state.overlay.is_none());
+        assert!(!d.app.state.scope_all, "Esc returns unchanged");
+        d.keys("Hq");
+        assert!(d.quit, "q quits from the picker");
+        assert_eq!(d.host.log().last().unwrap(), "close home-picker #2");
+    });
+}
+
+#[test]
+fn an_ended_session_stays_selected_with_its_exit_then_collected() {
+    dash(Setup::default(), |d| {
+        assert_eq!(d.selected().as_deref(), Some(SA));
+        d.homes.append(
+            "a",
             SA,
-            "running",
-            "vim",
-            "Live View · 01JDAAAAAAAAAAAAAAAAAAAAAA · 30×3 · running┐",
-            "│hello from vim                                         │",
-        ],
-    );
-    assert_eq!(
-        h.footer(),
-        " q quit  Tab focus  Enter maximise  j/k select  a active/all  H Homes  E Hello"
-    );
+            EventBody::Exit {
+                exit_code: Some(3),
+                exit_signal: None,
+            },
+        );
+        d.host.ended.lock().unwrap().insert(SA.into());
+        d.wait_until("the exit", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.exit.is_some())
+        });
+        d.send(Msg::Tick(now()));
+        assert_eq!(d.selected().as_deref(), Some(SA), "still selected");
+        let screen = d.screen();
+        assert!(screen.contains("exited (3)"), "{screen}");
+        assert!(screen.contains("1 Active Session"), "{screen}");
+        std::fs::remove_dir_all(d.homes.session_dir("a", SA)).unwrap();
+        d.wait_until("the collection", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.collected)
+        });
+        let screen = d.screen();
+        insta::assert_snapshot!("collected", screen);
+        d.keys("j");
+        assert_eq!(d.selected().as_deref(), Some(SA_BUILD));
+        d.keys("k");
+        assert_eq!(d.selected().as_deref(), Some(SA_BUILD), "the pin is gone");
+    });
 }
 
-/// Asserts each expected fragment appears on the screen, showing the
-/// screen when one does not.
-fn insta_like(screen: &str, fragments: &[&str]) {
-    for f in fragments {
-        assert!(screen.contains(f), "missing {f:?} in\n{screen}");
-    }
-}
-
-#[test]
-fn a_snapshot_of_another_session_is_not_shown() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Live(live(SB, "not mine")));
-    assert!(h.app.state.live.is_none());
-    assert!(h.screen().contains("Reading the Event Log…"));
-}
-
-#[test]
-fn the_picker_switches_home_and_entering_it_reconciles() {
-    let mut h = Harness::new(true, None);
-    h.ch('H');
-    let screen = h.screen();
-    assert!(screen.starts_with("Homes pane 100x29"), "{screen}");
-    assert!(screen.contains("> /homes/a"));
-    // Keys go to the pane, not the dashboard: `q` does not quit.
-    h.ch('q');
-    assert!(!h.quit);
-    h.press(KeyCode::Enter);
-    assert!(h.app.state.overlay.is_none());
-    assert_eq!(h.app.state.home, B);
-    assert_eq!(h.selected().as_deref(), Some(SB));
-    assert_eq!(h.followed, [Some(SA.to_owned()), None, Some(SB.to_owned())]);
-    let last = h.host.list_calls().last().cloned().unwrap();
-    assert_eq!(last, json!({"home": B, "all": false, "reconcile": true}));
-    assert!(h.screen().contains("Home /homes/b"));
-    assert_eq!(
-        *h.host.pane_log.lock().unwrap(),
-        [
-            "open home-picker #1 home=/homes/a all=false",
-            "key home-picker #1 Char('q')",
-            "key home-picker #1 Enter",
-            "close home-picker #1",
-        ]
+#[rstest::rstest]
+#[case("01JDB0000", Some(SB_OLD), true)]
+#[case("01JDBB", Some(SB), false)]
+#[case("01JDB", Some(SB), false)]
+#[case("01JDZZ", Some(SB), false)]
+fn session_prefixes_select_and_widen_only_when_needed(
+    #[case] prefix: &'static str,
+    #[case] selected: Option<&str>,
+    #[case] widened: bool,
+) {
+    dash(
+        Setup {
+            home: "b",
+            session: Some(prefix),
+            ..Setup::default()
+        },
+        |d| {
+            assert_eq!(d.selected().as_deref(), selected);
+            assert_eq!(d.app.state.scope_all, widened);
+        },
     );
 }
 
 #[test]
-fn the_scope_is_shared_with_the_picker() {
-    let mut h = Harness::new(true, None);
-    h.ch('H');
-    h.ch('a');
-    assert!(h.app.state.scope_all);
-    assert!(h.app.state.overlay.is_some(), "the picker stays open");
-    h.press(KeyCode::Esc);
-    assert!(h.app.state.overlay.is_none());
-    assert_eq!(h.app.state.home, A, "Esc leaves without change");
-    assert!(h.screen().contains("all Sessions"));
-    h.ch('H');
-    assert!(h
-        .host
-        .pane_log
-        .lock()
-        .unwrap()
-        .last()
-        .unwrap()
-        .ends_with("all=true"));
+fn all_at_start_lists_ended_sessions() {
+    dash(
+        Setup {
+            home: "b",
+            all: true,
+            ..Setup::default()
+        },
+        |d| {
+            assert!(d.app.state.scope_all);
+            assert_eq!(d.app.state.rows().len(), 2);
+            assert!(d.screen().contains("2 Sessions"));
+        },
+    );
+}
+
+#[test]
+fn panning_moves_one_column_per_key() {
+    dash(Setup::default(), |d| {
+        d.press(KeyCode::Tab);
+        d.press(KeyCode::Right);
+        assert_eq!(d.app.state.pan, (1, 0));
+        assert!(d.screen().contains("│otes.txt"), "{}", d.screen());
+        d.press(KeyCode::Down);
+        assert_eq!(d.app.state.pan, (1, 1));
+    });
+}
+
+#[test]
+fn a_garbled_listing_shows_in_the_list() {
+    let homes = Homes::new();
+    let host = FakeHost::new(&homes, true);
+    let answer = host.capability("sessions.list", json!({"home": "/x/garbage"}));
+    let err = agent_tty_dashboard::session::parse_listing(answer.unwrap()).unwrap_err();
+    dash(Setup::default(), |d| {
+        d.send(Msg::Listed {
+            home: d.app.state.home.clone(),
+            all: false,
+            result: Err(err.clone()),
+        });
+        assert!(matches!(d.app.state.listing, Listing::Failed(_)));
+        assert!(d.screen().contains("unexpected listing"));
+    });
 }
 
 #[test]
 fn without_the_picker_plugin_h_explains_and_the_rest_works() {
-    let mut h = Harness::new(false, None);
-    h.ch('H');
-    assert!(h.app.state.overlay.is_none());
-    assert!(
-        h.footer()
-            .contains("Home picker (dashboard-home-picker) not installed"),
-        "{}",
-        h.footer()
+    dash(
+        Setup {
+            picker: false,
+            size: (80, 24),
+            ..Setup::default()
+        },
+        |d| {
+            d.keys("H");
+            assert_eq!(
+                d.footer(),
+                " Home picker (dashboard-home-picker) not installed; see `agent-tty plugins`"
+            );
+            d.keys("E");
+            assert!(d.screen().starts_with("Hello pane 80x23"));
+            d.press(KeyCode::Esc);
+            d.keys("q");
+            assert!(d.quit);
+        },
     );
-    h.ch('E');
-    assert!(h.screen().starts_with("Hello pane"));
-    h.press(KeyCode::Esc);
-    h.ch('q');
-    assert!(h.quit);
-}
-
-#[test]
-fn a_failing_pane_closes_with_a_message() {
-    let mut h = Harness::new(true, None);
-    h.ch('E');
-    h.ch('!');
-    assert!(h.app.state.overlay.is_none());
-    assert!(h.footer().contains("Hello: the pane broke"));
-}
-
-#[test]
-fn focus_maximise_and_pan() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Live(live(SA, "0123456789")));
-    h.press(KeyCode::Tab);
-    assert_eq!(h.app.state.focus, Focus::LiveView);
-    assert!(h.footer().contains("←↓↑→ pan"));
-    assert!(!h.footer().contains("j/k select"));
-    h.press(KeyCode::Right);
-    assert_eq!(h.app.state.pan, (4, 0));
-    assert!(h.screen().contains("│456789"));
-    assert!(h.screen().contains("panned to column 4, row 0"));
-    h.press(KeyCode::Enter);
-    assert!(h.app.state.maximised);
-    assert!(!h.screen().contains("Sessions ("));
-    assert!(h.footer().contains("Esc restore"));
-    h.press(KeyCode::Esc);
-    assert!(!h.app.state.maximised);
-}
-
-#[test]
-fn selection_moves_and_survives_refreshes() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Listed {
-        home: A.into(),
-        all: false,
-        result: Ok(vec![]),
-    });
-    assert!(h
-        .screen()
-        .contains("No Active Sessions in this Home. Press a to include ended ones"));
-    h.ch('a');
-    h.ch('j');
-    h.ch('k');
-    assert_eq!(h.selected().as_deref(), Some(SA));
-}
-
-#[test]
-fn an_ended_session_asked_for_widens_the_scope() {
-    let host_home_b = Options {
-        home: B.into(),
-        session: Some(SB_OLD.into()),
-    };
-    let host = FakeHost::new(true);
-    let mut h = Harness {
-        app: App::new(host_home_b, host.panes(), (100, 30), SystemTime::now()),
-        host,
-        followed: Vec::new(),
-        quit: false,
-    };
-    let start = h.app.start();
-    h.carry_out(start);
-    assert!(h.app.state.scope_all);
-    assert_eq!(h.selected().as_deref(), Some(SB_OLD));
-    assert!(h.screen().contains(" exited 0 "));
-}
-
-#[test]
-fn a_listing_failure_is_shown_in_the_list() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Listed {
-        home: A.into(),
-        all: false,
-        result: Err("the sessions plugin is not installed".into()),
-    });
-    assert!(matches!(h.app.state.listing, Listing::Failed(_)));
-    assert!(h.screen().contains("the sessions plugin is not installed"));
 }
 
 #[test]
 fn ctrl_c_and_signals_quit_and_close_an_open_pane() {
-    let mut h = Harness::new(true, None);
-    h.ch('H');
-    h.send(Msg::Key(KeyEvent {
-        code: KeyCode::Char('c'),
-        ctrl: true,
-        alt: false,
-    }));
-    assert!(h.quit);
-    assert_eq!(
-        h.host.pane_log.lock().unwrap().last().unwrap(),
-        "close home-picker #1"
-    );
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Terminate);
-    assert!(h.quit);
-}
-
-#[test]
-fn resizing_redraws_an_open_pane_at_the_new_size() {
-    let mut h = Harness::new(true, None);
-    h.ch('H');
-    h.send(Msg::Resize(60, 20));
-    assert!(h.screen().starts_with("Homes pane 60x19"));
-}
-
-#[test]
-fn an_unknown_session_keeps_the_active_scope_and_says_so() {
-    const UNKNOWN: &str = "01JDZZZZZZZZZZZZZZZZZZZZZZ";
-    let h = Harness::new(true, Some(UNKNOWN));
-    assert!(!h.app.state.scope_all);
-    assert_eq!(h.selected().as_deref(), Some(SA));
-    assert_eq!(h.followed, [Some(SA.to_owned())]);
-    let screen = h.screen();
-    insta_like(
-        &screen,
-        &[
-            "Active Sessions",
-            "Sessions (1 active)",
-            &format!("no Session {UNKNOWN} in this Home"),
-        ],
-    );
-}
-
-#[test]
-fn the_not_installed_message_is_readable_at_80_columns() {
-    let mut h = Harness::new(false, None);
-    h.send(Msg::Resize(80, 24));
-    h.ch('H');
-    assert_eq!(
-        h.footer(),
-        " Home picker (dashboard-home-picker) not installed; see `agent-tty plugins`"
-    );
-}
-
-#[test]
-fn a_message_longer_than_the_footer_keeps_its_start_and_shows_it_was_cut() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Resize(40, 24));
-    h.ch('E');
-    h.send(Msg::PaneDrawn {
-        instance: 1,
-        result: Err("a very long explanation of what went wrong".into()),
+    dash(Setup::default(), |d| {
+        d.keys("H/");
+        d.send(Msg::Key(KeyEvent {
+            code: KeyCode::Char('c'),
+            ctrl: true,
+            alt: false,
+        }));
+        assert!(d.quit);
+        assert_eq!(d.host.log().last().unwrap(), "close home-picker #1");
     });
-    assert_eq!(h.footer(), " Hello: a very long explanation of what…");
+    dash(Setup::default(), |d| {
+        d.send(Msg::Terminate);
+        assert!(d.quit);
+    });
 }
 
 /// Narrow footers drop whole hints, least important first, and never cut
 /// one mid-word.
 #[rstest::rstest]
 #[case(
-    100,
-    " q quit  Tab focus  Enter maximise  j/k select  a active/all  H Homes  E Hello"
+    140,
+    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history  z overview  a active/all  H Homes  E Hello  X Broken"
 )]
 #[case(
-    70,
-    " q quit  Tab focus  Enter maximise  j/k select  a active/all  H Homes"
+    80,
+    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history"
 )]
-#[case(50, " q quit  Tab focus  Enter maximise  j/k select")]
-#[case(30, " q quit  j/k select")]
+#[case(30, " q quit  ? help  j/k select")]
 #[case(12, " q quit")]
 fn narrow_footers_drop_whole_hints(#[case] width: u16, #[case] expected: &str) {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Resize(width, 24));
-    assert_eq!(h.footer(), expected);
-}
-
-#[test]
-fn a_message_comes_before_the_hints_that_still_fit() {
-    let mut h = Harness::new(true, None);
-    h.send(Msg::Resize(70, 24));
-    h.app.state.message = Some("Hello: broke".into());
-    assert_eq!(
-        h.footer(),
-        " Hello: broke · q quit  Tab focus  Enter maximise  j/k select"
-    );
+    dash(Setup::default(), |d| {
+        d.send(Msg::Resize(width, 24));
+        assert_eq!(d.footer(), expected);
+    });
 }

@@ -10,40 +10,79 @@ use agent_tty_plugin_api::{
 };
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Map, Value};
+use std::ffi::OsString;
 use std::path::Path;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs one invocation and returns the exit status.
-pub fn run(args: Vec<String>) -> i32 {
+///
+/// Arguments arrive as OS strings: one that is not valid UTF-8 is refused
+/// with `INVALID_INPUT` (every argument is text or a path that crosses the
+/// plugin boundary as JSON text), never a panic.
+pub fn run(os_args: Vec<OsString>) -> i32 {
+    let lossy: Vec<String> = os_args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mode = OutputMode {
-        json: wants_json(&args),
+        json: wants_flag(&lossy, "--json"),
+        no_color: wants_flag(&lossy, "--no-color"),
     };
     let set = plugins::load();
+    let cli = build_cli(set);
+    if let Some(index) = os_args.iter().position(|a| a.to_str().is_none()) {
+        let typed = typed_command(&cli, &lossy);
+        let command = if typed.is_empty() {
+            "agent-tty".to_owned()
+        } else {
+            typed.join(" ")
+        };
+        let err = PluginError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "Argument {index} is not valid UTF-8 text ({:?}); agent-tty takes text, ids \
+                 and paths as UTF-8",
+                os_args[index]
+            ),
+        )
+        .with_details(json!({ "argIndex": index, "lossy": lossy[index] }));
+        return output::failure(mode, &command, &err);
+    }
+    let args = lossy;
     if let Some((words, err)) = set.missing_plugin_for(&leading_words(&args)) {
         return output::failure(mode, &words, &err);
     }
-    let cli = build_cli(set);
     let matches = match cli.clone().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => return usage_failure(mode, &cli, &args, e),
     };
     let mode = OutputMode {
         json: matches.get_flag("json"),
+        no_color: matches.get_flag("no-color"),
     };
-    let context = context(&matches, mode);
+    let context = match context(&matches, mode) {
+        Ok(c) => c,
+        Err(e) => return output::failure(mode, "agent-tty", &e),
+    };
     let Some((path, leaf)) = command_path(&matches) else {
         if mode.json {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
             return output::failure(mode, "agent-tty", &err);
         }
-        output::print_stdout(&cli.clone().render_help().to_string());
+        eprint!("{}", cli.clone().render_help());
         return 2;
     };
     let name = path.join(" ");
     match path.first().map(String::as_str) {
-        Some("version") => return output::success(mode, &name, &version(set)),
+        Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
+        Some("completions") => {
+            return match crate::completions::output(cli.clone(), leaf) {
+                Ok(out) => output::success(mode, &name, &out),
+                Err(e) => output::failure(mode, &name, &e),
+            }
+        }
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
         _ => {}
     }
@@ -83,11 +122,34 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn wants_json(args: &[String]) -> bool {
+/// The global options that take a value, so pre-parsing skips the value
+/// (`--profile lifecycle list` names `list`, not `lifecycle`).
+const GLOBAL_VALUE_OPTIONS: &[&str] = &[
+    "--home",
+    "--renderer",
+    "--profile",
+    "--log-level",
+    "--timeout-ms",
+];
+
+/// Every global option's name (as an argument id), in help order.
+const GLOBAL_NAMES: &[&str] = &[
+    "home",
+    "json",
+    "renderer",
+    "profile",
+    "log-level",
+    "no-color",
+    "timeout-ms",
+];
+
+/// Whether `flag` appears before `--` (decides the error format before the
+/// real parse, which may be what fails).
+fn wants_flag(args: &[String], flag: &str) -> bool {
     args.iter()
         .skip(1)
         .take_while(|a| *a != "--")
-        .any(|a| a == "--json")
+        .any(|a| a == flag)
 }
 
 /// The words before the first flag-free argument list, global flags skipped:
@@ -97,7 +159,7 @@ fn leading_words(args: &[String]) -> Vec<&str> {
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--home" => {
+            option if GLOBAL_VALUE_OPTIONS.contains(&option) => {
                 it.next();
             }
             "--" => break,
@@ -194,39 +256,85 @@ fn clap_message(rendered: &str) -> String {
 }
 
 fn build_cli(set: &PluginSet) -> Command {
+    let global = |arg: Arg| arg.global(true).help_heading("Global options");
     let mut root = Command::new("agent-tty")
         .version(VERSION)
         .about("Real, long-lived PTY terminal sessions for AI coding agents and people.")
+        .before_help(
+            "MANDATORY FOR CODING AGENTS: read the `agent-tty` skill first \
+             (`agent-tty skills get agent-tty`); it teaches the create → run → wait → \
+             snapshot → destroy loop and the error codes.",
+        )
+        .after_help(
+            "Skills: `agent-tty skills list` shows the bundled skills; \
+             `agent-tty skills get <name>` prints one.",
+        )
         .subcommand_required(false)
         .disable_version_flag(false)
-        .arg(
-            Arg::new("home")
-                .long("home")
-                .value_name("PATH")
-                .global(true)
-                .help(
-                    "The Home to use (absolute path); default $AGENT_TTY_HOME, else ~/.agent-tty",
-                ),
-        )
-        .arg(
+        .args_override_self(true)
+        .arg(global(
+            Arg::new("home").long("home").value_name("PATH").help(
+                "The Home to use (absolute path); default $AGENT_TTY_HOME, else ~/.agent-tty",
+            ),
+        ))
+        .arg(global(
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
-                .global(true)
                 .help("Print the JSON envelope instead of text"),
-        )
+        ))
+        .arg(global(
+            Arg::new("renderer")
+                .long("renderer")
+                .value_name("NAME")
+                .help(
+                    "Renderer name (ghostty-web or libghostty-vt; accepted for 0.5 compatibility)",
+                ),
+        ))
+        .arg(global(
+            Arg::new("profile")
+                .long("profile")
+                .value_name("NAME")
+                .help("Render profile for screenshot and record export (default reference-dark)"),
+        ))
+        .arg(global(
+            Arg::new("log-level")
+                .long("log-level")
+                .value_name("LEVEL")
+                .help("debug, info, warn or error (default $AGENT_TTY_LOG_LEVEL, config, info)"),
+        ))
+        .arg(global(
+            Arg::new("no-color")
+                .long("no-color")
+                .action(ArgAction::SetTrue)
+                .help("Strip colour and other escape sequences from text output"),
+        ))
+        .arg(global(
+            Arg::new("timeout-ms")
+                .long("timeout-ms")
+                .value_name("MS")
+                .help("Accepted and validated for 0.5 compatibility; commands take --timeout"),
+        ))
         .subcommand(Command::new("version").about("Show the host's and plugins' versions"))
         .subcommand(
             Command::new("plugins").about("List the plugin libraries found, loaded and refused"),
         )
+        .subcommand(crate::completions::command())
         .subcommand(
             Command::new("dashboard")
                 .about("Open the read-only Session Dashboard (needs a terminal)")
+                .visible_alias("d")
                 .arg(
                     Arg::new("session")
                         .long("session")
                         .value_name("ID")
-                        .help("Select this Session at start"),
+                        .help("Select this Session at start (its id or the start of it)"),
+                )
+                .arg(
+                    Arg::new("all")
+                        .long("all")
+                        .action(clap::ArgAction::SetTrue)
+                        .help("Start with all Sessions, not only the Active ones"),
                 ),
         );
     for plugin in &set.loaded {
@@ -244,7 +352,87 @@ fn build_cli(set: &PluginSet) -> Command {
             root = mount(root, spec, &spec.path);
         }
     }
-    root
+    let grouped = grouped_commands(&root);
+    root.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{grouped}\nOptions:\n{{options}}{{after-help}}"
+    ))
+    .disable_help_subcommand(true)
+}
+
+/// The help's command sections, in 0.5's grouping (lifecycle, input,
+/// observation, live view, environment) instead of plugin load order;
+/// commands of other plugins follow under "Plugins".
+fn grouped_commands(root: &Command) -> String {
+    const GROUPS: &[(&str, &[&str])] = &[
+        ("Lifecycle", &["create", "list", "inspect", "destroy", "gc"]),
+        (
+            "Input",
+            &[
+                "type",
+                "paste",
+                "send-keys",
+                "run",
+                "batch",
+                "mark",
+                "signal",
+                "resize",
+            ],
+        ),
+        ("Observation", &["wait", "snapshot", "screenshot", "record"]),
+        ("Live view", &["dashboard"]),
+        (
+            "Environment",
+            &["version", "doctor", "skills", "home", "plugins"],
+        ),
+    ];
+    let visible: Vec<&Command> = root
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .collect();
+    let label = |c: &Command| {
+        let aliases: Vec<&str> = c.get_visible_aliases().collect();
+        if aliases.is_empty() {
+            c.get_name().to_owned()
+        } else {
+            format!("{} ({})", c.get_name(), aliases.join(", "))
+        }
+    };
+    let width = visible.iter().map(|c| label(c).len()).max().unwrap_or(0) + 2;
+    let line = |c: &Command| {
+        let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+        format!("  {:<width$}{about}\n", label(c))
+    };
+    let mut out = String::new();
+    for (title, names) in GROUPS {
+        let members: Vec<&&Command> = names
+            .iter()
+            .filter_map(|n| visible.iter().find(|c| c.get_name() == *n))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title} commands:\n"));
+        for c in members {
+            out.push_str(&line(c));
+        }
+        out.push('\n');
+    }
+    let others: Vec<&&Command> = visible
+        .iter()
+        .filter(|c| {
+            !GROUPS
+                .iter()
+                .any(|(_, names)| names.contains(&c.get_name()))
+        })
+        .collect();
+    if !others.is_empty() {
+        out.push_str("Plugin commands:\n");
+        for c in others {
+            out.push_str(&line(c));
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_owned() + "\n"
 }
 
 /// Mounts a command at its path, creating intermediate groups as needed.
@@ -257,7 +445,11 @@ fn mount(parent: Command, spec: &CommandSpec, rest: &[String]) -> Command {
     }
     let mut parent = parent;
     if parent.find_subcommand(word).is_none() {
-        parent = parent.subcommand(Command::new(word.clone()).subcommand_required(true));
+        parent = parent.subcommand(
+            Command::new(word.clone())
+                .subcommand_required(true)
+                .args_override_self(true),
+        );
     }
     parent.mut_subcommand(word, |group| mount(group, spec, tail))
 }
@@ -266,8 +458,15 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
     let mut cmd = Command::new(word.to_owned())
         .about(spec.about.clone())
         .hide(spec.hidden)
+        .args_override_self(true)
         .visible_aliases(spec.aliases.clone());
     for a in &spec.args {
+        // A command's own `--profile` (or `--json`, …) is the global one:
+        // clap mounts each name once, and the value reaches the plugin
+        // under the same name either way.
+        if GLOBAL_NAMES.contains(&a.name.as_str()) {
+            continue;
+        }
         let mut arg = Arg::new(a.name.clone()).help(a.help.clone());
         if let Some(v) = &a.value_name {
             arg = arg.value_name(v.clone());
@@ -277,10 +476,13 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
             ArgKind::Option => arg.long(a.name.clone()).num_args(1).required(a.required),
             ArgKind::Repeated => arg.long(a.name.clone()).action(ArgAction::Append),
             ArgKind::Positional => arg.required(a.required).allow_hyphen_values(false),
+            // Options are recognised anywhere before `--` (as in 0.5), so
+            // `send-keys ID Down Enter --json` and `create --name x sleep 9
+            // --json` keep `--json` for agent-tty; after `--` every word is
+            // the command's (`create -- sh -c 'echo hi'`).
             ArgKind::Trailing => arg
-                .num_args(0..)
-                .trailing_var_arg(true)
-                .allow_hyphen_values(true)
+                .num_args(if a.required { 1.. } else { 0.. })
+                .allow_hyphen_values(false)
                 .required(a.required),
         };
         if let Some(s) = a.short {
@@ -322,40 +524,163 @@ fn collect_args(spec: &CommandSpec, m: &ArgMatches) -> Map<String, Value> {
     out
 }
 
-fn context(matches: &ArgMatches, mode: OutputMode) -> CommandContext {
-    let flag = matches.get_one::<String>("home").map(String::as_str);
-    let env_value = std::env::var(agent_tty_core::home::HOME_ENV).ok();
+/// Resolves the invocation's context as 0.5 does, in its order: Home →
+/// the Home's `config.json` → log level → profile → renderer, then
+/// `--timeout-ms`. A failure here is the envelope's `"agent-tty"` command.
+///
+/// A Home that cannot be found at all (no `$HOME`, nothing explicit) is not
+/// an error here: commands that need no Home (`version`, `plugins`) still
+/// run, and the others report it through [`CommandContext::home`].
+fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, PluginError> {
+    use agent_tty_core::config::{read_home_config, LOG_LEVELS, RENDERERS};
+    let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
+    let env = |name: &str| std::env::var(name).ok();
+    let flag = text("home");
+    let env_value = env(agent_tty_core::home::HOME_ENV);
     let os_home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let explicit = flag.is_some() || env_value.is_some();
     let (home, home_error) =
         match agent_tty_core::home::resolve_home(flag, env_value.as_deref(), os_home.as_deref()) {
             Ok(h) => (Some(h), None),
+            Err(e) if explicit => return Err(e.into()),
             Err(e) => (None, Some(e.to_string())),
         };
-    CommandContext {
+    let config = match &home {
+        Some(h) => read_home_config(Path::new(&h.path))?,
+        None => Default::default(),
+    };
+    let log_level = text("log-level")
+        .map(str::to_owned)
+        .or_else(|| env("AGENT_TTY_LOG_LEVEL"))
+        .or(config.log_level)
+        .unwrap_or_else(|| "info".to_owned());
+    if !LOG_LEVELS.contains(&log_level.as_str()) {
+        return Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            format!("Log level must be one of debug, info, warn, or error. Got {log_level:?}."),
+        )
+        .with_details(json!({ "logLevel": log_level })));
+    }
+    let profile = text("profile")
+        .map(str::to_owned)
+        .or_else(|| env("AGENT_TTY_PROFILE"))
+        .or(config.default_profile);
+    let renderer = text("renderer")
+        .map(str::to_owned)
+        .or_else(|| env("AGENT_TTY_RENDERER"))
+        .or(config.default_renderer);
+    if let Some(r) = renderer.as_deref().filter(|r| !RENDERERS.contains(r)) {
+        return Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            format!("Renderer must be one of: ghostty-web, libghostty-vt. Got {r:?}."),
+        )
+        .with_details(json!({ "renderer": r })));
+    }
+    let timeout_ms = match text("timeout-ms") {
+        None => None,
+        Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(t.parse::<u64>().unwrap_or(u64::MAX))
+        }
+        Some(t) => {
+            return Err(PluginError::new(
+                ErrorCode::InvalidDuration,
+                format!("--timeout-ms must be a non-negative integer. Got {t:?}."),
+            )
+            .with_details(json!({ "value": t })))
+        }
+    };
+    Ok(CommandContext {
         home,
         home_error,
         json: mode.json,
-        color: output::color_allowed(),
+        color: !mode.no_color && output::color_allowed(),
         exe: std::env::current_exe()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default(),
-    }
+        log_level: Some(log_level),
+        profile,
+        renderer,
+        idle_timeout_ms: config.idle_timeout_ms,
+        timeout_ms,
+    })
 }
 
-fn version(set: &PluginSet) -> CommandOutput {
+/// The protocol version agent-tty 0.5 reports; ours speaks the same
+/// on-disk formats.
+const PROTOCOL_VERSION: &str = "0.1.0";
+
+/// `version` (contract §3.17): 0.5's fields, then ours (`version`,
+/// `interfaceVersion`, `plugins`) as a strict superset.
+fn version(set: &PluginSet, mode: OutputMode) -> CommandOutput {
     let plugins: Vec<Value> = set
         .loaded
         .iter()
         .map(|p| json!({ "name": p.name, "version": p.version }))
         .collect();
-    let mut human = format!("agent-tty {VERSION} (plugin interface {INTERFACE_VERSION})\n");
+    let (platform, arch) = runtime_platform();
+    let mut result = json!({
+        "cliVersion": VERSION,
+        "protocolVersion": PROTOCOL_VERSION,
+        "rendererBackends": agent_tty_core::config::RENDERERS,
+        "runtime": { "node": "none (native)", "platform": platform, "arch": arch },
+    });
+    if mode.json {
+        result["capabilities"] = Value::Array(capabilities(set));
+    }
+    result["version"] = json!(VERSION);
+    result["interfaceVersion"] = json!(INTERFACE_VERSION);
+    result["plugins"] = json!(plugins);
+    let mut human = format!(
+        "agent-tty {VERSION}\nprotocol {PROTOCOL_VERSION}\nruntime native ({platform}/{arch})\n\
+         plugin interface {INTERFACE_VERSION}\n"
+    );
     for p in &set.loaded {
         human.push_str(&format!("  {:<24} {}\n", p.name, p.version));
     }
-    CommandOutput::new(
-        json!({ "version": VERSION, "interfaceVersion": INTERFACE_VERSION, "plugins": plugins }),
-        human,
-    )
+    CommandOutput::new(result, human)
+}
+
+/// Node's names for the platform and CPU (`linux`/`darwin`, `x64`/`arm64`).
+fn runtime_platform() -> (&'static str, &'static str) {
+    let platform = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "ia32",
+        other => other,
+    };
+    (platform, arch)
+}
+
+/// 0.5's six capabilities, in its order, each available when the command
+/// serving it is mounted.
+fn capabilities(set: &PluginSet) -> Vec<Value> {
+    let entries: [(&str, &[&str]); 6] = [
+        ("snapshot", &["snapshot"]),
+        ("wait", &["wait"]),
+        ("screenshot", &["screenshot"]),
+        ("record-export-asciicast", &["record", "export"]),
+        ("record-export-webm", &["record", "export"]),
+        ("dashboard", &[]),
+    ];
+    entries
+        .iter()
+        .map(|(name, path)| {
+            let path: Vec<String> = path.iter().map(|w| w.to_string()).collect();
+            if path.is_empty() || set.command(&path).is_some() {
+                json!({ "name": name, "status": "available" })
+            } else {
+                json!({
+                    "name": name,
+                    "status": "unavailable",
+                    "reason": format!("no plugin provides `{}`", path.join(" ")),
+                })
+            }
+        })
+        .collect()
 }
 
 fn plugins_report(set: &PluginSet) -> CommandOutput {
@@ -412,5 +737,8 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
         }
     }
     let search_path: Vec<&Path> = set.search_path.iter().map(|p| p.as_path()).collect();
-    CommandOutput::new(json!({ "plugins": rows, "searchPath": search_path }), human)
+    CommandOutput::new(
+        json!({ "plugins": rows, "searchPath": search_path, "wellKnown": plugins::well_known() }),
+        human,
+    )
 }

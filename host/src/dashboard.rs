@@ -45,6 +45,7 @@ pub fn run(
         Err(e) => return output::failure(mode, "dashboard", &e),
     };
     let session = matches.get_one::<String>("session").cloned();
+    let all = matches.get_flag("all");
     if let Some(id) = &session {
         if let Err(e) = agent_tty_core::home::validate_session_id(id) {
             return output::failure(mode, "dashboard", &e.into());
@@ -70,8 +71,17 @@ pub fn run(
             return output::failure(mode, "dashboard", &err);
         }
     };
+    // Panics the dashboard catches (a pane or a Session view that failed)
+    // must not put the terminal back: only the rest are reported.
+    agent_tty_dashboard::guard::install_panic_hook(disable_mouse);
+    // The mouse wheel scrolls the Live View's history.
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableMouseCapture
+    );
     agent_tty_dashboard::spawn_terminal_input(tx.clone());
-    let outcome = agent_tty_dashboard::run(&mut terminal, &host, Options { home, session }, tx, rx);
+    let options = Options { home, session, all };
+    let outcome = agent_tty_dashboard::run(&mut terminal, &host, options, tx, rx);
     restore_terminal();
     match outcome {
         Ok(()) => match QuitSignals::received() {
@@ -89,8 +99,14 @@ pub fn run(
     }
 }
 
+fn disable_mouse() {
+    use ratatui::crossterm::{event::DisableMouseCapture, execute};
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+}
+
 fn restore_terminal() {
     use ratatui::crossterm::{cursor::Show, execute};
+    disable_mouse();
     ratatui::restore();
     let _ = execute!(std::io::stdout(), Show);
 }

@@ -4,6 +4,7 @@
 //! dashboard. Every feature lives in a plugin.
 
 mod cli;
+mod completions;
 mod dashboard;
 mod discovery;
 mod elf;
@@ -14,7 +15,7 @@ mod plugins;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let code = cli::run(args);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -10,6 +10,9 @@ use std::io::Write;
 #[derive(Debug, Clone, Copy)]
 pub struct OutputMode {
     pub json: bool,
+    /// `--no-color`: escape sequences are stripped from text output and the
+    /// error line (JSON is never touched).
+    pub no_color: bool,
 }
 
 /// Prints a success and returns the exit status.
@@ -30,7 +33,8 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
         )
     } else {
         match &output.human {
-            Some(h) if h.is_empty() || h.ends_with('\n') => h.clone(),
+            // An empty result is one empty line, as in 0.5.
+            Some(h) if h.ends_with('\n') => h.clone(),
             Some(h) => format!("{h}\n"),
             None => format!(
                 "{}\n",
@@ -38,7 +42,11 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
             ),
         }
     };
-    print_stdout(&text);
+    if mode.no_color && !mode.json {
+        print_stdout(&strip_escapes(&text));
+    } else {
+        print_stdout(&text);
+    }
     output.exit_code
 }
 
@@ -61,6 +69,8 @@ pub fn failure(mode: OutputMode, command: &str, error: &PluginError) -> i32 {
             "{}\n",
             serde_json::to_string_pretty(&envelope).unwrap_or_default()
         ));
+    } else if mode.no_color {
+        eprintln!("{}: {}", error.code, strip_escapes(&error.message));
     } else {
         eprintln!("{}: {}", error.code, error.message);
     }
@@ -85,4 +95,52 @@ pub fn print_stdout(text: &str) {
 pub fn color_allowed() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Removes CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`) and other two-byte
+/// escape sequences, as 0.5's `--no-color` does for human output.
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\x07' {
+                        break;
+                    }
+                    if c == '\x1b' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_escapes;
+
+    #[test]
+    fn no_color_strips_csi_osc_and_two_byte_escapes() {
+        assert_eq!(
+            strip_escapes("\x1b[1;31mred\x1b[0m \x1b]8;;http://x\x07link\x1b]8;;\x1b\\ \x1b=ok"),
+            "red link ok"
+        );
+    }
 }

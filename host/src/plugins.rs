@@ -20,6 +20,11 @@ static PLUGINS: OnceLock<PluginSet> = OnceLock::new();
 
 /// The commands that ship with agent-tty's own plugins, so a missing plugin
 /// gets "the X plugin is not installed" rather than "unknown command".
+///
+/// Kept honest by `tests/tests/e2e/well_known.rs`: every command word (and
+/// alias) of every shipped plugin is listed here with its plugin, and every
+/// entry here is a command of the plugin it names. `agent-tty plugins --json`
+/// shows the list (`wellKnown`) so the test reads the real one.
 const WELL_KNOWN: &[(&str, &str)] = &[
     ("create", "sessions"),
     ("list", "sessions"),
@@ -32,15 +37,29 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("run", "sessions"),
     ("wait", "sessions"),
     ("snapshot", "sessions"),
+    ("mark", "sessions"),
+    ("batch", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
+    ("doctor", "sessions"),
     ("_host", "sessions"),
     ("home", "registry"),
     ("gc", "gc-sweeper"),
+    ("screenshot", "capture"),
+    ("record", "capture"),
+    ("skills", "skills"),
 ];
 
-/// Which of those words are command groups (`home list`, `home forget`).
-const GROUPS: &[&str] = &["home"];
+/// Which of those words are command groups (`home list`, `record export`).
+const GROUPS: &[&str] = &["home", "record", "skills"];
+
+/// The well-known command words and their plugins, for `plugins --json`.
+pub fn well_known() -> serde_json::Value {
+    WELL_KNOWN
+        .iter()
+        .map(|(word, plugin)| serde_json::json!({ "command": word, "plugin": plugin }))
+        .collect()
+}
 
 /// Loads every plugin on the search path once per process and installs the
 /// handler through which plugins reach each other.
@@ -133,6 +152,9 @@ impl PluginSet {
         args: Value,
         context: &CommandContext,
     ) -> Result<Value, PluginError> {
+        if name == HOST_PLUGINS_CAPABILITY {
+            return Ok(self.report());
+        }
         let provider = self
             .loaded
             .iter()
@@ -199,6 +221,26 @@ impl PluginSet {
                 })
             })
             .collect()
+    }
+}
+
+/// The host's own capability: which plugin libraries were loaded and which
+/// were refused, and why (`doctor` reports them).
+pub const HOST_PLUGINS_CAPABILITY: &str = "host.plugins";
+
+impl PluginSet {
+    /// `{loaded: [{name, version, path}], refused: [{path, name?, version?,
+    /// reason}], searchPath: [..]}`.
+    pub fn report(&self) -> Value {
+        serde_json::json!({
+            "loaded": self.loaded.iter().map(|p| serde_json::json!({
+                "name": p.name, "version": p.version, "path": p.path,
+            })).collect::<Vec<_>>(),
+            "refused": self.refused.iter().map(|r| serde_json::json!({
+                "path": r.path, "name": r.name, "version": r.version, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+            "searchPath": self.search_path,
+        })
     }
 }
 

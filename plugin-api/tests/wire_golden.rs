@@ -20,6 +20,7 @@ fn context() -> CommandContext {
         json: true,
         color: false,
         exe: "/bin/agent-tty".into(),
+        ..Default::default()
     }
 }
 
@@ -64,7 +65,7 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
 )]
 #[case::switch_home(wire(&PaneAction::SwitchHome { home: "/b".into() }), json!({"action": "switchHome", "home": "/b"}))]
 #[case::frame(
-    wire(&PaneFrame { lines: vec![PaneLine::raw("hi")] }),
+    wire(&PaneFrame { lines: vec![PaneLine::raw("hi")], ..PaneFrame::default() }),
     json!({"lines": [{"spans": [{"text": "hi"}]}]})
 )]
 #[case::output(
@@ -114,6 +115,7 @@ fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
 #[case(ErrorCode::RpcError, 9, true)]
 #[case(ErrorCode::ReplayError, 10, false)]
 #[case(ErrorCode::WaitTimeout, 11, false)]
+#[case(ErrorCode::SkillNotFound, 1, false)]
 fn exit_codes_follow_the_contract(
     #[case] code: ErrorCode,
     #[case] exit: i32,

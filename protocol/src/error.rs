@@ -8,7 +8,6 @@ use std::fmt;
 #[allow(missing_docs)]
 pub enum ErrorCode {
     InternalError,
-    InvalidArgument,
     InvalidSessionId,
     InvalidDimensions,
     InvalidSignal,
@@ -29,6 +28,9 @@ pub enum ErrorCode {
     RpcError,
     ReplayError,
     WaitTimeout,
+    /// `skills get|path` of a name no bundled skill has. Exit 1, as in 0.5
+    /// (which leaves it out of its exit-code map).
+    SkillNotFound,
     /// The receiver does not know this request, event or capability kind: the
     /// peer is newer. Callers treat it as "not supported here", not a failure
     /// of the thing asked for.
@@ -47,9 +49,9 @@ impl ErrorCode {
     pub fn exit_code(self) -> i32 {
         use ErrorCode::*;
         match self {
-            InternalError | Unsupported | Unrecognized | PermissionDenied => 1,
-            InvalidArgument | InvalidSessionId | InvalidDimensions | InvalidSignal
-            | InvalidKeys | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
+            InternalError | SkillNotFound | Unsupported | Unrecognized | PermissionDenied => 1,
+            InvalidSessionId | InvalidDimensions | InvalidSignal | InvalidKeys
+            | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
             SessionNotFound => 3,
             SessionNotRunning | SessionAlreadyDestroyed => 4,
             HostTimeout => 5,
@@ -120,8 +122,8 @@ impl PluginError {
         Self::new(ErrorCode::InternalError, message)
     }
 
-    /// Shorthand for a usage error (`INVALID_ARGUMENT`, exit 2).
+    /// Shorthand for a usage error (`INVALID_INPUT`, exit 2; 0.5's name for every usage error).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidArgument, message)
+        Self::new(ErrorCode::InvalidInput, message)
     }
 }

@@ -91,6 +91,11 @@ pub enum PaneAction {
 pub struct PaneFrame {
     /// Rows; missing rows are blank, extra rows are clipped.
     pub lines: Vec<PaneLine>,
+    /// A text field of the pane has focus, so printable keys (`q` too) are
+    /// the pane's. Otherwise the dashboard keeps `q` and `?` for itself:
+    /// `q` quits from every view. Absent in older plugins' frames (false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub text_input: bool,
 }
 
 /// One row of styled text.
@@ -305,7 +310,10 @@ mod ratatui_bridge {
                 }
                 lines.push(PaneLine { spans });
             }
-            PaneFrame { lines }
+            PaneFrame {
+                lines,
+                text_input: false,
+            }
         }
     }
 }

@@ -325,6 +325,26 @@ pub struct CommandContext {
     /// The host executable, for plugins that spawn `agent-tty` sub-processes.
     #[serde(default)]
     pub exe: String,
+    /// The resolved log level (`--log-level` > `AGENT_TTY_LOG_LEVEL` > the
+    /// Home's `config.json` > `info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// The render profile by default (global `--profile` >
+    /// `AGENT_TTY_PROFILE` > config `defaultProfile`); none = the command's
+    /// own default. A command's own `--profile` is the global one: the host
+    /// mounts one `--profile` for both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The renderer asked for (`--renderer` > `AGENT_TTY_RENDERER` > config
+    /// `defaultRenderer`); none = automatic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<String>,
+    /// The Home config's `idleTimeoutMs` (`create`'s default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// The global `--timeout-ms`, validated (accepted for 0.5 compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 impl CommandContext {
@@ -332,7 +352,7 @@ impl CommandContext {
     pub fn home(&self) -> Result<&HomeChoice, PluginError> {
         match (&self.home, &self.home_error) {
             (Some(h), _) => Ok(h),
-            (None, Some(e)) => Err(PluginError::new(ErrorCode::InvalidArgument, e.clone())),
+            (None, Some(e)) => Err(PluginError::new(ErrorCode::InvalidInput, e.clone())),
             (None, None) => Err(PluginError::usage(
                 "no Home could be resolved: pass --home <absolute path> or set AGENT_TTY_HOME",
             )),

@@ -35,6 +35,8 @@ pub const E2E_PACKAGES: &[&str] = &[
     "agent-tty-plugin-registry",
     "agent-tty-plugin-gc-sweeper",
     "agent-tty-plugin-dashboard-home-picker",
+    "agent-tty-plugin-capture",
+    "agent-tty-plugin-skills",
     "agent-tty-plugin-example-hello",
     "fixture-panicky-plugin",
     "fixture-future-plugin",

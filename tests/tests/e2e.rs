@@ -2,13 +2,18 @@
 
 mod e2e {
     mod agent_loop;
+    mod batch;
     mod compat;
     mod dashboard;
+    mod doctor;
     mod example;
     mod foundation;
     mod gc;
     mod install;
+    mod interop;
     mod permissions;
     mod registry;
     mod sessions;
+    mod skills;
+    mod well_known;
 }

@@ -16,7 +16,7 @@
 
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::manifest::{write_manifest, Manifest, Status};
-use agent_tty_dashboard::live::FOLLOW_INTERVAL;
+use agent_tty_dashboard::live::POLL_INTERVAL as FOLLOW_INTERVAL;
 use agent_tty_e2e::pty::PtyChild;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};

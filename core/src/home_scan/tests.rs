@@ -274,3 +274,33 @@ fn occupancy_tells_gone_empty_and_occupied_apart() {
     std::fs::write(odd.join("sessions"), "").unwrap();
     assert!(matches!(occupancy(&odd), Occupancy::Unreadable(_)));
 }
+
+#[test]
+fn untrusted_or_symlinked_homes_are_hidden_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join("sessions")).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let HomeScan::Hidden(reason) = scan_home(&home) else {
+        panic!("a world-writable Home must be hidden")
+    };
+    assert_eq!(reason.code(), "untrusted");
+    assert!(
+        reason.describe().contains("chmod go-w"),
+        "{}",
+        reason.describe()
+    );
+    assert!(matches!(occupancy(&home), Occupancy::Unreadable(_)));
+
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::remove_dir(home.join("sessions")).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, home.join("sessions")).unwrap();
+    let HomeScan::Hidden(reason) = scan_home(&home) else {
+        panic!("a symlinked sessions/ must be hidden")
+    };
+    assert_eq!(reason.code(), "untrusted");
+    assert!(reason.describe().contains("symlink"));
+}

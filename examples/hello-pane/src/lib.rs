@@ -1,5 +1,5 @@
 //! A third-party agent-tty plugin: one command (`greet`) and one dashboard
-//! pane (key `G`), built outside the agent-tty workspace.
+//! pane (key `Y`), built outside the agent-tty workspace.
 //!
 //! Build and install it where the host looks for plugins:
 //! ```sh
@@ -7,7 +7,7 @@
 //! mkdir -p ~/.local/share/agent-tty/plugins
 //! cp target/release/libagent_tty_plugin_hello_pane.so ~/.local/share/agent-tty/plugins/
 //! agent-tty greet Ada          # the command
-//! agent-tty dashboard          # press G for the pane
+//! agent-tty dashboard          # press Y for the pane
 //! ```
 
 use agent_tty_plugin_api::{
@@ -31,7 +31,7 @@ impl Plugin for HelloPane {
             panes: vec![PaneSpec {
                 name: "greeter".into(),
                 title: "Greeter".into(),
-                key: Some('G'),
+                key: Some('Y'),
                 role: None,
             }],
             ..Default::default()
@@ -86,6 +86,8 @@ impl Pane for Greeter {
                 PaneLine::raw(format!("Home: {}", self.home)),
                 PaneLine::raw(format!("Space pressed {} times; Esc closes", self.presses)),
             ],
+            // Later protocol releases add fields; Default keeps this compiling.
+            ..Default::default()
         }
     }
 

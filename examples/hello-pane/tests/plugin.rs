@@ -10,7 +10,7 @@ use serde_json::json;
 fn describes_one_command_and_one_pane() {
     let d = PluginHarness::new(HelloPane).describe();
     assert_eq!(d.commands[0].path, ["greet"]);
-    assert_eq!(d.panes[0].key, Some('G'));
+    assert_eq!(d.panes[0].key, Some('Y'));
     // The SDK advertised what it understands.
     assert!(d.protocol.requests.iter().any(|r| r == "paneKey"));
 }
@@ -27,7 +27,7 @@ fn greets_as_often_as_asked() {
 fn a_bad_count_is_a_usage_error() {
     let h = PluginHarness::new(HelloPane);
     let err = h.invoke(&["greet"], json!({"times": "9"})).unwrap_err();
-    assert_eq!(err.code, ErrorCode::InvalidArgument);
+    assert_eq!(err.code, ErrorCode::InvalidInput);
     assert_eq!(err.code.exit_code(), 2);
 }
 

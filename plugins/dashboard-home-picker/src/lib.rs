@@ -3,10 +3,12 @@
 //! scope) as `agent-tty home list`.
 //!
 //! The pane only reads. Listing Homes never reconciles a Session and never
-//! writes a file; when a person chooses a Home the pane answers
-//! [`PaneAction::SwitchHome`] and the dashboard enters it, which is the one
-//! place a reconcile happens. The active/all toggle is the dashboard's own
-//! scope: the pane reports a change with [`PaneAction::SetScope`].
+//! writes a file, and neither does the preview of the highlighted Home's
+//! Sessions (`sessions.list` with `reconcile: false`, plus a `stat` of each
+//! Event Log for its last activity). When a person chooses a Home the pane
+//! answers [`PaneAction::SwitchHome`] and the dashboard enters it, which is
+//! the one place a reconcile happens. The picker's active/all toggle is its
+//! own: Esc returns to the dashboard with its scope unchanged.
 //!
 //! The picker logic lives in [`Picker`], a plain struct with pure key
 //! handling and drawing; the plugin glue around it only loads Homes and
@@ -14,13 +16,14 @@
 
 mod picker;
 
-pub use picker::{HomeRow, Picker};
+pub use picker::{HomeRow, Picker, PreviewRow, SortBy};
 
 use agent_tty_plugin_api::{
     export_plugin, CommandContext, Host, KeyEvent, Pane, PaneAction, PaneContext, PaneFrame,
     PaneSpec, Plugin, PluginDescription, PluginError,
 };
-use serde_json::json;
+use serde_json::{json, Value};
+use std::path::Path;
 use std::time::SystemTime;
 
 /// The plugin: one pane with the `home-picker` role, opened with `H`.
@@ -48,6 +51,7 @@ impl Plugin for HomePickerPlugin {
     ) -> Result<Box<dyn Pane>, PluginError> {
         let mut picker = Picker::new(&context.current_home, context.scope_all);
         picker.set_homes(list_homes(host, context.scope_all));
+        load_preview(host, &mut picker);
         Ok(Box::new(PickerPane { picker }))
     }
 }
@@ -65,20 +69,84 @@ fn list_homes(host: &Host, all: bool) -> Result<Vec<HomeRow>, String> {
     picker::parse_homes(value)
 }
 
+/// Loads the highlighted Home's preview when it is not loaded yet.
+fn load_preview(host: &Host, picker: &mut Picker) {
+    if let Some(home) = picker.wants_preview() {
+        let preview = preview_home(host, &home);
+        picker.set_preview(&home, preview);
+    }
+}
+
+/// The Sessions of a Home, without reconciling any of them.
+fn preview_home(host: &Host, home: &str) -> Result<Vec<PreviewRow>, String> {
+    let value = host
+        .capability(
+            "sessions.list",
+            json!({ "home": home, "all": true, "reconcile": false }),
+            &CommandContext::default(),
+        )
+        .map_err(|e| e.message)?;
+    let Some(sessions) = value.get("sessions").and_then(Value::as_array) else {
+        return Err("the sessions plugin answered with an unexpected listing".into());
+    };
+    Ok(sessions.iter().map(|s| preview_row(home, s)).collect())
+}
+
+fn preview_row(home: &str, s: &Value) -> PreviewRow {
+    let text = |key: &str| s.get(key).and_then(Value::as_str).unwrap_or_default();
+    let id = text("sessionId");
+    let status = text("status");
+    let exit_code = s
+        .get("exitCode")
+        .and_then(Value::as_i64)
+        .and_then(|c| i32::try_from(c).ok());
+    let exit_signal = s.get("exitSignal").and_then(Value::as_str);
+    let foreign = s.get("foreign").and_then(Value::as_bool).unwrap_or(false);
+    // The Event Log's last change is the Session's last activity; a
+    // Session that never wrote one falls back to its manifest's.
+    let log = agent_tty_core::home::session_dir(Path::new(home), id)
+        .ok()
+        .map(|d| agent_tty_core::event_log::event_log_path(&d));
+    let last_activity = log
+        .and_then(|l| std::fs::metadata(l).ok())
+        .and_then(|m| m.modified().ok())
+        .or_else(|| agent_tty_core::time::parse_iso(text("updatedAt")));
+    let name = s.get("name").and_then(Value::as_str).unwrap_or(id);
+    PreviewRow {
+        name: printable(name),
+        status: agent_tty_core::text::status_wording(status, exit_code, exit_signal, foreign),
+        active: matches!(status, "running" | "exiting" | "destroying"),
+        last_activity,
+    }
+}
+
+/// Text with control characters shown as `�`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 struct PickerPane {
     picker: Picker,
 }
 
 impl Pane for PickerPane {
     fn render(&mut self, _host: &Host, width: u16, height: u16) -> PaneFrame {
-        PaneFrame::from_buffer(&self.picker.render(width, height, SystemTime::now()))
+        let mut frame =
+            PaneFrame::from_buffer(&self.picker.render(width, height, SystemTime::now()));
+        frame.text_input = self.picker.typing();
+        frame
     }
 
     fn key(&mut self, host: &Host, key: &KeyEvent) -> PaneAction {
+        let all = self.picker.scope_all();
         let action = self.picker.key(key);
-        if let PaneAction::SetScope { all } = action {
-            self.picker.set_homes(list_homes(host, all));
+        if self.picker.scope_all() != all {
+            self.picker
+                .set_homes(list_homes(host, self.picker.scope_all()));
         }
+        load_preview(host, &mut self.picker);
         action
     }
 }

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 /// One Home as `registry.homes` lists it.
@@ -79,7 +80,30 @@ pub fn parse_homes(value: Value) -> Result<Vec<HomeRow>, String> {
         .map_err(|e| format!("the registry plugin answered with an unexpected listing: {e}"))
 }
 
-/// The picker: the Homes in scope, a filter, and a selection.
+/// One Session of a previewed Home.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewRow {
+    /// Its name, or its id when it has none.
+    pub name: String,
+    /// Its status in the CLI's words (`running`, `exited (0)`).
+    pub status: String,
+    /// Whether it is Active.
+    pub active: bool,
+    /// When it last did something (its Event Log's last change).
+    pub last_activity: Option<SystemTime>,
+}
+
+/// How the Homes are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    /// Most recently seen first (the registry's `lastSeenAt`).
+    LastActivity,
+    /// By path, A to Z.
+    Path,
+}
+
+/// The picker: the Homes in scope, a filter, a selection, and a preview of
+/// the selected Home's Sessions.
 #[derive(Debug, Clone)]
 pub struct Picker {
     current: String,
@@ -88,6 +112,8 @@ pub struct Picker {
     filter: String,
     typing: bool,
     selected: usize,
+    sort: SortBy,
+    previews: HashMap<String, Result<Vec<PreviewRow>, String>>,
 }
 
 impl Picker {
@@ -100,18 +126,62 @@ impl Picker {
             filter: String::new(),
             typing: false,
             selected: 0,
+            sort: SortBy::LastActivity,
+            previews: HashMap::new(),
         }
+    }
+
+    /// The picker's own scope (`a` changes it here only: the dashboard's
+    /// scope stays as it was, so Esc returns to it unchanged).
+    pub fn scope_all(&self) -> bool {
+        self.all
+    }
+
+    /// A text field (the filter) has focus: printable keys are the picker's.
+    pub fn typing(&self) -> bool {
+        self.typing
+    }
+
+    /// The highlighted Home.
+    pub fn highlighted(&self) -> Option<&HomeRow> {
+        self.visible().get(self.selected).copied()
+    }
+
+    /// The highlighted Home when its preview has not been loaded yet.
+    pub fn wants_preview(&self) -> Option<String> {
+        self.highlighted()
+            .filter(|h| !self.previews.contains_key(&h.path))
+            .map(|h| h.path.clone())
+    }
+
+    /// Stores a Home's preview (its Sessions, or why they could not be read).
+    pub fn set_preview(&mut self, home: &str, preview: Result<Vec<PreviewRow>, String>) {
+        self.previews.insert(home.to_owned(), preview);
     }
 
     /// Replaces the listing; the selection goes to the current Home when it
     /// is listed.
     pub fn set_homes(&mut self, homes: Result<Vec<HomeRow>, String>) {
         self.homes = homes;
+        self.previews.clear();
+        self.sort_homes();
         self.selected = self
             .visible()
             .iter()
             .position(|h| h.path == self.current)
             .unwrap_or(0);
+    }
+
+    fn sort_homes(&mut self) {
+        if let Ok(homes) = &mut self.homes {
+            match self.sort {
+                SortBy::Path => homes.sort_by(|a, b| a.path.cmp(&b.path)),
+                SortBy::LastActivity => homes.sort_by(|a, b| {
+                    let seen = |h: &HomeRow| parse_iso(&h.last_seen_at);
+                    seen(b).cmp(&seen(a)).then_with(|| a.path.cmp(&b.path))
+                }),
+            }
+        }
     }
 
     /// The Homes that pass the filter (case-insensitive substring of the path).
@@ -157,9 +227,21 @@ impl Picker {
             KeyCode::Char('j') => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
             KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Char('/') => self.typing = true,
+            KeyCode::Char('s') => {
+                let keep = self.highlighted().map(|h| h.path.clone());
+                self.sort = match self.sort {
+                    SortBy::LastActivity => SortBy::Path,
+                    SortBy::Path => SortBy::LastActivity,
+                };
+                self.sort_homes();
+                self.selected = keep
+                    .and_then(|p| self.visible().iter().position(|h| h.path == p))
+                    .unwrap_or(0);
+            }
             KeyCode::Char('a') => {
+                // The picker's own listing widens; the dashboard's scope is
+                // left alone (the glue reloads the Homes).
                 self.all = !self.all;
-                return PaneAction::SetScope { all: self.all };
             }
             _ => {}
         }
@@ -183,10 +265,14 @@ impl Picker {
         } else {
             "Active Homes"
         };
+        let sort = match self.sort {
+            SortBy::LastActivity => "last activity",
+            SortBy::Path => "path",
+        };
         Line::from(vec![
             Span::styled(" Homes ", Style::new().fg(Color::Black).bg(Color::Cyan)),
             Span::raw(format!(
-                " {scope} ({}) · browsing changes nothing",
+                " {scope} ({}) · sorted by {sort} · browsing changes nothing",
                 visible.len()
             )),
         ])
@@ -202,15 +288,82 @@ impl Picker {
             (Ok(_), true) => Paragraph::new(self.empty_text())
                 .wrap(Wrap { trim: true })
                 .render(body, &mut buf),
-            (Ok(_), false) => self.render_table(&visible, body, &mut buf, now),
+            (Ok(_), false) => {
+                let (table, preview) = split_for_preview(body, self.preview_rows());
+                self.render_table(&visible, table, &mut buf, now);
+                self.render_preview(preview, &mut buf, now);
+            }
         }
         let keys = if self.typing {
             " type to filter · ↑/↓ move · Enter open · Esc clear filter"
         } else {
-            " j/k move · Enter open · / filter · a active/all · Esc back"
+            " j/k move · Enter open · / filter · s sort · a active/all · Esc back · q quit"
         };
         Line::from(keys).dim().render(hints, &mut buf);
         buf
+    }
+
+    /// How many rows the highlighted Home's preview has (one for a note).
+    fn preview_rows(&self) -> usize {
+        match self.highlighted().and_then(|h| self.previews.get(&h.path)) {
+            Some(Ok(rows)) => rows.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// The highlighted Home's Sessions: name, status, last activity.
+    fn render_preview(&self, area: Rect, buf: &mut Buffer, now: SystemTime) {
+        if area.height < 2 || area.width < 10 {
+            return;
+        }
+        let Some(home) = self.highlighted() else {
+            return;
+        };
+        let title = Line::from(vec![
+            Span::styled(" Sessions in ", Style::new().bold()),
+            Span::styled(home.short_name(), Style::new().bold()),
+            Span::raw(" (preview, nothing is reconciled)").dim(),
+        ]);
+        let [head, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        title.render(head, buf);
+        match self.previews.get(&home.path) {
+            None => Line::from(" reading…").dim().render(rest, buf),
+            Some(Err(e)) => Paragraph::new(Line::from(format!(" {e}")).red())
+                .wrap(Wrap { trim: true })
+                .render(rest, buf),
+            Some(Ok(rows)) if rows.is_empty() => {
+                Line::from(" No Sessions.").dim().render(rest, buf)
+            }
+            Some(Ok(rows)) => {
+                let body = rows.iter().map(|r| {
+                    let seen = r
+                        .last_activity
+                        .map(|t| relative_age(t, now))
+                        .unwrap_or_else(|| "?".into());
+                    let style = if r.active {
+                        Style::new().fg(Color::Green)
+                    } else {
+                        Style::new().fg(Color::DarkGray)
+                    };
+                    Row::new(vec![
+                        Cell::from(format!(" {}", r.name)),
+                        Cell::from(r.status.clone()).style(style),
+                        Cell::from(seen),
+                    ])
+                });
+                Table::new(
+                    body,
+                    [
+                        Constraint::Length(28),
+                        Constraint::Length(16),
+                        Constraint::Length(10),
+                    ],
+                )
+                .header(Row::new([" NAME", "STATUS", "ACTIVITY"]).bold())
+                .render(rest, buf);
+            }
+        }
     }
 
     fn empty_text(&self) -> String {
@@ -272,6 +425,24 @@ impl Picker {
     }
 }
 
+/// The Homes table and the preview: side by side when there is room,
+/// the preview under the table otherwise.
+fn split_for_preview(body: Rect, preview_rows: usize) -> (Rect, Rect) {
+    if body.width >= 140 {
+        let [table, preview] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(body);
+        (table, preview)
+    } else {
+        // The preview's title, header and Sessions, in at most half the room.
+        let wanted = u16::try_from(preview_rows + 2).unwrap_or(u16::MAX).max(3);
+        let preview_height = wanted.min(body.height / 2);
+        let [table, preview] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(preview_height)]).areas(body);
+        (table, preview)
+    }
+}
+
 /// The HOME column's width: wide enough for every short name (between
 /// [`NAME_MIN`] and [`NAME_MAX`]), and always for every last segment, but
 /// never so wide that the other columns lose their room; the PATH column is
@@ -305,20 +476,25 @@ mod tests {
     use std::time::Duration;
 
     fn home(path: &str, active: u64, total: u64) -> HomeRow {
+        seen(path, active, total, "2026-11-24T03:50:00.000Z")
+    }
+
+    fn seen(path: &str, active: u64, total: u64, at: &str) -> HomeRow {
         HomeRow {
             path: path.into(),
             active_sessions: active,
             total_sessions: total,
-            last_seen_at: "2026-11-24T03:50:00.000Z".into(),
+            last_seen_at: at.into(),
         }
     }
 
+    /// Three Homes, most recently seen first: a, b, then /tmp.
     fn picker() -> Picker {
         let mut p = Picker::new("/w/homes/b", false);
         p.set_homes(Ok(vec![
-            home("/w/homes/a", 1, 2),
-            home("/w/homes/b", 2, 2),
-            home("/tmp/tmp.x3Fq", 1, 1),
+            seen("/tmp/tmp.x3Fq", 1, 1, "2026-11-24T03:48:00.000Z"),
+            seen("/w/homes/b", 2, 2, "2026-11-24T03:49:00.000Z"),
+            seen("/w/homes/a", 1, 2, "2026-11-24T03:50:00.000Z"),
         ]));
         p
     }
@@ -344,26 +520,77 @@ mod tests {
         parse_iso("2026-11-24T03:55:00.000Z").unwrap() + Duration::from_millis(1)
     }
 
+    fn preview(p: &mut Picker) {
+        let t = parse_iso("2026-11-24T03:54:00.000Z");
+        p.set_preview(
+            "/w/homes/b",
+            Ok(vec![
+                PreviewRow {
+                    name: "build".into(),
+                    status: "running".into(),
+                    active: true,
+                    last_activity: t,
+                },
+                PreviewRow {
+                    name: "01JDB0000000000000000000OL".into(),
+                    status: "exited (0)".into(),
+                    active: false,
+                    last_activity: None,
+                },
+            ]),
+        );
+    }
+
     #[test]
     fn rows_show_name_counts_last_seen_and_mark_the_current_home() {
-        let screen = text(&picker().render(90, 8, later()));
-        let expected = [
-            " Homes  Active Homes (3) · browsing changes nothing",
-            "",
-            "  HOME                     ACTIVE/TOTAL  LAST SEEN  PATH",
-            "  …/homes/a                1/2           5m ago     /w/homes/a",
-            "● …/homes/b                2/2           5m ago     /w/homes/b",
-            "  /tmp/tmp.x3Fq            1/1           5m ago     /tmp/tmp.x3Fq",
-            "",
-            " j/k move · Enter open · / filter · a active/all · Esc back",
-        ];
-        assert_eq!(screen, expected.join("\n"));
+        let mut p = picker();
+        preview(&mut p);
+        insta::assert_snapshot!("picker_with_preview", text(&p.render(90, 14, later())));
+    }
+
+    #[test]
+    fn a_wide_picker_shows_the_preview_beside_the_homes() {
+        let mut p = picker();
+        preview(&mut p);
+        insta::assert_snapshot!("picker_wide", text(&p.render(150, 10, later())));
+    }
+
+    #[test]
+    fn the_filter_narrows_the_homes_and_the_preview_follows() {
+        let mut p = picker();
+        // The first `/` opens the filter; the rest is typed into it.
+        for c in "/homes/b".chars() {
+            press(&mut p, KeyCode::Char(c));
+        }
+        assert!(p.typing());
+        assert_eq!(p.wants_preview().as_deref(), Some("/w/homes/b"));
+        preview(&mut p);
+        insta::assert_snapshot!("picker_filtered", text(&p.render(90, 12, later())));
+    }
+
+    #[test]
+    fn s_sorts_by_path_and_back_keeping_the_highlighted_home() {
+        let mut p = picker();
+        let order = |p: &Picker| {
+            p.visible()
+                .iter()
+                .map(|h| h.path.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(&p), ["/w/homes/a", "/w/homes/b", "/tmp/tmp.x3Fq"]);
+        assert_eq!(p.highlighted().unwrap().path, "/w/homes/b");
+        press(&mut p, KeyCode::Char('s'));
+        assert_eq!(order(&p), ["/tmp/tmp.x3Fq", "/w/homes/a", "/w/homes/b"]);
+        assert_eq!(p.highlighted().unwrap().path, "/w/homes/b");
+        press(&mut p, KeyCode::Char('s'));
+        assert_eq!(order(&p)[0], "/w/homes/a");
     }
 
     #[rstest]
     #[case(&[KeyCode::Enter], "/w/homes/b")]
     #[case(&[KeyCode::Char('k'), KeyCode::Enter], "/w/homes/a")]
     #[case(&[KeyCode::Down, KeyCode::Down, KeyCode::Enter], "/tmp/tmp.x3Fq")]
+    #[case(&[KeyCode::Char('s'), KeyCode::Char('k'), KeyCode::Enter], "/w/homes/a")]
     #[case(&[KeyCode::Char('/'), KeyCode::Char('T'), KeyCode::Char('M'), KeyCode::Enter], "/tmp/tmp.x3Fq")]
     fn enter_opens_the_selected_home(#[case] keys: &[KeyCode], #[case] chosen: &str) {
         let mut p = picker();
@@ -393,19 +620,18 @@ mod tests {
     }
 
     #[test]
-    fn a_toggles_the_shared_scope_and_q_is_just_a_letter_while_typing() {
+    fn a_toggles_the_pickers_own_scope_and_q_is_just_a_letter_while_typing() {
         let mut p = picker();
-        assert_eq!(
-            press(&mut p, KeyCode::Char('a')),
-            PaneAction::SetScope { all: true }
-        );
-        assert_eq!(
-            press(&mut p, KeyCode::Char('a')),
-            PaneAction::SetScope { all: false }
-        );
-        press(&mut p, KeyCode::Char('/'));
         assert_eq!(press(&mut p, KeyCode::Char('a')), PaneAction::None);
-        assert_eq!(p.filter, "a");
+        assert!(p.scope_all());
+        assert_eq!(press(&mut p, KeyCode::Char('a')), PaneAction::None);
+        assert!(!p.scope_all());
+        press(&mut p, KeyCode::Char('/'));
+        assert!(p.typing());
+        assert_eq!(press(&mut p, KeyCode::Char('a')), PaneAction::None);
+        assert_eq!(press(&mut p, KeyCode::Char('q')), PaneAction::None);
+        assert_eq!(p.filter, "aq");
+        assert!(!p.scope_all());
     }
 
     #[rstest]

@@ -70,6 +70,7 @@ impl Pane for HelloPane {
                 PaneLine::raw(format!("Keys pressed here: {}", self.keys)),
                 PaneLine::raw("Esc closes this pane."),
             ],
+            ..PaneFrame::default()
         }
     }
 

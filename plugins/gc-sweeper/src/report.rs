@@ -1,7 +1,7 @@
 //! `gc`'s JSON result (compat.md) and its summary for people.
 
 use crate::sweep::HomeSweep;
-use agent_tty_core::text::counted;
+use agent_tty_core::text::{counted, escape};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -43,21 +43,26 @@ pub fn human(sweeps: &[HomeSweep], dry_run: bool) -> String {
     };
     let mut text = String::new();
     for s in sweeps.iter().filter(|s| s.had_activity()) {
-        let _ = writeln!(text, "Home {}", s.home);
+        let _ = writeln!(text, "Home {}", escape(&s.home));
         if !s.removed.is_empty() {
             let _ = writeln!(
                 text,
                 "  {remove} {} ({}): {}",
                 counted(s.removed.len(), "Session"),
                 bytes(s.bytes_freed),
-                s.removed.join(", ")
+                escape(&s.removed.join(", "))
             );
         }
         for skip in s.skipped.iter().filter(|k| !k.routine) {
             if skip.session_id.is_empty() {
-                let _ = writeln!(text, "  Skipped: {}", skip.reason);
+                let _ = writeln!(text, "  Skipped: {}", escape(&skip.reason));
             } else {
-                let _ = writeln!(text, "  Skipped {}: {}", skip.session_id, skip.reason);
+                let _ = writeln!(
+                    text,
+                    "  Skipped {}: {}",
+                    escape(&skip.session_id),
+                    escape(&skip.reason)
+                );
             }
         }
         if s.deregistered {

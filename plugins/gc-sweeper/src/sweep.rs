@@ -2,16 +2,24 @@
 //! ones the options allow.
 //!
 //! Safety rules, in the order they apply to each entry of `sessions/`:
-//! 1. Only a real directory with a valid Session id is a Session. A symlink
-//!    or a plain file is skipped with a reason; what it points to is never
-//!    looked at, let alone removed.
+//! 0. The Home and its `sessions/` are opened once, never through a
+//!    symlink, and must be trusted (owned by the user, not group/world
+//!    writable; `agent_tty_core::safe_fs`); otherwise the Home is refused
+//!    with the reason and stays registered. Every later step acts relative
+//!    to the open `sessions/`, so a path swapped meanwhile changes nothing.
+//!    Tombstones an interrupted gc left (`.tombstone-<id>-…`) are finished.
+//! 1. Only a real directory with a valid Session id is a Session, and it
+//!    must be trusted too. A symlink or a plain file is skipped with a
+//!    reason; what it points to is never looked at, let alone removed.
 //! 2. A Session whose manifest cannot be read is left alone (it may be one
 //!    being created right now).
 //! 3. Reconcile decides the status (in a dry run, in memory only).
 //! 4. Only Collectable Sessions, filtered by `--stale-only`/`--older-than`.
 //! 5. Right before removal the manifest is read again; a Session that is no
 //!    longer Collectable is skipped.
-//! 6. Removal (`remove_dir_all`) does not follow symlinks inside the Session.
+//! 6. Removal renames the Session to a tombstone inside `sessions/`, then
+//!    deletes the tombstone through directory descriptors (`unlinkat`),
+//!    never following a symlink.
 //!
 //! A dry run goes through exactly the same steps and decisions and stops
 //! short of the two that change anything: reconcile writing or signalling,
@@ -21,6 +29,7 @@ use crate::options::Options;
 use agent_tty_core::home::{sessions_dir, validate_session_id};
 use agent_tty_core::manifest::{manifest_path, read_manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::safe_fs::{open_refusal, tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
 use std::path::Path;
 
@@ -63,8 +72,22 @@ impl HomeSweep {
     }
 }
 
+/// Test hooks: code run at a chosen instant of a sweep, so race tests can
+/// place an attack exactly between a check and the act it guards.
+#[derive(Default)]
+pub(crate) struct Hooks<'a> {
+    /// Runs after the last check of a Session and before it is removed,
+    /// with the Session directory's path.
+    pub before_remove: Option<&'a (dyn Fn(&Path) + Sync)>,
+}
+
 /// Sweeps one Home.
 pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
+    sweep_home_with(home, options, &Hooks::default())
+}
+
+/// [`sweep_home`] with test hooks.
+pub(crate) fn sweep_home_with(home: &str, options: &Options, hooks: &Hooks<'_>) -> HomeSweep {
     let path = Path::new(home);
     let mut sweep = HomeSweep {
         home: home.to_owned(),
@@ -72,8 +95,9 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
         remaining: Some(0),
         ..Default::default()
     };
-    // What cannot be read is reported and kept: `remaining: None` means the
-    // Home is never deregistered, by a real run or a dry one.
+    // What cannot be read or is not trusted is reported and kept:
+    // `remaining: None` means the Home is never deregistered, by a real run
+    // or a dry one.
     let unreadable = |sweep: &mut HomeSweep, what: String| {
         sweep.remaining = None;
         sweep.skipped.push(Skip {
@@ -82,24 +106,41 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
             routine: false,
         });
     };
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => {
-            unreadable(&mut sweep, "the Home is not a directory".into());
-            return sweep;
-        }
+    // The Home and its `sessions/` are opened once, never through a symlink,
+    // and checked; everything after that is done relative to the open
+    // `sessions/`, so swapping a path for a symlink meanwhile changes nothing.
+    let home_dir = match DirFd::open(path) {
+        Ok(dir) => dir,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             sweep.existed = false;
             return sweep;
         }
         Err(e) => {
-            unreadable(&mut sweep, format!("the Home could not be read ({e})"));
+            unreadable(&mut sweep, open_refusal("the Home", path, &e));
             return sweep;
         }
+    };
+    if let Err(u) = home_dir.check_trusted("the Home") {
+        unreadable(&mut sweep, u.reason);
+        return sweep;
     }
-    let mut entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(sessions_dir(path)) {
-        Ok(rd) => rd.flatten().collect(),
+    let sessions = match home_dir.open_child("sessions") {
+        Ok(dir) => dir,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sweep,
+        Err(e) => {
+            unreadable(
+                &mut sweep,
+                open_refusal("the Home's sessions/", &sessions_dir(path), &e),
+            );
+            return sweep;
+        }
+    };
+    if let Err(u) = sessions.check_trusted("the Home's sessions/") {
+        unreadable(&mut sweep, u.reason);
+        return sweep;
+    }
+    let mut names = match sessions.names() {
+        Ok(names) => names,
         Err(e) => {
             unreadable(
                 &mut sweep,
@@ -108,48 +149,102 @@ pub fn sweep_home(home: &str, options: &Options) -> HomeSweep {
             return sweep;
         }
     };
-    entries.sort_by_key(|e| e.file_name());
-    let total = entries.len();
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        match collect(&entry, &name, options) {
-            Ok(bytes) => {
+    names.sort();
+    let total = names.len();
+    let mut gone = 0;
+    for raw in names {
+        let name = raw.to_string_lossy().into_owned();
+        if let Some(id) = tombstone_of(&name) {
+            // A Session an interrupted gc had already renamed aside: finish.
+            let id = id.to_owned();
+            if options.dry_run {
+                sweep.removed.push(id);
+                continue;
+            }
+            match sessions.remove_tree(&raw) {
+                Ok(bytes) => {
+                    sweep.removed.push(id);
+                    sweep.bytes_freed += bytes;
+                    gone += 1;
+                }
+                Err(e) => sweep.skipped.push(Skip {
+                    session_id: id,
+                    reason: format!(
+                        "an earlier gc's removal ({name}) could not be finished ({e}); \
+                         the next gc tries again"
+                    ),
+                    routine: false,
+                }),
+            }
+            continue;
+        }
+        match collect(&sessions, &raw, &name, path, options, hooks) {
+            Ok(Collected { bytes, unfinished }) => {
                 sweep.removed.push(name);
                 sweep.bytes_freed += bytes;
+                gone += usize::from(unfinished.is_none());
+                sweep.skipped.extend(unfinished);
             }
             Err(skip) => sweep.skipped.push(skip),
         }
     }
-    sweep.remaining = Some(total - sweep.removed.len());
+    sweep.remaining = Some(total - gone);
+    if options.dry_run {
+        sweep.remaining = Some(total - sweep.removed.len());
+    }
     sweep
 }
 
-/// Decides one entry and, unless in a dry run, removes it. `Ok(bytes)` when
-/// it was (would be) removed.
-fn collect(entry: &std::fs::DirEntry, name: &str, options: &Options) -> Result<u64, Skip> {
+/// A Session that was (would be) removed.
+struct Collected {
+    /// Bytes of its files.
+    bytes: u64,
+    /// Set when it was renamed to a tombstone but not all of it could be
+    /// deleted: it is no longer a Session, and the next gc finishes.
+    unfinished: Option<Skip>,
+}
+
+/// Decides one entry and, unless in a dry run, removes it.
+fn collect(
+    sessions: &DirFd,
+    raw: &std::ffi::OsStr,
+    name: &str,
+    home: &Path,
+    options: &Options,
+    hooks: &Hooks<'_>,
+) -> Result<Collected, Skip> {
     let skip = |reason: String, routine: bool| Skip {
         session_id: name.to_owned(),
         reason,
         routine,
     };
-    // The directory listing already says what each entry is (without
-    // following symlinks), so no `lstat` per Session.
-    let kind = entry
-        .file_type()
-        .map_err(|e| skip(format!("could not be examined ({e}); left alone"), false))?;
-    let dir = &entry.path();
-    if kind.is_symlink() {
-        return Err(skip(
-            "a symlink, not a Session directory; left alone (gc never follows symlinks)".into(),
-            false,
-        ));
-    }
-    if !kind.is_dir() {
-        return Err(skip("not a Session directory; left alone".into(), false));
-    }
-    if validate_session_id(name).is_err() {
+    if validate_session_id(name).is_err() || name.starts_with('.') {
         return Err(skip("not a Session id; left alone".into(), false));
     }
+    // Opening with O_NOFOLLOW both tells a symlink apart (never followed)
+    // and pins the directory for the trust check.
+    let pinned = match sessions.open_child(raw) {
+        Ok(dir) => dir,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP)) => {
+            return Err(skip(
+                "a symlink, not a Session directory; left alone (gc never follows symlinks)".into(),
+                false,
+            ))
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR)) => {
+            return Err(skip("not a Session directory; left alone".into(), false))
+        }
+        Err(e) => {
+            return Err(skip(
+                format!("could not be examined ({e}); left alone"),
+                false,
+            ))
+        }
+    };
+    pinned
+        .check_trusted("the Session directory")
+        .map_err(|u| skip(u.reason, false))?;
+    let dir = &sessions_dir(home).join(raw);
     let mode = if options.dry_run {
         ReconcileMode::DryRun
     } else {
@@ -192,15 +287,18 @@ fn collect(entry: &std::fs::DirEntry, name: &str, options: &Options) -> Result<u
             ));
         }
     }
-    let mut bytes = tree_bytes(dir);
     if options.dry_run {
+        let mut bytes = tree_bytes(dir);
         if outcome.found_dead {
             // A real run frees the manifest reconcile would have written,
             // not the one on disk now: count that, so both runs agree.
             let on_disk = std::fs::symlink_metadata(manifest_path(dir)).map_or(0, |m| m.len());
             bytes = bytes - on_disk.min(bytes) + manifest.to_json().len() as u64;
         }
-        return Ok(bytes);
+        return Ok(Collected {
+            bytes,
+            unfinished: None,
+        });
     }
     // Re-check right before removing: a Session must never go while in use.
     match read_manifest(dir) {
@@ -218,9 +316,33 @@ fn collect(entry: &std::fs::DirEntry, name: &str, options: &Options) -> Result<u
             ))
         }
     }
-    // `remove_dir_all` removes symlinks inside the Session, never their targets.
-    std::fs::remove_dir_all(dir).map_err(|e| skip(format!("could not be removed ({e})"), false))?;
-    Ok(bytes)
+    if let Some(hook) = hooks.before_remove {
+        hook(dir);
+    }
+    // Renamed aside inside the pinned `sessions/` first, so the Session
+    // stops being one in a single step; a gc killed while deleting leaves a
+    // tombstone the next gc recognises and finishes.
+    let tombstone = tombstone_name(name);
+    sessions
+        .rename_child(raw, &tombstone)
+        .map_err(|e| skip(format!("could not be removed ({e})"), false))?;
+    drop(pinned);
+    match sessions.remove_tree(&tombstone) {
+        Ok(bytes) => Ok(Collected {
+            bytes,
+            unfinished: None,
+        }),
+        Err(e) => Ok(Collected {
+            bytes: 0,
+            unfinished: Some(skip(
+                format!(
+                    "removed as a Session, but its files could not all be deleted ({e}); \
+                     the next gc finishes ({tombstone})"
+                ),
+                false,
+            )),
+        }),
+    }
 }
 
 /// The size of every regular file under `dir`, without following symlinks.
@@ -294,5 +416,151 @@ mod tests {
             .reason
             .contains("manifest could not be read"));
         assert!(dir.is_dir());
+    }
+
+    const ID: &str = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+
+    /// A Home holding one ended (Collectable) Session.
+    fn home_with_ended_session(root: &Path) -> std::path::PathBuf {
+        let home = root.join("home");
+        let dir = home.join("sessions").join(ID);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut m: agent_tty_core::manifest::Manifest = serde_json::from_value(serde_json::json!({
+            "version": 1, "sessionId": ID, "createdAt": "2026-11-24T03:50:02.677Z",
+            "updatedAt": "2026-11-24T03:50:02.677Z", "status": "exited",
+            "command": ["true"], "cwd": "/", "cols": 80, "rows": 24
+        }))
+        .unwrap();
+        m.exit_code = Some(0);
+        agent_tty_core::manifest::write_manifest(&dir, &m).unwrap();
+        std::fs::write(dir.join("events.jsonl"), b"{}\n").unwrap();
+        home
+    }
+
+    /// A directory outside the Home shaped like `sessions/` (a Session
+    /// directory with the same id) that gc must never touch.
+    fn decoy(root: &Path) -> std::path::PathBuf {
+        let victim = root.join("victim");
+        std::fs::create_dir_all(victim.join(ID)).unwrap();
+        std::fs::write(victim.join(ID).join("precious"), b"keep").unwrap();
+        victim
+    }
+
+    #[test]
+    fn swapping_sessions_for_a_symlink_between_check_and_delete_never_deletes_outside() {
+        for round in 0..20 {
+            let tmp = tempfile::tempdir().unwrap();
+            let home = home_with_ended_session(tmp.path());
+            let victim = decoy(tmp.path());
+            let attack = |_: &Path| {
+                std::fs::rename(home.join("sessions"), home.join("sessions.moved")).unwrap();
+                std::os::unix::fs::symlink(&victim, home.join("sessions")).unwrap();
+            };
+            let hooks = Hooks {
+                before_remove: Some(&attack),
+            };
+            let sweep = sweep_home_with(&home.to_string_lossy(), &options(false), &hooks);
+            assert_eq!(
+                std::fs::read(victim.join(ID).join("precious")).unwrap(),
+                b"keep",
+                "round {round}: gc deleted outside the Home"
+            );
+            // The pinned `sessions/` is the one gc removed the Session from.
+            assert_eq!(sweep.removed, vec![ID.to_owned()], "round {round}");
+            assert_eq!(
+                std::fs::read_dir(home.join("sessions.moved"))
+                    .unwrap()
+                    .count(),
+                0
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlinked_sessions_dir_is_refused_and_its_target_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        let victim = decoy(tmp.path());
+        std::os::unix::fs::symlink(&victim, home.join("sessions")).unwrap();
+        for dry_run in [true, false] {
+            let sweep = sweep_home(&home.to_string_lossy(), &options(dry_run));
+            assert!(sweep.removed.is_empty());
+            assert_eq!(sweep.remaining, None, "a refused Home stays registered");
+            assert!(
+                sweep.skipped[0].reason.contains("symlink"),
+                "{:?}",
+                sweep.skipped
+            );
+        }
+        assert!(victim.join(ID).join("precious").exists());
+    }
+
+    #[test]
+    fn a_tombstone_left_by_an_interrupted_gc_is_finished_by_the_next() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_with_ended_session(tmp.path());
+        // What a gc killed right after its rename leaves behind.
+        let tomb = home.join("sessions").join(tombstone_name(ID));
+        std::fs::rename(home.join("sessions").join(ID), &tomb).unwrap();
+        let dry = sweep_home(&home.to_string_lossy(), &options(true));
+        assert_eq!(dry.removed, vec![ID.to_owned()]);
+        assert!(tomb.exists(), "a dry run deletes nothing");
+        let sweep = sweep_home(&home.to_string_lossy(), &options(false));
+        assert_eq!(sweep.removed, vec![ID.to_owned()]);
+        assert_eq!(sweep.remaining, Some(0), "so the Home can be deregistered");
+        assert!(!tomb.exists());
+    }
+
+    #[rstest::rstest]
+    #[case::home_world_writable("", 0o777)]
+    #[case::home_group_writable("", 0o770)]
+    #[case::sessions_world_writable("sessions", 0o777)]
+    #[case::session_group_writable("sessions/01JD3Z6X8K4M2N5P7Q9R1S3T5V", 0o775)]
+    fn writable_by_others_is_refused_and_kept(#[case] which: &str, #[case] mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_with_ended_session(tmp.path());
+        let target = home.join(which);
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
+        let sweep = sweep_home(&home.to_string_lossy(), &options(false));
+        assert!(sweep.removed.is_empty(), "{:?}", sweep.skipped);
+        assert!(
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("writable by group or others")),
+            "{:?}",
+            sweep.skipped
+        );
+        assert!(home.join("sessions").join(ID).join("session.json").exists());
+    }
+
+    /// Another user's directory (root can `chown`; others skip).
+    #[rstest::rstest]
+    #[case::home("")]
+    #[case::session("sessions/01JD3Z6X8K4M2N5P7Q9R1S3T5V")]
+    fn a_directory_of_another_user_is_refused(#[case] which: &str) {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: needs root to give a directory to another user");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_with_ended_session(tmp.path());
+        let other = nix::unistd::Uid::from_raw(65534);
+        nix::unistd::chown(&home.join(which), Some(other), None).unwrap();
+        // Run as a non-root effective user would: root-owned dirs are
+        // trusted, but 65534's are not, whoever we are.
+        let sweep = sweep_home(&home.to_string_lossy(), &options(false));
+        assert!(sweep.removed.is_empty());
+        assert!(
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("belongs to another user")),
+            "{:?}",
+            sweep.skipped
+        );
+        assert!(home.join("sessions").join(ID).join("session.json").exists());
     }
 }

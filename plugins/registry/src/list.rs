@@ -2,7 +2,7 @@
 
 use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
-use agent_tty_core::text::{counted, plural};
+use agent_tty_core::text::{counted, escape, plural};
 use agent_tty_core::time::relative_age;
 use agent_tty_plugin_api::CommandOutput;
 use serde_json::Value;
@@ -55,11 +55,16 @@ pub fn render(listing: &HomeListing, all: bool, verbose: bool, now: SystemTime) 
         let width = listing
             .hidden
             .iter()
-            .map(|h| h.entry.path.chars().count())
+            .map(|h| escape(&h.entry.path).chars().count())
             .max()
             .unwrap_or(0);
         for h in &listing.hidden {
-            let _ = writeln!(text, "  {:<width$}  {}", h.entry.path, h.reason.describe());
+            let _ = writeln!(
+                text,
+                "  {:<width$}  {}",
+                escape(&h.entry.path),
+                escape(&h.reason.describe())
+            );
         }
     }
     text
@@ -99,7 +104,7 @@ fn table(listing: &HomeListing, now: SystemTime) -> String {
         .iter()
         .map(|h| {
             [
-                h.entry.path.clone(),
+                escape(&h.entry.path).into_owned(),
                 h.counts.active.to_string(),
                 h.counts.total.to_string(),
                 relative_age(h.entry.last_seen(), now),

@@ -17,15 +17,25 @@ use agent_tty_plugin_api::{
 };
 use std::time::Duration;
 
+pub(crate) mod batch;
 mod input;
+mod mark;
 mod run;
-mod snapshot;
-mod target;
-mod wait;
+pub(crate) mod snapshot;
+pub mod source;
+pub(crate) mod target;
+pub(crate) mod wait;
 
 /// Command descriptors.
 pub fn specs() -> Vec<CommandSpec> {
     let id = || ArgSpec::positional("id", "The Session id").value_name("SESSION_ID");
+    let file = || {
+        ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the text from this regular file (≤ 10 MB) instead of the argument",
+        )
+    };
     let timeout = |default: &str| {
         ArgSpec::option(
             "timeout",
@@ -36,13 +46,19 @@ pub fn specs() -> Vec<CommandSpec> {
     vec![
         CommandSpec::new(&["type"], "Type literal text into a Session")
             .arg(id())
-            .arg(ArgSpec::positional(
-                "text",
-                "The text, sent as is (no Enter added)",
+            .arg(
+                ArgSpec::positional("text", "The text, sent as is (no Enter added)")
+                    .required(false),
+            )
+            .arg(file())
+            .arg(ArgSpec::flag(
+                "append-newline",
+                "Append a newline (Enter) to the text",
             )),
         CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
             .arg(id())
-            .arg(ArgSpec::positional("text", "The text to paste")),
+            .arg(ArgSpec::positional("text", "The text to paste").required(false))
+            .arg(file()),
         CommandSpec::new(
             &["send-keys"],
             "Send named keys (Enter, Ctrl+C, Up, F5, ...)",
@@ -66,31 +82,49 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(timeout("30000")),
         CommandSpec::new(
             &["wait"],
-            "Wait until a Session's screen or state meets a condition",
+            "Wait until a Session's screen or state meets every condition given",
         )
         .arg(id())
         .arg(ArgSpec::option(
             "text",
             "TEXT",
-            "The screen shows this text",
+            "The screen shows this text (1-1000 characters)",
         ))
         .arg(ArgSpec::option(
             "regex",
             "REGEX",
-            "The screen matches this regular expression",
-        ))
-        .arg(ArgSpec::flag("exit", "The Session's command has ended"))
-        .arg(ArgSpec::option(
-            "idle-ms",
-            "MS",
-            "No output for MS milliseconds",
+            "The screen text matches this regular expression (1-200 characters, no flags)",
         ))
         .arg(ArgSpec::option(
             "screen-stable-ms",
             "MS",
             "The screen text unchanged for MS milliseconds",
         ))
-        .arg(timeout("30000")),
+        .arg(ArgSpec::option(
+            "cursor-row",
+            "N",
+            "The cursor is on row N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "cursor-col",
+            "N",
+            "The cursor is in column N (0-based)",
+        ))
+        .arg(ArgSpec::option(
+            "after-seq",
+            "SEQ",
+            "Only a screen that includes events after SEQ counts",
+        ))
+        .arg(ArgSpec::flag(
+            "exit",
+            "Legacy: the Session's command has ended",
+        ))
+        .arg(ArgSpec::option(
+            "idle-ms",
+            "MS",
+            "Legacy: no output for MS milliseconds",
+        ))
+        .arg(timeout("600000")),
         CommandSpec::new(
             &["snapshot"],
             "Show a Session's screen, rebuilt from its Event Log",
@@ -99,11 +133,46 @@ pub fn specs() -> Vec<CommandSpec> {
         .arg(ArgSpec::option(
             "format",
             "FORMAT",
-            "text (default) or structured",
+            "structured (default) or text",
         ))
         .arg(ArgSpec::flag(
             "include-scrollback",
             "Include the lines scrolled off the top",
+        ))
+        .arg(ArgSpec::flag(
+            "include-cells",
+            "Include every cell's character, colours and attributes (structured only)",
+        )),
+        CommandSpec::new(
+            &["mark"],
+            "Place a labelled marker event in a Session's Event Log",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::positional("label", "The label (may be empty)")
+                .required(true)
+                .value_name("LABEL"),
+        ),
+        CommandSpec::new(
+            &["batch"],
+            "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
+        )
+        .arg(id())
+        .arg(
+            ArgSpec::positional(
+                "steps",
+                "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
+            )
+            .required(false),
+        )
+        .arg(ArgSpec::option(
+            "file",
+            "PATH",
+            "Read the plan from this file (`-` reads standard input)",
+        ))
+        .arg(ArgSpec::flag(
+            "keep-going",
+            "Run every step even after one fails",
         )),
         CommandSpec::new(&["resize"], "Resize a Session's terminal")
             .arg(id())
@@ -132,6 +201,8 @@ pub fn invoke(_host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, Pl
         "run" => run::run(inv),
         "wait" => wait::wait(inv),
         "snapshot" => snapshot::snapshot(inv),
+        "mark" => mark::mark(inv),
+        "batch" => batch::batch(inv),
         _ => return None,
     };
     Some(outcome)

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub mod agent_loop;
 mod dimensions;
+pub mod doctor;
 pub mod lifecycle;
 mod lookup;
 pub mod pty_host;
@@ -29,6 +30,7 @@ impl Plugin for SessionsPlugin {
         let mut commands = lifecycle::specs();
         commands.extend(agent_loop::specs());
         commands.extend(pty_host::specs());
+        commands.extend(doctor::specs());
         PluginDescription {
             commands,
             capabilities: lifecycle::CAPABILITIES
@@ -47,6 +49,7 @@ impl Plugin for SessionsPlugin {
         lifecycle::invoke(host, invocation)
             .or_else(|| agent_loop::invoke(host, invocation))
             .or_else(|| pty_host::invoke(host, invocation))
+            .or_else(|| doctor::invoke(host, invocation))
             .unwrap_or_else(|| {
                 Err(PluginError::internal(format!(
                     "the sessions plugin has no command `{}`",

@@ -56,10 +56,24 @@ pub fn specs() -> Vec<CommandSpec> {
             "PATH",
             "The shell to run when no command is given (default $SHELL, else /bin/sh)",
         ))
-        .arg(ArgSpec::trailing(
+        .arg(ArgSpec::option(
             "command",
-            "The command and its arguments, after `--`",
-        )),
+            "PATH",
+            "Legacy name of --shell (agent-tty 0.5); wins over --shell",
+        ))
+        .arg(ArgSpec::option(
+            "idle-timeout-ms",
+            "MS",
+            "End the Session after MS milliseconds without activity (0 = never; default \
+             the Home config's idleTimeoutMs, else 0)",
+        ))
+        .arg(
+            ArgSpec::trailing(
+                "argv",
+                "The command and its arguments (after `--` when they have options)",
+            )
+            .value_name("COMMAND"),
+        ),
         CommandSpec::new(
             &["list"],
             "List the Home's Sessions (active ones unless --all)",
@@ -208,7 +222,7 @@ mod tests {
             &CommandContext::default(),
         )
         .unwrap_err();
-        assert_eq!(err.code, agent_tty_plugin_api::ErrorCode::InvalidArgument);
+        assert_eq!(err.code, agent_tty_plugin_api::ErrorCode::InvalidInput);
         let missing = sessions_list(Path::new("/no/such/home"), true, false);
         assert_eq!(missing, json!({ "sessions": [] }));
     }

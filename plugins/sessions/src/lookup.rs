@@ -46,12 +46,12 @@ pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, Plug
 
 /// The refusal for a *foreign* Session, one whose sidecar names another
 /// machine: its processes are not ours to signal, and its host's socket is
-/// on that machine, so nothing is sent from here (`INVALID_ARGUMENT`, exit
+/// on that machine, so nothing is sent from here (`INVALID_INPUT`, exit
 /// 2). `there` says what to do instead, e.g. "destroy it there".
 pub(crate) fn runs_elsewhere(id: &str, sidecar: Option<&Sidecar>, there: &str) -> PluginError {
     let machine = sidecar.map_or("", |s| s.machine.machine_id.as_str());
     PluginError::new(
-        ErrorCode::InvalidArgument,
+        ErrorCode::InvalidInput,
         format!("Session {id} runs on another machine ({machine}); {there}"),
     )
     .with_details(json!({ "sessionId": id, "machineId": machine }))

@@ -22,8 +22,10 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+mod idle;
+mod legacy_rpc;
 mod output;
-mod pty;
+pub(crate) mod pty;
 pub(crate) mod readiness;
 mod server;
 
@@ -31,7 +33,7 @@ use crate::lookup::home_of;
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, home, signals, Error};
+use agent_tty_core::{control, home, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
 };
@@ -99,6 +101,10 @@ pub(crate) struct Shared {
     /// terminal in the order they were logged.
     input: Mutex<()>,
     log: Mutex<LogState>,
+    /// When the Session was last active, for the idle timeout.
+    activity: idle::Activity,
+    /// agent-tty 0.5 requests being answered (see `legacy_rpc::drain`).
+    legacy_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// Everything that must change together with the Event Log.
@@ -108,6 +114,8 @@ pub(crate) struct LogState {
     pending_runs: HashMap<String, u64>,
     /// The command has ended: input is refused from now on.
     child_exited: bool,
+    /// How it ended (`exitCode`, `exitSignal`), once it has.
+    exit_status: Option<(Option<i32>, Option<String>)>,
 }
 
 impl Shared {
@@ -123,6 +131,10 @@ struct SessionHost {
     reader: File,
     listener: UnixListener,
     socket: PathBuf,
+    /// The manifest's `idleTimeoutMs` (0: never).
+    idle_timeout_ms: u64,
+    /// The agent-tty 0.5 listener, when the host could open one safely.
+    legacy: LegacyServer,
 }
 
 impl SessionHost {
@@ -133,7 +145,7 @@ impl SessionHost {
         let manifest = manifest::read_manifest(&session_dir)?;
         if manifest.status != Status::Running || manifest.host_pid.is_some() {
             return Err(Error::invalid(
-                ErrorCode::InvalidArgument,
+                ErrorCode::InvalidInput,
                 format!(
                     "Session {id} is {} and already has or had a host; \
                      `_host` is started only by `create`",
@@ -146,12 +158,14 @@ impl SessionHost {
         let child = pty::spawn(slave, &manifest).map_err(|e| spawn_error(&manifest, e))?;
         let rest = Self::serve_setup(home, id, &session_dir, master, &child);
         match rest {
-            Ok((shared, reader, listener, socket)) => Ok(SessionHost {
+            Ok((shared, reader, listener, socket, legacy)) => Ok(SessionHost {
                 shared,
                 child,
                 reader,
                 listener,
                 socket,
+                idle_timeout_ms: manifest.idle_timeout_ms.unwrap_or(0),
+                legacy,
             }),
             Err(e) => {
                 liveness::signal_group(child.id(), Signal::SIGKILL);
@@ -168,7 +182,7 @@ impl SessionHost {
         session_dir: &Path,
         master: OwnedFd,
         child: &Child,
-    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf)> {
+    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer)> {
         let writer = EventLogWriter::open(session_dir)?;
         let reader = File::from(
             master
@@ -182,11 +196,31 @@ impl SessionHost {
             .map_err(|e| Error::write(&socket, e))?;
         let me = ProcessIdentity::of(std::process::id())
             .ok_or_else(|| host_error("cannot read this process's start time".into()))?;
-        let sidecar = Sidecar::new(me, ProcessIdentity::of(child.id())).with_socket(socket.clone());
+        // agent-tty 0.5's location too, when that is safe (never fatal).
+        let legacy = legacy_rpc::bind(home, id);
+        let sidecar = Sidecar::new(me, ProcessIdentity::of(child.id()))
+            .with_socket(socket.clone())
+            .with_legacy_socket(
+                legacy
+                    .as_ref()
+                    .map(|l| l.path().to_owned())
+                    .map_err(Clone::clone),
+            );
         if let Err(e) = liveness::write_sidecar(session_dir, &sidecar) {
             let _ = std::fs::remove_file(&socket);
+            if let Ok(l) = &legacy {
+                legacy_rpc::remove(l.path());
+            }
             return Err(e);
         }
+        let legacy = legacy.ok().map(|l| {
+            let me = Arc::new(legacy_rpc::Identity {
+                home: home.to_owned(),
+                session_id: id.to_owned(),
+                socket: l.path().to_owned(),
+            });
+            (l, me)
+        });
         let shared = Arc::new(Shared {
             session_dir: session_dir.to_owned(),
             master: File::from(master),
@@ -196,9 +230,12 @@ impl SessionHost {
                 writer,
                 pending_runs: HashMap::new(),
                 child_exited: false,
+                exit_status: None,
             }),
+            activity: idle::Activity::default(),
+            legacy_in_flight: Default::default(),
         });
-        Ok((shared, reader, listener, socket))
+        Ok((shared, reader, listener, socket, legacy))
     }
 
     /// Steps 3 and 4: serve until the command ends, then record the end.
@@ -214,6 +251,18 @@ impl SessionHost {
             let stop = stop.watcher();
             std::thread::spawn(move || server::serve(self.listener, shared, stop))
         };
+        let legacy_socket = self.legacy.as_ref().map(|(l, _)| l.path().to_owned());
+        let legacy = self.legacy.map(|(listener, me)| {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            std::thread::spawn(move || legacy_rpc::serve(listener, shared, me, stop))
+        });
+        let idle = {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            let timeout = self.idle_timeout_ms;
+            std::thread::spawn(move || idle::watch(&shared, timeout, stop))
+        };
         let status = loop {
             match self.child.wait() {
                 Ok(status) => break Some(status),
@@ -221,18 +270,32 @@ impl SessionHost {
                 Err(_) => break None,
             }
         };
-        self.shared.log().child_exited = true;
+        // As agent-tty 0.5 records it (contract §7.1): a command ended by a
+        // signal has `exitSignal` = the signal's number as a decimal string
+        // ("1" for SIGHUP) and `exitCode` 0.
+        let exit_signal = status.and_then(|s| s.signal()).map(|n| n.to_string());
+        let exit_code = status.and_then(|s| s.code().or(s.signal().map(|_| 0)));
+        {
+            let mut log = self.shared.log();
+            log.child_exited = true;
+            log.exit_status = Some((exit_code, exit_signal.clone()));
+        }
         stop.raise();
         let _ = pump.join();
         let _ = server.join();
-        let exit_code = status.and_then(|s| s.code());
-        let exit_signal = status.and_then(|s| s.signal()).map(signals::name_of);
+        let _ = idle.join();
+        if let Some(legacy) = legacy {
+            let _ = legacy.join();
+        }
         let _ = self.shared.log().writer.append(EventBody::Exit {
             exit_code,
             exit_signal: exit_signal.clone(),
         });
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
+        if let Some(path) = &legacy_socket {
+            legacy_rpc::remove(path);
+        }
         let _ = manifest::update_manifest(&self.shared.session_dir, |m: &mut Manifest| {
             m.status = match m.status {
                 Status::Destroying | Status::Destroyed => Status::Destroyed,
@@ -244,9 +307,14 @@ impl SessionHost {
             m.child_pid = None;
             Ok((true, ()))
         });
+        // Answers the end completes (0.5's `wait {exit}`) still go out.
+        legacy_rpc::drain(&self.shared, std::time::Duration::from_secs(1));
         (exit_code, exit_signal)
     }
 }
+
+/// The agent-tty 0.5 listener and who it answers for, when there is one.
+type LegacyServer = Option<(legacy_rpc::LegacyListener, Arc<legacy_rpc::Identity>)>;
 
 fn host_error(message: String) -> Error {
     Error::invalid(ErrorCode::HostUnreachable, message)
@@ -254,7 +322,7 @@ fn host_error(message: String) -> Error {
 
 fn spawn_error(manifest: &Manifest, e: std::io::Error) -> Error {
     Error::invalid(
-        ErrorCode::InvalidArgument,
+        ErrorCode::InvalidInput,
         format!(
             "could not start {:?} in {}: {e}; check that the command exists and is executable \
              (PATH is searched) and that the directory exists",

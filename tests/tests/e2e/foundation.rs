@@ -4,11 +4,13 @@ use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use rstest::rstest;
 
 /// The product plugins: what a build or an install puts beside the binary.
-const SHIPPED: [&str; 4] = [
+const SHIPPED: [&str; 6] = [
     "sessions",
     "registry",
     "gc-sweeper",
     "dashboard-home-picker",
+    "capture",
+    "skills",
 ];
 
 fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {
@@ -218,7 +220,7 @@ fn usage_errors_give_a_json_envelope_and_exit_2(
     let v = run.json();
     assert_eq!(v["ok"], false);
     assert_eq!(v["command"], command);
-    assert_eq!(v["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(v["error"]["code"], "INVALID_INPUT");
     assert_eq!(v["error"]["retryable"], false);
     let text = v["error"]["message"].as_str().unwrap();
     assert!(text.contains(message), "{text:?} lacks {message:?}");

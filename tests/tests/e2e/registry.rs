@@ -497,6 +497,6 @@ fn forgetting_an_empty_path_is_a_usage_error_and_changes_nothing() {
     let before = std::fs::read(sandbox.registry_file()).unwrap();
     let run = sandbox.run(["--json", "home", "forget", ""]);
     run.expect_code(2);
-    assert_eq!(run.json()["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(run.json()["error"]["code"], "INVALID_INPUT");
     assert_eq!(std::fs::read(sandbox.registry_file()).unwrap(), before);
 }

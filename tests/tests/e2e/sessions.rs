@@ -174,9 +174,12 @@ fn create_returns_the_contract_result_and_prints_only_the_id() {
         "300",
     ]);
     human.expect_code(0);
-    // `id=$(agent-tty create -- bash)` must capture the id and nothing else.
-    let id = human.stdout.trim_end_matches('\n');
-    assert_eq!(human.stdout, format!("{id}\n"));
+    // 0.5's line: `Session created: <id>`.
+    let id = human
+        .stdout
+        .trim_end_matches('\n')
+        .strip_prefix("Session created: ")
+        .unwrap_or_else(|| panic!("{:?}", human.stdout));
     assert_eq!(id.len(), 26, "{:?}", human.stdout);
     assert!(human.stderr.is_empty(), "{}", human.stderr);
 }
@@ -272,7 +275,7 @@ fn socket_path_exists(sandbox: &Sandbox) -> bool {
 }
 
 #[test]
-fn a_signalled_command_records_the_signal_name() {
+fn a_signalled_command_records_the_signal_number_as_0_5_does() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
@@ -286,8 +289,9 @@ fn a_signalled_command_records_the_signal_name() {
     )
     .unwrap();
     let m = wait_for_status(&dir, "exited");
-    assert_eq!(m["exitSignal"], "SIGTERM");
-    assert_eq!(m["exitCode"], Value::Null);
+    // Contract §7.1: the signal's number as a decimal string, exit code 0.
+    assert_eq!(m["exitSignal"], "15");
+    assert_eq!(m["exitCode"], 0);
     let events = read_all(&dir.join("events.jsonl")).unwrap();
     assert_eq!(
         events[answer.seq.unwrap() as usize].body,
@@ -623,15 +627,18 @@ fn a_home_written_by_agent_tty_05_is_listed_reconciled_and_inspected() {
     assert_eq!(manifest(&alive)["status"], "running");
 
     let inspected = sandbox.run_in(&home, &["inspect", ids[1]]).result();
-    assert_eq!(inspected["manifest"]["sessionId"], ids[1]);
+    assert_eq!(inspected["session"]["sessionId"], ids[1]);
+    assert_eq!(
+        inspected["eventCount"], 2,
+        "a torn last line is not counted"
+    );
+    assert!(inspected["eventLogBytes"].as_u64().unwrap() > 0);
     let d = &inspected["derived"];
     assert_eq!(d["active"], true);
     assert_eq!(d["commandable"], true);
     assert_eq!(d["collectable"], false);
-    assert_eq!(d["eventCount"], 2, "a torn last line is not counted");
     assert_eq!(d["hostAlive"], true);
     assert_eq!(d["foreign"], false);
-    assert!(d["logBytes"].as_u64().unwrap() > 0);
     live_host.kill().unwrap();
     live_host.wait().unwrap();
 }
@@ -715,7 +722,7 @@ fn a_foreign_session_takes_no_input_or_control_from_here(#[case] args: &[&str]) 
     let refused = sandbox.run_in(&home, &args);
     refused.expect_code(2);
     let error = &refused.json()["error"];
-    assert_eq!(error["code"], "INVALID_ARGUMENT");
+    assert_eq!(error["code"], "INVALID_INPUT");
     let message = error["message"].as_str().unwrap();
     assert!(
         message.contains("another machine") && message.contains("some-other-machine"),
@@ -857,7 +864,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
 #[case::zero_cols(&["create", "--cols", "0"], "INVALID_DIMENSIONS", 2)]
 #[case::word_rows(&["create", "--rows", "tall"], "INVALID_DIMENSIONS", 2)]
 #[case::huge_cols(&["create", "--cols", "70000"], "INVALID_DIMENSIONS", 2)]
-#[case::bad_env(&["create", "--env", "NOEQUALS"], "INVALID_ARGUMENT", 2)]
+#[case::bad_env(&["create", "--env", "NOEQUALS"], "INVALID_INPUT", 2)]
 #[case::slash_id(&["inspect", "a/b"], "INVALID_SESSION_ID", 2)]
 #[case::backslash_id(&["destroy", "a\\b"], "INVALID_SESSION_ID", 2)]
 #[case::dotdot_id(&["inspect", ".."], "INVALID_SESSION_ID", 2)]
@@ -871,13 +878,21 @@ fn bad_input_gets_the_right_code(#[case] args: &[&str], #[case] code: &str, #[ca
 }
 
 #[rstest]
-#[case::cwd("--cwd", "/no/such/dir")]
-#[case::shell("--shell", "/no/such/shell")]
-fn a_missing_path_is_named_in_the_error(#[case] flag: &str, #[case] path: &str) {
+#[case::cwd("--cwd", "/no/such/dir", 8, "STORAGE_READ_ERROR")]
+#[case::shell("--shell", "/no/such/shell", 2, "INVALID_INPUT")]
+#[case::command("--command", "/no/such/shell", 2, "INVALID_INPUT")]
+fn a_missing_path_is_named_in_the_error(
+    #[case] flag: &str,
+    #[case] path: &str,
+    #[case] exit: i32,
+    #[case] code: &str,
+) {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let r = sandbox.run_in(&home, &["create", flag, path]);
-    r.expect_code(2);
+    r.expect_code(exit);
+    assert_eq!(r.json()["error"]["code"], code);
+    assert!(leftovers(&home).is_empty(), "{:?}", leftovers(&home));
     let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(message.contains(path), "{message}");
 }
@@ -919,23 +934,22 @@ fn list_without_sessions_says_so_and_inspect_reports_derived_facts() {
     let home = sandbox.home("h");
     let r = sandbox.run(["--home", home.to_str().unwrap(), "list"]);
     r.expect_code(0);
-    assert_eq!(r.stdout.trim(), "No Sessions.");
+    assert_eq!(r.stdout, "\n", "0.5 prints one empty line");
 
     let (id, dir) = create(&sandbox, &home, &["--name", "web", "--", "sleep", "300"]);
     let table = sandbox.run(["--home", home.to_str().unwrap(), "list"]);
-    let lines: Vec<&str> = table.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with("ID") && lines[0].contains("STATUS"),
-        "{}",
-        table.stdout
-    );
-    assert!(
-        lines[1].starts_with(&id) && lines[1].contains("web") && lines[1].contains("sleep 300")
-    );
-    let d = sandbox.run_in(&home, &["inspect", &id]).result()["derived"].clone();
+    assert_eq!(table.stdout, format!("{id}  running  sleep 300\n"));
+    let inspected = sandbox.run_in(&home, &["inspect", &id]).result();
+    let d = inspected["derived"].clone();
     assert_eq!(d["hostAlive"], true);
     assert_eq!(d["active"], true);
-    assert_eq!(d["eventCount"], 0);
+    assert_eq!(inspected["eventCount"], 0);
+    assert_eq!(inspected["usedOfflineReplay"], false);
+    assert_eq!(inspected["rendererRuntime"]["mode"], "live-host");
+    assert!(
+        inspected["host"]["rpcSocketPath"].is_string(),
+        "{inspected:#}"
+    );
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
     let d = sandbox.run_in(&home, &["inspect", &id]).result()["derived"].clone();
     assert_eq!(

@@ -2,6 +2,7 @@
 //! each. The host logs every one of them to the Event Log; the result carries
 //! the `seq` of that event so a caller can line it up with what followed.
 
+use super::source::{text_or_file, TEXT};
 use super::target::Target;
 use crate::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::control::ControlRequest;
@@ -10,47 +11,72 @@ use agent_tty_core::{keys, signals};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
 
-/// `type <id> <text>`.
+/// `type <id> [text] [--file F] [--append-newline]` (contract §3.6).
 pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let text = inv.value("text").unwrap_or_default().to_owned();
-    let chars = text.chars().count();
-    send_input(inv, ControlRequest::Text { data: text }, |id| {
-        format!("typed {} into Session {id}", counted(chars, "character"))
+    let mut text = text_or_file(
+        inv,
+        "text",
+        "agent-tty type <session-id> [text] [--file <path>] [--append-newline]",
+        TEXT,
+    )?;
+    if inv.flag("append-newline") {
+        text.push('\n');
+    }
+    send_input(inv, ControlRequest::Text { data: text }, |seq| {
+        format!("Typed text into session at seq {seq}.")
     })
 }
 
-/// `paste <id> <text>`.
+/// `paste <id> [text] [--file F]`.
 pub(super) fn paste(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let text = inv.value("text").unwrap_or_default().to_owned();
-    let chars = text.chars().count();
-    send_input(inv, ControlRequest::Paste { data: text }, |id| {
-        format!("pasted {} into Session {id}", counted(chars, "character"))
+    let text = text_or_file(
+        inv,
+        "text",
+        "agent-tty paste <session-id> [text] [--file <path>]",
+        TEXT,
+    )?;
+    send_input(inv, ControlRequest::Paste { data: text }, |seq| {
+        format!("Pasted text into session at seq {seq}.")
     })
 }
 
-/// `send-keys <id> <key>...`. Keys are checked here first, so a bad name is
-/// `INVALID_KEYS` (exit 2) without contacting the host and nothing is sent.
+/// `send-keys <id> <key>...` (contract §3.8): the Session first, then every
+/// key is checked before anything is sent, so a bad name is `INVALID_KEYS`
+/// (exit 2) and nothing reaches the terminal.
 pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let names = inv.values("keys");
-    keys::encode(&names)?;
+    let target = Target::find(inv)?;
+    target.require_running()?;
+    let bytes = keys::encode(&names)?.len();
     let count = names.len();
-    send_input(inv, ControlRequest::Keys { keys: names }, |id| {
-        format!("sent {} to Session {id}", counted(count, "key"))
-    })
+    let response = target.send(&ControlRequest::Keys {
+        keys: names.clone(),
+    })?;
+    let seq = response.seq;
+    Ok(CommandOutput::new(
+        json!({ "accepted": names, "bytesWritten": bytes, "seq": seq, "sessionId": target.id }),
+        format!(
+            "Sent {} ({}, seq {}).",
+            counted(count, "key"),
+            counted(bytes, "byte"),
+            seq_text(seq)
+        ),
+    ))
 }
 
-/// `resize <id> --cols C --rows R`.
+/// `resize <id> --cols C --rows R` (contract §3.10): the Session first,
+/// then the size.
 pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let target = Target::find(inv)?;
+    target.require_running()?;
     let given = |dimension: Dimension| {
         parse_dimension(dimension, inv.value(dimension.flag()).unwrap_or_default())
     };
     let (cols, rows) = (given(Dimension::Cols)?, given(Dimension::Rows)?);
-    let target = Target::find(inv)?;
-    target.require_running()?;
     let response = target.send(&ControlRequest::Resize { cols, rows })?;
     Ok(CommandOutput::new(
-        json!({ "sessionId": target.id, "cols": cols, "rows": rows, "seq": response.seq }),
-        format!("resized Session {} to {cols}x{rows}", target.id),
+        json!({ "cols": cols, "rows": rows, "sessionId": target.id, "seq": response.seq }),
+        format!("Resized session to {cols}x{rows}."),
     ))
 }
 
@@ -79,7 +105,11 @@ fn send_input(
     target.require_running()?;
     let response = target.send(&request)?;
     Ok(CommandOutput::new(
-        json!({ "sessionId": target.id, "seq": response.seq }),
-        human(&target.id),
+        json!({ "seq": response.seq, "sessionId": target.id }),
+        human(&seq_text(response.seq)),
     ))
+}
+
+fn seq_text(seq: Option<u64>) -> String {
+    seq.map_or_else(|| "?".to_owned(), |s| s.to_string())
 }

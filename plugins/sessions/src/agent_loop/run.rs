@@ -27,7 +27,77 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let limit = timeout(inv)?;
     let target = Target::find(inv)?;
     target.require_running()?;
+    let run = run_in_session(&target, command, no_wait, limit)?;
+    let result = json!({
+        "sessionId": target.id,
+        "marker": run.marker,
+        "seq": run.seq,
+        "completed": run.end == RunEnd::Completed,
+        "timedOut": run.end == RunEnd::TimedOut,
+        "noWait": no_wait,
+        "durationMs": run.duration.as_millis() as u64,
+    });
+    let ms = result["durationMs"].clone();
+    match run.end {
+        RunEnd::Started => Ok(CommandOutput::new(
+            result,
+            format!("typed the command into Session {}", target.id),
+        )),
+        RunEnd::Completed => Ok(CommandOutput::new(
+            result,
+            format!("command finished in {ms} ms"),
+        )),
+        RunEnd::SessionEnded => Err(session_ended(&target.id)),
+        RunEnd::TimedOut => Ok(CommandOutput {
+            human: Some(format!(
+                "timed out after {ms} ms; the command is still running in Session {}",
+                target.id
+            )),
+            result,
+            exit_code: ErrorCode::WaitTimeout.exit_code(),
+            ..Default::default()
+        }),
+    }
+}
 
+/// How a `run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunEnd {
+    /// `--no-wait`: typed, not waited for.
+    Started,
+    /// The completion marker was seen.
+    Completed,
+    /// The time limit passed first; the command still runs.
+    TimedOut,
+    /// The Session's command ended first.
+    SessionEnded,
+}
+
+/// What [`run_in_session`] did.
+pub(super) struct RunOutcome {
+    /// The `seq` of the `input_run` event.
+    pub seq: Option<u64>,
+    /// The completion marker.
+    pub marker: String,
+    /// How it ended.
+    pub end: RunEnd,
+    /// From sending the command to the end.
+    pub duration: Duration,
+}
+
+/// Types `command` into the Session's shell with a fresh completion marker
+/// and, unless `no_wait`, follows the Event Log until the host logs its
+/// `run_complete`, the Session ends, or `limit` passes. The caller has
+/// checked that the Session is commandable. Shared by `run` and `batch`.
+pub(super) fn run_in_session(
+    target: &Target,
+    command: String,
+    no_wait: bool,
+    limit: Option<Duration>,
+) -> Result<RunOutcome, PluginError> {
+    if target.is_legacy() {
+        return run_on_legacy_host(target, command, no_wait, limit);
+    }
     let log = target.event_log();
     let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let marker = run_marker::new_marker();
@@ -37,63 +107,35 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         marker: marker.clone(),
         no_wait,
     })?;
-    let result = |completed: bool, timed_out: bool| {
-        json!({
-            "sessionId": target.id,
-            "marker": marker,
-            "seq": response.seq,
-            "completed": completed,
-            "timedOut": timed_out,
-            "noWait": no_wait,
-            "durationMs": started.elapsed().as_millis() as u64,
-        })
+    let outcome = |end: RunEnd| RunOutcome {
+        seq: response.seq,
+        marker: marker.clone(),
+        end,
+        duration: started.elapsed(),
     };
     if no_wait {
-        return Ok(CommandOutput::new(
-            result(false, false),
-            format!("typed the command into Session {}", target.id),
-        ));
+        return Ok(outcome(RunEnd::Started));
     }
 
     let mut follower = EventLogFollower::starting_at(&log, offset);
     let mut last_status_check = Instant::now();
     let mut pace = PollPace::new();
     loop {
-        let mut outcome = None;
+        let mut end = None;
         let appended = follower.read_new(|event| match event.body {
             EventBody::RunComplete { marker: m, .. } if m == marker => {
-                outcome.get_or_insert(Completion::Completed);
+                end.get_or_insert(RunEnd::Completed);
             }
             EventBody::Exit { .. } => {
-                outcome.get_or_insert(Completion::SessionEnded);
+                end.get_or_insert(RunEnd::SessionEnded);
             }
             _ => {}
         })?;
-        match outcome {
-            Some(Completion::Completed) => {
-                let out = result(true, false);
-                let ms = out["durationMs"].clone();
-                return Ok(CommandOutput::new(
-                    out,
-                    format!("command finished in {ms} ms"),
-                ));
-            }
-            Some(Completion::SessionEnded) => {
-                return Err(session_ended(&target.id));
-            }
-            None => {}
+        if let Some(end) = end {
+            return Ok(outcome(end));
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
-            let out = result(false, true);
-            return Ok(CommandOutput {
-                human: Some(format!(
-                    "timed out after {} ms; the command is still running in Session {}",
-                    out["durationMs"], target.id
-                )),
-                result: out,
-                exit_code: ErrorCode::WaitTimeout.exit_code(),
-                ..Default::default()
-            });
+            return Ok(outcome(RunEnd::TimedOut));
         }
         if last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
             last_status_check = Instant::now();
@@ -110,10 +152,48 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
 }
 
+/// `run` on an agent-tty 0.5 host: its own `run` request, which waits on
+/// the host (contract §7.5) and answers `{accepted, completed, timedOut,
+/// seq, durationMs, marker}`. No limit (`--timeout 0`) is sent as a day.
+fn run_on_legacy_host(
+    target: &Target,
+    command: String,
+    no_wait: bool,
+    limit: Option<Duration>,
+) -> Result<RunOutcome, PluginError> {
+    let started = Instant::now();
+    let limit = limit.unwrap_or(Duration::from_secs(86_400));
+    let mut params = json!({ "command": command, "noWait": no_wait });
+    if !no_wait {
+        params["timeoutMs"] = json!(limit.as_millis() as u64);
+    }
+    let patience = if no_wait {
+        Duration::from_secs(10)
+    } else {
+        limit + Duration::from_secs(10)
+    };
+    let result = target.call_legacy("run", params, patience)?;
+    let end = if no_wait {
+        RunEnd::Started
+    } else if result["completed"] == true {
+        RunEnd::Completed
+    } else if result["timedOut"] == true {
+        RunEnd::TimedOut
+    } else {
+        RunEnd::SessionEnded
+    };
+    Ok(RunOutcome {
+        seq: result["seq"].as_u64(),
+        marker: result["marker"].as_str().unwrap_or_default().to_owned(),
+        end,
+        duration: started.elapsed(),
+    })
+}
+
 /// The command as it will be typed before the marker suffix (`; printf …`).
 /// A trailing `;` is dropped because `;;` would be a syntax error (and `ls;`
 /// means `ls`); an empty command has nothing to wait for.
-fn shell_command(given: &str) -> Result<String, PluginError> {
+pub(super) fn shell_command(given: &str) -> Result<String, PluginError> {
     let command = given.trim_end().trim_end_matches(';').trim_end();
     if command.trim().is_empty() {
         return Err(PluginError::new(
@@ -123,11 +203,6 @@ fn shell_command(given: &str) -> Result<String, PluginError> {
         ));
     }
     Ok(command.to_owned())
-}
-
-enum Completion {
-    Completed,
-    SessionEnded,
 }
 
 fn session_ended(id: &str) -> PluginError {

@@ -1,33 +1,51 @@
-//! `snapshot <id> [--format text|structured] [--include-scrollback]`: the
-//! screen rebuilt offline from the Event Log, for any Session — running,
-//! ended, or written by agent-tty 0.5.
+//! `snapshot <id> [--format structured|text] [--include-scrollback]
+//! [--include-cells]`: the screen rebuilt offline from the Event Log, for any
+//! Session — running, ended, or written by agent-tty 0.5 — in 0.5's shapes
+//! (contract §3.13).
+//!
+//! Unlike 0.5, reading never writes: no `artifacts/snapshot-*.json` is left
+//! in the Session (the contract's defect list), and an empty Event Log is an
+//! empty screen rather than an error.
 
 use super::target::Target;
-use agent_tty_core::screen::{replay_session_with_scrollback, ScreenReplay};
+use agent_tty_core::screen::{
+    replay_session_with_scrollback, Cell, CellColor, CellWidth, ScreenReplay,
+};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use serde_json::json;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 /// The output shapes `--format` accepts.
 #[derive(Clone, Copy, PartialEq)]
 enum Format {
-    /// The screen's lines, trailing blank lines dropped.
-    Text,
-    /// Size, cursor and every row.
+    /// 0.5's default: size, cursor, alt screen, every visible row.
     Structured,
+    /// The lines as one text.
+    Text,
+}
+
+/// `screenHash` (contract §7.9): lowercase hex SHA-256 of the visible rows'
+/// text joined by `\n` (no scrollback, no trailing newline). The same value
+/// in structured and text snapshots and in matched waits.
+pub(crate) fn screen_hash(visible: &[String]) -> String {
+    let digest = Sha256::digest(visible.join("\n").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let format = match inv.value("format").unwrap_or("text") {
-        f if f.eq_ignore_ascii_case("text") => Format::Text,
+    let format = match inv.value("format").unwrap_or("structured") {
         f if f.eq_ignore_ascii_case("structured") => Format::Structured,
+        f if f.eq_ignore_ascii_case("text") => Format::Text,
         other => {
             return Err(PluginError::new(
-                ErrorCode::InvalidArgument,
-                format!("--format {other:?} is not a snapshot format; use text or structured"),
-            ))
+                ErrorCode::InvalidInput,
+                format!("Snapshot format must be one of: structured, text. Got {other:?}."),
+            )
+            .with_details(json!({ "format": other })))
         }
     };
     let with_scrollback = inv.flag("include-scrollback");
+    let with_cells = inv.flag("include-cells");
     let target = Target::find(inv)?;
     let scrollback = if with_scrollback {
         ScreenReplay::DEFAULT_SCROLLBACK
@@ -35,42 +53,241 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         0
     };
     let mut replay = replay_session_with_scrollback(&target.dir, &target.manifest, scrollback)?;
-    let mut lines = if with_scrollback {
-        replay.lines_with_scrollback()
+    let visible = replay.visible_lines();
+    let scrollback_lines = if with_scrollback {
+        let mut all = replay.lines_with_scrollback();
+        all.truncate(all.len() - visible.len());
+        all
     } else {
-        replay.visible_lines()
+        Vec::new()
     };
     let (cols, rows) = replay.size();
     let (cursor_row, cursor_col) = replay.cursor();
-    let scrollback_lines = lines.len() - usize::from(rows);
-    let status = target.manifest.status.as_str();
-    let result = match format {
-        Format::Text => {
-            while lines.last().is_some_and(String::is_empty) {
-                lines.pop();
-            }
-            json!({
-                "sessionId": target.id,
-                "format": "text",
-                "status": status,
-                "text": lines.join("\n"),
-            })
-        }
-        Format::Structured => json!({
-            "sessionId": target.id,
-            "format": "structured",
-            "status": status,
-            "cols": cols,
-            "rows": rows,
-            "cursor": { "row": cursor_row, "col": cursor_col },
-            "scrollbackLines": scrollback_lines,
-            "lines": lines,
-            "seq": replay.last_seq(),
+    let hash = screen_hash(&visible);
+    let mut result = Map::new();
+    result.insert(
+        "format".into(),
+        json!(if format == Format::Text {
+            "text"
+        } else {
+            "structured"
         }),
+    );
+    result.insert("sessionId".into(), json!(target.id));
+    result.insert(
+        "capturedAtSeq".into(),
+        json!(replay.last_seq().unwrap_or(0)),
+    );
+    result.insert("cols".into(), json!(cols));
+    result.insert("rows".into(), json!(rows));
+    result.insert("cursorRow".into(), json!(cursor_row));
+    result.insert("cursorCol".into(), json!(cursor_col));
+    let numbered = |lines: &[String]| -> Value {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(row, text)| json!({ "row": row, "text": text }))
+            .collect()
     };
-    let mut human = lines.join("\n");
-    while human.ends_with('\n') {
-        human.pop();
+    let mut human = format!(
+        "Session ID: {}\nCaptured At Seq: {}\nFormat: {}\nSize: {cols}x{rows}\nCursor: row {cursor_row}, col {cursor_col}\n",
+        target.id,
+        result["capturedAtSeq"],
+        result["format"].as_str().unwrap_or_default(),
+    );
+    match format {
+        Format::Structured => {
+            let alt = replay.is_alt_screen();
+            result.insert("isAltScreen".into(), json!(alt));
+            result.insert("visibleLines".into(), numbered(&visible));
+            if with_scrollback {
+                result.insert("scrollbackLines".into(), numbered(&scrollback_lines));
+            }
+            if with_cells {
+                result.insert("cells".into(), cells(&replay.visible_cells()));
+            }
+            human.push_str(&format!("Alt Screen: {}\n", if alt { "yes" } else { "no" }));
+            if with_scrollback {
+                human.push_str(&listing("Scrollback Lines", &scrollback_lines));
+            }
+            human.push_str(&listing("Visible Lines", &visible));
+        }
+        Format::Text => {
+            let text = scrollback_lines
+                .iter()
+                .chain(&visible)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            human.push_str("Text:\n");
+            human.push_str(if text.trim().is_empty() {
+                "(empty)"
+            } else {
+                &text
+            });
+            result.insert("text".into(), json!(text));
+        }
     }
-    Ok(CommandOutput::new(result, human))
+    result.insert("screenHash".into(), json!(hash));
+    // Ours, beyond 0.5 (a strict superset): the Session's status.
+    result.insert("status".into(), json!(target.manifest.status.as_str()));
+    Ok(CommandOutput::new(Value::Object(result), human))
+}
+
+/// `Visible Lines (N):` then `  [row] text`, or `(none)`.
+fn listing(title: &str, lines: &[String]) -> String {
+    let mut out = format!("{title} ({}):\n", lines.len());
+    if lines.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for (row, text) in lines.iter().enumerate() {
+        out.push_str(&format!("  [{row}] {text}\n"));
+    }
+    out
+}
+
+/// `--include-cells`: per row up to the last occupied cell, one entry per
+/// column (`""` for the spacer after a wide glyph), with colours as
+/// `#rrggbb` and attributes only when set — the shape 0.5's libghostty-vt
+/// renderer emits. Rows after the last occupied one are left out. Built from
+/// core's engine-neutral [`Cell`]s.
+fn cells(rows: &[Vec<Cell>]) -> Value {
+    let occupied = |c: &Cell| !c.text.is_empty() || c.bg != CellColor::Default || c.inverse;
+    let mut out: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (row, line) in rows.iter().enumerate() {
+        let end = line.iter().rposition(occupied).map_or(0, |i| i + 1);
+        let entries = line[..end]
+            .iter()
+            .map(|cell| {
+                let mut entry = Map::new();
+                let text = match cell.width {
+                    CellWidth::WideSpacer => String::new(),
+                    _ if cell.text.is_empty() => " ".to_owned(),
+                    _ => cell.text.clone(),
+                };
+                entry.insert("char".into(), json!(text));
+                let (fg, bg) = if cell.inverse {
+                    (cell.bg, cell.fg)
+                } else {
+                    (cell.fg, cell.bg)
+                };
+                if let Some(c) = colour(fg) {
+                    entry.insert("fg".into(), json!(c));
+                }
+                if let Some(c) = colour(bg) {
+                    entry.insert("bg".into(), json!(c));
+                }
+                for (name, on) in [
+                    ("bold", cell.bold),
+                    ("italic", cell.italic),
+                    ("underline", cell.underline),
+                    ("strikethrough", cell.strikethrough),
+                ] {
+                    if on {
+                        entry.insert(name.into(), json!(true));
+                    }
+                }
+                Value::Object(entry)
+            })
+            .collect();
+        out.push((row, entries));
+    }
+    while out.last().is_some_and(|(_, l)| l.is_empty()) {
+        out.pop();
+    }
+    out.into_iter()
+        .map(|(row, cells)| json!({ "lineNumber": row, "cells": cells }))
+        .collect()
+}
+
+/// A colour as `#rrggbb` (the xterm palette for indexed colours); none for
+/// the default colour.
+fn colour(c: CellColor) -> Option<String> {
+    let (r, g, b) = match c {
+        CellColor::Default => return None,
+        CellColor::Rgb { r, g, b } => (r, g, b),
+        CellColor::Indexed { index } => xterm_rgb(index),
+    };
+    Some(format!("#{r:02x}{g:02x}{b:02x}"))
+}
+
+/// The xterm 256-colour palette.
+fn xterm_rgb(i: u8) -> (u8, u8, u8) {
+    const BASIC: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    match i {
+        0..=15 => BASIC[usize::from(i)],
+        16..=231 => {
+            let n = i - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            (level(n / 36), level((n / 6) % 6), level(n % 6))
+        }
+        _ => {
+            let v = 8 + (i - 232) * 10;
+            (v, v, v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screen_hash_is_sha256_of_the_visible_rows_joined() {
+        // The 0.5 fixture's hash of "12".."40" and its prompt (driven/).
+        let mut lines: Vec<String> = (12..=40).map(|n| n.to_string()).collect();
+        lines.push("bash-5.2#".into());
+        assert_eq!(
+            screen_hash(&lines),
+            "83b3183a2ad8a772beee7dc711b781f00da1e8db1879edd0fabc685204f2ff09"
+        );
+    }
+
+    #[test]
+    fn cells_carry_colours_attributes_and_wide_spacers() {
+        let mut replay = ScreenReplay::new(10, 3);
+        replay.apply(&agent_tty_core::event_log::Event {
+            seq: 0,
+            ts: "2026-11-24T03:50:02.700Z".into(),
+            body: agent_tty_core::event_log::EventBody::Output {
+                data: "\x1b[1;31mA\x1b[0m\x1b[48;2;1;2;3mB\x1b[0m界x\r\n".into(),
+            },
+        });
+        let cells = cells(&replay.visible_cells());
+        assert_eq!(
+            cells,
+            json!([{ "lineNumber": 0, "cells": [
+                { "char": "A", "fg": "#cd0000", "bold": true },
+                { "char": "B", "bg": "#010203" },
+                { "char": "界" },
+                { "char": "" },
+                { "char": "x" },
+            ]}])
+        );
+    }
+
+    #[test]
+    fn palette_cube_and_greys() {
+        assert_eq!(xterm_rgb(16), (0, 0, 0));
+        assert_eq!(xterm_rgb(196), (255, 0, 0));
+        assert_eq!(xterm_rgb(232), (8, 8, 8));
+        assert_eq!(xterm_rgb(255), (238, 238, 238));
+    }
 }

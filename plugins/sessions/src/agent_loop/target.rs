@@ -3,10 +3,12 @@
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness::{self, Sidecar};
 use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Session found in the invocation's Home.
-pub(super) struct Target {
+pub(crate) struct Target {
     pub home: PathBuf,
     pub id: String,
     pub dir: PathBuf,
@@ -40,6 +42,21 @@ impl Target {
         })
     }
 
+    /// The same Session with its manifest and sidecar read again, provided
+    /// it still takes input (the commandable-target check, repeated).
+    pub fn reread(&self) -> Result<Target, PluginError> {
+        let manifest = read_manifest(&self.dir)?;
+        let fresh = Target {
+            home: self.home.clone(),
+            id: self.id.clone(),
+            dir: self.dir.clone(),
+            manifest,
+            sidecar: liveness::read_sidecar(&self.dir),
+        };
+        fresh.require_running()?;
+        Ok(fresh)
+    }
+
     /// The Session's Event Log.
     pub fn event_log(&self) -> PathBuf {
         event_log_path(&self.dir)
@@ -47,7 +64,7 @@ impl Target {
 
     /// Refuses, before anything is sent, input and control the Session
     /// cannot take from here: `SESSION_NOT_RUNNING` unless the manifest says
-    /// `running`, and `INVALID_ARGUMENT` for a foreign Session (one run by
+    /// `running`, and `INVALID_INPUT` for a foreign Session (one run by
     /// another machine, whose processes are never signalled from here).
     pub fn require_running(&self) -> Result<(), PluginError> {
         if !self.manifest.status.is_commandable() {
@@ -63,34 +80,113 @@ impl Target {
         Ok(())
     }
 
+    /// Whether the Session's host is agent-tty 0.5's (it wrote no sidecar
+    /// of ours), to be driven through 0.5's protocol.
+    pub fn is_legacy(&self) -> bool {
+        self.sidecar.is_none()
+    }
+
     /// Sends one request to the Session's host. When the host cannot be
     /// reached, the Session is reconciled: if its host turned out to be dead
     /// the answer is `SESSION_NOT_RUNNING` (the manifest now says `failed`),
     /// otherwise the connection error stands, with what to check next.
+    /// A Session run by agent-tty 0.5 is driven through its protocol
+    /// ([`Target::call_legacy`]).
     pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse, PluginError> {
+        if self.is_legacy() {
+            let (method, params) = legacy_request(request);
+            let result = self.call_legacy(method, params, CONTROL_TIMEOUT)?;
+            return Ok(ControlResponse {
+                ok: true,
+                seq: result["seq"].as_u64(),
+                error: None,
+            });
+        }
         let socket = control::session_socket(&self.home, &self.id, self.sidecar.as_ref())?;
         match control::send(&socket, request, CONTROL_TIMEOUT) {
-            Err(e) if e.code() == ErrorCode::HostUnreachable => {
-                match reconcile_session(&self.dir, ReconcileMode::Apply) {
-                    Ok(outcome) if !outcome.manifest.status.is_commandable() => {
-                        Err(not_running(&self.id, outcome.manifest.status.as_str()))
-                    }
-                    _ => Err(PluginError::new(
-                        ErrorCode::HostUnreachable,
-                        format!(
-                            "{e}; `agent-tty inspect {id}` shows whether Session {id} still runs",
-                            id = self.id
-                        ),
-                    )
-                    .with_details(serde_json::json!({
-                        "sessionId": self.id,
-                        "socket": socket,
-                    }))),
-                }
-            }
+            Err(e) if e.code() == ErrorCode::HostUnreachable => Err(self.unreachable(e, &socket)),
             other => Ok(other?),
         }
     }
+
+    /// After a failed connection: `SESSION_NOT_RUNNING` when reconcile finds
+    /// the host dead, else the connection error with what to check next.
+    fn unreachable(&self, e: agent_tty_core::Error, socket: &std::path::Path) -> PluginError {
+        match reconcile_session(&self.dir, ReconcileMode::Apply) {
+            Ok(outcome) if !outcome.manifest.status.is_commandable() => {
+                not_running(&self.id, outcome.manifest.status.as_str())
+            }
+            _ if self.is_legacy() => cannot_drive(&self.id, socket, &e.to_string()),
+            _ => PluginError::new(
+                ErrorCode::HostUnreachable,
+                format!(
+                    "{e}; `agent-tty inspect {id}` shows whether Session {id} still runs",
+                    id = self.id
+                ),
+            )
+            .with_details(serde_json::json!({
+                "sessionId": self.id,
+                "socket": socket,
+            })),
+        }
+    }
+
+    /// One request to an agent-tty 0.5 host (contract §7.3), at 0.5's
+    /// socket location, after checking that its directories are this
+    /// user's and closed to others. A host that cannot be reached while its
+    /// process lives, or whose directory is not safe, cannot be driven: that
+    /// is `PROTOCOL_ERROR` (not retryable) naming the reason.
+    pub fn call_legacy(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, PluginError> {
+        let socket = legacy_rpc::socket_path(&self.home, &self.id);
+        if let Err(why) = legacy_rpc::check_socket_dirs(&self.home) {
+            // A dead host first: that is the simpler truth.
+            if let Ok(o) = reconcile_session(&self.dir, ReconcileMode::Apply) {
+                if !o.manifest.status.is_commandable() {
+                    return Err(not_running(&self.id, o.manifest.status.as_str()));
+                }
+            }
+            return Err(cannot_drive(&self.id, &socket, &why));
+        }
+        match legacy_rpc::call(&socket, method, params, timeout) {
+            Err(e) if e.code() == ErrorCode::HostUnreachable => Err(self.unreachable(e, &socket)),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// 0.5's method and parameters for one of our requests.
+fn legacy_request(request: &ControlRequest) -> (&'static str, Value) {
+    match request {
+        ControlRequest::Ping => ("inspect", json!({})),
+        ControlRequest::Text { data } => ("type", json!({ "text": data })),
+        ControlRequest::Paste { data } => ("paste", json!({ "text": data })),
+        ControlRequest::Keys { keys } => ("sendKeys", json!({ "keys": keys })),
+        ControlRequest::Run {
+            command, no_wait, ..
+        } => ("run", json!({ "command": command, "noWait": no_wait })),
+        ControlRequest::Resize { cols, rows } => ("resize", json!({ "cols": cols, "rows": rows })),
+        // 0.5 takes exactly SIGTERM, SIGINT, ...: our names are canonical.
+        ControlRequest::Signal { signal } => ("signal", json!({ "signal": signal })),
+        ControlRequest::Mark { label } => ("mark", json!({ "label": label })),
+    }
+}
+
+/// A Session whose host lives but cannot be driven from here.
+fn cannot_drive(id: &str, socket: &std::path::Path, why: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::ProtocolError,
+        format!(
+            "Session {id} is run by an agent-tty 0.5 host that cannot be driven from here: {why}. \
+             Retrying will not help; drive it with agent-tty 0.5, or `agent-tty destroy {id}` \
+             and create a new Session"
+        ),
+    )
+    .with_details(json!({ "sessionId": id, "socket": socket, "reason": why }))
 }
 
 /// The `SESSION_NOT_RUNNING` error for a Session in `status`.

@@ -1,5 +1,7 @@
-//! `wait <id> --text S | --regex R | --exit | --idle-ms N | --screen-stable-ms N
-//! [--timeout MS]`.
+//! `wait <id>`: render conditions (`--text`, `--regex`, `--screen-stable-ms`,
+//! `--cursor-row`, `--cursor-col`, `--after-seq`, all combinable) or one of
+//! the legacy ones (`--exit`, `--idle-ms`), with 0.5's checks, limits,
+//! order and results (contract §3.12).
 //!
 //! The screen is the one [`ScreenReplay`] rebuilds from the Event Log (so the
 //! completion-marker echo is never matched). The log is read once up to its
@@ -11,15 +13,20 @@
 //! output (or screen change) and the start of the wait: quiet that happened
 //! before the caller asked does not count, so "send input, then wait until it
 //! settles" cannot succeed before the input's effects were seen.
+//!
+//! A Session that has ended is judged on its final screen, as 0.5's offline
+//! replay does: a render condition it satisfies is answered at once; one it
+//! never will is `REPLAY_ERROR` (exit 10) instead of a wait until timeout.
 
+use super::snapshot::screen_hash;
 use super::target::Target;
-use super::{millis, timeout, PollPace};
+use super::PollPace;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use regex::{Regex, RegexBuilder};
-use serde_json::{json, Value};
+use regex::Regex;
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -27,82 +34,325 @@ use std::time::{Duration, Instant};
 /// an `exit` event (its host died).
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
+/// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever).
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+
+/// `--text` is 1 to 1000 characters, `--regex` 1 to 200 (0.5's limits).
+const MAX_TEXT_CHARS: usize = 1000;
+const MAX_REGEX_CHARS: usize = 200;
+
+/// A regex is tried on the first 50 000 characters of the screen text.
+const MAX_REGEX_INPUT_CHARS: usize = 50_000;
+
+/// The render flags (any of them makes a render wait).
+const RENDER_FLAGS: &[&str] = &[
+    "text",
+    "regex",
+    "screen-stable-ms",
+    "cursor-row",
+    "cursor-col",
+    "after-seq",
+];
+
+/// A render wait's conditions; every one given must hold at once.
+#[derive(Debug, Default)]
+pub(crate) struct Render {
+    text: Option<String>,
+    regex: Option<Regex>,
+    stable: Option<Duration>,
+    cursor_row: Option<u64>,
+    cursor_col: Option<u64>,
+    after_seq: Option<u64>,
+}
+
 /// What the caller waits for.
-pub(super) enum Condition {
-    Text(String),
-    Regex(Regex),
+#[derive(Debug)]
+pub(crate) enum Condition {
+    /// Screen conditions.
+    Render(Render),
+    /// Legacy: the command ended.
     Exit,
+    /// Legacy: no output for this long.
     Idle(Duration),
-    ScreenStable(Duration),
+}
+
+fn invalid(code: ErrorCode, message: String) -> PluginError {
+    PluginError::new(code, message)
+}
+
+/// A flag's value as a whole number, or the error `code` with `what`.
+fn whole(
+    inv: &Invocation,
+    name: &str,
+    positive: bool,
+    code: ErrorCode,
+) -> Result<Option<u64>, PluginError> {
+    let Some(given) = inv.value(name) else {
+        return Ok(None);
+    };
+    match given.trim().parse::<u64>() {
+        Ok(n) if n > 0 || !positive => Ok(Some(n)),
+        _ => {
+            let kind = if positive {
+                "a positive integer"
+            } else {
+                "a non-negative integer"
+            };
+            Err(
+                invalid(code, format!("--{name} must be {kind}, got: {given}"))
+                    .with_details(json!({ "flag": format!("--{name}"), "value": given })),
+            )
+        }
+    }
+}
+
+/// `--timeout`: `None` waits forever (`0`).
+fn wait_timeout(inv: &Invocation) -> Result<Option<Duration>, PluginError> {
+    Ok(
+        match whole(inv, "timeout", false, ErrorCode::InvalidDuration)? {
+            None => Some(DEFAULT_WAIT_TIMEOUT),
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+        },
+    )
 }
 
 impl Condition {
-    /// Exactly one of the condition options.
-    fn from_invocation(inv: &Invocation) -> Result<Condition, PluginError> {
-        let mut chosen = Vec::new();
-        if let Some(text) = inv.value("text") {
-            chosen.push(Condition::Text(text.to_owned()));
+    /// The conditions, checked in 0.5's order; also returns `--timeout`.
+    fn from_invocation(inv: &Invocation) -> Result<(Condition, Option<Duration>), PluginError> {
+        let render = RENDER_FLAGS.iter().any(|f| inv.value(f).is_some());
+        let legacy = inv.flag("exit") || inv.value("idle-ms").is_some();
+        if render && legacy {
+            return Err(invalid(
+                ErrorCode::InvalidInput,
+                "Cannot mix legacy wait flags (--exit, --idle-ms) with render wait flags \
+                 (--text, --regex, --screen-stable-ms, --cursor-row, --cursor-col, --after-seq)."
+                    .into(),
+            ));
         }
-        if let Some(pattern) = inv.value("regex") {
-            // Multi-line: `^` and `$` match at each screen line, as people
-            // reading a screen expect.
-            let regex = RegexBuilder::new(pattern)
-                .multi_line(true)
-                .build()
-                .map_err(|e| {
-                    PluginError::new(
-                        ErrorCode::InvalidArgument,
-                        format!("--regex {pattern:?} is not a valid regular expression: {e}"),
-                    )
-                })?;
-            chosen.push(Condition::Regex(regex));
+        if !render {
+            if inv.flag("exit") == inv.value("idle-ms").is_some() {
+                return Err(invalid(
+                    ErrorCode::InvalidDuration,
+                    "Specify exactly one of --exit or --idle-ms (or a render condition such as \
+                     --text, --regex or --screen-stable-ms)."
+                        .into(),
+                ));
+            }
+            let idle = whole(inv, "idle-ms", true, ErrorCode::InvalidDuration)?;
+            let timeout = wait_timeout(inv)?;
+            let condition = match idle {
+                Some(ms) => Condition::Idle(Duration::from_millis(ms)),
+                None => Condition::Exit,
+            };
+            return Ok((condition, timeout));
         }
-        if inv.flag("exit") {
-            chosen.push(Condition::Exit);
+        if inv.value("text").is_some() && inv.value("regex").is_some() {
+            return Err(invalid(
+                ErrorCode::InvalidInput,
+                "--text and --regex are mutually exclusive.".into(),
+            ));
         }
-        if let Some(d) = millis(inv, "idle-ms")? {
-            chosen.push(Condition::Idle(d));
-        }
-        if let Some(d) = millis(inv, "screen-stable-ms")? {
-            chosen.push(Condition::ScreenStable(d));
-        }
-        match chosen.len() {
-            1 => Ok(chosen.remove(0)),
-            n => Err(PluginError::usage(format!(
-                "give exactly one condition (got {n}): --text TEXT, --regex REGEX, --exit, \
-                 --idle-ms MS or --screen-stable-ms MS"
-            ))),
-        }
+        let stable = whole(inv, "screen-stable-ms", true, ErrorCode::InvalidDuration)?;
+        let cursor_row = whole(inv, "cursor-row", false, ErrorCode::InvalidInput)?;
+        let cursor_col = whole(inv, "cursor-col", false, ErrorCode::InvalidInput)?;
+        let after_seq = whole(inv, "after-seq", false, ErrorCode::InvalidInput)?;
+        let timeout = wait_timeout(inv)?;
+        let render = Render::build(
+            inv.value("text").map(str::to_owned),
+            inv.value("regex"),
+            stable,
+            cursor_row,
+            cursor_col,
+            after_seq,
+        )?;
+        Ok((Condition::Render(render), timeout))
     }
+}
 
-    /// The condition as reported in the result.
-    fn describe(&self) -> Value {
-        match self {
-            Condition::Text(t) => json!({ "type": "text", "value": t }),
-            Condition::Regex(r) => json!({ "type": "regex", "value": r.as_str() }),
-            Condition::Exit => json!({ "type": "exit" }),
-            Condition::Idle(d) => json!({ "type": "idle", "ms": d.as_millis() as u64 }),
-            Condition::ScreenStable(d) => {
-                json!({ "type": "screen-stable", "ms": d.as_millis() as u64 })
+impl Render {
+    /// A render wait's conditions, checked in 0.5's order from "at least one
+    /// condition" on (the caller has refused `text` with `regex` and parsed
+    /// the numbers). Shared by `wait`, `batch` and the host's answer to
+    /// 0.5's `waitForRender`.
+    pub(crate) fn build(
+        text: Option<String>,
+        pattern: Option<&str>,
+        stable: Option<u64>,
+        cursor_row: Option<u64>,
+        cursor_col: Option<u64>,
+        after_seq: Option<u64>,
+    ) -> Result<Render, PluginError> {
+        if text.is_none()
+            && pattern.is_none()
+            && stable.is_none()
+            && cursor_row.is_none()
+            && cursor_col.is_none()
+        {
+            return Err(invalid(
+                ErrorCode::InvalidInput,
+                "waitForRender requires at least one of text, regex, screenStableMs, cursorRow, \
+                 or cursorCol; --after-seq only narrows them."
+                    .into(),
+            ));
+        }
+        if let Some(t) = &text {
+            let n = t.chars().count();
+            if !(1..=MAX_TEXT_CHARS).contains(&n) {
+                return Err(invalid(
+                    ErrorCode::InvalidInput,
+                    format!("--text must be 1 to {MAX_TEXT_CHARS} characters long, got {n}."),
+                ));
             }
         }
+        let regex = match pattern {
+            None => None,
+            Some(p) => Some(compile_regex(p)?),
+        };
+        Ok(Render {
+            text,
+            regex,
+            stable: stable.map(Duration::from_millis),
+            cursor_row,
+            cursor_col,
+            after_seq,
+        })
     }
+}
+
+/// `--regex`: 1..200 characters, no nested quantifiers, then compiled. No
+/// flags, as in 0.5 (`^`/`$` match at the ends of the whole screen text).
+fn compile_regex(pattern: &str) -> Result<Regex, PluginError> {
+    let n = pattern.chars().count();
+    if !(1..=MAX_REGEX_CHARS).contains(&n) {
+        return Err(invalid(
+            ErrorCode::InvalidInput,
+            format!("--regex must be 1 to {MAX_REGEX_CHARS} characters long, got {n}."),
+        ));
+    }
+    if has_nested_quantifier(pattern) {
+        return Err(invalid(
+            ErrorCode::InvalidInput,
+            format!(
+                "Regex pattern {pattern:?} nests quantifiers (like (a+)+), which can take \
+                 exponential time; rewrite it without a quantified group that itself holds a \
+                 quantifier."
+            ),
+        )
+        .with_details(json!({ "regex": pattern })));
+    }
+    Regex::new(pattern).map_err(|e| {
+        invalid(
+            ErrorCode::InvalidInput,
+            format!("Invalid regex pattern: {pattern:?}: {e}"),
+        )
+        .with_details(json!({ "regex": pattern }))
+    })
+}
+
+/// 0.5's heuristic against catastrophic patterns: a group that contains a
+/// quantifier and is itself quantified (`(a+)+`, `(x*)*`, `(x?){2}`, also
+/// through inner groups). `\` escapes the next character; `[...]` is skipped.
+pub(super) fn has_nested_quantifier(pattern: &str) -> bool {
+    let chars: Vec<char> = pattern.chars().collect();
+    // Per open group: whether it holds a quantifier.
+    let mut groups: Vec<bool> = vec![false];
+    // Whether the atom just before is a group, and if it holds a quantifier.
+    let mut last_group: Option<bool> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let quantifier_len = match c {
+            '*' | '+' => 1,
+            '?' if i > 0 && chars[i - 1] == '(' => 0,
+            '?' => 1,
+            '{' => bounded_quantifier(&chars[i..]).unwrap_or(0),
+            _ => 0,
+        };
+        if quantifier_len > 0 {
+            if last_group == Some(true) {
+                return true;
+            }
+            if let Some(top) = groups.last_mut() {
+                *top = true;
+            }
+            last_group = None;
+            i += quantifier_len;
+            continue;
+        }
+        match c {
+            '\\' => {
+                i += 2;
+                last_group = None;
+                continue;
+            }
+            '[' => {
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&']') {
+                    i += 1;
+                }
+                while i < chars.len() && chars[i] != ']' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                last_group = None;
+            }
+            '(' => {
+                groups.push(false);
+                last_group = None;
+            }
+            ')' => {
+                let held = if groups.len() > 1 {
+                    groups.pop().unwrap_or(false)
+                } else {
+                    false
+                };
+                if held {
+                    if let Some(parent) = groups.last_mut() {
+                        *parent = true;
+                    }
+                }
+                last_group = Some(held);
+            }
+            _ => last_group = None,
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The length of `{n}`, `{n,}` or `{n,m}` at the start of `chars`.
+fn bounded_quantifier(chars: &[char]) -> Option<usize> {
+    let close = chars.iter().position(|&c| c == '}')?;
+    let inner: String = chars[1..close].iter().collect();
+    let (min, max) = match inner.split_once(',') {
+        Some((a, b)) => (a, Some(b)),
+        None => (inner.as_str(), None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(min) && max.is_none_or(|m| m.is_empty() || digits(m))).then_some(close + 1)
 }
 
 /// The answer of one poll.
 #[derive(Debug, PartialEq)]
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// The condition holds; for `--text`/`--regex`, the text that matched.
     Matched(Option<String>),
     /// Not yet.
     Pending,
-    /// The Session ended and its final screen does not match: it never will.
+    /// The Session ended and its final screen does not satisfy the
+    /// condition: it never will.
     Unreachable,
 }
 
 /// A screen replay that keeps up with a growing Event Log and judges a
 /// condition against it.
-pub(super) struct Waiter {
+pub(crate) struct Waiter {
     condition: Condition,
     replay: ScreenReplay,
     follower: EventLogFollower,
@@ -159,29 +409,57 @@ impl Waiter {
                 self.last_change = now;
             }
         }
+        self.dirty = false;
         let ended = ended_elsewhere || self.replay.exit().is_some();
-        let verdict = match &self.condition {
-            Condition::Text(t) => self
+        Ok(match &self.condition {
+            Condition::Exit if ended => Verdict::Matched(None),
+            Condition::Idle(d) if now.duration_since(self.last_output) >= *d => {
+                Verdict::Matched(None)
+            }
+            Condition::Exit | Condition::Idle(_) => Verdict::Pending,
+            Condition::Render(r) => {
+                let content = self.content_match(r);
+                let (row, col) = self.replay.cursor();
+                let cursor = r.cursor_row.is_none_or(|want| want == u64::from(row))
+                    && r.cursor_col.is_none_or(|want| want == u64::from(col));
+                let seq = self.replay.last_seq().unwrap_or(0);
+                let fresh = r
+                    .after_seq
+                    .is_none_or(|after| seq > after && self.replay.last_seq().is_some());
+                // An ended Session's screen can no longer change, so it is
+                // as stable as it will ever be.
+                let stable = r
+                    .stable
+                    .is_none_or(|d| ended || now.duration_since(self.last_change) >= d);
+                match content {
+                    Some(found) if cursor && fresh && stable => Verdict::Matched(found),
+                    _ if ended => Verdict::Unreachable,
+                    _ => Verdict::Pending,
+                }
+            }
+        })
+    }
+
+    /// `Some(matched text)` when the text/regex condition holds (`Some(None)`
+    /// when there is none).
+    fn content_match(&self, r: &Render) -> Option<Option<String>> {
+        if let Some(t) = &r.text {
+            return self
                 .screen_text
                 .contains(t.as_str())
-                .then(|| Some(t.clone())),
-            Condition::Regex(r) => r
-                .find(&self.screen_text)
-                .map(|m| Some(m.as_str().to_owned())),
-            Condition::Exit => ended.then_some(None),
-            Condition::Idle(d) => (now.duration_since(self.last_output) >= *d).then_some(None),
-            Condition::ScreenStable(d) => {
-                (now.duration_since(self.last_change) >= *d).then_some(None)
-            }
-        };
-        self.dirty = false;
-        Ok(match verdict {
-            Some(found) => Verdict::Matched(found),
-            None if ended && matches!(self.condition, Condition::Text(_) | Condition::Regex(_)) => {
-                Verdict::Unreachable
-            }
-            None => Verdict::Pending,
-        })
+                .then(|| Some(t.clone()));
+        }
+        if let Some(re) = &r.regex {
+            let end = self
+                .screen_text
+                .char_indices()
+                .nth(MAX_REGEX_INPUT_CHARS)
+                .map_or(self.screen_text.len(), |(i, _)| i);
+            return re
+                .find(&self.screen_text[..end])
+                .map(|m| Some(m.as_str().to_owned()));
+        }
+        Some(None)
     }
 
     /// The replayed screen.
@@ -191,10 +469,18 @@ impl Waiter {
 }
 
 pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let condition = Condition::from_invocation(inv)?;
-    let limit = timeout(inv)?;
     let target = Target::find(inv)?;
-    let described = condition.describe();
+    let (condition, limit) = Condition::from_invocation(inv)?;
+    let ended_at_start = target.manifest.status.is_terminal();
+    match &condition {
+        // Legacy `--exit` on an ended Session answers from its manifest.
+        Condition::Exit if ended_at_start => {
+            return Ok(legacy_result(false, target.manifest.exit_code, false))
+        }
+        Condition::Idle(_) => target.require_running()?,
+        _ => {}
+    }
+    let stable_asked = matches!(&condition, Condition::Render(r) if r.stable.is_some());
     let started = Instant::now();
     let mut waiter = Waiter::new(
         &target.event_log(),
@@ -202,6 +488,65 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         condition,
         started,
     );
+    let render = matches!(waiter.condition, Condition::Render(_));
+    match follow(&target, &mut waiter, limit, started)? {
+        WaitEnd::Matched(found) if render => {
+            // 0.5 answers a Session that had already ended by offline
+            // replay, where a stability condition reads as unmatched.
+            let offline = ended_at_start;
+            let matched = !(offline && stable_asked);
+            Ok(render_result(&waiter, matched, found, offline))
+        }
+        WaitEnd::Matched(_) => {
+            let code = waiter
+                .replay()
+                .exit()
+                .and_then(|e| e.exit_code)
+                .or_else(|| read_manifest(&target.dir).ok().and_then(|m| m.exit_code));
+            let exit = matches!(waiter.condition, Condition::Exit);
+            Ok(legacy_result(false, code.filter(|_| exit), exit))
+        }
+        WaitEnd::Unreachable => Err(never_matches(&target.id, &waiter)),
+        WaitEnd::TimedOut => {
+            let mut out = if render {
+                let seq = waiter.replay().last_seq().unwrap_or(0);
+                CommandOutput::new(
+                    json!({ "matched": false, "timedOut": true, "capturedAtSeq": seq }),
+                    format!(
+                        "Wait timed out. (capturedAtSeq: {seq})\n`agent-tty snapshot {}` shows \
+                         the screen now.",
+                        target.id
+                    ),
+                )
+            } else {
+                legacy_result(true, None, false)
+            };
+            out.exit_code = ErrorCode::WaitTimeout.exit_code();
+            Ok(out)
+        }
+    }
+}
+
+/// How a followed wait ended.
+pub(crate) enum WaitEnd {
+    /// The condition held; for text/regex, the text that matched.
+    Matched(Option<String>),
+    /// The time limit passed first.
+    TimedOut,
+    /// The Session ended and its final screen does not satisfy the condition.
+    Unreachable,
+}
+
+/// Follows the Session's Event Log through `waiter` until its condition
+/// holds, the Session ends without it, or `limit` passes (counted from
+/// `started`). The one wait loop: `wait`, `batch` and the host's answer to
+/// 0.5's `waitForRender` all use it.
+pub(crate) fn follow(
+    target: &Target,
+    waiter: &mut Waiter,
+    limit: Option<Duration>,
+    started: Instant,
+) -> Result<WaitEnd, PluginError> {
     let mut ended_elsewhere = target.manifest.status.is_terminal();
     let mut last_status_check = started;
     let mut pace = PollPace::new();
@@ -212,46 +557,13 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         if waiter.replay().last_seq() != seen {
             pace.activity();
         }
-        let report = |matched: bool, timed_out: bool| {
-            let mut result = json!({
-                "sessionId": target.id,
-                "condition": described,
-                "matched": matched,
-                "timedOut": timed_out,
-                "durationMs": started.elapsed().as_millis() as u64,
-                "seq": waiter.replay().last_seq(),
-            });
-            if let Some(exit) = waiter.replay().exit() {
-                result["exitCode"] = json!(exit.exit_code);
-                result["exitSignal"] = json!(exit.exit_signal);
-            }
-            result
-        };
         match verdict {
-            Verdict::Matched(found) => {
-                let mut result = report(true, false);
-                if let Some(found) = found {
-                    result["match"] = json!(found);
-                }
-                let human = format!("matched after {} ms", result["durationMs"]);
-                return Ok(CommandOutput::new(result, human));
-            }
-            Verdict::Unreachable => return Err(never_matches(&target.id)),
+            Verdict::Matched(found) => return Ok(WaitEnd::Matched(found)),
+            Verdict::Unreachable => return Ok(WaitEnd::Unreachable),
             Verdict::Pending => {}
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
-            let result = report(false, true);
-            let human = format!(
-                "timed out after {} ms; `agent-tty snapshot {id}` shows Session {id}'s screen now",
-                result["durationMs"],
-                id = target.id
-            );
-            return Ok(CommandOutput {
-                result,
-                human: Some(human),
-                exit_code: ErrorCode::WaitTimeout.exit_code(),
-                ..Default::default()
-            });
+            return Ok(WaitEnd::TimedOut);
         }
         if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
             last_status_check = Instant::now();
@@ -261,17 +573,79 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
 }
 
-/// `SESSION_NOT_RUNNING` for a text or regex the ended Session's last screen
-/// does not show: it never will, so the caller hears it now, not at timeout.
-fn never_matches(id: &str) -> PluginError {
+/// `{timedOut, exitCode?}` and 0.5's lines.
+fn legacy_result(timed_out: bool, exit_code: Option<i32>, exited: bool) -> CommandOutput {
+    let mut result = json!({ "timedOut": timed_out });
+    if let Some(code) = exit_code {
+        result["exitCode"] = json!(code);
+    }
+    let human = match (timed_out, exit_code) {
+        (true, _) => "Wait timed out.".to_owned(),
+        (false, Some(code)) => format!("Process exited with code {code}."),
+        (false, None) if exited => "Process exited.".to_owned(),
+        (false, None) => "Wait condition met.".to_owned(),
+    };
+    CommandOutput::new(result, human)
+}
+
+/// `{matched, timedOut, matchedText?, cursorRow, cursorCol, capturedAtSeq,
+/// screenHash}` and 0.5's lines.
+fn render_result(
+    waiter: &Waiter,
+    matched: bool,
+    found: Option<String>,
+    offline: bool,
+) -> CommandOutput {
+    let replay = waiter.replay();
+    let (row, col) = replay.cursor();
+    let seq = replay.last_seq().unwrap_or(0);
+    let mut result = Map::new();
+    result.insert("matched".into(), json!(matched));
+    result.insert("timedOut".into(), json!(false));
+    if let Some(text) = &found {
+        result.insert("matchedText".into(), json!(text));
+    }
+    result.insert("cursorRow".into(), json!(row));
+    result.insert("cursorCol".into(), json!(col));
+    result.insert("capturedAtSeq".into(), json!(seq));
+    result.insert(
+        "screenHash".into(),
+        json!(screen_hash(&replay.visible_lines())),
+    );
+    if offline {
+        // Ours, beyond 0.5: the answer came from the ended Session's log.
+        result.insert("usedOfflineReplay".into(), json!(true));
+    }
+    let mut human = match &found {
+        Some(text) => format!("Matched: {text}\n"),
+        None => "Wait condition met.\n".to_owned(),
+    };
+    if offline {
+        human = format!(
+            "The Session has ended (its host is unreachable); judged on its final screen.\n{human}"
+        );
+    }
+    human.push_str(&format!(
+        "Cursor: row {row}, col {col}\ncapturedAtSeq: {seq}"
+    ));
+    CommandOutput::new(Value::Object(result), human)
+}
+
+/// `REPLAY_ERROR` (exit 10, as 0.5's offline replay) for a render condition
+/// an ended Session's final screen does not satisfy: it never will, so the
+/// caller hears it now, not at timeout.
+fn never_matches(id: &str, waiter: &Waiter) -> PluginError {
     PluginError::new(
-        ErrorCode::SessionNotRunning,
+        ErrorCode::ReplayError,
         format!(
-            "Session {id} has ended and its last screen does not match; \
+            "Session {id} has ended and its final screen does not satisfy the wait condition; \
              `agent-tty snapshot {id}` shows what it does show"
         ),
     )
-    .with_details(json!({ "sessionId": id }))
+    .with_details(json!({
+        "sessionId": id,
+        "capturedAtSeq": waiter.replay().last_seq().unwrap_or(0),
+    }))
 }
 
 #[cfg(test)]
@@ -293,11 +667,32 @@ mod tests {
         EventBody::Output { data: data.into() }
     }
 
+    fn text(t: &str) -> Condition {
+        Condition::Render(Render {
+            text: Some(t.into()),
+            ..Default::default()
+        })
+    }
+
+    fn regex(r: &str) -> Condition {
+        Condition::Render(Render {
+            regex: Some(Regex::new(r).unwrap()),
+            ..Default::default()
+        })
+    }
+
+    fn stable(d: Duration) -> Condition {
+        Condition::Render(Render {
+            stable: Some(d),
+            ..Default::default()
+        })
+    }
+
     #[rstest]
-    #[case(Condition::Text("answer-42".into()), Some("answer-42"))]
-    #[case(Condition::Regex(Regex::new(r"answer-\d+").unwrap()), Some("answer-42"))]
-    #[case(Condition::Text("answer-43".into()), None)]
-    #[case(Condition::Regex(RegexBuilder::new(r"answer-\d+$").multi_line(true).build().unwrap()), Some("answer-42"))]
+    #[case(text("answer-42"), Some("answer-42"))]
+    #[case(regex(r"answer-\d+"), Some("answer-42"))]
+    #[case(text("answer-43"), None)]
+    #[case(regex(r"(?m)answer-\d+$"), Some("answer-42"))]
     fn text_and_regex_match_the_rendered_screen_as_it_grows(
         #[case] condition: Condition,
         #[case] expected: Option<&str>,
@@ -330,9 +725,9 @@ mod tests {
         })
         .unwrap();
         let now = Instant::now();
-        let mut w = waiter(tmp.path(), Condition::Text("never".into()), now);
+        let mut w = waiter(tmp.path(), text("never"), now);
         assert_eq!(w.poll(now, false).unwrap(), Verdict::Unreachable);
-        let mut w = waiter(tmp.path(), Condition::Text("bye".into()), now);
+        let mut w = waiter(tmp.path(), text("bye"), now);
         assert_eq!(
             w.poll(now, false).unwrap(),
             Verdict::Matched(Some("bye".into()))
@@ -384,7 +779,7 @@ mod tests {
         log.append(output("spinner |")).unwrap();
         let start = Instant::now();
         let ms = Duration::from_millis;
-        let mut w = waiter(tmp.path(), Condition::ScreenStable(ms(100)), start);
+        let mut w = waiter(tmp.path(), stable(ms(100)), start);
         assert_eq!(w.poll(start, false).unwrap(), Verdict::Pending);
         log.append(output("\x08/")).unwrap();
         assert_eq!(w.poll(start + ms(50), false).unwrap(), Verdict::Pending);
@@ -395,5 +790,79 @@ mod tests {
             w.poll(start + ms(150), false).unwrap(),
             Verdict::Matched(None)
         );
+    }
+}
+
+#[cfg(test)]
+mod checks {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("(a+)+", true)]
+    #[case("(x*)*", true)]
+    #[case("(x?){2}", true)]
+    #[case("((a+)b)*", true)]
+    #[case("(?:a|b+)+", true)]
+    #[case("(a|b)+", false)]
+    #[case("a+b*c?", false)]
+    #[case(r"\(a+\)+", false)]
+    #[case("[(a+)]+", false)]
+    #[case("(ab){2,3}", false)]
+    #[case("(a{2}){3}", true)]
+    #[case("answer-\\d+", false)]
+    fn nested_quantifiers_are_caught(#[case] pattern: &str, #[case] nested: bool) {
+        assert_eq!(has_nested_quantifier(pattern), nested, "{pattern}");
+    }
+
+    fn inv(args: &[(&str, serde_json::Value)]) -> Invocation {
+        Invocation {
+            command: vec!["wait".into()],
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            context: Default::default(),
+        }
+    }
+
+    #[rstest]
+    #[case(&[("text", json!("a")), ("exit", json!(true))], ErrorCode::InvalidInput, "Cannot mix")]
+    #[case(&[("text", json!("a")), ("regex", json!("b"))], ErrorCode::InvalidInput, "mutually exclusive")]
+    #[case(&[("screen-stable-ms", json!("0"))], ErrorCode::InvalidDuration, "positive")]
+    #[case(&[("cursor-row", json!("-1"))], ErrorCode::InvalidInput, "non-negative")]
+    #[case(&[("text", json!("a")), ("timeout", json!("x"))], ErrorCode::InvalidDuration, "--timeout")]
+    #[case(&[("after-seq", json!("3"))], ErrorCode::InvalidInput, "at least one of")]
+    #[case(&[("text", json!(""))], ErrorCode::InvalidInput, "1 to 1000")]
+    #[case(&[("text", json!("x".repeat(1001)))], ErrorCode::InvalidInput, "1 to 1000")]
+    #[case(&[("regex", json!("x".repeat(201)))], ErrorCode::InvalidInput, "1 to 200")]
+    #[case(&[("regex", json!("(a+)+"))], ErrorCode::InvalidInput, "nests quantifiers")]
+    #[case(&[("regex", json!("(unclosed"))], ErrorCode::InvalidInput, "Invalid regex pattern")]
+    #[case(&[], ErrorCode::InvalidDuration, "exactly one of --exit or --idle-ms")]
+    #[case(&[("idle-ms", json!("0"))], ErrorCode::InvalidDuration, "positive")]
+    fn refusals_in_order(
+        #[case] args: &[(&str, serde_json::Value)],
+        #[case] code: ErrorCode,
+        #[case] says: &str,
+    ) {
+        let err = Condition::from_invocation(&inv(args)).unwrap_err();
+        assert_eq!(err.code, code, "{err}");
+        assert!(err.message.contains(says), "{err}");
+    }
+
+    #[test]
+    fn conditions_combine() {
+        let (c, limit) = Condition::from_invocation(&inv(&[
+            ("text", json!("$")),
+            ("cursor-row", json!("2")),
+            ("after-seq", json!("5")),
+            ("timeout", json!("0")),
+        ]))
+        .unwrap();
+        assert!(limit.is_none());
+        let Condition::Render(r) = c else {
+            panic!("render")
+        };
+        assert_eq!((r.cursor_row, r.after_seq), (Some(2), Some(5)));
     }
 }

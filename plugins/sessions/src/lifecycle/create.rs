@@ -43,6 +43,8 @@ struct Request {
     term: String,
     shell: String,
     command: Vec<String>,
+    /// `--idle-timeout-ms` (else the Home config's `idleTimeoutMs`); 0 = off.
+    idle_timeout_ms: u64,
 }
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
@@ -67,11 +69,19 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         "rows": manifest.rows,
         "shell": manifest.shell,
     });
+    if let Some(env) = &manifest.env {
+        result["env"] = json!(env);
+    }
+    if let Some(ms) = manifest.idle_timeout_ms {
+        result["idleTimeoutMs"] = json!(ms);
+    }
+    // Ours, beyond 0.5's result (a strict superset).
     if let Some(name) = &manifest.name {
         result["name"] = json!(name);
     }
-    // The id alone, so `id=$(agent-tty create -- bash)` captures exactly it.
-    let mut output = CommandOutput::new(result, id.clone());
+    // 0.5's line; `agent-tty create --json | jq -r .result.sessionId` (or
+    // `cut -d' ' -f3`) captures the id.
+    let mut output = CommandOutput::new(result, format!("Session created: {id}"));
     output.events.push(HostEvent::SessionCreated {
         home: home.to_string_lossy().into_owned(),
         session_id: id,
@@ -108,7 +118,7 @@ fn start(
         rows: request.rows,
         creation_cols: Some(request.cols),
         creation_rows: Some(request.rows),
-        idle_timeout_ms: None,
+        idle_timeout_ms: (request.idle_timeout_ms > 0).then_some(request.idle_timeout_ms),
         host_pid: None,
         child_pid: None,
         exit_code: None,
@@ -203,19 +213,10 @@ fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
     control::remove_dead_socket(home, id, sidecar.as_ref());
 }
 
+/// Checks the arguments in 0.5's order (contract §3.1): `--env` →
+/// `--idle-timeout-ms` → `--name` → `--cols`/`--rows` → `--cwd` →
+/// `--shell`/`--command` → the command's words.
 fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
-    let size = |dimension: Dimension, default: u16| {
-        invocation
-            .value(dimension.flag())
-            .map_or(Ok(default), |given| parse_dimension(dimension, given))
-    };
-    let cols = size(Dimension::Cols, 80)?;
-    let rows = size(Dimension::Rows, 24)?;
-    let name = non_empty(invocation.value("name"), "--name")?;
-    let term = non_empty(invocation.value("term"), "--term")?
-        .unwrap_or_else(|| "xterm-256color".to_owned());
-    let cwd = working_dir(invocation.value("cwd"))?;
-    let shell = shell(invocation.value("shell"))?;
     let mut env = BTreeMap::new();
     for pair in invocation.values("env") {
         match pair.split_once('=') {
@@ -224,17 +225,53 @@ fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
             }
             _ => {
                 return Err(PluginError::usage(format!(
-                    "--env expects KEY=VALUE, got {pair:?}"
-                )))
+                    "--env must use KEY=VALUE format, got: {pair}"
+                ))
+                .with_details(json!({ "env": pair })))
             }
         }
     }
-    let mut command = invocation.values("command");
+    let idle_timeout_ms = match invocation.value("idle-timeout-ms") {
+        Some(given) => given.trim().parse::<u64>().map_err(|_| {
+            PluginError::usage(format!(
+                "--idle-timeout-ms must be an integer ≥ 0 (milliseconds; 0 disables it), \
+                 got: {given}"
+            ))
+            .with_details(json!({ "idleTimeoutMs": given }))
+        })?,
+        None => invocation.context.idle_timeout_ms.unwrap_or(0),
+    };
+    let name = match invocation.value("name") {
+        Some(n) if n.trim().is_empty() => {
+            return Err(PluginError::usage(
+                "--name must not be empty; give the Session a name or leave --name out",
+            ))
+        }
+        other => other.map(str::to_owned),
+    };
+    let size = |dimension: Dimension, default: u16| {
+        invocation
+            .value(dimension.flag())
+            .map_or(Ok(default), |given| parse_dimension(dimension, given))
+    };
+    let cols = size(Dimension::Cols, 80)?;
+    let rows = size(Dimension::Rows, 24)?;
+    let term = non_empty(invocation.value("term"), "--term")?
+        .unwrap_or_else(|| "xterm-256color".to_owned());
+    let cwd = working_dir(invocation.value("cwd"))?;
+    // `--command` is 0.5's legacy name for `--shell`, and wins over it.
+    let shell = match invocation.value("command") {
+        Some(path) => shell(Some(path), "--command")?,
+        None => shell(invocation.value("shell"), "--shell")?,
+    };
+    let mut command = invocation.values("argv");
     if command.is_empty() {
         command = vec![shell.clone()];
     }
-    if command[0].is_empty() {
-        return Err(PluginError::usage("the command to run is empty"));
+    if command.iter().any(String::is_empty) {
+        return Err(PluginError::usage(
+            "the command to run has an empty word; quote it or leave it out",
+        ));
     }
     Ok(Request {
         name,
@@ -245,6 +282,7 @@ fn parse(invocation: &Invocation) -> Result<Request, PluginError> {
         term,
         shell,
         command,
+        idle_timeout_ms,
     })
 }
 
@@ -264,23 +302,32 @@ fn working_dir(value: Option<&str>) -> Result<PathBuf, PluginError> {
             ))
         })?,
     };
+    if given.as_os_str().is_empty() {
+        return Err(PluginError::usage("--cwd must not be empty"));
+    }
+    // 0.5's code and wording (STORAGE_READ_ERROR, exit 8), then what to do.
+    let refuse = |why: String| {
+        let shown = home::canonical_path(&given);
+        PluginError::new(
+            ErrorCode::StorageReadError,
+            format!(
+                "Working directory does not exist or is not accessible: {} ({why}); \
+                 create it or pass another --cwd",
+                shown.display()
+            ),
+        )
+        .with_details(json!({ "path": shown }))
+    };
     match std::fs::canonicalize(&given) {
         Ok(dir) if dir.is_dir() => Ok(dir),
-        Ok(_) => Err(
-            PluginError::usage(format!("--cwd {} is not a directory", given.display()))
-                .with_details(json!({ "path": given })),
-        ),
-        Err(e) => Err(PluginError::usage(format!(
-            "--cwd {} cannot be used: {e}; create it or pass another directory",
-            given.display()
-        ))
-        .with_details(json!({ "path": given }))),
+        Ok(_) => Err(refuse("not a directory".into())),
+        Err(e) => Err(refuse(e.to_string())),
     }
 }
 
 /// `--shell`, else `$SHELL`, else `/bin/sh`. A path given explicitly must
 /// exist; a `$SHELL` that does not falls back to `/bin/sh`.
-fn shell(value: Option<&str>) -> Result<String, PluginError> {
+fn shell(value: Option<&str>, flag: &str) -> Result<String, PluginError> {
     if let Some(path) = value {
         let p = Path::new(path);
         let problem = if !p.is_absolute() {
@@ -292,8 +339,8 @@ fn shell(value: Option<&str>) -> Result<String, PluginError> {
         };
         if !problem.is_empty() {
             return Err(PluginError::usage(format!(
-                "--shell {path} {problem}; give the absolute path of an installed shell, \
-                 e.g. /bin/bash"
+                "Shell path does not exist or is not a file: {flag} {path} {problem}; give \
+                 the absolute path of an installed shell, e.g. /bin/bash"
             ))
             .with_details(json!({ "path": path })));
         }

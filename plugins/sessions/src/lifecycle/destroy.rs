@@ -64,13 +64,15 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         Ok((changed, ()))
     })?;
     Ok(CommandOutput::new(
+        // 0.5's `{sessionId, destroyed}`, then ours (a strict superset).
         json!({
             "sessionId": id,
+            "destroyed": true,
             "status": m.status,
             "previousStatus": before,
             "forced": force,
         }),
-        format!("Destroyed Session {id}."),
+        format!("Session destroyed: {id}"),
     ))
 }
 
@@ -94,7 +96,10 @@ fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
         if before == Status::Destroyed {
             return Err(Error::invalid(
                 ErrorCode::SessionAlreadyDestroyed,
-                format!("Session {id} is already destroyed"),
+                format!(
+                    "Session {id} is already destroyed; `agent-tty gc` removes it, \
+                     `agent-tty create` starts a new one"
+                ),
             ));
         }
         let sidecar = liveness::read_sidecar(dir);

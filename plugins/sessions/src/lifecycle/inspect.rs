@@ -1,72 +1,352 @@
-//! `inspect <id>`: the manifest plus facts derived from it and the disk.
+//! `inspect <id>`: 0.5's result (contract §3.3) — the manifest as `session`,
+//! the Event Log's size, uptime, how the Session ended, its artifacts, and
+//! whether its host answered — plus ours (`derived`) as a strict superset.
+//!
+//! A Session whose status is `running`/`exiting` is asked over its control
+//! socket (a `ping`); when the host cannot be reached it is reconciled and
+//! re-read, and the result says `usedOfflineReplay: true`, as 0.5's does.
 
 use crate::lookup::find_session;
+use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::{self, event_log_path};
 use agent_tty_core::liveness;
+use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
-use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
-use serde_json::json;
+use agent_tty_core::text::escape;
+use agent_tty_core::time::parse_iso;
+use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// How long the host gets to answer `inspect`'s ping (0.5: 5 s).
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The terminal engine our readers replay screens with, reported as
+/// `rendererRuntime.backend`.
+const ENGINE: &str = "vt100";
+
+/// The host's version: host and CLI are one binary in ours.
+const CLI_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-    let dir = find_session(invocation)?.dir;
-    // Like `list`, show the truth: an Active Session whose host died is
-    // reconciled first.
-    let outcome = reconcile_session(&dir, ReconcileMode::Apply)?;
-    let m = outcome.manifest;
-    let status = m.status;
-    let sidecar = liveness::read_sidecar(&dir);
-    let verdict = liveness::judge(&m, sidecar.as_ref());
+    let found = find_session(invocation)?;
+    let dir = found.dir;
+    let mut m = read_manifest(&dir)?;
+    let mut host = None;
+    let mut offline_reason = None;
+    if matches!(m.status, Status::Running | Status::Exiting) {
+        let sidecar = liveness::read_sidecar(&dir);
+        let socket = control::session_socket(&found.home, &found.id, sidecar.as_ref());
+        let answered = socket.as_ref().ok().map(|s| {
+            (
+                s.clone(),
+                control::send(s, &ControlRequest::Ping, PING_TIMEOUT),
+            )
+        });
+        match answered {
+            Some((socket, Ok(_))) => {
+                host = Some(json!({ "cliVersion": CLI_VERSION, "rpcSocketPath": socket }))
+            }
+            Some((_, Err(e))) if e.code() != ErrorCode::HostUnreachable => return Err(e.into()),
+            _ => {
+                // Like 0.5: an unreachable host means reconcile, then the
+                // manifest as it now stands.
+                m = reconcile_session(&dir, ReconcileMode::Apply)?.manifest;
+                offline_reason = Some("host-unreachable");
+            }
+        }
+    } else {
+        offline_reason = Some("session-not-running");
+    }
     let log = event_log_path(&dir);
-    let log_bytes = std::fs::metadata(&log).map(|md| md.len()).unwrap_or(0);
+    let log_bytes = std::fs::metadata(&log).ok().map(|md| md.len());
     // `seq` is contiguous from 0, so the last event's seq gives the count
     // without reading the whole log.
     let event_count = event_log::last_event(&log)?.map_or(0, |e| e.seq + 1);
-    let host_alive = if status.is_terminal() {
+    let uptime = uptime_ms(&m, SystemTime::now());
+    let category = termination_category(&m);
+    let artifacts = artifacts_summary(&dir);
+    let renderer = match offline_reason {
+        None => json!({
+            "backend": ENGINE,
+            "mode": "live-host",
+            "status": "healthy",
+            "booted": true,
+            "bootInFlight": false,
+        }),
+        Some(reason) => json!({
+            "backend": ENGINE,
+            "mode": "offline-replay",
+            "status": "fallback",
+            "reason": reason,
+        }),
+    };
+    let mut result = Map::new();
+    result.insert("session".into(), json!(m));
+    result.insert("eventCount".into(), json!(event_count));
+    result.insert("uptime".into(), json!(uptime));
+    if event_count > 0 {
+        result.insert("lastEventSeq".into(), json!(event_count - 1));
+    }
+    result.insert("terminationCategory".into(), json!(category));
+    result.insert("artifacts".into(), artifacts.clone());
+    result.insert(
+        "usedOfflineReplay".into(),
+        json!(offline_reason == Some("host-unreachable")),
+    );
+    result.insert("rendererRuntime".into(), renderer.clone());
+    if let Some(host) = &host {
+        result.insert("host".into(), host.clone());
+    }
+    if let Some(bytes) = log_bytes {
+        result.insert("eventLogBytes".into(), json!(bytes));
+    }
+    // Ours, beyond 0.5 (a strict superset): the status policy and liveness.
+    let sidecar = liveness::read_sidecar(&dir);
+    let verdict = liveness::judge(&m, sidecar.as_ref());
+    let host_alive = if m.status.is_terminal() {
         Some(false)
     } else {
         verdict.host_alive()
     };
-    let derived = json!({
-        "active": status.is_active(),
-        "terminal": status.is_terminal(),
-        "commandable": status.is_commandable(),
-        "collectable": status.is_collectable(),
-        "eventCount": event_count,
-        "logBytes": log_bytes,
-        "hostAlive": host_alive,
-        "foreign": verdict.is_foreign(),
-    });
-    let mut human = format!(
-        "Session {}{}\n  status       {}\n  command      {}\n  cwd          {}\n  size         {}x{}\n  created      {}\n  updated      {}\n",
-        m.session_id,
-        m.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
-        status.as_str(),
-        m.command.join(" "),
-        m.cwd,
-        m.cols,
-        m.rows,
-        m.created_at,
-        m.updated_at,
+    result.insert(
+        "derived".into(),
+        json!({
+            "active": m.status.is_active(),
+            "terminal": m.status.is_terminal(),
+            "commandable": m.status.is_commandable(),
+            "collectable": m.status.is_collectable(),
+            "hostAlive": host_alive,
+            "foreign": verdict.is_foreign(),
+        }),
     );
-    if let Some(code) = m.exit_code {
-        human.push_str(&format!("  exit code    {code}\n"));
+    let result = Value::Object(result);
+    let human = human(&result, &m);
+    Ok(CommandOutput::new(result, human))
+}
+
+/// Running: now − createdAt; otherwise updatedAt − createdAt; never < 0.
+fn uptime_ms(m: &Manifest, now: SystemTime) -> u64 {
+    let Some(created) = parse_iso(&m.created_at) else {
+        return 0;
+    };
+    let end = if m.status == Status::Running {
+        Some(now)
+    } else {
+        parse_iso(&m.updated_at)
+    };
+    end.and_then(|e| e.duration_since(created).ok())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// 0.5's `terminationCategory`.
+fn termination_category(m: &Manifest) -> &'static str {
+    match m.status {
+        Status::Running | Status::Exiting => "running",
+        Status::Destroying | Status::Destroyed => "destroyed",
+        Status::Failed => match m.failure_origin {
+            Some(FailureOrigin::HostDeath) => "host-death",
+            Some(FailureOrigin::RendererFailure) => "renderer-failure",
+            Some(FailureOrigin::StorageCorruption) => "storage-corruption",
+            Some(FailureOrigin::Unknown) | None => "unknown",
+        },
+        Status::Exited => match (&m.exit_signal, m.exit_code) {
+            (Some(_), _) => "signal-exit",
+            (None, None | Some(0)) => "clean-exit",
+            (None, Some(_)) => "nonzero-exit",
+        },
     }
-    if let Some(sig) = &m.exit_signal {
-        human.push_str(&format!("  exit signal  {sig}\n"));
+}
+
+/// `artifacts/manifest.json` summarised: `{total, byKind, missingCount,
+/// health, missing?}`. Read only; a file that is not a valid artifact
+/// manifest is `manifest-invalid`.
+fn artifacts_summary(dir: &Path) -> Value {
+    let artifacts_dir = dir.join("artifacts");
+    let empty =
+        |health: &str| json!({ "total": 0, "byKind": {}, "missingCount": 0, "health": health });
+    let text = match std::fs::read(artifacts_dir.join("manifest.json")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return empty("no-artifacts"),
+        Err(_) => return empty("manifest-invalid"),
+    };
+    let entries = serde_json::from_slice::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("artifacts").and_then(Value::as_array).cloned());
+    let Some(entries) = entries else {
+        return empty("manifest-invalid");
+    };
+    let mut by_kind = Map::new();
+    let mut missing = Vec::new();
+    for entry in &entries {
+        let (Some(kind), Some(filename)) = (
+            entry.get("kind").and_then(Value::as_str),
+            entry.get("filename").and_then(Value::as_str),
+        ) else {
+            return empty("manifest-invalid");
+        };
+        let n = by_kind.get(kind).and_then(Value::as_u64).unwrap_or(0);
+        by_kind.insert(kind.to_owned(), json!(n + 1));
+        let safe = !filename.is_empty() && !filename.contains('/') && filename != "..";
+        if !safe || !artifacts_dir.join(filename).is_file() {
+            missing.push(json!({ "id": entry.get("id"), "kind": kind, "filename": filename }));
+        }
+    }
+    let health = if entries.is_empty() {
+        "no-artifacts"
+    } else if missing.is_empty() {
+        "healthy"
+    } else {
+        "missing-artifacts"
+    };
+    let mut summary = json!({
+        "total": entries.len(),
+        "byKind": by_kind,
+        "missingCount": missing.len(),
+        "health": health,
+    });
+    if !missing.is_empty() {
+        summary["missing"] = json!(missing);
+    }
+    summary
+}
+
+/// 0.5's `Key: value` lines.
+fn human(r: &Value, m: &Manifest) -> String {
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+    let mut lines = vec![
+        format!("Session ID: {}", escape(&m.session_id)),
+        format!("Status: {}", m.status.as_str()),
+        format!("Command: {}", escape(&m.command.join(" "))),
+        format!("Working Directory: {}", escape(&m.cwd)),
+        format!("Size: {}x{}", m.cols, m.rows),
+        format!("Created At: {}", escape(&m.created_at)),
+        format!("Updated At: {}", escape(&m.updated_at)),
+        format!("Event Count: {}", r["eventCount"]),
+    ];
+    let rt = &r["rendererRuntime"];
+    let reason = rt["reason"]
+        .as_str()
+        .map(|s| format!(" — {s}"))
+        .unwrap_or_default();
+    lines.push(format!(
+        "Renderer: {} ({}, {}{reason})",
+        rt["backend"].as_str().unwrap_or_default(),
+        rt["mode"].as_str().unwrap_or_default(),
+        rt["status"].as_str().unwrap_or_default(),
+    ));
+    if let Some(seq) = r.get("lastEventSeq") {
+        lines.push(format!("Last Event Seq: {seq}"));
+    }
+    if let Some(bytes) = r.get("eventLogBytes") {
+        lines.push(format!("Event Log Bytes: {bytes}"));
+    }
+    lines.push(format!("Uptime: {}ms", r["uptime"]));
+    if let Some(host) = r.get("host") {
+        lines.push(format!(
+            "Host CLI Version: {}",
+            host["cliVersion"].as_str().unwrap_or_default()
+        ));
+        lines.push(format!(
+            "RPC Socket: {}",
+            host["rpcSocketPath"].as_str().unwrap_or_default()
+        ));
+    }
+    let a = &r["artifacts"];
+    let kinds = a["byKind"]
+        .as_object()
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            k.iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "none".to_owned());
+    lines.push(format!(
+        "Artifacts: {} total ({kinds}), health: {}",
+        a["total"],
+        a["health"].as_str().unwrap_or_default()
+    ));
+    if r["usedOfflineReplay"] == true {
+        lines.push("Offline Replay: yes".to_owned());
+    }
+    lines.push(format!(
+        "Host PID: {}",
+        dash(m.host_pid.map(|p| p.to_string()))
+    ));
+    lines.push(format!(
+        "Child PID: {}",
+        dash(m.child_pid.map(|p| p.to_string()))
+    ));
+    lines.push(format!(
+        "Exit Code: {}",
+        dash(m.exit_code.map(|c| c.to_string()))
+    ));
+    lines.push(format!("Exit Signal: {}", dash(m.exit_signal.clone())));
+    if !matches!(m.status, Status::Running | Status::Exiting) {
+        lines.push(format!(
+            "Termination: {}",
+            r["terminationCategory"].as_str().unwrap_or_default()
+        ));
     }
     if let Some(reason) = &m.failure_reason {
-        human.push_str(&format!("  failure      {reason}\n"));
+        lines.push(format!("Failure Reason: {}", escape(reason)));
     }
-    human.push_str(&format!(
-        "  host         {}\n  events       {event_count} ({log_bytes} bytes)\n",
-        match host_alive {
-            None => "on another machine (foreign)".to_owned(),
-            Some(true) => format!("alive (pid {})", m.host_pid.unwrap_or_default()),
-            Some(false) => "not running".to_owned(),
-        }
-    ));
-    Ok(CommandOutput::new(
-        json!({ "manifest": m, "derived": derived }),
-        human,
-    ))
+    if let Some(origin) = m.failure_origin {
+        lines.push(format!(
+            "Failure Origin: {}",
+            json!(origin).as_str().unwrap_or_default()
+        ));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn manifest(status: Status, code: Option<i32>, signal: Option<&str>) -> Manifest {
+        let mut m: Manifest = serde_json::from_value(json!({
+            "version": 1, "sessionId": "01JD3Z6X8K4M2N5P7Q9R1S3T5V",
+            "createdAt": "2026-11-24T03:50:02.000Z", "updatedAt": "2026-11-24T03:50:03.500Z",
+            "status": "running", "command": ["sh"], "cwd": "/", "cols": 80, "rows": 24,
+            "hostPid": null, "childPid": null, "exitCode": null, "exitSignal": null
+        }))
+        .unwrap();
+        m.status = status;
+        m.exit_code = code;
+        m.exit_signal = signal.map(str::to_owned);
+        m
+    }
+
+    #[rstest]
+    #[case(Status::Running, None, None, "running")]
+    #[case(Status::Exiting, None, None, "running")]
+    #[case(Status::Destroying, None, None, "destroyed")]
+    #[case(Status::Destroyed, Some(0), Some("1"), "destroyed")]
+    #[case(Status::Exited, Some(0), None, "clean-exit")]
+    #[case(Status::Exited, None, None, "clean-exit")]
+    #[case(Status::Exited, Some(3), None, "nonzero-exit")]
+    #[case(Status::Exited, Some(0), Some("15"), "signal-exit")]
+    #[case(Status::Failed, None, None, "unknown")]
+    fn termination_category_as_0_5(
+        #[case] status: Status,
+        #[case] code: Option<i32>,
+        #[case] signal: Option<&str>,
+        #[case] expected: &str,
+    ) {
+        assert_eq!(
+            termination_category(&manifest(status, code, signal)),
+            expected
+        );
+    }
+
+    #[test]
+    fn uptime_of_an_ended_session_is_updated_minus_created() {
+        let m = manifest(Status::Exited, Some(0), None);
+        assert_eq!(uptime_ms(&m, SystemTime::now()), 1500);
+    }
 }

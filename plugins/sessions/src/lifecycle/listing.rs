@@ -7,11 +7,11 @@ use crate::lookup::home_of;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
-use agent_tty_core::{home, time, Result};
+use agent_tty_core::text::escape;
+use agent_tty_core::{home, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 /// One Session as listed.
 pub struct ListedSession {
@@ -155,55 +155,21 @@ fn row(listed: &ListedSession) -> Value {
     row
 }
 
-/// The human table: id, name, status, age, command.
+/// 0.5's human lines: `<id>  <status>  <command>` per Session, in listing
+/// order, so `agent-tty list | awk '{print $1}'` gives the ids; an empty
+/// listing prints one empty line, as 0.5's does.
 fn table(sessions: &[ListedSession]) -> String {
-    if sessions.is_empty() {
-        return "No Sessions.".to_owned();
-    }
-    let now = SystemTime::now();
-    let rows: Vec<[String; 5]> = sessions
+    sessions
         .iter()
         .map(|s| {
             let m = &s.manifest;
-            let status = match (s.foreign, m.exit_code) {
-                (true, _) => format!("{} (foreign)", m.status.as_str()),
-                (false, Some(code)) => format!("{} ({code})", m.status.as_str()),
-                (false, None) => match &m.exit_signal {
-                    Some(sig) => format!("{} ({sig})", m.status.as_str()),
-                    None => m.status.as_str().to_owned(),
-                },
-            };
-            let age = time::parse_iso(&m.created_at)
-                .map(|t| time::relative_age(t, now))
-                .unwrap_or_else(|| "?".to_owned());
-            [
-                m.session_id.clone(),
-                m.name.clone().unwrap_or_else(|| "-".to_owned()),
-                status,
-                age,
-                m.command.join(" "),
-            ]
+            format!(
+                "{}  {}  {}",
+                escape(&m.session_id),
+                m.status.as_str(),
+                escape(&m.command.join(" "))
+            )
         })
-        .collect();
-    let header = ["ID", "NAME", "STATUS", "AGE", "COMMAND"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -103,6 +103,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
             Err(_) => break,
         };
         let chunk = &buf[..n];
+        shared.activity.touch_output();
         let data = text.decode(chunk);
         let markers = scanner.feed(chunk);
         let mut log = shared.log();

@@ -88,7 +88,10 @@ fn refusal(e: PluginError) -> ControlResponse {
 }
 
 /// Carries out one request; returns the `seq` of the event it logged.
-fn handle(shared: &Shared, request: ControlRequest) -> agent_tty_core::Result<Option<u64>> {
+pub(super) fn handle(
+    shared: &Shared,
+    request: ControlRequest,
+) -> agent_tty_core::Result<Option<u64>> {
     match request {
         ControlRequest::Ping => Ok(None),
         ControlRequest::Text { data } => {
@@ -131,6 +134,9 @@ fn handle(shared: &Shared, request: ControlRequest) -> agent_tty_core::Result<Op
         }
         ControlRequest::Resize { cols, rows } => resize(shared, cols, rows),
         ControlRequest::Signal { signal } => send_signal(shared, &signal),
+        ControlRequest::Mark { label } => {
+            input(shared, EventBody::Marker { label }, &[], |_, _| {})
+        }
     }
 }
 
@@ -145,6 +151,7 @@ fn input(
     also: impl FnOnce(&mut LogState, u64),
 ) -> agent_tty_core::Result<Option<u64>> {
     let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
+    shared.activity.touch();
     let seq = {
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
@@ -159,6 +166,7 @@ fn input(
 
 fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Option<u64>> {
     check_size(cols, rows).map_err(Error::Plugin)?;
+    shared.activity.touch();
     let seq = {
         let mut log = running(shared)?;
         pty::resize(&shared.master, cols, rows).map_err(|_| not_running(shared))?;

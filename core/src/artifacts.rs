@@ -1,0 +1,222 @@
+//! A Session's artifact store, `<session>/artifacts/`: the files `snapshot`,
+//! `screenshot` and `record export` leave behind, and `manifest.json`, the
+//! list of them (agent-tty 0.5's format, contract §6.3):
+//!
+//! `{version:1, sessionId, artifacts:[{id, kind, filename, sessionId,
+//! capturedAtSeq, createdAt, sha256?, bytes?, metadata}]}`, 2-space JSON,
+//! file mode 0600, replaced atomically.
+//!
+//! Appends take an exclusive lock (`artifacts/.manifest.json.lock`) around
+//! read-modify-write, so two captures finishing together both get listed.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The artifacts directory's name inside a Session directory.
+pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// The artifact list's file name inside the artifacts directory.
+pub const ARTIFACT_MANIFEST_FILE: &str = "manifest.json";
+
+const LOCK_FILE: &str = ".manifest.json.lock";
+
+/// `<session dir>/artifacts`.
+pub fn artifacts_dir(session_dir: &Path) -> PathBuf {
+    session_dir.join(ARTIFACTS_DIR)
+}
+
+/// Creates `<session dir>/artifacts` if missing (default umask, as 0.5 did)
+/// and returns it.
+pub fn ensure_artifacts_dir(session_dir: &Path) -> Result<PathBuf> {
+    let dir = artifacts_dir(session_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    Ok(dir)
+}
+
+/// What kind of file an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    /// A `snapshot` result (JSON).
+    Snapshot,
+    /// A `screenshot` (PNG).
+    Screenshot,
+    /// A text recording (asciicast).
+    Recording,
+    /// A video or animation (WebM, GIF).
+    Video,
+}
+
+/// One entry of `artifacts/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactEntry {
+    /// A ULID.
+    pub id: String,
+    /// What it is.
+    pub kind: ArtifactKind,
+    /// The file's name (no directory).
+    pub filename: String,
+    /// The Session it was taken from.
+    pub session_id: String,
+    /// The last Event Log `seq` it reflects.
+    pub captured_at_seq: u64,
+    /// When it was made (ISO-8601 UTC, ms).
+    pub created_at: String,
+    /// Hex sha256 of the file's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The file's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Kind-specific facts (format, size, profile, ...).
+    pub metadata: Value,
+}
+
+impl ArtifactEntry {
+    /// A new entry with a fresh id and the current time.
+    pub fn new(
+        kind: ArtifactKind,
+        filename: impl Into<String>,
+        session_id: impl Into<String>,
+        captured_at_seq: u64,
+        metadata: Value,
+    ) -> ArtifactEntry {
+        ArtifactEntry {
+            id: ulid::Ulid::new().to_string(),
+            kind,
+            filename: filename.into(),
+            session_id: session_id.into(),
+            captured_at_seq,
+            created_at: crate::time::now_iso(),
+            sha256: None,
+            bytes: None,
+            metadata,
+        }
+    }
+}
+
+/// The whole `artifacts/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactManifest {
+    /// Always 1.
+    pub version: u32,
+    /// The Session.
+    pub session_id: String,
+    /// Oldest first.
+    pub artifacts: Vec<ArtifactEntry>,
+}
+
+/// Reads `artifacts/manifest.json`; `None` when there is none yet.
+pub fn read_artifact_manifest(session_dir: &Path) -> Result<Option<ArtifactManifest>> {
+    let path = artifacts_dir(session_dir).join(ARTIFACT_MANIFEST_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::read(&path, e)),
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::read(
+            &path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a valid artifact manifest ({e}); move it aside to start a new list"),
+            ),
+        )
+    })
+}
+
+/// Appends `entry` to the Session's artifact list, creating the list (and
+/// the directory) when missing.
+pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
+    let dir = ensure_artifacts_dir(session_dir)?;
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
+    let locked = FileExt::lock_exclusive(&lock).is_ok();
+    let result = (|| {
+        let mut manifest = read_artifact_manifest(session_dir)?.unwrap_or(ArtifactManifest {
+            version: 1,
+            session_id: entry.session_id.clone(),
+            artifacts: Vec::new(),
+        });
+        manifest.artifacts.push(entry);
+        let mut json =
+            serde_json::to_string_pretty(&manifest).expect("artifact manifest serialises");
+        json.push('\n');
+        let path = dir.join(ARTIFACT_MANIFEST_FILE);
+        fsutil::write_atomic(&path, json.as_bytes(), 0o600).map_err(|e| Error::write(&path, e))
+    })();
+    if locked {
+        let _ = FileExt::unlock(&lock);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn appends_keep_older_entries_and_0_5_lists_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        // An entry as agent-tty 0.5 wrote it (from its fixture Home).
+        let from_0_5 = r#"{
+  "version": 1,
+  "sessionId": "01M8PJ1DE3T96EGQAZHTXVB5QJ",
+  "artifacts": [
+    {
+      "id": "01M8PJ1ZCMRRY2D0CMJP4ZHB6Z",
+      "kind": "recording",
+      "filename": "drive.cast",
+      "sessionId": "01M8PJ1DE3T96EGQAZHTXVB5QJ",
+      "capturedAtSeq": 21,
+      "createdAt": "2026-11-30T15:44:26.521Z",
+      "sha256": "e4229c56507c0fc4feba6d1eccb7f9f51c57b308b77850b6bf6af01dd72b5c98",
+      "bytes": 1181,
+      "metadata": {"format": "asciicast", "width": 100, "height": 30}
+    }
+  ]
+}
+"#;
+        std::fs::create_dir_all(artifacts_dir(dir.path())).unwrap();
+        std::fs::write(
+            artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE),
+            from_0_5,
+        )
+        .unwrap();
+        let before = read_artifact_manifest(dir.path())
+            .unwrap()
+            .unwrap()
+            .artifacts
+            .len();
+        assert_eq!(before, 1);
+        let mut entry = ArtifactEntry::new(
+            ArtifactKind::Screenshot,
+            "screenshot-3-reference-dark.png",
+            "01M8PJ1DE3T96EGQAZHTXVB5QJ",
+            3,
+            json!({"cols": 80}),
+        );
+        entry.sha256 = Some("ab".into());
+        entry.bytes = Some(10);
+        append_artifact(dir.path(), entry.clone()).unwrap();
+        let after = read_artifact_manifest(dir.path()).unwrap().unwrap();
+        assert_eq!(after.artifacts.len(), before + 1);
+        assert_eq!(after.artifacts.last(), Some(&entry));
+        let text = std::fs::read_to_string(artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE))
+            .unwrap();
+        assert!(text.contains("\"kind\": \"screenshot\""), "{text}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,413 @@
+//! File operations inside a Home (and the state directory) that another local
+//! user cannot redirect, and the ownership rules that decide whether a
+//! directory may be trusted at all.
+//!
+//! Two ideas, both from `docs/SECURITY.md`:
+//!
+//! - **Pinned directories.** A path is looked up again by the kernel on every
+//!   call, so a check on `<home>/sessions/<id>` followed by a delete of the
+//!   same path can act on two different directories if anything in between
+//!   was swapped for a symlink. Here a directory is opened once
+//!   ([`DirFd`]), with `O_NOFOLLOW` on every component opened below it, and
+//!   everything after that (renames, unlinks, recursive removal) is done
+//!   relative to the open descriptor with `*at` calls that never follow a
+//!   symlink. Swapping a path afterwards changes nothing for us.
+//! - **Trusted directories** ([`check_trusted`]), as ssh's `StrictModes`: a
+//!   Home, its `sessions/` and every Session directory must belong to the
+//!   user running agent-tty (or root) and must not be writable by group or
+//!   others. Anything else could have been planted or could be changed under
+//!   us by someone else, so nothing reconciles, signals or deletes inside it.
+//!
+//! Only single components are ever opened relative to a descriptor, so
+//! `O_NOFOLLOW` per component gives what `openat2(RESOLVE_NO_SYMLINKS)`
+//! would, on every kernel.
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{openat, renameat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The prefix of a Session directory gc has renamed aside to delete it. A gc
+/// that dies mid-delete leaves one behind; the next gc recognises the name
+/// and finishes the job (see [`tombstone_name`]).
+pub const TOMBSTONE_PREFIX: &str = ".tombstone-";
+
+/// The tombstone name gc renames Session `id` to before deleting it:
+/// hidden (dot), never a valid Session id, unique per attempt.
+pub fn tombstone_name(id: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{TOMBSTONE_PREFIX}{id}-{}-{nanos:x}", std::process::id())
+}
+
+/// The Session id a tombstone name stands for, or `None` when `name` is not
+/// a tombstone.
+pub fn tombstone_of(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(TOMBSTONE_PREFIX)?;
+    // `<id>-<pid>-<nanos>`: the id is everything before the last two dashes.
+    let mut parts = rest.rsplitn(3, '-');
+    let (_nanos, _pid, id) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(id)
+}
+
+/// An open directory, reached without following a symlink at its last
+/// component (and, when opened with [`DirFd::open_child`], at any component
+/// below the first).
+#[derive(Debug)]
+pub struct DirFd {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_CLOEXEC);
+
+impl DirFd {
+    /// Opens the directory at `path`. The last component must not be a
+    /// symlink (`ELOOP`, or `ENOTDIR`, otherwise); the components before it
+    /// are the user's own choice of where the Home lives and are followed.
+    pub fn open(path: &Path) -> io::Result<DirFd> {
+        let raw = nix::fcntl::open(path, DIR_FLAGS, Mode::empty())?;
+        Ok(DirFd {
+            // SAFETY: `raw` was just opened and is owned by nothing else.
+            fd: unsafe { OwnedFd::from_raw_fd(raw) },
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens the directory `name` inside this one, refusing a symlink.
+    pub fn open_child(&self, name: impl AsRef<OsStr>) -> io::Result<DirFd> {
+        let name = name.as_ref();
+        let raw = openat(Some(self.raw()), name, DIR_FLAGS, Mode::empty())?;
+        Ok(DirFd {
+            // SAFETY: as in `open`.
+            fd: unsafe { OwnedFd::from_raw_fd(raw) },
+            path: self.path.join(name),
+        })
+    }
+
+    /// The path this directory was opened by, for messages only: it may no
+    /// longer lead here.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// `fstat` of the open directory itself.
+    pub fn stat(&self) -> io::Result<FileStat> {
+        Ok(fstat(self.raw())?)
+    }
+
+    /// Refuses a directory someone else could have planted or could change
+    /// (see [`check_trusted`]). `what` names it in the message ("the Home").
+    pub fn check_trusted(&self, what: &str) -> Result<(), Untrusted> {
+        let st = self.stat().map_err(|e| Untrusted {
+            path: self.path.clone(),
+            reason: format!("{what} could not be examined ({e})"),
+        })?;
+        check_trusted(&st, &self.path, what)
+    }
+
+    /// `lstat` of an entry, never following a symlink.
+    pub fn stat_child(&self, name: impl AsRef<OsStr>) -> io::Result<FileStat> {
+        Ok(fstatat(
+            Some(self.raw()),
+            name.as_ref(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?)
+    }
+
+    /// The entries' names (without `.` and `..`).
+    pub fn names(&self) -> io::Result<Vec<OsString>> {
+        let dup = nix::unistd::dup(self.raw())?;
+        let mut dir = Dir::from_fd(dup)?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// Renames entry `from` to `to`, both inside this directory.
+    pub fn rename_child(&self, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> io::Result<()> {
+        Ok(renameat(
+            Some(self.raw()),
+            from.as_ref(),
+            Some(self.raw()),
+            to.as_ref(),
+        )?)
+    }
+
+    /// Removes entry `name` and, when it is a directory, everything under
+    /// it, without ever following a symlink: a symlink is unlinked, never
+    /// its target. Returns the bytes of regular files removed.
+    pub fn remove_tree(&self, name: impl AsRef<OsStr>) -> io::Result<u64> {
+        remove_tree_at(self.raw(), name.as_ref(), 0)
+    }
+
+    /// Unlinks the non-directory entry `name`.
+    pub fn unlink_child(&self, name: impl AsRef<OsStr>) -> io::Result<()> {
+        Ok(unlinkat(
+            Some(self.raw()),
+            name.as_ref(),
+            UnlinkatFlags::NoRemoveDir,
+        )?)
+    }
+
+    /// Whether this directory has been removed since it was opened (its
+    /// link count dropped to zero): a host uses this to notice that its
+    /// Session directory vanished.
+    pub fn is_deleted(&self) -> bool {
+        self.stat().is_ok_and(|st| st.st_nlink == 0)
+    }
+}
+
+impl AsRawFd for DirFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.raw()
+    }
+}
+
+/// Deep enough for any Session directory; deeper trees are left for a
+/// person rather than risking running out of descriptors.
+const MAX_DEPTH: usize = 32;
+
+fn remove_tree_at(parent: RawFd, name: &OsStr, depth: usize) -> io::Result<u64> {
+    let st = fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    if !is_dir(&st) {
+        unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
+        return Ok(if is_regular(&st) {
+            st.st_size as u64
+        } else {
+            0
+        });
+    }
+    if depth >= MAX_DEPTH {
+        return Err(io::Error::other("directory tree too deep to remove"));
+    }
+    let raw = match openat(Some(parent), name, DIR_FLAGS, Mode::empty()) {
+        Ok(raw) => raw,
+        // Swapped for a symlink or a file since the `fstatat`: unlink that.
+        Err(Errno::ELOOP | Errno::ENOTDIR) => {
+            unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // SAFETY: `raw` was just opened and is owned by nothing else.
+    let dir = DirFd {
+        fd: unsafe { OwnedFd::from_raw_fd(raw) },
+        path: PathBuf::new(),
+    };
+    let mut bytes = 0;
+    for child in dir.names()? {
+        bytes += remove_tree_at(dir.raw(), &child, depth + 1)?;
+    }
+    drop(dir);
+    unlinkat(Some(parent), name, UnlinkatFlags::RemoveDir)?;
+    Ok(bytes)
+}
+
+fn file_type(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
+}
+
+fn is_dir(st: &FileStat) -> bool {
+    file_type(st) == SFlag::S_IFDIR
+}
+
+fn is_regular(st: &FileStat) -> bool {
+    file_type(st) == SFlag::S_IFREG
+}
+
+/// Why a directory is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untrusted {
+    /// The directory.
+    pub path: PathBuf,
+    /// What a person reads, including what to do.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl From<Untrusted> for crate::Error {
+    fn from(u: Untrusted) -> Self {
+        crate::Error::invalid(agent_tty_plugin_api::ErrorCode::StorageReadError, u.reason)
+    }
+}
+
+/// The ownership rule (ssh `StrictModes`): a directory is trusted when it is
+/// a real directory owned by the effective user (or by root) and neither
+/// group- nor world-writable. Otherwise another user could have created it,
+/// or could add, swap or remove what is inside it.
+pub fn check_trusted(st: &FileStat, path: &Path, what: &str) -> Result<(), Untrusted> {
+    let me = nix::unistd::geteuid().as_raw();
+    let shown = crate::text::escape_path(path);
+    let refuse = |why: String| {
+        Err(Untrusted {
+            path: path.to_owned(),
+            reason: why,
+        })
+    };
+    if !is_dir(st) {
+        return refuse(format!(
+            "{what} {shown} is not a directory; refused (nothing in it is touched)"
+        ));
+    }
+    if st.st_uid != me && st.st_uid != 0 {
+        return refuse(format!(
+            "{what} {shown} belongs to another user (uid {}), not to you (uid {me}); \
+             refused: nothing in it is reconciled, signalled or deleted. If it is yours, \
+             `chown` it; otherwise remove it from the registry with `agent-tty home forget`",
+            st.st_uid
+        ));
+    }
+    if st.st_mode & 0o022 != 0 {
+        return refuse(format!(
+            "{what} {shown} is writable by group or others (mode {:o}); refused: nothing in \
+             it is reconciled, signalled or deleted. Fix it with `chmod go-w {shown}`",
+            st.st_mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the directory at `path` (not following a last-component symlink)
+/// with [`check_trusted`]. A missing directory is `Ok(false)`.
+pub fn check_trusted_path(path: &Path, what: &str) -> Result<bool, Untrusted> {
+    match DirFd::open(path) {
+        Ok(dir) => dir.check_trusted(what).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Untrusted {
+            path: path.to_owned(),
+            reason: open_refusal(what, path, &e),
+        }),
+    }
+}
+
+/// The message for a directory that could not be opened: a symlink is
+/// named as such (it is refused, never followed).
+pub fn open_refusal(what: &str, path: &Path, e: &io::Error) -> String {
+    let shown = crate::text::escape_path(path);
+    if e.raw_os_error() == Some(libc::ELOOP) || e.raw_os_error() == Some(libc::ENOTDIR) {
+        format!(
+            "{what} {shown} is a symlink or not a directory; refused (agent-tty never \
+             follows symlinks inside a Home)"
+        )
+    } else {
+        format!("{what} {shown} could not be opened ({e})")
+    }
+}
+
+/// Checks a Session directory and the two directories above it
+/// (`<home>/sessions/<id>`): the chain everything in a Session is reached
+/// through. Used before anything reconciles, signals or deletes in it.
+pub fn check_session_chain(session_dir: &Path) -> Result<(), Untrusted> {
+    let sessions = session_dir.parent().unwrap_or(Path::new("/"));
+    let home = sessions.parent().unwrap_or(Path::new("/"));
+    check_trusted_path(home, "the Home")?;
+    check_trusted_path(sessions, "the Home's sessions/")?;
+    check_trusted_path(session_dir, "the Session directory")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn tombstones_name_their_session_and_nothing_else_is_one() {
+        let id = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+        let t = tombstone_name(id);
+        assert!(t.starts_with('.'));
+        assert_eq!(tombstone_of(&t), Some(id));
+        assert_eq!(tombstone_of(id), None);
+        assert_eq!(tombstone_of(".tombstone-x"), None);
+    }
+
+    #[test]
+    fn remove_tree_removes_links_not_their_targets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("precious"), b"keep").unwrap();
+        let victim = tmp.path().join("d");
+        std::fs::create_dir_all(victim.join("sub")).unwrap();
+        std::fs::write(victim.join("sub/f"), b"12345").unwrap();
+        std::os::unix::fs::symlink(&outside, victim.join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("precious"), victim.join("sub/flink")).unwrap();
+        let dir = DirFd::open(tmp.path()).unwrap();
+        assert_eq!(dir.remove_tree("d").unwrap(), 5);
+        assert!(!victim.exists());
+        assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn a_symlinked_directory_is_refused_when_opened() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("real"), tmp.path().join("link")).unwrap();
+        let dir = DirFd::open(tmp.path()).unwrap();
+        assert!(dir.open_child("real").is_ok());
+        let e = dir.open_child("link").unwrap_err();
+        assert!(
+            matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)),
+            "{e}"
+        );
+        assert!(DirFd::open(&tmp.path().join("link")).is_err());
+        assert!(check_trusted_path(&tmp.path().join("link"), "the Home")
+            .unwrap_err()
+            .reason
+            .contains("symlink"));
+    }
+
+    #[test]
+    fn group_or_world_writable_directories_are_untrusted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        for (mode, ok) in [(0o700, true), (0o755, true), (0o770, false), (0o777, false)] {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            let verdict = check_trusted_path(&d, "the Home");
+            assert_eq!(verdict.is_ok(), ok, "mode {mode:o}: {verdict:?}");
+            if !ok {
+                assert!(verdict.unwrap_err().reason.contains("chmod go-w"));
+            }
+        }
+        assert_eq!(check_trusted_path(&tmp.path().join("gone"), "x"), Ok(false));
+    }
+
+    #[test]
+    fn a_deleted_directory_is_noticed_through_its_descriptor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        let dir = DirFd::open(&d).unwrap();
+        assert!(!dir.is_deleted());
+        std::fs::remove_dir(&d).unwrap();
+        assert!(dir.is_deleted());
+    }
+}

@@ -1,0 +1,212 @@
+//! The screen as cells: what each position shows and how, independent of the
+//! emulator behind [`ScreenReplay`].
+//!
+//! Every consumer of styled screen content (structured snapshots with
+//! `--include-cells`, the screenshot renderer, the dashboard's Live View)
+//! reads these types, never the emulator's own, so the emulator can change
+//! without touching them.
+
+use super::ScreenReplay;
+use serde::Serialize;
+
+/// A cell's foreground or background colour as the program asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum CellColor {
+    /// The terminal's default (the profile's foreground or background).
+    Default,
+    /// One of the 256 palette colours (0–15 are the ANSI colours).
+    Indexed {
+        /// Palette index.
+        index: u8,
+    },
+    /// A 24-bit colour.
+    Rgb {
+        /// Red.
+        r: u8,
+        /// Green.
+        g: u8,
+        /// Blue.
+        b: u8,
+    },
+}
+
+/// How much room a cell's character takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CellWidth {
+    /// An ordinary one-column character (or a blank).
+    Single,
+    /// The first column of a two-column character (CJK, many emoji).
+    Wide,
+    /// The second column of a wide character: shows nothing of its own.
+    WideSpacer,
+}
+
+/// One position of the screen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cell {
+    /// The grapheme shown (with any combining marks); empty for a blank cell
+    /// and for a [`CellWidth::WideSpacer`].
+    pub text: String,
+    /// Foreground colour.
+    pub fg: CellColor,
+    /// Background colour.
+    pub bg: CellColor,
+    /// Bold (SGR 1).
+    pub bold: bool,
+    /// Faint (SGR 2).
+    pub dim: bool,
+    /// Italic (SGR 3).
+    pub italic: bool,
+    /// Underlined (SGR 4).
+    pub underline: bool,
+    /// Foreground and background swapped (SGR 7).
+    pub inverse: bool,
+    /// Struck through (SGR 9), where the emulator tracks it.
+    pub strikethrough: bool,
+    /// Room the character takes.
+    pub width: CellWidth,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            text: String::new(),
+            fg: CellColor::Default,
+            bg: CellColor::Default,
+            bold: false,
+            dim: false,
+            italic: false,
+            underline: false,
+            inverse: false,
+            strikethrough: false,
+            width: CellWidth::Single,
+        }
+    }
+}
+
+/// Rows of cells, top to bottom, each exactly as wide as the screen.
+pub type CellRows = Vec<Vec<Cell>>;
+
+impl ScreenReplay {
+    /// The visible screen, row by row: `rows` rows of `cols` cells.
+    pub fn visible_cells(&self) -> CellRows {
+        rows_of(self.parser.screen())
+    }
+
+    /// How many lines of scrollback are kept above the visible screen.
+    /// (`&mut` because the emulator measures it by scrolling its view; the
+    /// view is put back.)
+    pub fn scrollback_len(&mut self) -> usize {
+        let screen = self.parser.screen_mut();
+        screen.set_scrollback(usize::MAX);
+        let len = screen.scrollback();
+        screen.set_scrollback(0);
+        len
+    }
+
+    /// The screen as it looks scrolled back `offset` lines into history
+    /// (0 = the live screen; clamped to [`ScreenReplay::scrollback_len`]).
+    pub fn cells_scrolled_back(&mut self, offset: usize) -> CellRows {
+        let screen = self.parser.screen_mut();
+        screen.set_scrollback(offset);
+        let rows = rows_of(screen);
+        screen.set_scrollback(0);
+        rows
+    }
+
+    /// Whether the alternate screen (full-screen programs) is shown.
+    pub fn is_alt_screen(&self) -> bool {
+        self.parser.screen().alternate_screen()
+    }
+
+    /// Whether the program left the cursor visible.
+    pub fn cursor_visible(&self) -> bool {
+        !self.parser.screen().hide_cursor()
+    }
+}
+
+fn rows_of(screen: &vt100::Screen) -> CellRows {
+    let (rows, cols) = screen.size();
+    (0..rows)
+        .map(|row| {
+            (0..cols)
+                .map(|col| screen.cell(row, col).map(cell_of).unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+fn cell_of(cell: &vt100::Cell) -> Cell {
+    Cell {
+        text: cell.contents().to_owned(),
+        fg: color_of(cell.fgcolor()),
+        bg: color_of(cell.bgcolor()),
+        bold: cell.bold(),
+        dim: cell.dim(),
+        italic: cell.italic(),
+        underline: cell.underline(),
+        inverse: cell.inverse(),
+        strikethrough: false,
+        width: if cell.is_wide() {
+            CellWidth::Wide
+        } else if cell.is_wide_continuation() {
+            CellWidth::WideSpacer
+        } else {
+            CellWidth::Single
+        },
+    }
+}
+
+fn color_of(color: vt100::Color) -> CellColor {
+    match color {
+        vt100::Color::Default => CellColor::Default,
+        vt100::Color::Idx(index) => CellColor::Indexed { index },
+        vt100::Color::Rgb(r, g, b) => CellColor::Rgb { r, g, b },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
+        let mut replay = ScreenReplay::with_scrollback(cols, rows, 100);
+        replay.parser.process(bytes.as_bytes());
+        replay
+    }
+
+    #[test]
+    fn cells_carry_colours_attributes_and_wide_characters() {
+        let replay = replay_of(6, 2, "\x1b[1;31;44mA\x1b[0m\x1b[38;2;1;2;3m界\x1b[7mz");
+        let rows = replay.visible_cells();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.len() == 6));
+        let a = &rows[0][0];
+        assert_eq!(a.text, "A");
+        assert!(a.bold);
+        assert_eq!(a.fg, CellColor::Indexed { index: 1 });
+        assert_eq!(a.bg, CellColor::Indexed { index: 4 });
+        let wide = &rows[0][1];
+        assert_eq!((wide.text.as_str(), wide.width), ("界", CellWidth::Wide));
+        assert_eq!(wide.fg, CellColor::Rgb { r: 1, g: 2, b: 3 });
+        assert_eq!(rows[0][2].width, CellWidth::WideSpacer);
+        assert!(rows[0][3].inverse);
+        assert_eq!(rows[1][0], Cell::default());
+    }
+
+    #[test]
+    fn history_is_reachable_by_scrolling_back() {
+        let mut replay = replay_of(6, 2, "one\r\ntwo\r\nthree\r\nfour");
+        assert_eq!(replay.scrollback_len(), 2);
+        let back = replay.cells_scrolled_back(2);
+        assert_eq!(back[0][0].text, "o");
+        assert_eq!(back[1][0].text, "t");
+        // The live view is untouched.
+        assert_eq!(replay.visible_cells()[1][0].text, "f");
+        assert!(!replay.is_alt_screen());
+        assert!(replay.cursor_visible());
+    }
+}

@@ -1,0 +1,239 @@
+//! The screen over time: which frames a GIF or video shows, and when.
+//!
+//! The Event Log is replayed through the screen engine; a frame is taken
+//! only when the screen (cells or cursor) changed, so an idle terminal costs
+//! nothing. Event times are mapped to video time by a [`Pacing`]:
+//!
+//! | timing (`--timing`) | gap between two screen changes | min hold | final hold |
+//! |---|---|---|---|
+//! | `recorded` (default) | the real gap | 16 ms | 1000 ms |
+//! | `accelerated` | min(gap, 400 ms) | 100 ms | 1000 ms |
+//! | `max-speed` | 0 | 16 ms | 500 ms |
+//!
+//! (agent-tty 0.5's WebM modes, contract §6.2). GIFs also cap every idle
+//! gap at [`GIF_IDLE_CAP_MS`], so a recording with a long pause stays short
+//! to watch. `--speed X` divides the gaps. Changes closer together than the
+//! frame interval (the format's frame-rate cap) are merged into one frame.
+
+use super::{event_ms, Format};
+use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::screen::{CellRows, ScreenReplay, MAX_COLS, MAX_ROWS};
+
+/// The longest pause a GIF shows, in ms.
+pub const GIF_IDLE_CAP_MS: u64 = 2000;
+
+/// `--timing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Real gaps.
+    Recorded,
+    /// Gaps capped at 400 ms.
+    Accelerated,
+    /// No gaps.
+    MaxSpeed,
+}
+
+impl Timing {
+    /// Parses `recorded`, `accelerated` or `max-speed`.
+    pub fn parse(s: &str) -> Option<Timing> {
+        match s {
+            "recorded" => Some(Timing::Recorded),
+            "accelerated" => Some(Timing::Accelerated),
+            "max-speed" => Some(Timing::MaxSpeed),
+            _ => None,
+        }
+    }
+    /// The `--timing` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::Recorded => "recorded",
+            Timing::Accelerated => "accelerated",
+            Timing::MaxSpeed => "max-speed",
+        }
+    }
+}
+
+/// How event times become video times.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    /// Longest gap shown (`None`: uncapped).
+    pub cap_ms: Option<u64>,
+    /// Gaps count as 0 (max-speed).
+    pub zero_gaps: bool,
+    /// Each screen change is shown at least this long.
+    pub min_hold_ms: u64,
+    /// The last frame is held this long.
+    pub final_hold_ms: u64,
+    /// Gaps are divided by this.
+    pub speed: f64,
+    /// Changes closer than this are merged into one frame.
+    pub frame_interval_ms: u64,
+}
+
+impl Pacing {
+    /// The pacing of `format` under `timing` and `--speed`.
+    pub fn new(format: Format, timing: Timing, speed: f64) -> Pacing {
+        let (cap, zero, min_hold, final_hold) = match timing {
+            Timing::Recorded => (None, false, 16, 1000),
+            Timing::Accelerated => (Some(400), false, 100, 1000),
+            Timing::MaxSpeed => (None, true, 16, 500),
+        };
+        let (cap, frame_interval_ms) = match format {
+            // Browsers show GIF delays under 20 ms as 100 ms, so a GIF
+            // never asks for less than 50 ms (20 frames a second).
+            Format::Gif => (
+                Some(cap.unwrap_or(GIF_IDLE_CAP_MS).min(GIF_IDLE_CAP_MS)),
+                50,
+            ),
+            // 20 frames a second is smooth for a terminal and keeps the
+            // encoder well ahead of real time on a small machine.
+            _ => (cap, 50),
+        };
+        Pacing {
+            cap_ms: cap,
+            zero_gaps: zero,
+            min_hold_ms: min_hold,
+            final_hold_ms: final_hold,
+            speed,
+            frame_interval_ms,
+        }
+    }
+
+    /// The video-time gap for a real gap of `real_ms` between two screen
+    /// changes.
+    pub fn gap(&self, real_ms: u64) -> u64 {
+        let shown = if self.zero_gaps {
+            0
+        } else {
+            self.cap_ms.map_or(real_ms, |cap| real_ms.min(cap))
+        };
+        ((shown as f64 / self.speed).round() as u64).max(self.min_hold_ms)
+    }
+}
+
+/// One frame: the screen from `at_ms` (video time) until the next frame.
+pub struct Frame<'a> {
+    /// Video time, ms.
+    pub at_ms: u64,
+    /// The replayed screen.
+    pub replay: &'a ScreenReplay,
+    /// Its cells.
+    pub cells: &'a CellRows,
+    /// The cursor to draw, if the program left it visible.
+    pub cursor: Option<(u16, u16)>,
+}
+
+/// The largest screen the log ever shows, as `(cols, rows)`: every frame is
+/// drawn on a canvas this big, since a GIF or video has one size.
+pub fn canvas_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
+    let mut cols = manifest.creation_cols.unwrap_or(manifest.cols);
+    let mut rows = manifest.creation_rows.unwrap_or(manifest.rows);
+    for event in events {
+        if let EventBody::Resize { cols: c, rows: r } = event.body {
+            cols = cols.max(c);
+            rows = rows.max(r);
+        }
+    }
+    (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS))
+}
+
+fn changes_screen(event: &Event) -> bool {
+    matches!(
+        event.body,
+        EventBody::Output { .. }
+            | EventBody::Resize { .. }
+            | EventBody::RunComplete { .. }
+            | EventBody::Exit { .. }
+    )
+}
+
+/// Replays `events` and calls `emit` for every frame, in order; returns the
+/// video's total length in ms (last frame plus its final hold).
+pub fn for_each_frame(
+    manifest: &Manifest,
+    events: &[Event],
+    pacing: &Pacing,
+    mut emit: impl FnMut(Frame<'_>) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut replay = ScreenReplay::for_manifest_with_scrollback(manifest, 0);
+    let mut last_shown: Option<(CellRows, Option<(u16, u16)>)> = None;
+    let mut last_emit: Option<u64> = None;
+    // Video time at which the screen as it is now (not yet emitted) began.
+    let mut pending: Option<u64> = None;
+    let mut video_ms = 0u64;
+    let mut prev_real: Option<u64> = None;
+
+    let mut flush = |replay: &ScreenReplay,
+                     at: u64,
+                     last_shown: &mut Option<(CellRows, Option<(u16, u16)>)>,
+                     last_emit: &mut Option<u64>|
+     -> Result<(), String> {
+        let cells = replay.visible_cells();
+        let cursor = replay.cursor_visible().then(|| replay.cursor());
+        if last_shown
+            .as_ref()
+            .is_some_and(|(c, k)| *c == cells && *k == cursor)
+        {
+            return Ok(());
+        }
+        emit(Frame {
+            at_ms: at,
+            replay,
+            cells: &cells,
+            cursor,
+        })?;
+        *last_shown = Some((cells, cursor));
+        *last_emit = Some(at);
+        Ok(())
+    };
+
+    for event in events {
+        if !changes_screen(event) {
+            replay.apply(event);
+            continue;
+        }
+        let real = event_ms(event).unwrap_or(prev_real.unwrap_or(0));
+        if let Some(prev) = prev_real {
+            video_ms += pacing.gap(real.saturating_sub(prev));
+        }
+        prev_real = Some(real);
+        if let Some(start) = pending {
+            if video_ms >= start + pacing.frame_interval_ms {
+                flush(&replay, start, &mut last_shown, &mut last_emit)?;
+                pending = None;
+            }
+        }
+        replay.apply(event);
+        if pending.is_none() {
+            let earliest = last_emit.map_or(0, |t| t + pacing.frame_interval_ms);
+            pending = Some(video_ms.max(earliest));
+        }
+    }
+    match pending {
+        Some(start) => flush(&replay, start, &mut last_shown, &mut last_emit)?,
+        None if last_emit.is_none() => flush(&replay, 0, &mut last_shown, &mut last_emit)?,
+        None => {}
+    }
+    let end = video_ms.max(last_emit.unwrap_or(0));
+    Ok(end + pacing.final_hold_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_follow_the_timing_modes() {
+        let rec = Pacing::new(Format::Webm, Timing::Recorded, 1.0);
+        assert_eq!(rec.gap(5000), 5000);
+        assert_eq!(rec.gap(3), 16);
+        let acc = Pacing::new(Format::Webm, Timing::Accelerated, 1.0);
+        assert_eq!(acc.gap(5000), 400);
+        assert_eq!(acc.gap(10), 100);
+        let max = Pacing::new(Format::Webm, Timing::MaxSpeed, 1.0);
+        assert_eq!(max.gap(5000), 16);
+        let gif = Pacing::new(Format::Gif, Timing::Recorded, 2.0);
+        assert_eq!(gif.gap(60_000), GIF_IDLE_CAP_MS / 2);
+    }
+}

@@ -1,0 +1,180 @@
+//! Animated GIF: the screen over time ([`super::frames`]), each frame
+//! palette-quantised by the `gif` crate (NeuQuant), and only the rectangle
+//! that changed since the previous frame stored, so a mostly still terminal
+//! makes a small file.
+
+use super::frames::{canvas_size, for_each_frame, Pacing};
+use super::Generated;
+use agent_tty_core::event_log::Event;
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::RenderProfile;
+use agent_tty_render::{render_profile_hash, Image, Renderer, Screen};
+use serde_json::{json, Map};
+
+/// NeuQuant's sampling factor (1 best … 30 fastest); 10 is the crate's
+/// recommended balance.
+const QUANTIZE_SPEED: i32 = 10;
+
+/// A frame waiting for its delay, known once the next frame's time is.
+struct Pending {
+    frame: gif::Frame<'static>,
+    at_ms: u64,
+}
+
+/// The part of `image` that differs from `previous`, as
+/// `(left, top, width, height)`; `None` when nothing did.
+fn changed_rect(previous: &Image, image: &Image) -> Option<(u32, u32, u32, u32)> {
+    let w = image.width as usize;
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for (y, (a, b)) in previous
+        .rgba
+        .chunks_exact(w * 4)
+        .zip(image.rgba.chunks_exact(w * 4))
+        .enumerate()
+    {
+        if a == b {
+            continue;
+        }
+        let first = a
+            .chunks_exact(4)
+            .zip(b.chunks_exact(4))
+            .position(|(p, q)| p != q)?;
+        let last = w
+            - 1
+            - a.chunks_exact(4)
+                .rev()
+                .zip(b.chunks_exact(4).rev())
+                .position(|(p, q)| p != q)?;
+        x0 = x0.min(first);
+        x1 = x1.max(last);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    (x0 != usize::MAX).then(|| {
+        (
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0 + 1) as u32,
+            (y1 - y0 + 1) as u32,
+        )
+    })
+}
+
+fn crop(image: &Image, (left, top, width, height): (u32, u32, u32, u32)) -> Vec<u8> {
+    let mut out = Vec::with_capacity((width * height * 4) as usize);
+    for y in top..top + height {
+        let start = ((y * image.width + left) * 4) as usize;
+        out.extend_from_slice(&image.rgba[start..start + (width * 4) as usize]);
+    }
+    out
+}
+
+/// GIF delays are in hundredths of a second; browsers treat < 2 as 10.
+fn delay_cs(ms: u64) -> u16 {
+    ((ms + 5) / 10).clamp(2, u64::from(u16::MAX)) as u16
+}
+
+/// The whole `.gif` for a Session's Event Log.
+pub fn export(
+    manifest: &Manifest,
+    events: &[Event],
+    profile: &'static RenderProfile,
+    pacing: &Pacing,
+) -> Result<Generated, String> {
+    if events.is_empty() {
+        return Err("the Event Log has no events to animate".into());
+    }
+    let (cols, rows) = canvas_size(manifest, events);
+    let mut renderer = Renderer::new(profile);
+    let (width, height) = renderer.image_size(cols, rows);
+    let (w16, h16) = (
+        u16::try_from(width).map_err(|_| "the screen is too large for a GIF".to_owned())?,
+        u16::try_from(height).map_err(|_| "the screen is too large for a GIF".to_owned())?,
+    );
+    let mut out = Vec::new();
+    let mut encoder = gif::Encoder::new(&mut out, w16, h16, &[]).map_err(|e| e.to_string())?;
+    encoder
+        .set_repeat(gif::Repeat::Infinite)
+        .map_err(|e| e.to_string())?;
+
+    let mut previous: Option<Image> = None;
+    let mut pending: Option<Pending> = None;
+    let mut frame_count = 0u64;
+    let total_ms = for_each_frame(manifest, events, pacing, |frame| {
+        let image = renderer.render_on_canvas(
+            &Screen {
+                cells: frame.cells,
+                cursor: frame.cursor,
+            },
+            cols,
+            rows,
+        );
+        let rect = match &previous {
+            None => Some((0, 0, width, height)),
+            Some(prev) => changed_rect(prev, &image),
+        };
+        let Some(rect) = rect else {
+            return Ok(());
+        };
+        if let Some(p) = pending.take() {
+            let mut f = p.frame;
+            f.delay = delay_cs(frame.at_ms - p.at_ms);
+            encoder.write_frame(&f).map_err(|e| e.to_string())?;
+        }
+        let mut pixels = crop(&image, rect);
+        let mut f =
+            gif::Frame::from_rgba_speed(rect.2 as u16, rect.3 as u16, &mut pixels, QUANTIZE_SPEED);
+        f.left = rect.0 as u16;
+        f.top = rect.1 as u16;
+        f.dispose = gif::DisposalMethod::Keep;
+        pending = Some(Pending {
+            frame: f,
+            at_ms: frame.at_ms,
+        });
+        previous = Some(image);
+        frame_count += 1;
+        Ok(())
+    })?;
+    if let Some(p) = pending.take() {
+        let mut f = p.frame;
+        f.delay = delay_cs(total_ms.saturating_sub(p.at_ms));
+        encoder.write_frame(&f).map_err(|e| e.to_string())?;
+    }
+    drop(encoder);
+
+    let mut metadata = Map::new();
+    metadata.insert("width".into(), json!(cols));
+    metadata.insert("height".into(), json!(rows));
+    metadata.insert("pixelWidth".into(), json!(width));
+    metadata.insert("pixelHeight".into(), json!(height));
+    metadata.insert("frameCount".into(), json!(frame_count));
+    metadata.insert("videoDurationMs".into(), json!(total_ms));
+    metadata.insert(
+        "renderProfileHash".into(),
+        json!(render_profile_hash(profile)),
+    );
+    metadata.insert(
+        "rendererBackend".into(),
+        json!(crate::screenshot::RENDERER_BACKEND),
+    );
+    add_event_counts(&mut metadata, events);
+    Ok(Generated {
+        bytes: out,
+        metadata,
+    })
+}
+
+/// `outputEventCount` and `resizeEventCount`, as 0.5's WebM metadata had.
+pub(crate) fn add_event_counts(metadata: &mut Map<String, serde_json::Value>, events: &[Event]) {
+    use agent_tty_core::event_log::EventBody;
+    let outputs = events
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::Output { .. }))
+        .count();
+    let resizes = events
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::Resize { .. }))
+        .count();
+    metadata.insert("outputEventCount".into(), json!(outputs));
+    metadata.insert("resizeEventCount".into(), json!(resizes));
+}

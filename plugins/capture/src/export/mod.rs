@@ -1,0 +1,239 @@
+//! `record export <id> --format asciicast|gif|webm [--out PATH] [--profile NAME]
+//! [--timing recorded|accelerated|max-speed] [--speed X]` (contract §3.15, §6).
+//!
+//! Check order is agent-tty 0.5's: format → timing (validated for every
+//! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
+//! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
+//! session "<id>" as <fmt>.", read the Event Log → output path → generate →
+//! write → list the artifact in `artifacts/manifest.json`.
+//!
+//! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
+//! overwritten on re-export (each export appends a new manifest entry).
+
+pub mod asciicast;
+pub mod frames;
+pub mod gif;
+pub mod webm;
+
+use crate::output_path::resolve_out;
+use crate::profile;
+use crate::session::Source;
+use crate::store::{sha256_hex, write_file};
+use agent_tty_core::artifacts::{
+    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
+};
+use agent_tty_core::event_log::Event;
+use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use frames::Timing;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+
+/// What `--format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// asciicast v2 (`.cast`).
+    Asciicast,
+    /// Animated GIF (`.gif`).
+    Gif,
+    /// AV1 in WebM (`.webm`).
+    Webm,
+}
+
+impl Format {
+    fn parse(s: &str) -> Option<Format> {
+        match s {
+            "asciicast" => Some(Format::Asciicast),
+            "gif" => Some(Format::Gif),
+            "webm" => Some(Format::Webm),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Format::Asciicast => "asciicast",
+            Format::Gif => "gif",
+            Format::Webm => "webm",
+        }
+    }
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Asciicast => "cast",
+            Format::Gif => "gif",
+            Format::Webm => "webm",
+        }
+    }
+    fn kind(self) -> ArtifactKind {
+        match self {
+            Format::Asciicast => ArtifactKind::Recording,
+            Format::Gif | Format::Webm => ArtifactKind::Video,
+        }
+    }
+}
+
+/// A generated recording: its bytes and the format-specific metadata.
+pub struct Generated {
+    /// The file's content.
+    pub bytes: Vec<u8>,
+    /// `metadata` of the result (and of the artifact entry).
+    pub metadata: Map<String, Value>,
+}
+
+/// Milliseconds since the epoch of an event's `ts`.
+pub(crate) fn event_ms(event: &Event) -> Option<u64> {
+    let t = agent_tty_core::time::parse_iso(&event.ts)?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as u64)
+}
+
+/// `last ts − first ts`, in ms (0 for fewer than two events).
+fn duration_ms(events: &[Event]) -> u64 {
+    match (
+        events.first().and_then(event_ms),
+        events.last().and_then(event_ms),
+    ) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => 0,
+    }
+}
+
+pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let format = inv.value("format").and_then(Format::parse).ok_or_else(|| {
+        PluginError::new(
+            ErrorCode::InvalidInput,
+            "Record export format must be one of: asciicast, gif, webm.",
+        )
+        .with_details(json!({ "format": inv.value("format") }))
+    })?;
+    let timing = match inv.value("timing") {
+        None => Timing::Recorded,
+        Some(t) => Timing::parse(t).ok_or_else(|| {
+            PluginError::new(
+                ErrorCode::InvalidInput,
+                "Replay timing mode must be one of: recorded, accelerated, max-speed.",
+            )
+            .with_details(json!({ "timing": t }))
+        })?,
+    };
+    let speed = match inv.value("speed") {
+        None => 1.0,
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.01 && *x <= 1000.0)
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorCode::InvalidInput,
+                    "--speed must be a number from 0.01 to 1000 (2 plays twice as fast).",
+                )
+                .with_details(json!({ "speed": s }))
+            })?,
+    };
+    let profile_name = profile::requested(inv, "Record export request is invalid.")?;
+    let source = Source::find(inv)?;
+    let out = inv.value("out").map(str::to_owned);
+
+    let failed = |cause: String| {
+        let mut details =
+            json!({ "sessionId": source.id, "format": format.name(), "cause": cause });
+        if let Some(out) = &out {
+            details["out"] = json!(out);
+        }
+        PluginError::new(
+            ErrorCode::ExportError,
+            format!(
+                "Failed to export session \"{}\" as {}.",
+                source.id,
+                format.name()
+            ),
+        )
+        .with_details(details)
+    };
+
+    let events = source.events().map_err(|e| failed(e.to_string()))?;
+    let captured_at_seq = events.last().map_or(0, |e| e.seq);
+    let path: PathBuf = match &out {
+        Some(out) => resolve_out(out).map_err(&failed)?,
+        None => ensure_artifacts_dir(&source.dir)
+            .map_err(|e| failed(e.to_string()))?
+            .join(format!(
+                "recording-{captured_at_seq}-{}.{}",
+                format.name(),
+                format.extension()
+            )),
+    };
+    let generated = match format {
+        Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
+        Format::Gif | Format::Webm => {
+            // Unknown profiles fail here, inside the guard, as 0.5's offline
+            // path did; asciicast never looks at the profile.
+            let render_profile = profile::resolve(&profile_name)?;
+            let pacing = frames::Pacing::new(format, timing, speed);
+            if format == Format::Gif {
+                gif::export(&source.manifest, &events, render_profile, &pacing)
+            } else {
+                webm::export(&source.manifest, &events, render_profile, &pacing)
+            }
+        }
+    }
+    .map_err(&failed)?;
+    let Generated {
+        bytes,
+        mut metadata,
+    } = generated;
+    if format != Format::Asciicast {
+        metadata.insert("profileName".into(), json!(profile_name));
+        metadata.insert("timingMode".into(), json!(timing.name()));
+        metadata.insert("speed".into(), json!(speed));
+    }
+
+    write_file(&path, &bytes)
+        .map_err(|e| failed(format!("could not write {}: {e}", path.display())))?;
+    let sha256 = sha256_hex(&bytes);
+    let mut entry_metadata = metadata.clone();
+    entry_metadata.insert("format".into(), json!(format.name()));
+    entry_metadata.insert("outputPath".into(), json!(path));
+    let filename = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut entry = ArtifactEntry::new(
+        format.kind(),
+        filename,
+        &source.id,
+        captured_at_seq,
+        Value::Object(entry_metadata),
+    );
+    entry.sha256 = Some(sha256.clone());
+    entry.bytes = Some(bytes.len() as u64);
+    if let Err(e) = append_artifact(&source.dir, entry) {
+        // A file nobody lists is clutter in artifacts/; an --out file is the
+        // user's and stays.
+        if out.is_none() {
+            let _ = std::fs::remove_file(&path);
+        }
+        return Err(failed(format!(
+            "the artifact list could not be updated: {e}"
+        )));
+    }
+
+    let duration = duration_ms(&events);
+    let result = json!({
+        "sessionId": source.id,
+        "format": format.name(),
+        "artifactPath": path,
+        "bytes": bytes.len(),
+        "sha256": sha256,
+        "capturedAtSeq": captured_at_seq,
+        "durationMs": duration,
+        "metadata": metadata,
+    });
+    let human = format!(
+        "Session ID: {}\nFormat: {}\nCaptured At Seq: {captured_at_seq}\nArtifact Path: {}\nBytes: {}\nSHA256: {sha256}\nDuration: {duration} ms",
+        source.id,
+        format.name(),
+        path.display(),
+        bytes.len(),
+    );
+    Ok(CommandOutput::new(result, human))
+}

@@ -1,0 +1,120 @@
+//! `screenshot <id> [--out PATH] [--profile NAME] [--show-cursor|--hide-cursor]`:
+//! the Session's screen as it is now, replayed from its Event Log and drawn
+//! to a PNG (contract §3.14).
+//!
+//! agent-tty 0.5 asked a running Session's host to render through a
+//! headless browser; here every Session is replayed offline, since the
+//! Event Log is the screen's whole truth: the result is the same for a
+//! running Session (up to the last event written) and needs no browser.
+
+use crate::output_path::resolve_out;
+use crate::profile;
+use crate::session::Source;
+use crate::store::{sha256_hex, write_file};
+use agent_tty_core::artifacts::{
+    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
+};
+use agent_tty_core::screen::replay_session_with_scrollback;
+use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_render::{render_profile_hash, Renderer, Screen};
+use serde_json::json;
+
+/// The renderer named in results (0.5 said `ghostty-web`).
+pub(crate) const RENDERER_BACKEND: &str = "agent-tty-render";
+
+pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    if inv.flag("show-cursor") && inv.flag("hide-cursor") {
+        return Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            "--show-cursor and --hide-cursor are mutually exclusive.",
+        ));
+    }
+    let profile_name = profile::requested(inv, "Screenshot request is invalid.")?;
+    let out = match inv.value("out") {
+        Some(out) => Some(resolve_out(out).map_err(|why| {
+            PluginError::new(
+                ErrorCode::InvalidInput,
+                format!("Screenshot request is invalid: {why}."),
+            )
+            .with_details(json!({ "out": out }))
+        })?),
+        None => None,
+    };
+    let source = Source::find(inv)?;
+    let render_profile = profile::resolve(&profile_name)?;
+
+    let replay = replay_session_with_scrollback(&source.dir, &source.manifest, 0)?;
+    let captured_at_seq = replay.last_seq().unwrap_or(0);
+    let (cols, rows) = replay.size();
+    let cursor_visible = inv.flag("show-cursor") && replay.cursor_visible();
+    let cells = replay.visible_cells();
+    let mut renderer = Renderer::new(render_profile);
+    let image = renderer.render(&Screen {
+        cells: &cells,
+        cursor: cursor_visible.then(|| replay.cursor()),
+    });
+    let png = image.to_png();
+
+    let path = match out {
+        Some(path) => path,
+        None => ensure_artifacts_dir(&source.dir)?.join(format!(
+            "screenshot-{captured_at_seq}-{}.png",
+            profile::file_safe(&profile_name)
+        )),
+    };
+    write_file(&path, &png).map_err(|e| agent_tty_core::Error::write(&path, e))?;
+    let sha256 = sha256_hex(&png);
+    let profile_hash = render_profile_hash(render_profile);
+    let metadata = json!({
+        "profileName": profile_name,
+        "cols": cols,
+        "rows": rows,
+        "cursorVisible": cursor_visible,
+        "rendererBackend": RENDERER_BACKEND,
+        "pixelWidth": image.width,
+        "pixelHeight": image.height,
+        "renderProfileHash": profile_hash,
+    });
+    let filename = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut entry = ArtifactEntry::new(
+        ArtifactKind::Screenshot,
+        filename,
+        &source.id,
+        captured_at_seq,
+        metadata,
+    );
+    entry.sha256 = Some(sha256.clone());
+    entry.bytes = Some(png.len() as u64);
+    append_artifact(&source.dir, entry)?;
+
+    let result = json!({
+        "sessionId": source.id,
+        "capturedAtSeq": captured_at_seq,
+        "profileName": profile_name,
+        "cols": cols,
+        "rows": rows,
+        "artifactPath": path,
+        "pngSizeBytes": png.len(),
+        "bytes": png.len(),
+        "cursorVisible": cursor_visible,
+        "rendererBackend": RENDERER_BACKEND,
+        "pixelWidth": image.width,
+        "pixelHeight": image.height,
+        "sha256": sha256,
+        "renderProfileHash": profile_hash,
+    });
+    let human = format!(
+        "Session ID: {}\nCaptured At Seq: {captured_at_seq}\nProfile: {profile_name}\nSize: {cols}x{rows}\n\
+         PNG Path: {}\nPNG Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
+         Pixel dimensions: {}×{}\nSHA-256: {sha256}\nRender profile hash: {profile_hash}",
+        source.id,
+        path.display(),
+        png.len(),
+        image.width,
+        image.height,
+    );
+    Ok(CommandOutput::new(result, human))
+}

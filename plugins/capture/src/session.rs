@@ -1,0 +1,40 @@
+//! The Session a capture is taken from: found in the invocation's Home, its
+//! manifest read as it is (no reconcile: a capture changes nothing).
+
+use agent_tty_core::event_log::{event_log_path, read_all, Event};
+use agent_tty_core::manifest::{manifest_path, read_manifest, Manifest};
+use agent_tty_core::{home, Error};
+use agent_tty_plugin_api::{Invocation, PluginError};
+use std::path::PathBuf;
+
+/// A Session and its manifest.
+pub(crate) struct Source {
+    pub id: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Source {
+    /// Resolves the invocation's `<id>`: `INVALID_SESSION_ID` for an id
+    /// that could leave `sessions/`, `SESSION_NOT_FOUND` when the Home has
+    /// no such Session, the manifest's own errors when it is unreadable.
+    pub(crate) fn find(inv: &Invocation) -> Result<Source, PluginError> {
+        let home = PathBuf::from(&inv.context.home()?.path);
+        let id = inv
+            .value("id")
+            .ok_or_else(|| PluginError::usage("a Session id is required"))?
+            .to_owned();
+        let dir = home::session_dir(&home, &id)?;
+        if !manifest_path(&dir).is_file() {
+            return Err(Error::SessionNotFound { id, home }.into());
+        }
+        let manifest = read_manifest(&dir)?;
+        Ok(Source { id, dir, manifest })
+    }
+
+    /// Every event of the Event Log (a missing log is an error: the caller
+    /// decides which).
+    pub(crate) fn events(&self) -> agent_tty_core::Result<Vec<Event>> {
+        read_all(&event_log_path(&self.dir))
+    }
+}

@@ -1,0 +1,447 @@
+//! `doctor`: can this machine run Sessions? (contract §3.18, adapted to this
+//! implementation: no Node, no browser, but a PTY, sockets, a Home, the Home
+//! Registry, plugins and the terminal engine).
+//!
+//! Each check runs in turn and reports `{name, status: pass|fail|skip,
+//! message, durationMs}`; they are grouped as `environment`, `plugins` and
+//! `terminal`. `result.ok` is false when any check fails, and the command
+//! then exits 1 with a *successful* envelope, as 0.5's does.
+//!
+//! **Nothing is left behind.** Directories that do not exist yet (the Home,
+//! the state directory, the socket directory) are not created: the check
+//! proves that their nearest existing parent is writable by creating and
+//! removing a temporary entry there. The PTY check's process is waited for;
+//! the socket check's socket is removed.
+
+use crate::lookup::home_of;
+use crate::pty_host::pty;
+use agent_tty_core::control;
+use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::legacy_rpc;
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::registry::registry_path_from_env;
+use agent_tty_core::screen::ScreenReplay;
+use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, Host, Invocation, PluginError};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The host capability listing loaded and refused plugins.
+const HOST_PLUGINS: &str = "host.plugins";
+
+/// Command descriptor.
+pub fn specs() -> Vec<CommandSpec> {
+    vec![CommandSpec::new(
+        &["doctor"],
+        "Check that this machine can run Sessions (PTY, sockets, Home, registry, plugins, engine)",
+    )
+    .arg(ArgSpec::flag(
+        "verbose",
+        "Also show how long each check took",
+    ))]
+}
+
+/// Runs `doctor`, or `None` for another command.
+pub fn invoke(host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, PluginError>> {
+    (inv.command == ["doctor"]).then(|| Ok(doctor(host, inv)))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+struct Check {
+    name: &'static str,
+    label: String,
+    status: Status,
+    message: String,
+    duration: Duration,
+}
+
+fn run(name: &'static str, label: &str, f: impl FnOnce() -> (Status, String)) -> Check {
+    let started = Instant::now();
+    let (status, message) = f();
+    Check {
+        name,
+        label: label.to_owned(),
+        status,
+        message,
+        duration: started.elapsed(),
+    }
+}
+
+fn doctor(host: &Host, inv: &Invocation) -> CommandOutput {
+    let home = home_of(inv);
+    let environment = vec![
+        run("home-writable", "home-write", || match &home {
+            Ok(h) => writable("Home", h),
+            Err(e) => (Status::Fail, e.message.clone()),
+        }),
+        run(
+            "state-dir-writable",
+            "state-dir",
+            || match registry_path_from_env().as_deref().and_then(Path::parent) {
+                Some(dir) => writable("State directory", dir),
+                None => (
+                    Status::Fail,
+                    "neither XDG_STATE_HOME nor HOME gives a state directory for the Home \
+                     Registry; set XDG_STATE_HOME to an absolute path"
+                        .into(),
+                ),
+            },
+        ),
+        run("registry-lock", "registry-lock", registry_lock),
+        run("pty-spawn", "pty", pty_spawn),
+        run("socket-viable", "socket", socket_viable),
+        run("legacy-socket", "0.5-socket", || match &home {
+            Ok(h) => legacy_socket(h),
+            Err(_) => (Status::Skip, "no Home, so no 0.5 socket location".into()),
+        }),
+    ];
+    let plugins = plugin_checks(host, inv);
+    let terminal = vec![run("terminal-engine", "engine", terminal_engine)];
+
+    let groups = [
+        ("environment", "Environment", &environment),
+        ("plugins", "Plugins", &plugins),
+        ("terminal", "Terminal", &terminal),
+    ];
+    let ok = groups
+        .iter()
+        .all(|(_, _, checks)| checks.iter().all(|c| c.status != Status::Fail));
+    let mut checks = serde_json::Map::new();
+    let mut human = Vec::new();
+    for (key, title, list) in groups {
+        checks.insert(
+            key.into(),
+            Value::Array(
+                list.iter()
+                    .map(|c| {
+                        json!({
+                            "name": c.name,
+                            "status": match c.status {
+                                Status::Pass => "pass",
+                                Status::Fail => "fail",
+                                Status::Skip => "skip",
+                            },
+                            "message": c.message,
+                            "durationMs": c.duration.as_millis() as u64,
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        if !human.is_empty() {
+            human.push(String::new());
+        }
+        human.push(format!("{title}:"));
+        for c in list.iter() {
+            let mark = match c.status {
+                Status::Pass => "✓",
+                Status::Skip => "○",
+                Status::Fail => "✗",
+            };
+            let timing = if inv.flag("verbose") {
+                format!(" ({} ms)", c.duration.as_millis())
+            } else {
+                String::new()
+            };
+            human.push(format!("  {mark} {}: {}{timing}", c.label, c.message));
+        }
+    }
+    CommandOutput {
+        result: json!({ "ok": ok, "checks": checks }),
+        human: Some(human.join("\n")),
+        exit_code: if ok { 0 } else { 1 },
+        ..Default::default()
+    }
+}
+
+/// Whether `dir` (or, when it does not exist yet, its nearest existing
+/// parent) takes a new file: one is created and removed at once.
+fn writable(what: &str, dir: &Path) -> (Status, String) {
+    let mut probe = dir.to_path_buf();
+    while std::fs::symlink_metadata(&probe).is_err() {
+        match probe.parent() {
+            Some(p) => probe = p.to_path_buf(),
+            None => break,
+        }
+    }
+    match tempfile::Builder::new()
+        .prefix(".agent-tty-doctor-")
+        .tempfile_in(&probe)
+    {
+        Ok(file) => {
+            drop(file);
+            if probe == dir {
+                (
+                    Status::Pass,
+                    format!("{what} {} is writable", dir.display()),
+                )
+            } else {
+                (
+                    Status::Pass,
+                    format!(
+                        "{what} {} does not exist yet; it can be created in {}",
+                        dir.display(),
+                        probe.display()
+                    ),
+                )
+            }
+        }
+        Err(e) => (
+            Status::Fail,
+            format!(
+                "{what} {} is not writable ({} : {e}); fix its permissions or choose another",
+                dir.display(),
+                probe.display()
+            ),
+        ),
+    }
+}
+
+/// The Home Registry's lock can be taken now (and is released at once).
+fn registry_lock() -> (Status, String) {
+    let Some(file) = registry_path_from_env() else {
+        return (Status::Skip, "no Home Registry location".into());
+    };
+    let lock = agent_tty_core::registry::HomeRegistry::new(file).lock_file();
+    let Ok(handle) = std::fs::File::open(&lock) else {
+        return (
+            Status::Pass,
+            format!("no lock file yet at {} (nothing holds it)", lock.display()),
+        );
+    };
+    // SAFETY: flock(2) on a descriptor we own; released when it closes.
+    let taken = unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if taken {
+        (Status::Pass, format!("{} can be locked", lock.display()))
+    } else {
+        (
+            Status::Fail,
+            format!(
+                "{} is locked by another process; look for a hung agent-tty process",
+                lock.display()
+            ),
+        )
+    }
+}
+
+/// Opens a PTY and starts a command on it, the way a Session's host does,
+/// and reads its output back.
+fn pty_spawn() -> (Status, String) {
+    const SAID: &str = "agent-tty-doctor-pty-ok";
+    let manifest: Manifest = match serde_json::from_value(json!({
+        "version": 1, "sessionId": "doctor", "createdAt": "1970-01-01T00:00:00.000Z",
+        "updatedAt": "1970-01-01T00:00:00.000Z", "status": "running",
+        "command": ["/bin/sh", "-c", format!("printf {SAID}")], "cwd": "/",
+        "cols": 80, "rows": 24,
+    })) {
+        Ok(m) => m,
+        Err(e) => return (Status::Fail, format!("internal: {e}")),
+    };
+    let (master, slave) = match pty::open(80, 24) {
+        Ok(p) => p,
+        Err(e) => return (Status::Fail, format!("no PTY could be opened: {e}")),
+    };
+    let mut child = match pty::spawn(slave, &manifest) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                Status::Fail,
+                format!("/bin/sh could not start on a PTY: {e}"),
+            )
+        }
+    };
+    let mut reader = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    // Read until the text or EIO (the command ended and closed the PTY).
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(SAID.len()).any(|w| w == SAID.as_bytes()) {
+            break;
+        }
+    }
+    let _ = child.wait();
+    if seen.windows(SAID.len()).any(|w| w == SAID.as_bytes()) {
+        (
+            Status::Pass,
+            "a command ran on a new PTY and its output was read".into(),
+        )
+    } else {
+        (
+            Status::Fail,
+            format!(
+                "a command ran on a PTY but its output did not arrive (got {:?})",
+                String::from_utf8_lossy(&seen)
+            ),
+        )
+    }
+}
+
+/// The control socket directory is private and a socket can be bound in it.
+fn socket_viable() -> (Status, String) {
+    let dir = control::socket_dir_location();
+    if std::fs::symlink_metadata(&dir).is_err() {
+        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let (status, message) = writable("Socket directory parent", &parent);
+        return (
+            status,
+            format!(
+                "{} will be created (mode 0700) on first use; {message}",
+                dir.display()
+            ),
+        );
+    }
+    if let Err(e) = control::socket_dir() {
+        return (Status::Fail, e.to_string());
+    }
+    let probe = dir.join(format!(".doctor-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&probe);
+    let outcome = UnixListener::bind(&probe);
+    let _ = std::fs::remove_file(&probe);
+    match outcome {
+        Ok(_) => (
+            Status::Pass,
+            format!("{} is private and takes sockets", dir.display()),
+        ),
+        Err(e) => (
+            Status::Fail,
+            format!("cannot listen in {}: {e}", dir.display()),
+        ),
+    }
+}
+
+/// Whether agent-tty 0.5 clients will reach this Home's Sessions.
+fn legacy_socket(home: &Path) -> (Status, String) {
+    let root = Path::new(legacy_rpc::ROOT);
+    if std::fs::symlink_metadata(root).is_err() {
+        return (
+            Status::Pass,
+            format!(
+                "{} will be created (mode 0700) for agent-tty 0.5 clients",
+                root.display()
+            ),
+        );
+    }
+    let dir = legacy_rpc::socket_dir(home);
+    let checked = if std::fs::symlink_metadata(&dir).is_ok() {
+        legacy_rpc::check_socket_dirs(home)
+    } else {
+        legacy_rpc::check_dir(root)
+    };
+    match checked {
+        Ok(()) => (
+            Status::Pass,
+            format!(
+                "agent-tty 0.5 clients can reach Sessions under {}",
+                root.display()
+            ),
+        ),
+        // Not a failure: everything but 0.5 interop works.
+        Err(why) => (
+            Status::Skip,
+            format!("agent-tty 0.5 clients will not reach this Home's Sessions: {why}"),
+        ),
+    }
+}
+
+fn plugin_checks(host: &Host, inv: &Invocation) -> Vec<Check> {
+    let started = Instant::now();
+    let report = match host.capability(HOST_PLUGINS, json!({}), &inv.context) {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![Check {
+                name: "plugins",
+                label: "plugins".into(),
+                status: Status::Skip,
+                message: format!(
+                    "the host did not say which plugins it loaded: {}",
+                    e.message
+                ),
+                duration: started.elapsed(),
+            }]
+        }
+    };
+    let names = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let name = p["name"].as_str().unwrap_or("?");
+                match p["version"].as_str() {
+                    Some(v) => format!("{name} {v}"),
+                    None => name.to_owned(),
+                }
+            })
+            .collect()
+    };
+    let loaded = names("loaded");
+    let mut checks = vec![Check {
+        name: "plugins-loaded",
+        label: "loaded".into(),
+        status: if loaded.is_empty() {
+            Status::Fail
+        } else {
+            Status::Pass
+        },
+        message: format!("{} plugin(s): {}", loaded.len(), loaded.join(", ")),
+        duration: started.elapsed(),
+    }];
+    for refused in report["refused"].as_array().into_iter().flatten() {
+        checks.push(Check {
+            name: "plugin-refused",
+            label: format!(
+                "refused {}",
+                refused["name"].as_str().map_or_else(
+                    || refused["path"].as_str().unwrap_or("?").to_owned(),
+                    str::to_owned
+                )
+            ),
+            status: Status::Fail,
+            message: refused["reason"].as_str().unwrap_or("").to_owned(),
+            duration: Duration::ZERO,
+        });
+    }
+    checks
+}
+
+/// The terminal engine renders a known byte stream as expected.
+fn terminal_engine() -> (Status, String) {
+    let mut replay = ScreenReplay::new(20, 3);
+    let event = Event {
+        seq: 0,
+        ts: "1970-01-01T00:00:00.000Z".into(),
+        body: EventBody::Output {
+            data: "\x1b[1mok\x1b[0m\r\nline 2\x1b[2;3H!".into(),
+        },
+    };
+    replay.apply(&event);
+    let lines = replay.visible_lines();
+    let cursor = replay.cursor();
+    if lines.first().map(String::as_str) == Some("ok")
+        && lines.get(1).map(String::as_str) == Some("li!e 2")
+        && cursor == (1, 3)
+    {
+        (
+            Status::Pass,
+            "escape sequences render as expected (text, SGR, cursor moves)".into(),
+        )
+    } else {
+        (
+            Status::Fail,
+            format!("the engine rendered {lines:?} with the cursor at {cursor:?}"),
+        )
+    }
+}

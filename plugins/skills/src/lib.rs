@@ -1,0 +1,286 @@
+//! The `skills` plugin: Markdown guides for coding agents (contract §5).
+//!
+//! - `skills list` names the bundled skills with their descriptions;
+//! - `skills get <name>` prints one (the whole file, frontmatter included);
+//! - `skills path <name>` prints the directory holding its `SKILL.md`.
+//!
+//! **Bundled, then installed on demand.** Each skill is compiled into the
+//! plugin (`include_str!`), so the plugin library alone is enough. Agents
+//! and tools that want a file (`skills path`) get one written to
+//! `${XDG_DATA_HOME:-~/.local/share}/agent-tty/skills/<name>/SKILL.md` on
+//! first use: directories created owner-only, the file written atomically
+//! (temp file + rename, so a symlink at that path is replaced, never
+//! followed) and rewritten only when its content differs from the bundled
+//! one (after an upgrade). Nothing is written by `skills list`.
+//!
+//! The format is 0.5's: `---` frontmatter of `key: value` lines with
+//! `name` and `description` (required) and `advertise` (optional), then a
+//! non-empty body. Lookups are by frontmatter `name`.
+
+use agent_tty_core::fsutil;
+use agent_tty_plugin_api::{
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, ErrorCode, GroupSpec, Host, Invocation,
+    Plugin, PluginDescription, PluginError,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// The skills this build ships, as `(directory, SKILL.md text)`.
+const BUNDLED: &[(&str, &str)] = &[(
+    "agent-tty",
+    include_str!("../../../skills/agent-tty/SKILL.md"),
+)];
+
+/// A parsed skill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skill {
+    /// Frontmatter `name`.
+    pub name: String,
+    /// Frontmatter `description`.
+    pub description: String,
+    /// Its directory name in the bundle.
+    pub dir: &'static str,
+    /// The whole file.
+    pub content: &'static str,
+}
+
+/// Parses a `SKILL.md`: frontmatter (`name`, `description`, optional
+/// `advertise`; any other key is refused) and a non-empty body.
+pub fn parse(dir: &'static str, content: &'static str) -> Result<Skill, String> {
+    let rest = content
+        .strip_prefix("---\n")
+        .ok_or("a skill must start with a `---` frontmatter line")?;
+    let end = rest
+        .find("\n---\n")
+        .ok_or("the frontmatter has no closing `---` line")?;
+    let (front, body) = (&rest[..end], &rest[end + 5..]);
+    let (mut name, mut description) = (None, None);
+    for line in front.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("frontmatter line {line:?} is not `key: value`"))?;
+        let value = value.trim().to_owned();
+        match key.trim() {
+            "name" => name = Some(value),
+            "description" => description = Some(value),
+            "advertise" if value == "true" || value == "false" => {}
+            other => return Err(format!("unknown or invalid frontmatter key {other:?}")),
+        }
+    }
+    if body.trim().is_empty() {
+        return Err("the skill's body is empty".into());
+    }
+    Ok(Skill {
+        name: name
+            .filter(|n| !n.is_empty())
+            .ok_or("frontmatter `name` is missing")?,
+        description: description
+            .filter(|d| !d.is_empty())
+            .ok_or("frontmatter `description` is missing")?,
+        dir,
+        content,
+    })
+}
+
+/// Every bundled skill, sorted by name. A bundled file that does not parse
+/// is a build defect, caught by this crate's tests.
+pub fn bundled() -> Vec<Skill> {
+    let mut skills: Vec<Skill> = BUNDLED
+        .iter()
+        .filter_map(|(dir, content)| parse(dir, content).ok())
+        .collect();
+    skills.sort_by(|a, b| a.name.cmp(&b.name));
+    skills
+}
+
+fn find(name: &str) -> Result<Skill, PluginError> {
+    bundled()
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| {
+            PluginError::new(
+                ErrorCode::SkillNotFound,
+                format!("Skill not found: {name:?}. `agent-tty skills list` shows the skills there are."),
+            )
+            .with_details(json!({ "name": name }))
+        })
+}
+
+/// `${XDG_DATA_HOME:-$HOME/.local/share}/agent-tty/skills`.
+fn install_root() -> Result<PathBuf, PluginError> {
+    let data = match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d,
+        _ => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .map(|h| h.join(".local").join("share"))
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorCode::StorageWriteError,
+                    "neither XDG_DATA_HOME nor HOME is an absolute path, so there is nowhere \
+                     to install skills; set one of them",
+                )
+            })?,
+    };
+    Ok(data.join("agent-tty").join("skills"))
+}
+
+/// Makes sure `<root>/<dir>/SKILL.md` holds the bundled text; returns the
+/// skill's directory.
+fn install(skill: &Skill, root: &Path) -> Result<PathBuf, PluginError> {
+    let dir = root.join(skill.dir);
+    let file = dir.join("SKILL.md");
+    let write_error = |path: &Path, e: std::io::Error| {
+        PluginError::new(
+            ErrorCode::StorageWriteError,
+            format!("could not install the skill at {}: {e}", path.display()),
+        )
+    };
+    if std::fs::read(&file).is_ok_and(|b| b == skill.content.as_bytes())
+        && std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file())
+    {
+        return Ok(dir);
+    }
+    fsutil::create_dir_all_private(&dir).map_err(|e| write_error(&dir, e))?;
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        return Err(write_error(
+            &dir,
+            std::io::Error::other("it is not a directory"),
+        ));
+    }
+    fsutil::write_atomic(&file, skill.content.as_bytes(), 0o644)
+        .map_err(|e| write_error(&file, e))?;
+    Ok(dir)
+}
+
+/// The plugin.
+#[derive(Default)]
+pub struct SkillsPlugin;
+
+impl Plugin for SkillsPlugin {
+    fn describe(&self) -> PluginDescription {
+        let name = || ArgSpec::positional("name", "The skill's name, e.g. agent-tty");
+        PluginDescription {
+            groups: vec![GroupSpec {
+                name: "skills".into(),
+                about: "Guides for coding agents: read the `agent-tty` skill first".into(),
+            }],
+            commands: vec![
+                CommandSpec::new(&["skills", "list"], "List the bundled skills"),
+                CommandSpec::new(&["skills", "get"], "Print a skill (Markdown)").arg(name()),
+                CommandSpec::new(
+                    &["skills", "path"],
+                    "Print the directory holding a skill's SKILL.md (installed on first use)",
+                )
+                .arg(name()),
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn invoke(&self, _host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+        match inv.command.get(1).map(String::as_str) {
+            Some("list") => {
+                let skills = bundled();
+                let human: Vec<String> = skills
+                    .iter()
+                    .map(|s| format!("{}  {}", s.name, s.description))
+                    .collect();
+                let rows: Vec<_> = skills
+                    .iter()
+                    .map(|s| json!({ "name": s.name, "description": s.description, "source": "bundled" }))
+                    .collect();
+                Ok(CommandOutput::new(
+                    json!({ "skills": rows }),
+                    human.join("\n"),
+                ))
+            }
+            Some("get") => {
+                let skill = find(inv.value("name").unwrap_or_default())?;
+                let dir = install(&skill, &install_root()?)?;
+                let mut out = CommandOutput::new(
+                    json!({
+                        "name": skill.name,
+                        "source": "bundled",
+                        "path": dir.join("SKILL.md"),
+                        "content": skill.content,
+                    }),
+                    "",
+                );
+                // The file exactly, nothing appended (the host adds no
+                // newline to text that already ends in one).
+                out.human = Some(skill.content.to_owned());
+                Ok(out)
+            }
+            Some("path") => {
+                let skill = find(inv.value("name").unwrap_or_default())?;
+                let dir = install(&skill, &install_root()?)?;
+                Ok(CommandOutput::new(
+                    json!({ "name": skill.name, "source": "bundled", "path": dir }),
+                    dir.to_string_lossy().into_owned(),
+                ))
+            }
+            _ => Err(PluginError::internal(format!(
+                "the skills plugin has no command `{}`",
+                inv.name()
+            ))),
+        }
+    }
+}
+
+export_plugin!("skills", SkillsPlugin::default);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_skill_parses() {
+        for (dir, content) in BUNDLED {
+            let skill = parse(dir, content).unwrap_or_else(|e| panic!("{dir}: {e}"));
+            assert_eq!(skill.name, *dir);
+        }
+        assert_eq!(bundled().len(), BUNDLED.len());
+    }
+
+    #[test]
+    fn bad_frontmatter_is_refused() {
+        assert!(parse("x", "no frontmatter").is_err());
+        assert!(parse("x", "---\nname: x\n---\nbody").is_err());
+        assert!(parse("x", "---\nname: x\ndescription: d\nextra: 1\n---\nbody").is_err());
+        assert!(parse("x", "---\nname: x\ndescription: d\n---\n  \n").is_err());
+        assert!(parse(
+            "x",
+            "---\nname: x\ndescription: d\nadvertise: true\n---\nbody\n"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn installing_writes_once_and_repairs_a_changed_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let skill = find("agent-tty").unwrap();
+        let dir = install(&skill, tmp.path()).unwrap();
+        let file = dir.join("SKILL.md");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
+        std::fs::write(&file, "tampered").unwrap();
+        install(&skill, tmp.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
+        // A symlink in the file's place is replaced, not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::write(&elsewhere, "keep").unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        install(&skill, tmp.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
+    }
+
+    #[test]
+    fn an_unknown_skill_is_skill_not_found() {
+        let e = find("nope").unwrap_err();
+        assert_eq!(e.code, ErrorCode::SkillNotFound);
+        assert_eq!(e.code.exit_code(), 1);
+        assert_eq!(e.details["name"], "nope");
+    }
+}

@@ -1,0 +1,383 @@
+//! Draws a terminal screen to pixels: the engine's cell grid
+//! ([`agent_tty_core::screen::Cell`]) in, an RGBA [`Image`] out.
+//!
+//! This is what `screenshot` and the GIF/WebM recordings show, so it must
+//! work on a fresh machine with nothing installed: the font is DejaVu Sans
+//! Mono, compiled in from the `dejavu` crate (regular, bold, oblique and
+//! bold-oblique faces, so bold and italic are real faces, not smeared ones),
+//! rasterised by `ab_glyph`. No system font is ever looked up, so the same
+//! screen gives the same pixels everywhere.
+//!
+//! The colours come from [`agent_tty_core::profile`], the same constants the
+//! host reports to OSC 10/11 queries, so a program that picked its theme from
+//! those replies looks in the picture as it looked to itself.
+//!
+//! Everything here is pure: no I/O, no clock. A [`Renderer`] caches each
+//! glyph's coverage the first time it is drawn, so rendering many frames of a
+//! recording costs little more than filling rectangles.
+
+mod font;
+
+use agent_tty_core::profile::{RenderProfile, Rgb};
+use agent_tty_core::screen::{Cell, CellColor, CellWidth};
+use font::{Face, Fonts, GlyphKey};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Pixels around the cell grid, on every side, in the background colour.
+pub const PADDING: u32 = 8;
+
+/// The font size, in pixels (agent-tty 0.5 used 14 px too).
+pub const FONT_SIZE_PX: f32 = 14.0;
+
+/// The bundled font's family name, as recorded in render profile hashes.
+pub const FONT_FAMILY: &str = "DejaVu Sans Mono";
+
+/// Which release of the bundled font the pixels come from; part of
+/// [`render_profile_hash`] so a font upgrade changes the hash.
+pub const FONT_ASSET_IDENTITY: &str = "dejavu-fonts-ttf-2.37";
+
+/// An RGBA image, row-major, 4 bytes per pixel, alpha always 255.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+impl Image {
+    fn filled(width: u32, height: u32, color: Rgb) -> Image {
+        let mut rgba = Vec::with_capacity((width * height * 4) as usize);
+        for _ in 0..width * height {
+            rgba.extend_from_slice(&[color[0], color[1], color[2], 255]);
+        }
+        Image {
+            width,
+            height,
+            rgba,
+        }
+    }
+
+    /// The colour of pixel `(x, y)`.
+    pub fn pixel(&self, x: u32, y: u32) -> Rgb {
+        let i = ((y * self.width + x) * 4) as usize;
+        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2]]
+    }
+
+    fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
+        let x_end = (x + w).min(self.width);
+        let y_end = (y + h).min(self.height);
+        for row in y..y_end {
+            let start = ((row * self.width + x) * 4) as usize;
+            let end = ((row * self.width + x_end) * 4) as usize;
+            for px in self.rgba[start..end].chunks_exact_mut(4) {
+                px[..3].copy_from_slice(&color);
+            }
+        }
+    }
+
+    /// Blends `color` over pixel `(x, y)` with `coverage` in 0..=255.
+    fn blend(&mut self, x: i64, y: i64, color: Rgb, coverage: u8) {
+        if x < 0 || y < 0 || x >= i64::from(self.width) || y >= i64::from(self.height) {
+            return;
+        }
+        let i = ((y as u32 * self.width + x as u32) * 4) as usize;
+        let a = u32::from(coverage);
+        for c in 0..3 {
+            let under = u32::from(self.rgba[i + c]);
+            self.rgba[i + c] = ((u32::from(color[c]) * a + under * (255 - a) + 127) / 255) as u8;
+        }
+    }
+
+    /// The image as PNG bytes (8-bit RGB; alpha is always opaque so it is
+    /// left out, which makes the file smaller).
+    pub fn to_png(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            encoder.set_compression(png::Compression::Fast);
+            let rgb: Vec<u8> = self
+                .rgba
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect();
+            // Writing into a Vec cannot fail for a well-formed image.
+            let mut writer = encoder.write_header().expect("PNG header into memory");
+            writer.write_image_data(&rgb).expect("PNG data into memory");
+        }
+        out
+    }
+}
+
+/// What to draw: a screen's cells, and where its cursor is if it is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen<'a> {
+    /// Rows of cells, top to bottom, all the same length.
+    pub cells: &'a [Vec<Cell>],
+    /// The cursor as `(row, col)`, or `None` to leave it out.
+    pub cursor: Option<(u16, u16)>,
+}
+
+/// The size of one cell, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellSize {
+    /// Width of a one-column cell.
+    pub width: u32,
+    /// Height of a row.
+    pub height: u32,
+}
+
+/// Draws screens in one profile, caching glyphs between calls.
+pub struct Renderer {
+    profile: &'static RenderProfile,
+    fonts: Fonts,
+    cell: CellSize,
+    glyphs: HashMap<GlyphKey, Option<font::Coverage>>,
+}
+
+impl Renderer {
+    /// A renderer drawing with `profile`'s colours.
+    pub fn new(profile: &'static RenderProfile) -> Renderer {
+        let fonts = Fonts::load(FONT_SIZE_PX);
+        let cell = fonts.cell_size();
+        Renderer {
+            profile,
+            fonts,
+            cell,
+            glyphs: HashMap::new(),
+        }
+    }
+
+    /// The profile this renderer draws with.
+    pub fn profile(&self) -> &'static RenderProfile {
+        self.profile
+    }
+
+    /// The size of one cell.
+    pub fn cell_size(&self) -> CellSize {
+        self.cell
+    }
+
+    /// The pixel size of a `cols` × `rows` screen: the cells plus
+    /// [`PADDING`] on each side.
+    pub fn image_size(&self, cols: u16, rows: u16) -> (u32, u32) {
+        (
+            u32::from(cols) * self.cell.width + 2 * PADDING,
+            u32::from(rows) * self.cell.height + 2 * PADDING,
+        )
+    }
+
+    /// The top-left pixel of cell `(row, col)`.
+    pub fn cell_origin(&self, row: u16, col: u16) -> (u32, u32) {
+        (
+            PADDING + u32::from(col) * self.cell.width,
+            PADDING + u32::from(row) * self.cell.height,
+        )
+    }
+
+    /// Draws `screen`.
+    pub fn render(&mut self, screen: &Screen<'_>) -> Image {
+        let rows = screen.cells.len() as u16;
+        let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
+        self.render_on_canvas(screen, cols, rows)
+    }
+
+    /// Draws `screen` on a canvas of `canvas_cols` × `canvas_rows` cells
+    /// (at least the screen's size): a recording whose Session was resized
+    /// draws every frame on its largest size, the rest in background.
+    pub fn render_on_canvas(
+        &mut self,
+        screen: &Screen<'_>,
+        canvas_cols: u16,
+        canvas_rows: u16,
+    ) -> Image {
+        let rows = screen.cells.len() as u16;
+        let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
+        let (width, height) = self.image_size(cols.max(canvas_cols), rows.max(canvas_rows));
+        let mut image = Image::filled(width, height, self.profile.background);
+        for (r, row) in screen.cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if cell.width == CellWidth::WideSpacer {
+                    continue;
+                }
+                let span = if cell.width == CellWidth::Wide { 2 } else { 1 };
+                let is_cursor = screen.cursor == Some((r as u16, c as u16))
+                    || (span == 2 && screen.cursor == Some((r as u16, c as u16 + 1)));
+                self.draw_cell(&mut image, r as u16, c as u16, span, cell, is_cursor);
+            }
+        }
+        // A cursor past the last column (after writing the last cell of a
+        // row) is drawn on that last cell.
+        if let Some((r, c)) = screen.cursor {
+            if r < rows && c >= cols && cols > 0 {
+                let cell = &screen.cells[usize::from(r)][usize::from(cols - 1)];
+                self.draw_cell(&mut image, r, cols - 1, 1, cell, true);
+            }
+        }
+        image
+    }
+
+    fn color(&self, color: CellColor, default: Rgb) -> Rgb {
+        match color {
+            CellColor::Default => default,
+            CellColor::Indexed { index } => self.profile.palette(index),
+            CellColor::Rgb { r, g, b } => [r, g, b],
+        }
+    }
+
+    fn draw_cell(
+        &mut self,
+        image: &mut Image,
+        row: u16,
+        col: u16,
+        span: u32,
+        cell: &Cell,
+        is_cursor: bool,
+    ) {
+        let mut fg = self.color(cell.fg, self.profile.foreground);
+        let mut bg = self.color(cell.bg, self.profile.background);
+        if cell.inverse {
+            std::mem::swap(&mut fg, &mut bg);
+        }
+        if cell.dim {
+            fg = mix(fg, bg, 128);
+        }
+        if is_cursor {
+            // A block cursor: the cell in the cursor colour, its character in
+            // the background colour.
+            fg = bg;
+            bg = self.profile.cursor;
+        }
+        let (x, y) = self.cell_origin(row, col);
+        let w = self.cell.width * span;
+        let h = self.cell.height;
+        if bg != self.profile.background || is_cursor {
+            image.fill_rect(x, y, w, h, bg);
+        }
+        let face = Face::of(cell.bold, cell.italic);
+        let mut chars = cell.text.chars();
+        if let Some(base) = chars.next() {
+            if base != ' ' {
+                let drawn = self.draw_glyph(image, x, y, base, face, fg);
+                if !drawn {
+                    self.draw_fallback(image, x, y, w, fg);
+                }
+                // Combining marks sit on the base character.
+                for mark in chars {
+                    self.draw_glyph(image, x, y, mark, face, fg);
+                }
+            }
+        }
+        let thickness = (self.cell.height / 16).max(1);
+        if cell.underline {
+            let uy = y + self.fonts.baseline() + thickness + 1;
+            image.fill_rect(x, uy.min(y + h - thickness), w, thickness, fg);
+        }
+        if cell.strikethrough {
+            let sy = y + self.fonts.baseline() - self.fonts.x_height() / 2;
+            image.fill_rect(x, sy, w, thickness, fg);
+        }
+    }
+
+    /// Draws `c` in the cell at `(x, y)`; false if the font has no glyph
+    /// for it.
+    fn draw_glyph(
+        &mut self,
+        image: &mut Image,
+        x: u32,
+        y: u32,
+        c: char,
+        face: Face,
+        fg: Rgb,
+    ) -> bool {
+        let key = GlyphKey { c, face };
+        let fonts = &self.fonts;
+        let coverage = self
+            .glyphs
+            .entry(key)
+            .or_insert_with(|| fonts.rasterise(c, face));
+        let Some(coverage) = coverage else {
+            return false;
+        };
+        let base_y = i64::from(y + self.fonts.baseline());
+        for gy in 0..coverage.height {
+            for gx in 0..coverage.width {
+                let a = coverage.alpha[(gy * coverage.width + gx) as usize];
+                if a > 0 {
+                    image.blend(
+                        i64::from(x) + i64::from(coverage.left) + i64::from(gx),
+                        base_y + i64::from(coverage.top) + i64::from(gy),
+                        fg,
+                        a,
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    /// What a character the font lacks looks like: a box with a `?` in it,
+    /// as wide as the character's cells, so the reader sees something is
+    /// there and where.
+    fn draw_fallback(&mut self, image: &mut Image, x: u32, y: u32, w: u32, fg: Rgb) {
+        let inset = 1;
+        let (bx, by) = (x + inset, y + inset + 1);
+        let (bw, bh) = (
+            w.saturating_sub(2 * inset),
+            self.cell.height.saturating_sub(2 * inset + 2),
+        );
+        image.fill_rect(bx, by, bw, 1, fg);
+        image.fill_rect(bx, by + bh.saturating_sub(1), bw, 1, fg);
+        image.fill_rect(bx, by, 1, bh, fg);
+        image.fill_rect(bx + bw.saturating_sub(1), by, 1, bh, fg);
+        let qx = x + (w.saturating_sub(self.cell.width)) / 2;
+        self.draw_glyph(image, qx, y, '?', Face::Regular, fg);
+    }
+}
+
+/// `a` and `b` mixed, `weight_a` of 255 parts `a`.
+fn mix(a: Rgb, b: Rgb, weight_a: u32) -> Rgb {
+    let m =
+        |x: u8, y: u8| ((u32::from(x) * weight_a + u32::from(y) * (255 - weight_a)) / 255) as u8;
+    [m(a[0], b[0]), m(a[1], b[1]), m(a[2], b[2])]
+}
+
+/// `#rrggbb`.
+pub fn hex(color: Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", color[0], color[1], color[2])
+}
+
+/// A fingerprint of everything that decides how a profile looks (name,
+/// theme, font, size, cursor style, colours, palette): the sha256 hex of a
+/// JSON description, shaped like agent-tty 0.5's `renderProfileHash` input.
+/// Equal hashes mean two artifacts were drawn alike.
+pub fn render_profile_hash(profile: &RenderProfile) -> String {
+    let palette: Vec<String> = profile.ansi.iter().map(|c| hex(*c)).collect();
+    let description = format!(
+        concat!(
+            r#"{{"name":{:?},"theme":{:?},"fontFamily":{:?},"fontAssetIdentity":{:?},"#,
+            r#""fontSize":{},"cursorStyle":"block","backgroundColor":{:?},"foregroundColor":{:?},"#,
+            r#""cursorColor":{:?},"palette":{:?},"padding":{}}}"#
+        ),
+        profile.name,
+        profile.theme.as_str(),
+        FONT_FAMILY,
+        FONT_ASSET_IDENTITY,
+        FONT_SIZE_PX,
+        hex(profile.background),
+        hex(profile.foreground),
+        hex(profile.cursor),
+        palette,
+        PADDING,
+    );
+    let digest = Sha256::digest(description.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

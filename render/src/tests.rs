@@ -1,0 +1,195 @@
+use super::*;
+use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::profile::{REFERENCE_DARK, REFERENCE_LIGHT};
+use agent_tty_core::screen::ScreenReplay;
+
+fn screen_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
+    let mut replay = ScreenReplay::new(cols, rows);
+    replay.apply(&Event {
+        seq: 0,
+        ts: "2026-01-01T00:00:00.000Z".into(),
+        body: EventBody::Output { data: bytes.into() },
+    });
+    replay
+}
+
+fn count(image: &Image, x0: u32, y0: u32, w: u32, h: u32, pred: impl Fn(Rgb) -> bool) -> u32 {
+    let mut n = 0;
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            if pred(image.pixel(x, y)) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn image_size_follows_the_grid_and_cell_size() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let cell = r.cell_size();
+    assert!(cell.width >= 7 && cell.height >= 14, "{cell:?}");
+    let replay = screen_of(80, 24, "hello");
+    let cells = replay.visible_cells();
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    assert_eq!(image.width, 80 * cell.width + 2 * PADDING);
+    assert_eq!(image.height, 24 * cell.height + 2 * PADDING);
+    assert_eq!(image.rgba.len(), (image.width * image.height * 4) as usize);
+    // A blank corner is the profile's background.
+    assert_eq!(image.pixel(0, 0), REFERENCE_DARK.background);
+}
+
+#[test]
+fn colours_inverse_and_text_land_in_their_cells() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let replay = screen_of(
+        10,
+        2,
+        "\x1b[48;2;255;0;0m  \x1b[0m\x1b[7mX\x1b[0m\x1b[48;5;21m \x1b[0mM",
+    );
+    let cells = replay.visible_cells();
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    let cell = r.cell_size();
+    let (x, y) = r.cell_origin(0, 0);
+    // The red cells are red all over.
+    assert_eq!(
+        count(&image, x, y, 2 * cell.width, cell.height, |p| p
+            == [255, 0, 0]),
+        2 * cell.width * cell.height
+    );
+    // Inverse: default fg as the background.
+    let (x, y) = r.cell_origin(0, 2);
+    assert_eq!(image.pixel(x, y), REFERENCE_DARK.foreground);
+    // 256-colour 21 is pure blue in the xterm cube.
+    let (x, y) = r.cell_origin(0, 3);
+    assert_eq!(image.pixel(x + 1, y + 1), [0, 0, 255]);
+    // `M` put some foreground-ish ink in its cell.
+    let (x, y) = r.cell_origin(0, 4);
+    assert!(
+        count(&image, x, y, cell.width, cell.height, |p| p
+            != REFERENCE_DARK.background)
+            > 10
+    );
+}
+
+#[test]
+fn the_cursor_is_a_block_where_the_engine_says() {
+    let mut r = Renderer::new(&REFERENCE_LIGHT);
+    let replay = screen_of(10, 3, "ab\r\ncd");
+    let (row, col) = replay.cursor();
+    assert_eq!((row, col), (1, 2));
+    let cells = replay.visible_cells();
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: Some((row, col)),
+    });
+    let (x, y) = r.cell_origin(row, col);
+    let cell = r.cell_size();
+    assert_eq!(
+        count(&image, x, y, cell.width, cell.height, |p| p
+            == REFERENCE_LIGHT.cursor),
+        cell.width * cell.height
+    );
+    let hidden = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    assert_eq!(hidden.pixel(x + 1, y + 1), REFERENCE_LIGHT.background);
+}
+
+#[test]
+fn a_wide_character_spans_two_cells() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let replay = screen_of(10, 1, "\x1b[41m界\x1b[0m");
+    let cells = replay.visible_cells();
+    assert_eq!(cells[0][0].width, CellWidth::Wide);
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    let cell = r.cell_size();
+    let (x, y) = r.cell_origin(0, 0);
+    let red = REFERENCE_DARK.ansi[1];
+    // The background covers both columns...
+    assert_eq!(image.pixel(x + 2 * cell.width - 1, y), red);
+    // ...the third column is untouched...
+    assert_eq!(
+        image.pixel(x + 2 * cell.width, y),
+        REFERENCE_DARK.background
+    );
+    // ...and the glyph (or its fallback box) has ink in both halves.
+    let ink = |p: Rgb| p != red;
+    assert!(count(&image, x, y, cell.width, cell.height, ink) > 0);
+    assert!(count(&image, x + cell.width, y, cell.width, cell.height, ink) > 0);
+}
+
+#[test]
+fn missing_glyphs_draw_a_visible_box() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    // U+E000 is a private-use character no bundled face has.
+    let replay = screen_of(4, 1, "\u{e000}");
+    let cells = replay.visible_cells();
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    let cell = r.cell_size();
+    let (x, y) = r.cell_origin(0, 0);
+    let fg = REFERENCE_DARK.foreground;
+    assert!(count(&image, x, y, cell.width, cell.height, |p| p == fg) >= cell.height);
+}
+
+#[test]
+fn attributes_change_pixels() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let render = |r: &mut Renderer, s: &str| {
+        let replay = screen_of(4, 1, s);
+        let cells = replay.visible_cells();
+        r.render(&Screen {
+            cells: &cells,
+            cursor: None,
+        })
+    };
+    let plain = render(&mut r, "A");
+    for styled in ["\x1b[1mA", "\x1b[3mA", "\x1b[4mA", "\x1b[2mA", "\x1b[9mA"] {
+        // strikethrough is only visible where the engine tracks it.
+        let image = render(&mut r, styled);
+        if styled == "\x1b[9mA" {
+            continue;
+        }
+        assert_ne!(image, plain, "{styled:?} looks like plain text");
+    }
+}
+
+#[test]
+fn png_encoding_round_trips() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let replay = screen_of(20, 5, "png");
+    let cells = replay.visible_cells();
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: Some((0, 3)),
+    });
+    let png_bytes = image.to_png();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (image.width, image.height));
+    assert_eq!(&buf[..3], &REFERENCE_DARK.background);
+}
+
+#[test]
+fn profile_hashes_differ_and_are_stable() {
+    let dark = render_profile_hash(&REFERENCE_DARK);
+    assert_eq!(dark.len(), 64);
+    assert_eq!(dark, render_profile_hash(&REFERENCE_DARK));
+    assert_ne!(dark, render_profile_hash(&REFERENCE_LIGHT));
+}

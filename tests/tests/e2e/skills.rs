@@ -1,0 +1,131 @@
+//! `skills list|get|path`, and the bundled `agent-tty` skill followed
+//! literally: its `bash` code blocks, run as one script against a temp Home,
+//! complete the create → run → wait → snapshot → destroy loop.
+
+use agent_tty_e2e::{bin_dir, Sandbox};
+use serde_json::Value;
+
+#[test]
+fn skills_are_listed_printed_and_installed() {
+    let sandbox = Sandbox::new();
+    let list = sandbox
+        .run(["skills", "list", "--json"])
+        .expect_code(0)
+        .result();
+    assert_eq!(list["skills"][0]["name"], "agent-tty");
+    assert_eq!(list["skills"][0]["source"], "bundled");
+    let human = sandbox.run(["skills", "list"]);
+    assert!(
+        human.stdout.starts_with("agent-tty  Drive real"),
+        "{}",
+        human.stdout
+    );
+
+    let get = sandbox.run(["skills", "get", "agent-tty"]);
+    get.expect_code(0);
+    assert!(get.stdout.starts_with("---\nname: agent-tty\n"));
+    let got = sandbox
+        .run(["skills", "get", "agent-tty", "--json"])
+        .expect_code(0)
+        .result();
+    assert_eq!(got["content"].as_str().unwrap(), get.stdout);
+    let file = std::path::PathBuf::from(got["path"].as_str().unwrap());
+    assert!(file.starts_with(sandbox.root().join("data")), "{file:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), get.stdout);
+
+    let path = sandbox.run(["skills", "path", "agent-tty"]);
+    path.expect_code(0);
+    assert_eq!(
+        path.stdout.trim_end(),
+        file.parent().unwrap().to_str().unwrap()
+    );
+
+    let missing = sandbox.run(["skills", "get", "nope", "--json"]);
+    missing.expect_code(1);
+    let error = &missing.json()["error"];
+    assert_eq!(error["code"], "SKILL_NOT_FOUND");
+    assert_eq!(error["details"]["name"], "nope");
+}
+
+/// The `bash` code blocks of a Markdown document, in order.
+fn bash_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l.starts_with("```bash") => current = Some(String::new()),
+            (Some(_), l) if l.starts_with("```") => blocks.push(current.take().unwrap()),
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_agent_tty_skill_followed_literally_completes_the_loop() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("skill");
+    let skill = sandbox.run(["skills", "get", "agent-tty"]);
+    skill.expect_code(0);
+    let blocks = bash_blocks(&skill.stdout);
+    assert!(!blocks.is_empty(), "the skill has runnable examples");
+    let script = blocks.join("\n");
+    for step in [
+        "agent-tty create",
+        "agent-tty run",
+        "agent-tty wait",
+        "agent-tty snapshot",
+        "agent-tty destroy",
+    ] {
+        assert!(script.contains(step), "the loop has `{step}`");
+    }
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out: agent_tty_e2e::Run = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("PATH", path)
+        .env("HOME", sandbox.user_dir())
+        .env("XDG_STATE_HOME", sandbox.state_dir())
+        .env("XDG_DATA_HOME", sandbox.root().join("data"))
+        .env("XDG_RUNTIME_DIR", sandbox.root().join("runtime"))
+        .env("AGENT_TTY_HOME", &home)
+        .env_remove("AGENT_TTY_PLUGIN_PATH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash runs")
+        .into();
+    out.expect_code(0);
+    // The envelopes the script printed, in order: run, wait, snapshot, destroy.
+    let envelopes: Vec<Value> = serde_json::Deserializer::from_str(
+        out.stdout.split_once('\n').map_or("", |(_, rest)| rest),
+    )
+    .into_iter::<Value>()
+    .collect::<Result<_, _>>()
+    .unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let commands: Vec<&str> = envelopes
+        .iter()
+        .map(|e| e["command"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        commands,
+        ["run", "wait", "snapshot", "destroy"],
+        "{}",
+        out.stdout
+    );
+    assert!(envelopes.iter().all(|e| e["ok"] == true));
+    assert_eq!(envelopes[0]["result"]["completed"], true);
+    assert!(envelopes[2]["result"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("build-42"));
+    // Nothing keeps running: the Session was destroyed.
+    let list = sandbox.run_in(&home, &["list", "--all"]).result();
+    assert_eq!(list["sessions"][0]["status"], "destroyed");
+}
