@@ -359,6 +359,8 @@ impl Followed {
         changed
     }
 
+    // "to live" is a direction (jump to the live screen), not a conversion.
+    #[allow(clippy::wrong_self_convention)]
     fn to_live(&mut self) -> bool {
         let changed = self.offset != 0;
         self.offset = 0;

@@ -238,7 +238,7 @@ fn usage_failure(mode: OutputMode, cli: &Command, args: &[String], e: clap::Erro
 }
 
 /// clap's error as one line: everything before its usage block, e.g.
-/// "the following required arguments were not provided: <ID>".
+/// "the following required arguments were not provided: &lt;ID&gt;".
 fn clap_message(rendered: &str) -> String {
     let message = rendered
         .lines()

@@ -90,6 +90,9 @@ impl PluginRequest {
 /// A request from a plugin to the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
+// One request per call, decoded and dropped at once: boxing the context to
+// shrink the rare `Unsupported` variant would only change the public shape.
+#[allow(clippy::large_enum_variant)]
 pub enum HostRequest {
     /// Call a capability of whichever loaded plugin declared it.
     Capability {
@@ -141,7 +144,7 @@ impl HostEvent {
 
 /// The answer to any request: a JSON value or a typed error.
 ///
-/// Decoded in one pass through [`RawResponse`] (an untagged enum would buffer
+/// Decoded in one pass through `RawResponse` (an untagged enum would buffer
 /// every answer and parse it twice; a `list` of 500 Sessions noticed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged, try_from = "RawResponse")]

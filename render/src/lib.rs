@@ -86,9 +86,9 @@ impl Image {
         }
         let i = ((y as u32 * self.width + x as u32) * 4) as usize;
         let a = u32::from(coverage);
-        for c in 0..3 {
+        for (c, &channel) in color.iter().enumerate() {
             let under = u32::from(self.rgba[i + c]);
-            self.rgba[i + c] = ((u32::from(color[c]) * a + under * (255 - a) + 127) / 255) as u8;
+            self.rgba[i + c] = ((u32::from(channel) * a + under * (255 - a) + 127) / 255) as u8;
         }
     }
 

@@ -6,8 +6,8 @@
 //! Home alone and leaves the registry untouched. gc never removes a Home
 //! directory: only Session directories and registry entries go.
 //!
-//! Each Home is swept by [`sweep::sweep_home`]; deregistration is decided by
-//! [`deregister`] under the registry's lock; [`report`] renders the result.
+//! Each Home is swept by `sweep::sweep_home`; deregistration is decided by
+//! `deregister` under the registry's lock; `report` renders the result.
 
 mod deregister;
 mod options;

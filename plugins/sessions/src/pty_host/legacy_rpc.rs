@@ -208,7 +208,7 @@ fn answer(stream: UnixStream, shared: &Shared, me: &Identity) {
 }
 
 fn parse_request(request: &Value) -> Result<(&str, Map<String, Value>), PluginError> {
-    if !request["id"].as_str().is_some_and(|s| !s.is_empty()) {
+    if request["id"].as_str().is_none_or(|s| s.is_empty()) {
         return Err(rpc_error(
             "Invalid request: `id` must be a non-empty string",
         ));
