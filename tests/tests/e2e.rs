@@ -6,6 +6,7 @@ mod e2e {
     mod compat;
     mod dashboard;
     mod doctor;
+    mod envelopes;
     mod example;
     mod foundation;
     mod gc;
