@@ -406,6 +406,20 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
     }
 }
 
+/// Whether process `pid` has `path` open (one of its `/proc/<pid>/fd`
+/// links). A process opens a lock file only to take the lock, so a race test
+/// that holds a lock knows, rather than guesses with a sleep, that the other
+/// process has reached it.
+pub fn has_open(pid: u32, path: &Path) -> bool {
+    let want = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .any(|target| target == want)
+}
+
 /// Whether a process exists (and is not a zombie).
 pub fn process_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
