@@ -448,8 +448,22 @@ mod tests {
 
     #[test]
     fn socket_names_differ_per_home() {
-        let a = fnv1a(b"/homes/a");
-        let b = fnv1a(b"/homes/b");
+        // A copied Home holds the same Session ids as its original; both
+        // hosts must still get sockets of their own in the shared directory.
+        let id = "01JD3Z6X8K4M2N5P7Q9R000001";
+        let a = socket_name(Path::new("/homes/a"), id);
+        let b = socket_name(Path::new("/homes/b"), id);
         assert_ne!(a, b);
+        // Stable for one Home (a client finds the host's socket again)...
+        assert_eq!(a, socket_name(Path::new("/homes/a"), id));
+        // ...named for the Session, and short enough for sun_path (108 bytes)
+        // even under a long runtime directory.
+        assert!(a.starts_with(id) && a.ends_with(".sock"), "{a}");
+        assert!(a.len() <= 40, "{a} is {} bytes", a.len());
+        // Different Sessions of one Home differ too.
+        assert_ne!(
+            a,
+            socket_name(Path::new("/homes/a"), "01JD3Z6X8K4M2N5P7Q9R000002")
+        );
     }
 }

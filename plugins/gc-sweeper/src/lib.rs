@@ -6,8 +6,8 @@
 //! Home alone and leaves the registry untouched. gc never removes a Home
 //! directory: only Session directories and registry entries go.
 //!
-//! Each Home is swept by [`sweep::sweep_home`]; deregistration is decided by
-//! [`deregister`] under the registry's lock; [`report`] renders the result.
+//! Each Home is swept by `sweep::sweep_home`; deregistration is decided by
+//! `deregister` under the registry's lock; `report` renders the result.
 
 mod deregister;
 mod options;
@@ -133,7 +133,7 @@ impl Progress {
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.shown && (done % 10 == 0 || done == self.total) {
+        if self.shown && (done.is_multiple_of(10) || done == self.total) {
             let _ = write!(std::io::stderr(), "\rgc: swept {done}/{} Homes", self.total);
         }
     }
