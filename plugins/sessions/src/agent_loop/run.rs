@@ -58,6 +58,12 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "marker": run.marker,
         "exitCode": run.exit_code,
     });
+    // Its output could not be logged: "storage full", not a timeout.
+    if run.end == RunEnd::TimedOut {
+        if let Some(problem) = agent_tty_core::event_log::storage_problem(&target.dir) {
+            return Err(problem.into());
+        }
+    }
     let human = match run.end {
         RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
         RunEnd::TimedOut => format!("Command timed out after {ms}ms (seq={seq})."),

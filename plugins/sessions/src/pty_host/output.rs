@@ -16,7 +16,7 @@
 
 use super::replies::{Responder, Step};
 use super::Shared;
-use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::event_log::EventBody;
 use agent_tty_core::run_marker::MarkerScanner;
 use agent_tty_core::shell_integration::Finished;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -125,7 +125,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
         let mut log = shared.log();
         let state = &mut *log;
         responder.scan(&data, |step| match step {
-            Step::Output(piece) => state.screen.apply(&output_event(piece)),
+            Step::Output(piece) => state.screen.feed(piece.as_bytes()),
             Step::Reply(reply) => {
                 answers.push(reply.bytes(state.screen.cursor(), state.screen.size()))
             }
@@ -161,15 +161,6 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
     let rest = text.finish();
     if !rest.is_empty() {
         let _ = shared.log().writer.append(EventBody::Output { data: rest });
-    }
-}
-
-/// An `output` event for the live screen (which ignores `seq` and `ts`).
-fn output_event(data: &str) -> Event {
-    Event {
-        seq: 0,
-        ts: String::new(),
-        body: EventBody::Output { data: data.into() },
     }
 }
 

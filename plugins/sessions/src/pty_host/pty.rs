@@ -39,6 +39,7 @@ pub fn spawn(
         .args(args)
         .current_dir(&manifest.cwd)
         .env_remove(READY_FD_ENV)
+        .env_remove(super::guard::HOST_LOCK_FD_ENV)
         .env("TERM", manifest.term.as_deref().unwrap_or("xterm-256color"))
         .envs(
             launch
