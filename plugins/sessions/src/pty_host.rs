@@ -385,10 +385,11 @@ impl SessionHost {
     }
 }
 
-/// Lines of scrollback the live screen keeps: none. It exists to answer
+/// Lines of scrollback the live screen asks for: none. It exists to answer
 /// terminal questions, which only need the visible screen (the cursor);
-/// readers rebuild scrollback from the Event Log. With `vt100` cells, 10,000
-/// lines of 120 columns would cost the host about 38 MB (bench/host_cost.sh).
+/// readers rebuild scrollback from the Event Log. (`core::screen` currently
+/// keeps at least its default history anyway; bench/host_cost.sh measures
+/// what the host then costs.)
 const LIVE_SCROLLBACK: usize = 0;
 
 /// Shell integration for the Session's command, when it is an interactive
