@@ -193,7 +193,11 @@ fn remove_tree_at(parent: RawFd, name: &OsStr, depth: usize) -> io::Result<u64> 
     let st = fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if !is_dir(&st) {
         unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
-        return Ok(if is_regular(&st) { st.st_size as u64 } else { 0 });
+        return Ok(if is_regular(&st) {
+            st.st_size as u64
+        } else {
+            0
+        });
     }
     if depth >= MAX_DEPTH {
         return Err(io::Error::other("directory tree too deep to remove"));

@@ -109,7 +109,11 @@ pub fn ensure_built() {
 pub fn agent_tty() -> PathBuf {
     ensure_built();
     let path = bin_dir().join("agent-tty");
-    assert!(path.exists(), "{} is missing after the build", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing after the build",
+        path.display()
+    );
     path
 }
 
@@ -118,7 +122,11 @@ pub fn agent_tty() -> PathBuf {
 pub fn plugin_lib(stem: &str) -> PathBuf {
     ensure_built();
     let path = bin_dir().join(format!("lib{stem}.so"));
-    assert!(path.exists(), "{} is missing after the build", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing after the build",
+        path.display()
+    );
     path
 }
 

@@ -286,7 +286,11 @@ fn untrusted_or_symlinked_homes_are_hidden_with_the_reason() {
         panic!("a world-writable Home must be hidden")
     };
     assert_eq!(reason.code(), "untrusted");
-    assert!(reason.describe().contains("chmod go-w"), "{}", reason.describe());
+    assert!(
+        reason.describe().contains("chmod go-w"),
+        "{}",
+        reason.describe()
+    );
     assert!(matches!(occupancy(&home), Occupancy::Unreadable(_)));
 
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();

@@ -227,15 +227,19 @@ fn collect(
         Ok(dir) => dir,
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP)) => {
             return Err(skip(
-                "a symlink, not a Session directory; left alone (gc never follows symlinks)"
-                    .into(),
+                "a symlink, not a Session directory; left alone (gc never follows symlinks)".into(),
                 false,
             ))
         }
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR)) => {
             return Err(skip("not a Session directory; left alone".into(), false))
         }
-        Err(e) => return Err(skip(format!("could not be examined ({e}); left alone"), false)),
+        Err(e) => {
+            return Err(skip(
+                format!("could not be examined ({e}); left alone"),
+                false,
+            ))
+        }
     };
     pinned
         .check_trusted("the Session directory")
@@ -464,7 +468,9 @@ mod tests {
             // The pinned `sessions/` is the one gc removed the Session from.
             assert_eq!(sweep.removed, vec![ID.to_owned()], "round {round}");
             assert_eq!(
-                std::fs::read_dir(home.join("sessions.moved")).unwrap().count(),
+                std::fs::read_dir(home.join("sessions.moved"))
+                    .unwrap()
+                    .count(),
                 0
             );
         }
@@ -481,7 +487,11 @@ mod tests {
             let sweep = sweep_home(&home.to_string_lossy(), &options(dry_run));
             assert!(sweep.removed.is_empty());
             assert_eq!(sweep.remaining, None, "a refused Home stays registered");
-            assert!(sweep.skipped[0].reason.contains("symlink"), "{:?}", sweep.skipped);
+            assert!(
+                sweep.skipped[0].reason.contains("symlink"),
+                "{:?}",
+                sweep.skipped
+            );
         }
         assert!(victim.join(ID).join("precious").exists());
     }
@@ -516,7 +526,10 @@ mod tests {
         let sweep = sweep_home(&home.to_string_lossy(), &options(false));
         assert!(sweep.removed.is_empty(), "{:?}", sweep.skipped);
         assert!(
-            sweep.skipped.iter().any(|s| s.reason.contains("writable by group or others")),
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("writable by group or others")),
             "{:?}",
             sweep.skipped
         );
@@ -541,7 +554,10 @@ mod tests {
         let sweep = sweep_home(&home.to_string_lossy(), &options(false));
         assert!(sweep.removed.is_empty());
         assert!(
-            sweep.skipped.iter().any(|s| s.reason.contains("belongs to another user")),
+            sweep
+                .skipped
+                .iter()
+                .any(|s| s.reason.contains("belongs to another user")),
             "{:?}",
             sweep.skipped
         );

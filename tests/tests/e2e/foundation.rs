@@ -4,7 +4,12 @@ use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use rstest::rstest;
 
 /// The product plugins: what a build or an install puts beside the binary.
-const SHIPPED: [&str; 4] = ["sessions", "registry", "gc-sweeper", "dashboard-home-picker"];
+const SHIPPED: [&str; 4] = [
+    "sessions",
+    "registry",
+    "gc-sweeper",
+    "dashboard-home-picker",
+];
 
 fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {
     let mut cmd = sandbox.command(["plugins", "--json"]);
