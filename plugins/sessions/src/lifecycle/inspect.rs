@@ -25,7 +25,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The terminal engine our readers replay screens with, reported as
 /// `rendererRuntime.backend`.
-const ENGINE: &str = "vt100";
+const ENGINE: &str = agent_tty_core::screen::ENGINE_NAME;
 
 /// The host's version: host and CLI are one binary in ours.
 const CLI_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -137,7 +137,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     }
     // Ours, beyond 0.5 (a strict superset): the status policy and liveness.
     let sidecar = liveness::read_sidecar(&dir);
-    let verdict = liveness::judge(&m, sidecar.as_ref());
+    let verdict = liveness::judge(&dir, &m, sidecar.as_ref());
     let host_alive = if m.status.is_terminal() {
         Some(false)
     } else {
