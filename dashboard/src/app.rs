@@ -606,7 +606,7 @@ impl App {
             return Vec::new();
         }
         match result {
-            Ok(PaneAction::None) => Vec::new(),
+            Ok(PaneAction::None | PaneAction::Unsupported) => Vec::new(),
             Ok(PaneAction::Close) => self.close_overlay(),
             Ok(PaneAction::SetScope { all }) => {
                 self.state.scope_all = all;

@@ -779,12 +779,12 @@ fn a_one_row_session_that_scrolls_cannot_take_the_dashboard_down() {
                 "c",
                 SC_ROW,
                 EventBody::Output {
-                    data: "漢字 and more than fits\r\nx\x1b[999;999Hy\r\n\r\n".into(),
+                    data: "漢字 and more than fits\r\nx\x1b[999;999Hy\r\n\r\nz".into(),
                 },
             );
             d.wait_until("the new output or its failure", |a| {
                 a.state.live.as_ref().is_some_and(|l| {
-                    l.error.is_some() || l.screen.content().iter().any(|c| c.symbol() == "y")
+                    l.error.is_some() || l.screen.content().iter().any(|c| c.symbol() == "z")
                 })
             });
             // Whether the emulator copes or fails, the failure stays in the
