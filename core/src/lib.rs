@@ -31,5 +31,6 @@ pub mod screen;
 pub mod signals;
 pub mod text;
 pub mod time;
+pub mod xdg;
 
 pub use error::{Error, Result};
