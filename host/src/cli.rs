@@ -473,7 +473,14 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
         }
         arg = match a.kind {
             ArgKind::Flag => arg.long(a.name.clone()).action(ArgAction::SetTrue),
-            ArgKind::Option => arg.long(a.name.clone()).num_args(1).required(a.required),
+            // An option's value is the next word whatever it looks like
+            // (`--timeout -5` is a bad timeout, `--text --json` waits for
+            // the text "--json"), as in 0.5.
+            ArgKind::Option => arg
+                .long(a.name.clone())
+                .num_args(1)
+                .allow_hyphen_values(true)
+                .required(a.required),
             ArgKind::Repeated => arg.long(a.name.clone()).action(ArgAction::Append),
             ArgKind::Positional => arg.required(a.required).allow_hyphen_values(false),
             // Options are recognised anywhere before `--` (as in 0.5), so

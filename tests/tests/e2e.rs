@@ -3,10 +3,13 @@
 mod e2e {
     mod agent_loop;
     mod batch;
+    mod capture;
     mod compat;
+    mod contract;
     mod dashboard;
     mod doctor;
     mod envelopes;
+    mod envelopes_new_commands;
     mod example;
     mod foundation;
     mod gc;
@@ -14,6 +17,7 @@ mod e2e {
     mod interop;
     mod permissions;
     mod registry;
+    mod security;
     mod sessions;
     mod skills;
     mod well_known;
