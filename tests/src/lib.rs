@@ -79,7 +79,7 @@ pub fn ensure_built() {
             (workspace.join("Cargo.toml"), E2E_PACKAGES, target_dir),
             (
                 workspace.join("tests/fixtures/compat-v1/Cargo.toml"),
-                &["fixture-compat-v1-plugin"],
+                &["fixture-compat-v1-plugin", "fixture-compat-v1-host"],
                 target_dir,
             ),
             (
