@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-1 100 1024}")
 read -r -a sizes <<<"${sizes[*]}"
-cargo build --release -q --workspace
-cargo build --release -q -p replay-throughput
+cargo build --release -q -p agent-tty -p agent-tty-plugin-sessions -p agent-tty-timeit \
+    -p replay-throughput
 T=target/release/timeit
 A=$PWD/target/release/agent-tty
 sandbox=$(mktemp -d)
