@@ -6,7 +6,7 @@
 //! Homes written by agent-tty 0.5.
 //!
 //! `run`'s completion-marker suffix is removed from the output before the
-//! emulator sees it (see [`marker_echo`]), so no reader of the screen ever
+//! emulator sees it (see `marker_echo`), so no reader of the screen ever
 //! shows it.
 //!
 //! The emulator is `alacritty_terminal` (see [`engine`] and
@@ -289,7 +289,7 @@ impl ScreenReplay {
 
 /// The terminal output an Event Log puts on the screen, event by event:
 /// `output` data with `run`'s completion-marker echo removed (see
-/// [`marker_echo`]), exactly as [`ScreenReplay`] feeds its emulator.
+/// `marker_echo`), exactly as [`ScreenReplay`] feeds its emulator.
 ///
 /// For readers that need the bytes rather than the screen, such as the
 /// asciicast export: what they write then replays to the same screen, and

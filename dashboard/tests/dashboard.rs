@@ -282,6 +282,12 @@ impl DashboardHost for FakeHost {
         if home.ends_with("/garbage") {
             return Ok(json!({"sessions": "not a list"}));
         }
+        if !Path::new(home).is_dir() {
+            return Err(PluginError::new(
+                ErrorCode::StorageReadError,
+                format!("the Home {home} does not exist"),
+            ));
+        }
         let all = args["all"].as_bool().unwrap_or(false);
         Ok(json!({ "sessions": self.listing(home, all) }))
     }
@@ -983,20 +989,38 @@ fn panning_moves_one_column_per_key() {
 }
 
 #[test]
-fn a_garbled_listing_shows_in_the_list() {
-    let homes = Homes::new();
-    let host = FakeHost::new(&homes, true);
-    let answer = host.capability("sessions.list", json!({"home": "/x/garbage"}));
-    let err = agent_tty_dashboard::session::parse_listing(answer.unwrap()).unwrap_err();
+fn a_home_deleted_under_the_dashboard_shows_where_it_matters() {
     dash(Setup::default(), |d| {
-        d.send(Msg::Listed {
-            home: d.app.state.home.clone(),
-            all: false,
-            result: Err(err.clone()),
+        std::fs::remove_dir_all(d.homes.home("a")).unwrap();
+        d.send(Msg::Tick(now()));
+        d.wait_until("the collection", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.collected)
         });
-        assert!(matches!(d.app.state.listing, Listing::Failed(_)));
-        assert!(d.screen().contains("unexpected listing"));
+        let screen = d.screen();
+        assert!(screen.contains("does not exist"), "{screen}");
+        assert!(screen.contains("Event Log collected"), "{screen}");
+        d.keys("Hj");
+        d.press(KeyCode::Enter);
+        assert_eq!(d.app.state.home, d.homes.home("b"), "another Home opens");
+        assert!(d.live_text());
     });
+}
+
+#[test]
+fn a_garbled_listing_shows_in_the_list() {
+    dash(
+        Setup {
+            home: "garbage",
+            ..Setup::default()
+        },
+        |d| {
+            assert!(matches!(d.app.state.listing, Listing::Failed(_)));
+            let screen = d.screen();
+            assert!(screen.contains("unexpected listing"), "{screen}");
+            d.keys("j?");
+            assert!(d.app.state.help, "the rest keeps working");
+        },
+    );
 }
 
 #[test]
