@@ -561,7 +561,10 @@ mod tests {
         r.collect_replies();
         r.feed(b"ab\x1b[6n\x1b[5n\x1b[c\x1b]11;?\x07");
         let replies = String::from_utf8(r.take_replies()).unwrap();
-        assert!(replies.starts_with("\x1b[1;3R\x1b[0n\x1b[?6c"), "{replies:?}");
+        assert!(
+            replies.starts_with("\x1b[1;3R\x1b[0n\x1b[?6c"),
+            "{replies:?}"
+        );
         assert!(replies.contains("]11;rgb:0000/0000/0000"), "{replies:?}");
         assert!(r.take_replies().is_empty());
     }
