@@ -22,6 +22,7 @@ pub mod liveness;
 pub mod manifest;
 pub mod parallel;
 pub mod profile;
+pub mod pty;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
@@ -30,5 +31,6 @@ pub mod screen;
 pub mod signals;
 pub mod text;
 pub mod time;
+pub mod xdg;
 
 pub use error::{Error, Result};
