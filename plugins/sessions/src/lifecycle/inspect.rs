@@ -9,6 +9,7 @@
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::{self, event_log_path};
+use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
@@ -37,18 +38,43 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let mut offline_reason = None;
     if matches!(m.status, Status::Running | Status::Exiting) {
         let sidecar = liveness::read_sidecar(&dir);
-        let socket = control::session_socket(&found.home, &found.id, sidecar.as_ref());
-        let answered = socket.as_ref().ok().map(|s| {
-            (
-                s.clone(),
-                control::send(s, &ControlRequest::Ping, PING_TIMEOUT),
-            )
-        });
-        match answered {
-            Some((socket, Ok(_))) => {
-                host = Some(json!({ "cliVersion": CLI_VERSION, "rpcSocketPath": socket }))
+        // A Session without our sidecar is run by an agent-tty 0.5 host:
+        // ask it with 0.5's own `inspect` request, whose answer carries the
+        // live manifest and the host's facts.
+        let answered = match &sidecar {
+            None => {
+                let socket = legacy_rpc::socket_path(&found.home, &found.id);
+                Some(
+                    legacy_rpc::call(&socket, "inspect", json!({}), PING_TIMEOUT).map(|r| {
+                        let live = serde_json::from_value::<Manifest>(r["session"].clone()).ok();
+                        let version = r["cliVersion"].clone();
+                        let path = r["rpcSocketPath"]
+                            .as_str()
+                            .map_or_else(|| socket.clone(), std::path::PathBuf::from);
+                        (path, live, version)
+                    }),
+                )
             }
-            Some((_, Err(e))) if e.code() != ErrorCode::HostUnreachable => return Err(e.into()),
+            Some(sidecar) => control::session_socket(&found.home, &found.id, Some(sidecar))
+                .ok()
+                .map(|socket| {
+                    control::send(&socket, &ControlRequest::Ping, PING_TIMEOUT)
+                        .map(|_| (socket, None, json!(CLI_VERSION)))
+                }),
+        };
+        match answered {
+            Some(Ok((socket, live, version))) => {
+                if let Some(live) = live {
+                    m = live;
+                }
+                let mut h = Map::new();
+                if !version.is_null() {
+                    h.insert("cliVersion".into(), version);
+                }
+                h.insert("rpcSocketPath".into(), json!(socket));
+                host = Some(Value::Object(h));
+            }
+            Some(Err(e)) if e.code() != ErrorCode::HostUnreachable => return Err(e.into()),
             _ => {
                 // Like 0.5: an unreachable host means reconcile, then the
                 // manifest as it now stands.
