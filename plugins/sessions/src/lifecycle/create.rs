@@ -131,7 +131,8 @@ fn start(
         .map_err(|e| Error::write(&path, e))?;
 
     let pipe = ReadyPipe::new().map_err(|e| Error::write(dir, e))?;
-    let mut host = spawn_host(&invocation.context.exe, home, id, &pipe)?;
+    let log_level = invocation.context.log_level.as_deref().unwrap_or("info");
+    let mut host = spawn_host(&invocation.context.exe, home, id, log_level, &pipe)?;
     let answer = pipe.wait(READY_TIMEOUT);
     let failure = match answer {
         Readiness::Ready => None,
@@ -169,7 +170,16 @@ fn start(
 /// Starts the host fully detached: a new session (no controlling terminal,
 /// so closing the terminal `create` ran in cannot hang it up), stdio on
 /// `/dev/null`, working directory `/` (it must not pin a mount).
-fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Child, PluginError> {
+///
+/// As in 0.5, the host (and so the Session's command) sees the resolved
+/// `AGENT_TTY_HOME` and `AGENT_TTY_LOG_LEVEL`.
+fn spawn_host(
+    exe: &str,
+    home: &Path,
+    id: &str,
+    log_level: &str,
+    pipe: &ReadyPipe,
+) -> Result<Child, PluginError> {
     let ready_fd = pipe.write_fd();
     let mut command = Command::new(exe);
     command
@@ -178,6 +188,8 @@ fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Chil
         .arg("_host")
         .arg(id)
         .current_dir("/")
+        .env(agent_tty_core::home::HOME_ENV, home)
+        .env("AGENT_TTY_LOG_LEVEL", log_level)
         .env(READY_FD_ENV, ready_fd.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
