@@ -24,6 +24,15 @@ pub const ARTIFACT_MANIFEST_FILE: &str = "manifest.json";
 
 const LOCK_FILE: &str = ".manifest.json.lock";
 
+/// Hex sha256 of `bytes`: the `sha256` of artifact entries and results.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `<session dir>/artifacts`.
 pub fn artifacts_dir(session_dir: &Path) -> PathBuf {
     session_dir.join(ARTIFACTS_DIR)

@@ -21,7 +21,6 @@ mod font;
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
 use font::{Face, Fonts, GlyphKey};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Pixels around the cell grid, on every side, in the background colour.
@@ -86,9 +85,9 @@ impl Image {
         }
         let i = ((y as u32 * self.width + x as u32) * 4) as usize;
         let a = u32::from(coverage);
-        for c in 0..3 {
-            let under = u32::from(self.rgba[i + c]);
-            self.rgba[i + c] = ((u32::from(color[c]) * a + under * (255 - a) + 127) / 255) as u8;
+        for (channel, over) in self.rgba[i..i + 3].iter_mut().zip(color) {
+            let under = u32::from(*channel);
+            *channel = ((u32::from(over) * a + under * (255 - a) + 127) / 255) as u8;
         }
     }
 
@@ -109,6 +108,111 @@ impl Image {
             // Writing into a Vec cannot fail for a well-formed image.
             let mut writer = encoder.write_header().expect("PNG header into memory");
             writer.write_image_data(&rgb).expect("PNG data into memory");
+        }
+        out
+    }
+}
+
+/// An image as 8-bit 4:2:0 YUV planes (BT.601, limited range), what video
+/// encoders take.
+#[derive(Debug, Clone)]
+pub struct Yuv420 {
+    /// Luma, `width * height`.
+    pub y: Vec<u8>,
+    /// Blue-difference chroma, `⌈width/2⌉ * ⌈height/2⌉`.
+    pub u: Vec<u8>,
+    /// Red-difference chroma, same size as `u`.
+    pub v: Vec<u8>,
+}
+
+/// A rectangle of pixels: `(left, top, width, height)`.
+pub type Rect = (u32, u32, u32, u32);
+
+impl Image {
+    /// The image as 4:2:0 YUV of `width` × `height` (at least the image's
+    /// size; the extra columns and rows repeat its edge, since 4:2:0 video
+    /// wants even sizes). BT.601 limited range, what players assume for a
+    /// stream that does not say.
+    pub fn to_yuv420(&self, width: usize, height: usize) -> Yuv420 {
+        let (iw, ih) = (self.width as usize, self.height as usize);
+        let px = |x: usize, y: usize| -> [i32; 3] {
+            let i = (y.min(ih - 1) * iw + x.min(iw - 1)) * 4;
+            [
+                i32::from(self.rgba[i]),
+                i32::from(self.rgba[i + 1]),
+                i32::from(self.rgba[i + 2]),
+            ]
+        };
+        let mut y_plane = vec![0u8; width * height];
+        for y in 0..height {
+            for x in 0..width {
+                let [r, g, b] = px(x, y);
+                y_plane[y * width + x] = (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
+            }
+        }
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let mut u = vec![0u8; cw * ch];
+        let mut v = vec![0u8; cw * ch];
+        for cy in 0..ch {
+            for cx in 0..cw {
+                let (mut r, mut g, mut b) = (0, 0, 0);
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let [pr, pg, pb] = px(cx * 2 + dx, cy * 2 + dy);
+                    r += pr;
+                    g += pg;
+                    b += pb;
+                }
+                let (r, g, b) = (r / 4, g / 4, b / 4);
+                u[cy * cw + cx] = (((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128) as u8;
+                v[cy * cw + cx] = (((112 * r - 94 * g - 18 * b + 128) >> 8) + 128) as u8;
+            }
+        }
+        Yuv420 { y: y_plane, u, v }
+    }
+
+    /// The smallest rectangle holding every pixel where `next` differs
+    /// from `self` (same size); `None` when they are equal. An animation
+    /// stores only this part of each new frame.
+    pub fn changed_rect(&self, next: &Image) -> Option<Rect> {
+        let w = self.width as usize;
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for (y, (a, b)) in self
+            .rgba
+            .chunks_exact(w * 4)
+            .zip(next.rgba.chunks_exact(w * 4))
+            .enumerate()
+        {
+            if a == b {
+                continue;
+            }
+            let differs = |(p, q): (&[u8], &[u8])| p != q;
+            let first = a.chunks_exact(4).zip(b.chunks_exact(4)).position(differs)?;
+            let from_end = a
+                .chunks_exact(4)
+                .rev()
+                .zip(b.chunks_exact(4).rev())
+                .position(differs)?;
+            x0 = x0.min(first);
+            x1 = x1.max(w - 1 - from_end);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        (x0 != usize::MAX).then(|| {
+            (
+                x0 as u32,
+                y0 as u32,
+                (x1 - x0 + 1) as u32,
+                (y1 - y0 + 1) as u32,
+            )
+        })
+    }
+
+    /// The RGBA bytes of `rect`.
+    pub fn crop(&self, (left, top, width, height): Rect) -> Vec<u8> {
+        let mut out = Vec::with_capacity((width * height * 4) as usize);
+        for y in top..top + height {
+            let start = ((y * self.width + left) * 4) as usize;
+            out.extend_from_slice(&self.rgba[start..start + (width * 4) as usize]);
         }
         out
     }
@@ -375,8 +479,7 @@ pub fn render_profile_hash(profile: &RenderProfile) -> String {
         palette,
         PADDING,
     );
-    let digest = Sha256::digest(description.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    agent_tty_core::artifacts::sha256_hex(description.as_bytes())
 }
 
 #[cfg(test)]

@@ -193,3 +193,30 @@ fn profile_hashes_differ_and_are_stable() {
     assert_eq!(dark, render_profile_hash(&REFERENCE_DARK));
     assert_ne!(dark, render_profile_hash(&REFERENCE_LIGHT));
 }
+
+#[test]
+fn changed_rect_and_yuv_of_two_frames() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let a = screen_of(10, 3, "one");
+    let b = screen_of(10, 3, "one\r\n  x");
+    let (ca, cb) = (a.visible_cells(), b.visible_cells());
+    let ia = r.render(&Screen {
+        cells: &ca,
+        cursor: None,
+    });
+    let ib = r.render(&Screen {
+        cells: &cb,
+        cursor: None,
+    });
+    assert_eq!(ia.changed_rect(&ia), None);
+    let (left, top, w, h) = ia.changed_rect(&ib).unwrap();
+    let (x, y) = r.cell_origin(1, 2);
+    let cell = r.cell_size();
+    assert!(left >= x && left + w <= x + cell.width, "{left} {w}");
+    assert!(top >= y && top + h <= y + cell.height);
+    assert_eq!(ib.crop((left, top, w, h)).len(), (w * h * 4) as usize);
+    let yuv = ia.to_yuv420(ia.width as usize + 1, ia.height as usize);
+    assert_eq!(yuv.y.len(), (ia.width as usize + 1) * ia.height as usize);
+    // The dark background is dark in luma.
+    assert!(yuv.y[0] < 50, "{}", yuv.y[0]);
+}

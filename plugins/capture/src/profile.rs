@@ -1,7 +1,7 @@
-//! Which render profile a capture uses: `--profile` > `AGENT_TTY_PROFILE` >
-//! `reference-dark` (contract §1.2; the global `--profile` and the Home's
-//! `config.json` `defaultProfile` reach us through the same variable once
-//! the host resolves them).
+//! Which render profile a capture uses: `--profile` (the command's or the
+//! global one: they are the same flag) > `AGENT_TTY_PROFILE` > the Home's
+//! `config.json` `defaultProfile` > `reference-dark` (contract §1.2). The
+//! host resolves all but the default into the invocation's context.
 
 use agent_tty_core::profile::{RenderProfile, DEFAULT_PROFILE, PROFILES};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
@@ -13,7 +13,7 @@ pub(crate) fn requested(inv: &Invocation, invalid: &str) -> Result<String, Plugi
     let name = inv
         .value("profile")
         .map(str::to_owned)
-        .or_else(|| std::env::var("AGENT_TTY_PROFILE").ok())
+        .or_else(|| inv.context.profile.clone())
         .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
     let len = name.chars().count();
     if len == 0 || len > 100 {

@@ -32,9 +32,16 @@ impl Source {
         Ok(Source { id, dir, manifest })
     }
 
-    /// Every event of the Event Log (a missing log is an error: the caller
-    /// decides which).
+    /// Every event of the Event Log; a missing log is an error (the caller
+    /// decides which), unlike for readers that follow a log being written.
     pub(crate) fn events(&self) -> agent_tty_core::Result<Vec<Event>> {
-        read_all(&event_log_path(&self.dir))
+        let path = event_log_path(&self.dir);
+        if !path.is_file() {
+            return Err(Error::read(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the Session has no Event Log"),
+            ));
+        }
+        read_all(&path)
     }
 }

@@ -2,16 +2,9 @@
 //! and its fingerprint.
 
 use agent_tty_core::fsutil::write_atomic;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// Hex sha256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub(crate) use agent_tty_core::artifacts::sha256_hex;
 
 /// Writes `bytes` to `path` atomically (temp file + rename), mode 0600.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

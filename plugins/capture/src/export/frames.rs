@@ -138,6 +138,22 @@ pub fn canvas_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
     (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS))
 }
 
+/// The screen's size after the whole log, as `(cols, rows)`: the last
+/// `resize`, else the creation size (0.5's `width`/`height` for videos).
+pub fn final_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e.body {
+            EventBody::Resize { cols, rows } => Some((cols, rows)),
+            _ => None,
+        })
+        .unwrap_or((
+            manifest.creation_cols.unwrap_or(manifest.cols),
+            manifest.creation_rows.unwrap_or(manifest.rows),
+        ))
+}
+
 fn changes_screen(event: &Event) -> bool {
     matches!(
         event.body,

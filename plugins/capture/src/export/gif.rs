@@ -3,7 +3,7 @@
 //! that changed since the previous frame stored, so a mostly still terminal
 //! makes a small file.
 
-use super::frames::{canvas_size, for_each_frame, Pacing};
+use super::frames::{canvas_size, final_size, for_each_frame, Pacing};
 use super::Generated;
 use agent_tty_core::event_log::Event;
 use agent_tty_core::manifest::Manifest;
@@ -19,54 +19,6 @@ const QUANTIZE_SPEED: i32 = 10;
 struct Pending {
     frame: gif::Frame<'static>,
     at_ms: u64,
-}
-
-/// The part of `image` that differs from `previous`, as
-/// `(left, top, width, height)`; `None` when nothing did.
-fn changed_rect(previous: &Image, image: &Image) -> Option<(u32, u32, u32, u32)> {
-    let w = image.width as usize;
-    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-    for (y, (a, b)) in previous
-        .rgba
-        .chunks_exact(w * 4)
-        .zip(image.rgba.chunks_exact(w * 4))
-        .enumerate()
-    {
-        if a == b {
-            continue;
-        }
-        let first = a
-            .chunks_exact(4)
-            .zip(b.chunks_exact(4))
-            .position(|(p, q)| p != q)?;
-        let last = w
-            - 1
-            - a.chunks_exact(4)
-                .rev()
-                .zip(b.chunks_exact(4).rev())
-                .position(|(p, q)| p != q)?;
-        x0 = x0.min(first);
-        x1 = x1.max(last);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    (x0 != usize::MAX).then(|| {
-        (
-            x0 as u32,
-            y0 as u32,
-            (x1 - x0 + 1) as u32,
-            (y1 - y0 + 1) as u32,
-        )
-    })
-}
-
-fn crop(image: &Image, (left, top, width, height): (u32, u32, u32, u32)) -> Vec<u8> {
-    let mut out = Vec::with_capacity((width * height * 4) as usize);
-    for y in top..top + height {
-        let start = ((y * image.width + left) * 4) as usize;
-        out.extend_from_slice(&image.rgba[start..start + (width * 4) as usize]);
-    }
-    out
 }
 
 /// GIF delays are in hundredths of a second; browsers treat < 2 as 10.
@@ -111,7 +63,7 @@ pub fn export(
         );
         let rect = match &previous {
             None => Some((0, 0, width, height)),
-            Some(prev) => changed_rect(prev, &image),
+            Some(prev) => prev.changed_rect(&image),
         };
         let Some(rect) = rect else {
             return Ok(());
@@ -121,7 +73,7 @@ pub fn export(
             f.delay = delay_cs(frame.at_ms - p.at_ms);
             encoder.write_frame(&f).map_err(|e| e.to_string())?;
         }
-        let mut pixels = crop(&image, rect);
+        let mut pixels = image.crop(rect);
         let mut f =
             gif::Frame::from_rgba_speed(rect.2 as u16, rect.3 as u16, &mut pixels, QUANTIZE_SPEED);
         f.left = rect.0 as u16;
@@ -143,8 +95,10 @@ pub fn export(
     drop(encoder);
 
     let mut metadata = Map::new();
-    metadata.insert("width".into(), json!(cols));
-    metadata.insert("height".into(), json!(rows));
+    let (final_cols, final_rows) = final_size(manifest, events);
+    metadata.insert("width".into(), json!(final_cols));
+    metadata.insert("height".into(), json!(final_rows));
+    metadata.insert("profileName".into(), json!(profile.name));
     metadata.insert("pixelWidth".into(), json!(width));
     metadata.insert("pixelHeight".into(), json!(height));
     metadata.insert("frameCount".into(), json!(frame_count));

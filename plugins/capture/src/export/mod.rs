@@ -4,7 +4,7 @@
 //! Check order is agent-tty 0.5's: format → timing (validated for every
 //! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
 //! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "<id>" as <fmt>.", read the Event Log → output path → generate →
+//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → output path → generate →
 //! write → list the artifact in `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
@@ -129,7 +129,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 .with_details(json!({ "speed": s }))
             })?,
     };
-    let profile_name = profile::requested(inv, "Record export request is invalid.")?;
     let source = Source::find(inv)?;
     let out = inv.value("out").map(str::to_owned);
 
@@ -165,8 +164,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let generated = match format {
         Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
         Format::Gif | Format::Webm => {
-            // Unknown profiles fail here, inside the guard, as 0.5's offline
-            // path did; asciicast never looks at the profile.
+            // The profile matters only to pictures: asciicast never looks
+            // at it, so a bad AGENT_TTY_PROFILE cannot break it.
+            let profile_name = profile::requested(inv, "Record export request is invalid.")?;
             let render_profile = profile::resolve(&profile_name)?;
             let pacing = frames::Pacing::new(format, timing, speed);
             if format == Format::Gif {
@@ -182,7 +182,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         mut metadata,
     } = generated;
     if format != Format::Asciicast {
-        metadata.insert("profileName".into(), json!(profile_name));
         metadata.insert("timingMode".into(), json!(timing.name()));
         metadata.insert("speed".into(), json!(speed));
     }
