@@ -273,11 +273,16 @@ fn human_lines_are_0_5s() {
         "{waited}"
     );
     let inspected = human(&["inspect", &id]);
+    assert!(
+        inspected
+            .lines()
+            .any(|l| l.starts_with("Renderer: ") && l.ends_with(" (live-host, healthy)")),
+        "{inspected}"
+    );
     for line in [
         format!("Session ID: {id}"),
         "Status: running".into(),
         "Size: 40x6".into(),
-        "Renderer: vt100 (live-host, healthy)".into(),
         "Artifacts: 0 total (none), health: no-artifacts".into(),
     ] {
         assert!(
