@@ -306,6 +306,19 @@ fn our_cli_drives_a_host_speaking_0_5s_protocol() {
     assert_eq!(req["params"], json!({ "text": "hello" }));
     assert!(req["id"].as_str().is_some_and(|s| !s.is_empty()));
 
+    // inspect asks the 0.5 host with 0.5's own request.
+    let inspected = sandbox
+        .run_in(&home, &["inspect", id])
+        .expect_code(0)
+        .result();
+    assert_eq!(host.last()["method"], "inspect");
+    assert_eq!(inspected["usedOfflineReplay"], false, "{inspected:#}");
+    assert_eq!(inspected["rendererRuntime"]["mode"], "live-host");
+    assert!(
+        inspected["host"]["rpcSocketPath"].is_string(),
+        "{inspected:#}"
+    );
+
     sandbox.run_in(&home, &["paste", id, "p"]).expect_code(0);
     assert_eq!(host.last()["params"], json!({ "text": "p" }));
     sandbox

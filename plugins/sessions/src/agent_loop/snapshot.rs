@@ -164,15 +164,17 @@ fn listing(title: &str, lines: &[String]) -> String {
 /// column (`""` for the spacer after a wide glyph), with colours as
 /// `#rrggbb` and attributes only when set — the shape 0.5's libghostty-vt
 /// renderer emits. Rows after the last occupied one are left out. Built from
-/// core's engine-neutral [`Cell`]s. The engine does not tell a space the
-/// program wrote from a blank cell, so the cursor's row runs at least up to
-/// the cursor (a prompt's trailing space, as 0.5 shows it).
+/// core's engine-neutral [`Cell`]s.
+///
+/// The emulator does not tell a space that was written from a blank cell,
+/// so on the cursor's row every cell before the cursor counts as occupied:
+/// a prompt's trailing space (`bash-5.2# `) is kept, as 0.5 keeps it.
 fn cells(rows: &[Vec<Cell>], cursor: (u16, u16)) -> Value {
     let occupied = |c: &Cell| !c.text.is_empty() || c.bg != CellColor::Default || c.inverse;
     let mut out: Vec<(usize, Vec<Value>)> = Vec::new();
     for (row, line) in rows.iter().enumerate() {
         let mut end = line.iter().rposition(occupied).map_or(0, |i| i + 1);
-        if row == usize::from(cursor.0) && end > 0 {
+        if row == usize::from(cursor.0) {
             end = end.max(usize::from(cursor.1).min(line.len()));
         }
         let entries = line[..end]
@@ -289,7 +291,7 @@ mod tests {
                 data: "\x1b[1;31mA\x1b[0m\x1b[48;2;1;2;3mB\x1b[0m界x\r\n".into(),
             },
         });
-        let cells = cells(&replay.visible_cells(), replay.cursor());
+        let cells = cells(&replay.visible_cells(), (1, 0));
         assert_eq!(
             cells,
             json!([{ "lineNumber": 0, "cells": [
