@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `home list --all --json` over many registered Homes of 5 Sessions each
-# (1 running, 4 exited), against the I/O floor: the time merely to read every
-# manifest those Homes hold (`find | xargs cat`). Goal: ≤ 35 ms median for
-# 1000 Homes (agent-tty 0.5: about 3.7 s).
+# (1 running, 4 exited), against I/O floors measured in the same run:
+#   - bench/io-floor: read the registry, list each Home's sessions/ and read
+#     each session.json, on as many threads as the machine has (the least
+#     agent-tty's scan must do); goal: home list within 1.2x of it;
+#   - `find | xargs cat`: the same reads, single-threaded, for reference.
+# Goal: ≤ 35 ms median for 1000 Homes (agent-tty 0.5: about 3.7 s).
 #
 #   bench/home_list.sh [HOME_COUNTS...]     default: 1000 10000
 set -euo pipefail
@@ -34,7 +37,9 @@ for n in "${@:-1000 10000}"; do
     [ "$listed" = "$count" ] || { echo "expected $count Homes, listed $listed" >&2; exit 1; }
     runs=30; [ "$count" -ge 10000 ] && runs=10
     $T -n $runs --label "home list --all --json, $count Homes x 5 Sessions" -- "$A" home list --all --json
-    $T -n $runs --label "I/O floor (read $((count * 5)) manifests)       " -- \
+    $T -n $runs --label "io-floor ($(nproc) threads, $((count * 5)) manifests)      " -- \
+      "$PWD/target/release/io-floor" "$root/state/agent-tty/homes.json"
+    $T -n $runs --label "find | xargs cat ($((count * 5)) manifests)    " -- \
       sh -c "find '$root/homes' -name session.json -print0 | xargs -0 cat > /dev/null"
   done
 done

@@ -11,3 +11,25 @@ unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
 mkdir -p "$sandbox/alone" && cp target/release/agent-tty "$sandbox/alone/"
 $T -n 100 --label "version --json, all plugins" -- target/release/agent-tty version --json
 $T -n 100 --label "version --json, no plugins " -- "$sandbox/alone/agent-tty" version --json
+
+# Every command's start-up against `version --json` (issue 10: within 1 ms):
+# each command is run up to its first real work (an empty Home, or a Session
+# that does not exist), so the figure is parsing, context resolution (Home,
+# config.json, flags) and dispatch to its plugin.
+home=$sandbox/home; mkdir -p "$home/sessions"
+echo '{"logLevel":"info","idleTimeoutMs":0}' > "$home/config.json"
+A=target/release/agent-tty
+id=01JD3Z6X8K4M2N5P7Q9R1S3T5V
+startup() { $T -n 100 --label "$(printf '%-28s' "$1")" -- $A --json --home "$home" "${@:2}"; }
+startup "version" version
+startup "list" list
+startup "ls --all" ls --all
+startup "create (refused: --cols 0)" create --cols 0 -- true
+startup "inspect (no such Session)" inspect $id
+startup "destroy (no such Session)" destroy $id
+startup "type (no such Session)" type $id hello
+startup "paste (no such Session)" paste $id hello
+startup "send-keys (no such Session)" send-keys $id Down Down Enter
+startup "resize (no such Session)" resize $id --cols 80 --rows 24
+startup "wait (no such Session)" wait $id --text x
+startup "snapshot (no such Session)" snapshot $id

@@ -20,7 +20,7 @@ use crate::liveness::Sidecar;
 use agent_tty_plugin_api::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -102,12 +102,16 @@ pub struct ControlError {
 }
 
 /// The directory holding this user's Session sockets, created 0700 if needed.
+///
+/// Whether it was just created or already there (possibly made by someone
+/// else in a shared `/tmp`), it is checked afterwards: a directory another
+/// user pre-created is refused with how to get past it, never used.
 pub fn socket_dir() -> Result<PathBuf> {
     let dir = socket_dir_here();
-    match std::fs::symlink_metadata(&dir) {
-        Ok(_) => check_private_dir(&dir)?,
-        Err(_) => crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?,
+    if std::fs::symlink_metadata(&dir).is_err() {
+        crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
     }
+    check_private_dir(&dir)?;
     Ok(dir)
 }
 
@@ -139,8 +143,11 @@ fn check_private_dir(dir: &Path) -> Result<()> {
     Err(Error::invalid(
         ErrorCode::StorageWriteError,
         format!(
-            "{} must be a directory owned by you with mode 0700; remove it and try again",
-            dir.display()
+            "the Session socket directory {} must be a directory (not a symlink) owned by \
+             you with mode 0700, and it is not (another user may have created it); remove \
+             it if it is yours, or set XDG_RUNTIME_DIR to a private directory of yours \
+             (e.g. `export XDG_RUNTIME_DIR=/run/user/$(id -u)`) and try again",
+            crate::text::escape_path(dir)
         ),
     ))
 }
@@ -156,7 +163,8 @@ pub fn socket_path(home: &Path, session_id: &str) -> Result<PathBuf> {
     Ok(socket_dir()?.join(socket_name(home, session_id)))
 }
 
-fn socket_name(home: &Path, session_id: &str) -> String {
+/// `<id>-<hash of the Home path>.sock`.
+pub(crate) fn socket_name(home: &Path, session_id: &str) -> String {
     format!(
         "{session_id}-{:08x}.sock",
         fnv1a(home.as_os_str().as_encoded_bytes())
@@ -183,16 +191,33 @@ pub fn session_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) 
 }
 
 /// Removes the control socket of a Session whose host is dead (a host that
-/// ends normally removes its own; one killed outright cannot). Only a socket
-/// named for this Session is removed, so a damaged or hostile sidecar cannot
-/// make this delete anything else. Nothing is created, and a missing socket
-/// is not an error.
+/// ends normally removes its own; one killed outright cannot). A damaged or
+/// hostile sidecar must not make this delete anything else, so the socket
+/// removed is exactly `<id>-<hash of this Home>.sock` (a sidecar naming
+/// another Session's or another Home's socket is ignored), it must be a
+/// socket, and its directory must be a private runtime directory of this
+/// user's (owner, mode 0700, not a symlink). The unlink goes through that
+/// directory's descriptor. Nothing is created, and a missing socket is not
+/// an error.
 pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) {
-    let socket = sidecar
+    let name = socket_name(home, session_id);
+    let dir = sidecar
         .and_then(|s| recorded_socket(s, session_id))
-        .unwrap_or_else(|| socket_dir_here().join(socket_name(home, session_id)));
-    if std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
-        let _ = std::fs::remove_file(&socket);
+        .filter(|socket| socket.file_name().is_some_and(|n| n == name.as_str()))
+        .and_then(|socket| socket.parent().map(Path::to_owned))
+        .unwrap_or_else(socket_dir_here);
+    let Ok(pinned) = crate::safe_fs::DirFd::open(&dir) else {
+        return;
+    };
+    let private = pinned
+        .stat()
+        .is_ok_and(|st| st.st_uid == nix::unistd::geteuid().as_raw() && st.st_mode & 0o077 == 0);
+    let is_socket = pinned.stat_child(&name).is_ok_and(|st| {
+        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
+            == nix::sys::stat::SFlag::S_IFSOCK
+    });
+    if private && is_socket {
+        let _ = pinned.unlink_child(&name);
     }
 }
 
@@ -358,9 +383,9 @@ mod tests {
     fn a_dead_hosts_socket_is_removed_but_nothing_else() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = socket_dir_in(&tmp);
-        let socket = dir.join(format!("{ID}-0badf00d.sock"));
-        drop(UnixListener::bind(&socket).unwrap());
         let home = Path::new("/h");
+        let socket = dir.join(socket_name(home, ID));
+        drop(UnixListener::bind(&socket).unwrap());
         remove_dead_socket(home, ID, Some(&sidecar_naming(&socket)));
         assert!(!socket.exists());
         // Missing: nothing to do, no error.
@@ -378,9 +403,67 @@ mod tests {
     }
 
     #[test]
+    fn a_crafted_sidecar_cannot_remove_another_homes_socket_of_the_same_id() {
+        // A Session with the victim's id in another (crafted) Home names the
+        // victim's live socket in its sidecar.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = socket_dir_in(&tmp);
+        let victim = dir.join(socket_name(Path::new("/victim/home"), ID));
+        let _live = UnixListener::bind(&victim).unwrap();
+        remove_dead_socket(
+            Path::new("/crafted/home"),
+            ID,
+            Some(&sidecar_naming(&victim)),
+        );
+        assert!(victim.exists(), "another Session's socket was removed");
+        // Nor in a directory that is not a private one of ours.
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let planted = open.join(socket_name(Path::new("/h"), ID));
+        drop(UnixListener::bind(&planted).unwrap());
+        remove_dead_socket(Path::new("/h"), ID, Some(&sidecar_naming(&planted)));
+        assert!(planted.exists());
+    }
+
+    #[test]
+    fn a_runtime_directory_precreated_by_another_user_is_refused_with_a_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = socket_dir_in(&tmp);
+        assert!(check_private_dir(&dir).is_ok());
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP (part): giving a directory to another user needs root");
+            return;
+        }
+        nix::unistd::chown(&dir, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let err = check_private_dir(&dir).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StorageWriteError);
+        assert!(err.to_string().contains("XDG_RUNTIME_DIR"), "{err}");
+        // A symlink to a private directory of ours is refused too.
+        let real = socket_dir_in(&tempfile::tempdir().unwrap());
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(check_private_dir(&link).is_err());
+    }
+
+    #[test]
     fn socket_names_differ_per_home() {
-        let a = fnv1a(b"/homes/a");
-        let b = fnv1a(b"/homes/b");
+        // A copied Home holds the same Session ids as its original; both
+        // hosts must still get sockets of their own in the shared directory.
+        let id = "01JD3Z6X8K4M2N5P7Q9R000001";
+        let a = socket_name(Path::new("/homes/a"), id);
+        let b = socket_name(Path::new("/homes/b"), id);
         assert_ne!(a, b);
+        // Stable for one Home (a client finds the host's socket again)...
+        assert_eq!(a, socket_name(Path::new("/homes/a"), id));
+        // ...named for the Session, and short enough for sun_path (108 bytes)
+        // even under a long runtime directory.
+        assert!(a.starts_with(id) && a.ends_with(".sock"), "{a}");
+        assert!(a.len() <= 40, "{a} is {} bytes", a.len());
+        // Different Sessions of one Home differ too.
+        assert_ne!(
+            a,
+            socket_name(Path::new("/homes/a"), "01JD3Z6X8K4M2N5P7Q9R000002")
+        );
     }
 }

@@ -6,6 +6,17 @@
 //! tolerate a torn last line because other writers (agent-tty 0.5, a full
 //! disk) may leave one. [`EventLogFollower`] reads only what was appended
 //! since its last call, never the whole file again.
+//!
+//! On a full disk (docs/SECURITY.md) the writer keeps the log readable and
+//! honest: a line a failed write left half-written is terminated before the
+//! next append (so it becomes one malformed line readers skip, instead of
+//! gluing the next event to it and losing both); output that could not be
+//! logged is counted and, as soon as anything can be written again, a
+//! `marker` event says how many bytes were lost; and the host's record of
+//! its end goes to a small file reserved when the log was opened
+//! ([`HOST_RECORD_FILE`]), rewritten in place, which needs no new space, so
+//! the exit status survives a disk that is full at exit. That record also
+//! says "storage full", which `run` and `wait` report instead of timing out.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -81,6 +92,111 @@ pub struct EventLogWriter {
     file: File,
     path: PathBuf,
     next_seq: u64,
+    /// A write failed: the log may end in half a line.
+    torn: bool,
+    /// Bytes of output that could not be logged since the last marker.
+    lost_output: u64,
+    /// The reserved host record (none when it could not be made).
+    record: Option<HostRecordFile>,
+}
+
+/// The file, beside the Event Log, where a host records what must survive a
+/// full disk: its exit and whether storage ran out.
+pub const HOST_RECORD_FILE: &str = "host-record.json";
+
+/// Bytes reserved for the host record: far more than it ever holds.
+const RECORD_SIZE: usize = 1024;
+
+/// What the reserved host record holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostRecord {
+    /// An append to the Event Log failed for lack of space (or another
+    /// write error) and was not followed by a successful one.
+    #[serde(default)]
+    pub storage_full: bool,
+    /// Output bytes that could not be logged, in total.
+    #[serde(default)]
+    pub lost_output_bytes: u64,
+    /// Set once the command has ended: how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<RecordedExit>,
+}
+
+/// The command's end as the host saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedExit {
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub exit_signal: Option<String>,
+}
+
+struct HostRecordFile {
+    file: File,
+    record: HostRecord,
+}
+
+impl HostRecordFile {
+    /// Creates the record and fills its whole reserved size now, while
+    /// there is room.
+    fn reserve(session_dir: &Path) -> std::io::Result<Self> {
+        let path = session_dir.join(HOST_RECORD_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        let mut this = HostRecordFile {
+            file,
+            record: HostRecord::default(),
+        };
+        this.save()?;
+        this.file.sync_all()?;
+        Ok(this)
+    }
+
+    /// Rewrites the record in place, padded to its reserved size, so no
+    /// new block is ever needed.
+    fn save(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = serde_json::to_vec(&self.record).expect("a record serialises");
+        if bytes.len() >= RECORD_SIZE {
+            return Err(std::io::Error::other("host record too large"));
+        }
+        bytes.resize(RECORD_SIZE - 1, b' ');
+        bytes.push(b'\n');
+        self.file.write_all_at(&bytes, 0)
+    }
+}
+
+/// Reads a Session's host record, if its host made one.
+pub fn read_host_record(session_dir: &Path) -> Option<HostRecord> {
+    let bytes = std::fs::read(session_dir.join(HOST_RECORD_FILE)).ok()?;
+    serde_json::from_slice(bytes.trim_ascii_end()).ok()
+}
+
+/// The error `run` and `wait` give, instead of a timeout, when the
+/// Session's host could not write its Event Log: what they wait for may
+/// have happened without being recorded.
+pub fn storage_problem(session_dir: &Path) -> Option<crate::Error> {
+    let record = read_host_record(session_dir)?;
+    record.storage_full.then(|| {
+        crate::Error::invalid(
+            agent_tty_plugin_api::ErrorCode::StorageWriteError,
+            format!(
+                "storage full: the Session's host could not write its Event Log in {} \
+                 ({} bytes of output lost so far), so what you are waiting for may have \
+                 happened unrecorded; free some space, then check with `agent-tty snapshot`",
+                crate::text::escape_path(session_dir),
+                record.lost_output_bytes
+            ),
+        )
+    })
 }
 
 impl EventLogWriter {
@@ -95,18 +211,47 @@ impl EventLogWriter {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| Error::write(&path, e))?;
-        Ok(EventLogWriter {
+        let mut writer = EventLogWriter {
             file,
             path,
             next_seq,
-        })
+            // Whatever was there before may end torn (a crash, a full disk).
+            torn: true,
+            lost_output: 0,
+            record: None,
+        };
+        writer.repair().map_err(|e| Error::write(&writer.path, e))?;
+        writer.record =
+            Some(HostRecordFile::reserve(session_dir).map_err(|e| Error::write(session_dir, e))?);
+        Ok(writer)
     }
 
-    /// Appends one event as one whole line and returns its `seq`.
-    pub fn append(&mut self, body: EventBody) -> Result<u64> {
+    /// Ends a torn last line with a newline, so the next event starts a
+    /// line of its own (the torn one is then skipped by every reader).
+    fn repair(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        if !self.torn {
+            return Ok(());
+        }
+        let len = self.file.metadata()?.len();
+        let mut last = [0u8; 1];
+        if len > 0 {
+            self.file.read_exact_at(&mut last, len - 1)?;
+            if last[0] != b'\n' {
+                self.file.write_all(b"\n")?;
+            }
+        }
+        self.torn = false;
+        Ok(())
+    }
+
+    fn write_line(&mut self, body: EventBody) -> Result<u64> {
+        self.repair().map_err(|e| Error::write(&self.path, e))?;
         let seq = self.next_seq;
         let event = Event {
             seq,
@@ -115,11 +260,86 @@ impl EventLogWriter {
         };
         let mut line = serde_json::to_vec(&event).expect("an event always serialises");
         line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .map_err(|e| Error::write(&self.path, e))?;
+        if let Err(e) = self.file.write_all(&line) {
+            self.torn = true;
+            return Err(Error::write(&self.path, e));
+        }
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    fn note_storage(&mut self, full: bool) {
+        let lost = self.lost_output;
+        if let Some(record) = &mut self.record {
+            if record.record.storage_full != full || (full && lost > 0) {
+                record.record.storage_full = full;
+                if full {
+                    record.record.lost_output_bytes = record.record.lost_output_bytes.max(lost);
+                }
+                let _ = record.save();
+            }
+        }
+    }
+
+    /// Records the command's end: the `exit` event, and, first, the
+    /// reserved host record, which needs no new space and so survives a
+    /// full disk. Returns the event's `seq` when the log took it.
+    pub fn record_exit(
+        &mut self,
+        exit_code: Option<i32>,
+        exit_signal: Option<String>,
+    ) -> Result<u64> {
+        if let Some(record) = &mut self.record {
+            record.record.exit = Some(RecordedExit {
+                exit_code,
+                exit_signal: exit_signal.clone(),
+            });
+            let _ = record.save();
+            let _ = record.file.sync_all();
+        }
+        self.append(EventBody::Exit {
+            exit_code,
+            exit_signal,
+        })
+    }
+
+    /// Appends one event as one whole line and returns its `seq`.
+    ///
+    /// When output could not be logged earlier, a `marker` event saying how
+    /// many bytes were lost goes first. A failed append of output counts its
+    /// bytes as lost; any failed append marks storage as full in the host
+    /// record until an append succeeds again.
+    pub fn append(&mut self, body: EventBody) -> Result<u64> {
+        if self.lost_output > 0 {
+            let label = format!(
+                "agent-tty: {} bytes of output were lost (the Event Log could not be written: \
+                 storage full?)",
+                self.lost_output
+            );
+            if let Err(e) = self.write_line(EventBody::Marker { label }) {
+                if let EventBody::Output { data } = &body {
+                    self.lost_output += data.len() as u64;
+                }
+                self.note_storage(true);
+                return Err(e);
+            }
+            self.lost_output = 0;
+        }
+        let output_len = match &body {
+            EventBody::Output { data } => data.len() as u64,
+            _ => 0,
+        };
+        match self.write_line(body) {
+            Ok(seq) => {
+                self.note_storage(false);
+                Ok(seq)
+            }
+            Err(e) => {
+                self.lost_output += output_len;
+                self.note_storage(true);
+                Err(e)
+            }
+        }
     }
 
     /// The `seq` the next event will get.
@@ -195,6 +415,11 @@ impl EventLogFollower {
             torn: Vec::new(),
             chunk: Vec::new(),
         }
+    }
+
+    /// The Event Log it follows.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Bytes consumed so far (complete lines only).
@@ -276,6 +501,24 @@ mod tests {
             serde_json::to_string(&e).unwrap(),
             r#"{"seq":3,"ts":"2026-11-24T03:50:02.677Z","type":"input_run","payload":{"command":"ls","marker":"m1","noWait":false}}"#
         );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_terminated_before_the_next_append() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = event_log_path(tmp.path());
+        {
+            let mut w = EventLogWriter::open(tmp.path()).unwrap();
+            w.append(EventBody::Output { data: "a".into() }).unwrap();
+        }
+        // What a write cut short by a full disk leaves.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":1,"ts":"2026-11-24T03:5"#).unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        assert_eq!(w.append(EventBody::Output { data: "b".into() }).unwrap(), 1);
+        let events = read_all(&path).unwrap();
+        assert_eq!(events.len(), 2, "the event after a torn line was lost");
+        assert_eq!(events[1].body, EventBody::Output { data: "b".into() });
     }
 
     #[test]

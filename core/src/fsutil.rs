@@ -80,13 +80,46 @@ pub fn create_dir_all_private(path: &Path) -> io::Result<()> {
 /// it is missing. Its content means nothing and is never truncated: every
 /// process that locks the same resource opens the same file and takes the lock
 /// on it, so the file must outlive any one holder.
+///
+/// Never through a symlink (`O_NOFOLLOW`: a planted `x.lock -> elsewhere`
+/// is refused rather than creating or locking `elsewhere`), and only a
+/// regular file of this user's that nobody else can write is accepted: a
+/// lock file someone else controls could be held forever to block us.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    use std::os::unix::fs::MetadataExt;
+    let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{} is a symlink; refused (lock files are never followed)",
+                        path.display()
+                    ),
+                )
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a private lock file of yours (another user's, writable by others, \
+                 or not a regular file); refused. Remove it if it is stray",
+                path.display()
+            ),
+        ));
+    }
+    Ok(file)
 }
 
 fn unique_suffix(attempt: u32) -> String {
@@ -128,5 +161,35 @@ mod tests {
         fs::write(&path, b"held").unwrap();
         drop(open_lock_file(&path).unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"held");
+    }
+
+    #[test]
+    fn a_planted_lock_link_is_refused_and_creates_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("created-elsewhere");
+        let link = tmp.path().join("session.json.lock");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = open_lock_file(&link).unwrap_err();
+        assert!(e.to_string().contains("symlink"), "{e}");
+        assert!(!target.exists(), "the link's target was created");
+        // A link to an existing file is refused too (never locked through).
+        fs::write(&target, b"").unwrap();
+        assert!(open_lock_file(&link).is_err());
+    }
+
+    #[test]
+    fn a_lock_file_writable_by_others_or_of_another_user_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.lock");
+        fs::write(&path, b"").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(open_lock_file(&path).is_err());
+        if nix::unistd::geteuid().is_root() {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            nix::unistd::chown(&path, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            assert!(open_lock_file(&path).is_err());
+        } else {
+            eprintln!("SKIP (part): giving a file to another user needs root");
+        }
     }
 }

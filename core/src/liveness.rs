@@ -10,15 +10,30 @@
 //! (field 22 of `/proc/<pid>/stat`, in clock ticks since boot), plus this
 //! machine's identity and boot.
 //!
+//! Liveness never rests on a number in a file alone. A host proves it is
+//! alive by holding an exclusive `flock` on [`HOST_LOCK_FILE`] for its whole
+//! life: `create` takes the lock before the manifest exists and hands the
+//! locked descriptor to the host it starts, so there is no instant at which
+//! a Session being created looks dead, and the kernel drops the lock the
+//! moment the host dies, however it dies.
+//!
 //! The verdict ([`judge`]):
 //! - a sidecar from another machine makes the Session *foreign*: nothing here
 //!   may call its processes dead, and nobody may signal them;
 //! - a sidecar from an earlier boot of this machine means every recorded
 //!   process is gone (start times restart at each boot);
-//! - otherwise a PID counts as alive only if a process with that PID exists,
-//!   is not a zombie, and started at the recorded time;
-//! - Sessions made by agent-tty 0.5 have no sidecar and are judged by PID
-//!   alone, as 0.5 itself did.
+//! - a Session with a host lock file: the host is alive exactly when the
+//!   lock is held;
+//! - otherwise (Sessions from before the lock) a PID counts as alive only if
+//!   a process with that PID exists, is not a zombie, and started at the
+//!   recorded time; Sessions made by agent-tty 0.5 have no sidecar and their
+//!   host is judged by PID alone, as 0.5 itself did.
+//!
+//! Kill authority is stricter still: only a process pinned by the sidecar
+//! (PID, start time, this machine and boot), re-checked through a pidfd
+//! right before the signal and owned by this user, is ever signalled
+//! ([`ProcessIdentity::verify`]). A manifest's `hostPid`/`childPid` never
+//! is, and a 0.5 Session (no sidecar) is only marked, never signalled.
 
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -31,6 +46,10 @@ use std::sync::OnceLock;
 
 /// The sidecar's file name inside a Session directory.
 pub const SIDECAR_FILE: &str = "host.json";
+
+/// The lock a Session's host holds for its whole life (see the module
+/// documentation).
+pub const HOST_LOCK_FILE: &str = "host.lock";
 
 /// `<session dir>/host.json`.
 pub fn sidecar_path(session_dir: &Path) -> PathBuf {
@@ -164,10 +183,58 @@ impl Sidecar {
 }
 
 /// Reads a Session's sidecar. A missing or unreadable one is `None`: the
-/// Session is then judged by PID alone, as agent-tty 0.5 Sessions are.
+/// Session is then judged by PID alone, as agent-tty 0.5 Sessions are, and
+/// nothing of it is ever signalled. So is a sidecar that is a symlink, is
+/// not this user's, or is writable by group or others: what it says could
+/// come from someone else.
 pub fn read_sidecar(session_dir: &Path) -> Option<Sidecar> {
-    let bytes = std::fs::read(sidecar_path(session_dir)).ok()?;
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(sidecar_path(session_dir))
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.uid() != my_uid() || meta.mode() & 0o022 != 0 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.by_ref().take(64 * 1024).read_to_end(&mut bytes).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// Creates (never through a symlink) and takes a Session's host lock,
+/// waiting for any momentary reader. `create` calls this before it writes
+/// the manifest and hands the descriptor to the host, which keeps it open
+/// until it ends; the descriptor is close-on-exec, so the Session's command
+/// never holds it.
+pub fn take_host_lock(session_dir: &Path) -> Result<std::fs::File> {
+    let path = session_dir.join(HOST_LOCK_FILE);
+    let file = fsutil::open_lock_file(&path).map_err(|e| Error::write(&path, e))?;
+    fs4::fs_std::FileExt::lock_exclusive(&file).map_err(|e| Error::write(&path, e))?;
+    Ok(file)
+}
+
+/// Whether a Session's host lock is held: `Some(true)` held (the host
+/// runs), `Some(false)` free (the host is gone), `None` when the Session
+/// has no usable lock file (made before the lock existed, by agent-tty 0.5,
+/// or on a filesystem without locks). Never creates anything.
+pub fn host_lock_held(session_dir: &Path) -> Option<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(session_dir.join(HOST_LOCK_FILE))
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    match fs4::fs_std::FileExt::try_lock_shared(&file) {
+        Ok(true) => Some(false),
+        Ok(false) => Some(true),
+        Err(_) => None,
+    }
 }
 
 /// Writes a Session's sidecar atomically (mode 0600). Not fsynced: it sits
@@ -211,9 +278,10 @@ impl Liveness {
     }
 }
 
-/// Judges a Session's processes from its manifest and sidecar (see the
-/// module documentation for the rules). Reads `/proc`; never writes.
-pub fn judge(manifest: &Manifest, sidecar: Option<&Sidecar>) -> Liveness {
+/// Judges a Session's processes from its host lock, manifest and sidecar
+/// (see the module documentation for the rules). Reads `/proc` and probes
+/// the host lock; never writes.
+pub fn judge(session_dir: &Path, manifest: &Manifest, sidecar: Option<&Sidecar>) -> Liveness {
     let here = this_machine();
     if let Some(s) = sidecar {
         if s.machine.machine_id != here.machine_id {
@@ -229,22 +297,29 @@ pub fn judge(manifest: &Manifest, sidecar: Option<&Sidecar>) -> Liveness {
             };
         }
     }
+    let host_alive = match host_lock_held(session_dir) {
+        Some(held) => held,
+        None => {
+            host_pid(manifest, sidecar).is_some_and(|pid| pid_alive(pid, sidecar.map(|s| s.host)))
+        }
+    };
     Liveness::Local {
-        host_alive: host_pid(manifest, sidecar)
-            .is_some_and(|pid| pid_alive(pid, sidecar.map(|s| s.host))),
-        child_alive: child_pid(manifest, sidecar)
-            .is_some_and(|pid| pid_alive(pid, sidecar.and_then(|s| s.child))),
+        host_alive,
+        // Only a pinned child can be called alive: it is the one that may
+        // then be signalled.
+        child_alive: child_identity(sidecar).is_some_and(|c| c.is_alive()),
     }
 }
 
-/// The child PID to signal: the manifest's, else the sidecar's.
-pub fn child_pid(manifest: &Manifest, sidecar: Option<&Sidecar>) -> Option<u32> {
-    manifest
-        .child_pid
-        .or(sidecar.and_then(|s| s.child.map(|c| c.pid)))
+/// The Session's command as the sidecar pins it: the only child identity
+/// anything may signal. `None` for a Session without a sidecar (agent-tty
+/// 0.5), whatever its manifest says.
+pub fn child_identity(sidecar: Option<&Sidecar>) -> Option<ProcessIdentity> {
+    sidecar.and_then(|s| s.child)
 }
 
-/// The host PID: the manifest's, else the sidecar's.
+/// The host PID to show: the manifest's, else the sidecar's. For display
+/// and for judging 0.5 Sessions only; never a signal target.
 pub fn host_pid(manifest: &Manifest, sidecar: Option<&Sidecar>) -> Option<u32> {
     manifest.host_pid.or(sidecar.map(|s| s.host.pid))
 }
@@ -265,6 +340,159 @@ fn alive(pid: u32, start_time: Option<u64>) -> bool {
         Some(stat) => !stat.zombie && start_time.is_none_or(|t| t == stat.start_time),
         None => !proc_available() && pid_exists(pid),
     }
+}
+
+/// A process proven, right now, to be the one a sidecar recorded: same PID,
+/// same start time, not a zombie, owned by this user. Holds a pidfd where
+/// the kernel has them, so a signal sent through it can only reach that
+/// process even if it exits and its PID is reused meanwhile.
+pub struct Verified {
+    pid: u32,
+    pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl ProcessIdentity {
+    /// Pins this identity to the live process, or `None` when the PID now
+    /// belongs to another process (or none), to another user, or to a
+    /// zombie. The pidfd is opened *before* the checks, so what was checked
+    /// is what the pidfd refers to.
+    pub fn verify(&self) -> Option<Verified> {
+        let raw = i32::try_from(self.pid).ok().filter(|&p| p > 1)?;
+        let pidfd = pidfd_open(raw);
+        let stat = read_stat(self.pid)?;
+        if stat.zombie || stat.start_time != self.start_time || stat.uid != Some(my_uid()) {
+            return None;
+        }
+        Some(Verified {
+            pid: self.pid,
+            pidfd,
+        })
+    }
+}
+
+impl Verified {
+    /// The PID.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Signals the process itself (through its pidfd when there is one).
+    pub fn signal(&self, signal: Signal) -> bool {
+        if let Some(fd) = &self.pidfd {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a plain syscall on a pidfd we own.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    signal as libc::c_int,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            return rc == 0;
+        }
+        signal_process(self.pid, signal)
+    }
+
+    /// Signals the process group it leads (the Session's command is the
+    /// leader of its own group), then the process itself in case it left
+    /// the group. The group is signalled only while the leader is still
+    /// this process, so the group id cannot have been reused.
+    pub fn signal_group(&self, signal: Signal) -> bool {
+        let group = self.is_alive() && signal_group_raw(self.pid, signal);
+        self.signal(signal) || group
+    }
+
+    /// Whether the verified process still runs (zombies count as ended).
+    pub fn is_alive(&self) -> bool {
+        read_stat(self.pid).is_some_and(|s| !s.zombie)
+            && self.pidfd.as_ref().is_none_or(|fd| !pidfd_exited(fd))
+    }
+
+    /// Ends the command this process leads as `destroy` does: its process
+    /// group is hung up and terminated (`SIGHUP`, `SIGTERM`), given `grace`
+    /// to finish, then killed; `force` kills at once, and kills every
+    /// process of its terminal session too (background jobs in other
+    /// process groups included). Returns once the group is gone or a second
+    /// `grace` has passed.
+    pub fn end(&self, force: bool, grace: std::time::Duration) {
+        let gone = || !group_exists(self.pid);
+        if !force {
+            self.signal_group(Signal::SIGHUP);
+            self.signal_group(Signal::SIGTERM);
+            if wait_for(grace, gone) {
+                return;
+            }
+        }
+        let members = if force {
+            self.session_members()
+        } else {
+            Vec::new()
+        };
+        self.signal_group(Signal::SIGKILL);
+        for pid in members.into_iter().filter(|&p| p != self.pid) {
+            signal_process(pid, Signal::SIGKILL);
+        }
+        wait_for(grace, gone);
+    }
+
+    /// Every process of this user in the terminal session this process
+    /// leads (`setsid`): the command, its process group and background jobs
+    /// in other groups alike. What `destroy --force` kills.
+    pub fn session_members(&self) -> Vec<u32> {
+        let me = my_uid();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| {
+                read_stat(pid).is_some_and(|s| s.session == Some(self.pid) && s.uid == Some(me))
+            })
+            .collect()
+    }
+}
+
+/// Polls `done` every 10 ms for up to `limit`; whether it came true.
+pub fn wait_for(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+fn my_uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a plain syscall; a non-negative result is a new descriptor we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A pidfd polls readable once its process has exited.
+fn pidfd_exited(fd: &std::os::fd::OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
+}
+
+fn signal_group_raw(pid: u32, signal: Signal) -> bool {
+    i32::try_from(pid)
+        .ok()
+        .filter(|&p| p > 1)
+        .is_some_and(|p| kill(Pid::from_raw(-p), signal).is_ok())
 }
 
 /// Sends `signal` to the process group led by `pid` and to `pid` itself (in
@@ -302,20 +530,33 @@ pub fn group_exists(pid: u32) -> bool {
 struct Stat {
     zombie: bool,
     start_time: u64,
+    /// Field 6: the terminal session id.
+    session: Option<u32>,
+    /// The owner of `/proc/<pid>` (the process's effective user).
+    uid: Option<u32>,
 }
 
 fn read_stat(pid: u32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let uid = file.metadata().ok().map(|m| m.uid());
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
     // The command name (field 2) is in parentheses and may itself contain
     // spaces or parentheses: split after the last ')'.
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = fields.next()?;
-    // After the state (field 3), field 22 is the 19th.
-    let start_time = fields.nth(18)?.parse().ok()?;
+    // Fields 4 and 5 (ppid, pgrp), then 6: the session.
+    let session = fields.nth(2).and_then(|f| f.parse().ok());
+    // After the session (field 6), field 22 is the 16th.
+    let start_time = fields.nth(15)?.parse().ok()?;
     Some(Stat {
         zombie: state == "Z" || state == "X",
         start_time,
+        session,
+        uid,
     })
 }
 
@@ -370,15 +611,28 @@ mod tests {
             start_time: me().start_time + 7,
         };
         assert_eq!(
-            judge(&m, Some(&Sidecar::new(old, None))).host_alive(),
+            judge(
+                Path::new("/nonexistent"),
+                &m,
+                Some(&Sidecar::new(old, None))
+            )
+            .host_alive(),
             Some(false)
         );
         assert_eq!(
-            judge(&m, Some(&Sidecar::new(me(), None))).host_alive(),
+            judge(
+                Path::new("/nonexistent"),
+                &m,
+                Some(&Sidecar::new(me(), None))
+            )
+            .host_alive(),
             Some(true)
         );
         // agent-tty 0.5 Sessions have no sidecar: PID alone.
-        assert_eq!(judge(&m, None).host_alive(), Some(true));
+        assert_eq!(
+            judge(Path::new("/nonexistent"), &m, None).host_alive(),
+            Some(true)
+        );
     }
 
     #[test]
@@ -386,11 +640,14 @@ mod tests {
         let m = manifest(Some(std::process::id()), None);
         let mut elsewhere = Sidecar::new(me(), None);
         elsewhere.machine.machine_id = "another-machine".into();
-        assert!(judge(&m, Some(&elsewhere)).is_foreign());
+        assert!(judge(Path::new("/nonexistent"), &m, Some(&elsewhere)).is_foreign());
         let mut rebooted = Sidecar::new(me(), None);
         if rebooted.machine.boot_id.is_some() {
             rebooted.machine.boot_id = Some("an-earlier-boot".into());
-            assert_eq!(judge(&m, Some(&rebooted)).host_alive(), Some(false));
+            assert_eq!(
+                judge(Path::new("/nonexistent"), &m, Some(&rebooted)).host_alive(),
+                Some(false)
+            );
         }
     }
 
@@ -402,7 +659,7 @@ mod tests {
         let zombie = wait_until(|| read_stat(pid).is_some_and(|s| s.zombie));
         assert!(zombie);
         assert_eq!(
-            judge(&manifest(Some(pid), None), None).host_alive(),
+            judge(Path::new("/nonexistent"), &manifest(Some(pid), None), None).host_alive(),
             Some(false)
         );
         child.wait().unwrap();
@@ -428,6 +685,129 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read_sidecar(tmp.path()).unwrap().socket, None);
+    }
+
+    #[test]
+    fn the_host_lock_decides_liveness_whatever_the_pids_say() {
+        let tmp = tempfile::tempdir().unwrap();
+        // PIDs that say "alive" (this process) do not outweigh a free lock...
+        let m = manifest(Some(std::process::id()), None);
+        let lock = take_host_lock(tmp.path()).unwrap();
+        assert_eq!(host_lock_held(tmp.path()), Some(true));
+        assert_eq!(judge(tmp.path(), &m, None).host_alive(), Some(true));
+        drop(lock);
+        assert_eq!(host_lock_held(tmp.path()), Some(false));
+        assert_eq!(judge(tmp.path(), &m, None).host_alive(), Some(false));
+        // ...and a held lock means alive with no PID recorded at all (a
+        // host whose `create` was killed before it wrote them).
+        let _held = take_host_lock(tmp.path()).unwrap();
+        assert_eq!(
+            judge(tmp.path(), &manifest(None, None), None).host_alive(),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_planted_host_lock_link_is_no_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("elsewhere");
+        std::fs::write(&target, b"").unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join(HOST_LOCK_FILE)).unwrap();
+        assert_eq!(host_lock_held(tmp.path()), None);
+        assert!(take_host_lock(tmp.path()).is_err());
+    }
+
+    #[test]
+    fn only_the_recorded_process_verifies_and_manifest_pids_name_no_child() {
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let real = ProcessIdentity::of(sleeper.id()).unwrap();
+        assert!(real.verify().is_some());
+        let impostor = ProcessIdentity {
+            start_time: real.start_time + 1,
+            ..real
+        };
+        assert!(
+            impostor.verify().is_none(),
+            "another start time is another process"
+        );
+        // A manifest naming the sleeper as child gives nobody a target.
+        let m = manifest(None, Some(sleeper.id()));
+        assert!(matches!(
+            judge(Path::new("/nonexistent"), &m, None),
+            Liveness::Local {
+                child_alive: false,
+                ..
+            }
+        ));
+        assert_eq!(child_identity(None), None);
+        let verified = real.verify().unwrap();
+        assert!(verified.signal(Signal::SIGKILL));
+        sleeper.wait().unwrap();
+        assert!(!verified.is_alive());
+        assert!(real.verify().is_none());
+    }
+
+    #[test]
+    fn another_users_process_never_verifies() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: needs root to start a process as another user");
+            return;
+        }
+        use std::os::unix::process::CommandExt;
+        let mut theirs = std::process::Command::new("sleep")
+            .arg("30")
+            .uid(65534)
+            .spawn()
+            .unwrap();
+        let identity = ProcessIdentity::of(theirs.id()).unwrap();
+        assert!(identity.verify().is_none());
+        theirs.kill().unwrap();
+        theirs.wait().unwrap();
+    }
+
+    #[test]
+    fn session_members_include_background_jobs_in_other_groups() {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        // A session leader (as a Session's command is) with a job that
+        // moved to a process group of its own, as a shell's `&` job does.
+        let mut command = std::process::Command::new("sh");
+        command
+            .args([
+                "-c",
+                "python3 -c 'import os,time; os.setpgid(0,0); print(os.getpid(), flush=True); \
+                 time.sleep(30)' & wait",
+            ])
+            .stdout(std::process::Stdio::piped());
+        // SAFETY: only setsid between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut leader = command.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(leader.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let job: u32 = line.trim().parse().unwrap();
+        let verified = ProcessIdentity::of(leader.id()).unwrap().verify().unwrap();
+        let members = verified.session_members();
+        assert!(
+            members.contains(&leader.id()) && members.contains(&job),
+            "{members:?}"
+        );
+        // The group signal alone would miss the job.
+        assert!(read_stat(job).is_some());
+        for pid in members {
+            signal_process(pid, Signal::SIGKILL);
+        }
+        leader.wait().unwrap();
+        assert!(wait_until(|| read_stat(job).is_none_or(|s| s.zombie)));
     }
 
     pub(super) fn wait_until(mut check: impl FnMut() -> bool) -> bool {

@@ -8,8 +8,11 @@
 //! recorded by another machine are never touched. A dry run computes the same
 //! decision in memory and writes and signals nothing.
 //!
-//! Liveness is judged by [`crate::liveness`] (PID plus start time, machine
-//! identity). The decision is taken twice in [`ReconcileMode::Apply`]: once
+//! Liveness is judged by [`crate::liveness`] (the host lock, else PID plus
+//! start time; machine identity). Only a command pinned by the sidecar and
+//! re-verified is ever killed; a Session without one (agent-tty 0.5) is only
+//! marked. Nothing is written or signalled unless the Home, its `sessions/`
+//! and the Session directory are trusted ([`crate::safe_fs`]). The decision is taken twice in [`ReconcileMode::Apply`]: once
 //! without a lock, so the common case (host alive, or nothing to do) costs a
 //! read and a few `/proc` lookups, and again under the manifest lock before
 //! anything is written. The second look matters because `create` holds that
@@ -19,8 +22,10 @@
 
 use crate::control;
 use crate::error::Result;
+use crate::event_log;
 use crate::liveness::{self, Liveness};
 use crate::manifest::{self, FailureOrigin, Manifest, Status};
+use crate::safe_fs;
 use fs4::fs_std::FileExt;
 use nix::sys::signal::Signal;
 use std::path::Path;
@@ -74,7 +79,7 @@ pub fn reconcile_manifest(
         return Ok(unchanged(manifest, false));
     }
     let sidecar = liveness::read_sidecar(session_dir);
-    match liveness::judge(&manifest, sidecar.as_ref()) {
+    match liveness::judge(session_dir, &manifest, sidecar.as_ref()) {
         Liveness::Foreign => return Ok(unchanged(manifest, true)),
         Liveness::Local {
             host_alive: true, ..
@@ -87,7 +92,7 @@ pub fn reconcile_manifest(
                 return Ok(unchanged(manifest, false));
             }
             let mut would_be = manifest;
-            record_host_death(&mut would_be);
+            record_host_end(&mut would_be, session_dir);
             would_be.updated_at = crate::time::now_iso();
             Ok(ReconcileOutcome {
                 manifest: would_be,
@@ -97,6 +102,9 @@ pub fn reconcile_manifest(
             })
         }
         ReconcileMode::Apply => {
+            // About to write and perhaps signal: only in a Home, `sessions/`
+            // and Session directory nobody else can have planted or changed.
+            safe_fs::check_session_chain(session_dir)?;
             let (manifest, (found_dead, foreign, last_recorded_at)) =
                 manifest::update_manifest(session_dir, |m| {
                     let before = m.updated_at.clone();
@@ -104,7 +112,7 @@ pub fn reconcile_manifest(
                         return Ok((false, (false, false, before)));
                     }
                     let sidecar = liveness::read_sidecar(session_dir);
-                    match liveness::judge(m, sidecar.as_ref()) {
+                    match liveness::judge(session_dir, m, sidecar.as_ref()) {
                         Liveness::Foreign => Ok((false, (false, true, before))),
                         Liveness::Local {
                             host_alive: true, ..
@@ -113,12 +121,16 @@ pub fn reconcile_manifest(
                             host_alive: false,
                             child_alive,
                         } => {
+                            // Only the command the sidecar pins, re-verified
+                            // right now; never a PID from the manifest.
                             if child_alive {
-                                if let Some(pid) = liveness::child_pid(m, sidecar.as_ref()) {
-                                    liveness::signal_group(pid, Signal::SIGKILL);
+                                if let Some(child) = liveness::child_identity(sidecar.as_ref())
+                                    .and_then(|c| c.verify())
+                                {
+                                    child.signal_group(Signal::SIGKILL);
                                 }
                             }
-                            record_host_death(m);
+                            record_host_end(m, session_dir);
                             remove_socket(session_dir, sidecar.as_ref());
                             Ok((true, (true, false, before)))
                         }
@@ -134,7 +146,26 @@ pub fn reconcile_manifest(
     }
 }
 
-/// The manifest change for a host found dead (`updatedAt` is the caller's).
+/// The manifest change for a host found dead: the exit it recorded in its
+/// reserved host record (it could not update the manifest itself, say on a
+/// full disk), else a host death. `updatedAt` is the caller's.
+fn record_host_end(m: &mut Manifest, session_dir: &Path) {
+    match event_log::read_host_record(session_dir).and_then(|r| r.exit) {
+        Some(exit) => {
+            m.status = match m.status {
+                Status::Destroying | Status::Destroyed => Status::Destroyed,
+                _ => Status::Exited,
+            };
+            m.exit_code = exit.exit_code;
+            m.exit_signal = exit.exit_signal;
+            m.host_pid = None;
+            m.child_pid = None;
+        }
+        None => record_host_death(m),
+    }
+}
+
+/// The manifest change for a host that died without recording an exit.
 fn record_host_death(m: &mut Manifest) {
     let before = m.status;
     m.status = before.after_host_death();
@@ -185,6 +216,30 @@ mod tests {
     use crate::liveness::{ProcessIdentity, Sidecar};
     use rstest::rstest;
 
+    /// A Session directory laid out as in a Home (`home/sessions/<id>`),
+    /// so the trust checks on the chain above it apply.
+    struct SessionTmp {
+        _tmp: tempfile::TempDir,
+        dir: std::path::PathBuf,
+    }
+
+    impl SessionTmp {
+        fn path(&self) -> &Path {
+            &self.dir
+        }
+    }
+
+    fn session_tmp() -> SessionTmp {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp
+            .path()
+            .join("home")
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&dir).unwrap();
+        SessionTmp { _tmp: tmp, dir }
+    }
+
     fn write(dir: &Path, status: Status, host: Option<u32>, child: Option<u32>) -> Manifest {
         let mut m = manifest::tests::sample();
         m.status = status;
@@ -204,9 +259,45 @@ mod tests {
 
     /// A `running` Session whose host is dead but whose command still runs
     /// (a `sleep` the caller must reap).
-    fn orphaned_child() -> (tempfile::TempDir, std::process::Child) {
-        let tmp = tempfile::tempdir().unwrap();
+    fn orphaned_child() -> (SessionTmp, std::process::Child) {
+        let tmp = session_tmp();
         let orphan = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let dead = dead_pid();
+        write(tmp.path(), Status::Running, Some(dead), Some(orphan.id()));
+        let host = ProcessIdentity {
+            pid: dead,
+            start_time: 1,
+        };
+        liveness::write_sidecar(
+            tmp.path(),
+            &Sidecar::new(host, ProcessIdentity::of(orphan.id())),
+        )
+        .unwrap();
+        (tmp, orphan)
+    }
+
+    #[test]
+    fn an_exit_the_host_recorded_in_its_reserved_record_is_not_a_host_death() {
+        let tmp = session_tmp();
+        write(tmp.path(), Status::Running, Some(dead_pid()), None);
+        let mut log = event_log::EventLogWriter::open(tmp.path()).unwrap();
+        log.record_exit(Some(3), None).unwrap();
+        drop(log);
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert_eq!(out.manifest.status, Status::Exited);
+        assert_eq!(out.manifest.exit_code, Some(3));
+        assert_eq!(out.manifest.failure_origin, None);
+    }
+
+    #[test]
+    fn pids_in_a_manifest_alone_are_never_signalled() {
+        // An agent-tty 0.5 Session (no sidecar) whose manifest names a live,
+        // unrelated process as its command: marked, never signalled.
+        let tmp = session_tmp();
+        let mut bystander = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
             .unwrap();
@@ -214,9 +305,49 @@ mod tests {
             tmp.path(),
             Status::Running,
             Some(dead_pid()),
-            Some(orphan.id()),
+            Some(bystander.id()),
         );
-        (tmp, orphan)
+        let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert_eq!(out.manifest.status, Status::Failed);
+        // A crafted sidecar with the right PID but another start time fares
+        // no better.
+        write(
+            tmp.path(),
+            Status::Running,
+            Some(dead_pid()),
+            Some(bystander.id()),
+        );
+        let mut impostor = ProcessIdentity::of(bystander.id()).unwrap();
+        impostor.start_time += 1;
+        let host = ProcessIdentity {
+            pid: dead_pid(),
+            start_time: 1,
+        };
+        liveness::write_sidecar(tmp.path(), &Sidecar::new(host, Some(impostor))).unwrap();
+        reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
+        assert!(
+            bystander.try_wait().unwrap().is_none(),
+            "an unrelated process was signalled"
+        );
+        bystander.kill().unwrap();
+        bystander.wait().unwrap();
+    }
+
+    #[test]
+    fn an_untrusted_home_is_not_reconciled() {
+        use std::os::unix::fs::PermissionsExt;
+        let (tmp, mut orphan) = orphaned_child();
+        let home = tmp.path().parent().unwrap().parent().unwrap();
+        std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap_err();
+        assert!(e.to_string().contains("writable by group or others"), "{e}");
+        assert_eq!(
+            manifest::read_manifest(tmp.path()).unwrap().status,
+            Status::Running
+        );
+        assert!(orphan.try_wait().unwrap().is_none());
+        orphan.kill().unwrap();
+        orphan.wait().unwrap();
     }
 
     #[rstest]
@@ -228,7 +359,7 @@ mod tests {
         #[case] after: Status,
         #[case] origin: Option<FailureOrigin>,
     ) {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = session_tmp();
         write(tmp.path(), before, Some(dead_pid()), None);
         let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
         assert!(out.found_dead && !out.foreign);
@@ -273,7 +404,7 @@ mod tests {
 
     #[test]
     fn live_hosts_terminal_sessions_and_foreign_sessions_are_left_alone() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = session_tmp();
         let me = std::process::id();
         write(tmp.path(), Status::Running, Some(me), None);
         let out = reconcile_session(tmp.path(), ReconcileMode::Apply).unwrap();
@@ -304,13 +435,16 @@ mod tests {
 
     #[test]
     fn apply_removes_the_socket_of_a_dead_host_and_a_dry_run_does_not() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = session_tmp();
         let id = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
         let dir = tmp.path().join("home").join("sessions").join(id);
         std::fs::create_dir_all(&dir).unwrap();
         let sockets = tmp.path().join("runtime");
         crate::fsutil::create_dir_all_private(&sockets).unwrap();
-        let socket = sockets.join(format!("{id}-0badf00d.sock"));
+        let socket = sockets.join(control::socket_name(
+            dir.parent().unwrap().parent().unwrap(),
+            id,
+        ));
         drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
         let dead = dead_pid();
         write(&dir, Status::Running, Some(dead), None);
@@ -337,7 +471,7 @@ mod tests {
 
     #[test]
     fn a_session_whose_lock_is_held_is_not_judged_by_a_dry_run() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = session_tmp();
         write(tmp.path(), Status::Running, None, None);
         let lock = std::fs::File::create(tmp.path().join(manifest::MANIFEST_LOCK_FILE)).unwrap();
         FileExt::lock_exclusive(&lock).unwrap();

@@ -306,6 +306,24 @@ impl HomeRegistry {
         Ok(value)
     }
 
+    /// Checks, before anything irreversible is done, that the registry can
+    /// be updated now: its lock can be taken, its content is one this
+    /// version may rewrite, and its directory has room for a rewrite (the
+    /// file is rewritten in place with its own bytes, atomically, which
+    /// fails on a full disk exactly as a real update would). gc calls this
+    /// before it deletes anything, so a registry it could not update is an
+    /// error up front, not after Sessions are gone.
+    pub fn check_updatable(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        self.read_for_update()?;
+        match std::fs::read(&self.file) {
+            Ok(bytes) => fsutil::write_atomic(&self.file, &bytes, 0o600)
+                .map_err(|e| Error::write(&self.file, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::read(&self.file, e)),
+        }
+    }
+
     /// Registers `home` (in canonical form), or refreshes its `lastSeenAt`.
     pub fn register(&self, home: &Path) -> Result<()> {
         self.register_at(home, SystemTime::now())

@@ -6,17 +6,31 @@
 //! Homes written by agent-tty 0.5.
 //!
 //! `run`'s completion-marker suffix is removed from the output before the
-//! emulator sees it (see [`marker_echo`]), so no reader of the screen ever
+//! emulator sees it (see `marker_echo`), so no reader of the screen ever
 //! shows it.
+//!
+//! The emulator is `alacritty_terminal` (see [`engine`] and
+//! `docs/adr/0003-terminal-engine.md`); nothing outside this module names
+//! it: readers use the text, cursor and [`Cell`] API below. A replay starts
+//! from the Session's latest screen checkpoint when there is a usable one
+//! (see [`checkpoint`]), so its cost follows what was logged since, not the
+//! whole Event Log.
 
 mod cells;
+mod checkpoint;
+mod engine;
 mod marker_echo;
 
 pub use cells::{Cell, CellColor, CellRows, CellWidth};
+pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
 use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};
 use crate::manifest::Manifest;
+use alacritty_terminal::grid::Dimensions;
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::Flags;
+use engine::Engine;
 use marker_echo::MarkerEchoFilter;
 use std::path::Path;
 
@@ -29,11 +43,15 @@ pub struct ExitInfo {
     pub exit_signal: Option<String>,
 }
 
+/// The terminal engine behind every screen (`inspect` reports it as
+/// `rendererRuntime.backend`).
+pub const ENGINE_NAME: &str = "alacritty_terminal";
+
 /// The widest terminal agent-tty supports, in columns.
 ///
-/// The emulator allocates every cell of the screen up front (and again for
-/// the alternate screen and each line of scrollback), so a size is a memory
-/// budget: 1000 × 1000, full, with its scrollback, costs about 90 MB to
+/// The emulator allocates every cell of the screen (and again for the
+/// alternate screen and each line of scrollback), so a size is a memory
+/// budget: 1000 × 1000, full, with its scrollback, costs about 100 MB to
 /// replay, where 4000 × 4000 would cost about 1.5 GB and 65535 × 65535
 /// aborts the reader. 1000 is far beyond any real terminal (a 4K screen at a tiny
 /// font is about 500 columns). `create` and `resize` refuse larger sizes,
@@ -57,10 +75,19 @@ fn replay_size(cols: u16, rows: u16) -> (u16, u16) {
 /// a log written by something else (agent-tty 0.5, a damaged or hostile
 /// Home) must not make a reader allocate without bound.
 pub struct ScreenReplay {
-    parser: vt100::Parser,
+    engine: Engine,
+    /// Lines of scrollback this reader asked for; the emulator keeps at
+    /// least [`ScreenReplay::DEFAULT_SCROLLBACK`] whatever is asked, so a
+    /// screen that shrank and grew again looks the same to every reader.
+    scrollback: usize,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
     echo: ShownOutput,
+    /// The escape-sequence parser is known to be between sequences (so the
+    /// state can be checkpointed here).
+    at_rest: bool,
+    /// Nothing was applied yet (a checkpoint may be restored).
+    pristine: bool,
 }
 
 impl ScreenReplay {
@@ -76,11 +103,18 @@ impl ScreenReplay {
     pub fn with_scrollback(cols: u16, rows: u16, scrollback: usize) -> Self {
         let (rows, cols) = replay_size(cols, rows);
         ScreenReplay {
-            parser: vt100::Parser::new(rows, cols, scrollback),
+            engine: Engine::new(cols, rows, Self::engine_history(scrollback)),
+            scrollback,
             exit: None,
             last_seq: None,
             echo: ShownOutput::new(),
+            at_rest: true,
+            pristine: true,
         }
+    }
+
+    fn engine_history(scrollback: usize) -> usize {
+        scrollback.max(Self::DEFAULT_SCROLLBACK)
     }
 
     /// An empty screen at the size a Session was created with (later
@@ -89,10 +123,9 @@ impl ScreenReplay {
         Self::for_manifest_with_scrollback(manifest, Self::DEFAULT_SCROLLBACK)
     }
 
-    /// Like [`ScreenReplay::for_manifest`], keeping `scrollback` lines. Readers
-    /// of the visible screen only (`wait`, `snapshot` without scrollback)
-    /// pass 0: the emulator then never copies rows into scrollback, which
-    /// makes replaying a big log noticeably cheaper.
+    /// Like [`ScreenReplay::for_manifest`], keeping `scrollback` lines
+    /// (readers of the visible screen only, `wait` and `snapshot` without
+    /// scrollback, pass 0).
     pub fn for_manifest_with_scrollback(manifest: &Manifest, scrollback: usize) -> Self {
         Self::with_scrollback(
             manifest.creation_cols.unwrap_or(manifest.cols),
@@ -104,13 +137,14 @@ impl ScreenReplay {
     /// Applies one event.
     pub fn apply(&mut self, event: &Event) {
         self.last_seq = Some(event.seq);
+        self.pristine = false;
         if let Some(shown) = self.echo.shown(event) {
-            self.parser.process(shown.as_bytes());
+            self.feed(shown.as_bytes());
         }
         match &event.body {
             EventBody::Resize { cols, rows } => {
                 let (rows, cols) = replay_size(*cols, *rows);
-                self.parser.screen_mut().set_size(rows, cols)
+                self.engine.resize(cols, rows)
             }
             EventBody::Exit {
                 exit_code,
@@ -125,18 +159,76 @@ impl ScreenReplay {
         }
     }
 
-    /// The emulated screen.
-    pub fn screen(&self) -> &vt100::Screen {
-        self.parser.screen()
+    /// Feeds program output to the emulator (the host's live screen calls
+    /// this with what the PTY produced; a replay, through [`Self::apply`]).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pristine = false;
+        self.at_rest = checkpoint::ends_at_rest(bytes, self.at_rest);
+        self.engine.process(bytes);
+    }
+
+    /// Starts collecting the replies a terminal owes the program (DA, DSR,
+    /// CPR, DECRQM, OSC colour queries in the default profile's colours):
+    /// the host's live screen wants them, a replay does not.
+    pub fn collect_replies(&mut self) {
+        self.engine.collect_replies();
+    }
+
+    /// The replies collected since the last call (see
+    /// [`Self::collect_replies`]), to be written to the program.
+    pub fn take_replies(&mut self) -> Vec<u8> {
+        self.engine.take_replies()
+    }
+
+    /// Writes a screen checkpoint of this state beside the Event Log `log`,
+    /// which it has applied up to byte `offset` (a line boundary), for later
+    /// replays to resume from. For the host's live screen (which knows how
+    /// far it has logged) and tests; readers write theirs from
+    /// [`Self::catch_up`]. Returns whether one was written: not when the
+    /// escape-sequence parser is inside a sequence, nor when this process
+    /// does not own the Session directory, nor on any I/O error (a
+    /// checkpoint is only a cache).
+    pub fn save_checkpoint(&mut self, log: &Path, offset: u64) -> bool {
+        checkpoint::save(self, log, offset)
+    }
+
+    /// One row as text: wide characters once, blanks as spaces.
+    fn row_text(&self, line: i32) -> String {
+        let grid = self.engine.term.grid();
+        let row = &grid[Line(line)];
+        let mut text = String::with_capacity(grid.columns());
+        for col in 0..grid.columns() {
+            let cell = &row[Column(col)];
+            if cell
+                .flags
+                .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
+            {
+                continue;
+            }
+            text.push(if cell.c == '\t' { ' ' } else { cell.c });
+            if let Some(marks) = cell.zerowidth() {
+                text.extend(marks);
+            }
+        }
+        text
+    }
+
+    /// Whether a row continues on the next one because the terminal wrapped
+    /// it at the right margin.
+    fn row_wrapped(&self, line: i32) -> bool {
+        let grid = self.engine.term.grid();
+        grid[Line(line)][Column(grid.columns() - 1)]
+            .flags
+            .contains(Flags::WRAPLINE)
     }
 
     /// The visible rows as text, trailing spaces trimmed.
     pub fn visible_lines(&self) -> Vec<String> {
-        let screen = self.parser.screen();
-        let (_, cols) = screen.size();
-        screen
-            .rows(0, cols)
-            .map(|r| r.trim_end().to_owned())
+        (0..self.engine.rows() as i32)
+            .map(|line| self.row_text(line).trim_end().to_owned())
             .collect()
     }
 
@@ -145,15 +237,15 @@ impl ScreenReplay {
     /// the next without a line break, so output that merely wrapped at the
     /// right margin still matches as one piece.
     pub fn match_text(&self) -> String {
-        let screen = self.parser.screen();
-        let (rows, cols) = screen.size();
+        let rows = self.engine.rows() as i32;
         let mut text = String::new();
-        for (row, line) in screen.rows(0, cols).enumerate() {
-            if screen.row_wrapped(row as u16) {
-                text.push_str(&line);
+        for line in 0..rows {
+            let row = self.row_text(line);
+            if self.row_wrapped(line) {
+                text.push_str(&row);
             } else {
-                text.push_str(line.trim_end());
-                if row + 1 < usize::from(rows) {
+                text.push_str(row.trim_end());
+                if line + 1 < rows {
                     text.push('\n');
                 }
             }
@@ -162,40 +254,26 @@ impl ScreenReplay {
     }
 
     /// The scrollback (oldest first) followed by the visible rows, trailing
-    /// spaces trimmed. Takes `&mut self` because the emulator only shows
-    /// scrollback by scrolling its view; the view is put back before
-    /// returning.
+    /// spaces trimmed.
     pub fn lines_with_scrollback(&mut self) -> Vec<String> {
-        let screen = self.parser.screen_mut();
-        let (rows, cols) = screen.size();
-        screen.set_scrollback(usize::MAX);
-        let mut offset = screen.scrollback();
-        let mut lines = Vec::with_capacity(offset + usize::from(rows));
-        while offset > 0 {
-            screen.set_scrollback(offset);
-            let take = offset.min(usize::from(rows));
-            lines.extend(
-                screen
-                    .rows(0, cols)
-                    .take(take)
-                    .map(|r| r.trim_end().to_owned()),
-            );
-            offset -= take;
-        }
-        screen.set_scrollback(0);
+        let history = self.scrollback_len() as i32;
+        let mut lines: Vec<String> = (1..=history)
+            .rev()
+            .map(|k| self.row_text(-k).trim_end().to_owned())
+            .collect();
         lines.extend(self.visible_lines());
         lines
     }
 
     /// The cursor as `(row, col)`, zero-based.
     pub fn cursor(&self) -> (u16, u16) {
-        self.parser.screen().cursor_position()
+        let point = self.engine.term.grid().cursor.point;
+        (point.line.0.max(0) as u16, point.column.0 as u16)
     }
 
     /// The screen size as `(cols, rows)`.
     pub fn size(&self) -> (u16, u16) {
-        let (rows, cols) = self.parser.screen().size();
-        (cols, rows)
+        (self.engine.cols() as u16, self.engine.rows() as u16)
     }
 
     /// How the Session ended, once its `exit` event was applied.
@@ -211,12 +289,12 @@ impl ScreenReplay {
 
 /// The terminal output an Event Log puts on the screen, event by event:
 /// `output` data with `run`'s completion-marker echo removed (see
-/// [`marker_echo`]), exactly as [`ScreenReplay`] feeds its emulator.
+/// `marker_echo`), exactly as [`ScreenReplay`] feeds its emulator.
 ///
 /// For readers that need the bytes rather than the screen, such as the
 /// asciicast export: what they write then replays to the same screen, and
 /// the marker never shows.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ShownOutput {
     echo: MarkerEchoFilter,
 }
@@ -281,12 +359,38 @@ impl ScreenReplay {
 
     /// Applies every event `follower` has not read yet and returns how many.
     ///
+    /// A fresh replay (nothing applied yet) with a follower at the start of
+    /// the log first resumes from the Session's screen checkpoint when it has
+    /// a usable one, and reads only the events after it; the events the
+    /// checkpoint covers count as applied. Having replayed much more than the
+    /// checkpoint covered, it writes a new one (see [`checkpoint`]).
+    ///
     /// Replaying a big log costs two things of similar size: parsing its JSON
     /// lines and running the terminal emulator over their output. They are
     /// independent, so the lines are parsed on a helper thread and handed
     /// over in batches while this thread emulates; a 10 MB log replays in
     /// about the emulator's time alone.
     pub fn catch_up(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+        let fresh = self.pristine && follower.offset() == 0;
+        let mut resumed = 0;
+        let mut start = 0;
+        if fresh {
+            let log = follower.path().to_owned();
+            if let Some(offset) = checkpoint::restore(self, &log) {
+                *follower = EventLogFollower::starting_at(&log, offset);
+                start = offset;
+                resumed = self.last_seq.map_or(0, |s| s as usize + 1);
+            }
+        }
+        let applied = self.catch_up_from(follower)?;
+        if fresh && follower.offset() - start >= CHECKPOINT_EVERY_BYTES {
+            let log = follower.path().to_owned();
+            checkpoint::save(self, &log, follower.offset());
+        }
+        Ok(resumed + applied)
+    }
+
+    fn catch_up_from(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
         std::thread::scope(|scope| {
             let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
             let reader = scope.spawn(move || {
@@ -340,7 +444,7 @@ mod tests {
         ));
         assert_eq!(r.visible_lines(), ["hello", "world", ""]);
         r.apply(&ev(1, EventBody::Resize { cols: 10, rows: 2 }));
-        assert_eq!(r.screen().size(), (2, 10));
+        assert_eq!(r.size(), (10, 2));
         r.apply(&ev(
             2,
             EventBody::Exit {

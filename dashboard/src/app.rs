@@ -66,6 +66,8 @@ pub struct State {
     pub scope_all: bool,
     /// The Home's Sessions.
     pub listing: Listing,
+    /// Why the latest refresh failed, while the previous listing is kept.
+    pub list_error: Option<String>,
     /// Index of the selected Session in the listing.
     pub selected: usize,
     /// Where movement keys go.
@@ -309,6 +311,7 @@ impl App {
                 home: options.home,
                 scope_all: options.all,
                 listing: Listing::Loading,
+                list_error: None,
                 selected: 0,
                 focus: Focus::Sessions,
                 maximised: false,
@@ -603,7 +606,7 @@ impl App {
             return Vec::new();
         }
         match result {
-            Ok(PaneAction::None) => Vec::new(),
+            Ok(PaneAction::None | PaneAction::Unsupported) => Vec::new(),
             Ok(PaneAction::Close) => self.close_overlay(),
             Ok(PaneAction::SetScope { all }) => {
                 self.state.scope_all = all;
@@ -614,6 +617,7 @@ impl App {
                 if home != self.state.home {
                     self.state.home = home;
                     self.state.listing = Listing::Loading;
+                    self.state.list_error = None;
                     self.state.selected = 0;
                     self.state.pan = (0, 0);
                     self.state.live = None;
@@ -654,11 +658,18 @@ impl App {
         }
         let mut rows = match result {
             Ok(rows) => rows,
+            // A refresh that fails keeps the Sessions already shown (the
+            // Live View goes on with the selected one) and says why.
+            Err(e) if matches!(self.state.listing, Listing::Loaded(_)) => {
+                self.state.list_error = Some(e);
+                return Vec::new();
+            }
             Err(e) => {
                 self.state.listing = Listing::Failed(e);
                 return Vec::new();
             }
         };
+        self.state.list_error = None;
         let keep = self.state.selected_session().cloned();
         // The selected Session stays selected when it leaves the listing
         // (it ended and the scope is Active, or `gc` collected it): the

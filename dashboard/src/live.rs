@@ -359,7 +359,7 @@ impl Followed {
         changed
     }
 
-    fn to_live(&mut self) -> bool {
+    fn return_to_live(&mut self) -> bool {
         let changed = self.offset != 0;
         self.offset = 0;
         changed
@@ -503,7 +503,7 @@ pub fn follow_worker(
                 }
                 LiveCommand::ToLive => {
                     if let Some(f) = main.as_ref().and_then(|id| followed.get_mut(id)) {
-                        f.dirty |= f.to_live();
+                        f.dirty |= f.return_to_live();
                         f.last_publish = None;
                     }
                 }

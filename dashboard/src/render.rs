@@ -143,7 +143,10 @@ fn sessions_title(state: &State) -> String {
 fn render_sessions(state: &State, area: Rect, frame: &mut Frame) {
     let focused = state.focus == Focus::Sessions && !state.maximised;
     let rows = state.rows();
-    let block = focus_block(Line::from(sessions_title(state)), focused);
+    let mut block = focus_block(Line::from(sessions_title(state)), focused);
+    if let Some(e) = &state.list_error {
+        block = block.title_bottom(Line::from(format!("refresh failed: {}", printable(e))).red());
+    }
     let empty = match &state.listing {
         Listing::Loading => Some(Line::from("Listing Sessions…").dim()),
         Listing::Failed(e) => Some(Line::from(printable(e)).red()),
@@ -574,12 +577,10 @@ fn render_help(state: &State, area: Rect, frame: &mut Frame) {
     );
 }
 
-/// Untrusted text (names, commands, paths, error messages) with control
-/// characters shown as `�`, so none reaches the terminal.
+/// Untrusted text (names, commands, paths, error messages) escaped for
+/// the terminal by the one helper every command uses.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    agent_tty_core::text::escape(text).into_owned()
 }
 
 fn render_pane(overlay: &Overlay, area: Rect, out: &mut Buffer) {

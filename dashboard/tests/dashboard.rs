@@ -282,6 +282,12 @@ impl DashboardHost for FakeHost {
         if home.ends_with("/garbage") {
             return Ok(json!({"sessions": "not a list"}));
         }
+        if !Path::new(home).is_dir() {
+            return Err(PluginError::new(
+                ErrorCode::StorageReadError,
+                format!("the Home {home} does not exist"),
+            ));
+        }
         let all = args["all"].as_bool().unwrap_or(false);
         Ok(json!({ "sessions": self.listing(home, all) }))
     }
@@ -773,12 +779,12 @@ fn a_one_row_session_that_scrolls_cannot_take_the_dashboard_down() {
                 "c",
                 SC_ROW,
                 EventBody::Output {
-                    data: "漢字 and more than fits\r\nx\x1b[999;999Hy\r\n\r\n".into(),
+                    data: "漢字 and more than fits\r\nx\x1b[999;999Hy\r\n\r\nz".into(),
                 },
             );
             d.wait_until("the new output or its failure", |a| {
                 a.state.live.as_ref().is_some_and(|l| {
-                    l.error.is_some() || l.screen.content().iter().any(|c| c.symbol() == "y")
+                    l.error.is_some() || l.screen.content().iter().any(|c| c.symbol() == "z")
                 })
             });
             // Whether the emulator copes or fails, the failure stays in the
@@ -983,20 +989,38 @@ fn panning_moves_one_column_per_key() {
 }
 
 #[test]
-fn a_garbled_listing_shows_in_the_list() {
-    let homes = Homes::new();
-    let host = FakeHost::new(&homes, true);
-    let answer = host.capability("sessions.list", json!({"home": "/x/garbage"}));
-    let err = agent_tty_dashboard::session::parse_listing(answer.unwrap()).unwrap_err();
+fn a_home_deleted_under_the_dashboard_shows_where_it_matters() {
     dash(Setup::default(), |d| {
-        d.send(Msg::Listed {
-            home: d.app.state.home.clone(),
-            all: false,
-            result: Err(err.clone()),
+        std::fs::remove_dir_all(d.homes.home("a")).unwrap();
+        d.send(Msg::Tick(now()));
+        d.wait_until("the collection", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.collected)
         });
-        assert!(matches!(d.app.state.listing, Listing::Failed(_)));
-        assert!(d.screen().contains("unexpected listing"));
+        let screen = d.screen();
+        assert!(screen.contains("does not exist"), "{screen}");
+        assert!(screen.contains("Event Log collected"), "{screen}");
+        d.keys("Hj");
+        d.press(KeyCode::Enter);
+        assert_eq!(d.app.state.home, d.homes.home("b"), "another Home opens");
+        assert!(d.live_text());
     });
+}
+
+#[test]
+fn a_garbled_listing_shows_in_the_list() {
+    dash(
+        Setup {
+            home: "garbage",
+            ..Setup::default()
+        },
+        |d| {
+            assert!(matches!(d.app.state.listing, Listing::Failed(_)));
+            let screen = d.screen();
+            assert!(screen.contains("unexpected listing"), "{screen}");
+            d.keys("j?");
+            assert!(d.app.state.help, "the rest keeps working");
+        },
+    );
 }
 
 #[test]

@@ -77,6 +77,12 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     match path.first().map(String::as_str) {
         Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
+        Some("completions") => {
+            return match crate::completions::output(cli.clone(), leaf) {
+                Ok(out) => output::success(mode, &name, &out),
+                Err(e) => output::failure(mode, &name, &e),
+            }
+        }
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
         _ => {}
     }
@@ -232,7 +238,7 @@ fn usage_failure(mode: OutputMode, cli: &Command, args: &[String], e: clap::Erro
 }
 
 /// clap's error as one line: everything before its usage block, e.g.
-/// "the following required arguments were not provided: <ID>".
+/// "the following required arguments were not provided: &lt;ID&gt;".
 fn clap_message(rendered: &str) -> String {
     let message = rendered
         .lines()
@@ -313,6 +319,7 @@ fn build_cli(set: &PluginSet) -> Command {
         .subcommand(
             Command::new("plugins").about("List the plugin libraries found, loaded and refused"),
         )
+        .subcommand(crate::completions::command())
         .subcommand(
             Command::new("dashboard")
                 .about("Open the read-only Session Dashboard (needs a terminal)")
@@ -466,7 +473,14 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
         }
         arg = match a.kind {
             ArgKind::Flag => arg.long(a.name.clone()).action(ArgAction::SetTrue),
-            ArgKind::Option => arg.long(a.name.clone()).num_args(1).required(a.required),
+            // An option's value is the next word whatever it looks like
+            // (`--timeout -5` is a bad timeout, `--text --json` waits for
+            // the text "--json"), as in 0.5.
+            ArgKind::Option => arg
+                .long(a.name.clone())
+                .num_args(1)
+                .allow_hyphen_values(true)
+                .required(a.required),
             ArgKind::Repeated => arg.long(a.name.clone()).action(ArgAction::Append),
             ArgKind::Positional => arg.required(a.required).allow_hyphen_values(false),
             // Options are recognised anywhere before `--` (as in 0.5), so
@@ -690,6 +704,11 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             "commands": d.commands.iter().filter(|c| !c.hidden).map(|c| c.path.join(" ")).collect::<Vec<_>>(),
             "capabilities": d.capabilities,
             "panes": d.panes.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            // What this plugin may do (side effects it declared it calls) and
+            // which of its own capability calls are guarded.
+            "permissions": d.permissions,
+            "effects": d.effects,
+            "protocol": d.protocol,
         }));
         human.push_str(&format!(
             "loaded   {:<24} {:<8} {}\n",
@@ -697,6 +716,9 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             p.version,
             p.path.display()
         ));
+        if !d.permissions.is_empty() {
+            human.push_str(&format!("         may: {}\n", d.permissions.join(", ")));
+        }
     }
     for r in &set.refused {
         rows.push(json!({
@@ -722,5 +744,8 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
         }
     }
     let search_path: Vec<&Path> = set.search_path.iter().map(|p| p.as_path()).collect();
-    CommandOutput::new(json!({ "plugins": rows, "searchPath": search_path }), human)
+    CommandOutput::new(
+        json!({ "plugins": rows, "searchPath": search_path, "wellKnown": plugins::well_known() }),
+        human,
+    )
 }

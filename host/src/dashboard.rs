@@ -8,12 +8,12 @@
 //! SIGINT or SIGQUIT (a signal thread turns them into an orderly quit), and
 //! the [`DashboardHost`] through which the dashboard reaches plugins.
 
+use crate::loader::LoadedPlugin;
 use crate::output::{self, OutputMode};
 use crate::plugins::PluginSet;
 use agent_tty_dashboard::app::{Msg, Options};
 use agent_tty_dashboard::ratatui;
 use agent_tty_dashboard::{DashboardHost, PaneInfo};
-use agent_tty_plugin_api::loader::LoadedPlugin;
 use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
     CommandContext, ErrorCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PluginError,

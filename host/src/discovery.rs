@@ -3,7 +3,9 @@
 //! 1. `AGENT_TTY_PLUGIN_PATH` (colon-separated directories or library files),
 //! 2. the executable's directory and its `plugins/` subdirectory (so
 //!    `target/release/agent-tty` finds the plugins `cargo build` put beside it),
-//! 3. `${XDG_DATA_HOME:-~/.local/share}/agent-tty/plugins`.
+//! 3. `<exe dir>/../lib/agent-tty/plugins`, where `scripts/install.sh` puts
+//!    them (`PREFIX/bin/agent-tty` and `PREFIX/lib/agent-tty/plugins/`),
+//! 4. `${XDG_DATA_HOME:-~/.local/share}/agent-tty/plugins`.
 //!
 //! In a directory only files named `libagent_tty_plugin_*.so` (`.dylib` on
 //! macOS) count, so unrelated libraries beside the binary are never opened. A
@@ -30,7 +32,8 @@ pub fn search_path() -> Vec<PathBuf> {
         .and_then(|e| e.parent().map(Path::to_owned))
     {
         let plugins = dir.join("plugins");
-        entries.extend([dir, plugins]);
+        let installed = dir.join("../lib/agent-tty/plugins");
+        entries.extend([dir, plugins, installed]);
     }
     entries.push(data_dir().join("agent-tty").join("plugins"));
     entries

@@ -4,8 +4,11 @@
 //! dashboard. Every feature lives in a plugin.
 
 mod cli;
+mod completions;
 mod dashboard;
 mod discovery;
+mod elf;
+mod loader;
 mod output;
 mod plugins;
 

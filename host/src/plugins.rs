@@ -2,7 +2,7 @@
 //! announcing host events.
 
 use crate::discovery;
-use agent_tty_plugin_api::loader::{self, LoadedPlugin, RefusedPlugin};
+use crate::loader::{self, LoadedPlugin, RefusedPlugin};
 use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
 use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
 use serde_json::Value;
@@ -20,6 +20,11 @@ static PLUGINS: OnceLock<PluginSet> = OnceLock::new();
 
 /// The commands that ship with agent-tty's own plugins, so a missing plugin
 /// gets "the X plugin is not installed" rather than "unknown command".
+///
+/// Kept honest by `tests/tests/e2e/well_known.rs`: every command word (and
+/// alias) of every shipped plugin is listed here with its plugin, and every
+/// entry here is a command of the plugin it names. `agent-tty plugins --json`
+/// shows the list (`wellKnown`) so the test reads the real one.
 const WELL_KNOWN: &[(&str, &str)] = &[
     ("create", "sessions"),
     ("list", "sessions"),
@@ -32,15 +37,29 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("run", "sessions"),
     ("wait", "sessions"),
     ("snapshot", "sessions"),
+    ("mark", "sessions"),
+    ("batch", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
+    ("doctor", "sessions"),
     ("_host", "sessions"),
     ("home", "registry"),
     ("gc", "gc-sweeper"),
+    ("screenshot", "capture"),
+    ("record", "capture"),
+    ("skills", "skills"),
 ];
 
-/// Which of those words are command groups (`home list`, `home forget`).
-const GROUPS: &[&str] = &["home"];
+/// Which of those words are command groups (`home list`, `record export`).
+const GROUPS: &[&str] = &["home", "record", "skills"];
+
+/// The well-known command words and their plugins, for `plugins --json`.
+pub fn well_known() -> serde_json::Value {
+    WELL_KNOWN
+        .iter()
+        .map(|(word, plugin)| serde_json::json!({ "command": word, "plugin": plugin }))
+        .collect()
+}
 
 /// Loads every plugin on the search path once per process and installs the
 /// handler through which plugins reach each other.
@@ -112,9 +131,23 @@ impl PluginSet {
         Some((name, err))
     }
 
-    /// Calls a capability of whichever plugin declares it.
+    /// Calls a capability of whichever plugin declares it, on the host's own
+    /// behalf (e.g. the dashboard): the host may call anything.
     pub fn capability(
         &self,
+        name: &str,
+        args: Value,
+        context: &CommandContext,
+    ) -> Result<Value, PluginError> {
+        self.capability_for(Caller::Host, name, args, context)
+    }
+
+    /// Calls a capability for `caller`. A call with a side effect that the
+    /// provider guards by a permission (its `effects`) is refused with
+    /// `PERMISSION_DENIED` unless the calling plugin declared that permission.
+    pub fn capability_for(
+        &self,
+        caller: Caller<'_>,
         name: &str,
         args: Value,
         context: &CommandContext,
@@ -130,6 +163,36 @@ impl PluginSet {
                 let owner = name.split('.').next().unwrap_or(name);
                 not_installed(owner, &format!("capability {name}"))
             })?;
+        if let Caller::Plugin(who) = caller {
+            let declared: &[String] = who
+                .and_then(|n| self.by_name(n))
+                .map_or(&[], |p| &p.description.permissions);
+            for effect in &provider.description.effects {
+                if effect.applies(name, &args) && !declared.contains(&effect.permission) {
+                    return Err(PluginError::new(
+                        ErrorCode::PermissionDenied,
+                        format!(
+                            "the {} plugin called {name}{} without declaring the `{}` \
+                             permission ({}); a plugin lists the side effects it uses in \
+                             its description's `permissions`",
+                            who.unwrap_or("(unidentified)"),
+                            effect
+                                .when_arg
+                                .as_ref()
+                                .map(|a| format!(" with {a}"))
+                                .unwrap_or_default(),
+                            effect.permission,
+                            effect.about
+                        ),
+                    )
+                    .with_details(serde_json::json!({
+                        "plugin": who,
+                        "capability": name,
+                        "permission": effect.permission,
+                    })));
+                }
+            }
+        }
         provider.call(&PluginRequest::Capability {
             name: name.to_owned(),
             args,
@@ -142,6 +205,9 @@ impl PluginSet {
     pub fn announce(&self, event: &HostEvent) -> Vec<String> {
         self.loaded
             .iter()
+            // Only to plugins that understand this kind of event (negotiated
+            // in `describe`), so an older plugin never warns on a newer one.
+            .filter(|p| p.description.protocol.event(event.kind()))
             .filter_map(|p| {
                 p.call(&PluginRequest::Event {
                     event: event.clone(),
@@ -193,13 +259,27 @@ pub fn not_installed(plugin: &str, what: &str) -> PluginError {
     .with_details(serde_json::json!({ "plugin": plugin }))
 }
 
-fn handle_host_request(text: &str) -> String {
+/// Who asks for a capability.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// The host itself (the dashboard, a command of the host's own).
+    Host,
+    /// A plugin, by name when the loader could tell which.
+    Plugin(Option<&'a str>),
+}
+
+fn handle_host_request(caller: Option<&str>, text: &str) -> String {
     let result = match serde_json::from_str::<HostRequest>(text) {
         Ok(HostRequest::Capability {
             name,
             args,
             context,
-        }) => load().capability(&name, args, &context),
+        }) => load().capability_for(Caller::Plugin(caller), &name, args, &context),
+        Ok(HostRequest::Unsupported) => Err(PluginError::new(
+            ErrorCode::Unsupported,
+            "this agent-tty does not support that request; the plugin is newer than the \
+             host (upgrade agent-tty)",
+        )),
         Err(e) => Err(PluginError::new(
             ErrorCode::ProtocolError,
             format!("the host could not understand a plugin's request: {e}"),

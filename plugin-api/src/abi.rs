@@ -4,7 +4,6 @@
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RStr, RString},
     StableAbi,
@@ -43,5 +42,14 @@ impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}
     const BASE_NAME: &'static str = "agent_tty_plugin";
     const NAME: &'static str = "agent_tty_plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    // Frozen, whatever the crate versions: abi_stable refuses a library whose
+    // root-module version is not compatible with the loader's (for 0.x, a
+    // different minor). Compatibility is INTERFACE_VERSION's job.
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(ABI_VERSION);
 }
+
+/// The version abi_stable checks on the root module at load: frozen at
+/// `0.1.0` (see [`PluginModuleRef`]'s `RootModule` impl). Not the crate's
+/// version and not the interface's; [`crate::INTERFACE_VERSION`] is the one
+/// that decides compatibility.
+pub const ABI_VERSION: &str = "0.1.0";

@@ -1,43 +1,45 @@
-//! The stable interface between the `agent-tty` host and its plugins.
+//! The SDK a plugin author sees: implement [`Plugin`], call [`export_plugin!`]
+//! once, and the `cdylib` is an agent-tty plugin.
 //!
-//! A plugin is a `cdylib` that exports one root module ([`abi::PluginModule`]).
-//! The root module is deliberately tiny and frozen: a name, a version, the
-//! interface version the plugin was built against and a single `call` entry
-//! that takes a JSON request and returns a JSON response. Everything a plugin
-//! can do (commands, host events, capabilities, dashboard panes) travels
-//! through that entry as JSON, so the interface grows by new request kinds
-//! rather than new fields. abi_stable refuses a library whose root module
-//! layout differs from the host's, so adding a field would strand every
-//! plugin already built; adding a JSON request kind strands nobody.
+//! The boundary is three pieces (docs/adr/0002):
+//! - the **protocol** ([`agent_tty_protocol`], re-exported here in full): the
+//!   JSON that crosses the boundary, with fallbacks so anything newer than a
+//!   peer degrades to "unsupported" instead of an error;
+//! - this **SDK**: the [`Plugin`] and [`Pane`] traits, the [`Host`] handle a
+//!   plugin calls back through, and the frozen FFI root module ([`abi`]);
+//! - the host's **loader** (`host/src/loader.rs`), which checks and opens a
+//!   library and is no business of a plugin's.
 //!
-//! Plugin authors never touch the `R*` FFI types: they implement the ordinary
-//! Rust trait [`Plugin`] and call [`export_plugin!`] once. The host side uses
-//! [`loader`] to discover, load and call plugins.
+//! The root module is tiny and frozen: the interface version, a name, a
+//! version and one `call` entry that takes a JSON request and returns a JSON
+//! response. abi_stable's root module is a *prefix type*, so a field could be
+//! appended without breaking older plugins; we still grow the JSON protocol
+//! instead, because every new request then works across both directions of
+//! version skew with one mechanism (negotiation in `describe`).
+//!
+//! [`INTERFACE_VERSION`] is the one version that matters for compatibility.
 
 #![deny(missing_docs)]
 
 pub mod abi;
-mod elf;
-mod error;
-pub mod loader;
-mod pane;
 mod plugin;
-pub mod wire;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
-pub use error::{ErrorCode, PluginError};
-pub use pane::{
-    Color, KeyCode, KeyEvent, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpan, PaneStyle,
-};
-pub use plugin::{
-    ArgKind, ArgSpec, CommandContext, CommandOutput, CommandSpec, GroupSpec, HomeChoice, Host,
-    Invocation, Pane, PaneSpec, Plugin, PluginDescription,
-};
-pub use wire::HostEvent;
+/// The wire protocol (requests, events, responses), re-exported from
+/// [`agent_tty_protocol::wire`].
+pub mod wire {
+    pub use agent_tty_protocol::wire::*;
+}
 
-/// The version of this interface. The host refuses a plugin that reports a
-/// different one, naming both. Bump it whenever the meaning of a request or
-/// response changes incompatibly; purely additive request kinds do not need it.
-pub const INTERFACE_VERSION: u32 = 1;
+pub use agent_tty_protocol;
+pub use agent_tty_protocol::{
+    ArgKind, ArgSpec, Color, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec,
+    ErrorCode, GroupSpec, HomeChoice, HostEvent, Invocation, KeyCode, KeyEvent, PaneAction,
+    PaneContext, PaneFrame, PaneLine, PaneSpan, PaneSpec, PaneStyle, PluginDescription,
+    PluginError, ProtocolSupport, INTERFACE_VERSION,
+};
+pub use plugin::{Host, Pane, Plugin};
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,333 +1,16 @@
 //! The plugin author's side: an ordinary Rust trait plus [`crate::export_plugin!`].
 
 use crate::abi::HostCallbacks;
-use crate::pane::{KeyEvent, PaneAction, PaneContext, PaneFrame};
 use crate::wire::{HostEvent, HostRequest, PluginRequest, Response};
-use crate::{ErrorCode, PluginError};
+use crate::{
+    CommandContext, CommandOutput, Description, EffectSpec, ErrorCode, Invocation, KeyEvent,
+    PaneAction, PaneContext, PaneFrame, PluginDescription, PluginError,
+};
 use abi_stable::std_types::{RStr, RString};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
-
-/// Everything a plugin offers, reported once at load.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PluginDescription {
-    /// Command groups (e.g. `home`) this plugin introduces.
-    #[serde(default)]
-    pub groups: Vec<GroupSpec>,
-    /// Commands the host mounts into its CLI.
-    #[serde(default)]
-    pub commands: Vec<CommandSpec>,
-    /// Capability names other plugins may call through the host.
-    #[serde(default)]
-    pub capabilities: Vec<String>,
-    /// Dashboard panes.
-    #[serde(default)]
-    pub panes: Vec<PaneSpec>,
-}
-
-/// A command group such as `home` (its subcommands are [`CommandSpec`]s).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GroupSpec {
-    /// The word typed.
-    pub name: String,
-    /// One line of help.
-    pub about: String,
-}
-
-/// One command: the words typed, help, and arguments.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandSpec {
-    /// The words typed, e.g. `["home", "list"]`. Also the envelope's `command`.
-    pub path: Vec<String>,
-    /// One line of help.
-    pub about: String,
-    /// Arguments in declaration order.
-    #[serde(default)]
-    pub args: Vec<ArgSpec>,
-    /// Other names for the last word (e.g. `ls` for `list`).
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    /// Hidden from help (internal entries such as `_host`).
-    #[serde(default)]
-    pub hidden: bool,
-}
-
-impl CommandSpec {
-    /// A command with no arguments yet.
-    pub fn new(path: &[&str], about: &str) -> Self {
-        CommandSpec {
-            path: path.iter().map(|s| s.to_string()).collect(),
-            about: about.to_owned(),
-            args: Vec::new(),
-            aliases: Vec::new(),
-            hidden: false,
-        }
-    }
-
-    /// Adds an argument.
-    pub fn arg(mut self, arg: ArgSpec) -> Self {
-        self.args.push(arg);
-        self
-    }
-
-    /// Adds an alias for the last word.
-    pub fn alias(mut self, alias: &str) -> Self {
-        self.aliases.push(alias.to_owned());
-        self
-    }
-
-    /// Hides the command from help.
-    pub fn hidden(mut self) -> Self {
-        self.hidden = true;
-        self
-    }
-}
-
-/// How an argument is written on the command line, and what the plugin receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ArgKind {
-    /// `--name`; arrives as a bool.
-    Flag,
-    /// `--name VALUE`; arrives as a string or null.
-    Option,
-    /// `--name VALUE` any number of times; arrives as an array of strings.
-    Repeated,
-    /// A positional value; arrives as a string or null.
-    Positional,
-    /// Everything after `--` (or the remaining positionals); an array of strings.
-    Trailing,
-}
-
-/// One argument of a command.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArgSpec {
-    /// The key in [`Invocation::args`] and, for options, the long flag.
-    pub name: String,
-    /// How it is written.
-    pub kind: ArgKind,
-    /// One line of help.
-    pub help: String,
-    /// Whether it must be given.
-    #[serde(default)]
-    pub required: bool,
-    /// A one-letter short flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub short: Option<char>,
-    /// The placeholder shown in help, e.g. `PATH`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_name: Option<String>,
-}
-
-impl ArgSpec {
-    fn new(name: &str, kind: ArgKind, help: &str) -> Self {
-        ArgSpec {
-            name: name.to_owned(),
-            kind,
-            help: help.to_owned(),
-            required: false,
-            short: None,
-            value_name: None,
-        }
-    }
-    /// `--name`.
-    pub fn flag(name: &str, help: &str) -> Self {
-        Self::new(name, ArgKind::Flag, help)
-    }
-    /// `--name VALUE`.
-    pub fn option(name: &str, value_name: &str, help: &str) -> Self {
-        Self::new(name, ArgKind::Option, help).value_name(value_name)
-    }
-    /// `--name VALUE`, repeatable.
-    pub fn repeated(name: &str, value_name: &str, help: &str) -> Self {
-        Self::new(name, ArgKind::Repeated, help).value_name(value_name)
-    }
-    /// A required positional.
-    pub fn positional(name: &str, help: &str) -> Self {
-        let mut a = Self::new(name, ArgKind::Positional, help);
-        a.required = true;
-        a
-    }
-    /// The remaining words.
-    pub fn trailing(name: &str, help: &str) -> Self {
-        Self::new(name, ArgKind::Trailing, help)
-    }
-    /// Marks it required or optional.
-    pub fn required(mut self, required: bool) -> Self {
-        self.required = required;
-        self
-    }
-    /// Adds a short flag.
-    pub fn short(mut self, c: char) -> Self {
-        self.short = Some(c);
-        self
-    }
-    /// Sets the help placeholder.
-    pub fn value_name(mut self, v: &str) -> Self {
-        self.value_name = Some(v.to_owned());
-        self
-    }
-}
-
-/// A dashboard pane a plugin provides.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaneSpec {
-    /// Unique within the plugin.
-    pub name: String,
-    /// Shown in the pane's border and the footer.
-    pub title: String,
-    /// The dashboard key that opens it, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<char>,
-    /// A well-known role the dashboard looks for (e.g. `home-picker`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
-
-/// The Home a command runs against, as the host resolved it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HomeChoice {
-    /// Canonical absolute path.
-    pub path: String,
-    /// Chosen by `--home` or `AGENT_TTY_HOME` (not the `~/.agent-tty` fallback).
-    pub explicit: bool,
-}
-
-/// What the host tells every command and capability about its invocation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandContext {
-    /// The resolved Home, when it could be resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub home: Option<HomeChoice>,
-    /// Why the Home could not be resolved (e.g. a relative `AGENT_TTY_HOME`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub home_error: Option<String>,
-    /// `--json` was given.
-    #[serde(default)]
-    pub json: bool,
-    /// Colour is allowed (a terminal, and `NO_COLOR` unset).
-    #[serde(default)]
-    pub color: bool,
-    /// The host executable, for plugins that spawn `agent-tty` sub-processes.
-    #[serde(default)]
-    pub exe: String,
-    /// The resolved log level (`--log-level` > `AGENT_TTY_LOG_LEVEL` > the
-    /// Home's `config.json` > `info`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<String>,
-    /// The render profile by default (global `--profile` >
-    /// `AGENT_TTY_PROFILE` > config `defaultProfile`); none = the command's
-    /// own default. A command's own `--profile` is the global one: the host
-    /// mounts one `--profile` for both.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// The renderer asked for (`--renderer` > `AGENT_TTY_RENDERER` > config
-    /// `defaultRenderer`); none = automatic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renderer: Option<String>,
-    /// The Home config's `idleTimeoutMs` (`create`'s default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle_timeout_ms: Option<u64>,
-    /// The global `--timeout-ms`, validated (accepted for 0.5 compatibility).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-}
-
-impl CommandContext {
-    /// The Home, or the usage error explaining why there is none.
-    pub fn home(&self) -> Result<&HomeChoice, PluginError> {
-        match (&self.home, &self.home_error) {
-            (Some(h), _) => Ok(h),
-            (None, Some(e)) => Err(PluginError::new(ErrorCode::InvalidInput, e.clone())),
-            (None, None) => Err(PluginError::usage(
-                "no Home could be resolved: pass --home <absolute path> or set AGENT_TTY_HOME",
-            )),
-        }
-    }
-}
-
-/// One command invocation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Invocation {
-    /// The command's words, as in [`CommandSpec::path`].
-    pub command: Vec<String>,
-    /// Argument values by [`ArgSpec::name`].
-    pub args: Map<String, Value>,
-    /// The invocation's context.
-    pub context: CommandContext,
-}
-
-impl Invocation {
-    /// The command's words joined by spaces (the envelope's `command`).
-    pub fn name(&self) -> String {
-        self.command.join(" ")
-    }
-    /// A flag's value.
-    pub fn flag(&self, name: &str) -> bool {
-        self.args
-            .get(name)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    }
-    /// An option's or positional's value.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.args.get(name).and_then(Value::as_str)
-    }
-    /// A repeated option's or trailing argument's values.
-    pub fn values(&self, name: &str) -> Vec<String> {
-        match self.args.get(name) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        }
-    }
-}
-
-/// A command's successful outcome.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandOutput {
-    /// The envelope's `result`.
-    pub result: Value,
-    /// What to print for a person without `--json`; the host pretty-prints
-    /// `result` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub human: Option<String>,
-    /// Events the host announces to every plugin after this command succeeded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<HostEvent>,
-    /// Lines the host prints on stderr (e.g. "the Home Registry could not be updated").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// A non-zero exit status for a successful envelope (e.g. 11 for a wait
-    /// that timed out).
-    #[serde(default)]
-    pub exit_code: i32,
-}
-
-impl CommandOutput {
-    /// A result with human text.
-    pub fn new(result: Value, human: impl Into<String>) -> Self {
-        CommandOutput {
-            result,
-            human: Some(human.into()),
-            ..Default::default()
-        }
-    }
-}
 
 /// The host, as a plugin sees it during a call.
 pub struct Host {
@@ -379,6 +62,19 @@ pub trait Pane: Send {
 pub trait Plugin: Send + Sync + 'static {
     /// Commands, capabilities and panes. Called once at load.
     fn describe(&self) -> PluginDescription;
+
+    /// The side-effecting capability calls this plugin makes, by permission
+    /// name (e.g. `sessions.reconcile` to call `sessions.list` with
+    /// `reconcile`). The host refuses a guarded call not declared here.
+    fn permissions(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Which of this plugin's own capabilities have side effects, and the
+    /// permission a calling plugin must declare for them.
+    fn effects(&self) -> Vec<EffectSpec> {
+        Vec::new()
+    }
 
     /// Runs one of the plugin's commands.
     fn invoke(&self, host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
@@ -445,11 +141,20 @@ impl<P: Plugin> PluginState<P> {
             v.map_err(|e| PluginError::internal(format!("could not encode an answer: {e}")))
         };
         match request {
-            PluginRequest::Describe => to_value(serde_json::to_value(self.plugin.describe())),
+            PluginRequest::Describe => to_value(serde_json::to_value(Description {
+                plugin: self.plugin.describe(),
+                protocol: agent_tty_protocol::ProtocolSupport::current(),
+                permissions: self.plugin.permissions(),
+                effects: self.plugin.effects(),
+            })),
             PluginRequest::Invoke { invocation } => {
                 let out = self.plugin.invoke(host, &invocation)?;
                 to_value(serde_json::to_value(out))
             }
+            // An event newer than this SDK never reaches the plugin.
+            PluginRequest::Event {
+                event: HostEvent::Unsupported,
+            } => Ok(Value::Null),
             PluginRequest::Event { event } => {
                 self.plugin.on_event(host, &event)?;
                 Ok(Value::Null)
@@ -490,6 +195,11 @@ impl<P: Plugin> PluginState<P> {
                 self.panes_lock().remove(&instance);
                 Ok(Value::Null)
             }
+            PluginRequest::Unsupported => Err(PluginError::new(
+                ErrorCode::Unsupported,
+                "this plugin does not support that request (it was built against an older \
+                 agent-tty-plugin-api); rebuild it to use the newer feature",
+            )),
         }
     }
 

@@ -77,6 +77,27 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
     json!({"path": ["gc"], "about": "Collect", "args": [{"name": "older-than", "kind": "option",
         "help": "Only older", "required": false, "valueName": "AGE"}], "aliases": [], "hidden": false})
 )]
+#[case::describe_answer(
+    wire(&agent_tty_plugin_api::Description {
+        plugin: agent_tty_plugin_api::PluginDescription::default(),
+        protocol: agent_tty_plugin_api::ProtocolSupport::current(),
+        permissions: vec!["sessions.reconcile".into()],
+        effects: vec![agent_tty_plugin_api::EffectSpec {
+            capability: "sessions.list".into(),
+            when_arg: Some("reconcile".into()),
+            permission: "sessions.reconcile".into(),
+            about: "rewrites manifests".into(),
+        }],
+    }),
+    json!({"groups": [], "commands": [], "capabilities": [], "panes": [],
+        "protocol": {"requests": ["describe", "invoke", "event", "capability", "paneOpen",
+            "paneRender", "paneKey", "paneClose"], "events": ["sessionCreated"]},
+        "permissions": ["sessions.reconcile"],
+        "effects": [{"capability": "sessions.list", "whenArg": "reconcile",
+            "permission": "sessions.reconcile", "about": "rewrites manifests"}]})
+)]
+#[case::unsupported_code(wire(&ErrorCode::Unsupported), json!("UNSUPPORTED"))]
+#[case::permission_denied(wire(&ErrorCode::PermissionDenied), json!("PERMISSION_DENIED"))]
 fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
     assert_eq!(actual, expected);
 }

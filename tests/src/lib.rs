@@ -35,9 +35,12 @@ pub const E2E_PACKAGES: &[&str] = &[
     "agent-tty-plugin-registry",
     "agent-tty-plugin-gc-sweeper",
     "agent-tty-plugin-dashboard-home-picker",
+    "agent-tty-plugin-capture",
+    "agent-tty-plugin-skills",
     "agent-tty-plugin-example-hello",
     "fixture-panicky-plugin",
     "fixture-future-plugin",
+    "fixture-tidy-plugin",
 ];
 
 /// Builds [`E2E_PACKAGES`] into the running test's own target directory and
@@ -66,43 +69,88 @@ pub fn ensure_built() {
             .parent()
             .expect("the e2e crate lives in <workspace>/tests");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace)
-            .arg("build")
-            .arg("--quiet")
-            .arg("--manifest-path")
-            .arg(workspace.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
+        // The workspace's packages, the frozen compatibility fixture (its own
+        // Cargo project, see tests/fixtures/compat-v1), and the out-of-tree
+        // example plugin. The example is a real `libagent_tty_plugin_*.so`, so
+        // it gets a target directory of its own: beside target/debug/agent-tty
+        // every test would load it.
+        let example_target = example_target_dir();
+        let builds: [(PathBuf, &[&str], &Path); 3] = [
+            (workspace.join("Cargo.toml"), E2E_PACKAGES, target_dir),
+            (
+                workspace.join("tests/fixtures/compat-v1/Cargo.toml"),
+                &["fixture-compat-v1-plugin"],
+                target_dir,
+            ),
+            (
+                workspace.join("examples/hello-pane/Cargo.toml"),
+                &["agent-tty-plugin-hello-pane"],
+                &example_target,
+            ),
+        ];
+        for (manifest, packages, target_dir) in builds {
+            let mut cmd = Command::new(&cargo);
+            cmd.current_dir(workspace)
+                .arg("build")
+                .arg("--quiet")
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(target_dir);
+            match profile {
+                "debug" => {}
+                "release" => {
+                    cmd.arg("--release");
+                }
+                other => {
+                    cmd.args(["--profile", other]);
+                }
             }
-            other => {
-                cmd.args(["--profile", other]);
+            for package in packages {
+                cmd.args(["-p", package]);
+            }
+            let out = cmd
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("could not run cargo to build the e2e binaries: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "building the e2e binaries failed ({cmd:?}):\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
             }
         }
-        for package in E2E_PACKAGES {
-            cmd.args(["-p", package]);
-        }
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("could not run cargo to build the e2e binaries: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "building the e2e binaries failed ({:?}):\n{}",
-                cmd,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        Ok(())
     });
     if let Err(e) = outcome {
         panic!("{e}");
     }
+}
+
+/// Where the out-of-tree example plugin (`examples/hello-pane`) is built:
+/// `target/hello-pane-example`, so it is never beside the host under test.
+/// `.ci/run` runs the example's own tests with the same directory.
+pub fn example_target_dir() -> PathBuf {
+    bin_dir()
+        .parent()
+        .expect("target/<profile> has a parent")
+        .join("hello-pane-example")
+}
+
+/// The built out-of-tree example plugin (built first if needed).
+pub fn out_of_tree_example() -> PathBuf {
+    ensure_built();
+    let profile = bin_dir();
+    let profile = profile.file_name().expect("a profile directory");
+    let path = example_target_dir()
+        .join(profile)
+        .join("libagent_tty_plugin_hello_pane.so");
+    assert!(
+        path.exists(),
+        "{} is missing after the build",
+        path.display()
+    );
+    path
 }
 
 /// The built `agent-tty` (built first if needed, see [`ensure_built`]).
@@ -356,6 +404,20 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Whether process `pid` has `path` open (one of its `/proc/<pid>/fd`
+/// links). A process opens a lock file only to take the lock, so a race test
+/// that holds a lock knows, rather than guesses with a sleep, that the other
+/// process has reached it.
+pub fn has_open(pid: u32, path: &Path) -> bool {
+    let want = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .any(|target| target == want)
 }
 
 /// Whether a process exists (and is not a zombie).

@@ -4,12 +4,21 @@ mod e2e {
     mod agent_loop;
     mod batch;
     mod capture;
+    mod compat;
+    mod contract;
     mod dashboard;
     mod doctor;
+    mod envelopes;
+    mod envelopes_new_commands;
+    mod example;
     mod foundation;
     mod gc;
+    mod install;
     mod interop;
+    mod permissions;
     mod registry;
+    mod security;
     mod sessions;
     mod skills;
+    mod well_known;
 }

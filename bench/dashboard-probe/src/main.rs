@@ -8,15 +8,20 @@
 //!   each with a running Session;
 //! - live view: from appending a line to the shown Session's Event Log to
 //!   that line on the screen;
+//! - live view with polling: the same, with file change notification off
+//!   (`AGENT_TTY_DASHBOARD_WATCH=poll`), to compare the two;
 //! - idle CPU: the dashboard's CPU time over S seconds of doing nothing,
-//!   with a running Session in the Live View and with an empty Home.
+//!   with a running Session in the Live View, with 10 running Sessions in
+//!   the overview (`z`), and with an empty Home;
+//! - history: from typing PgUp to the paused page on the screen, on a
+//!   Session with 10,000 lines of scrollback.
 //!
 //! Latencies include everything a person would wait for: the keystroke
 //! crossing the PTY, plugin calls, drawing, and the bytes coming back.
 
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::manifest::{write_manifest, Manifest, Status};
-use agent_tty_dashboard::live::POLL_INTERVAL as FOLLOW_INTERVAL;
+use agent_tty_dashboard::live::{POLL_INTERVAL, WATCH_ENV};
 use agent_tty_e2e::pty::PtyChild;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -128,8 +133,13 @@ impl Machine {
     }
 
     fn dashboard(&self, exe: &Path, home: &Path) -> PtyChild {
+        self.dashboard_with(exe, home, &[])
+    }
+
+    fn dashboard_with(&self, exe: &Path, home: &Path, env: &[(&str, &str)]) -> PtyChild {
         let root = self.root.path();
         let mut cmd = Command::new(exe);
+        cmd.envs(env.iter().copied());
         cmd.arg("--home")
             .arg(home)
             .arg("dashboard")
@@ -221,28 +231,70 @@ fn main() {
         picker,
     );
 
-    // Event Log append to the Live View.
-    let mut live = Vec::new();
-    for i in 0..args.runs {
-        let token = format!("tick-{i:04}-end");
-        let start = Instant::now();
-        logs[0]
-            .append(EventBody::Output {
-                data: format!("{token}\r\n"),
-            })
-            .unwrap();
-        ui.expect_text(&token, WAIT);
-        live.push(start.elapsed());
-        // Spread the appends over the follower's polling period, so the
-        // figure is not locked to one phase of it.
-        let period = FOLLOW_INTERVAL.as_millis() as u64;
-        let spread = (i as u64 * 7) % period;
-        std::thread::sleep(Duration::from_millis(50 + spread));
-    }
-    report("live view, append to screen", live);
-
+    // Event Log append to the Live View, noticed through inotify.
+    live_latency(
+        "live view, append to screen (notification)",
+        &mut ui,
+        &mut logs[0],
+        args.runs,
+    );
     idle_cpu("idle CPU, running Session shown", &ui, args.idle_secs);
     drop(ui);
+
+    // The same with polling, the fallback where notification is missing.
+    let mut ui = machine.dashboard_with(&args.exe, &homes[0], &[(WATCH_ENV, "poll")]);
+    ui.expect_text(&session_id(0), WAIT);
+    live_latency(
+        "live view, append to screen (polling)",
+        &mut ui,
+        &mut logs[0],
+        args.runs,
+    );
+    idle_cpu(
+        "idle CPU, running Session shown (polling)",
+        &ui,
+        args.idle_secs,
+    );
+    drop(ui);
+
+    // Ten running Sessions in the overview.
+    let ten = machine.root.path().join("homes/ten");
+    let _ten_logs: Vec<EventLogWriter> = (0..10)
+        .map(|i| write_session(&ten, &session_id(500_000 + i), machine.host.id()))
+        .collect();
+    let mut ui = machine.dashboard(&args.exe, &ten);
+    ui.expect_text("10 Active Sessions", WAIT);
+    ui.send(b"z");
+    ui.expect_text("z back", WAIT);
+    ui.expect_text(&format!("session {}", session_id(500_009)), WAIT);
+    idle_cpu(
+        "idle CPU, 10 running Sessions in the overview",
+        &ui,
+        args.idle_secs,
+    );
+    drop(ui);
+
+    // PgUp on a Session with 10,000 lines of scrollback.
+    let long = machine.root.path().join("homes/long");
+    let mut log = write_session(&long, &session_id(600_000), machine.host.id());
+    let lines: String = (1..=10_000)
+        .map(|i| format!("history line {i:05}\r\n"))
+        .collect();
+    log.append(EventBody::Output { data: lines }).unwrap();
+    let mut ui = machine.dashboard(&args.exe, &long);
+    ui.expect_text("history line 10000", WAIT);
+    let mut pgup = Vec::new();
+    for _ in 0..args.runs {
+        let start = Instant::now();
+        ui.send(b"\x1b[5~");
+        ui.expect_text("paused at line", WAIT);
+        pgup.push(start.elapsed());
+        ui.send(b"G");
+        ui.expect_text("following", WAIT);
+    }
+    report("history, PgUp to paused page (10,000 lines)", pgup);
+    drop(ui);
+
     logs.truncate(0);
 
     let empty = machine.root.path().join("homes/empty");
@@ -285,6 +337,28 @@ fn main() {
         peak_rss_kib(ui.pid()) / 1024,
         baseline / 1024
     );
+}
+
+/// From appending a line to the shown Session's Event Log to the line on
+/// the screen.
+fn live_latency(label: &str, ui: &mut PtyChild, log: &mut EventLogWriter, runs: usize) {
+    let mut live = Vec::new();
+    for i in 0..runs {
+        let token = format!("tick-{i:04}-{}", label.len());
+        let start = Instant::now();
+        log.append(EventBody::Output {
+            data: format!("{token}\r\n"),
+        })
+        .unwrap();
+        ui.expect_text(&token, WAIT);
+        live.push(start.elapsed());
+        // Spread the appends over the polling period, so the figure is not
+        // locked to one phase of it.
+        let period = POLL_INTERVAL.as_millis() as u64;
+        let spread = (i as u64 * 7) % period;
+        std::thread::sleep(Duration::from_millis(50 + spread));
+    }
+    report(label, live);
 }
 
 /// The process's peak resident memory (`VmHWM`), in KiB.

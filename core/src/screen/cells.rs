@@ -7,6 +7,11 @@
 //! without touching them.
 
 use super::ScreenReplay;
+use alacritty_terminal::grid::Dimensions;
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::Flags;
+use alacritty_terminal::term::TermMode;
+use alacritty_terminal::vte::ansi::Color;
 use serde::Serialize;
 
 /// A cell's foreground or background colour as the program asked for it.
@@ -64,7 +69,7 @@ pub struct Cell {
     pub underline: bool,
     /// Foreground and background swapped (SGR 7).
     pub inverse: bool,
-    /// Struck through (SGR 9), where the emulator tracks it.
+    /// Struck through (SGR 9).
     pub strikethrough: bool,
     /// Room the character takes.
     pub width: CellWidth,
@@ -93,78 +98,91 @@ pub type CellRows = Vec<Vec<Cell>>;
 impl ScreenReplay {
     /// The visible screen, row by row: `rows` rows of `cols` cells.
     pub fn visible_cells(&self) -> CellRows {
-        rows_of(self.parser.screen())
+        self.cell_rows(0)
     }
 
-    /// How many lines of scrollback are kept above the visible screen.
-    /// (`&mut` because the emulator measures it by scrolling its view; the
-    /// view is put back.)
+    /// How many lines of scrollback are kept above the visible screen (at
+    /// most what this reader asked for).
     pub fn scrollback_len(&mut self) -> usize {
-        let screen = self.parser.screen_mut();
-        screen.set_scrollback(usize::MAX);
-        let len = screen.scrollback();
-        screen.set_scrollback(0);
-        len
+        self.engine.term.grid().history_size().min(self.scrollback)
     }
 
     /// The screen as it looks scrolled back `offset` lines into history
     /// (0 = the live screen; clamped to [`ScreenReplay::scrollback_len`]).
     pub fn cells_scrolled_back(&mut self, offset: usize) -> CellRows {
-        let screen = self.parser.screen_mut();
-        screen.set_scrollback(offset);
-        let rows = rows_of(screen);
-        screen.set_scrollback(0);
-        rows
+        let offset = offset.min(self.scrollback_len());
+        self.cell_rows(offset)
     }
 
     /// Whether the alternate screen (full-screen programs) is shown.
     pub fn is_alt_screen(&self) -> bool {
-        self.parser.screen().alternate_screen()
+        self.engine.term.mode().contains(TermMode::ALT_SCREEN)
     }
 
     /// Whether the program left the cursor visible.
     pub fn cursor_visible(&self) -> bool {
-        !self.parser.screen().hide_cursor()
+        self.engine.term.mode().contains(TermMode::SHOW_CURSOR)
+    }
+
+    fn cell_rows(&self, offset: usize) -> CellRows {
+        let grid = self.engine.term.grid();
+        let top = -(offset as i32);
+        (0..grid.screen_lines() as i32)
+            .map(|line| {
+                let row = &grid[Line(top + line)];
+                (0..grid.columns())
+                    .map(|col| cell_of(&row[Column(col)]))
+                    .collect()
+            })
+            .collect()
     }
 }
 
-fn rows_of(screen: &vt100::Screen) -> CellRows {
-    let (rows, cols) = screen.size();
-    (0..rows)
-        .map(|row| {
-            (0..cols)
-                .map(|col| screen.cell(row, col).map(cell_of).unwrap_or_default())
-                .collect()
-        })
-        .collect()
-}
-
-fn cell_of(cell: &vt100::Cell) -> Cell {
+fn cell_of(cell: &alacritty_terminal::term::cell::Cell) -> Cell {
+    let flags = cell.flags;
+    let width = if flags.contains(Flags::WIDE_CHAR) {
+        CellWidth::Wide
+    } else if flags.contains(Flags::WIDE_CHAR_SPACER) {
+        CellWidth::WideSpacer
+    } else {
+        CellWidth::Single
+    };
+    let blank = matches!(cell.c, ' ' | '\t')
+        || flags.intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER);
+    let mut text = String::new();
+    if !blank {
+        text.push(cell.c);
+    }
+    if let Some(marks) = cell.zerowidth() {
+        text.extend(marks);
+    }
     Cell {
-        text: cell.contents().to_owned(),
-        fg: color_of(cell.fgcolor()),
-        bg: color_of(cell.bgcolor()),
-        bold: cell.bold(),
-        dim: cell.dim(),
-        italic: cell.italic(),
-        underline: cell.underline(),
-        inverse: cell.inverse(),
-        strikethrough: false,
-        width: if cell.is_wide() {
-            CellWidth::Wide
-        } else if cell.is_wide_continuation() {
-            CellWidth::WideSpacer
-        } else {
-            CellWidth::Single
-        },
+        text,
+        fg: color_of(cell.fg),
+        bg: color_of(cell.bg),
+        bold: flags.contains(Flags::BOLD),
+        dim: flags.contains(Flags::DIM),
+        italic: flags.contains(Flags::ITALIC),
+        underline: flags.intersects(Flags::ALL_UNDERLINES),
+        inverse: flags.contains(Flags::INVERSE),
+        strikethrough: flags.contains(Flags::STRIKEOUT),
+        width,
     }
 }
 
-fn color_of(color: vt100::Color) -> CellColor {
+fn color_of(color: Color) -> CellColor {
     match color {
-        vt100::Color::Default => CellColor::Default,
-        vt100::Color::Idx(index) => CellColor::Indexed { index },
-        vt100::Color::Rgb(r, g, b) => CellColor::Rgb { r, g, b },
+        Color::Spec(rgb) => CellColor::Rgb {
+            r: rgb.r,
+            g: rgb.g,
+            b: rgb.b,
+        },
+        Color::Indexed(index) => CellColor::Indexed { index },
+        Color::Named(named) => match named as usize {
+            // The 16 ANSI colours keep their palette index.
+            index @ 0..=15 => CellColor::Indexed { index: index as u8 },
+            _ => CellColor::Default,
+        },
     }
 }
 
@@ -174,7 +192,7 @@ mod tests {
 
     fn replay_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
         let mut replay = ScreenReplay::with_scrollback(cols, rows, 100);
-        replay.parser.process(bytes.as_bytes());
+        replay.feed(bytes.as_bytes());
         replay
     }
 

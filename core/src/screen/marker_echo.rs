@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Removes echoed marker suffixes from a stream of output.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MarkerEchoFilter {
     /// `; printf '\033]7770;%s\007' ` — what every suffix starts with.
     prefix: String,

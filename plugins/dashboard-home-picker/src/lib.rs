@@ -120,11 +120,10 @@ fn preview_row(home: &str, s: &Value) -> PreviewRow {
     }
 }
 
-/// Text with control characters shown as `�`.
+/// Untrusted text (names, commands, paths, error messages) escaped for
+/// the terminal by the one helper every command uses.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    agent_tty_core::text::escape(text).into_owned()
 }
 
 struct PickerPane {

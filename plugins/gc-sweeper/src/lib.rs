@@ -6,8 +6,8 @@
 //! Home alone and leaves the registry untouched. gc never removes a Home
 //! directory: only Session directories and registry entries go.
 //!
-//! Each Home is swept by [`sweep::sweep_home`]; deregistration is decided by
-//! [`deregister`] under the registry's lock; [`report`] renders the result.
+//! Each Home is swept by `sweep::sweep_home`; deregistration is decided by
+//! `deregister` under the registry's lock; `report` renders the result.
 
 mod deregister;
 mod options;
@@ -67,6 +67,11 @@ impl Plugin for GcPlugin {
             (vec![choice.path.clone()], None, Vec::new())
         } else {
             let registry = HomeRegistry::from_env()?;
+            // Before anything is deleted: a registry gc could not update
+            // afterwards is refused now, with nothing changed.
+            if !options.dry_run {
+                registry.check_updatable()?;
+            }
             let read = registry.read();
             warnings.extend(read.problem);
             let registered: Vec<String> = read.homes.into_iter().map(|h| h.path).collect();
@@ -83,8 +88,18 @@ impl Plugin for GcPlugin {
         });
         progress.finish();
 
+        // Sessions are already gone by now: a registry that fails after all
+        // is a warning beside the full report, never a lost report.
         if let Some(registry) = registry {
-            deregister::deregister(&registry, &registered, &mut sweeps, options.dry_run)?;
+            if let Err(e) =
+                deregister::deregister(&registry, &registered, &mut sweeps, options.dry_run)
+            {
+                warnings.push(format!(
+                    "the Home Registry could not be updated ({}); the Sessions listed were \
+                     removed, but no Home was deregistered: run gc again once it can be written",
+                    e.message
+                ));
+            }
         }
         let mut out = CommandOutput::new(
             report::result(&sweeps, options.dry_run),
@@ -118,7 +133,7 @@ impl Progress {
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.shown && (done % 10 == 0 || done == self.total) {
+        if self.shown && (done.is_multiple_of(10) || done == self.total) {
             let _ = write!(std::io::stderr(), "\rgc: swept {done}/{} Homes", self.total);
         }
     }

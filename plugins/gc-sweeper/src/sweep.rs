@@ -218,21 +218,24 @@ fn collect(
         reason,
         routine,
     };
-    if validate_session_id(name).is_err() || name.starts_with('.') {
-        return Err(skip("not a Session id; left alone".into(), false));
-    }
     // Opening with O_NOFOLLOW both tells a symlink apart (never followed)
     // and pins the directory for the trust check.
     let pinned = match sessions.open_child(raw) {
         Ok(dir) => dir,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP)) => {
-            return Err(skip(
-                "a symlink, not a Session directory; left alone (gc never follows symlinks)".into(),
-                false,
-            ))
-        }
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR)) => {
-            return Err(skip("not a Session directory; left alone".into(), false))
+        // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            let symlink = sessions
+                .stat_child(raw)
+                .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+            return Err(if symlink {
+                skip(
+                    "a symlink, not a Session directory; left alone (gc never follows symlinks)"
+                        .into(),
+                    false,
+                )
+            } else {
+                skip("not a Session directory; left alone".into(), false)
+            });
         }
         Err(e) => {
             return Err(skip(
@@ -241,6 +244,9 @@ fn collect(
             ))
         }
     };
+    if validate_session_id(name).is_err() || name.starts_with('.') {
+        return Err(skip("not a Session id; left alone".into(), false));
+    }
     pinned
         .check_trusted("the Session directory")
         .map_err(|u| skip(u.reason, false))?;

@@ -87,7 +87,9 @@ impl Plugin for RegistryPlugin {
     }
 
     fn on_event(&self, _host: &Host, event: &HostEvent) -> Result<(), PluginError> {
-        let HostEvent::SessionCreated { home, .. } = event;
+        let HostEvent::SessionCreated { home, .. } = event else {
+            return Ok(());
+        };
         HomeRegistry::from_env()
             .and_then(|registry| registry.register(Path::new(home)))
             .map_err(|e| {

@@ -1,12 +1,12 @@
 //! The agent loop: drive a Session and read its screen back.
 //!
-//! - [`input`]: `type`, `paste`, `send-keys`, `resize`, `signal` — one request
+//! - `input`: `type`, `paste`, `send-keys`, `resize`, `signal` — one request
 //!   each to the Session's host over its control socket.
-//! - [`run`]: `run`, which types a command with a hidden completion marker and
+//! - `run`: `run`, which types a command with a hidden completion marker and
 //!   waits for the host to log `run_complete`.
-//! - [`wait`]: `wait`, which follows the Event Log through a screen replay
+//! - `wait`: `wait`, which follows the Event Log through a screen replay
 //!   until a condition holds.
-//! - [`snapshot`]: `snapshot`, an offline replay of the Event Log.
+//! - `snapshot`: `snapshot`, an offline replay of the Event Log.
 //!
 //! Everything that reads (`wait`, `snapshot`, `run`'s completion) works from
 //! the Event Log alone, never by asking the host, so it behaves the same for

@@ -41,6 +41,10 @@ impl Plugin for SessionsPlugin {
         }
     }
 
+    fn effects(&self) -> Vec<agent_tty_plugin_api::EffectSpec> {
+        lifecycle::effects()
+    }
+
     fn invoke(&self, host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
         lifecycle::invoke(host, invocation)
             .or_else(|| agent_loop::invoke(host, invocation))

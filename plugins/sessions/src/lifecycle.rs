@@ -106,6 +106,18 @@ pub fn invoke(_host: &Host, invocation: &Invocation) -> Option<Result<CommandOut
     Some(run(invocation))
 }
 
+/// The side effects of `sessions.list`: with `reconcile` it rewrites the
+/// manifests of Sessions whose host died and kills their orphaned children, so
+/// a plugin must declare `sessions.reconcile` to ask for it (the host checks).
+pub fn effects() -> Vec<agent_tty_plugin_api::EffectSpec> {
+    vec![agent_tty_plugin_api::EffectSpec {
+        capability: "sessions.list".into(),
+        when_arg: Some("reconcile".into()),
+        permission: "sessions.reconcile".into(),
+        about: "rewrites manifests of Sessions whose host died and kills orphaned children".into(),
+    }]
+}
+
 /// Answers a capability.
 ///
 /// `sessions.list` takes `{"home": "<absolute path>", "all": bool,

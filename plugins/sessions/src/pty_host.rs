@@ -8,8 +8,11 @@
 //!    leader of a new session (the PTY is its controlling terminal);
 //! 2. opens the Event Log, binds the control socket (mode 0600), writes the
 //!    liveness sidecar (which records the socket's path, for clients whose
-//!    environment would put it elsewhere), and only then tells `create` it is
-//!    ready;
+//!    environment would put it elsewhere), records its own and the command's
+//!    PIDs in the manifest, starts its [`guard`] (termination signals, a
+//!    vanished Session directory), and only then tells `create` it is ready.
+//!    From before the manifest existed until it exits, it holds the host
+//!    lock `create` handed it ([`guard`]), which is what says it is alive;
 //! 3. runs three activities: the *output pump* appends PTY output to the
 //!    Event Log (and spots `run` completion markers), the *control server*
 //!    answers requests on the socket, and the main thread waits for the
@@ -22,6 +25,7 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+pub(crate) mod guard;
 mod idle;
 mod legacy_rpc;
 mod output;
@@ -30,7 +34,7 @@ pub(crate) mod readiness;
 mod server;
 
 use crate::lookup::home_of;
-use agent_tty_core::event_log::{EventBody, EventLogWriter};
+use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, home, Error};
@@ -126,6 +130,8 @@ impl Shared {
 }
 
 struct SessionHost {
+    /// Held for the host's whole life: the proof that it is alive.
+    _host_lock: File,
     shared: Arc<Shared>,
     child: Child,
     reader: File,
@@ -142,6 +148,7 @@ impl SessionHost {
     /// running: a started command is killed before the error is returned.
     fn start(home: &Path, id: &str) -> agent_tty_core::Result<Self> {
         let session_dir = home::session_dir(home, id)?;
+        let host_lock = guard::host_lock(&session_dir)?;
         let manifest = manifest::read_manifest(&session_dir)?;
         if manifest.status != Status::Running || manifest.host_pid.is_some() {
             return Err(Error::invalid(
@@ -156,9 +163,11 @@ impl SessionHost {
         let (master, slave) = pty::open(manifest.cols, manifest.rows)
             .map_err(|e| host_error(format!("could not open a PTY: {e}")))?;
         let child = pty::spawn(slave, &manifest).map_err(|e| spawn_error(&manifest, e))?;
-        let rest = Self::serve_setup(home, id, &session_dir, master, &child);
+        let rest = Self::serve_setup(home, id, &session_dir, master, &child)
+            .and_then(|setup| Self::record_identity(&session_dir, &child).map(|()| setup));
         match rest {
             Ok((shared, reader, listener, socket, legacy)) => Ok(SessionHost {
+                _host_lock: host_lock,
                 shared,
                 child,
                 reader,
@@ -238,6 +247,33 @@ impl SessionHost {
         Ok((shared, reader, listener, socket, legacy))
     }
 
+    /// Writes the host's and the command's PIDs into the manifest (for
+    /// agent-tty 0.5 readers; liveness itself is the host lock) and starts
+    /// the guard, before `create` is told the Session is ready: a `create`
+    /// killed from now on leaves a Session that is complete and owned.
+    fn record_identity(session_dir: &Path, child: &Child) -> agent_tty_core::Result<()> {
+        // `None` when the command has already ended (a zombie until the
+        // main thread reaps it): there is then nothing left to end.
+        let pinned = ProcessIdentity::of(child.id()).and_then(|c| c.verify());
+        manifest::update_manifest(session_dir, |m| {
+            if m.status != Status::Running {
+                return Err(Error::invalid(
+                    ErrorCode::SessionNotRunning,
+                    format!(
+                        "Session {} became {} while its host started",
+                        m.session_id,
+                        m.status.as_str()
+                    ),
+                ));
+            }
+            m.host_pid = Some(std::process::id());
+            m.child_pid = Some(child.id());
+            Ok((true, ()))
+        })?;
+        guard::watch(pinned, session_dir)
+            .map_err(|e| host_error(format!("could not watch for signals: {e}")))
+    }
+
     /// Steps 3 and 4: serve until the command ends, then record the end.
     fn run(mut self) -> (Option<i32>, Option<String>) {
         let stop = output::StopSignal::new();
@@ -287,10 +323,13 @@ impl SessionHost {
         if let Some(legacy) = legacy {
             let _ = legacy.join();
         }
-        let _ = self.shared.log().writer.append(EventBody::Exit {
-            exit_code,
-            exit_signal: exit_signal.clone(),
-        });
+        // Into space reserved at start first, then the log: the exit
+        // survives a disk that is full by now.
+        let _ = self
+            .shared
+            .log()
+            .writer
+            .record_exit(exit_code, exit_signal.clone());
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
         if let Some(path) = &legacy_socket {

@@ -114,6 +114,128 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     assert!(ui.terminal_restored(), "raw mode was turned off");
 }
 
+/// Every entry under the Homes (directories too) with its modification
+/// time, mode and, for files, its bytes: what "nothing was written" means.
+fn tree_with_mtimes(homes: &[&Path]) -> BTreeMap<PathBuf, (u128, u32, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<PathBuf> = homes.iter().map(|h| h.to_path_buf()).collect();
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let bytes = if meta.is_file() {
+            std::fs::read(&p).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap().flatten() {
+                stack.push(e.path());
+            }
+        }
+        out.insert(p, (mtime, meta.mode(), bytes));
+    }
+    out
+}
+
+/// Waits until the Homes stop changing (the Sessions printed their output
+/// and went to sleep) and returns their tree.
+fn quiet_tree(homes: &[&Path]) -> BTreeMap<PathBuf, (u128, u32, Vec<u8>)> {
+    agent_tty_e2e::eventually(WAIT, || {
+        let first = tree_with_mtimes(homes);
+        std::thread::sleep(Duration::from_millis(300));
+        (tree_with_mtimes(homes) == first).then_some(first)
+    })
+    .expect("the Homes settle")
+}
+
+#[test]
+fn overview_history_picker_help_and_quit_write_nothing_to_any_home() {
+    let sandbox = Sandbox::new();
+    let (a, b) = (sandbox.home("a"), sandbox.home("b"));
+    let id_alpha = create(
+        &sandbox,
+        &a,
+        "alpha",
+        "i=1; while [ $i -le 100 ]; do echo history line $i; i=$((i+1)); done; exec sleep 300",
+    );
+    let id_gamma = create(&sandbox, &a, "gamma", "echo hello gamma; exec sleep 300");
+    let id_beta = create(&sandbox, &b, "beta", "echo hello from B; exec sleep 300");
+    let logs_say = |home: &Path, text: &[u8]| {
+        agent_tty_e2e::snapshot_tree(&home.join("sessions"))
+            .iter()
+            .any(|(p, bytes)| {
+                p.ends_with("events.jsonl") && bytes.windows(text.len()).any(|w| w == text)
+            })
+    };
+    agent_tty_e2e::eventually(WAIT, || {
+        (logs_say(&a, b"history line 100")
+            && logs_say(&a, b"hello gamma")
+            && logs_say(&b, b"hello from B"))
+        .then_some(())
+    })
+    .expect("the Sessions print");
+    let before = quiet_tree(&[&a, &b]);
+    let registry_before = std::fs::read(sandbox.registry_file()).unwrap();
+
+    let mut ui = dashboard(&sandbox, &agent_tty(), &a);
+    ui.expect_text(&id_gamma, WAIT);
+    ui.expect_text("hello gamma", WAIT);
+
+    // The overview: both Sessions as tiles; Enter opens the other one.
+    ui.send(b"z");
+    ui.expect_text("z back", WAIT);
+    ui.expect_text("alpha · running", WAIT);
+    ui.expect_text("gamma · running", WAIT);
+    ui.send(b"l\r");
+    ui.expect_text("Live View · alpha", WAIT);
+    ui.expect_text("history line 100", WAIT);
+    ui.expect_text("following", WAIT);
+
+    // History: PgUp pauses on an older page.
+    ui.send(b"\x1b[5~");
+    ui.expect_text("paused at line", WAIT);
+    ui.expect_text("G live", WAIT);
+
+    // The picker: filter to B, preview it, enter it.
+    ui.send(b"H");
+    ui.expect_text("Active Homes (2)", WAIT);
+    ui.send(b"/homes/b");
+    ui.expect_text("Active Homes (1)", WAIT);
+    ui.expect_text("Sessions in …/homes/b", WAIT);
+    ui.expect_text("beta", WAIT);
+    ui.send(b"\r");
+    ui.expect_text(&id_beta, WAIT);
+    ui.expect_text("hello from B", WAIT);
+
+    // Help, then quit from it.
+    ui.send(b"?");
+    ui.expect_text("close help", WAIT);
+    ui.send(b"q");
+    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
+    assert_eq!(status.code(), Some(0));
+    assert!(!ui.alternate_screen(), "the alternate screen was left");
+    assert!(ui.terminal_restored(), "raw mode was turned off");
+
+    assert_eq!(
+        tree_with_mtimes(&[&a, &b]),
+        before,
+        "the dashboard wrote to a Home"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.registry_file()).unwrap(),
+        registry_before,
+        "the dashboard wrote to the Home Registry"
+    );
+    assert!(!id_alpha.is_empty());
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     let sandbox = Sandbox::new();

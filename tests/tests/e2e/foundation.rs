@@ -4,11 +4,13 @@ use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use rstest::rstest;
 
 /// The product plugins: what a build or an install puts beside the binary.
-const SHIPPED: [&str; 4] = [
+const SHIPPED: [&str; 6] = [
     "sessions",
     "registry",
     "gc-sweeper",
     "dashboard-home-picker",
+    "capture",
+    "skills",
 ];
 
 fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {

@@ -222,6 +222,7 @@ impl FakeHost {
         let socket = socket_path(home, id);
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket).unwrap();
+        let manifest = dir.join("session.json");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
         std::thread::spawn(move || {
@@ -244,7 +245,11 @@ impl FakeHost {
                         "accepted": true, "completed": true, "timedOut": false, "seq": seq,
                         "durationMs": 3, "marker": "__AT_MARKER_0123456789abcdef0123456789abcdef__",
                     }),
-                    "inspect" => json!({ "session": {}, "rpcSocketPath": "x" }),
+                    "inspect" => json!({
+                        "session": serde_json::from_slice::<Value>(&std::fs::read(&manifest).unwrap()).unwrap(),
+                        "cliVersion": "0.5.0", "rpcSocketPath": "x", "rendererBackend": "libghostty-vt",
+                        "rendererBooted": true, "rendererBootInFlight": false,
+                    }),
                     other => {
                         let answer = json!({ "id": req["id"], "ok": false,
                             "error": { "code": "RPC_ERROR", "message": format!("Unsupported method: {other}") } });
@@ -337,6 +342,14 @@ fn our_cli_drives_a_host_speaking_0_5s_protocol() {
         host.last()["params"],
         json!({ "command": "ls", "noWait": true })
     );
+
+    let inspected = sandbox
+        .run_in(&home, &["inspect", id])
+        .expect_code(0)
+        .result();
+    assert_eq!(inspected["host"]["cliVersion"], "0.5.0", "{inspected:#}");
+    assert_eq!(inspected["usedOfflineReplay"], false);
+    assert_eq!(host.last()["method"], "inspect");
 
     let batch = sandbox
         .run_in(&home, &["batch", id, r#"[{"type":"a"},{"run":"b"}]"#])

@@ -4,7 +4,7 @@
 //! Check order is agent-tty 0.5's: format → timing (validated for every
 //! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
 //! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "<id>" as <fmt>.", read the Event Log → output path → generate →
+//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → output path → generate →
 //! write → list the artifact in `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,

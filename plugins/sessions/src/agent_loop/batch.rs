@@ -7,8 +7,8 @@
 //! validated (nothing is sent when any step is bad), then the target, then
 //! the steps. Every step is carried out by the same code as its command:
 //! input goes through [`Target::send`], `run` through
-//! [`run_in_session`](super::run::run_in_session), `wait` through the
-//! [`Waiter`](super::wait::Waiter) and [`follow`](super::wait::follow) loop.
+//! [`run_in_session`], `wait` through the
+//! [`Waiter`] and [`follow`] loop.
 //!
 //! **Wait Baseline.** A `wait` only accepts screens captured after the last
 //! event a preceding non-wait step produced (its `seq`, even that of a run

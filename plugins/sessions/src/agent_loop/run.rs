@@ -48,6 +48,12 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             format!("command finished in {ms} ms"),
         )),
         RunEnd::SessionEnded => Err(session_ended(&target.id)),
+        // Its output could not be logged: "storage full", not a timeout.
+        RunEnd::TimedOut if agent_tty_core::event_log::storage_problem(&target.dir).is_some() => {
+            Err(agent_tty_core::event_log::storage_problem(&target.dir)
+                .expect("just checked")
+                .into())
+        }
         RunEnd::TimedOut => Ok(CommandOutput {
             human: Some(format!(
                 "timed out after {ms} ms; the command is still running in Session {}",

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 /// The output shapes `--format` accepts.
 #[derive(Clone, Copy, PartialEq)]
-enum Format {
+pub(crate) enum Format {
     /// 0.5's default: size, cursor, alt screen, every visible row.
     Structured,
     /// The lines as one text.
@@ -47,6 +47,17 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let with_scrollback = inv.flag("include-scrollback");
     let with_cells = inv.flag("include-cells");
     let target = Target::find(inv)?;
+    snapshot_of(&target, format, with_scrollback, with_cells)
+}
+
+/// The snapshot of a Session, rebuilt from its Event Log: the result and
+/// human text of `snapshot`, also the host's answer to 0.5's `snapshot`.
+pub(crate) fn snapshot_of(
+    target: &Target,
+    format: Format,
+    with_scrollback: bool,
+    with_cells: bool,
+) -> Result<CommandOutput, PluginError> {
     let scrollback = if with_scrollback {
         ScreenReplay::DEFAULT_SCROLLBACK
     } else {

@@ -70,7 +70,7 @@ impl Target {
         if !self.manifest.status.is_commandable() {
             return Err(not_running(&self.id, self.manifest.status.as_str()));
         }
-        if liveness::judge(&self.manifest, self.sidecar.as_ref()).is_foreign() {
+        if liveness::judge(&self.dir, &self.manifest, self.sidecar.as_ref()).is_foreign() {
             return Err(runs_elsewhere(
                 &self.id,
                 self.sidecar.as_ref(),

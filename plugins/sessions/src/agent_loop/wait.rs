@@ -568,6 +568,11 @@ pub(crate) fn follow(
         if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
             last_status_check = Instant::now();
             ended_elsewhere = read_manifest(&target.dir).is_ok_and(|m| m.status.is_terminal());
+            // A host that cannot write its log would make this wait time
+            // out for nothing: say so now.
+            if let Some(e) = agent_tty_core::event_log::storage_problem(&target.dir) {
+                return Err(e.into());
+            }
         }
         pace.sleep();
     }

@@ -4,23 +4,30 @@
 //! (no Session directory, no process):
 //! 1. check every argument before touching the disk;
 //! 2. make the Home (0700) if needed, then the Session directory (0700);
-//! 3. take the manifest lock and write `session.json` (0600) with no PIDs
-//!    (not yet fsynced: step 5 rewrites it durably);
+//! 3. take the Session's host lock, then write `session.json` (0600) with
+//!    no PIDs;
 //! 4. start `agent-tty --home H _host ID` detached (new session, stdio on
-//!    `/dev/null`, working directory `/`) and wait for its readiness byte;
-//! 5. copy the PIDs the host recorded in its sidecar into the manifest, and
-//!    only then release the lock.
+//!    `/dev/null`, working directory `/`), handing it the locked host-lock
+//!    descriptor, and wait for its readiness byte. The host records its own
+//!    and its command's PIDs in the manifest (and sidecar) before it says
+//!    ready;
+//! 5. read the manifest back for the result.
 //!
-//! The lock is held from 3 to 5 because a Session whose host is starting has
-//! no PIDs yet: a concurrent `list` would otherwise reconcile it as dead.
-//! Reconcile re-checks under the same lock, so it waits for us instead.
+//! The host lock is what says a Session's host is alive
+//! (`agent_tty_core::liveness`). Taking it before the manifest exists and
+//! passing the very descriptor to the host means there is no instant at
+//! which the Session looks dead: a `create` killed at any point leaves
+//! either a Session whose host runs and owns it, or (killed before the host
+//! started) a lock nobody holds, which reconcile marks failed, with no
+//! process left behind.
 
 use crate::dimensions::{parse_dimension, Dimension};
 use crate::lookup::home_of;
+use crate::pty_host::guard::{inherit_in_child, HOST_LOCK_FD_ENV};
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, fsutil, home, time, Error};
+use agent_tty_core::{control, fsutil, home, safe_fs, time, Error};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -51,6 +58,11 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let request = parse(invocation)?;
     let home = home_of(invocation)?;
     home::ensure_home(&home)?;
+    // A Session is never made where someone else could reach into it (a
+    // deleted /tmp Home another user re-created, a group-writable one).
+    safe_fs::check_trusted_path(&home, "the Home").map_err(Error::from)?;
+    safe_fs::check_trusted_path(&home::sessions_dir(&home), "the Home's sessions/")
+        .map_err(Error::from)?;
     let id = ulid::Ulid::new().to_string();
     let dir = home::session_dir(&home, &id)?;
     fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
@@ -98,9 +110,9 @@ fn start(
     dir: &Path,
     request: &Request,
 ) -> Result<Manifest, PluginError> {
-    let lock = manifest::lock_manifest(dir)?;
+    let host_lock = liveness::take_host_lock(dir)?;
     let now = time::now_iso();
-    let mut manifest = Manifest {
+    let manifest = Manifest {
         version: 1,
         session_id: id.to_owned(),
         created_at: now.clone(),
@@ -124,14 +136,16 @@ fn start(
         exit_code: None,
         exit_signal: None,
     };
-    // Not fsynced: it is rewritten durably with the PIDs in a moment, and a
-    // crash in between leaves a Session that reconcile marks failed.
+    // Not fsynced: the host rewrites it durably with the PIDs in a moment,
+    // and a crash in between leaves a Session that reconcile marks failed.
     let path = manifest::manifest_path(dir);
     fsutil::write_atomic_unsynced(&path, manifest.to_json().as_bytes(), 0o600)
         .map_err(|e| Error::write(&path, e))?;
 
     let pipe = ReadyPipe::new().map_err(|e| Error::write(dir, e))?;
-    let mut host = spawn_host(&invocation.context.exe, home, id, &pipe)?;
+    let mut host = spawn_host(&invocation.context.exe, home, id, &pipe, &host_lock)?;
+    // The host holds the lock now (same open file); ours can go.
+    drop(host_lock);
     let answer = pipe.wait(READY_TIMEOUT);
     let failure = match answer {
         Readiness::Ready => None,
@@ -154,23 +168,28 @@ fn start(
         abandon(home, id, dir, &mut host);
         return Err(e);
     }
-    let sidecar = liveness::read_sidecar(dir);
-    manifest.host_pid = Some(sidecar.as_ref().map_or(host.id(), |s| s.host.pid));
-    manifest.child_pid = sidecar.as_ref().and_then(|s| s.child).map(|c| c.pid);
-    manifest.updated_at = time::now_iso();
-    if let Err(e) = manifest::write_manifest(dir, &manifest) {
-        abandon(home, id, dir, &mut host);
-        return Err(e.into());
+    match manifest::read_manifest(dir) {
+        Ok(recorded) => Ok(recorded),
+        Err(e) => {
+            abandon(home, id, dir, &mut host);
+            Err(e.into())
+        }
     }
-    drop(lock);
-    Ok(manifest)
 }
 
 /// Starts the host fully detached: a new session (no controlling terminal,
 /// so closing the terminal `create` ran in cannot hang it up), stdio on
 /// `/dev/null`, working directory `/` (it must not pin a mount).
-fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Child, PluginError> {
+fn spawn_host(
+    exe: &str,
+    home: &Path,
+    id: &str,
+    pipe: &ReadyPipe,
+    host_lock: &std::fs::File,
+) -> Result<Child, PluginError> {
+    use std::os::fd::AsRawFd;
     let ready_fd = pipe.write_fd();
+    let lock_fd = host_lock.as_raw_fd();
     let mut command = Command::new(exe);
     command
         .arg("--home")
@@ -179,6 +198,7 @@ fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Chil
         .arg(id)
         .current_dir("/")
         .env(READY_FD_ENV, ready_fd.to_string())
+        .env(HOST_LOCK_FD_ENV, lock_fd.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -188,7 +208,8 @@ fn spawn_host(exe: &str, home: &Path, id: &str, pipe: &ReadyPipe) -> Result<Chil
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            ReadyPipe::inherit_in_child(ready_fd)
+            ReadyPipe::inherit_in_child(ready_fd)?;
+            inherit_in_child(lock_fd)
         });
     }
     command.spawn().map_err(|e| {
@@ -205,10 +226,8 @@ fn abandon(home: &Path, id: &str, dir: &Path, host: &mut Child) {
     let _ = host.kill();
     let _ = host.wait();
     let sidecar = liveness::read_sidecar(dir);
-    if let Some(child) = sidecar.as_ref().and_then(|s| s.child) {
-        if child.is_alive() {
-            liveness::signal_group(child.pid, Signal::SIGKILL);
-        }
+    if let Some(child) = liveness::child_identity(sidecar.as_ref()).and_then(|c| c.verify()) {
+        child.signal_group(Signal::SIGKILL);
     }
     control::remove_dead_socket(home, id, sidecar.as_ref());
 }

@@ -10,12 +10,12 @@
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, Error};
+use agent_tty_core::{control, safe_fs, Error};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a hung-up command may take to exit before it is killed.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -24,30 +24,46 @@ const HOST_GRACE: Duration = Duration::from_millis(1500);
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let FoundSession { home, id, dir } = find_session(invocation)?;
+    // Nothing is signalled or written in a Home someone else could control.
+    safe_fs::check_session_chain(&dir).map_err(agent_tty_core::Error::from)?;
     let force = invocation.flag("force");
     let Begun {
         before,
         liveness,
-        manifest: m,
         sidecar,
+        manifest: m,
     } = begin(&dir, &id)?;
+    let mut warnings = Vec::new();
     if let Liveness::Local {
         host_alive,
         child_alive,
     } = liveness
     {
+        // Only processes the sidecar pins, verified right now, are
+        // signalled: never a PID from the manifest.
         if child_alive {
-            if let Some(pid) = liveness::child_pid(&m, sidecar.as_ref()) {
-                end_group(pid, force);
+            if let Some(child) = liveness::child_identity(sidecar.as_ref()).and_then(|c| c.verify())
+            {
+                child.end(force, GRACE);
             }
         }
         if host_alive {
             // The host notices the command's end, records it and exits; one
-            // that does not is stuck and is killed.
-            let host_runs = || liveness::judge(&m, sidecar.as_ref()).host_alive() == Some(true);
-            if !wait_until(HOST_GRACE, || !host_runs()) {
-                if let Some(pid) = liveness::host_pid(&m, sidecar.as_ref()) {
-                    liveness::signal_process(pid, Signal::SIGKILL);
+            // that does not is stuck and is killed, if it is provably the
+            // host.
+            let host_runs =
+                || liveness::judge(&dir, &m, sidecar.as_ref()).host_alive() == Some(true);
+            if !liveness::wait_for(HOST_GRACE, || !host_runs()) {
+                match sidecar.as_ref().and_then(|s| s.host.verify()) {
+                    Some(host) => {
+                        host.signal(Signal::SIGKILL);
+                    }
+                    None => warnings.push(format!(
+                        "the Session's host has no verifiable identity (made by agent-tty 0.5?), \
+                         so no process was signalled; if pid {} is its host, end it yourself",
+                        liveness::host_pid(&m, sidecar.as_ref())
+                            .map_or_else(|| "?".to_owned(), |p| p.to_string())
+                    )),
                 }
             }
         }
@@ -63,7 +79,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         m.child_pid = None;
         Ok((changed, ()))
     })?;
-    Ok(CommandOutput::new(
+    let mut output = CommandOutput::new(
         // 0.5's `{sessionId, destroyed}`, then ours (a strict superset).
         json!({
             "sessionId": id,
@@ -73,7 +89,9 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             "forced": force,
         }),
         format!("Session destroyed: {id}"),
-    ))
+    );
+    output.warnings = warnings;
+    Ok(output)
 }
 
 /// What [`begin`] found under the manifest lock.
@@ -103,7 +121,7 @@ fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
             ));
         }
         let sidecar = liveness::read_sidecar(dir);
-        let verdict = liveness::judge(m, sidecar.as_ref());
+        let verdict = liveness::judge(dir, m, sidecar.as_ref());
         if verdict.is_foreign() && before.is_active() {
             return Err(Error::Plugin(runs_elsewhere(
                 id,
@@ -127,31 +145,4 @@ fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
         manifest,
         sidecar,
     })
-}
-
-/// Hangs up and terminates the process group led by `pid`, then kills what
-/// is left after the grace period (at once when forced).
-fn end_group(pid: u32, force: bool) {
-    if !force {
-        liveness::signal_group(pid, Signal::SIGHUP);
-        liveness::signal_group(pid, Signal::SIGTERM);
-        if wait_until(GRACE, || !liveness::group_exists(pid)) {
-            return;
-        }
-    }
-    liveness::signal_group(pid, Signal::SIGKILL);
-    wait_until(GRACE, || !liveness::group_exists(pid));
-}
-
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }

@@ -9,6 +9,7 @@
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::{self, event_log_path};
+use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
@@ -24,10 +25,25 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The terminal engine our readers replay screens with, reported as
 /// `rendererRuntime.backend`.
-const ENGINE: &str = "vt100";
+const ENGINE: &str = agent_tty_core::screen::ENGINE_NAME;
 
 /// The host's version: host and CLI are one binary in ours.
 const CLI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// 0.5's `inspect` request to a Session's 0.5 host, after checking its
+/// socket directory is safe (an unsafe one reads as unreachable: `inspect`
+/// then answers from the manifest, as for any unreachable host).
+fn inspect_legacy_host(
+    home: &std::path::Path,
+    id: &str,
+) -> (std::path::PathBuf, agent_tty_core::Result<Option<Value>>) {
+    let socket = legacy_rpc::socket_path(home, id);
+    let answer = legacy_rpc::check_socket_dirs(home)
+        .map_err(|why| agent_tty_core::Error::invalid(ErrorCode::HostUnreachable, why))
+        .and_then(|()| legacy_rpc::call(&socket, "inspect", json!({}), PING_TIMEOUT))
+        .map(Some);
+    (socket, answer)
+}
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let found = find_session(invocation)?;
@@ -37,16 +53,33 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let mut offline_reason = None;
     if matches!(m.status, Status::Running | Status::Exiting) {
         let sidecar = liveness::read_sidecar(&dir);
-        let socket = control::session_socket(&found.home, &found.id, sidecar.as_ref());
-        let answered = socket.as_ref().ok().map(|s| {
-            (
-                s.clone(),
-                control::send(s, &ControlRequest::Ping, PING_TIMEOUT),
-            )
-        });
+        let answered = if sidecar.is_none() {
+            // No sidecar: an agent-tty 0.5 host, asked with its own protocol
+            // (its answer carries its live manifest and version).
+            Some(inspect_legacy_host(&found.home, &found.id))
+        } else {
+            let socket = control::session_socket(&found.home, &found.id, sidecar.as_ref());
+            socket.as_ref().ok().map(|s| {
+                (
+                    s.clone(),
+                    control::send(s, &ControlRequest::Ping, PING_TIMEOUT).map(|_| None),
+                )
+            })
+        };
         match answered {
-            Some((socket, Ok(_))) => {
-                host = Some(json!({ "cliVersion": CLI_VERSION, "rpcSocketPath": socket }))
+            Some((socket, Ok(live))) => {
+                let version = live
+                    .as_ref()
+                    .and_then(|v| v["cliVersion"].as_str())
+                    .unwrap_or(CLI_VERSION)
+                    .to_owned();
+                if let Some(session) = live
+                    .as_ref()
+                    .and_then(|v| serde_json::from_value(v["session"].clone()).ok())
+                {
+                    m = session;
+                }
+                host = Some(json!({ "cliVersion": version, "rpcSocketPath": socket }))
             }
             Some((_, Err(e))) if e.code() != ErrorCode::HostUnreachable => return Err(e.into()),
             _ => {
@@ -104,7 +137,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     }
     // Ours, beyond 0.5 (a strict superset): the status policy and liveness.
     let sidecar = liveness::read_sidecar(&dir);
-    let verdict = liveness::judge(&m, sidecar.as_ref());
+    let verdict = liveness::judge(&dir, &m, sidecar.as_ref());
     let host_alive = if m.status.is_terminal() {
         Some(false)
     } else {

@@ -8,7 +8,7 @@ use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::text::escape;
-use agent_tty_core::{home, Result};
+use agent_tty_core::{home, safe_fs, Result};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -50,6 +50,10 @@ pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput,
 /// exist has no Sessions.
 pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing> {
     let sessions_dir = home::sessions_dir(home);
+    // Nothing is read from (let alone reconciled in) a Home someone else
+    // could have planted or can change: refused with the reason.
+    safe_fs::check_trusted_path(home, "the Home")?;
+    safe_fs::check_trusted_path(&sessions_dir, "the Home's sessions/")?;
     let entries = match std::fs::read_dir(&sessions_dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -25,13 +25,13 @@
 //! browser renderer.
 
 use super::{server, Shared};
-use crate::agent_loop::snapshot::screen_hash;
+use crate::agent_loop::snapshot::{screen_hash, snapshot_of, Format};
 use crate::agent_loop::target::Target;
 use crate::agent_loop::wait::{follow, Condition, Render, WaitEnd, Waiter};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::legacy_rpc::{self, MAX_LINE};
 use agent_tty_core::manifest::{self, Status};
-use agent_tty_core::screen::{replay_session_with_scrollback, ScreenReplay};
+use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::{keys, run_marker};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -208,7 +208,7 @@ fn answer(stream: UnixStream, shared: &Shared, me: &Identity) {
 }
 
 fn parse_request(request: &Value) -> Result<(&str, Map<String, Value>), PluginError> {
-    if !request["id"].as_str().is_some_and(|s| !s.is_empty()) {
+    if request["id"].as_str().is_none_or(str::is_empty) {
         return Err(rpc_error(
             "Invalid request: `id` must be a non-empty string",
         ));
@@ -545,8 +545,9 @@ fn wait_for_render(
     })
 }
 
-/// `snapshot` in 0.5's shapes (§3.13), rebuilt from the Event Log. Unlike
-/// 0.5 it writes no artifact (reading never writes) and has no cells.
+/// `snapshot` in 0.5's shapes (§3.13): exactly what our `snapshot --json`
+/// returns, rebuilt from the Event Log. Unlike 0.5 it writes no artifact
+/// (reading never writes).
 fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Value, PluginError> {
     strict(
         p,
@@ -565,52 +566,15 @@ fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Va
         ));
     }
     let with_scrollback = opt_bool(p, "includeScrollback")?.unwrap_or(false);
-    opt_bool(p, "includeCells")?;
+    let with_cells = opt_bool(p, "includeCells")?.unwrap_or(false);
     opt_string(p, "rendererName")?;
+    let format = if format == "text" {
+        Format::Text
+    } else {
+        Format::Structured
+    };
     let target = target(shared, me)?;
-    let scrollback = if with_scrollback {
-        ScreenReplay::DEFAULT_SCROLLBACK
-    } else {
-        0
-    };
-    let mut replay = replay_session_with_scrollback(&target.dir, &target.manifest, scrollback)?;
-    let visible = replay.visible_lines();
-    let all = if with_scrollback {
-        replay.lines_with_scrollback()
-    } else {
-        visible.clone()
-    };
-    let history = &all[..all.len() - visible.len()];
-    let (cols, rows) = replay.size();
-    let (cursor_row, cursor_col) = replay.cursor();
-    let captured = replay.last_seq().unwrap_or(0);
-    let hash = screen_hash(&visible);
-    let numbered = |lines: &[String]| -> Vec<Value> {
-        lines
-            .iter()
-            .enumerate()
-            .map(|(row, text)| json!({ "row": row, "text": text }))
-            .collect()
-    };
-    Ok(if format == "text" {
-        json!({
-            "format": "text", "sessionId": me.session_id, "capturedAtSeq": captured,
-            "cols": cols, "rows": rows, "cursorRow": cursor_row, "cursorCol": cursor_col,
-            "text": all.join("\n"), "screenHash": hash,
-        })
-    } else {
-        let mut r = json!({
-            "format": "structured", "sessionId": me.session_id, "capturedAtSeq": captured,
-            "cols": cols, "rows": rows, "cursorRow": cursor_row, "cursorCol": cursor_col,
-            "isAltScreen": replay.screen().alternate_screen(),
-            "visibleLines": numbered(&visible),
-        });
-        if with_scrollback {
-            r["scrollbackLines"] = json!(numbered(history));
-        }
-        r["screenHash"] = json!(hash);
-        r
-    })
+    Ok(snapshot_of(&target, format, with_scrollback, with_cells)?.result)
 }
 
 /// After a `destroy` request: the Session is `destroying`, its command is

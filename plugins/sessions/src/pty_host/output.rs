@@ -4,7 +4,7 @@
 //! can end in the middle of a UTF-8 character, so the incomplete end of one
 //! read is carried into the next ([`Utf8Carry`]); bytes that are not UTF-8 at
 //! all become U+FFFD. The raw bytes also go through a
-//! [`MarkerScanner`](agent_tty_core::run_marker::MarkerScanner): when a
+//! [`MarkerScanner`]: when a
 //! pending `run` marker appears, `run_complete` is appended right after the
 //! output that carried it.
 

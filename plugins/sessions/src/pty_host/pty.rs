@@ -34,6 +34,7 @@ pub fn spawn(slave: OwnedFd, manifest: &Manifest) -> std::io::Result<Child> {
         .args(args)
         .current_dir(&manifest.cwd)
         .env_remove(READY_FD_ENV)
+        .env_remove(super::guard::HOST_LOCK_FD_ENV)
         .env("TERM", manifest.term.as_deref().unwrap_or("xterm-256color"))
         .envs(manifest.env.iter().flatten())
         .stdin(Stdio::from(slave.try_clone()?))

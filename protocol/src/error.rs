@@ -31,6 +31,17 @@ pub enum ErrorCode {
     /// `skills get|path` of a name no bundled skill has. Exit 1, as in 0.5
     /// (which leaves it out of its exit-code map).
     SkillNotFound,
+    /// The receiver does not know this request, event or capability kind: the
+    /// peer is newer. Callers treat it as "not supported here", not a failure
+    /// of the thing asked for.
+    Unsupported,
+    /// A plugin called a side-effecting capability without declaring the
+    /// permission that guards it (see `PluginDescription::permissions`).
+    PermissionDenied,
+    /// An error code newer than this build. The peer's message and details are
+    /// kept; it exits 1 like `INTERNAL_ERROR`.
+    #[serde(other)]
+    Unrecognized,
 }
 
 impl ErrorCode {
@@ -38,7 +49,7 @@ impl ErrorCode {
     pub fn exit_code(self) -> i32 {
         use ErrorCode::*;
         match self {
-            InternalError | SkillNotFound => 1,
+            InternalError | SkillNotFound | Unsupported | Unrecognized | PermissionDenied => 1,
             InvalidSessionId | InvalidDimensions | InvalidSignal | InvalidKeys
             | InvalidDuration | InvalidInput | PluginNotInstalled => 2,
             SessionNotFound => 3,

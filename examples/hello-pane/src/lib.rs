@@ -1,0 +1,106 @@
+//! A third-party agent-tty plugin: one command (`greet`) and one dashboard
+//! pane (key `Y`), built outside the agent-tty workspace.
+//!
+//! Build and install it where the host looks for plugins:
+//! ```sh
+//! cargo build --release
+//! mkdir -p ~/.local/share/agent-tty/plugins
+//! cp target/release/libagent_tty_plugin_hello_pane.so ~/.local/share/agent-tty/plugins/
+//! agent-tty greet Ada          # the command
+//! agent-tty dashboard          # press Y for the pane
+//! ```
+
+use agent_tty_plugin_api::{
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, KeyCode, KeyEvent,
+    Pane, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin, PluginDescription,
+    PluginError,
+};
+use serde_json::json;
+
+/// The plugin. Keep it cheap to construct: the host describes every plugin on
+/// every start-up.
+#[derive(Default)]
+pub struct HelloPane;
+
+impl Plugin for HelloPane {
+    fn describe(&self) -> PluginDescription {
+        PluginDescription {
+            commands: vec![CommandSpec::new(&["greet"], "Greet someone (out-of-tree example)")
+                .arg(ArgSpec::positional("name", "Who to greet").required(false))
+                .arg(ArgSpec::option("times", "N", "How many times (1-5)"))],
+            panes: vec![PaneSpec {
+                name: "greeter".into(),
+                title: "Greeter".into(),
+                key: Some('Y'),
+                role: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn invoke(&self, _host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+        let name = inv.value("name").unwrap_or("world");
+        let times = match inv.value("times") {
+            None => 1,
+            Some(t) => t
+                .parse::<u8>()
+                .ok()
+                .filter(|n| (1..=5).contains(n))
+                .ok_or_else(|| {
+                    PluginError::usage(format!("--times must be a number from 1 to 5, not {t:?}"))
+                })?,
+        };
+        let greeting = vec![format!("Greetings, {name}!"); times as usize];
+        Ok(CommandOutput::new(
+            json!({ "greeting": greeting }),
+            greeting.join("\n"),
+        ))
+    }
+
+    fn open_pane(
+        &self,
+        _host: &Host,
+        pane: &str,
+        context: &PaneContext,
+    ) -> Result<Box<dyn Pane>, PluginError> {
+        match pane {
+            "greeter" => Ok(Box::new(Greeter {
+                home: context.current_home.clone(),
+                presses: 0,
+            })),
+            other => Err(PluginError::internal(format!("no pane {other}"))),
+        }
+    }
+}
+
+struct Greeter {
+    home: String,
+    presses: u32,
+}
+
+impl Pane for Greeter {
+    fn render(&mut self, _host: &Host, _width: u16, _height: u16) -> PaneFrame {
+        PaneFrame {
+            lines: vec![
+                PaneLine::raw("Greetings from an out-of-tree plugin!"),
+                PaneLine::raw(format!("Home: {}", self.home)),
+                PaneLine::raw(format!("Space pressed {} times; Esc closes", self.presses)),
+            ],
+            // Later protocol releases add fields; Default keeps this compiling.
+            ..Default::default()
+        }
+    }
+
+    fn key(&mut self, _host: &Host, key: &KeyEvent) -> PaneAction {
+        match key.code {
+            KeyCode::Esc => PaneAction::Close,
+            KeyCode::Char(' ') => {
+                self.presses += 1;
+                PaneAction::None
+            }
+            _ => PaneAction::None,
+        }
+    }
+}
+
+export_plugin!("hello-pane", HelloPane::default);

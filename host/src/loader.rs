@@ -1,0 +1,229 @@
+//! The host's side: load one plugin library and talk to it.
+//!
+//! Each library is opened through abi_stable's per-library header
+//! (`lib_header_from_path(..).init_root_module()`), never through
+//! `RootModule::load_from_*`: those cache one module per root-module *type*,
+//! and every agent-tty plugin shares one root-module type, so the convenience
+//! loaders would hand back the first plugin for every file.
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::std_types::{RStr, RString};
+use agent_tty_plugin_api::abi::{HostCallbacks, PluginModuleRef};
+use agent_tty_plugin_api::wire::{PluginRequest, Response};
+use agent_tty_plugin_api::{Description, ErrorCode, PluginError, INTERFACE_VERSION};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// A plugin that loaded and described itself.
+pub struct LoadedPlugin {
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// The interface version it was built against (equal to ours).
+    pub interface_version: u32,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its commands, capabilities and panes.
+    pub description: Description,
+    module: PluginModuleRef,
+    /// The host entry this plugin calls back through; it tells the host
+    /// *which* plugin is calling (see [`CALLBACKS`]).
+    callbacks: HostCallbacks,
+}
+
+/// A library that could not be used, and why.
+#[derive(Debug, Clone)]
+pub struct RefusedPlugin {
+    /// The file.
+    pub path: PathBuf,
+    /// The plugin's name, when it could be read.
+    pub name: Option<String>,
+    /// The plugin's version, when it could be read.
+    pub version: Option<String>,
+    /// The interface version it reports, when it could be read.
+    pub interface_version: Option<u32>,
+    /// A sentence naming the file and what is wrong.
+    pub reason: String,
+}
+
+/// Answers a plugin's [`agent_tty_plugin_api::wire::HostRequest`]: the calling
+/// plugin's name (when known) and the JSON request, giving a JSON [`Response`].
+type HostHandler = Box<dyn Fn(Option<&str>, &str) -> String + Send + Sync>;
+static HOST_HANDLER: OnceLock<HostHandler> = OnceLock::new();
+
+/// Installs the function that answers plugins' requests to the host. Call
+/// once, before the first plugin call.
+pub fn set_host_handler(handler: impl Fn(Option<&str>, &str) -> String + Send + Sync + 'static) {
+    let _ = HOST_HANDLER.set(Box::new(handler));
+}
+
+/// Who is calling back. The root module's frozen `HostCallbacks` carries only
+/// a function pointer, so each loaded plugin gets its own pointer: one of these
+/// trampolines, whose index names the plugin in [`CALLERS`]. That identity
+/// survives a plugin calling from its own threads, which a thread-local would
+/// not, and a plugin cannot forge another's (it only ever holds its own).
+macro_rules! trampolines {
+    ($($i:literal)*) => {
+        [$({
+            extern "C" fn trampoline(request: RStr<'_>) -> RString {
+                host_call(Some($i), request)
+            }
+            trampoline as extern "C" fn(RStr<'_>) -> RString
+        }),*]
+    };
+}
+static CALLBACKS: [extern "C" fn(RStr<'_>) -> RString; 32] = trampolines!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+/// The plugin name behind each trampoline, in load order.
+static CALLERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A plugin past the 32nd is anonymous: it may call capabilities that need no
+/// permission, and is refused the guarded ones.
+extern "C" fn anonymous_host_call(request: RStr<'_>) -> RString {
+    host_call(None, request)
+}
+
+fn callbacks_for(name: &str) -> HostCallbacks {
+    let mut callers = CALLERS.lock().unwrap_or_else(|p| p.into_inner());
+    let slot = match callers.iter().position(|n| n == name) {
+        Some(i) => Some(i),
+        None if callers.len() < CALLBACKS.len() => {
+            callers.push(name.to_owned());
+            Some(callers.len() - 1)
+        }
+        None => None,
+    };
+    HostCallbacks {
+        call: slot.map_or(anonymous_host_call, |i| CALLBACKS[i]),
+    }
+}
+
+fn host_call(slot: Option<usize>, request: RStr<'_>) -> RString {
+    let caller = slot.and_then(|i| {
+        CALLERS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(i)
+            .cloned()
+    });
+    let answer = match HOST_HANDLER.get() {
+        Some(handler) => handler(caller.as_deref(), request.as_str()),
+        None => Response::from_result(Err(PluginError::internal(
+            "the host offers no services to plugins",
+        )))
+        .to_json(),
+    };
+    RString::from(answer)
+}
+
+/// Loads and checks one plugin library.
+pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
+    let refuse = |reason: String| RefusedPlugin {
+        path: path.to_owned(),
+        name: None,
+        version: None,
+        interface_version: None,
+        reason,
+    };
+    if let Err(why) = crate::elf::check(path) {
+        return Err(refuse(format!("{} {why}", path.display())));
+    }
+    let header = lib_header_from_path(path).map_err(|e| {
+        refuse(match e {
+            LibraryError::GetSymbolError { .. } => format!(
+                "{} is not an agent-tty plugin: it exports no plugin root module \
+                 (plugins are built with `agent_tty_plugin_api::export_plugin!`)",
+                path.display()
+            ),
+            other => format!(
+                "{} is not a loadable agent-tty plugin: {}",
+                path.display(),
+                one_line(&other.to_string())
+            ),
+        })
+    })?;
+    let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
+        refuse(format!(
+            "{} was built against an incompatible agent-tty plugin interface \
+             (this agent-tty speaks interface {INTERFACE_VERSION}, plugin-api {}): {}",
+            path.display(),
+            agent_tty_plugin_api::abi::ABI_VERSION,
+            one_line(&e.to_string())
+        ))
+    })?;
+    let name = module.name().as_str().to_owned();
+    let version = module.version().as_str().to_owned();
+    let interface_version = module.interface_version();
+    if interface_version != INTERFACE_VERSION {
+        return Err(RefusedPlugin {
+            path: path.to_owned(),
+            name: Some(name.clone()),
+            version: Some(version.clone()),
+            interface_version: Some(interface_version),
+            reason: format!(
+                "{} ({name} {version}) was built against plugin interface version \
+                 {interface_version}, but this agent-tty speaks interface version \
+                 {INTERFACE_VERSION}; rebuild the plugin against agent-tty-plugin-api \
+                 with interface {INTERFACE_VERSION}",
+                path.display()
+            ),
+        });
+    }
+    let mut plugin = LoadedPlugin {
+        name,
+        version,
+        interface_version,
+        path: path.to_owned(),
+        description: Description::default(),
+        module,
+        callbacks: callbacks_for(module.name().as_str()),
+    };
+    let description = plugin
+        .call(&PluginRequest::Describe)
+        .and_then(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| PluginError::internal(format!("malformed description: {e}")))
+        })
+        .map_err(|e| RefusedPlugin {
+            path: path.to_owned(),
+            name: Some(plugin.name.clone()),
+            version: Some(plugin.version.clone()),
+            interface_version: Some(interface_version),
+            reason: format!(
+                "{} could not describe itself: {}",
+                path.display(),
+                e.message
+            ),
+        })?;
+    plugin.description = description;
+    Ok(plugin)
+}
+
+impl LoadedPlugin {
+    /// Sends one request and decodes the answer. A request kind the plugin
+    /// did not declare in `describe` is not sent: it is answered here with
+    /// `UNSUPPORTED`, which callers treat as "this plugin cannot do that".
+    pub fn call(&self, request: &PluginRequest) -> Result<Value, PluginError> {
+        let op = request.op();
+        if !matches!(request, PluginRequest::Describe) && !self.description.protocol.request(op) {
+            return Err(PluginError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "the {} plugin does not support the `{op}` request (it was built \
+                     against an older agent-tty-plugin-api)",
+                    self.name
+                ),
+            ));
+        }
+        let text = serde_json::to_string(request)
+            .map_err(|e| PluginError::internal(format!("could not encode a request: {e}")))?;
+        let answer = (self.module.call())(self.callbacks, RStr::from_str(&text));
+        Response::parse(answer.as_str())
+    }
+}
+
+/// abi_stable's messages span several indented lines; a refusal reason is one.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

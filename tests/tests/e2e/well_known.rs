@@ -1,0 +1,62 @@
+//! The host's list of well-known commands (so a missing plugin gets
+//! PLUGIN_NOT_INSTALLED instead of "unknown command") is tested against the
+//! shipped plugins' own command specs, both ways.
+
+use agent_tty_e2e::Sandbox;
+use std::collections::BTreeMap;
+
+#[test]
+fn the_well_known_commands_are_exactly_the_shipped_plugins_commands() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.run(["plugins", "--json"]).result();
+    let well_known: BTreeMap<String, String> = result["wellKnown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["command"].as_str().unwrap().to_owned(),
+                e["plugin"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // Every command word a shipped plugin offers is known, with its plugin.
+    for row in result["plugins"].as_array().unwrap() {
+        let plugin = row["name"].as_str().unwrap();
+        for command in row["commands"].as_array().unwrap() {
+            let word = command.as_str().unwrap().split(' ').next().unwrap();
+            assert_eq!(
+                well_known.get(word).map(String::as_str),
+                Some(plugin),
+                "`{word}` of the {plugin} plugin is missing from the host's WELL_KNOWN"
+            );
+        }
+    }
+    // Every known word is a command (or alias, or hidden command) some loaded
+    // plugin really mounts.
+    for (word, plugin) in &well_known {
+        let run = sandbox.run([word.as_str(), "--help"]);
+        assert_eq!(
+            run.code, 0,
+            "WELL_KNOWN lists `{word}` ({plugin}) but no plugin mounts it: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn completions_cover_plugin_commands() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = sandbox.run(["completions", shell]);
+        run.expect_code(0);
+        for word in ["create", "home", "gc", "completions"] {
+            assert!(
+                run.stdout.contains(word),
+                "{shell} completions lack `{word}`"
+            );
+        }
+    }
+    let bad = sandbox.run(["--json", "completions", "tcsh"]);
+    bad.expect_code(2);
+}
