@@ -277,7 +277,7 @@ fn human_lines_are_0_5s() {
         format!("Session ID: {id}"),
         "Status: running".into(),
         "Size: 40x6".into(),
-        "Renderer: vt100 (live-host, healthy)".into(),
+        "Renderer: alacritty_terminal (live-host, healthy)".into(),
         "Artifacts: 0 total (none), health: no-artifacts".into(),
     ] {
         assert!(

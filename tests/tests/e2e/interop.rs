@@ -387,3 +387,33 @@ fn a_0_5_session_that_cannot_be_driven_says_why_and_is_not_retryable() {
     out.expect_code(9);
     assert_eq!(out.json()["error"]["retryable"], false);
 }
+
+#[test]
+fn a_killed_hosts_0_5_socket_is_removed_by_reconcile() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let created = sandbox
+        .run_in(&home, &["create", "--", "sleep", "300"])
+        .expect_code(0)
+        .result();
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let socket = socket_path(&home, &id);
+    assert!(socket.exists());
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(home.join("sessions").join(&id).join("session.json")).unwrap(),
+    )
+    .unwrap();
+    let host = m["hostPid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) on the host this test started.
+    unsafe { libc::kill(host, libc::SIGKILL) };
+    eventually(Duration::from_secs(10), || {
+        (!agent_tty_e2e::process_alive(host)).then_some(())
+    })
+    .expect("the host died");
+    sandbox.run_in(&home, &["list", "--all"]).expect_code(0);
+    assert!(
+        !socket.exists(),
+        "the dead host's 0.5 socket was left behind"
+    );
+    assert!(!socket_dir(&home).exists());
+}
