@@ -239,6 +239,84 @@ pub fn for_each_frame(
 mod tests {
     use super::*;
 
+    fn manifest() -> Manifest {
+        serde_json::from_str(
+            r#"{"version":1,"sessionId":"01JD3Z6X8K4M2N5P7Q9R1S3T01","createdAt":"2026-11-24T03:50:00.000Z",
+            "updatedAt":"2026-11-24T03:50:00.000Z","status":"exited","command":["bash"],"cwd":"/tmp",
+            "cols":20,"rows":3,"creationCols":10,"creationRows":2}"#,
+        )
+        .unwrap()
+    }
+
+    fn output(seq: u64, ms: u64, data: &str) -> Event {
+        Event {
+            seq,
+            ts: format!("2026-11-24T03:50:{:02}.{:03}Z", ms / 1000, ms % 1000),
+            body: EventBody::Output { data: data.into() },
+        }
+    }
+
+    /// `(time, first row)` of every frame, and the total length.
+    fn frames_of(events: &[Event], pacing: &Pacing) -> (Vec<(u64, String)>, u64) {
+        let mut seen = Vec::new();
+        let total = for_each_frame(&manifest(), events, pacing, |f| {
+            let row: String = f.cells[0].iter().map(|c| c.text.as_str()).collect();
+            seen.push((f.at_ms, row.trim_end().to_owned()));
+            Ok(())
+        })
+        .unwrap();
+        (seen, total)
+    }
+
+    #[test]
+    fn frames_follow_screen_changes_and_timing_modes() {
+        let events = [
+            output(0, 0, "a"),
+            output(1, 100, "b"),
+            output(2, 5000, "c"),
+            // Changes nothing on screen: no frame.
+            output(3, 5001, ""),
+        ];
+        let recorded = Pacing::new(Format::Webm, Timing::Recorded, 1.0);
+        let (frames, total) = frames_of(&events, &recorded);
+        assert_eq!(
+            frames,
+            vec![(0, "a".into()), (100, "ab".into()), (5000, "abc".into())]
+        );
+        assert_eq!(total, 5016 + 1000);
+
+        let accelerated = Pacing::new(Format::Webm, Timing::Accelerated, 1.0);
+        let (frames, total) = frames_of(&events, &accelerated);
+        let times: Vec<u64> = frames.iter().map(|f| f.0).collect();
+        assert_eq!(times, vec![0, 100, 500]);
+        assert_eq!(total, 600 + 1000);
+
+        // GIF: idle gaps capped at 2 s, then halved by --speed 2.
+        let gif = Pacing::new(Format::Gif, Timing::Recorded, 2.0);
+        let (frames, _) = frames_of(&events, &gif);
+        let times: Vec<u64> = frames.iter().map(|f| f.0).collect();
+        assert_eq!(times, vec![0, 50, 1050]);
+
+        // Changes closer than the frame interval merge into one frame.
+        let burst = [output(0, 0, "x"), output(1, 10, "y"), output(2, 20, "z")];
+        let (frames, _) = frames_of(&burst, &recorded);
+        assert_eq!(frames.last().unwrap().1, "xyz");
+        assert!(frames.len() < 3, "{frames:?}");
+    }
+
+    #[test]
+    fn canvas_is_the_largest_size_and_final_size_the_last() {
+        let resize = |seq, cols, rows| Event {
+            seq,
+            ts: "2026-11-24T03:50:00.000Z".into(),
+            body: EventBody::Resize { cols, rows },
+        };
+        let events = [resize(0, 30, 2), resize(1, 12, 5)];
+        assert_eq!(canvas_size(&manifest(), &events), (30, 5));
+        assert_eq!(final_size(&manifest(), &events), (12, 5));
+        assert_eq!(final_size(&manifest(), &[]), (10, 2));
+    }
+
     #[test]
     fn gaps_follow_the_timing_modes() {
         let rec = Pacing::new(Format::Webm, Timing::Recorded, 1.0);

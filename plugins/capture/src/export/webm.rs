@@ -29,6 +29,9 @@ const SPEED_PRESET: u8 = 10;
 /// Constant quantizer (0 best … 255 worst): text stays crisp at this level.
 const QUANTIZER: usize = 90;
 
+/// Tiles per frame, encoded in parallel.
+const TILES: usize = 4;
+
 /// The longest a cluster may span: SimpleBlock times are 16-bit offsets
 /// from their cluster's timestamp.
 const MAX_CLUSTER_SPAN_MS: u64 = 30_000;
@@ -69,6 +72,9 @@ impl Encoder {
             min_key_frame_interval: 12,
             max_key_frame_interval: 240,
             speed_settings: SpeedSettings::from_preset(SPEED_PRESET),
+            // Frames come one at a time (low latency), so the encoder's
+            // threads only help within a frame: split it into tiles.
+            tiles: TILES,
             ..Default::default()
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
