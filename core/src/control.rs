@@ -20,6 +20,7 @@ use crate::liveness::Sidecar;
 use agent_tty_plugin_api::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -65,10 +66,16 @@ pub enum ControlRequest {
         /// Rows.
         rows: u16,
     },
-    /// Send a signal to the Session's process group; logged as `signal`.
+    /// Send a signal to the terminal's foreground process group (the job
+    /// running in the shell, or the shell itself at its prompt), or with
+    /// `shell` to the Session's command alone; logged as `signal`.
     Signal {
         /// A name such as `SIGINT` or `INT`.
         signal: String,
+        /// Signal the Session's command (the shell) rather than the
+        /// foreground job.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        shell: bool,
     },
     /// Place a label in the Event Log (`marker`); nothing reaches the
     /// terminal. The label may be empty.
@@ -218,6 +225,22 @@ pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sideca
     });
     if private && is_socket {
         let _ = pinned.unlink_child(&name);
+    }
+    remove_dead_legacy_socket(home, session_id, sidecar);
+}
+
+/// The agent-tty 0.5 socket a dead host recorded (`legacySocket`), provided
+/// it is exactly this Session's 0.5 path, a socket, in directories we trust;
+/// its Home directory goes too when left empty.
+fn remove_dead_legacy_socket(home: &Path, session_id: &str, sidecar: Option<&Sidecar>) {
+    let expected = crate::legacy_rpc::socket_path(home, session_id);
+    let recorded = sidecar.and_then(|s| s.legacy_socket.as_deref());
+    if recorded != Some(expected.as_path()) || crate::legacy_rpc::check_socket_dirs(home).is_err() {
+        return;
+    }
+    if std::fs::symlink_metadata(&expected).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(&expected);
+        let _ = std::fs::remove_dir(crate::legacy_rpc::socket_dir(home));
     }
 }
 

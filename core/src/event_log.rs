@@ -67,6 +67,10 @@ pub enum EventBody {
         marker: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input_run_seq: Option<u64>,
+        /// The command's exit status, when the shell reported it (shell
+        /// integration). agent-tty 0.5 neither writes nor needs it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
     },
     /// The Session's size changed.
     Resize { cols: u16, rows: u16 },

@@ -22,13 +22,16 @@ pub mod liveness;
 pub mod manifest;
 pub mod parallel;
 pub mod profile;
+pub mod pty;
 pub mod reconcile;
 pub mod registry;
 pub mod run_marker;
 pub mod safe_fs;
 pub mod screen;
+pub mod shell_integration;
 pub mod signals;
 pub mod text;
 pub mod time;
+pub mod xdg;
 
 pub use error::{Error, Result};

@@ -57,13 +57,7 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// rather than taken from a "state dir" crate because macOS has no XDG state
 /// directory and those crates answer something else there.
 pub fn registry_path(xdg_state_home: Option<&OsStr>, user_dir: Option<&Path>) -> Option<PathBuf> {
-    let state = match xdg_state_home.map(Path::new) {
-        Some(xdg) if xdg.is_absolute() => xdg.to_owned(),
-        _ => user_dir
-            .filter(|dir| dir.is_absolute())?
-            .join(".local")
-            .join("state"),
-    };
+    let state = crate::xdg::resolve(xdg_state_home, user_dir, crate::xdg::STATE.1)?;
     Some(state.join("agent-tty").join(REGISTRY_FILE))
 }
 

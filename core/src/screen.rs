@@ -502,6 +502,7 @@ mod tests {
             EventBody::RunComplete {
                 marker: marker.into(),
                 input_run_seq: Some(1),
+                exit_code: None,
             },
         ));
         assert_eq!(
@@ -551,5 +552,21 @@ mod tests {
         assert_eq!(caught_up.visible_lines(), one_by_one.visible_lines());
         assert_eq!(caught_up.last_seq(), Some(1030));
         assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_live_screen_collects_the_replies_a_terminal_owes() {
+        let mut r = ScreenReplay::new(20, 4);
+        r.feed(b"\x1b[6n");
+        assert!(r.take_replies().is_empty(), "a replay answers nothing");
+        r.collect_replies();
+        r.feed(b"ab\x1b[6n\x1b[5n\x1b[c\x1b]11;?\x07");
+        let replies = String::from_utf8(r.take_replies()).unwrap();
+        assert!(
+            replies.starts_with("\x1b[1;3R\x1b[0n\x1b[?6c"),
+            "{replies:?}"
+        );
+        assert!(replies.contains("]11;rgb:0000/0000/0000"), "{replies:?}");
+        assert!(r.take_replies().is_empty());
     }
 }

@@ -352,6 +352,16 @@ fn render_live(state: &State, area: Rect, frame: &mut Frame) {
         title.push(Span::raw(" · "));
         title.push(badge);
     }
+    // On a narrow view the least needed parts of the title go first, so the
+    // status badge and the history state stay readable.
+    for optional in [" · following", " · clipped"] {
+        if title_width(&title) > area.width {
+            title.retain(|s| s.content != optional);
+        }
+    }
+    if title_width(&title) > area.width {
+        title.retain(|s| !(s.content.starts_with(" · ") && s.content.contains('×')));
+    }
     // The frame hugs the Session's own size (widened only to fit its title)
     // when that fits, so the box shows where the Session's screen ends.
     let area = match live.filter(|l| l.error.is_none() && !l.collected) {

@@ -35,18 +35,10 @@ pub fn search_path() -> Vec<PathBuf> {
         let installed = dir.join("../lib/agent-tty/plugins");
         entries.extend([dir, plugins, installed]);
     }
-    entries.push(data_dir().join("agent-tty").join("plugins"));
-    entries
-}
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => p,
-        _ => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/"))
-            .join(".local/share"),
+    if let Some(data) = agent_tty_core::xdg::base_dir(agent_tty_core::xdg::DATA) {
+        entries.push(data.join("agent-tty").join("plugins"));
     }
+    entries
 }
 
 /// Every candidate library, in search order, each file once.

@@ -79,7 +79,7 @@ pub fn ensure_built() {
             (workspace.join("Cargo.toml"), E2E_PACKAGES, target_dir),
             (
                 workspace.join("tests/fixtures/compat-v1/Cargo.toml"),
-                &["fixture-compat-v1-plugin"],
+                &["fixture-compat-v1-plugin", "fixture-compat-v1-host"],
                 target_dir,
             ),
             (
@@ -371,6 +371,22 @@ impl Sandbox {
             let Ok(m) = serde_json::from_str::<Value>(&text) else {
                 continue;
             };
+            // A host killed outright cannot remove its agent-tty 0.5
+            // socket in the shared /tmp/agent-tty; do it for it.
+            let sidecar = std::fs::read(dir.join("host.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+            if let Some(legacy) = sidecar
+                .as_ref()
+                .and_then(|h| h["legacySocket"].as_str())
+                .filter(|p| p.starts_with("/tmp/agent-tty/"))
+            {
+                let legacy = Path::new(legacy);
+                let _ = std::fs::remove_file(legacy);
+                if let Some(parent) = legacy.parent() {
+                    let _ = std::fs::remove_dir(parent);
+                }
+            }
             for (key, group) in [("childPid", true), ("hostPid", false)] {
                 if let Some(pid) = m[key].as_i64().filter(|p| *p > 1) {
                     // SAFETY: plain kill(2) on a pid this sandbox recorded.

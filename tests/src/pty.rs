@@ -3,12 +3,10 @@
 //! stderr and controlling terminal, and everything it draws is fed through a
 //! VT emulator so tests (and benchmarks) can read the screen.
 
-use nix::pty::{openpty, Winsize};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,29 +27,13 @@ impl PtyChild {
     /// Starts `cmd` on a new PTY of `cols`×`rows`, as the leader of a new
     /// session with the PTY as its controlling terminal.
     pub fn spawn(mut cmd: Command, cols: u16, rows: u16) -> Self {
-        let size = Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = openpty(Some(&size), None).expect("openpty");
-        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup the PTY slave"));
-        cmd.stdin(stdio(&pty.slave))
-            .stdout(stdio(&pty.slave))
-            .stderr(stdio(&pty.slave))
-            .env("TERM", "xterm-256color");
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let (master, slave) = agent_tty_core::pty::open(cols, rows).expect("open a PTY");
+        let kept = slave.try_clone().expect("dup the PTY slave");
+        agent_tty_core::pty::attach(&mut cmd, slave).expect("attach to the PTY");
+        cmd.env("TERM", "xterm-256color");
         let child = cmd.spawn().expect("spawn on the PTY");
-        let master = File::from(pty.master);
+        drop(cmd);
+        let master = File::from(master);
         let shared = Arc::new(Shared {
             parser: Mutex::new(vt100::Parser::new(rows, cols, 0)),
             changed: Condvar::new(),
@@ -72,7 +54,7 @@ impl PtyChild {
         PtyChild {
             child,
             master,
-            slave: Some(pty.slave),
+            slave: Some(kept),
             shared,
         }
     }

@@ -20,5 +20,6 @@ mod e2e {
     mod security;
     mod sessions;
     mod skills;
+    mod terminal_host;
     mod well_known;
 }

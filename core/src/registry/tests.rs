@@ -403,8 +403,11 @@ fn parallel_registrations_lose_nothing(#[case] writers: usize, #[case] distinct:
         for i in 0..writers {
             let (barrier, home) = (barrier.clone(), homes[i % distinct].clone());
             // Each writer has its own store (its own lock file handle), as
-            // separate processes would.
-            let registry = HomeRegistry::new(f.registry.file().to_owned());
+            // separate processes would. The lock wait is generous: this test
+            // is about losing nothing, and 64 writers on a loaded 2-core
+            // machine can exceed the 5 s default (seen in a fresh-clone run).
+            let registry = HomeRegistry::new(f.registry.file().to_owned())
+                .with_lock_wait(std::time::Duration::from_secs(120));
             scope.spawn(move || {
                 barrier.wait();
                 registry.register(&home).unwrap();

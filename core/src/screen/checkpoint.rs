@@ -482,6 +482,7 @@ mod tests {
                     EventBody::RunComplete {
                         marker: marker.into(),
                         input_run_seq: Some(1),
+                        exit_code: None,
                     },
                 ],
             ),

@@ -12,9 +12,7 @@
 //! the Event Log alone, never by asking the host, so it behaves the same for
 //! live Sessions, ended ones and Homes written by agent-tty 0.5.
 
-use agent_tty_plugin_api::{
-    ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
-};
+use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, Host, Invocation, PluginError};
 use std::time::Duration;
 
 pub(crate) mod batch;
@@ -78,8 +76,13 @@ pub fn specs() -> Vec<CommandSpec> {
         )
         .arg(id())
         .arg(ArgSpec::positional("command", "The command line"))
+        .arg(file())
         .arg(ArgSpec::flag("no-wait", "Return once the command is typed"))
-        .arg(timeout("30000")),
+        .arg(ArgSpec::option(
+            "timeout",
+            "MS",
+            "Stop waiting after MS milliseconds, a positive number (default 30000); the command keeps running",
+        )),
         CommandSpec::new(
             &["wait"],
             "Wait until a Session's screen or state meets every condition given",
@@ -180,12 +183,16 @@ pub fn specs() -> Vec<CommandSpec> {
             .arg(ArgSpec::option("rows", "ROWS", "Rows").required(true)),
         CommandSpec::new(
             &["signal"],
-            "Send a signal (INT, TERM, HUP, KILL, ...) to a Session's processes",
+            "Send a signal (INT, TERM, HUP, KILL, ...) to the job in a Session's foreground",
         )
         .arg(id())
         .arg(ArgSpec::positional(
             "signal",
-            "A signal name such as INT or SIGTERM",
+            "A signal name such as INT or SIGTERM, or a number",
+        ))
+        .arg(ArgSpec::flag(
+            "shell",
+            "Signal the Session's command (its shell) instead of the foreground job",
         )),
     ]
 }
@@ -237,27 +244,4 @@ impl PollPace {
         std::thread::sleep(self.next);
         self.next = (self.next * 2).min(Self::SLOWEST);
     }
-}
-
-/// Parses a millisecond count given to `--name`.
-fn millis(inv: &Invocation, name: &str) -> Result<Option<Duration>, PluginError> {
-    inv.value(name)
-        .map(|v| {
-            v.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| {
-                PluginError::new(
-                    ErrorCode::InvalidDuration,
-                    format!("--{name} takes a whole number of milliseconds, e.g. --{name} 500 (got {v:?})"),
-                )
-            })
-        })
-        .transpose()
-}
-
-/// `--timeout MS`: `None` means wait forever (`0`).
-fn timeout(inv: &Invocation) -> Result<Option<Duration>, PluginError> {
-    Ok(match millis(inv, "timeout")? {
-        None => Some(DEFAULT_TIMEOUT),
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-    })
 }

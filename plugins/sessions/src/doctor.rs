@@ -250,7 +250,7 @@ fn pty_spawn() -> (Status, String) {
         Ok(p) => p,
         Err(e) => return (Status::Fail, format!("no PTY could be opened: {e}")),
     };
-    let mut child = match pty::spawn(slave, &manifest) {
+    let mut child = match pty::spawn(slave, &manifest, None) {
         Ok(c) => c,
         Err(e) => {
             return (

@@ -31,12 +31,15 @@ mod legacy_rpc;
 mod output;
 pub(crate) mod pty;
 pub(crate) mod readiness;
+mod replies;
 mod server;
 
 use crate::lookup::home_of;
 use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
+use agent_tty_core::screen::ScreenReplay;
+use agent_tty_core::shell_integration::{self, Launch, RunTracker};
 use agent_tty_core::{control, home, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
@@ -46,6 +49,7 @@ use readiness::ReadySignal;
 use serde_json::json;
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -114,8 +118,15 @@ pub(crate) struct Shared {
 /// Everything that must change together with the Event Log.
 pub(crate) struct LogState {
     writer: EventLogWriter,
-    /// `run` markers not yet seen in the output, with their `input_run` seq.
+    /// `run` markers not yet seen in the output, with their `input_run` seq
+    /// (the typed-marker fallback).
     pending_runs: HashMap<String, u64>,
+    /// The screen as the program sees it, fed the same output as the Event
+    /// Log, for answering terminal questions.
+    screen: ScreenReplay,
+    /// `run`s followed through the shell's marks, when the Session's shell
+    /// was started with shell integration.
+    tracker: Option<RunTracker>,
     /// The command has ended: input is refused from now on.
     child_exited: bool,
     /// How it ended (`exitCode`, `exitSignal`), once it has.
@@ -162,8 +173,10 @@ impl SessionHost {
         }
         let (master, slave) = pty::open(manifest.cols, manifest.rows)
             .map_err(|e| host_error(format!("could not open a PTY: {e}")))?;
-        let child = pty::spawn(slave, &manifest).map_err(|e| spawn_error(&manifest, e))?;
-        let rest = Self::serve_setup(home, id, &session_dir, master, &child)
+        let launch = integration(&manifest);
+        let child =
+            pty::spawn(slave, &manifest, launch.as_ref()).map_err(|e| spawn_error(&manifest, e))?;
+        let rest = Self::serve_setup(home, id, &session_dir, master, &child, &manifest, launch)
             .and_then(|setup| Self::record_identity(&session_dir, &child).map(|()| setup));
         match rest {
             Ok((shared, reader, listener, socket, legacy)) => Ok(SessionHost {
@@ -191,6 +204,8 @@ impl SessionHost {
         session_dir: &Path,
         master: OwnedFd,
         child: &Child,
+        manifest: &Manifest,
+        launch: Option<Launch>,
     ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer)> {
         let writer = EventLogWriter::open(session_dir)?;
         let reader = File::from(
@@ -238,6 +253,12 @@ impl SessionHost {
             log: Mutex::new(LogState {
                 writer,
                 pending_runs: HashMap::new(),
+                screen: ScreenReplay::with_scrollback(
+                    manifest.cols,
+                    manifest.rows,
+                    LIVE_SCROLLBACK,
+                ),
+                tracker: launch.map(|l| RunTracker::new(l.shell)),
                 child_exited: false,
                 exit_status: None,
             }),
@@ -277,10 +298,22 @@ impl SessionHost {
     /// Steps 3 and 4: serve until the command ends, then record the end.
     fn run(mut self) -> (Option<i32>, Option<String>) {
         let stop = output::StopSignal::new();
+        let (replies, answers) = std::sync::mpsc::channel::<Vec<u8>>();
+        // Not joined: a program that never reads its input could keep it
+        // blocked in a write, and the host must still end.
+        {
+            let shared = Arc::clone(&self.shared);
+            std::thread::spawn(move || {
+                for answer in answers {
+                    let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = (&shared.master).write_all(&answer);
+                }
+            });
+        }
         let pump = {
             let shared = Arc::clone(&self.shared);
             let stop = stop.watcher();
-            std::thread::spawn(move || output::pump(self.reader, &shared, stop))
+            std::thread::spawn(move || output::pump(self.reader, &shared, stop, replies))
         };
         let server = {
             let shared = Arc::clone(&self.shared);
@@ -350,6 +383,30 @@ impl SessionHost {
         legacy_rpc::drain(&self.shared, std::time::Duration::from_secs(1));
         (exit_code, exit_signal)
     }
+}
+
+/// Lines of scrollback the live screen asks for: none. It exists to answer
+/// terminal questions, which only need the visible screen (the cursor);
+/// readers rebuild scrollback from the Event Log. (`core::screen` currently
+/// keeps at least its default history anyway; bench/host_cost.sh measures
+/// what the host then costs.)
+const LIVE_SCROLLBACK: usize = 0;
+
+/// Shell integration for the Session's command, when it is an interactive
+/// shell we know. The scripts live in the (private) socket directory; if
+/// they cannot be written, `run` falls back to its typed marker.
+fn integration(manifest: &Manifest) -> Option<Launch> {
+    let dir = control::socket_dir().ok()?.join("shell-integration");
+    let env = |name: &str| {
+        manifest
+            .env
+            .as_ref()
+            .and_then(|e| e.get(name).cloned())
+            .or_else(|| std::env::var(name).ok())
+    };
+    shell_integration::launch(&manifest.command, &env, &dir)
+        .ok()
+        .flatten()
 }
 
 /// The agent-tty 0.5 listener and who it answers for, when there is one.

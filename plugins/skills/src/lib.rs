@@ -108,20 +108,13 @@ fn find(name: &str) -> Result<Skill, PluginError> {
 
 /// `${XDG_DATA_HOME:-$HOME/.local/share}/agent-tty/skills`.
 fn install_root() -> Result<PathBuf, PluginError> {
-    let data = match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
-        Some(d) if d.is_absolute() => d,
-        _ => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .filter(|h| h.is_absolute())
-            .map(|h| h.join(".local").join("share"))
-            .ok_or_else(|| {
-                PluginError::new(
-                    ErrorCode::StorageWriteError,
-                    "neither XDG_DATA_HOME nor HOME is an absolute path, so there is nowhere \
+    let data = agent_tty_core::xdg::base_dir(agent_tty_core::xdg::DATA).ok_or_else(|| {
+        PluginError::new(
+            ErrorCode::StorageWriteError,
+            "neither XDG_DATA_HOME nor HOME is an absolute path, so there is nowhere \
                      to install skills; set one of them",
-                )
-            })?,
-    };
+        )
+    })?;
     Ok(data.join("agent-tty").join("skills"))
 }
 

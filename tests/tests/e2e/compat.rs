@@ -2,7 +2,7 @@
 //! plugin-api of interface release 1 (tests/fixtures/compat-v1) loads and runs
 //! under today's host, beside today's plugins.
 
-use agent_tty_e2e::{plugin_lib, Run, Sandbox};
+use agent_tty_e2e::{bin_dir, example_plugin, plugin_lib, Run, Sandbox};
 
 fn with_compat(sandbox: &Sandbox, args: &[&str]) -> Run {
     let mut cmd = sandbox.command(args);
@@ -61,4 +61,41 @@ fn an_old_plugin_calls_todays_capabilities_and_sees_todays_events() {
     );
     run.expect_code(0);
     assert_eq!(run.result()["sessions"], 1);
+}
+
+/// Today's plugins under a host of interface release 1 (the frozen loader,
+/// which knows fewer requests and none of today's description fields).
+#[test]
+fn todays_plugins_run_under_a_host_of_interface_release_1() {
+    let old_host = |library: &std::path::Path, command: &[&str]| -> Run {
+        std::process::Command::new(bin_dir().join("compat-v1-host"))
+            .arg(library)
+            .args(command)
+            .output()
+            .expect("the old host runs")
+            .into()
+    };
+    let run = old_host(&example_plugin(), &["hello"]);
+    run.expect_code(0);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["name"], "example-hello");
+    assert_eq!(lines[0]["description"]["commands"][0]["path"][0], "hello");
+    assert_eq!(
+        lines[1]["result"]["greeting"], "Hello, world!",
+        "{}",
+        run.stdout
+    );
+
+    // A product plugin describes itself to the old host too.
+    let sessions = old_host(&plugin_lib("agent_tty_plugin_sessions"), &[]);
+    sessions.expect_code(0);
+    assert!(
+        sessions.stdout.contains("\"create\""),
+        "{}",
+        sessions.stdout
+    );
 }

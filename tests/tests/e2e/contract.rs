@@ -273,11 +273,17 @@ fn human_lines_are_0_5s() {
         "{waited}"
     );
     let inspected = human(&["inspect", &id]);
+    assert!(
+        inspected
+            .lines()
+            .any(|l| l.starts_with("Renderer: ") && l.ends_with(" (live-host, healthy)")),
+        "{inspected}"
+    );
     for line in [
         format!("Session ID: {id}"),
         "Status: running".into(),
         "Size: 40x6".into(),
-        "Renderer: vt100 (live-host, healthy)".into(),
+        "Renderer: alacritty_terminal (live-host, healthy)".into(),
         "Artifacts: 0 total (none), health: no-artifacts".into(),
     ] {
         assert!(
@@ -1058,4 +1064,33 @@ agent-tty destroy "$SID" --json > /dev/null
         out.stdout
     );
     assert!(out.stdout.contains("picked cherry"), "{}", out.stdout);
+}
+
+#[test]
+fn the_session_sees_the_resolved_home_and_log_level() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("env");
+    let created = sandbox.run_in(
+        &home,
+        &[
+            "--log-level",
+            "warn",
+            "create",
+            "--",
+            "sh",
+            "-c",
+            "echo \"home=$AGENT_TTY_HOME level=$AGENT_TTY_LOG_LEVEL\"; exec sleep 300",
+        ],
+    );
+    let id = created.expect_code(0).result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expected = format!("home={} level=warn", home.display());
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", &expected, "--timeout", "10000"],
+        )
+        .expect_code(0);
 }

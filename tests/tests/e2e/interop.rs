@@ -306,6 +306,19 @@ fn our_cli_drives_a_host_speaking_0_5s_protocol() {
     assert_eq!(req["params"], json!({ "text": "hello" }));
     assert!(req["id"].as_str().is_some_and(|s| !s.is_empty()));
 
+    // inspect asks the 0.5 host with 0.5's own request.
+    let inspected = sandbox
+        .run_in(&home, &["inspect", id])
+        .expect_code(0)
+        .result();
+    assert_eq!(host.last()["method"], "inspect");
+    assert_eq!(inspected["usedOfflineReplay"], false, "{inspected:#}");
+    assert_eq!(inspected["rendererRuntime"]["mode"], "live-host");
+    assert!(
+        inspected["host"]["rpcSocketPath"].is_string(),
+        "{inspected:#}"
+    );
+
     sandbox.run_in(&home, &["paste", id, "p"]).expect_code(0);
     assert_eq!(host.last()["params"], json!({ "text": "p" }));
     sandbox
@@ -386,4 +399,34 @@ fn a_0_5_session_that_cannot_be_driven_says_why_and_is_not_retryable() {
     let out = sandbox.run_in(&home, &["type", id, "hello"]);
     out.expect_code(9);
     assert_eq!(out.json()["error"]["retryable"], false);
+}
+
+#[test]
+fn a_killed_hosts_0_5_socket_is_removed_by_reconcile() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let created = sandbox
+        .run_in(&home, &["create", "--", "sleep", "300"])
+        .expect_code(0)
+        .result();
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let socket = socket_path(&home, &id);
+    assert!(socket.exists());
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(home.join("sessions").join(&id).join("session.json")).unwrap(),
+    )
+    .unwrap();
+    let host = m["hostPid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) on the host this test started.
+    unsafe { libc::kill(host, libc::SIGKILL) };
+    eventually(Duration::from_secs(10), || {
+        (!agent_tty_e2e::process_alive(host)).then_some(())
+    })
+    .expect("the host died");
+    sandbox.run_in(&home, &["list", "--all"]).expect_code(0);
+    assert!(
+        !socket.exists(),
+        "the dead host's 0.5 socket was left behind"
+    );
+    assert!(!socket_dir(&home).exists());
 }

@@ -9,7 +9,7 @@ use rstest::rstest;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -283,6 +283,7 @@ fn a_signalled_command_records_the_signal_number_as_0_5_does() {
     let answer = control::send(
         &socket,
         &ControlRequest::Signal {
+            shell: false,
             signal: "TERM".into(),
         },
         PATIENCE,
@@ -424,14 +425,9 @@ fn an_ended_session_can_be_destroyed_and_unknown_ids_exit_3() {
 
 #[test]
 fn the_session_survives_the_terminal_that_created_it() {
-    use nix::pty::openpty;
-    use std::os::fd::OwnedFd;
-    use std::os::unix::process::CommandExt;
-
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let pty = openpty(None, None).unwrap();
-    let slave: OwnedFd = pty.slave;
+    let (master, slave) = agent_tty_core::pty::open(80, 24).unwrap();
     // A "terminal" running a shell that creates a Session and then lingers,
     // like a user's interactive shell.
     let script = format!(
@@ -447,20 +443,10 @@ fn the_session_survives_the_terminal_that_created_it() {
             None => shell.env_remove(key),
         };
     }
-    shell
-        .args(["-c", &script])
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave));
-    // SAFETY: setsid and TIOCSCTTY between fork and exec.
-    unsafe {
-        shell.pre_exec(|| {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
+    shell.args(["-c", &script]);
+    agent_tty_core::pty::attach(&mut shell, slave).unwrap();
     let terminal_shell = KillGroupOnDrop(shell.spawn().unwrap());
+    drop(shell);
     let dir = eventually(PATIENCE, || {
         let sessions = home.join("sessions");
         let entry = std::fs::read_dir(sessions)
@@ -475,7 +461,7 @@ fn the_session_survives_the_terminal_that_created_it() {
     .expect("the Session is created from inside the terminal");
 
     // Close the terminal: hang up its master and kill its session.
-    drop(pty.master);
+    drop(master);
     drop(terminal_shell);
     // No fixed wait: the hang-up's SIGHUP was sent when the master closed, and
     // a pending signal is acted on before a process next runs user code. So a
@@ -764,7 +750,8 @@ fn the_control_socket_logs_input_and_control_before_answering() {
         complete.body,
         EventBody::RunComplete {
             marker: "atmE2E1".into(),
-            input_run_seq: Some(run)
+            input_run_seq: Some(run),
+            exit_code: Some(0),
         }
     );
     let output: String = read_all(&log)
@@ -811,6 +798,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
         ),
         (
             ControlRequest::Signal {
+                shell: false,
                 signal: "SIGNOPE".into(),
             },
             "INVALID_SIGNAL",

@@ -80,7 +80,10 @@ pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     ))
 }
 
-/// `signal <id> <SIGNAL>`.
+/// `signal <id> <SIGNAL> [--shell]`: to the job in the foreground of the
+/// Session's terminal (what Ctrl+C reaches), or with `--shell` to the
+/// Session's command itself. Result as 0.5's, `{signal, delivered}`, plus
+/// the `seq` of the `signal` event.
 pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let name = signals::parse(inv.value("signal").unwrap_or_default())?
         .as_str()
@@ -89,10 +92,11 @@ pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     target.require_running()?;
     let response = target.send(&ControlRequest::Signal {
         signal: name.clone(),
+        shell: inv.flag("shell"),
     })?;
     Ok(CommandOutput::new(
-        json!({ "sessionId": target.id, "signal": name, "seq": response.seq }),
-        format!("sent {name} to Session {}", target.id),
+        json!({ "signal": name, "delivered": true, "seq": response.seq }),
+        format!("Signal {name} delivered to session."),
     ))
 }
 

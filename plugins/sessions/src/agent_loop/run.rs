@@ -1,14 +1,21 @@
 //! `run <id> <command> [--no-wait] [--timeout MS]`.
 //!
-//! The host types `{command}; printf '\033]7770;%s\007' MARKER` and logs
-//! `run_complete` when the shell prints the marker's OSC sequence, i.e. when
-//! the command has finished. `run` follows the Event Log from where it stood
-//! just before sending, so it reads only what the request caused and never
-//! the whole log. A timeout leaves the command running: the envelope says
-//! `timedOut: true` and the exit status is 11, like `wait`.
+//! The host types the command and logs `run_complete` when it has finished:
+//! through the shell's integration marks when the Session's shell has them
+//! (then the event also carries the exit status), else through the typed
+//! marker `{command}; printf '\033]7770;%s\007' MARKER`. `run` follows the
+//! Event Log from where it stood just before sending, so it reads only what
+//! the request caused and never the whole log.
+//!
+//! Results are 0.5's (contract §3.7) plus `exitCode`: no-wait
+//! `{accepted, seq}`; waited `{accepted, completed, timedOut, seq,
+//! durationMs, marker, exitCode}`. A timeout leaves the command running and
+//! is not an error (exit 0, `timedOut: true`); neither is a Session that
+//! ended mid-run (`completed` and `timedOut` both false).
 
-use super::target::{not_running, Target};
-use super::{timeout, PollPace};
+use super::source::{text_or_file, TEXT};
+use super::target::Target;
+use super::{PollPace, DEFAULT_TIMEOUT};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
@@ -22,47 +29,65 @@ use std::time::{Duration, Instant};
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let command = shell_command(inv.value("command").unwrap_or_default())?;
+    let given = text_or_file(
+        inv,
+        "command",
+        "agent-tty run <session-id> [command] [--file <path>] [--timeout <ms>] [--no-wait]",
+        TEXT,
+    )?;
+    let command = shell_command(&given)?;
     let no_wait = inv.flag("no-wait");
-    let limit = timeout(inv)?;
+    let limit = run_timeout(inv.value("timeout"))?;
     let target = Target::find(inv)?;
     target.require_running()?;
     let run = run_in_session(&target, command, no_wait, limit)?;
+    let seq = run.seq.map_or_else(|| "?".to_owned(), |s| s.to_string());
+    let ms = run.duration.as_millis() as u64;
+    if run.end == RunEnd::Started {
+        return Ok(CommandOutput::new(
+            json!({ "accepted": true, "seq": run.seq }),
+            format!("Command injected into session (seq={seq})."),
+        ));
+    }
     let result = json!({
-        "sessionId": target.id,
-        "marker": run.marker,
-        "seq": run.seq,
+        "accepted": true,
         "completed": run.end == RunEnd::Completed,
         "timedOut": run.end == RunEnd::TimedOut,
-        "noWait": no_wait,
-        "durationMs": run.duration.as_millis() as u64,
+        "seq": run.seq,
+        "durationMs": ms,
+        "marker": run.marker,
+        "exitCode": run.exit_code,
     });
-    let ms = result["durationMs"].clone();
-    match run.end {
-        RunEnd::Started => Ok(CommandOutput::new(
-            result,
-            format!("typed the command into Session {}", target.id),
-        )),
-        RunEnd::Completed => Ok(CommandOutput::new(
-            result,
-            format!("command finished in {ms} ms"),
-        )),
-        RunEnd::SessionEnded => Err(session_ended(&target.id)),
-        // Its output could not be logged: "storage full", not a timeout.
-        RunEnd::TimedOut if agent_tty_core::event_log::storage_problem(&target.dir).is_some() => {
-            Err(agent_tty_core::event_log::storage_problem(&target.dir)
-                .expect("just checked")
-                .into())
+    // Its output could not be logged: "storage full", not a timeout.
+    if run.end == RunEnd::TimedOut {
+        if let Some(problem) = agent_tty_core::event_log::storage_problem(&target.dir) {
+            return Err(problem.into());
         }
-        RunEnd::TimedOut => Ok(CommandOutput {
-            human: Some(format!(
-                "timed out after {ms} ms; the command is still running in Session {}",
-                target.id
-            )),
-            result,
-            exit_code: ErrorCode::WaitTimeout.exit_code(),
-            ..Default::default()
-        }),
+    }
+    let human = match run.end {
+        RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
+        RunEnd::TimedOut => format!("Command timed out after {ms}ms (seq={seq})."),
+        _ => String::new(),
+    };
+    Ok(CommandOutput::new(result, human))
+}
+
+/// `--timeout MS` as 0.5 reads it: a positive whole number of milliseconds
+/// (default 30000), checked even with `--no-wait`.
+fn run_timeout(given: Option<&str>) -> Result<Option<Duration>, PluginError> {
+    let Some(given) = given else {
+        return Ok(Some(DEFAULT_TIMEOUT));
+    };
+    match given.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
+        _ => Err(PluginError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "Timeout must be a positive integer in milliseconds (got {given:?}), e.g. \
+                 --timeout 60000"
+            ),
+        )
+        .with_details(json!({ "timeout": given }))),
     }
 }
 
@@ -89,6 +114,8 @@ pub(super) struct RunOutcome {
     pub end: RunEnd,
     /// From sending the command to the end.
     pub duration: Duration,
+    /// The command's exit status, when the shell reported it.
+    pub exit_code: Option<i32>,
 }
 
 /// Types `command` into the Session's shell with a fresh completion marker
@@ -113,14 +140,15 @@ pub(super) fn run_in_session(
         marker: marker.clone(),
         no_wait,
     })?;
-    let outcome = |end: RunEnd| RunOutcome {
+    let outcome = |end: RunEnd, exit_code: Option<i32>| RunOutcome {
         seq: response.seq,
         marker: marker.clone(),
         end,
         duration: started.elapsed(),
+        exit_code,
     };
     if no_wait {
-        return Ok(outcome(RunEnd::Started));
+        return Ok(outcome(RunEnd::Started, None));
     }
 
     let mut follower = EventLogFollower::starting_at(&log, offset);
@@ -129,25 +157,31 @@ pub(super) fn run_in_session(
     loop {
         let mut end = None;
         let appended = follower.read_new(|event| match event.body {
-            EventBody::RunComplete { marker: m, .. } if m == marker => {
-                end.get_or_insert(RunEnd::Completed);
+            EventBody::RunComplete {
+                marker: m,
+                exit_code,
+                ..
+            } if m == marker => {
+                end.get_or_insert((RunEnd::Completed, exit_code));
             }
             EventBody::Exit { .. } => {
-                end.get_or_insert(RunEnd::SessionEnded);
+                end.get_or_insert((RunEnd::SessionEnded, None));
             }
             _ => {}
         })?;
-        if let Some(end) = end {
-            return Ok(outcome(end));
+        if let Some((end, exit_code)) = end {
+            return Ok(outcome(end, exit_code));
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
-            return Ok(outcome(RunEnd::TimedOut));
+            return Ok(outcome(RunEnd::TimedOut, None));
         }
         if last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
             last_status_check = Instant::now();
             if let Ok(m) = read_manifest(&target.dir) {
                 if m.status.is_terminal() {
-                    return Err(not_running(&target.id, m.status.as_str()));
+                    // The host died without logging `exit`: the run can no
+                    // longer complete, as when the Session ends mid-run.
+                    return Ok(outcome(RunEnd::SessionEnded, None));
                 }
             }
         }
@@ -193,6 +227,7 @@ fn run_on_legacy_host(
         marker: result["marker"].as_str().unwrap_or_default().to_owned(),
         end,
         duration: started.elapsed(),
+        exit_code: None,
     })
 }
 
@@ -211,17 +246,6 @@ pub(super) fn shell_command(given: &str) -> Result<String, PluginError> {
     Ok(command.to_owned())
 }
 
-fn session_ended(id: &str) -> PluginError {
-    PluginError::new(
-        ErrorCode::SessionNotRunning,
-        format!(
-            "Session {id} ended before the command finished; `agent-tty snapshot {id}` shows \
-             its last screen"
-        ),
-    )
-    .with_details(json!({ "sessionId": id }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +261,20 @@ mod tests {
     )]
     fn commands_are_typed_without_a_trailing_separator(#[case] given: &str, #[case] typed: &str) {
         assert_eq!(shell_command(given).unwrap(), typed);
+    }
+
+    #[rstest]
+    #[case(None, Some(30_000))]
+    #[case(Some("250"), Some(250))]
+    #[case(Some("0"), None)]
+    #[case(Some("abc"), None)]
+    #[case(Some("-5"), None)]
+    fn timeouts_are_positive_milliseconds(#[case] given: Option<&str>, #[case] ms: Option<u64>) {
+        match (run_timeout(given), ms) {
+            (Ok(d), Some(ms)) => assert_eq!(d, Some(Duration::from_millis(ms))),
+            (Err(e), None) => assert_eq!(e.code, ErrorCode::InvalidInput),
+            (got, want) => panic!("{got:?} for {given:?}, wanted {want:?}"),
+        }
     }
 
     #[rstest]

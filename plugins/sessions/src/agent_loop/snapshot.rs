@@ -115,7 +115,10 @@ pub(crate) fn snapshot_of(
                 result.insert("scrollbackLines".into(), numbered(&scrollback_lines));
             }
             if with_cells {
-                result.insert("cells".into(), cells(&replay.visible_cells()));
+                result.insert(
+                    "cells".into(),
+                    cells(&replay.visible_cells(), (cursor_row, cursor_col)),
+                );
             }
             human.push_str(&format!("Alt Screen: {}\n", if alt { "yes" } else { "no" }));
             if with_scrollback {
@@ -162,11 +165,18 @@ fn listing(title: &str, lines: &[String]) -> String {
 /// `#rrggbb` and attributes only when set — the shape 0.5's libghostty-vt
 /// renderer emits. Rows after the last occupied one are left out. Built from
 /// core's engine-neutral [`Cell`]s.
-fn cells(rows: &[Vec<Cell>]) -> Value {
+///
+/// The emulator does not tell a space that was written from a blank cell,
+/// so on the cursor's row every cell before the cursor counts as occupied:
+/// a prompt's trailing space (`bash-5.2# `) is kept, as 0.5 keeps it.
+fn cells(rows: &[Vec<Cell>], cursor: (u16, u16)) -> Value {
     let occupied = |c: &Cell| !c.text.is_empty() || c.bg != CellColor::Default || c.inverse;
     let mut out: Vec<(usize, Vec<Value>)> = Vec::new();
     for (row, line) in rows.iter().enumerate() {
-        let end = line.iter().rposition(occupied).map_or(0, |i| i + 1);
+        let mut end = line.iter().rposition(occupied).map_or(0, |i| i + 1);
+        if row == usize::from(cursor.0) {
+            end = end.max(usize::from(cursor.1).min(line.len()));
+        }
         let entries = line[..end]
             .iter()
             .map(|cell| {
@@ -281,7 +291,7 @@ mod tests {
                 data: "\x1b[1;31mA\x1b[0m\x1b[48;2;1;2;3mB\x1b[0m界x\r\n".into(),
             },
         });
-        let cells = cells(&replay.visible_cells());
+        let cells = cells(&replay.visible_cells(), (1, 0));
         assert_eq!(
             cells,
             json!([{ "lineNumber": 0, "cells": [

@@ -171,7 +171,7 @@ fn legacy_request(request: &ControlRequest) -> (&'static str, Value) {
         } => ("run", json!({ "command": command, "noWait": no_wait })),
         ControlRequest::Resize { cols, rows } => ("resize", json!({ "cols": cols, "rows": rows })),
         // 0.5 takes exactly SIGTERM, SIGINT, ...: our names are canonical.
-        ControlRequest::Signal { signal } => ("signal", json!({ "signal": signal })),
+        ControlRequest::Signal { signal, .. } => ("signal", json!({ "signal": signal })),
         ControlRequest::Mark { label } => ("mark", json!({ "label": label })),
     }
 }

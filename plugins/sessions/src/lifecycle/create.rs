@@ -143,7 +143,15 @@ fn start(
         .map_err(|e| Error::write(&path, e))?;
 
     let pipe = ReadyPipe::new().map_err(|e| Error::write(dir, e))?;
-    let mut host = spawn_host(&invocation.context.exe, home, id, &pipe, &host_lock)?;
+    let log_level = invocation.context.log_level.as_deref().unwrap_or("info");
+    let mut host = spawn_host(
+        &invocation.context.exe,
+        home,
+        id,
+        log_level,
+        &pipe,
+        &host_lock,
+    )?;
     // The host holds the lock now (same open file); ours can go.
     drop(host_lock);
     let answer = pipe.wait(READY_TIMEOUT);
@@ -180,10 +188,14 @@ fn start(
 /// Starts the host fully detached: a new session (no controlling terminal,
 /// so closing the terminal `create` ran in cannot hang it up), stdio on
 /// `/dev/null`, working directory `/` (it must not pin a mount).
+///
+/// As in 0.5, the host (and so the Session's command) sees the resolved
+/// `AGENT_TTY_HOME` and `AGENT_TTY_LOG_LEVEL`.
 fn spawn_host(
     exe: &str,
     home: &Path,
     id: &str,
+    log_level: &str,
     pipe: &ReadyPipe,
     host_lock: &std::fs::File,
 ) -> Result<Child, PluginError> {
@@ -197,6 +209,8 @@ fn spawn_host(
         .arg("_host")
         .arg(id)
         .current_dir("/")
+        .env(agent_tty_core::home::HOME_ENV, home)
+        .env("AGENT_TTY_LOG_LEVEL", log_level)
         .env(READY_FD_ENV, ready_fd.to_string())
         .env(HOST_LOCK_FD_ENV, lock_fd.to_string())
         .stdin(Stdio::null())

@@ -357,7 +357,10 @@ fn handle(
         "signal" => {
             strict(p, &["signal"])?;
             let signal = string(p, "signal", true)?;
-            control(ControlRequest::Signal { signal })?;
+            control(ControlRequest::Signal {
+                signal,
+                shell: false,
+            })?;
             Ok(json!({}))
         }
         "run" => run(shared, p, &control),

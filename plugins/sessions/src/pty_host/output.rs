@@ -1,20 +1,29 @@
-//! The output pump: PTY output into the Event Log.
+//! The output pump: PTY output into the Event Log and the live screen.
 //!
 //! Each read becomes one `output` event. The format stores text, but a read
 //! can end in the middle of a UTF-8 character, so the incomplete end of one
 //! read is carried into the next ([`Utf8Carry`]); bytes that are not UTF-8 at
-//! all become U+FFFD. The raw bytes also go through a
-//! [`MarkerScanner`]: when a
-//! pending `run` marker appears, `run_complete` is appended right after the
-//! output that carried it.
+//! all become U+FFFD.
+//!
+//! The text then goes through the [`Responder`]: the live screen is fed the
+//! output up to each terminal question, the answer is queued for the
+//! program (never logged), and shell integration marks go to the Session's
+//! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The raw
+//! bytes also go through a
+//! [`MarkerScanner`](agent_tty_core::run_marker::MarkerScanner) for `run`'s
+//! typed-marker fallback. A finished `run` gets its `run_complete` right
+//! after the output that carried its mark.
 
+use super::replies::{Responder, Step};
 use super::Shared;
 use agent_tty_core::event_log::EventBody;
 use agent_tty_core::run_marker::MarkerScanner;
+use agent_tty_core::shell_integration::Finished;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// After the command ends, stop reading once the PTY has been quiet this
@@ -55,9 +64,14 @@ impl StopSignal {
 }
 
 /// Reads the PTY until the command has ended and its output is drained.
-pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
+///
+/// Answers to terminal questions are sent to `replies` (a writer thread
+/// delivers them, so a program that does not read its input can never stop
+/// this thread from reading its output).
+pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Vec<u8>>) {
     let mut text = Utf8Carry::default();
     let mut scanner = MarkerScanner::new();
+    let mut responder = Responder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut drain_deadline: Option<Instant> = None;
     loop {
@@ -106,7 +120,17 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
         shared.activity.touch_output();
         let data = text.decode(chunk);
         let markers = scanner.feed(chunk);
+        let mut answers = Vec::new();
+        let mut finished = Vec::new();
         let mut log = shared.log();
+        let state = &mut *log;
+        responder.scan(&data, |step| match step {
+            Step::Output(piece) => state.screen.feed(piece.as_bytes()),
+            Step::Reply(reply) => {
+                answers.push(reply.bytes(state.screen.cursor(), state.screen.size()))
+            }
+            Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
+        });
         // A failed append (a full disk) loses this chunk from the log but the
         // terminal must still be read, or the command would block writing.
         if !data.is_empty() {
@@ -114,11 +138,24 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
         }
         for marker in markers {
             if let Some(seq) = log.pending_runs.remove(&marker) {
-                let _ = log.writer.append(EventBody::RunComplete {
+                finished.push(Finished {
                     marker,
-                    input_run_seq: Some(seq),
+                    input_run_seq: seq,
+                    exit_code: None,
                 });
             }
+        }
+        for run in finished {
+            log.pending_runs.remove(&run.marker);
+            let _ = log.writer.append(EventBody::RunComplete {
+                marker: run.marker,
+                input_run_seq: Some(run.input_run_seq),
+                exit_code: run.exit_code,
+            });
+        }
+        drop(log);
+        for answer in answers {
+            let _ = replies.send(answer);
         }
     }
     let rest = text.finish();

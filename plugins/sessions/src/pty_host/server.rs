@@ -8,7 +8,7 @@
 use super::{pty, LogState, Shared};
 use crate::dimensions::check_size;
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
-use agent_tty_core::event_log::EventBody;
+use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{keys, manifest, run_marker, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -122,22 +122,56 @@ pub(super) fn handle(
                     format!("{marker:?} is not a valid run marker (1-64 letters, digits, _ or -)"),
                 ));
             }
-            let bytes = run_marker::typed_line(&command, &marker).into_bytes();
-            let body = EventBody::InputRun {
-                command,
-                marker: Some(marker.clone()),
-                no_wait,
-            };
-            input(shared, body, &bytes, move |log, seq| {
-                log.pending_runs.insert(marker, seq);
-            })
+            run(shared, command, marker, no_wait)
         }
         ControlRequest::Resize { cols, rows } => resize(shared, cols, rows),
-        ControlRequest::Signal { signal } => send_signal(shared, &signal),
+        ControlRequest::Signal { signal, shell } => send_signal(shared, &signal, shell),
         ControlRequest::Mark { label } => {
             input(shared, EventBody::Marker { label }, &[], |_, _| {})
         }
     }
+}
+
+/// Types a `run` command. With working shell integration only the command
+/// itself is typed and the shell's marks tell when it has finished; else the
+/// typed marker of [`run_marker`] follows it.
+fn run(
+    shared: &Shared,
+    command: String,
+    marker: String,
+    no_wait: bool,
+) -> agent_tty_core::Result<Option<u64>> {
+    // A shell just started may not have shown its first prompt (and with it
+    // that its integration works): wait for that, within the grace period.
+    let integrated = !no_wait
+        && loop {
+            match running(shared)?.tracker.as_ref() {
+                Some(t) if t.awaiting_confirmation() => {}
+                Some(t) => break t.confirmed(),
+                None => break false,
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+    let body = EventBody::InputRun {
+        command: command.clone(),
+        marker: (!no_wait).then(|| marker.clone()),
+        no_wait,
+    };
+    if integrated || no_wait {
+        // Nothing to wait for, or the shell will say when it is done.
+        let bytes = format!("{command}\r").into_bytes();
+        return input(shared, body, &bytes, move |log, seq| {
+            if let (Some(tracker), false) = (log.tracker.as_mut(), no_wait) {
+                // Pending until the pump sees it finish, as typed markers are.
+                log.pending_runs.insert(marker.clone(), seq);
+                tracker.run_typed(marker, seq);
+            }
+        });
+    }
+    let bytes = run_marker::typed_line(&command, &marker).into_bytes();
+    input(shared, body, &bytes, move |log, seq| {
+        log.pending_runs.insert(marker, seq);
+    })
 }
 
 /// Logs `body`, lets `also` record more under the same lock, then writes
@@ -156,6 +190,14 @@ fn input(
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
         also(&mut log, seq);
+        // A line typed by anyone makes the shell busy (see `RunTracker`); a
+        // bracketed paste is not run by the shell until Enter.
+        let pasted = bytes.starts_with(b"\x1b[200~");
+        if !pasted && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
+            if let Some(tracker) = log.tracker.as_mut() {
+                tracker.line_typed();
+            }
+        }
         seq
     };
     (&shared.master)
@@ -170,7 +212,15 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     let seq = {
         let mut log = running(shared)?;
         pty::resize(&shared.master, cols, rows).map_err(|_| not_running(shared))?;
-        log.writer.append(EventBody::Resize { cols, rows })?
+        let body = EventBody::Resize { cols, rows };
+        let seq = log.writer.append(body.clone())?;
+        // The live screen follows, in step with the output around it.
+        log.screen.apply(&Event {
+            seq,
+            ts: String::new(),
+            body,
+        });
+        seq
     };
     // The kernel signals the terminal's foreground group; the command's own
     // group is told too, in case it is not in the foreground.
@@ -184,7 +234,11 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     Ok(Some(seq))
 }
 
-fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64>> {
+/// Delivers a signal as a terminal's Ctrl+C would: to the PTY's foreground
+/// process group (`tcgetpgrp` on the master), i.e. the job running in the
+/// shell, or the shell itself at its prompt. With `to_shell`, the Session's
+/// command alone gets it.
+fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::Result<Option<u64>> {
     let signal = signals::parse(name)?;
     let seq = {
         let mut log = running(shared)?;
@@ -192,7 +246,18 @@ fn send_signal(shared: &Shared, name: &str) -> agent_tty_core::Result<Option<u64
             signal: signal.as_str().to_owned(),
         })?
     };
-    agent_tty_core::liveness::signal_group(shared.child_pid, signal);
+    let shell = nix::unistd::Pid::from_raw(shared.child_pid as i32);
+    let delivered = if to_shell {
+        nix::sys::signal::kill(shell, signal)
+    } else {
+        match nix::unistd::tcgetpgrp(&shared.master) {
+            Ok(group) if group.as_raw() > 0 => nix::sys::signal::killpg(group, signal),
+            // No foreground group (the command detached from the terminal):
+            // its own group, as before.
+            _ => nix::sys::signal::killpg(shell, signal),
+        }
+    };
+    delivered.map_err(|_| not_running(shared))?;
     Ok(Some(seq))
 }
 
