@@ -9,11 +9,11 @@
 //! emulator sees it (see `marker_echo`), so no reader of the screen ever
 //! shows it.
 //!
-//! The emulator is `alacritty_terminal` (see [`engine`] and
+//! The emulator is `alacritty_terminal` (see `screen/engine.rs` and
 //! `docs/adr/0003-terminal-engine.md`); nothing outside this module names
 //! it: readers use the text, cursor and [`Cell`] API below. A replay starts
 //! from the Session's latest screen checkpoint when there is a usable one
-//! (see [`checkpoint`]), so its cost follows what was logged since, not the
+//! (see `screen/checkpoint.rs`), so its cost follows what was logged since, not the
 //! whole Event Log.
 
 mod cells;
@@ -363,7 +363,7 @@ impl ScreenReplay {
     /// the log first resumes from the Session's screen checkpoint when it has
     /// a usable one, and reads only the events after it; the events the
     /// checkpoint covers count as applied. Having replayed much more than the
-    /// checkpoint covered, it writes a new one (see [`checkpoint`]).
+    /// checkpoint covered, it writes a new one (see `screen/checkpoint.rs`).
     ///
     /// Replaying a big log costs two things of similar size: parsing its JSON
     /// lines and running the terminal emulator over their output. They are

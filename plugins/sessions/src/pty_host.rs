@@ -9,10 +9,10 @@
 //! 2. opens the Event Log, binds the control socket (mode 0600), writes the
 //!    liveness sidecar (which records the socket's path, for clients whose
 //!    environment would put it elsewhere), records its own and the command's
-//!    PIDs in the manifest, starts its [`guard`] (termination signals, a
+//!    PIDs in the manifest, starts its `guard` (termination signals, a
 //!    vanished Session directory), and only then tells `create` it is ready.
 //!    From before the manifest existed until it exits, it holds the host
-//!    lock `create` handed it ([`guard`]), which is what says it is alive;
+//!    lock `create` handed it (`guard`), which is what says it is alive;
 //! 3. runs three activities: the *output pump* appends PTY output to the
 //!    Event Log (and spots `run` completion markers), the *control server*
 //!    answers requests on the socket, and the main thread waits for the
