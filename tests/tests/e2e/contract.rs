@@ -1,7 +1,8 @@
 //! End-to-end tests of the agent-tty 0.5 contract (docs/CONTRACT.md): argument
 //! parsing, global flags and context errors, the Home's `config.json`, error
 //! codes and check order, and every result shape of `create list inspect
-//! destroy type paste send-keys resize wait snapshot version`, pinned by insta
+//! destroy type paste send-keys resize wait snapshot version run signal
+//! screenshot record export`, pinned by insta
 //! snapshots in `snapshots/contract__*.snap` that read side by side with the
 //! contract. Homes recorded by 0.5 itself (`../shared/fixtures/agent-tty-0.5`)
 //! are listed, inspected, snapshotted and waited on, and their recorded
@@ -1093,4 +1094,84 @@ fn the_session_sees_the_resolved_home_and_log_level() {
             &["wait", &id, "--text", &expected, "--timeout", "10000"],
         )
         .expect_code(0);
+}
+
+/// Replaces the values of `keys` (at any depth) that vary from run to run
+/// (durations, hashes of screens that hold a prompt, sizes, paths) with a
+/// placeholder, so the shape and the stable values stay pinned.
+fn redact(value: &mut Value, keys: &[&str]) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if keys.contains(&key.as_str()) {
+                    *v = json!(format!("[{key}]"));
+                } else {
+                    redact(v, keys);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, keys)),
+        _ => {}
+    }
+}
+
+/// `run` (waited, `--no-wait`, timed out), `signal`, `screenshot` and
+/// `record export`: contract §3.7, §3.11, §3.14 and §6, pinned like the rest.
+#[test]
+fn run_signal_and_capture_shapes_match_the_contract() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("agent");
+    let created = sandbox.run_in(
+        &home,
+        &[
+            "create",
+            "--cols",
+            "40",
+            "--rows",
+            "8",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ],
+    );
+    created.expect_code(0);
+    let id = created.result()["sessionId"].as_str().unwrap().to_owned();
+    let varying = [
+        "durationMs",
+        "marker",
+        "sha256",
+        "bytes",
+        "pngSizeBytes",
+        "artifactPath",
+        "title",
+        "outputEventCount",
+        "timestamp",
+    ];
+    let shape = |args: &[&str], code: i32| {
+        let mut json = sandbox.run_in(&home, args).expect_code(code).json();
+        redact(&mut json, &varying);
+        json
+    };
+    assert_shape!(
+        "run_completed_exit_7",
+        shape(&["run", &id, "sh -c 'exit 7'", "--timeout", "20000"], 0)
+    );
+    assert_shape!(
+        "run_no_wait",
+        shape(&["run", &id, "sleep 30", "--no-wait"], 0)
+    );
+    assert_shape!("signal", shape(&["signal", &id, "SIGINT"], 0));
+    assert_shape!(
+        "run_timed_out",
+        shape(&["run", &id, "sleep 5", "--timeout", "300"], 0)
+    );
+    sandbox
+        .run_in(&home, &["destroy", &id, "--force"])
+        .expect_code(0);
+    assert_shape!("screenshot_ended", shape(&["screenshot", &id], 0));
+    assert_shape!(
+        "record_export_asciicast",
+        shape(&["record", "export", &id, "--format", "asciicast"], 0)
+    );
 }
