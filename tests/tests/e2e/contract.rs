@@ -1175,3 +1175,62 @@ fn run_signal_and_capture_shapes_match_the_contract() {
         shape(&["record", "export", &id, "--format", "asciicast"], 0)
     );
 }
+
+/// gc on a Home agent-tty 0.5 made: a dry run writes nothing; a real run
+/// reconciles the `running` Session whose host is gone (as `failed`, without
+/// signalling anything: a 0.5 Session has no pinned identity) and removes it
+/// with the ended ones, leaving the Home itself.
+#[test]
+fn gc_collects_a_05_home() {
+    let sandbox = Sandbox::new();
+    let Some(home) = fixture_home(&sandbox, "sample-home") else {
+        return;
+    };
+    // The recorded host pid may be a live process on this machine: point it
+    // at one that surely is not, so the outcome does not depend on the box.
+    let running = home
+        .join("sessions")
+        .join("01M85V5AM4TYXK11Q23ZPWM2GQ")
+        .join("session.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&running).unwrap()).unwrap();
+    manifest["hostPid"] = json!(dead_pid());
+    manifest["childPid"] = json!(dead_pid());
+    std::fs::write(&running, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let before = agent_tty_e2e::snapshot_tree(&home);
+
+    let dry = sandbox
+        .run_in(&home, &["gc", "--dry-run"])
+        .expect_code(0)
+        .result();
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["removedSessionCount"], 3, "{dry:#}");
+    assert_eq!(
+        agent_tty_e2e::snapshot_tree(&home),
+        before,
+        "a dry run wrote"
+    );
+
+    let done = sandbox.run_in(&home, &["gc"]).expect_code(0).result();
+    assert_eq!(done["removedSessionCount"], 3, "{done:#}");
+    let row = &done["homes"][0];
+    assert_eq!(row["existed"], true);
+    let mut removed: Vec<&str> = row["removedSessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    removed.sort();
+    assert_eq!(
+        removed,
+        [
+            "01M85V5AM4TYXK11Q23ZPWM2GQ",
+            "01M85V5CXWA3AY4ZWQ46V170NN",
+            "01M85V5FBTQN26EPCPGDNXY8SH"
+        ]
+    );
+    assert!(home.join("sessions").is_dir(), "gc never removes a Home");
+    let left = std::fs::read_dir(home.join("sessions")).unwrap().count();
+    assert_eq!(left, 0);
+}
