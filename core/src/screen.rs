@@ -170,19 +170,6 @@ impl ScreenReplay {
         self.engine.process(bytes);
     }
 
-    /// Starts collecting the replies a terminal owes the program (DA, DSR,
-    /// CPR, DECRQM, OSC colour queries in the default profile's colours):
-    /// the host's live screen wants them, a replay does not.
-    pub fn collect_replies(&mut self) {
-        self.engine.collect_replies();
-    }
-
-    /// The replies collected since the last call (see
-    /// [`Self::collect_replies`]), to be written to the program.
-    pub fn take_replies(&mut self) -> Vec<u8> {
-        self.engine.take_replies()
-    }
-
     /// Writes a screen checkpoint of this state beside the Event Log `log`,
     /// which it has applied up to byte `offset` (a line boundary), for later
     /// replays to resume from. For the host's live screen (which knows how
@@ -552,21 +539,5 @@ mod tests {
         assert_eq!(caught_up.visible_lines(), one_by_one.visible_lines());
         assert_eq!(caught_up.last_seq(), Some(1030));
         assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 0);
-    }
-
-    #[test]
-    fn a_live_screen_collects_the_replies_a_terminal_owes() {
-        let mut r = ScreenReplay::new(20, 4);
-        r.feed(b"\x1b[6n");
-        assert!(r.take_replies().is_empty(), "a replay answers nothing");
-        r.collect_replies();
-        r.feed(b"ab\x1b[6n\x1b[5n\x1b[c\x1b]11;?\x07");
-        let replies = String::from_utf8(r.take_replies()).unwrap();
-        assert!(
-            replies.starts_with("\x1b[1;3R\x1b[0n\x1b[?6c"),
-            "{replies:?}"
-        );
-        assert!(replies.contains("]11;rgb:0000/0000/0000"), "{replies:?}");
-        assert!(r.take_replies().is_empty());
     }
 }

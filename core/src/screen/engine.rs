@@ -6,7 +6,7 @@
 //! `docs/adr/0003-terminal-engine.md`. In short: it reflows on resize, keeps
 //! the newest rows when the screen gets shorter, implements charsets, tab
 //! stops, insert mode, REP, DECCOLM, ED 3 and the rest of what real programs
-//! send, reports the replies a terminal owes, and its grid serialises, which
+//! send, and its grid serialises, which
 //! is what screen checkpoints are made of.
 //!
 //! What the wrapper adds on top of `alacritty_terminal` 0.26:
@@ -34,8 +34,6 @@ use alacritty_terminal::vte::ansi::{
     PrivateMode, Processor, Rgb, ScpCharPath, ScpUpdateMode, StandardCharset, TabulationClearMode,
     Timeout,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The screen size as alacritty wants it.
@@ -69,67 +67,14 @@ impl Timeout for NoSync {
     }
 }
 
-/// The default profile's colours, as OSC 10/11/4 queries are answered.
-pub(crate) fn profile_color(index: usize) -> Rgb {
-    const ANSI: [(u8, u8, u8); 16] = [
-        (0x00, 0x00, 0x00),
-        (0xcd, 0x00, 0x00),
-        (0x00, 0xcd, 0x00),
-        (0xcd, 0xcd, 0x00),
-        (0x00, 0x00, 0xee),
-        (0xcd, 0x00, 0xcd),
-        (0x00, 0xcd, 0xcd),
-        (0xe5, 0xe5, 0xe5),
-        (0x7f, 0x7f, 0x7f),
-        (0xff, 0x00, 0x00),
-        (0x00, 0xff, 0x00),
-        (0xff, 0xff, 0x00),
-        (0x5c, 0x5c, 0xff),
-        (0xff, 0x00, 0xff),
-        (0x00, 0xff, 0xff),
-        (0xff, 0xff, 0xff),
-    ];
-    let (r, g, b) = match index {
-        0..=15 => ANSI[index],
-        16..=231 => {
-            let i = index - 16;
-            let level = |v: usize| if v == 0 { 0 } else { (55 + v * 40) as u8 };
-            (level(i / 36), level((i / 6) % 6), level(i % 6))
-        }
-        232..=255 => {
-            let v = (8 + (index - 232) * 10) as u8;
-            (v, v, v)
-        }
-        // 256 is the foreground, 258 the cursor; everything else background.
-        256 | 258 => (0xe5, 0xe5, 0xe5),
-        _ => (0x00, 0x00, 0x00),
-    };
-    Rgb { r, g, b }
-}
+/// Drops what the terminal would write back to the program: a replay of a
+/// log answers nothing, and the Session host answers queries itself
+/// (`plugins/sessions/src/pty_host/replies.rs`, from `core::profile`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Silent;
 
-/// Collects what the terminal would write back to the program (query
-/// replies), when asked to; a replay of a log drops them.
-#[derive(Clone, Default)]
-pub(crate) struct Replies {
-    /// Shared with the terminal's own clone of the listener.
-    collect: Arc<AtomicBool>,
-    queue: Arc<Mutex<Vec<u8>>>,
-}
-
-impl EventListener for Replies {
-    fn send_event(&self, event: TermEvent) {
-        if !self.collect.load(Ordering::Relaxed) {
-            return;
-        }
-        let text = match event {
-            TermEvent::PtyWrite(text) => text,
-            TermEvent::ColorRequest(index, format) => format(profile_color(index)),
-            _ => return,
-        };
-        if let Ok(mut queue) = self.queue.lock() {
-            queue.extend_from_slice(text.as_bytes());
-        }
-    }
+impl EventListener for Silent {
+    fn send_event(&self, _: TermEvent) {}
 }
 
 /// State alacritty keeps private that a checkpoint must carry; tracked here
@@ -150,15 +95,13 @@ pub(crate) struct Mirror {
 /// The emulator: alacritty's terminal, its escape-sequence parser, and our
 /// additions.
 pub(crate) struct Engine {
-    pub term: Term<Replies>,
+    pub term: Term<Silent>,
     processor: Processor<NoSync>,
     pub mirror: Mirror,
-    replies: Replies,
 }
 
 impl Engine {
     pub fn new(cols: u16, rows: u16, history: usize) -> Self {
-        let replies = Replies::default();
         let config = Config {
             scrolling_history: history,
             ..Config::default()
@@ -168,10 +111,9 @@ impl Engine {
             rows: usize::from(rows),
         };
         Engine {
-            term: Term::new(config, &size, replies.clone()),
+            term: Term::new(config, &size, Silent),
             processor: Processor::new(),
             mirror: Mirror::default(),
-            replies,
         }
     }
 
@@ -252,21 +194,6 @@ impl Engine {
 
     pub fn rows(&self) -> usize {
         self.term.screen_lines()
-    }
-
-    /// Starts collecting query replies (the host wants them; a replay of a
-    /// log does not).
-    pub fn collect_replies(&mut self) {
-        self.replies.collect.store(true, Ordering::Relaxed);
-    }
-
-    /// Takes the replies collected since the last call.
-    pub fn take_replies(&mut self) -> Vec<u8> {
-        self.replies
-            .queue
-            .lock()
-            .map(|mut q| std::mem::take(&mut *q))
-            .unwrap_or_default()
     }
 
     /// The tab stops, probed by tabbing across a row (alacritty keeps them
@@ -418,7 +345,7 @@ pub(crate) const CHARSET_INDEXES: [CharsetIndex; 4] = [
 
 /// The [`Handler`] the parser drives: alacritty's terminal plus our fixes.
 struct Emulator<'a> {
-    term: &'a mut Term<Replies>,
+    term: &'a mut Term<Silent>,
     mirror: &'a mut Mirror,
 }
 
