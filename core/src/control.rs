@@ -262,6 +262,46 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
+/// Why a one-line exchange with a host failed.
+pub(crate) enum Exchange {
+    /// Connecting, writing or reading failed.
+    Io(std::io::Error),
+    /// No answer within the timeout.
+    TimedOut,
+}
+
+/// The one request/answer exchange both host protocols use (ours and
+/// agent-tty 0.5's): connect, write `line` and a newline, read one line of at
+/// most `max` bytes, all within `timeout` per operation. Callers word the
+/// failures for their protocol.
+pub(crate) fn exchange_line(
+    socket: &Path,
+    line: &[u8],
+    timeout: Duration,
+    max: u64,
+) -> std::result::Result<String, Exchange> {
+    use std::io::Read;
+    let mut stream = UnixStream::connect(socket).map_err(Exchange::Io)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(Exchange::Io)?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(Exchange::Io)?;
+    let mut framed = Vec::with_capacity(line.len() + 1);
+    framed.extend_from_slice(line);
+    framed.push(b'\n');
+    stream.write_all(&framed).map_err(Exchange::Io)?;
+    let mut answer = String::new();
+    BufReader::new((&stream).take(max))
+        .read_line(&mut answer)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Exchange::TimedOut,
+            _ => Exchange::Io(e),
+        })?;
+    Ok(answer)
+}
+
 /// Sends one request to a Session's host and waits for its answer.
 ///
 /// Connection failures are `HOST_UNREACHABLE` (exit 6, retryable); no answer
@@ -277,37 +317,19 @@ pub fn send(socket: &Path, request: &ControlRequest, timeout: Duration) -> Resul
             ),
         )
     };
-    let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(unreachable)?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(unreachable)?;
-    let mut line = serde_json::to_vec(request).expect("a request always serialises");
-    line.push(b'\n');
-    stream.write_all(&line).map_err(unreachable)?;
-    let mut answer = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut answer)
-        .map_err(|e| {
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) {
-                Error::invalid(
-                    ErrorCode::HostTimeout,
-                    format!(
-                        "the Session's host did not answer within {} ms; it may be \
-                         busy, so try again, and if it keeps happening `agent-tty inspect` \
-                         shows whether the Session still runs",
-                        timeout.as_millis()
-                    ),
-                )
-            } else {
-                unreachable(e)
-            }
-        })?;
+    let line = serde_json::to_vec(request).expect("a request always serialises");
+    let answer = exchange_line(socket, &line, timeout, u64::MAX).map_err(|e| match e {
+        Exchange::TimedOut => Error::invalid(
+            ErrorCode::HostTimeout,
+            format!(
+                "the Session's host did not answer within {} ms; it may be \
+                 busy, so try again, and if it keeps happening `agent-tty inspect` \
+                 shows whether the Session still runs",
+                timeout.as_millis()
+            ),
+        ),
+        Exchange::Io(e) => unreachable(e),
+    })?;
     let response: ControlResponse = serde_json::from_str(answer.trim_end()).map_err(|e| {
         Error::invalid(
             ErrorCode::ProtocolError,

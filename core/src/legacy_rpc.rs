@@ -15,13 +15,12 @@
 //! true, "result"}` or `{"id", "ok": false, "error": {"code", "message"}}`
 //! and closes. Lines are at most 1 MiB both ways.
 
+use crate::control::{exchange_line, Exchange};
 use crate::error::{Error, Result};
 use agent_tty_plugin_api::ErrorCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -105,25 +104,13 @@ pub fn call(socket: &Path, method: &str, params: Value, timeout: Duration) -> Re
             ),
         )
     };
-    let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(unreachable)?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(unreachable)?;
     let id = ulid::Ulid::new().to_string();
-    let mut line = serde_json::to_vec(&json!({ "id": id, "method": method, "params": params }))
+    let line = serde_json::to_vec(&json!({ "id": id, "method": method, "params": params }))
         .expect("a request serialises");
-    line.push(b'\n');
-    stream.write_all(&line).map_err(unreachable)?;
-    let mut answer = String::new();
-    BufReader::new((&stream).take(MAX_LINE))
-        .read_line(&mut answer)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => timed_out(),
-            _ => unreachable(e),
-        })?;
+    let answer = exchange_line(socket, &line, timeout, MAX_LINE).map_err(|e| match e {
+        Exchange::TimedOut => timed_out(),
+        Exchange::Io(e) => unreachable(e),
+    })?;
     if !answer.ends_with('\n') {
         return Err(if answer.is_empty() {
             unreachable(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
