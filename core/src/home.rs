@@ -139,6 +139,21 @@ pub fn session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
     Ok(sessions_dir(home).join(session_id))
 }
 
+/// The directory of an existing Session: the id checked as
+/// [`session_dir`] does (`INVALID_SESSION_ID`), then `SESSION_NOT_FOUND`
+/// when the Home has no manifest for it. The one lookup every command that
+/// names a Session uses; the manifest itself is not read here.
+pub fn existing_session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
+    let dir = session_dir(home, session_id)?;
+    if !crate::manifest::manifest_path(&dir).is_file() {
+        return Err(Error::SessionNotFound {
+            id: session_id.to_owned(),
+            home: home.to_owned(),
+        });
+    }
+    Ok(dir)
+}
+
 /// Refuses ids with separators, `.`/`..`, control characters or that are empty.
 pub fn validate_session_id(id: &str) -> Result<()> {
     let bad = id.is_empty()

@@ -2,7 +2,7 @@
 //! manifest read as it is (no reconcile: a capture changes nothing).
 
 use agent_tty_core::event_log::{event_log_path, read_all, Event};
-use agent_tty_core::manifest::{manifest_path, read_manifest, Manifest};
+use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::{home, Error};
 use agent_tty_plugin_api::{Invocation, PluginError};
 use std::path::PathBuf;
@@ -24,10 +24,7 @@ impl Source {
             .value("id")
             .ok_or_else(|| PluginError::usage("a Session id is required"))?
             .to_owned();
-        let dir = home::session_dir(&home, &id)?;
-        if !manifest_path(&dir).is_file() {
-            return Err(Error::SessionNotFound { id, home }.into());
-        }
+        let dir = home::existing_session_dir(&home, &id)?;
         let manifest = read_manifest(&dir)?;
         Ok(Source { id, dir, manifest })
     }

@@ -7,9 +7,8 @@
 //! Commands that would act on a Session's processes (input, control,
 //! `destroy`) refuse a foreign one the same way, with [`runs_elsewhere`].
 
+use agent_tty_core::home;
 use agent_tty_core::liveness::Sidecar;
-use agent_tty_core::manifest::manifest_path;
-use agent_tty_core::{home, Error};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
 use serde_json::json;
 use std::path::PathBuf;
@@ -37,10 +36,7 @@ pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, Plug
         .value("id")
         .ok_or_else(|| PluginError::usage("a Session id is required"))?
         .to_owned();
-    let dir = home::session_dir(&home, &id)?;
-    if !manifest_path(&dir).is_file() {
-        return Err(Error::SessionNotFound { id, home }.into());
-    }
+    let dir = home::existing_session_dir(&home, &id)?;
     Ok(FoundSession { home, id, dir })
 }
 
