@@ -34,11 +34,10 @@ use agent_tty_core::manifest::{self, Status};
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::{keys, run_marker};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -126,29 +125,15 @@ pub struct Identity {
 
 /// Accepts connections until `stop` is raised, one thread per request.
 pub fn serve(listener: LegacyListener, shared: Arc<Shared>, me: Arc<Identity>, stop: OwnedFd) {
-    loop {
-        let mut fds = [
-            PollFd::new(listener.listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return,
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
-            return;
-        }
-        if let Ok((stream, _)) = listener.listener.accept() {
-            let shared = Arc::clone(&shared);
-            let me = Arc::clone(&me);
-            shared.legacy_in_flight.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || {
-                answer(stream, &shared, &me);
-                shared.legacy_in_flight.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    }
+    server::accept_until_stopped(&listener.listener, &stop, |stream| {
+        let shared = Arc::clone(&shared);
+        let me = Arc::clone(&me);
+        shared.legacy_in_flight.fetch_add(1, Ordering::SeqCst);
+        std::thread::spawn(move || {
+            answer(stream, &shared, &me);
+            shared.legacy_in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+    });
 }
 
 /// Waits (up to `limit`) for requests still being answered, so an answer

@@ -27,6 +27,20 @@ const MAX_REQUEST: u64 = 16 * 1024 * 1024;
 /// Accepts connections until `stop` is raised; each is handled on its own
 /// thread so a slow client cannot hold up the others.
 pub fn serve(listener: UnixListener, shared: Arc<Shared>, stop: OwnedFd) {
+    accept_until_stopped(&listener, &stop, |stream| {
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || answer(stream, &shared));
+    });
+}
+
+/// The accept loop both host protocols share (ours and agent-tty 0.5's):
+/// hands each connection to `accepted` until `stop` becomes readable or
+/// polling fails.
+pub(super) fn accept_until_stopped(
+    listener: &UnixListener,
+    stop: &OwnedFd,
+    mut accepted: impl FnMut(UnixStream),
+) {
     loop {
         let mut fds = [
             PollFd::new(listener.as_fd(), PollFlags::POLLIN),
@@ -41,8 +55,7 @@ pub fn serve(listener: UnixListener, shared: Arc<Shared>, stop: OwnedFd) {
             return;
         }
         if let Ok((stream, _)) = listener.accept() {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || answer(stream, &shared));
+            accepted(stream);
         }
     }
 }
