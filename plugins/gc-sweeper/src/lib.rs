@@ -17,8 +17,8 @@ mod sweep;
 use agent_tty_core::home_scan::map_homes;
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, Plugin,
-    PluginDescription, PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation, Plugin,
+    PluginError,
 };
 use options::Options;
 use std::io::Write;
@@ -29,9 +29,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct GcPlugin;
 
 impl Plugin for GcPlugin {
-    fn describe(&self) -> PluginDescription {
-        PluginDescription {
-            commands: vec![CommandSpec::new(
+    fn commands(&self) -> CommandTable {
+        CommandTable::new().command(
+            CommandSpec::new(
                 &["gc"],
                 "Remove ended Sessions from every registered Home (or only --home) and prune the Home Registry",
             )
@@ -47,18 +47,15 @@ impl Plugin for GcPlugin {
                 "older-than",
                 "N(m|h|d)",
                 "Only collect Sessions last updated at least this long ago, e.g. 7d",
-            ))],
-            ..Default::default()
-        }
+            )),
+            Self::gc,
+        )
     }
+}
 
-    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        if invocation.name() != "gc" {
-            return Err(PluginError::internal(format!(
-                "the gc-sweeper plugin has no command `{}`",
-                invocation.name()
-            )));
-        }
+impl GcPlugin {
+    /// `gc`, declared just above.
+    fn gc(_host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
         let options = Options::from_invocation(invocation)?;
         let choice = invocation.context.home()?;
         let mut warnings = Vec::new();

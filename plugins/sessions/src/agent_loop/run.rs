@@ -20,6 +20,7 @@ use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::run_marker;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -27,6 +28,24 @@ use std::time::{Duration, Instant};
 /// How often the manifest is re-read while waiting, to notice a host that
 /// died without logging an `exit`.
 const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// `run`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["run"],
+        "Type a command into a Session's shell and wait until it finishes",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::positional("command", "The command line"))
+    .arg(super::file_arg())
+    .arg(ArgSpec::flag("no-wait", "Return once the command is typed"))
+    .arg(ArgSpec::option(
+        "timeout",
+        "MS",
+        "Stop waiting after MS milliseconds, a positive number (default 30000); the command keeps running",
+    ));
+    Command::new(spec, |_, inv| run(inv))
+}
 
 pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let given = text_or_file(

@@ -24,6 +24,7 @@ use super::PollPace;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use regex::Regex;
 use serde_json::{json, Map, Value};
@@ -466,6 +467,60 @@ impl Waiter {
     pub fn replay(&self) -> &ScreenReplay {
         &self.replay
     }
+}
+
+/// `wait`: its spec beside its handler ([`wait`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["wait"],
+        "Wait until a Session's screen or state meets every condition given",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::option(
+        "text",
+        "TEXT",
+        "The screen shows this text (1-1000 characters)",
+    ))
+    .arg(ArgSpec::option(
+        "regex",
+        "REGEX",
+        "The screen text matches this regular expression (1-200 characters, no flags)",
+    ))
+    .arg(ArgSpec::option(
+        "screen-stable-ms",
+        "MS",
+        "The screen text unchanged for MS milliseconds",
+    ))
+    .arg(ArgSpec::option(
+        "cursor-row",
+        "N",
+        "The cursor is on row N (0-based)",
+    ))
+    .arg(ArgSpec::option(
+        "cursor-col",
+        "N",
+        "The cursor is in column N (0-based)",
+    ))
+    .arg(ArgSpec::option(
+        "after-seq",
+        "SEQ",
+        "Only a screen that includes events after SEQ counts",
+    ))
+    .arg(ArgSpec::flag(
+        "exit",
+        "Legacy: the Session's command has ended",
+    ))
+    .arg(ArgSpec::option(
+        "idle-ms",
+        "MS",
+        "Legacy: no output for MS milliseconds",
+    ))
+    .arg(ArgSpec::option(
+        "timeout",
+        "MS",
+        "Give up after MS milliseconds (0 waits forever; default 600000)",
+    ));
+    Command::new(spec, |_, inv| wait(inv))
 }
 
 pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
