@@ -47,3 +47,19 @@ impl Plugin for CapturePlugin {
 }
 
 export_plugin!("capture", CapturePlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(CapturePlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["screenshot", "record export"]);
+        let capabilities: [&str; 0] = [];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

@@ -111,3 +111,19 @@ impl Plugin for RegistryPlugin {
 }
 
 export_plugin!("registry", RegistryPlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(RegistryPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["home list", "home forget"]);
+        let capabilities: [&str; 1] = ["registry.homes"];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

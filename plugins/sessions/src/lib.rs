@@ -31,3 +31,40 @@ impl Plugin for SessionsPlugin {
 }
 
 export_plugin!("sessions", SessionsPlugin::default);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// The four modules' tables join without a path or capability declared
+    /// twice, in help order, with the `sessions.list` effect derived.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(SessionsPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(
+            paths,
+            [
+                "create",
+                "list",
+                "inspect",
+                "destroy",
+                "type",
+                "paste",
+                "send-keys",
+                "run",
+                "wait",
+                "snapshot",
+                "mark",
+                "batch",
+                "resize",
+                "signal",
+                "_host",
+                "doctor"
+            ]
+        );
+        assert_eq!(d.capabilities, ["sessions.list"]);
+        assert_eq!(d.effects[0].permission, "sessions.reconcile");
+    }
+}

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn sessions_list_needs_an_absolute_home_and_a_missing_home_is_empty() {
-        let err = sessions_list(
+        let err = super::sessions_list(
             &Host::detached(),
             &json!({ "home": "relative" }),
             &CommandContext::default(),

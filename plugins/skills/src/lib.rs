@@ -235,6 +235,15 @@ export_plugin!("skills", SkillsPlugin::default);
 mod tests {
     use super::*;
 
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = agent_tty_plugin_api::test_support::PluginHarness::new(SkillsPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["skills list", "skills get", "skills path"]);
+        assert_eq!(d.groups[0].name, "skills");
+    }
+
     #[test]
     fn every_bundled_skill_parses() {
         for (dir, content) in BUNDLED {
