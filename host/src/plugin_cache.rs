@@ -238,8 +238,7 @@ impl PluginCache {
         // Only paths JSON can carry; a non-UTF-8 plugin path is simply
         // described every time.
         self.entries.retain(|e| e.path.to_str().is_some());
-        self.entries
-            .sort_by_key(|e| !current.iter().any(|c| *c == e.path));
+        self.entries.sort_by_key(|e| !current.contains(&e.path));
         self.entries.truncate(MAX_ENTRIES.max(current.len()));
         let cache = CacheFile {
             format: FORMAT,
