@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 /// The host capability listing loaded and refused plugins.
 const HOST_PLUGINS: &str = "host.plugins";
 
-/// `doctor`: its spec beside its handler ([`doctor`]).
+/// `doctor`: its spec beside its handler (`doctor` below).
 pub fn commands() -> CommandTable {
     CommandTable::new().command(
         CommandSpec::new(

@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The hidden `_host` entry: its spec beside its handler ([`run`]).
+/// The hidden `_host` entry: its spec beside its handler (`run` below).
 pub fn commands() -> CommandTable {
     CommandTable::new().command(
         CommandSpec::new(
