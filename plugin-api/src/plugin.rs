@@ -11,7 +11,7 @@ use abi_stable::std_types::{RStr, RString};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// The host, as a plugin sees it during a call.
 pub struct Host {
@@ -139,7 +139,9 @@ pub trait Plugin: Send + Sync + 'static {
 #[doc(hidden)]
 pub struct PluginState<P> {
     plugin: P,
-    table: CommandTable,
+    /// Built on the first request, inside the dispatch's panic guard (a
+    /// panic while building it becomes `INTERNAL_ERROR`, not an abort).
+    table: OnceLock<CommandTable>,
     panes: Mutex<HashMap<u64, Box<dyn Pane>>>,
 }
 
@@ -147,10 +149,14 @@ impl<P: Plugin> PluginState<P> {
     #[doc(hidden)]
     pub fn new(plugin: P) -> Self {
         PluginState {
-            table: plugin.commands(),
             plugin,
+            table: OnceLock::new(),
             panes: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn table(&self) -> &CommandTable {
+        self.table.get_or_init(|| self.plugin.commands())
     }
 
     fn handle(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
@@ -160,7 +166,7 @@ impl<P: Plugin> PluginState<P> {
         match request {
             PluginRequest::Describe => to_value(serde_json::to_value(self.description()?)),
             PluginRequest::Invoke { invocation } => {
-                let out = match self.table.find(&invocation.command) {
+                let out = match self.table().find(&invocation.command) {
                     Some(command) => command.run(host, &invocation)?,
                     None => self.plugin.invoke(host, &invocation)?,
                 };
@@ -178,7 +184,7 @@ impl<P: Plugin> PluginState<P> {
                 name,
                 args,
                 context,
-            } => match self.table.find_capability(&name) {
+            } => match self.table().find_capability(&name) {
                 Some(capability) => capability.call(host, &args, &context),
                 None => self.plugin.capability(host, &name, &args, &context),
             },
@@ -225,17 +231,18 @@ impl<P: Plugin> PluginState<P> {
     /// table's entries appended, refused when a path or capability is
     /// declared twice (the host then refuses the plugin with this reason).
     fn description(&self) -> Result<Description, PluginError> {
+        let table = self.table();
         let mut plugin = self.plugin.describe();
-        plugin.commands.extend(self.table.specs().cloned());
+        plugin.commands.extend(table.specs().cloned());
         plugin
             .capabilities
-            .extend(self.table.capability_names().map(str::to_owned));
+            .extend(table.capability_names().map(str::to_owned));
         check_declared_once(
             plugin.commands.iter(),
             plugin.capabilities.iter().map(String::as_str),
         )?;
         let mut effects = self.plugin.effects();
-        effects.extend(self.table.effects().cloned());
+        effects.extend(table.effects().cloned());
         Ok(Description {
             plugin,
             protocol: agent_tty_protocol::ProtocolSupport::current(),
@@ -462,6 +469,21 @@ mod tests {
             err.message,
             "this plugin has no command `box nope`: it is not in the plugin's command table"
         );
+    }
+
+    /// A table that panics while being built is an error answer, like any
+    /// other panic in a plugin, never an abort of the host.
+    #[test]
+    fn a_panic_building_the_table_is_an_internal_error() {
+        struct Broken;
+        impl Plugin for Broken {
+            fn commands(&self) -> CommandTable {
+                panic!("no table today")
+            }
+        }
+        let err = PluginHarness::new(Broken).try_describe().unwrap_err();
+        assert_eq!(err.code, ErrorCode::InternalError);
+        assert!(err.message.contains("no table today"), "{}", err.message);
     }
 
     #[test]
