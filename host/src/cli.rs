@@ -3,12 +3,12 @@
 
 use crate::output::{self, OutputMode};
 use crate::plugins::{self, PluginSet};
+use agent_tty_core::text::{escape_path, Align, Table};
 use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
     ArgKind, CommandContext, CommandOutput, CommandSpec, ErrorCode, Invocation, PluginError,
     INTERFACE_VERSION,
 };
-use agent_tty_core::text::{escape_path, Align, Table};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Map, Value};
 use std::ffi::OsString;
@@ -715,12 +715,7 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             "effects": d.effects,
             "protocol": d.protocol,
         }));
-        table.row([
-            "loaded",
-            &p.name,
-            &p.version,
-            &p.path.to_string_lossy(),
-        ]);
+        table.row(["loaded", &p.name, &p.version, &p.path.to_string_lossy()]);
         if !d.permissions.is_empty() {
             table.note(1, &format!("may: {}", d.permissions.join(", ")));
         }

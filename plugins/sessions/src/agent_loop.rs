@@ -16,6 +16,7 @@ use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, Host, Invocation
 use std::time::Duration;
 
 pub(crate) mod batch;
+mod follow;
 mod input;
 mod mark;
 mod run;
