@@ -30,7 +30,12 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: wants_flag(&lossy, "--json"),
         no_color: wants_flag(&lossy, "--no-color"),
     };
-    let set = plugins::load();
+    // `plugins` reports on every library first-hand; everything else trusts
+    // the description cache for unchanged files.
+    let set = plugins::init(match leading_words(&lossy).first() {
+        Some(&"plugins") => plugins::Describe::Afresh,
+        _ => plugins::Describe::Cached,
+    });
     let cli = build_cli(set);
     if let Some(index) = os_args.iter().position(|a| a.to_str().is_none()) {
         let typed = typed_command(&cli, &lossy);
