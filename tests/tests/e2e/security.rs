@@ -550,6 +550,7 @@ fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
     let home = disk.0.join("home");
     sandbox.track_home(&home);
     let (id, dir) = create(&sandbox, &home, &["--", "sh"]);
+    let host = pid(&manifest(&dir), "hostPid");
     let log = dir.join("events.jsonl");
     // Full but for a few pages: room for the `input_run` event, none for
     // the command's output or its completion.
@@ -587,6 +588,11 @@ fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
     );
     assert!(ran.stdout.contains("storage full"), "{ran:?}");
     std::fs::remove_file(&filler).unwrap();
+    // The disk is unmounted before the sandbox ends its Sessions: end the
+    // host here.
+    // SAFETY: kill(2) on the host this test created.
+    unsafe { libc::kill(host, libc::SIGTERM) };
+    assert!(gone(host));
 }
 
 #[test]
