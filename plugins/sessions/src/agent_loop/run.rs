@@ -11,7 +11,9 @@
 //! `{accepted, seq}`; waited `{accepted, completed, timedOut, seq,
 //! durationMs, marker, exitCode}`. A timeout leaves the command running and
 //! is not an error (exit 0, `timedOut: true`); neither is a Session that
-//! ended mid-run (`completed` and `timedOut` both false).
+//! ended mid-run (`completed` and `timedOut` both false). A host that
+//! records it cannot write its Event Log is `STORAGE_WRITE_ERROR` as soon as
+//! the follow loop notices (the completion could never be logged).
 
 use super::follow::{self, Followed, Step};
 use super::source::{text_or_file, TEXT};
