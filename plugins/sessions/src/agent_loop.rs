@@ -16,6 +16,7 @@ use agent_tty_plugin_api::{ArgSpec, CommandTable};
 use std::time::Duration;
 
 pub(crate) mod batch;
+mod follow;
 mod input;
 mod mark;
 mod run;
