@@ -102,6 +102,15 @@ pub trait Plugin: Send + Sync + 'static {
         Err(no_such_command(&invocation.command))
     }
 
+    /// The host events [`Plugin::on_event`] reacts to, by their `type` names
+    /// (e.g. `"sessionCreated"`). The host opens a plugin's library to
+    /// deliver only the events it lists, so a plugin that ignores events
+    /// should return an empty list: then `agent-tty create` never loads it.
+    /// The default lists every event this SDK knows.
+    fn events(&self) -> Vec<String> {
+        HostEvent::KNOWN.iter().map(|e| e.to_string()).collect()
+    }
+
     /// Reacts to a host event. An error becomes a warning on stderr; it never
     /// fails the command that caused the event.
     fn on_event(&self, host: &Host, event: &HostEvent) -> Result<(), PluginError> {
@@ -245,7 +254,10 @@ impl<P: Plugin> PluginState<P> {
         effects.extend(table.effects().cloned());
         Ok(Description {
             plugin,
-            protocol: agent_tty_protocol::ProtocolSupport::current(),
+            protocol: agent_tty_protocol::ProtocolSupport {
+                events: self.plugin.events(),
+                ..agent_tty_protocol::ProtocolSupport::current()
+            },
             permissions: self.plugin.permissions(),
             effects,
         })

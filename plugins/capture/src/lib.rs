@@ -29,6 +29,11 @@ pub use export::{frames, gif as gif_export, webm as webm_export};
 pub struct CapturePlugin;
 
 impl Plugin for CapturePlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn commands(&self) -> CommandTable {
         CommandTable::new()
             .with(screenshot::command())

@@ -29,6 +29,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct GcPlugin;
 
 impl Plugin for GcPlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn commands(&self) -> CommandTable {
         CommandTable::new().command(
             CommandSpec::new(

@@ -32,6 +32,11 @@ pub const HOMES_CAPABILITY: &str = "registry.homes";
 pub struct RegistryPlugin;
 
 impl Plugin for RegistryPlugin {
+    /// A new Session's Home joins the Home Registry.
+    fn events(&self) -> Vec<String> {
+        vec!["sessionCreated".to_owned()]
+    }
+
     fn commands(&self) -> CommandTable {
         CommandTable::new()
             .command(

@@ -22,6 +22,11 @@ pub mod pty_host;
 pub struct SessionsPlugin;
 
 impl Plugin for SessionsPlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn commands(&self) -> CommandTable {
         lifecycle::commands()
             .merge(agent_loop::commands())

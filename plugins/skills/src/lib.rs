@@ -151,6 +151,11 @@ fn install(skill: &Skill, root: &Path) -> Result<PathBuf, PluginError> {
 pub struct SkillsPlugin;
 
 impl Plugin for SkillsPlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn commands(&self) -> CommandTable {
         let name = || ArgSpec::positional("name", "The skill's name, e.g. agent-tty");
         CommandTable::new()

@@ -61,6 +61,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 #[case::inspect_unknown(&["--json", "inspect", "01JD3Z6X8K4M2N5P7Q9R1S3T5V"], &["sessions"])]
 #[case::skills(&["skills", "list"], &["skills"])]
 #[case::home_list(&["--json", "home", "list"], &["registry"])]
+#[case::create(&["--json", "create", "--", "true"], &["sessions", "registry"])]
 #[case::plugins(
     &["plugins"],
     &["capture", "dashboard-home-picker", "gc-sweeper", "registry", "sessions", "skills"]
