@@ -49,10 +49,9 @@ pub struct Image {
 
 impl Image {
     fn filled(width: u32, height: u32, color: Rgb) -> Image {
-        let mut rgba = Vec::with_capacity((width * height * 4) as usize);
-        for _ in 0..width * height {
-            rgba.extend_from_slice(&[color[0], color[1], color[2], 255]);
-        }
+        // `repeat` copies in doubling blocks: a 200×60 screen's 7 MB take
+        // a fraction of a millisecond, not a push per pixel.
+        let rgba = [color[0], color[1], color[2], 255].repeat((width * height) as usize);
         Image {
             width,
             height,
@@ -78,33 +77,78 @@ impl Image {
         }
     }
 
-    /// Blends `color` over pixel `(x, y)` with `coverage` in 0..=255.
-    fn blend(&mut self, x: i64, y: i64, color: Rgb, coverage: u8) {
-        if x < 0 || y < 0 || x >= i64::from(self.width) || y >= i64::from(self.height) {
+    /// Blends `color` through the `width` × `height` coverage bitmap
+    /// `alpha` (0..=255 per pixel) with its top-left at `(left, top)`;
+    /// what falls outside the image is left out. Clipped once per bitmap,
+    /// then row by row, since this is most of a screenshot's drawing.
+    fn blend_bitmap(
+        &mut self,
+        (left, top): (i64, i64),
+        (width, height): (u32, u32),
+        alpha: &[u8],
+        color: Rgb,
+    ) {
+        debug_assert_eq!(alpha.len(), (width * height) as usize);
+        let (iw, ih) = (i64::from(self.width), i64::from(self.height));
+        let bw = i64::from(width);
+        let bh = i64::from(height);
+        let (x0, x1) = (left.max(0), (left + bw).min(iw));
+        let (y0, y1) = (top.max(0), (top + bh).min(ih));
+        if x0 >= x1 || y0 >= y1 {
             return;
         }
-        let i = ((y as u32 * self.width + x as u32) * 4) as usize;
-        let a = u32::from(coverage);
-        for (channel, over) in self.rgba[i..i + 3].iter_mut().zip(color) {
-            let under = u32::from(*channel);
-            *channel = ((u32::from(over) * a + under * (255 - a) + 127) / 255) as u8;
+        let over = color.map(u32::from);
+        for y in y0..y1 {
+            let src_start = ((y - top) * bw + (x0 - left)) as usize;
+            let src = &alpha[src_start..src_start + (x1 - x0) as usize];
+            let dst_start = ((y * iw + x0) * 4) as usize;
+            let dst = &mut self.rgba[dst_start..dst_start + src.len() * 4];
+            for (px, &coverage) in dst.chunks_exact_mut(4).zip(src) {
+                match coverage {
+                    0 => {}
+                    255 => px[..3].copy_from_slice(&color),
+                    a => {
+                        let a = u32::from(a);
+                        for (channel, over) in px[..3].iter_mut().zip(over) {
+                            let under = u32::from(*channel);
+                            *channel = ((over * a + under * (255 - a) + 127) / 255) as u8;
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// The image as PNG bytes (8-bit RGB; alpha is always opaque so it is
-    /// left out, which makes the file smaller).
-    pub fn to_png(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// left out, which makes the file smaller). Consumes the image: its
+    /// pixels are packed to RGB in place rather than copied into a second
+    /// multi-megabyte buffer, which for a one-shot `screenshot` process is
+    /// mostly page faults.
+    pub fn into_png(self) -> Vec<u8> {
+        let (width, height) = (self.width, self.height);
+        let mut rgb = self.rgba;
+        let pixels = rgb.len() / 4;
+        // Packing forward is safe: pixel i's RGB lands at 3i, at or before
+        // where it was read (4i), so no pixel is overwritten before it is read.
+        for i in 0..pixels {
+            let (from, to) = (4 * i, 3 * i);
+            rgb[to] = rgb[from];
+            rgb[to + 1] = rgb[from + 1];
+            rgb[to + 2] = rgb[from + 2];
+        }
+        rgb.truncate(pixels * 3);
+        // Reserved, not touched: costs no memory until written.
+        let mut out = Vec::with_capacity(rgb.len() / 2);
         {
-            let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
+            let mut encoder = png::Encoder::new(&mut out, width, height);
             encoder.set_color(png::ColorType::Rgb);
             encoder.set_depth(png::BitDepth::Eight);
+            // fdeflate: a few ms for a 200×60 screen, where zlib's default
+            // level takes ~30× longer for a third fewer bytes. The Up filter
+            // (each row against the one above) suits rows of text: ~15%
+            // smaller than the default Sub at the same speed.
             encoder.set_compression(png::Compression::Fast);
-            let rgb: Vec<u8> = self
-                .rgba
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect();
+            encoder.set_filter(png::FilterType::Up);
             // Writing into a Vec cannot fail for a well-formed image.
             let mut writer = encoder.write_header().expect("PNG header into memory");
             writer.write_image_data(&rgb).expect("PNG data into memory");
@@ -409,19 +453,15 @@ impl Renderer {
             return false;
         };
         let base_y = i64::from(y + self.fonts.baseline());
-        for gy in 0..coverage.height {
-            for gx in 0..coverage.width {
-                let a = coverage.alpha[(gy * coverage.width + gx) as usize];
-                if a > 0 {
-                    image.blend(
-                        i64::from(x) + i64::from(coverage.left) + i64::from(gx),
-                        base_y + i64::from(coverage.top) + i64::from(gy),
-                        fg,
-                        a,
-                    );
-                }
-            }
-        }
+        image.blend_bitmap(
+            (
+                i64::from(x) + i64::from(coverage.left),
+                base_y + i64::from(coverage.top),
+            ),
+            (coverage.width, coverage.height),
+            &coverage.alpha,
+            fg,
+        );
         true
     }
 

@@ -177,13 +177,20 @@ fn png_encoding_round_trips() {
         cells: &cells,
         cursor: Some((0, 3)),
     });
-    let png_bytes = image.to_png();
+    let png_bytes = image.clone().into_png();
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
     assert_eq!((info.width, info.height), (image.width, image.height));
     assert_eq!(&buf[..3], &REFERENCE_DARK.background);
+    // Every pixel survives the packing to RGB, in place.
+    let rgb: Vec<u8> = image
+        .rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    assert_eq!(buf, rgb);
 }
 
 #[test]
