@@ -73,6 +73,7 @@ impl Plugin for RegistryPlugin {
                 &registry,
                 invocation.flag("all"),
                 invocation.flag("verbose"),
+                invocation.context.json,
             )),
             "home forget" => {
                 let path = invocation
