@@ -15,6 +15,7 @@
 //! per Session, with Homes scanned in parallel.
 
 use crate::event_log::EVENT_LOG_FILE;
+use crate::fsutil::read_small_file;
 use crate::home::sessions_dir;
 use crate::manifest::{ManifestView, Status, MANIFEST_FILE};
 use crate::registry::{HomeEntry, HomeRegistry};
@@ -220,7 +221,7 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
             .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
             .ok()
             .and_then(|file| {
-                let bytes = read_small_file(file, &mut buf).ok()?;
+                let bytes = read_small_file(file, &mut buf, MANIFEST_READ_LIMIT).ok()?;
                 ManifestView::parse(bytes).map(|m| m.status)
             });
         let Some(status) = status else {
@@ -241,26 +242,6 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
         }
     })?;
     Ok(tally)
-}
-
-/// Reads a file expected to be small into `buf`: one `read` into a buffer
-/// larger than any manifest, and only when that comes back full a loop up to
-/// [`MANIFEST_READ_LIMIT`]. A short read of a regular file means its end, so
-/// the usual extra `read` that returns 0 is skipped.
-fn read_small_file(mut file: std::fs::File, buf: &mut Vec<u8>) -> io::Result<&[u8]> {
-    use std::io::Read;
-    const FIRST_READ: usize = 4 * 1024;
-    if buf.len() < FIRST_READ {
-        // Zeroed once per scan, then reused for every manifest.
-        buf.resize(FIRST_READ, 0);
-    }
-    let n = file.read(&mut buf[..FIRST_READ])?;
-    if n < FIRST_READ {
-        return Ok(&buf[..n]);
-    }
-    buf.truncate(FIRST_READ);
-    file.take(MANIFEST_READ_LIMIT).read_to_end(buf)?;
-    Ok(buf)
 }
 
 /// Scans many Homes in parallel, answering in the order given.

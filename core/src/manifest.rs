@@ -291,16 +291,11 @@ pub fn read_manifest_bytes_at<'b>(
     session_dir: &Path,
     buf: &'b mut Vec<u8>,
 ) -> Result<&'b [u8]> {
-    use std::io::Read;
     let failed = |e| Error::read(&manifest_path(session_dir), e);
-    let mut file = dir
+    let file = dir
         .open_file_beneath(Path::new(MANIFEST_FILE))
         .map_err(failed)?;
-    buf.clear();
-    // Room for any ordinary manifest, so it is read in one go.
-    buf.reserve(4096);
-    file.read_to_end(buf).map_err(failed)?;
-    Ok(buf)
+    fsutil::read_small_file(file, buf, u64::MAX).map_err(failed)
 }
 
 /// [`read_manifest`] through the Session directory's open, checked

@@ -256,10 +256,18 @@ impl DirFd {
     fn tree_bytes_below(&self, depth: usize) -> u64 {
         let mut total = 0;
         let mut subdirs = Vec::new();
-        let _ = self.for_each_entry(|name, _| match self.stat_child(name) {
-            Ok(st) if is_dir(&st) => subdirs.push(name.to_owned()),
-            Ok(st) if is_regular(&st) => total += st.st_size as u64,
-            _ => {}
+        let _ = self.for_each_entry(|name, listed_dir| {
+            // A directory the listing names needs no `lstat`: only files
+            // have sizes that count.
+            if listed_dir == Some(true) {
+                subdirs.push(name.to_owned());
+                return;
+            }
+            match self.stat_child(name) {
+                Ok(st) if is_dir(&st) => subdirs.push(name.to_owned()),
+                Ok(st) if is_regular(&st) => total += st.st_size as u64,
+                _ => {}
+            }
         });
         if depth < MAX_DEPTH {
             for sub in subdirs {

@@ -373,8 +373,20 @@ struct Decision {
 /// else, and any manifest the view refuses (so the error says why, in the
 /// full parse's words), goes through [`reconcile_manifest`].
 fn decide(pinned: &DirFd, dir: &Path, dry_run: bool) -> agent_tty_core::Result<Decision> {
-    let mut buf = Vec::new();
-    let bytes = read_manifest_bytes_at(pinned, dir, &mut buf)?;
+    thread_local! {
+        /// One manifest buffer per sweeping thread, reused for every Session.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|buf| decide_with(pinned, dir, dry_run, buf))
+}
+
+fn decide_with(
+    pinned: &DirFd,
+    dir: &Path,
+    dry_run: bool,
+    buf: &mut Vec<u8>,
+) -> agent_tty_core::Result<Decision> {
+    let bytes = read_manifest_bytes_at(pinned, dir, buf)?;
     if let Some(view) = ManifestView::parse(bytes).filter(|v| v.status.is_terminal()) {
         return Ok(Decision {
             status: view.status,

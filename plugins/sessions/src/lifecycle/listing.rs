@@ -4,6 +4,7 @@
 //! anyone else, so they can never disagree about what a Home holds.
 
 use crate::lookup::home_of;
+use agent_tty_core::fsutil::read_small_file;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
@@ -169,14 +170,13 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
 /// `<id>/session.json` opened beneath `sessions/`, following no symlink;
 /// errors name the manifest's path as [`manifest::read_manifest`]'s do.
 fn read_manifest_beneath(sessions: &DirFd, id: &str, dir: &Path) -> Result<Manifest> {
-    use std::io::Read;
     let path = manifest::manifest_path(dir);
-    let mut bytes = Vec::with_capacity(4096);
-    sessions
+    let mut buf = Vec::new();
+    let bytes = sessions
         .open_file_beneath(&Path::new(id).join(manifest::MANIFEST_FILE))
-        .and_then(|mut file| file.read_to_end(&mut bytes))
+        .and_then(|file| read_small_file(file, &mut buf, u64::MAX))
         .map_err(|e| agent_tty_core::Error::read(&path, e))?;
-    manifest::parse_manifest(&path, &bytes)
+    manifest::parse_manifest(&path, bytes)
 }
 
 /// `list --json`'s result.
