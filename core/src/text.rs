@@ -57,6 +57,156 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// How a [`Table`] column lines its cells up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Text: padded on the right.
+    Left,
+    /// Numbers: padded on the left, so digits line up.
+    Right,
+}
+
+/// The one renderer for human output that is a table (`home list`,
+/// `plugins`, `version`'s plugin lines, …), so every command lines its
+/// columns up the same way and none can forget to escape a cell.
+///
+/// - Every cell goes through [`escape`] as it is added: a path or a name
+///   another program wrote can never reach the terminal raw or break a row.
+/// - Widths are measured in terminal cells (`unicode-width`), not bytes or
+///   `char`s: a CJK character takes two columns, so a Home under `~/文档`
+///   stays aligned with one under `~/docs` (`format!("{:<w$}")` counts
+///   `char`s and would not).
+/// - Columns are separated by two spaces; nothing is padded after the last
+///   cell of a line and no line ends in spaces (trailing spaces of a last
+///   cell are dropped too: they cannot be seen, and `diff` would).
+/// - A table with no rows renders as the empty string: the caller says
+///   "nothing here" in its own words.
+/// - [`Table::note`] puts a free line under a row (a plugin's permissions,
+///   the reason it was refused) that starts where a column starts but does
+///   not widen it.
+///
+/// Deliberately not used by `list` and `skills list`: their
+/// `<id>  <status>  <command>` and `<name>  <description>` lines are
+/// agent-tty 0.5's format, fields joined by two spaces without alignment,
+/// and scripts split them that way.
+///
+/// ```
+/// use agent_tty_core::text::{Align, Table};
+/// let mut t = Table::new([Align::Left, Align::Right]);
+/// t.row(["Home", "Active"]).row(["/tmp/\x1b", "3"]);
+/// assert_eq!(t.render(), "Home       Active\n/tmp/\\x1b       3\n");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    aligns: Vec<Align>,
+    indent: String,
+    lines: Vec<TableLine>,
+}
+
+#[derive(Debug, Clone)]
+enum TableLine {
+    /// Escaped cells.
+    Row(Vec<String>),
+    /// Escaped free text starting at this column.
+    Note(usize, String),
+}
+
+impl Table {
+    /// A table whose columns line up as `aligns` says (a cell past the
+    /// last one given is left-aligned).
+    pub fn new(aligns: impl Into<Vec<Align>>) -> Table {
+        Table {
+            aligns: aligns.into(),
+            ..Table::default()
+        }
+    }
+
+    /// Starts every line with `indent` (e.g. two spaces under a heading).
+    pub fn indent(mut self, indent: &str) -> Table {
+        self.indent = indent.to_owned();
+        self
+    }
+
+    /// Adds a row (a header is just the first row). A row may have fewer
+    /// cells than the table has columns; the missing ones are empty.
+    pub fn row<I, S>(&mut self, cells: I) -> &mut Table
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let cells = cells
+            .into_iter()
+            .map(|c| escape(c.as_ref()).into_owned())
+            .collect();
+        self.lines.push(TableLine::Row(cells));
+        self
+    }
+
+    /// Adds a line of free text under the last row, starting where
+    /// `column` starts. It is escaped but not measured: it widens nothing.
+    pub fn note(&mut self, column: usize, text: &str) -> &mut Table {
+        self.lines
+            .push(TableLine::Note(column, escape(text).into_owned()));
+        self
+    }
+
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        !self.lines.iter().any(|l| matches!(l, TableLine::Row(_)))
+    }
+
+    /// The table, one line per row or note, each ending in `\n`.
+    pub fn render(&self) -> String {
+        use unicode_width::UnicodeWidthStr;
+        const GAP: &str = "  ";
+        let mut widths: Vec<usize> = Vec::new();
+        for line in &self.lines {
+            if let TableLine::Row(cells) = line {
+                if widths.len() < cells.len() {
+                    widths.resize(cells.len(), 0);
+                }
+                for (w, cell) in widths.iter_mut().zip(cells) {
+                    *w = (*w).max(cell.width());
+                }
+            }
+        }
+        let mut out = String::new();
+        for line in &self.lines {
+            let start = out.len();
+            out.push_str(&self.indent);
+            match line {
+                TableLine::Row(cells) => {
+                    for (i, cell) in cells.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(GAP);
+                        }
+                        let pad = " ".repeat(widths[i] - cell.width());
+                        match self.aligns.get(i).copied().unwrap_or(Align::Left) {
+                            Align::Left => {
+                                out.push_str(cell);
+                                out.push_str(&pad);
+                            }
+                            Align::Right => {
+                                out.push_str(&pad);
+                                out.push_str(cell);
+                            }
+                        }
+                    }
+                }
+                TableLine::Note(column, text) => {
+                    let at: usize = widths.iter().take(*column).map(|w| w + GAP.len()).sum();
+                    out.push_str(&" ".repeat(at));
+                    out.push_str(text);
+                }
+            }
+            let kept = start + out[start..].trim_end_matches(' ').len();
+            out.truncate(kept);
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// How a Session's status reads to a person, the one wording `list` and the
 /// dashboard share: `running`, `exited (0)`, `exited (SIGKILL)`,
 /// `running (foreign)` for a Session whose host is on another machine.
@@ -81,7 +231,7 @@ pub fn status_wording(
 
 #[cfg(test)]
 mod tests {
-    use super::{counted, escape, status_wording};
+    use super::{counted, escape, status_wording, Align, Table};
     use rstest::rstest;
 
     #[rstest]
@@ -95,6 +245,67 @@ mod tests {
     fn escapes_what_a_terminal_would_obey(#[case] raw: &str, #[case] shown: &str) {
         assert_eq!(escape(raw), shown);
         assert!(!escape(raw).chars().any(char::is_control));
+    }
+
+    /// Rows given as cells joined by `|`.
+    fn table(aligns: &[Align], rows: &[&str]) -> String {
+        let mut t = Table::new(aligns);
+        for row in rows {
+            t.row(row.split('|'));
+        }
+        t.render()
+    }
+
+    const L: Align = Align::Left;
+    const R: Align = Align::Right;
+
+    #[rstest]
+    #[case::left_then_right(&[L, R], &["name|n", "a|12345"], "name      n\na     12345\n")]
+    #[case::last_left_column_is_not_padded(&[R, L], &["1|long text", "100|x"], "  1  long text\n100  x\n")]
+    #[case::empty_last_cells_leave_no_spaces(&[L, L], &["a|", "bbb|c"], "a\nbbb  c\n")]
+    #[case::short_rows_are_padded_as_empty(&[L, L, L], &["a", "b|c|d"], "a\nb  c  d\n")]
+    #[case::cjk_counts_two_cells(&[L, R], &["文档|1", "docs|22"], "文档   1\ndocs  22\n")]
+    #[case::combining_marks_count_none(&[L, L], &["e\u{301}|x", "ab|y"], "e\u{301}   x\nab  y\n")]
+    #[case::escapes_are_measured_as_shown(&[L, L], &["a\x1bb|x", "abcdef|y"], "a\\x1bb  x\nabcdef  y\n")]
+    #[case::no_rows_no_lines(&[L, R], &[], "")]
+    fn tables_line_up_in_terminal_cells(
+        #[case] aligns: &[Align],
+        #[case] rows: &[&str],
+        #[case] text: &str,
+    ) {
+        assert_eq!(table(aligns, rows), text);
+    }
+
+    #[rstest]
+    #[case::escape("/tmp/\x1b[2Jgone")]
+    #[case::newline("two\nlines")]
+    #[case::c1("c1\u{9b}31m")]
+    #[case::bidi("txt\u{202e}gpj.exe")]
+    fn no_cell_reaches_the_terminal_raw(#[case] hostile: &str) {
+        let mut t = Table::new([L, L]).indent("  ");
+        t.row([hostile, hostile]).note(1, hostile);
+        let text = t.render();
+        assert_eq!(text.lines().count(), 2, "{text:?}");
+        // Nothing left that escaping would change.
+        assert!(text.lines().all(|l| escape(l) == l), "{text:?}");
+        assert!(text.contains(&*escape(hostile)));
+    }
+
+    #[test]
+    fn notes_start_at_a_column_and_widen_nothing() {
+        let mut t = Table::new([L, L, L]).indent("  ");
+        t.row(["loaded", "sessions", "/p/s.so"])
+            .note(1, "may: sessions.list")
+            .row(["refused", "x", "/p/x.so"])
+            .note(1, "a reason far wider than any column of the table above");
+        assert_eq!(
+            t.render(),
+            "  loaded   sessions  /p/s.so\n           may: sessions.list\n  \
+             refused  x         /p/x.so\n           a reason far wider than any column of \
+             the table above\n"
+        );
+        assert!(!t.is_empty());
+        assert!(Table::new([L]).is_empty());
     }
 
     #[rstest]

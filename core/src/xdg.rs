@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub const DATA: (&str, &str) = ("XDG_DATA_HOME", ".local/share");
 /// `XDG_STATE_HOME`, default `~/.local/state` (the Home Registry).
 pub const STATE: (&str, &str) = ("XDG_STATE_HOME", ".local/state");
+/// `XDG_CACHE_HOME`, default `~/.cache` (the plugin description cache).
+pub const CACHE: (&str, &str) = ("XDG_CACHE_HOME", ".cache");
 
 /// The base directory from these values: a pure function, for tests and for
 /// callers that inject the environment.

@@ -3,6 +3,7 @@
 
 use crate::output::{self, OutputMode};
 use crate::plugins::{self, PluginSet};
+use agent_tty_core::text::{escape_path, Align, Table};
 use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
     ArgKind, CommandContext, CommandOutput, CommandSpec, ErrorCode, Invocation, PluginError,
@@ -29,7 +30,12 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: wants_flag(&lossy, "--json"),
         no_color: wants_flag(&lossy, "--no-color"),
     };
-    let set = plugins::load();
+    // `plugins` reports on every library first-hand; everything else trusts
+    // the description cache for unchanged files.
+    let set = plugins::init(match leading_words(&lossy).first() {
+        Some(&"plugins") => plugins::Describe::Afresh,
+        _ => plugins::Describe::Cached,
+    });
     let cli = build_cli(set);
     if let Some(index) = os_args.iter().position(|a| a.to_str().is_none()) {
         let typed = typed_command(&cli, &lossy);
@@ -641,9 +647,11 @@ fn version(set: &PluginSet, mode: OutputMode) -> CommandOutput {
         "agent-tty {VERSION}\nprotocol {PROTOCOL_VERSION}\nruntime native ({platform}/{arch})\n\
          plugin interface {INTERFACE_VERSION}\n"
     );
+    let mut loaded = Table::new([Align::Left, Align::Left]).indent("  ");
     for p in &set.loaded {
-        human.push_str(&format!("  {:<24} {}\n", p.name, p.version));
+        loaded.row([p.name.as_str(), p.version.as_str()]);
     }
+    human.push_str(&loaded.render());
     CommandOutput::new(result, human)
 }
 
@@ -692,7 +700,9 @@ fn capabilities(set: &PluginSet) -> Vec<Value> {
 
 fn plugins_report(set: &PluginSet) -> CommandOutput {
     let mut rows: Vec<Value> = Vec::new();
-    let mut human = String::new();
+    // Status, name, version, path; under a row, what the plugin may do or
+    // why it was refused, aligned with its name.
+    let mut table = Table::new([Align::Left, Align::Left, Align::Left, Align::Left]);
     for p in &set.loaded {
         let d = &p.description;
         rows.push(json!({
@@ -710,14 +720,9 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             "effects": d.effects,
             "protocol": d.protocol,
         }));
-        human.push_str(&format!(
-            "loaded   {:<24} {:<8} {}\n",
-            p.name,
-            p.version,
-            p.path.display()
-        ));
+        table.row(["loaded", &p.name, &p.version, &p.path.to_string_lossy()]);
         if !d.permissions.is_empty() {
-            human.push_str(&format!("         may: {}\n", d.permissions.join(", ")));
+            table.note(1, &format!("may: {}", d.permissions.join(", ")));
         }
     }
     for r in &set.refused {
@@ -729,18 +734,19 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
             "status": "refused",
             "reason": r.reason,
         }));
-        human.push_str(&format!(
-            "refused  {:<24} {:<8} {}\n         {}\n",
+        table.row([
+            "refused",
             r.name.as_deref().unwrap_or("?"),
             r.version.as_deref().unwrap_or("?"),
-            r.path.display(),
-            r.reason
-        ));
+            &r.path.to_string_lossy(),
+        ]);
+        table.note(1, &r.reason);
     }
+    let mut human = table.render();
     if rows.is_empty() {
         human.push_str("No plugins found. Searched:\n");
         for p in &set.search_path {
-            human.push_str(&format!("  {}\n", p.display()));
+            human.push_str(&format!("  {}\n", escape_path(p)));
         }
     }
     let search_path: Vec<&Path> = set.search_path.iter().map(|p| p.as_path()).collect();

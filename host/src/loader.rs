@@ -15,7 +15,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-/// A plugin that loaded and described itself.
+/// A plugin that described itself: freshly, or as recorded in the plugin
+/// description cache (see [`crate::plugin_cache`]).
+///
+/// Its library is opened at most once per process, and only when something
+/// is sent to it: a command of another plugin never pays for this one.
 pub struct LoadedPlugin {
     /// The plugin's name.
     pub name: String,
@@ -27,10 +31,25 @@ pub struct LoadedPlugin {
     pub path: PathBuf,
     /// Its commands, capabilities and panes.
     pub description: Description,
+    /// The opened library, or why it could not be opened.
+    library: OnceLock<Result<Library, String>>,
+}
+
+/// An opened plugin library.
+struct Library {
     module: PluginModuleRef,
     /// The host entry this plugin calls back through; it tells the host
     /// *which* plugin is calling (see [`CALLBACKS`]).
     callbacks: HostCallbacks,
+}
+
+/// A library whose root module was initialised and whose interface version
+/// is ours, not yet described.
+struct Opened {
+    name: String,
+    version: String,
+    interface_version: u32,
+    library: Library,
 }
 
 /// A library that could not be used, and why.
@@ -117,8 +136,60 @@ fn host_call(slot: Option<usize>, request: RStr<'_>) -> RString {
     RString::from(answer)
 }
 
-/// Loads and checks one plugin library.
+/// Opens, checks and describes one plugin library.
 pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
+    let opened = open(path)?;
+    let mut plugin = LoadedPlugin {
+        name: opened.name,
+        version: opened.version,
+        interface_version: opened.interface_version,
+        path: path.to_owned(),
+        description: Description::default(),
+        library: OnceLock::new(),
+    };
+    let _ = plugin.library.set(Ok(opened.library));
+    let description = plugin
+        .call(&PluginRequest::Describe)
+        .and_then(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| PluginError::internal(format!("malformed description: {e}")))
+        })
+        .map_err(|e| RefusedPlugin {
+            path: path.to_owned(),
+            name: Some(plugin.name.clone()),
+            version: Some(plugin.version.clone()),
+            interface_version: Some(plugin.interface_version),
+            reason: format!(
+                "{} could not describe itself: {}",
+                path.display(),
+                e.message
+            ),
+        })?;
+    plugin.description = description;
+    Ok(plugin)
+}
+
+/// A plugin known from an earlier `describe` of the same, unchanged file; its
+/// library is opened on the first call.
+pub fn described(
+    path: PathBuf,
+    name: String,
+    version: String,
+    interface_version: u32,
+    description: Description,
+) -> LoadedPlugin {
+    LoadedPlugin {
+        name,
+        version,
+        interface_version,
+        path,
+        description,
+        library: OnceLock::new(),
+    }
+}
+
+/// Opens one plugin library and checks its interface version.
+fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
     let refuse = |reason: String| RefusedPlugin {
         path: path.to_owned(),
         name: None,
@@ -170,34 +241,13 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
             ),
         });
     }
-    let mut plugin = LoadedPlugin {
+    let callbacks = callbacks_for(&name);
+    Ok(Opened {
         name,
         version,
         interface_version,
-        path: path.to_owned(),
-        description: Description::default(),
-        module,
-        callbacks: callbacks_for(module.name().as_str()),
-    };
-    let description = plugin
-        .call(&PluginRequest::Describe)
-        .and_then(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| PluginError::internal(format!("malformed description: {e}")))
-        })
-        .map_err(|e| RefusedPlugin {
-            path: path.to_owned(),
-            name: Some(plugin.name.clone()),
-            version: Some(plugin.version.clone()),
-            interface_version: Some(interface_version),
-            reason: format!(
-                "{} could not describe itself: {}",
-                path.display(),
-                e.message
-            ),
-        })?;
-    plugin.description = description;
-    Ok(plugin)
+        library: Library { module, callbacks },
+    })
 }
 
 impl LoadedPlugin {
@@ -216,10 +266,45 @@ impl LoadedPlugin {
                 ),
             ));
         }
+        let library = self.library()?;
         let text = serde_json::to_string(request)
             .map_err(|e| PluginError::internal(format!("could not encode a request: {e}")))?;
-        let answer = (self.module.call())(self.callbacks, RStr::from_str(&text));
+        let answer = (library.module.call())(library.callbacks, RStr::from_str(&text));
         Response::parse(answer.as_str())
+    }
+
+    /// The opened library, opening it now if this is the first call. A
+    /// plugin described from the cache is checked to be the one described:
+    /// the cache is keyed by the file's identity, so a mismatch means the
+    /// file was swapped in a way that kept it, and the call is refused.
+    fn library(&self) -> Result<&Library, PluginError> {
+        let opened = self.library.get_or_init(|| {
+            let opened = open(&self.path).map_err(|r| r.reason)?;
+            if (&*opened.name, &*opened.version, opened.interface_version)
+                != (&*self.name, &*self.version, self.interface_version)
+            {
+                return Err(format!(
+                    "{} is now {} {}, not the {} {} it described itself as; run \
+                     `agent-tty plugins` to describe the plugins again",
+                    self.path.display(),
+                    opened.name,
+                    opened.version,
+                    self.name,
+                    self.version
+                ));
+            }
+            Ok(opened.library)
+        });
+        opened.as_ref().map_err(|reason| {
+            PluginError::new(
+                ErrorCode::PluginNotInstalled,
+                format!(
+                    "the {} plugin could not be loaded: {reason}; see `agent-tty plugins`",
+                    self.name
+                ),
+            )
+            .with_details(serde_json::json!({ "plugin": self.name, "path": self.path }))
+        })
     }
 }
 

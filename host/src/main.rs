@@ -10,6 +10,7 @@ mod discovery;
 mod elf;
 mod loader;
 mod output;
+mod plugin_cache;
 mod plugins;
 
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 
 use crate::discovery;
 use crate::loader::{self, LoadedPlugin, RefusedPlugin};
+use crate::plugin_cache::{FileIdentity, PluginCache};
 use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
 use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
 use serde_json::Value;
@@ -61,16 +62,49 @@ pub fn well_known() -> serde_json::Value {
         .collect()
 }
 
-/// Loads every plugin on the search path once per process and installs the
-/// handler through which plugins reach each other.
+/// How [`init`] learns what each plugin offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Describe {
+    /// From the plugin description cache where the file is unchanged; only
+    /// new or changed libraries are opened now, the rest when first called.
+    Cached,
+    /// Open and describe every library now, and refresh the cache
+    /// (`agent-tty plugins`, whose report must be first-hand).
+    Afresh,
+}
+
+/// The plugin set of this process, found and described once ([`init`]'s
+/// first call decides how; later calls return the same set).
 pub fn load() -> &'static PluginSet {
+    init(Describe::Cached)
+}
+
+/// Finds every plugin on the search path and installs the handler through
+/// which plugins reach each other. A library is opened only when something
+/// is sent to it (or when it must be described), so a command pays for the
+/// plugins it uses, not for every plugin installed.
+pub fn init(how: Describe) -> &'static PluginSet {
     PLUGINS.get_or_init(|| {
         loader::set_host_handler(handle_host_request);
         let search_path = discovery::search_path();
+        let candidates = discovery::candidates(&search_path);
+        let mut cache = PluginCache::open();
         let mut loaded: Vec<LoadedPlugin> = Vec::new();
         let mut refused = Vec::new();
-        for path in discovery::candidates(&search_path) {
-            match loader::load(&path) {
+        for path in &candidates {
+            let identity = FileIdentity::of(path);
+            let cached = match (how, identity) {
+                (Describe::Cached, Some(id)) => cache.lookup(path, id),
+                _ => None,
+            };
+            let outcome = cached.unwrap_or_else(|| {
+                let outcome = loader::load(path);
+                if let Some(id) = identity {
+                    cache.record(path, id, &outcome);
+                }
+                outcome
+            });
+            match outcome {
                 Ok(plugin) => match loaded.iter().find(|p| p.name == plugin.name) {
                     Some(first) => refused.push(RefusedPlugin {
                         reason: format!(
@@ -82,13 +116,14 @@ pub fn load() -> &'static PluginSet {
                         name: Some(plugin.name.clone()),
                         version: Some(plugin.version.clone()),
                         interface_version: Some(plugin.interface_version),
-                        path,
+                        path: path.clone(),
                     }),
                     None => loaded.push(plugin),
                 },
                 Err(r) => refused.push(r),
             }
         }
+        cache.save(&candidates);
         PluginSet {
             loaded,
             refused,

@@ -1,5 +1,7 @@
 //! The SDK a plugin author sees: implement [`Plugin`], call [`export_plugin!`]
-//! once, and the `cdylib` is an agent-tty plugin.
+//! once, and the `cdylib` is an agent-tty plugin. A plugin's commands and
+//! capabilities are a [`CommandTable`] ([`Plugin::commands`]): each declared
+//! once, its spec beside its handler (see [`commands`]).
 //!
 //! The boundary is three pieces (docs/adr/0002):
 //! - the **protocol** ([`agent_tty_protocol`], re-exported here in full): the
@@ -22,8 +24,9 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod commands;
 mod plugin;
-#[cfg(feature = "test-support")]
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 
 /// The wire protocol (requests, events, responses), re-exported from
@@ -39,6 +42,7 @@ pub use agent_tty_protocol::{
     PaneContext, PaneFrame, PaneLine, PaneSpan, PaneSpec, PaneStyle, PluginDescription,
     PluginError, ProtocolSupport, INTERFACE_VERSION,
 };
+pub use commands::{Capability, CapabilityHandler, Command, CommandHandler, CommandTable};
 pub use plugin::{Host, Pane, Plugin};
 
 #[doc(hidden)]

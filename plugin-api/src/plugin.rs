@@ -1,6 +1,7 @@
 //! The plugin author's side: an ordinary Rust trait plus [`crate::export_plugin!`].
 
 use crate::abi::HostCallbacks;
+use crate::commands::{check_declared_once, no_such_capability, no_such_command, CommandTable};
 use crate::wire::{HostEvent, HostRequest, PluginRequest, Response};
 use crate::{
     CommandContext, CommandOutput, Description, EffectSpec, ErrorCode, Invocation, KeyEvent,
@@ -10,7 +11,7 @@ use abi_stable::std_types::{RStr, RString};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// The host, as a plugin sees it during a call.
 pub struct Host {
@@ -59,9 +60,27 @@ pub trait Pane: Send {
 
 /// What a plugin implements. Every method has a default so a plugin implements
 /// only what it offers.
+///
+/// Commands and capabilities belong in [`Plugin::commands`], each spec beside
+/// its handler; the SDK derives what `describe` reports about them and
+/// dispatches `invoke` and `capability` through that table. [`Plugin::describe`]
+/// is left for what has no handler of its own: command groups and panes.
 pub trait Plugin: Send + Sync + 'static {
-    /// Commands, capabilities and panes. Called once at load.
-    fn describe(&self) -> PluginDescription;
+    /// The plugin's commands and capabilities, each declared once with its
+    /// handler (see [`CommandTable`]). Called once, when the plugin is first
+    /// used; its specs, capability names and effects are added to what
+    /// [`Plugin::describe`] and [`Plugin::effects`] report, and invocations
+    /// and capability calls it names go to its handlers, before
+    /// [`Plugin::invoke`] or [`Plugin::capability`] is asked.
+    fn commands(&self) -> CommandTable {
+        CommandTable::new()
+    }
+
+    /// Command groups and panes, plus any command or capability not in
+    /// [`Plugin::commands`] (the SDK appends the table's). Called once at load.
+    fn describe(&self) -> PluginDescription {
+        PluginDescription::default()
+    }
 
     /// The side-effecting capability calls this plugin makes, by permission
     /// name (e.g. `sessions.reconcile` to call `sessions.list` with
@@ -76,13 +95,20 @@ pub trait Plugin: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Runs one of the plugin's commands.
+    /// Runs a command that is not in [`Plugin::commands`] (a plugin written
+    /// before command tables; new plugins leave this alone).
     fn invoke(&self, host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
         let _ = host;
-        Err(PluginError::internal(format!(
-            "this plugin has no command `{}`",
-            invocation.name()
-        )))
+        Err(no_such_command(&invocation.command))
+    }
+
+    /// The host events [`Plugin::on_event`] reacts to, by their `type` names
+    /// (e.g. `"sessionCreated"`). The host opens a plugin's library to
+    /// deliver only the events it lists, so a plugin that ignores events
+    /// should return an empty list: then `agent-tty create` never loads it.
+    /// The default lists every event this SDK knows.
+    fn events(&self) -> Vec<String> {
+        HostEvent::KNOWN.iter().map(|e| e.to_string()).collect()
     }
 
     /// Reacts to a host event. An error becomes a warning on stderr; it never
@@ -92,7 +118,7 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Runs a declared capability.
+    /// Runs a capability that is not in [`Plugin::commands`].
     fn capability(
         &self,
         host: &Host,
@@ -101,9 +127,7 @@ pub trait Plugin: Send + Sync + 'static {
         context: &CommandContext,
     ) -> Result<Value, PluginError> {
         let _ = (host, args, context);
-        Err(PluginError::internal(format!(
-            "this plugin has no capability `{name}`"
-        )))
+        Err(no_such_capability(name))
     }
 
     /// Opens a declared pane.
@@ -124,6 +148,9 @@ pub trait Plugin: Send + Sync + 'static {
 #[doc(hidden)]
 pub struct PluginState<P> {
     plugin: P,
+    /// Built on the first request, inside the dispatch's panic guard (a
+    /// panic while building it becomes `INTERNAL_ERROR`, not an abort).
+    table: OnceLock<CommandTable>,
     panes: Mutex<HashMap<u64, Box<dyn Pane>>>,
 }
 
@@ -132,8 +159,13 @@ impl<P: Plugin> PluginState<P> {
     pub fn new(plugin: P) -> Self {
         PluginState {
             plugin,
+            table: OnceLock::new(),
             panes: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn table(&self) -> &CommandTable {
+        self.table.get_or_init(|| self.plugin.commands())
     }
 
     fn handle(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
@@ -141,14 +173,12 @@ impl<P: Plugin> PluginState<P> {
             v.map_err(|e| PluginError::internal(format!("could not encode an answer: {e}")))
         };
         match request {
-            PluginRequest::Describe => to_value(serde_json::to_value(Description {
-                plugin: self.plugin.describe(),
-                protocol: agent_tty_protocol::ProtocolSupport::current(),
-                permissions: self.plugin.permissions(),
-                effects: self.plugin.effects(),
-            })),
+            PluginRequest::Describe => to_value(serde_json::to_value(self.description()?)),
             PluginRequest::Invoke { invocation } => {
-                let out = self.plugin.invoke(host, &invocation)?;
+                let out = match self.table().find(&invocation.command) {
+                    Some(command) => command.run(host, &invocation)?,
+                    None => self.plugin.invoke(host, &invocation)?,
+                };
                 to_value(serde_json::to_value(out))
             }
             // An event newer than this SDK never reaches the plugin.
@@ -163,7 +193,10 @@ impl<P: Plugin> PluginState<P> {
                 name,
                 args,
                 context,
-            } => self.plugin.capability(host, &name, &args, &context),
+            } => match self.table().find_capability(&name) {
+                Some(capability) => capability.call(host, &args, &context),
+                None => self.plugin.capability(host, &name, &args, &context),
+            },
             PluginRequest::PaneOpen {
                 pane,
                 instance,
@@ -201,6 +234,33 @@ impl<P: Plugin> PluginState<P> {
                  agent-tty-plugin-api); rebuild it to use the newer feature",
             )),
         }
+    }
+
+    /// What `describe` answers: the plugin's own description with its command
+    /// table's entries appended, refused when a path or capability is
+    /// declared twice (the host then refuses the plugin with this reason).
+    fn description(&self) -> Result<Description, PluginError> {
+        let table = self.table();
+        let mut plugin = self.plugin.describe();
+        plugin.commands.extend(table.specs().cloned());
+        plugin
+            .capabilities
+            .extend(table.capability_names().map(str::to_owned));
+        check_declared_once(
+            plugin.commands.iter(),
+            plugin.capabilities.iter().map(String::as_str),
+        )?;
+        let mut effects = self.plugin.effects();
+        effects.extend(table.effects().cloned());
+        Ok(Description {
+            plugin,
+            protocol: agent_tty_protocol::ProtocolSupport {
+                events: self.plugin.events(),
+                ..agent_tty_protocol::ProtocolSupport::current()
+            },
+            permissions: self.plugin.permissions(),
+            effects,
+        })
     }
 
     fn panes_lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Box<dyn Pane>>> {
@@ -340,4 +400,109 @@ macro_rules! export_plugin {
             };
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::PluginHarness;
+    use crate::{
+        Capability, CommandOutput, CommandSpec, CommandTable, ErrorCode, GroupSpec, Host,
+        Invocation, Plugin, PluginDescription, PluginError,
+    };
+    use serde_json::json;
+
+    /// A plugin with a table and a hand-written `describe` for its group.
+    struct Tabled {
+        twice: bool,
+    }
+
+    fn list(_: &Host, _: &Invocation) -> Result<CommandOutput, PluginError> {
+        Ok(CommandOutput::new(json!("list"), "list"))
+    }
+
+    fn show(_: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+        Ok(CommandOutput::new(
+            json!({ "show": inv.value("id") }),
+            "show",
+        ))
+    }
+
+    impl Plugin for Tabled {
+        fn commands(&self) -> CommandTable {
+            let table = CommandTable::new()
+                .command(CommandSpec::new(&["box", "list"], "List").alias("ls"), list)
+                .command(CommandSpec::new(&["show"], "Show"), show)
+                .capability(Capability::new("box.count", |_, _, _| Ok(json!(2))).effect(
+                    None,
+                    "box.write",
+                    "writes",
+                ));
+            if self.twice {
+                table.command(CommandSpec::new(&["box", "ls"], "Clash"), show)
+            } else {
+                table
+            }
+        }
+
+        fn describe(&self) -> PluginDescription {
+            PluginDescription {
+                groups: vec![GroupSpec {
+                    name: "box".into(),
+                    about: "Boxes".into(),
+                }],
+                ..Default::default()
+            }
+        }
+    }
+
+    #[test]
+    fn describe_reports_the_table_beside_the_hand_written_parts() {
+        let d = PluginHarness::new(Tabled { twice: false }).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["box list", "show"]);
+        assert_eq!(d.groups[0].name, "box");
+        assert_eq!(d.capabilities, ["box.count"]);
+        assert_eq!(d.effects[0].capability, "box.count");
+        assert_eq!(d.effects[0].permission, "box.write");
+    }
+
+    #[test]
+    fn invoke_goes_through_the_table() {
+        let h = PluginHarness::new(Tabled { twice: false });
+        let out = h.invoke(&["show"], json!({ "id": "7" })).unwrap();
+        assert_eq!(out.result, json!({ "show": "7" }));
+        assert_eq!(
+            h.invoke(&["box", "list"], json!({})).unwrap().result,
+            "list"
+        );
+        let err = h.invoke(&["box", "nope"], json!({})).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InternalError);
+        assert_eq!(
+            err.message,
+            "this plugin has no command `box nope`: it is not in the plugin's command table"
+        );
+    }
+
+    /// A table that panics while being built is an error answer, like any
+    /// other panic in a plugin, never an abort of the host.
+    #[test]
+    fn a_panic_building_the_table_is_an_internal_error() {
+        struct Broken;
+        impl Plugin for Broken {
+            fn commands(&self) -> CommandTable {
+                panic!("no table today")
+            }
+        }
+        let err = PluginHarness::new(Broken).try_describe().unwrap_err();
+        assert_eq!(err.code, ErrorCode::InternalError);
+        assert!(err.message.contains("no table today"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_plugin_declaring_a_path_twice_is_refused_at_describe() {
+        let err = PluginHarness::new(Tabled { twice: true })
+            .try_describe()
+            .unwrap_err();
+        assert!(err.message.contains("`box ls` twice"), "{}", err.message);
+    }
 }

@@ -110,12 +110,17 @@ impl<P: Plugin> PluginHarness<P> {
     }
 
     /// The plugin's description, as the host receives it (with what the SDK
-    /// adds: protocol support, permissions, effects).
+    /// adds: its command table's entries, protocol support, permissions,
+    /// effects). Panics with the reason the host would refuse the plugin
+    /// for, e.g. a command declared twice; call it in a test to hear first.
     pub fn describe(&self) -> Description {
-        Self::decode(
-            self.call(&PluginRequest::Describe)
-                .expect("describe answers"),
-        )
+        self.try_describe()
+            .unwrap_or_else(|e| panic!("the host would refuse this plugin: {}", e.message))
+    }
+
+    /// [`PluginHarness::describe`], with the refusal as an error.
+    pub fn try_describe(&self) -> Result<Description, PluginError> {
+        self.call(&PluginRequest::Describe).map(Self::decode)
     }
 
     /// Runs a command. `args` is an object keyed by argument name, with the

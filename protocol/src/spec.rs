@@ -124,9 +124,11 @@ impl ProtocolSupport {
         }
     }
 
-    /// Whether the plugin wants this event kind.
+    /// Whether the plugin wants this event kind. A plugin that negotiated
+    /// (listed its requests) and listed no events wants none; one from before
+    /// negotiation gets interface release 1's events.
     pub fn event(&self, kind: &str) -> bool {
-        if self.events.is_empty() {
+        if self.is_empty() {
             HostEvent::BASELINE.contains(&kind)
         } else {
             self.events.iter().any(|e| e == kind)

@@ -84,4 +84,6 @@ fn a_negotiated_description_is_taken_at_its_word() {
     .unwrap();
     assert!(d.protocol.request("invoke"));
     assert!(!d.protocol.request("paneKey"));
+    // No events listed by a negotiating plugin: it wants none.
+    assert!(!d.protocol.event("sessionCreated"));
 }

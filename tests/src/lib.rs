@@ -243,6 +243,10 @@ impl From<Output> for Run {
 /// Session process recorded in any Home beneath it.
 pub struct Sandbox {
     root: tempfile::TempDir,
+    /// `XDG_CACHE_HOME`, apart from `root`: the plugin description cache is
+    /// the host's, written by whichever command runs first, so tests that
+    /// check a command "wrote nothing" under `root` are about the command.
+    cache: tempfile::TempDir,
     extra_homes: std::cell::RefCell<Vec<PathBuf>>,
 }
 
@@ -262,8 +266,13 @@ impl Sandbox {
         for d in ["user", "state", "data", "runtime", "homes"] {
             std::fs::create_dir_all(root.path().join(d)).unwrap();
         }
+        let cache = tempfile::Builder::new()
+            .prefix("agent-tty-e2e-cache-")
+            .tempdir()
+            .expect("a temp dir");
         Sandbox {
             root,
+            cache,
             extra_homes: Default::default(),
         }
     }
@@ -291,6 +300,11 @@ impl Sandbox {
     /// `XDG_STATE_HOME`.
     pub fn state_dir(&self) -> PathBuf {
         self.root().join("state")
+    }
+
+    /// `XDG_CACHE_HOME` (the plugin description cache).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache.path().to_owned()
     }
 
     /// The Home Registry file.
@@ -326,6 +340,7 @@ impl Sandbox {
             .env("HOME", self.user_dir())
             .env("XDG_STATE_HOME", self.state_dir())
             .env("XDG_DATA_HOME", self.root().join("data"))
+            .env("XDG_CACHE_HOME", self.cache_dir())
             .env("XDG_RUNTIME_DIR", self.root().join("runtime"))
             .env("SHELL", "/bin/sh")
             .stdin(Stdio::null());

@@ -16,6 +16,7 @@ mod e2e {
     mod install;
     mod interop;
     mod permissions;
+    mod plugin_loading;
     mod registry;
     mod security;
     mod sessions;

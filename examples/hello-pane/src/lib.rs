@@ -11,9 +11,9 @@
 //! ```
 
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, KeyCode, KeyEvent,
-    Pane, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin, PluginDescription,
-    PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation, KeyCode,
+    KeyEvent, Pane, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin,
+    PluginDescription, PluginError,
 };
 use serde_json::json;
 
@@ -23,11 +23,21 @@ use serde_json::json;
 pub struct HelloPane;
 
 impl Plugin for HelloPane {
+    /// The commands: each spec (how it is typed, its help) beside the
+    /// function that runs it. The SDK lists them in `describe` and sends
+    /// `agent-tty greet …` to `greet`.
+    fn commands(&self) -> CommandTable {
+        CommandTable::new().command(
+            CommandSpec::new(&["greet"], "Greet someone (out-of-tree example)")
+                .arg(ArgSpec::positional("name", "Who to greet").required(false))
+                .arg(ArgSpec::option("times", "N", "How many times (1-5)")),
+            greet,
+        )
+    }
+
+    /// What has no handler in the table: the pane.
     fn describe(&self) -> PluginDescription {
         PluginDescription {
-            commands: vec![CommandSpec::new(&["greet"], "Greet someone (out-of-tree example)")
-                .arg(ArgSpec::positional("name", "Who to greet").required(false))
-                .arg(ArgSpec::option("times", "N", "How many times (1-5)"))],
             panes: vec![PaneSpec {
                 name: "greeter".into(),
                 title: "Greeter".into(),
@@ -36,25 +46,6 @@ impl Plugin for HelloPane {
             }],
             ..Default::default()
         }
-    }
-
-    fn invoke(&self, _host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
-        let name = inv.value("name").unwrap_or("world");
-        let times = match inv.value("times") {
-            None => 1,
-            Some(t) => t
-                .parse::<u8>()
-                .ok()
-                .filter(|n| (1..=5).contains(n))
-                .ok_or_else(|| {
-                    PluginError::usage(format!("--times must be a number from 1 to 5, not {t:?}"))
-                })?,
-        };
-        let greeting = vec![format!("Greetings, {name}!"); times as usize];
-        Ok(CommandOutput::new(
-            json!({ "greeting": greeting }),
-            greeting.join("\n"),
-        ))
     }
 
     fn open_pane(
@@ -71,6 +62,26 @@ impl Plugin for HelloPane {
             other => Err(PluginError::internal(format!("no pane {other}"))),
         }
     }
+}
+
+/// `greet [NAME] [--times N]`.
+fn greet(_host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let name = inv.value("name").unwrap_or("world");
+    let times = match inv.value("times") {
+        None => 1,
+        Some(t) => t
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .ok_or_else(|| {
+                PluginError::usage(format!("--times must be a number from 1 to 5, not {t:?}"))
+            })?,
+    };
+    let greeting = vec![format!("Greetings, {name}!"); times as usize];
+    Ok(CommandOutput::new(
+        json!({ "greeting": greeting }),
+        greeting.join("\n"),
+    ))
 }
 
 struct Greeter {

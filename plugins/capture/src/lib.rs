@@ -20,10 +20,7 @@ mod screenshot;
 mod session;
 mod store;
 
-use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, GroupSpec, Host, Invocation, Plugin,
-    PluginDescription, PluginError,
-};
+use agent_tty_plugin_api::{export_plugin, CommandTable, GroupSpec, Plugin, PluginDescription};
 
 pub use export::{frames, gif as gif_export, webm as webm_export};
 
@@ -32,78 +29,42 @@ pub use export::{frames, gif as gif_export, webm as webm_export};
 pub struct CapturePlugin;
 
 impl Plugin for CapturePlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn commands(&self) -> CommandTable {
+        CommandTable::new()
+            .with(screenshot::command())
+            .with(export::command())
+    }
+
     fn describe(&self) -> PluginDescription {
         PluginDescription {
             groups: vec![GroupSpec {
                 name: "record".into(),
                 about: "Export a Session's recording (asciicast, GIF, WebM)".into(),
             }],
-            commands: vec![
-                CommandSpec::new(
-                    &["screenshot"],
-                    "Save a PNG of a Session's screen (drawn from its Event Log, no browser)",
-                )
-                .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
-                .arg(ArgSpec::option(
-                    "out",
-                    "PATH",
-                    "Write the PNG here instead of the Session's artifacts/",
-                ))
-                .arg(ArgSpec::option(
-                    "profile",
-                    "NAME",
-                    "Render profile: reference-dark (default) or reference-light",
-                ))
-                .arg(ArgSpec::flag("show-cursor", "Draw the cursor"))
-                .arg(ArgSpec::flag(
-                    "hide-cursor",
-                    "Leave the cursor out (the default)",
-                )),
-                CommandSpec::new(
-                    &["record", "export"],
-                    "Export a Session's Event Log as asciicast v2, an animated GIF, or a WebM video",
-                )
-                .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
-                .arg(ArgSpec::option(
-                    "format",
-                    "FORMAT",
-                    "asciicast, gif or webm (required)",
-                ))
-                .arg(ArgSpec::option(
-                    "out",
-                    "PATH",
-                    "Write the file here instead of the Session's artifacts/",
-                ))
-                .arg(ArgSpec::option(
-                    "profile",
-                    "NAME",
-                    "Render profile for gif/webm: reference-dark (default) or reference-light",
-                ))
-                .arg(ArgSpec::option(
-                    "timing",
-                    "MODE",
-                    "recorded (default), accelerated or max-speed (gif/webm)",
-                ))
-                .arg(ArgSpec::option(
-                    "speed",
-                    "X",
-                    "Play gif/webm X times faster (default 1)",
-                )),
-            ],
-            capabilities: Vec::new(),
-            panes: Vec::new(),
-        }
-    }
-
-    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        match invocation.name().as_str() {
-            "screenshot" => screenshot::run(invocation),
-            "record export" => export::run(invocation),
-            other => Err(PluginError::internal(format!(
-                "the capture plugin has no command `{other}`"
-            ))),
+            ..Default::default()
         }
     }
 }
 
 export_plugin!("capture", CapturePlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(CapturePlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["screenshot", "record export"]);
+        let capabilities: [&str; 0] = [];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

@@ -15,12 +15,38 @@ use agent_tty_core::artifacts::{
     append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
 use agent_tty_core::screen::replay_session_with_scrollback;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use agent_tty_render::{render_profile_hash, Renderer, Screen};
 use serde_json::json;
 
 /// The renderer named in results (0.5 said `ghostty-web`).
 pub(crate) const RENDERER_BACKEND: &str = "agent-tty-render";
+
+/// `screenshot`: its spec beside its handler ([`run`]).
+pub(crate) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["screenshot"],
+        "Save a PNG of a Session's screen (drawn from its Event Log, no browser)",
+    )
+    .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
+    .arg(ArgSpec::option(
+        "out",
+        "PATH",
+        "Write the PNG here instead of the Session's artifacts/",
+    ))
+    .arg(ArgSpec::option(
+        "profile",
+        "NAME",
+        "Render profile: reference-dark (default) or reference-light",
+    ))
+    .arg(ArgSpec::flag("show-cursor", "Draw the cursor"))
+    .arg(ArgSpec::flag(
+        "hide-cursor",
+        "Leave the cursor out (the default)",
+    ));
+    Command::new(spec, |_, inv| run(inv))
+}
 
 pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     if inv.flag("show-cursor") && inv.flag("hide-cursor") {

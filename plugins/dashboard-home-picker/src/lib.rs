@@ -31,6 +31,11 @@ use std::time::SystemTime;
 pub struct HomePickerPlugin;
 
 impl Plugin for HomePickerPlugin {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn describe(&self) -> PluginDescription {
         PluginDescription {
             panes: vec![PaneSpec {

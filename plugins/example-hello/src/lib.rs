@@ -4,8 +4,9 @@
 //! but the plugin API, which is all a third party needs.
 
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, KeyCode, KeyEvent, Pane,
-    PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin, PluginDescription, PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation, KeyCode,
+    KeyEvent, Pane, PaneAction, PaneContext, PaneFrame, PaneLine, PaneSpec, Plugin,
+    PluginDescription, PluginError,
 };
 use serde_json::json;
 
@@ -14,13 +15,19 @@ use serde_json::json;
 pub struct HelloPlugin;
 
 impl Plugin for HelloPlugin {
+    /// Each command once: its spec (how it is typed) beside its handler.
+    fn commands(&self) -> CommandTable {
+        CommandTable::new().command(
+            CommandSpec::new(&["hello"], "Say hello (an example plugin command)")
+                .arg(ArgSpec::positional("name", "Who to greet").required(false))
+                .arg(ArgSpec::flag("shout", "Greet loudly")),
+            hello,
+        )
+    }
+
+    /// What has no handler of its own: the pane.
     fn describe(&self) -> PluginDescription {
         PluginDescription {
-            commands: vec![
-                CommandSpec::new(&["hello"], "Say hello (an example plugin command)")
-                    .arg(ArgSpec::positional("name", "Who to greet").required(false))
-                    .arg(ArgSpec::flag("shout", "Greet loudly")),
-            ],
             panes: vec![PaneSpec {
                 name: "hello".into(),
                 title: "Hello".into(),
@@ -29,18 +36,6 @@ impl Plugin for HelloPlugin {
             }],
             ..Default::default()
         }
-    }
-
-    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        let name = invocation.value("name").unwrap_or("world");
-        let mut greeting = format!("Hello, {name}!");
-        if invocation.flag("shout") {
-            greeting = greeting.to_uppercase();
-        }
-        Ok(CommandOutput::new(
-            json!({ "greeting": greeting }),
-            greeting,
-        ))
     }
 
     fn open_pane(
@@ -54,6 +49,19 @@ impl Plugin for HelloPlugin {
             keys: 0,
         }))
     }
+}
+
+/// `hello [NAME] [--shout]`.
+fn hello(_host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
+    let name = invocation.value("name").unwrap_or("world");
+    let mut greeting = format!("Hello, {name}!");
+    if invocation.flag("shout") {
+        greeting = greeting.to_uppercase();
+    }
+    Ok(CommandOutput::new(
+        json!({ "greeting": greeting }),
+        greeting,
+    ))
 }
 
 struct HelloPane {
@@ -84,3 +92,19 @@ impl Pane for HelloPane {
 }
 
 export_plugin!("example-hello", HelloPlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(HelloPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["hello"]);
+        let capabilities: [&str; 0] = [];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

@@ -17,8 +17,8 @@ mod sweep;
 use agent_tty_core::home_scan::map_homes;
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, Host, Invocation, Plugin,
-    PluginDescription, PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation, Plugin,
+    PluginError,
 };
 use options::Options;
 use std::io::Write;
@@ -29,9 +29,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct GcPlugin;
 
 impl Plugin for GcPlugin {
-    fn describe(&self) -> PluginDescription {
-        PluginDescription {
-            commands: vec![CommandSpec::new(
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn commands(&self) -> CommandTable {
+        CommandTable::new().command(
+            CommandSpec::new(
                 &["gc"],
                 "Remove ended Sessions from every registered Home (or only --home) and prune the Home Registry",
             )
@@ -47,18 +52,15 @@ impl Plugin for GcPlugin {
                 "older-than",
                 "N(m|h|d)",
                 "Only collect Sessions last updated at least this long ago, e.g. 7d",
-            ))],
-            ..Default::default()
-        }
+            )),
+            Self::gc,
+        )
     }
+}
 
-    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        if invocation.name() != "gc" {
-            return Err(PluginError::internal(format!(
-                "the gc-sweeper plugin has no command `{}`",
-                invocation.name()
-            )));
-        }
+impl GcPlugin {
+    /// `gc`, declared just above.
+    fn gc(_host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
         let options = Options::from_invocation(invocation)?;
         let choice = invocation.context.home()?;
         let mut warnings = Vec::new();
@@ -149,3 +151,19 @@ impl Progress {
 }
 
 export_plugin!("gc-sweeper", GcPlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(GcPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["gc"]);
+        let capabilities: [&str; 0] = [];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

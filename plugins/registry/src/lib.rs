@@ -17,8 +17,8 @@ mod list;
 
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandContext, CommandOutput, CommandSpec, GroupSpec, Host, HostEvent,
-    Invocation, Plugin, PluginDescription, PluginError,
+    export_plugin, ArgSpec, Capability, CommandSpec, CommandTable, GroupSpec, Host, HostEvent,
+    Plugin, PluginDescription, PluginError,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -32,13 +32,14 @@ pub const HOMES_CAPABILITY: &str = "registry.homes";
 pub struct RegistryPlugin;
 
 impl Plugin for RegistryPlugin {
-    fn describe(&self) -> PluginDescription {
-        PluginDescription {
-            groups: vec![GroupSpec {
-                name: "home".into(),
-                about: "See and manage the Homes agent-tty has hosted Sessions in".into(),
-            }],
-            commands: vec![
+    /// A new Session's Home joins the Home Registry.
+    fn events(&self) -> Vec<String> {
+        vec!["sessionCreated".to_owned()]
+    }
+
+    fn commands(&self) -> CommandTable {
+        CommandTable::new()
+            .command(
                 CommandSpec::new(
                     &["home", "list"],
                     "List registered Homes with Active Sessions (--all: also those whose Sessions ended)",
@@ -52,38 +53,45 @@ impl Plugin for RegistryPlugin {
                     "verbose",
                     "Also list registered Homes that are hidden, and why",
                 )),
+                |_, invocation| {
+                    let registry = HomeRegistry::from_env()?;
+                    Ok(list::run(
+                        &registry,
+                        invocation.flag("all"),
+                        invocation.flag("verbose"),
+                        invocation.context.json,
+                    ))
+                },
+            )
+            .command(
                 CommandSpec::new(
                     &["home", "forget"],
                     "Remove a Home from the registry (its directory and Sessions are untouched)",
                 )
-                .arg(
-                    ArgSpec::positional("path", "The Home to forget")
-                        .value_name("PATH"),
-                ),
-            ],
-            capabilities: vec![HOMES_CAPABILITY.into()],
-            panes: Vec::new(),
-        }
+                .arg(ArgSpec::positional("path", "The Home to forget").value_name("PATH")),
+                |_, invocation| {
+                    let registry = HomeRegistry::from_env()?;
+                    let path = invocation
+                        .value("path")
+                        .ok_or_else(|| PluginError::usage("`home forget` needs the Home's path"))?;
+                    forget::run(&registry, Path::new(path))
+                },
+            )
+            // The dashboard's Home picker: args `{"all": bool}`, answer the
+            // `home list --json` result.
+            .capability(Capability::new(HOMES_CAPABILITY, |_, args, _| {
+                let all = args.get("all").and_then(Value::as_bool).unwrap_or(false);
+                Ok(list::result(&HomeRegistry::from_env()?, all))
+            }))
     }
 
-    fn invoke(&self, _host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        let registry = HomeRegistry::from_env()?;
-        match invocation.name().as_str() {
-            "home list" => Ok(list::run(
-                &registry,
-                invocation.flag("all"),
-                invocation.flag("verbose"),
-                invocation.context.json,
-            )),
-            "home forget" => {
-                let path = invocation
-                    .value("path")
-                    .ok_or_else(|| PluginError::usage("`home forget` needs the Home's path"))?;
-                forget::run(&registry, Path::new(path))
-            }
-            other => Err(PluginError::internal(format!(
-                "the registry plugin has no command `{other}`"
-            ))),
+    fn describe(&self) -> PluginDescription {
+        PluginDescription {
+            groups: vec![GroupSpec {
+                name: "home".into(),
+                about: "See and manage the Homes agent-tty has hosted Sessions in".into(),
+            }],
+            ..Default::default()
         }
     }
 
@@ -106,22 +114,22 @@ impl Plugin for RegistryPlugin {
                 .with_details(e.details)
             })
     }
-
-    fn capability(
-        &self,
-        _host: &Host,
-        name: &str,
-        args: &Value,
-        _context: &CommandContext,
-    ) -> Result<Value, PluginError> {
-        if name != HOMES_CAPABILITY {
-            return Err(PluginError::internal(format!(
-                "the registry plugin has no capability `{name}`"
-            )));
-        }
-        let all = args.get("all").and_then(Value::as_bool).unwrap_or(false);
-        Ok(list::result(&HomeRegistry::from_env()?, all))
-    }
 }
 
 export_plugin!("registry", RegistryPlugin::default);
+
+#[cfg(test)]
+mod command_table_tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(RegistryPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["home list", "home forget"]);
+        let capabilities: [&str; 1] = ["registry.homes"];
+        assert_eq!(d.capabilities, capabilities);
+    }
+}

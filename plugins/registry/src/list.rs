@@ -2,7 +2,7 @@
 
 use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
-use agent_tty_core::text::{counted, escape, plural};
+use agent_tty_core::text::{counted, plural, Align, Table};
 use agent_tty_core::time::relative_age;
 use agent_tty_plugin_api::CommandOutput;
 use serde_json::Value;
@@ -55,20 +55,11 @@ pub fn render(listing: &HomeListing, all: bool, verbose: bool, now: SystemTime) 
     }
     if verbose && !listing.hidden.is_empty() {
         let _ = writeln!(text, "\nHidden (registered, but no visible Session):");
-        let width = listing
-            .hidden
-            .iter()
-            .map(|h| escape(&h.entry.path).chars().count())
-            .max()
-            .unwrap_or(0);
+        let mut hidden = Table::new([Align::Left, Align::Left]).indent("  ");
         for h in &listing.hidden {
-            let _ = writeln!(
-                text,
-                "  {:<width$}  {}",
-                escape(&h.entry.path),
-                escape(&h.reason.describe())
-            );
+            hidden.row([h.entry.path.as_str(), &h.reason.describe()]);
         }
+        text.push_str(&hidden.render());
     }
     text
 }
@@ -101,49 +92,21 @@ fn nothing_listed(listing: &HomeListing, all: bool, verbose: bool) -> String {
 }
 
 fn table(listing: &HomeListing, now: SystemTime) -> String {
-    let header = ["Home", "Active", "Total", "Last seen", "Last activity"];
-    let rows: Vec<[String; 5]> = listing
-        .homes
-        .iter()
-        .map(|h| {
-            [
-                escape(&h.entry.path).into_owned(),
-                h.counts.active.to_string(),
-                h.counts.total.to_string(),
-                relative_age(h.entry.last_seen(), now),
-                h.counts
-                    .last_activity
-                    .map_or_else(|| "-".to_owned(), |t| relative_age(t, now)),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+    use Align::{Left, Right};
+    let mut table = Table::new([Left, Right, Right, Left, Left]);
+    table.row(["Home", "Active", "Total", "Last seen", "Last activity"]);
+    for h in &listing.homes {
+        table.row([
+            h.entry.path.clone(),
+            h.counts.active.to_string(),
+            h.counts.total.to_string(),
+            relative_age(h.entry.last_seen(), now),
+            h.counts
+                .last_activity
+                .map_or_else(|| "-".to_owned(), |t| relative_age(t, now)),
+        ]);
     }
-    let mut text = String::new();
-    let mut line = |cells: [&str; 5]| {
-        let _ = writeln!(
-            text,
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        );
-    };
-    line(header);
-    for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-    }
-    text
+    table.render()
 }
 
 #[cfg(test)]
@@ -184,6 +147,41 @@ mod tests {
              /work/project       1     12  3m ago     2m ago\n\
              /tmp/h              0      3  2d ago     1d ago\n"
         );
+    }
+
+    /// The whole human output, pinned: wide characters keep the columns
+    /// aligned, hostile paths are escaped, hidden Homes are explained.
+    #[test]
+    fn human_output_with_wide_and_hostile_paths() {
+        let now = parse_iso("2026-11-24T04:00:00.000Z").unwrap();
+        let listing = HomeListing {
+            homes: vec![
+                listed("/home/ana/文档/项目", "2026-11-24T03:57:00.000Z", 2, 2),
+                listed("/tmp/\x1b]0;pwned\x07h", "2026-11-20T04:00:00.000Z", 0, 140),
+                listed("/srv/ci", "2026-11-24T03:59:50.000Z", 10, 10),
+            ],
+            hidden: vec![
+                HiddenHome {
+                    entry: HomeEntry {
+                        path: "/tmp/gone".into(),
+                        last_seen_at: "2026-11-24T03:57:00.000Z".into(),
+                    },
+                    reason: HiddenReason::DirectoryMissing,
+                },
+                HiddenHome {
+                    entry: HomeEntry {
+                        path: "/mnt/usb/\u{202e}txt.exe".into(),
+                        last_seen_at: "2026-11-24T03:57:00.000Z".into(),
+                    },
+                    reason: HiddenReason::DirectoryMissing,
+                },
+            ],
+            out_of_scope: 1,
+            ..Default::default()
+        };
+        let text = render(&listing, false, true, now);
+        assert!(text.lines().all(|l| l == l.trim_end()), "{text:?}");
+        insta::assert_snapshot!(text);
     }
 
     #[test]

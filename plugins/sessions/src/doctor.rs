@@ -21,7 +21,7 @@ use agent_tty_core::legacy_rpc;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::registry::registry_path_from_env;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, Host, Invocation, PluginError};
+use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -32,21 +32,19 @@ use std::time::{Duration, Instant};
 /// The host capability listing loaded and refused plugins.
 const HOST_PLUGINS: &str = "host.plugins";
 
-/// Command descriptor.
-pub fn specs() -> Vec<CommandSpec> {
-    vec![CommandSpec::new(
-        &["doctor"],
-        "Check that this machine can run Sessions (PTY, sockets, Home, registry, plugins, engine)",
+/// `doctor`: its spec beside its handler (`doctor` below).
+pub fn commands() -> CommandTable {
+    CommandTable::new().command(
+        CommandSpec::new(
+            &["doctor"],
+            "Check that this machine can run Sessions (PTY, sockets, Home, registry, plugins, engine)",
+        )
+        .arg(ArgSpec::flag(
+            "verbose",
+            "Also show how long each check took",
+        )),
+        |host, inv| Ok(doctor(host, inv)),
     )
-    .arg(ArgSpec::flag(
-        "verbose",
-        "Also show how long each check took",
-    ))]
-}
-
-/// Runs `doctor`, or `None` for another command.
-pub fn invoke(host: &Host, inv: &Invocation) -> Option<Result<CommandOutput, PluginError>> {
-    (inv.command == ["doctor"]).then(|| Ok(doctor(host, inv)))
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -8,11 +8,7 @@
 //!   `resize`, `signal`.
 //! - `lookup`: the Home and the Session a command is aimed at, shared by both.
 
-use agent_tty_plugin_api::{
-    export_plugin, CommandContext, CommandOutput, Host, Invocation, Plugin, PluginDescription,
-    PluginError,
-};
-use serde_json::Value;
+use agent_tty_plugin_api::{export_plugin, CommandTable, Plugin};
 
 pub mod agent_loop;
 mod dimensions;
@@ -26,47 +22,54 @@ pub mod pty_host;
 pub struct SessionsPlugin;
 
 impl Plugin for SessionsPlugin {
-    fn describe(&self) -> PluginDescription {
-        let mut commands = lifecycle::specs();
-        commands.extend(agent_loop::specs());
-        commands.extend(pty_host::specs());
-        commands.extend(doctor::specs());
-        PluginDescription {
-            commands,
-            capabilities: lifecycle::CAPABILITIES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            ..Default::default()
-        }
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
     }
 
-    fn effects(&self) -> Vec<agent_tty_plugin_api::EffectSpec> {
-        lifecycle::effects()
-    }
-
-    fn invoke(&self, host: &Host, invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-        lifecycle::invoke(host, invocation)
-            .or_else(|| agent_loop::invoke(host, invocation))
-            .or_else(|| pty_host::invoke(host, invocation))
-            .or_else(|| doctor::invoke(host, invocation))
-            .unwrap_or_else(|| {
-                Err(PluginError::internal(format!(
-                    "the sessions plugin has no command `{}`",
-                    invocation.name()
-                )))
-            })
-    }
-
-    fn capability(
-        &self,
-        host: &Host,
-        name: &str,
-        args: &Value,
-        context: &CommandContext,
-    ) -> Result<Value, PluginError> {
-        lifecycle::capability(host, name, args, context)
+    fn commands(&self) -> CommandTable {
+        lifecycle::commands()
+            .merge(agent_loop::commands())
+            .merge(pty_host::commands())
+            .merge(doctor::commands())
     }
 }
 
 export_plugin!("sessions", SessionsPlugin::default);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_tty_plugin_api::test_support::PluginHarness;
+
+    /// The four modules' tables join without a path or capability declared
+    /// twice, in help order, with the `sessions.list` effect derived.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = PluginHarness::new(SessionsPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(
+            paths,
+            [
+                "create",
+                "list",
+                "inspect",
+                "destroy",
+                "type",
+                "paste",
+                "send-keys",
+                "run",
+                "wait",
+                "snapshot",
+                "mark",
+                "batch",
+                "resize",
+                "signal",
+                "_host",
+                "doctor"
+            ]
+        );
+        assert_eq!(d.capabilities, ["sessions.list"]);
+        assert_eq!(d.effects[0].permission, "sessions.reconcile");
+    }
+}

@@ -42,7 +42,7 @@ use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::shell_integration::{self, Launch, RunTracker};
 use agent_tty_core::{control, home, Error};
 use agent_tty_plugin_api::{
-    ArgSpec, CommandOutput, CommandSpec, ErrorCode, Host, Invocation, PluginError,
+    ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, Invocation, PluginError,
 };
 use nix::sys::signal::Signal;
 use readiness::ReadySignal;
@@ -58,19 +58,17 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Command descriptors.
-pub fn specs() -> Vec<CommandSpec> {
-    vec![CommandSpec::new(
-        &["_host"],
-        "Run a Session's PTY host (internal: started by `create`)",
+/// The hidden `_host` entry: its spec beside its handler (`run` below).
+pub fn commands() -> CommandTable {
+    CommandTable::new().command(
+        CommandSpec::new(
+            &["_host"],
+            "Run a Session's PTY host (internal: started by `create`)",
+        )
+        .hidden()
+        .arg(ArgSpec::positional("id", "The Session id")),
+        |_, invocation| run(invocation),
     )
-    .hidden()
-    .arg(ArgSpec::positional("id", "The Session id"))]
-}
-
-/// Runs a command of this module, or `None` when it is not one.
-pub fn invoke(_host: &Host, invocation: &Invocation) -> Option<Result<CommandOutput, PluginError>> {
-    (invocation.command == ["_host"]).then(|| run(invocation))
 }
 
 fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {

@@ -19,8 +19,8 @@
 
 use agent_tty_core::fsutil;
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, ErrorCode, GroupSpec, Host, Invocation,
-    Plugin, PluginDescription, PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, GroupSpec, Host,
+    Invocation, Plugin, PluginDescription, PluginError,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -151,74 +151,87 @@ fn install(skill: &Skill, root: &Path) -> Result<PathBuf, PluginError> {
 pub struct SkillsPlugin;
 
 impl Plugin for SkillsPlugin {
-    fn describe(&self) -> PluginDescription {
+    /// None: the host need not open this plugin to announce anything.
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn commands(&self) -> CommandTable {
         let name = || ArgSpec::positional("name", "The skill's name, e.g. agent-tty");
-        PluginDescription {
-            groups: vec![GroupSpec {
-                name: "skills".into(),
-                about: "Guides for coding agents: read the `agent-tty` skill first".into(),
-            }],
-            commands: vec![
+        CommandTable::new()
+            .command(
                 CommandSpec::new(&["skills", "list"], "List the bundled skills"),
+                list,
+            )
+            .command(
                 CommandSpec::new(&["skills", "get"], "Print a skill (Markdown)").arg(name()),
+                get,
+            )
+            .command(
                 CommandSpec::new(
                     &["skills", "path"],
                     "Print the directory holding a skill's SKILL.md (installed on first use)",
                 )
                 .arg(name()),
-            ],
+                path,
+            )
+    }
+
+    fn describe(&self) -> PluginDescription {
+        PluginDescription {
+            groups: vec![GroupSpec {
+                name: "skills".into(),
+                about: "Guides for coding agents: read the `agent-tty` skill first".into(),
+            }],
             ..Default::default()
         }
     }
+}
 
-    fn invoke(&self, _host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
-        match inv.command.get(1).map(String::as_str) {
-            Some("list") => {
-                let skills = bundled();
-                let human: Vec<String> = skills
-                    .iter()
-                    .map(|s| format!("{}  {}", s.name, s.description))
-                    .collect();
-                let rows: Vec<_> = skills
-                    .iter()
-                    .map(|s| json!({ "name": s.name, "description": s.description, "source": "bundled" }))
-                    .collect();
-                Ok(CommandOutput::new(
-                    json!({ "skills": rows }),
-                    human.join("\n"),
-                ))
-            }
-            Some("get") => {
-                let skill = find(inv.value("name").unwrap_or_default())?;
-                let dir = install(&skill, &install_root()?)?;
-                let mut out = CommandOutput::new(
-                    json!({
-                        "name": skill.name,
-                        "source": "bundled",
-                        "path": dir.join("SKILL.md"),
-                        "content": skill.content,
-                    }),
-                    "",
-                );
-                // The file exactly, nothing appended (the host adds no
-                // newline to text that already ends in one).
-                out.human = Some(skill.content.to_owned());
-                Ok(out)
-            }
-            Some("path") => {
-                let skill = find(inv.value("name").unwrap_or_default())?;
-                let dir = install(&skill, &install_root()?)?;
-                Ok(CommandOutput::new(
-                    json!({ "name": skill.name, "source": "bundled", "path": dir }),
-                    dir.to_string_lossy().into_owned(),
-                ))
-            }
-            _ => Err(PluginError::internal(format!(
-                "the skills plugin has no command `{}`",
-                inv.name()
-            ))),
-        }
-    }
+/// `skills list`: names and descriptions, nothing written.
+fn list(_host: &Host, _inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let skills = bundled();
+    let human: Vec<String> = skills
+        .iter()
+        .map(|s| format!("{}  {}", s.name, s.description))
+        .collect();
+    let rows: Vec<_> = skills
+        .iter()
+        .map(|s| json!({ "name": s.name, "description": s.description, "source": "bundled" }))
+        .collect();
+    Ok(CommandOutput::new(
+        json!({ "skills": rows }),
+        human.join("\n"),
+    ))
+}
+
+/// `skills get <name>`: the whole file, installed on first use.
+fn get(_host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let skill = find(inv.value("name").unwrap_or_default())?;
+    let dir = install(&skill, &install_root()?)?;
+    let mut out = CommandOutput::new(
+        json!({
+            "name": skill.name,
+            "source": "bundled",
+            "path": dir.join("SKILL.md"),
+            "content": skill.content,
+        }),
+        "",
+    );
+    // The file exactly, nothing appended (the host adds no
+    // newline to text that already ends in one).
+    out.human = Some(skill.content.to_owned());
+    Ok(out)
+}
+
+/// `skills path <name>`: the directory holding its `SKILL.md`.
+fn path(_host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    let skill = find(inv.value("name").unwrap_or_default())?;
+    let dir = install(&skill, &install_root()?)?;
+    Ok(CommandOutput::new(
+        json!({ "name": skill.name, "source": "bundled", "path": dir }),
+        dir.to_string_lossy().into_owned(),
+    ))
 }
 
 export_plugin!("skills", SkillsPlugin::default);
@@ -226,6 +239,15 @@ export_plugin!("skills", SkillsPlugin::default);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Described exactly as declared in the table, each path once.
+    #[test]
+    fn every_command_is_declared_once() {
+        let d = agent_tty_plugin_api::test_support::PluginHarness::new(SkillsPlugin).describe();
+        let paths: Vec<_> = d.commands.iter().map(|c| c.path.join(" ")).collect();
+        assert_eq!(paths, ["skills list", "skills get", "skills path"]);
+        assert_eq!(d.groups[0].name, "skills");
+    }
 
     #[test]
     fn every_bundled_skill_parses() {

@@ -136,6 +136,38 @@ fn a_plugin_built_against_another_interface_version_is_refused_naming_both() {
     assert_eq!(cmd.output().unwrap().status.code(), Some(2));
 }
 
+/// `plugins` and `version` for people: one table (`core::text::Table`),
+/// loaded and refused plugins in the same columns, the refusal reason and
+/// what a plugin may do under its name. Paths and the version are redacted.
+#[test]
+fn plugins_and_version_print_aligned_tables() {
+    let sandbox = Sandbox::new();
+    let bin = agent_tty().parent().unwrap().to_str().unwrap().to_owned();
+    let human = |args: &[&str]| {
+        let mut cmd = sandbox.command(args);
+        cmd.env("AGENT_TTY_PLUGIN_PATH", plugin_lib("fixture_future_plugin"));
+        let run: agent_tty_e2e::Run = cmd.output().unwrap().into();
+        run.expect_code(0);
+        assert!(
+            run.stdout.lines().all(|l| l == l.trim_end()),
+            "{:?}",
+            run.stdout
+        );
+        // The version is redacted in a column with a placeholder as wide,
+        // so the snapshot still shows the alignment.
+        let version = env!("CARGO_PKG_VERSION");
+        run.stdout
+            .replace(&bin, "[bin]")
+            .replace(&format!("agent-tty {version}\n"), "agent-tty [version]\n")
+            .replace(
+                &format!("  {version}"),
+                &format!("  {}", "#".repeat(version.len())),
+            )
+    };
+    insta::assert_snapshot!("plugins_human", human(&["plugins"]));
+    insta::assert_snapshot!("version_human", human(&["version"]));
+}
+
 #[test]
 fn a_panicking_plugin_yields_internal_error_and_the_host_prints_the_envelope() {
     let sandbox = Sandbox::new();

@@ -537,6 +537,65 @@ fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
 }
 
 #[test]
+fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
+    if !is_root() {
+        eprintln!("SKIP: needs root to mount a small tmpfs");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let Some(disk) = SmallDisk::mount(sandbox.root().join("small"), "512k") else {
+        eprintln!("SKIP: could not mount a tmpfs here");
+        return;
+    };
+    let home = disk.0.join("home");
+    sandbox.track_home(&home);
+    let (id, dir) = create(&sandbox, &home, &["--", "sh"]);
+    let host = pid(&manifest(&dir), "hostPid");
+    let log = dir.join("events.jsonl");
+    // Full but for a few pages: room for the `input_run` event, none for
+    // the command's output or its completion.
+    let filler = disk.fill();
+    let left = std::fs::metadata(&filler).unwrap().len() - 16 * 1024;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(left)
+        .unwrap();
+    let ran = sandbox.run_in(
+        &home,
+        &[
+            "run",
+            &id,
+            "yes output-line-0123456789 | head -n 20000",
+            "--timeout",
+            "600000",
+        ],
+    );
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("\"type\":\"input_run\""),
+        "the command was never typed: {ran:?}"
+    );
+    // The completion can never be logged: the storage error, not a wait
+    // until the ten-minute limit.
+    assert_eq!(ran.code, 8, "{ran:?}");
+    assert_eq!(
+        ran.json()["error"]["code"],
+        "STORAGE_WRITE_ERROR",
+        "{ran:?}"
+    );
+    assert!(ran.stdout.contains("storage full"), "{ran:?}");
+    std::fs::remove_file(&filler).unwrap();
+    // The disk is unmounted before the sandbox ends its Sessions: end the
+    // host here.
+    // SAFETY: kill(2) on the host this test created.
+    unsafe { libc::kill(host, libc::SIGTERM) };
+    assert!(gone(host));
+}
+
+#[test]
 fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
     if !is_root() {
         eprintln!("SKIP: needs root to mount a small tmpfs");

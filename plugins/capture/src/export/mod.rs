@@ -23,6 +23,7 @@ use agent_tty_core::artifacts::{
     append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
 use agent_tty_core::event_log::Event;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use frames::Timing;
 use serde_json::{json, Map, Value};
@@ -95,6 +96,41 @@ fn duration_ms(events: &[Event]) -> u64 {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => 0,
     }
+}
+
+/// `record export`: its spec beside its handler ([`run`]).
+pub(crate) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["record", "export"],
+        "Export a Session's Event Log as asciicast v2, an animated GIF, or a WebM video",
+    )
+    .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
+    .arg(ArgSpec::option(
+        "format",
+        "FORMAT",
+        "asciicast, gif or webm (required)",
+    ))
+    .arg(ArgSpec::option(
+        "out",
+        "PATH",
+        "Write the file here instead of the Session's artifacts/",
+    ))
+    .arg(ArgSpec::option(
+        "profile",
+        "NAME",
+        "Render profile for gif/webm: reference-dark (default) or reference-light",
+    ))
+    .arg(ArgSpec::option(
+        "timing",
+        "MODE",
+        "recorded (default), accelerated or max-speed (gif/webm)",
+    ))
+    .arg(ArgSpec::option(
+        "speed",
+        "X",
+        "Play gif/webm X times faster (default 1)",
+    ));
+    Command::new(spec, |_, inv| run(inv))
 }
 
 pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {

@@ -29,6 +29,7 @@ use super::wait::{follow, Condition, Render, WaitEnd, Waiter};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::keys;
 use agent_tty_core::screen::ScreenReplay;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,6 +112,32 @@ impl Step {
         }
         r
     }
+}
+
+/// `batch`: its spec beside its handler ([`batch`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["batch"],
+        "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
+    )
+    .arg(super::session_id_arg())
+    .arg(
+        ArgSpec::positional(
+            "steps",
+            "The plan, a JSON array such as '[{\"run\":\"ls\"},{\"wait\":{\"text\":\"$\"}}]'",
+        )
+        .required(false),
+    )
+    .arg(ArgSpec::option(
+        "file",
+        "PATH",
+        "Read the plan from this file (`-` reads standard input)",
+    ))
+    .arg(ArgSpec::flag(
+        "keep-going",
+        "Run every step even after one fails",
+    ));
+    Command::new(spec, |_, inv| batch(inv))
 }
 
 pub(super) fn batch(inv: &Invocation) -> Result<CommandOutput, PluginError> {

@@ -8,8 +8,22 @@ use crate::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::text::counted;
 use agent_tty_core::{keys, signals};
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
+
+/// `type`: its spec beside its handler ([`type_text`]).
+pub(super) fn type_command() -> Command {
+    let spec = CommandSpec::new(&["type"], "Type literal text into a Session")
+        .arg(super::session_id_arg())
+        .arg(ArgSpec::positional("text", "The text, sent as is (no Enter added)").required(false))
+        .arg(super::file_arg())
+        .arg(ArgSpec::flag(
+            "append-newline",
+            "Append a newline (Enter) to the text",
+        ));
+    Command::new(spec, |_, inv| type_text(inv))
+}
 
 /// `type <id> [text] [--file F] [--append-newline]` (contract §3.6).
 pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> {
@@ -27,6 +41,15 @@ pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     })
 }
 
+/// `paste`: its spec beside its handler ([`paste`]).
+pub(super) fn paste_command() -> Command {
+    let spec = CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
+        .arg(super::session_id_arg())
+        .arg(ArgSpec::positional("text", "The text to paste").required(false))
+        .arg(super::file_arg());
+    Command::new(spec, |_, inv| paste(inv))
+}
+
 /// `paste <id> [text] [--file F]`.
 pub(super) fn paste(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let text = text_or_file(
@@ -38,6 +61,24 @@ pub(super) fn paste(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     send_input(inv, ControlRequest::Paste { data: text }, |seq| {
         format!("Pasted text into session at seq {seq}.")
     })
+}
+
+/// `send-keys`: its spec beside its handler ([`send_keys`]).
+pub(super) fn send_keys_command() -> Command {
+    let spec = CommandSpec::new(
+        &["send-keys"],
+        "Send named keys (Enter, Ctrl+C, Up, F5, ...)",
+    )
+    .arg(super::session_id_arg())
+    .arg(
+        ArgSpec::trailing(
+            "keys",
+            "Keys such as Enter, Tab, Ctrl+C, Alt+x, Up, F1, or single characters",
+        )
+        .required(true)
+        .value_name("KEY"),
+    );
+    Command::new(spec, |_, inv| send_keys(inv))
 }
 
 /// `send-keys <id> <key>...` (contract §3.8): the Session first, then every
@@ -64,6 +105,15 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     ))
 }
 
+/// `resize`: its spec beside its handler ([`resize`]).
+pub(super) fn resize_command() -> Command {
+    let spec = CommandSpec::new(&["resize"], "Resize a Session's terminal")
+        .arg(super::session_id_arg())
+        .arg(ArgSpec::option("cols", "COLS", "Columns").required(true))
+        .arg(ArgSpec::option("rows", "ROWS", "Rows").required(true));
+    Command::new(spec, |_, inv| resize(inv))
+}
+
 /// `resize <id> --cols C --rows R` (contract §3.10): the Session first,
 /// then the size.
 pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
@@ -78,6 +128,24 @@ pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         json!({ "cols": cols, "rows": rows, "sessionId": target.id, "seq": response.seq }),
         format!("Resized session to {cols}x{rows}."),
     ))
+}
+
+/// `signal`: its spec beside its handler ([`signal`]).
+pub(super) fn signal_command() -> Command {
+    let spec = CommandSpec::new(
+        &["signal"],
+        "Send a signal (INT, TERM, HUP, KILL, ...) to the job in a Session's foreground",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::positional(
+        "signal",
+        "A signal name such as INT or SIGTERM, or a number",
+    ))
+    .arg(ArgSpec::flag(
+        "shell",
+        "Signal the Session's command (its shell) instead of the foreground job",
+    ));
+    Command::new(spec, |_, inv| signal(inv))
 }
 
 /// `signal <id> <SIGNAL> [--shell]`: to the job in the foreground of the

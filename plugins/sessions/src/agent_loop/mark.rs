@@ -5,6 +5,7 @@
 
 use super::target::Target;
 use agent_tty_core::control::ControlRequest;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::json;
 
@@ -15,6 +16,21 @@ pub(super) fn mark_session(target: &Target, label: &str) -> Result<Option<u64>, 
         label: label.to_owned(),
     })?;
     Ok(response.seq)
+}
+
+/// `mark`: its spec beside its handler ([`mark`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["mark"],
+        "Place a labelled marker event in a Session's Event Log",
+    )
+    .arg(super::session_id_arg())
+    .arg(
+        ArgSpec::positional("label", "The label (may be empty)")
+            .required(true)
+            .value_name("LABEL"),
+    );
+    Command::new(spec, |_, inv| mark(inv))
 }
 
 /// `mark <id> <label>`. Result `{seq}`; human `Marker set at seq N.`.

@@ -11,22 +11,39 @@
 //! `{accepted, seq}`; waited `{accepted, completed, timedOut, seq,
 //! durationMs, marker, exitCode}`. A timeout leaves the command running and
 //! is not an error (exit 0, `timedOut: true`); neither is a Session that
-//! ended mid-run (`completed` and `timedOut` both false).
+//! ended mid-run (`completed` and `timedOut` both false). A host that
+//! records it cannot write its Event Log is `STORAGE_WRITE_ERROR` as soon as
+//! the follow loop notices (the completion could never be logged).
 
+use super::follow::{self, Followed, Step};
 use super::source::{text_or_file, TEXT};
 use super::target::Target;
-use super::{PollPace, DEFAULT_TIMEOUT};
+use super::DEFAULT_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
-use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::run_marker;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// How often the manifest is re-read while waiting, to notice a host that
-/// died without logging an `exit`.
-const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// `run`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["run"],
+        "Type a command into a Session's shell and wait until it finishes",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::positional("command", "The command line"))
+    .arg(super::file_arg())
+    .arg(ArgSpec::flag("no-wait", "Return once the command is typed"))
+    .arg(ArgSpec::option(
+        "timeout",
+        "MS",
+        "Stop waiting after MS milliseconds, a positive number (default 30000); the command keeps running",
+    ));
+    Command::new(spec, |_, inv| run(inv))
+}
 
 pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let given = text_or_file(
@@ -58,12 +75,6 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "marker": run.marker,
         "exitCode": run.exit_code,
     });
-    // Its output could not be logged: "storage full", not a timeout.
-    if run.end == RunEnd::TimedOut {
-        if let Some(problem) = agent_tty_core::event_log::storage_problem(&target.dir) {
-            return Err(problem.into());
-        }
-    }
     let human = match run.end {
         RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
         RunEnd::TimedOut => format!("Command timed out after {ms}ms (seq={seq})."),
@@ -151,10 +162,24 @@ pub(super) fn run_in_session(
         return Ok(outcome(RunEnd::Started, None));
     }
 
-    let mut follower = EventLogFollower::starting_at(&log, offset);
-    let mut last_status_check = Instant::now();
-    let mut pace = PollPace::new();
-    loop {
+    let follower = EventLogFollower::starting_at(&log, offset);
+    let (end, exit_code) = follow_run(target, follower, &marker, limit, started)?;
+    Ok(outcome(end, exit_code))
+}
+
+/// Follows the Event Log from just before the command was sent (through
+/// [`follow::until`], the loop `wait` shares) until the host logs the
+/// `run_complete` for `marker`, the Session ends, or `limit` passes. A host
+/// that cannot write its log is the storage error at once: the completion
+/// could never be logged, so waiting out the limit would only hide why.
+fn follow_run(
+    target: &Target,
+    mut follower: EventLogFollower,
+    marker: &str,
+    limit: Option<Duration>,
+    started: Instant,
+) -> Result<(RunEnd, Option<i32>), PluginError> {
+    let followed = follow::until(target, limit, started, |look| {
         let mut end = None;
         let appended = follower.read_new(|event| match event.body {
             EventBody::RunComplete {
@@ -169,27 +194,22 @@ pub(super) fn run_in_session(
             }
             _ => {}
         })?;
-        if let Some((end, exit_code)) = end {
-            return Ok(outcome(end, exit_code));
+        if look.ended_elsewhere {
+            // The host died without logging `exit`: the run can no longer
+            // complete, as when the Session ends mid-run.
+            end.get_or_insert((RunEnd::SessionEnded, None));
         }
-        if limit.is_some_and(|l| started.elapsed() >= l) {
-            return Ok(outcome(RunEnd::TimedOut, None));
-        }
-        if last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
-            last_status_check = Instant::now();
-            if let Ok(m) = read_manifest(&target.dir) {
-                if m.status.is_terminal() {
-                    // The host died without logging `exit`: the run can no
-                    // longer complete, as when the Session ends mid-run.
-                    return Ok(outcome(RunEnd::SessionEnded, None));
-                }
-            }
-        }
-        if appended > 0 {
-            pace.activity();
-        }
-        pace.sleep();
-    }
+        Ok(match end {
+            Some(end) => Step::Done(end),
+            None => Step::Pending {
+                active: appended > 0,
+            },
+        })
+    })?;
+    Ok(match followed {
+        Followed::Done(end) => end,
+        Followed::TimedOut => (RunEnd::TimedOut, None),
+    })
 }
 
 /// `run` on an agent-tty 0.5 host: its own `run` request, which waits on
@@ -249,6 +269,7 @@ pub(super) fn shell_command(given: &str) -> Result<String, PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agent_tty_core::event_log::EventLogWriter;
     use rstest::rstest;
 
     #[rstest]
@@ -275,6 +296,115 @@ mod tests {
             (Err(e), None) => assert_eq!(e.code, ErrorCode::InvalidInput),
             (got, want) => panic!("{got:?} for {given:?}, wanted {want:?}"),
         }
+    }
+
+    /// A Session directory on real files: a manifest saying `status`, and an
+    /// Event Log (with its reserved host record) holding `input_run`.
+    fn session(status: &str) -> (tempfile::TempDir, Target, EventLogWriter) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sessions").join(ID);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("session.json"), manifest_json("running")).unwrap();
+        let mut log = EventLogWriter::open(&dir).unwrap();
+        log.append(EventBody::InputRun {
+            command: "make".into(),
+            marker: Some(MARKER.into()),
+            no_wait: false,
+        })
+        .unwrap();
+        let target = Target {
+            home: tmp.path().to_owned(),
+            id: ID.into(),
+            dir: dir.clone(),
+            manifest: agent_tty_core::manifest::read_manifest(&dir).unwrap(),
+            sidecar: None,
+        };
+        // What the Session's host says now (it may differ from what the
+        // command read first).
+        std::fs::write(dir.join("session.json"), manifest_json(status)).unwrap();
+        (tmp, target, log)
+    }
+
+    const ID: &str = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+    const MARKER: &str = "m0123";
+
+    fn manifest_json(status: &str) -> String {
+        format!(
+            r#"{{"version": 1, "sessionId": "{ID}",
+                "createdAt": "2026-11-24T03:50:02.677Z", "updatedAt": "2026-11-24T03:50:02.677Z",
+                "status": "{status}", "command": ["sh"], "cwd": "/", "cols": 80, "rows": 24,
+                "hostPid": null, "childPid": null, "exitCode": null, "exitSignal": null}}"#
+        )
+    }
+
+    /// Follows from the start of the log on a thread; a loop still going
+    /// after a minute never noticed what it should have, so that fails
+    /// instead of hanging the suite.
+    fn follow_from_start(target: Target) -> Result<(RunEnd, Option<i32>), PluginError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let follower = EventLogFollower::new(&target.event_log());
+            let _ = tx.send(follow_run(&target, follower, MARKER, None, Instant::now()));
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the run loop never ended")
+    }
+
+    #[test]
+    fn a_run_whose_host_cannot_write_its_log_fails_with_the_storage_error() {
+        let (_tmp, target, _log) = session("running");
+        // What the host records when an append fails for lack of space.
+        let record = agent_tty_core::event_log::HostRecord {
+            storage_full: true,
+            lost_output_bytes: 4096,
+            exit: None,
+        };
+        std::fs::write(
+            target.dir.join(agent_tty_core::event_log::HOST_RECORD_FILE),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        // No time limit: the run must not wait for a completion that can
+        // never be logged.
+        let err = follow_from_start(target).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StorageWriteError, "{err}");
+        assert!(err.message.contains("storage full"), "{err}");
+        assert!(err.message.contains("4096 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_run_completes_on_its_own_marker_only() {
+        let (_tmp, target, mut log) = session("running");
+        for (marker, code) in [("someone-else", 1), (MARKER, 7)] {
+            log.append(EventBody::RunComplete {
+                marker: marker.into(),
+                input_run_seq: Some(0),
+                exit_code: Some(code),
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            follow_from_start(target).unwrap(),
+            (RunEnd::Completed, Some(7))
+        );
+    }
+
+    #[rstest]
+    #[case::exit_logged(true)]
+    #[case::host_died(false)]
+    fn a_run_ends_with_its_session(#[case] exit_logged: bool) {
+        let (_tmp, target, mut log) = session("exited");
+        if exit_logged {
+            log.append(EventBody::Exit {
+                exit_code: Some(0),
+                exit_signal: None,
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            follow_from_start(target).unwrap(),
+            (RunEnd::SessionEnded, None)
+        );
     }
 
     #[rstest]

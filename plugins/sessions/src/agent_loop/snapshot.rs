@@ -11,6 +11,7 @@ use super::target::Target;
 use agent_tty_core::screen::{
     replay_session_with_scrollback, Cell, CellColor, CellWidth, ScreenReplay,
 };
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -30,6 +31,29 @@ pub(crate) enum Format {
 pub(crate) fn screen_hash(visible: &[String]) -> String {
     let digest = Sha256::digest(visible.join("\n").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `snapshot`: its spec beside its handler ([`snapshot`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["snapshot"],
+        "Show a Session's screen, rebuilt from its Event Log",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::option(
+        "format",
+        "FORMAT",
+        "structured (default) or text",
+    ))
+    .arg(ArgSpec::flag(
+        "include-scrollback",
+        "Include the lines scrolled off the top",
+    ))
+    .arg(ArgSpec::flag(
+        "include-cells",
+        "Include every cell's character, colours and attributes (structured only)",
+    ));
+    Command::new(spec, |_, inv| snapshot(inv))
 }
 
 pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {

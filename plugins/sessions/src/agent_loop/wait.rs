@@ -18,21 +18,18 @@
 //! replay does: a render condition it satisfies is answered at once; one it
 //! never will is `REPLAY_ERROR` (exit 10) instead of a wait until timeout.
 
+use super::follow::{self, Followed, Step};
 use super::snapshot::screen_hash;
 use super::target::Target;
-use super::PollPace;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use regex::Regex;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// How often the manifest is re-read, to notice a Session that ended without
-/// an `exit` event (its host died).
-const STATUS_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever).
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
@@ -468,6 +465,60 @@ impl Waiter {
     }
 }
 
+/// `wait`: its spec beside its handler ([`wait`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["wait"],
+        "Wait until a Session's screen or state meets every condition given",
+    )
+    .arg(super::session_id_arg())
+    .arg(ArgSpec::option(
+        "text",
+        "TEXT",
+        "The screen shows this text (1-1000 characters)",
+    ))
+    .arg(ArgSpec::option(
+        "regex",
+        "REGEX",
+        "The screen text matches this regular expression (1-200 characters, no flags)",
+    ))
+    .arg(ArgSpec::option(
+        "screen-stable-ms",
+        "MS",
+        "The screen text unchanged for MS milliseconds",
+    ))
+    .arg(ArgSpec::option(
+        "cursor-row",
+        "N",
+        "The cursor is on row N (0-based)",
+    ))
+    .arg(ArgSpec::option(
+        "cursor-col",
+        "N",
+        "The cursor is in column N (0-based)",
+    ))
+    .arg(ArgSpec::option(
+        "after-seq",
+        "SEQ",
+        "Only a screen that includes events after SEQ counts",
+    ))
+    .arg(ArgSpec::flag(
+        "exit",
+        "Legacy: the Session's command has ended",
+    ))
+    .arg(ArgSpec::option(
+        "idle-ms",
+        "MS",
+        "Legacy: no output for MS milliseconds",
+    ))
+    .arg(ArgSpec::option(
+        "timeout",
+        "MS",
+        "Give up after MS milliseconds (0 waits forever; default 600000)",
+    ));
+    Command::new(spec, |_, inv| wait(inv))
+}
+
 pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let target = Target::find(inv)?;
     let (condition, limit) = Condition::from_invocation(inv)?;
@@ -539,43 +590,30 @@ pub(crate) enum WaitEnd {
 
 /// Follows the Session's Event Log through `waiter` until its condition
 /// holds, the Session ends without it, or `limit` passes (counted from
-/// `started`). The one wait loop: `wait`, `batch` and the host's answer to
-/// 0.5's `waitForRender` all use it.
+/// `started`). `wait`, `batch` and the host's answer to 0.5's
+/// `waitForRender` all use it; the loop itself is [`follow::until`], shared
+/// with `run`.
 pub(crate) fn follow(
     target: &Target,
     waiter: &mut Waiter,
     limit: Option<Duration>,
     started: Instant,
 ) -> Result<WaitEnd, PluginError> {
-    let mut ended_elsewhere = target.manifest.status.is_terminal();
-    let mut last_status_check = started;
-    let mut pace = PollPace::new();
-    loop {
-        let now = Instant::now();
+    let followed = follow::until(target, limit, started, |look| {
         let seen = waiter.replay().last_seq();
-        let verdict = waiter.poll(now, ended_elsewhere)?;
-        if waiter.replay().last_seq() != seen {
-            pace.activity();
-        }
-        match verdict {
-            Verdict::Matched(found) => return Ok(WaitEnd::Matched(found)),
-            Verdict::Unreachable => return Ok(WaitEnd::Unreachable),
-            Verdict::Pending => {}
-        }
-        if limit.is_some_and(|l| started.elapsed() >= l) {
-            return Ok(WaitEnd::TimedOut);
-        }
-        if !ended_elsewhere && last_status_check.elapsed() >= STATUS_CHECK_INTERVAL {
-            last_status_check = Instant::now();
-            ended_elsewhere = read_manifest(&target.dir).is_ok_and(|m| m.status.is_terminal());
-            // A host that cannot write its log would make this wait time
-            // out for nothing: say so now.
-            if let Some(e) = agent_tty_core::event_log::storage_problem(&target.dir) {
-                return Err(e.into());
-            }
-        }
-        pace.sleep();
-    }
+        let verdict = waiter.poll(look.now, look.ended_elsewhere)?;
+        Ok(match verdict {
+            Verdict::Matched(found) => Step::Done(WaitEnd::Matched(found)),
+            Verdict::Unreachable => Step::Done(WaitEnd::Unreachable),
+            Verdict::Pending => Step::Pending {
+                active: waiter.replay().last_seq() != seen,
+            },
+        })
+    })?;
+    Ok(match followed {
+        Followed::Done(end) => end,
+        Followed::TimedOut => WaitEnd::TimedOut,
+    })
 }
 
 /// `{timedOut, exitCode?}` and 0.5's lines.

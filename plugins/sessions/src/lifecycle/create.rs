@@ -28,6 +28,7 @@ use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, fsutil, home, safe_fs, time, Error};
+use agent_tty_plugin_api::{ArgSpec, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -52,6 +53,68 @@ struct Request {
     command: Vec<String>,
     /// `--idle-timeout-ms` (else the Home config's `idleTimeoutMs`); 0 = off.
     idle_timeout_ms: u64,
+}
+
+/// `create`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> agent_tty_plugin_api::Command {
+    let spec = CommandSpec::new(
+        &["create"],
+        "Start a new Session running a command (default: a shell)",
+    )
+    .arg(ArgSpec::option(
+        "name",
+        "NAME",
+        "A name to recognise the Session by",
+    ))
+    .arg(ArgSpec::option(
+        "cwd",
+        "DIR",
+        "Working directory of the command (default: the current one)",
+    ))
+    .arg(ArgSpec::option(
+        "cols",
+        "COLS",
+        "Terminal width (default 80)",
+    ))
+    .arg(ArgSpec::option(
+        "rows",
+        "ROWS",
+        "Terminal height (default 24)",
+    ))
+    .arg(ArgSpec::repeated(
+        "env",
+        "KEY=VALUE",
+        "An extra environment variable for the command (repeatable)",
+    ))
+    .arg(ArgSpec::option(
+        "term",
+        "TERM",
+        "The TERM the command sees (default xterm-256color)",
+    ))
+    .arg(ArgSpec::option(
+        "shell",
+        "PATH",
+        "The shell to run when no command is given (default $SHELL, else /bin/sh)",
+    ))
+    .arg(ArgSpec::option(
+        "command",
+        "PATH",
+        "Legacy name of --shell (agent-tty 0.5); wins over --shell",
+    ))
+    .arg(ArgSpec::option(
+        "idle-timeout-ms",
+        "MS",
+        "End the Session after MS milliseconds without activity (0 = never; default \
+         the Home config's idleTimeoutMs, else 0)",
+    ))
+    .arg(
+        ArgSpec::trailing(
+            "argv",
+            "The command and its arguments (after `--` when they have options)",
+        )
+        .value_name("COMMAND"),
+    );
+    agent_tty_plugin_api::Command::new(spec, |_, invocation| run(invocation))
 }
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {

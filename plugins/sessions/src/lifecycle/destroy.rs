@@ -11,6 +11,7 @@ use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, safe_fs, Error};
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -21,6 +22,20 @@ use std::time::Duration;
 const GRACE: Duration = Duration::from_millis(1500);
 /// How long the host may take to record the exit once the command is gone.
 const HOST_GRACE: Duration = Duration::from_millis(1500);
+
+/// `destroy`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["destroy"],
+        "End a Session's processes and mark it destroyed",
+    )
+    .arg(ArgSpec::positional("id", "The Session id"))
+    .arg(ArgSpec::flag(
+        "force",
+        "Kill at once instead of hanging up and waiting a moment",
+    ));
+    Command::new(spec, |_, invocation| run(invocation))
+}
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
     let FoundSession { home, id, dir } = find_session(invocation)?;

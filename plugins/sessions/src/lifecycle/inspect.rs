@@ -15,6 +15,7 @@ use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::text::escape;
 use agent_tty_core::time::parse_iso;
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -43,6 +44,13 @@ fn inspect_legacy_host(
         .and_then(|()| legacy_rpc::call(&socket, "inspect", json!({}), PING_TIMEOUT))
         .map(Some);
     (socket, answer)
+}
+
+/// `inspect`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(&["inspect"], "Show a Session's manifest and derived facts")
+        .arg(ArgSpec::positional("id", "The Session id"));
+    Command::new(spec, |_, invocation| run(invocation))
 }
 
 pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {

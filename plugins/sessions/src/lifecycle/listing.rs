@@ -11,6 +11,7 @@ use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::safe_fs::DirFd;
 use agent_tty_core::text::escape;
 use agent_tty_core::{home, safe_fs, Result};
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -29,6 +30,17 @@ pub struct Listing {
     pub sessions: Vec<ListedSession>,
     /// Session directories that could not be read, with why.
     pub skipped: Vec<String>,
+}
+
+/// `list`: its spec beside its handler ([`run`]).
+pub(super) fn command() -> Command {
+    let spec = CommandSpec::new(
+        &["list"],
+        "List the Home's Sessions (active ones unless --all)",
+    )
+    .alias("ls")
+    .arg(ArgSpec::flag("all", "Include Sessions that have ended"));
+    Command::new(spec, |_, invocation| run(invocation))
 }
 
 pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput, PluginError> {
