@@ -185,11 +185,6 @@ const MANIFEST_READ_LIMIT: u64 = 1 << 20;
 /// ([`ManifestView`]), and the Event Log is `fstatat`-ed relative to the
 /// descriptor: four system calls per Session.
 fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
-    use nix::sys::stat::{fstatat, SFlag};
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-
-    let fd = sessions.as_raw_fd();
     let mut tally = Tally {
         counts: SessionCounts {
             active: 0,
@@ -199,7 +194,21 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
         destroyed: 0,
         unreadable: 0,
     };
-    let (mut relative, mut buf) = (Vec::with_capacity(64), Vec::new());
+    thread_local! {
+        /// One manifest buffer per scanning thread, reused for every Home.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|buf| tally_into(sessions, &mut tally, buf))?;
+    Ok(tally)
+}
+
+fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Result<()> {
+    use nix::sys::stat::{fstatat, SFlag};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+
+    let fd = sessions.as_raw_fd();
+    let mut relative = Vec::with_capacity(64);
     sessions.for_each_entry(|name, is_dir| {
         // A Session is a directory; symlinks and stray files are not followed.
         let is_dir = is_dir.unwrap_or_else(|| {
@@ -221,7 +230,7 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
             .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
             .ok()
             .and_then(|file| {
-                let bytes = read_small_file(file, &mut buf, MANIFEST_READ_LIMIT).ok()?;
+                let bytes = read_small_file(file, buf, MANIFEST_READ_LIMIT).ok()?;
                 ManifestView::parse(bytes).map(|m| m.status)
             });
         let Some(status) = status else {
@@ -240,8 +249,7 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
                 + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
             tally.counts.last_activity = tally.counts.last_activity.max(Some(modified));
         }
-    })?;
-    Ok(tally)
+    })
 }
 
 /// Scans many Homes in parallel, answering in the order given.
