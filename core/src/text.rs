@@ -109,6 +109,8 @@ enum TableLine {
     Row(Vec<String>),
     /// Escaped free text starting at this column.
     Note(usize, String),
+    /// Escaped free text at the left margin, before the indent.
+    Heading(String),
 }
 
 impl Table {
@@ -150,6 +152,15 @@ impl Table {
         self
     }
 
+    /// Adds a line of free text at the left margin (not indented, not
+    /// measured), e.g. a section title between groups of rows that share
+    /// one set of column widths; `""` gives a blank line.
+    pub fn heading(&mut self, text: &str) -> &mut Table {
+        self.lines
+            .push(TableLine::Heading(escape(text).into_owned()));
+        self
+    }
+
     /// Whether no row was added.
     pub fn is_empty(&self) -> bool {
         !self.lines.iter().any(|l| matches!(l, TableLine::Row(_)))
@@ -173,8 +184,11 @@ impl Table {
         let mut out = String::new();
         for line in &self.lines {
             let start = out.len();
-            out.push_str(&self.indent);
+            if !matches!(line, TableLine::Heading(_)) {
+                out.push_str(&self.indent);
+            }
             match line {
+                TableLine::Heading(text) => out.push_str(text),
                 TableLine::Row(cells) => {
                     for (i, cell) in cells.iter().enumerate() {
                         if i > 0 {
@@ -306,6 +320,20 @@ mod tests {
         );
         assert!(!t.is_empty());
         assert!(Table::new([L]).is_empty());
+    }
+
+    #[test]
+    fn headings_sit_at_the_margin_and_sections_share_widths() {
+        let mut t = Table::new([L, L]).indent("  ");
+        t.heading("First:")
+            .row(["a", "one"])
+            .heading("")
+            .heading("Second \x1b:")
+            .row(["longer", "two"]);
+        assert_eq!(
+            t.render(),
+            "First:\n  a       one\n\nSecond \\x1b:\n  longer  two\n"
+        );
     }
 
     #[rstest]

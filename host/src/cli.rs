@@ -395,50 +395,44 @@ fn grouped_commands(root: &Command) -> String {
         .get_subcommands()
         .filter(|c| !c.is_hide_set())
         .collect();
-    let label = |c: &Command| {
-        let aliases: Vec<&str> = c.get_visible_aliases().collect();
-        if aliases.is_empty() {
-            c.get_name().to_owned()
-        } else {
-            format!("{} ({})", c.get_name(), aliases.join(", "))
-        }
-    };
-    let width = visible.iter().map(|c| label(c).len()).max().unwrap_or(0) + 2;
-    let line = |c: &Command| {
-        let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
-        format!("  {:<width$}{about}\n", label(c))
-    };
-    let mut out = String::new();
-    for (title, names) in GROUPS {
-        let members: Vec<&&Command> = names
-            .iter()
-            .filter_map(|n| visible.iter().find(|c| c.get_name() == *n))
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("{title} commands:\n"));
-        for c in members {
-            out.push_str(&line(c));
-        }
-        out.push('\n');
-    }
-    let others: Vec<&&Command> = visible
+    let others: Vec<&Command> = visible
         .iter()
+        .copied()
         .filter(|c| {
             !GROUPS
                 .iter()
                 .any(|(_, names)| names.contains(&c.get_name()))
         })
         .collect();
-    if !others.is_empty() {
-        out.push_str("Plugin commands:\n");
-        for c in others {
-            out.push_str(&line(c));
+    let sections = GROUPS
+        .iter()
+        .map(|(title, names)| {
+            let members = names
+                .iter()
+                .filter_map(|n| visible.iter().copied().find(|c| c.get_name() == *n))
+                .collect::<Vec<_>>();
+            (format!("{title} commands:"), members)
+        })
+        .chain([("Plugin commands:".to_owned(), others)]);
+    // One table, so every section's descriptions start in the same column.
+    let mut table = Table::new([Align::Left, Align::Left]).indent("  ");
+    for (title, members) in sections.filter(|(_, m)| !m.is_empty()) {
+        if !table.is_empty() {
+            table.heading("");
         }
-        out.push('\n');
+        table.heading(&title);
+        for c in members {
+            let aliases: Vec<&str> = c.get_visible_aliases().collect();
+            let label = if aliases.is_empty() {
+                c.get_name().to_owned()
+            } else {
+                format!("{} ({})", c.get_name(), aliases.join(", "))
+            };
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            table.row([label, about]);
+        }
     }
-    out.trim_end().to_owned() + "\n"
+    table.render()
 }
 
 /// Mounts a command at its path, creating intermediate groups as needed.

@@ -413,7 +413,13 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
 struct SmallDisk(PathBuf);
 
 impl SmallDisk {
+    /// Mounts a `size` tmpfs at `at`, or says why the test is skipped (not
+    /// root, or no tmpfs here) and gives `None`.
     fn mount(at: PathBuf, size: &str) -> Option<Self> {
+        if !is_root() {
+            eprintln!("SKIP: needs root to mount a small tmpfs");
+            return None;
+        }
         std::fs::create_dir_all(&at).unwrap();
         let ok = Command::new("mount")
             .args([
@@ -426,7 +432,18 @@ impl SmallDisk {
             .arg(&at)
             .status()
             .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIP: could not mount a tmpfs here");
+        }
         ok.then_some(SmallDisk(at))
+    }
+
+    /// A Home on a fresh 512 KiB disk under the sandbox (see [`SmallDisk::mount`]).
+    fn with_home(sandbox: &Sandbox) -> Option<(SmallDisk, PathBuf)> {
+        let disk = SmallDisk::mount(sandbox.root().join("small"), "512k")?;
+        let home = disk.0.join("home");
+        sandbox.track_home(&home);
+        Some((disk, home))
     }
 
     /// Fills the disk with one file; returns it (remove it to free space).
@@ -449,17 +466,10 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
-    if !is_root() {
-        eprintln!("SKIP: needs root to mount a small tmpfs");
-        return;
-    }
     let sandbox = Sandbox::new();
-    let Some(disk) = SmallDisk::mount(sandbox.root().join("small"), "512k") else {
-        eprintln!("SKIP: could not mount a tmpfs here");
+    let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
         return;
     };
-    let home = disk.0.join("home");
-    sandbox.track_home(&home);
     let (id, dir) = create(
         &sandbox,
         &home,
@@ -538,17 +548,10 @@ fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
 
 #[test]
 fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
-    if !is_root() {
-        eprintln!("SKIP: needs root to mount a small tmpfs");
-        return;
-    }
     let sandbox = Sandbox::new();
-    let Some(disk) = SmallDisk::mount(sandbox.root().join("small"), "512k") else {
-        eprintln!("SKIP: could not mount a tmpfs here");
+    let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
         return;
     };
-    let home = disk.0.join("home");
-    sandbox.track_home(&home);
     let (id, dir) = create(&sandbox, &home, &["--", "sh"]);
     let host = pid(&manifest(&dir), "hostPid");
     let log = dir.join("events.jsonl");
@@ -597,10 +600,6 @@ fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
 
 #[test]
 fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
-    if !is_root() {
-        eprintln!("SKIP: needs root to mount a small tmpfs");
-        return;
-    }
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let ended = write_session(&home, &agent_tty_e2e::session_id(1), "exited", None);
@@ -611,7 +610,6 @@ fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
     let saved = std::fs::read(state.join("homes.json")).unwrap();
     std::fs::remove_dir_all(&state).unwrap();
     let Some(disk) = SmallDisk::mount(state.clone(), "64k") else {
-        eprintln!("SKIP: could not mount a tmpfs here");
         return;
     };
     std::fs::write(state.join("homes.json"), &saved).unwrap();
