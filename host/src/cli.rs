@@ -107,7 +107,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     let outcome = plugin
         .call(&PluginRequest::Invoke { invocation })
         .and_then(|v| {
-            serde_json::from_value::<CommandOutput>(v).map_err(|e| {
+            CommandOutput::from_value(v).map_err(|e| {
                 PluginError::new(
                     ErrorCode::ProtocolError,
                     format!(
