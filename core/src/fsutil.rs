@@ -130,6 +130,30 @@ fn unique_suffix(attempt: u32) -> String {
     format!("{nanos:x}{attempt}")
 }
 
+/// Reads a file expected to be small (a manifest, a sidecar) into `buf`,
+/// reused across files, up to `limit` bytes: one `read` into a buffer
+/// larger than any such file, and only when that comes back full a loop up
+/// to `limit`. A short read of a regular file means its end, so the usual
+/// extra `read` that returns 0 is skipped, and so are the `fstat` and
+/// `lseek` that `read_to_end` makes to guess a size. Scans of thousands of
+/// Sessions read one such file each.
+pub fn read_small_file(mut file: File, buf: &mut Vec<u8>, limit: u64) -> io::Result<&[u8]> {
+    use std::io::Read;
+    const FIRST_READ: usize = 4 * 1024;
+    if buf.len() < FIRST_READ {
+        // Zeroed once per buffer, then reused for every file.
+        buf.resize(FIRST_READ, 0);
+    }
+    let n = file.read(&mut buf[..FIRST_READ])?;
+    if n < FIRST_READ {
+        return Ok(&buf[..n]);
+    }
+    buf.truncate(FIRST_READ);
+    file.take(limit.saturating_sub(FIRST_READ as u64))
+        .read_to_end(buf)?;
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

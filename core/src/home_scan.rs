@@ -15,8 +15,9 @@
 //! per Session, with Homes scanned in parallel.
 
 use crate::event_log::EVENT_LOG_FILE;
+use crate::fsutil::read_small_file;
 use crate::home::sessions_dir;
-use crate::manifest::{parse_manifest, Status, MANIFEST_FILE};
+use crate::manifest::{ManifestView, Status, MANIFEST_FILE};
 use crate::registry::{HomeEntry, HomeRegistry};
 use crate::safe_fs::{open_refusal, DirFd};
 use crate::time::format_iso;
@@ -175,25 +176,15 @@ const MANIFEST_READ_LIMIT: u64 = 1 << 20;
 /// Reads every Session of one `sessions/` directory.
 ///
 /// This is the hot path of `home list` over thousands of Homes, and nearly
-/// all of its time is spent in the kernel resolving paths. So the directory
-/// is opened once and each manifest and Event Log is reached relative to it
-/// (`openat`/`fstatat` on `<id>/session.json`), never by its full path; and
-/// manifests are read into one reused buffer without the size probe
-/// `fs::read` makes. About five system calls per Session.
+/// all of its time is spent in system calls. So the entries are read with
+/// `getdents64` from the already-open, already-checked `sessions/`
+/// descriptor, each manifest is opened beneath it in one call that follows
+/// no symlink (`<id>/session.json`, [`DirFd::open_file_beneath`]) and read
+/// into one reused buffer without the size probe `fs::read` makes, only
+/// the manifest fields a listing needs are looked at
+/// ([`ManifestView`]), and the Event Log is `fstatat`-ed relative to the
+/// descriptor: four system calls per Session.
 fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
-    use nix::dir::{Dir, Type};
-    use nix::fcntl::{openat, OFlag};
-    use nix::sys::stat::{fstatat, Mode, SFlag};
-    use std::os::fd::{AsRawFd, FromRawFd};
-    use std::os::unix::ffi::OsStrExt;
-
-    let mut dir = Dir::openat(
-        Some(sessions.as_raw_fd()),
-        ".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    let fd = dir.as_raw_fd();
     let mut tally = Tally {
         counts: SessionCounts {
             active: 0,
@@ -203,52 +194,52 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
         destroyed: 0,
         unreadable: 0,
     };
-    let (mut relative, mut buf) = (Vec::with_capacity(64), Vec::new());
-    for entry in dir.iter().flatten() {
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
+    thread_local! {
+        /// One manifest buffer per scanning thread, reused for every Home.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|buf| tally_into(sessions, &mut tally, buf))?;
+    Ok(tally)
+}
+
+fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Result<()> {
+    use nix::sys::stat::{fstatat, SFlag};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+
+    let fd = sessions.as_raw_fd();
+    let mut relative = Vec::with_capacity(64);
+    sessions.for_each_entry(|name, is_dir| {
         // A Session is a directory; symlinks and stray files are not followed.
-        let is_dir = match entry.file_type() {
-            Some(kind) => kind == Type::Directory,
-            None => {
-                fstatat(Some(fd), name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
-                    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
-                })
-            }
-        };
+        let is_dir = is_dir.unwrap_or_else(|| {
+            sessions.stat_child(name).is_ok_and(|st| {
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+            })
+        });
         if !is_dir {
-            continue;
+            return;
         }
         let at = |file: &str, relative: &mut Vec<u8>| {
             relative.clear();
-            relative.extend_from_slice(name);
+            relative.extend_from_slice(name.as_bytes());
             relative.push(b'/');
             relative.extend_from_slice(file.as_bytes());
         };
         at(MANIFEST_FILE, &mut relative);
-        let status = openat(
-            Some(fd),
-            relative.as_slice(),
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .ok()
-        .and_then(|raw| {
-            // SAFETY: `raw` was just opened and is owned by nothing else.
-            let file = unsafe { std::fs::File::from_raw_fd(raw) };
-            let bytes = read_small_file(file, &mut buf).ok()?;
-            let path = Path::new(std::ffi::OsStr::from_bytes(&relative));
-            parse_manifest(path, bytes).ok().map(|m| m.status)
-        });
+        let status = sessions
+            .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
+            .ok()
+            .and_then(|file| {
+                let bytes = read_small_file(file, buf, MANIFEST_READ_LIMIT).ok()?;
+                ManifestView::parse(bytes).map(|m| m.status)
+            });
         let Some(status) = status else {
             tally.unreadable += 1;
-            continue;
+            return;
         };
         if status == Status::Destroyed {
             tally.destroyed += 1;
-            continue;
+            return;
         }
         tally.counts.total += 1;
         tally.counts.active += usize::from(status.is_active());
@@ -258,28 +249,7 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
                 + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
             tally.counts.last_activity = tally.counts.last_activity.max(Some(modified));
         }
-    }
-    Ok(tally)
-}
-
-/// Reads a file expected to be small into `buf`: one `read` into a buffer
-/// larger than any manifest, and only when that comes back full a loop up to
-/// [`MANIFEST_READ_LIMIT`]. A short read of a regular file means its end, so
-/// the usual extra `read` that returns 0 is skipped.
-fn read_small_file(mut file: std::fs::File, buf: &mut Vec<u8>) -> io::Result<&[u8]> {
-    use std::io::Read;
-    const FIRST_READ: usize = 4 * 1024;
-    if buf.len() < FIRST_READ {
-        // Zeroed once per scan, then reused for every manifest.
-        buf.resize(FIRST_READ, 0);
-    }
-    let n = file.read(&mut buf[..FIRST_READ])?;
-    if n < FIRST_READ {
-        return Ok(&buf[..n]);
-    }
-    buf.truncate(FIRST_READ);
-    file.take(MANIFEST_READ_LIMIT).read_to_end(buf)?;
-    Ok(buf)
+    })
 }
 
 /// Scans many Homes in parallel, answering in the order given.

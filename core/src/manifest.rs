@@ -145,6 +145,131 @@ impl Manifest {
     }
 }
 
+/// A manifest as the scans of many Sessions read it (`home list`, `gc`):
+/// the same keys, types and checks as [`Manifest`], so exactly the same
+/// bytes are accepted, but nothing is copied that a scan does not use.
+/// Strings it needs are borrowed from the bytes where they have no escapes;
+/// strings it does not need are only checked to be strings.
+///
+/// It decides *whether* a manifest is valid; for *why* one is not (an
+/// error a person reads), parse it with [`parse_manifest`], which says the
+/// same thing in `serde_json`'s words for [`Manifest`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ManifestView<'a> {
+    pub version: u32,
+    #[serde(borrow)]
+    pub session_id: std::borrow::Cow<'a, str>,
+    #[allow(dead_code)]
+    created_at: CheckedStr,
+    #[serde(borrow)]
+    pub updated_at: std::borrow::Cow<'a, str>,
+    pub status: Status,
+    #[serde(default)]
+    #[allow(dead_code)]
+    failure_reason: Option<CheckedStr>,
+    #[serde(default)]
+    pub failure_origin: Option<FailureOrigin>,
+    command: CheckedStrs,
+    #[allow(dead_code)]
+    cwd: CheckedStr,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<CheckedStr>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    shell: Option<CheckedStr>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    term: Option<CheckedStr>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    env: Option<BTreeMap<String, String>>,
+    pub cols: u16,
+    pub rows: u16,
+    #[serde(default)]
+    pub creation_cols: Option<u16>,
+    #[serde(default)]
+    pub creation_rows: Option<u16>,
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub host_pid: Option<u32>,
+    #[serde(default)]
+    pub child_pid: Option<u32>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    exit_signal: Option<CheckedStr>,
+}
+
+impl<'a> ManifestView<'a> {
+    /// Parses and validates manifest bytes; `None` when [`parse_manifest`]
+    /// would refuse them.
+    pub fn parse(bytes: &'a [u8]) -> Option<ManifestView<'a>> {
+        let view: ManifestView<'a> = serde_json::from_slice(bytes).ok()?;
+        view.is_valid().then_some(view)
+    }
+
+    /// [`Manifest::validate`]'s checks.
+    fn is_valid(&self) -> bool {
+        self.version == 1
+            && self.command.0 > 0
+            && self.cols != 0
+            && self.rows != 0
+            && crate::home::validate_session_id(&self.session_id).is_ok()
+    }
+}
+
+/// A JSON string a scan does not use: checked to be one, not copied.
+#[derive(Debug)]
+struct CheckedStr;
+
+impl<'de> Deserialize<'de> for CheckedStr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = CheckedStr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<CheckedStr, E> {
+                Ok(CheckedStr)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// A JSON list of strings a scan only needs the length of.
+#[derive(Debug)]
+struct CheckedStrs(usize);
+
+impl<'de> Deserialize<'de> for CheckedStrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = CheckedStrs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<CheckedStrs, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<CheckedStr>()?.is_some() {
+                    n += 1;
+                }
+                Ok(CheckedStrs(n))
+            }
+        }
+        d.deserialize_seq(Visitor)
+    }
+}
+
 /// `<session dir>/session.json`.
 pub fn manifest_path(session_dir: &Path) -> PathBuf {
     session_dir.join(MANIFEST_FILE)
@@ -155,6 +280,30 @@ pub fn read_manifest(session_dir: &Path) -> Result<Manifest> {
     let path = manifest_path(session_dir);
     let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
     parse_manifest(&path, &bytes)
+}
+
+/// Reads a manifest through its Session directory's open, checked
+/// descriptor `dir` (`session.json` opened beneath it, never through a
+/// symlink) into `buf`, reused across Sessions. Errors are
+/// [`read_manifest`]'s, naming `session_dir`'s manifest.
+pub fn read_manifest_bytes_at<'b>(
+    dir: &crate::safe_fs::DirFd,
+    session_dir: &Path,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8]> {
+    let failed = |e| Error::read(&manifest_path(session_dir), e);
+    let file = dir
+        .open_file_beneath(Path::new(MANIFEST_FILE))
+        .map_err(failed)?;
+    fsutil::read_small_file(file, buf, u64::MAX).map_err(failed)
+}
+
+/// [`read_manifest`] through the Session directory's open, checked
+/// descriptor (see [`read_manifest_bytes_at`]).
+pub fn read_manifest_at(dir: &crate::safe_fs::DirFd, session_dir: &Path) -> Result<Manifest> {
+    let mut buf = Vec::new();
+    let bytes = read_manifest_bytes_at(dir, session_dir, &mut buf)?;
+    parse_manifest(&manifest_path(session_dir), bytes)
 }
 
 /// Parses and validates manifest bytes read from `path`.
@@ -324,6 +473,52 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(read_manifest(tmp.path()).unwrap(), m);
         assert_ne!(m.updated_at, sample().updated_at);
+    }
+
+    /// The sample manifest's JSON with `edit` applied to it.
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        edit(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    /// The scans' view accepts exactly what the full parse accepts.
+    #[rstest]
+    #[case::valid(edited(|_| {}))]
+    #[case::escaped_strings(edited(|v| { v["cwd"] = "/t\\mp\n".into(); v["name"] = "a\"b".into(); }))]
+    #[case::unknown_key_ignored(edited(|v| v["futureKey"] = 1.into()))]
+    #[case::optional_nulls(edited(|v| { v["name"] = serde_json::Value::Null; v["env"] = serde_json::Value::Null; }))]
+    #[case::env(edited(|v| v["env"] = serde_json::json!({"A": "1"})))]
+    #[case::env_not_strings(edited(|v| v["env"] = serde_json::json!({"A": 1})))]
+    #[case::missing_cwd(edited(|v| { v.as_object_mut().unwrap().remove("cwd"); }))]
+    #[case::missing_created(edited(|v| { v.as_object_mut().unwrap().remove("createdAt"); }))]
+    #[case::cwd_number(edited(|v| v["cwd"] = 5.into()))]
+    #[case::name_number(edited(|v| v["name"] = 5.into()))]
+    #[case::command_empty(edited(|v| v["command"] = serde_json::json!([])))]
+    #[case::command_not_strings(edited(|v| v["command"] = serde_json::json!([1])))]
+    #[case::command_string(edited(|v| v["command"] = "sh".into()))]
+    #[case::version_2(edited(|v| v["version"] = 2.into()))]
+    #[case::cols_zero(edited(|v| v["cols"] = 0.into()))]
+    #[case::cols_too_big(edited(|v| v["cols"] = 70000.into()))]
+    #[case::bad_status(edited(|v| v["status"] = "sleeping".into()))]
+    #[case::bad_origin(edited(|v| v["failureOrigin"] = "meteor".into()))]
+    #[case::bad_id(edited(|v| v["sessionId"] = "../x".into()))]
+    #[case::pid_negative(edited(|v| v["hostPid"] = (-1).into()))]
+    #[case::exit_signal_number(edited(|v| v["exitSignal"] = 9.into()))]
+    #[case::duplicate_key(br#"{"version": 1, "version": 1}"#.to_vec())]
+    #[case::not_json(b"{".to_vec())]
+    #[case::not_an_object(b"[]".to_vec())]
+    fn the_scan_view_accepts_what_the_full_parse_accepts(#[case] bytes: Vec<u8>) {
+        let full = parse_manifest(Path::new("session.json"), &bytes);
+        let view = ManifestView::parse(&bytes);
+        assert_eq!(
+            full.as_ref()
+                .ok()
+                .map(|m| (m.status, m.updated_at.as_str())),
+            view.as_ref().map(|v| (v.status, &*v.updated_at)),
+            "{}: full {full:?}, view {view:?}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
 
     #[test]

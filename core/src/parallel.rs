@@ -1,11 +1,18 @@
 //! One way to spread small file operations over a few threads.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// Maps `each` over `items` on up to `max_threads` threads (and the machine's
 /// cores), answering in the order given. Scanning Homes and Session
 /// directories is dominated by small file operations, so a few threads overlap
 /// them; fewer than `per_thread_min` items per thread run inline, where a
 /// thread would cost more than it saves. A worker's panic is re-raised, so a
 /// failure can never silently shorten the answer.
+///
+/// Items are handed out one at a time from a shared counter rather than in
+/// fixed chunks, so a thread slowed down (a Home on a slow disk, a busy
+/// machine) never leaves the others idle at the end; the calling thread
+/// works too instead of only waiting.
 pub fn map_in_order<T, R, F>(
     items: &[T],
     per_thread_min: usize,
@@ -24,18 +31,35 @@ where
     if threads <= 1 {
         return items.iter().map(&each).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let each = &each;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(each).collect::<Vec<_>>()))
-            .collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, each(item)));
+        }
+    };
+    let work = &work;
+    let finished: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mine = work();
         workers
             .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .chain([mine])
             .collect()
-    })
+    });
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    for (i, r) in finished.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.expect("every item was mapped"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -30,10 +30,10 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: wants_flag(&lossy, "--json"),
         no_color: wants_flag(&lossy, "--no-color"),
     };
-    // `plugins` reports on every library first-hand; everything else trusts
-    // the description cache for unchanged files.
+    // `plugins` and `doctor` report on every library first-hand; everything
+    // else trusts the description cache for unchanged files.
     let set = plugins::init(match leading_words(&lossy).first() {
-        Some(&"plugins") => plugins::Describe::Afresh,
+        Some(&"plugins" | &"doctor") => plugins::Describe::Afresh,
         _ => plugins::Describe::Cached,
     });
     let cli = build_cli(set);
@@ -107,7 +107,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     let outcome = plugin
         .call(&PluginRequest::Invoke { invocation })
         .and_then(|v| {
-            serde_json::from_value::<CommandOutput>(v).map_err(|e| {
+            CommandOutput::from_value(v).map_err(|e| {
                 PluginError::new(
                     ErrorCode::ProtocolError,
                     format!(

@@ -8,7 +8,7 @@
 //! SIGINT or SIGQUIT (a signal thread turns them into an orderly quit), and
 //! the [`DashboardHost`] through which the dashboard reaches plugins.
 
-use crate::loader::LoadedPlugin;
+use crate::loader::KnownPlugin;
 use crate::output::{self, OutputMode};
 use crate::plugins::PluginSet;
 use agent_tty_dashboard::app::{Msg, Options};
@@ -159,7 +159,7 @@ struct PluginHost<'a> {
 }
 
 impl PluginHost<'_> {
-    fn plugin(&self, pane: &PaneInfo) -> Result<&LoadedPlugin, PluginError> {
+    fn plugin(&self, pane: &PaneInfo) -> Result<&KnownPlugin, PluginError> {
         self.set.by_name(&pane.plugin).ok_or_else(|| {
             crate::plugins::not_installed(&pane.plugin, &format!("the {} pane", pane.spec.title))
         })

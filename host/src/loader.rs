@@ -6,6 +6,7 @@
 //! and every agent-tty plugin shares one root-module type, so the convenience
 //! loaders would hand back the first plugin for every file.
 
+use crate::plugin_cache::FileIdentity;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RStr, RString};
 use agent_tty_plugin_api::abi::{HostCallbacks, PluginModuleRef};
@@ -20,7 +21,7 @@ use std::sync::{Mutex, OnceLock};
 ///
 /// Its library is opened at most once per process, and only when something
 /// is sent to it: a command of another plugin never pays for this one.
-pub struct LoadedPlugin {
+pub struct KnownPlugin {
     /// The plugin's name.
     pub name: String,
     /// The plugin's version.
@@ -31,6 +32,9 @@ pub struct LoadedPlugin {
     pub path: PathBuf,
     /// Its commands, capabilities and panes.
     pub description: Description,
+    /// For a plugin described from the cache, the identity of the file that
+    /// was described: the library opened later must still be that file.
+    described_file: Option<FileIdentity>,
     /// The opened library, or why it could not be opened.
     library: OnceLock<Result<Library, String>>,
 }
@@ -49,7 +53,18 @@ struct Opened {
     name: String,
     version: String,
     interface_version: u32,
-    library: Library,
+    module: PluginModuleRef,
+}
+
+impl Opened {
+    /// The library, with its own callback entry (taken only now, once the
+    /// plugin is accepted, so a refused library never holds a slot).
+    fn into_library(self) -> Library {
+        Library {
+            callbacks: callbacks_for(&self.name),
+            module: self.module,
+        }
+    }
 }
 
 /// A library that could not be used, and why.
@@ -137,17 +152,18 @@ fn host_call(slot: Option<usize>, request: RStr<'_>) -> RString {
 }
 
 /// Opens, checks and describes one plugin library.
-pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
+pub fn load(path: &Path) -> Result<KnownPlugin, RefusedPlugin> {
     let opened = open(path)?;
-    let mut plugin = LoadedPlugin {
-        name: opened.name,
-        version: opened.version,
+    let mut plugin = KnownPlugin {
+        name: opened.name.clone(),
+        version: opened.version.clone(),
         interface_version: opened.interface_version,
         path: path.to_owned(),
         description: Description::default(),
+        described_file: None,
         library: OnceLock::new(),
     };
-    let _ = plugin.library.set(Ok(opened.library));
+    let _ = plugin.library.set(Ok(opened.into_library()));
     let description = plugin
         .call(&PluginRequest::Describe)
         .and_then(|v| {
@@ -169,21 +185,23 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, RefusedPlugin> {
     Ok(plugin)
 }
 
-/// A plugin known from an earlier `describe` of the same, unchanged file; its
-/// library is opened on the first call.
+/// A plugin known from an earlier `describe` of the same, unchanged file
+/// (identity `file`); its library is opened on the first call.
 pub fn described(
     path: PathBuf,
+    file: FileIdentity,
     name: String,
     version: String,
     interface_version: u32,
     description: Description,
-) -> LoadedPlugin {
-    LoadedPlugin {
+) -> KnownPlugin {
+    KnownPlugin {
         name,
         version,
         interface_version,
         path,
         description,
+        described_file: Some(file),
         library: OnceLock::new(),
     }
 }
@@ -241,16 +259,15 @@ fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
             ),
         });
     }
-    let callbacks = callbacks_for(&name);
     Ok(Opened {
         name,
         version,
         interface_version,
-        library: Library { module, callbacks },
+        module,
     })
 }
 
-impl LoadedPlugin {
+impl KnownPlugin {
     /// Sends one request and decodes the answer. A request kind the plugin
     /// did not declare in `describe` is not sent: it is answered here with
     /// `UNSUPPORTED`, which callers treat as "this plugin cannot do that".
@@ -273,19 +290,31 @@ impl LoadedPlugin {
         Response::parse(answer.as_str())
     }
 
-    /// The opened library, opening it now if this is the first call. A
-    /// plugin described from the cache is checked to be the one described:
-    /// the cache is keyed by the file's identity, so a mismatch means the
-    /// file was swapped in a way that kept it, and the call is refused.
+    /// The opened library, opening it now if this is the first call.
+    ///
+    /// A plugin described from the cache must open as what was described:
+    /// its file must still have the identity the description was keyed by
+    /// (a rebuild or replacement since this process started changes it), and
+    /// the library must name itself the same. Otherwise the call fails and
+    /// the next command describes the new file.
     fn library(&self) -> Result<&Library, PluginError> {
         let opened = self.library.get_or_init(|| {
+            if let Some(described) = self.described_file {
+                if FileIdentity::of(&self.path) != Some(described) {
+                    return Err(format!(
+                        "{} changed (rebuilt or replaced) after this command started; \
+                         run the command again",
+                        self.path.display()
+                    ));
+                }
+            }
             let opened = open(&self.path).map_err(|r| r.reason)?;
             if (&*opened.name, &*opened.version, opened.interface_version)
                 != (&*self.name, &*self.version, self.interface_version)
             {
                 return Err(format!(
-                    "{} is now {} {}, not the {} {} it described itself as; run \
-                     `agent-tty plugins` to describe the plugins again",
+                    "{} is now {} {}, not the {} {} it was described as; run the \
+                     command again",
                     self.path.display(),
                     opened.name,
                     opened.version,
@@ -293,13 +322,14 @@ impl LoadedPlugin {
                     self.version
                 ));
             }
-            Ok(opened.library)
+            Ok(opened.into_library())
         });
         opened.as_ref().map_err(|reason| {
             PluginError::new(
                 ErrorCode::PluginNotInstalled,
                 format!(
-                    "the {} plugin could not be loaded: {reason}; see `agent-tty plugins`",
+                    "the {} plugin could not be opened: {reason} (`agent-tty plugins` \
+                     lists every plugin and why one is refused)",
                     self.name
                 ),
             )
@@ -311,4 +341,47 @@ impl LoadedPlugin {
 /// abi_stable's messages span several indented lines; a refusal reason is one.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plugin described from the cache whose file changed before its first
+    /// call is not opened: the call fails, naming the plugin and the file.
+    #[test]
+    fn a_described_plugin_whose_file_changed_is_not_opened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("libagent_tty_plugin_x.so");
+        std::fs::write(&path, b"described").unwrap();
+        let identity = FileIdentity::of(&path).unwrap();
+        let plugin = described(
+            path.clone(),
+            identity,
+            "x".into(),
+            "1.0.0".into(),
+            INTERFACE_VERSION,
+            Description::default(),
+        );
+        std::fs::write(&path, b"replaced, not a library").unwrap();
+        let invoke = PluginRequest::Invoke {
+            invocation: agent_tty_plugin_api::Invocation {
+                command: vec!["x".into()],
+                args: Default::default(),
+                context: Default::default(),
+            },
+        };
+        let err = plugin.call(&invoke).unwrap_err();
+        assert_eq!(err.code, ErrorCode::PluginNotInstalled);
+        assert!(
+            err.message.contains("the x plugin could not be opened"),
+            "{err:?}"
+        );
+        assert!(
+            err.message.contains("changed (rebuilt or replaced)"),
+            "{err:?}"
+        );
+        // The answer is kept: the file is not opened on a later call either.
+        assert_eq!(plugin.call(&invoke).unwrap_err().message, err.message);
+    }
 }

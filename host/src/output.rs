@@ -21,16 +21,25 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
         eprintln!("warning: {warning}");
     }
     let text = if mode.json {
-        let envelope = json!({
-            "ok": true,
-            "command": command,
-            "timestamp": now_iso(),
-            "result": output.result,
-        });
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&envelope).unwrap_or_default()
-        )
+        // Serialised straight from the borrowed result, in the envelope's
+        // key order: a `json!` envelope would deep-copy `result` first
+        // (thousands of rows for `home list --all` over many Homes).
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            ok: bool,
+            command: &'a str,
+            timestamp: String,
+            result: &'a serde_json::Value,
+        }
+        let envelope = Envelope {
+            ok: true,
+            command,
+            timestamp: now_iso(),
+            result: &output.result,
+        };
+        let mut text = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+        text.push('\n');
+        text
     } else {
         match &output.human {
             // An empty result is one empty line, as in 0.5.

@@ -1,6 +1,6 @@
 //! The plugin description cache: what each plugin library answered to
-//! `describe` (or why it was refused), keyed by the identity of its file, so
-//! that a command opens only the plugins it uses (ADR 0010).
+//! `describe`, keyed by the identity of its file, so that a command opens
+//! only the plugins it uses (ADR 0010).
 //!
 //! Without it every invocation would `dlopen` and describe every plugin just
 //! to build the command line, though `agent-tty list` needs one plugin and
@@ -8,29 +8,48 @@
 //! file for the same reason.
 //!
 //! The cache lives in `${XDG_CACHE_HOME:-~/.cache}/agent-tty/plugins.json`.
-//! It is advisory: a missing, unreadable, malformed or untrusted cache (not a
-//! regular file of this user's, or writable by others) is ignored and the
-//! plugins are described afresh; a cache that cannot be written is not an
-//! error. An entry is used only while the file's device, inode, size,
-//! modification time and change time are unchanged and the `agent-tty`
-//! binary is the same one that wrote it (its refusal reasons and interface
-//! version are part of what is cached). Replacing or rebuilding a plugin
-//! changes its identity, so the next command describes it again; `agent-tty
-//! plugins` always describes every plugin afresh.
+//! It is advisory: a missing, unreadable, malformed or untrusted cache is
+//! ignored and the plugins are described afresh, and a cache that cannot be
+//! written is not an error. Trusted means: the `agent-tty` directory passes
+//! the Home's ownership rule (this user's or root's, writable by no one
+//! else, not a symlink) and `plugins.json` is a regular file of this user's
+//! that no one else can write, opened without following a symlink or
+//! blocking (a FIFO planted there is refused, not waited on).
+//!
+//! An entry is used only while the library's device, inode, size,
+//! modification time and change time are unchanged, and only by the
+//! `agent-tty` build that wrote it (each entry records the host's version,
+//! interface version and executable identity, so two installed builds keep
+//! separate entries instead of evicting each other). Refusals are never
+//! cached: why a library could not be opened may depend on the environment
+//! (a missing dependency, a resource limit), so a refused library is tried
+//! again by the next command. `agent-tty plugins` and `agent-tty doctor`
+//! always describe every library afresh.
 
-use crate::loader::{self, LoadedPlugin, RefusedPlugin};
+use crate::loader::{self, KnownPlugin};
+use agent_tty_core::safe_fs::DirFd;
 use agent_tty_plugin_api::{Description, INTERFACE_VERSION};
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the file's shape changes; another value is ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// The cache file's name inside `${XDG_CACHE_HOME}/agent-tty`.
+const FILE_NAME: &str = "plugins.json";
+/// Temp files are `.plugins.json.tmp-<pid>-<n>` until renamed into place.
+const TEMP_PREFIX: &str = ".plugins.json.tmp-";
 /// A cache bigger than this is not read (a handful of plugins take ~30 KB).
 const MAX_BYTES: u64 = 4 << 20;
-/// Entries kept for plugin files this invocation did not find (another
-/// `AGENT_TTY_PLUGIN_PATH`), so alternating setups do not evict each other.
+/// Entries kept in all: those of the files this invocation found come first;
+/// the rest (another `AGENT_TTY_PLUGIN_PATH`, another `agent-tty` build)
+/// stay up to this many, so alternating setups do not evict each other.
 const MAX_ENTRIES: usize = 64;
 
 /// What identifies one version of a file without reading it.
@@ -90,40 +109,26 @@ impl HostIdentity {
 #[serde(rename_all = "camelCase")]
 struct CacheFile {
     format: u32,
-    host: HostIdentity,
     plugins: Vec<Entry>,
 }
 
+/// One library's `describe` answer, as one `agent-tty` build got it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Entry {
     path: PathBuf,
     file: FileIdentity,
-    outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum Outcome {
-    #[serde(rename_all = "camelCase")]
-    Described {
-        name: String,
-        version: String,
-        interface_version: u32,
-        description: Description,
-    },
-    #[serde(rename_all = "camelCase")]
-    Refused {
-        name: Option<String>,
-        version: Option<String>,
-        interface_version: Option<u32>,
-        reason: String,
-    },
+    host: HostIdentity,
+    name: String,
+    version: String,
+    interface_version: u32,
+    description: Description,
 }
 
 /// The cache as read at start-up, plus what this invocation learnt.
 pub struct PluginCache {
-    file: Option<PathBuf>,
+    /// `${XDG_CACHE_HOME}/agent-tty`, when there is a base directory.
+    dir: Option<PathBuf>,
     host: HostIdentity,
     entries: Vec<Entry>,
     changed: bool,
@@ -132,148 +137,175 @@ pub struct PluginCache {
 impl PluginCache {
     /// Reads the cache from its usual place ([`PluginCache::location`]).
     pub fn open() -> Self {
-        Self::at(Self::location())
+        Self::in_dir(Self::location())
     }
 
-    /// `${XDG_CACHE_HOME:-~/.cache}/agent-tty/plugins.json`, if there is a
-    /// usable base directory.
+    /// `${XDG_CACHE_HOME:-~/.cache}/agent-tty`, the directory that holds
+    /// `plugins.json`, if there is a usable base directory.
     pub fn location() -> Option<PathBuf> {
-        agent_tty_core::xdg::base_dir(agent_tty_core::xdg::CACHE)
-            .map(|dir| dir.join("agent-tty").join("plugins.json"))
+        agent_tty_core::xdg::base_dir(agent_tty_core::xdg::CACHE).map(|dir| dir.join("agent-tty"))
     }
 
-    /// Reads the cache at `file`; anything unusable reads as empty.
-    fn at(file: Option<PathBuf>) -> Self {
-        let host = HostIdentity::current();
-        let entries = file
+    /// Reads the cache in `dir`; anything unusable reads as empty.
+    fn in_dir(dir: Option<PathBuf>) -> Self {
+        let entries = dir
             .as_deref()
-            .and_then(read_trusted)
+            .and_then(trusted_dir)
+            .and_then(|d| read_trusted(&d))
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
-            .filter(|c| c.format == FORMAT && c.host == host)
+            .filter(|c| c.format == FORMAT)
             .map(|c| c.plugins)
             .unwrap_or_default();
         PluginCache {
-            file,
-            host,
+            dir,
+            host: HostIdentity::current(),
             entries,
             changed: false,
         }
     }
 
-    /// The cached outcome for the file at `path` whose identity is `file`.
-    pub fn lookup(
-        &self,
-        path: &Path,
-        file: FileIdentity,
-    ) -> Option<Result<LoadedPlugin, RefusedPlugin>> {
-        let entry = self
+    /// The plugin described by the file at `path` whose identity is `file`,
+    /// if this build of `agent-tty` described that very file before.
+    pub fn lookup(&self, path: &Path, file: FileIdentity) -> Option<KnownPlugin> {
+        let e = self
             .entries
             .iter()
-            .find(|e| e.path == path && e.file == file)?;
-        Some(match entry.outcome.clone() {
-            Outcome::Described {
-                name,
-                version,
-                interface_version,
-                description,
-            } => Ok(loader::described(
-                path.to_owned(),
-                name,
-                version,
-                interface_version,
-                description,
-            )),
-            Outcome::Refused {
-                name,
-                version,
-                interface_version,
-                reason,
-            } => Err(RefusedPlugin {
-                path: path.to_owned(),
-                name,
-                version,
-                interface_version,
-                reason,
-            }),
-        })
+            .find(|e| e.path == path && e.file == file && e.host == self.host)?;
+        Some(loader::described(
+            path.to_owned(),
+            file,
+            e.name.clone(),
+            e.version.clone(),
+            e.interface_version,
+            e.description.clone(),
+        ))
     }
 
-    /// Records what describing (or refusing) the file at `path` gave.
-    pub fn record(
-        &mut self,
-        path: &Path,
-        file: FileIdentity,
-        outcome: &Result<LoadedPlugin, RefusedPlugin>,
-    ) {
-        let outcome = match outcome {
-            Ok(p) => Outcome::Described {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                interface_version: p.interface_version,
-                description: p.description.clone(),
-            },
-            Err(r) => Outcome::Refused {
-                name: r.name.clone(),
-                version: r.version.clone(),
-                interface_version: r.interface_version,
-                reason: r.reason.clone(),
-            },
-        };
-        self.entries.retain(|e| e.path != path);
+    /// Records what describing the file at `path` (identity `file`) gave.
+    pub fn record(&mut self, path: &Path, file: FileIdentity, plugin: &KnownPlugin) {
+        self.entries
+            .retain(|e| !(e.path == path && e.host == self.host));
         self.entries.push(Entry {
             path: path.to_owned(),
             file,
-            outcome,
+            host: self.host.clone(),
+            name: plugin.name.clone(),
+            version: plugin.version.clone(),
+            interface_version: plugin.interface_version,
+            description: plugin.description.clone(),
         });
         self.changed = true;
     }
 
-    /// Writes the cache back if this invocation learnt something, keeping the
-    /// entries of `current` (the files found this time) first. Failing to
-    /// write is not an error: the next invocation describes again.
+    /// Writes the cache back if this invocation learnt something, keeping
+    /// this build's entries for `current` (the files found this time) first.
+    /// Failing to write is not an error: the next invocation describes again.
     pub fn save(mut self, current: &[PathBuf]) {
-        let Some(file) = self.file.take().filter(|_| self.changed) else {
+        let Some(dir) = self.dir.take().filter(|_| self.changed) else {
             return;
         };
         // Only paths JSON can carry; a non-UTF-8 plugin path is simply
         // described every time.
         self.entries.retain(|e| e.path.to_str().is_some());
-        self.entries.sort_by_key(|e| !current.contains(&e.path));
+        let host = &self.host;
+        self.entries
+            .sort_by_key(|e| !(e.host == *host && current.contains(&e.path)));
         self.entries.truncate(MAX_ENTRIES.max(current.len()));
         let cache = CacheFile {
             format: FORMAT,
-            host: self.host,
             plugins: self.entries,
         };
         let Ok(bytes) = serde_json::to_vec(&cache) else {
             return;
         };
-        if let Some(dir) = file.parent() {
-            if agent_tty_core::fsutil::create_dir_all_private(dir).is_err() {
-                return;
-            }
+        if agent_tty_core::fsutil::create_dir_all_private(&dir).is_err() {
+            return;
         }
-        let _ = agent_tty_core::fsutil::write_atomic_unsynced(&file, &bytes, 0o600);
+        if let Some(dir) = trusted_dir(&dir) {
+            remove_abandoned_temp_files(&dir);
+            let _ = replace(&dir, &bytes);
+        }
     }
 }
 
+/// The cache directory, opened without following a symlink, if it passes
+/// the ownership rule Homes pass ([`DirFd::check_trusted`]).
+fn trusted_dir(path: &Path) -> Option<DirFd> {
+    let dir = DirFd::open(path).ok()?;
+    dir.check_trusted("the plugin cache directory").ok()?;
+    Some(dir)
+}
+
+/// Opens `name` in `dir` with `flags` (always `O_NOFOLLOW | O_CLOEXEC`).
+fn open_in(dir: &DirFd, name: &str, flags: OFlag, mode: u32) -> nix::Result<File> {
+    let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let raw = openat(
+        Some(dir.as_raw_fd()),
+        OsStr::new(name),
+        flags,
+        Mode::from_bits_truncate(mode),
+    )?;
+    // SAFETY: `raw` was just opened and is owned by nothing else.
+    Ok(unsafe { File::from_raw_fd(raw) })
+}
+
 /// The cache file's bytes, if it is a regular file of this user's that no
-/// one else can write, not reached through a symlink, and of a sane size.
-fn read_trusted(path: &Path) -> Option<Vec<u8>> {
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
+/// one else can write and of a sane size. Opened non-blocking, so a FIFO or
+/// device planted at the name is refused rather than waited on.
+fn read_trusted(dir: &DirFd) -> Option<Vec<u8>> {
+    let file = open_in(dir, FILE_NAME, OFlag::O_RDONLY | OFlag::O_NONBLOCK, 0).ok()?;
     let meta = file.metadata().ok()?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if !meta.is_file() || meta.uid() != euid || meta.mode() & 0o022 != 0 || meta.len() > MAX_BYTES {
+    let me = nix::unistd::geteuid().as_raw();
+    if !meta.is_file() || meta.uid() != me || meta.mode() & 0o022 != 0 || meta.len() > MAX_BYTES {
         return None;
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes).ok()?;
+    file.take(MAX_BYTES).read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// Writes `bytes` as the cache file: a new temp file in `dir`, renamed over
+/// the old one, so a reader sees the old cache or the new, never a mix.
+fn replace(dir: &DirFd, bytes: &[u8]) -> std::io::Result<()> {
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL;
+    let pid = std::process::id();
+    let (temp, mut file) = (0..16)
+        .find_map(|n| {
+            let temp = format!("{TEMP_PREFIX}{pid}-{n}");
+            open_in(dir, &temp, flags, 0o600).ok().map(|f| (temp, f))
+        })
+        .ok_or_else(|| std::io::Error::other("no temp file name was free"))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| dir.rename_child(&temp, FILE_NAME));
+    if written.is_err() {
+        let _ = dir.unlink_child(&temp);
+    }
+    written
+}
+
+/// Removes temp files left by a writer that was killed before its rename
+/// (their process is gone).
+fn remove_abandoned_temp_files(dir: &DirFd) {
+    let Ok(names) = dir.names() else { return };
+    for name in names {
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // ESRCH: no such process. EPERM means it exists (another user's).
+        let gone = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        if gone {
+            let _ = dir.unlink_child(&name);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -281,89 +313,171 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn refused(path: &Path, reason: &str) -> Result<LoadedPlugin, RefusedPlugin> {
-        Err(RefusedPlugin {
-            path: path.to_owned(),
-            name: Some("broken".into()),
-            version: Some("9.9.9".into()),
-            interface_version: Some(99),
-            reason: reason.into(),
-        })
+    /// A plugin file and a cache directory in a temp dir.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        plugin: PathBuf,
+        dir: PathBuf,
     }
 
-    /// A cache in a temp dir with one recorded refusal of `plugin`.
-    fn saved(dir: &Path, plugin: &Path) -> PathBuf {
-        let file = dir.join("cache").join("agent-tty").join("plugins.json");
-        let mut cache = PluginCache::at(Some(file.clone()));
-        let id = FileIdentity::of(plugin).unwrap();
-        cache.record(plugin, id, &refused(plugin, "too new"));
-        cache.save(&[plugin.to_owned()]);
-        file
+    impl Fixture {
+        fn new() -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            let plugin = tmp.path().join("libagent_tty_plugin_x.so");
+            std::fs::write(&plugin, b"v1").unwrap();
+            let dir = tmp.path().join("cache").join("agent-tty");
+            Fixture {
+                plugin,
+                dir,
+                _tmp: tmp,
+            }
+        }
+
+        fn id(&self) -> FileIdentity {
+            FileIdentity::of(&self.plugin).unwrap()
+        }
+
+        fn file(&self) -> PathBuf {
+            self.dir.join(FILE_NAME)
+        }
+
+        /// Records `x` 1.2.3 for the plugin file and saves.
+        fn save(&self) {
+            let mut cache = PluginCache::in_dir(Some(self.dir.clone()));
+            let known = loader::described(
+                self.plugin.clone(),
+                self.id(),
+                "x".into(),
+                "1.2.3".into(),
+                INTERFACE_VERSION,
+                Description::default(),
+            );
+            cache.record(&self.plugin, self.id(), &known);
+            cache.save(std::slice::from_ref(&self.plugin));
+        }
+
+        fn hit(&self) -> bool {
+            PluginCache::in_dir(Some(self.dir.clone()))
+                .lookup(&self.plugin, self.id())
+                .is_some_and(|p| p.name == "x" && p.version == "1.2.3")
+        }
     }
 
     #[test]
-    fn an_entry_is_used_while_the_file_is_unchanged() {
-        let dir = tempfile::tempdir().unwrap();
-        let plugin = dir.path().join("libagent_tty_plugin_x.so");
-        std::fs::write(&plugin, b"v1").unwrap();
-        let file = saved(dir.path(), &plugin);
+    fn an_entry_is_used_while_the_file_and_the_host_are_unchanged() {
+        let f = Fixture::new();
+        f.save();
         assert_eq!(
-            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            std::fs::metadata(f.file()).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        assert!(f.hit());
 
-        let cache = PluginCache::at(Some(file.clone()));
-        let hit = cache.lookup(&plugin, FileIdentity::of(&plugin).unwrap());
-        let Some(Err(r)) = hit else {
-            panic!("the refusal is cached")
+        // Another agent-tty build's entry is not this build's.
+        let text = std::fs::read_to_string(f.file()).unwrap();
+        let other = text.replace(env!("CARGO_PKG_VERSION"), "999.0.0");
+        assert_ne!(text, other);
+        std::fs::write(f.file(), other).unwrap();
+        assert!(!f.hit());
+
+        // Rewriting the library (even to the same size) changes its identity.
+        f.save();
+        assert!(f.hit());
+        std::fs::write(&f.plugin, b"v2").unwrap();
+        assert!(!f.hit());
+    }
+
+    #[rstest::rstest]
+    #[case::world_writable_file(0o700, 0o666)]
+    #[case::group_writable_file(0o700, 0o620)]
+    #[case::group_writable_directory(0o770, 0o600)]
+    #[case::world_writable_directory(0o777, 0o600)]
+    fn a_cache_others_can_write_is_ignored_and_left_alone(
+        #[case] dir_mode: u32,
+        #[case] file_mode: u32,
+    ) {
+        let f = Fixture::new();
+        f.save();
+        let perms = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
         };
-        assert_eq!(
-            (r.reason.as_str(), r.interface_version),
-            ("too new", Some(99))
-        );
-
-        // Rewriting the file (even to the same size) changes its identity.
-        std::fs::write(&plugin, b"v2").unwrap();
-        let cache = PluginCache::at(Some(file));
-        assert!(cache
-            .lookup(&plugin, FileIdentity::of(&plugin).unwrap())
-            .is_none());
+        perms(&f.file(), file_mode);
+        perms(&f.dir, dir_mode);
+        assert!(!f.hit());
+        if dir_mode & 0o022 != 0 {
+            // Not written into either.
+            let before = std::fs::read(f.file()).unwrap();
+            std::fs::write(&f.plugin, b"changed").unwrap();
+            f.save();
+            assert_eq!(std::fs::read(f.file()).unwrap(), before);
+        }
     }
 
     #[test]
-    fn an_untrusted_or_malformed_cache_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let plugin = dir.path().join("libagent_tty_plugin_x.so");
-        std::fs::write(&plugin, b"v1").unwrap();
-        let file = saved(dir.path(), &plugin);
-        let id = FileIdentity::of(&plugin).unwrap();
+    fn symlinks_fifos_and_garbage_are_ignored() {
+        let f = Fixture::new();
+        f.save();
+        let real = f.dir.with_file_name("real.json");
+        std::fs::rename(f.file(), &real).unwrap();
+        std::os::unix::fs::symlink(&real, f.file()).unwrap();
+        assert!(!f.hit(), "a symlinked file");
 
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
-        assert!(PluginCache::at(Some(file.clone()))
-            .lookup(&plugin, id)
-            .is_none());
+        std::fs::remove_file(f.file()).unwrap();
+        nix::unistd::mkfifo(&f.file(), Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(!f.hit(), "a FIFO is refused without blocking");
 
-        let link = dir.path().join("link.json");
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::os::unix::fs::symlink(&file, &link).unwrap();
-        assert!(PluginCache::at(Some(link)).lookup(&plugin, id).is_none());
+        std::fs::remove_file(f.file()).unwrap();
+        std::fs::write(f.file(), b"{\"format\": 2, \"plugins\": [tru").unwrap();
+        assert!(!f.hit(), "malformed");
 
-        std::fs::write(&file, b"{not json").unwrap();
-        assert!(PluginCache::at(Some(file)).lookup(&plugin, id).is_none());
+        // A symlinked directory is not followed, for reading or writing.
+        let elsewhere = f.dir.with_file_name("elsewhere");
+        std::fs::rename(&f.dir, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &f.dir).unwrap();
+        std::fs::write(elsewhere.join(FILE_NAME), b"").unwrap();
+        f.save();
+        assert!(!f.hit());
+        assert_eq!(std::fs::read(elsewhere.join(FILE_NAME)).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_cache_of_another_user_is_ignored() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: needs root to give the cache file to another user");
+            return;
+        }
+        let f = Fixture::new();
+        f.save();
+        nix::unistd::chown(&f.file(), Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        assert!(!f.hit());
     }
 
     #[test]
     fn a_cache_that_cannot_be_written_is_not_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let plugin = dir.path().join("libagent_tty_plugin_x.so");
-        std::fs::write(&plugin, b"v1").unwrap();
+        let f = Fixture::new();
         // The cache's directory would have to be created under a file.
-        let blocker = dir.path().join("not-a-dir");
+        let blocker = f.dir.parent().unwrap().to_owned();
         std::fs::write(&blocker, b"").unwrap();
-        let mut cache = PluginCache::at(Some(blocker.join("agent-tty").join("plugins.json")));
-        let id = FileIdentity::of(&plugin).unwrap();
-        cache.record(&plugin, id, &refused(&plugin, "x"));
-        cache.save(&[plugin]);
-        assert!(blocker.is_file());
+        f.save();
+        assert_eq!(std::fs::read(&blocker).unwrap(), b"");
+        assert!(!f.hit());
+    }
+
+    #[test]
+    fn temp_files_of_killed_writers_are_removed_on_the_next_write() {
+        let f = Fixture::new();
+        f.save();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let abandoned = f.dir.join(format!("{TEMP_PREFIX}{dead}-0"));
+        let live = f.dir.join(format!("{TEMP_PREFIX}1-0"));
+        std::fs::write(&abandoned, b"{").unwrap();
+        std::fs::write(&live, b"{").unwrap();
+        std::fs::write(&f.plugin, b"v2").unwrap();
+        f.save();
+        assert!(!abandoned.exists());
+        assert!(live.exists(), "pid 1 is alive: its file is left");
+        assert!(f.hit());
     }
 }

@@ -2,7 +2,7 @@
 //! announcing host events.
 
 use crate::discovery;
-use crate::loader::{self, LoadedPlugin, RefusedPlugin};
+use crate::loader::{self, KnownPlugin, RefusedPlugin};
 use crate::plugin_cache::{FileIdentity, PluginCache};
 use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
 use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 /// Every library found: the ones in use and the ones refused.
 pub struct PluginSet {
-    pub loaded: Vec<LoadedPlugin>,
+    pub loaded: Vec<KnownPlugin>,
     pub refused: Vec<RefusedPlugin>,
     pub search_path: Vec<PathBuf>,
 }
@@ -69,14 +69,8 @@ pub enum Describe {
     /// new or changed libraries are opened now, the rest when first called.
     Cached,
     /// Open and describe every library now, and refresh the cache
-    /// (`agent-tty plugins`, whose report must be first-hand).
+    /// (`agent-tty plugins` and `doctor`, whose reports must be first-hand).
     Afresh,
-}
-
-/// The plugin set of this process, found and described once ([`init`]'s
-/// first call decides how; later calls return the same set).
-pub fn load() -> &'static PluginSet {
-    init(Describe::Cached)
 }
 
 /// Finds every plugin on the search path and installs the handler through
@@ -89,18 +83,20 @@ pub fn init(how: Describe) -> &'static PluginSet {
         let search_path = discovery::search_path();
         let candidates = discovery::candidates(&search_path);
         let mut cache = PluginCache::open();
-        let mut loaded: Vec<LoadedPlugin> = Vec::new();
+        let mut loaded: Vec<KnownPlugin> = Vec::new();
         let mut refused = Vec::new();
         for path in &candidates {
             let identity = FileIdentity::of(path);
             let cached = match (how, identity) {
-                (Describe::Cached, Some(id)) => cache.lookup(path, id),
+                (Describe::Cached, Some(id)) => cache.lookup(path, id).map(Ok),
                 _ => None,
             };
             let outcome = cached.unwrap_or_else(|| {
                 let outcome = loader::load(path);
-                if let Some(id) = identity {
-                    cache.record(path, id, &outcome);
+                // Only what a library said of itself is cached; a refusal
+                // may depend on the environment and is retried next time.
+                if let (Ok(plugin), Some(id)) = (&outcome, identity) {
+                    cache.record(path, id, plugin);
                 }
                 outcome
             });
@@ -134,7 +130,7 @@ pub fn init(how: Describe) -> &'static PluginSet {
 
 impl PluginSet {
     /// The plugin and spec that own a command path.
-    pub fn command(&self, path: &[String]) -> Option<(&LoadedPlugin, &CommandSpec)> {
+    pub fn command(&self, path: &[String]) -> Option<(&KnownPlugin, &CommandSpec)> {
         self.loaded.iter().find_map(|p| {
             p.description
                 .commands
@@ -145,7 +141,7 @@ impl PluginSet {
     }
 
     /// A loaded plugin by name.
-    pub fn by_name(&self, name: &str) -> Option<&LoadedPlugin> {
+    pub fn by_name(&self, name: &str) -> Option<&KnownPlugin> {
         self.loaded.iter().find(|p| p.name == name)
     }
 
@@ -162,7 +158,22 @@ impl PluginSet {
             Some(sub) if GROUPS.contains(&first) => format!("{first} {sub}"),
             _ => first.to_owned(),
         };
-        let err = not_installed(plugin, &format!("`{name}`"));
+        let err = match self
+            .refused
+            .iter()
+            .find(|r| r.name.as_deref() == Some(plugin))
+        {
+            // It is there but could not be used: say why, not "install it".
+            Some(r) => PluginError::new(
+                ErrorCode::PluginNotInstalled,
+                format!(
+                    "the {plugin} plugin was refused, so `{name}` is unavailable: {}",
+                    r.reason
+                ),
+            )
+            .with_details(serde_json::json!({ "plugin": plugin, "path": r.path })),
+            None => not_installed(plugin, &format!("`{name}`")),
+        };
         Some((name, err))
     }
 
@@ -309,7 +320,14 @@ fn handle_host_request(caller: Option<&str>, text: &str) -> String {
             name,
             args,
             context,
-        }) => load().capability_for(Caller::Plugin(caller), &name, args, &context),
+        }) => match PLUGINS.get() {
+            Some(set) => set.capability_for(Caller::Plugin(caller), &name, args, &context),
+            // Only while `init` describes the plugins.
+            None => Err(PluginError::new(
+                ErrorCode::Unsupported,
+                "a plugin cannot call the host while it is being described",
+            )),
+        },
         Ok(HostRequest::Unsupported) => Err(PluginError::new(
             ErrorCode::Unsupported,
             "this agent-tty does not support that request; the plugin is newer than the \

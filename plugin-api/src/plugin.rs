@@ -179,7 +179,7 @@ impl<P: Plugin> PluginState<P> {
                     Some(command) => command.run(host, &invocation)?,
                     None => self.plugin.invoke(host, &invocation)?,
                 };
-                to_value(serde_json::to_value(out))
+                to_value(out.into_value())
             }
             // An event newer than this SDK never reaches the plugin.
             PluginRequest::Event {

@@ -333,8 +333,15 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(exe);
-        cmd.args(args)
-            .env_remove("AGENT_TTY_HOME")
+        self.isolate(&mut cmd).args(args);
+        cmd
+    }
+
+    /// Gives `cmd` the sandbox's environment (its `HOME`, XDG directories,
+    /// no `AGENT_TTY_*` of the developer's, `SHELL=/bin/sh`, stdin closed),
+    /// for a process other than the binary itself (a shell script).
+    pub fn isolate<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env_remove("AGENT_TTY_HOME")
             .env_remove("AGENT_TTY_PLUGIN_PATH")
             .env_remove("NO_COLOR")
             .env("HOME", self.user_dir())
@@ -343,8 +350,7 @@ impl Sandbox {
             .env("XDG_CACHE_HOME", self.cache_dir())
             .env("XDG_RUNTIME_DIR", self.root().join("runtime"))
             .env("SHELL", "/bin/sh")
-            .stdin(Stdio::null());
-        cmd
+            .stdin(Stdio::null())
     }
 
     /// Runs the binary to completion.

@@ -23,6 +23,12 @@ use serde_json::json;
 pub struct HelloPane;
 
 impl Plugin for HelloPane {
+    /// No host events: the host then never opens this library just to
+    /// announce one (e.g. on every `agent-tty create`).
+    fn events(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The commands: each spec (how it is typed, its help) beside the
     /// function that runs it. The SDK lists them in `describe` and sends
     /// `agent-tty greet …` to `greet`.

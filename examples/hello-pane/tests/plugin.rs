@@ -18,9 +18,17 @@ fn describes_one_command_and_one_pane() {
 #[test]
 fn greets_as_often_as_asked() {
     let h = PluginHarness::new(HelloPane);
-    let out = h.invoke(&["greet"], json!({"name": "Ada", "times": "2"})).unwrap();
-    assert_eq!(out.result["greeting"], json!(["Greetings, Ada!", "Greetings, Ada!"]));
-    assert_eq!(out.human.as_deref(), Some("Greetings, Ada!\nGreetings, Ada!"));
+    let out = h
+        .invoke(&["greet"], json!({"name": "Ada", "times": "2"}))
+        .unwrap();
+    assert_eq!(
+        out.result["greeting"],
+        json!(["Greetings, Ada!", "Greetings, Ada!"])
+    );
+    assert_eq!(
+        out.human.as_deref(),
+        Some("Greetings, Ada!\nGreetings, Ada!")
+    );
 }
 
 #[test]
@@ -40,7 +48,10 @@ fn the_pane_counts_presses_and_closes_on_esc() {
     };
     let pane = h.open_pane("greeter", ctx).unwrap();
     let key = |c| KeyEvent::plain(c);
-    assert_eq!(h.key(pane, key(KeyCode::Char(' '))).unwrap(), PaneAction::None);
+    assert_eq!(
+        h.key(pane, key(KeyCode::Char(' '))).unwrap(),
+        PaneAction::None
+    );
     let text = frame_text(&h.render(pane, 40, 5).unwrap());
     assert_eq!(text[1], "Home: /h");
     assert_eq!(text[2], "Space pressed 1 times; Esc closes");

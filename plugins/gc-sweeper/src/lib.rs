@@ -103,10 +103,13 @@ impl GcPlugin {
                 ));
             }
         }
-        let mut out = CommandOutput::new(
-            report::result(&sweeps, options.dry_run),
-            report::human(&sweeps, options.dry_run),
-        );
+        // The summary is only for people; `--json` over many Homes skips it.
+        let human = if invocation.context.json {
+            String::new()
+        } else {
+            report::human(&sweeps, options.dry_run)
+        };
+        let mut out = CommandOutput::new(report::result(&sweeps, options.dry_run), human);
         out.warnings = warnings;
         Ok(out)
     }

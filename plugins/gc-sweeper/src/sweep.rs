@@ -27,8 +27,11 @@
 
 use crate::options::Options;
 use agent_tty_core::home::{sessions_dir, validate_session_id};
-use agent_tty_core::manifest::{manifest_path, read_manifest};
-use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::manifest::{
+    manifest_path, parse_manifest, read_manifest_at, read_manifest_bytes_at, ManifestView, Status,
+    MANIFEST_FILE,
+};
+use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::safe_fs::{open_refusal, tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
 use std::path::Path;
@@ -251,12 +254,7 @@ fn collect(
         .check_trusted("the Session directory")
         .map_err(|u| skip(u.reason, false))?;
     let dir = &sessions_dir(home).join(raw);
-    let mode = if options.dry_run {
-        ReconcileMode::DryRun
-    } else {
-        ReconcileMode::Apply
-    };
-    let outcome = reconcile_session(dir, mode).map_err(|e| {
+    let outcome = decide(&pinned, dir, options.dry_run).map_err(|e| {
         skip(
             format!("its manifest could not be read ({e}); left alone"),
             false,
@@ -265,10 +263,9 @@ fn collect(
     if outcome.foreign {
         return Err(skip("recorded by another machine; left alone".into(), true));
     }
-    let manifest = &outcome.manifest;
-    if !manifest.status.is_collectable() {
+    if !outcome.status.is_collectable() {
         return Err(skip(
-            format!("{}: not Collectable", manifest.status.as_str()),
+            format!("{}: not Collectable", outcome.status.as_str()),
             true,
         ));
     }
@@ -294,12 +291,14 @@ fn collect(
         }
     }
     if options.dry_run {
-        let mut bytes = tree_bytes(dir);
-        if outcome.found_dead {
+        let mut bytes = pinned.tree_bytes();
+        if let Some(written) = outcome.rewritten_len {
             // A real run frees the manifest reconcile would have written,
             // not the one on disk now: count that, so both runs agree.
-            let on_disk = std::fs::symlink_metadata(manifest_path(dir)).map_or(0, |m| m.len());
-            bytes = bytes - on_disk.min(bytes) + manifest.to_json().len() as u64;
+            let on_disk = pinned
+                .stat_child(MANIFEST_FILE)
+                .map_or(0, |st| st.st_size as u64);
+            bytes = bytes - on_disk.min(bytes) + written;
         }
         return Ok(Collected {
             bytes,
@@ -307,7 +306,7 @@ fn collect(
         });
     }
     // Re-check right before removing: a Session must never go while in use.
-    match read_manifest(dir) {
+    match read_manifest_at(&pinned, dir) {
         Ok(m) if m.status.is_collectable() => {}
         Ok(m) => {
             return Err(skip(
@@ -351,24 +350,67 @@ fn collect(
     }
 }
 
-/// The size of every regular file under `dir`, without following symlinks.
-fn tree_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else if meta.is_file() {
-                total += meta.len();
-            }
-        }
+/// What reconcile decided for one Session, as far as gc needs it.
+struct Decision {
+    /// The status after reconcile (in a dry run: as it would be).
+    status: Status,
+    /// This run found the host dead and changed (would change) the status.
+    found_dead: bool,
+    /// Recorded by another machine; left alone.
+    foreign: bool,
+    /// `updatedAt` as the Session last recorded it (see
+    /// `ReconcileOutcome::last_recorded_at`).
+    last_recorded_at: String,
+    /// In a dry run that found the host dead, the size of the manifest a
+    /// real run would write.
+    rewritten_len: Option<u64>,
+}
+
+/// Reads the manifest through the pinned Session directory and reconciles
+/// it (in a dry run, in memory only). A Terminal Session, what gc mostly
+/// meets, needs nothing but its status and `updatedAt`: those are read
+/// from a [`ManifestView`] without building the whole manifest. Anything
+/// else, and any manifest the view refuses (so the error says why, in the
+/// full parse's words), goes through [`reconcile_manifest`].
+fn decide(pinned: &DirFd, dir: &Path, dry_run: bool) -> agent_tty_core::Result<Decision> {
+    thread_local! {
+        /// One manifest buffer per sweeping thread, reused for every Session.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    total
+    BUF.with_borrow_mut(|buf| decide_with(pinned, dir, dry_run, buf))
+}
+
+fn decide_with(
+    pinned: &DirFd,
+    dir: &Path,
+    dry_run: bool,
+    buf: &mut Vec<u8>,
+) -> agent_tty_core::Result<Decision> {
+    let bytes = read_manifest_bytes_at(pinned, dir, buf)?;
+    if let Some(view) = ManifestView::parse(bytes).filter(|v| v.status.is_terminal()) {
+        return Ok(Decision {
+            status: view.status,
+            found_dead: false,
+            foreign: false,
+            last_recorded_at: view.updated_at.into_owned(),
+            rewritten_len: None,
+        });
+    }
+    let manifest = parse_manifest(&manifest_path(dir), bytes)?;
+    let mode = if dry_run {
+        ReconcileMode::DryRun
+    } else {
+        ReconcileMode::Apply
+    };
+    let outcome = reconcile_manifest(dir, manifest, mode)?;
+    Ok(Decision {
+        status: outcome.manifest.status,
+        found_dead: outcome.found_dead,
+        foreign: outcome.foreign,
+        rewritten_len: (dry_run && outcome.found_dead)
+            .then(|| outcome.manifest.to_json().len() as u64),
+        last_recorded_at: outcome.last_recorded_at,
+    })
 }
 
 #[cfg(test)]

@@ -22,13 +22,16 @@ pub fn result(registry: &HomeRegistry, all: bool) -> Value {
     list_homes(registry, scope(all)).to_json(false)
 }
 
-/// Runs `home list`.
-pub fn run(registry: &HomeRegistry, all: bool, verbose: bool) -> CommandOutput {
+/// Runs `home list`. With `--json` (`json`) the table for people is not
+/// rendered at all: scripts listing thousands of Homes never pay for it.
+pub fn run(registry: &HomeRegistry, all: bool, verbose: bool, json: bool) -> CommandOutput {
     let listing = list_homes(registry, scope(all));
-    let mut out = CommandOutput::new(
-        listing.to_json(verbose),
-        render(&listing, all, verbose, SystemTime::now()),
-    );
+    let human = if json {
+        String::new()
+    } else {
+        render(&listing, all, verbose, SystemTime::now())
+    };
+    let mut out = CommandOutput::new(listing.to_json(verbose), human);
     out.warnings.extend(listing.problem.clone());
     out
 }
@@ -230,7 +233,10 @@ mod tests {
         .unwrap();
         registry.register(&home).unwrap();
         for all in [false, true] {
-            assert_eq!(result(&registry, all), run(&registry, all, false).result);
+            assert_eq!(
+                result(&registry, all),
+                run(&registry, all, false, true).result
+            );
         }
         assert_eq!(
             result(&registry, true)["homes"].as_array().unwrap().len(),

@@ -1040,17 +1040,11 @@ agent-tty destroy "$SID" --json > /dev/null
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out: Run = std::process::Command::new("bash")
+    let out: Run = sandbox
+        .isolate(&mut std::process::Command::new("bash"))
         .arg("-c")
         .arg(&script)
         .env("PATH", path)
-        .env("HOME", sandbox.user_dir())
-        .env("XDG_STATE_HOME", sandbox.state_dir())
-        .env("XDG_DATA_HOME", sandbox.root().join("data"))
-        .env("XDG_RUNTIME_DIR", sandbox.root().join("runtime"))
-        .env("SHELL", "/bin/sh")
-        .env_remove("AGENT_TTY_PLUGIN_PATH")
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap()
         .into();

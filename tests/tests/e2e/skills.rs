@@ -88,16 +88,11 @@ fn the_agent_tty_skill_followed_literally_completes_the_loop() {
         bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out: agent_tty_e2e::Run = std::process::Command::new("bash")
+    let out: agent_tty_e2e::Run = sandbox
+        .isolate(&mut std::process::Command::new("bash"))
         .args(["-euo", "pipefail", "-c", &script])
         .env("PATH", path)
-        .env("HOME", sandbox.user_dir())
-        .env("XDG_STATE_HOME", sandbox.state_dir())
-        .env("XDG_DATA_HOME", sandbox.root().join("data"))
-        .env("XDG_RUNTIME_DIR", sandbox.root().join("runtime"))
         .env("AGENT_TTY_HOME", &home)
-        .env_remove("AGENT_TTY_PLUGIN_PATH")
-        .stdin(std::process::Stdio::null())
         .output()
         .expect("bash runs")
         .into();

@@ -4,15 +4,17 @@
 //! anyone else, so they can never disagree about what a Home holds.
 
 use crate::lookup::home_of;
+use agent_tty_core::fsutil::read_small_file;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
+use agent_tty_core::safe_fs::DirFd;
 use agent_tty_core::text::escape;
 use agent_tty_core::{home, safe_fs, Result};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One Session as listed.
 pub struct ListedSession {
@@ -61,20 +63,24 @@ pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput,
 /// a dry run, so the scan writes and signals nothing. A Home that does not
 /// exist has no Sessions.
 pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing> {
-    let sessions_dir = home::sessions_dir(home);
+    let nothing = || Listing {
+        sessions: Vec::new(),
+        skipped: Vec::new(),
+    };
     // Nothing is read from (let alone reconciled in) a Home someone else
-    // could have planted or can change: refused with the reason.
-    safe_fs::check_trusted_path(home, "the Home")?;
-    safe_fs::check_trusted_path(&sessions_dir, "the Home's sessions/")?;
-    let entries = match std::fs::read_dir(&sessions_dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Listing {
-                sessions: Vec::new(),
-                skipped: Vec::new(),
-            })
-        }
-        Err(e) => return Err(agent_tty_core::Error::read(&sessions_dir, e)),
+    // could have planted or can change: refused with the reason. The Home
+    // and its `sessions/` are opened once, neither through a symlink, and
+    // every manifest is read beneath that open `sessions/`.
+    let Some(sessions) = open_trusted(home, None, "the Home")? else {
+        return Ok(nothing());
+    };
+    let Some(sessions) = open_trusted(
+        &home::sessions_dir(home),
+        Some(&sessions),
+        "the Home's sessions/",
+    )?
+    else {
+        return Ok(nothing());
     };
     let mode = if reconcile {
         ReconcileMode::Apply
@@ -83,16 +89,25 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
     };
     // Only real directories with valid ids: a symlink could lead out of
     // `sessions/`, and other entries are not Sessions.
-    let dirs: Vec<(String, PathBuf)> = entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .filter(|(id, _)| !id.starts_with('.') && home::validate_session_id(id).is_ok())
-        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    sessions
+        .for_each_entry(|name, is_dir| {
+            let is_dir = is_dir.unwrap_or_else(|| {
+                sessions
+                    .stat_child(name)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            });
+            if let (true, Some(id)) = (is_dir, name.to_str()) {
+                if !id.starts_with('.') && home::validate_session_id(id).is_ok() {
+                    ids.push(id.to_owned());
+                }
+            }
+        })
+        .map_err(|e| agent_tty_core::Error::read(sessions.path(), e))?;
     // Reading hundreds of manifests is most of a big Home's listing time;
     // spread it over up to 4 cores.
-    let found: Vec<Found> = map_in_order(&dirs, PER_WORKER_MIN, 4, |(id, dir)| {
-        look_at(id, dir, mode, all)
+    let found: Vec<Found> = map_in_order(&ids, PER_WORKER_MIN, 4, |id| {
+        look_at(&sessions, id, mode, all)
     });
     let mut sessions = Vec::new();
     let mut skipped = Vec::new();
@@ -110,17 +125,41 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
     Ok(Listing { sessions, skipped })
 }
 
+/// Opens `path` (as `name` inside `parent` when given) without following a
+/// symlink and checks it is trusted; `Ok(None)` when it does not exist.
+fn open_trusted(path: &Path, parent: Option<&DirFd>, what: &str) -> Result<Option<DirFd>> {
+    let opened = match parent {
+        Some(parent) => parent.open_child(path.file_name().unwrap_or_default()),
+        None => DirFd::open(path),
+    };
+    let dir = match opened {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(safe_fs::Untrusted {
+                path: path.to_owned(),
+                reason: safe_fs::open_refusal(what, path, &e),
+            }
+            .into())
+        }
+    };
+    dir.check_trusted(what)?;
+    Ok(Some(dir))
+}
+
 /// Fewer Sessions than this per thread are not worth a thread.
 const PER_WORKER_MIN: usize = 64;
 
 /// A listed Session, nothing to list, or why a directory was skipped.
 type Found = std::result::Result<Option<ListedSession>, String>;
 
-/// Reads one Session directory, reconciling it when it is Active.
-fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
-    let read = manifest::read_manifest(dir).and_then(|m| {
+/// Reads one Session's manifest beneath the open `sessions/`, reconciling
+/// it when it is Active.
+fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found {
+    let dir = sessions.path().join(id);
+    let read = read_manifest_beneath(sessions, id, &dir).and_then(|m| {
         if m.status.is_active() {
-            reconcile_manifest(dir, m, mode).map(|o| (o.manifest, o.foreign))
+            reconcile_manifest(&dir, m, mode).map(|o| (o.manifest, o.foreign))
         } else {
             Ok((m, false))
         }
@@ -138,6 +177,18 @@ fn look_at(id: &str, dir: &Path, mode: ReconcileMode, all: bool) -> Found {
         }
         Err(e) => Err(format!("skipped Session {id}: {e}")),
     }
+}
+
+/// `<id>/session.json` opened beneath `sessions/`, following no symlink;
+/// errors name the manifest's path as [`manifest::read_manifest`]'s do.
+fn read_manifest_beneath(sessions: &DirFd, id: &str, dir: &Path) -> Result<Manifest> {
+    let path = manifest::manifest_path(dir);
+    let mut buf = Vec::new();
+    let bytes = sessions
+        .open_file_beneath(&Path::new(id).join(manifest::MANIFEST_FILE))
+        .and_then(|file| read_small_file(file, &mut buf, u64::MAX))
+        .map_err(|e| agent_tty_core::Error::read(&path, e))?;
+    manifest::parse_manifest(&path, bytes)
 }
 
 /// `list --json`'s result.

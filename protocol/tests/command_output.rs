@@ -1,0 +1,57 @@
+//! `CommandOutput::into_value`/`from_value` move a big result across the
+//! wire without copying it, and say exactly what serde's derived
+//! conversions say.
+
+use agent_tty_protocol::{CommandOutput, HostEvent};
+use rstest::rstest;
+use serde_json::{json, Value};
+
+fn full() -> CommandOutput {
+    CommandOutput {
+        result: json!({"homes": [{"path": "/h", "activeSessions": 1}], "z": null}),
+        human: Some("Home  Active\n".into()),
+        events: vec![HostEvent::SessionCreated {
+            home: "/h".into(),
+            session_id: "01JD3Z6X8K4M2N5P7Q9R1S3T5V".into(),
+        }],
+        warnings: vec!["careful".into()],
+        exit_code: 11,
+    }
+}
+
+#[rstest]
+#[case::everything(full())]
+#[case::defaults(CommandOutput::default())]
+#[case::result_only(CommandOutput { result: json!([1, "two"]), ..Default::default() })]
+fn into_value_is_to_value(#[case] output: CommandOutput) {
+    let expected = serde_json::to_value(&output).unwrap();
+    let moved = output.into_value().unwrap();
+    assert_eq!(moved, expected);
+    // Same text on the wire, key order included.
+    assert_eq!(moved.to_string(), expected.to_string());
+}
+
+#[rstest]
+#[case::everything(serde_json::to_value(full()).unwrap())]
+#[case::no_result(json!({"human": "x"}))]
+#[case::human_not_text(json!({"result": 1, "human": 5}))]
+#[case::not_an_object(json!([1]))]
+#[case::unknown_key(json!({"result": {"a": 1}, "future": true}))]
+fn from_value_is_serdes(#[case] value: Value) {
+    let expected = serde_json::from_value::<CommandOutput>(value.clone());
+    let moved = CommandOutput::from_value(value);
+    match (moved, expected) {
+        (Ok(m), Ok(e)) => {
+            assert_eq!(m.result, e.result);
+            assert_eq!(m.human, e.human);
+            assert_eq!(m.warnings, e.warnings);
+            assert_eq!(m.exit_code, e.exit_code);
+            assert_eq!(
+                serde_json::to_value(&m.events).unwrap(),
+                serde_json::to_value(&e.events).unwrap()
+            );
+        }
+        (Err(m), Err(e)) => assert_eq!(m.to_string(), e.to_string()),
+        (m, e) => panic!("moved {m:?} but serde {e:?}"),
+    }
+}
