@@ -230,21 +230,30 @@ fn screenshot_of_a_live_session_shows_colours_cursor_and_wide_characters() {
         REFERENCE_DARK.cursor
     );
 
-    // Without --show-cursor the cursor is left out.
-    let hidden = sandbox
-        .run_in(
-            &home,
-            &[
-                "screenshot",
-                &id,
-                "--profile",
-                "reference-light",
-                "--out",
-                "x.png",
-            ],
-        )
-        .expect_code(0)
-        .result();
+    // Without --show-cursor the cursor is left out. The relative --out is
+    // resolved against the working directory: the sandbox, so the PNG never
+    // lands in the source tree.
+    let hidden: agent_tty_e2e::Run = sandbox
+        .command([
+            "--json",
+            "--home",
+            home.to_str().unwrap(),
+            "screenshot",
+            &id,
+            "--profile",
+            "reference-light",
+            "--out",
+            "x.png",
+        ])
+        .current_dir(sandbox.root())
+        .output()
+        .expect("agent-tty runs")
+        .into();
+    let hidden = hidden.expect_code(0).result();
+    assert_eq!(
+        Path::new(hidden["artifactPath"].as_str().unwrap()),
+        std::fs::canonicalize(sandbox.root()).unwrap().join("x.png")
+    );
     assert_eq!(hidden["cursorVisible"], false);
     let (w2, _, rgb2) = decode_png(Path::new(hidden["artifactPath"].as_str().unwrap()));
     assert_eq!(
