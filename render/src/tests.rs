@@ -38,7 +38,7 @@ fn image_size_follows_the_grid_and_cell_size() {
     });
     assert_eq!(image.width, 80 * cell.width + 2 * PADDING);
     assert_eq!(image.height, 24 * cell.height + 2 * PADDING);
-    assert_eq!(image.rgba.len(), (image.width * image.height * 4) as usize);
+    assert_eq!(image.rgb.len(), (image.width * image.height * 3) as usize);
     // A blank corner is the profile's background.
     assert_eq!(image.pixel(0, 0), REFERENCE_DARK.background);
 }
@@ -177,20 +177,15 @@ fn png_encoding_round_trips() {
         cells: &cells,
         cursor: Some((0, 3)),
     });
-    let png_bytes = image.clone().into_png();
+    let png_bytes = image.to_png();
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
     assert_eq!((info.width, info.height), (image.width, image.height));
     assert_eq!(&buf[..3], &REFERENCE_DARK.background);
-    // Every pixel survives the packing to RGB, in place.
-    let rgb: Vec<u8> = image
-        .rgba
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    assert_eq!(buf, rgb);
+    // Every pixel survives.
+    assert_eq!(buf, image.rgb);
 }
 
 #[test]
@@ -221,7 +216,7 @@ fn changed_rect_and_yuv_of_two_frames() {
     let cell = r.cell_size();
     assert!(left >= x && left + w <= x + cell.width, "{left} {w}");
     assert!(top >= y && top + h <= y + cell.height);
-    assert_eq!(ib.crop((left, top, w, h)).len(), (w * h * 4) as usize);
+    assert_eq!(ib.crop((left, top, w, h)).len(), (w * h * 3) as usize);
     let yuv = ia.to_yuv420(ia.width as usize + 1, ia.height as usize);
     assert_eq!(yuv.y.len(), (ia.width as usize + 1) * ia.height as usize);
     // The dark background is dark in luma.

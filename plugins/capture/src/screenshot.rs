@@ -79,8 +79,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         cells: &cells,
         cursor: cursor_visible.then(|| replay.cursor()),
     });
-    let (pixel_width, pixel_height) = (image.width, image.height);
-    let png = image.into_png();
+    let png = image.to_png();
 
     let path = match out {
         Some(path) => path,
@@ -104,8 +103,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "rows": rows,
         "cursorVisible": cursor_visible,
         "rendererBackend": RENDERER_BACKEND,
-        "pixelWidth": pixel_width,
-        "pixelHeight": pixel_height,
+        "pixelWidth": image.width,
+        "pixelHeight": image.height,
         "renderProfileHash": profile_hash,
     });
     let filename = path
@@ -134,8 +133,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "bytes": png.len(),
         "cursorVisible": cursor_visible,
         "rendererBackend": RENDERER_BACKEND,
-        "pixelWidth": pixel_width,
-        "pixelHeight": pixel_height,
+        "pixelWidth": image.width,
+        "pixelHeight": image.height,
         "sha256": sha256,
         "renderProfileHash": profile_hash,
     });
@@ -146,8 +145,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         source.id,
         path.display(),
         png.len(),
-        pixel_width,
-        pixel_height,
+        image.width,
+        image.height,
     );
     Ok(CommandOutput::new(result, human))
 }

@@ -73,9 +73,9 @@ pub fn export(
             f.delay = delay_cs(frame.at_ms - p.at_ms);
             encoder.write_frame(&f).map_err(|e| e.to_string())?;
         }
-        let mut pixels = image.crop(rect);
+        let pixels = image.crop(rect);
         let mut f =
-            gif::Frame::from_rgba_speed(rect.2 as u16, rect.3 as u16, &mut pixels, QUANTIZE_SPEED);
+            gif::Frame::from_rgb_speed(rect.2 as u16, rect.3 as u16, &pixels, QUANTIZE_SPEED);
         f.left = rect.0 as u16;
         f.top = rect.1 as u16;
         f.dispose = gif::DisposalMethod::Keep;
