@@ -543,3 +543,26 @@ pub fn dead_pid() -> u32 {
 pub fn session_id(n: usize) -> String {
     format!("01JD3Z6X8K4M2N5P7Q9R{n:06}")
 }
+
+/// `create ARGS` in `home` through `sandbox` (it must succeed): the new
+/// Session's id and directory.
+pub fn create_session(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String, PathBuf) {
+    let mut all = vec!["create"];
+    all.extend(args);
+    let result = sandbox.run_in(home, &all).expect_code(0).result();
+    let id = result["sessionId"].as_str().unwrap().to_owned();
+    let dir = home.join("sessions").join(&id);
+    (id, dir)
+}
+
+/// A Session directory's `session.json`, parsed.
+pub fn read_manifest(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
+}
+
+/// A PID field of a manifest (`hostPid`, `childPid`).
+pub fn manifest_pid(m: &Value, key: &str) -> i32 {
+    m[key]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
+}

@@ -6,7 +6,9 @@
 //! dynamic loader reports every file it maps under `LD_DEBUG=files`, and a
 //! live Session host's mappings are in `/proc/<pid>/maps`.
 
-use agent_tty_e2e::{example_plugin, plugin_lib, Run, Sandbox};
+use agent_tty_e2e::{
+    create_session, example_plugin, manifest_pid, plugin_lib, read_manifest, Run, Sandbox,
+};
 use rstest::rstest;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -113,11 +115,7 @@ fn the_session_host_maps_only_the_sessions_plugin() {
         .as_str()
         .unwrap()
         .to_owned();
-    let manifest: Value = serde_json::from_slice(
-        &std::fs::read(home.join("sessions").join(&id).join("session.json")).unwrap(),
-    )
-    .unwrap();
-    let pid = manifest["hostPid"].as_i64().expect("a host pid");
+    let pid = manifest_pid(&read_manifest(&home.join("sessions").join(&id)), "hostPid");
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let mapped: BTreeSet<&str> = maps
         .lines()

@@ -3,7 +3,10 @@
 //! binary. Tests that need a second user run as root (they give files to
 //! uid 65534, `nobody`) and skip with a message otherwise.
 
-use agent_tty_e2e::{dead_pid, eventually, process_alive, write_session, Sandbox};
+use agent_tty_e2e::{
+    create_session, dead_pid, eventually, manifest_pid, process_alive, read_manifest,
+    write_session, Sandbox,
+};
 use rstest::rstest;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
@@ -15,27 +18,8 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(10);
 const NOBODY: u32 = 65534;
 
-fn create(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String, PathBuf) {
-    let mut all = vec!["create"];
-    all.extend(args);
-    let result = sandbox.run_in(home, &all).expect_code(0).result();
-    let id = result["sessionId"].as_str().unwrap().to_owned();
-    let dir = home.join("sessions").join(&id);
-    (id, dir)
-}
-
-fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
-}
-
-fn pid(m: &Value, key: &str) -> i32 {
-    m[key]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
-}
-
 fn patch(dir: &Path, key: &str, value: Value) {
-    let mut m = manifest(dir);
+    let mut m = read_manifest(dir);
     m[key] = value;
     std::fs::write(
         dir.join("session.json"),
@@ -94,7 +78,7 @@ fn a_planted_lock_link_is_never_followed_by_a_plain_list() {
     );
     // The Session is not reconciled through the link either; the listing
     // says why it was skipped.
-    assert_eq!(manifest(&dir)["status"], "running");
+    assert_eq!(read_manifest(&dir)["status"], "running");
     assert!(
         run.stderr.contains("symlink") || run.stdout.contains("symlink"),
         "{run:?}"
@@ -105,9 +89,9 @@ fn a_planted_lock_link_is_never_followed_by_a_plain_list() {
 fn destroy_never_signals_a_process_named_only_in_the_manifest() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let (id, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     let mut bystander = Bystander::spawn();
     patch(&dir, "childPid", bystander.pid().into());
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
@@ -117,14 +101,14 @@ fn destroy_never_signals_a_process_named_only_in_the_manifest() {
     );
     assert!(gone(child), "the real command survived destroy");
     assert!(gone(host));
-    assert_eq!(manifest(&dir)["status"], "destroyed");
+    assert_eq!(read_manifest(&dir)["status"], "destroyed");
 }
 
 #[test]
 fn a_crafted_host_json_cannot_remove_another_sessions_socket() {
     let sandbox = Sandbox::new();
     let victim_home = sandbox.home("victim");
-    let (id, dir) = create(&sandbox, &victim_home, &["--", "sleep", "300"]);
+    let (id, dir) = create_session(&sandbox, &victim_home, &["--", "sleep", "300"]);
     let sidecar: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("host.json")).unwrap()).unwrap();
     let socket = PathBuf::from(sidecar["socket"].as_str().unwrap());
@@ -157,16 +141,16 @@ fn a_crafted_host_json_cannot_remove_another_sessions_socket() {
 fn a_signalled_host_ends_its_command_and_records_the_exit(#[case] signal: i32) {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let (_, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     // SAFETY: kill(2) on the host this test just created.
     unsafe { libc::kill(host, signal) };
     let ended = eventually(PATIENCE, || {
-        let m = manifest(&dir);
+        let m = read_manifest(&dir);
         (m["status"] == "exited").then_some(m)
     })
-    .unwrap_or_else(|| panic!("no exit recorded: {:#}", manifest(&dir)));
+    .unwrap_or_else(|| panic!("no exit recorded: {:#}", read_manifest(&dir)));
     // Hung up as `destroy` does (recorded as 0.5 records it: the number).
     assert!(
         ended["exitSignal"] == "SIGHUP" || ended["exitSignal"] == "1",
@@ -186,9 +170,9 @@ fn a_signalled_host_ends_its_command_and_records_the_exit(#[case] signal: i32) {
 fn a_host_whose_home_is_deleted_ends_itself_and_its_command() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let (_, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     std::fs::remove_dir_all(&home).unwrap();
     assert!(gone(child), "the command outlived its deleted Home");
     assert!(gone(host), "the host outlived its deleted Home");
@@ -204,7 +188,7 @@ fn destroy_force_ends_background_jobs_in_other_process_groups() {
          time.sleep(300)' & wait",
         job_file.display()
     );
-    let (id, _) = create(&sandbox, &home, &["--", "sh", "-c", &script]);
+    let (id, _) = create_session(&sandbox, &home, &["--", "sh", "-c", &script]);
     let job: i32 = eventually(PATIENCE, || {
         std::fs::read_to_string(&job_file).ok()?.trim().parse().ok()
     })
@@ -275,7 +259,7 @@ fn killing_create_at_any_moment_never_leaves_an_unowned_host() {
                 dir.join("session.json").exists(),
                 "round {round}: gc collected Session {id} while its host {host} runs"
             );
-            let m = manifest(&dir);
+            let m = read_manifest(&dir);
             assert_eq!(
                 m["status"], "running",
                 "round {round}: host {host} runs: {m:#}"
@@ -297,7 +281,7 @@ fn untrusted_text_is_escaped_in_human_output() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let evil = "evil\x1b[31mred\nsecond line\u{202e}";
-    let (id, _) = create(
+    let (id, _) = create_session(
         &sandbox,
         &home,
         &[
@@ -358,7 +342,7 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
     std::fs::set_permissions(&shared, PermissionsExt::from_mode(0o1777)).unwrap();
     let home = shared.join("home");
     sandbox.track_home(&home);
-    let (id, _) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let (id, _) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
     sandbox
         .run_in(&home, &["destroy", "--force", &id])
         .expect_code(0);
@@ -470,7 +454,7 @@ fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
     let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
         return;
     };
-    let (id, dir) = create(
+    let (id, dir) = create_session(
         &sandbox,
         &home,
         &[
@@ -480,7 +464,7 @@ fn a_full_disk_loses_no_event_silently_and_keeps_the_exit() {
             "while :; do echo output-line-0123456789; sleep 0.02; done",
         ],
     );
-    let host = pid(&manifest(&dir), "hostPid");
+    let host = manifest_pid(&read_manifest(&dir), "hostPid");
     let log = dir.join("events.jsonl");
     assert!(
         eventually(PATIENCE, || (std::fs::metadata(&log).ok()?.len() > 200)
@@ -552,8 +536,8 @@ fn a_run_whose_output_fills_the_disk_fails_with_the_storage_error() {
     let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
         return;
     };
-    let (id, dir) = create(&sandbox, &home, &["--", "sh"]);
-    let host = pid(&manifest(&dir), "hostPid");
+    let (id, dir) = create_session(&sandbox, &home, &["--", "sh"]);
+    let host = manifest_pid(&read_manifest(&dir), "hostPid");
     let log = dir.join("events.jsonl");
     // Full but for a few pages: room for the `input_run` event, none for
     // the command's output or its completion.
@@ -604,7 +588,7 @@ fn gc_refuses_up_front_when_the_registry_cannot_be_written() {
     let home = sandbox.home("h");
     let ended = write_session(&home, &agent_tty_e2e::session_id(1), "exited", None);
     // Register the Home, then put the state directory on a full disk.
-    let (id, _) = create(&sandbox, &home, &["--", "true"]);
+    let (id, _) = create_session(&sandbox, &home, &["--", "true"]);
     let _ = id;
     let state = sandbox.state_dir().join("agent-tty");
     let saved = std::fs::read(state.join("homes.json")).unwrap();
@@ -669,9 +653,9 @@ fn gc_killed_at_any_moment_leaves_nothing_half_removed_for_ever() {
 fn a_host_killed_outright_is_found_dead_and_its_command_ended() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (_, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let (_, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     // SAFETY: kill(2) on the host this test created.
     unsafe { libc::kill(host, libc::SIGKILL) };
     assert!(gone(host));

@@ -4,7 +4,10 @@
 
 use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::{read_all, EventBody};
-use agent_tty_e2e::{dead_pid, eventually, process_alive, snapshot_tree, Run, Sandbox};
+use agent_tty_e2e::{
+    create_session, dead_pid, eventually, manifest_pid, process_alive, read_manifest,
+    snapshot_tree, Run, Sandbox,
+};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -15,35 +18,16 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// `create --json` in `home`; returns the id and the Session directory.
-fn create(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String, PathBuf) {
-    let mut all = vec!["create"];
-    all.extend(args);
-    let result = sandbox.run_in(home, &all).expect_code(0).result();
-    let id = result["sessionId"].as_str().unwrap().to_owned();
-    let dir = home.join("sessions").join(&id);
-    (id, dir)
-}
-
-fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
-}
-
-fn pid(m: &Value, key: &str) -> i32 {
-    m[key]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
-}
-
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn wait_for_status(dir: &Path, status: &str) -> Value {
     eventually(PATIENCE, || {
-        let m = manifest(dir);
+        let m = read_manifest(dir);
         (m["status"] == status).then_some(m)
     })
-    .unwrap_or_else(|| panic!("status never became {status}: {:#}", manifest(dir)))
+    .unwrap_or_else(|| panic!("status never became {status}: {:#}", read_manifest(dir)))
 }
 
 fn listed(run: &Run) -> Vec<Value> {
@@ -86,7 +70,7 @@ fn group_members(pgid: i32) -> Vec<i32> {
 fn create_writes_the_05_layout_with_private_modes_and_list_shows_it_running() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let (id, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
 
     assert_eq!(id.len(), 26);
     assert!(
@@ -95,7 +79,7 @@ fn create_writes_the_05_layout_with_private_modes_and_list_shows_it_running() {
             && !id.contains(['I', 'L', 'O', 'U']),
         "{id} is not a ULID"
     );
-    let m = manifest(&dir);
+    let m = read_manifest(&dir);
     let mut keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut expected = vec![
@@ -125,7 +109,9 @@ fn create_writes_the_05_layout_with_private_modes_and_list_shows_it_running() {
         (json!(80), json!(24))
     );
     assert_eq!(m["term"], "xterm-256color");
-    assert!(process_alive(pid(&m, "hostPid")) && process_alive(pid(&m, "childPid")));
+    assert!(
+        process_alive(manifest_pid(&m, "hostPid")) && process_alive(manifest_pid(&m, "childPid"))
+    );
 
     assert_eq!(mode(&home), 0o700, "a Home the tool creates is private");
     assert_eq!(mode(&dir), 0o700);
@@ -190,7 +176,7 @@ fn a_default_session_runs_the_shell_with_term_cwd_and_env() {
     let home = sandbox.home("h");
     let cwd = sandbox.root().join("work");
     std::fs::create_dir(&cwd).unwrap();
-    let (id, dir) = create(
+    let (id, dir) = create_session(
         &sandbox,
         &home,
         &[
@@ -202,7 +188,7 @@ fn a_default_session_runs_the_shell_with_term_cwd_and_env() {
             "vt100",
         ],
     );
-    assert_eq!(manifest(&dir)["command"], json!(["/bin/sh"]));
+    assert_eq!(read_manifest(&dir)["command"], json!(["/bin/sh"]));
     let socket = socket_of(&sandbox, &home, &id);
     let request = ControlRequest::Text {
         data: "echo \"$TERM:$GREETING:$(pwd)\"; exit 0\r".into(),
@@ -228,7 +214,7 @@ fn a_default_session_runs_the_shell_with_term_cwd_and_env() {
 fn an_exiting_command_records_its_output_then_its_exit() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (_, dir) = create(&sandbox, &home, &["--", "sh", "-c", "echo hi; exit 3"]);
+    let (_, dir) = create_session(&sandbox, &home, &["--", "sh", "-c", "echo hi; exit 3"]);
     let m = wait_for_status(&dir, "exited");
     assert_eq!(m["exitCode"], 3);
     assert_eq!(m["exitSignal"], Value::Null);
@@ -278,7 +264,7 @@ fn socket_path_exists(sandbox: &Sandbox) -> bool {
 fn a_signalled_command_records_the_signal_number_as_0_5_does() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(&sandbox, &home, &["--", "sleep", "300"]);
+    let (id, dir) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
     let socket = socket_of(&sandbox, &home, &id);
     let answer = control::send(
         &socket,
@@ -310,9 +296,9 @@ fn killing_the_host_fails_the_session_and_ends_its_command(#[case] command: &[&s
     let home = sandbox.home("h");
     let mut args = vec!["--"];
     args.extend(command);
-    let (id, dir) = create(&sandbox, &home, &args);
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let (id, dir) = create_session(&sandbox, &home, &args);
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     assert!(socket_path_exists(&sandbox));
     // SAFETY: kill(2) on the host this test created.
     unsafe { libc::kill(host, libc::SIGKILL) };
@@ -336,7 +322,7 @@ fn killing_the_host_fails_the_session_and_ends_its_command(#[case] command: &[&s
     assert_eq!(s["pid"], Value::Null);
     eventually(PATIENCE, || group_members(child).is_empty().then_some(()))
         .expect("the command's process group is gone");
-    let m = manifest(&dir);
+    let m = read_manifest(&dir);
     assert_eq!(
         (m["hostPid"].clone(), m["childPid"].clone()),
         (Value::Null, Value::Null)
@@ -356,8 +342,8 @@ fn destroy_ends_the_process_group_and_a_second_destroy_exits_4(
     let home = sandbox.home("h");
     let mut args = vec!["--"];
     args.extend(command);
-    let (id, dir) = create(&sandbox, &home, &args);
-    let child = pid(&manifest(&dir), "childPid");
+    let (id, dir) = create_session(&sandbox, &home, &args);
+    let child = manifest_pid(&read_manifest(&dir), "childPid");
     eventually(PATIENCE, || (group_members(child).len() >= 2).then_some(()))
         .expect("the command and its background job run");
 
@@ -368,7 +354,7 @@ fn destroy_ends_the_process_group_and_a_second_destroy_exits_4(
     let r = sandbox.run_in(&home, &destroy).expect_code(0).result();
     assert_eq!(r["status"], "destroyed");
     assert!(group_members(child).is_empty(), "the process group is gone");
-    let m = manifest(&dir);
+    let m = read_manifest(&dir);
     assert_eq!(m["status"], "destroyed");
     assert_eq!(
         (m["hostPid"].clone(), m["childPid"].clone()),
@@ -384,18 +370,18 @@ fn destroy_ends_the_process_group_and_a_second_destroy_exits_4(
 fn destroy_works_when_the_host_is_already_dead() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(
+    let (id, dir) = create_session(
         &sandbox,
         &home,
         &["--", "sh", "-c", "trap '' HUP; sleep 300"],
     );
-    let m = manifest(&dir);
-    let (host, child) = (pid(&m, "hostPid"), pid(&m, "childPid"));
+    let m = read_manifest(&dir);
+    let (host, child) = (manifest_pid(&m, "hostPid"), manifest_pid(&m, "childPid"));
     // SAFETY: kill(2) on the host this test created.
     unsafe { libc::kill(host, libc::SIGKILL) };
     eventually(PATIENCE, || (!process_alive(host)).then_some(())).expect("the host dies");
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
-    assert_eq!(manifest(&dir)["status"], "destroyed");
+    assert_eq!(read_manifest(&dir)["status"], "destroyed");
     assert!(group_members(child).is_empty());
     assert!(
         !socket_path_exists(&sandbox),
@@ -407,14 +393,18 @@ fn destroy_works_when_the_host_is_already_dead() {
 fn an_ended_session_can_be_destroyed_and_unknown_ids_exit_3() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(&sandbox, &home, &["--", "true"]);
+    let (id, dir) = create_session(&sandbox, &home, &["--", "true"]);
     wait_for_status(&dir, "exited");
     let r = sandbox
         .run_in(&home, &["destroy", &id])
         .expect_code(0)
         .result();
     assert_eq!(r["previousStatus"], "exited");
-    assert_eq!(manifest(&dir)["exitCode"], 0, "the exit stays recorded");
+    assert_eq!(
+        read_manifest(&dir)["exitCode"],
+        0,
+        "the exit stays recorded"
+    );
 
     for cmd in ["destroy", "inspect"] {
         let r = sandbox.run_in(&home, &[cmd, "01JD3Z6X8K4M2N5P7Q9R1S3T5V"]);
@@ -469,9 +459,11 @@ fn the_session_survives_the_terminal_that_created_it() {
     let id = dir.file_name().unwrap().to_str().unwrap().to_owned();
     sandbox.run_in(&home, &["type", &id, "x"]).expect_code(0);
 
-    let m = manifest(&dir);
+    let m = read_manifest(&dir);
     assert_eq!(m["status"], "running");
-    assert!(process_alive(pid(&m, "hostPid")) && process_alive(pid(&m, "childPid")));
+    assert!(
+        process_alive(manifest_pid(&m, "hostPid")) && process_alive(manifest_pid(&m, "childPid"))
+    );
     let sessions = listed(&sandbox.run_in(&home, &["list"]));
     assert_eq!(sessions[0]["status"], "running");
 }
@@ -611,11 +603,11 @@ fn a_home_written_by_agent_tty_05_is_listed_reconciled_and_inspected() {
     );
 
     // The reconciled manifest keeps every 0.5 key and adds only the failure.
-    let m = manifest(&dead);
+    let m = read_manifest(&dead);
     assert_eq!(m["env"], json!({"LANG": "C.UTF-8"}));
     assert_eq!(m["idleTimeoutMs"], 0);
     assert!(!dead.join("host.json").exists(), "no sidecar is invented");
-    assert_eq!(manifest(&alive)["status"], "running");
+    assert_eq!(read_manifest(&alive)["status"], "running");
 
     let inspected = sandbox.run_in(&home, &["inspect", ids[1]]).result();
     assert_eq!(inspected["session"]["sessionId"], ids[1]);
@@ -667,7 +659,7 @@ fn sessions_recorded_by_another_machine_are_foreign_and_left_alone() {
     assert_eq!(snapshot_tree(&home), before, "nothing was written");
     let refused = sandbox.run_in(&home, &["destroy", id]);
     refused.expect_code(2);
-    assert_eq!(manifest(&dir)["status"], "running");
+    assert_eq!(read_manifest(&dir)["status"], "running");
 }
 
 #[rstest]
@@ -726,7 +718,7 @@ fn a_foreign_session_takes_no_input_or_control_from_here(#[case] args: &[&str]) 
 fn the_control_socket_logs_input_and_control_before_answering() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (id, dir) = create(&sandbox, &home, &["--", "sh"]);
+    let (id, dir) = create_session(&sandbox, &home, &["--", "sh"]);
     let socket = socket_of(&sandbox, &home, &id);
     let send = |r: ControlRequest| control::send(&socket, &r, PATIENCE);
 
@@ -771,7 +763,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
     .unwrap()
     .seq
     .unwrap();
-    let m = manifest(&dir);
+    let m = read_manifest(&dir);
     assert_eq!(
         (m["cols"].clone(), m["rows"].clone()),
         (json!(132), json!(43))
@@ -929,7 +921,7 @@ fn list_without_sessions_says_so_and_inspect_reports_derived_facts() {
     r.expect_code(0);
     assert_eq!(r.stdout, "\n", "0.5 prints one empty line");
 
-    let (id, dir) = create(&sandbox, &home, &["--name", "web", "--", "sleep", "300"]);
+    let (id, dir) = create_session(&sandbox, &home, &["--name", "web", "--", "sleep", "300"]);
     let table = sandbox.run(["--home", home.to_str().unwrap(), "list"]);
     assert_eq!(table.stdout, format!("{id}  running  sleep 300\n"));
     let inspected = sandbox.run_in(&home, &["inspect", &id]).result();
@@ -970,7 +962,7 @@ fn listing_while_sessions_are_being_created_never_fails_them() {
         // Stops the lister even when a create fails and unwinds.
         let _stop = StopOnDrop(&done);
         for _ in 0..5 {
-            create(&sandbox, &home, &["--", "sleep", "300"]);
+            create_session(&sandbox, &home, &["--", "sleep", "300"]);
         }
     });
     let all = listed(&sandbox.run_in(&home, &["list", "--all"]));
