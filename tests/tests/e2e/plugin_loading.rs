@@ -109,12 +109,7 @@ fn without_a_cache_every_plugin_is_described_and_the_cache_is_written() {
 fn the_session_host_maps_only_the_sessions_plugin() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = sandbox
-        .run_in(&home, &["create", "--", "sleep", "300"])
-        .result()["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (id, _) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
     let pid = manifest_pid(&read_manifest(&home.join("sessions").join(&id)), "hostPid");
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let mapped: BTreeSet<&str> = maps
