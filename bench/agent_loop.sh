@@ -11,7 +11,7 @@ T=target/release/timeit
 A=target/release/agent-tty
 sandbox=$(mktemp -d)
 home=$sandbox/home
-export HOME=$sandbox XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state
+export HOME=$sandbox XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state
 export XDG_RUNTIME_DIR=$sandbox/run
 mkdir -p "$XDG_RUNTIME_DIR"
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME

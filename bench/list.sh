@@ -9,7 +9,7 @@ T=target/release/timeit
 B=$PWD/target/release/agent-tty
 sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
 home=$sandbox/home
-export HOME=$sandbox XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state \
+export HOME=$sandbox XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state \
     XDG_RUNTIME_DIR=$sandbox/run
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
 statuses=(exited failed destroyed)

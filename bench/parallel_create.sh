@@ -11,7 +11,7 @@ cargo build --release -q --workspace
 B=$PWD/target/release/agent-tty
 n=${1:-128}
 sandbox=$(mktemp -d)
-export HOME=$sandbox XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state \
+export HOME=$sandbox XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state \
     XDG_RUNTIME_DIR=$sandbox/run SHELL=/bin/sh
 mkdir -p "$XDG_RUNTIME_DIR"
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME

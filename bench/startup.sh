@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Whole-process time of `agent-tty version --json` with every plugin loaded,
-# and the plugins' share of it (the same binary alone in an empty directory).
+# Whole-process time of `agent-tty version --json` with every plugin installed
+# (known from the description cache, and opened when there is no cache), and
+# the plugins' share of it (the same binary alone in an empty directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q --workspace
 T=target/release/timeit
 sandbox=$(mktemp -d); trap 'rm -rf "$sandbox"' EXIT
-export HOME=$sandbox XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state
+export HOME=$sandbox XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state
 unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
 mkdir -p "$sandbox/alone" && cp target/release/agent-tty "$sandbox/alone/"
-$T -n 100 --label "version --json, all plugins" -- target/release/agent-tty version --json
-$T -n 100 --label "version --json, no plugins " -- "$sandbox/alone/agent-tty" version --json
+# All six plugins installed: known from the plugin description cache (the
+# usual case; ADR 0010), then with no usable cache, so every run opens and
+# describes every plugin (the first run after an install or upgrade); then
+# the binary alone.
+target/release/agent-tty version --json > /dev/null # fills the cache
+$T -n 100 --label "version --json, all plugins, cached " -- target/release/agent-tty version --json
+: > "$sandbox/not-a-dir"
+XDG_CACHE_HOME=$sandbox/not-a-dir \
+  $T -n 100 --label "version --json, all plugins opened" -- target/release/agent-tty version --json
+$T -n 100 --label "version --json, no plugins        " -- "$sandbox/alone/agent-tty" version --json
 
 # Every command's start-up against `version --json` (issue 10: within 1 ms):
 # each command is run up to its first real work (an empty Home, or a Session

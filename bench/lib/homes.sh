@@ -11,7 +11,7 @@ bench_sandbox() {
   A=$PWD/target/release/agent-tty
   sandbox=$(mktemp -d)
   trap 'rm -rf "$sandbox"' EXIT
-  export HOME=$sandbox/user XDG_DATA_HOME=$sandbox/data
+  export HOME=$sandbox/user XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data
   unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
   mkdir -p "$HOME"
 }
