@@ -16,8 +16,9 @@ pub fn check(path: &Path) -> Result<(), String> {
     let unreadable = |e: std::io::Error| format!("cannot be read: {e}");
     let file = File::open(path).map_err(unreadable)?;
     let len = file.metadata().map_err(unreadable)?.len();
-    // Two small reads: the ELF header, then the program header table. Every
-    // command loads every plugin, so this check must not read the library.
+    // Two small reads: the ELF header, then the program header table. It
+    // runs before every `dlopen` (on the first call to a plugin, and when a
+    // library is described), so it must not read the library.
     let mut head = [0u8; 64];
     let got = read_at_most(&file, &mut head, 0).map_err(unreadable)?;
     let head = &head[..got];
