@@ -11,6 +11,7 @@
 //! macOS) count, so unrelated libraries beside the binary are never opened. A
 //! file named explicitly on `AGENT_TTY_PLUGIN_PATH` is tried whatever its name.
 
+use crate::plugin_cache::FileIdentity;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -41,31 +42,57 @@ pub fn search_path() -> Vec<PathBuf> {
     entries
 }
 
+/// A library found on the search path, with the identity of the file as
+/// the search saw it: the stat that found it a regular file is the one the
+/// description cache is keyed by, so the file is not stat-ed again.
+pub struct Candidate {
+    /// Where it was found.
+    pub path: PathBuf,
+    /// The file's identity when it was found.
+    pub identity: FileIdentity,
+}
+
 /// Every candidate library, in search order, each file once.
-pub fn candidates(search_path: &[PathBuf]) -> Vec<PathBuf> {
+pub fn candidates(search_path: &[PathBuf]) -> Vec<Candidate> {
+    // The identity of `path` if it is a regular file (following symlinks).
+    let regular = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| FileIdentity::from_metadata(&m))
+    };
     let mut seen = HashSet::new();
     let mut found = Vec::new();
     for entry in search_path {
-        let files = if entry.is_file() {
-            vec![entry.clone()]
+        let files = if let Some(identity) = regular(entry) {
+            vec![Candidate {
+                path: entry.clone(),
+                identity,
+            }]
         } else {
             let Ok(dir) = std::fs::read_dir(entry) else {
                 continue;
             };
-            let mut files: Vec<PathBuf> =
-                dir.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                            n.starts_with(PLUGIN_PREFIX) && n.ends_with(PLUGIN_SUFFIX)
-                        }) && p.is_file()
+            let mut files: Vec<Candidate> = dir
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(PLUGIN_PREFIX) && n.ends_with(PLUGIN_SUFFIX))
+                })
+                .filter_map(|path| {
+                    Some(Candidate {
+                        identity: regular(&path)?,
+                        path,
                     })
-                    .collect();
-            files.sort();
+                })
+                .collect();
+            files.sort_by(|a, b| a.path.cmp(&b.path));
             files
         };
         for file in files {
-            let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+            let key = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
             if seen.insert(key) {
                 found.push(file);
             }

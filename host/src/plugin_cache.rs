@@ -72,7 +72,8 @@ impl FileIdentity {
             .map(|m| Self::from_metadata(&m))
     }
 
-    fn from_metadata(m: &std::fs::Metadata) -> Self {
+    /// The identity `m` describes (metadata already fetched).
+    pub fn from_metadata(m: &std::fs::Metadata) -> Self {
         let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
         FileIdentity {
             dev: m.dev(),

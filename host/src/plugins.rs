@@ -3,7 +3,7 @@
 
 use crate::discovery;
 use crate::loader::{self, KnownPlugin, RefusedPlugin};
-use crate::plugin_cache::{FileIdentity, PluginCache};
+use crate::plugin_cache::PluginCache;
 use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
 use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
 use serde_json::Value;
@@ -85,18 +85,17 @@ pub fn init(how: Describe) -> &'static PluginSet {
         let mut cache = PluginCache::open();
         let mut loaded: Vec<KnownPlugin> = Vec::new();
         let mut refused = Vec::new();
-        for path in &candidates {
-            let identity = FileIdentity::of(path);
-            let cached = match (how, identity) {
-                (Describe::Cached, Some(id)) => cache.lookup(path, id).map(Ok),
-                _ => None,
+        for discovery::Candidate { path, identity } in &candidates {
+            let cached = match how {
+                Describe::Cached => cache.lookup(path, *identity).map(Ok),
+                Describe::Afresh => None,
             };
             let outcome = cached.unwrap_or_else(|| {
                 let outcome = loader::load(path);
                 // Only what a library said of itself is cached; a refusal
                 // may depend on the environment and is retried next time.
-                if let (Ok(plugin), Some(id)) = (&outcome, identity) {
-                    cache.record(path, id, plugin);
+                if let Ok(plugin) = &outcome {
+                    cache.record(path, *identity, plugin);
                 }
                 outcome
             });
@@ -119,7 +118,8 @@ pub fn init(how: Describe) -> &'static PluginSet {
                 Err(r) => refused.push(r),
             }
         }
-        cache.save(&candidates);
+        let found: Vec<PathBuf> = candidates.into_iter().map(|c| c.path).collect();
+        cache.save(&found);
         PluginSet {
             loaded,
             refused,
