@@ -170,16 +170,12 @@ pub fn load(path: &Path) -> Result<KnownPlugin, RefusedPlugin> {
             serde_json::from_value(v)
                 .map_err(|e| PluginError::internal(format!("malformed description: {e}")))
         })
-        .map_err(|e| RefusedPlugin {
-            path: path.to_owned(),
-            name: Some(plugin.name.clone()),
-            version: Some(plugin.version.clone()),
-            interface_version: Some(plugin.interface_version),
-            reason: format!(
+        .map_err(|e| {
+            plugin.refusal(format!(
                 "{} could not describe itself: {}",
                 path.display(),
                 e.message
-            ),
+            ))
         })?;
     plugin.description = description;
     Ok(plugin)
@@ -268,6 +264,17 @@ fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
 }
 
 impl KnownPlugin {
+    /// This plugin refused for `reason`, keeping what it said of itself.
+    pub fn refusal(&self, reason: String) -> RefusedPlugin {
+        RefusedPlugin {
+            path: self.path.clone(),
+            name: Some(self.name.clone()),
+            version: Some(self.version.clone()),
+            interface_version: Some(self.interface_version),
+            reason,
+        }
+    }
+
     /// Sends one request and decodes the answer. A request kind the plugin
     /// did not declare in `describe` is not sent: it is answered here with
     /// `UNSUPPORTED`, which callers treat as "this plugin cannot do that".

@@ -101,18 +101,12 @@ pub fn init(how: Describe) -> &'static PluginSet {
             });
             match outcome {
                 Ok(plugin) => match loaded.iter().find(|p| p.name == plugin.name) {
-                    Some(first) => refused.push(RefusedPlugin {
-                        reason: format!(
-                            "{} is another copy of the {} plugin; the first one found, {}, is in use",
-                            path.display(),
-                            plugin.name,
-                            first.path.display()
-                        ),
-                        name: Some(plugin.name.clone()),
-                        version: Some(plugin.version.clone()),
-                        interface_version: Some(plugin.interface_version),
-                        path: path.clone(),
-                    }),
+                    Some(first) => refused.push(plugin.refusal(format!(
+                        "{} is another copy of the {} plugin; the first one found, {}, is in use",
+                        path.display(),
+                        plugin.name,
+                        first.path.display()
+                    ))),
                     None => loaded.push(plugin),
                 },
                 Err(r) => refused.push(r),
