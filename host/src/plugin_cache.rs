@@ -130,6 +130,9 @@ struct Entry {
 pub struct PluginCache {
     /// `${XDG_CACHE_HOME}/agent-tty`, when there is a base directory.
     dir: Option<PathBuf>,
+    /// That directory as opened and trusted at start-up, so a save writes
+    /// through the same descriptor instead of opening it again.
+    opened: Option<DirFd>,
     host: HostIdentity,
     entries: Vec<Entry>,
     changed: bool,
@@ -149,16 +152,17 @@ impl PluginCache {
 
     /// Reads the cache in `dir`; anything unusable reads as empty.
     fn in_dir(dir: Option<PathBuf>) -> Self {
-        let entries = dir
-            .as_deref()
-            .and_then(trusted_dir)
-            .and_then(|d| read_trusted(&d))
+        let opened = dir.as_deref().and_then(trusted_dir);
+        let entries = opened
+            .as_ref()
+            .and_then(read_trusted)
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
             .filter(|c| c.format == FORMAT)
             .map(|c| c.plugins)
             .unwrap_or_default();
         PluginCache {
             dir,
+            opened,
             host: HostIdentity::current(),
             entries,
             changed: false,
@@ -219,10 +223,12 @@ impl PluginCache {
         let Ok(bytes) = serde_json::to_vec(&cache) else {
             return;
         };
-        if agent_tty_core::fsutil::create_dir_all_private(&dir).is_err() {
-            return;
-        }
-        if let Some(dir) = trusted_dir(&dir) {
+        // The directory read at start-up, else (it did not exist) created now.
+        let opened = self.opened.or_else(|| {
+            agent_tty_core::fsutil::create_dir_all_private(&dir).ok()?;
+            trusted_dir(&dir)
+        });
+        if let Some(dir) = opened {
             remove_abandoned_temp_files(&dir);
             let _ = replace(&dir, &bytes);
         }
