@@ -17,8 +17,9 @@ use agent_tty_plugin_api::{
 };
 use serde_json::json;
 
-/// The plugin. Keep it cheap to construct: the host describes every plugin on
-/// every start-up.
+/// The plugin. Keep it cheap to construct: it is built on the first request
+/// whenever the host opens the library (to describe a new or changed file,
+/// or to run one of its commands).
 #[derive(Default)]
 pub struct HelloPane;
 
