@@ -20,8 +20,7 @@ use crate::liveness::Sidecar;
 use agent_tty_plugin_api::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::FileTypeExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -114,7 +113,7 @@ pub struct ControlError {
 /// else in a shared `/tmp`), it is checked afterwards: a directory another
 /// user pre-created is refused with how to get past it, never used.
 pub fn socket_dir() -> Result<PathBuf> {
-    let dir = socket_dir_here();
+    let dir = socket_dir_location();
     if std::fs::symlink_metadata(&dir).is_err() {
         crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
     }
@@ -125,11 +124,6 @@ pub fn socket_dir() -> Result<PathBuf> {
 /// Where this process's environment puts Session sockets (not created;
 /// `doctor` checks it without creating it).
 pub fn socket_dir_location() -> PathBuf {
-    socket_dir_here()
-}
-
-/// Where this process's environment puts Session sockets (not created).
-fn socket_dir_here() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(d) if d.is_absolute() => d.join("agent-tty"),
         _ => PathBuf::from(format!("/tmp/agent-tty-{}", nix::unistd::getuid())),
@@ -212,7 +206,7 @@ pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sideca
         .and_then(|s| recorded_socket(s, session_id))
         .filter(|socket| socket.file_name().is_some_and(|n| n == name.as_str()))
         .and_then(|socket| socket.parent().map(Path::to_owned))
-        .unwrap_or_else(socket_dir_here);
+        .unwrap_or_else(socket_dir_location);
     let Ok(pinned) = crate::safe_fs::DirFd::open(&dir) else {
         return;
     };

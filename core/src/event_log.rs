@@ -314,26 +314,14 @@ impl EventLogWriter {
     /// bytes as lost; any failed append marks storage as full in the host
     /// record until an append succeeds again.
     pub fn append(&mut self, body: EventBody) -> Result<u64> {
-        if self.lost_output > 0 {
-            let label = format!(
-                "agent-tty: {} bytes of output were lost (the Event Log could not be written: \
-                 storage full?)",
-                self.lost_output
-            );
-            if let Err(e) = self.write_line(EventBody::Marker { label }) {
-                if let EventBody::Output { data } = &body {
-                    self.lost_output += data.len() as u64;
-                }
-                self.note_storage(true);
-                return Err(e);
-            }
-            self.lost_output = 0;
-        }
         let output_len = match &body {
             EventBody::Output { data } => data.len() as u64,
             _ => 0,
         };
-        match self.write_line(body) {
+        let written = self
+            .write_lost_marker()
+            .and_then(|()| self.write_line(body));
+        match written {
             Ok(seq) => {
                 self.note_storage(false);
                 Ok(seq)
@@ -344,6 +332,21 @@ impl EventLogWriter {
                 Err(e)
             }
         }
+    }
+
+    /// The `marker` saying how much output was lost, when some was.
+    fn write_lost_marker(&mut self) -> Result<()> {
+        if self.lost_output == 0 {
+            return Ok(());
+        }
+        let label = format!(
+            "agent-tty: {} bytes of output were lost (the Event Log could not be written: \
+             storage full?)",
+            self.lost_output
+        );
+        self.write_line(EventBody::Marker { label })?;
+        self.lost_output = 0;
+        Ok(())
     }
 
     /// The `seq` the next event will get.

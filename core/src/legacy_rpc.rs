@@ -19,7 +19,6 @@ use crate::control::{exchange_line, Exchange};
 use crate::error::{Error, Result};
 use agent_tty_plugin_api::ErrorCode;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,10 +28,11 @@ pub const ROOT: &str = "/tmp/agent-tty";
 /// The longest request or response line (1 MiB).
 pub const MAX_LINE: u64 = 1024 * 1024;
 
+/// The first `take` hex digits of sha256(`bytes`).
 fn sha256_hex(bytes: &[u8], take: usize) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    hex[..take].to_owned()
+    let mut hex = crate::artifacts::sha256_hex(bytes);
+    hex.truncate(take);
+    hex
 }
 
 /// `/tmp/agent-tty/<h8>`: the directory of a Home's 0.5 sockets.

@@ -307,16 +307,15 @@ fn interactive_options(shell: Shell, args: &[String]) -> Option<Options> {
     Some(options)
 }
 
-/// Writes a script atomically (a reader never sees half of it) and returns
-/// its path.
+/// Writes a script atomically (a reader never sees half of it; mode 0666
+/// less the umask, as a plain write gives) unless it already holds `text`,
+/// and returns its path.
 fn write_script(dir: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
     let path = dir.join(name);
     if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
         return Ok(path);
     }
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path)?;
+    crate::fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o666)?;
     Ok(path)
 }
 

@@ -6,7 +6,7 @@
 //!   it must leave.
 //! - `conformance/recordings/`: Event Logs of real programs (vim, less, htop,
 //!   dialog, tig, nano, a Python REPL, vttest) recorded in a real PTY
-//!   through agent-tty (`bench/record_conformance.sh` re-records them), each
+//!   through agent-tty (`conformance/record.sh` re-records them), each
 //!   with the screen text and cursor its replay must show. They replay
 //!   without the programs installed.
 //!
@@ -18,7 +18,7 @@ mod cases;
 
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::screen::ScreenReplay;
-use cases::{Case, Step, CASES};
+use cases::{Case, CASES};
 
 fn event(seq: u64, body: EventBody) -> Event {
     Event {
@@ -32,18 +32,7 @@ fn events_of(case: &Case) -> Vec<Event> {
     case.steps
         .iter()
         .enumerate()
-        .map(|(seq, step)| {
-            let body = match step {
-                Step::Out(data) => EventBody::Output {
-                    data: (*data).into(),
-                },
-                Step::Resize(cols, rows) => EventBody::Resize {
-                    cols: *cols,
-                    rows: *rows,
-                },
-            };
-            event(seq as u64, body)
-        })
+        .map(|(seq, step)| event(seq as u64, step.body()))
         .collect()
 }
 

@@ -334,18 +334,6 @@ mod tests {
         ));
     }
 
-    fn body_of(step: &cases::Step) -> EventBody {
-        match step {
-            cases::Step::Out(data) => EventBody::Output {
-                data: (*data).into(),
-            },
-            cases::Step::Resize(cols, rows) => EventBody::Resize {
-                cols: *cols,
-                rows: *rows,
-            },
-        }
-    }
-
     /// What a reader sees: text with scrollback, cursor, cells, modes.
     fn picture(r: &mut ScreenReplay) -> String {
         format!(
@@ -407,7 +395,7 @@ mod tests {
     #[test]
     fn every_conformance_case_resumes_to_the_same_screen_from_any_point() {
         for case in cases::CASES.iter().filter(|c| c.cols < 1000) {
-            let bodies: Vec<EventBody> = case.steps.iter().map(body_of).collect();
+            let bodies: Vec<EventBody> = case.steps.iter().map(cases::Step::body).collect();
             for split in 1..=bodies.len() {
                 assert!(
                     resume_equals_replay(case.cols, case.rows, &bodies[..split], &bodies[split..]),

@@ -16,6 +16,22 @@ pub enum Step {
     Resize(u16, u16),
 }
 
+impl Step {
+    /// The Event Log event body this step is (the includer imports
+    /// `EventBody`).
+    pub fn body(&self) -> super::EventBody {
+        match self {
+            Step::Out(data) => super::EventBody::Output {
+                data: (*data).into(),
+            },
+            Step::Resize(cols, rows) => super::EventBody::Resize {
+                cols: *cols,
+                rows: *rows,
+            },
+        }
+    }
+}
+
 /// One conformance case.
 pub struct Case {
     pub name: &'static str,
