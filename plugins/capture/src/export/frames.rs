@@ -18,7 +18,9 @@
 use super::{event_ms, Format};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::RenderProfile;
 use agent_tty_core::screen::{CellRows, ScreenReplay, MAX_COLS, MAX_ROWS};
+use agent_tty_render::{Image, Renderer, Screen};
 
 /// The longest pause a GIF shows, in ms.
 pub const GIF_IDLE_CAP_MS: u64 = 2000;
@@ -116,8 +118,6 @@ impl Pacing {
 pub struct Frame<'a> {
     /// Video time, ms.
     pub at_ms: u64,
-    /// The replayed screen.
-    pub replay: &'a ScreenReplay,
     /// Its cells.
     pub cells: &'a CellRows,
     /// The cursor to draw, if the program left it visible.
@@ -152,6 +152,59 @@ pub fn final_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
             manifest.creation_cols.unwrap_or(manifest.cols),
             manifest.creation_rows.unwrap_or(manifest.rows),
         ))
+}
+
+/// A Session's Event Log drawn as a GIF or video draws it: every frame on
+/// one canvas ([`canvas_size`]), in one profile.
+pub struct Canvas<'a> {
+    manifest: &'a Manifest,
+    events: &'a [Event],
+    renderer: Renderer,
+    cols: u16,
+    rows: u16,
+}
+
+impl<'a> Canvas<'a> {
+    /// The canvas for `events`, drawn in `profile`.
+    pub fn new(
+        manifest: &'a Manifest,
+        events: &'a [Event],
+        profile: &'static RenderProfile,
+    ) -> Canvas<'a> {
+        let (cols, rows) = canvas_size(manifest, events);
+        Canvas {
+            manifest,
+            events,
+            renderer: Renderer::new(profile),
+            cols,
+            rows,
+        }
+    }
+
+    /// Its size in pixels, `(width, height)`.
+    pub fn pixel_size(&self) -> (u32, u32) {
+        self.renderer.image_size(self.cols, self.rows)
+    }
+
+    /// [`for_each_frame`], each frame drawn: `emit` gets the picture and
+    /// its video time; returns the video's total length in ms.
+    pub fn draw_frames(
+        &mut self,
+        pacing: &Pacing,
+        mut emit: impl FnMut(Image, u64) -> Result<(), String>,
+    ) -> Result<u64, String> {
+        for_each_frame(self.manifest, self.events, pacing, |frame| {
+            let image = self.renderer.render_on_canvas(
+                &Screen {
+                    cells: frame.cells,
+                    cursor: frame.cursor,
+                },
+                self.cols,
+                self.rows,
+            );
+            emit(image, frame.at_ms)
+        })
+    }
 }
 
 fn changes_screen(event: &Event) -> bool {
@@ -195,7 +248,6 @@ pub fn for_each_frame(
         }
         emit(Frame {
             at_ms: at,
-            replay,
             cells: &cells,
             cursor,
         })?;

@@ -22,9 +22,12 @@ use crate::store::{sha256_hex, write_file};
 use agent_tty_core::artifacts::{
     append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
-use agent_tty_core::event_log::Event;
+use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::RenderProfile;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_render::render_profile_hash;
 use frames::Timing;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -77,6 +80,51 @@ pub struct Generated {
     pub bytes: Vec<u8>,
     /// `metadata` of the result (and of the artifact entry).
     pub metadata: Map<String, Value>,
+}
+
+/// The metadata a GIF and a WebM share (0.5's WebM fields), in 0.5's
+/// order; `codec` follows the pixel size when the format names one.
+pub(crate) struct VideoFacts<'a> {
+    pub profile: &'static RenderProfile,
+    pub pixel_size: (usize, usize),
+    pub codec: Option<&'a str>,
+    pub frame_count: u64,
+    pub duration_ms: u64,
+}
+
+impl VideoFacts<'_> {
+    pub(crate) fn metadata(&self, manifest: &Manifest, events: &[Event]) -> Map<String, Value> {
+        let mut metadata = Map::new();
+        let (final_cols, final_rows) = frames::final_size(manifest, events);
+        metadata.insert("width".into(), json!(final_cols));
+        metadata.insert("height".into(), json!(final_rows));
+        metadata.insert("profileName".into(), json!(self.profile.name));
+        metadata.insert("pixelWidth".into(), json!(self.pixel_size.0));
+        metadata.insert("pixelHeight".into(), json!(self.pixel_size.1));
+        if let Some(codec) = self.codec {
+            metadata.insert("codec".into(), json!(codec));
+        }
+        metadata.insert("frameCount".into(), json!(self.frame_count));
+        metadata.insert("videoDurationMs".into(), json!(self.duration_ms));
+        metadata.insert(
+            "renderProfileHash".into(),
+            json!(render_profile_hash(self.profile)),
+        );
+        metadata.insert(
+            "rendererBackend".into(),
+            json!(crate::screenshot::RENDERER_BACKEND),
+        );
+        let count = |kind: fn(&EventBody) -> bool| events.iter().filter(|e| kind(&e.body)).count();
+        metadata.insert(
+            "outputEventCount".into(),
+            json!(count(|b| matches!(b, EventBody::Output { .. }))),
+        );
+        metadata.insert(
+            "resizeEventCount".into(),
+            json!(count(|b| matches!(b, EventBody::Resize { .. }))),
+        );
+        metadata
+    }
 }
 
 /// Milliseconds since the epoch of an event's `ts`.
