@@ -18,10 +18,8 @@ pub mod webm;
 use crate::output_path::resolve_out;
 use crate::profile;
 use crate::session::Source;
-use crate::store::{sha256_hex, write_file};
-use agent_tty_core::artifacts::{
-    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
-};
+use crate::store::{capture_entry, sha256_hex, write_file};
+use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
@@ -276,19 +274,14 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let mut entry_metadata = metadata.clone();
     entry_metadata.insert("format".into(), json!(format.name()));
     entry_metadata.insert("outputPath".into(), json!(path));
-    let filename = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut entry = ArtifactEntry::new(
+    let entry = capture_entry(
         format.kind(),
-        filename,
+        &path,
         &source.id,
         captured_at_seq,
         Value::Object(entry_metadata),
+        (&sha256, &bytes),
     );
-    entry.sha256 = Some(sha256.clone());
-    entry.bytes = Some(bytes.len() as u64);
     if let Err(e) = append_artifact(&source.dir, entry) {
         // A file nobody lists is clutter in artifacts/; an --out file is the
         // user's and stays.
