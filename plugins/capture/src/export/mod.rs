@@ -125,12 +125,17 @@ impl VideoFacts<'_> {
     }
 }
 
-/// Milliseconds since the epoch of an event's `ts`.
-pub(crate) fn event_ms(event: &Event) -> Option<u64> {
-    let t = agent_tty_core::time::parse_iso(&event.ts)?;
+/// Milliseconds since the epoch of an ISO-8601 time.
+pub(crate) fn iso_ms(iso: &str) -> Option<u64> {
+    let t = agent_tty_core::time::parse_iso(iso)?;
     t.duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_millis() as u64)
+}
+
+/// Milliseconds since the epoch of an event's `ts`.
+pub(crate) fn event_ms(event: &Event) -> Option<u64> {
+    iso_ms(&event.ts)
 }
 
 /// `last ts − first ts`, in ms (0 for fewer than two events).
