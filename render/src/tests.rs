@@ -13,6 +13,15 @@ fn screen_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
     replay
 }
 
+/// `bytes` written to a fresh `cols` × `rows` screen, drawn by `r`.
+fn draw(r: &mut Renderer, cols: u16, rows: u16, bytes: &str, cursor: Option<(u16, u16)>) -> Image {
+    let cells = screen_of(cols, rows, bytes).visible_cells();
+    r.render(&Screen {
+        cells: &cells,
+        cursor,
+    })
+}
+
 fn count(image: &Image, x0: u32, y0: u32, w: u32, h: u32, pred: impl Fn(Rgb) -> bool) -> u32 {
     let mut n = 0;
     for y in y0..y0 + h {
@@ -30,12 +39,7 @@ fn image_size_follows_the_grid_and_cell_size() {
     let mut r = Renderer::new(&REFERENCE_DARK);
     let cell = r.cell_size();
     assert!(cell.width >= 7 && cell.height >= 14, "{cell:?}");
-    let replay = screen_of(80, 24, "hello");
-    let cells = replay.visible_cells();
-    let image = r.render(&Screen {
-        cells: &cells,
-        cursor: None,
-    });
+    let image = draw(&mut r, 80, 24, "hello", None);
     assert_eq!(image.width, 80 * cell.width + 2 * PADDING);
     assert_eq!(image.height, 24 * cell.height + 2 * PADDING);
     assert_eq!(image.rgb.len(), (image.width * image.height * 3) as usize);
@@ -46,16 +50,13 @@ fn image_size_follows_the_grid_and_cell_size() {
 #[test]
 fn colours_inverse_and_text_land_in_their_cells() {
     let mut r = Renderer::new(&REFERENCE_DARK);
-    let replay = screen_of(
+    let image = draw(
+        &mut r,
         10,
         2,
         "\x1b[48;2;255;0;0m  \x1b[0m\x1b[7mX\x1b[0m\x1b[48;5;21m \x1b[0mM",
+        None,
     );
-    let cells = replay.visible_cells();
-    let image = r.render(&Screen {
-        cells: &cells,
-        cursor: None,
-    });
     let cell = r.cell_size();
     let (x, y) = r.cell_origin(0, 0);
     // The red cells are red all over.
@@ -134,12 +135,7 @@ fn a_wide_character_spans_two_cells() {
 fn missing_glyphs_draw_a_visible_box() {
     let mut r = Renderer::new(&REFERENCE_DARK);
     // U+E000 is a private-use character no bundled face has.
-    let replay = screen_of(4, 1, "\u{e000}");
-    let cells = replay.visible_cells();
-    let image = r.render(&Screen {
-        cells: &cells,
-        cursor: None,
-    });
+    let image = draw(&mut r, 4, 1, "\u{e000}", None);
     let cell = r.cell_size();
     let (x, y) = r.cell_origin(0, 0);
     let fg = REFERENCE_DARK.foreground;
@@ -149,14 +145,7 @@ fn missing_glyphs_draw_a_visible_box() {
 #[test]
 fn attributes_change_pixels() {
     let mut r = Renderer::new(&REFERENCE_DARK);
-    let render = |r: &mut Renderer, s: &str| {
-        let replay = screen_of(4, 1, s);
-        let cells = replay.visible_cells();
-        r.render(&Screen {
-            cells: &cells,
-            cursor: None,
-        })
-    };
+    let render = |r: &mut Renderer, s: &str| draw(r, 4, 1, s, None);
     let plain = render(&mut r, "A");
     for styled in ["\x1b[1mA", "\x1b[3mA", "\x1b[4mA", "\x1b[2mA", "\x1b[9mA"] {
         // strikethrough is only visible where the engine tracks it.
@@ -171,12 +160,7 @@ fn attributes_change_pixels() {
 #[test]
 fn png_encoding_round_trips() {
     let mut r = Renderer::new(&REFERENCE_DARK);
-    let replay = screen_of(20, 5, "png");
-    let cells = replay.visible_cells();
-    let image = r.render(&Screen {
-        cells: &cells,
-        cursor: Some((0, 3)),
-    });
+    let image = draw(&mut r, 20, 5, "png", Some((0, 3)));
     let png_bytes = image.to_png();
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = decoder.read_info().unwrap();
@@ -199,17 +183,8 @@ fn profile_hashes_differ_and_are_stable() {
 #[test]
 fn changed_rect_and_yuv_of_two_frames() {
     let mut r = Renderer::new(&REFERENCE_DARK);
-    let a = screen_of(10, 3, "one");
-    let b = screen_of(10, 3, "one\r\n  x");
-    let (ca, cb) = (a.visible_cells(), b.visible_cells());
-    let ia = r.render(&Screen {
-        cells: &ca,
-        cursor: None,
-    });
-    let ib = r.render(&Screen {
-        cells: &cb,
-        cursor: None,
-    });
+    let ia = draw(&mut r, 10, 3, "one", None);
+    let ib = draw(&mut r, 10, 3, "one\r\n  x", None);
     assert_eq!(ia.changed_rect(&ia), None);
     let (left, top, w, h) = ia.changed_rect(&ib).unwrap();
     let (x, y) = r.cell_origin(1, 2);

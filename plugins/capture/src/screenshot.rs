@@ -10,10 +10,8 @@
 use crate::output_path::resolve_out;
 use crate::profile;
 use crate::session::Source;
-use crate::store::{sha256_hex, write_file};
-use agent_tty_core::artifacts::{
-    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
-};
+use crate::store::{capture_entry, sha256_hex, write_file};
+use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
 use agent_tty_core::screen::replay_session_with_scrollback;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
@@ -107,19 +105,14 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "pixelHeight": image.height,
         "renderProfileHash": profile_hash,
     });
-    let filename = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut entry = ArtifactEntry::new(
+    let entry = capture_entry(
         ArtifactKind::Screenshot,
-        filename,
+        &path,
         &source.id,
         captured_at_seq,
         metadata,
+        (&sha256, &png),
     );
-    entry.sha256 = Some(sha256.clone());
-    entry.bytes = Some(png.len() as u64);
     append_artifact(&source.dir, entry)?;
 
     let result = json!({

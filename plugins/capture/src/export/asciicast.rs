@@ -12,11 +12,11 @@
 //! - `t` is seconds since the first event with millisecond precision,
 //!   printed as JavaScript prints numbers (`0`, `1.36`, `3.025`).
 
-use super::{event_ms, Generated};
+use super::{event_ms, iso_ms, Generated};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::screen::ShownOutput;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 /// The version written in the header's `toolVersion`.
 const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -44,12 +44,9 @@ fn line(out: &mut String, t: u64, code: &str, data: &str) {
 /// The whole `.cast` file for a Session.
 pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Generated {
     let first_ms = events.first().and_then(event_ms);
-    let timestamp = match first_ms {
-        Some(ms) => ms / 1000,
-        None => agent_tty_core::time::parse_iso(&manifest.created_at)
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs()),
-    };
+    let timestamp = first_ms
+        .or_else(|| iso_ms(&manifest.created_at))
+        .map_or(0, |ms| ms / 1000);
     let header = json!({
         "version": 2,
         "width": manifest.cols,
@@ -93,7 +90,7 @@ pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Genera
     metadata.insert("markerCount".into(), json!(markers));
     Generated {
         bytes: out.into_bytes(),
-        metadata: metadata.into_iter().collect::<Map<String, Value>>(),
+        metadata,
     }
 }
 

@@ -12,16 +12,24 @@
 //!
 //! (agent-tty 0.5's WebM modes, contract §6.2). GIFs also cap every idle
 //! gap at [`GIF_IDLE_CAP_MS`], so a recording with a long pause stays short
-//! to watch. `--speed X` divides the gaps. Changes closer together than the
-//! frame interval (the format's frame-rate cap) are merged into one frame.
+//! to watch. `--speed X` divides the gaps. Changes closer together than
+//! [`FRAME_INTERVAL_MS`] (the frame-rate cap) are merged into one frame.
 
 use super::{event_ms, Format};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::RenderProfile;
 use agent_tty_core::screen::{CellRows, ScreenReplay, MAX_COLS, MAX_ROWS};
+use agent_tty_render::{Image, Renderer, Screen};
 
 /// The longest pause a GIF shows, in ms.
 pub const GIF_IDLE_CAP_MS: u64 = 2000;
+
+/// Changes closer than this (ms) are merged into one frame: 20 frames a
+/// second. Browsers show GIF delays under 20 ms as 100 ms, so a GIF never
+/// asks for less than this; for video it is smooth for a terminal and keeps
+/// the encoder well ahead of real time on a small machine.
+pub const FRAME_INTERVAL_MS: u64 = 50;
 
 /// `--timing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +75,6 @@ pub struct Pacing {
     pub final_hold_ms: u64,
     /// Gaps are divided by this.
     pub speed: f64,
-    /// Changes closer than this are merged into one frame.
-    pub frame_interval_ms: u64,
 }
 
 impl Pacing {
@@ -79,16 +85,9 @@ impl Pacing {
             Timing::Accelerated => (Some(400), false, 100, 1000),
             Timing::MaxSpeed => (None, true, 16, 500),
         };
-        let (cap, frame_interval_ms) = match format {
-            // Browsers show GIF delays under 20 ms as 100 ms, so a GIF
-            // never asks for less than 50 ms (20 frames a second).
-            Format::Gif => (
-                Some(cap.unwrap_or(GIF_IDLE_CAP_MS).min(GIF_IDLE_CAP_MS)),
-                50,
-            ),
-            // 20 frames a second is smooth for a terminal and keeps the
-            // encoder well ahead of real time on a small machine.
-            _ => (cap, 50),
+        let cap = match format {
+            Format::Gif => Some(cap.unwrap_or(GIF_IDLE_CAP_MS).min(GIF_IDLE_CAP_MS)),
+            _ => cap,
         };
         Pacing {
             cap_ms: cap,
@@ -96,7 +95,6 @@ impl Pacing {
             min_hold_ms: min_hold,
             final_hold_ms: final_hold,
             speed,
-            frame_interval_ms,
         }
     }
 
@@ -116,8 +114,6 @@ impl Pacing {
 pub struct Frame<'a> {
     /// Video time, ms.
     pub at_ms: u64,
-    /// The replayed screen.
-    pub replay: &'a ScreenReplay,
     /// Its cells.
     pub cells: &'a CellRows,
     /// The cursor to draw, if the program left it visible.
@@ -152,6 +148,59 @@ pub fn final_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
             manifest.creation_cols.unwrap_or(manifest.cols),
             manifest.creation_rows.unwrap_or(manifest.rows),
         ))
+}
+
+/// A Session's Event Log drawn as a GIF or video draws it: every frame on
+/// one canvas ([`canvas_size`]), in one profile.
+pub struct Canvas<'a> {
+    manifest: &'a Manifest,
+    events: &'a [Event],
+    renderer: Renderer,
+    cols: u16,
+    rows: u16,
+}
+
+impl<'a> Canvas<'a> {
+    /// The canvas for `events`, drawn in `profile`.
+    pub fn new(
+        manifest: &'a Manifest,
+        events: &'a [Event],
+        profile: &'static RenderProfile,
+    ) -> Canvas<'a> {
+        let (cols, rows) = canvas_size(manifest, events);
+        Canvas {
+            manifest,
+            events,
+            renderer: Renderer::new(profile),
+            cols,
+            rows,
+        }
+    }
+
+    /// Its size in pixels, `(width, height)`.
+    pub fn pixel_size(&self) -> (u32, u32) {
+        self.renderer.image_size(self.cols, self.rows)
+    }
+
+    /// [`for_each_frame`], each frame drawn: `emit` gets the picture and
+    /// its video time; returns the video's total length in ms.
+    pub fn draw_frames(
+        &mut self,
+        pacing: &Pacing,
+        mut emit: impl FnMut(Image, u64) -> Result<(), String>,
+    ) -> Result<u64, String> {
+        for_each_frame(self.manifest, self.events, pacing, |frame| {
+            let image = self.renderer.render_on_canvas(
+                &Screen {
+                    cells: frame.cells,
+                    cursor: frame.cursor,
+                },
+                self.cols,
+                self.rows,
+            );
+            emit(image, frame.at_ms)
+        })
+    }
 }
 
 fn changes_screen(event: &Event) -> bool {
@@ -195,7 +244,6 @@ pub fn for_each_frame(
         }
         emit(Frame {
             at_ms: at,
-            replay,
             cells: &cells,
             cursor,
         })?;
@@ -215,14 +263,14 @@ pub fn for_each_frame(
         }
         prev_real = Some(real);
         if let Some(start) = pending {
-            if video_ms >= start + pacing.frame_interval_ms {
+            if video_ms >= start + FRAME_INTERVAL_MS {
                 flush(&replay, start, &mut last_shown, &mut last_emit)?;
                 pending = None;
             }
         }
         replay.apply(event);
         if pending.is_none() {
-            let earliest = last_emit.map_or(0, |t| t + pacing.frame_interval_ms);
+            let earliest = last_emit.map_or(0, |t| t + FRAME_INTERVAL_MS);
             pending = Some(video_ms.max(earliest));
         }
     }

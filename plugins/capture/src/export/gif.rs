@@ -3,13 +3,12 @@
 //! that changed since the previous frame stored, so a mostly still terminal
 //! makes a small file.
 
-use super::frames::{canvas_size, final_size, for_each_frame, Pacing};
-use super::Generated;
+use super::frames::{Canvas, Pacing};
+use super::{Generated, VideoFacts};
 use agent_tty_core::event_log::Event;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
-use agent_tty_render::{render_profile_hash, Image, Renderer, Screen};
-use serde_json::{json, Map};
+use agent_tty_render::Image;
 
 /// NeuQuant's sampling factor (1 best … 30 fastest); 10 is the crate's
 /// recommended balance.
@@ -36,9 +35,8 @@ pub fn export(
     if events.is_empty() {
         return Err("the Event Log has no events to animate".into());
     }
-    let (cols, rows) = canvas_size(manifest, events);
-    let mut renderer = Renderer::new(profile);
-    let (width, height) = renderer.image_size(cols, rows);
+    let mut canvas = Canvas::new(manifest, events, profile);
+    let (width, height) = canvas.pixel_size();
     let (w16, h16) = (
         u16::try_from(width).map_err(|_| "the screen is too large for a GIF".to_owned())?,
         u16::try_from(height).map_err(|_| "the screen is too large for a GIF".to_owned())?,
@@ -52,15 +50,7 @@ pub fn export(
     let mut previous: Option<Image> = None;
     let mut pending: Option<Pending> = None;
     let mut frame_count = 0u64;
-    let total_ms = for_each_frame(manifest, events, pacing, |frame| {
-        let image = renderer.render_on_canvas(
-            &Screen {
-                cells: frame.cells,
-                cursor: frame.cursor,
-            },
-            cols,
-            rows,
-        );
+    let total_ms = canvas.draw_frames(pacing, |image, at_ms| {
         let rect = match &previous {
             None => Some((0, 0, width, height)),
             Some(prev) => prev.changed_rect(&image),
@@ -70,7 +60,7 @@ pub fn export(
         };
         if let Some(p) = pending.take() {
             let mut f = p.frame;
-            f.delay = delay_cs(frame.at_ms - p.at_ms);
+            f.delay = delay_cs(at_ms - p.at_ms);
             encoder.write_frame(&f).map_err(|e| e.to_string())?;
         }
         let pixels = image.crop(rect);
@@ -79,10 +69,7 @@ pub fn export(
         f.left = rect.0 as u16;
         f.top = rect.1 as u16;
         f.dispose = gif::DisposalMethod::Keep;
-        pending = Some(Pending {
-            frame: f,
-            at_ms: frame.at_ms,
-        });
+        pending = Some(Pending { frame: f, at_ms });
         previous = Some(image);
         frame_count += 1;
         Ok(())
@@ -94,41 +81,16 @@ pub fn export(
     }
     drop(encoder);
 
-    let mut metadata = Map::new();
-    let (final_cols, final_rows) = final_size(manifest, events);
-    metadata.insert("width".into(), json!(final_cols));
-    metadata.insert("height".into(), json!(final_rows));
-    metadata.insert("profileName".into(), json!(profile.name));
-    metadata.insert("pixelWidth".into(), json!(width));
-    metadata.insert("pixelHeight".into(), json!(height));
-    metadata.insert("frameCount".into(), json!(frame_count));
-    metadata.insert("videoDurationMs".into(), json!(total_ms));
-    metadata.insert(
-        "renderProfileHash".into(),
-        json!(render_profile_hash(profile)),
-    );
-    metadata.insert(
-        "rendererBackend".into(),
-        json!(crate::screenshot::RENDERER_BACKEND),
-    );
-    add_event_counts(&mut metadata, events);
+    let metadata = VideoFacts {
+        profile,
+        pixel_size: (width as usize, height as usize),
+        codec: None,
+        frame_count,
+        duration_ms: total_ms,
+    }
+    .metadata(manifest, events);
     Ok(Generated {
         bytes: out,
         metadata,
     })
-}
-
-/// `outputEventCount` and `resizeEventCount`, as 0.5's WebM metadata had.
-pub(crate) fn add_event_counts(metadata: &mut Map<String, serde_json::Value>, events: &[Event]) {
-    use agent_tty_core::event_log::EventBody;
-    let outputs = events
-        .iter()
-        .filter(|e| matches!(e.body, EventBody::Output { .. }))
-        .count();
-    let resizes = events
-        .iter()
-        .filter(|e| matches!(e.body, EventBody::Resize { .. }))
-        .count();
-    metadata.insert("outputEventCount".into(), json!(outputs));
-    metadata.insert("resizeEventCount".into(), json!(resizes));
 }

@@ -18,13 +18,14 @@ pub mod webm;
 use crate::output_path::resolve_out;
 use crate::profile;
 use crate::session::Source;
-use crate::store::{sha256_hex, write_file};
-use agent_tty_core::artifacts::{
-    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
-};
-use agent_tty_core::event_log::Event;
+use crate::store::{capture_entry, sha256_hex, write_file};
+use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
+use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::RenderProfile;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_render::render_profile_hash;
 use frames::Timing;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -79,12 +80,62 @@ pub struct Generated {
     pub metadata: Map<String, Value>,
 }
 
-/// Milliseconds since the epoch of an event's `ts`.
-pub(crate) fn event_ms(event: &Event) -> Option<u64> {
-    let t = agent_tty_core::time::parse_iso(&event.ts)?;
+/// The metadata a GIF and a WebM share (0.5's WebM fields), in 0.5's
+/// order; `codec` follows the pixel size when the format names one.
+pub(crate) struct VideoFacts<'a> {
+    pub profile: &'static RenderProfile,
+    pub pixel_size: (usize, usize),
+    pub codec: Option<&'a str>,
+    pub frame_count: u64,
+    pub duration_ms: u64,
+}
+
+impl VideoFacts<'_> {
+    pub(crate) fn metadata(&self, manifest: &Manifest, events: &[Event]) -> Map<String, Value> {
+        let mut metadata = Map::new();
+        let (final_cols, final_rows) = frames::final_size(manifest, events);
+        metadata.insert("width".into(), json!(final_cols));
+        metadata.insert("height".into(), json!(final_rows));
+        metadata.insert("profileName".into(), json!(self.profile.name));
+        metadata.insert("pixelWidth".into(), json!(self.pixel_size.0));
+        metadata.insert("pixelHeight".into(), json!(self.pixel_size.1));
+        if let Some(codec) = self.codec {
+            metadata.insert("codec".into(), json!(codec));
+        }
+        metadata.insert("frameCount".into(), json!(self.frame_count));
+        metadata.insert("videoDurationMs".into(), json!(self.duration_ms));
+        metadata.insert(
+            "renderProfileHash".into(),
+            json!(render_profile_hash(self.profile)),
+        );
+        metadata.insert(
+            "rendererBackend".into(),
+            json!(crate::screenshot::RENDERER_BACKEND),
+        );
+        let count = |kind: fn(&EventBody) -> bool| events.iter().filter(|e| kind(&e.body)).count();
+        metadata.insert(
+            "outputEventCount".into(),
+            json!(count(|b| matches!(b, EventBody::Output { .. }))),
+        );
+        metadata.insert(
+            "resizeEventCount".into(),
+            json!(count(|b| matches!(b, EventBody::Resize { .. }))),
+        );
+        metadata
+    }
+}
+
+/// Milliseconds since the epoch of an ISO-8601 time.
+pub(crate) fn iso_ms(iso: &str) -> Option<u64> {
+    let t = agent_tty_core::time::parse_iso(iso)?;
     t.duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_millis() as u64)
+}
+
+/// Milliseconds since the epoch of an event's `ts`.
+pub(crate) fn event_ms(event: &Event) -> Option<u64> {
+    iso_ms(&event.ts)
 }
 
 /// `last ts − first ts`, in ms (0 for fewer than two events).
@@ -228,19 +279,14 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let mut entry_metadata = metadata.clone();
     entry_metadata.insert("format".into(), json!(format.name()));
     entry_metadata.insert("outputPath".into(), json!(path));
-    let filename = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut entry = ArtifactEntry::new(
+    let entry = capture_entry(
         format.kind(),
-        filename,
+        &path,
         &source.id,
         captured_at_seq,
         Value::Object(entry_metadata),
+        (&sha256, &bytes),
     );
-    entry.sha256 = Some(sha256.clone());
-    entry.bytes = Some(bytes.len() as u64);
     if let Err(e) = append_artifact(&source.dir, entry) {
         // A file nobody lists is clutter in artifacts/; an --out file is the
         // user's and stays.

@@ -9,15 +9,13 @@
 //! (contract §6.2); the last frame is repeated at the end of its final hold
 //! so players show the whole length, which `Info/Duration` also records.
 
-use super::frames::{canvas_size, final_size, for_each_frame, Pacing};
-use super::gif::add_event_counts;
-use super::Generated;
+use super::frames::{Canvas, Pacing};
+use super::{Generated, VideoFacts};
 use agent_tty_core::event_log::Event;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
-use agent_tty_render::{render_profile_hash, Image, Renderer, Screen};
+use agent_tty_render::Image;
 use rav1e::prelude::*;
-use serde_json::{json, Map};
 use webm_iterable::matroska_spec::{Master, MatroskaSpec, SimpleBlock};
 use webm_iterable::WebmWriter;
 
@@ -234,9 +232,8 @@ pub fn export(
     if events.is_empty() {
         return Err("the Event Log has no events to record".into());
     }
-    let (cols, rows) = canvas_size(manifest, events);
-    let mut renderer = Renderer::new(profile);
-    let (image_w, image_h) = renderer.image_size(cols, rows);
+    let mut canvas = Canvas::new(manifest, events, profile);
+    let (image_w, image_h) = canvas.pixel_size();
     // 4:2:0 video wants even sizes; the extra row/column repeats the edge.
     let (width, height) = (
         (image_w as usize).next_multiple_of(2),
@@ -245,18 +242,10 @@ pub fn export(
     let mut encoder = Encoder::new(width, height)?;
     let mut last: Option<(Image, u64)> = None;
     let mut frame_count = 0u64;
-    let total_ms = for_each_frame(manifest, events, pacing, |frame| {
-        let image = renderer.render_on_canvas(
-            &Screen {
-                cells: frame.cells,
-                cursor: frame.cursor,
-            },
-            cols,
-            rows,
-        );
-        encoder.send(&image, frame.at_ms)?;
+    let total_ms = canvas.draw_frames(pacing, |image, at_ms| {
+        encoder.send(&image, at_ms)?;
         frame_count += 1;
-        last = Some((image, frame.at_ms));
+        last = Some((image, at_ms));
         Ok(())
     })?;
     // The last frame again at the very end, so the video lasts through the
@@ -269,24 +258,13 @@ pub fn export(
     let (codec_private, encoded) = encoder.finish()?;
     let bytes = mux(width, height, codec_private, &encoded, total_ms)?;
 
-    let mut metadata = Map::new();
-    let (final_cols, final_rows) = final_size(manifest, events);
-    metadata.insert("width".into(), json!(final_cols));
-    metadata.insert("height".into(), json!(final_rows));
-    metadata.insert("profileName".into(), json!(profile.name));
-    metadata.insert("pixelWidth".into(), json!(width));
-    metadata.insert("pixelHeight".into(), json!(height));
-    metadata.insert("codec".into(), json!("av1"));
-    metadata.insert("frameCount".into(), json!(frame_count));
-    metadata.insert("videoDurationMs".into(), json!(total_ms));
-    metadata.insert(
-        "renderProfileHash".into(),
-        json!(render_profile_hash(profile)),
-    );
-    metadata.insert(
-        "rendererBackend".into(),
-        json!(crate::screenshot::RENDERER_BACKEND),
-    );
-    add_event_counts(&mut metadata, events);
+    let metadata = VideoFacts {
+        profile,
+        pixel_size: (width, height),
+        codec: Some("av1"),
+        frame_count,
+        duration_ms: total_ms,
+    }
+    .metadata(manifest, events);
     Ok(Generated { bytes, metadata })
 }
