@@ -555,6 +555,15 @@ pub fn create_session(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String,
     (id, dir)
 }
 
+/// `create ARGS -- bash --norc --noprofile` in `home` (it must succeed): a
+/// bash Session without rc files, so its prompt and screen are predictable.
+/// Returns its id.
+pub fn bash_session(sandbox: &Sandbox, home: &Path, args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.extend(["--", "bash", "--norc", "--noprofile"]);
+    create_session(sandbox, home, &all).0
+}
+
 /// A Session directory's `session.json`, parsed.
 pub fn read_manifest(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()

@@ -4,7 +4,7 @@
 
 use agent_tty_core::home::canonical_path;
 use agent_tty_e2e::pty::PtyChild;
-use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
+use agent_tty_e2e::{agent_tty, create_session, example_plugin, plugin_lib, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,16 +13,10 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Creates a Session named `name` in `home` running a shell script; returns its id.
 fn create(sandbox: &Sandbox, home: &Path, name: &str, script: &str) -> String {
-    let result = sandbox
-        .run_in(
-            home,
-            &[
-                "create", "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
-            ],
-        )
-        .expect_code(0)
-        .result();
-    result["sessionId"].as_str().unwrap().to_owned()
+    let args = [
+        "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
+    ];
+    create_session(sandbox, home, &args).0
 }
 
 /// Every manifest under the Homes plus the registry file, with their bytes.
