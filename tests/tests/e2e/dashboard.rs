@@ -41,6 +41,24 @@ fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
     PtyChild::spawn(cmd, 120, 40)
 }
 
+/// Some Event Log in `home` holds `text`.
+fn logs_say(home: &Path, text: &[u8]) -> bool {
+    agent_tty_e2e::snapshot_tree(&home.join("sessions"))
+        .iter()
+        .any(|(p, bytes)| {
+            p.ends_with("events.jsonl") && bytes.windows(text.len()).any(|w| w == text)
+        })
+}
+
+/// `q` ends the dashboard with exit 0 and gives the terminal back as it was.
+fn quit_cleanly(ui: &mut PtyChild) {
+    ui.send(b"q");
+    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
+    assert_eq!(status.code(), Some(0));
+    assert!(!ui.alternate_screen(), "the alternate screen was left");
+    assert!(ui.terminal_restored(), "raw mode was turned off");
+}
+
 #[test]
 fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     let sandbox = Sandbox::new();
@@ -52,16 +70,8 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
         go.display()
     );
     let id_b = create(&sandbox, &b, "beta", &script_b);
-    let sessions: Vec<_> = [&a, &b].iter().map(|h| h.join("sessions")).collect();
     agent_tty_e2e::eventually(WAIT, || {
-        sessions
-            .iter()
-            .all(|s| {
-                agent_tty_e2e::snapshot_tree(s).iter().any(|(p, bytes)| {
-                    p.ends_with("events.jsonl") && bytes.windows(5).any(|w| w == b"hello")
-                })
-            })
-            .then_some(())
+        (logs_say(&a, b"hello") && logs_say(&b, b"hello")).then_some(())
     })
     .expect("both Sessions print their greeting");
     let before = state_files(&sandbox, &[&a, &b]);
@@ -101,11 +111,7 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     std::fs::write(&go, "").unwrap();
     ui.expect_text("live line from B", WAIT);
 
-    ui.send(b"q");
-    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
-    assert_eq!(status.code(), Some(0));
-    assert!(!ui.alternate_screen(), "the alternate screen was left");
-    assert!(ui.terminal_restored(), "raw mode was turned off");
+    quit_cleanly(&mut ui);
 }
 
 /// Every entry under the Homes (directories too) with its modification
@@ -161,13 +167,6 @@ fn overview_history_picker_help_and_quit_write_nothing_to_any_home() {
     );
     let id_gamma = create(&sandbox, &a, "gamma", "echo hello gamma; exec sleep 300");
     let id_beta = create(&sandbox, &b, "beta", "echo hello from B; exec sleep 300");
-    let logs_say = |home: &Path, text: &[u8]| {
-        agent_tty_e2e::snapshot_tree(&home.join("sessions"))
-            .iter()
-            .any(|(p, bytes)| {
-                p.ends_with("events.jsonl") && bytes.windows(text.len()).any(|w| w == text)
-            })
-    };
     agent_tty_e2e::eventually(WAIT, || {
         (logs_say(&a, b"history line 100")
             && logs_say(&a, b"hello gamma")
@@ -211,11 +210,7 @@ fn overview_history_picker_help_and_quit_write_nothing_to_any_home() {
     // Help, then quit from it.
     ui.send(b"?");
     ui.expect_text("close help", WAIT);
-    ui.send(b"q");
-    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
-    assert_eq!(status.code(), Some(0));
-    assert!(!ui.alternate_screen(), "the alternate screen was left");
-    assert!(ui.terminal_restored(), "raw mode was turned off");
+    quit_cleanly(&mut ui);
 
     assert_eq!(
         tree_with_mtimes(&[&a, &b]),
