@@ -5,7 +5,7 @@
 //! and its *content* checked against what the screen engine says.
 
 use agent_tty_core::profile::REFERENCE_DARK;
-use agent_tty_e2e::{bash_session, create_session, Sandbox};
+use agent_tty_e2e::{bash_session, create_session, required_under_ci, Sandbox};
 use agent_tty_render::{Renderer, PADDING};
 use rstest::rstest;
 use serde_json::Value;
@@ -354,14 +354,11 @@ fn tool(name: &str) -> bool {
         .arg(version_flag)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is required under CI=true (.ci/run installs it) but is not installed"
-        );
-        eprintln!("SKIPPED: {name} is not installed (apt-get install ffmpeg / pip install asciinema); set CI=true to require it");
-    }
-    found
+    required_under_ci(
+        name,
+        found,
+        "apt-get install ffmpeg / pip install asciinema",
+    )
 }
 
 #[test]

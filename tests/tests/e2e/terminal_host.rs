@@ -3,7 +3,7 @@
 //! integration without leaving anything on the screen a person would not
 //! see, and `signal` reaching the foreground job.
 
-use agent_tty_e2e::{create_session, eventually, Sandbox};
+use agent_tty_e2e::{create_session, eventually, required_under_ci, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -323,14 +323,7 @@ fn installed(program: &str) -> bool {
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{program} is needed under CI (install it in .ci/run)"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    required_under_ci(program, found, "apt-get install zsh fish")
 }
 
 #[test]
