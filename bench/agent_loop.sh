@@ -6,26 +6,11 @@
 # Medians come from bench/timeit. Only the Rust toolchain, bash and awk needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q --workspace
-T=target/release/timeit
-A=target/release/agent-tty
-sandbox=$(mktemp -d)
-home=$sandbox/home
-export HOME=$sandbox XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data XDG_STATE_HOME=$sandbox/state
-export XDG_RUNTIME_DIR=$sandbox/run
-mkdir -p "$XDG_RUNTIME_DIR"
-unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
-id=""
-cleanup() {
-    [ -n "$id" ] && "$A" --home "$home" destroy "$id" --force >/dev/null 2>&1 || true
-    rm -rf "$sandbox"
-}
-trap cleanup EXIT
+. bench/lib/homes.sh
+bench_live_sandbox
 
 # 1. run + wait --text in a live Session.
-id=$("$A" --home "$home" --json create -- bash --norc --noprofile |
-    sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p')
-"$A" --home "$home" run "$id" 'true' >/dev/null
+bench_bash_session
 $T -n 50 --label "run 'echo answer-\$((6*7))'" -- \
     "$A" --home "$home" run "$id" 'echo answer-$((6*7))'
 $T -n 50 --label "wait --text answer-42 (already shown)" -- \

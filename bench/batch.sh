@@ -8,20 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/homes.sh
-bench_sandbox
-export XDG_STATE_HOME=$sandbox/state XDG_RUNTIME_DIR=$sandbox/run
-mkdir -p "$XDG_RUNTIME_DIR"
-home=$sandbox/home
-id=""
-cleanup() {
-  [ -n "$id" ] && "$A" --home "$home" destroy "$id" --force >/dev/null 2>&1 || true
-  rm -rf "$sandbox"
-}
-trap cleanup EXIT
-
-id=$("$A" --home "$home" --json create -- bash --norc --noprofile |
-  sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p')
-"$A" --home "$home" run "$id" 'true' >/dev/null
+bench_live_sandbox
+bench_bash_session
 
 plan='['
 script=''

@@ -1,4 +1,5 @@
-# Many registered Homes, for the benchmarks that scan them (gc.sh,
+# Shared set-up of the benchmarks: sandboxes, a live bash Session, and many
+# registered Homes for the benchmarks that scan them (gc.sh,
 # home_list.sh). Source it from the repository root; it defines functions only.
 
 # bench_sandbox
@@ -14,6 +15,34 @@ bench_sandbox() {
   export HOME=$sandbox/user XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data
   unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
   mkdir -p "$HOME"
+}
+
+# bench_live_sandbox
+#   bench_sandbox plus XDG_STATE_HOME and XDG_RUNTIME_DIR inside it and
+#   home (the Home the benchmark's live Sessions run in). On exit, the Session
+#   whose id is in $id (see bench_bash_session) is destroyed, then the sandbox
+#   removed.
+bench_live_sandbox() {
+  bench_sandbox
+  export XDG_STATE_HOME=$sandbox/state XDG_RUNTIME_DIR=$sandbox/run
+  mkdir -p "$XDG_RUNTIME_DIR"
+  home=$sandbox/home
+  id=""
+  trap bench_live_cleanup EXIT
+}
+
+bench_live_cleanup() {
+  [ -n "$id" ] && "$A" --home "$home" destroy "$id" --force >/dev/null 2>&1 || true
+  rm -rf "$sandbox"
+}
+
+# bench_bash_session
+#   Creates a bash Session without rc files in $home, sets id to it and runs
+#   `true` in it once, so the shell is ready before anything is timed.
+bench_bash_session() {
+  id=$("$A" --home "$home" --json create -- bash --norc --noprofile |
+    sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p')
+  "$A" --home "$home" run "$id" 'true' >/dev/null
 }
 
 # many_homes TEMPLATE ROOT COUNT

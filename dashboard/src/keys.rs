@@ -177,6 +177,25 @@ fn row(
     }
 }
 
+/// The four arrow rows (with their vi keys) of a move in a direction: only
+/// the first carries the label, so the footer folds them into one hint.
+fn arrows(hint: &str, action: fn(i8, i8) -> Action, when: When) -> [Binding; 4] {
+    use KeyCode::{Down, Left, Right, Up};
+    [
+        row(
+            vec![key(Left), ch('h')],
+            "←↓↑→",
+            hint,
+            action(-1, 0),
+            when,
+            MOVE,
+        ),
+        row(vec![key(Right), ch('l')], "", "", action(1, 0), when, MOVE),
+        row(vec![key(Up), ch('k')], "", "", action(0, -1), when, MOVE),
+        row(vec![key(Down), ch('j')], "", "", action(0, 1), when, MOVE),
+    ]
+}
+
 /// Ranks of the footer hints: how to leave, then how to move, then how to
 /// change the layout, then the scope and the Home picker, then plugin panes.
 const ESSENTIAL: u8 = 0;
@@ -197,7 +216,7 @@ impl KeyTable {
     /// shadowing a built-in key).
     pub fn new(panes: &[PaneInfo]) -> Self {
         use Action::*;
-        use KeyCode::{Down, End, Enter, Esc, Left, PageDown, PageUp, Right, Tab, Up};
+        use KeyCode::{Down, End, Enter, Esc, PageDown, PageUp, Tab, Up};
         use When::*;
         let mut bindings = vec![
             row(vec![ch('q')], "q", "quit", Quit, Always, ESSENTIAL),
@@ -243,38 +262,9 @@ impl KeyTable {
                 SessionsFocused,
                 MOVE,
             ),
-            row(
-                vec![key(Left), ch('h')],
-                "←↓↑→",
-                "pan",
-                Pan(-1, 0),
-                LiveFocused,
-                MOVE,
-            ),
-            row(
-                vec![key(Right), ch('l')],
-                "",
-                "",
-                Pan(1, 0),
-                LiveFocused,
-                MOVE,
-            ),
-            row(
-                vec![key(Up), ch('k')],
-                "",
-                "",
-                Pan(0, -1),
-                LiveFocused,
-                MOVE,
-            ),
-            row(
-                vec![key(Down), ch('j')],
-                "",
-                "",
-                Pan(0, 1),
-                LiveFocused,
-                MOVE,
-            ),
+        ];
+        bindings.extend(arrows("pan", Pan, LiveFocused));
+        bindings.extend([
             row(
                 vec![key(PageUp)],
                 "PgUp/PgDn",
@@ -292,38 +282,9 @@ impl KeyTable {
                 LAYOUT,
             ),
             row(vec![ch('G'), key(End)], "G", "live", ToLive, Paused, MOVE),
-            row(
-                vec![key(Left), ch('h')],
-                "←↓↑→",
-                "move",
-                MoveTile(-1, 0),
-                Overview,
-                MOVE,
-            ),
-            row(
-                vec![key(Right), ch('l')],
-                "",
-                "",
-                MoveTile(1, 0),
-                Overview,
-                MOVE,
-            ),
-            row(
-                vec![key(Up), ch('k')],
-                "",
-                "",
-                MoveTile(0, -1),
-                Overview,
-                MOVE,
-            ),
-            row(
-                vec![key(Down), ch('j')],
-                "",
-                "",
-                MoveTile(0, 1),
-                Overview,
-                MOVE,
-            ),
+        ]);
+        bindings.extend(arrows("move", MoveTile, Overview));
+        bindings.extend([
             row(vec![key(Enter)], "Enter", "open", OpenTile, Overview, MOVE),
             row(
                 vec![ch('z'), key(Esc)],
@@ -350,7 +311,7 @@ impl KeyTable {
                 SCOPE,
             ),
             row(vec![ch('H')], "H", "Homes", OpenHomePicker, NotHelp, SCOPE),
-        ];
+        ]);
         for (index, pane) in panes.iter().enumerate() {
             if pane.is_home_picker() {
                 continue;

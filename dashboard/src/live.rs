@@ -671,12 +671,16 @@ mod tests {
         (cmd_tx, snap_rx, worker)
     }
 
+    fn target(dir: &std::path::Path) -> FollowTarget {
+        FollowTarget {
+            session_id: ID.into(),
+            session_dir: dir.to_owned(),
+        }
+    }
+
     fn follow(dir: &std::path::Path) -> LiveCommand {
         LiveCommand::Follow(FollowPlan {
-            main: Some(FollowTarget {
-                session_id: ID.into(),
-                session_dir: dir.to_owned(),
-            }),
+            main: Some(target(dir)),
             tiles: Vec::new(),
         })
     }
@@ -766,13 +770,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("s");
         std::fs::create_dir(&dir).unwrap();
-        let mut f = Followed::new(
-            FollowTarget {
-                session_id: ID.into(),
-                session_dir: dir.clone(),
-            },
-            true,
-        );
+        let mut f = Followed::new(target(&dir), true);
         assert!(f.poll(), "a missing manifest is an error to show");
         assert!(f.snapshot().error.is_some());
         std::fs::remove_dir(&dir).unwrap();
@@ -801,13 +799,7 @@ mod tests {
             data: "z漢\r\n".into(),
         })
         .unwrap();
-        let mut f = Followed::new(
-            FollowTarget {
-                session_id: ID.into(),
-                session_dir: tmp.path().to_owned(),
-            },
-            true,
-        );
+        let mut f = Followed::new(target(tmp.path()), true);
         f.poll();
         f.scroll(5);
         let snap = f.snapshot();
@@ -821,13 +813,7 @@ mod tests {
         write_manifest(tmp.path(), &manifest(20, 3)).unwrap();
         let garbage = "not json\n{\"seq\":1}\n\u{0}\u{1}\n{\"seq\":2,\"ts\":\"x\",\"type\":\"output\",\"data\":\"ok\"}\n{\"seq\":3,\"ty";
         std::fs::write(event_log_path(tmp.path()), garbage).unwrap();
-        let mut f = Followed::new(
-            FollowTarget {
-                session_id: ID.into(),
-                session_dir: tmp.path().to_owned(),
-            },
-            true,
-        );
+        let mut f = Followed::new(target(tmp.path()), true);
         f.poll();
         let snap = f.snapshot();
         assert!(snap.error.is_none(), "{:?}", snap.error);

@@ -555,6 +555,30 @@ pub fn create_session(sandbox: &Sandbox, home: &Path, args: &[&str]) -> (String,
     (id, dir)
 }
 
+/// `create ARGS -- bash --norc --noprofile` in `home` (it must succeed): a
+/// bash Session without rc files, so its prompt and screen are predictable.
+/// Returns its id.
+pub fn bash_session(sandbox: &Sandbox, home: &Path, args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.extend(["--", "bash", "--norc", "--noprofile"]);
+    create_session(sandbox, home, &all).0
+}
+
+/// Whether an extra tool a test needs (`name`) is here, as the caller's
+/// probe `found` says. Under `CI=true` it must be (`.ci/run` installs it), so
+/// a missing one fails loudly; elsewhere the test skips with a message that
+/// says how to `install` it.
+pub fn required_under_ci(name: &str, found: bool, install: &str) -> bool {
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is required under CI=true (.ci/run installs it) but is not installed"
+        );
+        eprintln!("SKIPPED: {name} is not installed ({install}); set CI=true to require it");
+    }
+    found
+}
+
 /// A Session directory's `session.json`, parsed.
 pub fn read_manifest(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()

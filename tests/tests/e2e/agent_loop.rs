@@ -2,19 +2,10 @@
 //! `wait`, `snapshot`, `resize`, `signal`) against real bash Sessions, and
 //! `snapshot` of an Event Log written in agent-tty 0.5's format.
 
-use agent_tty_e2e::Sandbox;
+use agent_tty_e2e::{bash_session, Sandbox};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-/// A bash Session without rc files, so its screen is predictable.
-fn bash_session(sandbox: &Sandbox, home: &Path) -> String {
-    let created = sandbox
-        .run_in(home, &["create", "--", "bash", "--norc", "--noprofile"])
-        .expect_code(0)
-        .result();
-    created["sessionId"].as_str().unwrap().to_owned()
-}
 
 fn snapshot_text(sandbox: &Sandbox, home: &Path, id: &str) -> String {
     let snap = sandbox
@@ -42,7 +33,7 @@ fn event_types(home: &Path, id: &str) -> Vec<String> {
 fn run_then_wait_then_snapshot_shows_the_answer_and_never_the_marker() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
 
     let run = sandbox
         .run_in(&home, &["run", &id, "echo answer-$((6*7))"])
@@ -91,7 +82,7 @@ fn run_then_wait_then_snapshot_shows_the_answer_and_never_the_marker() {
 fn human_output_counts_in_the_right_number() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let human = |args: &[&str]| {
         let mut all = vec!["--home", home.to_str().unwrap()];
         all.extend(args);
@@ -133,7 +124,7 @@ fn human_output_counts_in_the_right_number() {
 fn an_unreachable_host_is_named_by_its_session_id() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let sidecar: Value = serde_json::from_str(
         &std::fs::read_to_string(home.join("sessions").join(&id).join("host.json")).unwrap(),
     )
@@ -154,7 +145,7 @@ fn an_unreachable_host_is_named_by_its_session_id() {
 fn type_and_send_keys_enter_execute_a_command() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let typed = sandbox
         .run_in(&home, &["type", &id, "echo typed-$((40+2))"])
         .expect_code(0)
@@ -178,7 +169,7 @@ fn type_and_send_keys_enter_execute_a_command() {
 fn ctrl_c_interrupts_a_sleep() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     sandbox
         .run_in(&home, &["run", &id, "sleep 100", "--no-wait"])
         .expect_code(0);
@@ -208,7 +199,7 @@ fn ctrl_c_interrupts_a_sleep() {
 fn a_wait_that_times_out_is_a_success_envelope_with_exit_11() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let run = sandbox.run_in(&home, &["wait", &id, "--text", "never", "--timeout", "300"]);
     run.expect_code(11);
     let result = run.result();
@@ -226,7 +217,7 @@ fn a_wait_that_times_out_is_a_success_envelope_with_exit_11() {
 fn an_unknown_key_exits_2_and_sends_nothing() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let run = sandbox.run_in(&home, &["send-keys", &id, "Enter", "NotAKey"]);
     run.expect_code(2);
     let error = &run.json()["error"];
@@ -295,7 +286,7 @@ fn bad_requests_get_the_contract_code(
 fn resize_and_signal_reach_the_session_and_are_logged() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     sandbox
         .run_in(&home, &["resize", &id, "--cols", "100", "--rows", "30"])
         .expect_code(0);
@@ -336,7 +327,7 @@ fn run_from_another_shell(sandbox: &Sandbox, home: &Path, args: &[&str]) -> agen
 fn any_shell_of_the_user_drives_a_session_whatever_its_runtime_dir() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let sidecar: Value = serde_json::from_str(
         &std::fs::read_to_string(home.join("sessions").join(&id).join("host.json")).unwrap(),
     )

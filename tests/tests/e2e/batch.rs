@@ -1,19 +1,11 @@
 //! End-to-end tests of `mark`, `batch` and the host's idle timeout against
 //! real bash Sessions.
 
-use agent_tty_e2e::{eventually, Sandbox};
+use agent_tty_e2e::{bash_session, eventually, Sandbox};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
-
-fn bash_session(sandbox: &Sandbox, home: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["create"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--", "bash", "--norc", "--noprofile"]);
-    let created = sandbox.run_in(home, &args).expect_code(0).result();
-    created["sessionId"].as_str().unwrap().to_owned()
-}
 
 fn events(home: &Path, id: &str) -> Vec<Value> {
     std::fs::read_to_string(home.join("sessions").join(id).join("events.jsonl"))

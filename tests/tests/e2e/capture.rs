@@ -5,7 +5,7 @@
 //! and its *content* checked against what the screen engine says.
 
 use agent_tty_core::profile::REFERENCE_DARK;
-use agent_tty_e2e::Sandbox;
+use agent_tty_e2e::{bash_session, create_session, required_under_ci, Sandbox};
 use agent_tty_render::{Renderer, PADDING};
 use rstest::rstest;
 use serde_json::Value;
@@ -13,15 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FIXTURE_ID: &str = "01M8PJ1DE3T96EGQAZHTXVB5QJ";
-
-/// A bash Session without rc files and a plain prompt.
-fn bash_session(sandbox: &Sandbox, home: &Path, size: &[&str]) -> String {
-    let mut args = vec!["create"];
-    args.extend_from_slice(size);
-    args.extend_from_slice(&["--", "bash", "--norc", "--noprofile"]);
-    let created = sandbox.run_in(home, &args).expect_code(0).result();
-    created["sessionId"].as_str().unwrap().to_owned()
-}
 
 fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
     let r = sandbox
@@ -363,14 +354,11 @@ fn tool(name: &str) -> bool {
         .arg(version_flag)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is required under CI=true (.ci/run installs it) but is not installed"
-        );
-        eprintln!("SKIPPED: {name} is not installed (apt-get install ffmpeg / pip install asciinema); set CI=true to require it");
-    }
-    found
+    required_under_ci(
+        name,
+        found,
+        "apt-get install ffmpeg / pip install asciinema",
+    )
 }
 
 #[test]
@@ -546,11 +534,7 @@ fn recordings_of_a_live_session_decode_to_its_screens() {
 fn exports_work_on_an_ended_session_and_a_0_5_one() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let created = sandbox
-        .run_in(&home, &["create", "--", "sh", "-c", "printf 'bye\\n'"])
-        .expect_code(0)
-        .result();
-    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let (id, _) = create_session(&sandbox, &home, &["--", "sh", "-c", "printf 'bye\\n'"]);
     let ended = agent_tty_e2e::eventually(std::time::Duration::from_secs(10), || {
         let m = sandbox.run_in(&home, &["inspect", &id]).result();
         (m["status"] != "running").then_some(())

@@ -8,7 +8,7 @@
 //! are listed, inspected, snapshotted and waited on, and their recorded
 //! `--json` outputs are compared field for field.
 
-use agent_tty_e2e::{agent_tty, dead_pid, write_session, Run, Sandbox};
+use agent_tty_e2e::{agent_tty, bash_session, dead_pid, write_session, Run, Sandbox};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::ffi::OsStr;
@@ -1115,22 +1115,7 @@ fn redact(value: &mut Value, keys: &[&str]) {
 fn run_signal_and_capture_shapes_match_the_contract() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("agent");
-    let created = sandbox.run_in(
-        &home,
-        &[
-            "create",
-            "--cols",
-            "40",
-            "--rows",
-            "8",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ],
-    );
-    created.expect_code(0);
-    let id = created.result()["sessionId"].as_str().unwrap().to_owned();
+    let id = bash_session(&sandbox, &home, &["--cols", "40", "--rows", "8"]);
     let varying = [
         "durationMs",
         "marker",

@@ -4,7 +4,7 @@
 
 use agent_tty_core::home::canonical_path;
 use agent_tty_e2e::pty::PtyChild;
-use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
+use agent_tty_e2e::{agent_tty, create_session, example_plugin, plugin_lib, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,16 +13,10 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Creates a Session named `name` in `home` running a shell script; returns its id.
 fn create(sandbox: &Sandbox, home: &Path, name: &str, script: &str) -> String {
-    let result = sandbox
-        .run_in(
-            home,
-            &[
-                "create", "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
-            ],
-        )
-        .expect_code(0)
-        .result();
-    result["sessionId"].as_str().unwrap().to_owned()
+    let args = [
+        "--name", name, "--cols", "60", "--rows", "10", "--", "sh", "-c", script,
+    ];
+    create_session(sandbox, home, &args).0
 }
 
 /// Every manifest under the Homes plus the registry file, with their bytes.
@@ -47,6 +41,24 @@ fn dashboard(sandbox: &Sandbox, exe: &Path, home: &Path) -> PtyChild {
     PtyChild::spawn(cmd, 120, 40)
 }
 
+/// Some Event Log in `home` holds `text`.
+fn logs_say(home: &Path, text: &[u8]) -> bool {
+    agent_tty_e2e::snapshot_tree(&home.join("sessions"))
+        .iter()
+        .any(|(p, bytes)| {
+            p.ends_with("events.jsonl") && bytes.windows(text.len()).any(|w| w == text)
+        })
+}
+
+/// `q` ends the dashboard with exit 0 and gives the terminal back as it was.
+fn quit_cleanly(ui: &mut PtyChild) {
+    ui.send(b"q");
+    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
+    assert_eq!(status.code(), Some(0));
+    assert!(!ui.alternate_screen(), "the alternate screen was left");
+    assert!(ui.terminal_restored(), "raw mode was turned off");
+}
+
 #[test]
 fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     let sandbox = Sandbox::new();
@@ -58,16 +70,8 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
         go.display()
     );
     let id_b = create(&sandbox, &b, "beta", &script_b);
-    let sessions: Vec<_> = [&a, &b].iter().map(|h| h.join("sessions")).collect();
     agent_tty_e2e::eventually(WAIT, || {
-        sessions
-            .iter()
-            .all(|s| {
-                agent_tty_e2e::snapshot_tree(s).iter().any(|(p, bytes)| {
-                    p.ends_with("events.jsonl") && bytes.windows(5).any(|w| w == b"hello")
-                })
-            })
-            .then_some(())
+        (logs_say(&a, b"hello") && logs_say(&b, b"hello")).then_some(())
     })
     .expect("both Sessions print their greeting");
     let before = state_files(&sandbox, &[&a, &b]);
@@ -107,11 +111,7 @@ fn browse_homes_switch_to_b_follow_its_output_and_quit_cleanly() {
     std::fs::write(&go, "").unwrap();
     ui.expect_text("live line from B", WAIT);
 
-    ui.send(b"q");
-    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
-    assert_eq!(status.code(), Some(0));
-    assert!(!ui.alternate_screen(), "the alternate screen was left");
-    assert!(ui.terminal_restored(), "raw mode was turned off");
+    quit_cleanly(&mut ui);
 }
 
 /// Every entry under the Homes (directories too) with its modification
@@ -167,13 +167,6 @@ fn overview_history_picker_help_and_quit_write_nothing_to_any_home() {
     );
     let id_gamma = create(&sandbox, &a, "gamma", "echo hello gamma; exec sleep 300");
     let id_beta = create(&sandbox, &b, "beta", "echo hello from B; exec sleep 300");
-    let logs_say = |home: &Path, text: &[u8]| {
-        agent_tty_e2e::snapshot_tree(&home.join("sessions"))
-            .iter()
-            .any(|(p, bytes)| {
-                p.ends_with("events.jsonl") && bytes.windows(text.len()).any(|w| w == text)
-            })
-    };
     agent_tty_e2e::eventually(WAIT, || {
         (logs_say(&a, b"history line 100")
             && logs_say(&a, b"hello gamma")
@@ -217,11 +210,7 @@ fn overview_history_picker_help_and_quit_write_nothing_to_any_home() {
     // Help, then quit from it.
     ui.send(b"?");
     ui.expect_text("close help", WAIT);
-    ui.send(b"q");
-    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
-    assert_eq!(status.code(), Some(0));
-    assert!(!ui.alternate_screen(), "the alternate screen was left");
-    assert!(ui.terminal_restored(), "raw mode was turned off");
+    quit_cleanly(&mut ui);
 
     assert_eq!(
         tree_with_mtimes(&[&a, &b]),

@@ -4,25 +4,15 @@
 //! ids, hashes, paths, check messages) are redacted; keys and their order
 //! are not.
 
-use agent_tty_e2e::Sandbox;
+use agent_tty_e2e::{bash_session, Sandbox};
 use insta::assert_json_snapshot;
 use serde_json::json;
-
-fn bash_session(sandbox: &Sandbox, home: &std::path::Path) -> String {
-    sandbox
-        .run_in(home, &["create", "--", "bash", "--norc", "--noprofile"])
-        .expect_code(0)
-        .result()["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 #[test]
 fn mark_envelope() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let out = sandbox.run_in(&home, &["mark", &id, ""]);
     out.expect_code(0);
     assert_json_snapshot!(out.json(), { ".timestamp" => "[timestamp]", ".result.seq" => "[seq]" });
@@ -32,7 +22,7 @@ fn mark_envelope() {
 fn batch_envelopes() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let id = bash_session(&sandbox, &home);
+    let id = bash_session(&sandbox, &home, &[]);
     let redactions = |name: &str, code: i32, plan: serde_json::Value, extra: &[&str]| {
         let plan = plan.to_string();
         let mut args = vec!["batch", &id, &plan];

@@ -9,7 +9,7 @@
 //! (`/tmp/agent-tty/<8 hex of sha256(home)>/<12 hex of sha256(id)>`), not by
 //! calling our code.
 
-use agent_tty_e2e::{eventually, write_session, Sandbox};
+use agent_tty_e2e::{bash_session, create_session, eventually, write_session, Sandbox};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
@@ -65,11 +65,7 @@ fn events(dir: &Path) -> Vec<Value> {
 fn a_0_5_protocol_client_drives_our_host() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let created = sandbox
-        .run_in(&home, &["create", "--", "bash", "--norc", "--noprofile"])
-        .expect_code(0)
-        .result();
-    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let id = bash_session(&sandbox, &home, &[]);
     let dir = home.join("sessions").join(&id);
     let socket = socket_path(&home, &id);
     let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
@@ -175,11 +171,7 @@ fn our_host_does_not_listen_where_others_could_reach_it() {
         .create(socket_dir(&home))
         .unwrap();
     std::fs::set_permissions(socket_dir(&home), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let created = sandbox
-        .run_in(&home, &["create", "--", "bash", "--norc", "--noprofile"])
-        .expect_code(0)
-        .result();
-    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let id = bash_session(&sandbox, &home, &[]);
     let sidecar: Value = serde_json::from_slice(
         &std::fs::read(home.join("sessions").join(&id).join("host.json")).unwrap(),
     )
@@ -405,11 +397,7 @@ fn a_0_5_session_that_cannot_be_driven_says_why_and_is_not_retryable() {
 fn a_killed_hosts_0_5_socket_is_removed_by_reconcile() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let created = sandbox
-        .run_in(&home, &["create", "--", "sleep", "300"])
-        .expect_code(0)
-        .result();
-    let id = created["sessionId"].as_str().unwrap().to_owned();
+    let (id, _) = create_session(&sandbox, &home, &["--", "sleep", "300"]);
     let socket = socket_path(&home, &id);
     assert!(socket.exists());
     let m: Value = serde_json::from_slice(

@@ -3,7 +3,7 @@
 //! integration without leaving anything on the screen a person would not
 //! see, and `signal` reaching the foreground job.
 
-use agent_tty_e2e::{eventually, Sandbox};
+use agent_tty_e2e::{create_session, eventually, required_under_ci, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,10 +11,9 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn create(sandbox: &Sandbox, home: &Path, command: &[&str]) -> String {
-    let mut args = vec!["create", "--cols", "80", "--rows", "24", "--"];
+    let mut args = vec!["--cols", "80", "--rows", "24", "--"];
     args.extend(command);
-    let created = sandbox.run_in(home, &args).expect_code(0).result();
-    created["sessionId"].as_str().unwrap().to_owned()
+    create_session(sandbox, home, &args).0
 }
 
 fn bash(sandbox: &Sandbox, home: &Path) -> String {
@@ -324,14 +323,7 @@ fn installed(program: &str) -> bool {
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{program} is needed under CI (install it in .ci/run)"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    required_under_ci(program, found, "apt-get install zsh fish")
 }
 
 #[test]
