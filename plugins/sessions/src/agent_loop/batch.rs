@@ -55,6 +55,7 @@ enum Step {
     Paste(String),
     SendKeys(Vec<String>),
     Run {
+        /// As it will be typed ([`shell_command`]).
         command: String,
         no_wait: bool,
         timeout: Duration,
@@ -300,12 +301,13 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
         _ => parse_wait(obj.get("wait"), &mut issues)?,
     };
     match step {
-        Some(step) if issues.is_empty() => {
+        Some(mut step) if issues.is_empty() => {
             if let Step::SendKeys(names) = &step {
                 keys::encode(names)?;
             }
-            if let Step::Run { command, .. } = &step {
-                shell_command(command)?;
+            // Kept as it will be typed, so the step need not redo it.
+            if let Step::Run { command, .. } = &mut step {
+                *command = shell_command(command)?;
             }
             Ok(step)
         }
@@ -541,13 +543,9 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
             no_wait,
             timeout,
         } => {
-            let command = match shell_command(command) {
-                Ok(c) => c,
-                Err(e) => return StepOutcome::failed(e),
-            };
             let run = match target
                 .require_running()
-                .and_then(|()| run_in_session(target, command, *no_wait, Some(*timeout)))
+                .and_then(|()| run_in_session(target, command.clone(), *no_wait, Some(*timeout)))
             {
                 Ok(run) => run,
                 Err(e) => {
