@@ -25,7 +25,8 @@ use super::run::{run_in_session, shell_command, RunEnd};
 use super::snapshot::screen_hash;
 use super::source::{text_or_file, SourceWords};
 use super::target::Target;
-use super::wait::{follow, Condition, Render, WaitEnd, Waiter};
+use super::wait::{follow, wait_limit, Condition, Render, WaitEnd, Waiter};
+use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::keys;
 use agent_tty_core::screen::ScreenReplay;
@@ -37,10 +38,6 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const VERBS: &str = "type|paste|sendKeys|run|wait";
-/// A `run` step's limit when it gives none.
-const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_millis(30_000);
-/// A `wait` step's limit when it gives none (`0` waits forever).
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
 /// What the plan is called in messages (contract §4).
 const STEPS: SourceWords = SourceWords {
     positional: "[steps]",
@@ -378,12 +375,10 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
         cursor_col: col,
     };
     spec.render(None)?;
-    let limit = match timeout {
-        None => Some(DEFAULT_WAIT_TIMEOUT),
-        Some(0) => None,
-        Some(ms) => Some(Duration::from_millis(ms)),
-    };
-    Ok(Some(Step::Wait { spec, limit }))
+    Ok(Some(Step::Wait {
+        spec,
+        limit: wait_limit(timeout),
+    }))
 }
 
 /// A finished step: its record, and its error code when it failed.

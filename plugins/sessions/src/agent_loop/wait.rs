@@ -32,7 +32,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever).
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+pub(crate) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+
+/// A render wait's limit from the milliseconds given: the default when none,
+/// `None` (forever) for `0`. Shared by `wait`, `batch`'s wait steps and the
+/// host's answer to 0.5's `waitForRender`.
+pub(crate) fn wait_limit(ms: Option<u64>) -> Option<Duration> {
+    match ms {
+        None => Some(DEFAULT_WAIT_TIMEOUT),
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+    }
+}
 
 /// `--text` is 1 to 1000 characters, `--regex` 1 to 200 (0.5's limits).
 const MAX_TEXT_CHARS: usize = 1000;
@@ -105,13 +116,12 @@ fn whole(
 
 /// `--timeout`: `None` waits forever (`0`).
 fn wait_timeout(inv: &Invocation) -> Result<Option<Duration>, PluginError> {
-    Ok(
-        match whole(inv, "timeout", false, ErrorCode::InvalidDuration)? {
-            None => Some(DEFAULT_WAIT_TIMEOUT),
-            Some(0) => None,
-            Some(ms) => Some(Duration::from_millis(ms)),
-        },
-    )
+    Ok(wait_limit(whole(
+        inv,
+        "timeout",
+        false,
+        ErrorCode::InvalidDuration,
+    )?))
 }
 
 impl Condition {
