@@ -76,9 +76,6 @@ struct WaitSpec {
 impl WaitSpec {
     /// The render condition, only on screens after `after_seq`.
     fn render(&self, after_seq: Option<u64>) -> Result<Render, PluginError> {
-        if self.text.is_some() && self.regex.is_some() {
-            return Err(invalid("--text and --regex are mutually exclusive."));
-        }
         Render::build(
             self.text.clone(),
             self.regex.as_deref(),

@@ -154,11 +154,10 @@ impl Condition {
             };
             return Ok((condition, timeout));
         }
+        // 0.5 refuses this before it reads the numbers ([`Render::build`]
+        // refuses it too, for the callers that parse everything first).
         if inv.value("text").is_some() && inv.value("regex").is_some() {
-            return Err(invalid(
-                ErrorCode::InvalidInput,
-                "--text and --regex are mutually exclusive.".into(),
-            ));
+            return Err(text_with_regex());
         }
         let stable = whole(inv, "screen-stable-ms", true, ErrorCode::InvalidDuration)?;
         let cursor_row = whole(inv, "cursor-row", false, ErrorCode::InvalidInput)?;
@@ -178,10 +177,9 @@ impl Condition {
 }
 
 impl Render {
-    /// A render wait's conditions, checked in 0.5's order from "at least one
-    /// condition" on (the caller has refused `text` with `regex` and parsed
-    /// the numbers). Shared by `wait`, `batch` and the host's answer to
-    /// 0.5's `waitForRender`.
+    /// A render wait's conditions, checked in 0.5's order from `text` with
+    /// `regex` on (the caller has parsed the numbers). Shared by `wait`,
+    /// `batch` and the host's answer to 0.5's `waitForRender`.
     pub(crate) fn build(
         text: Option<String>,
         pattern: Option<&str>,
@@ -190,6 +188,9 @@ impl Render {
         cursor_col: Option<u64>,
         after_seq: Option<u64>,
     ) -> Result<Render, PluginError> {
+        if text.is_some() && pattern.is_some() {
+            return Err(text_with_regex());
+        }
         if text.is_none()
             && pattern.is_none()
             && stable.is_none()
@@ -225,6 +226,14 @@ impl Render {
             after_seq,
         })
     }
+}
+
+/// `text` and `regex` given together.
+fn text_with_regex() -> PluginError {
+    invalid(
+        ErrorCode::InvalidInput,
+        "--text and --regex are mutually exclusive.".into(),
+    )
 }
 
 /// `--regex`: 1..200 characters, no nested quantifiers, then compiled. No

@@ -485,12 +485,6 @@ fn wait_for_render(
     let after_seq = opt_int(p, "afterSeq", 0)?;
     let limit = wait_limit(opt_int(p, "timeoutMs", 0)?);
     opt_string(p, "rendererName")?;
-    if text.is_some() && regex.is_some() {
-        return Err(PluginError::new(
-            ErrorCode::InvalidInput,
-            "--text and --regex are mutually exclusive.",
-        ));
-    }
     let render = Render::build(
         text,
         regex.as_deref(),
