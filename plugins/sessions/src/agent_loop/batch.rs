@@ -58,33 +58,10 @@ enum Step {
         timeout: Duration,
     },
     Wait {
-        spec: WaitSpec,
+        /// Checked and built once; each run narrows it to the Wait Baseline.
+        render: Render,
         limit: Option<Duration>,
     },
-}
-
-/// A `wait` step's conditions as given (checked when the plan is parsed,
-/// built again with the Wait Baseline when the step runs).
-struct WaitSpec {
-    text: Option<String>,
-    regex: Option<String>,
-    stable: Option<u64>,
-    cursor_row: Option<u64>,
-    cursor_col: Option<u64>,
-}
-
-impl WaitSpec {
-    /// The render condition, only on screens after `after_seq`.
-    fn render(&self, after_seq: Option<u64>) -> Result<Render, PluginError> {
-        Render::build(
-            self.text.clone(),
-            self.regex.as_deref(),
-            self.stable,
-            self.cursor_row,
-            self.cursor_col,
-            after_seq,
-        )
-    }
 }
 
 impl Step {
@@ -364,16 +341,9 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
     if !issues.is_empty() {
         return Ok(None);
     }
-    let spec = WaitSpec {
-        text,
-        regex,
-        stable,
-        cursor_row: row,
-        cursor_col: col,
-    };
-    spec.render(None)?;
+    let render = Render::build(text, regex.as_deref(), stable, row, col, None)?;
     Ok(Some(Step::Wait {
-        spec,
+        render,
         limit: wait_limit(timeout),
     }))
 }
@@ -582,14 +552,14 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
                 error,
             }
         }
-        Step::Wait { spec, limit } => wait_step(target, index, spec, *limit, baseline),
+        Step::Wait { render, limit } => wait_step(target, index, render, *limit, baseline),
     }
 }
 
 fn wait_step(
     target: &Target,
     index: usize,
-    spec: &WaitSpec,
+    render: &Render,
     limit: Option<Duration>,
     baseline: Option<u64>,
 ) -> StepOutcome {
@@ -608,21 +578,11 @@ fn wait_step(
             }
         }
     };
-    let render = match spec.render(baseline) {
-        Ok(r) => r,
-        Err(e) => {
-            return StepOutcome {
-                fields,
-                seq: None,
-                error: Some(e),
-            }
-        }
-    };
     let started = Instant::now();
     let mut waiter = Waiter::new(
         &fresh.event_log(),
         ScreenReplay::for_manifest_with_scrollback(&fresh.manifest, 0),
-        Condition::Render(render),
+        Condition::Render(render.after(baseline)),
         started,
     );
     let end = follow(&fresh, &mut waiter, limit, started);

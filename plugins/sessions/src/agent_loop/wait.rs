@@ -63,7 +63,7 @@ const RENDER_FLAGS: &[&str] = &[
 ];
 
 /// A render wait's conditions; every one given must hold at once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Render {
     text: Option<String>,
     regex: Option<Regex>,
@@ -225,6 +225,15 @@ impl Render {
             cursor_col,
             after_seq,
         })
+    }
+
+    /// The same conditions, only on screens that include events after
+    /// `seq` (`batch`'s Wait Baseline).
+    pub(crate) fn after(&self, seq: Option<u64>) -> Render {
+        Render {
+            after_seq: seq,
+            ..self.clone()
+        }
     }
 }
 
