@@ -450,13 +450,11 @@ fn wait(shared: &Shared, p: &Map<String, Value>) -> Result<Value, PluginError> {
 
 /// The Session as the shared wait code sees it.
 fn target(shared: &Shared, me: &Identity) -> Result<Target, PluginError> {
-    Ok(Target {
-        home: me.home.clone(),
-        id: me.session_id.clone(),
-        dir: shared.session_dir.clone(),
-        manifest: manifest::read_manifest(&shared.session_dir)?,
-        sidecar: agent_tty_core::liveness::read_sidecar(&shared.session_dir),
-    })
+    Target::read(
+        me.home.clone(),
+        me.session_id.clone(),
+        shared.session_dir.clone(),
+    )
 }
 
 fn wait_for_render(
