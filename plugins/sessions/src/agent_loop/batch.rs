@@ -348,11 +348,10 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
     }))
 }
 
-/// A finished step: its record, and its error code when it failed.
+/// A finished step: its record, and its error when it failed.
 struct Finished {
     record: Value,
-    failed: Option<ErrorCode>,
-    error_message: Option<String>,
+    error: Option<PluginError>,
 }
 
 /// What the worker has done so far, for an interruption to report.
@@ -436,21 +435,16 @@ fn run_steps(target: &Target, plan: &[Step], keep_going: bool, progress: &Mutex<
         });
         let obj = record.as_object_mut().expect("an object");
         obj.extend(outcome.fields);
-        let (code, message) = match &outcome.error {
-            Some(e) => {
-                obj.insert(
-                    "error".into(),
-                    json!({ "code": e.code, "message": e.message }),
-                );
-                (Some(e.code), Some(e.message.clone()))
-            }
-            None => (None, None),
-        };
+        if let Some(e) = &outcome.error {
+            obj.insert(
+                "error".into(),
+                json!({ "code": e.code, "message": e.message }),
+            );
+        }
         let mut p = progress.lock().unwrap_or_else(|p| p.into_inner());
         p.finished.push(Finished {
             record,
-            failed: code,
-            error_message: message,
+            error: outcome.error,
         });
         p.current = None;
         if failed && !keep_going {
@@ -637,18 +631,14 @@ fn report(
         };
         steps.push(step.unfinished(index, status));
     }
-    let completed = progress
-        .finished
-        .iter()
-        .filter(|f| f.failed.is_none())
-        .count();
     let failed: Vec<usize> = progress
         .finished
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.failed.is_some())
+        .filter(|(_, f)| f.error.is_some())
         .map(|(i, _)| i)
         .collect();
+    let completed = progress.finished.len() - failed.len();
 
     let mut human = String::new();
     for s in &steps {
@@ -680,11 +670,10 @@ fn report(
         .finished
         .iter()
         .enumerate()
-        .find(|(_, f)| f.failed.is_some());
+        .find_map(|(i, f)| Some((i, f.error.as_ref()?)));
     let exit_code = match (signal, first_failure) {
         (Some(sig), _) => 128 + sig,
-        (None, Some((i, f))) => {
-            let code = f.failed.unwrap_or(ErrorCode::InternalError);
+        (None, Some((i, error))) => {
             if keep_going {
                 let list: Vec<String> = failed.iter().map(|i| i.to_string()).collect();
                 human.push_str(&format!("\nfailed steps: {}", list.join(", ")));
@@ -692,10 +681,10 @@ fn report(
             } else {
                 human.push_str(&format!(
                     "\nfailed at step {i}: {}: {}",
-                    code.as_str(),
-                    f.error_message.as_deref().unwrap_or("")
+                    error.code.as_str(),
+                    error.message
                 ));
-                code.exit_code()
+                error.code.exit_code()
             }
         }
         (None, None) => 0,
