@@ -55,8 +55,9 @@ fn file_arg() -> ArgSpec {
     )
 }
 
-/// How long `run` and `wait` wait when `--timeout` is not given.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a `run` waits when it gives no limit (0.5: 30 000 ms): the
+/// `run` command, `batch`'s run steps and 0.5's `run` request alike.
+pub(crate) const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How `run` and `wait` pace their looks at the Event Log: every millisecond
 /// right after something happened (a trivial command completes within a few

@@ -25,7 +25,8 @@ use super::run::{run_in_session, shell_command, RunEnd};
 use super::snapshot::screen_hash;
 use super::source::{text_or_file, SourceWords};
 use super::target::Target;
-use super::wait::{follow, Condition, Render, WaitEnd, Waiter};
+use super::wait::{follow, wait_limit, Condition, Render, WaitEnd, Waiter};
+use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::keys;
 use agent_tty_core::screen::ScreenReplay;
@@ -37,10 +38,6 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const VERBS: &str = "type|paste|sendKeys|run|wait";
-/// A `run` step's limit when it gives none.
-const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_millis(30_000);
-/// A `wait` step's limit when it gives none (`0` waits forever).
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
 /// What the plan is called in messages (contract §4).
 const STEPS: SourceWords = SourceWords {
     positional: "[steps]",
@@ -55,41 +52,16 @@ enum Step {
     Paste(String),
     SendKeys(Vec<String>),
     Run {
+        /// As it will be typed ([`shell_command`]).
         command: String,
         no_wait: bool,
         timeout: Duration,
     },
     Wait {
-        spec: WaitSpec,
+        /// Checked and built once; each run narrows it to the Wait Baseline.
+        render: Render,
         limit: Option<Duration>,
     },
-}
-
-/// A `wait` step's conditions as given (checked when the plan is parsed,
-/// built again with the Wait Baseline when the step runs).
-struct WaitSpec {
-    text: Option<String>,
-    regex: Option<String>,
-    stable: Option<u64>,
-    cursor_row: Option<u64>,
-    cursor_col: Option<u64>,
-}
-
-impl WaitSpec {
-    /// The render condition, only on screens after `after_seq`.
-    fn render(&self, after_seq: Option<u64>) -> Result<Render, PluginError> {
-        if self.text.is_some() && self.regex.is_some() {
-            return Err(invalid("--text and --regex are mutually exclusive."));
-        }
-        Render::build(
-            self.text.clone(),
-            self.regex.as_deref(),
-            self.stable,
-            self.cursor_row,
-            self.cursor_col,
-            after_seq,
-        )
-    }
 }
 
 impl Step {
@@ -300,12 +272,13 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
         _ => parse_wait(obj.get("wait"), &mut issues)?,
     };
     match step {
-        Some(step) if issues.is_empty() => {
+        Some(mut step) if issues.is_empty() => {
             if let Step::SendKeys(names) = &step {
                 keys::encode(names)?;
             }
-            if let Step::Run { command, .. } = &step {
-                shell_command(command)?;
+            // Kept as it will be typed, so the step need not redo it.
+            if let Step::Run { command, .. } = &mut step {
+                *command = shell_command(command)?;
             }
             Ok(step)
         }
@@ -368,27 +341,17 @@ fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<S
     if !issues.is_empty() {
         return Ok(None);
     }
-    let spec = WaitSpec {
-        text,
-        regex,
-        stable,
-        cursor_row: row,
-        cursor_col: col,
-    };
-    spec.render(None)?;
-    let limit = match timeout {
-        None => Some(DEFAULT_WAIT_TIMEOUT),
-        Some(0) => None,
-        Some(ms) => Some(Duration::from_millis(ms)),
-    };
-    Ok(Some(Step::Wait { spec, limit }))
+    let render = Render::build(text, regex.as_deref(), stable, row, col, None)?;
+    Ok(Some(Step::Wait {
+        render,
+        limit: wait_limit(timeout),
+    }))
 }
 
-/// A finished step: its record, and its error code when it failed.
+/// A finished step: its record, and its error when it failed.
 struct Finished {
     record: Value,
-    failed: Option<ErrorCode>,
-    error_message: Option<String>,
+    error: Option<PluginError>,
 }
 
 /// What the worker has done so far, for an interruption to report.
@@ -472,21 +435,16 @@ fn run_steps(target: &Target, plan: &[Step], keep_going: bool, progress: &Mutex<
         });
         let obj = record.as_object_mut().expect("an object");
         obj.extend(outcome.fields);
-        let (code, message) = match &outcome.error {
-            Some(e) => {
-                obj.insert(
-                    "error".into(),
-                    json!({ "code": e.code, "message": e.message }),
-                );
-                (Some(e.code), Some(e.message.clone()))
-            }
-            None => (None, None),
-        };
+        if let Some(e) = &outcome.error {
+            obj.insert(
+                "error".into(),
+                json!({ "code": e.code, "message": e.message }),
+            );
+        }
         let mut p = progress.lock().unwrap_or_else(|p| p.into_inner());
         p.finished.push(Finished {
             record,
-            failed: code,
-            error_message: message,
+            error: outcome.error,
         });
         p.current = None;
         if failed && !keep_going {
@@ -541,13 +499,9 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
             no_wait,
             timeout,
         } => {
-            let command = match shell_command(command) {
-                Ok(c) => c,
-                Err(e) => return StepOutcome::failed(e),
-            };
             let run = match target
                 .require_running()
-                .and_then(|()| run_in_session(target, command, *no_wait, Some(*timeout)))
+                .and_then(|()| run_in_session(target, command.clone(), *no_wait, Some(*timeout)))
             {
                 Ok(run) => run,
                 Err(e) => {
@@ -592,14 +546,14 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
                 error,
             }
         }
-        Step::Wait { spec, limit } => wait_step(target, index, spec, *limit, baseline),
+        Step::Wait { render, limit } => wait_step(target, index, render, *limit, baseline),
     }
 }
 
 fn wait_step(
     target: &Target,
     index: usize,
-    spec: &WaitSpec,
+    render: &Render,
     limit: Option<Duration>,
     baseline: Option<u64>,
 ) -> StepOutcome {
@@ -618,21 +572,11 @@ fn wait_step(
             }
         }
     };
-    let render = match spec.render(baseline) {
-        Ok(r) => r,
-        Err(e) => {
-            return StepOutcome {
-                fields,
-                seq: None,
-                error: Some(e),
-            }
-        }
-    };
     let started = Instant::now();
     let mut waiter = Waiter::new(
         &fresh.event_log(),
         ScreenReplay::for_manifest_with_scrollback(&fresh.manifest, 0),
-        Condition::Render(render),
+        Condition::Render(render.after(baseline)),
         started,
     );
     let end = follow(&fresh, &mut waiter, limit, started);
@@ -687,18 +631,14 @@ fn report(
         };
         steps.push(step.unfinished(index, status));
     }
-    let completed = progress
-        .finished
-        .iter()
-        .filter(|f| f.failed.is_none())
-        .count();
     let failed: Vec<usize> = progress
         .finished
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.failed.is_some())
+        .filter(|(_, f)| f.error.is_some())
         .map(|(i, _)| i)
         .collect();
+    let completed = progress.finished.len() - failed.len();
 
     let mut human = String::new();
     for s in &steps {
@@ -730,11 +670,10 @@ fn report(
         .finished
         .iter()
         .enumerate()
-        .find(|(_, f)| f.failed.is_some());
+        .find_map(|(i, f)| Some((i, f.error.as_ref()?)));
     let exit_code = match (signal, first_failure) {
         (Some(sig), _) => 128 + sig,
-        (None, Some((i, f))) => {
-            let code = f.failed.unwrap_or(ErrorCode::InternalError);
+        (None, Some((i, error))) => {
             if keep_going {
                 let list: Vec<String> = failed.iter().map(|i| i.to_string()).collect();
                 human.push_str(&format!("\nfailed steps: {}", list.join(", ")));
@@ -742,10 +681,10 @@ fn report(
             } else {
                 human.push_str(&format!(
                     "\nfailed at step {i}: {}: {}",
-                    code.as_str(),
-                    f.error_message.as_deref().unwrap_or("")
+                    error.code.as_str(),
+                    error.message
                 ));
-                code.exit_code()
+                error.code.exit_code()
             }
         }
         (None, None) => 0,

@@ -18,7 +18,7 @@
 use super::follow::{self, Followed, Step};
 use super::source::{text_or_file, TEXT};
 use super::target::Target;
-use super::DEFAULT_TIMEOUT;
+use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::run_marker;
@@ -87,7 +87,7 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
 /// (default 30000), checked even with `--no-wait`.
 fn run_timeout(given: Option<&str>) -> Result<Option<Duration>, PluginError> {
     let Some(given) = given else {
-        return Ok(Some(DEFAULT_TIMEOUT));
+        return Ok(Some(DEFAULT_RUN_TIMEOUT));
     };
     match given.trim().parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),

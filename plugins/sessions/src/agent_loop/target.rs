@@ -31,6 +31,11 @@ impl Target {
     /// manifest and sidecar.
     pub fn find(inv: &Invocation) -> Result<Target, PluginError> {
         let FoundSession { home, id, dir } = find_session(inv)?;
+        Target::read(home, id, dir)
+    }
+
+    /// The Session in `dir`, with its manifest and sidecar as they are now.
+    pub fn read(home: PathBuf, id: String, dir: PathBuf) -> Result<Target, PluginError> {
         let manifest = read_manifest(&dir)?;
         let sidecar = liveness::read_sidecar(&dir);
         Ok(Target {
@@ -45,14 +50,7 @@ impl Target {
     /// The same Session with its manifest and sidecar read again, provided
     /// it still takes input (the commandable-target check, repeated).
     pub fn reread(&self) -> Result<Target, PluginError> {
-        let manifest = read_manifest(&self.dir)?;
-        let fresh = Target {
-            home: self.home.clone(),
-            id: self.id.clone(),
-            dir: self.dir.clone(),
-            manifest,
-            sidecar: liveness::read_sidecar(&self.dir),
-        };
+        let fresh = Target::read(self.home.clone(), self.id.clone(), self.dir.clone())?;
         fresh.require_running()?;
         Ok(fresh)
     }

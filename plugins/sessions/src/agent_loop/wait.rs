@@ -32,7 +32,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever).
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+pub(crate) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+
+/// A render wait's limit from the milliseconds given: the default when none,
+/// `None` (forever) for `0`. Shared by `wait`, `batch`'s wait steps and the
+/// host's answer to 0.5's `waitForRender`.
+pub(crate) fn wait_limit(ms: Option<u64>) -> Option<Duration> {
+    match ms {
+        None => Some(DEFAULT_WAIT_TIMEOUT),
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+    }
+}
 
 /// `--text` is 1 to 1000 characters, `--regex` 1 to 200 (0.5's limits).
 const MAX_TEXT_CHARS: usize = 1000;
@@ -52,7 +63,7 @@ const RENDER_FLAGS: &[&str] = &[
 ];
 
 /// A render wait's conditions; every one given must hold at once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Render {
     text: Option<String>,
     regex: Option<Regex>,
@@ -105,13 +116,12 @@ fn whole(
 
 /// `--timeout`: `None` waits forever (`0`).
 fn wait_timeout(inv: &Invocation) -> Result<Option<Duration>, PluginError> {
-    Ok(
-        match whole(inv, "timeout", false, ErrorCode::InvalidDuration)? {
-            None => Some(DEFAULT_WAIT_TIMEOUT),
-            Some(0) => None,
-            Some(ms) => Some(Duration::from_millis(ms)),
-        },
-    )
+    Ok(wait_limit(whole(
+        inv,
+        "timeout",
+        false,
+        ErrorCode::InvalidDuration,
+    )?))
 }
 
 impl Condition {
@@ -144,11 +154,10 @@ impl Condition {
             };
             return Ok((condition, timeout));
         }
+        // 0.5 refuses this before it reads the numbers ([`Render::build`]
+        // refuses it too, for the callers that parse everything first).
         if inv.value("text").is_some() && inv.value("regex").is_some() {
-            return Err(invalid(
-                ErrorCode::InvalidInput,
-                "--text and --regex are mutually exclusive.".into(),
-            ));
+            return Err(text_with_regex());
         }
         let stable = whole(inv, "screen-stable-ms", true, ErrorCode::InvalidDuration)?;
         let cursor_row = whole(inv, "cursor-row", false, ErrorCode::InvalidInput)?;
@@ -168,10 +177,9 @@ impl Condition {
 }
 
 impl Render {
-    /// A render wait's conditions, checked in 0.5's order from "at least one
-    /// condition" on (the caller has refused `text` with `regex` and parsed
-    /// the numbers). Shared by `wait`, `batch` and the host's answer to
-    /// 0.5's `waitForRender`.
+    /// A render wait's conditions, checked in 0.5's order from `text` with
+    /// `regex` on (the caller has parsed the numbers). Shared by `wait`,
+    /// `batch` and the host's answer to 0.5's `waitForRender`.
     pub(crate) fn build(
         text: Option<String>,
         pattern: Option<&str>,
@@ -180,6 +188,9 @@ impl Render {
         cursor_col: Option<u64>,
         after_seq: Option<u64>,
     ) -> Result<Render, PluginError> {
+        if text.is_some() && pattern.is_some() {
+            return Err(text_with_regex());
+        }
         if text.is_none()
             && pattern.is_none()
             && stable.is_none()
@@ -215,6 +226,23 @@ impl Render {
             after_seq,
         })
     }
+
+    /// The same conditions, only on screens that include events after
+    /// `seq` (`batch`'s Wait Baseline).
+    pub(crate) fn after(&self, seq: Option<u64>) -> Render {
+        Render {
+            after_seq: seq,
+            ..self.clone()
+        }
+    }
+}
+
+/// `text` and `regex` given together.
+fn text_with_regex() -> PluginError {
+    invalid(
+        ErrorCode::InvalidInput,
+        "--text and --regex are mutually exclusive.".into(),
+    )
 }
 
 /// `--regex`: 1..200 characters, no nested quantifiers, then compiled. No

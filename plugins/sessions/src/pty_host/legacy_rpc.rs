@@ -27,7 +27,10 @@
 use super::{server, Shared};
 use crate::agent_loop::snapshot::{screen_hash, snapshot_of, Format};
 use crate::agent_loop::target::Target;
-use crate::agent_loop::wait::{follow, Condition, Render, WaitEnd, Waiter};
+use crate::agent_loop::wait::{
+    follow, wait_limit, Condition, Render, WaitEnd, Waiter, DEFAULT_WAIT_TIMEOUT,
+};
+use crate::agent_loop::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::legacy_rpc::{self, MAX_LINE};
 use agent_tty_core::manifest::{self, Status};
@@ -47,9 +50,6 @@ use std::time::{Duration, Instant};
 
 /// How long a client may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// 0.5's default limits for waits and runs that give none.
-const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_millis(30_000);
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
 /// What the renderer fields of `inspect` say: our emulator replays the
 /// Event Log the way 0.5's semantic renderer does.
 const RENDERER_BACKEND: &str = "libghostty-vt";
@@ -450,13 +450,11 @@ fn wait(shared: &Shared, p: &Map<String, Value>) -> Result<Value, PluginError> {
 
 /// The Session as the shared wait code sees it.
 fn target(shared: &Shared, me: &Identity) -> Result<Target, PluginError> {
-    Ok(Target {
-        home: me.home.clone(),
-        id: me.session_id.clone(),
-        dir: shared.session_dir.clone(),
-        manifest: manifest::read_manifest(&shared.session_dir)?,
-        sidecar: agent_tty_core::liveness::read_sidecar(&shared.session_dir),
-    })
+    Target::read(
+        me.home.clone(),
+        me.session_id.clone(),
+        shared.session_dir.clone(),
+    )
 }
 
 fn wait_for_render(
@@ -483,18 +481,8 @@ fn wait_for_render(
     let cursor_row = opt_int(p, "cursorRow", 0)?;
     let cursor_col = opt_int(p, "cursorCol", 0)?;
     let after_seq = opt_int(p, "afterSeq", 0)?;
-    let limit = match opt_int(p, "timeoutMs", 0)? {
-        Some(0) => None,
-        Some(ms) => Some(Duration::from_millis(ms)),
-        None => Some(DEFAULT_WAIT_TIMEOUT),
-    };
+    let limit = wait_limit(opt_int(p, "timeoutMs", 0)?);
     opt_string(p, "rendererName")?;
-    if text.is_some() && regex.is_some() {
-        return Err(PluginError::new(
-            ErrorCode::InvalidInput,
-            "--text and --regex are mutually exclusive.",
-        ));
-    }
     let render = Render::build(
         text,
         regex.as_deref(),
