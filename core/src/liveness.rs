@@ -38,6 +38,7 @@
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::manifest::Manifest;
+use crate::safe_fs;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
@@ -189,14 +190,13 @@ impl Sidecar {
 /// come from someone else.
 pub fn read_sidecar(session_dir: &Path) -> Option<Sidecar> {
     use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(sidecar_path(session_dir))
         .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.uid() != my_uid() || meta.mode() & 0o022 != 0 {
+    if !safe_fs::is_private_file(&file.metadata().ok()?) {
         return None;
     }
     let mut bytes = Vec::new();
@@ -360,7 +360,10 @@ impl ProcessIdentity {
         let raw = i32::try_from(self.pid).ok().filter(|&p| p > 1)?;
         let pidfd = pidfd_open(raw);
         let stat = read_stat(self.pid)?;
-        if stat.zombie || stat.start_time != self.start_time || stat.uid != Some(my_uid()) {
+        if stat.zombie
+            || stat.start_time != self.start_time
+            || stat.uid != Some(safe_fs::effective_uid())
+        {
             return None;
         }
         Some(Verified {
@@ -441,7 +444,7 @@ impl Verified {
     /// leads (`setsid`): the command, its process group and background jobs
     /// in other groups alike. What `destroy --force` kills.
     pub fn session_members(&self) -> Vec<u32> {
-        let me = my_uid();
+        let me = safe_fs::effective_uid();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -467,10 +470,6 @@ pub fn wait_for(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> b
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-}
-
-fn my_uid() -> u32 {
-    nix::unistd::geteuid().as_raw()
 }
 
 fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {

@@ -407,9 +407,18 @@ pub fn check_trusted(st: &FileStat, path: &Path, what: &str) -> Result<(), Untru
     Ok(())
 }
 
+/// The ownership rule for a file whose content decides what agent-tty
+/// does (a lock file, a sidecar): a regular file of the effective user's
+/// that neither group nor others can write. Anything else could be someone
+/// else's, or be changed by someone else.
+pub fn is_private_file(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.uid() == effective_uid() && meta.mode() & 0o022 == 0
+}
+
 /// The effective user id, asked of the kernel once per process: a scan of
 /// a thousand Homes checks two thousand directories against it.
-fn effective_uid() -> u32 {
+pub fn effective_uid() -> u32 {
     static EUID: OnceLock<u32> = OnceLock::new();
     *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
