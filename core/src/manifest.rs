@@ -137,6 +137,22 @@ impl Manifest {
         Ok(())
     }
 
+    /// The change for a command that ended with this exit: `exited` (or
+    /// `destroyed`, when it was being destroyed) and no processes left. The
+    /// host makes it when its command ends; reconcile makes it from the
+    /// exit a host recorded but could not write here. `updatedAt` is the
+    /// caller's.
+    pub fn record_exit(&mut self, exit_code: Option<i32>, exit_signal: Option<String>) {
+        self.status = match self.status {
+            Status::Destroying | Status::Destroyed => Status::Destroyed,
+            _ => Status::Exited,
+        };
+        self.exit_code = exit_code;
+        self.exit_signal = exit_signal;
+        self.host_pid = None;
+        self.child_pid = None;
+    }
+
     /// Pretty JSON with a trailing newline, as written to disk.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("a manifest always serialises");
