@@ -338,7 +338,8 @@ fn file_type(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
 }
 
-fn is_dir(st: &FileStat) -> bool {
+/// Whether an `lstat`/`fstat` answer is a directory.
+pub fn is_dir(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFDIR
 }
 
