@@ -357,8 +357,7 @@ impl ProcessIdentity {
     /// zombie. The pidfd is opened *before* the checks, so what was checked
     /// is what the pidfd refers to.
     pub fn verify(&self) -> Option<Verified> {
-        let raw = i32::try_from(self.pid).ok().filter(|&p| p > 1)?;
-        let pidfd = pidfd_open(raw);
+        let pidfd = pidfd_open(target(self.pid)?);
         let stat = read_stat(self.pid)?;
         if stat.zombie
             || stat.start_time != self.start_time
@@ -487,43 +486,34 @@ fn pidfd_exited(fd: &std::os::fd::OwnedFd) -> bool {
     poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
 }
 
+/// `pid` as a signal target: never 0 or 1, which would address the
+/// caller's own group or init.
+fn target(pid: u32) -> Option<i32> {
+    i32::try_from(pid).ok().filter(|&p| p > 1)
+}
+
 fn signal_group_raw(pid: u32, signal: Signal) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(-p), signal).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(-p), signal).is_ok())
 }
 
 /// Sends `signal` to the process group led by `pid` and to `pid` itself (in
 /// case it left its group). Returns whether anything received it. PIDs 0 and
 /// 1 are refused: they would address the caller's group or init.
 pub fn signal_group(pid: u32, signal: Signal) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    if raw <= 1 {
-        return false;
-    }
-    let group = kill(Pid::from_raw(-raw), signal).is_ok();
-    let leader = kill(Pid::from_raw(raw), signal).is_ok();
+    let group = signal_group_raw(pid, signal);
+    let leader = signal_process(pid, signal);
     group || leader
 }
 
 /// Sends `signal` to one process (never to PIDs 0 or 1).
 pub fn signal_process(pid: u32, signal: Signal) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(p), signal).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(p), signal).is_ok())
 }
 
 /// Whether any process of the group led by `pid` remains (zombies included:
 /// they are gone for every purpose but this test, so callers poll briefly).
 pub fn group_exists(pid: u32) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(-p), None).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(-p), None).is_ok())
 }
 
 struct Stat {
