@@ -86,7 +86,6 @@ pub fn create_dir_all_private(path: &Path) -> io::Result<()> {
 /// regular file of this user's that nobody else can write is accepted: a
 /// lock file someone else controls could be held forever to block us.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::MetadataExt;
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -107,9 +106,7 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
                 e
             }
         })?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0
-    {
+    if !crate::safe_fs::is_private_file(&file.metadata()?) {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(

@@ -19,7 +19,7 @@ use crate::fsutil::read_small_file;
 use crate::home::sessions_dir;
 use crate::manifest::{ManifestView, Status, MANIFEST_FILE};
 use crate::registry::{HomeEntry, HomeRegistry};
-use crate::safe_fs::{open_refusal, DirFd};
+use crate::safe_fs::{self, open_refusal, DirFd};
 use crate::time::format_iso;
 use serde_json::{json, Value};
 use std::io;
@@ -203,7 +203,7 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
 }
 
 fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Result<()> {
-    use nix::sys::stat::{fstatat, SFlag};
+    use nix::sys::stat::fstatat;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
 
@@ -212,9 +212,9 @@ fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Res
     sessions.for_each_entry(|name, is_dir| {
         // A Session is a directory; symlinks and stray files are not followed.
         let is_dir = is_dir.unwrap_or_else(|| {
-            sessions.stat_child(name).is_ok_and(|st| {
-                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
-            })
+            sessions
+                .stat_child(name)
+                .is_ok_and(|st| safe_fs::is_dir(&st))
         });
         if !is_dir {
             return;

@@ -38,6 +38,7 @@
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::manifest::Manifest;
+use crate::safe_fs;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
@@ -189,14 +190,13 @@ impl Sidecar {
 /// come from someone else.
 pub fn read_sidecar(session_dir: &Path) -> Option<Sidecar> {
     use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(sidecar_path(session_dir))
         .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.uid() != my_uid() || meta.mode() & 0o022 != 0 {
+    if !safe_fs::is_private_file(&file.metadata().ok()?) {
         return None;
     }
     let mut bytes = Vec::new();
@@ -357,10 +357,12 @@ impl ProcessIdentity {
     /// zombie. The pidfd is opened *before* the checks, so what was checked
     /// is what the pidfd refers to.
     pub fn verify(&self) -> Option<Verified> {
-        let raw = i32::try_from(self.pid).ok().filter(|&p| p > 1)?;
-        let pidfd = pidfd_open(raw);
+        let pidfd = pidfd_open(target(self.pid)?);
         let stat = read_stat(self.pid)?;
-        if stat.zombie || stat.start_time != self.start_time || stat.uid != Some(my_uid()) {
+        if stat.zombie
+            || stat.start_time != self.start_time
+            || stat.uid != Some(safe_fs::effective_uid())
+        {
             return None;
         }
         Some(Verified {
@@ -441,7 +443,7 @@ impl Verified {
     /// leads (`setsid`): the command, its process group and background jobs
     /// in other groups alike. What `destroy --force` kills.
     pub fn session_members(&self) -> Vec<u32> {
-        let me = my_uid();
+        let me = safe_fs::effective_uid();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -469,10 +471,6 @@ pub fn wait_for(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> b
     }
 }
 
-fn my_uid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
 fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: a plain syscall; a non-negative result is a new descriptor we own.
@@ -488,43 +486,34 @@ fn pidfd_exited(fd: &std::os::fd::OwnedFd) -> bool {
     poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
 }
 
+/// `pid` as a signal target: never 0 or 1, which would address the
+/// caller's own group or init.
+fn target(pid: u32) -> Option<i32> {
+    i32::try_from(pid).ok().filter(|&p| p > 1)
+}
+
 fn signal_group_raw(pid: u32, signal: Signal) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(-p), signal).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(-p), signal).is_ok())
 }
 
 /// Sends `signal` to the process group led by `pid` and to `pid` itself (in
 /// case it left its group). Returns whether anything received it. PIDs 0 and
 /// 1 are refused: they would address the caller's group or init.
 pub fn signal_group(pid: u32, signal: Signal) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    if raw <= 1 {
-        return false;
-    }
-    let group = kill(Pid::from_raw(-raw), signal).is_ok();
-    let leader = kill(Pid::from_raw(raw), signal).is_ok();
+    let group = signal_group_raw(pid, signal);
+    let leader = signal_process(pid, signal);
     group || leader
 }
 
 /// Sends `signal` to one process (never to PIDs 0 or 1).
 pub fn signal_process(pid: u32, signal: Signal) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(p), signal).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(p), signal).is_ok())
 }
 
 /// Whether any process of the group led by `pid` remains (zombies included:
 /// they are gone for every purpose but this test, so callers poll briefly).
 pub fn group_exists(pid: u32) -> bool {
-    i32::try_from(pid)
-        .ok()
-        .filter(|&p| p > 1)
-        .is_some_and(|p| kill(Pid::from_raw(-p), None).is_ok())
+    target(pid).is_some_and(|p| kill(Pid::from_raw(-p), None).is_ok())
 }
 
 struct Stat {

@@ -124,17 +124,29 @@ pub struct Manifest {
 impl Manifest {
     /// Checks the invariants the format promises.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.version != 1 {
-            return Err(format!("unsupported manifest version {}", self.version));
-        }
-        if self.command.is_empty() {
-            return Err("command is empty".into());
-        }
-        if self.cols == 0 || self.rows == 0 {
-            return Err("cols and rows must be positive".into());
-        }
-        crate::home::validate_session_id(&self.session_id).map_err(|e| e.to_string())?;
-        Ok(())
+        check_invariants(
+            self.version,
+            self.command.len(),
+            self.cols,
+            self.rows,
+            &self.session_id,
+        )
+    }
+
+    /// The change for a command that ended with this exit: `exited` (or
+    /// `destroyed`, when it was being destroyed) and no processes left. The
+    /// host makes it when its command ends; reconcile makes it from the
+    /// exit a host recorded but could not write here. `updatedAt` is the
+    /// caller's.
+    pub fn record_exit(&mut self, exit_code: Option<i32>, exit_signal: Option<String>) {
+        self.status = match self.status {
+            Status::Destroying | Status::Destroyed => Status::Destroyed,
+            _ => Status::Exited,
+        };
+        self.exit_code = exit_code;
+        self.exit_signal = exit_signal;
+        self.host_pid = None;
+        self.child_pid = None;
     }
 
     /// Pretty JSON with a trailing newline, as written to disk.
@@ -215,12 +227,36 @@ impl<'a> ManifestView<'a> {
 
     /// [`Manifest::validate`]'s checks.
     fn is_valid(&self) -> bool {
-        self.version == 1
-            && self.command.0 > 0
-            && self.cols != 0
-            && self.rows != 0
-            && crate::home::validate_session_id(&self.session_id).is_ok()
+        check_invariants(
+            self.version,
+            self.command.0,
+            self.cols,
+            self.rows,
+            &self.session_id,
+        )
+        .is_ok()
     }
+}
+
+/// The invariants the format promises beyond its types, checked one way
+/// for [`Manifest`] and [`ManifestView`].
+fn check_invariants(
+    version: u32,
+    command_len: usize,
+    cols: u16,
+    rows: u16,
+    session_id: &str,
+) -> std::result::Result<(), String> {
+    if version != 1 {
+        return Err(format!("unsupported manifest version {version}"));
+    }
+    if command_len == 0 {
+        return Err("command is empty".into());
+    }
+    if cols == 0 || rows == 0 {
+        return Err("cols and rows must be positive".into());
+    }
+    crate::home::validate_session_id(session_id).map_err(|e| e.to_string())
 }
 
 /// A JSON string a scan does not use: checked to be one, not copied.

@@ -151,16 +151,7 @@ pub fn reconcile_manifest(
 /// full disk), else a host death. `updatedAt` is the caller's.
 fn record_host_end(m: &mut Manifest, session_dir: &Path) {
     match event_log::read_host_record(session_dir).and_then(|r| r.exit) {
-        Some(exit) => {
-            m.status = match m.status {
-                Status::Destroying | Status::Destroyed => Status::Destroyed,
-                _ => Status::Exited,
-            };
-            m.exit_code = exit.exit_code;
-            m.exit_signal = exit.exit_signal;
-            m.host_pid = None;
-            m.child_pid = None;
-        }
+        Some(exit) => m.record_exit(exit.exit_code, exit.exit_signal),
         None => record_host_death(m),
     }
 }

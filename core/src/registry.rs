@@ -309,13 +309,15 @@ impl HomeRegistry {
     /// error up front, not after Sessions are gone.
     pub fn check_updatable(&self) -> Result<()> {
         let _lock = self.lock()?;
-        self.read_for_update()?;
-        match std::fs::read(&self.file) {
-            Ok(bytes) => fsutil::write_atomic(&self.file, &bytes, 0o600)
-                .map_err(|e| Error::write(&self.file, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::read(&self.file, e)),
+        let Some(bytes) = self.read_bytes()? else {
+            return Ok(());
+        };
+        // A corrupt file was just moved aside: nothing is left to rewrite.
+        if self.contents_for_update(&bytes)?.is_some() {
+            fsutil::write_atomic(&self.file, &bytes, 0o600)
+                .map_err(|e| Error::write(&self.file, e))?;
         }
+        Ok(())
     }
 
     /// Registers `home` (in canonical form), or refreshes its `lastSeenAt`.
@@ -348,12 +350,26 @@ impl HomeRegistry {
     }
 
     fn read_for_update(&self) -> Result<Contents> {
-        let bytes = match std::fs::read(&self.file) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
-            Err(e) => return Err(Error::read(&self.file, e)),
+        let Some(bytes) = self.read_bytes()? else {
+            return Ok(Contents::default());
         };
-        match parse(&bytes) {
+        Ok(self.contents_for_update(&bytes)?.unwrap_or_default())
+    }
+
+    /// The file's bytes, `None` when there is no file.
+    fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.file) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read(&self.file, e)),
+        }
+    }
+
+    /// [`read_for_update`](Self::read_for_update)'s verdict on bytes read
+    /// under the lock: `None` when they were corrupt and the file has been
+    /// moved aside.
+    fn contents_for_update(&self, bytes: &[u8]) -> Result<Option<Contents>> {
+        match parse(bytes) {
             Ok(contents) => match contents.version {
                 Some(v) if v != FORMAT_VERSION => Err(PluginError::new(
                     ErrorCode::StorageWriteError,
@@ -367,11 +383,11 @@ impl HomeRegistry {
                 )
                 .with_details(serde_json::json!({ "path": self.file }))
                 .into()),
-                _ => Ok(contents),
+                _ => Ok(Some(contents)),
             },
             Err(Corrupt(_)) => {
                 self.move_aside()?;
-                Ok(Contents::default())
+                Ok(None)
             }
         }
     }

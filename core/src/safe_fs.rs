@@ -81,23 +81,27 @@ impl DirFd {
     /// symlink (`ELOOP`, or `ENOTDIR`, otherwise); the components before it
     /// are the user's own choice of where the Home lives and are followed.
     pub fn open(path: &Path) -> io::Result<DirFd> {
-        let raw = nix::fcntl::open(path, DIR_FLAGS, Mode::empty())?;
-        Ok(DirFd {
-            // SAFETY: `raw` was just opened and is owned by nothing else.
-            fd: unsafe { OwnedFd::from_raw_fd(raw) },
-            path: path.to_owned(),
-            listed: AtomicBool::new(false),
-        })
+        Ok(DirFd::open_at(None, path.as_os_str(), path.to_owned())?)
     }
 
     /// Opens the directory `name` inside this one, refusing a symlink.
     pub fn open_child(&self, name: impl AsRef<OsStr>) -> io::Result<DirFd> {
         let name = name.as_ref();
-        let raw = openat(Some(self.raw()), name, DIR_FLAGS, Mode::empty())?;
+        Ok(DirFd::open_at(
+            Some(self.raw()),
+            name,
+            self.path.join(name),
+        )?)
+    }
+
+    /// Opens the directory `name` relative to `at` (the working directory
+    /// when `None`) with [`DIR_FLAGS`]; `path` is kept for messages.
+    fn open_at(at: Option<RawFd>, name: &OsStr, path: PathBuf) -> nix::Result<DirFd> {
+        let raw = openat(at, name, DIR_FLAGS, Mode::empty())?;
         Ok(DirFd {
-            // SAFETY: as in `open`.
+            // SAFETY: `raw` was just opened and is owned by nothing else.
             fd: unsafe { OwnedFd::from_raw_fd(raw) },
-            path: self.path.join(name),
+            path,
             listed: AtomicBool::new(false),
         })
     }
@@ -310,20 +314,14 @@ fn remove_tree_at(parent: RawFd, name: &OsStr, depth: usize) -> io::Result<u64> 
     if depth >= MAX_DEPTH {
         return Err(io::Error::other("directory tree too deep to remove"));
     }
-    let raw = match openat(Some(parent), name, DIR_FLAGS, Mode::empty()) {
-        Ok(raw) => raw,
+    let dir = match DirFd::open_at(Some(parent), name, PathBuf::new()) {
+        Ok(dir) => dir,
         // Swapped for a symlink or a file since the `fstatat`: unlink that.
         Err(Errno::ELOOP | Errno::ENOTDIR) => {
             unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
             return Ok(0);
         }
         Err(e) => return Err(e.into()),
-    };
-    // SAFETY: `raw` was just opened and is owned by nothing else.
-    let dir = DirFd {
-        fd: unsafe { OwnedFd::from_raw_fd(raw) },
-        path: PathBuf::new(),
-        listed: AtomicBool::new(false),
     };
     let mut bytes = 0;
     for child in dir.names()? {
@@ -338,7 +336,8 @@ fn file_type(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
 }
 
-fn is_dir(st: &FileStat) -> bool {
+/// Whether an `lstat`/`fstat` answer is a directory.
+pub fn is_dir(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFDIR
 }
 
@@ -407,9 +406,18 @@ pub fn check_trusted(st: &FileStat, path: &Path, what: &str) -> Result<(), Untru
     Ok(())
 }
 
+/// The ownership rule for a file whose content decides what agent-tty
+/// does (a lock file, a sidecar): a regular file of the effective user's
+/// that neither group nor others can write. Anything else could be someone
+/// else's, or be changed by someone else.
+pub fn is_private_file(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.uid() == effective_uid() && meta.mode() & 0o022 == 0
+}
+
 /// The effective user id, asked of the kernel once per process: a scan of
 /// a thousand Homes checks two thousand directories against it.
-fn effective_uid() -> u32 {
+pub fn effective_uid() -> u32 {
     static EUID: OnceLock<u32> = OnceLock::new();
     *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }

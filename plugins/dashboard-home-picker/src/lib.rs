@@ -18,10 +18,12 @@ mod picker;
 
 pub use picker::{HomeRow, Picker, PreviewRow, SortBy};
 
+use agent_tty_core::manifest::Status;
 use agent_tty_plugin_api::{
     export_plugin, CommandContext, Host, KeyEvent, Pane, PaneAction, PaneContext, PaneFrame,
     PaneSpec, Plugin, PluginDescription, PluginError,
 };
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::SystemTime;
@@ -120,7 +122,10 @@ fn preview_row(home: &str, s: &Value) -> PreviewRow {
     PreviewRow {
         name: printable(name),
         status: agent_tty_core::text::status_wording(status, exit_code, exit_signal, foreign),
-        active: matches!(status, "running" | "exiting" | "destroying"),
+        active: s
+            .get("status")
+            .and_then(|v| Status::deserialize(v).ok())
+            .is_some_and(Status::is_active),
         last_activity,
     }
 }

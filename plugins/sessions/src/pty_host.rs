@@ -367,14 +367,7 @@ impl SessionHost {
             legacy_rpc::remove(path);
         }
         let _ = manifest::update_manifest(&self.shared.session_dir, |m: &mut Manifest| {
-            m.status = match m.status {
-                Status::Destroying | Status::Destroyed => Status::Destroyed,
-                _ => Status::Exited,
-            };
-            m.exit_code = exit_code;
-            m.exit_signal = exit_signal.clone();
-            m.host_pid = None;
-            m.child_pid = None;
+            m.record_exit(exit_code, exit_signal.clone());
             Ok((true, ()))
         });
         // Answers the end completes (0.5's `wait {exit}`) still go out.
