@@ -435,6 +435,18 @@ impl CommandOutput {
         }
     }
 
+    /// A result whose human text is built only when a person will read it:
+    /// with `--json` (`context.json`) `human` is never called, so a command
+    /// listing thousands of rows does not render a table nobody sees.
+    pub fn for_context(
+        context: &CommandContext,
+        result: Value,
+        human: impl FnOnce() -> String,
+    ) -> Self {
+        let human = if context.json { String::new() } else { human() };
+        CommandOutput::new(result, human)
+    }
+
     /// The value `serde_json::to_value(&output)` gives, built by moving
     /// `result` and the text in rather than copying them: `home list` or
     /// `gc` over a thousand Homes answer a result of thousands of objects,

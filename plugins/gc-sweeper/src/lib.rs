@@ -103,13 +103,11 @@ impl GcPlugin {
                 ));
             }
         }
-        // The summary is only for people; `--json` over many Homes skips it.
-        let human = if invocation.context.json {
-            String::new()
-        } else {
-            report::human(&sweeps, options.dry_run)
-        };
-        let mut out = CommandOutput::new(report::result(&sweeps, options.dry_run), human);
+        let mut out = CommandOutput::for_context(
+            &invocation.context,
+            report::result(&sweeps, options.dry_run),
+            || report::human(&sweeps, options.dry_run),
+        );
         out.warnings = warnings;
         Ok(out)
     }

@@ -59,7 +59,7 @@ impl Plugin for RegistryPlugin {
                         &registry,
                         invocation.flag("all"),
                         invocation.flag("verbose"),
-                        invocation.context.json,
+                        &invocation.context,
                     ))
                 },
             )

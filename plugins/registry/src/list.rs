@@ -4,7 +4,7 @@ use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_core::text::{counted, plural, Align, Table};
 use agent_tty_core::time::relative_age;
-use agent_tty_plugin_api::CommandOutput;
+use agent_tty_plugin_api::{CommandContext, CommandOutput};
 use serde_json::Value;
 use std::fmt::Write;
 use std::time::SystemTime;
@@ -22,16 +22,17 @@ pub fn result(registry: &HomeRegistry, all: bool) -> Value {
     list_homes(registry, scope(all)).to_json(false)
 }
 
-/// Runs `home list`. With `--json` (`json`) the table for people is not
-/// rendered at all: scripts listing thousands of Homes never pay for it.
-pub fn run(registry: &HomeRegistry, all: bool, verbose: bool, json: bool) -> CommandOutput {
+/// Runs `home list` (the table for people only without `--json`).
+pub fn run(
+    registry: &HomeRegistry,
+    all: bool,
+    verbose: bool,
+    context: &CommandContext,
+) -> CommandOutput {
     let listing = list_homes(registry, scope(all));
-    let human = if json {
-        String::new()
-    } else {
+    let mut out = CommandOutput::for_context(context, listing.to_json(verbose), || {
         render(&listing, all, verbose, SystemTime::now())
-    };
-    let mut out = CommandOutput::new(listing.to_json(verbose), human);
+    });
     out.warnings.extend(listing.problem.clone());
     out
 }
@@ -235,7 +236,16 @@ mod tests {
         for all in [false, true] {
             assert_eq!(
                 result(&registry, all),
-                run(&registry, all, false, true).result
+                run(
+                    &registry,
+                    all,
+                    false,
+                    &CommandContext {
+                        json: true,
+                        ..Default::default()
+                    }
+                )
+                .result
             );
         }
         assert_eq!(

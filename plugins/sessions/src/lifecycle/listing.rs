@@ -47,13 +47,10 @@ pub(super) fn run(invocation: &Invocation) -> std::result::Result<CommandOutput,
     let home = home_of(invocation)?;
     let all = invocation.flag("all");
     let listing = list_sessions(&home, all, true)?;
-    // The table is only for people; scripts asking for JSON skip its cost.
-    let human = if invocation.context.json {
-        String::new()
-    } else {
-        table(&listing.sessions)
-    };
-    let mut output = CommandOutput::new(result(&listing.sessions), human);
+    let mut output =
+        CommandOutput::for_context(&invocation.context, result(&listing.sessions), || {
+            table(&listing.sessions)
+        });
     output.warnings = listing.skipped;
     Ok(output)
 }
