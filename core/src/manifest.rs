@@ -68,6 +68,19 @@ impl Status {
     }
 }
 
+impl std::str::FromStr for Status {
+    type Err = ();
+
+    /// The status of a lowercase wire name ([`Status::as_str`]'s inverse).
+    fn from_str(name: &str) -> Result<Status, ()> {
+        use Status::*;
+        [Running, Exiting, Exited, Failed, Destroying, Destroyed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or(())
+    }
+}
+
 /// Why a Session failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -42,7 +42,9 @@ pub struct SessionRow {
 impl SessionRow {
     /// Whether the Session is still Active (running, exiting or destroying).
     pub fn is_active(&self) -> bool {
-        matches!(self.status.as_str(), "running" | "exiting" | "destroying")
+        self.status
+            .parse::<agent_tty_core::manifest::Status>()
+            .is_ok_and(agent_tty_core::manifest::Status::is_active)
     }
 
     /// The status as the CLI's `list` words it (`running`, `exited (0)`,

@@ -23,7 +23,6 @@ use agent_tty_plugin_api::{
     export_plugin, CommandContext, Host, KeyEvent, Pane, PaneAction, PaneContext, PaneFrame,
     PaneSpec, Plugin, PluginDescription, PluginError,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::SystemTime;
@@ -124,7 +123,8 @@ fn preview_row(home: &str, s: &Value) -> PreviewRow {
         status: agent_tty_core::text::status_wording(status, exit_code, exit_signal, foreign),
         active: s
             .get("status")
-            .and_then(|v| Status::deserialize(v).ok())
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Status>().ok())
             .is_some_and(Status::is_active),
         last_activity,
     }
