@@ -819,7 +819,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
     assert_eq!(
         read_all(&log).unwrap()[paste as usize].body,
         EventBody::InputPaste {
-            data: "pasted".into()
+            data: "\x1b[200~pasted\x1b[201~".into()
         }
     );
     // sh has no bracketed paste: erase the line (the terminal's kill

@@ -95,7 +95,7 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     })?;
     let seq = response.seq;
     Ok(CommandOutput::new(
-        json!({ "accepted": names, "bytesWritten": bytes, "seq": seq, "sessionId": target.id }),
+        json!({ "accepted": names, "bytesWritten": bytes, "seq": seq }),
         format!(
             "Sent {} ({}, seq {}).",
             counted(count, "key"),
@@ -123,9 +123,9 @@ pub(super) fn resize(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         parse_dimension(dimension, inv.value(dimension.flag()).unwrap_or_default())
     };
     let (cols, rows) = (given(Dimension::Cols)?, given(Dimension::Rows)?);
-    let response = target.send(&ControlRequest::Resize { cols, rows })?;
+    target.send(&ControlRequest::Resize { cols, rows })?;
     Ok(CommandOutput::new(
-        json!({ "cols": cols, "rows": rows, "sessionId": target.id, "seq": response.seq }),
+        json!({ "cols": cols, "rows": rows }),
         format!("Resized session to {cols}x{rows}."),
     ))
 }
@@ -150,20 +150,21 @@ pub(super) fn signal_command() -> Command {
 
 /// `signal <id> <SIGNAL> [--shell]`: to the job in the foreground of the
 /// Session's terminal (what Ctrl+C reaches), or with `--shell` to the
-/// Session's command itself. Result as 0.5's, `{signal, delivered}`, plus
-/// the `seq` of the `signal` event.
+/// Session's command itself. Result as 0.5's, `{signal, delivered}`.
 pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    // The Session first, then the signal's name, as 0.5 checks them
+    // (`signal NOPE KILL` is SESSION_NOT_FOUND).
+    let target = Target::find(inv)?;
+    target.require_running()?;
     let name = signals::parse(inv.value("signal").unwrap_or_default())?
         .as_str()
         .to_owned();
-    let target = Target::find(inv)?;
-    target.require_running()?;
-    let response = target.send(&ControlRequest::Signal {
+    target.send(&ControlRequest::Signal {
         signal: name.clone(),
         shell: inv.flag("shell"),
     })?;
     Ok(CommandOutput::new(
-        json!({ "signal": name, "delivered": true, "seq": response.seq }),
+        json!({ "signal": name, "delivered": true }),
         format!("Signal {name} delivered to session."),
     ))
 }
@@ -177,7 +178,7 @@ fn send_input(
     target.require_running()?;
     let response = target.send(&request)?;
     Ok(CommandOutput::new(
-        json!({ "seq": response.seq, "sessionId": target.id }),
+        json!({ "seq": response.seq }),
         human(&seq_text(response.seq)),
     ))
 }

@@ -5,7 +5,7 @@ use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
 use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness::{self, Sidecar};
-use agent_tty_core::manifest::{read_manifest, Manifest};
+use agent_tty_core::manifest::{read_manifest, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
 use serde_json::{json, Value};
@@ -180,21 +180,32 @@ fn cannot_drive(id: &str, socket: &std::path::Path, why: &str) -> PluginError {
         ErrorCode::ProtocolError,
         format!(
             "Session {id} is run by an agent-tty 0.5 host that cannot be driven from here: {why}. \
-             Retrying will not help; drive it with agent-tty 0.5, or `agent-tty destroy {id}` \
-             and create a new Session"
+             Retrying will not help; drive (or destroy) it with agent-tty 0.5"
         ),
     )
     .with_details(json!({ "sessionId": id, "socket": socket, "reason": why }))
 }
 
-/// The `SESSION_NOT_RUNNING` error for a Session in `status`.
-pub(super) fn not_running(id: &str, status: &str) -> PluginError {
+/// The commandable-target refusal for a Session in `status` (contract
+/// §2.3), in 0.5's words: `SESSION_ALREADY_DESTROYED` for a destroyed one,
+/// `SESSION_NOT_RUNNING` `Session "<id>" is not running.` for the rest,
+/// details `{sessionId, status}`.
+pub(crate) fn not_running(id: &str, status: &str) -> PluginError {
+    if status == Status::Destroyed.as_str() {
+        return already_destroyed(id);
+    }
     PluginError::new(
         ErrorCode::SessionNotRunning,
-        format!(
-            "Session {id} is {status}, so it takes no input; `agent-tty snapshot {id}` still \
-             shows its last screen, and `agent-tty create` starts a new Session"
-        ),
+        format!("Session \"{id}\" is not running."),
     )
     .with_details(serde_json::json!({ "sessionId": id, "status": status }))
+}
+
+/// `SESSION_ALREADY_DESTROYED` (exit 4) for a Session that is `destroyed`.
+pub(crate) fn already_destroyed(id: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::SessionAlreadyDestroyed,
+        format!("Session \"{id}\" is already destroyed."),
+    )
+    .with_details(serde_json::json!({ "sessionId": id, "status": "destroyed" }))
 }

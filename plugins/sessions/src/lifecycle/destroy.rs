@@ -7,6 +7,7 @@
 //! records the exit and marks the Session `destroyed` itself; when the host is
 //! already dead, `destroy` does it and removes the socket the host left.
 
+use crate::agent_loop::target::Target;
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
@@ -22,6 +23,9 @@ use std::time::Duration;
 const GRACE: Duration = Duration::from_millis(1500);
 /// How long the host may take to record the exit once the command is gone.
 const HOST_GRACE: Duration = Duration::from_millis(1500);
+/// How long an agent-tty 0.5 host gets to answer `destroy` and record the
+/// end (0.5's own CLI waits 5 s for each).
+const LEGACY_END: Duration = Duration::from_secs(5);
 
 /// `destroy`: its spec beside its handler ([`run`]).
 pub(super) fn command() -> Command {
@@ -42,8 +46,8 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     // Nothing is signalled or written in a Home someone else could control.
     safe_fs::check_session_chain(&dir).map_err(agent_tty_core::Error::from)?;
     let force = invocation.flag("force");
+    end_legacy_host(&home, &id, &dir)?;
     let Begun {
-        before,
         liveness,
         sidecar,
         manifest: m,
@@ -86,7 +90,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         // already, or was just killed, could not.
         control::remove_dead_socket(&home, &id, sidecar.as_ref());
     }
-    let (m, ()) = manifest::update_manifest(&dir, |m| {
+    manifest::update_manifest(&dir, |m| {
         let changed =
             m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
         m.status = Status::Destroyed;
@@ -95,24 +99,56 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         Ok((changed, ()))
     })?;
     let mut output = CommandOutput::new(
-        // 0.5's `{sessionId, destroyed}`, then ours (a strict superset).
-        json!({
-            "sessionId": id,
-            "destroyed": true,
-            "status": m.status,
-            "previousStatus": before,
-            "forced": force,
-        }),
+        // 0.5's result, exactly.
+        json!({ "sessionId": id, "destroyed": true }),
         format!("Session destroyed: {id}"),
     );
     output.warnings = warnings;
     Ok(output)
 }
 
+/// A live Session hosted by agent-tty 0.5 (no sidecar of ours) is ended
+/// the way 0.5 ends it: its own `destroy` request over its socket, then up
+/// to [`LEGACY_END`] for its host to record the end (it hangs the command
+/// up and writes `destroyed` itself). None of its processes can be
+/// verified from here, so none is signalled; when the request cannot be
+/// sent (an unsafe socket directory, no listener while the host lives),
+/// nothing is changed and the error says why. A host found dead on the way
+/// is left to the ordinary path (reconciled, then marked destroyed).
+fn end_legacy_host(home: &Path, id: &str, dir: &Path) -> Result<(), PluginError> {
+    let target = Target::read(home.to_owned(), id.to_owned(), dir.to_owned())?;
+    if !target.is_legacy()
+        || !target.manifest.status.is_active()
+        || liveness::judge(dir, &target.manifest, None).host_alive() != Some(true)
+    {
+        return Ok(());
+    }
+    match target.call_legacy("destroy", json!({}), LEGACY_END) {
+        Ok(_) => {}
+        // Reconciled on the way: the host was dead after all.
+        Err(e) if e.code == ErrorCode::SessionNotRunning => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let ended = liveness::wait_for(LEGACY_END, || {
+        manifest::read_manifest(dir).is_ok_and(|m| m.status.is_terminal())
+    });
+    if ended {
+        Ok(())
+    } else {
+        Err(PluginError::new(
+            ErrorCode::HostTimeout,
+            format!(
+                "the agent-tty 0.5 host of Session \"{id}\" accepted `destroy` but had not \
+                 ended it after {} ms; `agent-tty inspect {id}` shows where it stands",
+                LEGACY_END.as_millis()
+            ),
+        )
+        .with_details(json!({ "sessionId": id })))
+    }
+}
+
 /// What [`begin`] found under the manifest lock.
 struct Begun {
-    /// The status before `destroy`.
-    before: Status,
     /// The Session's processes; both dead for an ended Session.
     liveness: Liveness,
     /// The manifest as `begin` left it (its PIDs are the ones to end).
@@ -124,16 +160,10 @@ struct Begun {
 /// Checks the Session can be destroyed here and marks it `destroying` (an
 /// ended Session needs no processes ended and goes straight on).
 fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
-    let (manifest, (before, liveness, sidecar)) = manifest::update_manifest(dir, |m| {
+    let (manifest, (liveness, sidecar)) = manifest::update_manifest(dir, |m| {
         let before = m.status;
         if before == Status::Destroyed {
-            return Err(Error::invalid(
-                ErrorCode::SessionAlreadyDestroyed,
-                format!(
-                    "Session {id} is already destroyed; `agent-tty gc` removes it, \
-                     `agent-tty create` starts a new one"
-                ),
-            ));
+            return Err(crate::agent_loop::target::already_destroyed(id).into());
         }
         let sidecar = liveness::read_sidecar(dir);
         let verdict = liveness::judge(dir, m, sidecar.as_ref());
@@ -149,13 +179,12 @@ fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
                 host_alive: false,
                 child_alive: false,
             };
-            return Ok((false, (before, ended, sidecar)));
+            return Ok((false, (ended, sidecar)));
         }
         m.status = Status::Destroying;
-        Ok((true, (before, verdict, sidecar)))
+        Ok((true, (verdict, sidecar)))
     })?;
     Ok(Begun {
-        before,
         liveness,
         manifest,
         sidecar,

@@ -112,7 +112,10 @@ pub(super) fn handle(
             input(shared, EventBody::InputText { data }, &bytes, |_, _| {})
         }
         ControlRequest::Paste { data } => {
-            let bytes = [b"\x1b[200~", data.as_bytes(), b"\x1b[201~"].concat();
+            // The event holds exactly the bytes written, brackets included,
+            // as 0.5 logs it (contract §7.4).
+            let data = format!("\x1b[200~{data}\x1b[201~");
+            let bytes = data.clone().into_bytes();
             input(shared, EventBody::InputPaste { data }, &bytes, |_, _| {})
         }
         ControlRequest::Keys { keys: names } => {
@@ -215,7 +218,7 @@ fn input(
     };
     (&shared.master)
         .write_all(bytes)
-        .map_err(|_| not_running(shared))?;
+        .map_err(|_| not_running())?;
     Ok(Some(seq))
 }
 
@@ -224,7 +227,7 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     shared.activity.touch();
     let seq = {
         let mut log = running(shared)?;
-        pty::resize(&shared.master, cols, rows).map_err(|_| not_running(shared))?;
+        pty::resize(&shared.master, cols, rows).map_err(|_| not_running())?;
         let body = EventBody::Resize { cols, rows };
         let seq = log.writer.append(body.clone())?;
         // The live screen follows, in step with the output around it.
@@ -270,7 +273,12 @@ fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::R
             _ => nix::sys::signal::killpg(shell, signal),
         }
     };
-    delivered.map_err(|_| not_running(shared))?;
+    delivered.map_err(|_| {
+        Error::invalid(
+            ErrorCode::SessionNotRunning,
+            "Child process is no longer running.",
+        )
+    })?;
     Ok(Some(seq))
 }
 
@@ -278,22 +286,14 @@ fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::R
 fn running(shared: &Shared) -> agent_tty_core::Result<MutexGuard<'_, LogState>> {
     let log = shared.log();
     if log.child_exited {
-        return Err(not_running(shared));
+        return Err(not_running());
     }
     Ok(log)
 }
 
-fn not_running(shared: &Shared) -> Error {
-    let id = shared
-        .session_dir
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    Error::invalid(
-        ErrorCode::SessionNotRunning,
-        format!(
-            "the command of Session {id} has ended; it no longer takes input \
-             (`agent-tty snapshot {id}` shows its last screen)"
-        ),
-    )
+/// The host's refusal once the command has ended, in 0.5's words (its
+/// socket clients compare them): `SESSION_NOT_RUNNING "Session is not
+/// running."`.
+fn not_running() -> Error {
+    Error::invalid(ErrorCode::SessionNotRunning, "Session is not running.")
 }
