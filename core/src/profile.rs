@@ -111,6 +111,38 @@ pub const REFERENCE_LIGHT: RenderProfile = RenderProfile {
 /// Every profile, default first.
 pub const PROFILES: [&RenderProfile; 2] = [&REFERENCE_DARK, &REFERENCE_LIGHT];
 
+/// The profile called `name`, or `INVALID_INPUT` in agent-tty 0.5's words
+/// (`unknown render profile: NAME`), details `{profile, known}`.
+pub fn resolve(name: &str) -> crate::Result<&'static RenderProfile> {
+    RenderProfile::named(name).ok_or_else(|| {
+        let known: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
+        crate::Error::Plugin(
+            agent_tty_plugin_api::PluginError::new(
+                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                format!("unknown render profile: {name}"),
+            )
+            .with_details(serde_json::json!({ "profile": name, "known": known })),
+        )
+    })
+}
+
+/// `name` made safe for a file name: runs of anything but `A-Za-z0-9._-`
+/// become `-`, and `-` is trimmed from both ends (agent-tty 0.5's rule).
+pub fn file_safe(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
 impl RenderProfile {
     /// The profile called `name`, if there is one.
     pub fn named(name: &str) -> Option<&'static RenderProfile> {
@@ -155,6 +187,20 @@ pub fn palette_color(ansi: &[Rgb; 16], index: u8) -> Rgb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_names_become_file_safe() {
+        assert_eq!(file_safe("reference-dark"), "reference-dark");
+        assert_eq!(file_safe("  my profile/../x "), "my-profile-..-x");
+        assert_eq!(file_safe("é"), "");
+    }
+
+    #[test]
+    fn an_unknown_profile_is_named_in_0_5s_words() {
+        let e = resolve("nope").unwrap_err();
+        assert_eq!(e.code(), agent_tty_plugin_api::ErrorCode::InvalidInput);
+        assert_eq!(e.to_string(), "unknown render profile: nope");
+    }
 
     #[test]
     fn profiles_are_found_by_name_and_default_is_dark() {

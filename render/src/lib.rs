@@ -12,11 +12,13 @@
 //! host reports to OSC 10/11 queries, so a program that picked its theme from
 //! those replies looks in the picture as it looked to itself.
 //!
-//! Everything here is pure: no I/O, no clock. A [`Renderer`] caches each
+//! Everything here is pure (no I/O, no clock) except [`screenshot`], the
+//! one place a screenshot is taken and stored. A [`Renderer`] caches each
 //! glyph's coverage the first time it is drawn, so rendering many frames of a
 //! recording costs little more than filling rectangles.
 
 mod font;
+pub mod screenshot;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};

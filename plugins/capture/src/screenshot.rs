@@ -6,20 +6,16 @@
 //! headless browser; here every Session is replayed offline, since the
 //! Event Log is the screen's whole truth: the result is the same for a
 //! running Session (up to the last event written) and needs no browser.
+//! The capture itself is [`agent_tty_render::screenshot::take`], which the
+//! host also answers 0.5's `screenshot` request with.
 
 use crate::output_path::resolve_out;
 use crate::profile;
 use crate::session::Source;
-use crate::store::{capture_entry, sha256_hex, write_file};
-use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
-use agent_tty_core::screen::replay_session_with_scrollback;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use agent_tty_render::{render_profile_hash, Renderer, Screen};
+use agent_tty_render::screenshot::{self, RENDERER_BACKEND};
 use serde_json::json;
-
-/// The renderer named in results (0.5 said `ghostty-web`).
-pub(crate) const RENDERER_BACKEND: &str = "agent-tty-render";
 
 /// `screenshot`: its spec beside its handler ([`run`]).
 pub(crate) fn command() -> Command {
@@ -65,81 +61,28 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         None => None,
     };
     let source = Source::find(inv)?;
-    let render_profile = profile::resolve(&profile_name)?;
-
-    let replay = replay_session_with_scrollback(&source.dir, &source.manifest, 0)?;
-    let captured_at_seq = replay.last_seq().unwrap_or(0);
-    let (cols, rows) = replay.size();
-    let cursor_visible = inv.flag("show-cursor") && replay.cursor_visible();
-    let cells = replay.visible_cells();
-    let mut renderer = Renderer::new(render_profile);
-    let image = renderer.render(&Screen {
-        cells: &cells,
-        cursor: cursor_visible.then(|| replay.cursor()),
-    });
-    let png = image.to_png();
-
-    let path = match out {
-        Some(path) => path,
-        None => ensure_artifacts_dir(&source.dir)?.join(format!(
-            "screenshot-{captured_at_seq}-{}.png",
-            profile::file_safe(&profile_name)
-        )),
-    };
-    // The fingerprint is taken on the other core while the file is written
-    // (fsynced): a 200×60 PNG is ~1.7 MB, a millisecond of hashing.
-    let (written, sha256) = std::thread::scope(|s| {
-        let sha = s.spawn(|| sha256_hex(&png));
-        let written = write_file(&path, &png);
-        (written, sha.join().expect("hashing does not panic"))
-    });
-    written.map_err(|e| agent_tty_core::Error::write(&path, e))?;
-    let profile_hash = render_profile_hash(render_profile);
-    let metadata = json!({
-        "profileName": profile_name,
-        "cols": cols,
-        "rows": rows,
-        "cursorVisible": cursor_visible,
-        "rendererBackend": RENDERER_BACKEND,
-        "pixelWidth": image.width,
-        "pixelHeight": image.height,
-        "renderProfileHash": profile_hash,
-    });
-    let entry = capture_entry(
-        ArtifactKind::Screenshot,
-        &path,
-        &source.id,
-        captured_at_seq,
-        metadata,
-        (&sha256, &png),
-    );
-    append_artifact(&source.dir, entry)?;
-
-    let result = json!({
-        "sessionId": source.id,
-        "capturedAtSeq": captured_at_seq,
-        "profileName": profile_name,
-        "cols": cols,
-        "rows": rows,
-        "artifactPath": path,
-        "pngSizeBytes": png.len(),
-        "bytes": png.len(),
-        "cursorVisible": cursor_visible,
-        "rendererBackend": RENDERER_BACKEND,
-        "pixelWidth": image.width,
-        "pixelHeight": image.height,
-        "sha256": sha256,
-        "renderProfileHash": profile_hash,
-    });
+    let shot = screenshot::take(&screenshot::Request {
+        session_dir: &source.dir,
+        session_id: &source.id,
+        manifest: &source.manifest,
+        profile_name: &profile_name,
+        show_cursor: inv.flag("show-cursor"),
+        out,
+    })?;
     let human = format!(
-        "Session ID: {}\nCaptured At Seq: {captured_at_seq}\nProfile: {profile_name}\nSize: {cols}x{rows}\n\
+        "Session ID: {}\nCaptured At Seq: {}\nProfile: {profile_name}\nSize: {}x{}\n\
          PNG Path: {}\nPNG Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
-         Pixel dimensions: {}×{}\nSHA-256: {sha256}\nRender profile hash: {profile_hash}",
-        source.id,
-        path.display(),
-        png.len(),
-        image.width,
-        image.height,
+         Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}",
+        shot.session_id,
+        shot.captured_at_seq,
+        shot.cols,
+        shot.rows,
+        shot.path.display(),
+        shot.png_size,
+        shot.pixel_width,
+        shot.pixel_height,
+        shot.sha256,
+        shot.render_profile_hash,
     );
-    Ok(CommandOutput::new(result, human))
+    Ok(CommandOutput::new(shot.result(), human))
 }

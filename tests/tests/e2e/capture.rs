@@ -260,7 +260,7 @@ fn screenshot_of_a_live_session_shows_colours_cursor_and_wide_characters() {
 
 #[rstest]
 #[case(&["screenshot", "ID", "--show-cursor", "--hide-cursor"], 2, "INVALID_INPUT", "--show-cursor and --hide-cursor are mutually exclusive.")]
-#[case(&["screenshot", "ID", "--profile", "nope"], 2, "INVALID_INPUT", "Unknown render profile")]
+#[case(&["screenshot", "ID", "--profile", "nope"], 2, "INVALID_INPUT", "unknown render profile: nope")]
 #[case(&["screenshot", "../x"], 2, "INVALID_SESSION_ID", "")]
 #[case(&["screenshot", "01M8PJ1DE3T96EGQAZHTXVB5QX"], 3, "SESSION_NOT_FOUND", "")]
 #[case(&["record", "export", "ID", "--format", "mp4"], 2, "INVALID_INPUT", "Record export format must be one of: asciicast, gif, webm.")]

@@ -110,7 +110,7 @@ impl VideoFacts<'_> {
         );
         metadata.insert(
             "rendererBackend".into(),
-            json!(crate::screenshot::RENDERER_BACKEND),
+            json!(agent_tty_render::screenshot::RENDERER_BACKEND),
         );
         let count = |kind: fn(&EventBody) -> bool| events.iter().filter(|e| kind(&e.body)).count();
         metadata.insert(

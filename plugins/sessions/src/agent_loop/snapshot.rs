@@ -63,7 +63,7 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         other => {
             return Err(PluginError::new(
                 ErrorCode::InvalidInput,
-                format!("Snapshot format must be one of: structured, text. Got {other:?}."),
+                "Snapshot format must be one of: structured, text.",
             )
             .with_details(json!({ "format": other })))
         }
@@ -167,8 +167,6 @@ pub(crate) fn snapshot_of(
         }
     }
     result.insert("screenHash".into(), json!(hash));
-    // Ours, beyond 0.5 (a strict superset): the Session's status.
-    result.insert("status".into(), json!(target.manifest.status.as_str()));
     Ok(CommandOutput::new(Value::Object(result), human))
 }
 

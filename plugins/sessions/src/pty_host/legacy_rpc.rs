@@ -20,9 +20,11 @@
 //! `RPC_ERROR` (id `"unknown"` when it has none), an unknown method is
 //! `RPC_ERROR "Unsupported method: X"`, parameters outside the method's
 //! strict schema are `RPC_ERROR` naming them, and a handler's own error
-//! keeps its code (`INVALID_KEYS`, `SESSION_NOT_RUNNING`, ...).
-//! `screenshot` is not offered (`Unsupported method`): it needs 0.5's
-//! browser renderer.
+//! keeps its code (`INVALID_KEYS`, `SESSION_NOT_RUNNING`, ...). Every
+//! result has exactly 0.5's keys: its client checks each one against a
+//! strict schema and rejects an unknown key. `screenshot` is drawn by our
+//! renderer ([`agent_tty_render::screenshot::take`], as the `screenshot`
+//! command draws it) and stored in the Session's artifacts, as 0.5 does.
 
 use super::{server, Shared};
 use crate::agent_loop::snapshot::{screen_hash, snapshot_of, Format};
@@ -34,6 +36,7 @@ use crate::agent_loop::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::legacy_rpc::{self, MAX_LINE};
 use agent_tty_core::manifest::{self, Status};
+use agent_tty_core::profile::DEFAULT_PROFILE;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::{keys, run_marker};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
@@ -256,6 +259,17 @@ fn opt_int(params: &Map<String, Value>, key: &str, min: u64) -> Result<Option<u6
     }
 }
 
+/// `rendererName`, one of 0.5's two names. Ours has one emulator, so the
+/// name is checked and then answers with it.
+fn renderer_name(params: &Map<String, Value>) -> Result<(), PluginError> {
+    match opt_string(params, "rendererName")?.as_deref() {
+        None | Some("ghostty-web" | "libghostty-vt") => Ok(()),
+        Some(_) => Err(rpc_error(
+            "params.rendererName: expected one of ghostty-web, libghostty-vt",
+        )),
+    }
+}
+
 fn opt_bool(params: &Map<String, Value>, key: &str) -> Result<Option<bool>, PluginError> {
     match params.get(key) {
         None => Ok(None),
@@ -352,6 +366,7 @@ fn handle(
         "wait" => wait(shared, p),
         "waitForRender" => wait_for_render(shared, me, p),
         "snapshot" => snapshot(shared, me, p),
+        "screenshot" => screenshot(shared, me, p),
         "destroy" => {
             strict(p, &["force"])?;
             opt_bool(p, "force")?;
@@ -434,7 +449,12 @@ fn wait(shared: &Shared, p: &Map<String, Value>) -> Result<Value, PluginError> {
     loop {
         if exit {
             if let Some((code, _)) = &shared.log().exit_status {
-                return Ok(json!({ "timedOut": false, "exitCode": code }));
+                // 0.5's `exitCode` is an integer when present, never null.
+                let mut result = json!({ "timedOut": false });
+                if let Some(code) = code {
+                    result["exitCode"] = json!(code);
+                }
+                return Ok(result);
             }
         } else if let Some(idle) = idle {
             if shared.activity.output_quiet_since(started) >= idle {
@@ -481,8 +501,8 @@ fn wait_for_render(
     let cursor_row = opt_int(p, "cursorRow", 0)?;
     let cursor_col = opt_int(p, "cursorCol", 0)?;
     let after_seq = opt_int(p, "afterSeq", 0)?;
-    let limit = wait_limit(opt_int(p, "timeoutMs", 0)?);
-    opt_string(p, "rendererName")?;
+    let limit = wait_limit(opt_int(p, "timeoutMs", 1)?);
+    renderer_name(p)?;
     let render = Render::build(
         text,
         regex.as_deref(),
@@ -536,14 +556,11 @@ fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Va
     )?;
     let format = opt_string(p, "format")?.unwrap_or_else(|| "structured".into());
     if format != "structured" && format != "text" {
-        return Err(PluginError::new(
-            ErrorCode::InvalidInput,
-            "Snapshot format must be one of: structured, text.",
-        ));
+        return Err(rpc_error("params.format: expected structured or text"));
     }
     let with_scrollback = opt_bool(p, "includeScrollback")?.unwrap_or(false);
     let with_cells = opt_bool(p, "includeCells")?.unwrap_or(false);
-    opt_string(p, "rendererName")?;
+    renderer_name(p)?;
     let format = if format == "text" {
         Format::Text
     } else {
@@ -551,6 +568,33 @@ fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Va
     };
     let target = target(shared, me)?;
     Ok(snapshot_of(&target, format, with_scrollback, with_cells)?.result)
+}
+
+/// `screenshot {profile?, showCursor?, rendererName?}`: the screen drawn
+/// by our renderer and stored as `artifacts/screenshot-<seq>-<profile>.png`
+/// with its artifact entry; an unknown profile is `INVALID_INPUT`, as 0.5's
+/// host answers it.
+fn screenshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Value, PluginError> {
+    strict(p, &["profile", "showCursor", "rendererName"])?;
+    let profile = opt_string(p, "profile")?;
+    if profile
+        .as_ref()
+        .is_some_and(|n| !(1..=100).contains(&n.chars().count()))
+    {
+        return Err(rpc_error("params.profile: expected 1 to 100 characters"));
+    }
+    let show_cursor = opt_bool(p, "showCursor")?.unwrap_or(false);
+    renderer_name(p)?;
+    let target = target(shared, me)?;
+    let shot = agent_tty_render::screenshot::take(&agent_tty_render::screenshot::Request {
+        session_dir: &target.dir,
+        session_id: &target.id,
+        manifest: &target.manifest,
+        profile_name: profile.as_deref().unwrap_or(DEFAULT_PROFILE),
+        show_cursor,
+        out: None,
+    })?;
+    Ok(shot.result())
 }
 
 /// After a `destroy` request: the Session is `destroying`, its command is

@@ -1,0 +1,156 @@
+//! A screenshot of a Session, taken and stored: its screen replayed from
+//! the Event Log, drawn by [`Renderer`], written as a PNG, and listed in the
+//! Session's `artifacts/manifest.json` (contract §3.14).
+//!
+//! The one place a screenshot is made: the `screenshot` command (capture
+//! plugin) and the host's answer to agent-tty 0.5's `screenshot` request
+//! both call [`take`], so both write the same file and return the same
+//! facts. Unlike the rest of this crate it does I/O (reads the Event Log,
+//! writes the PNG and the artifact entry).
+
+use crate::{render_profile_hash, Renderer, Screen};
+use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind};
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::profile::{self, RenderProfile};
+use agent_tty_core::screen::replay_session_with_scrollback;
+use agent_tty_core::{artifacts::sha256_hex, fsutil::write_atomic, Error, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// The renderer named in results (0.5 said `ghostty-web`).
+pub const RENDERER_BACKEND: &str = "agent-tty-render";
+
+/// What to capture and where it goes.
+pub struct Request<'a> {
+    /// `<home>/sessions/<id>`.
+    pub session_dir: &'a Path,
+    /// The Session's id.
+    pub session_id: &'a str,
+    /// Its manifest (for the size the replay starts at).
+    pub manifest: &'a Manifest,
+    /// The render profile's name, as asked (1..=100 characters).
+    pub profile_name: &'a str,
+    /// Draw the cursor (when the terminal shows it).
+    pub show_cursor: bool,
+    /// Where the PNG goes; `None` = `artifacts/screenshot-<seq>-<profile>.png`.
+    pub out: Option<PathBuf>,
+}
+
+/// A screenshot written and listed.
+pub struct Screenshot {
+    /// The Session's id.
+    pub session_id: String,
+    /// The last `seq` the screen reflects (0 for an empty Event Log).
+    pub captured_at_seq: u64,
+    /// The profile's name, as asked.
+    pub profile_name: String,
+    /// The terminal's size.
+    pub cols: u16,
+    /// The terminal's size.
+    pub rows: u16,
+    /// Where the PNG is.
+    pub path: PathBuf,
+    /// The PNG's size in bytes.
+    pub png_size: usize,
+    /// Whether the cursor was drawn.
+    pub cursor_visible: bool,
+    /// The image's size in pixels.
+    pub pixel_width: u32,
+    /// The image's size in pixels.
+    pub pixel_height: u32,
+    /// Hex sha256 of the PNG's bytes.
+    pub sha256: String,
+    /// [`render_profile_hash`] of the profile.
+    pub render_profile_hash: String,
+}
+
+impl Screenshot {
+    /// The result in agent-tty 0.5's keys, exactly (its socket clients
+    /// reject any other): `{sessionId, capturedAtSeq, profileName, cols,
+    /// rows, artifactPath, pngSizeBytes, cursorVisible, rendererBackend,
+    /// pixelWidth, pixelHeight, sha256, renderProfileHash}`.
+    pub fn result(&self) -> Value {
+        json!({
+            "sessionId": self.session_id,
+            "capturedAtSeq": self.captured_at_seq,
+            "profileName": self.profile_name,
+            "cols": self.cols,
+            "rows": self.rows,
+            "artifactPath": self.path,
+            "pngSizeBytes": self.png_size,
+            "cursorVisible": self.cursor_visible,
+            "rendererBackend": RENDERER_BACKEND,
+            "pixelWidth": self.pixel_width,
+            "pixelHeight": self.pixel_height,
+            "sha256": self.sha256,
+            "renderProfileHash": self.render_profile_hash,
+        })
+    }
+}
+
+/// Takes the screenshot `request` asks for: `INVALID_INPUT` for an unknown
+/// profile (before anything is read), the Event Log's own errors, a
+/// `STORAGE_WRITE_ERROR` when the PNG or its entry cannot be written.
+pub fn take(request: &Request<'_>) -> Result<Screenshot> {
+    let render_profile: &'static RenderProfile = profile::resolve(request.profile_name)?;
+    let replay = replay_session_with_scrollback(request.session_dir, request.manifest, 0)?;
+    let captured_at_seq = replay.last_seq().unwrap_or(0);
+    let (cols, rows) = replay.size();
+    let cursor_visible = request.show_cursor && replay.cursor_visible();
+    let cells = replay.visible_cells();
+    let image = Renderer::new(render_profile).render(&Screen {
+        cells: &cells,
+        cursor: cursor_visible.then(|| replay.cursor()),
+    });
+    let png = image.to_png();
+
+    let path = match &request.out {
+        Some(path) => path.clone(),
+        None => ensure_artifacts_dir(request.session_dir)?.join(format!(
+            "screenshot-{captured_at_seq}-{}.png",
+            profile::file_safe(request.profile_name)
+        )),
+    };
+    // The fingerprint is taken on the other core while the file is written
+    // (fsynced): a 200×60 PNG is ~1.7 MB, a millisecond of hashing.
+    let (written, sha256) = std::thread::scope(|s| {
+        let sha = s.spawn(|| sha256_hex(&png));
+        let written = write_atomic(&path, &png, 0o600);
+        (written, sha.join().expect("hashing does not panic"))
+    });
+    written.map_err(|e| Error::write(&path, e))?;
+    let shot = Screenshot {
+        session_id: request.session_id.to_owned(),
+        captured_at_seq,
+        profile_name: request.profile_name.to_owned(),
+        cols,
+        rows,
+        path,
+        png_size: png.len(),
+        cursor_visible,
+        pixel_width: image.width,
+        pixel_height: image.height,
+        sha256,
+        render_profile_hash: render_profile_hash(render_profile),
+    };
+    let metadata = json!({
+        "profileName": shot.profile_name,
+        "cols": cols,
+        "rows": rows,
+        "cursorVisible": cursor_visible,
+        "rendererBackend": RENDERER_BACKEND,
+        "pixelWidth": shot.pixel_width,
+        "pixelHeight": shot.pixel_height,
+        "renderProfileHash": shot.render_profile_hash,
+    });
+    let entry = ArtifactEntry::for_file(
+        ArtifactKind::Screenshot,
+        &shot.path,
+        request.session_id,
+        captured_at_seq,
+        metadata,
+        (&shot.sha256, &png),
+    );
+    append_artifact(request.session_dir, entry)?;
+    Ok(shot)
+}
