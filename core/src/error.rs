@@ -15,8 +15,9 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
-    /// No Session with this id in this Home.
-    #[error("no Session {id} in Home {home}; run `agent-tty list --all` to see its Sessions")]
+    /// No Session with this id in this Home (0.5's words, which its
+    /// scripts match).
+    #[error("Session \"{id}\" was not found.")]
     SessionNotFound {
         /// The id asked for.
         id: String,
@@ -104,9 +105,12 @@ impl From<Error> for PluginError {
                     | Error::Manifest { path, .. } => {
                         serde_json::json!({ "path": path })
                     }
-                    Error::SessionNotFound { id, home } => {
-                        serde_json::json!({ "sessionId": id, "home": home })
-                    }
+                    Error::SessionNotFound { id, home } => serde_json::json!({
+                        "sessionId": id,
+                        "manifestPath": crate::manifest::manifest_path(
+                            &crate::home::sessions_dir(home).join(id)
+                        ),
+                    }),
                     _ => serde_json::Value::Null,
                 };
                 PluginError::new(other.code(), other.to_string()).with_details(details)

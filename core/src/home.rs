@@ -33,8 +33,8 @@ pub fn resolve_home(
             (base.join(".agent-tty"), false, Source::Default)
         }
     };
-    // 0.5's wording first ("--home must not be empty." / "… must be an
-    // absolute path."), so scripts matching it keep working; then what to do.
+    // 0.5's wording exactly ("--home must not be empty." / "… must be an
+    // absolute path."): scripts match it; the value is in `details.home`.
     let name = match source {
         Source::Flag => "--home",
         Source::Env => HOME_ENV,
@@ -48,19 +48,12 @@ pub fn resolve_home(
         )
     };
     if raw.as_os_str().is_empty() {
-        return Err(refuse(format!(
-            "{name} must not be empty. Pass an absolute path, e.g. {name}=\"$PWD/.agent-tty\"."
-        )));
+        return Err(refuse(format!("{name} must not be empty.")));
     }
     if !raw.is_absolute() {
         let message = match source {
-            Source::Flag => format!(
-                "--home must be an absolute path. Got {shown:?}; try --home \"$PWD/{shown}\""
-            ),
-            Source::Env => format!(
-                "{HOME_ENV} must be an absolute path. Got {shown:?}; try \
-                 {HOME_ENV}=\"$PWD/{shown}\""
-            ),
+            // 0.5's words exactly (the value is in `details.home`).
+            Source::Flag | Source::Env => format!("{name} must be an absolute path."),
             Source::Default => format!(
                 "the default Home {shown:?} is not absolute because $HOME is relative; \
                  pass --home <absolute path> or set {HOME_ENV}"

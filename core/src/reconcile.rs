@@ -162,11 +162,10 @@ fn record_host_death(m: &mut Manifest) {
     m.status = before.after_host_death();
     if before == Status::Running {
         m.failure_origin = Some(FailureOrigin::HostDeath);
+        // 0.5's words; its readers and scripts match them.
         m.failure_reason = Some(match m.host_pid {
-            Some(pid) => {
-                format!("the Session's host process (pid {pid}) ended without recording an exit")
-            }
-            None => "the Session's host process ended without recording an exit".to_owned(),
+            Some(pid) => format!("host process died unexpectedly (pid: {pid})"),
+            None => "host process died unexpectedly".to_owned(),
         });
     }
     m.host_pid = None;

@@ -13,6 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Map, Value};
 use std::ffi::OsString;
 use std::path::Path;
+use std::time::Duration;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -71,6 +72,17 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Ok(c) => c,
         Err(e) => return output::failure(mode, "agent-tty", &e),
     };
+    debug_log(
+        &context,
+        "context resolved",
+        &json!({
+            "home": context.home.as_ref().map(|h| &h.path),
+            "logLevel": context.log_level,
+            "profile": context.profile,
+            "renderer": context.renderer,
+            "timeoutMs": context.timeout_ms,
+        }),
+    );
     let Some((path, leaf)) = command_path(&matches) else {
         if mode.json {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
@@ -99,13 +111,23 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             &PluginError::usage(format!("unknown command `{name}`; see `agent-tty --help`")),
         );
     };
+    debug_log(
+        &context,
+        "running command",
+        &json!({ "command": name, "plugin": plugin.name }),
+    );
+    // A Session's host lives as long as its Session, whatever started it.
+    let limit = context
+        .timeout_ms
+        .filter(|_| path != ["_host"])
+        .map(Duration::from_millis);
     let invocation = Invocation {
         command: path.clone(),
         args: collect_args(spec, leaf),
         context,
     };
-    let outcome = plugin
-        .call(&PluginRequest::Invoke { invocation })
+    let request = PluginRequest::Invoke { invocation };
+    let outcome = within(limit, mode, &name, || plugin.call(&request))
         .and_then(|v| {
             CommandOutput::from_value(v).map_err(|e| {
                 PluginError::new(
@@ -125,6 +147,52 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             output::success(mode, &name, &out)
         }
         Err(e) => output::failure(mode, &name, &e),
+    }
+}
+
+/// Runs `call`, bounded by `--timeout-ms` (contract §1.1: 0.5 validated
+/// the flag and ignored it; ours bounds the whole command). When the limit
+/// passes first, the `HOST_TIMEOUT` envelope is printed and the process
+/// exits (5) at once: the command's work is abandoned mid-way, as a killed
+/// 0.5 CLI would leave it (Sessions keep running; their hosts are separate
+/// processes).
+fn within<T: Send>(
+    limit: Option<Duration>,
+    mode: OutputMode,
+    name: &str,
+    call: impl FnOnce() -> T + Send,
+) -> T {
+    let Some(limit) = limit else {
+        return call();
+    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            let _ = tx.send(call());
+        });
+        match rx.recv_timeout(limit) {
+            Ok(answer) => answer,
+            Err(_) => {
+                let err = PluginError::new(
+                    ErrorCode::HostTimeout,
+                    format!(
+                        "`agent-tty {name}` did not finish within --timeout-ms {} ms",
+                        limit.as_millis()
+                    ),
+                )
+                .with_details(json!({ "command": name, "timeoutMs": limit.as_millis() as u64 }));
+                std::process::exit(output::failure(mode, name, &err));
+            }
+        }
+    })
+}
+
+/// With `--log-level debug` (or `AGENT_TTY_LOG_LEVEL`, or the Home's
+/// `logLevel`), one line on stderr in 0.5's form: `[agent-tty] debug:
+/// <message> <json details>`. Never on stdout, so `--json` stays parseable.
+fn debug_log(context: &CommandContext, message: &str, details: &serde_json::Value) {
+    if context.log_level.as_deref() == Some("debug") {
+        eprintln!("[agent-tty] debug: {message} {details}");
     }
 }
 
@@ -229,6 +297,22 @@ fn usage_failure(mode: OutputMode, cli: &Command, args: &[String], e: clap::Erro
                 choices.join(", ")
             ));
             output::failure(mode, &command, &err)
+        }
+        // commander's words, as 0.5 prints them: `error: unknown command 'X'`.
+        ErrorKind::InvalidSubcommand => {
+            let typed = match e.get(clap::error::ContextKind::InvalidSubcommand) {
+                Some(clap::error::ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let message = format!("unknown command '{typed}'");
+            if mode.json {
+                let err = PluginError::usage(message)
+                    .with_details(json!({ "usage": e.render().to_string() }));
+                output::failure(mode, &command, &err)
+            } else {
+                eprintln!("error: {message}\n(`{help}` lists the commands)");
+                2
+            }
         }
         _ if mode.json => {
             let text = e.render().to_string();
@@ -564,7 +648,7 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
     if !LOG_LEVELS.contains(&log_level.as_str()) {
         return Err(PluginError::new(
             ErrorCode::InvalidInput,
-            format!("Log level must be one of debug, info, warn, or error. Got {log_level:?}."),
+            "Log level must be one of debug, info, warn, or error.",
         )
         .with_details(json!({ "logLevel": log_level })));
     }
@@ -579,7 +663,7 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
     if let Some(r) = renderer.as_deref().filter(|r| !RENDERERS.contains(r)) {
         return Err(PluginError::new(
             ErrorCode::InvalidInput,
-            format!("Renderer must be one of: ghostty-web, libghostty-vt. Got {r:?}."),
+            "Renderer must be one of: ghostty-web, libghostty-vt.",
         )
         .with_details(json!({ "renderer": r })));
     }
@@ -591,7 +675,7 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
         Some(t) => {
             return Err(PluginError::new(
                 ErrorCode::InvalidDuration,
-                format!("--timeout-ms must be a non-negative integer. Got {t:?}."),
+                "--timeout-ms must be a non-negative integer.",
             )
             .with_details(json!({ "value": t })))
         }

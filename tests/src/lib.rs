@@ -8,6 +8,7 @@
 //! the real `~/.agent-tty` or `~/.local/state`.
 
 pub mod pty;
+pub mod rpc_schema05;
 
 use serde_json::Value;
 use std::ffi::OsStr;

@@ -5,10 +5,11 @@
 //! - our CLI drives a small host written here from the contract, standing in
 //!   for a 0.5 host (a Session with no sidecar of ours).
 //!
-//! The socket location is computed here from the contract's words
+//! The socket location is computed by the harness from the contract's words
 //! (`/tmp/agent-tty/<8 hex of sha256(home)>/<12 hex of sha256(id)>`), not by
 //! calling our code.
 
+use agent_tty_e2e::rpc_schema05::{call, request, socket_dir, socket_path};
 use agent_tty_e2e::{bash_session, create_session, eventually, write_session, Sandbox};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,38 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn hex(bytes: &[u8], n: usize) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()[..n]
-        .to_owned()
-}
-
-fn socket_dir(home: &Path) -> PathBuf {
-    Path::new("/tmp/agent-tty").join(hex(home.to_str().unwrap().as_bytes(), 8))
-}
-
-fn socket_path(home: &Path, id: &str) -> PathBuf {
-    socket_dir(home).join(hex(id.as_bytes(), 12))
-}
-
-/// One request on its own connection, as 0.5's client sends it.
+/// One raw request line, as 0.5's client sends it.
 fn rpc(socket: &Path, line: &str) -> Value {
-    let mut s = UnixStream::connect(socket).expect("the host listens at 0.5's location");
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(line.as_bytes()).unwrap();
-    s.write_all(b"\n").unwrap();
-    let mut answer = String::new();
-    BufReader::new(&s).read_line(&mut answer).unwrap();
-    serde_json::from_str(&answer).unwrap_or_else(|_| panic!("not JSON: {answer:?}"))
-}
-
-fn call(socket: &Path, id: &str, method: &str, params: Value) -> Value {
-    rpc(
-        socket,
-        &json!({ "id": id, "method": method, "params": params }).to_string(),
-    )
+    request(socket, line)
 }
 
 fn events(dir: &Path) -> Vec<Value> {

@@ -43,6 +43,7 @@ const STEPS: SourceWords = SourceWords {
     positional: "[steps]",
     file: "Steps file",
     missing: "Missing steps.",
+    provide: "[steps] JSON array",
     empty: "Steps must not be empty.",
 };
 
@@ -752,7 +753,7 @@ mod tests {
         );
         assert!(plan_error(r#"[{"wait":{"regex":"(a+)+"}}]"#)
             .message
-            .contains("nests quantifiers"));
+            .contains("contains nested quantifiers"));
         assert_eq!(
             plan_error(r#"[{"wait":{"text":""}}]"#).message,
             "--text must be 1 to 1000 characters long, got 0."

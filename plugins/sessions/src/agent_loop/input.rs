@@ -30,7 +30,8 @@ pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     let mut text = text_or_file(
         inv,
         "text",
-        "agent-tty type <session-id> [text] [--file <path>] [--append-newline]",
+        // 0.5's usage line, word for word (it leaves out --append-newline).
+        "agent-tty type <session-id> [text] [--file <path>]",
         TEXT,
     )?;
     if inv.flag("append-newline") {

@@ -22,6 +22,9 @@ pub struct SourceWords {
     pub file: &'static str,
     /// "Missing input text." / "Missing steps."
     pub missing: &'static str,
+    /// What the positional is, after "Provide either a positional …":
+    /// "<text> argument" / "[steps] JSON array".
+    pub provide: &'static str,
     /// "Text must not be empty." / "Steps must not be empty."
     pub empty: &'static str,
 }
@@ -31,6 +34,7 @@ pub const TEXT: SourceWords = SourceWords {
     positional: "<text>",
     file: "Input file",
     missing: "Missing input text.",
+    provide: "<text> argument",
     empty: "Text must not be empty.",
 };
 
@@ -48,8 +52,8 @@ pub fn text_or_file(
             words.positional
         ))),
         (None, None) => Err(invalid(format!(
-            "{} Give it as an argument or with --file <path>. Usage: {usage}",
-            words.missing
+            "{} Provide either a positional {} or --file <path>. Usage: {usage}",
+            words.missing, words.provide
         ))),
         (Some(""), None) => Err(invalid(words.empty.to_owned())),
         (Some(text), None) => Ok(text.to_owned()),

@@ -10,8 +10,9 @@ pub use agent_tty_core::pty::{open, resize};
 
 /// Starts the manifest's command on the PTY slave: in its own session (so it
 /// leads its own process group, which `signal` and `destroy` address) with
-/// the PTY as its controlling terminal, `TERM` set, in the manifest's
-/// directory with its extra environment. With shell integration the
+/// the PTY as its controlling terminal, `TERM` and `PROMPT_EOL_MARK=""`
+/// set, in the manifest's directory with its extra environment. With shell
+/// integration the
 /// `launch`'s command line and variables are used (the Session's own
 /// variables still win). The host's copy of the slave is closed when this
 /// returns.
@@ -29,6 +30,10 @@ pub fn spawn(
         .env_remove(READY_FD_ENV)
         .env_remove(super::guard::HOST_LOCK_FD_ENV)
         .env("TERM", manifest.term.as_deref().unwrap_or("xterm-256color"))
+        // As 0.5 (contract §7.1): zsh prints no `%` mark before a prompt
+        // that follows output without a newline, which would otherwise
+        // litter snapshots. A Session's own `--env` value still wins.
+        .env("PROMPT_EOL_MARK", "")
         .envs(
             launch
                 .iter()
