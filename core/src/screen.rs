@@ -77,8 +77,8 @@ fn replay_size(cols: u16, rows: u16) -> (u16, u16) {
 pub struct ScreenReplay {
     engine: Engine,
     /// Lines of scrollback this reader asked for; the emulator keeps at
-    /// least [`ScreenReplay::DEFAULT_SCROLLBACK`] whatever is asked, so a
-    /// screen that shrank and grew again looks the same to every reader.
+    /// least [`ScreenReplay::MIN_HISTORY`] whatever is asked, so a screen
+    /// that shrank and grew again looks the same to every reader.
     scrollback: usize,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
@@ -91,8 +91,8 @@ pub struct ScreenReplay {
 }
 
 impl ScreenReplay {
-    /// Lines of scrollback kept by default.
-    pub const DEFAULT_SCROLLBACK: usize = 1000;
+    /// Lines of scrollback kept by default: 10,000, as 0.5 (contract §7.9).
+    pub const DEFAULT_SCROLLBACK: usize = 10_000;
 
     /// An empty screen of this size.
     pub fn new(cols: u16, rows: u16) -> Self {
@@ -113,8 +113,17 @@ impl ScreenReplay {
         }
     }
 
+    /// History every replay keeps, whatever it asked for: [`MAX_ROWS`]
+    /// lines. A terminal that grows by `k` rows pulls the last `k` lines of
+    /// history back onto the screen, and `k` is always below [`MAX_ROWS`],
+    /// so every reader keeping at least this much shows the same screen and
+    /// cursor after any shrink and grow. More costs memory for nothing
+    /// where only the visible screen is read (the live host, `wait`):
+    /// 10,000 lines of a 120-column screen are ~26 MB of cells.
+    pub const MIN_HISTORY: usize = MAX_ROWS as usize;
+
     fn engine_history(scrollback: usize) -> usize {
-        scrollback.max(Self::DEFAULT_SCROLLBACK)
+        scrollback.max(Self::MIN_HISTORY)
     }
 
     /// An empty screen at the size a Session was created with (later

@@ -14,9 +14,9 @@
 //!   least as long as the offset whose bytes before it hash the same (so a
 //!   log that was replaced, truncated or copied from another Session is not
 //!   resumed from a foreign state). A reader keeping more scrollback than
-//!   the checkpoint (the Live View's history keeps up to 10,000 lines, a
-//!   checkpoint [`ScreenReplay::DEFAULT_SCROLLBACK`]) resumes with the
-//!   checkpoint's scrollback and keeps more from there on.
+//!   the checkpoint (a checkpoint keeps what its writer kept, at least
+//!   [`ScreenReplay::MIN_HISTORY`] lines) resumes with the checkpoint's
+//!   scrollback and keeps more from there on.
 //!   Anything else (missing, corrupt, stale, foreign, unreadable) means a
 //!   full replay, silently: a checkpoint never makes reading fail.
 //! - It is written by a reader that replayed at least

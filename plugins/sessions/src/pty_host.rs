@@ -378,9 +378,9 @@ impl SessionHost {
 
 /// Lines of scrollback the live screen asks for: none. It exists to answer
 /// terminal questions, which only need the visible screen (the cursor);
-/// readers rebuild scrollback from the Event Log. (`core::screen` currently
-/// keeps at least its default history anyway; bench/host_cost.sh measures
-/// what the host then costs.)
+/// readers rebuild scrollback from the Event Log. (`core::screen` keeps
+/// [`ScreenReplay::MIN_HISTORY`] lines anyway, so resizes look the same as
+/// to every reader; bench/host_cost.sh measures what the host costs.)
 const LIVE_SCROLLBACK: usize = 0;
 
 /// Shell integration for the Session's command, when it is an interactive

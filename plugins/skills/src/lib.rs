@@ -7,7 +7,7 @@
 //! **Bundled, then installed on demand.** Each skill is compiled into the
 //! plugin (`include_str!`), so the plugin library alone is enough. Agents
 //! and tools that want a file (`skills path`) get one written to
-//! `${XDG_DATA_HOME:-~/.local/share}/agent-tty/skills/<name>/SKILL.md` on
+//! `${XDG_DATA_HOME:-~/.local/share}/agent-tty/skill-data/<name>/SKILL.md` on
 //! first use: directories created owner-only, the file written atomically
 //! (temp file + rename, so a symlink at that path is replaced, never
 //! followed) and rewritten only when its content differs from the bundled
@@ -26,10 +26,17 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// The skills this build ships, as `(directory, SKILL.md text)`.
-const BUNDLED: &[(&str, &str)] = &[(
-    "agent-tty",
-    include_str!("../../../skills/agent-tty/SKILL.md"),
-)];
+/// The names are agent-tty 0.5's; the text is ours.
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "agent-tty",
+        include_str!("../../../skills/agent-tty/SKILL.md"),
+    ),
+    (
+        "dogfood-tui",
+        include_str!("../../../skills/dogfood-tui/SKILL.md"),
+    ),
+];
 
 /// A parsed skill.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,13 +107,15 @@ fn find(name: &str) -> Result<Skill, PluginError> {
         .ok_or_else(|| {
             PluginError::new(
                 ErrorCode::SkillNotFound,
-                format!("Skill not found: {name:?}. `agent-tty skills list` shows the skills there are."),
+                // 0.5's words; `skills list` names the skills there are.
+                "Skill not found.",
             )
             .with_details(json!({ "name": name }))
         })
 }
 
-/// `${XDG_DATA_HOME:-$HOME/.local/share}/agent-tty/skills`.
+/// `${XDG_DATA_HOME:-$HOME/.local/share}/agent-tty/skill-data`: 0.5's
+/// layout (`skill-data/<name>/SKILL.md`) under our data directory.
 fn install_root() -> Result<PathBuf, PluginError> {
     let data = agent_tty_core::xdg::base_dir(agent_tty_core::xdg::DATA).ok_or_else(|| {
         PluginError::new(
@@ -115,7 +124,7 @@ fn install_root() -> Result<PathBuf, PluginError> {
                      to install skills; set one of them",
         )
     })?;
-    Ok(data.join("agent-tty").join("skills"))
+    Ok(data.join("agent-tty").join("skill-data"))
 }
 
 /// Makes sure `<root>/<dir>/SKILL.md` holds the bundled text; returns the

@@ -74,7 +74,7 @@ fn skills_envelopes() {
     let path = sandbox.run(["skills", "path", "agent-tty", "--json"]);
     path.expect_code(0);
     assert_json_snapshot!("skills_path", path.json(), {
-        ".timestamp" => "[timestamp]", ".result.path" => "[data]/agent-tty/skills/agent-tty",
+        ".timestamp" => "[timestamp]", ".result.path" => "[data]/agent-tty/skill-data/agent-tty",
     });
     let missing = sandbox.run(["skills", "get", "nope", "--json"]);
     missing.expect_code(1);
