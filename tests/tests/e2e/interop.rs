@@ -12,10 +12,9 @@
 use agent_tty_e2e::rpc_schema05::{call, request, socket_dir, socket_path};
 use agent_tty_e2e::{bash_session, create_session, eventually, write_session, Sandbox};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -150,10 +150,6 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     if let Some(ms) = manifest.idle_timeout_ms {
         result["idleTimeoutMs"] = json!(ms);
     }
-    // Ours, beyond 0.5's result (a strict superset).
-    if let Some(name) = &manifest.name {
-        result["name"] = json!(name);
-    }
     // 0.5's line; `agent-tty create --json | jq -r .result.sessionId` (or
     // `cut -d' ' -f3`) captures the id.
     let mut output = CommandOutput::new(result, format!("Session created: {id}"));

@@ -46,12 +46,40 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     // Nothing is signalled or written in a Home someone else could control.
     safe_fs::check_session_chain(&dir).map_err(agent_tty_core::Error::from)?;
     let force = invocation.flag("force");
-    end_legacy_host(&home, &id, &dir)?;
+    // A 0.5 host ends and records its Session itself; the rest are ended
+    // here.
+    let warnings = if end_legacy_host(&home, &id, &dir)? {
+        Vec::new()
+    } else {
+        let begun = begin(&dir, &id)?;
+        end_processes(&home, &id, &dir, begun, force)
+    };
+    manifest::update_manifest(&dir, |m| {
+        let changed =
+            m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
+        m.status = Status::Destroyed;
+        m.host_pid = None;
+        m.child_pid = None;
+        Ok((changed, ()))
+    })?;
+    let mut output = CommandOutput::new(
+        // 0.5's result, exactly.
+        json!({ "sessionId": id, "destroyed": true }),
+        format!("Session destroyed: {id}"),
+    );
+    output.warnings = warnings;
+    Ok(output)
+}
+
+/// Ends the processes of a Session [`begin`] marked `destroying`: the
+/// command (only as its sidecar pins it), then a host that does not exit
+/// on its own (only a verifiable one). Returns the warnings for the user.
+fn end_processes(home: &Path, id: &str, dir: &Path, begun: Begun, force: bool) -> Vec<String> {
     let Begun {
         liveness,
         sidecar,
         manifest: m,
-    } = begin(&dir, &id)?;
+    } = begun;
     let mut warnings = Vec::new();
     if let Liveness::Local {
         host_alive,
@@ -71,7 +99,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             // that does not is stuck and is killed, if it is provably the
             // host.
             let host_runs =
-                || liveness::judge(&dir, &m, sidecar.as_ref()).host_alive() == Some(true);
+                || liveness::judge(dir, &m, sidecar.as_ref()).host_alive() == Some(true);
             if !liveness::wait_for(HOST_GRACE, || !host_runs()) {
                 match sidecar.as_ref().and_then(|s| s.host.verify()) {
                     Some(host) => {
@@ -88,23 +116,9 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         }
         // A host that ended normally removed its socket; one that was dead
         // already, or was just killed, could not.
-        control::remove_dead_socket(&home, &id, sidecar.as_ref());
+        control::remove_dead_socket(home, id, sidecar.as_ref());
     }
-    manifest::update_manifest(&dir, |m| {
-        let changed =
-            m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
-        m.status = Status::Destroyed;
-        m.host_pid = None;
-        m.child_pid = None;
-        Ok((changed, ()))
-    })?;
-    let mut output = CommandOutput::new(
-        // 0.5's result, exactly.
-        json!({ "sessionId": id, "destroyed": true }),
-        format!("Session destroyed: {id}"),
-    );
-    output.warnings = warnings;
-    Ok(output)
+    warnings
 }
 
 /// A live Session hosted by agent-tty 0.5 (no sidecar of ours) is ended
@@ -113,27 +127,28 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
 /// up and writes `destroyed` itself). None of its processes can be
 /// verified from here, so none is signalled; when the request cannot be
 /// sent (an unsafe socket directory, no listener while the host lives),
-/// nothing is changed and the error says why. A host found dead on the way
-/// is left to the ordinary path (reconciled, then marked destroyed).
-fn end_legacy_host(home: &Path, id: &str, dir: &Path) -> Result<(), PluginError> {
+/// nothing is changed and the error says why. `true` when the host ended
+/// the Session; a host found dead on the way (`false`) is left to the
+/// ordinary path (reconciled, then marked destroyed).
+fn end_legacy_host(home: &Path, id: &str, dir: &Path) -> Result<bool, PluginError> {
     let target = Target::read(home.to_owned(), id.to_owned(), dir.to_owned())?;
     if !target.is_legacy()
         || !target.manifest.status.is_active()
         || liveness::judge(dir, &target.manifest, None).host_alive() != Some(true)
     {
-        return Ok(());
+        return Ok(false);
     }
     match target.call_legacy("destroy", json!({}), LEGACY_END) {
         Ok(_) => {}
         // Reconciled on the way: the host was dead after all.
-        Err(e) if e.code == ErrorCode::SessionNotRunning => return Ok(()),
+        Err(e) if e.code == ErrorCode::SessionNotRunning => return Ok(false),
         Err(e) => return Err(e),
     }
     let ended = liveness::wait_for(LEGACY_END, || {
         manifest::read_manifest(dir).is_ok_and(|m| m.status.is_terminal())
     });
     if ended {
-        Ok(())
+        Ok(true)
     } else {
         Err(PluginError::new(
             ErrorCode::HostTimeout,
