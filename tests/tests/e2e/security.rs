@@ -661,7 +661,7 @@ fn a_host_killed_outright_is_found_dead_and_its_command_ended() {
     assert!(gone(host));
     let listed = sandbox.run_in(&home, &["list", "--all"]).result();
     assert_eq!(listed["sessions"][0]["status"], "failed", "{listed:#}");
-    assert_eq!(listed["sessions"][0]["failureOrigin"], "host-death");
+    assert_eq!(read_manifest(&dir)["failureOrigin"], "host-death");
     assert!(
         gone(child),
         "the orphaned command (pinned by host.json) was not ended"

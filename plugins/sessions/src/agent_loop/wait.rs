@@ -684,10 +684,6 @@ fn render_result(
         "screenHash".into(),
         json!(screen_hash(&replay.visible_lines())),
     );
-    if offline {
-        // Ours, beyond 0.5: the answer came from the ended Session's log.
-        result.insert("usedOfflineReplay".into(), json!(true));
-    }
     let mut human = match &found {
         Some(text) => format!("Matched: {text}\n"),
         None => "Wait condition met.\n".to_owned(),

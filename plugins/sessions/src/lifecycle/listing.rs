@@ -20,8 +20,6 @@ use std::path::Path;
 pub struct ListedSession {
     /// Its manifest, after reconcile (or as a dry run says it would be).
     pub manifest: Manifest,
-    /// Recorded by another machine.
-    pub foreign: bool,
 }
 
 /// What a scan found.
@@ -156,14 +154,14 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
     let dir = sessions.path().join(id);
     let read = read_manifest_beneath(sessions, id, &dir).and_then(|m| {
         if m.status.is_active() {
-            reconcile_manifest(&dir, m, mode).map(|o| (o.manifest, o.foreign))
+            reconcile_manifest(&dir, m, mode).map(|o| o.manifest)
         } else {
-            Ok((m, false))
+            Ok(m)
         }
     });
     match read {
-        Ok((manifest, foreign)) if all || manifest.status.is_active() => {
-            Ok(Some(ListedSession { manifest, foreign }))
+        Ok(manifest) if all || manifest.status.is_active() => {
+            Ok(Some(ListedSession { manifest }))
         }
         Ok(_) => Ok(None),
         // A directory without a manifest yet is a Session being made.
@@ -195,27 +193,18 @@ pub fn result(sessions: &[ListedSession]) -> Value {
 
 fn row(listed: &ListedSession) -> Value {
     let m = &listed.manifest;
+    // 0.5's keys exactly (its scripts compare whole rows); the rest of a
+    // Session's facts are `inspect`'s.
     let mut row = json!({
         "sessionId": m.session_id,
         "status": m.status,
         "command": m.command,
         "createdAt": m.created_at,
-        "updatedAt": m.updated_at,
-        "pid": m.child_pid,
-        "cols": m.cols,
-        "rows": m.rows,
-        "exitCode": m.exit_code,
-        "exitSignal": m.exit_signal,
     });
     if let Some(name) = &m.name {
         row["name"] = json!(name);
     }
-    if let Some(origin) = m.failure_origin {
-        row["failureOrigin"] = json!(origin);
-    }
-    if listed.foreign {
-        row["foreign"] = json!(true);
-    }
+    row["pid"] = json!(m.child_pid);
     row
 }
 
