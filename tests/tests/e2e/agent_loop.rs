@@ -264,8 +264,9 @@ fn input_to_an_exited_session_exits_4(#[case] args: &[&str]) {
 #[rstest]
 #[case(&["snapshot", "01JD3Z6X8K4M2N5P7Q9R1S3T5V"], 3, "SESSION_NOT_FOUND")]
 #[case(&["type", "../escape", "x"], 2, "INVALID_SESSION_ID")]
-#[case(&["signal", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "NOPE"], 2, "INVALID_SIGNAL")]
-// 0.5's order: resize and wait look for the Session before their flags.
+// 0.5's order: signal, resize and wait look for the Session before their
+// other arguments.
+#[case(&["signal", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "NOPE"], 3, "SESSION_NOT_FOUND")]
 #[case(&["resize", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--cols", "0", "--rows", "5"], 3, "SESSION_NOT_FOUND")]
 #[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--text", "a", "--exit"], 3, "SESSION_NOT_FOUND")]
 #[case(&["wait", "01JD3Z6X8K4M2N5P7Q9R1S3T5V", "--idle-ms", "soon"], 3, "SESSION_NOT_FOUND")]

@@ -784,7 +784,8 @@ fn wait_on_an_ended_session_answers_from_its_final_screen() {
     let r = run.expect_code(0).result();
     assert_eq!(r["matched"], true);
     assert_eq!(r["matchedText"], "hi");
-    assert_eq!(r["usedOfflineReplay"], true);
+    // 0.5's keys only, offline or not.
+    assert!(r.get("usedOfflineReplay").is_none(), "{r:#}");
     // 0.5: a stability condition answered offline reads as unmatched.
     let run = sandbox.run_in(
         &home,

@@ -143,7 +143,7 @@ fn create_returns_the_contract_result_and_prints_only_the_id() {
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["sessionId", "createdAt", "cols", "rows", "shell", "name"]
+        ["sessionId", "createdAt", "cols", "rows", "shell"]
     );
     assert_eq!(
         (r["cols"].clone(), r["rows"].clone()),
