@@ -127,18 +127,17 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         context,
     };
     let request = PluginRequest::Invoke { invocation };
-    let outcome = within(limit, mode, &name, || plugin.call(&request))
-        .and_then(|v| {
-            CommandOutput::from_value(v).map_err(|e| {
-                PluginError::new(
-                    ErrorCode::ProtocolError,
-                    format!(
-                        "the {} plugin answered `{name}` with a malformed result: {e}",
-                        plugin.name
-                    ),
-                )
-            })
-        });
+    let outcome = within(limit, mode, &name, || plugin.call(&request)).and_then(|v| {
+        CommandOutput::from_value(v).map_err(|e| {
+            PluginError::new(
+                ErrorCode::ProtocolError,
+                format!(
+                    "the {} plugin answered `{name}` with a malformed result: {e}",
+                    plugin.name
+                ),
+            )
+        })
+    });
     match outcome {
         Ok(mut out) => {
             for event in &out.events {

@@ -9,7 +9,9 @@
 //! writes the PNG and the artifact entry).
 
 use crate::{render_profile_hash, Renderer, Screen};
-use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind};
+use agent_tty_core::artifacts::{
+    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
+};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::{self, RenderProfile};
 use agent_tty_core::screen::replay_session_with_scrollback;

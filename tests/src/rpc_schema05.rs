@@ -139,7 +139,12 @@ pub const SESSION: &[Field] = &[
     opt("failureReason", Ty::NonEmpty),
     opt(
         "failureOrigin",
-        Ty::OneOf(&["host-death", "renderer-failure", "storage-corruption", "unknown"]),
+        Ty::OneOf(&[
+            "host-death",
+            "renderer-failure",
+            "storage-corruption",
+            "unknown",
+        ]),
     ),
     req("command", Ty::Array(&Ty::Str)),
     req("cwd", Ty::Str),
@@ -286,7 +291,12 @@ pub fn result_shape(method: &str, params: &Value) -> Option<&'static [Field]> {
 
 /// Checks one answer to a request `{id, method, params}`: `Ok` when a 0.5
 /// client would accept it, else every problem found, each with its path.
-pub fn check_response(id: &str, method: &str, params: &Value, response: &Value) -> Result<(), String> {
+pub fn check_response(
+    id: &str,
+    method: &str,
+    params: &Value,
+    response: &Value,
+) -> Result<(), String> {
     let mut problems = Vec::new();
     let envelope = if response["ok"] == true {
         SUCCESS
@@ -312,18 +322,29 @@ pub fn check_response(id: &str, method: &str, params: &Value, response: &Value) 
         }
     }
     if response["id"] != id {
-        problems.push(format!("id {} does not echo the request's {id:?}", response["id"]));
+        problems.push(format!(
+            "id {} does not echo the request's {id:?}",
+            response["id"]
+        ));
     }
     if response["ok"] == true {
         match result_shape(method, params) {
-            Some(shape) => check(&Ty::Object(shape), &response["result"], "result", &mut problems),
+            Some(shape) => check(
+                &Ty::Object(shape),
+                &response["result"],
+                "result",
+                &mut problems,
+            ),
             None => problems.push(format!("`{method}` is not a 0.5 method, yet it succeeded")),
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{method} {params}: {}\n{response:#}", problems.join("; ")))
+        Err(format!(
+            "{method} {params}: {}\n{response:#}",
+            problems.join("; ")
+        ))
     }
 }
 
@@ -368,7 +389,9 @@ pub fn check(ty: &Ty, value: &Value, path: &str, problems: &mut Vec<String>) {
         }
         Ty::Sha256 => {
             let ok = value.as_str().is_some_and(|s| {
-                s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                s.len() == 64
+                    && s.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             });
             if !ok {
                 bad("64 lowercase hex digits");
@@ -460,17 +483,22 @@ mod tests {
         assert!(check_response("a", "type", &json!({}), &extra)
             .unwrap_err()
             .contains("unknown key `sessionId`"));
-        let null_code = json!({ "id": "a", "ok": true, "result": { "timedOut": false, "exitCode": null } });
+        let null_code =
+            json!({ "id": "a", "ok": true, "result": { "timedOut": false, "exitCode": null } });
         assert!(check_response("a", "wait", &json!({}), &null_code).is_err());
         let text = json!({ "id": "a", "ok": true, "result": {
             "format": "text", "sessionId": "S", "capturedAtSeq": 0, "cols": 80, "rows": 24,
             "cursorRow": 0, "cursorCol": 0, "text": "", "status": "running" } });
-        assert!(check_response("a", "snapshot", &json!({ "format": "text" }), &text)
-            .unwrap_err()
-            .contains("unknown key `status`"));
-        let error = json!({ "id": "a", "ok": false, "error": { "code": "RPC_ERROR", "message": "m" } });
+        assert!(
+            check_response("a", "snapshot", &json!({ "format": "text" }), &text)
+                .unwrap_err()
+                .contains("unknown key `status`")
+        );
+        let error =
+            json!({ "id": "a", "ok": false, "error": { "code": "RPC_ERROR", "message": "m" } });
         assert_eq!(check_response("a", "nope", &json!({}), &error), Ok(()));
-        let wrong_id = json!({ "id": "b", "ok": false, "error": { "code": "RPC_ERROR", "message": "m" } });
+        let wrong_id =
+            json!({ "id": "b", "ok": false, "error": { "code": "RPC_ERROR", "message": "m" } });
         assert!(check_response("a", "nope", &json!({}), &wrong_id).is_err());
     }
 

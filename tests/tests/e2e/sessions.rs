@@ -141,10 +141,7 @@ fn create_returns_the_contract_result_and_prints_only_the_id() {
         )
         .result();
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        ["sessionId", "createdAt", "cols", "rows", "shell"]
-    );
+    assert_eq!(keys, ["sessionId", "createdAt", "cols", "rows", "shell"]);
     assert_eq!(
         (r["cols"].clone(), r["rows"].clone()),
         (json!(100), json!(30))

@@ -51,7 +51,10 @@ impl Client {
     fn err(&mut self, method: &str, params: Value, code: &str) -> Value {
         let response = self.answer(method, params.clone());
         assert_eq!(response["ok"], false, "{method} {params}: {response:#}");
-        assert_eq!(response["error"]["code"], code, "{method} {params}: {response:#}");
+        assert_eq!(
+            response["error"]["code"], code,
+            "{method} {params}: {response:#}"
+        );
         response["error"].clone()
     }
 }
@@ -92,14 +95,20 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
 
     // Input: type, paste, mark (empty and not), sendKeys (one, several).
     let typed = c.ok("type", json!({ "text": "echo one-$((1+1))" }));
-    assert_eq!(events(&dir)[typed["seq"].as_u64().unwrap() as usize]["type"], "input_text");
+    assert_eq!(
+        events(&dir)[typed["seq"].as_u64().unwrap() as usize]["type"],
+        "input_text"
+    );
     let keys_sent = c.ok("sendKeys", json!({ "keys": ["Enter"] }));
     assert_eq!(keys_sent["bytesWritten"], 1);
     c.ok("sendKeys", json!({ "keys": ["Ctrl+A", "Ctrl+U"] }));
     let pasted = c.ok("paste", json!({ "text": "pasted-text" }));
     let logged = &events(&dir)[pasted["seq"].as_u64().unwrap() as usize];
     assert_eq!(logged["type"], "input_paste");
-    assert_eq!(logged["payload"]["data"], "\u{1b}[200~pasted-text\u{1b}[201~");
+    assert_eq!(
+        logged["payload"]["data"],
+        "\u{1b}[200~pasted-text\u{1b}[201~"
+    );
     c.ok("sendKeys", json!({ "keys": ["Ctrl+U"] }));
     for label in ["", "checkpoint"] {
         let m = c.ok("mark", json!({ "label": label }));
@@ -110,8 +119,14 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
     // waitForRender: each condition alone, with afterSeq, timeoutMs and
     // rendererName, and one that times out.
     let after = typed["seq"].as_u64().unwrap();
-    c.ok("waitForRender", json!({ "text": "one-2", "timeoutMs": 10000 }));
-    c.ok("waitForRender", json!({ "screenStableMs": 300, "timeoutMs": 10000 }));
+    c.ok(
+        "waitForRender",
+        json!({ "text": "one-2", "timeoutMs": 10000 }),
+    );
+    c.ok(
+        "waitForRender",
+        json!({ "screenStableMs": 300, "timeoutMs": 10000 }),
+    );
     let now = c.ok("snapshot", json!({}));
     let (row, col) = (now["cursorRow"].clone(), now["cursorCol"].clone());
     for params in [
@@ -148,7 +163,10 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
     assert_eq!(keys(&started), ["accepted", "seq"]);
     let slow = c.ok("run", json!({ "command": "sleep 2", "timeoutMs": 200 }));
     assert_eq!(slow["timedOut"], true, "{slow:#}");
-    c.ok("waitForRender", json!({ "screenStableMs": 2500, "timeoutMs": 20000 }));
+    c.ok(
+        "waitForRender",
+        json!({ "screenStableMs": 2500, "timeoutMs": 20000 }),
+    );
 
     // wait: idle (with and without a limit), exit that times out.
     c.ok("wait", json!({ "idleMs": 100 }));
@@ -221,10 +239,9 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
             }
         }
     }
-    let listed: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("artifacts/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let listed: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("artifacts/manifest.json")).unwrap())
+            .unwrap();
     assert!(listed["artifacts"]
         .as_array()
         .unwrap()
@@ -239,7 +256,11 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
     c.err("snapshot", json!({ "rendererName": "chrome" }), "RPC_ERROR");
     c.err("screenshot", json!({ "profile": "" }), "RPC_ERROR");
     c.err("screenshot", json!({ "profile": "nope" }), "INVALID_INPUT");
-    c.err("wait", json!({ "exit": true, "idleMs": 5 }), "INVALID_DURATION");
+    c.err(
+        "wait",
+        json!({ "exit": true, "idleMs": 5 }),
+        "INVALID_DURATION",
+    );
     let garbage = request(&c.socket, "not json");
     assert_eq!(garbage["id"], "unknown");
     assert_eq!(garbage["error"]["code"], "RPC_ERROR");
@@ -252,8 +273,10 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
         (read_manifest(&dir)["status"] == "destroyed").then_some(())
     })
     .expect("the host records the Session destroyed");
-    eventually(Duration::from_secs(10), || (!c.socket.exists()).then_some(()))
-        .expect("the 0.5 socket is removed");
+    eventually(Duration::from_secs(10), || {
+        (!c.socket.exists()).then_some(())
+    })
+    .expect("the 0.5 socket is removed");
 }
 
 /// `wait {exit}` answers the exit code once the command ends (an integer,
@@ -288,9 +311,14 @@ fn a_paste_is_logged_bracketed_and_read_as_before() {
         e["payload"],
         json!({ "data": "\u{1b}[200~echo pasted-$((20+22))\u{1b}[201~" })
     );
-    sandbox.run_in(&home, &["send-keys", &id, "Enter"]).expect_code(0);
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "pasted-42", "--timeout", "10000"])
+        .run_in(&home, &["send-keys", &id, "Enter"])
+        .expect_code(0);
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "pasted-42", "--timeout", "10000"],
+        )
         .expect_code(0);
     let text = sandbox
         .run_in(&home, &["snapshot", &id, "--format", "text"])
@@ -299,13 +327,24 @@ fn a_paste_is_logged_bracketed_and_read_as_before() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(text.contains("$ echo pasted-$((20+22))") || text.contains("# echo pasted-$((20+22))"), "{text}");
+    assert!(
+        text.contains("$ echo pasted-$((20+22))") || text.contains("# echo pasted-$((20+22))"),
+        "{text}"
+    );
     assert!(!text.contains("200~"), "{text}");
     let cast = dir.join("x.cast");
     sandbox
         .run_in(
             &home,
-            &["record", "export", &id, "--format", "asciicast", "--out", cast.to_str().unwrap()],
+            &[
+                "record",
+                "export",
+                &id,
+                "--format",
+                "asciicast",
+                "--out",
+                cast.to_str().unwrap(),
+            ],
         )
         .expect_code(0);
     let cast = std::fs::read_to_string(cast).unwrap();
@@ -462,7 +501,10 @@ fn session_errors_in_0_5s_order_and_words() {
         out.expect_code(4);
         let error = error_of(&out);
         assert_eq!(error["code"], "SESSION_ALREADY_DESTROYED", "{args:?}");
-        assert_eq!(error["message"], format!("Session \"{id}\" is already destroyed."));
+        assert_eq!(
+            error["message"],
+            format!("Session \"{id}\" is already destroyed.")
+        );
     }
 
     // An ended (not destroyed) Session: 0.5's SESSION_NOT_RUNNING words.
@@ -488,8 +530,10 @@ fn a_dead_hosts_failure_reason_is_0_5s() {
     let host = read_manifest(&dir)["hostPid"].as_i64().unwrap() as i32;
     // SAFETY: kill(2) on the host this test started.
     unsafe { libc::kill(host, libc::SIGKILL) };
-    eventually(Duration::from_secs(10), || (!process_alive(host)).then_some(()))
-        .expect("the host died");
+    eventually(Duration::from_secs(10), || {
+        (!process_alive(host)).then_some(())
+    })
+    .expect("the host died");
     sandbox.run_in(&home, &["list", "--all"]).expect_code(0);
     let m = read_manifest(&dir);
     assert_eq!(m["status"], "failed", "{m:#}");
@@ -513,10 +557,16 @@ fn sessions_get_an_empty_prompt_eol_mark() {
         &["--env", "PROMPT_EOL_MARK=%", "--", "sh", "-c", probe],
     );
     sandbox
-        .run_in(&home, &["wait", &plain, "--text", "[]", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &plain, "--text", "[]", "--timeout", "10000"],
+        )
         .expect_code(0);
     sandbox
-        .run_in(&home, &["wait", &set, "--text", "[%]", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &set, "--text", "[%]", "--timeout", "10000"],
+        )
         .expect_code(0);
     for id in [plain, set] {
         sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
@@ -541,7 +591,11 @@ fn debug_logging_goes_to_stderr() {
         debug.stderr
     );
     let quiet = sandbox.run_in(&home, &["list"]);
-    assert!(!quiet.stderr.contains("[agent-tty] debug:"), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("[agent-tty] debug:"),
+        "{}",
+        quiet.stderr
+    );
 }
 
 /// `--timeout-ms` bounds the whole command (0.5 ignored it): a command
@@ -555,10 +609,23 @@ fn timeout_ms_bounds_every_command() {
     let started = Instant::now();
     let out = sandbox.run_in(
         &home,
-        &["--timeout-ms", "500", "wait", &id, "--text", "never-there", "--timeout", "0"],
+        &[
+            "--timeout-ms",
+            "500",
+            "wait",
+            &id,
+            "--text",
+            "never-there",
+            "--timeout",
+            "0",
+        ],
     );
     out.expect_code(5);
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     let error = error_of(&out);
     assert_eq!(error["code"], "HOST_TIMEOUT");
     assert_eq!(error["retryable"], true);
@@ -606,8 +673,10 @@ fn destroy_ends_a_0_5_hosted_session_through_its_socket() {
     let out = sandbox.run_in(&home, &["destroy", &id]);
     out.expect_code(0);
     assert_eq!(out.result(), json!({ "sessionId": id, "destroyed": true }));
-    eventually(Duration::from_secs(10), || (!process_alive(host)).then_some(()))
-        .expect("the host ended its Session and exited");
+    eventually(Duration::from_secs(10), || {
+        (!process_alive(host)).then_some(())
+    })
+    .expect("the host ended its Session and exited");
     let m = read_manifest(&dir);
     assert_eq!(m["status"], "destroyed", "{m:#}");
     let last = events(&dir).pop().unwrap();
@@ -647,6 +716,103 @@ fn destroy_refuses_a_0_5_session_it_cannot_reach_and_changes_nothing() {
 
     // Reachable again: destroyed through the socket.
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
-    eventually(Duration::from_secs(10), || (!process_alive(host)).then_some(()))
-        .expect("the host ended");
+    eventually(Duration::from_secs(10), || {
+        (!process_alive(host)).then_some(())
+    })
+    .expect("the host ended");
+}
+
+/// agent-tty 0.5 itself, when `AGENT_TTY_05` names its CLI (an executable:
+/// the `agent-tty` 0.5 binary, or a wrapper running its `cli.js`), drives
+/// a live Session of ours through its socket and reads an ended one from
+/// its files: snapshot (structured and text), run, wait, type,
+/// screenshot, record export. Every result must be one 0.5 itself
+/// accepted (`ok: true`) with 0.5's shape. Skipped, saying so, when 0.5 is
+/// not installed.
+#[test]
+fn agent_tty_0_5_drives_our_sessions() {
+    let Some(cli) = std::env::var_os("AGENT_TTY_05").filter(|v| !v.is_empty()) else {
+        eprintln!(
+            "SKIPPED: AGENT_TTY_05 is not set; point it at an agent-tty 0.5 CLI \
+             (e.g. AGENT_TTY_05=$(npm prefix -g)/bin/agent-tty) to run this test"
+        );
+        return;
+    };
+    let cli = PathBuf::from(cli);
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home, &["--cols", "80", "--rows", "24"]);
+    let dir = home.join("sessions").join(&id);
+    let with_05 = |args: &[&str]| -> Value {
+        let mut all = vec!["--home", home.to_str().unwrap()];
+        all.extend(args);
+        all.push("--json");
+        let out: Run = sandbox.command_for(&cli, &all).output().unwrap().into();
+        let v = out.json();
+        assert_eq!(
+            v["ok"], true,
+            "agent-tty 0.5 {args:?} failed: {v:#}\n{}",
+            out.stderr
+        );
+        v["result"].clone()
+    };
+    let shaped = |method: &str, params: Value, result: &Value| {
+        let response = json!({ "id": "cli", "ok": true, "result": result });
+        if let Err(p) = check_response("cli", method, &params, &response) {
+            panic!("0.5's result is not 0.5's shape: {p}");
+        }
+    };
+
+    // Live: through our host's 0.5 socket.
+    let typed = with_05(&["type", &id, "echo typed-$((40+2))"]);
+    shaped("type", json!({}), &typed);
+    with_05(&["send-keys", &id, "Enter"]);
+    let waited = with_05(&["wait", &id, "--text", "typed-42", "--timeout", "10000"]);
+    assert_eq!(waited["matched"], true, "{waited:#}");
+    shaped("waitForRender", json!({}), &waited);
+    let ran = with_05(&["run", &id, "echo ran-$((6*7))"]);
+    assert_eq!(ran["completed"], true, "{ran:#}");
+    shaped("run", json!({}), &ran);
+    let structured = with_05(&["snapshot", &id, "--include-cells", "--include-scrollback"]);
+    shaped("snapshot", json!({}), &structured);
+    let text = with_05(&["snapshot", &id, "--format", "text"]);
+    shaped("snapshot", json!({ "format": "text" }), &text);
+    assert!(
+        text["text"].as_str().unwrap().contains("ran-42"),
+        "{text:#}"
+    );
+    // The same screen as our own snapshot says.
+    let ours = sandbox
+        .run_in(&home, &["snapshot", &id, "--format", "text"])
+        .expect_code(0)
+        .result();
+    assert_eq!(text["screenHash"], ours["screenHash"]);
+    let shot = with_05(&["screenshot", &id]);
+    shaped("screenshot", json!({}), &shot);
+    assert!(Path::new(shot["artifactPath"].as_str().unwrap()).is_file());
+    let cast = with_05(&["record", "export", &id, "--format", "asciicast"]);
+    assert_eq!(cast["format"], "asciicast");
+
+    // Ended: 0.5 reads our Event Log and manifest with its strict readers.
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+    assert_eq!(read_manifest(&dir)["status"], "destroyed");
+    let text = with_05(&["snapshot", &id, "--format", "text"]);
+    assert!(
+        text["text"].as_str().unwrap().contains("ran-42"),
+        "{text:#}"
+    );
+    let waited = with_05(&["wait", &id, "--text", "ran-42"]);
+    assert_eq!(waited["matched"], true, "{waited:#}");
+    let cast = with_05(&["record", "export", &id, "--format", "asciicast"]);
+    let ours = sandbox
+        .run_in(&home, &["record", "export", &id, "--format", "asciicast"])
+        .expect_code(0)
+        .result();
+    assert_eq!(cast["capturedAtSeq"], ours["capturedAtSeq"]);
+    assert_eq!(
+        cast["metadata"]["outputEventCount"],
+        ours["metadata"]["outputEventCount"]
+    );
+    let listed = with_05(&["list", "--all"]);
+    assert_eq!(listed["sessions"][0]["sessionId"], id.as_str());
 }

@@ -160,9 +160,7 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
         }
     });
     match read {
-        Ok(manifest) if all || manifest.status.is_active() => {
-            Ok(Some(ListedSession { manifest }))
-        }
+        Ok(manifest) if all || manifest.status.is_active() => Ok(Some(ListedSession { manifest })),
         Ok(_) => Ok(None),
         // A directory without a manifest yet is a Session being made.
         Err(agent_tty_core::Error::Read { source, .. })

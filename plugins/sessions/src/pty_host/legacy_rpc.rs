@@ -574,7 +574,11 @@ fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Va
 /// by our renderer and stored as `artifacts/screenshot-<seq>-<profile>.png`
 /// with its artifact entry; an unknown profile is `INVALID_INPUT`, as 0.5's
 /// host answers it.
-fn screenshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Value, PluginError> {
+fn screenshot(
+    shared: &Shared,
+    me: &Identity,
+    p: &Map<String, Value>,
+) -> Result<Value, PluginError> {
     strict(p, &["profile", "showCursor", "rendererName"])?;
     let profile = opt_string(p, "profile")?;
     if profile
