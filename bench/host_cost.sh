@@ -2,7 +2,8 @@
 # What a Session's host costs: CPU and memory (PSS, from smaps_rollup) of the
 # `_host` process
 #   1. while its command prints about 50 MB/s of text (python3 paces it),
-#   2. idle, after 10,000 lines went into the live screen's scrollback.
+#   2. idle, after 10,000 lines went into the live screen's scrollback, and
+#      after 12,000 full-width ones.
 # The host keeps a live screen (for answering terminal questions) and writes
 # the Event Log, so both scale with output. Goal: idle PSS <= 4 MB.
 # Needs the Rust toolchain, bash, coreutils and python3 (Linux /proc).
@@ -83,6 +84,11 @@ t0=$(ticks "$pid")
 sleep 5
 t1=$(ticks "$pid")
 echo "idle: PSS $(awk -v k="$(pss_kb "$pid")" 'BEGIN {printf "%.2f", k / 1024}') MB with 10,000 lines of scrollback; CPU over 5 s: $((t1 - t0)) ticks"
+# Full-width lines past 10,000: what a longer history would cost (readers
+# that show scrollback keep 10,000 lines; the host keeps MIN_HISTORY).
+"$A" --home "$home" run "$id" 'for i in $(seq 1 12000); do printf "%0119d\n" "$i"; done' --timeout 120000 >/dev/null
+sleep 1
+echo "idle: PSS $(awk -v k="$(pss_kb "$pid")" 'BEGIN {printf "%.2f", k / 1024}') MB after 12,000 more lines of 119 columns"
 id=$(create bash --norc --noprofile)
 ids+=("$id")
 sleep 1
