@@ -197,9 +197,9 @@ mod tests {
 
     #[test]
     fn an_unknown_profile_is_named_in_0_5s_words() {
-        let e = resolve("nope").unwrap_err();
-        assert_eq!(e.code(), agent_tty_plugin_api::ErrorCode::InvalidInput);
-        assert_eq!(e.to_string(), "unknown render profile: nope");
+        let e = agent_tty_plugin_api::PluginError::from(resolve("nope").unwrap_err());
+        assert_eq!(e.code, agent_tty_plugin_api::ErrorCode::InvalidInput);
+        assert_eq!(e.message, "unknown render profile: nope");
     }
 
     #[test]

@@ -76,10 +76,13 @@ fn replay_size(cols: u16, rows: u16) -> (u16, u16) {
 /// Home) must not make a reader allocate without bound.
 pub struct ScreenReplay {
     engine: Engine,
-    /// Lines of scrollback this reader asked for; the emulator keeps at
-    /// least [`ScreenReplay::MIN_HISTORY`] whatever is asked, so a screen
-    /// that shrank and grew again looks the same to every reader.
+    /// Lines of scrollback this reader asked for.
     scrollback: usize,
+    /// Lines of history the emulator keeps: at least
+    /// [`ScreenReplay::DEFAULT_SCROLLBACK`] for a reader of the Event Log
+    /// (so all of them, and their checkpoints, agree), or
+    /// [`ScreenReplay::MIN_HISTORY`] for the host's live screen.
+    history: usize,
     exit: Option<ExitInfo>,
     last_seq: Option<u64>,
     echo: ShownOutput,
@@ -101,10 +104,24 @@ impl ScreenReplay {
 
     /// An empty screen keeping `scrollback` lines above the visible ones.
     pub fn with_scrollback(cols: u16, rows: u16, scrollback: usize) -> Self {
+        Self::with_history(cols, rows, scrollback, Self::engine_history(scrollback))
+    }
+
+    /// The host's live screen: it answers terminal questions (the cursor,
+    /// the size) and is never read back as text, so it keeps only
+    /// [`ScreenReplay::MIN_HISTORY`] lines, which is enough to show the same
+    /// screen and cursor as every reader after any resize. It is fed by the
+    /// host, never caught up from the Event Log, so it writes no checkpoint.
+    pub fn live(cols: u16, rows: u16) -> Self {
+        Self::with_history(cols, rows, 0, Self::MIN_HISTORY)
+    }
+
+    fn with_history(cols: u16, rows: u16, scrollback: usize, history: usize) -> Self {
         let (rows, cols) = replay_size(cols, rows);
         ScreenReplay {
-            engine: Engine::new(cols, rows, Self::engine_history(scrollback)),
+            engine: Engine::new(cols, rows, history),
             scrollback,
+            history,
             exit: None,
             last_seq: None,
             echo: ShownOutput::new(),
@@ -113,17 +130,19 @@ impl ScreenReplay {
         }
     }
 
-    /// History every replay keeps, whatever it asked for: [`MAX_ROWS`]
-    /// lines. A terminal that grows by `k` rows pulls the last `k` lines of
-    /// history back onto the screen, and `k` is always below [`MAX_ROWS`],
-    /// so every reader keeping at least this much shows the same screen and
-    /// cursor after any shrink and grow. More costs memory for nothing
-    /// where only the visible screen is read (the live host, `wait`):
-    /// 10,000 lines of a 120-column screen are ~26 MB of cells.
+    /// The history of the host's live screen ([`ScreenReplay::live`]):
+    /// [`MAX_ROWS`] lines. A terminal that grows by `k` rows pulls the last
+    /// `k` lines of history back onto the screen, and `k` is always below
+    /// [`MAX_ROWS`], so this much gives the same screen and cursor as any
+    /// reader after any shrink and grow, while an idle host does not hold
+    /// 10,000 lines it never shows (~26 MB for a 120-column screen).
     pub const MIN_HISTORY: usize = MAX_ROWS as usize;
 
+    /// What a reader of the Event Log keeps: what it asked for, and at
+    /// least [`ScreenReplay::DEFAULT_SCROLLBACK`], so every reader (and
+    /// every checkpoint) shows the same scrollback.
     fn engine_history(scrollback: usize) -> usize {
-        scrollback.max(Self::MIN_HISTORY)
+        scrollback.max(Self::DEFAULT_SCROLLBACK)
     }
 
     /// An empty screen at the size a Session was created with (later

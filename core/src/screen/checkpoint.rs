@@ -14,9 +14,9 @@
 //!   least as long as the offset whose bytes before it hash the same (so a
 //!   log that was replaced, truncated or copied from another Session is not
 //!   resumed from a foreign state). A reader keeping more scrollback than
-//!   the checkpoint (a checkpoint keeps what its writer kept, at least
-//!   [`ScreenReplay::MIN_HISTORY`] lines) resumes with the checkpoint's
-//!   scrollback and keeps more from there on.
+//!   the checkpoint (the Live View's history may keep more than a
+//!   checkpoint's [`ScreenReplay::DEFAULT_SCROLLBACK`]) resumes with the
+//!   checkpoint's scrollback and keeps more from there on.
 //!   Anything else (missing, corrupt, stale, foreign, unreadable) means a
 //!   full replay, silently: a checkpoint never makes reading fail.
 //! - It is written by a reader that replayed at least
@@ -236,9 +236,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
     }
     // A reader keeping more scrollback than the checkpoint did gets what it
     // kept, and keeps more from here on.
-    let history = saved
-        .history
-        .max(ScreenReplay::engine_history(replay.scrollback));
+    let history = saved.history.max(replay.history);
     let mut engine = Engine::new(cols as u16, rows as u16, history);
     let cursor = saved.screen.cursor.to_cursor(rows, cols);
     if let Some(main) = saved.main_screen {
@@ -262,6 +260,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
     // Modes and the scroll region move the cursor: put it back last.
     engine.term.grid_mut().cursor = cursor;
     replay.engine = engine;
+    replay.history = history;
     replay.echo = saved.echo;
     replay.last_seq = saved.last_seq;
     replay.exit = saved.exit.map(|(exit_code, exit_signal)| ExitInfo {
@@ -280,7 +279,9 @@ pub(super) fn save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> bool {
 }
 
 fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
-    if !replay.at_rest {
+    // Only a reader's full history is worth resuming from (a live screen's
+    // is shorter: see `ScreenReplay::live`).
+    if !replay.at_rest || replay.history < ScreenReplay::DEFAULT_SCROLLBACK {
         return None;
     }
     let dir = log.parent()?;
@@ -296,7 +297,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
         log_offset: offset,
         tail_hash,
         last_seq: replay.last_seq,
-        history: ScreenReplay::engine_history(replay.scrollback),
+        history: replay.history,
         screen: SavedScreen::of(term.grid()),
         main_screen: engine.mirror.main_screen.as_deref().map(SavedScreen::of),
         mode: term.mode().bits(),

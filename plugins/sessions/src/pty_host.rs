@@ -251,11 +251,7 @@ impl SessionHost {
             log: Mutex::new(LogState {
                 writer,
                 pending_runs: HashMap::new(),
-                screen: ScreenReplay::with_scrollback(
-                    manifest.cols,
-                    manifest.rows,
-                    LIVE_SCROLLBACK,
-                ),
+                screen: ScreenReplay::live(manifest.cols, manifest.rows),
                 tracker: launch.map(|l| RunTracker::new(l.shell)),
                 child_exited: false,
                 exit_status: None,
@@ -375,13 +371,6 @@ impl SessionHost {
         (exit_code, exit_signal)
     }
 }
-
-/// Lines of scrollback the live screen asks for: none. It exists to answer
-/// terminal questions, which only need the visible screen (the cursor);
-/// readers rebuild scrollback from the Event Log. (`core::screen` keeps
-/// [`ScreenReplay::MIN_HISTORY`] lines anyway, so resizes look the same as
-/// to every reader; bench/host_cost.sh measures what the host costs.)
-const LIVE_SCROLLBACK: usize = 0;
 
 /// Shell integration for the Session's command, when it is an interactive
 /// shell we know. The scripts live in the (private) socket directory; if
