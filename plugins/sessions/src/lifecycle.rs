@@ -100,7 +100,6 @@ mod tests {
 
         let seen = sessions_list(home.path(), true, false);
         assert_eq!(seen["sessions"][0]["status"], "failed");
-        assert_eq!(seen["sessions"][0]["failureOrigin"], "host-death");
         assert_eq!(
             sessions_list(home.path(), false, false)["sessions"],
             json!([])

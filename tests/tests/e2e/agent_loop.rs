@@ -406,7 +406,7 @@ fn snapshot_of_an_ended_05_session_shows_its_last_screen() {
         (structured["cols"].as_u64(), structured["rows"].as_u64()),
         (Some(40), Some(10))
     );
-    assert_eq!(structured["status"], "exited");
+    assert!(structured.get("status").is_none(), "0.5's keys only");
     let human = sandbox.run([
         "--home",
         home.to_str().unwrap(),

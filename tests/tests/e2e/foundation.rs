@@ -235,7 +235,7 @@ fn without_the_registry_plugin_home_list_is_a_clear_usage_error() {
 }
 
 #[rstest]
-#[case::unknown_command(&["--json", "frobnicate"], "agent-tty", "unrecognized subcommand 'frobnicate'; see `agent-tty --help`")]
+#[case::unknown_command(&["--json", "frobnicate"], "agent-tty", "unknown command 'frobnicate'")]
 #[case::unknown_flag(&["--json", "version", "--frob"], "version", "unexpected argument '--frob'")]
 #[case::unknown_flag_in_a_group(&["--json", "home", "list", "--bogus"], "home list", "see `agent-tty home list --help`")]
 #[case::missing_argument(&["--json", "home", "forget"], "home forget", "not provided: <PATH>")]

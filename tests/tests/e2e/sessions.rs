@@ -247,7 +247,7 @@ fn an_exiting_command_records_its_output_then_its_exit() {
     );
     let sessions = listed(&sandbox.run_in(&home, &["list", "--all"]));
     assert_eq!(sessions[0]["status"], "exited");
-    assert_eq!(sessions[0]["exitCode"], 3);
+    assert_eq!(read_manifest(&dir)["exitCode"], 3);
     assert!(listed(&sandbox.run_in(&home, &["list"])).is_empty());
 }
 
@@ -349,7 +349,7 @@ fn destroy_ends_the_process_group_and_a_second_destroy_exits_4(
         destroy.push("--force");
     }
     let r = sandbox.run_in(&home, &destroy).expect_code(0).result();
-    assert_eq!(r["status"], "destroyed");
+    assert_eq!(r, serde_json::json!({ "sessionId": id, "destroyed": true }));
     assert!(group_members(child).is_empty(), "the process group is gone");
     let m = read_manifest(&dir);
     assert_eq!(m["status"], "destroyed");
@@ -396,7 +396,7 @@ fn an_ended_session_can_be_destroyed_and_unknown_ids_exit_3() {
         .run_in(&home, &["destroy", &id])
         .expect_code(0)
         .result();
-    assert_eq!(r["previousStatus"], "exited");
+    assert_eq!(r, serde_json::json!({ "sessionId": id, "destroyed": true }));
     assert_eq!(
         read_manifest(&dir)["exitCode"],
         0,
