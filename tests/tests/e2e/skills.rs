@@ -124,3 +124,69 @@ fn the_agent_tty_skill_followed_literally_completes_the_loop() {
     let list = sandbox.run_in(&home, &["list", "--all"]).result();
     assert_eq!(list["sessions"][0]["status"], "destroyed");
 }
+
+/// The `dogfood-tui` skill followed literally, against a small menu program
+/// standing in for the user's TUI (`./my-tui` in the working directory, as
+/// the skill names it): every step succeeds, the evidence is kept, and the
+/// Session ends destroyed.
+#[test]
+fn the_dogfood_tui_skill_followed_literally_keeps_its_evidence() {
+    let sandbox = Sandbox::new();
+    let work = sandbox.root().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let home = work.join(".agent-tty");
+    sandbox.track_home(&home);
+    let tui = work.join("my-tui");
+    std::fs::write(
+        &tui,
+        "#!/bin/bash\n\
+         printf '\\033[?1049h\\033[H\\033[2JMain menu\\r\\n> Start\\r\\n  Settings\\r\\n'\n\
+         while IFS= read -rsn1 k; do\n\
+           case \"$k\" in\n\
+             '') printf '\\033[2J\\033[HSettings\\r\\n' ;;\n\
+             q) break ;;\n\
+           esac\n\
+         done\n\
+         printf '\\033[?1049l'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tui, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let skill = sandbox.run(["skills", "get", "dogfood-tui"]);
+    skill.expect_code(0);
+    let script = bash_blocks(&skill.stdout).join("\n");
+    for step in [
+        "--no-wait",
+        "send-keys",
+        "wait",
+        "snapshot",
+        "screenshot",
+        "record export",
+        "destroy",
+    ] {
+        assert!(script.contains(step), "the skill shows `{step}`");
+    }
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out: agent_tty_e2e::Run = sandbox
+        .isolate(&mut std::process::Command::new("bash"))
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&work)
+        .env("PATH", path)
+        .output()
+        .expect("bash runs")
+        .into();
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("\"command\": \"screenshot\""),
+        "{}",
+        out.stdout
+    );
+    assert!(work.join("dogfood.cast").is_file(), "the recording is kept");
+    let list = sandbox.run_in(&home, &["list", "--all"]).result();
+    assert_eq!(list["sessions"][0]["status"], "destroyed", "{list:#}");
+}
