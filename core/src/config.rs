@@ -44,10 +44,16 @@ pub fn config_path(home: &Path) -> PathBuf {
     home.join("config.json")
 }
 
+/// A `config.json` bigger than this is not one (they hold eight keys).
+const CONFIG_READ_LIMIT: u64 = 1 << 20;
+
 /// Reads `<home>/config.json`; a missing file (or Home) is the empty config.
+/// Read as every Home file is ([`crate::safe_fs::read_home_file`]): a
+/// symlink, FIFO or device there is refused at once, never waited on.
+/// Call it only for a Home that passed the trust check.
 pub fn read_home_config(home: &Path) -> Result<HomeConfig> {
     let path = config_path(home);
-    let text = match std::fs::read(&path) {
+    let text = match crate::safe_fs::read_home_file(&path, CONFIG_READ_LIMIT) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(HomeConfig::default()),

@@ -37,7 +37,6 @@ use alacritty_terminal::index::{Column, Line, Point};
 use alacritty_terminal::term::cell::Cell;
 use alacritty_terminal::term::TermMode;
 use serde::{Deserialize, Serialize};
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -95,11 +94,75 @@ impl SavedCursor {
     }
 }
 
+/// One screen. `G` is the engine's `Grid<Cell>`, or [`GridShape`] when a
+/// checkpoint is first decoded only to be checked.
 #[derive(Serialize, Deserialize)]
-struct SavedScreen {
-    grid: Grid<Cell>,
+struct SavedScreen<G = Grid<Cell>> {
+    grid: G,
     cursor: SavedCursor,
     saved_cursor: SavedCursor,
+}
+
+/// The serialised layout of the engine's `Grid<Cell>` (its serde fields, in
+/// order: the ring buffer of rows, its start, and the sizes), decoded to be
+/// checked before the real grid is. The engine trusts these numbers (some of
+/// its row indexing is unchecked pointer arithmetic), so a checkpoint whose
+/// numbers disagree is refused here rather than decoded into a grid.
+#[derive(Deserialize)]
+struct GridShape {
+    raw: StorageShape,
+    columns: usize,
+    lines: usize,
+    display_offset: usize,
+    max_scroll_limit: usize,
+}
+
+#[derive(Deserialize)]
+struct StorageShape {
+    inner: Vec<RowShape>,
+    zero: usize,
+    visible_lines: usize,
+    len: usize,
+}
+
+#[derive(Deserialize)]
+struct RowShape {
+    inner: Vec<Cell>,
+    occ: usize,
+}
+
+/// More scrollback than any reader keeps (the Live View keeps 10,000).
+const MAX_HISTORY: usize = 100_000;
+
+/// A checkpoint bigger than this is not read (an 80×24 screen with 1,000
+/// lines of scrollback takes about 0.6 MB; a bigger one just means a full
+/// replay), and none bigger is written. A sparse 64 GB file is refused from
+/// its size, before anything is allocated.
+const MAX_CHECKPOINT_BYTES: u64 = 32 << 20;
+
+impl SavedScreen<GridShape> {
+    /// Whether every number of this screen is in range: each row has its
+    /// columns, the ring buffer's start, length and scroll offset fit it,
+    /// the cursors are on the screen.
+    fn is_valid(&self, cols: usize, rows: usize) -> bool {
+        let g = &self.grid;
+        let s = &g.raw;
+        let cursor_ok = |c: &SavedCursor| {
+            c.line >= 0 && (c.line as usize) < rows && c.col < cols
+        };
+        g.columns == cols
+            && g.lines == rows
+            && s.visible_lines == rows
+            && s.len >= rows
+            && s.len <= s.inner.len()
+            && s.zero < s.inner.len()
+            && g.max_scroll_limit <= MAX_HISTORY
+            && s.len - rows <= g.max_scroll_limit.max(MAX_HISTORY)
+            && g.display_offset <= s.len - rows
+            && s.inner.iter().all(|r| r.inner.len() == cols && r.occ <= cols)
+            && cursor_ok(&self.cursor)
+            && cursor_ok(&self.saved_cursor)
+    }
 }
 
 impl SavedScreen {
@@ -121,21 +184,59 @@ impl SavedScreen {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Saved {
+struct Saved<G = Grid<Cell>> {
     engine: String,
     log_offset: u64,
     tail_hash: u64,
     last_seq: Option<u64>,
     history: usize,
-    screen: SavedScreen,
+    screen: SavedScreen<G>,
     /// The main screen while the alternate one is shown.
-    main_screen: Option<SavedScreen>,
+    main_screen: Option<SavedScreen<G>>,
     mode: u32,
     tabs: Vec<usize>,
     region: Option<(usize, Option<usize>)>,
     active_charset: u8,
     echo: ShownOutput,
     exit: Option<(Option<i32>, Option<String>)>,
+}
+
+impl Saved<GridShape> {
+    /// Whether everything decoded is in range for a screen of its size
+    /// (see [`SavedScreen::is_valid`]), and the rest is sane: scrollback,
+    /// tab stops, scroll region, the marker filter.
+    fn is_valid(&self) -> bool {
+        let (cols, rows) = (self.screen.grid.columns, self.screen.grid.lines);
+        let (clamped_rows, clamped_cols) = replay_size(
+            cols.min(usize::from(u16::MAX)) as u16,
+            rows.min(usize::from(u16::MAX)) as u16,
+        );
+        (usize::from(clamped_cols), usize::from(clamped_rows)) == (cols, rows)
+            && self.history <= MAX_HISTORY
+            && self.screen.is_valid(cols, rows)
+            && self
+                .main_screen
+                .as_ref()
+                .is_none_or(|m| m.is_valid(cols, rows))
+            && self.tabs.iter().all(|&t| t < cols)
+            && self
+                .region
+                .is_none_or(|(top, bottom)| top <= rows && bottom.is_none_or(|b| b <= rows))
+            && self.echo.is_sane()
+    }
+}
+
+/// What a look for a checkpoint found.
+pub(super) enum Restored {
+    /// The replay now holds the checkpoint's state, which covers the log
+    /// up to this offset.
+    At(u64),
+    /// None there, or one for another log or engine: replay in full.
+    Unusable,
+    /// A damaged or hostile file (not a regular file, too big, corrupt,
+    /// out of range, or it made the engine panic): replay in full, and
+    /// replace it. It was removed already when this reader may write.
+    Bad,
 }
 
 /// Whether the escape-sequence parser is known to be between sequences after
@@ -171,7 +272,7 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// The hash of the log's last [`TAIL`] bytes before `offset`, when the log
 /// is at least that long and a line ends there.
 fn tail_hash(log: &Path, offset: u64) -> Option<u64> {
-    let mut file = File::open(log).ok()?;
+    let mut file = crate::safe_fs::open_home_file(log).ok()?;
     if offset == 0 || file.metadata().ok()?.len() < offset {
         return None;
     }
@@ -183,40 +284,87 @@ fn tail_hash(log: &Path, offset: u64) -> Option<u64> {
 }
 
 /// Restores `replay` from the checkpoint beside `log` when there is a usable
-/// one (see the module docs) and returns the log offset it covers.
-pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Option<u64> {
+/// one (see the module docs).
+///
+/// The file is read as every Home file is (no symlink, no FIFO or device,
+/// the expected owner, at most [`MAX_CHECKPOINT_BYTES`]), decoded once as
+/// [`GridShape`]s and checked, and only then decoded into the engine's
+/// structures and applied, under a panic guard: whatever is in the file,
+/// the worst outcome is a full replay. A bad file is removed (when this
+/// reader may write beside the log) so the full replay's checkpoint
+/// replaces it.
+pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Restored {
     let path = log.with_file_name(CHECKPOINT_FILE);
-    let mut file = File::open(&path).ok()?;
-    let meta = file.metadata().ok()?;
-    // Only a checkpoint written by the Session directory's owner (or us).
-    let dir_owner = std::fs::metadata(path.parent()?).ok()?.uid();
-    if meta.uid() != dir_owner && meta.uid() != nix::unistd::geteuid().as_raw() {
-        return None;
+    let bytes = match crate::safe_fs::read_home_file(&path, MAX_CHECKPOINT_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Restored::Unusable,
+        // Someone else's file in a directory we do not own: not ours to judge.
+        Err(_) if !may_write_beside(log) => return Restored::Unusable,
+        Err(_) => return discard(&path),
+    };
+    let Some((header_ok, payload)) = payload(&bytes) else {
+        return discard(&path);
+    };
+    if !header_ok {
+        // Another format version (or a flipped byte there): replay, and let
+        // the next checkpoint replace it.
+        return discard(&path);
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes).ok()?;
-    let saved = decode(&bytes)?;
-    if saved.engine != ENGINE || tail_hash(log, saved.log_offset) != Some(saved.tail_hash) {
-        return None;
+    let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let shape: Saved<GridShape> = postcard::from_bytes(payload).ok()?;
+        if shape.engine != ENGINE {
+            return Some(Restored::Unusable);
+        }
+        if !shape.is_valid() {
+            return None;
+        }
+        if tail_hash(log, shape.log_offset) != Some(shape.tail_hash) {
+            return Some(Restored::Unusable);
+        }
+        drop(shape);
+        let saved: Saved = postcard::from_bytes(payload).ok()?;
+        let offset = saved.log_offset;
+        let mut restored = ScreenReplay::with_scrollback(1, 1, replay.scrollback);
+        apply(&mut restored, saved)?;
+        *replay = restored;
+        Some(Restored::At(offset))
+    }));
+    match guarded {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) | Err(_) => discard(&path),
     }
-    let offset = saved.log_offset;
-    apply(replay, saved)?;
-    Some(offset)
 }
 
-fn decode(bytes: &[u8]) -> Option<Saved> {
+/// The payload of a checkpoint file, and whether its magic, format and
+/// checksum are right; `None` when it is not one at all.
+fn payload(bytes: &[u8]) -> Option<(bool, &[u8])> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let (format, rest) = rest.split_first_chunk::<4>()?;
     let (sum, payload) = rest.split_first_chunk::<8>()?;
-    if u32::from_le_bytes(*format) != FORMAT || u64::from_le_bytes(*sum) != fnv(payload) {
-        return None;
-    }
-    postcard::from_bytes(payload).ok()
+    Some((
+        u32::from_le_bytes(*format) == FORMAT && u64::from_le_bytes(*sum) == fnv(payload),
+        payload,
+    ))
 }
 
-fn valid_screen(screen: &SavedScreen, cols: usize, rows: usize) -> bool {
-    let grid = &screen.grid;
-    grid.columns() == cols && grid.screen_lines() == rows && grid.total_lines() >= rows
+/// A bad checkpoint: removed when this reader may write beside the log
+/// (it unlinks the name, whatever it is: a FIFO, a symlink, a file).
+fn discard(path: &Path) -> Restored {
+    if path.parent().is_some_and(|dir| owns_dir(dir)) {
+        let _ = std::fs::remove_file(path);
+    }
+    Restored::Bad
+}
+
+/// Whether this process owns the directory `log` is in, the condition for
+/// writing a checkpoint there.
+fn may_write_beside(log: &Path) -> bool {
+    log.parent().is_some_and(owns_dir)
+}
+
+fn owns_dir(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir)
+        .is_ok_and(|m| m.is_dir() && m.uid() == crate::safe_fs::effective_uid())
 }
 
 fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
@@ -224,14 +372,8 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         saved.screen.grid.columns(),
         saved.screen.grid.screen_lines(),
     );
-    let (clamped_rows, clamped_cols) = replay_size(cols as u16, rows as u16);
-    if (usize::from(clamped_cols), usize::from(clamped_rows)) != (cols, rows)
-        || !valid_screen(&saved.screen, cols, rows)
-        || saved
-            .main_screen
-            .as_ref()
-            .is_some_and(|m| !valid_screen(m, cols, rows))
-    {
+    // Checked on the decoded shape already (`Saved::<GridShape>::is_valid`).
+    if saved.screen.grid.total_lines() < rows {
         return None;
     }
     // A reader keeping more scrollback than the checkpoint did gets what it
@@ -284,7 +426,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
         return None;
     }
     let dir = log.parent()?;
-    if std::fs::metadata(dir).ok()?.uid() != nix::unistd::geteuid().as_raw() {
+    if !owns_dir(dir) {
         return None;
     }
     let tail_hash = tail_hash(log, offset)?;
@@ -313,6 +455,9 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
         return None;
     }
     let payload = postcard::to_stdvec(&saved).ok()?;
+    if payload.len() as u64 + 28 > MAX_CHECKPOINT_BYTES {
+        return None;
+    }
     let mut bytes = Vec::with_capacity(payload.len() + 28);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT.to_le_bytes());
@@ -386,7 +531,7 @@ mod tests {
         let written = tmp.path().join(CHECKPOINT_FILE).exists();
         // Whenever one was written, the resumed replay really used it.
         assert_eq!(
-            restore(&mut ScreenReplay::new(cols, rows), &log).is_some(),
+            matches!(restore(&mut ScreenReplay::new(cols, rows), &log), Restored::At(_)),
             written
         );
         written
@@ -549,7 +694,7 @@ mod tests {
         let (tmp, want) = checkpointed_log();
         let cp = tmp.path().join(CHECKPOINT_FILE);
         let log = event_log_path(tmp.path());
-        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_some());
+        assert!(matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
         let good = std::fs::read(&cp).unwrap();
 
         // A flipped byte anywhere.
@@ -557,7 +702,7 @@ mod tests {
             let mut bad = good.clone();
             bad[at] ^= 0x55;
             std::fs::write(&cp, &bad).unwrap();
-            assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_none());
+            assert!(!matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
             assert_eq!(fresh_text(tmp.path()), want);
         }
         // Truncated, empty, garbage.
@@ -573,17 +718,20 @@ mod tests {
         let mut other_log = std::fs::read(event_log_path(other.path())).unwrap();
         other_log[10] ^= 1; // another Session's log differs somewhere
         std::fs::write(event_log_path(other.path()), &other_log).unwrap();
-        assert!(restore(&mut ScreenReplay::new(10, 3), &event_log_path(other.path())).is_none());
+        assert!(!matches!(
+            restore(&mut ScreenReplay::new(10, 3), &event_log_path(other.path())),
+            Restored::At(_)
+        ));
         let _ = other_want;
         std::fs::write(&log, b"").unwrap();
-        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_none());
+        assert!(!matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
         assert_eq!(fresh_text(tmp.path()), "\n\n");
         // A reader wanting more scrollback than the checkpoint kept resumes
         // with what it kept.
         let (tmp, want) = checkpointed_log();
         let log = event_log_path(tmp.path());
         let mut r = ScreenReplay::with_scrollback(10, 3, 5000);
-        assert!(restore(&mut r, &log).is_some());
+        assert!(matches!(restore(&mut r, &log), Restored::At(_)));
         r.catch_up(&mut EventLogFollower::starting_at(&log, 0))
             .unwrap();
         assert_eq!(r.match_text(), want);

@@ -7,11 +7,13 @@
 //! Event Log is the screen's whole truth: the result is the same for a
 //! running Session (up to the last event written) and needs no browser.
 
-use crate::output_path::resolve_out;
+use crate::output_path::{resolve_out, write_stdout, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::{capture_entry, sha256_hex, write_file};
-use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
+use agent_tty_core::artifacts::{
+    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactKind,
+};
 use agent_tty_core::screen::replay_session_with_scrollback;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
@@ -55,10 +57,10 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
     let profile_name = profile::requested(inv, "Screenshot request is invalid.")?;
     let out = match inv.value("out") {
-        Some(out) => Some(resolve_out(out).map_err(|why| {
+        Some(out) => Some(resolve_out(out).map_err(|e| {
             PluginError::new(
                 ErrorCode::InvalidInput,
-                format!("Screenshot request is invalid: {why}."),
+                format!("Screenshot request is invalid: {}.", e.why),
             )
             .with_details(json!({ "out": out }))
         })?),
@@ -66,6 +68,11 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let source = Source::find(inv)?;
     let render_profile = profile::resolve(&profile_name)?;
+    // Everything that could refuse the capture is checked before anything
+    // is written: the destination above, the artifact list here.
+    if out != Some(Destination::Stdout) {
+        check_artifact_store(&source.dir)?;
+    }
 
     let replay = replay_session_with_scrollback(&source.dir, &source.manifest, 0)?;
     let captured_at_seq = replay.last_seq().unwrap_or(0);
@@ -79,9 +86,12 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     });
     let png = image.to_png();
 
+    if out == Some(Destination::Stdout) {
+        return to_stdout(&source.id, captured_at_seq, (cols, rows), &png);
+    }
     let path = match out {
-        Some(path) => path,
-        None => ensure_artifacts_dir(&source.dir)?.join(format!(
+        Some(Destination::File(path)) => path,
+        Some(Destination::Stdout) | None => ensure_artifacts_dir(&source.dir)?.join(format!(
             "screenshot-{captured_at_seq}-{}.png",
             profile::file_safe(&profile_name)
         )),
@@ -142,4 +152,36 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         image.height,
     );
     Ok(CommandOutput::new(result, human))
+}
+
+/// `--out -`: the PNG on stdout, the summary (without a path) on stderr, and
+/// no artifact entry (there is no file to list).
+fn to_stdout(
+    id: &str,
+    captured_at_seq: u64,
+    (cols, rows): (u16, u16),
+    png: &[u8],
+) -> Result<CommandOutput, PluginError> {
+    write_stdout(png).map_err(|e| {
+        PluginError::new(
+            ErrorCode::StorageWriteError,
+            format!("could not write the PNG to stdout: {e}"),
+        )
+    })?;
+    let sha256 = sha256_hex(png);
+    let mut output = CommandOutput::new(
+        json!({
+            "sessionId": id,
+            "capturedAtSeq": captured_at_seq,
+            "cols": cols,
+            "rows": rows,
+            "artifactPath": null,
+            "bytes": png.len(),
+            "pngSizeBytes": png.len(),
+            "sha256": sha256,
+        }),
+        format!("Wrote a {} byte PNG of session {id} to stdout.", png.len()),
+    );
+    output.stdout_taken = true;
+    Ok(output)
 }
