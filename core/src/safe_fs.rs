@@ -347,6 +347,11 @@ fn is_regular(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFREG
 }
 
+/// Whether an `lstat` answer is a symlink.
+pub fn is_symlink(st: &FileStat) -> bool {
+    file_type(st) == SFlag::S_IFLNK
+}
+
 /// Why a directory is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untrusted {
