@@ -767,6 +767,51 @@ mod tests {
         assert_eq!(check_trusted_path(&tmp.path().join("gone"), "x"), Ok(false));
     }
 
+    /// Every Home file is read the one way: no symlink, no FIFO (refused at
+    /// once, never waited on), no socket, device or directory, the expected
+    /// owner, and a size cap checked before anything is allocated.
+    #[test]
+    fn home_files_are_read_only_when_regular_owned_and_small() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("ok"), b"{}").unwrap();
+        assert_eq!(read_home_file(&p("ok"), 10).unwrap(), b"{}");
+        std::os::unix::fs::symlink(p("ok"), p("link")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", p("zero")).unwrap();
+        nix::unistd::mkfifo(&p("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(p("socket")).unwrap();
+        std::fs::create_dir(p("dir")).unwrap();
+        let sparse = std::fs::File::create(p("sparse")).unwrap();
+        sparse.set_len(64 << 30).unwrap();
+        for (name, says) in [
+            ("link", "a symlink"),
+            ("zero", "a symlink"),
+            ("fifo", "a FIFO"),
+            ("socket", "a socket"),
+            ("dir", "a directory"),
+            ("sparse", "larger than"),
+        ] {
+            let e = read_home_file(&p(name), 1 << 20).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{name}: {e}");
+            assert!(e.to_string().contains(says), "{name}: {e}");
+        }
+        assert_eq!(
+            read_home_file(&p("missing"), 10).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        if nix::unistd::geteuid().is_root() {
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            nix::unistd::chown(&p("ok"), nobody, None).unwrap();
+            let e = read_home_file(&p("ok"), 10).unwrap_err();
+            assert!(e.to_string().contains("uid 65534"), "{e}");
+            // The owner of the directory's own files are its to have.
+            nix::unistd::chown(tmp.path(), nobody, None).unwrap();
+            assert_eq!(read_home_file(&p("ok"), 10).unwrap(), b"{}");
+        } else {
+            eprintln!("SKIP (another user's file): needs root to chown");
+        }
+    }
+
     #[test]
     fn a_deleted_directory_is_noticed_through_its_descriptor() {
         let tmp = tempfile::tempdir().unwrap();
