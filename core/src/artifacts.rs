@@ -25,7 +25,7 @@ pub const ARTIFACT_MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".manifest.json.lock";
 
 /// An artifact list bigger than this is refused (an entry is ~400 bytes).
-const ARTIFACT_MANIFEST_READ_LIMIT: u64 = 32 << 20;
+pub const ARTIFACT_MANIFEST_READ_LIMIT: u64 = 32 << 20;
 
 /// Hex sha256 of `bytes`: the `sha256` of artifact entries and results.
 pub fn sha256_hex(bytes: &[u8]) -> String {

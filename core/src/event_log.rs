@@ -180,7 +180,8 @@ impl HostRecordFile {
 
 /// Reads a Session's host record, if its host made one.
 pub fn read_host_record(session_dir: &Path) -> Option<HostRecord> {
-    let bytes = crate::safe_fs::read_home_file(&session_dir.join(HOST_RECORD_FILE), 64 << 10).ok()?;
+    let bytes =
+        crate::safe_fs::read_home_file(&session_dir.join(HOST_RECORD_FILE), 64 << 10).ok()?;
     serde_json::from_slice(bytes.trim_ascii_end()).ok()
 }
 

@@ -34,10 +34,13 @@ impl Rng {
 fn valid_lines() -> Vec<String> {
     let bodies = [
         EventBody::Output {
-            data: "$ ls\r\n\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b[?1049hALT\x1b[?1049l\r\n".into(),
+            data: "$ ls\r\n\x1b[1;31mred\x1b[0m \x1b]0;title\x07\x1b[?1049hALT\x1b[?1049l\r\n"
+                .into(),
         },
         EventBody::Resize { cols: 20, rows: 5 },
-        EventBody::InputText { data: "ls\r".into() },
+        EventBody::InputText {
+            data: "ls\r".into(),
+        },
         EventBody::InputRun {
             command: "echo hi".into(),
             marker: Some("atmFuzzMarker".into()),

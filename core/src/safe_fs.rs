@@ -423,11 +423,33 @@ pub fn check_trusted_file(st: &FileStat, path: &Path, what: &str) -> Result<(), 
     refuse_owner_or_mode(st, path, what)
 }
 
+/// What a refusal of `what` means, and what to do when it is someone
+/// else's: the rule is one, its consequences differ by what it guards.
+fn consequence(what: &str) -> (&'static str, &'static str) {
+    if what.starts_with("the plugin") {
+        (
+            "no plugin is opened from it",
+            "remove it, or install agent-tty where only you can write",
+        )
+    } else if what.contains("skill") || what.contains("data directory") {
+        (
+            "no skill is installed or handed out from it",
+            "remove it, or point XDG_DATA_HOME at a directory of yours",
+        )
+    } else {
+        (
+            "nothing in it is reconciled, signalled or deleted",
+            "remove it from the registry with `agent-tty home forget`",
+        )
+    }
+}
+
 /// The refusal of something of the right type whose owner or mode breaks
 /// the rule.
 fn refuse_owner_or_mode(st: &FileStat, path: &Path, what: &str) -> Result<(), Untrusted> {
     let me = effective_uid();
     let shown = crate::text::escape_path(path);
+    let (refused, otherwise) = consequence(what);
     let refuse = |why: String| {
         Err(Untrusted {
             path: path.to_owned(),
@@ -437,15 +459,14 @@ fn refuse_owner_or_mode(st: &FileStat, path: &Path, what: &str) -> Result<(), Un
     if !trusted_owner(st.st_uid) {
         return refuse(format!(
             "{what} {shown} belongs to another user (uid {}), not to you (uid {me}); \
-             refused: nothing in it is reconciled, signalled or deleted. If it is yours, \
-             `chown` it; otherwise remove it from the registry with `agent-tty home forget`",
+             refused: {refused}. If it is yours, `chown` it; otherwise {otherwise}",
             st.st_uid
         ));
     }
     if writable_by_others(st.st_mode) {
         return refuse(format!(
-            "{what} {shown} is writable by group or others (mode {:o}); refused: nothing in \
-             it is reconciled, signalled or deleted. Fix it with `chmod go-w {shown}`",
+            "{what} {shown} is writable by group or others (mode {:o}); refused: \
+             {refused}. Fix it with `chmod go-w {shown}`",
             st.st_mode & 0o7777
         ));
     }
@@ -617,8 +638,7 @@ pub fn open_home_file(path: &Path) -> io::Result<std::fs::File> {
             _ => e,
         })?;
     let meta = file.metadata()?;
-    if !meta.is_file() || meta.ino() != before.st_ino as u64 || meta.dev() != before.st_dev as u64
-    {
+    if !meta.is_file() || meta.ino() != before.st_ino as u64 || meta.dev() != before.st_dev as u64 {
         return Err(refuse("it was replaced while being opened".into()));
     }
     if !trusted_owner(meta.uid()) {

@@ -147,7 +147,11 @@ fn search_entry(entry: &Path) -> Result<Vec<Result<Candidate, Refusal>>, Vec<Ref
         // Only worth a line when it holds something that looks like a plugin.
         return Err(names
             .iter()
-            .map(|n| refuse(&entry.join(n), u.reason.clone()))
+            .map(|n| {
+                let path = entry.join(n);
+                let reason = format!("{} was not opened: {}", path.display(), u.reason);
+                refuse(&path, reason)
+            })
             .collect());
     }
     Ok(names
@@ -280,11 +284,17 @@ mod tests {
         let named = dir.join("any-name.so");
         std::fs::write(&named, b"x").unwrap();
         mode(&named, 0o644);
-        assert_eq!(paths(&candidates(std::slice::from_ref(&named))).0, [named.clone()]);
+        assert_eq!(
+            paths(&candidates(std::slice::from_ref(&named))).0,
+            [named.clone()]
+        );
         mode(&dir, 0o777);
         let (candidates, refused) = paths(&candidates(std::slice::from_ref(&named)));
         assert!(candidates.is_empty());
-        assert!(refused[0].1.contains("writable by group or others"), "{refused:?}");
+        assert!(
+            refused[0].1.contains("writable by group or others"),
+            "{refused:?}"
+        );
     }
 
     #[test]
@@ -300,11 +310,17 @@ mod tests {
         let link = links.join(format!("{PLUGIN_PREFIX}x{PLUGIN_SUFFIX}"));
         std::os::unix::fs::symlink(&target, &link).unwrap();
         // Our own link in our own directory: followed.
-        assert_eq!(paths(&candidates(std::slice::from_ref(&links))).0, [link.clone()]);
+        assert_eq!(
+            paths(&candidates(std::slice::from_ref(&links))).0,
+            [link.clone()]
+        );
         // Its target's directory writable by others: refused.
         mode(&real, 0o777);
         let (c, r) = paths(&candidates(std::slice::from_ref(&links)));
-        assert!(c.is_empty() && r[0].1.contains("writable by group or others"), "{r:?}");
+        assert!(
+            c.is_empty() && r[0].1.contains("writable by group or others"),
+            "{r:?}"
+        );
         mode(&real, 0o755);
         if nix::unistd::geteuid().is_root() {
             // A link another user owns: refused, whatever it points at.
@@ -317,7 +333,10 @@ mod tests {
             )
             .unwrap();
             let (c, r) = paths(&candidates(&[links]));
-            assert!(c.is_empty() && r[0].1.contains("belongs to another user"), "{r:?}");
+            assert!(
+                c.is_empty() && r[0].1.contains("belongs to another user"),
+                "{r:?}"
+            );
         } else {
             eprintln!("SKIP (another user's symlink): needs root to chown a link");
         }

@@ -147,9 +147,7 @@ impl SavedScreen<GridShape> {
     fn is_valid(&self, cols: usize, rows: usize) -> bool {
         let g = &self.grid;
         let s = &g.raw;
-        let cursor_ok = |c: &SavedCursor| {
-            c.line >= 0 && (c.line as usize) < rows && c.col < cols
-        };
+        let cursor_ok = |c: &SavedCursor| c.line >= 0 && (c.line as usize) < rows && c.col < cols;
         g.columns == cols
             && g.lines == rows
             && s.visible_lines == rows
@@ -159,7 +157,9 @@ impl SavedScreen<GridShape> {
             && g.max_scroll_limit <= MAX_HISTORY
             && s.len - rows <= g.max_scroll_limit.max(MAX_HISTORY)
             && g.display_offset <= s.len - rows
-            && s.inner.iter().all(|r| r.inner.len() == cols && r.occ <= cols)
+            && s.inner
+                .iter()
+                .all(|r| r.inner.len() == cols && r.occ <= cols)
             && cursor_ok(&self.cursor)
             && cursor_ok(&self.saved_cursor)
     }
@@ -531,7 +531,10 @@ mod tests {
         let written = tmp.path().join(CHECKPOINT_FILE).exists();
         // Whenever one was written, the resumed replay really used it.
         assert_eq!(
-            matches!(restore(&mut ScreenReplay::new(cols, rows), &log), Restored::At(_)),
+            matches!(
+                restore(&mut ScreenReplay::new(cols, rows), &log),
+                Restored::At(_)
+            ),
             written
         );
         written
@@ -694,7 +697,10 @@ mod tests {
         let (tmp, want) = checkpointed_log();
         let cp = tmp.path().join(CHECKPOINT_FILE);
         let log = event_log_path(tmp.path());
-        assert!(matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
+        assert!(matches!(
+            restore(&mut ScreenReplay::new(10, 3), &log),
+            Restored::At(_)
+        ));
         let good = std::fs::read(&cp).unwrap();
 
         // A flipped byte anywhere.
@@ -702,7 +708,10 @@ mod tests {
             let mut bad = good.clone();
             bad[at] ^= 0x55;
             std::fs::write(&cp, &bad).unwrap();
-            assert!(!matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
+            assert!(!matches!(
+                restore(&mut ScreenReplay::new(10, 3), &log),
+                Restored::At(_)
+            ));
             assert_eq!(fresh_text(tmp.path()), want);
         }
         // Truncated, empty, garbage.
@@ -724,7 +733,10 @@ mod tests {
         ));
         let _ = other_want;
         std::fs::write(&log, b"").unwrap();
-        assert!(!matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)));
+        assert!(!matches!(
+            restore(&mut ScreenReplay::new(10, 3), &log),
+            Restored::At(_)
+        ));
         assert_eq!(fresh_text(tmp.path()), "\n\n");
         // A reader wanting more scrollback than the checkpoint kept resumes
         // with what it kept.
@@ -809,7 +821,10 @@ mod tests {
             assert!(is_checkpoint_file(&cp), "{kind}: not replaced");
             let log = event_log_path(tmp.path());
             assert!(
-                matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::At(_)),
+                matches!(
+                    restore(&mut ScreenReplay::new(10, 3), &log),
+                    Restored::At(_)
+                ),
                 "{kind}: the replacement is not usable"
             );
         }
@@ -844,9 +859,15 @@ mod tests {
         let changes: Vec<(&str, Box<dyn Fn(&mut Saved)>)> = vec![
             ("cursor row", Box::new(|s| s.screen.cursor.line = 99)),
             ("cursor column", Box::new(|s| s.screen.cursor.col = 10)),
-            ("saved cursor", Box::new(|s| s.screen.saved_cursor.line = -1)),
+            (
+                "saved cursor",
+                Box::new(|s| s.screen.saved_cursor.line = -1),
+            ),
             ("tab stop", Box::new(|s| s.tabs.push(5000))),
-            ("scroll region", Box::new(|s| s.region = Some((1, Some(400))))),
+            (
+                "scroll region",
+                Box::new(|s| s.region = Some((1, Some(400)))),
+            ),
             ("scrollback", Box::new(|s| s.history = usize::MAX)),
         ];
         for (what, change) in changes {
@@ -932,9 +953,15 @@ mod tests {
             std::fs::write(&cp, &bytes).unwrap();
             let text = fresh_text(tmp.path());
             if !matches!(outcome, Restored::At(_)) {
-                assert_eq!(text, want, "round {round}: a refused checkpoint changed the screen");
+                assert_eq!(
+                    text, want,
+                    "round {round}: a refused checkpoint changed the screen"
+                );
             }
         }
-        assert!(accepted > 0, "no mutation was ever accepted: the test tests nothing");
+        assert!(
+            accepted > 0,
+            "no mutation was ever accepted: the test tests nothing"
+        );
     }
 }

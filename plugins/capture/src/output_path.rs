@@ -171,9 +171,18 @@ mod tests {
         std::os::unix::fs::symlink(p("gone"), p("dangling")).unwrap();
         assert_eq!(resolve_out("-"), Ok(Destination::Stdout));
         let real = |n: &str| p(n).parent().unwrap().canonicalize().unwrap().join(n);
-        assert_eq!(resolve_out(&s(&p("new"))), Ok(Destination::File(real("new"))));
-        assert_eq!(resolve_out(&s(&p("file"))), Ok(Destination::File(real("file"))));
-        assert_eq!(resolve_out(&s(&p("to-file"))), Ok(Destination::File(real("file"))));
+        assert_eq!(
+            resolve_out(&s(&p("new"))),
+            Ok(Destination::File(real("new")))
+        );
+        assert_eq!(
+            resolve_out(&s(&p("file"))),
+            Ok(Destination::File(real("file")))
+        );
+        assert_eq!(
+            resolve_out(&s(&p("to-file"))),
+            Ok(Destination::File(real("file")))
+        );
         for (name, says) in [
             ("dir", "a directory"),
             ("fifo", "a FIFO"),
@@ -194,7 +203,10 @@ mod tests {
             )
             .unwrap();
             let err = resolve_out(&s(&p("null"))).unwrap_err();
-            assert!(err.refused && err.why.contains("a character device"), "{err:?}");
+            assert!(
+                err.refused && err.why.contains("a character device"),
+                "{err:?}"
+            );
         } else {
             eprintln!("SKIP (device node case): needs root for mknod");
         }

@@ -82,7 +82,10 @@ fn install_sets_its_own_modes_under_umask_000() {
         ("bin/agent-tty", 0o755),
         ("lib/agent-tty", 0o755),
         ("lib/agent-tty/plugins", 0o755),
-        ("lib/agent-tty/plugins/libagent_tty_plugin_sessions.so", 0o644),
+        (
+            "lib/agent-tty/plugins/libagent_tty_plugin_sessions.so",
+            0o644,
+        ),
         ("share/bash-completion/completions", 0o755),
         ("share/bash-completion/completions/agent-tty", 0o644),
         ("share/zsh/site-functions/_agent-tty", 0o644),

@@ -262,16 +262,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
     let events = source.events().map_err(|e| failed(e.to_string()))?;
     let captured_at_seq = events.last().map_or(0, |e| e.seq);
-    let path: PathBuf = match &destination {
-        Some(Destination::File(path)) => path.clone(),
-        Some(Destination::Stdout) | None => ensure_artifacts_dir(&source.dir)
-            .map_err(|e| failed(e.to_string()))?
-            .join(format!(
-                "recording-{captured_at_seq}-{}.{}",
-                format.name(),
-                format.extension()
-            )),
-    };
     let generated = match format {
         Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
         Format::Gif | Format::Webm => {
@@ -319,6 +309,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         output.stdout_taken = true;
         return Ok(output);
     }
+    let path: PathBuf = match &destination {
+        Some(Destination::File(path)) => path.clone(),
+        _ => ensure_artifacts_dir(&source.dir)
+            .map_err(|e| failed(e.to_string()))?
+            .join(format!(
+                "recording-{captured_at_seq}-{}.{}",
+                format.name(),
+                format.extension()
+            )),
+    };
     write_file(&path, &bytes)
         .map_err(|e| failed(format!("could not write {}: {e}", path.display())))?;
     let sha256 = sha256_hex(&bytes);
