@@ -286,7 +286,7 @@ mod tests {
         mode(&named, 0o644);
         assert_eq!(
             paths(&candidates(std::slice::from_ref(&named))).0,
-            [named.clone()]
+            [named.as_path()]
         );
         mode(&dir, 0o777);
         let (candidates, refused) = paths(&candidates(std::slice::from_ref(&named)));
@@ -312,7 +312,7 @@ mod tests {
         // Our own link in our own directory: followed.
         assert_eq!(
             paths(&candidates(std::slice::from_ref(&links))).0,
-            [link.clone()]
+            [link.as_path()]
         );
         // Its target's directory writable by others: refused.
         mode(&real, 0o777);

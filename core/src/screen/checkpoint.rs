@@ -350,7 +350,7 @@ fn payload(bytes: &[u8]) -> Option<(bool, &[u8])> {
 /// A bad checkpoint: removed when this reader may write beside the log
 /// (it unlinks the name, whatever it is: a FIFO, a symlink, a file).
 fn discard(path: &Path) -> Restored {
-    if path.parent().is_some_and(|dir| owns_dir(dir)) {
+    if path.parent().is_some_and(owns_dir) {
         let _ = std::fs::remove_file(path);
     }
     Restored::Bad
@@ -856,7 +856,8 @@ mod tests {
     /// decoding, before they reach the engine.
     #[test]
     fn a_checkpoint_with_numbers_out_of_range_is_refused_after_decoding() {
-        let changes: Vec<(&str, Box<dyn Fn(&mut Saved)>)> = vec![
+        type Change = (&'static str, Box<dyn Fn(&mut Saved)>);
+        let changes: Vec<Change> = vec![
             ("cursor row", Box::new(|s| s.screen.cursor.line = 99)),
             ("cursor column", Box::new(|s| s.screen.cursor.col = 10)),
             (

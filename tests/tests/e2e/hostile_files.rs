@@ -260,7 +260,8 @@ fn a_hostile_checkpoint_never_breaks_a_reader_and_is_replaced() {
     let (home, dir) = home_with_session(&sandbox);
     let cp = dir.join("screen.checkpoint");
     let want = run_in(&sandbox, &home, &["snapshot", ID]).result()["text"].clone();
-    let plants: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Plant<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let plants: Vec<Plant> = vec![
         (
             "garbage with a valid checksum",
             Box::new(|| std::fs::write(&cp, checkpoint_frame(&[0xff; 4096])).unwrap()),
