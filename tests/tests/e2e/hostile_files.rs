@@ -4,7 +4,9 @@
 //! what happened. Tests that need a second user run as root (they act as
 //! uid 65534, `nobody`) and skip with a message otherwise.
 
-use agent_tty_e2e::{bin_dir, eventually, plugin_lib, write_session, Run, Sandbox};
+use agent_tty_e2e::{
+    as_nobody, bin_dir, eventually, is_root, plugin_lib, write_session, Run, Sandbox, NOBODY,
+};
 use serde_json::Value;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -12,13 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NOBODY: u32 = 65534;
 const PATIENCE: Duration = Duration::from_secs(20);
 const ID: &str = "01JD3Z6X8K4M2N5P7Q9R000001";
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 fn mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -344,17 +341,6 @@ fn shared_dir(sandbox: &Sandbox) -> PathBuf {
     std::fs::create_dir(&shared).unwrap();
     mode(&shared, 0o1777);
     shared
-}
-
-/// Runs `sh -c script` as `nobody`.
-fn as_nobody(script: &str) {
-    let status = Command::new("sh")
-        .args(["-c", script])
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .status()
-        .unwrap();
-    assert!(status.success(), "as nobody: {script}");
 }
 
 fn refused_paths(report: &Value) -> Vec<(String, String)> {
