@@ -302,14 +302,11 @@ pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Restored {
         Err(_) if !may_write_beside(log) => return Restored::Unusable,
         Err(_) => return discard(&path),
     };
-    let Some((header_ok, payload)) = payload(&bytes) else {
-        return discard(&path);
+    let payload = match frame(&bytes) {
+        Frame::Intact(payload) => payload,
+        Frame::OtherFormat => return Restored::Unusable,
+        Frame::Damaged => return discard(&path),
     };
-    if !header_ok {
-        // Another format version (or a flipped byte there): replay, and let
-        // the next checkpoint replace it.
-        return discard(&path);
-    }
     let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let shape: Saved<GridShape> = postcard::from_bytes(payload).ok()?;
         if shape.engine != ENGINE {
@@ -335,16 +332,37 @@ pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Restored {
     }
 }
 
-/// The payload of a checkpoint file, and whether its magic, format and
-/// checksum are right; `None` when it is not one at all.
-fn payload(bytes: &[u8]) -> Option<(bool, &[u8])> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (format, rest) = rest.split_first_chunk::<4>()?;
-    let (sum, payload) = rest.split_first_chunk::<8>()?;
-    Some((
-        u32::from_le_bytes(*format) == FORMAT && u64::from_le_bytes(*sum) == fnv(payload),
-        payload,
-    ))
+/// What the frame of a checkpoint file says.
+enum Frame<'a> {
+    /// Ours, intact: the payload to decode.
+    Intact(&'a [u8]),
+    /// Another format version (another agent-tty build sharing the Home):
+    /// not ours to judge or remove.
+    OtherFormat,
+    /// Not a checkpoint, or a damaged one.
+    Damaged,
+}
+
+/// Checks a checkpoint file's magic, format and checksum.
+fn frame(bytes: &[u8]) -> Frame<'_> {
+    let Some((format, sum, payload)) = bytes.strip_prefix(MAGIC).and_then(|rest| {
+        let (format, rest) = rest.split_first_chunk::<4>()?;
+        let (sum, payload) = rest.split_first_chunk::<8>()?;
+        Some((
+            u32::from_le_bytes(*format),
+            u64::from_le_bytes(*sum),
+            payload,
+        ))
+    }) else {
+        return Frame::Damaged;
+    };
+    if format != FORMAT {
+        Frame::OtherFormat
+    } else if sum != fnv(payload) {
+        Frame::Damaged
+    } else {
+        Frame::Intact(payload)
+    }
 }
 
 /// A bad checkpoint: removed when this reader may write beside the log
@@ -835,8 +853,9 @@ mod tests {
     fn tamper(dir: &Path, change: impl FnOnce(&mut Saved)) {
         let cp = dir.join(CHECKPOINT_FILE);
         let bytes = std::fs::read(&cp).unwrap();
-        let (ok, payload) = super::payload(&bytes).unwrap();
-        assert!(ok);
+        let Frame::Intact(payload) = frame(&bytes) else {
+            panic!("not an intact checkpoint")
+        };
         let mut saved: Saved = postcard::from_bytes(payload).unwrap();
         change(&mut saved);
         let payload = postcard::to_stdvec(&saved).unwrap();
@@ -895,7 +914,9 @@ mod tests {
         let cp = tmp.path().join(CHECKPOINT_FILE);
         let log = event_log_path(tmp.path());
         let good = std::fs::read(&cp).unwrap();
-        let (_, payload) = super::payload(&good).unwrap();
+        let Frame::Intact(payload) = frame(&good) else {
+            panic!("not an intact checkpoint")
+        };
         let payload = payload.to_vec();
         let mut rng = crate::fuzz_tests::Rng::new(0x00c0_ffee);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
