@@ -832,6 +832,40 @@ mod tests {
         }
     }
 
+    /// A symlink is followed only where no one else controls it: ours, in a
+    /// directory others cannot write or in a sticky one.
+    #[test]
+    fn symlinks_are_resolved_only_where_no_one_else_controls_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let at = |n: &str, mode: u32| {
+            let d = tmp.path().join(n);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::os::unix::fs::symlink("../real", d.join("link")).unwrap();
+            d.join("link").join("x")
+        };
+        let (private, sticky, open) = (
+            at("private", 0o755),
+            at("sticky", 0o1777),
+            at("open", 0o777),
+        );
+        assert_eq!(
+            resolve_trusted_symlinks(&private, "it").unwrap(),
+            real.join("x")
+        );
+        assert_eq!(
+            resolve_trusted_symlinks(&sticky, "it").unwrap(),
+            real.join("x")
+        );
+        let e = resolve_trusted_symlinks(&open, "it").unwrap_err();
+        assert!(e.reason.contains("others can write"), "{e}");
+        std::os::unix::fs::symlink("loop", tmp.path().join("loop")).unwrap();
+        let e = resolve_trusted_symlinks(&tmp.path().join("loop"), "it").unwrap_err();
+        assert!(e.reason.contains("too many levels"), "{e}");
+    }
+
     #[test]
     fn a_deleted_directory_is_noticed_through_its_descriptor() {
         let tmp = tempfile::tempdir().unwrap();
