@@ -17,6 +17,11 @@
 #
 # The example plugin (example-hello) is never installed: it is documentation.
 set -euo pipefail
+# Modes are set here, whatever the caller's umask: agent-tty refuses plugins
+# in a directory others can write (a umask of 000 would make every directory
+# 0777 and every file 0666), so nothing installed may be group- or
+# world-writable.
+umask 022
 
 PRODUCT_PLUGINS=(sessions registry gc-sweeper dashboard-home-picker capture skills)
 
@@ -74,6 +79,9 @@ done
 bin="$prefix/bin"
 plugins="$prefix/lib/agent-tty/plugins"
 mkdir -p "$bin" "$plugins"
+# agent-tty's own directories get their mode even if an earlier install (or
+# another umask) left them writable by others.
+chmod 755 "$prefix/lib/agent-tty" "$plugins"
 # Copy to a temporary name and rename, so a running agent-tty never sees a
 # half-written binary or library.
 put() { cp "$1" "$2.tmp.$$" && chmod "$3" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"; }
@@ -95,6 +103,7 @@ if "$bin/agent-tty" completions bash >/dev/null 2>&1; then
     "$bin/agent-tty" completions bash >"$comp_bash"
     "$bin/agent-tty" completions zsh >"$comp_zsh"
     "$bin/agent-tty" completions fish >"$comp_fish"
+    chmod 644 "$comp_bash" "$comp_zsh" "$comp_fish"
     echo "installed completions for bash, zsh and fish under $prefix/share"
 fi
 

@@ -24,6 +24,9 @@ pub const ARTIFACT_MANIFEST_FILE: &str = "manifest.json";
 
 const LOCK_FILE: &str = ".manifest.json.lock";
 
+/// An artifact list bigger than this is refused (an entry is ~400 bytes).
+pub const ARTIFACT_MANIFEST_READ_LIMIT: u64 = 32 << 20;
+
 /// Hex sha256 of `bytes`: the `sha256` of artifact entries and results.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -38,12 +41,28 @@ pub fn artifacts_dir(session_dir: &Path) -> PathBuf {
     session_dir.join(ARTIFACTS_DIR)
 }
 
-/// Creates `<session dir>/artifacts` if missing (default umask, as 0.5 did)
-/// and returns it.
+/// Creates `<session dir>/artifacts` if missing (mode 0755 at most, whatever
+/// the umask) and returns it, once it passes the Home's trust check: a
+/// symlink, or a directory another user owns or can write, is refused, so
+/// a capture never writes where someone else chose.
 pub fn ensure_artifacts_dir(session_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = artifacts_dir(session_dir);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::write(&dir, e)),
+    }
+    crate::safe_fs::check_trusted_path(&dir, "the Session's artifacts/")?;
     Ok(dir)
+}
+
+/// Checks, before a capture writes anything, that its entry could be
+/// recorded: `artifacts/` (when there is one) passes the trust check and
+/// its `manifest.json` (when there is one) is a valid artifact list.
+pub fn check_artifact_store(session_dir: &Path) -> Result<()> {
+    crate::safe_fs::check_trusted_path(&artifacts_dir(session_dir), "the Session's artifacts/")?;
+    read_artifact_manifest(session_dir).map(|_| ())
 }
 
 /// What kind of file an artifact is.
@@ -144,7 +163,7 @@ pub struct ArtifactManifest {
 /// Reads `artifacts/manifest.json`; `None` when there is none yet.
 pub fn read_artifact_manifest(session_dir: &Path) -> Result<Option<ArtifactManifest>> {
     let path = artifacts_dir(session_dir).join(ARTIFACT_MANIFEST_FILE);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::safe_fs::read_home_file(&path, ARTIFACT_MANIFEST_READ_LIMIT) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(&path, e)),

@@ -44,10 +44,16 @@ pub fn config_path(home: &Path) -> PathBuf {
     home.join("config.json")
 }
 
+/// A `config.json` bigger than this is not one (they hold eight keys).
+const CONFIG_READ_LIMIT: u64 = 1 << 20;
+
 /// Reads `<home>/config.json`; a missing file (or Home) is the empty config.
+/// Read as every Home file is ([`crate::safe_fs::read_home_file`]): a
+/// symlink, FIFO or device there is refused at once, never waited on.
+/// Call it only for a Home that passed the trust check.
 pub fn read_home_config(home: &Path) -> Result<HomeConfig> {
     let path = config_path(home);
-    let text = match std::fs::read(&path) {
+    let text = match crate::safe_fs::read_home_file(&path, CONFIG_READ_LIMIT) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(HomeConfig::default()),
@@ -70,6 +76,41 @@ pub fn read_home_config(home: &Path) -> Result<HomeConfig> {
         return Err(invalid(&path, None, "must hold one JSON object".into()));
     };
     parse(&path, &map)
+}
+
+/// The config of a Home every command starts from: read only after the Home
+/// passed the trust check (`safe_fs::check_trusted`), so a Home someone else
+/// controls cannot steer this user's commands through its `config.json`.
+///
+/// - no Home yet (or a path that is not a directory): the empty config;
+/// - a Home this user cannot open: `STORAGE_READ_ERROR` naming the Home
+///   (not its `config.json`) and what to do;
+/// - an untrusted Home (another user's, writable by others, a symlink):
+///   the empty config; its commands refuse the Home themselves, with the
+///   reason, where it matters;
+/// - otherwise [`read_home_config`].
+pub fn read_trusted_home_config(home: &Path) -> Result<HomeConfig> {
+    let dir = match crate::safe_fs::DirFd::open(home) {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let shown = crate::text::escape_path(home);
+            return Err(Error::Plugin(
+                PluginError::new(
+                    ErrorCode::StorageReadError,
+                    format!(
+                        "the Home {shown} cannot be read ({e}); give yourself access \
+                         (`chmod u+rwx {shown}`) or choose another Home with --home"
+                    ),
+                )
+                .with_details(json!({ "home": home })),
+            ));
+        }
+        Err(_) => return Ok(HomeConfig::default()),
+    };
+    if dir.check_trusted("the Home").is_err() {
+        return Ok(HomeConfig::default());
+    }
+    read_home_config(home)
 }
 
 fn parse(path: &Path, map: &Map<String, Value>) -> Result<HomeConfig> {

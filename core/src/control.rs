@@ -25,6 +25,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The `data` of the `input_text` event logged for `type --secret`: the
+/// record keeps 0.5's shape (`input_text {data}`) and says input was typed,
+/// never what.
+pub const REDACTED_INPUT: &str = "[redacted]";
+
 /// A request to a Session's host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -35,6 +40,10 @@ pub enum ControlRequest {
     Text {
         /// The text.
         data: String,
+        /// A password or the like (`type --secret`): written as is, logged
+        /// as `input_text` with [`REDACTED_INPUT`] in place of the text.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        secret: bool,
     },
     /// A bracketed paste; logged as `input_paste`.
     Paste {

@@ -25,7 +25,7 @@ pub enum Error {
         home: PathBuf,
     },
     /// Reading a file or directory failed.
-    #[error("could not read {}: {source}", path.display())]
+    #[error("could not read {}: {source}{}", path.display(), limit_advice(source))]
     Read {
         /// What.
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Writing a file or directory failed.
-    #[error("could not write {}: {source}", path.display())]
+    #[error("could not write {}: {source}{}", path.display(), limit_advice(source))]
     Write {
         /// What.
         path: PathBuf,
@@ -55,6 +55,34 @@ pub enum Error {
 
 /// Shorthand.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether `e` is the process (`EMFILE`) or the system (`ENFILE`) running
+/// out of file descriptors: a limit of the system, not a fault of the file.
+pub fn is_descriptor_limit(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// What to do about a descriptor limit, appended to the message of an error
+/// caused by one (empty otherwise).
+pub fn limit_advice(e: &std::io::Error) -> String {
+    if !is_descriptor_limit(e) {
+        return String::new();
+    }
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.to_string()
+    } else {
+        "?".into()
+    };
+    format!(
+        " (the limit on open files was reached: `ulimit -n` is {soft} here; raise it, \
+         e.g. `ulimit -n 4096`, and try again)"
+    )
+}
 
 impl Error {
     /// A usage error with a specific code.

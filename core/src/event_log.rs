@@ -180,7 +180,8 @@ impl HostRecordFile {
 
 /// Reads a Session's host record, if its host made one.
 pub fn read_host_record(session_dir: &Path) -> Option<HostRecord> {
-    let bytes = std::fs::read(session_dir.join(HOST_RECORD_FILE)).ok()?;
+    let bytes =
+        crate::safe_fs::read_home_file(&session_dir.join(HOST_RECORD_FILE), 64 << 10).ok()?;
     serde_json::from_slice(bytes.trim_ascii_end()).ok()
 }
 
@@ -357,7 +358,7 @@ impl EventLogWriter {
 
 /// The last complete, parseable event of a log, reading only its tail.
 pub fn last_event(path: &Path) -> Result<Option<Event>> {
-    let mut file = match File::open(path) {
+    let mut file = match crate::safe_fs::open_home_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
@@ -439,7 +440,8 @@ impl EventLogFollower {
     /// A torn last line is kept for next time; malformed lines are skipped.
     /// A missing file is simply empty (the Session may not have written yet).
     pub fn read_new(&mut self, mut each: impl FnMut(Event)) -> Result<usize> {
-        let mut file = match File::open(&self.path) {
+        // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
+        let mut file = match crate::safe_fs::open_home_file(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(Error::read(&self.path, e)),

@@ -34,4 +34,7 @@ pub mod text;
 pub mod time;
 pub mod xdg;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{Error, Result};

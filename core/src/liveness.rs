@@ -189,18 +189,13 @@ impl Sidecar {
 /// not this user's, or is writable by group or others: what it says could
 /// come from someone else.
 pub fn read_sidecar(session_dir: &Path) -> Option<Sidecar> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(sidecar_path(session_dir))
-        .ok()?;
-    if !safe_fs::is_private_file(&file.metadata().ok()?) {
+    // Read as every Home file is (no symlink, no FIFO, capped), and only
+    // when it is this user's alone.
+    let path = sidecar_path(session_dir);
+    if !safe_fs::is_private_file(&std::fs::symlink_metadata(&path).ok()?) {
         return None;
     }
-    let mut bytes = Vec::new();
-    file.by_ref().take(64 * 1024).read_to_end(&mut bytes).ok()?;
+    let bytes = safe_fs::read_home_file(&path, 64 * 1024).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 

@@ -324,10 +324,14 @@ pub fn manifest_path(session_dir: &Path) -> PathBuf {
     session_dir.join(MANIFEST_FILE)
 }
 
+/// A manifest is a few hundred bytes; reading stops at this many.
+pub const MANIFEST_READ_LIMIT: u64 = 1 << 20;
+
 /// Reads and validates a manifest. Never writes.
 pub fn read_manifest(session_dir: &Path) -> Result<Manifest> {
     let path = manifest_path(session_dir);
-    let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+    let bytes = crate::safe_fs::read_home_file(&path, MANIFEST_READ_LIMIT)
+        .map_err(|e| Error::read(&path, e))?;
     parse_manifest(&path, &bytes)
 }
 
@@ -344,7 +348,7 @@ pub fn read_manifest_bytes_at<'b>(
     let file = dir
         .open_file_beneath(Path::new(MANIFEST_FILE))
         .map_err(failed)?;
-    fsutil::read_small_file(file, buf, u64::MAX).map_err(failed)
+    fsutil::read_small_file(file, buf, MANIFEST_READ_LIMIT).map_err(failed)
 }
 
 /// [`read_manifest`] through the Session directory's open, checked

@@ -187,7 +187,9 @@ fn remove_socket(session_dir: &Path, sidecar: Option<&liveness::Sidecar>) {
 /// its host, or another writer). Opens the lock file read-only and never
 /// creates it, so a dry run leaves no trace.
 fn lock_held(session_dir: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(session_dir.join(manifest::MANIFEST_LOCK_FILE)) else {
+    // Never a FIFO (which would block the open) or a symlink.
+    let Ok(file) = crate::safe_fs::open_home_file(&session_dir.join(manifest::MANIFEST_LOCK_FILE))
+    else {
         return false;
     };
     match FileExt::try_lock_shared(&file) {

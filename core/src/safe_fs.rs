@@ -186,7 +186,9 @@ impl DirFd {
     /// `O_NOFOLLOW` open per component.
     pub fn open_file_beneath(&self, relative: &Path) -> io::Result<std::fs::File> {
         static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
-        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        // Non-blocking: a FIFO planted at the name reads as empty (and so
+        // as invalid) instead of hanging the reader.
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
         if !NO_OPENAT2.load(Ordering::Relaxed) {
             use nix::fcntl::{openat2, OpenHow, ResolveFlag};
             let how = OpenHow::new()
@@ -345,6 +347,11 @@ fn is_regular(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFREG
 }
 
+/// Whether an `lstat` answer is a symlink.
+pub fn is_symlink(st: &FileStat) -> bool {
+    file_type(st) == SFlag::S_IFLNK
+}
+
 /// Why a directory is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untrusted {
@@ -366,44 +373,219 @@ impl From<Untrusted> for crate::Error {
     }
 }
 
+/// Whether `uid` may own what agent-tty trusts: the effective user, or root.
+fn trusted_owner(uid: u32) -> bool {
+    uid == effective_uid() || uid == 0
+}
+
+/// Whether a mode lets group or others write.
+fn writable_by_others(mode: u32) -> bool {
+    mode & 0o022 != 0
+}
+
 /// The ownership rule (ssh `StrictModes`): a directory is trusted when it is
 /// a real directory owned by the effective user (or by root) and neither
 /// group- nor world-writable. Otherwise another user could have created it,
 /// or could add, swap or remove what is inside it.
 pub fn check_trusted(st: &FileStat, path: &Path, what: &str) -> Result<(), Untrusted> {
-    let me = effective_uid();
-    let trusted = is_dir(st) && (st.st_uid == me || st.st_uid == 0) && st.st_mode & 0o022 == 0;
-    if trusted {
+    if is_dir(st) && trusted_owner(st.st_uid) && !writable_by_others(st.st_mode) {
         return Ok(());
     }
+    if !is_dir(st) {
+        return Err(Untrusted {
+            path: path.to_owned(),
+            reason: format!(
+                "{what} {} is not a directory; refused (nothing in it is touched)",
+                crate::text::escape_path(path)
+            ),
+        });
+    }
+    refuse_owner_or_mode(st, path, what)
+}
+
+/// The same rule for a file whose content agent-tty runs or hands out (a
+/// plugin library, a `SKILL.md`): a regular file owned by the effective
+/// user or root that neither group nor others can write.
+pub fn check_trusted_file(st: &FileStat, path: &Path, what: &str) -> Result<(), Untrusted> {
+    if is_regular(st) && trusted_owner(st.st_uid) && !writable_by_others(st.st_mode) {
+        return Ok(());
+    }
+    if !is_regular(st) {
+        return Err(Untrusted {
+            path: path.to_owned(),
+            reason: format!(
+                "{what} {} is {}, not a regular file; refused (it is never opened)",
+                crate::text::escape_path(path),
+                kind_of(st)
+            ),
+        });
+    }
+    refuse_owner_or_mode(st, path, what)
+}
+
+/// What a refusal of `what` means, and what to do when it is someone
+/// else's: the rule is one, its consequences differ by what it guards.
+fn consequence(what: &str) -> (&'static str, &'static str) {
+    if what.starts_with("the plugin") {
+        (
+            "no plugin is opened from it",
+            "remove it, or install agent-tty where only you can write",
+        )
+    } else if what.contains("skill") || what.contains("data directory") {
+        (
+            "no skill is installed or handed out from it",
+            "remove it, or point XDG_DATA_HOME at a directory of yours",
+        )
+    } else {
+        (
+            "nothing in it is reconciled, signalled or deleted",
+            "remove it from the registry with `agent-tty home forget`",
+        )
+    }
+}
+
+/// The refusal of something of the right type whose owner or mode breaks
+/// the rule.
+fn refuse_owner_or_mode(st: &FileStat, path: &Path, what: &str) -> Result<(), Untrusted> {
+    let me = effective_uid();
     let shown = crate::text::escape_path(path);
+    let (refused, otherwise) = consequence(what);
     let refuse = |why: String| {
         Err(Untrusted {
             path: path.to_owned(),
             reason: why,
         })
     };
-    if !is_dir(st) {
-        return refuse(format!(
-            "{what} {shown} is not a directory; refused (nothing in it is touched)"
-        ));
-    }
-    if st.st_uid != me && st.st_uid != 0 {
+    if !trusted_owner(st.st_uid) {
         return refuse(format!(
             "{what} {shown} belongs to another user (uid {}), not to you (uid {me}); \
-             refused: nothing in it is reconciled, signalled or deleted. If it is yours, \
-             `chown` it; otherwise remove it from the registry with `agent-tty home forget`",
+             refused: {refused}. If it is yours, `chown` it; otherwise {otherwise}",
             st.st_uid
         ));
     }
-    if st.st_mode & 0o022 != 0 {
+    if writable_by_others(st.st_mode) {
         return refuse(format!(
-            "{what} {shown} is writable by group or others (mode {:o}); refused: nothing in \
-             it is reconciled, signalled or deleted. Fix it with `chmod go-w {shown}`",
+            "{what} {shown} is writable by group or others (mode {:o}); refused: \
+             {refused}. Fix it with `chmod go-w {shown}`",
             st.st_mode & 0o7777
         ));
     }
     Ok(())
+}
+
+/// What kind of file an `lstat` answer is, in words ("a FIFO").
+pub fn kind_of(st: &FileStat) -> &'static str {
+    match file_type(st) {
+        SFlag::S_IFREG => "a regular file",
+        SFlag::S_IFDIR => "a directory",
+        SFlag::S_IFLNK => "a symlink",
+        SFlag::S_IFIFO => "a FIFO",
+        SFlag::S_IFSOCK => "a socket",
+        SFlag::S_IFCHR => "a character device",
+        SFlag::S_IFBLK => "a block device",
+        _ => "of an unknown type",
+    }
+}
+
+/// Symlinks followed before a path is given up on (as the kernel's 40).
+const MAX_SYMLINKS: usize = 40;
+
+/// The real path of `path`, following a symlink only where no other user
+/// controls it: the link must be owned by the effective user or root, and
+/// sit in a directory others cannot write (or a sticky one, where they
+/// cannot replace a link that is not theirs). A link anyone else could
+/// have made or could swap is refused, so what is opened through the path
+/// is what its owner meant. Components that do not exist end the walk:
+/// the rest is appended as it is.
+pub fn resolve_trusted_symlinks(path: &Path, what: &str) -> Result<PathBuf, Untrusted> {
+    use std::path::Component;
+    let refuse = |reason: String| Untrusted {
+        path: path.to_owned(),
+        reason,
+    };
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| refuse(format!("{what}: the current directory is unreadable ({e})")))?
+            .join(path)
+    };
+    // Components still to walk, last first.
+    let mut todo: Vec<OsString> = absolute
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_owned()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut real = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            real.pop();
+            continue;
+        }
+        let next = real.join(&name);
+        let st = match nix::sys::stat::lstat(&next) {
+            Ok(st) => st,
+            Err(_) => {
+                // Missing (or unreadable): nothing further to follow.
+                let mut rest = next;
+                while let Some(n) = todo.pop() {
+                    rest.push(n);
+                }
+                return Ok(rest);
+            }
+        };
+        if file_type(&st) != SFlag::S_IFLNK {
+            real = next;
+            continue;
+        }
+        links += 1;
+        if links > MAX_SYMLINKS {
+            return Err(refuse(format!(
+                "{what} {}: too many levels of symlinks",
+                crate::text::escape_path(path)
+            )));
+        }
+        let parent = nix::sys::stat::lstat(&real).map_err(|e| {
+            refuse(format!(
+                "{what}: {} could not be examined ({e})",
+                real.display()
+            ))
+        })?;
+        let sticky = parent.st_mode & libc::S_ISVTX != 0;
+        if !trusted_owner(st.st_uid) || (writable_by_others(parent.st_mode) && !sticky) {
+            return Err(refuse(format!(
+                "{what} {} is reached through the symlink {}, which {}; refused (a link \
+                 someone else controls could point anywhere)",
+                crate::text::escape_path(path),
+                crate::text::escape_path(&next),
+                if trusted_owner(st.st_uid) {
+                    "sits in a directory others can write"
+                } else {
+                    "belongs to another user"
+                }
+            )));
+        }
+        let target = std::fs::read_link(&next)
+            .map_err(|e| refuse(format!("{what}: {} unreadable ({e})", next.display())))?;
+        if target.is_absolute() {
+            real = PathBuf::from("/");
+        }
+        let parts: Vec<OsString> = target
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_owned()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .collect();
+        todo.extend(parts.into_iter().rev());
+    }
+    Ok(real)
 }
 
 /// The ownership rule for a file whose content decides what agent-tty
@@ -420,6 +602,83 @@ pub fn is_private_file(meta: &std::fs::Metadata) -> bool {
 pub fn effective_uid() -> u32 {
     static EUID: OnceLock<u32> = OnceLock::new();
     *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
+}
+
+/// Opens a file of a Home for reading, the one way every Home file is read:
+///
+/// - never through a symlink at its last component (`O_NOFOLLOW`);
+/// - never blocking: anything but a regular file (a FIFO, a device, a
+///   socket) is refused from its `lstat`, before it is opened, and the open
+///   itself is `O_NONBLOCK`, so a FIFO swapped in between is refused too
+///   instead of waited on;
+/// - only a file of the expected owner: the effective user, root, or
+///   whoever owns the directory it is in (the Home's owner, for a Home
+///   read but not written); a file a third user planted is refused.
+///
+/// A refusal is an `io::Error` of kind `InvalidData` that says what the
+/// file is; a missing file is `NotFound`, as for `File::open`.
+pub fn open_home_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let refuse = |why: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{why}; refused (files in a Home are read only when they are regular files)"),
+        )
+    };
+    let before = nix::sys::stat::lstat(path).map_err(io::Error::from)?;
+    if !is_regular(&before) {
+        return Err(refuse(format!("it is {}", kind_of(&before))));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse("it is a symlink".into()),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.ino() != before.st_ino as u64 || meta.dev() != before.st_dev as u64 {
+        return Err(refuse("it was replaced while being opened".into()));
+    }
+    if !trusted_owner(meta.uid()) {
+        let dir_owner = path
+            .parent()
+            .and_then(|d| nix::sys::stat::lstat(d).ok())
+            .map(|st| st.st_uid);
+        if dir_owner != Some(meta.uid()) {
+            return Err(refuse(format!(
+                "it belongs to uid {}, neither you nor the owner of its directory",
+                meta.uid()
+            )));
+        }
+    }
+    Ok(file)
+}
+
+/// Reads a whole file of a Home, opened as [`open_home_file`] does, up to
+/// `cap` bytes: a bigger file (a sparse 64 GB one, say) is refused from its
+/// size, before anything is allocated, and one that grows past the cap
+/// while being read is refused too.
+pub fn read_home_file(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_home_file(path)?;
+    let too_big = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than {cap} bytes, more than such a file ever holds; refused"),
+        )
+    };
+    let len = file.metadata()?.len();
+    if len > cap {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// Checks the directory at `path` (not following a last-component symlink)
@@ -526,6 +785,85 @@ mod tests {
             }
         }
         assert_eq!(check_trusted_path(&tmp.path().join("gone"), "x"), Ok(false));
+    }
+
+    /// Every Home file is read the one way: no symlink, no FIFO (refused at
+    /// once, never waited on), no socket, device or directory, the expected
+    /// owner, and a size cap checked before anything is allocated.
+    #[test]
+    fn home_files_are_read_only_when_regular_owned_and_small() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("ok"), b"{}").unwrap();
+        assert_eq!(read_home_file(&p("ok"), 10).unwrap(), b"{}");
+        std::os::unix::fs::symlink(p("ok"), p("link")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", p("zero")).unwrap();
+        nix::unistd::mkfifo(&p("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(p("socket")).unwrap();
+        std::fs::create_dir(p("dir")).unwrap();
+        let sparse = std::fs::File::create(p("sparse")).unwrap();
+        sparse.set_len(64 << 30).unwrap();
+        for (name, says) in [
+            ("link", "a symlink"),
+            ("zero", "a symlink"),
+            ("fifo", "a FIFO"),
+            ("socket", "a socket"),
+            ("dir", "a directory"),
+            ("sparse", "larger than"),
+        ] {
+            let e = read_home_file(&p(name), 1 << 20).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{name}: {e}");
+            assert!(e.to_string().contains(says), "{name}: {e}");
+        }
+        assert_eq!(
+            read_home_file(&p("missing"), 10).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        if nix::unistd::geteuid().is_root() {
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            nix::unistd::chown(&p("ok"), nobody, None).unwrap();
+            let e = read_home_file(&p("ok"), 10).unwrap_err();
+            assert!(e.to_string().contains("uid 65534"), "{e}");
+            // The owner of the directory's own files are its to have.
+            nix::unistd::chown(tmp.path(), nobody, None).unwrap();
+            assert_eq!(read_home_file(&p("ok"), 10).unwrap(), b"{}");
+        } else {
+            eprintln!("SKIP (another user's file): needs root to chown");
+        }
+    }
+
+    /// A symlink is followed only where no one else controls it: ours, in a
+    /// directory others cannot write or in a sticky one.
+    #[test]
+    fn symlinks_are_resolved_only_where_no_one_else_controls_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let at = |n: &str, mode: u32| {
+            let d = tmp.path().join(n);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::os::unix::fs::symlink("../real", d.join("link")).unwrap();
+            d.join("link").join("x")
+        };
+        let (private, sticky, open) = (
+            at("private", 0o755),
+            at("sticky", 0o1777),
+            at("open", 0o777),
+        );
+        assert_eq!(
+            resolve_trusted_symlinks(&private, "it").unwrap(),
+            real.join("x")
+        );
+        assert_eq!(
+            resolve_trusted_symlinks(&sticky, "it").unwrap(),
+            real.join("x")
+        );
+        let e = resolve_trusted_symlinks(&open, "it").unwrap_err();
+        assert!(e.reason.contains("others can write"), "{e}");
+        std::os::unix::fs::symlink("loop", tmp.path().join("loop")).unwrap();
+        let e = resolve_trusted_symlinks(&tmp.path().join("loop"), "it").unwrap_err();
+        assert!(e.reason.contains("too many levels"), "{e}");
     }
 
     #[test]

@@ -321,6 +321,12 @@ impl Default for ShownOutput {
 }
 
 impl ShownOutput {
+    /// Whether this state (decoded from a checkpoint) is one this code
+    /// could have made.
+    pub(crate) fn is_sane(&self) -> bool {
+        self.echo.is_sane()
+    }
+
     /// A filter that has seen no events yet.
     pub fn new() -> Self {
         ShownOutput {
@@ -389,16 +395,21 @@ impl ScreenReplay {
         let fresh = self.pristine && follower.offset() == 0;
         let mut resumed = 0;
         let mut start = 0;
+        let mut replace_bad = false;
         if fresh {
             let log = follower.path().to_owned();
-            if let Some(offset) = checkpoint::restore(self, &log) {
-                *follower = EventLogFollower::starting_at(&log, offset);
-                start = offset;
-                resumed = self.last_seq.map_or(0, |s| s as usize + 1);
+            match checkpoint::restore(self, &log) {
+                checkpoint::Restored::At(offset) => {
+                    *follower = EventLogFollower::starting_at(&log, offset);
+                    start = offset;
+                    resumed = self.last_seq.map_or(0, |s| s as usize + 1);
+                }
+                checkpoint::Restored::Bad => replace_bad = true,
+                checkpoint::Restored::Unusable => {}
             }
         }
         let applied = self.catch_up_from(follower)?;
-        if fresh && follower.offset() - start >= CHECKPOINT_EVERY_BYTES {
+        if fresh && (replace_bad || follower.offset() - start >= CHECKPOINT_EVERY_BYTES) {
             let log = follower.path().to_owned();
             checkpoint::save(self, &log, follower.offset());
         }

@@ -622,7 +622,7 @@ fn collect_args(spec: &CommandSpec, m: &ArgMatches) -> Map<String, Value> {
 /// an error here: commands that need no Home (`version`, `plugins`) still
 /// run, and the others report it through [`CommandContext::home`].
 fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, PluginError> {
-    use agent_tty_core::config::{read_home_config, LOG_LEVELS, RENDERERS};
+    use agent_tty_core::config::{read_trusted_home_config, LOG_LEVELS, RENDERERS};
     let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
     let env = |name: &str| std::env::var(name).ok();
     let flag = text("home");
@@ -635,9 +635,15 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
             Err(e) if explicit => return Err(e.into()),
             Err(e) => (None, Some(e.to_string())),
         };
+    // Commands that use no Home read none (a FIFO or hostile `config.json`
+    // cannot touch `version`).
+    let reads_home = !matches!(
+        matches.subcommand_name(),
+        None | Some("version" | "plugins" | "completions")
+    );
     let config = match &home {
-        Some(h) => read_home_config(Path::new(&h.path))?,
-        None => Default::default(),
+        Some(h) if reads_home => read_trusted_home_config(Path::new(&h.path))?,
+        _ => Default::default(),
     };
     let log_level = text("log-level")
         .map(str::to_owned)

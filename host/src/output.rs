@@ -51,8 +51,14 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
             ),
         }
     };
-    if mode.no_color && !mode.json {
-        print_stdout(&strip_escapes(&text));
+    let text = if mode.no_color && !mode.json {
+        strip_escapes(&text)
+    } else {
+        text
+    };
+    if output.stdout_taken {
+        // stdout carries the command's product (`--out -`).
+        eprint!("{text}");
     } else {
         print_stdout(&text);
     }

@@ -72,6 +72,18 @@ impl FileIdentity {
             .map(|m| Self::from_metadata(&m))
     }
 
+    /// The identity an `lstat`/`stat` answer describes.
+    pub fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileIdentity {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
+            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
     /// The identity `m` describes (metadata already fetched).
     pub fn from_metadata(m: &std::fs::Metadata) -> Self {
         let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);

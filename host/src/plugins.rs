@@ -81,10 +81,22 @@ pub fn init(how: Describe) -> &'static PluginSet {
     PLUGINS.get_or_init(|| {
         loader::set_host_handler(handle_host_request);
         let search_path = discovery::search_path();
-        let candidates = discovery::candidates(&search_path);
+        let discovery::Found {
+            candidates,
+            refused: untrusted,
+        } = discovery::candidates(&search_path);
         let mut cache = PluginCache::open();
         let mut loaded: Vec<KnownPlugin> = Vec::new();
-        let mut refused = Vec::new();
+        let mut refused: Vec<RefusedPlugin> = untrusted
+            .into_iter()
+            .map(|r| RefusedPlugin {
+                path: r.path,
+                name: None,
+                version: None,
+                interface_version: None,
+                reason: r.reason,
+            })
+            .collect();
         for discovery::Candidate { path, identity } in &candidates {
             let cached = match how {
                 Describe::Cached => cache.lookup(path, *identity).map(Ok),

@@ -423,6 +423,11 @@ pub struct CommandOutput {
     /// that timed out).
     #[serde(default)]
     pub exit_code: i32,
+    /// The command wrote its product to stdout itself (`--out -`): the
+    /// host prints the envelope or the human text on stderr instead, so
+    /// stdout carries the product's bytes alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdout_taken: bool,
 }
 
 impl CommandOutput {
@@ -465,6 +470,9 @@ impl CommandOutput {
             map.insert("warnings".into(), Value::from(self.warnings));
         }
         map.insert("exitCode".into(), Value::from(self.exit_code));
+        if self.stdout_taken {
+            map.insert("stdoutTaken".into(), Value::Bool(true));
+        }
         Ok(Value::Object(map))
     }
 

@@ -16,6 +16,7 @@ fn full() -> CommandOutput {
         }],
         warnings: vec!["careful".into()],
         exit_code: 11,
+        stdout_taken: true,
     }
 }
 

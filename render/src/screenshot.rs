@@ -10,7 +10,7 @@
 
 use crate::{render_profile_hash, Renderer, Screen};
 use agent_tty_core::artifacts::{
-    append_artifact, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
+    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::{self, RenderProfile};
@@ -90,13 +90,32 @@ impl Screenshot {
     }
 }
 
-/// Takes the screenshot `request` asks for: `INVALID_INPUT` for an unknown
-/// profile (before anything is read), the Event Log's own errors, a
-/// `STORAGE_WRITE_ERROR` when the PNG or its entry cannot be written.
-pub fn take(request: &Request<'_>) -> Result<Screenshot> {
+/// A screen drawn as a PNG, not yet stored anywhere.
+pub struct Drawn {
+    /// The PNG's bytes.
+    pub png: Vec<u8>,
+    /// The last `seq` the screen reflects (0 for an empty Event Log).
+    pub captured_at_seq: u64,
+    /// The terminal's size.
+    pub cols: u16,
+    /// The terminal's size.
+    pub rows: u16,
+    /// Whether the cursor was drawn.
+    pub cursor_visible: bool,
+    /// The image's size in pixels.
+    pub pixel_width: u32,
+    /// The image's size in pixels.
+    pub pixel_height: u32,
+    /// The profile drawn with.
+    pub profile: &'static RenderProfile,
+}
+
+/// Replays the Session and draws its screen: `INVALID_INPUT` for an unknown
+/// profile (before anything is read), the Event Log's own errors. Writes
+/// nothing (`--out -` sends these bytes to stdout).
+pub fn draw(request: &Request<'_>) -> Result<Drawn> {
     let render_profile: &'static RenderProfile = profile::resolve(request.profile_name)?;
     let replay = replay_session_with_scrollback(request.session_dir, request.manifest, 0)?;
-    let captured_at_seq = replay.last_seq().unwrap_or(0);
     let (cols, rows) = replay.size();
     let cursor_visible = request.show_cursor && replay.cursor_visible();
     let cells = replay.visible_cells();
@@ -104,7 +123,36 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         cells: &cells,
         cursor: cursor_visible.then(|| replay.cursor()),
     });
-    let png = image.to_png();
+    Ok(Drawn {
+        png: image.to_png(),
+        captured_at_seq: replay.last_seq().unwrap_or(0),
+        cols,
+        rows,
+        cursor_visible,
+        pixel_width: image.width,
+        pixel_height: image.height,
+        profile: render_profile,
+    })
+}
+
+/// Takes the screenshot `request` asks for and stores it: [`draw`]'s
+/// errors, an invalid artifact list (checked before anything is written),
+/// a `STORAGE_WRITE_ERROR` when the PNG or its entry cannot be written.
+pub fn take(request: &Request<'_>) -> Result<Screenshot> {
+    // Everything that could refuse the capture is checked before anything
+    // is written; the caller checked `--out` itself.
+    check_artifact_store(request.session_dir)?;
+    let drawn = draw(request)?;
+    let Drawn {
+        png,
+        captured_at_seq,
+        cols,
+        rows,
+        cursor_visible,
+        ..
+    } = &drawn;
+    let (captured_at_seq, cols, rows, cursor_visible) =
+        (*captured_at_seq, *cols, *rows, *cursor_visible);
 
     let path = match &request.out {
         Some(path) => path.clone(),
@@ -116,8 +164,8 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
     // The fingerprint is taken on the other core while the file is written
     // (fsynced): a 200×60 PNG is ~1.7 MB, a millisecond of hashing.
     let (written, sha256) = std::thread::scope(|s| {
-        let sha = s.spawn(|| sha256_hex(&png));
-        let written = write_atomic(&path, &png, 0o600);
+        let sha = s.spawn(|| sha256_hex(png));
+        let written = write_atomic(&path, png, 0o600);
         (written, sha.join().expect("hashing does not panic"))
     });
     written.map_err(|e| Error::write(&path, e))?;
@@ -130,10 +178,10 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         path,
         png_size: png.len(),
         cursor_visible,
-        pixel_width: image.width,
-        pixel_height: image.height,
+        pixel_width: drawn.pixel_width,
+        pixel_height: drawn.pixel_height,
         sha256,
-        render_profile_hash: render_profile_hash(render_profile),
+        render_profile_hash: render_profile_hash(drawn.profile),
     };
     let metadata = json!({
         "profileName": shot.profile_name,
@@ -151,7 +199,7 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         request.session_id,
         captured_at_seq,
         metadata,
-        (&shot.sha256, &png),
+        (&shot.sha256, png),
     );
     append_artifact(request.session_dir, entry)?;
     Ok(shot)

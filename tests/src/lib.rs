@@ -591,3 +591,25 @@ pub fn manifest_pid(m: &Value, key: &str) -> i32 {
         .as_i64()
         .unwrap_or_else(|| panic!("{key} missing in {m:#}")) as i32
 }
+
+/// The second local user the security tests act as (`nobody`): they give
+/// files to it, or run commands as it, when they run as root.
+pub const NOBODY: u32 = 65534;
+
+/// Whether the tests run as root, so they can act as [`NOBODY`] (tests that
+/// need a second user skip with a message otherwise).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Runs `sh -c script` as [`NOBODY`] (it must succeed). Root only.
+pub fn as_nobody(script: &str) {
+    use std::os::unix::process::CommandExt;
+    let status = Command::new("sh")
+        .args(["-c", script])
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .unwrap();
+    assert!(status.success(), "as nobody: {script}");
+}

@@ -47,6 +47,13 @@ impl MarkerEchoFilter {
         }
     }
 
+    /// Whether a filter decoded from a checkpoint is one this code could
+    /// have made: the same suffix prefix, and no more held back than a
+    /// suffix can be long.
+    pub(crate) fn is_sane(&self) -> bool {
+        self.prefix == typed_suffix("") && self.held.len() <= 64 * 1024
+    }
+
     /// An `input_run` with this marker was logged.
     pub(crate) fn run_started(&mut self, marker: &str) {
         self.known.insert(marker.to_owned());

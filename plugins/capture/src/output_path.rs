@@ -1,14 +1,63 @@
 //! Where a capture is written: the Session's `artifacts/` by default, or
 //! `--out PATH`, resolved against the current directory, whose directory
-//! must exist and be writable.
+//! must exist and be writable; `--out -` sends the bytes to stdout.
+//!
+//! `--out` only ever creates or replaces a regular file. Whatever else is
+//! at the path (a FIFO, a socket, a device node such as `/dev/null`, a
+//! directory, or a symlink to any of them, `/dev/stdout` on a terminal
+//! included) is refused before anything is written: a capture renamed over
+//! a device node would replace that node for everyone. A symlink to a
+//! regular file writes that file (the link stays a link).
 
 use std::path::{Path, PathBuf};
 
-/// The file `--out` names, made absolute with its directory's real path;
-/// `Err` says what is wrong with it, in words for the user.
-pub(crate) fn resolve_out(out: &str) -> Result<PathBuf, String> {
+/// Where `--out` sends a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// `--out -`: the bytes go to stdout, and the summary to stderr.
+    Stdout,
+    /// A regular file to create or replace (an absolute, real path).
+    File(PathBuf),
+}
+
+/// Why `--out` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutError {
+    /// Something other than a regular file is at the path: refused
+    /// (`INVALID_INPUT`) rather than a failure to write.
+    pub refused: bool,
+    /// What is wrong, in words for the user.
+    pub why: String,
+}
+
+impl OutError {
+    fn refused(why: String) -> Self {
+        OutError { refused: true, why }
+    }
+}
+
+impl From<String> for OutError {
+    fn from(why: String) -> Self {
+        OutError {
+            refused: false,
+            why,
+        }
+    }
+}
+
+impl From<&str> for OutError {
+    fn from(why: &str) -> Self {
+        why.to_owned().into()
+    }
+}
+
+/// The destination `--out` names; `Err` says what is wrong with it.
+pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
     if out.is_empty() {
-        return Err("--out must not be empty".into());
+        return Err(OutError::refused("--out must not be empty".into()));
+    }
+    if out == "-" {
+        return Ok(Destination::Stdout);
     }
     let path = Path::new(out);
     let absolute = if path.is_absolute() {
@@ -20,26 +69,146 @@ pub(crate) fn resolve_out(out: &str) -> Result<PathBuf, String> {
     };
     let name = absolute
         .file_name()
-        .ok_or_else(|| format!("--out {out:?} names a directory, not a file"))?
+        .ok_or_else(|| OutError::refused(format!("--out {out:?} names a directory, not a file")))?
         .to_owned();
     let parent = absolute.parent().unwrap_or(Path::new("/"));
     let parent = parent
         .canonicalize()
         .map_err(|e| format!("the directory of --out {out:?} does not exist ({e})"))?;
     if !parent.is_dir() {
-        return Err(format!("the directory of --out {out:?} is not a directory"));
+        return Err(format!("the directory of --out {out:?} is not a directory").into());
     }
-    let c_parent = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
+    let mut target = parent.join(name);
+    match std::fs::symlink_metadata(&target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("--out {out:?} cannot be examined ({e})").into()),
+        Ok(meta) if meta.file_type().is_file() => {}
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // Write what the link leads to, if that is a regular file.
+            let real = target.canonicalize().map_err(|e| {
+                OutError::refused(format!(
+                    "--out {out:?} is a symlink that leads nowhere usable ({e}); refused"
+                ))
+            })?;
+            let kind = std::fs::metadata(&real)
+                .map(|m| kind_of(&m.file_type()))
+                .unwrap_or("unreadable");
+            if kind != "a regular file" {
+                return Err(OutError::refused(format!(
+                    "--out {out:?} is a symlink to {} ({kind}); --out only creates or \
+                     replaces a regular file. Give a file path, or `--out -` for stdout",
+                    real.display()
+                )));
+            }
+            target = real;
+        }
+        Ok(meta) => {
+            return Err(OutError::refused(format!(
+                "--out {out:?} is {}; --out only creates or replaces a regular file. Give \
+                 a file path, or `--out -` for stdout",
+                kind_of(&meta.file_type())
+            )))
+        }
+    }
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
         .map_err(|_| format!("--out {out:?} is not a usable path"))?;
     // SAFETY: access(2) only reads the NUL-terminated path.
-    if unsafe { libc::access(c_parent.as_ptr(), libc::W_OK) } != 0 {
+    if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
         return Err(format!(
             "the directory of --out {out:?} is not writable; choose another --out"
-        ));
+        )
+        .into());
     }
-    let target = parent.join(name);
-    if target.is_dir() {
-        return Err(format!("--out {out:?} is a directory; give a file name"));
+    Ok(Destination::File(target))
+}
+
+/// What kind of file this is, in words.
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_symlink() {
+        "a symlink"
+    } else {
+        "not a regular file"
     }
-    Ok(target)
+}
+
+/// Writes `bytes` to stdout (`--out -`) and flushes.
+pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_or_stdout_are_destinations() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| tmp.path().join(n);
+        let s = |p: &Path| p.to_str().unwrap().to_owned();
+        std::fs::write(p("file"), b"old").unwrap();
+        std::fs::create_dir(p("dir")).unwrap();
+        nix::unistd::mkfifo(&p("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(p("socket")).unwrap();
+        std::os::unix::fs::symlink(p("fifo"), p("to-fifo")).unwrap();
+        std::os::unix::fs::symlink(p("file"), p("to-file")).unwrap();
+        std::os::unix::fs::symlink(p("gone"), p("dangling")).unwrap();
+        assert_eq!(resolve_out("-"), Ok(Destination::Stdout));
+        let real = |n: &str| p(n).parent().unwrap().canonicalize().unwrap().join(n);
+        assert_eq!(
+            resolve_out(&s(&p("new"))),
+            Ok(Destination::File(real("new")))
+        );
+        assert_eq!(
+            resolve_out(&s(&p("file"))),
+            Ok(Destination::File(real("file")))
+        );
+        assert_eq!(
+            resolve_out(&s(&p("to-file"))),
+            Ok(Destination::File(real("file")))
+        );
+        for (name, says) in [
+            ("dir", "a directory"),
+            ("fifo", "a FIFO"),
+            ("socket", "a socket"),
+            ("to-fifo", "a FIFO"),
+            ("dangling", "leads nowhere"),
+        ] {
+            let err = resolve_out(&s(&p(name))).unwrap_err();
+            assert!(err.refused && err.why.contains(says), "{name}: {err:?}");
+        }
+        if nix::unistd::geteuid().is_root() {
+            // A device node of our own, in the temp dir (never one in /dev).
+            nix::sys::stat::mknod(
+                &p("null"),
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+                nix::sys::stat::makedev(1, 3),
+            )
+            .unwrap();
+            let err = resolve_out(&s(&p("null"))).unwrap_err();
+            assert!(
+                err.refused && err.why.contains("a character device"),
+                "{err:?}"
+            );
+        } else {
+            eprintln!("SKIP (device node case): needs root for mknod");
+        }
+    }
 }

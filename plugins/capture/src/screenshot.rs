@@ -9,9 +9,10 @@
 //! The capture itself is [`agent_tty_render::screenshot::take`], which the
 //! host also answers 0.5's `screenshot` request with.
 
-use crate::output_path::resolve_out;
+use crate::output_path::{resolve_out, write_stdout, Destination};
 use crate::profile;
 use crate::session::Source;
+use crate::store::sha256_hex;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use agent_tty_render::screenshot::{self, RENDERER_BACKEND};
@@ -51,24 +52,37 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
     let profile_name = profile::requested(inv, "Screenshot request is invalid.")?;
     let out = match inv.value("out") {
-        Some(out) => Some(resolve_out(out).map_err(|why| {
+        Some(out) => Some(resolve_out(out).map_err(|e| {
             PluginError::new(
                 ErrorCode::InvalidInput,
-                format!("Screenshot request is invalid: {why}."),
+                format!("Screenshot request is invalid: {}.", e.why),
             )
             .with_details(json!({ "out": out }))
         })?),
         None => None,
     };
     let source = Source::find(inv)?;
-    let shot = screenshot::take(&screenshot::Request {
+    let request = screenshot::Request {
         session_dir: &source.dir,
         session_id: &source.id,
         manifest: &source.manifest,
         profile_name: &profile_name,
         show_cursor: inv.flag("show-cursor"),
-        out,
-    })?;
+        out: match &out {
+            Some(Destination::File(path)) => Some(path.clone()),
+            Some(Destination::Stdout) | None => None,
+        },
+    };
+    if out == Some(Destination::Stdout) {
+        let drawn = screenshot::draw(&request)?;
+        return to_stdout(
+            &source.id,
+            drawn.captured_at_seq,
+            (drawn.cols, drawn.rows),
+            &drawn.png,
+        );
+    }
+    let shot = screenshot::take(&request)?;
     let human = format!(
         "Session ID: {}\nCaptured At Seq: {}\nProfile: {profile_name}\nSize: {}x{}\n\
          PNG Path: {}\nPNG Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
@@ -85,4 +99,35 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         shot.render_profile_hash,
     );
     Ok(CommandOutput::new(shot.result(), human))
+}
+
+/// `--out -`: the PNG on stdout, the summary (without a path) on stderr, and
+/// no artifact entry (there is no file to list).
+fn to_stdout(
+    id: &str,
+    captured_at_seq: u64,
+    (cols, rows): (u16, u16),
+    png: &[u8],
+) -> Result<CommandOutput, PluginError> {
+    write_stdout(png).map_err(|e| {
+        PluginError::new(
+            ErrorCode::StorageWriteError,
+            format!("could not write the PNG to stdout: {e}"),
+        )
+    })?;
+    let sha256 = sha256_hex(png);
+    let mut output = CommandOutput::new(
+        json!({
+            "sessionId": id,
+            "capturedAtSeq": captured_at_seq,
+            "cols": cols,
+            "rows": rows,
+            "artifactPath": null,
+            "pngSizeBytes": png.len(),
+            "sha256": sha256,
+        }),
+        format!("Wrote a {} byte PNG of session {id} to stdout.", png.len()),
+    );
+    output.stdout_taken = true;
+    Ok(output)
 }

@@ -210,7 +210,8 @@ fn registry_lock() -> (Status, String) {
         return (Status::Skip, "no Home Registry location".into());
     };
     let lock = agent_tty_core::registry::HomeRegistry::new(file).lock_file();
-    let Ok(handle) = std::fs::File::open(&lock) else {
+    // Never a FIFO (which would block the open) or a symlink.
+    let Ok(handle) = agent_tty_core::safe_fs::open_home_file(&lock) else {
         return (
             Status::Pass,
             format!("no lock file yet at {} (nothing holds it)", lock.display()),

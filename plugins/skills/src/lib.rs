@@ -17,7 +17,7 @@
 //! `name` and `description` (required) and `advertise` (optional), then a
 //! non-empty body. Lookups are by frontmatter `name`.
 
-use agent_tty_core::fsutil;
+use agent_tty_core::{fsutil, safe_fs};
 use agent_tty_plugin_api::{
     export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, GroupSpec, Host,
     Invocation, Plugin, PluginDescription, PluginError,
@@ -138,18 +138,29 @@ fn install(skill: &Skill, root: &Path) -> Result<PathBuf, PluginError> {
             format!("could not install the skill at {}: {e}", path.display()),
         )
     };
-    if std::fs::read(&file).is_ok_and(|b| b == skill.content.as_bytes())
-        && std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file())
-    {
+    fsutil::create_dir_all_private(&dir).map_err(|e| write_error(&dir, e))?;
+    // Trusted as Homes are: every directory from `<data>/agent-tty` down is
+    // a real directory of this user's (or root's) that no one else can
+    // write, so the file handed out is the one written here and stays so.
+    // A shared or planted directory is refused, never handed out.
+    let data_dir = root.parent().unwrap_or(root);
+    for (path, what) in [
+        (data_dir, "the agent-tty data directory"),
+        (root, "the skills directory"),
+        (dir.as_path(), "the skill's directory"),
+    ] {
+        safe_fs::check_trusted_path(path, what).map_err(|u| {
+            PluginError::new(ErrorCode::StorageWriteError, u.reason)
+                .with_details(json!({ "path": path }))
+        })?;
+    }
+    // The file is read as Home files are: no symlink, no FIFO, capped.
+    let current = safe_fs::read_home_file(&file, 1 << 20);
+    if current.is_ok_and(|b| b == skill.content.as_bytes()) {
         return Ok(dir);
     }
-    fsutil::create_dir_all_private(&dir).map_err(|e| write_error(&dir, e))?;
-    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
-        return Err(write_error(
-            &dir,
-            std::io::Error::other("it is not a directory"),
-        ));
-    }
+    // Written afresh (temp file + rename: whatever was at the name is
+    // replaced, never followed).
     fsutil::write_atomic(&file, skill.content.as_bytes(), 0o644)
         .map_err(|e| write_error(&file, e))?;
     Ok(dir)
@@ -283,21 +294,55 @@ mod tests {
     #[test]
     fn installing_writes_once_and_repairs_a_changed_file() {
         let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("agent-tty").join("skills");
         let skill = find("agent-tty").unwrap();
-        let dir = install(&skill, tmp.path()).unwrap();
+        let dir = install(&skill, &root).unwrap();
         let file = dir.join("SKILL.md");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
         std::fs::write(&file, "tampered").unwrap();
-        install(&skill, tmp.path()).unwrap();
+        install(&skill, &root).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
         // A symlink in the file's place is replaced, not followed.
         let elsewhere = tmp.path().join("elsewhere");
         std::fs::write(&elsewhere, "keep").unwrap();
         std::fs::remove_file(&file).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
-        install(&skill, tmp.path()).unwrap();
+        install(&skill, &root).unwrap();
         assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
+    }
+
+    /// `skills path` never hands out a file someone else could have put
+    /// there or could change: a directory others can write (or own) is
+    /// refused; a FIFO in the file's place is replaced without blocking.
+    #[test]
+    fn a_skill_is_never_handed_out_from_a_directory_others_control() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("agent-tty");
+        let root = data.join("skills");
+        let skill = find("agent-tty").unwrap();
+        let dir = install(&skill, &root).unwrap();
+        for d in [&data, &root, &dir] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let e = install(&skill, &root).unwrap_err();
+            assert_eq!(e.code, ErrorCode::StorageWriteError);
+            assert!(e.message.contains("writable by group or others"), "{e:?}");
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let file = dir.join("SKILL.md");
+        std::fs::remove_file(&file).unwrap();
+        nix::unistd::mkfifo(&file, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        install(&skill, &root).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), skill.content);
+        if nix::unistd::geteuid().is_root() {
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            nix::unistd::chown(&dir, nobody, None).unwrap();
+            let e = install(&skill, &root).unwrap_err();
+            assert!(e.message.contains("belongs to another user"), "{e:?}");
+        } else {
+            eprintln!("SKIP (another user's directory): needs root to chown");
+        }
     }
 
     #[test]

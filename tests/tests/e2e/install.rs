@@ -9,8 +9,15 @@ fn script() -> PathBuf {
 }
 
 fn install(sandbox: &Sandbox, prefix: &Path, extra: &[&str]) -> Run {
+    install_with_umask(sandbox, prefix, extra, 0o022)
+}
+
+/// Runs the script under the caller's `umask`.
+fn install_with_umask(sandbox: &Sandbox, prefix: &Path, extra: &[&str], umask: u32) -> Run {
     ensure_built();
     let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("umask {umask:03o}; exec bash \"$0\" \"$@\""))
         .arg(script())
         .arg("--prefix")
         .arg(prefix)
@@ -52,6 +59,51 @@ fn loaded_plugins(sandbox: &Sandbox, prefix: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whatever the umask, nothing installed is writable by group or others:
+/// the host refuses plugins from such a directory, and completions others
+/// can write would run their code in the user's shell.
+#[test]
+fn install_sets_its_own_modes_under_umask_000() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let prefix = sandbox.root().join("prefix");
+    install_with_umask(&sandbox, &prefix, &[], 0o000).expect_code(0);
+    let mode = |rel: &str| {
+        std::fs::symlink_metadata(prefix.join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    for (rel, want) in [
+        ("bin", 0o755),
+        ("bin/agent-tty", 0o755),
+        ("lib/agent-tty", 0o755),
+        ("lib/agent-tty/plugins", 0o755),
+        (
+            "lib/agent-tty/plugins/libagent_tty_plugin_sessions.so",
+            0o644,
+        ),
+        ("share/bash-completion/completions", 0o755),
+        ("share/bash-completion/completions/agent-tty", 0o644),
+        ("share/zsh/site-functions/_agent-tty", 0o644),
+        ("share/fish/vendor_completions.d/agent-tty.fish", 0o644),
+    ] {
+        assert_eq!(mode(rel), want, "{rel}");
+    }
+    assert_eq!(
+        loaded_plugins(&sandbox, &prefix),
+        [
+            "capture",
+            "dashboard-home-picker",
+            "gc-sweeper",
+            "registry",
+            "sessions",
+            "skills"
+        ]
+    );
 }
 
 #[test]

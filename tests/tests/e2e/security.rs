@@ -4,19 +4,17 @@
 //! uid 65534, `nobody`) and skip with a message otherwise.
 
 use agent_tty_e2e::{
-    create_session, dead_pid, eventually, manifest_pid, process_alive, read_manifest,
-    write_session, Sandbox,
+    as_nobody, create_session, dead_pid, eventually, is_root, manifest_pid, process_alive,
+    read_manifest, write_session, Sandbox, NOBODY,
 };
 use rstest::rstest;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(10);
-const NOBODY: u32 = 65534;
 
 fn patch(dir: &Path, key: &str, value: Value) {
     let mut m = read_manifest(dir);
@@ -30,10 +28,6 @@ fn patch(dir: &Path, key: &str, value: Value) {
 
 fn gone(pid: i32) -> bool {
     eventually(PATIENCE, || (!process_alive(pid)).then_some(())).is_some()
-}
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
 }
 
 /// A `sleep` of our own that no Session owns: what an attacker would like
@@ -315,17 +309,6 @@ fn untrusted_text_is_escaped_in_human_output() {
     sandbox
         .run_in(&home, &["destroy", "--force", &id])
         .expect_code(0);
-}
-
-/// Runs `sh -c script` as `nobody`.
-fn as_nobody(script: &str) {
-    let status = Command::new("sh")
-        .args(["-c", script])
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .status()
-        .unwrap();
-    assert!(status.success(), "as nobody: {script}");
 }
 
 #[test]

@@ -189,6 +189,7 @@ fn a_default_session_runs_the_shell_with_term_cwd_and_env() {
     let socket = socket_of(&sandbox, &home, &id);
     let request = ControlRequest::Text {
         data: "echo \"$TERM:$GREETING:$(pwd)\"; exit 0\r".into(),
+        secret: false,
     };
     control::send(&socket, &request, PATIENCE).unwrap();
     wait_for_status(&dir, "exited");
@@ -827,6 +828,7 @@ fn the_control_socket_logs_input_and_control_before_answering() {
     .unwrap();
     let text = send(ControlRequest::Text {
         data: "exit 5".into(),
+        secret: false,
     })
     .unwrap()
     .seq

@@ -15,11 +15,13 @@ pub mod frames;
 pub mod gif;
 pub mod webm;
 
-use crate::output_path::resolve_out;
+use crate::output_path::{resolve_out, write_stdout, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::{capture_entry, sha256_hex, write_file};
-use agent_tty_core::artifacts::{append_artifact, ensure_artifacts_dir, ArtifactKind};
+use agent_tty_core::artifacts::{
+    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactKind,
+};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
@@ -216,8 +218,26 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 .with_details(json!({ "speed": s }))
             })?,
     };
-    let source = Source::find(inv)?;
     let out = inv.value("out").map(str::to_owned);
+    // Everything that could refuse the export is checked before anything is
+    // written (or even generated): the destination, then the artifact list.
+    let destination = match &out {
+        Some(out) => match resolve_out(out) {
+            Ok(d) => Some(Ok(d)),
+            // Something other than a regular file at the path: refused.
+            Err(e) if e.refused => {
+                return Err(PluginError::new(
+                    ErrorCode::InvalidInput,
+                    format!("Record export request is invalid: {}.", e.why),
+                )
+                .with_details(json!({ "out": out })))
+            }
+            // A missing or unwritable directory: 0.5's EXPORT_ERROR, below.
+            Err(e) => Some(Err(e.why)),
+        },
+        None => None,
+    };
+    let source = Source::find(inv)?;
 
     let failed = |cause: String| {
         let mut details =
@@ -236,18 +256,12 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         .with_details(details)
     };
 
+    let destination = destination.transpose().map_err(&failed)?;
+    if destination != Some(Destination::Stdout) {
+        check_artifact_store(&source.dir)?;
+    }
     let events = source.events().map_err(|e| failed(e.to_string()))?;
     let captured_at_seq = events.last().map_or(0, |e| e.seq);
-    let path: PathBuf = match &out {
-        Some(out) => resolve_out(out).map_err(&failed)?,
-        None => ensure_artifacts_dir(&source.dir)
-            .map_err(|e| failed(e.to_string()))?
-            .join(format!(
-                "recording-{captured_at_seq}-{}.{}",
-                format.name(),
-                format.extension()
-            )),
-    };
     let generated = match format {
         Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
         Format::Gif | Format::Webm => {
@@ -273,6 +287,38 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         metadata.insert("speed".into(), json!(speed));
     }
 
+    if destination == Some(Destination::Stdout) {
+        write_stdout(&bytes).map_err(|e| failed(format!("could not write to stdout: {e}")))?;
+        let mut output = CommandOutput::new(
+            json!({
+                "sessionId": source.id,
+                "format": format.name(),
+                "artifactPath": null,
+                "bytes": bytes.len(),
+                "sha256": sha256_hex(&bytes),
+                "capturedAtSeq": captured_at_seq,
+                "durationMs": duration_ms(&events),
+                "metadata": metadata,
+            }),
+            format!(
+                "Wrote {} bytes of {} to stdout.",
+                bytes.len(),
+                format.name()
+            ),
+        );
+        output.stdout_taken = true;
+        return Ok(output);
+    }
+    let path: PathBuf = match &destination {
+        Some(Destination::File(path)) => path.clone(),
+        _ => ensure_artifacts_dir(&source.dir)
+            .map_err(|e| failed(e.to_string()))?
+            .join(format!(
+                "recording-{captured_at_seq}-{}.{}",
+                format.name(),
+                format.extension()
+            )),
+    };
     write_file(&path, &bytes)
         .map_err(|e| failed(format!("could not write {}: {e}", path.display())))?;
     let sha256 = sha256_hex(&bytes);

@@ -49,7 +49,8 @@ const STEPS: SourceWords = SourceWords {
 
 /// One validated step.
 enum Step {
-    Type(String),
+    /// The text, and whether it is recorded redacted (`"secret": true`).
+    Type(String, bool),
     Paste(String),
     SendKeys(Vec<String>),
     Run {
@@ -68,7 +69,7 @@ enum Step {
 impl Step {
     fn kind(&self) -> &'static str {
         match self {
-            Step::Type(_) => "type",
+            Step::Type(..) => "type",
             Step::Paste(_) => "paste",
             Step::SendKeys(_) => "sendKeys",
             Step::Run { .. } => "run",
@@ -196,8 +197,8 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
     let mut issues = Vec::new();
     let allowed: &[&str] = match verb {
         "run" => &["run", "noWait", "timeout"],
+        "type" => &["type", "secret"],
         other => std::slice::from_ref(match other {
-            "type" => &"type",
             "paste" => &"paste",
             "sendKeys" => &"sendKeys",
             _ => &"wait",
@@ -218,7 +219,17 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
         }
     };
     let step = match verb {
-        "type" => text("type", &mut issues).map(Step::Type),
+        "type" => {
+            let secret = match obj.get("secret") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    issues.push(issue(&["secret"], "expected a boolean"));
+                    false
+                }
+            };
+            text("type", &mut issues).map(|t| Step::Type(t, secret))
+        }
         "paste" => text("paste", &mut issues).map(Step::Paste),
         "sendKeys" => match obj.get("sendKeys") {
             Some(Value::Array(keys))
@@ -490,7 +501,10 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
         Err(e) => StepOutcome::failed(e),
     };
     match step {
-        Step::Type(text) => input(ControlRequest::Text { data: text.clone() }),
+        Step::Type(text, secret) => input(ControlRequest::Text {
+            data: text.clone(),
+            secret: *secret,
+        }),
         Step::Paste(text) => input(ControlRequest::Paste { data: text.clone() }),
         Step::SendKeys(names) => input(ControlRequest::Keys {
             keys: names.clone(),

@@ -21,6 +21,11 @@ pub(super) fn type_command() -> Command {
         .arg(ArgSpec::flag(
             "append-newline",
             "Append a newline (Enter) to the text",
+        ))
+        .arg(ArgSpec::flag(
+            "secret",
+            "A password or the like: typed as is, recorded in the Event Log as \
+             \"[redacted]\"",
         ));
     Command::new(spec, |_, inv| type_text(inv))
 }
@@ -37,7 +42,8 @@ pub(super) fn type_text(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     if inv.flag("append-newline") {
         text.push('\n');
     }
-    send_input(inv, ControlRequest::Text { data: text }, |seq| {
+    let secret = inv.flag("secret");
+    send_input(inv, ControlRequest::Text { data: text, secret }, |seq| {
         format!("Typed text into session at seq {seq}.")
     })
 }

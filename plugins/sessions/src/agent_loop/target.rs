@@ -92,6 +92,18 @@ impl Target {
     /// ([`Target::call_legacy`]).
     pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse, PluginError> {
         if self.is_legacy() {
+            if matches!(request, ControlRequest::Text { secret: true, .. }) {
+                // 0.5's host would log the text in clear.
+                return Err(PluginError::new(
+                    ErrorCode::Unsupported,
+                    format!(
+                        "Session {} is run by agent-tty 0.5, whose host records typed text \
+                         in its Event Log in clear; --secret cannot be honoured there. \
+                         Type it into a Session created by this agent-tty",
+                        self.id
+                    ),
+                ));
+            }
             let (method, params) = legacy_request(request);
             let result = self.call_legacy(method, params, CONTROL_TIMEOUT)?;
             return Ok(ControlResponse {
@@ -161,7 +173,7 @@ impl Target {
 fn legacy_request(request: &ControlRequest) -> (&'static str, Value) {
     match request {
         ControlRequest::Ping => ("inspect", json!({})),
-        ControlRequest::Text { data } => ("type", json!({ "text": data })),
+        ControlRequest::Text { data, .. } => ("type", json!({ "text": data })),
         ControlRequest::Paste { data } => ("paste", json!({ "text": data })),
         ControlRequest::Keys { keys } => ("sendKeys", json!({ "keys": keys })),
         ControlRequest::Run {

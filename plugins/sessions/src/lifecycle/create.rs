@@ -286,6 +286,17 @@ fn spawn_host(
         });
     }
     command.spawn().map_err(|e| {
+        if agent_tty_core::error::is_descriptor_limit(&e) {
+            // The system's limit, not a broken install: say which.
+            return PluginError::new(
+                ErrorCode::StorageWriteError,
+                format!(
+                    "could not start the Session's host: {e}{}",
+                    agent_tty_core::error::limit_advice(&e)
+                ),
+            )
+            .with_details(json!({ "cause": "descriptor-limit" }));
+        }
         PluginError::new(
             ErrorCode::HostUnreachable,
             format!("could not start the Session's host {exe}: {e}; reinstall agent-tty"),

@@ -207,7 +207,11 @@ fn artifacts_summary(dir: &Path) -> Value {
     let artifacts_dir = dir.join("artifacts");
     let empty =
         |health: &str| json!({ "total": 0, "byKind": {}, "missingCount": 0, "health": health });
-    let text = match std::fs::read(artifacts_dir.join("manifest.json")) {
+    // Read as every Home file is: a FIFO or symlink there is refused at once.
+    let text = match agent_tty_core::safe_fs::read_home_file(
+        &artifacts_dir.join("manifest.json"),
+        agent_tty_core::artifacts::ARTIFACT_MANIFEST_READ_LIMIT,
+    ) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return empty("no-artifacts"),
         Err(_) => return empty("manifest-invalid"),

@@ -307,7 +307,11 @@ fn handle(
         "type" => {
             strict(p, &["text"])?;
             let data = string(p, "text", true)?;
-            control(ControlRequest::Text { data }).map(seq_result)
+            control(ControlRequest::Text {
+                data,
+                secret: false,
+            })
+            .map(seq_result)
         }
         "paste" => {
             strict(p, &["text"])?;

@@ -107,9 +107,19 @@ pub(super) fn handle(
 ) -> agent_tty_core::Result<Option<u64>> {
     match request {
         ControlRequest::Ping => Ok(None),
-        ControlRequest::Text { data } => {
+        ControlRequest::Text { data, secret } => {
             let bytes = data.clone().into_bytes();
-            input(shared, EventBody::InputText { data }, &bytes, |_, _| {})
+            let logged = if secret {
+                agent_tty_core::control::REDACTED_INPUT.to_owned()
+            } else {
+                data
+            };
+            input(
+                shared,
+                EventBody::InputText { data: logged },
+                &bytes,
+                |_, _| {},
+            )
         }
         ControlRequest::Paste { data } => {
             // The event holds exactly the bytes written, brackets included,
