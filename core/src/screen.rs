@@ -25,7 +25,7 @@ pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
-use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};
+use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, Skipped};
 use crate::manifest::Manifest;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
@@ -88,6 +88,8 @@ pub struct ScreenReplay {
     at_rest: bool,
     /// Nothing was applied yet (a checkpoint may be restored).
     pristine: bool,
+    /// What the Event Log reads behind this screen skipped.
+    skipped: Skipped,
 }
 
 impl ScreenReplay {
@@ -110,7 +112,14 @@ impl ScreenReplay {
             echo: ShownOutput::new(),
             at_rest: true,
             pristine: true,
+            skipped: Skipped::default(),
         }
+    }
+
+    /// What [`Self::catch_up`] could not use in the Event Log (from its
+    /// start, checkpointed reads included): readers report it as a warning.
+    pub fn skipped(&self) -> &Skipped {
+        &self.skipped
     }
 
     fn engine_history(scrollback: usize) -> usize {
@@ -364,12 +373,14 @@ impl ScreenReplay {
         if fresh {
             let log = follower.path().to_owned();
             if let Some(offset) = checkpoint::restore(self, &log) {
-                *follower = EventLogFollower::starting_at(&log, offset);
+                *follower =
+                    EventLogFollower::resuming(&log, offset, self.last_seq, self.skipped.clone());
                 start = offset;
                 resumed = self.last_seq.map_or(0, |s| s as usize + 1);
             }
         }
         let applied = self.catch_up_from(follower)?;
+        self.skipped = follower.skipped().clone();
         if fresh && follower.offset() - start >= CHECKPOINT_EVERY_BYTES {
             let log = follower.path().to_owned();
             checkpoint::save(self, &log, follower.offset());

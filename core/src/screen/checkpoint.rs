@@ -32,6 +32,7 @@
 
 use super::engine::{self, Engine, Mirror};
 use super::{replay_size, ExitInfo, ScreenReplay, ShownOutput};
+use crate::event_log::Skipped;
 use alacritty_terminal::grid::{Cursor, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line, Point};
 use alacritty_terminal::term::cell::Cell;
@@ -51,7 +52,7 @@ pub const CHECKPOINT_FILE: &str = "screen.checkpoint";
 pub const CHECKPOINT_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 const MAGIC: &[u8; 16] = b"agent-tty screen";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// Checkpoints are the engine's own structures: another version of it may
 /// lay them out differently.
 const ENGINE: &str = "alacritty_terminal 0.26";
@@ -136,6 +137,9 @@ struct Saved {
     active_charset: u8,
     echo: ShownOutput,
     exit: Option<(Option<i32>, Option<String>)>,
+    /// What the reads up to the offset skipped, still reported after a
+    /// resume.
+    skipped: Skipped,
 }
 
 /// Whether the escape-sequence parser is known to be between sequences after
@@ -268,6 +272,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         exit_code,
         exit_signal,
     });
+    replay.skipped = saved.skipped;
     replay.at_rest = true;
     Some(())
 }
@@ -308,6 +313,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
             .exit
             .as_ref()
             .map(|e| (e.exit_code, e.exit_signal.clone())),
+        skipped: replay.skipped.clone(),
     };
     if term.mode().contains(TermMode::ALT_SCREEN) && saved.main_screen.is_none() {
         return None;
@@ -535,6 +541,32 @@ mod tests {
         full.catch_up(&mut EventLogFollower::starting_at(&log, 0))
             .unwrap();
         (tmp, full.match_text())
+    }
+
+    #[test]
+    fn what_a_read_skipped_is_still_reported_after_resuming_from_its_checkpoint() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        writer.append(out("one\r\n")).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(b"garbage\n")
+            .unwrap();
+        writer.append(out("two")).unwrap();
+        let mut first = ScreenReplay::new(10, 3);
+        let mut follower = EventLogFollower::new(&log);
+        first.catch_up(&mut follower).unwrap();
+        assert_eq!(first.skipped().lines, 1);
+        assert!(save(&mut first, &log, follower.offset()));
+        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_some());
+        let mut resumed = ScreenReplay::new(10, 3);
+        resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
+        assert!(resumed.last_seq().is_some());
+        assert_eq!(resumed.skipped(), first.skipped());
     }
 
     fn fresh_text(dir: &Path) -> String {

@@ -3,7 +3,8 @@
 
 use agent_tty_core::event_log::{event_log_path, read_all, Event};
 use agent_tty_core::manifest::{read_manifest, Manifest};
-use agent_tty_core::{home, Error};
+use agent_tty_core::session_ref::{resolve_session, SessionRef};
+use agent_tty_core::Error;
 use agent_tty_plugin_api::{Invocation, PluginError};
 use std::path::PathBuf;
 
@@ -15,16 +16,16 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    /// Resolves the invocation's `<id>`: `INVALID_SESSION_ID` for an id
-    /// that could leave `sessions/`, `SESSION_NOT_FOUND` when the Home has
-    /// no such Session, the manifest's own errors when it is unreadable.
+    /// Resolves the invocation's `<id>` (an id, a unique prefix, or a name:
+    /// `core::session_ref`): `INVALID_SESSION_ID` for an id that could leave
+    /// `sessions/`, `SESSION_NOT_FOUND` when the Home has no such Session,
+    /// the manifest's own errors when it is unreadable.
     pub(crate) fn find(inv: &Invocation) -> Result<Source, PluginError> {
         let home = PathBuf::from(&inv.context.home()?.path);
-        let id = inv
+        let given = inv
             .value("id")
-            .ok_or_else(|| PluginError::usage("a Session id is required"))?
-            .to_owned();
-        let dir = home::existing_session_dir(&home, &id)?;
+            .ok_or_else(|| PluginError::usage("a Session id is required"))?;
+        let SessionRef { id, dir } = resolve_session(&home, given)?;
         let manifest = read_manifest(&dir)?;
         Ok(Source { id, dir, manifest })
     }
