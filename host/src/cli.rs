@@ -67,10 +67,6 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: matches.get_flag("json"),
         no_color: matches.get_flag("no-color"),
     };
-    let context = match context(&matches, mode) {
-        Ok(c) => c,
-        Err(e) => return output::failure(mode, "agent-tty", &e),
-    };
     let Some((path, leaf)) = command_path(&matches) else {
         if mode.json {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
@@ -80,6 +76,8 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         return 2;
     };
     let name = path.join(" ");
+    // What needs no Home never reads one: a Home with a broken
+    // `config.json` must not stop `version`.
     match path.first().map(String::as_str) {
         Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
@@ -89,7 +87,18 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
                 Err(e) => output::failure(mode, &name, &e),
             }
         }
+        _ => {}
+    }
+    let context = match context(&matches, mode) {
+        Ok(c) => c,
+        Err(e) => return output::failure(mode, "agent-tty", &e),
+    };
+    match path.first().map(String::as_str) {
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
+        Some("doctor") => {
+            let out = crate::doctor::run(set, &context, leaf.get_flag("verbose"));
+            return output::success(mode, &name, &out);
+        }
         _ => {}
     }
     let Some((plugin, spec)) = set.command(&path) else {
@@ -127,6 +136,9 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Err(e) => output::failure(mode, &name, &e),
     }
 }
+
+/// The commands the host runs itself.
+const BUILT_INS: &[&str] = &["version", "plugins", "completions", "dashboard", "doctor"];
 
 /// The global options that take a value, so pre-parsing skips the value
 /// (`--profile lifecycle list` names `list`, not `lifecycle`).
@@ -266,15 +278,6 @@ fn build_cli(set: &PluginSet) -> Command {
     let mut root = Command::new("agent-tty")
         .version(VERSION)
         .about("Real, long-lived PTY terminal sessions for AI coding agents and people.")
-        .before_help(
-            "MANDATORY FOR CODING AGENTS: read the `agent-tty` skill first \
-             (`agent-tty skills get agent-tty`); it teaches the create → run → wait → \
-             snapshot → destroy loop and the error codes.",
-        )
-        .after_help(
-            "Skills: `agent-tty skills list` shows the bundled skills; \
-             `agent-tty skills get <name>` prints one.",
-        )
         .subcommand_required(false)
         .disable_version_flag(false)
         .args_override_self(true)
@@ -327,6 +330,19 @@ fn build_cli(set: &PluginSet) -> Command {
         )
         .subcommand(crate::completions::command())
         .subcommand(
+            Command::new("doctor")
+                .about(
+                    "Check that this machine can run Sessions (plugins, PTY, sockets, Home, \
+                     registry, engine)",
+                )
+                .arg(
+                    Arg::new("verbose")
+                        .long("verbose")
+                        .action(ArgAction::SetTrue)
+                        .help("Also show how long each check took"),
+                ),
+        )
+        .subcommand(
             Command::new("dashboard")
                 .about("Open the read-only Session Dashboard (needs a terminal)")
                 .visible_alias("d")
@@ -343,6 +359,20 @@ fn build_cli(set: &PluginSet) -> Command {
                         .help("Start with all Sessions, not only the Active ones"),
                 ),
         );
+    // The skills are served by the skills plugin: only point at them when
+    // it is there to serve them.
+    if set.by_name("skills").is_some() {
+        root = root
+            .before_help(
+                "MANDATORY FOR CODING AGENTS: read the `agent-tty` skill first \
+                 (`agent-tty skills get agent-tty`); it teaches the create → run → wait → \
+                 snapshot → destroy loop and the error codes.",
+            )
+            .after_help(
+                "Skills: `agent-tty skills list` shows the bundled skills; \
+                 `agent-tty skills get <name>` prints one.",
+            );
+    }
     for plugin in &set.loaded {
         for group in &plugin.description.groups {
             if root.find_subcommand(&group.name).is_none() {
@@ -355,6 +385,15 @@ fn build_cli(set: &PluginSet) -> Command {
             }
         }
         for spec in &plugin.description.commands {
+            // The host's own commands win (an older sessions plugin still
+            // declares `doctor`, which the host now runs itself).
+            if spec
+                .path
+                .first()
+                .is_some_and(|word| BUILT_INS.contains(&word.as_str()))
+            {
+                continue;
+            }
             root = mount(root, spec, &spec.path);
         }
     }

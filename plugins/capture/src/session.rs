@@ -1,7 +1,7 @@
 //! The Session a capture is taken from: found in the invocation's Home, its
 //! manifest read as it is (no reconcile: a capture changes nothing).
 
-use agent_tty_core::event_log::{event_log_path, read_all, Event};
+use agent_tty_core::event_log::{event_log_path, Event, EventLogFollower};
 use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_core::Error;
@@ -30,9 +30,10 @@ impl Source {
         Ok(Source { id, dir, manifest })
     }
 
-    /// Every event of the Event Log; a missing log is an error (the caller
+    /// Every event of the Event Log, and the warning saying what was
+    /// skipped when it is damaged; a missing log is an error (the caller
     /// decides which), unlike for readers that follow a log being written.
-    pub(crate) fn events(&self) -> agent_tty_core::Result<Vec<Event>> {
+    pub(crate) fn events(&self) -> agent_tty_core::Result<(Vec<Event>, Option<String>)> {
         let path = event_log_path(&self.dir);
         if !path.is_file() {
             return Err(Error::read(
@@ -40,6 +41,9 @@ impl Source {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "the Session has no Event Log"),
             ));
         }
-        read_all(&path)
+        let mut follower = EventLogFollower::new(&path);
+        let mut events = Vec::new();
+        follower.read_new(|e| events.push(e))?;
+        Ok((events, follower.skipped().warning(&path)))
     }
 }

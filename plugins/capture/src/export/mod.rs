@@ -236,7 +236,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         .with_details(details)
     };
 
-    let events = source.events().map_err(|e| failed(e.to_string()))?;
+    let (events, skipped) = source.events().map_err(|e| failed(e.to_string()))?;
     let captured_at_seq = events.last().map_or(0, |e| e.seq);
     let path: PathBuf = match &out {
         Some(out) => resolve_out(out).map_err(&failed)?,
@@ -316,5 +316,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         path.display(),
         bytes.len(),
     );
-    Ok(CommandOutput::new(result, human))
+    let mut output = CommandOutput::new(result, human);
+    output.warnings.extend(skipped);
+    Ok(output.with_warnings_in_result())
 }
