@@ -525,23 +525,24 @@ impl App {
         Vec::new()
     }
 
-    /// Routes a picture to the Live View or to its tile, and brings a pinned
-    /// row up to date with how its Session ended.
+    /// Routes a picture to the Live View or to its tile, and brings the
+    /// Session's row up to date with how it ended: the Event Log's `exit`
+    /// is news the next listing may not carry (an ended Session leaves the
+    /// Active listing, and its row is then kept as it was last listed).
     fn on_live(&mut self, snapshot: LiveSnapshot) {
         let Some(plan) = &self.following else { return };
         let id = snapshot.session_id.as_str();
-        if self.state.pinned.as_deref() == Some(id) {
-            if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
-                if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
-                    if row.is_active() {
-                        row.status = "exited".into();
-                        row.exit_code = exit.exit_code;
-                        row.exit_signal = exit.exit_signal.clone();
-                    }
-                }
+        if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
+            if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
+                ended(row, exit);
             }
         }
         if plan.main.as_ref().is_some_and(|t| t.session_id == id) {
+            // The first picture of a newly shown Session: open the view at
+            // its prompt (panning moves from there).
+            if self.state.live.is_none() && self.state.pan == (0, 0) {
+                self.state.pan.1 = crate::render::opening_row(&self.state, &snapshot);
+            }
             self.state.live = Some(snapshot);
         } else if plan.tiles.iter().any(|t| t.session_id == id) {
             self.state
@@ -677,6 +678,18 @@ impl App {
         if let Some(row) = &keep {
             if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id) {
                 let at = self.state.selected.min(rows.len());
+                let mut row = row.clone();
+                // It left the listing because it ended: say how, as the
+                // Live View (which read its `exit`) already does.
+                if let Some(exit) = self
+                    .state
+                    .live
+                    .as_ref()
+                    .filter(|l| l.session_id == row.session_id)
+                    .and_then(|l| l.exit.as_ref())
+                {
+                    ended(&mut row, exit);
+                }
                 rows.insert(at, row.clone());
                 self.state.pinned = Some(row.session_id.clone());
             } else if self.state.pinned.as_deref() == Some(row.session_id.as_str()) {
@@ -787,6 +800,16 @@ enum Match {
 
 /// Finds the Session a `--session` value means: the exact id, else the one
 /// id that starts with it.
+/// A row still listed as Active whose Event Log recorded its `exit`: it
+/// has exited, however long the listing takes to say so.
+fn ended(row: &mut SessionRow, exit: &agent_tty_core::screen::ExitInfo) {
+    if row.is_active() {
+        row.status = "exited".into();
+        row.exit_code = exit.exit_code;
+        row.exit_signal = exit.exit_signal.clone();
+    }
+}
+
 fn matching(rows: &[SessionRow], prefix: &str) -> Match {
     if let Some(i) = rows.iter().position(|r| r.session_id == prefix) {
         return Match::One(i);

@@ -126,12 +126,15 @@ fn focus_block(title: Line<'static>, focused: bool) -> Block<'static> {
         .title(title)
 }
 
-/// The list's title: how many Sessions, in the scope's words.
+/// The list's title: how many Sessions, in the scope's words. A row kept
+/// after its Session left the listing is not counted, nor, in the Active
+/// scope, one whose Session has ended since it was listed.
 fn sessions_title(state: &State) -> String {
     let n = state
         .rows()
         .iter()
         .filter(|r| state.pinned.as_deref() != Some(r.session_id.as_str()))
+        .filter(|r| state.scope_all || r.is_active())
         .count();
     if state.scope_all {
         counted(n, "Session")
@@ -161,7 +164,13 @@ fn render_sessions(state: &State, area: Rect, frame: &mut Frame) {
         return;
     }
     let inner_width = usize::from(area.width.saturating_sub(2));
-    let columns = list_columns(inner_width);
+    // STATUS is as wide as its longest text (`destroyed (SIGKILL)`), never cut.
+    let status_width = rows
+        .iter()
+        .map(|r| width(&r.status_text()))
+        .max()
+        .unwrap_or(0);
+    let columns = list_columns(inner_width, status_width);
     let header = Row::new(columns.iter().map(|c| c.title)).style(Style::new().bold());
     let body = rows.iter().enumerate().map(|(i, r)| {
         let cells = columns.iter().map(|c| {
@@ -248,8 +257,11 @@ impl Column {
 
 /// The list's columns for an inner width: the full set on wide lists,
 /// fewer on narrow ones. STATUS and AGE always keep their whole width
-/// (`exited (0)`, `37s ago`); NAME and COMMAND give way, with an ellipsis.
-fn list_columns(inner: usize) -> Vec<Column> {
+/// (STATUS grows to `status_width`, its longest text, e.g. `destroyed
+/// (SIGKILL)`; AGE is `37s ago`); NAME and COMMAND give way, with an
+/// ellipsis.
+fn list_columns(inner: usize, status_width: usize) -> Vec<Column> {
+    let status = u16::try_from(status_width).unwrap_or(u16::MAX).max(12);
     let col = |title, fixed, min, kind| Column {
         title,
         fixed,
@@ -261,21 +273,21 @@ fn list_columns(inner: usize) -> Vec<Column> {
         vec![
             col("ID", 26, 0, ColumnKind::Id),
             col("NAME", 16, 0, ColumnKind::Name),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
             col("COMMAND", 0, 8, ColumnKind::Command),
         ]
     } else if inner >= 60 {
         vec![
             col("NAME", 20, 0, ColumnKind::NameOrId),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
             col("COMMAND", 0, 8, ColumnKind::Command),
         ]
     } else {
         vec![
             col("NAME", 0, 6, ColumnKind::NameOrId),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
         ]
     };
@@ -548,6 +560,23 @@ fn render_tile(
     let last = last_used_row(&l.screen).max(l.cursor.map_or(0, |c| c.1));
     let first = (last + 1).saturating_sub(inner.height);
     blit_screen(l, (0, first), inner, frame.buffer_mut());
+}
+
+/// The first row of a Session's screen the Live View shows when it opens:
+/// the rows that matter most end the view (the cursor's row, or the last
+/// one written), so a tall Session opens at its prompt, not at its top.
+pub fn opening_row(state: &State, live: &LiveSnapshot) -> u16 {
+    let area = Rect::new(0, 0, state.size.0, state.size.1);
+    let [body, _] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let [_, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+    let view = if state.maximised {
+        main
+    } else {
+        main_areas(state, main).1
+    };
+    let shown = view.height.saturating_sub(2).max(1);
+    let last = last_used_row(&live.screen).max(live.cursor.map_or(0, |c| c.1));
+    (last + 1).saturating_sub(shown)
 }
 
 /// The last row of a screen with anything on it (0 when it is blank).
