@@ -587,22 +587,52 @@ fn last_used_row(screen: &Buffer) -> u16 {
         .unwrap_or(0)
 }
 
-/// The help overlay, written from the key table (the footer's source too).
+/// The help overlay, written from the key table (the footer's source too):
+/// one column when it fits the terminal's height, else two, groups kept
+/// whole.
 fn render_help(state: &State, area: Rect, frame: &mut Frame) {
-    let mut lines: Vec<Line> = Vec::new();
-    for (title, rows) in state.keys.help_lines() {
-        lines.push(Line::from(Span::styled(title, Style::new().bold())));
-        for (keys, what) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<10}"), Style::new().fg(Color::Cyan)),
-                Span::raw(what),
-            ]));
+    let groups = state.keys.help_lines();
+    let keys_width = groups
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|(keys, _)| width(keys)))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let blocks: Vec<Vec<Line>> = groups
+        .into_iter()
+        .map(|(title, rows)| {
+            let mut lines = vec![Line::from(Span::styled(title, Style::new().bold()))];
+            for (keys, what) in rows {
+                let pad = " ".repeat(keys_width.saturating_sub(width(&keys)));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {keys}{pad}"), Style::new().fg(Color::Cyan)),
+                    Span::raw(what),
+                ]));
+            }
+            lines
+        })
+        .collect();
+    let note = Line::from("The dashboard only reads: it never types into a Session.").dim();
+    let total: usize = blocks.iter().map(Vec::len).sum::<usize>();
+    let column_width = (keys_width + 2 + 18).max(30);
+    let two =
+        total + 4 > usize::from(area.height) && usize::from(area.width) >= 2 * column_width + 3;
+    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
+    let half = total.div_ceil(2);
+    for block in blocks {
+        if two && columns.len() == 1 && columns[0].len() + block.len() > half && !columns[0].is_empty() {
+            columns.push(Vec::new());
         }
+        columns.last_mut().expect("one column").extend(block);
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from("The dashboard only reads: it never types into a Session.").dim());
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 60.min(area.width);
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    // The keys, a blank line, the note, and the borders.
+    let height = (rows + 4).min(area.height);
+    let width = if two {
+        (2 * column_width as u16 + 3).min(area.width)
+    } else {
+        60.min(area.width)
+    };
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -610,10 +640,17 @@ fn render_help(state: &State, area: Rect, frame: &mut Frame) {
         height,
     };
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(focus_block(Line::from("Keys · Esc or ? closes"), true)),
-        popup,
-    );
+    let block = focus_block(Line::from("Keys · Esc or ? closes"), true);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [keys, note_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(inner);
+    frame.render_widget(Paragraph::new(vec![Line::from(""), note]), note_area);
+    let n = columns.len() as u32;
+    let parts = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(keys);
+    for (column, part) in columns.into_iter().zip(parts.iter()) {
+        frame.render_widget(Paragraph::new(column), *part);
+    }
 }
 
 /// Untrusted text (names, commands, paths, error messages) escaped for
@@ -688,12 +725,19 @@ fn render_footer(state: &State, area: Rect, frame: &mut Frame) {
     let room = room.saturating_sub(usize::from(state.message.is_some()));
     let mut hints: Vec<Span> = Vec::new();
     if let Some(o) = &state.overlay {
-        let quit = if o.text_input() {
-            "Ctrl-C quits"
-        } else {
-            "q quits"
+        // The pane's own hints when it gives them (the one footer line).
+        let given = o.frame.as_ref().and_then(|f| f.footer.as_deref());
+        let hint = match given.filter(|_| o.error.is_none()) {
+            Some(keys) => cut_to_width(&format!(" {}", printable(keys)), room),
+            None => {
+                let quit = if o.text_input() {
+                    "Ctrl-C quits"
+                } else {
+                    "q quits"
+                };
+                format!(" {} · {quit}", printable(&o.pane.spec.title))
+            }
         };
-        let hint = format!(" {} · {quit}", printable(&o.pane.spec.title));
         if width(&hint) <= room {
             hints.push(Span::raw(hint));
         }

@@ -352,9 +352,7 @@ impl DashboardHost for FakeHost {
                 let pickers = self.pickers.lock().unwrap();
                 let picker = &pickers[0];
                 let now = agent_tty_core::time::parse_iso(CREATED).unwrap();
-                let mut frame = PaneFrame::from_buffer(&picker.render(w, h, now));
-                frame.text_input = picker.typing();
-                Ok(frame)
+                Ok(picker.frame(w, h, now))
             }
             "broken" => panic!("the broken pane cannot draw"),
             _ => Ok(PaneFrame {
@@ -695,7 +693,19 @@ fn help_lists_the_keys_of_the_footer() {
         d.keys("?");
         let screen = d.screen();
         insta::assert_snapshot!("help", screen);
-        for label in ["PgUp/PgDn", "overview", "active/all", "Hello", "close help"] {
+        // Every key, not only the footer's: End, Ctrl-C, h/l, the wheel.
+        for label in [
+            "PgUp PgDn",
+            "overview",
+            "active/all",
+            "Hello",
+            "close help",
+            "G/End",
+            "q/Ctrl-C",
+            "←/h →/l ↑/k ↓/j",
+            "wheel",
+            "The dashboard only reads",
+        ] {
             assert!(screen.contains(label), "{label} missing from\n{screen}");
         }
         d.keys("a");
