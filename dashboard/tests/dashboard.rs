@@ -33,6 +33,7 @@ const SA_BUILD: &str = "01JDA0000000000000000BUILD";
 const SB: &str = "01JDBBBBBBBBBBBBBBBBBBBBBB";
 const SB_OLD: &str = "01JDB0000000000000000000OL";
 const SC_ROW: &str = "01JDC00000000000000000R0W1";
+const SD_TALL: &str = "01JDD0000000000000000TALL1";
 const CREATED: &str = "2026-11-24T03:50:00.000Z";
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -112,6 +113,15 @@ impl Homes {
                 command: "sh",
                 size: (2, 1),
                 output: "hi".into(),
+                exit: None,
+            },
+            SessionSpec {
+                home: "d",
+                id: SD_TALL,
+                name: "tall",
+                command: "sh",
+                size: (40, 1000),
+                output: (1..=995).map(|i| format!("row {i}\r\n")).collect::<String>() + "$ ",
                 exit: None,
             },
         ] {
@@ -225,7 +235,14 @@ impl FakeHost {
     }
 
     fn listing(&self, home: &str, all: bool) -> Vec<Value> {
-        let which = self.homes.iter().find(|(p, _)| p == home).map(|(_, h)| *h);
+        // Home d (one 1000-row Session) is listed but not registered, so
+        // the picker's frames show only a, b and c.
+        let which = self
+            .homes
+            .iter()
+            .find(|(p, _)| p == home)
+            .map(|(_, h)| *h)
+            .or_else(|| home.ends_with("/homes/d").then_some("d"));
         let ended = self.ended.lock().unwrap();
         let status = |id: &str| {
             if ended.contains(id) {
@@ -249,6 +266,7 @@ impl FakeHost {
                 row(SB_OLD, "old", "exited", "true"),
             ],
             Some("c") => vec![row(SC_ROW, "tiny", "running", "sh")],
+            Some("d") => vec![row(SD_TALL, "tall", "running", "sh")],
             _ => vec![],
         };
         rows.into_iter()
@@ -1092,4 +1110,78 @@ fn narrow_footers_drop_whole_hints(#[case] width: u16, #[case] expected: &str) {
         d.send(Msg::Resize(width, 24));
         assert_eq!(d.footer(), expected);
     });
+}
+
+#[test]
+fn an_ended_session_reads_ended_in_its_row_and_count_before_any_listing_says_so() {
+    dash(Setup::default(), |d| {
+        d.homes.append(
+            "a",
+            SA,
+            EventBody::Exit {
+                exit_code: Some(7),
+                exit_signal: None,
+            },
+        );
+        d.wait_until("the exit", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.exit.is_some())
+        });
+        let row = |screen: &str| screen.lines().find(|l| l.contains(SA)).unwrap_or("").to_owned();
+        let screen = d.screen();
+        assert!(row(&screen).contains("exited (7)"), "{screen}");
+        assert!(screen.contains("1 Active Session"), "{screen}");
+        // The listing drops it (it ended); the row kept for the person
+        // watching still says how it ended, however often it is listed.
+        d.host.ended.lock().unwrap().insert(SA.into());
+        for _ in 0..3 {
+            d.send(Msg::Tick(now()));
+        }
+        let screen = d.screen();
+        assert!(row(&screen).contains("exited (7)"), "{screen}");
+        assert!(screen.contains("1 Active Session"), "{screen}");
+    });
+}
+
+#[test]
+fn status_is_never_cut_while_command_has_room() {
+    dash(
+        Setup {
+            size: (120, 30),
+            home: "b",
+            all: true,
+            ..Setup::default()
+        },
+        |d| {
+            if let Listing::Loaded(rows) = &mut d.app.state.listing {
+                let old = rows.iter_mut().find(|r| r.session_id == SB_OLD).unwrap();
+                old.status = "destroyed".into();
+                old.exit_code = None;
+                old.exit_signal = Some("SIGKILL".into());
+            }
+            let screen = d.screen();
+            assert!(screen.contains("destroyed (SIGKILL)"), "{screen}");
+            assert!(screen.contains("cargo test"), "{screen}");
+        },
+    );
+}
+
+#[test]
+fn a_tall_sessions_live_view_opens_at_its_prompt() {
+    dash(
+        Setup {
+            home: "d",
+            ..Setup::default()
+        },
+        |d| {
+            assert_eq!(d.selected().as_deref(), Some(SD_TALL));
+            let screen = d.screen();
+            assert!(screen.contains("row 995"), "{screen}");
+            assert!(screen.contains("│$"), "the prompt: {screen}");
+            assert!(!screen.contains("row 1 "), "{screen}");
+            // Panning moves from there: up one row shows the row above.
+            d.press(KeyCode::Tab);
+            d.press(KeyCode::Up);
+            assert!(d.screen().contains("row 994"));
+        },
+    );
 }
