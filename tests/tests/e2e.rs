@@ -15,6 +15,9 @@ mod e2e {
     mod gc;
     mod install;
     mod interop;
+    mod names;
+    mod nothing_silent;
+    mod papercuts;
     mod permissions;
     mod plugin_loading;
     mod registry;
