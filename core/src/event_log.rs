@@ -648,12 +648,19 @@ mod tests {
     }
 
     fn output_line(seq: u64) -> String {
-        format!(r#"{{"seq":{seq},"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{{"data":"x"}}}}"#)
+        format!(
+            r#"{{"seq":{seq},"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{{"data":"x"}}}}"#
+        )
     }
 
     #[test]
     fn garbage_lines_and_seq_gaps_are_read_past_and_counted() {
-        let (e0, e1, e4, e2) = (output_line(0), output_line(1), output_line(4), output_line(2));
+        let (e0, e1, e4, e2) = (
+            output_line(0),
+            output_line(1),
+            output_line(4),
+            output_line(2),
+        );
         let (_tmp, path) = log_of(&[&e0, "not json at all", &e1, "", &e4, &e2]);
         let mut follower = EventLogFollower::new(&path);
         let mut seen = Vec::new();

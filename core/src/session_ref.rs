@@ -191,7 +191,8 @@ mod tests {
         let err = PluginError::from(resolve_session(home, "01A").unwrap_err());
         assert_eq!(err.code, ErrorCode::InvalidInput);
         assert!(
-            err.message.contains("could mean 3 Sessions: 01AAAA, 01ABBB, 01C (01A)"),
+            err.message
+                .contains("could mean 3 Sessions: 01AAAA, 01ABBB, 01C (01A)"),
             "{}",
             err.message
         );

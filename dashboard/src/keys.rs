@@ -628,7 +628,12 @@ mod tests {
             .iter()
             .flat_map(|(_, rows)| rows.iter().map(|(keys, what)| format!("{keys} {what}")))
             .collect();
-        for wanted in ["G/End live", "q/Ctrl-C quit", "←/h →/l ↑/k ↓/j pan", "wheel scroll history"] {
+        for wanted in [
+            "G/End live",
+            "q/Ctrl-C quit",
+            "←/h →/l ↑/k ↓/j pan",
+            "wheel scroll history",
+        ] {
             assert!(all.iter().any(|l| l == wanted), "{wanted:?} not in {all:?}");
         }
     }

@@ -650,7 +650,9 @@ mod tests {
     #[test]
     fn a_zwj_emoji_is_drawn_cell_by_cell_with_nothing_a_terminal_would_join() {
         let mut r = ScreenReplay::new(12, 1);
-        r.apply(&output("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}x\u{2764}\u{fe0f}y"));
+        r.apply(&output(
+            "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}x\u{2764}\u{fe0f}y",
+        ));
         let b = LiveSnapshot::of_replay(ID, &r).screen;
         // The emulator gives each emoji two cells. A joiner left in a cell
         // would make the real terminal draw the family as one two-column

@@ -620,7 +620,11 @@ fn render_help(state: &State, area: Rect, frame: &mut Frame) {
     let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
     let half = total.div_ceil(2);
     for block in blocks {
-        if two && columns.len() == 1 && columns[0].len() + block.len() > half && !columns[0].is_empty() {
+        if two
+            && columns.len() == 1
+            && columns[0].len() + block.len() > half
+            && !columns[0].is_empty()
+        {
             columns.push(Vec::new());
         }
         columns.last_mut().expect("one column").extend(block);

@@ -1126,7 +1126,13 @@ fn an_ended_session_reads_ended_in_its_row_and_count_before_any_listing_says_so(
         d.wait_until("the exit", |a| {
             a.state.live.as_ref().is_some_and(|l| l.exit.is_some())
         });
-        let row = |screen: &str| screen.lines().find(|l| l.contains(SA)).unwrap_or("").to_owned();
+        let row = |screen: &str| {
+            screen
+                .lines()
+                .find(|l| l.contains(SA))
+                .unwrap_or("")
+                .to_owned()
+        };
         let screen = d.screen();
         assert!(row(&screen).contains("exited (7)"), "{screen}");
         assert!(screen.contains("1 Active Session"), "{screen}");

@@ -32,7 +32,10 @@ pub fn run(set: &PluginSet, context: &CommandContext, verbose: bool) -> CommandO
                 json!([check(
                     "sessions-checks",
                     "fail",
-                    format!("the sessions plugin could not run its checks: {}", e.message)
+                    format!(
+                        "the sessions plugin could not run its checks: {}",
+                        e.message
+                    )
                 )]),
                 json!([]),
             ),

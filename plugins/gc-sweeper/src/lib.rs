@@ -21,9 +21,9 @@ use agent_tty_plugin_api::{
     Plugin, PluginError,
 };
 use options::Options;
-use sweep::HomeSweep;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use sweep::HomeSweep;
 
 /// The gc plugin.
 #[derive(Default)]

@@ -304,8 +304,10 @@ fn a_session_that_ends_while_selected_reads_ended_in_its_row_and_the_count() {
     let id = agent_tty_e2e::bash_session(&sandbox, &home, &["--name", "ender"]);
     let mut ui = dashboard(&sandbox, &agent_tty(), &home);
     ui.expect_text("1 Active Session", WAIT);
-    ui.wait_for(WAIT, |s| s.contents().contains(&id) && s.contents().contains("running"))
-        .expect("the row says running");
+    ui.wait_for(WAIT, |s| {
+        s.contents().contains(&id) && s.contents().contains("running")
+    })
+    .expect("the row says running");
 
     sandbox
         .run_in(&home, &["run", &id, "echo bye; exit 7"])

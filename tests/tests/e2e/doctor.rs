@@ -118,7 +118,11 @@ fn with_no_plugins_doctor_says_which_are_missing_and_help_points_at_no_skill() {
         );
     }
 
-    let help: agent_tty_e2e::Run = sandbox.command_for(&exe, ["--help"]).output().unwrap().into();
+    let help: agent_tty_e2e::Run = sandbox
+        .command_for(&exe, ["--help"])
+        .output()
+        .unwrap()
+        .into();
     help.expect_code(0);
     assert!(!help.stdout.contains("skill"), "{}", help.stdout);
     assert!(help.stdout.contains("doctor"), "{}", help.stdout);

@@ -568,7 +568,10 @@ fn gc_whose_every_removal_failed_exits_with_the_storage_error_status() {
             .is_none_or(|r| r.is_empty()),
         "{result:#}"
     );
-    assert!(dir.join("session.json").exists(), "the Session is still there");
+    assert!(
+        dir.join("session.json").exists(),
+        "the Session is still there"
+    );
     assert!(
         run.stderr.contains("1 Session could not be removed"),
         "{}",

@@ -50,7 +50,8 @@ fn a_unique_prefix_or_a_name_works_wherever_an_id_does() {
     assert_eq!(error["code"], "INVALID_INPUT");
     let message = error["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("{build} (build)")) && message.contains(&format!("{tests} (tests)")),
+        message.contains(&format!("{build} (build)"))
+            && message.contains(&format!("{tests} (tests)")),
         "{message}"
     );
     assert_eq!(error["details"]["candidates"].as_array().unwrap().len(), 2);

@@ -122,7 +122,12 @@ fn batch_plan_errors_name_their_step_and_its_report_escapes_screen_text() {
     let (id, _) = create_session(
         &sandbox,
         &home,
-        &["--", "sh", "-c", "printf 'x\\342\\200\\256y\\n'; exec sleep 300"],
+        &[
+            "--",
+            "sh",
+            "-c",
+            "printf 'x\\342\\200\\256y\\n'; exec sleep 300",
+        ],
     );
     let bad = sandbox.run_in(
         &home,

@@ -767,7 +767,10 @@ mod tests {
         "Batch step 0: \"text\" and \"regex\" are mutually exclusive."
     )]
     #[case(r#"[{"wait":{"timeout":5}}]"#, "Batch step 0: waitForRender requires at least one of text, regex, screenStableMs, cursorRow, or cursorCol; --after-seq only narrows them.")]
-    fn bad_plans_are_refused_with_0_5_messages_in_step_words(#[case] source: &str, #[case] message: &str) {
+    fn bad_plans_are_refused_with_0_5_messages_in_step_words(
+        #[case] source: &str,
+        #[case] message: &str,
+    ) {
         let e = plan_error(source);
         assert_eq!(e.code, ErrorCode::InvalidInput);
         assert_eq!(e.message, message);

@@ -103,7 +103,10 @@ fn whole(
         // A whole number all the same, only beyond what fits.
         Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(invalid(
             code,
-            format!("--{name} is too large: the maximum is {}, got: {given}", u64::MAX),
+            format!(
+                "--{name} is too large: the maximum is {}, got: {given}",
+                u64::MAX
+            ),
         )
         .with_details(json!({ "flag": format!("--{name}"), "value": given, "max": u64::MAX }))),
         _ => {
