@@ -578,6 +578,12 @@ mod tests {
         assert_eq!(p.wants_preview().as_deref(), Some("/w/homes/b"));
         preview(&mut p);
         insta::assert_snapshot!("picker_filtered", text(&p.render(90, 12, later())));
+        // Its hints go to the dashboard's footer, not into its drawing.
+        let frame = p.frame(90, 12, later());
+        assert!(frame.text_input);
+        assert_eq!(frame.footer.as_deref(), Some(p.footer()));
+        assert!(p.footer().contains("Esc clear filter"));
+        assert!(picker().footer().contains("Esc back · q quit"));
     }
 
     #[test]
