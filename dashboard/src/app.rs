@@ -817,7 +817,9 @@ fn matching(rows: &[SessionRow], prefix: &str) -> Match {
     let hits: Vec<usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.session_id.starts_with(prefix))
+        // As on the command line (`core::session_ref`): a prefix of the
+        // id, or the name the Session was created with.
+        .filter(|(_, r)| r.session_id.starts_with(prefix) || r.name.as_deref() == Some(prefix))
         .map(|(i, _)| i)
         .collect();
     match hits.as_slice() {

@@ -970,6 +970,8 @@ fn an_ended_session_stays_selected_with_its_exit_then_collected() {
 #[case("01JDBB", Some(SB), false)]
 #[case("01JDB", Some(SB), false)]
 #[case("01JDZZ", Some(SB), false)]
+#[case("tests", Some(SB), false)]
+#[case("old", Some(SB_OLD), true)]
 fn session_prefixes_select_and_widen_only_when_needed(
     #[case] prefix: &'static str,
     #[case] selected: Option<&str>,

@@ -347,10 +347,9 @@ fn build_cli(set: &PluginSet) -> Command {
                 .about("Open the read-only Session Dashboard (needs a terminal)")
                 .visible_alias("d")
                 .arg(
-                    Arg::new("session")
-                        .long("session")
-                        .value_name("ID")
-                        .help("Select this Session at start (its id or the start of it)"),
+                    Arg::new("session").long("session").value_name("ID").help(
+                        "Select this Session at start (its id, the start of it, or its name)",
+                    ),
                 )
                 .arg(
                     Arg::new("all")
