@@ -381,7 +381,14 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.state.now = now;
-                vec![self.list(false)]
+                let mut effects = vec![self.list(false)];
+                // A row kept after its Session left the Active listing: the
+                // listing of all Sessions says how it stands now (`destroyed`
+                // after `destroy`, gone after `gc`).
+                if self.state.pinned.is_some() && !self.state.scope_all {
+                    effects.push(self.list_in(true, false));
+                }
+                effects
             }
             Msg::Listed { home, all, result } => self.on_listed(home, all, result),
             Msg::Live(snapshot) => {
@@ -551,6 +558,23 @@ impl App {
         }
     }
 
+    /// Brings the pinned row up to date from a listing of all Sessions
+    /// (one it is no longer in was collected: it stays as it was, and the
+    /// Live View says so).
+    fn refresh_pinned(&mut self, result: Result<Vec<SessionRow>, String>) {
+        let (Some(id), Ok(all), Listing::Loaded(rows)) =
+            (&self.state.pinned, result, &mut self.state.listing)
+        else {
+            return;
+        };
+        let fresh = all.into_iter().find(|r| &r.session_id == id);
+        if let (Some(fresh), Some(row)) = (fresh, rows.iter_mut().find(|r| &r.session_id == id)) {
+            if !fresh.is_active() {
+                *row = fresh;
+            }
+        }
+    }
+
     /// Forgets a pinned row once another Session is selected.
     fn unpin_unless_selected(&mut self) {
         let Some(pinned) = self.state.pinned.clone() else {
@@ -655,7 +679,10 @@ impl App {
             if all && self.want_session.is_some() {
                 return self.on_probe(result);
             }
-            return Vec::new(); // an answer to a question no longer asked
+            if all {
+                self.refresh_pinned(result);
+            }
+            return Vec::new(); // nothing else asked the other scope
         }
         let mut rows = match result {
             Ok(rows) => rows,

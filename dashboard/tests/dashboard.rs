@@ -208,6 +208,8 @@ struct FakeHost {
     picker: bool,
     /// Sessions `sessions.list` no longer reports as running (they ended).
     ended: Mutex<BTreeSet<String>>,
+    /// Sessions `sessions.list` reports as destroyed.
+    destroyed: Mutex<BTreeSet<String>>,
     calls: Mutex<Vec<Value>>,
     pickers: Mutex<Vec<Picker>>,
     pane_log: Mutex<Vec<String>>,
@@ -228,6 +230,7 @@ impl FakeHost {
                 .collect(),
             picker,
             ended: Mutex::default(),
+            destroyed: Mutex::default(),
             calls: Mutex::default(),
             pickers: Mutex::default(),
             pane_log: Mutex::default(),
@@ -244,8 +247,11 @@ impl FakeHost {
             .map(|(_, h)| *h)
             .or_else(|| home.ends_with("/homes/d").then_some("d"));
         let ended = self.ended.lock().unwrap();
+        let destroyed = self.destroyed.lock().unwrap();
         let status = |id: &str| {
-            if ended.contains(id) {
+            if destroyed.contains(id) {
+                "destroyed"
+            } else if ended.contains(id) {
                 "exited"
             } else {
                 "running"
@@ -1138,15 +1144,18 @@ fn an_ended_session_reads_ended_in_its_row_and_count_before_any_listing_says_so(
         let screen = d.screen();
         assert!(row(&screen).contains("exited (7)"), "{screen}");
         assert!(screen.contains("1 Active Session"), "{screen}");
-        // The listing drops it (it ended); the row kept for the person
-        // watching still says how it ended, however often it is listed.
-        d.host.ended.lock().unwrap().insert(SA.into());
+        // The Active listing drops it (it ended); the row kept for the
+        // person watching still says how it stands, however often it is
+        // listed: ended, then destroyed.
+        d.host.destroyed.lock().unwrap().insert(SA.into());
         for _ in 0..3 {
             d.send(Msg::Tick(now()));
         }
         let screen = d.screen();
-        assert!(row(&screen).contains("exited (7)"), "{screen}");
+        assert!(row(&screen).contains("destroyed"), "{screen}");
+        assert!(!row(&screen).contains("running"), "{screen}");
         assert!(screen.contains("1 Active Session"), "{screen}");
+        assert_eq!(d.selected().as_deref(), Some(SA), "still selected");
     });
 }
 

@@ -322,5 +322,17 @@ fn a_session_that_ends_while_selected_reads_ended_in_its_row_and_the_count() {
     })
     .unwrap_or_else(|| panic!("the row or the count is stale:\n{}", ui.screen()));
     assert!(!row_of(&ui, &id).contains("running"), "{}", ui.screen());
+    // Destroyed, then collected: the row follows, and never says running.
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+    ui.wait_for(WAIT, |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("destroyed"))
+    })
+    .unwrap_or_else(|| panic!("the row missed the destroy:\n{}", ui.screen()));
+    sandbox.run_in(&home, &["gc"]).expect_code(0);
+    ui.expect_text("Event Log collected", WAIT);
+    assert!(!row_of(&ui, &id).contains("running"), "{}", ui.screen());
+    assert!(ui.screen().contains("0 Active Sessions"), "{}", ui.screen());
     quit_cleanly(&mut ui);
 }
