@@ -67,6 +67,16 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: matches.get_flag("json"),
         no_color: matches.get_flag("no-color"),
     };
+    // What needs no Home never reads one: a Home with a broken
+    // `config.json` must not stop `version` (its flags are still checked).
+    let needs_home = !matches!(
+        matches.subcommand_name(),
+        Some("version" | "plugins" | "completions")
+    );
+    let context = match context(&matches, mode, needs_home) {
+        Ok(c) => c,
+        Err(e) => return output::failure(mode, "agent-tty", &e),
+    };
     let Some((path, leaf)) = command_path(&matches) else {
         if mode.json {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
@@ -76,8 +86,6 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         return 2;
     };
     let name = path.join(" ");
-    // What needs no Home never reads one: a Home with a broken
-    // `config.json` must not stop `version`.
     match path.first().map(String::as_str) {
         Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
@@ -89,10 +97,6 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         }
         _ => {}
     }
-    let context = match context(&matches, mode) {
-        Ok(c) => c,
-        Err(e) => return output::failure(mode, "agent-tty", &e),
-    };
     match path.first().map(String::as_str) {
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
         Some("doctor") => {
@@ -575,8 +579,14 @@ fn collect_args(spec: &CommandSpec, m: &ArgMatches) -> Map<String, Value> {
 ///
 /// A Home that cannot be found at all (no `$HOME`, nothing explicit) is not
 /// an error here: commands that need no Home (`version`, `plugins`) still
-/// run, and the others report it through [`CommandContext::home`].
-fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, PluginError> {
+/// run, and the others report it through [`CommandContext::home`]. Those
+/// commands do not read the Home's `config.json` either (`read_config`
+/// false): a broken one is the Home's problem, not theirs.
+fn context(
+    matches: &ArgMatches,
+    mode: OutputMode,
+    read_config: bool,
+) -> Result<CommandContext, PluginError> {
     use agent_tty_core::config::{read_home_config, LOG_LEVELS, RENDERERS};
     let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
     let env = |name: &str| std::env::var(name).ok();
@@ -591,8 +601,8 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
             Err(e) => (None, Some(e.to_string())),
         };
     let config = match &home {
-        Some(h) => read_home_config(Path::new(&h.path))?,
-        None => Default::default(),
+        Some(h) if read_config => read_home_config(Path::new(&h.path))?,
+        _ => Default::default(),
     };
     let log_level = text("log-level")
         .map(str::to_owned)

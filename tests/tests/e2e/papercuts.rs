@@ -68,4 +68,8 @@ fn version_reads_no_home_so_a_broken_config_does_not_stop_it() {
     let version = sandbox.run_in(&home, &["version"]);
     let result = version.expect_code(0).result();
     assert!(result["cliVersion"].is_string(), "{result:#}");
+    // Its flags are still checked as every command's.
+    let bad = sandbox.run_in(&home, &["version", "--log-level", "loud"]);
+    bad.expect_code(2);
+    assert_eq!(bad.json()["error"]["code"], "INVALID_INPUT");
 }
