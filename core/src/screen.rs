@@ -349,6 +349,40 @@ pub fn replay_session_with_scrollback(
     Ok(replay)
 }
 
+/// How many events a reader of an Event Log uses, the last one's `seq`, and
+/// what it skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Events read (garbage lines and missing `seq`s are not events).
+    pub events: u64,
+    /// The last event's `seq`.
+    pub last_seq: Option<u64>,
+    /// What was skipped.
+    pub skipped: Skipped,
+}
+
+/// Counts a Session's events as a replay would read them, parsing only the
+/// part of the log its screen checkpoint does not cover (`inspect` on a
+/// 1 GB log that has been replayed once reads only what was logged since).
+/// Every event a reader applies has a `seq` above the one before, so the
+/// count is the last `seq` + 1 less the `seq`s jumped over.
+pub fn tally_events(log: &Path) -> Result<Tally> {
+    let (mut follower, mut last_seq) = match checkpoint::covered(log) {
+        Some((offset, last_seq, skipped)) => (
+            EventLogFollower::resuming(log, offset, last_seq, skipped),
+            last_seq,
+        ),
+        None => (EventLogFollower::new(log), None),
+    };
+    follower.read_new(|e| last_seq = Some(e.seq))?;
+    let skipped = follower.skipped().clone();
+    Ok(Tally {
+        events: last_seq.map_or(0, |s| (s + 1).saturating_sub(skipped.missing_events)),
+        last_seq,
+        skipped,
+    })
+}
+
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
     const CATCH_UP_BATCH: usize = 512;

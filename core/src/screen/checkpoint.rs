@@ -208,6 +208,26 @@ pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Option<u64> {
     Some(offset)
 }
 
+/// What the usable checkpoint beside `log` covers, without restoring it:
+/// the log offset, the last `seq` applied there and what the reads up to it
+/// skipped (for counting a log's events without reading all of it).
+pub(super) fn covered(log: &Path) -> Option<(u64, Option<u64>, Skipped)> {
+    let path = log.with_file_name(CHECKPOINT_FILE);
+    let mut file = File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
+    let dir_owner = std::fs::metadata(path.parent()?).ok()?.uid();
+    if meta.uid() != dir_owner && meta.uid() != nix::unistd::geteuid().as_raw() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes).ok()?;
+    let saved = decode(&bytes)?;
+    if saved.engine != ENGINE || tail_hash(log, saved.log_offset) != Some(saved.tail_hash) {
+        return None;
+    }
+    Some((saved.log_offset, saved.last_seq, saved.skipped))
+}
+
 fn decode(bytes: &[u8]) -> Option<Saved> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let (format, rest) = rest.split_first_chunk::<4>()?;
@@ -567,6 +587,47 @@ mod tests {
         resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
         assert!(resumed.last_seq().is_some());
         assert_eq!(resumed.skipped(), first.skipped());
+    }
+
+    #[test]
+    fn a_tally_counts_real_events_and_reads_only_past_the_checkpoint() {
+        use crate::screen::tally_events;
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        for i in 0..100 {
+            writer.append(out(&format!("line {i:>80}\r\n"))).unwrap();
+        }
+        let no_checkpoint = tally_events(&log).unwrap();
+        assert_eq!(
+            (no_checkpoint.events, no_checkpoint.last_seq),
+            (100, Some(99))
+        );
+        let mut r = ScreenReplay::new(10, 3);
+        let mut f = EventLogFollower::new(&log);
+        r.catch_up(&mut f).unwrap();
+        assert!(save(&mut r, &log, f.offset()));
+        // After the checkpoint: garbage, then a jump from 99 to 102.
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(b"garbage\n").unwrap();
+        file.write_all(
+            br#"{"seq":102,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"x"}}"#,
+        )
+        .unwrap();
+        file.write_all(b"\n").unwrap();
+        // Before it, far outside the hashed tail: a line a full read would
+        // call garbage. The tally never reads it.
+        let mut bytes = std::fs::read(&log).unwrap();
+        let first_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+        bytes[..first_end].fill(b'#');
+        std::fs::write(&log, &bytes).unwrap();
+        let tally = tally_events(&log).unwrap();
+        assert_eq!(tally.last_seq, Some(102));
+        assert_eq!(tally.events, 101, "seq 0..=99 and 102");
+        assert_eq!(tally.skipped.lines, 1);
+        assert_eq!(tally.skipped.missing_events, 2);
+        assert_eq!(tally.skipped.first_missing_seq, Some(100));
     }
 
     fn fresh_text(dir: &Path) -> String {

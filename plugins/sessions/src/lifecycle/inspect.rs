@@ -8,11 +8,12 @@
 
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
-use agent_tty_core::event_log::{event_log_path, EventLogFollower};
+use agent_tty_core::event_log::event_log_path;
 use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::screen::{tally_events, Tally};
 use agent_tty_core::text::escape;
 use agent_tty_core::time::{parse_iso, short_duration};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
@@ -104,10 +105,12 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let log_bytes = std::fs::metadata(&log).ok().map(|md| md.len());
     // The events a reader would use: a damaged log's garbage lines and
     // missing seqs are not events (and are reported).
-    let mut follower = EventLogFollower::new(&log);
-    let mut last_seq = None;
-    let event_count = follower.read_new(|e| last_seq = Some(e.seq))? as u64;
-    let skipped = follower.skipped().warning(&log);
+    let Tally {
+        events: event_count,
+        last_seq,
+        skipped,
+    } = tally_events(&log)?;
+    let skipped = skipped.warning(&log);
     let uptime = uptime_ms(&m, SystemTime::now());
     let category = termination_category(&m);
     let artifacts = artifacts_summary(&dir);
