@@ -396,6 +396,64 @@ pub fn last_event(path: &Path) -> Result<Option<Event>> {
     }
 }
 
+/// What a reader of an Event Log could not use. agent-tty 0.5 refuses a
+/// damaged log whole (`REPLAY_ERROR`); ours reads every event it can and
+/// says what it skipped, so a damaged log still shows its screen, and
+/// nobody mistakes it for the whole story.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Complete lines that are not events (garbage, a line cut short in the
+    /// middle of the log, an event whose `seq` repeats or goes backwards).
+    pub lines: u64,
+    /// The byte offset of the first such line.
+    pub first_line_at: Option<u64>,
+    /// `seq` numbers missing where the log jumps ahead.
+    pub missing_events: u64,
+    /// The first missing `seq`.
+    pub first_missing_seq: Option<u64>,
+}
+
+impl Skipped {
+    /// Nothing was skipped.
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0 && self.missing_events == 0
+    }
+
+    /// The warning for a person or a script, or `None` when nothing was
+    /// skipped: what was skipped, where, and what it means.
+    pub fn warning(&self, log: &Path) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if self.lines > 0 {
+            parts.push(format!(
+                "skipped {} (the first at byte {})",
+                crate::text::counted(self.lines as usize, "malformed line"),
+                self.first_line_at.unwrap_or(0)
+            ));
+        }
+        if self.missing_events > 0 {
+            parts.push(format!(
+                "{} missing (seq jumps ahead; the first missing is seq {})",
+                crate::text::counted(self.missing_events as usize, "event"),
+                self.first_missing_seq.unwrap_or(0)
+            ));
+        }
+        Some(format!(
+            "the Event Log {} is damaged: {}; what is shown was rebuilt from the remaining \
+             events and may be incomplete",
+            crate::text::escape_path(log),
+            parts.join("; ")
+        ))
+    }
+
+    fn line(&mut self, at: u64) {
+        self.lines += 1;
+        self.first_line_at.get_or_insert(at);
+    }
+}
+
 /// Follows an Event Log: each call reads only bytes appended since the last.
 pub struct EventLogFollower {
     path: PathBuf,
@@ -404,12 +462,32 @@ pub struct EventLogFollower {
     /// The read buffer, allocated on the first read and reused by every
     /// later one: `wait` polls a follower many times a second.
     chunk: Vec<u8>,
+    /// The `seq` the next event should have (unknown when started in the
+    /// middle of a log).
+    expected_seq: Option<u64>,
+    /// The first line may be the tail of one cut by the starting offset:
+    /// not damage when it does not parse.
+    first_may_be_cut: bool,
+    skipped: Skipped,
 }
 
 impl EventLogFollower {
     /// Starts at the beginning of the log.
     pub fn new(path: &Path) -> Self {
-        Self::starting_at(path, 0)
+        let mut follower = Self::starting_at(path, 0);
+        follower.expected_seq = Some(0);
+        follower
+    }
+
+    /// Starts at byte `offset`, a line boundary up to which a reader has
+    /// already read the log: `last_seq` is the last event it saw and
+    /// `skipped` what it skipped there (a screen checkpoint's record).
+    pub fn resuming(path: &Path, offset: u64, last_seq: Option<u64>, skipped: Skipped) -> Self {
+        let mut follower = Self::starting_at(path, offset);
+        follower.expected_seq = Some(last_seq.map_or(0, |s| s + 1));
+        follower.first_may_be_cut = false;
+        follower.skipped = skipped;
+        follower
     }
 
     /// Starts at byte `offset`, e.g. the log's length just before sending a
@@ -422,7 +500,16 @@ impl EventLogFollower {
             offset,
             torn: Vec::new(),
             chunk: Vec::new(),
+            expected_seq: None,
+            first_may_be_cut: offset > 0,
+            skipped: Skipped::default(),
         }
+    }
+
+    /// What it skipped so far (since the log's start, for a follower that
+    /// started there or resumed a reader that did).
+    pub fn skipped(&self) -> &Skipped {
+        &self.skipped
     }
 
     /// The Event Log it follows.
@@ -437,7 +524,9 @@ impl EventLogFollower {
 
     /// Calls `each` for every complete event appended since the last call,
     /// reading in bounded chunks so a huge log never sits in memory at once.
-    /// A torn last line is kept for next time; malformed lines are skipped.
+    /// A torn last line is kept for next time; malformed lines, and events
+    /// whose `seq` repeats or goes backwards, are skipped and counted in
+    /// [`EventLogFollower::skipped`], as are `seq` numbers jumped over.
     /// A missing file is simply empty (the Session may not have written yet).
     pub fn read_new(&mut self, mut each: impl FnMut(Event)) -> Result<usize> {
         // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
@@ -459,23 +548,44 @@ impl EventLogFollower {
             if n == 0 {
                 break;
             }
+            let chunk_start = self.offset;
             self.offset += n as u64;
+            let mut line_start = chunk_start - self.torn.len() as u64;
             let mut data = &self.chunk[..n];
             while let Some(nl) = data.iter().position(|&b| b == b'\n') {
                 let (line, rest) = data.split_at(nl);
+                let next_start = self.offset - (rest.len() - 1) as u64;
                 data = &rest[1..];
-                let parsed = if self.torn.is_empty() {
-                    serde_json::from_slice::<Event>(line)
+                let (parsed, blank) = if self.torn.is_empty() {
+                    (
+                        serde_json::from_slice::<Event>(line),
+                        line.trim_ascii().is_empty(),
+                    )
                 } else {
                     self.torn.extend_from_slice(line);
                     let parsed = serde_json::from_slice::<Event>(&self.torn);
+                    let blank = self.torn.trim_ascii().is_empty();
                     self.torn.clear();
-                    parsed
+                    (parsed, blank)
                 };
-                if let Ok(event) = parsed {
-                    each(event);
-                    count += 1;
+                let may_be_cut = std::mem::take(&mut self.first_may_be_cut);
+                match parsed {
+                    Ok(event) => match self.expected_seq {
+                        Some(expected) if event.seq < expected => self.skipped.line(line_start),
+                        expected => {
+                            if let Some(expected) = expected.filter(|&e| event.seq > e) {
+                                self.skipped.missing_events += event.seq - expected;
+                                self.skipped.first_missing_seq.get_or_insert(expected);
+                            }
+                            self.expected_seq = Some(event.seq + 1);
+                            each(event);
+                            count += 1;
+                        }
+                    },
+                    Err(_) if blank || may_be_cut => {}
+                    Err(_) => self.skipped.line(line_start),
                 }
+                line_start = next_start;
             }
             self.torn.extend_from_slice(data);
         }
@@ -528,6 +638,79 @@ mod tests {
         let events = read_all(&path).unwrap();
         assert_eq!(events.len(), 2, "the event after a torn line was lost");
         assert_eq!(events[1].body, EventBody::Output { data: "b".into() });
+    }
+
+    /// A log of `lines`, each written as given plus a newline.
+    fn log_of(lines: &[&str]) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = event_log_path(tmp.path());
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        (tmp, path)
+    }
+
+    fn output_line(seq: u64) -> String {
+        format!(
+            r#"{{"seq":{seq},"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{{"data":"x"}}}}"#
+        )
+    }
+
+    #[test]
+    fn garbage_lines_and_seq_gaps_are_read_past_and_counted() {
+        let (e0, e1, e4, e2) = (
+            output_line(0),
+            output_line(1),
+            output_line(4),
+            output_line(2),
+        );
+        let (_tmp, path) = log_of(&[&e0, "not json at all", &e1, "", &e4, &e2]);
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e.seq)).unwrap();
+        assert_eq!(seen, [0, 1, 4], "every readable event, in order");
+        let skipped = follower.skipped().clone();
+        let garbage_at = e0.len() as u64 + 1;
+        assert_eq!(
+            skipped,
+            Skipped {
+                // The garbage line and seq 2 going backwards; the blank line is no damage.
+                lines: 2,
+                first_line_at: Some(garbage_at),
+                missing_events: 2,
+                first_missing_seq: Some(2),
+            }
+        );
+        let warning = skipped.warning(&path).unwrap();
+        assert!(
+            warning.contains("skipped 2 malformed lines (the first at byte")
+                && warning.contains("2 events missing")
+                && warning.contains("first missing is seq 2"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn a_log_that_does_not_start_at_seq_0_is_missing_events() {
+        let e3 = output_line(3);
+        let (_tmp, path) = log_of(&[&e3]);
+        let mut follower = EventLogFollower::new(&path);
+        follower.read_new(|_| {}).unwrap();
+        assert_eq!(follower.skipped().missing_events, 3);
+        // A follower started mid-log knows no seq to expect, and its first
+        // line may be the tail of a cut one: neither is damage.
+        let mut mid = EventLogFollower::starting_at(&path, 5);
+        mid.read_new(|_| {}).unwrap();
+        assert!(mid.skipped().is_empty(), "{:?}", mid.skipped());
+    }
+
+    #[test]
+    fn an_intact_log_skips_nothing() {
+        let (e0, e1) = (output_line(0), output_line(1));
+        let (_tmp, path) = log_of(&[&e0, &e1]);
+        let mut follower = EventLogFollower::new(&path);
+        assert_eq!(follower.read_new(|_| {}).unwrap(), 2);
+        assert!(follower.skipped().is_empty());
+        assert_eq!(follower.skipped().warning(&path), None);
     }
 
     #[test]

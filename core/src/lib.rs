@@ -28,6 +28,7 @@ pub mod registry;
 pub mod run_marker;
 pub mod safe_fs;
 pub mod screen;
+pub mod session_ref;
 pub mod shell_integration;
 pub mod signals;
 pub mod text;

@@ -25,7 +25,7 @@ pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
-use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower};
+use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, Skipped};
 use crate::manifest::Manifest;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
@@ -91,6 +91,8 @@ pub struct ScreenReplay {
     at_rest: bool,
     /// Nothing was applied yet (a checkpoint may be restored).
     pristine: bool,
+    /// What the Event Log reads behind this screen skipped.
+    skipped: Skipped,
 }
 
 impl ScreenReplay {
@@ -127,7 +129,14 @@ impl ScreenReplay {
             echo: ShownOutput::new(),
             at_rest: true,
             pristine: true,
+            skipped: Skipped::default(),
         }
+    }
+
+    /// What [`Self::catch_up`] could not use in the Event Log (from its
+    /// start, checkpointed reads included): readers report it as a warning.
+    pub fn skipped(&self) -> &Skipped {
+        &self.skipped
     }
 
     /// The history of the host's live screen ([`ScreenReplay::live`]):
@@ -374,6 +383,40 @@ pub fn replay_session_with_scrollback(
     Ok(replay)
 }
 
+/// How many events a reader of an Event Log uses, the last one's `seq`, and
+/// what it skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Events read (garbage lines and missing `seq`s are not events).
+    pub events: u64,
+    /// The last event's `seq`.
+    pub last_seq: Option<u64>,
+    /// What was skipped.
+    pub skipped: Skipped,
+}
+
+/// Counts a Session's events as a replay would read them, parsing only the
+/// part of the log its screen checkpoint does not cover (`inspect` on a
+/// 1 GB log that has been replayed once reads only what was logged since).
+/// Every event a reader applies has a `seq` above the one before, so the
+/// count is the last `seq` + 1 less the `seq`s jumped over.
+pub fn tally_events(log: &Path) -> Result<Tally> {
+    let (mut follower, mut last_seq) = match checkpoint::covered(log) {
+        Some((offset, last_seq, skipped)) => (
+            EventLogFollower::resuming(log, offset, last_seq, skipped),
+            last_seq,
+        ),
+        None => (EventLogFollower::new(log), None),
+    };
+    follower.read_new(|e| last_seq = Some(e.seq))?;
+    let skipped = follower.skipped().clone();
+    Ok(Tally {
+        events: last_seq.map_or(0, |s| (s + 1).saturating_sub(skipped.missing_events)),
+        last_seq,
+        skipped,
+    })
+}
+
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
     const CATCH_UP_BATCH: usize = 512;
@@ -400,7 +443,12 @@ impl ScreenReplay {
             let log = follower.path().to_owned();
             match checkpoint::restore(self, &log) {
                 checkpoint::Restored::At(offset) => {
-                    *follower = EventLogFollower::starting_at(&log, offset);
+                    *follower = EventLogFollower::resuming(
+                        &log,
+                        offset,
+                        self.last_seq,
+                        self.skipped.clone(),
+                    );
                     start = offset;
                     resumed = self.last_seq.map_or(0, |s| s as usize + 1);
                 }
@@ -409,6 +457,7 @@ impl ScreenReplay {
             }
         }
         let applied = self.catch_up_from(follower)?;
+        self.skipped = follower.skipped().clone();
         if fresh && (replace_bad || follower.offset() - start >= CHECKPOINT_EVERY_BYTES) {
             let log = follower.path().to_owned();
             checkpoint::save(self, &log, follower.offset());

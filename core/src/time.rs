@@ -63,12 +63,19 @@ pub fn parse_iso(s: &str) -> Option<SystemTime> {
 
 /// A short human age such as `42s ago`, `3m ago`, `5h ago`, `2d ago`.
 pub fn relative_age(then: SystemTime, now: SystemTime) -> String {
-    let secs = now.duration_since(then).map(|d| d.as_secs()).unwrap_or(0);
+    let age = now.duration_since(then).unwrap_or_default();
+    format!("{} ago", short_duration(age))
+}
+
+/// A duration in its largest whole unit, as ages are shown everywhere:
+/// `42s`, `3m`, `5h`, `2d`.
+pub fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
     match secs {
-        0..=59 => format!("{secs}s ago"),
-        60..=3599 => format!("{}m ago", secs / 60),
-        3600..=86_399 => format!("{}h ago", secs / 3600),
-        _ => format!("{}d ago", secs / 86_400),
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
     }
 }
 

@@ -381,7 +381,14 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.state.now = now;
-                vec![self.list(false)]
+                let mut effects = vec![self.list(false)];
+                // A row kept after its Session left the Active listing: the
+                // listing of all Sessions says how it stands now (`destroyed`
+                // after `destroy`, gone after `gc`).
+                if self.state.pinned.is_some() && !self.state.scope_all {
+                    effects.push(self.list_in(true, false));
+                }
+                effects
             }
             Msg::Listed { home, all, result } => self.on_listed(home, all, result),
             Msg::Live(snapshot) => {
@@ -525,28 +532,46 @@ impl App {
         Vec::new()
     }
 
-    /// Routes a picture to the Live View or to its tile, and brings a pinned
-    /// row up to date with how its Session ended.
+    /// Routes a picture to the Live View or to its tile, and brings the
+    /// Session's row up to date with how it ended: the Event Log's `exit`
+    /// is news the next listing may not carry (an ended Session leaves the
+    /// Active listing, and its row is then kept as it was last listed).
     fn on_live(&mut self, snapshot: LiveSnapshot) {
         let Some(plan) = &self.following else { return };
         let id = snapshot.session_id.as_str();
-        if self.state.pinned.as_deref() == Some(id) {
-            if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
-                if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
-                    if row.is_active() {
-                        row.status = "exited".into();
-                        row.exit_code = exit.exit_code;
-                        row.exit_signal = exit.exit_signal.clone();
-                    }
-                }
+        if let (Some(exit), Listing::Loaded(rows)) = (&snapshot.exit, &mut self.state.listing) {
+            if let Some(row) = rows.iter_mut().find(|r| r.session_id == id) {
+                ended(row, exit);
             }
         }
         if plan.main.as_ref().is_some_and(|t| t.session_id == id) {
+            // The first picture of a newly shown Session: open the view at
+            // its prompt (panning moves from there).
+            if self.state.live.is_none() && self.state.pan == (0, 0) {
+                self.state.pan.1 = crate::render::opening_row(&self.state, &snapshot);
+            }
             self.state.live = Some(snapshot);
         } else if plan.tiles.iter().any(|t| t.session_id == id) {
             self.state
                 .tiles
                 .insert(snapshot.session_id.clone(), snapshot);
+        }
+    }
+
+    /// Brings the pinned row up to date from a listing of all Sessions
+    /// (one it is no longer in was collected: it stays as it was, and the
+    /// Live View says so).
+    fn refresh_pinned(&mut self, result: Result<Vec<SessionRow>, String>) {
+        let (Some(id), Ok(all), Listing::Loaded(rows)) =
+            (&self.state.pinned, result, &mut self.state.listing)
+        else {
+            return;
+        };
+        let fresh = all.into_iter().find(|r| &r.session_id == id);
+        if let (Some(fresh), Some(row)) = (fresh, rows.iter_mut().find(|r| &r.session_id == id)) {
+            if !fresh.is_active() {
+                *row = fresh;
+            }
         }
     }
 
@@ -654,7 +679,10 @@ impl App {
             if all && self.want_session.is_some() {
                 return self.on_probe(result);
             }
-            return Vec::new(); // an answer to a question no longer asked
+            if all {
+                self.refresh_pinned(result);
+            }
+            return Vec::new(); // nothing else asked the other scope
         }
         let mut rows = match result {
             Ok(rows) => rows,
@@ -677,6 +705,18 @@ impl App {
         if let Some(row) = &keep {
             if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id) {
                 let at = self.state.selected.min(rows.len());
+                let mut row = row.clone();
+                // It left the listing because it ended: say how, as the
+                // Live View (which read its `exit`) already does.
+                if let Some(exit) = self
+                    .state
+                    .live
+                    .as_ref()
+                    .filter(|l| l.session_id == row.session_id)
+                    .and_then(|l| l.exit.as_ref())
+                {
+                    ended(&mut row, exit);
+                }
                 rows.insert(at, row.clone());
                 self.state.pinned = Some(row.session_id.clone());
             } else if self.state.pinned.as_deref() == Some(row.session_id.as_str()) {
@@ -787,6 +827,16 @@ enum Match {
 
 /// Finds the Session a `--session` value means: the exact id, else the one
 /// id that starts with it.
+/// A row still listed as Active whose Event Log recorded its `exit`: it
+/// has exited, however long the listing takes to say so.
+fn ended(row: &mut SessionRow, exit: &agent_tty_core::screen::ExitInfo) {
+    if row.is_active() {
+        row.status = "exited".into();
+        row.exit_code = exit.exit_code;
+        row.exit_signal = exit.exit_signal.clone();
+    }
+}
+
 fn matching(rows: &[SessionRow], prefix: &str) -> Match {
     if let Some(i) = rows.iter().position(|r| r.session_id == prefix) {
         return Match::One(i);
@@ -794,7 +844,9 @@ fn matching(rows: &[SessionRow], prefix: &str) -> Match {
     let hits: Vec<usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.session_id.starts_with(prefix))
+        // As on the command line (`core::session_ref`): a prefix of the
+        // id, or the name the Session was created with.
+        .filter(|(_, r)| r.session_id.starts_with(prefix) || r.name.as_deref() == Some(prefix))
         .map(|(i, _)| i)
         .collect();
     match hits.as_slice() {

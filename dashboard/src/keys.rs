@@ -142,6 +142,9 @@ pub struct Binding {
     pub label: String,
     /// What the footer says it does, e.g. `select`.
     pub hint: String,
+    /// What the help overlay names as its trigger besides the keys (the
+    /// mouse wheel), empty for none.
+    pub also: String,
     /// What it does.
     pub action: Action,
     /// Where it applies.
@@ -171,9 +174,36 @@ fn row(
         keys,
         label: label.to_owned(),
         hint: hint.to_owned(),
+        also: String::new(),
         action,
         when,
         rank,
+    }
+}
+
+/// How the help overlay names a key: `q`, `Ctrl-C`, `Esc`, `PgUp`, `←`.
+pub fn key_name(key: &KeyEvent) -> String {
+    let name = match &key.code {
+        KeyCode::Char(' ') => "Space".to_owned(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        other => format!("{other:?}"),
+    };
+    match (key.ctrl, key.alt) {
+        (true, _) => format!("Ctrl-{}", name.to_uppercase()),
+        (_, true) => format!("Alt-{name}"),
+        _ => name,
     }
 }
 
@@ -219,7 +249,21 @@ impl KeyTable {
         use KeyCode::{Down, End, Enter, Esc, PageDown, PageUp, Tab, Up};
         use When::*;
         let mut bindings = vec![
-            row(vec![ch('q')], "q", "quit", Quit, Always, ESSENTIAL),
+            // Ctrl-C quits from everywhere, a plugin pane included.
+            row(
+                vec![
+                    ch('q'),
+                    KeyEvent {
+                        ctrl: true,
+                        ..ch('c')
+                    },
+                ],
+                "q",
+                "quit",
+                Quit,
+                Always,
+                ESSENTIAL,
+            ),
             row(
                 vec![key(Esc), ch('?')],
                 "Esc",
@@ -283,6 +327,19 @@ impl KeyTable {
             ),
             row(vec![ch('G'), key(End)], "G", "live", ToLive, Paused, MOVE),
         ]);
+        // The wheel scrolls the history (the runtime turns it into
+        // `Msg::Wheel`): listed for the help overlay, no key of its own.
+        bindings.push(Binding {
+            also: "wheel".into(),
+            ..row(
+                Vec::new(),
+                "",
+                "scroll history",
+                HistoryPage(0),
+                LiveShown,
+                LAYOUT,
+            )
+        });
         bindings.extend(arrows("move", MoveTile, Overview));
         bindings.extend([
             row(vec![key(Enter)], "Enter", "open", OpenTile, Overview, MOVE),
@@ -340,12 +397,6 @@ impl KeyTable {
     /// The action a key triggers here, if any. Ctrl-C always quits, so a
     /// person can leave even when a plugin pane holds the keyboard.
     pub fn action(&self, key: &KeyEvent, cx: KeyContext) -> Option<Action> {
-        if key.ctrl && key.code == KeyCode::Char('c') {
-            return Some(Action::Quit);
-        }
-        if key.ctrl || key.alt {
-            return None;
-        }
         self.bindings
             .iter()
             .find(|b| b.when.applies(cx) && b.keys.contains(key))
@@ -362,17 +413,34 @@ impl KeyTable {
             .collect()
     }
 
-    /// The help overlay's lines: every labelled binding, grouped under the
-    /// situation it applies in, in table order. The same rows as the footer,
-    /// so help cannot describe a key that does nothing.
+    /// The help overlay's lines: every binding with every key that
+    /// triggers it (`G/End`, `q/Ctrl-C`, `←/h →/l ↑/k ↓/j`, the wheel),
+    /// grouped under the situation it applies in, in table order. A row
+    /// without words of its own (the other direction of a move) joins the
+    /// row above it. The same rows the keys are dispatched from, so help
+    /// cannot leave a key out or describe one that does nothing.
     pub fn help_lines(&self) -> Vec<(String, Vec<(String, String)>)> {
         let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        for b in self.bindings.iter().filter(|b| !b.label.is_empty()) {
+        for b in &self.bindings {
+            let mut names: Vec<String> = b.keys.iter().map(key_name).collect();
+            if !b.also.is_empty() {
+                names.push(b.also.clone());
+            }
+            let keys = names.join("/");
             let title = b.when.describe().to_owned();
-            let entry = (b.label.clone(), b.hint.clone());
-            match groups.iter_mut().find(|(t, _)| *t == title) {
-                Some((_, rows)) => rows.push(entry),
-                None => groups.push((title, vec![entry])),
+            let group = match groups.iter_mut().find(|(t, _)| *t == title) {
+                Some((_, rows)) => rows,
+                None => {
+                    groups.push((title, Vec::new()));
+                    &mut groups.last_mut().expect("just pushed").1
+                }
+            };
+            match group.last_mut() {
+                Some((last, _)) if b.hint.is_empty() => {
+                    last.push(' ');
+                    last.push_str(&keys);
+                }
+                _ => group.push((keys, b.hint.clone())),
             }
         }
         groups
@@ -503,8 +571,10 @@ mod tests {
                 if !b.label.is_empty() {
                     assert!(hints.contains(&(b.label.as_str(), b.hint.as_str())));
                 }
+                // The wheel's row has no key: the runtime sends its notches.
                 assert!(
-                    b.keys.iter().any(|k| table.action(k, cx) == Some(b.action)),
+                    b.keys.is_empty()
+                        || b.keys.iter().any(|k| table.action(k, cx) == Some(b.action)),
                     "{:?} is shadowed in {cx:?}",
                     b.action
                 );
@@ -529,15 +599,43 @@ mod tests {
     }
 
     #[test]
-    fn help_lists_every_labelled_binding_once() {
+    fn help_lists_every_labelled_binding_once_and_every_key_of_every_binding() {
         let table = KeyTable::new(&[pane("hello", 'E', None)]);
-        let listed: usize = table.help_lines().iter().map(|(_, rows)| rows.len()).sum();
-        let labelled = table
+        let help = table.help_lines();
+        let listed: usize = help.iter().map(|(_, rows)| rows.len()).sum();
+        let described = table
             .bindings()
             .iter()
-            .filter(|b| !b.label.is_empty())
+            .filter(|b| !b.hint.is_empty())
             .count();
-        assert_eq!(listed, labelled);
+        assert_eq!(listed, described);
+        for b in table.bindings() {
+            let (_, rows) = help
+                .iter()
+                .find(|(title, _)| title == b.when.describe())
+                .unwrap();
+            for k in &b.keys {
+                let name = key_name(k);
+                assert!(
+                    rows.iter()
+                        .any(|(keys, _)| keys.split([' ', '/']).any(|n| n == name)),
+                    "{name} ({:?}) missing from help: {rows:?}",
+                    b.action
+                );
+            }
+        }
+        let all: Vec<String> = help
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|(keys, what)| format!("{keys} {what}")))
+            .collect();
+        for wanted in [
+            "G/End live",
+            "q/Ctrl-C quit",
+            "←/h →/l ↑/k ↓/j pan",
+            "wheel scroll history",
+        ] {
+            assert!(all.iter().any(|l| l == wanted), "{wanted:?} not in {all:?}");
+        }
     }
 
     #[test]

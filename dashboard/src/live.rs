@@ -180,13 +180,30 @@ pub fn cells_to_buffer(rows: &CellRows) -> Buffer {
                 continue;
             }
             let target = &mut buffer[(x as u16, y as u16)];
-            if !cell.text.is_empty() {
-                target.set_symbol(&cell.text);
+            let shown = unjoined(&cell.text);
+            if !shown.is_empty() {
+                target.set_symbol(&shown);
             }
             target.set_style(cell_style(cell));
         }
     }
     buffer
+}
+
+/// A cell's text without the characters that make a terminal join it with
+/// its neighbours or widen it: the zero-width joiner (`👨‍👩‍👧` is three
+/// wide cells to the emulator, one glyph to a terminal that sees the
+/// joiners) and the emoji presentation selector (`❤️`, one cell here, two
+/// on many terminals). Either would make the terminal's columns disagree
+/// with the cells ratatui believes it wrote, leaving an earlier frame's
+/// letters on screen. `snapshot` keeps them: this is only how they are drawn.
+fn unjoined(text: &str) -> std::borrow::Cow<'_, str> {
+    const JOINING: [char; 2] = ['\u{200d}', '\u{fe0f}'];
+    if text.contains(JOINING) {
+        text.replace(JOINING, "").into()
+    } else {
+        text.into()
+    }
 }
 
 fn cell_style(cell: &Cell) -> Style {
@@ -628,6 +645,29 @@ mod tests {
             ts: String::new(),
             body: EventBody::Output { data: data.into() },
         }
+    }
+
+    #[test]
+    fn a_zwj_emoji_is_drawn_cell_by_cell_with_nothing_a_terminal_would_join() {
+        let mut r = ScreenReplay::new(12, 1);
+        r.apply(&output(
+            "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}x\u{2764}\u{fe0f}y",
+        ));
+        let b = LiveSnapshot::of_replay(ID, &r).screen;
+        // The emulator gives each emoji two cells. A joiner left in a cell
+        // would make the real terminal draw the family as one two-column
+        // glyph, so everything after it lands four columns early and the
+        // cells ratatui believes written keep an earlier frame's letters.
+        let mut x = 0;
+        while x < b.area.width {
+            let symbol = b[(x, 0)].symbol();
+            assert!(
+                !symbol.contains(['\u{200d}', '\u{fe0f}']),
+                "cell {x}: {symbol:?}"
+            );
+            x += u16::try_from(ratatui::text::Span::raw(symbol).width().max(1)).unwrap();
+        }
+        assert_eq!(text(&b), ["\u{1f468} \u{1f469} \u{1f467} x\u{2764}y"]);
     }
 
     #[test]

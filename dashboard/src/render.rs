@@ -126,12 +126,15 @@ fn focus_block(title: Line<'static>, focused: bool) -> Block<'static> {
         .title(title)
 }
 
-/// The list's title: how many Sessions, in the scope's words.
+/// The list's title: how many Sessions, in the scope's words. A row kept
+/// after its Session left the listing is not counted, nor, in the Active
+/// scope, one whose Session has ended since it was listed.
 fn sessions_title(state: &State) -> String {
     let n = state
         .rows()
         .iter()
         .filter(|r| state.pinned.as_deref() != Some(r.session_id.as_str()))
+        .filter(|r| state.scope_all || r.is_active())
         .count();
     if state.scope_all {
         counted(n, "Session")
@@ -161,7 +164,13 @@ fn render_sessions(state: &State, area: Rect, frame: &mut Frame) {
         return;
     }
     let inner_width = usize::from(area.width.saturating_sub(2));
-    let columns = list_columns(inner_width);
+    // STATUS is as wide as its longest text (`destroyed (SIGKILL)`), never cut.
+    let status_width = rows
+        .iter()
+        .map(|r| width(&r.status_text()))
+        .max()
+        .unwrap_or(0);
+    let columns = list_columns(inner_width, status_width);
     let header = Row::new(columns.iter().map(|c| c.title)).style(Style::new().bold());
     let body = rows.iter().enumerate().map(|(i, r)| {
         let cells = columns.iter().map(|c| {
@@ -248,8 +257,11 @@ impl Column {
 
 /// The list's columns for an inner width: the full set on wide lists,
 /// fewer on narrow ones. STATUS and AGE always keep their whole width
-/// (`exited (0)`, `37s ago`); NAME and COMMAND give way, with an ellipsis.
-fn list_columns(inner: usize) -> Vec<Column> {
+/// (STATUS grows to `status_width`, its longest text, e.g. `destroyed
+/// (SIGKILL)`; AGE is `37s ago`); NAME and COMMAND give way, with an
+/// ellipsis.
+fn list_columns(inner: usize, status_width: usize) -> Vec<Column> {
+    let status = u16::try_from(status_width).unwrap_or(u16::MAX).max(12);
     let col = |title, fixed, min, kind| Column {
         title,
         fixed,
@@ -261,21 +273,21 @@ fn list_columns(inner: usize) -> Vec<Column> {
         vec![
             col("ID", 26, 0, ColumnKind::Id),
             col("NAME", 16, 0, ColumnKind::Name),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
             col("COMMAND", 0, 8, ColumnKind::Command),
         ]
     } else if inner >= 60 {
         vec![
             col("NAME", 20, 0, ColumnKind::NameOrId),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
             col("COMMAND", 0, 8, ColumnKind::Command),
         ]
     } else {
         vec![
             col("NAME", 0, 6, ColumnKind::NameOrId),
-            col("STATUS", 12, 0, ColumnKind::Status),
+            col("STATUS", status, 0, ColumnKind::Status),
             col("AGE", 8, 0, ColumnKind::Age),
         ]
     };
@@ -550,6 +562,23 @@ fn render_tile(
     blit_screen(l, (0, first), inner, frame.buffer_mut());
 }
 
+/// The first row of a Session's screen the Live View shows when it opens:
+/// the rows that matter most end the view (the cursor's row, or the last
+/// one written), so a tall Session opens at its prompt, not at its top.
+pub fn opening_row(state: &State, live: &LiveSnapshot) -> u16 {
+    let area = Rect::new(0, 0, state.size.0, state.size.1);
+    let [body, _] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let [_, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+    let view = if state.maximised {
+        main
+    } else {
+        main_areas(state, main).1
+    };
+    let shown = view.height.saturating_sub(2).max(1);
+    let last = last_used_row(&live.screen).max(live.cursor.map_or(0, |c| c.1));
+    (last + 1).saturating_sub(shown)
+}
+
 /// The last row of a screen with anything on it (0 when it is blank).
 fn last_used_row(screen: &Buffer) -> u16 {
     (0..screen.area.height)
@@ -558,22 +587,56 @@ fn last_used_row(screen: &Buffer) -> u16 {
         .unwrap_or(0)
 }
 
-/// The help overlay, written from the key table (the footer's source too).
+/// The help overlay, written from the key table (the footer's source too):
+/// one column when it fits the terminal's height, else two, groups kept
+/// whole.
 fn render_help(state: &State, area: Rect, frame: &mut Frame) {
-    let mut lines: Vec<Line> = Vec::new();
-    for (title, rows) in state.keys.help_lines() {
-        lines.push(Line::from(Span::styled(title, Style::new().bold())));
-        for (keys, what) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<10}"), Style::new().fg(Color::Cyan)),
-                Span::raw(what),
-            ]));
+    let groups = state.keys.help_lines();
+    let keys_width = groups
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|(keys, _)| width(keys)))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let blocks: Vec<Vec<Line>> = groups
+        .into_iter()
+        .map(|(title, rows)| {
+            let mut lines = vec![Line::from(Span::styled(title, Style::new().bold()))];
+            for (keys, what) in rows {
+                let pad = " ".repeat(keys_width.saturating_sub(width(&keys)));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {keys}{pad}"), Style::new().fg(Color::Cyan)),
+                    Span::raw(what),
+                ]));
+            }
+            lines
+        })
+        .collect();
+    let note = Line::from("The dashboard only reads: it never types into a Session.").dim();
+    let total: usize = blocks.iter().map(Vec::len).sum::<usize>();
+    let column_width = (keys_width + 2 + 18).max(30);
+    let two =
+        total + 4 > usize::from(area.height) && usize::from(area.width) >= 2 * column_width + 3;
+    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
+    let half = total.div_ceil(2);
+    for block in blocks {
+        if two
+            && columns.len() == 1
+            && columns[0].len() + block.len() > half
+            && !columns[0].is_empty()
+        {
+            columns.push(Vec::new());
         }
+        columns.last_mut().expect("one column").extend(block);
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from("The dashboard only reads: it never types into a Session.").dim());
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 60.min(area.width);
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    // The keys, a blank line, the note, and the borders.
+    let height = (rows + 4).min(area.height);
+    let width = if two {
+        (2 * column_width as u16 + 3).min(area.width)
+    } else {
+        60.min(area.width)
+    };
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -581,10 +644,17 @@ fn render_help(state: &State, area: Rect, frame: &mut Frame) {
         height,
     };
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(focus_block(Line::from("Keys · Esc or ? closes"), true)),
-        popup,
-    );
+    let block = focus_block(Line::from("Keys · Esc or ? closes"), true);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [keys, note_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(inner);
+    frame.render_widget(Paragraph::new(vec![Line::from(""), note]), note_area);
+    let n = columns.len() as u32;
+    let parts = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(keys);
+    for (column, part) in columns.into_iter().zip(parts.iter()) {
+        frame.render_widget(Paragraph::new(column), *part);
+    }
 }
 
 /// Untrusted text (names, commands, paths, error messages) escaped for
@@ -659,12 +729,19 @@ fn render_footer(state: &State, area: Rect, frame: &mut Frame) {
     let room = room.saturating_sub(usize::from(state.message.is_some()));
     let mut hints: Vec<Span> = Vec::new();
     if let Some(o) = &state.overlay {
-        let quit = if o.text_input() {
-            "Ctrl-C quits"
-        } else {
-            "q quits"
+        // The pane's own hints when it gives them (the one footer line).
+        let given = o.frame.as_ref().and_then(|f| f.footer.as_deref());
+        let hint = match given.filter(|_| o.error.is_none()) {
+            Some(keys) => cut_to_width(&format!(" {}", printable(keys)), room),
+            None => {
+                let quit = if o.text_input() {
+                    "Ctrl-C quits"
+                } else {
+                    "q quits"
+                };
+                format!(" {} · {quit}", printable(&o.pane.spec.title))
+            }
         };
-        let hint = format!(" {} · {quit}", printable(&o.pane.spec.title));
         if width(&hint) <= room {
             hints.push(Span::raw(hint));
         }

@@ -33,6 +33,7 @@ const SA_BUILD: &str = "01JDA0000000000000000BUILD";
 const SB: &str = "01JDBBBBBBBBBBBBBBBBBBBBBB";
 const SB_OLD: &str = "01JDB0000000000000000000OL";
 const SC_ROW: &str = "01JDC00000000000000000R0W1";
+const SD_TALL: &str = "01JDD0000000000000000TALL1";
 const CREATED: &str = "2026-11-24T03:50:00.000Z";
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -112,6 +113,15 @@ impl Homes {
                 command: "sh",
                 size: (2, 1),
                 output: "hi".into(),
+                exit: None,
+            },
+            SessionSpec {
+                home: "d",
+                id: SD_TALL,
+                name: "tall",
+                command: "sh",
+                size: (40, 1000),
+                output: (1..=995).map(|i| format!("row {i}\r\n")).collect::<String>() + "$ ",
                 exit: None,
             },
         ] {
@@ -198,6 +208,8 @@ struct FakeHost {
     picker: bool,
     /// Sessions `sessions.list` no longer reports as running (they ended).
     ended: Mutex<BTreeSet<String>>,
+    /// Sessions `sessions.list` reports as destroyed.
+    destroyed: Mutex<BTreeSet<String>>,
     calls: Mutex<Vec<Value>>,
     pickers: Mutex<Vec<Picker>>,
     pane_log: Mutex<Vec<String>>,
@@ -218,6 +230,7 @@ impl FakeHost {
                 .collect(),
             picker,
             ended: Mutex::default(),
+            destroyed: Mutex::default(),
             calls: Mutex::default(),
             pickers: Mutex::default(),
             pane_log: Mutex::default(),
@@ -225,10 +238,20 @@ impl FakeHost {
     }
 
     fn listing(&self, home: &str, all: bool) -> Vec<Value> {
-        let which = self.homes.iter().find(|(p, _)| p == home).map(|(_, h)| *h);
+        // Home d (one 1000-row Session) is listed but not registered, so
+        // the picker's frames show only a, b and c.
+        let which = self
+            .homes
+            .iter()
+            .find(|(p, _)| p == home)
+            .map(|(_, h)| *h)
+            .or_else(|| home.ends_with("/homes/d").then_some("d"));
         let ended = self.ended.lock().unwrap();
+        let destroyed = self.destroyed.lock().unwrap();
         let status = |id: &str| {
-            if ended.contains(id) {
+            if destroyed.contains(id) {
+                "destroyed"
+            } else if ended.contains(id) {
                 "exited"
             } else {
                 "running"
@@ -249,6 +272,7 @@ impl FakeHost {
                 row(SB_OLD, "old", "exited", "true"),
             ],
             Some("c") => vec![row(SC_ROW, "tiny", "running", "sh")],
+            Some("d") => vec![row(SD_TALL, "tall", "running", "sh")],
             _ => vec![],
         };
         rows.into_iter()
@@ -352,9 +376,7 @@ impl DashboardHost for FakeHost {
                 let pickers = self.pickers.lock().unwrap();
                 let picker = &pickers[0];
                 let now = agent_tty_core::time::parse_iso(CREATED).unwrap();
-                let mut frame = PaneFrame::from_buffer(&picker.render(w, h, now));
-                frame.text_input = picker.typing();
-                Ok(frame)
+                Ok(picker.frame(w, h, now))
             }
             "broken" => panic!("the broken pane cannot draw"),
             _ => Ok(PaneFrame {
@@ -695,7 +717,19 @@ fn help_lists_the_keys_of_the_footer() {
         d.keys("?");
         let screen = d.screen();
         insta::assert_snapshot!("help", screen);
-        for label in ["PgUp/PgDn", "overview", "active/all", "Hello", "close help"] {
+        // Every key, not only the footer's: End, Ctrl-C, h/l, the wheel.
+        for label in [
+            "PgUp PgDn",
+            "overview",
+            "active/all",
+            "Hello",
+            "close help",
+            "G/End",
+            "q/Ctrl-C",
+            "←/h →/l ↑/k ↓/j",
+            "wheel",
+            "The dashboard only reads",
+        ] {
             assert!(screen.contains(label), "{label} missing from\n{screen}");
         }
         d.keys("a");
@@ -942,6 +976,8 @@ fn an_ended_session_stays_selected_with_its_exit_then_collected() {
 #[case("01JDBB", Some(SB), false)]
 #[case("01JDB", Some(SB), false)]
 #[case("01JDZZ", Some(SB), false)]
+#[case("tests", Some(SB), false)]
+#[case("old", Some(SB_OLD), true)]
 fn session_prefixes_select_and_widen_only_when_needed(
     #[case] prefix: &'static str,
     #[case] selected: Option<&str>,
@@ -1082,4 +1118,87 @@ fn narrow_footers_drop_whole_hints(#[case] width: u16, #[case] expected: &str) {
         d.send(Msg::Resize(width, 24));
         assert_eq!(d.footer(), expected);
     });
+}
+
+#[test]
+fn an_ended_session_reads_ended_in_its_row_and_count_before_any_listing_says_so() {
+    dash(Setup::default(), |d| {
+        d.homes.append(
+            "a",
+            SA,
+            EventBody::Exit {
+                exit_code: Some(7),
+                exit_signal: None,
+            },
+        );
+        d.wait_until("the exit", |a| {
+            a.state.live.as_ref().is_some_and(|l| l.exit.is_some())
+        });
+        let row = |screen: &str| {
+            screen
+                .lines()
+                .find(|l| l.contains(SA))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let screen = d.screen();
+        assert!(row(&screen).contains("exited (7)"), "{screen}");
+        assert!(screen.contains("1 Active Session"), "{screen}");
+        // The Active listing drops it (it ended); the row kept for the
+        // person watching still says how it stands, however often it is
+        // listed: ended, then destroyed.
+        d.host.destroyed.lock().unwrap().insert(SA.into());
+        for _ in 0..3 {
+            d.send(Msg::Tick(now()));
+        }
+        let screen = d.screen();
+        assert!(row(&screen).contains("destroyed"), "{screen}");
+        assert!(!row(&screen).contains("running"), "{screen}");
+        assert!(screen.contains("1 Active Session"), "{screen}");
+        assert_eq!(d.selected().as_deref(), Some(SA), "still selected");
+    });
+}
+
+#[test]
+fn status_is_never_cut_while_command_has_room() {
+    dash(
+        Setup {
+            size: (120, 30),
+            home: "b",
+            all: true,
+            ..Setup::default()
+        },
+        |d| {
+            if let Listing::Loaded(rows) = &mut d.app.state.listing {
+                let old = rows.iter_mut().find(|r| r.session_id == SB_OLD).unwrap();
+                old.status = "destroyed".into();
+                old.exit_code = None;
+                old.exit_signal = Some("SIGKILL".into());
+            }
+            let screen = d.screen();
+            assert!(screen.contains("destroyed (SIGKILL)"), "{screen}");
+            assert!(screen.contains("cargo test"), "{screen}");
+        },
+    );
+}
+
+#[test]
+fn a_tall_sessions_live_view_opens_at_its_prompt() {
+    dash(
+        Setup {
+            home: "d",
+            ..Setup::default()
+        },
+        |d| {
+            assert_eq!(d.selected().as_deref(), Some(SD_TALL));
+            let screen = d.screen();
+            assert!(screen.contains("row 995"), "{screen}");
+            assert!(screen.contains("│$"), "the prompt: {screen}");
+            assert!(!screen.contains("row 1 "), "{screen}");
+            // Panning moves from there: up one row shows the row above.
+            d.press(KeyCode::Tab);
+            d.press(KeyCode::Up);
+            assert!(d.screen().contains("row 994"));
+        },
+    );
 }

@@ -68,7 +68,13 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         json: matches.get_flag("json"),
         no_color: matches.get_flag("no-color"),
     };
-    let context = match context(&matches, mode) {
+    // What needs no Home never reads one: a Home with a broken
+    // `config.json` must not stop `version` (its flags are still checked).
+    let needs_home = !matches!(
+        matches.subcommand_name(),
+        Some("version" | "plugins" | "completions")
+    );
+    let context = match context(&matches, mode, needs_home) {
         Ok(c) => c,
         Err(e) => return output::failure(mode, "agent-tty", &e),
     };
@@ -101,7 +107,14 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
                 Err(e) => output::failure(mode, &name, &e),
             }
         }
+        _ => {}
+    }
+    match path.first().map(String::as_str) {
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
+        Some("doctor") => {
+            let out = crate::doctor::run(set, &context, leaf.get_flag("verbose"));
+            return output::success(mode, &name, &out);
+        }
         _ => {}
     }
     let Some((plugin, spec)) = set.command(&path) else {
@@ -194,6 +207,9 @@ fn debug_log(context: &CommandContext, message: &str, details: &serde_json::Valu
         eprintln!("[agent-tty] debug: {message} {details}");
     }
 }
+
+/// The commands the host runs itself.
+const BUILT_INS: &[&str] = &["version", "plugins", "completions", "dashboard", "doctor"];
 
 /// The global options that take a value, so pre-parsing skips the value
 /// (`--profile lifecycle list` names `list`, not `lifecycle`).
@@ -349,15 +365,6 @@ fn build_cli(set: &PluginSet) -> Command {
     let mut root = Command::new("agent-tty")
         .version(VERSION)
         .about("Real, long-lived PTY terminal sessions for AI coding agents and people.")
-        .before_help(
-            "MANDATORY FOR CODING AGENTS: read the `agent-tty` skill first \
-             (`agent-tty skills get agent-tty`); it teaches the create → run → wait → \
-             snapshot → destroy loop and the error codes.",
-        )
-        .after_help(
-            "Skills: `agent-tty skills list` shows the bundled skills; \
-             `agent-tty skills get <name>` prints one.",
-        )
         .subcommand_required(false)
         .disable_version_flag(false)
         .args_override_self(true)
@@ -410,14 +417,26 @@ fn build_cli(set: &PluginSet) -> Command {
         )
         .subcommand(crate::completions::command())
         .subcommand(
+            Command::new("doctor")
+                .about(
+                    "Check that this machine can run Sessions (plugins, PTY, sockets, Home, \
+                     registry, engine)",
+                )
+                .arg(
+                    Arg::new("verbose")
+                        .long("verbose")
+                        .action(ArgAction::SetTrue)
+                        .help("Also show how long each check took"),
+                ),
+        )
+        .subcommand(
             Command::new("dashboard")
                 .about("Open the read-only Session Dashboard (needs a terminal)")
                 .visible_alias("d")
                 .arg(
-                    Arg::new("session")
-                        .long("session")
-                        .value_name("ID")
-                        .help("Select this Session at start (its id or the start of it)"),
+                    Arg::new("session").long("session").value_name("ID").help(
+                        "Select this Session at start (its id, the start of it, or its name)",
+                    ),
                 )
                 .arg(
                     Arg::new("all")
@@ -426,6 +445,20 @@ fn build_cli(set: &PluginSet) -> Command {
                         .help("Start with all Sessions, not only the Active ones"),
                 ),
         );
+    // The skills are served by the skills plugin: only point at them when
+    // it is there to serve them.
+    if set.by_name("skills").is_some() {
+        root = root
+            .before_help(
+                "MANDATORY FOR CODING AGENTS: read the `agent-tty` skill first \
+                 (`agent-tty skills get agent-tty`); it teaches the create → run → wait → \
+                 snapshot → destroy loop and the error codes.",
+            )
+            .after_help(
+                "Skills: `agent-tty skills list` shows the bundled skills; \
+                 `agent-tty skills get <name>` prints one.",
+            );
+    }
     for plugin in &set.loaded {
         for group in &plugin.description.groups {
             if root.find_subcommand(&group.name).is_none() {
@@ -438,6 +471,15 @@ fn build_cli(set: &PluginSet) -> Command {
             }
         }
         for spec in &plugin.description.commands {
+            // The host's own commands win (an older sessions plugin still
+            // declares `doctor`, which the host now runs itself).
+            if spec
+                .path
+                .first()
+                .is_some_and(|word| BUILT_INS.contains(&word.as_str()))
+            {
+                continue;
+            }
             root = mount(root, spec, &spec.path);
         }
     }
@@ -620,8 +662,14 @@ fn collect_args(spec: &CommandSpec, m: &ArgMatches) -> Map<String, Value> {
 ///
 /// A Home that cannot be found at all (no `$HOME`, nothing explicit) is not
 /// an error here: commands that need no Home (`version`, `plugins`) still
-/// run, and the others report it through [`CommandContext::home`].
-fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, PluginError> {
+/// run, and the others report it through [`CommandContext::home`]. Those
+/// commands do not read the Home's `config.json` either (`read_config`
+/// false): a broken one is the Home's problem, not theirs.
+fn context(
+    matches: &ArgMatches,
+    mode: OutputMode,
+    read_config: bool,
+) -> Result<CommandContext, PluginError> {
     use agent_tty_core::config::{read_trusted_home_config, LOG_LEVELS, RENDERERS};
     let text = |name: &str| matches.get_one::<String>(name).map(String::as_str);
     let env = |name: &str| std::env::var(name).ok();
@@ -635,14 +683,8 @@ fn context(matches: &ArgMatches, mode: OutputMode) -> Result<CommandContext, Plu
             Err(e) if explicit => return Err(e.into()),
             Err(e) => (None, Some(e.to_string())),
         };
-    // Commands that use no Home read none (a FIFO or hostile `config.json`
-    // cannot touch `version`).
-    let reads_home = !matches!(
-        matches.subcommand_name(),
-        None | Some("version" | "plugins" | "completions")
-    );
     let config = match &home {
-        Some(h) if reads_home => read_trusted_home_config(Path::new(&h.path))?,
+        Some(h) if read_config => read_trusted_home_config(Path::new(&h.path))?,
         _ => Default::default(),
     };
     let log_level = text("log-level")

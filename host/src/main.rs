@@ -7,6 +7,7 @@ mod cli;
 mod completions;
 mod dashboard;
 mod discovery;
+mod doctor;
 mod elf;
 mod loader;
 mod output;

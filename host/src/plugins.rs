@@ -42,7 +42,6 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("batch", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
-    ("doctor", "sessions"),
     ("_host", "sessions"),
     ("home", "registry"),
     ("gc", "gc-sweeper"),
@@ -60,6 +59,23 @@ pub fn well_known() -> serde_json::Value {
         .iter()
         .map(|(word, plugin)| serde_json::json!({ "command": word, "plugin": plugin }))
         .collect()
+}
+
+/// agent-tty's own command plugins, in [`WELL_KNOWN`]'s order, each with
+/// the commands it serves (hidden ones and aliases left out), for
+/// `doctor`'s report of what is missing.
+pub fn well_known_plugins() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut plugins: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for &(word, plugin) in WELL_KNOWN {
+        if word.starts_with('_') || word == "ls" {
+            continue;
+        }
+        match plugins.iter_mut().find(|(p, _)| *p == plugin) {
+            Some((_, words)) => words.push(word),
+            None => plugins.push((plugin, vec![word])),
+        }
+    }
+    plugins
 }
 
 /// How [`init`] learns what each plugin offers.

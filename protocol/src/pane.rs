@@ -96,6 +96,12 @@ pub struct PaneFrame {
     /// `q` quits from every view. Absent in older plugins' frames (false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub text_input: bool,
+    /// The pane's key hints (`j/k move · Enter open · Esc back`), drawn in
+    /// the dashboard's one footer line instead of its generic `<title> · q
+    /// quits`, so a pane needs no hint line of its own. Absent in older
+    /// plugins' frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
 }
 
 /// One row of styled text.
@@ -312,7 +318,7 @@ mod ratatui_bridge {
             }
             PaneFrame {
                 lines,
-                text_input: false,
+                ..PaneFrame::default()
             }
         }
     }

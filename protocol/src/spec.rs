@@ -452,6 +452,18 @@ impl CommandOutput {
         CommandOutput::new(result, human)
     }
 
+    /// Puts the warnings into the result as well, as `warnings` (an object
+    /// result only; none when there are none). The host prints warnings on
+    /// stderr, which a script reading `--json` does not parse: a warning it
+    /// must act on (a damaged Event Log, an unreadable Home Registry)
+    /// belongs in the result too.
+    pub fn with_warnings_in_result(mut self) -> Self {
+        if let (false, Value::Object(result)) = (self.warnings.is_empty(), &mut self.result) {
+            result.insert("warnings".into(), Value::from(self.warnings.clone()));
+        }
+        self
+    }
+
     /// The value `serde_json::to_value(&output)` gives, built by moving
     /// `result` and the text in rather than copying them: `home list` or
     /// `gc` over a thousand Homes answer a result of thousands of objects,

@@ -56,3 +56,15 @@ fn from_value_is_serdes(#[case] value: Value) {
         (m, e) => panic!("moved {m:?} but serde {e:?}"),
     }
 }
+
+#[test]
+fn warnings_go_into_an_object_result_only_when_there_are_some() {
+    let out = full().with_warnings_in_result();
+    assert_eq!(out.result["warnings"], json!(["careful"]));
+    assert_eq!(out.warnings, ["careful"], "still printed on stderr");
+    let quiet = CommandOutput::new(json!({"a": 1}), "").with_warnings_in_result();
+    assert_eq!(quiet.result, json!({"a": 1}));
+    let mut list = CommandOutput::new(json!([1]), "");
+    list.warnings.push("x".into());
+    assert_eq!(list.with_warnings_in_result().result, json!([1]));
+}

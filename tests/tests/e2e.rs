@@ -16,6 +16,9 @@ mod e2e {
     mod hostile_files;
     mod install;
     mod interop;
+    mod names;
+    mod nothing_silent;
+    mod papercuts;
     mod permissions;
     mod plugin_loading;
     mod registry;

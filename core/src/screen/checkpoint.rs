@@ -32,6 +32,7 @@
 
 use super::engine::{self, Engine, Mirror};
 use super::{replay_size, ExitInfo, ScreenReplay, ShownOutput};
+use crate::event_log::Skipped;
 use alacritty_terminal::grid::{Cursor, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line, Point};
 use alacritty_terminal::term::cell::Cell;
@@ -50,7 +51,7 @@ pub const CHECKPOINT_FILE: &str = "screen.checkpoint";
 pub const CHECKPOINT_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 const MAGIC: &[u8; 16] = b"agent-tty screen";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// Checkpoints are the engine's own structures: another version of it may
 /// lay them out differently.
 const ENGINE: &str = "alacritty_terminal 0.26";
@@ -199,6 +200,9 @@ struct Saved<G = Grid<Cell>> {
     active_charset: u8,
     echo: ShownOutput,
     exit: Option<(Option<i32>, Option<String>)>,
+    /// What the reads up to the offset skipped, still reported after a
+    /// resume.
+    skipped: Skipped,
 }
 
 impl Saved<GridShape> {
@@ -343,6 +347,26 @@ enum Frame<'a> {
     Damaged,
 }
 
+/// What the usable checkpoint beside `log` covers, without restoring it:
+/// the log offset, the last `seq` applied there and what the reads up to it
+/// skipped (for counting a log's events without reading all of it). Read as
+/// [`restore`] reads it; only the plain numbers are decoded.
+pub(super) fn covered(log: &Path) -> Option<(u64, Option<u64>, Skipped)> {
+    let path = log.with_file_name(CHECKPOINT_FILE);
+    let bytes = crate::safe_fs::read_home_file(&path, MAX_CHECKPOINT_BYTES).ok()?;
+    let Frame::Intact(payload) = frame(&bytes) else {
+        return None;
+    };
+    let saved: Saved<GridShape> = postcard::from_bytes(payload).ok()?;
+    if saved.engine != ENGINE
+        || !saved.is_valid()
+        || tail_hash(log, saved.log_offset) != Some(saved.tail_hash)
+    {
+        return None;
+    }
+    Some((saved.log_offset, saved.last_seq, saved.skipped))
+}
+
 /// Checks a checkpoint file's magic, format and checksum.
 fn frame(bytes: &[u8]) -> Frame<'_> {
     let Some((format, sum, payload)) = bytes.strip_prefix(MAGIC).and_then(|rest| {
@@ -427,6 +451,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         exit_code,
         exit_signal,
     });
+    replay.skipped = saved.skipped;
     replay.at_rest = true;
     Some(())
 }
@@ -469,6 +494,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
             .exit
             .as_ref()
             .map(|e| (e.exit_code, e.exit_signal.clone())),
+        skipped: replay.skipped.clone(),
     };
     if term.mode().contains(TermMode::ALT_SCREEN) && saved.main_screen.is_none() {
         return None;
@@ -702,6 +728,73 @@ mod tests {
         full.catch_up(&mut EventLogFollower::starting_at(&log, 0))
             .unwrap();
         (tmp, full.match_text())
+    }
+
+    #[test]
+    fn what_a_read_skipped_is_still_reported_after_resuming_from_its_checkpoint() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        writer.append(out("one\r\n")).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(b"garbage\n")
+            .unwrap();
+        writer.append(out("two")).unwrap();
+        let mut first = ScreenReplay::new(10, 3);
+        let mut follower = EventLogFollower::new(&log);
+        first.catch_up(&mut follower).unwrap();
+        assert_eq!(first.skipped().lines, 1);
+        assert!(save(&mut first, &log, follower.offset()));
+        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_some());
+        let mut resumed = ScreenReplay::new(10, 3);
+        resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
+        assert!(resumed.last_seq().is_some());
+        assert_eq!(resumed.skipped(), first.skipped());
+    }
+
+    #[test]
+    fn a_tally_counts_real_events_and_reads_only_past_the_checkpoint() {
+        use crate::screen::tally_events;
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        for i in 0..100 {
+            writer.append(out(&format!("line {i:>80}\r\n"))).unwrap();
+        }
+        let no_checkpoint = tally_events(&log).unwrap();
+        assert_eq!(
+            (no_checkpoint.events, no_checkpoint.last_seq),
+            (100, Some(99))
+        );
+        let mut r = ScreenReplay::new(10, 3);
+        let mut f = EventLogFollower::new(&log);
+        r.catch_up(&mut f).unwrap();
+        assert!(save(&mut r, &log, f.offset()));
+        // After the checkpoint: garbage, then a jump from 99 to 102.
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(b"garbage\n").unwrap();
+        file.write_all(
+            br#"{"seq":102,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"x"}}"#,
+        )
+        .unwrap();
+        file.write_all(b"\n").unwrap();
+        // Before it, far outside the hashed tail: a line a full read would
+        // call garbage. The tally never reads it.
+        let mut bytes = std::fs::read(&log).unwrap();
+        let first_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+        bytes[..first_end].fill(b'#');
+        std::fs::write(&log, &bytes).unwrap();
+        let tally = tally_events(&log).unwrap();
+        assert_eq!(tally.last_seq, Some(102));
+        assert_eq!(tally.events, 101, "seq 0..=99 and 102");
+        assert_eq!(tally.skipped.lines, 1);
+        assert_eq!(tally.skipped.missing_events, 2);
+        assert_eq!(tally.skipped.first_missing_seq, Some(100));
     }
 
     fn fresh_text(dir: &Path) -> String {

@@ -142,10 +142,7 @@ struct PickerPane {
 
 impl Pane for PickerPane {
     fn render(&mut self, _host: &Host, width: u16, height: u16) -> PaneFrame {
-        let mut frame =
-            PaneFrame::from_buffer(&self.picker.render(width, height, SystemTime::now()));
-        frame.text_input = self.picker.typing();
-        frame
+        self.picker.frame(width, height, SystemTime::now())
     }
 
     fn key(&mut self, host: &Host, key: &KeyEvent) -> PaneAction {

@@ -1,7 +1,7 @@
 //! The Home picker's state, keys and drawing, free of any host.
 
 use agent_tty_core::time::{parse_iso, relative_age};
-use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneAction};
+use agent_tty_plugin_api::{KeyCode, KeyEvent, PaneAction, PaneFrame};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -252,11 +252,10 @@ impl Picker {
     pub fn render(&self, width: u16, height: u16, now: SystemTime) -> Buffer {
         let area = Rect::new(0, 0, width, height);
         let mut buf = Buffer::empty(area);
-        let [title, filter, body, hints] = Layout::vertical([
+        let [title, filter, body] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Min(0),
-            Constraint::Length(1),
         ])
         .areas(area);
         let visible = self.visible();
@@ -294,13 +293,26 @@ impl Picker {
                 self.render_preview(preview, &mut buf, now);
             }
         }
-        let keys = if self.typing {
-            " type to filter · ↑/↓ move · Enter open · Esc clear filter"
-        } else {
-            " j/k move · Enter open · / filter · s sort · a active/all · Esc back · q quit"
-        };
-        Line::from(keys).dim().render(hints, &mut buf);
         buf
+    }
+
+    /// The picker's key hints, for the dashboard's footer line (the picker
+    /// draws none of its own, so the screen has one footer).
+    pub fn footer(&self) -> &'static str {
+        if self.typing {
+            "type to filter · ↑/↓ move · Enter open · Esc clear filter · Ctrl-C quit"
+        } else {
+            "j/k move · Enter open · / filter · s sort · a active/all · Esc back · q quit"
+        }
+    }
+
+    /// The pane's frame at this size: the drawing, whether the filter takes
+    /// the keys, and the footer's hints.
+    pub fn frame(&self, width: u16, height: u16, now: SystemTime) -> PaneFrame {
+        let mut frame = PaneFrame::from_buffer(&self.render(width, height, now));
+        frame.text_input = self.typing;
+        frame.footer = Some(self.footer().to_owned());
+        frame
     }
 
     /// How many rows the highlighted Home's preview has (one for a note).
@@ -566,6 +578,12 @@ mod tests {
         assert_eq!(p.wants_preview().as_deref(), Some("/w/homes/b"));
         preview(&mut p);
         insta::assert_snapshot!("picker_filtered", text(&p.render(90, 12, later())));
+        // Its hints go to the dashboard's footer, not into its drawing.
+        let frame = p.frame(90, 12, later());
+        assert!(frame.text_input);
+        assert_eq!(frame.footer.as_deref(), Some(p.footer()));
+        assert!(p.footer().contains("Esc clear filter"));
+        assert!(picker().footer().contains("Esc back · q quit"));
     }
 
     #[test]

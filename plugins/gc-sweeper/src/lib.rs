@@ -17,12 +17,13 @@ mod sweep;
 use agent_tty_core::home_scan::map_homes;
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_plugin_api::{
-    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation, Plugin,
-    PluginError,
+    export_plugin, ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, Host, Invocation,
+    Plugin, PluginError,
 };
 use options::Options;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use sweep::HomeSweep;
 
 /// The gc plugin.
 #[derive(Default)]
@@ -108,6 +109,17 @@ impl GcPlugin {
             report::result(&sweeps, options.dry_run),
             || report::human(&sweeps, options.dry_run),
         );
+        // The report stands (what was removed is gone), but a script must
+        // not read success when removals failed: the exit status is the
+        // storage error's, as for a failed write.
+        let failed: usize = sweeps.iter().map(HomeSweep::removals_failed).sum();
+        if failed > 0 {
+            warnings.push(format!(
+                "{} could not be removed; see the report above",
+                agent_tty_core::text::counted(failed, "Session")
+            ));
+            out.exit_code = ErrorCode::StorageWriteError.exit_code();
+        }
         out.warnings = warnings;
         Ok(out)
     }

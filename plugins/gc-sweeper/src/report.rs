@@ -130,6 +130,7 @@ mod tests {
             session_id: "01JD3Z6X8K4M2N5P7Q9R1S3T5V".into(),
             reason: "running: not Collectable".into(),
             routine: true,
+            removal_failed: false,
         });
         assert_eq!(human(&[quiet], false), "Nothing to collect.\n");
     }

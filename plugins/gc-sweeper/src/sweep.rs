@@ -46,6 +46,8 @@ pub struct Skip {
     /// An ordinary outcome (an Active Session, one filtered out by an
     /// option) rather than something a person should look at.
     pub routine: bool,
+    /// gc tried to remove it and could not (all or part of its files stay).
+    pub removal_failed: bool,
 }
 
 /// What gc did (or, in a dry run, would do) in one Home.
@@ -69,6 +71,11 @@ pub struct HomeSweep {
 }
 
 impl HomeSweep {
+    /// How many removals gc attempted and could not complete.
+    pub fn removals_failed(&self) -> usize {
+        self.skipped.iter().filter(|s| s.removal_failed).count()
+    }
+
     /// Whether the sweep did anything a person should hear about.
     pub fn had_activity(&self) -> bool {
         !self.removed.is_empty() || self.deregistered || self.skipped.iter().any(|s| !s.routine)
@@ -107,6 +114,7 @@ pub(crate) fn sweep_home_with(home: &str, options: &Options, hooks: &Hooks<'_>) 
             session_id: String::new(),
             reason: format!("{what}; nothing was collected and the Home stays registered"),
             routine: false,
+            removal_failed: false,
         });
     };
     // The Home and its `sessions/` are opened once, never through a symlink,
@@ -177,6 +185,7 @@ pub(crate) fn sweep_home_with(home: &str, options: &Options, hooks: &Hooks<'_>) 
                          the next gc tries again"
                     ),
                     routine: false,
+                    removal_failed: true,
                 }),
             }
             continue;
@@ -220,6 +229,11 @@ fn collect(
         session_id: name.to_owned(),
         reason,
         routine,
+        removal_failed: false,
+    };
+    let failed = |reason: String| Skip {
+        removal_failed: true,
+        ..skip(reason, false)
     };
     // Opening with O_NOFOLLOW both tells a symlink apart (never followed)
     // and pins the directory for the trust check.
@@ -330,7 +344,7 @@ fn collect(
     let tombstone = tombstone_name(name);
     sessions
         .rename_child(raw, &tombstone)
-        .map_err(|e| skip(format!("could not be removed ({e})"), false))?;
+        .map_err(|e| failed(format!("could not be removed ({e})")))?;
     drop(pinned);
     match sessions.remove_tree(&tombstone) {
         Ok(bytes) => Ok(Collected {
@@ -339,13 +353,10 @@ fn collect(
         }),
         Err(e) => Ok(Collected {
             bytes: 0,
-            unfinished: Some(skip(
-                format!(
-                    "removed as a Session, but its files could not all be deleted ({e}); \
-                     the next gc finishes ({tombstone})"
-                ),
-                false,
-            )),
+            unfinished: Some(failed(format!(
+                "removed as a Session, but its files could not all be deleted ({e}); \
+                 the next gc finishes ({tombstone})"
+            ))),
         }),
     }
 }

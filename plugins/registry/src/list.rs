@@ -33,8 +33,10 @@ pub fn run(
     let mut out = CommandOutput::for_context(context, listing.to_json(verbose), || {
         render(&listing, all, verbose, SystemTime::now())
     });
+    // A script reading `--json` must be able to tell "no Homes" from "the
+    // registry could not be read".
     out.warnings.extend(listing.problem.clone());
-    out
+    out.with_warnings_in_result()
 }
 
 /// The human output: an aligned table with relative ages, then (verbose)

@@ -2,10 +2,11 @@
 //! implementation: no Node, no browser, but a PTY, sockets, a Home, the Home
 //! Registry, plugins and the terminal engine).
 //!
-//! Each check runs in turn and reports `{name, status: pass|fail|skip,
-//! message, durationMs}`; they are grouped as `environment`, `plugins` and
-//! `terminal`. `result.ok` is false when any check fails, and the command
-//! then exits 1 with a *successful* envelope, as 0.5's does.
+//! This plugin serves the checks that need it (`sessions.doctor`); the
+//! `doctor` command is the host's, so it still answers with no plugin
+//! installed (`host/src/doctor.rs`). Each check runs in turn and reports
+//! `{name, status: pass|fail|skip, message, durationMs}`, grouped as
+//! `environment` and `terminal`.
 //!
 //! **Nothing is left behind.** Directories that do not exist yet (the Home,
 //! the state directory, the socket directory) are not created: the check
@@ -13,7 +14,6 @@
 //! removing a temporary entry there. The PTY check's process is waited for;
 //! the socket check's socket is removed.
 
-use crate::lookup::home_of;
 use crate::pty_host::pty;
 use agent_tty_core::control;
 use agent_tty_core::event_log::{Event, EventBody};
@@ -21,7 +21,7 @@ use agent_tty_core::legacy_rpc;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::registry::registry_path_from_env;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_plugin_api::{ArgSpec, CommandOutput, CommandSpec, CommandTable, Host, Invocation};
+use agent_tty_plugin_api::{Capability, CommandContext, CommandTable, Host, PluginError};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -29,22 +29,12 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The host capability listing loaded and refused plugins.
-const HOST_PLUGINS: &str = "host.plugins";
+/// The capability the host's `doctor` calls for this plugin's checks.
+pub const CAPABILITY: &str = "sessions.doctor";
 
-/// `doctor`: its spec beside its handler (`doctor` below).
+/// The `sessions.doctor` capability (the host's `doctor` runs it).
 pub fn commands() -> CommandTable {
-    CommandTable::new().command(
-        CommandSpec::new(
-            &["doctor"],
-            "Check that this machine can run Sessions (PTY, sockets, Home, registry, plugins, engine)",
-        )
-        .arg(ArgSpec::flag(
-            "verbose",
-            "Also show how long each check took",
-        )),
-        |host, inv| Ok(doctor(host, inv)),
-    )
+    CommandTable::new().capability(Capability::new(CAPABILITY, doctor))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -56,35 +46,34 @@ enum Status {
 
 struct Check {
     name: &'static str,
-    label: String,
     status: Status,
     message: String,
     duration: Duration,
 }
 
-fn run(name: &'static str, label: &str, f: impl FnOnce() -> (Status, String)) -> Check {
+fn run(name: &'static str, f: impl FnOnce() -> (Status, String)) -> Check {
     let started = Instant::now();
     let (status, message) = f();
     Check {
         name,
-        label: label.to_owned(),
         status,
         message,
         duration: started.elapsed(),
     }
 }
 
-fn doctor(host: &Host, inv: &Invocation) -> CommandOutput {
-    let home = home_of(inv);
+/// `{environment: [check], terminal: [check]}`, each check
+/// `{name, status: pass|fail|skip, message, durationMs}`: the host adds its
+/// own `plugins` group, decides `ok` and renders the text.
+fn doctor(_host: &Host, _args: &Value, context: &CommandContext) -> Result<Value, PluginError> {
+    let home = context.home().map(|h| std::path::PathBuf::from(&h.path));
     let environment = vec![
-        run("home-writable", "home-write", || match &home {
+        run("home-writable", || match &home {
             Ok(h) => writable("Home", h),
             Err(e) => (Status::Fail, e.message.clone()),
         }),
-        run(
-            "state-dir-writable",
-            "state-dir",
-            || match registry_path_from_env().as_deref().and_then(Path::parent) {
+        run("state-dir-writable", || {
+            match registry_path_from_env().as_deref().and_then(Path::parent) {
                 Some(dir) => writable("State directory", dir),
                 None => (
                     Status::Fail,
@@ -92,73 +81,35 @@ fn doctor(host: &Host, inv: &Invocation) -> CommandOutput {
                      Registry; set XDG_STATE_HOME to an absolute path"
                         .into(),
                 ),
-            },
-        ),
-        run("registry-lock", "registry-lock", registry_lock),
-        run("pty-spawn", "pty", pty_spawn),
-        run("socket-viable", "socket", socket_viable),
-        run("legacy-socket", "0.5-socket", || match &home {
+            }
+        }),
+        run("registry-lock", registry_lock),
+        run("pty-spawn", pty_spawn),
+        run("socket-viable", socket_viable),
+        run("legacy-socket", || match &home {
             Ok(h) => legacy_socket(h),
             Err(_) => (Status::Skip, "no Home, so no 0.5 socket location".into()),
         }),
     ];
-    let plugins = plugin_checks(host, inv);
-    let terminal = vec![run("terminal-engine", "engine", terminal_engine)];
-
-    let groups = [
-        ("environment", "Environment", &environment),
-        ("plugins", "Plugins", &plugins),
-        ("terminal", "Terminal", &terminal),
-    ];
-    let ok = groups
-        .iter()
-        .all(|(_, _, checks)| checks.iter().all(|c| c.status != Status::Fail));
-    let mut checks = serde_json::Map::new();
-    let mut human = Vec::new();
-    for (key, title, list) in groups {
-        checks.insert(
-            key.into(),
-            Value::Array(
-                list.iter()
-                    .map(|c| {
-                        json!({
-                            "name": c.name,
-                            "status": match c.status {
-                                Status::Pass => "pass",
-                                Status::Fail => "fail",
-                                Status::Skip => "skip",
-                            },
-                            "message": c.message,
-                            "durationMs": c.duration.as_millis() as u64,
-                        })
-                    })
-                    .collect(),
-            ),
-        );
-        if !human.is_empty() {
-            human.push(String::new());
-        }
-        human.push(format!("{title}:"));
-        for c in list.iter() {
-            let mark = match c.status {
-                Status::Pass => "✓",
-                Status::Skip => "○",
-                Status::Fail => "✗",
-            };
-            let timing = if inv.flag("verbose") {
-                format!(" ({} ms)", c.duration.as_millis())
-            } else {
-                String::new()
-            };
-            human.push(format!("  {mark} {}: {}{timing}", c.label, c.message));
-        }
-    }
-    CommandOutput {
-        result: json!({ "ok": ok, "checks": checks }),
-        human: Some(human.join("\n")),
-        exit_code: if ok { 0 } else { 1 },
-        ..Default::default()
-    }
+    let terminal = vec![run("terminal-engine", terminal_engine)];
+    let group = |checks: &[Check]| -> Value {
+        checks
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "status": match c.status {
+                        Status::Pass => "pass",
+                        Status::Fail => "fail",
+                        Status::Skip => "skip",
+                    },
+                    "message": c.message,
+                    "durationMs": c.duration.as_millis() as u64,
+                })
+            })
+            .collect()
+    };
+    Ok(json!({ "environment": group(&environment), "terminal": group(&terminal) }))
 }
 
 /// Whether `dir` (or, when it does not exist yet, its nearest existing
@@ -353,67 +304,6 @@ fn legacy_socket(home: &Path) -> (Status, String) {
             format!("agent-tty 0.5 clients will not reach this Home's Sessions: {why}"),
         ),
     }
-}
-
-fn plugin_checks(host: &Host, inv: &Invocation) -> Vec<Check> {
-    let started = Instant::now();
-    let report = match host.capability(HOST_PLUGINS, json!({}), &inv.context) {
-        Ok(r) => r,
-        Err(e) => {
-            return vec![Check {
-                name: "plugins",
-                label: "plugins".into(),
-                status: Status::Skip,
-                message: format!(
-                    "the host did not say which plugins it loaded: {}",
-                    e.message
-                ),
-                duration: started.elapsed(),
-            }]
-        }
-    };
-    let names = |key: &str| -> Vec<String> {
-        report[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let name = p["name"].as_str().unwrap_or("?");
-                match p["version"].as_str() {
-                    Some(v) => format!("{name} {v}"),
-                    None => name.to_owned(),
-                }
-            })
-            .collect()
-    };
-    let loaded = names("loaded");
-    let mut checks = vec![Check {
-        name: "plugins-loaded",
-        label: "loaded".into(),
-        status: if loaded.is_empty() {
-            Status::Fail
-        } else {
-            Status::Pass
-        },
-        message: format!("{} plugin(s): {}", loaded.len(), loaded.join(", ")),
-        duration: started.elapsed(),
-    }];
-    for refused in report["refused"].as_array().into_iter().flatten() {
-        checks.push(Check {
-            name: "plugin-refused",
-            label: format!(
-                "refused {}",
-                refused["name"].as_str().map_or_else(
-                    || refused["path"].as_str().unwrap_or("?").to_owned(),
-                    str::to_owned
-                )
-            ),
-            status: Status::Fail,
-            message: refused["reason"].as_str().unwrap_or("").to_owned(),
-            duration: Duration::ZERO,
-        });
-    }
-    checks
 }
 
 /// The terminal engine renders a known byte stream as expected.

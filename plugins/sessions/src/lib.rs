@@ -66,10 +66,9 @@ mod tests {
                 "resize",
                 "signal",
                 "_host",
-                "doctor"
             ]
         );
-        assert_eq!(d.capabilities, ["sessions.list"]);
+        assert_eq!(d.capabilities, ["sessions.list", "sessions.doctor"]);
         assert_eq!(d.effects[0].permission, "sessions.reconcile");
     }
 }

@@ -7,8 +7,8 @@
 //! Commands that would act on a Session's processes (input, control,
 //! `destroy`) refuse a foreign one the same way, with [`runs_elsewhere`].
 
-use agent_tty_core::home;
 use agent_tty_core::liveness::Sidecar;
+use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
 use serde_json::json;
 use std::path::PathBuf;
@@ -23,20 +23,20 @@ pub(crate) fn home_of(invocation: &Invocation) -> Result<PathBuf, PluginError> {
 pub(crate) struct FoundSession {
     /// The Home it lives in.
     pub home: PathBuf,
-    /// Its id, as given.
+    /// Its full id (the command line may have given a prefix or a name).
     pub id: String,
     /// `<home>/sessions/<id>`.
     pub dir: PathBuf,
 }
 
-/// The Session named by the invocation's `id` argument.
+/// The Session named by the invocation's `id` argument: its id, a unique
+/// prefix of it, or its name (`core::session_ref`).
 pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, PluginError> {
     let home = home_of(invocation)?;
-    let id = invocation
+    let given = invocation
         .value("id")
-        .ok_or_else(|| PluginError::usage("a Session id is required"))?
-        .to_owned();
-    let dir = home::existing_session_dir(&home, &id)?;
+        .ok_or_else(|| PluginError::usage("a Session id is required"))?;
+    let SessionRef { id, dir } = resolve_session(&home, given)?;
     Ok(FoundSession { home, id, dir })
 }
 

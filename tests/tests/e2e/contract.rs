@@ -256,9 +256,10 @@ fn human_lines_are_0_5s() {
         run.expect_code(0);
         run.stdout
     };
+    // 0.5's line, then (ours) the name the Session was created with.
     assert_eq!(
         human(&["list"]),
-        format!("{id}  running  sh -c printf 'ready\\n'; exec cat\n")
+        format!("{id}  running  sh -c printf 'ready\\n'; exec cat  (shapes)\n")
     );
     assert!(human(&["resize", &id, "--cols", "40", "--rows", "6"])
         .starts_with("Resized session to 40x6."));
@@ -282,6 +283,7 @@ fn human_lines_are_0_5s() {
     );
     for line in [
         format!("Session ID: {id}"),
+        "Name: shapes".into(),
         "Status: running".into(),
         "Size: 40x6".into(),
         "Renderer: alacritty_terminal (live-host, healthy)".into(),

@@ -55,7 +55,9 @@ fn quit_cleanly(ui: &mut PtyChild) {
     ui.send(b"q");
     let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
     assert_eq!(status.code(), Some(0));
-    assert!(!ui.alternate_screen(), "the alternate screen was left");
+    // The last bytes it wrote may still be on their way through the PTY.
+    ui.wait_for(WAIT, |s| !s.alternate_screen())
+        .expect("the alternate screen was left");
     assert!(ui.terminal_restored(), "raw mode was turned off");
 }
 
@@ -286,4 +288,53 @@ fn without_the_picker_plugin_h_says_so_and_plugin_panes_still_open() {
     ui.expect_text("E Hello", WAIT);
     ui.send(b"q");
     assert_eq!(ui.wait_exit(WAIT).and_then(|s| s.code()), Some(0));
+}
+
+/// The row of the Session list that shows `id`.
+fn row_of(ui: &PtyChild, id: &str) -> String {
+    ui.screen()
+        .lines()
+        .find(|l| l.contains(id))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_session_that_ends_while_selected_reads_ended_in_its_row_and_the_count() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("a");
+    let id = agent_tty_e2e::bash_session(&sandbox, &home, &["--name", "ender"]);
+    let mut ui = dashboard(&sandbox, &agent_tty(), &home);
+    ui.expect_text("1 Active Session", WAIT);
+    ui.wait_for(WAIT, |s| {
+        s.contents().contains(&id) && s.contents().contains("running")
+    })
+    .expect("the row says running");
+
+    sandbox
+        .run_in(&home, &["run", &id, "echo bye; exit 7"])
+        .expect_code(0);
+    ui.expect_text("exited (7)", WAIT);
+    // Not only the Live View: the list row and the count agree with it.
+    ui.wait_for(WAIT, |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("exited (7)"))
+            && s.contents().contains("0 Active Sessions")
+    })
+    .unwrap_or_else(|| panic!("the row or the count is stale:\n{}", ui.screen()));
+    assert!(!row_of(&ui, &id).contains("running"), "{}", ui.screen());
+    // Destroyed, then collected: the row follows, and never says running.
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+    ui.wait_for(WAIT, |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("destroyed"))
+    })
+    .unwrap_or_else(|| panic!("the row missed the destroy:\n{}", ui.screen()));
+    sandbox.run_in(&home, &["gc"]).expect_code(0);
+    ui.expect_text("Event Log collected", WAIT);
+    assert!(!row_of(&ui, &id).contains("running"), "{}", ui.screen());
+    assert!(ui.screen().contains("0 Active Sessions"), "{}", ui.screen());
+    quit_cleanly(&mut ui);
 }

@@ -58,13 +58,86 @@ fn a_healthy_machine_passes_and_doctor_leaves_nothing_behind() {
     human.expect_code(0);
     let lines: Vec<&str> = human.stdout.lines().collect();
     assert_eq!(lines[0], "Environment:");
-    assert!(
-        lines.iter().any(|l| l.starts_with("  ✓ pty: ")),
-        "{}",
-        human.stdout
-    );
     assert!(lines.contains(&"Plugins:") && lines.contains(&"Terminal:"));
     assert!(lines.contains(&""), "blank line between groups");
+    // The text names every check exactly as the JSON does.
+    for (name, _) in statuses(&result) {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("  ✓ {name}: "))
+                || l.starts_with(&format!("  ○ {name}: "))),
+            "{name} not in the text:\n{}",
+            human.stdout
+        );
+    }
+}
+
+/// A copy of the binary beside only the plugins named.
+fn lonely_binary(sandbox: &Sandbox, plugins: &[&str]) -> std::path::PathBuf {
+    let lonely = sandbox.root().join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    let exe = lonely.join("agent-tty");
+    std::fs::copy(agent_tty_e2e::agent_tty(), &exe).unwrap();
+    for stem in plugins {
+        let lib = format!("lib{stem}.so");
+        std::fs::copy(agent_tty_e2e::plugin_lib(stem), lonely.join(lib)).unwrap();
+    }
+    exe
+}
+
+#[test]
+fn with_no_plugins_doctor_says_which_are_missing_and_help_points_at_no_skill() {
+    let sandbox = Sandbox::new();
+    let exe = lonely_binary(&sandbox, &[]);
+    let run: agent_tty_e2e::Run = sandbox
+        .command_for(&exe, ["--json", "doctor"])
+        .output()
+        .unwrap()
+        .into();
+    run.expect_code(1);
+    let result = run.result();
+    assert_eq!(result["ok"], false);
+    let checks = statuses(&result);
+    assert!(
+        checks.contains(&("sessions-plugin".into(), "fail".into()))
+            && checks.contains(&("plugins-loaded".into(), "fail".into())),
+        "{result:#}"
+    );
+    let missing: Vec<&str> = result["checks"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "plugin-missing")
+        .map(|c| c["message"].as_str().unwrap())
+        .collect();
+    for plugin in ["sessions", "registry", "gc-sweeper", "capture", "skills"] {
+        assert!(
+            missing
+                .iter()
+                .any(|m| m.contains(&format!("the {plugin} plugin is not installed"))),
+            "{plugin}: {missing:?}"
+        );
+    }
+
+    let help: agent_tty_e2e::Run = sandbox
+        .command_for(&exe, ["--help"])
+        .output()
+        .unwrap()
+        .into();
+    help.expect_code(0);
+    assert!(!help.stdout.contains("skill"), "{}", help.stdout);
+    assert!(help.stdout.contains("doctor"), "{}", help.stdout);
+}
+
+#[test]
+fn help_points_at_the_skills_when_the_skills_plugin_serves_them() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.run(["--help"]);
+    help.expect_code(0);
+    assert!(
+        help.stdout.contains("agent-tty skills get agent-tty"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[derive(Debug, Clone, Copy)]

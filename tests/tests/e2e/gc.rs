@@ -512,3 +512,74 @@ fn progress_goes_to_stderr_only_when_it_is_a_terminal() {
         "stdout is the JSON result only"
     );
 }
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Makes a directory impossible to rename or delete, even for root
+/// (`chattr +i`), until dropped.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(dir: &Path) -> Option<Self> {
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Immutable(dir.to_owned()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn gc_whose_every_removal_failed_exits_with_the_storage_error_status() {
+    let sandbox = Sandbox::new();
+    let h = home(&sandbox, "h");
+    let dir = write_session(&h, &session_id(1), "exited", None);
+    let _guard = if running_as_root() {
+        match Immutable::set(&dir) {
+            Some(guard) => Some(guard),
+            None => {
+                eprintln!("SKIPPED: chattr +i is not supported here, and root ignores modes");
+                return;
+            }
+        }
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(h.join("sessions"), std::fs::Permissions::from_mode(0o500))
+            .unwrap();
+        None
+    };
+    let run = sandbox.run(["--json", "--home", &s(&h), "gc"]);
+    // The report is whole (a successful envelope), the status is not 0.
+    run.expect_code(8);
+    let result = run.result();
+    assert!(
+        home_row(&result, &h)["removed"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "{result:#}"
+    );
+    assert!(
+        dir.join("session.json").exists(),
+        "the Session is still there"
+    );
+    assert!(
+        run.stderr.contains("1 Session could not be removed"),
+        "{}",
+        run.stderr
+    );
+    if !running_as_root() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(h.join("sessions"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+    }
+}

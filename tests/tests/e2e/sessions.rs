@@ -922,7 +922,7 @@ fn list_without_sessions_says_so_and_inspect_reports_derived_facts() {
 
     let (id, dir) = create_session(&sandbox, &home, &["--name", "web", "--", "sleep", "300"]);
     let table = sandbox.run(["--home", home.to_str().unwrap(), "list"]);
-    assert_eq!(table.stdout, format!("{id}  running  sleep 300\n"));
+    assert_eq!(table.stdout, format!("{id}  running  sleep 300  (web)\n"));
     let inspected = sandbox.run_in(&home, &["inspect", &id]).result();
     let d = inspected["derived"].clone();
     assert_eq!(d["hostAlive"], true);

@@ -260,7 +260,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     if destination != Some(Destination::Stdout) {
         check_artifact_store(&source.dir)?;
     }
-    let events = source.events().map_err(|e| failed(e.to_string()))?;
+    let (events, skipped) = source.events().map_err(|e| failed(e.to_string()))?;
     let captured_at_seq = events.last().map_or(0, |e| e.seq);
     let generated = match format {
         Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
@@ -362,5 +362,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         path.display(),
         bytes.len(),
     );
-    Ok(CommandOutput::new(result, human))
+    let mut output = CommandOutput::new(result, human);
+    output.warnings.extend(skipped);
+    Ok(output.with_warnings_in_result())
 }

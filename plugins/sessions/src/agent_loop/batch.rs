@@ -30,6 +30,7 @@ use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::keys;
 use agent_tty_core::screen::ScreenReplay;
+use agent_tty_core::text::escape;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
@@ -168,7 +169,7 @@ fn parse_plan(source: &str) -> Result<Vec<Step>, PluginError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_step(i, item))
+        .map(|(i, item)| parse_step(i, item).map_err(|e| at_step(i, e)))
         .collect()
 }
 
@@ -299,12 +300,42 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
     }
 }
 
+/// A step's own error in step words: `Batch step i: …`, naming the step's
+/// keys (`screenStableMs`) where `wait`'s checks name flags
+/// (`--screen-stable-ms`), with `details.stepIndex`. Errors that already
+/// name their step are left as they are.
+fn at_step(i: usize, mut error: PluginError) -> PluginError {
+    if error.details.get("stepIndex").is_some() {
+        return error;
+    }
+    const FLAG_KEYS: [(&str, &str); 6] = [
+        ("--screen-stable-ms", "screenStableMs"),
+        ("--cursor-row", "cursorRow"),
+        ("--cursor-col", "cursorCol"),
+        ("--timeout", "timeout"),
+        ("--regex", "regex"),
+        ("--text", "text"),
+    ];
+    let mut message = error.message.clone();
+    for (flag, key) in FLAG_KEYS {
+        message = message.replace(flag, &format!("\"{key}\""));
+    }
+    error.message = format!("Batch step {i}: {message}");
+    match error.details.as_object_mut() {
+        Some(details) => {
+            details.insert("stepIndex".into(), json!(i));
+        }
+        None => error.details = json!({ "stepIndex": i }),
+    }
+    error
+}
+
 fn issue(path: &[&str], message: &str) -> Value {
     json!({ "path": path, "message": message })
 }
 
 /// A `wait` step: schema issues go to `issues`; a condition that fails
-/// `wait`'s own checks is that error (no step index, as in 0.5).
+/// `wait`'s own checks is that error (given its step by [`at_step`]).
 fn parse_wait(value: Option<&Value>, issues: &mut Vec<Value>) -> Result<Option<Step>, PluginError> {
     let Some(Value::Object(w)) = value else {
         issues.push(issue(&["wait"], "expected an object"));
@@ -663,7 +694,8 @@ fn report(
                 s["error"]["code"].as_str().unwrap_or("INTERNAL_ERROR")
             ),
             (Some("completed"), Some("wait")) => match s["matchedText"].as_str() {
-                Some(t) => format!("matched \"{t}\""),
+                // Screen text: escaped like every command's human output.
+                Some(t) => format!("matched \"{}\"", escape(t)),
                 None => "matched".into(),
             },
             (Some("completed"), Some("run")) => {
@@ -697,7 +729,7 @@ fn report(
                 human.push_str(&format!(
                     "\nfailed at step {i}: {}: {}",
                     error.code.as_str(),
-                    error.message
+                    escape(&error.message)
                 ));
                 error.code.exit_code()
             }
@@ -747,10 +779,13 @@ mod tests {
     #[case(r#"[{"wait":{"afterSeq":1,"text":"a"}}]"#, "Batch step 0 is invalid")]
     #[case(
         r#"[{"wait":{"text":"a","regex":"b"}}]"#,
-        "--text and --regex are mutually exclusive."
+        "Batch step 0: \"text\" and \"regex\" are mutually exclusive."
     )]
-    #[case(r#"[{"wait":{"timeout":5}}]"#, "waitForRender requires at least one of text, regex, screenStableMs, cursorRow, or cursorCol; --after-seq only narrows them.")]
-    fn bad_plans_are_refused_with_0_5_messages(#[case] source: &str, #[case] message: &str) {
+    #[case(r#"[{"wait":{"timeout":5}}]"#, "Batch step 0: waitForRender requires at least one of text, regex, screenStableMs, cursorRow, or cursorCol; --after-seq only narrows them.")]
+    fn bad_plans_are_refused_with_0_5_messages_in_step_words(
+        #[case] source: &str,
+        #[case] message: &str,
+    ) {
         let e = plan_error(source);
         assert_eq!(e.code, ErrorCode::InvalidInput);
         assert_eq!(e.message, message);
@@ -768,9 +803,16 @@ mod tests {
         assert!(plan_error(r#"[{"wait":{"regex":"(a+)+"}}]"#)
             .message
             .contains("contains nested quantifiers"));
+        // A wait condition `wait` itself refuses, in step words.
+        let e = plan_error(r#"[{"type":"a"},{"wait":{"text":""}}]"#);
         assert_eq!(
-            plan_error(r#"[{"wait":{"text":""}}]"#).message,
-            "--text must be 1 to 1000 characters long, got 0."
+            e.message,
+            "Batch step 1: \"text\" must be 1 to 1000 characters long, got 0."
+        );
+        assert_eq!(e.details["stepIndex"], 1);
+        assert_eq!(
+            plan_error(r#"[{"sendKeys":["Bogus"]}]"#).details["stepIndex"],
+            0
         );
     }
 }

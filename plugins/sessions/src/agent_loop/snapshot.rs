@@ -71,11 +71,12 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let with_scrollback = inv.flag("include-scrollback");
     let with_cells = inv.flag("include-cells");
     let target = Target::find(inv)?;
-    snapshot_of(&target, format, with_scrollback, with_cells)
+    Ok(snapshot_of(&target, format, with_scrollback, with_cells)?.with_warnings_in_result())
 }
 
 /// The snapshot of a Session, rebuilt from its Event Log: the result and
 /// human text of `snapshot`, also the host's answer to 0.5's `snapshot`.
+/// What the replay skipped in a damaged log is in `warnings`.
 pub(crate) fn snapshot_of(
     target: &Target,
     format: Format,
@@ -167,7 +168,12 @@ pub(crate) fn snapshot_of(
         }
     }
     result.insert("screenHash".into(), json!(hash));
-    Ok(CommandOutput::new(Value::Object(result), human))
+    let mut output = CommandOutput::new(Value::Object(result), human);
+    // On stderr only: 0.5's socket answer takes no key of ours.
+    output
+        .warnings
+        .extend(replay.skipped().warning(&target.event_log()));
+    Ok(output)
 }
 
 /// `Visible Lines (N):` then `  [row] text`, or `(none)`.

@@ -100,6 +100,15 @@ fn whole(
     };
     match given.trim().parse::<u64>() {
         Ok(n) if n > 0 || !positive => Ok(Some(n)),
+        // A whole number all the same, only beyond what fits.
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(invalid(
+            code,
+            format!(
+                "--{name} is too large: the maximum is {}, got: {given}",
+                u64::MAX
+            ),
+        )
+        .with_details(json!({ "flag": format!("--{name}"), "value": given, "max": u64::MAX }))),
         _ => {
             let kind = if positive {
                 "a positive integer"
@@ -488,6 +497,11 @@ impl Waiter {
         Some(None)
     }
 
+    /// What the Event Log reads skipped so far.
+    pub fn skipped(&self) -> &agent_tty_core::event_log::Skipped {
+        self.follower.skipped()
+    }
+
     /// The replayed screen.
     pub fn replay(&self) -> &ScreenReplay {
         &self.replay
@@ -569,7 +583,7 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         started,
     );
     let render = matches!(waiter.condition, Condition::Render(_));
-    match follow(&target, &mut waiter, limit, started)? {
+    let answer = match follow(&target, &mut waiter, limit, started)? {
         WaitEnd::Matched(found) if render => {
             // 0.5 answers a Session that had already ended by offline
             // replay, where a stability condition reads as unmatched.
@@ -604,7 +618,12 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             out.exit_code = ErrorCode::WaitTimeout.exit_code();
             Ok(out)
         }
-    }
+    };
+    answer.map(|mut out| {
+        out.warnings
+            .extend(waiter.skipped().warning(&target.event_log()));
+        out.with_warnings_in_result()
+    })
 }
 
 /// How a followed wait ended.

@@ -435,8 +435,12 @@ fn shell(value: Option<&str>, flag: &str) -> Result<String, PluginError> {
         let p = Path::new(path);
         let problem = if !p.is_absolute() {
             "is not an absolute path"
-        } else if !p.is_file() {
+        } else if p.is_dir() {
+            "is a directory, not a program"
+        } else if !p.exists() {
             "does not exist"
+        } else if !p.is_file() {
+            "is not a regular file"
         } else {
             ""
         };

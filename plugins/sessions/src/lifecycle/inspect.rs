@@ -8,13 +8,14 @@
 
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
-use agent_tty_core::event_log::{self, event_log_path};
+use agent_tty_core::event_log::event_log_path;
 use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
+use agent_tty_core::screen::{tally_events, Tally};
 use agent_tty_core::text::escape;
-use agent_tty_core::time::parse_iso;
+use agent_tty_core::time::{parse_iso, short_duration};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
@@ -102,9 +103,14 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     }
     let log = event_log_path(&dir);
     let log_bytes = std::fs::metadata(&log).ok().map(|md| md.len());
-    // `seq` is contiguous from 0, so the last event's seq gives the count
-    // without reading the whole log.
-    let event_count = event_log::last_event(&log)?.map_or(0, |e| e.seq + 1);
+    // The events a reader would use: a damaged log's garbage lines and
+    // missing seqs are not events (and are reported).
+    let Tally {
+        events: event_count,
+        last_seq,
+        skipped,
+    } = tally_events(&log)?;
+    let skipped = skipped.warning(&log);
     let uptime = uptime_ms(&m, SystemTime::now());
     let category = termination_category(&m);
     let artifacts = artifacts_summary(&dir);
@@ -127,8 +133,8 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     result.insert("session".into(), json!(m));
     result.insert("eventCount".into(), json!(event_count));
     result.insert("uptime".into(), json!(uptime));
-    if event_count > 0 {
-        result.insert("lastEventSeq".into(), json!(event_count - 1));
+    if let Some(seq) = last_seq {
+        result.insert("lastEventSeq".into(), json!(seq));
     }
     result.insert("terminationCategory".into(), json!(category));
     result.insert("artifacts".into(), artifacts.clone());
@@ -164,7 +170,9 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     );
     let result = Value::Object(result);
     let human = human(&result, &m);
-    Ok(CommandOutput::new(result, human))
+    let mut output = CommandOutput::new(result, human);
+    output.warnings.extend(skipped);
+    Ok(output.with_warnings_in_result())
 }
 
 /// Running: now − createdAt; otherwise updatedAt − createdAt; never < 0.
@@ -270,6 +278,9 @@ fn human(r: &Value, m: &Manifest) -> String {
         format!("Updated At: {}", escape(&m.updated_at)),
         format!("Event Count: {}", r["eventCount"]),
     ];
+    if let Some(name) = &m.name {
+        lines.insert(1, format!("Name: {}", escape(name)));
+    }
     let rt = &r["rendererRuntime"];
     let reason = rt["reason"]
         .as_str()
@@ -287,7 +298,10 @@ fn human(r: &Value, m: &Manifest) -> String {
     if let Some(bytes) = r.get("eventLogBytes") {
         lines.push(format!("Event Log Bytes: {bytes}"));
     }
-    lines.push(format!("Uptime: {}ms", r["uptime"]));
+    lines.push(format!(
+        "Uptime: {}",
+        short_duration(Duration::from_millis(r["uptime"].as_u64().unwrap_or(0)))
+    ));
     if let Some(host) = r.get("host") {
         lines.push(format!(
             "Host CLI Version: {}",

@@ -207,19 +207,24 @@ fn row(listed: &ListedSession) -> Value {
 }
 
 /// 0.5's human lines: `<id>  <status>  <command>` per Session, in listing
-/// order, so `agent-tty list | awk '{print $1}'` gives the ids; an empty
-/// listing prints one empty line, as 0.5's does.
+/// order, so `agent-tty list | awk '{print $1}'` gives the ids; then, for a
+/// Session created with `--name`, `  (<name>)`. An empty listing prints one
+/// empty line, as 0.5's does.
 fn table(sessions: &[ListedSession]) -> String {
     sessions
         .iter()
         .map(|s| {
             let m = &s.manifest;
-            format!(
+            let mut line = format!(
                 "{}  {}  {}",
                 escape(&m.session_id),
                 m.status.as_str(),
                 escape(&m.command.join(" "))
-            )
+            );
+            if let Some(name) = &m.name {
+                line.push_str(&format!("  ({})", escape(name)));
+            }
+            line
         })
         .collect::<Vec<_>>()
         .join("\n")
