@@ -749,7 +749,10 @@ mod tests {
         first.catch_up(&mut follower).unwrap();
         assert_eq!(first.skipped().lines, 1);
         assert!(save(&mut first, &log, follower.offset()));
-        assert!(restore(&mut ScreenReplay::new(10, 3), &log).is_some());
+        assert!(matches!(
+            restore(&mut ScreenReplay::new(10, 3), &log),
+            Restored::At(_)
+        ));
         let mut resumed = ScreenReplay::new(10, 3);
         resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
         assert!(resumed.last_seq().is_some());
