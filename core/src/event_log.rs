@@ -17,6 +17,12 @@
 //! ([`HOST_RECORD_FILE`]), rewritten in place, which needs no new space, so
 //! the exit status survives a disk that is full at exit. That record also
 //! says "storage full", which `run` and `wait` report instead of timing out.
+//!
+//! Every line is at most [`MAX_LINE`] bytes (ADR 0015): the writer splits
+//! output that would make a longer line into several `output` events and
+//! refuses any other event that long, and readers skip a longer line
+//! (written by someone else) without ever holding it, counting it as lost
+//! ([`EventLogFollower::skipped`]), so one line cannot cost unbounded memory.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,18 @@ use std::path::{Path, PathBuf};
 
 /// The Event Log file name inside a Session directory.
 pub const EVENT_LOG_FILE: &str = "events.jsonl";
+
+/// The longest Event Log line, newline excluded, that is written or read:
+/// the host's largest control request (16 MiB, a `type` or `paste`) plus
+/// room for the event's envelope, so every input the host accepts is
+/// recorded as one line, while reading any line costs at most this much
+/// memory (a small part of the 256 MB a reader may use; ADR 0015).
+pub const MAX_LINE: usize = 16 * 1024 * 1024 + 4096;
+
+/// Output is split into pieces of at most this many bytes of text when one
+/// event would exceed [`MAX_LINE`]: JSON escapes a byte into at most six, so
+/// a piece's line always fits.
+const OUTPUT_PIECE: usize = MAX_LINE / 8;
 
 /// One line of the Event Log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,6 +281,16 @@ impl EventLogWriter {
             body,
         };
         let mut line = serde_json::to_vec(&event).expect("an event always serialises");
+        if line.len() > MAX_LINE {
+            return Err(Error::invalid(
+                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                format!(
+                    "this event would be a {} byte Event Log line, longer than the {MAX_LINE} \
+                     bytes any reader accepts; send it in smaller parts",
+                    line.len()
+                ),
+            ));
+        }
         line.push(b'\n');
         if let Err(e) = self.file.write_all(&line) {
             self.torn = true;
@@ -314,6 +342,11 @@ impl EventLogWriter {
     /// bytes as lost; any failed append marks storage as full in the host
     /// record until an append succeeds again.
     pub fn append(&mut self, body: EventBody) -> Result<u64> {
+        if let EventBody::Output { data } = &body {
+            if data.len() > OUTPUT_PIECE {
+                return self.append_output_in_pieces(data);
+            }
+        }
         let output_len = match &body {
             EventBody::Output { data } => data.len() as u64,
             _ => 0,
@@ -326,12 +359,36 @@ impl EventLogWriter {
                 self.note_storage(false);
                 Ok(seq)
             }
+            // Refused, not failed: nothing about storage to record.
+            Err(e @ Error::Invalid { .. }) => Err(e),
             Err(e) => {
                 self.lost_output += output_len;
                 self.note_storage(true);
                 Err(e)
             }
         }
+    }
+
+    /// Output too long for one line, as several `output` events; returns
+    /// the last one's `seq`.
+    fn append_output_in_pieces(&mut self, data: &str) -> Result<u64> {
+        let mut rest = data;
+        let mut seq = None;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(OUTPUT_PIECE);
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let (piece, tail) = rest.split_at(end);
+            rest = tail;
+            // A failed piece is counted as lost output; the rest go on.
+            match self.append(EventBody::Output { data: piece.into() }) {
+                Ok(s) => seq = Some(s),
+                Err(e) if rest.is_empty() && seq.is_none() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        seq.ok_or_else(|| Error::write(&self.path, std::io::Error::other("no output logged")))
     }
 
     /// The `marker` saying how much output was lost, when some was.
@@ -356,43 +413,68 @@ impl EventLogWriter {
 }
 
 /// The last complete, parseable event of a log, reading only its tail.
+///
+/// Lines are found from the end backwards in fixed-size chunks; each line of
+/// at most [`MAX_LINE`] bytes is read and tried, a longer one is passed over
+/// without being read, so a huge last line costs time, never memory.
 pub fn last_event(path: &Path) -> Result<Option<Event>> {
-    let mut file = match File::open(path) {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 64 * 1024;
+    let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
     };
     let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
-    let mut window: u64 = 64 * 1024;
-    loop {
-        let start = len.saturating_sub(window);
-        file.seek(SeekFrom::Start(start))
+    let mut chunk = vec![0u8; CHUNK as usize];
+    let mut line = Vec::new();
+    // A torn last line (no newline after it) is not complete: lines end at
+    // a newline, so the search starts at the last one.
+    let mut line_end: Option<u64> = None;
+    let mut pos = len;
+    while pos > 0 {
+        let start = pos.saturating_sub(CHUNK);
+        let buf = &mut chunk[..(pos - start) as usize];
+        file.read_exact_at(buf, start)
             .map_err(|e| Error::read(path, e))?;
-        let mut buf = Vec::with_capacity((len - start) as usize);
-        file.read_to_end(&mut buf)
-            .map_err(|e| Error::read(path, e))?;
-        // Complete lines only: drop a torn tail, and a possibly cut first line.
-        let end = buf
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let body = &buf[..end];
-        let lines: Vec<&[u8]> = body
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
-        let first_whole = usize::from(start > 0);
-        for line in lines.iter().skip(first_whole).rev() {
-            if let Ok(e) = serde_json::from_slice::<Event>(line) {
-                return Ok(Some(e));
+        for i in (0..buf.len()).rev() {
+            if buf[i] != b'\n' {
+                continue;
             }
+            let newline = start + i as u64;
+            if let Some(end) = line_end {
+                if let Some(event) = parse_line_at(&file, newline + 1, end, &mut line, path)? {
+                    return Ok(Some(event));
+                }
+            }
+            line_end = Some(newline);
         }
-        if start == 0 {
-            return Ok(None);
-        }
-        window *= 4;
+        pos = start;
     }
+    match line_end {
+        Some(end) => parse_line_at(&file, 0, end, &mut line, path),
+        None => Ok(None),
+    }
+}
+
+/// The event on bytes `start..end` of `file`, if that line is short enough
+/// to read and parses.
+fn parse_line_at(
+    file: &File,
+    start: u64,
+    end: u64,
+    line: &mut Vec<u8>,
+    path: &Path,
+) -> Result<Option<Event>> {
+    use std::os::unix::fs::FileExt;
+    let n = end - start;
+    if n == 0 || n > MAX_LINE as u64 {
+        return Ok(None);
+    }
+    line.resize(n as usize, 0);
+    file.read_exact_at(line, start)
+        .map_err(|e| Error::read(path, e))?;
+    Ok(serde_json::from_slice(line).ok())
 }
 
 /// Follows an Event Log: each call reads only bytes appended since the last.
@@ -403,6 +485,36 @@ pub struct EventLogFollower {
     /// The read buffer, allocated on the first read and reused by every
     /// later one: `wait` polls a follower many times a second.
     chunk: Vec<u8>,
+    /// Inside a line longer than [`MAX_LINE`], skipped up to its end.
+    skipping: bool,
+    /// What was skipped so far for being too long.
+    skipped: Skipped,
+}
+
+/// Lines a reader skipped for being longer than [`MAX_LINE`]: what they
+/// held is lost to it, as output is on a full disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// How many lines (one still being skipped counts).
+    pub lines: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl Skipped {
+    /// The warning a command gives when it skipped something, if it did.
+    pub fn warning(&self, log: &Path) -> Option<String> {
+        (self.lines > 0).then(|| {
+            format!(
+                "{} Event Log line(s) of {} were longer than {MAX_LINE} bytes and were skipped \
+                 ({} bytes lost to this reader); agent-tty never writes such lines, so \
+                 something else wrote to this file",
+                self.lines,
+                crate::text::escape_path(log),
+                self.bytes
+            )
+        })
+    }
 }
 
 impl EventLogFollower {
@@ -421,12 +533,25 @@ impl EventLogFollower {
             offset,
             torn: Vec::new(),
             chunk: Vec::new(),
+            skipping: false,
+            skipped: Skipped::default(),
         }
+    }
+
+    /// The lines skipped so far for being longer than [`MAX_LINE`].
+    pub fn skipped(&self) -> Skipped {
+        self.skipped
     }
 
     /// The Event Log it follows.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes read so far, a torn last line included: the log has more to
+    /// read while it is longer than this.
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
     }
 
     /// Bytes consumed so far (complete lines only).
@@ -436,9 +561,19 @@ impl EventLogFollower {
 
     /// Calls `each` for every complete event appended since the last call,
     /// reading in bounded chunks so a huge log never sits in memory at once.
-    /// A torn last line is kept for next time; malformed lines are skipped.
+    /// A torn last line is kept for next time; malformed lines are skipped,
+    /// and so are lines longer than [`MAX_LINE`], without ever being held
+    /// whole ([`Self::skipped`] counts them).
     /// A missing file is simply empty (the Session may not have written yet).
-    pub fn read_new(&mut self, mut each: impl FnMut(Event)) -> Result<usize> {
+    pub fn read_new(&mut self, each: impl FnMut(Event)) -> Result<usize> {
+        self.read_new_up_to(u64::MAX, each)
+    }
+
+    /// [`Self::read_new`], stopping once about `budget` bytes were read (at
+    /// the end of a chunk): a reader that must stay responsive (the
+    /// dashboard) reads a big log in steps. Whether more is left is
+    /// whether the file is longer than [`Self::offset`].
+    pub fn read_new_up_to(&mut self, budget: u64, mut each: impl FnMut(Event)) -> Result<usize> {
         let mut file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -450,7 +585,8 @@ impl EventLogFollower {
         if self.chunk.is_empty() {
             self.chunk.resize(256 * 1024, 0);
         }
-        loop {
+        let mut read = 0u64;
+        while read < budget {
             let n = file
                 .read(&mut self.chunk)
                 .map_err(|e| Error::read(&self.path, e))?;
@@ -458,10 +594,22 @@ impl EventLogFollower {
                 break;
             }
             self.offset += n as u64;
+            read += n as u64;
             let mut data = &self.chunk[..n];
             while let Some(nl) = data.iter().position(|&b| b == b'\n') {
                 let (line, rest) = data.split_at(nl);
                 data = &rest[1..];
+                if self.skipping {
+                    // The end of an over-long line.
+                    self.skipping = false;
+                    self.skipped.bytes += line.len() as u64 + 1;
+                    continue;
+                }
+                if self.torn.len() + line.len() > MAX_LINE {
+                    skip_torn(&mut self.torn, &mut self.skipped, line.len() as u64 + 1);
+                    self.skipped.lines += 1;
+                    continue;
+                }
                 let parsed = if self.torn.is_empty() {
                     serde_json::from_slice::<Event>(line)
                 } else {
@@ -475,10 +623,27 @@ impl EventLogFollower {
                     count += 1;
                 }
             }
-            self.torn.extend_from_slice(data);
+            if self.skipping {
+                self.skipped.bytes += data.len() as u64;
+            } else if self.torn.len() + data.len() > MAX_LINE {
+                // Over the cap before its end: drop what is held and skip
+                // the rest as it comes.
+                skip_torn(&mut self.torn, &mut self.skipped, data.len() as u64);
+                self.skipped.lines += 1;
+                self.skipping = true;
+            } else {
+                self.torn.extend_from_slice(data);
+            }
         }
         Ok(count)
     }
+}
+
+/// Counts the held start of an over-long line (and `more` bytes of it) as
+/// skipped, and frees it.
+fn skip_torn(torn: &mut Vec<u8>, skipped: &mut Skipped, more: u64) {
+    skipped.bytes += torn.len() as u64 + more;
+    *torn = Vec::new();
 }
 
 /// Reads every complete event of a log (tests and small logs; followers
@@ -551,5 +716,92 @@ mod tests {
         assert_eq!(seen, [0, 1, 2]);
         assert_eq!(follower.offset(), std::fs::metadata(&path).unwrap().len());
         assert_eq!(last_event(&path).unwrap().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn output_too_long_for_one_line_is_split_and_nothing_is_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        // Control characters escape to six bytes each: the worst case.
+        let data = "\u{1}é".repeat(OUTPUT_PIECE / 2 + 7);
+        w.append(EventBody::Output { data: data.clone() }).unwrap();
+        let path = event_log_path(tmp.path());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() > 1);
+        assert!(text.lines().all(|l| l.len() <= MAX_LINE));
+        let joined: String = read_all(&path)
+            .unwrap()
+            .into_iter()
+            .map(|e| match e.body {
+                EventBody::Output { data } => data,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn an_event_too_long_for_a_line_is_refused_without_claiming_a_full_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        let data = "\u{1}".repeat(MAX_LINE / 6 + 1);
+        let refused = w.append(EventBody::InputText { data }).unwrap_err();
+        assert!(matches!(refused, Error::Invalid { .. }), "{refused:?}");
+        assert!(!read_host_record(tmp.path()).unwrap().storage_full);
+        assert_eq!(w.append(EventBody::Marker { label: "x".into() }).unwrap(), 0);
+    }
+
+    /// A log whose middle line is `size` bytes long (not JSON), between two
+    /// events.
+    fn log_with_long_line(size: usize) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        w.append(EventBody::Output { data: "a".into() }).unwrap();
+        drop(w);
+        let path = event_log_path(tmp.path());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&vec![b'x'; size]).unwrap();
+        f.write_all(b"\n").unwrap();
+        drop(f);
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        w.append(EventBody::Output { data: "b".into() }).unwrap();
+        (tmp, path)
+    }
+
+    #[test]
+    fn readers_skip_a_line_over_the_cap_and_count_it() {
+        let size = MAX_LINE + 1;
+        let (_tmp, path) = log_with_long_line(size);
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e.body)).unwrap();
+        assert_eq!(
+            seen,
+            [
+                EventBody::Output { data: "a".into() },
+                EventBody::Output { data: "b".into() }
+            ]
+        );
+        let skipped = follower.skipped();
+        assert_eq!(skipped.lines, 1);
+        assert_eq!(skipped.bytes, size as u64 + 1);
+        assert!(follower.torn.capacity() < MAX_LINE, "the long line was held");
+        assert!(skipped.warning(&path).unwrap().contains("skipped"));
+        // A line at the cap is read as usual (and here skipped as malformed).
+        let (_tmp, path) = log_with_long_line(MAX_LINE);
+        let mut follower = EventLogFollower::new(&path);
+        assert_eq!(follower.read_new(|_| {}).unwrap(), 2);
+        assert_eq!(follower.skipped(), Skipped::default());
+    }
+
+    #[test]
+    fn the_last_event_is_found_behind_a_long_torn_tail_without_reading_it_whole() {
+        let (_tmp, path) = log_with_long_line(MAX_LINE + 10);
+        assert_eq!(last_event(&path).unwrap().unwrap().seq, 1);
+        // A huge last complete line and a torn one after it.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&vec![b'y'; MAX_LINE + 10]).unwrap();
+        f.write_all(b"\n{\"seq\":9").unwrap();
+        assert_eq!(last_event(&path).unwrap().unwrap().seq, 1);
     }
 }

@@ -24,6 +24,7 @@ pub mod parallel;
 pub mod profile;
 pub mod pty;
 pub mod reconcile;
+pub mod reserve;
 pub mod registry;
 pub mod run_marker;
 pub mod safe_fs;

@@ -88,6 +88,8 @@ pub struct ScreenReplay {
     at_rest: bool,
     /// Nothing was applied yet (a checkpoint may be restored).
     pristine: bool,
+    /// Event Log lines [`Self::catch_up`] skipped for being over the cap.
+    skipped: crate::event_log::Skipped,
 }
 
 impl ScreenReplay {
@@ -110,7 +112,14 @@ impl ScreenReplay {
             echo: ShownOutput::new(),
             at_rest: true,
             pristine: true,
+            skipped: Default::default(),
         }
+    }
+
+    /// The Event Log lines this replay's catch-ups skipped for being longer
+    /// than [`crate::event_log::MAX_LINE`] (their output is not shown).
+    pub fn skipped(&self) -> crate::event_log::Skipped {
+        self.skipped
     }
 
     fn engine_history(scrollback: usize) -> usize {
@@ -343,6 +352,8 @@ pub fn replay_session_with_scrollback(
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
     const CATCH_UP_BATCH: usize = 512;
+    /// ...or fewer, once they hold this much text.
+    const CATCH_UP_BATCH_BYTES: usize = 1024 * 1024;
 
     /// Applies every event `follower` has not read yet and returns how many.
     ///
@@ -358,6 +369,13 @@ impl ScreenReplay {
     /// over in batches while this thread emulates; a 10 MB log replays in
     /// about the emulator's time alone.
     pub fn catch_up(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+        self.catch_up_up_to(follower, u64::MAX)
+    }
+
+    /// [`Self::catch_up`], reading about `budget` bytes of the log at most
+    /// (see [`EventLogFollower::read_new_up_to`]), for a reader that
+    /// replays a big log in steps and answers its user between them.
+    pub fn catch_up_up_to(&mut self, follower: &mut EventLogFollower, budget: u64) -> Result<usize> {
         let fresh = self.pristine && follower.offset() == 0;
         let mut resumed = 0;
         let mut start = 0;
@@ -369,7 +387,8 @@ impl ScreenReplay {
                 resumed = self.last_seq.map_or(0, |s| s as usize + 1);
             }
         }
-        let applied = self.catch_up_from(follower)?;
+        let applied = self.catch_up_from(follower, budget)?;
+        self.skipped = follower.skipped();
         if fresh && follower.offset() - start >= CHECKPOINT_EVERY_BYTES {
             let log = follower.path().to_owned();
             checkpoint::save(self, &log, follower.offset());
@@ -377,14 +396,24 @@ impl ScreenReplay {
         Ok(resumed + applied)
     }
 
-    fn catch_up_from(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+    fn catch_up_from(&mut self, follower: &mut EventLogFollower, budget: u64) -> Result<usize> {
         std::thread::scope(|scope| {
             let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
             let reader = scope.spawn(move || {
                 let mut batch = Vec::with_capacity(Self::CATCH_UP_BATCH);
-                let read = follower.read_new(|event| {
+                // Batches are also cut by the text they hold, so the ones
+                // in flight stay small even when every line is long.
+                let mut weight = 0;
+                let read = follower.read_new_up_to(budget, |event| {
+                    weight += match &event.body {
+                        EventBody::Output { data }
+                        | EventBody::InputText { data }
+                        | EventBody::InputPaste { data } => data.len(),
+                        _ => 0,
+                    };
                     batch.push(event);
-                    if batch.len() == Self::CATCH_UP_BATCH {
+                    if batch.len() == Self::CATCH_UP_BATCH || weight >= Self::CATCH_UP_BATCH_BYTES {
+                        weight = 0;
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(Self::CATCH_UP_BATCH));
                         // The receiver only stops early by panicking.

@@ -206,6 +206,8 @@ impl SessionHost {
         launch: Option<Launch>,
     ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer)> {
         let writer = EventLogWriter::open(session_dir)?;
+        // Room for `destroy` to record the end on a full disk later.
+        let _ = agent_tty_core::reserve::reserve(session_dir);
         let reader = File::from(
             master
                 .try_clone()

@@ -169,7 +169,13 @@ pub(crate) fn snapshot_of(
     result.insert("screenHash".into(), json!(hash));
     // Ours, beyond 0.5 (a strict superset): the Session's status.
     result.insert("status".into(), json!(target.manifest.status.as_str()));
-    Ok(CommandOutput::new(Value::Object(result), human))
+    let mut output = CommandOutput::new(Value::Object(result), human);
+    output.warnings.extend(
+        replay
+            .skipped()
+            .warning(&agent_tty_core::event_log::event_log_path(&target.dir)),
+    );
+    Ok(output)
 }
 
 /// `Visible Lines (N):` then `  [row] text`, or `(none)`.

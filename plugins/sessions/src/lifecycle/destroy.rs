@@ -2,15 +2,23 @@
 //!
 //! The manifest goes to `destroying` first, so that anyone looking meanwhile
 //! (and the host, when the command ends) knows the end is intended. The
-//! command's process group is hung up and terminated (`SIGHUP`, `SIGTERM`),
-//! given [`GRACE`] to finish, then killed; `--force` kills at once. The host
+//! command's process group and the job in its terminal's foreground are hung
+//! up and terminated (`SIGHUP`, `SIGTERM`), given [`GRACE`] to finish, then
+//! killed; `--force` kills at once, background jobs included. The host
 //! records the exit and marks the Session `destroyed` itself; when the host is
 //! already dead, `destroy` does it and removes the socket the host left.
+//! Processes of the Session's terminal that still run afterwards are named
+//! in the result (`survivors`) with a warning.
+//!
+//! A full disk never keeps a Session alive (ADR 0015): when the manifest
+//! cannot be marked `destroying`, the processes are ended all the same, and
+//! the final record uses the Session's reserved space
+//! ([`agent_tty_core::reserve`]); a record that still fails is a warning.
 
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, safe_fs, Error};
+use agent_tty_core::{control, reserve, safe_fs, Error};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
@@ -47,8 +55,16 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         liveness,
         sidecar,
         manifest: m,
+        unmarked,
     } = begin(&dir, &id)?;
     let mut warnings = Vec::new();
+    let mut survivors = Vec::new();
+    if let Some(unmarked) = unmarked {
+        warnings.push(format!(
+            "the Session could not be marked `destroying` first ({unmarked}); \
+             its processes are ended all the same"
+        ));
+    }
     if let Liveness::Local {
         host_alive,
         child_alive,
@@ -59,7 +75,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         if child_alive {
             if let Some(child) = liveness::child_identity(sidecar.as_ref()).and_then(|c| c.verify())
             {
-                child.end(force, GRACE);
+                survivors = child.end(force, GRACE);
             }
         }
         if host_alive {
@@ -86,22 +102,50 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         // already, or was just killed, could not.
         control::remove_dead_socket(&home, &id, sidecar.as_ref());
     }
-    let (m, ()) = manifest::update_manifest(&dir, |m| {
-        let changed =
-            m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
-        m.status = Status::Destroyed;
-        m.host_pid = None;
-        m.child_pid = None;
-        Ok((changed, ()))
-    })?;
+    let recorded = reserve::with_reserve(&dir, || {
+        manifest::update_manifest(&dir, |m| {
+            let changed =
+                m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
+            m.status = Status::Destroyed;
+            m.host_pid = None;
+            m.child_pid = None;
+            Ok((changed, ()))
+        })
+    });
+    let status = match recorded {
+        Ok((m, ())) => m.status,
+        // Ended but not recorded: the processes are what mattered.
+        Err(e @ Error::Write { .. }) => {
+            warnings.push(format!(
+                "the Session's processes are ended, but it could not be recorded as destroyed \
+                 ({e}); `agent-tty list` shows it as ended, and `agent-tty destroy {id}` \
+                 records it once there is space"
+            ));
+            m.status
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !survivors.is_empty() {
+        warnings.push(format!(
+            "{} process(es) of the Session's terminal outlived it (pids {}): jobs it started \
+             in the background; `agent-tty destroy --force` ends them too, or end them yourself",
+            survivors.len(),
+            survivors
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut output = CommandOutput::new(
         // 0.5's `{sessionId, destroyed}`, then ours (a strict superset).
         json!({
             "sessionId": id,
             "destroyed": true,
-            "status": m.status,
+            "status": status,
             "previousStatus": before,
             "forced": force,
+            "survivors": survivors,
         }),
         format!("Session destroyed: {id}"),
     );
@@ -119,45 +163,75 @@ struct Begun {
     manifest: Manifest,
     /// The Session's sidecar.
     sidecar: Option<Sidecar>,
+    /// Why the manifest could not be marked `destroying` (a full disk).
+    unmarked: Option<Error>,
 }
 
 /// Checks the Session can be destroyed here and marks it `destroying` (an
-/// ended Session needs no processes ended and goes straight on).
+/// ended Session needs no processes ended and goes straight on). When the
+/// mark cannot be written (a full disk), the same checks are made on the
+/// manifest as read, and the Session is destroyed unmarked.
 fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
-    let (manifest, (before, liveness, sidecar)) = manifest::update_manifest(dir, |m| {
-        let before = m.status;
-        if before == Status::Destroyed {
-            return Err(Error::invalid(
-                ErrorCode::SessionAlreadyDestroyed,
-                format!(
-                    "Session {id} is already destroyed; `agent-tty gc` removes it, \
-                     `agent-tty create` starts a new one"
-                ),
-            ));
+    match manifest::update_manifest(dir, |m| {
+        let (mark, found) = judge(dir, id, m)?;
+        if mark {
+            m.status = Status::Destroying;
         }
-        let sidecar = liveness::read_sidecar(dir);
-        let verdict = liveness::judge(dir, m, sidecar.as_ref());
-        if verdict.is_foreign() && before.is_active() {
-            return Err(Error::Plugin(runs_elsewhere(
-                id,
-                sidecar.as_ref(),
-                "destroy it there",
-            )));
+        Ok((mark, found))
+    }) {
+        Ok((manifest, (before, liveness, sidecar))) => Ok(Begun {
+            before,
+            liveness,
+            manifest,
+            sidecar,
+            unmarked: None,
+        }),
+        Err(unmarked @ Error::Write { .. }) => {
+            let manifest = manifest::read_manifest(dir)?;
+            let (_, (before, liveness, sidecar)) = judge(dir, id, &manifest)?;
+            Ok(Begun {
+                before,
+                liveness,
+                manifest,
+                sidecar,
+                unmarked: Some(unmarked),
+            })
         }
-        if before.is_terminal() {
-            let ended = Liveness::Local {
-                host_alive: false,
-                child_alive: false,
-            };
-            return Ok((false, (before, ended, sidecar)));
-        }
-        m.status = Status::Destroying;
-        Ok((true, (before, verdict, sidecar)))
-    })?;
-    Ok(Begun {
-        before,
-        liveness,
-        manifest,
-        sidecar,
-    })
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What [`judge`] found: the status before, the processes, the sidecar.
+type Found = (Status, Liveness, Option<Sidecar>);
+
+/// Whether the Session can be destroyed here; whether it is to be marked
+/// `destroying` (it is active), and what was found.
+fn judge(dir: &Path, id: &str, m: &Manifest) -> Result<(bool, Found), Error> {
+    let before = m.status;
+    if before == Status::Destroyed {
+        return Err(Error::invalid(
+            ErrorCode::SessionAlreadyDestroyed,
+            format!(
+                "Session {id} is already destroyed; `agent-tty gc` removes it, \
+                 `agent-tty create` starts a new one"
+            ),
+        ));
+    }
+    let sidecar = liveness::read_sidecar(dir);
+    let verdict = liveness::judge(dir, m, sidecar.as_ref());
+    if verdict.is_foreign() && before.is_active() {
+        return Err(Error::Plugin(runs_elsewhere(
+            id,
+            sidecar.as_ref(),
+            "destroy it there",
+        )));
+    }
+    if before.is_terminal() {
+        let ended = Liveness::Local {
+            host_alive: false,
+            child_alive: false,
+        };
+        return Ok((false, (before, ended, sidecar)));
+    }
+    Ok((true, (before, verdict, sidecar)))
 }

@@ -251,14 +251,14 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
 /// process group (`tcgetpgrp` on the master), i.e. the job running in the
 /// shell, or the shell itself at its prompt. With `to_shell`, the Session's
 /// command alone gets it.
+///
+/// The signal is sent first and recorded afterwards (ADR 0015): a full disk
+/// must never stop a `signal KILL`. A `signal` event that cannot be written
+/// is answered without a `seq` (the caller warns), and the reserved host
+/// record says storage ran out.
 fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::Result<Option<u64>> {
     let signal = signals::parse(name)?;
-    let seq = {
-        let mut log = running(shared)?;
-        log.writer.append(EventBody::Signal {
-            signal: signal.as_str().to_owned(),
-        })?
-    };
+    let log = running(shared)?;
     let shell = nix::unistd::Pid::from_raw(shared.child_pid as i32);
     let delivered = if to_shell {
         nix::sys::signal::kill(shell, signal)
@@ -271,7 +271,14 @@ fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::R
         }
     };
     delivered.map_err(|_| not_running(shared))?;
-    Ok(Some(seq))
+    let mut log = log;
+    match log.writer.append(EventBody::Signal {
+        signal: signal.as_str().to_owned(),
+    }) {
+        Ok(seq) => Ok(Some(seq)),
+        Err(Error::Write { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The Event Log, provided the command still runs.
