@@ -19,6 +19,7 @@ mod e2e {
     mod plugin_loading;
     mod registry;
     mod security;
+    mod security_bounds;
     mod sessions;
     mod skills;
     mod terminal_host;
