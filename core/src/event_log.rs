@@ -748,7 +748,10 @@ mod tests {
         let refused = w.append(EventBody::InputText { data }).unwrap_err();
         assert!(matches!(refused, Error::Invalid { .. }), "{refused:?}");
         assert!(!read_host_record(tmp.path()).unwrap().storage_full);
-        assert_eq!(w.append(EventBody::Marker { label: "x".into() }).unwrap(), 0);
+        assert_eq!(
+            w.append(EventBody::Marker { label: "x".into() }).unwrap(),
+            0
+        );
     }
 
     /// A log whose middle line is `size` bytes long (not JSON), between two
@@ -785,7 +788,10 @@ mod tests {
         let skipped = follower.skipped();
         assert_eq!(skipped.lines, 1);
         assert_eq!(skipped.bytes, size as u64 + 1);
-        assert!(follower.torn.capacity() < MAX_LINE, "the long line was held");
+        assert!(
+            follower.torn.capacity() < MAX_LINE,
+            "the long line was held"
+        );
         assert!(skipped.warning(&path).unwrap().contains("skipped"));
         // A line at the cap is read as usual (and here skipped as malformed).
         let (_tmp, path) = log_with_long_line(MAX_LINE);

@@ -72,7 +72,10 @@ mod tests {
         // Success, or another error, keeps it.
         with_reserve(tmp.path(), || Ok(())).unwrap();
         let _ = with_reserve::<()>(tmp.path(), || {
-            Err(Error::invalid(agent_tty_plugin_api::ErrorCode::InvalidInput, "no"))
+            Err(Error::invalid(
+                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                "no",
+            ))
         });
         assert!(tmp.path().join(RESERVED_SPACE_FILE).exists());
         let mut tries = 0;

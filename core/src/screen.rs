@@ -375,7 +375,11 @@ impl ScreenReplay {
     /// [`Self::catch_up`], reading about `budget` bytes of the log at most
     /// (see [`EventLogFollower::read_new_up_to`]), for a reader that
     /// replays a big log in steps and answers its user between them.
-    pub fn catch_up_up_to(&mut self, follower: &mut EventLogFollower, budget: u64) -> Result<usize> {
+    pub fn catch_up_up_to(
+        &mut self,
+        follower: &mut EventLogFollower,
+        budget: u64,
+    ) -> Result<usize> {
         let fresh = self.pristine && follower.offset() == 0;
         let mut resumed = 0;
         let mut start = 0;

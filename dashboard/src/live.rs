@@ -329,8 +329,8 @@ impl Followed {
             return false;
         };
         let stepped = replay.catch_up_up_to(&mut self.follower, REPLAY_STEP);
-        self.behind = std::fs::metadata(&self.log)
-            .is_ok_and(|m| m.len() > self.follower.bytes_read());
+        self.behind =
+            std::fs::metadata(&self.log).is_ok_and(|m| m.len() > self.follower.bytes_read());
         match stepped {
             Ok(n) => {
                 let changed = n > 0 || self.error.is_some();

@@ -67,11 +67,9 @@ fn the_overview_of_100000_sessions_follows_only_the_tiles_it_shows() {
         "{shown:?} tiles visible"
     );
     assert!(tiles.len() <= shown.len(), "{} tiles followed", tiles.len());
-    assert!(tiles.iter().all(|id| {
-        listing[shown.clone()]
-            .iter()
-            .any(|r| &r.session_id == id)
-    }));
+    assert!(tiles
+        .iter()
+        .all(|id| { listing[shown.clone()].iter().any(|r| &r.session_id == id) }));
     // Moving down past the last visible row scrolls the grid: the plan
     // follows the tiles now shown, still only a screenful.
     let mut last = None;
@@ -82,7 +80,10 @@ fn the_overview_of_100000_sessions_follows_only_the_tiles_it_shows() {
     }
     let tiles = last.expect("the grid scrolled");
     let selected = &listing[app.state.tile].session_id;
-    assert!(tiles.contains(selected), "the selected tile is not followed");
+    assert!(
+        tiles.contains(selected),
+        "the selected tile is not followed"
+    );
     assert!(tiles.len() <= shown.len());
 }
 
@@ -142,12 +143,7 @@ fn a_big_replay_is_done_in_steps_and_a_stop_between_them_is_obeyed() {
     );
     let published = published.into_inner().unwrap();
     let first = published.first().expect("a picture before the end");
-    let text: String = first
-        .screen
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text: String = first.screen.content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains('x'), "nothing replayed yet: {text:?}");
     assert!(
         !text.contains("THE END"),

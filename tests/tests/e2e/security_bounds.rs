@@ -5,11 +5,10 @@
 //! run as root and skip with a message otherwise.
 
 use super::security::{gone, SmallDisk, PATIENCE};
-use agent_tty_e2e::{
-    agent_tty, create_session, eventually, manifest_pid, process_alive, read_manifest, Run,
-    Sandbox,
-};
 use agent_tty_core::event_log::{last_event, EventBody};
+use agent_tty_e2e::{
+    agent_tty, create_session, eventually, manifest_pid, process_alive, read_manifest, Run, Sandbox,
+};
 use rstest::rstest;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -83,12 +82,18 @@ fn a_huge_event_log_line_is_skipped_with_a_warning_and_never_held_in_memory() {
         EventBody::Output { data } if data.contains("after") => Some(()),
         _ => None,
     });
-    assert!(logged.is_some(), "the output after the huge line was not logged");
+    assert!(
+        logged.is_some(),
+        "the output after the huge line was not logged"
+    );
 
     let (shot, rss_kib) = run_measured(&sandbox, &home, &["snapshot", &id]);
     assert_eq!(shot.code, 0, "{shot:?}");
     let lines = shot.json()["result"]["visibleLines"].to_string();
-    assert!(lines.contains("before") && lines.contains("after"), "{lines}");
+    assert!(
+        lines.contains("before") && lines.contains("after"),
+        "{lines}"
+    );
     assert!(
         shot.stderr.contains("longer than") && shot.stderr.contains("skipped"),
         "no warning about the skipped line: {shot:?}"
@@ -158,13 +163,18 @@ fn a_program_that_never_reads_its_input_leaves_the_host_answering() {
         .expect_code(0);
     let inspected = sandbox.run_in(&home, &["inspect", &id]);
     assert_eq!(inspected.code, 0, "{inspected:?}");
-    assert!(!inspected.stderr.contains("did not answer"), "{inspected:?}");
+    assert!(
+        !inspected.stderr.contains("did not answer"),
+        "{inspected:?}"
+    );
 
     // Silent clients hold no thread of the host and block nobody.
     let before = threads(host);
     let sidecar: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("host.json")).unwrap()).unwrap();
-    let path = sidecar["socket"].as_str().expect("the sidecar names the socket");
+    let path = sidecar["socket"]
+        .as_str()
+        .expect("the sidecar names the socket");
     let silent: Vec<std::os::unix::net::UnixStream> = (0..20)
         .map(|_| std::os::unix::net::UnixStream::connect(path).unwrap())
         .collect();
@@ -200,7 +210,9 @@ fn a_host_out_of_descriptors_rests_instead_of_spinning_and_recovers() {
         serde_json::from_slice(&std::fs::read(dir.join("host.json")).unwrap()).unwrap();
     let path = sidecar["socket"].as_str().unwrap().to_owned();
     // Lower the host's descriptor limit to what it has open, plus a few.
-    let open = std::fs::read_dir(format!("/proc/{host}/fd")).unwrap().count() as u64;
+    let open = std::fs::read_dir(format!("/proc/{host}/fd"))
+        .unwrap()
+        .count() as u64;
     let limit = libc::rlimit {
         rlim_cur: open + 4,
         rlim_max: open + 4,
@@ -387,9 +399,6 @@ fn inspect_answers_from_the_files_when_the_host_is_stopped() {
     let result = inspected.result();
     assert_eq!(result["session"]["sessionId"], id.as_str());
     assert_eq!(result["usedOfflineReplay"], true);
-    assert!(
-        inspected.stderr.contains("did not answer"),
-        "{inspected:?}"
-    );
+    assert!(inspected.stderr.contains("did not answer"), "{inspected:?}");
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
 }

@@ -136,9 +136,9 @@ pub fn canvas_size(manifest: &Manifest, facts: &LogFacts) -> (u16, u16) {
 /// `resize`, else the creation size (0.5's `width`/`height` for videos).
 pub fn final_size(manifest: &Manifest, facts: &LogFacts) -> (u16, u16) {
     facts.last_resize.unwrap_or((
-            manifest.creation_cols.unwrap_or(manifest.cols),
-            manifest.creation_rows.unwrap_or(manifest.rows),
-        ))
+        manifest.creation_cols.unwrap_or(manifest.cols),
+        manifest.creation_rows.unwrap_or(manifest.rows),
+    ))
 }
 
 /// A Session's Event Log drawn as a GIF or video draws it: every frame on

@@ -240,7 +240,10 @@ mod tests {
             .collect();
         let started = Instant::now();
         assert_eq!(ask(&path, b"ping\n"), "echo:ping\n");
-        assert!(started.elapsed() < REQUEST_TIMEOUT, "a silent client held up the server");
+        assert!(
+            started.elapsed() < REQUEST_TIMEOUT,
+            "a silent client held up the server"
+        );
         // A request split over several writes is read whole.
         let mut s = UnixStream::connect(&path).unwrap();
         s.write_all(b"pi").unwrap();
