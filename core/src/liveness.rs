@@ -437,7 +437,7 @@ impl Verified {
                 signal_process(pid, Signal::SIGTERM);
             }
             if wait_for(grace, gone) {
-                return self.session_members();
+                return self.outliving();
             }
         }
         let members = if force {
@@ -450,6 +450,16 @@ impl Verified {
             signal_process(pid, Signal::SIGKILL);
         }
         wait_for(grace, gone);
+        self.outliving()
+    }
+
+    /// The processes of the terminal session still running, given a
+    /// moment to finish (jobs the shell hung up as it exited may still be
+    /// on their way out).
+    fn outliving(&self) -> Vec<u32> {
+        wait_for(std::time::Duration::from_millis(250), || {
+            self.session_members().is_empty()
+        });
         self.session_members()
     }
 
