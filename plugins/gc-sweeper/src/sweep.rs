@@ -408,7 +408,7 @@ fn collect_husk(
         ));
     }
     if let Some(hook) = hooks.before_remove {
-        hook(&pinned.path().to_owned());
+        hook(pinned.path());
     }
     remove(sessions, raw, name).map_err(|e| skip(format!("could not be removed ({e})"), false))
 }
