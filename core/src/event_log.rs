@@ -17,6 +17,12 @@
 //! ([`HOST_RECORD_FILE`]), rewritten in place, which needs no new space, so
 //! the exit status survives a disk that is full at exit. That record also
 //! says "storage full", which `run` and `wait` report instead of timing out.
+//!
+//! Every line is at most [`MAX_LINE`] bytes (ADR 0015): the writer splits
+//! output that would make a longer line into several `output` events and
+//! refuses any other event that long, and readers skip a longer line
+//! (written by someone else) without ever holding it, counting it as lost
+//! ([`EventLogFollower::skipped`]), so one line cannot cost unbounded memory.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,18 @@ use std::path::{Path, PathBuf};
 
 /// The Event Log file name inside a Session directory.
 pub const EVENT_LOG_FILE: &str = "events.jsonl";
+
+/// The longest Event Log line, newline excluded, that is written or read:
+/// the host's largest control request (16 MiB, a `type` or `paste`) plus
+/// room for the event's envelope, so every input the host accepts is
+/// recorded as one line, while reading any line costs at most this much
+/// memory (a small part of the 256 MB a reader may use; ADR 0015).
+pub const MAX_LINE: usize = 16 * 1024 * 1024 + 4096;
+
+/// Output is split into pieces of at most this many bytes of text when one
+/// event would exceed [`MAX_LINE`]: JSON escapes a byte into at most six, so
+/// a piece's line always fits.
+const OUTPUT_PIECE: usize = MAX_LINE / 8;
 
 /// One line of the Event Log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,6 +282,16 @@ impl EventLogWriter {
             body,
         };
         let mut line = serde_json::to_vec(&event).expect("an event always serialises");
+        if line.len() > MAX_LINE {
+            return Err(Error::invalid(
+                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                format!(
+                    "this event would be a {} byte Event Log line, longer than the {MAX_LINE} \
+                     bytes any reader accepts; send it in smaller parts",
+                    line.len()
+                ),
+            ));
+        }
         line.push(b'\n');
         if let Err(e) = self.file.write_all(&line) {
             self.torn = true;
@@ -315,6 +343,11 @@ impl EventLogWriter {
     /// bytes as lost; any failed append marks storage as full in the host
     /// record until an append succeeds again.
     pub fn append(&mut self, body: EventBody) -> Result<u64> {
+        if let EventBody::Output { data } = &body {
+            if data.len() > OUTPUT_PIECE {
+                return self.append_output_in_pieces(data);
+            }
+        }
         let output_len = match &body {
             EventBody::Output { data } => data.len() as u64,
             _ => 0,
@@ -327,12 +360,36 @@ impl EventLogWriter {
                 self.note_storage(false);
                 Ok(seq)
             }
+            // Refused, not failed: nothing about storage to record.
+            Err(e @ Error::Invalid { .. }) => Err(e),
             Err(e) => {
                 self.lost_output += output_len;
                 self.note_storage(true);
                 Err(e)
             }
         }
+    }
+
+    /// Output too long for one line, as several `output` events; returns
+    /// the last one's `seq`.
+    fn append_output_in_pieces(&mut self, data: &str) -> Result<u64> {
+        let mut rest = data;
+        let mut seq = None;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(OUTPUT_PIECE);
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let (piece, tail) = rest.split_at(end);
+            rest = tail;
+            // A failed piece is counted as lost output; the rest go on.
+            match self.append(EventBody::Output { data: piece.into() }) {
+                Ok(s) => seq = Some(s),
+                Err(e) if rest.is_empty() && seq.is_none() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        seq.ok_or_else(|| Error::write(&self.path, std::io::Error::other("no output logged")))
     }
 
     /// The `marker` saying how much output was lost, when some was.
@@ -357,43 +414,69 @@ impl EventLogWriter {
 }
 
 /// The last complete, parseable event of a log, reading only its tail.
+///
+/// Lines are found from the end backwards in fixed-size chunks; each line of
+/// at most [`MAX_LINE`] bytes is read and tried, a longer one is passed over
+/// without being read, so a huge last line costs time, never memory.
 pub fn last_event(path: &Path) -> Result<Option<Event>> {
-    let mut file = match crate::safe_fs::open_home_file(path) {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 64 * 1024;
+    // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
+    let file = match crate::safe_fs::open_home_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
     };
     let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
-    let mut window: u64 = 64 * 1024;
-    loop {
-        let start = len.saturating_sub(window);
-        file.seek(SeekFrom::Start(start))
+    let mut chunk = vec![0u8; CHUNK as usize];
+    let mut line = Vec::new();
+    // A torn last line (no newline after it) is not complete: lines end at
+    // a newline, so the search starts at the last one.
+    let mut line_end: Option<u64> = None;
+    let mut pos = len;
+    while pos > 0 {
+        let start = pos.saturating_sub(CHUNK);
+        let buf = &mut chunk[..(pos - start) as usize];
+        file.read_exact_at(buf, start)
             .map_err(|e| Error::read(path, e))?;
-        let mut buf = Vec::with_capacity((len - start) as usize);
-        file.read_to_end(&mut buf)
-            .map_err(|e| Error::read(path, e))?;
-        // Complete lines only: drop a torn tail, and a possibly cut first line.
-        let end = buf
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let body = &buf[..end];
-        let lines: Vec<&[u8]> = body
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
-        let first_whole = usize::from(start > 0);
-        for line in lines.iter().skip(first_whole).rev() {
-            if let Ok(e) = serde_json::from_slice::<Event>(line) {
-                return Ok(Some(e));
+        for i in (0..buf.len()).rev() {
+            if buf[i] != b'\n' {
+                continue;
             }
+            let newline = start + i as u64;
+            if let Some(end) = line_end {
+                if let Some(event) = parse_line_at(&file, newline + 1, end, &mut line, path)? {
+                    return Ok(Some(event));
+                }
+            }
+            line_end = Some(newline);
         }
-        if start == 0 {
-            return Ok(None);
-        }
-        window *= 4;
+        pos = start;
     }
+    match line_end {
+        Some(end) => parse_line_at(&file, 0, end, &mut line, path),
+        None => Ok(None),
+    }
+}
+
+/// The event on bytes `start..end` of `file`, if that line is short enough
+/// to read and parses.
+fn parse_line_at(
+    file: &File,
+    start: u64,
+    end: u64,
+    line: &mut Vec<u8>,
+    path: &Path,
+) -> Result<Option<Event>> {
+    use std::os::unix::fs::FileExt;
+    let n = end - start;
+    if n == 0 || n > MAX_LINE as u64 {
+        return Ok(None);
+    }
+    line.resize(n as usize, 0);
+    file.read_exact_at(line, start)
+        .map_err(|e| Error::read(path, e))?;
+    Ok(serde_json::from_slice(line).ok())
 }
 
 /// What a reader of an Event Log could not use. agent-tty 0.5 refuses a
@@ -403,7 +486,8 @@ pub fn last_event(path: &Path) -> Result<Option<Event>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// Complete lines that are not events (garbage, a line cut short in the
-    /// middle of the log, an event whose `seq` repeats or goes backwards).
+    /// middle of the log, an event whose `seq` repeats or goes backwards, a
+    /// line longer than [`MAX_LINE`]).
     pub lines: u64,
     /// The byte offset of the first such line.
     pub first_line_at: Option<u64>,
@@ -411,6 +495,11 @@ pub struct Skipped {
     pub missing_events: u64,
     /// The first missing `seq`.
     pub first_missing_seq: Option<u64>,
+    /// Of [`Skipped::lines`], those longer than [`MAX_LINE`]: passed over
+    /// without being held (agent-tty never writes one).
+    pub long_lines: u64,
+    /// Their bytes, lost to this reader as output is on a full disk.
+    pub long_bytes: u64,
 }
 
 impl Skipped {
@@ -433,6 +522,14 @@ impl Skipped {
                 self.first_line_at.unwrap_or(0)
             ));
         }
+        if self.long_lines > 0 {
+            parts.push(format!(
+                "{} longer than {MAX_LINE} bytes ({} bytes not read; agent-tty never writes \
+                 such lines, so something else wrote to this file)",
+                crate::text::counted(self.long_lines as usize, "line was"),
+                self.long_bytes
+            ));
+        }
         if self.missing_events > 0 {
             parts.push(format!(
                 "{} missing (seq jumps ahead; the first missing is seq {})",
@@ -452,6 +549,13 @@ impl Skipped {
         self.lines += 1;
         self.first_line_at.get_or_insert(at);
     }
+
+    /// A line over [`MAX_LINE`] starting at byte `at`; its bytes are added
+    /// as they are passed over.
+    fn long_line(&mut self, at: u64) {
+        self.line(at);
+        self.long_lines += 1;
+    }
 }
 
 /// Follows an Event Log: each call reads only bytes appended since the last.
@@ -468,6 +572,8 @@ pub struct EventLogFollower {
     /// The first line may be the tail of one cut by the starting offset:
     /// not damage when it does not parse.
     first_may_be_cut: bool,
+    /// Inside a line longer than [`MAX_LINE`], skipped up to its end.
+    skipping: bool,
     skipped: Skipped,
 }
 
@@ -502,6 +608,7 @@ impl EventLogFollower {
             chunk: Vec::new(),
             expected_seq: None,
             first_may_be_cut: offset > 0,
+            skipping: false,
             skipped: Skipped::default(),
         }
     }
@@ -517,6 +624,12 @@ impl EventLogFollower {
         &self.path
     }
 
+    /// Bytes read so far, a torn last line included: the log has more to
+    /// read while it is longer than this.
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
     /// Bytes consumed so far (complete lines only).
     pub fn offset(&self) -> u64 {
         self.offset - self.torn.len() as u64
@@ -524,11 +637,20 @@ impl EventLogFollower {
 
     /// Calls `each` for every complete event appended since the last call,
     /// reading in bounded chunks so a huge log never sits in memory at once.
-    /// A torn last line is kept for next time; malformed lines, and events
-    /// whose `seq` repeats or goes backwards, are skipped and counted in
+    /// A torn last line is kept for next time; malformed lines, lines longer
+    /// than [`MAX_LINE`] (never held whole), and events whose `seq` repeats
+    /// or goes backwards, are skipped and counted in
     /// [`EventLogFollower::skipped`], as are `seq` numbers jumped over.
     /// A missing file is simply empty (the Session may not have written yet).
-    pub fn read_new(&mut self, mut each: impl FnMut(Event)) -> Result<usize> {
+    pub fn read_new(&mut self, each: impl FnMut(Event)) -> Result<usize> {
+        self.read_new_up_to(u64::MAX, each)
+    }
+
+    /// [`Self::read_new`], stopping once about `budget` bytes were read (at
+    /// the end of a chunk): a reader that must stay responsive (the
+    /// dashboard) reads a big log in steps. Whether more is left is
+    /// whether the file is longer than [`Self::offset`].
+    pub fn read_new_up_to(&mut self, budget: u64, mut each: impl FnMut(Event)) -> Result<usize> {
         // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
         let mut file = match crate::safe_fs::open_home_file(&self.path) {
             Ok(f) => f,
@@ -541,7 +663,8 @@ impl EventLogFollower {
         if self.chunk.is_empty() {
             self.chunk.resize(256 * 1024, 0);
         }
-        loop {
+        let mut read = 0u64;
+        while read < budget {
             let n = file
                 .read(&mut self.chunk)
                 .map_err(|e| Error::read(&self.path, e))?;
@@ -550,12 +673,27 @@ impl EventLogFollower {
             }
             let chunk_start = self.offset;
             self.offset += n as u64;
+            read += n as u64;
             let mut line_start = chunk_start - self.torn.len() as u64;
             let mut data = &self.chunk[..n];
             while let Some(nl) = data.iter().position(|&b| b == b'\n') {
                 let (line, rest) = data.split_at(nl);
                 let next_start = self.offset - (rest.len() - 1) as u64;
                 data = &rest[1..];
+                if self.skipping {
+                    // The end of an over-long line.
+                    self.skipping = false;
+                    self.skipped.long_bytes += line.len() as u64 + 1;
+                    line_start = next_start;
+                    continue;
+                }
+                if self.torn.len() + line.len() > MAX_LINE {
+                    self.skipped.long_line(line_start);
+                    skip_torn(&mut self.torn, &mut self.skipped, line.len() as u64 + 1);
+                    self.first_may_be_cut = false;
+                    line_start = next_start;
+                    continue;
+                }
                 let (parsed, blank) = if self.torn.is_empty() {
                     (
                         serde_json::from_slice::<Event>(line),
@@ -587,10 +725,28 @@ impl EventLogFollower {
                 }
                 line_start = next_start;
             }
-            self.torn.extend_from_slice(data);
+            if self.skipping {
+                self.skipped.long_bytes += data.len() as u64;
+            } else if self.torn.len() + data.len() > MAX_LINE {
+                // Over the cap before its end: drop what is held and skip
+                // the rest as it comes.
+                self.skipped.long_line(line_start);
+                skip_torn(&mut self.torn, &mut self.skipped, data.len() as u64);
+                self.first_may_be_cut = false;
+                self.skipping = true;
+            } else {
+                self.torn.extend_from_slice(data);
+            }
         }
         Ok(count)
     }
+}
+
+/// Drops the held start of an over-long line (freeing it) and counts its
+/// bytes and `more` as skipped.
+fn skip_torn(torn: &mut Vec<u8>, skipped: &mut Skipped, more: u64) {
+    skipped.long_bytes += torn.len() as u64 + more;
+    *torn = Vec::new();
 }
 
 /// Reads every complete event of a log (tests and small logs; followers
@@ -736,5 +892,98 @@ mod tests {
         assert_eq!(seen, [0, 1, 2]);
         assert_eq!(follower.offset(), std::fs::metadata(&path).unwrap().len());
         assert_eq!(last_event(&path).unwrap().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn output_too_long_for_one_line_is_split_and_nothing_is_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        // Control characters escape to six bytes each: the worst case.
+        let data = "\u{1}é".repeat(OUTPUT_PIECE / 2 + 7);
+        w.append(EventBody::Output { data: data.clone() }).unwrap();
+        let path = event_log_path(tmp.path());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() > 1);
+        assert!(text.lines().all(|l| l.len() <= MAX_LINE));
+        let joined: String = read_all(&path)
+            .unwrap()
+            .into_iter()
+            .map(|e| match e.body {
+                EventBody::Output { data } => data,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn an_event_too_long_for_a_line_is_refused_without_claiming_a_full_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        let data = "\u{1}".repeat(MAX_LINE / 6 + 1);
+        let refused = w.append(EventBody::InputText { data }).unwrap_err();
+        assert!(matches!(refused, Error::Invalid { .. }), "{refused:?}");
+        assert!(!read_host_record(tmp.path()).unwrap().storage_full);
+        assert_eq!(
+            w.append(EventBody::Marker { label: "x".into() }).unwrap(),
+            0
+        );
+    }
+
+    /// A log whose middle line is `size` bytes long (not JSON), between two
+    /// events.
+    fn log_with_long_line(size: usize) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        w.append(EventBody::Output { data: "a".into() }).unwrap();
+        drop(w);
+        let path = event_log_path(tmp.path());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&vec![b'x'; size]).unwrap();
+        f.write_all(b"\n").unwrap();
+        drop(f);
+        let mut w = EventLogWriter::open(tmp.path()).unwrap();
+        w.append(EventBody::Output { data: "b".into() }).unwrap();
+        (tmp, path)
+    }
+
+    #[test]
+    fn readers_skip_a_line_over_the_cap_and_count_it() {
+        let size = MAX_LINE + 1;
+        let (_tmp, path) = log_with_long_line(size);
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e.body)).unwrap();
+        assert_eq!(
+            seen,
+            [
+                EventBody::Output { data: "a".into() },
+                EventBody::Output { data: "b".into() }
+            ]
+        );
+        let skipped = follower.skipped();
+        assert_eq!(skipped.lines, 1);
+        assert_eq!(skipped.bytes, size as u64 + 1);
+        assert!(
+            follower.torn.capacity() < MAX_LINE,
+            "the long line was held"
+        );
+        assert!(skipped.warning(&path).unwrap().contains("skipped"));
+        // A line at the cap is read as usual (and here skipped as malformed).
+        let (_tmp, path) = log_with_long_line(MAX_LINE);
+        let mut follower = EventLogFollower::new(&path);
+        assert_eq!(follower.read_new(|_| {}).unwrap(), 2);
+        assert_eq!(follower.skipped(), Skipped::default());
+    }
+
+    #[test]
+    fn the_last_event_is_found_behind_a_long_torn_tail_without_reading_it_whole() {
+        let (_tmp, path) = log_with_long_line(MAX_LINE + 10);
+        assert_eq!(last_event(&path).unwrap().unwrap().seq, 1);
+        // A huge last complete line and a torn one after it.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&vec![b'y'; MAX_LINE + 10]).unwrap();
+        f.write_all(b"\n{\"seq\":9").unwrap();
+        assert_eq!(last_event(&path).unwrap().unwrap().seq, 1);
     }
 }

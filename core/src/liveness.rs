@@ -408,36 +408,74 @@ impl Verified {
     }
 
     /// Ends the command this process leads as `destroy` does: its process
-    /// group is hung up and terminated (`SIGHUP`, `SIGTERM`), given `grace`
-    /// to finish, then killed; `force` kills at once, and kills every
-    /// process of its terminal session too (background jobs in other
-    /// process groups included). Returns once the group is gone or a second
-    /// `grace` has passed.
-    pub fn end(&self, force: bool, grace: std::time::Duration) {
-        let gone = || !group_exists(self.pid);
+    /// group and the job in its terminal's foreground (a job the shell
+    /// started runs in a group of its own) are hung up and terminated
+    /// (`SIGHUP`, `SIGTERM`), given `grace` to finish, then killed; `force`
+    /// kills at once, and kills every process of its terminal session too
+    /// (background jobs in other process groups included). Returns once
+    /// those are gone or a second `grace` has passed, with the processes of
+    /// the terminal session that still run (what outlived it).
+    pub fn end(&self, force: bool, grace: std::time::Duration) -> Vec<u32> {
+        // Read before the hang-up: once the shell has exited, no process
+        // says which job had the terminal.
+        let foreground = self.foreground_group();
+        let gone = || !group_exists(self.pid) && foreground.is_none_or(|g| !group_exists(g));
+        let in_foreground = || match foreground {
+            Some(group) => self.members_where(|s| s.pgrp == Some(group)),
+            None => Vec::new(),
+        };
         if !force {
             self.signal_group(Signal::SIGHUP);
             self.signal_group(Signal::SIGTERM);
+            for pid in in_foreground() {
+                signal_process(pid, Signal::SIGHUP);
+                signal_process(pid, Signal::SIGTERM);
+            }
             if wait_for(grace, gone) {
-                return;
+                return self.outliving();
             }
         }
         let members = if force {
             self.session_members()
         } else {
-            Vec::new()
+            in_foreground()
         };
         self.signal_group(Signal::SIGKILL);
         for pid in members.into_iter().filter(|&p| p != self.pid) {
             signal_process(pid, Signal::SIGKILL);
         }
         wait_for(grace, gone);
+        self.outliving()
     }
 
-    /// Every process of this user in the terminal session this process
-    /// leads (`setsid`): the command, its process group and background jobs
-    /// in other groups alike. What `destroy --force` kills.
+    /// The processes of the terminal session still running, given a
+    /// moment to finish (jobs the shell hung up as it exited may still be
+    /// on their way out).
+    fn outliving(&self) -> Vec<u32> {
+        wait_for(std::time::Duration::from_millis(250), || {
+            self.session_members().is_empty()
+        });
+        self.session_members()
+    }
+
+    /// The process group in the foreground of the terminal this process
+    /// leads, when it is another group than its own.
+    fn foreground_group(&self) -> Option<u32> {
+        read_stat(self.pid)?
+            .tpgid
+            .filter(|&g| g != self.pid && target(g).is_some())
+    }
+
+    /// Every running process of this user in the terminal session this
+    /// process leads (`setsid`): the command, its process group and
+    /// background jobs in other groups alike. What `destroy --force` kills.
     pub fn session_members(&self) -> Vec<u32> {
+        self.members_where(|_| true)
+    }
+
+    /// The running processes of this user in this terminal session that
+    /// `also` accepts.
+    fn members_where(&self, also: impl Fn(&Stat) -> bool) -> Vec<u32> {
         let me = safe_fs::effective_uid();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
@@ -446,7 +484,9 @@ impl Verified {
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter(|&pid| {
-                read_stat(pid).is_some_and(|s| s.session == Some(self.pid) && s.uid == Some(me))
+                read_stat(pid).is_some_and(|s| {
+                    s.session == Some(self.pid) && s.uid == Some(me) && !s.zombie && also(&s)
+                })
             })
             .collect()
     }
@@ -514,8 +554,12 @@ pub fn group_exists(pid: u32) -> bool {
 struct Stat {
     zombie: bool,
     start_time: u64,
+    /// Field 5: the process group.
+    pgrp: Option<u32>,
     /// Field 6: the terminal session id.
     session: Option<u32>,
+    /// Field 8: the foreground process group of its terminal (none: -1).
+    tpgid: Option<u32>,
     /// The owner of `/proc/<pid>` (the process's effective user).
     uid: Option<u32>,
 }
@@ -530,16 +574,16 @@ fn read_stat(pid: u32) -> Option<Stat> {
     // The command name (field 2) is in parentheses and may itself contain
     // spaces or parentheses: split after the last ')'.
     let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?;
-    // Fields 4 and 5 (ppid, pgrp), then 6: the session.
-    let session = fields.nth(2).and_then(|f| f.parse().ok());
-    // After the session (field 6), field 22 is the 16th.
-    let start_time = fields.nth(15)?.parse().ok()?;
+    // From field 3 (the state) on: field N is at index N - 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let number = |field: usize| fields.get(field - 3).and_then(|f| f.parse::<u32>().ok());
+    let state = *fields.first()?;
     Some(Stat {
         zombie: state == "Z" || state == "X",
-        start_time,
-        session,
+        start_time: fields.get(22 - 3)?.parse().ok()?,
+        pgrp: number(5),
+        session: number(6),
+        tpgid: number(8),
         uid,
     })
 }

@@ -420,6 +420,8 @@ pub fn tally_events(log: &Path) -> Result<Tally> {
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
     const CATCH_UP_BATCH: usize = 512;
+    /// ...or fewer, once they hold this much text.
+    const CATCH_UP_BATCH_BYTES: usize = 1024 * 1024;
 
     /// Applies every event `follower` has not read yet and returns how many.
     ///
@@ -435,6 +437,17 @@ impl ScreenReplay {
     /// over in batches while this thread emulates; a 10 MB log replays in
     /// about the emulator's time alone.
     pub fn catch_up(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+        self.catch_up_up_to(follower, u64::MAX)
+    }
+
+    /// [`Self::catch_up`], reading about `budget` bytes of the log at most
+    /// (see [`EventLogFollower::read_new_up_to`]), for a reader that
+    /// replays a big log in steps and answers its user between them.
+    pub fn catch_up_up_to(
+        &mut self,
+        follower: &mut EventLogFollower,
+        budget: u64,
+    ) -> Result<usize> {
         let fresh = self.pristine && follower.offset() == 0;
         let mut resumed = 0;
         let mut start = 0;
@@ -456,7 +469,7 @@ impl ScreenReplay {
                 checkpoint::Restored::Unusable => {}
             }
         }
-        let applied = self.catch_up_from(follower)?;
+        let applied = self.catch_up_from(follower, budget)?;
         self.skipped = follower.skipped().clone();
         if fresh && (replace_bad || follower.offset() - start >= CHECKPOINT_EVERY_BYTES) {
             let log = follower.path().to_owned();
@@ -465,14 +478,24 @@ impl ScreenReplay {
         Ok(resumed + applied)
     }
 
-    fn catch_up_from(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
+    fn catch_up_from(&mut self, follower: &mut EventLogFollower, budget: u64) -> Result<usize> {
         std::thread::scope(|scope| {
             let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
             let reader = scope.spawn(move || {
                 let mut batch = Vec::with_capacity(Self::CATCH_UP_BATCH);
-                let read = follower.read_new(|event| {
+                // Batches are also cut by the text they hold, so the ones
+                // in flight stay small even when every line is long.
+                let mut weight = 0;
+                let read = follower.read_new_up_to(budget, |event| {
+                    weight += match &event.body {
+                        EventBody::Output { data }
+                        | EventBody::InputText { data }
+                        | EventBody::InputPaste { data } => data.len(),
+                        _ => 0,
+                    };
                     batch.push(event);
-                    if batch.len() == Self::CATCH_UP_BATCH {
+                    if batch.len() == Self::CATCH_UP_BATCH || weight >= Self::CATCH_UP_BATCH_BYTES {
+                        weight = 0;
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(Self::CATCH_UP_BATCH));
                         // The receiver only stops early by panicking.

@@ -158,6 +158,32 @@ impl State {
         usize::from(self.size.0 / TILE_MIN_COLS).max(1)
     }
 
+    /// The overview's grid in an area `height` rows tall: the selected
+    /// tile's grid row is always among those shown.
+    pub fn overview_grid(&self, height: u16) -> OverviewGrid {
+        let per_row = self.tiles_per_row();
+        let grid_rows = self.rows().len().div_ceil(per_row);
+        let tile_height = (height / grid_rows.max(1) as u16).max(TILE_MIN_ROWS);
+        let fit = usize::from((height / tile_height).max(1));
+        let first_row = (self.tile / per_row + 1).saturating_sub(fit);
+        OverviewGrid {
+            per_row,
+            tile_height,
+            first_row,
+            fit,
+        }
+    }
+
+    /// The listing rows whose tiles the overview shows now (its area is the
+    /// terminal less the header and footer lines). Only these are followed:
+    /// a Home of 100,000 Sessions costs a screenful of replays, not 100,000.
+    pub fn visible_tiles(&self) -> std::ops::Range<usize> {
+        let grid = self.overview_grid(self.size.1.saturating_sub(2));
+        let first = grid.first_row * grid.per_row;
+        let len = self.rows().len();
+        first.min(len)..(first + grid.fit * grid.per_row).min(len)
+    }
+
     /// The area a full-screen pane gets: everything but the footer line.
     pub fn pane_size(&self) -> (u16, u16) {
         (self.size.0, self.size.1.saturating_sub(1))
@@ -169,6 +195,22 @@ pub const SIDE_BY_SIDE_COLS: u16 = 140;
 
 /// The overview's tiles are at least this wide.
 pub const TILE_MIN_COLS: u16 = 40;
+
+/// Tiles are at least this tall (borders and three rows of screen).
+pub const TILE_MIN_ROWS: u16 = 5;
+
+/// Where the overview's tiles go ([`State::overview_grid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverviewGrid {
+    /// Tiles per grid row.
+    pub per_row: usize,
+    /// Each tile's height.
+    pub tile_height: u16,
+    /// The first grid row shown.
+    pub first_row: usize,
+    /// How many grid rows are shown.
+    pub fit: usize,
+}
 
 /// Lines the mouse wheel scrolls the history per notch.
 pub const WHEEL_LINES: i64 = 3;
@@ -376,7 +418,8 @@ impl App {
                         instance: o.instance,
                         size: self.state.pane_size(),
                     })],
-                    None => Vec::new(),
+                    // A new size may show other tiles.
+                    None => self.follow_selected(),
                 }
             }
             Msg::Tick(now) => {
@@ -504,6 +547,8 @@ impl App {
                     let tile = s.tile as isize + step;
                     s.tile = tile.clamp(0, len as isize - 1) as usize;
                 }
+                // The grid may have scrolled to other tiles.
+                return self.follow_selected();
             }
             Action::OpenTile => {
                 if s.tile < s.rows().len() {
@@ -777,7 +822,8 @@ impl App {
     }
 
     /// Tells the Live View worker what to follow when that changed: the
-    /// selected Session, and in the overview every other listed one too.
+    /// selected Session, and in the overview the other Sessions whose tiles
+    /// are visible ([`State::visible_tiles`]).
     fn follow_selected(&mut self) -> Vec<Effect> {
         let home = Path::new(&self.state.home);
         let target = |id: &str| {
@@ -792,8 +838,7 @@ impl App {
             .selected_session()
             .and_then(|r| target(&r.session_id));
         let tiles = if self.state.overview {
-            self.state
-                .rows()
+            self.state.rows()[self.state.visible_tiles()]
                 .iter()
                 .filter(|r| Some(&r.session_id) != main.as_ref().map(|t| &t.session_id))
                 .filter_map(|r| target(&r.session_id))

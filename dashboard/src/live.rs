@@ -54,6 +54,11 @@ pub const HISTORY_CELLS: usize = 2_000_000;
 /// The most history lines kept for the main Session.
 pub const HISTORY_LINES: usize = 10_000;
 
+/// A big Event Log is replayed this many bytes at a time, and the worker
+/// looks at its commands between steps: a long replay never keeps it from
+/// a new plan or from stopping (`q` quits at once, ADR 0015).
+pub const REPLAY_STEP: u64 = 2 * 1024 * 1024;
+
 /// At most this many snapshots a second per Session: a Session printing
 /// as fast as it can is redrawn at a steady rate, not once per chunk.
 const MIN_PUBLISH_GAP: Duration = Duration::from_millis(16);
@@ -256,6 +261,8 @@ struct Followed {
     last_publish: Option<Instant>,
     dirty: bool,
     watched: bool,
+    /// The last step of the replay stopped before the end of the log.
+    behind: bool,
 }
 
 impl Followed {
@@ -273,6 +280,7 @@ impl Followed {
             last_publish: None,
             dirty: true,
             watched: false,
+            behind: false,
             target,
             with_history,
         }
@@ -282,6 +290,7 @@ impl Followed {
     /// panics: a panic in reading or replaying becomes the view's error.
     fn poll(&mut self) -> bool {
         if self.broken {
+            self.behind = false;
             return false;
         }
         match catching(|| self.poll_inner()) {
@@ -336,7 +345,10 @@ impl Followed {
         let Some(replay) = self.replay.as_mut() else {
             return false;
         };
-        match replay.catch_up(&mut self.follower) {
+        let stepped = replay.catch_up_up_to(&mut self.follower, REPLAY_STEP);
+        self.behind =
+            std::fs::metadata(&self.log).is_ok_and(|m| m.len() > self.follower.bytes_read());
+        match stepped {
             Ok(n) => {
                 let changed = n > 0 || self.error.is_some();
                 self.error = None;
@@ -472,15 +484,18 @@ pub fn follow_worker(
     let mut followed: BTreeMap<String, Followed> = BTreeMap::new();
     let mut main: Option<String> = None;
     loop {
-        let (mut any, mut unwatched, mut dirty) = (false, false, false);
+        let (mut any, mut unwatched, mut dirty, mut behind) = (false, false, false, false);
         for f in followed.values() {
             dirty |= f.dirty;
+            behind |= f.behind;
             if !f.ended() {
                 any = true;
                 unwatched |= !f.watched;
             }
         }
         let timeout = match (any, unwatched, dirty) {
+            // Mid-replay: only a look at the commands between steps.
+            _ if behind => Some(Duration::ZERO),
             (_, _, true) => Some(MIN_PUBLISH_GAP),
             (false, _, _) => None,
             (true, true, _) => Some(POLL_INTERVAL),
@@ -528,7 +543,7 @@ pub fn follow_worker(
         }
         let now = Instant::now();
         for f in followed.values_mut() {
-            if look || f.replay.is_none() {
+            if look || f.replay.is_none() || f.behind {
                 f.dirty |= f.poll();
             }
             let due = f

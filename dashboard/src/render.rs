@@ -16,7 +16,7 @@
 //! list sits beside the Live View instead of above it. `z` swaps both for
 //! the overview (every Session as a tile) and `?` lays the help over them.
 
-use crate::app::{Focus, Listing, Overlay, State};
+use crate::app::{Focus, Listing, Overlay, OverviewGrid, State};
 use crate::guard::catching;
 use crate::live::{HistoryPos, LiveSnapshot};
 use crate::session::SessionRow;
@@ -484,12 +484,12 @@ fn render_overview(state: &State, area: Rect, frame: &mut Frame) {
         );
         return;
     }
-    let per_row = state.tiles_per_row();
-    let grid_rows = rows.len().div_ceil(per_row);
-    let tile_height = (area.height / grid_rows.max(1) as u16).max(TILE_MIN_ROWS);
-    let fit = usize::from((area.height / tile_height).max(1));
-    let selected_row = state.tile / per_row;
-    let first_row = (selected_row + 1).saturating_sub(fit);
+    let OverviewGrid {
+        per_row,
+        tile_height,
+        first_row,
+        fit,
+    } = state.overview_grid(area.height);
     let tile_width = area.width / per_row as u16;
     for (i, r) in rows.iter().enumerate().skip(first_row * per_row) {
         let (gy, gx) = (i / per_row - first_row, i % per_row);
@@ -513,9 +513,6 @@ fn render_overview(state: &State, area: Rect, frame: &mut Frame) {
         });
     }
 }
-
-/// Tiles are at least this tall (borders and three rows of screen).
-const TILE_MIN_ROWS: u16 = 5;
 
 fn render_tile(
     r: &SessionRow,

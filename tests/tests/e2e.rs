@@ -23,6 +23,7 @@ mod e2e {
     mod plugin_loading;
     mod registry;
     mod security;
+    mod security_bounds;
     mod sessions;
     mod skills;
     mod strict05;

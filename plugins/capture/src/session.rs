@@ -1,7 +1,8 @@
 //! The Session a capture is taken from: found in the invocation's Home, its
 //! manifest read as it is (no reconcile: a capture changes nothing).
 
-use agent_tty_core::event_log::{event_log_path, Event, EventLogFollower};
+use crate::export::Events;
+use agent_tty_core::event_log::{event_log_path, Event, EventLogFollower, Skipped};
 use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_core::Error;
@@ -30,10 +31,10 @@ impl Source {
         Ok(Source { id, dir, manifest })
     }
 
-    /// Every event of the Event Log, and the warning saying what was
-    /// skipped when it is damaged; a missing log is an error (the caller
-    /// decides which), unlike for readers that follow a log being written.
-    pub(crate) fn events(&self) -> agent_tty_core::Result<(Vec<Event>, Option<String>)> {
+    /// The Event Log, for exports to read in passes; a missing log is an
+    /// error (the caller decides which), unlike for readers that follow a
+    /// log being written.
+    pub(crate) fn log(&self) -> agent_tty_core::Result<LogEvents> {
         let path = event_log_path(&self.dir);
         if !path.is_file() {
             return Err(Error::read(
@@ -41,9 +42,52 @@ impl Source {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "the Session has no Event Log"),
             ));
         }
-        let mut follower = EventLogFollower::new(&path);
-        let mut events = Vec::new();
-        follower.read_new(|e| events.push(e))?;
-        Ok((events, follower.skipped().warning(&path)))
+        let len = std::fs::metadata(&path)
+            .map_err(|e| Error::read(&path, e))?
+            .len();
+        Ok(LogEvents {
+            path,
+            len,
+            count: std::cell::Cell::new(None),
+        })
+    }
+}
+
+/// A Session's Event Log read afresh, in bounded chunks, by every pass an
+/// export makes ([`Events`]): memory never grows with the log (ADR 0015).
+/// Every pass sees what the first one saw: the log's length when it was
+/// opened, and as many events as the first pass counted (a log still
+/// being written only grows).
+pub(crate) struct LogEvents {
+    path: PathBuf,
+    len: u64,
+    /// Events the first pass read.
+    count: std::cell::Cell<Option<u64>>,
+}
+
+impl Events for LogEvents {
+    fn try_each(
+        &self,
+        each: &mut dyn FnMut(&Event) -> Result<(), String>,
+    ) -> Result<Skipped, String> {
+        let limit = self.count.get();
+        let mut follower = EventLogFollower::new(&self.path);
+        let (mut seen, mut failed) = (0u64, None);
+        follower
+            .read_new_up_to(self.len.max(1), |event| {
+                if failed.is_some() || limit.is_some_and(|n| seen >= n) {
+                    return;
+                }
+                seen += 1;
+                if let Err(e) = each(&event) {
+                    failed = Some(e);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.count.set(Some(seen));
+        Ok(follower.skipped().clone())
     }
 }

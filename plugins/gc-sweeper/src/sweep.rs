@@ -12,7 +12,11 @@
 //!    must be trusted too. A symlink or a plain file is skipped with a
 //!    reason; what it points to is never looked at, let alone removed.
 //! 2. A Session whose manifest cannot be read is left alone (it may be one
-//!    being created right now).
+//!    being created right now). A *husk*, a directory without
+//!    `session.json` in which nothing changed for [`HUSK_AGE`] and whose
+//!    host lock nobody holds, is what a killed `create` or a half-finished
+//!    removal leaves: it is collected (ADR 0015), so it no longer keeps its
+//!    Home registered for ever.
 //! 3. Reconcile decides the status (in a dry run, in memory only).
 //! 4. Only Collectable Sessions, filtered by `--stale-only`/`--older-than`.
 //! 5. Right before removal the manifest is read again; a Session that is no
@@ -35,6 +39,13 @@ use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::safe_fs::{open_refusal, tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
 use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// How long a Session directory without a manifest must have been left
+/// untouched before it counts as a husk: `create` writes the manifest
+/// within a second of making the directory, so this is far beyond any
+/// Session still being made.
+pub const HUSK_AGE: Duration = Duration::from_secs(15 * 60);
 
 /// Why a Session was not collected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +279,9 @@ fn collect(
         .check_trusted("the Session directory")
         .map_err(|u| skip(u.reason, false))?;
     let dir = &sessions_dir(home).join(raw);
+    if let Some(age) = husk_age(&pinned, dir, options.now).map_err(|r| skip(r, false))? {
+        return collect_husk(sessions, &pinned, raw, name, age, options, hooks);
+    }
     let outcome = decide(&pinned, dir, options.dry_run).map_err(|e| {
         skip(
             format!("its manifest could not be read ({e}); left alone"),
@@ -341,11 +355,86 @@ fn collect(
     // Renamed aside inside the pinned `sessions/` first, so the Session
     // stops being one in a single step; a gc killed while deleting leaves a
     // tombstone the next gc recognises and finishes.
-    let tombstone = tombstone_name(name);
-    sessions
-        .rename_child(raw, &tombstone)
-        .map_err(|e| failed(format!("could not be removed ({e})")))?;
     drop(pinned);
+    remove(sessions, raw, name).map_err(|e| failed(format!("could not be removed ({e})")))
+}
+
+/// How long a directory without a manifest has been untouched, when it is
+/// a husk; `None` when it has a manifest; why it is left alone when it is
+/// too young to tell, or its host lock is held.
+fn husk_age(pinned: &DirFd, dir: &Path, now: SystemTime) -> Result<Option<Duration>, String> {
+    match pinned.stat_child(MANIFEST_FILE) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        _ => return Ok(None),
+    }
+    let mtime = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    let mut newest = pinned.stat().map_or(now, |st| mtime(st.st_mtime));
+    for entry in pinned.names().unwrap_or_default() {
+        if let Ok(st) = pinned.stat_child(&entry) {
+            newest = newest.max(mtime(st.st_mtime));
+        }
+    }
+    let age = now.duration_since(newest).unwrap_or_default();
+    if age < HUSK_AGE {
+        return Err(format!(
+            "no session.json (a Session being created?); left alone until it has been \
+             untouched for {} minutes",
+            HUSK_AGE.as_secs() / 60
+        ));
+    }
+    if agent_tty_core::liveness::host_lock_held(dir) == Some(true) {
+        return Err("no session.json, but a host holds its lock; left alone".into());
+    }
+    Ok(Some(age))
+}
+
+/// Removes (in a dry run, counts) a husk, checked once more right before.
+fn collect_husk(
+    sessions: &DirFd,
+    pinned: &DirFd,
+    raw: &std::ffi::OsStr,
+    name: &str,
+    age: Duration,
+    options: &Options,
+    hooks: &Hooks<'_>,
+) -> Result<Collected, Skip> {
+    let skip = |reason: String, routine: bool| Skip {
+        session_id: name.to_owned(),
+        reason,
+        routine,
+        removal_failed: false,
+    };
+    if options.older_than.is_some_and(|min| age < min) {
+        return Err(skip(
+            "--older-than: a Session directory without session.json, too recent".into(),
+            true,
+        ));
+    }
+    if options.dry_run {
+        return Ok(Collected {
+            bytes: pinned.tree_bytes(),
+            unfinished: None,
+        });
+    }
+    if pinned.stat_child(MANIFEST_FILE).is_ok() {
+        return Err(skip(
+            "gained a session.json before removal; left alone".into(),
+            false,
+        ));
+    }
+    if let Some(hook) = hooks.before_remove {
+        hook(pinned.path());
+    }
+    remove(sessions, raw, name).map_err(|e| Skip {
+        removal_failed: true,
+        ..skip(format!("could not be removed ({e})"), false)
+    })
+}
+
+/// Renames a Session directory aside inside `sessions/`, then deletes it.
+fn remove(sessions: &DirFd, raw: &std::ffi::OsStr, name: &str) -> std::io::Result<Collected> {
+    let tombstone = tombstone_name(name);
+    sessions.rename_child(raw, &tombstone)?;
     match sessions.remove_tree(&tombstone) {
         Ok(bytes) => Ok(Collected {
             bytes,
@@ -353,10 +442,15 @@ fn collect(
         }),
         Err(e) => Ok(Collected {
             bytes: 0,
-            unfinished: Some(failed(format!(
-                "removed as a Session, but its files could not all be deleted ({e}); \
-                 the next gc finishes ({tombstone})"
-            ))),
+            unfinished: Some(Skip {
+                session_id: name.to_owned(),
+                reason: format!(
+                    "removed as a Session, but its files could not all be deleted ({e}); \
+                     the next gc finishes ({tombstone})"
+                ),
+                routine: false,
+                removal_failed: true,
+            }),
         }),
     }
 }
@@ -461,13 +555,44 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_with_an_unreadable_manifest_is_left_alone() {
+    fn a_directory_without_a_manifest_is_left_alone_while_young_and_collected_as_a_husk() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp
             .path()
             .join("sessions")
             .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("events.jsonl"), b"{}\n").unwrap();
+        let home = tmp.path().to_string_lossy();
+        let sweep = sweep_home(&home, &options(false));
+        assert!(sweep.removed.is_empty());
+        assert_eq!(sweep.remaining, Some(1));
+        assert!(sweep.skipped[0].reason.contains("no session.json"));
+        assert!(dir.is_dir());
+        // Untouched for longer than HUSK_AGE: a husk, counted by a dry run
+        // and removed by a real one, which leaves the Home empty.
+        let later = |dry_run| Options {
+            now: SystemTime::now() + HUSK_AGE + Duration::from_secs(60),
+            ..options(dry_run)
+        };
+        let dry = sweep_home(&home, &later(true));
+        assert_eq!(dry.removed, ["01JD3Z6X8K4M2N5P7Q9R1S3T5V"]);
+        assert!(dir.is_dir());
+        let sweep = sweep_home(&home, &later(false));
+        assert_eq!(sweep.removed, ["01JD3Z6X8K4M2N5P7Q9R1S3T5V"]);
+        assert_eq!(sweep.remaining, Some(0));
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_manifest_that_cannot_be_read_is_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp
+            .path()
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("session.json"), b"{not json").unwrap();
         let sweep = sweep_home(&tmp.path().to_string_lossy(), &options(false));
         assert!(sweep.removed.is_empty());
         assert_eq!(sweep.remaining, Some(1));

@@ -25,8 +25,10 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+mod connections;
 pub(crate) mod guard;
 mod idle;
+mod input_writer;
 mod legacy_rpc;
 mod output;
 pub(crate) mod pty;
@@ -103,9 +105,11 @@ pub(crate) struct Shared {
     master: File,
     /// The command's PID, which is also its process group id.
     child_pid: u32,
-    /// Held while input is written to the PTY, so concurrent inputs reach the
-    /// terminal in the order they were logged.
+    /// Held while input is logged and queued, so concurrent inputs reach
+    /// the terminal in the order they were logged.
     input: Mutex<()>,
+    /// Input on its way to the PTY, written by its own thread.
+    queue: input_writer::InputQueue,
     log: Mutex<LogState>,
     /// When the Session was last active, for the idle timeout.
     activity: idle::Activity,
@@ -206,6 +210,8 @@ impl SessionHost {
         launch: Option<Launch>,
     ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer)> {
         let writer = EventLogWriter::open(session_dir)?;
+        // Room for `destroy` to record the end on a full disk later.
+        let _ = agent_tty_core::reserve::reserve(session_dir);
         let reader = File::from(
             master
                 .try_clone()
@@ -248,6 +254,7 @@ impl SessionHost {
             master: File::from(master),
             child_pid: child.id(),
             input: Mutex::new(()),
+            queue: input_writer::InputQueue::default(),
             log: Mutex::new(LogState {
                 writer,
                 pending_runs: HashMap::new(),
@@ -293,16 +300,20 @@ impl SessionHost {
     fn run(mut self) -> (Option<i32>, Option<String>) {
         let stop = output::StopSignal::new();
         let (replies, answers) = std::sync::mpsc::channel::<Vec<u8>>();
-        // Not joined: a program that never reads its input could keep it
-        // blocked in a write, and the host must still end.
+        // Neither writer is joined: a program that never reads its input
+        // could keep one blocked in a write, and the host must still end.
+        // Terminal answers are written between two slices of queued input.
         {
             let shared = Arc::clone(&self.shared);
             std::thread::spawn(move || {
                 for answer in answers {
-                    let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
                     let _ = (&shared.master).write_all(&answer);
                 }
             });
+        }
+        {
+            let shared = Arc::clone(&self.shared);
+            std::thread::spawn(move || shared.queue.write_to(&shared.master));
         }
         let pump = {
             let shared = Arc::clone(&self.shared);
@@ -344,6 +355,7 @@ impl SessionHost {
             log.exit_status = Some((exit_code, exit_signal.clone()));
         }
         stop.raise();
+        self.shared.queue.close();
         let _ = pump.join();
         let _ = server.join();
         let _ = idle.join();

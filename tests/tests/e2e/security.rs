@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const PATIENCE: Duration = Duration::from_secs(10);
+pub(super) const PATIENCE: Duration = Duration::from_secs(10);
 
 fn patch(dir: &Path, key: &str, value: Value) {
     let mut m = read_manifest(dir);
@@ -26,7 +26,7 @@ fn patch(dir: &Path, key: &str, value: Value) {
     .unwrap();
 }
 
-fn gone(pid: i32) -> bool {
+pub(super) fn gone(pid: i32) -> bool {
     eventually(PATIENCE, || (!process_alive(pid)).then_some(())).is_some()
 }
 
@@ -377,12 +377,12 @@ fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
 }
 
 /// A small tmpfs mounted for one test, unmounted when dropped.
-struct SmallDisk(PathBuf);
+pub(super) struct SmallDisk(PathBuf);
 
 impl SmallDisk {
     /// Mounts a `size` tmpfs at `at`, or says why the test is skipped (not
     /// root, or no tmpfs here) and gives `None`.
-    fn mount(at: PathBuf, size: &str) -> Option<Self> {
+    pub(super) fn mount(at: PathBuf, size: &str) -> Option<Self> {
         if !is_root() {
             eprintln!("SKIP: needs root to mount a small tmpfs");
             return None;
@@ -406,7 +406,7 @@ impl SmallDisk {
     }
 
     /// A Home on a fresh 512 KiB disk under the sandbox (see [`SmallDisk::mount`]).
-    fn with_home(sandbox: &Sandbox) -> Option<(SmallDisk, PathBuf)> {
+    pub(super) fn with_home(sandbox: &Sandbox) -> Option<(SmallDisk, PathBuf)> {
         let disk = SmallDisk::mount(sandbox.root().join("small"), "512k")?;
         let home = disk.0.join("home");
         sandbox.track_home(&home);
@@ -414,7 +414,7 @@ impl SmallDisk {
     }
 
     /// Fills the disk with one file; returns it (remove it to free space).
-    fn fill(&self) -> PathBuf {
+    pub(super) fn fill(&self) -> PathBuf {
         use std::io::Write;
         let filler = self.0.join("filler");
         let mut f = std::fs::File::create(&filler).unwrap();

@@ -12,8 +12,8 @@
 //! - `t` is seconds since the first event with millisecond precision,
 //!   printed as JavaScript prints numbers (`0`, `1.36`, `3.025`).
 
-use super::{event_ms, iso_ms, Generated};
-use agent_tty_core::event_log::{Event, EventBody};
+use super::{event_ms, iso_ms, Events, Generated, LogFacts};
+use agent_tty_core::event_log::EventBody;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::screen::ShownOutput;
 use serde_json::{json, Map};
@@ -41,9 +41,14 @@ fn line(out: &mut String, t: u64, code: &str, data: &str) {
     out.push_str("]\n");
 }
 
-/// The whole `.cast` file for a Session.
-pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Generated {
-    let first_ms = events.first().and_then(event_ms);
+/// The whole `.cast` file for a Session, in one pass over its events.
+pub fn export(
+    session_id: &str,
+    manifest: &Manifest,
+    events: &(impl Events + ?Sized),
+    facts: &LogFacts,
+) -> Result<Generated, String> {
+    let first_ms = facts.first_ms;
     let timestamp = first_ms
         .or_else(|| iso_ms(&manifest.created_at))
         .map_or(0, |ms| ms / 1000);
@@ -62,7 +67,7 @@ pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Genera
     let (mut outputs, mut resizes, mut markers) = (0u64, 0u64, 0u64);
     let mut shown = ShownOutput::new();
     let first = first_ms.unwrap_or(0);
-    for event in events {
+    events.try_each(&mut |event| {
         let t = event_ms(event).map_or(0, |ms| ms.saturating_sub(first));
         if let Some(text) = shown.shown(event) {
             line(&mut out, t, "o", &text);
@@ -79,7 +84,8 @@ pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Genera
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     let mut metadata = Map::new();
     metadata.insert("width".into(), json!(manifest.cols));
     metadata.insert("height".into(), json!(manifest.rows));
@@ -88,10 +94,10 @@ pub fn export(session_id: &str, manifest: &Manifest, events: &[Event]) -> Genera
     metadata.insert("outputEventCount".into(), json!(outputs));
     metadata.insert("resizeEventCount".into(), json!(resizes));
     metadata.insert("markerCount".into(), json!(markers));
-    Generated {
+    Ok(Generated {
         bytes: out.into_bytes(),
         metadata,
-    }
+    })
 }
 
 #[cfg(test)]

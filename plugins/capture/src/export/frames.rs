@@ -15,7 +15,7 @@
 //! to watch. `--speed X` divides the gaps. Changes closer together than
 //! [`FRAME_INTERVAL_MS`] (the frame-rate cap) are merged into one frame.
 
-use super::{event_ms, Format};
+use super::{event_ms, Events, Format, LogFacts};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
@@ -122,52 +122,45 @@ pub struct Frame<'a> {
 
 /// The largest screen the log ever shows, as `(cols, rows)`: every frame is
 /// drawn on a canvas this big, since a GIF or video has one size.
-pub fn canvas_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
+pub fn canvas_size(manifest: &Manifest, facts: &LogFacts) -> (u16, u16) {
     let mut cols = manifest.creation_cols.unwrap_or(manifest.cols);
     let mut rows = manifest.creation_rows.unwrap_or(manifest.rows);
-    for event in events {
-        if let EventBody::Resize { cols: c, rows: r } = event.body {
-            cols = cols.max(c);
-            rows = rows.max(r);
-        }
+    if let Some((c, r)) = facts.largest_resize {
+        cols = cols.max(c);
+        rows = rows.max(r);
     }
     (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS))
 }
 
 /// The screen's size after the whole log, as `(cols, rows)`: the last
 /// `resize`, else the creation size (0.5's `width`/`height` for videos).
-pub fn final_size(manifest: &Manifest, events: &[Event]) -> (u16, u16) {
-    events
-        .iter()
-        .rev()
-        .find_map(|e| match e.body {
-            EventBody::Resize { cols, rows } => Some((cols, rows)),
-            _ => None,
-        })
-        .unwrap_or((
-            manifest.creation_cols.unwrap_or(manifest.cols),
-            manifest.creation_rows.unwrap_or(manifest.rows),
-        ))
+pub fn final_size(manifest: &Manifest, facts: &LogFacts) -> (u16, u16) {
+    facts.last_resize.unwrap_or((
+        manifest.creation_cols.unwrap_or(manifest.cols),
+        manifest.creation_rows.unwrap_or(manifest.rows),
+    ))
 }
 
 /// A Session's Event Log drawn as a GIF or video draws it: every frame on
 /// one canvas ([`canvas_size`]), in one profile.
-pub struct Canvas<'a> {
+pub struct Canvas<'a, E: Events + ?Sized> {
     manifest: &'a Manifest,
-    events: &'a [Event],
+    events: &'a E,
     renderer: Renderer,
     cols: u16,
     rows: u16,
 }
 
-impl<'a> Canvas<'a> {
-    /// The canvas for `events`, drawn in `profile`.
+impl<'a, E: Events + ?Sized> Canvas<'a, E> {
+    /// The canvas for `events` (of which `facts` were gathered), drawn in
+    /// `profile`.
     pub fn new(
         manifest: &'a Manifest,
-        events: &'a [Event],
+        events: &'a E,
+        facts: &LogFacts,
         profile: &'static RenderProfile,
-    ) -> Canvas<'a> {
-        let (cols, rows) = canvas_size(manifest, events);
+    ) -> Canvas<'a, E> {
+        let (cols, rows) = canvas_size(manifest, facts);
         Canvas {
             manifest,
             events,
@@ -217,7 +210,7 @@ fn changes_screen(event: &Event) -> bool {
 /// video's total length in ms (last frame plus its final hold).
 pub fn for_each_frame(
     manifest: &Manifest,
-    events: &[Event],
+    events: &(impl Events + ?Sized),
     pacing: &Pacing,
     mut emit: impl FnMut(Frame<'_>) -> Result<(), String>,
 ) -> Result<u64, String> {
@@ -252,10 +245,10 @@ pub fn for_each_frame(
         Ok(())
     };
 
-    for event in events {
+    events.try_each(&mut |event| {
         if !changes_screen(event) {
             replay.apply(event);
-            continue;
+            return Ok(());
         }
         let real = event_ms(event).unwrap_or(prev_real.unwrap_or(0));
         if let Some(prev) = prev_real {
@@ -273,7 +266,8 @@ pub fn for_each_frame(
             let earliest = last_emit.map_or(0, |t| t + FRAME_INTERVAL_MS);
             pending = Some(video_ms.max(earliest));
         }
-    }
+        Ok(())
+    })?;
     match pending {
         Some(start) => flush(&replay, start, &mut last_shown, &mut last_emit)?,
         None if last_emit.is_none() => flush(&replay, 0, &mut last_shown, &mut last_emit)?,
@@ -360,9 +354,11 @@ mod tests {
             body: EventBody::Resize { cols, rows },
         };
         let events = [resize(0, 30, 2), resize(1, 12, 5)];
-        assert_eq!(canvas_size(&manifest(), &events), (30, 5));
-        assert_eq!(final_size(&manifest(), &events), (12, 5));
-        assert_eq!(final_size(&manifest(), &[]), (10, 2));
+        let facts = LogFacts::gather(&events[..]).unwrap();
+        assert_eq!(canvas_size(&manifest(), &facts), (30, 5));
+        assert_eq!(final_size(&manifest(), &facts), (12, 5));
+        let none = LogFacts::gather(&[][..]).unwrap();
+        assert_eq!(final_size(&manifest(), &none), (10, 2));
     }
 
     #[test]

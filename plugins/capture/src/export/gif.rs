@@ -4,8 +4,7 @@
 //! makes a small file.
 
 use super::frames::{Canvas, Pacing};
-use super::{Generated, VideoFacts};
-use agent_tty_core::event_log::Event;
+use super::{Events, Generated, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
 use agent_tty_render::Image;
@@ -28,14 +27,15 @@ fn delay_cs(ms: u64) -> u16 {
 /// The whole `.gif` for a Session's Event Log.
 pub fn export(
     manifest: &Manifest,
-    events: &[Event],
+    events: &(impl Events + ?Sized),
+    facts: &LogFacts,
     profile: &'static RenderProfile,
     pacing: &Pacing,
 ) -> Result<Generated, String> {
-    if events.is_empty() {
+    if facts.count == 0 {
         return Err("the Event Log has no events to animate".into());
     }
-    let mut canvas = Canvas::new(manifest, events, profile);
+    let mut canvas = Canvas::new(manifest, events, facts, profile);
     let (width, height) = canvas.pixel_size();
     let (w16, h16) = (
         u16::try_from(width).map_err(|_| "the screen is too large for a GIF".to_owned())?,
@@ -88,7 +88,7 @@ pub fn export(
         frame_count,
         duration_ms: total_ms,
     }
-    .metadata(manifest, events);
+    .metadata(manifest, facts);
     Ok(Generated {
         bytes: out,
         metadata,

@@ -22,7 +22,7 @@ use crate::store::{capture_entry, sha256_hex, write_file};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactKind,
 };
-use agent_tty_core::event_log::{Event, EventBody};
+use agent_tty_core::event_log::{event_log_path, Event, EventBody, Skipped};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
@@ -74,6 +74,91 @@ impl Format {
     }
 }
 
+/// The events an export reads, first to last, as many times as it needs:
+/// the Session's Event Log read afresh each time
+/// ([`crate::session::LogEvents`]), never held whole, or a slice in tests.
+pub trait Events {
+    /// Calls `each` for every event in order, stopping at its first error;
+    /// returns the Event Log lines skipped for being too long.
+    fn try_each(
+        &self,
+        each: &mut dyn FnMut(&Event) -> Result<(), String>,
+    ) -> Result<Skipped, String>;
+}
+
+impl Events for [Event] {
+    fn try_each(
+        &self,
+        each: &mut dyn FnMut(&Event) -> Result<(), String>,
+    ) -> Result<Skipped, String> {
+        self.iter().try_for_each(each)?;
+        Ok(Skipped::default())
+    }
+}
+
+/// What every format needs to know about the whole log before it writes
+/// anything, gathered in one pass.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFacts {
+    /// Events read.
+    pub count: u64,
+    /// The first event's time (ms since the epoch), when it has one.
+    pub first_ms: Option<u64>,
+    /// The last event's time.
+    pub last_ms: Option<u64>,
+    /// The last event's `seq`.
+    pub last_seq: Option<u64>,
+    /// `output`, `resize` and `marker` events.
+    pub outputs: u64,
+    /// See `outputs`.
+    pub resizes: u64,
+    /// See `outputs`.
+    pub markers: u64,
+    /// The largest columns and rows any `resize` asked for.
+    pub largest_resize: Option<(u16, u16)>,
+    /// The last `resize`.
+    pub last_resize: Option<(u16, u16)>,
+    /// Lines skipped for being longer than the Event Log's line cap.
+    pub skipped: Skipped,
+}
+
+impl LogFacts {
+    /// One pass over `events`.
+    pub fn gather(events: &(impl Events + ?Sized)) -> Result<LogFacts, String> {
+        let mut facts = LogFacts::default();
+        let skipped = events.try_each(&mut |event| {
+            if facts.count == 0 {
+                facts.first_ms = event_ms(event);
+            }
+            facts.count += 1;
+            facts.last_ms = event_ms(event);
+            facts.last_seq = Some(event.seq);
+            match event.body {
+                EventBody::Output { .. } => facts.outputs += 1,
+                EventBody::Marker { .. } => facts.markers += 1,
+                EventBody::Resize { cols, rows } => {
+                    facts.resizes += 1;
+                    let (c, r) = facts.largest_resize.unwrap_or((cols, rows));
+                    facts.largest_resize = Some((c.max(cols), r.max(rows)));
+                    facts.last_resize = Some((cols, rows));
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        facts.skipped = skipped;
+        Ok(facts)
+    }
+
+    /// `last ts − first ts`, in ms (0 without both).
+    fn duration_ms(&self) -> u64 {
+        match (self.first_ms, self.last_ms) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => 0,
+        }
+    }
+}
+
 /// A generated recording: its bytes and the format-specific metadata.
 pub struct Generated {
     /// The file's content.
@@ -93,9 +178,9 @@ pub(crate) struct VideoFacts<'a> {
 }
 
 impl VideoFacts<'_> {
-    pub(crate) fn metadata(&self, manifest: &Manifest, events: &[Event]) -> Map<String, Value> {
+    pub(crate) fn metadata(&self, manifest: &Manifest, facts: &LogFacts) -> Map<String, Value> {
         let mut metadata = Map::new();
-        let (final_cols, final_rows) = frames::final_size(manifest, events);
+        let (final_cols, final_rows) = frames::final_size(manifest, facts);
         metadata.insert("width".into(), json!(final_cols));
         metadata.insert("height".into(), json!(final_rows));
         metadata.insert("profileName".into(), json!(self.profile.name));
@@ -114,15 +199,8 @@ impl VideoFacts<'_> {
             "rendererBackend".into(),
             json!(agent_tty_render::screenshot::RENDERER_BACKEND),
         );
-        let count = |kind: fn(&EventBody) -> bool| events.iter().filter(|e| kind(&e.body)).count();
-        metadata.insert(
-            "outputEventCount".into(),
-            json!(count(|b| matches!(b, EventBody::Output { .. }))),
-        );
-        metadata.insert(
-            "resizeEventCount".into(),
-            json!(count(|b| matches!(b, EventBody::Resize { .. }))),
-        );
+        metadata.insert("outputEventCount".into(), json!(facts.outputs));
+        metadata.insert("resizeEventCount".into(), json!(facts.resizes));
         metadata
     }
 }
@@ -138,17 +216,6 @@ pub(crate) fn iso_ms(iso: &str) -> Option<u64> {
 /// Milliseconds since the epoch of an event's `ts`.
 pub(crate) fn event_ms(event: &Event) -> Option<u64> {
     iso_ms(&event.ts)
-}
-
-/// `last ts − first ts`, in ms (0 for fewer than two events).
-fn duration_ms(events: &[Event]) -> u64 {
-    match (
-        events.first().and_then(event_ms),
-        events.last().and_then(event_ms),
-    ) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => 0,
-    }
 }
 
 /// `record export`: its spec beside its handler ([`run`]).
@@ -260,10 +327,13 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     if destination != Some(Destination::Stdout) {
         check_artifact_store(&source.dir)?;
     }
-    let (events, skipped) = source.events().map_err(|e| failed(e.to_string()))?;
-    let captured_at_seq = events.last().map_or(0, |e| e.seq);
+    // Read in passes, never whole: a first one for what every format needs
+    // to know up front, then the format's own.
+    let events = source.log().map_err(|e| failed(e.to_string()))?;
+    let facts = LogFacts::gather(&events).map_err(&failed)?;
+    let captured_at_seq = facts.last_seq.unwrap_or(0);
     let generated = match format {
-        Format::Asciicast => Ok(asciicast::export(&source.id, &source.manifest, &events)),
+        Format::Asciicast => asciicast::export(&source.id, &source.manifest, &events, &facts),
         Format::Gif | Format::Webm => {
             // The profile matters only to pictures: asciicast never looks
             // at it, so a bad AGENT_TTY_PROFILE cannot break it.
@@ -271,9 +341,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             let render_profile = profile::resolve(&profile_name)?;
             let pacing = frames::Pacing::new(format, timing, speed);
             if format == Format::Gif {
-                gif::export(&source.manifest, &events, render_profile, &pacing)
+                gif::export(&source.manifest, &events, &facts, render_profile, &pacing)
             } else {
-                webm::export(&source.manifest, &events, render_profile, &pacing)
+                webm::export(&source.manifest, &events, &facts, render_profile, &pacing)
             }
         }
     }
@@ -297,7 +367,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 "bytes": bytes.len(),
                 "sha256": sha256_hex(&bytes),
                 "capturedAtSeq": captured_at_seq,
-                "durationMs": duration_ms(&events),
+                "durationMs": facts.duration_ms(),
                 "metadata": metadata,
             }),
             format!(
@@ -344,7 +414,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         )));
     }
 
-    let duration = duration_ms(&events);
+    let duration = facts.duration_ms();
     let result = json!({
         "sessionId": source.id,
         "format": format.name(),
@@ -363,6 +433,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         bytes.len(),
     );
     let mut output = CommandOutput::new(result, human);
-    output.warnings.extend(skipped);
+    output
+        .warnings
+        .extend(facts.skipped.warning(&event_log_path(&source.dir)));
     Ok(output.with_warnings_in_result())
 }

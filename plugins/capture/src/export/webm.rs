@@ -10,8 +10,7 @@
 //! so players show the whole length, which `Info/Duration` also records.
 
 use super::frames::{Canvas, Pacing};
-use super::{Generated, VideoFacts};
-use agent_tty_core::event_log::Event;
+use super::{Events, Generated, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::RenderProfile;
 use agent_tty_render::Image;
@@ -225,14 +224,15 @@ fn mux(
 /// The whole `.webm` for a Session's Event Log.
 pub fn export(
     manifest: &Manifest,
-    events: &[Event],
+    events: &(impl Events + ?Sized),
+    facts: &LogFacts,
     profile: &'static RenderProfile,
     pacing: &Pacing,
 ) -> Result<Generated, String> {
-    if events.is_empty() {
+    if facts.count == 0 {
         return Err("the Event Log has no events to record".into());
     }
-    let mut canvas = Canvas::new(manifest, events, profile);
+    let mut canvas = Canvas::new(manifest, events, facts, profile);
     let (image_w, image_h) = canvas.pixel_size();
     // 4:2:0 video wants even sizes; the extra row/column repeats the edge.
     let (width, height) = (
@@ -265,6 +265,6 @@ pub fn export(
         frame_count,
         duration_ms: total_ms,
     }
-    .metadata(manifest, events);
+    .metadata(manifest, facts);
     Ok(Generated { bytes, metadata })
 }

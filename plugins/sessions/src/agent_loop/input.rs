@@ -170,10 +170,19 @@ pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         signal: name.clone(),
         shell: inv.flag("shell"),
     })?;
-    Ok(CommandOutput::new(
+    let mut output = CommandOutput::new(
         json!({ "signal": name, "delivered": true }),
         format!("Signal {name} delivered to session."),
-    ))
+    );
+    if response.seq.is_none() {
+        // The host sends first and records afterwards.
+        output.warnings.push(format!(
+            "the signal was delivered but could not be recorded in the Event Log of Session {} \
+             (storage full?); free some space",
+            target.id
+        ));
+    }
+    Ok(output)
 }
 
 fn send_input(

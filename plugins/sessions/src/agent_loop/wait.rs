@@ -373,6 +373,10 @@ fn bounded_quantifier(chars: &[char]) -> Option<usize> {
     (digits(min) && max.is_none_or(|m| m.is_empty() || digits(m))).then_some(close + 1)
 }
 
+/// `Some(matched text)` when the text/regex condition holds (`Some(None)`
+/// when there is none), `None` when it does not.
+type ContentMatch = Option<Option<String>>;
+
 /// The answer of one poll.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Verdict {
@@ -396,6 +400,11 @@ pub(crate) struct Waiter {
     /// When the screen text last changed (or the wait started).
     last_change: Instant,
     screen_text: String,
+    /// The text/regex verdict on `screen_text`, kept until the text changes:
+    /// a pattern is never run again on a screen it has already judged.
+    content: Option<ContentMatch>,
+    /// How many times the text/regex condition was evaluated.
+    judgements: u64,
     /// New events arrived since the text was last judged.
     dirty: bool,
     /// The log was read to its end once.
@@ -412,6 +421,8 @@ impl Waiter {
             last_output: now,
             last_change: now,
             screen_text: String::new(),
+            content: None,
+            judgements: 0,
             dirty: true,
             caught_up: false,
         }
@@ -442,6 +453,7 @@ impl Waiter {
             if text != self.screen_text {
                 self.screen_text = text;
                 self.last_change = now;
+                self.content = None;
             }
         }
         self.dirty = false;
@@ -453,7 +465,15 @@ impl Waiter {
             }
             Condition::Exit | Condition::Idle(_) => Verdict::Pending,
             Condition::Render(r) => {
-                let content = self.content_match(r);
+                let content = match &self.content {
+                    Some(judged) => judged.clone(),
+                    None => {
+                        let judged = self.content_match(r);
+                        self.judgements += 1;
+                        self.content = Some(judged.clone());
+                        judged
+                    }
+                };
                 let (row, col) = self.replay.cursor();
                 let cursor = r.cursor_row.is_none_or(|want| want == u64::from(row))
                     && r.cursor_col.is_none_or(|want| want == u64::from(col));
@@ -477,7 +497,7 @@ impl Waiter {
 
     /// `Some(matched text)` when the text/regex condition holds (`Some(None)`
     /// when there is none).
-    fn content_match(&self, r: &Render) -> Option<Option<String>> {
+    fn content_match(&self, r: &Render) -> ContentMatch {
         if let Some(t) = &r.text {
             return self
                 .screen_text
@@ -773,6 +793,30 @@ mod tests {
             stable: Some(d),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn a_regex_is_evaluated_only_when_the_screen_text_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = EventLogWriter::open(tmp.path()).unwrap();
+        log.append(output("$ waiting")).unwrap();
+        let now = Instant::now();
+        let mut w = waiter(tmp.path(), regex(r"never-\d+"), now);
+        for _ in 0..50 {
+            assert_eq!(w.poll(now, false).unwrap(), Verdict::Pending);
+        }
+        assert_eq!(w.judgements, 1);
+        // Output that leaves the text as it was (a colour change) is not a
+        // new screen to judge; new text is.
+        log.append(output("\x1b[1m\x1b[0m")).unwrap();
+        assert_eq!(w.poll(now, false).unwrap(), Verdict::Pending);
+        assert_eq!(w.judgements, 1);
+        log.append(output(" never-7")).unwrap();
+        assert_eq!(
+            w.poll(now, false).unwrap(),
+            Verdict::Matched(Some("never-7".into()))
+        );
+        assert_eq!(w.judgements, 2);
     }
 
     #[rstest]

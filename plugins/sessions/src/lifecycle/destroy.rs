@@ -2,16 +2,24 @@
 //!
 //! The manifest goes to `destroying` first, so that anyone looking meanwhile
 //! (and the host, when the command ends) knows the end is intended. The
-//! command's process group is hung up and terminated (`SIGHUP`, `SIGTERM`),
-//! given [`GRACE`] to finish, then killed; `--force` kills at once. The host
+//! command's process group and the job in its terminal's foreground are hung
+//! up and terminated (`SIGHUP`, `SIGTERM`), given [`GRACE`] to finish, then
+//! killed; `--force` kills at once, background jobs included. The host
 //! records the exit and marks the Session `destroyed` itself; when the host is
 //! already dead, `destroy` does it and removes the socket the host left.
+//! Processes of the Session's terminal that still run afterwards are named
+//! in the result (`survivors`) with a warning.
+//!
+//! A full disk never keeps a Session alive (ADR 0015): when the manifest
+//! cannot be marked `destroying`, the processes are ended all the same, and
+//! the final record uses the Session's reserved space
+//! ([`agent_tty_core::reserve`]); a record that still fails is a warning.
 
 use crate::agent_loop::target::Target;
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, safe_fs, Error};
+use agent_tty_core::{control, reserve, safe_fs, Error};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
@@ -47,40 +55,85 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     safe_fs::check_session_chain(&dir).map_err(agent_tty_core::Error::from)?;
     let force = invocation.flag("force");
     // A 0.5 host ends and records its Session itself; the rest are ended
-    // here.
-    let warnings = if end_legacy_host(&home, &id, &dir)? {
-        Vec::new()
+    // here, before anything is recorded (a full disk never keeps a Session
+    // alive).
+    let legacy = end_legacy_host(&home, &id, &dir)?;
+    let (mut warnings, survivors) = if legacy {
+        (Vec::new(), Vec::new())
     } else {
-        let begun = begin(&dir, &id)?;
-        end_processes(&home, &id, &dir, begun, force)
+        end_processes(&home, &id, &dir, begin(&dir, &id)?, force)
     };
-    manifest::update_manifest(&dir, |m| {
-        let changed =
-            m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
-        m.status = Status::Destroyed;
-        m.host_pid = None;
-        m.child_pid = None;
-        Ok((changed, ()))
-    })?;
-    let mut output = CommandOutput::new(
-        // 0.5's result, exactly.
-        json!({ "sessionId": id, "destroyed": true }),
-        format!("Session destroyed: {id}"),
-    );
+    let recorded = reserve::with_reserve(&dir, || {
+        manifest::update_manifest(&dir, |m| {
+            let changed =
+                m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();
+            m.status = Status::Destroyed;
+            m.host_pid = None;
+            m.child_pid = None;
+            Ok((changed, ()))
+        })
+    });
+    match recorded {
+        Ok(_) => {}
+        // Ended but not recorded: the processes are what mattered.
+        Err(e @ Error::Write { .. }) if !legacy => {
+            warnings.push(format!(
+                "the Session's processes are ended, but it could not be recorded as destroyed \
+                 ({e}); `agent-tty list` shows it as ended, and `agent-tty destroy {id}` \
+                 records it once there is space"
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !survivors.is_empty() {
+        warnings.push(format!(
+            "{} of the Session's terminal outlived it (pids {}): jobs it started in the \
+             background; `agent-tty destroy --force` ends them too, or end them yourself",
+            agent_tty_core::text::counted(survivors.len(), "process"),
+            survivors
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // 0.5's result, exactly; `survivors` (ours) only when some process
+    // outlived the Session, which nothing else would tell the caller.
+    let mut result = json!({ "sessionId": id, "destroyed": true });
+    if !survivors.is_empty() {
+        result["survivors"] = json!(survivors);
+    }
+    let mut output = CommandOutput::new(result, format!("Session destroyed: {id}"));
     output.warnings = warnings;
     Ok(output)
 }
 
-/// Ends the processes of a Session [`begin`] marked `destroying`: the
-/// command (only as its sidecar pins it), then a host that does not exit
-/// on its own (only a verifiable one). Returns the warnings for the user.
-fn end_processes(home: &Path, id: &str, dir: &Path, begun: Begun, force: bool) -> Vec<String> {
+/// Ends the processes of a Session [`begin`] marked `destroying` (or could
+/// not mark, on a full disk): the command (only as its sidecar pins it) and
+/// the job in its terminal's foreground, then a host that does not exit on
+/// its own (only a verifiable one). Returns the warnings for the user and
+/// the processes of the terminal that outlived it.
+fn end_processes(
+    home: &Path,
+    id: &str,
+    dir: &Path,
+    begun: Begun,
+    force: bool,
+) -> (Vec<String>, Vec<u32>) {
     let Begun {
         liveness,
         sidecar,
         manifest: m,
+        unmarked,
     } = begun;
     let mut warnings = Vec::new();
+    let mut survivors = Vec::new();
+    if let Some(unmarked) = unmarked {
+        warnings.push(format!(
+            "the Session could not be marked `destroying` first ({unmarked}); \
+             its processes are ended all the same"
+        ));
+    }
     if let Liveness::Local {
         host_alive,
         child_alive,
@@ -91,7 +144,7 @@ fn end_processes(home: &Path, id: &str, dir: &Path, begun: Begun, force: bool) -
         if child_alive {
             if let Some(child) = liveness::child_identity(sidecar.as_ref()).and_then(|c| c.verify())
             {
-                child.end(force, GRACE);
+                survivors = child.end(force, GRACE);
             }
         }
         if host_alive {
@@ -118,7 +171,7 @@ fn end_processes(home: &Path, id: &str, dir: &Path, begun: Begun, force: bool) -
         // already, or was just killed, could not.
         control::remove_dead_socket(home, id, sidecar.as_ref());
     }
-    warnings
+    (warnings, survivors)
 }
 
 /// A live Session hosted by agent-tty 0.5 (no sidecar of ours) is ended
@@ -170,38 +223,67 @@ struct Begun {
     manifest: Manifest,
     /// The Session's sidecar.
     sidecar: Option<Sidecar>,
+    /// Why it could not be marked `destroying` (a full disk), if it could not.
+    unmarked: Option<Error>,
 }
 
 /// Checks the Session can be destroyed here and marks it `destroying` (an
-/// ended Session needs no processes ended and goes straight on).
+/// ended Session needs no processes ended and goes straight on). When the
+/// mark cannot be written (a full disk), the same checks are made on the
+/// manifest as read, and the Session is destroyed unmarked.
 fn begin(dir: &Path, id: &str) -> Result<Begun, PluginError> {
-    let (manifest, (liveness, sidecar)) = manifest::update_manifest(dir, |m| {
-        let before = m.status;
-        if before == Status::Destroyed {
-            return Err(crate::agent_loop::target::already_destroyed(id).into());
+    match manifest::update_manifest(dir, |m| {
+        let (mark, found) = judge(dir, id, m)?;
+        if mark {
+            m.status = Status::Destroying;
         }
-        let sidecar = liveness::read_sidecar(dir);
-        let verdict = liveness::judge(dir, m, sidecar.as_ref());
-        if verdict.is_foreign() && before.is_active() {
-            return Err(Error::Plugin(runs_elsewhere(
-                id,
-                sidecar.as_ref(),
-                "destroy it there",
-            )));
+        Ok((mark, found))
+    }) {
+        Ok((manifest, (liveness, sidecar))) => Ok(Begun {
+            liveness,
+            manifest,
+            sidecar,
+            unmarked: None,
+        }),
+        Err(unmarked @ Error::Write { .. }) => {
+            let manifest = manifest::read_manifest(dir)?;
+            let (_, (liveness, sidecar)) = judge(dir, id, &manifest)?;
+            Ok(Begun {
+                liveness,
+                manifest,
+                sidecar,
+                unmarked: Some(unmarked),
+            })
         }
-        if before.is_terminal() {
-            let ended = Liveness::Local {
-                host_alive: false,
-                child_alive: false,
-            };
-            return Ok((false, (ended, sidecar)));
-        }
-        m.status = Status::Destroying;
-        Ok((true, (verdict, sidecar)))
-    })?;
-    Ok(Begun {
-        liveness,
-        manifest,
-        sidecar,
-    })
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What [`judge`] found: the processes and the sidecar.
+type Found = (Liveness, Option<Sidecar>);
+
+/// Whether the Session can be destroyed here; whether it is to be marked
+/// `destroying` (it is active), and what was found.
+fn judge(dir: &Path, id: &str, m: &Manifest) -> Result<(bool, Found), Error> {
+    let before = m.status;
+    if before == Status::Destroyed {
+        return Err(crate::agent_loop::target::already_destroyed(id).into());
+    }
+    let sidecar = liveness::read_sidecar(dir);
+    let verdict = liveness::judge(dir, m, sidecar.as_ref());
+    if verdict.is_foreign() && before.is_active() {
+        return Err(Error::Plugin(runs_elsewhere(
+            id,
+            sidecar.as_ref(),
+            "destroy it there",
+        )));
+    }
+    if before.is_terminal() {
+        let ended = Liveness::Local {
+            host_alive: false,
+            child_alive: false,
+        };
+        return Ok((false, (ended, sidecar)));
+    }
+    Ok((true, (verdict, sidecar)))
 }

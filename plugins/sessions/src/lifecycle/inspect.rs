@@ -5,6 +5,9 @@
 //! A Session whose status is `running`/`exiting` is asked over its control
 //! socket (a `ping`); when the host cannot be reached it is reconciled and
 //! re-read, and the result says `usedOfflineReplay: true`, as 0.5's does.
+//! A host of ours that does not answer within [`HOST_ANSWER_TIMEOUT`] (it is
+//! stopped, or stuck) is not waited for either: the answer comes from the
+//! Session's files, with a warning (ADR 0015).
 
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
@@ -22,8 +25,11 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-/// How long the host gets to answer `inspect`'s ping (0.5: 5 s).
+/// How long a 0.5 host gets to answer `inspect` (0.5: 5 s).
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long our host gets to answer `inspect`'s ping before the files
+/// answer instead: a live host answers a ping in milliseconds.
+const HOST_ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The terminal engine our readers replay screens with, reported as
 /// `rendererRuntime.backend`.
@@ -60,6 +66,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let mut m = read_manifest(&dir)?;
     let mut host = None;
     let mut offline_reason = None;
+    let mut warnings = Vec::new();
     if matches!(m.status, Status::Running | Status::Exiting) {
         let sidecar = liveness::read_sidecar(&dir);
         let answered = if sidecar.is_none() {
@@ -71,7 +78,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             socket.as_ref().ok().map(|s| {
                 (
                     s.clone(),
-                    control::send(s, &ControlRequest::Ping, PING_TIMEOUT).map(|_| None),
+                    control::send(s, &ControlRequest::Ping, HOST_ANSWER_TIMEOUT).map(|_| None),
                 )
             })
         };
@@ -89,6 +96,16 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
                     m = session;
                 }
                 host = Some(json!({ "cliVersion": version, "rpcSocketPath": socket }))
+            }
+            Some((_, Err(e))) if e.code() == ErrorCode::HostTimeout => {
+                // Alive but not answering (stopped?): nothing to reconcile,
+                // the files say what is known.
+                warnings.push(format!(
+                    "the Session's host did not answer within {} ms (stopped or stuck?); \
+                     this is what its files say",
+                    HOST_ANSWER_TIMEOUT.as_millis()
+                ));
+                offline_reason = Some("host-not-answering");
             }
             Some((_, Err(e))) if e.code() != ErrorCode::HostUnreachable => return Err(e.into()),
             _ => {
@@ -140,7 +157,10 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     result.insert("artifacts".into(), artifacts.clone());
     result.insert(
         "usedOfflineReplay".into(),
-        json!(offline_reason == Some("host-unreachable")),
+        json!(matches!(
+            offline_reason,
+            Some("host-unreachable" | "host-not-answering")
+        )),
     );
     result.insert("rendererRuntime".into(), renderer.clone());
     if let Some(host) = &host {
@@ -171,6 +191,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let result = Value::Object(result);
     let human = human(&result, &m);
     let mut output = CommandOutput::new(result, human);
+    output.warnings = warnings;
     output.warnings.extend(skipped);
     Ok(output.with_warnings_in_result())
 }

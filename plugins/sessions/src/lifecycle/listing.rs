@@ -26,7 +26,8 @@ pub struct ListedSession {
 pub struct Listing {
     /// The Sessions, newest first.
     pub sessions: Vec<ListedSession>,
-    /// Session directories that could not be read, with why.
+    /// Session directories that could not be read, with why, and Sessions
+    /// listed without being updated (a full disk), with why.
     pub skipped: Vec<String>,
 }
 
@@ -106,12 +107,9 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
     });
     let mut sessions = Vec::new();
     let mut skipped = Vec::new();
-    for f in found {
-        match f {
-            Ok(Some(s)) => sessions.push(s),
-            Ok(None) => {}
-            Err(why) => skipped.push(why),
-        }
+    for (listed, why) in found {
+        sessions.extend(listed);
+        skipped.extend(why);
     }
     sessions.sort_by(|a, b| {
         (&b.manifest.created_at, &b.manifest.session_id)
@@ -145,30 +143,45 @@ fn open_trusted(path: &Path, parent: Option<&DirFd>, what: &str) -> Result<Optio
 /// Fewer Sessions than this per thread are not worth a thread.
 const PER_WORKER_MIN: usize = 64;
 
-/// A listed Session, nothing to list, or why a directory was skipped.
-type Found = std::result::Result<Option<ListedSession>, String>;
+/// A listed Session (or nothing to list), and why a directory was skipped
+/// or a Session listed without being updated.
+type Found = (Option<ListedSession>, Option<String>);
 
 /// Reads one Session's manifest beneath the open `sessions/`, reconciling
 /// it when it is Active.
 fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found {
     let dir = sessions.path().join(id);
+    let mut unrecorded = None;
     let read = read_manifest_beneath(sessions, id, &dir).and_then(|m| {
-        if m.status.is_active() {
-            reconcile_manifest(&dir, m, mode).map(|o| o.manifest)
-        } else {
-            Ok(m)
+        if !m.status.is_active() {
+            return Ok(m);
         }
+        let reconciled = match reconcile_manifest(&dir, m.clone(), mode) {
+            // A Session is never left out for want of space to update it:
+            // it is listed as the update would have made it.
+            Err(e @ agent_tty_core::Error::Write { .. }) if mode == ReconcileMode::Apply => {
+                unrecorded = Some(format!(
+                    "Session {id} is listed as it is now, but its manifest could not be \
+                     updated ({e}); free some space"
+                ));
+                reconcile_manifest(&dir, m, ReconcileMode::DryRun)
+            }
+            other => other,
+        };
+        reconciled.map(|o| o.manifest)
     });
     match read {
-        Ok(manifest) if all || manifest.status.is_active() => Ok(Some(ListedSession { manifest })),
-        Ok(_) => Ok(None),
+        Ok(manifest) if all || manifest.status.is_active() => {
+            (Some(ListedSession { manifest }), unrecorded)
+        }
+        Ok(_) => (None, unrecorded),
         // A directory without a manifest yet is a Session being made.
         Err(agent_tty_core::Error::Read { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            Ok(None)
+            (None, None)
         }
-        Err(e) => Err(format!("skipped Session {id}: {e}")),
+        Err(e) => (None, Some(format!("skipped Session {id}: {e}"))),
     }
 }
 

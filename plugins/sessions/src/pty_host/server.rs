@@ -1,11 +1,13 @@
-//! The control server: one request per connection on the Session's socket.
+//! The control server: one request per connection on the Session's socket
+//! (served by [`connections`]).
 //!
 //! Every input and control action is appended to the Event Log as its event
 //! type *before* it takes effect, and the answer carries that event's `seq`,
 //! so a caller can look for its effects after that point in the log. Input to
 //! a command that has ended is refused with `SESSION_NOT_RUNNING`.
 
-use super::{pty, LogState, Shared};
+use super::input_writer::MAX_QUEUED;
+use super::{connections, pty, LogState, Shared};
 use crate::dimensions::check_size;
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::{Event, EventBody};
@@ -13,29 +15,21 @@ use agent_tty_core::{keys, manifest, run_marker, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-/// How long a client may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest request line accepted (a large paste fits comfortably).
-const MAX_REQUEST: u64 = 16 * 1024 * 1024;
-
-/// Accepts connections until `stop` is raised; each is handled on its own
-/// thread so a slow client cannot hold up the others.
+/// Serves the control socket until `stop` is raised, without a thread per
+/// connection ([`connections`]).
 pub fn serve(listener: UnixListener, shared: Arc<Shared>, stop: OwnedFd) {
-    accept_until_stopped(&listener, &stop, |stream| {
-        let shared = Arc::clone(&shared);
-        std::thread::spawn(move || answer(stream, &shared));
-    });
+    connections::serve(&listener, &stop, |request| respond(&shared, request));
 }
 
-/// The accept loop both host protocols share (ours and agent-tty 0.5's):
-/// hands each connection to `accepted` until `stop` becomes readable or
-/// polling fails.
+/// The accept loop of agent-tty 0.5's protocol: hands each connection to
+/// `accepted` until `stop` becomes readable or polling fails. When `accept`
+/// fails (out of descriptors) the listener rests for [`connections::BACKOFF`]
+/// rather than being polled again at once, which would spin.
 pub(super) fn accept_until_stopped(
     listener: &UnixListener,
     stop: &OwnedFd,
@@ -54,18 +48,22 @@ pub(super) fn accept_until_stopped(
         if fds[1].revents().is_some_and(|r| !r.is_empty()) {
             return;
         }
-        if let Ok((stream, _)) = listener.accept() {
-            accepted(stream);
+        match listener.accept() {
+            Ok((stream, _)) => accepted(stream),
+            Err(_) => {
+                let mut stop_only = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
+                let rest = PollTimeout::try_from(connections::BACKOFF.as_millis() as u64)
+                    .unwrap_or(PollTimeout::MAX);
+                let _ = poll(&mut stop_only, rest);
+            }
         }
     }
 }
 
-fn answer(stream: UnixStream, shared: &Shared) {
-    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
-    let mut line = String::new();
-    let read = BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line);
-    let response = match read {
-        Ok(_) => match serde_json::from_str::<ControlRequest>(line.trim_end()) {
+/// The answer to one request line, as sent back.
+fn respond(shared: &Shared, request: connections::Request) -> Vec<u8> {
+    let response = match request {
+        Ok(line) => match serde_json::from_slice::<ControlRequest>(line.trim_ascii_end()) {
             Ok(request) => match handle(shared, request) {
                 Ok(seq) => ControlResponse {
                     ok: true,
@@ -86,7 +84,7 @@ fn answer(stream: UnixStream, shared: &Shared) {
     };
     let mut out = serde_json::to_vec(&response).expect("a response always serialises");
     out.push(b'\n');
-    let _ = (&stream).write_all(&out);
+    out
 }
 
 fn refusal(e: PluginError) -> ControlResponse {
@@ -200,10 +198,11 @@ fn run(
     })
 }
 
-/// Logs `body`, lets `also` record more under the same lock, then writes
-/// `bytes` to the terminal. The Event Log lock is released before the write:
-/// a command that is slow to read its input must not stop its output from
-/// being logged (it would block on a full terminal and never read).
+/// Logs `body`, lets `also` record more under the same lock, then queues
+/// `bytes` for the terminal ([`super::input_writer`]): the answer never
+/// waits for the program to read them, however many there are. Input is
+/// refused before it is logged while the program has not read
+/// [`MAX_QUEUED`] bytes of earlier input.
 fn input(
     shared: &Shared,
     body: EventBody,
@@ -212,6 +211,10 @@ fn input(
 ) -> agent_tty_core::Result<Option<u64>> {
     let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
     shared.activity.touch();
+    let waiting = shared.queue.pending();
+    if waiting >= MAX_QUEUED {
+        return Err(input_backlog(shared, waiting));
+    }
     let seq = {
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
@@ -226,10 +229,23 @@ fn input(
         }
         seq
     };
-    (&shared.master)
-        .write_all(bytes)
-        .map_err(|_| not_running())?;
+    shared
+        .queue
+        .push(bytes.to_vec())
+        .map_err(|waiting| input_backlog(shared, waiting))?;
     Ok(Some(seq))
+}
+
+/// The refusal of input while the program has not read earlier input.
+fn input_backlog(shared: &Shared, waiting: usize) -> Error {
+    Error::invalid(
+        ErrorCode::HostTimeout,
+        format!(
+            "the program in Session {} has not yet read {waiting} bytes of earlier input; \
+             try again once it has (`agent-tty snapshot` shows what it is doing)",
+            session_id(shared)
+        ),
+    )
 }
 
 fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Option<u64>> {
@@ -264,14 +280,14 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
 /// process group (`tcgetpgrp` on the master), i.e. the job running in the
 /// shell, or the shell itself at its prompt. With `to_shell`, the Session's
 /// command alone gets it.
+///
+/// The signal is sent first and recorded afterwards (ADR 0015): a full disk
+/// must never stop a `signal KILL`. A `signal` event that cannot be written
+/// is answered without a `seq` (the caller warns), and the reserved host
+/// record says storage ran out.
 fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::Result<Option<u64>> {
     let signal = signals::parse(name)?;
-    let seq = {
-        let mut log = running(shared)?;
-        log.writer.append(EventBody::Signal {
-            signal: signal.as_str().to_owned(),
-        })?
-    };
+    let log = running(shared)?;
     let shell = nix::unistd::Pid::from_raw(shared.child_pid as i32);
     let delivered = if to_shell {
         nix::sys::signal::kill(shell, signal)
@@ -289,7 +305,14 @@ fn send_signal(shared: &Shared, name: &str, to_shell: bool) -> agent_tty_core::R
             "Child process is no longer running.",
         )
     })?;
-    Ok(Some(seq))
+    let mut log = log;
+    match log.writer.append(EventBody::Signal {
+        signal: signal.as_str().to_owned(),
+    }) {
+        Ok(seq) => Ok(Some(seq)),
+        Err(Error::Write { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The Event Log, provided the command still runs.
@@ -299,6 +322,15 @@ fn running(shared: &Shared) -> agent_tty_core::Result<MutexGuard<'_, LogState>> 
         return Err(not_running());
     }
     Ok(log)
+}
+
+/// The Session's id, from its directory's name.
+fn session_id(shared: &Shared) -> std::borrow::Cow<'_, str> {
+    shared
+        .session_dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
 }
 
 /// The host's refusal once the command has ended, in 0.5's words (its

@@ -1,0 +1,151 @@
+//! Input on its way to the Session's program.
+//!
+//! A request handler logs its input event and queues the bytes here
+//! ([`InputQueue::push`]); it answers at once. One writer thread
+//! ([`InputQueue::write_to`]) writes the queue to the PTY in the order it
+//! was filled, [`SLICE`] bytes at a time. A program reads a large `type`
+//! (10 MB) at its own pace, perhaps for a minute: meanwhile the host goes on
+//! answering requests, and terminal answers (written by their own thread)
+//! reach the program between two slices instead of after the whole text
+//! (ADR 0015).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Bytes written to the PTY at a time.
+pub const SLICE: usize = 4096;
+
+/// The most input that may wait for the program to read it: a few of the
+/// largest requests. More is refused until the program catches up.
+pub const MAX_QUEUED: usize = 64 * 1024 * 1024;
+
+/// Input waiting to be written, in order.
+#[derive(Default)]
+pub struct InputQueue {
+    state: Mutex<Queued>,
+    filled: Condvar,
+}
+
+#[derive(Default)]
+struct Queued {
+    /// Inputs in order; the first may be partly written already.
+    inputs: VecDeque<Vec<u8>>,
+    /// How much of the first input is written.
+    written: usize,
+    /// Bytes waiting, in total.
+    bytes: usize,
+    /// No more input: the writer ends once the queue is empty.
+    closed: bool,
+}
+
+impl InputQueue {
+    fn lock(&self) -> MutexGuard<'_, Queued> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `bytes` after everything queued before; `Err` with the bytes
+    /// still waiting when that is already [`MAX_QUEUED`] or more.
+    pub fn push(&self, bytes: Vec<u8>) -> Result<(), usize> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let mut q = self.lock();
+        if q.bytes >= MAX_QUEUED {
+            return Err(q.bytes);
+        }
+        q.bytes += bytes.len();
+        q.inputs.push_back(bytes);
+        self.filled.notify_one();
+        Ok(())
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Ends the writer once it has written what is queued (or at once, if
+    /// the program has gone and writes fail).
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.filled.notify_all();
+    }
+
+    /// The next slice to write, waiting for one; `None` once closed and
+    /// empty.
+    fn next_slice(&self) -> Option<Vec<u8>> {
+        let mut q = self.lock();
+        loop {
+            if let Some(first) = q.inputs.front() {
+                let start = q.written;
+                let end = (start + SLICE).min(first.len());
+                let slice = first[start..end].to_vec();
+                if end == first.len() {
+                    q.inputs.pop_front();
+                    q.written = 0;
+                } else {
+                    q.written = end;
+                }
+                q.bytes -= slice.len();
+                return Some(slice);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.filled.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Drops everything queued (the program can no longer read it).
+    fn discard(&self) {
+        let mut q = self.lock();
+        q.inputs.clear();
+        q.written = 0;
+        q.bytes = 0;
+    }
+
+    /// The writer thread's loop: writes the queue to `master` slice by
+    /// slice until [`Self::close`]. A failed write (the program and its
+    /// terminal are gone) discards what is queued.
+    pub fn write_to(&self, mut master: &File) {
+        while let Some(slice) = self.next_slice() {
+            if master.write_all(&slice).is_err() {
+                self.discard();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn inputs_are_written_in_order_in_slices_and_the_queue_is_bounded() {
+        let queue = std::sync::Arc::new(InputQueue::default());
+        let (mut read, write) = std::os::unix::net::UnixStream::pair().unwrap();
+        let big: Vec<u8> = (0..SLICE * 3 + 17).map(|i| (i % 251) as u8).collect();
+        queue.push(big.clone()).unwrap();
+        queue.push(b"after".to_vec()).unwrap();
+        assert_eq!(queue.pending(), big.len() + 5);
+        let writer = {
+            let queue = std::sync::Arc::clone(&queue);
+            let file = File::from(std::os::fd::OwnedFd::from(write));
+            std::thread::spawn(move || queue.write_to(&file))
+        };
+        let mut got = vec![0u8; big.len() + 5];
+        read.read_exact(&mut got).unwrap();
+        assert_eq!(&got[..big.len()], &big[..]);
+        assert_eq!(&got[big.len()..], b"after");
+        queue.close();
+        writer.join().unwrap();
+        assert_eq!(queue.pending(), 0);
+
+        let full = InputQueue::default();
+        full.push(vec![b'x'; MAX_QUEUED]).unwrap();
+        assert_eq!(full.push(b"more".to_vec()), Err(MAX_QUEUED));
+    }
+}
