@@ -834,6 +834,7 @@ mod tests {
                 first_line_at: Some(garbage_at),
                 missing_events: 2,
                 first_missing_seq: Some(2),
+                ..Skipped::default()
             }
         );
         let warning = skipped.warning(&path).unwrap();
@@ -962,18 +963,21 @@ mod tests {
             ]
         );
         let skipped = follower.skipped();
-        assert_eq!(skipped.lines, 1);
-        assert_eq!(skipped.bytes, size as u64 + 1);
+        assert_eq!((skipped.lines, skipped.long_lines), (1, 1));
+        assert_eq!(skipped.long_bytes, size as u64 + 1);
         assert!(
             follower.torn.capacity() < MAX_LINE,
             "the long line was held"
         );
-        assert!(skipped.warning(&path).unwrap().contains("skipped"));
+        assert!(skipped.warning(&path).unwrap().contains("longer than"));
         // A line at the cap is read as usual (and here skipped as malformed).
         let (_tmp, path) = log_with_long_line(MAX_LINE);
         let mut follower = EventLogFollower::new(&path);
         assert_eq!(follower.read_new(|_| {}).unwrap(), 2);
-        assert_eq!(follower.skipped(), Skipped::default());
+        assert_eq!(
+            (follower.skipped().lines, follower.skipped().long_lines),
+            (1, 0)
+        );
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub(super) fn signal(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let name = signals::parse(inv.value("signal").unwrap_or_default())?
         .as_str()
         .to_owned();
-    target.send(&ControlRequest::Signal {
+    let response = target.send(&ControlRequest::Signal {
         signal: name.clone(),
         shell: inv.flag("shell"),
     })?;
