@@ -30,6 +30,7 @@ pub mod safe_fs;
 pub mod screen;
 pub mod shell_integration;
 pub mod signals;
+pub mod takeover;
 pub mod text;
 pub mod time;
 pub mod xdg;

@@ -19,6 +19,7 @@
 mod cells;
 mod checkpoint;
 mod engine;
+pub mod mouse;
 mod marker_echo;
 
 pub use cells::{Cell, CellColor, CellRows, CellWidth};

@@ -108,7 +108,8 @@ pub(super) fn command() -> Command {
     .arg(ArgSpec::flag(
         "keep-going",
         "Run every step even after one fails",
-    ));
+    ))
+    .arg(super::force_arg());
     Command::new(spec, |_, inv| batch(inv))
 }
 
@@ -121,6 +122,7 @@ pub(super) fn batch(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let plan = parse_plan(&source)?;
     let target = Target::find(inv)?;
     target.require_running()?;
+    super::require_uncontrolled(&target, inv)?;
     let keep_going = inv.flag("keep-going");
     Ok(execute(target, plan, keep_going))
 }
