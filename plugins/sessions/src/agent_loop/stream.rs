@@ -89,7 +89,8 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let mut ended = false;
     let mut last_seq = None;
     if screen {
-        // The screen up to the starting point, then its first frame.
+        // The screen up to the starting point is the first frame; each
+        // event logged since then that changes it is one more.
         let mut pending = Vec::new();
         follower.read_new(|event| {
             if from_seq.is_some_and(|s| event.seq >= s) {
@@ -98,14 +99,11 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 replay.apply(&event);
             }
         })?;
-        if from_seq.is_none() {
-            emit_screen(&mut out, &replay, &mut shown);
-        }
+        emit_screen(&mut out, &replay, &mut shown);
         for event in pending {
             ended |= matches!(event.body, EventBody::Exit { .. });
+            last_seq = Some(event.seq);
             replay.apply(&event);
-        }
-        if from_seq.is_some() {
             emit_screen(&mut out, &replay, &mut shown);
         }
     }
