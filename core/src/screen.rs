@@ -21,6 +21,7 @@ mod checkpoint;
 mod engine;
 pub mod mouse;
 mod marker_echo;
+pub mod modes;
 
 pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};

@@ -57,7 +57,7 @@ pub struct ControlGuard {
 pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<ControlGuard> {
     let path = session_dir.join(CONTROL_LOCK_FILE);
     let lock = open_lock_file(&path).map_err(|e| Error::write(&path, e))?;
-    if FileExt::try_lock_exclusive(&lock).is_err() {
+    if !FileExt::try_lock_exclusive(&lock).map_err(|e| Error::write(&path, e))? {
         let who = read_record(session_dir);
         return Err(Error::Plugin(controlled_error(session_id, who.as_ref())));
     }
@@ -81,8 +81,8 @@ pub fn controller(session_dir: &Path) -> Option<Controller> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(session_dir.join(CONTROL_LOCK_FILE))
         .ok()?;
-    if FileExt::try_lock_shared(&lock).is_ok() {
-        let _ = FileExt::unlock(&lock);
+    // Free (or not lockable at all): nobody holds control.
+    if FileExt::try_lock_shared(&lock).unwrap_or(true) {
         return None;
     }
     Some(read_record(session_dir).unwrap_or_else(|| Controller {

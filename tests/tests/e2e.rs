@@ -21,6 +21,7 @@ mod e2e {
     mod security;
     mod sessions;
     mod skills;
+    mod takeover_and_changes;
     mod terminal_host;
     mod well_known;
 }

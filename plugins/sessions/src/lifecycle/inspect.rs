@@ -162,6 +162,13 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             "foreign": verdict.is_foreign(),
         }),
     );
+    // Ours: who has taken the Session over (`attach`), or null.
+    result.insert(
+        "control".into(),
+        agent_tty_core::takeover::controller(&dir)
+            .filter(|_| m.status.is_active())
+            .map_or(Value::Null, |c| c.to_json()),
+    );
     let result = Value::Object(result);
     let human = human(&result, &m);
     Ok(CommandOutput::new(result, human))
@@ -266,6 +273,13 @@ fn human(r: &Value, m: &Manifest) -> String {
         format!("Updated At: {}", escape(&m.updated_at)),
         format!("Event Count: {}", r["eventCount"]),
     ];
+    if let Some(holder) = r["control"]["holder"].as_str() {
+        lines.push(format!(
+            "Controlled By: {} since {} (attach; agent input is refused until they detach)",
+            escape(holder),
+            escape(r["control"]["since"].as_str().unwrap_or("?"))
+        ));
+    }
     let rt = &r["rendererRuntime"];
     let reason = rt["reason"]
         .as_str()

@@ -22,6 +22,8 @@ pub struct ListedSession {
     pub manifest: Manifest,
     /// Recorded by another machine.
     pub foreign: bool,
+    /// Who has taken it over (`attach`), when someone has.
+    pub control: Option<agent_tty_core::takeover::Controller>,
 }
 
 /// What a scan found.
@@ -163,7 +165,16 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
     });
     match read {
         Ok((manifest, foreign)) if all || manifest.status.is_active() => {
-            Ok(Some(ListedSession { manifest, foreign }))
+            let control = manifest
+                .status
+                .is_active()
+                .then(|| agent_tty_core::takeover::controller(&dir))
+                .flatten();
+            Ok(Some(ListedSession {
+                manifest,
+                foreign,
+                control,
+            }))
         }
         Ok(_) => Ok(None),
         // A directory without a manifest yet is a Session being made.
@@ -216,6 +227,9 @@ fn row(listed: &ListedSession) -> Value {
     if listed.foreign {
         row["foreign"] = json!(true);
     }
+    if let Some(control) = &listed.control {
+        row["control"] = control.to_json();
+    }
     row
 }
 
@@ -227,8 +241,11 @@ fn table(sessions: &[ListedSession]) -> String {
         .iter()
         .map(|s| {
             let m = &s.manifest;
+            let controlled = s.control.as_ref().map_or(String::new(), |c| {
+                format!("  (controlled by {} since {})", escape(&c.holder), escape(&c.since))
+            });
             format!(
-                "{}  {}  {}",
+                "{}  {}  {}{controlled}",
                 escape(&m.session_id),
                 m.status.as_str(),
                 escape(&m.command.join(" "))
