@@ -42,6 +42,10 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("batch", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
+    ("follow", "sessions"),
+    ("click", "sessions"),
+    ("scroll", "sessions"),
+    ("attach", "sessions"),
     ("doctor", "sessions"),
     ("_host", "sessions"),
     ("home", "registry"),
@@ -49,6 +53,7 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("screenshot", "capture"),
     ("record", "capture"),
     ("skills", "skills"),
+    ("mcp", "mcp"),
 ];
 
 /// Which of those words are command groups (`home list`, `record export`).

@@ -121,6 +121,11 @@ impl Gesture {
         })
     }
 
+    /// `click` or `scroll`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// Sends the gesture to the Session, or `MOUSE_NOT_ENABLED` (nothing
     /// sent) when its program enabled no mouse reporting. Returns the
     /// result fields.
