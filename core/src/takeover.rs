@@ -68,7 +68,8 @@ pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<Con
     };
     let file = session_dir.join(CONTROL_FILE);
     let text = serde_json::to_string(&record).unwrap_or_default();
-    crate::fsutil::write_atomic_unsynced(&file, text.as_bytes(), 0o600).map_err(|e| Error::write(&file, e))?;
+    crate::fsutil::write_atomic_unsynced(&file, text.as_bytes(), 0o600)
+        .map_err(|e| Error::write(&file, e))?;
     Ok(ControlGuard { _lock: lock })
 }
 

@@ -865,5 +865,3 @@ fn no_such_session(id: &str) -> String {
 fn printable_id(row: &SessionRow) -> String {
     agent_tty_core::text::escape(row.name.as_deref().unwrap_or(&row.session_id)).into_owned()
 }
-
-

@@ -346,7 +346,9 @@ pub fn spawn_terminal_input(out: Sender<Msg>) {
     std::thread::spawn(move || loop {
         // Polled, not blocked on, so a pause (attach) takes effect between
         // two looks and no key typed for attach is read here.
-        if INPUT_PAUSED.load(Ordering::SeqCst) || !event::poll(Duration::from_millis(20)).unwrap_or(true) {
+        if INPUT_PAUSED.load(Ordering::SeqCst)
+            || !event::poll(Duration::from_millis(20)).unwrap_or(true)
+        {
             if INPUT_PAUSED.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(10));
             }

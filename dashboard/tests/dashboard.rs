@@ -1088,12 +1088,18 @@ fn narrow_footers_drop_whole_hints(#[case] width: u16, #[case] expected: &str) {
 fn attach_asks_first_and_then_hands_the_selected_session_over() {
     dash(Setup::default(), |d| {
         let selected = d.app.state.selected_session().unwrap().clone();
-        assert!(selected.is_active(), "the default Home lists a running Session first");
+        assert!(
+            selected.is_active(),
+            "the default Home lists a running Session first"
+        );
         // `A` asks; anything but `y` changes nothing.
         let effects = d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('A'))));
         assert!(effects.is_empty());
         let asked = d.app.state.message.clone().unwrap();
-        assert!(asked.starts_with("Attach to ") && asked.ends_with("y/n"), "{asked}");
+        assert!(
+            asked.starts_with("Attach to ") && asked.ends_with("y/n"),
+            "{asked}"
+        );
         let effects = d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('n'))));
         assert!(effects.is_empty());
         assert_eq!(d.app.state.message.as_deref(), Some("Not attached."));
@@ -1108,8 +1114,13 @@ fn attach_asks_first_and_then_hands_the_selected_session_over() {
             }]
         );
         // Back from attach: a note, and the listing refreshed.
-        let effects = d.app.update(Msg::Attached(Err("SESSION_CONTROLLED: taken".into())));
-        assert!(matches!(effects.as_slice(), [agent_tty_dashboard::app::Effect::List(_)]));
+        let effects = d
+            .app
+            .update(Msg::Attached(Err("SESSION_CONTROLLED: taken".into())));
+        assert!(matches!(
+            effects.as_slice(),
+            [agent_tty_dashboard::app::Effect::List(_)]
+        ));
         assert_eq!(
             d.app.state.message.as_deref(),
             Some("could not attach: SESSION_CONTROLLED: taken")

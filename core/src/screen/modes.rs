@@ -56,8 +56,17 @@ mod tests {
             },
         });
         let modes = replay.input_modes();
-        for set in ["\x1b[?1h", "\x1b[?2004h", "\x1b[?1000h", "\x1b[?1006h", "\x1b[?25l"] {
-            assert!(modes.ends_with(set) || modes.contains(set), "{set:?} in {modes:?}");
+        for set in [
+            "\x1b[?1h",
+            "\x1b[?2004h",
+            "\x1b[?1000h",
+            "\x1b[?1006h",
+            "\x1b[?25l",
+        ] {
+            assert!(
+                modes.ends_with(set) || modes.contains(set),
+                "{set:?} in {modes:?}"
+            );
         }
         assert!(!modes[super::RESET_INPUT_MODES.len()..].contains("\x1b[?1003h"));
     }

@@ -180,8 +180,14 @@ mod tests {
             encode(MouseEncoding::Sgr, WheelDown, false, 1, 1).unwrap(),
             "\x1b[<65;2;2M"
         );
-        assert_eq!(encode(MouseEncoding::X10, Left, false, 0, 0).unwrap(), "\x1b[M !!");
-        assert_eq!(encode(MouseEncoding::X10, Left, true, 0, 0).unwrap(), "\x1b[M#!!");
+        assert_eq!(
+            encode(MouseEncoding::X10, Left, false, 0, 0).unwrap(),
+            "\x1b[M !!"
+        );
+        assert_eq!(
+            encode(MouseEncoding::X10, Left, true, 0, 0).unwrap(),
+            "\x1b[M#!!"
+        );
         assert_eq!(encode(MouseEncoding::X10, Left, false, 0, 200), None);
         assert_eq!(
             encode(MouseEncoding::Utf8, Left, false, 0, 200).unwrap(),

@@ -353,12 +353,7 @@ pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, Ba
             }
             continue;
         };
-        let wrong = |want: &str| {
-            BadParams(format!(
-                "{:?} must be {want}, got {value}",
-                param.name
-            ))
-        };
+        let wrong = |want: &str| BadParams(format!("{:?} must be {want}, got {value}", param.name));
         let scalar = || -> Result<String, BadParams> {
             match (param.ty, value) {
                 (Ty::Str, Value::String(s)) => Ok(s.clone()),
@@ -373,7 +368,11 @@ pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, Ba
             match value {
                 Value::Array(items) => items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| wrong("an array of strings")))
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| wrong("an array of strings"))
+                    })
                     .collect(),
                 _ => Err(wrong("an array of strings")),
             }
@@ -435,9 +434,15 @@ mod tests {
             &args(json!({ "sessionId": "s1", "command": "echo hi", "timeoutMs": 500 })),
         )
         .unwrap();
-        assert_eq!(words, ["run", "s1", "echo hi", "--timeout", "500", "--output"]);
-        let words = argv(tool("send_keys"), &args(json!({ "sessionId": "s1", "keys": ["Ctrl+C"] })))
-            .unwrap();
+        assert_eq!(
+            words,
+            ["run", "s1", "echo hi", "--timeout", "500", "--output"]
+        );
+        let words = argv(
+            tool("send_keys"),
+            &args(json!({ "sessionId": "s1", "keys": ["Ctrl+C"] })),
+        )
+        .unwrap();
         assert_eq!(words, ["send-keys", "s1", "--", "Ctrl+C"]);
     }
 
@@ -447,8 +452,11 @@ mod tests {
         assert!(e.0.contains("no parameter \"txt\""), "{e:?}");
         let e = argv(tool("type"), &args(json!({ "sessionId": "s" }))).unwrap_err();
         assert!(e.0.contains("needs \"text\""), "{e:?}");
-        let e = argv(tool("resize"), &args(json!({ "sessionId": "s", "cols": -1, "rows": 2 })))
-            .unwrap_err();
+        let e = argv(
+            tool("resize"),
+            &args(json!({ "sessionId": "s", "cols": -1, "rows": 2 })),
+        )
+        .unwrap_err();
         assert!(e.0.contains("non-negative integer"), "{e:?}");
         let e = argv(tool("list"), &args(json!({ "all": "yes" }))).unwrap_err();
         assert!(e.0.contains("true or false"), "{e:?}");
@@ -460,7 +468,10 @@ mod tests {
             let schema = input_schema(t);
             assert_eq!(schema["type"], "object");
             for p in t.params.iter().filter(|p| p.required) {
-                assert!(schema["required"].as_array().unwrap().contains(&json!(p.name)));
+                assert!(schema["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(p.name)));
             }
         }
         let names: std::collections::HashSet<_> = TOOLS.iter().map(|t| t.name).collect();

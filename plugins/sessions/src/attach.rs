@@ -109,8 +109,9 @@ impl TerminalGuard {
         })?;
         let mut raw = saved.clone();
         termios::cfmakeraw(&mut raw);
-        termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw)
-            .map_err(|e| PluginError::internal(format!("cannot put the terminal in raw mode: {e}")))?;
+        termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).map_err(|e| {
+            PluginError::internal(format!("cannot put the terminal in raw mode: {e}"))
+        })?;
         // Alternate screen, cleared.
         write_out("\x1b[?1049h\x1b[H\x1b[2J");
         Ok(TerminalGuard { saved })

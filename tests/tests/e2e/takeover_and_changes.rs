@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn events(home: &Path, id: &str) -> Vec<Value> {
@@ -46,9 +48,8 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
         .expect("python3 runs")
         .into();
     out.expect_code(0);
-    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| {
-        panic!("report is not JSON ({e}):\n{}\n{}", out.stdout, out.stderr)
-    });
+    let report: Value = serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{}\n{}", out.stdout, out.stderr));
 
     // Every shipped command the issue names is a tool; `mcp` itself is not.
     let tools: Vec<&str> = report["tools"]
@@ -58,8 +59,21 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
         .map(|t| t.as_str().unwrap())
         .collect();
     for tool in [
-        "create", "list", "run", "type", "paste", "send_keys", "wait", "snapshot",
-        "screenshot", "record_export", "resize", "signal", "destroy", "click", "scroll",
+        "create",
+        "list",
+        "run",
+        "type",
+        "paste",
+        "send_keys",
+        "wait",
+        "snapshot",
+        "screenshot",
+        "record_export",
+        "resize",
+        "signal",
+        "destroy",
+        "click",
+        "scroll",
     ] {
         assert!(tools.contains(&tool), "{tool} missing from {tools:?}");
     }
@@ -149,7 +163,10 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     let home = sandbox.home("h");
     let id = bash_session(&sandbox, &home, &["--cols", "80", "--rows", "24"]);
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "bash-", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "bash-", "--timeout", "10000"],
+        )
         .expect_code(0);
     let tmux = Tmux {
         socket: sandbox.root().join("tmux.sock"),
@@ -171,7 +188,17 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
         agent_tty().display(),
         home.display()
     );
-    tmux.run(&["new-session", "-d", "-x", "100", "-y", "30", "-s", "t", &script]);
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-s",
+        "t",
+        &script,
+    ]);
     // The Session's screen is drawn, and it takes the terminal's size.
     tmux.wait_for("bash-");
     let attached_size = eventually(Duration::from_secs(10), || {
@@ -185,13 +212,32 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     );
     assert!(attached_size["control"]["since"].is_string());
     let listed = sandbox.run_in(&home, &["list"]).result();
-    assert!(listed["sessions"][0]["control"]["holder"].is_string(), "{listed:#}");
+    assert!(
+        listed["sessions"][0]["control"]["holder"].is_string(),
+        "{listed:#}"
+    );
 
     // The person types a command and sees its output.
-    tmux.run(&["send-keys", "-t", "t", "echo typed-by-$((20+3))-person", "Enter"]);
+    tmux.run(&[
+        "send-keys",
+        "-t",
+        "t",
+        "echo typed-by-$((20+3))-person",
+        "Enter",
+    ]);
     tmux.wait_for("typed-by-23-person");
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "typed-by-23-person", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &[
+                "wait",
+                &id,
+                "--text",
+                "typed-by-23-person",
+                "--timeout",
+                "10000",
+            ],
+        )
         .expect_code(0);
 
     // An agent is refused, nothing sent; --force gets through.
@@ -209,13 +255,26 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     ] {
         sandbox.run_in(&home, &args).expect_code(12);
     }
-    assert_eq!(events(&home, &id).len(), before, "refused input logs nothing");
+    assert_eq!(
+        events(&home, &id).len(),
+        before,
+        "refused input logs nothing"
+    );
     // Watchers keep working.
     sandbox.run_in(&home, &["snapshot", &id]).expect_code(0);
 
     // `wait --released` returns when the person detaches with Ctrl+\.
     let waiter = sandbox
-        .command(["--json", "--home", home.to_str().unwrap(), "wait", &id, "--released", "--timeout", "20000"])
+        .command([
+            "--json",
+            "--home",
+            home.to_str().unwrap(),
+            "wait",
+            &id,
+            "--released",
+            "--timeout",
+            "20000",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -229,9 +288,15 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     // back (the alternate screen left), and the Session has its size back.
     let screen = tmux.wait_for("ATTACH-EXIT=0");
     assert!(screen.contains("Detached from Session"), "{screen}");
-    assert!(!screen.contains("typed-by-23-person"), "the main screen is back: {screen}");
+    assert!(
+        !screen.contains("typed-by-23-person"),
+        "the main screen is back: {screen}"
+    );
     let m = sandbox.run_in(&home, &["inspect", &id]).result();
-    assert_eq!((m["session"]["cols"].as_u64(), m["session"]["rows"].as_u64()), (Some(80), Some(24)));
+    assert_eq!(
+        (m["session"]["cols"].as_u64(), m["session"]["rows"].as_u64()),
+        (Some(80), Some(24))
+    );
     assert_eq!(m["control"], Value::Null);
     sandbox.run_in(&home, &["type", &id, "ok"]).expect_code(0);
 }
@@ -243,7 +308,10 @@ fn attach_without_a_terminal_is_refused_and_takes_no_control() {
     let id = bash_session(&sandbox, &home, &[]);
     let run = sandbox.run_in(&home, &["attach", &id]);
     run.expect_code(2);
-    assert!(run.json()["error"]["message"].as_str().unwrap().contains("terminal"));
+    assert!(run.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("terminal"));
     sandbox.run_in(&home, &["type", &id, "x"]).expect_code(0);
     let waited = sandbox.run_in(&home, &["wait", &id, "--released", "--timeout", "1000"]);
     waited.expect_code(0);
@@ -267,18 +335,29 @@ fn wait_gone_returns_when_a_spinner_stops() {
         ],
     );
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "working", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "working", "--timeout", "10000"],
+        )
         .expect_code(0);
     let gone = sandbox
-        .run_in(&home, &["wait", &id, "--gone", "working", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &id, "--gone", "working", "--timeout", "10000"],
+        )
         .expect_code(0)
         .result();
     assert_eq!(gone["matched"], true);
     assert_eq!(gone["condition"], "gone");
-    let snap = sandbox.run_in(&home, &["snapshot", &id, "--format", "text"]).result();
+    let snap = sandbox
+        .run_in(&home, &["snapshot", &id, "--format", "text"])
+        .result();
     assert!(snap["text"].as_str().unwrap().contains("finished"));
     // A regex that never leaves times out with exit 11.
-    let stays = sandbox.run_in(&home, &["wait", &id, "--gone-regex", "fin.shed", "--timeout", "300"]);
+    let stays = sandbox.run_in(
+        &home,
+        &["wait", &id, "--gone-regex", "fin.shed", "--timeout", "300"],
+    );
     stays.expect_code(11);
     assert_eq!(stays.result()["timedOut"], true);
 }
@@ -289,7 +368,10 @@ fn wait_changed_after_type_and_snapshot_since_seq_shows_one_row() {
     let home = sandbox.home("h");
     let id = bash_session(&sandbox, &home, &[]);
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "bash-", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "bash-", "--timeout", "10000"],
+        )
         .expect_code(0);
     let snap = sandbox.run_in(&home, &["snapshot", &id]).result();
     let hash = snap["screenHash"].as_str().unwrap().to_owned();
@@ -297,12 +379,37 @@ fn wait_changed_after_type_and_snapshot_since_seq_shows_one_row() {
 
     // Unchanged: times out.
     sandbox
-        .run_in(&home, &["wait", &id, "--changed", "--from-hash", &hash, "--timeout", "300"])
+        .run_in(
+            &home,
+            &[
+                "wait",
+                &id,
+                "--changed",
+                "--from-hash",
+                &hash,
+                "--timeout",
+                "300",
+            ],
+        )
         .expect_code(11);
     sandbox.run_in(&home, &["type", &id, "zz"]).expect_code(0);
-    for baseline in [["--from-hash", hash.as_str()], ["--after-seq", seq.as_str()]] {
+    for baseline in [
+        ["--from-hash", hash.as_str()],
+        ["--after-seq", seq.as_str()],
+    ] {
         let changed = sandbox
-            .run_in(&home, &["wait", &id, "--changed", baseline[0], baseline[1], "--timeout", "10000"])
+            .run_in(
+                &home,
+                &[
+                    "wait",
+                    &id,
+                    "--changed",
+                    baseline[0],
+                    baseline[1],
+                    "--timeout",
+                    "10000",
+                ],
+            )
             .expect_code(0)
             .result();
         assert_eq!(changed["matched"], true);
@@ -313,19 +420,32 @@ fn wait_changed_after_type_and_snapshot_since_seq_shows_one_row() {
     let (id, _) = create_session(
         &sandbox,
         &home,
-        &["--", "sh", "-c", "echo first; read x; echo second-line; sleep 30"],
+        &[
+            "--",
+            "sh",
+            "-c",
+            "echo first; read x; echo second-line; sleep 30",
+        ],
     );
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "first", "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "first", "--timeout", "10000"],
+        )
         .expect_code(0);
     let seq = sandbox.run_in(&home, &["snapshot", &id]).result()["capturedAtSeq"]
         .as_u64()
         .unwrap()
         .to_string();
     // The typed newline echoes nothing visible beyond moving the cursor.
-    sandbox.run_in(&home, &["send-keys", &id, "Enter"]).expect_code(0);
     sandbox
-        .run_in(&home, &["wait", &id, "--text", "second-line", "--timeout", "10000"])
+        .run_in(&home, &["send-keys", &id, "Enter"])
+        .expect_code(0);
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "second-line", "--timeout", "10000"],
+        )
         .expect_code(0);
     let since = sandbox
         .run_in(&home, &["snapshot", &id, "--since-seq", &seq])
@@ -340,7 +460,15 @@ fn wait_changed_after_type_and_snapshot_since_seq_shows_one_row() {
     assert_eq!(since["screenHash"], full["screenHash"]);
     assert_eq!(since["cursorRow"], full["cursorRow"]);
     let by_hash = sandbox
-        .run_in(&home, &["snapshot", &id, "--since-hash", full["screenHash"].as_str().unwrap()])
+        .run_in(
+            &home,
+            &[
+                "snapshot",
+                &id,
+                "--since-hash",
+                full["screenHash"].as_str().unwrap(),
+            ],
+        )
         .result();
     assert_eq!(by_hash["changedLines"], serde_json::json!([]));
     let unknown = sandbox.run_in(&home, &["snapshot", &id, "--since-hash", &"0".repeat(64)]);
@@ -354,10 +482,23 @@ fn follow_json_streams_every_record_until_the_session_exits() {
     let (id, _) = create_session(
         &sandbox,
         &home,
-        &["--", "sh", "-c", "sleep 0.3; echo alpha; sleep 0.3; echo beta; exit 3"],
+        &[
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.3; echo alpha; sleep 0.3; echo beta; exit 3",
+        ],
     );
     let out: Run = sandbox
-        .command(["--json", "--home", home.to_str().unwrap(), "follow", &id, "--from-seq", "0"])
+        .command([
+            "--json",
+            "--home",
+            home.to_str().unwrap(),
+            "follow",
+            &id,
+            "--from-seq",
+            "0",
+        ])
         .output()
         .unwrap()
         .into();
@@ -371,20 +512,40 @@ fn follow_json_streams_every_record_until_the_session_exits() {
     assert_eq!(end["type"], "end");
     assert_eq!(end["exitCode"], 3);
     let records = &lines[..lines.len() - 1];
-    assert_eq!(records, events(&home, &id).as_slice(), "one object per record, as logged");
+    assert_eq!(
+        records,
+        events(&home, &id).as_slice(),
+        "one object per record, as logged"
+    );
     let output: String = records
         .iter()
         .filter(|r| r["type"] == "output")
         .map(|r| r["payload"]["data"].as_str().unwrap())
         .collect();
-    assert!(output.contains("alpha") && output.contains("beta"), "{output:?}");
+    assert!(
+        output.contains("alpha") && output.contains("beta"),
+        "{output:?}"
+    );
 
     let screen: Run = sandbox
-        .command(["--json", "--home", home.to_str().unwrap(), "follow", &id, "--screen", "--from-seq", "0"])
+        .command([
+            "--json",
+            "--home",
+            home.to_str().unwrap(),
+            "follow",
+            &id,
+            "--screen",
+            "--from-seq",
+            "0",
+        ])
         .output()
         .unwrap()
         .into();
-    let frames: Vec<Value> = screen.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let frames: Vec<Value> = screen
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(frames.iter().any(|f| f["changedLines"]
         .as_array()
         .is_some_and(|rows| rows.iter().any(|r| r["text"] == "beta"))));
@@ -398,7 +559,10 @@ fn run_output_keeps_head_and_tail_of_a_long_output() {
     let home = sandbox.home("h");
     let id = bash_session(&sandbox, &home, &[]);
     let run = sandbox
-        .run_in(&home, &["run", &id, "seq 1 100000", "--output", "--timeout", "60000"])
+        .run_in(
+            &home,
+            &["run", &id, "seq 1 100000", "--output", "--timeout", "60000"],
+        )
         .expect_code(0)
         .result();
     assert_eq!(run["completed"], true);
@@ -414,7 +578,17 @@ fn run_output_keeps_head_and_tail_of_a_long_output() {
     assert!(run["outputToSeq"].as_u64() > run["outputFromSeq"].as_u64());
 
     let small = sandbox
-        .run_in(&home, &["run", &id, "printf '\\033[31mred\\033[0m\\n'", "--output", "--max-output-bytes", "64"])
+        .run_in(
+            &home,
+            &[
+                "run",
+                &id,
+                "printf '\\033[31mred\\033[0m\\n'",
+                "--output",
+                "--max-output-bytes",
+                "64",
+            ],
+        )
         .result();
     assert_eq!(small["output"], "red\n");
     assert_eq!(small["outputTruncated"], false);
@@ -447,7 +621,10 @@ fn click_reaches_a_program_in_its_mouse_encoding_and_no_other() {
     let (plain, _) = create_session(&sandbox, &home, &["--", "python3", script]);
     for id in [&mouse, &plain] {
         sandbox
-            .run_in(&home, &["wait", id, "--text", "READY", "--timeout", "10000"])
+            .run_in(
+                &home,
+                &["wait", id, "--text", "READY", "--timeout", "10000"],
+            )
             .expect_code(0);
     }
 
@@ -459,14 +636,27 @@ fn click_reaches_a_program_in_its_mouse_encoding_and_no_other() {
     // ESC [ < 0 ; 10 ; 5 M, then the release (m).
     let want = hex("\x1b[<0;10;5M\x1b[<0;10;5m");
     sandbox
-        .run_in(&home, &["wait", &mouse, "--text", &format!("GOT {want}"), "--timeout", "10000"])
+        .run_in(
+            &home,
+            &[
+                "wait",
+                &mouse,
+                "--text",
+                &format!("GOT {want}"),
+                "--timeout",
+                "10000",
+            ],
+        )
         .expect_code(0);
     sandbox
         .run_in(&home, &["scroll", &mouse, "down", "2", "--at", "1,2"])
         .expect_code(0);
     let wheel = hex("\x1b[<65;3;2M");
     sandbox
-        .run_in(&home, &["wait", &mouse, "--text", &wheel, "--timeout", "10000"])
+        .run_in(
+            &home,
+            &["wait", &mouse, "--text", &wheel, "--timeout", "10000"],
+        )
         .expect_code(0);
 
     let before = events(&home, &plain).len();

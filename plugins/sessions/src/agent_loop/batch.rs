@@ -332,7 +332,12 @@ fn parse_mouse(verb: &str, value: Option<&Value>) -> Result<Gesture, String> {
             None => false,
             Some(d) => d.as_bool().ok_or("double must be a boolean")?,
         };
-        Gesture::click(button, double, cell(o.get("row"), "row")?, cell(o.get("col"), "col")?)
+        Gesture::click(
+            button,
+            double,
+            cell(o.get("row"), "row")?,
+            cell(o.get("col"), "col")?,
+        )
     } else {
         let direction = o
             .get("direction")
@@ -614,15 +619,19 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
             }
         }
         Step::Wait { render, limit } => wait_step(target, index, render, *limit, baseline),
-        Step::Mouse(gesture) => match target.require_running().and_then(|()| gesture.send(target)) {
-            Ok(Value::Object(fields)) => StepOutcome {
-                seq: fields.get("seq").and_then(Value::as_u64),
-                fields,
-                error: None,
-            },
-            Ok(_) => StepOutcome::failed(PluginError::internal("a mouse step answered no object")),
-            Err(e) => StepOutcome::failed(e),
-        },
+        Step::Mouse(gesture) => {
+            match target.require_running().and_then(|()| gesture.send(target)) {
+                Ok(Value::Object(fields)) => StepOutcome {
+                    seq: fields.get("seq").and_then(Value::as_u64),
+                    fields,
+                    error: None,
+                },
+                Ok(_) => {
+                    StepOutcome::failed(PluginError::internal("a mouse step answered no object"))
+                }
+                Err(e) => StepOutcome::failed(e),
+            }
+        }
     }
 }
 

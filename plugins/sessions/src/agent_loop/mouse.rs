@@ -44,7 +44,11 @@ pub(super) fn scroll_command() -> Command {
     )
     .arg(super::session_id_arg())
     .arg(ArgSpec::positional("direction", "up or down").value_name("up|down"))
-    .arg(ArgSpec::positional("count", "How many wheel steps (default 1)").required(false).value_name("N"))
+    .arg(
+        ArgSpec::positional("count", "How many wheel steps (default 1)")
+            .required(false)
+            .value_name("N"),
+    )
     .arg(ArgSpec::option(
         "at",
         "ROW,COL",
@@ -98,7 +102,11 @@ impl Gesture {
     }
 
     /// `count` wheel steps (presses only: a wheel has no release).
-    pub fn scroll(direction: &str, count: u16, at: Option<(u16, u16)>) -> Result<Gesture, PluginError> {
+    pub fn scroll(
+        direction: &str,
+        count: u16,
+        at: Option<(u16, u16)>,
+    ) -> Result<Gesture, PluginError> {
         let button = match direction.to_ascii_lowercase().as_str() {
             "up" => MouseButton::WheelUp,
             "down" => MouseButton::WheelDown,
@@ -159,16 +167,18 @@ impl Gesture {
         }
         let mut bytes = String::new();
         for (button, release) in &self.events {
-            bytes.push_str(&encode(encoding, *button, *release, row, col).ok_or_else(|| {
-                PluginError::new(
-                    ErrorCode::InvalidInput,
-                    format!(
+            bytes.push_str(
+                &encode(encoding, *button, *release, row, col).ok_or_else(|| {
+                    PluginError::new(
+                        ErrorCode::InvalidInput,
+                        format!(
                         "The program uses the {} mouse encoding, which cannot address row {row}, \
                          column {col}",
                         encoding.as_str()
                     ),
-                )
-            })?);
+                    )
+                })?,
+            );
         }
         let response = target.send(&ControlRequest::Text {
             data: bytes.clone(),
@@ -213,9 +223,9 @@ fn at(inv: &Invocation) -> Result<Option<(u16, u16)>, PluginError> {
     let parsed = v
         .split_once([',', ' ', ':'])
         .and_then(|(r, c)| Some((r.trim().parse().ok()?, c.trim().parse().ok()?)));
-    parsed.map(Some).ok_or_else(|| {
-        PluginError::usage(format!("--at must be ROW,COL (e.g. 5,10), got {v:?}"))
-    })
+    parsed
+        .map(Some)
+        .ok_or_else(|| PluginError::usage(format!("--at must be ROW,COL (e.g. 5,10), got {v:?}")))
 }
 
 fn scroll(inv: &Invocation) -> Result<CommandOutput, PluginError> {

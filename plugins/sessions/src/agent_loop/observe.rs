@@ -134,7 +134,9 @@ fn goal(inv: &Invocation) -> Result<Goal, PluginError> {
     let after_seq = match inv.value("after-seq") {
         None => None,
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
-            PluginError::usage(format!("--after-seq must be a non-negative integer, got: {v}"))
+            PluginError::usage(format!(
+                "--after-seq must be a non-negative integer, got: {v}"
+            ))
         })?),
     };
     let from_hash = inv.value("from-hash");
@@ -151,7 +153,9 @@ fn goal(inv: &Invocation) -> Result<Goal, PluginError> {
             }
             Goal::Gone(text.to_owned())
         }
-        "--gone-regex" => Goal::GoneRegex(compile_regex(inv.value("gone-regex").unwrap_or_default())?),
+        "--gone-regex" => {
+            Goal::GoneRegex(compile_regex(inv.value("gone-regex").unwrap_or_default())?)
+        }
         "--released" => Goal::Released,
         _ => Goal::Changed(match (after_seq, from_hash) {
             (Some(_), Some(_)) => {
@@ -339,10 +343,7 @@ fn released(
             agent_tty_core::text::escape(&c.holder)
         ),
         (true, None) => "Nobody controls the Session.".to_owned(),
-        (false, _) => format!(
-            "Wait timed out; Session {} is still controlled.",
-            target.id
-        ),
+        (false, _) => format!("Wait timed out; Session {} is still controlled.", target.id),
     };
     let mut out = CommandOutput::new(result, human);
     if !released {

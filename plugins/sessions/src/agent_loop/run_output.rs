@@ -93,7 +93,11 @@ impl RunOutput {
     /// `run`'s human line, then the output (escaped: it is the program's).
     pub fn human(&self, line: &str) -> String {
         let mut out = format!("{line}\n");
-        let lines: Vec<_> = self.text.split('\n').map(agent_tty_core::text::escape).collect();
+        let lines: Vec<_> = self
+            .text
+            .split('\n')
+            .map(agent_tty_core::text::escape)
+            .collect();
         out.push_str(&lines.join("\n"));
         if self.truncated {
             out.push_str(&format!(

@@ -45,8 +45,10 @@ pub(super) fn requested(inv: &Invocation) -> Result<Option<Since>, PluginError> 
             ))
         }
         (Some(seq), None) => Since::Seq(seq.trim().parse().map_err(|_| {
-            PluginError::usage(format!("--since-seq must be a non-negative integer, got: {seq}"))
-                .with_details(json!({ "flag": "--since-seq", "value": seq }))
+            PluginError::usage(format!(
+                "--since-seq must be a non-negative integer, got: {seq}"
+            ))
+            .with_details(json!({ "flag": "--since-seq", "value": seq }))
         })?),
         (None, Some(hash)) => {
             let hash = hash.trim().to_ascii_lowercase();
@@ -93,7 +95,10 @@ pub(super) fn snapshot_since(target: &Target, since: &Since) -> Result<CommandOu
             follower.read_new(|event| {
                 let shows = matches!(
                     event.body,
-                    EventBody::Output { .. } | EventBody::Resize { .. } | EventBody::RunComplete { .. } | EventBody::Exit { .. }
+                    EventBody::Output { .. }
+                        | EventBody::Resize { .. }
+                        | EventBody::RunComplete { .. }
+                        | EventBody::Exit { .. }
                 );
                 replay.apply(&event);
                 if shows {
@@ -155,7 +160,10 @@ pub(super) fn snapshot_since(target: &Target, since: &Since) -> Result<CommandOu
         human.push_str("  (none)\n");
     }
     for (row, text) in &changed {
-        human.push_str(&format!("  [{row}] {}\n", agent_tty_core::text::escape(text)));
+        human.push_str(&format!(
+            "  [{row}] {}\n",
+            agent_tty_core::text::escape(text)
+        ));
     }
     Ok(CommandOutput::new(Value::Object(result), human))
 }

@@ -54,7 +54,10 @@ impl Out {
     /// Writes one line; a reader that went away ends the process quietly.
     fn line(&mut self, text: &str) {
         let mut lock = self.stdout.lock();
-        if writeln!(lock, "{text}").and_then(|()| lock.flush()).is_err() {
+        if writeln!(lock, "{text}")
+            .and_then(|()| lock.flush())
+            .is_err()
+        {
             std::process::exit(0);
         }
     }
@@ -64,8 +67,10 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let from_seq = match inv.value("from-seq") {
         None => None,
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
-            PluginError::usage(format!("--from-seq must be a non-negative integer, got: {v}"))
-                .with_details(json!({ "flag": "--from-seq", "value": v }))
+            PluginError::usage(format!(
+                "--from-seq must be a non-negative integer, got: {v}"
+            ))
+            .with_details(json!({ "flag": "--from-seq", "value": v }))
         })?),
     };
     let target = Target::find(inv)?;
@@ -157,7 +162,10 @@ fn emit_event(out: &mut Out, event: &Event) {
         return;
     }
     let value = serde_json::to_value(event).unwrap_or(Value::Null);
-    let payload = value.get("payload").map(Value::to_string).unwrap_or_default();
+    let payload = value
+        .get("payload")
+        .map(Value::to_string)
+        .unwrap_or_default();
     out.line(&format!(
         "{} {} {}",
         event.seq,

@@ -544,7 +544,9 @@ pub(super) fn command() -> Command {
         "MS",
         "Give up after MS milliseconds (0 waits forever; default 600000)",
     ));
-    let spec = super::observe::args().into_iter().fold(spec, |s, a| s.arg(a));
+    let spec = super::observe::args()
+        .into_iter()
+        .fold(spec, |s, a| s.arg(a));
     Command::new(spec, |_, inv| wait(inv))
 }
 

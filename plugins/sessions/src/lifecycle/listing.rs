@@ -242,7 +242,11 @@ fn table(sessions: &[ListedSession]) -> String {
         .map(|s| {
             let m = &s.manifest;
             let controlled = s.control.as_ref().map_or(String::new(), |c| {
-                format!("  (controlled by {} since {})", escape(&c.holder), escape(&c.since))
+                format!(
+                    "  (controlled by {} since {})",
+                    escape(&c.holder),
+                    escape(&c.since)
+                )
             });
             format!(
                 "{}  {}  {}{controlled}",
