@@ -1069,7 +1069,7 @@ fn ctrl_c_and_signals_quit_and_close_an_open_pane() {
 #[rstest::rstest]
 #[case(
     140,
-    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history  z overview  a active/all  H Homes  E Hello  X Broken"
+    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history  z overview  a active/all  H Homes  A attach  E Hello  X Broken"
 )]
 #[case(
     80,
