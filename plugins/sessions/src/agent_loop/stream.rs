@@ -93,6 +93,7 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let mut shown: Option<Vec<String>> = None;
     let mut ended = false;
     let mut last_seq = None;
+    let mut exit_code = None;
     if screen {
         // The screen up to the starting point is the first frame; each
         // event logged since then that changes it is one more.
@@ -106,7 +107,7 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         })?;
         emit_screen(&mut out, &replay, &mut shown);
         for event in pending {
-            ended |= matches!(event.body, EventBody::Exit { .. });
+            note_exit(&event, &mut ended, &mut exit_code);
             last_seq = Some(event.seq);
             replay.apply(&event);
             emit_screen(&mut out, &replay, &mut shown);
@@ -117,7 +118,7 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         follower.read_new(|event| {
             active = true;
             last_seq = Some(event.seq);
-            ended |= matches!(event.body, EventBody::Exit { .. });
+            note_exit(&event, &mut ended, &mut exit_code);
             if screen {
                 replay.apply(&event);
             } else if event.seq >= start {
@@ -138,11 +139,20 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let Followed::Done(()) = followed else {
         unreachable!("follow has no time limit")
     };
-    let manifest = read_manifest(&target.dir).ok();
+    // The host marks the manifest just after it logs `exit`: give it a
+    // moment, so the end line says how the Session ended.
+    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    let manifest = loop {
+        match read_manifest(&target.dir) {
+            Ok(m) if m.status.is_terminal() || Instant::now() >= deadline => break Some(m),
+            Err(_) if Instant::now() >= deadline => break None,
+            _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
     let status = manifest
         .as_ref()
         .map_or(target.manifest.status.as_str(), |m| m.status.as_str());
-    let exit_code = manifest.as_ref().and_then(|m| m.exit_code);
+    let exit_code = exit_code.or_else(|| manifest.as_ref().and_then(|m| m.exit_code));
     let seq = last_seq.or(replay.last_seq());
     if out.json {
         out.line(
@@ -153,6 +163,17 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         out.line(&format!("Session {} ended ({status}).", target.id));
     }
     std::process::exit(0)
+}
+
+/// Notes an `exit` record: the stream ends after it, with its exit code.
+fn note_exit(event: &Event, ended: &mut bool, exit_code: &mut Option<i32>) {
+    if let EventBody::Exit {
+        exit_code: code, ..
+    } = &event.body
+    {
+        *ended = true;
+        *exit_code = *code;
+    }
 }
 
 /// One record, as the log holds it (or one escaped line for a person).
