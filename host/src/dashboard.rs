@@ -270,6 +270,9 @@ impl DashboardHost for PluginHost<'_> {
             .arg(home)
             .arg("attach")
             .arg(session_id)
+            // The terminal is attach's; only its error message is kept.
+            .stdin(std::process::Stdio::inherit())
+            .stdout(std::process::Stdio::inherit())
             .stderr(std::process::Stdio::piped());
         // SAFETY: sigprocmask is async-signal-safe; the child gets the
         // signals the dashboard blocked for its signal thread back.
@@ -281,7 +284,7 @@ impl DashboardHost for PluginHost<'_> {
                 Ok(())
             });
         }
-        let ran = cmd.output();
+        let ran = cmd.spawn().and_then(|child| child.wait_with_output());
         retake_terminal();
         let out = ran.map_err(|e| format!("could not run attach: {e}"))?;
         if out.status.success() {

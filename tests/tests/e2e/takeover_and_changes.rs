@@ -173,16 +173,7 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     };
     // The person's terminal: 100x30, running attach, then a shell prompt
     // that shows how attach ended.
-    let mut env = String::new();
-    for (key, value) in sandbox.command(["x"]).get_envs() {
-        if let Some(value) = value {
-            env.push_str(&format!(
-                "{}='{}' ",
-                key.to_string_lossy(),
-                value.to_string_lossy()
-            ));
-        }
-    }
+    let env = sandbox_env(&sandbox);
     let script = format!(
         "env {env} {} --home '{}' attach {id}; echo ATTACH-EXIT=$?; sleep 60",
         agent_tty().display(),
@@ -299,6 +290,89 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
     );
     assert_eq!(m["control"], Value::Null);
     sandbox.run_in(&home, &["type", &id, "ok"]).expect_code(0);
+}
+
+/// `env K='V' ...` of the sandbox's environment, for a command tmux runs.
+fn sandbox_env(sandbox: &Sandbox) -> String {
+    let mut env = String::new();
+    for (key, value) in sandbox.command(["x"]).get_envs() {
+        if let Some(value) = value {
+            env.push_str(&format!(
+                "{}='{}' ",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ));
+        }
+    }
+    env
+}
+
+#[test]
+fn the_dashboard_attaches_to_the_selected_session_after_asking() {
+    if !required_under_ci("tmux", Tmux::available(), "apt-get install tmux") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home, &[]);
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--text", "bash-", "--timeout", "10000"],
+        )
+        .expect_code(0);
+    let tmux = Tmux {
+        socket: sandbox.root().join("tmux.sock"),
+    };
+    let script = format!(
+        "env {} {} --home '{}' dashboard; echo DASH-EXIT=$?; sleep 60",
+        sandbox_env(&sandbox),
+        agent_tty().display(),
+        home.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        "-s",
+        "t",
+        &script,
+    ]);
+    tmux.wait_for("A attach");
+    tmux.run(&["send-keys", "-t", "t", "A"]);
+    tmux.wait_for("Attach to");
+    tmux.run(&["send-keys", "-t", "t", "y"]);
+    // attach has the terminal: the Session's screen without the dashboard.
+    let attached = eventually(Duration::from_secs(10), || {
+        let screen = tmux.screen();
+        (!screen.contains("Live View") && screen.contains("bash-")).then_some(screen)
+    })
+    .unwrap_or_else(|| panic!("attach never drew the Session:\n{}", tmux.screen()));
+    assert!(!attached.contains("q quit"), "{attached}");
+    tmux.run(&[
+        "send-keys",
+        "-t",
+        "t",
+        "echo via-dashboard-$((1+1))",
+        "Enter",
+    ]);
+    tmux.wait_for("via-dashboard-2");
+    let controlled = sandbox.run_in(&home, &["inspect", &id]).result();
+    assert!(
+        controlled["control"]["holder"].is_string(),
+        "{controlled:#}"
+    );
+    tmux.run(&["send-keys", "-t", "t", "C-\\"]);
+    tmux.wait_for("Detached; back in the dashboard.");
+    assert_eq!(
+        sandbox.run_in(&home, &["inspect", &id]).result()["control"],
+        Value::Null
+    );
+    tmux.run(&["send-keys", "-t", "t", "q"]);
+    tmux.wait_for("DASH-EXIT=0");
 }
 
 #[test]
