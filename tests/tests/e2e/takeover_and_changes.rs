@@ -99,6 +99,13 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
         .unwrap()
         .contains("mcp-42"));
     assert_eq!(report["destroy"]["ok"], true);
+    // screenshot answers with the PNG itself as image content too.
+    assert_eq!(
+        report["screenshot"]["ok"], true,
+        "{:#}",
+        report["screenshot"]
+    );
+    assert_eq!(report["screenshotImages"], serde_json::json!(["image/png"]));
 
     // Errors are tool errors carrying the envelope and its code.
     assert_eq!(report["badIdIsError"], true);

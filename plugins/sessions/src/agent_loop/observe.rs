@@ -351,3 +351,46 @@ fn released(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn inv(args: Value) -> Invocation {
+        Invocation {
+            command: vec!["wait".into()],
+            args: args.as_object().cloned().unwrap_or_default(),
+            context: Default::default(),
+        }
+    }
+
+    #[rstest]
+    #[case(json!({"gone": "x", "changed": true}), "exactly one of")]
+    #[case(json!({"gone": "x", "text": "y"}), "(given: --gone, --text)")]
+    #[case(json!({"released": true, "exit": true}), "--exit")]
+    #[case(json!({"gone": "x", "from-hash": "ab"}), "give --changed too")]
+    #[case(json!({"changed": true, "from-hash": "ab"}), "64 hex digits")]
+    #[case(json!({"changed": true, "from-hash": "a".repeat(64), "after-seq": "3"}), "give one")]
+    #[case(json!({"gone": ""}), "non-empty")]
+    #[case(json!({"gone-regex": "(a+)+"}), "nests quantifiers")]
+    fn bad_combinations_are_usage_errors(#[case] args: Value, #[case] says: &str) {
+        let e = goal(&inv(args)).err().expect("refused");
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert!(e.message.contains(says), "{}", e.message);
+    }
+
+    #[test]
+    fn baselines() {
+        let g = goal(&inv(json!({"changed": true, "after-seq": "7"}))).unwrap();
+        assert!(matches!(g, Goal::Changed(Baseline::AfterSeq(7))));
+        let g = goal(&inv(json!({"changed": true, "from-hash": "AB".repeat(32)}))).unwrap();
+        assert!(matches!(g, Goal::Changed(Baseline::Hash(h)) if h == "ab".repeat(32)));
+        assert!(matches!(
+            goal(&inv(json!({"changed": true}))).unwrap(),
+            Goal::Changed(Baseline::Now)
+        ));
+        assert!(wanted(&inv(json!({"released": true}))));
+        assert!(!wanted(&inv(json!({"text": "x"}))));
+    }
+}
