@@ -215,6 +215,14 @@ fn a_person_attaches_types_and_detaches_while_agents_are_refused() {
         "{listed:#}"
     );
 
+    // The Session follows the terminal when it is resized.
+    tmux.run(&["resize-window", "-t", "t", "-x", "90", "-y", "20"]);
+    eventually(Duration::from_secs(10), || {
+        let m = sandbox.run_in(&home, &["inspect", &id]).result();
+        (m["session"]["cols"] == 90 && m["session"]["rows"] == 20).then_some(())
+    })
+    .expect("a resized terminal resizes the attached Session");
+
     // The person types a command and sees its output.
     tmux.run(&[
         "send-keys",
