@@ -115,6 +115,59 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
     assert_eq!(report["badParams"]["error"]["code"], "INVALID_INPUT");
 }
 
+#[test]
+fn mcp_lists_only_the_tools_of_installed_plugins() {
+    let found = Command::new("python3")
+        .args(["-c", "import mcp"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !required_under_ci("the MCP Python SDK", found, "pip install mcp") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A plugin directory with only the sessions and mcp plugins in it.
+    let plugins = sandbox.root().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for stem in ["agent_tty_plugin_sessions", "agent_tty_plugin_mcp"] {
+        let lib = agent_tty_e2e::plugin_lib(stem);
+        std::fs::copy(&lib, plugins.join(lib.file_name().unwrap())).unwrap();
+    }
+    // A copy of the binary elsewhere, so the plugins beside the built one
+    // are not found.
+    let bin = sandbox.root().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(agent_tty(), bin.join("agent-tty")).unwrap();
+    let mut cmd = Command::new("python3");
+    sandbox.isolate(&mut cmd);
+    let out: Run = cmd
+        .env("AGENT_TTY_PLUGIN_PATH", &plugins)
+        .arg(fixture("mcp-client/agent_loop.py"))
+        .arg(bin.join("agent-tty"))
+        .arg("--list-only")
+        .output()
+        .expect("python3 runs")
+        .into();
+    out.expect_code(0);
+    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let tools: Vec<&str> = report["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tools.contains(&"run") && tools.contains(&"snapshot"),
+        "{tools:?}"
+    );
+    for absent in ["screenshot", "record_export"] {
+        assert!(
+            !tools.contains(&absent),
+            "{absent} listed without the capture plugin: {tools:?}"
+        );
+    }
+}
+
 // ---- attach ---------------------------------------------------------------
 
 /// A tmux server of the test's own, killed when dropped.
