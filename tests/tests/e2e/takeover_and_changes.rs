@@ -454,6 +454,10 @@ fn attach_without_a_terminal_is_refused_and_takes_no_control() {
         .as_str()
         .unwrap()
         .contains("terminal"));
+    // A detach key must send one byte (Up sends three).
+    let run = sandbox.run_in(&home, &["attach", &id, "--detach-key", "Up"]);
+    run.expect_code(2);
+    assert_eq!(run.json()["error"]["code"], "INVALID_KEYS");
     sandbox.run_in(&home, &["type", &id, "x"]).expect_code(0);
     let waited = sandbox.run_in(&home, &["wait", &id, "--released", "--timeout", "1000"]);
     waited.expect_code(0);
