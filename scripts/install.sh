@@ -8,7 +8,7 @@
 #                         DIR/lib/agent-tty/plugins/libagent_tty_plugin_*.so
 #                         DIR/share/{bash-completion,zsh,fish}/... completions
 #   --without LIST      leave these plugins out (comma-separated): registry,
-#                       gc-sweeper, dashboard-home-picker, capture, skills
+#                       gc-sweeper, dashboard-home-picker, capture, skills, mcp
 #                       (or even sessions).
 #                       A plugin left out by an earlier install is removed;
 #                       run again without --without to add it later.
@@ -23,7 +23,7 @@ set -euo pipefail
 # world-writable.
 umask 022
 
-PRODUCT_PLUGINS=(sessions registry gc-sweeper dashboard-home-picker capture skills)
+PRODUCT_PLUGINS=(sessions registry gc-sweeper dashboard-home-picker capture skills mcp)
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "install.sh: $*" >&2; exit 2; }

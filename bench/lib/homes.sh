@@ -3,13 +3,20 @@
 # home_list.sh). Source it from the repository root; it defines functions only.
 
 # bench_sandbox
-#   Builds the release binaries and sets T (timeit), A (agent-tty) and
+#   Builds the release binaries (the debug ones with BENCH_PROFILE=debug) and sets T (timeit), A (agent-tty) and
 #   sandbox (a temp dir removed on exit), with HOME and XDG_DATA_HOME inside
 #   it so no benchmark touches the real ~/.agent-tty or plugins.
 bench_sandbox() {
-  cargo build --release -q --workspace
-  T=$PWD/target/release/timeit
-  A=$PWD/target/release/agent-tty
+  # BENCH_PROFILE=debug measures the debug build instead (no release build
+  # needed; its figures say so).
+  local profile=${BENCH_PROFILE:-release}
+  if [ "$profile" = release ]; then
+    cargo build --release -q --workspace
+  else
+    cargo build -q --workspace
+  fi
+  T=$PWD/target/$profile/timeit
+  A=$PWD/target/$profile/agent-tty
   sandbox=$(mktemp -d)
   trap 'rm -rf "$sandbox"' EXIT
   export HOME=$sandbox/user XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data

@@ -32,6 +32,7 @@ pub mod screen;
 pub mod session_ref;
 pub mod shell_integration;
 pub mod signals;
+pub mod takeover;
 pub mod text;
 pub mod time;
 pub mod xdg;

@@ -20,6 +20,8 @@ mod cells;
 mod checkpoint;
 mod engine;
 mod marker_echo;
+pub mod modes;
+pub mod mouse;
 
 pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};

@@ -99,6 +99,8 @@ pub struct State {
     pub now: SystemTime,
     /// The key table; also the footer's source.
     pub keys: KeyTable,
+    /// The Session `A` asked to attach to, waiting for `y`.
+    pub confirm_attach: Option<String>,
 }
 
 impl State {
@@ -253,6 +255,8 @@ pub enum Msg {
     },
     /// A signal asked the dashboard to end.
     Terminate,
+    /// `attach` handed the terminal back (or could not start: why).
+    Attached(Result<(), String>),
 }
 
 /// Work for the runtime.
@@ -266,6 +270,14 @@ pub enum Effect {
     Pane(PaneCall),
     /// Leave the dashboard.
     Quit,
+    /// Hand the terminal to `attach` for a Session; the runtime does it
+    /// (it owns the terminal) and answers [`Msg::Attached`].
+    Attach {
+        /// The Home's canonical path.
+        home: String,
+        /// The Session to take over.
+        session_id: String,
+    },
 }
 
 /// A `sessions.list` call: which Home, in which scope.
@@ -369,6 +381,7 @@ impl App {
                 size,
                 now,
                 keys: KeyTable::new(&panes),
+                confirm_attach: None,
             },
             panes,
             following: None,
@@ -448,6 +461,13 @@ impl App {
             }
             Msg::PaneAnswered { instance, result } => self.on_pane_answer(instance, result),
             Msg::Terminate => self.quit(),
+            Msg::Attached(outcome) => {
+                self.state.message = Some(match outcome {
+                    Ok(()) => "Detached; back in the dashboard.".to_owned(),
+                    Err(why) => format!("could not attach: {why}"),
+                });
+                vec![self.list(false)]
+            }
         }
     }
 
@@ -458,6 +478,18 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // `A` asked first: `y` attaches, anything else changes nothing.
+        if let Some(session_id) = self.state.confirm_attach.take() {
+            if !key.ctrl && !key.alt && key.code == KeyCode::Char('y') {
+                self.state.message = None;
+                return vec![Effect::Attach {
+                    home: self.state.home.clone(),
+                    session_id,
+                }];
+            }
+            self.state.message = Some("Not attached.".to_owned());
+            return Vec::new();
+        }
         if let Some(o) = &self.state.overlay {
             // A pane holds the keyboard, but `q` quits from every view
             // unless the pane's text field has focus, and Ctrl-C always.
@@ -573,6 +605,26 @@ impl App {
                 };
             }
             Action::OpenPane(index) => return self.open_pane(index),
+            Action::Attach => {
+                let selected = s
+                    .selected_session()
+                    .map(|r| (r.is_active(), printable_id(r), r.session_id.clone()));
+                match selected {
+                    Some((true, shown, id)) => {
+                        s.message = Some(format!(
+                            "Attach to {shown}? You take it over read-write (agents are \
+                             refused until you detach with Ctrl+\\). y/n"
+                        ));
+                        s.confirm_attach = Some(id);
+                    }
+                    Some((false, shown, _)) => {
+                        s.message = Some(format!(
+                            "Session {shown} has ended; there is nothing to attach to."
+                        ))
+                    }
+                    None => s.message = Some("No Session selected.".to_owned()),
+                }
+            }
         }
         Vec::new()
     }
@@ -904,4 +956,9 @@ fn matching(rows: &[SessionRow], prefix: &str) -> Match {
 /// The footer note for a `--session` id that is in no listing of the Home.
 fn no_such_session(id: &str) -> String {
     format!("no Session {id} in this Home")
+}
+
+/// A Session's name or id, safe to show.
+fn printable_id(row: &SessionRow) -> String {
+    agent_tty_core::text::escape(row.name.as_deref().unwrap_or(&row.session_id)).into_owned()
 }

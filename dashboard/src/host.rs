@@ -69,4 +69,11 @@ pub trait DashboardHost: Sync {
     /// Drops a pane instance. Failures are ignored: the pane is gone from
     /// the dashboard either way.
     fn pane_close(&self, pane: &PaneInfo, instance: u64);
+    /// Hands the terminal to `agent-tty attach` for a Session of `home`
+    /// until the person detaches, then takes it back (the dashboard redraws
+    /// everything afterwards). `Err` says why it could not. Hosts that own
+    /// no terminal keep the default.
+    fn attach(&self, _home: &str, _session_id: &str) -> Result<(), String> {
+        Err("attaching is not available here".into())
+    }
 }

@@ -46,6 +46,9 @@ pub enum Action {
     OpenHomePicker,
     /// Open the plugin pane at this index of the dashboard's pane list.
     OpenPane(usize),
+    /// Take the selected Session over in this terminal (`attach`), after
+    /// asking.
+    Attach,
 }
 
 /// Which view is up.
@@ -233,6 +236,8 @@ const MOVE: u8 = 1;
 const LAYOUT: u8 = 2;
 const SCOPE: u8 = 3;
 const PANES: u8 = 4;
+/// Dropped first from a narrow footer: attaching is rare, and help lists it.
+const RARE: u8 = 5;
 
 /// The dashboard's bindings, built-in ones first, then plugin panes.
 #[derive(Debug, Clone, PartialEq)]
@@ -368,6 +373,7 @@ impl KeyTable {
                 SCOPE,
             ),
             row(vec![ch('H')], "H", "Homes", OpenHomePicker, NotHelp, SCOPE),
+            row(vec![ch('A')], "A", "attach", Attach, NotHelp, RARE),
         ]);
         for (index, pane) in panes.iter().enumerate() {
             if pane.is_home_picker() {

@@ -529,6 +529,16 @@ fn render_tile(
     }
     title.push(Span::raw(" · "));
     title.push(Span::styled(r.status_text(), status_style(r)));
+    if let Some(c) = &r.control {
+        title.push(Span::styled(
+            format!(
+                " · controlled by {} since {}",
+                printable(&c.holder),
+                printable(&c.since)
+            ),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     let mut block = focus_block(Line::from(title), selected);
     if selected {
         block = block.border_style(Style::new().fg(Color::Cyan).bold());

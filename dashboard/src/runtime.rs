@@ -59,11 +59,13 @@ pub fn run<B: Backend>(
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            quit = executor.carry_out(app.update(first));
+            let effects = app.update(first);
+            quit = carry_out_all(&executor, host, terminal, &mut app, effects)?;
             // Fold whatever else is already waiting into the same redraw.
             while !quit {
                 let Ok(msg) = inbox.try_recv() else { break };
-                quit = executor.carry_out(app.update(msg));
+                let effects = app.update(msg);
+                quit = carry_out_all(&executor, host, terminal, &mut app, effects)?;
             }
         }
         // Dropping the executor's senders ends the workers; the scope
@@ -72,6 +74,36 @@ pub fn run<B: Backend>(
         Ok(())
     })
 }
+
+/// Carries out effects: [`Effect::Attach`] here, where the terminal is (the
+/// host hands it to `attach` and back, then everything is redrawn), the
+/// rest through the executor. Returns whether to quit.
+fn carry_out_all<B: Backend>(
+    executor: &Executor,
+    host: &dyn DashboardHost,
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    effects: Vec<Effect>,
+) -> Result<bool, B::Error> {
+    let mut quit = false;
+    for effect in effects {
+        match effect {
+            Effect::Attach { home, session_id } => {
+                INPUT_PAUSED.store(true, Ordering::SeqCst);
+                let outcome = host.attach(&home, &session_id);
+                INPUT_PAUSED.store(false, Ordering::SeqCst);
+                terminal.clear()?;
+                quit |= executor.carry_out(app.update(Msg::Attached(outcome)));
+            }
+            other => quit |= executor.carry_out(vec![other]),
+        }
+    }
+    Ok(quit)
+}
+
+/// While set, the terminal input thread reads nothing, so keys reach the
+/// `attach` the dashboard handed the terminal to.
+static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Ends the dashboard when a worker panics outside the work it guards. The
 /// panic hook has already put the terminal back, so carrying on would draw
@@ -179,6 +211,9 @@ impl Executor {
                 Effect::Live(command) => self.counted(|| self.live.send(command).is_ok()),
                 Effect::Pane(call) => self.counted(|| self.pane.send(call).is_ok()),
                 Effect::Quit => quit = true,
+                // The loop that owns the terminal carries it out
+                // ([`carry_out_all`]); an executor alone (tests) cannot.
+                Effect::Attach { .. } => {}
             }
         }
         quit
@@ -309,6 +344,16 @@ fn pane_worker(
 pub fn spawn_terminal_input(out: Sender<Msg>) {
     use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
     std::thread::spawn(move || loop {
+        // Polled, not blocked on, so a pause (attach) takes effect between
+        // two looks and no key typed for attach is read here.
+        if INPUT_PAUSED.load(Ordering::SeqCst)
+            || !event::poll(Duration::from_millis(20)).unwrap_or(true)
+        {
+            if INPUT_PAUSED.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            continue;
+        }
         let msg = match event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match key_from_crossterm(k) {
                 Some(k) => Msg::Key(k),

@@ -37,6 +37,20 @@ pub struct SessionRow {
     /// When its manifest last changed (ISO-8601).
     #[serde(default)]
     pub updated_at: String,
+    /// Who has taken it over with `attach`, when someone has.
+    #[serde(default)]
+    pub control: Option<Control>,
+}
+
+/// A person attached to a Session (`attach`), as `sessions.list` reports it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Control {
+    /// Who: the user and their terminal.
+    #[serde(default)]
+    pub holder: String,
+    /// Since when (ISO-8601).
+    #[serde(default)]
+    pub since: String,
 }
 
 impl SessionRow {

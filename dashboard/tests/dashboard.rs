@@ -1105,7 +1105,7 @@ fn ctrl_c_and_signals_quit_and_close_an_open_pane() {
 #[rstest::rstest]
 #[case(
     140,
-    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history  z overview  a active/all  H Homes  E Hello  X Broken"
+    " q quit  ? help  Tab focus  Enter maximise  j/k select  PgUp/PgDn history  z overview  a active/all  H Homes  A attach  E Hello  X Broken"
 )]
 #[case(
     80,
@@ -1201,4 +1201,48 @@ fn a_tall_sessions_live_view_opens_at_its_prompt() {
             assert!(d.screen().contains("row 994"));
         },
     );
+}
+
+#[test]
+fn attach_asks_first_and_then_hands_the_selected_session_over() {
+    dash(Setup::default(), |d| {
+        let selected = d.app.state.selected_session().unwrap().clone();
+        assert!(
+            selected.is_active(),
+            "the default Home lists a running Session first"
+        );
+        // `A` asks; anything but `y` changes nothing.
+        let effects = d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('A'))));
+        assert!(effects.is_empty());
+        let asked = d.app.state.message.clone().unwrap();
+        assert!(
+            asked.starts_with("Attach to ") && asked.ends_with("y/n"),
+            "{asked}"
+        );
+        let effects = d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('n'))));
+        assert!(effects.is_empty());
+        assert_eq!(d.app.state.message.as_deref(), Some("Not attached."));
+        // `A` then `y`: the runtime is asked to attach to the selected Session.
+        d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('A'))));
+        let effects = d.app.update(Msg::Key(KeyEvent::plain(KeyCode::Char('y'))));
+        assert_eq!(
+            effects,
+            vec![agent_tty_dashboard::app::Effect::Attach {
+                home: d.app.state.home.clone(),
+                session_id: selected.session_id.clone(),
+            }]
+        );
+        // Back from attach: a note, and the listing refreshed.
+        let effects = d
+            .app
+            .update(Msg::Attached(Err("SESSION_CONTROLLED: taken".into())));
+        assert!(matches!(
+            effects.as_slice(),
+            [agent_tty_dashboard::app::Effect::List(_)]
+        ));
+        assert_eq!(
+            d.app.state.message.as_deref(),
+            Some("could not attach: SESSION_CONTROLLED: taken")
+        );
+    });
 }

@@ -507,13 +507,18 @@ fn grouped_commands(root: &Command) -> String {
                 "mark",
                 "signal",
                 "resize",
+                "click",
+                "scroll",
             ],
         ),
-        ("Observation", &["wait", "snapshot", "screenshot", "record"]),
-        ("Live view", &["dashboard"]),
+        (
+            "Observation",
+            &["wait", "snapshot", "follow", "screenshot", "record"],
+        ),
+        ("Live view", &["dashboard", "attach"]),
         (
             "Environment",
-            &["version", "doctor", "skills", "home", "plugins"],
+            &["version", "doctor", "skills", "home", "plugins", "mcp"],
         ),
     ];
     let visible: Vec<&Command> = root

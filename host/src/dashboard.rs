@@ -254,4 +254,55 @@ impl DashboardHost for PluginHost<'_> {
     fn pane_close(&self, pane: &PaneInfo, instance: u64) {
         let _ = self.call::<Value>(pane, PluginRequest::PaneClose { instance });
     }
+
+    /// Runs `agent-tty --home H attach ID` in this terminal: the dashboard's
+    /// terminal modes are put back first and taken again after, so attach
+    /// finds a plain terminal and the dashboard its own.
+    fn attach(&self, home: &str, session_id: &str) -> Result<(), String> {
+        use std::os::unix::process::CommandExt;
+        // The input thread looks at the terminal every 20 ms while not
+        // paused: give it time to see the pause before attach reads keys.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        restore_terminal();
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find agent-tty: {e}"))?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("--home")
+            .arg(home)
+            .arg("attach")
+            .arg(session_id)
+            // The terminal is attach's; only its error message is kept.
+            .stdin(std::process::Stdio::inherit())
+            .stdout(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped());
+        // SAFETY: sigprocmask is async-signal-safe; the child gets the
+        // signals the dashboard blocked for its signal thread back.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let ran = cmd.spawn().and_then(|child| child.wait_with_output());
+        retake_terminal();
+        let out = ran.map_err(|e| format!("could not run attach: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let why = String::from_utf8_lossy(&out.stderr);
+        Err(agent_tty_core::text::escape(why.trim()).into_owned())
+    }
+}
+
+/// Takes the terminal back after `attach`: raw mode, the alternate screen
+/// and the mouse, as [`run`] set them up.
+fn retake_terminal() {
+    use ratatui::crossterm::{event::EnableMouseCapture, execute, terminal};
+    let _ = terminal::enable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        EnableMouseCapture
+    );
 }

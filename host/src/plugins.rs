@@ -42,12 +42,17 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("batch", "sessions"),
     ("resize", "sessions"),
     ("signal", "sessions"),
+    ("follow", "sessions"),
+    ("click", "sessions"),
+    ("scroll", "sessions"),
+    ("attach", "sessions"),
     ("_host", "sessions"),
     ("home", "registry"),
     ("gc", "gc-sweeper"),
     ("screenshot", "capture"),
     ("record", "capture"),
     ("skills", "skills"),
+    ("mcp", "mcp"),
 ];
 
 /// Which of those words are command groups (`home list`, `record export`).

@@ -98,6 +98,8 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
 )]
 #[case::unsupported_code(wire(&ErrorCode::Unsupported), json!("UNSUPPORTED"))]
 #[case::permission_denied(wire(&ErrorCode::PermissionDenied), json!("PERMISSION_DENIED"))]
+#[case::session_controlled(wire(&ErrorCode::SessionControlled), json!("SESSION_CONTROLLED"))]
+#[case::mouse_not_enabled(wire(&ErrorCode::MouseNotEnabled), json!("MOUSE_NOT_ENABLED"))]
 fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
     assert_eq!(actual, expected);
 }
@@ -115,6 +117,8 @@ fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
 #[case(ErrorCode::RpcError, 9, true)]
 #[case(ErrorCode::ReplayError, 10, false)]
 #[case(ErrorCode::WaitTimeout, 11, false)]
+#[case(ErrorCode::SessionControlled, 12, true)]
+#[case(ErrorCode::MouseNotEnabled, 13, false)]
 #[case(ErrorCode::SkillNotFound, 1, false)]
 fn exit_codes_follow_the_contract(
     #[case] code: ErrorCode,

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     /// A plugin called a side-effecting capability without declaring the
     /// permission that guards it (see `PluginDescription::permissions`).
     PermissionDenied,
+    /// A person has taken the Session over (`attach`): agent input is
+    /// refused until they detach, unless forced. Exit 12, retryable.
+    SessionControlled,
+    /// `click`/`scroll` on a program that has not enabled mouse reporting:
+    /// nothing was sent. Exit 13.
+    MouseNotEnabled,
     /// An error code newer than this build. The peer's message and details are
     /// kept; it exits 1 like `INTERNAL_ERROR`.
     #[serde(other)]
@@ -61,6 +67,8 @@ impl ErrorCode {
             ProtocolError | RpcError => 9,
             ReplayError => 10,
             WaitTimeout => 11,
+            SessionControlled => 12,
+            MouseNotEnabled => 13,
         }
     }
 
@@ -68,7 +76,10 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorCode::HostUnreachable | ErrorCode::HostTimeout | ErrorCode::RpcError
+            ErrorCode::HostUnreachable
+                | ErrorCode::HostTimeout
+                | ErrorCode::RpcError
+                | ErrorCode::SessionControlled
         )
     }
 

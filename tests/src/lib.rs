@@ -38,6 +38,7 @@ pub const E2E_PACKAGES: &[&str] = &[
     "agent-tty-plugin-dashboard-home-picker",
     "agent-tty-plugin-capture",
     "agent-tty-plugin-skills",
+    "agent-tty-plugin-mcp",
     "agent-tty-plugin-example-hello",
     "fixture-panicky-plugin",
     "fixture-future-plugin",

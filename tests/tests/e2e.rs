@@ -27,6 +27,7 @@ mod e2e {
     mod sessions;
     mod skills;
     mod strict05;
+    mod takeover_and_changes;
     mod terminal_host;
     mod well_known;
 }

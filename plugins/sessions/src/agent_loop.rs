@@ -12,16 +12,21 @@
 //! the Event Log alone, never by asking the host, so it behaves the same for
 //! live Sessions, ended ones and Homes written by agent-tty 0.5.
 
-use agent_tty_plugin_api::{ArgSpec, CommandTable};
+use agent_tty_plugin_api::{ArgSpec, CommandTable, Invocation, PluginError};
 use std::time::Duration;
 
 pub(crate) mod batch;
 mod follow;
 mod input;
 mod mark;
+mod mouse;
+mod observe;
 mod run;
+mod run_output;
 pub(crate) mod snapshot;
+mod snapshot_since;
 pub mod source;
+mod stream;
 pub(crate) mod target;
 pub(crate) mod wait;
 
@@ -39,6 +44,23 @@ pub fn commands() -> CommandTable {
         .with(batch::command())
         .with(input::resize_command())
         .with(input::signal_command())
+        .with(stream::command())
+        .with(mouse::click_command())
+        .with(mouse::scroll_command())
+}
+
+/// `--force`: send input even while a person controls the Session.
+fn force_arg() -> ArgSpec {
+    ArgSpec::flag(
+        "force",
+        "Send even while a person controls the Session (attach)",
+    )
+}
+
+/// Agent input is refused while a person is attached (`SESSION_CONTROLLED`),
+/// unless `--force`.
+fn require_uncontrolled(target: &target::Target, inv: &Invocation) -> Result<(), PluginError> {
+    agent_tty_core::takeover::require_uncontrolled(&target.dir, &target.id, inv.flag("force"))
 }
 
 /// The Session id every agent-loop command takes first.

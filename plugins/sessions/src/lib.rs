@@ -5,12 +5,14 @@
 //! - [`pty_host`]: the hidden `_host <id>` entry, the detached process that
 //!   owns a Session's PTY, writes its Event Log and serves its control socket.
 //! - [`agent_loop`]: `type`, `paste`, `send-keys`, `run`, `wait`, `snapshot`,
-//!   `resize`, `signal`.
+//!   `resize`, `signal`, `follow`, `click`, `scroll`.
+//! - `attach`: a person takes a Session over in their terminal.
 //! - `lookup`: the Home and the Session a command is aimed at, shared by both.
 
 use agent_tty_plugin_api::{export_plugin, CommandTable, Plugin};
 
 pub mod agent_loop;
+mod attach;
 mod dimensions;
 pub mod doctor;
 pub mod lifecycle;
@@ -30,6 +32,7 @@ impl Plugin for SessionsPlugin {
     fn commands(&self) -> CommandTable {
         lifecycle::commands()
             .merge(agent_loop::commands())
+            .merge(attach::commands())
             .merge(pty_host::commands())
             .merge(doctor::commands())
     }
@@ -65,6 +68,10 @@ mod tests {
                 "batch",
                 "resize",
                 "signal",
+                "follow",
+                "click",
+                "scroll",
+                "attach",
                 "_host",
             ]
         );

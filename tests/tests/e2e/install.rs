@@ -117,6 +117,7 @@ fn install_puts_the_host_and_the_product_plugins_where_the_host_finds_them() {
             "capture",
             "dashboard-home-picker",
             "gc-sweeper",
+            "mcp",
             "registry",
             "sessions",
             "skills"
@@ -153,7 +154,7 @@ fn without_the_registry_features_home_list_is_not_installed_and_sessions_still_w
     .expect_code(0);
     assert_eq!(
         loaded_plugins(&sandbox, &prefix),
-        ["capture", "sessions", "skills"]
+        ["capture", "mcp", "sessions", "skills"]
     );
 
     let run = installed(&sandbox, &prefix, &["--json", "home", "list"]);

@@ -66,7 +66,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 #[case::create(&["--json", "create", "--", "true"], &["sessions", "registry"])]
 #[case::plugins(
     &["plugins"],
-    &["capture", "dashboard-home-picker", "gc-sweeper", "registry", "sessions", "skills"]
+    &["capture", "dashboard-home-picker", "gc-sweeper", "mcp", "registry", "sessions", "skills"]
 )]
 fn a_command_opens_only_the_plugins_it_uses(#[case] args: &[&str], #[case] expected: &[&str]) {
     let sandbox = Sandbox::new();
@@ -92,7 +92,7 @@ fn without_a_cache_every_plugin_is_described_and_the_cache_is_written() {
     std::fs::remove_dir_all(sandbox.cache_dir()).unwrap();
     let cold = traced(&sandbox, &["--json", "version"]);
     cold.expect_code(0);
-    assert_eq!(opened_plugins(&cold).len(), 6, "{}", cold.stderr);
+    assert_eq!(opened_plugins(&cold).len(), 7, "{}", cold.stderr);
     let cache = sandbox.cache_dir().join("agent-tty").join("plugins.json");
     let mode = std::os::unix::fs::PermissionsExt::mode(&cache.metadata().unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
@@ -206,10 +206,10 @@ fn a_malformed_or_unwritable_cache_changes_nothing() {
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
     std::fs::write(&cache, b"{\"format\": 2, \"plugins\": [tru").unwrap();
     let run = sandbox.run(["--json", "version"]);
-    assert_eq!(run.result()["plugins"].as_array().unwrap().len(), 6);
+    assert_eq!(run.result()["plugins"].as_array().unwrap().len(), 7);
     // Rewritten whole.
     let doc: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
-    assert_eq!(doc["plugins"].as_array().unwrap().len(), 6);
+    assert_eq!(doc["plugins"].as_array().unwrap().len(), 7);
 
     // XDG_CACHE_HOME a file: nothing can be cached, everything works.
     let blocker = sandbox.root().join("cache-is-a-file");

@@ -21,6 +21,7 @@
 //! later ones `not-run`, exit status 128 + the signal's number. The in-flight
 //! request is abandoned, not cancelled, as in 0.5.
 
+use super::mouse::Gesture;
 use super::run::{run_in_session, shell_command, RunEnd};
 use super::snapshot::screen_hash;
 use super::source::{text_or_file, SourceWords};
@@ -39,6 +40,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const VERBS: &str = "type|paste|sendKeys|run|wait";
+/// Step verbs beyond 0.5's; 0.5's messages keep naming only its own.
+const MOUSE_VERBS: &[&str] = &["click", "scroll"];
 /// What the plan is called in messages (contract §4).
 const STEPS: SourceWords = SourceWords {
     positional: "[steps]",
@@ -65,6 +68,9 @@ enum Step {
         render: Render,
         limit: Option<Duration>,
     },
+    /// `{"click": {row, col, button?, double?}}` or `{"scroll": {direction,
+    /// count?, at?: [row, col]}}` (ours, beyond 0.5).
+    Mouse(Gesture),
 }
 
 impl Step {
@@ -75,6 +81,7 @@ impl Step {
             Step::SendKeys(_) => "sendKeys",
             Step::Run { .. } => "run",
             Step::Wait { .. } => "wait",
+            Step::Mouse(g) => g.kind(),
         }
     }
 
@@ -93,7 +100,7 @@ impl Step {
 pub(super) fn command() -> Command {
     let spec = CommandSpec::new(
         &["batch"],
-        "Run a JSON plan of type/paste/sendKeys/run/wait steps against a Session",
+        "Run a JSON plan of type/paste/sendKeys/run/wait/click/scroll steps against a Session",
     )
     .arg(super::session_id_arg())
     .arg(
@@ -111,7 +118,8 @@ pub(super) fn command() -> Command {
     .arg(ArgSpec::flag(
         "keep-going",
         "Run every step even after one fails",
-    ));
+    ))
+    .arg(super::force_arg());
     Command::new(spec, |_, inv| batch(inv))
 }
 
@@ -124,6 +132,7 @@ pub(super) fn batch(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let plan = parse_plan(&source)?;
     let target = Target::find(inv)?;
     target.require_running()?;
+    super::require_uncontrolled(&target, inv)?;
     let keep_going = inv.flag("keep-going");
     Ok(execute(target, plan, keep_going))
 }
@@ -181,7 +190,7 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
     let verbs: Vec<&str> = obj
         .keys()
         .map(String::as_str)
-        .filter(|k| VERBS.split('|').any(|v| v == *k))
+        .filter(|k| VERBS.split('|').any(|v| v == *k) || MOUSE_VERBS.contains(k))
         .collect();
     if verbs.len() != 1 {
         let found = if verbs.is_empty() {
@@ -196,6 +205,14 @@ fn parse_step(i: usize, item: &Value) -> Result<Step, PluginError> {
     }
     let verb = verbs[0];
     let mut issues = Vec::new();
+    if verb == "click" || verb == "scroll" {
+        return parse_mouse(verb, obj.get(verb))
+            .map(Step::Mouse)
+            .map_err(|why| {
+                invalid(format!("Batch step {i} is invalid"))
+                    .with_details(json!({ "stepIndex": i, "issues": [issue(&[verb], &why)] }))
+            });
+    }
     let allowed: &[&str] = match verb {
         "run" => &["run", "noWait", "timeout"],
         "type" => &["type", "secret"],
@@ -328,6 +345,61 @@ fn at_step(i: usize, mut error: PluginError) -> PluginError {
         None => error.details = json!({ "stepIndex": i }),
     }
     error
+}
+
+/// A `click` or `scroll` step's object, checked as the commands check
+/// their arguments.
+fn parse_mouse(verb: &str, value: Option<&Value>) -> Result<Gesture, String> {
+    let Some(Value::Object(o)) = value else {
+        return Err("expected an object".into());
+    };
+    let known: &[&str] = if verb == "click" {
+        &["row", "col", "button", "double"]
+    } else {
+        &["direction", "count", "at"]
+    };
+    if let Some(k) = o.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("Unrecognized key: \"{k}\""));
+    }
+    let cell = |v: Option<&Value>, what: &str| -> Result<u16, String> {
+        v.and_then(Value::as_u64)
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| format!("{what} must be a whole number from 0"))
+    };
+    let gesture = if verb == "click" {
+        let button = match o.get("button") {
+            None => "left",
+            Some(b) => b.as_str().ok_or("button must be a string")?,
+        };
+        let double = match o.get("double") {
+            None => false,
+            Some(d) => d.as_bool().ok_or("double must be a boolean")?,
+        };
+        Gesture::click(
+            button,
+            double,
+            cell(o.get("row"), "row")?,
+            cell(o.get("col"), "col")?,
+        )
+    } else {
+        let direction = o
+            .get("direction")
+            .and_then(Value::as_str)
+            .ok_or("direction must be \"up\" or \"down\"")?;
+        let count = match o.get("count") {
+            None => 1,
+            v => cell(v, "count")?,
+        };
+        let at = match o.get("at") {
+            None => None,
+            Some(Value::Array(a)) if a.len() == 2 => {
+                Some((cell(a.first(), "at[0]")?, cell(a.get(1), "at[1]")?))
+            }
+            Some(_) => return Err("at must be [row, col]".into()),
+        };
+        Gesture::scroll(direction, count, at)
+    };
+    gesture.map_err(|e| e.message)
 }
 
 fn issue(path: &[&str], message: &str) -> Value {
@@ -593,6 +665,19 @@ fn run_step(target: &Target, index: usize, step: &Step, baseline: Option<u64>) -
             }
         }
         Step::Wait { render, limit } => wait_step(target, index, render, *limit, baseline),
+        Step::Mouse(gesture) => {
+            match target.require_running().and_then(|()| gesture.send(target)) {
+                Ok(Value::Object(fields)) => StepOutcome {
+                    seq: fields.get("seq").and_then(Value::as_u64),
+                    fields,
+                    error: None,
+                },
+                Ok(_) => {
+                    StepOutcome::failed(PluginError::internal("a mouse step answered no object"))
+                }
+                Err(e) => StepOutcome::failed(e),
+            }
+        }
     }
 }
 
@@ -758,6 +843,24 @@ mod tests {
             Ok(_) => panic!("{source} parsed"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn click_and_scroll_steps_parse_and_bad_ones_name_the_issue() {
+        let plan = parse_plan(
+            r#"[{"click":{"row":4,"col":9,"double":true}},{"scroll":{"direction":"down","count":3,"at":[1,2]}}]"#,
+        )
+        .unwrap();
+        let kinds: Vec<_> = plan.iter().map(Step::kind).collect();
+        assert_eq!(kinds, ["click", "scroll"]);
+        let e = plan_error(r#"[{"click":{"row":1,"col":1,"button":"side"}}]"#);
+        assert_eq!(e.details["stepIndex"], 0);
+        assert!(e.details["issues"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("left, middle or right"));
+        let e = plan_error(r#"[{"scroll":{"direction":"up","at":[1]}}]"#);
+        assert_eq!(e.details["issues"][0]["message"], "at must be [row, col]");
     }
 
     #[rstest]

@@ -26,7 +26,8 @@ pub(super) fn type_command() -> Command {
             "secret",
             "A password or the like: typed as is, recorded in the Event Log as \
              \"[redacted]\"",
-        ));
+        ))
+        .arg(super::force_arg());
     Command::new(spec, |_, inv| type_text(inv))
 }
 
@@ -53,7 +54,8 @@ pub(super) fn paste_command() -> Command {
     let spec = CommandSpec::new(&["paste"], "Paste text into a Session as a bracketed paste")
         .arg(super::session_id_arg())
         .arg(ArgSpec::positional("text", "The text to paste").required(false))
-        .arg(super::file_arg());
+        .arg(super::file_arg())
+        .arg(super::force_arg());
     Command::new(spec, |_, inv| paste(inv))
 }
 
@@ -84,7 +86,8 @@ pub(super) fn send_keys_command() -> Command {
         )
         .required(true)
         .value_name("KEY"),
-    );
+    )
+    .arg(super::force_arg());
     Command::new(spec, |_, inv| send_keys(inv))
 }
 
@@ -95,6 +98,7 @@ pub(super) fn send_keys(inv: &Invocation) -> Result<CommandOutput, PluginError> 
     let names = inv.values("keys");
     let target = Target::find(inv)?;
     target.require_running()?;
+    super::require_uncontrolled(&target, inv)?;
     let bytes = keys::encode(&names)?.len();
     let count = names.len();
     let response = target.send(&ControlRequest::Keys {
@@ -192,6 +196,7 @@ fn send_input(
 ) -> Result<CommandOutput, PluginError> {
     let target = Target::find(inv)?;
     target.require_running()?;
+    super::require_uncontrolled(&target, inv)?;
     let response = target.send(&request)?;
     Ok(CommandOutput::new(
         json!({ "seq": response.seq }),

@@ -24,7 +24,7 @@ use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::run_marker;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// `run`: its spec beside its handler ([`run`]).
@@ -41,7 +41,10 @@ pub(super) fn command() -> Command {
         "timeout",
         "MS",
         "Stop waiting after MS milliseconds, a positive number (default 30000); the command keeps running",
-    ));
+    ))
+    .arg(super::run_output::output_arg())
+    .arg(super::run_output::max_output_bytes_arg())
+    .arg(super::force_arg());
     Command::new(spec, |_, inv| run(inv))
 }
 
@@ -55,8 +58,10 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let command = shell_command(&given)?;
     let no_wait = inv.flag("no-wait");
     let limit = run_timeout(inv.value("timeout"))?;
+    let output = super::run_output::requested(inv)?;
     let target = Target::find(inv)?;
     target.require_running()?;
+    super::require_uncontrolled(&target, inv)?;
     let run = run_in_session(&target, command, no_wait, limit)?;
     let seq = run.seq.map_or_else(|| "?".to_owned(), |s| s.to_string());
     let ms = run.duration.as_millis() as u64;
@@ -66,7 +71,7 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             format!("Command injected into session (seq={seq})."),
         ));
     }
-    let result = json!({
+    let mut result = json!({
         "accepted": true,
         "completed": run.end == RunEnd::Completed,
         "timedOut": run.end == RunEnd::TimedOut,
@@ -75,11 +80,16 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "marker": run.marker,
         "exitCode": run.exit_code,
     });
-    let human = match run.end {
+    let mut human = match run.end {
         RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
         RunEnd::TimedOut => format!("Command timed out after {ms}ms (seq={seq})."),
         _ => String::new(),
     };
+    if let (Some(max), Some(from), Value::Object(fields)) = (output, run.seq, &mut result) {
+        let printed = super::run_output::read(&target, from, &run.marker, max)?;
+        printed.add_to(fields);
+        human = printed.human(&human);
+    }
     Ok(CommandOutput::new(result, human))
 }
 

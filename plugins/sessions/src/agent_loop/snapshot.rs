@@ -53,6 +53,9 @@ pub(super) fn command() -> Command {
         "include-cells",
         "Include every cell's character, colours and attributes (structured only)",
     ));
+    let spec = super::snapshot_since::args()
+        .into_iter()
+        .fold(spec, |s, a| s.arg(a));
     Command::new(spec, |_, inv| snapshot(inv))
 }
 
@@ -70,6 +73,10 @@ pub(super) fn snapshot(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let with_scrollback = inv.flag("include-scrollback");
     let with_cells = inv.flag("include-cells");
+    if let Some(since) = super::snapshot_since::requested(inv)? {
+        let target = Target::find(inv)?;
+        return super::snapshot_since::snapshot_since(&target, &since);
+    }
     let target = Target::find(inv)?;
     Ok(snapshot_of(&target, format, with_scrollback, with_cells)?.with_warnings_in_result())
 }

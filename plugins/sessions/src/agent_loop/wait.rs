@@ -256,7 +256,7 @@ fn text_with_regex() -> PluginError {
 
 /// `--regex`: 1..200 characters, no nested quantifiers, then compiled. No
 /// flags, as in 0.5 (`^`/`$` match at the ends of the whole screen text).
-fn compile_regex(pattern: &str) -> Result<Regex, PluginError> {
+pub(super) fn compile_regex(pattern: &str) -> Result<Regex, PluginError> {
     let n = pattern.chars().count();
     if !(1..=MAX_REGEX_CHARS).contains(&n) {
         return Err(invalid(
@@ -579,10 +579,16 @@ pub(super) fn command() -> Command {
         "MS",
         "Give up after MS milliseconds (0 waits forever; default 600000)",
     ));
+    let spec = super::observe::args()
+        .into_iter()
+        .fold(spec, |s, a| s.arg(a));
     Command::new(spec, |_, inv| wait(inv))
 }
 
 pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
+    if super::observe::wanted(inv) {
+        return super::observe::wait(inv);
+    }
     let target = Target::find(inv)?;
     let (condition, limit) = Condition::from_invocation(inv)?;
     let ended_at_start = target.manifest.status.is_terminal();

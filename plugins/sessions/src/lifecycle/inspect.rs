@@ -188,6 +188,13 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             "foreign": verdict.is_foreign(),
         }),
     );
+    // Ours: who has taken the Session over (`attach`), or null.
+    result.insert(
+        "control".into(),
+        agent_tty_core::takeover::controller(&dir)
+            .filter(|_| m.status.is_active())
+            .map_or(Value::Null, |c| c.to_json()),
+    );
     let result = Value::Object(result);
     let human = human(&result, &m);
     let mut output = CommandOutput::new(result, human);
@@ -301,6 +308,13 @@ fn human(r: &Value, m: &Manifest) -> String {
     ];
     if let Some(name) = &m.name {
         lines.insert(1, format!("Name: {}", escape(name)));
+    }
+    if let Some(holder) = r["control"]["holder"].as_str() {
+        lines.push(format!(
+            "Controlled By: {} since {} (attach; agent input is refused until they detach)",
+            escape(holder),
+            escape(r["control"]["since"].as_str().unwrap_or("?"))
+        ));
     }
     let rt = &r["rendererRuntime"];
     let reason = rt["reason"]

@@ -20,6 +20,8 @@ use std::path::Path;
 pub struct ListedSession {
     /// Its manifest, after reconcile (or as a dry run says it would be).
     pub manifest: Manifest,
+    /// Who has taken it over (`attach`), when someone has.
+    pub control: Option<agent_tty_core::takeover::Controller>,
 }
 
 /// What a scan found.
@@ -172,7 +174,12 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
     });
     match read {
         Ok(manifest) if all || manifest.status.is_active() => {
-            (Some(ListedSession { manifest }), unrecorded)
+            let control = manifest
+                .status
+                .is_active()
+                .then(|| agent_tty_core::takeover::controller(&dir))
+                .flatten();
+            (Some(ListedSession { manifest, control }), unrecorded)
         }
         Ok(_) => (None, unrecorded),
         // A directory without a manifest yet is a Session being made.
@@ -216,6 +223,11 @@ fn row(listed: &ListedSession) -> Value {
         row["name"] = json!(name);
     }
     row["pid"] = json!(m.child_pid);
+    // Ours, only while someone has taken the Session over (`attach`): why
+    // an agent's input is refused.
+    if let Some(control) = &listed.control {
+        row["control"] = control.to_json();
+    }
     row
 }
 
@@ -236,6 +248,13 @@ fn table(sessions: &[ListedSession]) -> String {
             );
             if let Some(name) = &m.name {
                 line.push_str(&format!("  ({})", escape(name)));
+            }
+            if let Some(c) = &s.control {
+                line.push_str(&format!(
+                    "  (controlled by {} since {})",
+                    escape(&c.holder),
+                    escape(&c.since)
+                ));
             }
             line
         })

@@ -1,0 +1,253 @@
+//! The MCP server: `tools/list` from [`crate::tools`], `tools/call` by
+//! running the same `agent-tty` command with `--json` (ADR 0016).
+//!
+//! A tool call is a child `agent-tty [--home H] --json <command> ...`: the
+//! one implementation of each command, with its checks, defaults, error
+//! codes and envelope, answers the agent exactly as it answers the CLI. The
+//! envelope is the text content and the structured content; a failed
+//! command (`ok: false`) is a tool error (`isError`) carrying it.
+
+use crate::tools::{self, ToolDef, TOOLS};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+
+/// How the server reaches agent-tty's commands.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    /// The `agent-tty` executable (the host running this plugin).
+    pub exe: PathBuf,
+    /// `--home`, when one was chosen explicitly; else the children resolve
+    /// the Home as the server did (the same environment).
+    pub home: Option<String>,
+}
+
+impl Runner {
+    fn command(&self, words: &[String]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.exe);
+        if let Some(home) = &self.home {
+            cmd.arg("--home").arg(home);
+        }
+        cmd.arg("--json")
+            .args(words)
+            // The server's stdin is the MCP stream: a command must never read it.
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs one command and returns its `--json` envelope. A command that
+    /// printed no envelope (it crashed) gets one that says so.
+    pub async fn envelope(&self, words: &[String]) -> Value {
+        let name = words.first().cloned().unwrap_or_default();
+        match self.command(words).output().await {
+            Ok(out) => match serde_json::from_slice::<Value>(&out.stdout) {
+                Ok(envelope) if envelope.get("ok").is_some() => envelope,
+                _ => failure(
+                    &name,
+                    "INTERNAL_ERROR",
+                    &format!(
+                        "`agent-tty {name}` printed no JSON envelope (exit status {}): {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                ),
+            },
+            Err(e) => failure(
+                &name,
+                "INTERNAL_ERROR",
+                &format!("could not start {}: {e}", self.exe.display()),
+            ),
+        }
+    }
+
+    /// The command words installed plugins mount (`"record export"`), from
+    /// `agent-tty plugins --json`.
+    pub async fn mounted_commands(&self) -> Vec<String> {
+        let envelope = self.envelope(&["plugins".to_owned()]).await;
+        envelope["result"]["plugins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["status"] == "loaded")
+            .flat_map(|p| p["commands"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// An envelope for a failure found before any command ran, in the shape the
+/// CLI prints (`docs/CONTRACT.md`).
+pub fn failure(command: &str, code: &str, message: &str) -> Value {
+    json!({
+        "ok": false,
+        "command": command,
+        "timestamp": now_iso(),
+        "error": { "code": code, "message": message, "retryable": false, "details": {} },
+    })
+}
+
+fn now_iso() -> String {
+    // Seconds are enough for an envelope the server writes itself; the
+    // commands' own envelopes carry the host's timestamp.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's
+/// civil-from-days algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The MCP server handler.
+pub struct AgentTtyServer {
+    runner: Runner,
+    /// The tools whose command an installed plugin mounts.
+    tools: Vec<&'static ToolDef>,
+}
+
+impl AgentTtyServer {
+    /// A server offering the tools whose commands are in `mounted`.
+    pub fn new(runner: Runner, mounted: &[String]) -> Self {
+        let tools = TOOLS
+            .iter()
+            .filter(|t| mounted.iter().any(|m| *m == t.command.join(" ")))
+            .collect();
+        AgentTtyServer { runner, tools }
+    }
+
+    /// The names of the tools offered.
+    pub fn tool_names(&self) -> Vec<&'static str> {
+        self.tools.iter().map(|t| t.name).collect()
+    }
+
+    async fn call(&self, tool: &ToolDef, args: serde_json::Map<String, Value>) -> CallToolResult {
+        let envelope = match tools::argv(tool, &args) {
+            Ok(words) => self.runner.envelope(&words).await,
+            Err(bad) => failure(&tool.command.join(" "), "INVALID_INPUT", &bad.0),
+        };
+        let ok = envelope["ok"] == true;
+        let mut content = vec![ContentBlock::text(envelope.to_string())];
+        if ok && tool.name == "screenshot" {
+            if let Some(png) = envelope["result"]["artifactPath"]
+                .as_str()
+                .and_then(|p| std::fs::read(p).ok())
+            {
+                use base64::Engine;
+                let data = base64::engine::general_purpose::STANDARD.encode(png);
+                content.push(ContentBlock::image(data, "image/png"));
+            }
+        }
+        let mut result = if ok {
+            CallToolResult::success(content)
+        } else {
+            CallToolResult::error(content)
+        };
+        result.structured_content = Some(envelope);
+        result
+    }
+}
+
+impl ServerHandler for AgentTtyServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("agent-tty", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Real, long-lived terminal Sessions. Start one with `create` (it returns \
+                 sessionId), drive it with `run`, `type`, `send_keys`, read it with \
+                 `snapshot` or `wait`, and end it with `destroy`. Every answer is agent-tty's \
+                 JSON envelope: {ok, command, result} or {ok: false, error: {code, message, \
+                 retryable}}.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            self.tools
+                .iter()
+                .map(|t| Tool::new(t.name, t.description, Arc::new(tools::input_schema(t))))
+                .collect(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| Tool::new(t.name, t.description, Arc::new(tools::input_schema(t))))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(tool) = self.tools.iter().find(|t| t.name == request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "no tool {:?}; this server offers: {}",
+                    request.name,
+                    self.tool_names().join(", ")
+                ),
+                None,
+            ));
+        };
+        Ok(self
+            .call(tool, request.arguments.unwrap_or_default())
+            .await
+            .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn only_mounted_commands_become_tools() {
+        let runner = Runner {
+            exe: "agent-tty".into(),
+            home: None,
+        };
+        let server = AgentTtyServer::new(runner, &["create".into(), "record export".into()]);
+        assert_eq!(server.tool_names(), ["create", "record_export"]);
+    }
+}
