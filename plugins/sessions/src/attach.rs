@@ -346,6 +346,7 @@ fn run_loop(
             if !keys.is_empty() {
                 target.send(&ControlRequest::Text {
                     data: String::from_utf8_lossy(keys).into_owned(),
+                    secret: false,
                 })?;
                 *sent_bytes += keys.len();
             }

@@ -182,6 +182,7 @@ impl Gesture {
         }
         let response = target.send(&ControlRequest::Text {
             data: bytes.clone(),
+            secret: false,
         })?;
         Ok(json!({
             "sessionId": target.id,
