@@ -25,6 +25,7 @@ pub mod profile;
 pub mod pty;
 pub mod reconcile;
 pub mod registry;
+pub mod run_exits;
 pub mod run_marker;
 pub mod safe_fs;
 pub mod screen;
