@@ -11,16 +11,25 @@
 //! own on the next line (never joined to the user's line):
 //!
 //! ```text
-//!  printf '\033]7770;%s;%s\007' TOKEN "$?"
+//!  printf '\33]7770;%s\7' TOKEN.'\'"$?"'$status\'
 //! ```
 //!
-//! (`$status` for fish). Whatever shell reads it prints the private OSC
-//! sequence `ESC ] 7770 ; TOKEN ; <exit status> BEL`, which the host finds
-//! with a [`MarkerScanner`]. `TOKEN` is fresh random hex per run, never
-//! logged; the echo of the line holds the escapes as backslash text, so only
-//! the shell executing it produces the raw sequence. The host removes the
+//! The last argument is read differently by POSIX shells (bash, zsh, dash,
+//! ksh, tcsh: inside single quotes a backslash is literal) and by fish
+//! (where `\'` escapes a quote): the first expand `$?` and keep `$status`
+//! quoted, fish expands `$status` and keeps `$?` quoted (it refuses `$?`
+//! outside quotes). So the same line works whichever kind of shell reads it
+//! (an inner `bash` may have exited, and the outer fish read the line), and
+//! prints the private OSC sequence `ESC ] 7770 ; TOKEN . <junk><status><junk>
+//! BEL`; the first number after the token is the exit status
+//! ([`parse_status`]). The host finds it with a [`CompletionEcho`]. `TOKEN`
+//! is fresh random hex per run (32 bits: it only has to be unpredictable to
+//! output printed before it is typed), never logged; the echo of the line
+//! holds the escapes as backslash text, so only a shell executing it
+//! produces the raw sequence. The line is kept short so that it rarely
+//! wraps after a long prompt. The host removes the
 //! echo and the sequence from the output before it is logged
-//! ([`CompletionEcho`]), so neither a screen nor the Event Log shows them.
+//! so neither a screen nor the Event Log shows them.
 //! The leading space keeps the line out of the history of shells that
 //! ignore such lines.
 //!
@@ -73,33 +82,24 @@ pub fn is_valid_marker(marker: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Which variable holds the last exit status in the shell that will read a
-/// completion line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusVariable {
-    /// `$?`: POSIX shells, bash, zsh, ksh, tcsh.
-    Question,
-    /// `$status`: fish (where `$?` is a syntax error).
-    Status,
-}
-
 /// The completion line typed after a command (without its newline), for the
 /// run with `token`.
-pub fn completion_line(token: &str, status: StatusVariable) -> String {
-    let var = match status {
-        StatusVariable::Question => "$?",
-        StatusVariable::Status => "$status",
-    };
-    format!(" printf '\\033]{OSC_NUMBER};%s;%s\\007' {token} \"{var}\"")
+pub fn completion_line(token: &str) -> String {
+    format!(" printf '\\33]{OSC_NUMBER};%s\\7' {token}.'\\'\"$?\"'$status\\'")
 }
 
-/// A completion sequence's body, `TOKEN;STATUS`, split: the token and the
-/// exit status (when it is a number).
-pub fn parse_completion(body: &str) -> (&str, Option<i32>) {
-    match body.split_once(';') {
-        Some((token, status)) => (token, status.trim().parse().ok()),
-        None => (body, None),
-    }
+/// The exit status in what a completion sequence carries after its token:
+/// the first whole number in it (POSIX shells print `\7$status\`, fish
+/// `'"$?"7'`).
+pub fn parse_status(after_token: &str) -> Option<i32> {
+    let start = after_token.find(|c: char| c.is_ascii_digit())?;
+    let negative = after_token[..start].ends_with('-');
+    let digits: String = after_token[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let n: i32 = digits.parse().ok()?;
+    Some(if negative { -n } else { n })
 }
 
 /// What earlier versions typed after the command (before the final `\r`):
@@ -125,9 +125,10 @@ pub fn osc(body: &str) -> Vec<u8> {
 /// A completion line `run` typed and is waiting for.
 #[derive(Debug, Clone)]
 struct Expected {
-    /// The line as typed (without its newline): its echo is removed.
+    /// The line as typed (without its newline and leading blanks): its echo
+    /// is removed.
     line: String,
-    /// `ESC ] 7770 ; TOKEN ;`: the start of the sequence that completes it.
+    /// `ESC ] 7770 ; TOKEN .`: the start of the sequence that completes it.
     opener: String,
 }
 
@@ -139,9 +140,11 @@ struct Expected {
 /// [`CompletionEcho::flush`], when nothing more comes for a while). Echoes
 /// are matched tolerantly: line editors may put colour and cursor sequences
 /// (`CSI …`) and carriage returns between the characters. A removed echo and
-/// its line end become `CR` + erase-line, so the prompt the shell prints
-/// after running the completion line lands where the previous one stood
-/// (one prompt on the screen, as after a person's command).
+/// its line end, and the sequence, become `CR` + erase-line, so the prompt
+/// the shell prints after running the completion line lands where the
+/// previous one stood (one prompt on the screen, as after a person's
+/// command); an echo a line editor drew with cursor movements is simply
+/// removed (it redraws its line itself).
 #[derive(Debug, Default)]
 pub struct CompletionEcho {
     expected: Vec<Expected>,
@@ -175,9 +178,11 @@ impl CompletionEcho {
         if self.expected.len() == MAX_EXPECTED {
             self.expected.remove(0);
         }
+        // Matched from its first visible character: fish draws the leading
+        // space as a cursor movement.
         self.expected.push(Expected {
-            line,
-            opener: format!("\x1b]{OSC_NUMBER};{token};"),
+            line: line.trim_start().to_owned(),
+            opener: format!("\x1b]{OSC_NUMBER};{token}."),
         });
     }
 
@@ -216,6 +221,9 @@ impl CompletionEcho {
                         let token = e.opener[OPENER.len()..e.opener.len() - 1].to_owned();
                         found.push(Completed { token, exit_code });
                         self.expected.remove(i);
+                        // The shell showed a prompt before it read the
+                        // line, and shows another now.
+                        shown.push_str(ECHO_REPLACEMENT);
                         pos += len;
                         continue 'scan;
                     }
@@ -226,16 +234,25 @@ impl CompletionEcho {
                     Match::No => {}
                 }
                 match match_echo(rest, &e.line) {
-                    Match::Whole(len, _) => {
-                        shown.push_str(ECHO_REPLACEMENT);
+                    Echo::Whole {
+                        len,
+                        escapes,
+                        drawn,
+                    } => {
+                        // A line editor that drew the echo with cursor
+                        // movements redraws its line itself.
+                        if !drawn {
+                            shown.push_str(ECHO_REPLACEMENT);
+                        }
+                        shown.push_str(&escapes);
                         pos += len;
                         continue 'scan;
                     }
-                    Match::Partial => {
+                    Echo::Partial => {
                         self.held.push_str(rest);
                         break 'scan;
                     }
-                    Match::No => {}
+                    Echo::No => {}
                 }
             }
             let c = rest.chars().next().expect("pos < len");
@@ -257,7 +274,10 @@ enum Match {
     Whole(usize, Option<i32>),
 }
 
-/// `opener` (`ESC]7770;TOKEN;`), a status and BEL at the start of `text`.
+/// The most a completion sequence carries after its token.
+const MAX_STATUS_TEXT: usize = 32;
+
+/// `opener` (`ESC]7770;TOKEN.`), a status and BEL at the start of `text`.
 fn match_sequence(text: &str, opener: &str) -> Match {
     if !text.starts_with('\x1b') {
         return Match::No;
@@ -273,33 +293,52 @@ fn match_sequence(text: &str, opener: &str) -> Match {
         return Match::No;
     }
     let after = &text[opener.len()..];
-    let digits = after
+    let printable = after
         .bytes()
-        .take(12)
-        .take_while(|b| b.is_ascii_digit() || *b == b'-')
+        .take(MAX_STATUS_TEXT)
+        .take_while(|b| (0x20..0x7f).contains(b))
         .count();
-    match after.as_bytes().get(digits) {
+    match after.as_bytes().get(printable) {
         Some(&BEL) => Match::Whole(
-            opener.len() + digits + 1,
-            after[..digits].parse().ok(),
+            opener.len() + printable + 1,
+            parse_status(&after[..printable]),
         ),
-        None if digits < 12 => Match::Partial,
+        None if printable < MAX_STATUS_TEXT => Match::Partial,
         _ => Match::No,
     }
 }
 
+/// How a text starts compared with a completion line's echo.
+#[derive(Debug, PartialEq)]
+enum Echo {
+    /// It does not start with it.
+    No,
+    /// It ends before it could tell.
+    Partial,
+    /// It starts with it, `len` bytes long; the escape sequences found
+    /// among and after its characters (modes, colours), which are kept;
+    /// `drawn`: some came between its characters (a line editor drew it).
+    Whole {
+        len: usize,
+        escapes: String,
+        drawn: bool,
+    },
+}
+
 /// The echo of `line` at the start of `text`, tolerating escape sequences
-/// and carriage returns between its characters, with the line end after it.
-fn match_echo(text: &str, line: &str) -> Match {
+/// and carriage returns between its characters, with the line end after it
+/// (carriage returns and escape sequences up to a newline).
+fn match_echo(text: &str, line: &str) -> Echo {
     let want = line.as_bytes();
     let got = text.as_bytes();
     if got.first() != want.first() {
-        return Match::No;
+        return Echo::No;
     }
+    let mut escapes = String::new();
     let (mut j, mut k) = (0, 0);
     while k < want.len() {
         let Some(&b) = got.get(j) else {
-            return Match::Partial;
+            return Echo::Partial;
         };
         if b == want[k] {
             j += 1;
@@ -308,33 +347,50 @@ fn match_echo(text: &str, line: &str) -> Match {
             j += 1;
         } else if b == 0x1b {
             match escape_len(&got[j..]) {
-                Some(0) => return Match::Partial,
-                Some(n) => j += n,
-                None => return Match::No,
+                Some(0) => return Echo::Partial,
+                Some(n) => {
+                    escapes.push_str(&text[j..j + n]);
+                    j += n;
+                }
+                None => return Echo::No,
             }
         } else {
-            return Match::No;
+            return Echo::No;
         }
     }
-    // The line end: carriage returns and escapes up to a newline.
+    let drawn = !escapes.is_empty();
     let mut end = j;
     loop {
-        match got.get(end) {
-            None => return Match::Partial,
-            Some(b'\n') => return Match::Whole(end + 1, None),
-            Some(b'\r') => end += 1,
+        let len = match got.get(end) {
+            None => return Echo::Partial,
+            Some(b'\n') => end + 1,
+            Some(b'\r') => {
+                end += 1;
+                continue;
+            }
             Some(0x1b) => match escape_len(&got[end..]) {
-                Some(0) => return Match::Partial,
-                Some(n) => end += n,
-                None => return Match::Whole(j, None),
+                Some(0) => return Echo::Partial,
+                Some(n) => {
+                    escapes.push_str(&text[end..end + n]);
+                    end += n;
+                    continue;
+                }
+                None => end,
             },
-            Some(_) => return Match::Whole(j, None),
-        }
+            Some(_) => end,
+        };
+        return Echo::Whole {
+            len,
+            escapes,
+            drawn,
+        };
     }
 }
 
-/// The length of the CSI sequence at the start of `bytes` (which starts with
-/// ESC); `Some(0)` when it is cut off, `None` when it is something else.
+/// The length of the escape sequence at the start of `bytes` (which starts
+/// with ESC): a CSI sequence, or ESC with intermediates and a final byte
+/// (`ESC =`, `ESC >`, `ESC ( B`); `Some(0)` when it is cut off, `None` when
+/// it is something else (an OSC, a string).
 fn escape_len(bytes: &[u8]) -> Option<usize> {
     match bytes.get(1) {
         None => Some(0),
@@ -349,7 +405,18 @@ fn escape_len(bytes: &[u8]) -> Option<usize> {
             }
             Some(0)
         }
-        Some(_) => None,
+        Some(b']' | b'P' | b'_' | b'^' | b'X') => None,
+        Some(_) => {
+            for (i, &b) in bytes.iter().enumerate().skip(1) {
+                if (0x30..=0x7e).contains(&b) {
+                    return Some(i + 1);
+                }
+                if !(0x20..=0x2f).contains(&b) {
+                    return None;
+                }
+            }
+            Some(0)
+        }
     }
 }
 
@@ -381,14 +448,53 @@ mod tests {
     }
 
     #[test]
-    fn the_completion_line_reports_the_status_variable_of_its_shell() {
+    fn the_completion_line_reads_the_status_in_posix_shells_and_fish() {
         assert_eq!(
-            completion_line("ab12", StatusVariable::Question),
-            r#" printf '\033]7770;%s;%s\007' ab12 "$?""#
+            completion_line("ab12"),
+            r#" printf '\33]7770;%s\7' ab12.'\'"$?"'$status\'"#
         );
-        assert!(completion_line("ab12", StatusVariable::Status).ends_with(r#"ab12 "$status""#));
-        assert_eq!(parse_completion("ab12;7"), ("ab12", Some(7)));
-        assert_eq!(parse_completion("ab12;"), ("ab12", None));
+        assert_eq!(parse_status(r"\7$status\"), Some(7));
+        assert_eq!(parse_status(r#"'"$?"130'"#), Some(130));
+        assert_eq!(parse_status(r"\$status\"), None);
+    }
+
+    /// The line really is read the same way by every shell installed here.
+    #[test]
+    fn every_installed_shell_prints_the_status_of_the_command_before_it() {
+        let line = completion_line("tok");
+        for (shell, fail) in [
+            ("bash", "(exit 7)"),
+            ("zsh", "(exit 7)"),
+            ("dash", "(exit 7)"),
+            ("fish", "fish -c 'exit 7'"),
+        ] {
+            let Ok(out) = std::process::Command::new(shell)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    use std::io::Write;
+                    let script = format!("{fail}\n{line}\n");
+                    child.stdin.take().unwrap().write_all(script.as_bytes())?;
+                    child.wait_with_output()
+                })
+            else {
+                eprintln!("{shell} is not installed; skipped");
+                continue;
+            };
+            let mut e = CompletionEcho::new();
+            e.expect("tok", line.clone());
+            let (_, found) = e.filter(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(
+                found,
+                [Completed {
+                    token: "tok".into(),
+                    exit_code: Some(7)
+                }],
+                "{shell}: {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
     }
 
     fn filter_in_pieces(e: &mut CompletionEcho, stream: &str, piece: usize) -> (String, Vec<Completed>) {
@@ -416,18 +522,18 @@ mod tests {
     #[case(7)]
     #[case(1000)]
     fn the_echo_and_the_sequence_are_removed_wherever_the_output_is_cut(#[case] piece: usize) {
-        let line = completion_line("c0ffee", StatusVariable::Question);
+        let line = completion_line("c0ffee");
         let mut e = CompletionEcho::new();
         e.expect("c0ffee", line.clone());
         // The kernel's echo while busy, the command's output, the shell's
         // own echo (with bracketed-paste noise), then the sequence.
         let stream = format!(
-            "$ false\r\n{line}\r\nout é\r\n$ {line}\r\n\x1b[?2004l\r\x1b]7770;c0ffee;1\x07$ "
+            "$ false\r\n{line}\r\nout é\r\n$ {line}\r\n\x1b[?2004l\r\x1b]7770;c0ffee.\\1$status\\\x07$ "
         );
         let (shown, found) = filter_in_pieces(&mut e, &stream, piece);
         assert_eq!(
             shown,
-            "$ false\r\n\r\x1b[Kout é\r\n$ \r\x1b[K\x1b[?2004l\r$ "
+            "$ false\r\n \r\x1b[Kout é\r\n$  \r\x1b[K\x1b[?2004l\r\r\x1b[K$ "
         );
         assert_eq!(
             found,
@@ -443,15 +549,17 @@ mod tests {
     fn an_echo_with_colours_between_its_characters_is_still_removed() {
         let mut e = CompletionEcho::new();
         e.expect("t1", " printf x".into());
-        let (shown, _) = e.filter("> \x1b[34m printf\x1b[m x\r\n\x1b[K");
-        assert_eq!(shown, "> \r\x1b[K\x1b[K");
+        let (shown, _) = e.filter("> \x1b[34m printf\x1b[m x\x1b[?1l\x1b>\r\r\n\x1b[K");
+        // Modes and colours stay; the characters and the line end go. The
+        // line editor that drew it redraws its line itself.
+        assert_eq!(shown, "> \x1b[34m \x1b[m\x1b[?1l\x1b>\x1b[K");
     }
 
     #[test]
     fn other_sequences_and_text_are_left_alone() {
         let mut e = CompletionEcho::new();
         e.expect("t1", " printf x".into());
-        let text = "\x1b]7770;t2;0\x07 printf y \x1b]0;title\x07";
+        let text = "\x1b]7770;t2.0\x07 printf y \x1b]0;title\x07";
         assert_eq!(e.filter(text), (text.to_owned(), vec![]));
         // A forged sequence without the token does not complete the run.
         assert!(e.is_waiting());

@@ -94,25 +94,22 @@ impl Shell {
     }
 }
 
-/// Programs that read command lines the way a shell does, and run the
-/// completion line `run` types after a command when one of them is in the
+/// Whether a program reads command lines the way a shell does, and so runs
+/// the completion line `run` types after a command when it is in the
 /// foreground instead of the Session's integrated shell: shells, and
 /// programs that hand the terminal to a shell somewhere else (a remote
 /// host, a container, another user). Matched against the foreground
 /// process's name (`/proc/<pid>/comm`, a login shell's `-` removed).
-/// Returns how that shell spells the last exit status.
-pub fn reads_shell_commands(program: &str) -> Option<crate::run_marker::StatusVariable> {
-    use crate::run_marker::StatusVariable::{Question, Status};
-    match program.trim_start_matches('-') {
-        "fish" => Some(Status),
-        "bash" | "zsh" | "sh" | "dash" | "ash" | "ksh" | "ksh93" | "mksh" | "pdksh" | "oksh"
-        | "loksh" | "yash" | "posh" | "busybox" | "tcsh" | "csh" | "ssh" | "mosh-client"
-        | "su" | "sudo" | "doas" | "runuser" | "docker" | "podman" | "kubectl" | "nix-shell"
-        | "nix" | "lxc" | "lxc-attach" | "machinectl" | "systemd-run" | "chroot"
-        | "toolbox" | "distrobox" | "distrobox-enter" | "vagrant" | "script" | "tmux"
-        | "screen" => Some(Question),
-        _ => None,
-    }
+pub fn reads_shell_commands(program: &str) -> bool {
+    matches!(
+        program.trim_start_matches('-'),
+        "bash" | "zsh" | "fish" | "sh" | "dash" | "ash" | "ksh" | "ksh93" | "mksh" | "pdksh"
+            | "oksh" | "loksh" | "yash" | "posh" | "busybox" | "tcsh" | "csh" | "ssh"
+            | "mosh-client" | "su" | "sudo" | "doas" | "runuser" | "docker" | "podman"
+            | "kubectl" | "nix-shell" | "nix" | "lxc" | "lxc-attach" | "machinectl"
+            | "systemd-run" | "chroot" | "toolbox" | "distrobox" | "distrobox-enter"
+            | "vagrant" | "script" | "tmux" | "screen"
+    )
 }
 
 /// How to start a Session's command so that its shell reports commands.
@@ -629,8 +626,14 @@ impl RunTracker {
         }
     }
 
-    /// Whether `marker` is a run the shell has started and not finished.
+    /// Whether `marker` is a run the shell has started and not finished. A
+    /// shell without start marks runs the first line counted once it has
+    /// left its prompt.
     pub fn is_running(&self, marker: &str) -> bool {
+        if !self.shell.marks_command_start() {
+            return !self.at_prompt
+                && matches!(self.queue.front(), Some(Queued::Run(p)) if p.marker == marker);
+        }
         matches!(&self.current, Some(Current::Run(p)) if p.marker == marker)
     }
 

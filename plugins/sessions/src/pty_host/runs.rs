@@ -211,5 +211,5 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
 /// way to one), or a program with line editing off (a REPL, an editor).
 fn interactive(master: &std::fs::File, pgid: i32) -> bool {
     foreground::reads_keys(master)
-        || foreground::program(pgid).is_some_and(|p| reads_shell_commands(&p).is_some())
+        || foreground::program(pgid).is_some_and(|p| reads_shell_commands(&p))
 }

@@ -185,16 +185,15 @@ fn run(
         How::Shell
     } else {
         let program = foreground::program(foreground).unwrap_or_default();
-        match shell_integration::reads_shell_commands(&program) {
-            Some(status) => {
-                let token = run_marker::random_hex(8);
-                completion = Some(run_marker::completion_line(&token, status));
-                How::Line(token)
-            }
-            None => How::Program {
+        if shell_integration::reads_shell_commands(&program) {
+            let token = run_marker::random_hex(4);
+            completion = Some(run_marker::completion_line(&token));
+            How::Line(token)
+        } else {
+            How::Program {
                 pgid: foreground,
                 prompt: String::new(),
-            },
+            }
         }
     };
     if let Some(completion) = &completion {
