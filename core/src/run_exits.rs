@@ -64,7 +64,11 @@ pub fn lookup(session_dir: &Path, marker: &str) -> Option<i32> {
     text.lines()
         .rev()
         .filter(|l| l.contains(marker))
-        .find_map(|l| serde_json::from_str::<Line>(l).ok().filter(|l| l.marker == marker))
+        .find_map(|l| {
+            serde_json::from_str::<Line>(l)
+                .ok()
+                .filter(|l| l.marker == marker)
+        })
         .map(|l| l.exit_code)
 }
 

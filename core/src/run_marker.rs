@@ -434,7 +434,9 @@ mod tests {
             .and_then(|m| m.strip_suffix("__"))
             .unwrap();
         assert_eq!(hex.len(), 32);
-        assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert!(is_valid_marker(&a), "{a}");
     }
 
@@ -497,7 +499,11 @@ mod tests {
         }
     }
 
-    fn filter_in_pieces(e: &mut CompletionEcho, stream: &str, piece: usize) -> (String, Vec<Completed>) {
+    fn filter_in_pieces(
+        e: &mut CompletionEcho,
+        stream: &str,
+        piece: usize,
+    ) -> (String, Vec<Completed>) {
         let mut shown = String::new();
         let mut found = Vec::new();
         let bytes = stream.as_bytes();

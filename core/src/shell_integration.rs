@@ -103,12 +103,46 @@ impl Shell {
 pub fn reads_shell_commands(program: &str) -> bool {
     matches!(
         program.trim_start_matches('-'),
-        "bash" | "zsh" | "fish" | "sh" | "dash" | "ash" | "ksh" | "ksh93" | "mksh" | "pdksh"
-            | "oksh" | "loksh" | "yash" | "posh" | "busybox" | "tcsh" | "csh" | "ssh"
-            | "mosh-client" | "su" | "sudo" | "doas" | "runuser" | "docker" | "podman"
-            | "kubectl" | "nix-shell" | "nix" | "lxc" | "lxc-attach" | "machinectl"
-            | "systemd-run" | "chroot" | "toolbox" | "distrobox" | "distrobox-enter"
-            | "vagrant" | "script" | "tmux" | "screen"
+        "bash"
+            | "zsh"
+            | "fish"
+            | "sh"
+            | "dash"
+            | "ash"
+            | "ksh"
+            | "ksh93"
+            | "mksh"
+            | "pdksh"
+            | "oksh"
+            | "loksh"
+            | "yash"
+            | "posh"
+            | "busybox"
+            | "tcsh"
+            | "csh"
+            | "ssh"
+            | "mosh-client"
+            | "su"
+            | "sudo"
+            | "doas"
+            | "runuser"
+            | "docker"
+            | "podman"
+            | "kubectl"
+            | "nix-shell"
+            | "nix"
+            | "lxc"
+            | "lxc-attach"
+            | "machinectl"
+            | "systemd-run"
+            | "chroot"
+            | "toolbox"
+            | "distrobox"
+            | "distrobox-enter"
+            | "vagrant"
+            | "script"
+            | "tmux"
+            | "screen"
     )
 }
 
@@ -449,7 +483,11 @@ pub fn strip_marks<'a>(data: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
         let Some(end) = body[1..].find(['\x07', '\x1b']).map(|e| e + 1) else {
             break;
         };
-        let terminator = if body[end..].starts_with('\x07') { 1 } else { 2 };
+        let terminator = if body[end..].starts_with('\x07') {
+            1
+        } else {
+            2
+        };
         let sequence = &body[..end];
         out.push_str(&rest[..at]);
         if sequence.split(';').any(|p| p == signature) && body[end..].len() >= terminator {
@@ -787,7 +825,10 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(l.command, strings(no_rc), "{no_rc:?}");
-            assert!(l.env.iter().any(|(k, v)| k == "PROMPT_COMMAND" && v.contains("bash.hooks")));
+            assert!(l
+                .env
+                .iter()
+                .any(|(k, v)| k == "PROMPT_COMMAND" && v.contains("bash.hooks")));
         }
     }
 

@@ -28,14 +28,19 @@ pub fn check_record(line: &str, seq: u64) -> Result<(), String> {
         serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}: {line}"))?;
     let keys: Vec<&str> = record.keys().map(String::as_str).collect();
     if keys != ["seq", "ts", "type", "payload"] {
-        return Err(format!("record keys {keys:?}, not [seq, ts, type, payload]: {line}"));
+        return Err(format!(
+            "record keys {keys:?}, not [seq, ts, type, payload]: {line}"
+        ));
     }
     if record["seq"].as_u64() != Some(seq) {
         return Err(format!("seq {} where {seq} was due: {line}", record["seq"]));
     }
     let ts = record["ts"].as_str().unwrap_or_default();
     if !is_iso_millis(ts) {
-        return Err(format!("ts {:?} is not ISO-8601 UTC with milliseconds", record["ts"]));
+        return Err(format!(
+            "ts {:?} is not ISO-8601 UTC with milliseconds",
+            record["ts"]
+        ));
     }
     let kind = record["type"]
         .as_str()
@@ -73,11 +78,18 @@ fn check_payload(kind: &str, payload: &Map<String, Value>) -> Result<(), String>
     let fields: &[(&str, Kind, bool)] = match kind {
         "output" | "input_text" | "input_paste" => &[("data", String, true)],
         "input_keys" => &[("keys", Strings, true)],
-        "input_run" => &[("command", String, true), ("marker", String, false), ("noWait", Bool, true)],
+        "input_run" => &[
+            ("command", String, true),
+            ("marker", String, false),
+            ("noWait", Bool, true),
+        ],
         "run_complete" => &[("marker", String, true), ("inputRunSeq", Count, false)],
         "resize" => &[("cols", Positive, true), ("rows", Positive, true)],
         "signal" => &[("signal", String, true)],
-        "exit" => &[("exitCode", IntOrNull, true), ("exitSignal", StringOrNull, true)],
+        "exit" => &[
+            ("exitCode", IntOrNull, true),
+            ("exitSignal", StringOrNull, true),
+        ],
         "marker" => &[("label", String, true)],
         other => return Err(format!("unknown type {other:?}")),
     };
@@ -153,7 +165,10 @@ mod tests {
         for (kind, payload) in [
             ("output", r#"{"data":"x"}"#),
             ("input_keys", r#"{"keys":["Enter"]}"#),
-            ("input_run", r#"{"command":"ls","marker":"__AT_MARKER_00c49bad32d54a7b9821feb4185f35e9__","noWait":false}"#),
+            (
+                "input_run",
+                r#"{"command":"ls","marker":"__AT_MARKER_00c49bad32d54a7b9821feb4185f35e9__","noWait":false}"#,
+            ),
             ("input_run", r#"{"command":"ls","noWait":true}"#),
             ("run_complete", r#"{"marker":"m","inputRunSeq":1}"#),
             ("run_complete", r#"{"marker":"m"}"#),
@@ -169,17 +184,27 @@ mod tests {
     #[test]
     fn anything_else_is_rejected() {
         for (kind, payload) in [
-            ("run_complete", r#"{"marker":"m","inputRunSeq":1,"exitCode":0}"#),
+            (
+                "run_complete",
+                r#"{"marker":"m","inputRunSeq":1,"exitCode":0}"#,
+            ),
             ("input_run", r#"{"command":"ls","noWait":false}"#),
-            ("input_run", r#"{"command":"ls","marker":"m","noWait":true}"#),
+            (
+                "input_run",
+                r#"{"command":"ls","marker":"m","noWait":true}"#,
+            ),
             ("output", r#"{"data":1}"#),
             ("resize", r#"{"cols":0,"rows":30}"#),
             ("exit", r#"{"exitCode":0}"#),
             ("bell", r#"{}"#),
         ] {
-            assert!(check_record(&rec(kind, payload), 0).is_err(), "{kind} {payload}");
+            assert!(
+                check_record(&rec(kind, payload), 0).is_err(),
+                "{kind} {payload}"
+            );
         }
-        let reordered = format!(r#"{{"ts":"{TS}","seq":0,"type":"output","payload":{{"data":""}}}}"#);
+        let reordered =
+            format!(r#"{{"ts":"{TS}","seq":0,"type":"output","payload":{{"data":""}}}}"#);
         assert!(check_record(&reordered, 0).is_err());
         assert!(check_record(&rec("output", r#"{"data":""}"#), 1).is_err());
         let bad_ts = rec("output", r#"{"data":""}"#).replace(TS, "2026-11-30T15:44:10Z");

@@ -18,6 +18,7 @@ mod e2e {
     mod permissions;
     mod plugin_loading;
     mod registry;
+    mod run_matrix;
     mod security;
     mod sessions;
     mod skills;

@@ -25,8 +25,8 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
-pub(crate) mod guard;
 mod foreground;
+pub(crate) mod guard;
 mod idle;
 mod legacy_rpc;
 mod output;

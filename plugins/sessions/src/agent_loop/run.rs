@@ -308,7 +308,10 @@ mod tests {
     #[case(Some(128), None)]
     #[case(Some(255), None)]
     #[case(None, None)]
-    fn a_status_above_128_names_the_signal(#[case] code: Option<i32>, #[case] signal: Option<&str>) {
+    fn a_status_above_128_names_the_signal(
+        #[case] code: Option<i32>,
+        #[case] signal: Option<&str>,
+    ) {
         assert_eq!(signal_of(code).as_deref(), signal);
     }
 

@@ -69,7 +69,10 @@ mod tests {
     fn a_sleeping_process_does_not_wait_for_terminal_input() {
         let (master, _slave) = crate::pty_host::pty::open(80, 24).unwrap();
         let master = File::from(master);
-        let mut sleep = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut sleep = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let pid = sleep.id() as i32;
         // Until it sleeps it is running (`R`); either way it is not reading.
         for _ in 0..50 {

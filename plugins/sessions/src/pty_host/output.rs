@@ -17,8 +17,8 @@
 //! mark.
 
 use super::replies::{Responder, Step};
-use super::Shared;
 use super::runs;
+use super::Shared;
 use agent_tty_core::event_log::EventBody;
 use agent_tty_core::shell_integration::strip_marks;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};

@@ -29,8 +29,8 @@
 
 use super::{foreground, LogState, Shared};
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::run_exits;
+use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::shell_integration::reads_shell_commands;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -185,7 +185,9 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
                 // program it ran (a nested shell, a REPL).
                 tracker.is_some_and(|t| t.is_running(&run.marker))
                     && foreground.is_some_and(|fg| {
-                        fg != shell && interactive(master, fg) && foreground::waits_for_input(master, fg)
+                        fg != shell
+                            && interactive(master, fg)
+                            && foreground::waits_for_input(master, fg)
                     })
             }
             How::Program { pgid, prompt } => match foreground {
@@ -194,8 +196,9 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
                 }
                 // The program ended; the shell is back at its prompt and
                 // did not start the line (the program had read it).
-                Some(fg) if fg == shell && tracker.is_some() => tracker
-                    .is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker)),
+                Some(fg) if fg == shell && tracker.is_some() => {
+                    tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
+                }
                 Some(fg) => foreground::waits_for_input(master, fg),
                 None => false,
             },
