@@ -48,7 +48,7 @@ impl SessionRow {
     }
 
     /// The status as the CLI's `list` words it (`running`, `exited (0)`,
-    /// `exited (SIGKILL)`): one wording across the CLI and the dashboard.
+    /// `killed (SIGKILL)`): one wording across the CLI and the dashboard.
     pub fn status_text(&self) -> String {
         agent_tty_core::text::status_wording(
             &self.status,

@@ -569,3 +569,57 @@ fn run_takes_its_command_from_a_file() {
         .run_in(&m.home, &["destroy", &m.id])
         .expect_code(0);
 }
+
+/// `inspect` lists the runs typed and not finished; a timed-out run stays
+/// there until its command finishes.
+#[test]
+fn inspect_shows_pending_runs() {
+    let m = Matrix::new("bash", &["bash", "--norc", "--noprofile"]);
+    let slow = m.run("sleep 1.5", &["--timeout", "100"]);
+    assert_eq!(slow["timedOut"], true, "{slow}");
+    let inspect = |m: &Matrix| {
+        m.sandbox
+            .run_in(&m.home, &["inspect", &m.id])
+            .expect_code(0)
+            .result()["derived"]["pendingRuns"]
+            .clone()
+    };
+    let pending = inspect(&m);
+    assert_eq!(pending[0]["command"], "sleep 1.5", "{pending}");
+    assert_eq!(pending[0]["marker"], slow["marker"], "{pending}");
+    assert_eq!(pending[0]["seq"], slow["seq"], "{pending}");
+    let human = m.sandbox.run(["--home", m.home.to_str().unwrap(), "inspect", &m.id]);
+    assert!(human.stdout.contains("Pending Runs: 1"), "{}", human.stdout);
+    // The next run completes after it, and both are done.
+    let next = m.run("true", &[]);
+    assert_eq!(next["completed"], true, "{next}");
+    assert_eq!(inspect(&m), serde_json::json!([]));
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// A Session or a command ended by a signal says so: `wait --exit` gives
+/// `exitSignal` (as the manifest has it) and says "killed", and `run` gives
+/// the signal a shell reports as 128 + N. (The dashboard and the Home
+/// picker word it `killed (SIGKILL)` through `text::status_wording`.)
+#[test]
+fn an_end_by_a_signal_never_reads_as_a_clean_exit() {
+    let m = Matrix::new("bash", &["bash", "--norc", "--noprofile"]);
+    let killed = m.run("sh -c 'kill -KILL $$'", &[]);
+    assert_eq!(killed["exitCode"], 137, "{killed}");
+    assert_eq!(killed["exitSignal"], "9", "{killed}");
+    m.sandbox
+        .run_in(&m.home, &["signal", &m.id, "KILL", "--shell"])
+        .expect_code(0);
+    let ended = m
+        .sandbox
+        .run_in(&m.home, &["wait", &m.id, "--exit", "--timeout", "10000"])
+        .expect_code(0)
+        .result();
+    assert_eq!(ended["exitSignal"], "9", "{ended}");
+    let human = m
+        .sandbox
+        .run(["--home", m.home.to_str().unwrap(), "wait", &m.id, "--exit"]);
+    assert_eq!(human.stdout.trim(), "Process was killed by SIGKILL.");
+}
