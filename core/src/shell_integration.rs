@@ -735,6 +735,13 @@ impl RunTracker {
             (Queued::Run(_), None) => true,
             (Queued::Other, _) => false,
         });
+        // A run typed at an idle prompt with nothing ahead of it is the
+        // line the shell reads next, even when the shell reports another
+        // (bash's history skips lines matching `HISTIGNORE`, or starting
+        // with a space under `HISTCONTROL=ignorespace`).
+        let found = found.or_else(|| {
+            matches!(self.queue.front(), Some(Queued::Run(p)) if p.typed_idle).then_some(0)
+        });
         match found {
             Some(at) => {
                 let Some(Queued::Run(run)) = self.queue.drain(..=at).last() else {
@@ -1011,10 +1018,21 @@ mod tests {
     #[test]
     fn someone_elses_line_finishes_no_run() {
         let mut t = ready(Shell::Fish);
+        // `type 'echo theirs\r'`, then a run typed while it is read.
+        t.line_typed(true);
         t.run_typed("m".into(), 1, "echo mine", false);
         t.mark(start("echo theirs"));
         assert_eq!(finished(&mut t, end(0)), None);
         t.mark(start("echo mine"));
+        assert_eq!(finished(&mut t, end(0)), done("m", 0));
+    }
+
+    #[test]
+    fn a_run_at_an_idle_prompt_is_the_line_read_whatever_history_says() {
+        let mut t = ready(Shell::Bash);
+        t.run_typed("m".into(), 1, "ls", false);
+        // HISTIGNORE=ls: bash's history still shows the line before.
+        t.mark(start("echo earlier"));
         assert_eq!(finished(&mut t, end(0)), done("m", 0));
     }
 
