@@ -447,7 +447,7 @@ pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
     let named = |rest: &[&[u8]], name: &[u8]| {
         rest.iter()
             .find_map(|p| p.strip_prefix(name))
-            .map(|v| text(v))
+            .map(&text)
     };
     let (kind, rest) = match params {
         [b"133", b"C", rest @ ..] => (MarkKind::CommandStart(named(rest, b"l=")), rest),
@@ -744,7 +744,7 @@ impl RunTracker {
         });
         match found {
             Some(at) => {
-                let Some(Queued::Run(run)) = self.queue.drain(..=at).last() else {
+                let Some(Queued::Run(run)) = self.queue.drain(..=at).next_back() else {
                     unreachable!("position found a run")
                 };
                 Current::Run(run)

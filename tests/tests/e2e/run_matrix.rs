@@ -588,7 +588,9 @@ fn inspect_shows_pending_runs() {
     assert_eq!(pending[0]["command"], "sleep 1.5", "{pending}");
     assert_eq!(pending[0]["marker"], slow["marker"], "{pending}");
     assert_eq!(pending[0]["seq"], slow["seq"], "{pending}");
-    let human = m.sandbox.run(["--home", m.home.to_str().unwrap(), "inspect", &m.id]);
+    let human = m
+        .sandbox
+        .run(["--home", m.home.to_str().unwrap(), "inspect", &m.id]);
     assert!(human.stdout.contains("Pending Runs: 1"), "{}", human.stdout);
     // The next run completes after it, and both are done.
     let next = m.run("true", &[]);

@@ -350,7 +350,10 @@ fn human(r: &Value, m: &Manifest) -> String {
         dash(m.exit_code.map(|c| c.to_string()))
     ));
     lines.push(format!("Exit Signal: {}", dash(m.exit_signal.clone())));
-    if let Some(runs) = r["derived"]["pendingRuns"].as_array().filter(|r| !r.is_empty()) {
+    if let Some(runs) = r["derived"]["pendingRuns"]
+        .as_array()
+        .filter(|r| !r.is_empty())
+    {
         lines.push(format!("Pending Runs: {}", runs.len()));
         for run in runs {
             lines.push(format!(
