@@ -444,11 +444,8 @@ pub struct Mark {
 /// The mark carried by an OSC sequence's `;`-separated parameters, if any.
 pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
     let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
-    let named = |rest: &[&[u8]], name: &[u8]| {
-        rest.iter()
-            .find_map(|p| p.strip_prefix(name))
-            .map(&text)
-    };
+    let named =
+        |rest: &[&[u8]], name: &[u8]| rest.iter().find_map(|p| p.strip_prefix(name)).map(&text);
     let (kind, rest) = match params {
         [b"133", b"C", rest @ ..] => (MarkKind::CommandStart(named(rest, b"l=")), rest),
         [b"133", b"D", rest @ ..] => {
