@@ -85,9 +85,11 @@ pub enum EventBody {
         marker: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         input_run_seq: Option<u64>,
-        /// The command's exit status, when the shell reported it (shell
-        /// integration). agent-tty 0.5 neither writes nor needs it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The command's exit status as Event Logs of earlier versions of
+        /// agent-tty carried it: still read, never written (0.5's schema
+        /// has no such key). It is now kept beside the log
+        /// ([`run_exits`](crate::run_exits)).
+        #[serde(default, skip_serializing)]
         exit_code: Option<i32>,
     },
     /// The Session's size changed.

@@ -26,6 +26,7 @@ pub mod pty;
 pub mod reconcile;
 pub mod registry;
 pub mod reserve;
+pub mod run_exits;
 pub mod run_marker;
 pub mod safe_fs;
 pub mod screen;

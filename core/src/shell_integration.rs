@@ -1,33 +1,40 @@
 //! Shell integration: how a Session's host learns that a command typed by
 //! `run` has finished, and with what exit status, without typing anything
-//! extra.
+//! but the command.
 //!
 //! When a Session's command is an interactive shell we know (bash, zsh,
 //! fish, or a POSIX `sh`/`dash`/`ash`), the host installs small hooks as the
 //! shell starts, in the manner of the OSC 133 "semantic prompt" marks that
 //! terminals such as kitty, WezTerm, Ghostty and VS Code use:
 //!
-//! - `ESC ] 133 ; C BEL` just before a command line runs (bash `PS0`, zsh
-//!   `preexec`, fish `fish_preexec`; a POSIX shell has no such hook);
-//! - `ESC ] 133 ; D ; <exit status> BEL` when the shell is back at its
-//!   prompt (bash `PROMPT_COMMAND`, zsh `precmd`, fish `fish_prompt`, the
-//!   start of a POSIX shell's `PS1`).
+//! - `ESC ] 133 ; C ; k=<key> ; l=<line> BEL` just before a command line
+//!   runs (bash `PS0`, zsh `preexec`, fish `fish_preexec`; a POSIX shell has
+//!   no such hook). `<line>` is the start of the line the shell read (up to
+//!   200 characters of its first line, every byte outside printable ASCII
+//!   and every `;` made `?`), so the host knows *which* line runs;
+//! - `ESC ] 133 ; D ; <exit status> ; k=<key> BEL` when the shell is back at
+//!   its prompt (bash `PROMPT_COMMAND`, zsh `precmd`, fish `fish_prompt`,
+//!   the start of a POSIX shell's `PS1`).
+//!
+//! `<key>` is the Session's secret: 128 random bits the host generates, found
+//! only in the hook files it writes (0600, in a 0700 directory of the
+//! private runtime directory, one per Session). Marks without it are
+//! ignored, so output that merely contains `ESC]133;D;0` (a file a command
+//! prints) can never end a `run` or give it an exit status
+//! (docs/SECURITY.md).
 //!
 //! The hooks are installed through the shell's own start-up mechanisms, and
 //! always load the user's own start-up files first:
 //!
 //! | shell | how |
 //! |---|---|
-//! | bash | `PROMPT_COMMAND` and `PS0` in the environment; unless the shell is a login shell or was given `--norc`/`--rcfile`, also `--rcfile <ours>`, which sources `~/.bashrc` and then re-adds the hooks in case it replaced them |
+//! | bash | `--rcfile <ours>`, which sources `~/.bashrc` and then our hooks file; when bash reads no rc file (a login shell, `--norc`, `--rcfile`, `--posix`), `PROMPT_COMMAND` in the environment sources the hooks file at the first prompt. The hooks un-export `PROMPT_COMMAND` and `PS0`, so programs the shell starts do not inherit them |
 //! | zsh | `ZDOTDIR=<ours>`, whose `.zshenv` restores the user's `ZDOTDIR`, sources their `.zshenv` and adds `precmd`/`preexec` hooks |
 //! | fish | `--init-command 'source <ours>'` with `fish_prompt`/`fish_preexec`/`fish_postexec` handlers |
-//! | sh, dash, ash | `ENV=<ours>`, which sources the user's `$ENV` and puts the mark in front of `PS1` (these shells expand `$?` in `PS1`) |
+//! | sh, dash, ash | `ENV=<ours>`, which restores and sources the user's `$ENV` and puts the mark in front of `PS1` (these shells expand `$?` in `PS1`) |
 //!
 //! The marks are OSC sequences with a number no emulator draws, so they never
-//! appear on a screen; `run` then types only the command itself. Other
-//! programs (python, a shell started with `-c`, an unknown shell) get no
-//! integration and `run` falls back to the typed marker of
-//! [`run_marker`](crate::run_marker).
+//! appear on a screen; the host also removes them from the output it logs.
 //!
 //! [`RunTracker`] turns the marks into "this `run` has finished with status
 //! N"; [`parse_mark`] reads them out of an OSC sequence.
@@ -39,7 +46,8 @@ use std::time::{Duration, Instant};
 /// How long after the shell starts its first prompt may take to show that
 /// the integration works. Until then `run` waits for it; after that, a
 /// shell that never sent a mark (its start-up files removed the hooks, or
-/// the shell is not what its name says) gets the typed marker at once.
+/// the shell is not what its name says) is treated as a shell without
+/// integration.
 pub const CONFIRMATION_GRACE: Duration = Duration::from_secs(3);
 
 /// A shell agent-tty can integrate with.
@@ -86,6 +94,58 @@ impl Shell {
     }
 }
 
+/// Whether a program reads command lines the way a shell does, and so runs
+/// the completion line `run` types after a command when it is in the
+/// foreground instead of the Session's integrated shell: shells, and
+/// programs that hand the terminal to a shell somewhere else (a remote
+/// host, a container, another user). Matched against the foreground
+/// process's name (`/proc/<pid>/comm`, a login shell's `-` removed).
+pub fn reads_shell_commands(program: &str) -> bool {
+    matches!(
+        program.trim_start_matches('-'),
+        "bash"
+            | "zsh"
+            | "fish"
+            | "sh"
+            | "dash"
+            | "ash"
+            | "ksh"
+            | "ksh93"
+            | "mksh"
+            | "pdksh"
+            | "oksh"
+            | "loksh"
+            | "yash"
+            | "posh"
+            | "busybox"
+            | "tcsh"
+            | "csh"
+            | "ssh"
+            | "mosh-client"
+            | "su"
+            | "sudo"
+            | "doas"
+            | "runuser"
+            | "docker"
+            | "podman"
+            | "kubectl"
+            | "nix-shell"
+            | "nix"
+            | "lxc"
+            | "lxc-attach"
+            | "machinectl"
+            | "systemd-run"
+            | "chroot"
+            | "toolbox"
+            | "distrobox"
+            | "distrobox-enter"
+            | "vagrant"
+            | "script"
+            | "tmux"
+            | "screen"
+    )
+}
+
 /// How to start a Session's command so that its shell reports commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
@@ -96,30 +156,52 @@ pub struct Launch {
     /// Environment variables to add. The Session's own `--env` values are
     /// applied after these, so a user's explicit setting wins.
     pub env: Vec<(String, String)>,
+    /// The secret every mark of this Session carries.
+    pub key: String,
 }
 
-/// The mark bash prints before a command runs, as a `PS0` value.
-const BASH_PS0: &str = "\\e]133;C\\a";
-/// The `PROMPT_COMMAND` piece that reports the last command's status. It
-/// also stops exporting the two variables, so programs the shell starts
-/// (including another bash) do not inherit them.
-const BASH_PROMPT_COMMAND: &str =
-    "__agent_tty_status=$?; export -n PROMPT_COMMAND PS0 2>/dev/null; \
-     builtin printf '\\033]133;D;%s\\007' \"$__agent_tty_status\"";
+/// Where the key goes in the hook scripts.
+const KEY: &str = "@KEY@";
+
+/// What bash runs first when it reads no rc file of ours: the hooks file,
+/// at the first prompt (the comment tells the hooks it was this).
+const BASH_BOOTSTRAP: &str = "# agent-tty bootstrap";
 
 const BASH_RC: &str = r#"# agent-tty shell integration for bash (loaded with --rcfile).
-# Sources your ~/.bashrc as bash would, then makes sure the hooks that tell
-# agent-tty when a command finished are still in place. They print only
-# OSC 133 marks, which terminals do not draw.
+# Sources your ~/.bashrc as bash would, then the hooks that tell agent-tty
+# when a command starts and finishes.
 if [ -f ~/.bashrc ]; then . ~/.bashrc; fi
-case "$PROMPT_COMMAND" in
-  *'133;D;'*) ;;
-  *) PROMPT_COMMAND="__agent_tty_status=\$?; builtin printf '\\033]133;D;%s\\007' \"\$__agent_tty_status\"${PROMPT_COMMAND:+; $PROMPT_COMMAND}" ;;
+. @HOOKS@
+"#;
+
+const BASH_HOOKS: &str = r#"# agent-tty shell integration for bash. The hooks print only OSC 133
+# marks, which terminals do not draw.
+__agent_tty_s=$?
+__agent_tty_d() {
+  local s=$?
+  builtin printf '\033]133;D;%s;k=@KEY@\007' "$s"
+  return $s
+}
+__agent_tty_c() {
+  local LC_ALL=C l
+  l=$(HISTTIMEFORMAT= builtin fc -ln -0 2>/dev/null)
+  l=${l%%$'\n'*}
+  l=${l:0:200}
+  builtin printf '\033]133;C;k=@KEY@;l=%s\007' "${l//[^ -:<-~]/?}"
+}
+case "${PROMPT_COMMAND-}" in
+  *__agent_tty_d*) ;;
+  *'# agent-tty bootstrap'*)
+    PROMPT_COMMAND="__agent_tty_d${AGENT_TTY_USER_PROMPT_COMMAND:+; $AGENT_TTY_USER_PROMPT_COMMAND}"
+    # Started by the bootstrap at the first prompt: that prompt's mark.
+    (exit $__agent_tty_s); __agent_tty_d ;;
+  *) PROMPT_COMMAND="__agent_tty_d${PROMPT_COMMAND:+; $PROMPT_COMMAND}" ;;
 esac
-case "$PS0" in
-  *'133;C'*) ;;
-  *) PS0='\e]133;C\a'"$PS0" ;;
+case "${PS0-}" in
+  *__agent_tty_c*) ;;
+  *) PS0='$(__agent_tty_c)'"${PS0-}" ;;
 esac
+unset AGENT_TTY_USER_PROMPT_COMMAND __agent_tty_s
 export -n PROMPT_COMMAND PS0 2>/dev/null
 "#;
 
@@ -137,8 +219,12 @@ if [[ -f "${ZDOTDIR:-$HOME}/.zshenv" ]]; then
   builtin source "${ZDOTDIR:-$HOME}/.zshenv"
 fi
 if [[ -o interactive ]]; then
-  __agent_tty_precmd() { builtin printf '\033]133;D;%s\007' "$?"; }
-  __agent_tty_preexec() { builtin printf '\033]133;C\007'; }
+  __agent_tty_precmd() { builtin printf '\033]133;D;%s;k=@KEY@\007' "$?"; }
+  __agent_tty_preexec() {
+    local LC_ALL=C l=${1%%$'\n'*}
+    l=${l[1,200]}
+    builtin printf '\033]133;C;k=@KEY@;l=%s\007' "${l//[^ -:<-~]/?}"
+  }
   autoload -Uz add-zsh-hook
   add-zsh-hook precmd __agent_tty_precmd
   add-zsh-hook preexec __agent_tty_preexec
@@ -149,17 +235,19 @@ const FISH_INIT: &str = r#"# agent-tty shell integration for fish (loaded with -
 # Tells agent-tty when a command starts and finishes, with OSC 133 marks,
 # which terminals do not draw.
 function __agent_tty_preexec --on-event fish_preexec
-    builtin printf '\e]133;C\a'
+    set -l l (string split -m1 \n -- "$argv[1]")
+    set l (string sub -l 200 -- "$l[1]")
+    builtin printf '\e]133;C;k=@KEY@;l=%s\a' (string replace -ra '[^ -:<-~]' '?' -- "$l")
 end
 function __agent_tty_postexec --on-event fish_postexec
     set -g __agent_tty_status $status
 end
 function __agent_tty_prompt --on-event fish_prompt
     if set -q __agent_tty_status
-        builtin printf '\e]133;D;%s\a' $__agent_tty_status
+        builtin printf '\e]133;D;%s;k=@KEY@\a' $__agent_tty_status
         set -e __agent_tty_status
     else
-        builtin printf '\e]133;D\a'
+        builtin printf '\e]133;D;;k=@KEY@\a'
     end
 end
 "#;
@@ -178,21 +266,23 @@ fi
 if [ -n "${BASH_VERSION-}" ]; then
   # bash as sh edits lines with readline, which must be told that the mark
   # takes no room on the screen.
-  PS1="\[$(printf '\033]133;D;')\$?$(printf '\007')\]${PS1-\$ }"
+  PS1="\[$(printf '\033]133;D;')\$?;k=@KEY@$(printf '\007')\]${PS1-\$ }"
 else
-  PS1="$(printf '\033]133;D;')\$?$(printf '\007')${PS1-\$ }"
+  PS1="$(printf '\033]133;D;')\$?;k=@KEY@$(printf '\007')${PS1-\$ }"
 fi
 "#;
 
 /// How a Session's command should be started to report its commands, or
-/// `None` when it is not an interactive shell we know (then `run` uses the
-/// typed marker). The scripts are written under `dir` (created 0700 if
-/// needed); `env` is the environment the command would otherwise get, for
-/// the user's own `ZDOTDIR`/`ENV`/`PS0`/`PROMPT_COMMAND`.
+/// `None` when it is not an interactive shell we know. The scripts, with
+/// the Session's `key` in them, are written under `dir` (created 0700 if
+/// needed; the files 0600): it must be the Session's own directory in the
+/// private runtime directory. `env` is the environment the command would
+/// otherwise get, for the user's own `ZDOTDIR`/`ENV`/`PROMPT_COMMAND`.
 pub fn launch(
     command: &[String],
     env: &dyn Fn(&str) -> Option<String>,
     dir: &Path,
+    key: &str,
 ) -> std::io::Result<Option<Launch>> {
     let Some((program, args)) = command.split_first() else {
         return Ok(None);
@@ -208,28 +298,35 @@ pub fn launch(
         shell,
         command: command.to_vec(),
         env: Vec::new(),
+        key: key.to_owned(),
     };
+    let script = |text: &str| text.replace(KEY, key);
     match shell {
         Shell::Bash => {
-            let prompt_command = match env("PROMPT_COMMAND").filter(|p| !p.is_empty()) {
-                Some(user) => format!("{BASH_PROMPT_COMMAND}; {user}"),
-                None => BASH_PROMPT_COMMAND.to_owned(),
-            };
-            let ps0 = format!("{BASH_PS0}{}", env("PS0").unwrap_or_default());
-            launch.env.push(("PROMPT_COMMAND".into(), prompt_command));
-            launch.env.push(("PS0".into(), ps0));
+            let hooks = write_script(dir, "bash.hooks", &script(BASH_HOOKS))?;
+            let hooks = sh_quote(&hooks.to_string_lossy());
             if !options.login && !options.no_rc && !options.posix {
-                let rc = write_script(dir, "bash.rc", BASH_RC)?;
+                let rc = write_script(dir, "bash.rc", &BASH_RC.replace("@HOOKS@", &hooks))?;
                 launch.command.splice(
                     1..1,
                     ["--rcfile".to_owned(), rc.to_string_lossy().into_owned()],
                 );
+            } else {
+                if let Some(user) = env("PROMPT_COMMAND").filter(|p| !p.is_empty()) {
+                    launch
+                        .env
+                        .push(("AGENT_TTY_USER_PROMPT_COMMAND".into(), user));
+                }
+                launch.env.push((
+                    "PROMPT_COMMAND".into(),
+                    format!(". {hooks} {BASH_BOOTSTRAP}"),
+                ));
             }
         }
         Shell::Zsh => {
             let zdotdir = dir.join("zsh");
             crate::fsutil::create_dir_all_private(&zdotdir)?;
-            write_script(&zdotdir, ".zshenv", ZSH_ENV)?;
+            write_script(&zdotdir, ".zshenv", &script(ZSH_ENV))?;
             if let Some(user) = env("ZDOTDIR") {
                 launch.env.push(("AGENT_TTY_USER_ZDOTDIR".into(), user));
             }
@@ -238,7 +335,7 @@ pub fn launch(
                 .push(("ZDOTDIR".into(), zdotdir.to_string_lossy().into_owned()));
         }
         Shell::Fish => {
-            let init = write_script(dir, "fish.fish", FISH_INIT)?;
+            let init = write_script(dir, "fish.fish", &script(FISH_INIT))?;
             launch.command.splice(
                 1..1,
                 [
@@ -248,7 +345,7 @@ pub fn launch(
             );
         }
         Shell::Posix => {
-            let rc = write_script(dir, "posix.rc", POSIX_ENV)?;
+            let rc = write_script(dir, "posix.rc", &script(POSIX_ENV))?;
             if let Some(user) = env("ENV").filter(|e| !e.is_empty()) {
                 launch.env.push(("AGENT_TTY_USER_ENV".into(), user));
             }
@@ -307,43 +404,113 @@ fn interactive_options(shell: Shell, args: &[String]) -> Option<Options> {
     Some(options)
 }
 
-/// Writes a script atomically (a reader never sees half of it; mode 0666
-/// less the umask, as a plain write gives) unless it already holds `text`,
-/// and returns its path.
+/// Writes a script atomically (a reader never sees half of it), readable by
+/// its owner only: it holds the Session's key. Returns its path.
 fn write_script(dir: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
     let path = dir.join(name);
-    if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
-        return Ok(path);
-    }
-    crate::fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o666)?;
+    crate::fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o600)?;
     Ok(path)
+}
+
+/// `s` quoted for a POSIX shell.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 fn fish_quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// A shell integration mark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    /// `133;C`: a command line starts running.
-    CommandStart,
+/// What a shell integration mark says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkKind {
+    /// `133;C`: a command line starts running; the start of the line the
+    /// shell read, when the hook said.
+    CommandStart(Option<String>),
     /// `133;D[;status]`: the shell is back at its prompt; the status of the
     /// last command, when the shell said.
     CommandFinished(Option<i32>),
 }
 
+/// A shell integration mark and the key it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// What it says.
+    pub kind: MarkKind,
+    /// Its `k=` parameter: the Session's key, if it is genuine.
+    pub key: Option<String>,
+}
+
 /// The mark carried by an OSC sequence's `;`-separated parameters, if any.
 pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
-    match params {
-        [b"133", b"C", ..] => Some(Mark::CommandStart),
-        [b"133", b"D", rest @ ..] => Some(Mark::CommandFinished(
-            rest.first()
+    let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    let named =
+        |rest: &[&[u8]], name: &[u8]| rest.iter().find_map(|p| p.strip_prefix(name)).map(&text);
+    let (kind, rest) = match params {
+        [b"133", b"C", rest @ ..] => (MarkKind::CommandStart(named(rest, b"l=")), rest),
+        [b"133", b"D", rest @ ..] => {
+            let status = rest
+                .first()
+                .filter(|s| !s.starts_with(b"k="))
                 .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(|s| s.trim().parse().ok()),
-        )),
-        _ => None,
+                .and_then(|s| s.trim().parse().ok());
+            (MarkKind::CommandFinished(status), rest)
+        }
+        _ => return None,
+    };
+    Some(Mark {
+        kind,
+        key: named(rest, b"k="),
+    })
+}
+
+/// Removes the genuine marks (those carrying `key`) from output about to be
+/// logged: they are plumbing, and the key must not reach the Event Log. A
+/// mark cut in two by the end of a read stays (harmless: no emulator draws
+/// it, and half a mark has no effect).
+pub fn strip_marks<'a>(data: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
+    if key.is_empty() || !data.contains("\x1b]133;") {
+        return std::borrow::Cow::Borrowed(data);
     }
+    let signature = format!("k={key}");
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(at) = rest.find("\x1b]133;") {
+        let body = &rest[at..];
+        let Some(end) = body[1..].find(['\x07', '\x1b']).map(|e| e + 1) else {
+            break;
+        };
+        let terminator = if body[end..].starts_with('\x07') {
+            1
+        } else {
+            2
+        };
+        let sequence = &body[..end];
+        out.push_str(&rest[..at]);
+        if sequence.split(';').any(|p| p == signature) && body[end..].len() >= terminator {
+            rest = &body[end + terminator..];
+        } else {
+            out.push_str(&body[..1]);
+            rest = &body[1..];
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// How a command line is recognised in a `133;C` mark: the start of its
+/// first line, without leading blanks, up to the first character a hook
+/// replaces (anything outside printable ASCII, `;`, and `?` itself, which
+/// is what the hooks replace with), at most 32 characters, trailing blanks
+/// removed. Applied both to what `run` typed and to what the shell reports.
+pub fn line_identity(line: &str) -> String {
+    let first = line.trim_start().split('\n').next().unwrap_or("");
+    let kept: String = first
+        .chars()
+        .take_while(|c| (' '..='~').contains(c) && !matches!(c, ';' | '?'))
+        .take(32)
+        .collect();
+    kept.trim_end().to_owned()
 }
 
 /// A `run` that has finished.
@@ -357,50 +524,92 @@ pub struct Finished {
     pub exit_code: Option<i32>,
 }
 
-#[derive(Debug)]
+/// A `run` the shell has not started yet.
+#[derive(Debug, Clone)]
 struct Pending {
     marker: String,
     seq: u64,
-    /// Prompts still to come that belong to earlier command lines.
-    prompts_to_skip: u32,
-    /// A `133;C` arrived for it.
-    started: bool,
+    /// [`line_identity`] of its command.
+    identity: String,
+    /// Its command has more than one line (bash's history joins them).
+    multiline: bool,
+    /// The shell was idle at its prompt with nothing ahead of it when it was
+    /// typed: the next prompt ends it even without a `133;C` (a blank or
+    /// comment-only line runs nothing and so has no start mark).
+    typed_idle: bool,
+}
+
+/// A line the shell will read, in the order typed.
+#[derive(Debug, Clone)]
+enum Queued {
+    Run(Pending),
+    /// A line typed by someone else (`type`, `run --no-wait`), for a shell
+    /// without start marks, whose prompts must be counted.
+    Other,
+}
+
+/// What the shell is running: between its `133;C` and its next prompt.
+#[derive(Debug, Clone)]
+enum Current {
+    Run(Pending),
+    Other,
 }
 
 /// Follows a shell's marks and tells which `run` each one finishes.
 ///
-/// The rule: a `run` finishes at the first prompt (`133;D`) after the shell
-/// started running it (`133;C`). If the shell was already at its prompt when
-/// the line was typed, the next prompt finishes it even without a `C` (a
-/// blank or comment-only line runs nothing; a POSIX shell never sends `C`).
-/// If the shell was busy, the prompt that ends the busy command is skipped
-/// first.
+/// Runs are matched to the command line the shell actually read, not to a
+/// position in a queue:
+///
+/// - A shell with start marks (bash, zsh, fish) says which line it starts
+///   ([`line_identity`]); the earliest pending run with that line is the
+///   one running, and the next prompt ends it. Pending runs typed before it
+///   were read by something else (a program reading the terminal, a
+///   heredoc) and will not be started by the shell; they are dropped here
+///   (the host may still complete them another way). A line that matches no
+///   run is someone else's, and its prompt ends nothing.
+/// - A POSIX shell has no start mark: every line it reads at its prompt
+///   ends in exactly one prompt, so runs and the other lines typed at an
+///   idle prompt are counted in order, strictly. A run typed while the
+///   shell is busy with a command nobody counted first waits for that
+///   command's prompt.
+///
+/// A run that timed out stays pending and completes late when its own line
+/// finishes; it never takes another run's completion.
 #[derive(Debug)]
 pub struct RunTracker {
     shell: Shell,
+    key: String,
     /// Some mark has been seen: the integration works in this Session.
     confirmed: bool,
     /// When the shell was started.
     started: Instant,
     /// The last thing that happened was a prompt, with no line typed since.
     at_prompt: bool,
-    pending: VecDeque<Pending>,
+    queue: VecDeque<Queued>,
+    current: Option<Current>,
 }
 
 impl RunTracker {
-    /// A tracker for a shell started through [`launch`].
-    pub fn new(shell: Shell) -> Self {
+    /// A tracker for a shell started through [`launch`] with `key`.
+    pub fn new(shell: Shell, key: String) -> Self {
         RunTracker {
             shell,
+            key,
             confirmed: false,
             started: Instant::now(),
             at_prompt: false,
-            pending: VecDeque::new(),
+            queue: VecDeque::new(),
+            current: None,
         }
     }
 
-    /// Whether a mark has been seen, so the integration is known to work
-    /// (the user's start-up files could have removed the hooks).
+    /// The Session's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether a genuine mark has been seen, so the integration is known to
+    /// work (the user's start-up files could have removed the hooks).
     pub fn confirmed(&self) -> bool {
         self.confirmed
     }
@@ -411,45 +620,97 @@ impl RunTracker {
         !self.confirmed && self.started.elapsed() < CONFIRMATION_GRACE
     }
 
-    /// A `run` line was typed (call before writing it).
-    pub fn run_typed(&mut self, marker: String, seq: u64) {
-        let prompts_to_skip = u32::from(!self.at_prompt || !self.pending.is_empty());
-        self.pending.push_back(Pending {
+    /// Whether the shell sits at its prompt with nothing typed since.
+    pub fn at_prompt(&self) -> bool {
+        self.at_prompt && self.current.is_none()
+    }
+
+    /// A `run` line was typed (call before writing it). `foreground_busy`:
+    /// the terminal's foreground is not the shell (a command runs).
+    pub fn run_typed(&mut self, marker: String, seq: u64, command: &str, foreground_busy: bool) {
+        let busy = foreground_busy || !self.at_prompt() || !self.queue.is_empty();
+        if self.shell == Shell::Posix && busy && self.queue.is_empty() {
+            // The busy command's own prompt comes first.
+            self.queue.push_back(Queued::Other);
+        }
+        self.queue.push_back(Queued::Run(Pending {
             marker,
             seq,
-            prompts_to_skip,
-            started: false,
-        });
+            identity: line_identity(command),
+            multiline: command.trim_end().contains('\n'),
+            typed_idle: !busy,
+        }));
         self.at_prompt = false;
     }
 
-    /// Other input that ends a line (Enter) was typed: the shell is no
-    /// longer idle at its prompt.
-    pub fn line_typed(&mut self) {
+    /// Other input that ends a line (Enter) was typed. `to_shell`: the
+    /// shell is in the foreground, so it reads the line.
+    pub fn line_typed(&mut self, to_shell: bool) {
+        if self.shell == Shell::Posix && to_shell && self.at_prompt() && self.queue.is_empty() {
+            self.queue.push_back(Queued::Other);
+        }
         self.at_prompt = false;
     }
 
-    /// A mark arrived; returns the `run` it finished, if any.
+    /// The run finished some other way (or is given up): forget it.
+    pub fn forget(&mut self, marker: &str) {
+        self.queue
+            .retain(|q| !matches!(q, Queued::Run(p) if p.marker == marker));
+        if matches!(&self.current, Some(Current::Run(p)) if p.marker == marker) {
+            self.current = Some(Current::Other);
+        }
+    }
+
+    /// Whether `marker` is a run the shell has started and not finished. A
+    /// shell without start marks runs the first line counted once it has
+    /// left its prompt.
+    pub fn is_running(&self, marker: &str) -> bool {
+        if !self.shell.marks_command_start() {
+            return !self.at_prompt
+                && matches!(self.queue.front(), Some(Queued::Run(p)) if p.marker == marker);
+        }
+        matches!(&self.current, Some(Current::Run(p)) if p.marker == marker)
+    }
+
+    /// Whether `marker` is a run the shell has not started yet.
+    pub fn is_queued(&self, marker: &str) -> bool {
+        self.queue
+            .iter()
+            .any(|q| matches!(q, Queued::Run(p) if p.marker == marker))
+    }
+
+    /// A mark arrived; returns the `run` it finished, if any. Marks without
+    /// the Session's key are ignored.
     pub fn mark(&mut self, mark: Mark) -> Option<Finished> {
+        if mark.key.as_deref() != Some(self.key.as_str()) {
+            return None;
+        }
         self.confirmed = true;
-        match mark {
-            Mark::CommandStart => {
+        match mark.kind {
+            MarkKind::CommandStart(line) => {
                 self.at_prompt = false;
-                if let Some(run) = self.pending.front_mut() {
-                    if run.prompts_to_skip == 0 {
-                        run.started = true;
-                    }
-                }
+                self.current = Some(self.start(line.as_deref()));
                 None
             }
-            Mark::CommandFinished(exit_code) => {
+            MarkKind::CommandFinished(exit_code) => {
                 self.at_prompt = true;
-                let run = self.pending.front_mut()?;
-                if !run.started && run.prompts_to_skip > 0 {
-                    run.prompts_to_skip -= 1;
-                    return None;
-                }
-                let run = self.pending.pop_front()?;
+                let run = match self.current.take() {
+                    Some(Current::Run(run)) => run,
+                    Some(Current::Other) => return None,
+                    None => match self.queue.front() {
+                        Some(Queued::Run(run)) if run.typed_idle || self.shell == Shell::Posix => {
+                            let Some(Queued::Run(run)) = self.queue.pop_front() else {
+                                unreachable!("just looked")
+                            };
+                            run
+                        }
+                        Some(Queued::Other) if self.shell == Shell::Posix => {
+                            self.queue.pop_front();
+                            return None;
+                        }
+                        _ => return None,
+                    },
+                };
                 Some(Finished {
                     marker: run.marker,
                     input_run_seq: run.seq,
@@ -457,6 +718,51 @@ impl RunTracker {
                 })
             }
         }
+    }
+
+    /// The shell started running `line`: which pending run that is.
+    fn start(&mut self, line: Option<&str>) -> Current {
+        let identity = line.map(line_identity).filter(|i| !i.is_empty());
+        let found = self.queue.iter().position(|q| match (q, &identity) {
+            (Queued::Run(p), Some(said)) => {
+                *said == p.identity || (p.multiline && said.starts_with(&p.identity))
+            }
+            // The shell did not say (bash with its history off): the
+            // earliest run.
+            (Queued::Run(_), None) => true,
+            (Queued::Other, _) => false,
+        });
+        // A run typed at an idle prompt with nothing ahead of it is the
+        // line the shell reads next, even when the shell reports another
+        // (bash's history skips lines matching `HISTIGNORE`, or starting
+        // with a space under `HISTCONTROL=ignorespace`).
+        let found = found.or_else(|| {
+            matches!(self.queue.front(), Some(Queued::Run(p)) if p.typed_idle).then_some(0)
+        });
+        match found {
+            Some(at) => {
+                let Some(Queued::Run(run)) = self.queue.drain(..=at).next_back() else {
+                    unreachable!("position found a run")
+                };
+                Current::Run(run)
+            }
+            None => Current::Other,
+        }
+    }
+
+    /// Markers of the runs the shell has not finished, oldest first.
+    pub fn pending(&self) -> Vec<String> {
+        let running = match &self.current {
+            Some(Current::Run(p)) => Some(p.marker.clone()),
+            _ => None,
+        };
+        running
+            .into_iter()
+            .chain(self.queue.iter().filter_map(|q| match q {
+                Queued::Run(p) => Some(p.marker.clone()),
+                Queued::Other => None,
+            }))
+            .collect()
     }
 
     /// The shell integrated with.
@@ -492,30 +798,41 @@ mod tests {
     #[case(&["tcsh"], None)]
     fn interactive_shells_are_integrated(#[case] command: &[&str], #[case] shell: Option<Shell>) {
         let dir = tempfile::tempdir().unwrap();
-        let got = launch(&strings(command), &|_| None, dir.path()).unwrap();
+        let got = launch(&strings(command), &|_| None, dir.path(), "K").unwrap();
         assert_eq!(got.map(|l| l.shell), shell);
     }
 
     #[test]
     fn bash_gets_an_rcfile_unless_it_would_not_read_one() {
         let dir = tempfile::tempdir().unwrap();
-        let l = launch(&strings(&["bash"]), &|_| None, dir.path())
+        let l = launch(&strings(&["bash"]), &|_| None, dir.path(), "K")
             .unwrap()
             .unwrap();
         assert_eq!(l.command[1], "--rcfile");
         assert!(std::fs::read_to_string(&l.command[2])
             .unwrap()
             .contains(". ~/.bashrc"));
-        assert!(l.env.iter().any(|(k, _)| k == "PROMPT_COMMAND"));
+        // The key is in files only the user can read, never in the
+        // environment.
+        assert!(l.env.iter().all(|(_, v)| !v.contains('K')), "{:?}", l.env);
+        let hooks = dir.path().join("bash.hooks");
+        assert!(std::fs::read_to_string(&hooks).unwrap().contains("k=K"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&hooks).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
         for no_rc in [
             &["bash", "--norc"][..],
             &["bash", "-l"],
             &["bash", "--rcfile", "x"],
         ] {
-            let l = launch(&strings(no_rc), &|_| None, dir.path())
+            let l = launch(&strings(no_rc), &|_| None, dir.path(), "K")
                 .unwrap()
                 .unwrap();
             assert_eq!(l.command, strings(no_rc), "{no_rc:?}");
+            assert!(l
+                .env
+                .iter()
+                .any(|(k, v)| k == "PROMPT_COMMAND" && v.contains("bash.hooks")));
         }
     }
 
@@ -529,89 +846,198 @@ mod tests {
             _ => None,
         };
         let get = |command: &[&str], key: &str| {
-            let l = launch(&strings(command), &env, dir.path())
+            let l = launch(&strings(command), &env, dir.path(), "K")
                 .unwrap()
                 .unwrap();
             l.env.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
         };
-        assert!(get(&["bash"], "PROMPT_COMMAND")
-            .unwrap()
-            .ends_with("; history -a"));
+        assert_eq!(
+            get(&["bash", "--norc"], "AGENT_TTY_USER_PROMPT_COMMAND").unwrap(),
+            "history -a"
+        );
         assert_eq!(get(&["zsh"], "AGENT_TTY_USER_ZDOTDIR").unwrap(), "/z");
         assert_eq!(get(&["sh"], "AGENT_TTY_USER_ENV").unwrap(), "/e");
     }
 
-    #[rstest]
-    #[case("133;C", Some(Mark::CommandStart))]
-    #[case("133;D;7", Some(Mark::CommandFinished(Some(7))))]
-    #[case("133;D", Some(Mark::CommandFinished(None)))]
-    #[case("133;A", None)]
-    #[case("0;title", None)]
-    fn marks_are_parsed(#[case] osc: &str, #[case] mark: Option<Mark>) {
+    fn mark(osc: &str) -> Option<Mark> {
         let params: Vec<&[u8]> = osc.split(';').map(str::as_bytes).collect();
-        assert_eq!(parse_mark(&params), mark);
+        parse_mark(&params)
+    }
+
+    #[rstest]
+    #[case("133;C;k=K;l=ls -l", Some(MarkKind::CommandStart(Some("ls -l".into()))), Some("K"))]
+    #[case("133;D;7;k=K", Some(MarkKind::CommandFinished(Some(7))), Some("K"))]
+    #[case("133;D;;k=K", Some(MarkKind::CommandFinished(None)), Some("K"))]
+    #[case("133;D;0", Some(MarkKind::CommandFinished(Some(0))), None)]
+    #[case("133;A", None, None)]
+    #[case("0;title", None, None)]
+    fn marks_are_parsed(
+        #[case] osc: &str,
+        #[case] kind: Option<MarkKind>,
+        #[case] key: Option<&str>,
+    ) {
+        let got = mark(osc);
+        assert_eq!(got.as_ref().map(|m| m.kind.clone()), kind);
+        assert_eq!(got.and_then(|m| m.key), key.map(str::to_owned));
+    }
+
+    #[test]
+    fn genuine_marks_are_removed_from_logged_output_and_forged_ones_kept() {
+        let text = "a\x1b]133;D;0;k=KEY\x07b\x1b]133;D;0\x07c\x1b]133;C;k=KEY;l=x\x1b\\d";
+        assert_eq!(strip_marks(text, "KEY"), "ab\x1b]133;D;0\x07cd");
+        assert_eq!(strip_marks("plain", "KEY"), "plain");
+    }
+
+    #[rstest]
+    #[case("  ls -l  ", "ls -l")]
+    #[case("for i in 1 2; do\n echo $i\ndone", "for i in 1 2")]
+    #[case("echo ?é", "echo")]
+    #[case(&"x".repeat(50), &"x".repeat(32))]
+    fn lines_are_identified_by_their_start(#[case] line: &str, #[case] identity: &str) {
+        assert_eq!(line_identity(line), identity);
+    }
+
+    const K: &str = "K";
+
+    fn start(line: &str) -> Mark {
+        Mark {
+            kind: MarkKind::CommandStart(Some(line.into())),
+            key: Some(K.into()),
+        }
+    }
+
+    fn end(status: i32) -> Mark {
+        Mark {
+            kind: MarkKind::CommandFinished(Some(status)),
+            key: Some(K.into()),
+        }
     }
 
     fn finished(t: &mut RunTracker, mark: Mark) -> Option<(String, Option<i32>)> {
         t.mark(mark).map(|f| (f.marker, f.exit_code))
     }
 
-    #[test]
-    fn a_run_at_the_prompt_finishes_at_the_next_prompt_after_it_started() {
-        let mut t = RunTracker::new(Shell::Bash);
+    fn done(marker: &str, status: i32) -> Option<(String, Option<i32>)> {
+        Some((marker.into(), Some(status)))
+    }
+
+    fn ready(shell: Shell) -> RunTracker {
+        let mut t = RunTracker::new(shell, K.into());
         assert!(!t.confirmed());
-        assert_eq!(finished(&mut t, Mark::CommandFinished(Some(0))), None);
+        assert_eq!(finished(&mut t, end(0)), None);
         assert!(t.confirmed());
-        t.run_typed("m1".into(), 4);
-        assert_eq!(finished(&mut t, Mark::CommandStart), None);
-        assert_eq!(
-            finished(&mut t, Mark::CommandFinished(Some(7))),
-            Some(("m1".into(), Some(7)))
-        );
+        t
+    }
+
+    #[test]
+    fn a_run_finishes_at_the_prompt_after_its_own_line_started() {
+        let mut t = ready(Shell::Bash);
+        t.run_typed("m1".into(), 4, "sh -c 'exit 7'", false);
+        assert_eq!(finished(&mut t, start("sh -c 'exit 7'")), None);
+        assert_eq!(finished(&mut t, end(7)), done("m1", 7));
         // A comment-only line: no C, the prompt finishes it.
-        t.run_typed("m2".into(), 6);
-        assert_eq!(
-            finished(&mut t, Mark::CommandFinished(Some(7))),
-            Some(("m2".into(), Some(7)))
-        );
+        t.run_typed("m2".into(), 6, "# note", false);
+        assert_eq!(finished(&mut t, end(0)), done("m2", 0));
     }
 
     #[test]
-    fn a_run_typed_while_the_shell_is_busy_skips_the_busy_commands_prompt() {
-        for shell in [Shell::Bash, Shell::Posix] {
-            let mut t = RunTracker::new(shell);
-            t.mark(Mark::CommandFinished(None));
-            t.line_typed(); // `type 'sleep 5' + Enter`
+    fn marks_without_the_key_are_ignored() {
+        let mut t = ready(Shell::Bash);
+        t.run_typed("m".into(), 1, "cat forged", false);
+        t.mark(start("cat forged"));
+        let forged = |key: Option<&str>| Mark {
+            kind: MarkKind::CommandFinished(Some(0)),
+            key: key.map(str::to_owned),
+        };
+        assert_eq!(finished(&mut t, forged(None)), None);
+        assert_eq!(finished(&mut t, forged(Some("guess"))), None);
+        assert_eq!(finished(&mut t, end(7)), done("m", 7));
+    }
+
+    /// The fault of the first design: a run typed after one that timed out
+    /// must complete at its own prompt, not one later (or never).
+    #[rstest]
+    #[case(Shell::Bash)]
+    #[case(Shell::Posix)]
+    fn a_timed_out_run_never_takes_a_later_runs_completion(#[case] shell: Shell) {
+        let mut t = ready(shell);
+        let c = |t: &mut RunTracker, line: &str| {
             if shell.marks_command_start() {
-                t.mark(Mark::CommandStart);
+                t.mark(start(line));
             }
-            t.run_typed("m".into(), 9);
-            assert_eq!(finished(&mut t, Mark::CommandFinished(Some(0))), None);
-            if shell.marks_command_start() {
-                t.mark(Mark::CommandStart);
-            }
-            assert_eq!(
-                finished(&mut t, Mark::CommandFinished(Some(3))),
-                Some(("m".into(), Some(3))),
-                "{shell:?}"
-            );
+        };
+        t.run_typed("slow".into(), 1, "sleep 3", false);
+        c(&mut t, "sleep 3");
+        // `slow` timed out; two more runs are typed while it still runs.
+        t.run_typed("after".into(), 3, "echo after", true);
+        t.run_typed("later".into(), 5, "false", true);
+        assert_eq!(finished(&mut t, end(0)), done("slow", 0));
+        c(&mut t, "echo after");
+        assert_eq!(finished(&mut t, end(0)), done("after", 0));
+        c(&mut t, "false");
+        assert_eq!(finished(&mut t, end(1)), done("later", 1));
+        assert!(t.pending().is_empty());
+    }
+
+    #[rstest]
+    #[case(Shell::Bash)]
+    #[case(Shell::Posix)]
+    fn a_run_typed_behind_someone_elses_command_waits_for_that_commands_prompt(
+        #[case] shell: Shell,
+    ) {
+        let mut t = ready(shell);
+        // `run --no-wait 'sleep 2'` or `type 'sleep 2\r'`.
+        t.line_typed(true);
+        if shell.marks_command_start() {
+            t.mark(start("sleep 2"));
         }
+        t.run_typed("m".into(), 9, "echo x", true);
+        assert_eq!(finished(&mut t, end(0)), None);
+        if shell.marks_command_start() {
+            t.mark(start("echo x"));
+        }
+        assert_eq!(finished(&mut t, end(3)), done("m", 3));
     }
 
     #[test]
-    fn a_busy_commands_start_does_not_count_as_the_runs() {
-        let mut t = RunTracker::new(Shell::Bash);
-        t.mark(Mark::CommandFinished(None));
-        t.line_typed();
-        t.run_typed("m".into(), 1);
-        // The busy command started after the run was typed (it was typed
-        // first, the shell just had not read it yet).
-        t.mark(Mark::CommandStart);
-        assert_eq!(finished(&mut t, Mark::CommandFinished(Some(1))), None);
-        t.mark(Mark::CommandStart);
-        assert_eq!(
-            finished(&mut t, Mark::CommandFinished(Some(0))),
-            Some(("m".into(), Some(0)))
-        );
+    fn a_run_whose_line_a_program_read_is_skipped_for_the_next_one() {
+        let mut t = ready(Shell::Zsh);
+        t.run_typed("swallowed".into(), 1, "print(6*7)", true);
+        t.run_typed("next".into(), 2, "echo next", true);
+        // The REPL read the first line and exited; the shell reads the next.
+        t.mark(end(0));
+        assert_eq!(t.pending(), ["swallowed", "next"]);
+        t.mark(start("echo next"));
+        assert_eq!(t.pending(), ["next"]);
+        assert_eq!(finished(&mut t, end(0)), done("next", 0));
+    }
+
+    #[test]
+    fn someone_elses_line_finishes_no_run() {
+        let mut t = ready(Shell::Fish);
+        // `type 'echo theirs\r'`, then a run typed while it is read.
+        t.line_typed(true);
+        t.run_typed("m".into(), 1, "echo mine", false);
+        t.mark(start("echo theirs"));
+        assert_eq!(finished(&mut t, end(0)), None);
+        t.mark(start("echo mine"));
+        assert_eq!(finished(&mut t, end(0)), done("m", 0));
+    }
+
+    #[test]
+    fn a_run_at_an_idle_prompt_is_the_line_read_whatever_history_says() {
+        let mut t = ready(Shell::Bash);
+        t.run_typed("m".into(), 1, "ls", false);
+        // HISTIGNORE=ls: bash's history still shows the line before.
+        t.mark(start("echo earlier"));
+        assert_eq!(finished(&mut t, end(0)), done("m", 0));
+    }
+
+    #[test]
+    fn bash_joins_multi_line_commands_in_its_history() {
+        let mut t = ready(Shell::Bash);
+        t.run_typed("m".into(), 1, "for i in 1 2; do\n echo $i\ndone", false);
+        t.mark(start("\t for i in 1 2? do  echo $i? done"));
+        assert_eq!(finished(&mut t, end(0)), done("m", 0));
     }
 }

@@ -222,7 +222,8 @@ impl Table {
 }
 
 /// How a Session's status reads to a person, the one wording `list` and the
-/// dashboard share: `running`, `exited (0)`, `exited (SIGKILL)`,
+/// dashboard share: `running`, `exited (0)`, `killed (SIGKILL)` (a signal
+/// ended it, whatever `exitCode` says),
 /// `running (foreign)` for a Session whose host is on another machine.
 ///
 /// The parts are the manifest's (or `sessions.list`'s) own fields, so a
@@ -236,9 +237,21 @@ pub fn status_wording(
     if foreign {
         return format!("{status} (foreign)");
     }
+    // A signal wins: a Session a signal ended is recorded with `exitCode`
+    // 0 (0.5's manifest), which must never read as a clean exit.
     match (exit_code, exit_signal) {
-        (Some(code), _) => format!("{status} ({code})"),
-        (None, Some(signal)) => format!("{status} ({signal})"),
+        (_, Some(signal)) => {
+            let name = signal
+                .parse::<i32>()
+                .map(crate::signals::name_of)
+                .unwrap_or_else(|_| signal.to_owned());
+            if status == "exited" {
+                format!("killed ({name})")
+            } else {
+                format!("{status} ({name})")
+            }
+        }
+        (Some(code), None) => format!("{status} ({code})"),
         (None, None) => status.to_owned(),
     }
 }
@@ -384,7 +397,9 @@ mod tests {
     #[rstest]
     #[case("running", None, None, false, "running")]
     #[case("exited", Some(0), None, false, "exited (0)")]
-    #[case("exited", None, Some("SIGKILL"), false, "exited (SIGKILL)")]
+    #[case("exited", None, Some("SIGKILL"), false, "killed (SIGKILL)")]
+    #[case("exited", Some(0), Some("9"), false, "killed (SIGKILL)")]
+    #[case("destroyed", Some(0), Some("1"), false, "destroyed (SIGHUP)")]
     #[case("running", None, None, true, "running (foreign)")]
     fn statuses_read_the_same_everywhere(
         #[case] status: &str,

@@ -62,7 +62,7 @@ impl SessionRow {
     }
 
     /// The status as the CLI's `list` words it (`running`, `exited (0)`,
-    /// `exited (SIGKILL)`): one wording across the CLI and the dashboard.
+    /// `killed (SIGKILL)`): one wording across the CLI and the dashboard.
     pub fn status_text(&self) -> String {
         agent_tty_core::text::status_wording(
             &self.status,
@@ -108,7 +108,8 @@ mod tests {
         let rows = parse_listing(json!({"sessions": [
             {"sessionId": "01A", "status": "running", "command": ["sh"], "createdAt": "x", "pid": 5},
             {"sessionId": "01B", "status": "exited", "command": ["true"], "createdAt": "x", "exitCode": 0},
-            {"sessionId": "01C", "status": "failed", "command": ["x"], "createdAt": "x", "failureOrigin": "host-death"}
+            {"sessionId": "01C", "status": "failed", "command": ["x"], "createdAt": "x", "failureOrigin": "host-death"},
+            {"sessionId": "01D", "status": "exited", "command": ["sleep"], "createdAt": "x", "exitCode": 0, "exitSignal": "9"}
         ]}))
         .unwrap();
         let badges: Vec<_> = rows.iter().map(SessionRow::end_badge).collect();
@@ -117,7 +118,9 @@ mod tests {
             [
                 None,
                 Some("exited (0)".into()),
-                Some("failed · host-death".into())
+                Some("failed · host-death".into()),
+                // A signal's end never reads as a clean exit.
+                Some("killed (SIGKILL)".into())
             ]
         );
     }

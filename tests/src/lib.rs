@@ -7,6 +7,7 @@
 //! `XDG_DATA_HOME`, and `XDG_RUNTIME_DIR` (Session sockets). Nothing touches
 //! the real `~/.agent-tty` or `~/.local/state`.
 
+pub mod event_log_schema05;
 pub mod pty;
 pub mod rpc_schema05;
 

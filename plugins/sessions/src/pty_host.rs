@@ -26,6 +26,7 @@
 //! contiguous and an input event always precedes the output it causes.
 
 mod connections;
+mod foreground;
 pub(crate) mod guard;
 mod idle;
 mod input_writer;
@@ -34,6 +35,7 @@ mod output;
 pub(crate) mod pty;
 pub(crate) mod readiness;
 mod replies;
+mod runs;
 mod server;
 
 use crate::lookup::home_of;
@@ -49,7 +51,6 @@ use agent_tty_plugin_api::{
 use nix::sys::signal::Signal;
 use readiness::ReadySignal;
 use serde_json::json;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -120,9 +121,8 @@ pub(crate) struct Shared {
 /// Everything that must change together with the Event Log.
 pub(crate) struct LogState {
     writer: EventLogWriter,
-    /// `run` markers not yet seen in the output, with their `input_run` seq
-    /// (the typed-marker fallback).
-    pending_runs: HashMap<String, u64>,
+    /// Waited `run`s not finished yet.
+    runs: runs::Runs,
     /// The screen as the program sees it, fed the same output as the Event
     /// Log, for answering terminal questions.
     screen: ScreenReplay,
@@ -175,7 +175,7 @@ impl SessionHost {
         }
         let (master, slave) = pty::open(manifest.cols, manifest.rows)
             .map_err(|e| host_error(format!("could not open a PTY: {e}")))?;
-        let launch = integration(&manifest);
+        let launch = integration(home, id, &manifest);
         let child =
             pty::spawn(slave, &manifest, launch.as_ref()).map_err(|e| spawn_error(&manifest, e))?;
         let rest = Self::serve_setup(home, id, &session_dir, master, &child, &manifest, launch)
@@ -257,9 +257,9 @@ impl SessionHost {
             queue: input_writer::InputQueue::default(),
             log: Mutex::new(LogState {
                 writer,
-                pending_runs: HashMap::new(),
+                runs: runs::Runs::default(),
                 screen: ScreenReplay::live(manifest.cols, manifest.rows),
-                tracker: launch.map(|l| RunTracker::new(l.shell)),
+                tracker: launch.map(|l| RunTracker::new(l.shell, l.key)),
                 child_exited: false,
                 exit_status: None,
             }),
@@ -337,6 +337,11 @@ impl SessionHost {
             let timeout = self.idle_timeout_ms;
             std::thread::spawn(move || idle::watch(&shared, timeout, stop))
         };
+        let run_watch = {
+            let shared = Arc::clone(&self.shared);
+            let stop = stop.watcher();
+            std::thread::spawn(move || runs::watch(&shared, stop))
+        };
         let status = loop {
             match self.child.wait() {
                 Ok(status) => break Some(status),
@@ -359,6 +364,7 @@ impl SessionHost {
         let _ = pump.join();
         let _ = server.join();
         let _ = idle.join();
+        let _ = run_watch.join();
         if let Some(legacy) = legacy {
             let _ = legacy.join();
         }
@@ -371,6 +377,9 @@ impl SessionHost {
             .record_exit(exit_code, exit_signal.clone());
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
+        if let Some(dir) = integration_dir_beside(&self.socket) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Some(path) = &legacy_socket {
             legacy_rpc::remove(path);
         }
@@ -385,10 +394,11 @@ impl SessionHost {
 }
 
 /// Shell integration for the Session's command, when it is an interactive
-/// shell we know. The scripts live in the (private) socket directory; if
-/// they cannot be written, `run` falls back to its typed marker.
-fn integration(manifest: &Manifest) -> Option<Launch> {
-    let dir = control::socket_dir().ok()?.join("shell-integration");
+/// shell we know. The scripts, which hold the Session's key, live in a
+/// directory of its own in the (private) socket directory; if they cannot
+/// be written, `run` treats the shell as one without integration.
+fn integration(home: &Path, id: &str, manifest: &Manifest) -> Option<Launch> {
+    let dir = integration_dir(home, id)?;
     let env = |name: &str| {
         manifest
             .env
@@ -396,9 +406,21 @@ fn integration(manifest: &Manifest) -> Option<Launch> {
             .and_then(|e| e.get(name).cloned())
             .or_else(|| std::env::var(name).ok())
     };
-    shell_integration::launch(&manifest.command, &env, &dir)
+    let key = agent_tty_core::run_marker::random_hex(16);
+    shell_integration::launch(&manifest.command, &env, &dir, &key)
         .ok()
         .flatten()
+}
+
+/// `<socket dir>/shell-integration/<socket name>`: the Session's hook
+/// scripts.
+fn integration_dir(home: &Path, id: &str) -> Option<PathBuf> {
+    integration_dir_beside(&control::socket_path(home, id).ok()?)
+}
+
+fn integration_dir_beside(socket: &Path) -> Option<PathBuf> {
+    let name = socket.file_stem()?.to_owned();
+    Some(socket.parent()?.join("shell-integration").join(name))
 }
 
 /// The agent-tty 0.5 listener and who it answers for, when there is one.

@@ -741,9 +741,11 @@ fn the_control_socket_logs_input_and_control_before_answering() {
         EventBody::RunComplete {
             marker: "atmE2E1".into(),
             input_run_seq: Some(run),
-            exit_code: Some(0),
+            exit_code: None,
         }
     );
+    // The exit status is kept beside the log, not in it (0.5's schema).
+    assert_eq!(agent_tty_core::run_exits::lookup(&dir, "atmE2E1"), Some(0));
     let output: String = read_all(&log)
         .unwrap()
         .into_iter()

@@ -170,6 +170,7 @@ fn run_reports_exit_status_and_completes_background_and_commented_commands() {
                 "completed",
                 "durationMs",
                 "exitCode",
+                "exitSignal",
                 "marker",
                 "seq",
                 "timedOut"
@@ -207,16 +208,18 @@ fn run_types_nothing_but_the_command() {
     );
 }
 
-/// A person types `command` and Enter, and waits for the prompt.
-fn person_runs(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
+/// A person types `command` and Enter, and waits for the prompt (`prompt`,
+/// printed after the command's line has ended).
+fn person_runs(sandbox: &Sandbox, home: &Path, id: &str, command: &str, prompt: &str) {
     let typed = sandbox
         .run_in(home, &["type", id, &format!("{command}\r")])
         .expect_code(0)
         .result();
     let seq = typed["seq"].as_u64().unwrap();
     eventually(PATIENCE, || {
-        output_after(home, id, seq)
-            .contains("\x1b]133;D;")
+        let out = output_after(home, id, seq);
+        out.find("\r\n")
+            .is_some_and(|end| out[end..].ends_with(prompt))
             .then_some(())
     })
     .expect("the prompt comes back");
@@ -228,6 +231,7 @@ fn commands_of_every_length_leave_what_a_person_typing_them_would() {
     let home = sandbox.home("h");
     let by_run = bash(&sandbox, &home);
     let by_person = bash(&sandbox, &home);
+    let prompt = format!("{} ", transcript(&sandbox, &home, &by_person).trim_end());
     for n in 1..=200usize {
         let command = match n {
             1 => ":".to_owned(),
@@ -236,7 +240,7 @@ fn commands_of_every_length_leave_what_a_person_typing_them_would() {
         };
         let done = run(&sandbox, &home, &by_run, &command);
         assert_eq!(done["completed"], true, "length {n}");
-        person_runs(&sandbox, &home, &by_person, &command);
+        person_runs(&sandbox, &home, &by_person, &command, &prompt);
     }
     let (ran, typed) = (
         transcript(&sandbox, &home, &by_run),
@@ -303,14 +307,15 @@ fn signal_reaches_the_foreground_job_not_the_shell() {
 }
 
 #[test]
-fn a_shell_without_integration_still_completes_through_the_typed_marker() {
+fn a_shell_without_integration_still_completes_through_the_completion_line() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     // Started through `env`, the shell is not recognised: no integration.
     let id = create(&sandbox, &home, &["env", "bash", "--norc", "--noprofile"]);
     let done = run(&sandbox, &home, &id, "echo fallback-$((1+1))");
     assert_eq!(done["completed"], true);
-    assert_eq!(done["exitCode"], Value::Null);
+    // The completion line typed after the command carries its status.
+    assert_eq!(done["exitCode"], 0);
     let text = transcript(&sandbox, &home, &id);
     assert!(text.contains("fallback-2"), "{text}");
     assert!(!text.contains("7770"), "{text}");

@@ -1,15 +1,21 @@
 //! `run <id> <command> [--no-wait] [--timeout MS]`.
 //!
-//! The host types the command and logs `run_complete` when it has finished:
-//! through the shell's integration marks when the Session's shell has them
-//! (then the event also carries the exit status), else through the typed
-//! marker `{command}; printf '\033]7770;%s\007' MARKER`. `run` follows the
-//! Event Log from where it stood just before sending, so it reads only what
-//! the request caused and never the whole log.
+//! The host types exactly the command and a newline, and logs `run_complete`
+//! when it has finished (how it knows depends on what reads the line: the
+//! integrated shell's marks, a completion line typed after the command for
+//! another shell, or the program waiting for input again; see the host's
+//! `runs` module and docs/adr/0012-run-completion.md). The exit status, when
+//! the shell reported one, is kept beside the Event Log
+//! ([`run_exits`](agent_tty_core::run_exits)). `run` follows the Event Log
+//! from where it stood just before sending, so it reads only what the
+//! request caused and never the whole log.
 //!
-//! Results are 0.5's (contract §3.7) plus `exitCode`: no-wait
-//! `{accepted, seq}`; waited `{accepted, completed, timedOut, seq,
-//! durationMs, marker, exitCode}`. A timeout leaves the command running and
+//! Results are 0.5's (contract §3.7) plus `exitCode` and `exitSignal`:
+//! no-wait `{accepted, seq}`; waited `{accepted, completed, timedOut, seq,
+//! durationMs, marker, exitCode, exitSignal}`. A shell reports a command a
+//! signal ended as 128 + the signal's number; `exitSignal` is then that
+//! number as a decimal string, as the manifest records a Session's signal
+//! (`"9"`), else null. A timeout leaves the command running and
 //! is not an error (exit 0, `timedOut: true`); neither is a Session that
 //! ended mid-run (`completed` and `timedOut` both false). A host that
 //! records it cannot write its Event Log is `STORAGE_WRITE_ERROR` as soon as
@@ -21,7 +27,7 @@ use super::target::Target;
 use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
-use agent_tty_core::run_marker;
+use agent_tty_core::{run_exits, run_marker};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Value};
@@ -34,7 +40,7 @@ pub(super) fn command() -> Command {
         "Type a command into a Session's shell and wait until it finishes",
     )
     .arg(super::session_id_arg())
-    .arg(ArgSpec::positional("command", "The command line"))
+    .arg(ArgSpec::positional("command", "The command line (or --file)").required(false))
     .arg(super::file_arg())
     .arg(ArgSpec::flag("no-wait", "Return once the command is typed"))
     .arg(ArgSpec::option(
@@ -79,6 +85,7 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "durationMs": ms,
         "marker": run.marker,
         "exitCode": run.exit_code,
+        "exitSignal": signal_of(run.exit_code),
     });
     let mut human = match run.end {
         RunEnd::Completed => format!("Command completed (seq={seq}, {ms}ms)."),
@@ -91,6 +98,15 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         human = printed.human(&human);
     }
     Ok(CommandOutput::new(result, human))
+}
+
+/// The signal a shell's exit status says ended the command (128 + N, for
+/// the signals a shell reports so), as the manifest spells a signal: its
+/// number in decimal.
+pub(super) fn signal_of(exit_code: Option<i32>) -> Option<String> {
+    exit_code
+        .filter(|c| (129..=128 + 64).contains(c))
+        .map(|c| (c - 128).to_string())
 }
 
 /// `--timeout MS` as 0.5 reads it: a positive whole number of milliseconds
@@ -173,7 +189,12 @@ pub(super) fn run_in_session(
     }
 
     let follower = EventLogFollower::starting_at(&log, offset);
-    let (end, exit_code) = follow_run(target, follower, &marker, limit, started)?;
+    let (end, logged) = follow_run(target, follower, &marker, limit, started)?;
+    // Event Logs of earlier versions carried the status in `run_complete`.
+    let exit_code = match end {
+        RunEnd::Completed => logged.or_else(|| run_exits::lookup(&target.dir, &marker)),
+        _ => None,
+    };
     Ok(outcome(end, exit_code))
 }
 
@@ -261,19 +282,17 @@ fn run_on_legacy_host(
     })
 }
 
-/// The command as it will be typed before the marker suffix (`; printf …`).
-/// A trailing `;` is dropped because `;;` would be a syntax error (and `ls;`
-/// means `ls`); an empty command has nothing to wait for.
+/// The command as it will be typed: exactly as given (the host adds the
+/// newline). Only a command with nothing to run is refused.
 pub(super) fn shell_command(given: &str) -> Result<String, PluginError> {
-    let command = given.trim_end().trim_end_matches(';').trim_end();
-    if command.trim().is_empty() {
+    if given.trim().is_empty() {
         return Err(PluginError::new(
             ErrorCode::InvalidInput,
             "run needs a command, e.g. agent-tty run <id> 'ls -l'; to press Enter alone use \
              agent-tty send-keys <id> Enter",
         ));
     }
-    Ok(command.to_owned())
+    Ok(given.to_owned())
 }
 
 #[cfg(test)]
@@ -283,15 +302,27 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case("ls", "ls")]
-    #[case("ls -l ;  ", "ls -l")]
-    #[case("echo a; echo b;", "echo a; echo b")]
-    #[case(
-        "for i in 1 2; do\n  echo $i\ndone",
-        "for i in 1 2; do\n  echo $i\ndone"
-    )]
-    fn commands_are_typed_without_a_trailing_separator(#[case] given: &str, #[case] typed: &str) {
-        assert_eq!(shell_command(given).unwrap(), typed);
+    #[case("ls")]
+    #[case("find . -exec echo {} \\;")]
+    #[case("echo a; echo b;")]
+    #[case("echo hash # comment")]
+    #[case("for i in 1 2; do\n  echo $i\ndone")]
+    fn commands_are_typed_as_given(#[case] given: &str) {
+        assert_eq!(shell_command(given).unwrap(), given);
+    }
+
+    #[rstest]
+    #[case(Some(137), Some("9"))]
+    #[case(Some(130), Some("2"))]
+    #[case(Some(7), None)]
+    #[case(Some(128), None)]
+    #[case(Some(255), None)]
+    #[case(None, None)]
+    fn a_status_above_128_names_the_signal(
+        #[case] code: Option<i32>,
+        #[case] signal: Option<&str>,
+    ) {
+        assert_eq!(signal_of(code).as_deref(), signal);
     }
 
     #[rstest]
@@ -385,14 +416,37 @@ mod tests {
     #[test]
     fn a_run_completes_on_its_own_marker_only() {
         let (_tmp, target, mut log) = session("running");
-        for (marker, code) in [("someone-else", 1), (MARKER, 7)] {
+        for marker in ["someone-else", MARKER] {
             log.append(EventBody::RunComplete {
                 marker: marker.into(),
                 input_run_seq: Some(0),
-                exit_code: Some(code),
+                exit_code: Some(3),
             })
             .unwrap();
         }
+        // The status is never written into the log (0.5's schema)...
+        let text = std::fs::read_to_string(target.event_log()).unwrap();
+        assert!(!text.contains("exitCode\":3"), "{text}");
+        assert_eq!(
+            follow_from_start(target).unwrap(),
+            (RunEnd::Completed, None)
+        );
+    }
+
+    #[test]
+    fn the_status_in_an_earlier_versions_run_complete_is_still_read() {
+        let (_tmp, target, _log) = session("running");
+        let old = format!(
+            "{{\"seq\":1,\"ts\":\"2026-11-24T03:50:03.000Z\",\"type\":\"run_complete\",\
+             \"payload\":{{\"marker\":\"{MARKER}\",\"inputRunSeq\":0,\"exitCode\":7}}}}\n"
+        );
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(target.event_log())
+            .unwrap()
+            .write_all(old.as_bytes())
+            .unwrap();
         assert_eq!(
             follow_from_start(target).unwrap(),
             (RunEnd::Completed, Some(7))
@@ -420,7 +474,7 @@ mod tests {
     #[rstest]
     #[case("")]
     #[case("   ")]
-    #[case(" ; ")]
+    #[case(" \n ")]
     fn an_empty_command_is_invalid_input(#[case] given: &str) {
         assert_eq!(
             shell_command(given).unwrap_err().code,

@@ -595,7 +595,12 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     match &condition {
         // Legacy `--exit` on an ended Session answers from its manifest.
         Condition::Exit if ended_at_start => {
-            return Ok(legacy_result(false, target.manifest.exit_code, false))
+            let m = &target.manifest;
+            return Ok(legacy_result(
+                false,
+                Some((m.exit_code, m.exit_signal.clone())),
+                false,
+            ));
         }
         Condition::Idle(_) => target.require_running()?,
         _ => {}
@@ -618,13 +623,14 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             Ok(render_result(&waiter, matched, found, offline))
         }
         WaitEnd::Matched(_) => {
-            let code = waiter
-                .replay()
-                .exit()
-                .and_then(|e| e.exit_code)
-                .or_else(|| read_manifest(&target.dir).ok().and_then(|m| m.exit_code));
+            let ended = match waiter.replay().exit() {
+                Some(e) => Some((e.exit_code, e.exit_signal.clone())),
+                None => read_manifest(&target.dir)
+                    .ok()
+                    .map(|m| (m.exit_code, m.exit_signal)),
+            };
             let exit = matches!(waiter.condition, Condition::Exit);
-            Ok(legacy_result(false, code.filter(|_| exit), exit))
+            Ok(legacy_result(false, ended.filter(|_| exit), exit))
         }
         WaitEnd::Unreachable => Err(never_matches(&target.id, &waiter)),
         WaitEnd::TimedOut => {
@@ -690,17 +696,35 @@ pub(crate) fn follow(
     })
 }
 
-/// `{timedOut, exitCode?}` and 0.5's lines.
-fn legacy_result(timed_out: bool, exit_code: Option<i32>, exited: bool) -> CommandOutput {
+/// `{timedOut, exitCode?, exitSignal?}` and 0.5's lines. `ended` is how the
+/// command ended (`exitCode`, `exitSignal` as the manifest records them);
+/// `exitSignal` is added only when a signal ended it, so a normal exit
+/// reads exactly as in 0.5, and a killed one never reads as a clean exit.
+fn legacy_result(
+    timed_out: bool,
+    ended: Option<(Option<i32>, Option<String>)>,
+    exited: bool,
+) -> CommandOutput {
     let mut result = json!({ "timedOut": timed_out });
+    let (exit_code, exit_signal) = ended.unwrap_or_default();
     if let Some(code) = exit_code {
         result["exitCode"] = json!(code);
     }
-    let human = match (timed_out, exit_code) {
-        (true, _) => "Wait timed out.".to_owned(),
-        (false, Some(code)) => format!("Process exited with code {code}."),
-        (false, None) if exited => "Process exited.".to_owned(),
-        (false, None) => "Wait condition met.".to_owned(),
+    if let Some(signal) = &exit_signal {
+        result["exitSignal"] = json!(signal);
+    }
+    let human = match (timed_out, exit_code, &exit_signal) {
+        (true, _, _) => "Wait timed out.".to_owned(),
+        (false, _, Some(signal)) => format!(
+            "Process was killed by {}.",
+            signal
+                .parse::<i32>()
+                .map(agent_tty_core::signals::name_of)
+                .unwrap_or_else(|_| signal.clone())
+        ),
+        (false, Some(code), None) => format!("Process exited with code {code}."),
+        (false, None, None) if exited => "Process exited.".to_owned(),
+        (false, None, None) => "Wait condition met.".to_owned(),
     };
     CommandOutput::new(result, human)
 }

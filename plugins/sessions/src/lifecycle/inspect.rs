@@ -186,6 +186,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             "collectable": m.status.is_collectable(),
             "hostAlive": host_alive,
             "foreign": verdict.is_foreign(),
+            "pendingRuns": if m.status.is_active() { pending_runs(&log) } else { Vec::new() },
         }),
     );
     // Ours: who has taken the Session over (`attach`), or null.
@@ -201,6 +202,29 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     output.warnings = warnings;
     output.warnings.extend(skipped);
     Ok(output.with_warnings_in_result())
+}
+
+/// The waited `run`s the Event Log shows typed and not completed, oldest
+/// first: `{marker, seq, command}`. A run that timed out stays pending
+/// until its command finishes (it then completes late).
+fn pending_runs(log: &Path) -> Vec<Value> {
+    let mut pending: Vec<(String, u64, String)> = Vec::new();
+    let mut follower = event_log::EventLogFollower::new(log);
+    let _ = follower.read_new(|event| match event.body {
+        event_log::EventBody::InputRun {
+            command,
+            marker: Some(marker),
+            no_wait: false,
+        } => pending.push((marker, event.seq, command)),
+        event_log::EventBody::RunComplete { marker, .. } => {
+            pending.retain(|(m, _, _)| *m != marker);
+        }
+        _ => {}
+    });
+    pending
+        .into_iter()
+        .map(|(marker, seq, command)| json!({ "marker": marker, "seq": seq, "command": command }))
+        .collect()
 }
 
 /// Running: now − createdAt; otherwise updatedAt − createdAt; never < 0.
@@ -379,6 +403,19 @@ fn human(r: &Value, m: &Manifest) -> String {
         dash(m.exit_code.map(|c| c.to_string()))
     ));
     lines.push(format!("Exit Signal: {}", dash(m.exit_signal.clone())));
+    if let Some(runs) = r["derived"]["pendingRuns"]
+        .as_array()
+        .filter(|r| !r.is_empty())
+    {
+        lines.push(format!("Pending Runs: {}", runs.len()));
+        for run in runs {
+            lines.push(format!(
+                "  seq {}: {}",
+                run["seq"],
+                escape(run["command"].as_str().unwrap_or_default())
+            ));
+        }
+    }
     if !matches!(m.status, Status::Running | Status::Exiting) {
         lines.push(format!(
             "Termination: {}",

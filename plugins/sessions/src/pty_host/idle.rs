@@ -60,6 +60,12 @@ impl Activity {
         self.last_ms.fetch_max(now, Ordering::Relaxed);
     }
 
+    /// Whether the terminal produced output after `since`.
+    pub fn output_after(&self, since: Instant) -> bool {
+        let since_ms = since.saturating_duration_since(self.epoch).as_millis() as u64;
+        self.last_output_ms.load(Ordering::Relaxed) >= since_ms
+    }
+
     /// How long since the last output, counting from `since` at the latest.
     pub fn output_quiet_since(&self, since: Instant) -> Duration {
         let since_ms = since.saturating_duration_since(self.epoch).as_millis() as u64;

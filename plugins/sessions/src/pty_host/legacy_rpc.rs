@@ -407,7 +407,7 @@ fn run(
     let (completed, timed_out) = loop {
         {
             let log = shared.log();
-            if !log.pending_runs.contains_key(&marker) {
+            if !log.runs.is_pending(&marker) {
                 break (true, false);
             }
             if log.child_exited {

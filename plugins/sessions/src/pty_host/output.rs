@@ -5,20 +5,22 @@
 //! read is carried into the next ([`Utf8Carry`]); bytes that are not UTF-8 at
 //! all become U+FFFD.
 //!
-//! The text then goes through the [`Responder`]: the live screen is fed the
+//! The text first loses the echo of `run`'s completion lines and their
+//! sequences ([`CompletionEcho`](agent_tty_core::run_marker::CompletionEcho),
+//! which may hold back a cut-off piece until the next read or a short
+//! quiet), then goes through the [`Responder`]: the live screen is fed the
 //! output up to each terminal question, the answer is queued for the
 //! program (never logged), and shell integration marks go to the Session's
-//! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The raw
-//! bytes also go through a
-//! [`MarkerScanner`](agent_tty_core::run_marker::MarkerScanner) for `run`'s
-//! typed-marker fallback. A finished `run` gets its `run_complete` right
-//! after the output that carried its mark.
+//! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The marks
+//! carrying the Session's key are removed from what is logged. A finished
+//! `run` gets its `run_complete` right after the output that carried its
+//! mark.
 
 use super::replies::{Responder, Step};
+use super::runs;
 use super::Shared;
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::run_marker::MarkerScanner;
-use agent_tty_core::shell_integration::Finished;
+use agent_tty_core::shell_integration::strip_marks;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -31,6 +33,9 @@ use std::time::{Duration, Instant};
 const DRAIN_QUIET: Duration = Duration::from_millis(50);
 /// ...or at the latest after this long.
 const DRAIN_LIMIT: Duration = Duration::from_millis(500);
+/// Output held back because it may be the start of a completion line's
+/// echo is shown after this long without more output.
+const HOLD_LIMIT: Duration = Duration::from_millis(30);
 
 /// A one-shot, many-listener "stop now" (a self-pipe, so threads blocked in
 /// `poll` wake up at once and idle Sessions never wake up at all).
@@ -70,11 +75,11 @@ impl StopSignal {
 /// this thread from reading its output).
 pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Vec<u8>>) {
     let mut text = Utf8Carry::default();
-    let mut scanner = MarkerScanner::new();
     let mut responder = Responder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut drain_deadline: Option<Instant> = None;
     loop {
+        let holding = shared.log().runs.echo.holds();
         let ready = {
             let mut fds = [
                 PollFd::new(master.as_fd(), PollFlags::POLLIN),
@@ -83,11 +88,18 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
             // While draining, the raised stop signal is no longer watched.
             let watched = if drain_deadline.is_none() { 2 } else { 1 };
             let fds = &mut fds[..watched];
-            let timeout = match drain_deadline {
-                None => PollTimeout::NONE,
-                Some(_) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+            let timeout = match (drain_deadline, holding) {
+                (Some(_), _) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+                (None, true) => PollTimeout::from(HOLD_LIMIT.as_millis() as u16),
+                (None, false) => PollTimeout::NONE,
             };
             match poll(fds, timeout) {
+                Ok(0) if drain_deadline.is_none() => {
+                    // Nothing more came to decide what was held: show it.
+                    let held = shared.log().runs.echo.flush();
+                    handle(shared, &mut responder, &replies, &held, false);
+                    continue;
+                }
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -116,51 +128,66 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
             // EIO: every process holding the terminal has closed it.
             Err(_) => break,
         };
-        let chunk = &buf[..n];
         shared.activity.touch_output();
-        let data = text.decode(chunk);
-        let markers = scanner.feed(chunk);
-        let mut answers = Vec::new();
-        let mut finished = Vec::new();
-        let mut log = shared.log();
-        let state = &mut *log;
-        responder.scan(&data, |step| match step {
-            Step::Output(piece) => state.screen.feed(piece.as_bytes()),
-            Step::Reply(reply) => {
-                answers.push(reply.bytes(state.screen.cursor(), state.screen.size()))
-            }
-            Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
-        });
-        // A failed append (a full disk) loses this chunk from the log but the
-        // terminal must still be read, or the command would block writing.
-        if !data.is_empty() {
-            let _ = log.writer.append(EventBody::Output { data });
-        }
-        for marker in markers {
-            if let Some(seq) = log.pending_runs.remove(&marker) {
-                finished.push(Finished {
-                    marker,
-                    input_run_seq: seq,
-                    exit_code: None,
-                });
-            }
-        }
-        for run in finished {
-            log.pending_runs.remove(&run.marker);
-            let _ = log.writer.append(EventBody::RunComplete {
-                marker: run.marker,
-                input_run_seq: Some(run.input_run_seq),
-                exit_code: run.exit_code,
-            });
-        }
-        drop(log);
-        for answer in answers {
-            let _ = replies.send(answer);
-        }
+        let data = text.decode(&buf[..n]);
+        handle(shared, &mut responder, &replies, &data, true);
     }
-    let rest = text.finish();
+    let mut rest = shared.log().runs.echo.flush();
+    rest.push_str(&text.finish());
     if !rest.is_empty() {
         let _ = shared.log().writer.append(EventBody::Output { data: rest });
+    }
+}
+
+/// Takes one piece of output through everything of the module docs: the
+/// completion echo (unless `filter` is false: the piece was held by it
+/// already), the responder, the live screen, the Event Log and the runs it
+/// finishes.
+fn handle(
+    shared: &Shared,
+    responder: &mut Responder,
+    replies: &Sender<Vec<u8>>,
+    data: &str,
+    filter: bool,
+) {
+    let mut answers = Vec::new();
+    let mut finished = Vec::new();
+    let mut log = shared.log();
+    let state = &mut *log;
+    let (data, completed) = if filter {
+        state.runs.echo.filter(data)
+    } else {
+        (data.to_owned(), Vec::new())
+    };
+    responder.scan(&data, |step| match step {
+        Step::Output(piece) => state.screen.feed(piece.as_bytes()),
+        Step::Reply(reply) => answers.push(reply.bytes(state.screen.cursor(), state.screen.size())),
+        Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
+    });
+    let logged = match &state.tracker {
+        Some(t) => strip_marks(&data, t.key()),
+        None => data.as_str().into(),
+    };
+    // A failed append (a full disk) loses this piece from the log but the
+    // terminal must still be read, or the command would block writing.
+    if !logged.is_empty() {
+        let _ = state.writer.append(EventBody::Output {
+            data: logged.into_owned(),
+        });
+    }
+    for c in completed {
+        if let Some(run) = state.runs.take_token(&c.token) {
+            runs::finish(state, &shared.session_dir, run, c.exit_code);
+        }
+    }
+    for f in finished {
+        if let Some(run) = state.runs.take(&f.marker) {
+            runs::finish(state, &shared.session_dir, run, f.exit_code);
+        }
+    }
+    drop(log);
+    for answer in answers {
+        let _ = replies.send(answer);
     }
 }
 

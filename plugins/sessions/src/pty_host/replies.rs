@@ -360,7 +360,7 @@ mod tests {
     fn output_is_cut_right_after_each_question() {
         let mut r = Responder::new();
         let mut steps = Vec::new();
-        r.scan("ab\x1b[6ncd\x1b]133;D;7\x07ef", |s| {
+        r.scan("ab\x1b[6ncd\x1b]133;D;7;k=K\x07ef", |s| {
             steps.push(format!("{s:?}"));
         });
         assert_eq!(
@@ -368,8 +368,8 @@ mod tests {
             [
                 r#"Output("ab\u{1b}[6n")"#,
                 "Reply(CursorPosition { private: false })",
-                r#"Output("cd\u{1b}]133;D;7\u{7}")"#,
-                "Mark(CommandFinished(Some(7)))",
+                r#"Output("cd\u{1b}]133;D;7;k=K\u{7}")"#,
+                r#"Mark(Mark { kind: CommandFinished(Some(7)), key: Some("K") })"#,
                 r#"Output("ef")"#,
             ]
         );

@@ -7,18 +7,19 @@
 //! a command that has ended is refused with `SESSION_NOT_RUNNING`.
 
 use super::input_writer::MAX_QUEUED;
-use super::{connections, pty, LogState, Shared};
+use super::runs::{self, How, PendingRun};
+use super::{connections, foreground, pty, LogState, Shared};
 use crate::dimensions::check_size;
 use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::{Event, EventBody};
-use agent_tty_core::{keys, manifest, run_marker, signals, Error};
+use agent_tty_core::{keys, manifest, run_marker, shell_integration, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Serves the control socket until `stop` is raised, without a thread per
 /// connection ([`connections`]).
@@ -156,45 +157,83 @@ pub(super) fn handle(
     }
 }
 
-/// Types a `run` command. With working shell integration only the command
-/// itself is typed and the shell's marks tell when it has finished; else the
-/// typed marker of [`run_marker`] follows it.
+/// Types a `run` command: exactly the command and a newline, then, only when
+/// another shell than the Session's integrated one will read it, a
+/// completion line of ours on its own line (see [`runs`](super::runs) for
+/// how each kind of run is known to have finished).
 fn run(
     shared: &Shared,
     command: String,
     marker: String,
     no_wait: bool,
 ) -> agent_tty_core::Result<Option<u64>> {
-    // A shell just started may not have shown its first prompt (and with it
-    // that its integration works): wait for that, within the grace period.
-    let integrated = !no_wait
-        && loop {
-            match running(shared)?.tracker.as_ref() {
-                Some(t) if t.awaiting_confirmation() => {}
-                Some(t) => break t.confirmed(),
-                None => break false,
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+    let mut line = command.clone();
+    if !line.ends_with('\n') {
+        line.push('\n');
+    }
     let body = EventBody::InputRun {
         command: command.clone(),
         marker: (!no_wait).then(|| marker.clone()),
         no_wait,
     };
-    if integrated || no_wait {
-        // Nothing to wait for, or the shell will say when it is done.
-        let bytes = format!("{command}\r").into_bytes();
-        return input(shared, body, &bytes, move |log, seq| {
-            if let (Some(tracker), false) = (log.tracker.as_mut(), no_wait) {
-                // Pending until the pump sees it finish, as typed markers are.
-                log.pending_runs.insert(marker.clone(), seq);
-                tracker.run_typed(marker, seq);
-            }
-        });
+    if no_wait {
+        return input(shared, body, line.as_bytes(), |_, _| {});
     }
-    let bytes = run_marker::typed_line(&command, &marker).into_bytes();
-    input(shared, body, &bytes, move |log, seq| {
-        log.pending_runs.insert(marker, seq);
+    // A shell just started may not have shown its first prompt (and with it
+    // that its integration works): wait for that, within the grace period.
+    let integrated = loop {
+        match running(shared)?.tracker.as_ref() {
+            Some(t) if t.awaiting_confirmation() => {}
+            Some(t) => break t.confirmed(),
+            None => break false,
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let shell = shared.child_pid as i32;
+    let foreground = foreground::group(&shared.master).unwrap_or(shell);
+    let mut completion = None;
+    let how = if integrated && foreground == shell {
+        How::Shell
+    } else {
+        let program = foreground::program(foreground).unwrap_or_default();
+        if shell_integration::reads_shell_commands(&program) {
+            let token = run_marker::random_hex(4);
+            completion = Some(run_marker::completion_line(&token));
+            How::Line(token)
+        } else {
+            How::Program {
+                pgid: foreground,
+                prompt: String::new(),
+            }
+        }
+    };
+    if let Some(completion) = &completion {
+        line.push_str(completion);
+        line.push('\n');
+    }
+    input(shared, body, line.as_bytes(), move |log, seq| {
+        let how = match how {
+            How::Program { pgid, .. } => How::Program {
+                pgid,
+                prompt: runs::prompt_of(&log.screen),
+            },
+            How::Line(token) => {
+                log.runs
+                    .echo
+                    .expect(&token, completion.expect("a line run has its line"));
+                How::Line(token)
+            }
+            How::Shell => How::Shell,
+        };
+        if let (Some(tracker), false) = (log.tracker.as_mut(), matches!(how, How::Line(_))) {
+            tracker.run_typed(marker.clone(), seq, &command, foreground != shell);
+        }
+        log.runs.add(PendingRun {
+            marker,
+            seq,
+            typed_at: Instant::now(),
+            how,
+        });
     })
 }
 
@@ -220,11 +259,15 @@ fn input(
         let seq = log.writer.append(body)?;
         also(&mut log, seq);
         // A line typed by anyone makes the shell busy (see `RunTracker`); a
-        // bracketed paste is not run by the shell until Enter.
+        // bracketed paste is not run by the shell until Enter. A waited
+        // `run` told the tracker itself.
         let pasted = bytes.starts_with(b"\x1b[200~");
-        if !pasted && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
+        let waited_run = matches!(&log.runs.pending().last(), Some(r) if r.seq == seq);
+        if !pasted && !waited_run && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
             if let Some(tracker) = log.tracker.as_mut() {
-                tracker.line_typed();
+                let shell = shared.child_pid as i32;
+                let to_shell = foreground::group(&shared.master).is_none_or(|g| g == shell);
+                tracker.line_typed(to_shell);
             }
         }
         seq

@@ -1,0 +1,85 @@
+//! What is in the terminal's foreground, and whether it waits for input.
+//!
+//! `run` chooses how to know when a command has finished by what will read
+//! the line (docs/adr/0012-run-completion.md): the PTY's foreground process
+//! group (`tcgetpgrp` on the master, the group a terminal sends Ctrl+C to)
+//! and the name of its leader's program (`/proc/<pgid>/comm`; a login
+//! shell's leading `-` removed). A program waits for input when its leader
+//! sleeps (`/proc/<pgid>/stat` state `S`) and either has turned the
+//! terminal's line editing off (`ICANON` clear: a line editor such as
+//! readline, prompt_toolkit or node's REPL waiting for a key) or sleeps in
+//! the terminal's read (`/proc/<pgid>/wchan` is `n_tty_read` or
+//! `wait_woken`, as for `cat` or `read`).
+
+use nix::sys::termios::{tcgetattr, LocalFlags};
+use std::fs::File;
+
+/// The process group in the terminal's foreground, if it has one.
+pub fn group(master: &File) -> Option<i32> {
+    nix::unistd::tcgetpgrp(master)
+        .ok()
+        .map(|g| g.as_raw())
+        .filter(|&g| g > 0)
+}
+
+/// The program name of a process (its `comm`, without a login shell's `-`).
+pub fn program(pid: i32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().trim_start_matches('-').to_owned())
+}
+
+/// Whether the terminal's line editing is off: a program reads key by key.
+pub fn reads_keys(master: &File) -> bool {
+    tcgetattr(master).is_ok_and(|t| !t.local_flags.contains(LocalFlags::ICANON))
+}
+
+/// Whether the leader of process group `pgid` waits for terminal input.
+pub fn waits_for_input(master: &File, pgid: i32) -> bool {
+    let sleeping = std::fs::read_to_string(format!("/proc/{pgid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The state follows the command name, which is in parentheses
+            // and may itself hold spaces or parentheses.
+            let after = &s[s.rfind(')')? + 1..];
+            after.split_whitespace().next().map(|st| st == "S")
+        })
+        .unwrap_or(false);
+    if !sleeping {
+        return false;
+    }
+    if reads_keys(master) {
+        return true;
+    }
+    std::fs::read_to_string(format!("/proc/{pgid}/wchan"))
+        .is_ok_and(|w| matches!(w.trim(), "n_tty_read" | "wait_woken"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_is_named_by_its_comm() {
+        let me = std::process::id() as i32;
+        assert!(program(me).is_some_and(|p| !p.is_empty()));
+        assert_eq!(program(i32::MAX), None);
+    }
+
+    #[test]
+    fn a_sleeping_process_does_not_wait_for_terminal_input() {
+        let (master, _slave) = crate::pty_host::pty::open(80, 24).unwrap();
+        let master = File::from(master);
+        let mut sleep = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let pid = sleep.id() as i32;
+        // Until it sleeps it is running (`R`); either way it is not reading.
+        for _ in 0..50 {
+            assert!(!waits_for_input(&master, pid));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        sleep.kill().unwrap();
+        sleep.wait().unwrap();
+    }
+}

@@ -1,0 +1,218 @@
+//! The host's waited `run`s: how each will be known to have finished, and
+//! the watcher for those that finish by waiting for input again.
+//!
+//! The way is chosen when the command is typed, from what will read it
+//! ([`foreground`](super::foreground); docs/adr/0012-run-completion.md):
+//!
+//! - [`How::Shell`]: the Session's integrated shell is in the foreground.
+//!   Only the command is typed; the shell's marks finish it
+//!   ([`RunTracker`](agent_tty_core::shell_integration::RunTracker)) with
+//!   its exit status.
+//! - [`How::Line`]: another shell is in the foreground (an inner `bash`,
+//!   `ssh`, `su`, a shell without integration). The command, then a
+//!   completion line of ours on its own line
+//!   ([`run_marker`](agent_tty_core::run_marker)); its sequence carries the
+//!   exit status.
+//! - [`How::Program`]: something else is (a REPL, a program reading its
+//!   input, or a command the shell runs before it reads the line). Only the
+//!   command is typed, nothing else, ever. It is finished, with no exit
+//!   status, when the program waits for input again (its prompt is back
+//!   where it was, output has been quiet for [`STABLE`]); or, when the
+//!   program has ended meanwhile and the integrated shell is back at its
+//!   prompt without starting the line, at once; or by the shell's marks,
+//!   when the integrated shell reads the line after the busy command.
+//!
+//! A `Shell` run that the shell started but whose command now waits for
+//! input in another interactive program (`bash`, `ssh`, `python3`: a
+//! program that reads commands or keys) is finished then too, with no exit
+//! status: the program it started is ready for the next `run`.
+
+use super::{foreground, LogState, Shared};
+use agent_tty_core::event_log::EventBody;
+use agent_tty_core::run_exits;
+use agent_tty_core::run_marker::CompletionEcho;
+use agent_tty_core::screen::ScreenReplay;
+use agent_tty_core::shell_integration::reads_shell_commands;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long output must have been quiet before a program waiting for input
+/// counts as ready again.
+pub const STABLE: Duration = Duration::from_millis(200);
+
+/// How often the watcher looks while runs wait for a program.
+const LOOK_EVERY: Duration = Duration::from_millis(25);
+
+/// How a run will be known to have finished.
+#[derive(Debug, Clone)]
+pub enum How {
+    /// By the integrated shell's marks.
+    Shell,
+    /// By the completion line typed after it, with this token.
+    Line(String),
+    /// By the foreground program waiting for input again.
+    Program {
+        /// The foreground process group when it was typed.
+        pgid: i32,
+        /// The cursor's line, left of the cursor, when it was typed: the
+        /// program's prompt.
+        prompt: String,
+    },
+}
+
+/// A waited `run` not finished yet.
+#[derive(Debug, Clone)]
+pub struct PendingRun {
+    /// Its marker.
+    pub marker: String,
+    /// The `seq` of its `input_run`.
+    pub seq: u64,
+    /// When it was typed.
+    pub typed_at: Instant,
+    /// How it will be known to have finished.
+    pub how: How,
+}
+
+/// The runs of a Session that have not finished.
+#[derive(Debug, Default)]
+pub struct Runs {
+    pending: Vec<PendingRun>,
+    /// Removes completion lines and sequences from the output.
+    pub echo: CompletionEcho,
+}
+
+impl Runs {
+    /// A run was typed.
+    pub fn add(&mut self, run: PendingRun) {
+        self.pending.push(run);
+    }
+
+    /// Whether the run with `marker` is still pending.
+    pub fn is_pending(&self, marker: &str) -> bool {
+        self.pending.iter().any(|r| r.marker == marker)
+    }
+
+    /// The pending runs, oldest first.
+    pub fn pending(&self) -> &[PendingRun] {
+        &self.pending
+    }
+
+    /// Takes the run with `marker` out of the pending set.
+    pub fn take(&mut self, marker: &str) -> Option<PendingRun> {
+        let at = self.pending.iter().position(|r| r.marker == marker)?;
+        Some(self.pending.remove(at))
+    }
+
+    /// Takes the run whose completion line carries `token`.
+    pub fn take_token(&mut self, token: &str) -> Option<PendingRun> {
+        let at = self
+            .pending
+            .iter()
+            .position(|r| matches!(&r.how, How::Line(t) if t == token))?;
+        Some(self.pending.remove(at))
+    }
+}
+
+/// Logs that `run` finished (with `exit_code` when known): the exit status
+/// beside the log first ([`run_exits`]), then `run_complete` with 0.5's
+/// keys only. The caller has taken it out of [`Runs`].
+pub fn finish(state: &mut LogState, session_dir: &Path, run: PendingRun, exit_code: Option<i32>) {
+    if let Some(tracker) = state.tracker.as_mut() {
+        tracker.forget(&run.marker);
+    }
+    if let Some(code) = exit_code {
+        let _ = run_exits::record(session_dir, &run.marker, code);
+    }
+    let _ = state.writer.append(EventBody::RunComplete {
+        marker: run.marker,
+        input_run_seq: Some(run.seq),
+        exit_code: None,
+    });
+}
+
+/// The cursor's line, left of the cursor.
+pub fn prompt_of(screen: &ScreenReplay) -> String {
+    let (row, col) = screen.cursor();
+    screen
+        .visible_lines()
+        .get(usize::from(row))
+        .map(|line| line.chars().take(usize::from(col)).collect())
+        .unwrap_or_default()
+}
+
+/// Watches runs that finish by waiting for input, until `stop` is raised.
+pub fn watch(shared: &Shared, stop: OwnedFd) {
+    loop {
+        let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(LOOK_EVERY.as_millis() as u16)) {
+            Ok(0) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return,
+        }
+        let mut log = shared.log();
+        if log.runs.pending.is_empty() || log.child_exited {
+            continue;
+        }
+        let ready = ready_runs(shared, &log);
+        for marker in ready {
+            if let Some(run) = log.runs.take(&marker) {
+                finish(&mut log, &shared.session_dir, run, None);
+            }
+        }
+    }
+}
+
+/// The markers of the runs that are finished because a program waits for
+/// input again.
+fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
+    let master = &shared.master;
+    let shell = shared.child_pid as i32;
+    let foreground = foreground::group(master);
+    let mut ready = Vec::new();
+    for run in &log.runs.pending {
+        let settled = shared.activity.output_after(run.typed_at)
+            && shared.activity.output_quiet_since(run.typed_at) >= STABLE;
+        if !settled {
+            continue;
+        }
+        let tracker = log.tracker.as_ref();
+        let done = match &run.how {
+            How::Line(_) => false,
+            How::Shell => {
+                // Started by the shell, now waiting in an interactive
+                // program it ran (a nested shell, a REPL).
+                tracker.is_some_and(|t| t.is_running(&run.marker))
+                    && foreground.is_some_and(|fg| {
+                        fg != shell
+                            && interactive(master, fg)
+                            && foreground::waits_for_input(master, fg)
+                    })
+            }
+            How::Program { pgid, prompt } => match foreground {
+                Some(fg) if fg == *pgid => {
+                    foreground::waits_for_input(master, fg) && prompt_of(&log.screen) == *prompt
+                }
+                // The program ended; the shell is back at its prompt and
+                // did not start the line (the program had read it).
+                Some(fg) if fg == shell && tracker.is_some() => {
+                    tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
+                }
+                Some(fg) => foreground::waits_for_input(master, fg),
+                None => false,
+            },
+        };
+        if done {
+            ready.push(run.marker.clone());
+        }
+    }
+    ready
+}
+
+/// Whether the foreground program reads commands or keys: a shell (or a
+/// way to one), or a program with line editing off (a REPL, an editor).
+fn interactive(master: &std::fs::File, pgid: i32) -> bool {
+    foreground::reads_keys(master)
+        || foreground::program(pgid).is_some_and(|p| reads_shell_commands(&p))
+}

@@ -1,0 +1,627 @@
+//! The torture matrix of `run` (issue 19): every row in bash, zsh, fish and
+//! dash, each row asserting what a person sees on the screen, the result
+//! (`completed`, `exitCode`), and that agent-tty 0.5's strict Event Log
+//! schema accepts every record. The rows of one shell share one Session (a
+//! row leaves the shell at its prompt for the next), so the matrix costs
+//! one shell start per shell.
+//!
+//! Where fish has no equivalent of a row's syntax (`( … )` subshells,
+//! heredocs, `for …; do … done`), the row uses fish's own way of saying the
+//! same thing.
+
+use agent_tty_e2e::event_log_schema05::check_log;
+use agent_tty_e2e::{create_session, eventually, required_under_ci, Sandbox};
+use rstest::rstest;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What must never be on a screen or in the logged output: `run`'s
+/// plumbing.
+const PLUMBING: &[&str] = &["7770", "__AT_MARKER_", "$status\\'", "133;"];
+
+/// One shell's Session and what the rows need.
+struct Matrix {
+    sandbox: Sandbox,
+    home: PathBuf,
+    id: String,
+    shell: &'static str,
+}
+
+/// What a row must leave.
+struct Expect<'a> {
+    completed: bool,
+    exit_code: Value,
+    /// Consecutive screen lines: the first must end with it (after the
+    /// prompt), the others must be equal to it.
+    lines: &'a [&'a str],
+}
+
+impl Matrix {
+    fn new(shell: &'static str, command: &[&str]) -> Self {
+        let sandbox = Sandbox::new();
+        let home = sandbox.home("h");
+        let mut args = vec!["--cols", "80", "--rows", "24", "--"];
+        args.extend(command);
+        let (id, _) = create_session(&sandbox, &home, &args);
+        Matrix {
+            sandbox,
+            home,
+            id,
+            shell,
+        }
+    }
+
+    fn fish(&self) -> bool {
+        self.shell == "fish"
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.home.join("sessions").join(&self.id)
+    }
+
+    /// `run ID COMMAND EXTRA…` and its result.
+    fn run(&self, command: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["run", &self.id, command];
+        if !extra.contains(&"--timeout") {
+            args.extend(["--timeout", "15000"]);
+        }
+        args.extend(extra);
+        self.sandbox
+            .run_in(&self.home, &args)
+            .expect_code(0)
+            .result()
+    }
+
+    /// The scrollback and the screen, one line per row, ends trimmed.
+    fn transcript(&self) -> String {
+        let snap = self
+            .sandbox
+            .run_in(
+                &self.home,
+                &[
+                    "snapshot",
+                    &self.id,
+                    "--format",
+                    "text",
+                    "--include-scrollback",
+                ],
+            )
+            .expect_code(0)
+            .result();
+        snap["text"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs `command` as row `row` and checks what it left.
+    fn row(&self, row: &str, command: &str, expect: Expect) {
+        let result = self.run(command, &[]);
+        self.check(row, &result, &expect);
+    }
+
+    fn check(&self, row: &str, result: &Value, expect: &Expect) {
+        let what = format!("{} row {row:?}", self.shell);
+        assert_eq!(result["completed"], expect.completed, "{what}: {result}");
+        assert_eq!(result["exitCode"], expect.exit_code, "{what}: {result}");
+        let text = self.transcript();
+        assert_shows(&text, expect.lines, &what);
+        for plumbing in PLUMBING {
+            assert!(
+                !text.contains(plumbing),
+                "{what}: {plumbing:?} shown:\n{text}"
+            );
+        }
+        self.check_log(&what);
+    }
+
+    /// Every record passes 0.5's schema; no plumbing in the logged output.
+    fn check_log(&self, what: &str) {
+        let log = std::fs::read_to_string(self.dir().join("events.jsonl")).unwrap();
+        check_log(&log).unwrap_or_else(|e| panic!("{what}: 0.5 would reject the log: {e}"));
+        for line in log.lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            if record["type"] == "output" {
+                let data = record["payload"]["data"].as_str().unwrap();
+                assert!(
+                    !data.contains("\x1b]7770;") && !data.contains("\x1b]133;"),
+                    "{what}: plumbing logged: {data:?}"
+                );
+            }
+        }
+    }
+}
+
+/// `lines` appear consecutively in `text`: the first at the end of a line,
+/// the others as whole lines.
+fn assert_shows(text: &str, lines: &[&str], what: &str) {
+    let Some((first, rest)) = lines.split_first() else {
+        return;
+    };
+    let all: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let found = (0..all.len()).any(|i| {
+        all[i].ends_with(first)
+            && rest
+                .iter()
+                .enumerate()
+                .all(|(k, want)| all.get(i + 1 + k) == Some(want))
+    });
+    assert!(found, "{what}: {lines:?} not on the screen:\n{text}");
+}
+
+fn installed(program: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    required_under_ci(program, found, "apt-get install zsh fish dash python3")
+}
+
+fn done(code: i64) -> Value {
+    Value::from(code)
+}
+
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn every_row_completes_for_the_command_that_finished(#[case] shell: &'static str) {
+    if !installed(shell) || !installed("python3") {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let fish = m.fish();
+
+    m.row(
+        "plain",
+        "echo plain-row",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo plain-row", "plain-row"],
+        },
+    );
+
+    let subshell = if fish { "fish -c 'exit 7'" } else { "(exit 7)" };
+    m.row(
+        "exit 7 in a subshell",
+        subshell,
+        Expect {
+            completed: true,
+            exit_code: done(7),
+            lines: &[subshell],
+        },
+    );
+
+    let heredoc = if fish {
+        "printf '%s\\n' heredoc-body | cat"
+    } else {
+        "cat <<EOF\nheredoc-body\nEOF"
+    };
+    m.row(
+        "heredoc",
+        heredoc,
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["heredoc-body"],
+        },
+    );
+
+    let find = "find / -maxdepth 0 -exec echo found {} \\;";
+    m.row(
+        "find -exec \\;",
+        find,
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &[find, "found /"],
+        },
+    );
+
+    // zsh runs `#` as a word unless INTERACTIVE_COMMENTS is set.
+    let hash = if shell == "zsh" {
+        "hash # comment"
+    } else {
+        "hash"
+    };
+    m.row(
+        "trailing comment",
+        "echo hash # comment",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo hash # comment", hash],
+        },
+    );
+
+    let three_lines = if fish {
+        "for i in 1 2 3\necho line-$i\nend"
+    } else {
+        "for i in 1 2 3; do\necho line-$i\ndone"
+    };
+    m.row(
+        "three lines",
+        three_lines,
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["line-1", "line-2", "line-3"],
+        },
+    );
+
+    let long = format!("echo {}", "wrap-".repeat(20));
+    let result = m.run(&long, &[]);
+    m.check(
+        "wraps past the margin",
+        &result,
+        &Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &[],
+        },
+    );
+    let flat = m.transcript().replace('\n', "");
+    assert!(
+        flat.matches(&"wrap-".repeat(20)).count() >= 2,
+        "{shell}: the long command and its output:\n{flat}"
+    );
+
+    m.row(
+        "background job",
+        "sleep 1 &",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["sleep 1 &"],
+        },
+    );
+
+    // A command that reads a line, answered with `type`.
+    let reader = {
+        let mut cmd = m.sandbox.command([
+            "--json",
+            "--home",
+            m.home.to_str().unwrap(),
+            "run",
+            &m.id,
+            "read x; echo got-$x",
+            "--timeout",
+            "15000",
+        ]);
+        cmd.stdout(std::process::Stdio::piped()).spawn().unwrap()
+    };
+    let log = m.dir().join("events.jsonl");
+    eventually(PATIENCE, || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("\"command\":\"read x; echo got-$x\"")
+            .then_some(())
+    })
+    .expect("the run is typed");
+    m.sandbox
+        .run_in(&m.home, &["type", &m.id, "hello\r"])
+        .expect_code(0);
+    let out = reader.wait_with_output().unwrap();
+    let result = serde_json::from_slice::<Value>(&out.stdout).unwrap()["result"].clone();
+    m.check(
+        "reads a line",
+        &result,
+        &Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["got-hello"],
+        },
+    );
+
+    // A run that times out, then at once two more: each completes for its
+    // own command, with its own status.
+    let slow = m.run("sleep 2", &["--timeout", "300"]);
+    assert_eq!(
+        (&slow["completed"], &slow["timedOut"]),
+        (&Value::Bool(false), &Value::Bool(true)),
+        "{shell}: {slow}"
+    );
+    m.row(
+        "after a timeout",
+        "echo after-1",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["after-1"],
+        },
+    );
+    m.row(
+        "after a timeout, again",
+        "false",
+        Expect {
+            completed: true,
+            exit_code: done(1),
+            lines: &["false"],
+        },
+    );
+
+    let typed = m.run("sleep 1", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{shell}: {typed}");
+    m.row(
+        "after --no-wait",
+        "echo nowait-after",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["nowait-after"],
+        },
+    );
+
+    // An inner shell: it completes once the inner shell waits at its
+    // prompt; runs inside it report their status; after `exit`, runs in
+    // the outer shell are integrated again.
+    m.row(
+        "inner bash",
+        "bash --norc",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &["bash --norc"],
+        },
+    );
+    m.row(
+        "run in the inner bash",
+        "echo in-nested; false",
+        Expect {
+            completed: true,
+            exit_code: done(1),
+            lines: &["echo in-nested; false", "in-nested"],
+        },
+    );
+    let exited = m.run("exit", &[]);
+    assert_eq!(exited["completed"], true, "{shell}: {exited}");
+    m.row(
+        "run after the inner bash",
+        "echo outside",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo outside", "outside"],
+        },
+    );
+
+    // A REPL: nothing but the line is typed; a run completes when its
+    // prompt is back.
+    m.row(
+        "python3 -q",
+        "python3 -q",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &["python3 -q", ">>>"],
+        },
+    );
+    m.row(
+        "in python3",
+        "print(6*7)",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &[">>> print(6*7)", "42", ">>>"],
+        },
+    );
+    let quit = m.run("exit()", &[]);
+    assert_eq!(quit["completed"], true, "{shell}: {quit}");
+    let text = m.transcript();
+    assert!(
+        !text.contains("Error"),
+        "{shell}: python complained:\n{text}"
+    );
+    m.row(
+        "after python3",
+        "echo back",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo back", "back"],
+        },
+    );
+
+    // Forged shell-integration marks (BEL- and ST-terminated, and one with
+    // a guessed key) in a file a command prints, and then exits 7: the run
+    // reports 7, not the forged 0 (issue 26).
+    let forgery = m.sandbox.root().join("forged-marks");
+    std::fs::write(
+        &forgery,
+        "\x1b]133;D;0\x07\x1b]133;C\x07\x1b]133;D;0\x1b\\\x1b]133;D;0;k=guess\x07\x1b]7770;0.0\x07",
+    )
+    .unwrap();
+    let forged = m.run(
+        &format!("sh -c 'cat {}; sleep 0.5; exit 7'", forgery.display()),
+        &[],
+    );
+    assert_eq!(forged["completed"], true, "{shell}: {forged}");
+    assert_eq!(forged["exitCode"], 7, "{shell}: {forged}");
+    assert!(forged["durationMs"].as_u64().unwrap() >= 500, "{forged}");
+
+    // The exit statuses are kept beside the log.
+    assert!(m.dir().join("run-exits.jsonl").is_file());
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// A shell the host cannot integrate with (started through `sh -c`): the
+/// completion line typed after each command carries its status, and is
+/// never seen.
+#[test]
+fn a_shell_started_through_sh_c_completes_through_the_completion_line() {
+    let m = Matrix::new("bash", &["sh", "-c", "exec bash --norc -i"]);
+    m.row(
+        "plain",
+        "echo plain-row",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo plain-row", "plain-row"],
+        },
+    );
+    m.row(
+        "exit 7 in a subshell",
+        "(exit 7)",
+        Expect {
+            completed: true,
+            exit_code: done(7),
+            lines: &["(exit 7)"],
+        },
+    );
+    m.row(
+        "heredoc",
+        "cat <<EOF\nheredoc-body\nEOF",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["> EOF", "heredoc-body"],
+        },
+    );
+    m.row(
+        "find -exec \\;",
+        "find / -maxdepth 0 -exec echo found {} \\;",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["find / -maxdepth 0 -exec echo found {} \\;", "found /"],
+        },
+    );
+    m.row(
+        "trailing comment",
+        "echo hash # comment",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo hash # comment", "hash"],
+        },
+    );
+    m.row(
+        "background job",
+        "sleep 1 &",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &[],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// `run ID --file PATH` with no command: the file's command is typed.
+#[test]
+fn run_takes_its_command_from_a_file() {
+    let m = Matrix::new("bash", &["bash", "--norc", "--noprofile"]);
+    let file = m.sandbox.root().join("cmd.txt");
+    std::fs::write(&file, "echo from-$((6*7))\n").unwrap();
+    let ran = m
+        .sandbox
+        .run_in(
+            &m.home,
+            &[
+                "run",
+                &m.id,
+                "--file",
+                file.to_str().unwrap(),
+                "--timeout",
+                "15000",
+            ],
+        )
+        .expect_code(0)
+        .result();
+    assert_eq!(ran["completed"], true, "{ran}");
+    assert_eq!(ran["exitCode"], 0, "{ran}");
+    assert_shows(
+        &m.transcript(),
+        &["echo from-$((6*7))", "from-42"],
+        "--file",
+    );
+    // Both, or neither: 0.5's errors.
+    let both = m.sandbox.run_in(
+        &m.home,
+        &["run", &m.id, "true", "--file", file.to_str().unwrap()],
+    );
+    both.expect_code(2);
+    assert!(
+        both.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mutually exclusive"),
+        "{}",
+        both.json()
+    );
+    let neither = m.sandbox.run_in(&m.home, &["run", &m.id]);
+    neither.expect_code(2);
+    assert!(
+        neither.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing input text"),
+        "{}",
+        neither.json()
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// `inspect` lists the runs typed and not finished; a timed-out run stays
+/// there until its command finishes.
+#[test]
+fn inspect_shows_pending_runs() {
+    let m = Matrix::new("bash", &["bash", "--norc", "--noprofile"]);
+    let slow = m.run("sleep 1.5", &["--timeout", "100"]);
+    assert_eq!(slow["timedOut"], true, "{slow}");
+    let inspect = |m: &Matrix| {
+        m.sandbox
+            .run_in(&m.home, &["inspect", &m.id])
+            .expect_code(0)
+            .result()["derived"]["pendingRuns"]
+            .clone()
+    };
+    let pending = inspect(&m);
+    assert_eq!(pending[0]["command"], "sleep 1.5", "{pending}");
+    assert_eq!(pending[0]["marker"], slow["marker"], "{pending}");
+    assert_eq!(pending[0]["seq"], slow["seq"], "{pending}");
+    let human = m
+        .sandbox
+        .run(["--home", m.home.to_str().unwrap(), "inspect", &m.id]);
+    assert!(human.stdout.contains("Pending Runs: 1"), "{}", human.stdout);
+    // The next run completes after it, and both are done.
+    let next = m.run("true", &[]);
+    assert_eq!(next["completed"], true, "{next}");
+    assert_eq!(inspect(&m), serde_json::json!([]));
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// A Session or a command ended by a signal says so: `wait --exit` gives
+/// `exitSignal` (as the manifest has it) and says "killed", and `run` gives
+/// the signal a shell reports as 128 + N. (The dashboard and the Home
+/// picker word it `killed (SIGKILL)` through `text::status_wording`.)
+#[test]
+fn an_end_by_a_signal_never_reads_as_a_clean_exit() {
+    let m = Matrix::new("bash", &["bash", "--norc", "--noprofile"]);
+    let killed = m.run("sh -c 'kill -KILL $$'", &[]);
+    assert_eq!(killed["exitCode"], 137, "{killed}");
+    assert_eq!(killed["exitSignal"], "9", "{killed}");
+    m.sandbox
+        .run_in(&m.home, &["signal", &m.id, "KILL", "--shell"])
+        .expect_code(0);
+    let ended = m
+        .sandbox
+        .run_in(&m.home, &["wait", &m.id, "--exit", "--timeout", "10000"])
+        .expect_code(0)
+        .result();
+    assert_eq!(ended["exitSignal"], "9", "{ended}");
+    let human = m
+        .sandbox
+        .run(["--home", m.home.to_str().unwrap(), "wait", &m.id, "--exit"]);
+    assert_eq!(human.stdout.trim(), "Process was killed by SIGKILL.");
+}
