@@ -11,7 +11,7 @@
 
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
-use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::event_log::{self, event_log_path};
 use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
