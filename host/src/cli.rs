@@ -22,6 +22,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// with `INVALID_INPUT` (every argument is text or a path that crosses the
 /// plugin boundary as JSON text), never a panic.
 pub fn run(os_args: Vec<OsString>) -> i32 {
+    // `--remote`: the command runs on another machine; nothing is loaded here.
+    if let Some(code) = crate::remote::forward(&os_args) {
+        return code;
+    }
     let lossy: Vec<String> = os_args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -90,6 +94,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             }
         }
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
+        Some("remote") => return crate::remote::command::run(set, leaf_group(&matches), mode),
         _ => {}
     }
     let Some((plugin, spec)) = set.command(&path) else {
@@ -122,6 +127,9 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             for event in &out.events {
                 out.warnings.extend(set.announce(event));
             }
+            if path == ["home", "list"] && leaf.get_flag("remotes") {
+                return crate::remote::fleet::with_local(mode, &name, out, leaf.get_flag("all"));
+            }
             output::success(mode, &name, &out)
         }
         Err(e) => output::failure(mode, &name, &e),
@@ -132,6 +140,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
 /// (`--profile lifecycle list` names `list`, not `lifecycle`).
 const GLOBAL_VALUE_OPTIONS: &[&str] = &[
     "--home",
+    "--remote",
     "--renderer",
     "--profile",
     "--log-level",
@@ -141,6 +150,7 @@ const GLOBAL_VALUE_OPTIONS: &[&str] = &[
 /// Every global option's name (as an argument id), in help order.
 const GLOBAL_NAMES: &[&str] = &[
     "home",
+    "remote",
     "json",
     "renderer",
     "profile",
@@ -160,7 +170,7 @@ fn wants_flag(args: &[String], flag: &str) -> bool {
 
 /// The words before the first flag-free argument list, global flags skipped:
 /// `["home", "list"]` for `agent-tty --home /h --json home list --all`.
-fn leading_words(args: &[String]) -> Vec<&str> {
+pub(crate) fn leading_words(args: &[String]) -> Vec<&str> {
     let mut words = Vec::new();
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
@@ -284,6 +294,12 @@ fn build_cli(set: &PluginSet) -> Command {
             ),
         ))
         .arg(global(
+            Arg::new("remote").long("remote").value_name("NAME|[USER@]HOST[:PORT]").help(
+                "Run the command on another machine over ssh (a named remote or a target); \
+                 default $AGENT_TTY_REMOTE, else the Home config's `remote`",
+            ),
+        ))
+        .arg(global(
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
@@ -326,6 +342,7 @@ fn build_cli(set: &PluginSet) -> Command {
             Command::new("plugins").about("List the plugin libraries found, loaded and refused"),
         )
         .subcommand(crate::completions::command())
+        .subcommand(crate::remote::command::command())
         .subcommand(
             Command::new("dashboard")
                 .about("Open the read-only Session Dashboard (needs a terminal)")
@@ -358,6 +375,7 @@ fn build_cli(set: &PluginSet) -> Command {
             root = mount(root, spec, &spec.path);
         }
     }
+    let root = crate::remote::fleet::mount_flag(root);
     let grouped = grouped_commands(&root);
     root.help_template(format!(
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{grouped}\nOptions:\n{{options}}{{after-help}}"
@@ -388,7 +406,7 @@ fn grouped_commands(root: &Command) -> String {
         ("Live view", &["dashboard"]),
         (
             "Environment",
-            &["version", "doctor", "skills", "home", "plugins"],
+            &["version", "doctor", "skills", "home", "remote", "plugins"],
         ),
     ];
     let visible: Vec<&Command> = root
@@ -498,6 +516,11 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
         cmd = cmd.arg(arg);
     }
     cmd
+}
+
+/// The matches of the first-level command (`remote`'s, for `remote add`).
+fn leaf_group(matches: &ArgMatches) -> &ArgMatches {
+    matches.subcommand().map_or(matches, |(_, m)| m)
 }
 
 /// The words of the chosen command and its matches.

@@ -98,6 +98,8 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
 )]
 #[case::unsupported_code(wire(&ErrorCode::Unsupported), json!("UNSUPPORTED"))]
 #[case::permission_denied(wire(&ErrorCode::PermissionDenied), json!("PERMISSION_DENIED"))]
+#[case::remote_unreachable(wire(&ErrorCode::RemoteUnreachable), json!("REMOTE_UNREACHABLE"))]
+#[case::remote_version_mismatch(wire(&ErrorCode::RemoteVersionMismatch), json!("REMOTE_VERSION_MISMATCH"))]
 fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
     assert_eq!(actual, expected);
 }
@@ -116,6 +118,9 @@ fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
 #[case(ErrorCode::ReplayError, 10, false)]
 #[case(ErrorCode::WaitTimeout, 11, false)]
 #[case(ErrorCode::SkillNotFound, 1, false)]
+#[case(ErrorCode::RemoteUnreachable, 12, true)]
+#[case(ErrorCode::RemoteNotInstalled, 13, false)]
+#[case(ErrorCode::RemoteVersionMismatch, 14, false)]
 fn exit_codes_follow_the_contract(
     #[case] code: ErrorCode,
     #[case] exit: i32,

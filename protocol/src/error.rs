@@ -38,6 +38,15 @@ pub enum ErrorCode {
     /// A plugin called a side-effecting capability without declaring the
     /// permission that guards it (see `PluginDescription::permissions`).
     PermissionDenied,
+    /// `--remote`: ssh could not reach the machine or log in (ssh's own
+    /// message is in `details.ssh`). Exit 12, retryable.
+    RemoteUnreachable,
+    /// `--remote`: the machine answered but has no agent-tty where it was
+    /// looked for (`remote install NAME` copies this build there). Exit 13.
+    RemoteNotInstalled,
+    /// `--remote`: the machine's agent-tty is of another release, or did not
+    /// answer with an envelope this one can read. Exit 14.
+    RemoteVersionMismatch,
     /// An error code newer than this build. The peer's message and details are
     /// kept; it exits 1 like `INTERNAL_ERROR`.
     #[serde(other)]
@@ -61,6 +70,9 @@ impl ErrorCode {
             ProtocolError | RpcError => 9,
             ReplayError => 10,
             WaitTimeout => 11,
+            RemoteUnreachable => 12,
+            RemoteNotInstalled => 13,
+            RemoteVersionMismatch => 14,
         }
     }
 
@@ -68,7 +80,10 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorCode::HostUnreachable | ErrorCode::HostTimeout | ErrorCode::RpcError
+            ErrorCode::HostUnreachable
+                | ErrorCode::HostTimeout
+                | ErrorCode::RpcError
+                | ErrorCode::RemoteUnreachable
         )
     }
 
