@@ -8,6 +8,7 @@
 //! the real `~/.agent-tty` or `~/.local/state`.
 
 pub mod pty;
+pub mod sshd;
 
 use serde_json::Value;
 use std::ffi::OsStr;

@@ -18,6 +18,7 @@ mod e2e {
     mod permissions;
     mod plugin_loading;
     mod registry;
+    mod remote;
     mod security;
     mod sessions;
     mod skills;

@@ -154,7 +154,11 @@ pub fn forward(raw: &[OsString]) -> Option<i32> {
             forwarded.extend([OsString::from("--home"), OsString::from(home)]);
         }
     }
-    forwarded.push(OsString::from(if mode.json { "--json" } else { "--no-color" }));
+    // The remote answers in JSON when asked to, else in plain text.
+    let wanted = if mode.json { "json" } else { "no-color" };
+    if !args.flag(wanted) {
+        forwarded.push(OsString::from(format!("--{wanted}")));
+    }
     forwarded.extend(
         raw.iter()
             .enumerate()

@@ -1,0 +1,484 @@
+//! End-to-end tests: `--remote`, through a real OpenSSH server. "The remote"
+//! is this machine reached through a throwaway `sshd` on a loopback port,
+//! with its own `HOME` (see `agent_tty_e2e::sshd`). Skipped with an install
+//! hint where sshd is missing, failing under `CI=true`.
+
+use agent_tty_e2e::sshd::{self, Sshd};
+use agent_tty_e2e::{agent_tty, Run, Sandbox};
+use serde_json::Value;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A local sandbox, an sshd, and the remote side's directories.
+struct Fleet {
+    sandbox: Sandbox,
+    sshd: Sshd,
+    remote_root: PathBuf,
+}
+
+impl Fleet {
+    fn new() -> Option<Fleet> {
+        if !sshd::available() {
+            return None;
+        }
+        let sandbox = Sandbox::new();
+        let remote_root = sandbox.root().join("remote");
+        let sshd = Sshd::start(&remote_root);
+        // The remote's Sessions are cleaned up with the sandbox's.
+        sandbox.track_home(&remote_root.join("user").join(".agent-tty"));
+        Some(Fleet {
+            sandbox,
+            sshd,
+            remote_root,
+        })
+    }
+
+    /// The remote's default Home.
+    fn remote_home(&self) -> PathBuf {
+        self.remote_root.join("user").join(".agent-tty")
+    }
+
+    fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.sandbox.command(args);
+        cmd.env("AGENT_TTY_SSH", self.sshd.ssh_command())
+            .env_remove("AGENT_TTY_REMOTE");
+        cmd
+    }
+
+    fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(args).output().expect("agent-tty runs").into()
+    }
+
+    /// `remote add NAME <this sshd> [extra…]`.
+    fn add(&self, name: &str, extra: &[&str]) {
+        let target = self.sshd.target();
+        let mut args = vec!["--json", "remote", "add", name, &target];
+        args.extend(extra);
+        self.run(&args).expect_code(0);
+    }
+
+    /// The built agent-tty, as the remote's `--agent-tty`.
+    fn add_with_binary(&self, name: &str) {
+        let exe = agent_tty();
+        self.add(name, &["--agent-tty", exe.to_str().unwrap()]);
+    }
+
+    /// ssh processes still running for this test (a master, a client):
+    /// every one names this sshd's key on its command line.
+    fn ssh_processes(&self) -> Vec<u32> {
+        let key = self.sshd.dir().join("user_key");
+        let key = key.as_os_str().as_bytes();
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            if cmdline.windows(key.len()).any(|w| w == key) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = self.run(["remote", "stop"]);
+        // A test that failed half-way may leave a client: end it.
+        for pid in self.ssh_processes() {
+            // SAFETY: kill(2) on an ssh process started for this test.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn sh_script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn the_agent_loop_runs_on_the_remote_and_the_screenshot_lands_here() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    let created = fleet
+        .run([
+            "--json", "--remote", "box", "create", "--name", "far", "--cols", "60", "--rows",
+            "10", "--", "bash", "--norc", "--noprofile",
+        ])
+        .result();
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+    // The Session lives in the remote's Home, not in the local one.
+    assert!(fleet.remote_home().join("sessions").join(&id).is_dir());
+    assert!(!fleet.sandbox.default_home().join("sessions").join(&id).exists());
+
+    let ran = fleet
+        .run([
+            "--json", "--remote", "box", "run", &id, "echo remote-$((6*7))", "--timeout", "10000",
+        ])
+        .result();
+    assert_eq!(ran["exitCode"], 0, "{ran:#}");
+    fleet
+        .run([
+            "--json", "--remote", "box", "wait", &id, "--text", "remote-42", "--timeout", "10000",
+        ])
+        .expect_code(0);
+    let snap = fleet
+        .run(["--json", "--remote", "box", "snapshot", &id])
+        .result();
+    assert!(snap.to_string().contains("remote-42"), "{snap:#}");
+
+    // The human form, escaped, with the same content.
+    let text = fleet.run(["--remote", "box", "snapshot", &id]);
+    text.expect_code(0);
+    assert!(text.stdout.contains("remote-42"), "{}", text.stdout);
+
+    let png = fleet.sandbox.root().join("shot.png");
+    let shot = fleet
+        .run([
+            OsStr::new("--json"),
+            OsStr::new("--remote"),
+            OsStr::new("box"),
+            OsStr::new("screenshot"),
+            OsStr::new(&id),
+            OsStr::new("--out"),
+            png.as_os_str(),
+        ])
+        .result();
+    let bytes = std::fs::read(&png).expect("the PNG is written here");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(
+        shot.to_string().contains(png.to_str().unwrap()),
+        "the result names the local path: {shot:#}"
+    );
+    // The remote's temp directory for it is gone.
+    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name().to_string_lossy().starts_with("agent-tty-remote.")
+                && std::fs::read_dir(e.path()).is_ok_and(|mut d| {
+                    d.any(|f| f.is_ok_and(|f| f.path().metadata().is_ok_and(|m| m.len() == bytes.len() as u64)))
+                })
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &id])
+        .expect_code(0);
+    let listed = fleet.run(["--json", "--remote", "box", "list", "--all"]).result();
+    let status = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == id.as_str())
+        .map(|s| s["status"].clone());
+    assert_eq!(status, Some(Value::from("destroyed")), "{listed:#}");
+
+    // `remote stop` ends the shared connection at once: no ssh is left.
+    assert!(!fleet.ssh_processes().is_empty(), "a shared connection is up");
+    let stopped = fleet.run(["--json", "remote", "stop", "box"]).result();
+    assert_eq!(stopped["stopped"], 1);
+    assert!(
+        agent_tty_e2e::eventually(WAIT, || fleet.ssh_processes().is_empty().then_some(()))
+            .is_some(),
+        "ssh processes left: {:?}",
+        fleet.ssh_processes()
+    );
+}
+
+#[test]
+fn every_argument_reaches_the_remote_byte_for_byte() {
+    let Some(fleet) = Fleet::new() else { return };
+    let dump = fleet.sshd.dir().join("args.bin");
+    // Stands in for agent-tty: answers the release check, then writes its
+    // arguments NUL-terminated and prints an envelope.
+    let fake = sh_script(
+        &fleet.sshd.dir(),
+        "fake-agent-tty",
+        &format!(
+            "if [ \"$1\" = --version ]; then echo 'agent-tty {}'; exit 0; fi\n\
+             for a do printf '%s\\0' \"$a\"; done > '{}'\n\
+             echo '{{\"ok\":true,\"command\":\"x\",\"result\":{{}}}}'",
+            env!("CARGO_PKG_VERSION"),
+            dump.display()
+        ),
+    );
+    fleet.add("fake", &["--agent-tty", fake.to_str().unwrap()]);
+    let hostile: Vec<OsString> = [
+        &b"two words"[..],
+        b"it's \"quoted\"",
+        b"$(touch /tmp/agent-tty-pwned) `id`",
+        b"a; rm -rf ~ && b || c &",
+        b"line one\nline two\n",
+        b"\\ \\\\ %s %b \\0",
+        b"\xff\xfe not utf-8 \x80",
+        b"*?[a]{b,c}~!#|<>",
+        b"",
+        b"\t\x1b[31m",
+    ]
+    .iter()
+    .map(|a| OsString::from_vec(a.to_vec()))
+    .collect();
+    let mut args: Vec<OsString> = ["--json", "--remote", "fake", "run", "01ABC", "--"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    args.extend(hostile.iter().cloned());
+    fleet.run(&args).expect_code(0);
+    let got = std::fs::read(&dump).expect("the fake ran");
+    let got: Vec<&[u8]> = got.split(|&b| b == 0).collect();
+    let mut want: Vec<&[u8]> = vec![b"--json", b"run", b"01ABC", b"--"];
+    want.extend(hostile.iter().map(|a| a.as_bytes()));
+    assert_eq!(&got[..got.len() - 1], &want[..]);
+    assert!(!Path::new("/tmp/agent-tty-pwned").exists());
+}
+
+#[test]
+fn the_remote_errors_have_their_codes_and_ssh_s_message() {
+    let Some(mut fleet) = Fleet::new() else { return };
+    // No agent-tty on the remote's PATH or in its ~/.local/bin.
+    fleet.add("bare", &[]);
+    let run = fleet.run(["--json", "--remote", "bare", "list"]);
+    run.expect_code(13);
+    assert_eq!(run.json()["error"]["code"], "REMOTE_NOT_INSTALLED");
+
+    // Another release answers the check.
+    let old = sh_script(&fleet.sshd.dir(), "old", "echo 'agent-tty 0.5.2'");
+    fleet.add("old", &["--agent-tty", old.to_str().unwrap()]);
+    let run = fleet.run(["--json", "--remote", "old", "list"]);
+    run.expect_code(14);
+    let e = &run.json()["error"];
+    assert_eq!(e["code"], "REMOTE_VERSION_MISMATCH");
+    assert_eq!(e["details"]["remoteVersion"], "0.5.2");
+
+    // The server is stopped: ssh's own words come back in details.
+    fleet.add_with_binary("box");
+    fleet.run(["--json", "--remote", "box", "list"]).expect_code(0);
+    fleet.run(["remote", "stop"]).expect_code(0);
+    fleet.sshd.stop();
+    let run = fleet.run(["--json", "--remote", "box", "list"]);
+    run.expect_code(12);
+    let e = &run.json()["error"];
+    assert_eq!(e["code"], "REMOTE_UNREACHABLE");
+    assert_eq!(e["retryable"], true);
+    assert!(
+        e["details"]["ssh"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{e:#}"
+    );
+    // Without --json: one line on stderr, the same exit status.
+    let run = fleet.run(["--remote", "box", "list"]);
+    run.expect_code(12);
+    assert!(run.stderr.starts_with("REMOTE_UNREACHABLE: "), "{}", run.stderr);
+
+    // A target that could turn into an ssh option is refused before ssh runs.
+    let run = fleet.run(["--json", "--remote", "-oProxyCommand=touch /tmp/x", "list"]);
+    run.expect_code(2);
+}
+
+#[test]
+fn what_the_remote_prints_is_escaped_for_people_and_checked_for_scripts() {
+    let Some(fleet) = Fleet::new() else { return };
+    let liar = sh_script(
+        &fleet.sshd.dir(),
+        "liar",
+        &format!(
+            "if [ \"$1\" = --version ]; then echo 'agent-tty {}'; exit 0; fi\n\
+             case \"$*\" in *--json*) echo 'not an envelope';; \
+             *) printf 'red \\033[31mtext\\033]0;title\\007\\n';; esac",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    fleet.add("liar", &["--agent-tty", liar.to_str().unwrap()]);
+    let run = fleet.run(["--remote", "liar", "list"]);
+    run.expect_code(0);
+    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("red \\x1b[31mtext"), "{:?}", run.stdout);
+    let run = fleet.run(["--json", "--remote", "liar", "list"]);
+    run.expect_code(9);
+    assert_eq!(run.json()["error"]["code"], "PROTOCOL_ERROR");
+}
+
+#[test]
+fn remotes_are_named_listed_and_removed_in_a_private_file() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add("box", &["--home", "/srv/agents"]);
+    let file = fleet
+        .sandbox
+        .user_dir()
+        .join(".config/agent-tty/remotes.json");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let listed = fleet.run(["--json", "remote", "list"]).result();
+    assert_eq!(listed["remotes"][0]["name"], "box");
+    assert_eq!(listed["remotes"][0]["home"], "/srv/agents");
+    assert_eq!(listed["remotes"][0]["connected"], false);
+    // A second one of the same name is refused; a bad name too.
+    fleet
+        .run(["--json", "remote", "add", "box", "other"])
+        .expect_code(2);
+    fleet
+        .run(["--json", "remote", "add", "local", "other"])
+        .expect_code(2);
+    fleet.run(["--json", "remote", "remove", "box"]).expect_code(0);
+    let listed = fleet.run(["--json", "remote", "list"]).result();
+    assert_eq!(listed["remotes"], Value::Array(vec![]));
+    fleet.run(["--json", "remote", "remove", "box"]).expect_code(2);
+}
+
+#[test]
+fn the_environment_and_the_home_config_choose_the_remote_but_gc_stays_here() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    let remote_id = fleet
+        .run(["--json", "--remote", "box", "create", "--", "sleep", "300"])
+        .result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids = |run: Run| -> Vec<String> {
+        run.result()["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sessionId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let via_env = fleet
+        .command(["--json", "list"])
+        .env("AGENT_TTY_REMOTE", "box")
+        .output()
+        .unwrap();
+    assert_eq!(ids(via_env.into()), vec![remote_id.clone()]);
+
+    // A local Home whose config names the remote stands for it.
+    let pointer = fleet.sandbox.home("pointer");
+    std::fs::create_dir_all(&pointer).unwrap();
+    std::fs::write(pointer.join("config.json"), r#"{"remote":"box"}"#).unwrap();
+    let via_config = fleet.run([
+        OsStr::new("--json"),
+        OsStr::new("--home"),
+        pointer.as_os_str(),
+        OsStr::new("list"),
+    ]);
+    assert_eq!(ids(via_config), vec![remote_id.clone()]);
+
+    // gc sweeps this machine unless --remote itself is given.
+    let gc = fleet
+        .command(["--json", "gc", "--dry-run"])
+        .env("AGENT_TTY_REMOTE", "box")
+        .output()
+        .unwrap();
+    let gc: Run = gc.into();
+    gc.expect_code(0);
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &remote_id])
+        .expect_code(0);
+}
+
+#[test]
+fn home_list_remotes_adds_each_machine_and_names_the_unreachable_one() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    // A named remote nobody answers at.
+    let closed = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    fleet
+        .run([
+            "--json",
+            "remote",
+            "add",
+            "gone",
+            &format!("127.0.0.1:{dead_port}"),
+        ])
+        .expect_code(0);
+    let local_home = fleet.sandbox.home("here");
+    let (_local_id, _) =
+        agent_tty_e2e::create_session(&fleet.sandbox, &local_home, &["--", "sleep", "300"]);
+    let remote_id = fleet
+        .run(["--json", "--remote", "box", "create", "--", "sleep", "300"])
+        .result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let listed = fleet.run(["--json", "home", "list", "--remotes"]).result();
+    let homes = listed["homes"].as_array().unwrap();
+    let machines: Vec<(&str, &str)> = homes
+        .iter()
+        .map(|h| (h["machine"].as_str().unwrap(), h["path"].as_str().unwrap()))
+        .collect();
+    assert!(
+        machines.iter().any(|(m, p)| *m == "local" && p.ends_with("homes/here")),
+        "{listed:#}"
+    );
+    assert!(
+        machines.iter().any(|(m, p)| *m == "box" && p.ends_with("user/.agent-tty")),
+        "{listed:#}"
+    );
+    let remotes = listed["remotes"].as_array().unwrap();
+    let gone = remotes.iter().find(|r| r["name"] == "gone").unwrap();
+    assert_eq!(gone["ok"], false);
+    assert_eq!(gone["error"]["code"], "REMOTE_UNREACHABLE");
+    let boxed = remotes.iter().find(|r| r["name"] == "box").unwrap();
+    assert_eq!(boxed["ok"], true);
+
+    // People get a table with the machine column and the reason.
+    let text = fleet.run(["home", "list", "--remotes"]);
+    text.expect_code(0);
+    assert!(text.stdout.contains("MACHINE"), "{}", text.stdout);
+    assert!(text.stdout.contains("gone is not listed: REMOTE_UNREACHABLE"), "{}", text.stdout);
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &remote_id])
+        .expect_code(0);
+}
+
+#[test]
+fn remote_install_copies_this_build_and_the_remote_then_runs_it() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add("fresh", &[]);
+    let installed = fleet.run(["--json", "remote", "install", "fresh"]).result();
+    assert_eq!(installed["version"], env!("CARGO_PKG_VERSION"));
+    let bin = fleet.remote_root.join("user/.local/bin/agent-tty");
+    assert!(bin.is_file());
+    let plugins = fleet.remote_root.join("user/.local/lib/agent-tty/plugins");
+    assert!(plugins.join("libagent_tty_plugin_sessions.so").is_file());
+    // `fresh` names no binary: ~/.local/bin/agent-tty is found.
+    let version = fleet.run(["--json", "--remote", "fresh", "version"]).result();
+    assert_eq!(version["cliVersion"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        version["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "sessions"),
+        "{version:#}"
+    );
+}
