@@ -40,9 +40,14 @@ pub fn run(
         );
         return output::failure(mode, "dashboard", &err);
     }
-    let home = match context.home() {
-        Ok(h) => h.path.clone(),
-        Err(e) => return output::failure(mode, "dashboard", &e),
+    let remote_flag = matches.get_one::<String>("remote").map(String::as_str);
+    let home = match crate::remote::dashboard::home_for(remote_flag) {
+        Some(Ok(remote_home)) => remote_home,
+        Some(Err(e)) => return output::failure(mode, "dashboard", &e),
+        None => match context.home() {
+            Ok(h) => h.path.clone(),
+            Err(e) => return output::failure(mode, "dashboard", &e),
+        },
     };
     let session = matches.get_one::<String>("session").cloned();
     let all = matches.get_flag("all");
@@ -186,6 +191,12 @@ impl PluginHost<'_> {
 
 impl DashboardHost for PluginHost<'_> {
     fn capability(&self, name: &str, args: Value) -> Result<Value, PluginError> {
+        // A remote Home's Sessions are listed by that machine.
+        if name == "sessions.list" {
+            if let Some(answer) = crate::remote::dashboard::list_sessions(&args) {
+                return answer;
+            }
+        }
         self.set.capability(name, args, &self.context)
     }
 

@@ -12,8 +12,9 @@
 //!   the named ones.
 
 pub mod command;
+pub mod dashboard;
 pub mod fleet;
-mod forward;
+pub mod forward;
 pub mod quote;
 pub mod ssh;
 pub mod store;

@@ -77,10 +77,11 @@ impl Fleet {
     }
 
     /// ssh processes still running for this test (a master, a client):
-    /// every one names this sshd's key on its command line.
+    /// every one names the sandbox's control socket directory on its command
+    /// line (a master renames itself `ssh: <socket> [mux]`).
     fn ssh_processes(&self) -> Vec<u32> {
-        let key = self.sshd.dir().join("user_key");
-        let key = key.as_os_str().as_bytes();
+        let dir = self.sandbox.root().join("runtime/agent-tty/ssh");
+        let key = dir.as_os_str().as_bytes();
         let mut pids = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -480,5 +481,46 @@ fn remote_install_copies_this_build_and_the_remote_then_runs_it() {
             .iter()
             .any(|p| p["name"] == "sessions"),
         "{version:#}"
+    );
+}
+
+#[test]
+fn the_dashboard_opens_a_remote_home_and_follows_its_session() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    let go = fleet.sandbox.root().join("go");
+    let script = format!(
+        "echo hello from far; while [ ! -e '{}' ]; do sleep 0.05; done; echo live line from far; exec sleep 300",
+        go.display()
+    );
+    let id = fleet
+        .run([
+            "--json", "--remote", "box", "create", "--name", "far", "--cols", "60", "--rows",
+            "10", "--", "sh", "-c", &script,
+        ])
+        .result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cmd = fleet.command(["--remote", "box", "dashboard"]);
+    let mut ui = agent_tty_e2e::pty::PtyChild::spawn(cmd, 120, 40);
+    ui.expect_text("remote://box", WAIT);
+    ui.expect_text(&id, WAIT);
+    ui.expect_text("hello from far", WAIT);
+    std::fs::write(&go, "").unwrap();
+    ui.expect_text("live line from far", WAIT);
+    ui.send(b"q");
+    let status = ui.wait_exit(WAIT).expect("the dashboard quits on q");
+    assert_eq!(status.code(), Some(0));
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &id])
+        .expect_code(0);
+    // Following ended with the dashboard: only the shared connection is left.
+    fleet.run(["remote", "stop"]).expect_code(0);
+    assert!(
+        agent_tty_e2e::eventually(WAIT, || fleet.ssh_processes().is_empty().then_some(()))
+            .is_some(),
+        "ssh processes left: {:?}",
+        fleet.ssh_processes()
     );
 }

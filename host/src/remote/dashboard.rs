@@ -1,0 +1,120 @@
+//! The dashboard's way to other machines: the [`RemoteRunner`] it follows
+//! remote Sessions through, the listing of a remote Home, and which Home
+//! `--remote NAME dashboard` opens on.
+
+use super::ssh::{Ssh, RUN_SCRIPT};
+use super::target::Remote;
+use agent_tty_dashboard::remote::{home_args, home_name, split_home, RemoteRunner};
+use agent_tty_plugin_api::{ErrorCode, PluginError};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Runs the remote's agent-tty over the shared connection for the
+/// dashboard, resolving each machine's name once.
+#[derive(Default)]
+pub struct Runner {
+    remotes: Mutex<HashMap<String, Remote>>,
+}
+
+impl Runner {
+    fn remote(&self, machine: &str) -> Result<Remote, String> {
+        let mut known = self.remotes.lock().unwrap();
+        if let Some(r) = known.get(machine) {
+            return Ok(r.clone());
+        }
+        let r = super::resolve(machine).map_err(|e| e.message)?;
+        known.insert(machine.to_owned(), r.clone());
+        Ok(r)
+    }
+}
+
+impl RemoteRunner for Runner {
+    fn stream(
+        &self,
+        machine: &str,
+        args: &[String],
+        stop: &AtomicBool,
+        line: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        let remote = self.remote(machine)?;
+        let ssh = Ssh::new(&remote).map_err(|e| e.message)?;
+        let program = remote.spec.agent_tty.clone().unwrap_or_default();
+        let mut all: Vec<&OsStr> = vec![OsStr::new(program.as_str())];
+        all.extend(args.iter().map(OsStr::new));
+        let mut child = ssh
+            .spawn(RUN_SCRIPT, all, Stdio::null())
+            .map_err(|e| e.message)?;
+        let stdout = child.stdout.take().expect("piped");
+        let _stderr = child.stderr.take();
+        // The reader blocks; a watcher ends the command when asked to stop.
+        let pid = child.id();
+        let finished = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !finished.load(Ordering::SeqCst) {
+                    if stop.load(Ordering::SeqCst) {
+                        // SAFETY: kill(2) on our own ssh child, which is
+                        // reaped only after this thread has ended.
+                        unsafe {
+                            libc::kill(pid as i32, libc::SIGTERM);
+                        }
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            });
+            for l in BufReader::new(stdout).split(b'\n') {
+                let Ok(l) = l else { break };
+                if !line(&l) {
+                    // SAFETY: as above; not reaped yet.
+                    unsafe {
+                        libc::kill(pid as i32, libc::SIGTERM);
+                    }
+                    break;
+                }
+            }
+            finished.store(true, Ordering::SeqCst);
+        });
+        let status = child.wait();
+        match status {
+            Ok(s) if s.code() == Some(255) => Err(format!("{machine} is unreachable over ssh")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The Home `--remote NAME dashboard` (or `AGENT_TTY_REMOTE`) opens on,
+/// `remote://NAME[/path]`; `None` without a remote. Installs the runner the
+/// dashboard reaches every remote through.
+pub fn home_for(flag: Option<&str>) -> Option<Result<String, PluginError>> {
+    agent_tty_dashboard::remote::install(Box::new(Runner::default()));
+    let env = std::env::var(super::forward::REMOTE_ENV).ok();
+    let spec = flag.or(env.as_deref().filter(|v| !v.is_empty()))?;
+    Some(
+        super::resolve(spec)
+            .map(|remote| home_name(&remote.label, remote.spec.home.as_deref())),
+    )
+}
+
+/// `sessions.list` for a remote Home (`None` for a local one): the remote's
+/// `list --json` result, which has the same shape.
+pub fn list_sessions(args: &Value) -> Option<Result<Value, PluginError>> {
+    let home = args["home"].as_str()?;
+    let (machine, path) = split_home(home)?;
+    let mut cmd = vec!["--json".to_owned()];
+    cmd.extend(home_args(path));
+    cmd.push("list".to_owned());
+    if args["all"] == true {
+        cmd.push("--all".to_owned());
+    }
+    Some(
+        agent_tty_dashboard::remote::call(machine, &cmd)
+            .map_err(|e| PluginError::new(ErrorCode::RemoteUnreachable, e)),
+    )
+}
