@@ -177,21 +177,21 @@ fn feed(machine: &str, path: Option<&str>, id: &str, stop: &AtomicBool, tx: &Sen
     };
     let mut base = vec!["--json".to_owned()];
     base.extend(home_args(path));
-    let mut inspect = base.clone();
-    inspect.extend(["inspect".into(), id.to_owned()]);
-    match call(machine, &inspect).and_then(|r| {
-        serde_json::from_value::<Manifest>(r["session"].clone())
-            .map_err(|e| format!("{machine} sent a manifest this dashboard cannot read: {e}"))
-    }) {
-        Ok(m) => {
-            let _ = tx.send(FeedItem::Manifest(Box::new(m)));
-        }
-        Err(e) => {
-            let _ = tx.send(FeedItem::Error(e));
-            return;
-        }
-    }
     if supports_follow(machine) {
+        let mut inspect = base.clone();
+        inspect.extend(["inspect".into(), id.to_owned()]);
+        match call(machine, &inspect).and_then(|r| {
+            serde_json::from_value::<Manifest>(r["session"].clone())
+                .map_err(|e| format!("{machine} sent a manifest this dashboard cannot read: {e}"))
+        }) {
+            Ok(m) => {
+                let _ = tx.send(FeedItem::Manifest(Box::new(m)));
+            }
+            Err(e) => {
+                let _ = tx.send(FeedItem::Error(e));
+                return;
+            }
+        }
         let mut args = base;
         args.extend([
             "follow".into(),

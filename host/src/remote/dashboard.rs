@@ -2,7 +2,7 @@
 //! remote Sessions through, the listing of a remote Home, and which Home
 //! `--remote NAME dashboard` opens on.
 
-use super::ssh::{Ssh, RUN_SCRIPT};
+use super::ssh::{Ssh, STREAM_SCRIPT};
 use super::target::Remote;
 use agent_tty_dashboard::remote::{home_args, home_name, split_home, RemoteRunner};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
@@ -47,15 +47,22 @@ impl RemoteRunner for Runner {
         let program = remote.spec.agent_tty.clone().unwrap_or_default();
         let mut all: Vec<&OsStr> = vec![OsStr::new(program.as_str())];
         all.extend(args.iter().map(OsStr::new));
+        // Standard input stays open while we read: closing it (or our ssh
+        // going away) ends the command on the remote (STREAM_SCRIPT).
         let mut child = ssh
-            .spawn(RUN_SCRIPT, all, Stdio::null())
+            .spawn(STREAM_SCRIPT, all, Stdio::piped())
             .map_err(|e| e.message)?;
         let stdout = child.stdout.take().expect("piped");
-        let _stderr = child.stderr.take();
+        let stdin = child.stdin.take();
+        let stderr = child.stderr.take();
         // The reader blocks; a watcher ends the command when asked to stop.
         let pid = child.id();
         let finished = AtomicBool::new(false);
         std::thread::scope(|scope| {
+            // Drained, so a chatty remote never blocks on a full pipe.
+            if let Some(mut err) = stderr {
+                scope.spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+            }
             scope.spawn(|| {
                 while !finished.load(Ordering::SeqCst) {
                     if stop.load(Ordering::SeqCst) {
@@ -81,6 +88,7 @@ impl RemoteRunner for Runner {
             }
             finished.store(true, Ordering::SeqCst);
         });
+        drop(stdin);
         let status = child.wait();
         match status {
             Ok(s) if s.code() == Some(255) => Err(format!("{machine} is unreachable over ssh")),

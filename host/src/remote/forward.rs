@@ -148,6 +148,11 @@ pub fn forward(raw: &[OsString]) -> Option<i32> {
             drop.extend(idx);
         }
     }
+    // One machine's Homes, in the fleet list's shape (rows name it).
+    if words.len() >= 2 && words[0] == "home" && matches!(words[1].as_str(), "list" | "ls") {
+        let out = super::fleet::list(None, std::slice::from_ref(&remote), args.flag("all"));
+        return Some(output::success(mode, &command, &out));
+    }
     let mut forwarded: Vec<OsString> = Vec::new();
     if let Some(home) = &remote.spec.home {
         if source == Source::HomeConfig || args.option("home").is_none() {

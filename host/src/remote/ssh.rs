@@ -50,6 +50,30 @@ fi
 if [ -f "$p" ] && [ -x "$p" ]; then exec "$p" "$@"; fi
 printf 'agent-tty-remote: not installed: %s\n' "$p" >&2; exit 127"#;
 
+/// [`RUN_SCRIPT`] for a stream whose reader may go away at any time (the
+/// dashboard following a Session): the command runs in the background while
+/// `cat` waits for the end of standard input, which comes when the local
+/// side closes its end or its ssh goes away; then the command is ended
+/// (`cat` reads a copy of the descriptor: a background job's own standard
+/// input is `/dev/null` in a shell without job control). A
+/// remote command that only writes would otherwise live on until its next
+/// write fails.
+pub const STREAM_SCRIPT: &str = r#"p=$1; shift
+case $p in "~/"*) p=$HOME/${p#"~/"};; esac
+if [ -z "$p" ]; then
+  IFS=:; for d in $PATH; do if [ -f "$d/agent-tty" ] && [ -x "$d/agent-tty" ]; then p=$d/agent-tty; break; fi; done; unset IFS
+  [ -n "$p" ] || p=$HOME/.local/bin/agent-tty
+fi
+if [ -f "$p" ] && [ -x "$p" ]; then
+  exec 3<&0
+  "$p" "$@" </dev/null 3<&- & c=$!
+  (cat <&3 >/dev/null 2>&1; kill $c 2>/dev/null) 3<&3 2>/dev/null & w=$!
+  wait $c; s=$?
+  kill $w 2>/dev/null
+  exit $s
+fi
+printf 'agent-tty-remote: not installed: %s\n' "$p" >&2; exit 127"#;
+
 /// How long ssh may take to connect (`ConnectTimeout`), in seconds.
 const CONNECT_TIMEOUT: u32 = 10;
 

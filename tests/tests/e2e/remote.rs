@@ -524,3 +524,70 @@ fn the_dashboard_opens_a_remote_home_and_follows_its_session() {
         fleet.ssh_processes()
     );
 }
+
+/// The Live View's other path: a remote whose agent-tty has `follow`
+/// streams the Event Log's records. This build has no `follow`, so the
+/// remote's program is a wrapper that lists it and answers it with the
+/// Session's Event Log as it grows (`tail -f`, the records exactly as
+/// logged), and hands everything else to the real agent-tty.
+#[test]
+fn the_dashboard_follows_a_remote_session_through_its_follow_stream() {
+    let Some(fleet) = Fleet::new() else { return };
+    let wrapper = sh_script(
+        &fleet.sshd.dir(),
+        "with-follow",
+        &format!(
+            "for a do last=$a; done\n\
+             case \" $* \" in\n\
+             *' plugins '*) echo '{{\"ok\":true,\"command\":\"plugins\",\"result\":{{\"plugins\":[{{\"name\":\"sessions\",\"commands\":[\"follow\"]}}]}}}}';;\n\
+             *' follow '*) shift_to=; for a do [ \"$shift_to\" = 1 ] && {{ id=$a; break; }}; [ \"$a\" = follow ] && shift_to=1; done\n\
+               exec tail -n +1 -f \"$HOME/.agent-tty/sessions/$id/events.jsonl\";;\n\
+             *) exec '{}' \"$@\";;\n\
+             esac",
+            agent_tty().display()
+        ),
+    );
+    fleet.add("box", &["--agent-tty", wrapper.to_str().unwrap()]);
+    let go = fleet.sandbox.root().join("go");
+    let script = format!(
+        "printf '\\033[31mred from far\\033[0m\\n'; while [ ! -e '{}' ]; do sleep 0.05; done; echo streamed line; exec sleep 300",
+        go.display()
+    );
+    let id = fleet
+        .run([
+            "--json", "--remote", "box", "create", "--cols", "60", "--rows", "10", "--", "sh",
+            "-c", &script,
+        ])
+        .result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cmd = fleet.command(["--remote", "box", "dashboard"]);
+    let mut ui = agent_tty_e2e::pty::PtyChild::spawn(cmd, 120, 40);
+    ui.expect_text(&id, WAIT);
+    ui.expect_text("red from far", WAIT);
+    std::fs::write(&go, "").unwrap();
+    ui.expect_text("streamed line", WAIT);
+    ui.send(b"q");
+    assert_eq!(ui.wait_exit(WAIT).and_then(|s| s.code()), Some(0));
+    // The remote stream ended with the dashboard: no `tail` is left there.
+    let tails = || {
+        let log = fleet.remote_home().join("sessions").join(&id);
+        let log = log.as_os_str().as_bytes().to_vec();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| c.starts_with(b"tail") && c.windows(log.len()).any(|w| w == log))
+            })
+            .count()
+    };
+    assert!(
+        agent_tty_e2e::eventually(WAIT, || (tails() == 0).then_some(())).is_some(),
+        "the remote follow stream outlived the dashboard"
+    );
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &id])
+        .expect_code(0);
+}
