@@ -191,12 +191,6 @@ impl PluginHost<'_> {
 
 impl DashboardHost for PluginHost<'_> {
     fn capability(&self, name: &str, args: Value) -> Result<Value, PluginError> {
-        // A remote Home's Sessions are listed by that machine.
-        if name == "sessions.list" {
-            if let Some(answer) = crate::remote::dashboard::list_sessions(&args) {
-                return answer;
-            }
-        }
         self.set.capability(name, args, &self.context)
     }
 

@@ -110,9 +110,52 @@ pub fn home_for(flag: Option<&str>) -> Option<Result<String, PluginError>> {
     )
 }
 
+/// Answers the capability calls that reach other machines, `None` for the
+/// rest: `sessions.list` of a remote Home, and `registry.homes` with
+/// `remotes: true` (this machine's Homes, from `local`, plus every named
+/// remote's, each row with its `machine`, a remote row's `path` being its
+/// `remote://` name).
+pub fn intercept(
+    name: &str,
+    args: &Value,
+    local: impl FnOnce(Value) -> Result<Value, PluginError>,
+) -> Option<Result<Value, PluginError>> {
+    match name {
+        "sessions.list" => list_sessions(args),
+        "registry.homes" if args["remotes"] == true => {
+            let mut plain = args.clone();
+            if let Some(map) = plain.as_object_mut() {
+                map.remove("remotes");
+            }
+            Some(local(plain).and_then(|mine| fleet_homes(mine, args["all"] == true)))
+        }
+        _ => None,
+    }
+}
+
+fn fleet_homes(local: Value, all: bool) -> Result<Value, PluginError> {
+    let remotes: Vec<Remote> = super::store::load()?
+        .remotes
+        .into_iter()
+        .map(|r| Remote {
+            label: r.name.clone(),
+            spec: r,
+        })
+        .collect();
+    let mut listed = super::fleet::list(Some(local), &remotes, all).result;
+    for row in listed["homes"].as_array_mut().into_iter().flatten() {
+        let machine = row["machine"].as_str().unwrap_or_default().to_owned();
+        if machine != super::target::LOCAL_MACHINE {
+            let path = row["path"].as_str().unwrap_or_default().to_owned();
+            row["path"] = Value::from(home_name(&machine, Some(&path)));
+        }
+    }
+    Ok(listed)
+}
+
 /// `sessions.list` for a remote Home (`None` for a local one): the remote's
 /// `list --json` result, which has the same shape.
-pub fn list_sessions(args: &Value) -> Option<Result<Value, PluginError>> {
+fn list_sessions(args: &Value) -> Option<Result<Value, PluginError>> {
     let home = args["home"].as_str()?;
     let (machine, path) = split_home(home)?;
     let mut cmd = vec!["--json".to_owned()];

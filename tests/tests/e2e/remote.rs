@@ -591,3 +591,50 @@ fn the_dashboard_follows_a_remote_session_through_its_follow_stream() {
         .run(["--json", "--remote", "box", "destroy", &id])
         .expect_code(0);
 }
+
+#[test]
+fn the_home_picker_groups_homes_by_machine_and_opens_a_remote_one() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    let local_home = fleet.sandbox.home("here");
+    let (local_id, _) = agent_tty_e2e::create_session(
+        &fleet.sandbox,
+        &local_home,
+        &["--", "sh", "-c", "echo local one; exec sleep 300"],
+    );
+    let remote_id = fleet
+        .run([
+            "--json", "--remote", "box", "create", "--cols", "60", "--rows", "10", "--", "sh",
+            "-c", "echo far away; exec sleep 300",
+        ])
+        .result()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cmd = fleet.command([
+        OsStr::new("--home"),
+        local_home.as_os_str(),
+        OsStr::new("dashboard"),
+    ]);
+    let mut ui = agent_tty_e2e::pty::PtyChild::spawn(cmd, 120, 40);
+    ui.expect_text(&local_id, WAIT);
+    ui.send(b"H");
+    ui.expect_text("box: ", WAIT);
+    ui.expect_text("…/homes/here", WAIT);
+    let screen = ui.screen();
+    let (local_row, remote_row) = (
+        screen.find("…/homes/here").unwrap(),
+        screen.find("box: ").unwrap(),
+    );
+    assert!(local_row < remote_row, "this machine's Homes come first:\n{screen}");
+    ui.send(b"/remote://box");
+    ui.send(b"\r");
+    ui.expect_text("Home remote://box/", WAIT);
+    ui.expect_text(&remote_id, WAIT);
+    ui.expect_text("far away", WAIT);
+    ui.send(b"q");
+    assert_eq!(ui.wait_exit(WAIT).and_then(|s| s.code()), Some(0));
+    fleet
+        .run(["--json", "--remote", "box", "destroy", &remote_id])
+        .expect_code(0);
+}
