@@ -296,7 +296,11 @@ impl Followed {
             match item {
                 FeedItem::Manifest(m) => {
                     let cols = m.creation_cols.unwrap_or(m.cols);
-                    let lines = if self.with_history { history_lines(cols) } else { 0 };
+                    let lines = if self.with_history {
+                        history_lines(cols)
+                    } else {
+                        0
+                    };
                     self.replay = Some(ScreenReplay::for_manifest_with_scrollback(&m, lines));
                 }
                 FeedItem::Event(e) => {

@@ -249,7 +249,10 @@ mod tests {
 
     #[test]
     fn names_split_back_into_their_parts() {
-        assert_eq!(split_home("remote://box/srv/h"), Some(("box", Some("/srv/h"))));
+        assert_eq!(
+            split_home("remote://box/srv/h"),
+            Some(("box", Some("/srv/h")))
+        );
         assert_eq!(split_home("remote://box"), Some(("box", None)));
         assert_eq!(split_home("/srv/h"), None);
         let dir = Path::new("remote://box/srv/h/sessions/01ABC");

@@ -294,10 +294,13 @@ fn build_cli(set: &PluginSet) -> Command {
             ),
         ))
         .arg(global(
-            Arg::new("remote").long("remote").value_name("NAME|[USER@]HOST[:PORT]").help(
-                "Run the command on another machine over ssh (a named remote or a target); \
+            Arg::new("remote")
+                .long("remote")
+                .value_name("NAME|[USER@]HOST[:PORT]")
+                .help(
+                    "Run the command on another machine over ssh (a named remote or a target); \
                  default $AGENT_TTY_REMOTE, else the Home config's `remote`",
-            ),
+                ),
         ))
         .arg(global(
             Arg::new("json")

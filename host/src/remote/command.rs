@@ -72,7 +72,11 @@ pub fn command() -> Command {
 /// Runs a `remote` command.
 pub fn run(set: &PluginSet, matches: &ArgMatches, mode: OutputMode) -> i32 {
     let Some((sub, m)) = matches.subcommand() else {
-        return output::failure(mode, "remote", &PluginError::usage("`remote` needs a subcommand"));
+        return output::failure(
+            mode,
+            "remote",
+            &PluginError::usage("`remote` needs a subcommand"),
+        );
     };
     let name = format!("remote {sub}");
     let text = |id: &str| m.get_one::<String>(id).cloned();
@@ -87,7 +91,9 @@ pub fn run(set: &PluginSet, matches: &ArgMatches, mode: OutputMode) -> i32 {
         "remove" => remove(&text("name").unwrap_or_default()),
         "stop" => stop(text("name").as_deref()),
         "install" => install(set, &text("name").unwrap_or_default()),
-        other => Err(PluginError::usage(format!("unknown command `remote {other}`"))),
+        other => Err(PluginError::usage(format!(
+            "unknown command `remote {other}`"
+        ))),
     };
     match outcome {
         Ok(out) => output::success(mode, &name, &out),
@@ -241,7 +247,11 @@ fn remote_platform(ssh: &Ssh) -> Result<(String, String), PluginError> {
         "amd64" => "x86_64".to_owned(),
         other => other.to_owned(),
     };
-    let os = if os == "darwin" { "macos".to_owned() } else { os };
+    let os = if os == "darwin" {
+        "macos".to_owned()
+    } else {
+        os
+    };
     Ok((os, arch))
 }
 
@@ -282,14 +292,15 @@ fn install(set: &PluginSet, name: &str) -> Result<CommandOutput, PluginError> {
     }
     let exe = std::env::current_exe()
         .map_err(|e| PluginError::internal(format!("could not find this program: {e}")))?;
-    let mut files: Vec<(PathBuf, &str, String)> = vec![(
-        exe,
-        "~/.local/bin",
-        "agent-tty".to_owned(),
-    )];
+    let mut files: Vec<(PathBuf, &str, String)> =
+        vec![(exe, "~/.local/bin", "agent-tty".to_owned())];
     for p in &set.loaded {
         if let Some(file) = p.path.file_name().and_then(|n| n.to_str()) {
-            files.push((p.path.clone(), "~/.local/lib/agent-tty/plugins", file.to_owned()));
+            files.push((
+                p.path.clone(),
+                "~/.local/lib/agent-tty/plugins",
+                file.to_owned(),
+            ));
         }
     }
     let mut installed = Vec::new();

@@ -104,10 +104,7 @@ pub fn home_for(flag: Option<&str>) -> Option<Result<String, PluginError>> {
     agent_tty_dashboard::remote::install(Box::new(Runner::default()));
     let env = std::env::var(super::forward::REMOTE_ENV).ok();
     let spec = flag.or(env.as_deref().filter(|v| !v.is_empty()))?;
-    Some(
-        super::resolve(spec)
-            .map(|remote| home_name(&remote.label, remote.spec.home.as_deref())),
-    )
+    Some(super::resolve(spec).map(|remote| home_name(&remote.label, remote.spec.home.as_deref())))
 }
 
 /// Answers the capability calls that reach other machines, `None` for the

@@ -8,8 +8,8 @@
 //! counts only), so nothing it sends reaches the output unchecked.
 
 use super::ssh::Ssh;
-use crate::output::{self, OutputMode};
 use super::target::{Remote, LOCAL_MACHINE};
+use crate::output::{self, OutputMode};
 use agent_tty_core::text::{escape, Align, Table};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, PluginError};
 use clap::{Arg, ArgAction, Command};
@@ -157,10 +157,7 @@ fn ask_all(remotes: &[Remote], all: bool) -> Vec<Answer> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .collect()
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
     })
 }
 
@@ -225,14 +222,18 @@ fn ask(remote: &Remote, all: bool, limit: Duration) -> Result<Vec<Value>, Plugin
     let envelope: Value = serde_json::from_slice(&done.stdout).map_err(|e| {
         PluginError::new(
             ErrorCode::ProtocolError,
-            format!("{} answered `home list` without an envelope ({e})", remote.label),
+            format!(
+                "{} answered `home list` without an envelope ({e})",
+                remote.label
+            ),
         )
         .with_details(ssh.details(&String::from_utf8_lossy(&done.stderr)))
     })?;
     if envelope["ok"] != true {
-        let e: PluginError = serde_json::from_value(envelope["error"].clone()).unwrap_or_else(|_| {
-            PluginError::new(ErrorCode::ProtocolError, "a malformed error envelope")
-        });
+        let e: PluginError =
+            serde_json::from_value(envelope["error"].clone()).unwrap_or_else(|_| {
+                PluginError::new(ErrorCode::ProtocolError, "a malformed error envelope")
+            });
         return Err(e);
     }
     Ok(envelope["result"]["homes"]
@@ -250,7 +251,10 @@ fn checked_row(row: &Value, machine: &str) -> Option<Value> {
     let mut out = Map::new();
     out.insert("path".into(), json!(path));
     for key in ["activeSessions", "totalSessions"] {
-        out.insert(key.into(), json!(row.get(key).and_then(Value::as_u64).unwrap_or(0)));
+        out.insert(
+            key.into(),
+            json!(row.get(key).and_then(Value::as_u64).unwrap_or(0)),
+        );
     }
     for key in ["lastSeenAt", "lastActivityAt"] {
         out.insert(

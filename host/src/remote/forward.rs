@@ -283,7 +283,11 @@ pub fn check_version(ssh: &Ssh) -> Result<String, PluginError> {
             "{} runs agent-tty {:?}, this is {ours}; the two must share a release (major.minor). \
              Update it with `agent-tty remote install NAME`",
             ssh.remote.label,
-            escape(if theirs.is_empty() { text.trim() } else { &theirs }),
+            escape(if theirs.is_empty() {
+                text.trim()
+            } else {
+                &theirs
+            }),
         ),
     )
     .with_details(details))
@@ -337,7 +341,10 @@ fn stream(ssh: &Ssh, mode: OutputMode, forwarded: Vec<OsString>) -> Result<i32, 
             } else {
                 escape(&text).into_owned()
             };
-            if writeln!(stdout, "{shown}").and_then(|()| stdout.flush()).is_err() {
+            if writeln!(stdout, "{shown}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 // Our reader went away: end the remote command too.
                 let _ = child.kill();
                 break;
@@ -498,7 +505,15 @@ mod tests {
 
     #[test]
     fn options_are_found_before_the_double_dash_only() {
-        let raw = os(&["agent-tty", "--remote", "box", "create", "--", "--remote", "x"]);
+        let raw = os(&[
+            "agent-tty",
+            "--remote",
+            "box",
+            "create",
+            "--",
+            "--remote",
+            "x",
+        ]);
         let args = Args::new(&raw);
         assert_eq!(args.option("remote"), Some(("box".into(), vec![1, 2])));
         let raw = os(&["agent-tty", "list", "--remote=me@box:22"]);

@@ -361,9 +361,7 @@ pub fn control_dir() -> Result<PathBuf, PluginError> {
 
 fn check_private(dir: &Path) -> Result<(), PluginError> {
     let private = std::fs::symlink_metadata(dir).is_ok_and(|m| {
-        m.is_dir()
-            && m.uid() == agent_tty_core::safe_fs::effective_uid()
-            && m.mode() & 0o077 == 0
+        m.is_dir() && m.uid() == agent_tty_core::safe_fs::effective_uid() && m.mode() & 0o077 == 0
     });
     if private {
         return Ok(());

@@ -97,7 +97,10 @@ pub fn save_to(path: &Path, remotes: &Remotes) -> Result<(), PluginError> {
     let write_error = |e: std::io::Error| {
         PluginError::new(
             ErrorCode::StorageWriteError,
-            format!("could not write the remotes file {}: {e}", escape_path(path)),
+            format!(
+                "could not write the remotes file {}: {e}",
+                escape_path(path)
+            ),
         )
         .with_details(json!({ "file": path }))
     };
@@ -156,7 +159,8 @@ mod tests {
     fn a_hostile_target_in_the_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("remotes.json");
-        let text = r#"{"version":1,"remotes":[{"name":"x","target":{"host":"-oProxyCommand=id"}}]}"#;
+        let text =
+            r#"{"version":1,"remotes":[{"name":"x","target":{"host":"-oProxyCommand=id"}}]}"#;
         write_atomic(&file, text.as_bytes(), 0o600).unwrap();
         assert_eq!(
             load_from(&file).unwrap_err().code,

@@ -45,7 +45,9 @@ impl Target {
                 && u.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
             if !ok {
-                return Err(bad("the user name may hold letters, digits, `.`, `_` and `-`"));
+                return Err(bad(
+                    "the user name may hold letters, digits, `.`, `_` and `-`",
+                ));
             }
         }
         let (host, port) = if let Some(inner) = rest.strip_prefix('[') {

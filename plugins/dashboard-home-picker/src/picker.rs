@@ -529,7 +529,10 @@ mod tests {
             on("local", "/a/home"),
         ]));
         let names: Vec<String> = p.visible().iter().map(|h| h.short_name()).collect();
-        assert_eq!(names, ["/a/home", "/z/home", "attic: /a", "box: …/agents/h"]);
+        assert_eq!(
+            names,
+            ["/a/home", "/z/home", "attic: /a", "box: …/agents/h"]
+        );
     }
 
     /// Three Homes, most recently seen first: a, b, then /tmp.

@@ -125,24 +125,56 @@ fn the_agent_loop_runs_on_the_remote_and_the_screenshot_lands_here() {
     fleet.add_with_binary("box");
     let created = fleet
         .run([
-            "--json", "--remote", "box", "create", "--name", "far", "--cols", "60", "--rows",
-            "10", "--", "bash", "--norc", "--noprofile",
+            "--json",
+            "--remote",
+            "box",
+            "create",
+            "--name",
+            "far",
+            "--cols",
+            "60",
+            "--rows",
+            "10",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
         ])
         .result();
     let id = created["sessionId"].as_str().unwrap().to_owned();
     // The Session lives in the remote's Home, not in the local one.
     assert!(fleet.remote_home().join("sessions").join(&id).is_dir());
-    assert!(!fleet.sandbox.default_home().join("sessions").join(&id).exists());
+    assert!(!fleet
+        .sandbox
+        .default_home()
+        .join("sessions")
+        .join(&id)
+        .exists());
 
     let ran = fleet
         .run([
-            "--json", "--remote", "box", "run", &id, "echo remote-$((6*7))", "--timeout", "10000",
+            "--json",
+            "--remote",
+            "box",
+            "run",
+            &id,
+            "echo remote-$((6*7))",
+            "--timeout",
+            "10000",
         ])
         .result();
     assert_eq!(ran["exitCode"], 0, "{ran:#}");
     fleet
         .run([
-            "--json", "--remote", "box", "wait", &id, "--text", "remote-42", "--timeout", "10000",
+            "--json",
+            "--remote",
+            "box",
+            "wait",
+            &id,
+            "--text",
+            "remote-42",
+            "--timeout",
+            "10000",
         ])
         .expect_code(0);
     let snap = fleet
@@ -178,9 +210,17 @@ fn the_agent_loop_runs_on_the_remote_and_the_screenshot_lands_here() {
         .unwrap()
         .flatten()
         .filter(|e| {
-            e.file_name().to_string_lossy().starts_with("agent-tty-remote.")
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("agent-tty-remote.")
                 && std::fs::read_dir(e.path()).is_ok_and(|mut d| {
-                    d.any(|f| f.is_ok_and(|f| f.path().metadata().is_ok_and(|m| m.len() == bytes.len() as u64)))
+                    d.any(|f| {
+                        f.is_ok_and(|f| {
+                            f.path()
+                                .metadata()
+                                .is_ok_and(|m| m.len() == bytes.len() as u64)
+                        })
+                    })
                 })
         })
         .collect();
@@ -189,7 +229,9 @@ fn the_agent_loop_runs_on_the_remote_and_the_screenshot_lands_here() {
     fleet
         .run(["--json", "--remote", "box", "destroy", &id])
         .expect_code(0);
-    let listed = fleet.run(["--json", "--remote", "box", "list", "--all"]).result();
+    let listed = fleet
+        .run(["--json", "--remote", "box", "list", "--all"])
+        .result();
     let status = listed["sessions"]
         .as_array()
         .unwrap()
@@ -199,7 +241,10 @@ fn the_agent_loop_runs_on_the_remote_and_the_screenshot_lands_here() {
     assert_eq!(status, Some(Value::from("destroyed")), "{listed:#}");
 
     // `remote stop` ends the shared connection at once: no ssh is left.
-    assert!(!fleet.ssh_processes().is_empty(), "a shared connection is up");
+    assert!(
+        !fleet.ssh_processes().is_empty(),
+        "a shared connection is up"
+    );
     let stopped = fleet.run(["--json", "remote", "stop", "box"]).result();
     assert_eq!(stopped["stopped"], 1);
     assert!(
@@ -259,7 +304,9 @@ fn every_argument_reaches_the_remote_byte_for_byte() {
 
 #[test]
 fn the_remote_errors_have_their_codes_and_ssh_s_message() {
-    let Some(mut fleet) = Fleet::new() else { return };
+    let Some(mut fleet) = Fleet::new() else {
+        return;
+    };
     // No agent-tty on the remote's PATH or in its ~/.local/bin.
     fleet.add("bare", &[]);
     let run = fleet.run(["--json", "--remote", "bare", "list"]);
@@ -277,7 +324,9 @@ fn the_remote_errors_have_their_codes_and_ssh_s_message() {
 
     // The server is stopped: ssh's own words come back in details.
     fleet.add_with_binary("box");
-    fleet.run(["--json", "--remote", "box", "list"]).expect_code(0);
+    fleet
+        .run(["--json", "--remote", "box", "list"])
+        .expect_code(0);
     fleet.run(["remote", "stop"]).expect_code(0);
     fleet.sshd.stop();
     let run = fleet.run(["--json", "--remote", "box", "list"]);
@@ -295,7 +344,11 @@ fn the_remote_errors_have_their_codes_and_ssh_s_message() {
     // Without --json: one line on stderr, the same exit status.
     let run = fleet.run(["--remote", "box", "list"]);
     run.expect_code(12);
-    assert!(run.stderr.starts_with("REMOTE_UNREACHABLE: "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("REMOTE_UNREACHABLE: "),
+        "{}",
+        run.stderr
+    );
 
     // A target that could turn into an ssh option is refused before ssh runs.
     let run = fleet.run(["--json", "--remote", "-oProxyCommand=touch /tmp/x", "list"]);
@@ -347,10 +400,14 @@ fn remotes_are_named_listed_and_removed_in_a_private_file() {
     fleet
         .run(["--json", "remote", "add", "local", "other"])
         .expect_code(2);
-    fleet.run(["--json", "remote", "remove", "box"]).expect_code(0);
+    fleet
+        .run(["--json", "remote", "remove", "box"])
+        .expect_code(0);
     let listed = fleet.run(["--json", "remote", "list"]).result();
     assert_eq!(listed["remotes"], Value::Array(vec![]));
-    fleet.run(["--json", "remote", "remove", "box"]).expect_code(2);
+    fleet
+        .run(["--json", "remote", "remove", "box"])
+        .expect_code(2);
 }
 
 #[test]
@@ -437,11 +494,15 @@ fn home_list_remotes_adds_each_machine_and_names_the_unreachable_one() {
         .map(|h| (h["machine"].as_str().unwrap(), h["path"].as_str().unwrap()))
         .collect();
     assert!(
-        machines.iter().any(|(m, p)| *m == "local" && p.ends_with("homes/here")),
+        machines
+            .iter()
+            .any(|(m, p)| *m == "local" && p.ends_with("homes/here")),
         "{listed:#}"
     );
     assert!(
-        machines.iter().any(|(m, p)| *m == "box" && p.ends_with("user/.agent-tty")),
+        machines
+            .iter()
+            .any(|(m, p)| *m == "box" && p.ends_with("user/.agent-tty")),
         "{listed:#}"
     );
     let remotes = listed["remotes"].as_array().unwrap();
@@ -455,7 +516,12 @@ fn home_list_remotes_adds_each_machine_and_names_the_unreachable_one() {
     let text = fleet.run(["home", "list", "--remotes"]);
     text.expect_code(0);
     assert!(text.stdout.contains("MACHINE"), "{}", text.stdout);
-    assert!(text.stdout.contains("gone is not listed: REMOTE_UNREACHABLE"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("gone is not listed: REMOTE_UNREACHABLE"),
+        "{}",
+        text.stdout
+    );
     fleet
         .run(["--json", "--remote", "box", "destroy", &remote_id])
         .expect_code(0);
@@ -472,7 +538,9 @@ fn remote_install_copies_this_build_and_the_remote_then_runs_it() {
     let plugins = fleet.remote_root.join("user/.local/lib/agent-tty/plugins");
     assert!(plugins.join("libagent_tty_plugin_sessions.so").is_file());
     // `fresh` names no binary: ~/.local/bin/agent-tty is found.
-    let version = fleet.run(["--json", "--remote", "fresh", "version"]).result();
+    let version = fleet
+        .run(["--json", "--remote", "fresh", "version"])
+        .result();
     assert_eq!(version["cliVersion"], env!("CARGO_PKG_VERSION"));
     assert!(
         version["plugins"]
@@ -495,8 +563,8 @@ fn the_dashboard_opens_a_remote_home_and_follows_its_session() {
     );
     let id = fleet
         .run([
-            "--json", "--remote", "box", "create", "--name", "far", "--cols", "60", "--rows",
-            "10", "--", "sh", "-c", &script,
+            "--json", "--remote", "box", "create", "--name", "far", "--cols", "60", "--rows", "10",
+            "--", "sh", "-c", &script,
         ])
         .result()["sessionId"]
         .as_str()
@@ -604,8 +672,18 @@ fn the_home_picker_groups_homes_by_machine_and_opens_a_remote_one() {
     );
     let remote_id = fleet
         .run([
-            "--json", "--remote", "box", "create", "--cols", "60", "--rows", "10", "--", "sh",
-            "-c", "echo far away; exec sleep 300",
+            "--json",
+            "--remote",
+            "box",
+            "create",
+            "--cols",
+            "60",
+            "--rows",
+            "10",
+            "--",
+            "sh",
+            "-c",
+            "echo far away; exec sleep 300",
         ])
         .result()["sessionId"]
         .as_str()
@@ -626,7 +704,10 @@ fn the_home_picker_groups_homes_by_machine_and_opens_a_remote_one() {
         screen.find("…/homes/here").unwrap(),
         screen.find("box: ").unwrap(),
     );
-    assert!(local_row < remote_row, "this machine's Homes come first:\n{screen}");
+    assert!(
+        local_row < remote_row,
+        "this machine's Homes come first:\n{screen}"
+    );
     ui.send(b"/remote://box");
     ui.send(b"\r");
     ui.expect_text("Home remote://box/", WAIT);
