@@ -444,9 +444,12 @@ fn artifact_here(
     } else if env["ok"] == true {
         output::print_stdout(&format!("{}\n", escape(&local.to_string_lossy())));
     } else {
-        let e: PluginError = serde_json::from_value(env["error"].clone()).unwrap_or_else(|_| {
-            PluginError::new(ErrorCode::ProtocolError, "malformed error envelope")
-        });
+        let mut e: PluginError =
+            serde_json::from_value(env["error"].clone()).unwrap_or_else(|_| {
+                PluginError::new(ErrorCode::ProtocolError, "malformed error envelope")
+            });
+        // The remote's words, shown on this terminal.
+        e.message = escape(&e.message).into_owned();
         return Ok(output::failure(mode, command, &e));
     }
     Ok(status)
