@@ -378,7 +378,6 @@ fn build_cli(set: &PluginSet) -> Command {
             root = mount(root, spec, &spec.path);
         }
     }
-    let root = crate::remote::fleet::mount_flag(root);
     let grouped = grouped_commands(&root);
     root.help_template(format!(
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{grouped}\nOptions:\n{{options}}{{after-help}}"
@@ -517,6 +516,9 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
             arg = arg.short(s);
         }
         cmd = cmd.arg(arg);
+    }
+    if spec.path == ["home", "list"] {
+        cmd = crate::remote::fleet::with_remotes_flag(cmd);
     }
     cmd
 }

@@ -34,25 +34,15 @@ pub fn timeout() -> Duration {
     )
 }
 
-/// Adds `--remotes` to the mounted `home list`.
-pub fn mount_flag(root: Command) -> Command {
-    if root
-        .find_subcommand("home")
-        .and_then(|h| h.find_subcommand("list"))
-        .is_none()
-    {
-        return root;
-    }
-    root.mut_subcommand("home", |home| {
-        home.mut_subcommand("list", |list| {
-            list.arg(
-                Arg::new("remotes")
-                    .long("remotes")
-                    .action(ArgAction::SetTrue)
-                    .help("Also list every named remote's Homes (each row names its machine)"),
-            )
-        })
-    })
+/// Adds `--remotes` to `home list` (the registry plugin's command; the
+/// fleet part is the host's).
+pub fn with_remotes_flag(list: Command) -> Command {
+    list.arg(
+        Arg::new("remotes")
+            .long("remotes")
+            .action(ArgAction::SetTrue)
+            .help("Also list every named remote's Homes (each row names its machine)"),
+    )
 }
 
 /// `home list --remotes`: `local` (this machine's own `home list`) plus
