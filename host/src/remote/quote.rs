@@ -27,9 +27,29 @@ use std::os::unix::ffi::OsStrExt;
 /// decodes every argument in place, then evaluates the first as a script
 /// with the rest as its positional parameters. Written without `'`, `\`,
 /// `!` or newlines so it survives single quotes in every login shell.
+///
+/// The script [`RUN_AGENT_TTY`] is built in (the call every command makes,
+/// so it costs no decoding): `$1` is the agent-tty program a named remote
+/// gave, or empty for `agent-tty` on the PATH, then `~/.local/bin/agent-tty`
+/// (shell builtins only, no fork); the rest are its arguments. Without a
+/// program there, it prints [`NOT_INSTALLED_MARK`] and exits 127.
 pub const DECODER: &str = "n=$#; while [ $n -gt 0 ]; do case $1 in p*) v=${1#p};; \
      *) v=$(printf %bx \"${1#x}\"); v=${v%x};; esac; shift; set -- \"$@\" \"$v\"; \
-     n=$((n-1)); done; s=$1; shift; eval \"$s\"";
+     n=$((n-1)); done; s=$1; shift; case $s in agent-tty) p=$1; shift; \
+     case $p in \"~/\"*) p=$HOME/${p#\"~/\"};; esac; \
+     if [ -z \"$p\" ]; then IFS=:; for d in $PATH; do \
+     if [ -f \"$d/agent-tty\" ] && [ -x \"$d/agent-tty\" ]; then p=$d/agent-tty; break; fi; \
+     done; unset IFS; [ -n \"$p\" ] || p=$HOME/.local/bin/agent-tty; fi; \
+     if [ -f \"$p\" ] && [ -x \"$p\" ]; then exec \"$p\" \"$@\"; fi; \
+     echo \"agent-tty-remote: not installed: $p\" >&2; exit 127;; \
+     *) eval \"$s\";; esac";
+
+/// The built-in script of [`DECODER`] that runs the remote's agent-tty.
+pub const RUN_AGENT_TTY: &str = "agent-tty";
+
+/// The line the remote prints (on stderr, exiting 127) when it has no
+/// agent-tty.
+pub const NOT_INSTALLED_MARK: &str = "agent-tty-remote: not installed: ";
 
 /// Bytes sent as they are: letters, digits and `_ . / = : , @ + -`.
 pub fn is_plain(b: u8) -> bool {
@@ -89,6 +109,29 @@ mod tests {
     #[case::not_utf8(b"\xff", "'x\\0377'")]
     fn encodes(#[case] arg: &[u8], #[case] wire: &str) {
         assert_eq!(encode(arg), wire);
+    }
+
+    /// The built-in run: the named program with its arguments, or the mark
+    /// and status 127 when there is none; through each login shell.
+    #[rstest]
+    #[case::sh("sh")]
+    #[case::bash("bash")]
+    #[case::zsh("zsh")]
+    #[case::fish("fish")]
+    fn the_built_in_run_execs_the_program_or_says_it_is_missing(#[case] shell: &str) {
+        if Command::new(shell).arg("-c").arg("true").status().is_err() {
+            eprintln!("SKIPPED: {shell} is not installed");
+            return;
+        }
+        let args = ["/usr/bin/printf", "[%s]", "a b", "$(x)"].map(OsStr::new);
+        let line = remote_command(RUN_AGENT_TTY, args);
+        let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "[a b][$(x)]", "{shell}");
+        let line = remote_command(RUN_AGENT_TTY, ["/nonexistent/agent-tty"].map(OsStr::new));
+        let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
+        assert_eq!(out.status.code(), Some(127), "{shell}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(NOT_INSTALLED_MARK), "{shell}: {err}");
     }
 
     /// Runs the command line the way sshd does (`$SHELL -c LINE`) through

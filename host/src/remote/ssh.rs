@@ -13,7 +13,7 @@
 //! `AGENT_TTY_SSH='ssh -F my_config -i key'` works and options given there
 //! win over ours (ssh keeps the first value of an option).
 
-use super::quote::remote_command;
+use super::quote::{is_plain, remote_command, NOT_INSTALLED_MARK};
 use super::target::Remote;
 use agent_tty_core::text::escape_path;
 use agent_tty_plugin_api::{ErrorCode, PluginError};
@@ -34,21 +34,8 @@ pub const PERSIST_ENV: &str = "AGENT_TTY_REMOTE_PERSIST";
 /// The status the remote script exits with when there is no agent-tty.
 const NOT_INSTALLED_STATUS: i32 = 127;
 
-/// The line the remote script prints before exiting with
-/// [`NOT_INSTALLED_STATUS`].
-const NOT_INSTALLED_MARK: &str = "agent-tty-remote: not installed: ";
-
-/// Finds the agent-tty program on the remote and runs it with `$2…`.
-/// `$1` is the path a named remote gave, or empty: then `agent-tty` on the
-/// PATH, then `~/.local/bin/agent-tty` (shell builtins only, no fork).
-pub const RUN_SCRIPT: &str = r#"p=$1; shift
-case $p in "~/"*) p=$HOME/${p#"~/"};; esac
-if [ -z "$p" ]; then
-  IFS=:; for d in $PATH; do if [ -f "$d/agent-tty" ] && [ -x "$d/agent-tty" ]; then p=$d/agent-tty; break; fi; done; unset IFS
-  [ -n "$p" ] || p=$HOME/.local/bin/agent-tty
-fi
-if [ -f "$p" ] && [ -x "$p" ]; then exec "$p" "$@"; fi
-printf 'agent-tty-remote: not installed: %s\n' "$p" >&2; exit 127"#;
+/// Runs the remote's agent-tty (see [`super::quote::DECODER`]).
+pub const RUN_SCRIPT: &str = super::quote::RUN_AGENT_TTY;
 
 /// [`RUN_SCRIPT`] for a stream whose reader may go away at any time (the
 /// dashboard following a Session): the command runs in the background while
@@ -170,6 +157,13 @@ impl Ssh {
             args.push(line.to_owned());
         }
         match std::env::var(SSH_ENV).ok().filter(|s| !s.trim().is_empty()) {
+            // Words a shell would leave alone: run directly (no `sh`).
+            Some(ssh) if ssh.bytes().all(|b| is_plain(b) || b == b' ') => {
+                let mut words = ssh.split_whitespace();
+                let mut cmd = Command::new(words.next().unwrap_or("ssh"));
+                cmd.args(words).args(args);
+                cmd
+            }
             Some(ssh) => {
                 let mut cmd = Command::new("sh");
                 cmd.arg("-c")
