@@ -7,7 +7,7 @@
 #   - the same `--remote snapshot` cold (`remote stop` before each run: a
 #     full handshake plus the release check);
 #   - `home list --remotes --json` with 3 remotes of 100 Homes each;
-#   - output → dashboard: from `type` returning to the line showing in a
+#   - output → dashboard: from `send-keys Enter` to the line showing in a
 #     dashboard running in tmux, for a local Session, a remote one polled
 #     with `snapshot` (this build has no `follow`), and a remote one
 #     streamed by `follow` (a wrapper standing in for it with `tail -f`).
@@ -117,29 +117,37 @@ $T -n 20 --label "home list --remotes --all --json (warm)" -- "$A" home list --r
 $T -n 10 -w 0 --label "home list --remotes --all --json (cold)" -- sh -c "'$A' remote stop >/dev/null; '$A' home list --remotes --all --json"
 
 echo "## output -> dashboard (tmux, 120x40)"
-# seen TEXT: waits until the dashboard's pane shows TEXT; prints ms since $t0.
+# seen TEXT: waits (at most 10 s) until the dashboard's pane shows TEXT;
+# prints ms since $t0, or "timeout".
 seen() {
-  while ! tmux -L agent-tty-bench capture-pane -p -t bench | grep -q "$1"; do sleep 0.002; done
+  local deadline=$(( $(date +%s) + 10 ))
+  while ! { tmux -L agent-tty-bench capture-pane -p -t bench 2>/dev/null || true; } | grep -qF "$1"; do
+    [ "$(date +%s)" -gt "$deadline" ] && { echo timeout; return; }
+    sleep 0.002
+  done
   echo $(( ($(date +%s%N) - t0) / 1000000 ))
 }
 latency() { # label, home args for `type`, dashboard args, session id
   local label=$1 typeargs=$2 dash=$3 sid=$4 all=()
   tmux -L agent-tty-bench kill-server 2>/dev/null || true
+  sleep 0.5 # let the previous server finish exiting
   tmux -L agent-tty-bench new-session -d -s bench -x 120 -y 40 \
     "env AGENT_TTY_SSH='$AGENT_TTY_SSH' HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME $A $dash dashboard --session $sid"
   sleep 2
   for i in $(seq 1 15); do
-    "$A" $typeargs type "$sid" "echo mark-$i-done" >/dev/null
-    "$A" $typeargs send-keys "$sid" Enter >/dev/null
+    # The typed line shows `$((40+2))`; only the output shows `42`.
+    "$A" $typeargs type "$sid" "echo mark-$i-\$((40+2))" >/dev/null
     t0=$(date +%s%N)
-    all+=("$(seen "mark-$i-done$")")
+    "$A" $typeargs send-keys "$sid" Enter >/dev/null
+    all+=("$(seen "mark-$i-42")")
   done
-  printf '%s: median %s ms (15 runs; ms: %s)\n' "$label" \
+  printf '%s: median %s ms from send-keys Enter (15 runs; ms: %s)\n' "$label" \
     "$(printf '%s\n' "${all[@]}" | sort -n | sed -n 8p)" "${all[*]}"
 }
 mkdir -p "$sandbox/home"
 local_id=$("$A" --home "$sandbox/home" --json create --cols 80 --rows 24 -- bash --norc --noprofile |
   sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p')
+$T -n 15 --label "  (send-keys alone, included above)   " -- "$A" --home "$sandbox/home" send-keys "$local_id" Right
 latency "local Session, file notification    " "--home $sandbox/home" "--home $sandbox/home" "$local_id"
 latency "remote Session, snapshot polling     " "--home $rhome" "--remote box1" "$id"
 cat > "$sandbox/with-follow" <<EOF
