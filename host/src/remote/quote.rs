@@ -126,7 +126,11 @@ mod tests {
         let args = ["/usr/bin/printf", "[%s]", "a b", "$(x)"].map(OsStr::new);
         let line = remote_command(RUN_AGENT_TTY, args);
         let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "[a b][$(x)]", "{shell}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "[a b][$(x)]",
+            "{shell}"
+        );
         let line = remote_command(RUN_AGENT_TTY, ["/nonexistent/agent-tty"].map(OsStr::new));
         let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
         assert_eq!(out.status.code(), Some(127), "{shell}");

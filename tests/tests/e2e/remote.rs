@@ -454,7 +454,16 @@ fn the_environment_and_the_home_config_choose_the_remote_but_gc_stays_here() {
         .output()
         .unwrap();
     let gc: Run = gc.into();
-    gc.expect_code(0);
+    let remote_home = fleet.remote_home();
+    let swept = |run: &Run| {
+        run.result()
+            .to_string()
+            .contains(remote_home.to_str().unwrap())
+    };
+    assert!(!swept(&gc), "gc left this machine: {}", gc.stdout);
+    // With --remote it sweeps the remote's Homes (its running Session stays).
+    let far = fleet.run(["--json", "--remote", "box", "gc", "--dry-run"]);
+    assert!(swept(&far), "{}", far.stdout);
     fleet
         .run(["--json", "--remote", "box", "destroy", &remote_id])
         .expect_code(0);
@@ -718,4 +727,27 @@ fn the_home_picker_groups_homes_by_machine_and_opens_a_remote_one() {
     fleet
         .run(["--json", "--remote", "box", "destroy", &remote_id])
         .expect_code(0);
+}
+
+/// `AGENT_TTY_SSH` with shell syntax in it is run by `sh`, as git runs
+/// `GIT_SSH_COMMAND` (here: a quoted key path and a variable).
+#[test]
+fn agent_tty_ssh_is_a_shell_command_like_git_ssh_command() {
+    let Some(fleet) = Fleet::new() else { return };
+    fleet.add_with_binary("box");
+    let plain = fleet.sshd.ssh_command();
+    let key = fleet.sshd.dir().join("user_key");
+    let quoted = plain.replace(
+        &format!("-i {}", key.display()),
+        "-i \"$AGENT_TTY_TEST_KEY\"",
+    );
+    assert_ne!(plain, quoted);
+    let run: Run = fleet
+        .command(["--json", "--remote", "box", "version"])
+        .env("AGENT_TTY_SSH", &quoted)
+        .env("AGENT_TTY_TEST_KEY", &key)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.result()["cliVersion"], env!("CARGO_PKG_VERSION"));
 }
