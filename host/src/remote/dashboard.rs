@@ -92,6 +92,9 @@ impl RemoteRunner for Runner {
         let status = child.wait();
         match status {
             Ok(s) if s.code() == Some(255) => Err(format!("{machine} is unreachable over ssh")),
+            Ok(s) if s.code() == Some(127) => Err(format!(
+                "{machine} has no agent-tty (`agent-tty remote install {machine}`)"
+            )),
             _ => Ok(()),
         }
     }

@@ -149,7 +149,9 @@ pub fn forward(raw: &[OsString]) -> Option<i32> {
         }
     }
     // One machine's Homes, in the fleet list's shape (rows name it).
-    if words.len() >= 2 && words[0] == "home" && matches!(words[1].as_str(), "list" | "ls") {
+    let help = args.flag("help") || raw[1..args.end].iter().any(|a| a == "-h");
+    if words.len() >= 2 && words[0] == "home" && matches!(words[1].as_str(), "list" | "ls") && !help
+    {
         let out = super::fleet::list(None, std::slice::from_ref(&remote), args.flag("all"));
         return Some(output::success(mode, &command, &out));
     }
