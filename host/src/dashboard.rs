@@ -41,7 +41,11 @@ pub fn run(
         return output::failure(mode, "dashboard", &err);
     }
     let remote_flag = matches.get_one::<String>("remote").map(String::as_str);
-    let home = match crate::remote::dashboard::home_for(remote_flag) {
+    let local_home = context
+        .home()
+        .ok()
+        .map(|h| std::path::PathBuf::from(&h.path));
+    let home = match crate::remote::dashboard::home_for(remote_flag, local_home.as_deref()) {
         Some(Ok(remote_home)) => remote_home,
         Some(Err(e)) => return output::failure(mode, "dashboard", &e),
         None => match context.home() {

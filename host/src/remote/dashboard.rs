@@ -100,13 +100,22 @@ impl RemoteRunner for Runner {
     }
 }
 
-/// The Home `--remote NAME dashboard` (or `AGENT_TTY_REMOTE`) opens on,
-/// `remote://NAME[/path]`; `None` without a remote. Installs the runner the
-/// dashboard reaches every remote through.
-pub fn home_for(flag: Option<&str>) -> Option<Result<String, PluginError>> {
+/// The Home `--remote NAME dashboard` (or `AGENT_TTY_REMOTE`, or the local
+/// Home's config key `remote`) opens on, `remote://NAME[/path]`; `None`
+/// without a remote. Installs the runner the dashboard reaches every remote
+/// through.
+pub fn home_for(
+    flag: Option<&str>,
+    local_home: Option<&std::path::Path>,
+) -> Option<Result<String, PluginError>> {
     agent_tty_dashboard::remote::install(Box::new(Runner::default()));
     let env = std::env::var(super::forward::REMOTE_ENV).ok();
-    let spec = flag.or(env.as_deref().filter(|v| !v.is_empty()))?;
+    let config = local_home
+        .and_then(|h| agent_tty_core::config::read_home_config(h).ok())
+        .and_then(|c| c.remote);
+    let spec = flag
+        .or(env.as_deref().filter(|v| !v.is_empty()))
+        .or(config.as_deref())?;
     Some(super::resolve(spec).map(|remote| home_name(&remote.label, remote.spec.home.as_deref())))
 }
 

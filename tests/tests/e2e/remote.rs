@@ -446,6 +446,17 @@ fn the_environment_and_the_home_config_choose_the_remote_but_gc_stays_here() {
         OsStr::new("list"),
     ]);
     assert_eq!(ids(via_config), vec![remote_id.clone()]);
+    // The dashboard on that Home shows the remote's.
+    let cmd = fleet.command([
+        OsStr::new("--home"),
+        pointer.as_os_str(),
+        OsStr::new("dashboard"),
+    ]);
+    let mut ui = agent_tty_e2e::pty::PtyChild::spawn(cmd, 120, 40);
+    ui.expect_text("Home remote://box", WAIT);
+    ui.expect_text(&remote_id, WAIT);
+    ui.send(b"q");
+    assert_eq!(ui.wait_exit(WAIT).and_then(|s| s.code()), Some(0));
 
     // gc sweeps this machine unless --remote itself is given.
     let gc = fleet
