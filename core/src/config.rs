@@ -37,6 +37,10 @@ pub struct HomeConfig {
     pub default_cols: Option<u64>,
     /// `defaultRows`, accepted and unused (as in 0.5).
     pub default_rows: Option<u64>,
+    /// `remote`: every command on this Home runs on that machine (a named
+    /// remote or `[user@]host[:port]`; the host validates it), as if
+    /// `--remote` were given.
+    pub remote: Option<String>,
 }
 
 /// `<home>/config.json`.
@@ -153,6 +157,7 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<HomeConfig> {
             "defaultTerm" => config.default_term = Some(text()?),
             "defaultCols" => config.default_cols = Some(integer(1)?),
             "defaultRows" => config.default_rows = Some(integer(1)?),
+            "remote" => config.remote = Some(text()?),
             other => {
                 return Err(invalid(
                     path,
@@ -160,7 +165,7 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<HomeConfig> {
                     format!(
                         "has an unknown key `{other}`; the keys are logLevel, defaultProfile, \
                          defaultRenderer, idleTimeoutMs, defaultShell, defaultTerm, defaultCols, \
-                         defaultRows"
+                         defaultRows, remote"
                     ),
                 ))
             }

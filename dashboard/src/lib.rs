@@ -10,6 +10,8 @@
 //! - [`render`]: a pure function from state to a ratatui frame.
 //! - [`live`]: the Live View worker, following Sessions' Event Logs (the
 //!   shown one with its history, and the overview's tiles).
+//! - [`remote`]: Homes and Sessions on other machines, reached through the
+//!   host's ssh runner.
 //! - [`guard`]: keeps a failure (a panic included) inside the pane that
 //!   failed.
 //! - [`runtime`]: the event loop and the effect executor, whose workers
@@ -24,6 +26,7 @@ pub mod guard;
 pub mod host;
 pub mod keys;
 pub mod live;
+pub mod remote;
 pub mod render;
 pub mod runtime;
 pub mod session;

@@ -211,6 +211,21 @@ fn unjoined(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Rows of plain text (a remote's polled screen) as a buffer, one cell per
+/// character; control characters become spaces.
+fn text_to_buffer(rows: &[String]) -> Buffer {
+    let width = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let area = Rect::new(0, 0, width.min(1000) as u16, rows.len().min(1000) as u16);
+    let mut buffer = Buffer::empty(area);
+    for (y, row) in rows.iter().enumerate().take(area.height as usize) {
+        for (x, c) in row.chars().enumerate().take(area.width as usize) {
+            let c = if c.is_control() { ' ' } else { c };
+            buffer[(x as u16, y as u16)].set_char(c);
+        }
+    }
+    buffer
+}
+
 fn cell_style(cell: &Cell) -> Style {
     let mut style = Style::default().fg(color(cell.fg)).bg(color(cell.bg));
     let flags = [
@@ -263,6 +278,11 @@ struct Followed {
     watched: bool,
     /// The last step of the replay stopped before the end of the log.
     behind: bool,
+    /// A Session on another machine: what its feed sends replaces the file.
+    remote: Option<crate::remote::RemoteFeed>,
+    /// A remote without `follow`: the last screen it sent, as text.
+    remote_screen: Option<Vec<String>>,
+    remote_ended: bool,
 }
 
 impl Followed {
@@ -281,9 +301,44 @@ impl Followed {
             dirty: true,
             watched: false,
             behind: false,
+            remote: crate::remote::follow(&target.session_dir),
+            remote_screen: None,
+            remote_ended: false,
             target,
             with_history,
         }
+    }
+
+    /// Takes what a remote Session's feed sent; whether the picture changed.
+    fn poll_remote(&mut self) -> bool {
+        use crate::remote::FeedItem;
+        let Some(feed) = &self.remote else {
+            return false;
+        };
+        let mut changed = false;
+        for item in feed.items.try_iter() {
+            changed = true;
+            match item {
+                FeedItem::Manifest(m) => {
+                    let cols = m.creation_cols.unwrap_or(m.cols);
+                    let lines = if self.with_history {
+                        history_lines(cols)
+                    } else {
+                        0
+                    };
+                    self.replay = Some(ScreenReplay::for_manifest_with_scrollback(&m, lines));
+                }
+                FeedItem::Event(e) => {
+                    if let Some(r) = self.replay.as_mut() {
+                        r.apply(&e);
+                    }
+                }
+                FeedItem::Screen(rows) => self.remote_screen = Some(rows),
+                FeedItem::Ended => self.remote_ended = true,
+                FeedItem::Error(e) => self.error = Some(e),
+            }
+        }
+        changed
     }
 
     /// Reads what was appended; returns whether the picture changed. Never
@@ -307,6 +362,9 @@ impl Followed {
     }
 
     fn poll_inner(&mut self) -> bool {
+        if self.remote.is_some() {
+            return self.poll_remote();
+        }
         let gone = !self.target.session_dir.exists();
         if gone != self.collected {
             self.collected = gone;
@@ -362,7 +420,10 @@ impl Followed {
     }
 
     fn ended(&self) -> bool {
-        self.broken || self.collected || self.replay.as_ref().is_some_and(|r| r.exit().is_some())
+        self.broken
+            || self.collected
+            || self.remote_ended
+            || self.replay.as_ref().is_some_and(|r| r.exit().is_some())
     }
 
     /// Moves the view `lines` into history (negative: towards live).
@@ -405,7 +466,13 @@ impl Followed {
                     ..LiveSnapshot::empty(&id)
                 })
             }
-            None => LiveSnapshot::empty(&id),
+            None => match &self.remote_screen {
+                Some(rows) => LiveSnapshot {
+                    screen: text_to_buffer(rows),
+                    ..LiveSnapshot::empty(&id)
+                },
+                None => LiveSnapshot::empty(&id),
+            },
         };
         if snap.error.is_none() {
             snap.error = self.error.clone();

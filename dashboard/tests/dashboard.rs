@@ -355,6 +355,7 @@ impl DashboardHost for FakeHost {
                     active_sessions: self.listing(path, false).len() as u64,
                     total_sessions: self.listing(path, true).len() as u64,
                     last_seen_at: CREATED.replace("03:50", &format!("03:4{}", h.len())),
+                    machine: None,
                 })
                 .collect();
             picker.set_homes(Ok(homes));

@@ -23,6 +23,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// with `INVALID_INPUT` (every argument is text or a path that crosses the
 /// plugin boundary as JSON text), never a panic.
 pub fn run(os_args: Vec<OsString>) -> i32 {
+    // `--remote`: the command runs on another machine; nothing is loaded here.
+    if let Some(code) = crate::remote::forward(&os_args) {
+        return code;
+    }
     let lossy: Vec<String> = os_args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -115,6 +119,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             let out = crate::doctor::run(set, &context, leaf.get_flag("verbose"));
             return output::success(mode, &name, &out);
         }
+        Some("remote") => return crate::remote::command::run(set, leaf_group(&matches), mode),
         _ => {}
     }
     let Some((plugin, spec)) = set.command(&path) else {
@@ -155,6 +160,9 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Ok(mut out) => {
             for event in &out.events {
                 out.warnings.extend(set.announce(event));
+            }
+            if path == ["home", "list"] && leaf.get_flag("remotes") {
+                return crate::remote::fleet::with_local(mode, &name, out, leaf.get_flag("all"));
             }
             output::success(mode, &name, &out)
         }
@@ -215,6 +223,7 @@ const BUILT_INS: &[&str] = &["version", "plugins", "completions", "dashboard", "
 /// (`--profile lifecycle list` names `list`, not `lifecycle`).
 const GLOBAL_VALUE_OPTIONS: &[&str] = &[
     "--home",
+    "--remote",
     "--renderer",
     "--profile",
     "--log-level",
@@ -224,6 +233,7 @@ const GLOBAL_VALUE_OPTIONS: &[&str] = &[
 /// Every global option's name (as an argument id), in help order.
 const GLOBAL_NAMES: &[&str] = &[
     "home",
+    "remote",
     "json",
     "renderer",
     "profile",
@@ -243,7 +253,7 @@ fn wants_flag(args: &[String], flag: &str) -> bool {
 
 /// The words before the first flag-free argument list, global flags skipped:
 /// `["home", "list"]` for `agent-tty --home /h --json home list --all`.
-fn leading_words(args: &[String]) -> Vec<&str> {
+pub(crate) fn leading_words(args: &[String]) -> Vec<&str> {
     let mut words = Vec::new();
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
@@ -374,6 +384,15 @@ fn build_cli(set: &PluginSet) -> Command {
             ),
         ))
         .arg(global(
+            Arg::new("remote")
+                .long("remote")
+                .value_name("NAME|[USER@]HOST[:PORT]")
+                .help(
+                    "Run the command on another machine over ssh (a named remote or a target); \
+                 default $AGENT_TTY_REMOTE, else the Home config's `remote`",
+                ),
+        ))
+        .arg(global(
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
@@ -416,6 +435,7 @@ fn build_cli(set: &PluginSet) -> Command {
             Command::new("plugins").about("List the plugin libraries found, loaded and refused"),
         )
         .subcommand(crate::completions::command())
+        .subcommand(crate::remote::command::command())
         .subcommand(
             Command::new("doctor")
                 .about(
@@ -518,7 +538,7 @@ fn grouped_commands(root: &Command) -> String {
         ("Live view", &["dashboard", "attach"]),
         (
             "Environment",
-            &["version", "doctor", "skills", "home", "plugins", "mcp"],
+            &["version", "doctor", "skills", "home", "remote", "plugins", "mcp"],
         ),
     ];
     let visible: Vec<&Command> = root
@@ -627,7 +647,15 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
         }
         cmd = cmd.arg(arg);
     }
+    if spec.path == ["home", "list"] {
+        cmd = crate::remote::fleet::with_remotes_flag(cmd);
+    }
     cmd
+}
+
+/// The matches of the first-level command (`remote`'s, for `remote add`).
+fn leaf_group(matches: &ArgMatches) -> &ArgMatches {
+    matches.subcommand().map_or(matches, |(_, m)| m)
 }
 
 /// The words of the chosen command and its matches.

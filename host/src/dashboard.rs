@@ -40,9 +40,18 @@ pub fn run(
         );
         return output::failure(mode, "dashboard", &err);
     }
-    let home = match context.home() {
-        Ok(h) => h.path.clone(),
-        Err(e) => return output::failure(mode, "dashboard", &e),
+    let remote_flag = matches.get_one::<String>("remote").map(String::as_str);
+    let local_home = context
+        .home()
+        .ok()
+        .map(|h| std::path::PathBuf::from(&h.path));
+    let home = match crate::remote::dashboard::home_for(remote_flag, local_home.as_deref()) {
+        Some(Ok(remote_home)) => remote_home,
+        Some(Err(e)) => return output::failure(mode, "dashboard", &e),
+        None => match context.home() {
+            Ok(h) => h.path.clone(),
+            Err(e) => return output::failure(mode, "dashboard", &e),
+        },
     };
     let session = matches.get_one::<String>("session").cloned();
     let all = matches.get_flag("all");

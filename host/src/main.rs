@@ -13,6 +13,7 @@ mod loader;
 mod output;
 mod plugin_cache;
 mod plugins;
+mod remote;
 
 use std::process::ExitCode;
 

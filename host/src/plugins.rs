@@ -228,6 +228,12 @@ impl PluginSet {
         if name == HOST_PLUGINS_CAPABILITY {
             return Ok(self.report());
         }
+        // Other machines' Homes and Sessions (the dashboard and its picker).
+        if let Some(answer) = crate::remote::dashboard::intercept(name, &args, |args| {
+            self.capability_for(caller, name, args, context)
+        }) {
+            return answer;
+        }
         let provider = self
             .loaded
             .iter()

@@ -100,6 +100,8 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
 #[case::permission_denied(wire(&ErrorCode::PermissionDenied), json!("PERMISSION_DENIED"))]
 #[case::session_controlled(wire(&ErrorCode::SessionControlled), json!("SESSION_CONTROLLED"))]
 #[case::mouse_not_enabled(wire(&ErrorCode::MouseNotEnabled), json!("MOUSE_NOT_ENABLED"))]
+#[case::remote_unreachable(wire(&ErrorCode::RemoteUnreachable), json!("REMOTE_UNREACHABLE"))]
+#[case::remote_version_mismatch(wire(&ErrorCode::RemoteVersionMismatch), json!("REMOTE_VERSION_MISMATCH"))]
 fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
     assert_eq!(actual, expected);
 }
@@ -120,6 +122,9 @@ fn wire_shapes_are_stable(#[case] actual: Value, #[case] expected: Value) {
 #[case(ErrorCode::SessionControlled, 12, true)]
 #[case(ErrorCode::MouseNotEnabled, 13, false)]
 #[case(ErrorCode::SkillNotFound, 1, false)]
+#[case(ErrorCode::RemoteUnreachable, 14, true)]
+#[case(ErrorCode::RemoteNotInstalled, 15, false)]
+#[case(ErrorCode::RemoteVersionMismatch, 16, false)]
 fn exit_codes_follow_the_contract(
     #[case] code: ErrorCode,
     #[case] exit: i32,

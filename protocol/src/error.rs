@@ -44,6 +44,15 @@ pub enum ErrorCode {
     /// `click`/`scroll` on a program that has not enabled mouse reporting:
     /// nothing was sent. Exit 13.
     MouseNotEnabled,
+    /// `--remote`: ssh could not reach the machine or log in (ssh's own
+    /// message is in `details.ssh`). Exit 14, retryable.
+    RemoteUnreachable,
+    /// `--remote`: the machine answered but has no agent-tty where it was
+    /// looked for (`remote install NAME` copies this build there). Exit 15.
+    RemoteNotInstalled,
+    /// `--remote`: the machine's agent-tty is of another release, or did not
+    /// answer with an envelope this one can read. Exit 16.
+    RemoteVersionMismatch,
     /// An error code newer than this build. The peer's message and details are
     /// kept; it exits 1 like `INTERNAL_ERROR`.
     #[serde(other)]
@@ -69,6 +78,9 @@ impl ErrorCode {
             WaitTimeout => 11,
             SessionControlled => 12,
             MouseNotEnabled => 13,
+            RemoteUnreachable => 14,
+            RemoteNotInstalled => 15,
+            RemoteVersionMismatch => 16,
         }
     }
 
@@ -80,6 +92,7 @@ impl ErrorCode {
                 | ErrorCode::HostTimeout
                 | ErrorCode::RpcError
                 | ErrorCode::SessionControlled
+                | ErrorCode::RemoteUnreachable
         )
     }
 

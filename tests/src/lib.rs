@@ -10,6 +10,7 @@
 pub mod event_log_schema05;
 pub mod pty;
 pub mod rpc_schema05;
+pub mod sshd;
 
 use serde_json::Value;
 use std::ffi::OsStr;

@@ -22,6 +22,7 @@ mod e2e {
     mod permissions;
     mod plugin_loading;
     mod registry;
+    mod remote;
     mod run_matrix;
     mod security;
     mod security_bounds;

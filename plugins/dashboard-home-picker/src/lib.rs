@@ -68,7 +68,9 @@ fn list_homes(host: &Host, all: bool) -> Result<Vec<HomeRow>, String> {
     let value = host
         .capability(
             "registry.homes",
-            json!({ "all": all }),
+            // `remotes`: the host adds the named remotes' Homes, each with
+            // its `machine` (a host that does not know it ignores it).
+            json!({ "all": all, "remotes": true }),
             &CommandContext::default(),
         )
         .map_err(|e| e.message)?;

@@ -25,12 +25,26 @@ pub struct HomeRow {
     /// When a Session was last created in it (ISO-8601).
     #[serde(default)]
     pub last_seen_at: String,
+    /// The machine it is on, when the host lists other machines' Homes too
+    /// (`local` for this one); a remote Home's `path` is then
+    /// `remote://MACHINE/path`.
+    #[serde(default)]
+    pub machine: Option<String>,
 }
 
 impl HomeRow {
     /// The last two path segments, which tell most Homes apart at a glance
     /// (`homes/a`, `tmp.x3Fq/home`), with `…/` when more came before.
     pub fn short_name(&self) -> String {
+        if let Some(m) = self.remote_machine() {
+            let prefix = format!("remote://{m}");
+            let there = HomeRow {
+                path: self.path.strip_prefix(&prefix).unwrap_or("").to_owned(),
+                machine: None,
+                ..self.clone()
+            };
+            return format!("{m}: {}", there.short_name());
+        }
         let parts = self.segments();
         match parts.len() {
             0 => "/".to_owned(),
@@ -57,6 +71,11 @@ impl HomeRow {
             .find(|&i| width(&name[i..]) <= room)
             .unwrap_or(name.len());
         format!("…{}", &name[start..])
+    }
+
+    /// The machine, when it is not this one.
+    pub fn remote_machine(&self) -> Option<&str> {
+        self.machine.as_deref().filter(|m| *m != "local")
     }
 
     fn segments(&self) -> Vec<&str> {
@@ -174,11 +193,18 @@ impl Picker {
 
     fn sort_homes(&mut self) {
         if let Ok(homes) = &mut self.homes {
+            // Grouped by machine: this one's first, then each remote's.
+            let group = |h: &HomeRow| h.remote_machine().map(str::to_owned);
             match self.sort {
-                SortBy::Path => homes.sort_by(|a, b| a.path.cmp(&b.path)),
+                SortBy::Path => {
+                    homes.sort_by(|a, b| group(a).cmp(&group(b)).then_with(|| a.path.cmp(&b.path)))
+                }
                 SortBy::LastActivity => homes.sort_by(|a, b| {
                     let seen = |h: &HomeRow| parse_iso(&h.last_seen_at);
-                    seen(b).cmp(&seen(a)).then_with(|| a.path.cmp(&b.path))
+                    group(a)
+                        .cmp(&group(b))
+                        .then_with(|| seen(b).cmp(&seen(a)))
+                        .then_with(|| a.path.cmp(&b.path))
                 }),
             }
         }
@@ -497,7 +523,28 @@ mod tests {
             active_sessions: active,
             total_sessions: total,
             last_seen_at: at.into(),
+            machine: None,
         }
+    }
+
+    #[test]
+    fn homes_are_grouped_by_machine_and_remote_ones_named_by_it() {
+        let on = |machine: &str, path: &str| HomeRow {
+            machine: Some(machine.into()),
+            ..home(path, 1, 1)
+        };
+        let mut p = Picker::new("/x", false);
+        p.set_homes(Ok(vec![
+            on("box", "remote://box/srv/agents/h"),
+            on("local", "/z/home"),
+            on("attic", "remote://attic/a"),
+            on("local", "/a/home"),
+        ]));
+        let names: Vec<String> = p.visible().iter().map(|h| h.short_name()).collect();
+        assert_eq!(
+            names,
+            ["/a/home", "/z/home", "attic: /a", "box: …/agents/h"]
+        );
     }
 
     /// Three Homes, most recently seen first: a, b, then /tmp.
