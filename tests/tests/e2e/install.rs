@@ -99,6 +99,7 @@ fn install_sets_its_own_modes_under_umask_000() {
             "capture",
             "dashboard-home-picker",
             "gc-sweeper",
+            "mcp",
             "registry",
             "sessions",
             "skills"
