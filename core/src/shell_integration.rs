@@ -186,6 +186,9 @@ __agent_tty_c() {
   local LC_ALL=C l
   l=$(HISTTIMEFORMAT= builtin fc -ln -0 2>/dev/null)
   l=${l%%$'\n'*}
+  # fc indents what it lists ("\t "): without this the line reads as
+  # unknown, and an unknown line is taken for the earliest pending run.
+  l=${l#"${l%%[![:blank:]]*}"}
   l=${l:0:200}
   builtin printf '\033]133;C;k=@KEY@;l=%s\007' "${l//[^ -:<-~]/?}"
 }
@@ -775,6 +778,31 @@ impl RunTracker {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// bash's start mark names the line it read exactly as `run` typed it
+    /// (regression: `fc -ln` indents its output, and an indented line was
+    /// reported as unknown, so a `run --no-wait` line started the next run).
+    #[test]
+    fn bash_reports_the_line_it_read_without_fc_s_indent() {
+        let hooks = BASH_HOOKS.replace("@KEY@", "k1");
+        // `history -s` replaces its own line in the list; with history
+        // off from then on, the list ends with the line as bash read it.
+        let script = format!(
+            "{hooks}\nset -o history\nhistory -s 'echo  hi; x'; set +o history\n__agent_tty_c\n"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &script])
+            .output()
+            .expect("bash runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let said = text
+            .split(";l=")
+            .nth(1)
+            .expect("a start mark with the line")
+            .trim_end_matches('\x07');
+        assert_eq!(line_identity(said), "echo  hi");
+        assert_eq!(line_identity(said), line_identity("echo  hi; x"));
+    }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
