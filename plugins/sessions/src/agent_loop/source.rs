@@ -23,7 +23,7 @@ pub struct SourceWords {
     /// "Missing input text." / "Missing steps."
     pub missing: &'static str,
     /// What the positional is, after "Provide either a positional …":
-    /// "<text> argument" / "[steps] JSON array".
+    /// `"<text> argument"` / `"[steps] JSON array"`.
     pub provide: &'static str,
     /// "Text must not be empty." / "Steps must not be empty."
     pub empty: &'static str,
