@@ -1,7 +1,7 @@
 //! Sessions on other machines: every command can run on a remote through the
 //! system's OpenSSH (ADR 0017).
 //!
-//! - [`forward`]: `--remote` (or `AGENT_TTY_REMOTE`, or a Home's `remote`
+//! - [`forward`](mod@forward): `--remote` (or `AGENT_TTY_REMOTE`, or a Home's `remote`
 //!   key) sends the invocation to the remote's agent-tty and brings its
 //!   answer back;
 //! - [`command`]: the `remote` commands (`add`, `list`, `remove`, `stop`,
