@@ -38,6 +38,9 @@ mod replies;
 mod runs;
 mod server;
 
+/// Shared with `attach`, whose keys arrive split across reads as output does.
+pub(crate) use output::Utf8Carry;
+
 use crate::lookup::home_of;
 use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
