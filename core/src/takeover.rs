@@ -122,7 +122,7 @@ pub fn controlled_error(session_id: &str, who: Option<&Controller>) -> PluginErr
     let since_text = if since.is_empty() {
         String::new()
     } else {
-        format!(" since {since}")
+        format!(" since {}", crate::text::escape(since))
     };
     PluginError::new(
         ErrorCode::SessionControlled,
