@@ -107,6 +107,14 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
     );
     assert_eq!(report["screenshotImages"], serde_json::json!(["image/png"]));
 
+    // A tool's words are values, never flags (`type` "--help -1").
+    assert_eq!(
+        report["typeFlagLike"]["ok"], true,
+        "{:#}",
+        report["typeFlagLike"]
+    );
+    assert_eq!(report["typeFlagLikeSeen"]["result"]["matched"], true);
+
     // Errors are tool errors carrying the envelope and its code.
     assert_eq!(report["badIdIsError"], true);
     assert_eq!(report["badId"]["ok"], false);
