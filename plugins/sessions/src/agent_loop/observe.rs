@@ -394,7 +394,7 @@ mod tests {
     #[case(json!({"changed": true, "from-hash": "ab"}), "64 hex digits")]
     #[case(json!({"changed": true, "from-hash": "a".repeat(64), "after-seq": "3"}), "give one")]
     #[case(json!({"gone": ""}), "non-empty")]
-    #[case(json!({"gone-regex": "(a+)+"}), "nests quantifiers")]
+    #[case(json!({"gone-regex": "(a+)+"}), "contains nested quantifiers")]
     fn bad_combinations_are_usage_errors(#[case] args: Value, #[case] says: &str) {
         let e = goal(&inv(args)).err().expect("refused");
         assert_eq!(e.code, ErrorCode::InvalidInput);
