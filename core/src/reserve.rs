@@ -7,6 +7,10 @@
 //! and tries once more; the space it frees is far more than a manifest needs.
 //! Acting never waits for this: processes are ended first, and a record
 //! that still fails is a warning, never a reason to keep a Session alive.
+//!
+//! Once a Session's end is recorded (by its host when its command exits, or
+//! by `destroy`; [`record_end`]) the reserve has done its job and goes back
+//! to the disk: ended Sessions kept until `gc` hold none.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -52,6 +56,14 @@ pub fn with_reserve<T>(session_dir: &Path, mut record: impl FnMut() -> Result<T>
     }
 }
 
+/// [`with_reserve`] for the record that ends a Session: once it is
+/// written, the reserve is given back too (nothing after it needs room).
+pub fn record_end<T>(session_dir: &Path, record: impl FnMut() -> Result<T>) -> Result<T> {
+    let recorded = with_reserve(session_dir, record)?;
+    release(session_dir);
+    Ok(recorded)
+}
+
 /// Removes the reserve; whether there was one.
 fn release(session_dir: &Path) -> bool {
     std::fs::remove_file(session_dir.join(RESERVED_SPACE_FILE)).is_ok()
@@ -89,5 +101,23 @@ mod tests {
         });
         assert_eq!(recorded.unwrap(), 2);
         assert!(!tmp.path().join(RESERVED_SPACE_FILE).exists());
+    }
+
+    #[test]
+    fn the_reserve_goes_once_the_end_is_recorded_and_only_then() {
+        let tmp = tempfile::tempdir().unwrap();
+        reserve(tmp.path()).unwrap();
+        let failed = record_end::<()>(tmp.path(), || {
+            Err(Error::invalid(
+                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                "no",
+            ))
+        });
+        assert!(failed.is_err());
+        assert!(tmp.path().join(RESERVED_SPACE_FILE).exists());
+        assert_eq!(record_end(tmp.path(), || Ok(7)).unwrap(), 7);
+        assert!(!tmp.path().join(RESERVED_SPACE_FILE).exists());
+        // No reserve left (already given back): still recorded.
+        assert_eq!(record_end(tmp.path(), || Ok(8)).unwrap(), 8);
     }
 }

@@ -403,6 +403,34 @@ pub fn check_trusted(st: &FileStat, path: &Path, what: &str) -> Result<(), Untru
     refuse_owner_or_mode(st, path, what)
 }
 
+/// The rule for the directories above a trusted one (`path` excluded): a
+/// directory someone else may write could have its entry for the next one
+/// renamed and replaced between a check and a use. Each must be owned by
+/// the effective user or root and be writable by no one else, or be sticky
+/// (as `/tmp`: there only an entry's owner may rename it, and the entry is
+/// checked in turn). A missing or unreadable ancestor is refused.
+pub fn check_ancestors(path: &Path, what: &str) -> Result<(), Untrusted> {
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            continue;
+        }
+        let st = nix::sys::stat::lstat(dir).map_err(|e| Untrusted {
+            path: dir.to_owned(),
+            reason: format!(
+                "{} (above {what} {}) could not be examined ({e}); refused",
+                crate::text::escape_path(dir),
+                crate::text::escape_path(path)
+            ),
+        })?;
+        let sticky = st.st_mode & libc::S_ISVTX != 0;
+        if is_dir(&st) && trusted_owner(st.st_uid) && sticky {
+            continue;
+        }
+        check_trusted(&st, dir, &format!("{what}'s ancestor directory"))?;
+    }
+    Ok(())
+}
+
 /// The same rule for a file whose content agent-tty runs or hands out (a
 /// plugin library, a `SKILL.md`): a regular file owned by the effective
 /// user or root that neither group nor others can write.
@@ -724,6 +752,24 @@ pub fn check_session_chain(session_dir: &Path) -> Result<(), Untrusted> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_ancestor_others_may_write_is_refused_unless_sticky() {
+        let tmp = tempfile::tempdir().unwrap();
+        let above = tmp.path().join("above");
+        let plugins = above.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        let chmod = |mode| std::fs::set_permissions(&above, std::fs::Permissions::from_mode(mode));
+        chmod(0o755).unwrap();
+        check_ancestors(&plugins, "the plugin directory").unwrap();
+        chmod(0o777).unwrap();
+        let u = check_ancestors(&plugins, "the plugin directory").unwrap_err();
+        assert_eq!(u.path, above);
+        assert!(u.reason.contains("writable by group or others"), "{u}");
+        assert!(u.reason.contains("no plugin is opened"), "{u}");
+        chmod(0o1777).unwrap();
+        check_ancestors(&plugins, "the plugin directory").unwrap();
+    }
 
     #[test]
     fn tombstones_name_their_session_and_nothing_else_is_one() {

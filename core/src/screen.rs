@@ -95,6 +95,9 @@ pub struct ScreenReplay {
     pristine: bool,
     /// What the Event Log reads behind this screen skipped.
     skipped: Skipped,
+    /// The waited `run`s typed and not completed, kept (and checkpointed)
+    /// so `inspect` finds them without reading the log before a checkpoint.
+    pending_runs: PendingRuns,
 }
 
 impl ScreenReplay {
@@ -132,6 +135,7 @@ impl ScreenReplay {
             at_rest: true,
             pristine: true,
             skipped: Skipped::default(),
+            pending_runs: PendingRuns::default(),
         }
     }
 
@@ -177,6 +181,7 @@ impl ScreenReplay {
     pub fn apply(&mut self, event: &Event) {
         self.last_seq = Some(event.seq);
         self.pristine = false;
+        self.pending_runs.note(event);
         if let Some(shown) = self.echo.shown(event) {
             self.feed(shown.as_bytes());
         }
@@ -385,6 +390,48 @@ pub fn replay_session_with_scrollback(
     Ok(replay)
 }
 
+/// A waited `run` the Event Log shows typed (`input_run`) and not completed
+/// (no `run_complete` with its marker yet).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingRun {
+    /// The run's marker.
+    pub marker: String,
+    /// The `seq` of its `input_run`.
+    pub seq: u64,
+    /// The command typed.
+    pub command: String,
+}
+
+/// The pending waited `run`s, oldest first. A run that timed out stays
+/// pending until its command finishes (it then completes late); `--no-wait`
+/// runs are never waited for, so never pending.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingRuns(Vec<PendingRun>);
+
+impl PendingRuns {
+    /// Takes `event` into account.
+    pub fn note(&mut self, event: &Event) {
+        match &event.body {
+            EventBody::InputRun {
+                command,
+                marker: Some(marker),
+                no_wait: false,
+            } => self.0.push(PendingRun {
+                marker: marker.clone(),
+                seq: event.seq,
+                command: command.clone(),
+            }),
+            EventBody::RunComplete { marker, .. } => self.0.retain(|r| r.marker != *marker),
+            _ => {}
+        }
+    }
+
+    /// The runs, oldest first.
+    pub fn runs(&self) -> &[PendingRun] {
+        &self.0
+    }
+}
+
 /// How many events a reader of an Event Log uses, the last one's `seq`, and
 /// what it skips.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +442,9 @@ pub struct Tally {
     pub last_seq: Option<u64>,
     /// What was skipped.
     pub skipped: Skipped,
+    /// The waited `run`s typed and not completed (the ones before the
+    /// checkpoint come from it).
+    pub pending_runs: PendingRuns,
 }
 
 /// Counts a Session's events as a replay would read them, parsing only the
@@ -403,19 +453,24 @@ pub struct Tally {
 /// Every event a reader applies has a `seq` above the one before, so the
 /// count is the last `seq` + 1 less the `seq`s jumped over.
 pub fn tally_events(log: &Path) -> Result<Tally> {
-    let (mut follower, mut last_seq) = match checkpoint::covered(log) {
-        Some((offset, last_seq, skipped)) => (
-            EventLogFollower::resuming(log, offset, last_seq, skipped),
-            last_seq,
+    let (mut follower, mut last_seq, mut pending_runs) = match checkpoint::covered(log) {
+        Some(covered) => (
+            EventLogFollower::resuming(log, covered.offset, covered.last_seq, covered.skipped),
+            covered.last_seq,
+            covered.pending_runs,
         ),
-        None => (EventLogFollower::new(log), None),
+        None => (EventLogFollower::new(log), None, PendingRuns::default()),
     };
-    follower.read_new(|e| last_seq = Some(e.seq))?;
+    follower.read_new(|e| {
+        last_seq = Some(e.seq);
+        pending_runs.note(&e);
+    })?;
     let skipped = follower.skipped().clone();
     Ok(Tally {
         events: last_seq.map_or(0, |s| (s + 1).saturating_sub(skipped.missing_events)),
         last_seq,
         skipped,
+        pending_runs,
     })
 }
 

@@ -19,7 +19,6 @@ use agent_tty_plugin_api::{ErrorCode, PluginError};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The lock a person holds while attached.
@@ -77,11 +76,9 @@ pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<Con
 /// is stale and ignored; a held lock without a readable record is still
 /// control (its holder shown as unknown).
 pub fn controller(session_dir: &Path) -> Option<Controller> {
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(session_dir.join(CONTROL_LOCK_FILE))
-        .ok()?;
+    // Read as every Home file is: a symlink, FIFO or a third user's file
+    // here is nobody's lock.
+    let lock = crate::safe_fs::open_home_file(&session_dir.join(CONTROL_LOCK_FILE)).ok()?;
     // Free (or not lockable at all): nobody holds control.
     if FileExt::try_lock_shared(&lock).unwrap_or(true) {
         return None;
@@ -93,15 +90,13 @@ pub fn controller(session_dir: &Path) -> Option<Controller> {
     }))
 }
 
+/// The largest `control.json` read: a holder, a pid and a time.
+const MAX_RECORD_BYTES: u64 = 4096;
+
 fn read_record(session_dir: &Path) -> Option<Controller> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(session_dir.join(CONTROL_FILE))
-        .ok()?;
-    let mut buf = Vec::new();
-    let text = crate::fsutil::read_small_file(file, &mut buf, 4096).ok()?;
-    serde_json::from_slice(text).ok()
+    let bytes =
+        crate::safe_fs::read_home_file(&session_dir.join(CONTROL_FILE), MAX_RECORD_BYTES).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Refuses agent input while a person controls the Session, unless `force`.
@@ -122,7 +117,7 @@ pub fn controlled_error(session_id: &str, who: Option<&Controller>) -> PluginErr
     let since_text = if since.is_empty() {
         String::new()
     } else {
-        format!(" since {since}")
+        format!(" since {}", crate::text::escape(since))
     };
     PluginError::new(
         ErrorCode::SessionControlled,
@@ -177,5 +172,29 @@ mod tests {
         assert!(dir.path().join(CONTROL_FILE).exists());
         assert_eq!(controller(dir.path()), None);
         assert!(require_uncontrolled(dir.path(), "s1", false).is_ok());
+    }
+
+    #[test]
+    fn the_record_is_escaped_and_read_only_as_a_home_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let _guard = acquire(dir.path(), "s1", "alice").unwrap();
+        let record = dir.path().join(CONTROL_FILE);
+        std::fs::write(
+            &record,
+            r#"{"holder":"eve\u001b]0;pwned\u0007","pid":1,"since":"now\u001b[2J"}"#,
+        )
+        .unwrap();
+        let e = require_uncontrolled(dir.path(), "s1", false).unwrap_err();
+        assert!(!e.message.contains('\x1b'), "{:?}", e.message);
+        assert!(!e.message.contains('\x07'), "{:?}", e.message);
+        // A record planted by a third user is not believed.
+        if nix::unistd::geteuid().is_root() {
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            nix::unistd::chown(&record, nobody, None).unwrap();
+            assert_eq!(controller(dir.path()).unwrap().holder, "unknown");
+        }
+        // Nor one far bigger than a record ever is.
+        std::fs::write(&record, " ".repeat(64 * 1024)).unwrap();
+        assert_eq!(controller(dir.path()).unwrap().holder, "unknown");
     }
 }

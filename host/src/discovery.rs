@@ -143,7 +143,10 @@ fn search_entry(entry: &Path) -> Result<Vec<Result<Candidate, Refusal>>, Vec<Ref
         })
         .collect();
     names.sort();
-    if let Err(u) = dir.check_trusted("the plugin directory") {
+    if let Err(u) = dir
+        .check_trusted("the plugin directory")
+        .and_then(|()| safe_fs::check_ancestors(&real, "the plugin directory"))
+    {
         // Only worth a line when it holds something that looks like a plugin.
         return Err(names
             .iter()
@@ -181,7 +184,10 @@ fn search_entry(entry: &Path) -> Result<Vec<Result<Candidate, Refusal>>, Vec<Ref
 fn library(shown: &Path, real: &Path) -> Result<Candidate, Refusal> {
     use agent_tty_core::safe_fs;
     let dir = real.parent().unwrap_or(Path::new("/"));
-    if let Err(u) = safe_fs::check_trusted_path(dir, "the plugin library's directory") {
+    const WHAT: &str = "the plugin library's directory";
+    if let Err(u) =
+        safe_fs::check_trusted_path(dir, WHAT).and_then(|_| safe_fs::check_ancestors(dir, WHAT))
+    {
         return Err(Refusal {
             path: shown.to_owned(),
             reason: u.reason,

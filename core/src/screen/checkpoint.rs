@@ -6,7 +6,7 @@
 //!
 //! `<session>/screen.checkpoint` holds one state: the screen(s), scrollback,
 //! cursor and saved cursor, modes, scroll region, charsets, tab stops, the
-//! `run` marker filter, the exit seen so far; and which part of the log it
+//! `run` marker filter, the exit seen so far, the waited `run`s pending; and which part of the log it
 //! covers (byte offset, `seq`, and a hash of the 4 KiB of log before the
 //! offset). It is a cache, never the truth:
 //! - A reader uses it only when everything checks out: our magic and format
@@ -31,7 +31,7 @@
 //!   `destroy`/`gc` remove the directory whole, checkpoint included.
 
 use super::engine::{self, Engine, Mirror};
-use super::{replay_size, ExitInfo, ScreenReplay, ShownOutput};
+use super::{replay_size, ExitInfo, PendingRuns, ScreenReplay, ShownOutput};
 use crate::event_log::Skipped;
 use alacritty_terminal::grid::{Cursor, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line, Point};
@@ -51,7 +51,7 @@ pub const CHECKPOINT_FILE: &str = "screen.checkpoint";
 pub const CHECKPOINT_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 const MAGIC: &[u8; 16] = b"agent-tty screen";
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// Checkpoints are the engine's own structures: another version of it may
 /// lay them out differently.
 const ENGINE: &str = "alacritty_terminal 0.26";
@@ -203,6 +203,8 @@ struct Saved<G = Grid<Cell>> {
     /// What the reads up to the offset skipped, still reported after a
     /// resume.
     skipped: Skipped,
+    /// The waited `run`s pending at the offset (`inspect` lists them).
+    pending_runs: PendingRuns,
 }
 
 impl Saved<GridShape> {
@@ -348,10 +350,11 @@ enum Frame<'a> {
 }
 
 /// What the usable checkpoint beside `log` covers, without restoring it:
-/// the log offset, the last `seq` applied there and what the reads up to it
-/// skipped (for counting a log's events without reading all of it). Read as
+/// the log offset, the last `seq` applied there, what the reads up to it
+/// skipped and the `run`s pending there (for counting a log's events and
+/// listing its pending runs without reading all of it). Read as
 /// [`restore`] reads it; only the plain numbers are decoded.
-pub(super) fn covered(log: &Path) -> Option<(u64, Option<u64>, Skipped)> {
+pub(super) fn covered(log: &Path) -> Option<Covered> {
     let path = log.with_file_name(CHECKPOINT_FILE);
     let bytes = crate::safe_fs::read_home_file(&path, MAX_CHECKPOINT_BYTES).ok()?;
     let Frame::Intact(payload) = frame(&bytes) else {
@@ -364,7 +367,20 @@ pub(super) fn covered(log: &Path) -> Option<(u64, Option<u64>, Skipped)> {
     {
         return None;
     }
-    Some((saved.log_offset, saved.last_seq, saved.skipped))
+    Some(Covered {
+        offset: saved.log_offset,
+        last_seq: saved.last_seq,
+        skipped: saved.skipped,
+        pending_runs: saved.pending_runs,
+    })
+}
+
+/// What a usable checkpoint says about the log up to its offset.
+pub(super) struct Covered {
+    pub(super) offset: u64,
+    pub(super) last_seq: Option<u64>,
+    pub(super) skipped: Skipped,
+    pub(super) pending_runs: PendingRuns,
 }
 
 /// Checks a checkpoint file's magic, format and checksum.
@@ -452,6 +468,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         exit_signal,
     });
     replay.skipped = saved.skipped;
+    replay.pending_runs = saved.pending_runs;
     replay.at_rest = true;
     Some(())
 }
@@ -495,6 +512,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
             .as_ref()
             .map(|e| (e.exit_code, e.exit_signal.clone())),
         skipped: replay.skipped.clone(),
+        pending_runs: replay.pending_runs.clone(),
     };
     if term.mode().contains(TermMode::ALT_SCREEN) && saved.main_screen.is_none() {
         return None;
@@ -798,6 +816,51 @@ mod tests {
         assert_eq!(tally.skipped.lines, 1);
         assert_eq!(tally.skipped.missing_events, 2);
         assert_eq!(tally.skipped.first_missing_seq, Some(100));
+    }
+
+    #[test]
+    fn a_tally_lists_the_runs_pending_before_and_after_the_checkpoint() {
+        use crate::screen::tally_events;
+        let run = |command: &str, marker: &str, no_wait: bool| EventBody::InputRun {
+            command: command.into(),
+            marker: Some(marker.into()),
+            no_wait,
+        };
+        let done = |marker: &str| EventBody::RunComplete {
+            marker: marker.into(),
+            input_run_seq: None,
+            exit_code: Some(0),
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        writer.append(run("sleep 600", "atmA", false)).unwrap();
+        writer.append(run("make", "atmB", false)).unwrap();
+        writer.append(run("vim", "atmC", true)).unwrap();
+        for i in 0..100 {
+            writer.append(out(&format!("line {i:>80}\r\n"))).unwrap();
+        }
+        let mut r = ScreenReplay::new(10, 3);
+        let mut f = EventLogFollower::new(&log);
+        r.catch_up(&mut f).unwrap();
+        assert!(save(&mut r, &log, f.offset()));
+        writer.append(done("atmB")).unwrap();
+        writer.append(run("ls", "atmD", false)).unwrap();
+        // The first run's line, far before the checkpoint, is made unreadable:
+        // only the checkpoint can still say it is pending.
+        let mut bytes = std::fs::read(&log).unwrap();
+        let first_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+        bytes[..first_end].fill(b'#');
+        std::fs::write(&log, &bytes).unwrap();
+        let tally = tally_events(&log).unwrap();
+        let pending: Vec<_> = tally
+            .pending_runs
+            .runs()
+            .iter()
+            .map(|r| (r.marker.as_str(), r.seq, r.command.as_str()))
+            .collect();
+        assert_eq!(pending, [("atmA", 0, "sleep 600"), ("atmD", 104, "ls")]);
+        assert_eq!(tally.skipped.lines, 0, "the damaged line was never read");
     }
 
     fn fresh_text(dir: &Path) -> String {

@@ -9,6 +9,7 @@
 //! a device node would replace that node for everyone. A symlink to a
 //! regular file writes that file (the link stays a link).
 
+use agent_tty_core::safe_fs::kind_of;
 use std::path::{Path, PathBuf};
 
 /// Where `--out` sends a capture.
@@ -90,8 +91,8 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
                     "--out {out:?} is a symlink that leads nowhere usable ({e}); refused"
                 ))
             })?;
-            let kind = std::fs::metadata(&real)
-                .map(|m| kind_of(&m.file_type()))
+            let kind = nix::sys::stat::stat(&real)
+                .map(|st| kind_of(&st))
                 .unwrap_or("unreadable");
             if kind != "a regular file" {
                 return Err(OutError::refused(format!(
@@ -102,11 +103,11 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
             }
             target = real;
         }
-        Ok(meta) => {
+        Ok(_) => {
             return Err(OutError::refused(format!(
                 "--out {out:?} is {}; --out only creates or replaces a regular file. Give \
                  a file path, or `--out -` for stdout",
-                kind_of(&meta.file_type())
+                nix::sys::stat::lstat(&target).map_or("not a regular file", |st| kind_of(&st))
             )))
         }
     }
@@ -121,28 +122,6 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
         .into());
     }
     Ok(Destination::File(target))
-}
-
-/// What kind of file this is, in words.
-fn kind_of(t: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_file() {
-        "a regular file"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_symlink() {
-        "a symlink"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// Writes `bytes` to stdout (`--out -`) and flushes.

@@ -8,6 +8,7 @@
 //! command (`ok: false`) is a tool error (`isError`) carrying it.
 
 use crate::tools::{self, ToolDef, TOOLS};
+use agent_tty_core::safe_fs::read_home_file;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -15,9 +16,14 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+
+/// The largest screenshot attached as an image: far above any PNG of a
+/// terminal screen; the path comes from a child's answer and is read as a
+/// Home file (no symlink, FIFO or device, bounded), never trusted.
+const MAX_SCREENSHOT_BYTES: u64 = 32 << 20;
 
 /// How the server reaches agent-tty's commands.
 #[derive(Debug, Clone)]
@@ -158,7 +164,7 @@ impl AgentTtyServer {
         if ok && tool.name == "screenshot" {
             if let Some(png) = envelope["result"]["artifactPath"]
                 .as_str()
-                .and_then(|p| std::fs::read(p).ok())
+                .and_then(|p| read_home_file(Path::new(p), MAX_SCREENSHOT_BYTES).ok())
             {
                 use base64::Engine;
                 let data = base64::engine::general_purpose::STANDARD.encode(png);

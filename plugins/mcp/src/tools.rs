@@ -326,8 +326,8 @@ pub fn input_schema(tool: &ToolDef) -> Map<String, Value> {
 #[derive(Debug, PartialEq)]
 pub struct BadParams(pub String);
 
-/// The command-line words for a call: the command, its positionals in
-/// declaration order, its options, then `--` and the trailing words.
+/// The command-line words for a call: the command, its options, then `--`,
+/// its positionals in declaration order and the trailing words.
 pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, BadParams> {
     if let Some(unknown) = args
         .keys()
@@ -342,6 +342,7 @@ pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, Ba
     }
     let mut words: Vec<String> = tool.command.iter().map(|w| (*w).to_owned()).collect();
     let mut options = Vec::new();
+    let mut positionals = Vec::new();
     let mut trailing = Vec::new();
     for param in tool.params {
         let Some(value) = args.get(param.name).filter(|v| !v.is_null()) else {
@@ -378,7 +379,7 @@ pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, Ba
             }
         };
         match param.arg {
-            Arg::Positional => words.push(scalar()?),
+            Arg::Positional => positionals.push(scalar()?),
             Arg::Option(flag) => {
                 options.push(format!("--{flag}"));
                 options.push(scalar()?);
@@ -399,8 +400,11 @@ pub fn argv(tool: &ToolDef, args: &Map<String, Value>) -> Result<Vec<String>, Ba
     }
     words.extend(options);
     words.extend(tool.fixed.iter().map(|w| (*w).to_owned()));
-    if !trailing.is_empty() {
+    // Every value an agent chose comes after `--`, so none is ever read as
+    // a flag (`type` with the text "--help" types it).
+    if !positionals.is_empty() || !trailing.is_empty() {
         words.push("--".into());
+        words.extend(positionals);
         words.extend(trailing);
     }
     Ok(words)
@@ -419,7 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn positionals_come_first_and_trailing_after_a_double_dash() {
+    fn options_come_first_and_every_value_after_a_double_dash() {
         let words = argv(
             tool("create"),
             &args(json!({ "command": ["bash", "--norc"], "cols": 100, "env": ["A=1", "B=2"] })),
@@ -436,14 +440,29 @@ mod tests {
         .unwrap();
         assert_eq!(
             words,
-            ["run", "s1", "echo hi", "--timeout", "500", "--output"]
+            ["run", "--timeout", "500", "--output", "--", "s1", "echo hi"]
         );
         let words = argv(
             tool("send_keys"),
             &args(json!({ "sessionId": "s1", "keys": ["Ctrl+C"] })),
         )
         .unwrap();
-        assert_eq!(words, ["send-keys", "s1", "--", "Ctrl+C"]);
+        assert_eq!(words, ["send-keys", "--", "s1", "Ctrl+C"]);
+        let words = argv(tool("list"), &args(json!({}))).unwrap();
+        assert_eq!(words, ["list"]);
+    }
+
+    #[rstest::rstest]
+    #[case("-1")]
+    #[case("--force")]
+    #[case("--help")]
+    fn text_that_looks_like_a_flag_is_a_value(#[case] text: &str) {
+        let words = argv(
+            tool("type"),
+            &args(json!({ "sessionId": "-s1", "text": text })),
+        )
+        .unwrap();
+        assert_eq!(words, ["type", "--", "-s1", text]);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //!   terminal is put back as it was: its modes, the main screen, cooked mode.
 
 use crate::agent_loop::target::Target;
+use crate::pty_host::Utf8Carry;
 use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::keys;
@@ -294,6 +295,18 @@ fn attach(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     Ok(CommandOutput::new(result, human))
 }
 
+/// The text of one read from the person's terminal, up to the detach key,
+/// and whether that key was pressed. A character split across reads (a
+/// 4096-byte read can end inside one) is kept in `carry` and completed by the
+/// next read instead of becoming U+FFFD.
+fn split_keys(carry: &mut Utf8Carry, read: &[u8], detach: u8) -> (String, bool) {
+    let (keys, detached) = match read.iter().position(|&b| b == detach) {
+        Some(i) => (&read[..i], true),
+        None => (read, false),
+    };
+    (carry.decode(keys), detached)
+}
+
 /// Input to the Session, its screen to the person, until detach or the end.
 fn run_loop(
     target: &Target,
@@ -308,6 +321,7 @@ fn run_loop(
     painter.paint(&replay, true);
     let stdin = std::io::stdin();
     let mut buf = [0u8; 4096];
+    let mut carry = Utf8Carry::default();
     let mut quiet = Duration::from_millis(1);
     let mut last_status_check = Instant::now();
     loop {
@@ -339,16 +353,13 @@ fn run_loop(
             if n == 0 {
                 return Ok(End::Detached);
             }
-            let (keys, detached) = match buf[..n].iter().position(|&b| b == detach) {
-                Some(i) => (&buf[..i], true),
-                None => (&buf[..n], false),
-            };
+            let (keys, detached) = split_keys(&mut carry, &buf[..n], detach);
             if !keys.is_empty() {
+                *sent_bytes += keys.len();
                 target.send(&ControlRequest::Text {
-                    data: String::from_utf8_lossy(keys).into_owned(),
+                    data: keys,
                     secret: false,
                 })?;
-                *sent_bytes += keys.len();
             }
             if detached {
                 return Ok(End::Detached);
@@ -379,6 +390,22 @@ fn run_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_split_across_reads_reaches_the_session_whole() {
+        let mut carry = Utf8Carry::default();
+        let typed = "aé😀".as_bytes();
+        let (first, detached) = split_keys(&mut carry, &typed[..2], 0x1c);
+        assert_eq!((first.as_str(), detached), ("a", false));
+        let (second, _) = split_keys(&mut carry, &typed[2..5], 0x1c);
+        assert_eq!(second, "é");
+        let (third, detached) = split_keys(
+            &mut carry,
+            &[typed[5..].to_vec(), vec![0x1c, b'x']].concat(),
+            0x1c,
+        );
+        assert_eq!((third.as_str(), detached), ("😀", true));
+    }
 
     #[test]
     fn rows_are_drawn_with_their_style_and_without_controls() {

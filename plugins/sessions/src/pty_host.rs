@@ -38,6 +38,9 @@ mod replies;
 mod runs;
 mod server;
 
+/// Shared with `attach`, whose keys arrive split across reads as output does.
+pub(crate) use output::Utf8Carry;
+
 use crate::lookup::home_of;
 use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
@@ -383,9 +386,12 @@ impl SessionHost {
         if let Some(path) = &legacy_socket {
             legacy_rpc::remove(path);
         }
-        let _ = manifest::update_manifest(&self.shared.session_dir, |m: &mut Manifest| {
-            m.record_exit(exit_code, exit_signal.clone());
-            Ok((true, ()))
+        let dir = &self.shared.session_dir;
+        let _ = agent_tty_core::reserve::record_end(dir, || {
+            manifest::update_manifest(dir, |m: &mut Manifest| {
+                m.record_exit(exit_code, exit_signal.clone());
+                Ok((true, ()))
+            })
         });
         // Answers the end completes (0.5's `wait {exit}`) still go out.
         legacy_rpc::drain(&self.shared, std::time::Duration::from_secs(1));

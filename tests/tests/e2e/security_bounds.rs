@@ -242,6 +242,36 @@ fn a_host_out_of_descriptors_rests_instead_of_spinning_and_recovers() {
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
 }
 
+/// The reserve only serves to record a Session's end: once that is
+/// recorded (the command exited, or `destroy`) it is given back to the disk.
+#[rstest]
+#[case::command_exits(&["sh", "-c", "sleep 0.3"], None)]
+#[case::destroyed(&["sleep", "300"], Some("destroy"))]
+fn an_ended_session_keeps_no_reserved_space(#[case] command: &[&str], #[case] then: Option<&str>) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let args: Vec<&str> = std::iter::once("--")
+        .chain(command.iter().copied())
+        .collect();
+    let (id, dir) = create_session(&sandbox, &home, &args);
+    let reserve = dir.join(agent_tty_core::reserve::RESERVED_SPACE_FILE);
+    assert!(reserve.exists(), "a live Session keeps its reserve");
+    if let Some(verb) = then {
+        sandbox.run_in(&home, &[verb, &id]).expect_code(0);
+    }
+    // The host gives it back just after it records the exit.
+    let released = eventually(PATIENCE, || {
+        let status = read_manifest(&dir)["status"].as_str()?.to_owned();
+        (["exited", "destroyed"].contains(&status.as_str()) && !reserve.exists()).then_some(())
+    });
+    assert!(
+        released.is_some(),
+        "reserve there: {}; {:#}",
+        reserve.exists(),
+        read_manifest(&dir)
+    );
+}
+
 #[rstest]
 #[case::destroy(&["destroy", "{id}"])]
 #[case::destroy_force(&["destroy", "--force", "{id}"])]

@@ -107,6 +107,14 @@ fn an_mcp_client_drives_the_agent_loop_and_gets_error_codes() {
     );
     assert_eq!(report["screenshotImages"], serde_json::json!(["image/png"]));
 
+    // A tool's words are values, never flags (`type` "--help -1").
+    assert_eq!(
+        report["typeFlagLike"]["ok"], true,
+        "{:#}",
+        report["typeFlagLike"]
+    );
+    assert_eq!(report["typeFlagLikeSeen"]["result"]["matched"], true);
+
     // Errors are tool errors carrying the envelope and its code.
     assert_eq!(report["badIdIsError"], true);
     assert_eq!(report["badId"]["ok"], false);
@@ -695,6 +703,58 @@ fn follow_json_streams_every_record_until_the_session_exits() {
     assert!(frames.iter().any(|f| f["changedLines"]
         .as_array()
         .is_some_and(|rows| rows.iter().any(|r| r["text"] == "beta"))));
+}
+
+#[test]
+fn follow_screen_from_a_seq_starts_with_the_screen_just_before_it() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, _) = create_session(
+        &sandbox,
+        &home,
+        &["--", "sh", "-c", "echo one; sleep 0.3; echo two; sleep 0.3"],
+    );
+    let ended = eventually(Duration::from_secs(20), || {
+        events(&home, &id)
+            .iter()
+            .any(|e| e["type"] == "exit")
+            .then_some(())
+    });
+    assert!(ended.is_some(), "the Session never exited");
+    let two = events(&home, &id)
+        .iter()
+        .find(|e| e["type"] == "output" && e["payload"]["data"].as_str().unwrap().contains("two"))
+        .map(|e| e["seq"].as_u64().unwrap())
+        .expect("two was printed");
+    let frames = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "--json",
+            "--home",
+            home.to_str().unwrap(),
+            "follow",
+            &id,
+            "--screen",
+        ];
+        args.extend_from_slice(extra);
+        let run: Run = sandbox.command(args).output().unwrap().into();
+        run.expect_code(0);
+        run.stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|f| f["type"] != "end")
+            .map(|f| f["changedLines"].to_string())
+            .collect()
+    };
+    let seq = two.to_string();
+    let from = frames(&["--from-seq", &seq]);
+    assert!(
+        from[0].contains("one") && !from[0].contains("two"),
+        "{from:#?}"
+    );
+    assert!(from[1..].iter().any(|f| f.contains("two")), "{from:#?}");
+    // Without --from-seq, the first frame is the screen as it is now.
+    let now = frames(&[]);
+    assert!(now[0].contains("one") && now[0].contains("two"), "{now:#?}");
 }
 
 // ---- run --output -----------------------------------------------------------

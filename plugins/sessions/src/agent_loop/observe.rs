@@ -69,6 +69,21 @@ enum Goal {
 }
 
 impl Goal {
+    /// What was seen, for a person: the text and pattern come from the
+    /// command line (an agent's) and are escaped like any untrusted text.
+    fn met(&self) -> String {
+        match self {
+            Goal::Gone(t) => format!("Gone: {}", agent_tty_core::text::escape(t)),
+            Goal::GoneRegex(re) => {
+                format!(
+                    "Nothing matches: {}",
+                    agent_tty_core::text::escape(re.as_str())
+                )
+            }
+            _ => "The screen changed.".to_owned(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Goal::Gone(_) => "gone",
@@ -284,12 +299,10 @@ pub(super) fn wait(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         result.insert("baselineHash".into(), json!(b));
     }
     let human = if matched {
-        let what = match &goal {
-            Goal::Gone(t) => format!("Gone: {}", agent_tty_core::text::escape(t)),
-            Goal::GoneRegex(re) => format!("Nothing matches: {}", re.as_str()),
-            _ => "The screen changed.".to_owned(),
-        };
-        format!("{what}\nCursor: row {row}, col {col}\ncapturedAtSeq: {seq}")
+        format!(
+            "{}\nCursor: row {row}, col {col}\ncapturedAtSeq: {seq}",
+            goal.met()
+        )
     } else {
         format!(
             "Wait timed out. (capturedAtSeq: {seq})\n`agent-tty snapshot {}` shows the screen now.",
@@ -357,6 +370,14 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
+    #[test]
+    fn a_gone_pattern_is_shown_escaped() {
+        let goal = Goal::GoneRegex(Regex::new("x\x1b]0;title\x07").unwrap());
+        let met = goal.met();
+        assert!(!met.contains('\x1b') && !met.contains('\x07'), "{met:?}");
+        assert!(met.starts_with("Nothing matches: x"), "{met:?}");
+    }
+
     fn inv(args: Value) -> Invocation {
         Invocation {
             command: vec!["wait".into()],
@@ -373,7 +394,7 @@ mod tests {
     #[case(json!({"changed": true, "from-hash": "ab"}), "64 hex digits")]
     #[case(json!({"changed": true, "from-hash": "a".repeat(64), "after-seq": "3"}), "give one")]
     #[case(json!({"gone": ""}), "non-empty")]
-    #[case(json!({"gone-regex": "(a+)+"}), "nested quantifiers")]
+    #[case(json!({"gone-regex": "(a+)+"}), "contains nested quantifiers")]
     fn bad_combinations_are_usage_errors(#[case] args: Value, #[case] says: &str) {
         let e = goal(&inv(args)).err().expect("refused");
         assert_eq!(e.code, ErrorCode::InvalidInput);

@@ -97,20 +97,40 @@ fn follow_session(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     if screen {
         // The screen up to the starting point is the first frame; each
         // event logged since then that changes it is one more.
-        let mut pending = Vec::new();
-        follower.read_new(|event| {
-            if from_seq.is_some_and(|s| event.seq >= s) {
-                pending.push(event);
-            } else {
-                replay.apply(&event);
+        match from_seq {
+            None => {
+                replay.catch_up(&mut follower)?;
+                emit_screen(&mut out, &replay, &mut shown);
             }
-        })?;
-        emit_screen(&mut out, &replay, &mut shown);
-        for event in pending {
-            note_exit(&event, &mut ended, &mut exit_code);
-            last_seq = Some(event.seq);
-            replay.apply(&event);
-            emit_screen(&mut out, &replay, &mut shown);
+            Some(from) => {
+                // Resume from the screen checkpoint unless it covers events
+                // from `from` on (they must each be a frame): then replay
+                // from the start. Either way, each event is applied (and
+                // shown) as it is read, never held.
+                replay.catch_up_up_to(&mut follower, 0)?;
+                if replay.last_seq().is_some_and(|seq| seq >= from) {
+                    replay = ScreenReplay::for_manifest_with_scrollback(&target.manifest, 0);
+                    follower = EventLogFollower::new(&log);
+                }
+                let mut framed = false;
+                follower.read_new(|event| {
+                    if event.seq < from {
+                        replay.apply(&event);
+                        return;
+                    }
+                    if !framed {
+                        framed = true;
+                        emit_screen(&mut out, &replay, &mut shown);
+                    }
+                    note_exit(&event, &mut ended, &mut exit_code);
+                    last_seq = Some(event.seq);
+                    replay.apply(&event);
+                    emit_screen(&mut out, &replay, &mut shown);
+                })?;
+                if !framed {
+                    emit_screen(&mut out, &replay, &mut shown);
+                }
+            }
         }
     }
     let followed = follow::until(&target, None, Instant::now(), |look| {

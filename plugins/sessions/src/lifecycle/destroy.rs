@@ -63,7 +63,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     } else {
         end_processes(&home, &id, &dir, begin(&dir, &id)?, force)
     };
-    let recorded = reserve::with_reserve(&dir, || {
+    let recorded = reserve::record_end(&dir, || {
         manifest::update_manifest(&dir, |m| {
             let changed =
                 m.status != Status::Destroyed || m.host_pid.is_some() || m.child_pid.is_some();

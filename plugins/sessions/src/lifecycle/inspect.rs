@@ -11,12 +11,12 @@
 
 use crate::lookup::find_session;
 use agent_tty_core::control::{self, ControlRequest};
-use agent_tty_core::event_log::{self, event_log_path};
+use agent_tty_core::event_log::event_log_path;
 use agent_tty_core::legacy_rpc;
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
-use agent_tty_core::screen::{tally_events, Tally};
+use agent_tty_core::screen::{tally_events, PendingRuns, Tally};
 use agent_tty_core::text::escape;
 use agent_tty_core::time::{parse_iso, short_duration};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
@@ -126,6 +126,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
         events: event_count,
         last_seq,
         skipped,
+        pending_runs,
     } = tally_events(&log)?;
     let skipped = skipped.warning(&log);
     let uptime = uptime_ms(&m, SystemTime::now());
@@ -186,7 +187,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             "collectable": m.status.is_collectable(),
             "hostAlive": host_alive,
             "foreign": verdict.is_foreign(),
-            "pendingRuns": if m.status.is_active() { pending_runs(&log) } else { Vec::new() },
+            "pendingRuns": if m.status.is_active() { pending_runs_json(&pending_runs) } else { Vec::new() },
         }),
     );
     // Ours: who has taken the Session over (`attach`), or null.
@@ -205,25 +206,12 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
 }
 
 /// The waited `run`s the Event Log shows typed and not completed, oldest
-/// first: `{marker, seq, command}`. A run that timed out stays pending
-/// until its command finishes (it then completes late).
-fn pending_runs(log: &Path) -> Vec<Value> {
-    let mut pending: Vec<(String, u64, String)> = Vec::new();
-    let mut follower = event_log::EventLogFollower::new(log);
-    let _ = follower.read_new(|event| match event.body {
-        event_log::EventBody::InputRun {
-            command,
-            marker: Some(marker),
-            no_wait: false,
-        } => pending.push((marker, event.seq, command)),
-        event_log::EventBody::RunComplete { marker, .. } => {
-            pending.retain(|(m, _, _)| *m != marker);
-        }
-        _ => {}
-    });
+/// first: `{marker, seq, command}`.
+fn pending_runs_json(pending: &PendingRuns) -> Vec<Value> {
     pending
-        .into_iter()
-        .map(|(marker, seq, command)| json!({ "marker": marker, "seq": seq, "command": command }))
+        .runs()
+        .iter()
+        .map(|r| json!({ "marker": r.marker, "seq": r.seq, "command": r.command }))
         .collect()
 }
 
