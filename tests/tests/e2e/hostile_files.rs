@@ -583,6 +583,13 @@ fn type_secret_is_recorded_redacted_in_the_event_log() {
             ],
         )
         .expect_code(0);
+    // Typed before `read -s` turns echo off, the terminal would echo it.
+    sandbox
+        .run_in(
+            &home,
+            &["wait", &id, "--screen-stable-ms", "300", "--timeout", "10000"],
+        )
+        .expect_code(0);
     sandbox
         .run_in(
             &home,
@@ -601,7 +608,7 @@ fn type_secret_is_recorded_redacted_in_the_event_log() {
             &[
                 "batch",
                 &id,
-                r#"[{"type":"read -s pw2; echo \"len:${#pw2}\"\n"},{"type":"swordfish\n","secret":true},{"wait":{"text":"len:9"}}]"#,
+                r#"[{"type":"read -s pw2; echo \"len:${#pw2}\"\n"},{"wait":{"screenStableMs":300}},{"type":"swordfish\n","secret":true},{"wait":{"text":"len:9"}}]"#,
             ],
         )
         .expect_code(0);
