@@ -9,19 +9,22 @@
 //! completion finds the status. A run without a line here completed with an
 //! unknown status (`exitCode: null`).
 //!
-//! Reading is bounded ([`MAX_BYTES`]), never follows a symlink and never
-//! blocks on a FIFO: the file sits in a Home, which may be hostile.
+//! Reading is bounded (the last [`MAX_BYTES`]) and goes through
+//! [`safe_fs::open_home_file`] (no symlink, no FIFO, no stranger's file):
+//! the file sits in a Home, which may be hostile.
 
+use crate::safe_fs;
 use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The file's name in a Session directory.
 pub const RUN_EXITS_FILE: &str = "run-exits.jsonl";
 
-/// The most of the file a reader looks at (about 80,000 runs).
+/// The most of the file a reader looks at, from its end (the last 80,000
+/// runs or so).
 pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
@@ -51,17 +54,29 @@ pub fn record(session_dir: &Path, marker: &str, exit_code: i32) -> std::io::Resu
 
 /// The exit status recorded for `marker`, if any.
 pub fn lookup(session_dir: &Path, marker: &str) -> Option<i32> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(session_dir.join(RUN_EXITS_FILE))
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    file.take(MAX_BYTES).read_to_string(&mut text).ok()?;
-    text.lines()
+    find(session_dir, marker).map(|l| l.exit_code)
+}
+
+/// The last line recorded for `marker`, looked for in the last
+/// [`MAX_BYTES`] of the file: lines are appended, so the newest runs are at
+/// its end, and a long-lived Session's file can outgrow the cap.
+fn find(session_dir: &Path, marker: &str) -> Option<Line> {
+    let mut file = safe_fs::open_home_file(&session_dir.join(RUN_EXITS_FILE)).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(MAX_BYTES);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES).read_to_end(&mut bytes).ok()?;
+    // Started inside the file: its first line is cut, drop it.
+    let whole = match start {
+        0 => &bytes[..],
+        _ => bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |i| &bytes[i + 1..]),
+    };
+    String::from_utf8_lossy(whole)
+        .lines()
         .rev()
         .filter(|l| l.contains(marker))
         .find_map(|l| {
@@ -69,7 +84,6 @@ pub fn lookup(session_dir: &Path, marker: &str) -> Option<i32> {
                 .ok()
                 .filter(|l| l.marker == marker)
         })
-        .map(|l| l.exit_code)
 }
 
 #[cfg(test)]
@@ -105,5 +119,21 @@ mod tests {
         std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
         assert_eq!(lookup(dir.path(), "m1"), None);
         assert!(record(dir.path(), "m1", 1).is_err());
+    }
+
+    #[test]
+    fn the_newest_runs_are_found_past_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        record(dir.path(), "first", 1).unwrap();
+        // More than the cap of older lines, written at once.
+        let filler = "{\"marker\":\"old\",\"exitCode\":0}\n";
+        let mut text = filler.repeat((MAX_BYTES as usize) / filler.len() + 10);
+        text.insert_str(0, "{\"marker\":\"first\",\"exitCode\":1}\n");
+        std::fs::write(dir.path().join(RUN_EXITS_FILE), text).unwrap();
+        record(dir.path(), "last", 9).unwrap();
+        assert_eq!(lookup(dir.path(), "last"), Some(9));
+        assert_eq!(lookup(dir.path(), "old"), Some(0));
+        // Beyond the cap from the end: not read.
+        assert_eq!(lookup(dir.path(), "first"), None);
     }
 }
