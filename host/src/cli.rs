@@ -538,7 +538,9 @@ fn grouped_commands(root: &Command) -> String {
         ("Live view", &["dashboard", "attach"]),
         (
             "Environment",
-            &["version", "doctor", "skills", "home", "remote", "plugins", "mcp"],
+            &[
+                "version", "doctor", "skills", "home", "remote", "plugins", "mcp",
+            ],
         ),
     ];
     let visible: Vec<&Command> = root

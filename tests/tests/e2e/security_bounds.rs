@@ -324,7 +324,10 @@ fn a_plain_destroy_kills_a_foreground_job_that_ignores_hup_and_term() {
     let destroyed = sandbox.run_in(&home, &["destroy", &id]);
     assert_eq!(destroyed.code, 0, "{destroyed:?}");
     assert!(gone(job), "a plain destroy left the foreground job running");
-    assert!(destroyed.result().get("survivors").is_none(), "no survivors, no key");
+    assert!(
+        destroyed.result().get("survivors").is_none(),
+        "no survivors, no key"
+    );
 }
 
 #[test]
