@@ -464,10 +464,72 @@ pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
     })
 }
 
+/// Where a mark starts.
+const MARK_START: &str = "\x1b]133;";
+
+/// The longest mark held back waiting for its end: the hooks' are under 300
+/// bytes; a longer unterminated `OSC 133` is not one of ours.
+const MAX_MARK: usize = 1024;
+
+/// [`strip_marks`] across reads: a mark cut by the end of one read is held
+/// back until its end comes, so neither half reaches the Event Log with
+/// the key in it.
+#[derive(Debug, Default)]
+pub struct MarkStripper {
+    held: String,
+}
+
+impl MarkStripper {
+    /// `data` without the genuine marks, and without an unfinished mark at
+    /// its end (held for the next call).
+    pub fn strip(&mut self, data: &str, key: &str) -> String {
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(data);
+        if let Some(at) = unfinished_mark(&text) {
+            self.held = text.split_off(at);
+        }
+        strip_marks(&text, key).into_owned()
+    }
+
+    /// Whether a piece is held back.
+    pub fn holds(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// What is held, when its end is not coming (no more output for a
+    /// while, or the end of the stream): from the key on, it is dropped.
+    pub fn flush(&mut self) -> String {
+        let mut held = std::mem::take(&mut self.held);
+        if let Some(at) = held.find(";k=") {
+            held.truncate(at);
+        }
+        held
+    }
+}
+
+/// Where the mark left unfinished at the end of `text` starts (or a piece
+/// that may become the start of one), if there is one to hold back.
+fn unfinished_mark(text: &str) -> Option<usize> {
+    if let Some(at) = text.rfind(MARK_START) {
+        let body = &text[at + 1..];
+        let ended = match body.find(['\x07', '\x1b']) {
+            Some(end) => body[end..].starts_with('\x07') || body.len() > end + 1,
+            None => false,
+        };
+        if !ended {
+            return (text.len() - at <= MAX_MARK).then_some(at);
+        }
+    }
+    (1..MARK_START.len())
+        .rev()
+        .find(|&n| text.ends_with(&MARK_START[..n]))
+        .map(|n| text.len() - n)
+}
+
 /// Removes the genuine marks (those carrying `key`) from output about to be
-/// logged: they are plumbing, and the key must not reach the Event Log. A
-/// mark cut in two by the end of a read stays (harmless: no emulator draws
-/// it, and half a mark has no effect).
+/// logged: they are plumbing, and the key must not reach the Event Log.
+/// Output read in pieces goes through a [`MarkStripper`], which holds back
+/// a mark cut in two.
 pub fn strip_marks<'a>(data: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
     if key.is_empty() || !data.contains("\x1b]133;") {
         return std::borrow::Cow::Borrowed(data);
@@ -879,6 +941,39 @@ mod tests {
         let got = mark(osc);
         assert_eq!(got.as_ref().map(|m| m.kind.clone()), kind);
         assert_eq!(got.and_then(|m| m.key), key.map(str::to_owned));
+    }
+
+    #[test]
+    fn a_mark_cut_anywhere_never_logs_its_key() {
+        let text = "a\x1b]133;D;0;k=KEY\x07b\x1b]133;C;k=KEY;l=x\x1b\\c\x1b]133;D;0\x07d";
+        let want = "abc\x1b]133;D;0\x07d";
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let mut stripper = MarkStripper::default();
+                let mut logged = String::new();
+                for piece in [&text[..i], &text[i..j], &text[j..]] {
+                    let out = stripper.strip(piece, "KEY");
+                    assert!(!out.contains("KEY"), "cut at {i}, {j}: {out:?}");
+                    logged.push_str(&out);
+                }
+                logged.push_str(&stripper.flush());
+                assert_eq!(logged, want, "cut at {i}, {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_held_piece_is_flushed_without_its_key() {
+        let mut stripper = MarkStripper::default();
+        assert_eq!(stripper.strip("out\x1b]13", "KEY"), "out");
+        assert!(stripper.holds());
+        assert_eq!(stripper.flush(), "\x1b]13");
+        assert_eq!(stripper.strip("x\x1b]133;D;0;k=KE", "KEY"), "x");
+        assert_eq!(stripper.flush(), "\x1b]133;D;0");
+        assert!(!stripper.holds());
+        // Not one of ours: an unterminated OSC 133 beyond the bound.
+        let long = format!("\x1b]133;{}", "y".repeat(MAX_MARK));
+        assert_eq!(stripper.strip(&long, "KEY"), long);
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! output up to each terminal question, the answer is queued for the
 //! program (never logged), and shell integration marks go to the Session's
 //! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The marks
-//! carrying the Session's key are removed from what is logged. A finished
+//! carrying the Session's key are removed from what is logged, a mark cut
+//! by a read's end held back until its end comes
+//! ([`MarkStripper`]). A finished
 //! `run` gets its `run_complete` right after the output that carried its
 //! mark.
 
@@ -20,7 +22,7 @@ use super::replies::{Responder, Step};
 use super::runs;
 use super::Shared;
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::shell_integration::strip_marks;
+use agent_tty_core::shell_integration::MarkStripper;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -76,10 +78,11 @@ impl StopSignal {
 pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Vec<u8>>) {
     let mut text = Utf8Carry::default();
     let mut responder = Responder::new();
+    let mut marks = MarkStripper::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut drain_deadline: Option<Instant> = None;
     loop {
-        let holding = shared.log().runs.echo.holds();
+        let holding = shared.log().runs.echo.holds() || marks.holds();
         let ready = {
             let mut fds = [
                 PollFd::new(master.as_fd(), PollFlags::POLLIN),
@@ -97,7 +100,11 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
                 Ok(0) if drain_deadline.is_none() => {
                     // Nothing more came to decide what was held: show it.
                     let held = shared.log().runs.echo.flush();
-                    handle(shared, &mut responder, &replies, &held, false);
+                    handle(shared, &mut responder, &mut marks, &replies, &held, false);
+                    let held = marks.flush();
+                    if !held.is_empty() {
+                        let _ = shared.log().writer.append(EventBody::Output { data: held });
+                    }
                     continue;
                 }
                 Ok(0) => break,
@@ -130,10 +137,16 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
         };
         shared.activity.touch_output();
         let data = text.decode(&buf[..n]);
-        handle(shared, &mut responder, &replies, &data, true);
+        handle(shared, &mut responder, &mut marks, &replies, &data, true);
     }
     let mut rest = shared.log().runs.echo.flush();
     rest.push_str(&text.finish());
+    let key = shared.log().tracker.as_ref().map(|t| t.key().to_owned());
+    let mut rest = match key {
+        Some(key) => marks.strip(&rest, &key),
+        None => rest,
+    };
+    rest.push_str(&marks.flush());
     if !rest.is_empty() {
         let _ = shared.log().writer.append(EventBody::Output { data: rest });
     }
@@ -146,6 +159,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
 fn handle(
     shared: &Shared,
     responder: &mut Responder,
+    marks: &mut MarkStripper,
     replies: &Sender<Vec<u8>>,
     data: &str,
     filter: bool,
@@ -165,15 +179,13 @@ fn handle(
         Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
     });
     let logged = match &state.tracker {
-        Some(t) => strip_marks(&data, t.key()),
-        None => data.as_str().into(),
+        Some(t) => marks.strip(&data, t.key()),
+        None => data,
     };
     // A failed append (a full disk) loses this piece from the log but the
     // terminal must still be read, or the command would block writing.
     if !logged.is_empty() {
-        let _ = state.writer.append(EventBody::Output {
-            data: logged.into_owned(),
-        });
+        let _ = state.writer.append(EventBody::Output { data: logged });
     }
     for c in completed {
         if let Some(run) = state.runs.take_token(&c.token) {
