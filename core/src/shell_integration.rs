@@ -97,12 +97,44 @@ impl Shell {
 /// Whether a program reads command lines the way a shell does, and so runs
 /// the completion line `run` types after a command when it is in the
 /// foreground instead of the Session's integrated shell: shells, and
-/// programs that hand the terminal to a shell somewhere else (a remote
-/// host, a container, another user). Matched against the foreground
-/// process's name (`/proc/<pid>/comm`, a login shell's `-` removed).
-pub fn reads_shell_commands(program: &str) -> bool {
+/// programs that start one here (`nix-shell`, `script`, `tmux`…). Matched
+/// against the foreground process's name (`/proc/<pid>/comm`, a login
+/// shell's `-` removed).
+///
+/// A program that takes the terminal to a shell somewhere else (`ssh`,
+/// `docker`…) is one only while it relays keys, with line editing off:
+/// `reads_keys` says whether it is (the PTY's `ICANON` is clear). In
+/// canonical mode it is asking something itself (a password, a host key),
+/// and a completion line would be typed as the answer. `su`, `sudo`,
+/// `doas` and `runuser` are never one: they are in the foreground only
+/// while they ask for a password, and the shell they start is its own
+/// foreground program.
+pub fn reads_shell_commands(program: &str, reads_keys: bool) -> bool {
+    let program = program.trim_start_matches('-');
+    is_shell_or_local_way_to_one(program) || (reads_keys && relays_to_a_shell(program))
+}
+
+/// Whether a program starts a shell as another user (`su`, `sudo`, `doas`,
+/// `runuser`): in the foreground itself only while it asks for a password.
+pub fn switches_user(program: &str) -> bool {
     matches!(
         program.trim_start_matches('-'),
+        "su" | "sudo" | "doas" | "runuser"
+    )
+}
+
+/// Programs that relay the terminal to a shell elsewhere, and ask for
+/// passwords or confirmations themselves on the way.
+fn relays_to_a_shell(program: &str) -> bool {
+    matches!(
+        program,
+        "ssh" | "mosh-client" | "docker" | "podman" | "kubectl"
+    )
+}
+
+fn is_shell_or_local_way_to_one(program: &str) -> bool {
+    matches!(
+        program,
         "bash"
             | "zsh"
             | "fish"
@@ -120,15 +152,6 @@ pub fn reads_shell_commands(program: &str) -> bool {
             | "busybox"
             | "tcsh"
             | "csh"
-            | "ssh"
-            | "mosh-client"
-            | "su"
-            | "sudo"
-            | "doas"
-            | "runuser"
-            | "docker"
-            | "podman"
-            | "kubectl"
             | "nix-shell"
             | "nix"
             | "lxc"
@@ -974,6 +997,28 @@ mod tests {
         // Not one of ours: an unterminated OSC 133 beyond the bound.
         let long = format!("\x1b]133;{}", "y".repeat(MAX_MARK));
         assert_eq!(stripper.strip(&long, "KEY"), long);
+    }
+
+    #[rstest]
+    #[case::a_shell("bash", false, true)]
+    #[case::a_login_shell("-zsh", false, true)]
+    #[case::a_shell_reading_keys("fish", true, true)]
+    #[case::ssh_asking_a_question("ssh", false, false)]
+    #[case::ssh_relaying("ssh", true, true)]
+    #[case::docker_relaying("docker", true, true)]
+    #[case::kubectl_asking("kubectl", false, false)]
+    #[case::su_asking_a_password("su", false, false)]
+    #[case::sudo_asking_a_password("sudo", false, false)]
+    #[case::sudo_even_reading_keys("sudo", true, false)]
+    #[case::doas("doas", false, false)]
+    #[case::runuser("runuser", true, false)]
+    #[case::a_repl("python3", true, false)]
+    fn what_reads_shell_commands(
+        #[case] program: &str,
+        #[case] reads_keys: bool,
+        #[case] reads: bool,
+    ) {
+        assert_eq!(reads_shell_commands(program, reads_keys), reads);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use agent_tty_core::event_log::EventBody;
 use agent_tty_core::run_exits;
 use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_core::shell_integration::reads_shell_commands;
+use agent_tty_core::shell_integration::{reads_shell_commands, switches_user};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -210,9 +210,13 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
     ready
 }
 
-/// Whether the foreground program reads commands or keys: a shell (or a
-/// way to one), or a program with line editing off (a REPL, an editor).
+/// Whether the foreground program reads commands, keys or a password: a
+/// shell (or a way to one, even one asking a question on the way), a
+/// program with line editing off (a REPL, an editor), or `su`/`sudo`
+/// asking for a password. A run that reached one is finished, so the
+/// agent sees the question.
 fn interactive(master: &std::fs::File, pgid: i32) -> bool {
     foreground::reads_keys(master)
-        || foreground::program(pgid).is_some_and(|p| reads_shell_commands(&p))
+        || foreground::program(pgid)
+            .is_some_and(|p| reads_shell_commands(&p, true) || switches_user(&p))
 }
