@@ -194,10 +194,13 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
                 Some(fg) if fg == *pgid => {
                     foreground::waits_for_input(master, fg) && prompt_of(&log.screen) == *prompt
                 }
-                // The program ended; the shell is back at its prompt and
-                // did not start the line (the program had read it).
+                // The program ended; the shell is back at its prompt,
+                // waits for a key (its prompt hooks, however slow, are
+                // done: the line typed ahead would be read by now) and did
+                // not start the line (the program had read it).
                 Some(fg) if fg == shell && tracker.is_some() => {
                     tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
+                        && foreground::waits_for_input(master, shell)
                 }
                 Some(fg) => foreground::waits_for_input(master, fg),
                 None => false,
