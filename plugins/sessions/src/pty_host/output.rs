@@ -20,9 +20,9 @@
 
 use super::replies::{Responder, Step};
 use super::runs;
-use super::Shared;
+use super::{LogState, Shared};
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::shell_integration::MarkStripper;
+use agent_tty_core::shell_integration::{MarkKind, MarkStripper};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -166,6 +166,7 @@ fn handle(
 ) {
     let mut answers = Vec::new();
     let mut finished = Vec::new();
+    let mut piece = String::new();
     let mut log = shared.log();
     let state = &mut *log;
     let (data, completed) = if filter {
@@ -174,32 +175,71 @@ fn handle(
         (data.to_owned(), Vec::new())
     };
     responder.scan(&data, |step| match step {
-        Step::Output(piece) => state.screen.feed(piece.as_bytes()),
+        Step::Output(output) => {
+            state.screen.feed(output.as_bytes());
+            piece.push_str(output);
+        }
         Step::Reply(reply) => answers.push(reply.bytes(state.screen.cursor(), state.screen.size())),
-        Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
+        Step::Mark(mark) => {
+            let Some(tracker) = state.tracker.as_mut() else {
+                return;
+            };
+            let start = matches!(mark.kind, MarkKind::CommandStart(_));
+            let ended = tracker.mark(mark);
+            let started: Vec<String> = state
+                .runs
+                .pending()
+                .iter()
+                .filter(|r| start && r.output_from.is_none() && tracker.is_running(&r.marker))
+                .map(|r| r.marker.clone())
+                .collect();
+            if started.is_empty() && ended.is_none() {
+                return;
+            }
+            // The output is logged in pieces cut where a run's command
+            // starts and ends, so the `seq`s of its own output are known
+            // (`run_exits`, for `run --output`).
+            log_output(state, marks, &std::mem::take(&mut piece));
+            let at = state.writer.next_seq();
+            for marker in started {
+                state.runs.output_from(&marker, at);
+            }
+            finished.extend(ended.map(|f| (f, at)));
+        }
     });
-    let logged = match &state.tracker {
-        Some(t) => marks.strip(&data, t.key()),
-        None => data,
-    };
-    // A failed append (a full disk) loses this piece from the log but the
-    // terminal must still be read, or the command would block writing.
-    if !logged.is_empty() {
-        let _ = state.writer.append(EventBody::Output { data: logged });
-    }
+    log_output(state, marks, &piece);
     for c in completed {
         if let Some(run) = state.runs.take_token(&c.token) {
-            runs::finish(state, &shared.session_dir, run, c.exit_code);
+            runs::finish(state, &shared.session_dir, run, c.exit_code, None);
         }
     }
-    for f in finished {
+    for (f, output_to) in finished {
         if let Some(run) = state.runs.take(&f.marker) {
-            runs::finish(state, &shared.session_dir, run, f.exit_code);
+            runs::finish(
+                state,
+                &shared.session_dir,
+                run,
+                f.exit_code,
+                Some(output_to),
+            );
         }
     }
     drop(log);
     for answer in answers {
         let _ = replies.send(answer);
+    }
+}
+
+/// Logs a piece of output, without the genuine marks. A failed append (a
+/// full disk) loses it from the log but the terminal must still be read, or
+/// the command would block writing.
+fn log_output(state: &mut LogState, marks: &mut MarkStripper, text: &str) {
+    let logged = match &state.tracker {
+        Some(t) => marks.strip(text, t.key()),
+        None => text.to_owned(),
+    };
+    if !logged.is_empty() {
+        let _ = state.writer.append(EventBody::Output { data: logged });
     }
 }
 

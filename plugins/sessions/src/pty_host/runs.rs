@@ -73,6 +73,9 @@ pub struct PendingRun {
     pub typed_at: Instant,
     /// How it will be known to have finished.
     pub how: How,
+    /// The `seq` of the first `output` event after the shell's mark that
+    /// it started the command.
+    pub output_from: Option<u64>,
 }
 
 /// The runs of a Session that have not finished.
@@ -105,6 +108,14 @@ impl Runs {
         Some(self.pending.remove(at))
     }
 
+    /// Notes that the output of the run with `marker` is logged from `seq`
+    /// on (the shell started it).
+    pub fn output_from(&mut self, marker: &str, seq: u64) {
+        if let Some(run) = self.pending.iter_mut().find(|r| r.marker == marker) {
+            run.output_from.get_or_insert(seq);
+        }
+    }
+
     /// Takes the run whose completion line carries `token`.
     pub fn take_token(&mut self, token: &str) -> Option<PendingRun> {
         let at = self
@@ -115,15 +126,27 @@ impl Runs {
     }
 }
 
-/// Logs that `run` finished (with `exit_code` when known): the exit status
+/// Logs that `run` finished (with `exit_code` when known, and `output_to`,
+/// the `seq` its output ends before, when the shell's mark said): these
 /// beside the log first ([`run_exits`]), then `run_complete` with 0.5's
 /// keys only. The caller has taken it out of [`Runs`].
-pub fn finish(state: &mut LogState, session_dir: &Path, run: PendingRun, exit_code: Option<i32>) {
+pub fn finish(
+    state: &mut LogState,
+    session_dir: &Path,
+    run: PendingRun,
+    exit_code: Option<i32>,
+    output_to: Option<u64>,
+) {
     if let Some(tracker) = state.tracker.as_mut() {
         tracker.forget(&run.marker);
     }
-    if let Some(code) = exit_code {
-        let _ = run_exits::record(session_dir, &run.marker, code);
+    let recorded = run_exits::Recorded {
+        exit_code,
+        output_from_seq: run.output_from.filter(|_| output_to.is_some()),
+        output_to_seq: output_to,
+    };
+    if !recorded.is_empty() {
+        let _ = run_exits::record(session_dir, &run.marker, &recorded);
     }
     let _ = state.writer.append(EventBody::RunComplete {
         marker: run.marker,
@@ -158,7 +181,7 @@ pub fn watch(shared: &Shared, stop: OwnedFd) {
         let ready = ready_runs(shared, &log);
         for marker in ready {
             if let Some(run) = log.runs.take(&marker) {
-                finish(&mut log, &shared.session_dir, run, None);
+                finish(&mut log, &shared.session_dir, run, None, None);
             }
         }
     }

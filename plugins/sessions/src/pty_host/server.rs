@@ -234,6 +234,7 @@ fn run(
             seq,
             typed_at: Instant::now(),
             how,
+            output_from: None,
         });
     })
 }
