@@ -97,12 +97,44 @@ impl Shell {
 /// Whether a program reads command lines the way a shell does, and so runs
 /// the completion line `run` types after a command when it is in the
 /// foreground instead of the Session's integrated shell: shells, and
-/// programs that hand the terminal to a shell somewhere else (a remote
-/// host, a container, another user). Matched against the foreground
-/// process's name (`/proc/<pid>/comm`, a login shell's `-` removed).
-pub fn reads_shell_commands(program: &str) -> bool {
+/// programs that start one here (`nix-shell`, `script`, `tmux`…). Matched
+/// against the foreground process's name (`/proc/<pid>/comm`, a login
+/// shell's `-` removed).
+///
+/// A program that takes the terminal to a shell somewhere else (`ssh`,
+/// `docker`…) is one only while it relays keys, with line editing off:
+/// `reads_keys` says whether it is (the PTY's `ICANON` is clear). In
+/// canonical mode it is asking something itself (a password, a host key),
+/// and a completion line would be typed as the answer. `su`, `sudo`,
+/// `doas` and `runuser` are never one: they are in the foreground only
+/// while they ask for a password, and the shell they start is its own
+/// foreground program.
+pub fn reads_shell_commands(program: &str, reads_keys: bool) -> bool {
+    let program = program.trim_start_matches('-');
+    is_shell_or_local_way_to_one(program) || (reads_keys && relays_to_a_shell(program))
+}
+
+/// Whether a program starts a shell as another user (`su`, `sudo`, `doas`,
+/// `runuser`): in the foreground itself only while it asks for a password.
+pub fn switches_user(program: &str) -> bool {
     matches!(
         program.trim_start_matches('-'),
+        "su" | "sudo" | "doas" | "runuser"
+    )
+}
+
+/// Programs that relay the terminal to a shell elsewhere, and ask for
+/// passwords or confirmations themselves on the way.
+fn relays_to_a_shell(program: &str) -> bool {
+    matches!(
+        program,
+        "ssh" | "mosh-client" | "docker" | "podman" | "kubectl"
+    )
+}
+
+fn is_shell_or_local_way_to_one(program: &str) -> bool {
+    matches!(
+        program,
         "bash"
             | "zsh"
             | "fish"
@@ -120,15 +152,6 @@ pub fn reads_shell_commands(program: &str) -> bool {
             | "busybox"
             | "tcsh"
             | "csh"
-            | "ssh"
-            | "mosh-client"
-            | "su"
-            | "sudo"
-            | "doas"
-            | "runuser"
-            | "docker"
-            | "podman"
-            | "kubectl"
             | "nix-shell"
             | "nix"
             | "lxc"
@@ -467,10 +490,72 @@ pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
     })
 }
 
+/// Where a mark starts.
+const MARK_START: &str = "\x1b]133;";
+
+/// The longest mark held back waiting for its end: the hooks' are under 300
+/// bytes; a longer unterminated `OSC 133` is not one of ours.
+const MAX_MARK: usize = 1024;
+
+/// [`strip_marks`] across reads: a mark cut by the end of one read is held
+/// back until its end comes, so neither half reaches the Event Log with
+/// the key in it.
+#[derive(Debug, Default)]
+pub struct MarkStripper {
+    held: String,
+}
+
+impl MarkStripper {
+    /// `data` without the genuine marks, and without an unfinished mark at
+    /// its end (held for the next call).
+    pub fn strip(&mut self, data: &str, key: &str) -> String {
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(data);
+        if let Some(at) = unfinished_mark(&text) {
+            self.held = text.split_off(at);
+        }
+        strip_marks(&text, key).into_owned()
+    }
+
+    /// Whether a piece is held back.
+    pub fn holds(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// What is held, when its end is not coming (no more output for a
+    /// while, or the end of the stream): from the key on, it is dropped.
+    pub fn flush(&mut self) -> String {
+        let mut held = std::mem::take(&mut self.held);
+        if let Some(at) = held.find(";k=") {
+            held.truncate(at);
+        }
+        held
+    }
+}
+
+/// Where the mark left unfinished at the end of `text` starts (or a piece
+/// that may become the start of one), if there is one to hold back.
+fn unfinished_mark(text: &str) -> Option<usize> {
+    if let Some(at) = text.rfind(MARK_START) {
+        let body = &text[at + 1..];
+        let ended = match body.find(['\x07', '\x1b']) {
+            Some(end) => body[end..].starts_with('\x07') || body.len() > end + 1,
+            None => false,
+        };
+        if !ended {
+            return (text.len() - at <= MAX_MARK).then_some(at);
+        }
+    }
+    (1..MARK_START.len())
+        .rev()
+        .find(|&n| text.ends_with(&MARK_START[..n]))
+        .map(|n| text.len() - n)
+}
+
 /// Removes the genuine marks (those carrying `key`) from output about to be
-/// logged: they are plumbing, and the key must not reach the Event Log. A
-/// mark cut in two by the end of a read stays (harmless: no emulator draws
-/// it, and half a mark has no effect).
+/// logged: they are plumbing, and the key must not reach the Event Log.
+/// Output read in pieces goes through a [`MarkStripper`], which holds back
+/// a mark cut in two.
 pub fn strip_marks<'a>(data: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
     if key.is_empty() || !data.contains("\x1b]133;") {
         return std::borrow::Cow::Borrowed(data);
@@ -907,6 +992,61 @@ mod tests {
         let got = mark(osc);
         assert_eq!(got.as_ref().map(|m| m.kind.clone()), kind);
         assert_eq!(got.and_then(|m| m.key), key.map(str::to_owned));
+    }
+
+    #[test]
+    fn a_mark_cut_anywhere_never_logs_its_key() {
+        let text = "a\x1b]133;D;0;k=KEY\x07b\x1b]133;C;k=KEY;l=x\x1b\\c\x1b]133;D;0\x07d";
+        let want = "abc\x1b]133;D;0\x07d";
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let mut stripper = MarkStripper::default();
+                let mut logged = String::new();
+                for piece in [&text[..i], &text[i..j], &text[j..]] {
+                    let out = stripper.strip(piece, "KEY");
+                    assert!(!out.contains("KEY"), "cut at {i}, {j}: {out:?}");
+                    logged.push_str(&out);
+                }
+                logged.push_str(&stripper.flush());
+                assert_eq!(logged, want, "cut at {i}, {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_held_piece_is_flushed_without_its_key() {
+        let mut stripper = MarkStripper::default();
+        assert_eq!(stripper.strip("out\x1b]13", "KEY"), "out");
+        assert!(stripper.holds());
+        assert_eq!(stripper.flush(), "\x1b]13");
+        assert_eq!(stripper.strip("x\x1b]133;D;0;k=KE", "KEY"), "x");
+        assert_eq!(stripper.flush(), "\x1b]133;D;0");
+        assert!(!stripper.holds());
+        // Not one of ours: an unterminated OSC 133 beyond the bound.
+        let long = format!("\x1b]133;{}", "y".repeat(MAX_MARK));
+        assert_eq!(stripper.strip(&long, "KEY"), long);
+    }
+
+    #[rstest]
+    #[case::a_shell("bash", false, true)]
+    #[case::a_login_shell("-zsh", false, true)]
+    #[case::a_shell_reading_keys("fish", true, true)]
+    #[case::ssh_asking_a_question("ssh", false, false)]
+    #[case::ssh_relaying("ssh", true, true)]
+    #[case::docker_relaying("docker", true, true)]
+    #[case::kubectl_asking("kubectl", false, false)]
+    #[case::su_asking_a_password("su", false, false)]
+    #[case::sudo_asking_a_password("sudo", false, false)]
+    #[case::sudo_even_reading_keys("sudo", true, false)]
+    #[case::doas("doas", false, false)]
+    #[case::runuser("runuser", true, false)]
+    #[case::a_repl("python3", true, false)]
+    fn what_reads_shell_commands(
+        #[case] program: &str,
+        #[case] reads_keys: bool,
+        #[case] reads: bool,
+    ) {
+        assert_eq!(reads_shell_commands(program, reads_keys), reads);
     }
 
     #[test]

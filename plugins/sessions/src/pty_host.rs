@@ -55,7 +55,6 @@ use nix::sys::signal::Signal;
 use readiness::ReadySignal;
 use serde_json::json;
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -303,14 +302,15 @@ impl SessionHost {
     fn run(mut self) -> (Option<i32>, Option<String>) {
         let stop = output::StopSignal::new();
         let (replies, answers) = std::sync::mpsc::channel::<Vec<u8>>();
-        // Neither writer is joined: a program that never reads its input
-        // could keep one blocked in a write, and the host must still end.
-        // Terminal answers are written between two slices of queued input.
+        // The writer is not joined: a program that never reads its input
+        // could keep it blocked in a write, and the host must still end.
+        // Terminal answers go through its queue, between two slices of
+        // queued input (never inside one).
         {
             let shared = Arc::clone(&self.shared);
             std::thread::spawn(move || {
                 for answer in answers {
-                    let _ = (&shared.master).write_all(&answer);
+                    shared.queue.answer(answer);
                 }
             });
         }

@@ -639,3 +639,50 @@ fn an_end_by_a_signal_never_reads_as_a_clean_exit() {
         .run(["--home", m.home.to_str().unwrap(), "wait", &m.id, "--exit"]);
     assert_eq!(human.stdout.trim(), "Process was killed by SIGKILL.");
 }
+
+/// A run typed while a command is busy is read by the shell only after its
+/// prompt hooks, however slow (zsh's `vcs_info`, bash's `PROMPT_COMMAND`):
+/// the shell back at its prompt but still in a hook (quiet, in the
+/// foreground, not reading) has not read the line yet, so the run waits for
+/// its own marks and their exit status.
+#[rstest]
+#[case::bash("bash", "PROMPT_COMMAND+='; : $(sleep 0.7)'")]
+#[case::zsh(
+    "zsh",
+    "__slow() { : $(sleep 0.7) }; autoload -Uz add-zsh-hook; add-zsh-hook precmd __slow"
+)]
+fn a_line_typed_ahead_waits_for_slow_prompt_hooks(
+    #[case] shell: &'static str,
+    #[case] slow_hook: &str,
+) {
+    if !installed(shell) {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let hooked = m.run(slow_hook, &[]);
+    assert_eq!(hooked["completed"], true, "{shell}: {hooked}");
+    // The run completed at its end mark, before the (now slow) hook: wait
+    // for the line editor to be back (it turns bracketed paste on), so the
+    // busy command below is read at a prompt.
+    let log = m.dir().join("events.jsonl");
+    let marker = hooked["marker"].as_str().unwrap().to_owned();
+    eventually(PATIENCE, || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let done = text.find(&format!(
+            "\"type\":\"run_complete\",\"payload\":{{\"marker\":\"{marker}\""
+        ))?;
+        text[done..].contains("[?2004h").then_some(())
+    })
+    .expect("the prompt is back after the hook");
+    let typed = m.run("sleep 1", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{shell}: {typed}");
+    m.row(
+        "typed ahead of a slow prompt hook",
+        "echo ahead-of-hook; false",
+        Expect {
+            completed: true,
+            exit_code: done(1),
+            lines: &["ahead-of-hook"],
+        },
+    );
+}

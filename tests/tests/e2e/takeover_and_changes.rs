@@ -803,6 +803,43 @@ fn run_output_keeps_head_and_tail_of_a_long_output() {
         .expect_code(2);
 }
 
+/// `run --output` is what the command printed: not its echoed lines, not a
+/// line editor's continuation prompts, not the next prompt. The host logs
+/// the output cut where the shell's marks were and records which `seq`s
+/// are the command's own (`run-exits.jsonl`).
+#[rstest::rstest]
+#[case::dash_one_line("dash", "echo hi", "hi\n")]
+#[case::dash_three_lines("dash", "for i in 1 2 3\ndo echo $i\ndone", "1\n2\n3\n")]
+#[case::zsh_one_line("zsh", "echo hi", "hi\n")]
+#[case::zsh_three_lines("zsh", "for i in 1 2 3\ndo echo $i\ndone", "1\n2\n3\n")]
+#[case::bash_three_lines("bash", "for i in 1 2 3\ndo echo $i\ndone", "1\n2\n3\n")]
+#[case::bash_nothing("bash", "true", "")]
+fn run_output_is_the_commands_own_output(
+    #[case] shell: &str,
+    #[case] command: &str,
+    #[case] printed: &str,
+) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {shell}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !required_under_ci(shell, found, "apt-get install zsh dash") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, _) = create_session(&sandbox, &home, &["--", shell, "-i"]);
+    let run = sandbox
+        .run_in(
+            &home,
+            &["run", &id, command, "--output", "--timeout", "15000"],
+        )
+        .expect_code(0)
+        .result();
+    assert_eq!(run["completed"], true, "{run}");
+    assert_eq!(run["output"], printed, "{shell}: {run}");
+}
+
 // ---- the mouse --------------------------------------------------------------
 
 const MOUSE_PROGRAM: &str = r#"

@@ -2,20 +2,24 @@
 //! after `run` has seen it complete, as plain text and bounded.
 //!
 //! The `output` records between the run's `input_run` and its
-//! `run_complete` hold the echo of the typed line, the command's own output,
-//! the completion mark, and often the next prompt in the same chunk. The
-//! command's output is what lies between the shell's "command starts" mark
-//! (`OSC 133;C`, shell integration) or else the end of the echoed line, and
-//! the completion (`OSC 133;D` or the typed marker's `OSC 7770`). Escape
-//! sequences are removed and a carriage return overwrites its line, as a
-//! terminal shows it. Longer than the limit, the head and the tail are kept
-//! with a marker between them saying how much was left out and where to
-//! read it.
+//! `run_complete` hold the echo of the typed line, the command's own
+//! output, and often the next prompt. The host removes the shell's marks
+//! before logging, but cuts the logged output where they were and records
+//! which `seq`s hold the command's own output
+//! ([`run_exits`](agent_tty_core::run_exits)): from the command's start
+//! (bash, zsh, fish) or else the end of its echoed lines, up to the shell's
+//! next prompt. For a run without these (a completion line typed into
+//! another shell, a program's prompt, a log of before) the echoed line's
+//! end and the completion (`OSC 133;D` or the typed marker's `OSC 7770`,
+//! in logs that still hold them) bound it. Escape sequences are removed and
+//! a carriage return overwrites its line, as a terminal shows it. Longer
+//! than the limit, the head and the tail are kept with a marker between
+//! them saying how much was left out and where to read it.
 
 use super::target::Target;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
-use agent_tty_core::run_marker;
 use agent_tty_core::text::strip_escapes;
+use agent_tty_core::{run_exits, run_marker};
 use agent_tty_plugin_api::{ArgSpec, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 
@@ -116,15 +120,25 @@ pub(super) fn read(
     marker: &str,
     max: usize,
 ) -> Result<RunOutput, PluginError> {
+    let recorded = run_exits::recorded(&target.dir, marker).unwrap_or_default();
+    let (from, to) = (recorded.output_from_seq, recorded.output_to_seq);
     let mut raw = String::new();
+    let mut command = String::new();
     let mut to_seq = None;
     let mut follower = EventLogFollower::new(&target.event_log());
     follower.read_new(|event| {
-        if event.seq <= input_run_seq || to_seq.is_some() {
+        if event.seq < input_run_seq || to_seq.is_some() {
             return;
         }
         match event.body {
-            EventBody::Output { data } if raw.len() < MAX_RAW_BYTES => raw.push_str(&data),
+            EventBody::InputRun { command: c, .. } if event.seq == input_run_seq => command = c,
+            EventBody::Output { data }
+                if raw.len() < MAX_RAW_BYTES
+                    && from.is_none_or(|f| event.seq >= f)
+                    && to.is_none_or(|t| event.seq < t) =>
+            {
+                raw.push_str(&data)
+            }
             EventBody::RunComplete {
                 marker: m,
                 input_run_seq: s,
@@ -133,7 +147,12 @@ pub(super) fn read(
             _ => {}
         }
     })?;
-    let text = plain(command_part(&raw, marker));
+    let part = match (from, to) {
+        (Some(_), Some(_)) => raw.as_str(),
+        (None, Some(_)) => after_echo(&raw, &command),
+        _ => command_part(&raw, marker),
+    };
+    let text = plain(part);
     let total_bytes = text.len();
     let (text, truncated) = bounded(&text, max, &target.id, input_run_seq);
     Ok(RunOutput {
@@ -176,18 +195,50 @@ fn command_part<'a>(raw: &'a str, marker: &str) -> &'a str {
     &rest[..end.unwrap_or(rest.len())]
 }
 
+/// The output after the terminal's echo of `command`'s lines, and the
+/// continuation prompts a shell without a line editor (sh, dash) prints
+/// while it reads them (`> `, once per further line).
+fn after_echo<'a>(raw: &'a str, command: &str) -> &'a str {
+    let lines = command.split('\n').count();
+    let mut rest = raw;
+    for _ in 0..lines {
+        match rest.find('\n') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return "",
+        }
+    }
+    for _ in 1..lines {
+        match rest.strip_prefix("> ") {
+            Some(after) => rest = after,
+            None => break,
+        }
+    }
+    rest
+}
+
 /// Escape sequences removed, line ends normalised, and within a line a
 /// carriage return overwriting what came before it (a progress bar ends as
 /// its last state).
 fn plain(raw: &str) -> String {
     let stripped = strip_escapes(raw);
     let mut out = String::with_capacity(stripped.len());
+    let last = stripped.split('\n').count() - 1;
     for (i, line) in stripped.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let shown = line.rsplit('\r').find(|s| !s.is_empty()).unwrap_or("");
+        let shown = if i < last {
+            line.rsplit('\r').find(|s| !s.is_empty()).unwrap_or("")
+        } else {
+            // An unfinished last line is where the next prompt goes: zsh
+            // first fills it with blanks and returns (PROMPT_SP), which is
+            // nothing the command printed.
+            line.rsplit('\r')
+                .find(|s| !s.trim().is_empty())
+                .unwrap_or("")
+                .trim_end()
+        };
         out.extend(shown.chars().filter(|c| !c.is_control() || *c == '\t'));
     }
     out
@@ -236,11 +287,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_echo_and_the_marker_are_cut_away() {
+    fn a_log_of_before_is_cut_at_its_marks() {
         let raw = "seq 1 3; printf '\\033]7770;%s\\007' mk1\r\n1\r\n2\r\n3\r\n\x1b]7770;mk1\x07bash-5.2# ";
         assert_eq!(plain(command_part(raw, "mk1")), "1\n2\n3\n");
         let raw = "seq 1 2\r\n\x1b]133;C\x07\x1b[1m1\x1b[0m\r\n2\r\n\x1b]133;D;0\x07bash$ ";
         assert_eq!(plain(command_part(raw, "mk2")), "1\n2\n");
+    }
+
+    /// What dash's Session logs before its next prompt (the host has cut
+    /// the log before it): the echoed lines, `> ` for each further line,
+    /// the output.
+    #[rstest::rstest]
+    #[case::one_line("echo hi", "echo hi\r\nhi\r\n", "hi\n")]
+    #[case::three_lines(
+        "for i in 1 2\ndo echo $i\ndone",
+        "for i in 1 2\r\ndo echo $i\r\ndone\r\n> > 1\r\n2\r\n",
+        "1\n2\n"
+    )]
+    #[case::no_output("true", "true\r\n", "")]
+    fn a_shell_without_start_marks_loses_the_echo(
+        #[case] command: &str,
+        #[case] logged: &str,
+        #[case] output: &str,
+    ) {
+        assert_eq!(plain(after_echo(logged, command)), output);
+    }
+
+    /// What zsh logs between its start and end marks: the output, then
+    /// the blanks it fills an unfinished line with before its prompt.
+    #[test]
+    fn zshs_blanks_before_its_prompt_are_not_output() {
+        let blanks = " ".repeat(80);
+        assert_eq!(plain(&format!("hi\r\n{blanks}\r\r")), "hi\n");
+        let mark = "\x1b[1m\x1b[7m%\x1b[27m\x1b[1m\x1b[0m";
+        assert_eq!(plain(&format!("abc{mark}{}\r \r", &blanks[4..])), "abc%");
     }
 
     #[test]

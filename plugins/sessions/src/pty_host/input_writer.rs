@@ -5,17 +5,24 @@
 //! ([`InputQueue::write_to`]) writes the queue to the PTY in the order it
 //! was filled, [`SLICE`] bytes at a time. A program reads a large `type`
 //! (10 MB) at its own pace, perhaps for a minute: meanwhile the host goes on
-//! answering requests, and terminal answers (written by their own thread)
-//! reach the program between two slices instead of after the whole text
-//! (ADR 0015).
+//! answering requests, and terminal answers ([`InputQueue::answer`]) reach
+//! the program between two slices instead of after the whole text
+//! (ADR 0015). Being written by the same thread, an answer never lands
+//! inside a slice, and a slice never ends inside a UTF-8 character or an
+//! escape sequence, so an answer never splits one either.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-/// Bytes written to the PTY at a time.
+/// Bytes written to the PTY at a time (at most).
 pub const SLICE: usize = 4096;
+
+/// A slice ends before an escape sequence started in its last this many
+/// bytes, so the sequence goes whole in the next one (the sequences typed
+/// are keys and pastes' brackets, far shorter).
+const SEQUENCE_ROOM: usize = 64;
 
 /// The most input that may wait for the program to read it: a few of the
 /// largest requests. More is refused until the program catches up.
@@ -30,6 +37,8 @@ pub struct InputQueue {
 
 #[derive(Default)]
 struct Queued {
+    /// Terminal answers, written before the rest of the input.
+    answers: VecDeque<Vec<u8>>,
     /// Inputs in order; the first may be partly written already.
     inputs: VecDeque<Vec<u8>>,
     /// How much of the first input is written.
@@ -61,6 +70,17 @@ impl InputQueue {
         Ok(())
     }
 
+    /// Queues a terminal answer, to be written before any more input (at
+    /// the next slice's boundary).
+    pub fn answer(&self, bytes: Vec<u8>) {
+        let mut q = self.lock();
+        if q.closed || bytes.is_empty() {
+            return;
+        }
+        q.answers.push_back(bytes);
+        self.filled.notify_one();
+    }
+
     /// Bytes queued and not yet written.
     pub fn pending(&self) -> usize {
         self.lock().bytes
@@ -78,9 +98,12 @@ impl InputQueue {
     fn next_slice(&self) -> Option<Vec<u8>> {
         let mut q = self.lock();
         loop {
+            if let Some(answer) = q.answers.pop_front() {
+                return Some(answer);
+            }
             if let Some(first) = q.inputs.front() {
                 let start = q.written;
-                let end = (start + SLICE).min(first.len());
+                let end = slice_end(first, start);
                 let slice = first[start..end].to_vec();
                 if end == first.len() {
                     q.inputs.pop_front();
@@ -101,6 +124,7 @@ impl InputQueue {
     /// Drops everything queued (the program can no longer read it).
     fn discard(&self) {
         let mut q = self.lock();
+        q.answers.clear();
         q.inputs.clear();
         q.written = 0;
         q.bytes = 0;
@@ -116,6 +140,26 @@ impl InputQueue {
             }
         }
     }
+}
+
+/// Where the slice of `input` from `start` ends: [`SLICE`] bytes on, or
+/// before, so that it does not end inside a UTF-8 character or inside an
+/// escape sequence started in its last [`SEQUENCE_ROOM`] bytes. A slice is
+/// never empty.
+fn slice_end(input: &[u8], start: usize) -> usize {
+    let mut end = (start + SLICE).min(input.len());
+    if end == input.len() {
+        return end;
+    }
+    let room = end.saturating_sub(SEQUENCE_ROOM).max(start + 1);
+    if let Some(esc) = input[room..end].iter().rposition(|&b| b == 0x1b) {
+        end = room + esc;
+    }
+    // A continuation byte (10xxxxxx) is inside a character.
+    while end > start + 1 && input[end] & 0xc0 == 0x80 {
+        end -= 1;
+    }
+    end
 }
 
 #[cfg(test)]
@@ -147,5 +191,43 @@ mod tests {
         let full = InputQueue::default();
         full.push(vec![b'x'; MAX_QUEUED]).unwrap();
         assert_eq!(full.push(b"more".to_vec()), Err(MAX_QUEUED));
+    }
+
+    #[test]
+    fn an_answer_goes_between_slices_that_split_no_character_or_sequence() {
+        let queue = InputQueue::default();
+        let text: Vec<u8> = "é→\x1b[31mx😀\x1b[0m ".repeat(2000).into_bytes();
+        queue.push(text.clone()).unwrap();
+        let answer = b"\x1b[12;40R".to_vec();
+        let mut written = Vec::new();
+        let mut slices = 0;
+        while let Some(slice) = queue.next_slice() {
+            if slice == answer {
+                // It came alone, and what was written before it ends
+                // cleanly.
+                assert!(std::str::from_utf8(&written).is_ok());
+            } else {
+                std::str::from_utf8(&slice).expect("a slice is whole characters");
+                assert!(slice.len() <= SLICE);
+                let tail = &slice[slice.len().saturating_sub(SEQUENCE_ROOM)..];
+                if let Some(esc) = tail.iter().rposition(|&b| b == 0x1b) {
+                    assert!(
+                        tail[esc..].contains(&b'm'),
+                        "a slice ends inside a sequence"
+                    );
+                }
+                written.extend_from_slice(&slice);
+                slices += 1;
+                if slices == 1 {
+                    queue.answer(answer.clone());
+                }
+            }
+            if written.len() == text.len() {
+                break;
+            }
+        }
+        assert_eq!(written, text);
+        assert!(slices > 2);
+        assert_eq!(queue.pending(), 0);
     }
 }

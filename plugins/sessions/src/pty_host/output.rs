@@ -12,15 +12,17 @@
 //! output up to each terminal question, the answer is queued for the
 //! program (never logged), and shell integration marks go to the Session's
 //! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The marks
-//! carrying the Session's key are removed from what is logged. A finished
+//! carrying the Session's key are removed from what is logged, a mark cut
+//! by a read's end held back until its end comes
+//! ([`MarkStripper`]). A finished
 //! `run` gets its `run_complete` right after the output that carried its
 //! mark.
 
 use super::replies::{Responder, Step};
 use super::runs;
-use super::Shared;
+use super::{LogState, Shared};
 use agent_tty_core::event_log::EventBody;
-use agent_tty_core::shell_integration::strip_marks;
+use agent_tty_core::shell_integration::{MarkKind, MarkStripper};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -76,10 +78,11 @@ impl StopSignal {
 pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Vec<u8>>) {
     let mut text = Utf8Carry::default();
     let mut responder = Responder::new();
+    let mut marks = MarkStripper::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut drain_deadline: Option<Instant> = None;
     loop {
-        let holding = shared.log().runs.echo.holds();
+        let holding = shared.log().runs.echo.holds() || marks.holds();
         let ready = {
             let mut fds = [
                 PollFd::new(master.as_fd(), PollFlags::POLLIN),
@@ -97,7 +100,11 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
                 Ok(0) if drain_deadline.is_none() => {
                     // Nothing more came to decide what was held: show it.
                     let held = shared.log().runs.echo.flush();
-                    handle(shared, &mut responder, &replies, &held, false);
+                    handle(shared, &mut responder, &mut marks, &replies, &held, false);
+                    let held = marks.flush();
+                    if !held.is_empty() {
+                        let _ = shared.log().writer.append(EventBody::Output { data: held });
+                    }
                     continue;
                 }
                 Ok(0) => break,
@@ -130,10 +137,16 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
         };
         shared.activity.touch_output();
         let data = text.decode(&buf[..n]);
-        handle(shared, &mut responder, &replies, &data, true);
+        handle(shared, &mut responder, &mut marks, &replies, &data, true);
     }
     let mut rest = shared.log().runs.echo.flush();
     rest.push_str(&text.finish());
+    let key = shared.log().tracker.as_ref().map(|t| t.key().to_owned());
+    let mut rest = match key {
+        Some(key) => marks.strip(&rest, &key),
+        None => rest,
+    };
+    rest.push_str(&marks.flush());
     if !rest.is_empty() {
         let _ = shared.log().writer.append(EventBody::Output { data: rest });
     }
@@ -146,12 +159,14 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
 fn handle(
     shared: &Shared,
     responder: &mut Responder,
+    marks: &mut MarkStripper,
     replies: &Sender<Vec<u8>>,
     data: &str,
     filter: bool,
 ) {
     let mut answers = Vec::new();
     let mut finished = Vec::new();
+    let mut piece = String::new();
     let mut log = shared.log();
     let state = &mut *log;
     let (data, completed) = if filter {
@@ -160,34 +175,71 @@ fn handle(
         (data.to_owned(), Vec::new())
     };
     responder.scan(&data, |step| match step {
-        Step::Output(piece) => state.screen.feed(piece.as_bytes()),
+        Step::Output(output) => {
+            state.screen.feed(output.as_bytes());
+            piece.push_str(output);
+        }
         Step::Reply(reply) => answers.push(reply.bytes(state.screen.cursor(), state.screen.size())),
-        Step::Mark(mark) => finished.extend(state.tracker.as_mut().and_then(|t| t.mark(mark))),
+        Step::Mark(mark) => {
+            let Some(tracker) = state.tracker.as_mut() else {
+                return;
+            };
+            let start = matches!(mark.kind, MarkKind::CommandStart(_));
+            let ended = tracker.mark(mark);
+            let started: Vec<String> = state
+                .runs
+                .pending()
+                .iter()
+                .filter(|r| start && r.output_from.is_none() && tracker.is_running(&r.marker))
+                .map(|r| r.marker.clone())
+                .collect();
+            if started.is_empty() && ended.is_none() {
+                return;
+            }
+            // The output is logged in pieces cut where a run's command
+            // starts and ends, so the `seq`s of its own output are known
+            // (`run_exits`, for `run --output`).
+            log_output(state, marks, &std::mem::take(&mut piece));
+            let at = state.writer.next_seq();
+            for marker in started {
+                state.runs.output_from(&marker, at);
+            }
+            finished.extend(ended.map(|f| (f, at)));
+        }
     });
-    let logged = match &state.tracker {
-        Some(t) => strip_marks(&data, t.key()),
-        None => data.as_str().into(),
-    };
-    // A failed append (a full disk) loses this piece from the log but the
-    // terminal must still be read, or the command would block writing.
-    if !logged.is_empty() {
-        let _ = state.writer.append(EventBody::Output {
-            data: logged.into_owned(),
-        });
-    }
+    log_output(state, marks, &piece);
     for c in completed {
         if let Some(run) = state.runs.take_token(&c.token) {
-            runs::finish(state, &shared.session_dir, run, c.exit_code);
+            runs::finish(state, &shared.session_dir, run, c.exit_code, None);
         }
     }
-    for f in finished {
+    for (f, output_to) in finished {
         if let Some(run) = state.runs.take(&f.marker) {
-            runs::finish(state, &shared.session_dir, run, f.exit_code);
+            runs::finish(
+                state,
+                &shared.session_dir,
+                run,
+                f.exit_code,
+                Some(output_to),
+            );
         }
     }
     drop(log);
     for answer in answers {
         let _ = replies.send(answer);
+    }
+}
+
+/// Logs a piece of output, without the genuine marks. A failed append (a
+/// full disk) loses it from the log but the terminal must still be read, or
+/// the command would block writing.
+fn log_output(state: &mut LogState, marks: &mut MarkStripper, text: &str) {
+    let logged = match &state.tracker {
+        Some(t) => marks.strip(text, t.key()),
+        None => text.to_owned(),
+    };
+    if !logged.is_empty() {
+        let _ = state.writer.append(EventBody::Output { data: logged });
     }
 }
 

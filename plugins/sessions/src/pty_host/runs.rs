@@ -32,7 +32,7 @@ use agent_tty_core::event_log::EventBody;
 use agent_tty_core::run_exits;
 use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_core::shell_integration::reads_shell_commands;
+use agent_tty_core::shell_integration::{reads_shell_commands, switches_user};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -73,6 +73,9 @@ pub struct PendingRun {
     pub typed_at: Instant,
     /// How it will be known to have finished.
     pub how: How,
+    /// The `seq` of the first `output` event after the shell's mark that
+    /// it started the command.
+    pub output_from: Option<u64>,
 }
 
 /// The runs of a Session that have not finished.
@@ -105,6 +108,14 @@ impl Runs {
         Some(self.pending.remove(at))
     }
 
+    /// Notes that the output of the run with `marker` is logged from `seq`
+    /// on (the shell started it).
+    pub fn output_from(&mut self, marker: &str, seq: u64) {
+        if let Some(run) = self.pending.iter_mut().find(|r| r.marker == marker) {
+            run.output_from.get_or_insert(seq);
+        }
+    }
+
     /// Takes the run whose completion line carries `token`.
     pub fn take_token(&mut self, token: &str) -> Option<PendingRun> {
         let at = self
@@ -115,15 +126,27 @@ impl Runs {
     }
 }
 
-/// Logs that `run` finished (with `exit_code` when known): the exit status
+/// Logs that `run` finished (with `exit_code` when known, and `output_to`,
+/// the `seq` its output ends before, when the shell's mark said): these
 /// beside the log first ([`run_exits`]), then `run_complete` with 0.5's
 /// keys only. The caller has taken it out of [`Runs`].
-pub fn finish(state: &mut LogState, session_dir: &Path, run: PendingRun, exit_code: Option<i32>) {
+pub fn finish(
+    state: &mut LogState,
+    session_dir: &Path,
+    run: PendingRun,
+    exit_code: Option<i32>,
+    output_to: Option<u64>,
+) {
     if let Some(tracker) = state.tracker.as_mut() {
         tracker.forget(&run.marker);
     }
-    if let Some(code) = exit_code {
-        let _ = run_exits::record(session_dir, &run.marker, code);
+    let recorded = run_exits::Recorded {
+        exit_code,
+        output_from_seq: run.output_from.filter(|_| output_to.is_some()),
+        output_to_seq: output_to,
+    };
+    if !recorded.is_empty() {
+        let _ = run_exits::record(session_dir, &run.marker, &recorded);
     }
     let _ = state.writer.append(EventBody::RunComplete {
         marker: run.marker,
@@ -158,7 +181,7 @@ pub fn watch(shared: &Shared, stop: OwnedFd) {
         let ready = ready_runs(shared, &log);
         for marker in ready {
             if let Some(run) = log.runs.take(&marker) {
-                finish(&mut log, &shared.session_dir, run, None);
+                finish(&mut log, &shared.session_dir, run, None, None);
             }
         }
     }
@@ -194,10 +217,13 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
                 Some(fg) if fg == *pgid => {
                     foreground::waits_for_input(master, fg) && prompt_of(&log.screen) == *prompt
                 }
-                // The program ended; the shell is back at its prompt and
-                // did not start the line (the program had read it).
+                // The program ended; the shell is back at its prompt,
+                // waits for a key (its prompt hooks, however slow, are
+                // done: the line typed ahead would be read by now) and did
+                // not start the line (the program had read it).
                 Some(fg) if fg == shell && tracker.is_some() => {
                     tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
+                        && foreground::waits_for_input(master, shell)
                 }
                 Some(fg) => foreground::waits_for_input(master, fg),
                 None => false,
@@ -210,9 +236,13 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
     ready
 }
 
-/// Whether the foreground program reads commands or keys: a shell (or a
-/// way to one), or a program with line editing off (a REPL, an editor).
+/// Whether the foreground program reads commands, keys or a password: a
+/// shell (or a way to one, even one asking a question on the way), a
+/// program with line editing off (a REPL, an editor), or `su`/`sudo`
+/// asking for a password. A run that reached one is finished, so the
+/// agent sees the question.
 fn interactive(master: &std::fs::File, pgid: i32) -> bool {
     foreground::reads_keys(master)
-        || foreground::program(pgid).is_some_and(|p| reads_shell_commands(&p))
+        || foreground::program(pgid)
+            .is_some_and(|p| reads_shell_commands(&p, true) || switches_user(&p))
 }

@@ -196,7 +196,8 @@ fn run(
         How::Shell
     } else {
         let program = foreground::program(foreground).unwrap_or_default();
-        if shell_integration::reads_shell_commands(&program) {
+        if shell_integration::reads_shell_commands(&program, foreground::reads_keys(&shared.master))
+        {
             let token = run_marker::random_hex(4);
             completion = Some(run_marker::completion_line(&token));
             How::Line(token)
@@ -233,6 +234,7 @@ fn run(
             seq,
             typed_at: Instant::now(),
             how,
+            output_from: None,
         });
     })
 }
