@@ -587,7 +587,14 @@ fn type_secret_is_recorded_redacted_in_the_event_log() {
     sandbox
         .run_in(
             &home,
-            &["wait", &id, "--screen-stable-ms", "300", "--timeout", "10000"],
+            &[
+                "wait",
+                &id,
+                "--screen-stable-ms",
+                "300",
+                "--timeout",
+                "10000",
+            ],
         )
         .expect_code(0);
     sandbox
