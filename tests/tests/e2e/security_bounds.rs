@@ -167,6 +167,7 @@ fn an_asciicast_export_streams_and_never_holds_the_output_in_memory() {
     assert_eq!(r["bytes"].as_u64(), Some(size));
     assert!(size > EVENTS * PIECE as u64, "only {size} bytes written");
     assert!(r["metadata"]["outputEventCount"].as_u64().unwrap() > EVENTS);
+    eprintln!("record export of {size} bytes: peak RSS {rss_kib} KiB");
     assert!(
         rss_kib < 64 * 1024,
         "record export held its {size}-byte output: peak {rss_kib} KiB"
