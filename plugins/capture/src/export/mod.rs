@@ -4,8 +4,9 @@
 //! Check order is agent-tty 0.5's: format → timing (validated for every
 //! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
 //! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → output path → generate →
-//! write → list the artifact in `artifacts/manifest.json`.
+//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → (gif/webm: generate)
+//! → output path → write (asciicast: generated as it is written, never held
+//! whole) → list the artifact in `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
 //! overwritten on re-export (each export appends a new manifest entry).
@@ -173,14 +174,6 @@ pub enum Failure {
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
         Failure::Write(e)
-    }
-}
-
-/// GIF and WebM metadata also say how the recording was paced.
-fn add_timing(metadata: &mut Map<String, Value>, format: Format, timing: Timing, speed: f64) {
-    if format != Format::Asciicast {
-        metadata.insert("timingMode".into(), json!(timing.name()));
-        metadata.insert("speed".into(), json!(speed));
     }
 }
 
@@ -377,20 +370,24 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let fill = |out: &mut dyn Write| match picture {
         None => asciicast::export(&source.id, &source.manifest, &events, &facts, out),
-        Some(Generated { bytes, metadata }) => {
+        Some(Generated {
+            bytes,
+            mut metadata,
+        }) => {
             out.write_all(&bytes)?;
+            metadata.insert("timingMode".into(), json!(timing.name()));
+            metadata.insert("speed".into(), json!(speed));
             Ok(metadata)
         }
     };
-    let why = |failure: Failure, to: &dyn std::fmt::Display| match failure {
+    let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
         Failure::Log(why) => failed(why),
         Failure::Write(e) => failed(format!("could not write {to}: {e}")),
     };
 
     if destination == Some(Destination::Stdout) {
-        let (mut metadata, sha256, bytes) =
-            fill_counted(io::stdout().lock(), fill).map_err(|f| why(f, &"to stdout"))?;
-        add_timing(&mut metadata, format, timing, speed);
+        let (metadata, sha256, bytes) =
+            fill_counted(io::stdout().lock(), fill).map_err(|f| not_written(f, &"to stdout"))?;
         let mut output = CommandOutput::new(
             json!({
                 "sessionId": source.id,
@@ -417,9 +414,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 format.extension()
             )),
     };
-    let (mut metadata, sha256, bytes) =
-        write_file_with(&path, fill).map_err(|f| why(f, &path.display()))?;
-    add_timing(&mut metadata, format, timing, speed);
+    let (metadata, sha256, bytes) =
+        write_file_with(&path, fill).map_err(|f| not_written(f, &path.display()))?;
     let mut entry_metadata = metadata.clone();
     entry_metadata.insert("format".into(), json!(format.name()));
     entry_metadata.insert("outputPath".into(), json!(path));
