@@ -30,10 +30,54 @@ pub const ARTIFACT_MANIFEST_READ_LIMIT: u64 = 32 << 20;
 /// Hex sha256 of `bytes`: the `sha256` of artifact entries and results.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that passes everything on to `W` and keeps the sha256 and byte
+/// count of what went through: the fingerprint of a file written as it is
+/// generated, never held whole.
+pub struct Fingerprinted<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> Fingerprinted<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        use sha2::Digest;
+        Fingerprinted {
+            inner,
+            hasher: sha2::Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Flushes `W`; returns the hex sha256 and the byte count of everything
+    /// written.
+    pub fn finish(mut self) -> std::io::Result<(String, u64)> {
+        use sha2::Digest;
+        self.inner.flush()?;
+        Ok((hex(&self.hasher.finalize()), self.bytes))
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Fingerprinted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// `<session dir>/artifacts`.
@@ -135,7 +179,7 @@ impl ArtifactEntry {
         session_id: &str,
         captured_at_seq: u64,
         metadata: Value,
-        (sha256, bytes): (&str, &[u8]),
+        (sha256, bytes): (&str, u64),
     ) -> ArtifactEntry {
         let filename = path
             .file_name()
@@ -143,7 +187,7 @@ impl ArtifactEntry {
             .unwrap_or_default();
         let mut entry = ArtifactEntry::new(kind, filename, session_id, captured_at_seq, metadata);
         entry.sha256 = Some(sha256.to_owned());
-        entry.bytes = Some(bytes.len() as u64);
+        entry.bytes = Some(bytes);
         entry
     }
 }
@@ -209,6 +253,15 @@ pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_fingerprinted_stream_matches_the_fingerprint_of_its_bytes() {
+        use std::io::Write;
+        let mut sink = Fingerprinted::new(Vec::new());
+        sink.write_all(b"hello ").unwrap();
+        sink.write_all(b"world").unwrap();
+        assert_eq!(sink.finish().unwrap(), (sha256_hex(b"hello world"), 11));
+    }
 
     #[test]
     fn appends_keep_older_entries_and_0_5_lists_parse() {

@@ -21,6 +21,26 @@ pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> io::Result
 }
 
 fn replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
+    replace_with(path, mode, durable, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] for content produced as it is written: `fill` streams
+/// into the temp file, so no buffer as big as the file is ever needed. When
+/// `fill` fails, the temp file is removed and `path` is left as it was.
+pub fn write_atomic_with<T, E: From<io::Error>>(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut File) -> Result<T, E>,
+) -> Result<T, E> {
+    replace_with(path, mode, true, fill)
+}
+
+fn replace_with<T, E: From<io::Error>>(
+    path: &Path,
+    mode: u32,
+    durable: bool,
+    fill: impl FnOnce(&mut File) -> Result<T, E>,
+) -> Result<T, E> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
@@ -35,19 +55,22 @@ fn replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()
             std::process::id(),
             unique_suffix(attempt)
         ));
+        // `create_new` is O_EXCL: a name someone planted (file or symlink)
+        // is never opened; O_NOFOLLOW says so twice.
         match OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)
         {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     };
-    let result = (|| {
-        file.write_all(bytes)?;
+    let result = (|| -> Result<T, E> {
+        let value = fill(&mut file)?;
         if durable {
             file.sync_all()?;
         }
@@ -55,7 +78,7 @@ fn replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()
         if durable {
             sync_dir(dir)?;
         }
-        Ok(())
+        Ok(value)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp_path);
@@ -163,6 +186,34 @@ mod tests {
         write_atomic(&path, b"one", 0o600).unwrap();
         write_atomic(&path, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_streamed_write_lands_whole_or_not_at_all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.cast");
+        write_atomic(&path, b"old", 0o600).unwrap();
+        // A fill that fails halfway leaves the old file and no temp file.
+        let failed = write_atomic_with(&path, 0o600, |file| {
+            file.write_all(b"half")?;
+            Err::<(), _>(io::Error::other("generation failed"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "generation failed");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        // One that succeeds replaces it, mode 0600, and returns its value.
+        let n = write_atomic_with(&path, 0o600, |file| {
+            file.write_all(b"line 1\n")?;
+            file.write_all(b"line 2\n")?;
+            Ok::<_, io::Error>(2)
+        });
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(fs::read(&path).unwrap(), b"line 1\nline 2\n");
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600

@@ -199,7 +199,7 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         request.session_id,
         captured_at_seq,
         metadata,
-        (&shot.sha256, png),
+        (&shot.sha256, png.len() as u64),
     );
     append_artifact(request.session_dir, entry)?;
     Ok(shot)

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FIXTURE_ID: &str = "01M8PJ1DE3T96EGQAZHTXVB5QJ";
+pub(super) const FIXTURE_ID: &str = "01M8PJ1DE3T96EGQAZHTXVB5QJ";
 
 fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
     let r = sandbox
@@ -25,7 +25,7 @@ fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
 /// agent-tty 0.5's Home with its driven Session, copied to a temp dir
 /// outside the sandbox (its manifest names pids from another machine that
 /// the sandbox's clean-up must never signal).
-fn fixture_home() -> (tempfile::TempDir, PathBuf) {
+pub(super) fn fixture_home() -> (tempfile::TempDir, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/agent-tty-0.5-capture");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("sessions").join(FIXTURE_ID);

@@ -4,6 +4,7 @@
 //! included (ADR 0015). The full-disk tests mount a small tmpfs, so they
 //! run as root and skip with a message otherwise.
 
+use super::capture::{fixture_home, FIXTURE_ID};
 use super::security::{gone, SmallDisk, PATIENCE};
 use agent_tty_core::event_log::{last_event, EventBody};
 use agent_tty_e2e::{
@@ -123,6 +124,53 @@ fn a_huge_event_log_line_is_skipped_with_a_warning_and_never_held_in_memory() {
     assert!(
         rss_kib * 1024 < HUGE / 2,
         "record export held the huge line: peak {rss_kib} KiB"
+    );
+}
+
+#[test]
+fn an_asciicast_export_streams_and_never_holds_the_output_in_memory() {
+    let sandbox = Sandbox::new();
+    // The fixture Session's log, then ~200 MiB more output in 64 KiB events
+    // (what a busy program writes): a temp dir, removed when `_tmp` drops.
+    let (_tmp, home) = fixture_home();
+    let dir = home.join("sessions").join(FIXTURE_ID);
+    const PIECE: usize = 64 * 1024;
+    const EVENTS: u64 = 3200;
+    let piece = "0123456789abcdef".repeat(PIECE / 16 - 1) + "line end\\r\\n\\u001b[0m";
+    {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("events.jsonl"))
+            .unwrap();
+        let mut log = std::io::BufWriter::new(log);
+        for i in 0..EVENTS {
+            writeln!(
+                log,
+                r#"{{"seq":{},"ts":"2026-11-30T15:45:{:02}.{:03}Z","type":"output","payload":{{"data":"{piece}"}}}}"#,
+                25 + i,
+                i / 1000,
+                i % 1000,
+            )
+            .unwrap();
+        }
+        log.flush().unwrap();
+    }
+    let (export, rss_kib) = run_measured(
+        &sandbox,
+        &home,
+        &["record", "export", FIXTURE_ID, "--format", "asciicast"],
+    );
+    assert_eq!(export.code, 0, "{export:?}");
+    let r = &export.json()["result"];
+    let path = Path::new(r["artifactPath"].as_str().unwrap());
+    let size = std::fs::metadata(path).unwrap().len();
+    assert_eq!(r["bytes"].as_u64(), Some(size));
+    assert!(size > EVENTS * PIECE as u64, "only {size} bytes written");
+    assert!(r["metadata"]["outputEventCount"].as_u64().unwrap() > EVENTS);
+    eprintln!("record export of {size} bytes: peak RSS {rss_kib} KiB");
+    assert!(
+        rss_kib < 64 * 1024,
+        "record export held its {size}-byte output: peak {rss_kib} KiB"
     );
 }
 

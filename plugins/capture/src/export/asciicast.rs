@@ -12,11 +12,12 @@
 //! - `t` is seconds since the first event with millisecond precision,
 //!   printed as JavaScript prints numbers (`0`, `1.36`, `3.025`).
 
-use super::{event_ms, iso_ms, Events, Generated, LogFacts};
+use super::{event_ms, iso_ms, Events, Failure, LogFacts};
 use agent_tty_core::event_log::EventBody;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::screen::ShownOutput;
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
+use std::io::{self, Write};
 
 /// The version written in the header's `toolVersion`.
 const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -31,23 +32,22 @@ fn seconds(ms: u64) -> String {
     }
 }
 
-fn line(out: &mut String, t: u64, code: &str, data: &str) {
-    out.push('[');
-    out.push_str(&seconds(t));
-    out.push_str(",\"");
-    out.push_str(code);
-    out.push_str("\",");
-    out.push_str(&serde_json::to_string(data).expect("strings serialise"));
-    out.push_str("]\n");
+fn line(out: &mut dyn Write, t: u64, code: &str, data: &str) -> io::Result<()> {
+    write!(out, "[{},\"{code}\",", seconds(t))?;
+    serde_json::to_writer(&mut *out, data)?;
+    out.write_all(b"]\n")
 }
 
-/// The whole `.cast` file for a Session, in one pass over its events.
+/// Writes the `.cast` file for a Session to `out` as it goes, in one pass
+/// over its events: memory stays that of one event, whatever the log's size.
+/// Returns the result's `metadata`.
 pub fn export(
     session_id: &str,
     manifest: &Manifest,
     events: &(impl Events + ?Sized),
     facts: &LogFacts,
-) -> Result<Generated, String> {
+    out: &mut dyn Write,
+) -> Result<Map<String, Value>, Failure> {
     let first_ms = facts.first_ms;
     let timestamp = first_ms
         .or_else(|| iso_ms(&manifest.created_at))
@@ -62,30 +62,45 @@ pub fn export(
         "env": { "TERM": "xterm-256color" },
         "toolVersion": TOOL_VERSION,
     });
-    let mut out = serde_json::to_string(&header).expect("header serialises");
-    out.push('\n');
+    serde_json::to_writer(&mut *out, &header).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
     let (mut outputs, mut resizes, mut markers) = (0u64, 0u64, 0u64);
     let mut shown = ShownOutput::new();
     let first = first_ms.unwrap_or(0);
-    events.try_each(&mut |event| {
+    // The events' callback speaks `String`; a write error waits here so it
+    // is reported as the destination's, not the Event Log's.
+    let mut write_error = None;
+    let read = events.try_each(&mut |event| {
         let t = event_ms(event).map_or(0, |ms| ms.saturating_sub(first));
-        if let Some(text) = shown.shown(event) {
-            line(&mut out, t, "o", &text);
-            outputs += 1;
-        }
-        match &event.body {
-            EventBody::Resize { cols, rows } => {
-                line(&mut out, t, "r", &format!("{cols}x{rows}"));
-                resizes += 1;
+        let mut write = || -> io::Result<()> {
+            if let Some(text) = shown.shown(event) {
+                line(out, t, "o", &text)?;
+                outputs += 1;
             }
-            EventBody::Marker { label } => {
-                line(&mut out, t, "m", label);
-                markers += 1;
+            match &event.body {
+                EventBody::Resize { cols, rows } => {
+                    line(out, t, "r", &format!("{cols}x{rows}"))?;
+                    resizes += 1;
+                }
+                EventBody::Marker { label } => {
+                    line(out, t, "m", label)?;
+                    markers += 1;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        Ok(())
-    })?;
+            Ok(())
+        };
+        write().map_err(|e| {
+            let why = e.to_string();
+            write_error = Some(e);
+            why
+        })
+    });
+    match (read, write_error) {
+        (_, Some(e)) => return Err(Failure::Write(e)),
+        (Err(why), None) => return Err(Failure::Log(why)),
+        (Ok(_), None) => {}
+    }
     let mut metadata = Map::new();
     metadata.insert("width".into(), json!(manifest.cols));
     metadata.insert("height".into(), json!(manifest.rows));
@@ -94,15 +109,14 @@ pub fn export(
     metadata.insert("outputEventCount".into(), json!(outputs));
     metadata.insert("resizeEventCount".into(), json!(resizes));
     metadata.insert("markerCount".into(), json!(markers));
-    Ok(Generated {
-        bytes: out.into_bytes(),
-        metadata,
-    })
+    Ok(metadata)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::seconds;
+    use super::*;
+    use agent_tty_core::event_log::Event;
+    use std::path::Path;
 
     #[test]
     fn times_print_like_javascript_numbers() {
@@ -111,5 +125,103 @@ mod tests {
         assert_eq!(seconds(3025), "3.025");
         assert_eq!(seconds(2000), "2");
         assert_eq!(seconds(100), "0.1");
+    }
+
+    /// agent-tty 0.5's recorded Session (a `run` with its marker echo, a
+    /// mark, a resize), then output that JSON must escape.
+    fn events() -> Vec<Event> {
+        let log = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../tests/fixtures/agent-tty-0.5-capture/sessions/01M8PJ1DE3T96EGQAZHTXVB5QJ/events.jsonl",
+        );
+        let mut events: Vec<Event> = std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let at = |seq: u64, body| Event {
+            seq,
+            ts: format!("2026-11-30T15:45:0{}.{:03}Z", seq % 10, seq * 7 % 1000),
+            body,
+        };
+        events.extend([
+            at(
+                25,
+                EventBody::Output {
+                    data: "quote \" backslash \\ tab \t bell \u{7} é 漢 🦀\r\n".into(),
+                },
+            ),
+            at(
+                26,
+                EventBody::Resize {
+                    cols: 132,
+                    rows: 43,
+                },
+            ),
+            at(
+                27,
+                EventBody::Marker {
+                    label: "a \"mark\"\n".into(),
+                },
+            ),
+            at(
+                28,
+                EventBody::Output {
+                    data: "\u{1b}[31mred\u{1b}[0m\u{0}".into(),
+                },
+            ),
+        ]);
+        events
+    }
+
+    fn manifest() -> Manifest {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../tests/fixtures/agent-tty-0.5-capture/sessions/01M8PJ1DE3T96EGQAZHTXVB5QJ/session.json",
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_streamed_file_is_byte_for_byte_the_golden_one() {
+        let (events, manifest) = (events(), manifest());
+        let facts = LogFacts::gather(&events[..]).unwrap();
+        let mut out = Vec::new();
+        let metadata = export("S1", &manifest, &events[..], &facts, &mut out).unwrap();
+        // The golden file was written by the in-memory export this one
+        // replaced; only `toolVersion` follows the crate's version.
+        let golden = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/export/testdata/small.cast"),
+        )
+        .unwrap()
+        .replace(
+            "\"toolVersion\":\"0.1.0\"",
+            &format!("\"toolVersion\":\"{TOOL_VERSION}\""),
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), golden);
+        assert_eq!(metadata["resizeEventCount"], 2);
+        assert_eq!(metadata["markerCount"], 2);
+    }
+
+    /// A destination that fails is reported as the destination's failure,
+    /// not the Event Log's.
+    #[test]
+    fn a_write_error_is_the_destinations() {
+        /// Takes 1000 bytes: the header, then fails among the events.
+        struct Full(usize);
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0 += buf.len();
+                if self.0 > 1000 {
+                    return Err(io::Error::other("disk full"));
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (events, manifest) = (events(), manifest());
+        let facts = LogFacts::gather(&events[..]).unwrap();
+        let failure = export("S1", &manifest, &events[..], &facts, &mut Full(0)).unwrap_err();
+        assert!(matches!(failure, Failure::Write(e) if e.to_string() == "disk full"));
     }
 }

@@ -4,8 +4,9 @@
 //! Check order is agent-tty 0.5's: format → timing (validated for every
 //! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
 //! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → output path → generate →
-//! write → list the artifact in `artifacts/manifest.json`.
+//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → (gif/webm: generate)
+//! → output path → write (asciicast: generated as it is written, never held
+//! whole) → list the artifact in `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
 //! overwritten on re-export (each export appends a new manifest entry).
@@ -15,10 +16,10 @@ pub mod frames;
 pub mod gif;
 pub mod webm;
 
-use crate::output_path::{resolve_out, write_stdout, Destination};
+use crate::output_path::{resolve_out, Destination};
 use crate::profile;
 use crate::session::Source;
-use crate::store::{capture_entry, sha256_hex, write_file};
+use crate::store::{capture_entry, fill_counted, write_file_with};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactKind,
 };
@@ -30,6 +31,7 @@ use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use agent_tty_render::render_profile_hash;
 use frames::Timing;
 use serde_json::{json, Map, Value};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 /// What `--format` accepts.
@@ -156,6 +158,22 @@ impl LogFacts {
             (Some(a), Some(b)) => b.saturating_sub(a),
             _ => 0,
         }
+    }
+}
+
+/// Why a streamed export stopped: reading the Event Log, or writing the
+/// destination.
+#[derive(Debug)]
+pub enum Failure {
+    /// The Event Log could not be read.
+    Log(String),
+    /// The destination could not be written.
+    Write(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Write(e)
     }
 }
 
@@ -332,49 +350,56 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let events = source.log().map_err(|e| failed(e.to_string()))?;
     let facts = LogFacts::gather(&events).map_err(&failed)?;
     let captured_at_seq = facts.last_seq.unwrap_or(0);
-    let generated = match format {
-        Format::Asciicast => asciicast::export(&source.id, &source.manifest, &events, &facts),
+    // GIF and WebM are made whole, then written; asciicast is written as it
+    // is generated, so a Session's output is never held in memory.
+    let picture = match format {
+        Format::Asciicast => None,
         Format::Gif | Format::Webm => {
             // The profile matters only to pictures: asciicast never looks
             // at it, so a bad AGENT_TTY_PROFILE cannot break it.
             let profile_name = profile::requested(inv, "Record export request is invalid.")?;
             let render_profile = profile::resolve(&profile_name)?;
             let pacing = frames::Pacing::new(format, timing, speed);
-            if format == Format::Gif {
+            let generated = if format == Format::Gif {
                 gif::export(&source.manifest, &events, &facts, render_profile, &pacing)
             } else {
                 webm::export(&source.manifest, &events, &facts, render_profile, &pacing)
-            }
+            };
+            Some(generated.map_err(&failed)?)
         }
-    }
-    .map_err(&failed)?;
-    let Generated {
-        bytes,
-        mut metadata,
-    } = generated;
-    if format != Format::Asciicast {
-        metadata.insert("timingMode".into(), json!(timing.name()));
-        metadata.insert("speed".into(), json!(speed));
-    }
+    };
+    let fill = |out: &mut dyn Write| match picture {
+        None => asciicast::export(&source.id, &source.manifest, &events, &facts, out),
+        Some(Generated {
+            bytes,
+            mut metadata,
+        }) => {
+            out.write_all(&bytes)?;
+            metadata.insert("timingMode".into(), json!(timing.name()));
+            metadata.insert("speed".into(), json!(speed));
+            Ok(metadata)
+        }
+    };
+    let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
+        Failure::Log(why) => failed(why),
+        Failure::Write(e) => failed(format!("could not write {to}: {e}")),
+    };
 
     if destination == Some(Destination::Stdout) {
-        write_stdout(&bytes).map_err(|e| failed(format!("could not write to stdout: {e}")))?;
+        let (metadata, sha256, bytes) =
+            fill_counted(io::stdout().lock(), fill).map_err(|f| not_written(f, &"to stdout"))?;
         let mut output = CommandOutput::new(
             json!({
                 "sessionId": source.id,
                 "format": format.name(),
                 "artifactPath": null,
-                "bytes": bytes.len(),
-                "sha256": sha256_hex(&bytes),
+                "bytes": bytes,
+                "sha256": sha256,
                 "capturedAtSeq": captured_at_seq,
                 "durationMs": facts.duration_ms(),
                 "metadata": metadata,
             }),
-            format!(
-                "Wrote {} bytes of {} to stdout.",
-                bytes.len(),
-                format.name()
-            ),
+            format!("Wrote {bytes} bytes of {} to stdout.", format.name()),
         );
         output.stdout_taken = true;
         return Ok(output);
@@ -389,9 +414,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 format.extension()
             )),
     };
-    write_file(&path, &bytes)
-        .map_err(|e| failed(format!("could not write {}: {e}", path.display())))?;
-    let sha256 = sha256_hex(&bytes);
+    let (metadata, sha256, bytes) =
+        write_file_with(&path, fill).map_err(|f| not_written(f, &path.display()))?;
     let mut entry_metadata = metadata.clone();
     entry_metadata.insert("format".into(), json!(format.name()));
     entry_metadata.insert("outputPath".into(), json!(path));
@@ -401,7 +425,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         &source.id,
         captured_at_seq,
         Value::Object(entry_metadata),
-        (&sha256, &bytes),
+        (&sha256, bytes),
     );
     if let Err(e) = append_artifact(&source.dir, entry) {
         // A file nobody lists is clutter in artifacts/; an --out file is the
@@ -419,7 +443,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         "sessionId": source.id,
         "format": format.name(),
         "artifactPath": path,
-        "bytes": bytes.len(),
+        "bytes": bytes,
         "sha256": sha256,
         "capturedAtSeq": captured_at_seq,
         "durationMs": duration,
@@ -430,7 +454,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         source.id,
         format.name(),
         path.display(),
-        bytes.len(),
+        bytes,
     );
     let mut output = CommandOutput::new(result, human);
     output
