@@ -26,12 +26,11 @@ pub fn parse(given: &str) -> Result<Signal> {
         Err(_) => Signal::from_str(&format!("SIG{upper}")).ok(),
     };
     parsed.ok_or_else(|| {
+        // 0.5's words (contract §3.11), although ours takes any signal name
+        // (with or without SIG, any case) or number: scripts match them.
         Error::invalid(
             ErrorCode::InvalidSignal,
-            format!(
-                "unknown signal {given:?}; use a name such as INT, TERM, HUP, KILL, QUIT, USR1, \
-                 USR2 or WINCH (with or without SIG, any case) or a signal number"
-            ),
+            "Signal must be one of: SIGTERM, SIGINT, SIGKILL, SIGHUP, SIGUSR1, SIGUSR2.",
         )
     })
 }

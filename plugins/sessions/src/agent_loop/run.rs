@@ -109,20 +109,21 @@ pub(super) fn signal_of(exit_code: Option<i32>) -> Option<String> {
         .map(|c| (c - 128).to_string())
 }
 
-/// `--timeout MS` as 0.5 reads it: a positive whole number of milliseconds
-/// (default 30000), checked even with `--no-wait`.
+/// `--timeout MS` as 0.5 reads it (`parseInt`: leading blanks, then the
+/// leading digits, so `1.5` is 1 and `10s` is 10; default 30000), which
+/// must be positive; checked even with `--no-wait`, in 0.5's words.
 fn run_timeout(given: Option<&str>) -> Result<Option<Duration>, PluginError> {
     let Some(given) = given else {
         return Ok(Some(DEFAULT_RUN_TIMEOUT));
     };
-    match given.trim().parse::<u64>() {
+    let text = given.trim_start();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let digits = &text[..text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len()];
+    match digits.parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
         _ => Err(PluginError::new(
             ErrorCode::InvalidInput,
-            format!(
-                "Timeout must be a positive integer in milliseconds (got {given:?}), e.g. \
-                 --timeout 60000"
-            ),
+            "Timeout must be a positive integer in milliseconds",
         )
         .with_details(json!({ "timeout": given }))),
     }
@@ -331,6 +332,11 @@ mod tests {
     #[case(Some("0"), None)]
     #[case(Some("abc"), None)]
     #[case(Some("-5"), None)]
+    // parseInt, as 0.5: the leading digits count.
+    #[case(Some("1.5"), Some(1))]
+    #[case(Some(" 10s"), Some(10))]
+    #[case(Some("+7"), Some(7))]
+    #[case(Some(""), None)]
     fn timeouts_are_positive_milliseconds(#[case] given: Option<&str>, #[case] ms: Option<u64>) {
         match (run_timeout(given), ms) {
             (Ok(d), Some(ms)) => assert_eq!(d, Some(Duration::from_millis(ms))),
