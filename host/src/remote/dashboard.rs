@@ -111,7 +111,7 @@ pub fn home_for(
     agent_tty_dashboard::remote::install(Box::new(Runner::default()));
     let env = std::env::var(super::forward::REMOTE_ENV).ok();
     let config = local_home
-        .and_then(|h| agent_tty_core::config::read_home_config(h).ok())
+        .and_then(|h| agent_tty_core::config::read_trusted_home_config(h).ok())
         .and_then(|c| c.remote);
     let spec = flag
         .or(env.as_deref().filter(|v| !v.is_empty()))

@@ -189,7 +189,7 @@ fn home_config_remote(args: &Args) -> Option<String> {
         agent_tty_core::home::resolve_home(flag.as_deref(), env.as_deref(), os_home.as_deref())
             .ok()?;
     // A bad config is reported by the local run, which reads it again.
-    agent_tty_core::config::read_home_config(Path::new(&home.path))
+    agent_tty_core::config::read_trusted_home_config(Path::new(&home.path))
         .ok()?
         .remote
 }
