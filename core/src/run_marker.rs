@@ -186,8 +186,8 @@ impl CompletionEcho {
         });
     }
 
-    /// Whether a completion line is awaited (the host then looks at its
-    /// output more closely).
+    /// Whether a completion line is awaited.
+    #[cfg(test)]
     pub fn is_waiting(&self) -> bool {
         !self.expected.is_empty()
     }

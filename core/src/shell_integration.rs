@@ -760,13 +760,6 @@ impl RunTracker {
         matches!(&self.current, Some(Current::Run(p)) if p.marker == marker)
     }
 
-    /// Whether `marker` is a run the shell has not started yet.
-    pub fn is_queued(&self, marker: &str) -> bool {
-        self.queue
-            .iter()
-            .any(|q| matches!(q, Queued::Run(p) if p.marker == marker))
-    }
-
     /// A mark arrived; returns the `run` it finished, if any. Marks without
     /// the Session's key are ignored.
     pub fn mark(&mut self, mark: Mark) -> Option<Finished> {
@@ -839,6 +832,7 @@ impl RunTracker {
     }
 
     /// Markers of the runs the shell has not finished, oldest first.
+    #[cfg(test)]
     pub fn pending(&self) -> Vec<String> {
         let running = match &self.current {
             Some(Current::Run(p)) => Some(p.marker.clone()),
