@@ -35,6 +35,15 @@ pub fn parse(given: &str) -> Result<Signal> {
     })
 }
 
+/// The name of a signal as a manifest records it (`exitSignal`, a decimal
+/// string such as `"9"`): `SIGKILL`; anything else is shown as it is.
+pub fn name_of_recorded(signal: &str) -> String {
+    signal
+        .parse::<i32>()
+        .map(name_of)
+        .unwrap_or_else(|_| signal.to_owned())
+}
+
 /// The canonical name of signal `number`: `SIGTERM` for 15, and `SIG<n>` for
 /// a number this system does not name, so an exit by an unusual signal is
 /// still recorded rather than lost.

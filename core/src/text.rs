@@ -241,10 +241,7 @@ pub fn status_wording(
     // 0 (0.5's manifest), which must never read as a clean exit.
     match (exit_code, exit_signal) {
         (_, Some(signal)) => {
-            let name = signal
-                .parse::<i32>()
-                .map(crate::signals::name_of)
-                .unwrap_or_else(|_| signal.to_owned());
+            let name = crate::signals::name_of_recorded(signal);
             if status == "exited" {
                 format!("killed ({name})")
             } else {

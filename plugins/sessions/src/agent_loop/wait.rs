@@ -717,10 +717,7 @@ fn legacy_result(
         (true, _, _) => "Wait timed out.".to_owned(),
         (false, _, Some(signal)) => format!(
             "Process was killed by {}.",
-            signal
-                .parse::<i32>()
-                .map(agent_tty_core::signals::name_of)
-                .unwrap_or_else(|_| signal.clone())
+            agent_tty_core::signals::name_of_recorded(signal)
         ),
         (false, Some(code), None) => format!("Process exited with code {code}."),
         (false, None, None) if exited => "Process exited.".to_owned(),
