@@ -1,9 +1,8 @@
 //! Writing a capture: the file (atomically, mode 0600, as every artifact),
 //! its fingerprint, and its entry in `artifacts/manifest.json`.
 
-use agent_tty_core::artifacts::{ArtifactEntry, ArtifactKind, Fingerprinted};
+use agent_tty_core::artifacts::Fingerprinted;
 use agent_tty_core::fsutil::write_atomic_with;
-use serde_json::Value;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -28,16 +27,4 @@ pub(crate) fn fill_counted<T, E: From<io::Error>>(
     let value = fill(&mut sink)?;
     let (sha256, bytes) = sink.finish()?;
     Ok((value, sha256, bytes))
-}
-
-/// The artifact entry for a capture (see [`ArtifactEntry::for_file`]).
-pub(crate) fn capture_entry(
-    kind: ArtifactKind,
-    path: &Path,
-    session_id: &str,
-    captured_at_seq: u64,
-    metadata: Value,
-    file: (&str, u64),
-) -> ArtifactEntry {
-    ArtifactEntry::for_file(kind, path, session_id, captured_at_seq, metadata, file)
 }

@@ -19,9 +19,9 @@ pub mod webm;
 use crate::output_path::{resolve_out, Destination};
 use crate::profile;
 use crate::session::Source;
-use crate::store::{capture_entry, fill_counted, write_file_with};
+use crate::store::{fill_counted, write_file_with};
 use agent_tty_core::artifacts::{
-    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactKind,
+    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
 use agent_tty_core::event_log::{event_log_path, Event, EventBody, Skipped};
 use agent_tty_core::manifest::Manifest;
@@ -419,7 +419,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let mut entry_metadata = metadata.clone();
     entry_metadata.insert("format".into(), json!(format.name()));
     entry_metadata.insert("outputPath".into(), json!(path));
-    let entry = capture_entry(
+    let entry = ArtifactEntry::for_file(
         format.kind(),
         &path,
         &source.id,
