@@ -113,6 +113,8 @@ pub(crate) struct Shared {
     input: Mutex<()>,
     /// Input on its way to the PTY, written by its own thread.
     queue: input_writer::InputQueue,
+    /// Wakes the run watcher when a run is added.
+    run_wake: runs::Wake,
     log: Mutex<LogState>,
     /// When the Session was last active, for the idle timeout.
     activity: idle::Activity,
@@ -257,6 +259,7 @@ impl SessionHost {
             child_pid: child.id(),
             input: Mutex::new(()),
             queue: input_writer::InputQueue::default(),
+            run_wake: runs::Wake::new(),
             log: Mutex::new(LogState {
                 writer,
                 runs: runs::Runs::default(),

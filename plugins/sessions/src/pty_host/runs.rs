@@ -34,7 +34,7 @@ use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_core::shell_integration::{reads_shell_commands, switches_user};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -165,17 +165,60 @@ pub fn prompt_of(screen: &ScreenReplay) -> String {
         .unwrap_or_default()
 }
 
+/// Wakes [`watch`] when a run is added, so a host with no pending run
+/// sleeps until then instead of looking every [`LOOK_EVERY`].
+pub struct Wake {
+    read: OwnedFd,
+    write: std::fs::File,
+}
+
+impl Wake {
+    /// A wake-up not yet raised (a non-blocking self-pipe).
+    pub fn new() -> Self {
+        let flags = nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK;
+        let (read, write) = nix::unistd::pipe2(flags).expect("a pipe for the run watcher");
+        Wake {
+            read,
+            write: std::fs::File::from(write),
+        }
+    }
+
+    /// A run was added. A full pipe already means "wake up".
+    pub fn raise(&self) {
+        use std::io::Write;
+        let _ = (&self.write).write(&[1]);
+    }
+
+    /// Empties the pipe once woken.
+    fn drain(&self) {
+        let mut buf = [0u8; 64];
+        while nix::unistd::read(self.read.as_raw_fd(), &mut buf).is_ok_and(|n| n > 0) {}
+    }
+}
+
 /// Watches runs that finish by waiting for input, until `stop` is raised.
+/// With no run pending it sleeps until [`Wake::raise`].
 pub fn watch(shared: &Shared, stop: OwnedFd) {
+    let mut idle = true;
     loop {
-        let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(LOOK_EVERY.as_millis() as u16)) {
-            Ok(0) => {}
+        let mut fds = [
+            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            PollFd::new(shared.run_wake.read.as_fd(), PollFlags::POLLIN),
+        ];
+        let every = if idle {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::from(LOOK_EVERY.as_millis() as u16)
+        };
+        match poll(&mut fds, every) {
             Err(nix::errno::Errno::EINTR) => continue,
-            _ => return,
+            Err(_) => return,
+            Ok(_) if fds[0].any().unwrap_or(true) => return,
+            Ok(_) => shared.run_wake.drain(),
         }
         let mut log = shared.log();
-        if log.runs.pending.is_empty() || log.child_exited {
+        idle = log.runs.pending.is_empty() || log.child_exited;
+        if idle {
             continue;
         }
         let ready = ready_runs(shared, &log);

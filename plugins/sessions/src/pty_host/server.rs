@@ -237,6 +237,7 @@ fn run(
             output_from: None,
         });
     })
+    .inspect(|_| shared.run_wake.raise())
 }
 
 /// Logs `body`, lets `also` record more under the same lock, then queues
