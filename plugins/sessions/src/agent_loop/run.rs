@@ -93,7 +93,7 @@ pub(super) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         _ => String::new(),
     };
     if let (Some(max), Some(from), Value::Object(fields)) = (output, run.seq, &mut result) {
-        let printed = super::run_output::read(&target, from, &run.marker, max)?;
+        let printed = super::run_output::read(&target, from, &run, max)?;
         printed.add_to(fields);
         human = printed.human(&human);
     }
@@ -154,6 +154,10 @@ pub(super) struct RunOutcome {
     pub duration: Duration,
     /// The command's exit status, when the shell reported it.
     pub exit_code: Option<i32>,
+    /// What the host kept beside the log for it (`run-exits.jsonl`).
+    pub recorded: run_exits::Recorded,
+    /// Where the Event Log stood just before the command was sent.
+    pub log_offset: u64,
 }
 
 /// Types `command` into the Session's shell with a fresh completion marker
@@ -178,25 +182,29 @@ pub(super) fn run_in_session(
         marker: marker.clone(),
         no_wait,
     })?;
-    let outcome = |end: RunEnd, exit_code: Option<i32>| RunOutcome {
+    let outcome = |end: RunEnd, exit_code: Option<i32>, recorded| RunOutcome {
         seq: response.seq,
         marker: marker.clone(),
         end,
         duration: started.elapsed(),
         exit_code,
+        recorded,
+        log_offset: offset,
     };
     if no_wait {
-        return Ok(outcome(RunEnd::Started, None));
+        return Ok(outcome(RunEnd::Started, None, Default::default()));
     }
 
     let follower = EventLogFollower::starting_at(&log, offset);
     let (end, logged) = follow_run(target, follower, &marker, limit, started)?;
-    // Event Logs of earlier versions carried the status in `run_complete`.
-    let exit_code = match end {
-        RunEnd::Completed => logged.or_else(|| run_exits::lookup(&target.dir, &marker)),
-        _ => None,
+    // Read once: the status, and where the output is for `--output`.
+    let recorded = match end {
+        RunEnd::Completed => run_exits::recorded(&target.dir, &marker).unwrap_or_default(),
+        _ => Default::default(),
     };
-    Ok(outcome(end, exit_code))
+    // Event Logs of earlier versions carried the status in `run_complete`.
+    let exit_code = logged.or(recorded.exit_code);
+    Ok(outcome(end, exit_code, recorded))
 }
 
 /// Follows the Event Log from just before the command was sent (through
@@ -280,6 +288,8 @@ fn run_on_legacy_host(
         end,
         duration: started.elapsed(),
         exit_code: None,
+        recorded: Default::default(),
+        log_offset: 0,
     })
 }
 

@@ -16,10 +16,11 @@
 //! than the limit, the head and the tail are kept with a marker between
 //! them saying how much was left out and where to read it.
 
+use super::run::RunOutcome;
 use super::target::Target;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
+use agent_tty_core::run_marker;
 use agent_tty_core::text::strip_escapes;
-use agent_tty_core::{run_exits, run_marker};
 use agent_tty_plugin_api::{ArgSpec, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 
@@ -113,19 +114,20 @@ impl RunOutput {
     }
 }
 
-/// Reads the run's output from the Event Log.
+/// Reads the run's output from the Event Log, from where it stood before
+/// the run was sent, cut where the host recorded the command's output.
 pub(super) fn read(
     target: &Target,
     input_run_seq: u64,
-    marker: &str,
+    run: &RunOutcome,
     max: usize,
 ) -> Result<RunOutput, PluginError> {
-    let recorded = run_exits::recorded(&target.dir, marker).unwrap_or_default();
-    let (from, to) = (recorded.output_from_seq, recorded.output_to_seq);
+    let marker = run.marker.as_str();
+    let (from, to) = (run.recorded.output_from_seq, run.recorded.output_to_seq);
     let mut raw = String::new();
     let mut command = String::new();
     let mut to_seq = None;
-    let mut follower = EventLogFollower::new(&target.event_log());
+    let mut follower = EventLogFollower::starting_at(&target.event_log(), run.log_offset);
     follower.read_new(|event| {
         if event.seq < input_run_seq || to_seq.is_some() {
             return;
