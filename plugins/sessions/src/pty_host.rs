@@ -304,19 +304,10 @@ impl SessionHost {
     /// Steps 3 and 4: serve until the command ends, then record the end.
     fn run(mut self) -> (Option<i32>, Option<String>) {
         let stop = output::StopSignal::new();
-        let (replies, answers) = std::sync::mpsc::channel::<Vec<u8>>();
         // The writer is not joined: a program that never reads its input
         // could keep it blocked in a write, and the host must still end.
         // Terminal answers go through its queue, between two slices of
         // queued input (never inside one).
-        {
-            let shared = Arc::clone(&self.shared);
-            std::thread::spawn(move || {
-                for answer in answers {
-                    shared.queue.answer(answer);
-                }
-            });
-        }
         {
             let shared = Arc::clone(&self.shared);
             std::thread::spawn(move || shared.queue.write_to(&shared.master));
@@ -324,7 +315,7 @@ impl SessionHost {
         let pump = {
             let shared = Arc::clone(&self.shared);
             let stop = stop.watcher();
-            std::thread::spawn(move || output::pump(self.reader, &shared, stop, replies))
+            std::thread::spawn(move || output::pump(self.reader, &shared, stop))
         };
         let server = {
             let shared = Arc::clone(&self.shared);

@@ -27,7 +27,6 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// After the command ends, stop reading once the PTY has been quiet this
@@ -72,10 +71,10 @@ impl StopSignal {
 
 /// Reads the PTY until the command has ended and its output is drained.
 ///
-/// Answers to terminal questions are sent to `replies` (a writer thread
-/// delivers them, so a program that does not read its input can never stop
-/// this thread from reading its output).
-pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Vec<u8>>) {
+/// Answers to terminal questions go to the input queue, whose writer thread
+/// delivers them between slices of input, so a program that does not read
+/// its input can never stop this thread from reading its output.
+pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
     let mut text = Utf8Carry::default();
     let mut responder = Responder::new();
     let mut marks = MarkStripper::default();
@@ -100,7 +99,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
                 Ok(0) if drain_deadline.is_none() => {
                     // Nothing more came to decide what was held: show it.
                     let held = shared.log().runs.echo.flush();
-                    handle(shared, &mut responder, &mut marks, &replies, &held, false);
+                    handle(shared, &mut responder, &mut marks, &held, false);
                     let held = marks.flush();
                     if !held.is_empty() {
                         let _ = shared.log().writer.append(EventBody::Output { data: held });
@@ -137,7 +136,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd, replies: Sender<Ve
         };
         shared.activity.touch_output();
         let data = text.decode(&buf[..n]);
-        handle(shared, &mut responder, &mut marks, &replies, &data, true);
+        handle(shared, &mut responder, &mut marks, &data, true);
     }
     let mut rest = shared.log().runs.echo.flush();
     rest.push_str(&text.finish());
@@ -160,7 +159,6 @@ fn handle(
     shared: &Shared,
     responder: &mut Responder,
     marks: &mut MarkStripper,
-    replies: &Sender<Vec<u8>>,
     data: &str,
     filter: bool,
 ) {
@@ -226,7 +224,7 @@ fn handle(
     }
     drop(log);
     for answer in answers {
-        let _ = replies.send(answer);
+        shared.queue.answer(answer);
     }
 }
 
