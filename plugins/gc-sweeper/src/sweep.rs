@@ -61,6 +61,26 @@ pub struct Skip {
     pub removal_failed: bool,
 }
 
+impl Skip {
+    /// `session_id` left alone (or `routine`ly passed over) for `reason`.
+    fn new(session_id: &str, reason: String, routine: bool) -> Self {
+        Skip {
+            session_id: session_id.to_owned(),
+            reason,
+            routine,
+            removal_failed: false,
+        }
+    }
+
+    /// gc tried to remove `session_id` and could not.
+    fn failed(session_id: &str, reason: String) -> Self {
+        Skip {
+            removal_failed: true,
+            ..Skip::new(session_id, reason, false)
+        }
+    }
+}
+
 /// What gc did (or, in a dry run, would do) in one Home.
 #[derive(Debug, Clone, Default)]
 pub struct HomeSweep {
@@ -236,16 +256,8 @@ fn collect(
     options: &Options,
     hooks: &Hooks<'_>,
 ) -> Result<Collected, Skip> {
-    let skip = |reason: String, routine: bool| Skip {
-        session_id: name.to_owned(),
-        reason,
-        routine,
-        removal_failed: false,
-    };
-    let failed = |reason: String| Skip {
-        removal_failed: true,
-        ..skip(reason, false)
-    };
+    let skip = |reason: String, routine: bool| Skip::new(name, reason, routine);
+    let failed = |reason: String| Skip::failed(name, reason);
     // Opening with O_NOFOLLOW both tells a symlink apart (never followed)
     // and pins the directory for the trust check.
     let pinned = match sessions.open_child(raw) {
@@ -398,12 +410,7 @@ fn collect_husk(
     options: &Options,
     hooks: &Hooks<'_>,
 ) -> Result<Collected, Skip> {
-    let skip = |reason: String, routine: bool| Skip {
-        session_id: name.to_owned(),
-        reason,
-        routine,
-        removal_failed: false,
-    };
+    let skip = |reason: String, routine: bool| Skip::new(name, reason, routine);
     if options.older_than.is_some_and(|min| age < min) {
         return Err(skip(
             "--older-than: a Session directory without session.json, too recent".into(),
@@ -425,10 +432,8 @@ fn collect_husk(
     if let Some(hook) = hooks.before_remove {
         hook(pinned.path());
     }
-    remove(sessions, raw, name).map_err(|e| Skip {
-        removal_failed: true,
-        ..skip(format!("could not be removed ({e})"), false)
-    })
+    remove(sessions, raw, name)
+        .map_err(|e| Skip::failed(name, format!("could not be removed ({e})")))
 }
 
 /// Renames a Session directory aside inside `sessions/`, then deletes it.
@@ -442,15 +447,13 @@ fn remove(sessions: &DirFd, raw: &std::ffi::OsStr, name: &str) -> std::io::Resul
         }),
         Err(e) => Ok(Collected {
             bytes: 0,
-            unfinished: Some(Skip {
-                session_id: name.to_owned(),
-                reason: format!(
+            unfinished: Some(Skip::failed(
+                name,
+                format!(
                     "removed as a Session, but its files could not all be deleted ({e}); \
                      the next gc finishes ({tombstone})"
                 ),
-                routine: false,
-                removal_failed: true,
-            }),
+            )),
         }),
     }
 }
