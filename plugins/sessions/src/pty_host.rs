@@ -158,6 +158,34 @@ struct SessionHost {
     idle_timeout_ms: u64,
     /// The agent-tty 0.5 listener, when the host could open one safely.
     legacy: LegacyServer,
+    /// Stops the host's threads once the command has ended.
+    stop: Stop,
+}
+
+/// The "stop now" signal and one watcher per thread, made before the host
+/// reports ready: out of descriptors, `create` must fail with advice, not
+/// leave a Session whose host dies in its first moment.
+struct Stop {
+    signal: output::StopSignal,
+    pump: OwnedFd,
+    server: OwnedFd,
+    legacy: OwnedFd,
+    idle: OwnedFd,
+    run_watch: OwnedFd,
+}
+
+impl Stop {
+    fn new() -> std::io::Result<Self> {
+        let signal = output::StopSignal::new()?;
+        Ok(Stop {
+            pump: signal.watcher()?,
+            server: signal.watcher()?,
+            legacy: signal.watcher()?,
+            idle: signal.watcher()?,
+            run_watch: signal.watcher()?,
+            signal,
+        })
+    }
 }
 
 impl SessionHost {
@@ -165,6 +193,7 @@ impl SessionHost {
     /// running: a started command is killed before the error is returned.
     fn start(home: &Path, id: &str) -> agent_tty_core::Result<Self> {
         let session_dir = home::session_dir(home, id)?;
+        check_descriptor_room(&session_dir)?;
         let host_lock = guard::host_lock(&session_dir)?;
         let manifest = manifest::read_manifest(&session_dir)?;
         if manifest.status != Status::Running || manifest.host_pid.is_some() {
@@ -185,7 +214,7 @@ impl SessionHost {
         let rest = Self::serve_setup(home, id, &session_dir, master, &child, &manifest, launch)
             .and_then(|setup| Self::record_identity(&session_dir, &child).map(|()| setup));
         match rest {
-            Ok((shared, reader, listener, socket, legacy)) => Ok(SessionHost {
+            Ok((shared, reader, listener, socket, legacy, stop)) => Ok(SessionHost {
                 _host_lock: host_lock,
                 shared,
                 child,
@@ -194,6 +223,7 @@ impl SessionHost {
                 socket,
                 idle_timeout_ms: manifest.idle_timeout_ms.unwrap_or(0),
                 legacy,
+                stop,
             }),
             Err(e) => {
                 liveness::signal_group(child.id(), Signal::SIGKILL);
@@ -212,15 +242,21 @@ impl SessionHost {
         child: &Child,
         manifest: &Manifest,
         launch: Option<Launch>,
-    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer)> {
+    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer, Stop)>
+    {
         let writer = EventLogWriter::open(session_dir)?;
         // Room for `destroy` to record the end on a full disk later.
         let _ = agent_tty_core::reserve::reserve(session_dir);
-        let reader = File::from(
-            master
-                .try_clone()
-                .map_err(|e| host_error(format!("could not share the PTY: {e}")))?,
-        );
+        let out_of_descriptors = |e| Error::write(session_dir, e);
+        let stop = Stop::new().map_err(out_of_descriptors)?;
+        let run_wake = runs::Wake::new().map_err(out_of_descriptors)?;
+        let reader = File::from(master.try_clone().map_err(|e| {
+            if agent_tty_core::error::is_descriptor_limit(&e) {
+                Error::write(session_dir, e)
+            } else {
+                host_error(format!("could not share the PTY: {e}"))
+            }
+        })?);
         let socket = control::socket_path(home, id)?;
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket).map_err(|e| Error::write(&socket, e))?;
@@ -259,7 +295,7 @@ impl SessionHost {
             child_pid: child.id(),
             input: Mutex::new(()),
             queue: input_writer::InputQueue::default(),
-            run_wake: runs::Wake::new(),
+            run_wake,
             log: Mutex::new(LogState {
                 writer,
                 runs: runs::Runs::default(),
@@ -271,7 +307,7 @@ impl SessionHost {
             activity: idle::Activity::default(),
             legacy_in_flight: Default::default(),
         });
-        Ok((shared, reader, listener, socket, legacy))
+        Ok((shared, reader, listener, socket, legacy, stop))
     }
 
     /// Writes the host's and the command's PIDs into the manifest (for
@@ -303,7 +339,14 @@ impl SessionHost {
 
     /// Steps 3 and 4: serve until the command ends, then record the end.
     fn run(mut self) -> (Option<i32>, Option<String>) {
-        let stop = output::StopSignal::new();
+        let Stop {
+            signal: stop,
+            pump: pump_stop,
+            server: server_stop,
+            legacy: legacy_stop,
+            idle: idle_stop,
+            run_watch: run_watch_stop,
+        } = self.stop;
         // The writer is not joined: a program that never reads its input
         // could keep it blocked in a write, and the host must still end.
         // Terminal answers go through its queue, between two slices of
@@ -314,30 +357,25 @@ impl SessionHost {
         }
         let pump = {
             let shared = Arc::clone(&self.shared);
-            let stop = stop.watcher();
-            std::thread::spawn(move || output::pump(self.reader, &shared, stop))
+            std::thread::spawn(move || output::pump(self.reader, &shared, pump_stop))
         };
         let server = {
             let shared = Arc::clone(&self.shared);
-            let stop = stop.watcher();
-            std::thread::spawn(move || server::serve(self.listener, shared, stop))
+            std::thread::spawn(move || server::serve(self.listener, shared, server_stop))
         };
         let legacy_socket = self.legacy.as_ref().map(|(l, _)| l.path().to_owned());
         let legacy = self.legacy.map(|(listener, me)| {
             let shared = Arc::clone(&self.shared);
-            let stop = stop.watcher();
-            std::thread::spawn(move || legacy_rpc::serve(listener, shared, me, stop))
+            std::thread::spawn(move || legacy_rpc::serve(listener, shared, me, legacy_stop))
         });
         let idle = {
             let shared = Arc::clone(&self.shared);
-            let stop = stop.watcher();
             let timeout = self.idle_timeout_ms;
-            std::thread::spawn(move || idle::watch(&shared, timeout, stop))
+            std::thread::spawn(move || idle::watch(&shared, timeout, idle_stop))
         };
         let run_watch = {
             let shared = Arc::clone(&self.shared);
-            let stop = stop.watcher();
-            std::thread::spawn(move || runs::watch(&shared, stop))
+            std::thread::spawn(move || runs::watch(&shared, run_watch_stop))
         };
         let status = loop {
             match self.child.wait() {
@@ -391,6 +429,30 @@ impl SessionHost {
         legacy_rpc::drain(&self.shared, std::time::Duration::from_secs(1));
         (exit_code, exit_signal)
     }
+}
+
+/// Open files a host needs: about 25 of its own, the rest for clients
+/// connected at once.
+const MIN_DESCRIPTORS: libc::rlim_t = 64;
+
+/// Refuses to start under a limit on open files too low to serve the
+/// Session, with the advice `create` shows. Without it, some limits fail
+/// cleanly at the first descriptor that is missing and others end a host
+/// that already reported ready, or read its own identity as unknown.
+fn check_descriptor_room(session_dir: &Path) -> agent_tty_core::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if known && limit.rlim_cur < MIN_DESCRIPTORS {
+        return Err(Error::write(
+            session_dir,
+            std::io::Error::from_raw_os_error(libc::EMFILE),
+        ));
+    }
+    Ok(())
 }
 
 /// Shell integration for the Session's command, when it is an interactive

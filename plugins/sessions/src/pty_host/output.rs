@@ -46,21 +46,19 @@ pub struct StopSignal {
 }
 
 impl StopSignal {
-    /// A signal not yet raised.
-    pub fn new() -> Self {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .expect("a pipe for the host's threads");
-        StopSignal {
+    /// A signal not yet raised. Fails only when out of descriptors, which
+    /// is why the host makes it (and its watchers) before it reports ready.
+    pub fn new() -> std::io::Result<Self> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        Ok(StopSignal {
             read,
             write: File::from(write),
-        }
+        })
     }
 
     /// A descriptor that becomes readable (and stays so) once raised.
-    pub fn watcher(&self) -> OwnedFd {
-        self.read
-            .try_clone()
-            .expect("a descriptor for the host's threads")
+    pub fn watcher(&self) -> std::io::Result<OwnedFd> {
+        self.read.try_clone()
     }
 
     /// Raises the signal.

@@ -173,14 +173,15 @@ pub struct Wake {
 }
 
 impl Wake {
-    /// A wake-up not yet raised (a non-blocking self-pipe).
-    pub fn new() -> Self {
+    /// A wake-up not yet raised (a non-blocking self-pipe). Fails only
+    /// when out of descriptors.
+    pub fn new() -> std::io::Result<Self> {
         let flags = nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK;
-        let (read, write) = nix::unistd::pipe2(flags).expect("a pipe for the run watcher");
-        Wake {
+        let (read, write) = nix::unistd::pipe2(flags)?;
+        Ok(Wake {
             read,
             write: std::fs::File::from(write),
-        }
+        })
     }
 
     /// A run was added. A full pipe already means "wake up".
