@@ -18,9 +18,13 @@
 //! recording costs little more than filling rectangles.
 
 mod font;
+pub mod look;
 pub mod screenshot;
+mod subset;
+pub mod svg;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
+use look::Look;
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
 use font::{Face, Fonts, GlyphKey};
 use std::collections::HashMap;
@@ -63,6 +67,29 @@ impl Image {
     pub fn pixel(&self, x: u32, y: u32) -> Rgb {
         let i = ((y * self.width + x) * 3) as usize;
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// A filled disc of radius `r` centred on `(cx, cy)`, its edge
+    /// smoothed by 4×4 supersampling (the window bar's dots).
+    fn fill_circle(&mut self, cx: u32, cy: u32, r: u32, color: Rgb) {
+        let size = 2 * r + 2;
+        let (left, top) = (i64::from(cx) - i64::from(r) - 1, i64::from(cy) - i64::from(r) - 1);
+        let mut alpha = vec![0u8; (size * size) as usize];
+        let (rf, centre) = (r as f32, (r + 1) as f32);
+        for y in 0..size {
+            for x in 0..size {
+                let mut inside = 0u32;
+                for sy in 0..4 {
+                    for sx in 0..4 {
+                        let dx = x as f32 + (sx as f32 + 0.5) / 4.0 - centre;
+                        let dy = y as f32 + (sy as f32 + 0.5) / 4.0 - centre;
+                        inside += u32::from(dx * dx + dy * dy <= rf * rf);
+                    }
+                }
+                alpha[(y * size + x) as usize] = (inside * 255 / 16) as u8;
+            }
+        }
+        self.blend_bitmap((left, top), (size, size), &alpha, color);
     }
 
     fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
@@ -265,30 +292,50 @@ pub struct CellSize {
     pub height: u32,
 }
 
-/// Draws screens in one profile, caching glyphs between calls.
+/// Draws screens in one [`Look`], caching glyphs between calls.
 pub struct Renderer {
-    profile: &'static RenderProfile,
+    look: Look,
     fonts: Fonts,
     cell: CellSize,
+    /// Pixels from a row's top to the font's own line box: half of what
+    /// `--line-height` adds, so the text sits in the middle of a taller row.
+    leading: u32,
     glyphs: HashMap<GlyphKey, Option<font::Coverage>>,
 }
 
 impl Renderer {
-    /// A renderer drawing with `profile`'s colours.
+    /// A renderer drawing with `profile`'s colours, agent-tty 0.5's look.
     pub fn new(profile: &'static RenderProfile) -> Renderer {
-        let fonts = Fonts::load(FONT_SIZE_PX);
-        let cell = fonts.cell_size();
+        Renderer::with_look(Look::of(profile))
+    }
+
+    /// A renderer drawing in `look` (checked with [`Look::validate`] by
+    /// the caller: the numbers are taken as they are).
+    pub fn with_look(look: Look) -> Renderer {
+        let fonts = Fonts::load(look.font_size);
+        let natural = fonts.cell_size();
+        let height = ((natural.height as f32) * look.line_height).round() as u32;
+        let height = height.max(natural.height);
         Renderer {
-            profile,
+            cell: CellSize {
+                width: natural.width,
+                height,
+            },
+            leading: (height - natural.height) / 2,
+            look,
             fonts,
-            cell,
             glyphs: HashMap::new(),
         }
     }
 
-    /// The profile this renderer draws with.
-    pub fn profile(&self) -> &'static RenderProfile {
-        self.profile
+    /// The look this renderer draws in.
+    pub fn look(&self) -> &Look {
+        &self.look
+    }
+
+    /// Pixels from a cell's top to the baseline.
+    fn baseline(&self) -> u32 {
+        self.leading + self.fonts.baseline()
     }
 
     /// The size of one cell.
@@ -296,20 +343,22 @@ impl Renderer {
         self.cell
     }
 
-    /// The pixel size of a `cols` × `rows` screen: the cells plus
-    /// [`PADDING`] on each side.
+    /// The pixel size of a `cols` × `rows` screen: the cells, the look's
+    /// padding on each side, and the window bar's height above.
     pub fn image_size(&self, cols: u16, rows: u16) -> (u32, u32) {
+        let padding = self.look.padding;
         (
-            u32::from(cols) * self.cell.width + 2 * PADDING,
-            u32::from(rows) * self.cell.height + 2 * PADDING,
+            u32::from(cols) * self.cell.width + 2 * padding,
+            self.look.bar_height() + u32::from(rows) * self.cell.height + 2 * padding,
         )
     }
 
     /// The top-left pixel of cell `(row, col)`.
     pub fn cell_origin(&self, row: u16, col: u16) -> (u32, u32) {
+        let padding = self.look.padding;
         (
-            PADDING + u32::from(col) * self.cell.width,
-            PADDING + u32::from(row) * self.cell.height,
+            padding + u32::from(col) * self.cell.width,
+            self.look.bar_height() + padding + u32::from(row) * self.cell.height,
         )
     }
 
@@ -332,7 +381,8 @@ impl Renderer {
         let rows = screen.cells.len() as u16;
         let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
         let (width, height) = self.image_size(cols.max(canvas_cols), rows.max(canvas_rows));
-        let mut image = Image::filled(width, height, self.profile.background);
+        let mut image = Image::filled(width, height, self.look.colors.background);
+        self.draw_window_bar(&mut image);
         for (r, row) in screen.cells.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 if cell.width == CellWidth::WideSpacer {
@@ -358,9 +408,63 @@ impl Renderer {
     fn color(&self, color: CellColor, default: Rgb) -> Rgb {
         match color {
             CellColor::Default => default,
-            CellColor::Indexed { index } => self.profile.palette(index),
+            CellColor::Indexed { index } => self.look.colors.color(index),
             CellColor::Rgb { r, g, b } => [r, g, b],
         }
+    }
+
+    /// A cell's foreground and background as drawn: inverse swaps them,
+    /// dim mixes the foreground halfway to the background, and the block
+    /// cursor paints the cell in the cursor colour with its character in
+    /// the background colour. The PNG and the SVG both ask here.
+    fn cell_colors(&self, cell: &Cell, is_cursor: bool) -> (Rgb, Rgb) {
+        let colors = &self.look.colors;
+        let mut fg = self.color(cell.fg, colors.foreground);
+        let mut bg = self.color(cell.bg, colors.background);
+        if cell.inverse {
+            std::mem::swap(&mut fg, &mut bg);
+        }
+        if cell.dim {
+            fg = mix(fg, bg, 128);
+        }
+        if is_cursor {
+            fg = bg;
+            bg = colors.cursor;
+        }
+        (fg, bg)
+    }
+
+    /// The window bar, when the look has one: a strip in the bar colour,
+    /// three dots, and the title centred in the regular face.
+    fn draw_window_bar(&mut self, image: &mut Image) {
+        let bar = self.look.bar_height();
+        if bar == 0 {
+            return;
+        }
+        image.fill_rect(0, 0, image.width, bar, self.look.bar_color());
+        let (centres, r, colors) = self.look.bar_dots();
+        for ((cx, cy), color) in centres.into_iter().zip(colors) {
+            image.fill_circle(cx, cy, r, color);
+        }
+        if let Some(title) = self.look.bar_title() {
+            let (x, y) = self.title_origin(&title, image.width);
+            let fg = self.look.colors.foreground;
+            for (i, c) in title.chars().enumerate() {
+                let x = x + i as u32 * self.cell.width;
+                if x + self.cell.width > image.width {
+                    break;
+                }
+                self.draw_glyph(image, x, y, c, Face::Regular, fg);
+            }
+        }
+    }
+
+    /// Where the window title's first cell goes: centred in the bar.
+    fn title_origin(&self, title: &str, image_width: u32) -> (u32, u32) {
+        let width = title.chars().count() as u32 * self.cell.width;
+        let x = image_width.saturating_sub(width) / 2;
+        let y = self.look.bar_height().saturating_sub(self.cell.height) / 2;
+        (x, y)
     }
 
     fn draw_cell(
@@ -372,24 +476,11 @@ impl Renderer {
         cell: &Cell,
         is_cursor: bool,
     ) {
-        let mut fg = self.color(cell.fg, self.profile.foreground);
-        let mut bg = self.color(cell.bg, self.profile.background);
-        if cell.inverse {
-            std::mem::swap(&mut fg, &mut bg);
-        }
-        if cell.dim {
-            fg = mix(fg, bg, 128);
-        }
-        if is_cursor {
-            // A block cursor: the cell in the cursor colour, its character in
-            // the background colour.
-            fg = bg;
-            bg = self.profile.cursor;
-        }
+        let (fg, bg) = self.cell_colors(cell, is_cursor);
         let (x, y) = self.cell_origin(row, col);
         let w = self.cell.width * span;
         let h = self.cell.height;
-        if bg != self.profile.background || is_cursor {
+        if bg != self.look.colors.background || is_cursor {
             image.fill_rect(x, y, w, h, bg);
         }
         let face = Face::of(cell.bold, cell.italic);
@@ -408,11 +499,11 @@ impl Renderer {
         }
         let thickness = (self.cell.height / 16).max(1);
         if cell.underline {
-            let uy = y + self.fonts.baseline() + thickness + 1;
+            let uy = y + self.baseline() + thickness + 1;
             image.fill_rect(x, uy.min(y + h - thickness), w, thickness, fg);
         }
         if cell.strikethrough {
-            let sy = y + self.fonts.baseline() - self.fonts.x_height() / 2;
+            let sy = y + self.baseline() - self.fonts.x_height() / 2;
             image.fill_rect(x, sy, w, thickness, fg);
         }
     }
@@ -429,6 +520,7 @@ impl Renderer {
         fg: Rgb,
     ) -> bool {
         let key = GlyphKey { c, face };
+        let base_y = i64::from(y + self.baseline());
         let fonts = &self.fonts;
         let coverage = self
             .glyphs
@@ -437,7 +529,6 @@ impl Renderer {
         let Some(coverage) = coverage else {
             return false;
         };
-        let base_y = i64::from(y + self.fonts.baseline());
         image.blend_bitmap(
             (
                 i64::from(x) + i64::from(coverage.left),
@@ -484,7 +575,9 @@ pub fn hex(color: Rgb) -> String {
 /// A fingerprint of everything that decides how a profile looks (name,
 /// theme, font, size, cursor style, colours, palette): the sha256 hex of a
 /// JSON description, shaped like agent-tty 0.5's `renderProfileHash` input.
-/// Equal hashes mean two artifacts were drawn alike.
+/// Equal hashes mean two artifacts were drawn alike. (A capture with a
+/// [`Look`] of its own uses [`Look::profile_hash`], equal to this for a
+/// default look.)
 pub fn render_profile_hash(profile: &RenderProfile) -> String {
     let palette: Vec<String> = profile.ansi.iter().map(|c| hex(*c)).collect();
     let description = format!(
