@@ -1,6 +1,7 @@
 //! A screenshot of a Session, taken and stored: its screen replayed from
-//! the Event Log, drawn by [`Renderer`], written as a PNG, and listed in the
-//! Session's `artifacts/manifest.json` (contract §3.14).
+//! the Event Log, drawn by [`Renderer`], written as a PNG (or an SVG, with
+//! [`Options`]), and listed in the Session's `artifacts/manifest.json`
+//! (contract §3.14).
 //!
 //! The one place a screenshot is made: the `screenshot` command (capture
 //! plugin) and the host's answer to agent-tty 0.5's `screenshot` request
@@ -8,7 +9,8 @@
 //! facts. Unlike the rest of this crate it does I/O (reads the Event Log,
 //! writes the PNG and the artifact entry).
 
-use crate::{render_profile_hash, Renderer, Screen};
+use crate::look::Look;
+use crate::{Renderer, Screen};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
@@ -38,6 +40,49 @@ pub struct Request<'a> {
     pub out: Option<PathBuf>,
 }
 
+/// The file a screenshot is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// 8-bit RGB PNG (agent-tty 0.5's, the default).
+    #[default]
+    Png,
+    /// SVG with the text kept as text; `embed_fonts` subset-embeds the
+    /// faces used.
+    Svg {
+        /// Embed the bundled faces, subset to the characters shown.
+        embed_fonts: bool,
+    },
+}
+
+impl Format {
+    /// The file name extension (and the `format` metadata).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg { .. } => "svg",
+        }
+    }
+}
+
+/// How a screenshot is drawn beyond the [`Request`]: agent-tty 0.5's PNG in
+/// the profile's look by default.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// PNG or SVG.
+    pub format: Format,
+    /// The look; `None` for the profile's own ([`Look::of`]). Its
+    /// `profile` is replaced by the request's.
+    pub look: Option<Look>,
+}
+
+impl Options {
+    /// Whether anything differs from agent-tty 0.5's screenshot; a
+    /// default one's result has exactly 0.5's keys.
+    fn is_default(&self) -> bool {
+        self.format == Format::Png && self.look.is_none()
+    }
+}
+
 /// A screenshot written and listed.
 pub struct Screenshot {
     /// The Session's id.
@@ -50,10 +95,16 @@ pub struct Screenshot {
     pub cols: u16,
     /// The terminal's size.
     pub rows: u16,
-    /// Where the PNG is.
+    /// Where the file is.
     pub path: PathBuf,
-    /// The PNG's size in bytes.
+    /// The file's size in bytes.
     pub png_size: usize,
+    /// PNG or SVG.
+    pub format: Format,
+    /// The `--theme` asked for, if any.
+    pub theme: Option<String>,
+    /// Whether [`Options`] asked for anything but 0.5's screenshot.
+    pub extended: bool,
     /// Whether the cursor was drawn.
     pub cursor_visible: bool,
     /// The image's size in pixels.
@@ -71,8 +122,11 @@ impl Screenshot {
     /// reject any other): `{sessionId, capturedAtSeq, profileName, cols,
     /// rows, artifactPath, pngSizeBytes, cursorVisible, rendererBackend,
     /// pixelWidth, pixelHeight, sha256, renderProfileHash}`.
+    ///
+    /// A screenshot with [`Options`] of its own adds `format`, `sizeBytes`
+    /// and `theme` (when asked), and an SVG has no `pngSizeBytes`.
     pub fn result(&self) -> Value {
-        json!({
+        let mut result = json!({
             "sessionId": self.session_id,
             "capturedAtSeq": self.captured_at_seq,
             "profileName": self.profile_name,
@@ -86,13 +140,25 @@ impl Screenshot {
             "pixelHeight": self.pixel_height,
             "sha256": self.sha256,
             "renderProfileHash": self.render_profile_hash,
-        })
+        });
+        if self.extended {
+            let map = result.as_object_mut().expect("an object");
+            map.insert("format".into(), json!(self.format.extension()));
+            map.insert("sizeBytes".into(), json!(self.png_size));
+            if let Some(theme) = &self.theme {
+                map.insert("theme".into(), json!(theme));
+            }
+            if matches!(self.format, Format::Svg { .. }) {
+                map.remove("pngSizeBytes");
+            }
+        }
+        result
     }
 }
 
-/// A screen drawn as a PNG, not yet stored anywhere.
+/// A screen drawn as a PNG or SVG, not yet stored anywhere.
 pub struct Drawn {
-    /// The PNG's bytes.
+    /// The file's bytes.
     pub png: Vec<u8>,
     /// The last `seq` the screen reflects (0 for an empty Event Log).
     pub captured_at_seq: u64,
@@ -108,30 +174,57 @@ pub struct Drawn {
     pub pixel_height: u32,
     /// The profile drawn with.
     pub profile: &'static RenderProfile,
+    /// [`Look::profile_hash`] of the look drawn in.
+    pub render_profile_hash: String,
 }
 
 /// Replays the Session and draws its screen: `INVALID_INPUT` for an unknown
 /// profile (before anything is read), the Event Log's own errors. Writes
 /// nothing (`--out -` sends these bytes to stdout).
 pub fn draw(request: &Request<'_>) -> Result<Drawn> {
+    draw_with(request, &Options::default())
+}
+
+/// [`draw`] as `options` ask: PNG or SVG, in their look.
+pub fn draw_with(request: &Request<'_>, options: &Options) -> Result<Drawn> {
     let render_profile: &'static RenderProfile = profile::resolve(request.profile_name)?;
+    let look = match &options.look {
+        Some(look) => Look {
+            profile: render_profile,
+            ..look.clone()
+        },
+        None => Look::of(render_profile),
+    };
+    let render_profile_hash = look.profile_hash();
     let replay = replay_session_with_scrollback(request.session_dir, request.manifest, 0)?;
     let (cols, rows) = replay.size();
     let cursor_visible = request.show_cursor && replay.cursor_visible();
     let cells = replay.visible_cells();
-    let image = Renderer::new(render_profile).render(&Screen {
+    let screen = Screen {
         cells: &cells,
         cursor: cursor_visible.then(|| replay.cursor()),
-    });
+    };
+    let mut renderer = Renderer::with_look(look);
+    let (bytes, (pixel_width, pixel_height)) = match options.format {
+        Format::Png => {
+            let image = renderer.render(&screen);
+            (image.to_png(), (image.width, image.height))
+        }
+        Format::Svg { embed_fonts } => (
+            renderer.render_svg(&screen, embed_fonts).into_bytes(),
+            renderer.image_size(cols, rows),
+        ),
+    };
     Ok(Drawn {
-        png: image.to_png(),
+        png: bytes,
         captured_at_seq: replay.last_seq().unwrap_or(0),
         cols,
         rows,
         cursor_visible,
-        pixel_width: image.width,
-        pixel_height: image.height,
+        pixel_width,
+        pixel_height,
         profile: render_profile,
+        render_profile_hash,
     })
 }
 
@@ -139,10 +232,16 @@ pub fn draw(request: &Request<'_>) -> Result<Drawn> {
 /// errors, an invalid artifact list (checked before anything is written),
 /// a `STORAGE_WRITE_ERROR` when the PNG or its entry cannot be written.
 pub fn take(request: &Request<'_>) -> Result<Screenshot> {
+    take_with(request, &Options::default())
+}
+
+/// [`take`] as `options` ask (see [`draw_with`]); the default file name
+/// ends in the format's extension.
+pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot> {
     // Everything that could refuse the capture is checked before anything
     // is written; the caller checked `--out` itself.
     check_artifact_store(request.session_dir)?;
-    let drawn = draw(request)?;
+    let drawn = draw_with(request, options)?;
     let Drawn {
         png,
         captured_at_seq,
@@ -157,8 +256,9 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
     let path = match &request.out {
         Some(path) => path.clone(),
         None => ensure_artifacts_dir(request.session_dir)?.join(format!(
-            "screenshot-{captured_at_seq}-{}.png",
-            profile::file_safe(request.profile_name)
+            "screenshot-{captured_at_seq}-{}.{}",
+            profile::file_safe(request.profile_name),
+            options.format.extension()
         )),
     };
     // The fingerprint is taken on the other core while the file is written
@@ -177,13 +277,16 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         rows,
         path,
         png_size: png.len(),
+        format: options.format,
+        theme: options.look.as_ref().and_then(|l| l.theme.clone()),
+        extended: !options.is_default(),
         cursor_visible,
         pixel_width: drawn.pixel_width,
         pixel_height: drawn.pixel_height,
         sha256,
-        render_profile_hash: render_profile_hash(drawn.profile),
+        render_profile_hash: drawn.render_profile_hash.clone(),
     };
-    let metadata = json!({
+    let mut metadata = json!({
         "profileName": shot.profile_name,
         "cols": cols,
         "rows": rows,
@@ -193,6 +296,12 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         "pixelHeight": shot.pixel_height,
         "renderProfileHash": shot.render_profile_hash,
     });
+    if shot.extended {
+        metadata["format"] = json!(options.format.extension());
+        if let Some(theme) = &shot.theme {
+            metadata["theme"] = json!(theme);
+        }
+    }
     let entry = ArtifactEntry::for_file(
         ArtifactKind::Screenshot,
         &shot.path,

@@ -1,7 +1,8 @@
 //! The capture plugin: proof a human can glance at, drawn from a Session's
 //! Event Log with no browser and no host round-trip.
 //!
-//! - `screenshot <id>` renders the screen as it is now to a PNG;
+//! - `screenshot <id>` renders the screen as it is now to a PNG or an SVG,
+//!   in agent-tty 0.5's look or a theme and geometry of the user's;
 //! - `record export <id> --format asciicast|gif|webm` turns the whole Event
 //!   Log into an asciicast v2 file, an animated GIF, or an AV1 WebM video.
 //!
@@ -14,6 +15,7 @@
 //! added to `--format`.
 
 mod export;
+mod look;
 mod output_path;
 mod profile;
 mod screenshot;

@@ -1,6 +1,8 @@
-//! `screenshot <id> [--out PATH] [--profile NAME] [--show-cursor|--hide-cursor]`:
-//! the Session's screen as it is now, replayed from its Event Log and drawn
-//! to a PNG (contract §3.14).
+//! `screenshot <id> [--out PATH] [--profile NAME] [--show-cursor|--hide-cursor]
+//! [--format png|svg] [--embed-fonts] [look flags]`: the Session's screen as
+//! it is now, replayed from its Event Log and drawn to a PNG (contract
+//! §3.14) or an SVG, in 0.5's look or the one the flags ask for
+//! ([`crate::look`]).
 //!
 //! agent-tty 0.5 asked a running Session's host to render through a
 //! headless browser; here every Session is replayed offline, since the
@@ -9,26 +11,27 @@
 //! The capture itself is [`agent_tty_render::screenshot::take`], which the
 //! host also answers 0.5's `screenshot` request with.
 
+use crate::look;
 use crate::output_path::{resolve_out, write_stdout, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::sha256_hex;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use agent_tty_render::screenshot::{self, RENDERER_BACKEND};
+use agent_tty_render::screenshot::{self, Format, RENDERER_BACKEND};
 use serde_json::json;
 
 /// `screenshot`: its spec beside its handler ([`run`]).
 pub(crate) fn command() -> Command {
     let spec = CommandSpec::new(
         &["screenshot"],
-        "Save a PNG of a Session's screen (drawn from its Event Log, no browser)",
+        "Save a PNG or SVG of a Session's screen (drawn from its Event Log, no browser)",
     )
     .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
     .arg(ArgSpec::option(
         "out",
         "PATH",
-        "Write the PNG here instead of the Session's artifacts/",
+        "Write the picture here instead of the Session's artifacts/ (- for stdout)",
     ))
     .arg(ArgSpec::option(
         "profile",
@@ -40,6 +43,7 @@ pub(crate) fn command() -> Command {
         "hide-cursor",
         "Leave the cursor out (the default)",
     ));
+    let spec = look::args(spec);
     Command::new(spec, |_, inv| run(inv))
 }
 
@@ -51,6 +55,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         ));
     }
     let profile_name = profile::requested(inv, "Screenshot request is invalid.")?;
+    let options = look::options(inv)?;
     let out = match inv.value("out") {
         Some(out) => Some(resolve_out(out).map_err(|e| {
             PluginError::new(
@@ -74,18 +79,20 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         },
     };
     if out == Some(Destination::Stdout) {
-        let drawn = screenshot::draw(&request)?;
+        let drawn = screenshot::draw_with(&request, &options)?;
         return to_stdout(
             &source.id,
             drawn.captured_at_seq,
             (drawn.cols, drawn.rows),
             &drawn.png,
+            options.format,
         );
     }
-    let shot = screenshot::take(&request)?;
+    let shot = screenshot::take_with(&request, &options)?;
+    let kind = shot.format.extension().to_uppercase();
     let human = format!(
         "Session ID: {}\nCaptured At Seq: {}\nProfile: {profile_name}\nSize: {}x{}\n\
-         PNG Path: {}\nPNG Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
+         {kind} Path: {}\n{kind} Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
          Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}",
         shot.session_id,
         shot.captured_at_seq,
@@ -101,32 +108,45 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     Ok(CommandOutput::new(shot.result(), human))
 }
 
-/// `--out -`: the PNG on stdout, the summary (without a path) on stderr, and
-/// no artifact entry (there is no file to list).
+/// `--out -`: the picture on stdout, the summary (without a path) on
+/// stderr, and no artifact entry (there is no file to list). An SVG's
+/// summary says `format` and `sizeBytes` instead of `pngSizeBytes`.
 fn to_stdout(
     id: &str,
     captured_at_seq: u64,
     (cols, rows): (u16, u16),
-    png: &[u8],
+    bytes: &[u8],
+    format: Format,
 ) -> Result<CommandOutput, PluginError> {
-    write_stdout(png).map_err(|e| {
+    let kind = format.extension().to_uppercase();
+    write_stdout(bytes).map_err(|e| {
         PluginError::new(
             ErrorCode::StorageWriteError,
-            format!("could not write the PNG to stdout: {e}"),
+            format!("could not write the {kind} to stdout: {e}"),
         )
     })?;
-    let sha256 = sha256_hex(png);
+    let sha256 = sha256_hex(bytes);
+    let mut result = json!({
+        "sessionId": id,
+        "capturedAtSeq": captured_at_seq,
+        "cols": cols,
+        "rows": rows,
+        "artifactPath": null,
+        "pngSizeBytes": bytes.len(),
+        "sha256": sha256,
+    });
+    if format != Format::Png {
+        let map = result.as_object_mut().expect("an object");
+        map.remove("pngSizeBytes");
+        map.insert("format".into(), json!(format.extension()));
+        map.insert("sizeBytes".into(), json!(bytes.len()));
+    }
     let mut output = CommandOutput::new(
-        json!({
-            "sessionId": id,
-            "capturedAtSeq": captured_at_seq,
-            "cols": cols,
-            "rows": rows,
-            "artifactPath": null,
-            "pngSizeBytes": png.len(),
-            "sha256": sha256,
-        }),
-        format!("Wrote a {} byte PNG of session {id} to stdout.", png.len()),
+        result,
+        format!(
+            "Wrote a {} byte {kind} of session {id} to stdout.",
+            bytes.len()
+        ),
     );
     output.stdout_taken = true;
     Ok(output)
