@@ -2,12 +2,13 @@
 //! --embed-fonts`: a copy of a bundled face that keeps only the outlines of
 //! the characters a screen shows.
 //!
-//! Glyph ids are kept as they are ("retain gids"): unused glyphs stay in
-//! `loca` as empty entries, so composite glyphs need no renumbering and
-//! `hmtx` is kept whole. What a browser needs to draw text with the face
-//! (`cmap`, metrics, hinting programs, `name` for the licence) is kept or
-//! rebuilt; layout tables (`GSUB`, `GPOS`, `kern`...) and glyph names are
-//! dropped, since every character is placed by its own `x`.
+//! The kept glyphs are renumbered from 0 (`.notdef`) in their old order,
+//! and composite glyphs' component ids rewritten to match; `glyf`, `loca`,
+//! `hmtx` and `cmap` are rebuilt for them, `maxp` and `hhea` count them.
+//! What a browser needs to draw text with the face (metrics, hinting
+//! programs, `name` with the copyright and licence) is kept; layout tables
+//! (`GSUB`, `GPOS`, `kern`...) and glyph names are dropped, since every
+//! character is placed by its own `x`.
 //!
 //! The input is one of our compiled-in fonts, never user data; a font this
 //! does not understand still yields `None`, and the SVG then names the
@@ -26,6 +27,8 @@ pub(crate) fn subset_truetype(font: &[u8], chars: &BTreeSet<char>) -> Option<Vec
     let glyf = table(b"glyf")?;
     let loca = table(b"loca")?;
     let cmap = table(b"cmap")?;
+    let hhea = table(b"hhea")?;
+    let hmtx = table(b"hmtx")?;
     let long_loca = read_u16(head, 50)? == 1;
     let num_glyphs = usize::from(read_u16(maxp, 4)?);
     let offset = |gid: usize| -> Option<usize> {
@@ -51,26 +54,60 @@ pub(crate) fn subset_truetype(font: &[u8], chars: &BTreeSet<char>) -> Option<Vec
     keep.insert(0);
     let mut todo: Vec<u16> = keep.iter().copied().collect();
     while let Some(gid) = todo.pop() {
-        for component in components(glyph(usize::from(gid))?)? {
-            if usize::from(component) < num_glyphs && keep.insert(component) {
+        for (_, component) in components(glyph(usize::from(gid))?)? {
+            if usize::from(component) >= num_glyphs {
+                return None;
+            }
+            if keep.insert(component) {
                 todo.push(component);
             }
         }
     }
+    let new_id: BTreeMap<u16, u16> = keep
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new as u16))
+        .collect();
+    let mapping: BTreeMap<u32, u16> = mapping.into_iter().map(|(c, g)| (c, new_id[&g])).collect();
 
-    // glyf and loca: kept glyphs copied (padded to 4 bytes), the rest empty.
+    // glyf and loca: the kept glyphs in order (padded to 4 bytes), each
+    // composite's component ids renumbered; hmtx: a full metric for each.
+    let long_metrics = usize::from(read_u16(hhea, 34)?).max(1);
+    let metric = |gid: usize| -> Option<[u8; 4]> {
+        let advance = read_u16(hmtx, gid.min(long_metrics - 1) * 4)?;
+        let lsb = if gid < long_metrics {
+            read_u16(hmtx, gid * 4 + 2)?
+        } else {
+            read_u16(hmtx, long_metrics * 4 + (gid - long_metrics) * 2)?
+        };
+        let mut out = [0; 4];
+        out[..2].copy_from_slice(&advance.to_be_bytes());
+        out[2..].copy_from_slice(&lsb.to_be_bytes());
+        Some(out)
+    };
     let mut new_glyf = Vec::new();
-    let mut offsets = Vec::with_capacity(num_glyphs + 1);
-    for gid in 0..num_glyphs {
+    let mut new_hmtx = Vec::with_capacity(keep.len() * 4);
+    let mut offsets = Vec::with_capacity(keep.len() + 1);
+    for &gid in &keep {
+        let gid = usize::from(gid);
         offsets.push(new_glyf.len());
-        if keep.contains(&(gid as u16)) {
-            new_glyf.extend_from_slice(glyph(gid)?);
-            while new_glyf.len() % 4 != 0 {
-                new_glyf.push(0);
-            }
+        let start = new_glyf.len();
+        let data = glyph(gid)?;
+        new_glyf.extend_from_slice(data);
+        for (at, component) in components(data)? {
+            new_glyf[start + at..start + at + 2].copy_from_slice(&new_id[&component].to_be_bytes());
         }
+        while new_glyf.len() % 4 != 0 {
+            new_glyf.push(0);
+        }
+        new_hmtx.extend_from_slice(&metric(gid)?);
     }
     offsets.push(new_glyf.len());
+    let count = (keep.len() as u16).to_be_bytes();
+    let mut new_maxp = maxp.to_vec();
+    new_maxp.get_mut(4..6)?.copy_from_slice(&count);
+    let mut new_hhea = hhea.to_vec();
+    new_hhea.get_mut(34..36)?.copy_from_slice(&count);
     let short = new_glyf.len() / 2 <= usize::from(u16::MAX);
     let mut new_loca = Vec::new();
     for o in offsets {
@@ -94,12 +131,13 @@ pub(crate) fn subset_truetype(font: &[u8], chars: &BTreeSet<char>) -> Option<Vec
         (*b"cmap", build_cmap(&mapping)),
         (*b"glyf", new_glyf),
         (*b"head", new_head),
+        (*b"hhea", new_hhea),
+        (*b"hmtx", new_hmtx),
         (*b"loca", new_loca),
+        (*b"maxp", new_maxp),
         (*b"post", new_post),
     ];
-    for tag in [
-        b"OS/2", b"cvt ", b"fpgm", b"gasp", b"hhea", b"hmtx", b"maxp", b"name", b"prep",
-    ] {
+    for tag in [b"OS/2", b"cvt ", b"fpgm", b"gasp", b"name", b"prep"] {
         if let Some(data) = table(tag) {
             out.push((*tag, data.to_vec()));
         }
@@ -190,9 +228,9 @@ fn format12_lookup(sub: &[u8], c: u32) -> Option<u16> {
     Some(0)
 }
 
-/// The glyph ids a composite glyph is built from (none for a simple or
-/// empty glyph).
-fn components(glyph: &[u8]) -> Option<Vec<u16>> {
+/// The glyph ids a composite glyph is built from, each with the offset of
+/// its id in `glyph` (none for a simple or empty glyph).
+fn components(glyph: &[u8]) -> Option<Vec<(usize, u16)>> {
     if glyph.is_empty() || read_u16(glyph, 0)? as i16 >= 0 {
         return Some(Vec::new());
     }
@@ -205,7 +243,7 @@ fn components(glyph: &[u8]) -> Option<Vec<u16>> {
     let mut at = 10;
     loop {
         let flags = read_u16(glyph, at)?;
-        out.push(read_u16(glyph, at + 2)?);
+        out.push((at + 2, read_u16(glyph, at + 2)?));
         at += 4 + if flags & ARGS_ARE_WORDS != 0 { 4 } else { 2 };
         at += if flags & HAVE_SCALE != 0 {
             2
@@ -367,13 +405,21 @@ mod tests {
         let original = FontRef::try_from_slice(full).unwrap();
         for c in "Helo é<>&".chars() {
             let id = font.glyph_id(c);
-            assert_eq!(id, original.glyph_id(c), "{c:?} keeps its glyph id");
             assert_ne!(id.0, 0, "{c:?} is mapped");
-            let scaled = id.with_scale(20.0);
+            assert_eq!(
+                font.h_advance_unscaled(id),
+                original.h_advance_unscaled(original.glyph_id(c))
+            );
             if c != ' ' {
-                assert!(font.outline_glyph(scaled).is_some(), "{c:?} has an outline");
+                // The same outline: same bounds (a composite's parts found).
+                let bounds = |f: &FontRef, id: ab_glyph::GlyphId| {
+                    f.outline_glyph(id.with_scale(40.0)).map(|g| g.px_bounds())
+                };
+                let got = bounds(&font, id).expect("an outline");
+                assert_eq!(Some(got), bounds(&original, original.glyph_id(c)), "{c:?}");
             }
         }
+        assert!(font.glyph_count() <= 16, "{} glyphs", font.glyph_count());
         // A character the screen did not show is gone from the cmap, and
         // one the font never had stays unmapped.
         assert_eq!(font.glyph_id('Z').0, 0);

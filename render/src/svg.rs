@@ -333,3 +333,7 @@ pub fn escape_into(out: &mut String, s: &str) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "svg_tests.rs"]
+mod tests;

@@ -3,7 +3,7 @@ use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::profile::{REFERENCE_DARK, REFERENCE_LIGHT};
 use agent_tty_core::screen::ScreenReplay;
 
-fn screen_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
+pub(crate) fn screen_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
     let mut replay = ScreenReplay::new(cols, rows);
     replay.apply(&Event {
         seq: 0,
