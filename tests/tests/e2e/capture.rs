@@ -14,7 +14,7 @@ use std::process::Command;
 
 pub(super) const FIXTURE_ID: &str = "01M8PJ1DE3T96EGQAZHTXVB5QJ";
 
-fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
+pub(super) fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
     let r = sandbox
         .run_in(home, &["run", id, command])
         .expect_code(0)
@@ -37,7 +37,7 @@ pub(super) fn fixture_home() -> (tempfile::TempDir, PathBuf) {
     (tmp, home)
 }
 
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+pub(super) fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -47,12 +47,12 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
-fn rgb_at(width: u32, rgb: &[u8], x: u32, y: u32) -> [u8; 3] {
+pub(super) fn rgb_at(width: u32, rgb: &[u8], x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [rgb[i], rgb[i + 1], rgb[i + 2]]
 }
 
-fn sha256_of(path: &Path) -> String {
+pub(super) fn sha256_of(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(std::fs::read(path).unwrap())
         .iter()
@@ -60,7 +60,7 @@ fn sha256_of(path: &Path) -> String {
         .collect()
 }
 
-fn artifact_entries(home: &Path, id: &str) -> Vec<Value> {
+pub(super) fn artifact_entries(home: &Path, id: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(
         home.join("sessions")
             .join(id)
@@ -76,13 +76,13 @@ fn artifact_entries(home: &Path, id: &str) -> Vec<Value> {
 
 /// What the screen engine says about a Session now: its visible lines,
 /// cursor and last seq (read from its files, as every capture is).
-struct Engine {
-    lines: Vec<String>,
+pub(super) struct Engine {
+    pub(super) lines: Vec<String>,
     cursor: (u16, u16),
-    seq: u64,
+    pub(super) seq: u64,
 }
 
-fn engine(home: &Path, id: &str) -> Engine {
+pub(super) fn engine(home: &Path, id: &str) -> Engine {
     let dir = home.join("sessions").join(id);
     let manifest = agent_tty_core::manifest::read_manifest(&dir).unwrap();
     let replay = agent_tty_core::screen::replay_session(&dir, &manifest).unwrap();
@@ -343,7 +343,7 @@ fn asciicast_of_a_0_5_session_matches_what_0_5_exported() {
 
 /// Tools that a test needs beyond the Rust toolchain: required under CI
 /// (where `.ci/run` installs them), skipped with a message elsewhere.
-fn tool(name: &str) -> bool {
+pub(super) fn tool(name: &str) -> bool {
     // ffmpeg's tools spell it `-version`.
     let version_flag = if name.starts_with("ff") {
         "-version"
