@@ -357,7 +357,7 @@ pub(super) fn tool(name: &str) -> bool {
     required_under_ci(
         name,
         found,
-        "apt-get install ffmpeg / pip install asciinema",
+        "apt-get install ffmpeg librsvg2-bin / pip install asciinema",
     )
 }
 
