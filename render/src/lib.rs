@@ -24,9 +24,9 @@ mod subset;
 pub mod svg;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
-use look::Look;
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
 use font::{Face, Fonts, GlyphKey};
+use look::Look;
 use std::collections::HashMap;
 
 /// Pixels around the cell grid, on every side, in the background colour.
@@ -73,7 +73,10 @@ impl Image {
     /// smoothed by 4×4 supersampling (the window bar's dots).
     fn fill_circle(&mut self, cx: u32, cy: u32, r: u32, color: Rgb) {
         let size = 2 * r + 2;
-        let (left, top) = (i64::from(cx) - i64::from(r) - 1, i64::from(cy) - i64::from(r) - 1);
+        let (left, top) = (
+            i64::from(cx) - i64::from(r) - 1,
+            i64::from(cy) - i64::from(r) - 1,
+        );
         let mut alpha = vec![0u8; (size * size) as usize];
         let (rf, centre) = (r as f32, (r + 1) as f32);
         for y in 0..size {

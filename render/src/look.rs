@@ -410,11 +410,21 @@ mod tests {
             .iter()
             .map(|n| builtin_theme(n).unwrap().background)
             .collect();
-        assert_eq!(backgrounds.len(), names.len(), "two themes share a background");
-        assert_eq!(builtin_theme("reference-dark"), Some(Palette::of(&REFERENCE_DARK)));
+        assert_eq!(
+            backgrounds.len(),
+            names.len(),
+            "two themes share a background"
+        );
+        assert_eq!(
+            builtin_theme("reference-dark"),
+            Some(Palette::of(&REFERENCE_DARK))
+        );
         assert_eq!(builtin_theme("nope"), None);
         assert_eq!(builtin_theme("dracula").unwrap().brightness(), "dark");
-        assert_eq!(builtin_theme("solarized-light").unwrap().brightness(), "light");
+        assert_eq!(
+            builtin_theme("solarized-light").unwrap().brightness(),
+            "light"
+        );
     }
 
     #[test]
@@ -448,12 +458,27 @@ mod tests {
     #[rstest]
     #[case("", "not valid JSON")]
     #[case("[]", "JSON object")]
-    #[case(r##"{"background":"#000000","foreground":"#ffffff","ansi":[]}"##, "exactly 16")]
-    #[case(r##"{"background":"red","foreground":"#ffffff"}"##, "\"background\" must be a colour")]
-    #[case(r##"{"background":"#00000g","foreground":"#ffffff"}"##, "\"background\" must be")]
+    #[case(
+        r##"{"background":"#000000","foreground":"#ffffff","ansi":[]}"##,
+        "exactly 16"
+    )]
+    #[case(
+        r##"{"background":"red","foreground":"#ffffff"}"##,
+        "\"background\" must be a colour"
+    )]
+    #[case(
+        r##"{"background":"#00000g","foreground":"#ffffff"}"##,
+        "\"background\" must be"
+    )]
     #[case(r##"{"foreground":"#ffffff"}"##, "\"background\" is missing")]
-    #[case(r##"{"background":"#000000","foreground":"#ffffff"}"##, "\"ansi\" is missing")]
-    #[case(r##"{"background":"#000000","foreground":"#ffffff","font":"x"}"##, "unknown key \"font\"")]
+    #[case(
+        r##"{"background":"#000000","foreground":"#ffffff"}"##,
+        "\"ansi\" is missing"
+    )]
+    #[case(
+        r##"{"background":"#000000","foreground":"#ffffff","font":"x"}"##,
+        "unknown key \"font\""
+    )]
     #[case(r##"{"name":7}"##, "\"name\" must be a string")]
     #[case(r##"{"background":"#000000","foreground":"#ffffff","ansi":["#000000",1,"#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000","#000000"]}"##, "ansi[1]")]
     fn a_bad_theme_file_says_why(#[case] text: &str, #[case] why: &str) {

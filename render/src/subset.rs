@@ -142,7 +142,7 @@ pub(crate) fn subset_truetype(font: &[u8], chars: &BTreeSet<char>) -> Option<Vec
             out.push((*tag, data.to_vec()));
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|t| t.0);
     Some(write_font(&out))
 }
 
@@ -343,7 +343,12 @@ fn write_font(tables: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
     }
     let mut out = Vec::new();
     out.extend_from_slice(&0x0001_0000u32.to_be_bytes());
-    for v in [n as u16, (search * 16) as u16, selector, ((n - search) * 16) as u16] {
+    for v in [
+        n as u16,
+        (search * 16) as u16,
+        selector,
+        ((n - search) * 16) as u16,
+    ] {
         out.extend_from_slice(&v.to_be_bytes());
     }
     let mut at = 12 + n * 16;
@@ -400,7 +405,12 @@ mod tests {
         let full = dejavu::sans_mono::regular();
         let chars: BTreeSet<char> = "Hello é<>&界\u{1d400}".chars().collect();
         let small = subset_truetype(full, &chars).expect("DejaVu subsets");
-        assert!(small.len() * 10 < full.len(), "{} of {}", small.len(), full.len());
+        assert!(
+            small.len() * 10 < full.len(),
+            "{} of {}",
+            small.len(),
+            full.len()
+        );
         let font = FontRef::try_from_slice(&small).expect("the subset parses");
         let original = FontRef::try_from_slice(full).unwrap();
         for c in "Helo é<>&".chars() {

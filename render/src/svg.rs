@@ -85,7 +85,10 @@ impl Renderer {
             screen.cursor.is_some_and(|(cr, cc)| {
                 let (cr, cc) = (usize::from(cr), usize::from(cc));
                 cr == r && (cc == c || (span == 2 && cc == c + 1))
-                    || (cr == r && cc >= usize::from(cols) && cols > 0 && c + span == usize::from(cols))
+                    || (cr == r
+                        && cc >= usize::from(cols)
+                        && cols > 0
+                        && c + span == usize::from(cols))
             })
         };
 
@@ -129,7 +132,11 @@ impl Renderer {
                 }
                 self.decorations(&mut text, cell, (x, y, w), fg);
                 let face = Face::of(cell.bold, cell.italic);
-                let shown = if cell.text.is_empty() { " " } else { &cell.text };
+                let shown = if cell.text.is_empty() {
+                    " "
+                } else {
+                    &cell.text
+                };
                 if shown != " " {
                     used[face as usize].extend(shown.chars());
                 }
@@ -177,7 +184,11 @@ impl Renderer {
         self.write_window_bar(&mut out, width);
         out.push_str("<g shape-rendering=\"crispEdges\">\n");
         out.push_str(&rects);
-        let _ = writeln!(out, "</g>\n<g fill=\"{}\">", hex(self.look.colors.foreground));
+        let _ = writeln!(
+            out,
+            "</g>\n<g fill=\"{}\">",
+            hex(self.look.colors.foreground)
+        );
         out.push_str(&text);
         out.push_str("</g>\n</svg>\n");
         out
@@ -259,10 +270,10 @@ impl Renderer {
                 continue;
             };
             let (weight, style) = face_css(face);
-            let _ = write!(
+            let _ = writeln!(
                 css,
                 "@font-face{{font-family:'{family}';font-weight:{weight};font-style:{style};\
-                 src:url(data:font/ttf;base64,{}) format('truetype')}}\n",
+                 src:url(data:font/ttf;base64,{}) format('truetype')}}",
                 base64::engine::general_purpose::STANDARD.encode(subset)
             );
         }

@@ -64,11 +64,22 @@ fn each_character_is_placed_in_its_cell() {
     let svg = svg_of(look, 10, 1, "ab 😀c", None);
     let x = |col: u32| PADDING + col * w;
     assert!(
-        svg.contains(&format!(r#"<tspan x="{} {} {}">ab </tspan>"#, x(0), x(1), x(2))),
+        svg.contains(&format!(
+            r#"<tspan x="{} {} {}">ab </tspan>"#,
+            x(0),
+            x(1),
+            x(2)
+        )),
         "{svg}"
     );
-    assert!(svg.contains(&format!(r#"<tspan x="{}">😀</tspan>"#, x(3))), "{svg}");
-    assert!(svg.contains(&format!(r#"<tspan x="{}">c</tspan>"#, x(5))), "{svg}");
+    assert!(
+        svg.contains(&format!(r#"<tspan x="{}">😀</tspan>"#, x(3))),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(&format!(r#"<tspan x="{}">c</tspan>"#, x(5))),
+        "{svg}"
+    );
 }
 
 #[test]
@@ -92,7 +103,10 @@ fn embedded_fonts_hold_only_the_faces_used() {
 fn padding_font_size_line_height_and_the_bar_change_the_geometry() {
     let default = Renderer::new(&REFERENCE_DARK);
     let cell = default.cell_size();
-    assert_eq!(default.image_size(10, 2), (10 * cell.width + 16, 2 * cell.height + 16));
+    assert_eq!(
+        default.image_size(10, 2),
+        (10 * cell.width + 16, 2 * cell.height + 16)
+    );
 
     let mut look = Look::of(&REFERENCE_DARK);
     look.padding = 0;

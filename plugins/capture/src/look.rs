@@ -92,9 +92,15 @@ pub(crate) fn options(inv: &Invocation) -> Result<Options, PluginError> {
             ))
         }
     };
-    let looks_asked = ["theme", "padding", "font-size", "line-height", "window-title"]
-        .iter()
-        .any(|f| inv.value(f).is_some())
+    let looks_asked = [
+        "theme",
+        "padding",
+        "font-size",
+        "line-height",
+        "window-title",
+    ]
+    .iter()
+    .any(|f| inv.value(f).is_some())
         || inv.flag("window-bar");
     if !looks_asked {
         return Ok(Options { format, look: None });
@@ -161,8 +167,13 @@ fn theme_colors(theme: &str) -> Result<Palette, PluginError> {
             ),
         ));
     }
-    let text = read_theme_file(Path::new(theme))
-        .map_err(|why| invalid("--theme", theme, &format!("cannot read theme file {theme:?}: {why}")))?;
+    let text = read_theme_file(Path::new(theme)).map_err(|why| {
+        invalid(
+            "--theme",
+            theme,
+            &format!("cannot read theme file {theme:?}: {why}"),
+        )
+    })?;
     Palette::from_json(&text).map_err(|why| {
         invalid(
             "--theme",
@@ -217,7 +228,10 @@ mod tests {
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert_eq!(read_theme_file(&fifo).unwrap_err(), "not a regular file");
-        assert_eq!(read_theme_file(dir.path()).unwrap_err(), "not a regular file");
+        assert_eq!(
+            read_theme_file(dir.path()).unwrap_err(),
+            "not a regular file"
+        );
         let big = dir.path().join("big.json");
         std::fs::write(&big, vec![b' '; THEME_FILE_LIMIT as usize + 1]).unwrap();
         assert!(read_theme_file(&big).unwrap_err().contains("larger than"));

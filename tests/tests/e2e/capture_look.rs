@@ -106,7 +106,10 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
     let id = session_with_text(&sandbox, &home);
     let screen = engine(&home, &id);
     let shot = sandbox
-        .run_in(&home, &["screenshot", &id, "--format", "svg", "--show-cursor"])
+        .run_in(
+            &home,
+            &["screenshot", &id, "--format", "svg", "--show-cursor"],
+        )
         .expect_code(0)
         .result();
 
@@ -128,7 +131,10 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
     let entries = artifact_entries(&home, &id);
     let entry = entries.last().unwrap();
     assert_eq!(entry["kind"], "screenshot");
-    assert_eq!(entry["filename"], format!("screenshot-{seq}-reference-dark.svg"));
+    assert_eq!(
+        entry["filename"],
+        format!("screenshot-{seq}-reference-dark.svg")
+    );
     assert_eq!(entry["sha256"], shot["sha256"]);
     assert_eq!(entry["bytes"].as_u64(), Some(bytes));
     assert_eq!(entry["metadata"]["format"], "svg");
@@ -155,7 +161,10 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
         .collect();
     assert_eq!(rows, expected);
     assert!(rows.contains(&"hello svg world 界"), "{rows:#?}");
-    assert!(rows.contains(&r#"</text><b a="1">&amp; ]]> 'q'"#), "{rows:#?}");
+    assert!(
+        rows.contains(&r#"</text><b a="1">&amp; ]]> 'q'"#),
+        "{rows:#?}"
+    );
 
     // librsvg draws it at the size the result says, in the profile's
     // background, with the text inked.
@@ -170,7 +179,10 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
         let bg = agent_tty_core::profile::REFERENCE_DARK.background;
         assert_eq!(rgb_at(w, &rgb, 0, 0), bg);
         let inked = rgb.chunks_exact(3).filter(|p| p[..] != bg[..]).count();
-        assert!(inked > 500, "only {inked} pixels differ from the background");
+        assert!(
+            inked > 500,
+            "only {inked} pixels differ from the background"
+        );
     }
     sandbox.kill_all();
 }
@@ -270,7 +282,14 @@ fn each_theme_paints_its_background(#[case] theme: &str, #[case] background: [u8
     let shot = sandbox
         .run_in(
             &home,
-            &["screenshot", FIXTURE_ID, "--theme", theme, "--out", png.to_str().unwrap()],
+            &[
+                "screenshot",
+                FIXTURE_ID,
+                "--theme",
+                theme,
+                "--out",
+                png.to_str().unwrap(),
+            ],
         )
         .expect_code(0)
         .result();
@@ -326,7 +345,10 @@ fn size_with(sandbox: &Sandbox, home: &Path, flags: &[&str]) -> (u32, u32) {
     args.extend_from_slice(flags);
     let svg_shot = sandbox.run_in(home, &args).expect_code(0).result();
     assert_eq!(
-        (svg_shot["pixelWidth"].as_u64(), svg_shot["pixelHeight"].as_u64()),
+        (
+            svg_shot["pixelWidth"].as_u64(),
+            svg_shot["pixelHeight"].as_u64()
+        ),
         (Some(w.into()), Some(h.into()))
     );
     (w, h)
@@ -346,13 +368,23 @@ fn padding_font_size_line_height_and_the_window_bar_change_the_size_as_documente
     assert!(default.get("format").is_none() && default.get("theme").is_none());
     assert!(default.get("pngSizeBytes").is_some());
 
-    assert_eq!(size_with(&sandbox, &home, &["--padding", "0"]), (w - 16, h - 16));
-    assert_eq!(size_with(&sandbox, &home, &["--padding", "20"]), (w + 24, h + 24));
+    assert_eq!(
+        size_with(&sandbox, &home, &["--padding", "0"]),
+        (w - 16, h - 16)
+    );
+    assert_eq!(
+        size_with(&sandbox, &home, &["--padding", "20"]),
+        (w + 24, h + 24)
+    );
     // The bar is twice the font size high.
     assert_eq!(size_with(&sandbox, &home, &["--window-bar"]), (w, h + 28));
     assert_eq!(
-        size_with(&sandbox, &home, &["--window-title", "demo", "--font-size", "20"]).1
-            - size_with(&sandbox, &home, &["--font-size", "20"]).1,
+        size_with(
+            &sandbox,
+            &home,
+            &["--window-title", "demo", "--font-size", "20"]
+        )
+        .1 - size_with(&sandbox, &home, &["--font-size", "20"]).1,
         40
     );
     let (tw, th) = size_with(&sandbox, &home, &["--line-height", "2"]);
@@ -361,7 +393,10 @@ fn padding_font_size_line_height_and_the_window_bar_change_the_size_as_documente
     assert_eq!(th, 2 * (h - 16) + 16);
     // Twice the font size: about twice the cells (each rounded up).
     let (bw, bh) = size_with(&sandbox, &home, &["--font-size", "28"]);
-    assert!(bw > (w - 16) * 19 / 10 && bh > (h - 16) * 19 / 10, "{bw}×{bh} vs {w}×{h}");
+    assert!(
+        bw > (w - 16) * 19 / 10 && bh > (h - 16) * 19 / 10,
+        "{bw}×{bh} vs {w}×{h}"
+    );
 }
 
 #[rstest]
