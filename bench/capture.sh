@@ -4,6 +4,8 @@
 #    against `snapshot --format text` of the same Session (goal: within 3×);
 #  - `record export --format gif|webm` of a 60 s Session with output every
 #    100 ms (goal: faster than real time, i.e. < 60 s, on 2 cores);
+#  - `screenshot --format svg` (with and without --embed-fonts) of the
+#    same screens;
 #  - the sizes of the artifacts.
 # The Sessions are Event Logs written here (no live host needed): what a
 # capture reads is the manifest and the log.
@@ -69,6 +71,11 @@ for id in "$small" "$large"; do
   $T -n 30 --label "screenshot,                $size" -- "$A" screenshot "$id" --json
   png=$(ls "$home/sessions/$id/artifacts/"screenshot-*.png)
   echo "  PNG $size: $(stat -c %s "$png") bytes"
+  $T -n 30 --label "screenshot --format svg,   $size" -- "$A" screenshot "$id" --format svg --json
+  svg=$(ls "$home/sessions/$id/artifacts/"screenshot-*.svg)
+  echo "  SVG $size: $(stat -c %s "$svg") bytes"
+  "$A" screenshot "$id" --format svg --embed-fonts --out "$sandbox/embedded.svg" --json >/dev/null
+  echo "  SVG --embed-fonts $size: $(stat -c %s "$sandbox/embedded.svg") bytes"
 done
 
 for format in gif webm asciicast; do
