@@ -412,6 +412,8 @@ fn padding_font_size_line_height_and_the_window_bar_change_the_size_as_documente
 #[case(&["--font-size", "73"], "--font-size must be between 6 and 72")]
 #[case(&["--line-height", "0.5"], "--line-height must be between 1 and 3")]
 #[case(&["--line-height", "NaN"], "--line-height must be a number")]
+#[case(&["--window-title", &"t".repeat(201)], "--window-title must be at most 200 characters")]
+#[case(&["--format", "svg", "--out", "/dev/null"], "--out only creates or replaces a regular file")]
 fn bad_look_values_are_refused_before_anything_is_written(
     #[case] flags: &[&str],
     #[case] message: &str,
