@@ -1,8 +1,8 @@
-//! The look flags of `screenshot` (`--format`, `--embed-fonts`, `--theme`,
-//! `--padding`, `--font-size`, `--line-height`, `--window-bar`,
-//! `--window-title`): declared once and turned into
-//! [`agent_tty_render::screenshot::Options`], every value checked before
-//! anything is read or written.
+//! The look flags (`--theme`, `--padding`, `--font-size`, `--line-height`,
+//! `--window-bar`, `--window-title`) of `screenshot` and `record export`,
+//! and `screenshot`'s `--format`/`--embed-fonts`: declared once and turned
+//! into a [`Look`] (and [`agent_tty_render::screenshot::Options`]), every
+//! value checked before anything is read or written.
 //!
 //! A theme file is the user's own file, read here (never followed into a
 //! FIFO or a device, never more than [`THEME_FILE_LIMIT`] bytes) and
@@ -18,19 +18,25 @@ use std::path::Path;
 /// The largest theme file read (a theme is ~1 KB of JSON).
 pub(crate) const THEME_FILE_LIMIT: u64 = 64 * 1024;
 
-/// `spec` with the look flags.
-pub(crate) fn args(spec: CommandSpec) -> CommandSpec {
+/// `spec` with `screenshot`'s format flags and the look flags.
+pub(crate) fn screenshot_args(spec: CommandSpec) -> CommandSpec {
+    look_args(
+        spec.arg(ArgSpec::option(
+            "format",
+            "FORMAT",
+            "png (default) or svg (text stays text)",
+        ))
+        .arg(ArgSpec::flag(
+            "embed-fonts",
+            "SVG: embed the fonts used, subset to the characters shown",
+        )),
+    )
+}
+
+/// `spec` with the look flags (`screenshot`, `record export`).
+pub(crate) fn look_args(spec: CommandSpec) -> CommandSpec {
     let themes = theme_names().join(", ");
     spec.arg(ArgSpec::option(
-        "format",
-        "FORMAT",
-        "png (default) or svg (text stays text)",
-    ))
-    .arg(ArgSpec::flag(
-        "embed-fonts",
-        "SVG: embed the fonts used, subset to the characters shown",
-    ))
-    .arg(ArgSpec::option(
         "theme",
         "NAME|FILE",
         &format!("Colours: {themes}, or a JSON theme file"),
@@ -61,22 +67,23 @@ pub(crate) fn args(spec: CommandSpec) -> CommandSpec {
     ))
 }
 
-/// A refusal: `INVALID_INPUT`, "Screenshot request is invalid: WHY.", and
-/// the flag and value in the details.
-fn invalid(flag: &str, value: &str, why: &str) -> PluginError {
+/// A refusal: `INVALID_INPUT`, "<What> request is invalid: WHY.", and the
+/// flag and value in the details.
+fn invalid(what: &str, flag: &str, value: &str, why: &str) -> PluginError {
     PluginError::new(
         ErrorCode::InvalidInput,
-        format!("Screenshot request is invalid: {why}."),
+        format!("{what} request is invalid: {why}."),
     )
     .with_details(json!({ "flag": flag, "value": value }))
 }
 
-/// The options the invocation's flags ask for.
+/// The `screenshot` options the invocation's flags ask for.
 pub(crate) fn options(inv: &Invocation) -> Result<Options, PluginError> {
     let embed_fonts = inv.flag("embed-fonts");
     let format = match inv.value("format").unwrap_or("png") {
         "png" if embed_fonts => {
             return Err(invalid(
+                "Screenshot",
                 "--embed-fonts",
                 "",
                 "--embed-fonts applies to --format svg only",
@@ -86,13 +93,26 @@ pub(crate) fn options(inv: &Invocation) -> Result<Options, PluginError> {
         "svg" => Format::Svg { embed_fonts },
         other => {
             return Err(invalid(
+                "Screenshot",
                 "--format",
                 other,
                 &format!("--format must be png or svg, not {other:?}"),
             ))
         }
     };
-    let looks_asked = [
+    Ok(Options {
+        format,
+        look: look(inv, "Screenshot")?,
+    })
+}
+
+/// The look the invocation's look flags ask for, `None` when none was
+/// given (the profile's own look); `what` names the request in errors.
+/// The default profile stands in for the one the caller resolves and puts
+/// in (`Look { profile, ..look }`).
+pub(crate) fn look(inv: &Invocation, what: &str) -> Result<Option<Look>, PluginError> {
+    let invalid = |flag: &str, value: &str, why: &str| invalid(what, flag, value, why);
+    let asked = [
         "theme",
         "padding",
         "font-size",
@@ -102,14 +122,12 @@ pub(crate) fn options(inv: &Invocation) -> Result<Options, PluginError> {
     .iter()
     .any(|f| inv.value(f).is_some())
         || inv.flag("window-bar");
-    if !looks_asked {
-        return Ok(Options { format, look: None });
+    if !asked {
+        return Ok(None);
     }
-    // The profile is the caller's to resolve; the default one stands in
-    // until `screenshot::draw_with` puts the request's in.
     let mut look = Look::of(agent_tty_core::profile::RenderProfile::default_profile());
     if let Some(theme) = inv.value("theme") {
-        look.colors = theme_colors(theme)?;
+        look.colors = theme_colors(theme).map_err(|why| invalid("--theme", theme, &why))?;
         look.theme = Some(theme.to_owned());
     }
     if let Some(v) = inv.value("padding") {
@@ -139,10 +157,7 @@ pub(crate) fn options(inv: &Invocation) -> Result<Options, PluginError> {
             .to_owned();
         invalid(&flag, &value, &why)
     })?;
-    Ok(Options {
-        format,
-        look: Some(look),
-    })
+    Ok(Some(look))
 }
 
 /// A finite decimal number (no `inf`, `NaN` or hex).
@@ -151,36 +166,22 @@ fn number(v: &str) -> Option<f32> {
     ok.then(|| v.parse().ok()).flatten()
 }
 
-/// The colours `--theme` names: a built-in theme, else a theme file.
-fn theme_colors(theme: &str) -> Result<Palette, PluginError> {
+/// The colours `--theme` names: a built-in theme, else a theme file; the
+/// error says why it was refused.
+fn theme_colors(theme: &str) -> Result<Palette, String> {
     if let Some(palette) = builtin_theme(theme) {
         return Ok(palette);
     }
     let looks_like_path = theme.contains('/') || theme.ends_with(".json");
     if !looks_like_path && !Path::new(theme).exists() {
-        return Err(invalid(
-            "--theme",
-            theme,
-            &format!(
-                "unknown theme {theme:?} (known: {}; or give a theme file's path)",
-                theme_names().join(", ")
-            ),
+        return Err(format!(
+            "unknown theme {theme:?} (known: {}; or give a theme file's path)",
+            theme_names().join(", ")
         ));
     }
-    let text = read_theme_file(Path::new(theme)).map_err(|why| {
-        invalid(
-            "--theme",
-            theme,
-            &format!("cannot read theme file {theme:?}: {why}"),
-        )
-    })?;
-    Palette::from_json(&text).map_err(|why| {
-        invalid(
-            "--theme",
-            theme,
-            &format!("theme file {theme:?} is not a theme: {why}"),
-        )
-    })
+    let text = read_theme_file(Path::new(theme))
+        .map_err(|why| format!("cannot read theme file {theme:?}: {why}"))?;
+    Palette::from_json(&text).map_err(|why| format!("theme file {theme:?} is not a theme: {why}"))
 }
 
 /// A theme file's text: a regular file (opened without blocking, so a FIFO

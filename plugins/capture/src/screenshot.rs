@@ -43,7 +43,7 @@ pub(crate) fn command() -> Command {
         "hide-cursor",
         "Leave the cursor out (the default)",
     ));
-    let spec = look::args(spec);
+    let spec = look::screenshot_args(spec);
     Command::new(spec, |_, inv| run(inv))
 }
 

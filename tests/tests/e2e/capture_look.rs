@@ -497,3 +497,76 @@ fn a_theme_file_is_used_or_refused_with_the_reason() {
     }
     assert_eq!(agent_tty_e2e::snapshot_tree(&home), before);
 }
+
+/// `record export --format gif` takes the same look flags: the GIF is
+/// sized by them, its first frame is in the theme's colours, and its
+/// metadata names the theme; a bad value is refused in the export's words.
+#[test]
+fn a_gif_export_is_drawn_in_the_look_asked_for() {
+    let sandbox = Sandbox::new();
+    let (_tmp, home) = fixture_home();
+    let export = |flags: &[&str], name: &str| -> (Value, (u32, u32), Vec<u8>) {
+        let path = sandbox.root().join(name);
+        let mut args = vec![
+            "record",
+            "export",
+            FIXTURE_ID,
+            "--format",
+            "gif",
+            "--out",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(flags);
+        let result = sandbox.run_in(&home, &args).expect_code(0).result();
+        let mut options = gif::DecodeOptions::new();
+        options.set_color_output(gif::ColorOutput::RGBA);
+        let mut decoder = options
+            .read_info(std::fs::File::open(&path).unwrap())
+            .unwrap();
+        let size = (u32::from(decoder.width()), u32::from(decoder.height()));
+        let first = decoder.read_next_frame().unwrap().unwrap().buffer.to_vec();
+        (result, size, first)
+    };
+    let (plain, (w, h), _) = export(&[], "plain.gif");
+    let (themed, size, first) = export(
+        &["--theme", "gruvbox-dark", "--padding", "0", "--window-bar"],
+        "themed.gif",
+    );
+    assert_eq!(size, (w - 16, h - 16 + 28));
+    assert_eq!(themed["metadata"]["theme"], "gruvbox-dark");
+    assert_eq!(themed["metadata"]["profileName"], "reference-dark");
+    assert_ne!(
+        themed["metadata"]["renderProfileHash"],
+        plain["metadata"]["renderProfileHash"]
+    );
+    assert!(plain["metadata"].get("theme").is_none());
+    // The bottom-left pixel is the grid's background (no padding, and the
+    // fixture's last row is blank at its start): gruvbox's #282828, give or
+    // take the GIF palette's quantising.
+    let i = (((size.1 - 1) * size.0) * 4) as usize;
+    let px = &first[i..i + 3];
+    assert!(
+        px.iter().all(|&c| c.abs_diff(0x28) <= 4),
+        "bottom-left pixel {px:?}"
+    );
+
+    let r = sandbox.run_in(
+        &home,
+        &[
+            "record",
+            "export",
+            FIXTURE_ID,
+            "--format",
+            "gif",
+            "--font-size",
+            "99",
+        ],
+    );
+    r.expect_code(2);
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "INVALID_INPUT");
+    assert_eq!(
+        v["error"]["message"],
+        "Record export request is invalid: --font-size must be between 6 and 72 pixels, not 99."
+    );
+}

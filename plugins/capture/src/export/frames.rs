@@ -18,8 +18,8 @@
 use super::{event_ms, Events, Format, LogFacts};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::profile::RenderProfile;
 use agent_tty_core::screen::{CellRows, ScreenReplay, MAX_COLS, MAX_ROWS};
+use agent_tty_render::look::Look;
 use agent_tty_render::{Image, Renderer, Screen};
 
 /// The longest pause a GIF shows, in ms.
@@ -158,13 +158,13 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
         manifest: &'a Manifest,
         events: &'a E,
         facts: &LogFacts,
-        profile: &'static RenderProfile,
+        look: &Look,
     ) -> Canvas<'a, E> {
         let (cols, rows) = canvas_size(manifest, facts);
         Canvas {
             manifest,
             events,
-            renderer: Renderer::new(profile),
+            renderer: Renderer::with_look(look.clone()),
             cols,
             rows,
         }

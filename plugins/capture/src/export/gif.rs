@@ -6,7 +6,7 @@
 use super::frames::{Canvas, Pacing};
 use super::{Events, Generated, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::profile::RenderProfile;
+use agent_tty_render::look::Look;
 use agent_tty_render::Image;
 
 /// NeuQuant's sampling factor (1 best … 30 fastest); 10 is the crate's
@@ -29,13 +29,13 @@ pub fn export(
     manifest: &Manifest,
     events: &(impl Events + ?Sized),
     facts: &LogFacts,
-    profile: &'static RenderProfile,
+    look: &Look,
     pacing: &Pacing,
 ) -> Result<Generated, String> {
     if facts.count == 0 {
         return Err("the Event Log has no events to animate".into());
     }
-    let mut canvas = Canvas::new(manifest, events, facts, profile);
+    let mut canvas = Canvas::new(manifest, events, facts, look);
     let (width, height) = canvas.pixel_size();
     let (w16, h16) = (
         u16::try_from(width).map_err(|_| "the screen is too large for a GIF".to_owned())?,
@@ -82,7 +82,7 @@ pub fn export(
     drop(encoder);
 
     let metadata = VideoFacts {
-        profile,
+        look,
         pixel_size: (width as usize, height as usize),
         codec: None,
         frame_count,

@@ -1,5 +1,6 @@
 //! `record export <id> --format asciicast|gif|webm [--out PATH] [--profile NAME]
-//! [--timing recorded|accelerated|max-speed] [--speed X]` (contract §3.15, §6).
+//! [--timing recorded|accelerated|max-speed] [--speed X] [look flags]`
+//! (contract §3.15, §6; the look flags are `screenshot`'s, `crate::look`).
 //!
 //! Check order is agent-tty 0.5's: format → timing (validated for every
 //! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
@@ -25,10 +26,9 @@ use agent_tty_core::artifacts::{
 };
 use agent_tty_core::event_log::{event_log_path, Event, EventBody, Skipped};
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::profile::RenderProfile;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use agent_tty_render::render_profile_hash;
+use agent_tty_render::look::Look;
 use frames::Timing;
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
@@ -188,7 +188,7 @@ pub struct Generated {
 /// The metadata a GIF and a WebM share (0.5's WebM fields), in 0.5's
 /// order; `codec` follows the pixel size when the format names one.
 pub(crate) struct VideoFacts<'a> {
-    pub profile: &'static RenderProfile,
+    pub look: &'a Look,
     pub pixel_size: (usize, usize),
     pub codec: Option<&'a str>,
     pub frame_count: u64,
@@ -201,7 +201,7 @@ impl VideoFacts<'_> {
         let (final_cols, final_rows) = frames::final_size(manifest, facts);
         metadata.insert("width".into(), json!(final_cols));
         metadata.insert("height".into(), json!(final_rows));
-        metadata.insert("profileName".into(), json!(self.profile.name));
+        metadata.insert("profileName".into(), json!(self.look.profile.name));
         metadata.insert("pixelWidth".into(), json!(self.pixel_size.0));
         metadata.insert("pixelHeight".into(), json!(self.pixel_size.1));
         if let Some(codec) = self.codec {
@@ -209,10 +209,10 @@ impl VideoFacts<'_> {
         }
         metadata.insert("frameCount".into(), json!(self.frame_count));
         metadata.insert("videoDurationMs".into(), json!(self.duration_ms));
-        metadata.insert(
-            "renderProfileHash".into(),
-            json!(render_profile_hash(self.profile)),
-        );
+        metadata.insert("renderProfileHash".into(), json!(self.look.profile_hash()));
+        if let Some(theme) = &self.look.theme {
+            metadata.insert("theme".into(), json!(theme));
+        }
         metadata.insert(
             "rendererBackend".into(),
             json!(agent_tty_render::screenshot::RENDERER_BACKEND),
@@ -268,6 +268,7 @@ pub(crate) fn command() -> Command {
         "X",
         "Play gif/webm X times faster (default 1)",
     ));
+    let spec = crate::look::look_args(spec);
     Command::new(spec, |_, inv| run(inv))
 }
 
@@ -303,6 +304,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 .with_details(json!({ "speed": s }))
             })?,
     };
+    // The look flags are checked for every format, as `--timing` is; only
+    // gif and webm draw with them.
+    let asked_look = crate::look::look(inv, "Record export")?;
     let out = inv.value("out").map(str::to_owned);
     // Everything that could refuse the export is checked before anything is
     // written (or even generated): the destination, then the artifact list.
@@ -359,11 +363,18 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             // at it, so a bad AGENT_TTY_PROFILE cannot break it.
             let profile_name = profile::requested(inv, "Record export request is invalid.")?;
             let render_profile = profile::resolve(&profile_name)?;
+            let look = match asked_look {
+                Some(look) => Look {
+                    profile: render_profile,
+                    ..look
+                },
+                None => Look::of(render_profile),
+            };
             let pacing = frames::Pacing::new(format, timing, speed);
             let generated = if format == Format::Gif {
-                gif::export(&source.manifest, &events, &facts, render_profile, &pacing)
+                gif::export(&source.manifest, &events, &facts, &look, &pacing)
             } else {
-                webm::export(&source.manifest, &events, &facts, render_profile, &pacing)
+                webm::export(&source.manifest, &events, &facts, &look, &pacing)
             };
             Some(generated.map_err(&failed)?)
         }

@@ -12,7 +12,7 @@
 use super::frames::{Canvas, Pacing};
 use super::{Events, Generated, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::profile::RenderProfile;
+use agent_tty_render::look::Look;
 use agent_tty_render::Image;
 use rav1e::prelude::*;
 use webm_iterable::matroska_spec::{Master, MatroskaSpec, SimpleBlock};
@@ -226,13 +226,13 @@ pub fn export(
     manifest: &Manifest,
     events: &(impl Events + ?Sized),
     facts: &LogFacts,
-    profile: &'static RenderProfile,
+    look: &Look,
     pacing: &Pacing,
 ) -> Result<Generated, String> {
     if facts.count == 0 {
         return Err("the Event Log has no events to record".into());
     }
-    let mut canvas = Canvas::new(manifest, events, facts, profile);
+    let mut canvas = Canvas::new(manifest, events, facts, look);
     let (image_w, image_h) = canvas.pixel_size();
     // 4:2:0 video wants even sizes; the extra row/column repeats the edge.
     let (width, height) = (
@@ -259,7 +259,7 @@ pub fn export(
     let bytes = mux(width, height, codec_private, &encoded, total_ms)?;
 
     let metadata = VideoFacts {
-        profile,
+        look,
         pixel_size: (width, height),
         codec: Some("av1"),
         frame_count,
