@@ -1,5 +1,7 @@
 //! Draws a terminal screen to pixels: the engine's cell grid
-//! ([`agent_tty_core::screen::Cell`]) in, an RGB [`Image`] out.
+//! ([`agent_tty_core::screen::Cell`]) in, an RGB [`Image`] out, or an SVG
+//! with the text kept as text ([`svg`]), in a [`look::Look`] (theme,
+//! padding, font size, line height, window bar; 0.5's by default).
 //!
 //! This is what `screenshot` and the GIF/WebM recordings show, so it must
 //! work on a fresh machine with nothing installed: the font is DejaVu Sans
