@@ -91,7 +91,7 @@ fn session_with_text(sandbox: &Sandbox, home: &Path) -> String {
         sandbox,
         home,
         &id,
-        r#"printf '\033[1;32mhello\033[0m svg \033[4mworld\033[0m 界\n%s\n' '</text><b a="1">&amp; ]]> '\''q'\'''"#,
+        r#"printf '\033[1;32mhello\033[0m svg \033[4mworld\033[0m 界\n%s\nnon-xml:\357\277\276\357\277\277.\n' '</text><b a="1">&amp; ]]> '\''q'\'''"#,
     );
     id
 }
@@ -141,16 +141,17 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
 
     // Python's parser reads it, and every non-blank row of the screen is
     // there as text, in order, exactly as the engine has it: the markup
-    // the program printed included.
+    // the program printed included; U+FFFE and U+FFFF, which XML cannot
+    // hold, as U+FFFD.
     let svg = parse_svg(&path);
     assert_eq!(
         (svg["width"].as_u64(), svg["height"].as_u64()),
         (shot["pixelWidth"].as_u64(), shot["pixelHeight"].as_u64())
     );
-    let expected: Vec<&str> = screen
+    let expected: Vec<String> = screen
         .lines
         .iter()
-        .map(|l| l.trim_end())
+        .map(|l| l.trim_end().replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}"))
         .filter(|l| !l.is_empty())
         .collect();
     let rows: Vec<&str> = svg["rows"]
@@ -165,6 +166,7 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
         rows.contains(&r#"</text><b a="1">&amp; ]]> 'q'"#),
         "{rows:#?}"
     );
+    assert!(rows.contains(&"non-xml:\u{FFFD}\u{FFFD}."), "{rows:#?}");
 
     // librsvg draws it at the size the result says, in the profile's
     // background, with the text inked.
