@@ -59,7 +59,7 @@ impl Renderer {
     /// screen uses are embedded as `@font-face` data, subset to the
     /// characters shown, so the SVG looks the same where the font is not
     /// installed.
-    pub fn render_svg(&mut self, screen: &Screen<'_>, embed_fonts: bool) -> String {
+    pub fn render_svg(&self, screen: &Screen<'_>, embed_fonts: bool) -> String {
         let rows = screen.cells.len() as u16;
         let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
         let (width, height) = self.image_size(cols, rows);
@@ -80,7 +80,8 @@ impl Renderer {
             size = self.look.font_size,
         );
 
-        // Who is drawn where, once: the cursor cell and each cell's text.
+        // Whether the block cursor is on cell (r, c) of `span` columns; one
+        // past the last column it is drawn on the last cell, as in the PNG.
         let cursor_at = |r: usize, c: usize, span: usize| {
             screen.cursor.is_some_and(|(cr, cc)| {
                 let (cr, cc) = (usize::from(cr), usize::from(cc));
@@ -141,8 +142,12 @@ impl Renderer {
                     used[face as usize].extend(shown.chars());
                 }
                 let style = Style { fill: fg, face };
+                // A blank shows no colour or face: it joins whatever run
+                // it follows, so a coloured word amid spaces stays one span.
                 match spans.last_mut() {
-                    Some((s, chars)) if *s == style => chars.push((x, shown.to_owned())),
+                    Some((s, chars)) if *s == style || shown == " " => {
+                        chars.push((x, shown.to_owned()))
+                    }
                     _ => spans.push((style, vec![(x, shown.to_owned())])),
                 }
             }
