@@ -31,6 +31,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+mod fast;
+pub use fast::EventRef;
+
 /// The Event Log file name inside a Session directory.
 pub const EVENT_LOG_FILE: &str = "events.jsonl";
 
@@ -577,6 +580,9 @@ pub struct EventLogFollower {
     /// Inside a line longer than [`MAX_LINE`], skipped up to its end.
     skipping: bool,
     skipped: Skipped,
+    /// Where the line being decoded has its escaped text unescaped, reused
+    /// from line to line (see [`EventRef`]).
+    unescaped: String,
 }
 
 impl EventLogFollower {
@@ -612,6 +618,7 @@ impl EventLogFollower {
             first_may_be_cut: offset > 0,
             skipping: false,
             skipped: Skipped::default(),
+            unescaped: String::new(),
         }
     }
 
@@ -653,6 +660,23 @@ impl EventLogFollower {
     /// dashboard) reads a big log in steps. Whether more is left is
     /// whether the file is longer than [`Self::offset`].
     pub fn read_new_up_to(&mut self, budget: u64, mut each: impl FnMut(Event)) -> Result<usize> {
+        self.read_new_borrowed_up_to(budget, |event| each(event.into_owned()))
+    }
+
+    /// [`Self::read_new`] without an allocation per event: `output` events
+    /// borrow their text from the read buffer (see [`EventRef`]), so a
+    /// reader that only looks at them (a replay) copies nothing.
+    pub fn read_new_borrowed(&mut self, each: impl FnMut(EventRef<'_>)) -> Result<usize> {
+        self.read_new_borrowed_up_to(u64::MAX, each)
+    }
+
+    /// [`Self::read_new_up_to`] with borrowed events (see
+    /// [`Self::read_new_borrowed`]).
+    pub fn read_new_borrowed_up_to(
+        &mut self,
+        budget: u64,
+        mut each: impl FnMut(EventRef<'_>),
+    ) -> Result<usize> {
         // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
         let mut file = match crate::safe_fs::open_home_file(&self.path) {
             Ok(f) => f,
@@ -696,35 +720,31 @@ impl EventLogFollower {
                     line_start = next_start;
                     continue;
                 }
-                let (parsed, blank) = if self.torn.is_empty() {
-                    (
-                        serde_json::from_slice::<Event>(line),
-                        line.trim_ascii().is_empty(),
-                    )
+                let whole = if self.torn.is_empty() {
+                    line
                 } else {
                     self.torn.extend_from_slice(line);
-                    let parsed = serde_json::from_slice::<Event>(&self.torn);
-                    let blank = self.torn.trim_ascii().is_empty();
-                    self.torn.clear();
-                    (parsed, blank)
+                    &self.torn
                 };
                 let may_be_cut = std::mem::take(&mut self.first_may_be_cut);
-                match parsed {
+                match fast::decode(whole, &mut self.unescaped) {
                     Ok(event) => match self.expected_seq {
-                        Some(expected) if event.seq < expected => self.skipped.line(line_start),
+                        Some(expected) if event.seq() < expected => self.skipped.line(line_start),
                         expected => {
-                            if let Some(expected) = expected.filter(|&e| event.seq > e) {
-                                self.skipped.missing_events += event.seq - expected;
+                            let seq = event.seq();
+                            if let Some(expected) = expected.filter(|&e| seq > e) {
+                                self.skipped.missing_events += seq - expected;
                                 self.skipped.first_missing_seq.get_or_insert(expected);
                             }
-                            self.expected_seq = Some(event.seq + 1);
+                            self.expected_seq = Some(seq + 1);
                             each(event);
                             count += 1;
                         }
                     },
-                    Err(_) if blank || may_be_cut => {}
+                    Err(_) if may_be_cut || whole.trim_ascii().is_empty() => {}
                     Err(_) => self.skipped.line(line_start),
                 }
+                self.torn.clear();
                 line_start = next_start;
             }
             if self.skipping {
@@ -739,6 +759,11 @@ impl EventLogFollower {
             } else {
                 self.torn.extend_from_slice(data);
             }
+        }
+        // A follower lives as long as its reader (`wait`, the dashboard):
+        // one huge line must not keep its unescaped copy alive.
+        if self.unescaped.capacity() > 4 << 20 {
+            self.unescaped = String::new();
         }
         Ok(count)
     }
