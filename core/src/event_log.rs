@@ -702,7 +702,7 @@ impl EventLogFollower {
             read += n as u64;
             let mut line_start = chunk_start - self.torn.len() as u64;
             let mut data = &self.chunk[..n];
-            while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', data) {
                 let (line, rest) = data.split_at(nl);
                 let next_start = self.offset - (rest.len() - 1) as u64;
                 data = &rest[1..];

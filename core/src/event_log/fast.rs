@@ -112,8 +112,24 @@ enum Text {
 
 /// The scanner's position in one line.
 struct Scan<'a> {
+    /// The line, checked to be UTF-8 before the scan starts (JSON outside
+    /// strings is ASCII, so every stop of the scan is a char boundary).
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
+}
+
+/// Whether any of the 8 bytes in `word` is a [`STOP`] byte (the classic
+/// "has a zero byte" and "has a byte below n" word tricks, exact as a yes or
+/// no).
+fn stops_in(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control != 0
 }
 
 /// Bytes a JSON string's scan stops at: its end, an escape, and raw control
@@ -147,8 +163,16 @@ impl Scan<'_> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    /// The end of a string's run of plain bytes starting here.
+    /// The end of a string's run of plain bytes starting here: 8 bytes at
+    /// a time, then byte by byte to the stop.
     fn plain_run(&mut self) {
+        while let Some(word) = self.bytes.get(self.at..self.at + 8) {
+            let word = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
+            if stops_in(word) {
+                break;
+            }
+            self.at += 8;
+        }
         while let Some(&b) = self.bytes.get(self.at) {
             if STOP[b as usize] {
                 break;
@@ -181,8 +205,7 @@ impl Scan<'_> {
         scratch.clear();
         let mut run = start;
         loop {
-            // The line is valid UTF-8 and runs end at ASCII bytes.
-            scratch.push_str(std::str::from_utf8(&self.bytes[run..self.at]).ok()?);
+            scratch.push_str(&self.text[run..self.at]);
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
@@ -293,6 +316,7 @@ fn scan_output<'a>(line: &'a [u8], scratch: &mut String) -> Option<(u64, &'a str
     // Checked once here, so every run between ASCII stops is text.
     let text = std::str::from_utf8(line).ok()?;
     let mut scan = Scan {
+        text,
         bytes: line,
         at: 0,
     };
@@ -413,6 +437,25 @@ mod tests {
     ) {
         agree(line.as_bytes());
         assert_eq!(is_fast(line.as_bytes()), fast, "{line}");
+    }
+
+    /// The word-at-a-time test finds exactly the bytes the table stops at,
+    /// wherever they are among other bytes.
+    #[test]
+    fn stops_are_found_a_word_at_a_time_exactly_as_byte_by_byte() {
+        let mut rng = Rng::new(0x5709);
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                assert_eq!(stops_in(u64::from_ne_bytes(word)), STOP[b as usize], "{b:#x}");
+            }
+        }
+        for _ in 0..100_000 {
+            let word: [u8; 8] = std::array::from_fn(|_| rng.next() as u8);
+            let expected = word.iter().any(|&b| STOP[b as usize]);
+            assert_eq!(stops_in(u64::from_ne_bytes(word)), expected, "{word:?}");
+        }
     }
 
     #[test]
