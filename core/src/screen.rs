@@ -27,9 +27,7 @@ pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
-use crate::event_log::{
-    event_log_path, Event, EventBody, EventLogFollower, EventRef, Skipped,
-};
+use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, EventRef, Skipped};
 use crate::manifest::Manifest;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};

@@ -1,7 +1,10 @@
-//! `replay-throughput [--runs N] EVENTS.jsonl [COLS ROWS]`
-//! `replay-throughput [--runs N] --stream NAME [--mb MB] [COLS ROWS]`
+//! `replay-throughput [--runs N] [--only TEXT] EVENTS.jsonl [COLS ROWS]`
+//! `replay-throughput [--runs N] [--only TEXT] --stream NAME [--mb MB] [COLS ROWS]`
 //! `replay-throughput --write-stream NAME MB OUT.jsonl [COLS ROWS]`
 //! `replay-throughput --list-streams`
+//!
+//! `--only TEXT` times only the figures whose label contains TEXT (to
+//! profile one with `perf record`).
 //!
 //! Replays one Event Log in-process, several ways, and prints the median
 //! throughput of each (over `--runs`, default 3) in MB of Event Log per
@@ -16,8 +19,12 @@
 //!   that does nothing, on output already decoded: the floor of any
 //!   emulator built on it;
 //! - `alacritty Term alone`: alacritty_terminal's `Term` without our
-//!   wrapper, on output already decoded;
+//!   wrapper, on output already decoded, fed event by event, then in runs
+//!   of 1 MB, then in runs without scrollback (what the 10,000 lines of
+//!   history cost: each scroll recycles a cold row of a 29 MB ring);
 //! - `ScreenReplay, one thread`: decoding and emulating event by event;
+//! - `saving the screen checkpoint`: what the next row spends writing the
+//!   checkpoint (10,000 lines of scrollback) at its end;
 //! - `first snapshot`: [`ScreenReplay::catch_up`] from the start of the log
 //!   with no checkpoint (the path of a first `snapshot`: decoding on a
 //!   helper thread, output in runs, the checkpoint written at the end);
@@ -36,8 +43,8 @@ use alacritty_terminal::vte;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const USAGE: &str = "usage: replay-throughput [--runs N] EVENTS.jsonl [COLS ROWS]
-       replay-throughput [--runs N] --stream NAME [--mb MB] [COLS ROWS]
+const USAGE: &str = "usage: replay-throughput [--runs N] [--only TEXT] EVENTS.jsonl [COLS ROWS]
+       replay-throughput [--runs N] [--only TEXT] --stream NAME [--mb MB] [COLS ROWS]
        replay-throughput --write-stream NAME MB OUT.jsonl [COLS ROWS]
        replay-throughput --list-streams";
 
@@ -45,6 +52,7 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let runs = take_option(&mut args, "--runs").map_or(3, |n| n.parse().expect("--runs N"));
     let mb: f64 = take_option(&mut args, "--mb").map_or(100.0, |n| n.parse().expect("--mb MB"));
+    let only = take_option(&mut args, "--only");
     let stream = take_option(&mut args, "--stream");
     let write_stream = take_option(&mut args, "--write-stream");
     if args.first().map(String::as_str) == Some("--list-streams") {
@@ -87,6 +95,7 @@ fn main() {
         rows,
         runs,
         goals,
+        only,
     }
     .run(stream.as_deref().unwrap_or("the Event Log given"));
 }
@@ -141,6 +150,8 @@ struct Bench<'a> {
     runs: usize,
     /// Print issue 21's goals (they are set on the build-output log).
     goals: bool,
+    /// Time only the figures whose label contains this (to profile one).
+    only: Option<String>,
 }
 
 /// The log's output, decoded once, for the rows that time the emulators
@@ -167,12 +178,23 @@ impl Bench<'_> {
             self.runs
         );
         let figure = |label: &str, goal: Option<f64>, f: &mut dyn FnMut()| {
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|only| !label.contains(only.as_str()))
+            {
+                return;
+            }
             let (secs, cpu) = self.median(f);
             let log_rate = log_bytes as f64 / 1e6 / secs;
+            // On a busy machine the wall time is the load's; the CPU time
+            // says what the same work would take on a quiet one (for the
+            // two-thread row, an upper bound).
             let goal = match goal {
                 Some(goal) if self.goals => format!(
-                    "   goal ≥ {goal:.0} MB/s of log: {}",
-                    if log_rate >= goal { "met" } else { "NOT met" }
+                    "   goal ≥ {goal:.0} MB/s of log: {} (per CPU second: {:.0} MB/s)",
+                    if log_rate >= goal { "met" } else { "NOT met" },
+                    log_bytes as f64 / 1e6 / cpu
                 ),
                 _ => String::new(),
             };
@@ -183,17 +205,21 @@ impl Bench<'_> {
             );
         };
 
-        figure("decode (replay's reader, borrowed)", Some(500.0), &mut || {
-            let mut n = 0usize;
-            EventLogFollower::new(self.log)
-                .read_new_borrowed(|e| {
-                    if let EventRef::Output { data, .. } = e {
-                        n += data.len();
-                    }
-                })
-                .unwrap();
-            std::hint::black_box(n);
-        });
+        figure(
+            "decode (replay's reader, borrowed)",
+            Some(500.0),
+            &mut || {
+                let mut n = 0usize;
+                EventLogFollower::new(self.log)
+                    .read_new_borrowed(|e| {
+                        if let EventRef::Output { data, .. } = e {
+                            n += data.len();
+                        }
+                    })
+                    .unwrap();
+                std::hint::black_box(n);
+            },
+        );
         figure("decode, owned events (wait, follow)", None, &mut || {
             let mut n = 0usize;
             EventLogFollower::new(self.log)
@@ -223,7 +249,7 @@ impl Bench<'_> {
             std::hint::black_box(count.0);
         });
         figure("alacritty Term alone (output decoded)", None, &mut || {
-            let mut term = alacritty_term(self.cols, self.rows);
+            let mut term = alacritty_term(self.cols, self.rows, ScreenReplay::DEFAULT_SCROLLBACK);
             let mut parser: vte::ansi::Processor = vte::ansi::Processor::new();
             let mut start = 0;
             for &end in &output.ends {
@@ -232,22 +258,64 @@ impl Bench<'_> {
             }
             std::hint::black_box(term.grid().cursor.point);
         });
-        figure("ScreenReplay, one thread, event by event", None, &mut || {
-            let mut replay = ScreenReplay::new(self.cols, self.rows);
-            EventLogFollower::new(self.log)
-                .read_new_borrowed(|e| replay.apply_ref(e))
-                .unwrap();
-            std::hint::black_box(replay.visible_lines());
+        figure("alacritty Term alone, 1 MB runs", None, &mut || {
+            let mut term = alacritty_term(self.cols, self.rows, ScreenReplay::DEFAULT_SCROLLBACK);
+            let mut parser: vte::ansi::Processor = vte::ansi::Processor::new();
+            for run in output.text.chunks(1 << 20) {
+                parser.advance(&mut term, run);
+            }
+            std::hint::black_box(term.grid().cursor.point);
         });
+        figure("alacritty Term alone, no scrollback", None, &mut || {
+            let mut term = alacritty_term(self.cols, self.rows, 0);
+            let mut parser: vte::ansi::Processor = vte::ansi::Processor::new();
+            for run in output.text.chunks(1 << 20) {
+                parser.advance(&mut term, run);
+            }
+            std::hint::black_box(term.grid().cursor.point);
+        });
+        figure(
+            "ScreenReplay, one thread, event by event",
+            None,
+            &mut || {
+                let mut replay = ScreenReplay::new(self.cols, self.rows);
+                EventLogFollower::new(self.log)
+                    .read_new_borrowed(|e| replay.apply_ref(e))
+                    .unwrap();
+                std::hint::black_box(replay.visible_lines());
+            },
+        );
         let checkpoint = self.log.with_file_name(CHECKPOINT_FILE);
-        figure("first snapshot (catch_up, no checkpoint)", Some(250.0), &mut || {
-            let _ = std::fs::remove_file(&checkpoint);
+        if self.only.is_none() {
+            // Part of the next row: the checkpoint a first reader leaves.
             let mut replay = ScreenReplay::new(self.cols, self.rows);
-            replay
-                .catch_up(&mut EventLogFollower::new(self.log))
-                .unwrap();
-            std::hint::black_box(replay.visible_lines());
-        });
+            let mut follower = EventLogFollower::new(self.log);
+            follower.read_new_borrowed(|e| replay.apply_ref(e)).unwrap();
+            let mut written = false;
+            let (secs, cpu) = self.median(&mut || {
+                written = replay.save_checkpoint(self.log, follower.offset());
+            });
+            println!(
+                "{:42} {secs:6.3} s ({cpu:.3} s CPU), {}",
+                "saving the screen checkpoint",
+                match std::fs::metadata(&checkpoint) {
+                    Ok(m) if written => format!("{} bytes", m.len()),
+                    _ => "not written (the log ends inside an escape sequence?)".into(),
+                }
+            );
+        }
+        figure(
+            "first snapshot (catch_up, no checkpoint)",
+            Some(250.0),
+            &mut || {
+                let _ = std::fs::remove_file(&checkpoint);
+                let mut replay = ScreenReplay::new(self.cols, self.rows);
+                replay
+                    .catch_up(&mut EventLogFollower::new(self.log))
+                    .unwrap();
+                std::hint::black_box(replay.visible_lines());
+            },
+        );
         let _ = std::fs::remove_file(&checkpoint);
         figure("vt100 0.16 (one thread)", None, &mut || {
             let mut parser =
@@ -334,11 +402,12 @@ impl vte::Perform for Count {
     }
 }
 
-/// alacritty's terminal as agent-tty configures it (10,000 lines of
-/// history), without our wrapper.
+/// alacritty's terminal as agent-tty configures it (with `history` lines
+/// of scrollback: readers keep 10,000), without our wrapper.
 fn alacritty_term(
     cols: u16,
     rows: u16,
+    history: usize,
 ) -> alacritty_terminal::Term<alacritty_terminal::event::VoidListener> {
     struct Size(usize, usize);
     impl alacritty_terminal::grid::Dimensions for Size {
@@ -353,7 +422,7 @@ fn alacritty_term(
         }
     }
     let config = alacritty_terminal::term::Config {
-        scrolling_history: ScreenReplay::DEFAULT_SCROLLBACK,
+        scrolling_history: history,
         ..Default::default()
     };
     alacritty_terminal::Term::new(

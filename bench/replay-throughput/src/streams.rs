@@ -120,7 +120,11 @@ fn generate(stream: &str, log: &mut Log, rng: &mut Rng, frame: usize, cols: usiz
                         "\x1b[38;5;{};48;5;{}{}m{}",
                         n % 256,
                         (n * 7 + 3) % 256,
-                        if n % 2 == 0 { ";1;4" } else { ";22;24" },
+                        if n.is_multiple_of(2) {
+                            ";1;4"
+                        } else {
+                            ";22;24"
+                        },
                         (b'A' + (n % 26) as u8) as char
                     ));
                 }
@@ -138,7 +142,9 @@ fn generate(stream: &str, log: &mut Log, rng: &mut Rng, frame: usize, cols: usiz
         "scrolling" => {
             for line in 0..rows {
                 let n = frame * rows + line;
-                out.push_str(&format!("{n:>8} scrolling the whole screen, one line at a time\r\n"));
+                out.push_str(&format!(
+                    "{n:>8} scrolling the whole screen, one line at a time\r\n"
+                ));
             }
         }
         "scrolling-region" => {
@@ -206,7 +212,7 @@ fn build(log: &mut Log, target: u64) {
     let filler = "compiling crate number with a reasonably long line of build output text";
     let mut seq = 0u64;
     while log.written < target {
-        let data = if seq % 500 == 0 {
+        let data = if seq.is_multiple_of(500) {
             "\r\x1b[K\x1b[1;32m$\x1b[0m make \x1b[7mtest\x1b[0m\r\n".to_owned()
         } else {
             format!(

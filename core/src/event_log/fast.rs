@@ -389,43 +389,121 @@ mod tests {
     }
 
     #[rstest]
-    #[case::plain(r#"{"seq":0,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"hello"}}"#, true)]
+    #[case::plain(
+        r#"{"seq":0,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"hello"}}"#,
+        true
+    )]
     #[case::escapes(r#"{"seq":1,"ts":"t","type":"output","payload":{"data":"\u001b[1;31mred\u001b[0m\r\n\t\"q\" \\ \/ \b\f"}}"#, true)]
-    #[case::unicode_raw(r#"{"seq":2,"ts":"t","type":"output","payload":{"data":"été 日本 🎉"}}"#, true)]
+    #[case::unicode_raw(
+        r#"{"seq":2,"ts":"t","type":"output","payload":{"data":"été 日本 🎉"}}"#,
+        true
+    )]
     #[case::unicode_escaped(r#"{"seq":2,"ts":"t","type":"output","payload":{"data":"\u00e9t\u00E9 \u65e5 \ud83c\udf89"}}"#, true)]
-    #[case::nul(r#"{"seq":2,"ts":"t","type":"output","payload":{"data":"a\u0000b"}}"#, true)]
+    #[case::nul(
+        r#"{"seq":2,"ts":"t","type":"output","payload":{"data":"a\u0000b"}}"#,
+        true
+    )]
     #[case::key_order(r#"{"payload":{"data":"x"},"type":"output","ts":"t","seq":7}"#, true)]
     #[case::whitespace(" { \"seq\" : 3 ,\t\"ts\" : \"t\" , \"type\" : \"output\" , \"payload\" : { \"data\" : \"x\" } } \r", true)]
     #[case::empty_data(r#"{"seq":0,"ts":"","type":"output","payload":{"data":""}}"#, true)]
-    #[case::max_seq(r#"{"seq":18446744073709551615,"ts":"t","type":"output","payload":{"data":"x"}}"#, true)]
-    #[case::extra_key(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"},"extra":1}"#, false)]
-    #[case::extra_payload_key(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x","more":true}}"#, false)]
-    #[case::escaped_key(r#"{"se\u0071":0,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::escaped_ts(r#"{"seq":0,"ts":"\u0032","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::duplicate_seq(r#"{"seq":0,"seq":1,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::duplicate_type(r#"{"seq":0,"ts":"t","type":"output","type":"marker","payload":{"data":"x"}}"#, false)]
-    #[case::other_type(r#"{"seq":0,"ts":"t","type":"resize","payload":{"cols":3,"rows":4}}"#, false)]
-    #[case::input_text(r#"{"seq":0,"ts":"t","type":"input_text","payload":{"data":"x"}}"#, false)]
-    #[case::lone_high(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83c"}}"#, false)]
-    #[case::lone_high_then_text(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83cx"}}"#, false)]
-    #[case::high_then_high(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83c\ud83c"}}"#, false)]
-    #[case::lone_low(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\udf89"}}"#, false)]
-    #[case::short_hex(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\u01"}}"#, false)]
-    #[case::bad_escape(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\x41"}}"#, false)]
-    #[case::raw_control("{\"seq\":0,\"ts\":\"t\",\"type\":\"output\",\"payload\":{\"data\":\"a\x1bb\"}}", false)]
-    #[case::raw_tab("{\"seq\":0,\"ts\":\"t\",\"type\":\"output\",\"payload\":{\"data\":\"a\tb\"}}", false)]
+    #[case::max_seq(
+        r#"{"seq":18446744073709551615,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        true
+    )]
+    #[case::extra_key(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"},"extra":1}"#,
+        false
+    )]
+    #[case::extra_payload_key(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x","more":true}}"#,
+        false
+    )]
+    #[case::escaped_key(
+        r#"{"se\u0071":0,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::escaped_ts(
+        r#"{"seq":0,"ts":"\u0032","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::duplicate_seq(
+        r#"{"seq":0,"seq":1,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::duplicate_type(
+        r#"{"seq":0,"ts":"t","type":"output","type":"marker","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::other_type(
+        r#"{"seq":0,"ts":"t","type":"resize","payload":{"cols":3,"rows":4}}"#,
+        false
+    )]
+    #[case::input_text(
+        r#"{"seq":0,"ts":"t","type":"input_text","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::lone_high(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83c"}}"#,
+        false
+    )]
+    #[case::lone_high_then_text(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83cx"}}"#,
+        false
+    )]
+    #[case::high_then_high(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\ud83c\ud83c"}}"#,
+        false
+    )]
+    #[case::lone_low(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\udf89"}}"#,
+        false
+    )]
+    #[case::short_hex(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\u01"}}"#,
+        false
+    )]
+    #[case::bad_escape(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\x41"}}"#,
+        false
+    )]
+    #[case::raw_control(
+        "{\"seq\":0,\"ts\":\"t\",\"type\":\"output\",\"payload\":{\"data\":\"a\x1bb\"}}",
+        false
+    )]
+    #[case::raw_tab(
+        "{\"seq\":0,\"ts\":\"t\",\"type\":\"output\",\"payload\":{\"data\":\"a\tb\"}}",
+        false
+    )]
     #[case::leading_zero(r#"{"seq":01,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
     #[case::negative(r#"{"seq":-1,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::float(r#"{"seq":1.0,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::exponent(r#"{"seq":1e2,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::overflow(r#"{"seq":18446744073709551616,"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
-    #[case::seq_string(r#"{"seq":"1","ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
+    #[case::float(
+        r#"{"seq":1.0,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::exponent(
+        r#"{"seq":1e2,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::overflow(
+        r#"{"seq":18446744073709551616,"ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
+    #[case::seq_string(
+        r#"{"seq":"1","ts":"t","type":"output","payload":{"data":"x"}}"#,
+        false
+    )]
     #[case::no_seq(r#"{"ts":"t","type":"output","payload":{"data":"x"}}"#, false)]
     #[case::no_ts(r#"{"seq":0,"type":"output","payload":{"data":"x"}}"#, false)]
     #[case::no_payload(r#"{"seq":0,"ts":"t","type":"output"}"#, false)]
     #[case::data_null(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":null}}"#, false)]
-    #[case::trailing_garbage(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"}}x"#, false)]
-    #[case::two_objects(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"}}{}"#, false)]
+    #[case::trailing_garbage(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"}}x"#,
+        false
+    )]
+    #[case::two_objects(
+        r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"}}{}"#,
+        false
+    )]
     #[case::trailing_comma(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"},}"#, false)]
     #[case::cut(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"x"#, false)]
     #[case::cut_in_escape(r#"{"seq":0,"ts":"t","type":"output","payload":{"data":"\u00"#, false)]
@@ -448,7 +526,11 @@ mod tests {
             for at in 0..8 {
                 let mut word = [b'a'; 8];
                 word[at] = b;
-                assert_eq!(stops_in(u64::from_ne_bytes(word)), STOP[b as usize], "{b:#x}");
+                assert_eq!(
+                    stops_in(u64::from_ne_bytes(word)),
+                    STOP[b as usize],
+                    "{b:#x}"
+                );
             }
         }
         for _ in 0..100_000 {
@@ -460,8 +542,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_left_to_serde() {
-        let mut line =
-            br#"{"seq":0,"ts":"t","type":"output","payload":{"data":"ab"}}"#.to_vec();
+        let mut line = br#"{"seq":0,"ts":"t","type":"output","payload":{"data":"ab"}}"#.to_vec();
         line[52] = 0xff;
         agree(&line);
         assert!(!is_fast(&line));
