@@ -85,7 +85,8 @@ fn main() {
         let Some((log, rest)) = args.split_first() else {
             exit_usage();
         };
-        (PathBuf::from(log), rest)
+        // Absolute, so the checkpoint a replay writes has a directory.
+        (std::path::absolute(log).expect("the Event Log's path"), rest)
     };
     let (cols, rows) = size_of(rest);
     let goals = stream.as_deref().is_none_or(|s| s == "build");
