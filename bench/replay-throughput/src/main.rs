@@ -86,7 +86,10 @@ fn main() {
             exit_usage();
         };
         // Absolute, so the checkpoint a replay writes has a directory.
-        (std::path::absolute(log).expect("the Event Log's path"), rest)
+        (
+            std::path::absolute(log).expect("the Event Log's path"),
+            rest,
+        )
     };
     let (cols, rows) = size_of(rest);
     let goals = stream.as_deref().is_none_or(|s| s == "build");
