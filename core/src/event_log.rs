@@ -887,6 +887,52 @@ mod tests {
         assert!(mid.skipped().is_empty(), "{:?}", mid.skipped());
     }
 
+    /// A log of every kind of line, long enough that many lines straddle
+    /// the follower's read chunks (the torn-line path), read by the
+    /// follower and by serde line by line: the same events, in order, and
+    /// the same lines skipped.
+    #[test]
+    fn the_follower_reads_what_serde_reads_line_by_line() {
+        let kinds = [
+            r#"{"seq":SEQ,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"\u001b[1mbold\u001b[0m \ud83c\udf89 é\r\n"}}"#,
+            r#"{"payload":{"data":"reordered"},"type":"output","seq":SEQ,"ts":"t"}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"extra key"},"x":[1,{"y":null}]}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"resize","payload":{"cols":80,"rows":24}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"lone \ud83c"}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"raw	tab"}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"marker","payload":{"label":"m"}}"#,
+            "not json",
+        ];
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        let mut malformed = 0;
+        let long = "x".repeat(3000);
+        for seq in 0..2000u64 {
+            let mut line = kinds[seq as usize % kinds.len()].replace("SEQ", &seq.to_string());
+            if seq % 3 == 0 {
+                line = line.replace("bold", &long);
+            }
+            match serde_json::from_str::<Event>(&line) {
+                Ok(event) => expected.push(event),
+                Err(_) => malformed += 1,
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let path = event_log_path(tmp.path());
+        std::fs::write(&path, &text).unwrap();
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e)).unwrap();
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen == expected, "the follower and serde disagree");
+        assert_eq!(follower.skipped().lines, malformed);
+        // Each malformed line is a seq jumped over, except the last line's
+        // (`not json`), which no later event reveals.
+        assert_eq!(follower.skipped().missing_events, malformed - 1);
+    }
+
     #[test]
     fn an_intact_log_skips_nothing() {
         let (e0, e1) = (output_line(0), output_line(1));
