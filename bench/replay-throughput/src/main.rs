@@ -20,8 +20,9 @@
 //!   emulator built on it;
 //! - `alacritty Term alone`: alacritty_terminal's `Term` without our
 //!   wrapper, on output already decoded, fed event by event, then in runs
-//!   of 1 MB, then in runs without scrollback (what the 10,000 lines of
-//!   history cost: each scroll recycles a cold row of a 29 MB ring);
+//!   of 1 MB, then in runs with 1000 lines of history (the host's live
+//!   screen) and none (what the readers' 10,000 lines cost: each scroll
+//!   recycles a cold row of a 29 MB ring);
 //! - `ScreenReplay, one thread`: decoding and emulating event by event;
 //! - `saving the screen checkpoint`: what the next row spends writing the
 //!   checkpoint (10,000 lines of scrollback) at its end;
@@ -270,14 +271,19 @@ impl Bench<'_> {
             }
             std::hint::black_box(term.grid().cursor.point);
         });
-        figure("alacritty Term alone, no scrollback", None, &mut || {
-            let mut term = alacritty_term(self.cols, self.rows, 0);
-            let mut parser: vte::ansi::Processor = vte::ansi::Processor::new();
-            for run in output.text.chunks(1 << 20) {
-                parser.advance(&mut term, run);
-            }
-            std::hint::black_box(term.grid().cursor.point);
-        });
+        for (label, history) in [
+            ("alacritty Term alone, 1000 history lines", 1000),
+            ("alacritty Term alone, no scrollback", 0),
+        ] {
+            figure(label, None, &mut || {
+                let mut term = alacritty_term(self.cols, self.rows, history);
+                let mut parser: vte::ansi::Processor = vte::ansi::Processor::new();
+                for run in output.text.chunks(1 << 20) {
+                    parser.advance(&mut term, run);
+                }
+                std::hint::black_box(term.grid().cursor.point);
+            });
+        }
         figure(
             "ScreenReplay, one thread, event by event",
             None,
