@@ -71,7 +71,7 @@ for mb in "${sizes[@]}"; do
     id=$(make_session "$mb")
     dir=$home/sessions/$id
     echo "== Event Log of $(($(wc -c <"$dir/events.jsonl") / 1024 / 1024)) MB, $(wc -l <"$dir/events.jsonl") events"
-    target/release/replay-throughput "$dir/events.jsonl" 120 40 | sed 's/^/replay: /'
+    target/release/replay-throughput --runs 1 "$dir/events.jsonl" 120 40 | sed 's/^/replay: /'
     rm -f "$dir/screen.checkpoint"
     $T -n 1 -w 0 --label "snapshot, first reader (full replay, writes the checkpoint)" -- \
         "$A" --home "$home" --json snapshot "$id" --format text

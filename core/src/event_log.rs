@@ -31,6 +31,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+mod fast;
+pub use fast::EventRef;
+
 /// The Event Log file name inside a Session directory.
 pub const EVENT_LOG_FILE: &str = "events.jsonl";
 
@@ -577,6 +580,9 @@ pub struct EventLogFollower {
     /// Inside a line longer than [`MAX_LINE`], skipped up to its end.
     skipping: bool,
     skipped: Skipped,
+    /// Where the line being decoded has its escaped text unescaped, reused
+    /// from line to line (see [`EventRef`]).
+    unescaped: String,
 }
 
 impl EventLogFollower {
@@ -612,6 +618,7 @@ impl EventLogFollower {
             first_may_be_cut: offset > 0,
             skipping: false,
             skipped: Skipped::default(),
+            unescaped: String::new(),
         }
     }
 
@@ -653,6 +660,23 @@ impl EventLogFollower {
     /// dashboard) reads a big log in steps. Whether more is left is
     /// whether the file is longer than [`Self::offset`].
     pub fn read_new_up_to(&mut self, budget: u64, mut each: impl FnMut(Event)) -> Result<usize> {
+        self.read_new_borrowed_up_to(budget, |event| each(event.into_owned()))
+    }
+
+    /// [`Self::read_new`] without an allocation per event: `output` events
+    /// borrow their text from the read buffer (see [`EventRef`]), so a
+    /// reader that only looks at them (a replay) copies nothing.
+    pub fn read_new_borrowed(&mut self, each: impl FnMut(EventRef<'_>)) -> Result<usize> {
+        self.read_new_borrowed_up_to(u64::MAX, each)
+    }
+
+    /// [`Self::read_new_up_to`] with borrowed events (see
+    /// [`Self::read_new_borrowed`]).
+    pub fn read_new_borrowed_up_to(
+        &mut self,
+        budget: u64,
+        mut each: impl FnMut(EventRef<'_>),
+    ) -> Result<usize> {
         // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
         let mut file = match crate::safe_fs::open_home_file(&self.path) {
             Ok(f) => f,
@@ -678,7 +702,7 @@ impl EventLogFollower {
             read += n as u64;
             let mut line_start = chunk_start - self.torn.len() as u64;
             let mut data = &self.chunk[..n];
-            while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', data) {
                 let (line, rest) = data.split_at(nl);
                 let next_start = self.offset - (rest.len() - 1) as u64;
                 data = &rest[1..];
@@ -696,35 +720,31 @@ impl EventLogFollower {
                     line_start = next_start;
                     continue;
                 }
-                let (parsed, blank) = if self.torn.is_empty() {
-                    (
-                        serde_json::from_slice::<Event>(line),
-                        line.trim_ascii().is_empty(),
-                    )
+                let whole = if self.torn.is_empty() {
+                    line
                 } else {
                     self.torn.extend_from_slice(line);
-                    let parsed = serde_json::from_slice::<Event>(&self.torn);
-                    let blank = self.torn.trim_ascii().is_empty();
-                    self.torn.clear();
-                    (parsed, blank)
+                    &self.torn
                 };
                 let may_be_cut = std::mem::take(&mut self.first_may_be_cut);
-                match parsed {
+                match fast::decode(whole, &mut self.unescaped) {
                     Ok(event) => match self.expected_seq {
-                        Some(expected) if event.seq < expected => self.skipped.line(line_start),
+                        Some(expected) if event.seq() < expected => self.skipped.line(line_start),
                         expected => {
-                            if let Some(expected) = expected.filter(|&e| event.seq > e) {
-                                self.skipped.missing_events += event.seq - expected;
+                            let seq = event.seq();
+                            if let Some(expected) = expected.filter(|&e| seq > e) {
+                                self.skipped.missing_events += seq - expected;
                                 self.skipped.first_missing_seq.get_or_insert(expected);
                             }
-                            self.expected_seq = Some(event.seq + 1);
+                            self.expected_seq = Some(seq + 1);
                             each(event);
                             count += 1;
                         }
                     },
-                    Err(_) if blank || may_be_cut => {}
+                    Err(_) if may_be_cut || whole.trim_ascii().is_empty() => {}
                     Err(_) => self.skipped.line(line_start),
                 }
+                self.torn.clear();
                 line_start = next_start;
             }
             if self.skipping {
@@ -739,6 +759,11 @@ impl EventLogFollower {
             } else {
                 self.torn.extend_from_slice(data);
             }
+        }
+        // A follower lives as long as its reader (`wait`, the dashboard):
+        // one huge line must not keep its unescaped copy alive.
+        if self.unescaped.capacity() > 4 << 20 {
+            self.unescaped = String::new();
         }
         Ok(count)
     }
@@ -860,6 +885,52 @@ mod tests {
         let mut mid = EventLogFollower::starting_at(&path, 5);
         mid.read_new(|_| {}).unwrap();
         assert!(mid.skipped().is_empty(), "{:?}", mid.skipped());
+    }
+
+    /// A log of every kind of line, long enough that many lines straddle
+    /// the follower's read chunks (the torn-line path), read by the
+    /// follower and by serde line by line: the same events, in order, and
+    /// the same lines skipped.
+    #[test]
+    fn the_follower_reads_what_serde_reads_line_by_line() {
+        let kinds = [
+            r#"{"seq":SEQ,"ts":"2026-11-24T03:50:02.677Z","type":"output","payload":{"data":"\u001b[1mbold\u001b[0m \ud83c\udf89 é\r\n"}}"#,
+            r#"{"payload":{"data":"reordered"},"type":"output","seq":SEQ,"ts":"t"}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"extra key"},"x":[1,{"y":null}]}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"resize","payload":{"cols":80,"rows":24}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"lone \ud83c"}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"output","payload":{"data":"raw	tab"}}"#,
+            r#"{"seq":SEQ,"ts":"t","type":"marker","payload":{"label":"m"}}"#,
+            "not json",
+        ];
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        let mut malformed = 0;
+        let long = "x".repeat(3000);
+        for seq in 0..2000u64 {
+            let mut line = kinds[seq as usize % kinds.len()].replace("SEQ", &seq.to_string());
+            if seq % 3 == 0 {
+                line = line.replace("bold", &long);
+            }
+            match serde_json::from_str::<Event>(&line) {
+                Ok(event) => expected.push(event),
+                Err(_) => malformed += 1,
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let path = event_log_path(tmp.path());
+        std::fs::write(&path, &text).unwrap();
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        follower.read_new(|e| seen.push(e)).unwrap();
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen == expected, "the follower and serde disagree");
+        assert_eq!(follower.skipped().lines, malformed);
+        // Each malformed line is a seq jumped over, except the last line's
+        // (`not json`), which no later event reveals.
+        assert_eq!(follower.skipped().missing_events, malformed - 1);
     }
 
     #[test]

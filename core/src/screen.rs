@@ -27,7 +27,7 @@ pub use cells::{Cell, CellColor, CellRows, CellWidth};
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
-use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, Skipped};
+use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, EventRef, Skipped};
 use crate::manifest::Manifest;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
@@ -350,13 +350,19 @@ impl ShownOutput {
         }
     }
 
+    /// The part of an `output` event's `data` to show: all of it, borrowed,
+    /// unless a `run`'s marker echo is in it or may start at its end.
+    pub fn shown_output<'a>(&mut self, data: &'a str) -> std::borrow::Cow<'a, str> {
+        self.echo.filter(data)
+    }
+
     /// The text `event` puts on the screen, if any. Besides `output`
     /// events, a `run_complete` or `exit` can release output held back
     /// while it might have been the start of a marker echo.
     pub fn shown(&mut self, event: &Event) -> Option<String> {
         match &event.body {
             EventBody::Output { data } => {
-                let shown = self.echo.filter(data);
+                let shown = self.shown_output(data);
                 (!shown.is_empty()).then(|| shown.into_owned())
             }
             EventBody::InputRun {
@@ -476,7 +482,7 @@ pub fn tally_events(log: &Path) -> Result<Tally> {
 
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
-    const CATCH_UP_BATCH: usize = 512;
+    const CATCH_UP_BATCH: usize = 4096;
     /// ...or fewer, once they hold this much text.
     const CATCH_UP_BATCH_BYTES: usize = 1024 * 1024;
 
@@ -488,11 +494,11 @@ impl ScreenReplay {
     /// checkpoint covers count as applied. Having replayed much more than the
     /// checkpoint covered, it writes a new one (see `screen/checkpoint.rs`).
     ///
-    /// Replaying a big log costs two things of similar size: parsing its JSON
-    /// lines and running the terminal emulator over their output. They are
-    /// independent, so the lines are parsed on a helper thread and handed
-    /// over in batches while this thread emulates; a 10 MB log replays in
-    /// about the emulator's time alone.
+    /// Replaying a big log costs two things: decoding its JSON lines and
+    /// running the terminal emulator over their output (ADR 0021 has the
+    /// figures). They are independent, so the lines are decoded on a helper
+    /// thread and handed over in batches while this thread emulates, and
+    /// the output of consecutive events reaches the emulator as one run.
     pub fn catch_up(&mut self, follower: &mut EventLogFollower) -> Result<usize> {
         self.catch_up_up_to(follower, u64::MAX)
     }
@@ -537,43 +543,131 @@ impl ScreenReplay {
 
     fn catch_up_from(&mut self, follower: &mut EventLogFollower, budget: u64) -> Result<usize> {
         std::thread::scope(|scope| {
-            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
+            let (full, received) = std::sync::mpsc::sync_channel::<Batch>(4);
+            // Batches come back empty to be filled again: no allocation per
+            // batch once the first few exist.
+            let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
             let reader = scope.spawn(move || {
-                let mut batch = Vec::with_capacity(Self::CATCH_UP_BATCH);
+                let mut batch = Batch::default();
                 // Batches are also cut by the text they hold, so the ones
                 // in flight stay small even when every line is long.
                 let mut weight = 0;
-                let read = follower.read_new_up_to(budget, |event| {
-                    weight += match &event.body {
-                        EventBody::Output { data }
-                        | EventBody::InputText { data }
-                        | EventBody::InputPaste { data } => data.len(),
-                        _ => 0,
-                    };
-                    batch.push(event);
-                    if batch.len() == Self::CATCH_UP_BATCH || weight >= Self::CATCH_UP_BATCH_BYTES {
+                let read = follower.read_new_borrowed_up_to(budget, |event| {
+                    match event {
+                        EventRef::Output { seq, data, .. } => {
+                            let start = batch.text.len();
+                            batch.text.push_str(data);
+                            weight += data.len();
+                            batch.events.push(Batched::Output {
+                                seq,
+                                text: start..batch.text.len(),
+                            });
+                        }
+                        EventRef::Other(event) => {
+                            weight += match &event.body {
+                                EventBody::InputText { data } | EventBody::InputPaste { data } => {
+                                    data.len()
+                                }
+                                _ => 0,
+                            };
+                            batch.events.push(Batched::Other(event));
+                        }
+                    }
+                    if batch.events.len() == Self::CATCH_UP_BATCH
+                        || weight >= Self::CATCH_UP_BATCH_BYTES
+                    {
                         weight = 0;
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(Self::CATCH_UP_BATCH));
+                        let next = recycled.try_recv().unwrap_or_default();
                         // The receiver only stops early by panicking.
-                        let _ = batches.send(full);
+                        let _ = full.send(std::mem::replace(&mut batch, next));
                     }
                 });
-                if !batch.is_empty() {
-                    let _ = batches.send(batch);
+                if !batch.events.is_empty() {
+                    let _ = full.send(batch);
                 }
                 read
             });
-            for batch in received {
-                for event in &batch {
-                    self.apply(event);
-                }
+            for mut batch in received {
+                self.apply_batch(&batch);
+                batch.text.clear();
+                batch.events.clear();
+                let _ = recycle.send(batch);
             }
             reader
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     }
+
+    /// Applies a batch of events as [`Self::apply`] would one by one, but
+    /// feeds the emulator the output of consecutive `output` events as one
+    /// run (they are consecutive in the batch's text).
+    fn apply_batch(&mut self, batch: &Batch) {
+        let mut run = 0..0;
+        for event in &batch.events {
+            match event {
+                Batched::Output { seq, text } => {
+                    self.last_seq = Some(*seq);
+                    self.pristine = false;
+                    match self.echo.shown_output(&batch.text[text.clone()]) {
+                        std::borrow::Cow::Borrowed(_) if run.end == text.start => {
+                            run.end = text.end;
+                        }
+                        std::borrow::Cow::Borrowed(_) => {
+                            self.feed(&batch.text.as_bytes()[run]);
+                            run = text.clone();
+                        }
+                        std::borrow::Cow::Owned(shown) => {
+                            self.feed(&batch.text.as_bytes()[run]);
+                            run = text.end..text.end;
+                            self.feed(shown.as_bytes());
+                        }
+                    }
+                }
+                Batched::Other(event) => {
+                    self.feed(&batch.text.as_bytes()[run.clone()]);
+                    run = run.end..run.end;
+                    self.apply(event);
+                }
+            }
+        }
+        self.feed(&batch.text.as_bytes()[run]);
+    }
+
+    /// Applies one event read without copying its text (see
+    /// [`EventLogFollower::read_new_borrowed`]); the same as
+    /// [`Self::apply`] on its owned form.
+    pub fn apply_ref(&mut self, event: EventRef<'_>) {
+        match event {
+            EventRef::Output { seq, data, .. } => {
+                self.last_seq = Some(seq);
+                self.pristine = false;
+                let shown = self.echo.shown_output(data);
+                if !shown.is_empty() {
+                    self.feed(shown.as_bytes());
+                }
+            }
+            EventRef::Other(event) => self.apply(&event),
+        }
+    }
+}
+
+/// Events read from an Event Log on [`ScreenReplay::catch_up`]'s reading
+/// thread, for its emulating thread.
+#[derive(Default)]
+struct Batch {
+    /// The text of the `output` events, one after the other.
+    text: String,
+    events: Vec<Batched>,
+}
+
+enum Batched {
+    /// An `output` event: its data is this range of [`Batch::text`].
+    Output {
+        seq: u64,
+        text: std::ops::Range<usize>,
+    },
+    Other(Event),
 }
 
 #[cfg(test)]
@@ -686,16 +780,60 @@ mod tests {
         assert_eq!(r.size(), (5, 3));
     }
 
+    /// A log that crosses batch boundaries (by count and by size) with
+    /// every kind of event a replay treats differently in between: escape
+    /// sequences cut across events, `run`s whose marker echo is removed
+    /// (split across events too), resizes, the exit.
     #[test]
     fn catching_up_on_a_log_equals_applying_it_event_by_event() {
         let tmp = tempfile::tempdir().unwrap();
         let mut log = crate::event_log::EventLogWriter::open(tmp.path()).unwrap();
-        for i in 0..(ScreenReplay::CATCH_UP_BATCH * 2 + 7) {
-            log.append(EventBody::Output {
-                data: format!("line {i}\r\n"),
-            })
-            .unwrap();
+        let mut events = 0;
+        let mut append = |body| {
+            log.append(body).unwrap();
+            events += 1;
+        };
+        let out = |data: String| EventBody::Output { data };
+        for i in 0..ScreenReplay::CATCH_UP_BATCH * 2 + 7 {
+            match i % 1000 {
+                // An SGR cut in two, and a wide character after it.
+                10 => {
+                    append(out(format!("\x1b[1;3{}", i % 8)));
+                    append(out(format!("1mbold {i} 日本\x1b[0m\r\n")));
+                }
+                20 => {
+                    let marker = format!("atmTest{i}");
+                    append(EventBody::InputRun {
+                        command: format!("echo {i}"),
+                        marker: Some(marker.clone()),
+                        no_wait: false,
+                    });
+                    let echo = crate::run_marker::typed_line(&format!("echo {i}"), &marker);
+                    let (a, b) = echo.split_at(echo.len() - 5);
+                    append(out(a.to_owned()));
+                    append(out(format!("{b}\r\n{i}\r\n")));
+                    let osc = String::from_utf8(crate::run_marker::osc(&marker)).unwrap();
+                    append(out(format!("{osc}$ ")));
+                    append(EventBody::RunComplete {
+                        marker,
+                        input_run_seq: None,
+                        exit_code: None,
+                    });
+                }
+                30 => append(EventBody::Resize {
+                    cols: 20 + (i % 7) as u16,
+                    rows: 4 + (i % 3) as u16,
+                }),
+                // Long events: batches cut by size.
+                40 => append(out(format!("{}\r\n", "x".repeat(300 * 1024)))),
+                _ => append(out(format!("line {i}\r\n"))),
+            }
         }
+        append(out("the end".into()));
+        append(EventBody::Exit {
+            exit_code: Some(0),
+            exit_signal: None,
+        });
         let path = event_log_path(tmp.path());
         let mut one_by_one = ScreenReplay::new(20, 4);
         for e in crate::event_log::read_all(&path).unwrap() {
@@ -703,9 +841,26 @@ mod tests {
         }
         let mut follower = EventLogFollower::new(&path);
         let mut caught_up = ScreenReplay::new(20, 4);
-        assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 1031);
-        assert_eq!(caught_up.visible_lines(), one_by_one.visible_lines());
-        assert_eq!(caught_up.last_seq(), Some(1030));
+        assert_eq!(caught_up.catch_up(&mut follower).unwrap(), events);
+        assert_eq!(caught_up.size(), one_by_one.size());
+        assert_eq!(
+            caught_up.lines_with_scrollback(),
+            one_by_one.lines_with_scrollback()
+        );
+        assert_eq!(caught_up.cursor(), one_by_one.cursor());
+        assert_eq!(caught_up.last_seq(), Some(events as u64 - 1));
+        assert_eq!(caught_up.exit(), one_by_one.exit());
+        assert!(!caught_up.match_text().contains("7770"));
         assert_eq!(caught_up.catch_up(&mut follower).unwrap(), 0);
+
+        // Event by event without copies (the bench's single-threaded path).
+        let mut by_ref = ScreenReplay::new(20, 4);
+        EventLogFollower::new(&path)
+            .read_new_borrowed(|e| by_ref.apply_ref(e))
+            .unwrap();
+        assert_eq!(
+            by_ref.lines_with_scrollback(),
+            one_by_one.lines_with_scrollback()
+        );
     }
 }
