@@ -6,8 +6,8 @@ use crate::plugins::{self, PluginSet};
 use agent_tty_core::text::{escape_path, Align, Table};
 use agent_tty_plugin_api::wire::PluginRequest;
 use agent_tty_plugin_api::{
-    ArgKind, CommandContext, CommandOutput, CommandSpec, ErrorCode, Invocation, PluginError,
-    INTERFACE_VERSION,
+    ArgKind, ArgSpec, CommandContext, CommandOutput, CommandSpec, ErrorCode, Invocation,
+    PluginError, ValueHint, INTERFACE_VERSION,
 };
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Map, Value};
@@ -106,7 +106,8 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
         Some("completions") => {
-            return match crate::completions::output(cli.clone(), leaf) {
+            let tree = completion_tree(set, &cli);
+            return match crate::completions::output(&tree, leaf.get_one::<String>("shell")) {
                 Ok(out) => output::success(mode, &name, &out),
                 Err(e) => output::failure(mode, &name, &e),
             }
@@ -216,31 +217,129 @@ fn debug_log(context: &CommandContext, message: &str, details: &serde_json::Valu
     }
 }
 
-/// The commands the host runs itself.
-const BUILT_INS: &[&str] = &["version", "plugins", "completions", "dashboard", "doctor"];
+/// The commands the host runs itself (besides `remote`, which clap
+/// declares), mounted like plugin commands: one declaration gives their
+/// help, their parsing and their completion.
+fn built_ins() -> Vec<CommandSpec> {
+    vec![
+        CommandSpec::new(&["version"], "Show the host's and plugins' versions"),
+        CommandSpec::new(
+            &["plugins"],
+            "List the plugin libraries found, loaded and refused",
+        ),
+        crate::completions::spec(),
+        CommandSpec::new(
+            &["doctor"],
+            "Check that this machine can run Sessions (plugins, PTY, sockets, Home, registry, \
+             engine)",
+        )
+        .arg(ArgSpec::flag(
+            "verbose",
+            "Also show how long each check took",
+        )),
+        CommandSpec::new(
+            &["dashboard"],
+            "Open the read-only Session Dashboard (needs a terminal)",
+        )
+        .alias("d")
+        .arg(
+            ArgSpec::option(
+                "session",
+                "ID",
+                "Select this Session at start (its id, the start of it, or its name)",
+            )
+            .hint(ValueHint::SessionId),
+        )
+        .arg(ArgSpec::flag(
+            "all",
+            "Start with all Sessions, not only the Active ones",
+        )),
+    ]
+}
 
-/// The global options that take a value, so pre-parsing skips the value
-/// (`--profile lifecycle list` names `list`, not `lifecycle`).
-const GLOBAL_VALUE_OPTIONS: &[&str] = &[
-    "--home",
-    "--remote",
-    "--renderer",
-    "--profile",
-    "--log-level",
-    "--timeout-ms",
-];
+/// The global options, in help order. Every command takes them; a plugin
+/// command declaring one of these names gets the global one.
+fn globals() -> Vec<ArgSpec> {
+    use agent_tty_core::config::{LOG_LEVELS, RENDERERS};
+    let profiles: Vec<&str> = agent_tty_core::profile::PROFILES
+        .iter()
+        .map(|p| p.name)
+        .collect();
+    vec![
+        ArgSpec::option(
+            "home",
+            "PATH",
+            "The Home to use (absolute path); default $AGENT_TTY_HOME, else ~/.agent-tty",
+        )
+        .hint(ValueHint::Directory),
+        ArgSpec::option(
+            "remote",
+            "NAME|[USER@]HOST[:PORT]",
+            "Run the command on another machine over ssh (a named remote or a target); \
+             default $AGENT_TTY_REMOTE, else the Home config's `remote`",
+        ),
+        ArgSpec::flag("json", "Print the JSON envelope instead of text"),
+        ArgSpec::option(
+            "renderer",
+            "NAME",
+            "Renderer name (ghostty-web or libghostty-vt; accepted for 0.5 compatibility)",
+        )
+        .values(RENDERERS),
+        ArgSpec::option(
+            "profile",
+            "NAME",
+            "Render profile for screenshot and record export (default reference-dark)",
+        )
+        .values(&profiles),
+        ArgSpec::option(
+            "log-level",
+            "LEVEL",
+            "debug, info, warn or error (default $AGENT_TTY_LOG_LEVEL, config, info)",
+        )
+        .values(LOG_LEVELS),
+        ArgSpec::flag(
+            "no-color",
+            "Strip colour and other escape sequences from text output",
+        ),
+        ArgSpec::option(
+            "timeout-ms",
+            "MS",
+            "Accepted and validated for 0.5 compatibility; commands take --timeout",
+        ),
+    ]
+}
 
-/// Every global option's name (as an argument id), in help order.
-const GLOBAL_NAMES: &[&str] = &[
-    "home",
-    "remote",
-    "json",
-    "renderer",
-    "profile",
-    "log-level",
-    "no-color",
-    "timeout-ms",
-];
+/// A global option as clap mounts it: a plain `--name VALUE` (the value may
+/// not start with `-`, unlike a command's own options).
+fn global_arg(spec: &ArgSpec) -> Arg {
+    let arg = Arg::new(spec.name.clone())
+        .long(spec.name.clone())
+        .help(spec.help.clone())
+        .global(true)
+        .help_heading("Global options");
+    match spec.kind {
+        ArgKind::Flag => arg.action(ArgAction::SetTrue),
+        _ => arg.value_name(spec.value_name.clone().unwrap_or_default()),
+    }
+}
+
+/// The completion scripts' view of the command line: clap's tree, with
+/// what each value is taken from the command table.
+fn completion_tree(set: &PluginSet, cli: &Command) -> crate::completions::Tree {
+    let globals = globals();
+    let built_ins = built_ins();
+    let spec_arg = |path: &[String], id: &str| -> Option<ArgSpec> {
+        if let Some(g) = globals.iter().find(|g| g.name == id) {
+            return Some(g.clone());
+        }
+        let spec = built_ins
+            .iter()
+            .find(|s| s.path == path)
+            .or_else(|| set.command(path).map(|(_, spec)| spec))?;
+        spec.args.iter().find(|a| a.name == id).cloned()
+    };
+    crate::completions::Tree::new(cli, &spec_arg)
+}
 
 /// Whether `flag` appears before `--` (decides the error format before the
 /// real parse, which may be what fails).
@@ -254,11 +353,18 @@ fn wants_flag(args: &[String], flag: &str) -> bool {
 /// The words before the first flag-free argument list, global flags skipped:
 /// `["home", "list"]` for `agent-tty --home /h --json home list --all`.
 pub(crate) fn leading_words(args: &[String]) -> Vec<&str> {
+    // The global options that take a value, so their value is skipped
+    // (`--profile lifecycle list` names `list`, not `lifecycle`).
+    let value_options: Vec<String> = globals()
+        .iter()
+        .filter(|g| g.kind != ArgKind::Flag)
+        .map(|g| format!("--{}", g.name))
+        .collect();
     let mut words = Vec::new();
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            option if GLOBAL_VALUE_OPTIONS.contains(&option) => {
+            option if value_options.iter().any(|o| o == option) => {
                 it.next();
             }
             "--" => break,
@@ -371,100 +477,21 @@ fn clap_message(rendered: &str) -> String {
 }
 
 fn build_cli(set: &PluginSet) -> Command {
-    let global = |arg: Arg| arg.global(true).help_heading("Global options");
     let mut root = Command::new("agent-tty")
         .version(VERSION)
         .about("Real, long-lived PTY terminal sessions for AI coding agents and people.")
         .subcommand_required(false)
         .disable_version_flag(false)
-        .args_override_self(true)
-        .arg(global(
-            Arg::new("home").long("home").value_name("PATH").help(
-                "The Home to use (absolute path); default $AGENT_TTY_HOME, else ~/.agent-tty",
-            ),
-        ))
-        .arg(global(
-            Arg::new("remote")
-                .long("remote")
-                .value_name("NAME|[USER@]HOST[:PORT]")
-                .help(
-                    "Run the command on another machine over ssh (a named remote or a target); \
-                 default $AGENT_TTY_REMOTE, else the Home config's `remote`",
-                ),
-        ))
-        .arg(global(
-            Arg::new("json")
-                .long("json")
-                .action(ArgAction::SetTrue)
-                .help("Print the JSON envelope instead of text"),
-        ))
-        .arg(global(
-            Arg::new("renderer")
-                .long("renderer")
-                .value_name("NAME")
-                .help(
-                    "Renderer name (ghostty-web or libghostty-vt; accepted for 0.5 compatibility)",
-                ),
-        ))
-        .arg(global(
-            Arg::new("profile")
-                .long("profile")
-                .value_name("NAME")
-                .help("Render profile for screenshot and record export (default reference-dark)"),
-        ))
-        .arg(global(
-            Arg::new("log-level")
-                .long("log-level")
-                .value_name("LEVEL")
-                .help("debug, info, warn or error (default $AGENT_TTY_LOG_LEVEL, config, info)"),
-        ))
-        .arg(global(
-            Arg::new("no-color")
-                .long("no-color")
-                .action(ArgAction::SetTrue)
-                .help("Strip colour and other escape sequences from text output"),
-        ))
-        .arg(global(
-            Arg::new("timeout-ms")
-                .long("timeout-ms")
-                .value_name("MS")
-                .help("Accepted and validated for 0.5 compatibility; commands take --timeout"),
-        ))
-        .subcommand(Command::new("version").about("Show the host's and plugins' versions"))
-        .subcommand(
-            Command::new("plugins").about("List the plugin libraries found, loaded and refused"),
-        )
-        .subcommand(crate::completions::command())
-        .subcommand(crate::remote::command::command())
-        .subcommand(
-            Command::new("doctor")
-                .about(
-                    "Check that this machine can run Sessions (plugins, PTY, sockets, Home, \
-                     registry, engine)",
-                )
-                .arg(
-                    Arg::new("verbose")
-                        .long("verbose")
-                        .action(ArgAction::SetTrue)
-                        .help("Also show how long each check took"),
-                ),
-        )
-        .subcommand(
-            Command::new("dashboard")
-                .about("Open the read-only Session Dashboard (needs a terminal)")
-                .visible_alias("d")
-                .arg(
-                    Arg::new("session").long("session").value_name("ID").help(
-                        "Select this Session at start (its id, the start of it, or its name)",
-                    ),
-                )
-                .arg(
-                    Arg::new("all")
-                        .long("all")
-                        .action(clap::ArgAction::SetTrue)
-                        .help("Start with all Sessions, not only the Active ones"),
-                ),
-        );
+        .args_override_self(true);
+    let globals = globals();
+    for g in &globals {
+        root = root.arg(global_arg(g));
+    }
+    let built_ins = built_ins();
+    for spec in &built_ins {
+        root = mount(root, spec, &spec.path, &globals);
+    }
+    root = root.subcommand(crate::remote::command::command());
     // The skills are served by the skills plugin: only point at them when
     // it is there to serve them.
     if set.by_name("skills").is_some() {
@@ -496,11 +523,11 @@ fn build_cli(set: &PluginSet) -> Command {
             if spec
                 .path
                 .first()
-                .is_some_and(|word| BUILT_INS.contains(&word.as_str()))
+                .is_some_and(|word| built_ins.iter().any(|b| b.path[0] == *word))
             {
                 continue;
             }
-            root = mount(root, spec, &spec.path);
+            root = mount(root, spec, &spec.path, &globals);
         }
     }
     let grouped = grouped_commands(&root);
@@ -588,12 +615,12 @@ fn grouped_commands(root: &Command) -> String {
 }
 
 /// Mounts a command at its path, creating intermediate groups as needed.
-fn mount(parent: Command, spec: &CommandSpec, rest: &[String]) -> Command {
+fn mount(parent: Command, spec: &CommandSpec, rest: &[String], globals: &[ArgSpec]) -> Command {
     let Some((word, tail)) = rest.split_first() else {
         return parent;
     };
     if tail.is_empty() {
-        return parent.subcommand(leaf_command(spec, word));
+        return parent.subcommand(leaf_command(spec, word, globals));
     }
     let mut parent = parent;
     if parent.find_subcommand(word).is_none() {
@@ -603,10 +630,10 @@ fn mount(parent: Command, spec: &CommandSpec, rest: &[String]) -> Command {
                 .args_override_self(true),
         );
     }
-    parent.mut_subcommand(word, |group| mount(group, spec, tail))
+    parent.mut_subcommand(word, |group| mount(group, spec, tail, globals))
 }
 
-fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
+fn leaf_command(spec: &CommandSpec, word: &str, globals: &[ArgSpec]) -> Command {
     let mut cmd = Command::new(word.to_owned())
         .about(spec.about.clone())
         .hide(spec.hidden)
@@ -616,7 +643,7 @@ fn leaf_command(spec: &CommandSpec, word: &str) -> Command {
         // A command's own `--profile` (or `--json`, …) is the global one:
         // clap mounts each name once, and the value reaches the plugin
         // under the same name either way.
-        if GLOBAL_NAMES.contains(&a.name.as_str()) {
+        if globals.iter().any(|g| g.name == a.name) {
             continue;
         }
         let mut arg = Arg::new(a.name.clone()).help(a.help.clone());

@@ -242,12 +242,13 @@ pub(crate) fn command() -> Command {
         &["record", "export"],
         "Export a Session's Event Log as asciicast v2, an animated GIF, or a WebM video",
     )
-    .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
+    .arg(ArgSpec::session_id("The Session"))
     .arg(ArgSpec::option(
         "format",
         "FORMAT",
         "asciicast, gif or webm (required)",
-    ))
+    )
+    .values(&["asciicast", "gif", "webm"]))
     .arg(ArgSpec::option(
         "out",
         "PATH",
@@ -262,7 +263,8 @@ pub(crate) fn command() -> Command {
         "timing",
         "MODE",
         "recorded (default), accelerated or max-speed (gif/webm)",
-    ))
+    )
+    .values(&["recorded", "accelerated", "max-speed"]))
     .arg(ArgSpec::option(
         "speed",
         "X",

@@ -30,7 +30,8 @@ pub(super) fn click_command() -> Command {
         "button",
         "BUTTON",
         "left (default), middle or right",
-    ))
+    )
+    .values(&["left", "middle", "right"]))
     .arg(ArgSpec::flag("double", "Click twice (a double click)"))
     .arg(super::force_arg());
     Command::new(spec, |_, inv| click(inv))
@@ -43,7 +44,11 @@ pub(super) fn scroll_command() -> Command {
         "Turn the mouse wheel in a program that enabled mouse reporting",
     )
     .arg(super::session_id_arg())
-    .arg(ArgSpec::positional("direction", "up or down").value_name("up|down"))
+    .arg(
+        ArgSpec::positional("direction", "up or down")
+            .value_name("up|down")
+            .values(&["up", "down"]),
+    )
     .arg(
         ArgSpec::positional("count", "How many wheel steps (default 1)")
             .required(false)

@@ -44,7 +44,8 @@ pub(super) fn command() -> Command {
         "format",
         "FORMAT",
         "structured (default) or text",
-    ))
+    )
+    .values(&["structured", "text"]))
     .arg(ArgSpec::flag(
         "include-scrollback",
         "Include the lines scrolled off the top",
