@@ -110,7 +110,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             return match crate::completions::output(&tree, leaf.get_one::<String>("shell")) {
                 Ok(out) => output::success(mode, &name, &out),
                 Err(e) => output::failure(mode, &name, &e),
-            }
+            };
         }
         _ => {}
     }

@@ -5,6 +5,7 @@ mod e2e {
     mod batch;
     mod capture;
     mod compat;
+    mod completions;
     mod contract;
     mod dashboard;
     mod doctor;

@@ -37,7 +37,7 @@ _agent_tty_sessions() {
 }
 
 _agent_tty() {
-    local cur=${COMP_WORDS[COMP_CWORD]} path='' word i n=0 pending='' dashes=0
+    local cur=${COMP_WORDS[COMP_CWORD]} here='' word i n=0 pending='' dashes=0
     local REPLY _agent_tty_words=''
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
@@ -49,10 +49,10 @@ _agent_tty() {
             case $word in
                 --) dashes=1 ;;
                 --*=*) ;;
-                -*) _agent_tty_value "$path" "$word" && pending=$word ;;
+                -*) _agent_tty_value "$here" "$word" && pending=$word ;;
                 *)
-                    if _agent_tty_sub "$path" "$word"; then
-                        path=${path:+$path }$REPLY
+                    if _agent_tty_sub "$here" "$word"; then
+                        here=${here:+$here }$REPLY
                     else
                         n=$((n + 1))
                     fi ;;
@@ -61,13 +61,13 @@ _agent_tty() {
     done
     COMPREPLY=()
     if [[ -n $pending ]]; then
-        _agent_tty_value "$path" "$pending" && _agent_tty_offer
+        _agent_tty_value "$here" "$pending" && _agent_tty_offer
     elif ((!dashes)) && [[ $cur == -* ]]; then
-        _agent_tty_options "$path"
+        _agent_tty_options "$here"
         COMPREPLY=($(compgen -W "$REPLY $_agent_tty_globals" -- "$cur"))
-    elif ((!dashes)) && _agent_tty_subs "$path"; then
+    elif ((!dashes)) && _agent_tty_subs "$here"; then
         COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
-    elif _agent_tty_positional "$path" "$n"; then
+    elif _agent_tty_positional "$here" "$n"; then
         _agent_tty_offer
     fi
 }
@@ -93,7 +93,12 @@ pub fn script(tree: &Tree) -> String {
     s.push_str("_agent_tty_subs() {\n    case $1 in\n");
     for node in nodes.iter().filter(|n| !n.children.is_empty()) {
         let names: Vec<&str> = node.children.iter().map(|c| c.name()).collect();
-        let _ = writeln!(s, "        {}) REPLY={} ;;", sh_quote(&node.key()), sh_quote(&names.join(" ")));
+        let _ = writeln!(
+            s,
+            "        {}) REPLY={} ;;",
+            sh_quote(&node.key()),
+            sh_quote(&names.join(" "))
+        );
     }
     s.push_str("        *) return 1 ;;\n    esac\n}\n\n");
 
@@ -101,7 +106,12 @@ pub fn script(tree: &Tree) -> String {
     s.push_str("_agent_tty_options() {\n    REPLY=''\n    case $1 in\n");
     for node in nodes.iter().filter(|n| !n.options.is_empty()) {
         let spellings: Vec<String> = node.options.iter().flat_map(Opt::spellings).collect();
-        let _ = writeln!(s, "        {}) REPLY={} ;;", sh_quote(&node.key()), sh_quote(&spellings.join(" ")));
+        let _ = writeln!(
+            s,
+            "        {}) REPLY={} ;;",
+            sh_quote(&node.key()),
+            sh_quote(&spellings.join(" "))
+        );
     }
     s.push_str("    esac\n}\n\n");
 

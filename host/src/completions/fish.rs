@@ -143,7 +143,12 @@ pub fn script(tree: &Tree) -> String {
                 .chain(child.aliases.iter().map(String::as_str))
                 .map(|w| quote(&format!("{}/{w}", node.key())))
                 .collect();
-            let _ = writeln!(s, "        case {}\n            echo {}", patterns.join(" "), quote(child.name()));
+            let _ = writeln!(
+                s,
+                "        case {}\n            echo {}",
+                patterns.join(" "),
+                quote(child.name())
+            );
         }
     }
     s.push_str("        case '*'\n            return 1\n    end\nend\n\n");
@@ -171,7 +176,9 @@ pub fn script(tree: &Tree) -> String {
 
     // What an option's value is (fails for a flag); global ones under every
     // command.
-    s.push_str("function __agent_tty_value --argument-names path option\n    switch \"$path/$option\"\n");
+    s.push_str(
+        "function __agent_tty_value --argument-names path option\n    switch \"$path/$option\"\n",
+    );
     for node in &nodes {
         for o in &node.options {
             if let Some(v) = &o.value {
@@ -180,20 +187,36 @@ pub fn script(tree: &Tree) -> String {
                     .iter()
                     .map(|sp| quote(&format!("{}/{sp}", node.key())))
                     .collect();
-                let _ = writeln!(s, "        case {}\n            printf '%s\\n' {}", patterns.join(" "), value_words(v));
+                let _ = writeln!(
+                    s,
+                    "        case {}\n            printf '%s\\n' {}",
+                    patterns.join(" "),
+                    value_words(v)
+                );
             }
         }
     }
     for o in &tree.globals {
         if let Some(v) = &o.value {
-            let patterns: Vec<String> = o.spellings().iter().map(|sp| format!("'*'/{}", quote(sp))).collect();
-            let _ = writeln!(s, "        case {}\n            printf '%s\\n' {}", patterns.join(" "), value_words(v));
+            let patterns: Vec<String> = o
+                .spellings()
+                .iter()
+                .map(|sp| format!("'*'/{}", quote(sp)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "        case {}\n            printf '%s\\n' {}",
+                patterns.join(" "),
+                value_words(v)
+            );
         }
     }
     s.push_str("        case '*'\n            return 1\n    end\nend\n\n");
 
     // What the n-th positional (from 0) is.
-    s.push_str("function __agent_tty_positional --argument-names path n\n    switch \"$path/$n\"\n");
+    s.push_str(
+        "function __agent_tty_positional --argument-names path n\n    switch \"$path/$n\"\n",
+    );
     for node in &nodes {
         positional_arms(&mut s, node);
     }
@@ -210,6 +233,10 @@ fn positional_arms(s: &mut String, node: &Node) {
         } else {
             quote(&format!("{}/{i}", node.key()))
         };
-        let _ = writeln!(s, "        case {pattern}\n            printf '%s\\n' {}", value_words(v));
+        let _ = writeln!(
+            s,
+            "        case {pattern}\n            printf '%s\\n' {}",
+            value_words(v)
+        );
     }
 }

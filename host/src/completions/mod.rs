@@ -75,8 +75,14 @@ pub enum Value {
 impl Value {
     /// What the command table declares for an argument.
     fn of_spec(arg: &ArgSpec) -> Value {
-        if !arg.values.is_empty() {
-            return Value::Choices(arg.values.clone());
+        let choices: Vec<String> = arg
+            .values
+            .iter()
+            .filter(|v| plain_word(v))
+            .cloned()
+            .collect();
+        if !choices.is_empty() {
+            return Value::Choices(choices);
         }
         match arg.hint {
             Some(ValueHint::SessionId) => Value::SessionId,
@@ -92,7 +98,7 @@ impl Value {
         let choices: Vec<String> = arg
             .get_possible_values()
             .iter()
-            .filter(|v| !v.is_hide_set())
+            .filter(|v| !v.is_hide_set() && plain_word(v.get_name()))
             .map(|v| v.get_name().to_owned())
             .collect();
         if !choices.is_empty() {
@@ -210,7 +216,11 @@ impl Tree {
     }
 }
 
-fn node(cmd: &Command, path: Vec<String>, spec_arg: &dyn Fn(&[String], &str) -> Option<ArgSpec>) -> Node {
+fn node(
+    cmd: &Command,
+    path: Vec<String>,
+    spec_arg: &dyn Fn(&[String], &str) -> Option<ArgSpec>,
+) -> Node {
     let mut options = Vec::new();
     let mut positionals = Vec::new();
     let mut trailing = false;
@@ -220,7 +230,11 @@ fn node(cmd: &Command, path: Vec<String>, spec_arg: &dyn Fn(&[String], &str) -> 
         }
         let declared = spec_arg(&path, a.get_id().as_str());
         if a.is_positional() {
-            positionals.push(declared.as_ref().map_or_else(|| Value::of_clap(a), Value::of_spec));
+            positionals.push(
+                declared
+                    .as_ref()
+                    .map_or_else(|| Value::of_clap(a), Value::of_spec),
+            );
             trailing = a.get_num_args().is_some_and(|n| n.max_values() > 1);
         } else {
             options.push(opt(a, declared));
@@ -256,8 +270,11 @@ fn opt(a: &clap::Arg, declared: Option<ArgSpec>) -> Opt {
         long: a.get_long().map(str::to_owned),
         short: a.get_short(),
         help: one_line(a.get_help().map(|h| h.to_string()).unwrap_or_default()),
-        value: takes_value
-            .then(|| declared.as_ref().map_or_else(|| Value::of_clap(a), Value::of_spec)),
+        value: takes_value.then(|| {
+            declared
+                .as_ref()
+                .map_or_else(|| Value::of_clap(a), Value::of_spec)
+        }),
     }
 }
 
@@ -284,3 +301,92 @@ fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Arg;
+
+    /// A small command line: a hidden command, a group, a command whose
+    /// `--format` and `id` the "command table" declares, and one whose
+    /// `--level` only clap declares.
+    fn tree() -> Tree {
+        let cli = Command::new("agent-tty")
+            .arg(Arg::new("home").long("home").global(true))
+            .arg(
+                Arg::new("json")
+                    .long("json")
+                    .global(true)
+                    .action(clap::ArgAction::SetTrue),
+            )
+            .subcommand(Command::new("_host").hide(true))
+            .subcommand(
+                Command::new("record").subcommand(
+                    Command::new("export")
+                        .visible_alias("x")
+                        .arg(Arg::new("id"))
+                        .arg(Arg::new("format").long("format").num_args(1)),
+                ),
+            )
+            .subcommand(
+                Command::new("tune").arg(
+                    Arg::new("level")
+                        .long("level")
+                        .value_parser(["low", "high"]),
+                ),
+            );
+        let spec_arg = |path: &[String], id: &str| -> Option<ArgSpec> {
+            match (path.join(" ").as_str(), id) {
+                ("", "home") => {
+                    Some(ArgSpec::option("home", "PATH", "").hint(ValueHint::Directory))
+                }
+                ("record export", "id") => Some(ArgSpec::session_id("The Session")),
+                ("record export", "format") => {
+                    Some(ArgSpec::option("format", "F", "").values(&["gif", "webm", "bad word"]))
+                }
+                _ => None,
+            }
+        };
+        Tree::new(&cli, &spec_arg)
+    }
+
+    #[test]
+    fn hidden_commands_are_left_out_and_values_come_from_the_table_then_clap() {
+        let tree = tree();
+        let names: Vec<String> = tree.root.walk().iter().map(|n| n.key()).collect();
+        assert_eq!(names, ["", "record", "record export", "tune"]);
+        let export = tree.root.walk()[2].clone();
+        assert_eq!(export.aliases, ["x"]);
+        assert_eq!(export.positionals, [Value::SessionId]);
+        // A value that is not a plain word is left out rather than split.
+        assert_eq!(
+            export.options[0].value,
+            Some(Value::Choices(vec!["gif".into(), "webm".into()]))
+        );
+        let tune = tree.root.walk()[3].clone();
+        assert_eq!(
+            tune.options[0].value,
+            Some(Value::Choices(vec!["low".into(), "high".into()]))
+        );
+        let home = &tree.globals[0];
+        assert_eq!(
+            (home.long.as_deref(), &home.value),
+            (Some("home"), &Some(Value::Directory))
+        );
+        assert_eq!(tree.globals[1].value, None, "--json is a flag");
+    }
+
+    #[test]
+    fn no_script_names_a_hidden_command() {
+        let tree = tree();
+        for script in [bash::script(&tree), zsh::script(&tree), fish::script(&tree)] {
+            assert!(!script.contains("_host"), "{script}");
+            assert!(script.contains("record export"), "{script}");
+        }
+    }
+
+    #[test]
+    fn help_text_is_one_printable_line() {
+        assert_eq!(one_line("a\x1b[31mred\nsecond".into()), "a[31mred");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+}

@@ -23,7 +23,7 @@ _agent_tty_sessions() {
     local i
     for ((i = 2; i < CURRENT; i++)); do
         case $words[i] in
-            --home | --remote) args+=($words[i] $words[i + 1]) ;;
+            --home | --remote) args+=("${words[i]}" "${words[i+1]}") ;;
             --) break ;;
         esac
     done
@@ -32,7 +32,7 @@ _agent_tty_sessions() {
 }
 
 _agent_tty() {
-    local cur=$words[CURRENT] path='' word i n=0 pending='' dashes=0
+    local cur=$words[CURRENT] here='' word i n=0 pending='' dashes=0
     local REPLY _agent_tty_words=''
     local -a reply
     for ((i = 2; i < CURRENT; i++)); do
@@ -45,10 +45,10 @@ _agent_tty() {
             case $word in
                 --) dashes=1 ;;
                 --*=*) ;;
-                -*) _agent_tty_value "$path" "$word" && pending=$word ;;
+                -*) _agent_tty_value "$here" "$word" && pending=$word ;;
                 *)
-                    if _agent_tty_sub "$path" "$word"; then
-                        path=${path:+$path }$REPLY
+                    if _agent_tty_sub "$here" "$word"; then
+                        here=${here:+$here }$REPLY
                     else
                         n=$((n + 1))
                     fi ;;
@@ -56,14 +56,14 @@ _agent_tty() {
         fi
     done
     if [[ -n $pending ]]; then
-        _agent_tty_value "$path" "$pending" && _agent_tty_offer
+        _agent_tty_value "$here" "$pending" && _agent_tty_offer
     elif ((!dashes)) && [[ $cur == -* ]]; then
-        _agent_tty_options "$path"
+        _agent_tty_options "$here"
         reply+=($_agent_tty_globals)
         _describe -t options option reply
-    elif ((!dashes)) && _agent_tty_subs "$path"; then
+    elif ((!dashes)) && _agent_tty_subs "$here"; then
         _describe -t commands command reply
-    elif _agent_tty_positional "$path" "$n"; then
+    elif _agent_tty_positional "$here" "$n"; then
         _agent_tty_offer
     fi
 }
@@ -95,7 +95,11 @@ pub fn script(tree: &Tree) -> String {
          # command table (the host's commands and the installed plugins'). Generate it again\n\
          # after installing or removing a plugin.\n\n",
     );
-    let _ = writeln!(s, "_agent_tty_globals=({})\n", options(&tree.globals).join(" "));
+    let _ = writeln!(
+        s,
+        "_agent_tty_globals=({})\n",
+        options(&tree.globals).join(" ")
+    );
 
     s.push_str(&posix::subcommand_case(&nodes));
 
@@ -106,13 +110,23 @@ pub fn script(tree: &Tree) -> String {
             .iter()
             .map(|c| described(c.name(), &c.about))
             .collect();
-        let _ = writeln!(s, "        {}) reply=({}) ;;", sh_quote(&node.key()), entries.join(" "));
+        let _ = writeln!(
+            s,
+            "        {}) reply=({}) ;;",
+            sh_quote(&node.key()),
+            entries.join(" ")
+        );
     }
     s.push_str("        *) return 1 ;;\n    esac\n}\n\n");
 
     s.push_str("_agent_tty_options() {\n    reply=()\n    case $1 in\n");
     for node in nodes.iter().filter(|n| !n.options.is_empty()) {
-        let _ = writeln!(s, "        {}) reply=({}) ;;", sh_quote(&node.key()), options(&node.options).join(" "));
+        let _ = writeln!(
+            s,
+            "        {}) reply=({}) ;;",
+            sh_quote(&node.key()),
+            options(&node.options).join(" ")
+        );
     }
     s.push_str("    esac\n}\n\n");
 

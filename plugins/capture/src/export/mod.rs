@@ -243,12 +243,13 @@ pub(crate) fn command() -> Command {
         "Export a Session's Event Log as asciicast v2, an animated GIF, or a WebM video",
     )
     .arg(ArgSpec::session_id("The Session"))
-    .arg(ArgSpec::option(
-        "format",
-        "FORMAT",
-        "asciicast, gif or webm (required)",
+    .arg(
+        ArgSpec::option("format", "FORMAT", "asciicast, gif or webm (required)").values(&[
+            "asciicast",
+            "gif",
+            "webm",
+        ]),
     )
-    .values(&["asciicast", "gif", "webm"]))
     .arg(ArgSpec::option(
         "out",
         "PATH",
@@ -259,12 +260,14 @@ pub(crate) fn command() -> Command {
         "NAME",
         "Render profile for gif/webm: reference-dark (default) or reference-light",
     ))
-    .arg(ArgSpec::option(
-        "timing",
-        "MODE",
-        "recorded (default), accelerated or max-speed (gif/webm)",
+    .arg(
+        ArgSpec::option(
+            "timing",
+            "MODE",
+            "recorded (default), accelerated or max-speed (gif/webm)",
+        )
+        .values(&["recorded", "accelerated", "max-speed"]),
     )
-    .values(&["recorded", "accelerated", "max-speed"]))
     .arg(ArgSpec::option(
         "speed",
         "X",

@@ -26,12 +26,10 @@ pub(super) fn click_command() -> Command {
     .arg(super::session_id_arg())
     .arg(ArgSpec::positional("row", "Row, from 0 (as cursorRow)").value_name("ROW"))
     .arg(ArgSpec::positional("col", "Column, from 0 (as cursorCol)").value_name("COL"))
-    .arg(ArgSpec::option(
-        "button",
-        "BUTTON",
-        "left (default), middle or right",
+    .arg(
+        ArgSpec::option("button", "BUTTON", "left (default), middle or right")
+            .values(&["left", "middle", "right"]),
     )
-    .values(&["left", "middle", "right"]))
     .arg(ArgSpec::flag("double", "Click twice (a double click)"))
     .arg(super::force_arg());
     Command::new(spec, |_, inv| click(inv))
