@@ -537,39 +537,49 @@ fn build_cli(set: &PluginSet) -> Command {
     .disable_help_subcommand(true)
 }
 
+/// The help's sections and the commands in each, in order. Every command
+/// agent-tty ships is in one (`help_sections_name_every_shipped_command`).
+const HELP_SECTIONS: &[(&str, &[&str])] = &[
+    ("Lifecycle", &["create", "list", "inspect", "destroy", "gc"]),
+    (
+        "Input",
+        &[
+            "type",
+            "paste",
+            "send-keys",
+            "run",
+            "batch",
+            "mark",
+            "signal",
+            "resize",
+            "click",
+            "scroll",
+        ],
+    ),
+    (
+        "Observation",
+        &["wait", "snapshot", "follow", "screenshot", "record"],
+    ),
+    ("Live view", &["dashboard", "attach"]),
+    (
+        "Environment",
+        &[
+            "version",
+            "doctor",
+            "skills",
+            "home",
+            "remote",
+            "plugins",
+            "mcp",
+            "completions",
+        ],
+    ),
+];
+
 /// The help's command sections, in 0.5's grouping (lifecycle, input,
 /// observation, live view, environment) instead of plugin load order;
 /// commands of other plugins follow under "Plugins".
 fn grouped_commands(root: &Command) -> String {
-    const GROUPS: &[(&str, &[&str])] = &[
-        ("Lifecycle", &["create", "list", "inspect", "destroy", "gc"]),
-        (
-            "Input",
-            &[
-                "type",
-                "paste",
-                "send-keys",
-                "run",
-                "batch",
-                "mark",
-                "signal",
-                "resize",
-                "click",
-                "scroll",
-            ],
-        ),
-        (
-            "Observation",
-            &["wait", "snapshot", "follow", "screenshot", "record"],
-        ),
-        ("Live view", &["dashboard", "attach"]),
-        (
-            "Environment",
-            &[
-                "version", "doctor", "skills", "home", "remote", "plugins", "mcp",
-            ],
-        ),
-    ];
     let visible: Vec<&Command> = root
         .get_subcommands()
         .filter(|c| !c.is_hide_set())
@@ -578,12 +588,12 @@ fn grouped_commands(root: &Command) -> String {
         .iter()
         .copied()
         .filter(|c| {
-            !GROUPS
+            !HELP_SECTIONS
                 .iter()
                 .any(|(_, names)| names.contains(&c.get_name()))
         })
         .collect();
-    let sections = GROUPS
+    let sections = HELP_SECTIONS
         .iter()
         .map(|(title, names)| {
             let members = names
@@ -858,17 +868,20 @@ fn runtime_platform() -> (&'static str, &'static str) {
 }
 
 /// 0.5's six capabilities, in its order, each available when the command
-/// serving it is mounted.
+/// serving it is mounted (an empty path: the host's own). Written as 0.5
+/// lists them; `capabilities_name_shipped_commands` checks the paths.
+const CAPABILITIES_05: [(&str, &[&str]); 6] = [
+    ("snapshot", &["snapshot"]),
+    ("wait", &["wait"]),
+    ("screenshot", &["screenshot"]),
+    ("record-export-asciicast", &["record", "export"]),
+    ("record-export-webm", &["record", "export"]),
+    ("dashboard", &[]),
+];
+
+/// [`CAPABILITIES_05`] as `version --json` reports them.
 fn capabilities(set: &PluginSet) -> Vec<Value> {
-    let entries: [(&str, &[&str]); 6] = [
-        ("snapshot", &["snapshot"]),
-        ("wait", &["wait"]),
-        ("screenshot", &["screenshot"]),
-        ("record-export-asciicast", &["record", "export"]),
-        ("record-export-webm", &["record", "export"]),
-        ("dashboard", &[]),
-    ];
-    entries
+    CAPABILITIES_05
         .iter()
         .map(|(name, path)| {
             let path: Vec<String> = path.iter().map(|w| w.to_string()).collect();
@@ -941,4 +954,102 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
         json!({ "plugins": rows, "searchPath": search_path, "wellKnown": plugins::well_known() }),
         human,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::well_known_plugins;
+
+    /// The commands agent-tty ships: its built-ins, `remote`, and the
+    /// well-known words of its plugins (which `well_known.rs` checks
+    /// against the plugins themselves).
+    fn shipped_words() -> Vec<String> {
+        let mut words: Vec<String> = built_ins().iter().map(|s| s.path[0].clone()).collect();
+        words.push("remote".into());
+        for (_, plugin_words) in well_known_plugins() {
+            words.extend(plugin_words.iter().map(|w| w.to_string()));
+        }
+        words
+    }
+
+    #[test]
+    fn help_sections_name_every_shipped_command() {
+        let shipped = shipped_words();
+        let listed: Vec<&str> = HELP_SECTIONS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        for word in &shipped {
+            assert!(
+                listed.contains(&word.as_str()),
+                "`{word}` is in no help section: add it to HELP_SECTIONS"
+            );
+        }
+        for word in &listed {
+            assert!(
+                shipped.iter().any(|w| w == word),
+                "HELP_SECTIONS lists `{word}`, which agent-tty does not ship"
+            );
+        }
+        let mut unique = listed.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), listed.len(), "a command in two help sections");
+    }
+
+    #[test]
+    fn capabilities_name_shipped_commands() {
+        let shipped = shipped_words();
+        for (name, path) in CAPABILITIES_05 {
+            if let Some(word) = path.first() {
+                assert!(
+                    shipped.iter().any(|w| w == word),
+                    "capability {name} names `{word}`, which agent-tty does not ship"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn leading_words_skip_every_global_option_that_takes_a_value() {
+        for g in globals().iter().filter(|g| g.kind != ArgKind::Flag) {
+            let args: Vec<String> = ["agent-tty", &format!("--{}", g.name), "x", "home", "list"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(leading_words(&args), ["home", "list"], "--{}", g.name);
+        }
+        let args: Vec<String> = ["agent-tty", "--json", "list", "--", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(leading_words(&args), ["list"]);
+    }
+
+    /// clap's tree and the spec lists say the same: each global option is
+    /// mounted once, global, and takes a value exactly when its spec says so.
+    #[test]
+    fn globals_are_mounted_as_declared() {
+        let cli = {
+            let mut root = Command::new("agent-tty");
+            for g in &globals() {
+                root = root.arg(global_arg(g));
+            }
+            root
+        };
+        for g in globals() {
+            let arg = cli
+                .get_arguments()
+                .find(|a| a.get_id() == g.name.as_str())
+                .unwrap_or_else(|| panic!("--{} not mounted", g.name));
+            assert!(arg.is_global_set());
+            assert_eq!(
+                arg.get_action().takes_values(),
+                g.kind != ArgKind::Flag,
+                "--{}",
+                g.name
+            );
+        }
+    }
 }

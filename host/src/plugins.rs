@@ -56,13 +56,17 @@ const WELL_KNOWN: &[(&str, &str)] = &[
 ];
 
 /// Which of those words are command groups (`home list`, `record export`).
+/// Checked with [`WELL_KNOWN`] by `tests/tests/e2e/well_known.rs`.
 const GROUPS: &[&str] = &["home", "record", "skills"];
 
-/// The well-known command words and their plugins, for `plugins --json`.
+/// The well-known command words, their plugins, and whether each is a
+/// group, for `plugins --json` (where the e2e tests read them).
 pub fn well_known() -> serde_json::Value {
     WELL_KNOWN
         .iter()
-        .map(|(word, plugin)| serde_json::json!({ "command": word, "plugin": plugin }))
+        .map(|(word, plugin)| {
+            serde_json::json!({ "command": word, "plugin": plugin, "group": GROUPS.contains(word) })
+        })
         .collect()
 }
 

@@ -17,6 +17,7 @@ mod e2e {
     mod hostile_files;
     mod install;
     mod interop;
+    mod lists;
     mod names;
     mod nothing_silent;
     mod papercuts;
