@@ -4,6 +4,7 @@ mod e2e {
     mod agent_loop;
     mod batch;
     mod capture;
+    mod citations;
     mod compat;
     mod completions;
     mod contract;
