@@ -3,7 +3,8 @@
 //! members (the example plugin aside); the install script, the e2e
 //! harness's build list, the plugins directory, and the host's own
 //! well-known commands each hold a copy, and this test fails when a copy
-//! disagrees.
+//! disagrees. Likewise docs/ARCHITECTURE.md's table of which crate depends
+//! on which, against the crates' manifests.
 
 use agent_tty_e2e::{Sandbox, E2E_PACKAGES};
 use std::collections::BTreeSet;
@@ -114,4 +115,57 @@ fn the_hosts_well_known_plugins_are_the_shipped_ones() {
         shipped().is_subset(&loaded_names),
         "a shipped plugin did not load beside the built host: {loaded_names:?}"
     );
+}
+
+/// The workspace crates `[dependencies]` of the member at `dir` names.
+fn internal_dependencies(dir: &str) -> (String, BTreeSet<String>) {
+    let text = std::fs::read_to_string(repo().join(dir).join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = text.parse().unwrap();
+    let name = manifest["package"]["name"].as_str().unwrap().to_owned();
+    let deps = manifest
+        .get("dependencies")
+        .and_then(|d| d.as_table())
+        .map(|d| {
+            d.keys()
+                .filter(|k| k.starts_with("agent-tty"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    (name, deps)
+}
+
+#[test]
+fn the_architecture_doc_shows_each_crates_dependencies() {
+    let doc = std::fs::read_to_string(repo().join("docs/ARCHITECTURE.md")).unwrap();
+    let section = doc
+        .split("### Which crate depends on which")
+        .nth(1)
+        .expect("docs/ARCHITECTURE.md has the section")
+        .split("\n#")
+        .next()
+        .unwrap();
+    let documented: std::collections::BTreeMap<String, BTreeSet<String>> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells[1].split('`').nth(1).unwrap().to_owned();
+            let deps = cells[2]
+                .split(',')
+                .filter_map(|d| d.trim().split('`').nth(1).map(str::to_owned))
+                .collect();
+            (name, deps)
+        })
+        .collect();
+    let members = workspace()["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .filter(|m| !m.starts_with("tests") && !m.starts_with("bench/"))
+        .collect::<Vec<_>>();
+    let actual: std::collections::BTreeMap<String, BTreeSet<String>> =
+        members.iter().map(|m| internal_dependencies(m)).collect();
+    assert_eq!(documented, actual, "docs/ARCHITECTURE.md's dependency table is stale");
 }
