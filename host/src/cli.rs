@@ -924,6 +924,19 @@ fn plugins_report(set: &PluginSet) -> CommandOutput {
         if !d.permissions.is_empty() {
             table.note(1, &format!("may: {}", d.permissions.join(", ")));
         }
+        let drift = set.drifted.iter().find(|r| r.path == p.path);
+        if let Some(drift) = drift {
+            table.note(1, &drift.message());
+        }
+        if let Some(Value::Object(row)) = rows.last_mut() {
+            row.insert(
+                "descriptionDrift".into(),
+                drift.map_or(
+                    Value::Null,
+                    |d| json!({ "changed": d.changed, "message": d.message() }),
+                ),
+            );
+        }
     }
     for r in &set.refused {
         rows.push(json!({

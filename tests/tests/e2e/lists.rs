@@ -167,5 +167,8 @@ fn the_architecture_doc_shows_each_crates_dependencies() {
         .collect::<Vec<_>>();
     let actual: std::collections::BTreeMap<String, BTreeSet<String>> =
         members.iter().map(|m| internal_dependencies(m)).collect();
-    assert_eq!(documented, actual, "docs/ARCHITECTURE.md's dependency table is stale");
+    assert_eq!(
+        documented, actual,
+        "docs/ARCHITECTURE.md's dependency table is stale"
+    );
 }
