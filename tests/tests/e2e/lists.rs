@@ -89,6 +89,17 @@ fn the_harness_builds_every_plugin() {
         built, want,
         "E2E_PACKAGES (tests/src/lib.rs) and the workspace differ"
     );
+    // And every fixture plugin the workspace holds.
+    for member in workspace()["workspace"]["members"].as_array().unwrap() {
+        let member = member.as_str().unwrap();
+        if member.starts_with("tests/fixtures/") {
+            let (name, _) = internal_dependencies(member);
+            assert!(
+                E2E_PACKAGES.contains(&name.as_str()),
+                "the fixture {name} ({member}) is not in E2E_PACKAGES"
+            );
+        }
+    }
 }
 
 /// The host's well-known commands name only shipped plugins, and every
