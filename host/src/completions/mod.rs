@@ -12,8 +12,9 @@
 //! subcommands, options, and what each value is ([`Value`]: the values an
 //! argument declares, Session ids from `agent-tty list --json`, paths).
 //!
-//! Kept apart from `cli.rs` (argv parsing): `cli.rs` mounts [`spec`] with the
-//! other built-ins and hands the parsed shell to [`output`].
+//! Kept apart from the command line (`host/src/cli/`): it mounts [`spec`]
+//! with the other built-ins, builds the [`Tree`], and hands the parsed shell
+//! to [`output`].
 
 mod bash;
 mod fish;
