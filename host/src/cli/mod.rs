@@ -270,6 +270,40 @@ mod tests {
         assert_eq!(unique.len(), listed.len(), "a command in two help sections");
     }
 
+    /// `--remote` leaves some host commands here; the list names them
+    /// by hand, so each entry must be a host command, and every name the
+    /// dashboard answers to must be on it.
+    #[test]
+    fn commands_kept_local_are_host_commands_under_all_their_names() {
+        use crate::remote::forward::LOCAL_ONLY;
+        let specs = built_ins();
+        let host_words: Vec<&str> = specs
+            .iter()
+            .flat_map(|s| {
+                std::iter::once(s.path[0].as_str()).chain(s.aliases.iter().map(String::as_str))
+            })
+            .chain(["remote"])
+            .collect();
+        for word in LOCAL_ONLY {
+            assert!(
+                host_words.contains(word),
+                "LOCAL_ONLY names `{word}`, no host command"
+            );
+        }
+        for spec in specs
+            .iter()
+            .filter(|s| LOCAL_ONLY.contains(&s.path[0].as_str()))
+        {
+            for alias in &spec.aliases {
+                assert!(
+                    LOCAL_ONLY.contains(&alias.as_str()),
+                    "`{alias}` ({}) is missing from LOCAL_ONLY",
+                    spec.path[0]
+                );
+            }
+        }
+    }
+
     #[test]
     fn capabilities_name_shipped_commands() {
         let shipped = shipped_words();
