@@ -122,13 +122,12 @@ pub(super) fn plugins_report(set: &PluginSet) -> CommandOutput {
         if let Some(drift) = drift {
             table.note(1, &drift.message());
         }
-        if let Some(Value::Object(row)) = rows.last_mut() {
+        // Only on a row whose plugin drifted (`plugins` reports describe
+        // afresh; see `plugins::Drift`).
+        if let (Some(d), Some(Value::Object(row))) = (drift, rows.last_mut()) {
             row.insert(
                 "descriptionDrift".into(),
-                drift.map_or(
-                    Value::Null,
-                    |d| json!({ "changed": d.changed, "message": d.message() }),
-                ),
+                json!({ "changed": d.changed, "message": d.message() }),
             );
         }
     }
