@@ -197,7 +197,9 @@ impl Tree {
     pub fn new(cli: &Command, spec_arg: &dyn Fn(&[String], &str) -> Option<ArgSpec>) -> Tree {
         let mut globals: Vec<Opt> = cli
             .get_arguments()
-            .filter(|a| a.is_global_set() && !a.is_hide_set())
+            .filter(|a| {
+                a.is_global_set() && !a.is_hide_set() && a.get_long().is_none_or(plain_word)
+            })
             .map(|a| opt(a, spec_arg(&[], a.get_id().as_str())))
             .collect();
         globals.push(Opt {
@@ -237,7 +239,7 @@ fn node(
                     .map_or_else(|| Value::of_clap(a), Value::of_spec),
             );
             trailing = a.get_num_args().is_some_and(|n| n.max_values() > 1);
-        } else {
+        } else if a.get_long().is_none_or(plain_word) {
             options.push(opt(a, declared));
         }
     }
@@ -269,7 +271,7 @@ fn opt(a: &clap::Arg, declared: Option<ArgSpec>) -> Opt {
     let takes_value = a.get_action().takes_values();
     Opt {
         long: a.get_long().map(str::to_owned),
-        short: a.get_short(),
+        short: a.get_short().filter(char::is_ascii_alphanumeric),
         help: one_line(a.get_help().map(|h| h.to_string()).unwrap_or_default()),
         value: takes_value.then(|| {
             declared
@@ -279,10 +281,12 @@ fn opt(a: &clap::Arg, declared: Option<ArgSpec>) -> Opt {
     }
 }
 
-/// Whether a command word can go into the scripts' tables as it is: the
-/// shells' `case` patterns and word lists treat `*`, `?`, `[`, quotes and
-/// spaces specially, and no agent-tty command needs them. A plugin command
-/// named otherwise still runs; it is only not completed.
+/// Whether a command word, option name or value can go into the scripts'
+/// tables as it is: the shells' `case` patterns and word lists treat `*`,
+/// `?`, `[`, `$`, quotes and spaces specially (bash expands `compgen -W`'s
+/// words, command substitution included), and no agent-tty command needs
+/// them. A plugin command named otherwise still runs; it is only not
+/// completed.
 fn plain_word(word: &str) -> bool {
     !word.is_empty()
         && word
@@ -382,6 +386,30 @@ mod tests {
         for script in [bash::script(&tree), zsh::script(&tree), fish::script(&tree)] {
             assert!(!script.contains("_host"), "{script}");
             assert!(script.contains("record export"), "{script}");
+        }
+    }
+
+    /// A plugin's names reach a shell that expands words: anything but a
+    /// plain word is left out of every script.
+    #[test]
+    fn names_a_shell_would_expand_are_left_out() {
+        let cli = Command::new("agent-tty").subcommand(
+            Command::new("ok")
+                .arg(clap::Arg::new("x").long("$(touch pwned)").num_args(1))
+                .arg(clap::Arg::new("y").long("fine").short('!').num_args(1)),
+        );
+        let tree = Tree::new(&cli, &|_, _| None);
+        let ok = &tree.root.children[0];
+        assert_eq!(ok.options.len(), 1);
+        assert_eq!(
+            (ok.options[0].long.as_deref(), ok.options[0].short),
+            (Some("fine"), None)
+        );
+        for script in [bash::script(&tree), zsh::script(&tree), fish::script(&tree)] {
+            assert!(
+                !script.contains("pwned") && !script.contains("-!"),
+                "{script}"
+            );
         }
     }
 
