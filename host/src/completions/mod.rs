@@ -243,6 +243,11 @@ fn node(
             options.push(opt(a, declared));
         }
     }
+    // A trailing command line (`create -- CMD ARGS…`): a program first,
+    // then its arguments, offered as file names.
+    if trailing && positionals.last() == Some(&Value::Command) {
+        positionals.push(Value::Files);
+    }
     let children = cmd
         .get_subcommands()
         .filter(|c| !c.is_hide_set() && plain_word(c.get_name()))

@@ -135,6 +135,20 @@ fn tab_completes_commands_flags_values_and_session_ids(
         "agent-tty dashboard --session \t",
         &format!("agent-tty dashboard --session {id} "),
     );
+    // A command line to run: a program first, then file names.
+    completes(
+        &mut sh,
+        "agent-tty create -- whoam\t",
+        "agent-tty create -- whoami ",
+    );
+    let notes = sandbox.root().join("notes-for-tab.txt");
+    std::fs::write(&notes, "").unwrap();
+    let typed = notes.display().to_string();
+    completes(
+        &mut sh,
+        &format!("agent-tty create -- cat {}\t", &typed[..typed.len() - 8]),
+        &format!("agent-tty create -- cat {typed} "),
+    );
     // The hidden `_host` is never offered: TAB changes nothing, and the
     // characters typed after it land right after `_h`.
     completes(&mut sh, "agent-tty _hos\tZZ", "agent-tty _hosZZ");
