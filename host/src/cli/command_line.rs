@@ -420,11 +420,6 @@ mod tests {
             );
         }
     }
-}
-
-#[cfg(test)]
-mod mount_tests {
-    use super::*;
 
     /// `spec` mounted alone under a root with the global options, parsed
     /// from `args`; the plugin's arguments as the plugin receives them.
