@@ -28,7 +28,12 @@ _agent_tty_sessions() {
     local exe=${COMP_WORDS[0]} args=() i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --home | --remote) args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}") ;;
+            --home | --remote)
+                if [[ ${COMP_WORDS[i + 1]} == = ]]; then
+                    args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 2]}")
+                else
+                    args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}")
+                fi ;;
             --) break ;;
         esac
     done
@@ -42,7 +47,8 @@ _agent_tty() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         if [[ -n $pending ]]; then
-            pending=''
+            # `--format=webm`: bash splits the `=` off as a word of its own.
+            [[ $word == = ]] || pending=''
         elif ((dashes)); then
             n=$((n + 1))
         else
@@ -60,6 +66,7 @@ _agent_tty() {
         fi
     done
     COMPREPLY=()
+    [[ -n $pending && $cur == = ]] && cur=''
     if [[ -n $pending ]]; then
         _agent_tty_value "$here" "$pending" && _agent_tty_offer
     elif ((!dashes)) && [[ $cur == -* ]]; then

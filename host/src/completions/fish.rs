@@ -13,6 +13,8 @@ function __agent_tty_sessions
         switch $words[$i]
             case --home --remote
                 set -a args $words[$i] $words[(math $i + 1)]
+            case '--home=*' '--remote=*'
+                set -a args $words[$i]
             case --
                 break
         end
@@ -22,19 +24,20 @@ function __agent_tty_sessions
         string replace -rf '^\s*"sessionId":\s*"([0-9A-Za-z]+)".*' '$1'
 end
 
-function __agent_tty_offer --argument-names kind
-    set -l cur (commandline -ct)
+# Candidates for a value: `cur` is what is typed of it, then its kind and,
+# for a list, its words.
+function __agent_tty_offer --argument-names cur kind
     switch $kind
         case choices
-            printf '%s\n' $argv[2..-1]
+            printf '%s\n' $argv[3..-1]
         case session
             __agent_tty_sessions
         case dir
-            __fish_complete_directories $cur
+            __fish_complete_directories "$cur"
         case command
             __fish_complete_command
         case '*'
-            __fish_complete_path $cur
+            __fish_complete_path "$cur"
     end
 end
 
@@ -75,13 +78,20 @@ function __agent_tty_complete
         end
     end
     if test -n "$pending"
-        __agent_tty_offer (__agent_tty_value "$path" $pending)
-    else if test $dashes = 0; and string match -q -- '-*' $cur
+        __agent_tty_offer "$cur" (__agent_tty_value "$path" $pending)
+    else if test $dashes = 0; and string match -q -- '--*=*' "$cur"
+        set -l option (string split -m 1 = -- "$cur")
+        if set kind (__agent_tty_value "$path" $option[1])
+            for candidate in (__agent_tty_offer "$option[2]" $kind)
+                echo "$option[1]=$candidate"
+            end
+        end
+    else if test $dashes = 0; and string match -q -- '-*' "$cur"
         __agent_tty_options "$path"
         __agent_tty_globals
     else if test $dashes = 0; and __agent_tty_subs "$path"
     else if set kind (__agent_tty_positional "$path" $n)
-        __agent_tty_offer $kind
+        __agent_tty_offer "$cur" $kind
     end
 end
 

@@ -24,6 +24,7 @@ _agent_tty_sessions() {
     for ((i = 2; i < CURRENT; i++)); do
         case $words[i] in
             --home | --remote) args+=("${words[i]}" "${words[i+1]}") ;;
+            --home=* | --remote=*) args+=("${words[i]}") ;;
             --) break ;;
         esac
     done
@@ -57,6 +58,8 @@ _agent_tty() {
     done
     if [[ -n $pending ]]; then
         _agent_tty_value "$here" "$pending" && _agent_tty_offer
+    elif ((!dashes)) && [[ $cur == --*=* ]]; then
+        _agent_tty_value "$here" "${cur%%=*}" && compset -P '*=' && _agent_tty_offer
     elif ((!dashes)) && [[ $cur == -* ]]; then
         _agent_tty_options "$here"
         reply+=($_agent_tty_globals)

@@ -107,6 +107,12 @@ fn tab_completes_commands_flags_values_and_session_ids(
         "agent-tty record export --format w\t",
         "agent-tty record export --format webm ",
     );
+    // … also written `--option=value`.
+    completes(
+        &mut sh,
+        "agent-tty record export --format=w\t",
+        "agent-tty record export --format=webm ",
+    );
     completes(
         &mut sh,
         "agent-tty snapshot --format t\t",
@@ -168,5 +174,10 @@ fn session_ids_come_from_the_home_the_line_names(#[values("bash", "zsh", "fish")
         &mut sh,
         &format!("agent-tty --home {} destroy \t", other.display()),
         &format!("agent-tty --home {} destroy {id} ", other.display()),
+    );
+    completes(
+        &mut sh,
+        &format!("agent-tty destroy --home={} \t", other.display()),
+        &format!("agent-tty destroy --home={} {id} ", other.display()),
     );
 }
