@@ -183,3 +183,59 @@ fn the_architecture_doc_shows_each_crates_dependencies() {
         "docs/ARCHITECTURE.md's dependency table is stale"
     );
 }
+
+/// The MCP server's tools name CLI commands and flags by hand: each
+/// command is mounted, and each flag a tool passes is one of that
+/// command's (taking a value exactly when the tool gives it one), as the
+/// command's `--help` shows.
+#[test]
+fn every_mcp_tool_runs_a_real_command_with_real_flags() {
+    use agent_tty_plugin_mcp::tools::{Arg, TOOLS};
+    let sandbox = Sandbox::new();
+    for tool in TOOLS {
+        let mut args: Vec<&str> = tool.command.to_vec();
+        args.push("--help");
+        let help = sandbox.run(&args);
+        assert_eq!(
+            help.code,
+            0,
+            "the {} tool runs `{}`, which is not mounted: {}",
+            tool.name,
+            tool.command.join(" "),
+            help.stderr
+        );
+        let lines: Vec<&str> = help.stdout.lines().map(str::trim_start).collect();
+        for param in tool.params {
+            let (flag, takes_value) = match param.arg {
+                Arg::Option(f) | Arg::Repeated(f) => (f, true),
+                Arg::Flag(f) => (f, false),
+                Arg::Positional | Arg::Trailing => continue,
+            };
+            let long = format!("--{flag}");
+            // The option's own line: `--name …` or `-n, --name …`.
+            let line = lines
+                .iter()
+                .find(|l| {
+                    let own = match l.split_once(", ") {
+                        Some((short, rest)) if short.len() == 2 => rest,
+                        _ => l,
+                    };
+                    own.split(' ').next() == Some(long.as_str())
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the {} tool passes {long}, which `{}` does not take:\n{}",
+                        tool.name,
+                        tool.command.join(" "),
+                        help.stdout
+                    )
+                });
+            assert_eq!(
+                line.contains(&format!("{long} <")),
+                takes_value,
+                "the {} tool's {long}: {line}",
+                tool.name
+            );
+        }
+    }
+}
