@@ -35,7 +35,7 @@ pub enum HomeScan {
     Hidden(HiddenReason),
 }
 
-/// A visible Home's derived facts (compat.md "Derived Home facts").
+/// A visible Home's derived facts (docs/FORMATS.md, "Derived Home facts").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionCounts {
     /// Visible Sessions whose status is Active.

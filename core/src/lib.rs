@@ -3,7 +3,7 @@
 //! liveness, reconcile, and the Home Registry store.
 //!
 //! Everything here reads and writes the on-disk formats of agent-tty 0.5
-//! (`compat.md`), so a Home made by either tool works with the other. Each
+//! (`docs/FORMATS.md`), so a Home made by either tool works with the other. Each
 //! idea lives here once; plugins call it rather than copying it.
 
 #![deny(missing_docs)]

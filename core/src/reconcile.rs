@@ -1,6 +1,6 @@
 //! Reconcile: make a Session's manifest tell the truth about a host that died.
 //!
-//! Rules (compat.md): for a non-terminal Session whose host process is not
+//! Rules (docs/CONTRACT.md §2.4): for a non-terminal Session whose host process is not
 //! alive, kill a still-alive child, then `running`→`failed` (failureOrigin
 //! `host-death`), `exiting`→`exited`, `destroying`→`destroyed`; null the pids
 //! and refresh `updatedAt`. The control socket a dead host left behind is

@@ -15,8 +15,9 @@
 //! [`candidates`]); one that does not is refused, with the reason, and never
 //! opened.
 
-use crate::plugin_cache::FileIdentity;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The file-name prefix and suffix of plugin libraries in searched directories.
@@ -44,6 +45,51 @@ pub fn search_path() -> Vec<PathBuf> {
         entries.push(data.join("agent-tty").join("plugins"));
     }
     entries
+}
+
+/// What identifies one version of a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path` (following symlinks, as `dlopen`
+    /// does), or `None` when it cannot be read.
+    pub fn of(path: &Path) -> Option<Self> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| Self::from_metadata(&m))
+    }
+
+    /// The identity an `lstat`/`stat` answer describes.
+    pub fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileIdentity {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
+            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
+    /// The identity `m` describes (metadata already fetched).
+    pub fn from_metadata(m: &std::fs::Metadata) -> Self {
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileIdentity {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        }
+    }
 }
 
 /// A library found on the search path, with the identity of the file as

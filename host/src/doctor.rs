@@ -138,6 +138,9 @@ fn plugin_checks(set: &PluginSet) -> Value {
             missing.message,
         ));
     }
+    for d in &set.drifted {
+        checks.push(check("plugin-description", "fail", d.message()));
+    }
     for r in &set.refused {
         let name = r
             .name

@@ -6,7 +6,7 @@
 //! and every agent-tty plugin shares one root-module type, so the convenience
 //! loaders would hand back the first plugin for every file.
 
-use crate::plugin_cache::FileIdentity;
+use crate::discovery::FileIdentity;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RStr, RString};
 use agent_tty_plugin_api::abi::{HostCallbacks, PluginModuleRef};

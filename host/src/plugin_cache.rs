@@ -24,9 +24,16 @@
 //! cached: why a library could not be opened may depend on the environment
 //! (a missing dependency, a resource limit), so a refused library is tried
 //! again by the next command. `agent-tty plugins` and `agent-tty doctor`
-//! always describe every library afresh.
+//! always describe every library afresh, and report a library whose fresh
+//! answer differs from the one cached for the same unchanged file
+//! ([`Described::drift`]): its description depends on something besides
+//! the library, so the other commands may be using a stale one.
+//!
+//! A leaf: it stores and returns what a library said ([`Described`]); the
+//! loader turns that into a plugin, and [`FileIdentity`] belongs to
+//! discovery, which stats the files.
 
-use crate::loader::{self, KnownPlugin};
+use crate::discovery::FileIdentity;
 use agent_tty_core::safe_fs::DirFd;
 use agent_tty_plugin_api::{Description, INTERFACE_VERSION};
 use nix::fcntl::{openat, OFlag};
@@ -51,51 +58,6 @@ const MAX_BYTES: u64 = 4 << 20;
 /// the rest (another `AGENT_TTY_PLUGIN_PATH`, another `agent-tty` build)
 /// stay up to this many, so alternating setups do not evict each other.
 const MAX_ENTRIES: usize = 64;
-
-/// What identifies one version of a file without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FileIdentity {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-impl FileIdentity {
-    /// The identity of the file at `path` (following symlinks, as `dlopen`
-    /// does), or `None` when it cannot be read.
-    pub fn of(path: &Path) -> Option<Self> {
-        std::fs::metadata(path)
-            .ok()
-            .map(|m| Self::from_metadata(&m))
-    }
-
-    /// The identity an `lstat`/`stat` answer describes.
-    pub fn from_stat(st: &nix::sys::stat::FileStat) -> Self {
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        FileIdentity {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size as u64,
-            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
-            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
-        }
-    }
-
-    /// The identity `m` describes (metadata already fetched).
-    pub fn from_metadata(m: &std::fs::Metadata) -> Self {
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        FileIdentity {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-        }
-    }
-}
 
 /// The `agent-tty` build an entry was made by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +87,52 @@ struct CacheFile {
     plugins: Vec<Entry>,
 }
 
+/// What a library says of itself: the part of an entry that is the
+/// plugin's, and what [`PluginCache::lookup`] gives back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Described {
+    pub name: String,
+    pub version: String,
+    pub interface_version: u32,
+    pub description: Description,
+}
+
+impl Described {
+    /// How this answer differs from `fresh`, a later answer of the same
+    /// unchanged file, in words for a person (`None`: it does not). A
+    /// description must depend on the library alone (docs/PLUGINS.md); one
+    /// that changes with the environment makes the cache serve a stale one.
+    pub fn drift(&self, fresh: &Described) -> Option<String> {
+        let json = |d: &Description| serde_json::to_value(d).unwrap_or_default();
+        let mut changed = Vec::new();
+        if self.name != fresh.name {
+            changed.push("name");
+        }
+        if self.version != fresh.version {
+            changed.push("version");
+        }
+        if self.interface_version != fresh.interface_version {
+            changed.push("interface version");
+        }
+        let (old, new) = (json(&self.description), json(&fresh.description));
+        for key in [
+            "commands",
+            "groups",
+            "capabilities",
+            "panes",
+            "permissions",
+            "effects",
+            "protocol",
+        ] {
+            if old.get(key) != new.get(key) {
+                changed.push(key);
+            }
+        }
+        (!changed.is_empty()).then(|| changed.join(", "))
+    }
+}
+
 /// One library's `describe` answer, as one `agent-tty` build got it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -132,10 +140,8 @@ struct Entry {
     path: PathBuf,
     file: FileIdentity,
     host: HostIdentity,
-    name: String,
-    version: String,
-    interface_version: u32,
-    description: Description,
+    #[serde(flatten)]
+    described: Described,
 }
 
 /// The cache as read at start-up, plus what this invocation learnt.
@@ -181,35 +187,24 @@ impl PluginCache {
         }
     }
 
-    /// The plugin described by the file at `path` whose identity is `file`,
-    /// if this build of `agent-tty` described that very file before.
-    pub fn lookup(&self, path: &Path, file: FileIdentity) -> Option<KnownPlugin> {
-        let e = self
-            .entries
+    /// What the file at `path` whose identity is `file` said of itself, if
+    /// this build of `agent-tty` described that very file before.
+    pub fn lookup(&self, path: &Path, file: FileIdentity) -> Option<&Described> {
+        self.entries
             .iter()
-            .find(|e| e.path == path && e.file == file && e.host == self.host)?;
-        Some(loader::described(
-            path.to_owned(),
-            file,
-            e.name.clone(),
-            e.version.clone(),
-            e.interface_version,
-            e.description.clone(),
-        ))
+            .find(|e| e.path == path && e.file == file && e.host == self.host)
+            .map(|e| &e.described)
     }
 
     /// Records what describing the file at `path` (identity `file`) gave.
-    pub fn record(&mut self, path: &Path, file: FileIdentity, plugin: &KnownPlugin) {
+    pub fn record(&mut self, path: &Path, file: FileIdentity, described: Described) {
         self.entries
             .retain(|e| !(e.path == path && e.host == self.host));
         self.entries.push(Entry {
             path: path.to_owned(),
             file,
             host: self.host.clone(),
-            name: plugin.name.clone(),
-            version: plugin.version.clone(),
-            interface_version: plugin.interface_version,
-            description: plugin.description.clone(),
+            described,
         });
         self.changed = true;
     }
@@ -332,6 +327,29 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// `x` 1.2.3 with an empty description.
+    fn described() -> Described {
+        Described {
+            name: "x".into(),
+            version: "1.2.3".into(),
+            interface_version: INTERFACE_VERSION,
+            description: Description::default(),
+        }
+    }
+
+    #[test]
+    fn drift_names_what_changed() {
+        let cached = described();
+        assert_eq!(cached.drift(&described()), None);
+        let mut fresh = described();
+        fresh.description.permissions = vec!["sessions.reconcile".into()];
+        fresh.version = "1.2.4".into();
+        assert_eq!(
+            cached.drift(&fresh).as_deref(),
+            Some("version, permissions")
+        );
+    }
+
     /// A plugin file and a cache directory in a temp dir.
     struct Fixture {
         _tmp: tempfile::TempDir,
@@ -363,15 +381,7 @@ mod tests {
         /// Records `x` 1.2.3 for the plugin file and saves.
         fn save(&self) {
             let mut cache = PluginCache::in_dir(Some(self.dir.clone()));
-            let known = loader::described(
-                self.plugin.clone(),
-                self.id(),
-                "x".into(),
-                "1.2.3".into(),
-                INTERFACE_VERSION,
-                Description::default(),
-            );
-            cache.record(&self.plugin, self.id(), &known);
+            cache.record(&self.plugin, self.id(), described());
             cache.save(std::slice::from_ref(&self.plugin));
         }
 

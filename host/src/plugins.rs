@@ -3,7 +3,7 @@
 
 use crate::discovery;
 use crate::loader::{self, KnownPlugin, RefusedPlugin};
-use crate::plugin_cache::PluginCache;
+use crate::plugin_cache::{Described, PluginCache};
 use agent_tty_plugin_api::wire::{HostRequest, PluginRequest, Response};
 use agent_tty_plugin_api::{CommandContext, CommandSpec, ErrorCode, HostEvent, PluginError};
 use serde_json::Value;
@@ -15,6 +15,34 @@ pub struct PluginSet {
     pub loaded: Vec<KnownPlugin>,
     pub refused: Vec<RefusedPlugin>,
     pub search_path: Vec<PathBuf>,
+    /// Libraries described afresh whose answer differs from the one cached
+    /// for the same unchanged file (only with [`Describe::Afresh`]).
+    pub drifted: Vec<Drift>,
+}
+
+/// A plugin whose description changed while its file did not: it depends
+/// on something besides the library (the environment, a file, the time),
+/// so other commands, which trust the cache, may see a stale one.
+pub struct Drift {
+    pub path: PathBuf,
+    pub name: String,
+    /// What differs, e.g. `permissions, commands`.
+    pub changed: String,
+}
+
+impl Drift {
+    /// One sentence for `plugins` and `doctor`.
+    pub fn message(&self) -> String {
+        format!(
+            "the {} plugin ({}) described itself differently than when it was cached, though \
+             its file is unchanged ({} differ): its description depends on something besides \
+             the library, so commands may see a stale one; its author should make `describe` \
+             depend on the library alone (docs/PLUGINS.md)",
+            self.name,
+            agent_tty_core::text::escape_path(&self.path),
+            self.changed
+        )
+    }
 }
 
 static PLUGINS: OnceLock<PluginSet> = OnceLock::new();
@@ -56,13 +84,17 @@ const WELL_KNOWN: &[(&str, &str)] = &[
 ];
 
 /// Which of those words are command groups (`home list`, `record export`).
+/// Checked with [`WELL_KNOWN`] by `tests/tests/e2e/well_known.rs`.
 const GROUPS: &[&str] = &["home", "record", "skills"];
 
-/// The well-known command words and their plugins, for `plugins --json`.
+/// The well-known command words, their plugins, and whether each is a
+/// group, for `plugins --json` (where the e2e tests read them).
 pub fn well_known() -> serde_json::Value {
     WELL_KNOWN
         .iter()
-        .map(|(word, plugin)| serde_json::json!({ "command": word, "plugin": plugin }))
+        .map(|(word, plugin)| {
+            serde_json::json!({ "command": word, "plugin": plugin, "group": GROUPS.contains(word) })
+        })
         .collect()
 }
 
@@ -107,6 +139,7 @@ pub fn init(how: Describe) -> &'static PluginSet {
             refused: untrusted,
         } = discovery::candidates(&search_path);
         let mut cache = PluginCache::open();
+        let mut drifted = Vec::new();
         let mut loaded: Vec<KnownPlugin> = Vec::new();
         let mut refused: Vec<RefusedPlugin> = untrusted
             .into_iter()
@@ -119,19 +152,39 @@ pub fn init(how: Describe) -> &'static PluginSet {
             })
             .collect();
         for discovery::Candidate { path, identity } in &candidates {
-            let cached = match how {
-                Describe::Cached => cache.lookup(path, *identity).map(Ok),
-                Describe::Afresh => None,
-            };
-            let outcome = cached.unwrap_or_else(|| {
-                let outcome = loader::load(path);
-                // Only what a library said of itself is cached; a refusal
-                // may depend on the environment and is retried next time.
-                if let Ok(plugin) = &outcome {
-                    cache.record(path, *identity, plugin);
+            let before = cache.lookup(path, *identity).cloned();
+            let outcome = match (how, before) {
+                (Describe::Cached, Some(d)) => Ok(loader::described(
+                    path.clone(),
+                    *identity,
+                    d.name,
+                    d.version,
+                    d.interface_version,
+                    d.description,
+                )),
+                (_, before) => {
+                    let outcome = loader::load(path);
+                    // Only what a library said of itself is cached; a refusal
+                    // may depend on the environment and is retried next time.
+                    if let Ok(plugin) = &outcome {
+                        let fresh = Described {
+                            name: plugin.name.clone(),
+                            version: plugin.version.clone(),
+                            interface_version: plugin.interface_version,
+                            description: plugin.description.clone(),
+                        };
+                        if let Some(changed) = before.and_then(|b| b.drift(&fresh)) {
+                            drifted.push(Drift {
+                                path: path.clone(),
+                                name: plugin.name.clone(),
+                                changed,
+                            });
+                        }
+                        cache.record(path, *identity, fresh);
+                    }
+                    outcome
                 }
-                outcome
-            });
+            };
             match outcome {
                 Ok(plugin) => match loaded.iter().find(|p| p.name == plugin.name) {
                     Some(first) => refused.push(plugin.refusal(format!(
@@ -151,6 +204,7 @@ pub fn init(how: Describe) -> &'static PluginSet {
             loaded,
             refused,
             search_path,
+            drifted,
         }
     })
 }

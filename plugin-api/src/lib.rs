@@ -40,7 +40,7 @@ pub use agent_tty_protocol::{
     ArgKind, ArgSpec, Color, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec,
     ErrorCode, GroupSpec, HomeChoice, HostEvent, Invocation, KeyCode, KeyEvent, PaneAction,
     PaneContext, PaneFrame, PaneLine, PaneSpan, PaneSpec, PaneStyle, PluginDescription,
-    PluginError, ProtocolSupport, INTERFACE_VERSION,
+    PluginError, ProtocolSupport, ValueHint, INTERFACE_VERSION,
 };
 pub use commands::{Capability, CapabilityHandler, Command, CommandHandler, CommandTable};
 pub use plugin::{Host, Pane, Plugin};

@@ -77,6 +77,16 @@ fn wire<T: serde::Serialize>(v: &T) -> Value {
     json!({"path": ["gc"], "about": "Collect", "args": [{"name": "older-than", "kind": "option",
         "help": "Only older", "required": false, "valueName": "AGE"}], "aliases": [], "hidden": false})
 )]
+#[case::arg_completion(
+    wire(&ArgSpec::session_id("The Session")),
+    json!({"name": "id", "kind": "positional", "help": "The Session", "required": true,
+        "valueName": "SESSION_ID", "hint": "sessionId"})
+)]
+#[case::arg_values(
+    wire(&ArgSpec::option("format", "FORMAT", "Which").values(&["gif", "webm"])),
+    json!({"name": "format", "kind": "option", "help": "Which", "required": false,
+        "valueName": "FORMAT", "values": ["gif", "webm"]})
+)]
 #[case::describe_answer(
     wire(&agent_tty_plugin_api::Description {
         plugin: agent_tty_plugin_api::PluginDescription::default(),
@@ -137,4 +147,17 @@ fn exit_codes_follow_the_contract(
 fn a_malformed_response_is_a_protocol_error() {
     let err = Response::parse("{\"ok\": maybe}").unwrap_err();
     assert_eq!(err.code, ErrorCode::ProtocolError);
+}
+
+/// A value hint from a newer plugin reads as `Other` (offered as file
+/// names), and a spec from before completion fields reads with none.
+#[test]
+fn completion_fields_are_additive() {
+    let newer: ArgSpec = serde_json::from_value(json!({"name": "at", "kind": "option",
+        "help": "", "hint": "timestamp"}))
+    .unwrap();
+    assert_eq!(newer.hint, Some(agent_tty_plugin_api::ValueHint::Other));
+    let older: ArgSpec =
+        serde_json::from_value(json!({"name": "at", "kind": "option", "help": ""})).unwrap();
+    assert!(older.values.is_empty() && older.hint.is_none());
 }

@@ -60,7 +60,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The process exit status for this code (compat.md's table).
+    /// The process exit status for this code (docs/CONTRACT.md §2.2).
     pub fn exit_code(self) -> i32 {
         use ErrorCode::*;
         match self {

@@ -35,7 +35,7 @@ pub use pane::{
 };
 pub use spec::{
     ArgKind, ArgSpec, CommandContext, CommandOutput, CommandSpec, Description, EffectSpec,
-    GroupSpec, HomeChoice, Invocation, PaneSpec, PluginDescription, ProtocolSupport,
+    GroupSpec, HomeChoice, Invocation, PaneSpec, PluginDescription, ProtocolSupport, ValueHint,
 };
 pub use wire::HostEvent;
 

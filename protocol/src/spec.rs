@@ -230,6 +230,36 @@ pub struct ArgSpec {
     /// The placeholder shown in help, e.g. `PATH`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
+    /// The values a shell offers for it (e.g. `asciicast`, `gif`, `webm`).
+    /// Completion only: the plugin still checks the value it receives, with
+    /// its own error, so a host that ignores the list changes nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// What kind of value it takes, so a shell can offer Session ids or
+    /// paths. Absent (and no `values`): the shell offers file names, as it
+    /// does for any command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<ValueHint>,
+}
+
+/// What an argument's value is, for shell completion.
+///
+/// Additive like every description field: a host from before a kind was
+/// added reads it as [`ValueHint::Other`] and offers nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ValueHint {
+    /// A Session of the Home in use (its id).
+    SessionId,
+    /// A file or directory path.
+    Path,
+    /// A directory path.
+    Directory,
+    /// A program name (the first word of a command line).
+    Command,
+    /// A kind this build does not know (offered as file names).
+    #[serde(other)]
+    Other,
 }
 
 impl ArgSpec {
@@ -241,6 +271,8 @@ impl ArgSpec {
             required: false,
             short: None,
             value_name: None,
+            values: Vec::new(),
+            hint: None,
         }
     }
     /// `--name`.
@@ -279,6 +311,23 @@ impl ArgSpec {
     pub fn value_name(mut self, v: &str) -> Self {
         self.value_name = Some(v.to_owned());
         self
+    }
+    /// The values a shell offers (completion only; see [`ArgSpec::values`]).
+    pub fn values(mut self, values: &[&str]) -> Self {
+        self.values = values.iter().map(|v| v.to_string()).collect();
+        self
+    }
+    /// What kind of value it takes (see [`ValueHint`]).
+    pub fn hint(mut self, hint: ValueHint) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+    /// The usual Session argument: a required positional `id`, shown as
+    /// `SESSION_ID`, completed with the Home's Session ids.
+    pub fn session_id(help: &str) -> Self {
+        Self::positional("id", help)
+            .value_name("SESSION_ID")
+            .hint(ValueHint::SessionId)
     }
 }
 

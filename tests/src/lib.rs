@@ -45,6 +45,7 @@ pub const E2E_PACKAGES: &[&str] = &[
     "fixture-panicky-plugin",
     "fixture-future-plugin",
     "fixture-tidy-plugin",
+    "fixture-tidy-undeclared-plugin",
 ];
 
 /// Builds [`E2E_PACKAGES`] into the running test's own target directory and

@@ -5,7 +5,9 @@ mod e2e {
     mod batch;
     mod capture;
     mod capture_look;
+    mod citations;
     mod compat;
+    mod completions;
     mod contract;
     mod dashboard;
     mod doctor;
@@ -17,6 +19,7 @@ mod e2e {
     mod hostile_files;
     mod install;
     mod interop;
+    mod lists;
     mod names;
     mod nothing_silent;
     mod papercuts;

@@ -32,8 +32,9 @@ pub const REMOTE_ENV: &str = "AGENT_TTY_REMOTE";
 
 /// Commands that never leave this machine: they manage remotes, print
 /// completions, or (the dashboard, the fleet's Home list) reach remotes
-/// themselves.
-const LOCAL_ONLY: &[&str] = &["remote", "completions", "dashboard", "d"];
+/// themselves. Checked against the host's commands and their aliases by
+/// `commands_kept_local_are_host_commands_under_all_their_names`.
+pub(crate) const LOCAL_ONLY: &[&str] = &["remote", "completions", "dashboard", "d"];
 
 /// The arguments of one invocation, as the host received them.
 pub struct Args<'a> {

@@ -27,7 +27,7 @@ pub(crate) fn command() -> Command {
         &["screenshot"],
         "Save a PNG or SVG of a Session's screen (drawn from its Event Log, no browser)",
     )
-    .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
+    .arg(ArgSpec::session_id("The Session"))
     .arg(ArgSpec::option(
         "out",
         "PATH",

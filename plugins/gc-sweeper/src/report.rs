@@ -1,4 +1,4 @@
-//! `gc`'s JSON result (compat.md) and its summary for people.
+//! `gc`'s JSON result (docs/CONTRACT.md §3.5) and its summary for people.
 
 use crate::sweep::HomeSweep;
 use agent_tty_core::text::{counted, escape};

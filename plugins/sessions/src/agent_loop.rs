@@ -65,7 +65,7 @@ fn require_uncontrolled(target: &target::Target, inv: &Invocation) -> Result<(),
 
 /// The Session id every agent-loop command takes first.
 fn session_id_arg() -> ArgSpec {
-    ArgSpec::positional("id", "The Session id").value_name("SESSION_ID")
+    ArgSpec::session_id("The Session id")
 }
 
 /// `--file PATH`, the alternative to a text argument.

@@ -50,7 +50,7 @@ fn command() -> Command {
         &["attach"],
         "Take a Session over in this terminal (read-write) until the detach key (Ctrl+\\)",
     )
-    .arg(ArgSpec::positional("id", "The Session id").value_name("SESSION_ID"))
+    .arg(ArgSpec::session_id("The Session id"))
     .arg(ArgSpec::option(
         "detach-key",
         "KEY",

@@ -4,7 +4,7 @@
 //! destroy type paste send-keys resize wait snapshot version run signal
 //! screenshot record export`, pinned by insta
 //! snapshots in `snapshots/contract__*.snap` that read side by side with the
-//! contract. Homes recorded by 0.5 itself (`../shared/fixtures/agent-tty-0.5`)
+//! contract. Homes recorded by 0.5 itself (`tests/fixtures/agent-tty-0.5`)
 //! are listed, inspected, snapshotted and waited on, and their recorded
 //! `--json` outputs are compared field for field.
 

@@ -6,10 +6,14 @@ fn tidy(sandbox: &Sandbox, home: &std::path::Path, args: &[&str], declared: bool
     let mut all = vec!["--json", "--home", home.to_str().unwrap(), "tidy"];
     all.extend(args);
     let mut cmd = sandbox.command(all);
-    cmd.env("AGENT_TTY_PLUGIN_PATH", plugin_lib("fixture_tidy_plugin"));
-    if !declared {
-        cmd.env("FIXTURE_TIDY_UNDECLARED", "1");
-    }
+    // Two builds of one fixture: the library, not the environment, decides
+    // what the plugin declares (its description is cached per file).
+    let lib = if declared {
+        "fixture_tidy_plugin"
+    } else {
+        "fixture_tidy_undeclared_plugin"
+    };
+    cmd.env("AGENT_TTY_PLUGIN_PATH", plugin_lib(lib));
     cmd.output().unwrap().into()
 }
 

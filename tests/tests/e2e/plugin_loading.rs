@@ -223,3 +223,58 @@ fn a_malformed_or_unwritable_cache_changes_nothing() {
     run.expect_code(0);
     assert_eq!(std::fs::read(&blocker).unwrap(), b"");
 }
+
+/// `plugins` and `doctor` describe every library afresh, and say so when a
+/// library's answer differs from the one cached for the same unchanged file
+/// (a description that depends on something besides the library).
+#[test]
+fn plugins_and_doctor_report_a_description_that_changed_under_an_unchanged_file() {
+    let sandbox = Sandbox::new();
+    sandbox.run(["version"]).expect_code(0);
+    let cache = sandbox.cache_dir().join("agent-tty").join("plugins.json");
+    let drift = |run: &Run| -> Vec<(String, Value)> {
+        run.result()["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| !p["descriptionDrift"].is_null())
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["descriptionDrift"]["changed"].clone(),
+                )
+            })
+            .collect()
+    };
+
+    forge(&cache);
+    let report = sandbox.run(["plugins", "--json"]);
+    report.expect_code(0);
+    assert_eq!(
+        drift(&report),
+        [("sessions".to_owned(), Value::from("commands"))]
+    );
+    // Reporting refreshed the cache: the same answer again is no drift.
+    assert_eq!(drift(&sandbox.run(["plugins", "--json"])), []);
+
+    forge(&cache);
+    let text = sandbox.run(["plugins"]);
+    assert!(
+        text.stdout.contains("described itself differently"),
+        "{}",
+        text.stdout
+    );
+
+    forge(&cache);
+    let doctor = sandbox.run(["doctor", "--json"]);
+    doctor.expect_code(1);
+    let checks = doctor.result()["checks"]["plugins"].clone();
+    let check = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "plugin-description")
+        .unwrap_or_else(|| panic!("no plugin-description check: {checks}"));
+    assert_eq!(check["status"], "fail");
+    assert!(check["message"].as_str().unwrap().contains("sessions"));
+}

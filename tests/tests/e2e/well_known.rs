@@ -32,6 +32,24 @@ fn the_well_known_commands_are_exactly_the_shipped_plugins_commands() {
             );
         }
     }
+    // A word is a group exactly when its plugin's commands sit under it.
+    let commands: Vec<String> = result["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row["commands"].as_array().unwrap().clone())
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    for entry in result["wellKnown"].as_array().unwrap() {
+        let word = entry["command"].as_str().unwrap();
+        let group = commands.iter().any(|c| c.starts_with(&format!("{word} ")));
+        assert_eq!(
+            entry["group"].as_bool(),
+            Some(group),
+            "the host's GROUPS says `{word}` is{} a group",
+            if group { " not" } else { "" }
+        );
+    }
     // Every known word is a command (or alias, or hidden command) some loaded
     // plugin really mounts.
     for (word, plugin) in &well_known {

@@ -242,12 +242,14 @@ pub(crate) fn command() -> Command {
         &["record", "export"],
         "Export a Session's Event Log as asciicast v2, an animated GIF, or a WebM video",
     )
-    .arg(ArgSpec::positional("id", "The Session").value_name("SESSION_ID"))
-    .arg(ArgSpec::option(
-        "format",
-        "FORMAT",
-        "asciicast, gif or webm (required)",
-    ))
+    .arg(ArgSpec::session_id("The Session"))
+    .arg(
+        ArgSpec::option("format", "FORMAT", "asciicast, gif or webm (required)").values(&[
+            "asciicast",
+            "gif",
+            "webm",
+        ]),
+    )
     .arg(ArgSpec::option(
         "out",
         "PATH",
@@ -258,11 +260,14 @@ pub(crate) fn command() -> Command {
         "NAME",
         "Render profile for gif/webm: reference-dark (default) or reference-light",
     ))
-    .arg(ArgSpec::option(
-        "timing",
-        "MODE",
-        "recorded (default), accelerated or max-speed (gif/webm)",
-    ))
+    .arg(
+        ArgSpec::option(
+            "timing",
+            "MODE",
+            "recorded (default), accelerated or max-speed (gif/webm)",
+        )
+        .values(&["recorded", "accelerated", "max-speed"]),
+    )
     .arg(ArgSpec::option(
         "speed",
         "X",

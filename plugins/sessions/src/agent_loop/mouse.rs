@@ -26,11 +26,10 @@ pub(super) fn click_command() -> Command {
     .arg(super::session_id_arg())
     .arg(ArgSpec::positional("row", "Row, from 0 (as cursorRow)").value_name("ROW"))
     .arg(ArgSpec::positional("col", "Column, from 0 (as cursorCol)").value_name("COL"))
-    .arg(ArgSpec::option(
-        "button",
-        "BUTTON",
-        "left (default), middle or right",
-    ))
+    .arg(
+        ArgSpec::option("button", "BUTTON", "left (default), middle or right")
+            .values(&["left", "middle", "right"]),
+    )
     .arg(ArgSpec::flag("double", "Click twice (a double click)"))
     .arg(super::force_arg());
     Command::new(spec, |_, inv| click(inv))
@@ -43,7 +42,11 @@ pub(super) fn scroll_command() -> Command {
         "Turn the mouse wheel in a program that enabled mouse reporting",
     )
     .arg(super::session_id_arg())
-    .arg(ArgSpec::positional("direction", "up or down").value_name("up|down"))
+    .arg(
+        ArgSpec::positional("direction", "up or down")
+            .value_name("up|down")
+            .values(&["up", "down"]),
+    )
     .arg(
         ArgSpec::positional("count", "How many wheel steps (default 1)")
             .required(false)

@@ -40,11 +40,10 @@ pub(super) fn command() -> Command {
         "Show a Session's screen, rebuilt from its Event Log",
     )
     .arg(super::session_id_arg())
-    .arg(ArgSpec::option(
-        "format",
-        "FORMAT",
-        "structured (default) or text",
-    ))
+    .arg(
+        ArgSpec::option("format", "FORMAT", "structured (default) or text")
+            .values(&["structured", "text"]),
+    )
     .arg(ArgSpec::flag(
         "include-scrollback",
         "Include the lines scrolled off the top",

@@ -28,7 +28,7 @@ use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use agent_tty_core::liveness;
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, fsutil, home, safe_fs, time, Error};
-use agent_tty_plugin_api::{ArgSpec, CommandSpec};
+use agent_tty_plugin_api::{ArgSpec, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -112,7 +112,8 @@ pub(super) fn command() -> agent_tty_plugin_api::Command {
             "argv",
             "The command and its arguments (after `--` when they have options)",
         )
-        .value_name("COMMAND"),
+        .value_name("COMMAND")
+        .hint(ValueHint::Command),
     );
     agent_tty_plugin_api::Command::new(spec, |_, invocation| run(invocation))
 }

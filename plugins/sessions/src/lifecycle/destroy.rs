@@ -20,7 +20,7 @@ use crate::lookup::{find_session, runs_elsewhere, FoundSession};
 use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{control, reserve, safe_fs, Error};
-use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -41,7 +41,7 @@ pub(super) fn command() -> Command {
         &["destroy"],
         "End a Session's processes and mark it destroyed",
     )
-    .arg(ArgSpec::positional("id", "The Session id"))
+    .arg(ArgSpec::positional("id", "The Session id").hint(ValueHint::SessionId))
     .arg(ArgSpec::flag(
         "force",
         "Kill at once instead of hanging up and waiting a moment",

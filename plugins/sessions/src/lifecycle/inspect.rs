@@ -19,7 +19,7 @@ use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::screen::{tally_events, PendingRuns, Tally};
 use agent_tty_core::text::escape;
 use agent_tty_core::time::{parse_iso, short_duration};
-use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
+use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -56,7 +56,7 @@ fn inspect_legacy_host(
 /// `inspect`: its spec beside its handler ([`run`]).
 pub(super) fn command() -> Command {
     let spec = CommandSpec::new(&["inspect"], "Show a Session's manifest and derived facts")
-        .arg(ArgSpec::positional("id", "The Session id"));
+        .arg(ArgSpec::positional("id", "The Session id").hint(ValueHint::SessionId));
     Command::new(spec, |_, invocation| run(invocation))
 }
 
