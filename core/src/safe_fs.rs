@@ -922,6 +922,24 @@ mod tests {
         assert!(e.reason.contains("too many levels"), "{e}");
     }
 
+    /// gc's dry run sizes a Session without `lstat`-ing the manifest it
+    /// has just read: only that top-level entry is left out, and links
+    /// count for nothing either way.
+    #[test]
+    fn tree_bytes_without_leaves_out_one_top_level_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("session.json"), b"12345").unwrap();
+        std::fs::write(d.join("events.jsonl"), b"1234567").unwrap();
+        std::fs::write(d.join("sub").join("session.json"), b"123").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", d.join("link")).unwrap();
+        let dir = DirFd::open(&d).unwrap();
+        assert_eq!(dir.tree_bytes(), 15);
+        assert_eq!(dir.tree_bytes_without("session.json"), 10);
+        assert_eq!(dir.tree_bytes_without("absent"), 15);
+    }
+
     #[test]
     fn a_deleted_directory_is_noticed_through_its_descriptor() {
         let tmp = tempfile::tempdir().unwrap();

@@ -600,6 +600,61 @@ mod tests {
 
     const ID: &str = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
 
+    /// A manifest that is a symlink (dangling or not) is a manifest that
+    /// cannot be read, never a missing one: the Session is left alone, not
+    /// collected as a husk however old it is, and the link is not followed.
+    #[test]
+    fn a_symlinked_manifest_is_left_alone_and_never_taken_for_a_husk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp
+            .path()
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&dir).unwrap();
+        for target in ["/nonexistent/session.json", "/etc/hostname"] {
+            let _ = std::fs::remove_file(dir.join("session.json"));
+            std::os::unix::fs::symlink(target, dir.join("session.json")).unwrap();
+            for dry_run in [true, false] {
+                let later = Options {
+                    now: SystemTime::now() + HUSK_AGE + Duration::from_secs(60),
+                    ..options(dry_run)
+                };
+                let sweep = sweep_home(&tmp.path().to_string_lossy(), &later);
+                assert!(sweep.removed.is_empty(), "{target}: {:?}", sweep.removed);
+                assert!(
+                    sweep.skipped[0]
+                        .reason
+                        .contains("manifest could not be read"),
+                    "{target}: {:?}",
+                    sweep.skipped
+                );
+            }
+            assert!(dir.join("session.json").is_symlink());
+        }
+    }
+
+    /// A dry run counts exactly the bytes the real run then frees, though
+    /// it sizes the manifest from its read rather than an `lstat`.
+    #[test]
+    fn a_dry_run_counts_the_bytes_the_real_run_frees() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_with_ended_session(tmp.path());
+        std::fs::create_dir(home.join("sessions").join(ID).join("artifacts")).unwrap();
+        std::fs::write(
+            home.join("sessions").join(ID).join("artifacts").join("a.png"),
+            vec![0u8; 1000],
+        )
+        .unwrap();
+        let home = home.to_string_lossy();
+        let dry = sweep_home(&home, &options(true));
+        let real = sweep_home(&home, &options(false));
+        assert_eq!(real.removed, [ID]);
+        assert_eq!(dry.removed, real.removed);
+        assert_eq!(dry.bytes_freed, real.bytes_freed);
+        assert!(real.bytes_freed > 1003, "{}", real.bytes_freed);
+    }
+
+
     /// A Home holding one ended (Collectable) Session.
     fn home_with_ended_session(root: &Path) -> std::path::PathBuf {
         let home = root.join("home");
