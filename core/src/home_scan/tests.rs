@@ -322,12 +322,23 @@ fn the_shared_scan_lists_entries_in_name_order_without_following_anything() {
 
     let scanned = open_home_sessions(&home).unwrap().unwrap();
     let names: Vec<_> = scanned.entries.iter().map(|e| e.name.clone()).collect();
-    assert_eq!(names, [id(0), id(1), id(2), "stray".into()].map(OsString::from));
+    assert_eq!(
+        names,
+        [id(0), id(1), id(2), "stray".into()].map(OsString::from)
+    );
     // The symlink and the file are not directories (tmpfs and ext4 both
     // say so in the listing); the Sessions are.
     let dirs: Vec<_> = scanned.entries.iter().map(|e| e.listed_dir).collect();
     assert!(
-        matches!(dirs[..], [Some(false) | None, Some(true) | None, Some(true) | None, Some(false) | None]),
+        matches!(
+            dirs[..],
+            [
+                Some(false) | None,
+                Some(true) | None,
+                Some(true) | None,
+                Some(false) | None
+            ]
+        ),
         "{dirs:?}"
     );
     // The symlinked entry is neither counted nor followed.
@@ -340,8 +351,14 @@ fn the_shared_scan_lists_entries_in_name_order_without_following_anything() {
         })
     );
 
-    assert!(open_home_sessions(&tmp.path().join("gone")).unwrap_err() == HiddenReason::DirectoryMissing);
-    std::fs::set_permissions(home.join("sessions"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(
+        open_home_sessions(&tmp.path().join("gone")).unwrap_err() == HiddenReason::DirectoryMissing
+    );
+    std::fs::set_permissions(
+        home.join("sessions"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
     let HiddenReason::Untrusted(why) = open_home_sessions(&home).unwrap_err() else {
         panic!("a world-writable sessions/ is refused");
     };
