@@ -464,11 +464,7 @@ struct Decision {
 /// and nothing else is looked at (no lock, no sidecar, no `/proc`).
 /// Anything else, and any manifest the view refuses (so the error says
 /// why, in the full parse's words), goes through [`reconcile_manifest`].
-fn decide(
-    manifest: std::fs::File,
-    dir: &Path,
-    dry_run: bool,
-) -> agent_tty_core::Result<Decision> {
+fn decide(manifest: std::fs::File, dir: &Path, dry_run: bool) -> agent_tty_core::Result<Decision> {
     thread_local! {
         /// One manifest buffer per sweeping thread, reused for every Session.
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -641,7 +637,10 @@ mod tests {
         let home = home_with_ended_session(tmp.path());
         std::fs::create_dir(home.join("sessions").join(ID).join("artifacts")).unwrap();
         std::fs::write(
-            home.join("sessions").join(ID).join("artifacts").join("a.png"),
+            home.join("sessions")
+                .join(ID)
+                .join("artifacts")
+                .join("a.png"),
             vec![0u8; 1000],
         )
         .unwrap();
@@ -653,7 +652,6 @@ mod tests {
         assert_eq!(dry.bytes_freed, real.bytes_freed);
         assert!(real.bytes_freed > 1003, "{}", real.bytes_freed);
     }
-
 
     /// A Home holding one ended (Collectable) Session.
     fn home_with_ended_session(root: &Path) -> std::path::PathBuf {
