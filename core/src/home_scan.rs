@@ -4,7 +4,9 @@
 //! [`list_homes`] is *the* listing of registered Homes: `home list` prints it
 //! and the dashboard's Home picker shows it (through the registry plugin's
 //! `registry.homes` capability), so the two can never disagree about which
-//! Homes exist or what scope means.
+//! Homes exist or what scope means. Listings and gc open every Home through
+//! [`open_home_sessions`], so they refuse the same Homes for the same
+//! reasons (ADR 0023).
 //!
 //! Scanning never reconciles and never writes. A Session whose host died
 //! still says `running` in its manifest, and a listing reports exactly that:
