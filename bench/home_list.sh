@@ -5,7 +5,8 @@
 #     each session.json, on as many threads as the machine has (the least
 #     agent-tty's scan must do); goal: home list within 1.2x of it;
 #   - `find | xargs cat`: the same reads, single-threaded, for reference.
-# Goal: ≤ 35 ms median for 1000 Homes (agent-tty 0.5: about 3.7 s).
+# Goal: ≤ 35 ms median for 1000 Homes (agent-tty 0.5: about 3.7 s), and
+# within 1.2x of io-floor (the last line says whether it is; ADR 0023).
 #
 #   bench/home_list.sh [HOME_COUNTS...]     default: 1000 10000
 set -euo pipefail
@@ -36,10 +37,13 @@ for n in "${@:-1000 10000}"; do
     listed=$("$A" home list --all --json | grep -c '"path"')
     [ "$listed" = "$count" ] || { echo "expected $count Homes, listed $listed" >&2; exit 1; }
     runs=30; [ "$count" -ge 10000 ] && runs=10
-    $T -n $runs --label "home list --all --json, $count Homes x 5 Sessions" -- "$A" home list --all --json
-    $T -n $runs --label "io-floor ($(nproc) threads, $((count * 5)) manifests)      " -- \
+    timed "home list --all --json, $count Homes x 5 Sessions" $runs "$A" home list --all --json
+    list=$median
+    timed "io-floor ($(nproc) threads, $((count * 5)) manifests)      " $runs \
       "$PWD/target/release/io-floor" "$root/state/agent-tty/homes.json"
+    floor=$median
     $T -n $runs --label "find | xargs cat ($((count * 5)) manifests)    " -- \
       sh -c "find '$root/homes' -name session.json -print0 | xargs -0 cat > /dev/null"
+    goal_line "home list / io-floor, $count Homes" "$list" "$floor" 1.2
   done
 done

@@ -70,3 +70,23 @@ many_homes() {
     printf '\n  ]\n}\n'
   } > "$root/state/agent-tty/homes.json"
 }
+
+# timed LABEL RUNS CMD...
+#   Runs timeit and prints its line; sets `median` to the median in ms.
+timed() {
+  local label=$1 runs=$2 line
+  shift 2
+  line=$($T -n "$runs" --label "$label" -- "$@")
+  echo "$line"
+  median=$(sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' <<<"$line")
+}
+
+# goal_line WHAT FIGURE_MS REFERENCE_MS GOAL_RATIO
+#   Prints the figure against its reference and the goal, side by side:
+#   "WHAT: 1.07x (goal <= 1.20x) met".
+goal_line() {
+  awk -v what="$1" -v a="$2" -v b="$3" -v goal="$4" 'BEGIN {
+    r = a / b
+    printf "%s: %.2fx (goal <= %.2fx) %s\n", what, r, goal, (r <= goal ? "met" : "NOT met")
+  }'
+}

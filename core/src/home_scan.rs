@@ -4,7 +4,9 @@
 //! [`list_homes`] is *the* listing of registered Homes: `home list` prints it
 //! and the dashboard's Home picker shows it (through the registry plugin's
 //! `registry.homes` capability), so the two can never disagree about which
-//! Homes exist or what scope means.
+//! Homes exist or what scope means. Listings and gc open every Home through
+//! [`open_home_sessions`], so they refuse the same Homes for the same
+//! reasons (ADR 0023).
 //!
 //! Scanning never reconciles and never writes. A Session whose host died
 //! still says `running` in its manifest, and a listing reports exactly that:
@@ -22,6 +24,7 @@ use crate::registry::{HomeEntry, HomeRegistry};
 use crate::safe_fs::{self, open_refusal, DirFd};
 use crate::time::format_iso;
 use serde_json::{json, Value};
+use std::ffi::OsString;
 use std::io;
 use std::path::Path;
 use std::time::SystemTime;
@@ -97,15 +100,12 @@ impl HiddenReason {
 /// (say a deleted `/tmp` Home another user re-created) is hidden with the
 /// reason, and nothing inside it is read.
 pub fn scan_home(home: &Path) -> HomeScan {
-    let sessions = match open_trusted(home) {
+    let sessions = match open_home_sessions(home) {
         Ok(Some(sessions)) => sessions,
         Ok(None) => return HomeScan::Hidden(HiddenReason::SessionsMissing),
         Err(reason) => return HomeScan::Hidden(reason),
     };
-    let tally = match tally_sessions(&sessions) {
-        Ok(tally) => tally,
-        Err(e) => return HomeScan::Hidden(HiddenReason::Unreadable(e.to_string())),
-    };
+    let tally = tally_sessions(&sessions);
     match (tally.counts.total, tally.destroyed, tally.unreadable) {
         (0, 0, 0) => HomeScan::Hidden(HiddenReason::NoSessions),
         (0, 0, n) => HomeScan::Hidden(HiddenReason::Unreadable(format!(
@@ -115,6 +115,55 @@ pub fn scan_home(home: &Path) -> HomeScan {
         (0, _, _) => HomeScan::Hidden(HiddenReason::OnlyDestroyed),
         _ => HomeScan::Visible(tally.counts),
     }
+}
+
+/// One entry of a Home's `sessions/`, as the scan met it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEntry {
+    /// Its name (a Session id, a tombstone, or anything else planted there).
+    pub name: OsString,
+    /// Whether the directory listing says it is a directory (`None`: the
+    /// filesystem does not say).
+    pub listed_dir: Option<bool>,
+}
+
+/// A Home's `sessions/`, opened and checked, and its entries: what every
+/// scan of a Home starts from.
+#[derive(Debug)]
+pub struct HomeSessions {
+    /// `sessions/`, opened through the open Home, neither through a
+    /// symlink, both trusted. Everything a scan reads below it is reached
+    /// relative to this descriptor.
+    pub dir: DirFd,
+    /// Its entries (without `.` and `..`), in name order.
+    pub entries: Vec<SessionEntry>,
+}
+
+/// The one scan of a Home that `home list`, the dashboard's Home picker
+/// and `gc` all make: opens the Home (its last component never followed),
+/// checks it with `fstat` on that descriptor, opens `sessions/` relative
+/// to it (`openat`, `O_NOFOLLOW`), checks that with `fstat` too, and lists
+/// it with `getdents64` from the same descriptor. No path is walked twice
+/// and no directory opened twice: six system calls per Home, plus the
+/// closes. `Ok(None)`: the Home has no `sessions/`.
+///
+/// What the callers do per Session differs (a listing reads manifests
+/// beneath `sessions/`; gc pins each Session directory because it may
+/// delete it), so that part is theirs.
+pub fn open_home_sessions(home: &Path) -> Result<Option<HomeSessions>, HiddenReason> {
+    let Some(dir) = open_trusted(home)? else {
+        return Ok(None);
+    };
+    let mut entries = Vec::new();
+    dir.for_each_entry(|name, listed_dir| {
+        entries.push(SessionEntry {
+            name: name.to_owned(),
+            listed_dir,
+        })
+    })
+    .map_err(|e| HiddenReason::Unreadable(format!("its sessions/ could not be listed: {e}")))?;
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(Some(HomeSessions { dir, entries }))
 }
 
 /// Opens a Home's `sessions/` through the Home, neither through a symlink,
@@ -137,9 +186,7 @@ fn open_trusted(home: &Path) -> Result<Option<DirFd>, HiddenReason> {
             })
         }
     };
-    home_dir
-        .check_trusted("the Home")
-        .map_err(|u| HiddenReason::Untrusted(u.reason))?;
+    check_trusted(&home_dir, "the Home").map_err(|u| HiddenReason::Untrusted(u.reason))?;
     let sessions = match home_dir.open_child("sessions") {
         Ok(dir) => dir,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -152,10 +199,21 @@ fn open_trusted(home: &Path) -> Result<Option<DirFd>, HiddenReason> {
         }
         Err(e) => return Err(HiddenReason::Unreadable(e.to_string())),
     };
-    sessions
-        .check_trusted("the Home's sessions/")
+    check_trusted(&sessions, "the Home's sessions/")
         .map_err(|u| HiddenReason::Untrusted(u.reason))?;
     Ok(Some(sessions))
+}
+
+/// [`DirFd::check_trusted`], the ownership check of every directory a scan
+/// goes through. A build with the `bench-skip-trust-checks` feature skips
+/// it when `AGENT_TTY_BENCH_SKIP_TRUST_CHECKS=1`, so `bench/gc.sh` can
+/// measure what the checks cost; no shipped build has that feature.
+pub fn check_trusted(dir: &DirFd, what: &str) -> Result<(), safe_fs::Untrusted> {
+    #[cfg(feature = "bench-skip-trust-checks")]
+    if std::env::var_os("AGENT_TTY_BENCH_SKIP_TRUST_CHECKS").is_some_and(|v| v == "1") {
+        return Ok(());
+    }
+    dir.check_trusted(what)
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -173,18 +231,18 @@ struct Tally {
 /// reading stops there and the Session counts as unreadable.
 const MANIFEST_READ_LIMIT: u64 = 1 << 20;
 
-/// Reads every Session of one `sessions/` directory.
+/// Reads every Session of one scanned `sessions/`.
 ///
 /// This is the hot path of `home list` over thousands of Homes, and nearly
-/// all of its time is spent in system calls. So the entries are read with
-/// `getdents64` from the already-open, already-checked `sessions/`
-/// descriptor, each manifest is opened beneath it in one call that follows
-/// no symlink (`<id>/session.json`, [`DirFd::open_file_beneath`]) and read
-/// into one reused buffer without the size probe `fs::read` makes, only
-/// the manifest fields a listing needs are looked at
-/// ([`ManifestView`]), and the Event Log is `fstatat`-ed relative to the
-/// descriptor: four system calls per Session.
-fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
+/// all of its time is spent in system calls. So each manifest is opened
+/// beneath the already-open, already-checked `sessions/` descriptor in one
+/// call that follows no symlink (`<id>/session.json`,
+/// [`DirFd::open_file_beneath`]) and read into one reused buffer without
+/// the size probe `fs::read` makes, only the manifest fields a listing
+/// needs are looked at ([`ManifestView`]), and the Event Log is
+/// `fstatat`-ed relative to the descriptor: four system calls per Session.
+/// A listing never opens a Session directory and never probes a lock.
+fn tally_sessions(sessions: &HomeSessions) -> Tally {
     let mut tally = Tally {
         counts: SessionCounts {
             active: 0,
@@ -198,26 +256,26 @@ fn tally_sessions(sessions: &DirFd) -> io::Result<Tally> {
         /// One manifest buffer per scanning thread, reused for every Home.
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    BUF.with_borrow_mut(|buf| tally_into(sessions, &mut tally, buf))?;
-    Ok(tally)
+    BUF.with_borrow_mut(|buf| tally_into(sessions, &mut tally, buf));
+    tally
 }
 
-fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Result<()> {
+fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
     use nix::sys::stat::fstatat;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
 
-    let fd = sessions.as_raw_fd();
+    let dir = &sessions.dir;
+    let fd = dir.as_raw_fd();
     let mut relative = Vec::with_capacity(64);
-    sessions.for_each_entry(|name, is_dir| {
+    for entry in &sessions.entries {
+        let name = entry.name.as_os_str();
         // A Session is a directory; symlinks and stray files are not followed.
-        let is_dir = is_dir.unwrap_or_else(|| {
-            sessions
-                .stat_child(name)
-                .is_ok_and(|st| safe_fs::is_dir(&st))
-        });
+        let is_dir = entry
+            .listed_dir
+            .unwrap_or_else(|| dir.stat_child(name).is_ok_and(|st| safe_fs::is_dir(&st)));
         if !is_dir {
-            return;
+            continue;
         }
         let at = |file: &str, relative: &mut Vec<u8>| {
             relative.clear();
@@ -226,7 +284,7 @@ fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Res
             relative.extend_from_slice(file.as_bytes());
         };
         at(MANIFEST_FILE, &mut relative);
-        let status = sessions
+        let status = dir
             .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
             .ok()
             .and_then(|file| {
@@ -235,11 +293,11 @@ fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Res
             });
         let Some(status) = status else {
             tally.unreadable += 1;
-            return;
+            continue;
         };
         if status == Status::Destroyed {
             tally.destroyed += 1;
-            return;
+            continue;
         }
         tally.counts.total += 1;
         tally.counts.active += usize::from(status.is_active());
@@ -249,7 +307,7 @@ fn tally_into(sessions: &DirFd, tally: &mut Tally, buf: &mut Vec<u8>) -> io::Res
                 + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
             tally.counts.last_activity = tally.counts.last_activity.max(Some(modified));
         }
-    })
+    }
 }
 
 /// Scans many Homes in parallel, answering in the order given.

@@ -256,13 +256,23 @@ impl DirFd {
     /// through descriptors and never following a symlink: what removing it
     /// would free (`gc --dry-run`). What cannot be read counts as empty.
     pub fn tree_bytes(&self) -> u64 {
-        self.tree_bytes_below(0)
+        self.tree_bytes_below(0, None)
     }
 
-    fn tree_bytes_below(&self, depth: usize) -> u64 {
+    /// [`DirFd::tree_bytes`] leaving out the entry `skip` of this directory
+    /// (not of those below), for a caller that already knows its size (gc
+    /// has just read the manifest) and need not `lstat` it again.
+    pub fn tree_bytes_without(&self, skip: impl AsRef<OsStr>) -> u64 {
+        self.tree_bytes_below(0, Some(skip.as_ref()))
+    }
+
+    fn tree_bytes_below(&self, depth: usize, skip: Option<&OsStr>) -> u64 {
         let mut total = 0;
         let mut subdirs = Vec::new();
         let _ = self.for_each_entry(|name, listed_dir| {
+            if skip == Some(name) {
+                return;
+            }
             // A directory the listing names needs no `lstat`: only files
             // have sizes that count.
             if listed_dir == Some(true) {
@@ -278,7 +288,7 @@ impl DirFd {
         if depth < MAX_DEPTH {
             for sub in subdirs {
                 if let Ok(dir) = self.open_child(&sub) {
-                    total += dir.tree_bytes_below(depth + 1);
+                    total += dir.tree_bytes_below(depth + 1, None);
                 }
             }
         }
@@ -910,6 +920,24 @@ mod tests {
         std::os::unix::fs::symlink("loop", tmp.path().join("loop")).unwrap();
         let e = resolve_trusted_symlinks(&tmp.path().join("loop"), "it").unwrap_err();
         assert!(e.reason.contains("too many levels"), "{e}");
+    }
+
+    /// gc's dry run sizes a Session without `lstat`-ing the manifest it
+    /// has just read: only that top-level entry is left out, and links
+    /// count for nothing either way.
+    #[test]
+    fn tree_bytes_without_leaves_out_one_top_level_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("d");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("session.json"), b"12345").unwrap();
+        std::fs::write(d.join("events.jsonl"), b"1234567").unwrap();
+        std::fs::write(d.join("sub").join("session.json"), b"123").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", d.join("link")).unwrap();
+        let dir = DirFd::open(&d).unwrap();
+        assert_eq!(dir.tree_bytes(), 15);
+        assert_eq!(dir.tree_bytes_without("session.json"), 10);
+        assert_eq!(dir.tree_bytes_without("absent"), 15);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `dashboard-probe --exe PATH [--homes N] [--runs N] [--idle-secs S]`
+//! `dashboard-probe --exe PATH [--homes N] [--runs N] [--idle-secs S] [--only picker]`
 //!
 //! Drives the real `agent-tty dashboard` in a PTY over a throwaway machine
 //! (temp `$HOME`, `XDG_STATE_HOME`, Homes) and prints one line per figure,
@@ -18,6 +18,9 @@
 //!
 //! Latencies include everything a person would wait for: the keystroke
 //! crossing the PTY, plugin calls, drawing, and the bytes coming back.
+//!
+//! `--only picker` stops after the picker's figure (`bench/README.md`'s
+//! picker row), without the minutes the idle and history figures take.
 
 use agent_tty_core::event_log::{EventBody, EventLogWriter};
 use agent_tty_core::manifest::{write_manifest, Manifest, Status};
@@ -34,6 +37,7 @@ struct Args {
     homes: usize,
     runs: usize,
     idle_secs: u64,
+    only_picker: bool,
 }
 
 fn args() -> Args {
@@ -42,6 +46,7 @@ fn args() -> Args {
         homes: 1000,
         runs: 30,
         idle_secs: 10,
+        only_picker: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +56,7 @@ fn args() -> Args {
             "--homes" => a.homes = value.parse().expect("--homes N"),
             "--runs" => a.runs = value.parse().expect("--runs N"),
             "--idle-secs" => a.idle_secs = value.parse().expect("--idle-secs S"),
+            "--only" if value == "picker" => a.only_picker = true,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -218,6 +224,7 @@ fn main() {
     // The picker over every registered Home.
     let listed = format!("Active Homes ({})", args.homes);
     let mut picker = Vec::new();
+    let cpu_before = cpu_seconds(ui.pid());
     for _ in 0..args.runs {
         let start = Instant::now();
         ui.send(b"H");
@@ -226,10 +233,19 @@ fn main() {
         ui.send(b"\x1b");
         ui.expect_text("H Homes", WAIT);
     }
+    let cpu_per_open = (cpu_seconds(ui.pid()) - cpu_before) / args.runs as f64;
     report(
         &format!("picker with {} Homes, H to listed", args.homes),
         picker,
     );
+    println!(
+        "picker CPU: {:.1} ms of the dashboard's CPU per open and close",
+        cpu_per_open * 1000.0
+    );
+    if args.only_picker {
+        println!("goal: picker ≤ 50 ms");
+        return;
+    }
 
     // Event Log append to the Live View, noticed through inotify.
     live_latency(

@@ -304,3 +304,63 @@ fn untrusted_or_symlinked_homes_are_hidden_with_the_reason() {
     assert_eq!(reason.code(), "untrusted");
     assert!(reason.describe().contains("symlink"));
 }
+
+/// The one scan `home list` and gc share: entries in name order with the
+/// listing's idea of their type, nothing followed, and the same refusals
+/// for a Home that cannot be trusted.
+#[test]
+fn the_shared_scan_lists_entries_in_name_order_without_following_anything() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    session(&home, &id(2), "exited");
+    session(&home, &id(1), "running");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, home.join("sessions").join(id(0))).unwrap();
+    std::fs::write(home.join("sessions").join("stray"), "").unwrap();
+
+    let scanned = open_home_sessions(&home).unwrap().unwrap();
+    let names: Vec<_> = scanned.entries.iter().map(|e| e.name.clone()).collect();
+    assert_eq!(
+        names,
+        [id(0), id(1), id(2), "stray".into()].map(OsString::from)
+    );
+    // The symlink and the file are not directories (tmpfs and ext4 both
+    // say so in the listing); the Sessions are.
+    let dirs: Vec<_> = scanned.entries.iter().map(|e| e.listed_dir).collect();
+    assert!(
+        matches!(
+            dirs[..],
+            [
+                Some(false) | None,
+                Some(true) | None,
+                Some(true) | None,
+                Some(false) | None
+            ]
+        ),
+        "{dirs:?}"
+    );
+    // The symlinked entry is neither counted nor followed.
+    assert_eq!(
+        scan_home(&home),
+        HomeScan::Visible(SessionCounts {
+            active: 1,
+            total: 2,
+            last_activity: None
+        })
+    );
+
+    assert!(
+        open_home_sessions(&tmp.path().join("gone")).unwrap_err() == HiddenReason::DirectoryMissing
+    );
+    std::fs::set_permissions(
+        home.join("sessions"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    let HiddenReason::Untrusted(why) = open_home_sessions(&home).unwrap_err() else {
+        panic!("a world-writable sessions/ is refused");
+    };
+    assert!(why.contains("chmod go-w"), "{why}");
+}

@@ -151,7 +151,7 @@ fn fleet_homes(local: Value, all: bool) -> Result<Value, PluginError> {
             spec: r,
         })
         .collect();
-    let mut listed = super::fleet::list(Some(local), &remotes, all).result;
+    let mut listed = super::fleet::result(Some(local), &remotes, all);
     for row in listed["homes"].as_array_mut().into_iter().flatten() {
         let machine = row["machine"].as_str().unwrap_or_default().to_owned();
         if machine != super::target::LOCAL_MACHINE {

@@ -76,13 +76,41 @@ struct Answer {
 /// The fleet listing: `local` (this machine's `home list` result, when it
 /// is part of it) plus each remote's Homes.
 pub fn list(local: Option<Value>, remotes: &[Remote], all: bool) -> CommandOutput {
+    let fleet = gather(local, remotes, all);
+    let human = render(&fleet.homes, &fleet.answers);
+    let mut out = CommandOutput::new(
+        json!({ "homes": fleet.homes, "remotes": fleet.status }),
+        human,
+    );
+    out.warnings = fleet.warnings;
+    out
+}
+
+/// [`list`]'s result alone, without the table for people: what the
+/// dashboard's Home picker reads (a thousand Homes' table is milliseconds
+/// of work nobody would see).
+pub fn result(local: Option<Value>, remotes: &[Remote], all: bool) -> Value {
+    let fleet = gather(local, remotes, all);
+    json!({ "homes": fleet.homes, "remotes": fleet.status })
+}
+
+/// Every machine's rows, each remote's status, and the warnings.
+struct Fleet {
+    homes: Vec<Value>,
+    status: Vec<Value>,
+    warnings: Vec<String>,
+    answers: Vec<Answer>,
+}
+
+fn gather(local: Option<Value>, remotes: &[Remote], all: bool) -> Fleet {
     let answers = ask_all(remotes, all);
     let mut homes: Vec<Value> = Vec::new();
-    if let Some(local) = &local {
-        for row in local["homes"].as_array().into_iter().flatten() {
-            let mut row = row.clone();
-            row["machine"] = json!(LOCAL_MACHINE);
-            homes.push(row);
+    if let Some(Value::Object(mut local)) = local {
+        if let Some(Value::Array(rows)) = local.remove("homes") {
+            for mut row in rows {
+                row["machine"] = json!(LOCAL_MACHINE);
+                homes.push(row);
+            }
         }
     }
     let mut status = Vec::new();
@@ -103,10 +131,12 @@ pub fn list(local: Option<Value>, remotes: &[Remote], all: bool) -> CommandOutpu
         }
         status.push(s);
     }
-    let human = render(&homes, &answers);
-    let mut out = CommandOutput::new(json!({ "homes": homes, "remotes": status }), human);
-    out.warnings = warnings;
-    out
+    Fleet {
+        homes,
+        status,
+        warnings,
+        answers,
+    }
 }
 
 fn render(homes: &[Value], answers: &[Answer]) -> String {

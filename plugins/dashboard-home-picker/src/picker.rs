@@ -199,12 +199,13 @@ impl Picker {
                 SortBy::Path => {
                     homes.sort_by(|a, b| group(a).cmp(&group(b)).then_with(|| a.path.cmp(&b.path)))
                 }
-                SortBy::LastActivity => homes.sort_by(|a, b| {
-                    let seen = |h: &HomeRow| parse_iso(&h.last_seen_at);
-                    group(a)
-                        .cmp(&group(b))
-                        .then_with(|| seen(b).cmp(&seen(a)))
-                        .then_with(|| a.path.cmp(&b.path))
+                // Each date parsed once, not at every comparison.
+                SortBy::LastActivity => homes.sort_by_cached_key(|h| {
+                    (
+                        group(h),
+                        std::cmp::Reverse(parse_iso(&h.last_seen_at)),
+                        h.path.clone(),
+                    )
                 }),
             }
         }
@@ -214,6 +215,8 @@ impl Picker {
     pub fn visible(&self) -> Vec<&HomeRow> {
         let needle = self.filter.to_lowercase();
         match &self.homes {
+            // No filter: every Home, without lower-casing a thousand paths.
+            Ok(homes) if needle.is_empty() => homes.iter().collect(),
             Ok(homes) => homes
                 .iter()
                 .filter(|h| h.path.to_lowercase().contains(&needle))

@@ -30,13 +30,17 @@
 //! and the removal.
 
 use crate::options::Options;
+use agent_tty_core::fsutil::read_small_file;
 use agent_tty_core::home::{sessions_dir, validate_session_id};
+use agent_tty_core::home_scan::{
+    check_trusted, open_home_sessions, HiddenReason, HomeSessions, SessionEntry,
+};
 use agent_tty_core::manifest::{
-    manifest_path, parse_manifest, read_manifest_at, read_manifest_bytes_at, ManifestView, Status,
-    MANIFEST_FILE,
+    manifest_path, parse_manifest, read_manifest_at, ManifestView, Status, MANIFEST_FILE,
+    MANIFEST_READ_LIMIT,
 };
 use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
-use agent_tty_core::safe_fs::{open_refusal, tombstone_name, tombstone_of, DirFd};
+use agent_tty_core::safe_fs::{tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -149,52 +153,27 @@ pub(crate) fn sweep_home_with(home: &str, options: &Options, hooks: &Hooks<'_>) 
         });
     };
     // The Home and its `sessions/` are opened once, never through a symlink,
-    // and checked; everything after that is done relative to the open
-    // `sessions/`, so swapping a path for a symlink meanwhile changes nothing.
-    let home_dir = match DirFd::open(path) {
-        Ok(dir) => dir,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    // and checked, by the same scan `home list` makes; everything after
+    // that is done relative to the open `sessions/`, so swapping a path for
+    // a symlink meanwhile changes nothing.
+    let HomeSessions {
+        dir: sessions,
+        entries,
+    } = match open_home_sessions(path) {
+        Ok(Some(scanned)) => scanned,
+        Ok(None) => return sweep,
+        Err(HiddenReason::DirectoryMissing) => {
             sweep.existed = false;
             return sweep;
         }
-        Err(e) => {
-            unreadable(&mut sweep, open_refusal("the Home", path, &e));
+        Err(reason) => {
+            unreadable(&mut sweep, reason.describe());
             return sweep;
         }
     };
-    if let Err(u) = home_dir.check_trusted("the Home") {
-        unreadable(&mut sweep, u.reason);
-        return sweep;
-    }
-    let sessions = match home_dir.open_child("sessions") {
-        Ok(dir) => dir,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sweep,
-        Err(e) => {
-            unreadable(
-                &mut sweep,
-                open_refusal("the Home's sessions/", &sessions_dir(path), &e),
-            );
-            return sweep;
-        }
-    };
-    if let Err(u) = sessions.check_trusted("the Home's sessions/") {
-        unreadable(&mut sweep, u.reason);
-        return sweep;
-    }
-    let mut names = match sessions.names() {
-        Ok(names) => names,
-        Err(e) => {
-            unreadable(
-                &mut sweep,
-                format!("the Home's sessions/ could not be read ({e})"),
-            );
-            return sweep;
-        }
-    };
-    names.sort();
-    let total = names.len();
+    let total = entries.len();
     let mut gone = 0;
-    for raw in names {
+    for SessionEntry { name: raw, .. } in entries {
         let name = raw.to_string_lossy().into_owned();
         if let Some(id) = tombstone_of(&name) {
             // A Session an interrupted gc had already renamed aside: finish.
@@ -287,14 +266,25 @@ fn collect(
     if validate_session_id(name).is_err() || name.starts_with('.') {
         return Err(skip("not a Session id; left alone".into(), false));
     }
-    pinned
-        .check_trusted("the Session directory")
-        .map_err(|u| skip(u.reason, false))?;
+    check_trusted(&pinned, "the Session directory").map_err(|u| skip(u.reason, false))?;
     let dir = &sessions_dir(home).join(raw);
-    if let Some(age) = husk_age(&pinned, dir, options.now).map_err(|r| skip(r, false))? {
-        return collect_husk(sessions, &pinned, raw, name, age, options, hooks);
-    }
-    let outcome = decide(&pinned, dir, options.dry_run).map_err(|e| {
+    // The manifest is opened first, through the pinned directory: one
+    // without it is what a husk is, and no `lstat` is needed to tell.
+    let manifest = match pinned.open_file_beneath(Path::new(MANIFEST_FILE)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let age = husk_age(&pinned, dir, options.now).map_err(|r| skip(r, false))?;
+            return collect_husk(sessions, &pinned, raw, name, age, options, hooks);
+        }
+        Err(e) => {
+            let e = agent_tty_core::Error::read(&manifest_path(dir), e);
+            return Err(skip(
+                format!("its manifest could not be read ({e}); left alone"),
+                false,
+            ));
+        }
+    };
+    let outcome = decide(manifest, dir, options.dry_run).map_err(|e| {
         skip(
             format!("its manifest could not be read ({e}); left alone"),
             false,
@@ -331,17 +321,12 @@ fn collect(
         }
     }
     if options.dry_run {
-        let mut bytes = pinned.tree_bytes();
-        if let Some(written) = outcome.rewritten_len {
-            // A real run frees the manifest reconcile would have written,
-            // not the one on disk now: count that, so both runs agree.
-            let on_disk = pinned
-                .stat_child(MANIFEST_FILE)
-                .map_or(0, |st| st.st_size as u64);
-            bytes = bytes - on_disk.min(bytes) + written;
-        }
+        // A real run frees the manifest reconcile would have written, not
+        // the one read now: count that, so both runs agree. The manifest's
+        // size is known from reading it, so it is not `lstat`-ed again.
+        let manifest = outcome.rewritten_len.unwrap_or(outcome.manifest_len);
         return Ok(Collected {
-            bytes,
+            bytes: pinned.tree_bytes_without(MANIFEST_FILE) + manifest,
             unfinished: None,
         });
     }
@@ -372,13 +357,9 @@ fn collect(
 }
 
 /// How long a directory without a manifest has been untouched, when it is
-/// a husk; `None` when it has a manifest; why it is left alone when it is
-/// too young to tell, or its host lock is held.
-fn husk_age(pinned: &DirFd, dir: &Path, now: SystemTime) -> Result<Option<Duration>, String> {
-    match pinned.stat_child(MANIFEST_FILE) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        _ => return Ok(None),
-    }
+/// a husk; why it is left alone when it is too young to tell, or its host
+/// lock is held.
+fn husk_age(pinned: &DirFd, dir: &Path, now: SystemTime) -> Result<Duration, String> {
     let mtime = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
     let mut newest = pinned.stat().map_or(now, |st| mtime(st.st_mtime));
     for entry in pinned.names().unwrap_or_default() {
@@ -397,7 +378,7 @@ fn husk_age(pinned: &DirFd, dir: &Path, now: SystemTime) -> Result<Option<Durati
     if agent_tty_core::liveness::host_lock_held(dir) == Some(true) {
         return Err("no session.json, but a host holds its lock; left alone".into());
     }
-    Ok(Some(age))
+    Ok(age)
 }
 
 /// Removes (in a dry run, counts) a husk, checked once more right before.
@@ -472,29 +453,35 @@ struct Decision {
     /// In a dry run that found the host dead, the size of the manifest a
     /// real run would write.
     rewritten_len: Option<u64>,
+    /// The size of the manifest as read.
+    manifest_len: u64,
 }
 
-/// Reads the manifest through the pinned Session directory and reconciles
-/// it (in a dry run, in memory only). A Terminal Session, what gc mostly
-/// meets, needs nothing but its status and `updatedAt`: those are read
-/// from a [`ManifestView`] without building the whole manifest. Anything
-/// else, and any manifest the view refuses (so the error says why, in the
-/// full parse's words), goes through [`reconcile_manifest`].
-fn decide(pinned: &DirFd, dir: &Path, dry_run: bool) -> agent_tty_core::Result<Decision> {
+/// Reads the manifest (opened through the pinned Session directory) and
+/// reconciles it (in a dry run, in memory only). A Terminal Session, what
+/// gc mostly meets, needs nothing but its status and `updatedAt`: those
+/// are read from a [`ManifestView`] without building the whole manifest,
+/// and nothing else is looked at (no lock, no sidecar, no `/proc`).
+/// Anything else, and any manifest the view refuses (so the error says
+/// why, in the full parse's words), goes through [`reconcile_manifest`].
+fn decide(manifest: std::fs::File, dir: &Path, dry_run: bool) -> agent_tty_core::Result<Decision> {
     thread_local! {
         /// One manifest buffer per sweeping thread, reused for every Session.
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    BUF.with_borrow_mut(|buf| decide_with(pinned, dir, dry_run, buf))
+    BUF.with_borrow_mut(|buf| decide_with(manifest, dir, dry_run, buf))
 }
 
 fn decide_with(
-    pinned: &DirFd,
+    manifest: std::fs::File,
     dir: &Path,
     dry_run: bool,
     buf: &mut Vec<u8>,
 ) -> agent_tty_core::Result<Decision> {
-    let bytes = read_manifest_bytes_at(pinned, dir, buf)?;
+    let path = manifest_path(dir);
+    let bytes = read_small_file(manifest, buf, MANIFEST_READ_LIMIT)
+        .map_err(|e| agent_tty_core::Error::read(&path, e))?;
+    let manifest_len = bytes.len() as u64;
     if let Some(view) = ManifestView::parse(bytes).filter(|v| v.status.is_terminal()) {
         return Ok(Decision {
             status: view.status,
@@ -502,9 +489,10 @@ fn decide_with(
             foreign: false,
             last_recorded_at: view.updated_at.into_owned(),
             rewritten_len: None,
+            manifest_len,
         });
     }
-    let manifest = parse_manifest(&manifest_path(dir), bytes)?;
+    let manifest = parse_manifest(&path, bytes)?;
     let mode = if dry_run {
         ReconcileMode::DryRun
     } else {
@@ -518,6 +506,7 @@ fn decide_with(
         rewritten_len: (dry_run && outcome.found_dead)
             .then(|| outcome.manifest.to_json().len() as u64),
         last_recorded_at: outcome.last_recorded_at,
+        manifest_len,
     })
 }
 
@@ -606,6 +595,63 @@ mod tests {
     }
 
     const ID: &str = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+
+    /// A manifest that is a symlink (dangling or not) is a manifest that
+    /// cannot be read, never a missing one: the Session is left alone, not
+    /// collected as a husk however old it is, and the link is not followed.
+    #[test]
+    fn a_symlinked_manifest_is_left_alone_and_never_taken_for_a_husk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp
+            .path()
+            .join("sessions")
+            .join("01JD3Z6X8K4M2N5P7Q9R1S3T5V");
+        std::fs::create_dir_all(&dir).unwrap();
+        for target in ["/nonexistent/session.json", "/etc/hostname"] {
+            let _ = std::fs::remove_file(dir.join("session.json"));
+            std::os::unix::fs::symlink(target, dir.join("session.json")).unwrap();
+            for dry_run in [true, false] {
+                let later = Options {
+                    now: SystemTime::now() + HUSK_AGE + Duration::from_secs(60),
+                    ..options(dry_run)
+                };
+                let sweep = sweep_home(&tmp.path().to_string_lossy(), &later);
+                assert!(sweep.removed.is_empty(), "{target}: {:?}", sweep.removed);
+                assert!(
+                    sweep.skipped[0]
+                        .reason
+                        .contains("manifest could not be read"),
+                    "{target}: {:?}",
+                    sweep.skipped
+                );
+            }
+            assert!(dir.join("session.json").is_symlink());
+        }
+    }
+
+    /// A dry run counts exactly the bytes the real run then frees, though
+    /// it sizes the manifest from its read rather than an `lstat`.
+    #[test]
+    fn a_dry_run_counts_the_bytes_the_real_run_frees() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_with_ended_session(tmp.path());
+        std::fs::create_dir(home.join("sessions").join(ID).join("artifacts")).unwrap();
+        std::fs::write(
+            home.join("sessions")
+                .join(ID)
+                .join("artifacts")
+                .join("a.png"),
+            vec![0u8; 1000],
+        )
+        .unwrap();
+        let home = home.to_string_lossy();
+        let dry = sweep_home(&home, &options(true));
+        let real = sweep_home(&home, &options(false));
+        assert_eq!(real.removed, [ID]);
+        assert_eq!(dry.removed, real.removed);
+        assert_eq!(dry.bytes_freed, real.bytes_freed);
+        assert!(real.bytes_freed > 1003, "{}", real.bytes_freed);
+    }
 
     /// A Home holding one ended (Collectable) Session.
     fn home_with_ended_session(root: &Path) -> std::path::PathBuf {
