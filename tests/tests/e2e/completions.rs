@@ -61,7 +61,22 @@ fn shell_with_completions(sandbox: &Sandbox, shell: &str) -> PtyChild {
     // The setup line ran once the prompt is back after a marker command.
     child.send(b"echo READY''READY\n");
     child.expect_text("READYREADY", WAIT);
+    wait_for_empty_prompt(&child);
     child
+}
+
+/// Waits until the shell shows an empty prompt with the cursor after it:
+/// keys typed before that are echoed by the terminal, not by the line
+/// editor, and a later redraw can overwrite them.
+fn wait_for_empty_prompt(shell: &PtyChild) {
+    shell
+        .wait_for(WAIT, |s| {
+            let (_, col) = s.cursor_position();
+            let contents = s.contents();
+            let last = contents.lines().rev().find(|l| !l.trim().is_empty());
+            col == 2 && last.is_some_and(|l| l.trim_end() == "$")
+        })
+        .unwrap_or_else(|| panic!("no empty prompt; the screen:\n{}", shell.screen()));
 }
 
 /// Types `keys` (TAB included), waits for the line to read `want`, then
@@ -70,7 +85,7 @@ fn completes(shell: &mut PtyChild, keys: &str, want: &str) {
     shell.send(keys.as_bytes());
     shell.expect_text(&format!("$ {want}"), WAIT);
     shell.send(b"\x15");
-    shell.wait_for(WAIT, |s| !s.contents().contains(&format!("$ {want}")));
+    wait_for_empty_prompt(shell);
 }
 
 fn installed(shell: &str) -> bool {
@@ -99,7 +114,7 @@ fn tab_completes_commands_flags_values_and_session_ids(
     // A command's flag, then the values the command table declares for it.
     completes(
         &mut sh,
-        "agent-tty record export --fo\t",
+        "agent-tty record export --form\t",
         "agent-tty record export --format ",
     );
     completes(
