@@ -2,11 +2,14 @@
 //! ([`agent_tty_core::screen::Cell`]) in, an RGB [`Image`] out.
 //!
 //! This is what `screenshot` and the GIF/WebM recordings show, so it must
-//! work on a fresh machine with nothing installed: the font is DejaVu Sans
-//! Mono, compiled in from the `dejavu` crate (regular, bold, oblique and
-//! bold-oblique faces, so bold and italic are real faces, not smeared ones),
-//! rasterised by `ab_glyph`. No system font is ever looked up, so the same
-//! screen gives the same pixels everywhere.
+//! work on a fresh machine with nothing installed: the text font is DejaVu
+//! Sans Mono, compiled in from the `dejavu` crate (regular, bold, oblique
+//! and bold-oblique faces, so bold and italic are real faces, not smeared
+//! ones), rasterised by `ab_glyph`. A character it lacks falls back to the
+//! bundled symbols and emoji fonts, then to system fonts ([`font`]); box
+//! drawing, blocks, Braille and powerline separators are drawn from the
+//! cell's size ([`procedural`]) so they join across cells. A screen the
+//! bundled fonts cover gives the same pixels everywhere.
 //!
 //! The colours come from [`agent_tty_core::profile`], the same constants the
 //! host reports to OSC 10/11 queries, so a program that picked its theme from
@@ -17,13 +20,17 @@
 //! glyph's coverage the first time it is drawn, so rendering many frames of a
 //! recording costs little more than filling rectangles.
 
-mod font;
+pub mod font;
+mod procedural;
 pub mod screenshot;
+mod system_fonts;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
-use font::{Face, Fonts, GlyphKey};
-use std::collections::HashMap;
+pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
+use font::{Coverage, GlyphKey};
+use std::collections::{BTreeSet, HashMap};
+pub use system_fonts::SYSTEM_FONT_DIRS;
 
 /// Pixels around the cell grid, on every side, in the background colour.
 pub const PADDING: u32 = 8;
@@ -34,9 +41,11 @@ pub const FONT_SIZE_PX: f32 = 14.0;
 /// The bundled font's family name, as recorded in render profile hashes.
 pub const FONT_FAMILY: &str = "DejaVu Sans Mono";
 
-/// Which release of the bundled font the pixels come from; part of
-/// [`render_profile_hash`] so a font upgrade changes the hash.
-pub const FONT_ASSET_IDENTITY: &str = "dejavu-fonts-ttf-2.37";
+/// Which release of the bundled fonts the pixels come from (and of the
+/// procedural cell drawing, `cells-1`); part of [`render_profile_hash`] so a
+/// font upgrade changes the hash.
+pub const FONT_ASSET_IDENTITY: &str =
+    "dejavu-fonts-ttf-2.37+nerd-fonts-3.4.0-subset+noto-emoji-400+cells-1";
 
 /// An opaque RGB image, row-major, 3 bytes per pixel: what PNG stores, so
 /// a screenshot is encoded straight from it, and a quarter less memory to
@@ -265,12 +274,28 @@ pub struct CellSize {
     pub height: u32,
 }
 
+/// What draws a character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlyphSource {
+    /// Drawn from the cell's size, no font (box drawing, blocks, Braille,
+    /// powerline separators).
+    Procedural,
+    /// A font of the fallback chain.
+    Font(FontInfo),
+    /// Nothing to draw (joiners, variation selectors, …).
+    Invisible,
+    /// No font has it: drawn as a box with a `?`.
+    Missing,
+}
+
 /// Draws screens in one profile, caching glyphs between calls.
 pub struct Renderer {
     profile: &'static RenderProfile,
     fonts: Fonts,
     cell: CellSize,
-    glyphs: HashMap<GlyphKey, Option<font::Coverage>>,
+    glyphs: HashMap<GlyphKey, Option<Coverage>>,
+    /// Characters drawn as the fallback box so far.
+    missing: BTreeSet<char>,
 }
 
 impl Renderer {
@@ -283,7 +308,34 @@ impl Renderer {
             fonts,
             cell,
             glyphs: HashMap::new(),
+            missing: BTreeSet::new(),
         }
+    }
+
+    /// What draws `c` in a cell that is `bold` and/or `italic`: for the SVG
+    /// writer, which names the font of each character.
+    pub fn glyph_source(&mut self, c: char, bold: bool, italic: bool) -> GlyphSource {
+        if procedural::covers(c) {
+            GlyphSource::Procedural
+        } else if font::is_invisible(c) {
+            GlyphSource::Invisible
+        } else {
+            match self.fonts.face_for(c, Face::of(bold, italic)) {
+                Some(info) => GlyphSource::Font(info.clone()),
+                None => GlyphSource::Missing,
+            }
+        }
+    }
+
+    /// The fallback chain (to ask which font draws a character).
+    pub fn fonts(&mut self) -> &mut Fonts {
+        &mut self.fonts
+    }
+
+    /// The characters no font had, drawn as a box with a `?`, over every
+    /// screen this renderer has drawn, in code point order.
+    pub fn missing_glyphs(&self) -> Vec<char> {
+        self.missing.iter().copied().collect()
     }
 
     /// The profile this renderer draws with.
@@ -395,14 +447,18 @@ impl Renderer {
         let face = Face::of(cell.bold, cell.italic);
         let mut chars = cell.text.chars();
         if let Some(base) = chars.next() {
-            if base != ' ' {
-                let drawn = self.draw_glyph(image, x, y, base, face, fg);
+            if base != ' ' && !font::is_invisible(base) {
+                let drawn = self.draw_glyph(image, (x, y), base, face, span, fg);
                 if !drawn {
+                    self.missing.insert(base);
                     self.draw_fallback(image, x, y, w, fg);
                 }
-                // Combining marks sit on the base character.
-                for mark in chars {
-                    self.draw_glyph(image, x, y, mark, face, fg);
+            }
+            // Combining marks sit on the base character; joiners and
+            // variation selectors show nothing.
+            for mark in chars.filter(|&c| !font::is_invisible(c)) {
+                if !self.draw_glyph(image, (x, y), mark, face, span, fg) {
+                    self.missing.insert(mark);
                 }
             }
         }
@@ -417,23 +473,32 @@ impl Renderer {
         }
     }
 
-    /// Draws `c` in the cell at `(x, y)`; false if the font has no glyph
-    /// for it.
+    /// Draws `c` in the `span` columns from `(x, y)`; false if no font has
+    /// a glyph for it.
     fn draw_glyph(
         &mut self,
         image: &mut Image,
-        x: u32,
-        y: u32,
+        (x, y): (u32, u32),
         c: char,
         face: Face,
+        span: u32,
         fg: Rgb,
     ) -> bool {
-        let key = GlyphKey { c, face };
-        let fonts = &self.fonts;
-        let coverage = self
-            .glyphs
-            .entry(key)
-            .or_insert_with(|| fonts.rasterise(c, face));
+        let key = GlyphKey { c, face, span };
+        let (fonts, cell) = (&mut self.fonts, self.cell);
+        let coverage = self.glyphs.entry(key).or_insert_with(|| {
+            match procedural::draw(c, cell.width * span, cell.height) {
+                Some(bitmap) => Some(Coverage {
+                    width: bitmap.width,
+                    height: bitmap.height,
+                    left: 0,
+                    // The bitmap is the whole cell, from its top.
+                    top: -(fonts.baseline() as i32),
+                    alpha: bitmap.alpha,
+                }),
+                None => fonts.rasterise(c, face, span),
+            }
+        });
         let Some(coverage) = coverage else {
             return false;
         };
@@ -465,7 +530,7 @@ impl Renderer {
         image.fill_rect(bx, by, 1, bh, fg);
         image.fill_rect(bx + bw.saturating_sub(1), by, 1, bh, fg);
         let qx = x + (w.saturating_sub(self.cell.width)) / 2;
-        self.draw_glyph(image, qx, y, '?', Face::Regular, fg);
+        self.draw_glyph(image, (qx, y), '?', Face::Regular, 1, fg);
     }
 }
 
