@@ -268,38 +268,31 @@ impl Fonts {
         Some(self.fitted(index, id, span))
     }
 
-    /// A fallback font's glyph, scaled down if it would overflow its cells,
-    /// centred across them, on the text font's baseline but never above the
-    /// cell's top or below its bottom.
+    /// A fallback font's glyph, scaled down if its ink would overflow its
+    /// cells, its ink centred across them (a symbol font's advance is often
+    /// wider than the icon, and a mark has none), on the text font's
+    /// baseline but never above the cell's top or below its bottom.
     fn fitted(&self, index: usize, id: GlyphId, span: u32) -> Coverage {
         let font = &self.chain[index];
         let span_width = (self.cell.width * span) as f32;
         let cell_height = self.cell.height as f32;
-        let advance = font.font.as_scaled(font.scale).h_advance(id);
-        let Some((mut coverage, mut bounds)) = outline(&font.font, id, font.scale) else {
+        let Some((mut coverage, bounds)) = outline(&font.font, id, font.scale) else {
             return Coverage::empty();
         };
-        let fit = (span_width / advance.max(bounds.width()))
+        let fit = (span_width / bounds.width())
             .min(cell_height / bounds.height())
             .min(1.0);
-        let mut advance = advance;
         if fit < 1.0 {
             let scale = PxScale {
                 x: font.scale.x * fit,
                 y: font.scale.y * fit,
             };
-            advance *= fit;
             match outline(&font.font, id, scale) {
-                Some(smaller) => (coverage, bounds) = smaller,
+                Some((smaller, _)) => coverage = smaller,
                 None => return Coverage::empty(),
             }
         }
-        coverage.left = if advance > 0.0 {
-            ((span_width - advance) / 2.0 + bounds.min.x).round() as i32
-        } else {
-            // A combining mark (no advance): centred over its base.
-            ((span_width - coverage.width as f32) / 2.0).round() as i32
-        };
+        coverage.left = (span_width as i32 - coverage.width as i32) / 2;
         let baseline = self.baseline as i32;
         let bottom = self.cell.height as i32 - baseline;
         if coverage.top + coverage.height as i32 > bottom {
