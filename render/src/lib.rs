@@ -534,6 +534,31 @@ impl Renderer {
     }
 }
 
+/// A sample character of each script the fallback chain is asked for most,
+/// as `(script, character)`: what `doctor` looks up.
+pub const FALLBACK_SAMPLES: [(&str, char); 9] = [
+    ("powerline/Nerd Font symbols", '\u{e0a0}'),
+    ("emoji", '😀'),
+    ("CJK (Han)", '日'),
+    ("Japanese kana", 'の'),
+    ("Hangul", '한'),
+    ("Hebrew", 'ש'),
+    ("Arabic", 'ع'),
+    ("Thai", 'ส'),
+    ("Devanagari", 'क'),
+];
+
+/// Which font of the fallback chain draws each of [`FALLBACK_SAMPLES`]
+/// (`None`: drawn as a box), looking at the system fonts as a screenshot
+/// would.
+pub fn fallback_report() -> Vec<(&'static str, char, Option<FontInfo>)> {
+    let mut fonts = Fonts::load(FONT_SIZE_PX);
+    FALLBACK_SAMPLES
+        .iter()
+        .map(|&(script, c)| (script, c, fonts.face_for(c, Face::Regular).cloned()))
+        .collect()
+}
+
 /// `a` and `b` mixed, `weight_a` of 255 parts `a`.
 fn mix(a: Rgb, b: Rgb, weight_a: u32) -> Rgb {
     let m =

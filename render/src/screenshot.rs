@@ -64,6 +64,9 @@ pub struct Screenshot {
     pub sha256: String,
     /// [`render_profile_hash`] of the profile.
     pub render_profile_hash: String,
+    /// Characters no font had (drawn as a box with a `?`), in code point
+    /// order.
+    pub missing_glyphs: Vec<char>,
 }
 
 impl Screenshot {
@@ -90,6 +93,13 @@ impl Screenshot {
     }
 }
 
+/// `missingGlyphs` of our own `screenshot` result (never of 0.5's socket
+/// answer, whose keys are fixed): each character no font had, as a
+/// one-character string.
+pub fn missing_glyphs_json(missing: &[char]) -> Value {
+    missing.iter().map(|c| Value::String(c.to_string())).collect()
+}
+
 /// A screen drawn as a PNG, not yet stored anywhere.
 pub struct Drawn {
     /// The PNG's bytes.
@@ -108,6 +118,8 @@ pub struct Drawn {
     pub pixel_height: u32,
     /// The profile drawn with.
     pub profile: &'static RenderProfile,
+    /// Characters no font had, in code point order.
+    pub missing_glyphs: Vec<char>,
 }
 
 /// Replays the Session and draws its screen: `INVALID_INPUT` for an unknown
@@ -119,7 +131,8 @@ pub fn draw(request: &Request<'_>) -> Result<Drawn> {
     let (cols, rows) = replay.size();
     let cursor_visible = request.show_cursor && replay.cursor_visible();
     let cells = replay.visible_cells();
-    let image = Renderer::new(render_profile).render(&Screen {
+    let mut renderer = Renderer::new(render_profile);
+    let image = renderer.render(&Screen {
         cells: &cells,
         cursor: cursor_visible.then(|| replay.cursor()),
     });
@@ -132,6 +145,7 @@ pub fn draw(request: &Request<'_>) -> Result<Drawn> {
         pixel_width: image.width,
         pixel_height: image.height,
         profile: render_profile,
+        missing_glyphs: renderer.missing_glyphs(),
     })
 }
 
@@ -182,6 +196,7 @@ pub fn take(request: &Request<'_>) -> Result<Screenshot> {
         pixel_height: drawn.pixel_height,
         sha256,
         render_profile_hash: render_profile_hash(drawn.profile),
+        missing_glyphs: drawn.missing_glyphs.clone(),
     };
     let metadata = json!({
         "profileName": shot.profile_name,

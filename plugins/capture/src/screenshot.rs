@@ -75,18 +75,14 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     if out == Some(Destination::Stdout) {
         let drawn = screenshot::draw(&request)?;
-        return to_stdout(
-            &source.id,
-            drawn.captured_at_seq,
-            (drawn.cols, drawn.rows),
-            &drawn.png,
-        );
+        return to_stdout(&source.id, &drawn);
     }
     let shot = screenshot::take(&request)?;
     let human = format!(
         "Session ID: {}\nCaptured At Seq: {}\nProfile: {profile_name}\nSize: {}x{}\n\
          PNG Path: {}\nPNG Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
-         Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}",
+         Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}\n\
+         Missing glyphs: {}",
         shot.session_id,
         shot.captured_at_seq,
         shot.cols,
@@ -97,18 +93,31 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         shot.pixel_height,
         shot.sha256,
         shot.render_profile_hash,
+        missing_summary(&shot.missing_glyphs),
     );
-    Ok(CommandOutput::new(shot.result(), human))
+    // 0.5's keys, plus what only our own command reports.
+    let mut result = shot.result();
+    result["missingGlyphs"] = screenshot::missing_glyphs_json(&shot.missing_glyphs);
+    Ok(CommandOutput::new(result, human))
+}
+
+/// `none`, or the missing characters with their code points, escaped (the
+/// screen's text is the Session's, so possibly hostile).
+fn missing_summary(missing: &[char]) -> String {
+    if missing.is_empty() {
+        return "none".into();
+    }
+    missing
+        .iter()
+        .map(|c| format!("U+{:04X} {}", u32::from(*c), c.escape_debug()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--out -`: the PNG on stdout, the summary (without a path) on stderr, and
 /// no artifact entry (there is no file to list).
-fn to_stdout(
-    id: &str,
-    captured_at_seq: u64,
-    (cols, rows): (u16, u16),
-    png: &[u8],
-) -> Result<CommandOutput, PluginError> {
+fn to_stdout(id: &str, drawn: &screenshot::Drawn) -> Result<CommandOutput, PluginError> {
+    let png = &drawn.png;
     write_stdout(png).map_err(|e| {
         PluginError::new(
             ErrorCode::StorageWriteError,
@@ -119,12 +128,13 @@ fn to_stdout(
     let mut output = CommandOutput::new(
         json!({
             "sessionId": id,
-            "capturedAtSeq": captured_at_seq,
-            "cols": cols,
-            "rows": rows,
+            "capturedAtSeq": drawn.captured_at_seq,
+            "cols": drawn.cols,
+            "rows": drawn.rows,
             "artifactPath": null,
             "pngSizeBytes": png.len(),
             "sha256": sha256,
+            "missingGlyphs": screenshot::missing_glyphs_json(&drawn.missing_glyphs),
         }),
         format!("Wrote a {} byte PNG of session {id} to stdout.", png.len()),
     );

@@ -14,7 +14,7 @@ use std::process::Command;
 
 pub(super) const FIXTURE_ID: &str = "01M8PJ1DE3T96EGQAZHTXVB5QJ";
 
-fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
+pub(super) fn run(sandbox: &Sandbox, home: &Path, id: &str, command: &str) {
     let r = sandbox
         .run_in(home, &["run", id, command])
         .expect_code(0)
@@ -37,7 +37,7 @@ pub(super) fn fixture_home() -> (tempfile::TempDir, PathBuf) {
     (tmp, home)
 }
 
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+pub(super) fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -47,7 +47,7 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
-fn rgb_at(width: u32, rgb: &[u8], x: u32, y: u32) -> [u8; 3] {
+pub(super) fn rgb_at(width: u32, rgb: &[u8], x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [rgb[i], rgb[i + 1], rgb[i + 2]]
 }
