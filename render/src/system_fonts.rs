@@ -45,14 +45,23 @@ impl SystemFonts {
         let mut faces: Vec<&fontdb::FaceInfo> = db.faces().collect();
         // A stable order that does not depend on how the directory listed:
         // upright regular-weight sans faces first (what the text font looks
-        // like), monospaced before proportional, then by name and file.
+        // like, so "Noto Sans Thai" before "Noto Looped Thai"), monospaced
+        // before proportional, Japanese CJK forms before the other regions'
+        // (a fixed choice; the screen does not say its language), then by
+        // name and file.
         faces.sort_by_cached_key(|f| {
             let family = f.families.first().map_or("", |(name, _)| name.as_str());
+            let sans = family.contains("Sans") && !family.contains("Serif");
+            let region = ["JP", "SC", "TC", "KR", "HK"]
+                .iter()
+                .position(|r| family.ends_with(r))
+                .unwrap_or(0);
             (
                 f.style != fontdb::Style::Normal,
                 f.weight.0.abs_diff(400),
-                family.contains("Serif"),
+                !sans,
                 !f.monospaced,
+                region,
                 family.to_owned(),
                 source_path(&f.source).map(Path::to_owned),
                 f.index,

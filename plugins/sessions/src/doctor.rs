@@ -321,7 +321,11 @@ fn fallback_fonts() -> (Status, String) {
     let mut absent = Vec::new();
     for (script, _, font) in &report {
         match font {
-            Some(info) => lines.push(format!("{script}: {}", info.family)),
+            // A font's name is the font file's text: shown printable only.
+            Some(info) => lines.push(format!(
+                "{script}: {}",
+                info.family.chars().filter(|c| !c.is_control()).collect::<String>()
+            )),
             None => absent.push(*script),
         }
     }
