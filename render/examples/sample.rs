@@ -5,7 +5,9 @@ use agent_tty_core::screen::ScreenReplay;
 use agent_tty_render::{Renderer, Screen};
 
 fn main() {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "sample.png".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "sample.png".into());
     let text = std::env::args().nth(2).unwrap_or_else(|| {
         "Latin: Hello, world! café\r\n\
          CJK: 日本語 中文 한국어\r\n\
@@ -21,7 +23,14 @@ fn main() {
     let cells = replay.visible_cells();
     let mut r = Renderer::new(&REFERENCE_DARK);
     let t = std::time::Instant::now();
-    let image = r.render(&Screen { cells: &cells, cursor: None });
-    eprintln!("rendered in {:?}; missing: {:?}", t.elapsed(), r.missing_glyphs());
+    let image = r.render(&Screen {
+        cells: &cells,
+        cursor: None,
+    });
+    eprintln!(
+        "rendered in {:?}; missing: {:?}",
+        t.elapsed(),
+        r.missing_glyphs()
+    );
     std::fs::write(out, image.to_png()).unwrap();
 }

@@ -27,8 +27,8 @@ mod system_fonts;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
-pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use font::{Coverage, GlyphKey};
+pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use std::collections::{BTreeSet, HashMap};
 pub use system_fonts::SYSTEM_FONT_DIRS;
 

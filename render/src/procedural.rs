@@ -501,15 +501,25 @@ mod tests {
             }
         }
         let thin = draw('\u{e0b1}', W, H).unwrap();
-        assert!(thin.alpha.iter().filter(|&&a| a > 0).count() < b.alpha.iter().filter(|&&a| a > 0).count());
+        assert!(
+            thin.alpha.iter().filter(|&&a| a > 0).count()
+                < b.alpha.iter().filter(|&&a| a > 0).count()
+        );
     }
 
     #[test]
     fn every_covered_character_draws_something_except_blank_braille() {
-        for c in ('\u{2500}'..='\u{259f}').chain('\u{2801}'..='\u{28ff}').chain('\u{e0b0}'..='\u{e0b3}') {
+        for c in ('\u{2500}'..='\u{259f}')
+            .chain('\u{2801}'..='\u{28ff}')
+            .chain('\u{e0b0}'..='\u{e0b3}')
+        {
             assert!(covers(c));
             let b = draw(c, W, H).unwrap();
-            assert!(b.alpha.iter().any(|&a| a > 0), "{c:?} ({:04X}) is blank", c as u32);
+            assert!(
+                b.alpha.iter().any(|&a| a > 0),
+                "{c:?} ({:04X}) is blank",
+                c as u32
+            );
         }
         assert!(!covers('a') && draw('a', W, H).is_none());
     }

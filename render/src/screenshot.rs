@@ -97,7 +97,10 @@ impl Screenshot {
 /// answer, whose keys are fixed): each character no font had, as a
 /// one-character string.
 pub fn missing_glyphs_json(missing: &[char]) -> Value {
-    missing.iter().map(|c| Value::String(c.to_string())).collect()
+    missing
+        .iter()
+        .map(|c| Value::String(c.to_string()))
+        .collect()
 }
 
 /// A screen drawn as a PNG, not yet stored anywhere.

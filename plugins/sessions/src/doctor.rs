@@ -324,7 +324,10 @@ fn fallback_fonts() -> (Status, String) {
             // A font's name is the font file's text: shown printable only.
             Some(info) => lines.push(format!(
                 "{script}: {}",
-                info.family.chars().filter(|c| !c.is_control()).collect::<String>()
+                info.family
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
             )),
             None => absent.push(*script),
         }

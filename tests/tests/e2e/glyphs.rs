@@ -21,7 +21,10 @@ const BUNDLED_LINES: &[&str] = &[
     "blocks: ▀▄█▌▐░▒▓▁▂▃▄▅▆▇ ▖▗▘▙",
     "powerline: \u{e0b0}\u{e0b1}\u{e0b2}\u{e0b3} \u{e0a0} \u{f09b}",
 ];
-const SYSTEM_LINES: &[&str] = &["CJK: 日本語 中文 한국어 ファイル", "Hebrew: שלום  Thai: สวัสดี"];
+const SYSTEM_LINES: &[&str] = &[
+    "CJK: 日本語 中文 한국어 ファイル",
+    "Hebrew: שלום  Thai: สวัสดี",
+];
 
 /// `printf` with every non-ASCII byte as `\xHH`: what is typed into the
 /// Session is plain ASCII whatever its locale, and what it prints is UTF-8.
