@@ -130,7 +130,7 @@ fn centred(extent: u32, thickness: u32) -> (u32, u32) {
 fn box_drawing(b: &mut Bitmap, code: u32) {
     let (w, h) = (b.width, b.height);
     let t_light = light(h);
-    let t_heavy = t_light * 2 + 1;
+    let t_heavy = t_light * 2;
     match code {
         0x256d..=0x2570 => return arc(b, code, t_light),
         0x2571..=0x2573 => return diagonals(b, code, t_light),
@@ -141,46 +141,11 @@ fn box_drawing(b: &mut Bitmap, code: u32) {
         .map(|d| d - b'0')
         .collect();
     let (left, right, up, down) = (arms[0], arms[1], arms[2], arms[3]);
-    let thickness = |weight: u8| match weight {
-        LIGHT => t_light,
-        HEAVY => t_heavy,
-        // A double line: two light strokes a light stroke apart.
-        DOUBLE => t_light * 3,
-        _ => 0,
+    let lines = Lines {
+        light: t_light,
+        heavy: t_heavy,
     };
-    // The hub: the centre square every arm reaches into, as wide as the
-    // thickest crossing arm, so corners and tees close with no notch.
-    let vertical = thickness(up).max(thickness(down));
-    let horizontal = thickness(left).max(thickness(right));
-    let (hub_x0, hub_x1) = centred(w, vertical.max(horizontal.min(t_heavy)));
-    let (hub_y0, hub_y1) = centred(h, horizontal.max(vertical.min(t_heavy)));
-    let dash = dashes(code);
-    // Each arm runs from the cell's edge through the hub.
-    let h_arm = |b: &mut Bitmap, weight: u8, x0: u32, x1: u32| {
-        if weight == NONE {
-            return;
-        }
-        let (y0, y1) = centred(h, thickness(weight));
-        if weight == DOUBLE {
-            b.rect(x0, y0, x1, y0 + t_light, 255);
-            b.rect(x0, y1 - t_light, x1, y1, 255);
-        } else {
-            b.rect(x0, y0, x1, y1, 255);
-        }
-    };
-    let v_arm = |b: &mut Bitmap, weight: u8, y0: u32, y1: u32| {
-        if weight == NONE {
-            return;
-        }
-        let (x0, x1) = centred(w, thickness(weight));
-        if weight == DOUBLE {
-            b.rect(x0, y0, x0 + t_light, y1, 255);
-            b.rect(x1 - t_light, y0, x1, y1, 255);
-        } else {
-            b.rect(x0, y0, x1, y1, 255);
-        }
-    };
-    if let Some(n) = dash {
+    if let Some(n) = dashes(code) {
         // Dashed lines: `n` dashes, each a gap's width shorter than its
         // share of the cell, the gap split between both ends so that
         // neighbouring cells keep the rhythm.
@@ -191,30 +156,121 @@ fn box_drawing(b: &mut Bitmap, code: u32) {
             let s1 = extent * (i + 1) / n;
             let gap = ((s1 - s0) / 3).max(1);
             let (a, z) = (s0 + gap / 2, s1 - (gap - gap / 2));
+            let (y0, y1) = centred(h, lines.thickness(weight));
+            let (x0, x1) = centred(w, lines.thickness(weight));
             if horizontal_line {
-                h_arm(b, weight, a, z);
+                b.rect(a, y0, z, y1, 255);
             } else {
-                v_arm(b, weight, a, z);
+                b.rect(x0, a, x1, z, 255);
             }
         }
         return;
     }
-    h_arm(b, left, 0, hub_x1);
-    h_arm(b, right, hub_x0, w);
-    v_arm(b, up, 0, hub_y1);
-    v_arm(b, down, hub_y0, h);
-    // Where two double lines meet, clear the inside of the hub so the inner
-    // strokes turn instead of crossing (╔ not ╬).
-    if [left, right].contains(&DOUBLE) && [up, down].contains(&DOUBLE) {
-        let (vx0, vx1) = centred(w, t_light * 3);
-        let (hy0, hy1) = centred(h, t_light * 3);
-        let (ix0, ix1) = (vx0 + t_light, vx1 - t_light);
-        let (iy0, iy1) = (hy0 + t_light, hy1 - t_light);
-        for y in iy0..iy1 {
-            for x in ix0..ix1 {
-                b.alpha[(y * w + x) as usize] = 0;
-            }
+    // Horizontal arms: along x, crossing the vertical arms' columns.
+    for (weight, forward, opposite) in [(left, false, right), (right, true, left)] {
+        for (along, (y0, y1)) in lines.strokes(weight, h, w, forward, opposite, (up, down)) {
+            let (x0, x1) = if forward { (along, w) } else { (0, along) };
+            b.rect(x0, y0, x1, y1, 255);
         }
+    }
+    for (weight, forward, opposite) in [(up, false, down), (down, true, up)] {
+        for (along, (x0, x1)) in lines.strokes(weight, w, h, forward, opposite, (left, right)) {
+            let (y0, y1) = if forward { (along, h) } else { (0, along) };
+            b.rect(x0, y0, x1, y1, 255);
+        }
+    }
+}
+
+/// The stroke widths of a cell's box-drawing lines.
+struct Lines {
+    light: u32,
+    heavy: u32,
+}
+
+impl Lines {
+    fn thickness(&self, weight: u8) -> u32 {
+        match weight {
+            LIGHT => self.light,
+            HEAVY => self.heavy,
+            // A double line: two light strokes a light stroke apart.
+            DOUBLE => self.light * 3,
+            _ => 0,
+        }
+    }
+
+    /// The strokes of one arm of `weight`: for each, where it stops in the
+    /// middle of the cell (its start for a `forward` arm, right or down; its
+    /// end otherwise) and its `[from, to)` across, centred in `across`.
+    /// `along` is the cell's extent along the arm; `opposite` the weight of
+    /// the arm on the other side; `(before, after)` the arms across it (up
+    /// and down for a horizontal arm, left and right for a vertical one).
+    ///
+    /// Each stroke runs into the middle as far as the lines across it
+    /// need: through all of them where it goes on the other side, to the
+    /// near stroke of a double line it ends on (╟, ╢), to the far one at a
+    /// corner (╓); a double line's two strokes turn into each other (╔, ╬)
+    /// instead of crossing.
+    fn strokes(
+        &self,
+        weight: u8,
+        across: u32,
+        along: u32,
+        forward: bool,
+        opposite: u8,
+        (before, after): (u8, u8),
+    ) -> Vec<(u32, (u32, u32))> {
+        if weight == NONE {
+            return Vec::new();
+        }
+        let t = self.light;
+        // The lines across, along this arm's axis: a double one's outer
+        // edges, or a single one's edges.
+        let (d0, d1) = centred(along, 3 * t);
+        let single = |w: u8| centred(along, self.thickness(w));
+        let crossing = self.thickness(before).max(self.thickness(after));
+        let hub = centred(along, crossing.max(self.thickness(weight).min(self.heavy)));
+        let stop = |same: u8, other: u8| -> u32 {
+            match (forward, same, other) {
+                (true, DOUBLE, _) => d1 - t,
+                (false, DOUBLE, _) => d0 + t,
+                (true, NONE, DOUBLE) => d0,
+                (false, NONE, DOUBLE) => d1,
+                (true, NONE, NONE) => hub.0,
+                (false, NONE, NONE) => hub.1,
+                (true, NONE, o) => single(o).0,
+                (false, NONE, o) => single(o).1,
+                (true, s, _) => single(s).0,
+                (false, s, _) => single(s).1,
+            }
+        };
+        if weight == DOUBLE {
+            let (c0, c1) = centred(across, 3 * t);
+            return vec![
+                (stop(before, after), (c0, c0 + t)),
+                (stop(after, before), (c1 - t, c1)),
+            ];
+        }
+        let reach = if before != DOUBLE && after != DOUBLE || opposite != NONE {
+            // Through the middle (and through a double line it crosses).
+            if forward {
+                hub.0
+            } else {
+                hub.1
+            }
+        } else if before != NONE && after != NONE {
+            // A tee into a double line: to its near stroke.
+            if forward {
+                d1 - t
+            } else {
+                d0 + t
+            }
+        } else if forward {
+            // A corner of a double line: to its far stroke.
+            d0
+        } else {
+            d1
+        };
+        vec![(reach, centred(across, self.thickness(weight)))]
     }
 }
 
@@ -424,6 +480,31 @@ mod tests {
         let row: Vec<u8> = (0..W).map(|x| at(&b, x, 0)).collect();
         let strokes = row.windows(2).filter(|p| p[0] == 0 && p[1] == 255).count();
         assert_eq!(strokes, 2, "{row:?}");
+    }
+
+    #[test]
+    fn double_lines_turn_into_each_other_instead_of_crossing() {
+        let ink = |c: char| {
+            let b = draw(c, W, H).unwrap();
+            move |x: u32, y: u32| at(&b, x, y) == 255
+        };
+        // ╔: the outer strokes meet at the corner, nothing pokes out
+        // above or left of them, and the inner corner is open inside.
+        let corner = ink('╔');
+        let (x0, y0) = ((W - 3) / 2, (H - 3) / 2);
+        assert!(corner(x0, y0) && corner(W - 1, y0) && corner(x0, H - 1));
+        assert!((0..x0).all(|x| !corner(x, y0 + 2)), "stub left of ╔");
+        assert!((0..y0).all(|y| !corner(x0 + 2, y)), "stub above ╔");
+        assert!(!corner(x0 + 1, y0 + 1));
+        // ╬: four corners; the middle of the cell is empty.
+        let cross = ink('╬');
+        assert!(!cross(W / 2, H / 2));
+        assert!(cross(0, y0) && cross(W - 1, y0 + 2) && cross(x0, 0) && cross(x0 + 2, H - 1));
+        // ═ and ║ are two unbroken strokes edge to edge.
+        let horizontal = ink('═');
+        assert!(
+            (0..W).all(|x| horizontal(x, y0) && horizontal(x, y0 + 2) && !horizontal(x, y0 + 1))
+        );
     }
 
     #[test]
