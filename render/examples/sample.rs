@@ -21,7 +21,9 @@ fn main() {
     let mut replay = ScreenReplay::new(60, 8);
     replay.feed(text.as_bytes());
     let cells = replay.visible_cells();
+    let t = std::time::Instant::now();
     let mut r = Renderer::new(&REFERENCE_DARK);
+    eprintln!("Renderer::new in {:?}", t.elapsed());
     let t = std::time::Instant::now();
     let image = r.render(&Screen {
         cells: &cells,
