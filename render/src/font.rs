@@ -126,6 +126,8 @@ const TEXT_FACES: usize = 4;
 /// The bundled fallbacks, after the text faces.
 const SYMBOLS: &[u8] = include_bytes!("../fonts/SymbolsNerdSubset.ttf");
 const EMOJI: &[u8] = include_bytes!("../fonts/NotoEmoji-Regular.ttf");
+/// The emoji font's place in the chain.
+const EMOJI_INDEX: usize = TEXT_FACES + 1;
 
 /// The bundled fonts' family names, in chain order (for `doctor` and the
 /// docs).
@@ -148,6 +150,8 @@ pub struct Fonts {
     choice: HashMap<(char, Face), Option<usize>>,
     /// Loaded on the first character no bundled font has.
     system: Option<crate::system_fonts::SystemFonts>,
+    /// The emoji font's tables, parsed on the first flag drawn.
+    emoji_layout: Option<ttf_parser::Face<'static>>,
 }
 
 impl Fonts {
@@ -197,6 +201,7 @@ impl Fonts {
             x_height,
             choice: HashMap::new(),
             system: None,
+            emoji_layout: None,
         }
     }
 
@@ -254,6 +259,17 @@ impl Fonts {
         Some(self.chain.len() - 1)
     }
 
+    /// The flag of the regional-indicator pair `a`, `b` (🇯 🇵 → 🇯🇵), fitted
+    /// to the two cells the pair takes, from the bundled emoji font's
+    /// ligature; `None` for a pair that is no flag.
+    pub(crate) fn flag(&mut self, a: char, b: char) -> Option<Coverage> {
+        let layout = self
+            .emoji_layout
+            .get_or_insert_with(|| ttf_parser::Face::parse(EMOJI, 0).expect("bundled font parses"));
+        let glyph = ligature(layout, &[layout.glyph_index(a)?, layout.glyph_index(b)?])?;
+        Some(self.fitted(EMOJI_INDEX, GlyphId(glyph.0), 2))
+    }
+
     /// Rasterises `c` in `face` for a glyph spanning `span` columns;
     /// `None` when no font has it (the caller draws the fallback box). A
     /// space or other blank glyph is an empty coverage, not `None`.
@@ -301,6 +317,43 @@ impl Fonts {
         coverage.top = coverage.top.max(-baseline);
         coverage
     }
+}
+
+/// The glyph a ligature of `font`'s GSUB table makes of `glyphs`, if one
+/// does.
+fn ligature(
+    font: &ttf_parser::Face<'_>,
+    glyphs: &[ttf_parser::GlyphId],
+) -> Option<ttf_parser::GlyphId> {
+    use ttf_parser::gsub::SubstitutionSubtable;
+    let (first, rest) = glyphs.split_first()?;
+    let gsub = font.tables().gsub?;
+    for lookup in gsub.lookups {
+        for subtable in lookup.subtables.into_iter::<SubstitutionSubtable>() {
+            let SubstitutionSubtable::Ligature(ligatures) = subtable else {
+                continue;
+            };
+            let Some(set) = ligatures
+                .coverage
+                .get(*first)
+                .and_then(|i| ligatures.ligature_sets.get(i))
+            else {
+                continue;
+            };
+            if let Some(found) = set
+                .into_iter()
+                .find(|l| l.components.into_iter().eq(rest.iter().copied()))
+            {
+                return Some(found.glyph);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `c` is a regional-indicator letter (two make a flag).
+pub(crate) fn is_regional_indicator(c: char) -> bool {
+    matches!(c, '\u{1f1e6}'..='\u{1f1ff}')
 }
 
 /// `id` of `font` at `scale` as coverage (and its pixel bounds), `None` for

@@ -296,6 +296,8 @@ pub struct Renderer {
     glyphs: HashMap<GlyphKey, Option<Coverage>>,
     /// Characters drawn as the fallback box so far.
     missing: BTreeSet<char>,
+    /// Flags by regional-indicator pair (`None`: the pair is no flag).
+    flags: HashMap<(char, char), Option<Coverage>>,
 }
 
 impl Renderer {
@@ -309,6 +311,7 @@ impl Renderer {
             cell,
             glyphs: HashMap::new(),
             missing: BTreeSet::new(),
+            flags: HashMap::new(),
         }
     }
 
@@ -386,9 +389,18 @@ impl Renderer {
         let (width, height) = self.image_size(cols.max(canvas_cols), rows.max(canvas_rows));
         let mut image = Image::filled(width, height, self.profile.background);
         for (r, row) in screen.cells.iter().enumerate() {
+            let mut flag_tail = false;
             for (c, cell) in row.iter().enumerate() {
-                if cell.width == CellWidth::WideSpacer {
+                if cell.width == CellWidth::WideSpacer || std::mem::take(&mut flag_tail) {
                     continue;
+                }
+                // The engine keeps a flag as its two regional-indicator
+                // letters in two cells: drawn as one flag across both.
+                if let Some(next) = row.get(c + 1) {
+                    if self.draw_flag(&mut image, (r, c), cell, next, screen.cursor) {
+                        flag_tail = true;
+                        continue;
+                    }
                 }
                 let span = if cell.width == CellWidth::Wide { 2 } else { 1 };
                 let is_cursor = screen.cursor == Some((r as u16, c as u16))
@@ -407,6 +419,59 @@ impl Renderer {
         image
     }
 
+    /// Draws `cell` and `next` as one flag if they are a regional-indicator
+    /// pair the emoji font has a flag for; false (nothing drawn) otherwise.
+    fn draw_flag(
+        &mut self,
+        image: &mut Image,
+        (r, c): (usize, usize),
+        cell: &Cell,
+        next: &Cell,
+        cursor: Option<(u16, u16)>,
+    ) -> bool {
+        let single_ri = |cell: &Cell| {
+            let mut chars = cell.text.chars().filter(|&c| !font::is_invisible(c));
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if font::is_regional_indicator(c) => Some(c),
+                _ => None,
+            }
+        };
+        let (Some(a), Some(b)) = (single_ri(cell), single_ri(next)) else {
+            return false;
+        };
+        let fonts = &mut self.fonts;
+        if self
+            .flags
+            .entry((a, b))
+            .or_insert_with(|| fonts.flag(a, b))
+            .is_none()
+        {
+            return false;
+        }
+        let (row, col) = (r as u16, c as u16);
+        let is_cursor = cursor == Some((row, col)) || cursor == Some((row, col + 1));
+        // The cell's colours and lines over both cells, then the flag.
+        let blank = Cell {
+            text: String::new(),
+            ..cell.clone()
+        };
+        let fg = self.draw_cell(image, row, col, 2, &blank, is_cursor);
+        let (x, y) = self.cell_origin(row, col);
+        if let Some(Some(coverage)) = self.flags.get(&(a, b)) {
+            let base_y = i64::from(y + self.fonts.baseline());
+            image.blend_bitmap(
+                (
+                    i64::from(x) + i64::from(coverage.left),
+                    base_y + i64::from(coverage.top),
+                ),
+                (coverage.width, coverage.height),
+                &coverage.alpha,
+                fg,
+            );
+        }
+        true
+    }
+
     fn color(&self, color: CellColor, default: Rgb) -> Rgb {
         match color {
             CellColor::Default => default,
@@ -423,7 +488,7 @@ impl Renderer {
         span: u32,
         cell: &Cell,
         is_cursor: bool,
-    ) {
+    ) -> Rgb {
         let mut fg = self.color(cell.fg, self.profile.foreground);
         let mut bg = self.color(cell.bg, self.profile.background);
         if cell.inverse {
@@ -471,6 +536,7 @@ impl Renderer {
             let sy = y + self.fonts.baseline() - self.fonts.x_height() / 2;
             image.fill_rect(x, sy, w, thickness, fg);
         }
+        fg
     }
 
     /// Draws `c` in the `span` columns from `(x, y)`; false if no font has

@@ -357,3 +357,33 @@ fn bundled_font_pixels_are_pinned() {
         "e55d6dbf75c398cb4c911b315933a05dcf28a5d45a158a2fcbef8c4e9edf686b"
     );
 }
+
+#[test]
+fn a_regional_indicator_pair_is_drawn_as_one_flag_across_its_cells() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let cell = r.cell_size();
+    let bg = REFERENCE_DARK.background;
+    let (x, y) = r.cell_origin(0, 0);
+    let area = (x, y, 2 * cell.width, cell.height);
+    // The engine keeps 🇯🇵 as two one-column cells.
+    let flag = draw(&mut r, 4, 1, "🇯🇵", None);
+    let letters = {
+        // The same two letters, each alone (a space between them).
+        let mut alone = Renderer::new(&REFERENCE_DARK);
+        draw(&mut alone, 4, 1, "🇯 🇵", None)
+    };
+    assert!(r.missing_glyphs().is_empty());
+    let ink = ink_bounds(&flag, area, bg).unwrap();
+    assert!(ink.0 < x + cell.width && ink.2 >= x + cell.width, "{ink:?}");
+    assert_ne!(flag.crop(area), letters.crop(area));
+    // A pair that is no flag stays two letters, as does a lone one.
+    let no_flag = draw(&mut r, 4, 1, "🇯🇯", None);
+    let (x1, _) = r.cell_origin(0, 1);
+    let first = ink_bounds(&no_flag, (x, y, cell.width, cell.height), bg).unwrap();
+    let second = ink_bounds(&no_flag, (x1, y, cell.width, cell.height), bg).unwrap();
+    assert_eq!(
+        (first.2 - first.0, first.3 - first.1),
+        (second.2 - second.0, second.3 - second.1)
+    );
+    assert!(r.missing_glyphs().is_empty());
+}
