@@ -4,11 +4,14 @@
 //! padding, font size, line height, window bar; 0.5's by default).
 //!
 //! This is what `screenshot` and the GIF/WebM recordings show, so it must
-//! work on a fresh machine with nothing installed: the font is DejaVu Sans
-//! Mono, compiled in from the `dejavu` crate (regular, bold, oblique and
-//! bold-oblique faces, so bold and italic are real faces, not smeared ones),
-//! rasterised by `ab_glyph`. No system font is ever looked up, so the same
-//! screen gives the same pixels everywhere.
+//! work on a fresh machine with nothing installed: the text font is DejaVu
+//! Sans Mono, compiled in from the `dejavu` crate (regular, bold, oblique
+//! and bold-oblique faces, so bold and italic are real faces, not smeared
+//! ones), rasterised by `ab_glyph`. A character it lacks falls back to the
+//! bundled symbols and emoji fonts, then to system fonts ([`font`]); box
+//! drawing, blocks, Braille and powerline separators are drawn from the
+//! cell's size ([`procedural`]) so they join across cells. A screen the
+//! bundled fonts cover gives the same pixels everywhere.
 //!
 //! The colours come from [`agent_tty_core::profile`], the same constants the
 //! host reports to OSC 10/11 queries, so a program that picked its theme from
@@ -19,17 +22,21 @@
 //! glyph's coverage the first time it is drawn, so rendering many frames of a
 //! recording costs little more than filling rectangles.
 
-mod font;
+pub mod font;
 pub mod look;
+mod procedural;
 pub mod screenshot;
 mod subset;
 pub mod svg;
+mod system_fonts;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
 use agent_tty_core::screen::{Cell, CellColor, CellWidth};
-use font::{Face, Fonts, GlyphKey};
+use font::{Coverage, GlyphKey};
+pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use look::Look;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+pub use system_fonts::SYSTEM_FONT_DIRS;
 
 /// Pixels around the cell grid, on every side, in the background colour.
 pub const PADDING: u32 = 8;
@@ -40,9 +47,11 @@ pub const FONT_SIZE_PX: f32 = 14.0;
 /// The bundled font's family name, as recorded in render profile hashes.
 pub const FONT_FAMILY: &str = "DejaVu Sans Mono";
 
-/// Which release of the bundled font the pixels come from; part of
-/// [`render_profile_hash`] so a font upgrade changes the hash.
-pub const FONT_ASSET_IDENTITY: &str = "dejavu-fonts-ttf-2.37";
+/// Which release of the bundled fonts the pixels come from (and of the
+/// procedural cell drawing, `cells-1`); part of [`render_profile_hash`] so a
+/// font upgrade changes the hash.
+pub const FONT_ASSET_IDENTITY: &str =
+    "dejavu-fonts-ttf-2.37+nerd-fonts-3.4.0-subset+noto-emoji-400+cells-1";
 
 /// An opaque RGB image, row-major, 3 bytes per pixel: what PNG stores, so
 /// a screenshot is encoded straight from it, and a quarter less memory to
@@ -297,6 +306,20 @@ pub struct CellSize {
     pub height: u32,
 }
 
+/// What draws a character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlyphSource {
+    /// Drawn from the cell's size, no font (box drawing, blocks, Braille,
+    /// powerline separators).
+    Procedural,
+    /// A font of the fallback chain.
+    Font(FontInfo),
+    /// Nothing to draw (joiners, variation selectors, …).
+    Invisible,
+    /// No font has it: drawn as a box with a `?`.
+    Missing,
+}
+
 /// Draws screens in one [`Look`], caching glyphs between calls.
 pub struct Renderer {
     look: Look,
@@ -305,7 +328,11 @@ pub struct Renderer {
     /// Pixels from a row's top to the font's own line box: half of what
     /// `--line-height` adds, so the text sits in the middle of a taller row.
     leading: u32,
-    glyphs: HashMap<GlyphKey, Option<font::Coverage>>,
+    glyphs: HashMap<GlyphKey, Option<Coverage>>,
+    /// Characters drawn as the fallback box so far.
+    missing: BTreeSet<char>,
+    /// Flags by regional-indicator pair (`None`: the pair is no flag).
+    flags: HashMap<(char, char), Option<Coverage>>,
 }
 
 impl Renderer {
@@ -330,6 +357,8 @@ impl Renderer {
             look,
             fonts,
             glyphs: HashMap::new(),
+            missing: BTreeSet::new(),
+            flags: HashMap::new(),
         }
     }
 
@@ -341,6 +370,37 @@ impl Renderer {
     /// Pixels from a cell's top to the baseline.
     fn baseline(&self) -> u32 {
         self.leading + self.fonts.baseline()
+    }
+
+    /// What draws `c` in a cell that is `bold` and/or `italic`: for the SVG
+    /// writer, which names the font of each character.
+    pub fn glyph_source(&mut self, c: char, bold: bool, italic: bool) -> GlyphSource {
+        if procedural::covers(c) {
+            GlyphSource::Procedural
+        } else if font::is_invisible(c) {
+            GlyphSource::Invisible
+        } else {
+            match self.fonts.face_for(c, Face::of(bold, italic)) {
+                Some(info) => GlyphSource::Font(info.clone()),
+                None => GlyphSource::Missing,
+            }
+        }
+    }
+
+    /// The fallback chain (to ask which font draws a character).
+    pub fn fonts(&mut self) -> &mut Fonts {
+        &mut self.fonts
+    }
+
+    /// The characters no font had, drawn as a box with a `?`, over every
+    /// screen this renderer has drawn, in code point order.
+    pub fn missing_glyphs(&self) -> Vec<char> {
+        self.missing.iter().copied().collect()
+    }
+
+    /// The profile this renderer draws with.
+    pub fn profile(&self) -> &'static RenderProfile {
+        self.look.profile
     }
 
     /// The size of one cell.
@@ -389,9 +449,18 @@ impl Renderer {
         let mut image = Image::filled(width, height, self.look.colors.background);
         self.draw_window_bar(&mut image);
         for (r, row) in screen.cells.iter().enumerate() {
+            let mut flag_tail = false;
             for (c, cell) in row.iter().enumerate() {
-                if cell.width == CellWidth::WideSpacer {
+                if cell.width == CellWidth::WideSpacer || std::mem::take(&mut flag_tail) {
                     continue;
+                }
+                // The engine keeps a flag as its two regional-indicator
+                // letters in two cells: drawn as one flag across both.
+                if let Some(next) = row.get(c + 1) {
+                    if self.draw_flag(&mut image, (r, c), cell, next, screen.cursor) {
+                        flag_tail = true;
+                        continue;
+                    }
                 }
                 let span = if cell.width == CellWidth::Wide { 2 } else { 1 };
                 let is_cursor = screen.cursor == Some((r as u16, c as u16))
@@ -408,6 +477,59 @@ impl Renderer {
             }
         }
         image
+    }
+
+    /// Draws `cell` and `next` as one flag if they are a regional-indicator
+    /// pair the emoji font has a flag for; false (nothing drawn) otherwise.
+    fn draw_flag(
+        &mut self,
+        image: &mut Image,
+        (r, c): (usize, usize),
+        cell: &Cell,
+        next: &Cell,
+        cursor: Option<(u16, u16)>,
+    ) -> bool {
+        let single_ri = |cell: &Cell| {
+            let mut chars = cell.text.chars().filter(|&c| !font::is_invisible(c));
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if font::is_regional_indicator(c) => Some(c),
+                _ => None,
+            }
+        };
+        let (Some(a), Some(b)) = (single_ri(cell), single_ri(next)) else {
+            return false;
+        };
+        let fonts = &mut self.fonts;
+        if self
+            .flags
+            .entry((a, b))
+            .or_insert_with(|| fonts.flag(a, b))
+            .is_none()
+        {
+            return false;
+        }
+        let (row, col) = (r as u16, c as u16);
+        let is_cursor = cursor == Some((row, col)) || cursor == Some((row, col + 1));
+        // The cell's colours and lines over both cells, then the flag.
+        let blank = Cell {
+            text: String::new(),
+            ..cell.clone()
+        };
+        let fg = self.draw_cell(image, row, col, 2, &blank, is_cursor);
+        let (x, y) = self.cell_origin(row, col);
+        if let Some(Some(coverage)) = self.flags.get(&(a, b)) {
+            let base_y = i64::from(y + self.baseline());
+            image.blend_bitmap(
+                (
+                    i64::from(x) + i64::from(coverage.left),
+                    base_y + i64::from(coverage.top),
+                ),
+                (coverage.width, coverage.height),
+                &coverage.alpha,
+                fg,
+            );
+        }
+        true
     }
 
     fn color(&self, color: CellColor, default: Rgb) -> Rgb {
@@ -459,7 +581,7 @@ impl Renderer {
                 if x + self.cell.width > image.width {
                     break;
                 }
-                self.draw_glyph(image, x, y, c, Face::Regular, fg);
+                self.draw_glyph(image, (x, y), c, Face::Regular, 1, fg);
             }
         }
     }
@@ -480,7 +602,7 @@ impl Renderer {
         span: u32,
         cell: &Cell,
         is_cursor: bool,
-    ) {
+    ) -> Rgb {
         let (fg, bg) = self.cell_colors(cell, is_cursor);
         let (x, y) = self.cell_origin(row, col);
         let w = self.cell.width * span;
@@ -491,14 +613,18 @@ impl Renderer {
         let face = Face::of(cell.bold, cell.italic);
         let mut chars = cell.text.chars();
         if let Some(base) = chars.next() {
-            if base != ' ' {
-                let drawn = self.draw_glyph(image, x, y, base, face, fg);
+            if base != ' ' && !font::is_invisible(base) {
+                let drawn = self.draw_glyph(image, (x, y), base, face, span, fg);
                 if !drawn {
+                    self.missing.insert(base);
                     self.draw_fallback(image, x, y, w, fg);
                 }
-                // Combining marks sit on the base character.
-                for mark in chars {
-                    self.draw_glyph(image, x, y, mark, face, fg);
+            }
+            // Combining marks sit on the base character; joiners and
+            // variation selectors show nothing.
+            for mark in chars.filter(|&c| !font::is_invisible(c)) {
+                if !self.draw_glyph(image, (x, y), mark, face, span, fg) {
+                    self.missing.insert(mark);
                 }
             }
         }
@@ -511,26 +637,37 @@ impl Renderer {
             let sy = y + self.baseline() - self.fonts.x_height() / 2;
             image.fill_rect(x, sy, w, thickness, fg);
         }
+        fg
     }
 
-    /// Draws `c` in the cell at `(x, y)`; false if the font has no glyph
-    /// for it.
+    /// Draws `c` in the `span` columns from `(x, y)`; false if no font has
+    /// a glyph for it.
     fn draw_glyph(
         &mut self,
         image: &mut Image,
-        x: u32,
-        y: u32,
+        (x, y): (u32, u32),
         c: char,
         face: Face,
+        span: u32,
         fg: Rgb,
     ) -> bool {
-        let key = GlyphKey { c, face };
-        let base_y = i64::from(y + self.baseline());
-        let fonts = &self.fonts;
-        let coverage = self
-            .glyphs
-            .entry(key)
-            .or_insert_with(|| fonts.rasterise(c, face));
+        let key = GlyphKey { c, face, span };
+        let baseline = self.baseline();
+        let base_y = i64::from(y + baseline);
+        let (fonts, cell) = (&mut self.fonts, self.cell);
+        let coverage = self.glyphs.entry(key).or_insert_with(|| {
+            match procedural::draw(c, cell.width * span, cell.height) {
+                Some(bitmap) => Some(Coverage {
+                    width: bitmap.width,
+                    height: bitmap.height,
+                    left: 0,
+                    // The bitmap is the whole cell, from its top.
+                    top: -(baseline as i32),
+                    alpha: bitmap.alpha,
+                }),
+                None => fonts.rasterise(c, face, span),
+            }
+        });
         let Some(coverage) = coverage else {
             return false;
         };
@@ -561,8 +698,33 @@ impl Renderer {
         image.fill_rect(bx, by, 1, bh, fg);
         image.fill_rect(bx + bw.saturating_sub(1), by, 1, bh, fg);
         let qx = x + (w.saturating_sub(self.cell.width)) / 2;
-        self.draw_glyph(image, qx, y, '?', Face::Regular, fg);
+        self.draw_glyph(image, (qx, y), '?', Face::Regular, 1, fg);
     }
+}
+
+/// A sample character of each script the fallback chain is asked for most,
+/// as `(script, character)`: what `doctor` looks up.
+pub const FALLBACK_SAMPLES: [(&str, char); 9] = [
+    ("powerline/Nerd Font symbols", '\u{e0a0}'),
+    ("emoji", '😀'),
+    ("CJK (Han)", '日'),
+    ("Japanese kana", 'の'),
+    ("Hangul", '한'),
+    ("Hebrew", 'ש'),
+    ("Arabic", 'ع'),
+    ("Thai", 'ส'),
+    ("Devanagari", 'क'),
+];
+
+/// Which font of the fallback chain draws each of [`FALLBACK_SAMPLES`]
+/// (`None`: drawn as a box), looking at the system fonts as a screenshot
+/// would.
+pub fn fallback_report() -> Vec<(&'static str, char, Option<FontInfo>)> {
+    let mut fonts = Fonts::load(FONT_SIZE_PX);
+    FALLBACK_SAMPLES
+        .iter()
+        .map(|&(script, c)| (script, c, fonts.face_for(c, Face::Regular).cloned()))
+        .collect()
 }
 
 /// `a` and `b` mixed, `weight_a` of 255 parts `a`.

@@ -115,6 +115,9 @@ pub struct Screenshot {
     pub sha256: String,
     /// [`render_profile_hash`] of the profile.
     pub render_profile_hash: String,
+    /// Characters no font had (drawn as a box with a `?`), in code point
+    /// order.
+    pub missing_glyphs: Vec<char>,
 }
 
 impl Screenshot {
@@ -156,6 +159,16 @@ impl Screenshot {
     }
 }
 
+/// `missingGlyphs` of our own `screenshot` result (never of 0.5's socket
+/// answer, whose keys are fixed): each character no font had, as a
+/// one-character string.
+pub fn missing_glyphs_json(missing: &[char]) -> Value {
+    missing
+        .iter()
+        .map(|c| Value::String(c.to_string()))
+        .collect()
+}
+
 /// A screen drawn as a PNG or SVG, not yet stored anywhere.
 pub struct Drawn {
     /// The file's bytes.
@@ -176,6 +189,8 @@ pub struct Drawn {
     pub profile: &'static RenderProfile,
     /// [`Look::profile_hash`] of the look drawn in.
     pub render_profile_hash: String,
+    /// Characters no font had, in code point order.
+    pub missing_glyphs: Vec<char>,
 }
 
 /// Replays the Session and draws its screen: `INVALID_INPUT` for an unknown
@@ -225,6 +240,7 @@ pub fn draw_with(request: &Request<'_>, options: &Options) -> Result<Drawn> {
         pixel_height,
         profile: render_profile,
         render_profile_hash,
+        missing_glyphs: renderer.missing_glyphs(),
     })
 }
 
@@ -285,6 +301,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
         pixel_height: drawn.pixel_height,
         sha256,
         render_profile_hash: drawn.render_profile_hash.clone(),
+        missing_glyphs: drawn.missing_glyphs.clone(),
     };
     let mut metadata = json!({
         "profileName": shot.profile_name,

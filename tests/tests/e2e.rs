@@ -16,6 +16,7 @@ mod e2e {
     mod example;
     mod foundation;
     mod gc;
+    mod glyphs;
     mod hostile_files;
     mod install;
     mod interop;

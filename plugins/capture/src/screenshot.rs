@@ -80,20 +80,15 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     if out == Some(Destination::Stdout) {
         let drawn = screenshot::draw_with(&request, &options)?;
-        return to_stdout(
-            &source.id,
-            drawn.captured_at_seq,
-            (drawn.cols, drawn.rows),
-            &drawn.png,
-            options.format,
-        );
+        return to_stdout(&source.id, &drawn, options.format);
     }
     let shot = screenshot::take_with(&request, &options)?;
     let kind = shot.format.extension().to_uppercase();
     let human = format!(
         "Session ID: {}\nCaptured At Seq: {}\nProfile: {profile_name}\nSize: {}x{}\n\
          {kind} Path: {}\n{kind} Size: {} bytes\nRenderer backend: {RENDERER_BACKEND}\n\
-         Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}",
+         Pixel dimensions: {}×{}\nSHA-256: {}\nRender profile hash: {}\n\
+         Missing glyphs: {}",
         shot.session_id,
         shot.captured_at_seq,
         shot.cols,
@@ -104,8 +99,25 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         shot.pixel_height,
         shot.sha256,
         shot.render_profile_hash,
+        missing_summary(&shot.missing_glyphs),
     );
-    Ok(CommandOutput::new(shot.result(), human))
+    // 0.5's keys, plus what only our own command reports.
+    let mut result = shot.result();
+    result["missingGlyphs"] = screenshot::missing_glyphs_json(&shot.missing_glyphs);
+    Ok(CommandOutput::new(result, human))
+}
+
+/// `none`, or the missing characters with their code points, escaped (the
+/// screen's text is the Session's, so possibly hostile).
+fn missing_summary(missing: &[char]) -> String {
+    if missing.is_empty() {
+        return "none".into();
+    }
+    missing
+        .iter()
+        .map(|c| format!("U+{:04X} {}", u32::from(*c), c.escape_debug()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--out -`: the picture on stdout, the summary (without a path) on
@@ -113,12 +125,11 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
 /// summary says `format` and `sizeBytes` instead of `pngSizeBytes`.
 fn to_stdout(
     id: &str,
-    captured_at_seq: u64,
-    (cols, rows): (u16, u16),
-    bytes: &[u8],
+    drawn: &screenshot::Drawn,
     format: Format,
 ) -> Result<CommandOutput, PluginError> {
     let kind = format.extension().to_uppercase();
+    let bytes = &drawn.png;
     write_stdout(bytes).map_err(|e| {
         PluginError::new(
             ErrorCode::StorageWriteError,
@@ -128,12 +139,13 @@ fn to_stdout(
     let sha256 = sha256_hex(bytes);
     let mut result = json!({
         "sessionId": id,
-        "capturedAtSeq": captured_at_seq,
-        "cols": cols,
-        "rows": rows,
+        "capturedAtSeq": drawn.captured_at_seq,
+        "cols": drawn.cols,
+        "rows": drawn.rows,
         "artifactPath": null,
         "pngSizeBytes": bytes.len(),
         "sha256": sha256,
+        "missingGlyphs": screenshot::missing_glyphs_json(&drawn.missing_glyphs),
     });
     if format != Format::Png {
         let map = result.as_object_mut().expect("an object");

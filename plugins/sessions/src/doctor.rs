@@ -91,7 +91,10 @@ fn doctor(_host: &Host, _args: &Value, context: &CommandContext) -> Result<Value
             Err(_) => (Status::Skip, "no Home, so no 0.5 socket location".into()),
         }),
     ];
-    let terminal = vec![run("terminal-engine", terminal_engine)];
+    let terminal = vec![
+        run("terminal-engine", terminal_engine),
+        run("fallback-fonts", fallback_fonts),
+    ];
     let group = |checks: &[Check]| -> Value {
         checks
             .iter()
@@ -304,6 +307,40 @@ fn legacy_socket(home: &Path) -> (Status, String) {
             format!("agent-tty 0.5 clients will not reach this Home's Sessions: {why}"),
         ),
     }
+}
+
+/// Which font draws each script a screenshot may show: the bundled fonts
+/// always, system fonts where installed. A script no font has is drawn as
+/// boxes, which is worth saying but is no failure.
+fn fallback_fonts() -> (Status, String) {
+    let report = agent_tty_render::fallback_report();
+    let mut lines = vec![format!(
+        "bundled: {}",
+        agent_tty_render::BUNDLED_FAMILIES.join(", ")
+    )];
+    let mut absent = Vec::new();
+    for (script, _, font) in &report {
+        match font {
+            // A font's name is the font file's text: shown printable only.
+            Some(info) => lines.push(format!(
+                "{script}: {}",
+                info.family
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+            )),
+            None => absent.push(*script),
+        }
+    }
+    if !absent.is_empty() {
+        lines.push(format!(
+            "no font for {} (drawn as boxes; install e.g. fonts-noto-core, fonts-noto-cjk \
+             under {})",
+            absent.join(", "),
+            agent_tty_render::SYSTEM_FONT_DIRS[0]
+        ));
+    }
+    (Status::Pass, lines.join("; "))
 }
 
 /// The terminal engine renders a known byte stream as expected.

@@ -40,6 +40,7 @@ fn a_healthy_machine_passes_and_doctor_leaves_nothing_behind() {
         "socket-viable",
         "plugins-loaded",
         "terminal-engine",
+        "fallback-fonts",
     ] {
         assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
     }

@@ -353,7 +353,8 @@ fn a_paste_is_logged_bracketed_and_read_as_before() {
 }
 
 /// The command-line results carry 0.5's keys and nothing the caller
-/// already knows (§3): no `sessionId` echo, no `seq` where 0.5 has none.
+/// already knows (§3): no `sessionId` echo, no `seq` where 0.5 has none;
+/// extra keys only where §10 lists them (`screenshot`'s `missingGlyphs`).
 #[test]
 fn command_results_have_0_5s_keys() {
     let sandbox = Sandbox::new();
@@ -408,6 +409,7 @@ fn command_results_have_0_5s_keys() {
             "capturedAtSeq",
             "cols",
             "cursorVisible",
+            "missingGlyphs",
             "pixelHeight",
             "pixelWidth",
             "pngSizeBytes",

@@ -1,0 +1,8 @@
+printf '\e[32m✅ build\e[0m  \e[31m❌ 0 failed\e[0m  🚀 deployed  ❤️  🇯🇵 👨‍👩‍👧 🍣 🐧\n'
+printf '╭────────┬──────────────╮\n'
+printf '│ \e[1m名前\e[0m   │ \e[1m状態\e[0m         │\n'
+printf '├────────┼──────────────┤\n'
+printf '│ ビルド │ \e[32m✅ 成功\e[0m      │\n'
+printf '│ テスト │ \e[33m⚠️  遅い\e[0m      │\n'
+printf '╰────────┴──────────────╯\n'
+printf 'cpu \e[36m▁▂▃▅▇█▇▅▃▂\e[0m  ⣿⣷⣯⣟⡿⢿⣻⣽  \e[35m░▒▓█\e[0m  שלום  สวัสดี  \n'

@@ -1,0 +1,118 @@
+//! System fonts for the characters no bundled font has (CJK, Hebrew, Thai,
+//! …), found with `fontdb`.
+//!
+//! Looked at only when a screen has such a character, and then once per
+//! process: the directories are listed and each font's names read (fontdb
+//! maps the files, it does not read them whole), and a font file is read
+//! into memory only when one of its glyphs is drawn.
+//!
+//! Only the system's font directories are read, never the user's
+//! (`~/.fonts`, `~/.local/share/fonts`) nor fontconfig's configuration:
+//! those are whatever the user (or a program they ran) put there, and a
+//! screenshot must not read a FIFO or a 10 GB file because someone named it
+//! `x.ttf`. fontdb follows symbolic links once (it remembers where it has
+//! been), and reads regular files only.
+
+use crate::font::{FontInfo, FontOrigin};
+use ab_glyph::{Font, FontArc, FontRef, FontVec};
+use std::path::Path;
+
+/// The directories searched, in this order.
+pub const SYSTEM_FONT_DIRS: &[&str] = &[
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    "/System/Library/Fonts",
+    "/Library/Fonts",
+];
+
+/// A font file larger than this is skipped (the largest CJK collections are
+/// about 30 MB).
+const MAX_FONT_FILE: u64 = 64 * 1024 * 1024;
+
+pub(crate) struct SystemFonts {
+    db: fontdb::Database,
+    /// Faces in the order they are tried.
+    order: Vec<fontdb::ID>,
+}
+
+impl SystemFonts {
+    /// Lists the system fonts.
+    pub(crate) fn discover() -> SystemFonts {
+        let mut db = fontdb::Database::new();
+        for dir in SYSTEM_FONT_DIRS {
+            db.load_fonts_dir(dir);
+        }
+        let mut faces: Vec<&fontdb::FaceInfo> = db.faces().collect();
+        // A stable order that does not depend on how the directory listed:
+        // upright regular-weight sans faces first (what the text font looks
+        // like, so "Noto Sans Thai" before "Noto Looped Thai"), monospaced
+        // before proportional, Japanese CJK forms before the other regions'
+        // (a fixed choice; the screen does not say its language), then by
+        // name and file.
+        faces.sort_by_cached_key(|f| {
+            let family = f.families.first().map_or("", |(name, _)| name.as_str());
+            let sans = family.contains("Sans") && !family.contains("Serif");
+            let region = ["JP", "SC", "TC", "KR", "HK"]
+                .iter()
+                .position(|r| family.ends_with(r))
+                .unwrap_or(0);
+            (
+                f.style != fontdb::Style::Normal,
+                f.weight.0.abs_diff(400),
+                !sans,
+                !f.monospaced,
+                region,
+                family.to_owned(),
+                source_path(&f.source).map(Path::to_owned),
+                f.index,
+            )
+        });
+        let order = faces.iter().map(|f| f.id).collect();
+        SystemFonts { db, order }
+    }
+
+    /// The first font (in [`discover`](Self::discover)'s order) with an
+    /// outline for `c`, read into memory, and what to call it.
+    pub(crate) fn find(&self, c: char) -> Option<(FontArc, FontInfo)> {
+        let id = self.order.iter().copied().find(|&id| {
+            self.db
+                .with_face_data(id, |data, index| {
+                    FontRef::try_from_slice_and_index(data, index)
+                        .is_ok_and(|font| has_outline(&font, c))
+                })
+                .unwrap_or(false)
+        })?;
+        let face = self.db.face(id)?;
+        let path = source_path(&face.source)?;
+        if std::fs::metadata(path).ok()?.len() > MAX_FONT_FILE {
+            return None;
+        }
+        let bytes = std::fs::read(path).ok()?;
+        let font = FontVec::try_from_vec_and_index(bytes, face.index).ok()?;
+        let info = FontInfo {
+            family: face
+                .families
+                .first()
+                .map_or_else(|| face.post_script_name.clone(), |(name, _)| name.clone()),
+            origin: FontOrigin::System {
+                path: path.to_owned(),
+                index: face.index,
+            },
+        };
+        Some((FontArc::new(font), info))
+    }
+}
+
+/// Whether `font` draws `c` (a colour-bitmap font such as Noto Color Emoji
+/// maps characters to glyphs without outlines: drawn by us, that is nothing).
+fn has_outline(font: &FontRef<'_>, c: char) -> bool {
+    let id = font.glyph_id(c);
+    id.0 != 0 && font.outline(id).is_some()
+}
+
+fn source_path(source: &fontdb::Source) -> Option<&Path> {
+    match source {
+        fontdb::Source::File(path) | fontdb::Source::SharedFile(path, _) => Some(path),
+        fontdb::Source::Binary(_) => None,
+    }
+}
