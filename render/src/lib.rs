@@ -745,26 +745,8 @@ pub fn hex(color: Rgb) -> String {
 /// Equal hashes mean two artifacts were drawn alike. (A capture with a
 /// [`Look`] of its own uses [`Look::profile_hash`], equal to this for a
 /// default look.)
-pub fn render_profile_hash(profile: &RenderProfile) -> String {
-    let palette: Vec<String> = profile.ansi.iter().map(|c| hex(*c)).collect();
-    let description = format!(
-        concat!(
-            r#"{{"name":{:?},"theme":{:?},"fontFamily":{:?},"fontAssetIdentity":{:?},"#,
-            r#""fontSize":{},"cursorStyle":"block","backgroundColor":{:?},"foregroundColor":{:?},"#,
-            r#""cursorColor":{:?},"palette":{:?},"padding":{}}}"#
-        ),
-        profile.name,
-        profile.theme.as_str(),
-        FONT_FAMILY,
-        FONT_ASSET_IDENTITY,
-        FONT_SIZE_PX,
-        hex(profile.background),
-        hex(profile.foreground),
-        hex(profile.cursor),
-        palette,
-        PADDING,
-    );
-    agent_tty_core::artifacts::sha256_hex(description.as_bytes())
+pub fn render_profile_hash(profile: &'static RenderProfile) -> String {
+    Look::of(profile).profile_hash()
 }
 
 #[cfg(test)]

@@ -433,7 +433,8 @@ mod tests {
         // change any existing artifact's renderProfileHash.
         let expected = agent_tty_core::artifacts::sha256_hex(
             format!(
-                r##"{{"name":"reference-dark","theme":"dark","fontFamily":"DejaVu Sans Mono","fontAssetIdentity":"dejavu-fonts-ttf-2.37","fontSize":14,"cursorStyle":"block","backgroundColor":"#1e1e2e","foregroundColor":"#cdd6f4","cursorColor":"#f5e0dc","palette":{:?},"padding":8}}"##,
+                r##"{{"name":"reference-dark","theme":"dark","fontFamily":"DejaVu Sans Mono","fontAssetIdentity":{:?},"fontSize":14,"cursorStyle":"block","backgroundColor":"#1e1e2e","foregroundColor":"#cdd6f4","cursorColor":"#f5e0dc","palette":{:?},"padding":8}}"##,
+                crate::FONT_ASSET_IDENTITY,
                 REFERENCE_DARK.ansi.iter().map(|c| crate::hex(*c)).collect::<Vec<_>>()
             )
             .as_bytes(),

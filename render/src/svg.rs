@@ -19,11 +19,12 @@ use agent_tty_core::screen::{Cell, CellWidth};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// The CSS font-family list the SVG names: the bundled family first, then
-/// generic monospace. The one place the SVG's font choice is made, so it
-/// can follow the PNG's fallback chain when that grows.
+/// The CSS font-family list the SVG names: the PNG's bundled fallback
+/// chain (text font, Nerd Font symbols, Noto Emoji) in its order, then
+/// generic monospace, where the viewer's own fonts take the characters
+/// the PNG finds in system fonts.
 pub fn font_family_stack() -> &'static str {
-    "'DejaVu Sans Mono', monospace"
+    "'DejaVu Sans Mono', 'Symbols Nerd Font', 'Noto Emoji', monospace"
 }
 
 /// A face's CSS weight and style.
