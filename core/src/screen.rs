@@ -318,6 +318,71 @@ impl ScreenReplay {
     }
 }
 
+/// The host's live screen ([`ScreenReplay::live`]), put away while the
+/// Session is quiet.
+///
+/// A live screen with a full history holds about 3 MB of cells (1,000 lines
+/// of history of 24-byte cells at 120 columns, mostly blank), which an idle
+/// host keeps for nothing: it is needed again only when output comes or a
+/// question is asked. [`LiveScreen::sleep`] swaps it for its checkpoint
+/// state, deflated (tens of KB: blank cells compress to almost nothing),
+/// and [`LiveScreen::get`] brings it back exactly as it was (the state
+/// checkpoints carry, which resuming replays are tested against) in a few
+/// milliseconds (docs/adr/0022-host-ingest.md).
+pub struct LiveScreen {
+    state: Live,
+}
+
+enum Live {
+    Awake(ScreenReplay),
+    Asleep {
+        frozen: checkpoint::Frozen,
+        /// Its size, to start afresh should it fail to come back.
+        size: (u16, u16),
+    },
+}
+
+impl LiveScreen {
+    /// An empty live screen of this size.
+    pub fn new(cols: u16, rows: u16) -> Self {
+        LiveScreen {
+            state: Live::Awake(ScreenReplay::live(cols, rows)),
+        }
+    }
+
+    /// The screen, woken up if it was put away.
+    pub fn get(&mut self) -> &mut ScreenReplay {
+        if let Live::Asleep { frozen, size } = &self.state {
+            let screen = frozen
+                .thaw(ScreenReplay::MIN_HISTORY)
+                .unwrap_or_else(|| ScreenReplay::live(size.0, size.1));
+            self.state = Live::Awake(screen);
+        }
+        match &mut self.state {
+            Live::Awake(screen) => screen,
+            Live::Asleep { .. } => unreachable!("woken above"),
+        }
+    }
+
+    /// Puts the screen away; returns the bytes it now takes, or `None` when
+    /// it is asleep already or cannot be (inside an escape sequence).
+    pub fn sleep(&mut self) -> Option<usize> {
+        let Live::Awake(screen) = &mut self.state else {
+            return None;
+        };
+        let frozen = checkpoint::Frozen::of(screen)?;
+        let held = frozen.len();
+        let size = screen.size();
+        self.state = Live::Asleep { frozen, size };
+        Some(held)
+    }
+
+    /// Whether it is put away.
+    pub fn is_asleep(&self) -> bool {
+        matches!(self.state, Live::Asleep { .. })
+    }
+}
+
 /// The terminal output an Event Log puts on the screen, event by event:
 /// `output` data with `run`'s completion-marker echo removed (see
 /// `marker_echo`), exactly as [`ScreenReplay`] feeds its emulator.
@@ -609,6 +674,42 @@ mod tests {
         ));
         assert_eq!(r.exit().unwrap().exit_code, Some(3));
         assert_eq!(r.last_seq(), Some(2));
+    }
+
+    #[test]
+    fn a_live_screen_put_away_comes_back_as_it_was_in_little_memory() {
+        let mut live = LiveScreen::new(120, 40);
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!("\x1b[3{}mline {i}\x1b[0m of output\r\n", i % 8));
+        }
+        text.push_str("\x1b[?25l\x1b[5;10r\x1b[2;3Hhere\x1b7\x1b[1;1H");
+        live.get().feed(text.as_bytes());
+        let picture = |r: &mut ScreenReplay| {
+            (
+                r.lines_with_scrollback(),
+                r.cursor(),
+                r.size(),
+                r.visible_cells(),
+                r.cells_scrolled_back(500),
+                r.cursor_visible(),
+                r.input_modes(),
+            )
+        };
+        let before = picture(live.get());
+        let held = live.sleep().expect("at rest, so it can be put away");
+        assert!(live.is_asleep());
+        assert!(held < 200 * 1024, "{held} bytes");
+        assert_eq!(picture(live.get()), before);
+        // It goes on from where it was: the saved cursor, the region.
+        live.get().feed(b"\x1b8x\r\n");
+        let mut fresh = ScreenReplay::live(120, 40);
+        fresh.feed(text.as_bytes());
+        fresh.feed(b"\x1b8x\r\n");
+        assert_eq!(picture(live.get()), picture(&mut fresh));
+        // Not inside an escape sequence.
+        live.get().feed(b"\x1b[3");
+        assert_eq!(live.sleep(), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod e2e {
     mod example;
     mod foundation;
     mod gc;
+    mod host_checkpoints;
     mod hostile_files;
     mod install;
     mod interop;
