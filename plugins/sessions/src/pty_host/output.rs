@@ -243,7 +243,7 @@ fn handle(
     let base = data.as_ptr() as usize;
     responder.scan(&data, |step| match step {
         Step::Output(output) => {
-            state.screen.get().feed(output.as_bytes());
+            state.screen.feed(output.as_bytes());
             piece.1 = output.as_ptr() as usize - base + output.len();
         }
         Step::Reply(reply) => {
