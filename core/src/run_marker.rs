@@ -37,8 +37,8 @@
 //! MARKER` to the command itself ([`typed_suffix`]); readers still hide that
 //! echo in Event Logs written then.
 
-use std::io::Read;
 use std::borrow::Cow;
+use std::io::Read;
 
 /// The OSC number used for completion sequences (private, unassigned).
 pub const OSC_NUMBER: &str = "7770";

@@ -176,7 +176,6 @@ impl<'a> SavedScreen<&'a Grid<Cell>> {
             saved_cursor: SavedCursor::of(&grid.saved_cursor),
         }
     }
-
 }
 
 impl SavedScreen {

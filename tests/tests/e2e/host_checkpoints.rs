@@ -49,8 +49,10 @@ fn a_host_that_printed_past_the_interval_leaves_a_checkpoint_equal_to_a_full_rep
     })
     .expect("the output was logged");
     assert!(logged > HOST_CHECKPOINT_EVERY, "only {logged} bytes logged");
-    eventually(Duration::from_secs(120), || checkpoint.exists().then_some(()))
-        .expect("the host left a checkpoint");
+    eventually(Duration::from_secs(120), || {
+        checkpoint.exists().then_some(())
+    })
+    .expect("the host left a checkpoint");
 
     let resumed = snapshot(&sandbox, &home, &id);
     std::fs::remove_file(&checkpoint).ok();

@@ -160,7 +160,9 @@ pub fn run(shared: &Shared) {
             continue;
         }
         let start = checkpoints.logged.load(Ordering::Relaxed);
-        checkpoints.due.store(start + EVERY_BYTES, Ordering::Relaxed);
+        checkpoints
+            .due
+            .store(start + EVERY_BYTES, Ordering::Relaxed);
         let last = matches!(pass, Pass::Last);
         // A short tail is left to readers: they replay it in no time.
         if !last || start - covered >= CHECKPOINT_EVERY_BYTES {
@@ -178,11 +180,7 @@ pub fn run(shared: &Shared) {
 
 /// Catches the reader's screen up on the log (from the last checkpoint, when
 /// it has none yet) and saves it as the checkpoint.
-fn catch_up(
-    shared: &Shared,
-    log: &Path,
-    screen: &mut Option<(ScreenReplay, EventLogFollower)>,
-) {
+fn catch_up(shared: &Shared, log: &Path, screen: &mut Option<(ScreenReplay, EventLogFollower)>) {
     if screen.is_none() {
         let Ok(manifest) = manifest::read_manifest(&shared.session_dir) else {
             return;

@@ -209,7 +209,10 @@ fn read_chunk(master: &mut File, buf: &mut [u8]) -> (usize, bool) {
         }
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::ZERO) {
-            Ok(1) if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) => {}
+            Ok(1)
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN)) => {}
             _ => return (filled, false),
         }
     }
