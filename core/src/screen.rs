@@ -382,7 +382,7 @@ pub struct LiveScreen {
 pub const LAZY_BYTES: usize = 1 << 20;
 
 enum Live {
-    Awake(ScreenReplay),
+    Awake(Box<ScreenReplay>),
     Asleep {
         frozen: checkpoint::Frozen,
         /// Its size, to start afresh should it fail to come back.
@@ -394,7 +394,7 @@ impl LiveScreen {
     /// An empty live screen of this size.
     pub fn new(cols: u16, rows: u16) -> Self {
         LiveScreen {
-            state: Live::Awake(ScreenReplay::live(cols, rows)),
+            state: Live::Awake(Box::new(ScreenReplay::live(cols, rows))),
             pending: Vec::new(),
         }
     }
@@ -440,7 +440,7 @@ impl LiveScreen {
             let screen = frozen
                 .thaw(ScreenReplay::MIN_HISTORY)
                 .unwrap_or_else(|| ScreenReplay::live(size.0, size.1));
-            self.state = Live::Awake(screen);
+            self.state = Live::Awake(Box::new(screen));
         }
         match &mut self.state {
             Live::Awake(screen) => screen,
