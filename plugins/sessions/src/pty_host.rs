@@ -425,7 +425,13 @@ impl SessionHost {
             .log()
             .writer
             .record_exit(exit_code, exit_signal.clone());
-        self.shared.checkpoints.finish();
+        // A Session being destroyed is not read again: `destroy` does not
+        // wait for a checkpoint.
+        let destroying = manifest::read_manifest(&self.shared.session_dir)
+            .is_ok_and(|m| matches!(m.status, Status::Destroying | Status::Destroyed));
+        if !destroying {
+            self.shared.checkpoints.finish();
+        }
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
         if let Some(dir) = integration_dir_beside(&self.socket) {
