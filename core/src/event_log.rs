@@ -125,7 +125,14 @@ pub struct EventLogWriter {
     lost_output: u64,
     /// The reserved host record (none when it could not be made).
     record: Option<HostRecordFile>,
+    /// The line being encoded, kept between appends so a busy host does
+    /// not allocate one per event (dropped when a huge event made it big).
+    line: Vec<u8>,
 }
+
+/// The line buffer an [`EventLogWriter`] keeps between appends: room for a
+/// few chunks of output, however big one event once was.
+const KEEP_LINE_CAPACITY: usize = 1 << 20;
 
 /// The file, beside the Event Log, where a host records what must survive a
 /// full disk: its exit and whether storage ran out.
@@ -252,6 +259,7 @@ impl EventLogWriter {
             torn: true,
             lost_output: 0,
             record: None,
+            line: Vec::new(),
         };
         writer.repair().map_err(|e| Error::write(&writer.path, e))?;
         writer.record =
@@ -279,31 +287,52 @@ impl EventLogWriter {
     }
 
     fn write_line(&mut self, body: EventBody) -> Result<u64> {
+        self.write_encoded(|line, seq, ts| {
+            let event = Event { seq, ts, body };
+            serde_json::to_writer(line, &event).expect("an event always serialises");
+        })
+    }
+
+    /// Writes the line `encode` makes for the next `seq` and the time now,
+    /// with one `write`.
+    fn write_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>, u64, String)) -> Result<u64> {
         self.repair().map_err(|e| Error::write(&self.path, e))?;
         let seq = self.next_seq;
-        let event = Event {
-            seq,
-            ts: crate::time::now_iso(),
-            body,
-        };
-        let mut line = serde_json::to_vec(&event).expect("an event always serialises");
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        encode(&mut line, seq, crate::time::now_iso());
         if line.len() > MAX_LINE {
+            let len = line.len();
+            self.keep_line(line);
             return Err(Error::invalid(
                 agent_tty_plugin_api::ErrorCode::InvalidInput,
                 format!(
-                    "this event would be a {} byte Event Log line, longer than the {MAX_LINE} \
-                     bytes any reader accepts; send it in smaller parts",
-                    line.len()
+                    "this event would be a {len} byte Event Log line, longer than the {MAX_LINE} \
+                     bytes any reader accepts; send it in smaller parts"
                 ),
             ));
         }
         line.push(b'\n');
-        if let Err(e) = self.file.write_all(&line) {
+        let written = self.file.write_all(&line);
+        self.keep_line(line);
+        if let Err(e) = written {
             self.torn = true;
             return Err(Error::write(&self.path, e));
         }
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// Frees the buffer kept for encoding lines (an idle host does not need
+    /// it).
+    pub fn release_buffer(&mut self) {
+        self.line = Vec::new();
+    }
+
+    fn keep_line(&mut self, line: Vec<u8>) {
+        if line.capacity() <= KEEP_LINE_CAPACITY {
+            self.line = line;
+        }
     }
 
     fn note_storage(&mut self, full: bool) {
@@ -349,17 +378,34 @@ impl EventLogWriter {
     /// record until an append succeeds again.
     pub fn append(&mut self, body: EventBody) -> Result<u64> {
         if let EventBody::Output { data } = &body {
-            if data.len() > OUTPUT_PIECE {
-                return self.append_output_in_pieces(data);
-            }
+            return self.append_output(data);
         }
-        let output_len = match &body {
-            EventBody::Output { data } => data.len() as u64,
-            _ => 0,
-        };
-        let written = self
-            .write_lost_marker()
-            .and_then(|()| self.write_line(body));
+        self.append_with(0, |this| this.write_line(body))
+    }
+
+    /// Appends `data` as an `output` event (several when it is too long for
+    /// one line; then the last one's `seq`), as [`Self::append`] does.
+    /// The host's output pump calls this with pieces of what it read from
+    /// the PTY: the text is escaped straight into the line, with no event
+    /// built around it first.
+    pub fn append_output(&mut self, data: &str) -> Result<u64> {
+        if data.len() > OUTPUT_PIECE {
+            return self.append_output_in_pieces(data);
+        }
+        self.append_with(data.len() as u64, |this| {
+            this.write_encoded(|line, seq, ts| encode_output(line, seq, &ts, data))
+        })
+    }
+
+    /// Writes an event with `write` after the lost-output marker, keeping
+    /// the storage accounting of [`Self::append`]; `output_len` is the
+    /// output it carries, lost if it fails.
+    fn append_with(
+        &mut self,
+        output_len: u64,
+        write: impl FnOnce(&mut Self) -> Result<u64>,
+    ) -> Result<u64> {
+        let written = self.write_lost_marker().and_then(|()| write(self));
         match written {
             Ok(seq) => {
                 self.note_storage(false);
@@ -388,7 +434,7 @@ impl EventLogWriter {
             let (piece, tail) = rest.split_at(end);
             rest = tail;
             // A failed piece is counted as lost output; the rest go on.
-            match self.append(EventBody::Output { data: piece.into() }) {
+            match self.append_output(piece) {
                 Ok(s) => seq = Some(s),
                 Err(e) if rest.is_empty() && seq.is_none() => return Err(e),
                 Err(_) => {}
@@ -416,6 +462,17 @@ impl EventLogWriter {
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }
+}
+
+/// Encodes an `output` event exactly as serialising its [`Event`] would
+/// (the keys in the same order, the same escapes), without making one.
+fn encode_output(line: &mut Vec<u8>, seq: u64, ts: &str, data: &str) {
+    use std::io::Write as _;
+    let _ = write!(line, "{{\"seq\":{seq},\"ts\":");
+    serde_json::to_writer(&mut *line, ts).expect("a string always serialises");
+    line.extend_from_slice(b",\"type\":\"output\",\"payload\":{\"data\":");
+    serde_json::to_writer(&mut *line, data).expect("a string always serialises");
+    line.extend_from_slice(b"}}");
 }
 
 /// The last complete, parseable event of a log, reading only its tail.
@@ -803,6 +860,27 @@ mod tests {
             serde_json::to_string(&e).unwrap(),
             r#"{"seq":3,"ts":"2026-11-24T03:50:02.677Z","type":"input_run","payload":{"command":"ls","marker":"m1","noWait":false}}"#
         );
+    }
+
+    #[test]
+    fn output_lines_are_encoded_as_serialising_the_event_would() {
+        for data in [
+            "",
+            "plain",
+            "q\"uote\\ back\u{1b}[31mred\u{7}\r\n\t\u{0}\u{7f}",
+            "é→😀\u{2028}\u{fffd}",
+        ] {
+            let event = Event {
+                seq: 12345678901,
+                ts: "2026-11-24T03:50:02.677Z".into(),
+                body: EventBody::Output { data: data.into() },
+            };
+            let mut line = Vec::new();
+            encode_output(&mut line, event.seq, &event.ts, data);
+            assert_eq!(line, serde_json::to_vec(&event).unwrap());
+            let parsed: Event = serde_json::from_slice(&line).unwrap();
+            assert_eq!(parsed, event);
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@
 //! MARKER` to the command itself ([`typed_suffix`]); readers still hide that
 //! echo in Event Logs written then.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 /// The OSC number used for completion sequences (private, unassigned).
@@ -204,10 +205,10 @@ impl CompletionEcho {
 
     /// The part of `data` (after anything held before it) to log and show,
     /// and the completions found in it.
-    pub fn filter(&mut self, data: &str) -> (String, Vec<Completed>) {
+    pub fn filter<'a>(&mut self, data: &'a str) -> (Cow<'a, str>, Vec<Completed>) {
         let mut found = Vec::new();
         if self.expected.is_empty() && self.held.is_empty() {
-            return (data.to_owned(), found);
+            return (Cow::Borrowed(data), found);
         }
         let mut text = std::mem::take(&mut self.held);
         text.push_str(data);
@@ -259,7 +260,7 @@ impl CompletionEcho {
             shown.push(c);
             pos += c.len_utf8();
         }
-        (shown, found)
+        (Cow::Owned(shown), found)
     }
 }
 
@@ -571,7 +572,7 @@ mod tests {
         let mut e = CompletionEcho::new();
         e.expect("t1", " printf x".into());
         let text = "\x1b]7770;t2.0\x07 printf y \x1b]0;title\x07";
-        assert_eq!(e.filter(text), (text.to_owned(), vec![]));
+        assert_eq!(e.filter(text), (text.into(), vec![]));
         // A forged sequence without the token does not complete the run.
         assert!(e.is_waiting());
     }

@@ -214,6 +214,43 @@ impl ScreenReplay {
         self.engine.process(bytes);
     }
 
+    /// How much of `bytes`, about to be fed, cannot change what this screen
+    /// shows or keeps, so that feeding `"\r"` and the rest instead gives the
+    /// same screen: a prefix of plain text (printable characters, CR, LF,
+    /// tab) ending in CR LF, followed by more plain text with enough line
+    /// feeds to scroll every row of the screen and of its history out
+    /// (with the cursor at column 0 either way, the rest writes the same
+    /// lines and wraps them the same, and once both cursors have reached
+    /// the bottom row, scrolls the same). Only with the parser between
+    /// sequences (else the text could belong to one) and no scroll region
+    /// (lines leaving a region are not kept). 0 when nothing can be skipped.
+    pub fn unseen_prefix(&self, bytes: &[u8]) -> usize {
+        let region_free = matches!(self.engine.mirror.region, None | Some((0 | 1, None)));
+        if !self.at_rest || !region_free {
+            return 0;
+        }
+        // Line feeds the rest must hold: one per row and history line to
+        // scroll out, the rows again to bring the cursor to the bottom.
+        let needed = self.history + 2 * self.engine.rows() + 2;
+        let plain = bytes
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(bytes.len());
+        // The candidates, from the end: just after a CR LF with `needed`
+        // line feeds after it in the plain text.
+        let mut feeds = 0;
+        for at in (1..plain).rev() {
+            if bytes[at] != b'\n' {
+                continue;
+            }
+            if feeds >= needed && bytes[at - 1] == b'\r' {
+                return at + 1;
+            }
+            feeds += 1;
+        }
+        0
+    }
+
     /// Writes a screen checkpoint of this state beside the Event Log `log`,
     /// which it has applied up to byte `offset` (a line boundary), for later
     /// replays to resume from. For the host's live screen (which knows how
@@ -316,6 +353,127 @@ impl ScreenReplay {
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
     }
+}
+
+/// The host's live screen ([`ScreenReplay::live`]), put away while the
+/// Session is quiet.
+///
+/// A live screen with a full history holds about 3 MB of cells (1,000 lines
+/// of history of 24-byte cells at 120 columns, mostly blank), which an idle
+/// host keeps for nothing: it is needed again only when output comes or a
+/// question is asked. [`LiveScreen::sleep`] swaps it for its checkpoint
+/// state, deflated (tens of KB: blank cells compress to almost nothing),
+/// and [`LiveScreen::get`] brings it back exactly as it was (the state
+/// checkpoints carry, which resuming replays are tested against) in a few
+/// milliseconds (docs/adr/0022-host-ingest.md).
+///
+/// Output is fed to it lazily ([`LiveScreen::feed`]): it is kept until the
+/// screen is asked for or [`LAZY_BYTES`] have come, then fed at once, and of
+/// a flood of plain lines only the part that can still show is fed
+/// ([`ScreenReplay::unseen_prefix`]), so the host's cost follows what stays
+/// on the screen, not everything printed.
+pub struct LiveScreen {
+    state: Live,
+    /// Output not fed yet.
+    pending: Vec<u8>,
+}
+
+/// The most output a [`LiveScreen`] keeps unfed.
+pub const LAZY_BYTES: usize = 1 << 20;
+
+enum Live {
+    Awake(Box<ScreenReplay>),
+    Asleep {
+        frozen: checkpoint::Frozen,
+        /// Its size, to start afresh should it fail to come back.
+        size: (u16, u16),
+    },
+}
+
+impl LiveScreen {
+    /// An empty live screen of this size.
+    pub fn new(cols: u16, rows: u16) -> Self {
+        LiveScreen {
+            state: Live::Awake(Box::new(ScreenReplay::live(cols, rows))),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Program output for the screen: as [`ScreenReplay::feed`], done when
+    /// the screen is next asked for (or once [`LAZY_BYTES`] are waiting).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= LAZY_BYTES {
+            self.settle();
+        }
+    }
+
+    /// Feeds what is pending, skipping what could not show any more.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let screen = self.awake();
+        let unseen = screen.unseen_prefix(&pending);
+        if unseen > 0 {
+            // The prefix ends a line with CR LF: where it left the cursor's
+            // column, and what the rest scrolls through, are the same.
+            screen.feed(b"\r");
+        }
+        screen.feed(&pending[unseen..]);
+        // Keep the buffer's room for the next output, unless it grew big.
+        if pending.capacity() <= LAZY_BYTES * 2 {
+            self.pending = pending;
+            self.pending.clear();
+        }
+    }
+
+    /// The screen, woken up if it was put away, with all output fed.
+    pub fn get(&mut self) -> &mut ScreenReplay {
+        self.settle();
+        self.awake()
+    }
+
+    fn awake(&mut self) -> &mut ScreenReplay {
+        if let Live::Asleep { frozen, size } = &self.state {
+            let screen = frozen
+                .thaw(ScreenReplay::MIN_HISTORY)
+                .unwrap_or_else(|| ScreenReplay::live(size.0, size.1));
+            self.state = Live::Awake(Box::new(screen));
+        }
+        match &mut self.state {
+            Live::Awake(screen) => screen,
+            Live::Asleep { .. } => unreachable!("woken above"),
+        }
+    }
+
+    /// Puts the screen away; returns the bytes it now takes, or `None` when
+    /// it is asleep already or cannot be (inside an escape sequence).
+    pub fn sleep(&mut self) -> Option<usize> {
+        self.settle();
+        self.pending = Vec::new();
+        let Live::Awake(screen) = &mut self.state else {
+            return None;
+        };
+        let frozen = checkpoint::Frozen::of(screen)?;
+        let held = frozen.len();
+        let size = screen.size();
+        self.state = Live::Asleep { frozen, size };
+        Some(held)
+    }
+
+    /// Whether it is put away.
+    pub fn is_asleep(&self) -> bool {
+        matches!(self.state, Live::Asleep { .. })
+    }
+}
+
+/// A byte that cannot start or take part in an escape sequence or change
+/// the terminal's modes: printable ASCII, UTF-8 (C1 controls arrive as
+/// U+FFFD from the host, never as raw bytes), CR, LF and tab.
+fn is_plain(b: u8) -> bool {
+    matches!(b, b' '..=b'~' | b'\r' | b'\n' | b'\t') || (b >= 0x80 && b != 0xc2)
 }
 
 /// The terminal output an Event Log puts on the screen, event by event:
@@ -703,6 +861,104 @@ mod tests {
         ));
         assert_eq!(r.exit().unwrap().exit_code, Some(3));
         assert_eq!(r.last_seq(), Some(2));
+    }
+
+    #[test]
+    fn a_live_screen_put_away_comes_back_as_it_was_in_little_memory() {
+        let mut live = LiveScreen::new(120, 40);
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!("\x1b[3{}mline {i}\x1b[0m of output\r\n", i % 8));
+        }
+        text.push_str("\x1b[?25l\x1b[5;10r\x1b[2;3Hhere\x1b7\x1b[1;1H");
+        live.get().feed(text.as_bytes());
+        let picture = |r: &mut ScreenReplay| {
+            (
+                r.lines_with_scrollback(),
+                r.cursor(),
+                r.size(),
+                r.visible_cells(),
+                r.cells_scrolled_back(500),
+                r.cursor_visible(),
+                r.input_modes(),
+            )
+        };
+        let before = picture(live.get());
+        let held = live.sleep().expect("at rest, so it can be put away");
+        assert!(live.is_asleep());
+        assert!(held < 200 * 1024, "{held} bytes");
+        assert_eq!(picture(live.get()), before);
+        // It goes on from where it was: the saved cursor, the region.
+        live.get().feed(b"\x1b8x\r\n");
+        let mut fresh = ScreenReplay::live(120, 40);
+        fresh.feed(text.as_bytes());
+        fresh.feed(b"\x1b8x\r\n");
+        assert_eq!(picture(live.get()), picture(&mut fresh));
+        // Not inside an escape sequence.
+        live.get().feed(b"\x1b[3");
+        assert_eq!(live.sleep(), None);
+    }
+
+    /// Everything a reader of a screen can see of it.
+    type Picture = (
+        Vec<String>,
+        (u16, u16),
+        (u16, u16),
+        CellRows,
+        CellRows,
+        bool,
+        String,
+    );
+
+    fn picture_of(r: &mut ScreenReplay) -> Picture {
+        (
+            r.lines_with_scrollback(),
+            r.cursor(),
+            r.size(),
+            r.visible_cells(),
+            r.cells_scrolled_back(900),
+            r.cursor_visible(),
+            r.input_modes(),
+        )
+    }
+
+    #[rstest::rstest]
+    #[case::fresh("")]
+    #[case::mid_line_coloured_at_the_top("\x1b[2J\x1b[H\x1b[1;33mhalf a line")]
+    #[case::pending_wrap("\x1b[H\x1b[1;80Hx")]
+    #[case::line_drawing_charset("\x1b(0\x1b[7m")]
+    #[case::alternate_screen("main\r\n\x1b[?1049h\x1b[5;5Halt")]
+    #[case::insert_mode_and_tabs("\x1b[4h\x1b[3g\x1b[10G\x1bH\r")]
+    fn a_lazily_fed_flood_shows_what_feeding_it_all_shows(#[case] before: &str) {
+        let mut flood = String::new();
+        for i in 0..4000 {
+            let width = (i * 37) % 190;
+            flood.push_str(&format!("{i}\t{}é漢\r\n", "x".repeat(width)));
+            if i % 997 == 0 {
+                flood.push_str("bare line feed\n");
+            }
+        }
+        let tail = "\x1b[31mred tail\x1b[0m\r\nlast partial";
+        let mut lazy = LiveScreen::new(80, 24);
+        let mut eager = ScreenReplay::live(80, 24);
+        for piece in [before, flood.as_str(), tail] {
+            lazy.feed(piece.as_bytes());
+            eager.feed(piece.as_bytes());
+            if piece == before {
+                // The flood then starts pending on its own, in this state.
+                lazy.get();
+                assert!(eager.unseen_prefix(flood.as_bytes()) > flood.len() / 2);
+            }
+        }
+        assert_eq!(picture_of(lazy.get()), picture_of(&mut eager));
+        // The flood was mostly skipped.
+        let mut screen = ScreenReplay::live(80, 24);
+        assert!(screen.unseen_prefix(flood.as_bytes()) > flood.len() / 2);
+        screen.feed(b"\x1b[5;20r");
+        assert_eq!(screen.unseen_prefix(flood.as_bytes()), 0, "a scroll region");
+        let mut screen = ScreenReplay::live(80, 24);
+        screen.feed(b"\x1b]0;a title not ended");
+        assert_eq!(screen.unseen_prefix(flood.as_bytes()), 0, "inside a string");
     }
 
     #[test]

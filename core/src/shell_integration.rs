@@ -508,13 +508,16 @@ pub struct MarkStripper {
 impl MarkStripper {
     /// `data` without the genuine marks, and without an unfinished mark at
     /// its end (held for the next call).
-    pub fn strip(&mut self, data: &str, key: &str) -> String {
+    pub fn strip<'a>(&mut self, data: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
+        if self.held.is_empty() && unfinished_mark(data).is_none() {
+            return strip_marks(data, key);
+        }
         let mut text = std::mem::take(&mut self.held);
         text.push_str(data);
         if let Some(at) = unfinished_mark(&text) {
             self.held = text.split_off(at);
         }
-        strip_marks(&text, key).into_owned()
+        std::borrow::Cow::Owned(strip_marks(&text, key).into_owned())
     }
 
     /// Whether a piece is held back.

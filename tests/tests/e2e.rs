@@ -17,6 +17,7 @@ mod e2e {
     mod foundation;
     mod gc;
     mod glyphs;
+    mod host_checkpoints;
     mod hostile_files;
     mod install;
     mod interop;

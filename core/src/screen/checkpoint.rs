@@ -166,15 +166,19 @@ impl SavedScreen<GridShape> {
     }
 }
 
-impl SavedScreen {
-    fn of(grid: &Grid<Cell>) -> Self {
+impl<'a> SavedScreen<&'a Grid<Cell>> {
+    /// The screen to save, borrowed (serialised as the grid itself: a full
+    /// scrollback is tens of MB, not worth a copy).
+    fn of(grid: &'a Grid<Cell>) -> Self {
         SavedScreen {
-            grid: grid.clone(),
+            grid,
             cursor: SavedCursor::of(&grid.cursor),
             saved_cursor: SavedCursor::of(&grid.saved_cursor),
         }
     }
+}
 
+impl SavedScreen {
     fn into_grid(self) -> Grid<Cell> {
         let (rows, cols) = (self.grid.screen_lines(), self.grid.columns());
         let mut grid = self.grid;
@@ -483,7 +487,7 @@ pub(super) fn save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> bool {
 fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     // Only a reader's full history is worth resuming from (a live screen's
     // is shorter: see `ScreenReplay::live`).
-    if !replay.at_rest || replay.history < ScreenReplay::DEFAULT_SCROLLBACK {
+    if replay.history < ScreenReplay::DEFAULT_SCROLLBACK {
         return None;
     }
     let dir = log.parent()?;
@@ -491,10 +495,29 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
         return None;
     }
     let tail_hash = tail_hash(log, offset)?;
+    let payload = encode(replay, offset, tail_hash)?;
+    if payload.len() as u64 + 28 > MAX_CHECKPOINT_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(payload.len() + 28);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT.to_le_bytes());
+    bytes.extend_from_slice(&fnv(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    crate::fsutil::write_atomic_unsynced(&dir.join(CHECKPOINT_FILE), &bytes, 0o600).ok()
+}
+
+/// The state of `replay` as a checkpoint's payload, saying it covers the
+/// log up to `offset` (whose tail hashes to `tail_hash`); `None` when the
+/// escape-sequence parser is inside a sequence (its state is not saved).
+fn encode(replay: &mut ScreenReplay, offset: u64, tail_hash: u64) -> Option<Vec<u8>> {
+    if !replay.at_rest {
+        return None;
+    }
     let tabs = replay.engine.tab_stops();
     let engine = &replay.engine;
     let term = &engine.term;
-    let saved = Saved {
+    let saved: Saved<&Grid<Cell>> = Saved {
         engine: ENGINE.to_owned(),
         log_offset: offset,
         tail_hash,
@@ -517,16 +540,35 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     if term.mode().contains(TermMode::ALT_SCREEN) && saved.main_screen.is_none() {
         return None;
     }
-    let payload = postcard::to_stdvec(&saved).ok()?;
-    if payload.len() as u64 + 28 > MAX_CHECKPOINT_BYTES {
-        return None;
+    postcard::to_stdvec(&saved).ok()
+}
+
+/// A screen put away in memory ([`super::LiveScreen`]): the state of
+/// checkpoints, deflated. Made and read only by this process, so it is
+/// trusted as it is, and not tied to a log.
+pub(super) struct Frozen(Vec<u8>);
+
+impl Frozen {
+    /// `replay`'s state, when its parser is between sequences.
+    pub(super) fn of(replay: &mut ScreenReplay) -> Option<Self> {
+        let payload = encode(replay, 0, 0)?;
+        Some(Frozen(miniz_oxide::deflate::compress_to_vec(&payload, 1)))
     }
-    let mut bytes = Vec::with_capacity(payload.len() + 28);
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&FORMAT.to_le_bytes());
-    bytes.extend_from_slice(&fnv(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    crate::fsutil::write_atomic_unsynced(&dir.join(CHECKPOINT_FILE), &bytes, 0o600).ok()
+
+    /// The screen again, keeping `history` lines at least; `None` only if
+    /// something went wrong (the caller starts afresh).
+    pub(super) fn thaw(&self, history: usize) -> Option<ScreenReplay> {
+        let payload = miniz_oxide::inflate::decompress_to_vec(&self.0).ok()?;
+        let saved: Saved = postcard::from_bytes(&payload).ok()?;
+        let mut replay = ScreenReplay::with_history(1, 1, 0, history);
+        apply(&mut replay, saved)?;
+        Some(replay)
+    }
+
+    /// Bytes held.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[cfg(test)]

@@ -304,7 +304,7 @@ fn split_keys(carry: &mut Utf8Carry, read: &[u8], detach: u8) -> (String, bool) 
         Some(i) => (&read[..i], true),
         None => (read, false),
     };
-    (carry.decode(keys), detached)
+    (carry.decode(keys).into_owned(), detached)
 }
 
 /// Input to the Session, its screen to the person, until detach or the end.

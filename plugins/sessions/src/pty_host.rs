@@ -16,8 +16,10 @@
 //! 3. runs three activities: the *output pump* appends PTY output to the
 //!    Event Log (and spots `run` completion markers), the *control server*
 //!    answers requests on the socket, and the main thread waits for the
-//!    command to end;
-//! 4. when it ends: drains the remaining output, appends `exit`, removes the
+//!    command to end; beside them, at idle priority, the *checkpoint
+//!    thread* leaves screen checkpoints as the log grows (`checkpoints`);
+//! 4. when it ends: drains the remaining output, appends `exit`, lets the
+//!    checkpoint thread cover the end of the log (briefly), removes the
 //!    socket, records the exit in the manifest (`exited`, or `destroyed` if
 //!    it was being destroyed) and returns.
 //!
@@ -25,6 +27,7 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+mod checkpoints;
 mod connections;
 mod foreground;
 pub(crate) mod guard;
@@ -45,7 +48,7 @@ use crate::lookup::home_of;
 use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::screen::ScreenReplay;
+use agent_tty_core::screen::LiveScreen;
 use agent_tty_core::shell_integration::{self, Launch, RunTracker};
 use agent_tty_core::{control, home, Error};
 use agent_tty_plugin_api::{
@@ -120,6 +123,8 @@ pub(crate) struct Shared {
     activity: idle::Activity,
     /// agent-tty 0.5 requests being answered (see `legacy_rpc::drain`).
     legacy_in_flight: std::sync::atomic::AtomicUsize,
+    /// How much output was logged, for the checkpoint thread.
+    checkpoints: checkpoints::Checkpoints,
 }
 
 /// Everything that must change together with the Event Log.
@@ -128,8 +133,9 @@ pub(crate) struct LogState {
     /// Waited `run`s not finished yet.
     runs: runs::Runs,
     /// The screen as the program sees it, fed the same output as the Event
-    /// Log, for answering terminal questions.
-    screen: ScreenReplay,
+    /// Log, for answering terminal questions (put away while the Session is
+    /// quiet: `output`).
+    screen: LiveScreen,
     /// `run`s followed through the shell's marks, when the Session's shell
     /// was started with shell integration.
     tracker: Option<RunTracker>,
@@ -299,13 +305,14 @@ impl SessionHost {
             log: Mutex::new(LogState {
                 writer,
                 runs: runs::Runs::default(),
-                screen: ScreenReplay::live(manifest.cols, manifest.rows),
+                screen: LiveScreen::new(manifest.cols, manifest.rows),
                 tracker: launch.map(|l| RunTracker::new(l.shell, l.key)),
                 child_exited: false,
                 exit_status: None,
             }),
             activity: idle::Activity::default(),
             legacy_in_flight: Default::default(),
+            checkpoints: checkpoints::Checkpoints::default(),
         });
         Ok((shared, reader, listener, socket, legacy, stop))
     }
@@ -377,6 +384,14 @@ impl SessionHost {
             let shared = Arc::clone(&self.shared);
             std::thread::spawn(move || runs::watch(&shared, run_watch_stop))
         };
+        // Not joined either: it may be in the middle of a long replay when
+        // the host ends (a checkpoint is written whole or not at all).
+        {
+            let shared = Arc::clone(&self.shared);
+            let _ = std::thread::Builder::new()
+                .name("checkpoints".into())
+                .spawn(move || checkpoints::run(&shared));
+        }
         let status = loop {
             match self.child.wait() {
                 Ok(status) => break Some(status),
@@ -410,6 +425,13 @@ impl SessionHost {
             .log()
             .writer
             .record_exit(exit_code, exit_signal.clone());
+        // A Session being destroyed is not read again: `destroy` does not
+        // wait for a checkpoint.
+        let destroying = manifest::read_manifest(&self.shared.session_dir)
+            .is_ok_and(|m| matches!(m.status, Status::Destroying | Status::Destroyed));
+        if !destroying {
+            self.shared.checkpoints.finish();
+        }
         // The socket goes first, so a Session recorded as ended never has one.
         let _ = std::fs::remove_file(&self.socket);
         if let Some(dir) = integration_dir_beside(&self.socket) {

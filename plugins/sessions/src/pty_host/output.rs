@@ -1,9 +1,14 @@
 //! The output pump: PTY output into the Event Log and the live screen.
 //!
-//! Each read becomes one `output` event. The format stores text, but a read
-//! can end in the middle of a UTF-8 character, so the incomplete end of one
-//! read is carried into the next ([`Utf8Carry`]); bytes that are not UTF-8 at
-//! all become U+FFFD.
+//! A kernel PTY hands over at most a few KiB per `read`, so the pump reads
+//! on while more is waiting, up to [`CHUNK`] bytes, and each such chunk
+//! becomes one `output` event, written with one `write` (docs/adr/0022-host-ingest.md).
+//! Nothing waits for more to come: what is there is logged at once. The
+//! format stores text, but a chunk can end in the middle of a UTF-8
+//! character, so the incomplete end of one is carried into the next
+//! ([`Utf8Carry`]); bytes that are not UTF-8 at all become U+FFFD. The text
+//! is borrowed from the read buffer all the way into the Event Log line
+//! unless something has to change it.
 //!
 //! The text first loses the echo of `run`'s completion lines and their
 //! sequences ([`CompletionEcho`](agent_tty_core::run_marker::CompletionEcho),
@@ -21,13 +26,20 @@
 use super::replies::{Responder, Step};
 use super::runs;
 use super::{LogState, Shared};
-use agent_tty_core::event_log::EventBody;
 use agent_tty_core::shell_integration::{MarkKind, MarkStripper};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
+
+/// The most output read before it is logged as one event.
+pub const CHUNK: usize = 128 * 1024;
+
+/// One `read` of the PTY gives at most this much (the kernel's line
+/// discipline buffer is 4 KiB), so a chunk with less room left is full.
+const READ_ROOM: usize = 4096;
 
 /// After the command ends, stop reading once the PTY has been quiet this
 /// long (something it started may still hold the terminal open)...
@@ -37,6 +49,10 @@ const DRAIN_LIMIT: Duration = Duration::from_millis(500);
 /// Output held back because it may be the start of a completion line's
 /// echo is shown after this long without more output.
 const HOLD_LIMIT: Duration = Duration::from_millis(30);
+/// After this long without output the live screen and the read buffers are
+/// put away ([`LiveScreen`](agent_tty_core::screen::LiveScreen)), so an
+/// idle host holds little memory.
+const SLEEP_AFTER: Duration = Duration::from_millis(1000);
 
 /// A one-shot, many-listener "stop now" (a self-pipe, so threads blocked in
 /// `poll` wake up at once and idle Sessions never wake up at all).
@@ -76,10 +92,14 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
     let mut text = Utf8Carry::default();
     let mut responder = Responder::new();
     let mut marks = MarkStripper::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = Vec::new();
     let mut drain_deadline: Option<Instant> = None;
+    // Output came since the screen was last put away.
+    let mut awake = true;
+    // Whether the completion echo filter or the mark stripper holds back a
+    // piece: only this thread feeds them, so it knows without the lock.
+    let mut holding = false;
     loop {
-        let holding = shared.log().runs.echo.holds() || marks.holds();
         let ready = {
             let mut fds = [
                 PollFd::new(master.as_fd(), PollFlags::POLLIN),
@@ -88,20 +108,27 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
             // While draining, the raised stop signal is no longer watched.
             let watched = if drain_deadline.is_none() { 2 } else { 1 };
             let fds = &mut fds[..watched];
-            let timeout = match (drain_deadline, holding) {
-                (Some(_), _) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
-                (None, true) => PollTimeout::from(HOLD_LIMIT.as_millis() as u16),
-                (None, false) => PollTimeout::NONE,
+            let timeout = match (drain_deadline, holding, awake) {
+                (Some(_), _, _) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+                (None, true, _) => PollTimeout::from(HOLD_LIMIT.as_millis() as u16),
+                (None, false, true) => PollTimeout::from(SLEEP_AFTER.as_millis() as u16),
+                (None, false, false) => PollTimeout::NONE,
             };
             match poll(fds, timeout) {
+                Ok(0) if drain_deadline.is_none() && !holding => {
+                    put_away(shared, &mut buf);
+                    awake = false;
+                    continue;
+                }
                 Ok(0) if drain_deadline.is_none() => {
                     // Nothing more came to decide what was held: show it.
                     let held = shared.log().runs.echo.flush();
                     handle(shared, &mut responder, &mut marks, &held, false);
                     let held = marks.flush();
                     if !held.is_empty() {
-                        let _ = shared.log().writer.append(EventBody::Output { data: held });
+                        let _ = shared.log().writer.append_output(&held);
                     }
+                    holding = false;
                     continue;
                 }
                 Ok(0) => break,
@@ -125,57 +152,107 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
         if !ready {
             continue;
         }
-        let n = match master.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // EIO: every process holding the terminal has closed it.
-            Err(_) => break,
-        };
-        shared.activity.touch_output();
-        let data = text.decode(&buf[..n]);
-        handle(shared, &mut responder, &mut marks, &data, true);
+        if buf.is_empty() {
+            buf = vec![0u8; CHUNK];
+        }
+        awake = true;
+        let (n, ended) = read_chunk(&mut master, &mut buf);
+        if n > 0 {
+            shared.activity.touch_output();
+            let data = text.decode(&buf[..n]);
+            holding = handle(shared, &mut responder, &mut marks, &data, true);
+        }
+        if ended {
+            break;
+        }
     }
     let mut rest = shared.log().runs.echo.flush();
     rest.push_str(&text.finish());
     let key = shared.log().tracker.as_ref().map(|t| t.key().to_owned());
     let mut rest = match key {
-        Some(key) => marks.strip(&rest, &key),
+        Some(key) => marks.strip(&rest, &key).into_owned(),
         None => rest,
     };
     rest.push_str(&marks.flush());
     if !rest.is_empty() {
-        let _ = shared.log().writer.append(EventBody::Output { data: rest });
+        let _ = shared.log().writer.append_output(&rest);
+    }
+}
+
+/// Puts the live screen and the buffers away while the Session is quiet
+/// (see [`SLEEP_AFTER`]) and gives the memory back to the system.
+fn put_away(shared: &Shared, buf: &mut Vec<u8>) {
+    *buf = Vec::new();
+    {
+        let mut log = shared.log();
+        log.screen.sleep();
+        log.writer.release_buffer();
+    }
+    super::checkpoints::trim_heap();
+}
+
+/// Reads what the PTY has, into `buf`: one `read` (the caller saw it
+/// readable), then more while more is waiting and `buf` has room. Returns
+/// the bytes read and whether the terminal has ended (end of file, or
+/// `EIO` once every process holding it has closed it).
+fn read_chunk(master: &mut File, buf: &mut [u8]) -> (usize, bool) {
+    let mut filled = 0;
+    loop {
+        match master.read(&mut buf[filled..]) {
+            Ok(0) => return (filled, true),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return (filled, true),
+        }
+        if buf.len() - filled < READ_ROOM {
+            return (filled, false);
+        }
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(1)
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN)) => {}
+            _ => return (filled, false),
+        }
     }
 }
 
 /// Takes one piece of output through everything of the module docs: the
 /// completion echo (unless `filter` is false: the piece was held by it
 /// already), the responder, the live screen, the Event Log and the runs it
-/// finishes.
+/// finishes. Returns whether a piece is now held back (by the completion
+/// echo or the mark stripper) until more output or a quiet moment.
 fn handle(
     shared: &Shared,
     responder: &mut Responder,
     marks: &mut MarkStripper,
     data: &str,
     filter: bool,
-) {
+) -> bool {
     let mut answers = Vec::new();
     let mut finished = Vec::new();
-    let mut piece = String::new();
+    let mut logged = 0;
     let mut log = shared.log();
     let state = &mut *log;
     let (data, completed) = if filter {
         state.runs.echo.filter(data)
     } else {
-        (data.to_owned(), Vec::new())
+        (Cow::Borrowed(data), Vec::new())
     };
+    // The output not logged yet: `data[piece.0..piece.1]`. The responder's
+    // output steps are consecutive pieces of `data`, so this is one range.
+    let mut piece = (0, 0);
+    let base = data.as_ptr() as usize;
     responder.scan(&data, |step| match step {
         Step::Output(output) => {
             state.screen.feed(output.as_bytes());
-            piece.push_str(output);
+            piece.1 = output.as_ptr() as usize - base + output.len();
         }
-        Step::Reply(reply) => answers.push(reply.bytes(state.screen.cursor(), state.screen.size())),
+        Step::Reply(reply) => {
+            let screen = state.screen.get();
+            answers.push(reply.bytes(screen.cursor(), screen.size()))
+        }
         Step::Mark(mark) => {
             let Some(tracker) = state.tracker.as_mut() else {
                 return;
@@ -195,7 +272,8 @@ fn handle(
             // The output is logged in pieces cut where a run's command
             // starts and ends, so the `seq`s of its own output are known
             // (`run_exits`, for `run --output`).
-            log_output(state, marks, &std::mem::take(&mut piece));
+            logged += log_output(state, marks, &data[piece.0..piece.1]);
+            piece.0 = piece.1;
             let at = state.writer.next_seq();
             for marker in started {
                 state.runs.output_from(&marker, at);
@@ -203,7 +281,7 @@ fn handle(
             finished.extend(ended.map(|f| (f, at)));
         }
     });
-    log_output(state, marks, &piece);
+    logged += log_output(state, marks, &data[piece.0..piece.1]);
     for c in completed {
         if let Some(run) = state.runs.take_token(&c.token) {
             runs::finish(state, &shared.session_dir, run, c.exit_code, None);
@@ -220,23 +298,27 @@ fn handle(
             );
         }
     }
+    let holding = state.runs.echo.holds() || marks.holds();
     drop(log);
+    shared.checkpoints.logged(logged);
     for answer in answers {
         shared.queue.answer(answer);
     }
+    holding
 }
 
 /// Logs a piece of output, without the genuine marks. A failed append (a
 /// full disk) loses it from the log but the terminal must still be read, or
-/// the command would block writing.
-fn log_output(state: &mut LogState, marks: &mut MarkStripper, text: &str) {
+/// the command would block writing. Returns the bytes logged.
+fn log_output(state: &mut LogState, marks: &mut MarkStripper, text: &str) -> usize {
     let logged = match &state.tracker {
         Some(t) => marks.strip(text, t.key()),
-        None => text.to_owned(),
+        None => Cow::Borrowed(text),
     };
-    if !logged.is_empty() {
-        let _ = state.writer.append(EventBody::Output { data: logged });
+    if logged.is_empty() || state.writer.append_output(&logged).is_err() {
+        return 0;
     }
+    logged.len()
 }
 
 /// Decodes a byte stream as UTF-8 across arbitrary chunk boundaries.
@@ -247,8 +329,20 @@ pub struct Utf8Carry {
 
 impl Utf8Carry {
     /// The text of `chunk`, keeping an incomplete trailing character for the
-    /// next call; invalid bytes become U+FFFD.
-    pub fn decode(&mut self, chunk: &[u8]) -> String {
+    /// next call; invalid bytes become U+FFFD. Borrowed from `chunk` when
+    /// nothing needs changing (the usual case).
+    pub fn decode<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, str> {
+        if self.carry.is_empty() {
+            match std::str::from_utf8(chunk) {
+                Ok(s) => return Cow::Borrowed(s),
+                Err(e) if e.error_len().is_none() => {
+                    let (valid, after) = chunk.split_at(e.valid_up_to());
+                    self.carry = after.to_vec();
+                    return Cow::Borrowed(std::str::from_utf8(valid).expect("checked"));
+                }
+                Err(_) => {}
+            }
+        }
         let joined;
         let mut rest: &[u8] = if self.carry.is_empty() {
             chunk
@@ -281,7 +375,7 @@ impl Utf8Carry {
                 }
             }
         }
-        out
+        Cow::Owned(out)
     }
 
     /// Whatever is left at the end of the stream, lossily.

@@ -222,7 +222,7 @@ pub fn watch(shared: &Shared, stop: OwnedFd) {
         if idle {
             continue;
         }
-        let ready = ready_runs(shared, &log);
+        let ready = ready_runs(shared, &mut log);
         for marker in ready {
             if let Some(run) = log.runs.take(&marker) {
                 finish(&mut log, &shared.session_dir, run, None, None);
@@ -233,7 +233,7 @@ pub fn watch(shared: &Shared, stop: OwnedFd) {
 
 /// The markers of the runs that are finished because a program waits for
 /// input again.
-fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
+fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
     let master = &shared.master;
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(master);
@@ -259,7 +259,8 @@ fn ready_runs(shared: &Shared, log: &LogState) -> Vec<String> {
             }
             How::Program { pgid, prompt } => match foreground {
                 Some(fg) if fg == *pgid => {
-                    foreground::waits_for_input(master, fg) && prompt_of(&log.screen) == *prompt
+                    foreground::waits_for_input(master, fg)
+                        && prompt_of(log.screen.get()) == *prompt
                 }
                 // The program ended; the shell is back at its prompt,
                 // waits for a key (its prompt hooks, however slow, are

@@ -216,7 +216,7 @@ fn run(
         let how = match how {
             How::Program { pgid, .. } => How::Program {
                 pgid,
-                prompt: runs::prompt_of(&log.screen),
+                prompt: runs::prompt_of(log.screen.get()),
             },
             How::Line(token) => {
                 log.runs
@@ -303,7 +303,7 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
         let body = EventBody::Resize { cols, rows };
         let seq = log.writer.append(body.clone())?;
         // The live screen follows, in step with the output around it.
-        log.screen.apply(&Event {
+        log.screen.get().apply(&Event {
             seq,
             ts: String::new(),
             body,
