@@ -18,6 +18,7 @@
 //! recording costs little more than filling rectangles.
 
 mod font;
+pub mod indexed;
 pub mod screenshot;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};

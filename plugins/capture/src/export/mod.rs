@@ -1,8 +1,9 @@
 //! `record export <id> --format asciicast|gif|webm [--out PATH] [--profile NAME]
-//! [--timing recorded|accelerated|max-speed] [--speed X]` (contract §3.15, §6).
+//! [--timing recorded|accelerated|max-speed] [--speed X] [--idle-time-limit S]`
+//! (contract §3.15, §6).
 //!
 //! Check order is agent-tty 0.5's: format → timing (validated for every
-//! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
+//! format, used by gif/webm) → our `--speed` → our `--idle-time-limit` → id → manifest; then, inside
 //! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
 //! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → (gif/webm: generate)
 //! → output path → write (asciicast: generated as it is written, never held
@@ -177,6 +178,13 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// A picture recording to write: a GIF is drawn as it is written, a WebM
+/// was encoded before.
+enum Picture {
+    Gif(&'static RenderProfile, frames::Pacing),
+    Webm(Generated),
+}
+
 /// A generated recording: its bytes and the format-specific metadata.
 pub struct Generated {
     /// The file's content.
@@ -223,6 +231,14 @@ impl VideoFacts<'_> {
     }
 }
 
+/// `--idle-time-limit SECONDS` in ms: a finite number of seconds from
+/// 0.001 to a day.
+fn parse_idle_limit(s: &str) -> Option<u64> {
+    let seconds = s.parse::<f64>().ok()?;
+    (seconds.is_finite() && (0.001..=86_400.0).contains(&seconds))
+        .then(|| (seconds * 1000.0).round() as u64)
+}
+
 /// Milliseconds since the epoch of an ISO-8601 time.
 pub(crate) fn iso_ms(iso: &str) -> Option<u64> {
     let t = agent_tty_core::time::parse_iso(iso)?;
@@ -267,6 +283,11 @@ pub(crate) fn command() -> Command {
         "speed",
         "X",
         "Play gif/webm X times faster (default 1)",
+    ))
+    .arg(ArgSpec::option(
+        "idle-time-limit",
+        "SECONDS",
+        "Shorten every pause to at most SECONDS (as asciinema's option; gif default 2)",
     ));
     Command::new(spec, |_, inv| run(inv))
 }
@@ -302,6 +323,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 )
                 .with_details(json!({ "speed": s }))
             })?,
+    };
+    let idle_limit_ms = match inv.value("idle-time-limit") {
+        None => None,
+        Some(s) => Some(parse_idle_limit(s).ok_or_else(|| {
+            PluginError::new(
+                ErrorCode::InvalidInput,
+                "--idle-time-limit must be a number of seconds from 0.001 to 86400 (e.g. 2 or 0.5).",
+            )
+            .with_details(json!({ "idleTimeLimit": s }))
+        })?),
     };
     let out = inv.value("out").map(str::to_owned);
     // Everything that could refuse the export is checked before anything is
@@ -350,8 +381,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let events = source.log().map_err(|e| failed(e.to_string()))?;
     let facts = LogFacts::gather(&events).map_err(&failed)?;
     let captured_at_seq = facts.last_seq.unwrap_or(0);
-    // GIF and WebM are made whole, then written; asciicast is written as it
-    // is generated, so a Session's output is never held in memory.
+    // asciicast and GIF are written as they are made, so neither a
+    // Session's output nor the picture is held whole; WebM is encoded
+    // whole (its packets are small), then muxed and written.
     let picture = match format {
         Format::Asciicast => None,
         Format::Gif | Format::Webm => {
@@ -359,26 +391,50 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             // at it, so a bad AGENT_TTY_PROFILE cannot break it.
             let profile_name = profile::requested(inv, "Record export request is invalid.")?;
             let render_profile = profile::resolve(&profile_name)?;
-            let pacing = frames::Pacing::new(format, timing, speed);
-            let generated = if format == Format::Gif {
-                gif::export(&source.manifest, &events, &facts, render_profile, &pacing)
-            } else {
-                webm::export(&source.manifest, &events, &facts, render_profile, &pacing)
-            };
-            Some(generated.map_err(&failed)?)
+            let pacing = frames::Pacing::new(format, timing, speed, idle_limit_ms);
+            if facts.count == 0 {
+                return Err(failed("the Event Log has no events to animate".into()));
+            }
+            Some(match format {
+                Format::Gif => Picture::Gif(render_profile, pacing),
+                _ => Picture::Webm(
+                    webm::export(&source.manifest, &events, &facts, render_profile, &pacing)
+                        .map_err(&failed)?,
+                ),
+            })
         }
     };
-    let fill = |out: &mut dyn Write| match picture {
-        None => asciicast::export(&source.id, &source.manifest, &events, &facts, out),
-        Some(Generated {
-            bytes,
-            mut metadata,
-        }) => {
-            out.write_all(&bytes)?;
-            metadata.insert("timingMode".into(), json!(timing.name()));
-            metadata.insert("speed".into(), json!(speed));
-            Ok(metadata)
+    let fill = |out: &mut dyn Write| {
+        let mut metadata = match picture {
+            None => {
+                return asciicast::export(
+                    &source.id,
+                    &source.manifest,
+                    &events,
+                    &facts,
+                    idle_limit_ms,
+                    out,
+                )
+            }
+            Some(Picture::Gif(render_profile, pacing)) => gif::export(
+                &source.manifest,
+                &events,
+                &facts,
+                render_profile,
+                &pacing,
+                out,
+            )?,
+            Some(Picture::Webm(Generated { bytes, metadata })) => {
+                out.write_all(&bytes)?;
+                metadata
+            }
+        };
+        metadata.insert("timingMode".into(), json!(timing.name()));
+        metadata.insert("speed".into(), json!(speed));
+        if let Some(ms) = idle_limit_ms {
+            metadata.insert("idleTimeLimitMs".into(), json!(ms));
         }
+        Ok(metadata)
     };
     let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
         Failure::Log(why) => failed(why),
