@@ -177,6 +177,48 @@ fn distance(a: u32, b: u32) -> u32 {
     (2 * (ar - br).pow(2) + 4 * (ag - bg).pow(2) + 3 * (ab - bb).pow(2)) as u32
 }
 
+/// The nearest palette colour ([`distance`]) to any colour, exactly, without
+/// measuring against all 256: the palette sorted by green (the heaviest
+/// weight), searched outwards from the colour's green until green alone is
+/// farther than the best found. A picture with tens of thousands of shades
+/// (text in 256 colours) needs tens of comparisons each, not 256.
+struct Nearest {
+    /// `(green, packed colour, palette index)`, by green.
+    by_green: Vec<(u8, u32, u32)>,
+}
+
+impl Nearest {
+    fn new(palette: &[u32]) -> Nearest {
+        let mut by_green: Vec<(u8, u32, u32)> = palette
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| ((c >> 8) as u8, c, i as u32))
+            .collect();
+        by_green.sort_unstable();
+        Nearest { by_green }
+    }
+
+    /// The index of the nearest colour; the lowest index among equals.
+    fn find(&self, c: u32) -> u32 {
+        let g = (c >> 8) as u8;
+        let start = self.by_green.partition_point(|e| e.0 < g);
+        let green_gap = |e: &(u8, u32, u32)| 4 * (i32::from(e.0) - i32::from(g)).pow(2) as u32;
+        // (distance, index): ties go to the lower index.
+        let mut best = (u32::MAX, u32::MAX);
+        let mut scan = |side: &mut dyn Iterator<Item = &(u8, u32, u32)>| {
+            for e in side {
+                if green_gap(e) > best.0 {
+                    break;
+                }
+                best = best.min((distance(c, e.1), e.2));
+            }
+        };
+        scan(&mut self.by_green[start..].iter());
+        scan(&mut self.by_green[..start].iter().rev());
+        best.1
+    }
+}
+
 /// `rgb` (3 bytes a pixel) as indices into at most `max_colours` (1..=256)
 /// colours. With `previous` (the same area of the picture before, same
 /// length), pixels equal to it are left to it: they get the index after
@@ -195,13 +237,11 @@ pub fn index(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed
     for (i, &c) in palette.iter().enumerate() {
         table.set(c, i as u32);
     }
-    for &(c, _) in &counted[kept..] {
-        let nearest = palette
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, &p)| distance(c, p))
-            .map_or(0, |(i, _)| i);
-        table.set(c, nearest as u32);
+    if !exact {
+        let nearest = Nearest::new(&palette);
+        for &(c, _) in &counted[kept..] {
+            table.set(c, nearest.find(c));
+        }
     }
     let unchanged = (previous.is_some() && any_unchanged).then_some(palette.len() as u8);
     let mut indices = Vec::with_capacity(rgb.len() / 3);
@@ -271,6 +311,26 @@ mod tests {
         assert_eq!(ix.palette, vec![b, a]);
         assert_eq!(ix.unchanged, Some(2));
         assert_eq!(ix.indices, vec![2, 0, 2, 1]);
+    }
+
+    /// The pruned search finds what measuring against every colour finds.
+    #[test]
+    fn nearest_is_the_exhaustive_answer() {
+        // A deterministic spread of colours (an LCG), not a tidy grid.
+        let mut x = 12345u32;
+        let mut next = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 8) & 0xff_ffff
+        };
+        let palette: Vec<u32> = (0..200).map(|_| next()).collect();
+        let nearest = Nearest::new(&palette);
+        for _ in 0..5000 {
+            let c = next();
+            let brute = (0..palette.len() as u32)
+                .min_by_key(|&i| (distance(c, palette[i as usize]), i))
+                .unwrap();
+            assert_eq!(nearest.find(c), brute, "{c:06x}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 mod font;
 pub mod indexed;
+mod png_file;
 pub mod screenshot;
 
 use agent_tty_core::profile::{RenderProfile, Rgb};
@@ -120,26 +121,11 @@ impl Image {
         }
     }
 
-    /// The image as PNG bytes (8-bit RGB).
+    /// The image as PNG bytes: a palette PNG, exact when the image has at
+    /// most 256 colours, compressed on every core; the same bytes for the
+    /// same pixels on every machine (see `png_file`).
     pub fn to_png(&self) -> Vec<u8> {
-        let (width, height, rgb) = (self.width, self.height, &self.rgb);
-        // Reserved, not touched: costs no memory until written.
-        let mut out = Vec::with_capacity(rgb.len() / 2);
-        {
-            let mut encoder = png::Encoder::new(&mut out, width, height);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            // fdeflate: a few ms for a 200×60 screen, where zlib's default
-            // level takes ~30× longer for a third fewer bytes. The Up filter
-            // (each row against the one above) suits rows of text: ~15%
-            // smaller than the default Sub at the same speed.
-            encoder.set_compression(png::Compression::Fast);
-            encoder.set_filter(png::FilterType::Up);
-            // Writing into a Vec cannot fail for a well-formed image.
-            let mut writer = encoder.write_header().expect("PNG header into memory");
-            writer.write_image_data(rgb).expect("PNG data into memory");
-        }
-        out
+        png_file::encode(self)
     }
 }
 

@@ -37,8 +37,11 @@ pub(super) fn fixture_home() -> (tempfile::TempDir, PathBuf) {
     (tmp, home)
 }
 
+/// A PNG (ours: a palette PNG; ffmpeg's: RGB) decoded by the `png` crate,
+/// which shares no code with our writer, as RGB.
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
