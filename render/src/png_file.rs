@@ -19,8 +19,7 @@
 
 use crate::{indexed, Image};
 use miniz_oxide::deflate::core::{
-    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush,
-    TDEFLStatus,
+    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
 
 /// Rows per independently compressed band: large enough that losing the

@@ -221,10 +221,20 @@ mod tests {
     fn an_idle_time_limit_caps_every_gap() {
         let at = |seq: u64, ms: u64, data: &str| Event {
             seq,
-            ts: format!("2026-11-30T15:4{}:{:02}.{:03}Z", ms / 60_000, ms / 1000 % 60, ms % 1000),
+            ts: format!(
+                "2026-11-30T15:4{}:{:02}.{:03}Z",
+                ms / 60_000,
+                ms / 1000 % 60,
+                ms % 1000
+            ),
             body: EventBody::Output { data: data.into() },
         };
-        let events = [at(0, 0, "a"), at(1, 300, "b"), at(2, 60_300, "c"), at(3, 60_500, "d")];
+        let events = [
+            at(0, 0, "a"),
+            at(1, 300, "b"),
+            at(2, 60_300, "c"),
+            at(3, 60_500, "d"),
+        ];
         let facts = LogFacts::gather(&events[..]).unwrap();
         let times = |limit| {
             let mut out = Vec::new();

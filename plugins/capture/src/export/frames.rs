@@ -361,7 +361,11 @@ mod tests {
         let times: Vec<u64> = frames_of(&events, &limited).0.iter().map(|f| f.0).collect();
         assert_eq!(times, vec![0, 100, 400]);
         let gif_limited = Pacing::new(Format::Gif, Timing::Recorded, 1.0, Some(4000));
-        let times: Vec<u64> = frames_of(&events, &gif_limited).0.iter().map(|f| f.0).collect();
+        let times: Vec<u64> = frames_of(&events, &gif_limited)
+            .0
+            .iter()
+            .map(|f| f.0)
+            .collect();
         assert_eq!(times, vec![0, 100, 4100]);
     }
 
@@ -383,9 +387,7 @@ mod tests {
 
         // 2000 writes, one every ms for 2 s: gaps of 1 ms are under every
         // mode's cap, so one frame per 50 ms in every mode.
-        let long: Vec<Event> = (0..2000)
-            .map(|i| output(i, i, &format!("{i}\r")))
-            .collect();
+        let long: Vec<Event> = (0..2000).map(|i| output(i, i, &format!("{i}\r"))).collect();
         let (frames, _) = frames_of(&long, &pacing);
         let expected = 2000 / FRAME_INTERVAL_MS;
         assert!(
@@ -418,7 +420,10 @@ mod tests {
             let (last, len) = length(timing, None);
             assert!(len <= rec && last <= rec_last, "{timing:?}: {len} ms");
         }
-        assert_eq!(length(Timing::Accelerated, None).1, 230 + ACCELERATED_CAP_MS);
+        assert_eq!(
+            length(Timing::Accelerated, None).1,
+            230 + ACCELERATED_CAP_MS
+        );
         // An idle-time limit only ever shortens.
         let (_, limited) = length(Timing::Recorded, Some(1000));
         assert_eq!(limited, 230 + 1000);
