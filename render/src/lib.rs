@@ -190,14 +190,22 @@ impl Image {
     /// from `self` (same size); `None` when they are equal. An animation
     /// stores only this part of each new frame.
     pub fn changed_rect(&self, next: &Image) -> Option<Rect> {
+        self.changed_rect_within(next, 0..self.height)
+    }
+
+    /// [`Image::changed_rect`], looking only at pixel rows `rows` (those a
+    /// damage-tracked redraw touched).
+    pub fn changed_rect_within(&self, next: &Image, rows: std::ops::Range<u32>) -> Option<Rect> {
         let w = self.width as usize;
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        for (y, (a, b)) in self
-            .rgb
+        let rows = rows.start.min(self.height) as usize..rows.end.min(self.height) as usize;
+        let span = rows.start * w * 3..rows.end * w * 3;
+        for (y, (a, b)) in self.rgb[span.clone()]
             .chunks_exact(w * 3)
-            .zip(next.rgb.chunks_exact(w * 3))
+            .zip(next.rgb[span].chunks_exact(w * 3))
             .enumerate()
         {
+            let y = y + rows.start;
             if a == b {
                 continue;
             }

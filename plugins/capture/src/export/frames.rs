@@ -131,7 +131,12 @@ pub struct Frame<'a> {
     pub cells: &'a CellRows,
     /// The cursor to draw, if the program left it visible.
     pub cursor: Option<(u16, u16)>,
+    /// The frame before (its cells and cursor), `None` for the first.
+    pub previous: Option<(&'a CellRows, Option<(u16, u16)>)>,
 }
+
+/// Pixel rows `[start, end)` of the canvas that a frame redrew.
+pub type Damage = std::ops::Range<u32>;
 
 /// The largest screen the log ever shows, as `(cols, rows)`: every frame is
 /// drawn on a canvas this big, since a GIF or video has one size.
@@ -156,12 +161,21 @@ pub fn final_size(manifest: &Manifest, facts: &LogFacts) -> (u16, u16) {
 
 /// A Session's Event Log drawn as a GIF or video draws it: every frame on
 /// one canvas ([`canvas_size`]), in one profile.
+///
+/// Damage tracking: the canvas keeps the last frame's pixels and redraws
+/// only the rows whose cells (or cursor) changed. Each run of changed rows
+/// is drawn as a band with two rows of context on either side (so a glyph
+/// reaching a row into its neighbours is drawn as in a whole picture) and
+/// the changed rows plus one on either side are copied in; the pixels are
+/// those of a whole redraw (a unit test checks it frame by frame).
 pub struct Canvas<'a, E: Events + ?Sized> {
     manifest: &'a Manifest,
     events: &'a E,
     renderer: Renderer,
     cols: u16,
     rows: u16,
+    /// The last frame drawn.
+    image: Option<Image>,
 }
 
 impl<'a, E: Events + ?Sized> Canvas<'a, E> {
@@ -180,6 +194,7 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
             renderer: Renderer::new(profile),
             cols,
             rows,
+            image: None,
         }
     }
 
@@ -188,25 +203,126 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
         self.renderer.image_size(self.cols, self.rows)
     }
 
-    /// [`for_each_frame`], each frame drawn: `emit` gets the picture and
-    /// its video time; returns the video's total length in ms.
+    /// The last frame drawn.
+    pub fn last_image(&self) -> Option<&Image> {
+        self.image.as_ref()
+    }
+
+    /// [`for_each_frame`], each frame drawn: `emit` gets the picture, the
+    /// pixel rows that changed since the previous one (all, for the
+    /// first), and its video time; returns the video's total length in ms.
     pub fn draw_frames(
         &mut self,
         pacing: &Pacing,
-        mut emit: impl FnMut(Image, u64) -> Result<(), String>,
+        mut emit: impl FnMut(&Image, Damage, u64) -> Result<(), String>,
     ) -> Result<u64, String> {
-        for_each_frame(self.manifest, self.events, pacing, |frame| {
-            let image = self.renderer.render_on_canvas(
+        let (manifest, events) = (self.manifest, self.events);
+        for_each_frame(manifest, events, pacing, |frame| {
+            let damage = self.draw(&frame);
+            let image = self.image.as_ref().expect("a frame was drawn");
+            emit(image, damage, frame.at_ms)
+        })
+    }
+
+    /// Brings the canvas to `frame`; returns the pixel rows redrawn.
+    fn draw(&mut self, frame: &Frame<'_>) -> Damage {
+        let (cols, rows) = (self.cols, self.rows);
+        let whole = |renderer: &mut Renderer| {
+            renderer.render_on_canvas(
                 &Screen {
                     cells: frame.cells,
                     cursor: frame.cursor,
                 },
-                self.cols,
-                self.rows,
+                cols,
+                rows,
+            )
+        };
+        let (Some(image), Some((before, before_cursor))) = (&mut self.image, frame.previous) else {
+            let image = whole(&mut self.renderer);
+            let height = image.height;
+            self.image = Some(image);
+            return 0..height;
+        };
+        let Some(runs) = changed_rows(before, before_cursor, frame.cells, frame.cursor) else {
+            *image = whole(&mut self.renderer);
+            return 0..image.height;
+        };
+        let last = frame.cells.len() - 1;
+        let mut damage: Option<Damage> = None;
+        for (a, b) in runs {
+            let (from, to) = (a.saturating_sub(2), (b + 2).min(last));
+            let band_cells = &frame.cells[from..=to];
+            let cursor = frame
+                .cursor
+                .filter(|&(r, _)| (from..=to).contains(&usize::from(r)))
+                .map(|(r, c)| (r - from as u16, c));
+            let band = self.renderer.render_on_canvas(
+                &Screen {
+                    cells: band_cells,
+                    cursor,
+                },
+                cols,
+                (to - from + 1) as u16,
             );
-            emit(image, frame.at_ms)
-        })
+            // Copy rows a-1 ..= b+1 (clamped); the top and bottom rows of
+            // the screen take the padding beyond them along.
+            let (copy_a, copy_b) = (a.saturating_sub(1), (b + 1).min(last));
+            let band_y = |row: usize| self.renderer.cell_origin((row - from) as u16, 0).1;
+            let canvas_y = |row: usize| self.renderer.cell_origin(row as u16, 0).1;
+            let (mut src, mut dst) = (band_y(copy_a), canvas_y(copy_a));
+            if copy_a == 0 {
+                (src, dst) = (0, 0);
+            }
+            let row_end = band_y(copy_b) + self.renderer.cell_size().height;
+            let mut len = row_end - src;
+            if copy_b == last {
+                len = band.height - src;
+            }
+            let len = len.min(image.height - dst);
+            let stride = (image.width * 3) as usize;
+            image.rgb[dst as usize * stride..(dst + len) as usize * stride]
+                .copy_from_slice(&band.rgb[src as usize * stride..(src + len) as usize * stride]);
+            let rows = dst..dst + len;
+            damage = Some(match damage {
+                None => rows,
+                Some(d) => d.start.min(rows.start)..d.end.max(rows.end),
+            });
+        }
+        damage.unwrap_or(0..0)
     }
+}
+
+/// The runs `(first, last)` of screen rows whose cells or cursor differ
+/// between two frames; `None` when the screen's size changed (redraw all).
+fn changed_rows(
+    before: &CellRows,
+    before_cursor: Option<(u16, u16)>,
+    after: &CellRows,
+    after_cursor: Option<(u16, u16)>,
+) -> Option<Vec<(usize, usize)>> {
+    if before.len() != after.len()
+        || before.first().map(Vec::len) != after.first().map(Vec::len)
+        || after.is_empty()
+    {
+        return None;
+    }
+    let mut changed: Vec<bool> = before.iter().zip(after).map(|(a, b)| a != b).collect();
+    if before_cursor != after_cursor {
+        for (r, _) in [before_cursor, after_cursor].into_iter().flatten() {
+            if let Some(row) = changed.get_mut(usize::from(r)) {
+                *row = true;
+            }
+        }
+    }
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (r, _) in changed.iter().enumerate().filter(|(_, c)| **c) {
+        match runs.last_mut() {
+            // Rows within the band's context of the last run join it.
+            Some((_, end)) if r <= *end + 4 => *end = r,
+            _ => runs.push((r, r)),
+        }
+    }
+    Some(runs)
 }
 
 fn changes_screen(event: &Event) -> bool {
@@ -254,6 +370,7 @@ pub fn for_each_frame(
             at_ms: at,
             cells: &cells,
             cursor,
+            previous: last_shown.as_ref().map(|(c, k)| (c, *k)),
         })?;
         *last_shown = Some((cells, cursor));
         *last_emit = Some(at);
@@ -296,13 +413,19 @@ pub fn for_each_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agent_tty_core::profile::REFERENCE_DARK;
 
     fn manifest() -> Manifest {
-        serde_json::from_str(
-            r#"{"version":1,"sessionId":"01JD3Z6X8K4M2N5P7Q9R1S3T01","createdAt":"2026-11-24T03:50:00.000Z",
+        sized_manifest(10, 2)
+    }
+
+    /// A manifest created at `cols` × `rows` (now 20 × 3).
+    fn sized_manifest(cols: u16, rows: u16) -> Manifest {
+        serde_json::from_str(&format!(
+            r#"{{"version":1,"sessionId":"01JD3Z6X8K4M2N5P7Q9R1S3T01","createdAt":"2026-11-24T03:50:00.000Z",
             "updatedAt":"2026-11-24T03:50:00.000Z","status":"exited","command":["bash"],"cwd":"/tmp",
-            "cols":20,"rows":3,"creationCols":10,"creationRows":2}"#,
-        )
+            "cols":20,"rows":3,"creationCols":{cols},"creationRows":{rows}}}"#,
+        ))
         .unwrap()
     }
 
@@ -446,6 +569,64 @@ mod tests {
         assert_eq!(gif.video_ms(3), 2);
         let limited = Pacing::new(Format::Gif, Timing::Accelerated, 1.0, Some(250));
         assert_eq!(limited.capped(5000), 250);
+    }
+
+    /// Redrawing only the changed rows gives, frame by frame, the pixels of
+    /// a whole redraw: glyphs reaching into neighbouring rows (accents,
+    /// descenders, underlines), wide characters, the cursor moving, colours,
+    /// scrolling, a cleared screen.
+    #[test]
+    fn damage_tracked_frames_equal_whole_redraws() {
+        let writes = [
+            "$ ls\r\n",
+            "\x1b[1;31mÉCOLE\x1b[0m gjpq_yÿ \x1b[4munder\x1b[0m 界界\r\n",
+            "\x1b[7minverse\x1b[0m \x1b[48;5;22m  \x1b[0m",
+            "\x1b[1;1H\x1b[42mX\x1b[0m",
+            "\x1b[3;5Hmid-screen Ŵ̃",
+            "\r\n\r\nscroll 1\r\nscroll 2\r\n",
+            "\x1b[2J\x1b[Hcleared",
+            "\x1b[?25l",
+            "\x1b[10;1H",
+            "bottom row ÅÇ_\x1b[?25h",
+        ];
+        let events: Vec<Event> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, w)| output(i as u64, i as u64 * 100, w))
+            .collect();
+        let facts = LogFacts::gather(&events[..]).unwrap();
+        let manifest = sized_manifest(30, 12);
+        let mut canvas = Canvas::new(&manifest, &events[..], &facts, &REFERENCE_DARK);
+        let (cols, rows) = canvas_size(&manifest, &facts);
+        let mut whole = Renderer::new(&REFERENCE_DARK);
+        let mut expected = Vec::new();
+        for_each_frame(&manifest, &events[..], &recorded(), |f| {
+            let screen = Screen {
+                cells: f.cells,
+                cursor: f.cursor,
+            };
+            expected.push(whole.render_on_canvas(&screen, cols, rows));
+            Ok(())
+        })
+        .unwrap();
+        let mut seen = 0;
+        let mut partial = 0;
+        canvas
+            .draw_frames(&recorded(), |image, damage, _| {
+                assert!(*image == expected[seen], "frame {seen} differs");
+                if damage.end - damage.start < image.height {
+                    partial += 1;
+                }
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, expected.len());
+        assert!(partial >= 3, "only {partial} frames were partial redraws");
+    }
+
+    fn recorded() -> Pacing {
+        Pacing::new(Format::Webm, Timing::Recorded, 1.0, None)
     }
 
     #[test]

@@ -165,21 +165,29 @@ pub fn export(
 
         let mut previous: Option<Image> = None;
         let mut write_failure: Option<Failure> = None;
-        let drawn = canvas.draw_frames(pacing, |image, at_ms| {
+        let drawn = canvas.draw_frames(pacing, |image, damage, at_ms| {
             let rect = match &previous {
                 None => Some((0, 0, width, height)),
-                Some(prev) => prev.changed_rect(&image),
+                Some(prev) => prev.changed_rect_within(image, damage.clone()),
             };
             let Some(rect) = rect else {
                 return Ok(());
             };
-            let frame = indexed_frame(&image, previous.as_ref(), rect);
+            let frame = indexed_frame(image, previous.as_ref(), rect);
             let n = writer.times.len() as u64;
             writer.times.push(at_ms);
             // The worker threads end only when this sender is dropped, so
             // a failed send means one panicked: reported by the join.
             let _ = to_workers.send((n, frame));
-            previous = Some(image);
+            // Keep what the viewer now sees: only the redrawn rows changed.
+            match &mut previous {
+                Some(prev) => {
+                    let stride = (width * 3) as usize;
+                    let bytes = damage.start as usize * stride..damage.end as usize * stride;
+                    prev.rgb[bytes.clone()].copy_from_slice(&image.rgb[bytes]);
+                }
+                None => previous = Some(image.clone()),
+            }
             while let Ok((n, frame)) = compressed.try_recv() {
                 writer.done.insert(n, frame);
             }
