@@ -77,6 +77,18 @@ pub fn export(
     // is reported as the destination's, not the Event Log's.
     let mut write_error = None;
     let read = events.try_each(&mut |event| {
+        // Every event passes the filter (it keeps state); only those that
+        // write a line move the clock, so the limit caps the gaps between
+        // lines, not between events the cast leaves out.
+        let text = shown.shown(event);
+        if text.is_none()
+            && !matches!(
+                event.body,
+                EventBody::Resize { .. } | EventBody::Marker { .. }
+            )
+        {
+            return Ok(());
+        }
         let t = match (event_ms(event), idle_limit_ms) {
             (None, _) => 0,
             (Some(ms), None) => ms.saturating_sub(first),
@@ -87,8 +99,8 @@ pub fn export(
             }
         };
         let mut write = || -> io::Result<()> {
-            if let Some(text) = shown.shown(event) {
-                line(out, t, "o", &text)?;
+            if let Some(text) = &text {
+                line(out, t, "o", text)?;
                 outputs += 1;
             }
             match &event.body {
@@ -232,8 +244,15 @@ mod tests {
         let events = [
             at(0, 0, "a"),
             at(1, 300, "b"),
-            at(2, 60_300, "c"),
-            at(3, 60_500, "d"),
+            // Left out of the cast, halfway through the long pause: the
+            // limit still caps the pause between the lines around it.
+            Event {
+                seq: 2,
+                ts: "2026-11-30T15:40:30.300Z".into(),
+                body: EventBody::InputText { data: "x".into() },
+            },
+            at(3, 60_300, "c"),
+            at(4, 60_500, "d"),
         ];
         let facts = LogFacts::gather(&events[..]).unwrap();
         let times = |limit| {
