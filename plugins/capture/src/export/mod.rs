@@ -3,11 +3,12 @@
 //! (contract §3.15, §6).
 //!
 //! Check order is agent-tty 0.5's: format → timing (validated for every
-//! format, used by gif/webm) → our `--speed` → our `--idle-time-limit` → id → manifest; then, inside
-//! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → (gif/webm: generate)
-//! → output path → write (asciicast: generated as it is written, never held
-//! whole) → list the artifact in `artifacts/manifest.json`.
+//! format, used by gif/webm) → our `--speed` → our `--idle-time-limit` → id
+//! → manifest; then, inside one guard that turns every failure into
+//! `EXPORT_ERROR` "Failed to export session "&lt;id&gt;" as &lt;fmt&gt;.", read the
+//! Event Log → (webm: generate) → output path → write (asciicast and gif:
+//! generated as they are written, never held whole) → list the artifact in
+//! `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
 //! overwritten on re-export (each export appends a new manifest entry).
