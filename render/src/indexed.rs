@@ -178,43 +178,51 @@ fn distance(a: u32, b: u32) -> u32 {
 }
 
 /// The nearest palette colour ([`distance`]) to any colour, exactly, without
-/// measuring against all 256: the palette sorted by green (the heaviest
-/// weight), searched outwards from the colour's green until green alone is
-/// farther than the best found. A picture with tens of thousands of shades
-/// (text in 256 colours) needs tens of comparisons each, not 256.
+/// measuring against all 256: the palette sorted by the weighted sum
+/// `p = 2r + 4g + 3b`, searched outwards from the colour's own sum until
+/// the sum alone rules the rest out. (Cauchy–Schwarz: `p_diff² ≤ 9 ·
+/// distance`, with 9 the weights' total, so once `p_diff² > 9 · best` no
+/// farther entry can be nearer.) Unlike one channel, the sum spreads a
+/// palette such as xterm's 6×6×6 cube (6 greens) evenly, so a picture with
+/// tens of thousands of shades needs a handful of comparisons each.
 struct Nearest {
-    /// `(green, packed colour, palette index)`, by green.
-    by_green: Vec<(u8, u32, u32)>,
+    /// `(weighted sum, packed colour, palette index)`, by sum.
+    by_sum: Vec<(i32, u32, u32)>,
+}
+
+fn weighted_sum(c: u32) -> i32 {
+    let [r, g, b] = unpack(c).map(i32::from);
+    2 * r + 4 * g + 3 * b
 }
 
 impl Nearest {
     fn new(palette: &[u32]) -> Nearest {
-        let mut by_green: Vec<(u8, u32, u32)> = palette
+        let mut by_sum: Vec<(i32, u32, u32)> = palette
             .iter()
             .enumerate()
-            .map(|(i, &c)| ((c >> 8) as u8, c, i as u32))
+            .map(|(i, &c)| (weighted_sum(c), c, i as u32))
             .collect();
-        by_green.sort_unstable();
-        Nearest { by_green }
+        by_sum.sort_unstable();
+        Nearest { by_sum }
     }
 
     /// The index of the nearest colour; the lowest index among equals.
     fn find(&self, c: u32) -> u32 {
-        let g = (c >> 8) as u8;
-        let start = self.by_green.partition_point(|e| e.0 < g);
-        let green_gap = |e: &(u8, u32, u32)| 4 * (i32::from(e.0) - i32::from(g)).pow(2) as u32;
+        let p = weighted_sum(c);
+        let start = self.by_sum.partition_point(|e| e.0 < p);
         // (distance, index): ties go to the lower index.
         let mut best = (u32::MAX, u32::MAX);
-        let mut scan = |side: &mut dyn Iterator<Item = &(u8, u32, u32)>| {
+        let mut scan = |side: &mut dyn Iterator<Item = &(i32, u32, u32)>| {
             for e in side {
-                if green_gap(e) > best.0 {
+                let gap = i64::from(e.0 - p).pow(2);
+                if gap > 9 * i64::from(best.0) {
                     break;
                 }
                 best = best.min((distance(c, e.1), e.2));
             }
         };
-        scan(&mut self.by_green[start..].iter());
-        scan(&mut self.by_green[..start].iter().rev());
+        scan(&mut self.by_sum[start..].iter());
+        scan(&mut self.by_sum[..start].iter().rev());
         best.1
     }
 }
