@@ -162,15 +162,72 @@ fn attributes_change_pixels() {
 fn png_encoding_round_trips() {
     let mut r = Renderer::new(&REFERENCE_DARK);
     let image = draw(&mut r, 20, 5, "png", Some((0, 3)));
-    let png_bytes = image.to_png();
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let (width, height, rgb) = decode(&image.to_png());
+    assert_eq!((width, height), (image.width, image.height));
+    assert_eq!(&rgb[..3], &REFERENCE_DARK.background);
+    // Few colours: a palette holds them all, every pixel survives.
+    assert_eq!(rgb, image.rgb);
+}
+
+/// A PNG decoded by the `png` crate (which shares no code with our
+/// writer), palettes expanded: `(width, height, rgb)`.
+fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (image.width, image.height));
-    assert_eq!(&buf[..3], &REFERENCE_DARK.background);
-    // Every pixel survives.
-    assert_eq!(buf, image.rgb);
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// The bench's worst case: a 200×60 screen of words in all 256 colours,
+/// tens of thousands of shades once anti-aliased.
+fn colourful_screen(r: &mut Renderer) -> Image {
+    let (cols, rows) = (200u16, 60u16);
+    let mut s = String::new();
+    for row in 0..u32::from(rows) {
+        for col in (0..u32::from(cols) - 7).step_by(8) {
+            let colour = (row * 7 + col) % 256;
+            s += &format!("\x1b[38;5;{colour}mword{}\x1b[0m ~ ", (row + col) % 10);
+        }
+        if row + 1 < u32::from(rows) {
+            s += "\r\n";
+        }
+    }
+    draw(r, cols, rows, &s, None)
+}
+
+#[test]
+fn a_many_coloured_png_is_deterministic_decodable_and_close() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let image = colourful_screen(&mut r);
+    let bytes = image.to_png();
+    // The same bytes however many threads compress it, and every time.
+    assert_eq!(bytes, png_file::encode_on(&image, 1));
+    assert_eq!(bytes, png_file::encode_on(&image, 3));
+    assert_eq!(bytes, colourful_screen(&mut r).to_png());
+    let (width, height, rgb) = decode(&bytes);
+    assert_eq!((width, height), (image.width, image.height));
+    // 256 colours kept of tens of thousands: the background and the flat
+    // colours exact, the shades at glyph edges near.
+    let exact = rgb
+        .chunks_exact(3)
+        .zip(image.rgb.chunks_exact(3))
+        .filter(|(a, b)| a == b)
+        .count();
+    let pixels = rgb.len() / 3;
+    assert!(exact * 10 > pixels * 8, "{exact} of {pixels} exact");
+    let worst = rgb
+        .iter()
+        .zip(&image.rgb)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst < 128, "a channel off by {worst}");
+    // Far smaller than its RGB (5.6 MB).
+    assert!(bytes.len() < 700_000, "{} bytes", bytes.len());
 }
 
 #[test]

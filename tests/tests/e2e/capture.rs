@@ -37,8 +37,11 @@ pub(super) fn fixture_home() -> (tempfile::TempDir, PathBuf) {
     (tmp, home)
 }
 
+/// A PNG (ours: a palette PNG; ffmpeg's: RGB) decoded by the `png` crate,
+/// which shares no code with our writer, as RGB.
 pub(super) fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
@@ -175,6 +178,33 @@ fn screenshot_of_a_live_session_shows_colours_cursor_and_wide_characters() {
         (Some(w.into()), Some(h.into()))
     );
     assert_eq!(rgb_at(w, &rgb, 0, 0), REFERENCE_DARK.background);
+    // The same screen again: the same bytes.
+    let again = sandbox
+        .run_in(
+            &home,
+            &[
+                "screenshot",
+                &id,
+                "--show-cursor",
+                "--out",
+                &home.join("again.png").to_string_lossy(),
+            ],
+        )
+        .expect_code(0)
+        .result();
+    if again["capturedAtSeq"] == shot["capturedAtSeq"] {
+        assert_eq!(again["sha256"], shot["sha256"]);
+    }
+    // ffmpeg's decoder reads it too.
+    if tool("ffprobe") {
+        let probe = ffprobe(&path, &["stream=codec_name,width,height"]);
+        let stream = &probe["streams"][0];
+        assert_eq!(stream["codec_name"], "png");
+        assert_eq!(
+            (stream["width"].as_u64(), stream["height"].as_u64()),
+            (Some(w.into()), Some(h.into()))
+        );
+    }
 
     // The red-background cells are red, edge to edge.
     // (The command line typed shows the same characters amid escapes; the
@@ -267,6 +297,8 @@ fn screenshot_of_a_live_session_shows_colours_cursor_and_wide_characters() {
 #[case(&["record", "export", "ID"], 2, "INVALID_INPUT", "Record export format must be one of")]
 #[case(&["record", "export", "ID", "--format", "asciicast", "--timing", "slow"], 2, "INVALID_INPUT", "Replay timing mode must be one of: recorded, accelerated, max-speed.")]
 #[case(&["record", "export", "ID", "--format", "gif", "--speed", "0"], 2, "INVALID_INPUT", "--speed")]
+#[case(&["record", "export", "ID", "--format", "asciicast", "--idle-time-limit", "0"], 2, "INVALID_INPUT", "--idle-time-limit must be")]
+#[case(&["record", "export", "ID", "--format", "gif", "--idle-time-limit", "soon"], 2, "INVALID_INPUT", "--idle-time-limit must be")]
 #[case(&["record", "export", "ID", "--format", "asciicast", "--out", "/nonexistent-dir/x.cast"], 7, "EXPORT_ERROR", "Failed to export session \"01M8PJ1DE3T96EGQAZHTXVB5QJ\" as asciicast.")]
 fn bad_requests_fail_with_the_contract_codes(
     #[case] args: &[&str],
@@ -361,6 +393,25 @@ pub(super) fn tool(name: &str) -> bool {
     )
 }
 
+/// `ffprobe -show_entries ENTRIES -of json` of the first video stream,
+/// counting frames; fails the test when ffprobe refuses the file.
+fn ffprobe(path: &Path, entries: &[&str]) -> Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args(["-show_entries", &entries.join(":")])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffprobe refused {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn recordings_of_a_live_session_decode_to_its_screens() {
     let sandbox = Sandbox::new();
@@ -422,6 +473,43 @@ fn recordings_of_a_live_session_decode_to_its_screens() {
         p[0] > 200 && p[1] < 60 && p[2] < 60,
         "GIF's last frame is not red there: {p:?}"
     );
+    // ffmpeg's GIF decoder reads every frame.
+    if tool("ffprobe") {
+        let probe = ffprobe(&gif_path, &["stream=codec_name,nb_read_frames"]);
+        assert_eq!(probe["streams"][0]["codec_name"], "gif");
+        let read: u64 = probe["streams"][0]["nb_read_frames"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(read, frames);
+    }
+    // Faster timings are never longer than the recorded one.
+    let recorded_ms = gif["metadata"]["videoDurationMs"].as_u64().unwrap();
+    for timing in ["accelerated", "max-speed"] {
+        let faster = sandbox
+            .run_in(
+                &home,
+                &[
+                    "record",
+                    "export",
+                    &id,
+                    "--format",
+                    "gif",
+                    "--timing",
+                    timing,
+                    "--out",
+                    &home.join("fast.gif").to_string_lossy(),
+                ],
+            )
+            .expect_code(0)
+            .result();
+        let ms = faster["metadata"]["videoDurationMs"].as_u64().unwrap();
+        assert!(
+            ms <= recorded_ms,
+            "{timing}: {ms} ms > recorded {recorded_ms} ms"
+        );
+    }
 
     // WebM: a real AV1 stream whose length is the timeline's.
     let webm = sandbox
@@ -511,6 +599,69 @@ fn recordings_of_a_live_session_decode_to_its_screens() {
         let out = Command::new("asciinema")
             .arg("cat")
             .arg(&cast_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut parser = vt100::Parser::new(8, 40, 0);
+        parser.process(&out.stdout);
+        let replayed: Vec<String> = parser
+            .screen()
+            .rows(0, 40)
+            .map(|r| r.trim_end().to_owned())
+            .collect();
+        assert_eq!(replayed, snap.lines);
+    }
+
+    // --idle-time-limit: every pause in the cast becomes at most 0.05 s,
+    // and asciinema still plays it to the same screen.
+    let limited_path = home.join("limited.cast");
+    sandbox
+        .run_in(
+            &home,
+            &[
+                "record",
+                "export",
+                &id,
+                "--format",
+                "asciicast",
+                "--idle-time-limit",
+                "0.05",
+                "--out",
+                &limited_path.to_string_lossy(),
+            ],
+        )
+        .expect_code(0);
+    let times = |path: &Path| -> Vec<f64> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()[0]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (full, limited) = (times(&cast_path), times(&limited_path));
+    assert_eq!(full.len(), limited.len());
+    // The sleeps left pauses longer than the limit.
+    assert!(full.windows(2).any(|w| w[1] - w[0] > 0.06), "{full:?}");
+    assert!(
+        limited
+            .windows(2)
+            .all(|w| w[1] >= w[0] && w[1] - w[0] <= 0.05 + 1e-9),
+        "{limited:?}"
+    );
+    assert!(limited.last() < full.last(), "{limited:?} {full:?}");
+    if tool("asciinema") {
+        let out = Command::new("asciinema")
+            .arg("cat")
+            .arg(&limited_path)
             .output()
             .unwrap();
         assert!(

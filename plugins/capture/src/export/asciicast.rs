@@ -10,7 +10,9 @@
 //!   ([`ShownOutput`]), so it never appears;
 //! - `r` for a resize (`"<cols>x<rows>"`), `m` for a `mark` label;
 //! - `t` is seconds since the first event with millisecond precision,
-//!   printed as JavaScript prints numbers (`0`, `1.36`, `3.025`).
+//!   printed as JavaScript prints numbers (`0`, `1.36`, `3.025`); with
+//!   `--idle-time-limit` every gap between two events is shortened to the
+//!   limit first, as `asciinema rec --idle-time-limit` records them.
 
 use super::{event_ms, iso_ms, Events, Failure, LogFacts};
 use agent_tty_core::event_log::EventBody;
@@ -46,6 +48,7 @@ pub fn export(
     manifest: &Manifest,
     events: &(impl Events + ?Sized),
     facts: &LogFacts,
+    idle_limit_ms: Option<u64>,
     out: &mut dyn Write,
 ) -> Result<Map<String, Value>, Failure> {
     let first_ms = facts.first_ms;
@@ -67,14 +70,37 @@ pub fn export(
     let (mut outputs, mut resizes, mut markers) = (0u64, 0u64, 0u64);
     let mut shown = ShownOutput::new();
     let first = first_ms.unwrap_or(0);
+    // Time since the first event with every gap capped: (last event's real
+    // time, its time in the cast).
+    let mut clock = (first, 0u64);
     // The events' callback speaks `String`; a write error waits here so it
     // is reported as the destination's, not the Event Log's.
     let mut write_error = None;
     let read = events.try_each(&mut |event| {
-        let t = event_ms(event).map_or(0, |ms| ms.saturating_sub(first));
+        // Every event passes the filter (it keeps state); only those that
+        // write a line move the clock, so the limit caps the gaps between
+        // lines, not between events the cast leaves out.
+        let text = shown.shown(event);
+        if text.is_none()
+            && !matches!(
+                event.body,
+                EventBody::Resize { .. } | EventBody::Marker { .. }
+            )
+        {
+            return Ok(());
+        }
+        let t = match (event_ms(event), idle_limit_ms) {
+            (None, _) => 0,
+            (Some(ms), None) => ms.saturating_sub(first),
+            (Some(ms), Some(limit)) => {
+                let gap = ms.saturating_sub(clock.0).min(limit);
+                clock = (ms.max(clock.0), clock.1 + gap);
+                clock.1
+            }
+        };
         let mut write = || -> io::Result<()> {
-            if let Some(text) = shown.shown(event) {
-                line(out, t, "o", &text)?;
+            if let Some(text) = &text {
+                line(out, t, "o", text)?;
                 outputs += 1;
             }
             match &event.body {
@@ -185,7 +211,7 @@ mod tests {
         let (events, manifest) = (events(), manifest());
         let facts = LogFacts::gather(&events[..]).unwrap();
         let mut out = Vec::new();
-        let metadata = export("S1", &manifest, &events[..], &facts, &mut out).unwrap();
+        let metadata = export("S1", &manifest, &events[..], &facts, None, &mut out).unwrap();
         // The golden file was written by the in-memory export this one
         // replaced; only `toolVersion` follows the crate's version.
         let golden = std::fs::read_to_string(
@@ -199,6 +225,49 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), golden);
         assert_eq!(metadata["resizeEventCount"], 2);
         assert_eq!(metadata["markerCount"], 2);
+    }
+
+    /// `--idle-time-limit`: every gap shortened to the limit, the rest as
+    /// recorded.
+    #[test]
+    fn an_idle_time_limit_caps_every_gap() {
+        let at = |seq: u64, ms: u64, data: &str| Event {
+            seq,
+            ts: format!(
+                "2026-11-30T15:4{}:{:02}.{:03}Z",
+                ms / 60_000,
+                ms / 1000 % 60,
+                ms % 1000
+            ),
+            body: EventBody::Output { data: data.into() },
+        };
+        let events = [
+            at(0, 0, "a"),
+            at(1, 300, "b"),
+            // Left out of the cast, halfway through the long pause: the
+            // limit still caps the pause between the lines around it.
+            Event {
+                seq: 2,
+                ts: "2026-11-30T15:40:30.300Z".into(),
+                body: EventBody::InputText { data: "x".into() },
+            },
+            at(3, 60_300, "c"),
+            at(4, 60_500, "d"),
+        ];
+        let facts = LogFacts::gather(&events[..]).unwrap();
+        let times = |limit| {
+            let mut out = Vec::new();
+            export("S1", &manifest(), &events[..], &facts, limit, &mut out).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()[0].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(times(None), ["0", "0.3", "60.3", "60.5"]);
+        assert_eq!(times(Some(2000)), ["0", "0.3", "2.3", "2.5"]);
+        assert_eq!(times(Some(100)), ["0", "0.1", "0.2", "0.3"]);
     }
 
     /// A destination that fails is reported as the destination's failure,
@@ -221,7 +290,7 @@ mod tests {
         }
         let (events, manifest) = (events(), manifest());
         let facts = LogFacts::gather(&events[..]).unwrap();
-        let failure = export("S1", &manifest, &events[..], &facts, &mut Full(0)).unwrap_err();
+        let failure = export("S1", &manifest, &events[..], &facts, None, &mut Full(0)).unwrap_err();
         assert!(matches!(failure, Failure::Write(e) if e.to_string() == "disk full"));
     }
 }

@@ -1,96 +1,248 @@
-//! Animated GIF: the screen over time ([`super::frames`]), each frame
-//! palette-quantised by the `gif` crate (NeuQuant), and only the rectangle
-//! that changed since the previous frame stored, so a mostly still terminal
-//! makes a small file.
+//! Animated GIF: the screen over time ([`super::frames`]), written to its
+//! destination as it is made.
+//!
+//! Tuned for terminal pictures (few colours, large flat areas, small
+//! changes between frames):
+//! - only the rectangle that changed since the previous frame is stored,
+//!   and inside it every pixel that did not change is transparent (the
+//!   previous frame shows through, and runs of "unchanged" compress to
+//!   almost nothing);
+//! - each frame's palette is exact when the changed pixels have at most 255
+//!   colours (the usual case), else their 255 most used colours with the
+//!   rest drawn in the nearest of them ([`agent_tty_render::indexed`]); no
+//!   dithering, no NeuQuant, so a frame costs a counting pass and a lookup
+//!   pass, and the same screen gives the same bytes;
+//! - the LZW compression, most of the work, runs on worker threads (one per
+//!   spare core) while the next frame is drawn; frames are written in
+//!   order, as soon as they are compressed and their delay is known.
 
 use super::frames::{Canvas, Pacing};
-use super::{Events, Generated, LogFacts, VideoFacts};
+use super::{Events, Failure, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_render::look::Look;
-use agent_tty_render::Image;
+use agent_tty_render::{indexed, Image, Rect};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
-/// NeuQuant's sampling factor (1 best … 30 fastest); 10 is the crate's
-/// recommended balance.
-const QUANTIZE_SPEED: i32 = 10;
+/// Frames waiting for a worker, per worker: enough to keep them busy while
+/// bounding memory (a frame is at most the canvas, one byte a pixel).
+const QUEUE_PER_WORKER: usize = 2;
 
-/// A frame waiting for its delay, known once the next frame's time is.
-struct Pending {
-    frame: gif::Frame<'static>,
-    at_ms: u64,
+fn encoding_failure(e: gif::EncodingError) -> Failure {
+    match e {
+        gif::EncodingError::Io(e) => Failure::Write(e),
+        e => Failure::Log(format!("the GIF encoder refused a frame: {e}")),
+    }
 }
 
-/// GIF delays are in hundredths of a second; browsers treat < 2 as 10.
-fn delay_cs(ms: u64) -> u16 {
-    ((ms + 5) / 10).clamp(2, u64::from(u16::MAX)) as u16
+/// A frame's indices and palette, not yet compressed: `rect` of the canvas.
+fn indexed_frame(image: &Image, previous: Option<&Image>, rect: Rect) -> gif::Frame<'static> {
+    let pixels = image.crop(rect);
+    let before = previous.map(|p| p.crop(rect));
+    // One index is kept for "unchanged" when there is a previous frame.
+    let max_colours = if before.is_some() { 255 } else { 256 };
+    let ix = indexed::index(&pixels, before.as_deref(), max_colours);
+    let mut palette: Vec<u8> = ix.palette.iter().flatten().copied().collect();
+    if ix.unchanged.is_some() {
+        // The transparent index needs an entry; its colour is never shown.
+        palette.extend([0, 0, 0]);
+    }
+    gif::Frame {
+        left: rect.0 as u16,
+        top: rect.1 as u16,
+        width: rect.2 as u16,
+        height: rect.3 as u16,
+        buffer: Cow::Owned(ix.indices),
+        palette: Some(palette),
+        transparent: ix.unchanged,
+        dispose: gif::DisposalMethod::Keep,
+        ..gif::Frame::default()
+    }
 }
 
-/// The whole `.gif` for a Session's Event Log.
+/// GIF delays are in hundredths of a second. Each frame's delay is the
+/// difference of rounded *times*, so rounding never adds up over a long
+/// recording; frames are ≥ 50 ms apart, so none is under the 2 cs browsers
+/// honour.
+fn delay_cs(from_ms: u64, to_ms: u64) -> u16 {
+    let cs = |ms: u64| (ms + 5) / 10;
+    (cs(to_ms) - cs(from_ms)).clamp(2, u64::from(u16::MAX)) as u16
+}
+
+/// Compressed frames on their way to the file, in order: frame `n` is
+/// written once it is compressed and frame `n + 1`'s time is known.
+struct Writer<'w> {
+    encoder: gif::Encoder<&'w mut dyn Write>,
+    /// Compressed frames that came back early, by number.
+    done: BTreeMap<u64, gif::Frame<'static>>,
+    /// Video time of every frame sent, by number.
+    times: Vec<u64>,
+    /// The next frame to write.
+    next: u64,
+}
+
+impl Writer<'_> {
+    /// Writes every frame that can be: compressed, and its successor's time
+    /// known (`total_ms` at the end, for the last frame).
+    fn write_ready(&mut self, total_ms: Option<u64>) -> Result<(), Failure> {
+        while let Some(mut frame) = self.done.remove(&self.next) {
+            let n = self.next as usize;
+            let until = match (self.times.get(n + 1), total_ms) {
+                (Some(&t), _) | (None, Some(t)) => t,
+                (None, None) => {
+                    self.done.insert(self.next, frame);
+                    return Ok(());
+                }
+            };
+            frame.delay = delay_cs(self.times[n], until);
+            self.encoder
+                .write_lzw_pre_encoded_frame(&frame)
+                .map_err(encoding_failure)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the `.gif` for a Session's Event Log to `out`; returns the
+/// result's `metadata`.
 pub fn export(
     manifest: &Manifest,
     events: &(impl Events + ?Sized),
     facts: &LogFacts,
     look: &Look,
     pacing: &Pacing,
-) -> Result<Generated, String> {
+    out: &mut dyn Write,
+) -> Result<Map<String, Value>, Failure> {
     if facts.count == 0 {
-        return Err("the Event Log has no events to animate".into());
+        return Err(Failure::Log(
+            "the Event Log has no events to animate".into(),
+        ));
     }
     let mut canvas = Canvas::new(manifest, events, facts, look);
     let (width, height) = canvas.pixel_size();
+    let too_large = || Failure::Log("the screen is too large for a GIF".into());
     let (w16, h16) = (
-        u16::try_from(width).map_err(|_| "the screen is too large for a GIF".to_owned())?,
-        u16::try_from(height).map_err(|_| "the screen is too large for a GIF".to_owned())?,
+        u16::try_from(width).map_err(|_| too_large())?,
+        u16::try_from(height).map_err(|_| too_large())?,
     );
-    let mut out = Vec::new();
-    let mut encoder = gif::Encoder::new(&mut out, w16, h16, &[]).map_err(|e| e.to_string())?;
+    let mut encoder = gif::Encoder::new(out, w16, h16, &[]).map_err(encoding_failure)?;
     encoder
         .set_repeat(gif::Repeat::Infinite)
-        .map_err(|e| e.to_string())?;
+        .map_err(encoding_failure)?;
+    let mut writer = Writer {
+        encoder,
+        done: BTreeMap::new(),
+        times: Vec::new(),
+        next: 0,
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .clamp(1, 4);
 
-    let mut previous: Option<Image> = None;
-    let mut pending: Option<Pending> = None;
-    let mut frame_count = 0u64;
-    let total_ms = canvas.draw_frames(pacing, |image, at_ms| {
-        let rect = match &previous {
-            None => Some((0, 0, width, height)),
-            Some(prev) => prev.changed_rect(&image),
-        };
-        let Some(rect) = rect else {
-            return Ok(());
-        };
-        if let Some(p) = pending.take() {
-            let mut f = p.frame;
-            f.delay = delay_cs(at_ms - p.at_ms);
-            encoder.write_frame(&f).map_err(|e| e.to_string())?;
+    let (total_ms, frame_count) = std::thread::scope(|s| -> Result<(u64, u64), Failure> {
+        let (to_workers, jobs) =
+            mpsc::sync_channel::<(u64, gif::Frame<'static>)>(workers * QUEUE_PER_WORKER);
+        let (to_writer, compressed) = mpsc::channel::<(u64, gif::Frame<'static>)>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..workers {
+            let (jobs, to_writer) = (Arc::clone(&jobs), to_writer.clone());
+            s.spawn(move || loop {
+                // The lock is held only to take a job, not to compress it.
+                let job = jobs.lock().map_or(None, |jobs| jobs.recv().ok());
+                let Some((n, mut frame)) = job else { return };
+                frame.make_lzw_pre_encoded();
+                if to_writer.send((n, frame)).is_err() {
+                    return;
+                }
+            });
         }
-        let pixels = image.crop(rect);
-        let mut f =
-            gif::Frame::from_rgb_speed(rect.2 as u16, rect.3 as u16, &pixels, QUANTIZE_SPEED);
-        f.left = rect.0 as u16;
-        f.top = rect.1 as u16;
-        f.dispose = gif::DisposalMethod::Keep;
-        pending = Some(Pending { frame: f, at_ms });
-        previous = Some(image);
-        frame_count += 1;
-        Ok(())
-    })?;
-    if let Some(p) = pending.take() {
-        let mut f = p.frame;
-        f.delay = delay_cs(total_ms.saturating_sub(p.at_ms));
-        encoder.write_frame(&f).map_err(|e| e.to_string())?;
-    }
-    drop(encoder);
+        drop(to_writer);
 
-    let metadata = VideoFacts {
+        let mut previous: Option<Image> = None;
+        let mut write_failure: Option<Failure> = None;
+        let drawn = canvas.draw_frames(pacing, |image, damage, at_ms| {
+            let rect = match &previous {
+                None => Some((0, 0, width, height)),
+                Some(prev) => prev.changed_rect_within(image, damage.clone()),
+            };
+            let Some(rect) = rect else {
+                return Ok(());
+            };
+            let frame = indexed_frame(image, previous.as_ref(), rect);
+            let n = writer.times.len() as u64;
+            writer.times.push(at_ms);
+            // The worker threads end only when this sender is dropped, so
+            // a failed send means one panicked: reported by the join.
+            let _ = to_workers.send((n, frame));
+            // Keep what the viewer now sees: only the redrawn rows changed.
+            match &mut previous {
+                Some(prev) => {
+                    let stride = (width * 3) as usize;
+                    let bytes = damage.start as usize * stride..damage.end as usize * stride;
+                    prev.rgb[bytes.clone()].copy_from_slice(&image.rgb[bytes]);
+                }
+                None => previous = Some(image.clone()),
+            }
+            while let Ok((n, frame)) = compressed.try_recv() {
+                writer.done.insert(n, frame);
+            }
+            writer.write_ready(None).map_err(|f| {
+                let why = match &f {
+                    Failure::Log(why) => why.clone(),
+                    Failure::Write(e) => e.to_string(),
+                };
+                write_failure = Some(f);
+                why
+            })
+        });
+        drop(to_workers);
+        if let Some(f) = write_failure {
+            return Err(f);
+        }
+        let total_ms = drawn.map_err(Failure::Log)?;
+        for (n, frame) in compressed.iter() {
+            writer.done.insert(n, frame);
+        }
+        writer.write_ready(Some(total_ms))?;
+        let sent = writer.times.len() as u64;
+        if writer.next != sent {
+            return Err(Failure::Log(format!(
+                "the GIF encoder lost frames ({} of {sent} compressed)",
+                writer.next
+            )));
+        }
+        Ok((total_ms, sent))
+    })?;
+    writer.encoder.into_inner().map_err(Failure::Write)?;
+
+    Ok(VideoFacts {
         look,
         pixel_size: (width as usize, height as usize),
         codec: None,
         frame_count,
         duration_ms: total_ms,
     }
-    .metadata(manifest, facts);
-    Ok(Generated {
-        bytes: out,
-        metadata,
-    })
+    .metadata(manifest, facts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_follow_rounded_times_so_they_add_up() {
+        // 33 ms apart: rounding each gap would lose 3 ms a frame.
+        let times: Vec<u64> = (0..=30).map(|i| i * 33).collect();
+        let total: u64 = times
+            .windows(2)
+            .map(|w| u64::from(delay_cs(w[0], w[1])))
+            .sum();
+        assert_eq!(total, (990 + 5) / 10);
+        assert_eq!(delay_cs(0, 10), 2);
+    }
 }

@@ -1,13 +1,15 @@
 //! `record export <id> --format asciicast|gif|webm [--out PATH] [--profile NAME]
-//! [--timing recorded|accelerated|max-speed] [--speed X] [look flags]`
-//! (contract §3.15, §6; the look flags are `screenshot`'s, `crate::look`).
+//! [--timing recorded|accelerated|max-speed] [--speed X] [--idle-time-limit S]
+//! [look flags]` (contract §3.15, §6; the look flags are `screenshot`'s,
+//! `crate::look`).
 //!
 //! Check order is agent-tty 0.5's: format → timing (validated for every
-//! format, used by gif/webm) → our `--speed` → id → manifest; then, inside
-//! one guard that turns every failure into `EXPORT_ERROR` "Failed to export
-//! session "&lt;id&gt;" as &lt;fmt&gt;.", read the Event Log → (gif/webm: generate)
-//! → output path → write (asciicast: generated as it is written, never held
-//! whole) → list the artifact in `artifacts/manifest.json`.
+//! format, used by gif/webm) → our `--speed` → our `--idle-time-limit` → id
+//! → manifest; then, inside one guard that turns every failure into
+//! `EXPORT_ERROR` "Failed to export session "&lt;id&gt;" as &lt;fmt&gt;.", read the
+//! Event Log → (webm: generate) → output path → write (asciicast and gif:
+//! generated as they are written, never held whole) → list the artifact in
+//! `artifacts/manifest.json`.
 //!
 //! Default output: `<session>/artifacts/recording-<last seq or 0>-<format>.<ext>`,
 //! overwritten on re-export (each export appends a new manifest entry).
@@ -177,6 +179,13 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// A picture recording to write: a GIF is drawn as it is written, a WebM
+/// was encoded before.
+enum Picture {
+    Gif(Box<Look>, frames::Pacing),
+    Webm(Generated),
+}
+
 /// A generated recording: its bytes and the format-specific metadata.
 pub struct Generated {
     /// The file's content.
@@ -221,6 +230,14 @@ impl VideoFacts<'_> {
         metadata.insert("resizeEventCount".into(), json!(facts.resizes));
         metadata
     }
+}
+
+/// `--idle-time-limit SECONDS` in ms: a finite number of seconds from
+/// 0.001 to a day.
+fn parse_idle_limit(s: &str) -> Option<u64> {
+    let seconds = s.parse::<f64>().ok()?;
+    (seconds.is_finite() && (0.001..=86_400.0).contains(&seconds))
+        .then(|| (seconds * 1000.0).round() as u64)
 }
 
 /// Milliseconds since the epoch of an ISO-8601 time.
@@ -272,6 +289,11 @@ pub(crate) fn command() -> Command {
         "speed",
         "X",
         "Play gif/webm X times faster (default 1)",
+    ))
+    .arg(ArgSpec::option(
+        "idle-time-limit",
+        "SECONDS",
+        "Shorten every pause to at most SECONDS (as asciinema's option; gif default 2)",
     ));
     let spec = crate::look::look_args(spec);
     Command::new(spec, |_, inv| run(inv))
@@ -312,6 +334,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     // The look flags are checked for every format, as `--timing` is; only
     // gif and webm draw with them.
     let asked_look = crate::look::look(inv, "Record export")?;
+    let idle_limit_ms = match inv.value("idle-time-limit") {
+        None => None,
+        Some(s) => Some(parse_idle_limit(s).ok_or_else(|| {
+            PluginError::new(
+                ErrorCode::InvalidInput,
+                "--idle-time-limit must be a number of seconds from 0.001 to 86400 (e.g. 2 or 0.5).",
+            )
+            .with_details(json!({ "idleTimeLimit": s }))
+        })?),
+    };
     let out = inv.value("out").map(str::to_owned);
     // Everything that could refuse the export is checked before anything is
     // written (or even generated): the destination, then the artifact list.
@@ -359,8 +391,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let events = source.log().map_err(|e| failed(e.to_string()))?;
     let facts = LogFacts::gather(&events).map_err(&failed)?;
     let captured_at_seq = facts.last_seq.unwrap_or(0);
-    // GIF and WebM are made whole, then written; asciicast is written as it
-    // is generated, so a Session's output is never held in memory.
+    // asciicast and GIF are written as they are made, so neither a
+    // Session's output nor the picture is held whole; WebM is encoded
+    // whole (its packets are small), then muxed and written.
     let picture = match format {
         Format::Asciicast => None,
         Format::Gif | Format::Webm => {
@@ -375,26 +408,45 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 },
                 None => Look::of(render_profile),
             };
-            let pacing = frames::Pacing::new(format, timing, speed);
-            let generated = if format == Format::Gif {
-                gif::export(&source.manifest, &events, &facts, &look, &pacing)
-            } else {
-                webm::export(&source.manifest, &events, &facts, &look, &pacing)
-            };
-            Some(generated.map_err(&failed)?)
+            let pacing = frames::Pacing::new(format, timing, speed, idle_limit_ms);
+            if facts.count == 0 {
+                return Err(failed("the Event Log has no events to animate".into()));
+            }
+            Some(match format {
+                Format::Gif => Picture::Gif(Box::new(look), pacing),
+                _ => Picture::Webm(
+                    webm::export(&source.manifest, &events, &facts, &look, &pacing)
+                        .map_err(&failed)?,
+                ),
+            })
         }
     };
-    let fill = |out: &mut dyn Write| match picture {
-        None => asciicast::export(&source.id, &source.manifest, &events, &facts, out),
-        Some(Generated {
-            bytes,
-            mut metadata,
-        }) => {
-            out.write_all(&bytes)?;
-            metadata.insert("timingMode".into(), json!(timing.name()));
-            metadata.insert("speed".into(), json!(speed));
-            Ok(metadata)
+    let fill = |out: &mut dyn Write| {
+        let mut metadata = match picture {
+            None => {
+                return asciicast::export(
+                    &source.id,
+                    &source.manifest,
+                    &events,
+                    &facts,
+                    idle_limit_ms,
+                    out,
+                )
+            }
+            Some(Picture::Gif(look, pacing)) => {
+                gif::export(&source.manifest, &events, &facts, &look, &pacing, out)?
+            }
+            Some(Picture::Webm(Generated { bytes, metadata })) => {
+                out.write_all(&bytes)?;
+                metadata
+            }
+        };
+        metadata.insert("timingMode".into(), json!(timing.name()));
+        metadata.insert("speed".into(), json!(speed));
+        if let Some(ms) = idle_limit_ms {
+            metadata.insert("idleTimeLimitMs".into(), json!(ms));
         }
+        Ok(metadata)
     };
     let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
         Failure::Log(why) => failed(why),

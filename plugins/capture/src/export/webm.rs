@@ -240,18 +240,18 @@ pub fn export(
         (image_h as usize).next_multiple_of(2),
     );
     let mut encoder = Encoder::new(width, height)?;
-    let mut last: Option<(Image, u64)> = None;
+    let mut last_at: Option<u64> = None;
     let mut frame_count = 0u64;
-    let total_ms = canvas.draw_frames(pacing, |image, at_ms| {
-        encoder.send(&image, at_ms)?;
+    let total_ms = canvas.draw_frames(pacing, |image, _, at_ms| {
+        encoder.send(image, at_ms)?;
         frame_count += 1;
-        last = Some((image, at_ms));
+        last_at = Some(at_ms);
         Ok(())
     })?;
     // The last frame again at the very end, so the video lasts through the
     // final hold in every player.
-    if let Some((image, at)) = &last {
-        if total_ms > *at {
+    if let (Some(image), Some(at)) = (canvas.last_image(), last_at) {
+        if total_ms > at {
             encoder.send(image, total_ms)?;
         }
     }

@@ -1,0 +1,354 @@
+//! Pixels as indices into a palette of at most 256 colours: what a palette
+//! PNG and every GIF frame store.
+//!
+//! A terminal picture has few colours: its background, a handful of text
+//! colours, and the anti-aliased shades between a glyph's colour and the
+//! cell's. When a picture has no more colours than the palette holds, the
+//! palette is exact (lossless). When it has more (text in dozens of colours,
+//! each with its shades), the most used colours are kept exactly (the
+//! backgrounds, glyph cores: every flat area) and each other colour is drawn
+//! in its nearest kept one, which only touches the edges of glyphs. The
+//! choice depends on the pixels alone (counts, then the colour's value to
+//! break ties), so the same picture always gives the same bytes.
+//!
+//! Counting is the hot loop of every GIF frame, so it runs over runs of
+//! equal pixels (long in a terminal picture: backgrounds, blank cells) and
+//! looks colours up in a small open-addressing table keyed by the packed
+//! colour, not a general hash map.
+
+use agent_tty_core::profile::Rgb;
+
+/// A picture's pixels as palette indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    /// The colours, most used first (at most the `max_colours` asked for).
+    pub palette: Vec<Rgb>,
+    /// One index per pixel, row-major. With a `previous` picture, pixels
+    /// equal to it get [`Indexed::unchanged`].
+    pub indices: Vec<u8>,
+    /// True when every pixel has its own colour exactly.
+    pub exact: bool,
+    /// The index of "same as the previous picture" (`palette.len()`), when
+    /// a previous picture was given and some pixel is unchanged.
+    pub unchanged: Option<u8>,
+}
+
+fn pack(px: &[u8]) -> u32 {
+    u32::from(px[0]) << 16 | u32::from(px[1]) << 8 | u32::from(px[2])
+}
+
+fn unpack(c: u32) -> Rgb {
+    [(c >> 16) as u8, (c >> 8) as u8, c as u8]
+}
+
+/// Colour → value, open addressing with linear probing. Keys are packed
+/// RGB (< 2²⁴), so `u32::MAX` marks an empty slot.
+struct ColourTable {
+    keys: Vec<u32>,
+    values: Vec<u32>,
+    len: usize,
+    shift: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl ColourTable {
+    fn new() -> ColourTable {
+        ColourTable::with_bits(10)
+    }
+
+    fn with_bits(bits: u32) -> ColourTable {
+        ColourTable {
+            keys: vec![EMPTY; 1 << bits],
+            values: vec![0; 1 << bits],
+            len: 0,
+            shift: 32 - bits,
+        }
+    }
+
+    fn slot(&self, key: u32) -> usize {
+        // Fibonacci hashing: the top bits of key × 2³²/φ.
+        let mask = self.keys.len() - 1;
+        let mut i = (key.wrapping_mul(0x9E37_79B9) >> self.shift) as usize;
+        while self.keys[i] != key && self.keys[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// Adds `n` to `key`'s value (0 when new).
+    fn add(&mut self, key: u32, n: u32) {
+        let i = self.slot(key);
+        if self.keys[i] == EMPTY {
+            self.keys[i] = key;
+            self.len += 1;
+            if self.len * 2 > self.keys.len() {
+                self.grow();
+                let i = self.slot(key);
+                self.values[i] += n;
+                return;
+            }
+        }
+        self.values[i] += n;
+    }
+
+    fn grow(&mut self) {
+        let bits = 32 - self.shift + 1;
+        let mut bigger = ColourTable::with_bits(bits);
+        for (&k, &v) in self.keys.iter().zip(&self.values) {
+            if k != EMPTY {
+                let i = bigger.slot(k);
+                bigger.keys[i] = k;
+                bigger.values[i] = v;
+                bigger.len += 1;
+            }
+        }
+        *self = bigger;
+    }
+
+    fn get(&self, key: u32) -> u32 {
+        self.values[self.slot(key)]
+    }
+
+    fn set(&mut self, key: u32, value: u32) {
+        let i = self.slot(key);
+        self.values[i] = value;
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.keys
+            .iter()
+            .zip(&self.values)
+            .filter(|(k, _)| **k != EMPTY)
+            .map(|(k, v)| (*k, *v))
+    }
+}
+
+/// Calls `each(colour, run length)` for every run of equal pixels of `rgb`
+/// that differ from `previous` (when given, same length); returns whether
+/// some pixel equals `previous`.
+fn runs(rgb: &[u8], previous: Option<&[u8]>, mut each: impl FnMut(u32, u32)) -> bool {
+    let mut unchanged = false;
+    let mut current = EMPTY;
+    let mut run = 0u32;
+    let pixels = rgb.chunks_exact(3);
+    match previous {
+        None => {
+            for px in pixels {
+                let c = pack(px);
+                if c == current {
+                    run += 1;
+                } else {
+                    if run > 0 {
+                        each(current, run);
+                    }
+                    (current, run) = (c, 1);
+                }
+            }
+        }
+        Some(previous) => {
+            for (px, old) in pixels.zip(previous.chunks_exact(3)) {
+                if px == old {
+                    unchanged = true;
+                    continue;
+                }
+                let c = pack(px);
+                if c == current {
+                    run += 1;
+                } else {
+                    if run > 0 {
+                        each(current, run);
+                    }
+                    (current, run) = (c, 1);
+                }
+            }
+        }
+    }
+    if run > 0 {
+        each(current, run);
+    }
+    unchanged
+}
+
+fn distance(a: u32, b: u32) -> u32 {
+    let [ar, ag, ab] = unpack(a).map(i32::from);
+    let [br, bg, bb] = unpack(b).map(i32::from);
+    // Weighted for the eye (green most, blue least), integers only.
+    (2 * (ar - br).pow(2) + 4 * (ag - bg).pow(2) + 3 * (ab - bb).pow(2)) as u32
+}
+
+/// The nearest palette colour ([`distance`]) to any colour, exactly, without
+/// measuring against all 256: the palette sorted by the weighted sum
+/// `p = 2r + 4g + 3b`, searched outwards from the colour's own sum until
+/// the sum alone rules the rest out. (Cauchy–Schwarz: `p_diff² ≤ 9 ·
+/// distance`, with 9 the weights' total, so once `p_diff² > 9 · best` no
+/// farther entry can be nearer.) Unlike one channel, the sum spreads a
+/// palette such as xterm's 6×6×6 cube (6 greens) evenly, so a picture with
+/// tens of thousands of shades needs a handful of comparisons each.
+struct Nearest {
+    /// `(weighted sum, packed colour, palette index)`, by sum.
+    by_sum: Vec<(i32, u32, u32)>,
+}
+
+fn weighted_sum(c: u32) -> i32 {
+    let [r, g, b] = unpack(c).map(i32::from);
+    2 * r + 4 * g + 3 * b
+}
+
+impl Nearest {
+    fn new(palette: &[u32]) -> Nearest {
+        let mut by_sum: Vec<(i32, u32, u32)> = palette
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (weighted_sum(c), c, i as u32))
+            .collect();
+        by_sum.sort_unstable();
+        Nearest { by_sum }
+    }
+
+    /// The index of the nearest colour; the lowest index among equals.
+    fn find(&self, c: u32) -> u32 {
+        let p = weighted_sum(c);
+        let start = self.by_sum.partition_point(|e| e.0 < p);
+        // (distance, index): ties go to the lower index.
+        let mut best = (u32::MAX, u32::MAX);
+        let mut scan = |side: &mut dyn Iterator<Item = &(i32, u32, u32)>| {
+            for e in side {
+                let gap = i64::from(e.0 - p).pow(2);
+                if gap > 9 * i64::from(best.0) {
+                    break;
+                }
+                best = best.min((distance(c, e.1), e.2));
+            }
+        };
+        scan(&mut self.by_sum[start..].iter());
+        scan(&mut self.by_sum[..start].iter().rev());
+        best.1
+    }
+}
+
+/// `rgb` (3 bytes a pixel) as indices into at most `max_colours` (1..=256)
+/// colours. With `previous` (the same area of the picture before, same
+/// length), pixels equal to it are left to it: they get the index after
+/// the palette, so `max_colours` must leave room for it (≤ 255).
+pub fn index(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed {
+    debug_assert!((1..=256).contains(&max_colours));
+    debug_assert!(previous.is_none() || max_colours <= 255);
+    let mut table = ColourTable::new();
+    let any_unchanged = runs(rgb, previous, |c, n| table.add(c, n));
+    let mut counted: Vec<(u32, u32)> = table.entries().collect();
+    // Most used first; equal counts by colour, so the order is the pixels'.
+    counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let exact = counted.len() <= max_colours;
+    let kept = counted.len().min(max_colours);
+    let palette: Vec<u32> = counted[..kept].iter().map(|&(c, _)| c).collect();
+    for (i, &c) in palette.iter().enumerate() {
+        table.set(c, i as u32);
+    }
+    if !exact {
+        let nearest = Nearest::new(&palette);
+        for &(c, _) in &counted[kept..] {
+            table.set(c, nearest.find(c));
+        }
+    }
+    let unchanged = (previous.is_some() && any_unchanged).then_some(palette.len() as u8);
+    let mut indices = Vec::with_capacity(rgb.len() / 3);
+    let (mut last, mut last_index) = (EMPTY, 0u8);
+    let mut lookup = |px: &[u8]| {
+        let c = pack(px);
+        if c != last {
+            (last, last_index) = (c, table.get(c) as u8);
+        }
+        last_index
+    };
+    match (previous, unchanged) {
+        (Some(previous), Some(same)) => {
+            for (px, old) in rgb.chunks_exact(3).zip(previous.chunks_exact(3)) {
+                indices.push(if px == old { same } else { lookup(px) });
+            }
+        }
+        _ => indices.extend(rgb.chunks_exact(3).map(lookup)),
+    }
+    Indexed {
+        palette: palette.into_iter().map(unpack).collect(),
+        indices,
+        exact,
+        unchanged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(colours: &[Rgb]) -> Vec<u8> {
+        colours.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn few_colours_are_exact_and_most_used_first() {
+        let (a, b, c) = ([1, 2, 3], [200, 0, 0], [0, 0, 255]);
+        let rgb = image(&[a, a, b, a, c, c, a]);
+        let ix = index(&rgb, None, 256);
+        assert!(ix.exact);
+        assert_eq!(ix.palette, vec![a, c, b]);
+        assert_eq!(ix.indices, vec![0, 0, 2, 0, 1, 1, 0]);
+        assert_eq!(ix.unchanged, None);
+    }
+
+    #[test]
+    fn too_many_colours_keep_the_most_used_and_map_the_rest_to_the_nearest() {
+        let mut pixels = vec![[0, 0, 0]; 10];
+        pixels.extend([[255, 255, 255]; 5]);
+        pixels.push([250, 250, 250]); // nearest to white
+        pixels.push([10, 0, 5]); // nearest to black
+        let ix = index(&image(&pixels), None, 2);
+        assert!(!ix.exact);
+        assert_eq!(ix.palette, vec![[0, 0, 0], [255, 255, 255]]);
+        assert_eq!(&ix.indices[15..], &[1, 0]);
+    }
+
+    #[test]
+    fn pixels_equal_to_the_previous_picture_are_left_to_it() {
+        let (a, b) = ([9, 9, 9], [7, 7, 7]);
+        let before = image(&[a, a, a, b]);
+        let after = image(&[a, b, a, a]);
+        let ix = index(&after, Some(&before), 255);
+        // Only the two changed pixels are counted (once each: the darker
+        // first).
+        assert_eq!(ix.palette, vec![b, a]);
+        assert_eq!(ix.unchanged, Some(2));
+        assert_eq!(ix.indices, vec![2, 0, 2, 1]);
+    }
+
+    /// The pruned search finds what measuring against every colour finds.
+    #[test]
+    fn nearest_is_the_exhaustive_answer() {
+        // A deterministic spread of colours (an LCG), not a tidy grid.
+        let mut x = 12345u32;
+        let mut next = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 8) & 0xff_ffff
+        };
+        let palette: Vec<u32> = (0..200).map(|_| next()).collect();
+        let nearest = Nearest::new(&palette);
+        for _ in 0..5000 {
+            let c = next();
+            let brute = (0..palette.len() as u32)
+                .min_by_key(|&i| (distance(c, palette[i as usize]), i))
+                .unwrap();
+            assert_eq!(nearest.find(c), brute, "{c:06x}");
+        }
+    }
+
+    #[test]
+    fn thousands_of_colours_grow_the_table_and_stay_deterministic() {
+        let pixels: Vec<Rgb> = (0..70_000u32)
+            .map(|i| [(i % 251) as u8, (i / 251 % 256) as u8, (i % 7) as u8])
+            .collect();
+        let rgb = image(&pixels);
+        let ix = index(&rgb, None, 256);
+        assert_eq!(ix.palette.len(), 256);
+        assert_eq!(ix, index(&rgb, None, 256));
+    }
+}
