@@ -4,7 +4,7 @@
 # Goal: ≤ 30 ms median for 100 Homes (agent-tty 0.5: about 2.2 s).
 #
 # What the ownership checks cost (ADR 0023): the same gc plugin built with
-# the `bench-skip-trust-checks` feature (into target/bench-unchecked, so
+# `--cfg agent_tty_bench_unchecked` (into target/bench-unchecked, so
 # the real build is never touched) is run with the checks on and with
 # AGENT_TTY_BENCH_SKIP_TRUST_CHECKS=1, runs interleaved; goal: the checks
 # add at most 10 %.
@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 bench_sandbox
 profile=${BENCH_PROFILE:-release}
 flag=--release; [ "$profile" = release ] || flag=
-cargo build $flag -q -p agent-tty-plugin-gc-sweeper --features bench-skip-trust-checks \
-  --target-dir target/bench-unchecked
+RUSTFLAGS="${RUSTFLAGS:-} --cfg agent_tty_bench_unchecked" \
+  cargo build $flag -q -p agent-tty-plugin-gc-sweeper --target-dir target/bench-unchecked
 # agent-tty and its plugins, with that gc plugin in place of the real one.
 unchecked=$sandbox/unchecked
 mkdir -p "$unchecked"

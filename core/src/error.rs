@@ -1,7 +1,8 @@
 //! The domain's typed errors, mapped to the CLI contract's codes in one place
 //! ([`Error::code`]).
 
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+pub use agent_tty_plugin_api::ErrorCode;
+use agent_tty_plugin_api::PluginError;
 use std::path::{Path, PathBuf};
 
 /// A domain failure.

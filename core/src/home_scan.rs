@@ -205,11 +205,11 @@ fn open_trusted(home: &Path) -> Result<Option<DirFd>, HiddenReason> {
 }
 
 /// [`DirFd::check_trusted`], the ownership check of every directory a scan
-/// goes through. A build with the `bench-skip-trust-checks` feature skips
-/// it when `AGENT_TTY_BENCH_SKIP_TRUST_CHECKS=1`, so `bench/gc.sh` can
-/// measure what the checks cost; no shipped build has that feature.
+/// goes through. A build with `--cfg agent_tty_bench_unchecked` (only
+/// `bench/gc.sh` makes one) skips it when
+/// `AGENT_TTY_BENCH_SKIP_TRUST_CHECKS=1`, to measure what the checks cost.
 pub fn check_trusted(dir: &DirFd, what: &str) -> Result<(), safe_fs::Untrusted> {
-    #[cfg(feature = "bench-skip-trust-checks")]
+    #[cfg(agent_tty_bench_unchecked)]
     if std::env::var_os("AGENT_TTY_BENCH_SKIP_TRUST_CHECKS").is_some_and(|v| v == "1") {
         return Ok(());
     }

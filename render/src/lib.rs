@@ -55,6 +55,11 @@ pub const FONT_FAMILY: &str = "DejaVu Sans Mono";
 pub const FONT_ASSET_IDENTITY: &str =
     "dejavu-fonts-ttf-2.37+nerd-fonts-3.4.0-subset+noto-emoji-400+cells-1";
 
+/// The most pixels an image may have (256 Mpx, 768 MB of RGB): far above
+/// a 1000×1000 Session at the default size (about 153 Mpx), and low enough
+/// that every offset fits the `u32` arithmetic below.
+pub const MAX_IMAGE_PIXELS: u64 = 256 * 1024 * 1024;
+
 /// An opaque RGB image, row-major, 3 bytes per pixel: what PNG stores, so
 /// a screenshot is encoded straight from it, and a quarter less memory to
 /// touch than RGBA (for a one-shot process, mostly page faults).
@@ -387,6 +392,20 @@ impl Renderer {
         &mut self.fonts
     }
 
+    /// Notes, as [`Renderer::missing_glyphs`], the characters of `screen`
+    /// no font has, without drawing: the SVG leaves drawing to its viewer
+    /// but reports the same characters the PNG would draw as boxes.
+    pub fn note_missing(&mut self, screen: &Screen<'_>) {
+        for cell in screen.cells.iter().flatten() {
+            for c in cell.text.chars() {
+                if c != ' ' && self.glyph_source(c, cell.bold, cell.italic) == GlyphSource::Missing
+                {
+                    self.missing.insert(c);
+                }
+            }
+        }
+    }
+
     /// The characters no font had, drawn as a box with a `?`, over every
     /// screen this renderer has drawn, in code point order.
     pub fn missing_glyphs(&self) -> Vec<char> {
@@ -411,6 +430,27 @@ impl Renderer {
             u32::from(cols) * self.cell.width + 2 * padding,
             self.look.bar_height() + u32::from(rows) * self.cell.height + 2 * padding,
         )
+    }
+
+    /// [`Renderer::image_size`], refused with the reason when the image
+    /// would have more than [`MAX_IMAGE_PIXELS`]: a 1000×1000 Session at
+    /// `--font-size 72 --line-height 3` would otherwise overflow the pixel
+    /// arithmetic (and ask for gigabytes).
+    pub fn checked_image_size(
+        &self,
+        cols: u16,
+        rows: u16,
+    ) -> std::result::Result<(u32, u32), String> {
+        let (width, height) = self.image_size(cols, rows);
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > MAX_IMAGE_PIXELS {
+            return Err(format!(
+                "a {cols}×{rows} screen at this font size and line height is {width}×{height} \
+                 pixels, more than {} million; use a smaller --font-size or --line-height",
+                MAX_IMAGE_PIXELS / 1_000_000
+            ));
+        }
+        Ok((width, height))
     }
 
     /// The top-left pixel of cell `(row, col)`.

@@ -14,6 +14,7 @@ use crate::{Renderer, Screen};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
+use agent_tty_core::error::ErrorCode;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::profile::{self, RenderProfile};
 use agent_tty_core::screen::replay_session_with_scrollback;
@@ -220,13 +221,22 @@ pub fn draw_with(request: &Request<'_>, options: &Options) -> Result<Drawn> {
         cursor: cursor_visible.then(|| replay.cursor()),
     };
     let mut renderer = Renderer::with_look(look);
+    renderer.checked_image_size(cols, rows).map_err(|why| {
+        Error::invalid(
+            ErrorCode::InvalidInput,
+            format!("Screenshot request is invalid: {why}."),
+        )
+    })?;
     let (bytes, (pixel_width, pixel_height)) = match options.format {
         Format::Png => {
             let image = renderer.render(&screen);
             (image.to_png(), (image.width, image.height))
         }
         Format::Svg { embed_fonts } => (
-            renderer.render_svg(&screen, embed_fonts).into_bytes(),
+            {
+                renderer.note_missing(&screen);
+                renderer.render_svg(&screen, embed_fonts).into_bytes()
+            },
             renderer.image_size(cols, rows),
         ),
     };

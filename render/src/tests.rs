@@ -444,3 +444,34 @@ fn a_regional_indicator_pair_is_drawn_as_one_flag_across_its_cells() {
     );
     assert!(r.missing_glyphs().is_empty());
 }
+
+#[test]
+fn an_svg_reports_the_characters_a_png_would_draw_as_boxes() {
+    let replay = screen_of(6, 1, "ab\u{10fffd}日");
+    let cells = replay.visible_cells();
+    let screen = Screen {
+        cells: &cells,
+        cursor: None,
+    };
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    r.note_missing(&screen);
+    let svg = r.render_svg(&screen, false);
+    assert!(svg.contains("ab"), "{svg}");
+    let missing = r.missing_glyphs();
+    assert!(missing.contains(&'\u{10fffd}'), "{missing:?}");
+    assert!(!missing.contains(&'a'), "{missing:?}");
+}
+
+#[test]
+fn an_image_too_large_for_its_arithmetic_is_refused_with_the_reason() {
+    let mut look = crate::look::Look::of(&REFERENCE_DARK);
+    assert!(Renderer::with_look(look.clone())
+        .checked_image_size(1000, 1000)
+        .is_ok());
+    look.font_size = 72.0;
+    look.line_height = 3.0;
+    let why = Renderer::with_look(look)
+        .checked_image_size(1000, 1000)
+        .unwrap_err();
+    assert!(why.contains("--font-size"), "{why}");
+}

@@ -128,7 +128,7 @@ pub(crate) fn look(inv: &Invocation, what: &str) -> Result<Option<Look>, PluginE
     let mut look = Look::of(agent_tty_core::profile::RenderProfile::default_profile());
     if let Some(theme) = inv.value("theme") {
         look.colors = theme_colors(theme).map_err(|why| invalid("--theme", theme, &why))?;
-        look.theme = Some(theme.to_owned());
+        look.theme = Some(theme_label(theme));
     }
     if let Some(v) = inv.value("padding") {
         look.padding = v
@@ -168,6 +168,19 @@ fn number(v: &str) -> Option<f32> {
 
 /// The colours `--theme` names: a built-in theme, else a theme file; the
 /// error says why it was refused.
+/// The theme's name as results, artifact metadata and the profile hash
+/// record it: a built-in's name, or a theme file's own file name (never its
+/// directory, which would put a local path into shareable artifacts and
+/// hash one theme differently wherever it is kept).
+fn theme_label(theme: &str) -> String {
+    if builtin_theme(theme).is_some() {
+        return theme.to_owned();
+    }
+    Path::new(theme)
+        .file_name()
+        .map_or_else(|| theme.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
 fn theme_colors(theme: &str) -> Result<Palette, String> {
     if let Some(palette) = builtin_theme(theme) {
         return Ok(palette);
@@ -188,6 +201,13 @@ fn theme_colors(theme: &str) -> Result<Palette, String> {
 /// cannot hang the capture), at most [`THEME_FILE_LIMIT`] bytes of UTF-8.
 fn read_theme_file(path: &Path) -> Result<String, String> {
     use std::os::unix::fs::OpenOptionsExt;
+    // Looked at before it is opened too: opening a device can do things.
+    if !std::fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .is_file()
+    {
+        return Err("not a regular file".into());
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)

@@ -199,8 +199,8 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
     }
 
     /// Its size in pixels, `(width, height)`.
-    pub fn pixel_size(&self) -> (u32, u32) {
-        self.renderer.image_size(self.cols, self.rows)
+    pub fn pixel_size(&self) -> Result<(u32, u32), String> {
+        self.renderer.checked_image_size(self.cols, self.rows)
     }
 
     /// The last frame drawn.

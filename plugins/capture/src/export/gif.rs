@@ -124,7 +124,7 @@ pub fn export(
         ));
     }
     let mut canvas = Canvas::new(manifest, events, facts, look);
-    let (width, height) = canvas.pixel_size();
+    let (width, height) = canvas.pixel_size().map_err(Failure::Log)?;
     let too_large = || Failure::Log("the screen is too large for a GIF".into());
     let (w16, h16) = (
         u16::try_from(width).map_err(|_| too_large())?,

@@ -233,7 +233,7 @@ pub fn export(
         return Err("the Event Log has no events to record".into());
     }
     let mut canvas = Canvas::new(manifest, events, facts, look);
-    let (image_w, image_h) = canvas.pixel_size();
+    let (image_w, image_h) = canvas.pixel_size()?;
     // 4:2:0 video wants even sizes; the extra row/column repeats the edge.
     let (width, height) = (
         (image_w as usize).next_multiple_of(2),
