@@ -113,6 +113,20 @@ impl Image {
         self.blend_bitmap((left, top), (size, size), &alpha, color);
     }
 
+    /// A glyph's coverage blended in `color`, placed from the cell's left
+    /// edge `x` and the baseline `base_y`.
+    fn blend_coverage(&mut self, coverage: &Coverage, (x, base_y): (u32, u32), color: Rgb) {
+        self.blend_bitmap(
+            (
+                i64::from(x) + i64::from(coverage.left),
+                i64::from(base_y) + i64::from(coverage.top),
+            ),
+            (coverage.width, coverage.height),
+            &coverage.alpha,
+            color,
+        );
+    }
+
     fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
         let x_end = (x + w).min(self.width);
         let y_end = (y + h).min(self.height);
@@ -553,16 +567,7 @@ impl Renderer {
         let fg = self.draw_cell(image, row, col, 2, &blank, is_cursor);
         let (x, y) = self.cell_origin(row, col);
         if let Some(Some(coverage)) = self.flags.get(&(a, b)) {
-            let base_y = i64::from(y + self.baseline());
-            image.blend_bitmap(
-                (
-                    i64::from(x) + i64::from(coverage.left),
-                    base_y + i64::from(coverage.top),
-                ),
-                (coverage.width, coverage.height),
-                &coverage.alpha,
-                fg,
-            );
+            image.blend_coverage(coverage, (x, y + self.baseline()), fg);
         }
         true
     }
@@ -688,7 +693,6 @@ impl Renderer {
     ) -> bool {
         let key = GlyphKey { c, face, span };
         let baseline = self.baseline();
-        let base_y = i64::from(y + baseline);
         let (fonts, cell) = (&mut self.fonts, self.cell);
         let coverage = self.glyphs.entry(key).or_insert_with(|| {
             match procedural::draw(c, cell.width * span, cell.height) {
@@ -706,15 +710,7 @@ impl Renderer {
         let Some(coverage) = coverage else {
             return false;
         };
-        image.blend_bitmap(
-            (
-                i64::from(x) + i64::from(coverage.left),
-                base_y + i64::from(coverage.top),
-            ),
-            (coverage.width, coverage.height),
-            &coverage.alpha,
-            fg,
-        );
+        image.blend_coverage(coverage, (x, y + baseline), fg);
         true
     }
 

@@ -388,9 +388,12 @@ impl SessionHost {
         // the host ends (a checkpoint is written whole or not at all).
         {
             let shared = Arc::clone(&self.shared);
-            let _ = std::thread::Builder::new()
+            let started = std::thread::Builder::new()
                 .name("checkpoints".into())
                 .spawn(move || checkpoints::run(&shared));
+            if started.is_err() {
+                self.shared.checkpoints.ended();
+            }
         }
         let status = loop {
             match self.child.wait() {

@@ -123,9 +123,21 @@ impl Checkpoints {
         }
     }
 
-    fn ended(&self) {
+    /// The thread has ended (or could not start): [`Checkpoints::finish`]
+    /// waits no longer.
+    pub fn ended(&self) {
         self.lock().done = true;
         self.changed.notify_all();
+    }
+}
+
+/// Calls [`Checkpoints::ended`] however the thread ends, a panic included,
+/// so an ending host never waits the whole [`FINAL_WAIT`] for nothing.
+struct EndedOnDrop<'a>(&'a Checkpoints);
+
+impl Drop for EndedOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.ended();
     }
 }
 
@@ -148,6 +160,7 @@ pub fn run(shared: &Shared) {
     lower_priority();
     let log = event_log_path(&shared.session_dir);
     let checkpoints = &shared.checkpoints;
+    let _ended = EndedOnDrop(checkpoints);
     let mut screen: Option<(ScreenReplay, EventLogFollower)> = None;
     // `logged` when the last pass started.
     let mut covered = 0;
@@ -172,7 +185,6 @@ pub fn run(shared: &Shared) {
         if last {
             drop(screen);
             trim_heap();
-            checkpoints.ended();
             return;
         }
     }
