@@ -10,7 +10,7 @@
 //! ones), rasterised by `ab_glyph`. A character it lacks falls back to the
 //! bundled symbols and emoji fonts, then to system fonts ([`font`]); box
 //! drawing, blocks, Braille and powerline separators are drawn from the
-//! cell's size ([`procedural`]) so they join across cells. A screen the
+//! cell's size (`procedural.rs`) so they join across cells. A screen the
 //! bundled fonts cover gives the same pixels everywhere.
 //!
 //! The colours come from [`agent_tty_core::profile`], the same constants the

@@ -114,7 +114,7 @@ pub struct Screenshot {
     pub pixel_height: u32,
     /// Hex sha256 of the PNG's bytes.
     pub sha256: String,
-    /// [`render_profile_hash`] of the profile.
+    /// [`crate::render_profile_hash`] of the profile.
     pub render_profile_hash: String,
     /// Characters no font had (drawn as a box with a `?`), in code point
     /// order.

@@ -2,7 +2,7 @@
 //! command mounted from the plugins' descriptions. [`run`] takes one
 //! invocation from argv to exit status; its jobs live beside it:
 //! [`command_line`] builds clap's tree from the command table, [`argv`]
-//! reads what clap cannot yet parse and words its usage errors, [`context`]
+//! reads what clap cannot yet parse and words its usage errors, [`context`](mod@context)
 //! resolves the Home, log level, profile and renderer as 0.5 does, and
 //! [`reports`] answers `version` and `plugins`.
 
