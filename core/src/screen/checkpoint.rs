@@ -494,6 +494,9 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     if !owns_dir(dir) {
         return None;
     }
+    if covered_beyond(log, offset) {
+        return None;
+    }
     let tail_hash = tail_hash(log, offset)?;
     let payload = encode(replay, offset, tail_hash)?;
     if payload.len() as u64 + 28 > MAX_CHECKPOINT_BYTES {
@@ -505,6 +508,41 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     bytes.extend_from_slice(&fnv(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
     crate::fsutil::write_atomic_unsynced(&dir.join(CHECKPOINT_FILE), &bytes, 0o600).ok()
+}
+
+/// Whether the checkpoint beside `log` already covers more of it than
+/// `offset` (and still matches the log): a writer that fell behind, such as
+/// the host's low-priority checkpoint thread, must not replace a reader's
+/// newer one. Reads only the frame and the first fields of the payload.
+fn covered_beyond(log: &Path, offset: u64) -> bool {
+    #[derive(Deserialize)]
+    struct Head {
+        engine: String,
+        log_offset: u64,
+        tail_hash: u64,
+    }
+    let path = log.with_file_name(CHECKPOINT_FILE);
+    let Ok(file) = crate::safe_fs::open_home_file(&path) else {
+        return false;
+    };
+    let mut start = Vec::with_capacity(512);
+    if file.take(512).read_to_end(&mut start).is_err() {
+        return false;
+    }
+    let Some(payload) = start
+        .strip_prefix(MAGIC)
+        .and_then(|rest| rest.split_first_chunk::<4>())
+        .filter(|(format, _)| u32::from_le_bytes(**format) == FORMAT)
+        .and_then(|(_, rest)| rest.get(8..))
+    else {
+        return false;
+    };
+    let Ok((head, _)) = postcard::take_from_bytes::<Head>(payload) else {
+        return false;
+    };
+    head.engine == ENGINE
+        && head.log_offset > offset
+        && tail_hash(log, head.log_offset) == Some(head.tail_hash)
 }
 
 /// The state of `replay` as a checkpoint's payload, saying it covers the
@@ -1000,6 +1038,34 @@ mod tests {
         }
         assert_eq!(picture(&mut second), picture(&mut full));
         assert_eq!(follower.offset(), std::fs::metadata(&log).unwrap().len());
+    }
+
+    /// A writer that fell behind (the host's checkpoint thread) never
+    /// replaces a checkpoint covering more of the log; one covering less is
+    /// replaced.
+    #[test]
+    fn a_checkpoint_is_never_replaced_by_an_older_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = event_log_path(tmp.path());
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        writer.append(out("first\r\n")).unwrap();
+        let mut behind = ScreenReplay::new(20, 4);
+        let mut behind_at = EventLogFollower::new(&log);
+        behind.catch_up(&mut behind_at).unwrap();
+        writer.append(out("second\r\n")).unwrap();
+        let mut ahead = ScreenReplay::new(20, 4);
+        let mut ahead_at = EventLogFollower::new(&log);
+        ahead.catch_up(&mut ahead_at).unwrap();
+        let path = tmp.path().join(CHECKPOINT_FILE);
+        assert!(save(&mut ahead, &log, ahead_at.offset()));
+        let newer = std::fs::read(&path).unwrap();
+        assert!(!save(&mut behind, &log, behind_at.offset()));
+        assert_eq!(std::fs::read(&path).unwrap(), newer);
+        // The other way round, the newer one replaces the older.
+        std::fs::remove_file(&path).unwrap();
+        assert!(save(&mut behind, &log, behind_at.offset()));
+        assert!(save(&mut ahead, &log, ahead_at.offset()));
+        assert_eq!(std::fs::read(&path).unwrap(), newer);
     }
 
     fn is_checkpoint_file(path: &Path) -> bool {
