@@ -417,6 +417,9 @@ fn the_dashboard_attaches_to_the_selected_session_after_asking() {
         "t",
         &script,
     ]);
+    // The footer lists `A` from the start; the Session is selected only
+    // once the first listing is in (later on a loaded machine).
+    tmux.wait_for(&id);
     tmux.wait_for("A attach");
     tmux.run(&["send-keys", "-t", "t", "A"]);
     tmux.wait_for("Attach to");
