@@ -227,10 +227,6 @@ struct Tally {
     unreadable: usize,
 }
 
-/// A manifest larger than this is not one (they are a few hundred bytes);
-/// reading stops there and the Session counts as unreadable.
-const MANIFEST_READ_LIMIT: u64 = 1 << 20;
-
 /// Reads every Session of one scanned `sessions/`.
 ///
 /// This is the hot path of `home list` over thousands of Homes, and nearly
@@ -288,7 +284,8 @@ fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
             .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
             .ok()
             .and_then(|file| {
-                let bytes = read_small_file(file, buf, MANIFEST_READ_LIMIT).ok()?;
+                let bytes =
+                    read_small_file(file, buf, crate::manifest::MANIFEST_READ_LIMIT).ok()?;
                 ManifestView::parse(bytes).map(|m| m.status)
             });
         let Some(status) = status else {
