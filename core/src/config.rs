@@ -7,7 +7,7 @@
 //! knows exactly what to fix (details `{file, key}`).
 
 use crate::error::{Error, Result};
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_protocol::{ErrorCode, PluginError};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 

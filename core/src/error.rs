@@ -1,8 +1,7 @@
 //! The domain's typed errors, mapped to the CLI contract's codes in one place
 //! ([`Error::code`]).
 
-pub use agent_tty_plugin_api::ErrorCode;
-use agent_tty_plugin_api::PluginError;
+pub use agent_tty_protocol::{ErrorCode, PluginError};
 use std::path::{Path, PathBuf};
 
 /// A domain failure.

@@ -222,7 +222,7 @@ pub fn storage_problem(session_dir: &Path) -> Option<crate::Error> {
     let record = read_host_record(session_dir)?;
     record.storage_full.then(|| {
         crate::Error::invalid(
-            agent_tty_plugin_api::ErrorCode::StorageWriteError,
+            agent_tty_protocol::ErrorCode::StorageWriteError,
             format!(
                 "storage full: the Session's host could not write its Event Log in {} \
                  ({} bytes of output lost so far), so what you are waiting for may have \
@@ -305,7 +305,7 @@ impl EventLogWriter {
             let len = line.len();
             self.keep_line(line);
             return Err(Error::invalid(
-                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                agent_tty_protocol::ErrorCode::InvalidInput,
                 format!(
                     "this event would be a {len} byte Event Log line, longer than the {MAX_LINE} \
                      bytes any reader accepts; send it in smaller parts"

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
-use agent_tty_plugin_api::{ErrorCode, HomeChoice};
+use agent_tty_protocol::{ErrorCode, HomeChoice};
 use std::path::{Component, Path, PathBuf};
 
 /// The environment variable that selects a Home.
@@ -43,7 +43,7 @@ pub fn resolve_home(
     let shown = raw.display().to_string();
     let refuse = |message: String| {
         Error::Plugin(
-            agent_tty_plugin_api::PluginError::new(ErrorCode::InvalidInput, message)
+            agent_tty_protocol::PluginError::new(ErrorCode::InvalidInput, message)
                 .with_details(serde_json::json!({ "source": source.as_str(), "home": shown })),
         )
     };

@@ -423,38 +423,10 @@ pub fn update_manifest<T>(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::test_support::sample;
     use rstest::rstest;
-
-    /// A `running` Session's manifest, for the tests of every module that
-    /// reads one; callers change the fields their case is about.
-    pub(crate) fn sample() -> Manifest {
-        Manifest {
-            version: 1,
-            session_id: "01JD3Z6X8K4M2N5P7Q9R1S3T5V".into(),
-            created_at: "2026-11-24T03:50:02.677Z".into(),
-            updated_at: "2026-11-24T03:50:02.677Z".into(),
-            status: Status::Running,
-            failure_reason: None,
-            failure_origin: None,
-            command: vec!["sleep".into(), "300".into()],
-            cwd: "/tmp".into(),
-            name: None,
-            shell: Some("/bin/sh".into()),
-            term: Some("xterm-256color".into()),
-            env: None,
-            cols: 80,
-            rows: 24,
-            creation_cols: Some(80),
-            creation_rows: Some(24),
-            idle_timeout_ms: None,
-            host_pid: Some(10),
-            child_pid: Some(11),
-            exit_code: None,
-            exit_signal: None,
-        }
-    }
 
     #[rstest]
     #[case(Status::Running, true, false, true, false)]
@@ -580,7 +552,7 @@ pub(crate) mod tests {
         std::fs::write(manifest_path(tmp.path()), br#"{"version":2}"#).unwrap();
         assert_eq!(
             read_manifest(tmp.path()).unwrap_err().code(),
-            agent_tty_plugin_api::ErrorCode::ManifestValidationError
+            agent_tty_protocol::ErrorCode::ManifestValidationError
         );
     }
 }

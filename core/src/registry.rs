@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::canonical_path;
 use crate::time::{format_iso, parse_iso};
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_protocol::{ErrorCode, PluginError};
 use fs4::fs_std::FileExt;
 use serde_json::{Map, Value};
 use std::ffi::OsStr;

@@ -85,7 +85,7 @@ mod tests {
         with_reserve(tmp.path(), || Ok(())).unwrap();
         let _ = with_reserve::<()>(tmp.path(), || {
             Err(Error::invalid(
-                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                agent_tty_protocol::ErrorCode::InvalidInput,
                 "no",
             ))
         });
@@ -109,7 +109,7 @@ mod tests {
         reserve(tmp.path()).unwrap();
         let failed = record_end::<()>(tmp.path(), || {
             Err(Error::invalid(
-                agent_tty_plugin_api::ErrorCode::InvalidInput,
+                agent_tty_protocol::ErrorCode::InvalidInput,
                 "no",
             ))
         });

@@ -379,7 +379,7 @@ impl std::fmt::Display for Untrusted {
 
 impl From<Untrusted> for crate::Error {
     fn from(u: Untrusted) -> Self {
-        crate::Error::invalid(agent_tty_plugin_api::ErrorCode::StorageReadError, u.reason)
+        crate::Error::invalid(agent_tty_protocol::ErrorCode::StorageReadError, u.reason)
     }
 }
 

@@ -16,24 +16,20 @@
 //! (see `screen/checkpoint.rs`), so its cost follows what was logged since, not the
 //! whole Event Log.
 
-mod cells;
 mod checkpoint;
-mod engine;
-mod marker_echo;
-pub mod modes;
-pub mod mouse;
 
-pub use cells::{Cell, CellColor, CellRows, CellWidth};
+use agent_tty_term::cells::CellRows;
+use agent_tty_term::mouse;
 pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
 
 use crate::error::Result;
 use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, EventRef, Skipped};
 use crate::manifest::Manifest;
+use agent_tty_term::marker_echo::MarkerEchoFilter;
+use agent_tty_term::Engine;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::Flags;
-use engine::Engine;
-use marker_echo::MarkerEchoFilter;
 use std::path::Path;
 
 /// How a Session ended, as its `exit` event recorded it.
@@ -638,6 +634,49 @@ pub fn tally_events(log: &Path) -> Result<Tally> {
     })
 }
 
+/// The screen as cells and the modes the program set, as the terminal model
+/// ([`Engine`]) gives them, within the scrollback this reader asked for.
+impl ScreenReplay {
+    /// The visible screen, row by row: `rows` rows of `cols` cells.
+    pub fn visible_cells(&self) -> CellRows {
+        self.engine.cell_rows(0)
+    }
+
+    /// How many lines of scrollback are kept above the visible screen (at
+    /// most what this reader asked for).
+    pub fn scrollback_len(&mut self) -> usize {
+        self.engine.history_size().min(self.scrollback)
+    }
+
+    /// The screen as it looks scrolled back `offset` lines into history
+    /// (0 = the live screen; clamped to [`ScreenReplay::scrollback_len`]).
+    pub fn cells_scrolled_back(&mut self, offset: usize) -> CellRows {
+        let offset = offset.min(self.scrollback_len());
+        self.engine.cell_rows(offset)
+    }
+
+    /// Whether the alternate screen (full-screen programs) is shown.
+    pub fn is_alt_screen(&self) -> bool {
+        self.engine.is_alt_screen()
+    }
+
+    /// Whether the program left the cursor visible.
+    pub fn cursor_visible(&self) -> bool {
+        self.engine.cursor_visible()
+    }
+
+    /// The escape sequence that puts a terminal in the input modes the
+    /// program set (see [`agent_tty_term::modes::RESET_INPUT_MODES`]).
+    pub fn input_modes(&self) -> String {
+        self.engine.input_modes()
+    }
+
+    /// The mouse reporting the program enabled, if any.
+    pub fn mouse_mode(&self) -> Option<mouse::MouseMode> {
+        self.engine.mouse_mode()
+    }
+}
+
 impl ScreenReplay {
     /// Events handed from the reading thread to the emulating one at a time.
     const CATCH_UP_BATCH: usize = 4096;
@@ -996,10 +1035,10 @@ mod tests {
                 no_wait: false,
             },
         ));
-        let echo = crate::run_marker::typed_line("echo answer-42", marker);
+        let echo = agent_tty_term::run_marker::typed_line("echo answer-42", marker);
         r.apply(&output(2, &format!("{echo}\n")));
         r.apply(&output(3, "answer-42\r\n"));
-        let mut osc = String::from_utf8(crate::run_marker::osc(marker)).unwrap();
+        let mut osc = String::from_utf8(agent_tty_term::run_marker::osc(marker)).unwrap();
         osc.push_str("$ ");
         r.apply(&output(4, &osc));
         r.apply(&ev(
@@ -1064,11 +1103,12 @@ mod tests {
                         marker: Some(marker.clone()),
                         no_wait: false,
                     });
-                    let echo = crate::run_marker::typed_line(&format!("echo {i}"), &marker);
+                    let echo =
+                        agent_tty_term::run_marker::typed_line(&format!("echo {i}"), &marker);
                     let (a, b) = echo.split_at(echo.len() - 5);
                     append(out(a.to_owned()));
                     append(out(format!("{b}\r\n{i}\r\n")));
-                    let osc = String::from_utf8(crate::run_marker::osc(&marker)).unwrap();
+                    let osc = String::from_utf8(agent_tty_term::run_marker::osc(&marker)).unwrap();
                     append(out(format!("{osc}$ ")));
                     append(EventBody::RunComplete {
                         marker,

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::home::{self, existing_session_dir};
 use crate::manifest::read_manifest;
 use crate::registry::HomeRegistry;
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_protocol::{ErrorCode, PluginError};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -151,7 +151,8 @@ fn elsewhere_hint(home: &Path, id: &str, not_found: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{tests::sample, write_manifest};
+    use crate::manifest::write_manifest;
+    use crate::test_support::sample;
 
     fn session(home: &Path, id: &str, name: Option<&str>) {
         let dir = home::sessions_dir(home).join(id);

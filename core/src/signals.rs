@@ -9,7 +9,7 @@
 //! `exit` event record.
 
 use crate::error::{Error, Result};
-use agent_tty_plugin_api::ErrorCode;
+use agent_tty_protocol::ErrorCode;
 use nix::sys::signal::Signal;
 use std::str::FromStr;
 

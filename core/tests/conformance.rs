@@ -103,7 +103,7 @@ fn cells_agree_with_the_text_in_every_case() {
             let text: String = row
                 .iter()
                 .map(|c| {
-                    if c.text.is_empty() && c.width != agent_tty_core::screen::CellWidth::WideSpacer
+                    if c.text.is_empty() && c.width != agent_tty_term::cells::CellWidth::WideSpacer
                     {
                         " ".to_owned()
                     } else {

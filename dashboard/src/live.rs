@@ -26,7 +26,8 @@
 use crate::guard::catching;
 use agent_tty_core::event_log::{event_log_path, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
-use agent_tty_core::screen::{Cell, CellColor, CellRows, CellWidth, ExitInfo, ScreenReplay};
+use agent_tty_core::screen::{ExitInfo, ScreenReplay};
+use agent_tty_term::cells::{Cell, CellColor, CellRows, CellWidth};
 use notify::Watcher;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -1,8 +1,8 @@
 //! Draws a sample screen (every script the fallback chain covers) to a PNG:
 //! `cargo run -p agent-tty-render --example sample -- out.png`.
-use agent_tty_core::profile::REFERENCE_DARK;
 use agent_tty_core::screen::ScreenReplay;
 use agent_tty_render::{Renderer, Screen};
+use agent_tty_term::profile::REFERENCE_DARK;
 
 fn main() {
     let out = std::env::args()

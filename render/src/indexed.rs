@@ -16,7 +16,7 @@
 //! looks colours up in a small open-addressing table keyed by the packed
 //! colour, not a general hash map.
 
-use agent_tty_core::profile::Rgb;
+use agent_tty_term::profile::Rgb;
 
 /// A picture's pixels as palette indices.
 #[derive(Debug, Clone, PartialEq, Eq)]

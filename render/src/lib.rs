@@ -1,5 +1,5 @@
 //! Draws a terminal screen to pixels: the engine's cell grid
-//! ([`agent_tty_core::screen::Cell`]) in, an RGB [`Image`] out, or an SVG
+//! ([`agent_tty_term::cells::Cell`]) in, an RGB [`Image`] out, or an SVG
 //! with the text kept as text ([`svg`]), in a [`look::Look`] (theme,
 //! padding, font size, line height, window bar; 0.5's by default).
 //!
@@ -13,7 +13,7 @@
 //! cell's size (`procedural.rs`) so they join across cells. A screen the
 //! bundled fonts cover gives the same pixels everywhere.
 //!
-//! The colours come from [`agent_tty_core::profile`], the same constants the
+//! The colours come from [`agent_tty_term::profile`], the same constants the
 //! host reports to OSC 10/11 queries, so a program that picked its theme from
 //! those replies looks in the picture as it looked to itself.
 //!
@@ -32,8 +32,8 @@ mod subset;
 pub mod svg;
 mod system_fonts;
 
-use agent_tty_core::profile::{RenderProfile, Rgb};
-use agent_tty_core::screen::{Cell, CellColor, CellWidth};
+use agent_tty_term::cells::{Cell, CellColor, CellWidth};
+use agent_tty_term::profile::{RenderProfile, Rgb};
 use font::{Coverage, GlyphKey};
 pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use look::Look;

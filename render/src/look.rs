@@ -12,7 +12,7 @@
 //! ([`Palette::from_json`]): the colours are data a user hands us, so
 //! every field is checked and anything unexpected is refused with a reason.
 
-use agent_tty_core::profile::{palette_color, RenderProfile, Rgb, REFERENCE_DARK, REFERENCE_LIGHT};
+use agent_tty_term::profile::{palette_color, RenderProfile, Rgb, REFERENCE_DARK, REFERENCE_LIGHT};
 
 /// The colours a capture draws with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use agent_tty_core::artifacts::{
 };
 use agent_tty_core::error::ErrorCode;
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::profile::{self, RenderProfile};
 use agent_tty_core::screen::replay_session_with_scrollback;
 use agent_tty_core::{artifacts::sha256_hex, fsutil::write_atomic, Error, Result};
+use agent_tty_term::profile::{self, RenderProfile};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

@@ -14,8 +14,8 @@
 
 use crate::font::Face;
 use crate::{hex, Renderer, Screen};
-use agent_tty_core::profile::Rgb;
-use agent_tty_core::screen::{Cell, CellWidth};
+use agent_tty_term::cells::{Cell, CellWidth};
+use agent_tty_term::profile::Rgb;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 

@@ -4,7 +4,7 @@
 use crate::look::{builtin_theme, Look, WindowBar};
 use crate::tests::screen_of;
 use crate::{Renderer, Screen, PADDING};
-use agent_tty_core::profile::REFERENCE_DARK;
+use agent_tty_term::profile::REFERENCE_DARK;
 
 fn svg_of(look: Look, cols: u16, rows: u16, bytes: &str, cursor: Option<(u16, u16)>) -> String {
     let cells = screen_of(cols, rows, bytes).visible_cells();

@@ -1,8 +1,8 @@
 use super::*;
 use crate::font::FontOrigin;
 use agent_tty_core::event_log::{Event, EventBody};
-use agent_tty_core::profile::{REFERENCE_DARK, REFERENCE_LIGHT};
 use agent_tty_core::screen::ScreenReplay;
+use agent_tty_term::profile::{REFERENCE_DARK, REFERENCE_LIGHT};
 
 pub(crate) fn screen_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
     let mut replay = ScreenReplay::new(cols, rows);

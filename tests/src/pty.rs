@@ -27,9 +27,9 @@ impl PtyChild {
     /// Starts `cmd` on a new PTY of `cols`×`rows`, as the leader of a new
     /// session with the PTY as its controlling terminal.
     pub fn spawn(mut cmd: Command, cols: u16, rows: u16) -> Self {
-        let (master, slave) = agent_tty_core::pty::open(cols, rows).expect("open a PTY");
+        let (master, slave) = agent_tty_runtime::pty::open(cols, rows).expect("open a PTY");
         let kept = slave.try_clone().expect("dup the PTY slave");
-        agent_tty_core::pty::attach(&mut cmd, slave).expect("attach to the PTY");
+        agent_tty_runtime::pty::attach(&mut cmd, slave).expect("attach to the PTY");
         cmd.env("TERM", "xterm-256color");
         let child = cmd.spawn().expect("spawn on the PTY");
         drop(cmd);

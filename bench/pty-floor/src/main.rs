@@ -40,10 +40,10 @@ fn main() {
     let Some((program, rest)) = args.split_first() else {
         usage()
     };
-    let (master, slave) = agent_tty_core::pty::open(cols, rows).expect("open a PTY");
+    let (master, slave) = agent_tty_runtime::pty::open(cols, rows).expect("open a PTY");
     let mut command = Command::new(program);
     command.args(rest).env("TERM", "xterm-256color");
-    agent_tty_core::pty::attach(&mut command, slave).expect("share the PTY");
+    agent_tty_runtime::pty::attach(&mut command, slave).expect("share the PTY");
     let started = Instant::now();
     let mut child = command.spawn().expect("start the command");
     // `command` holds the last copies of the slave: close them, or the PTY

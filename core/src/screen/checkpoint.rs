@@ -30,9 +30,9 @@
 //! - agent-tty 0.5 ignores files it does not know in a Session directory, and
 //!   `destroy`/`gc` remove the directory whole, checkpoint included.
 
-use super::engine::{self, Engine, Mirror};
 use super::{replay_size, ExitInfo, PendingRuns, ScreenReplay, ShownOutput};
 use crate::event_log::Skipped;
+use agent_tty_term::engine::{self, Engine, Mirror};
 use alacritty_terminal::grid::{Cursor, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line, Point};
 use alacritty_terminal::term::cell::Cell;
@@ -704,7 +704,7 @@ mod tests {
     #[test]
     fn state_beyond_the_cells_is_carried_over() {
         let marker = "atmCheckpointMarker";
-        let run_echo = crate::run_marker::typed_line("echo hi", marker);
+        let run_echo = agent_tty_term::run_marker::typed_line("echo hi", marker);
         let splits: Vec<(Vec<EventBody>, Vec<EventBody>)> = vec![
             // Tab stops.
             (

@@ -54,7 +54,7 @@ pub(super) fn built_ins() -> Vec<CommandSpec> {
 /// command declaring one of these names gets the global one.
 pub(super) fn globals() -> Vec<ArgSpec> {
     use agent_tty_core::config::{LOG_LEVELS, RENDERERS};
-    let profiles: Vec<&str> = agent_tty_core::profile::PROFILES
+    let profiles: Vec<&str> = agent_tty_term::profile::PROFILES
         .iter()
         .map(|p| p.name)
         .collect();

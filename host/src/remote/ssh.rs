@@ -336,7 +336,7 @@ pub fn stop_all() -> Result<usize, PluginError> {
 /// sockets (`$XDG_RUNTIME_DIR/agent-tty`, else `/tmp/agent-tty-UID`),
 /// created 0700 and refused unless it is this user's own and private.
 pub fn control_dir() -> Result<PathBuf, PluginError> {
-    let base = agent_tty_core::control::socket_dir()?;
+    let base = agent_tty_runtime::control::socket_dir()?;
     let dir = base.join("ssh");
     if std::fs::symlink_metadata(&dir).is_err() {
         agent_tty_core::fsutil::create_dir_all_private(&dir).map_err(|e| {

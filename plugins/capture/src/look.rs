@@ -125,7 +125,7 @@ pub(crate) fn look(inv: &Invocation, what: &str) -> Result<Option<Look>, PluginE
     if !asked {
         return Ok(None);
     }
-    let mut look = Look::of(agent_tty_core::profile::RenderProfile::default_profile());
+    let mut look = Look::of(agent_tty_term::profile::RenderProfile::default_profile());
     if let Some(theme) = inv.value("theme") {
         look.colors = theme_colors(theme).map_err(|why| invalid("--theme", theme, &why))?;
         look.theme = Some(theme_label(theme));

@@ -3,8 +3,8 @@
 //! `config.json` `defaultProfile` > `reference-dark` (contract §1.2). The
 //! host resolves all but the default into the invocation's context.
 
-use agent_tty_core::profile::DEFAULT_PROFILE;
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use agent_tty_term::profile::DEFAULT_PROFILE;
 use serde_json::json;
 
 /// The profile name asked for, checked for length only (1..=100
@@ -26,4 +26,4 @@ pub(crate) fn requested(inv: &Invocation, invalid: &str) -> Result<String, Plugi
     Ok(name)
 }
 
-pub(crate) use agent_tty_core::profile::resolve;
+pub(crate) use agent_tty_term::profile::resolve;

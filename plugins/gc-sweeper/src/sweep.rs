@@ -39,9 +39,9 @@ use agent_tty_core::manifest::{
     manifest_path, parse_manifest, read_manifest_at, ManifestView, Status, MANIFEST_FILE,
     MANIFEST_READ_LIMIT,
 };
-use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::safe_fs::{tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
+use agent_tty_runtime::reconcile::{reconcile_manifest, ReconcileMode};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -375,7 +375,7 @@ fn husk_age(pinned: &DirFd, dir: &Path, now: SystemTime) -> Result<Duration, Str
             HUSK_AGE.as_secs() / 60
         ));
     }
-    if agent_tty_core::liveness::host_lock_held(dir) == Some(true) {
+    if agent_tty_runtime::liveness::host_lock_held(dir) == Some(true) {
         return Err("no session.json, but a host holds its lock; left alone".into());
     }
     Ok(age)

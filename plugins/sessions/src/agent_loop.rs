@@ -60,7 +60,7 @@ fn force_arg() -> ArgSpec {
 /// Agent input is refused while a person is attached (`SESSION_CONTROLLED`),
 /// unless `--force`.
 fn require_uncontrolled(target: &target::Target, inv: &Invocation) -> Result<(), PluginError> {
-    agent_tty_core::takeover::require_uncontrolled(&target.dir, &target.id, inv.flag("force"))
+    agent_tty_runtime::takeover::require_uncontrolled(&target.dir, &target.id, inv.flag("force"))
 }
 
 /// The Session id every agent-loop command takes first.

@@ -1,7 +1,7 @@
 //! `attach <id> [--detach-key KEY]`: a person takes a Session over in their
 //! own terminal, read-write, as `tmux attach` does.
 //!
-//! - The Session becomes **controlled** (`core::takeover`): agent input
+//! - The Session becomes **controlled** (`runtime::takeover`): agent input
 //!   commands get `SESSION_CONTROLLED` until the person detaches; watchers
 //!   (`snapshot`, `wait`, the dashboard) keep working, and
 //!   `wait --released` returns on detach.
@@ -20,15 +20,16 @@
 
 use crate::agent_loop::target::Target;
 use crate::pty_host::Utf8Carry;
-use agent_tty_core::control::ControlRequest;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
-use agent_tty_core::keys;
 use agent_tty_core::manifest::read_manifest;
-use agent_tty_core::screen::modes::RESET_INPUT_MODES;
-use agent_tty_core::screen::{Cell, CellColor, CellWidth, ScreenReplay};
-use agent_tty_core::takeover;
+use agent_tty_core::screen::ScreenReplay;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, CommandTable};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::control::ControlRequest;
+use agent_tty_runtime::takeover;
+use agent_tty_term::cells::{Cell, CellColor, CellWidth};
+use agent_tty_term::keys;
+use agent_tty_term::modes::RESET_INPUT_MODES;
 use nix::sys::termios::{self, SetArg, Termios};
 use serde_json::json;
 use std::io::Write;

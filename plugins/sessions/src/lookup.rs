@@ -7,9 +7,9 @@
 //! Commands that would act on a Session's processes (input, control,
 //! `destroy`) refuse a foreign one the same way, with [`runs_elsewhere`].
 
-use agent_tty_core::liveness::Sidecar;
 use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::liveness::Sidecar;
 use serde_json::json;
 use std::path::PathBuf;
 

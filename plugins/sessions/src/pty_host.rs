@@ -46,14 +46,15 @@ pub(crate) use output::Utf8Carry;
 
 use crate::lookup::home_of;
 use agent_tty_core::event_log::EventLogWriter;
-use agent_tty_core::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::screen::LiveScreen;
-use agent_tty_core::shell_integration::{self, Launch, RunTracker};
-use agent_tty_core::{control, home, Error};
+use agent_tty_core::{home, Error};
 use agent_tty_plugin_api::{
     ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, Invocation, PluginError,
 };
+use agent_tty_runtime::control;
+use agent_tty_runtime::liveness::{self, ProcessIdentity, Sidecar};
+use agent_tty_runtime::shell_integration::{self, Launch, RunTracker};
 use nix::sys::signal::Signal;
 use readiness::ReadySignal;
 use serde_json::json;
@@ -493,7 +494,7 @@ fn integration(home: &Path, id: &str, manifest: &Manifest) -> Option<Launch> {
             .and_then(|e| e.get(name).cloned())
             .or_else(|| std::env::var(name).ok())
     };
-    let key = agent_tty_core::run_marker::random_hex(16);
+    let key = agent_tty_term::run_marker::random_hex(16);
     shell_integration::launch(&manifest.command, &env, &dir, &key)
         .ok()
         .flatten()

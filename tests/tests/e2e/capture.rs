@@ -4,9 +4,9 @@
 //! (the `png` and `gif` crates' decoders; asciinema and ffprobe under CI)
 //! and its *content* checked against what the screen engine says.
 
-use agent_tty_core::profile::REFERENCE_DARK;
 use agent_tty_e2e::{bash_session, create_session, required_under_ci, Sandbox};
 use agent_tty_render::{Renderer, PADDING};
+use agent_tty_term::profile::REFERENCE_DARK;
 use rstest::rstest;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -279,11 +279,11 @@ fn screenshot_of_a_live_session_shows_colours_cursor_and_wide_characters() {
     let (w2, _, rgb2) = decode_png(Path::new(hidden["artifactPath"].as_str().unwrap()));
     assert_eq!(
         rgb_at(w2, &rgb2, 0, 0),
-        agent_tty_core::profile::REFERENCE_LIGHT.background
+        agent_tty_term::profile::REFERENCE_LIGHT.background
     );
     assert_ne!(
         rgb_at(w2, &rgb2, x, y),
-        agent_tty_core::profile::REFERENCE_LIGHT.cursor
+        agent_tty_term::profile::REFERENCE_LIGHT.cursor
     );
     sandbox.kill_all();
 }

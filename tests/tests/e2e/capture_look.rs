@@ -178,7 +178,7 @@ fn an_svg_screenshot_keeps_every_row_as_text_and_other_decoders_accept_it() {
                 shot["pixelHeight"].as_u64().unwrap()
             )
         );
-        let bg = agent_tty_core::profile::REFERENCE_DARK.background;
+        let bg = agent_tty_term::profile::REFERENCE_DARK.background;
         assert_eq!(rgb_at(w, &rgb, 0, 0), bg);
         let inked = rgb.chunks_exact(3).filter(|p| p[..] != bg[..]).count();
         assert!(

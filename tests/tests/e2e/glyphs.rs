@@ -5,10 +5,10 @@
 //! join across cells.
 
 use super::capture::{decode_png, rgb_at, run};
-use agent_tty_core::profile::REFERENCE_DARK;
-use agent_tty_core::screen::{Cell, CellWidth};
 use agent_tty_e2e::{bash_session, required_under_ci, Sandbox};
 use agent_tty_render::{Renderer, Screen};
+use agent_tty_term::cells::{Cell, CellWidth};
+use agent_tty_term::profile::REFERENCE_DARK;
 use serde_json::json;
 
 /// The sample, one script per line; the first rows need only the bundled

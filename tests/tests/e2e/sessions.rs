@@ -2,12 +2,12 @@
 //! `destroy`, the PTY host, reconcile and liveness), tried as a new user
 //! would, with real PTYs and processes in temp Homes.
 
-use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::{read_all, EventBody};
 use agent_tty_e2e::{
     create_session, dead_pid, eventually, manifest_pid, process_alive, read_manifest,
     snapshot_tree, Run, Sandbox,
 };
+use agent_tty_runtime::control::{self, ControlRequest};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -415,7 +415,7 @@ fn an_ended_session_can_be_destroyed_and_unknown_ids_exit_3() {
 fn the_session_survives_the_terminal_that_created_it() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
-    let (master, slave) = agent_tty_core::pty::open(80, 24).unwrap();
+    let (master, slave) = agent_tty_runtime::pty::open(80, 24).unwrap();
     // A "terminal" running a shell that creates a Session and then lingers,
     // like a user's interactive shell.
     let script = format!(
@@ -432,7 +432,7 @@ fn the_session_survives_the_terminal_that_created_it() {
         };
     }
     shell.args(["-c", &script]);
-    agent_tty_core::pty::attach(&mut shell, slave).unwrap();
+    agent_tty_runtime::pty::attach(&mut shell, slave).unwrap();
     let terminal_shell = KillGroupOnDrop(shell.spawn().unwrap());
     drop(shell);
     let dir = eventually(PATIENCE, || {

@@ -27,9 +27,10 @@
 use super::{event_ms, Events, Format, LogFacts};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::screen::{CellRows, ScreenReplay, MAX_COLS, MAX_ROWS};
+use agent_tty_core::screen::{ScreenReplay, MAX_COLS, MAX_ROWS};
 use agent_tty_render::look::Look;
 use agent_tty_render::{Image, Renderer, Screen};
+use agent_tty_term::cells::CellRows;
 
 /// The longest pause a GIF shows, in ms, unless `--idle-time-limit` says.
 pub const GIF_IDLE_CAP_MS: u64 = 2000;
@@ -413,7 +414,7 @@ pub fn for_each_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_tty_core::profile::REFERENCE_DARK;
+    use agent_tty_term::profile::REFERENCE_DARK;
 
     fn manifest() -> Manifest {
         sized_manifest(10, 2)

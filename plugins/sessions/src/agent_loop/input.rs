@@ -5,11 +5,12 @@
 use super::source::{text_or_file, TEXT};
 use super::target::Target;
 use crate::dimensions::{parse_dimension, Dimension};
-use agent_tty_core::control::ControlRequest;
+use agent_tty_core::signals;
 use agent_tty_core::text::counted;
-use agent_tty_core::{keys, signals};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
+use agent_tty_runtime::control::ControlRequest;
+use agent_tty_term::keys;
 use serde_json::json;
 
 /// `type`: its spec beside its handler ([`type_text`]).

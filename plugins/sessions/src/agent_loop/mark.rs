@@ -4,9 +4,9 @@
 //! up later output against the returned `seq`.
 
 use super::target::Target;
-use agent_tty_core::control::ControlRequest;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
+use agent_tty_runtime::control::ControlRequest;
 use serde_json::json;
 
 /// Sends the marker; the `seq` of the logged `marker` event.

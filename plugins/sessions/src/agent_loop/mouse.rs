@@ -10,11 +10,11 @@
 //! literal-text request (logged as `input_text`), so a click is one write.
 
 use super::target::Target;
-use agent_tty_core::control::ControlRequest;
-use agent_tty_core::screen::mouse::{encode, MouseButton, MouseMode};
 use agent_tty_core::screen::replay_session_with_scrollback;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::control::ControlRequest;
+use agent_tty_term::mouse::{encode, MouseButton, MouseMode};
 use serde_json::json;
 
 /// `click`: its spec beside its handler ([`click`]).

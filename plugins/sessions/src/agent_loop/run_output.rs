@@ -19,9 +19,9 @@
 use super::run::RunOutcome;
 use super::target::Target;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
-use agent_tty_core::run_marker;
 use agent_tty_core::text::strip_escapes;
 use agent_tty_plugin_api::{ArgSpec, ErrorCode, Invocation, PluginError};
+use agent_tty_term::run_marker;
 use serde_json::{json, Map, Value};
 
 /// `--max-output-bytes`' default: 16 KiB.

@@ -8,11 +8,10 @@
 //! empty screen rather than an error.
 
 use super::target::Target;
-use agent_tty_core::screen::{
-    replay_session_with_scrollback, Cell, CellColor, CellWidth, ScreenReplay,
-};
+use agent_tty_core::screen::{replay_session_with_scrollback, ScreenReplay};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_term::cells::{Cell, CellColor, CellWidth};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 

@@ -1,13 +1,13 @@
 //! The Session a command is aimed at, and how input reaches its host.
 
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
-use agent_tty_core::control::{self, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::event_log_path;
-use agent_tty_core::legacy_rpc;
-use agent_tty_core::liveness::{self, Sidecar};
 use agent_tty_core::manifest::{read_manifest, Manifest, Status};
-use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::control::{self, ControlRequest, ControlResponse};
+use agent_tty_runtime::legacy_rpc;
+use agent_tty_runtime::liveness::{self, Sidecar};
+use agent_tty_runtime::reconcile::{reconcile_session, ReconcileMode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,7 +14,7 @@
 //! 5. read the manifest back for the result.
 //!
 //! The host lock is what says a Session's host is alive
-//! (`agent_tty_core::liveness`). Taking it before the manifest exists and
+//! (`agent_tty_runtime::liveness`). Taking it before the manifest exists and
 //! passing the very descriptor to the host means there is no instant at
 //! which the Session looks dead: a `create` killed at any point leaves
 //! either a Session whose host runs and owns it, or (killed before the host
@@ -25,11 +25,12 @@ use crate::dimensions::{parse_dimension, Dimension};
 use crate::lookup::home_of;
 use crate::pty_host::guard::{inherit_in_child, HOST_LOCK_FD_ENV};
 use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
-use agent_tty_core::liveness;
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, fsutil, home, safe_fs, time, Error};
+use agent_tty_core::{fsutil, home, safe_fs, time, Error};
 use agent_tty_plugin_api::{ArgSpec, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
+use agent_tty_runtime::control;
+use agent_tty_runtime::liveness;
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::collections::BTreeMap;

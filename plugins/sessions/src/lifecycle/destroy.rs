@@ -17,11 +17,12 @@
 
 use crate::agent_loop::target::Target;
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
-use agent_tty_core::liveness::{self, Liveness, Sidecar};
 use agent_tty_core::manifest::{self, Manifest, Status};
-use agent_tty_core::{control, reserve, safe_fs, Error};
+use agent_tty_core::{reserve, safe_fs, Error};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::control;
+use agent_tty_runtime::liveness::{self, Liveness, Sidecar};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::path::Path;

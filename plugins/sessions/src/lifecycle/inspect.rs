@@ -10,17 +10,17 @@
 //! Session's files, with a warning (ADR 0015).
 
 use crate::lookup::find_session;
-use agent_tty_core::control::{self, ControlRequest};
 use agent_tty_core::event_log::event_log_path;
-use agent_tty_core::legacy_rpc;
-use agent_tty_core::liveness;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
-use agent_tty_core::reconcile::{reconcile_session, ReconcileMode};
 use agent_tty_core::screen::{tally_events, PendingRuns, Tally};
 use agent_tty_core::text::escape;
 use agent_tty_core::time::{parse_iso, short_duration};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
+use agent_tty_runtime::control::{self, ControlRequest};
+use agent_tty_runtime::legacy_rpc;
+use agent_tty_runtime::liveness;
+use agent_tty_runtime::reconcile::{reconcile_session, ReconcileMode};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -193,7 +193,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     // Ours: who has taken the Session over (`attach`), or null.
     result.insert(
         "control".into(),
-        agent_tty_core::takeover::controller(&dir)
+        agent_tty_runtime::takeover::controller(&dir)
             .filter(|_| m.status.is_active())
             .map_or(Value::Null, |c| c.to_json()),
     );

@@ -7,12 +7,12 @@ use crate::lookup::home_of;
 use agent_tty_core::fsutil::read_small_file;
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
-use agent_tty_core::reconcile::{reconcile_manifest, ReconcileMode};
 use agent_tty_core::safe_fs::DirFd;
 use agent_tty_core::text::escape;
 use agent_tty_core::{home, safe_fs, Result};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
+use agent_tty_runtime::reconcile::{reconcile_manifest, ReconcileMode};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -21,7 +21,7 @@ pub struct ListedSession {
     /// Its manifest, after reconcile (or as a dry run says it would be).
     pub manifest: Manifest,
     /// Who has taken it over (`attach`), when someone has.
-    pub control: Option<agent_tty_core::takeover::Controller>,
+    pub control: Option<agent_tty_runtime::takeover::Controller>,
 }
 
 /// What a scan found.
@@ -177,7 +177,7 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
             let control = manifest
                 .status
                 .is_active()
-                .then(|| agent_tty_core::takeover::controller(&dir))
+                .then(|| agent_tty_runtime::takeover::controller(&dir))
                 .flatten();
             (Some(ListedSession { manifest, control }), unrecorded)
         }

@@ -2,7 +2,7 @@
 //! cleanly whatever ends it.
 //!
 //! - **The host lock.** `create` takes the Session's host lock
-//!   (`agent_tty_core::liveness::HOST_LOCK_FILE`) before it writes the
+//!   (`agent_tty_runtime::liveness::HOST_LOCK_FILE`) before it writes the
 //!   manifest and hands the locked descriptor to the host in
 //!   [`HOST_LOCK_FD_ENV`]; the host keeps it for its whole life. Liveness is
 //!   "the lock is held", so a `create` killed at any instant never leaves a
@@ -17,8 +17,8 @@
 //!   with nothing to record into and nobody able to find it: it notices
 //!   through the directory descriptor it holds and ends its command too.
 
-use agent_tty_core::liveness::{self, Verified};
 use agent_tty_core::safe_fs::DirFd;
+use agent_tty_runtime::liveness::{self, Verified};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};

@@ -118,7 +118,7 @@ pub fn watch(shared: &Shared, timeout_ms: u64, stop: OwnedFd) {
                 label: format!("{IDLE_MARKER_PREFIX}: no activity for {timeout_ms} ms"),
             });
         }
-        agent_tty_core::liveness::signal_group(shared.child_pid, Signal::SIGHUP);
+        agent_tty_runtime::liveness::signal_group(shared.child_pid, Signal::SIGHUP);
         return;
     }
 }

@@ -3,7 +3,7 @@
 //! can drive a Session our host runs.
 //!
 //! **Where, safely.** `/tmp/agent-tty/<h8>/<h12>` (see
-//! [`agent_tty_core::legacy_rpc`]). `/tmp` is shared, so each directory is
+//! [`agent_tty_runtime::legacy_rpc`]). `/tmp` is shared, so each directory is
 //! created owner-only if missing and then checked with `lstat` (never
 //! following a symlink): it must be a directory of ours that nobody else can
 //! write. If `/tmp/agent-tty` belongs to someone else, is a symlink, is
@@ -33,13 +33,13 @@ use crate::agent_loop::wait::{
     follow, wait_limit, Condition, Render, WaitEnd, Waiter, DEFAULT_WAIT_TIMEOUT,
 };
 use crate::agent_loop::DEFAULT_RUN_TIMEOUT;
-use agent_tty_core::control::ControlRequest;
-use agent_tty_core::legacy_rpc::{self, MAX_LINE};
 use agent_tty_core::manifest::{self, Status};
-use agent_tty_core::profile::DEFAULT_PROFILE;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_core::{keys, run_marker};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_runtime::control::ControlRequest;
+use agent_tty_runtime::legacy_rpc::{self, MAX_LINE};
+use agent_tty_term::profile::DEFAULT_PROFILE;
+use agent_tty_term::{keys, run_marker};
 use nix::sys::signal::Signal;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -615,5 +615,5 @@ fn shut_down(shared: &Shared) {
         }
         Ok((change, ()))
     });
-    agent_tty_core::liveness::signal_group(shared.child_pid, Signal::SIGHUP);
+    agent_tty_runtime::liveness::signal_group(shared.child_pid, Signal::SIGHUP);
 }

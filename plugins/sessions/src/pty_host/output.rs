@@ -11,12 +11,12 @@
 //! unless something has to change it.
 //!
 //! The text first loses the echo of `run`'s completion lines and their
-//! sequences ([`CompletionEcho`](agent_tty_core::run_marker::CompletionEcho),
+//! sequences ([`CompletionEcho`](agent_tty_term::run_marker::CompletionEcho),
 //! which may hold back a cut-off piece until the next read or a short
 //! quiet), then goes through the [`Responder`]: the live screen is fed the
 //! output up to each terminal question, the answer is queued for the
 //! program (never logged), and shell integration marks go to the Session's
-//! [`RunTracker`](agent_tty_core::shell_integration::RunTracker). The marks
+//! [`RunTracker`](agent_tty_runtime::shell_integration::RunTracker). The marks
 //! carrying the Session's key are removed from what is logged, a mark cut
 //! by a read's end held back until its end comes
 //! ([`MarkStripper`]). A finished
@@ -26,7 +26,7 @@
 use super::replies::{Responder, Step};
 use super::runs;
 use super::{LogState, Shared};
-use agent_tty_core::shell_integration::{MarkKind, MarkStripper};
+use agent_tty_runtime::shell_integration::{MarkKind, MarkStripper};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::borrow::Cow;
 use std::fs::File;

@@ -2,11 +2,11 @@
 
 use super::readiness::READY_FD_ENV;
 use agent_tty_core::manifest::Manifest;
-use agent_tty_core::shell_integration::Launch;
+use agent_tty_runtime::shell_integration::Launch;
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command};
 
-pub use agent_tty_core::pty::{open, resize};
+pub use agent_tty_runtime::pty::{open, resize};
 
 /// Starts the manifest's command on the PTY slave: in its own session (so it
 /// leads its own process group, which `signal` and `destroy` address) with
@@ -40,6 +40,6 @@ pub fn spawn(
                 .flat_map(|l| l.env.iter().map(|(k, v)| (k, v))),
         )
         .envs(manifest.env.iter().flatten());
-    agent_tty_core::pty::attach(&mut command, slave)?;
+    agent_tty_runtime::pty::attach(&mut command, slave)?;
     command.spawn()
 }

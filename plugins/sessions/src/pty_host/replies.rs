@@ -13,7 +13,7 @@
 //! `vte` parser (the state machine of Alacritty, which carries a sequence
 //! split over two reads to the next one), together with the shell
 //! integration marks (`OSC 133`, see
-//! [`shell_integration`](agent_tty_core::shell_integration)). It hands the
+//! [`shell_integration`](agent_tty_runtime::shell_integration)). It hands the
 //! output back in pieces that end exactly where a question ends, so the
 //! host's live screen has seen every byte before the question when a cursor
 //! position is answered. Answers go to the program through the PTY, never
@@ -21,13 +21,13 @@
 //! logged them either).
 //!
 //! Colours are those of the default render profile
-//! ([`profile`](agent_tty_core::profile)), so a program that picks its theme
+//! ([`profile`](agent_tty_term::profile)), so a program that picks its theme
 //! from OSC 11 looks in a `screenshot` as it looked to itself. Modes are
 //! followed here from the `CSI h`/`CSI l` sequences the program sends, so
 //! DECRQM answers do not depend on the emulator's internals.
 
-use agent_tty_core::profile::{xterm_rgb_spec, RenderProfile, Rgb};
-use agent_tty_core::shell_integration::{parse_mark, Mark};
+use agent_tty_runtime::shell_integration::{parse_mark, Mark};
+use agent_tty_term::profile::{xterm_rgb_spec, RenderProfile, Rgb};
 use vte::{Params, Parser, Perform};
 
 /// What the terminal reports as its name and version to XTVERSION.

@@ -6,12 +6,12 @@
 //!
 //! - [`How::Shell`]: the Session's integrated shell is in the foreground.
 //!   Only the command is typed; the shell's marks finish it
-//!   ([`RunTracker`](agent_tty_core::shell_integration::RunTracker)) with
+//!   ([`RunTracker`](agent_tty_runtime::shell_integration::RunTracker)) with
 //!   its exit status.
 //! - [`How::Line`]: another shell is in the foreground (an inner `bash`,
 //!   `ssh`, `su`, a shell without integration). The command, then a
 //!   completion line of ours on its own line
-//!   ([`run_marker`](agent_tty_core::run_marker)); its sequence carries the
+//!   ([`run_marker`](agent_tty_term::run_marker)); its sequence carries the
 //!   exit status.
 //! - [`How::Program`]: something else is (a REPL, a program reading its
 //!   input, or a command the shell runs before it reads the line). Only the
@@ -30,9 +30,9 @@
 use super::{foreground, LogState, Shared};
 use agent_tty_core::event_log::EventBody;
 use agent_tty_core::run_exits;
-use agent_tty_core::run_marker::CompletionEcho;
 use agent_tty_core::screen::ScreenReplay;
-use agent_tty_core::shell_integration::{reads_shell_commands, switches_user};
+use agent_tty_runtime::shell_integration::{reads_shell_commands, switches_user};
+use agent_tty_term::run_marker::CompletionEcho;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;

@@ -10,10 +10,12 @@ use super::input_writer::MAX_QUEUED;
 use super::runs::{self, How, PendingRun};
 use super::{connections, foreground, pty, LogState, Shared};
 use crate::dimensions::check_size;
-use agent_tty_core::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_core::event_log::{Event, EventBody};
-use agent_tty_core::{keys, manifest, run_marker, shell_integration, signals, Error};
+use agent_tty_core::{manifest, signals, Error};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_runtime::control::{ControlError, ControlRequest, ControlResponse};
+use agent_tty_runtime::shell_integration;
+use agent_tty_term::{keys, run_marker};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, OwnedFd};
@@ -109,7 +111,7 @@ pub(super) fn handle(
         ControlRequest::Text { data, secret } => {
             let bytes = data.clone().into_bytes();
             let logged = if secret {
-                agent_tty_core::control::REDACTED_INPUT.to_owned()
+                agent_tty_runtime::control::REDACTED_INPUT.to_owned()
             } else {
                 data
             };
@@ -312,7 +314,7 @@ fn resize(shared: &Shared, cols: u16, rows: u16) -> agent_tty_core::Result<Optio
     };
     // The kernel signals the terminal's foreground group; the command's own
     // group is told too, in case it is not in the foreground.
-    agent_tty_core::liveness::signal_group(shared.child_pid, Signal::SIGWINCH);
+    agent_tty_runtime::liveness::signal_group(shared.child_pid, Signal::SIGWINCH);
     manifest::update_manifest(&shared.session_dir, |m| {
         let changed = (m.cols, m.rows) != (cols, rows);
         m.cols = cols;

@@ -15,9 +15,9 @@
 //! ([`session_socket`]): any shell of the same user can drive a Session,
 //! whatever its own `XDG_RUNTIME_DIR`.
 
-use crate::error::{Error, Result};
 use crate::liveness::Sidecar;
-use agent_tty_plugin_api::ErrorCode;
+use agent_tty_core::error::ErrorCode;
+use agent_tty_core::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -124,7 +124,7 @@ pub struct ControlError {
 pub fn socket_dir() -> Result<PathBuf> {
     let dir = socket_dir_location();
     if std::fs::symlink_metadata(&dir).is_err() {
-        crate::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
+        agent_tty_core::fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
     }
     check_private_dir(&dir)?;
     Ok(dir)
@@ -157,7 +157,7 @@ fn check_private_dir(dir: &Path) -> Result<()> {
              you with mode 0700, and it is not (another user may have created it); remove \
              it if it is yours, or set XDG_RUNTIME_DIR to a private directory of yours \
              (e.g. `export XDG_RUNTIME_DIR=/run/user/$(id -u)`) and try again",
-            crate::text::escape_path(dir)
+            agent_tty_core::text::escape_path(dir)
         ),
     ))
 }
@@ -216,7 +216,7 @@ pub fn remove_dead_socket(home: &Path, session_id: &str, sidecar: Option<&Sideca
         .filter(|socket| socket.file_name().is_some_and(|n| n == name.as_str()))
         .and_then(|socket| socket.parent().map(Path::to_owned))
         .unwrap_or_else(socket_dir_location);
-    let Ok(pinned) = crate::safe_fs::DirFd::open(&dir) else {
+    let Ok(pinned) = agent_tty_core::safe_fs::DirFd::open(&dir) else {
         return;
     };
     let private = pinned
@@ -379,7 +379,7 @@ mod tests {
     /// A private socket directory, as the host makes it.
     fn socket_dir_in(tmp: &tempfile::TempDir) -> PathBuf {
         let dir = tmp.path().join("agent-tty");
-        crate::fsutil::create_dir_all_private(&dir).unwrap();
+        agent_tty_core::fsutil::create_dir_all_private(&dir).unwrap();
         dir
     }
 

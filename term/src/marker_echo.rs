@@ -28,7 +28,7 @@ use std::collections::HashSet;
 
 /// Removes echoed marker suffixes from a stream of output.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct MarkerEchoFilter {
+pub struct MarkerEchoFilter {
     /// `; printf '\033]7770;%s\007' ` — what every suffix starts with.
     prefix: String,
     /// Markers of every `input_run` seen.
@@ -40,7 +40,8 @@ pub(crate) struct MarkerEchoFilter {
 }
 
 impl MarkerEchoFilter {
-    pub(crate) fn new() -> Self {
+    /// A filter with no run in flight.
+    pub fn new() -> Self {
         MarkerEchoFilter {
             prefix: typed_suffix(""),
             ..Default::default()
@@ -50,12 +51,12 @@ impl MarkerEchoFilter {
     /// Whether a filter decoded from a checkpoint is one this code could
     /// have made: the same suffix prefix, and no more held back than a
     /// suffix can be long.
-    pub(crate) fn is_sane(&self) -> bool {
+    pub fn is_sane(&self) -> bool {
         self.prefix == typed_suffix("") && self.held.len() <= 64 * 1024
     }
 
     /// An `input_run` with this marker was logged.
-    pub(crate) fn run_started(&mut self, marker: &str) {
+    pub fn run_started(&mut self, marker: &str) {
         self.known.insert(marker.to_owned());
         self.in_flight.push(marker.to_owned());
     }
@@ -64,7 +65,7 @@ impl MarkerEchoFilter {
     /// shell reads lines in order, so their echo is already behind us even if
     /// they never completed (interrupted with Ctrl+C, say). Returns held-back
     /// output to show now when no run is left in flight.
-    pub(crate) fn run_completed(&mut self, marker: &str) -> Option<String> {
+    pub fn run_completed(&mut self, marker: &str) -> Option<String> {
         if let Some(at) = self.in_flight.iter().position(|m| m == marker) {
             self.in_flight.drain(..=at);
         }
@@ -77,7 +78,7 @@ impl MarkerEchoFilter {
 
     /// Settles every run and gives back whatever is held (the Session ended,
     /// nothing more will come).
-    pub(crate) fn session_ended(&mut self) -> Option<String> {
+    pub fn session_ended(&mut self) -> Option<String> {
         self.in_flight.clear();
         self.flush()
     }
@@ -87,7 +88,7 @@ impl MarkerEchoFilter {
     }
 
     /// The part of `data` (after anything held before it) to show now.
-    pub(crate) fn filter<'a>(&mut self, data: &'a str) -> Cow<'a, str> {
+    pub fn filter<'a>(&mut self, data: &'a str) -> Cow<'a, str> {
         if self.known.is_empty() {
             return Cow::Borrowed(data);
         }

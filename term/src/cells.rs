@@ -1,12 +1,12 @@
 //! The screen as cells: what each position shows and how, independent of the
-//! emulator behind [`ScreenReplay`].
+//! emulator ([`Engine`]).
 //!
 //! Every consumer of styled screen content (structured snapshots with
 //! `--include-cells`, the screenshot renderer, the dashboard's Live View)
 //! reads these types, never the emulator's own, so the emulator can change
 //! without touching them.
 
-use super::ScreenReplay;
+use crate::Engine;
 use alacritty_terminal::grid::Dimensions;
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::Flags;
@@ -95,37 +95,12 @@ impl Default for Cell {
 /// Rows of cells, top to bottom, each exactly as wide as the screen.
 pub type CellRows = Vec<Vec<Cell>>;
 
-impl ScreenReplay {
-    /// The visible screen, row by row: `rows` rows of `cols` cells.
-    pub fn visible_cells(&self) -> CellRows {
-        self.cell_rows(0)
-    }
-
-    /// How many lines of scrollback are kept above the visible screen (at
-    /// most what this reader asked for).
-    pub fn scrollback_len(&mut self) -> usize {
-        self.engine.term.grid().history_size().min(self.scrollback)
-    }
-
-    /// The screen as it looks scrolled back `offset` lines into history
-    /// (0 = the live screen; clamped to [`ScreenReplay::scrollback_len`]).
-    pub fn cells_scrolled_back(&mut self, offset: usize) -> CellRows {
-        let offset = offset.min(self.scrollback_len());
-        self.cell_rows(offset)
-    }
-
-    /// Whether the alternate screen (full-screen programs) is shown.
-    pub fn is_alt_screen(&self) -> bool {
-        self.engine.term.mode().contains(TermMode::ALT_SCREEN)
-    }
-
-    /// Whether the program left the cursor visible.
-    pub fn cursor_visible(&self) -> bool {
-        self.engine.term.mode().contains(TermMode::SHOW_CURSOR)
-    }
-
-    fn cell_rows(&self, offset: usize) -> CellRows {
-        let grid = self.engine.term.grid();
+impl Engine {
+    /// The screen scrolled back `offset` lines into history (0 = the live
+    /// screen; the caller keeps `offset` within [`Engine::history_size`]),
+    /// row by row: `rows` rows of `cols` cells.
+    pub fn cell_rows(&self, offset: usize) -> CellRows {
+        let grid = self.term.grid();
         let top = -(offset as i32);
         (0..grid.screen_lines() as i32)
             .map(|line| {
@@ -135,6 +110,21 @@ impl ScreenReplay {
                     .collect()
             })
             .collect()
+    }
+
+    /// How many lines of history the emulator holds above the screen.
+    pub fn history_size(&self) -> usize {
+        self.term.grid().history_size()
+    }
+
+    /// Whether the alternate screen (full-screen programs) is shown.
+    pub fn is_alt_screen(&self) -> bool {
+        self.term.mode().contains(TermMode::ALT_SCREEN)
+    }
+
+    /// Whether the program left the cursor visible.
+    pub fn cursor_visible(&self) -> bool {
+        self.term.mode().contains(TermMode::SHOW_CURSOR)
     }
 }
 
@@ -190,16 +180,16 @@ fn color_of(color: Color) -> CellColor {
 mod tests {
     use super::*;
 
-    fn replay_of(cols: u16, rows: u16, bytes: &str) -> ScreenReplay {
-        let mut replay = ScreenReplay::with_scrollback(cols, rows, 100);
-        replay.feed(bytes.as_bytes());
-        replay
+    fn engine_of(cols: u16, rows: u16, bytes: &str) -> Engine {
+        let mut engine = Engine::new(cols, rows, 100);
+        engine.process(bytes.as_bytes());
+        engine
     }
 
     #[test]
     fn cells_carry_colours_attributes_and_wide_characters() {
-        let replay = replay_of(6, 2, "\x1b[1;31;44mA\x1b[0m\x1b[38;2;1;2;3m界\x1b[7mz");
-        let rows = replay.visible_cells();
+        let engine = engine_of(6, 2, "\x1b[1;31;44mA\x1b[0m\x1b[38;2;1;2;3m界\x1b[7mz");
+        let rows = engine.cell_rows(0);
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.len() == 6));
         let a = &rows[0][0];
@@ -217,14 +207,14 @@ mod tests {
 
     #[test]
     fn history_is_reachable_by_scrolling_back() {
-        let mut replay = replay_of(6, 2, "one\r\ntwo\r\nthree\r\nfour");
-        assert_eq!(replay.scrollback_len(), 2);
-        let back = replay.cells_scrolled_back(2);
+        let engine = engine_of(6, 2, "one\r\ntwo\r\nthree\r\nfour");
+        assert_eq!(engine.history_size(), 2);
+        let back = engine.cell_rows(2);
         assert_eq!(back[0][0].text, "o");
         assert_eq!(back[1][0].text, "t");
         // The live view is untouched.
-        assert_eq!(replay.visible_cells()[1][0].text, "f");
-        assert!(!replay.is_alt_screen());
-        assert!(replay.cursor_visible());
+        assert_eq!(engine.cell_rows(0)[1][0].text, "f");
+        assert!(!engine.is_alt_screen());
+        assert!(engine.cursor_visible());
     }
 }

@@ -35,10 +35,10 @@
 //! ([`ProcessIdentity::verify`]). A manifest's `hostPid`/`childPid` never
 //! is, and a 0.5 Session (no sidecar) is only marked, never signalled.
 
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::manifest::Manifest;
-use crate::safe_fs;
+use agent_tty_core::error::{Error, Result};
+use agent_tty_core::fsutil;
+use agent_tty_core::manifest::Manifest;
+use agent_tty_core::safe_fs;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
@@ -606,7 +606,7 @@ fn pid_exists(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::tests::sample;
+    use agent_tty_core::test_support::sample;
 
     fn manifest(host: Option<u32>, child: Option<u32>) -> Manifest {
         let mut m = sample();

@@ -21,8 +21,9 @@
 //! Key names are case-insensitive (`enter`, `ENTER`, `ctrl+c`); a single
 //! character stands for itself and keeps its case (`A` sends `A`).
 
-use crate::error::{Error, Result};
-use agent_tty_plugin_api::ErrorCode;
+use crate::{ErrorCode, PluginError};
+
+type Result<T, E = PluginError> = std::result::Result<T, E>;
 
 /// The valid forms, quoted in every `INVALID_KEYS` message so the user can fix
 /// the call without looking anything up.
@@ -37,7 +38,7 @@ prefixed with Ctrl+, Alt+ or Shift+ (e.g. Ctrl+C, Alt+x, Shift+Tab, Ctrl+Alt+Del
 /// the valid forms.
 pub fn encode(keys: &[String]) -> Result<Vec<u8>> {
     if keys.is_empty() {
-        return Err(Error::invalid(
+        return Err(PluginError::new(
             ErrorCode::InvalidKeys,
             format!("no keys given; name at least one key: {VALID_FORMS}"),
         ));
@@ -45,7 +46,7 @@ pub fn encode(keys: &[String]) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     for (index, key) in keys.iter().enumerate() {
         let encoded = encode_one(key).map_err(|reason| {
-            Error::invalid(
+            PluginError::new(
                 ErrorCode::InvalidKeys,
                 format!(
                     "{reason} (key {} of {}); nothing was sent. Valid keys: {VALID_FORMS}. \
@@ -364,7 +365,7 @@ mod tests {
         #[case] position: usize,
     ) {
         let err = enc(keys).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidKeys);
+        assert_eq!(err.code, ErrorCode::InvalidKeys);
         let message = err.to_string();
         assert!(message.contains(named), "{message}");
         assert!(
@@ -376,6 +377,6 @@ mod tests {
 
     #[test]
     fn no_keys_is_an_error() {
-        assert_eq!(enc(&[]).unwrap_err().code(), ErrorCode::InvalidKeys);
+        assert_eq!(enc(&[]).unwrap_err().code, ErrorCode::InvalidKeys);
     }
 }

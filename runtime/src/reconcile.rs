@@ -12,7 +12,7 @@
 //! start time; machine identity). Only a command pinned by the sidecar and
 //! re-verified is ever killed; a Session without one (agent-tty 0.5) is only
 //! marked. Nothing is written or signalled unless the Home, its `sessions/`
-//! and the Session directory are trusted ([`crate::safe_fs`]). The decision is taken twice in [`ReconcileMode::Apply`]: once
+//! and the Session directory are trusted ([`agent_tty_core::safe_fs`]). The decision is taken twice in [`ReconcileMode::Apply`]: once
 //! without a lock, so the common case (host alive, or nothing to do) costs a
 //! read and a few `/proc` lookups, and again under the manifest lock before
 //! anything is written. The second look matters because `create` holds that
@@ -21,11 +21,11 @@
 //! for the lock; it treats a Session whose lock is held as alive.
 
 use crate::control;
-use crate::error::Result;
-use crate::event_log;
 use crate::liveness::{self, Liveness};
-use crate::manifest::{self, FailureOrigin, Manifest, Status};
-use crate::safe_fs;
+use agent_tty_core::error::Result;
+use agent_tty_core::event_log;
+use agent_tty_core::manifest::{self, FailureOrigin, Manifest, Status};
+use agent_tty_core::safe_fs;
 use fs4::fs_std::FileExt;
 use nix::sys::signal::Signal;
 use std::path::Path;
@@ -93,7 +93,7 @@ pub fn reconcile_manifest(
             }
             let mut would_be = manifest;
             record_host_end(&mut would_be, session_dir);
-            would_be.updated_at = crate::time::now_iso();
+            would_be.updated_at = agent_tty_core::time::now_iso();
             Ok(ReconcileOutcome {
                 manifest: would_be,
                 found_dead: true,
@@ -188,7 +188,8 @@ fn remove_socket(session_dir: &Path, sidecar: Option<&liveness::Sidecar>) {
 /// creates it, so a dry run leaves no trace.
 fn lock_held(session_dir: &Path) -> bool {
     // Never a FIFO (which would block the open) or a symlink.
-    let Ok(file) = crate::safe_fs::open_home_file(&session_dir.join(manifest::MANIFEST_LOCK_FILE))
+    let Ok(file) =
+        agent_tty_core::safe_fs::open_home_file(&session_dir.join(manifest::MANIFEST_LOCK_FILE))
     else {
         return false;
     };
@@ -233,7 +234,7 @@ mod tests {
     }
 
     fn write(dir: &Path, status: Status, host: Option<u32>, child: Option<u32>) -> Manifest {
-        let mut m = manifest::tests::sample();
+        let mut m = agent_tty_core::test_support::sample();
         m.status = status;
         m.host_pid = host;
         m.child_pid = child;
@@ -432,7 +433,7 @@ mod tests {
         let dir = tmp.path().join("home").join("sessions").join(id);
         std::fs::create_dir_all(&dir).unwrap();
         let sockets = tmp.path().join("runtime");
-        crate::fsutil::create_dir_all_private(&sockets).unwrap();
+        agent_tty_core::fsutil::create_dir_all_private(&sockets).unwrap();
         let socket = sockets.join(control::socket_name(
             dir.parent().unwrap().parent().unwrap(),
             id,

@@ -13,9 +13,9 @@
 //! `inspect`, `list` and agent input commands can ask freely, also in a Home
 //! they only read.
 
-use crate::error::{Error, Result};
-use crate::fsutil::open_lock_file;
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_core::error::{Error, Result};
+use agent_tty_core::error::{ErrorCode, PluginError};
+use agent_tty_core::fsutil::open_lock_file;
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -63,11 +63,11 @@ pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<Con
     let record = Controller {
         holder: holder.to_owned(),
         pid: std::process::id(),
-        since: crate::time::now_iso(),
+        since: agent_tty_core::time::now_iso(),
     };
     let file = session_dir.join(CONTROL_FILE);
     let text = serde_json::to_string(&record).unwrap_or_default();
-    crate::fsutil::write_atomic_unsynced(&file, text.as_bytes(), 0o600)
+    agent_tty_core::fsutil::write_atomic_unsynced(&file, text.as_bytes(), 0o600)
         .map_err(|e| Error::write(&file, e))?;
     Ok(ControlGuard { _lock: lock })
 }
@@ -78,7 +78,8 @@ pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<Con
 pub fn controller(session_dir: &Path) -> Option<Controller> {
     // Read as every Home file is: a symlink, FIFO or a third user's file
     // here is nobody's lock.
-    let lock = crate::safe_fs::open_home_file(&session_dir.join(CONTROL_LOCK_FILE)).ok()?;
+    let lock =
+        agent_tty_core::safe_fs::open_home_file(&session_dir.join(CONTROL_LOCK_FILE)).ok()?;
     // Free (or not lockable at all): nobody holds control.
     if FileExt::try_lock_shared(&lock).unwrap_or(true) {
         return None;
@@ -95,7 +96,8 @@ const MAX_RECORD_BYTES: u64 = 4096;
 
 fn read_record(session_dir: &Path) -> Option<Controller> {
     let bytes =
-        crate::safe_fs::read_home_file(&session_dir.join(CONTROL_FILE), MAX_RECORD_BYTES).ok()?;
+        agent_tty_core::safe_fs::read_home_file(&session_dir.join(CONTROL_FILE), MAX_RECORD_BYTES)
+            .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -117,7 +119,7 @@ pub fn controlled_error(session_id: &str, who: Option<&Controller>) -> PluginErr
     let since_text = if since.is_empty() {
         String::new()
     } else {
-        format!(" since {}", crate::text::escape(since))
+        format!(" since {}", agent_tty_core::text::escape(since))
     };
     PluginError::new(
         ErrorCode::SessionControlled,
@@ -125,7 +127,7 @@ pub fn controlled_error(session_id: &str, who: Option<&Controller>) -> PluginErr
             "Session {session_id} is controlled by {} (attached{since_text}); input is refused \
              until they detach. `agent-tty wait {session_id} --released` waits for that; \
              --force sends anyway",
-            crate::text::escape(holder)
+            agent_tty_core::text::escape(holder)
         ),
     )
     .with_details(serde_json::json!({

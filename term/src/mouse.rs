@@ -7,7 +7,7 @@
 //! UTF-8 (mode 1005) or else the original X10-style bytes (`CSI M` and three
 //! bytes of 32 + value). Mode 9 (X10 press-only reporting) is not tracked.
 
-use super::ScreenReplay;
+use crate::Engine;
 use alacritty_terminal::term::TermMode;
 
 /// How the program asked for mouse events.
@@ -68,10 +68,10 @@ impl MouseButton {
     }
 }
 
-impl ScreenReplay {
+impl Engine {
     /// The mouse reporting the program enabled, if any.
     pub fn mouse_mode(&self) -> Option<MouseMode> {
-        let mode = *self.engine.term.mode();
+        let mode = *self.term.mode();
         let tracking = if mode.contains(TermMode::MOUSE_MOTION) {
             "motion"
         } else if mode.contains(TermMode::MOUSE_DRAG) {
@@ -131,18 +131,11 @@ pub fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_log::{Event, EventBody};
 
-    fn replay_of(output: &str) -> ScreenReplay {
-        let mut replay = ScreenReplay::new(80, 24);
-        replay.apply(&Event {
-            seq: 0,
-            ts: "2026-01-01T00:00:00.000Z".into(),
-            body: EventBody::Output {
-                data: output.into(),
-            },
-        });
-        replay
+    fn replay_of(output: &str) -> Engine {
+        let mut engine = Engine::new(80, 24, 0);
+        engine.process(output.as_bytes());
+        engine
     }
 
     #[test]

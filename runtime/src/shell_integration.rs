@@ -319,7 +319,7 @@ pub fn launch(
     let Some(options) = interactive_options(shell, args) else {
         return Ok(None);
     };
-    crate::fsutil::create_dir_all_private(dir)?;
+    agent_tty_core::fsutil::create_dir_all_private(dir)?;
     let mut launch = Launch {
         shell,
         command: command.to_vec(),
@@ -351,7 +351,7 @@ pub fn launch(
         }
         Shell::Zsh => {
             let zdotdir = dir.join("zsh");
-            crate::fsutil::create_dir_all_private(&zdotdir)?;
+            agent_tty_core::fsutil::create_dir_all_private(&zdotdir)?;
             write_script(&zdotdir, ".zshenv", &script(ZSH_ENV))?;
             if let Some(user) = env("ZDOTDIR") {
                 launch.env.push(("AGENT_TTY_USER_ZDOTDIR".into(), user));
@@ -434,7 +434,7 @@ fn interactive_options(shell: Shell, args: &[String]) -> Option<Options> {
 /// its owner only: it holds the Session's key. Returns its path.
 fn write_script(dir: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
     let path = dir.join(name);
-    crate::fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o600)?;
+    agent_tty_core::fsutil::write_atomic_unsynced(&path, text.as_bytes(), 0o600)?;
     Ok(path)
 }
 

@@ -113,16 +113,14 @@ pub const PROFILES: [&RenderProfile; 2] = [&REFERENCE_DARK, &REFERENCE_LIGHT];
 
 /// The profile called `name`, or `INVALID_INPUT` in agent-tty 0.5's words
 /// (`unknown render profile: NAME`), details `{profile, known}`.
-pub fn resolve(name: &str) -> crate::Result<&'static RenderProfile> {
+pub fn resolve(name: &str) -> Result<&'static RenderProfile, crate::PluginError> {
     RenderProfile::named(name).ok_or_else(|| {
         let known: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
-        crate::Error::Plugin(
-            agent_tty_plugin_api::PluginError::new(
-                agent_tty_plugin_api::ErrorCode::InvalidInput,
-                format!("unknown render profile: {name}"),
-            )
-            .with_details(serde_json::json!({ "profile": name, "known": known })),
+        crate::PluginError::new(
+            crate::ErrorCode::InvalidInput,
+            format!("unknown render profile: {name}"),
         )
+        .with_details(serde_json::json!({ "profile": name, "known": known }))
     })
 }
 
@@ -197,8 +195,8 @@ mod tests {
 
     #[test]
     fn an_unknown_profile_is_named_in_0_5s_words() {
-        let e = agent_tty_plugin_api::PluginError::from(resolve("nope").unwrap_err());
-        assert_eq!(e.code, agent_tty_plugin_api::ErrorCode::InvalidInput);
+        let e = resolve("nope").unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidInput);
         assert_eq!(e.message, "unknown render profile: nope");
     }
 

@@ -38,7 +38,6 @@
 //! echo in Event Logs written then.
 
 use std::borrow::Cow;
-use std::io::Read;
 
 /// The OSC number used for completion sequences (private, unassigned).
 pub const OSC_NUMBER: &str = "7770";
@@ -53,14 +52,16 @@ const BEL: u8 = 0x07;
 /// `n` random bytes as lowercase hex, from the kernel's generator.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !filled {
-        // No /dev/urandom (a sandbox): a ULID's random part, twice.
-        let ids = [ulid::Ulid::new().0, ulid::Ulid::new().0];
+    // getrandom(2): no file to open, so it works in a sandbox without
+    // /dev and under any descriptor limit (the crate falls back to
+    // /dev/urandom on kernels older than 3.17). Should both fail, the clock
+    // still makes markers unique, though no longer unguessable.
+    if getrandom::fill(&mut bytes).is_err() {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (ids[i / 16 % 2] >> ((i % 16) * 8)) as u8;
+            *b = (seed.rotate_left(i as u32 * 7) >> ((i % 16) * 8)) as u8;
         }
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -16,8 +16,8 @@
 //! and closes. Lines are at most 1 MiB both ways.
 
 use crate::control::{exchange_line, Exchange};
-use crate::error::{Error, Result};
-use agent_tty_plugin_api::ErrorCode;
+use agent_tty_core::error::ErrorCode;
+use agent_tty_core::error::{Error, Result};
 use serde_json::{json, Value};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ pub const MAX_LINE: u64 = 1024 * 1024;
 
 /// The first `take` hex digits of sha256(`bytes`).
 fn sha256_hex(bytes: &[u8], take: usize) -> String {
-    let mut hex = crate::artifacts::sha256_hex(bytes);
+    let mut hex = agent_tty_core::artifacts::sha256_hex(bytes);
     hex.truncate(take);
     hex
 }

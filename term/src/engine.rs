@@ -38,8 +38,10 @@ use std::time::Duration;
 
 /// The screen size as alacritty wants it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Size {
+pub struct Size {
+    /// Columns.
     pub cols: usize,
+    /// Rows.
     pub rows: usize,
 }
 
@@ -57,7 +59,7 @@ impl Dimensions for Size {
 
 /// Never buffers a synchronized update (see the module docs).
 #[derive(Debug, Default)]
-pub(crate) struct NoSync;
+pub struct NoSync;
 
 impl Timeout for NoSync {
     fn set_timeout(&mut self, _: Duration) {}
@@ -69,9 +71,9 @@ impl Timeout for NoSync {
 
 /// Drops what the terminal would write back to the program: a replay of a
 /// log answers nothing, and the Session host answers queries itself
-/// (`plugins/sessions/src/pty_host/replies.rs`, from `core::profile`).
+/// (`plugins/sessions/src/pty_host/replies.rs`, from `term::profile`).
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Silent;
+pub struct Silent;
 
 impl EventListener for Silent {
     fn send_event(&self, _: TermEvent) {}
@@ -80,7 +82,7 @@ impl EventListener for Silent {
 /// State alacritty keeps private that a checkpoint must carry; tracked here
 /// from the calls that change it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Mirror {
+pub struct Mirror {
     /// The scroll region as last set (`top`, `bottom`, one-based), `None`
     /// for the whole screen.
     pub region: Option<(usize, Option<usize>)>,
@@ -94,13 +96,16 @@ pub(crate) struct Mirror {
 
 /// The emulator: alacritty's terminal, its escape-sequence parser, and our
 /// additions.
-pub(crate) struct Engine {
+pub struct Engine {
+    /// alacritty's terminal: the grid, the cursor and the modes.
     pub term: Term<Silent>,
     processor: Processor<NoSync>,
+    /// What alacritty keeps private, tracked beside it.
     pub mirror: Mirror,
 }
 
 impl Engine {
+    /// An empty `cols` × `rows` screen keeping `history` lines above it.
     pub fn new(cols: u16, rows: u16, history: usize) -> Self {
         let config = Config {
             scrolling_history: history,
@@ -188,10 +193,12 @@ impl Engine {
         }
     }
 
+    /// The screen's width in columns.
     pub fn cols(&self) -> usize {
         self.term.columns()
     }
 
+    /// The screen's height in rows.
     pub fn rows(&self) -> usize {
         self.term.screen_lines()
     }
@@ -304,21 +311,23 @@ impl Engine {
 
 /// Maps a charset to a number for checkpoints (alacritty's type does not
 /// serialise).
-pub(crate) fn charset_code(c: StandardCharset) -> u8 {
+pub fn charset_code(c: StandardCharset) -> u8 {
     match c {
         StandardCharset::Ascii => 0,
         StandardCharset::SpecialCharacterAndLineDrawing => 1,
     }
 }
 
-pub(crate) fn charset_of(code: u8) -> StandardCharset {
+/// The charset [`charset_code`] numbered `code`.
+pub fn charset_of(code: u8) -> StandardCharset {
     match code {
         1 => StandardCharset::SpecialCharacterAndLineDrawing,
         _ => StandardCharset::Ascii,
     }
 }
 
-pub(crate) fn charset_index_code(c: CharsetIndex) -> u8 {
+/// Maps a charset slot (G0–G3) to a number for checkpoints.
+pub fn charset_index_code(c: CharsetIndex) -> u8 {
     match c {
         CharsetIndex::G0 => 0,
         CharsetIndex::G1 => 1,
@@ -327,7 +336,8 @@ pub(crate) fn charset_index_code(c: CharsetIndex) -> u8 {
     }
 }
 
-pub(crate) fn charset_index_of(code: u8) -> CharsetIndex {
+/// The slot [`charset_index_code`] numbered `code`.
+pub fn charset_index_of(code: u8) -> CharsetIndex {
     match code {
         1 => CharsetIndex::G1,
         2 => CharsetIndex::G2,
@@ -336,7 +346,8 @@ pub(crate) fn charset_index_of(code: u8) -> CharsetIndex {
     }
 }
 
-pub(crate) const CHARSET_INDEXES: [CharsetIndex; 4] = [
+/// The four charset slots, in checkpoint order.
+pub const CHARSET_INDEXES: [CharsetIndex; 4] = [
     CharsetIndex::G0,
     CharsetIndex::G1,
     CharsetIndex::G2,

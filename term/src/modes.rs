@@ -4,19 +4,19 @@
 //! arrow keys, pastes and clicks reach the program as it asked for them,
 //! and takes them back out on detach.
 
-use super::ScreenReplay;
+use crate::Engine;
 use alacritty_terminal::term::TermMode;
 
-/// Every mode [`ScreenReplay::input_modes`] may set, switched off, and the
+/// Every mode [`Engine::input_modes`] may set, switched off, and the
 /// cursor shown: what a terminal is put back to.
 pub const RESET_INPUT_MODES: &str =
     "\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?25h";
 
-impl ScreenReplay {
+impl Engine {
     /// The escape sequence that puts a terminal in the input modes the
     /// program set (starting from [`RESET_INPUT_MODES`]).
     pub fn input_modes(&self) -> String {
-        let mode = *self.engine.term.mode();
+        let mode = *self.term.mode();
         let mut out = String::from(RESET_INPUT_MODES);
         for (flag, set) in [
             (TermMode::APP_CURSOR, "\x1b[?1h"),
@@ -41,20 +41,13 @@ impl ScreenReplay {
 
 #[cfg(test)]
 mod tests {
-    use crate::event_log::{Event, EventBody};
-    use crate::screen::ScreenReplay;
+    use crate::Engine;
 
     #[test]
     fn the_programs_input_modes_are_mirrored() {
-        let mut replay = ScreenReplay::new(20, 5);
+        let mut replay = Engine::new(20, 5, 0);
         assert_eq!(replay.input_modes(), super::RESET_INPUT_MODES);
-        replay.apply(&Event {
-            seq: 0,
-            ts: "2026-01-01T00:00:00.000Z".into(),
-            body: EventBody::Output {
-                data: "\x1b[?1h\x1b[?2004h\x1b[?1000h\x1b[?1006h\x1b[?25l".into(),
-            },
-        });
+        replay.process(b"\x1b[?1h\x1b[?2004h\x1b[?1000h\x1b[?1006h\x1b[?25l");
         let modes = replay.input_modes();
         for set in [
             "\x1b[?1h",
