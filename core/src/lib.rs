@@ -15,6 +15,7 @@
 
 pub mod artifacts;
 pub mod config;
+pub mod dimensions;
 pub mod error;
 pub mod event_log;
 pub mod fsutil;

@@ -9,9 +9,9 @@
 //! emulator sees it (see `marker_echo`), so no reader of the screen ever
 //! shows it.
 //!
-//! The emulator is `alacritty_terminal` (see `screen/engine.rs` and
-//! `docs/adr/0003-terminal-engine.md`); nothing outside this module names
-//! it: readers use the text, cursor and [`Cell`] API below. A replay starts
+//! The emulator is `alacritty_terminal`, wrapped by the I/O-free
+//! [`agent_tty_term::Engine`] (see `docs/adr/0003-terminal-engine.md`);
+//! readers use the text, cursor and [`Cell`](agent_tty_term::Cell) API below. A replay starts
 //! from the Session's latest screen checkpoint when there is a usable one
 //! (see `screen/checkpoint.rs`), so its cost follows what was logged since, not the
 //! whole Event Log.

@@ -25,6 +25,14 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How long a `run` waits when it gives no limit (0.5: 30 000 ms): the
+/// `run` command, `batch`'s run steps and 0.5's `run` request alike.
+pub const DEFAULT_RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever), and
+/// 0.5's `wait` request's.
+pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(600_000);
+
 /// The `data` of the `input_text` event logged for `type --secret`: the
 /// record keeps 0.5's shape (`input_text {data}`) and says input was typed,
 /// never what.

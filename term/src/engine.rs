@@ -1,4 +1,4 @@
-//! The terminal emulator behind [`super::ScreenReplay`]: `alacritty_terminal`
+//! The terminal emulator behind the store's `ScreenReplay` (agent-tty-core): `alacritty_terminal`
 //! (the engine of the Alacritty terminal) driven through a thin [`Handler`]
 //! that fills the few gaps our conformance suite found in it.
 //!
@@ -71,7 +71,7 @@ impl Timeout for NoSync {
 
 /// Drops what the terminal would write back to the program: a replay of a
 /// log answers nothing, and the Session host answers queries itself
-/// (`plugins/sessions/src/pty_host/replies.rs`, from `term::profile`).
+/// (`session-host/src/replies.rs`, from `term::profile`).
 #[derive(Clone, Copy, Default)]
 pub struct Silent;
 

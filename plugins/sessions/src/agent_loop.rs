@@ -77,9 +77,7 @@ fn file_arg() -> ArgSpec {
     )
 }
 
-/// How long a `run` waits when it gives no limit (0.5: 30 000 ms): the
-/// `run` command, `batch`'s run steps and 0.5's `run` request alike.
-pub(crate) const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) use agent_tty_runtime::control::DEFAULT_RUN_TIMEOUT;
 
 /// How `run` and `wait` pace their looks at the Event Log: every millisecond
 /// right after something happened (a trivial command completes within a few

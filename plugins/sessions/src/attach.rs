@@ -19,7 +19,6 @@
 //!   terminal is put back as it was: its modes, the main screen, cooked mode.
 
 use crate::agent_loop::target::Target;
-use crate::pty_host::Utf8Carry;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::ScreenReplay;
@@ -27,6 +26,7 @@ use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, CommandTable};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use agent_tty_runtime::control::ControlRequest;
 use agent_tty_runtime::takeover;
+use agent_tty_session_host::Utf8Carry;
 use agent_tty_term::cells::{Cell, CellColor, CellWidth};
 use agent_tty_term::keys;
 use agent_tty_term::modes::RESET_INPUT_MODES;

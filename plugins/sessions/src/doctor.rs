@@ -14,7 +14,6 @@
 //! removing a temporary entry there. The PTY check's process is waited for;
 //! the socket check's socket is removed.
 
-use crate::pty_host::pty;
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_core::registry::registry_path_from_env;
@@ -22,6 +21,7 @@ use agent_tty_core::screen::ScreenReplay;
 use agent_tty_plugin_api::{Capability, CommandContext, CommandTable, Host, PluginError};
 use agent_tty_runtime::control;
 use agent_tty_runtime::legacy_rpc;
+use agent_tty_session_host::pty;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::os::fd::AsRawFd;

@@ -2,8 +2,9 @@
 //!
 //! - [`lifecycle`]: `create`, `list`, `inspect`, `destroy` and the
 //!   `sessions.list` capability.
-//! - [`pty_host`]: the hidden `_host <id>` entry, the detached process that
-//!   owns a Session's PTY, writes its Event Log and serves its control socket.
+//! - `host_entry`: the hidden `_host <id>` entry, which runs the Session
+//!   host (`agent-tty-session-host`: the detached process that owns a
+//!   Session's PTY, writes its Event Log and serves its control socket).
 //! - [`agent_loop`]: `type`, `paste`, `send-keys`, `run`, `wait`, `snapshot`,
 //!   `resize`, `signal`, `follow`, `click`, `scroll`.
 //! - `attach`: a person takes a Session over in their terminal.
@@ -13,11 +14,10 @@ use agent_tty_plugin_api::{export_plugin, CommandTable, Plugin};
 
 pub mod agent_loop;
 mod attach;
-mod dimensions;
 pub mod doctor;
+mod host_entry;
 pub mod lifecycle;
 mod lookup;
-pub mod pty_host;
 
 /// The plugin.
 #[derive(Default)]
@@ -33,7 +33,7 @@ impl Plugin for SessionsPlugin {
         lifecycle::commands()
             .merge(agent_loop::commands())
             .merge(attach::commands())
-            .merge(pty_host::commands())
+            .merge(host_entry::commands())
             .merge(doctor::commands())
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A host logs this much more output before it writes a checkpoint
-/// (`pty_host::checkpoints::EVERY_BYTES`).
+/// (`agent_tty_session_host::checkpoints::EVERY_BYTES`).
 const HOST_CHECKPOINT_EVERY: u64 = 8 * 1024 * 1024;
 
 fn snapshot(sandbox: &Sandbox, home: &Path, id: &str) -> Value {

@@ -4,7 +4,7 @@
 
 use super::source::{text_or_file, TEXT};
 use super::target::Target;
-use crate::dimensions::{parse_dimension, Dimension};
+use agent_tty_core::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::signals;
 use agent_tty_core::text::counted;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};

@@ -31,8 +31,7 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// `wait`'s default `--timeout` (0.5: 600 000 ms; `0` waits forever).
-pub(crate) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_millis(600_000);
+pub(crate) use agent_tty_runtime::control::DEFAULT_WAIT_TIMEOUT;
 
 /// A render wait's limit from the milliseconds given: the default when none,
 /// `None` (forever) for `0`. Shared by `wait`, `batch`'s wait steps and the

@@ -21,16 +21,16 @@
 //! started) a lock nobody holds, which reconcile marks failed, with no
 //! process left behind.
 
-use crate::dimensions::{parse_dimension, Dimension};
 use crate::lookup::home_of;
-use crate::pty_host::guard::{inherit_in_child, HOST_LOCK_FD_ENV};
-use crate::pty_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
+use agent_tty_core::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{fsutil, home, safe_fs, time, Error};
 use agent_tty_plugin_api::{ArgSpec, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
 use agent_tty_runtime::control;
 use agent_tty_runtime::liveness;
+use agent_tty_session_host::guard::{inherit_in_child, HOST_LOCK_FD_ENV};
+use agent_tty_session_host::readiness::{Readiness, ReadyPipe, READY_FD_ENV};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -7,20 +7,22 @@
 //! Session's screen replays it through an emulator that allocates every cell
 //! up front, so a size is a memory budget (see [`MAX_COLS`] for the numbers).
 
-use agent_tty_core::screen::{MAX_COLS, MAX_ROWS};
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use crate::error::{ErrorCode, PluginError};
+use crate::screen::{MAX_COLS, MAX_ROWS};
 use serde_json::json;
 
 /// One of a terminal's two dimensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dimension {
+pub enum Dimension {
+    /// Columns (`--cols`).
     Cols,
+    /// Rows (`--rows`).
     Rows,
 }
 
 impl Dimension {
     /// The flag that gives it, without dashes.
-    pub(crate) fn flag(self) -> &'static str {
+    pub fn flag(self) -> &'static str {
         match self {
             Dimension::Cols => "cols",
             Dimension::Rows => "rows",
@@ -51,7 +53,7 @@ impl Dimension {
 
 /// The size given to `--cols`/`--rows`: a whole number from 1 (a zero-sized
 /// terminal cannot show anything) to the dimension's maximum.
-pub(crate) fn parse_dimension(dimension: Dimension, given: &str) -> Result<u16, PluginError> {
+pub fn parse_dimension(dimension: Dimension, given: &str) -> Result<u16, PluginError> {
     match given.trim().parse::<u16>() {
         Ok(n) if (1..=dimension.max()).contains(&n) => Ok(n),
         _ => Err(dimension.invalid(given)),
@@ -60,7 +62,7 @@ pub(crate) fn parse_dimension(dimension: Dimension, given: &str) -> Result<u16, 
 
 /// Checks a size that arrived as numbers (a `resize` request on the control
 /// socket) against the same limits.
-pub(crate) fn check_size(cols: u16, rows: u16) -> Result<(), PluginError> {
+pub fn check_size(cols: u16, rows: u16) -> Result<(), PluginError> {
     parse_dimension(Dimension::Cols, &cols.to_string())?;
     parse_dimension(Dimension::Rows, &rows.to_string())?;
     Ok(())

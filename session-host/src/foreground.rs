@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn a_sleeping_process_does_not_wait_for_terminal_input() {
-        let (master, _slave) = crate::pty_host::pty::open(80, 24).unwrap();
+        let (master, _slave) = crate::pty::open(80, 24).unwrap();
         let master = File::from(master);
         let mut sleep = std::process::Command::new("sleep")
             .arg("5")

@@ -1,9 +1,10 @@
-//! The hidden `_host <id>` entry: the detached process that owns one
-//! Session's PTY for as long as its command runs.
+//! The Session host: the detached process that owns one Session's PTY for
+//! as long as its command runs.
 //!
-//! `create` starts `agent-tty --home H _host ID` in a new session with no
-//! controlling terminal, so it outlives the CLI and the terminal it ran in.
-//! The host:
+//! `create` starts `agent-tty --home H _host ID` (the sessions plugin's
+//! hidden command, which calls [`SessionHost::start`] and
+//! [`SessionHost::run`]) in a new session with no controlling terminal, so
+//! it outlives the CLI and the terminal it ran in. The host:
 //! 1. opens a PTY at the manifest's size and starts the command on it as the
 //!    leader of a new session (the PTY is its controlling terminal);
 //! 2. opens the Event Log, binds the control socket (mode 0600), writes the
@@ -27,37 +28,35 @@
 //! shared by the output pump and every request handler, so `seq` stays
 //! contiguous and an input event always precedes the output it causes.
 
+#![deny(missing_docs)]
+
 mod checkpoints;
 mod connections;
 mod foreground;
-pub(crate) mod guard;
+pub mod guard;
 mod idle;
 mod input_writer;
-mod legacy_rpc;
+pub mod legacy_rpc;
 mod output;
-pub(crate) mod pty;
-pub(crate) mod readiness;
+pub mod pty;
+pub mod readiness;
 mod replies;
 mod runs;
 mod server;
 
 /// Shared with `attach`, whose keys arrive split across reads as output does.
-pub(crate) use output::Utf8Carry;
+pub use output::Utf8Carry;
 
-use crate::lookup::home_of;
+use agent_tty_core::error::ErrorCode;
 use agent_tty_core::event_log::EventLogWriter;
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::screen::LiveScreen;
 use agent_tty_core::{home, Error};
-use agent_tty_plugin_api::{
-    ArgSpec, CommandOutput, CommandSpec, CommandTable, ErrorCode, Invocation, PluginError,
-};
 use agent_tty_runtime::control;
 use agent_tty_runtime::liveness::{self, ProcessIdentity, Sidecar};
 use agent_tty_runtime::shell_integration::{self, Launch, RunTracker};
+pub use legacy_rpc::ScreenQueries;
 use nix::sys::signal::Signal;
-use readiness::ReadySignal;
-use serde_json::json;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
@@ -66,44 +65,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// The hidden `_host` entry: its spec beside its handler (`run` below).
-pub fn commands() -> CommandTable {
-    CommandTable::new().command(
-        CommandSpec::new(
-            &["_host"],
-            "Run a Session's PTY host (internal: started by `create`)",
-        )
-        .hidden()
-        .arg(ArgSpec::positional("id", "The Session id")),
-        |_, invocation| run(invocation),
-    )
-}
-
-fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError> {
-    let signal = ReadySignal::from_env();
-    let started = (|| {
-        let home = home_of(invocation)?;
-        let id = invocation
-            .value("id")
-            .ok_or_else(|| PluginError::usage("_host needs a Session id"))?;
-        SessionHost::start(&home, id).map_err(PluginError::from)
-    })();
-    match started {
-        Ok(host) => {
-            signal.ready();
-            let (code, signal_name) = host.run();
-            Ok(CommandOutput::new(
-                json!({ "exitCode": code, "exitSignal": signal_name }),
-                "",
-            ))
-        }
-        Err(e) => {
-            signal.failed(&e);
-            Err(e)
-        }
-    }
-}
 
 /// State shared by the output pump, the control server and the main thread.
 pub(crate) struct Shared {
@@ -153,7 +114,8 @@ impl Shared {
     }
 }
 
-struct SessionHost {
+/// A started Session host: its command runs and its sockets listen.
+pub struct SessionHost {
     /// Held for the host's whole life: the proof that it is alive.
     _host_lock: File,
     shared: Arc<Shared>,
@@ -198,7 +160,11 @@ impl Stop {
 impl SessionHost {
     /// Steps 1 and 2 of the module documentation. On failure nothing keeps
     /// running: a started command is killed before the error is returned.
-    fn start(home: &Path, id: &str) -> agent_tty_core::Result<Self> {
+    pub fn start(
+        home: &Path,
+        id: &str,
+        queries: Arc<dyn ScreenQueries>,
+    ) -> agent_tty_core::Result<Self> {
         let session_dir = home::session_dir(home, id)?;
         check_descriptor_room(&session_dir)?;
         let host_lock = guard::host_lock(&session_dir)?;
@@ -222,6 +188,16 @@ impl SessionHost {
             .and_then(|setup| Self::record_identity(&session_dir, &child).map(|()| setup));
         match rest {
             Ok((shared, reader, listener, socket, legacy, stop)) => Ok(SessionHost {
+                legacy: legacy.map(|l| {
+                    let me = Arc::new(legacy_rpc::Identity {
+                        home: home.to_owned(),
+                        session_id: id.to_owned(),
+                        session_dir: session_dir.clone(),
+                        socket: l.path().to_owned(),
+                        queries,
+                    });
+                    (l, me)
+                }),
                 _host_lock: host_lock,
                 shared,
                 child,
@@ -229,7 +205,6 @@ impl SessionHost {
                 listener,
                 socket,
                 idle_timeout_ms: manifest.idle_timeout_ms.unwrap_or(0),
-                legacy,
                 stop,
             }),
             Err(e) => {
@@ -249,8 +224,7 @@ impl SessionHost {
         child: &Child,
         manifest: &Manifest,
         launch: Option<Launch>,
-    ) -> agent_tty_core::Result<(Arc<Shared>, File, UnixListener, PathBuf, LegacyServer, Stop)>
-    {
+    ) -> agent_tty_core::Result<ServeSetup> {
         let writer = EventLogWriter::open(session_dir)?;
         // Room for `destroy` to record the end on a full disk later.
         let _ = agent_tty_core::reserve::reserve(session_dir);
@@ -288,14 +262,7 @@ impl SessionHost {
             }
             return Err(e);
         }
-        let legacy = legacy.ok().map(|l| {
-            let me = Arc::new(legacy_rpc::Identity {
-                home: home.to_owned(),
-                session_id: id.to_owned(),
-                socket: l.path().to_owned(),
-            });
-            (l, me)
-        });
+        let legacy = legacy.ok();
         let shared = Arc::new(Shared {
             session_dir: session_dir.to_owned(),
             master: File::from(master),
@@ -346,7 +313,7 @@ impl SessionHost {
     }
 
     /// Steps 3 and 4: serve until the command ends, then record the end.
-    fn run(mut self) -> (Option<i32>, Option<String>) {
+    pub fn run(mut self) -> (Option<i32>, Option<String>) {
         let Stop {
             signal: stop,
             pump: pump_stop,
@@ -513,6 +480,18 @@ fn integration_dir_beside(socket: &Path) -> Option<PathBuf> {
 
 /// The agent-tty 0.5 listener and who it answers for, when there is one.
 type LegacyServer = Option<(legacy_rpc::LegacyListener, Arc<legacy_rpc::Identity>)>;
+
+/// What `serve_setup` opens: the shared state, the PTY reader, our control
+/// listener and its path, agent-tty 0.5's listener (not yet answering) and
+/// the stop pipe.
+type ServeSetup = (
+    Arc<Shared>,
+    File,
+    UnixListener,
+    PathBuf,
+    Option<legacy_rpc::LegacyListener>,
+    Stop,
+);
 
 fn host_error(message: String) -> Error {
     Error::invalid(ErrorCode::HostUnreachable, message)

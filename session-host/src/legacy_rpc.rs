@@ -15,7 +15,8 @@
 //! can swap them between the check and the `bind`.
 //!
 //! **What it answers.** Each 0.5 method is mapped to the handler our own
-//! socket uses ([`super::server::handle`]) or to the shared wait code, with
+//! socket uses (`server::handle`) or, for the methods that read the
+//! screen, to the [`ScreenQueries`] the `_host` command handed in, with
 //! 0.5's response shapes and error rules: an unusable request is
 //! `RPC_ERROR` (id `"unknown"` when it has none), an unknown method is
 //! `RPC_ERROR "Unsupported method: X"`, parameters outside the method's
@@ -23,22 +24,15 @@
 //! keeps its code (`INVALID_KEYS`, `SESSION_NOT_RUNNING`, ...). Every
 //! result has exactly 0.5's keys: its client checks each one against a
 //! strict schema and rejects an unknown key. `screenshot` is drawn by our
-//! renderer ([`agent_tty_render::screenshot::take`], as the `screenshot`
-//! command draws it) and stored in the Session's artifacts, as 0.5 does.
+//! renderer (as the `screenshot` command draws it) and stored in the
+//! Session's artifacts, as 0.5 does.
 
 use super::{server, Shared};
-use crate::agent_loop::snapshot::{screen_hash, snapshot_of, Format};
-use crate::agent_loop::target::Target;
-use crate::agent_loop::wait::{
-    follow, wait_limit, Condition, Render, WaitEnd, Waiter, DEFAULT_WAIT_TIMEOUT,
-};
-use crate::agent_loop::DEFAULT_RUN_TIMEOUT;
+use agent_tty_core::error::{ErrorCode, PluginError};
 use agent_tty_core::manifest::{self, Status};
-use agent_tty_core::screen::ScreenReplay;
-use agent_tty_plugin_api::{ErrorCode, PluginError};
 use agent_tty_runtime::control::ControlRequest;
+use agent_tty_runtime::control::{DEFAULT_RUN_TIMEOUT, DEFAULT_WAIT_TIMEOUT};
 use agent_tty_runtime::legacy_rpc::{self, MAX_LINE};
-use agent_tty_term::profile::DEFAULT_PROFILE;
 use agent_tty_term::{keys, run_marker};
 use nix::sys::signal::Signal;
 use serde_json::{json, Map, Value};
@@ -58,7 +52,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const RENDERER_BACKEND: &str = "libghostty-vt";
 
 /// The 0.5 listener, bound.
-pub struct LegacyListener {
+pub(crate) struct LegacyListener {
     listener: UnixListener,
     path: PathBuf,
 }
@@ -71,7 +65,7 @@ impl LegacyListener {
 }
 
 /// Binds the 0.5 socket for a Session, or says why not.
-pub fn bind(home: &Path, session_id: &str) -> Result<LegacyListener, String> {
+pub(crate) fn bind(home: &Path, session_id: &str) -> Result<LegacyListener, String> {
     let root = Path::new(legacy_rpc::ROOT);
     let dir = legacy_rpc::socket_dir(home);
     for d in [root, dir.as_path()] {
@@ -112,7 +106,7 @@ pub fn bind(home: &Path, session_id: &str) -> Result<LegacyListener, String> {
 }
 
 /// Removes the socket, and its Home directory when that is left empty.
-pub fn remove(path: &Path) {
+pub(crate) fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir(dir);
@@ -121,13 +115,42 @@ pub fn remove(path: &Path) {
 
 /// Who the host is, for the handlers.
 pub struct Identity {
+    /// The Session's Home.
     pub home: PathBuf,
+    /// The Session's id.
     pub session_id: String,
+    /// The Session's directory in its Home.
+    pub session_dir: PathBuf,
+    /// The 0.5 socket this listener serves.
     pub socket: PathBuf,
+    /// Who answers the requests that read the screen.
+    pub queries: Arc<dyn ScreenQueries>,
+}
+
+/// A 0.5 request's `params`.
+pub type Params = Map<String, Value>;
+
+/// The 0.5 requests that read the screen, answered by the agent loop and
+/// the renderer the way the CLI commands of the same names answer: the
+/// Session host does not link them, so the `_host` command hands them in
+/// ([`crate::SessionHost::start`]). Each checks its own `params` against
+/// 0.5's strict schema with this module's helpers ([`strict`], ...).
+pub trait ScreenQueries: Send + Sync {
+    /// `waitForRender {text?, regex?, screenStableMs?, cursorRow?, ...}`.
+    fn wait_for_render(&self, me: &Identity, params: &Params) -> Result<Value, PluginError>;
+    /// `snapshot {format?, includeScrollback?, includeCells?, rendererName?}`.
+    fn snapshot(&self, me: &Identity, params: &Params) -> Result<Value, PluginError>;
+    /// `screenshot {profile?, showCursor?, rendererName?}`.
+    fn screenshot(&self, me: &Identity, params: &Params) -> Result<Value, PluginError>;
 }
 
 /// Accepts connections until `stop` is raised, one thread per request.
-pub fn serve(listener: LegacyListener, shared: Arc<Shared>, me: Arc<Identity>, stop: OwnedFd) {
+pub(crate) fn serve(
+    listener: LegacyListener,
+    shared: Arc<Shared>,
+    me: Arc<Identity>,
+    stop: OwnedFd,
+) {
     server::accept_until_stopped(&listener.listener, &stop, |stream| {
         let shared = Arc::clone(&shared);
         let me = Arc::clone(&me);
@@ -141,14 +164,15 @@ pub fn serve(listener: LegacyListener, shared: Arc<Shared>, me: Arc<Identity>, s
 
 /// Waits (up to `limit`) for requests still being answered, so an answer
 /// that the Session's end completes (`wait {exit}`) is still delivered.
-pub fn drain(shared: &Shared, limit: Duration) {
+pub(crate) fn drain(shared: &Shared, limit: Duration) {
     let deadline = Instant::now() + limit;
     while shared.legacy_in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
 
-fn rpc_error(message: impl Into<String>) -> PluginError {
+/// 0.5's `RPC_ERROR` with `message`.
+pub fn rpc_error(message: impl Into<String>) -> PluginError {
     PluginError::new(ErrorCode::RpcError, message)
 }
 
@@ -213,7 +237,7 @@ fn parse_request(request: &Value) -> Result<(&str, Map<String, Value>), PluginEr
 }
 
 /// The strict schema of one method: every key must be one of `allowed`.
-fn strict(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), PluginError> {
+pub fn strict(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), PluginError> {
     let unknown: Vec<&str> = params
         .keys()
         .map(String::as_str)
@@ -229,7 +253,12 @@ fn strict(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), PluginErr
     }
 }
 
-fn string(params: &Map<String, Value>, key: &str, non_empty: bool) -> Result<String, PluginError> {
+/// The string at `key`, required (and not empty if `non_empty`).
+pub fn string(
+    params: &Map<String, Value>,
+    key: &str,
+    non_empty: bool,
+) -> Result<String, PluginError> {
     match params.get(key) {
         Some(Value::String(s)) if !non_empty || !s.is_empty() => Ok(s.clone()),
         _ => Err(rpc_error(format!(
@@ -239,7 +268,8 @@ fn string(params: &Map<String, Value>, key: &str, non_empty: bool) -> Result<Str
     }
 }
 
-fn opt_string(params: &Map<String, Value>, key: &str) -> Result<Option<String>, PluginError> {
+/// The string at `key`, if given.
+pub fn opt_string(params: &Map<String, Value>, key: &str) -> Result<Option<String>, PluginError> {
     match params.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -248,7 +278,11 @@ fn opt_string(params: &Map<String, Value>, key: &str) -> Result<Option<String>, 
 }
 
 /// An optional integer ≥ `min`.
-fn opt_int(params: &Map<String, Value>, key: &str, min: u64) -> Result<Option<u64>, PluginError> {
+pub fn opt_int(
+    params: &Map<String, Value>,
+    key: &str,
+    min: u64,
+) -> Result<Option<u64>, PluginError> {
     match params.get(key) {
         None => Ok(None),
         Some(v) => v
@@ -261,7 +295,7 @@ fn opt_int(params: &Map<String, Value>, key: &str, min: u64) -> Result<Option<u6
 
 /// `rendererName`, one of 0.5's two names. Ours has one emulator, so the
 /// name is checked and then answers with it.
-fn renderer_name(params: &Map<String, Value>) -> Result<(), PluginError> {
+pub fn renderer_name(params: &Map<String, Value>) -> Result<(), PluginError> {
     match opt_string(params, "rendererName")?.as_deref() {
         None | Some("ghostty-web" | "libghostty-vt") => Ok(()),
         Some(_) => Err(rpc_error(
@@ -270,7 +304,8 @@ fn renderer_name(params: &Map<String, Value>) -> Result<(), PluginError> {
     }
 }
 
-fn opt_bool(params: &Map<String, Value>, key: &str) -> Result<Option<bool>, PluginError> {
+/// The boolean at `key`, if given.
+pub fn opt_bool(params: &Map<String, Value>, key: &str) -> Result<Option<bool>, PluginError> {
     match params.get(key) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -368,9 +403,9 @@ fn handle(
         }
         "run" => run(shared, p, &control),
         "wait" => wait(shared, p),
-        "waitForRender" => wait_for_render(shared, me, p),
-        "snapshot" => snapshot(shared, me, p),
-        "screenshot" => screenshot(shared, me, p),
+        "waitForRender" => me.queries.wait_for_render(me, p),
+        "snapshot" => me.queries.snapshot(me, p),
+        "screenshot" => me.queries.screenshot(me, p),
         "destroy" => {
             strict(p, &["force"])?;
             opt_bool(p, "force")?;
@@ -470,139 +505,6 @@ fn wait(shared: &Shared, p: &Map<String, Value>) -> Result<Value, PluginError> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The Session as the shared wait code sees it.
-fn target(shared: &Shared, me: &Identity) -> Result<Target, PluginError> {
-    Target::read(
-        me.home.clone(),
-        me.session_id.clone(),
-        shared.session_dir.clone(),
-    )
-}
-
-fn wait_for_render(
-    shared: &Shared,
-    me: &Identity,
-    p: &Map<String, Value>,
-) -> Result<Value, PluginError> {
-    strict(
-        p,
-        &[
-            "text",
-            "regex",
-            "screenStableMs",
-            "cursorRow",
-            "cursorCol",
-            "afterSeq",
-            "timeoutMs",
-            "rendererName",
-        ],
-    )?;
-    let text = opt_string(p, "text")?;
-    let regex = opt_string(p, "regex")?;
-    let stable = opt_int(p, "screenStableMs", 1)?;
-    let cursor_row = opt_int(p, "cursorRow", 0)?;
-    let cursor_col = opt_int(p, "cursorCol", 0)?;
-    let after_seq = opt_int(p, "afterSeq", 0)?;
-    let limit = wait_limit(opt_int(p, "timeoutMs", 1)?);
-    renderer_name(p)?;
-    let render = Render::build(
-        text,
-        regex.as_deref(),
-        stable,
-        cursor_row,
-        cursor_col,
-        after_seq,
-    )?;
-    let target = target(shared, me)?;
-    let started = Instant::now();
-    let mut waiter = Waiter::new(
-        &target.event_log(),
-        ScreenReplay::for_manifest_with_scrollback(&target.manifest, 0),
-        Condition::Render(render),
-        started,
-    );
-    let end = follow(&target, &mut waiter, limit, started)?;
-    let replay = waiter.replay();
-    let captured = replay.last_seq().unwrap_or(0);
-    Ok(match end {
-        WaitEnd::Matched(found) => {
-            let (row, col) = replay.cursor();
-            let mut r = json!({ "matched": true, "timedOut": false });
-            if let Some(found) = found {
-                r["matchedText"] = json!(found);
-            }
-            r["cursorRow"] = json!(row);
-            r["cursorCol"] = json!(col);
-            r["capturedAtSeq"] = json!(captured);
-            r["screenHash"] = json!(screen_hash(&replay.visible_lines()));
-            r
-        }
-        WaitEnd::TimedOut | WaitEnd::Unreachable => {
-            json!({ "matched": false, "timedOut": true, "capturedAtSeq": captured })
-        }
-    })
-}
-
-/// `snapshot` in 0.5's shapes (§3.13): exactly what our `snapshot --json`
-/// returns, rebuilt from the Event Log. Unlike 0.5 it writes no artifact
-/// (reading never writes).
-fn snapshot(shared: &Shared, me: &Identity, p: &Map<String, Value>) -> Result<Value, PluginError> {
-    strict(
-        p,
-        &[
-            "format",
-            "includeScrollback",
-            "includeCells",
-            "rendererName",
-        ],
-    )?;
-    let format = opt_string(p, "format")?.unwrap_or_else(|| "structured".into());
-    if format != "structured" && format != "text" {
-        return Err(rpc_error("params.format: expected structured or text"));
-    }
-    let with_scrollback = opt_bool(p, "includeScrollback")?.unwrap_or(false);
-    let with_cells = opt_bool(p, "includeCells")?.unwrap_or(false);
-    renderer_name(p)?;
-    let format = if format == "text" {
-        Format::Text
-    } else {
-        Format::Structured
-    };
-    let target = target(shared, me)?;
-    Ok(snapshot_of(&target, format, with_scrollback, with_cells)?.result)
-}
-
-/// `screenshot {profile?, showCursor?, rendererName?}`: the screen drawn
-/// by our renderer and stored as `artifacts/screenshot-<seq>-<profile>.png`
-/// with its artifact entry; an unknown profile is `INVALID_INPUT`, as 0.5's
-/// host answers it.
-fn screenshot(
-    shared: &Shared,
-    me: &Identity,
-    p: &Map<String, Value>,
-) -> Result<Value, PluginError> {
-    strict(p, &["profile", "showCursor", "rendererName"])?;
-    let profile = opt_string(p, "profile")?;
-    if profile
-        .as_ref()
-        .is_some_and(|n| !(1..=100).contains(&n.chars().count()))
-    {
-        return Err(rpc_error("params.profile: expected 1 to 100 characters"));
-    }
-    let show_cursor = opt_bool(p, "showCursor")?.unwrap_or(false);
-    renderer_name(p)?;
-    let target = target(shared, me)?;
-    let shot = agent_tty_render::screenshot::take(&agent_tty_render::screenshot::Request {
-        session_dir: &target.dir,
-        session_id: &target.id,
-        manifest: &target.manifest,
-        profile_name: profile.as_deref().unwrap_or(DEFAULT_PROFILE),
-        show_cursor,
-        out: None,
-    })?;
-    Ok(shot.result())
 }
 
 /// After a `destroy` request: the Session is `destroying`, its command is

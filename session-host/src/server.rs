@@ -9,10 +9,10 @@
 use super::input_writer::MAX_QUEUED;
 use super::runs::{self, How, PendingRun};
 use super::{connections, foreground, pty, LogState, Shared};
-use crate::dimensions::check_size;
+use agent_tty_core::dimensions::check_size;
+use agent_tty_core::error::{ErrorCode, PluginError};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{manifest, signals, Error};
-use agent_tty_plugin_api::{ErrorCode, PluginError};
 use agent_tty_runtime::control::{ControlError, ControlRequest, ControlResponse};
 use agent_tty_runtime::shell_integration;
 use agent_tty_term::{keys, run_marker};

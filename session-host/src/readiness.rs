@@ -5,11 +5,11 @@
 //! when the host could not get there, so that it can clean up and say why.
 //! A pipe does both without polling the filesystem: `create` keeps the read
 //! end and hands the write end's descriptor number to the host in
-//! [`READY_FD_ENV`]. The host writes [`READY`] when it is ready, or [`FAILED`]
+//! [`READY_FD_ENV`]. The host writes `READY` when it is ready, or `FAILED`
 //! followed by the error as JSON. End of file without either means the host
 //! died first.
 
-use agent_tty_plugin_api::{ErrorCode, PluginError};
+use agent_tty_core::error::{ErrorCode, PluginError};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
