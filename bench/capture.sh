@@ -15,11 +15,20 @@
 # The Sessions are Event Logs written here (no live host needed): what a
 # capture reads is the manifest and the log.
 #
+# With `nasm` on the PATH the capture plugin is built with its `asm` feature
+# (rav1e's assembly, ADR 0025: same bytes, a WebM in ~40% of the CPU time);
+# BENCH_ASM=0 measures the portable build.
+#
 #   bench/capture.sh            # everything
 #   bench/capture.sh quick      # without the 52 MB burst
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/homes.sh
+asm=no
+if [ "${BENCH_ASM:-1}" != 0 ] && command -v nasm >/dev/null; then
+  asm=yes
+  BENCH_FEATURES=agent-tty-plugin-capture/asm
+fi
 bench_sandbox
 home=$sandbox/home
 export AGENT_TTY_HOME=$home
@@ -116,7 +125,7 @@ full_screen "$large" 200 60 256
 full_screen "$ansi" 200 60 16
 sixty_seconds "$minute"
 [ "$mode" = quick ] || burst "$flood"
-echo "load: $(uptime | sed 's/.*load average: //')"
+echo "load: $(uptime | sed 's/.*load average: //'); rav1e assembly: $asm"
 
 svg=no
 "$A" screenshot --help 2>&1 | grep -q -- '--format' && svg=yes

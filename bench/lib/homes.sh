@@ -6,14 +6,17 @@
 #   Builds the release binaries (the debug ones with BENCH_PROFILE=debug) and sets T (timeit), A (agent-tty) and
 #   sandbox (a temp dir removed on exit), with HOME and XDG_DATA_HOME inside
 #   it so no benchmark touches the real ~/.agent-tty or plugins.
+#   BENCH_FEATURES (cargo's --features syntax) builds with those features.
 bench_sandbox() {
   # BENCH_PROFILE=debug measures the debug build instead (no release build
   # needed; its figures say so).
   local profile=${BENCH_PROFILE:-release}
+  local features=()
+  [ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
   if [ "$profile" = release ]; then
-    cargo build --release -q --workspace
+    cargo build --release -q --workspace "${features[@]}"
   else
-    cargo build -q --workspace
+    cargo build -q --workspace "${features[@]}"
   fi
   T=$PWD/target/$profile/timeit
   A=$PWD/target/$profile/agent-tty
