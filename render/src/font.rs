@@ -67,6 +67,19 @@ pub(crate) struct Coverage {
 }
 
 impl Coverage {
+    /// The coverage rounded to `levels` evenly spaced values (0 and 255
+    /// among them); unchanged for 256 levels.
+    pub(crate) fn quantised(mut self, levels: u32) -> Coverage {
+        if levels < 256 {
+            let steps = levels.max(2) - 1;
+            for a in &mut self.alpha {
+                let step = (u32::from(*a) * steps + 127) / 255;
+                *a = ((step * 255 + steps / 2) / steps) as u8;
+            }
+        }
+        self
+    }
+
     fn empty() -> Coverage {
         Coverage {
             width: 0,
