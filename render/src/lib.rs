@@ -115,16 +115,41 @@ impl Image {
 
     /// A glyph's coverage blended in `color`, placed from the cell's left
     /// edge `x` and the baseline `base_y`.
+    /// A colour glyph (an emoji) is drawn in its own colours.
     fn blend_coverage(&mut self, coverage: &Coverage, (x, base_y): (u32, u32), color: Rgb) {
-        self.blend_bitmap(
-            (
-                i64::from(x) + i64::from(coverage.left),
-                i64::from(base_y) + i64::from(coverage.top),
-            ),
-            (coverage.width, coverage.height),
-            &coverage.alpha,
-            color,
+        let at = (
+            i64::from(x) + i64::from(coverage.left),
+            i64::from(base_y) + i64::from(coverage.top),
         );
+        let size = (coverage.width, coverage.height);
+        match &coverage.rgb {
+            None => self.blend_bitmap(at, size, &coverage.alpha, color),
+            Some(rgb) => self.blend_colour_bitmap(at, size, &coverage.alpha, rgb),
+        }
+    }
+
+    /// Blends a colour bitmap (`rgb` premultiplied by `alpha`) with its
+    /// top-left at `(left, top)`, clipped to the image.
+    fn blend_colour_bitmap(
+        &mut self,
+        (left, top): (i64, i64),
+        (width, height): (u32, u32),
+        alpha: &[u8],
+        rgb: &[u8],
+    ) {
+        let (iw, ih) = (i64::from(self.width), i64::from(self.height));
+        let bw = i64::from(width);
+        for y in top.max(0)..(top + i64::from(height)).min(ih) {
+            for x in left.max(0)..(left + bw).min(iw) {
+                let src = ((y - top) * bw + (x - left)) as usize;
+                let a = u32::from(alpha[src]);
+                let dst = ((y * iw + x) * 3) as usize;
+                for (channel, &over) in self.rgb[dst..dst + 3].iter_mut().zip(&rgb[src * 3..]) {
+                    let under = u32::from(*channel) * (255 - a);
+                    *channel = (u32::from(over) + (under + 127) / 255).min(255) as u8;
+                }
+            }
+        }
     }
 
     fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
@@ -380,6 +405,15 @@ impl Renderer {
             missing: BTreeSet::new(),
             flags: HashMap::new(),
         }
+    }
+
+    /// A renderer that never looks at system fonts (for tests that pin
+    /// pixels: system fonts differ between machines).
+    #[cfg(test)]
+    pub(crate) fn bundled_only(profile: &'static RenderProfile) -> Renderer {
+        let mut renderer = Renderer::new(profile);
+        renderer.fonts = std::mem::replace(&mut renderer.fonts, Fonts::load(1.0)).bundled_only();
+        renderer
     }
 
     /// The look this renderer draws in.
@@ -807,6 +841,7 @@ impl Renderer {
                         // The bitmap is the whole cell, from its top.
                         top: -(baseline as i32),
                         alpha: bitmap.alpha,
+                        rgb: None,
                     }),
                     None => fonts.rasterise(c, face, span),
                 };

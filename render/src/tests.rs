@@ -449,7 +449,7 @@ fn a_cjk_character_comes_from_a_system_font_when_one_has_it() {
 /// deliberate change of the drawing changes this hash; update it then.)
 #[test]
 fn bundled_font_pixels_are_pinned() {
-    let mut r = Renderer::new(&REFERENCE_DARK);
+    let mut r = Renderer::bundled_only(&REFERENCE_DARK);
     let image = draw(
         &mut r,
         24,
@@ -461,6 +461,63 @@ fn bundled_font_pixels_are_pinned() {
     assert_eq!(
         agent_tty_core::artifacts::sha256_hex(&image.rgb),
         "e55d6dbf75c398cb4c911b315933a05dcf28a5d45a158a2fcbef8c4e9edf686b"
+    );
+}
+
+/// Whether a pixel is off the line from the background to the foreground
+/// (not text, nor its anti-aliased edge: another colour).
+fn is_other_colour(p: Rgb) -> bool {
+    let (fg, bg) = (REFERENCE_DARK.foreground, REFERENCE_DARK.background);
+    !(0..=255).any(|a| {
+        let m = mix(fg, bg, a);
+        (0..3).all(|i| p[i].abs_diff(m[i]) <= 3)
+    })
+}
+
+#[test]
+fn emoji_are_drawn_in_colour_when_a_colour_emoji_font_is_installed() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let Some(font) = r.fonts().colour_emoji_font().cloned() else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "no colour emoji font under CI=true"
+        );
+        eprintln!("SKIPPED: no colour emoji font here (apt-get install fonts-noto-color-emoji)");
+        return;
+    };
+    assert!(matches!(font.origin, FontOrigin::System { .. }), "{font:?}");
+    let cell = r.cell_size();
+    // 😀 and ✅ (wide), a flag (two cells), and plain text beside them.
+    let image = draw(&mut r, 12, 1, "😀✅🇯🇵ab", None);
+    assert!(r.missing_glyphs().is_empty(), "{:?}", r.missing_glyphs());
+    let bg = REFERENCE_DARK.background;
+    for col in [0, 2, 4] {
+        let (x, y) = r.cell_origin(0, col);
+        let area = (x, y, 2 * cell.width, cell.height);
+        let colourful = count(&image, x, y, 2 * cell.width, cell.height, is_other_colour);
+        assert!(colourful > 10, "cell {col}: {colourful} coloured pixels");
+        assert!(ink_bounds(&image, area, bg).is_some());
+    }
+    // The text stays in its foreground colour.
+    let (x, y) = r.cell_origin(0, 6);
+    assert_eq!(
+        count(&image, x, y, 2 * cell.width, cell.height, is_other_colour),
+        0
+    );
+    // Without system fonts the same emoji are monochrome (in the text colour).
+    let mono = draw(
+        &mut Renderer::bundled_only(&REFERENCE_DARK),
+        12,
+        1,
+        "😀",
+        None,
+    );
+    let (x, y) = r.cell_origin(0, 0);
+    assert!(ink_bounds(&mono, (x, y, 2 * cell.width, cell.height), bg).is_some());
+    assert_eq!(
+        count(&mono, x, y, 2 * cell.width, cell.height, is_other_colour),
+        0
     );
 }
 
@@ -543,6 +600,13 @@ fn dump_colourful_screen() {
     )
     .unwrap();
     std::fs::write("/tmp/shot-perf-cur.png", image.to_png()).unwrap();
+    let emoji = draw_for_png(
+        &mut r,
+        30,
+        2,
+        "ok ✅ 😀 🎉 🇯🇵 🚀 👍🏽 ❤️ ab\r\n\x1b[44mblue 🐍 bg\x1b[0m",
+    );
+    std::fs::write("/tmp/shot-perf-emoji.png", emoji.to_png()).unwrap();
 }
 
 #[test]
