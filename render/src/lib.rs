@@ -449,6 +449,8 @@ impl Renderer {
             }
             pairs.insert((self.look.colors.foreground, bar), [!0; 4]);
         }
+        // Each glyph's coverage values, as a 256-bit set, computed once.
+        let mut glyph_shades: HashMap<GlyphKey, [u64; 4]> = HashMap::new();
         for (r, row) in screen.cells.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 let is_cursor = screen.cursor == Some((r as u16, c as u16));
@@ -463,21 +465,29 @@ impl Renderer {
                     if ch == ' ' || font::is_invisible(ch) {
                         continue;
                     }
-                    flat.insert(fg);
-                    let used = pairs.entry((fg, bg)).or_default();
                     // A character no font has draws the box (flat) and a `?`.
-                    let key = match self.glyph(GlyphKey { c: ch, face, span }) {
-                        Some(_) => GlyphKey { c: ch, face, span },
-                        None => GlyphKey {
+                    let mut key = GlyphKey { c: ch, face, span };
+                    if self.glyph(key).is_none() {
+                        key = GlyphKey {
                             c: '?',
                             face: Face::Regular,
                             span: 1,
-                        },
-                    };
-                    if let Some(coverage) = self.glyph(key) {
-                        for &a in &coverage.alpha {
-                            used[usize::from(a / 64)] |= 1 << (a % 64);
+                        };
+                    }
+                    let bits = match glyph_shades.get(&key) {
+                        Some(bits) => *bits,
+                        None => {
+                            let mut bits = [0u64; 4];
+                            for &a in self.glyph(key).map_or(&[][..], |g| &g.alpha[..]) {
+                                bits[usize::from(a / 64)] |= 1 << (a % 64);
+                            }
+                            *glyph_shades.entry(key).or_insert(bits)
                         }
+                    };
+                    flat.insert(fg);
+                    let used = pairs.entry((fg, bg)).or_default();
+                    for (u, b) in used.iter_mut().zip(bits) {
+                        *u |= b;
                     }
                 }
             }

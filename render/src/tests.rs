@@ -612,7 +612,24 @@ fn dump_colourful_screen() {
 #[test]
 #[ignore]
 fn time_colourful_screen() {
-    use std::time::Instant;
+    /// CPU time of this thread (the machine is shared: wall time is noise).
+    #[derive(Clone, Copy)]
+    struct Instant(u64);
+    impl Instant {
+        fn now() -> Instant {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+            Instant(s.split(' ').next().unwrap().parse().unwrap())
+        }
+        fn elapsed(self) -> std::time::Duration {
+            Instant::now() - self
+        }
+    }
+    impl std::ops::Sub for Instant {
+        type Output = std::time::Duration;
+        fn sub(self, o: Instant) -> std::time::Duration {
+            std::time::Duration::from_nanos(self.0 - o.0)
+        }
+    }
     let replay = {
         let (cols, rows) = (200u16, 60u16);
         let mut s = String::new();
@@ -632,24 +649,28 @@ fn time_colourful_screen() {
         cells: &cells,
         cursor: None,
     };
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let mut r = Renderer::new(&REFERENCE_DARK);
-        let t1 = Instant::now();
-        let image = r.render(&screen);
-        let t2 = Instant::now();
-        let ix = crate::indexed::index(&image.rgb, None, 256);
-        let t3 = Instant::now();
-        let png = image.to_png();
-        let t4 = Instant::now();
-        eprintln!(
-            "new {:?} render {:?} index {:?} to_png {:?} ({} B, {})",
-            t1 - t0,
-            t2 - t1,
-            t3 - t2,
-            t4 - t3,
-            png.len(),
-            ix.palette.len()
-        );
+    const N: u32 = 20;
+    let avg = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        t.elapsed() / N
+    };
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let fit = avg(&mut || {
+        r = Renderer::new(&REFERENCE_DARK);
+        r.fit_shades_to_palette(&screen, 256);
+    });
+    let mut image = r.render(&screen);
+    let render = avg(&mut || image = r.render(&screen));
+    let mut ix = crate::indexed::index_exact(&image.rgb, 256).unwrap();
+    let index = avg(&mut || ix = crate::indexed::index_exact(&image.rgb, 256).unwrap());
+    let png1 = avg(&mut || drop(png_file::encode_on(&image, 1)));
+    eprintln!("fit {fit:?} render {render:?} index {index:?} png on 1 thread {png1:?}");
+    for level in [1u8, 2, 3] {
+        let mut n = 0;
+        let t = avg(&mut || n = miniz_oxide::deflate::compress_to_vec(&ix.indices, level).len());
+        eprintln!("level {level}: {n} B, {t:?}");
     }
 }
