@@ -64,9 +64,27 @@ pub(crate) struct Coverage {
     /// Offset of the bitmap's top edge from the baseline (negative: above).
     pub top: i32,
     pub alpha: Vec<u8>,
+    /// A colour glyph's own colours (a colour emoji), 3 bytes a pixel,
+    /// premultiplied by `alpha`; `None` for a glyph drawn in the text colour.
+    pub rgb: Option<Vec<u8>>,
 }
 
 impl Coverage {
+    /// The coverage rounded to `levels` evenly spaced values (0 and 255
+    /// among them); unchanged for 256 levels.
+    pub(crate) fn quantised(mut self, levels: u32) -> Coverage {
+        // A colour glyph's shades are its own (its colours are
+        // premultiplied by its coverage, which must stay as it is).
+        if levels < 256 && self.rgb.is_none() {
+            let steps = levels.max(2) - 1;
+            for a in &mut self.alpha {
+                let step = (u32::from(*a) * steps + 127) / 255;
+                *a = ((step * 255 + steps / 2) / steps) as u8;
+            }
+        }
+        self
+    }
+
     fn empty() -> Coverage {
         Coverage {
             width: 0,
@@ -74,6 +92,7 @@ impl Coverage {
             left: 0,
             top: 0,
             alpha: Vec::new(),
+            rgb: None,
         }
     }
 }
@@ -150,8 +169,13 @@ pub struct Fonts {
     choice: HashMap<(char, Face), Option<usize>>,
     /// Loaded on the first character no bundled font has.
     system: Option<crate::system_fonts::SystemFonts>,
+    /// False: never look at system fonts (the same pixels on every machine).
+    use_system: bool,
     /// The emoji font's tables, parsed on the first flag drawn.
     emoji_layout: Option<ttf_parser::Face<'static>>,
+    /// A system colour emoji font (`Some(None)`: looked for, none found),
+    /// looked for on the first emoji drawn.
+    colour: Option<Option<ColourFont>>,
 }
 
 impl Fonts {
@@ -201,8 +225,17 @@ impl Fonts {
             x_height,
             choice: HashMap::new(),
             system: None,
+            use_system: true,
             emoji_layout: None,
+            colour: None,
         }
+    }
+
+    /// The bundled fonts only: a screen draws the same on every machine.
+    #[cfg(test)]
+    pub(crate) fn bundled_only(mut self) -> Fonts {
+        self.use_system = false;
+        self
     }
 
     pub(crate) fn cell_size(&self) -> CellSize {
@@ -248,7 +281,7 @@ impl Fonts {
             .into_iter()
             .chain(TEXT_FACES..self.chain.len())
             .find(|&i| self.chain[i].has(c));
-        if in_chain.is_some() {
+        if in_chain.is_some() || !self.use_system {
             return in_chain;
         }
         let system = self
@@ -267,7 +300,11 @@ impl Fonts {
             .emoji_layout
             .get_or_insert_with(|| ttf_parser::Face::parse(EMOJI, 0).expect("bundled font parses"));
         let glyph = ligature(layout, &[layout.glyph_index(a)?, layout.glyph_index(b)?])?;
-        Some(self.fitted(EMOJI_INDEX, GlyphId(glyph.0), 2))
+        let coloured = self.colour_emoji(
+            |font| ligature(font, &[font.glyph_index(a)?, font.glyph_index(b)?]),
+            2,
+        );
+        Some(coloured.unwrap_or_else(|| self.fitted(EMOJI_INDEX, GlyphId(glyph.0), 2)))
     }
 
     /// Rasterises `c` in `face` for a glyph spanning `span` columns;
@@ -281,7 +318,59 @@ impl Fonts {
             // The text font is drawn as designed: its metrics made the cell.
             return Some(outline(&font.font, id, font.scale).map_or_else(Coverage::empty, |g| g.0));
         }
+        if index == EMOJI_INDEX {
+            if let Some(coloured) = self.colour_emoji(|font| font.glyph_index(c), span) {
+                return Some(coloured);
+            }
+        }
         Some(self.fitted(index, id, span))
+    }
+
+    /// The system colour emoji font, looked for the first time it is asked
+    /// for (listing the system fonts, if nothing has yet).
+    pub fn colour_emoji_font(&mut self) -> Option<&FontInfo> {
+        self.colour_font().map(|font| &font.info)
+    }
+
+    fn colour_font(&mut self) -> Option<&ColourFont> {
+        if !self.use_system {
+            return None;
+        }
+        if self.colour.is_none() {
+            let system = self
+                .system
+                .get_or_insert_with(crate::system_fonts::SystemFonts::discover);
+            self.colour = Some(system.find_colour().map(|(bytes, index, info)| ColourFont {
+                bytes,
+                index,
+                info,
+            }));
+        }
+        self.colour.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The glyph `pick` chooses in the colour emoji font (a character's, a
+    /// flag ligature's), as a colour bitmap fitted to `span` cells; `None`
+    /// when there is no colour font or it has no bitmap for the glyph.
+    fn colour_emoji(
+        &mut self,
+        pick: impl FnOnce(&ttf_parser::Face<'_>) -> Option<ttf_parser::GlyphId>,
+        span: u32,
+    ) -> Option<Coverage> {
+        let (cell, baseline) = (self.cell, self.baseline);
+        let font = self.colour_font()?;
+        let face = ttf_parser::Face::parse(&font.bytes, font.index).ok()?;
+        let id = pick(&face)?;
+        let image = face.glyph_raster_image(id, u16::MAX)?;
+        if image.format != ttf_parser::RasterImageFormat::PNG {
+            return None;
+        }
+        let (width, height, rgba) = decode_rgba(image.data)?;
+        Some(colour_bitmap_fitted(
+            (width, height, &rgba),
+            (cell.width * span, cell.height),
+            baseline,
+        ))
     }
 
     /// A fallback font's glyph, scaled down if its ink would overflow its
@@ -351,6 +440,95 @@ fn ligature(
     None
 }
 
+/// A system colour font's file, read whole (a `.ttc` face by index).
+struct ColourFont {
+    bytes: Vec<u8>,
+    index: u32,
+    info: FontInfo,
+}
+
+/// A PNG (a colour font's bitmap) as `(width, height, RGBA)`; `None` when
+/// it does not decode, or is larger than any emoji strike (512 px).
+fn decode_rgba(data: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(data));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().ok()?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    if width == 0 || height == 0 || width > 512 || height > 512 {
+        return None;
+    }
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).ok()?;
+    let pixels = (width * height) as usize;
+    let rgba = match frame.color_type {
+        png::ColorType::Rgba => buf[..pixels * 4].to_vec(),
+        png::ColorType::Rgb => buf[..pixels * 3]
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        png::ColorType::GrayscaleAlpha => buf[..pixels * 2]
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0], p[1]])
+            .collect(),
+        png::ColorType::Grayscale => buf[..pixels].iter().flat_map(|&g| [g, g, g, 255]).collect(),
+        png::ColorType::Indexed => return None,
+    };
+    Some((width, height, rgba))
+}
+
+/// A colour bitmap `(width, height, RGBA)` scaled down to fit a `box_w` ×
+/// `box_h` cell area (its aspect kept), centred in it, as premultiplied
+/// colour coverage placed relative to the `baseline`. Each output pixel is
+/// the area average of the source pixels it covers (integer arithmetic, so
+/// the same on every machine).
+fn colour_bitmap_fitted(
+    (width, height, rgba): (u32, u32, &[u8]),
+    (box_w, box_h): (u32, u32),
+    baseline: u32,
+) -> Coverage {
+    // The scale that fits, as a fraction: out = in * num / den.
+    let (num, den) = if u64::from(box_w) * u64::from(height) <= u64::from(box_h) * u64::from(width)
+    {
+        (box_w, width)
+    } else {
+        (box_h, height)
+    };
+    let (num, den) = if num >= den { (1, 1) } else { (num, den) };
+    let out_w = (width * num / den).max(1);
+    let out_h = (height * num / den).max(1);
+    let mut sums = vec![[0u64; 5]; (out_w * out_h) as usize];
+    for y in 0..height {
+        let oy = (y * out_h / height) as usize;
+        for x in 0..width {
+            let ox = (x * out_w / width) as usize;
+            let p = &rgba[((y * width + x) * 4) as usize..][..4];
+            let a = u64::from(p[3]);
+            let sum = &mut sums[oy * out_w as usize + ox];
+            for (s, &v) in sum.iter_mut().zip(&p[..3]) {
+                *s += u64::from(v) * a;
+            }
+            sum[3] += a;
+            sum[4] += 1;
+        }
+    }
+    let mut alpha = Vec::with_capacity(sums.len());
+    let mut rgb = Vec::with_capacity(sums.len() * 3);
+    for [r, g, b, a, n] in sums {
+        let n = n.max(1);
+        // Premultiplied: Σ(v·a) / (255·n).
+        rgb.extend([r, g, b].map(|v| ((v + 255 * n / 2) / (255 * n)) as u8));
+        alpha.push(((a + n / 2) / n) as u8);
+    }
+    Coverage {
+        width: out_w,
+        height: out_h,
+        left: ((box_w - out_w) / 2) as i32,
+        top: ((box_h - out_h) / 2) as i32 - baseline as i32,
+        alpha,
+        rgb: Some(rgb),
+    }
+}
+
 /// Whether `c` is a regional-indicator letter (two make a flag).
 pub(crate) fn is_regional_indicator(c: char) -> bool {
     matches!(c, '\u{1f1e6}'..='\u{1f1ff}')
@@ -375,6 +553,7 @@ fn outline(font: &FontArc, id: GlyphId, scale: PxScale) -> Option<(Coverage, ab_
         left: bounds.min.x.floor() as i32,
         top: bounds.min.y.floor() as i32,
         alpha,
+        rgb: None,
     };
     Some((coverage, bounds))
 }

@@ -277,6 +277,67 @@ pub fn index(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed
     }
 }
 
+/// [`index`] of a picture with at most `max_colours` (1..=256) colours, in
+/// one pass over its pixels instead of two (counting, then looking up):
+/// each colour gets a provisional index as it is first seen, and the
+/// indices are renumbered (a byte a pixel) once the counts give the
+/// palette's order. `None` as soon as the picture has more colours (then
+/// [`index`] maps the rarer ones to the nearest kept). The result is
+/// [`index`]'s, byte for byte: a PNG screenshot, whose shades are fitted to
+/// its palette, is almost always exact, and this is most of its encoding.
+pub fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
+    debug_assert!((1..=256).contains(&max_colours));
+    let mut table = ColourTable::new();
+    // Per provisional index: its colour and how many pixels have it.
+    let mut colours: Vec<(u32, u32)> = Vec::with_capacity(max_colours);
+    let mut indices = Vec::with_capacity(rgb.len() / 3);
+    let (mut last, mut last_index, mut run) = (EMPTY, 0u8, 0u32);
+    for px in rgb.chunks_exact(3) {
+        let c = pack(px);
+        if c != last {
+            if run > 0 {
+                colours[usize::from(last_index)].1 += run;
+            }
+            let i = table.slot(c);
+            if table.keys[i] == EMPTY {
+                if colours.len() == max_colours {
+                    return None;
+                }
+                table.add(c, colours.len() as u32);
+                colours.push((c, 0));
+            }
+            (last, last_index, run) = (c, table.get(c) as u8, 0);
+        }
+        run += 1;
+        indices.push(last_index);
+    }
+    if run > 0 {
+        colours[usize::from(last_index)].1 += run;
+    }
+    // [`index`]'s order: most used first, equal counts by colour.
+    let mut order: Vec<u8> = (0..colours.len() as u32).map(|i| i as u8).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (colours[usize::from(a)], colours[usize::from(b)]);
+        b.1.cmp(&a.1).then(a.0.cmp(&b.0))
+    });
+    let mut renumber = [0u8; 256];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[usize::from(old)] = new as u8;
+    }
+    for i in &mut indices {
+        *i = renumber[usize::from(*i)];
+    }
+    Some(Indexed {
+        palette: order
+            .iter()
+            .map(|&old| unpack(colours[usize::from(old)].0))
+            .collect(),
+        indices,
+        exact: true,
+        unchanged: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +400,29 @@ mod tests {
                 .unwrap();
             assert_eq!(nearest.find(c), brute, "{c:06x}");
         }
+    }
+
+    /// The one-pass path gives [`index`]'s answer whenever the colours fit,
+    /// and gives up when they do not.
+    #[test]
+    fn one_pass_indexing_is_the_two_pass_answer() {
+        let (a, b, c) = ([1, 2, 3], [200, 0, 0], [0, 0, 255]);
+        let rgb = image(&[a, a, b, a, c, c, a, b, b]);
+        for max in [3, 256] {
+            assert_eq!(index_exact(&rgb, max), Some(index(&rgb, None, max)));
+        }
+        assert_eq!(index_exact(&rgb, 2), None);
+        let many: Vec<Rgb> = (0..5000u32)
+            .map(|i| [(i * 7 % 13) as u8, (i % 17) as u8, 9])
+            .collect();
+        let rgb = image(&many);
+        let ix = index(&rgb, None, 256);
+        assert!(ix.exact && ix.palette.len() > 200);
+        assert_eq!(index_exact(&rgb, 256), Some(ix));
+        assert_eq!(
+            index_exact(&image(&[a]), 1),
+            Some(index(&image(&[a]), None, 1))
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ use agent_tty_term::profile::{RenderProfile, Rgb};
 use font::{Coverage, GlyphKey};
 pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use look::Look;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 pub use system_fonts::SYSTEM_FONT_DIRS;
 
 /// Pixels around the cell grid, on every side, in the background colour.
@@ -115,16 +115,41 @@ impl Image {
 
     /// A glyph's coverage blended in `color`, placed from the cell's left
     /// edge `x` and the baseline `base_y`.
+    /// A colour glyph (an emoji) is drawn in its own colours.
     fn blend_coverage(&mut self, coverage: &Coverage, (x, base_y): (u32, u32), color: Rgb) {
-        self.blend_bitmap(
-            (
-                i64::from(x) + i64::from(coverage.left),
-                i64::from(base_y) + i64::from(coverage.top),
-            ),
-            (coverage.width, coverage.height),
-            &coverage.alpha,
-            color,
+        let at = (
+            i64::from(x) + i64::from(coverage.left),
+            i64::from(base_y) + i64::from(coverage.top),
         );
+        let size = (coverage.width, coverage.height);
+        match &coverage.rgb {
+            None => self.blend_bitmap(at, size, &coverage.alpha, color),
+            Some(rgb) => self.blend_colour_bitmap(at, size, &coverage.alpha, rgb),
+        }
+    }
+
+    /// Blends a colour bitmap (`rgb` premultiplied by `alpha`) with its
+    /// top-left at `(left, top)`, clipped to the image.
+    fn blend_colour_bitmap(
+        &mut self,
+        (left, top): (i64, i64),
+        (width, height): (u32, u32),
+        alpha: &[u8],
+        rgb: &[u8],
+    ) {
+        let (iw, ih) = (i64::from(self.width), i64::from(self.height));
+        let bw = i64::from(width);
+        for y in top.max(0)..(top + i64::from(height)).min(ih) {
+            for x in left.max(0)..(left + bw).min(iw) {
+                let src = ((y - top) * bw + (x - left)) as usize;
+                let a = u32::from(alpha[src]);
+                let dst = ((y * iw + x) * 3) as usize;
+                for (channel, &over) in self.rgb[dst..dst + 3].iter_mut().zip(&rgb[src * 3..]) {
+                    let under = u32::from(*channel) * (255 - a);
+                    *channel = (u32::from(over) + (under + 127) / 255).min(255) as u8;
+                }
+            }
+        }
     }
 
     fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
@@ -343,6 +368,11 @@ pub struct Renderer {
     /// `--line-height` adds, so the text sits in the middle of a taller row.
     leading: u32,
     glyphs: HashMap<GlyphKey, Option<Coverage>>,
+    /// How many coverage levels a glyph edge is drawn with: 256 draws
+    /// coverage as rasterised; fewer (set by
+    /// [`Renderer::fit_shades_to_palette`]) keep a many-coloured screen's
+    /// shades within a PNG's palette.
+    coverage_levels: u32,
     /// Characters drawn as the fallback box so far.
     missing: BTreeSet<char>,
     /// Flags by regional-indicator pair (`None`: the pair is no flag).
@@ -371,14 +401,119 @@ impl Renderer {
             look,
             fonts,
             glyphs: HashMap::new(),
+            coverage_levels: 256,
             missing: BTreeSet::new(),
             flags: HashMap::new(),
         }
     }
 
+    /// A renderer that never looks at system fonts (for tests that pin
+    /// pixels: system fonts differ between machines).
+    #[cfg(test)]
+    pub(crate) fn bundled_only(profile: &'static RenderProfile) -> Renderer {
+        let mut renderer = Renderer::new(profile);
+        renderer.fonts = std::mem::replace(&mut renderer.fonts, Fonts::load(1.0)).bundled_only();
+        renderer
+    }
+
     /// The look this renderer draws in.
     pub fn look(&self) -> &Look {
         &self.look
+    }
+
+    /// Draws glyph edges with as many shades as a palette of
+    /// `max_colours` leaves room for on `screen`, so a palette PNG of it is
+    /// exact (and small): the screen's flat colours (backgrounds, text
+    /// colours, the cursor, the window bar) come first, and each
+    /// (text colour, background) pair with ink gets an equal share of the
+    /// rest as anti-aliasing shades. A screen whose shades all fit is
+    /// drawn as rasterised (nothing changes); 16 colours of text get ~16
+    /// levels, which the eye does not tell apart; words in all 256 colours leave no
+    /// room, and their edges are drawn at full or no coverage (sharp, and
+    /// a third of the bytes of shades a palette cannot hold).
+    pub fn fit_shades_to_palette(&mut self, screen: &Screen<'_>, max_colours: usize) {
+        self.set_coverage_levels(256);
+        let mut flat: HashSet<Rgb> = HashSet::new();
+        // The coverage values each (text colour, background) pair is drawn
+        // with, as a 256-bit set.
+        let mut pairs: HashMap<(Rgb, Rgb), [u64; 4]> = HashMap::new();
+        flat.insert(self.look.colors.background);
+        if self.look.bar_height() > 0 {
+            let bar = self.look.bar_color();
+            flat.insert(bar);
+            let (_, _, dots) = self.look.bar_dots();
+            for dot in dots {
+                flat.insert(dot);
+                // A dot's edge: 16 shades (its 4×4 supersampling).
+                pairs.insert((dot, bar), [0xffff, 0, 0, 0]);
+            }
+            pairs.insert((self.look.colors.foreground, bar), [!0; 4]);
+        }
+        // Each glyph's coverage values, as a 256-bit set, computed once.
+        let mut glyph_shades: HashMap<GlyphKey, [u64; 4]> = HashMap::new();
+        for (r, row) in screen.cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let is_cursor = screen.cursor == Some((r as u16, c as u16));
+                let (fg, bg) = self.cell_colors(cell, is_cursor);
+                flat.insert(bg);
+                if cell.underline || cell.strikethrough {
+                    flat.insert(fg);
+                }
+                let span = if cell.width == CellWidth::Wide { 2 } else { 1 };
+                let face = Face::of(cell.bold, cell.italic);
+                for ch in cell.text.chars() {
+                    if ch == ' ' || font::is_invisible(ch) {
+                        continue;
+                    }
+                    // A character no font has draws the box (flat) and a `?`.
+                    let mut key = GlyphKey { c: ch, face, span };
+                    if self.glyph(key).is_none() {
+                        key = GlyphKey {
+                            c: '?',
+                            face: Face::Regular,
+                            span: 1,
+                        };
+                    }
+                    let bits = match glyph_shades.get(&key) {
+                        Some(bits) => *bits,
+                        None => {
+                            let mut bits = [0u64; 4];
+                            for &a in self.glyph(key).map_or(&[][..], |g| &g.alpha[..]) {
+                                bits[usize::from(a / 64)] |= 1 << (a % 64);
+                            }
+                            *glyph_shades.entry(key).or_insert(bits)
+                        }
+                    };
+                    flat.insert(fg);
+                    let used = pairs.entry((fg, bg)).or_default();
+                    for (u, b) in used.iter_mut().zip(bits) {
+                        *u |= b;
+                    }
+                }
+            }
+        }
+        // Shades: the coverage values strictly between none and full.
+        let shades = |used: &[u64; 4]| {
+            let all: u32 = used.iter().map(|w| w.count_ones()).sum();
+            all - (used[0] & 1) as u32 - (used[3] >> 63) as u32
+        };
+        let needed = flat.len() + pairs.values().map(|u| shades(u) as usize).sum::<usize>();
+        if needed <= max_colours {
+            return;
+        }
+        let room = max_colours.saturating_sub(flat.len());
+        let levels = (room / pairs.len().max(1) + 2).min(255) as u32;
+        self.set_coverage_levels(levels);
+    }
+
+    /// Draws glyph edges with `levels` coverage values (256: as
+    /// rasterised), dropping the glyphs cached at another.
+    fn set_coverage_levels(&mut self, levels: u32) {
+        if levels != self.coverage_levels {
+            self.coverage_levels = levels;
+            self.glyphs.clear();
+            self.flags.clear();
+        }
     }
 
     /// Pixels from a cell's top to the baseline.
@@ -548,11 +683,11 @@ impl Renderer {
         let (Some(a), Some(b)) = (single_ri(cell), single_ri(next)) else {
             return false;
         };
-        let fonts = &mut self.fonts;
+        let (fonts, levels) = (&mut self.fonts, self.coverage_levels);
         if self
             .flags
             .entry((a, b))
-            .or_insert_with(|| fonts.flag(a, b))
+            .or_insert_with(|| fonts.flag(a, b).map(|f| f.quantised(levels)))
             .is_none()
         {
             return false;
@@ -691,27 +826,38 @@ impl Renderer {
         span: u32,
         fg: Rgb,
     ) -> bool {
-        let key = GlyphKey { c, face, span };
         let baseline = self.baseline();
-        let (fonts, cell) = (&mut self.fonts, self.cell);
-        let coverage = self.glyphs.entry(key).or_insert_with(|| {
-            match procedural::draw(c, cell.width * span, cell.height) {
-                Some(bitmap) => Some(Coverage {
-                    width: bitmap.width,
-                    height: bitmap.height,
-                    left: 0,
-                    // The bitmap is the whole cell, from its top.
-                    top: -(baseline as i32),
-                    alpha: bitmap.alpha,
-                }),
-                None => fonts.rasterise(c, face, span),
-            }
-        });
-        let Some(coverage) = coverage else {
+        let Some(coverage) = self.glyph(GlyphKey { c, face, span }) else {
             return false;
         };
         image.blend_coverage(coverage, (x, y + baseline), fg);
         true
+    }
+
+    /// The glyph of `key` (`None`: no font has it), rasterised or drawn
+    /// the first time it is asked for, then cached.
+    fn glyph(&mut self, key: GlyphKey) -> Option<&Coverage> {
+        let baseline = self.baseline();
+        let (fonts, cell, levels) = (&mut self.fonts, self.cell, self.coverage_levels);
+        let GlyphKey { c, face, span } = key;
+        self.glyphs
+            .entry(key)
+            .or_insert_with(|| {
+                let drawn = match procedural::draw(c, cell.width * span, cell.height) {
+                    Some(bitmap) => Some(Coverage {
+                        width: bitmap.width,
+                        height: bitmap.height,
+                        left: 0,
+                        // The bitmap is the whole cell, from its top.
+                        top: -(baseline as i32),
+                        alpha: bitmap.alpha,
+                        rgb: None,
+                    }),
+                    None => fonts.rasterise(c, face, span),
+                };
+                drawn.map(|coverage| coverage.quantised(levels))
+            })
+            .as_ref()
     }
 
     /// What a character the font lacks looks like: a box with a `?` in it,

@@ -103,6 +103,44 @@ impl SystemFonts {
     }
 }
 
+impl SystemFonts {
+    /// The first font (in [`discover`](Self::discover)'s order) with colour
+    /// bitmaps (CBDT, sbix) for emoji (it has one for 😀), read whole, with
+    /// its face index and what to call it.
+    pub(crate) fn find_colour(&self) -> Option<(Vec<u8>, u32, FontInfo)> {
+        let id = self.order.iter().copied().find(|&id| {
+            self.db
+                .with_face_data(id, |data, index| {
+                    ttf_parser::Face::parse(data, index).is_ok_and(|face| {
+                        face.glyph_index('\u{1f600}').is_some_and(|g| {
+                            face.glyph_raster_image(g, u16::MAX).is_some_and(|image| {
+                                image.format == ttf_parser::RasterImageFormat::PNG
+                            })
+                        })
+                    })
+                })
+                .unwrap_or(false)
+        })?;
+        let face = self.db.face(id)?;
+        let path = source_path(&face.source)?;
+        if std::fs::metadata(path).ok()?.len() > MAX_FONT_FILE {
+            return None;
+        }
+        let bytes = std::fs::read(path).ok()?;
+        let info = FontInfo {
+            family: face
+                .families
+                .first()
+                .map_or_else(|| face.post_script_name.clone(), |(name, _)| name.clone()),
+            origin: FontOrigin::System {
+                path: path.to_owned(),
+                index: face.index,
+            },
+        };
+        Some((bytes, face.index, info))
+    }
+}
+
 /// Whether `font` draws `c` (a colour-bitmap font such as Noto Color Emoji
 /// maps characters to glyphs without outlines: drawn by us, that is nothing).
 fn has_outline(font: &FontRef<'_>, c: char) -> bool {

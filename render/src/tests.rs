@@ -23,6 +23,18 @@ fn draw(r: &mut Renderer, cols: u16, rows: u16, bytes: &str, cursor: Option<(u16
     })
 }
 
+/// [`draw`] as a PNG screenshot draws: shades fitted to a 256-colour
+/// palette.
+fn draw_for_png(r: &mut Renderer, cols: u16, rows: u16, bytes: &str) -> Image {
+    let cells = screen_of(cols, rows, bytes).visible_cells();
+    let screen = Screen {
+        cells: &cells,
+        cursor: None,
+    };
+    r.fit_shades_to_palette(&screen, 256);
+    r.render(&screen)
+}
+
 fn count(image: &Image, x0: u32, y0: u32, w: u32, h: u32, pred: impl Fn(Rgb) -> bool) -> u32 {
     let mut n = 0;
     for y in y0..y0 + h {
@@ -183,8 +195,9 @@ fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 }
 
 /// The bench's worst case: a 200×60 screen of words in all 256 colours,
-/// tens of thousands of shades once anti-aliased.
-fn colourful_screen(r: &mut Renderer) -> Image {
+/// tens of thousands of shades once anti-aliased; with `fit`, drawn as a
+/// PNG screenshot draws it (shades fitted to the palette).
+fn colourful_screen(r: &mut Renderer, fit: bool) -> Image {
     let (cols, rows) = (200u16, 60u16);
     let mut s = String::new();
     for row in 0..u32::from(rows) {
@@ -196,18 +209,37 @@ fn colourful_screen(r: &mut Renderer) -> Image {
             s += "\r\n";
         }
     }
-    draw(r, cols, rows, &s, None)
+    if fit {
+        draw_for_png(r, cols, rows, &s)
+    } else {
+        draw(r, cols, rows, &s, None)
+    }
 }
 
 #[test]
-fn a_many_coloured_png_is_deterministic_decodable_and_close() {
+fn a_many_coloured_screen_as_png_is_exact_small_and_deterministic() {
     let mut r = Renderer::new(&REFERENCE_DARK);
-    let image = colourful_screen(&mut r);
+    let image = colourful_screen(&mut r, true);
     let bytes = image.to_png();
     // The same bytes however many threads compress it, and every time.
     assert_eq!(bytes, png_file::encode_on(&image, 1));
     assert_eq!(bytes, png_file::encode_on(&image, 3));
-    assert_eq!(bytes, colourful_screen(&mut r).to_png());
+    assert_eq!(bytes, colourful_screen(&mut r, true).to_png());
+    // The shades were fitted to the palette: every pixel survives.
+    let (width, height, rgb) = decode(&bytes);
+    assert_eq!((width, height), (image.width, image.height));
+    assert!(rgb == image.rgb, "pixels changed by the palette");
+    // Far smaller than its RGB (5.6 MB): the goal.
+    assert!(bytes.len() <= 250_000, "{} bytes", bytes.len());
+}
+
+#[test]
+fn a_screen_with_more_colours_than_the_palette_is_decodable_and_close() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    // Shades not fitted (as a recording's frames are drawn).
+    let image = colourful_screen(&mut r, false);
+    let bytes = image.to_png();
+    assert_eq!(bytes, png_file::encode_on(&image, 1));
     let (width, height, rgb) = decode(&bytes);
     assert_eq!((width, height), (image.width, image.height));
     // 256 colours kept of tens of thousands: the background and the flat
@@ -226,8 +258,25 @@ fn a_many_coloured_png_is_deterministic_decodable_and_close() {
         .max()
         .unwrap();
     assert!(worst < 128, "a channel off by {worst}");
-    // Far smaller than its RGB (5.6 MB).
-    assert!(bytes.len() < 700_000, "{} bytes", bytes.len());
+}
+
+/// A screen whose shades fit the palette is drawn as rasterised; more
+/// colours of text get fewer levels, so the PNG stays exact.
+#[test]
+fn fitted_shades_keep_a_png_exact() {
+    let one = "plain text, one colour: $ ls -la ~/src";
+    let plain = draw(&mut Renderer::new(&REFERENCE_DARK), 40, 2, one, None);
+    let fitted = draw_for_png(&mut Renderer::new(&REFERENCE_DARK), 40, 2, one);
+    assert!(plain == fitted, "one colour of text was quantised");
+    let mut sixteen = String::from("\x1b[31mred\x1b[0m plain \x1b[1;32mbold\x1b[0m\r\n");
+    for i in 0..16 {
+        sixteen += &format!("\x1b[38;5;{i}mw{i}@ ");
+    }
+    for text in [&sixteen[..sixteen.find('\r').unwrap()], &sixteen] {
+        let image = draw_for_png(&mut Renderer::new(&REFERENCE_DARK), 80, 2, text);
+        let (_, _, rgb) = decode(&image.to_png());
+        assert!(rgb == image.rgb, "{text:?} lost a shade");
+    }
 }
 
 #[test]
@@ -400,7 +449,7 @@ fn a_cjk_character_comes_from_a_system_font_when_one_has_it() {
 /// deliberate change of the drawing changes this hash; update it then.)
 #[test]
 fn bundled_font_pixels_are_pinned() {
-    let mut r = Renderer::new(&REFERENCE_DARK);
+    let mut r = Renderer::bundled_only(&REFERENCE_DARK);
     let image = draw(
         &mut r,
         24,
@@ -412,6 +461,63 @@ fn bundled_font_pixels_are_pinned() {
     assert_eq!(
         agent_tty_core::artifacts::sha256_hex(&image.rgb),
         "e55d6dbf75c398cb4c911b315933a05dcf28a5d45a158a2fcbef8c4e9edf686b"
+    );
+}
+
+/// Whether a pixel is off the line from the background to the foreground
+/// (not text, nor its anti-aliased edge: another colour).
+fn is_other_colour(p: Rgb) -> bool {
+    let (fg, bg) = (REFERENCE_DARK.foreground, REFERENCE_DARK.background);
+    !(0..=255).any(|a| {
+        let m = mix(fg, bg, a);
+        (0..3).all(|i| p[i].abs_diff(m[i]) <= 3)
+    })
+}
+
+#[test]
+fn emoji_are_drawn_in_colour_when_a_colour_emoji_font_is_installed() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let Some(font) = r.fonts().colour_emoji_font().cloned() else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "no colour emoji font under CI=true"
+        );
+        eprintln!("SKIPPED: no colour emoji font here (apt-get install fonts-noto-color-emoji)");
+        return;
+    };
+    assert!(matches!(font.origin, FontOrigin::System { .. }), "{font:?}");
+    let cell = r.cell_size();
+    // 😀 and ✅ (wide), a flag (two cells), and plain text beside them.
+    let image = draw(&mut r, 12, 1, "😀✅🇯🇵ab", None);
+    assert!(r.missing_glyphs().is_empty(), "{:?}", r.missing_glyphs());
+    let bg = REFERENCE_DARK.background;
+    for col in [0, 2, 4] {
+        let (x, y) = r.cell_origin(0, col);
+        let area = (x, y, 2 * cell.width, cell.height);
+        let colourful = count(&image, x, y, 2 * cell.width, cell.height, is_other_colour);
+        assert!(colourful > 10, "cell {col}: {colourful} coloured pixels");
+        assert!(ink_bounds(&image, area, bg).is_some());
+    }
+    // The text stays in its foreground colour.
+    let (x, y) = r.cell_origin(0, 6);
+    assert_eq!(
+        count(&image, x, y, 2 * cell.width, cell.height, is_other_colour),
+        0
+    );
+    // Without system fonts the same emoji are monochrome (in the text colour).
+    let mono = draw(
+        &mut Renderer::bundled_only(&REFERENCE_DARK),
+        12,
+        1,
+        "😀",
+        None,
+    );
+    let (x, y) = r.cell_origin(0, 0);
+    assert!(ink_bounds(&mono, (x, y, 2 * cell.width, cell.height), bg).is_some());
+    assert_eq!(
+        count(&mono, x, y, 2 * cell.width, cell.height, is_other_colour),
+        0
     );
 }
 
@@ -474,4 +580,97 @@ fn an_image_too_large_for_its_arithmetic_is_refused_with_the_reason() {
         .checked_image_size(1000, 1000)
         .unwrap_err();
     assert!(why.contains("--font-size"), "{why}");
+}
+
+#[test]
+#[ignore]
+fn dump_colourful_screen() {
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let image = colourful_screen(&mut r, true);
+    let ix = crate::indexed::index(&image.rgb, None, 256);
+    eprintln!(
+        "{} colours, exact {}, {} bytes",
+        ix.palette.len(),
+        ix.exact,
+        image.to_png().len()
+    );
+    std::fs::write(
+        format!("/tmp/shot-perf-rgb-{}x{}.raw", image.width, image.height),
+        &image.rgb,
+    )
+    .unwrap();
+    std::fs::write("/tmp/shot-perf-cur.png", image.to_png()).unwrap();
+    let emoji = draw_for_png(
+        &mut r,
+        30,
+        2,
+        "ok ✅ 😀 🎉 🇯🇵 🚀 👍🏽 ❤️ ab\r\n\x1b[44mblue 🐍 bg\x1b[0m",
+    );
+    std::fs::write("/tmp/shot-perf-emoji.png", emoji.to_png()).unwrap();
+}
+
+#[test]
+#[ignore]
+fn time_colourful_screen() {
+    /// CPU time of this thread (the machine is shared: wall time is noise).
+    #[derive(Clone, Copy)]
+    struct Instant(u64);
+    impl Instant {
+        fn now() -> Instant {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+            Instant(s.split(' ').next().unwrap().parse().unwrap())
+        }
+        fn elapsed(self) -> std::time::Duration {
+            Instant::now() - self
+        }
+    }
+    impl std::ops::Sub for Instant {
+        type Output = std::time::Duration;
+        fn sub(self, o: Instant) -> std::time::Duration {
+            std::time::Duration::from_nanos(self.0 - o.0)
+        }
+    }
+    let replay = {
+        let (cols, rows) = (200u16, 60u16);
+        let mut s = String::new();
+        for row in 0..u32::from(rows) {
+            for col in (0..u32::from(cols) - 7).step_by(8) {
+                let colour = (row * 7 + col) % 256;
+                s += &format!("\x1b[38;5;{colour}mword{}\x1b[0m ~ ", (row + col) % 10);
+            }
+            if row + 1 < u32::from(rows) {
+                s += "\r\n";
+            }
+        }
+        screen_of(cols, rows, &s)
+    };
+    let cells = replay.visible_cells();
+    let screen = Screen {
+        cells: &cells,
+        cursor: None,
+    };
+    const N: u32 = 20;
+    let avg = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        t.elapsed() / N
+    };
+    let mut r = Renderer::new(&REFERENCE_DARK);
+    let fit = avg(&mut || {
+        r = Renderer::new(&REFERENCE_DARK);
+        r.fit_shades_to_palette(&screen, 256);
+    });
+    let mut image = r.render(&screen);
+    let render = avg(&mut || image = r.render(&screen));
+    let mut ix = crate::indexed::index_exact(&image.rgb, 256).unwrap();
+    let index = avg(&mut || ix = crate::indexed::index_exact(&image.rgb, 256).unwrap());
+    let png1 = avg(&mut || drop(png_file::encode_on(&image, 1)));
+    eprintln!("fit {fit:?} render {render:?} index {index:?} png on 1 thread {png1:?}");
+    for level in [1u8, 2, 3] {
+        let mut n = 0;
+        let t = avg(&mut || n = miniz_oxide::deflate::compress_to_vec(&ix.indices, level).len());
+        eprintln!("level {level}: {n} B, {t:?}");
+    }
 }
