@@ -82,23 +82,8 @@ impl SystemFonts {
                 })
                 .unwrap_or(false)
         })?;
-        let face = self.db.face(id)?;
-        let path = source_path(&face.source)?;
-        if std::fs::metadata(path).ok()?.len() > MAX_FONT_FILE {
-            return None;
-        }
-        let bytes = std::fs::read(path).ok()?;
-        let font = FontVec::try_from_vec_and_index(bytes, face.index).ok()?;
-        let info = FontInfo {
-            family: face
-                .families
-                .first()
-                .map_or_else(|| face.post_script_name.clone(), |(name, _)| name.clone()),
-            origin: FontOrigin::System {
-                path: path.to_owned(),
-                index: face.index,
-            },
-        };
+        let (bytes, index, info) = self.read(id)?;
+        let font = FontVec::try_from_vec_and_index(bytes, index).ok()?;
         Some((FontArc::new(font), info))
     }
 }
@@ -121,6 +106,12 @@ impl SystemFonts {
                 })
                 .unwrap_or(false)
         })?;
+        self.read(id)
+    }
+
+    /// Face `id`'s file read whole (unless it is over [`MAX_FONT_FILE`]),
+    /// its face index, and what to call it.
+    fn read(&self, id: fontdb::ID) -> Option<(Vec<u8>, u32, FontInfo)> {
         let face = self.db.face(id)?;
         let path = source_path(&face.source)?;
         if std::fs::metadata(path).ok()?.len() > MAX_FONT_FILE {
