@@ -74,17 +74,23 @@ pub fn ensure_built() {
             .parent()
             .expect("the e2e crate lives in <workspace>/tests");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        // The workspace's packages, the frozen compatibility fixture (its own
-        // Cargo project, see tests/fixtures/compat-v1), and the out-of-tree
+        // The workspace's packages, the frozen compatibility fixtures (their
+        // own Cargo projects, see tests/fixtures/compat-v1 and
+        // tests/fixtures/session-host-v1), and the out-of-tree
         // example plugin. The example is a real `libagent_tty_plugin_*.so`, so
         // it gets a target directory of its own: beside target/debug/agent-tty
         // every test would load it.
         let example_target = example_target_dir();
-        let builds: [(PathBuf, &[&str], &Path); 3] = [
+        let builds: [(PathBuf, &[&str], &Path); 4] = [
             (workspace.join("Cargo.toml"), E2E_PACKAGES, target_dir),
             (
                 workspace.join("tests/fixtures/compat-v1/Cargo.toml"),
                 &["fixture-compat-v1-plugin", "fixture-compat-v1-host"],
+                target_dir,
+            ),
+            (
+                workspace.join("tests/fixtures/session-host-v1/Cargo.toml"),
+                &["fixture-session-host-v1"],
                 target_dir,
             ),
             (
