@@ -2,7 +2,10 @@
 //! Session's host process.
 //!
 //! One newline-terminated JSON [`ControlRequest`] per connection, answered by
-//! one newline-terminated JSON [`ControlResponse`]. The host logs every input
+//! one newline-terminated JSON [`ControlResponse`] ([`wire`]: the types, the
+//! protocol version and the capabilities, without I/O). Hosts run for days
+//! across upgrades, so a client meets older hosts: [`HostClient`] sends a
+//! request only when the host can answer it (docs/SESSION-HOST-PROTOCOL.md). The host logs every input
 //! and control action to the Event Log itself, so the log is the single record
 //! of what happened; readers (`wait`, `snapshot`, the dashboard) never ask the
 //! host anything.
@@ -18,11 +21,11 @@
 use crate::liveness::Sidecar;
 use agent_tty_core::error::ErrorCode;
 use agent_tty_core::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How long a `run` waits when it gives no limit (0.5: 30 000 ms): the
@@ -33,96 +36,12 @@ pub const DEFAULT_RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// 0.5's `wait` request's.
 pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(600_000);
 
-/// The `data` of the `input_text` event logged for `type --secret`: the
-/// record keeps 0.5's shape (`input_text {data}`) and says input was typed,
-/// never what.
-pub const REDACTED_INPUT: &str = "[redacted]";
+pub mod wire;
 
-/// A request to a Session's host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum ControlRequest {
-    /// Is the host there? Answered with `ok`.
-    Ping,
-    /// Literal text, written as is; logged as `input_text`.
-    Text {
-        /// The text.
-        data: String,
-        /// A password or the like (`type --secret`): written as is, logged
-        /// as `input_text` with [`REDACTED_INPUT`] in place of the text.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        secret: bool,
-    },
-    /// A bracketed paste; logged as `input_paste`.
-    Paste {
-        /// The text.
-        data: String,
-    },
-    /// Named keys (see `keys`); logged as `input_keys`. Invalid names are
-    /// refused with `INVALID_KEYS` and nothing is written.
-    Keys {
-        /// Key names such as `Enter`, `Ctrl+C`.
-        keys: Vec<String>,
-    },
-    /// Type a command into the shell with a hidden completion marker; logged
-    /// as `input_run`, and `run_complete` is logged when the marker is seen.
-    #[serde(rename_all = "camelCase")]
-    Run {
-        /// The command line.
-        command: String,
-        /// The unique completion marker.
-        marker: String,
-        /// Whether the caller will not wait.
-        no_wait: bool,
-    },
-    /// Resize the PTY; logged as `resize`; the manifest's cols/rows follow.
-    Resize {
-        /// Columns.
-        cols: u16,
-        /// Rows.
-        rows: u16,
-    },
-    /// Send a signal to the terminal's foreground process group (the job
-    /// running in the shell, or the shell itself at its prompt), or with
-    /// `shell` to the Session's command alone; logged as `signal`.
-    Signal {
-        /// A name such as `SIGINT` or `INT`.
-        signal: String,
-        /// Signal the Session's command (the shell) rather than the
-        /// foreground job.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        shell: bool,
-    },
-    /// Place a label in the Event Log (`marker`); nothing reaches the
-    /// terminal. The label may be empty.
-    Mark {
-        /// The label.
-        label: String,
-    },
-}
-
-/// The host's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ControlResponse {
-    /// Whether the request was carried out.
-    pub ok: bool,
-    /// The `seq` of the event logged for it, when one was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// Why not, when `ok` is false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ControlError>,
-}
-
-/// A refusal from the host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ControlError {
-    /// A contract error code.
-    pub code: ErrorCode,
-    /// What happened.
-    pub message: String,
-}
+pub use wire::{
+    capability, ControlError, ControlRequest, ControlResponse, Hello, HostStatus,
+    BASE_CAPABILITIES, BASE_VERSION, CAPABILITIES, PROTOCOL_VERSION, REDACTED_INPUT,
+};
 
 /// The directory holding this user's Session sockets, created 0700 if needed.
 ///
@@ -318,7 +237,23 @@ pub(crate) fn exchange_line(
 /// Connection failures are `HOST_UNREACHABLE` (exit 6, retryable); no answer
 /// within `timeout` is `HOST_TIMEOUT` (exit 5); a refusal comes back as the
 /// host's own code (e.g. `INVALID_KEYS`).
+///
+/// The request is sent whatever the host's protocol: fine for the base
+/// requests every host answers; anything else goes through a [`HostClient`].
 pub fn send(socket: &Path, request: &ControlRequest, timeout: Duration) -> Result<ControlResponse> {
+    let response = exchange(socket, request, timeout)?;
+    match (&response.ok, &response.error) {
+        (false, Some(err)) => Err(Error::invalid(err.code, err.message.clone())),
+        (false, None) => Err(Error::invalid(
+            ErrorCode::RpcError,
+            "the Session's host refused the request",
+        )),
+        _ => Ok(response),
+    }
+}
+
+/// One request and the host's answer as it came, refusals included.
+fn exchange(socket: &Path, request: &ControlRequest, timeout: Duration) -> Result<ControlResponse> {
     let unreachable = |e: std::io::Error| {
         Error::invalid(
             ErrorCode::HostUnreachable,
@@ -341,19 +276,118 @@ pub fn send(socket: &Path, request: &ControlRequest, timeout: Duration) -> Resul
         ),
         Exchange::Io(e) => unreachable(e),
     })?;
-    let response: ControlResponse = serde_json::from_str(answer.trim_end()).map_err(|e| {
+    serde_json::from_str(answer.trim_end()).map_err(|e| {
         Error::invalid(
             ErrorCode::ProtocolError,
             format!("the Session's host sent a malformed answer: {e}"),
         )
-    })?;
-    match (&response.ok, &response.error) {
-        (false, Some(err)) => Err(Error::invalid(err.code, err.message.clone())),
-        (false, None) => Err(Error::invalid(
-            ErrorCode::RpcError,
-            "the Session's host refused the request",
-        )),
-        _ => Ok(response),
+    })
+}
+
+/// A client of one Session's host that sends only what the host can answer
+/// (docs/SESSION-HOST-PROTOCOL.md): a base request as it is (every host of
+/// every protocol answers those), anything else only after the host's hello
+/// listed it. The hello is asked once per client.
+pub struct HostClient {
+    socket: PathBuf,
+    timeout: Duration,
+    hello: OnceLock<Hello>,
+}
+
+impl HostClient {
+    /// A client of the host listening on `socket`, giving it `timeout` per
+    /// request.
+    pub fn new(socket: impl Into<PathBuf>, timeout: Duration) -> Self {
+        HostClient {
+            socket: socket.into(),
+            timeout,
+            hello: OnceLock::new(),
+        }
+    }
+
+    /// What the host speaks: its hello, or, from a host that predates the
+    /// hello (it answers `PROTOCOL_ERROR` "could not understand"), protocol
+    /// 1 with the base capabilities. The answer also proves the host alive.
+    pub fn hello(&self) -> Result<&Hello> {
+        if let Some(hello) = self.hello.get() {
+            return Ok(hello);
+        }
+        let answer = exchange(
+            &self.socket,
+            &ControlRequest::Hello(Hello::ours()),
+            self.timeout,
+        )?;
+        let hello = match answer {
+            ControlResponse {
+                ok: true,
+                hello: Some(hello),
+                ..
+            } => hello,
+            ControlResponse {
+                ok: false,
+                error: Some(error),
+                ..
+            } if wire::is_pre_hello_refusal(&error) => Hello::pre_hello(),
+            ControlResponse {
+                ok: false,
+                error: Some(error),
+                ..
+            } => return Err(Error::invalid(error.code, error.message)),
+            _ => {
+                return Err(Error::invalid(
+                    ErrorCode::ProtocolError,
+                    "the Session's host answered the hello without saying what it speaks",
+                ))
+            }
+        };
+        Ok(self.hello.get_or_init(|| hello))
+    }
+
+    /// Sends `request` if the host can answer it (see [`send`] for the
+    /// errors). A request outside the base set that the host did not list
+    /// is not sent: `UNSUPPORTED`, saying to restart the Session.
+    pub fn send(&self, request: &ControlRequest) -> Result<ControlResponse> {
+        if !request.is_base() {
+            let hello = self.hello()?;
+            if !hello.supports(request.capability()) {
+                return Err(self.lacks(hello, request.capability()));
+            }
+        }
+        send(&self.socket, request, self.timeout)
+    }
+
+    /// The host's [`HostStatus`] (protocol 2).
+    pub fn status(&self) -> Result<HostStatus> {
+        self.send(&ControlRequest::Status)?.status.ok_or_else(|| {
+            Error::invalid(
+                ErrorCode::ProtocolError,
+                "the Session's host answered `status` without its status",
+            )
+        })
+    }
+
+    /// The refusal of a request the host is too old for.
+    fn lacks(&self, hello: &Hello, capability: &str) -> Error {
+        // The socket is named `<id>-<hash>.sock`.
+        let session = self
+            .socket
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.rsplit_once('-'))
+            .map_or_else(|| "the Session".to_owned(), |(id, _)| format!("Session {id}"));
+        let started_by = hello
+            .agent_tty
+            .as_deref()
+            .map_or_else(|| "an older agent-tty".to_owned(), |v| format!("agent-tty {v}"));
+        Error::invalid(
+            ErrorCode::Unsupported,
+            format!(
+                "the host of {session} speaks control protocol {} (it was started by {started_by}) \
+                 and cannot answer `{capability}`; restart the Session (`agent-tty destroy` it and \
+                 `create` it again) to use it",
+                hello.protocol
+            ),
+        )
     }
 }
 

@@ -18,6 +18,7 @@ mod e2e {
     mod gc;
     mod glyphs;
     mod host_checkpoints;
+    mod host_protocol;
     mod hostile_files;
     mod install;
     mod interop;

@@ -104,16 +104,24 @@ impl Target {
                     ),
                 ));
             }
-            let (method, params) = legacy_request(request);
+            let (method, params) = legacy_request(request).ok_or_else(|| {
+                PluginError::new(
+                    ErrorCode::Unsupported,
+                    format!(
+                        "Session {} is run by agent-tty 0.5, whose host cannot answer `{}`; \
+                         restart the Session with this agent-tty to use it",
+                        self.id,
+                        request.capability()
+                    ),
+                )
+            })?;
             let result = self.call_legacy(method, params, CONTROL_TIMEOUT)?;
-            return Ok(ControlResponse {
-                ok: true,
-                seq: result["seq"].as_u64(),
-                error: None,
-            });
+            return Ok(ControlResponse::done(result["seq"].as_u64()));
         }
         let socket = control::session_socket(&self.home, &self.id, self.sidecar.as_ref())?;
-        match control::send(&socket, request, CONTROL_TIMEOUT) {
+        // Base requests go as they are; anything newer only to a host that
+        // says it supports it (docs/SESSION-HOST-PROTOCOL.md).
+        match control::HostClient::new(&socket, CONTROL_TIMEOUT).send(request) {
             Err(e) if e.code() == ErrorCode::HostUnreachable => Err(self.unreachable(e, &socket)),
             other => Ok(other?),
         }
@@ -169,9 +177,9 @@ impl Target {
     }
 }
 
-/// 0.5's method and parameters for one of our requests.
-fn legacy_request(request: &ControlRequest) -> (&'static str, Value) {
-    match request {
+/// 0.5's method and parameters for one of our requests, when 0.5 has one.
+fn legacy_request(request: &ControlRequest) -> Option<(&'static str, Value)> {
+    Some(match request {
         ControlRequest::Ping => ("inspect", json!({})),
         ControlRequest::Text { data, .. } => ("type", json!({ "text": data })),
         ControlRequest::Paste { data } => ("paste", json!({ "text": data })),
@@ -183,7 +191,10 @@ fn legacy_request(request: &ControlRequest) -> (&'static str, Value) {
         // 0.5 takes exactly SIGTERM, SIGINT, ...: our names are canonical.
         ControlRequest::Signal { signal, .. } => ("signal", json!({ "signal": signal })),
         ControlRequest::Mark { label } => ("mark", json!({ "label": label })),
-    }
+        ControlRequest::Hello(_) | ControlRequest::Status | ControlRequest::Unknown => {
+            return None
+        }
+    })
 }
 
 /// A Session whose host lives but cannot be driven from here.

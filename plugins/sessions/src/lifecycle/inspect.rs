@@ -3,7 +3,7 @@
 //! whether its host answered — plus ours (`derived`) as a strict superset.
 //!
 //! A Session whose status is `running`/`exiting` is asked over its control
-//! socket (a `ping`); when the host cannot be reached it is reconciled and
+//! socket (a `hello`, which also gives the host's own agent-tty version); when the host cannot be reached it is reconciled and
 //! re-read, and the result says `usedOfflineReplay: true`, as 0.5's does.
 //! A host of ours that does not answer within [`HOST_ANSWER_TIMEOUT`] (it is
 //! stopped, or stuck) is not waited for either: the answer comes from the
@@ -17,7 +17,7 @@ use agent_tty_core::text::escape;
 use agent_tty_core::time::{parse_iso, short_duration};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use agent_tty_runtime::control::{self, ControlRequest};
+use agent_tty_runtime::control;
 use agent_tty_runtime::legacy_rpc;
 use agent_tty_runtime::liveness;
 use agent_tty_runtime::reconcile::{reconcile_session, ReconcileMode};
@@ -75,11 +75,18 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             Some(inspect_legacy_host(&found.home, &found.id))
         } else {
             let socket = control::session_socket(&found.home, &found.id, sidecar.as_ref());
+            // The hello: a host that states its agent-tty version is
+            // shown with it; one that predates the hello answers it too
+            // (protocol 1), and is shown with ours as before.
             socket.as_ref().ok().map(|s| {
-                (
-                    s.clone(),
-                    control::send(s, &ControlRequest::Ping, HOST_ANSWER_TIMEOUT).map(|_| None),
-                )
+                let client = control::HostClient::new(s, HOST_ANSWER_TIMEOUT);
+                let answer = client.hello().map(|hello| {
+                    hello
+                        .agent_tty
+                        .as_ref()
+                        .map(|version| json!({ "cliVersion": version }))
+                });
+                (s.clone(), answer)
             })
         };
         match answered {
