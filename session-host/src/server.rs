@@ -13,7 +13,8 @@ use agent_tty_core::dimensions::check_size;
 use agent_tty_core::error::{ErrorCode, PluginError};
 use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{manifest, signals, Error};
-use agent_tty_runtime::control::{ControlError, ControlRequest, ControlResponse};
+use agent_tty_runtime::control::wire::decode_request;
+use agent_tty_runtime::control::{ControlRequest, ControlResponse, Hello, HostStatus};
 use agent_tty_runtime::shell_integration;
 use agent_tty_term::{keys, run_marker};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -63,41 +64,59 @@ pub(super) fn accept_until_stopped(
     }
 }
 
-/// The answer to one request line, as sent back.
+/// The answer to one request line, as sent back. A kind or field this host
+/// does not know is refused by [`decode_request`] (`UNSUPPORTED`), never
+/// carried out in part.
 fn respond(shared: &Shared, request: connections::Request) -> Vec<u8> {
     let response = match request {
-        Ok(line) => match serde_json::from_slice::<ControlRequest>(line.trim_ascii_end()) {
-            Ok(request) => match handle(shared, request) {
-                Ok(seq) => ControlResponse {
-                    ok: true,
-                    seq,
-                    error: None,
-                },
-                Err(e) => refusal(e.into()),
-            },
-            Err(e) => refusal(PluginError::new(
-                ErrorCode::ProtocolError,
-                format!("the Session's host could not understand the request: {e}"),
-            )),
+        Ok(line) => match decode_request(line.trim_ascii_end()) {
+            Ok(request) => answer(shared, request),
+            Err(refusal) => refusal,
         },
-        Err(e) => refusal(PluginError::new(
+        Err(e) => ControlResponse::refused(
             ErrorCode::ProtocolError,
             format!("the request could not be read: {e}"),
-        )),
+        ),
     };
     let mut out = serde_json::to_vec(&response).expect("a response always serialises");
     out.push(b'\n');
     out
 }
 
-fn refusal(e: PluginError) -> ControlResponse {
-    ControlResponse {
-        ok: false,
-        seq: None,
-        error: Some(ControlError {
-            code: e.code,
-            message: e.message,
-        }),
+/// Answers one request: the hello and `status` here, input and control
+/// through [`handle`].
+fn answer(shared: &Shared, request: ControlRequest) -> ControlResponse {
+    match request {
+        ControlRequest::Hello(_) => ControlResponse {
+            hello: Some(Hello::ours()),
+            ..ControlResponse::done(None)
+        },
+        ControlRequest::Status => ControlResponse {
+            status: Some(status(shared)),
+            ..ControlResponse::done(None)
+        },
+        request => match handle(shared, request) {
+            Ok(seq) => ControlResponse::done(seq),
+            Err(e) => {
+                let e: PluginError = e.into();
+                ControlResponse::refused(e.code, e.message)
+            }
+        },
+    }
+}
+
+/// What the host knows about its Session that the files do not say.
+fn status(shared: &Shared) -> HostStatus {
+    let log = shared.log();
+    let (exit_code, exit_signal) = log.exit_status.clone().unwrap_or((None, None));
+    HostStatus {
+        host_pid: std::process::id(),
+        child_pid: shared.child_pid,
+        running: !log.child_exited,
+        exit_code,
+        exit_signal,
+        input_queued: shared.queue.pending(),
+        runs_pending: log.runs.pending().len(),
     }
 }
 
@@ -155,6 +174,13 @@ pub(super) fn handle(
         ControlRequest::Signal { signal, shell } => send_signal(shared, &signal, shell),
         ControlRequest::Mark { label } => {
             input(shared, EventBody::Marker { label }, &[], |_, _| {})
+        }
+        // Answered by the control server itself ([`answer`]), or not at all.
+        ControlRequest::Hello(_) | ControlRequest::Status | ControlRequest::Unknown => {
+            Err(Error::invalid(
+                ErrorCode::Unsupported,
+                format!("`{}` is not an input or control action", request.capability()),
+            ))
         }
     }
 }
