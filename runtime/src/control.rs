@@ -374,11 +374,14 @@ impl HostClient {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.rsplit_once('-'))
-            .map_or_else(|| "the Session".to_owned(), |(id, _)| format!("Session {id}"));
-        let started_by = hello
-            .agent_tty
-            .as_deref()
-            .map_or_else(|| "an older agent-tty".to_owned(), |v| format!("agent-tty {v}"));
+            .map_or_else(
+                || "the Session".to_owned(),
+                |(id, _)| format!("Session {id}"),
+            );
+        let started_by = hello.agent_tty.as_deref().map_or_else(
+            || "an older agent-tty".to_owned(),
+            |v| format!("agent-tty {v}"),
+        );
         Error::invalid(
             ErrorCode::Unsupported,
             format!(

@@ -71,7 +71,7 @@ fn respond(shared: &Shared, request: connections::Request) -> Vec<u8> {
     let response = match request {
         Ok(line) => match decode_request(line.trim_ascii_end()) {
             Ok(request) => answer(shared, request),
-            Err(refusal) => refusal,
+            Err(refusal) => refusal.into(),
         },
         Err(e) => ControlResponse::refused(
             ErrorCode::ProtocolError,
@@ -179,7 +179,10 @@ pub(super) fn handle(
         ControlRequest::Hello(_) | ControlRequest::Status | ControlRequest::Unknown => {
             Err(Error::invalid(
                 ErrorCode::Unsupported,
-                format!("`{}` is not an input or control action", request.capability()),
+                format!(
+                    "`{}` is not an input or control action",
+                    request.capability()
+                ),
             ))
         }
     }

@@ -284,6 +284,12 @@ pub struct ControlError {
     pub message: String,
 }
 
+impl From<ControlError> for ControlResponse {
+    fn from(error: ControlError) -> Self {
+        ControlResponse::refused(error.code, error.message)
+    }
+}
+
 /// What a host knows about its Session that the Session's files do not say
 /// (the answer to `status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,28 +318,29 @@ pub struct HostStatus {
 /// cannot decode; [`is_pre_hello_refusal`] looks for them.
 const NOT_UNDERSTOOD: &str = "the Session's host could not understand the request";
 
-/// Reads one request line as a host does: the request, or the answer to
-/// send instead of carrying it out.
+/// Reads one request line as a host does: the request, or the refusal to
+/// answer instead of carrying it out (sent as a [`ControlResponse`]).
 ///
 /// - a kind this build does not know, or a field it does not know on a kind
 ///   it knows, is `UNSUPPORTED` naming it, and nothing is carried out (a
 ///   field is never ignored: dropping `secret` would log a password);
 /// - a line that is not a request (not JSON, a field missing or of the wrong
 ///   type) is `PROTOCOL_ERROR` "could not understand", as in protocol 1.
-pub fn decode_request(line: &[u8]) -> Result<ControlRequest, ControlResponse> {
-    let not_understood = |e: serde_json::Error| {
-        ControlResponse::refused(ErrorCode::ProtocolError, format!("{NOT_UNDERSTOOD}: {e}"))
+pub fn decode_request(line: &[u8]) -> Result<ControlRequest, ControlError> {
+    let not_understood = |e: serde_json::Error| ControlError {
+        code: ErrorCode::ProtocolError,
+        message: format!("{NOT_UNDERSTOOD}: {e}"),
     };
     let Shape { kind, keys } = serde_json::from_slice(line).map_err(not_understood)?;
     let Some(fields) = known_fields(&kind) else {
-        return Err(ControlResponse::refused(
-            ErrorCode::Unsupported,
-            format!(
+        return Err(ControlError {
+            code: ErrorCode::Unsupported,
+            message: format!(
                 "the Session's host (control protocol {PROTOCOL_VERSION}) does not support \
                  the {kind:?} request, which a newer agent-tty sends; restart the Session \
                  with the newer agent-tty to use it"
             ),
-        ));
+        });
     };
     let unknown: Vec<&str> = keys
         .iter()
@@ -341,15 +348,15 @@ pub fn decode_request(line: &[u8]) -> Result<ControlRequest, ControlResponse> {
         .filter(|k| !fields.contains(k))
         .collect();
     if !unknown.is_empty() {
-        return Err(ControlResponse::refused(
-            ErrorCode::Unsupported,
-            format!(
+        return Err(ControlError {
+            code: ErrorCode::Unsupported,
+            message: format!(
                 "the Session's host (control protocol {PROTOCOL_VERSION}) does not support \
                  the field {} of the {kind:?} request, which a newer agent-tty sends; \
                  nothing was done. Restart the Session with the newer agent-tty to use it",
                 unknown.join(", ")
             ),
-        ));
+        });
     }
     serde_json::from_slice(line).map_err(not_understood)
 }
@@ -369,7 +376,10 @@ impl<'de> Deserialize<'de> for Shape {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a request object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Shape, A::Error> {
                 let (mut kind, mut keys) = (None, Vec::new());
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "type" {
@@ -447,7 +457,13 @@ mod tests {
                     no_wait: false,
                 },
             ),
-            ("resize", ControlRequest::Resize { cols: 120, rows: 40 }),
+            (
+                "resize",
+                ControlRequest::Resize {
+                    cols: 120,
+                    rows: 40,
+                },
+            ),
             (
                 "signal",
                 ControlRequest::Signal {
@@ -519,16 +535,21 @@ mod tests {
             ),
             (
                 "unknown_kind",
-                decode_request(br#"{"type":"frobnicate","level":3}"#).unwrap_err(),
+                decode_request(br#"{"type":"frobnicate","level":3}"#)
+                    .unwrap_err()
+                    .into(),
             ),
             (
                 "unknown_field",
                 decode_request(br#"{"type":"text","data":"x","typingDelayMs":20}"#)
-                    .unwrap_err(),
+                    .unwrap_err()
+                    .into(),
             ),
             (
                 "not_understood",
-                decode_request(br#"{"type":"resize","cols":"wide","rows":5}"#).unwrap_err(),
+                decode_request(br#"{"type":"resize","cols":"wide","rows":5}"#)
+                    .unwrap_err()
+                    .into(),
             ),
         ];
         for (name, answer) in answers {
@@ -568,7 +589,10 @@ mod tests {
         for base in BASE_CAPABILITIES {
             assert!(CAPABILITIES.contains(base), "{base}");
         }
-        let kinds: Vec<&str> = every_request().iter().map(|(_, r)| r.capability()).collect();
+        let kinds: Vec<&str> = every_request()
+            .iter()
+            .map(|(_, r)| r.capability())
+            .collect();
         for capability in CAPABILITIES {
             assert!(kinds.contains(capability), "no request for {capability}");
         }
@@ -585,12 +609,16 @@ mod tests {
         #[case] code: ErrorCode,
         #[case] says: &str,
     ) {
-        let answer = decode_request(line).unwrap_err();
-        let error = answer.error.unwrap();
+        let error = decode_request(line).unwrap_err();
         assert_eq!(error.code, code, "{}", error.message);
         assert!(error.message.contains(says), "{}", error.message);
         if code == ErrorCode::Unsupported {
-            assert!(error.message.contains("restart the Session") || error.message.contains("Restart the Session"), "{}", error.message);
+            assert!(
+                error.message.contains("restart the Session")
+                    || error.message.contains("Restart the Session"),
+                "{}",
+                error.message
+            );
         }
     }
 

@@ -247,8 +247,13 @@ fn a_protocol_1_client_drives_todays_host() {
     let (code, resized) = send(json!({"type": "resize", "cols": 100, "rows": 30}));
     assert_eq!(code, 0, "{resized}");
     let m = read_manifest(&dir);
-    assert_eq!((m["cols"].clone(), m["rows"].clone()), (json!(100), json!(30)));
-    send(json!({"type": "keys", "keys": ["s", "t", "t", "y", "Space", "s", "i", "z", "e", "Enter"]}));
+    assert_eq!(
+        (m["cols"].clone(), m["rows"].clone()),
+        (json!(100), json!(30))
+    );
+    send(
+        json!({"type": "keys", "keys": ["s", "t", "t", "y", "Space", "s", "i", "z", "e", "Enter"]}),
+    );
     wait_for_output(&dir, "30 100\r\n");
 
     let (_, secret) = send(json!({"type": "text", "data": "not-in-the-log", "secret": true}));
@@ -263,7 +268,8 @@ fn a_protocol_1_client_drives_todays_host() {
     send(json!({"type": "keys", "keys": ["Enter"]}));
     wait_for_output(&dir, "pasted-2\r\n");
 
-    let (code, ran) = send(json!({"type": "run", "command": "sleep 300", "marker": "v1run", "noWait": true}));
+    let (code, ran) =
+        send(json!({"type": "run", "command": "sleep 300", "marker": "v1run", "noWait": true}));
     assert_eq!(code, 0, "{ran}");
     wait_for_output(&dir, "sleep 300\r\n");
     let (code, _) = send(json!({"type": "signal", "signal": "INT"}));
@@ -280,8 +286,10 @@ fn a_protocol_1_client_drives_todays_host() {
 
     let (code, killed) = send(json!({"type": "signal", "signal": "KILL", "shell": true}));
     assert_eq!(code, 0, "{killed}");
-    eventually(PATIENCE, || (read_manifest(&dir)["status"] == "exited").then_some(()))
-        .expect("the Session ends");
+    eventually(PATIENCE, || {
+        (read_manifest(&dir)["status"] == "exited").then_some(())
+    })
+    .expect("the Session ends");
     let (code, refused) = send(json!({"type": "ping"}));
     assert_eq!((code, refused), (3, Value::Null), "the host is gone");
 }
@@ -302,7 +310,8 @@ fn todays_host_says_hello_and_refuses_what_a_newer_client_adds() {
     let home = sandbox.home("h");
     let id = bash_session(&sandbox, &home, &[]);
     let dir = home.join("sessions").join(&id);
-    let socket = control::session_socket(&home, &id, liveness::read_sidecar(&dir).as_ref()).unwrap();
+    let socket =
+        control::session_socket(&home, &id, liveness::read_sidecar(&dir).as_ref()).unwrap();
     wait_for_output(&dir, PROMPT);
 
     let client = HostClient::new(&socket, PATIENCE);
@@ -318,10 +327,19 @@ fn todays_host_says_hello_and_refuses_what_a_newer_client_adds() {
     let before = requests_logged(&dir);
     let kind = raw(&socket, r#"{"type":"frobnicate","level":3}"#);
     assert_eq!(kind["error"]["code"], "UNSUPPORTED", "{kind}");
-    assert!(kind["error"]["message"].as_str().unwrap().contains("frobnicate"));
-    let field = raw(&socket, r#"{"type":"text","data":"rm -rf x\r","typingDelayMs":20}"#);
+    assert!(kind["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("frobnicate"));
+    let field = raw(
+        &socket,
+        r#"{"type":"text","data":"rm -rf x\r","typingDelayMs":20}"#,
+    );
     assert_eq!(field["error"]["code"], "UNSUPPORTED", "{field}");
-    assert!(field["error"]["message"].as_str().unwrap().contains("typingDelayMs"));
+    assert!(field["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("typingDelayMs"));
     let broken = raw(&socket, r#"{"type":"resize","cols":"wide","rows":5}"#);
     assert_eq!(broken["error"]["code"], "PROTOCOL_ERROR", "{broken}");
     assert_eq!(requests_logged(&dir), before, "nothing was logged or typed");

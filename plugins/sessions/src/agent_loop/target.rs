@@ -191,9 +191,7 @@ fn legacy_request(request: &ControlRequest) -> Option<(&'static str, Value)> {
         // 0.5 takes exactly SIGTERM, SIGINT, ...: our names are canonical.
         ControlRequest::Signal { signal, .. } => ("signal", json!({ "signal": signal })),
         ControlRequest::Mark { label } => ("mark", json!({ "label": label })),
-        ControlRequest::Hello(_) | ControlRequest::Status | ControlRequest::Unknown => {
-            return None
-        }
+        ControlRequest::Hello(_) | ControlRequest::Status | ControlRequest::Unknown => return None,
     })
 }
 
