@@ -344,6 +344,27 @@ fn todays_host_says_hello_and_refuses_what_a_newer_client_adds() {
     assert_eq!(broken["error"]["code"], "PROTOCOL_ERROR", "{broken}");
     assert_eq!(requests_logged(&dir), before, "nothing was logged or typed");
 
+    // `status` says what only the host knows: a waited `run` is pending
+    // until the command it typed ends, here once the test makes a file.
+    let go = sandbox.root().join("go");
+    let ran = client
+        .send(&ControlRequest::Run {
+            command: format!("until [ -e '{}' ]; do sleep 0.05; done", go.display()),
+            marker: "statusrun".into(),
+            no_wait: false,
+        })
+        .unwrap();
+    assert!(ran.seq.is_some(), "{ran:?}");
+    assert_eq!(client.status().unwrap().runs_pending, 1);
+    std::fs::write(&go, "").unwrap();
+    eventually(PATIENCE, || {
+        (client.status().unwrap().runs_pending == 0).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the run never ended: {:#?}", events(&dir)));
+    assert!(events(&dir)
+        .iter()
+        .any(|e| e["type"] == "run_complete" && e["payload"]["marker"] == "statusrun"));
+
     // A request sent through the client that the host lacks never leaves
     // it; base requests are sent as they are.
     assert_eq!(
