@@ -353,7 +353,7 @@ pub struct App {
     pub state: State,
     panes: Vec<PaneInfo>,
     following: Option<FollowPlan>,
-    want_session: Option<String>,
+    wanted: Wanted,
     next_instance: u64,
 }
 
@@ -385,7 +385,7 @@ impl App {
             },
             panes,
             following: None,
-            want_session: options.session,
+            wanted: options.session.map_or(Wanted::Nothing, Wanted::Select),
             next_instance: 1,
         }
     }
@@ -477,45 +477,161 @@ impl App {
         effects
     }
 
+    /// A key goes to whatever holds the keyboard ([`KeyFocus`]): the
+    /// attach question, a plugin pane, or the dashboard, whose key table
+    /// picks the action for the view and focus that are up; each action is
+    /// handled by the part of the dashboard it moves.
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        // `A` asked first: `y` attaches, anything else changes nothing.
-        if let Some(session_id) = self.state.confirm_attach.take() {
-            if !key.ctrl && !key.alt && key.code == KeyCode::Char('y') {
-                self.state.message = None;
-                return vec![Effect::Attach {
-                    home: self.state.home.clone(),
-                    session_id,
-                }];
-            }
-            self.state.message = Some("Not attached.".to_owned());
-            return Vec::new();
-        }
-        if let Some(o) = &self.state.overlay {
-            // A pane holds the keyboard, but `q` quits from every view
-            // unless the pane's text field has focus, and Ctrl-C always.
-            let ctrl_c = key.ctrl && key.code == KeyCode::Char('c');
-            let q = !key.ctrl && !key.alt && key.code == KeyCode::Char('q');
-            if ctrl_c || (q && !o.text_input()) {
-                return self.quit();
-            }
-            if o.error.is_some() {
-                // A failed pane cannot take keys; Esc closes it.
-                return match key.code {
-                    KeyCode::Esc => self.close_overlay(),
-                    _ => Vec::new(),
+        match self.key_focus() {
+            KeyFocus::ConfirmAttach => self.on_confirm_key(key),
+            KeyFocus::Pane => self.on_pane_key(key),
+            KeyFocus::Dashboard => {
+                let Some(action) = self.state.keys.action(&key, self.state.key_context()) else {
+                    return Vec::new();
                 };
+                self.state.message = None;
+                match action {
+                    Action::SelectNext | Action::SelectPrevious => self.on_list_action(action),
+                    Action::Pan(..) | Action::HistoryPage(_) | Action::ToLive => {
+                        self.on_live_action(action)
+                    }
+                    Action::ToggleOverview | Action::MoveTile(..) | Action::OpenTile => {
+                        self.on_overview_action(action)
+                    }
+                    _ => self.on_view_action(action),
+                }
             }
-            return vec![Effect::Pane(PaneCall::Key {
-                pane: o.pane.clone(),
-                instance: o.instance,
-                key,
-                size: self.state.pane_size(),
-            })];
         }
-        let Some(action) = self.state.keys.action(&key, self.state.key_context()) else {
+    }
+
+    /// Who receives the next key.
+    fn key_focus(&self) -> KeyFocus {
+        if self.state.confirm_attach.is_some() {
+            KeyFocus::ConfirmAttach
+        } else if self.state.overlay.is_some() {
+            KeyFocus::Pane
+        } else {
+            KeyFocus::Dashboard
+        }
+    }
+
+    /// `A` asked first: `y` attaches, anything else changes nothing.
+    fn on_confirm_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(session_id) = self.state.confirm_attach.take() else {
             return Vec::new();
         };
-        self.state.message = None;
+        if !key.ctrl && !key.alt && key.code == KeyCode::Char('y') {
+            self.state.message = None;
+            return vec![Effect::Attach {
+                home: self.state.home.clone(),
+                session_id,
+            }];
+        }
+        self.state.message = Some("Not attached.".to_owned());
+        Vec::new()
+    }
+
+    /// A pane holds the keyboard, but `q` quits from every view unless the
+    /// pane's text field has focus, and Ctrl-C always.
+    fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(o) = &self.state.overlay else {
+            return Vec::new();
+        };
+        let ctrl_c = key.ctrl && key.code == KeyCode::Char('c');
+        let q = !key.ctrl && !key.alt && key.code == KeyCode::Char('q');
+        if ctrl_c || (q && !o.text_input()) {
+            return self.quit();
+        }
+        if o.error.is_some() {
+            // A failed pane cannot take keys; Esc closes it.
+            return match key.code {
+                KeyCode::Esc => self.close_overlay(),
+                _ => Vec::new(),
+            };
+        }
+        vec![Effect::Pane(PaneCall::Key {
+            pane: o.pane.clone(),
+            instance: o.instance,
+            key,
+            size: self.state.pane_size(),
+        })]
+    }
+
+    /// The Session list: move the selection.
+    fn on_list_action(&mut self, action: Action) -> Vec<Effect> {
+        let s = &mut self.state;
+        let len = s.rows().len();
+        if len > 0 {
+            s.selected = if action == Action::SelectNext {
+                (s.selected + 1).min(len - 1)
+            } else {
+                s.selected.saturating_sub(1)
+            };
+        }
+        self.unpin_unless_selected();
+        self.follow_selected()
+    }
+
+    /// The Live View: pan, page through history, back to live.
+    fn on_live_action(&mut self, action: Action) -> Vec<Effect> {
+        let s = &mut self.state;
+        match action {
+            Action::Pan(dx, dy) => {
+                s.pan.0 = s.pan.0.saturating_add_signed(i16::from(dx));
+                s.pan.1 = s.pan.1.saturating_add_signed(i16::from(dy));
+                if let Some(live) = &s.live {
+                    s.pan.0 = s.pan.0.min(live.screen.area.width.saturating_sub(1));
+                    s.pan.1 = s.pan.1.min(live.screen.area.height.saturating_sub(1));
+                }
+                Vec::new()
+            }
+            Action::HistoryPage(pages) => {
+                let page = s
+                    .live
+                    .as_ref()
+                    .map_or(1, |l| i64::from(l.screen.area.height.max(2) - 1));
+                vec![Effect::Live(LiveCommand::Scroll(i64::from(pages) * page))]
+            }
+            Action::ToLive => vec![Effect::Live(LiveCommand::ToLive)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The overview: in and out of it, move between tiles, open one.
+    fn on_overview_action(&mut self, action: Action) -> Vec<Effect> {
+        let s = &mut self.state;
+        match action {
+            Action::ToggleOverview => {
+                s.overview = !s.overview;
+                s.pan = (0, 0);
+                s.tile = s.selected;
+                self.follow_selected()
+            }
+            Action::MoveTile(dx, dy) => {
+                let len = s.rows().len();
+                if len > 0 {
+                    let per_row = s.tiles_per_row() as isize;
+                    let step = isize::from(dx) + isize::from(dy) * per_row;
+                    let tile = s.tile as isize + step;
+                    s.tile = tile.clamp(0, len as isize - 1) as usize;
+                }
+                // The grid may have scrolled to other tiles.
+                self.follow_selected()
+            }
+            Action::OpenTile if s.tile < s.rows().len() => {
+                s.selected = s.tile;
+                s.overview = false;
+                s.focus = Focus::LiveView;
+                self.unpin_unless_selected();
+                self.follow_selected()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Everything else: leaving, help, focus and layout, the scope, panes
+    /// and `attach`.
+    fn on_view_action(&mut self, action: Action) -> Vec<Effect> {
         let s = &mut self.state;
         match action {
             Action::Quit => return self.quit(),
@@ -536,60 +652,6 @@ impl App {
             Action::ToggleScope => {
                 s.scope_all = !s.scope_all;
                 return vec![self.list(false)];
-            }
-            Action::SelectNext | Action::SelectPrevious => {
-                let len = s.rows().len();
-                if len > 0 {
-                    s.selected = if action == Action::SelectNext {
-                        (s.selected + 1).min(len - 1)
-                    } else {
-                        s.selected.saturating_sub(1)
-                    };
-                }
-                self.unpin_unless_selected();
-                return self.follow_selected();
-            }
-            Action::Pan(dx, dy) => {
-                s.pan.0 = s.pan.0.saturating_add_signed(i16::from(dx));
-                s.pan.1 = s.pan.1.saturating_add_signed(i16::from(dy));
-                if let Some(live) = &s.live {
-                    s.pan.0 = s.pan.0.min(live.screen.area.width.saturating_sub(1));
-                    s.pan.1 = s.pan.1.min(live.screen.area.height.saturating_sub(1));
-                }
-            }
-            Action::HistoryPage(pages) => {
-                let page = s
-                    .live
-                    .as_ref()
-                    .map_or(1, |l| i64::from(l.screen.area.height.max(2) - 1));
-                return vec![Effect::Live(LiveCommand::Scroll(i64::from(pages) * page))];
-            }
-            Action::ToLive => return vec![Effect::Live(LiveCommand::ToLive)],
-            Action::ToggleOverview => {
-                s.overview = !s.overview;
-                s.pan = (0, 0);
-                s.tile = s.selected;
-                return self.follow_selected();
-            }
-            Action::MoveTile(dx, dy) => {
-                let len = s.rows().len();
-                if len > 0 {
-                    let per_row = s.tiles_per_row() as isize;
-                    let step = isize::from(dx) + isize::from(dy) * per_row;
-                    let tile = s.tile as isize + step;
-                    s.tile = tile.clamp(0, len as isize - 1) as usize;
-                }
-                // The grid may have scrolled to other tiles.
-                return self.follow_selected();
-            }
-            Action::OpenTile => {
-                if s.tile < s.rows().len() {
-                    s.selected = s.tile;
-                    s.overview = false;
-                    s.focus = Focus::LiveView;
-                    self.unpin_unless_selected();
-                    return self.follow_selected();
-                }
             }
             Action::OpenHomePicker => {
                 return match self.panes.iter().position(PaneInfo::is_home_picker) {
@@ -625,6 +687,14 @@ impl App {
                     None => s.message = Some("No Session selected.".to_owned()),
                 }
             }
+            Action::SelectNext
+            | Action::SelectPrevious
+            | Action::Pan(..)
+            | Action::HistoryPage(_)
+            | Action::ToLive
+            | Action::ToggleOverview
+            | Action::MoveTile(..)
+            | Action::OpenTile => {}
         }
         Vec::new()
     }
@@ -763,6 +833,10 @@ impl App {
         }
     }
 
+    /// A listing came back: one of the shown scope is shown, one of all
+    /// Sessions while the Active ones are shown either answers a `--session`
+    /// probe or refreshes the pinned row. Each path ends here: neither
+    /// handler calls back into this one.
     fn on_listed(
         &mut self,
         home: String,
@@ -772,15 +846,25 @@ impl App {
         if home != self.state.home {
             return Vec::new(); // an answer about a Home no longer shown
         }
-        if all != self.state.scope_all {
-            if all && self.want_session.is_some() {
-                return self.on_probe(result);
-            }
-            if all {
-                self.refresh_pinned(result);
-            }
-            return Vec::new(); // nothing else asked the other scope
+        if all == self.state.scope_all {
+            return self.show_listing(result);
         }
+        if !all {
+            return Vec::new(); // nothing asks for the Active scope while all are shown
+        }
+        match std::mem::take(&mut self.wanted) {
+            Wanted::Probe(prefix) => self.on_probe(prefix, result),
+            wanted => {
+                self.wanted = wanted;
+                self.refresh_pinned(result);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Shows a listing of the scope shown, selecting what `--session` asked
+    /// for once it is there.
+    fn show_listing(&mut self, result: Result<Vec<SessionRow>, String>) -> Vec<Effect> {
         let mut rows = match result {
             Ok(rows) => rows,
             // A refresh that fails keeps the Sessions already shown (the
@@ -800,7 +884,8 @@ impl App {
         // (it ended and the scope is Active, or `gc` collected it): the
         // person was looking at it and wants to see how it ended.
         if let Some(row) = &keep {
-            if self.want_session.is_none() && !rows.iter().any(|r| r.session_id == row.session_id) {
+            let wanted = self.wanted != Wanted::Nothing;
+            if !wanted && !rows.iter().any(|r| r.session_id == row.session_id) {
                 let at = self.state.selected.min(rows.len());
                 let mut row = row.clone();
                 // It left the listing because it ended: say how, as the
@@ -820,8 +905,8 @@ impl App {
                 self.state.pinned = None;
             }
         }
-        if let Some(prefix) = self.want_session.take() {
-            match matching(&rows, &prefix) {
+        match std::mem::take(&mut self.wanted) {
+            Wanted::Select(prefix) | Wanted::Probe(prefix) => match matching(&rows, &prefix) {
                 Match::One(index) => self.state.selected = index,
                 Match::Many(n) => {
                     self.state.message = Some(format!(
@@ -832,17 +917,18 @@ impl App {
                     // An ended Session is only listed under "all". Ask
                     // whether it is there before widening the scope, so an
                     // id that is in no listing leaves the scope alone.
-                    self.want_session = Some(prefix);
+                    self.wanted = Wanted::Probe(prefix);
                     self.state.listing = Listing::Loaded(rows);
                     return vec![self.list_in(true, false)];
                 }
                 Match::None => self.state.message = Some(no_such_session(&prefix)),
+            },
+            Wanted::Nothing => {
+                let keep = keep.map(|r| r.session_id);
+                self.state.selected = keep
+                    .and_then(|id| rows.iter().position(|r| r.session_id == id))
+                    .unwrap_or_else(|| self.state.selected.min(rows.len().saturating_sub(1)));
             }
-        } else {
-            let keep = keep.map(|r| r.session_id);
-            self.state.selected = keep
-                .and_then(|id| rows.iter().position(|r| r.session_id == id))
-                .unwrap_or_else(|| self.state.selected.min(rows.len().saturating_sub(1)));
         }
         self.state.tile = self.state.tile.min(rows.len().saturating_sub(1));
         self.state.listing = Listing::Loaded(rows);
@@ -852,15 +938,12 @@ impl App {
     /// The answer to the "all" listing asked for when `--session` named a
     /// Session the Active listing does not hold: widen the scope only when
     /// the Session is there (it has ended), otherwise say it is not.
-    fn on_probe(&mut self, result: Result<Vec<SessionRow>, String>) -> Vec<Effect> {
-        let Some(prefix) = self.want_session.take() else {
-            return Vec::new();
-        };
+    fn on_probe(&mut self, prefix: String, result: Result<Vec<SessionRow>, String>) -> Vec<Effect> {
         match result {
             Ok(rows) if !matches!(matching(&rows, &prefix), Match::None) => {
-                self.want_session = Some(prefix);
+                self.wanted = Wanted::Select(prefix);
                 self.state.scope_all = true;
-                self.on_listed(self.state.home.clone(), true, Ok(rows))
+                self.show_listing(Ok(rows))
             }
             Ok(_) => {
                 self.state.message = Some(no_such_session(&prefix));
@@ -913,6 +996,34 @@ impl App {
         self.following = Some(plan.clone());
         vec![Effect::Live(LiveCommand::Follow(plan))]
     }
+}
+
+/// Who receives a key: the first of these that is up holds the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyFocus {
+    /// `A` asked "attach? y/n".
+    ConfirmAttach,
+    /// A plugin pane is open over the dashboard.
+    Pane,
+    /// The dashboard's own views, through the key table.
+    Dashboard,
+}
+
+/// Where a `--session` selection stands. The listings move it on:
+/// `Select` until the shown scope's listing holds the Session, `Probe` while
+/// a listing of all Sessions is asked whether it has ended, `Nothing` once
+/// it is selected or reported missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Wanted {
+    /// Nothing to select.
+    #[default]
+    Nothing,
+    /// Select the Session this id (or its start, or a name) means when the
+    /// shown scope's listing comes back.
+    Select(String),
+    /// The Active listing does not hold it: a listing of all Sessions was
+    /// asked for, to see whether it ended.
+    Probe(String),
 }
 
 /// How a `--session` prefix matched a listing.

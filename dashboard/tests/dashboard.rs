@@ -445,6 +445,24 @@ impl FakeHost {
     }
 }
 
+/// The frame `state` draws on a `TestBackend` of its size, as text.
+fn draw(state: &agent_tty_dashboard::app::State) -> String {
+    let (w, h) = state.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| render(state, f)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The dashboard, the production executor, and the channel its workers
 /// answer on.
 struct Dash<'h> {
@@ -569,21 +587,7 @@ impl Dash<'_> {
     }
 
     fn screen(&self) -> String {
-        let (w, h) = self.app.state.size;
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| render(&self.app.state, f)).unwrap();
-        let buffer = terminal.backend().buffer();
-        let text = (0..h)
-            .map(|y| {
-                (0..w)
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-                    .trim_end()
-                    .to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        text.replace(
+        draw(&self.app.state).replace(
             &self.homes.root.path().to_string_lossy().to_string(),
             ROOT_SHOWN,
         )
@@ -1244,6 +1248,115 @@ fn attach_asks_first_and_then_hands_the_selected_session_over() {
         assert_eq!(
             d.app.state.message.as_deref(),
             Some("could not attach: SESSION_CONTROLLED: taken")
+        );
+    });
+}
+
+/// A listing answer for `App::update`, from the fake host's rows.
+fn listed(home: &str, all: bool, rows: &[Value]) -> Msg {
+    Msg::Listed {
+        home: home.into(),
+        all,
+        result: Ok(rows
+            .iter()
+            .map(|r| serde_json::from_value(r.clone()).unwrap())
+            .collect()),
+    }
+}
+
+/// `--session` moves from "select" to "probe all Sessions" and back to
+/// nothing, one listing at a time: a probe that fails says why in the
+/// footer and leaves the scope alone, one that finds an ended Session
+/// widens it, and a later listing of all Sessions selects nothing again.
+#[rstest::rstest]
+#[case::probe_fails(None, false, "could not look for Session old: the disk is gone")]
+#[case::probe_finds(Some(SB_OLD), true, "q quit")]
+fn a_session_probe_ends_in_one_step(
+    #[case] found: Option<&str>,
+    #[case] widened: bool,
+    #[case] footer: &str,
+) {
+    use agent_tty_dashboard::app::{Effect, ListRequest};
+    let home = "/nowhere/b";
+    let mut app = App::new(
+        Options {
+            home: home.into(),
+            session: Some("old".into()),
+            all: false,
+        },
+        Vec::new(),
+        (100, 12),
+        now(),
+    );
+    let running = row(SB, "tests", "running", "cargo test");
+    let old = row(SB_OLD, "old", "exited", "true");
+    let probe = Effect::List(ListRequest {
+        home: home.into(),
+        all: true,
+        reconcile: false,
+    });
+    assert_eq!(app.update(listed(home, false, &[running.clone()])), [probe]);
+    assert!(!app.state.scope_all, "not widened before the probe answers");
+    let answer = match found {
+        Some(_) => listed(home, true, &[running.clone(), old.clone()]),
+        None => Msg::Listed {
+            home: home.into(),
+            all: true,
+            result: Err("the disk is gone".into()),
+        },
+    };
+    app.update(answer);
+    assert_eq!(app.state.scope_all, widened);
+    assert_eq!(
+        app.state.selected_session().map(|r| r.session_id.as_str()),
+        Some(found.unwrap_or(SB))
+    );
+    let screen = draw(&app.state);
+    assert!(screen.lines().last().unwrap().contains(footer), "{screen}");
+    // The probe is over: a listing of all Sessions is now only a refresh,
+    // never another search that moves the selection back to "old".
+    let at = |app: &App, id: &str| app.state.rows().iter().position(|r| r.session_id == id);
+    app.state.selected = at(&app, SB).unwrap();
+    let effects = app.update(listed(home, true, &[old, running]));
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::List(_))),
+        "{effects:?}"
+    );
+    assert_eq!(
+        app.state.selected_session().map(|r| r.session_id.as_str()),
+        Some(SB)
+    );
+    assert_eq!(app.state.scope_all, widened);
+}
+
+/// Keys go to what holds the keyboard: the attach question takes the next
+/// key whatever it is (`q` included), an open pane takes `j`, and only
+/// then does the key table move the Session list.
+#[test]
+fn keys_go_to_what_holds_the_keyboard() {
+    dash(Setup::default(), |d| {
+        d.keys("A");
+        assert!(d.footer().contains("Attach to editor?"), "{}", d.footer());
+        d.keys("q");
+        assert!(!d.quit, "q answered the question instead of quitting");
+        assert!(d.footer().contains("Not attached."), "{}", d.footer());
+        d.keys("E");
+        d.keys("j");
+        assert_eq!(d.selected().as_deref(), Some(SA), "the pane took j");
+        assert!(
+            d.host
+                .log()
+                .iter()
+                .any(|l| l.starts_with("key hello") && l.ends_with("Char('j')")),
+            "{:?}",
+            d.host.log()
+        );
+        d.press(KeyCode::Esc);
+        d.keys("j");
+        assert_eq!(d.selected().as_deref(), Some(SA_BUILD));
+        assert!(
+            !d.footer().contains("Not attached."),
+            "a key clears the note"
         );
     });
 }
