@@ -1295,7 +1295,10 @@ fn a_session_probe_ends_in_one_step(
         all: true,
         reconcile: false,
     });
-    assert_eq!(app.update(listed(home, false, &[running.clone()])), [probe]);
+    assert_eq!(
+        app.update(listed(home, false, std::slice::from_ref(&running))),
+        [probe]
+    );
     assert!(!app.state.scope_all, "not widened before the probe answers");
     let answer = match found {
         Some(_) => listed(home, true, &[running.clone(), old.clone()]),

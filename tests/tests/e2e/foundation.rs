@@ -3,15 +3,7 @@
 use agent_tty_e2e::{agent_tty, example_plugin, plugin_lib, Sandbox};
 use rstest::rstest;
 
-/// The product plugins: what a build or an install puts beside the binary.
-const SHIPPED: [&str; 6] = [
-    "sessions",
-    "registry",
-    "gc-sweeper",
-    "dashboard-home-picker",
-    "capture",
-    "skills",
-];
+use super::lists::shipped;
 
 fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<serde_json::Value> {
     let mut cmd = sandbox.command(["plugins", "--json"]);
@@ -27,10 +19,14 @@ fn plugin_rows(sandbox: &Sandbox, extra_path: Option<&std::path::Path>) -> Vec<s
 fn every_shipped_plugin_loads_side_by_side() {
     let sandbox = Sandbox::new();
     let rows = plugin_rows(&sandbox, Some(&example_plugin()));
-    for name in SHIPPED.iter().chain(&["example-hello"]) {
+    for name in shipped()
+        .iter()
+        .map(String::as_str)
+        .chain(["example-hello"])
+    {
         let row = rows
             .iter()
-            .find(|r| r["name"] == *name)
+            .find(|r| r["name"] == name)
             .unwrap_or_else(|| panic!("{name} missing from {rows:#?}"));
         assert_eq!(row["status"], "loaded", "{row:#}");
         assert_eq!(row["interfaceVersion"], 1);
@@ -83,8 +79,8 @@ fn version_lists_host_and_plugins() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    for name in SHIPPED {
-        assert!(names.contains(&name), "{name} not in {names:?}");
+    for name in shipped() {
+        assert!(names.contains(&name.as_str()), "{name} not in {names:?}");
     }
 }
 

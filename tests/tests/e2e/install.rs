@@ -95,15 +95,7 @@ fn install_sets_its_own_modes_under_umask_000() {
     }
     assert_eq!(
         loaded_plugins(&sandbox, &prefix),
-        [
-            "capture",
-            "dashboard-home-picker",
-            "gc-sweeper",
-            "mcp",
-            "registry",
-            "sessions",
-            "skills"
-        ]
+        Vec::from_iter(super::lists::shipped())
     );
 }
 
@@ -114,15 +106,7 @@ fn install_puts_the_host_and_the_product_plugins_where_the_host_finds_them() {
     install(&sandbox, &prefix, &[]).expect_code(0);
     assert_eq!(
         loaded_plugins(&sandbox, &prefix),
-        [
-            "capture",
-            "dashboard-home-picker",
-            "gc-sweeper",
-            "mcp",
-            "registry",
-            "sessions",
-            "skills"
-        ]
+        Vec::from_iter(super::lists::shipped())
     );
     // The example plugin is documentation, never installed.
     let libs: Vec<String> = std::fs::read_dir(prefix.join("lib/agent-tty/plugins"))

@@ -36,7 +36,9 @@ fn plugin_members(key: &str) -> BTreeSet<String> {
 }
 
 /// The one source: the workspace's plugin members, the example left out.
-fn shipped() -> BTreeSet<String> {
+/// Every e2e test that needs the shipped plugins asks here, so none keeps
+/// a copy of its own.
+pub(crate) fn shipped() -> BTreeSet<String> {
     let mut all = plugin_members("members");
     assert!(
         all.remove(EXAMPLE),
@@ -114,18 +116,52 @@ fn the_hosts_well_known_plugins_are_the_shipped_ones() {
         .unwrap()
         .iter()
         .map(|e| e["plugin"].as_str().unwrap()));
+    assert_eq!(named, shipped_with_commands(&sandbox));
     let loaded: Vec<&serde_json::Value> = result["plugins"].as_array().unwrap().iter().collect();
-    let with_commands = set(loaded
-        .iter()
-        .filter(|p| shipped().contains(p["name"].as_str().unwrap()))
-        .filter(|p| !p["commands"].as_array().unwrap().is_empty())
-        .map(|p| p["name"].as_str().unwrap()));
-    assert_eq!(named, with_commands);
     let loaded_names = set(loaded.iter().map(|p| p["name"].as_str().unwrap()));
     assert!(
         shipped().is_subset(&loaded_names),
         "a shipped plugin did not load beside the built host: {loaded_names:?}"
     );
+}
+
+/// Every member takes the workspace's lint policy (`[workspace.lints]` in
+/// the root Cargo.toml), so the policy is written once: a member with no
+/// `[lints]`, or with lints of its own, fails here.
+#[test]
+fn every_member_takes_the_workspace_lint_policy() {
+    let policy = &workspace()["workspace"]["lints"];
+    assert!(
+        policy.get("rust").is_some() && policy.get("clippy").is_some(),
+        "[workspace.lints] holds the rust and clippy policy"
+    );
+    for member in workspace()["workspace"]["members"].as_array().unwrap() {
+        let member = member.as_str().unwrap();
+        let text = std::fs::read_to_string(repo().join(member).join("Cargo.toml")).unwrap();
+        let manifest: toml::Table = text.parse().unwrap();
+        let lints = manifest.get("lints").and_then(|l| l.as_table());
+        let inherits = lints.is_some_and(|l| {
+            l.len() == 1 && l.get("workspace").and_then(toml::Value::as_bool) == Some(true)
+        });
+        assert!(
+            inherits,
+            "{member}/Cargo.toml: give it `[lints] workspace = true` and put any lint it \
+             needs in [workspace.lints], got {lints:?}"
+        );
+    }
+}
+
+/// The shipped plugins that serve commands, as the plugins loaded beside
+/// the built host describe themselves (`plugins --json`).
+pub(crate) fn shipped_with_commands(sandbox: &Sandbox) -> BTreeSet<String> {
+    let result = sandbox.run(["plugins", "--json"]).result();
+    set(result["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| shipped().contains(p["name"].as_str().unwrap()))
+        .filter(|p| !p["commands"].as_array().unwrap().is_empty())
+        .map(|p| p["name"].as_str().unwrap()))
 }
 
 /// The workspace crates `[dependencies]` of the member at `dir` names.

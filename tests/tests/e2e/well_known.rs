@@ -50,6 +50,47 @@ fn the_well_known_commands_are_exactly_the_shipped_plugins_commands() {
             if group { " not" } else { "" }
         );
     }
+    // The other names of a shipped plugin's commands, which `plugins --json`
+    // does not show: its aliases and hidden commands, as the plugin described
+    // itself (the description cache `plugins` just refreshed). Each is known,
+    // with its plugin, so `ls` or `_host` without the sessions plugin is
+    // PLUGIN_NOT_INSTALLED too.
+    let cache = sandbox.cache_dir().join("agent-tty").join("plugins.json");
+    let cache: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    let shipped = super::lists::shipped();
+    let mut other_names = 0;
+    for entry in cache["plugins"].as_array().unwrap() {
+        let plugin = entry["name"].as_str().unwrap();
+        if !shipped.contains(plugin) {
+            continue;
+        }
+        for command in entry["description"]["commands"].as_array().unwrap() {
+            let path = command["path"].as_array().unwrap();
+            let mut names: Vec<&str> = Vec::new();
+            if path.len() == 1 {
+                names.extend(
+                    command["aliases"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap()),
+                );
+            }
+            if command["hidden"] == true {
+                names.push(path[0].as_str().unwrap());
+            }
+            for word in names {
+                other_names += 1;
+                assert_eq!(
+                    well_known.get(word).map(String::as_str),
+                    Some(plugin),
+                    "`{word}` (an alias or hidden command of the {plugin} plugin) is missing \
+                     from the host's WELL_KNOWN"
+                );
+            }
+        }
+    }
+    assert!(other_names >= 2, "ls and _host, at least: {cache:#}");
     // Every known word is a command (or alias, or hidden command) some loaded
     // plugin really mounts.
     for (word, plugin) in &well_known {

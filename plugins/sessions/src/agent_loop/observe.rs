@@ -105,7 +105,7 @@ enum Baseline {
 }
 
 /// The flags that belong to the presence waits.
-const OTHER_FLAGS: &[&str] = &[
+pub(super) const OTHER_FLAGS: &[&str] = &[
     "text",
     "regex",
     "screen-stable-ms",

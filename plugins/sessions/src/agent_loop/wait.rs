@@ -293,3 +293,43 @@ fn never_matches(id: &str, waiter: &Waiter) -> PluginError {
         "capturedAtSeq": waiter.replay().last_seq().unwrap_or(0),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_tty_plugin_api::ArgKind;
+    use std::collections::BTreeSet;
+
+    /// The flag lists kept beside `wait`'s spec (the render flags, the
+    /// flags `--gone`/`--changed` refuse beside them) name flags the spec
+    /// declares, and every flag it declares is of one kind of wait: a flag
+    /// added to the spec without its list fails here.
+    #[test]
+    fn the_flag_lists_agree_with_the_spec() {
+        let command = command();
+        let declared: BTreeSet<&str> = command
+            .spec()
+            .args
+            .iter()
+            .filter(|a| a.kind != ArgKind::Positional)
+            .map(|a| a.name.as_str())
+            .collect();
+        let observe: Vec<String> = super::super::observe::args()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        let legacy = ["exit", "idle-ms"];
+        let mut kinds: BTreeSet<&str> = flags::RENDER_FLAGS.iter().copied().collect();
+        kinds.extend(legacy);
+        kinds.insert("timeout");
+        kinds.extend(observe.iter().map(String::as_str));
+        assert_eq!(declared, kinds);
+        for flag in super::super::observe::OTHER_FLAGS {
+            assert!(declared.contains(flag), "--{flag} is not a wait flag");
+            assert!(
+                !observe.iter().any(|o| o == flag),
+                "--{flag} is observe's own"
+            );
+        }
+    }
+}

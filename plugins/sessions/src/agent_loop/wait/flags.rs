@@ -26,7 +26,7 @@ pub(crate) fn wait_limit(ms: Option<u64>) -> Option<Duration> {
 const MAX_TEXT_CHARS: usize = 1000;
 
 /// The render flags (any of them makes a render wait).
-const RENDER_FLAGS: &[&str] = &[
+pub(super) const RENDER_FLAGS: &[&str] = &[
     "text",
     "regex",
     "screen-stable-ms",
