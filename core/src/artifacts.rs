@@ -11,18 +11,11 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::layout::{self, SessionDir};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// The artifacts directory's name inside a Session directory.
-pub const ARTIFACTS_DIR: &str = "artifacts";
-
-/// The artifact list's file name inside the artifacts directory.
-pub const ARTIFACT_MANIFEST_FILE: &str = "manifest.json";
-
-const LOCK_FILE: &str = ".manifest.json.lock";
 
 /// An artifact list bigger than this is refused (an entry is ~400 bytes).
 pub const ARTIFACT_MANIFEST_READ_LIMIT: u64 = 32 << 20;
@@ -80,18 +73,13 @@ impl<W: std::io::Write> std::io::Write for Fingerprinted<W> {
     }
 }
 
-/// `<session dir>/artifacts`.
-pub fn artifacts_dir(session_dir: &Path) -> PathBuf {
-    session_dir.join(ARTIFACTS_DIR)
-}
-
 /// Creates `<session dir>/artifacts` if missing (mode 0755 at most, whatever
 /// the umask) and returns it, once it passes the Home's trust check: a
 /// symlink, or a directory another user owns or can write, is refused, so
 /// a capture never writes where someone else chose.
 pub fn ensure_artifacts_dir(session_dir: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let dir = artifacts_dir(session_dir);
+    let dir = SessionDir::new(session_dir).artifacts();
     match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -105,7 +93,10 @@ pub fn ensure_artifacts_dir(session_dir: &Path) -> Result<PathBuf> {
 /// recorded: `artifacts/` (when there is one) passes the trust check and
 /// its `manifest.json` (when there is one) is a valid artifact list.
 pub fn check_artifact_store(session_dir: &Path) -> Result<()> {
-    crate::safe_fs::check_trusted_path(&artifacts_dir(session_dir), "the Session's artifacts/")?;
+    crate::safe_fs::check_trusted_path(
+        &SessionDir::new(session_dir).artifacts(),
+        "the Session's artifacts/",
+    )?;
     read_artifact_manifest(session_dir).map(|_| ())
 }
 
@@ -206,7 +197,7 @@ pub struct ArtifactManifest {
 
 /// Reads `artifacts/manifest.json`; `None` when there is none yet.
 pub fn read_artifact_manifest(session_dir: &Path) -> Result<Option<ArtifactManifest>> {
-    let path = artifacts_dir(session_dir).join(ARTIFACT_MANIFEST_FILE);
+    let path = SessionDir::new(session_dir).artifacts_manifest();
     let bytes = match crate::safe_fs::read_home_file(&path, ARTIFACT_MANIFEST_READ_LIMIT) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -227,7 +218,7 @@ pub fn read_artifact_manifest(session_dir: &Path) -> Result<Option<ArtifactManif
 /// the directory) when missing.
 pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
     let dir = ensure_artifacts_dir(session_dir)?;
-    let lock_path = dir.join(LOCK_FILE);
+    let lock_path = dir.join(layout::artifacts::MANIFEST_LOCK.name);
     let lock = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
     let locked = FileExt::lock_exclusive(&lock).is_ok();
     let result = (|| {
@@ -240,7 +231,7 @@ pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
         let mut json =
             serde_json::to_string_pretty(&manifest).expect("artifact manifest serialises");
         json.push('\n');
-        let path = dir.join(ARTIFACT_MANIFEST_FILE);
+        let path = dir.join(layout::artifacts::MANIFEST.name);
         fsutil::write_atomic(&path, json.as_bytes(), 0o600).map_err(|e| Error::write(&path, e))
     })();
     if locked {
@@ -285,12 +276,8 @@ mod tests {
   ]
 }
 "#;
-        std::fs::create_dir_all(artifacts_dir(dir.path())).unwrap();
-        std::fs::write(
-            artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE),
-            from_0_5,
-        )
-        .unwrap();
+        std::fs::create_dir_all(SessionDir::new(dir.path()).artifacts()).unwrap();
+        std::fs::write(SessionDir::new(dir.path()).artifacts_manifest(), from_0_5).unwrap();
         let before = read_artifact_manifest(dir.path())
             .unwrap()
             .unwrap()
@@ -310,11 +297,11 @@ mod tests {
         let after = read_artifact_manifest(dir.path()).unwrap().unwrap();
         assert_eq!(after.artifacts.len(), before + 1);
         assert_eq!(after.artifacts.last(), Some(&entry));
-        let text = std::fs::read_to_string(artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(SessionDir::new(dir.path()).artifacts_manifest()).unwrap();
         assert!(text.contains("\"kind\": \"screenshot\""), "{text}");
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(artifacts_dir(dir.path()).join(ARTIFACT_MANIFEST_FILE))
+        let mode = std::fs::metadata(SessionDir::new(dir.path()).artifacts_manifest())
             .unwrap()
             .permissions()
             .mode();

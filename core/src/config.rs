@@ -7,9 +7,10 @@
 //! knows exactly what to fix (details `{file, key}`).
 
 use crate::error::{Error, Result};
+use crate::layout::HomeDir;
 use agent_tty_protocol::{ErrorCode, PluginError};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The log levels `--log-level`, `AGENT_TTY_LOG_LEVEL` and `logLevel` accept.
 pub const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
@@ -43,11 +44,6 @@ pub struct HomeConfig {
     pub remote: Option<String>,
 }
 
-/// `<home>/config.json`.
-pub fn config_path(home: &Path) -> PathBuf {
-    home.join("config.json")
-}
-
 /// A `config.json` bigger than this is not one (they hold eight keys).
 const CONFIG_READ_LIMIT: u64 = 1 << 20;
 
@@ -56,7 +52,7 @@ const CONFIG_READ_LIMIT: u64 = 1 << 20;
 /// symlink, FIFO or device there is refused at once, never waited on.
 /// Call it only for a Home that passed the trust check.
 pub fn read_home_config(home: &Path) -> Result<HomeConfig> {
-    let path = config_path(home);
+    let path = HomeDir::new(home).config();
     let text = match crate::safe_fs::read_home_file(&path, CONFIG_READ_LIMIT) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
@@ -193,7 +189,7 @@ mod tests {
 
     fn config(text: &str) -> (tempfile::TempDir, Result<HomeConfig>) {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(config_path(tmp.path()), text).unwrap();
+        std::fs::write(HomeDir::new(tmp.path()).config(), text).unwrap();
         let read = read_home_config(tmp.path());
         (tmp, read)
     }
@@ -236,7 +232,7 @@ mod tests {
         let (tmp, read) = config(text);
         let err = PluginError::from(read.unwrap_err());
         assert_eq!(err.code, ErrorCode::InvalidInput);
-        let file = config_path(tmp.path());
+        let file = HomeDir::new(tmp.path()).config();
         assert!(err.message.contains(&*file.to_string_lossy()), "{err}");
         assert_eq!(err.details["file"], json!(file));
         match key {

@@ -1,6 +1,7 @@
 //! The domain's typed errors, mapped to the CLI contract's codes in one place
 //! ([`Error::code`]).
 
+use crate::layout::{HomeDir, SessionDir};
 pub use agent_tty_protocol::{ErrorCode, PluginError};
 use std::path::{Path, PathBuf};
 
@@ -135,9 +136,9 @@ impl From<Error> for PluginError {
                     }
                     Error::SessionNotFound { id, home } => serde_json::json!({
                         "sessionId": id,
-                        "manifestPath": crate::manifest::manifest_path(
-                            &crate::home::sessions_dir(home).join(id)
-                        ),
+                        "manifestPath": SessionDir::new(
+                            &HomeDir::new(home).sessions().join(id)
+                        ).manifest(),
                     }),
                     _ => serde_json::Value::Null,
                 };

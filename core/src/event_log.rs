@@ -14,7 +14,7 @@
 //! logged is counted and, as soon as anything can be written again, a
 //! `marker` event says how many bytes were lost; and the host's record of
 //! its end goes to a small file reserved when the log was opened
-//! ([`HOST_RECORD_FILE`]), rewritten in place, which needs no new space, so
+//! (`host-record.json`, [`layout::session::HOST_RECORD`]), rewritten in place, which needs no new space, so
 //! the exit status survives a disk that is full at exit. That record also
 //! says "storage full", which `run` and `wait` report instead of timing out.
 //!
@@ -25,6 +25,7 @@
 //! ([`EventLogFollower::skipped`]), so one line cannot cost unbounded memory.
 
 use crate::error::{Error, Result};
+use crate::layout::SessionDir;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -34,8 +35,12 @@ use std::path::{Path, PathBuf};
 mod fast;
 pub use fast::EventRef;
 
-/// The Event Log file name inside a Session directory.
-pub const EVENT_LOG_FILE: &str = "events.jsonl";
+/// `<session dir>/events.jsonl`. Transitional: kept only for the modules
+/// the crate move carries (screen replay, checkpoints); everything else
+/// builds the path with [`SessionDir::event_log`].
+pub fn event_log_path(session_dir: &Path) -> PathBuf {
+    SessionDir::new(session_dir).event_log()
+}
 
 /// The longest Event Log line, newline excluded, that is written or read:
 /// the host's largest control request (16 MiB, a `type` or `paste`) plus
@@ -109,11 +114,6 @@ pub enum EventBody {
     Marker { label: String },
 }
 
-/// `<session dir>/events.jsonl`.
-pub fn event_log_path(session_dir: &Path) -> PathBuf {
-    session_dir.join(EVENT_LOG_FILE)
-}
-
 /// Appends events with contiguous `seq`. One writer per Session (its host).
 pub struct EventLogWriter {
     file: File,
@@ -133,10 +133,6 @@ pub struct EventLogWriter {
 /// The line buffer an [`EventLogWriter`] keeps between appends: room for a
 /// few chunks of output, however big one event once was.
 const KEEP_LINE_CAPACITY: usize = 1 << 20;
-
-/// The file, beside the Event Log, where a host records what must survive a
-/// full disk: its exit and whether storage ran out.
-pub const HOST_RECORD_FILE: &str = "host-record.json";
 
 /// Bytes reserved for the host record: far more than it ever holds.
 const RECORD_SIZE: usize = 1024;
@@ -176,7 +172,7 @@ impl HostRecordFile {
     /// Creates the record and fills its whole reserved size now, while
     /// there is room.
     fn reserve(session_dir: &Path) -> std::io::Result<Self> {
-        let path = session_dir.join(HOST_RECORD_FILE);
+        let path = SessionDir::new(session_dir).host_record();
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -211,7 +207,8 @@ impl HostRecordFile {
 /// Reads a Session's host record, if its host made one.
 pub fn read_host_record(session_dir: &Path) -> Option<HostRecord> {
     let bytes =
-        crate::safe_fs::read_home_file(&session_dir.join(HOST_RECORD_FILE), 64 << 10).ok()?;
+        crate::safe_fs::read_home_file(&SessionDir::new(session_dir).host_record(), 64 << 10)
+            .ok()?;
     serde_json::from_slice(bytes.trim_ascii_end()).ok()
 }
 
@@ -238,7 +235,7 @@ impl EventLogWriter {
     /// Opens (creating with mode 0600) a Session's Event Log for appending,
     /// continuing after the last complete event already in it.
     pub fn open(session_dir: &Path) -> Result<Self> {
-        let path = event_log_path(session_dir);
+        let path = SessionDir::new(session_dir).event_log();
         let next_seq = match last_event(&path)? {
             Some(e) => e.seq + 1,
             None => 0,
@@ -886,7 +883,7 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_terminated_before_the_next_append() {
         let tmp = tempfile::tempdir().unwrap();
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         {
             let mut w = EventLogWriter::open(tmp.path()).unwrap();
             w.append(EventBody::Output { data: "a".into() }).unwrap();
@@ -904,7 +901,7 @@ mod tests {
     /// A log of `lines`, each written as given plus a newline.
     fn log_of(lines: &[&str]) -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(&path, text).unwrap();
         (tmp, path)
@@ -998,7 +995,7 @@ mod tests {
             text.push('\n');
         }
         let tmp = tempfile::tempdir().unwrap();
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         std::fs::write(&path, &text).unwrap();
         let mut follower = EventLogFollower::new(&path);
         let mut seen = Vec::new();
@@ -1029,7 +1026,7 @@ mod tests {
         drop(w);
         let mut w = EventLogWriter::open(tmp.path()).unwrap();
         assert_eq!(w.append(EventBody::Output { data: "b".into() }).unwrap(), 1);
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"seq":2,"ts":"2026-11-24T03:50:02.677Z","type":"out"#)
             .unwrap();
@@ -1053,7 +1050,7 @@ mod tests {
         // Control characters escape to six bytes each: the worst case.
         let data = "\u{1}é".repeat(OUTPUT_PIECE / 2 + 7);
         w.append(EventBody::Output { data: data.clone() }).unwrap();
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.lines().count() > 1);
         assert!(text.lines().all(|l| l.len() <= MAX_LINE));
@@ -1089,7 +1086,7 @@ mod tests {
         let mut w = EventLogWriter::open(tmp.path()).unwrap();
         w.append(EventBody::Output { data: "a".into() }).unwrap();
         drop(w);
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(&vec![b'x'; size]).unwrap();
         f.write_all(b"\n").unwrap();

@@ -2,6 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::layout::{HomeDir, SessionDir};
+use crate::session_id::SessionId;
 use agent_tty_protocol::{ErrorCode, HomeChoice};
 use std::path::{Component, Path, PathBuf};
 
@@ -119,17 +121,11 @@ impl Source {
     }
 }
 
-/// `<home>/sessions`.
-pub fn sessions_dir(home: &Path) -> PathBuf {
-    home.join("sessions")
-}
-
 /// Checks a Session id and returns its directory. Ids come from users and
 /// scripts, so anything that could leave `sessions/` is refused before any
-/// path is built from it.
+/// path is built from it ([`SessionId`]).
 pub fn session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
-    validate_session_id(session_id)?;
-    Ok(sessions_dir(home).join(session_id))
+    Ok(HomeDir::new(home).session(&SessionId::new(session_id)?))
 }
 
 /// The directory of an existing Session: the id checked as
@@ -138,7 +134,7 @@ pub fn session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
 /// names a Session uses; the manifest itself is not read here.
 pub fn existing_session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
     let dir = session_dir(home, session_id)?;
-    if !crate::manifest::manifest_path(&dir).is_file() {
+    if !SessionDir::new(&dir).manifest().is_file() {
         return Err(Error::SessionNotFound {
             id: session_id.to_owned(),
             home: home.to_owned(),
@@ -147,24 +143,10 @@ pub fn existing_session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Refuses ids with separators, `.`/`..`, control characters or that are empty.
+/// Refuses ids with separators, `.`/`..`, control characters or that are
+/// empty ([`SessionId::check`]), for text only looked at.
 pub fn validate_session_id(id: &str) -> Result<()> {
-    let bad = id.is_empty()
-        || id == "."
-        || id == ".."
-        || id.len() > 128
-        || id.contains(['/', '\\', '\0'])
-        || id.chars().any(char::is_control);
-    if bad {
-        return Err(Error::invalid(
-            ErrorCode::InvalidSessionId,
-            format!(
-                "{id:?} is not a valid Session id; ids look like 01JD3Z6X8K4M2N5P7Q9R1S3T5V \
-                 (see `agent-tty list --all`)"
-            ),
-        ));
-    }
-    Ok(())
+    SessionId::check(id)
 }
 
 /// Creates the Home and its `sessions/` when missing. A Home the tool creates
@@ -173,7 +155,7 @@ pub fn ensure_home(home: &Path) -> Result<()> {
     if !home.exists() {
         fsutil::create_dir_all_private(home).map_err(|e| Error::write(home, e))?;
     }
-    let sessions = sessions_dir(home);
+    let sessions = HomeDir::new(home).sessions();
     if !sessions.exists() {
         fsutil::create_dir_all_private(&sessions).map_err(|e| Error::write(&sessions, e))?;
     }

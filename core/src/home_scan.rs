@@ -16,10 +16,9 @@
 //! must stay cheap: one directory listing, one manifest read and one `stat`
 //! per Session, with Homes scanned in parallel.
 
-use crate::event_log::EVENT_LOG_FILE;
 use crate::fsutil::read_small_file;
-use crate::home::sessions_dir;
-use crate::manifest::{ManifestView, Status, MANIFEST_FILE};
+use crate::layout::{self, HomeDir};
+use crate::manifest::{ManifestView, Status};
 use crate::registry::{HomeEntry, HomeRegistry};
 use crate::safe_fs::{self, open_refusal, DirFd};
 use crate::time::format_iso;
@@ -193,7 +192,7 @@ fn open_trusted(home: &Path) -> Result<Option<DirFd>, HiddenReason> {
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
             return Err(HiddenReason::Untrusted(open_refusal(
                 "the Home's sessions/",
-                &sessions_dir(home),
+                &HomeDir::new(home).sessions(),
                 &e,
             )))
         }
@@ -279,7 +278,7 @@ fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
             relative.push(b'/');
             relative.extend_from_slice(file.as_bytes());
         };
-        at(MANIFEST_FILE, &mut relative);
+        at(layout::session::MANIFEST.name, &mut relative);
         let status = dir
             .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
             .ok()
@@ -298,7 +297,7 @@ fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
         }
         tally.counts.total += 1;
         tally.counts.active += usize::from(status.is_active());
-        at(EVENT_LOG_FILE, &mut relative);
+        at(layout::session::EVENT_LOG.name, &mut relative);
         if let Ok(st) = fstatat(Some(fd), relative.as_slice(), nix::fcntl::AtFlags::empty()) {
             let modified = std::time::UNIX_EPOCH
                 + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);

@@ -6,15 +6,21 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::layout::{self, SessionDir};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The manifest file name inside a Session directory.
-pub const MANIFEST_FILE: &str = "session.json";
-/// The lock file that serialises manifest read-modify-writes.
-pub const MANIFEST_LOCK_FILE: &str = "session.json.lock";
+/// Transitional, for the modules the crate move carries (reconcile): the
+/// layout's names ([`crate::layout::session::MANIFEST_LOCK`]).
+pub const MANIFEST_LOCK_FILE: &str = layout::session::MANIFEST_LOCK.name;
+
+/// Transitional, for the modules the crate move carries (reconcile):
+/// [`SessionDir::manifest`].
+pub fn manifest_path(session_dir: &Path) -> PathBuf {
+    SessionDir::new(session_dir).manifest()
+}
 
 /// A Session's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -269,7 +275,7 @@ fn check_invariants(
     if cols == 0 || rows == 0 {
         return Err("cols and rows must be positive".into());
     }
-    crate::home::validate_session_id(session_id).map_err(|e| e.to_string())
+    crate::session_id::SessionId::check(session_id).map_err(|e| e.to_string())
 }
 
 /// A JSON string a scan does not use: checked to be one, not copied.
@@ -319,17 +325,12 @@ impl<'de> Deserialize<'de> for CheckedStrs {
     }
 }
 
-/// `<session dir>/session.json`.
-pub fn manifest_path(session_dir: &Path) -> PathBuf {
-    session_dir.join(MANIFEST_FILE)
-}
-
 /// A manifest is a few hundred bytes; reading stops at this many.
 pub const MANIFEST_READ_LIMIT: u64 = 1 << 20;
 
 /// Reads and validates a manifest. Never writes.
 pub fn read_manifest(session_dir: &Path) -> Result<Manifest> {
-    let path = manifest_path(session_dir);
+    let path = SessionDir::new(session_dir).manifest();
     let bytes = crate::safe_fs::read_home_file(&path, MANIFEST_READ_LIMIT)
         .map_err(|e| Error::read(&path, e))?;
     parse_manifest(&path, &bytes)
@@ -344,9 +345,9 @@ pub fn read_manifest_bytes_at<'b>(
     session_dir: &Path,
     buf: &'b mut Vec<u8>,
 ) -> Result<&'b [u8]> {
-    let failed = |e| Error::read(&manifest_path(session_dir), e);
+    let failed = |e| Error::read(&SessionDir::new(session_dir).manifest(), e);
     let file = dir
-        .open_file_beneath(Path::new(MANIFEST_FILE))
+        .open_file_beneath(Path::new(layout::session::MANIFEST.name))
         .map_err(failed)?;
     fsutil::read_small_file(file, buf, MANIFEST_READ_LIMIT).map_err(failed)
 }
@@ -356,7 +357,7 @@ pub fn read_manifest_bytes_at<'b>(
 pub fn read_manifest_at(dir: &crate::safe_fs::DirFd, session_dir: &Path) -> Result<Manifest> {
     let mut buf = Vec::new();
     let bytes = read_manifest_bytes_at(dir, session_dir, &mut buf)?;
-    parse_manifest(&manifest_path(session_dir), bytes)
+    parse_manifest(&SessionDir::new(session_dir).manifest(), bytes)
 }
 
 /// Parses and validates manifest bytes read from `path`.
@@ -375,7 +376,7 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest> {
 /// Writes a manifest atomically (mode 0600). Prefer [`update_manifest`] for
 /// read-modify-write so concurrent writers do not lose each other's changes.
 pub fn write_manifest(session_dir: &Path, manifest: &Manifest) -> Result<()> {
-    let path = manifest_path(session_dir);
+    let path = SessionDir::new(session_dir).manifest();
     fsutil::write_atomic(&path, manifest.to_json().as_bytes(), 0o600)
         .map_err(|e| Error::write(&path, e))
 }
@@ -399,7 +400,7 @@ impl Drop for ManifestLock {
 /// Takes a Session's manifest lock, waiting for any other holder. Where the
 /// filesystem cannot lock, this carries on unlocked: writes stay atomic.
 pub fn lock_manifest(session_dir: &Path) -> Result<ManifestLock> {
-    let lock_path = session_dir.join(MANIFEST_LOCK_FILE);
+    let lock_path = SessionDir::new(session_dir).manifest_lock();
     let file = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
     let locked = FileExt::lock_exclusive(&file).is_ok();
     Ok(ManifestLock { file, locked })
@@ -488,9 +489,12 @@ mod tests {
     fn update_writes_only_on_change_and_refreshes_updated_at() {
         let tmp = tempfile::tempdir().unwrap();
         write_manifest(tmp.path(), &sample()).unwrap();
-        let before = std::fs::read(manifest_path(tmp.path())).unwrap();
+        let before = std::fs::read(SessionDir::new(tmp.path()).manifest()).unwrap();
         update_manifest(tmp.path(), |_| Ok((false, ()))).unwrap();
-        assert_eq!(std::fs::read(manifest_path(tmp.path())).unwrap(), before);
+        assert_eq!(
+            std::fs::read(SessionDir::new(tmp.path()).manifest()).unwrap(),
+            before
+        );
         let (m, ()) = update_manifest(tmp.path(), |m| {
             m.status = Status::Exited;
             Ok((true, ()))
@@ -549,7 +553,7 @@ mod tests {
     #[test]
     fn invalid_manifests_are_manifest_validation_errors() {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(manifest_path(tmp.path()), br#"{"version":2}"#).unwrap();
+        std::fs::write(SessionDir::new(tmp.path()).manifest(), br#"{"version":2}"#).unwrap();
         assert_eq!(
             read_manifest(tmp.path()).unwrap_err().code(),
             agent_tty_protocol::ErrorCode::ManifestValidationError

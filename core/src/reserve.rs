@@ -1,7 +1,7 @@
 //! Space a Session sets aside while its disk has room, so that ending it
 //! can still be recorded when the disk is full (ADR 0015).
 //!
-//! The host writes [`RESERVED_SPACE_FILE`] when it starts: real blocks, not a
+//! The host writes `reserved-space` ([`layout::session::RESERVED_SPACE`]) when it starts: real blocks, not a
 //! sparse file. A command that has already ended a Session's processes and
 //! then cannot record it for lack of space ([`with_reserve`]) removes the file
 //! and tries once more; the space it frees is far more than a manifest needs.
@@ -13,19 +13,17 @@
 //! to the disk: ended Sessions kept until `gc` hold none.
 
 use crate::error::{Error, Result};
+use crate::layout::SessionDir;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-
-/// The reserve's file name inside a Session directory.
-pub const RESERVED_SPACE_FILE: &str = "reserved-space";
 
 /// Its size: many times a manifest (and its temporary copy) or a few events.
 const RESERVED_BYTES: usize = 64 * 1024;
 
 /// Sets the reserve aside (a reserve already there is kept).
 pub fn reserve(session_dir: &Path) -> std::io::Result<()> {
-    let path = session_dir.join(RESERVED_SPACE_FILE);
+    let path = SessionDir::new(session_dir).reserved_space();
     let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -66,7 +64,7 @@ pub fn record_end<T>(session_dir: &Path, record: impl FnMut() -> Result<T>) -> R
 
 /// Removes the reserve; whether there was one.
 fn release(session_dir: &Path) -> bool {
-    std::fs::remove_file(session_dir.join(RESERVED_SPACE_FILE)).is_ok()
+    std::fs::remove_file(SessionDir::new(session_dir).reserved_space()).is_ok()
 }
 
 #[cfg(test)]
@@ -78,7 +76,7 @@ mod tests {
     fn the_reserve_holds_real_blocks_and_is_given_back_only_on_a_write_error() {
         let tmp = tempfile::tempdir().unwrap();
         reserve(tmp.path()).unwrap();
-        let meta = std::fs::metadata(tmp.path().join(RESERVED_SPACE_FILE)).unwrap();
+        let meta = std::fs::metadata(SessionDir::new(tmp.path()).reserved_space()).unwrap();
         assert_eq!(meta.len(), RESERVED_BYTES as u64);
         assert!(meta.blocks() * 512 >= RESERVED_BYTES as u64, "sparse");
         // Success, or another error, keeps it.
@@ -89,7 +87,7 @@ mod tests {
                 "no",
             ))
         });
-        assert!(tmp.path().join(RESERVED_SPACE_FILE).exists());
+        assert!(SessionDir::new(tmp.path()).reserved_space().exists());
         let mut tries = 0;
         let recorded = with_reserve(tmp.path(), || {
             tries += 1;
@@ -100,7 +98,7 @@ mod tests {
             }
         });
         assert_eq!(recorded.unwrap(), 2);
-        assert!(!tmp.path().join(RESERVED_SPACE_FILE).exists());
+        assert!(!SessionDir::new(tmp.path()).reserved_space().exists());
     }
 
     #[test]
@@ -114,9 +112,9 @@ mod tests {
             ))
         });
         assert!(failed.is_err());
-        assert!(tmp.path().join(RESERVED_SPACE_FILE).exists());
+        assert!(SessionDir::new(tmp.path()).reserved_space().exists());
         assert_eq!(record_end(tmp.path(), || Ok(7)).unwrap(), 7);
-        assert!(!tmp.path().join(RESERVED_SPACE_FILE).exists());
+        assert!(!SessionDir::new(tmp.path()).reserved_space().exists());
         // No reserve left (already given back): still recorded.
         assert_eq!(record_end(tmp.path(), || Ok(8)).unwrap(), 8);
     }

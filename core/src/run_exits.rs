@@ -22,15 +22,13 @@
 //! [`safe_fs::open_home_file`] (no symlink, no FIFO, no stranger's file):
 //! the file sits in a Home, which may be hostile.
 
+use crate::layout::SessionDir;
 use crate::safe_fs;
 use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-
-/// The file's name in a Session directory.
-pub const RUN_EXITS_FILE: &str = "run-exits.jsonl";
 
 /// The most of the file a reader looks at, from its end (the last 80,000
 /// runs or so).
@@ -80,7 +78,7 @@ pub fn record(session_dir: &Path, marker: &str, recorded: &Recorded) -> std::io:
         .append(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(session_dir.join(RUN_EXITS_FILE))?
+        .open(SessionDir::new(session_dir).run_exits())?
         .write_all(&line)
 }
 
@@ -98,7 +96,7 @@ pub fn recorded(session_dir: &Path, marker: &str) -> Option<Recorded> {
 /// [`MAX_BYTES`] of the file: lines are appended, so the newest runs are at
 /// its end, and a long-lived Session's file can outgrow the cap.
 fn find(session_dir: &Path, marker: &str) -> Option<Line> {
-    let mut file = safe_fs::open_home_file(&session_dir.join(RUN_EXITS_FILE)).ok()?;
+    let mut file = safe_fs::open_home_file(&SessionDir::new(session_dir).run_exits()).ok()?;
     let len = file.metadata().ok()?.len();
     let start = len.saturating_sub(MAX_BYTES);
     file.seek(SeekFrom::Start(start)).ok()?;
@@ -145,14 +143,14 @@ mod tests {
         record(dir.path(), "m1", &bounds).unwrap();
         assert_eq!(recorded(dir.path(), "m1"), Some(bounds));
         assert_eq!(lookup(dir.path(), "m1"), None);
-        let text = std::fs::read_to_string(dir.path().join(RUN_EXITS_FILE)).unwrap();
+        let text = std::fs::read_to_string(SessionDir::new(dir.path()).run_exits()).unwrap();
         assert_eq!(
             text,
             "{\"marker\":\"m1\",\"outputFromSeq\":5,\"outputToSeq\":9}\n"
         );
         // A line of before (a status only) still reads.
         std::fs::write(
-            dir.path().join(RUN_EXITS_FILE),
+            SessionDir::new(dir.path()).run_exits(),
             "{\"marker\":\"m2\",\"exitCode\":3}\n",
         )
         .unwrap();
@@ -169,7 +167,7 @@ mod tests {
         assert_eq!(lookup(dir.path(), "m2"), Some(0));
         assert_eq!(lookup(dir.path(), "m"), None);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(RUN_EXITS_FILE))
+        let mode = std::fs::metadata(SessionDir::new(dir.path()).run_exits())
             .unwrap()
             .permissions()
             .mode();
@@ -179,7 +177,7 @@ mod tests {
     #[test]
     fn a_fifo_or_a_symlink_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(RUN_EXITS_FILE);
+        let path = SessionDir::new(dir.path()).run_exits();
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         assert_eq!(lookup(dir.path(), "m1"), None);
         std::fs::remove_file(&path).unwrap();
@@ -198,7 +196,7 @@ mod tests {
         let filler = "{\"marker\":\"old\",\"exitCode\":0}\n";
         let mut text = filler.repeat((MAX_BYTES as usize) / filler.len() + 10);
         text.insert_str(0, "{\"marker\":\"first\",\"exitCode\":1}\n");
-        std::fs::write(dir.path().join(RUN_EXITS_FILE), text).unwrap();
+        std::fs::write(SessionDir::new(dir.path()).run_exits(), text).unwrap();
         record(dir.path(), "last", &status(9)).unwrap();
         assert_eq!(lookup(dir.path(), "last"), Some(9));
         assert_eq!(lookup(dir.path(), "old"), Some(0));

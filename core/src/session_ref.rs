@@ -13,6 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::home::{self, existing_session_dir};
+use crate::layout::HomeDir;
 use crate::manifest::read_manifest;
 use crate::registry::HomeRegistry;
 use agent_tty_protocol::{ErrorCode, PluginError};
@@ -63,7 +64,7 @@ pub fn resolve_session(home: &Path, given: &str) -> Result<SessionRef> {
 /// `given`, sorted by id. Directories that are symlinks, or whose manifest
 /// cannot be read, are not Sessions anyone can name here.
 fn candidates(home: &Path, given: &str) -> Vec<Candidate> {
-    let Ok(entries) = std::fs::read_dir(home::sessions_dir(home)) else {
+    let Ok(entries) = std::fs::read_dir(HomeDir::new(home).sessions()) else {
         return Vec::new();
     };
     let mut found: Vec<Candidate> = entries
@@ -155,7 +156,7 @@ mod tests {
     use crate::test_support::sample;
 
     fn session(home: &Path, id: &str, name: Option<&str>) {
-        let dir = home::sessions_dir(home).join(id);
+        let dir = HomeDir::new(home).sessions().join(id);
         std::fs::create_dir_all(&dir).unwrap();
         let mut m = sample();
         m.session_id = id.to_owned();
@@ -178,7 +179,7 @@ mod tests {
         assert_eq!(id("01B").unwrap(), "01B");
         assert_eq!(
             resolve_session(home, "01AB").unwrap().dir,
-            home::sessions_dir(home).join("01ABBB")
+            HomeDir::new(home).sessions().join("01ABBB")
         );
     }
 

@@ -24,7 +24,8 @@
 //! shown in that Session's view, and the worker goes on with the others.
 
 use crate::guard::catching;
-use agent_tty_core::event_log::{event_log_path, EventLogFollower};
+use agent_tty_core::event_log::EventLogFollower;
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::read_manifest;
 use agent_tty_core::screen::{ExitInfo, ScreenReplay};
 use agent_tty_term::cells::{Cell, CellColor, CellRows, CellWidth};
@@ -288,7 +289,7 @@ struct Followed {
 
 impl Followed {
     fn new(target: FollowTarget, with_history: bool) -> Self {
-        let log = event_log_path(&target.session_dir);
+        let log = SessionDir::new(&target.session_dir).event_log();
         Followed {
             follower: EventLogFollower::new(&log),
             replay: None,
@@ -935,7 +936,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write_manifest(tmp.path(), &manifest(20, 3)).unwrap();
         let garbage = "not json\n{\"seq\":1}\n\u{0}\u{1}\n{\"seq\":2,\"ts\":\"x\",\"type\":\"output\",\"data\":\"ok\"}\n{\"seq\":3,\"ty";
-        std::fs::write(event_log_path(tmp.path()), garbage).unwrap();
+        std::fs::write(SessionDir::new(tmp.path()).event_log(), garbage).unwrap();
         let mut f = Followed::new(target(tmp.path()), true);
         f.poll();
         let snap = f.snapshot();

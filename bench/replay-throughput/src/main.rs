@@ -39,7 +39,8 @@
 mod streams;
 
 use agent_tty_core::event_log::{Event, EventLogFollower, EventRef};
-use agent_tty_core::screen::{ScreenReplay, ShownOutput, CHECKPOINT_FILE};
+use agent_tty_core::layout;
+use agent_tty_core::screen::{ScreenReplay, ShownOutput};
 use alacritty_terminal::vte;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -295,7 +296,7 @@ impl Bench<'_> {
                 std::hint::black_box(replay.visible_lines());
             },
         );
-        let checkpoint = self.log.with_file_name(CHECKPOINT_FILE);
+        let checkpoint = self.log.with_file_name(layout::session::CHECKPOINT.name);
         if self.only.is_none() {
             // Part of the next row: the checkpoint a first reader leaves.
             let mut replay = ScreenReplay::new(self.cols, self.rows);

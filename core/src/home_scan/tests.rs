@@ -1,6 +1,7 @@
 //! Home scans and the listing, over real Home directories in temp dirs.
 
 use super::*;
+use crate::layout::SessionDir;
 use rstest::rstest;
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ fn session(home: &Path, id: &str, status: &str) -> PathBuf {
 }}
 "#
     );
-    std::fs::write(dir.join(MANIFEST_FILE), manifest).unwrap();
+    std::fs::write(SessionDir::new(&dir).manifest(), manifest).unwrap();
     dir
 }
 
@@ -64,7 +65,7 @@ fn a_home_with_only_invalid_manifests_is_hidden_as_unreadable() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("sessions").join(id(0));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(MANIFEST_FILE), "{ torn").unwrap();
+    std::fs::write(SessionDir::new(&dir).manifest(), "{ torn").unwrap();
     let HomeScan::Hidden(reason) = scan_home(tmp.path()) else {
         panic!("an unreadable Home is hidden");
     };
@@ -100,7 +101,7 @@ fn last_activity_is_the_newest_event_log_change() {
     let gone = session(tmp.path(), &id(2), "destroyed");
     let t = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
     for (dir, when) in [(&old, t(1_000)), (&new, t(2_000)), (&gone, t(3_000))] {
-        let log = std::fs::File::create(dir.join(EVENT_LOG_FILE)).unwrap();
+        let log = std::fs::File::create(SessionDir::new(dir).event_log()).unwrap();
         log.set_modified(when).unwrap();
     }
     let HomeScan::Visible(counts) = scan_home(tmp.path()) else {
@@ -237,7 +238,7 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
 fn a_manifest_larger_than_the_first_read_is_read_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = session(tmp.path(), &id(0), "running");
-    let path = dir.join(MANIFEST_FILE);
+    let path = SessionDir::new(&dir).manifest();
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "\"cwd\": \"/tmp\",",
         &format!(

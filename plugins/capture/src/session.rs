@@ -2,7 +2,8 @@
 //! manifest read as it is (no reconcile: a capture changes nothing).
 
 use crate::export::Events;
-use agent_tty_core::event_log::{event_log_path, Event, EventLogFollower, Skipped};
+use agent_tty_core::event_log::{Event, EventLogFollower, Skipped};
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_core::Error;
@@ -35,7 +36,7 @@ impl Source {
     /// error (the caller decides which), unlike for readers that follow a
     /// log being written.
     pub(crate) fn log(&self) -> agent_tty_core::Result<LogEvents> {
-        let path = event_log_path(&self.dir);
+        let path = SessionDir::new(&self.dir).event_log();
         if !path.is_file() {
             return Err(Error::read(
                 &path,

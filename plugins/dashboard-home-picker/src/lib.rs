@@ -18,6 +18,7 @@ mod picker;
 
 pub use picker::{HomeRow, Picker, PreviewRow, SortBy};
 
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::Status;
 use agent_tty_plugin_api::{
     export_plugin, CommandContext, Host, KeyEvent, Pane, PaneAction, PaneContext, PaneFrame,
@@ -114,7 +115,7 @@ fn preview_row(home: &str, s: &Value) -> PreviewRow {
     // Session that never wrote one falls back to its manifest's.
     let log = agent_tty_core::home::session_dir(Path::new(home), id)
         .ok()
-        .map(|d| agent_tty_core::event_log::event_log_path(&d));
+        .map(|d| SessionDir::new(&d).event_log());
     let last_activity = log
         .and_then(|l| std::fs::metadata(l).ok())
         .and_then(|m| m.modified().ok())

@@ -31,13 +31,13 @@
 
 use crate::options::Options;
 use agent_tty_core::fsutil::read_small_file;
-use agent_tty_core::home::{sessions_dir, validate_session_id};
+use agent_tty_core::home::validate_session_id;
 use agent_tty_core::home_scan::{
     check_trusted, open_home_sessions, HiddenReason, HomeSessions, SessionEntry,
 };
+use agent_tty_core::layout::{self, HomeDir, SessionDir};
 use agent_tty_core::manifest::{
-    manifest_path, parse_manifest, read_manifest_at, ManifestView, Status, MANIFEST_FILE,
-    MANIFEST_READ_LIMIT,
+    parse_manifest, read_manifest_at, ManifestView, Status, MANIFEST_READ_LIMIT,
 };
 use agent_tty_core::safe_fs::{tombstone_name, tombstone_of, DirFd};
 use agent_tty_core::time::{parse_iso, relative_age};
@@ -267,17 +267,17 @@ fn collect(
         return Err(skip("not a Session id; left alone".into(), false));
     }
     check_trusted(&pinned, "the Session directory").map_err(|u| skip(u.reason, false))?;
-    let dir = &sessions_dir(home).join(raw);
+    let dir = &HomeDir::new(home).sessions().join(raw);
     // The manifest is opened first, through the pinned directory: one
     // without it is what a husk is, and no `lstat` is needed to tell.
-    let manifest = match pinned.open_file_beneath(Path::new(MANIFEST_FILE)) {
+    let manifest = match pinned.open_file_beneath(Path::new(layout::session::MANIFEST.name)) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let age = husk_age(&pinned, dir, options.now).map_err(|r| skip(r, false))?;
             return collect_husk(sessions, &pinned, raw, name, age, options, hooks);
         }
         Err(e) => {
-            let e = agent_tty_core::Error::read(&manifest_path(dir), e);
+            let e = agent_tty_core::Error::read(&SessionDir::new(dir).manifest(), e);
             return Err(skip(
                 format!("its manifest could not be read ({e}); left alone"),
                 false,
@@ -326,7 +326,7 @@ fn collect(
         // size is known from reading it, so it is not `lstat`-ed again.
         let manifest = outcome.rewritten_len.unwrap_or(outcome.manifest_len);
         return Ok(Collected {
-            bytes: pinned.tree_bytes_without(MANIFEST_FILE) + manifest,
+            bytes: pinned.tree_bytes_without(layout::session::MANIFEST.name) + manifest,
             unfinished: None,
         });
     }
@@ -404,7 +404,7 @@ fn collect_husk(
             unfinished: None,
         });
     }
-    if pinned.stat_child(MANIFEST_FILE).is_ok() {
+    if pinned.stat_child(layout::session::MANIFEST.name).is_ok() {
         return Err(skip(
             "gained a session.json before removal; left alone".into(),
             false,
@@ -478,7 +478,7 @@ fn decide_with(
     dry_run: bool,
     buf: &mut Vec<u8>,
 ) -> agent_tty_core::Result<Decision> {
-    let path = manifest_path(dir);
+    let path = SessionDir::new(dir).manifest();
     let bytes = read_small_file(manifest, buf, MANIFEST_READ_LIMIT)
         .map_err(|e| agent_tty_core::Error::read(&path, e))?;
     let manifest_len = bytes.len() as u64;

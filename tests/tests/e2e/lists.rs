@@ -275,3 +275,87 @@ fn every_mcp_tool_runs_a_real_command_with_real_flags() {
         }
     }
 }
+
+/// The files a real Session leaves in its directory and its Home are the
+/// ones `core/src/layout.rs` declares (which `docs/FORMATS.md` describes),
+/// each with its declared mode: a module that writes a file the layout does
+/// not know fails here.
+#[test]
+fn a_real_session_directory_holds_only_what_the_layout_declares() {
+    use agent_tty_core::layout::{self, Entry, Kind};
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("layout");
+    let id = agent_tty_e2e::bash_session(&sandbox, &home, &[]);
+    // What a Session's life writes: a run, a snapshot, a screenshot (an
+    // artifact), then its end.
+    sandbox
+        .run_in(&home, &["run", &id, "echo layout-$((6*7))"])
+        .expect_code(0);
+    sandbox.run_in(&home, &["snapshot", &id]).expect_code(0);
+    sandbox.run_in(&home, &["screenshot", &id]).expect_code(0);
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+    let names = |dir: &Path| -> Vec<(String, std::fs::Metadata)> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| {
+                let meta = std::fs::symlink_metadata(e.path()).unwrap();
+                (e.file_name().into_string().unwrap(), meta)
+            })
+            .collect()
+    };
+    let check = |place: &str, entries: &[Entry], found: Vec<(String, std::fs::Metadata)>| {
+        for (name, meta) in found {
+            let entry = entries
+                .iter()
+                .find(|e| e.matches(&name))
+                .unwrap_or_else(|| {
+                    panic!("{place} holds {name}, which core/src/layout.rs does not declare")
+                });
+            let is_dir = entry.kind == Kind::Dir;
+            assert_eq!(meta.is_dir(), is_dir, "{place}/{name}");
+            if let Some(mode) = entry.mode {
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    mode,
+                    "{place}/{name}: mode {:o}, declared {mode:o}",
+                    meta.permissions().mode() & 0o777
+                );
+            }
+        }
+    };
+    let dir = home.join(layout::home::SESSIONS.name).join(&id);
+    let in_session = names(&dir);
+    for wanted in [
+        layout::session::MANIFEST,
+        layout::session::EVENT_LOG,
+        layout::session::ARTIFACTS,
+    ] {
+        assert!(
+            in_session.iter().any(|(n, _)| *n == wanted.name),
+            "{} missing: {in_session:?}",
+            wanted.name
+        );
+    }
+    check(
+        "the Session directory",
+        layout::session::ENTRIES,
+        in_session,
+    );
+    check("the Home", layout::home::ENTRIES, names(&home));
+    // `artifacts/` holds the artifacts (named by their ids) and the
+    // entries the layout declares for it.
+    let artifacts = dir.join(layout::session::ARTIFACTS.name);
+    let declared: Vec<(String, std::fs::Metadata)> = names(&artifacts)
+        .into_iter()
+        .filter(|(n, _)| layout::artifacts::ENTRIES.iter().any(|e| e.matches(n)))
+        .collect();
+    assert!(
+        declared
+            .iter()
+            .any(|(n, _)| n == layout::artifacts::MANIFEST.name),
+        "{declared:?}"
+    );
+    check("artifacts/", layout::artifacts::ENTRIES, declared);
+}

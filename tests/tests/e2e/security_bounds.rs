@@ -7,6 +7,7 @@
 use super::capture::{fixture_home, FIXTURE_ID};
 use super::security::{gone, SmallDisk, PATIENCE};
 use agent_tty_core::event_log::{last_event, EventBody};
+use agent_tty_core::layout::SessionDir;
 use agent_tty_e2e::{
     agent_tty, create_session, eventually, manifest_pid, process_alive, read_manifest, Run, Sandbox,
 };
@@ -302,7 +303,7 @@ fn an_ended_session_keeps_no_reserved_space(#[case] command: &[&str], #[case] th
         .chain(command.iter().copied())
         .collect();
     let (id, dir) = create_session(&sandbox, &home, &args);
-    let reserve = dir.join(agent_tty_core::reserve::RESERVED_SPACE_FILE);
+    let reserve = SessionDir::new(&dir).reserved_space();
     assert!(reserve.exists(), "a live Session keeps its reserve");
     if let Some(verb) = then {
         sandbox.run_in(&home, &[verb, &id]).expect_code(0);

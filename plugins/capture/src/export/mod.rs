@@ -26,7 +26,8 @@ use crate::store::{fill_counted, write_file_with};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
-use agent_tty_core::event_log::{event_log_path, Event, EventBody, Skipped};
+use agent_tty_core::event_log::{Event, EventBody, Skipped};
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::Manifest;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
@@ -525,8 +526,10 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         bytes,
     );
     let mut output = CommandOutput::new(result, human);
-    output
-        .warnings
-        .extend(facts.skipped.warning(&event_log_path(&source.dir)));
+    output.warnings.extend(
+        facts
+            .skipped
+            .warning(&SessionDir::new(&source.dir).event_log()),
+    );
     Ok(output.with_warnings_in_result())
 }

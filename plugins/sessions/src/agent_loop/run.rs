@@ -418,7 +418,7 @@ mod tests {
             exit: None,
         };
         std::fs::write(
-            target.dir.join(agent_tty_core::event_log::HOST_RECORD_FILE),
+            agent_tty_core::layout::SessionDir::new(&target.dir).host_record(),
             serde_json::to_vec(&record).unwrap(),
         )
         .unwrap();

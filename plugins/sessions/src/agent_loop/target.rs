@@ -1,7 +1,7 @@
 //! The Session a command is aimed at, and how input reaches its host.
 
 use crate::lookup::{find_session, runs_elsewhere, FoundSession};
-use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::{read_manifest, Manifest, Status};
 use agent_tty_plugin_api::{ErrorCode, Invocation, PluginError};
 use agent_tty_runtime::control::{self, ControlRequest, ControlResponse};
@@ -57,7 +57,7 @@ impl Target {
 
     /// The Session's Event Log.
     pub fn event_log(&self) -> PathBuf {
-        event_log_path(&self.dir)
+        SessionDir::new(&self.dir).event_log()
     }
 
     /// Refuses, before anything is sent, input and control the Session

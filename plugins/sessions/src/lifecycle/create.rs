@@ -23,6 +23,7 @@
 
 use crate::lookup::home_of;
 use agent_tty_core::dimensions::{parse_dimension, Dimension};
+use agent_tty_core::layout::{HomeDir, SessionDir};
 use agent_tty_core::manifest::{self, Manifest, Status};
 use agent_tty_core::{fsutil, home, safe_fs, time, Error};
 use agent_tty_plugin_api::{ArgSpec, CommandSpec, ValueHint};
@@ -126,7 +127,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     // A Session is never made where someone else could reach into it (a
     // deleted /tmp Home another user re-created, a group-writable one).
     safe_fs::check_trusted_path(&home, "the Home").map_err(Error::from)?;
-    safe_fs::check_trusted_path(&home::sessions_dir(&home), "the Home's sessions/")
+    safe_fs::check_trusted_path(&HomeDir::new(&home).sessions(), "the Home's sessions/")
         .map_err(Error::from)?;
     let id = ulid::Ulid::new().to_string();
     let dir = home::session_dir(&home, &id)?;
@@ -199,7 +200,7 @@ fn start(
     };
     // Not fsynced: the host rewrites it durably with the PIDs in a moment,
     // and a crash in between leaves a Session that reconcile marks failed.
-    let path = manifest::manifest_path(dir);
+    let path = SessionDir::new(dir).manifest();
     fsutil::write_atomic_unsynced(&path, manifest.to_json().as_bytes(), 0o600)
         .map_err(|e| Error::write(&path, e))?;
 

@@ -10,7 +10,7 @@
 //! Session's files, with a warning (ADR 0015).
 
 use crate::lookup::find_session;
-use agent_tty_core::event_log::event_log_path;
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::{read_manifest, FailureOrigin, Manifest, Status};
 use agent_tty_core::screen::{tally_events, PendingRuns, Tally};
 use agent_tty_core::text::escape;
@@ -125,7 +125,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     } else {
         offline_reason = Some("session-not-running");
     }
-    let log = event_log_path(&dir);
+    let log = SessionDir::new(&dir).event_log();
     let log_bytes = std::fs::metadata(&log).ok().map(|md| md.len());
     // The events a reader would use: a damaged log's garbage lines and
     // missing seqs are not events (and are reported).

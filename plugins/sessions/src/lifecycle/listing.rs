@@ -5,6 +5,7 @@
 
 use crate::lookup::home_of;
 use agent_tty_core::fsutil::read_small_file;
+use agent_tty_core::layout::{self, HomeDir, SessionDir};
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::safe_fs::DirFd;
@@ -73,7 +74,7 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
         return Ok(nothing());
     };
     let Some(sessions) = open_trusted(
-        &home::sessions_dir(home),
+        &HomeDir::new(home).sessions(),
         Some(&sessions),
         "the Home's sessions/",
     )?
@@ -195,10 +196,10 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
 /// `<id>/session.json` opened beneath `sessions/`, following no symlink;
 /// errors name the manifest's path as [`manifest::read_manifest`]'s do.
 fn read_manifest_beneath(sessions: &DirFd, id: &str, dir: &Path) -> Result<Manifest> {
-    let path = manifest::manifest_path(dir);
+    let path = SessionDir::new(dir).manifest();
     let mut buf = Vec::new();
     let bytes = sessions
-        .open_file_beneath(&Path::new(id).join(manifest::MANIFEST_FILE))
+        .open_file_beneath(&Path::new(id).join(layout::session::MANIFEST.name))
         .and_then(|file| read_small_file(file, &mut buf, u64::MAX))
         .map_err(|e| agent_tty_core::Error::read(&path, e))?;
     manifest::parse_manifest(&path, bytes)

@@ -174,14 +174,15 @@ impl Waiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_tty_core::event_log::{event_log_path, EventLogWriter};
+    use agent_tty_core::event_log::EventLogWriter;
+    use agent_tty_core::layout::SessionDir;
     use regex::Regex;
     use rstest::rstest;
     use std::time::Duration;
 
     fn waiter(dir: &Path, condition: Condition, start: Instant) -> Waiter {
         Waiter::new(
-            &event_log_path(dir),
+            &SessionDir::new(dir).event_log(),
             ScreenReplay::new(40, 5),
             condition,
             start,
