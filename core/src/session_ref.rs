@@ -16,6 +16,7 @@ use crate::home::{self, existing_session_dir};
 use crate::layout::HomeDir;
 use crate::manifest::read_manifest;
 use crate::registry::HomeRegistry;
+use crate::session_id::SessionId;
 use agent_tty_protocol::{ErrorCode, PluginError};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRef {
     /// Its full id.
-    pub id: String,
+    pub id: SessionId,
     /// `<home>/sessions/<id>`.
     pub dir: PathBuf,
 }
@@ -37,14 +38,9 @@ struct Candidate {
 
 /// Finds the Session `given` names in `home` (see the module docs).
 pub fn resolve_session(home: &Path, given: &str) -> Result<SessionRef> {
-    home::validate_session_id(given)?;
+    let exact = SessionId::new(given)?;
     let not_found = match existing_session_dir(home, given) {
-        Ok(dir) => {
-            return Ok(SessionRef {
-                id: given.to_owned(),
-                dir,
-            })
-        }
+        Ok(dir) => return Ok(SessionRef { id: exact, dir }),
         Err(e @ Error::SessionNotFound { .. }) => e,
         Err(e) => return Err(e),
     };
@@ -52,7 +48,7 @@ pub fn resolve_session(home: &Path, given: &str) -> Result<SessionRef> {
     match candidates.len() {
         0 => Err(elsewhere_hint(home, given, not_found)),
         1 => {
-            let id = candidates.remove(0).id;
+            let id = SessionId::new(candidates.remove(0).id)?;
             let dir = existing_session_dir(home, &id)?;
             Ok(SessionRef { id, dir })
         }
@@ -72,7 +68,7 @@ fn candidates(home: &Path, given: &str) -> Vec<Candidate> {
             let entry = entry.ok()?;
             let id = entry.file_name().into_string().ok()?;
             if id.starts_with('.')
-                || home::validate_session_id(&id).is_err()
+                || SessionId::check(&id).is_err()
                 || !entry.file_type().ok()?.is_dir()
             {
                 return None;

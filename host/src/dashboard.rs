@@ -56,7 +56,7 @@ pub fn run(
     let session = matches.get_one::<String>("session").cloned();
     let all = matches.get_flag("all");
     if let Some(id) = &session {
-        if let Err(e) = agent_tty_core::home::validate_session_id(id) {
+        if let Err(e) = agent_tty_core::SessionId::check(id) {
             return output::failure(mode, "dashboard", &e.into());
         }
     }

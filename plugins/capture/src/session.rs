@@ -29,7 +29,11 @@ impl Source {
             .ok_or_else(|| PluginError::usage("a Session id is required"))?;
         let SessionRef { id, dir } = resolve_session(&home, given)?;
         let manifest = read_manifest(&dir)?;
-        Ok(Source { id, dir, manifest })
+        Ok(Source {
+            id: id.into_string(),
+            dir,
+            manifest,
+        })
     }
 
     /// The Event Log, for exports to read in passes; a missing log is an

@@ -31,7 +31,6 @@
 
 use crate::options::Options;
 use agent_tty_core::fsutil::read_small_file;
-use agent_tty_core::home::validate_session_id;
 use agent_tty_core::home_scan::{
     check_trusted, open_home_sessions, HiddenReason, HomeSessions, SessionEntry,
 };
@@ -263,7 +262,7 @@ fn collect(
             ))
         }
     };
-    if validate_session_id(name).is_err() || name.starts_with('.') {
+    if agent_tty_core::SessionId::check(name).is_err() || name.starts_with('.') {
         return Err(skip("not a Session id; left alone".into(), false));
     }
     check_trusted(&pinned, "the Session directory").map_err(|u| skip(u.reason, false))?;

@@ -37,7 +37,11 @@ pub(crate) fn find_session(invocation: &Invocation) -> Result<FoundSession, Plug
         .value("id")
         .ok_or_else(|| PluginError::usage("a Session id is required"))?;
     let SessionRef { id, dir } = resolve_session(&home, given)?;
-    Ok(FoundSession { home, id, dir })
+    Ok(FoundSession {
+        home,
+        id: id.into_string(),
+        dir,
+    })
 }
 
 /// The refusal for a *foreign* Session, one whose sidecar names another

@@ -25,6 +25,7 @@ use crate::lookup::home_of;
 use agent_tty_core::dimensions::{parse_dimension, Dimension};
 use agent_tty_core::layout::{HomeDir, SessionDir};
 use agent_tty_core::manifest::{self, Manifest, Status};
+use agent_tty_core::SessionId;
 use agent_tty_core::{fsutil, home, safe_fs, time, Error};
 use agent_tty_plugin_api::{ArgSpec, CommandSpec, ValueHint};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, HostEvent, Invocation, PluginError};
@@ -129,8 +130,8 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     safe_fs::check_trusted_path(&home, "the Home").map_err(Error::from)?;
     safe_fs::check_trusted_path(&HomeDir::new(&home).sessions(), "the Home's sessions/")
         .map_err(Error::from)?;
-    let id = ulid::Ulid::new().to_string();
-    let dir = home::session_dir(&home, &id)?;
+    let id = SessionId::generate();
+    let dir = HomeDir::new(&home).session(&id);
     fsutil::create_dir_all_private(&dir).map_err(|e| Error::write(&dir, e))?;
     let created = start(invocation, &home, &id, &dir, &request);
     let manifest = match created {
@@ -158,7 +159,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
     let mut output = CommandOutput::new(result, format!("Session created: {id}"));
     output.events.push(HostEvent::SessionCreated {
         home: home.to_string_lossy().into_owned(),
-        session_id: id,
+        session_id: id.into_string(),
     });
     Ok(output)
 }

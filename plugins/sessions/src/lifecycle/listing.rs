@@ -10,7 +10,7 @@ use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
 use agent_tty_core::safe_fs::DirFd;
 use agent_tty_core::text::escape;
-use agent_tty_core::{home, safe_fs, Result};
+use agent_tty_core::{safe_fs, Result, SessionId};
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, Invocation, PluginError};
 use agent_tty_runtime::reconcile::{reconcile_manifest, ReconcileMode};
@@ -97,7 +97,7 @@ pub fn list_sessions(home: &Path, all: bool, reconcile: bool) -> Result<Listing>
                     .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
             });
             if let (true, Some(id)) = (is_dir, name.to_str()) {
-                if !id.starts_with('.') && home::validate_session_id(id).is_ok() {
+                if !id.starts_with('.') && SessionId::check(id).is_ok() {
                     ids.push(id.to_owned());
                 }
             }
