@@ -35,9 +35,9 @@ use std::path::{Path, PathBuf};
 mod fast;
 pub use fast::EventRef;
 
-/// `<session dir>/events.jsonl`. Transitional: kept only for the modules
-/// the crate move carries (screen replay, checkpoints); everything else
-/// builds the path with [`SessionDir::event_log`].
+/// `<session dir>/events.jsonl`. Transitional: kept only for the Session
+/// host until it moves to its own crate; everything else builds the path
+/// with [`SessionDir::event_log`].
 pub fn event_log_path(session_dir: &Path) -> PathBuf {
     SessionDir::new(session_dir).event_log()
 }

@@ -4,7 +4,8 @@
 //! checkpoint's is beside its validation (`screen/checkpoint.rs`); the
 //! Event Log's is here.
 
-use crate::event_log::{event_log_path, last_event, read_all, EventBody, EventLogFollower};
+use crate::event_log::{last_event, read_all, EventBody, EventLogFollower};
+use crate::layout::SessionDir;
 use crate::screen::ScreenReplay;
 use std::time::{Duration, Instant};
 
@@ -125,7 +126,7 @@ fn fuzzed_event_log_lines_never_panic_or_hang_a_reader() {
     let mut rng = Rng::new(0x5eed_1e55);
     let deadline = Instant::now() + Duration::from_secs(30);
     let tmp = tempfile::tempdir().unwrap();
-    let log = event_log_path(tmp.path());
+    let log = SessionDir::new(tmp.path()).event_log();
     let mut rounds = 0;
     for _ in 0..300 {
         if Instant::now() > deadline {
@@ -144,7 +145,7 @@ fn fuzzed_event_log_lines_never_panic_or_hang_a_reader() {
             }
         }
         std::fs::write(&log, &bytes).unwrap();
-        let _ = std::fs::remove_file(tmp.path().join(crate::screen::CHECKPOINT_FILE));
+        let _ = std::fs::remove_file(SessionDir::new(tmp.path()).checkpoint());
         let mut replay = ScreenReplay::new(10, 4);
         let applied = replay.catch_up(&mut EventLogFollower::new(&log)).unwrap();
         assert!(applied <= valid.len() * 2);

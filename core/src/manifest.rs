@@ -10,17 +10,7 @@ use crate::layout::{self, SessionDir};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// Transitional, for the modules the crate move carries (reconcile): the
-/// layout's names ([`crate::layout::session::MANIFEST_LOCK`]).
-pub const MANIFEST_LOCK_FILE: &str = layout::session::MANIFEST_LOCK.name;
-
-/// Transitional, for the modules the crate move carries (reconcile):
-/// [`SessionDir::manifest`].
-pub fn manifest_path(session_dir: &Path) -> PathBuf {
-    SessionDir::new(session_dir).manifest()
-}
+use std::path::Path;
 
 /// A Session's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -20,10 +20,15 @@ mod checkpoint;
 
 use agent_tty_term::cells::CellRows;
 use agent_tty_term::mouse;
-pub use checkpoint::{CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
+pub use checkpoint::CHECKPOINT_EVERY_BYTES;
+
+/// Transitional, for the Session host until it moves to its own crate:
+/// the layout's name ([`crate::layout::session::CHECKPOINT`]).
+pub const CHECKPOINT_FILE: &str = crate::layout::session::CHECKPOINT.name;
 
 use crate::error::Result;
-use crate::event_log::{event_log_path, Event, EventBody, EventLogFollower, EventRef, Skipped};
+use crate::event_log::{Event, EventBody, EventLogFollower, EventRef, Skipped};
+use crate::layout::SessionDir;
 use crate::manifest::Manifest;
 use agent_tty_term::marker_echo::MarkerEchoFilter;
 use agent_tty_term::Engine;
@@ -546,7 +551,9 @@ pub fn replay_session_with_scrollback(
     scrollback: usize,
 ) -> Result<ScreenReplay> {
     let mut replay = ScreenReplay::for_manifest_with_scrollback(manifest, scrollback);
-    replay.catch_up(&mut EventLogFollower::new(&event_log_path(session_dir)))?;
+    replay.catch_up(&mut EventLogFollower::new(
+        &SessionDir::new(session_dir).event_log(),
+    ))?;
     Ok(replay)
 }
 
@@ -1130,7 +1137,7 @@ mod tests {
             exit_code: Some(0),
             exit_signal: None,
         });
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let mut one_by_one = ScreenReplay::new(20, 4);
         for e in crate::event_log::read_all(&path).unwrap() {
             one_by_one.apply(&e);

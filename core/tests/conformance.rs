@@ -268,12 +268,13 @@ fn resumes_through_a_checkpoint(
     events: &[Event],
     want: &str,
 ) -> Result<(), String> {
-    use agent_tty_core::event_log::{event_log_path, EventLogFollower, EventLogWriter};
+    use agent_tty_core::event_log::{EventLogFollower, EventLogWriter};
+    use agent_tty_core::layout::SessionDir;
     let mut used = 0;
     for tenth in 1..10 {
         let split = events.len() * tenth / 10;
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         for e in &events[..split] {
             writer.append(e.body.clone()).unwrap();

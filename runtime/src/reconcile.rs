@@ -24,6 +24,7 @@ use crate::control;
 use crate::liveness::{self, Liveness};
 use agent_tty_core::error::Result;
 use agent_tty_core::event_log;
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::{self, FailureOrigin, Manifest, Status};
 use agent_tty_core::safe_fs;
 use fs4::fs_std::FileExt;
@@ -189,7 +190,7 @@ fn remove_socket(session_dir: &Path, sidecar: Option<&liveness::Sidecar>) {
 fn lock_held(session_dir: &Path) -> bool {
     // Never a FIFO (which would block the open) or a symlink.
     let Ok(file) =
-        agent_tty_core::safe_fs::open_home_file(&session_dir.join(manifest::MANIFEST_LOCK_FILE))
+        agent_tty_core::safe_fs::open_home_file(&SessionDir::new(session_dir).manifest_lock())
     else {
         return false;
     };
@@ -369,12 +370,12 @@ mod tests {
     fn a_dry_run_decides_the_same_but_writes_and_signals_nothing() {
         let (tmp, mut orphan) = orphaned_child();
         let before = std::fs::read_dir(tmp.path()).unwrap().count();
-        let bytes = std::fs::read(manifest::manifest_path(tmp.path())).unwrap();
+        let bytes = std::fs::read(SessionDir::new(tmp.path()).manifest()).unwrap();
         let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
         assert!(out.found_dead);
         assert_eq!(out.manifest.status, Status::Failed);
         assert_eq!(
-            std::fs::read(manifest::manifest_path(tmp.path())).unwrap(),
+            std::fs::read(SessionDir::new(tmp.path()).manifest()).unwrap(),
             bytes
         );
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), before);
@@ -466,7 +467,7 @@ mod tests {
     fn a_session_whose_lock_is_held_is_not_judged_by_a_dry_run() {
         let tmp = session_tmp();
         write(tmp.path(), Status::Running, None, None);
-        let lock = std::fs::File::create(tmp.path().join(manifest::MANIFEST_LOCK_FILE)).unwrap();
+        let lock = std::fs::File::create(SessionDir::new(tmp.path()).manifest_lock()).unwrap();
         FileExt::lock_exclusive(&lock).unwrap();
         let out = reconcile_session(tmp.path(), ReconcileMode::DryRun).unwrap();
         assert!(!out.found_dead);

@@ -2,8 +2,9 @@
 //! and the refusal agent input gets meanwhile.
 //!
 //! A person who attaches holds an exclusive `flock` on the Session's
-//! [`CONTROL_LOCK_FILE`] for as long as they are attached, and writes who
-//! they are to [`CONTROL_FILE`]. The lock, not the file, is the truth: the
+//! `control.lock` for as long as they are attached, and writes who they
+//! are to `control.json` ([`agent_tty_core::layout::session::CONTROL`]).
+//! The lock, not the file, is the truth: the
 //! kernel drops it when the attached process ends however it ends (detach,
 //! a crash, a closed terminal), so a Session can never stay controlled by
 //! someone who left. The record only says who and since when; a record whose
@@ -16,15 +17,11 @@
 use agent_tty_core::error::{Error, Result};
 use agent_tty_core::error::{ErrorCode, PluginError};
 use agent_tty_core::fsutil::open_lock_file;
+use agent_tty_core::layout::SessionDir;
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::Path;
-
-/// The lock a person holds while attached.
-pub const CONTROL_LOCK_FILE: &str = "control.lock";
-/// Who holds control, and since when.
-pub const CONTROL_FILE: &str = "control.json";
 
 /// Who holds control of a Session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +51,7 @@ pub struct ControlGuard {
 /// Takes control of the Session in `session_dir` for `holder`, or
 /// `SESSION_CONTROLLED` naming who has it.
 pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<ControlGuard> {
-    let path = session_dir.join(CONTROL_LOCK_FILE);
+    let path = SessionDir::new(session_dir).control_lock();
     let lock = open_lock_file(&path).map_err(|e| Error::write(&path, e))?;
     if !FileExt::try_lock_exclusive(&lock).map_err(|e| Error::write(&path, e))? {
         let who = read_record(session_dir);
@@ -65,7 +62,7 @@ pub fn acquire(session_dir: &Path, session_id: &str, holder: &str) -> Result<Con
         pid: std::process::id(),
         since: agent_tty_core::time::now_iso(),
     };
-    let file = session_dir.join(CONTROL_FILE);
+    let file = SessionDir::new(session_dir).control();
     let text = serde_json::to_string(&record).unwrap_or_default();
     agent_tty_core::fsutil::write_atomic_unsynced(&file, text.as_bytes(), 0o600)
         .map_err(|e| Error::write(&file, e))?;
@@ -79,7 +76,8 @@ pub fn controller(session_dir: &Path) -> Option<Controller> {
     // Read as every Home file is: a symlink, FIFO or a third user's file
     // here is nobody's lock.
     let lock =
-        agent_tty_core::safe_fs::open_home_file(&session_dir.join(CONTROL_LOCK_FILE)).ok()?;
+        agent_tty_core::safe_fs::open_home_file(&SessionDir::new(session_dir).control_lock())
+            .ok()?;
     // Free (or not lockable at all): nobody holds control.
     if FileExt::try_lock_shared(&lock).unwrap_or(true) {
         return None;
@@ -95,9 +93,11 @@ pub fn controller(session_dir: &Path) -> Option<Controller> {
 const MAX_RECORD_BYTES: u64 = 4096;
 
 fn read_record(session_dir: &Path) -> Option<Controller> {
-    let bytes =
-        agent_tty_core::safe_fs::read_home_file(&session_dir.join(CONTROL_FILE), MAX_RECORD_BYTES)
-            .ok()?;
+    let bytes = agent_tty_core::safe_fs::read_home_file(
+        &SessionDir::new(session_dir).control(),
+        MAX_RECORD_BYTES,
+    )
+    .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -171,7 +171,7 @@ mod tests {
         assert!(require_uncontrolled(dir.path(), "s1", true).is_ok());
         drop(guard);
         // The record stays, but without the lock it means nothing.
-        assert!(dir.path().join(CONTROL_FILE).exists());
+        assert!(SessionDir::new(dir.path()).control().exists());
         assert_eq!(controller(dir.path()), None);
         assert!(require_uncontrolled(dir.path(), "s1", false).is_ok());
     }
@@ -180,7 +180,7 @@ mod tests {
     fn the_record_is_escaped_and_read_only_as_a_home_file() {
         let dir = tempfile::tempdir().unwrap();
         let _guard = acquire(dir.path(), "s1", "alice").unwrap();
-        let record = dir.path().join(CONTROL_FILE);
+        let record = SessionDir::new(dir.path()).control();
         std::fs::write(
             &record,
             r#"{"holder":"eve\u001b]0;pwned\u0007","pid":1,"since":"now\u001b[2J"}"#,

@@ -42,8 +42,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// The checkpoint's file name inside a Session directory.
-pub const CHECKPOINT_FILE: &str = "screen.checkpoint";
+use crate::layout::{self, SessionDir};
 
 /// A reader that replayed this much log past its starting point writes a
 /// new checkpoint. Replaying 4 MiB takes tens of milliseconds, writing a
@@ -304,7 +303,7 @@ fn tail_hash(log: &Path, offset: u64) -> Option<u64> {
 /// reader may write beside the log) so the full replay's checkpoint
 /// replaces it.
 pub(super) fn restore(replay: &mut ScreenReplay, log: &Path) -> Restored {
-    let path = log.with_file_name(CHECKPOINT_FILE);
+    let path = log.with_file_name(layout::session::CHECKPOINT.name);
     let bytes = match crate::safe_fs::read_home_file(&path, MAX_CHECKPOINT_BYTES) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Restored::Unusable,
@@ -359,7 +358,7 @@ enum Frame<'a> {
 /// listing its pending runs without reading all of it). Read as
 /// [`restore`] reads it; only the plain numbers are decoded.
 pub(super) fn covered(log: &Path) -> Option<Covered> {
-    let path = log.with_file_name(CHECKPOINT_FILE);
+    let path = log.with_file_name(layout::session::CHECKPOINT.name);
     let bytes = crate::safe_fs::read_home_file(&path, MAX_CHECKPOINT_BYTES).ok()?;
     let Frame::Intact(payload) = frame(&bytes) else {
         return None;
@@ -507,7 +506,7 @@ fn try_save(replay: &mut ScreenReplay, log: &Path, offset: u64) -> Option<()> {
     bytes.extend_from_slice(&FORMAT.to_le_bytes());
     bytes.extend_from_slice(&fnv(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
-    crate::fsutil::write_atomic_unsynced(&dir.join(CHECKPOINT_FILE), &bytes, 0o600).ok()
+    crate::fsutil::write_atomic_unsynced(&SessionDir::new(dir).checkpoint(), &bytes, 0o600).ok()
 }
 
 /// Whether the checkpoint beside `log` already covers more of it than
@@ -521,7 +520,7 @@ fn covered_beyond(log: &Path, offset: u64) -> bool {
         log_offset: u64,
         tail_hash: u64,
     }
-    let path = log.with_file_name(CHECKPOINT_FILE);
+    let path = log.with_file_name(layout::session::CHECKPOINT.name);
     let Ok(file) = crate::safe_fs::open_home_file(&path) else {
         return false;
     };
@@ -612,7 +611,7 @@ impl Frozen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_log::{event_log_path, EventBody, EventLogFollower, EventLogWriter};
+    use crate::event_log::{EventBody, EventLogFollower, EventLogWriter};
 
     #[allow(dead_code)]
     mod cases {
@@ -646,7 +645,7 @@ mod tests {
         second: &[EventBody],
     ) -> bool {
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         for b in first {
             writer.append(b.clone()).unwrap();
@@ -671,7 +670,7 @@ mod tests {
             "{first:?} | {second:?}"
         );
         assert_eq!(resumed.last_seq(), full.last_seq());
-        let written = tmp.path().join(CHECKPOINT_FILE).exists();
+        let written = SessionDir::new(tmp.path()).checkpoint().exists();
         // Whenever one was written, the resumed replay really used it.
         assert_eq!(
             matches!(
@@ -816,7 +815,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         writer.append(out("one\r\ntwo\r\n")).unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut r = ScreenReplay::new(10, 3);
         let mut f = EventLogFollower::new(&log);
         r.catch_up(&mut f).unwrap();
@@ -832,7 +831,7 @@ mod tests {
     fn what_a_read_skipped_is_still_reported_after_resuming_from_its_checkpoint() {
         use std::io::Write;
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         writer.append(out("one\r\n")).unwrap();
         std::fs::OpenOptions::new()
@@ -862,7 +861,7 @@ mod tests {
         use crate::screen::tally_events;
         use std::io::Write;
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         for i in 0..100 {
             writer.append(out(&format!("line {i:>80}\r\n"))).unwrap();
@@ -912,7 +911,7 @@ mod tests {
             exit_code: Some(0),
         };
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         writer.append(run("sleep 600", "atmA", false)).unwrap();
         writer.append(run("make", "atmB", false)).unwrap();
@@ -945,16 +944,18 @@ mod tests {
 
     fn fresh_text(dir: &Path) -> String {
         let mut r = ScreenReplay::new(10, 3);
-        r.catch_up(&mut EventLogFollower::new(&event_log_path(dir)))
-            .unwrap();
+        r.catch_up(&mut EventLogFollower::new(
+            &SessionDir::new(dir).event_log(),
+        ))
+        .unwrap();
         r.match_text()
     }
 
     #[test]
     fn a_corrupt_foreign_or_stale_checkpoint_falls_back_to_a_full_replay() {
         let (tmp, want) = checkpointed_log();
-        let cp = tmp.path().join(CHECKPOINT_FILE);
-        let log = event_log_path(tmp.path());
+        let cp = SessionDir::new(tmp.path()).checkpoint();
+        let log = SessionDir::new(tmp.path()).event_log();
         assert!(matches!(
             restore(&mut ScreenReplay::new(10, 3), &log),
             Restored::At(_)
@@ -981,12 +982,15 @@ mod tests {
         // another Session's, or truncated below the offset.
         std::fs::write(&cp, &good).unwrap();
         let (other, other_want) = checkpointed_log();
-        std::fs::copy(&cp, other.path().join(CHECKPOINT_FILE)).unwrap();
-        let mut other_log = std::fs::read(event_log_path(other.path())).unwrap();
+        std::fs::copy(&cp, SessionDir::new(other.path()).checkpoint()).unwrap();
+        let mut other_log = std::fs::read(SessionDir::new(other.path()).event_log()).unwrap();
         other_log[10] ^= 1; // another Session's log differs somewhere
-        std::fs::write(event_log_path(other.path()), &other_log).unwrap();
+        std::fs::write(SessionDir::new(other.path()).event_log(), &other_log).unwrap();
         assert!(!matches!(
-            restore(&mut ScreenReplay::new(10, 3), &event_log_path(other.path())),
+            restore(
+                &mut ScreenReplay::new(10, 3),
+                &SessionDir::new(other.path()).event_log()
+            ),
             Restored::At(_)
         ));
         let _ = other_want;
@@ -999,7 +1003,7 @@ mod tests {
         // A reader wanting more scrollback than the checkpoint kept resumes
         // with what it kept.
         let (tmp, want) = checkpointed_log();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut r = ScreenReplay::with_scrollback(10, 3, 5000);
         assert!(matches!(restore(&mut r, &log), Restored::At(_)));
         r.catch_up(&mut EventLogFollower::starting_at(&log, 0))
@@ -1021,13 +1025,13 @@ mod tests {
             written += 1100;
             events += 1;
         }
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut first = ScreenReplay::with_scrollback(80, 24, 0);
         assert_eq!(
             first.catch_up(&mut EventLogFollower::new(&log)).unwrap(),
             events
         );
-        assert!(tmp.path().join(CHECKPOINT_FILE).exists());
+        assert!(SessionDir::new(tmp.path()).checkpoint().exists());
         writer.append(out("tail")).unwrap();
         let mut second = ScreenReplay::new(80, 24);
         let mut follower = EventLogFollower::new(&log);
@@ -1046,7 +1050,7 @@ mod tests {
     #[test]
     fn a_checkpoint_is_never_replaced_by_an_older_one() {
         let tmp = tempfile::tempdir().unwrap();
-        let log = event_log_path(tmp.path());
+        let log = SessionDir::new(tmp.path()).event_log();
         let mut writer = EventLogWriter::open(tmp.path()).unwrap();
         writer.append(out("first\r\n")).unwrap();
         let mut behind = ScreenReplay::new(20, 4);
@@ -1056,7 +1060,7 @@ mod tests {
         let mut ahead = ScreenReplay::new(20, 4);
         let mut ahead_at = EventLogFollower::new(&log);
         ahead.catch_up(&mut ahead_at).unwrap();
-        let path = tmp.path().join(CHECKPOINT_FILE);
+        let path = SessionDir::new(tmp.path()).checkpoint();
         assert!(save(&mut ahead, &log, ahead_at.offset()));
         let newer = std::fs::read(&path).unwrap();
         assert!(!save(&mut behind, &log, behind_at.offset()));
@@ -1086,7 +1090,7 @@ mod tests {
         }
         for kind in kinds {
             let (tmp, want) = checkpointed_log();
-            let cp = tmp.path().join(CHECKPOINT_FILE);
+            let cp = SessionDir::new(tmp.path()).checkpoint();
             std::fs::remove_file(&cp).unwrap();
             match kind {
                 "fifo" => nix::unistd::mkfifo(&cp, nix::sys::stat::Mode::S_IRWXU).unwrap(),
@@ -1105,7 +1109,7 @@ mod tests {
             }
             assert_eq!(fresh_text(tmp.path()), want, "{kind}");
             assert!(is_checkpoint_file(&cp), "{kind}: not replaced");
-            let log = event_log_path(tmp.path());
+            let log = SessionDir::new(tmp.path()).event_log();
             assert!(
                 matches!(
                     restore(&mut ScreenReplay::new(10, 3), &log),
@@ -1119,7 +1123,7 @@ mod tests {
     /// Rewrites the checkpoint beside `dir`'s log after `change`, with a
     /// valid checksum: only the validation after decoding can refuse it.
     fn tamper(dir: &Path, change: impl FnOnce(&mut Saved)) {
-        let cp = dir.join(CHECKPOINT_FILE);
+        let cp = SessionDir::new(dir).checkpoint();
         let bytes = std::fs::read(&cp).unwrap();
         let Frame::Intact(payload) = frame(&bytes) else {
             panic!("not an intact checkpoint")
@@ -1161,7 +1165,7 @@ mod tests {
         for (what, change) in changes {
             let (tmp, want) = checkpointed_log();
             tamper(tmp.path(), change);
-            let log = event_log_path(tmp.path());
+            let log = SessionDir::new(tmp.path()).event_log();
             assert!(
                 matches!(restore(&mut ScreenReplay::new(10, 3), &log), Restored::Bad),
                 "{what}"
@@ -1179,8 +1183,8 @@ mod tests {
     #[test]
     fn fuzzed_checkpoints_never_panic_hang_or_allocate_without_bound() {
         let (tmp, want) = checkpointed_log();
-        let cp = tmp.path().join(CHECKPOINT_FILE);
-        let log = event_log_path(tmp.path());
+        let cp = SessionDir::new(tmp.path()).checkpoint();
+        let log = SessionDir::new(tmp.path()).event_log();
         let good = std::fs::read(&cp).unwrap();
         let Frame::Intact(payload) = frame(&good) else {
             panic!("not an intact checkpoint")
