@@ -26,7 +26,7 @@ mod flags;
 mod regex_guard;
 mod waiter;
 
-pub(crate) use flags::{wait_limit, Condition, Render, DEFAULT_WAIT_TIMEOUT};
+pub(crate) use flags::{wait_limit, Condition, Render};
 pub(crate) use regex_guard::compile_regex;
 pub(crate) use waiter::{Verdict, Waiter};
 

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::json;
 use std::time::Duration;
 
-pub(crate) use agent_tty_runtime::control::DEFAULT_WAIT_TIMEOUT;
+use agent_tty_runtime::control::DEFAULT_WAIT_TIMEOUT;
 
 /// A render wait's limit from the milliseconds given: the default when none,
 /// `None` (forever) for `0`. Shared by `wait`, `batch`'s wait steps and the
