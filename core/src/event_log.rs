@@ -35,13 +35,6 @@ use std::path::{Path, PathBuf};
 mod fast;
 pub use fast::EventRef;
 
-/// `<session dir>/events.jsonl`. Transitional: kept only for the Session
-/// host until it moves to its own crate; everything else builds the path
-/// with [`SessionDir::event_log`].
-pub fn event_log_path(session_dir: &Path) -> PathBuf {
-    SessionDir::new(session_dir).event_log()
-}
-
 /// The longest Event Log line, newline excluded, that is written or read:
 /// the host's largest control request (16 MiB, a `type` or `paste`) plus
 /// room for the event's envelope, so every input the host accepts is

@@ -22,10 +22,6 @@ use agent_tty_term::cells::CellRows;
 use agent_tty_term::mouse;
 pub use checkpoint::CHECKPOINT_EVERY_BYTES;
 
-/// Transitional, for the Session host until it moves to its own crate:
-/// the layout's name ([`crate::layout::session::CHECKPOINT`]).
-pub const CHECKPOINT_FILE: &str = crate::layout::session::CHECKPOINT.name;
-
 use crate::error::Result;
 use crate::event_log::{Event, EventBody, EventLogFollower, EventRef, Skipped};
 use crate::layout::SessionDir;

@@ -24,9 +24,10 @@
 //! first reader of an ended Session replays next to nothing.
 
 use super::Shared;
-use agent_tty_core::event_log::{event_log_path, EventLogFollower};
+use agent_tty_core::event_log::EventLogFollower;
+use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest;
-use agent_tty_core::screen::{ScreenReplay, CHECKPOINT_EVERY_BYTES, CHECKPOINT_FILE};
+use agent_tty_core::screen::{ScreenReplay, CHECKPOINT_EVERY_BYTES};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -158,7 +159,7 @@ const KEEP_SCREEN: Duration = Duration::from_millis(500);
 /// has ended and the last checkpoint is written.
 pub fn run(shared: &Shared) {
     lower_priority();
-    let log = event_log_path(&shared.session_dir);
+    let log = SessionDir::new(&shared.session_dir).event_log();
     let checkpoints = &shared.checkpoints;
     let _ended = EndedOnDrop(checkpoints);
     let mut screen: Option<(ScreenReplay, EventLogFollower)> = None;
@@ -208,7 +209,7 @@ fn catch_up(shared: &Shared, log: &Path, screen: &mut Option<(ScreenReplay, Even
     // A fresh screen's catch-up saves a checkpoint itself when it replayed
     // much; one is written once either way.
     let written = || {
-        std::fs::metadata(log.with_file_name(CHECKPOINT_FILE))
+        std::fs::metadata(SessionDir::new(&shared.session_dir).checkpoint())
             .and_then(|m| m.modified())
             .ok()
     };

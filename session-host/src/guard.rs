@@ -2,7 +2,7 @@
 //! cleanly whatever ends it.
 //!
 //! - **The host lock.** `create` takes the Session's host lock
-//!   (`agent_tty_runtime::liveness::HOST_LOCK_FILE`) before it writes the
+//!   (`host.lock`, [`agent_tty_core::layout::session::HOST_LOCK`]) before it writes the
 //!   manifest and hands the locked descriptor to the host in
 //!   [`HOST_LOCK_FD_ENV`]; the host keeps it for its whole life. Liveness is
 //!   "the lock is held", so a `create` killed at any instant never leaves a
