@@ -14,8 +14,9 @@
 //! logged is counted and, as soon as anything can be written again, a
 //! `marker` event says how many bytes were lost; and the host's record of
 //! its end goes to a small file reserved when the log was opened
-//! (`host-record.json`, [`layout::session::HOST_RECORD`]), rewritten in place, which needs no new space, so
-//! the exit status survives a disk that is full at exit. That record also
+//! (`host-record.json`, [`crate::layout::session::HOST_RECORD`]),
+//! rewritten in place, which needs no new space, so the exit status
+//! survives a disk that is full at exit. That record also
 //! says "storage full", which `run` and `wait` report instead of timing out.
 //!
 //! Every line is at most [`MAX_LINE`] bytes (ADR 0015): the writer splits

@@ -1,8 +1,9 @@
 //! Space a Session sets aside while its disk has room, so that ending it
 //! can still be recorded when the disk is full (ADR 0015).
 //!
-//! The host writes `reserved-space` ([`layout::session::RESERVED_SPACE`]) when it starts: real blocks, not a
-//! sparse file. A command that has already ended a Session's processes and
+//! The host writes `reserved-space`
+//! ([`crate::layout::session::RESERVED_SPACE`]) when it starts: real
+//! blocks, not a sparse file. A command that has already ended a Session's processes and
 //! then cannot record it for lack of space ([`with_reserve`]) removes the file
 //! and tries once more; the space it frees is far more than a manifest needs.
 //! Acting never waits for this: processes are ended first, and a record

@@ -35,9 +35,9 @@
 //! ([`ProcessIdentity::verify`]). A manifest's `hostPid`/`childPid` never
 //! is, and a 0.5 Session (no sidecar) is only marked, never signalled.
 //!
-//! Split by job: [`sidecar`] is the on-disk record and the host lock,
-//! [`verdict`] judges them, [`kill`] is the authority to signal, and
-//! [`proc_stat`] reads what `/proc` says of a process for all three.
+//! Split by job: `sidecar` is the on-disk record and the host lock,
+//! `verdict` judges them, `kill` is the authority to signal, and
+//! `proc_stat` reads what `/proc` says of a process for all three.
 
 mod kill;
 mod proc_stat;
