@@ -34,10 +34,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-/// The prefix of a Session directory gc has renamed aside to delete it. A gc
-/// that dies mid-delete leaves one behind; the next gc recognises the name
-/// and finishes the job (see [`tombstone_name`]).
-pub const TOMBSTONE_PREFIX: &str = ".tombstone-";
+/// The prefix of a Session directory gc has renamed aside to delete it
+/// ([`crate::layout::sessions::TOMBSTONE`]). A gc that dies mid-delete
+/// leaves one behind; the next gc recognises the name and finishes the job
+/// (see [`tombstone_name`]).
+const TOMBSTONE_PREFIX: &str = crate::layout::sessions::TOMBSTONE.name;
 
 /// The tombstone name gc renames Session `id` to before deleting it:
 /// hidden (dot), never a valid Session id, unique per attempt.

@@ -259,12 +259,12 @@ fn termination_category(m: &Manifest) -> &'static str {
 /// health, missing?}`. Read only; a file that is not a valid artifact
 /// manifest is `manifest-invalid`.
 fn artifacts_summary(dir: &Path) -> Value {
-    let artifacts_dir = dir.join("artifacts");
+    let artifacts_dir = SessionDir::new(dir).artifacts();
     let empty =
         |health: &str| json!({ "total": 0, "byKind": {}, "missingCount": 0, "health": health });
     // Read as every Home file is: a FIFO or symlink there is refused at once.
     let text = match agent_tty_core::safe_fs::read_home_file(
-        &artifacts_dir.join("manifest.json"),
+        &SessionDir::new(dir).artifacts_manifest(),
         agent_tty_core::artifacts::ARTIFACT_MANIFEST_READ_LIMIT,
     ) {
         Ok(t) => t,
