@@ -95,7 +95,28 @@ pub struct ScreenReplay {
     /// The waited `run`s typed and not completed, kept (and checkpointed)
     /// so `inspect` finds them without reading the log before a checkpoint.
     pending_runs: PendingRuns,
+    /// Plain output a catch-up has not fed yet, because it may scroll out
+    /// unseen (see [`Self::feed_skipping`]).
+    held: HeldOutput,
 }
+
+/// Plain output held back by [`ScreenReplay::feed_skipping`].
+#[derive(Default)]
+struct HeldOutput {
+    /// Plain text (see [`is_plain`]) not fed yet.
+    text: Vec<u8>,
+    /// A prefix of it was dropped as unseen: the screen is fed `"\r"`
+    /// before the rest.
+    dropped: bool,
+    /// Bytes dropped so far (for tests: that a catch-up skips at all).
+    #[cfg(test)]
+    dropped_bytes: usize,
+}
+
+/// The most plain output a catch-up holds back (a flood of lines needs the
+/// screen's history and rows in lines: about 1 MB for 10,000 lines of 100
+/// bytes; longer lines are fed without skipping).
+const HELD_MAX: usize = 16 << 20;
 
 impl ScreenReplay {
     /// Lines of scrollback kept by default: 10,000, as 0.5 (contract §7.9).
@@ -133,6 +154,7 @@ impl ScreenReplay {
             pristine: true,
             skipped: Skipped::default(),
             pending_runs: PendingRuns::default(),
+            held: HeldOutput::default(),
         }
     }
 
@@ -222,30 +244,110 @@ impl ScreenReplay {
     /// sequences (else the text could belong to one) and no scroll region
     /// (lines leaving a region are not kept). 0 when nothing can be skipped.
     pub fn unseen_prefix(&self, bytes: &[u8]) -> usize {
-        let region_free = matches!(self.engine.mirror.region, None | Some((0 | 1, None)));
-        if !self.at_rest || !region_free {
+        if !self.may_skip() {
             return 0;
         }
-        // Line feeds the rest must hold: one per row and history line to
-        // scroll out, the rows again to bring the cursor to the bottom.
-        let needed = self.history + 2 * self.engine.rows() + 2;
         let plain = bytes
             .iter()
             .position(|&b| !is_plain(b))
             .unwrap_or(bytes.len());
+        self.unseen_in_plain(&bytes[..plain])
+    }
+
+    /// Whether output fed now could be skipped at all (see
+    /// [`Self::unseen_prefix`]): the parser is between sequences and no
+    /// scroll region is set.
+    fn may_skip(&self) -> bool {
+        self.at_rest && matches!(self.engine.mirror.region, None | Some((0 | 1, None)))
+    }
+
+    /// [`Self::unseen_prefix`] of text known to be plain, the screen known
+    /// to allow skipping.
+    fn unseen_in_plain(&self, plain: &[u8]) -> usize {
+        // Line feeds the rest must hold: one per row and history line to
+        // scroll out, the rows again to bring the cursor to the bottom.
+        let needed = self.history + 2 * self.engine.rows() + 2;
         // The candidates, from the end: just after a CR LF with `needed`
         // line feeds after it in the plain text.
         let mut feeds = 0;
-        for at in (1..plain).rev() {
-            if bytes[at] != b'\n' {
-                continue;
+        for at in memchr::memrchr_iter(b'\n', plain) {
+            if at == 0 {
+                break;
             }
-            if feeds >= needed && bytes[at - 1] == b'\r' {
+            if feeds >= needed && plain[at - 1] == b'\r' {
                 return at + 1;
             }
             feeds += 1;
         }
         0
+    }
+
+    /// Feeds output as [`Self::feed`] does, but holds back plain text
+    /// (printable characters, CR, LF, tab) that may yet scroll out of the
+    /// screen and its history before anything else happens, and drops the
+    /// part that has ([`Self::unseen_prefix`]): a replay of a flood of lines
+    /// emulates only the last screen and history of it. What is held is
+    /// fed by [`Self::release_held`], which a catch-up calls before any
+    /// other event and at its end, so nobody sees a screen missing it.
+    fn feed_skipping(&mut self, bytes: &[u8]) {
+        let lead = bytes
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(bytes.len());
+        self.hold(&bytes[..lead]);
+        if lead == bytes.len() {
+            return;
+        }
+        self.release_held();
+        // Fed up to the line feed after the last byte that is not plain
+        // (an escape sequence's parameters are printable: the plain text
+        // after them is held only if the parser is known to be at rest).
+        let last = bytes.iter().rposition(|&b| !is_plain(b)).unwrap_or(lead);
+        let fed = memchr::memchr(b'\n', &bytes[last..]).map_or(bytes.len(), |n| last + n + 1);
+        self.feed(&bytes[lead..fed]);
+        self.hold(&bytes[fed..]);
+    }
+
+    /// Holds back plain text for [`Self::feed_skipping`], dropping what
+    /// has become unseen (fed at once when nothing may be skipped).
+    fn hold(&mut self, plain: &[u8]) {
+        if plain.is_empty() {
+            return;
+        }
+        if self.held.text.is_empty() && !self.may_skip() {
+            return self.feed(plain);
+        }
+        self.pristine = false;
+        self.held.text.extend_from_slice(plain);
+        let unseen = self.unseen_in_plain(&self.held.text);
+        if unseen > 0 {
+            // Feeding `"\r"` and the rest gives the same screen as the
+            // whole (see `unseen_prefix`); dropping again later still does,
+            // since every cut is at a CR LF of the same plain run.
+            self.held.text.drain(..unseen);
+            self.held.dropped = true;
+            #[cfg(test)]
+            {
+                self.held.dropped_bytes += unseen;
+            }
+        }
+        if self.held.text.len() > HELD_MAX {
+            self.release_held();
+        }
+    }
+
+    /// Feeds the plain output [`Self::feed_skipping`] held back.
+    fn release_held(&mut self) {
+        if std::mem::take(&mut self.held.dropped) {
+            self.feed(b"\r");
+        }
+        let mut text = std::mem::take(&mut self.held.text);
+        self.feed(&text);
+        // Keep the room for the next catch-up, unless it grew big.
+        if text.capacity() <= 2 << 20 {
+            text.clear();
+            self.held.text = text;
+        }
     }
 
     /// Writes a screen checkpoint of this state beside the Event Log `log`,
@@ -793,6 +895,7 @@ impl ScreenReplay {
                 batch.events.clear();
                 let _ = recycle.send(batch);
             }
+            self.release_held();
             reader
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -801,7 +904,9 @@ impl ScreenReplay {
 
     /// Applies a batch of events as [`Self::apply`] would one by one, but
     /// feeds the emulator the output of consecutive `output` events as one
-    /// run (they are consecutive in the batch's text).
+    /// run (they are consecutive in the batch's text), skipping what
+    /// scrolls out unseen ([`Self::feed_skipping`]; the caller releases
+    /// what is held once the last batch is applied).
     fn apply_batch(&mut self, batch: &Batch) {
         let mut run = 0..0;
         for event in &batch.events {
@@ -814,24 +919,25 @@ impl ScreenReplay {
                             run.end = text.end;
                         }
                         std::borrow::Cow::Borrowed(_) => {
-                            self.feed(&batch.text.as_bytes()[run]);
+                            self.feed_skipping(&batch.text.as_bytes()[run]);
                             run = text.clone();
                         }
                         std::borrow::Cow::Owned(shown) => {
-                            self.feed(&batch.text.as_bytes()[run]);
+                            self.feed_skipping(&batch.text.as_bytes()[run]);
                             run = text.end..text.end;
-                            self.feed(shown.as_bytes());
+                            self.feed_skipping(shown.as_bytes());
                         }
                     }
                 }
                 Batched::Other(event) => {
-                    self.feed(&batch.text.as_bytes()[run.clone()]);
+                    self.feed_skipping(&batch.text.as_bytes()[run.clone()]);
                     run = run.end..run.end;
+                    self.release_held();
                     self.apply(event);
                 }
             }
         }
-        self.feed(&batch.text.as_bytes()[run]);
+        self.feed_skipping(&batch.text.as_bytes()[run]);
     }
 
     /// Applies one event read without copying its text (see
@@ -1001,6 +1107,101 @@ mod tests {
         let mut screen = ScreenReplay::live(80, 24);
         screen.feed(b"\x1b]0;a title not ended");
         assert_eq!(screen.unseen_prefix(flood.as_bytes()), 0, "inside a string");
+    }
+
+    /// A catch-up drops the part of a flood of plain lines that scrolls out
+    /// of the screen and its history unseen, and the screen is exactly the
+    /// one event-by-event application gives: from several starting states,
+    /// with the flood cut anywhere between events, other events (input, a
+    /// resize) and escape sequences between floods.
+    #[rstest::rstest]
+    #[case::fresh("")]
+    #[case::mid_line_coloured("\x1b[1;33mhalf a line")]
+    #[case::pending_wrap("\x1b[1;80Hx")]
+    #[case::alternate_screen("main\r\n\x1b[?1049h\x1b[5;5Halt")]
+    #[case::scroll_region("\x1b[5;20r\x1b[7;1H")]
+    fn a_caught_up_flood_skips_what_scrolls_out_and_shows_the_same(#[case] before: &str) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = crate::event_log::EventLogWriter::open(tmp.path()).unwrap();
+        let out = |data: String| EventBody::Output { data };
+        log.append(out(before.into())).unwrap();
+        let mut flood = String::new();
+        for i in 0..(ScreenReplay::DEFAULT_SCROLLBACK * 5 / 2) {
+            // Lines that fit (a wrapped one scrolls more rows, so a skip
+            // that kept a few lines too few would not show).
+            let width = (i * 37) % 50;
+            flood.push_str(&format!("{i}\t{}é漢\r\n", "x".repeat(width)));
+            match i % 4999 {
+                0 => flood.push_str("bare line feed\n"),
+                1 => flood.push_str("progress 10%\rprogress 100%\r\n"),
+                _ => {}
+            }
+        }
+        // Cut into events at character boundaries, of varied sizes.
+        let mut cuts = Vec::new();
+        let mut at = 0;
+        while at < flood.len() {
+            let mut end = (at + 1 + (at * 7919) % 300_000).min(flood.len());
+            while !flood.is_char_boundary(end) {
+                end += 1;
+            }
+            cuts.push(at..end);
+            at = end;
+        }
+        let path = event_log_path(tmp.path());
+        let mut follower = EventLogFollower::new(&path);
+        let mut caught_up = ScreenReplay::new(80, 24);
+        let mut one_by_one = ScreenReplay::new(80, 24);
+        let mut applied = 0;
+        // Caught up after each step, so every step's end is compared.
+        let mut compare = |step: &str| {
+            let events = crate::event_log::read_all(&path).unwrap();
+            for e in &events[applied..] {
+                one_by_one.apply(e);
+            }
+            applied = events.len();
+            caught_up.catch_up(&mut follower).unwrap();
+            assert!(caught_up.held.text.is_empty());
+            assert_eq!(caught_up.last_seq(), one_by_one.last_seq());
+            assert!(
+                picture_of(&mut caught_up) == picture_of(&mut one_by_one),
+                "after {step}"
+            );
+        };
+        for (n, cut) in cuts.iter().enumerate() {
+            log.append(out(flood[cut.clone()].to_owned())).unwrap();
+            if n == cuts.len() / 2 {
+                compare("half the flood");
+                log.append(EventBody::InputText {
+                    data: "typed".into(),
+                })
+                .unwrap();
+                log.append(out("\x1b[32mgreen\x1b[0m\r\n".into())).unwrap();
+            }
+        }
+        compare("the flood");
+        log.append(EventBody::Resize { cols: 70, rows: 20 })
+            .unwrap();
+        log.append(out(flood[..flood.len() / 3].to_owned()))
+            .unwrap();
+        compare("a resize and a shorter flood");
+        log.append(out("\x1b[31mred tail\x1b[0m\r\nlast partial".into()))
+            .unwrap();
+        compare("the tail");
+        // It skipped (what more than a screen and its history, each time).
+        let region = before.contains("5;20r");
+        assert_eq!(caught_up.held.dropped_bytes > flood.len() / 10, !region);
+
+        // Most of a flood is dropped, not held.
+        let mut screen = ScreenReplay::new(80, 24);
+        screen.feed_skipping(flood.as_bytes());
+        assert!(screen.held.dropped);
+        assert!(screen.held.text.len() < flood.len() / 2);
+        // Nothing is dropped inside a scroll region.
+        let mut screen = ScreenReplay::new(80, 24);
+        screen.feed(b"\x1b[5;20r");
+        screen.feed_skipping(flood.as_bytes());
+        assert!(!screen.held.dropped && screen.held.text.is_empty());
     }
 
     #[test]

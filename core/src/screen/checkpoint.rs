@@ -127,8 +127,36 @@ struct StorageShape {
 
 #[derive(Deserialize)]
 struct RowShape {
-    inner: Vec<Cell>,
+    inner: CellCount,
     occ: usize,
+}
+
+/// A row's cells, decoded one by one and counted, not kept: the check
+/// needs only how many there are, and not collecting them saves a grid's
+/// worth of memory (tens of MB for a full scrollback) per check.
+struct CellCount(usize);
+
+impl<'de> Deserialize<'de> for CellCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = CellCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a row of cells")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<CellCount, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<Cell>()?.is_some() {
+                    n += 1;
+                }
+                Ok(CellCount(n))
+            }
+        }
+        deserializer.deserialize_seq(Count)
+    }
 }
 
 /// More scrollback than any reader keeps (the Live View keeps 10,000).
@@ -157,9 +185,7 @@ impl SavedScreen<GridShape> {
             && g.max_scroll_limit <= MAX_HISTORY
             && s.len - rows <= g.max_scroll_limit.max(MAX_HISTORY)
             && g.display_offset <= s.len - rows
-            && s.inner
-                .iter()
-                .all(|r| r.inner.len() == cols && r.occ <= cols)
+            && s.inner.iter().all(|r| r.inner.0 == cols && r.occ <= cols)
             && cursor_ok(&self.cursor)
             && cursor_ok(&self.saved_cursor)
     }
