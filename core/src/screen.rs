@@ -697,6 +697,13 @@ impl PendingRuns {
     }
 }
 
+/// How far into the Event Log `log` the screen checkpoint beside it reaches
+/// (a byte offset), when a reader would resume from it: `None` when there is
+/// none or it fails the checks (see `screen/checkpoint.rs`).
+pub fn checkpoint_offset(log: &Path) -> Option<u64> {
+    checkpoint::covered(log).map(|c| c.offset)
+}
+
 /// How many events a reader of an Event Log uses, the last one's `seq`, and
 /// what it skips.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,55 +3,83 @@
 //! A reader that replays a long stretch of log leaves a checkpoint for the
 //! next one (`screen/checkpoint.rs`), but the first reader of a big log
 //! still pays a full replay. The host sees its log grow, so it leaves
-//! checkpoints as it goes: each time it has logged [`EVERY_BYTES`] more
-//! output, its checkpoint thread catches a reader's screen up on the Event
-//! Log and saves it. That screen is a reader's in every way (built and fed
-//! by `ScreenReplay::catch_up`, the code `snapshot` and `wait` run), so the
-//! checkpoint has the format, the scrollback and the trust rules of any
-//! reader's, and a reader cannot tell who wrote it. The host's live screen
-//! cannot serve: it keeps only `MIN_HISTORY` lines (readers keep 10,000)
-//! and sees the output before the Session's marks are removed.
+//! checkpoints itself: its checkpoint thread catches a reader's screen up
+//! on the Event Log and saves it. That screen is a reader's in every way
+//! (built and fed by `ScreenReplay::catch_up`, the code `snapshot` and
+//! `wait` run), so the checkpoint has the format, the scrollback and the
+//! trust rules of any reader's, and a reader cannot tell who wrote it. The
+//! host's live screen cannot serve: it keeps only `MIN_HISTORY` lines
+//! (readers keep 10,000) and sees the output before the Session's marks are
+//! removed.
+//!
+//! When: once the output *pauses* ([`QUIET`]) after at least
+//! [`IDLE_MIN_BYTES`] more, and when the command ends, so the first reader
+//! after a burst (the usual one: an agent reads once its command is done)
+//! replays next to nothing; while a program prints flat out, only every
+//! [`EVERY_BYTES`], so a flood does not pay a checkpoint (the save of 10,000
+//! lines) every few MB. A catch-up skips the part of a flood of plain lines
+//! that scrolls out unseen, so a pass costs about the decoding of what it
+//! reads.
 //!
 //! It stays off the hot path: the thread runs at the lowest priority (nice
 //! 19), so it takes CPU time mostly when nothing else wants it, lagging
 //! behind a flood rather than slowing the output pump or the program (and,
 //! unlike `SCHED_IDLE`, it still gets a little on a machine busy all the
-//! time). Its screen
-//! (10,000 lines: tens of MB) is kept only while the log keeps growing; a
-//! pass that finds the output slowed drops it and returns the memory to the
-//! system, so an idle host holds none of it. When the command ends, the host
-//! gives it a moment ([`FINAL_WAIT`]) to cover the end of the log, so the
-//! first reader of an ended Session replays next to nothing.
+//! time); the pump only adds to a counter. Its screen (10,000 lines: tens
+//! of MB) is kept only while passes keep coming, then dropped and the memory
+//! returned to the system, so an idle host holds none of it. When the
+//! command ends, the host gives it a moment ([`FINAL_WAIT`]) to cover the
+//! end of the log.
 
 use super::Shared;
 use agent_tty_core::event_log::EventLogFollower;
 use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest;
-use agent_tty_core::screen::{ScreenReplay, CHECKPOINT_EVERY_BYTES};
+use agent_tty_core::screen::ScreenReplay;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The host leaves a checkpoint each time it has logged this much more
-/// output. Saving one takes a few ms for a full scrollback, so this keeps
-/// the cost per MB small, while a reader catching up on what came since
-/// replays at most this much.
-pub const EVERY_BYTES: u64 = 8 * 1024 * 1024;
+/// While output keeps coming, a checkpoint at most every this much output:
+/// a reader in the middle of a flood replays up to this much (a flood of
+/// plain lines at decoding speed, ~50 ms; output that redraws in place at
+/// the emulator's, ~300 ms), and the host saves 10,000 lines of screen a
+/// few times per 100 MB instead of a dozen.
+pub const EVERY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Output that stops for this long gets its checkpoint...
+const QUIET: Duration = Duration::from_millis(200);
+
+/// ...when at least this much came since the last one: a reader replays
+/// less in a few ms, and a Session printing a little now and then does not
+/// save its screen each time.
+pub const IDLE_MIN_BYTES: u64 = 1024 * 1024;
 
 /// How long the ending host waits for the last checkpoint (covering the end
 /// of the log) at most.
 const FINAL_WAIT: Duration = Duration::from_secs(2);
 
 /// What the output pump tells the checkpoint thread, and how it waits.
-#[derive(Default)]
 pub struct Checkpoints {
     /// Output bytes logged since the host started.
     logged: AtomicU64,
-    /// `logged` at which the next pass is due.
-    due: AtomicU64,
+    /// The pump wakes the thread once `logged` reaches this (`u64::MAX`:
+    /// the thread is watching the output already).
+    wake_at: AtomicU64,
     state: Mutex<State>,
     changed: Condvar,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            logged: AtomicU64::new(0),
+            wake_at: AtomicU64::new(IDLE_MIN_BYTES),
+            state: Mutex::default(),
+            changed: Condvar::new(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -67,10 +95,15 @@ impl Checkpoints {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The pump logged `bytes` more output.
+    /// The pump logged `bytes` more output: an atomic add, and a wake-up
+    /// once per checkpoint at most.
     pub fn logged(&self, bytes: usize) {
-        let total = self.logged.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        if total >= self.due.load(Ordering::Relaxed).max(EVERY_BYTES) {
+        // SeqCst here and where the thread sets `wake_at` and then reads
+        // `logged`: one of the two sees the other's write, so no wake-up is
+        // lost (the rest is ordered by the lock).
+        let total = self.logged.fetch_add(bytes as u64, Ordering::SeqCst) + bytes as u64;
+        if total >= self.wake_at.load(Ordering::SeqCst) {
+            self.wake_at.store(u64::MAX, Ordering::Relaxed);
             let _guard = self.lock();
             self.changed.notify_all();
         }
@@ -96,27 +129,54 @@ impl Checkpoints {
         }
     }
 
-    /// Waits (at most `quiet`, when given) until a pass is due.
-    fn next_pass(&self, quiet: Option<Duration>) -> Pass {
-        let deadline = quiet.map(|q| Instant::now() + q);
+    /// Waits until a pass is due, given that the last one covered
+    /// `covered` bytes of output; gives up after `keep` (when given) with
+    /// nothing to do.
+    fn next_pass(&self, covered: u64, keep: Option<Duration>) -> Pass {
+        let give_up = keep.map(|k| Instant::now() + k);
         let mut state = self.lock();
+        // `logged` at the last look while output comes.
+        let mut seen = None;
         loop {
             if state.ending {
                 return Pass::Last;
             }
             let logged = self.logged.load(Ordering::Relaxed);
-            if logged >= self.due.load(Ordering::Relaxed).max(EVERY_BYTES) {
-                return Pass::Due;
+            if logged >= covered + EVERY_BYTES {
+                return Pass::Flowing;
             }
-            state = match deadline {
-                None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Pass::Quiet;
+            let wait = if logged >= covered + IDLE_MIN_BYTES {
+                if seen == Some(logged) {
+                    return Pass::Paused;
+                }
+                // Watch the output (no wake-ups from the pump meanwhile).
+                seen = Some(logged);
+                self.wake_at.store(u64::MAX, Ordering::Relaxed);
+                Some(QUIET)
+            } else {
+                seen = None;
+                self.wake_at
+                    .store(covered + IDLE_MIN_BYTES, Ordering::SeqCst);
+                // It may have been reached just before (see `logged`).
+                if self.logged.load(Ordering::SeqCst) >= covered + IDLE_MIN_BYTES {
+                    continue;
+                }
+                match give_up {
+                    Some(at) => {
+                        let left = at.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return Pass::Quiet;
+                        }
+                        Some(left)
                     }
+                    None => None,
+                }
+            };
+            state = match wait {
+                None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(wait) => {
                     self.changed
-                        .wait_timeout(state, left)
+                        .wait_timeout(state, wait)
                         .unwrap_or_else(|p| p.into_inner())
                         .0
                 }
@@ -144,11 +204,13 @@ impl Drop for EndedOnDrop<'_> {
 
 /// What [`Checkpoints::next_pass`] found.
 enum Pass {
-    /// [`EVERY_BYTES`] more were logged.
-    Due,
+    /// [`EVERY_BYTES`] more were logged, and output still comes.
+    Flowing,
+    /// Output paused after at least [`IDLE_MIN_BYTES`] more.
+    Paused,
     /// The command has ended: the last pass.
     Last,
-    /// Nothing for a while.
+    /// Nothing to do for a while.
     Quiet,
 }
 
@@ -166,20 +228,17 @@ pub fn run(shared: &Shared) {
     // `logged` when the last pass started.
     let mut covered = 0;
     loop {
-        let pass = checkpoints.next_pass(screen.is_some().then_some(KEEP_SCREEN));
+        let pass = checkpoints.next_pass(covered, screen.is_some().then_some(KEEP_SCREEN));
         if let Pass::Quiet = pass {
-            // Output slowed down: give the screen's memory back.
+            // No pass for a while: give the screen's memory back.
             screen = None;
             trim_heap();
             continue;
         }
         let start = checkpoints.logged.load(Ordering::Relaxed);
-        checkpoints
-            .due
-            .store(start + EVERY_BYTES, Ordering::Relaxed);
         let last = matches!(pass, Pass::Last);
         // A short tail is left to readers: they replay it in no time.
-        if !last || start - covered >= CHECKPOINT_EVERY_BYTES {
+        if !last || start - covered >= IDLE_MIN_BYTES {
             covered = start;
             catch_up(shared, &log, &mut screen);
         }

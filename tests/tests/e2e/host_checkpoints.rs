@@ -2,14 +2,17 @@
 //! Event Log grows (docs/adr/0022-host-ingest.md), and the output pump's
 //! chunked, batched logging.
 
+use agent_tty_core::screen::checkpoint_offset;
 use agent_tty_e2e::{create_session, eventually, Sandbox};
+use rstest::rstest;
 use serde_json::Value;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Duration;
 
-/// A host logs this much more output before it writes a checkpoint
-/// (`agent_tty_session_host::checkpoints::EVERY_BYTES`).
-const HOST_CHECKPOINT_EVERY: u64 = 8 * 1024 * 1024;
+/// A host leaves a checkpoint once output pauses after at least this much
+/// more (`agent_tty_session_host::checkpoints::IDLE_MIN_BYTES`).
+const HOST_CHECKPOINT_MIN: u64 = 1024 * 1024;
 
 fn snapshot(sandbox: &Sandbox, home: &Path, id: &str) -> Value {
     sandbox
@@ -21,7 +24,7 @@ fn snapshot(sandbox: &Sandbox, home: &Path, id: &str) -> Value {
         .result()
 }
 
-/// A host whose command printed more than the interval leaves a checkpoint
+/// A host whose command printed a few MB and paused leaves a checkpoint
 /// with no reader involved, and the first reader's screen (resumed from it)
 /// is exactly a full replay's: text, scrollback, cells and cursor.
 #[test]
@@ -48,7 +51,7 @@ fn a_host_that_printed_past_the_interval_leaves_a_checkpoint_equal_to_a_full_rep
             .then_some(text.len() as u64)
     })
     .expect("the output was logged");
-    assert!(logged > HOST_CHECKPOINT_EVERY, "only {logged} bytes logged");
+    assert!(logged > HOST_CHECKPOINT_MIN, "only {logged} bytes logged");
     eventually(Duration::from_secs(120), || {
         checkpoint.exists().then_some(())
     })
@@ -62,6 +65,77 @@ fn a_host_that_printed_past_the_interval_leaves_a_checkpoint_equal_to_a_full_rep
     assert_eq!(lines.len(), 10_000);
     assert!(resumed.to_string().contains("end-of-output"));
     sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+}
+
+/// The first reader after a burst of output that stopped (the command
+/// paused, or ended) resumes from a checkpoint the host left covering the
+/// whole burst. Proof that it read no log before the checkpoint: a line
+/// there, garbled once the checkpoint was written, goes unreported by that
+/// reader, while a full replay reports it; both show the same screen.
+#[rstest]
+#[case::paused("; exec sleep 600")]
+#[case::ended("")]
+fn the_first_reader_after_a_burst_resumes_from_a_checkpoint_at_its_end(#[case] then: &str) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    // ~2.6 MB of output: more than a checkpoint needs, less than a reader
+    // replays before it writes one itself (4 MiB).
+    let script = format!("seq 1 330000; printf 'end-of-burst\\n'{then}");
+    let (id, dir) = create_session(
+        &sandbox,
+        &home,
+        &["--cols", "80", "--rows", "24", "--", "sh", "-c", &script],
+    );
+    let log = dir.join("events.jsonl");
+    let checkpoint = dir.join("screen.checkpoint");
+    // The burst is logged, and a checkpoint reaches the end of its last
+    // event; when the command ended, its exit is logged too.
+    let ended = then.is_empty();
+    let (text, covered) = eventually(Duration::from_secs(120), || {
+        let text = std::fs::read(&log).ok()?;
+        let at = text.windows(12).rposition(|w| w == b"end-of-burst")?;
+        let end = at + find(&text[at..], b"\n")? + 1;
+        let exited = find(&text[end..], b"\"type\":\"exit\"").is_some();
+        let offset = checkpoint_offset(&log)?;
+        (offset >= end as u64 && exited == ended).then_some((text, offset))
+    })
+    .expect("the host left a checkpoint covering the burst");
+    assert!(text.len() as u64 > 2 * HOST_CHECKPOINT_MIN);
+    if !ended {
+        // Nothing after the burst: the checkpoint covers the whole log.
+        assert_eq!(covered, text.len() as u64);
+    }
+
+    // Garble the second event in place (same length, so the bytes the
+    // checkpoint hashes before its offset stay as they were).
+    let early = find(&text, b"\n").unwrap() + 1;
+    let early_end = early + find(&text[early..], b"\n").unwrap();
+    assert!(early_end as u64 + 4096 < covered);
+    let mut file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    file.seek(SeekFrom::Start(early as u64)).unwrap();
+    file.write_all(&vec![b'#'; early_end - early]).unwrap();
+    drop(file);
+    assert!(
+        checkpoint_offset(&log).is_some(),
+        "the checkpoint still matches"
+    );
+
+    let mut resumed = snapshot(&sandbox, &home, &id);
+    assert_eq!(resumed.get("warnings"), None, "{resumed:#}");
+    std::fs::remove_file(&checkpoint).unwrap();
+    let mut full = snapshot(&sandbox, &home, &id);
+    let warnings = full["warnings"].to_string();
+    assert!(warnings.contains("1 malformed line"), "{warnings}");
+    full.as_object_mut().unwrap().remove("warnings");
+    resumed.as_object_mut().unwrap().remove("warnings");
+    assert_eq!(resumed, full);
+    assert!(resumed.to_string().contains("end-of-burst"));
+    sandbox.run_in(&home, &["destroy", &id]).expect_code(0);
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Output read in chunks of many PTY reads is logged whole and in order,
