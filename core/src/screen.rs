@@ -108,6 +108,11 @@ struct HeldOutput {
     /// A prefix of it was dropped as unseen: the screen is fed `"\r"`
     /// before the rest.
     dropped: bool,
+    /// The length of `text` after the last look for what to drop. A look
+    /// scans back over a screen and history of lines, so it is made when
+    /// `text` has doubled since, and once more before it is fed: each byte
+    /// is scanned a bounded number of times however small the events are.
+    looked: usize,
     /// Bytes dropped so far (for tests: that a catch-up skips at all).
     #[cfg(test)]
     dropped_bytes: usize,
@@ -338,6 +343,16 @@ impl ScreenReplay {
         }
         self.pristine = false;
         self.held.text.extend_from_slice(plain);
+        if self.held.text.len() >= 2 * self.held.looked {
+            self.drop_unseen();
+        }
+        if self.held.text.len() > HELD_MAX {
+            self.release_held();
+        }
+    }
+
+    /// Drops the part of the held text that has become unseen.
+    fn drop_unseen(&mut self) {
         let unseen = self.unseen_in_plain(&self.held.text);
         if unseen > 0 {
             // Feeding `"\r"` and the rest gives the same screen as the
@@ -350,16 +365,18 @@ impl ScreenReplay {
                 self.held.dropped_bytes += unseen;
             }
         }
-        if self.held.text.len() > HELD_MAX {
-            self.release_held();
-        }
+        self.held.looked = self.held.text.len();
     }
 
     /// Feeds the plain output [`Self::feed_skipping`] held back.
     fn release_held(&mut self) {
+        if self.held.text.len() > self.held.looked {
+            self.drop_unseen();
+        }
         if std::mem::take(&mut self.held.dropped) {
             self.feed(b"\r");
         }
+        self.held.looked = 0;
         let mut text = std::mem::take(&mut self.held.text);
         self.feed(&text);
         // Keep the room for the next catch-up, unless it grew big.
