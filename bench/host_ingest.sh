@@ -77,15 +77,28 @@ flood() {
     w1=$(now)
     t1=$(ticks "$pid")
     # The checkpoint thread (nice 19) apart: it replays what was logged.
-    local tc=0 t
-    for t in /proc/"$pid"/task/*; do
-        [ "$(cat "$t/comm")" = checkpoints ] && tc=$((tc + $(awk '{print $14 + $15}' "$t/stat")))
-    done
-    awk -v floor="$floor" -v fc="$floor_cpu" -v w0="$w0" -v w1="$w1" -v t=$((t1 - t0)) -v tc="$tc" -v hz="$hz" -v mb="$mb" \
+    checkpoint_ticks() {
+        local tc=0 t
+        for t in /proc/"$pid"/task/*; do
+            [ "$(cat "$t/comm")" = checkpoints ] && tc=$((tc + $(awk '{print $14 + $15}' "$t/stat")))
+        done
+        echo "$tc"
+    }
+    local tc t2 tc2
+    tc=$(checkpoint_ticks)
+    # The checkpoint thread (nice 19) may still be catching up: its passes
+    # over the end of the flood count too, so the host is read again once
+    # it had 5 s to finish them.
+    sleep 5
+    t2=$(ticks "$pid")
+    tc2=$(checkpoint_ticks)
+    awk -v floor="$floor" -v fc="$floor_cpu" -v w0="$w0" -v w1="$w1" -v t=$((t1 - t0)) -v tc="$tc" -v t2="$t2" -v tc2="$tc2" -v hz="$hz" -v mb="$mb" \
         -v logmb="$(($(wc -c <"$log") / 1000000))" 'BEGIN {
         wall = w1 - w0
         printf "flood %d MB: Session %.2f s (create to logged), bare PTY reader %.2f s: %.2fx (goal <= 1.3x); host CPU %.1f ms/MB (goal <= 6), of which %.1f checkpoint thread (the bare reader: %.1f); log %d MB\n",
             mb, wall, floor, wall / floor, 1000 * t / hz / mb, 1000 * tc / hz / mb, 1000 * fc / mb, logmb
+        printf "flood %d MB, 5 s later: host CPU %.1f ms/MB (goal <= 6), of which %.1f checkpoint thread\n",
+            mb, 1000 * t2 / hz / mb, 1000 * tc2 / hz / mb
     }'
     "$A" --home "$home" destroy "$id" --force >/dev/null 2>&1 || true
 }
