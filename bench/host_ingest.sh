@@ -80,7 +80,7 @@ flood() {
     checkpoint_ticks() {
         local tc=0 t
         for t in /proc/"$pid"/task/*; do
-            [ "$(cat "$t/comm")" = checkpoints ] && tc=$((tc + $(awk '{print $14 + $15}' "$t/stat")))
+            [ "$(cat "$t/comm" 2>/dev/null)" = checkpoints ] && tc=$((tc + $(awk '{print $14 + $15}' "$t/stat")))
         done
         echo "$tc"
     }

@@ -274,17 +274,11 @@ impl ScreenReplay {
         let needed = self.history + 2 * self.engine.rows() + 2;
         // The candidates, from the end: just after a CR LF with `needed`
         // line feeds after it in the plain text.
-        let mut feeds = 0;
-        for at in memchr::memrchr_iter(b'\n', plain) {
-            if at == 0 {
-                break;
-            }
-            if feeds >= needed && plain[at - 1] == b'\r' {
-                return at + 1;
-            }
-            feeds += 1;
-        }
-        0
+        memchr::memrchr_iter(b'\n', plain)
+            .skip(needed)
+            .take_while(|&at| at > 0)
+            .find(|&at| plain[at - 1] == b'\r')
+            .map_or(0, |at| at + 1)
     }
 
     /// Feeds output as [`Self::feed`] does, but holds back plain text
