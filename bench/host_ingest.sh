@@ -3,7 +3,8 @@
 # memory it leaves behind (issue 21, rows 2-4; docs/adr/0022-host-ingest.md):
 #   flood   `yes … | head -c 100000000` in a Session against the same command
 #           under bench/pty-floor (a bare PTY reader that discards what it
-#           reads): wall time of each, the host's CPU per MB.
+#           reads): wall time of each, the host's CPU per MB (when the log holds
+#           everything, and 5 s later, once the checkpoint thread is done).
 #           Goal: <= 1.3x the bare reader; <= 6 ms of host CPU per MB.
 #   big     first `snapshot` and first `wait --text` of the log a host wrote
 #           for `seq 1 15000000` (~170 MB) against a 1 MB one (`seq 1 150000`).
