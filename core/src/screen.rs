@@ -1226,7 +1226,7 @@ mod tests {
             at = end;
         }
         assert!(cuts.len() > 20);
-        let path = event_log_path(tmp.path());
+        let path = SessionDir::new(tmp.path()).event_log();
         let mut follower = EventLogFollower::new(&path);
         let mut caught_up = ScreenReplay::new(80, 24);
         let mut one_by_one = ScreenReplay::new(80, 24);
