@@ -6,9 +6,10 @@
 //! A module that reads or writes one of these files names it through this
 //! module, never with a string of its own, so a new file in a Session
 //! directory is one new [`Entry`] here (and a row in `docs/FORMATS.md`,
-//! which a test below compares with these entries). A Session directory is
-//! only ever reached through a [`SessionId`], so no path built here can
-//! leave `sessions/`.
+//! which a test below compares with these entries). [`HomeDir::session`]
+//! takes only a checked [`SessionId`], so a Session path it builds cannot
+//! leave `sessions/`; [`SessionDir::new`] wraps a directory a scan of
+//! `sessions/` found, or one `HomeDir::session` built.
 
 use crate::session_id::SessionId;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! Homes written by agent-tty 0.5.
 //!
 //! `run`'s completion-marker suffix is removed from the output before the
-//! emulator sees it (see `marker_echo`), so no reader of the screen ever
+//! emulator sees it (see `agent_tty_term::marker_echo`), so no reader of the screen ever
 //! shows it.
 //!
 //! The emulator is `alacritty_terminal`, wrapped by the I/O-free
@@ -607,7 +607,7 @@ fn is_plain(b: u8) -> bool {
 
 /// The terminal output an Event Log puts on the screen, event by event:
 /// `output` data with `run`'s completion-marker echo removed (see
-/// `marker_echo`), exactly as [`ScreenReplay`] feeds its emulator.
+/// `agent_tty_term::marker_echo`), exactly as [`ScreenReplay`] feeds its emulator.
 ///
 /// For readers that need the bytes rather than the screen, such as the
 /// asciicast export: what they write then replays to the same screen, and

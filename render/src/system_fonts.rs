@@ -75,12 +75,14 @@ impl SystemFonts {
     /// outline for `c`, read into memory, and what to call it.
     pub(crate) fn find(&self, c: char) -> Option<(FontArc, FontInfo)> {
         let id = self.order.iter().copied().find(|&id| {
-            self.db
-                .with_face_data(id, |data, index| {
-                    FontRef::try_from_slice_and_index(data, index)
-                        .is_ok_and(|font| has_outline(&font, c))
-                })
-                .unwrap_or(false)
+            self.readable(id)
+                && self
+                    .db
+                    .with_face_data(id, |data, index| {
+                        FontRef::try_from_slice_and_index(data, index)
+                            .is_ok_and(|font| has_outline(&font, c))
+                    })
+                    .unwrap_or(false)
         })?;
         let (bytes, index, info) = self.read(id)?;
         let font = FontVec::try_from_vec_and_index(bytes, index).ok()?;
@@ -94,30 +96,51 @@ impl SystemFonts {
     /// its face index and what to call it.
     pub(crate) fn find_colour(&self) -> Option<(Vec<u8>, u32, FontInfo)> {
         let id = self.order.iter().copied().find(|&id| {
-            self.db
-                .with_face_data(id, |data, index| {
-                    ttf_parser::Face::parse(data, index).is_ok_and(|face| {
-                        face.glyph_index('\u{1f600}').is_some_and(|g| {
-                            face.glyph_raster_image(g, u16::MAX).is_some_and(|image| {
-                                image.format == ttf_parser::RasterImageFormat::PNG
+            self.readable(id)
+                && self
+                    .db
+                    .with_face_data(id, |data, index| {
+                        ttf_parser::Face::parse(data, index).is_ok_and(|face| {
+                            face.glyph_index('\u{1f600}').is_some_and(|g| {
+                                face.glyph_raster_image(g, u16::MAX).is_some_and(|image| {
+                                    image.format == ttf_parser::RasterImageFormat::PNG
+                                })
                             })
                         })
                     })
-                })
-                .unwrap_or(false)
+                    .unwrap_or(false)
         })?;
         self.read(id)
     }
 
-    /// Face `id`'s file read whole (unless it is over [`MAX_FONT_FILE`]),
-    /// its face index, and what to call it.
+    /// Whether face `id`'s file is one [`read`](Self::read) takes (a
+    /// regular file no larger than [`MAX_FONT_FILE`]), so a search passes
+    /// over a font too large to read to the next one that has the glyph.
+    fn readable(&self, id: fontdb::ID) -> bool {
+        self.db
+            .face(id)
+            .and_then(|face| source_path(&face.source))
+            .and_then(|path| std::fs::metadata(path).ok())
+            .is_some_and(|m| m.is_file() && m.len() <= MAX_FONT_FILE)
+    }
+
+    /// Face `id`'s file read whole (never more than [`MAX_FONT_FILE`]
+    /// bytes, whatever it has become since it was listed), its face index,
+    /// and what to call it.
     fn read(&self, id: fontdb::ID) -> Option<(Vec<u8>, u32, FontInfo)> {
+        use std::io::Read;
         let face = self.db.face(id)?;
         let path = source_path(&face.source)?;
-        if std::fs::metadata(path).ok()?.len() > MAX_FONT_FILE {
+        let file = std::fs::File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() > MAX_FONT_FILE {
             return None;
         }
-        let bytes = std::fs::read(path).ok()?;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+        file.take(MAX_FONT_FILE + 1).read_to_end(&mut bytes).ok()?;
+        if bytes.len() as u64 > MAX_FONT_FILE {
+            return None;
+        }
         let info = FontInfo {
             family: face
                 .families

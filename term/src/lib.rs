@@ -11,7 +11,8 @@
 //! - [`keys`]: key names (`Enter`, `C-c`, …) to the bytes a terminal sends;
 //! - [`profile`]: the render profiles (colours, font size) of agent-tty 0.5;
 //! - [`run_marker`] and [`marker_echo`]: the marks `run` types and reads
-//!   back, and the filter that hides their echo.
+//!   back, and the filter that hides their echo (a mark's nonce is the one
+//!   system call here: `getrandom(2)`, which opens nothing).
 //!
 //! Reading the Event Log, checkpoints on disk and live Sessions belong to
 //! `agent-tty-core` and the runtime; this crate only models the terminal,

@@ -32,6 +32,13 @@ fn no_module_does_file_socket_or_process_io() {
                 path.display()
             );
         }
+        for name in grouped_std_modules(code) {
+            assert!(
+                !["fs", "process", "net", "unix"].contains(&name.as_str()),
+                "{} uses std::{{{name}, …}} outside its tests",
+                path.display()
+            );
+        }
         checked += 1;
     }
     assert!(
@@ -39,4 +46,44 @@ fn no_module_does_file_socket_or_process_io() {
         "only {checked} modules found in {}",
         src.display()
     );
+}
+
+/// The module names `use std::{…}` groups bring in (`use std::{fs, io};`
+/// names `fs` without the text `std::fs`), nested groups included.
+fn grouped_std_modules(code: &str) -> Vec<String> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut names = Vec::new();
+    for (at, _) in code.match_indices("std::{") {
+        let mut depth = 0;
+        let mut group = String::new();
+        for c in code[at + "std::".len()..].chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            group.push(c);
+            if depth == 0 {
+                break;
+            }
+        }
+        names.extend(
+            group
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    names
+}
+
+#[test]
+fn a_grouped_import_is_seen() {
+    assert!(
+        grouped_std_modules("use std::{\n    fs,\n    io::Read,\n};").contains(&"fs".to_owned())
+    );
+    assert!(
+        grouped_std_modules("use std::{os::{unix::net::UnixStream}};").contains(&"net".to_owned())
+    );
+    assert!(grouped_std_modules("use std::io;").is_empty());
 }

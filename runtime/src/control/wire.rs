@@ -323,7 +323,9 @@ const NOT_UNDERSTOOD: &str = "the Session's host could not understand the reques
 ///
 /// - a kind this build does not know, or a field it does not know on a kind
 ///   it knows, is `UNSUPPORTED` naming it, and nothing is carried out (a
-///   field is never ignored: dropping `secret` would log a password);
+///   field is never ignored: dropping `secret` would log a password); the
+///   hello alone takes any extra field, since it only tells what a side
+///   supports;
 /// - a line that is not a request (not JSON, a field missing or of the wrong
 ///   type) is `PROTOCOL_ERROR` "could not understand", as in protocol 1.
 pub fn decode_request(line: &[u8]) -> Result<ControlRequest, ControlError> {
@@ -342,10 +344,12 @@ pub fn decode_request(line: &[u8]) -> Result<ControlRequest, ControlError> {
             ),
         });
     };
+    // A hello changes nothing, and is how the two sides learn what the other
+    // supports: a newer client's extra hello fields are ignored, never refused.
     let unknown: Vec<&str> = keys
         .iter()
         .map(String::as_str)
-        .filter(|k| !fields.contains(k))
+        .filter(|k| kind != capability::HELLO && !fields.contains(k))
         .collect();
     if !unknown.is_empty() {
         return Err(ControlError {
@@ -398,10 +402,14 @@ impl<'de> Deserialize<'de> for Shape {
 }
 
 /// Whether a refusal of a hello is the one a host of protocol 1 gives
-/// (`PROTOCOL_ERROR`, "could not understand"): such a host speaks protocol 1
-/// with the base capabilities ([`Hello::pre_hello`]).
+/// (`PROTOCOL_ERROR`, "could not understand" the `hello` kind): such a host
+/// speaks protocol 1 with the base capabilities ([`Hello::pre_hello`]). A
+/// later host that could not read a hello says something else, and is not
+/// taken for protocol 1.
 pub fn is_pre_hello_refusal(error: &ControlError) -> bool {
-    error.code == ErrorCode::ProtocolError && error.message.starts_with(NOT_UNDERSTOOD)
+    error.code == ErrorCode::ProtocolError
+        && error.message.starts_with(NOT_UNDERSTOOD)
+        && error.message.contains("unknown variant `hello`")
 }
 
 #[cfg(test)]
@@ -620,6 +628,15 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn a_newer_hellos_extra_fields_are_ignored() {
+        let line = br#"{"type":"hello","protocol":3,"capabilities":["ping"],"features":[1]}"#;
+        let ControlRequest::Hello(hello) = decode_request(line).unwrap() else {
+            panic!("not a hello");
+        };
+        assert_eq!(hello.protocol, 3);
     }
 
     #[test]

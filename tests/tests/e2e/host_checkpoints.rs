@@ -68,8 +68,10 @@ fn a_host_that_printed_past_the_interval_leaves_a_checkpoint_equal_to_a_full_rep
 }
 
 /// The first reader after a burst of output that stopped (the command
-/// paused, or ended) resumes from a checkpoint the host left covering the
-/// whole burst. Proof that it read no log before the checkpoint: a line
+/// paused, or ended) resumes from a checkpoint the host left at the burst's
+/// end: within `HOST_CHECKPOINT_MIN` of it (a loaded machine can stall the
+/// burst long enough for a checkpoint part-way, and a tail under that size
+/// gets none, by design). Proof that it read no log before the checkpoint: a line
 /// there, garbled once the checkpoint was written, goes unreported by that
 /// reader, while a full replay reports it; both show the same screen.
 #[rstest]
@@ -88,8 +90,9 @@ fn the_first_reader_after_a_burst_resumes_from_a_checkpoint_at_its_end(#[case] t
     );
     let log = dir.join("events.jsonl");
     let checkpoint = dir.join("screen.checkpoint");
-    // The burst is logged, and a checkpoint reaches the end of its last
-    // event; when the command ended, its exit is logged too.
+    // The burst is logged, and a checkpoint reaches its end (less than
+    // `HOST_CHECKPOINT_MIN` short of it); when the command ended, its exit
+    // is logged too.
     let ended = then.is_empty();
     let (text, covered) = eventually(Duration::from_secs(120), || {
         let text = std::fs::read(&log).ok()?;
@@ -97,14 +100,11 @@ fn the_first_reader_after_a_burst_resumes_from_a_checkpoint_at_its_end(#[case] t
         let end = at + find(&text[at..], b"\n")? + 1;
         let exited = find(&text[end..], b"\"type\":\"exit\"").is_some();
         let offset = checkpoint_offset(&log)?;
-        (offset >= end as u64 && exited == ended).then_some((text, offset))
+        let near_end = offset + HOST_CHECKPOINT_MIN > end as u64;
+        (near_end && exited == ended).then_some((text, offset))
     })
     .expect("the host left a checkpoint covering the burst");
     assert!(text.len() as u64 > 2 * HOST_CHECKPOINT_MIN);
-    if !ended {
-        // Nothing after the burst: the checkpoint covers the whole log.
-        assert_eq!(covered, text.len() as u64);
-    }
 
     // Garble the second event in place (same length, so the bytes the
     // checkpoint hashes before its offset stay as they were).
