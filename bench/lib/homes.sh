@@ -22,6 +22,9 @@ bench_sandbox() {
   A=$PWD/target/$profile/agent-tty
   sandbox=$(mktemp -d)
   trap 'rm -rf "$sandbox"' EXIT
+  # A later `cargo` (gc.sh builds a second gc plugin) still finds the
+  # toolchain once HOME is the sandbox's.
+  export RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup} CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
   export HOME=$sandbox/user XDG_CACHE_HOME=$sandbox/cache XDG_DATA_HOME=$sandbox/data
   unset AGENT_TTY_PLUGIN_PATH AGENT_TTY_HOME
   mkdir -p "$HOME"
