@@ -440,6 +440,16 @@ impl Drop for Sandbox {
     }
 }
 
+/// The Event Log records of the Session directory `dir` read so far (a line
+/// still being written, or malformed, is left out).
+pub fn logged_events(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// Polls `check` every 10 ms until it returns `Some` or `timeout` passes.
 pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;

@@ -7,7 +7,9 @@
 //! - today's host answers a newer client's request kinds and fields with
 //!   `UNSUPPORTED`, without doing anything.
 
-use agent_tty_e2e::{bash_session, bin_dir, eventually, read_manifest, session_id, Sandbox};
+use agent_tty_e2e::{
+    bash_session, bin_dir, eventually, logged_events, read_manifest, session_id, Sandbox,
+};
 use agent_tty_runtime::control::{self, ControlRequest, HostClient, PROTOCOL_VERSION};
 use agent_tty_runtime::liveness::{self, ProcessIdentity, Sidecar};
 use serde_json::{json, Value};
@@ -24,23 +26,18 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// and others alike.
 const PROMPT: &str = "bash-";
 
-fn events(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 /// The events that are not output: what requests logged (output of
 /// earlier input may still arrive while a test looks).
 fn requests_logged(dir: &Path) -> usize {
-    events(dir).iter().filter(|e| e["type"] != "output").count()
+    logged_events(dir)
+        .iter()
+        .filter(|e| e["type"] != "output")
+        .count()
 }
 
 /// All the terminal output logged so far.
 fn output(dir: &Path) -> String {
-    events(dir)
+    logged_events(dir)
         .iter()
         .filter(|e| e["type"] == "output")
         .filter_map(|e| e["payload"]["data"].as_str().map(str::to_owned))
@@ -166,8 +163,8 @@ fn todays_cli_drives_a_host_of_protocol_1() {
     let marked = cli(&["mark", "halfway"]).expect_code(0).result();
     let seq = marked["seq"].as_u64().expect("mark answers its seq");
     assert_eq!(
-        events(&old.dir)[seq as usize],
-        json!({"seq": seq, "ts": events(&old.dir)[seq as usize]["ts"], "type": "marker", "payload": {"label": "halfway"}})
+        logged_events(&old.dir)[seq as usize],
+        json!({"seq": seq, "ts": logged_events(&old.dir)[seq as usize]["ts"], "type": "marker", "payload": {"label": "halfway"}})
     );
     cli(&["paste", "echo pasted-$((1+1))"]).expect_code(0);
     cli(&["send-keys", "Enter"]).expect_code(0);
@@ -175,7 +172,7 @@ fn todays_cli_drives_a_host_of_protocol_1() {
     cli(&["run", "--no-wait", "sleep 300"]).expect_code(0);
     wait_for_output(&old.dir, "sleep 300\r\n");
     cli(&["signal", "INT"]).expect_code(0);
-    let logged = |kind: &str| events(&old.dir).iter().any(|e| e["type"] == kind);
+    let logged = |kind: &str| logged_events(&old.dir).iter().any(|e| e["type"] == kind);
     assert!(logged("signal"));
 
     // A request protocol 1 lacks is not sent: the client says what to do.
@@ -198,7 +195,7 @@ fn todays_cli_drives_a_host_of_protocol_1() {
     cli(&["signal", "--shell", "KILL"]).expect_code(0);
     let status = old.process.wait().unwrap();
     assert!(status.success());
-    let end = events(&old.dir).pop().unwrap();
+    let end = logged_events(&old.dir).pop().unwrap();
     assert_eq!(end["type"], "exit");
     assert_eq!(end["payload"]["exitSignal"], "9");
 }
@@ -241,7 +238,7 @@ fn a_protocol_1_client_drives_todays_host() {
     assert_eq!(code, 0, "{typed}");
     let seq = typed["seq"].as_u64().unwrap();
     assert_eq!(typed, json!({"ok": true, "seq": seq}));
-    assert_eq!(events(&dir)[seq as usize]["type"], "input_text");
+    assert_eq!(logged_events(&dir)[seq as usize]["type"], "input_text");
     wait_for_output(&dir, "typed-42\r\n");
 
     let (code, resized) = send(json!({"type": "resize", "cols": 100, "rows": 30}));
@@ -258,12 +255,18 @@ fn a_protocol_1_client_drives_todays_host() {
 
     let (_, secret) = send(json!({"type": "text", "data": "not-in-the-log", "secret": true}));
     let seq = secret["seq"].as_u64().unwrap();
-    assert_eq!(events(&dir)[seq as usize]["payload"]["data"], "[redacted]");
+    assert_eq!(
+        logged_events(&dir)[seq as usize]["payload"]["data"],
+        "[redacted]"
+    );
     send(json!({"type": "keys", "keys": ["Ctrl+U"]}));
 
     let (_, marked) = send(json!({"type": "mark", "label": "halfway"}));
     let seq = marked["seq"].as_u64().unwrap();
-    assert_eq!(events(&dir)[seq as usize]["payload"]["label"], "halfway");
+    assert_eq!(
+        logged_events(&dir)[seq as usize]["payload"]["label"],
+        "halfway"
+    );
     send(json!({"type": "paste", "data": "echo pasted-$((1+1))"}));
     send(json!({"type": "keys", "keys": ["Enter"]}));
     wait_for_output(&dir, "pasted-2\r\n");
@@ -360,8 +363,8 @@ fn todays_host_says_hello_and_refuses_what_a_newer_client_adds() {
     eventually(PATIENCE, || {
         (client.status().unwrap().runs_pending == 0).then_some(())
     })
-    .unwrap_or_else(|| panic!("the run never ended: {:#?}", events(&dir)));
-    assert!(events(&dir)
+    .unwrap_or_else(|| panic!("the run never ended: {:#?}", logged_events(&dir)));
+    assert!(logged_events(&dir)
         .iter()
         .any(|e| e["type"] == "run_complete" && e["payload"]["marker"] == "statusrun"));
 

@@ -10,7 +10,9 @@
 //! calling our code.
 
 use agent_tty_e2e::rpc_schema05::{call, request, socket_dir, socket_path};
-use agent_tty_e2e::{bash_session, create_session, eventually, write_session, Sandbox};
+use agent_tty_e2e::{
+    bash_session, create_session, eventually, logged_events, write_session, Sandbox,
+};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -22,14 +24,6 @@ use std::time::Duration;
 /// One raw request line, as 0.5's client sends it.
 fn rpc(socket: &Path, line: &str) -> Value {
     request(socket, line)
-}
-
-fn events(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 #[test]
@@ -57,7 +51,7 @@ fn a_0_5_protocol_client_drives_our_host() {
         json!({ "text": "echo typed-$((40+2))" }),
     );
     let seq = typed["result"]["seq"].as_u64().expect("{typed}");
-    assert_eq!(events(&dir)[seq as usize]["type"], "input_text");
+    assert_eq!(logged_events(&dir)[seq as usize]["type"], "input_text");
     let keys = call(&socket, "c", "sendKeys", json!({ "keys": ["Enter"] }));
     assert_eq!(keys["result"]["accepted"], json!(["Enter"]));
     assert_eq!(keys["result"]["bytesWritten"], 1);
@@ -96,7 +90,10 @@ fn a_0_5_protocol_client_drives_our_host() {
     );
     let mark = call(&socket, "g", "mark", json!({ "label": "" }));
     let mark_seq = mark["result"]["seq"].as_u64().unwrap() as usize;
-    assert_eq!(events(&dir)[mark_seq]["payload"], json!({ "label": "" }));
+    assert_eq!(
+        logged_events(&dir)[mark_seq]["payload"],
+        json!({ "label": "" })
+    );
     let snap = call(&socket, "h", "snapshot", json!({ "format": "text" }));
     assert!(snap["result"]["text"].as_str().unwrap().contains("ran-42"));
     let resized = call(&socket, "i", "resize", json!({ "cols": 100, "rows": 30 }));

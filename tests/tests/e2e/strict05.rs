@@ -6,7 +6,8 @@
 
 use agent_tty_e2e::rpc_schema05::{call, check_response, request, socket_dir, socket_path};
 use agent_tty_e2e::{
-    bash_session, create_session, eventually, process_alive, read_manifest, Run, Sandbox,
+    bash_session, create_session, eventually, logged_events, process_alive, read_manifest, Run,
+    Sandbox,
 };
 use rstest::rstest;
 use serde_json::{json, Value};
@@ -59,14 +60,6 @@ impl Client {
     }
 }
 
-fn events(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 fn keys(v: &Value) -> Vec<&str> {
     let mut k: Vec<&str> = v
         .as_object()
@@ -96,14 +89,14 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
     // Input: type, paste, mark (empty and not), sendKeys (one, several).
     let typed = c.ok("type", json!({ "text": "echo one-$((1+1))" }));
     assert_eq!(
-        events(&dir)[typed["seq"].as_u64().unwrap() as usize]["type"],
+        logged_events(&dir)[typed["seq"].as_u64().unwrap() as usize]["type"],
         "input_text"
     );
     let keys_sent = c.ok("sendKeys", json!({ "keys": ["Enter"] }));
     assert_eq!(keys_sent["bytesWritten"], 1);
     c.ok("sendKeys", json!({ "keys": ["Ctrl+A", "Ctrl+U"] }));
     let pasted = c.ok("paste", json!({ "text": "pasted-text" }));
-    let logged = &events(&dir)[pasted["seq"].as_u64().unwrap() as usize];
+    let logged = &logged_events(&dir)[pasted["seq"].as_u64().unwrap() as usize];
     assert_eq!(logged["type"], "input_paste");
     assert_eq!(
         logged["payload"]["data"],
@@ -112,7 +105,7 @@ fn every_0_5_method_answers_our_host_in_0_5s_exact_shapes() {
     c.ok("sendKeys", json!({ "keys": ["Ctrl+U"] }));
     for label in ["", "checkpoint"] {
         let m = c.ok("mark", json!({ "label": label }));
-        let e = &events(&dir)[m["seq"].as_u64().unwrap() as usize];
+        let e = &logged_events(&dir)[m["seq"].as_u64().unwrap() as usize];
         assert_eq!(e["payload"], json!({ "label": label }));
     }
 
@@ -305,7 +298,7 @@ fn a_paste_is_logged_bracketed_and_read_as_before() {
         .result()["seq"]
         .as_u64()
         .unwrap();
-    let e = &events(&dir)[seq as usize];
+    let e = &logged_events(&dir)[seq as usize];
     assert_eq!(e["type"], "input_paste");
     assert_eq!(
         e["payload"],
@@ -676,7 +669,7 @@ fn destroy_ends_a_0_5_hosted_session_through_its_socket() {
     .expect("the host ended its Session and exited");
     let m = read_manifest(&dir);
     assert_eq!(m["status"], "destroyed", "{m:#}");
-    let last = events(&dir).pop().unwrap();
+    let last = logged_events(&dir).pop().unwrap();
     assert_eq!(last["type"], "exit", "the host recorded the end itself");
     assert!(!socket_path(&home, &id).exists());
 }
