@@ -233,9 +233,8 @@ impl Fonts {
 
     /// The bundled fonts only: a screen draws the same on every machine.
     #[cfg(test)]
-    pub(crate) fn bundled_only(mut self) -> Fonts {
+    pub(crate) fn use_bundled_only(&mut self) {
         self.use_system = false;
-        self
     }
 
     pub(crate) fn cell_size(&self) -> CellSize {

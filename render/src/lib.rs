@@ -412,7 +412,7 @@ impl Renderer {
     #[cfg(test)]
     pub(crate) fn bundled_only(profile: &'static RenderProfile) -> Renderer {
         let mut renderer = Renderer::new(profile);
-        renderer.fonts = std::mem::replace(&mut renderer.fonts, Fonts::load(1.0)).bundled_only();
+        renderer.fonts.use_bundled_only();
         renderer
     }
 
@@ -507,13 +507,24 @@ impl Renderer {
     }
 
     /// Draws glyph edges with `levels` coverage values (256: as
-    /// rasterised), dropping the glyphs cached at another.
+    /// rasterised). Glyphs cached as rasterised are rounded in place (what
+    /// rasterising them again would give); glyphs cached at other levels are
+    /// dropped.
     fn set_coverage_levels(&mut self, levels: u32) {
-        if levels != self.coverage_levels {
-            self.coverage_levels = levels;
+        if levels == self.coverage_levels {
+            return;
+        }
+        if self.coverage_levels == 256 {
+            for coverage in self.glyphs.values_mut().chain(self.flags.values_mut()) {
+                if let Some(c) = coverage.take() {
+                    *coverage = Some(c.quantised(levels));
+                }
+            }
+        } else {
             self.glyphs.clear();
             self.flags.clear();
         }
+        self.coverage_levels = levels;
     }
 
     /// Pixels from a cell's top to the baseline.

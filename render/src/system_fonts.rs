@@ -42,7 +42,17 @@ impl SystemFonts {
         for dir in SYSTEM_FONT_DIRS {
             db.load_fonts_dir(dir);
         }
-        let mut faces: Vec<&fontdb::FaceInfo> = db.faces().collect();
+        // Only fonts `read` takes (a regular file no larger than
+        // `MAX_FONT_FILE`), so a search passes over one too large to read to
+        // the next that has the glyph.
+        let mut faces: Vec<&fontdb::FaceInfo> = db
+            .faces()
+            .filter(|f| {
+                source_path(&f.source)
+                    .and_then(|path| std::fs::metadata(path).ok())
+                    .is_some_and(|m| m.is_file() && m.len() <= MAX_FONT_FILE)
+            })
+            .collect();
         // A stable order that does not depend on how the directory listed:
         // upright regular-weight sans faces first (what the text font looks
         // like, so "Noto Sans Thai" before "Noto Looped Thai"), monospaced
@@ -74,15 +84,8 @@ impl SystemFonts {
     /// The first font (in [`discover`](Self::discover)'s order) with an
     /// outline for `c`, read into memory, and what to call it.
     pub(crate) fn find(&self, c: char) -> Option<(FontArc, FontInfo)> {
-        let id = self.order.iter().copied().find(|&id| {
-            self.readable(id)
-                && self
-                    .db
-                    .with_face_data(id, |data, index| {
-                        FontRef::try_from_slice_and_index(data, index)
-                            .is_ok_and(|font| has_outline(&font, c))
-                    })
-                    .unwrap_or(false)
+        let id = self.first_face(|data, index| {
+            FontRef::try_from_slice_and_index(data, index).is_ok_and(|font| has_outline(&font, c))
         })?;
         let (bytes, index, info) = self.read(id)?;
         let font = FontVec::try_from_vec_and_index(bytes, index).ok()?;
@@ -95,33 +98,25 @@ impl SystemFonts {
     /// bitmaps (CBDT, sbix) for emoji (it has one for 😀), read whole, with
     /// its face index and what to call it.
     pub(crate) fn find_colour(&self) -> Option<(Vec<u8>, u32, FontInfo)> {
-        let id = self.order.iter().copied().find(|&id| {
-            self.readable(id)
-                && self
-                    .db
-                    .with_face_data(id, |data, index| {
-                        ttf_parser::Face::parse(data, index).is_ok_and(|face| {
-                            face.glyph_index('\u{1f600}').is_some_and(|g| {
-                                face.glyph_raster_image(g, u16::MAX).is_some_and(|image| {
-                                    image.format == ttf_parser::RasterImageFormat::PNG
-                                })
-                            })
-                        })
-                    })
-                    .unwrap_or(false)
+        let id = self.first_face(|data, index| {
+            ttf_parser::Face::parse(data, index).is_ok_and(|face| {
+                face.glyph_index('\u{1f600}').is_some_and(|g| {
+                    face.glyph_raster_image(g, u16::MAX)
+                        .is_some_and(|image| image.format == ttf_parser::RasterImageFormat::PNG)
+                })
+            })
         })?;
         self.read(id)
     }
 
-    /// Whether face `id`'s file is one [`read`](Self::read) takes (a
-    /// regular file no larger than [`MAX_FONT_FILE`]), so a search passes
-    /// over a font too large to read to the next one that has the glyph.
-    fn readable(&self, id: fontdb::ID) -> bool {
-        self.db
-            .face(id)
-            .and_then(|face| source_path(&face.source))
-            .and_then(|path| std::fs::metadata(path).ok())
-            .is_some_and(|m| m.is_file() && m.len() <= MAX_FONT_FILE)
+    /// The first face, in [`discover`](Self::discover)'s order, whose data
+    /// `has` accepts.
+    fn first_face(&self, has: impl Fn(&[u8], u32) -> bool) -> Option<fontdb::ID> {
+        self.order.iter().copied().find(|&id| {
+            self.db
+                .with_face_data(id, |data, index| has(data, index))
+                .unwrap_or(false)
+        })
     }
 
     /// Face `id`'s file read whole (never more than [`MAX_FONT_FILE`]
