@@ -101,9 +101,16 @@ impl Checkpoints {
         // SeqCst here and where the thread sets `wake_at` and then reads
         // `logged`: one of the two sees the other's write, so no wake-up is
         // lost (the rest is ordered by the lock).
+        // Only the threshold read here is taken back: one the thread set
+        // meanwhile stays (the thread then reads this add itself).
         let total = self.logged.fetch_add(bytes as u64, Ordering::SeqCst) + bytes as u64;
-        if total >= self.wake_at.load(Ordering::SeqCst) {
-            self.wake_at.store(u64::MAX, Ordering::Relaxed);
+        let at = self.wake_at.load(Ordering::SeqCst);
+        if total >= at
+            && self
+                .wake_at
+                .compare_exchange(at, u64::MAX, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
             let _guard = self.lock();
             self.changed.notify_all();
         }
