@@ -77,8 +77,6 @@ fn file_arg() -> ArgSpec {
     )
 }
 
-pub(crate) use agent_tty_runtime::control::DEFAULT_RUN_TIMEOUT;
-
 /// How `run` and `wait` pace their looks at the Event Log: every millisecond
 /// right after something happened (a trivial command completes within a few
 /// ms, and a fixed 10 ms tick would add most of that again), backing off to

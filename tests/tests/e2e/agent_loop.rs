@@ -2,7 +2,7 @@
 //! `wait`, `snapshot`, `resize`, `signal`) against real bash Sessions, and
 //! `snapshot` of an Event Log written in agent-tty 0.5's format.
 
-use agent_tty_e2e::{bash_session, Sandbox};
+use agent_tty_e2e::{bash_session, logged_events, Sandbox};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -21,10 +21,8 @@ fn snapshot_text(sandbox: &Sandbox, home: &Path, id: &str) -> String {
 }
 
 fn event_types(home: &Path, id: &str) -> Vec<String> {
-    let log = std::fs::read_to_string(home.join("sessions").join(id).join("events.jsonl"))
-        .unwrap_or_default();
-    log.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    logged_events(&home.join("sessions").join(id))
+        .iter()
         .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
         .collect()
 }

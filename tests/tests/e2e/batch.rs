@@ -1,18 +1,14 @@
 //! End-to-end tests of `mark`, `batch` and the host's idle timeout against
 //! real bash Sessions.
 
-use agent_tty_e2e::{bash_session, eventually, Sandbox};
+use agent_tty_e2e::{bash_session, eventually, logged_events, Sandbox};
 use rstest::rstest;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
 fn events(home: &Path, id: &str) -> Vec<Value> {
-    std::fs::read_to_string(home.join("sessions").join(id).join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    logged_events(&home.join("sessions").join(id))
 }
 
 #[test]

@@ -155,11 +155,12 @@ fn every_member_takes_the_workspace_lint_policy() {
 /// the built host describe themselves (`plugins --json`).
 pub(crate) fn shipped_with_commands(sandbox: &Sandbox) -> BTreeSet<String> {
     let result = sandbox.run(["plugins", "--json"]).result();
+    let shipped = shipped();
     set(result["plugins"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| shipped().contains(p["name"].as_str().unwrap()))
+        .filter(|p| shipped.contains(p["name"].as_str().unwrap()))
         .filter(|p| !p["commands"].as_array().unwrap().is_empty())
         .map(|p| p["name"].as_str().unwrap()))
 }

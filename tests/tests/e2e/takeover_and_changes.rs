@@ -3,7 +3,7 @@
 //! and snapshots of what changed, `follow`, `run --output`, and the mouse.
 
 use agent_tty_e2e::{agent_tty, bash_session, create_session, eventually, required_under_ci};
-use agent_tty_e2e::{Run, Sandbox};
+use agent_tty_e2e::{logged_events, Run, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,11 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn events(home: &Path, id: &str) -> Vec<Value> {
-    std::fs::read_to_string(home.join("sessions").join(id).join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    logged_events(&home.join("sessions").join(id))
 }
 
 // ---- MCP ----------------------------------------------------------------

@@ -24,12 +24,12 @@
 use super::follow::{self, Followed, Step};
 use super::source::{text_or_file, TEXT};
 use super::target::Target;
-use super::DEFAULT_RUN_TIMEOUT;
 use agent_tty_core::event_log::{EventBody, EventLogFollower};
 use agent_tty_core::run_exits;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
 use agent_tty_runtime::control::ControlRequest;
+use agent_tty_runtime::control::DEFAULT_RUN_TIMEOUT;
 use agent_tty_term::run_marker;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
