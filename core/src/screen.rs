@@ -498,8 +498,8 @@ impl ScreenReplay {
 ///
 /// Output is fed to it lazily ([`LiveScreen::feed`]): it is kept until the
 /// screen is asked for or [`LAZY_BYTES`] have come, then fed at once, and of
-/// a flood of plain lines only the part that can still show is fed
-/// ([`ScreenReplay::unseen_prefix`]), so the host's cost follows what stays
+/// a flood of plain lines only the part that can still show is fed (as a
+/// catch-up skips it, [`ScreenReplay::unseen_prefix`]), so the host's cost follows what stays
 /// on the screen, not everything printed.
 pub struct LiveScreen {
     state: Live,
@@ -544,13 +544,10 @@ impl LiveScreen {
         }
         let pending = std::mem::take(&mut self.pending);
         let screen = self.awake();
-        let unseen = screen.unseen_prefix(&pending);
-        if unseen > 0 {
-            // The prefix ends a line with CR LF: where it left the cursor's
-            // column, and what the rest scrolls through, are the same.
-            screen.feed(b"\r");
-        }
-        screen.feed(&pending[unseen..]);
+        // A catch-up's skipping, released at once: the screen is as if all
+        // of it had been fed.
+        screen.feed_skipping(&pending);
+        screen.release_held();
         // Keep the buffer's room for the next output, unless it grew big.
         if pending.capacity() <= LAZY_BYTES * 2 {
             self.pending = pending;
