@@ -232,13 +232,25 @@ impl Nearest {
 /// length), pixels equal to it are left to it: they get the index after
 /// the palette, so `max_colours` must leave room for it (≤ 255).
 pub fn index(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed {
+    // A picture of few colours (a PNG screenshot, whose shades are fitted to
+    // its palette; a first GIF frame) in one pass.
+    if previous.is_none() {
+        if let Some(exact) = index_exact(rgb, max_colours) {
+            return exact;
+        }
+    }
+    index_counted(rgb, previous, max_colours)
+}
+
+/// [`index`] in two passes: counting the colours, then looking each pixel's
+/// up.
+fn index_counted(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed {
     debug_assert!((1..=256).contains(&max_colours));
     debug_assert!(previous.is_none() || max_colours <= 255);
     let mut table = ColourTable::new();
     let any_unchanged = runs(rgb, previous, |c, n| table.add(c, n));
     let mut counted: Vec<(u32, u32)> = table.entries().collect();
-    // Most used first; equal counts by colour, so the order is the pixels'.
-    counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counted.sort_unstable_by(by_use);
     let exact = counted.len() <= max_colours;
     let kept = counted.len().min(max_colours);
     let palette: Vec<u32> = counted[..kept].iter().map(|&(c, _)| c).collect();
@@ -277,15 +289,20 @@ pub fn index(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Indexed
     }
 }
 
+/// The palette's order: most used first; equal counts by colour, so the
+/// order is the pixels'. Each entry is `(colour, pixels)`.
+fn by_use(a: &(u32, u32), b: &(u32, u32)) -> std::cmp::Ordering {
+    b.1.cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
 /// [`index`] of a picture with at most `max_colours` (1..=256) colours, in
 /// one pass over its pixels instead of two (counting, then looking up):
 /// each colour gets a provisional index as it is first seen, and the
 /// indices are renumbered (a byte a pixel) once the counts give the
 /// palette's order. `None` as soon as the picture has more colours (then
 /// [`index`] maps the rarer ones to the nearest kept). The result is
-/// [`index`]'s, byte for byte: a PNG screenshot, whose shades are fitted to
-/// its palette, is almost always exact, and this is most of its encoding.
-pub fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
+/// [`index_counted`]'s, byte for byte.
+fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
     debug_assert!((1..=256).contains(&max_colours));
     let mut table = ColourTable::new();
     // Per provisional index: its colour and how many pixels have it.
@@ -316,10 +333,7 @@ pub fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
     }
     // [`index`]'s order: most used first, equal counts by colour.
     let mut order: Vec<u8> = (0..colours.len() as u32).map(|i| i as u8).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (colours[usize::from(a)], colours[usize::from(b)]);
-        b.1.cmp(&a.1).then(a.0.cmp(&b.0))
-    });
+    order.sort_unstable_by(|&a, &b| by_use(&colours[usize::from(a)], &colours[usize::from(b)]));
     let mut renumber = [0u8; 256];
     for (new, &old) in order.iter().enumerate() {
         renumber[usize::from(old)] = new as u8;
@@ -402,26 +416,26 @@ mod tests {
         }
     }
 
-    /// The one-pass path gives [`index`]'s answer whenever the colours fit,
+    /// The one-pass path gives the two-pass answer whenever the colours fit,
     /// and gives up when they do not.
     #[test]
     fn one_pass_indexing_is_the_two_pass_answer() {
         let (a, b, c) = ([1, 2, 3], [200, 0, 0], [0, 0, 255]);
         let rgb = image(&[a, a, b, a, c, c, a, b, b]);
         for max in [3, 256] {
-            assert_eq!(index_exact(&rgb, max), Some(index(&rgb, None, max)));
+            assert_eq!(index_exact(&rgb, max), Some(index_counted(&rgb, None, max)));
         }
         assert_eq!(index_exact(&rgb, 2), None);
         let many: Vec<Rgb> = (0..5000u32)
             .map(|i| [(i * 7 % 13) as u8, (i % 17) as u8, 9])
             .collect();
         let rgb = image(&many);
-        let ix = index(&rgb, None, 256);
+        let ix = index_counted(&rgb, None, 256);
         assert!(ix.exact && ix.palette.len() > 200);
         assert_eq!(index_exact(&rgb, 256), Some(ix));
         assert_eq!(
             index_exact(&image(&[a]), 1),
-            Some(index(&image(&[a]), None, 1))
+            Some(index_counted(&image(&[a]), None, 1))
         );
     }
 

@@ -38,8 +38,7 @@ pub(crate) fn encode(image: &Image) -> Vec<u8> {
 
 /// [`encode`] on at most `threads` threads (the bytes do not depend on it).
 pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
-    let ix = indexed::index_exact(&image.rgb, 256)
-        .unwrap_or_else(|| indexed::index(&image.rgb, None, 256));
+    let ix = indexed::index(&image.rgb, None, 256);
     let width = image.width as usize;
     // Each row is its filter byte (0, none) and its indices.
     let mut raw = Vec::with_capacity(ix.indices.len() + image.height as usize);
