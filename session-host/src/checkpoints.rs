@@ -31,7 +31,7 @@
 //! command ends, the host gives it a moment ([`FINAL_WAIT`]) to cover the
 //! end of the log.
 
-use super::Shared;
+use super::{memory, Shared};
 use agent_tty_core::event_log::EventLogFollower;
 use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest;
@@ -239,7 +239,7 @@ pub fn run(shared: &Shared) {
         if let Pass::Quiet = pass {
             // No pass for a while: give the screen's memory back.
             screen = None;
-            trim_heap();
+            memory::trim();
             continue;
         }
         let start = checkpoints.logged.load(Ordering::Relaxed);
@@ -251,7 +251,7 @@ pub fn run(shared: &Shared) {
         }
         if last {
             drop(screen);
-            trim_heap();
+            memory::trim();
             return;
         }
     }
@@ -296,15 +296,5 @@ fn lower_priority() {
     unsafe {
         let tid = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
-    }
-}
-
-/// Returns freed heap memory to the system (glibc keeps it otherwise, and
-/// the host's PSS with it).
-pub fn trim_heap() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free memory.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

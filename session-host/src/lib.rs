@@ -37,6 +37,7 @@ pub mod guard;
 mod idle;
 mod input_writer;
 pub mod legacy_rpc;
+mod memory;
 mod output;
 pub mod pty;
 pub mod readiness;
@@ -165,6 +166,7 @@ impl SessionHost {
         id: &str,
         queries: Arc<dyn ScreenQueries>,
     ) -> agent_tty_core::Result<Self> {
+        memory::tune();
         let session_dir = home::session_dir(home, id)?;
         check_descriptor_room(&session_dir)?;
         let host_lock = guard::host_lock(&session_dir)?;

@@ -188,7 +188,8 @@ fn put_away(shared: &Shared, buf: &mut Vec<u8>) {
         log.screen.sleep();
         log.writer.release_buffer();
     }
-    super::checkpoints::trim_heap();
+    super::memory::trim();
+    super::memory::release_code();
 }
 
 /// Reads what the PTY has, into `buf`: one `read` (the caller saw it
