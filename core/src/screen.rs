@@ -103,7 +103,7 @@ pub struct ScreenReplay {
 /// Plain output held back by [`ScreenReplay::feed_skipping`].
 #[derive(Default)]
 struct HeldOutput {
-    /// Plain text (see [`is_plain`]) not fed yet.
+    /// Plain text and pen sequences (see [`skippable_len`]) not fed yet.
     text: Vec<u8>,
     /// A prefix of it was dropped as unseen: the screen is fed `"\r"`
     /// before the rest.
@@ -282,21 +282,17 @@ impl ScreenReplay {
     }
 
     /// Feeds output as [`Self::feed`] does, but holds back plain text
-    /// (printable characters, CR, LF, tab) that may yet scroll out of the
-    /// screen and its history before anything else happens, and drops the
-    /// part that has ([`Self::unseen_prefix`]): a replay of a flood of lines
-    /// emulates only the last screen and history of it. What is held is
+    /// (printable characters, CR, LF, tab, with colours and line erases:
+    /// [`skippable_len`]) that may yet scroll out of the screen and its
+    /// history before anything else happens, and drops the part that has
+    /// ([`Self::unseen_prefix`]; its colours are kept, [`pen_sequences`]):
+    /// a replay of a flood of lines emulates only the last screen and
+    /// history of it. What is held is
     /// fed by [`Self::release_held`], which a catch-up calls before any
     /// other event and at its end, so nobody sees a screen missing it.
     fn feed_skipping(&mut self, mut bytes: &[u8]) {
-        let plain_len = |bytes: &[u8]| {
-            bytes
-                .iter()
-                .position(|&b| !is_plain(b))
-                .unwrap_or(bytes.len())
-        };
         loop {
-            let lead = plain_len(bytes);
+            let lead = skippable_len(bytes);
             self.hold(&bytes[..lead]);
             if lead == bytes.len() {
                 return;
@@ -314,7 +310,7 @@ impl ScreenReplay {
                     break;
                 };
                 fed += feed + 1;
-                let plain = plain_len(&bytes[fed..]);
+                let plain = skippable_len(&bytes[fed..]);
                 if fed + plain == bytes.len() || self.unseen_in_plain(&bytes[fed..fed + plain]) > 0
                 {
                     break;
@@ -351,7 +347,13 @@ impl ScreenReplay {
         if unseen > 0 {
             // Feeding `"\r"` and the rest gives the same screen as the
             // whole (see `unseen_prefix`); dropping again later still does,
-            // since every cut is at a CR LF of the same plain run.
+            // since every cut is at a CR LF of the same plain run. The pen
+            // the dropped part leaves is set now, by its SGR sequences
+            // alone: the rest, fed later, starts with it.
+            let pen = pen_sequences(&self.held.text[..unseen]);
+            if !pen.is_empty() {
+                self.feed(&pen);
+            }
             self.held.text.drain(..unseen);
             self.held.dropped = true;
             #[cfg(test)]
@@ -600,6 +602,63 @@ impl LiveScreen {
 /// U+FFFD from the host, never as raw bytes), CR, LF and tab.
 fn is_plain(b: u8) -> bool {
     matches!(b, b' '..=b'~' | b'\r' | b'\n' | b'\t') || (b >= 0x80 && b != 0xc2)
+}
+
+/// The length of the start of `bytes` that a catch-up may hold back and
+/// drop once it has scrolled out ([`ScreenReplay::feed_skipping`]): plain
+/// bytes ([`is_plain`]) and whole SGR (`CSI … m`) and erase-in-line
+/// (`CSI … K`) sequences, which colour almost every line of a build's
+/// output. Neither moves the cursor nor changes a mode: erasing changes
+/// only the line the cursor is on, which scrolls out with the rest, and SGR
+/// only the pen, which the dropped part's SGR sequences set again
+/// ([`pen_sequences`]).
+fn skippable_len(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        at += bytes[at..]
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(bytes.len() - at);
+        match pen_or_erase_len(&bytes[at..]) {
+            Some(len) => at += len,
+            None => return at,
+        }
+    }
+}
+
+/// The length of the SGR or erase-in-line sequence `bytes` starts with,
+/// when it is whole: `ESC [`, parameters (digits, `;`, and `:` for SGR's
+/// colour forms), then `m` or `K`.
+fn pen_or_erase_len(bytes: &[u8]) -> Option<usize> {
+    let params = bytes.strip_prefix(b"\x1b[")?;
+    let end = params
+        .iter()
+        .position(|b| !matches!(b, b'0'..=b'9' | b';' | b':'))?;
+    match params[end] {
+        b'm' => Some(end + 3),
+        b'K' if !params[..end].contains(&b':') => Some(end + 3),
+        _ => None,
+    }
+}
+
+/// The SGR sequences of skippable text (see [`skippable_len`]) that set the
+/// pen it leaves: those after its last full reset (`CSI m`, `CSI 0 m`),
+/// that reset included, in order.
+fn pen_sequences(skippable: &[u8]) -> Vec<u8> {
+    let mut pen = Vec::new();
+    for at in memchr::memchr_iter(0x1b, skippable) {
+        let Some(len) = pen_or_erase_len(&skippable[at..]) else {
+            continue;
+        };
+        let sequence = &skippable[at..at + len];
+        if sequence.ends_with(b"m") {
+            if matches!(sequence, b"\x1b[m" | b"\x1b[0m") {
+                pen.clear();
+            }
+            pen.extend_from_slice(sequence);
+        }
+    }
+    pen
 }
 
 /// The terminal output an Event Log puts on the screen, event by event:
@@ -1155,8 +1214,14 @@ mod tests {
         /// Lines of up to 3 rows that wrap at 80 columns.
         LongLines,
         /// CR LF lines with colour sequences in the middle of the flood,
-        /// far enough apart that the plain stretches between them scroll out.
+        /// far enough apart that the plain stretches between them scroll
+        /// out, the last colour left on for the lines after it.
         EscapesInside,
+        /// A build's output: colours on every line (16, 256 and direct
+        /// colours, colon forms), a background left set across line ends
+        /// (new lines take it), a prompt redrawn with an erase, and once
+        /// in a while a sequence that may not be skipped (a cursor move).
+        Coloured,
     }
 
     impl Flood {
@@ -1167,7 +1232,7 @@ mod tests {
                 let (width, end) = match self {
                     // Lines that fit (a wrapped one scrolls more rows, so a
                     // skip that kept a few lines too few would not show).
-                    Flood::CrLf | Flood::EscapesInside => ((i * 37) % 50, "\r\n"),
+                    Flood::CrLf | Flood::EscapesInside | Flood::Coloured => ((i * 37) % 50, "\r\n"),
                     Flood::BareLf => ((i * 37) % 50, "\n"),
                     Flood::LongLines => ((i * 37) % 230, "\r\n"),
                 };
@@ -1176,8 +1241,17 @@ mod tests {
                     (Flood::CrLf, 0, _) => flood.push_str("bare line feed\n"),
                     (Flood::CrLf, 1, _) => flood.push_str("progress 10%\rprogress 100%\r\n"),
                     (Flood::EscapesInside, _, 0) => {
-                        flood.push_str("\x1b[1;34mbold blue\x1b[0m mid\x1b[K-line\r\n")
+                        flood.push_str("\x1b[1;34mbold blue\x1b[0m mid\x1b[K-line\x1b[46m\r\n")
                     }
+                    (Flood::Coloured, _, _) => flood.push_str(match i % 7 {
+                        0 => "\x1b[32m  Compiling\x1b[0m crate \x1b[45m\r\n",
+                        1 => "\x1b[44mbackground left on\r\nnext\r\n",
+                        2 => "\x1b[38;5;208morange\x1b[m \x1b[38;2;10;20;30mdirect\r\n",
+                        3 => "\x1b[4:3mcurly\x1b[24m \x1b[58:2::1:2:3mcolon\x1b[0m\r\n",
+                        4 => "\r\x1b[K\x1b[1;32m$\x1b[0m make \x1b[7mtest\x1b[27m\r\n",
+                        5 if i % 3001 == 5 => "\x1b[2Amoved up\r\n",
+                        _ => "\x1b[1mbold \x1b[2K erased\x1b[22m\r\n",
+                    }),
                     _ => {}
                 }
             }
@@ -1201,6 +1275,9 @@ mod tests {
     #[case::long_lines("\x1b[1;33mhalf a line", Flood::LongLines, true)]
     #[case::escapes_inside("", Flood::EscapesInside, true)]
     #[case::escapes_inside_a_region("\x1b[3;10r", Flood::EscapesInside, false)]
+    #[case::coloured("", Flood::Coloured, true)]
+    #[case::coloured_from_a_coloured_line("\x1b[45;1mhalf a line", Flood::Coloured, true)]
+    #[case::coloured_in_a_region("\x1b[3;10r", Flood::Coloured, false)]
     fn a_caught_up_flood_skips_what_scrolls_out_and_shows_the_same(
         #[case] before: &str,
         #[case] kind: Flood,
@@ -1242,6 +1319,7 @@ mod tests {
                 picture_of(&mut caught_up) == picture_of(&mut one_by_one),
                 "after {step}"
             );
+            caught_up.held.dropped_bytes
         };
         for (n, cut) in cuts.iter().enumerate() {
             log.append(out(flood[cut.clone()].to_owned())).unwrap();
@@ -1254,7 +1332,8 @@ mod tests {
                 log.append(out("\x1b[32mgreen\x1b[0m\r\n".into())).unwrap();
             }
         }
-        compare("the flood");
+        // A resize ends any scroll region: from here on it may skip.
+        let dropped_before_resize = compare("the flood");
         log.append(EventBody::Resize { cols: 70, rows: 20 })
             .unwrap();
         log.append(out(flood[..flood.len() / 3].to_owned()))
@@ -1262,13 +1341,13 @@ mod tests {
         compare("a resize and a shorter flood");
         log.append(out("\x1b[31mred tail\x1b[0m\r\nlast partial".into()))
             .unwrap();
-        compare("the tail");
+        let dropped = compare("the tail");
         // It skipped (what came beyond a screen and its history, each
         // time), or nothing at all where it may not.
         if skips {
-            assert!(caught_up.held.dropped_bytes > flood.len() / 20);
+            assert!(dropped > flood.len() / 20);
         } else {
-            assert_eq!(caught_up.held.dropped_bytes, 0);
+            assert_eq!(dropped_before_resize, 0);
         }
 
         // Most of a flood is dropped, not held; what may not be dropped is

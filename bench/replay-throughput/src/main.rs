@@ -41,6 +41,7 @@ mod streams;
 use agent_tty_core::event_log::{Event, EventLogFollower, EventRef};
 use agent_tty_core::layout;
 use agent_tty_core::screen::{ScreenReplay, ShownOutput};
+use agent_tty_term::CellRows;
 use alacritty_terminal::vte;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -328,6 +329,28 @@ impl Bench<'_> {
             },
         );
         let _ = std::fs::remove_file(&checkpoint);
+        if self.only.is_none() {
+            // What a first reader skips (output that scrolls out unseen)
+            // must not change what it shows.
+            let mut skipped = ScreenReplay::new(self.cols, self.rows);
+            skipped
+                .catch_up(&mut EventLogFollower::new(self.log))
+                .unwrap();
+            let _ = std::fs::remove_file(&checkpoint);
+            let mut applied = ScreenReplay::new(self.cols, self.rows);
+            EventLogFollower::new(self.log)
+                .read_new_borrowed(|e| applied.apply_ref(e))
+                .unwrap();
+            println!(
+                "{:42} {}",
+                "first snapshot vs event by event",
+                if picture(&mut skipped) == picture(&mut applied) {
+                    "the same screen, scrollback (text and cells) and cursor"
+                } else {
+                    "DIFFERENT: skipping changed what a reader sees"
+                }
+            );
+        }
         figure("vt100 0.16 (one thread)", None, &mut || {
             let mut parser =
                 vt100::Parser::new(self.rows, self.cols, ScreenReplay::DEFAULT_SCROLLBACK);
@@ -441,4 +464,16 @@ fn alacritty_term(
         &Size(cols.into(), rows.into()),
         alacritty_terminal::event::VoidListener,
     )
+}
+
+/// Everything a reader can be shown of a screen: every line's text, the
+/// cursor, and the cells (colours, attributes) of every page of the
+/// scrollback and of the screen.
+fn picture(replay: &mut ScreenReplay) -> (Vec<String>, (u16, u16), Vec<CellRows>) {
+    let rows = replay.size().1 as usize;
+    let pages = (0..=replay.scrollback_len())
+        .step_by(rows.max(1))
+        .map(|offset| replay.cells_scrolled_back(offset))
+        .collect();
+    (replay.lines_with_scrollback(), replay.cursor(), pages)
 }
