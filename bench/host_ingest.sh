@@ -142,7 +142,9 @@ idle() {
     id=$(create bash --norc --noprofile)
     ids+=("$id")
     fresh_pid=$(host_pid "$id")
-    sleep 3
+    # Idle: the live screen is put away after 1 s without output, the code
+    # pages released 10 s later (session-host/src/memory.rs).
+    sleep 12
     anon_kb() { awk '/^Anonymous:/ {print $2}' "/proc/$1/smaps_rollup"; }
     awk -v f="$(pss_kb "$pid")" -v fa="$(anon_kb "$pid")" -v z="$(pss_kb "$fresh_pid")" \
         -v za="$(anon_kb "$fresh_pid")" 'BEGIN {

@@ -113,6 +113,9 @@ struct HeldOutput {
     /// `text` has doubled since, and once more before it is fed: each byte
     /// is scanned a bounded number of times however small the events are.
     looked: usize,
+    /// The start of a colour or erase sequence that ended the last piece
+    /// fed, after `text`: joined to the next piece, or fed with `text`.
+    cut: Vec<u8>,
     /// Bytes dropped so far (for tests: that a catch-up skips at all).
     #[cfg(test)]
     dropped_bytes: usize,
@@ -238,36 +241,36 @@ impl ScreenReplay {
         self.engine.process(bytes);
     }
 
-    /// How much of `bytes`, about to be fed, cannot change what this screen
-    /// shows or keeps, so that feeding `"\r"` and the rest instead gives the
-    /// same screen: a prefix of plain text (printable characters, CR, LF,
-    /// tab) ending in CR LF, followed by more plain text with enough line
-    /// feeds to scroll every row of the screen and of its history out
-    /// (with the cursor at column 0 either way, the rest writes the same
-    /// lines and wraps them the same, and once both cursors have reached
-    /// the bottom row, scrolls the same). Only with the parser between
-    /// sequences (else the text could belong to one) and no scroll region
-    /// (lines leaving a region are not kept). 0 when nothing can be skipped.
-    pub fn unseen_prefix(&self, bytes: &[u8]) -> usize {
+    /// [`Self::unseen_in_plain`] of the skippable start of `bytes`, when
+    /// the screen allows skipping at all.
+    #[cfg(test)]
+    fn unseen_prefix(&self, bytes: &[u8]) -> usize {
         if !self.may_skip() {
             return 0;
         }
-        let plain = bytes
-            .iter()
-            .position(|&b| !is_plain(b))
-            .unwrap_or(bytes.len());
-        self.unseen_in_plain(&bytes[..plain])
+        self.unseen_in_plain(&bytes[..skippable_len(bytes)])
     }
 
     /// Whether output fed now could be skipped at all (see
-    /// [`Self::unseen_prefix`]): the parser is between sequences and no
+    /// [`Self::unseen_in_plain`]): the parser is between sequences and no
     /// scroll region is set.
     fn may_skip(&self) -> bool {
         self.at_rest && matches!(self.engine.mirror.region, None | Some((0 | 1, None)))
     }
 
-    /// [`Self::unseen_prefix`] of text known to be plain, the screen known
-    /// to allow skipping.
+    /// How much of `plain` (skippable text, [`skippable_len`]), about to be
+    /// fed to a screen that allows skipping ([`Self::may_skip`]), cannot
+    /// change what the screen shows or keeps, so that feeding `"\r"`, the
+    /// pen of that part ([`pen_sequences`]) and the rest instead gives the
+    /// same screen: a prefix ending in CR LF, followed by text with enough
+    /// line feeds to scroll every row of the screen and of its history out
+    /// (with the cursor at column 0 either way, the rest writes the same
+    /// lines with the same pen and wraps them the same, and once both
+    /// cursors have reached the bottom row, scrolls the same), and that
+    /// prints a character (`CSI b` repeats the last one printed, which the
+    /// parser keeps). Only with the parser between sequences (else the text
+    /// could belong to one) and no scroll region (lines leaving a region
+    /// are not kept). 0 when nothing can be skipped.
     fn unseen_in_plain(&self, plain: &[u8]) -> usize {
         // Line feeds the rest must hold: one per row and history line to
         // scroll out, the rows again to bring the cursor to the bottom.
@@ -278,23 +281,42 @@ impl ScreenReplay {
             .skip(needed)
             .take_while(|&at| at > 0)
             .find(|&at| plain[at - 1] == b'\r')
-            .map_or(0, |at| at + 1)
+            .map(|at| at + 1)
+            .filter(|&cut| prints(&plain[cut..]))
+            .unwrap_or(0)
     }
 
     /// Feeds output as [`Self::feed`] does, but holds back plain text
     /// (printable characters, CR, LF, tab, with colours and line erases:
     /// [`skippable_len`]) that may yet scroll out of the screen and its
     /// history before anything else happens, and drops the part that has
-    /// ([`Self::unseen_prefix`]; its colours are kept, [`pen_sequences`]):
+    /// ([`Self::unseen_in_plain`]; its colours are kept, [`pen_sequences`]):
     /// a replay of a flood of lines emulates only the last screen and
     /// history of it. What is held is
     /// fed by [`Self::release_held`], which a catch-up calls before any
     /// other event and at its end, so nobody sees a screen missing it.
-    fn feed_skipping(&mut self, mut bytes: &[u8]) {
+    fn feed_skipping(&mut self, bytes: &[u8]) {
+        let joined;
+        let mut bytes = if self.held.cut.is_empty() {
+            bytes
+        } else {
+            let mut cut = std::mem::take(&mut self.held.cut);
+            cut.extend_from_slice(bytes);
+            joined = cut;
+            &joined[..]
+        };
         loop {
             let lead = skippable_len(bytes);
             self.hold(&bytes[..lead]);
             if lead == bytes.len() {
+                return;
+            }
+            if (self.may_skip() || !self.held.text.is_empty())
+                && may_be_cut_pen_or_erase(&bytes[lead..])
+            {
+                // Events and batches end anywhere: a colour cut in two would
+                // otherwise end the run, and emulate all that is held.
+                self.held.cut = bytes[lead..].to_vec();
                 return;
             }
             self.release_held();
@@ -346,7 +368,7 @@ impl ScreenReplay {
         let unseen = self.unseen_in_plain(&self.held.text);
         if unseen > 0 {
             // Feeding `"\r"` and the rest gives the same screen as the
-            // whole (see `unseen_prefix`); dropping again later still does,
+            // whole (see `unseen_in_plain`); dropping again later still does,
             // since every cut is at a CR LF of the same plain run. The pen
             // the dropped part leaves is set now, by its SGR sequences
             // alone: the rest, fed later, starts with it.
@@ -364,7 +386,7 @@ impl ScreenReplay {
         self.held.looked = self.held.text.len();
     }
 
-    /// Feeds the plain output [`Self::feed_skipping`] held back.
+    /// Feeds the output [`Self::feed_skipping`] held back.
     fn release_held(&mut self) {
         if self.held.text.len() > self.held.looked {
             self.drop_unseen();
@@ -375,6 +397,8 @@ impl ScreenReplay {
         self.held.looked = 0;
         let mut text = std::mem::take(&mut self.held.text);
         self.feed(&text);
+        let cut = std::mem::take(&mut self.held.cut);
+        self.feed(&cut);
         // Keep the room for the next catch-up, unless it grew big.
         if text.capacity() <= 2 << 20 {
             text.clear();
@@ -500,9 +524,9 @@ impl ScreenReplay {
 ///
 /// Output is fed to it lazily ([`LiveScreen::feed`]): it is kept until the
 /// screen is asked for or [`LAZY_BYTES`] have come, then fed at once, and of
-/// a flood of plain lines only the part that can still show is fed (as a
-/// catch-up skips it, [`ScreenReplay::unseen_prefix`]), so the host's cost follows what stays
-/// on the screen, not everything printed.
+/// a flood of lines only the part that can still show is fed (as a
+/// catch-up skips it, [`ScreenReplay::feed_skipping`]), so the host's cost
+/// follows what stays on the screen, not everything printed.
 pub struct LiveScreen {
     state: Live,
     /// Output not fed yet.
@@ -619,11 +643,47 @@ fn skippable_len(bytes: &[u8]) -> usize {
             .iter()
             .position(|&b| !is_plain(b))
             .unwrap_or(bytes.len() - at);
-        match pen_or_erase_len(&bytes[at..]) {
-            Some(len) => at += len,
-            None => return at,
+        match bytes[at..] {
+            // U+00A0..U+00BF (no-break space, °, ±, «…): printable, unlike
+            // the C1 controls U+0080..U+009F that share their first byte.
+            [0xc2, second, ..] if second >= 0xa0 => at += 2,
+            _ => match pen_or_erase_len(&bytes[at..]) {
+                Some(len) => at += len,
+                None => return at,
+            },
         }
     }
+}
+
+/// Whether skippable text ([`skippable_len`]) prints a character: a byte
+/// outside its sequences other than CR, LF and tab.
+fn prints(skippable: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(&b) = skippable.get(at) {
+        match b {
+            0x1b => at += pen_or_erase_len(&skippable[at..]).unwrap_or(1),
+            b'\r' | b'\n' | b'\t' => at += 1,
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// The longest cut sequence [`ScreenReplay::feed_skipping`] waits for the
+/// end of: longer parameter lists are not colours programs print.
+const MAX_CUT: usize = 64;
+
+/// Whether `rest`, the end of a piece of output, may be the start of a
+/// sequence [`skippable_len`] accepts whole: `ESC`, `ESC [` and parameters.
+fn may_be_cut_pen_or_erase(rest: &[u8]) -> bool {
+    rest.len() <= MAX_CUT
+        && rest.first() == Some(&0x1b)
+        && rest.get(1).is_none_or(|&b| b == b'[')
+        && rest.get(2..).is_none_or(|params| {
+            params
+                .iter()
+                .all(|b| matches!(b, b'0'..=b'9' | b';' | b':'))
+        })
 }
 
 /// The length of the SGR or erase-in-line sequence `bytes` starts with,
@@ -636,14 +696,26 @@ fn pen_or_erase_len(bytes: &[u8]) -> Option<usize> {
         .position(|b| !matches!(b, b'0'..=b'9' | b';' | b':'))?;
     match params[end] {
         b'm' => Some(end + 3),
+        // vte would read `2:1K` as `2K`; no program writes it, so it ends
+        // a run rather than widen what is skipped.
         b'K' if !params[..end].contains(&b':') => Some(end + 3),
         _ => None,
     }
 }
 
+/// Whether an SGR sequence (`ESC [ … m`) first resets the whole pen: its
+/// first parameter is empty or zero, without sub-parameters (`CSI m`,
+/// `CSI 0 m`, `CSI ; 31 m`, `CSI 0 ; 1 m`); the parameters after it only
+/// add to the reset pen.
+fn resets_pen(sgr: &[u8]) -> bool {
+    let params = &sgr[2..sgr.len() - 1];
+    let first = params.split(|&b| b == b';').next().unwrap_or_default();
+    first.iter().all(|&b| b == b'0')
+}
+
 /// The SGR sequences of skippable text (see [`skippable_len`]) that set the
-/// pen it leaves: those after its last full reset (`CSI m`, `CSI 0 m`),
-/// that reset included, in order.
+/// pen it leaves: those from its last full reset ([`resets_pen`]) on, in
+/// order.
 fn pen_sequences(skippable: &[u8]) -> Vec<u8> {
     let mut pen = Vec::new();
     for at in memchr::memchr_iter(0x1b, skippable) {
@@ -652,7 +724,7 @@ fn pen_sequences(skippable: &[u8]) -> Vec<u8> {
         };
         let sequence = &skippable[at..at + len];
         if sequence.ends_with(b"m") {
-            if matches!(sequence, b"\x1b[m" | b"\x1b[0m") {
+            if resets_pen(sequence) {
                 pen.clear();
             }
             pen.extend_from_slice(sequence);
@@ -1357,6 +1429,88 @@ mod tests {
         screen.feed_skipping(flood.as_bytes());
         assert_eq!(screen.held.dropped_bytes > 0, skips);
         assert!(screen.held.text.len() < flood.len() / 2 || kind == Flood::BareLf);
+    }
+
+    /// A flood fed in small pieces, so that most colour sequences are cut
+    /// in two, is skipped as much as when fed whole, and shows the same.
+    #[rstest::rstest]
+    #[case::coloured(Flood::Coloured)]
+    #[case::escapes_inside(Flood::EscapesInside)]
+    fn colours_cut_between_pieces_are_still_skipped(#[case] kind: Flood) {
+        let flood = kind.text();
+        let mut pieces = ScreenReplay::new(80, 24);
+        let mut fed = ScreenReplay::new(80, 24);
+        for piece in flood.as_bytes().chunks(7) {
+            pieces.feed_skipping(piece);
+        }
+        pieces.release_held();
+        fed.feed(flood.as_bytes());
+        assert!(pieces.held.dropped_bytes > flood.len() / 2);
+        assert!(picture_of(&mut pieces) == picture_of(&mut fed));
+    }
+
+    /// `CSI b` repeats the last character printed, which the parser keeps
+    /// rather than the grid: a cut is not made where the rest would print
+    /// nothing, or the repeat would take a character from before the cut.
+    #[rstest::rstest]
+    #[case::blank_lines("\r\n")]
+    #[case::only_colours_and_erases("\x1b[32m\x1b[K\x1b[0m\r\n")]
+    fn a_repeat_after_a_skippable_flood_repeats_the_same_character(#[case] line: &str) {
+        let lines = line.repeat(ScreenReplay::DEFAULT_SCROLLBACK + 2 * 24 + 10);
+        let flood = format!("B\r\n{lines}\x1b[3b");
+        let mut skipping = ScreenReplay::new(80, 24);
+        let mut fed = ScreenReplay::new(80, 24);
+        skipping.feed(b"A\r\n");
+        fed.feed(b"A\r\n");
+        skipping.feed_skipping(flood.as_bytes());
+        skipping.release_held();
+        fed.feed(flood.as_bytes());
+        assert_eq!(fed.visible_lines()[23], "BBB");
+        assert_eq!(skipping.visible_lines()[23], "BBB");
+        // With a character printed after them, the same lines are skipped.
+        let mut skipping = ScreenReplay::new(80, 24);
+        skipping.feed_skipping(format!("B\r\n{lines}C\x1b[3b").as_bytes());
+        skipping.release_held();
+        assert!(skipping.held.dropped_bytes > 0);
+        assert_eq!(skipping.visible_lines()[23], "CCCC");
+    }
+
+    #[rstest::rstest]
+    #[case::bare(b"\x1b[m".as_slice(), true)]
+    #[case::zero(b"\x1b[0m".as_slice(), true)]
+    #[case::zeros(b"\x1b[00m".as_slice(), true)]
+    #[case::empty_first(b"\x1b[;31m".as_slice(), true)]
+    #[case::zero_first(b"\x1b[0;1;32m".as_slice(), true)]
+    #[case::zero_later(b"\x1b[1;0m".as_slice(), false)]
+    #[case::colon_form(b"\x1b[0:1m".as_slice(), false)]
+    #[case::colour(b"\x1b[32m".as_slice(), false)]
+    fn a_full_pen_reset_is_a_first_parameter_of_zero(#[case] sgr: &[u8], #[case] resets: bool) {
+        assert_eq!(resets_pen(sgr), resets);
+    }
+
+    #[test]
+    fn skippable_text_stops_at_what_may_change_more_than_the_pen() {
+        let text = "a\x1b[1;38:2::1:2:3m\u{a0}°\x1b[K\r\n\t";
+        assert_eq!(skippable_len(text.as_bytes()), text.len());
+        for stop in [
+            "\x1b[2A",
+            "\x1b[?25l",
+            "\x1b]0;t\x07",
+            "\u{85}",
+            "\x1b[2:1K",
+            "\x7f",
+        ] {
+            let with = format!("{text}{stop}z");
+            assert_eq!(skippable_len(with.as_bytes()), text.len(), "{stop:?}");
+        }
+        assert!(!prints(b"\r\n\x1b[31m\x1b[K\t"));
+        assert!(prints(b"\r\n\x1b[31m "));
+        assert!(may_be_cut_pen_or_erase(b"\x1b[38;5"));
+        assert!(may_be_cut_pen_or_erase(b"\x1b"));
+        assert!(!may_be_cut_pen_or_erase(b"\x1b[?2"));
+        assert!(!may_be_cut_pen_or_erase(
+            &[b"\x1b[".as_slice(), &[b'1'; MAX_CUT]].concat()
+        ));
     }
 
     #[test]

@@ -16,11 +16,11 @@
 //!
 //! [`tune`] fixes both heap thresholds at glibc's defaults, so every
 //! arena's top shrinks as soon as a `free` leaves more than
-//! [`TRIM_THRESHOLD`] there; [`trim`] releases the free pages left inside;
-//! [`release_code`] unmaps the clean code pages, which the kernel maps back
-//! from the page cache on their next use (a minor fault each).
-
-use std::io::BufRead;
+//! [`TRIM_THRESHOLD`] there; [`trim`] releases the free pages left inside
+//! when the live screen is put away; [`release_code`], after a longer
+//! quiet, unmaps the clean code pages of the binary and the plugin, which
+//! the kernel maps back from the page cache on their next use (a minor
+//! fault each).
 
 /// Free memory at the top of an arena beyond which a `free` gives it back:
 /// glibc's default, fixed instead of growing.
@@ -33,8 +33,8 @@ const TRIM_THRESHOLD: libc::c_int = 128 * 1024;
 #[cfg(target_env = "gnu")]
 const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
 
-/// Fixes the allocator's thresholds; called once, before the host's
-/// threads start.
+/// Fixes the allocator's thresholds (for the whole process); called once,
+/// when the host starts.
 pub fn tune() {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only changes the allocator's parameters; a refusal
@@ -55,74 +55,183 @@ pub fn trim() {
     }
 }
 
-/// Unmaps the pages of code this process has mapped from files (the
-/// binary, the plugin, the system libraries): they stay in the page cache,
-/// and the next instruction run from one maps it back. Best effort: a
-/// range that cannot be read or released is left as it is.
+/// Unmaps the pages of code this process has mapped from the `agent-tty`
+/// binary and from the plugin this module is part of: they stay in the
+/// page cache, and the next instruction run from one maps it back. Called
+/// once a Session has been quiet for a while ([`RELEASE_CODE_AFTER`]), so
+/// a Session typed into now and then does not fault its code back in after
+/// every pause. Best effort: nothing is released when `/proc/self/smaps`
+/// cannot be read.
 pub fn release_code() {
-    let Ok(maps) = std::fs::File::open("/proc/self/maps") else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
-    for line in std::io::BufReader::new(maps).lines().map_while(Result::ok) {
-        if let Some((start, end)) = code_range(&line) {
-            // SAFETY: the range is a whole mapping of this process that is
-            // executable, not writable and private to a file: its pages
-            // are clean copies of the file (code is never written), so
-            // dropping them loses nothing; the next use faults them in
-            // again from the same file.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    let entry = unsafe { libc::getauxval(libc::AT_ENTRY) } as usize;
+    let ours = [entry, release_code as fn() as usize];
+    for (start, end) in releasable(&smaps, &ours) {
+        // SAFETY: see `releasable`: every page of the range is a clean
+        // copy of the file (no private copy was ever made: no breakpoint,
+        // relocation or patch written into it), of an object that stays
+        // mapped as long as the process lives (the binary, and a plugin,
+        // which is never unloaded), so dropping the pages loses nothing and
+        // cannot touch memory mapped there later; the next use faults them
+        // in again from the same file.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
 }
 
-/// The address range of a `/proc/self/maps` line that maps code from a
-/// file: `r-xp` (readable, executable, never writable, private) with a
-/// path, so not the vDSO or an anonymous mapping.
-fn code_range(line: &str) -> Option<(usize, usize)> {
-    let mut fields = line.split_ascii_whitespace();
-    let range = fields.next()?;
-    let perms = fields.next()?;
-    let path = fields.nth(3)?;
-    if perms != "r-xp" || !path.starts_with('/') {
-        return None;
+/// How long after the live screen was put away the code is released.
+pub const RELEASE_CODE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The code mappings of a `/proc/PID/smaps` text that [`release_code`] may
+/// release: readable, executable, never writable and private (`r-xp`),
+/// from the same file as a mapping holding one of the addresses `ours`,
+/// with no anonymous (privately copied) page, nothing locked, and 4 KiB
+/// pages (a huge page could not be faulted back in for sure).
+fn releasable(smaps: &str, ours: &[usize]) -> Vec<(usize, usize)> {
+    struct Mapping<'a> {
+        range: (usize, usize),
+        code: bool,
+        path: &'a str,
+        clean: bool,
     }
-    let (start, end) = range.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    (start < end).then_some((start, end))
+    let mut mappings: Vec<Mapping> = Vec::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let Some(first) = fields.next() else { continue };
+        if let Some(key) = first.strip_suffix(':') {
+            let value = fields.next();
+            if let Some(mapping) = mappings.last_mut() {
+                mapping.clean &= match key {
+                    "Anonymous" | "Locked" => value == Some("0"),
+                    "KernelPageSize" | "MMUPageSize" => value == Some("4"),
+                    _ => true,
+                };
+            }
+            continue;
+        }
+        let Some((start, end)) = first.split_once('-').and_then(|(s, e)| {
+            Some((
+                usize::from_str_radix(s, 16).ok()?,
+                usize::from_str_radix(e, 16).ok()?,
+            ))
+        }) else {
+            continue;
+        };
+        let perms = fields.next().unwrap_or_default();
+        let path = fields.nth(3).unwrap_or_default();
+        mappings.push(Mapping {
+            range: (start, end),
+            code: perms == "r-xp" && path.starts_with('/') && start < end,
+            path,
+            clean: true,
+        });
+    }
+    let own: Vec<&str> = mappings
+        .iter()
+        .filter(|m| ours.iter().any(|&a| (m.range.0..m.range.1).contains(&a)))
+        .map(|m| m.path)
+        .filter(|p| p.starts_with('/'))
+        .collect();
+    mappings
+        .iter()
+        .filter(|m| m.code && m.clean && own.contains(&m.path))
+        .map(|m| m.range)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SMAPS: &str = "\
+1000-2000 r--p 00000000 fd:01 7 /usr/bin/agent-tty
+Anonymous:             0 kB
+2000-6000 r-xp 00001000 fd:01 7 /usr/bin/agent-tty
+KernelPageSize:        4 kB
+MMUPageSize:           4 kB
+Anonymous:             0 kB
+Locked:                0 kB
+6000-7000 rw-p 00005000 fd:01 7 /usr/bin/agent-tty
+Anonymous:             4 kB
+8000-9000 r-xp 00000000 fd:01 8 /usr/lib/libc.so.6
+Anonymous:             0 kB
+a000-c000 r-xp 00000000 fd:01 9 /opt/plugins/libsessions.so
+Anonymous:             0 kB
+c000-e000 r-xp 00002000 fd:01 9 /opt/plugins/libsessions.so
+Anonymous:             4 kB
+e000-f000 r-xp 00004000 fd:01 9 /opt/plugins/libsessions.so
+Locked:                4 kB
+f000-11000 r-xp 00005000 fd:01 9 /opt/plugins/libsessions.so
+KernelPageSize:     2048 kB
+11000-12000 r-xp 00000000 00:00 0 [vdso]
+12000-13000 r-xp 00000000 00:00 0
+";
+
     #[test]
-    fn only_file_code_mappings_are_released() {
-        let code = "7f1c2a000000-7f1c2a400000 r-xp 000d8000 fd:01 123 /usr/bin/agent-tty";
-        assert_eq!(code_range(code), Some((0x7f1c2a000000, 0x7f1c2a400000)));
-        for kept in [
-            // Written data, read-only data (relocated pages live there).
-            "7f1c2a400000-7f1c2a500000 rw-p 00000000 fd:01 123 /usr/bin/agent-tty",
-            "7f1c2a500000-7f1c2a600000 r--p 00000000 fd:01 123 /usr/bin/agent-tty",
-            // Shared, writable-executable, the vDSO, anonymous memory.
-            "7f1c2a600000-7f1c2a700000 r-xs 00000000 fd:01 124 /dev/shm/x",
-            "7f1c2a700000-7f1c2a800000 rwxp 00000000 fd:01 125 /tmp/jit",
-            "7ffd1e5f0000-7ffd1e5f2000 r-xp 00000000 00:00 0 [vdso]",
-            "7f1c2a800000-7f1c2a900000 r-xp 00000000 00:00 0",
-        ] {
-            assert_eq!(code_range(kept), None, "{kept}");
+    fn only_clean_code_of_our_own_objects_is_released() {
+        // The binary's entry point, and code of the plugin.
+        let ours = [0x2100, 0xa010];
+        assert_eq!(
+            releasable(SMAPS, &ours),
+            // Not libc, not the plugin's pages privately copied (a
+            // breakpoint), locked or huge, nothing anonymous or not code.
+            vec![(0x2000, 0x6000), (0xa000, 0xc000)]
+        );
+        assert_eq!(
+            releasable(SMAPS, &[0x11000]),
+            vec![],
+            "the vDSO is no object"
+        );
+        assert_eq!(releasable("", &ours), vec![]);
+    }
+
+    /// The resident pages of the mapping holding `address`, from smaps.
+    fn resident_kb(address: usize) -> usize {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            let first = line.split_ascii_whitespace().next().unwrap_or_default();
+            if let Some((s, e)) = first.split_once('-') {
+                if let (Ok(s), Ok(e)) = (usize::from_str_radix(s, 16), usize::from_str_radix(e, 16))
+                {
+                    inside = (s..e).contains(&address);
+                }
+            } else if inside && first == "Rss:" {
+                return line
+                    .split_ascii_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            }
         }
+        panic!("no mapping holds {address:#x}");
     }
 
     #[test]
-    fn released_code_runs_again() {
-        // After the release every page of this test's code is faulted back
-        // in from its file, and it still computes the same thing.
-        let before: u64 = (1..=1000u64).map(|n| n * n % 7).sum();
+    fn this_programs_code_is_released_and_runs_again() {
+        let here = this_programs_code_is_released_and_runs_again as fn() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let ours = [here];
+        let ranges = releasable(&smaps, &ours);
+        let (start, end) = *ranges
+            .iter()
+            .find(|(s, e)| (*s..*e).contains(&here))
+            .expect("this test's own code is releasable");
+        // Every page of it resident first.
+        for page in (start..end).step_by(4096) {
+            // SAFETY: the page is mapped readable (an r-xp mapping).
+            unsafe { std::ptr::read_volatile(page as *const u8) };
+        }
+        let before = resident_kb(here);
         release_code();
-        let after: u64 = (1..=1000u64).map(|n| n * n % 7).sum();
-        assert_eq!(before, after);
+        let after = resident_kb(here);
+        // Without the release every page stays resident; with it, what
+        // runs from here on (reading smaps) maps some back at once.
+        assert!(after < before, "{after} kB of {before} kB still resident");
     }
 }

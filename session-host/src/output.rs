@@ -23,6 +23,7 @@
 //! `run` gets its `run_complete` right after the output that carried its
 //! mark.
 
+use super::memory;
 use super::replies::{Responder, Step};
 use super::runs;
 use super::{LogState, Shared};
@@ -96,6 +97,8 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
     let mut drain_deadline: Option<Instant> = None;
     // Output came since the screen was last put away.
     let mut awake = true;
+    // The code pages were released since the screen was last put away.
+    let mut code_released = false;
     // Whether the completion echo filter or the mark stripper holds back a
     // piece: only this thread feeds them, so it knows without the lock.
     let mut holding = false;
@@ -112,12 +115,20 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
                 (Some(_), _, _) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
                 (None, true, _) => PollTimeout::from(HOLD_LIMIT.as_millis() as u16),
                 (None, false, true) => PollTimeout::from(SLEEP_AFTER.as_millis() as u16),
+                (None, false, false) if !code_released => {
+                    PollTimeout::from(memory::RELEASE_CODE_AFTER.as_millis() as u16)
+                }
                 (None, false, false) => PollTimeout::NONE,
             };
             match poll(fds, timeout) {
                 Ok(0) if drain_deadline.is_none() && !holding => {
-                    put_away(shared, &mut buf);
-                    awake = false;
+                    if awake {
+                        put_away(shared, &mut buf);
+                        awake = false;
+                    } else {
+                        memory::release_code();
+                        code_released = true;
+                    }
                     continue;
                 }
                 Ok(0) if drain_deadline.is_none() => {
@@ -156,6 +167,7 @@ pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
             buf = vec![0u8; CHUNK];
         }
         awake = true;
+        code_released = false;
         let (n, ended) = read_chunk(&mut master, &mut buf);
         if n > 0 {
             shared.activity.touch_output();
@@ -188,8 +200,7 @@ fn put_away(shared: &Shared, buf: &mut Vec<u8>) {
         log.screen.sleep();
         log.writer.release_buffer();
     }
-    super::memory::trim();
-    super::memory::release_code();
+    memory::trim();
 }
 
 /// Reads what the PTY has, into `buf`: one `read` (the caller saw it
