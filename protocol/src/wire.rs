@@ -234,6 +234,62 @@ impl Response {
     }
 }
 
+/// A successful `invoke` answer as the host reads it to print it: `result`
+/// left as the plugin wrote it, borrowed from the answer's text, so a
+/// result of thousands of rows is not built into a [`Value`] tree only to
+/// be printed again (`home list --all --json` over a thousand Homes, ADR
+/// 0023). Everything else is read as [`crate::CommandOutput`] reads it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCommandOutput<'a> {
+    /// The envelope's `result`, as JSON text.
+    #[serde(borrow)]
+    pub result: &'a serde_json::value::RawValue,
+    /// See [`crate::CommandOutput::human`].
+    #[serde(default)]
+    pub human: Option<String>,
+    /// See [`crate::CommandOutput::events`].
+    #[serde(default)]
+    pub events: Vec<HostEvent>,
+    /// See [`crate::CommandOutput::warnings`].
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// See [`crate::CommandOutput::exit_code`].
+    #[serde(default)]
+    pub exit_code: i32,
+    /// See [`crate::CommandOutput::stdout_taken`].
+    #[serde(default)]
+    pub stdout_taken: bool,
+}
+
+impl<'a> RawCommandOutput<'a> {
+    /// Reads a successful `invoke` [`Response`] (`{"ok": true, "value":
+    /// {...}}`). `None` for anything else (a failure, a malformed answer):
+    /// the caller then reads it with [`Response::parse`] and
+    /// [`crate::CommandOutput::from_value`], which say what is wrong.
+    pub fn parse(answer: &'a str) -> Option<RawCommandOutput<'a>> {
+        #[derive(Deserialize)]
+        struct Answer<'a> {
+            ok: bool,
+            #[serde(borrow)]
+            value: Option<RawCommandOutput<'a>>,
+            // Read as [`Response`] reads it, so an answer it refuses is
+            // refused here too.
+            #[serde(default)]
+            #[allow(dead_code)]
+            error: Option<PluginError>,
+        }
+        match serde_json::from_str::<Answer<'a>>(answer) {
+            Ok(Answer {
+                ok: true,
+                value: Some(output),
+                ..
+            }) => Some(output),
+            _ => None,
+        }
+    }
+}
+
 /// The literal `true` in a [`Response`].
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(try_from = "bool", into = "bool")]
