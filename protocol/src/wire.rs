@@ -221,6 +221,28 @@ impl Response {
         })
     }
 
+    /// The text of a successful `invoke` answer: what [`Response::to_json`]
+    /// writes for [`crate::CommandOutput::into_value`], written straight
+    /// from the output (its result is neither copied nor, when it is
+    /// already JSON text, parsed).
+    pub fn command_answer(output: &crate::CommandOutput) -> String {
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            ok: True,
+            value: &'a crate::CommandOutput,
+        }
+        serde_json::to_string(&Answer {
+            ok: True,
+            value: output,
+        })
+        .unwrap_or_else(|e| {
+            Response::from_result(Err(PluginError::internal(format!(
+                "could not encode an answer: {e}"
+            ))))
+            .to_json()
+        })
+    }
+
     /// Parses a response, turning garbage into a `PROTOCOL_ERROR`.
     pub fn parse(text: &str) -> Result<Value, PluginError> {
         serde_json::from_str::<Response>(text)
