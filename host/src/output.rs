@@ -77,7 +77,7 @@ fn success_text(
         Some(h) => format!("{h}\n"),
         None => {
             let mut text = String::new();
-            pretty_result(&mut text, result, 0);
+            pretty_result(&mut text, result);
             text.push('\n');
             text
         }
@@ -133,13 +133,13 @@ fn envelope_of(command: &str, timestamp: &str, result: &Value) -> String {
     text
 }
 
-/// Appends `result` pretty-printed, at the top level.
-fn pretty_result(out: &mut String, result: ResultJson, depth: usize) {
+/// Appends `result` pretty-printed, as a value of its own (not nested).
+fn pretty_result(out: &mut String, result: ResultJson) {
     let parsed;
     let value = match result {
         ResultJson::Raw(json) => {
             let mark = out.len();
-            if pretty_into(out, json, depth).is_some() {
+            if pretty_into(out, json, 0).is_some() {
                 return;
             }
             out.truncate(mark);
