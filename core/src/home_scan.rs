@@ -22,7 +22,7 @@ use crate::manifest::{ManifestView, Status};
 use crate::registry::{HomeEntry, HomeRegistry};
 use crate::safe_fs::{self, open_refusal, DirFd};
 use crate::time::format_iso;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::ffi::OsString;
 use std::io;
 use std::path::Path;
@@ -423,35 +423,61 @@ impl HomeListing {
     /// totalSessions, lastSeenAt, lastActivityAt}]}`, plus `hidden: [{path,
     /// lastSeenAt, reason, detail}]` when `verbose`.
     pub fn to_json(&self, verbose: bool) -> Value {
-        let homes: Vec<Value> = self
-            .homes
-            .iter()
-            .map(|h| {
-                json!({
-                    "path": h.entry.path,
-                    "activeSessions": h.counts.active,
-                    "totalSessions": h.counts.total,
-                    "lastSeenAt": h.entry.last_seen_at,
-                    "lastActivityAt": h.counts.last_activity.map(format_iso),
-                })
-            })
-            .collect();
-        if !verbose {
-            return json!({ "homes": homes });
+        serde_json::to_value(self.rows(verbose)).unwrap_or(Value::Null)
+    }
+
+    /// [`HomeListing::to_json`] written as JSON text, without building the
+    /// [`Value`] (what `home list` sends to the host: a thousand Homes are a
+    /// thousand objects, ADR 0023).
+    pub fn to_json_text(&self, verbose: bool) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(&self.rows(verbose))
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).expect("null"))
+    }
+
+    fn rows(&self, verbose: bool) -> ListingRows<'_> {
+        ListingRows {
+            homes: self.homes.iter().map(HomeRow).collect(),
+            hidden: verbose.then(|| self.hidden.iter().map(HiddenRow).collect()),
         }
-        let hidden: Vec<Value> = self
-            .hidden
-            .iter()
-            .map(|h| {
-                json!({
-                    "path": h.entry.path,
-                    "lastSeenAt": h.entry.last_seen_at,
-                    "reason": h.reason.code(),
-                    "detail": h.reason.describe(),
-                })
-            })
-            .collect();
-        json!({ "homes": homes, "hidden": hidden })
+    }
+}
+
+/// The shape of [`HomeListing::to_json`], in its key order.
+#[derive(serde::Serialize)]
+struct ListingRows<'a> {
+    homes: Vec<HomeRow<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<Vec<HiddenRow<'a>>>,
+}
+
+struct HomeRow<'a>(&'a ListedHome);
+
+impl serde::Serialize for HomeRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let h = self.0;
+        let mut row = serializer.serialize_struct("Home", 5)?;
+        row.serialize_field("path", &h.entry.path)?;
+        row.serialize_field("activeSessions", &h.counts.active)?;
+        row.serialize_field("totalSessions", &h.counts.total)?;
+        row.serialize_field("lastSeenAt", &h.entry.last_seen_at)?;
+        row.serialize_field("lastActivityAt", &h.counts.last_activity.map(format_iso))?;
+        row.end()
+    }
+}
+
+struct HiddenRow<'a>(&'a HiddenHome);
+
+impl serde::Serialize for HiddenRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let h = self.0;
+        let mut row = serializer.serialize_struct("HiddenHome", 4)?;
+        row.serialize_field("path", &h.entry.path)?;
+        row.serialize_field("lastSeenAt", &h.entry.last_seen_at)?;
+        row.serialize_field("reason", h.reason.code())?;
+        row.serialize_field("detail", &h.reason.describe())?;
+        row.end()
     }
 }
 

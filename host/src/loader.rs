@@ -279,6 +279,13 @@ impl KnownPlugin {
     /// did not declare in `describe` is not sent: it is answered here with
     /// `UNSUPPORTED`, which callers treat as "this plugin cannot do that".
     pub fn call(&self, request: &PluginRequest) -> Result<Value, PluginError> {
+        Response::parse(self.call_text(request)?.as_str())
+    }
+
+    /// [`KnownPlugin::call`] without decoding the answer: its JSON text, for
+    /// a caller that reads only part of it (the host prints a command's
+    /// `result` as the plugin wrote it, [`crate::output::success_raw`]).
+    pub fn call_text(&self, request: &PluginRequest) -> Result<RString, PluginError> {
         let op = request.op();
         if !matches!(request, PluginRequest::Describe) && !self.description.protocol.request(op) {
             return Err(PluginError::new(
@@ -293,8 +300,10 @@ impl KnownPlugin {
         let library = self.library()?;
         let text = serde_json::to_string(request)
             .map_err(|e| PluginError::internal(format!("could not encode a request: {e}")))?;
-        let answer = (library.module.call())(library.callbacks, RStr::from_str(&text));
-        Response::parse(answer.as_str())
+        Ok((library.module.call())(
+            library.callbacks,
+            RStr::from_str(&text),
+        ))
     }
 
     /// The opened library, opening it now if this is the first call.

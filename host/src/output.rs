@@ -2,8 +2,9 @@
 //! stdout and errors reach the user.
 
 use agent_tty_core::time::now_iso;
+use agent_tty_plugin_api::wire::RawCommandOutput;
 use agent_tty_plugin_api::{CommandOutput, PluginError};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::io::Write;
 
 /// How to print: JSON envelopes or text for people.
@@ -17,52 +18,281 @@ pub struct OutputMode {
 
 /// Prints a success and returns the exit status.
 pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
-    for warning in &output.warnings {
-        eprintln!("warning: {warning}");
+    let text = success_text(
+        mode,
+        command,
+        &now_iso(),
+        ResultJson::Parsed(&output.result),
+        output.human.as_deref(),
+    );
+    finish(
+        text,
+        &output.warnings,
+        output.stdout_taken,
+        output.exit_code,
+    )
+}
+
+/// [`success`] for a plugin's answer read with [`RawCommandOutput::parse`]:
+/// the `result` the plugin wrote is indented into the envelope as it is
+/// copied, never parsed into a [`Value`] and printed again (ADR 0023).
+/// The bytes are the same as [`success`]'s.
+pub fn success_raw(mode: OutputMode, command: &str, output: &RawCommandOutput) -> i32 {
+    let text = success_text(
+        mode,
+        command,
+        &now_iso(),
+        ResultJson::Raw(output.result.get()),
+        output.human.as_deref(),
+    );
+    finish(
+        text,
+        &output.warnings,
+        output.stdout_taken,
+        output.exit_code,
+    )
+}
+
+/// A command's `result`: built, or as JSON text from a plugin's answer.
+#[derive(Clone, Copy)]
+enum ResultJson<'a> {
+    Parsed(&'a Value),
+    Raw(&'a str),
+}
+
+/// What [`success`] prints on stdout (or stderr when stdout is taken).
+fn success_text(
+    mode: OutputMode,
+    command: &str,
+    timestamp: &str,
+    result: ResultJson,
+    human: Option<&str>,
+) -> String {
+    if mode.json {
+        return envelope(command, timestamp, result);
     }
-    let text = if mode.json {
-        // Serialised straight from the borrowed result, in the envelope's
-        // key order: a `json!` envelope would deep-copy `result` first
-        // (thousands of rows for `home list --all` over many Homes).
-        #[derive(serde::Serialize)]
-        struct Envelope<'a> {
-            ok: bool,
-            command: &'a str,
-            timestamp: String,
-            result: &'a serde_json::Value,
-        }
-        let envelope = Envelope {
-            ok: true,
-            command,
-            timestamp: now_iso(),
-            result: &output.result,
-        };
-        let mut text = serde_json::to_string_pretty(&envelope).unwrap_or_default();
-        text.push('\n');
-        text
-    } else {
-        match &output.human {
-            // An empty result is one empty line, as in 0.5.
-            Some(h) if h.ends_with('\n') => h.clone(),
-            Some(h) => format!("{h}\n"),
-            None => format!(
-                "{}\n",
-                serde_json::to_string_pretty(&output.result).unwrap_or_default()
-            ),
+    let text = match human {
+        // An empty result is one empty line, as in 0.5.
+        Some(h) if h.ends_with('\n') => h.to_owned(),
+        Some(h) => format!("{h}\n"),
+        None => {
+            let mut text = String::new();
+            pretty_result(&mut text, result);
+            text.push('\n');
+            text
         }
     };
-    let text = if mode.no_color && !mode.json {
+    if mode.no_color {
         strip_escapes(&text)
     } else {
         text
+    }
+}
+
+/// The `--json` success envelope, pretty-printed in its key order.
+fn envelope(command: &str, timestamp: &str, result: ResultJson) -> String {
+    let value = match result {
+        ResultJson::Raw(json) => {
+            let mut text = String::with_capacity(json.len() * 2 + 128);
+            text.push_str("{\n  \"ok\": true,\n  \"command\": ");
+            text.push_str(&serde_json::to_string(command).unwrap_or_default());
+            text.push_str(",\n  \"timestamp\": ");
+            text.push_str(&serde_json::to_string(timestamp).unwrap_or_default());
+            text.push_str(",\n  \"result\": ");
+            if pretty_into(&mut text, json, 1).is_some() {
+                text.push_str("\n}\n");
+                return text;
+            }
+            // Text `pretty_into` cannot vouch for: the long way.
+            serde_json::from_str(json).unwrap_or(Value::Null)
+        }
+        ResultJson::Parsed(value) => return envelope_of(command, timestamp, value),
     };
-    if output.stdout_taken {
+    envelope_of(command, timestamp, &value)
+}
+
+fn envelope_of(command: &str, timestamp: &str, result: &Value) -> String {
+    // Serialised straight from the borrowed result, in the envelope's
+    // key order: a `json!` envelope would deep-copy `result` first
+    // (thousands of rows for `home list --all` over many Homes).
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        ok: bool,
+        command: &'a str,
+        timestamp: &'a str,
+        result: &'a Value,
+    }
+    let envelope = Envelope {
+        ok: true,
+        command,
+        timestamp,
+        result,
+    };
+    let mut text = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Appends `result` pretty-printed, as a value of its own (not nested).
+fn pretty_result(out: &mut String, result: ResultJson) {
+    let parsed;
+    let value = match result {
+        ResultJson::Raw(json) => {
+            let mark = out.len();
+            if pretty_into(out, json, 0).is_some() {
+                return;
+            }
+            out.truncate(mark);
+            parsed = serde_json::from_str(json).unwrap_or(Value::Null);
+            &parsed
+        }
+        ResultJson::Parsed(value) => value,
+    };
+    out.push_str(&serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// Appends the JSON value `json` (valid JSON, as a plugin's answer holds
+/// it) exactly as `serde_json::to_string_pretty` writes the value it
+/// parses to, nested `depth` levels deep, without building that value: one
+/// pass that copies every token and writes the line breaks and two-space
+/// indents around them.
+///
+/// Exact because a plugin's answer is written by `serde_json` too (the
+/// SDK's dispatch), whose compact and pretty printers escape strings and
+/// write numbers the same way. `None` (with part of `out` written) at
+/// anything that parsing and printing again would change: a string escape
+/// `serde_json` does not write (`\u0041`, `\/`), or a number other than a
+/// plain integer (`1.5e3`, `-0`, one too long for 64 bits). Keys are
+/// unique in anything `serde_json` writes, so duplicates are not looked
+/// for.
+fn pretty_into(out: &mut String, json: &str, mut depth: usize) -> Option<()> {
+    let b = json.as_bytes();
+    let skip_space = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    let line = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    let mut i = skip_space(0);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'{' | b'[' => {
+                let close = if c == b'{' { b'}' } else { b']' };
+                let next = skip_space(i + 1);
+                out.push(c as char);
+                if b.get(next) == Some(&close) {
+                    out.push(close as char);
+                    i = next + 1;
+                } else {
+                    depth += 1;
+                    line(out, depth);
+                    i += 1;
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                line(out, depth);
+                out.push(c as char);
+                i += 1;
+            }
+            b',' => {
+                out.push(',');
+                line(out, depth);
+                i += 1;
+            }
+            b':' => {
+                out.push_str(": ");
+                i += 1;
+            }
+            b'"' => {
+                let end = string_end(b, i)?;
+                out.push_str(&json[i..end]);
+                i = end;
+            }
+            b't' | b'n' | b'f' => {
+                let word = [&b"true"[..], b"null", b"false"]
+                    .into_iter()
+                    .find(|w| b[i..].starts_with(w))?;
+                out.push_str(&json[i..i + word.len()]);
+                i += word.len();
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += usize::from(c == b'-');
+                let digits = i;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                let digits = &b[digits..i];
+                let plain = !digits.is_empty()
+                    && digits.len() <= 18
+                    && (digits[0] != b'0' || (digits.len() == 1 && c != b'-'))
+                    && !matches!(b.get(i), Some(b'.' | b'e' | b'E'));
+                if !plain {
+                    return None;
+                }
+                out.push_str(&json[start..i]);
+            }
+            _ => return None,
+        }
+        i = skip_space(i);
+    }
+    Some(())
+}
+
+/// Where the string starting at `b[start]` (a `"`) ends, if every escape in
+/// it is one `serde_json` writes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`,
+/// and `\u00xx` (lower-case) for the other control characters.
+fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match *b.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = b.get(i + 2..i + 6)?;
+                    let low = match hex[3] {
+                        d @ b'0'..=b'9' => d - b'0',
+                        d @ b'a'..=b'f' => d - b'a' + 10,
+                        _ => return None,
+                    };
+                    let code = match hex[..3] {
+                        [b'0', b'0', b'0'] => low,
+                        [b'0', b'0', b'1'] => 16 + low,
+                        _ => return None,
+                    };
+                    if matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Prints a success's text and warnings; returns its exit status.
+fn finish(text: String, warnings: &[String], stdout_taken: bool, exit_code: i32) -> i32 {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    if stdout_taken {
         // stdout carries the command's product (`--out -`).
         eprint!("{text}");
     } else {
         print_stdout(&text);
     }
-    output.exit_code
+    exit_code
 }
 
 /// Prints a failure (JSON on stdout with `--json`, `CODE: message` on stderr
@@ -118,7 +348,87 @@ pub use agent_tty_core::text::strip_escapes;
 
 #[cfg(test)]
 mod tests {
-    use super::strip_escapes;
+    use super::*;
+    use serde_json::json;
+
+    fn json_mode() -> OutputMode {
+        OutputMode {
+            json: true,
+            no_color: false,
+        }
+    }
+
+    /// Values whose compact text `pretty_into` indents itself, and values
+    /// it leaves to the long way: the envelope is the same bytes either way.
+    fn results() -> Vec<Value> {
+        let controls: String = (0u8..0x20).map(char::from).collect();
+        vec![
+            json!(null),
+            json!(true),
+            json!(0),
+            json!(-17),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!(1e300),
+            json!(-0.0),
+            json!("plain"),
+            json!({}),
+            json!([]),
+            json!({"a": {}, "b": [], "c": [[]], "d": [{}]}),
+            json!({"homes": [{"path": "/h", "activeSessions": 1, "totalSessions": 5,
+                "lastSeenAt": "2026-11-24T03:50:02.677Z", "lastActivityAt": null}]}),
+            json!({"": "", "k\"ey": "a\\b/c", "ctl": controls, "wide": "文档 🎉 \u{7f}\u{202e}"}),
+            json!([1, [2, [3, [4, []]]], {"x": [true, false, null]}]),
+        ]
+    }
+
+    #[test]
+    fn a_raw_result_prints_the_bytes_a_parsed_one_does() {
+        for value in results() {
+            let raw = serde_json::to_string(&value).unwrap();
+            for mode in [
+                json_mode(),
+                OutputMode {
+                    json: false,
+                    no_color: false,
+                },
+            ] {
+                assert_eq!(
+                    success_text(mode, "home list", "T", ResultJson::Raw(&raw), None),
+                    success_text(mode, "home list", "T", ResultJson::Parsed(&value), None),
+                    "{raw}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_that_printing_again_would_change_takes_the_long_way() {
+        for raw in [
+            r#"{"a":"\u0041"}"#,
+            r#"["\/"]"#,
+            r#"["\u000a"]"#,
+            r#"["\u001F"]"#,
+            "[1.0]",
+            "[1e3]",
+            "[-0]",
+            "[123456789012345678901]",
+            "{ \"spaced\" : [ 1 , 2 ] , \"e\" : { } }",
+        ] {
+            let value: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(
+                success_text(json_mode(), "c", "T", ResultJson::Raw(raw), None),
+                success_text(json_mode(), "c", "T", ResultJson::Parsed(&value), None),
+                "{raw}"
+            );
+        }
+        // Escapes serde_json writes itself are copied as they are.
+        let mut out = String::new();
+        assert!(pretty_into(&mut out, r#"["\u001f\n\"\\"]"#, 0).is_some());
+        assert!(pretty_into(&mut out, r#"["\u0041"]"#, 0).is_none());
+        assert!(pretty_into(&mut out, "[1.5]", 0).is_none());
+    }
 
     #[test]
     fn no_color_strips_csi_osc_and_two_byte_escapes() {

@@ -168,18 +168,26 @@ impl<P: Plugin> PluginState<P> {
         self.table.get_or_init(|| self.plugin.commands())
     }
 
-    fn handle(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
+    fn handle(&self, host: &Host, request: PluginRequest) -> Result<Answer, PluginError> {
+        let PluginRequest::Invoke { invocation } = request else {
+            return self.handle_other(host, request).map(Answer::Value);
+        };
+        let out = match self.table().find(&invocation.command) {
+            Some(command) => command.run(host, &invocation)?,
+            None => self.plugin.invoke(host, &invocation)?,
+        };
+        Ok(Answer::Command(out))
+    }
+
+    /// Every request but `invoke`, whose answer is a [`Value`].
+    fn handle_other(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
         let to_value = |v: Result<Value, serde_json::Error>| {
             v.map_err(|e| PluginError::internal(format!("could not encode an answer: {e}")))
         };
         match request {
             PluginRequest::Describe => to_value(serde_json::to_value(self.description()?)),
-            PluginRequest::Invoke { invocation } => {
-                let out = match self.table().find(&invocation.command) {
-                    Some(command) => command.run(host, &invocation)?,
-                    None => self.plugin.invoke(host, &invocation)?,
-                };
-                to_value(out.into_value())
+            PluginRequest::Invoke { .. } => {
+                Err(PluginError::internal("an invoke reached the wrong handler"))
             }
             // An event newer than this SDK never reaches the plugin.
             PluginRequest::Event {
@@ -278,13 +286,24 @@ fn unknown_pane(instance: u64) -> PluginError {
 #[doc(hidden)]
 pub trait ErasedPluginState: Send + Sync {
     #[doc(hidden)]
-    fn handle_request(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError>;
+    fn handle_request(&self, host: &Host, request: PluginRequest) -> Result<Answer, PluginError>;
 }
 
 impl<P: Plugin> ErasedPluginState for PluginState<P> {
-    fn handle_request(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
+    fn handle_request(&self, host: &Host, request: PluginRequest) -> Result<Answer, PluginError> {
         self.handle(host, request)
     }
+}
+
+/// What a request is answered with: a command's output is written to the
+/// wire as it is ([`Response::command_answer`]), so a result it already
+/// holds as JSON text is never built into a [`Value`].
+#[doc(hidden)]
+pub enum Answer {
+    /// A command's output.
+    Command(CommandOutput),
+    /// Any other request's value.
+    Value(Value),
 }
 
 /// The body of every plugin's `call` entry: decode, run, encode, and turn a
@@ -321,7 +340,11 @@ pub fn dispatch(
         };
         Err(PluginError::internal(message))
     });
-    RString::from(Response::from_result(result).to_json())
+    RString::from(match result {
+        Ok(Answer::Command(output)) => Response::command_answer(&output),
+        Ok(Answer::Value(value)) => Response::from_result(Ok(value)).to_json(),
+        Err(error) => Response::from_result(Err(error)).to_json(),
+    })
 }
 
 /// Replaces this library's panic hook (each plugin has its own copy of std)

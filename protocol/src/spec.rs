@@ -453,11 +453,18 @@ impl Invocation {
 }
 
 /// A command's successful outcome.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommandOutput {
     /// The envelope's `result`.
     pub result: Value,
+    /// `result` already written as JSON: when set, it is sent as `result`
+    /// and `result` itself is ignored. A command answering thousands of
+    /// rows writes them straight to text with it, instead of building a
+    /// [`Value`] tree that is only serialised again (`home list` over a
+    /// thousand Homes, ADR 0023). The wire is the same either way.
+    #[serde(skip)]
+    pub result_json: Option<Box<serde_json::value::RawValue>>,
     /// What to print for a person without `--json`; the host pretty-prints
     /// `result` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -477,6 +484,40 @@ pub struct CommandOutput {
     /// stdout carries the product's bytes alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stdout_taken: bool,
+}
+
+/// What `#[derive(Serialize)]` would write, with [`CommandOutput::result_json`]
+/// as `result` when it is set.
+impl Serialize for CommandOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("CommandOutput", 6)?;
+        match &self.result_json {
+            Some(json) => out.serialize_field("result", json)?,
+            None => out.serialize_field("result", &self.result)?,
+        }
+        match &self.human {
+            Some(human) => out.serialize_field("human", human)?,
+            None => out.skip_field("human")?,
+        }
+        if self.events.is_empty() {
+            out.skip_field("events")?;
+        } else {
+            out.serialize_field("events", &self.events)?;
+        }
+        if self.warnings.is_empty() {
+            out.skip_field("warnings")?;
+        } else {
+            out.serialize_field("warnings", &self.warnings)?;
+        }
+        out.serialize_field("exitCode", &self.exit_code)?;
+        if self.stdout_taken {
+            out.serialize_field("stdoutTaken", &true)?;
+        } else {
+            out.skip_field("stdoutTaken")?;
+        }
+        out.end()
+    }
 }
 
 impl CommandOutput {
@@ -507,7 +548,14 @@ impl CommandOutput {
     /// must act on (a damaged Event Log, an unreadable Home Registry)
     /// belongs in the result too.
     pub fn with_warnings_in_result(mut self) -> Self {
-        if let (false, Value::Object(result)) = (self.warnings.is_empty(), &mut self.result) {
+        if self.warnings.is_empty() {
+            return self;
+        }
+        if let Some(json) = self.result_json.take() {
+            // Rare (a warning is news), so the written result is read back.
+            self.result = serde_json::from_str(json.get()).unwrap_or(Value::Null);
+        }
+        if let Value::Object(result) = &mut self.result {
             result.insert("warnings".into(), Value::from(self.warnings.clone()));
         }
         self
@@ -520,7 +568,11 @@ impl CommandOutput {
     /// their time.
     pub fn into_value(self) -> Result<Value, serde_json::Error> {
         let mut map = Map::new();
-        map.insert("result".into(), self.result);
+        let result = match self.result_json {
+            Some(json) => serde_json::from_str(json.get())?,
+            None => self.result,
+        };
+        map.insert("result".into(), result);
         if let Some(human) = self.human {
             map.insert("human".into(), Value::String(human));
         }
@@ -535,6 +587,12 @@ impl CommandOutput {
             map.insert("stdoutTaken".into(), Value::Bool(true));
         }
         Ok(Value::Object(map))
+    }
+
+    /// Sets [`CommandOutput::result_json`].
+    pub fn with_result_json(mut self, json: Box<serde_json::value::RawValue>) -> Self {
+        self.result_json = Some(json);
+        self
     }
 
     /// Reads an answer as `serde_json::from_value` does (same checks, same

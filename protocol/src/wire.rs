@@ -221,6 +221,28 @@ impl Response {
         })
     }
 
+    /// The text of a successful `invoke` answer: what [`Response::to_json`]
+    /// writes for [`crate::CommandOutput::into_value`], written straight
+    /// from the output (its result is neither copied nor, when it is
+    /// already JSON text, parsed).
+    pub fn command_answer(output: &crate::CommandOutput) -> String {
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            ok: True,
+            value: &'a crate::CommandOutput,
+        }
+        serde_json::to_string(&Answer {
+            ok: True,
+            value: output,
+        })
+        .unwrap_or_else(|e| {
+            Response::from_result(Err(PluginError::internal(format!(
+                "could not encode an answer: {e}"
+            ))))
+            .to_json()
+        })
+    }
+
     /// Parses a response, turning garbage into a `PROTOCOL_ERROR`.
     pub fn parse(text: &str) -> Result<Value, PluginError> {
         serde_json::from_str::<Response>(text)
@@ -231,6 +253,62 @@ impl Response {
                 )
             })?
             .into_result()
+    }
+}
+
+/// A successful `invoke` answer as the host reads it to print it: `result`
+/// left as the plugin wrote it, borrowed from the answer's text, so a
+/// result of thousands of rows is not built into a [`Value`] tree only to
+/// be printed again (`home list --all --json` over a thousand Homes, ADR
+/// 0023). Everything else is read as [`crate::CommandOutput`] reads it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCommandOutput<'a> {
+    /// The envelope's `result`, as JSON text.
+    #[serde(borrow)]
+    pub result: &'a serde_json::value::RawValue,
+    /// See [`crate::CommandOutput::human`].
+    #[serde(default)]
+    pub human: Option<String>,
+    /// See [`crate::CommandOutput::events`].
+    #[serde(default)]
+    pub events: Vec<HostEvent>,
+    /// See [`crate::CommandOutput::warnings`].
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// See [`crate::CommandOutput::exit_code`].
+    #[serde(default)]
+    pub exit_code: i32,
+    /// See [`crate::CommandOutput::stdout_taken`].
+    #[serde(default)]
+    pub stdout_taken: bool,
+}
+
+impl<'a> RawCommandOutput<'a> {
+    /// Reads a successful `invoke` [`Response`] (`{"ok": true, "value":
+    /// {...}}`). `None` for anything else (a failure, a malformed answer):
+    /// the caller then reads it with [`Response::parse`] and
+    /// [`crate::CommandOutput::from_value`], which say what is wrong.
+    pub fn parse(answer: &'a str) -> Option<RawCommandOutput<'a>> {
+        #[derive(Deserialize)]
+        struct Answer<'a> {
+            ok: bool,
+            #[serde(borrow)]
+            value: Option<RawCommandOutput<'a>>,
+            // Read as [`Response`] reads it, so an answer it refuses is
+            // refused here too.
+            #[serde(default)]
+            #[allow(dead_code)]
+            error: Option<PluginError>,
+        }
+        match serde_json::from_str::<Answer<'a>>(answer) {
+            Ok(Answer {
+                ok: true,
+                value: Some(output),
+                ..
+            }) => Some(output),
+            _ => None,
+        }
     }
 }
 

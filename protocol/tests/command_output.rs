@@ -2,6 +2,7 @@
 //! wire without copying it, and say exactly what serde's derived
 //! conversions say.
 
+use agent_tty_protocol::wire::Response;
 use agent_tty_protocol::{CommandOutput, HostEvent};
 use rstest::rstest;
 use serde_json::{json, Value};
@@ -9,6 +10,7 @@ use serde_json::{json, Value};
 fn full() -> CommandOutput {
     CommandOutput {
         result: json!({"homes": [{"path": "/h", "activeSessions": 1}], "z": null}),
+        result_json: None,
         human: Some("Home  Active\n".into()),
         events: vec![HostEvent::SessionCreated {
             home: "/h".into(),
@@ -24,12 +26,22 @@ fn full() -> CommandOutput {
 #[case::everything(full())]
 #[case::defaults(CommandOutput::default())]
 #[case::result_only(CommandOutput { result: json!([1, "two"]), ..Default::default() })]
+#[case::result_as_text(CommandOutput {
+    exit_code: 3,
+    ..CommandOutput::default().with_result_json(
+        serde_json::value::to_raw_value(&json!({"homes": [{"path": "/h"}], "n": [1, 2.5]})).unwrap(),
+    )
+})]
 fn into_value_is_to_value(#[case] output: CommandOutput) {
     let expected = serde_json::to_value(&output).unwrap();
+    let answer = Response::command_answer(&output);
     let moved = output.into_value().unwrap();
     assert_eq!(moved, expected);
     // Same text on the wire, key order included.
     assert_eq!(moved.to_string(), expected.to_string());
+    // And the answer written straight from the output is the answer of
+    // its value, byte for byte.
+    assert_eq!(answer, Response::from_result(Ok(moved)).to_json());
 }
 
 #[rstest]
@@ -67,4 +79,15 @@ fn warnings_go_into_an_object_result_only_when_there_are_some() {
     let mut list = CommandOutput::new(json!([1]), "");
     list.warnings.push("x".into());
     assert_eq!(list.with_warnings_in_result().result, json!([1]));
+    // A result written as text gets them too; without any it stays text.
+    let text = || serde_json::value::to_raw_value(&json!({"a": 1})).unwrap();
+    let mut written = CommandOutput::default().with_result_json(text());
+    assert!(written
+        .clone()
+        .with_warnings_in_result()
+        .result_json
+        .is_some());
+    written.warnings.push("careful".into());
+    let warned = written.with_warnings_in_result().into_value().unwrap();
+    assert_eq!(warned["result"], json!({"a": 1, "warnings": ["careful"]}));
 }

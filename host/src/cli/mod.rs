@@ -15,7 +15,7 @@ pub(crate) use argv::leading_words;
 
 use crate::output::{self, OutputMode};
 use crate::plugins;
-use agent_tty_plugin_api::wire::PluginRequest;
+use agent_tty_plugin_api::wire::{PluginRequest, RawCommandOutput, Response};
 use agent_tty_plugin_api::{CommandContext, CommandOutput, ErrorCode, Invocation, PluginError};
 use argv::{typed_command, usage_failure, wants_flag};
 use command_line::{build_cli, collect_args, command_path, completion_tree, leaf_group};
@@ -156,7 +156,21 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         context,
     };
     let request = PluginRequest::Invoke { invocation };
-    let outcome = within(limit, mode, &name, || plugin.call(&request)).and_then(|v| {
+    let answer = match within(limit, mode, &name, || plugin.call_text(&request)) {
+        Ok(answer) => answer,
+        Err(e) => return output::failure(mode, &name, &e),
+    };
+    let remotes = path == ["home", "list"] && leaf.get_flag("remotes");
+    // The usual way: the result printed as the plugin wrote it, never
+    // parsed into a tree (ADR 0023). A failure, a malformed answer or a
+    // fleet listing (which merges the rows) is read in full below.
+    if let Some(mut out) = RawCommandOutput::parse(answer.as_str()).filter(|_| !remotes) {
+        for event in &out.events {
+            out.warnings.extend(set.announce(event));
+        }
+        return output::success_raw(mode, &name, &out);
+    }
+    let outcome = Response::parse(answer.as_str()).and_then(|v| {
         CommandOutput::from_value(v).map_err(|e| {
             PluginError::new(
                 ErrorCode::ProtocolError,
@@ -172,7 +186,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             for event in &out.events {
                 out.warnings.extend(set.announce(event));
             }
-            if path == ["home", "list"] && leaf.get_flag("remotes") {
+            if remotes {
                 return crate::remote::fleet::with_local(mode, &name, out, leaf.get_flag("all"));
             }
             output::success(mode, &name, &out)

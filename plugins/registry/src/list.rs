@@ -30,9 +30,11 @@ pub fn run(
     context: &CommandContext,
 ) -> CommandOutput {
     let listing = list_homes(registry, scope(all));
-    let mut out = CommandOutput::for_context(context, listing.to_json(verbose), || {
+    // The rows go to the host as JSON text, never as a `Value` tree (ADR 0023).
+    let mut out = CommandOutput::for_context(context, Value::Null, || {
         render(&listing, all, verbose, SystemTime::now())
-    });
+    })
+    .with_result_json(listing.to_json_text(verbose));
     // A script reading `--json` must be able to tell "no Homes" from "the
     // registry could not be read".
     out.warnings.extend(listing.problem.clone());
@@ -236,18 +238,18 @@ mod tests {
         .unwrap();
         registry.register(&home).unwrap();
         for all in [false, true] {
+            let output = run(
+                &registry,
+                all,
+                false,
+                &CommandContext {
+                    json: true,
+                    ..Default::default()
+                },
+            );
             assert_eq!(
                 result(&registry, all),
-                run(
-                    &registry,
-                    all,
-                    false,
-                    &CommandContext {
-                        json: true,
-                        ..Default::default()
-                    }
-                )
-                .result
+                output.into_value().unwrap()["result"]
             );
         }
         assert_eq!(
