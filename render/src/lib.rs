@@ -554,11 +554,12 @@ impl Renderer {
         self.set_coverage_levels(levels);
     }
 
-    /// Draws glyph edges with `levels` coverage values (256: as
-    /// rasterised). Glyphs cached as rasterised are rounded in place (what
-    /// rasterising them again would give); glyphs cached at other levels are
-    /// dropped.
-    fn set_coverage_levels(&mut self, levels: u32) {
+    /// Draws glyph edges with `levels` coverage values (2..=256; 256: as
+    /// rasterised): what [`Renderer::fit_shades_to_palette`] chooses for a
+    /// screenshot, and a GIF's fixed choice for all its frames. Glyphs cached
+    /// as rasterised are rounded in place (what rasterising them again would
+    /// give); glyphs cached at other levels are dropped.
+    pub fn set_coverage_levels(&mut self, levels: u32) {
         if levels == self.coverage_levels {
             return;
         }

@@ -199,6 +199,13 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
         }
     }
 
+    /// Draws glyph edges with `levels` coverage values from now on
+    /// ([`Renderer::set_coverage_levels`]); called before the first frame,
+    /// so every frame is drawn alike.
+    pub fn set_coverage_levels(&mut self, levels: u32) {
+        self.renderer.set_coverage_levels(levels);
+    }
+
     /// Its size in pixels, `(width, height)`.
     pub fn pixel_size(&self) -> Result<(u32, u32), String> {
         self.renderer.checked_image_size(self.cols, self.rows)
