@@ -7,6 +7,8 @@
 //!   and inside it every pixel that did not change is transparent (the
 //!   previous frame shows through, and runs of "unchanged" compress to
 //!   almost nothing);
+//! - glyph edges are drawn with 16 shades (`COVERAGE_LEVELS`), so a frame has
+//!   few colours;
 //! - each frame's palette is exact when the changed pixels have at most 255
 //!   colours (the usual case), else their 255 most used colours with the
 //!   rest drawn in the nearest of them ([`agent_tty_render::indexed`]); no
