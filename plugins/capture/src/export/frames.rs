@@ -582,9 +582,10 @@ mod tests {
     /// Redrawing only the changed rows gives, frame by frame, the pixels of
     /// a whole redraw: glyphs reaching into neighbouring rows (accents,
     /// descenders, underlines), wide characters, the cursor moving, colours,
-    /// scrolling, a cleared screen.
-    #[test]
-    fn damage_tracked_frames_equal_whole_redraws() {
+    /// scrolling, a cleared screen; with glyph edges as rasterised and with
+    /// a GIF's 16 shades.
+    #[rstest::rstest]
+    fn damage_tracked_frames_equal_whole_redraws(#[values(256, 16)] levels: u32) {
         let writes = [
             "$ ls\r\n",
             "\x1b[1;31mÉCOLE\x1b[0m gjpq_yÿ \x1b[4munder\x1b[0m 界界\r\n",
@@ -605,8 +606,10 @@ mod tests {
         let facts = LogFacts::gather(&events[..]).unwrap();
         let manifest = sized_manifest(30, 12);
         let mut canvas = Canvas::new(&manifest, &events[..], &facts, &Look::of(&REFERENCE_DARK));
+        canvas.set_coverage_levels(levels);
         let (cols, rows) = canvas_size(&manifest, &facts);
         let mut whole = Renderer::new(&REFERENCE_DARK);
+        whole.set_coverage_levels(levels);
         let mut expected = Vec::new();
         for_each_frame(&manifest, &events[..], &recorded(), |f| {
             let screen = Screen {
