@@ -352,6 +352,182 @@ fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
     })
 }
 
+/// A picture drawn straight into palette indices (a PNG screenshot's):
+/// each colour gets the next index the first time it is drawn, so filling
+/// and blending write a byte a pixel, and [`Paletted::palette_by_use`]
+/// gives [`index`]'s palette (most used first) at the end. Once a 257th
+/// colour is drawn the picture cannot be one (it is [`Paletted::overflowed`])
+/// and the caller draws it in RGB instead.
+pub(crate) struct Paletted {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// One provisional index per pixel, row-major.
+    pub(crate) indices: Vec<u8>,
+    /// The colour of each provisional index.
+    colours: Vec<u32>,
+    table: ColourTable,
+    overflowed: bool,
+    /// The colour the last blend drew in, and per coverage value the last
+    /// `(index under it + 1, index of the blend)`: a glyph's edge over its
+    /// cell's background is a handful of lookups, not one per pixel.
+    blend_colour: u32,
+    blended: [(u16, u8); 256],
+}
+
+impl Paletted {
+    /// A `width` × `height` picture in `colour`.
+    pub(crate) fn filled(width: u32, height: u32, colour: Rgb) -> Paletted {
+        let mut paletted = Paletted {
+            width,
+            height,
+            // Zeroed memory: the pages are the kernel's zero pages until
+            // drawn on.
+            indices: vec![0; width as usize * height as usize],
+            colours: Vec::with_capacity(256),
+            table: ColourTable::new(),
+            overflowed: false,
+            blend_colour: EMPTY,
+            blended: [(0, 0); 256],
+        };
+        paletted.index_of(colour);
+        paletted
+    }
+
+    /// The colour of provisional index `i`.
+    fn colour(&self, i: u8) -> Rgb {
+        unpack(self.colours[usize::from(i)])
+    }
+
+    /// `colour`'s provisional index, given one if it is new.
+    fn index_of(&mut self, colour: Rgb) -> u8 {
+        let c = pack(&colour);
+        let i = self.table.slot(c);
+        if self.table.keys[i] != EMPTY {
+            return self.table.values[i] as u8;
+        }
+        if self.colours.len() == 256 {
+            self.overflowed = true;
+            return 0;
+        }
+        let index = self.colours.len() as u32;
+        self.table.add(c, index);
+        self.colours.push(c);
+        index as u8
+    }
+
+    /// The index of `colour` blended over provisional index `under` at
+    /// coverage `a` ([`crate::blend`]), remembered per coverage value while
+    /// the colour stays the same.
+    fn blended(&mut self, colour: Rgb, under: u8, a: u8) -> u8 {
+        let c = pack(&colour);
+        if c != self.blend_colour {
+            self.blend_colour = c;
+            self.blended = [(0, 0); 256];
+        }
+        let (seen_under, index) = self.blended[usize::from(a)];
+        if seen_under == u16::from(under) + 1 {
+            return index;
+        }
+        let index = self.index_of(crate::blend(colour, self.colour(under), a));
+        self.blended[usize::from(a)] = (u16::from(under) + 1, index);
+        index
+    }
+
+    /// The palette as [`index`] orders it (most used first, equal counts
+    /// by colour; colours drawn over everywhere left out) and, per
+    /// provisional index, its place in it. `None` when the picture
+    /// overflowed.
+    pub(crate) fn palette_by_use(&self) -> Option<(Vec<Rgb>, [u8; 256])> {
+        if self.overflowed {
+            return None;
+        }
+        // Counted by runs, eight pixels at a time: a screen is mostly long
+        // runs of one index (backgrounds), and a byte-by-byte histogram
+        // stalls on incrementing the same counter.
+        let mut counts = [0u32; 256];
+        let (mut current, mut run) = (self.indices.first().copied().unwrap_or(0), 0u32);
+        for chunk in self.indices.chunks(8) {
+            let all_current = u64::from_ne_bytes([current; 8]);
+            if chunk.len() == 8 && u64::from_ne_bytes(chunk.try_into().expect("8")) == all_current {
+                run += 8;
+                continue;
+            }
+            for &i in chunk {
+                if i != current {
+                    counts[usize::from(current)] += run;
+                    (current, run) = (i, 0);
+                }
+                run += 1;
+            }
+        }
+        counts[usize::from(current)] += run;
+        let mut used: Vec<(u32, u32, u8)> = (0..self.colours.len())
+            .filter(|&i| counts[i] > 0)
+            .map(|i| (self.colours[i], counts[i], i as u8))
+            .collect();
+        used.sort_unstable_by(|a, b| by_use(&(a.0, a.1), &(b.0, b.1)));
+        let mut renumber = [0u8; 256];
+        for (new, &(_, _, old)) in used.iter().enumerate() {
+            renumber[usize::from(old)] = new as u8;
+        }
+        Some((used.iter().map(|&(c, _, _)| unpack(c)).collect(), renumber))
+    }
+}
+
+impl crate::Surface for Paletted {
+    fn width(&self) -> u32 {
+        self.width
+    }
+
+    fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, colour: Rgb) {
+        let index = self.index_of(colour);
+        let x_end = (x + w).min(self.width) as usize;
+        let width = self.width as usize;
+        for row in y as usize..(y + h).min(self.height) as usize {
+            self.indices[row * width + x as usize..row * width + x_end].fill(index);
+        }
+    }
+
+    fn blend_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], colour: Rgb) {
+        let Some((xs, ys)) = crate::clip(at, size, (self.width, self.height)) else {
+            return;
+        };
+        let full = self.index_of(colour);
+        let (iw, bw) = (i64::from(self.width), i64::from(size.0));
+        for y in ys {
+            let src_start = ((y - at.1) * bw + (xs.start - at.0)) as usize;
+            let len = (xs.end - xs.start) as usize;
+            let dst_start = (y * iw + xs.start) as usize;
+            for k in 0..len {
+                match alpha[src_start + k] {
+                    0 => {}
+                    255 => self.indices[dst_start + k] = full,
+                    a => {
+                        let under = self.indices[dst_start + k];
+                        self.indices[dst_start + k] = self.blended(colour, under, a);
+                    }
+                }
+            }
+        }
+    }
+
+    fn blend_colour_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], rgb: &[u8]) {
+        let Some((xs, ys)) = crate::clip(at, size, (self.width, self.height)) else {
+            return;
+        };
+        let (iw, bw) = (i64::from(self.width), i64::from(size.0));
+        for y in ys {
+            for x in xs.clone() {
+                let src = ((y - at.1) * bw + (x - at.0)) as usize;
+                let dst = (y * iw + x) as usize;
+                let under = self.colour(self.indices[dst]);
+                let drawn = crate::blend_premultiplied(&rgb[src * 3..], under, alpha[src]);
+                self.indices[dst] = self.index_of(drawn);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

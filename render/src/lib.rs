@@ -87,6 +87,37 @@ impl Image {
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
 
+    /// The image as PNG bytes: a palette PNG, exact when the image has at
+    /// most 256 colours, compressed on every core; the same bytes for the
+    /// same pixels on every machine (see `png_file`).
+    pub fn to_png(&self) -> Vec<u8> {
+        png_file::encode(self)
+    }
+}
+
+/// What a [`Renderer`] draws on: RGB pixels ([`Image`]: recordings, tests)
+/// or palette indices ([`indexed::Paletted`]: a PNG screenshot, drawn
+/// straight into what the file stores). Every pixel of a screen comes
+/// through [`Surface::fill_rect`], [`Surface::blend_bitmap`] and
+/// [`Surface::blend_colour_bitmap`], whose arithmetic ([`blend`],
+/// [`blend_premultiplied`]) both share, so both give the same colours.
+pub(crate) trait Surface {
+    /// Width in pixels.
+    fn width(&self) -> u32;
+
+    /// `color` over the `w` × `h` pixels from `(x, y)`, clipped to the
+    /// image.
+    fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb);
+
+    /// Blends `color` through the `width` × `height` coverage bitmap
+    /// `alpha` (0..=255 per pixel) with its top-left at `(left, top)`;
+    /// what falls outside the image is left out.
+    fn blend_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], color: Rgb);
+
+    /// Blends a colour bitmap (`rgb` premultiplied by `alpha`) with its
+    /// top-left at `(left, top)`, clipped to the image.
+    fn blend_colour_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], rgb: &[u8]);
+
     /// A filled disc of radius `r` centred on `(cx, cy)`, its edge
     /// smoothed by 4×4 supersampling (the window bar's dots).
     fn fill_circle(&mut self, cx: u32, cy: u32, r: u32, color: Rgb) {
@@ -127,29 +158,58 @@ impl Image {
             Some(rgb) => self.blend_colour_bitmap(at, size, &coverage.alpha, rgb),
         }
     }
+}
 
-    /// Blends a colour bitmap (`rgb` premultiplied by `alpha`) with its
-    /// top-left at `(left, top)`, clipped to the image.
-    fn blend_colour_bitmap(
-        &mut self,
-        (left, top): (i64, i64),
-        (width, height): (u32, u32),
-        alpha: &[u8],
-        rgb: &[u8],
-    ) {
-        let (iw, ih) = (i64::from(self.width), i64::from(self.height));
-        let bw = i64::from(width);
-        for y in top.max(0)..(top + i64::from(height)).min(ih) {
-            for x in left.max(0)..(left + bw).min(iw) {
-                let src = ((y - top) * bw + (x - left)) as usize;
-                let a = u32::from(alpha[src]);
-                let dst = ((y * iw + x) * 3) as usize;
-                for (channel, &over) in self.rgb[dst..dst + 3].iter_mut().zip(&rgb[src * 3..]) {
-                    let under = u32::from(*channel) * (255 - a);
-                    *channel = (u32::from(over) + (under + 127) / 255).min(255) as u8;
-                }
-            }
-        }
+/// The part of a `width` × `height` bitmap placed at `(left, top)` that
+/// falls on an `image_width` × `image_height` image, as the image's pixel
+/// ranges `(xs, ys)`; `None` when nothing does. Clipped once per bitmap,
+/// then drawn row by row, since this is most of a screenshot's drawing.
+pub(crate) fn clip(
+    (left, top): (i64, i64),
+    (width, height): (u32, u32),
+    (image_width, image_height): (u32, u32),
+) -> Option<(std::ops::Range<i64>, std::ops::Range<i64>)> {
+    let (x0, x1) = (
+        left.max(0),
+        (left + i64::from(width)).min(i64::from(image_width)),
+    );
+    let (y0, y1) = (
+        top.max(0),
+        (top + i64::from(height)).min(i64::from(image_height)),
+    );
+    (x0 < x1 && y0 < y1).then_some((x0..x1, y0..y1))
+}
+
+/// `color` over `under` at coverage `a` (1..=254; 0 and 255 are the two
+/// colours themselves), rounded.
+pub(crate) fn blend(color: Rgb, under: Rgb, a: u8) -> Rgb {
+    let a = u32::from(a);
+    let channel = |over: u8, under: u8| {
+        ((u32::from(over) * a + u32::from(under) * (255 - a) + 127) / 255) as u8
+    };
+    [
+        channel(color[0], under[0]),
+        channel(color[1], under[1]),
+        channel(color[2], under[2]),
+    ]
+}
+
+/// A premultiplied colour pixel `over` (coverage `a`) over `under`.
+pub(crate) fn blend_premultiplied(over: &[u8], under: Rgb, a: u8) -> Rgb {
+    let a = u32::from(a);
+    let channel = |over: u8, under: u8| {
+        (u32::from(over) + (u32::from(under) * (255 - a) + 127) / 255).min(255) as u8
+    };
+    [
+        channel(over[0], under[0]),
+        channel(over[1], under[1]),
+        channel(over[2], under[2]),
+    ]
+}
+
+impl Surface for Image {
+    fn width(&self) -> u32 {
+        self.width
     }
 
     fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, color: Rgb) {
@@ -164,53 +224,41 @@ impl Image {
         }
     }
 
-    /// Blends `color` through the `width` × `height` coverage bitmap
-    /// `alpha` (0..=255 per pixel) with its top-left at `(left, top)`;
-    /// what falls outside the image is left out. Clipped once per bitmap,
-    /// then row by row, since this is most of a screenshot's drawing.
-    fn blend_bitmap(
-        &mut self,
-        (left, top): (i64, i64),
-        (width, height): (u32, u32),
-        alpha: &[u8],
-        color: Rgb,
-    ) {
-        debug_assert_eq!(alpha.len(), (width * height) as usize);
-        let (iw, ih) = (i64::from(self.width), i64::from(self.height));
-        let bw = i64::from(width);
-        let bh = i64::from(height);
-        let (x0, x1) = (left.max(0), (left + bw).min(iw));
-        let (y0, y1) = (top.max(0), (top + bh).min(ih));
-        if x0 >= x1 || y0 >= y1 {
+    fn blend_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], color: Rgb) {
+        debug_assert_eq!(alpha.len(), (size.0 * size.1) as usize);
+        let Some((xs, ys)) = clip(at, size, (self.width, self.height)) else {
             return;
-        }
-        let over = color.map(u32::from);
-        for y in y0..y1 {
-            let src_start = ((y - top) * bw + (x0 - left)) as usize;
-            let src = &alpha[src_start..src_start + (x1 - x0) as usize];
-            let dst_start = ((y * iw + x0) * 3) as usize;
+        };
+        let (iw, bw) = (i64::from(self.width), i64::from(size.0));
+        for y in ys {
+            let src_start = ((y - at.1) * bw + (xs.start - at.0)) as usize;
+            let src = &alpha[src_start..src_start + (xs.end - xs.start) as usize];
+            let dst_start = ((y * iw + xs.start) * 3) as usize;
             let dst = &mut self.rgb[dst_start..dst_start + src.len() * 3];
             for (px, &coverage) in dst.chunks_exact_mut(3).zip(src) {
                 match coverage {
                     0 => {}
                     255 => px.copy_from_slice(&color),
-                    a => {
-                        let a = u32::from(a);
-                        for (channel, over) in px.iter_mut().zip(over) {
-                            let under = u32::from(*channel);
-                            *channel = ((over * a + under * (255 - a) + 127) / 255) as u8;
-                        }
-                    }
+                    a => px.copy_from_slice(&blend(color, [px[0], px[1], px[2]], a)),
                 }
             }
         }
     }
 
-    /// The image as PNG bytes: a palette PNG, exact when the image has at
-    /// most 256 colours, compressed on every core; the same bytes for the
-    /// same pixels on every machine (see `png_file`).
-    pub fn to_png(&self) -> Vec<u8> {
-        png_file::encode(self)
+    fn blend_colour_bitmap(&mut self, at: (i64, i64), size: (u32, u32), alpha: &[u8], rgb: &[u8]) {
+        let Some((xs, ys)) = clip(at, size, (self.width, self.height)) else {
+            return;
+        };
+        let (iw, bw) = (i64::from(self.width), i64::from(size.0));
+        for y in ys {
+            for x in xs.clone() {
+                let src = ((y - at.1) * bw + (x - at.0)) as usize;
+                let dst = ((y * iw + x) * 3) as usize;
+                let px = &mut self.rgb[dst..dst + 3];
+                let under = [px[0], px[1], px[2]];
+                px.copy_from_slice(&blend_premultiplied(&rgb[src * 3..], under, alpha[src]));
+            }
+        }
     }
 }
 
@@ -506,11 +554,12 @@ impl Renderer {
         self.set_coverage_levels(levels);
     }
 
-    /// Draws glyph edges with `levels` coverage values (256: as
-    /// rasterised). Glyphs cached as rasterised are rounded in place (what
-    /// rasterising them again would give); glyphs cached at other levels are
-    /// dropped.
-    fn set_coverage_levels(&mut self, levels: u32) {
+    /// Draws glyph edges with `levels` coverage values (2..=256; 256: as
+    /// rasterised): what [`Renderer::fit_shades_to_palette`] chooses for a
+    /// screenshot, and a GIF's fixed choice for all its frames. Glyphs cached
+    /// as rasterised are rounded in place (what rasterising them again would
+    /// give); glyphs cached at other levels are dropped.
+    pub fn set_coverage_levels(&mut self, levels: u32) {
         if levels == self.coverage_levels {
             return;
         }
@@ -638,11 +687,43 @@ impl Renderer {
         canvas_cols: u16,
         canvas_rows: u16,
     ) -> Image {
+        let (width, height) = self.canvas_size(screen, canvas_cols, canvas_rows);
+        let mut image = Image::filled(width, height, self.look.colors.background);
+        self.draw_screen(screen, &mut image);
+        image
+    }
+
+    /// The pixel size of `screen` drawn on at least `canvas_cols` ×
+    /// `canvas_rows` cells.
+    fn canvas_size(&self, screen: &Screen<'_>, canvas_cols: u16, canvas_rows: u16) -> (u32, u32) {
         let rows = screen.cells.len() as u16;
         let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
-        let (width, height) = self.image_size(cols.max(canvas_cols), rows.max(canvas_rows));
-        let mut image = Image::filled(width, height, self.look.colors.background);
-        self.draw_window_bar(&mut image);
+        self.image_size(cols.max(canvas_cols), rows.max(canvas_rows))
+    }
+
+    /// `screen` as a PNG screenshot: a palette PNG, the same bytes as
+    /// [`Renderer::render`] then [`Image::to_png`] give, but drawn straight
+    /// into palette indices when its colours fit 256 (after
+    /// [`Renderer::fit_shades_to_palette`], the usual case): no RGB picture
+    /// three times the size to fill, then read back and look up. A screen
+    /// with more colours is drawn in RGB and indexed as before. Returns the
+    /// bytes and the picture's size.
+    pub fn render_png(&mut self, screen: &Screen<'_>) -> (Vec<u8>, (u32, u32)) {
+        let (width, height) = self.canvas_size(screen, 0, 0);
+        let mut paletted = indexed::Paletted::filled(width, height, self.look.colors.background);
+        self.draw_screen(screen, &mut paletted);
+        match png_file::encode_paletted(&paletted) {
+            Some(png) => (png, (width, height)),
+            None => (self.render(screen).to_png(), (width, height)),
+        }
+    }
+
+    /// Draws `screen` on `image` (filled with the background, at least the
+    /// screen's size).
+    fn draw_screen<S: Surface>(&mut self, screen: &Screen<'_>, image: &mut S) {
+        let rows = screen.cells.len() as u16;
+        let cols = screen.cells.first().map_or(0, |r| r.len()) as u16;
+        self.draw_window_bar(image);
         for (r, row) in screen.cells.iter().enumerate() {
             let mut flag_tail = false;
             for (c, cell) in row.iter().enumerate() {
@@ -652,7 +733,7 @@ impl Renderer {
                 // The engine keeps a flag as its two regional-indicator
                 // letters in two cells: drawn as one flag across both.
                 if let Some(next) = row.get(c + 1) {
-                    if self.draw_flag(&mut image, (r, c), cell, next, screen.cursor) {
+                    if self.draw_flag(image, (r, c), cell, next, screen.cursor) {
                         flag_tail = true;
                         continue;
                     }
@@ -660,7 +741,7 @@ impl Renderer {
                 let span = if cell.width == CellWidth::Wide { 2 } else { 1 };
                 let is_cursor = screen.cursor == Some((r as u16, c as u16))
                     || (span == 2 && screen.cursor == Some((r as u16, c as u16 + 1)));
-                self.draw_cell(&mut image, r as u16, c as u16, span, cell, is_cursor);
+                self.draw_cell(image, r as u16, c as u16, span, cell, is_cursor);
             }
         }
         // A cursor past the last column (after writing the last cell of a
@@ -668,17 +749,16 @@ impl Renderer {
         if let Some((r, c)) = screen.cursor {
             if r < rows && c >= cols && cols > 0 {
                 let cell = &screen.cells[usize::from(r)][usize::from(cols - 1)];
-                self.draw_cell(&mut image, r, cols - 1, 1, cell, true);
+                self.draw_cell(image, r, cols - 1, 1, cell, true);
             }
         }
-        image
     }
 
     /// Draws `cell` and `next` as one flag if they are a regional-indicator
     /// pair the emoji font has a flag for; false (nothing drawn) otherwise.
-    fn draw_flag(
+    fn draw_flag<S: Surface>(
         &mut self,
-        image: &mut Image,
+        image: &mut S,
         (r, c): (usize, usize),
         cell: &Cell,
         next: &Cell,
@@ -749,22 +829,23 @@ impl Renderer {
 
     /// The window bar, when the look has one: a strip in the bar colour,
     /// three dots, and the title centred in the regular face.
-    fn draw_window_bar(&mut self, image: &mut Image) {
+    fn draw_window_bar<S: Surface>(&mut self, image: &mut S) {
         let bar = self.look.bar_height();
         if bar == 0 {
             return;
         }
-        image.fill_rect(0, 0, image.width, bar, self.look.bar_color());
+        let width = image.width();
+        image.fill_rect(0, 0, width, bar, self.look.bar_color());
         let (centres, r, colors) = self.look.bar_dots();
         for ((cx, cy), color) in centres.into_iter().zip(colors) {
             image.fill_circle(cx, cy, r, color);
         }
         if let Some(title) = self.look.bar_title() {
-            let (x, y) = self.title_origin(&title, image.width);
+            let (x, y) = self.title_origin(&title, width);
             let fg = self.look.colors.foreground;
             for (i, c) in title.chars().enumerate() {
                 let x = x + i as u32 * self.cell.width;
-                if x + self.cell.width > image.width {
+                if x + self.cell.width > width {
                     break;
                 }
                 self.draw_glyph(image, (x, y), c, Face::Regular, 1, fg);
@@ -780,9 +861,9 @@ impl Renderer {
         (x, y)
     }
 
-    fn draw_cell(
+    fn draw_cell<S: Surface>(
         &mut self,
-        image: &mut Image,
+        image: &mut S,
         row: u16,
         col: u16,
         span: u32,
@@ -828,9 +909,9 @@ impl Renderer {
 
     /// Draws `c` in the `span` columns from `(x, y)`; false if no font has
     /// a glyph for it.
-    fn draw_glyph(
+    fn draw_glyph<S: Surface>(
         &mut self,
-        image: &mut Image,
+        image: &mut S,
         (x, y): (u32, u32),
         c: char,
         face: Face,
@@ -874,7 +955,7 @@ impl Renderer {
     /// What a character the font lacks looks like: a box with a `?` in it,
     /// as wide as the character's cells, so the reader sees something is
     /// there and where.
-    fn draw_fallback(&mut self, image: &mut Image, x: u32, y: u32, w: u32, fg: Rgb) {
+    fn draw_fallback<S: Surface>(&mut self, image: &mut S, x: u32, y: u32, w: u32, fg: Rgb) {
         let inset = 1;
         let (bx, by) = (x + inset, y + inset + 1);
         let (bw, bh) = (

@@ -5,6 +5,9 @@
 //!   most used colours with the rarer anti-aliased shades drawn in the
 //!   nearest of them. One byte a pixel instead of three is a third of the
 //!   data to compress, and rows of text compress far better as indices.
+//!   A screenshot whose colours fit is drawn straight into indices
+//!   ([`encode_paletted`]; no RGB picture to fill and index), with the
+//!   same bytes as indexing its RGB.
 //! - **No row filter.** Filters predict a byte from its neighbours; that
 //!   helps photographs, not indices, whose neighbours' *values* mean
 //!   nothing (and deflate already finds the repeated rows).
@@ -17,7 +20,9 @@
 //!   smaller than level 1 and close to level 6 (≤ 5% larger) at a fraction
 //!   of its time; fdeflate (the `png` crate's fast mode) is ~50% larger.
 
-use crate::{indexed, Image};
+use crate::indexed::{self, Paletted};
+use crate::Image;
+use agent_tty_term::profile::Rgb;
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
@@ -46,6 +51,32 @@ pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
         raw.push(0);
         raw.extend_from_slice(row);
     }
+    write((image.width, image.height), &ix.palette, &raw, threads)
+}
+
+/// A picture drawn in palette indices as PNG bytes: [`encode`]'s bytes for
+/// the same pixels. `None` when it has more than 256 colours.
+pub(crate) fn encode_paletted(paletted: &Paletted) -> Option<Vec<u8>> {
+    let (palette, renumber) = paletted.palette_by_use()?;
+    let width = paletted.width as usize;
+    let mut raw = Vec::with_capacity(paletted.indices.len() + paletted.height as usize);
+    for row in paletted.indices.chunks_exact(width.max(1)) {
+        raw.push(0);
+        raw.extend(row.iter().map(|&i| renumber[usize::from(i)]));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some(write(
+        (paletted.width, paletted.height),
+        &palette,
+        &raw,
+        cores,
+    ))
+}
+
+/// The PNG of `raw` (each row its filter byte, then its indices into
+/// `palette`), compressed on at most `threads` threads.
+fn write((width, height): (u32, u32), palette: &[Rgb], raw: &[u8], threads: usize) -> Vec<u8> {
+    let width = width as usize;
     let band_len = (width + 1) * BAND_ROWS;
     let bands: Vec<&[u8]> = raw.chunks(band_len).collect();
     let threads = threads.min(bands.len()).max(1);
@@ -65,7 +96,7 @@ pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
                 })
             })
             .collect();
-        let adler = adler2::adler32_slice(&raw);
+        let adler = adler2::adler32_slice(raw);
         let compressed: Vec<Vec<u8>> = workers
             .into_iter()
             .flat_map(|w| w.join().expect("deflate does not panic"))
@@ -77,13 +108,13 @@ pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(idat_len + 1024);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&image.width.to_be_bytes());
-    ihdr.extend_from_slice(&image.height.to_be_bytes());
+    ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
     // 8 bits, colour type 3 (palette), deflate, adaptive filtering (the
     // only method), not interlaced.
     ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &[&ihdr]);
-    let palette: Vec<u8> = ix.palette.iter().flatten().copied().collect();
+    let palette: Vec<u8> = palette.iter().flatten().copied().collect();
     chunk(&mut out, b"PLTE", &[&palette]);
     // A zlib stream: header (deflate, 32 KB window, no dictionary; 0x7801
     // is a multiple of 31 as the format asks), the bands, the Adler-32 of

@@ -230,8 +230,7 @@ pub fn draw_with(request: &Request<'_>, options: &Options) -> Result<Drawn> {
     let (bytes, (pixel_width, pixel_height)) = match options.format {
         Format::Png => {
             renderer.fit_shades_to_palette(&screen, 256);
-            let image = renderer.render(&screen);
-            (image.to_png(), (image.width, image.height))
+            renderer.render_png(&screen)
         }
         Format::Svg { embed_fonts } => (
             {

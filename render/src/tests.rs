@@ -581,3 +581,54 @@ fn an_image_too_large_for_its_arithmetic_is_refused_with_the_reason() {
         .unwrap_err();
     assert!(why.contains("--font-size"), "{why}");
 }
+
+/// Drawing a PNG screenshot straight into palette indices gives the bytes
+/// of drawing it in RGB and indexing that: with a window bar (its dots'
+/// smooth edges), a cursor, underlines, boxes for missing characters, wide
+/// cells, many colours fitted to the palette, and a screen whose colours do
+/// not fit (drawn in RGB then).
+#[test]
+fn a_png_drawn_in_palette_indices_is_the_rgb_pngs_bytes() {
+    let mut barred = Look::of(&REFERENCE_DARK);
+    barred.window_bar = Some(look::WindowBar {
+        title: Some("build — 日本".into()),
+    });
+    let mixed = "\x1b[4munder\x1b[0m \x1b[7minverse\x1b[0m \x1b[2mdim\x1b[0m 日本 \u{e000} \
+                 \x1b[1;31mbold\x1b[0m ┌─┐ ▒ \x1b[48;5;22m\x1b[38;5;229m on green \x1b[0m";
+    let check = |r: &mut Renderer, cols: u16, rows: u16, text: &str, cursor, fit: bool| {
+        let cells = screen_of(cols, rows, text).visible_cells();
+        let screen = Screen {
+            cells: &cells,
+            cursor,
+        };
+        if fit {
+            r.fit_shades_to_palette(&screen, 256);
+        }
+        let (bytes, size) = r.render_png(&screen);
+        let image = r.render(&screen);
+        assert_eq!(size, (image.width, image.height));
+        assert!(bytes == image.to_png(), "{text:?}: other bytes");
+        // Fitted screens take the paletted path, the others fall back.
+        let background = r.look().colors.background;
+        let mut paletted = indexed::Paletted::filled(image.width, image.height, background);
+        r.draw_screen(&screen, &mut paletted);
+        assert_eq!(png_file::encode_paletted(&paletted).is_some(), fit);
+    };
+    let mut plain = Renderer::bundled_only(&REFERENCE_DARK);
+    check(&mut plain, 60, 3, mixed, Some((1, 4)), true);
+    let mut r = Renderer::with_look(barred);
+    r.fonts().use_bundled_only();
+    check(&mut r, 60, 3, mixed, None, true);
+    let mut colourful = String::new();
+    for row in 0..40u32 {
+        for col in (0..72u32).step_by(8) {
+            colourful += &format!("\x1b[38;5;{}mword{} ~ ", (row * 7 + col) % 256, col % 10);
+        }
+        colourful += "\r\n";
+    }
+    let mut r = Renderer::bundled_only(&REFERENCE_DARK);
+    check(&mut r, 80, 40, &colourful, None, true);
+    // Not fitted: thousands of shades, more than a palette holds.
+    let mut r = Renderer::bundled_only(&REFERENCE_DARK);
+    check(&mut r, 80, 40, &colourful, None, false);
+}

@@ -199,6 +199,13 @@ impl<'a, E: Events + ?Sized> Canvas<'a, E> {
         }
     }
 
+    /// Draws glyph edges with `levels` coverage values from now on
+    /// ([`Renderer::set_coverage_levels`]); called before the first frame,
+    /// so every frame is drawn alike.
+    pub fn set_coverage_levels(&mut self, levels: u32) {
+        self.renderer.set_coverage_levels(levels);
+    }
+
     /// Its size in pixels, `(width, height)`.
     pub fn pixel_size(&self) -> Result<(u32, u32), String> {
         self.renderer.checked_image_size(self.cols, self.rows)
@@ -575,9 +582,10 @@ mod tests {
     /// Redrawing only the changed rows gives, frame by frame, the pixels of
     /// a whole redraw: glyphs reaching into neighbouring rows (accents,
     /// descenders, underlines), wide characters, the cursor moving, colours,
-    /// scrolling, a cleared screen.
-    #[test]
-    fn damage_tracked_frames_equal_whole_redraws() {
+    /// scrolling, a cleared screen; with glyph edges as rasterised and with
+    /// a GIF's 16 shades.
+    #[rstest::rstest]
+    fn damage_tracked_frames_equal_whole_redraws(#[values(256, 16)] levels: u32) {
         let writes = [
             "$ ls\r\n",
             "\x1b[1;31mÉCOLE\x1b[0m gjpq_yÿ \x1b[4munder\x1b[0m 界界\r\n",
@@ -598,8 +606,10 @@ mod tests {
         let facts = LogFacts::gather(&events[..]).unwrap();
         let manifest = sized_manifest(30, 12);
         let mut canvas = Canvas::new(&manifest, &events[..], &facts, &Look::of(&REFERENCE_DARK));
+        canvas.set_coverage_levels(levels);
         let (cols, rows) = canvas_size(&manifest, &facts);
         let mut whole = Renderer::new(&REFERENCE_DARK);
+        whole.set_coverage_levels(levels);
         let mut expected = Vec::new();
         for_each_frame(&manifest, &events[..], &recorded(), |f| {
             let screen = Screen {

@@ -7,6 +7,8 @@
 //!   and inside it every pixel that did not change is transparent (the
 //!   previous frame shows through, and runs of "unchanged" compress to
 //!   almost nothing);
+//! - glyph edges are drawn with 16 shades (`COVERAGE_LEVELS`), so a frame has
+//!   few colours;
 //! - each frame's palette is exact when the changed pixels have at most 255
 //!   colours (the usual case), else their 255 most used colours with the
 //!   rest drawn in the nearest of them ([`agent_tty_render::indexed`]); no
@@ -27,6 +29,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+
+/// Coverage levels a GIF's glyph edges are drawn with (a screenshot's
+/// choice for a screen of 16 text colours, ADR 0024): shades the eye does
+/// not tell from the rasteriser's 256, but a scrolling screen's frames
+/// come to at most 128 colours instead of ~460, so each frame's palette
+/// holds them exactly (no nearest-colour mapping) and its LZW codes repeat
+/// more: the bench's 60 s Session 14.5 → 11.6 MB (ADR 0020).
+const COVERAGE_LEVELS: u32 = 16;
 
 /// Frames waiting for a worker, per worker: enough to keep them busy while
 /// bounding memory (a frame is at most the canvas, one byte a pixel).
@@ -124,6 +134,7 @@ pub fn export(
         ));
     }
     let mut canvas = Canvas::new(manifest, events, facts, look);
+    canvas.set_coverage_levels(COVERAGE_LEVELS);
     let (width, height) = canvas.pixel_size().map_err(Failure::Log)?;
     let too_large = || Failure::Log("the screen is too large for a GIF".into());
     let (w16, h16) = (
