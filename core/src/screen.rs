@@ -525,7 +525,7 @@ impl ScreenReplay {
 /// Output is fed to it lazily ([`LiveScreen::feed`]): it is kept until the
 /// screen is asked for or [`LAZY_BYTES`] have come, then fed at once, and of
 /// a flood of lines only the part that can still show is fed (as a
-/// catch-up skips it, [`ScreenReplay::feed_skipping`]), so the host's cost
+/// catch-up skips it: `ScreenReplay::feed_skipping`), so the host's cost
 /// follows what stays on the screen, not everything printed.
 pub struct LiveScreen {
     state: Live,
