@@ -18,18 +18,13 @@ pub struct OutputMode {
 
 /// Prints a success and returns the exit status.
 pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
-    let text = success_text(
+    print_success(
         mode,
         command,
-        &now_iso(),
         ResultJson::Parsed(&output.result),
         output.human.as_deref(),
-    );
-    finish(
-        text,
         &output.warnings,
-        output.stdout_taken,
-        output.exit_code,
+        (output.stdout_taken, output.exit_code),
     )
 }
 
@@ -38,18 +33,13 @@ pub fn success(mode: OutputMode, command: &str, output: &CommandOutput) -> i32 {
 /// copied, never parsed into a [`Value`] and printed again (ADR 0023).
 /// The bytes are the same as [`success`]'s.
 pub fn success_raw(mode: OutputMode, command: &str, output: &RawCommandOutput) -> i32 {
-    let text = success_text(
+    print_success(
         mode,
         command,
-        &now_iso(),
         ResultJson::Raw(output.result.get()),
         output.human.as_deref(),
-    );
-    finish(
-        text,
         &output.warnings,
-        output.stdout_taken,
-        output.exit_code,
+        (output.stdout_taken, output.exit_code),
     )
 }
 
@@ -91,7 +81,7 @@ fn success_text(
 
 /// The `--json` success envelope, pretty-printed in its key order.
 fn envelope(command: &str, timestamp: &str, result: ResultJson) -> String {
-    let value = match result {
+    match result {
         ResultJson::Raw(json) => {
             let mut text = String::with_capacity(json.len() * 2 + 128);
             text.push_str("{\n  \"ok\": true,\n  \"command\": ");
@@ -103,12 +93,15 @@ fn envelope(command: &str, timestamp: &str, result: ResultJson) -> String {
                 text.push_str("\n}\n");
                 return text;
             }
-            // Text `pretty_into` cannot vouch for: the long way.
-            serde_json::from_str(json).unwrap_or(Value::Null)
+            envelope_of(command, timestamp, &parse_raw(json))
         }
-        ResultJson::Parsed(value) => return envelope_of(command, timestamp, value),
-    };
-    envelope_of(command, timestamp, &value)
+        ResultJson::Parsed(value) => envelope_of(command, timestamp, value),
+    }
+}
+
+/// Text [`pretty_into`] cannot vouch for, read the long way.
+fn parse_raw(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
 fn envelope_of(command: &str, timestamp: &str, result: &Value) -> String {
@@ -143,7 +136,7 @@ fn pretty_result(out: &mut String, result: ResultJson) {
                 return;
             }
             out.truncate(mark);
-            parsed = serde_json::from_str(json).unwrap_or(Value::Null);
+            parsed = parse_raw(json);
             &parsed
         }
         ResultJson::Parsed(value) => value,
@@ -281,8 +274,17 @@ fn string_end(b: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// Prints a success's text and warnings; returns its exit status.
-fn finish(text: String, warnings: &[String], stdout_taken: bool, exit_code: i32) -> i32 {
+/// Prints a success (its text, then its warnings on stderr); returns its
+/// exit status.
+fn print_success(
+    mode: OutputMode,
+    command: &str,
+    result: ResultJson,
+    human: Option<&str>,
+    warnings: &[String],
+    (stdout_taken, exit_code): (bool, i32),
+) -> i32 {
+    let text = success_text(mode, command, &now_iso(), result, human);
     for warning in warnings {
         eprintln!("warning: {warning}");
     }

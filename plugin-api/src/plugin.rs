@@ -169,25 +169,17 @@ impl<P: Plugin> PluginState<P> {
     }
 
     fn handle(&self, host: &Host, request: PluginRequest) -> Result<Answer, PluginError> {
-        let PluginRequest::Invoke { invocation } = request else {
-            return self.handle_other(host, request).map(Answer::Value);
-        };
-        let out = match self.table().find(&invocation.command) {
-            Some(command) => command.run(host, &invocation)?,
-            None => self.plugin.invoke(host, &invocation)?,
-        };
-        Ok(Answer::Command(out))
-    }
-
-    /// Every request but `invoke`, whose answer is a [`Value`].
-    fn handle_other(&self, host: &Host, request: PluginRequest) -> Result<Value, PluginError> {
         let to_value = |v: Result<Value, serde_json::Error>| {
             v.map_err(|e| PluginError::internal(format!("could not encode an answer: {e}")))
         };
-        match request {
+        let value = match request {
             PluginRequest::Describe => to_value(serde_json::to_value(self.description()?)),
-            PluginRequest::Invoke { .. } => {
-                Err(PluginError::internal("an invoke reached the wrong handler"))
+            PluginRequest::Invoke { invocation } => {
+                let out = match self.table().find(&invocation.command) {
+                    Some(command) => command.run(host, &invocation)?,
+                    None => self.plugin.invoke(host, &invocation)?,
+                };
+                return Ok(Answer::Command(out));
             }
             // An event newer than this SDK never reaches the plugin.
             PluginRequest::Event {
@@ -241,7 +233,8 @@ impl<P: Plugin> PluginState<P> {
                 "this plugin does not support that request (it was built against an older \
                  agent-tty-plugin-api); rebuild it to use the newer feature",
             )),
-        }
+        };
+        value.map(Answer::Value)
     }
 
     /// What `describe` answers: the plugin's own description with its command

@@ -291,6 +291,26 @@ fn index_counted(rgb: &[u8], previous: Option<&[u8]>, max_colours: usize) -> Ind
 
 /// The palette's order: most used first; equal counts by colour, so the
 /// order is the pixels'. Each entry is `(colour, pixels)`.
+/// Colours with their counts (at most 256), in [`index`]'s order: most
+/// used first, equal counts by colour, unused ones left out. The palette,
+/// and per former index its place in it.
+fn order_by_use(colours: &[(u32, u32)]) -> (Vec<Rgb>, [u8; 256]) {
+    let mut order: Vec<u8> = (0..colours.len())
+        .filter(|&i| colours[i].1 > 0)
+        .map(|i| i as u8)
+        .collect();
+    order.sort_unstable_by(|&a, &b| by_use(&colours[usize::from(a)], &colours[usize::from(b)]));
+    let mut renumber = [0u8; 256];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[usize::from(old)] = new as u8;
+    }
+    let palette = order
+        .iter()
+        .map(|&old| unpack(colours[usize::from(old)].0))
+        .collect();
+    (palette, renumber)
+}
+
 fn by_use(a: &(u32, u32), b: &(u32, u32)) -> std::cmp::Ordering {
     b.1.cmp(&a.1).then(a.0.cmp(&b.0))
 }
@@ -331,21 +351,12 @@ fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
     if run > 0 {
         colours[usize::from(last_index)].1 += run;
     }
-    // [`index`]'s order: most used first, equal counts by colour.
-    let mut order: Vec<u8> = (0..colours.len() as u32).map(|i| i as u8).collect();
-    order.sort_unstable_by(|&a, &b| by_use(&colours[usize::from(a)], &colours[usize::from(b)]));
-    let mut renumber = [0u8; 256];
-    for (new, &old) in order.iter().enumerate() {
-        renumber[usize::from(old)] = new as u8;
-    }
+    let (palette, renumber) = order_by_use(&colours);
     for i in &mut indices {
         *i = renumber[usize::from(*i)];
     }
     Some(Indexed {
-        palette: order
-            .iter()
-            .map(|&old| unpack(colours[usize::from(old)].0))
-            .collect(),
+        palette,
         indices,
         exact: true,
         unchanged: None,
@@ -416,14 +427,10 @@ impl Paletted {
     }
 
     /// The index of `colour` blended over provisional index `under` at
-    /// coverage `a` ([`crate::blend`]), remembered per coverage value while
-    /// the colour stays the same.
+    /// coverage `a` ([`crate::blend`]), remembered per coverage value for
+    /// the colour of the bitmap being drawn (`blend_bitmap` forgets them
+    /// when the colour changes).
     fn blended(&mut self, colour: Rgb, under: u8, a: u8) -> u8 {
-        let c = pack(&colour);
-        if c != self.blend_colour {
-            self.blend_colour = c;
-            self.blended = [(0, 0); 256];
-        }
         let (seen_under, index) = self.blended[usize::from(a)];
         if seen_under == u16::from(under) + 1 {
             return index;
@@ -461,16 +468,8 @@ impl Paletted {
             }
         }
         counts[usize::from(current)] += run;
-        let mut used: Vec<(u32, u32, u8)> = (0..self.colours.len())
-            .filter(|&i| counts[i] > 0)
-            .map(|i| (self.colours[i], counts[i], i as u8))
-            .collect();
-        used.sort_unstable_by(|a, b| by_use(&(a.0, a.1), &(b.0, b.1)));
-        let mut renumber = [0u8; 256];
-        for (new, &(_, _, old)) in used.iter().enumerate() {
-            renumber[usize::from(old)] = new as u8;
-        }
-        Some((used.iter().map(|&(c, _, _)| unpack(c)).collect(), renumber))
+        let colours: Vec<(u32, u32)> = self.colours.iter().copied().zip(counts).collect();
+        Some(order_by_use(&colours))
     }
 }
 
@@ -493,6 +492,12 @@ impl crate::Surface for Paletted {
             return;
         };
         let full = self.index_of(colour);
+        // What `blended` remembers holds for one colour.
+        let c = pack(&colour);
+        if c != self.blend_colour {
+            self.blend_colour = c;
+            self.blended = [(0, 0); 256];
+        }
         let (iw, bw) = (i64::from(self.width), i64::from(size.0));
         for y in ys {
             let src_start = ((y - at.1) * bw + (xs.start - at.0)) as usize;

@@ -37,47 +37,46 @@ const LEVEL: i32 = 2;
 
 /// The image as PNG bytes: 8-bit palette, no interlacing.
 pub(crate) fn encode(image: &Image) -> Vec<u8> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    encode_on(image, cores)
+    encode_on(image, cores())
+}
+
+/// The threads a PNG is compressed on: every core.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Each row of `indices` (`width` to a row) as a PNG stores it: its filter
+/// byte (0, none), then its indices through `map`.
+fn filtered_rows(indices: &[u8], (width, height): (u32, u32), map: impl Fn(u8) -> u8) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(indices.len() + height as usize);
+    for row in indices.chunks_exact((width as usize).max(1)) {
+        raw.push(0);
+        raw.extend(row.iter().map(|&i| map(i)));
+    }
+    raw
 }
 
 /// [`encode`] on at most `threads` threads (the bytes do not depend on it).
 pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
     let ix = indexed::index(&image.rgb, None, 256);
-    let width = image.width as usize;
-    // Each row is its filter byte (0, none) and its indices.
-    let mut raw = Vec::with_capacity(ix.indices.len() + image.height as usize);
-    for row in ix.indices.chunks_exact(width.max(1)) {
-        raw.push(0);
-        raw.extend_from_slice(row);
-    }
-    write((image.width, image.height), &ix.palette, &raw, threads)
+    let size = (image.width, image.height);
+    let raw = filtered_rows(&ix.indices, size, |i| i);
+    write(size, &ix.palette, &raw, threads)
 }
 
 /// A picture drawn in palette indices as PNG bytes: [`encode`]'s bytes for
 /// the same pixels. `None` when it has more than 256 colours.
 pub(crate) fn encode_paletted(paletted: &Paletted) -> Option<Vec<u8>> {
     let (palette, renumber) = paletted.palette_by_use()?;
-    let width = paletted.width as usize;
-    let mut raw = Vec::with_capacity(paletted.indices.len() + paletted.height as usize);
-    for row in paletted.indices.chunks_exact(width.max(1)) {
-        raw.push(0);
-        raw.extend(row.iter().map(|&i| renumber[usize::from(i)]));
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Some(write(
-        (paletted.width, paletted.height),
-        &palette,
-        &raw,
-        cores,
-    ))
+    let size = (paletted.width, paletted.height);
+    let raw = filtered_rows(&paletted.indices, size, |i| renumber[usize::from(i)]);
+    Some(write(size, &palette, &raw, cores()))
 }
 
 /// The PNG of `raw` (each row its filter byte, then its indices into
 /// `palette`), compressed on at most `threads` threads.
 fn write((width, height): (u32, u32), palette: &[Rgb], raw: &[u8], threads: usize) -> Vec<u8> {
-    let width = width as usize;
-    let band_len = (width + 1) * BAND_ROWS;
+    let band_len = (width as usize + 1) * BAND_ROWS;
     let bands: Vec<&[u8]> = raw.chunks(band_len).collect();
     let threads = threads.min(bands.len()).max(1);
     let last = bands.len().saturating_sub(1);
@@ -108,7 +107,7 @@ fn write((width, height): (u32, u32), palette: &[Rgb], raw: &[u8], threads: usiz
     let mut out = Vec::with_capacity(idat_len + 1024);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+    ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     // 8 bits, colour type 3 (palette), deflate, adaptive filtering (the
     // only method), not interlaced.

@@ -113,12 +113,7 @@ fn releasable(smaps: &str, ours: &[usize]) -> Vec<(usize, usize)> {
             }
             continue;
         }
-        let Some((start, end)) = first.split_once('-').and_then(|(s, e)| {
-            Some((
-                usize::from_str_radix(s, 16).ok()?,
-                usize::from_str_radix(e, 16).ok()?,
-            ))
-        }) else {
+        let Some((start, end)) = mapping_range(first) else {
             continue;
         };
         let perms = fields.next().unwrap_or_default();
@@ -141,6 +136,16 @@ fn releasable(smaps: &str, ours: &[usize]) -> Vec<(usize, usize)> {
         .filter(|m| m.code && m.clean && own.contains(&m.path))
         .map(|m| m.range)
         .collect()
+}
+
+/// The address range a `/proc/PID/maps` or `smaps` header line starts
+/// with (`7f1c2a000000-7f1c2a400000`).
+fn mapping_range(field: &str) -> Option<(usize, usize)> {
+    let (start, end) = field.split_once('-')?;
+    Some((
+        usize::from_str_radix(start, 16).ok()?,
+        usize::from_str_radix(end, 16).ok()?,
+    ))
 }
 
 #[cfg(test)]
@@ -195,11 +200,8 @@ KernelPageSize:     2048 kB
         let mut inside = false;
         for line in smaps.lines() {
             let first = line.split_ascii_whitespace().next().unwrap_or_default();
-            if let Some((s, e)) = first.split_once('-') {
-                if let (Ok(s), Ok(e)) = (usize::from_str_radix(s, 16), usize::from_str_radix(e, 16))
-                {
-                    inside = (s..e).contains(&address);
-                }
+            if let Some((start, end)) = mapping_range(first) {
+                inside = (start..end).contains(&address);
             } else if inside && first == "Rss:" {
                 return line
                     .split_ascii_whitespace()
