@@ -87,8 +87,14 @@ impl HomeEntry {
     }
 
     fn from_json(value: &Value) -> Option<HomeEntry> {
-        let path = value.get("path")?.as_str()?;
-        let last_seen_at = value.get("lastSeenAt")?.as_str()?;
+        HomeEntry::checked(
+            value.get("path")?.as_str()?,
+            value.get("lastSeenAt")?.as_str()?,
+        )
+    }
+
+    /// The entry, if it is well-formed: an absolute path and a time.
+    fn checked(path: &str, last_seen_at: &str) -> Option<HomeEntry> {
         if !Path::new(path).is_absolute() || parse_iso(last_seen_at).is_none() {
             return None;
         }
@@ -125,7 +131,18 @@ struct Contents {
 #[derive(Debug)]
 struct Corrupt(String);
 
+///
+/// A file of exactly `version` and `homes` (every file agent-tty and 0.5
+/// write) is read by [`parse_plain`], without a tree of [`Value`]s, which
+/// cost `home list` of a thousand Homes more than its whole answer (ADR
+/// 0023); anything else, and every error, is read by [`parse_tree`], so
+/// the answer is the same either way.
 fn parse(bytes: &[u8]) -> std::result::Result<Contents, Corrupt> {
+    parse_plain(bytes).map_or_else(|| parse_tree(bytes), Ok)
+}
+
+/// [`parse`] of any file, through a tree of [`Value`]s.
+fn parse_tree(bytes: &[u8]) -> std::result::Result<Contents, Corrupt> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| Corrupt(format!("not valid JSON ({e})")))?;
     let Value::Object(mut top) = value else {
@@ -143,21 +160,101 @@ fn parse(bytes: &[u8]) -> std::result::Result<Contents, Corrupt> {
         Some(Value::Array(items)) => items,
         Some(other) => return Err(Corrupt(format!("\"homes\" is {other}, not a list"))),
     };
-    let mut homes: Vec<HomeEntry> = Vec::with_capacity(raw.len());
-    let mut dropped = 0;
-    for item in &raw {
-        match HomeEntry::from_json(item) {
-            Some(entry) => homes.push(entry),
-            None => dropped += 1,
-        }
-    }
-    sort_and_dedupe(&mut homes);
+    let (homes, dropped) = checked_entries(raw.iter().map(HomeEntry::from_json));
     Ok(Contents {
         homes,
         extra: top,
         dropped,
         version,
     })
+}
+
+/// [`parse`] of a file whose top level holds `version` (a whole number)
+/// and `homes` (a list of objects of `path` and `lastSeenAt`), and nothing
+/// else: the entries are checked as they are read, with no tree of
+/// [`Value`]s built. `None` for any other file, or any error (an unknown or
+/// repeated key, a `null`, invalid JSON), which [`parse`] then reads as a
+/// tree, so the answer never depends on which road a file took.
+fn parse_plain(bytes: &[u8]) -> Option<Contents> {
+    /// The top level; its keys as they must be.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Plain<'a> {
+        #[serde(default)]
+        version: Given<u64>,
+        #[serde(default, borrow)]
+        homes: Given<Vec<Objects<Entry<'a>>>>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Entry<'a> {
+        #[serde(borrow)]
+        path: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        last_seen_at: Option<std::borrow::Cow<'a, str>>,
+    }
+    /// A key that, when present, holds a `T` (`null` is not one).
+    struct Given<T>(Option<T>);
+    impl<T> Default for Given<T> {
+        fn default() -> Self {
+            Given(None)
+        }
+    }
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Given<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            T::deserialize(d).map(|v| Given(Some(v)))
+        }
+    }
+    /// A `T` read from a JSON object only (serde would take a list too).
+    struct Objects<T>(T);
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Objects<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct Only<T>(std::marker::PhantomData<T>);
+            impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Only<T> {
+                type Value = T;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    map: A,
+                ) -> std::result::Result<T, A::Error> {
+                    T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            d.deserialize_map(Only(std::marker::PhantomData))
+                .map(Objects)
+        }
+    }
+
+    let Objects(plain) = serde_json::from_slice::<Objects<Plain>>(bytes).ok()?;
+    let items = plain.homes.0.unwrap_or_default();
+    let (homes, dropped) = checked_entries(items.iter().map(|Objects(entry)| {
+        HomeEntry::checked(entry.path.as_deref()?, entry.last_seen_at.as_deref()?)
+    }));
+    Some(Contents {
+        homes,
+        extra: Map::new(),
+        dropped,
+        version: plain.version.0,
+    })
+}
+
+/// The well-formed entries, newest first and one per path, and how many
+/// were dropped as malformed.
+fn checked_entries(
+    items: impl ExactSizeIterator<Item = Option<HomeEntry>>,
+) -> (Vec<HomeEntry>, usize) {
+    let mut homes: Vec<HomeEntry> = Vec::with_capacity(items.len());
+    let mut dropped = 0;
+    for item in items {
+        match item {
+            Some(entry) => homes.push(entry),
+            None => dropped += 1,
+        }
+    }
+    sort_and_dedupe(&mut homes);
+    (homes, dropped)
 }
 
 /// Newest first; where a path appears twice the newer entry wins.

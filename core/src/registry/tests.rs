@@ -420,3 +420,56 @@ fn parallel_registrations_lose_nothing(#[case] writers: usize, #[case] distinct:
     want.sort();
     assert_eq!(got, want);
 }
+
+/// A plain file is read without a tree, to the same entries, drops and
+/// version; any other file (or error) goes to the tree, which answers for it.
+#[rstest]
+#[case::plain(r#"{"version": 1, "homes": [{"path": "/b", "lastSeenAt": "2026-01-01T00:00:00.000Z"}, {"path": "/a", "lastSeenAt": "2026-01-02T00:00:00.000Z"}]}"#, true)]
+#[case::escaped(r#"{"homes": [{"lastSeenAt": "2026-01-01T00:00:00.000Z", "path": "/\u00e9t\u00e9\/\"q\""}], "version": 1}"#, true)]
+#[case::dropped(r#"{"version": 1, "homes": [{"path": "rel", "lastSeenAt": "2026-01-01T00:00:00.000Z"}, {"path": null, "lastSeenAt": "2026-01-01T00:00:00.000Z"}, {"path": "/a"}, {}]}"#, true)]
+#[case::duplicate_paths(r#"{"version": 1, "homes": [{"path": "/a", "lastSeenAt": "2026-01-01T00:00:00.000Z"}, {"path": "/a", "lastSeenAt": "2026-01-03T00:00:00.000Z"}]}"#, true)]
+#[case::no_homes(r#"{"version": 2}"#, true)]
+#[case::nothing("{}", true)]
+#[case::extra_top_key(r#"{"version": 1, "homes": [], "later": {"x": 1}}"#, false)]
+#[case::extra_entry_key(r#"{"version": 1, "homes": [{"path": "/a", "lastSeenAt": "2026-01-01T00:00:00.000Z", "label": "x"}]}"#, false)]
+#[case::duplicate_entry_key(r#"{"version": 1, "homes": [{"path": "/a", "path": "/b", "lastSeenAt": "2026-01-01T00:00:00.000Z"}]}"#, false)]
+#[case::duplicate_top_key(r#"{"version": 1, "homes": [], "homes": [{"path": "/a", "lastSeenAt": "2026-01-01T00:00:00.000Z"}]}"#, false)]
+#[case::entry_not_an_object(
+    r#"{"version": 1, "homes": [["/a", "2026-01-01T00:00:00.000Z"]]}"#,
+    false
+)]
+#[case::top_not_an_object(r#"[1, []]"#, false)]
+#[case::path_a_number(
+    r#"{"version": 1, "homes": [{"path": 42, "lastSeenAt": "2026-01-01T00:00:00.000Z"}]}"#,
+    false
+)]
+#[case::version_null(r#"{"version": null, "homes": []}"#, false)]
+#[case::version_fraction(r#"{"version": 1.0, "homes": []}"#, false)]
+#[case::homes_null(r#"{"version": 1, "homes": null}"#, false)]
+#[case::raw_value_key(
+    r#"{"version": 1, "homes": [{"$serde_json::private::RawValue": "{}"}]}"#,
+    false
+)]
+#[case::truncated(r#"{"version": 1, "homes": [{"path": "/a""#, false)]
+fn a_plain_file_reads_as_its_tree(#[case] text: &str, #[case] plain: bool) {
+    let tree = parse_tree(text.as_bytes());
+    match parse_plain(text.as_bytes()) {
+        Some(read) => {
+            assert!(plain, "{text} was read without a tree");
+            let tree = tree.expect("the tree reads it too");
+            assert_eq!(read.homes, tree.homes, "{text}");
+            assert_eq!(read.dropped, tree.dropped, "{text}");
+            assert_eq!(read.version, tree.version, "{text}");
+            assert_eq!(read.extra, tree.extra, "{text}");
+        }
+        None => assert!(!plain, "{text} went to the tree"),
+    }
+}
+
+/// Invalid UTF-8 in a string is an error on either road.
+#[test]
+fn invalid_utf8_is_corrupt_on_either_road() {
+    let bytes = b"{\"version\": 1, \"homes\": [{\"path\": \"/\xff\", \"lastSeenAt\": \"2026-01-01T00:00:00.000Z\"}]}";
+    assert!(parse_plain(bytes).is_none());
+    assert!(parse(bytes).is_err());
+}
