@@ -420,8 +420,9 @@ pub fn list_homes(registry: &HomeRegistry, scope: Scope) -> HomeListing {
 
 impl HomeListing {
     /// The `home list` result: `{"homes": [{path, activeSessions,
-    /// totalSessions, lastSeenAt, lastActivityAt}]}`, plus `hidden: [{path,
-    /// lastSeenAt, reason, detail}]` when `verbose`.
+    /// totalSessions, lastSeenAt}]}`, agent-tty 0.5's rows key for key (its
+    /// scripts compare whole rows). `verbose` (our flag) adds each row's
+    /// `lastActivityAt` and `hidden: [{path, lastSeenAt, reason, detail}]`.
     pub fn to_json(&self, verbose: bool) -> Value {
         serde_json::to_value(self.rows(verbose)).unwrap_or(Value::Null)
     }
@@ -436,7 +437,7 @@ impl HomeListing {
 
     fn rows(&self, verbose: bool) -> ListingRows<'_> {
         ListingRows {
-            homes: self.homes.iter().map(HomeRow).collect(),
+            homes: self.homes.iter().map(|h| HomeRow(h, verbose)).collect(),
             hidden: verbose.then(|| self.hidden.iter().map(HiddenRow).collect()),
         }
     }
@@ -450,18 +451,21 @@ struct ListingRows<'a> {
     hidden: Option<Vec<HiddenRow<'a>>>,
 }
 
-struct HomeRow<'a>(&'a ListedHome);
+/// A listed Home, with its `lastActivityAt` when the listing is verbose.
+struct HomeRow<'a>(&'a ListedHome, bool);
 
 impl serde::Serialize for HomeRow<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let h = self.0;
-        let mut row = serializer.serialize_struct("Home", 5)?;
+        let HomeRow(h, verbose) = *self;
+        let mut row = serializer.serialize_struct("Home", 4 + usize::from(verbose))?;
         row.serialize_field("path", &h.entry.path)?;
         row.serialize_field("activeSessions", &h.counts.active)?;
         row.serialize_field("totalSessions", &h.counts.total)?;
         row.serialize_field("lastSeenAt", &h.entry.last_seen_at)?;
-        row.serialize_field("lastActivityAt", &h.counts.last_activity.map(format_iso))?;
+        if verbose {
+            row.serialize_field("lastActivityAt", &h.counts.last_activity.map(format_iso))?;
+        }
         row.end()
     }
 }

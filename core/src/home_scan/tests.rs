@@ -197,6 +197,26 @@ fn the_listing_scopes_prunes_and_orders_newest_first() {
     assert_eq!(json["homes"][2]["totalSessions"], 2);
     assert_eq!(json["hidden"][0]["reason"], "directory-missing");
     assert!(all.to_json(false).get("hidden").is_none());
+    // Rows are 0.5's, key for key; only `--verbose` adds the last activity.
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(&all.to_json(false)["homes"][0]),
+        ["path", "activeSessions", "totalSessions", "lastSeenAt"]
+    );
+    assert_eq!(
+        keys(&json["homes"][0]),
+        [
+            "path",
+            "activeSessions",
+            "totalSessions",
+            "lastSeenAt",
+            "lastActivityAt"
+        ]
+    );
+    assert_eq!(
+        all.to_json_text(false).get(),
+        serde_json::to_string(&all.to_json(false)).unwrap()
+    );
 }
 
 #[test]
