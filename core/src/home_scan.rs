@@ -13,8 +13,9 @@
 //! making the manifest tell the truth is reconcile's job, done when a Home is
 //! entered (`list`, the dashboard) or swept (`gc`). Merely looking at every
 //! Home on the machine must not be able to kill or rewrite anything, and it
-//! must stay cheap: one directory listing, one manifest read and one `stat`
-//! per Session, with Homes scanned in parallel.
+//! must stay cheap: one directory listing and one manifest read per Session
+//! (and one `stat` of its Event Log when the last activity is asked for,
+//! [`Activity`]), with Homes scanned in parallel.
 
 use crate::fsutil::read_small_file;
 use crate::layout::{self, HomeDir};
@@ -27,6 +28,17 @@ use std::ffi::OsString;
 use std::io;
 use std::path::Path;
 use std::time::SystemTime;
+
+/// Whether a scan also finds each Home's last activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Also the newest change of a visible Session's Event Log: one more
+    /// `fstatat` per Session, for `home list`'s table and `--verbose` rows.
+    Found,
+    /// Counts only: agent-tty 0.5's `home list --json` rows and the Home
+    /// picker have no use for it, and 1000 Homes are 5000 `fstatat`s.
+    Skipped,
+}
 
 /// What a scan found in one Home.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +56,8 @@ pub struct SessionCounts {
     pub active: usize,
     /// Visible Sessions.
     pub total: usize,
-    /// The newest modification time of a visible Session's Event Log.
+    /// The newest modification time of a visible Session's Event Log
+    /// (`None` when the scan skipped it, [`Activity::Skipped`]).
     pub last_activity: Option<SystemTime>,
 }
 
@@ -98,13 +111,13 @@ impl HiddenReason {
 /// must be trusted ([`crate::safe_fs::check_trusted`]); a Home that is not
 /// (say a deleted `/tmp` Home another user re-created) is hidden with the
 /// reason, and nothing inside it is read.
-pub fn scan_home(home: &Path) -> HomeScan {
+pub fn scan_home(home: &Path, activity: Activity) -> HomeScan {
     let sessions = match open_home_sessions(home) {
         Ok(Some(sessions)) => sessions,
         Ok(None) => return HomeScan::Hidden(HiddenReason::SessionsMissing),
         Err(reason) => return HomeScan::Hidden(reason),
     };
-    let tally = tally_sessions(&sessions);
+    let tally = tally_sessions(&sessions, activity);
     match (tally.counts.total, tally.destroyed, tally.unreadable) {
         (0, 0, 0) => HomeScan::Hidden(HiddenReason::NoSessions),
         (0, 0, n) => HomeScan::Hidden(HiddenReason::Unreadable(format!(
@@ -234,10 +247,11 @@ struct Tally {
 /// call that follows no symlink (`<id>/session.json`,
 /// [`DirFd::open_file_beneath`]) and read into one reused buffer without
 /// the size probe `fs::read` makes, only the manifest fields a listing
-/// needs are looked at ([`ManifestView`]), and the Event Log is
-/// `fstatat`-ed relative to the descriptor: four system calls per Session.
+/// needs are looked at ([`ManifestView`]), and, when `activity` asks, the
+/// Event Log is `fstatat`-ed relative to the descriptor: three system calls
+/// per Session, four with the activity.
 /// A listing never opens a Session directory and never probes a lock.
-fn tally_sessions(sessions: &HomeSessions) -> Tally {
+fn tally_sessions(sessions: &HomeSessions, activity: Activity) -> Tally {
     let mut tally = Tally {
         counts: SessionCounts {
             active: 0,
@@ -251,11 +265,11 @@ fn tally_sessions(sessions: &HomeSessions) -> Tally {
         /// One manifest buffer per scanning thread, reused for every Home.
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    BUF.with_borrow_mut(|buf| tally_into(sessions, &mut tally, buf));
+    BUF.with_borrow_mut(|buf| tally_into(sessions, activity, &mut tally, buf));
     tally
 }
 
-fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
+fn tally_into(sessions: &HomeSessions, activity: Activity, tally: &mut Tally, buf: &mut Vec<u8>) {
     use nix::sys::stat::fstatat;
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
@@ -297,6 +311,9 @@ fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
         }
         tally.counts.total += 1;
         tally.counts.active += usize::from(status.is_active());
+        if activity == Activity::Skipped {
+            continue;
+        }
         at(layout::session::EVENT_LOG.name, &mut relative);
         if let Ok(st) = fstatat(Some(fd), relative.as_slice(), nix::fcntl::AtFlags::empty()) {
             let modified = std::time::UNIX_EPOCH
@@ -307,8 +324,8 @@ fn tally_into(sessions: &HomeSessions, tally: &mut Tally, buf: &mut Vec<u8>) {
 }
 
 /// Scans many Homes in parallel, answering in the order given.
-pub fn scan_homes(homes: &[&Path]) -> Vec<HomeScan> {
-    map_homes(homes, |home| scan_home(home))
+pub fn scan_homes(homes: &[&Path], activity: Activity) -> Vec<HomeScan> {
+    map_homes(homes, |home| scan_home(home, activity))
 }
 
 /// Runs `each` over every Home on a few threads, answering in the order
@@ -398,10 +415,10 @@ pub struct HomeListing {
 /// scans every Home in parallel, hides those with no visible Session. Never
 /// writes anything, not even to drop hidden Homes from the file (durable
 /// pruning is gc's job).
-pub fn list_homes(registry: &HomeRegistry, scope: Scope) -> HomeListing {
+pub fn list_homes(registry: &HomeRegistry, scope: Scope, activity: Activity) -> HomeListing {
     let read = registry.read();
     let paths: Vec<&Path> = read.homes.iter().map(|h| Path::new(&h.path)).collect();
-    let scans = scan_homes(&paths);
+    let scans = scan_homes(&paths, activity);
     let mut listing = HomeListing {
         problem: read.problem.clone(),
         ..Default::default()
@@ -420,8 +437,9 @@ pub fn list_homes(registry: &HomeRegistry, scope: Scope) -> HomeListing {
 
 impl HomeListing {
     /// The `home list` result: `{"homes": [{path, activeSessions,
-    /// totalSessions, lastSeenAt, lastActivityAt}]}`, plus `hidden: [{path,
-    /// lastSeenAt, reason, detail}]` when `verbose`.
+    /// totalSessions, lastSeenAt}]}`, agent-tty 0.5's rows key for key (its
+    /// scripts compare whole rows). `verbose` (our flag) adds each row's
+    /// `lastActivityAt` and `hidden: [{path, lastSeenAt, reason, detail}]`.
     pub fn to_json(&self, verbose: bool) -> Value {
         serde_json::to_value(self.rows(verbose)).unwrap_or(Value::Null)
     }
@@ -436,7 +454,7 @@ impl HomeListing {
 
     fn rows(&self, verbose: bool) -> ListingRows<'_> {
         ListingRows {
-            homes: self.homes.iter().map(HomeRow).collect(),
+            homes: self.homes.iter().map(|h| HomeRow(h, verbose)).collect(),
             hidden: verbose.then(|| self.hidden.iter().map(HiddenRow).collect()),
         }
     }
@@ -450,18 +468,21 @@ struct ListingRows<'a> {
     hidden: Option<Vec<HiddenRow<'a>>>,
 }
 
-struct HomeRow<'a>(&'a ListedHome);
+/// A listed Home, with its `lastActivityAt` when the listing is verbose.
+struct HomeRow<'a>(&'a ListedHome, bool);
 
 impl serde::Serialize for HomeRow<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let h = self.0;
-        let mut row = serializer.serialize_struct("Home", 5)?;
+        let HomeRow(h, verbose) = *self;
+        let mut row = serializer.serialize_struct("Home", 4 + usize::from(verbose))?;
         row.serialize_field("path", &h.entry.path)?;
         row.serialize_field("activeSessions", &h.counts.active)?;
         row.serialize_field("totalSessions", &h.counts.total)?;
         row.serialize_field("lastSeenAt", &h.entry.last_seen_at)?;
-        row.serialize_field("lastActivityAt", &h.counts.last_activity.map(format_iso))?;
+        if verbose {
+            row.serialize_field("lastActivityAt", &h.counts.last_activity.map(format_iso))?;
+        }
         row.end()
     }
 }

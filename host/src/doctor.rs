@@ -1,15 +1,18 @@
 //! `doctor`: can this machine run Sessions? (contract §3.18, adapted: no
 //! Node, no browser, but plugins, a PTY, sockets, a Home, the Home Registry
-//! and the terminal engine).
+//! and the terminal engine and fonts that draw screenshots).
 //!
-//! The host runs it, not a plugin, because the first thing it must be able
-//! to say is which plugins are missing: with none installed it still
-//! answers. The host checks the plugins itself (the `plugins` group); the
-//! checks that need the sessions plugin (`environment`, `terminal`) come
-//! from its `sessions.doctor` capability when it is loaded. `result.ok` is
-//! false when any check fails, and the command then exits 1 with a
-//! *successful* envelope, as 0.5's does. Check names are the same in the
-//! text and in `--json`.
+//! The result is 0.5's shape, `{ok, checks: {environment, renderer},
+//! capabilities}`, since 0.5's scripts read it whole; the checks in each
+//! group are ours. The host runs it, not a plugin, because the first thing
+//! it must be able to say is which plugins are missing: with none installed
+//! it still answers. The host checks the plugins itself (the end of
+//! `environment`); the checks that need the sessions plugin come from its
+//! `sessions.doctor` capability when it is loaded (its `environment` and
+//! `terminal` groups: the latter is our `renderer`). `result.ok` is false
+//! when any check fails, and the command then exits 1 with a *successful*
+//! envelope, as 0.5's does. Check names are the same in the text and in
+//! `--json`.
 
 use crate::plugins::{not_installed, well_known_plugins, PluginSet};
 use agent_tty_plugin_api::{CommandContext, CommandOutput};
@@ -23,9 +26,15 @@ fn check(name: &str, status: &str, message: impl Into<String>) -> Value {
     json!({ "name": name, "status": status, "message": message.into(), "durationMs": 0 })
 }
 
-/// Runs `doctor`.
-pub fn run(set: &PluginSet, context: &CommandContext, verbose: bool) -> CommandOutput {
-    let (environment, terminal) = if set.by_name("sessions").is_some() {
+/// Runs `doctor`; `capabilities` are `version --json`'s, as 0.5 lists them
+/// in both.
+pub fn run(
+    set: &PluginSet,
+    context: &CommandContext,
+    verbose: bool,
+    capabilities: Vec<Value>,
+) -> CommandOutput {
+    let (environment, renderer) = if set.by_name("sessions").is_some() {
         match set.capability(SESSIONS_DOCTOR, json!({}), context) {
             Ok(groups) => (groups["environment"].clone(), groups["terminal"].clone()),
             Err(e) => (
@@ -51,10 +60,11 @@ pub fn run(set: &PluginSet, context: &CommandContext, verbose: bool) -> CommandO
             )]),
         )
     };
+    let mut environment = environment.as_array().cloned().unwrap_or_default();
+    environment.extend(plugin_checks(set));
     let groups = [
-        ("environment", "Environment", environment),
-        ("plugins", "Plugins", plugin_checks(set)),
-        ("terminal", "Terminal", terminal),
+        ("environment", "Environment", Value::Array(environment)),
+        ("renderer", "Renderer", renderer),
     ];
     let failed = |checks: &Value| {
         checks
@@ -93,7 +103,7 @@ pub fn run(set: &PluginSet, context: &CommandContext, verbose: bool) -> CommandO
         .map(|(key, _, checks)| (key.to_owned(), checks))
         .collect();
     CommandOutput {
-        result: json!({ "ok": ok, "checks": checks }),
+        result: json!({ "ok": ok, "checks": checks, "capabilities": capabilities }),
         human: Some(human.join("\n")),
         exit_code: if ok { 0 } else { 1 },
         ..Default::default()
@@ -103,7 +113,7 @@ pub fn run(set: &PluginSet, context: &CommandContext, verbose: bool) -> CommandO
 /// What was loaded, which of agent-tty's own plugins are missing (a
 /// failure only for `sessions`, without which nothing runs), and what was
 /// refused and why.
-fn plugin_checks(set: &PluginSet) -> Value {
+fn plugin_checks(set: &PluginSet) -> Vec<Value> {
     let loaded: Vec<String> = set
         .loaded
         .iter()
@@ -152,5 +162,5 @@ fn plugin_checks(set: &PluginSet) -> Value {
             format!("{name}: {}", r.reason),
         ));
     }
-    Value::Array(checks)
+    checks
 }

@@ -379,7 +379,7 @@ mod tests {
             json!([]),
             json!({"a": {}, "b": [], "c": [[]], "d": [{}]}),
             json!({"homes": [{"path": "/h", "activeSessions": 1, "totalSessions": 5,
-                "lastSeenAt": "2026-11-24T03:50:02.677Z", "lastActivityAt": null}]}),
+                "lastSeenAt": "2026-11-24T03:50:02.677Z"}]}),
             json!({"": "", "k\"ey": "a\\b/c", "ctl": controls, "wide": "文档 🎉 \u{7f}\u{202e}"}),
             json!([1, [2, [3, [4, []]]], {"x": [true, false, null]}]),
         ]

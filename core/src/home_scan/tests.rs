@@ -57,7 +57,7 @@ fn hidden_homes_say_why(
     for (n, status) in statuses.iter().enumerate() {
         session(&home, &id(n), status);
     }
-    assert_eq!(scan_home(&home), HomeScan::Hidden(reason));
+    assert_eq!(scan_home(&home, Activity::Found), HomeScan::Hidden(reason));
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn a_home_with_only_invalid_manifests_is_hidden_as_unreadable() {
     let dir = tmp.path().join("sessions").join(id(0));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(SessionDir::new(&dir).manifest(), "{ torn").unwrap();
-    let HomeScan::Hidden(reason) = scan_home(tmp.path()) else {
+    let HomeScan::Hidden(reason) = scan_home(tmp.path(), Activity::Found) else {
         panic!("an unreadable Home is hidden");
     };
     assert_eq!(reason.code(), "unreadable");
@@ -86,7 +86,7 @@ fn counts_visible_and_active_sessions_without_following_symlinks() {
     let elsewhere = session(&tmp.path().join("other"), &id(9), "running");
     std::os::unix::fs::symlink(&elsewhere, home.join("sessions").join(id(5))).unwrap();
     std::fs::write(home.join("sessions").join("notes.txt"), "hi").unwrap();
-    let HomeScan::Visible(counts) = scan_home(&home) else {
+    let HomeScan::Visible(counts) = scan_home(&home, Activity::Found) else {
         panic!("the Home has visible Sessions");
     };
     assert_eq!((counts.active, counts.total), (2, 4));
@@ -104,11 +104,19 @@ fn last_activity_is_the_newest_event_log_change() {
         let log = std::fs::File::create(SessionDir::new(dir).event_log()).unwrap();
         log.set_modified(when).unwrap();
     }
-    let HomeScan::Visible(counts) = scan_home(tmp.path()) else {
+    let HomeScan::Visible(counts) = scan_home(tmp.path(), Activity::Found) else {
         panic!("visible");
     };
     // The destroyed Session's log is not counted: it is not visible.
     assert_eq!(counts.last_activity, Some(t(2_000)));
+    // Skipping it changes nothing else.
+    assert_eq!(
+        scan_home(tmp.path(), Activity::Skipped),
+        HomeScan::Visible(SessionCounts {
+            last_activity: None,
+            ..counts
+        })
+    );
 }
 
 #[test]
@@ -124,7 +132,7 @@ fn parallel_scans_answer_in_the_order_asked() {
         })
         .collect();
     let refs: Vec<&Path> = homes.iter().map(PathBuf::as_path).collect();
-    let totals: Vec<usize> = scan_homes(&refs)
+    let totals: Vec<usize> = scan_homes(&refs, Activity::Found)
         .into_iter()
         .map(|s| match s {
             HomeScan::Visible(c) => c.total,
@@ -171,7 +179,7 @@ fn the_listing_scopes_prunes_and_orders_newest_first() {
     let gone = m.home("gone", &["running"], "2026-01-05T00:00:00.000Z");
     std::fs::remove_dir_all(&gone).unwrap();
 
-    let active = list_homes(&m.registry, Scope::Active);
+    let active = list_homes(&m.registry, Scope::Active, Activity::Found);
     let paths = |l: &HomeListing| {
         l.homes
             .iter()
@@ -181,7 +189,7 @@ fn the_listing_scopes_prunes_and_orders_newest_first() {
     assert_eq!(paths(&active), [live2.clone(), live.clone()]);
     assert_eq!(active.out_of_scope, 1);
 
-    let all = list_homes(&m.registry, Scope::All);
+    let all = list_homes(&m.registry, Scope::All, Activity::Found);
     assert_eq!(paths(&all), [done, live2, live]);
     let hidden: Vec<(String, &str)> = all
         .hidden
@@ -197,6 +205,26 @@ fn the_listing_scopes_prunes_and_orders_newest_first() {
     assert_eq!(json["homes"][2]["totalSessions"], 2);
     assert_eq!(json["hidden"][0]["reason"], "directory-missing");
     assert!(all.to_json(false).get("hidden").is_none());
+    // Rows are 0.5's, key for key; only `--verbose` adds the last activity.
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(&all.to_json(false)["homes"][0]),
+        ["path", "activeSessions", "totalSessions", "lastSeenAt"]
+    );
+    assert_eq!(
+        keys(&json["homes"][0]),
+        [
+            "path",
+            "activeSessions",
+            "totalSessions",
+            "lastSeenAt",
+            "lastActivityAt"
+        ]
+    );
+    assert_eq!(
+        all.to_json_text(false).get(),
+        serde_json::to_string(&all.to_json(false)).unwrap()
+    );
 }
 
 #[test]
@@ -206,7 +234,7 @@ fn listing_never_writes_and_never_reconciles() {
     m.home("a", &["running", "destroying"], "2026-01-01T00:00:00.000Z");
     m.home("b", &["running"], "2026-01-02T00:00:00.000Z");
     let before = tree(m.tmp.path());
-    let listing = list_homes(&m.registry, Scope::Active);
+    let listing = list_homes(&m.registry, Scope::Active, Activity::Found);
     assert_eq!(listing.homes.len(), 2);
     assert_eq!(listing.homes[1].counts.active, 2);
     assert_eq!(tree(m.tmp.path()), before);
@@ -248,7 +276,7 @@ fn a_manifest_larger_than_the_first_read_is_read_whole() {
     );
     std::fs::write(&path, text).unwrap();
     assert!(matches!(
-        scan_home(tmp.path()),
+        scan_home(tmp.path(), Activity::Found),
         HomeScan::Visible(SessionCounts {
             active: 1,
             total: 1,
@@ -283,7 +311,7 @@ fn untrusted_or_symlinked_homes_are_hidden_with_the_reason() {
     let home = tmp.path().join("home");
     std::fs::create_dir_all(home.join("sessions")).unwrap();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let HomeScan::Hidden(reason) = scan_home(&home) else {
+    let HomeScan::Hidden(reason) = scan_home(&home, Activity::Found) else {
         panic!("a world-writable Home must be hidden")
     };
     assert_eq!(reason.code(), "untrusted");
@@ -299,7 +327,7 @@ fn untrusted_or_symlinked_homes_are_hidden_with_the_reason() {
     let elsewhere = tmp.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, home.join("sessions")).unwrap();
-    let HomeScan::Hidden(reason) = scan_home(&home) else {
+    let HomeScan::Hidden(reason) = scan_home(&home, Activity::Found) else {
         panic!("a symlinked sessions/ must be hidden")
     };
     assert_eq!(reason.code(), "untrusted");
@@ -344,7 +372,7 @@ fn the_shared_scan_lists_entries_in_name_order_without_following_anything() {
     );
     // The symlinked entry is neither counted nor followed.
     assert_eq!(
-        scan_home(&home),
+        scan_home(&home, Activity::Found),
         HomeScan::Visible(SessionCounts {
             active: 1,
             total: 2,

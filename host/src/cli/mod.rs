@@ -127,7 +127,8 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     match path.first().map(String::as_str) {
         Some("dashboard") => return crate::dashboard::run(set, &context, leaf, mode),
         Some("doctor") => {
-            let out = crate::doctor::run(set, &context, leaf.get_flag("verbose"));
+            let capabilities = reports::capabilities(set);
+            let out = crate::doctor::run(set, &context, leaf.get_flag("verbose"), capabilities);
             return output::success(mode, &name, &out);
         }
         Some("remote") => return crate::remote::command::run(set, leaf_group(&matches), mode),

@@ -73,7 +73,7 @@ pub(super) const CAPABILITIES_05: [(&str, &[&str]); 6] = [
     ("dashboard", &[]),
 ];
 
-/// [`CAPABILITIES_05`] as `version --json` reports them.
+/// [`CAPABILITIES_05`] as `version --json` and `doctor` report them.
 pub(super) fn capabilities(set: &PluginSet) -> Vec<Value> {
     CAPABILITIES_05
         .iter()

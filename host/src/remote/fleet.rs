@@ -276,14 +276,12 @@ fn checked_row(row: &Value, machine: &str) -> Option<Value> {
             json!(row.get(key).and_then(Value::as_u64).unwrap_or(0)),
         );
     }
-    for key in ["lastSeenAt", "lastActivityAt"] {
-        out.insert(
-            key.into(),
-            row.get(key)
-                .and_then(Value::as_str)
-                .map_or(Value::Null, |s| json!(s)),
-        );
-    }
+    out.insert(
+        "lastSeenAt".into(),
+        row.get("lastSeenAt")
+            .and_then(Value::as_str)
+            .map_or(Value::Null, |s| json!(s)),
+    );
     out.insert("machine".into(), json!(machine));
     Some(Value::Object(out))
 }
@@ -302,7 +300,7 @@ mod tests {
         assert_eq!(
             got,
             json!({"path": "/h\u{1b}[31m", "activeSessions": 0, "totalSessions": 2,
-                   "lastSeenAt": null, "lastActivityAt": null, "machine": "box"})
+                   "lastSeenAt": null, "machine": "box"})
         );
         assert!(checked_row(&json!({"path": 1}), "box").is_none());
     }

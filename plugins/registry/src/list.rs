@@ -1,6 +1,6 @@
 //! `home list [--all] [--verbose]` and the `registry.homes` capability.
 
-use agent_tty_core::home_scan::{list_homes, HomeListing, Scope};
+use agent_tty_core::home_scan::{list_homes, Activity, HomeListing, Scope};
 use agent_tty_core::registry::HomeRegistry;
 use agent_tty_core::text::{counted, plural, Align, Table};
 use agent_tty_core::time::relative_age;
@@ -19,7 +19,7 @@ fn scope(all: bool) -> Scope {
 
 /// The `home list --json` result (what the dashboard's picker receives).
 pub fn result(registry: &HomeRegistry, all: bool) -> Value {
-    list_homes(registry, scope(all)).to_json(false)
+    list_homes(registry, scope(all), Activity::Skipped).to_json(false)
 }
 
 /// Runs `home list` (the table for people only without `--json`).
@@ -29,7 +29,13 @@ pub fn run(
     verbose: bool,
     context: &CommandContext,
 ) -> CommandOutput {
-    let listing = list_homes(registry, scope(all));
+    // Only the table and `--verbose` rows show the last activity.
+    let activity = if verbose || !context.json {
+        Activity::Found
+    } else {
+        Activity::Skipped
+    };
+    let listing = list_homes(registry, scope(all), activity);
     // The rows go to the host as JSON text, never as a `Value` tree (ADR 0023).
     let mut out = CommandOutput::for_context(context, Value::Null, || {
         render(&listing, all, verbose, SystemTime::now())

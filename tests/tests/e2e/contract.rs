@@ -901,6 +901,32 @@ fn a_05_home_lists_and_inspects_as_0_5_recorded() {
     assert_eq!(inspected["lastEventSeq"], count - 1);
 }
 
+#[test]
+fn home_list_rows_have_exactly_the_keys_0_5_recorded() {
+    let sandbox = Sandbox::new();
+    // A Home registers itself with its first `create`, as in 0.5 (the
+    // sandbox kills the Session at the end).
+    let home = sandbox.home("listed");
+    sandbox
+        .run_in(&home, &["create", "--", "sleep", "300"])
+        .expect_code(0);
+    let ours = sandbox
+        .run(["--json", "home", "list", "--all"])
+        .expect_code(0)
+        .json();
+    let theirs: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("driven").join("home-list-all.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&ours), keys(&theirs));
+    assert_eq!(keys(&ours["result"]), keys(&theirs["result"]));
+    assert_eq!(
+        keys(&ours["result"]["homes"][0]),
+        keys(&theirs["result"]["homes"][0])
+    );
+}
+
 /// The driven Session's log cut back to the moment 0.5 took its snapshot
 /// and wait (seq 21), so the screens must be identical.
 fn driven_at_seq_21(sandbox: &Sandbox) -> Option<PathBuf> {

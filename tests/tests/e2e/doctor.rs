@@ -1,5 +1,6 @@
-//! `doctor`: checks grouped as environment / plugins / terminal, exit 1 with
-//! a successful envelope when one fails, and nothing left behind.
+//! `doctor`: 0.5's result shape (checks grouped as environment / renderer,
+//! and the capabilities), exit 1 with a successful envelope when one fails,
+//! and nothing left behind.
 
 use agent_tty_e2e::{snapshot_tree, Sandbox};
 use rstest::rstest;
@@ -29,8 +30,12 @@ fn a_healthy_machine_passes_and_doctor_leaves_nothing_behind() {
     out.expect_code(0);
     let result = out.result();
     assert_eq!(result["ok"], true);
-    let groups: Vec<&String> = result["checks"].as_object().unwrap().keys().collect();
-    assert_eq!(groups, ["environment", "plugins", "terminal"]);
+    // 0.5's keys, which its scripts read whole.
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&result), ["ok", "checks", "capabilities"]);
+    assert_eq!(keys(&result["checks"]), ["environment", "renderer"]);
+    let version = sandbox.run(["--json", "version"]).result();
+    assert_eq!(result["capabilities"], version["capabilities"]);
     let names: Vec<String> = statuses(&result).into_iter().map(|(n, _)| n).collect();
     for name in [
         "home-writable",
@@ -59,7 +64,7 @@ fn a_healthy_machine_passes_and_doctor_leaves_nothing_behind() {
     human.expect_code(0);
     let lines: Vec<&str> = human.stdout.lines().collect();
     assert_eq!(lines[0], "Environment:");
-    assert!(lines.contains(&"Plugins:") && lines.contains(&"Terminal:"));
+    assert!(lines.contains(&"Renderer:"), "{}", human.stdout);
     assert!(lines.contains(&""), "blank line between groups");
     // The text names every check exactly as the JSON does.
     for (name, _) in statuses(&result) {
@@ -103,7 +108,7 @@ fn with_no_plugins_doctor_says_which_are_missing_and_help_points_at_no_skill() {
             && checks.contains(&("plugins-loaded".into(), "fail".into())),
         "{result:#}"
     );
-    let missing: Vec<&str> = result["checks"]["plugins"]
+    let missing: Vec<&str> = result["checks"]["environment"]
         .as_array()
         .unwrap()
         .iter()

@@ -275,7 +275,7 @@ fn plugins_and_doctor_report_a_description_that_changed_under_an_unchanged_file(
     forge(&cache);
     let doctor = sandbox.run(["doctor", "--json"]);
     doctor.expect_code(1);
-    let checks = doctor.result()["checks"]["plugins"].clone();
+    let checks = doctor.result()["checks"]["environment"].clone();
     let check = checks
         .as_array()
         .unwrap()

@@ -19,7 +19,7 @@
 //!   order, as soon as they are compressed and their delay is known.
 
 use super::frames::{Canvas, Pacing};
-use super::{Events, Failure, LogFacts, VideoFacts};
+use super::{Events, Failure, FrameFacts, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_render::look::Look;
 use agent_tty_render::{indexed, Image, Rect};
@@ -233,10 +233,11 @@ pub fn export(
 
     Ok(VideoFacts {
         look,
-        pixel_size: (width as usize, height as usize),
-        codec: None,
-        frame_count,
-        duration_ms: total_ms,
+        frames: Some(FrameFacts {
+            pixel_size: (width as usize, height as usize),
+            frame_count,
+            duration_ms: total_ms,
+        }),
     }
     .metadata(manifest, facts))
 }

@@ -195,12 +195,18 @@ pub struct Generated {
     pub metadata: Map<String, Value>,
 }
 
-/// The metadata a GIF and a WebM share (0.5's WebM fields), in 0.5's
-/// order; `codec` follows the pixel size when the format names one.
+/// The metadata of a GIF or a WebM: 0.5's WebM fields, in its order.
 pub(crate) struct VideoFacts<'a> {
     pub look: &'a Look,
+    /// A GIF, a format agent-tty 0.5 does not write, also says its pixel
+    /// size, frame count and length; a WebM, which 0.5 writes and its
+    /// readers compare whole, says exactly what 0.5's did.
+    pub frames: Option<FrameFacts>,
+}
+
+/// What a GIF's metadata adds to 0.5's fields.
+pub(crate) struct FrameFacts {
     pub pixel_size: (usize, usize),
-    pub codec: Option<&'a str>,
     pub frame_count: u64,
     pub duration_ms: u64,
 }
@@ -212,13 +218,12 @@ impl VideoFacts<'_> {
         metadata.insert("width".into(), json!(final_cols));
         metadata.insert("height".into(), json!(final_rows));
         metadata.insert("profileName".into(), json!(self.look.profile.name));
-        metadata.insert("pixelWidth".into(), json!(self.pixel_size.0));
-        metadata.insert("pixelHeight".into(), json!(self.pixel_size.1));
-        if let Some(codec) = self.codec {
-            metadata.insert("codec".into(), json!(codec));
+        if let Some(frames) = &self.frames {
+            metadata.insert("pixelWidth".into(), json!(frames.pixel_size.0));
+            metadata.insert("pixelHeight".into(), json!(frames.pixel_size.1));
+            metadata.insert("frameCount".into(), json!(frames.frame_count));
+            metadata.insert("videoDurationMs".into(), json!(frames.duration_ms));
         }
-        metadata.insert("frameCount".into(), json!(self.frame_count));
-        metadata.insert("videoDurationMs".into(), json!(self.duration_ms));
         metadata.insert("renderProfileHash".into(), json!(self.look.profile_hash()));
         if let Some(theme) = &self.look.theme {
             metadata.insert("theme".into(), json!(theme));
@@ -443,7 +448,10 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             }
         };
         metadata.insert("timingMode".into(), json!(timing.name()));
-        metadata.insert("speed".into(), json!(speed));
+        // Ours: always in a GIF's metadata, in a WebM's only when asked for.
+        if format == Format::Gif || inv.value("speed").is_some() {
+            metadata.insert("speed".into(), json!(speed));
+        }
         if let Some(ms) = idle_limit_ms {
             metadata.insert("idleTimeLimitMs".into(), json!(ms));
         }

@@ -243,10 +243,8 @@ pub fn export(
     );
     let mut encoder = Encoder::new(width, height)?;
     let mut last_at: Option<u64> = None;
-    let mut frame_count = 0u64;
     let total_ms = canvas.draw_frames(pacing, |image, _, at_ms| {
         encoder.send(image, at_ms)?;
-        frame_count += 1;
         last_at = Some(at_ms);
         Ok(())
     })?;
@@ -260,13 +258,7 @@ pub fn export(
     let (codec_private, encoded) = encoder.finish()?;
     let bytes = mux(width, height, codec_private, &encoded, total_ms)?;
 
-    let metadata = VideoFacts {
-        look,
-        pixel_size: (width, height),
-        codec: Some("av1"),
-        frame_count,
-        duration_ms: total_ms,
-    }
-    .metadata(manifest, facts);
+    // 0.5's WebM metadata, key for key.
+    let metadata = VideoFacts { look, frames: None }.metadata(manifest, facts);
     Ok(Generated { bytes, metadata })
 }
