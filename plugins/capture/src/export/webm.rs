@@ -4,6 +4,15 @@
 //! cargo; the plugin's `asm` feature (needs `nasm`) turns it on: the same
 //! bytes in ~40% of the CPU time (ADR 0025).
 //!
+//! The video is cut into two segments (`SEGMENTS`), each opened by a keyframe
+//! and encoded by its own rav1e context on its own thread (one per core at
+//! a time); the packets are joined in order. rav1e's own threads only split
+//! a frame into tiles and meet at the end of every frame, so two cores did
+//! 1.4 cores' work on a scrolling Session; segments never wait for each
+//! other and need no tiles (ADR 0020, amendment "WebM in segments").
+//! Frames stream: each is drawn once and handed to its segment's encoder
+//! over a short queue, so memory holds a few frames, not the video.
+//!
 //! Frames are stored only when the screen changed, each with its own
 //! timestamp (a variable frame rate, which WebM allows), so a still terminal
 //! costs nothing and the encoder's work follows the Session's activity, not
@@ -11,12 +20,14 @@
 //! (contract §6.2); the last frame is repeated at the end of its final hold
 //! so players show the whole length, which `Info/Duration` also records.
 
-use super::frames::{Canvas, Pacing};
+use super::frames::{Canvas, Pacing, FRAME_INTERVAL_MS};
 use super::{Events, Generated, LogFacts, VideoFacts};
 use agent_tty_core::manifest::Manifest;
 use agent_tty_render::look::Look;
 use agent_tty_render::Image;
 use rav1e::prelude::*;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
 use webm_iterable::matroska_spec::{Master, MatroskaSpec, SimpleBlock};
 use webm_iterable::WebmWriter;
 
@@ -31,8 +42,21 @@ const SPEED_PRESET: u8 = 10;
 /// one.)
 const QUANTIZER: usize = 80;
 
-/// Tiles per frame, encoded in parallel.
-const TILES: usize = 4;
+/// Segments a video is cut into, whatever the machine: the cut decides the
+/// bytes, so it must not follow the core count (two machines with the same
+/// build write the same file). Two keep two cores busy; four (measured:
+/// ~10% more CPU for the same size and PSNR) would only help machines with
+/// more cores.
+const SEGMENTS: u64 = 2;
+
+/// The fewest frames a segment gets (bar the last): each segment opens
+/// with a keyframe, ~10 inter frames' bytes on a full terminal screen, so a
+/// short video is not cut finer than this.
+const MIN_SEGMENT_FRAMES: u64 = 50;
+
+/// Drawn frames waiting for a segment's encoder (a copy of the picture
+/// each): enough to keep it fed while the next frame is drawn.
+const FRAMES_IN_FLIGHT: usize = 2;
 
 /// The longest a cluster may span: SimpleBlock times are 16-bit offsets
 /// from their cluster's timestamp.
@@ -47,12 +71,17 @@ const MAX_CLUSTER_SPAN_MS: u64 = 30_000;
 /// - no CDEF, a deringing filter for natural images that does little for
 ///   glyph edges at this quantizer;
 /// - no scene-change detection: keyframes come from the fixed interval,
-///   and a terminal "scene cut" (a cleared screen) codes cheaply anyway.
+///   and a terminal "scene cut" (a cleared screen) codes cheaply anyway;
+/// - an RDO lookahead of one frame: with low latency and transform-domain
+///   distortion rav1e uses no lookahead for its decisions (the bytes are
+///   the same as with the preset's 10), so holding 10 frames only cost
+///   memory (~35 MB a segment).
 fn speed_settings() -> SpeedSettings {
     let mut s = SpeedSettings::from_preset(SPEED_PRESET);
     s.transform.tx_domain_rate = true;
     s.cdef = false;
     s.scene_detection_mode = SceneDetectionSpeed::None;
+    s.rdo_lookahead_frames = 1;
     s
 }
 
@@ -62,6 +91,88 @@ fn fill_frame(frame: &mut rav1e::Frame<u8>, image: &Image, width: usize, height:
     frame.planes[0].copy_from_raw_u8(&yuv.y, width, 1);
     frame.planes[1].copy_from_raw_u8(&yuv.u, chroma_width, 1);
     frame.planes[2].copy_from_raw_u8(&yuv.v, chroma_width, 1);
+}
+
+/// A segment to encode: its place in the video, and its frames (each with
+/// its video time) as they are drawn.
+type Job = (usize, Receiver<(Image, u64)>);
+
+/// Each segment's sequence header and packets, by its place in the video.
+type Done = Vec<(usize, Result<(Vec<u8>, Encoded), String>)>;
+
+/// What the drawing side sees when a segment's encoder has stopped (its
+/// own error is the one reported).
+const STOPPED: &str = "the AV1 encoder stopped";
+
+/// Frames per segment: an upper bound on the video's frames shared evenly
+/// among [`SEGMENTS`], so they take about as long. Frames are at least
+/// [`FRAME_INTERVAL_MS`] of video time apart and one per event at most, so
+/// the bound is exact for a Session writing at the frame rate or slower,
+/// and a burst only makes the last segments shorter.
+fn segment_frames(facts: &LogFacts, pacing: &Pacing) -> u64 {
+    let by_time = pacing.video_ms(facts.duration_ms()) / FRAME_INTERVAL_MS + 2;
+    let bound = facts.count.min(by_time);
+    bound.div_ceil(SEGMENTS).max(MIN_SEGMENT_FRAMES)
+}
+
+/// One core's work: segments, one after another, until the video is drawn.
+fn encode_segments(jobs: &Mutex<Receiver<Job>>, done: &Mutex<Done>, width: usize, height: usize) {
+    loop {
+        let job = jobs.lock().expect("an encoder thread panicked").recv();
+        let Ok((index, frames)) = job else { return };
+        let out = encode_segment(width, height, frames);
+        done.lock()
+            .expect("an encoder thread panicked")
+            .push((index, out));
+    }
+}
+
+/// A segment: a new encoder (so it opens with a keyframe) fed until its
+/// frames end.
+fn encode_segment(
+    width: usize,
+    height: usize,
+    frames: Receiver<(Image, u64)>,
+) -> Result<(Vec<u8>, Encoded), String> {
+    let mut encoder = Encoder::new(width, height)?;
+    for (image, at) in frames {
+        encoder.send(&image, at)?;
+    }
+    encoder.finish()
+}
+
+/// The drawing side: hands each frame to its segment, opening a segment
+/// every `per_segment` frames.
+struct Segments {
+    jobs: mpsc::Sender<Job>,
+    per_segment: u64,
+    current: Option<SyncSender<(Image, u64)>>,
+    in_current: u64,
+    started: usize,
+}
+
+impl Segments {
+    /// Queues `image` at `at_ms`; `last` keeps the video's closing frame
+    /// in the segment before it.
+    fn send(&mut self, image: &Image, at_ms: u64, last: bool) -> Result<(), String> {
+        let full = self.in_current == self.per_segment && !last;
+        let frames = match &self.current {
+            Some(frames) if !full => frames,
+            _ => {
+                let (frames, receiver) = mpsc::sync_channel(FRAMES_IN_FLIGHT);
+                self.jobs
+                    .send((self.started, receiver))
+                    .map_err(|_| STOPPED.to_string())?;
+                self.started += 1;
+                self.in_current = 0;
+                self.current.insert(frames)
+            }
+        };
+        self.in_current += 1;
+        frames
+            .send((image.clone(), at_ms))
+            .map_err(|_| STOPPED.to_string())
+    }
 }
 
 /// Encoded frames and their times, in display order.
@@ -96,15 +207,14 @@ impl Encoder {
             // default) costs time and is meant for camera footage, not for
             // flat colour and text.
             tune: Tune::Psnr,
-            // Frames come one at a time (low latency), so the encoder's
-            // threads only help within a frame: split it into tiles.
-            tiles: TILES,
+            // One tile, one thread: the cores are shared out by segment
+            // (see the module doc), and tiles cost bytes.
+            tiles: 1,
             ..Default::default()
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let ctx = Config::new()
             .with_encoder_config(enc)
-            .with_threads(threads)
+            .with_threads(1)
             .new_context()
             .map_err(|e| format!("the AV1 encoder refused its settings: {e}"))?;
         Ok(Encoder {
@@ -223,6 +333,58 @@ fn mux(
     w.into_inner().map_err(err)
 }
 
+/// The frames `draw` hands to `send` (picture, video time, whether it is
+/// the closing frame), encoded in segments of `per_segment` frames by
+/// `workers` threads; returns what `draw` returned, the sequence header
+/// and the packets in order. The bytes depend on `per_segment`, never on
+/// `workers` or on which thread took which segment.
+fn encode_video<T>(
+    width: usize,
+    height: usize,
+    workers: usize,
+    per_segment: u64,
+    draw: impl FnOnce(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String>,
+) -> Result<(T, Vec<u8>, Encoded), String> {
+    let (jobs, job_queue) = mpsc::channel::<Job>();
+    let job_queue = Mutex::new(job_queue);
+    let done: Mutex<Done> = Mutex::new(Vec::new());
+    let mut segments = Segments {
+        jobs,
+        per_segment,
+        current: None,
+        in_current: 0,
+        started: 0,
+    };
+    let drawn = std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| encode_segments(&job_queue, &done, width, height));
+        }
+        let drawn = draw(&mut |image, at_ms, last| segments.send(image, at_ms, last));
+        // No more segments or frames: the encoders finish and return.
+        drop(segments);
+        drawn
+    });
+    let mut done = done.into_inner().expect("an encoder thread panicked");
+    done.sort_by_key(|(index, _)| *index);
+    let mut codec_private: Option<Vec<u8>> = None;
+    let mut encoded = Encoded {
+        packets: Vec::new(),
+    };
+    // A segment's own error first: the drawing side only saw it stop.
+    for (_, out) in done {
+        let (header, part) = out?;
+        // Every segment has the same settings, so the same header; the
+        // container has room for one.
+        if *codec_private.get_or_insert_with(|| header.clone()) != header {
+            return Err("the AV1 encoder's segments disagree on the sequence header".into());
+        }
+        encoded.packets.extend(part.packets);
+    }
+    let drawn = drawn?;
+    let codec_private = codec_private.ok_or("the AV1 encoder returned no segment")?;
+    Ok((drawn, codec_private, encoded))
+}
+
 /// The whole `.webm` for a Session's Event Log.
 pub fn export(
     manifest: &Manifest,
@@ -241,24 +403,117 @@ pub fn export(
         (image_w as usize).next_multiple_of(2),
         (image_h as usize).next_multiple_of(2),
     );
-    let mut encoder = Encoder::new(width, height)?;
-    let mut last_at: Option<u64> = None;
-    let total_ms = canvas.draw_frames(pacing, |image, _, at_ms| {
-        encoder.send(image, at_ms)?;
-        last_at = Some(at_ms);
-        Ok(())
-    })?;
-    // The last frame again at the very end, so the video lasts through the
-    // final hold in every player.
-    if let (Some(image), Some(at)) = (canvas.last_image(), last_at) {
-        if total_ms > at {
-            encoder.send(image, total_ms)?;
-        }
-    }
-    let (codec_private, encoded) = encoder.finish()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.min(SEGMENTS as usize);
+    let per_segment = segment_frames(facts, pacing);
+    let (total_ms, codec_private, encoded) =
+        encode_video(width, height, workers, per_segment, |send| {
+            let mut last_at: Option<u64> = None;
+            let total_ms = canvas.draw_frames(pacing, |image, _, at_ms| {
+                send(image, at_ms, false)?;
+                last_at = Some(at_ms);
+                Ok(())
+            })?;
+            // The last frame again at the very end, so the video lasts
+            // through the final hold in every player.
+            if let (Some(image), Some(at)) = (canvas.last_image(), last_at) {
+                if total_ms > at {
+                    send(image, total_ms, true)?;
+                }
+            }
+            Ok(total_ms)
+        })?;
     let bytes = mux(width, height, codec_private, &encoded, total_ms)?;
 
     // 0.5's WebM metadata, key for key.
     let metadata = VideoFacts { look, frames: None }.metadata(manifest, facts);
     Ok(Generated { bytes, metadata })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::frames::Timing;
+    use super::super::Format;
+    use super::*;
+
+    /// A 64×64 picture with bands that move with `n`, so every frame
+    /// differs from the one before.
+    fn picture(n: u64) -> Image {
+        let (width, height) = (64u32, 64u32);
+        let mut rgb = vec![20u8; (width * height * 3) as usize];
+        for y in 0..height {
+            if (y + n as u32 * 3) % 16 < 4 {
+                for x in 0..width {
+                    let i = ((y * width + x) * 3) as usize;
+                    rgb[i..i + 3].copy_from_slice(&[200, (x * 4) as u8, 60]);
+                }
+            }
+        }
+        Image { width, height, rgb }
+    }
+
+    /// `frames` pictures 100 ms apart (and, with `closing`, the last one
+    /// again at the end), encoded in segments of `per_segment` by
+    /// `workers` threads.
+    fn encode(frames: u64, closing: bool, per_segment: u64, workers: usize) -> (Vec<u8>, Encoded) {
+        let ((), header, encoded) = encode_video(64, 64, workers, per_segment, |send| {
+            for n in 0..frames {
+                send(&picture(n), n * 100, false)?;
+            }
+            if closing {
+                send(&picture(frames - 1), frames * 100 + 1000, true)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        (header, encoded)
+    }
+
+    fn keyframes(encoded: &Encoded) -> Vec<usize> {
+        let packets = encoded.packets.iter().enumerate();
+        packets.filter(|(_, p)| p.1).map(|(i, _)| i).collect()
+    }
+
+    #[test]
+    fn segments_open_with_a_keyframe_and_the_bytes_do_not_depend_on_the_threads() {
+        let (header, one) = encode(12, false, 5, 1);
+        assert_eq!(keyframes(&one), [0, 5, 10]);
+        let times: Vec<u64> = one.packets.iter().map(|p| p.0).collect();
+        assert_eq!(times, (0..12).map(|n| n * 100).collect::<Vec<_>>());
+        for workers in [2, 3] {
+            let (other_header, other) = encode(12, false, 5, workers);
+            assert_eq!(other_header, header);
+            assert!(other.packets == one.packets, "{workers} threads");
+        }
+    }
+
+    #[test]
+    fn the_closing_frame_stays_in_the_last_segment() {
+        let (_, encoded) = encode(10, true, 5, 2);
+        assert_eq!(encoded.packets.len(), 11);
+        assert_eq!(keyframes(&encoded), [0, 5]);
+        assert_eq!(encoded.packets[10].0, 2000);
+    }
+
+    #[test]
+    fn segments_share_the_frame_bound_among_the_cores() {
+        let pacing = Pacing::new(Format::Webm, Timing::Recorded, 1.0, None);
+        let facts = |count, duration_ms| LogFacts {
+            count,
+            first_ms: Some(0),
+            last_ms: Some(duration_ms),
+            ..LogFacts::default()
+        };
+        // bench/capture.sh's 60 s Session: 601 outputs, a frame each.
+        assert_eq!(segment_frames(&facts(601, 60_000), &pacing), 301);
+        // A 10-minute one writing every second: 601 frames, not 12,002.
+        assert_eq!(segment_frames(&facts(601, 600_000), &pacing), 301);
+        // Its 52 MB burst: 14,002 writes in 5 s are 102 frames at most.
+        assert_eq!(segment_frames(&facts(14_002, 5_000), &pacing), 51);
+        // A short video is not cut finer than MIN_SEGMENT_FRAMES.
+        assert_eq!(segment_frames(&facts(30, 3_000), &pacing), 50);
+        // At 4× speed 60 s are 15 s of video: 302 frames at most.
+        let fast = Pacing::new(Format::Webm, Timing::Recorded, 4.0, None);
+        assert_eq!(segment_frames(&facts(14_002, 60_000), &fast), 151);
+    }
 }
