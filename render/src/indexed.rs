@@ -311,13 +311,6 @@ fn order_by_use(colours: &[(u32, u32)]) -> (Vec<Rgb>, [u8; 256]) {
     (palette, renumber)
 }
 
-/// Provisional indices to their places in the palette ([`order_by_use`]).
-fn renumber_in_place(indices: &mut [u8], renumber: &[u8; 256]) {
-    for i in indices {
-        *i = renumber[usize::from(*i)];
-    }
-}
-
 fn by_use(a: &(u32, u32), b: &(u32, u32)) -> std::cmp::Ordering {
     b.1.cmp(&a.1).then(a.0.cmp(&b.0))
 }
@@ -359,7 +352,9 @@ fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
         colours[usize::from(last_index)].1 += run;
     }
     let (palette, renumber) = order_by_use(&colours);
-    renumber_in_place(&mut indices, &renumber);
+    for i in &mut indices {
+        *i = renumber[usize::from(*i)];
+    }
     Some(Indexed {
         palette,
         indices,
@@ -370,7 +365,7 @@ fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
 
 /// A picture drawn straight into palette indices (a PNG screenshot's):
 /// each colour gets the next index the first time it is drawn, so filling
-/// and blending write a byte a pixel, and [`Paletted::into_indexed`]
+/// and blending write a byte a pixel, and [`Paletted::palette_by_use`]
 /// gives [`index`]'s palette (most used first) at the end. Once a 257th
 /// colour is drawn the picture cannot be one (it is [`Paletted::overflowed`])
 /// and the caller draws it in RGB instead.
@@ -445,11 +440,12 @@ impl Paletted {
         index
     }
 
-    /// The picture as [`index`] gives it: the palette (most used first,
-    /// equal counts by colour; colours drawn over everywhere left out) and
-    /// the pixels renumbered into it, in place (no second picture's worth
-    /// of memory to fault in). `None` when the picture overflowed.
-    pub(crate) fn into_indexed(self) -> Option<(Vec<Rgb>, Vec<u8>)> {
+    /// The palette as [`index`] orders it (most used first, equal counts
+    /// by colour; colours drawn over everywhere left out) and, per
+    /// provisional index, its place in it: the PNG writer renumbers each
+    /// row as it compresses it, on its threads. `None` when the picture
+    /// overflowed.
+    pub(crate) fn palette_by_use(&self) -> Option<(Vec<Rgb>, [u8; 256])> {
         if self.overflowed {
             return None;
         }
@@ -474,10 +470,7 @@ impl Paletted {
         }
         counts[usize::from(current)] += run;
         let colours: Vec<(u32, u32)> = self.colours.iter().copied().zip(counts).collect();
-        let (palette, renumber) = order_by_use(&colours);
-        let mut indices = self.indices;
-        renumber_in_place(&mut indices, &renumber);
-        Some((palette, indices))
+        Some(order_by_use(&colours))
     }
 }
 

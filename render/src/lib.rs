@@ -717,7 +717,7 @@ impl Renderer {
         let (width, height) = self.canvas_size(screen, 0, 0);
         let mut paletted = indexed::Paletted::filled(width, height, self.look.colors.background);
         self.draw_screen(screen, &mut paletted);
-        match png_file::encode_paletted(paletted) {
+        match png_file::encode_paletted(&paletted) {
             Some(png) => (png, (width, height)),
             None => (self.render(screen).to_png(), (width, height)),
         }

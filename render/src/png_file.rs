@@ -49,28 +49,31 @@ fn cores() -> usize {
 /// [`encode`] on at most `threads` threads (the bytes do not depend on it).
 pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
     let ix = indexed::index(&image.rgb, None, 256);
-    write(
-        (image.width, image.height),
-        &ix.palette,
-        &ix.indices,
-        threads,
-    )
+    let same: [u8; 256] = std::array::from_fn(|i| i as u8);
+    let size = (image.width, image.height);
+    write(size, &ix.palette, &ix.indices, &same, threads)
 }
 
 /// A picture drawn in palette indices as PNG bytes: [`encode`]'s bytes for
 /// the same pixels. `None` when it has more than 256 colours.
-pub(crate) fn encode_paletted(paletted: Paletted) -> Option<Vec<u8>> {
+pub(crate) fn encode_paletted(paletted: &Paletted) -> Option<Vec<u8>> {
+    let (palette, renumber) = paletted.palette_by_use()?;
     let size = (paletted.width, paletted.height);
-    let (palette, indices) = paletted.into_indexed()?;
-    Some(write(size, &palette, &indices, cores()))
+    Some(write(size, &palette, &paletted.indices, &renumber, cores()))
 }
 
-/// The PNG of `indices` (`width` to a row, into `palette`), compressed on
-/// at most `threads` threads: the calling one and `threads - 1` more, each
-/// taking the next band not yet taken, so a thread held up by the rest of
-/// the machine takes fewer (the bytes are the same whoever compresses a
-/// band).
-fn write((width, height): (u32, u32), palette: &[Rgb], indices: &[u8], threads: usize) -> Vec<u8> {
+/// The PNG of `indices` (`width` to a row; index `i` stored as
+/// `renumber[i]` of `palette`), compressed on at most `threads` threads:
+/// the calling one and `threads - 1` more, each taking the next band not
+/// yet taken, so a thread held up by the rest of the machine takes fewer
+/// (the bytes are the same whoever compresses a band).
+fn write(
+    (width, height): (u32, u32),
+    palette: &[Rgb],
+    indices: &[u8],
+    renumber: &[u8; 256],
+    threads: usize,
+) -> Vec<u8> {
     let row_len = (width as usize).max(1);
     let bands: Vec<&[u8]> = indices.chunks(row_len * BAND_ROWS).collect();
     let last = bands.len().saturating_sub(1);
@@ -82,7 +85,7 @@ fn write((width, height): (u32, u32), palette: &[Rgb], indices: &[u8], threads: 
             let Some(band) = bands.get(i) else {
                 return done;
             };
-            done.push((i, deflate_band(band, row_len, i == last)));
+            done.push((i, deflate_band(band, row_len, renumber, i == last)));
         }
     };
     let mut compressed: Vec<(usize, (Vec<u8>, u32))> = std::thread::scope(|s| {
@@ -128,13 +131,14 @@ fn write((width, height): (u32, u32), palette: &[Rgb], indices: &[u8], threads: 
     out
 }
 
-/// The rows of `band` (`row_len` indices each) as a PNG stores them, each
-/// after its filter byte (0, none), as raw deflate, and their Adler-32.
-/// The rows are fed to the compressor as they lie in the picture (no
-/// filtered copy of it to fault in); the last band ends the stream, the
-/// others end with a sync flush (an empty stored block) so the next can
-/// follow.
-fn deflate_band(band: &[u8], row_len: usize, last: bool) -> (Vec<u8>, u32) {
+/// The rows of `band` (`row_len` indices each, renumbered) as a PNG stores
+/// them, each after its filter byte (0, none), as raw deflate, and their
+/// Adler-32. Each row is made in a buffer of one row and fed to the
+/// compressor (no filtered copy of the picture to fault in, and the
+/// renumbering shared among the threads); the last band ends the stream,
+/// the others end with a sync flush (an empty stored block) so the next
+/// can follow.
+fn deflate_band(band: &[u8], row_len: usize, renumber: &[u8; 256], last: bool) -> (Vec<u8>, u32) {
     let flags = create_comp_flags_from_zip_params(LEVEL, 0, 0);
     let mut compressor = CompressorOxide::new(flags);
     let mut out = Vec::with_capacity(band.len() / 4);
@@ -156,11 +160,13 @@ fn deflate_band(band: &[u8], row_len: usize, last: bool) -> (Vec<u8>, u32) {
             }
         }
     };
+    let mut stored = Vec::with_capacity(row_len + 1);
     for row in band.chunks(row_len) {
-        adler.write_slice(&[0]);
-        adler.write_slice(row);
-        feed(&[0], TDEFLFlush::None);
-        feed(row, TDEFLFlush::None);
+        stored.clear();
+        stored.push(0);
+        stored.extend(row.iter().map(|&i| renumber[usize::from(i)]));
+        adler.write_slice(&stored);
+        feed(&stored, TDEFLFlush::None);
     }
     feed(
         &[],
@@ -207,14 +213,20 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[&[u8]]) {
 mod tests {
     use super::*;
 
-    /// A band's rows with their filter bytes, compressed in one call: what
-    /// feeding the compressor row by row must give, byte for byte.
-    fn deflate_whole(band: &[u8], row_len: usize, last: bool) -> Vec<u8> {
+    /// `band`'s rows (`row_len` each), each after its filter byte.
+    fn stored(band: &[u8], row_len: usize) -> Vec<u8> {
         let mut raw = Vec::new();
         for row in band.chunks(row_len) {
             raw.push(0);
             raw.extend_from_slice(row);
         }
+        raw
+    }
+
+    /// A band's rows with their filter bytes, compressed in one call: what
+    /// feeding the compressor row by row must give, byte for byte.
+    fn deflate_whole(band: &[u8], row_len: usize, last: bool) -> Vec<u8> {
+        let raw = stored(band, row_len);
         let flags = create_comp_flags_from_zip_params(LEVEL, 0, 0);
         let mut compressor = CompressorOxide::new(flags);
         let flush = if last {
@@ -246,17 +258,21 @@ mod tests {
                 }
             })
             .collect();
+        let same: [u8; 256] = std::array::from_fn(|i| i as u8);
+        let reversed: [u8; 256] = std::array::from_fn(|i| 255 - i as u8);
         for row_len in [1, 5, 300, 1816] {
             let band = &pixels[..pixels.len() / row_len * row_len];
             for last in [false, true] {
-                let (bytes, adler) = deflate_band(band, row_len, last);
+                let (bytes, adler) = deflate_band(band, row_len, &same, last);
                 assert!(bytes == deflate_whole(band, row_len, last), "{row_len}");
-                let mut raw = Vec::new();
-                for row in band.chunks(row_len) {
-                    raw.push(0);
-                    raw.extend_from_slice(row);
-                }
-                assert_eq!(adler, adler2::adler32_slice(&raw));
+                assert_eq!(adler, adler2::adler32_slice(&stored(band, row_len)));
+                // Renumbered as it goes: the bytes of renumbering first.
+                let renumbered: Vec<u8> = band.iter().map(|&i| reversed[usize::from(i)]).collect();
+                let (bytes, _) = deflate_band(band, row_len, &reversed, last);
+                assert!(
+                    bytes == deflate_whole(&renumbered, row_len, last),
+                    "{row_len}"
+                );
             }
         }
     }

@@ -612,7 +612,7 @@ fn a_png_drawn_in_palette_indices_is_the_rgb_pngs_bytes() {
         let background = r.look().colors.background;
         let mut paletted = indexed::Paletted::filled(image.width, image.height, background);
         r.draw_screen(&screen, &mut paletted);
-        assert_eq!(png_file::encode_paletted(paletted).is_some(), fit);
+        assert_eq!(png_file::encode_paletted(&paletted).is_some(), fit);
     };
     let mut plain = Renderer::bundled_only(&REFERENCE_DARK);
     check(&mut plain, 60, 3, mixed, Some((1, 4)), true);
