@@ -217,6 +217,20 @@ pub fn read_artifact_manifest(session_dir: &Path) -> Result<Option<ArtifactManif
 /// Appends `entry` to the Session's artifact list, creating the list (and
 /// the directory) when missing.
 pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
+    append_artifact_when(session_dir, entry, || true).map(|_| ())
+}
+
+/// [`append_artifact`] for a file still being made durable: the new list is
+/// read, extended, written to its temp file and fsynced while the file is,
+/// then `file_in_place` is asked (the caller waits there for the file's
+/// own rename and directory fsync) and the list is renamed into place only
+/// if it answers true, so an entry never becomes durable before its file.
+/// Returns whether the entry was listed. The lock is held throughout.
+pub fn append_artifact_when(
+    session_dir: &Path,
+    entry: ArtifactEntry,
+    file_in_place: impl FnOnce() -> bool,
+) -> Result<bool> {
     let dir = ensure_artifacts_dir(session_dir)?;
     let lock_path = dir.join(layout::artifacts::MANIFEST_LOCK.name);
     let lock = fsutil::open_lock_file(&lock_path).map_err(|e| Error::write(&lock_path, e))?;
@@ -232,7 +246,8 @@ pub fn append_artifact(session_dir: &Path, entry: ArtifactEntry) -> Result<()> {
             serde_json::to_string_pretty(&manifest).expect("artifact manifest serialises");
         json.push('\n');
         let path = dir.join(layout::artifacts::MANIFEST.name);
-        fsutil::write_atomic(&path, json.as_bytes(), 0o600).map_err(|e| Error::write(&path, e))
+        fsutil::write_atomic_when(&path, json.as_bytes(), 0o600, file_in_place)
+            .map_err(|e| Error::write(&path, e))
     })();
     if locked {
         let _ = FileExt::unlock(&lock);
@@ -306,5 +321,44 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// The list changes only once the listed file says it is in place; a
+    /// file that failed leaves the list as it was, with no temp file behind.
+    #[test]
+    fn an_entry_is_listed_only_once_its_file_is_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |name: &str| {
+            ArtifactEntry::new(
+                ArtifactKind::Screenshot,
+                name,
+                "01M8PJ1DE3T96EGQAZHTXVB5QJ",
+                1,
+                json!({}),
+            )
+        };
+        let listed = |d: &Path| {
+            read_artifact_manifest(d)
+                .unwrap()
+                .map_or(0, |m| m.artifacts.len())
+        };
+        let artifacts = SessionDir::new(dir.path()).artifacts();
+        let mut asked = false;
+        let written = append_artifact_when(dir.path(), entry("a.png"), || {
+            // The list's temp file is written by now; the list is not.
+            asked = true;
+            listed(dir.path()) == 0
+        });
+        assert!(asked && written.unwrap());
+        assert_eq!(listed(dir.path()), 1);
+        let failed = append_artifact_when(dir.path(), entry("b.png"), || false).unwrap();
+        assert!(!failed);
+        assert_eq!(listed(dir.path()), 1);
+        let names: Vec<String> = std::fs::read_dir(&artifacts)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 }

@@ -21,7 +21,37 @@ pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> io::Result
 }
 
 fn replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
-    replace_with(path, mode, durable, |file| file.write_all(bytes))
+    replace_with(path, mode, durable, |file| file.write_all(bytes), || true)
+}
+
+/// [`write_atomic`] of a file that names another one: `bytes` are written
+/// to the temp file and fsynced, then `ready` is asked (the caller waits
+/// there until what this file names is durable) and only if it answers
+/// true is the temp file renamed into place and the directory fsynced;
+/// otherwise the temp file is removed and `path` left as it was. Returns
+/// `ready`'s answer. The wait overlaps the two files' writes and fsyncs.
+pub fn write_atomic_when(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    ready: impl FnOnce() -> bool,
+) -> io::Result<bool> {
+    let mut declined = false;
+    let result = replace_with(
+        path,
+        mode,
+        true,
+        |file| file.write_all(bytes),
+        || {
+            declined = !ready();
+            !declined
+        },
+    );
+    match result {
+        // The error that stopped the rename, and nothing else failed.
+        Err(_) if declined => Ok(false),
+        other => other.map(|()| true),
+    }
 }
 
 /// [`write_atomic`] for content produced as it is written: `fill` streams
@@ -32,7 +62,7 @@ pub fn write_atomic_with<T, E: From<io::Error>>(
     mode: u32,
     fill: impl FnOnce(&mut File) -> Result<T, E>,
 ) -> Result<T, E> {
-    replace_with(path, mode, true, fill)
+    replace_with(path, mode, true, fill, || true)
 }
 
 fn replace_with<T, E: From<io::Error>>(
@@ -40,6 +70,7 @@ fn replace_with<T, E: From<io::Error>>(
     mode: u32,
     durable: bool,
     fill: impl FnOnce(&mut File) -> Result<T, E>,
+    ready: impl FnOnce() -> bool,
 ) -> Result<T, E> {
     let dir = path
         .parent()
@@ -73,6 +104,10 @@ fn replace_with<T, E: From<io::Error>>(
         let value = fill(&mut file)?;
         if durable {
             file.sync_all()?;
+        }
+        if !ready() {
+            // Not renamed: the temp file is removed below.
+            return Err(io::Error::other("not renamed: what it names is not in place").into());
         }
         fs::rename(&tmp_path, path)?;
         if durable {

@@ -16,7 +16,7 @@
 
 use crate::CellSize;
 use ab_glyph::{point, Font, FontArc, FontRef, GlyphId, PxScale, ScaleFont};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::PathBuf;
 
 /// Which face of the text font a cell uses.

@@ -442,7 +442,8 @@ impl Paletted {
 
     /// The palette as [`index`] orders it (most used first, equal counts
     /// by colour; colours drawn over everywhere left out) and, per
-    /// provisional index, its place in it. `None` when the picture
+    /// provisional index, its place in it: the PNG writer renumbers each
+    /// row as it compresses it, on its threads. `None` when the picture
     /// overflowed.
     pub(crate) fn palette_by_use(&self) -> Option<(Vec<Rgb>, [u8; 256])> {
         if self.overflowed {

@@ -37,7 +37,12 @@ use agent_tty_term::profile::{RenderProfile, Rgb};
 use font::{Coverage, GlyphKey};
 pub use font::{Face, FontInfo, FontOrigin, Fonts, BUNDLED_FAMILIES};
 use look::Look;
-use std::collections::{BTreeSet, HashMap, HashSet};
+// The renderer's maps are looked up for every cell of a screen: foldhash
+// hashes a key in a few nanoseconds where std's SipHash takes tens (~1 ms
+// of a 200×60 screenshot), and is still seeded per process. Nothing
+// depends on their order.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeSet;
 pub use system_fonts::SYSTEM_FONT_DIRS;
 
 /// Pixels around the cell grid, on every side, in the background colour.

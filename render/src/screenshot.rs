@@ -12,7 +12,7 @@
 use crate::look::Look;
 use crate::{Renderer, Screen};
 use agent_tty_core::artifacts::{
-    append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
+    append_artifact_when, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
 use agent_tty_core::error::ErrorCode;
 use agent_tty_core::manifest::Manifest;
@@ -287,14 +287,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
             options.format.extension()
         )),
     };
-    // The fingerprint is taken on the other core while the file is written
-    // (fsynced): a 200×60 PNG is ~1.7 MB, a millisecond of hashing.
-    let (written, sha256) = std::thread::scope(|s| {
-        let sha = s.spawn(|| sha256_hex(png));
-        let written = write_atomic(&path, png, 0o600);
-        (written, sha.join().expect("hashing does not panic"))
-    });
-    written.map_err(|e| Error::write(&path, e))?;
+    let sha256 = sha256_hex(png);
     let shot = Screenshot {
         session_id: request.session_id.to_owned(),
         captured_at_seq,
@@ -337,6 +330,24 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
         metadata,
         (&shot.sha256, png.len() as u64),
     );
-    append_artifact(request.session_dir, entry)?;
+    // The file is written and made durable (fsync, rename, the directory's
+    // fsync) on another thread while the artifact list is read, extended,
+    // written and fsynced here; the list is renamed into place only once
+    // the file is, so an entry is never durable before its file, and the
+    // two files' fsyncs overlap instead of following each other.
+    let (written, listed) = std::thread::scope(|s| {
+        let mut writing = Some(s.spawn(|| write_atomic(&shot.path, png, 0o600)));
+        let mut written = None;
+        let listed = append_artifact_when(request.session_dir, entry, || {
+            let result = writing.take().expect("asked once").join();
+            let ok = matches!(result, Ok(Ok(())));
+            written = Some(result);
+            ok
+        });
+        let written = written.unwrap_or_else(|| writing.take().expect("not joined").join());
+        (written.expect("writing does not panic"), listed)
+    });
+    written.map_err(|e| Error::write(&shot.path, e))?;
+    listed?;
     Ok(shot)
 }
