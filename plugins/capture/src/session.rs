@@ -53,7 +53,7 @@ impl Source {
         Ok(LogEvents {
             path,
             len,
-            count: std::cell::Cell::new(None),
+            count: std::sync::OnceLock::new(),
         })
     }
 }
@@ -67,7 +67,7 @@ pub(crate) struct LogEvents {
     path: PathBuf,
     len: u64,
     /// Events the first pass read.
-    count: std::cell::Cell<Option<u64>>,
+    count: std::sync::OnceLock<u64>,
 }
 
 impl Events for LogEvents {
@@ -75,7 +75,7 @@ impl Events for LogEvents {
         &self,
         each: &mut dyn FnMut(&Event) -> Result<(), String>,
     ) -> Result<Skipped, String> {
-        let limit = self.count.get();
+        let limit = self.count.get().copied();
         let mut follower = EventLogFollower::new(&self.path);
         let (mut seen, mut failed) = (0u64, None);
         follower
@@ -92,7 +92,8 @@ impl Events for LogEvents {
         if let Some(e) = failed {
             return Err(e);
         }
-        self.count.set(Some(seen));
+        // The first pass to finish sets it; every later one read as many.
+        let _ = self.count.set(seen);
         Ok(follower.skipped().clone())
     }
 }

@@ -5,13 +5,15 @@
 //! bytes in ~40% of the CPU time (ADR 0025).
 //!
 //! The video is cut into two segments (`SEGMENTS`), each opened by a keyframe
-//! and encoded by its own rav1e context on its own thread (one per core at
-//! a time); the packets are joined in order. rav1e's own threads only split
-//! a frame into tiles and meet at the end of every frame, so two cores did
-//! 1.4 cores' work on a scrolling Session; segments never wait for each
-//! other and need no tiles (ADR 0020, amendment "WebM in segments").
-//! Frames stream: each is drawn once and handed to its segment's encoder
-//! over a short queue, so memory holds a few frames, not the video.
+//! and encoded by its own rav1e context on its own thread; the packets are
+//! joined in order. rav1e's own threads only split a frame into tiles and
+//! meet at the end of every frame, so two cores did 1.4 cores' work on a
+//! scrolling Session; segments never wait for each other and need no tiles
+//! (ADR 0020, amendment "WebM in segments"). Each segment's thread replays
+//! and draws the video itself up to the end of its segment (drawing is ~1%
+//! of the work) and encodes only its own frames, so no segment waits for
+//! another's frames and memory holds one picture per segment, not the
+//! video.
 //!
 //! Frames are stored only when the screen changed, each with its own
 //! timestamp (a variable frame rate, which WebM allows), so a still terminal
@@ -26,8 +28,6 @@ use agent_tty_core::manifest::Manifest;
 use agent_tty_render::look::Look;
 use agent_tty_render::Image;
 use rav1e::prelude::*;
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Mutex;
 use webm_iterable::matroska_spec::{Master, MatroskaSpec, SimpleBlock};
 use webm_iterable::WebmWriter;
 
@@ -53,10 +53,6 @@ const SEGMENTS: u64 = 2;
 /// with a keyframe, ~10 inter frames' bytes on a full terminal screen, so a
 /// short video is not cut finer than this.
 const MIN_SEGMENT_FRAMES: u64 = 50;
-
-/// Drawn frames waiting for a segment's encoder (a copy of the picture
-/// each): enough to keep it fed while the next frame is drawn.
-const FRAMES_IN_FLIGHT: usize = 2;
 
 /// The longest a cluster may span: SimpleBlock times are 16-bit offsets
 /// from their cluster's timestamp.
@@ -93,16 +89,9 @@ fn fill_frame(frame: &mut rav1e::Frame<u8>, image: &Image, width: usize, height:
     frame.planes[2].copy_from_raw_u8(&yuv.v, chroma_width, 1);
 }
 
-/// A segment to encode: its place in the video, and its frames (each with
-/// its video time) as they are drawn.
-type Job = (usize, Receiver<(Image, u64)>);
-
-/// Each segment's sequence header and packets, by its place in the video.
-type Done = Vec<(usize, Result<(Vec<u8>, Encoded), String>)>;
-
-/// What the drawing side sees when a segment's encoder has stopped (its
-/// own error is the one reported).
-const STOPPED: &str = "the AV1 encoder stopped";
+/// What a segment's drawing returns once it is past its last frame: the
+/// rest of the video is other segments' work.
+const PAST_THE_SEGMENT: &str = "past the segment";
 
 /// Frames per segment: an upper bound on the video's frames shared evenly
 /// among [`SEGMENTS`], so they take about as long. Frames are at least
@@ -115,64 +104,52 @@ fn segment_frames(facts: &LogFacts, pacing: &Pacing) -> u64 {
     bound.div_ceil(SEGMENTS).max(MIN_SEGMENT_FRAMES)
 }
 
-/// One core's work: segments, one after another, until the video is drawn.
-fn encode_segments(jobs: &Mutex<Receiver<Job>>, done: &Mutex<Done>, width: usize, height: usize) {
-    loop {
-        let job = jobs.lock().expect("an encoder thread panicked").recv();
-        let Ok((index, frames)) = job else { return };
-        let out = encode_segment(width, height, frames);
-        done.lock()
-            .expect("an encoder thread panicked")
-            .push((index, out));
-    }
-}
-
-/// A segment: a new encoder (so it opens with a keyframe) fed until its
-/// frames end.
-fn encode_segment(
+/// Segment `index` of `segments`: `draw` replays the whole video, and
+/// the frames numbered `index * per_segment` up to the next segment's first
+/// go to a new encoder (so the segment opens with a keyframe), as does a
+/// closing frame (`last`) following one of them. Drawing stops at the
+/// first frame past the segment. `None` when no frame fell in it.
+fn encode_segment<T>(
     width: usize,
     height: usize,
-    frames: Receiver<(Image, u64)>,
-) -> Result<(Vec<u8>, Encoded), String> {
-    let mut encoder = Encoder::new(width, height)?;
-    for (image, at) in frames {
-        encoder.send(&image, at)?;
-    }
-    encoder.finish()
-}
-
-/// The drawing side: hands each frame to its segment, opening a segment
-/// every `per_segment` frames.
-struct Segments {
-    jobs: mpsc::Sender<Job>,
+    index: u64,
+    segments: u64,
     per_segment: u64,
-    current: Option<SyncSender<(Image, u64)>>,
-    in_current: u64,
-    started: usize,
-}
-
-impl Segments {
-    /// Queues `image` at `at_ms`; `last` keeps the video's closing frame
-    /// in the segment before it.
-    fn send(&mut self, image: &Image, at_ms: u64, last: bool) -> Result<(), String> {
-        let full = self.in_current == self.per_segment && !last;
-        let frames = match &self.current {
-            Some(frames) if !full => frames,
-            _ => {
-                let (frames, receiver) = mpsc::sync_channel(FRAMES_IN_FLIGHT);
-                self.jobs
-                    .send((self.started, receiver))
-                    .map_err(|_| STOPPED.to_string())?;
-                self.started += 1;
-                self.in_current = 0;
-                self.current.insert(frames)
-            }
+    draw: &(dyn Fn(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String>
+          + Sync),
+) -> Result<(Option<T>, Option<(Vec<u8>, Encoded)>), String> {
+    let first = index * per_segment;
+    let end = if index + 1 == segments {
+        u64::MAX
+    } else {
+        first + per_segment
+    };
+    let mut encoder: Option<Encoder> = None;
+    let mut next = 0u64;
+    let drawn = draw(&mut |image, at_ms, last| {
+        // A closing frame belongs with the frame before it.
+        let n = if last { next.saturating_sub(1) } else { next };
+        if !last {
+            next += 1;
+        }
+        if n >= end {
+            return Err(PAST_THE_SEGMENT.into());
+        }
+        if n < first {
+            return Ok(());
+        }
+        let encoder = match &mut encoder {
+            Some(encoder) => encoder,
+            None => encoder.insert(Encoder::new(width, height)?),
         };
-        self.in_current += 1;
-        frames
-            .send((image.clone(), at_ms))
-            .map_err(|_| STOPPED.to_string())
-    }
+        encoder.send(image, at_ms)
+    });
+    let drawn = match drawn {
+        Ok(value) => Some(value),
+        Err(e) if e == PAST_THE_SEGMENT => None,
+        Err(e) => return Err(e),
+    };
+    Ok((drawn, encoder.map(Encoder::finish).transpose()?))
 }
 
 /// Encoded frames and their times, in display order.
@@ -333,46 +310,43 @@ fn mux(
     w.into_inner().map_err(err)
 }
 
-/// The frames `draw` hands to `send` (picture, video time, whether it is
-/// the closing frame), encoded in segments of `per_segment` frames by
-/// `workers` threads; returns what `draw` returned, the sequence header
-/// and the packets in order. The bytes depend on `per_segment`, never on
-/// `workers` or on which thread took which segment.
-fn encode_video<T>(
+/// The video `draw` makes (it calls its argument with each frame's
+/// picture, video time and whether it is the closing repeat), cut into
+/// `segments` of `per_segment` frames, each encoded on its own thread (see
+/// [`encode_segment`]); `draw` runs once per segment. Returns what `draw`
+/// returned, the sequence header and the packets in order.
+fn encode_video<T: Send>(
     width: usize,
     height: usize,
-    workers: usize,
+    segments: u64,
     per_segment: u64,
-    draw: impl FnOnce(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String>,
+    draw: impl Fn(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String> + Sync,
 ) -> Result<(T, Vec<u8>, Encoded), String> {
-    let (jobs, job_queue) = mpsc::channel::<Job>();
-    let job_queue = Mutex::new(job_queue);
-    let done: Mutex<Done> = Mutex::new(Vec::new());
-    let mut segments = Segments {
-        jobs,
-        per_segment,
-        current: None,
-        in_current: 0,
-        started: 0,
-    };
-    let drawn = std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| encode_segments(&job_queue, &done, width, height));
-        }
-        let drawn = draw(&mut |image, at_ms, last| segments.send(image, at_ms, last));
-        // No more segments or frames: the encoders finish and return.
-        drop(segments);
-        drawn
+    let done: Vec<_> = std::thread::scope(|scope| {
+        let draw = &draw;
+        let threads: Vec<_> = (0..segments)
+            .map(|index| {
+                scope.spawn(move || {
+                    encode_segment(width, height, index, segments, per_segment, draw)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("an encoder thread panicked"))
+            .collect()
     });
-    let mut done = done.into_inner().expect("an encoder thread panicked");
-    done.sort_by_key(|(index, _)| *index);
+    let mut drawn: Option<T> = None;
     let mut codec_private: Option<Vec<u8>> = None;
     let mut encoded = Encoded {
         packets: Vec::new(),
     };
-    // A segment's own error first: the drawing side only saw it stop.
-    for (_, out) in done {
-        let (header, part) = out?;
+    for out in done {
+        let (whole, part) = out?;
+        if drawn.is_none() {
+            drawn = whole;
+        }
+        let Some((header, part)) = part else { continue };
         // Every segment has the same settings, so the same header; the
         // container has room for one.
         if *codec_private.get_or_insert_with(|| header.clone()) != header {
@@ -380,7 +354,8 @@ fn encode_video<T>(
         }
         encoded.packets.extend(part.packets);
     }
-    let drawn = drawn?;
+    // The last segment always draws to the end.
+    let drawn = drawn.ok_or("the video was never drawn to its end")?;
     let codec_private = codec_private.ok_or("the AV1 encoder returned no segment")?;
     Ok((drawn, codec_private, encoded))
 }
@@ -388,7 +363,7 @@ fn encode_video<T>(
 /// The whole `.webm` for a Session's Event Log.
 pub fn export(
     manifest: &Manifest,
-    events: &(impl Events + ?Sized),
+    events: &(impl Events + Sync + ?Sized),
     facts: &LogFacts,
     look: &Look,
     pacing: &Pacing,
@@ -396,18 +371,16 @@ pub fn export(
     if facts.count == 0 {
         return Err("the Event Log has no events to record".into());
     }
-    let mut canvas = Canvas::new(manifest, events, facts, look);
-    let (image_w, image_h) = canvas.pixel_size()?;
+    let (image_w, image_h) = Canvas::new(manifest, events, facts, look).pixel_size()?;
     // 4:2:0 video wants even sizes; the extra row/column repeats the edge.
     let (width, height) = (
         (image_w as usize).next_multiple_of(2),
         (image_h as usize).next_multiple_of(2),
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = cores.min(SEGMENTS as usize);
     let per_segment = segment_frames(facts, pacing);
     let (total_ms, codec_private, encoded) =
-        encode_video(width, height, workers, per_segment, |send| {
+        encode_video(width, height, SEGMENTS, per_segment, |send| {
+            let mut canvas = Canvas::new(manifest, events, facts, look);
             let mut last_at: Option<u64> = None;
             let total_ms = canvas.draw_frames(pacing, |image, _, at_ms| {
                 send(image, at_ms, false)?;
@@ -453,10 +426,9 @@ mod tests {
     }
 
     /// `frames` pictures 100 ms apart (and, with `closing`, the last one
-    /// again at the end), encoded in segments of `per_segment` by
-    /// `workers` threads.
-    fn encode(frames: u64, closing: bool, per_segment: u64, workers: usize) -> (Vec<u8>, Encoded) {
-        let ((), header, encoded) = encode_video(64, 64, workers, per_segment, |send| {
+    /// again at the end), encoded in `segments` of `per_segment`.
+    fn encode(frames: u64, closing: bool, per_segment: u64, segments: u64) -> (Vec<u8>, Encoded) {
+        let ((), header, encoded) = encode_video(64, 64, segments, per_segment, |send| {
             for n in 0..frames {
                 send(&picture(n), n * 100, false)?;
             }
@@ -475,16 +447,29 @@ mod tests {
     }
 
     #[test]
-    fn segments_open_with_a_keyframe_and_the_bytes_do_not_depend_on_the_threads() {
-        let (header, one) = encode(12, false, 5, 1);
+    fn segments_open_with_a_keyframe_in_order_and_the_bytes_are_the_same_every_time() {
+        let (header, one) = encode(12, false, 5, 3);
         assert_eq!(keyframes(&one), [0, 5, 10]);
         let times: Vec<u64> = one.packets.iter().map(|p| p.0).collect();
         assert_eq!(times, (0..12).map(|n| n * 100).collect::<Vec<_>>());
-        for workers in [2, 3] {
-            let (other_header, other) = encode(12, false, 5, workers);
+        // The threads race; the bytes do not.
+        for _ in 0..3 {
+            let (other_header, other) = encode(12, false, 5, 3);
             assert_eq!(other_header, header);
-            assert!(other.packets == one.packets, "{workers} threads");
+            assert!(other.packets == one.packets);
         }
+        // One segment: one keyframe, the same frames.
+        let (_, whole) = encode(12, false, 5, 1);
+        assert_eq!(keyframes(&whole), [0]);
+        assert_eq!(whole.packets.len(), 12);
+    }
+
+    #[test]
+    fn a_video_shorter_than_a_segment_leaves_the_next_one_empty() {
+        let (_, encoded) = encode(4, true, 5, 2);
+        assert_eq!(encoded.packets.len(), 5);
+        assert_eq!(keyframes(&encoded), [0]);
+        assert_eq!(encoded.packets[4].0, 1400);
     }
 
     #[test]
