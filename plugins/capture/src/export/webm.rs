@@ -89,6 +89,13 @@ fn fill_frame(frame: &mut rav1e::Frame<u8>, image: &Image, width: usize, height:
     frame.planes[2].copy_from_raw_u8(&yuv.v, chroma_width, 1);
 }
 
+/// Where a video's frames go as they are drawn: each picture, its video
+/// time and whether it is the closing repeat of the frame before.
+type FrameSink<'a> = dyn FnMut(&Image, u64, bool) -> Result<(), String> + 'a;
+
+/// A segment's sequence header and packets.
+type EncodedSegment = (Vec<u8>, Encoded);
+
 /// What a segment's drawing returns once it is past its last frame: the
 /// rest of the video is other segments' work.
 const PAST_THE_SEGMENT: &str = "past the segment";
@@ -115,9 +122,8 @@ fn encode_segment<T>(
     index: u64,
     segments: u64,
     per_segment: u64,
-    draw: &(dyn Fn(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String>
-          + Sync),
-) -> Result<(Option<T>, Option<(Vec<u8>, Encoded)>), String> {
+    draw: &(impl Fn(&mut FrameSink) -> Result<T, String> + Sync),
+) -> Result<(Option<T>, Option<EncodedSegment>), String> {
     let first = index * per_segment;
     let end = if index + 1 == segments {
         u64::MAX
@@ -231,7 +237,7 @@ impl Encoder {
         }
     }
 
-    fn finish(mut self) -> Result<(Vec<u8>, Encoded), String> {
+    fn finish(mut self) -> Result<EncodedSegment, String> {
         self.ctx.flush();
         self.drain()?;
         Ok((self.ctx.container_sequence_header(), self.out))
@@ -320,7 +326,7 @@ fn encode_video<T: Send>(
     height: usize,
     segments: u64,
     per_segment: u64,
-    draw: impl Fn(&mut dyn FnMut(&Image, u64, bool) -> Result<(), String>) -> Result<T, String> + Sync,
+    draw: impl Fn(&mut FrameSink) -> Result<T, String> + Sync,
 ) -> Result<(T, Vec<u8>, Encoded), String> {
     let done: Vec<_> = std::thread::scope(|scope| {
         let draw = &draw;
