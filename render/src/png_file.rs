@@ -22,11 +22,11 @@
 
 use crate::indexed::{self, Paletted};
 use crate::Image;
+use agent_tty_core::parallel::map_in_order;
 use agent_tty_term::profile::Rgb;
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows per independently compressed band: large enough that losing the
 /// matches across a band's start costs nothing measurable (~230 KB of
@@ -63,10 +63,10 @@ pub(crate) fn encode_paletted(paletted: &Paletted) -> Option<Vec<u8>> {
 }
 
 /// The PNG of `indices` (`width` to a row; index `i` stored as
-/// `renumber[i]` of `palette`), compressed on at most `threads` threads:
-/// the calling one and `threads - 1` more, each taking the next band not
-/// yet taken, so a thread held up by the rest of the machine takes fewer
-/// (the bytes are the same whoever compresses a band).
+/// `renumber[i]` of `palette`), its bands compressed on at most `threads`
+/// threads, the calling one included, each taking the next band not yet
+/// taken ([`map_in_order`]), so a thread held up by the rest of the machine
+/// takes fewer (the bytes are the same whoever compresses a band).
 fn write(
     (width, height): (u32, u32),
     palette: &[Rgb],
@@ -76,38 +76,20 @@ fn write(
 ) -> Vec<u8> {
     let row_len = (width as usize).max(1);
     let bands: Vec<&[u8]> = indices.chunks(row_len * BAND_ROWS).collect();
+    let numbered: Vec<(usize, &[u8])> = bands.iter().copied().enumerate().collect();
     let last = bands.len().saturating_sub(1);
-    let next = AtomicUsize::new(0);
-    let take_bands = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(band) = bands.get(i) else {
-                return done;
-            };
-            done.push((i, deflate_band(band, row_len, renumber, i == last)));
-        }
-    };
-    let mut compressed: Vec<(usize, (Vec<u8>, u32))> = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads.min(bands.len()))
-            .map(|_| s.spawn(take_bands))
-            .collect();
-        let mut all = take_bands();
-        for helper in helpers {
-            all.extend(helper.join().expect("deflate does not panic"));
-        }
-        all
+    let compressed: Vec<(Vec<u8>, u32)> = map_in_order(&numbered, 1, threads, |&(i, band)| {
+        deflate_band(band, row_len, renumber, i == last)
     });
-    compressed.sort_unstable_by_key(|(i, _)| *i);
     // The Adler-32 of all rows, from each band's.
     let adler = compressed
         .iter()
         .zip(&bands)
-        .fold(1, |sum, ((_, (_, band_sum)), band)| {
+        .fold(1, |sum, ((_, band_sum), band)| {
             adler32_concat(sum, *band_sum, band.len() + band.len() / row_len)
         });
 
-    let idat_len = 2 + compressed.iter().map(|(_, (c, _))| c.len()).sum::<usize>() + 4;
+    let idat_len = 2 + compressed.iter().map(|(c, _)| c.len()).sum::<usize>() + 4;
     let mut out = Vec::with_capacity(idat_len + 1024);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = Vec::with_capacity(13);
@@ -123,7 +105,7 @@ fn write(
     // is a multiple of 31 as the format asks), the bands, the Adler-32 of
     // the uncompressed rows.
     let mut pieces: Vec<&[u8]> = vec![&[0x78, 0x01]];
-    pieces.extend(compressed.iter().map(|(_, (c, _))| c.as_slice()));
+    pieces.extend(compressed.iter().map(|(c, _)| c.as_slice()));
     let adler = adler.to_be_bytes();
     pieces.push(&adler);
     chunk(&mut out, b"IDAT", &pieces);

@@ -124,6 +124,32 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
     Ok(Destination::File(target))
 }
 
+/// Why `--out` may not name `target` for a capture of the Session in
+/// `session_dir`: its own artifact list or that list's lock. A capture
+/// renamed over the list would be listed in nothing and lose every entry,
+/// and one over the lock would let two writers change the list at once.
+pub(crate) fn artifact_store_clash(target: &Path, session_dir: &Path) -> Option<String> {
+    use agent_tty_core::layout::{self, SessionDir};
+    let name = target.file_name()?;
+    let store = [
+        layout::artifacts::MANIFEST.name,
+        layout::artifacts::MANIFEST_LOCK.name,
+    ];
+    if !store.iter().any(|s| name == *s) {
+        return None;
+    }
+    let artifacts = SessionDir::new(session_dir)
+        .artifacts()
+        .canonicalize()
+        .ok()?;
+    (target.parent() == Some(artifacts.as_path())).then(|| {
+        format!(
+            "--out {} is the Session's own artifact list; choose another path",
+            target.display()
+        )
+    })
+}
+
 /// Writes `bytes` to stdout (`--out -`) and flushes.
 pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;

@@ -12,7 +12,7 @@
 //! host also answers 0.5's `screenshot` request with.
 
 use crate::look;
-use crate::output_path::{resolve_out, write_stdout, Destination};
+use crate::output_path::{artifact_store_clash, resolve_out, write_stdout, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::sha256_hex;
@@ -67,6 +67,15 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         None => None,
     };
     let source = Source::find(inv)?;
+    if let Some(Destination::File(path)) = &out {
+        if let Some(why) = artifact_store_clash(path, &source.dir) {
+            return Err(PluginError::new(
+                ErrorCode::InvalidInput,
+                format!("Screenshot request is invalid: {why}."),
+            )
+            .with_details(json!({ "out": inv.value("out") })));
+        }
+    }
     let request = screenshot::Request {
         session_dir: &source.dir,
         session_id: &source.id,

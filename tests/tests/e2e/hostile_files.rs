@@ -142,6 +142,50 @@ fn out_refuses_anything_but_a_regular_file_before_writing() {
 }
 
 #[test]
+fn out_never_names_the_sessions_own_artifact_list_or_its_lock() {
+    let sandbox = Sandbox::new();
+    let (home, dir) = home_with_session(&sandbox);
+    // A first screenshot makes the list (and its lock).
+    run_in(&sandbox, &home, &["screenshot", ID]).expect_code(0);
+    let artifacts = dir.join("artifacts");
+    for name in ["manifest.json", ".manifest.json.lock"] {
+        assert!(artifacts.join(name).is_file(), "{name}");
+        let out = artifacts.join(name);
+        for args in [
+            vec!["screenshot", ID, "--out"],
+            vec!["record", "export", ID, "--format", "asciicast", "--out"],
+        ] {
+            let mut args = args;
+            args.push(out.to_str().unwrap());
+            let home_before = agent_tty_e2e::snapshot_tree(&home);
+            let r = run_in(&sandbox, &home, &args);
+            r.expect_code(2);
+            assert_eq!(error_code(&r), "INVALID_INPUT", "{name} {args:?}: {r:?}");
+            assert!(
+                r.json()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("the Session's own artifact list"),
+                "{r:?}"
+            );
+            assert_eq!(agent_tty_e2e::snapshot_tree(&home), home_before);
+        }
+    }
+    // Another file in artifacts/ is an ordinary destination.
+    let r = run_in(
+        &sandbox,
+        &home,
+        &[
+            "screenshot",
+            ID,
+            "--out",
+            artifacts.join("mine.png").to_str().unwrap(),
+        ],
+    );
+    r.expect_code(0);
+}
+
+#[test]
 fn out_dash_sends_the_bytes_to_stdout_and_the_summary_to_stderr() {
     let sandbox = Sandbox::new();
     let (home, dir) = home_with_session(&sandbox);

@@ -19,7 +19,7 @@ pub mod frames;
 pub mod gif;
 pub mod webm;
 
-use crate::output_path::{resolve_out, Destination};
+use crate::output_path::{artifact_store_clash, resolve_out, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::{fill_counted, write_file_with};
@@ -370,6 +370,15 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         None => None,
     };
     let source = Source::find(inv)?;
+    if let Some(Ok(Destination::File(path))) = &destination {
+        if let Some(why) = artifact_store_clash(path, &source.dir) {
+            return Err(PluginError::new(
+                ErrorCode::InvalidInput,
+                format!("Record export request is invalid: {why}."),
+            )
+            .with_details(json!({ "out": out })));
+        }
+    }
 
     let failed = |cause: String| {
         let mut details =

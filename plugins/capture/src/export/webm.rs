@@ -132,6 +132,7 @@ fn encode_segment<T>(
     };
     let mut encoder: Option<Encoder> = None;
     let mut next = 0u64;
+    let mut past = false;
     let drawn = draw(&mut |image, at_ms, last| {
         // A closing frame belongs with the frame before it.
         let n = if last { next.saturating_sub(1) } else { next };
@@ -139,6 +140,7 @@ fn encode_segment<T>(
             next += 1;
         }
         if n >= end {
+            past = true;
             return Err(PAST_THE_SEGMENT.into());
         }
         if n < first {
@@ -152,7 +154,9 @@ fn encode_segment<T>(
     });
     let drawn = match drawn {
         Ok(value) => Some(value),
-        Err(e) if e == PAST_THE_SEGMENT => None,
+        // Stopped on purpose (anything the log reader met after that is
+        // the other segments' to report).
+        Err(_) if past => None,
         Err(e) => return Err(e),
     };
     Ok((drawn, encoder.map(Encoder::finish).transpose()?))
@@ -476,6 +480,11 @@ mod tests {
         assert_eq!(encoded.packets.len(), 5);
         assert_eq!(keyframes(&encoded), [0]);
         assert_eq!(encoded.packets[4].0, 1400);
+        // Exactly a segment's frames: the closing one stays with them.
+        let (_, encoded) = encode(5, true, 5, 2);
+        assert_eq!(encoded.packets.len(), 6);
+        assert_eq!(keyframes(&encoded), [0]);
+        assert_eq!(encoded.packets[5].0, 1500);
     }
 
     #[test]
