@@ -74,6 +74,30 @@ fn kind(path: &Path) -> &'static str {
     }
 }
 
+/// `screenshot` and `record export` both refuse `--out OUT` with
+/// `INVALID_INPUT` saying `says`, and change nothing in the Home.
+fn both_captures_refuse_out(sandbox: &Sandbox, home: &Path, out: &Path, says: &str) {
+    for args in [
+        vec!["screenshot", ID, "--out"],
+        vec!["record", "export", ID, "--format", "asciicast", "--out"],
+    ] {
+        let mut args = args;
+        args.push(out.to_str().unwrap());
+        let home_before = agent_tty_e2e::snapshot_tree(home);
+        let r = run_in(sandbox, home, &args);
+        r.expect_code(2);
+        assert_eq!(error_code(&r), "INVALID_INPUT", "{args:?}: {r:?}");
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{r:?}"
+        );
+        assert_eq!(agent_tty_e2e::snapshot_tree(home), home_before);
+    }
+}
+
 #[test]
 fn out_refuses_anything_but_a_regular_file_before_writing() {
     let sandbox = Sandbox::new();
@@ -101,27 +125,13 @@ fn out_refuses_anything_but_a_regular_file_before_writing() {
     }
     for node in nodes {
         let before = kind(&t(node));
-        for args in [
-            vec!["screenshot", ID, "--out"],
-            vec!["record", "export", ID, "--format", "asciicast", "--out"],
-        ] {
-            let mut args = args;
-            let out = t(node);
-            args.push(out.to_str().unwrap());
-            let home_before = agent_tty_e2e::snapshot_tree(&home);
-            let r = run_in(&sandbox, &home, &args);
-            r.expect_code(2);
-            assert_eq!(error_code(&r), "INVALID_INPUT", "{node} {args:?}: {r:?}");
-            assert!(
-                r.json()["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("only creates or replaces a regular file"),
-                "{r:?}"
-            );
-            assert_eq!(kind(&t(node)), before, "{node} was replaced");
-            assert_eq!(agent_tty_e2e::snapshot_tree(&home), home_before);
-        }
+        both_captures_refuse_out(
+            &sandbox,
+            &home,
+            &t(node),
+            "only creates or replaces a regular file",
+        );
+        assert_eq!(kind(&t(node)), before, "{node} was replaced");
     }
     // A regular file is replaced; a link to one writes the file it leads to.
     std::fs::write(t("file"), b"old").unwrap();
@@ -150,26 +160,12 @@ fn out_never_names_the_sessions_own_artifact_list_or_its_lock() {
     let artifacts = dir.join("artifacts");
     for name in ["manifest.json", ".manifest.json.lock"] {
         assert!(artifacts.join(name).is_file(), "{name}");
-        let out = artifacts.join(name);
-        for args in [
-            vec!["screenshot", ID, "--out"],
-            vec!["record", "export", ID, "--format", "asciicast", "--out"],
-        ] {
-            let mut args = args;
-            args.push(out.to_str().unwrap());
-            let home_before = agent_tty_e2e::snapshot_tree(&home);
-            let r = run_in(&sandbox, &home, &args);
-            r.expect_code(2);
-            assert_eq!(error_code(&r), "INVALID_INPUT", "{name} {args:?}: {r:?}");
-            assert!(
-                r.json()["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("the Session's own artifact list"),
-                "{r:?}"
-            );
-            assert_eq!(agent_tty_e2e::snapshot_tree(&home), home_before);
-        }
+        both_captures_refuse_out(
+            &sandbox,
+            &home,
+            &artifacts.join(name),
+            "the Session's own artifact list",
+        );
     }
     // Another file in artifacts/ is an ordinary destination.
     let r = run_in(
