@@ -131,6 +131,7 @@ struct Contents {
 #[derive(Debug)]
 struct Corrupt(String);
 
+/// Reads the registry file's bytes.
 ///
 /// A file of exactly `version` and `homes` (every file agent-tty and 0.5
 /// write) is read by [`parse_plain`], without a tree of [`Value`]s, which
