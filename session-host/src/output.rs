@@ -198,14 +198,16 @@ fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
         // While draining, the raised stop signal is no longer watched.
         let watched = if drain_deadline.is_none() { 2 } else { 1 };
         let fds = &mut fds[..watched];
+        // Quiet for a second with a buffer: give it back, then sleep until
+        // something happens (an idle Session never wakes this thread).
         let timeout = match drain_deadline {
             Some(_) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+            None if buf.is_empty() => PollTimeout::NONE,
             None => PollTimeout::from(SLEEP_AFTER.as_millis() as u16),
         };
         match poll(fds, timeout) {
             Ok(0) if drain_deadline.is_some() => break,
             Ok(0) => {
-                // Quiet: the read buffer goes back until output comes.
                 buf = Vec::new();
                 continue;
             }
