@@ -13,7 +13,7 @@
 #           fresh bash Session. Goal: <= 4 MB.
 # `host_ingest.sh [flood|big|idle]...` runs the rows given (default: all).
 # MB=N changes the flood's size; NO_BUILD=1 skips the build. Needs the Rust
-# toolchain, bash, coreutils.
+# toolchain, bash, coreutils, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=("${@:-flood big idle}")

@@ -91,11 +91,12 @@ impl StopSignal {
     }
 }
 
-/// Reads the PTY until the command has ended and its output is drained.
+/// Logs what [`read_pty`] reads, until the command has ended and its
+/// output is drained.
 ///
-/// Two threads share the work: a reader ([`read_pty`]) that only reads the
-/// PTY, and this one, which takes everything read so far at once and logs
-/// it ([`handle`]). A program printing flat out is then held up by the
+/// Two threads share the work: the reader, which only reads the PTY, and
+/// this one, which takes everything read so far at once and logs it
+/// ([`handle`]). A program printing flat out is then held up by the
 /// kernel's PTY and the reader, not by the logging: while a chunk is being
 /// logged the next one is already being read, and a chunk is whatever
 /// arrived meanwhile, so the faster the logging, the sooner output is
@@ -103,17 +104,15 @@ impl StopSignal {
 ///
 /// Answers to terminal questions go to the input queue, whose writer thread
 /// delivers them between slices of input, so a program that does not read
-/// its input can never stop this thread from reading its output.
-pub fn pump(master: File, shared: &Shared, stop: OwnedFd) {
-    let inbox = Inbox::default();
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("pty-reader".into())
-            .spawn_scoped(scope, || read_pty(master, stop, &inbox))
-            .expect("the host can start a thread");
-        let _closed = ClosedOnDrop(&inbox);
-        log_what_is_read(shared, &inbox);
-    });
+/// its input can never stop the reader from reading its output.
+///
+/// Both threads are started by the host's main thread, like its others, so
+/// a host that cannot start one fails as loudly as before; each closes its
+/// side of the inbox however it stops, so neither waits for the other
+/// forever.
+pub fn pump(shared: &Shared, inbox: &Inbox) {
+    let _closed = ClosedOnDrop(inbox);
+    log_what_is_read(shared, inbox);
 }
 
 /// Logs what the reader puts in the inbox until the reading has ended, and
@@ -187,7 +186,8 @@ fn log_what_is_read(shared: &Shared, inbox: &Inbox) {
 /// has ended, or the command has ended and its output is drained (quiet for
 /// [`DRAIN_QUIET`], or [`DRAIN_LIMIT`] at the latest: something it started
 /// may still hold the terminal open).
-fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
+pub fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
+    let _ended = EndedOnDrop(inbox);
     let mut buf = Vec::new();
     let mut drain_deadline: Option<Instant> = None;
     loop {
@@ -209,6 +209,7 @@ fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
             Ok(0) if drain_deadline.is_some() => break,
             Ok(0) => {
                 buf = Vec::new();
+                memory::trim();
                 continue;
             }
             Ok(_) => {}
@@ -240,7 +241,6 @@ fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
             break;
         }
     }
-    inbox.end();
 }
 
 /// What the reader has read and the pump not yet taken: the reader appends
@@ -248,7 +248,7 @@ fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
 /// it at once, so each `output` event is whatever arrived while the last one
 /// was being logged, at most [`CHUNK`].
 #[derive(Default)]
-struct Inbox {
+pub struct Inbox {
     state: Mutex<InboxState>,
     /// Output was put in, or the reading ended.
     arrived: Condvar,
@@ -263,6 +263,8 @@ struct InboxState {
     ended: bool,
     /// The pump has stopped: nothing more will be taken.
     closed: bool,
+    /// The reader is waiting for room (what the tests wait for).
+    waiting_for_room: bool,
 }
 
 /// What [`Inbox::take`] found.
@@ -285,7 +287,9 @@ impl Inbox {
     fn put(&self, bytes: &[u8]) -> bool {
         let mut state = self.lock();
         while !state.closed && !state.bytes.is_empty() && state.bytes.len() + bytes.len() > CHUNK {
+            state.waiting_for_room = true;
             state = self.taken.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.waiting_for_room = false;
         }
         if state.closed {
             return false;
@@ -294,12 +298,6 @@ impl Inbox {
         drop(state);
         self.arrived.notify_one();
         true
-    }
-
-    /// The reader has stopped.
-    fn end(&self) {
-        self.lock().ended = true;
-        self.arrived.notify_one();
     }
 
     /// Moves everything put in so far into `chunk` (replacing what it
@@ -351,6 +349,18 @@ impl Drop for ClosedOnDrop<'_> {
     fn drop(&mut self) {
         self.0.lock().closed = true;
         self.0.taken.notify_one();
+    }
+}
+
+/// Ends the inbox when the reader stops, however it stops (a panic
+/// included), so the pump logs what is left and stops too and the host can
+/// record the end.
+struct EndedOnDrop<'a>(&'a Inbox);
+
+impl Drop for EndedOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lock().ended = true;
+        self.0.arrived.notify_one();
     }
 }
 
@@ -592,7 +602,7 @@ mod tests {
         assert!(inbox.put(b"two"));
         assert_eq!(take_text(&inbox).as_deref(), Some("one two"));
         assert!(inbox.put(b"three"));
-        inbox.end();
+        drop(EndedOnDrop(&inbox));
         // What was read before the end is still taken, then the end.
         assert_eq!(take_text(&inbox).as_deref(), Some("three"));
         assert_eq!(take_text(&inbox).as_deref(), Some("<ended>"));
@@ -606,10 +616,10 @@ mod tests {
         let mut taken = Vec::new();
         std::thread::scope(|scope| {
             scope.spawn(|| {
+                let _ended = EndedOnDrop(&inbox);
                 for _ in 0..pieces {
                     assert!(inbox.put(&piece));
                 }
-                inbox.end();
             });
             let mut chunk = Vec::new();
             while let Taken::Output = inbox.take(&mut chunk, None) {
@@ -625,9 +635,12 @@ mod tests {
         let inbox = Inbox::default();
         assert!(inbox.put(&vec![b'x'; CHUNK]));
         std::thread::scope(|scope| {
-            // Waits for room (or finds the inbox closed): either way it
-            // must come back with false, not wait forever.
             let reader = scope.spawn(|| inbox.put(b"more"));
+            // Once the reader waits for room (the flag is set under the
+            // lock the wait releases), closing must wake it.
+            while !inbox.lock().waiting_for_room {
+                std::thread::yield_now();
+            }
             drop(ClosedOnDrop(&inbox));
             assert!(!reader.join().unwrap());
         });
