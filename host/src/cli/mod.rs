@@ -74,9 +74,13 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     if let Some((words, err)) = set.missing_plugin_for(&leading_words(&args)) {
         return output::failure(mode, &words, &err);
     }
-    let matches = match cli.clone().try_get_matches_from(&args) {
+    // The tree goes to clap whole rather than cloned (a clone and its drop
+    // were an eighth of every command's start-up, ADR 0023): the rare paths
+    // that need it again (a usage error, no command, completions) build it
+    // anew.
+    let matches = match cli.try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => return usage_failure(mode, &cli, &args, e),
+        Err(e) => return usage_failure(mode, &build_cli(set), &args, e),
     };
     let mode = OutputMode {
         json: matches.get_flag("json"),
@@ -108,7 +112,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
             return output::failure(mode, "agent-tty", &err);
         }
-        eprint!("{}", cli.clone().render_help());
+        eprint!("{}", build_cli(set).render_help());
         return 2;
     };
     let name = path.join(" ");
@@ -116,7 +120,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Some("version") => return output::success(mode, &name, &version(set, mode)),
         Some("plugins") => return output::success(mode, &name, &plugins_report(set)),
         Some("completions") => {
-            let tree = completion_tree(set, &cli);
+            let tree = completion_tree(set, &build_cli(set));
             return match crate::completions::output(&tree, leaf.get_one::<String>("shell")) {
                 Ok(out) => output::success(mode, &name, &out),
                 Err(e) => output::failure(mode, &name, &e),
