@@ -332,17 +332,9 @@ impl SessionHost {
             let shared = Arc::clone(&self.shared);
             std::thread::spawn(move || shared.queue.write_to(&shared.master));
         }
-        let inbox = Arc::new(output::Inbox::default());
-        let reader = {
-            let inbox = Arc::clone(&inbox);
-            std::thread::Builder::new()
-                .name("pty-reader".into())
-                .spawn(move || output::read_pty(self.reader, pump_stop, &inbox))
-                .expect("the host can start its threads")
-        };
         let pump = {
             let shared = Arc::clone(&self.shared);
-            std::thread::spawn(move || output::pump(&shared, &inbox))
+            std::thread::spawn(move || output::pump(self.reader, &shared, pump_stop))
         };
         let server = {
             let shared = Arc::clone(&self.shared);
@@ -393,7 +385,6 @@ impl SessionHost {
         stop.raise();
         self.shared.queue.close();
         let _ = pump.join();
-        let _ = reader.join();
         let _ = server.join();
         let _ = idle.join();
         let _ = run_watch.join();

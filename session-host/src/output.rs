@@ -1,11 +1,9 @@
 //! The output pump: PTY output into the Event Log and the live screen.
 //!
-//! A kernel PTY hands over at most a few KiB per `read`. A reader thread
-//! reads on while more is waiting and hands what it read to the pump, which
-//! takes everything waiting (up to [`CHUNK`] bytes) as one `output` event,
-//! written with one `write` (docs/adr/0022-host-ingest.md), while the
-//! reader goes on reading. Nothing waits for more to come: what is there is
-//! logged at once. The
+//! A kernel PTY hands over at most a few KiB per `read`, so the pump reads
+//! on while more is waiting, up to [`CHUNK`] bytes, and each such chunk
+//! becomes one `output` event, written with one `write` (docs/adr/0022-host-ingest.md).
+//! Nothing waits for more to come: what is there is logged at once. The
 //! format stores text, but a chunk can end in the middle of a UTF-8
 //! character, so the incomplete end of one is carried into the next
 //! ([`Utf8Carry`]); bytes that are not UTF-8 at all become U+FFFD. The text
@@ -35,15 +33,10 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// The most output waiting to be logged, and so the largest `output`
-/// event: the reader waits for the pump beyond this.
+/// The most output read before it is logged as one event.
 pub const CHUNK: usize = 128 * 1024;
-
-/// What the reader reads before handing it to the pump.
-const READ_BUFFER: usize = 32 * 1024;
 
 /// One `read` of the PTY gives at most this much (the kernel's line
 /// discipline buffer is 4 KiB), so a chunk with less room left is full.
@@ -91,37 +84,17 @@ impl StopSignal {
     }
 }
 
-/// Logs what [`read_pty`] reads, until the command has ended and its
-/// output is drained.
-///
-/// Two threads share the work: the reader, which only reads the PTY, and
-/// this one, which takes everything read so far at once and logs it
-/// ([`handle`]). A program printing flat out is then held up by the
-/// kernel's PTY and the reader, not by the logging: while a chunk is being
-/// logged the next one is already being read, and a chunk is whatever
-/// arrived meanwhile, so the faster the logging, the sooner output is
-/// logged, and the slower, the larger the events ([`Inbox`]).
+/// Reads the PTY until the command has ended and its output is drained.
 ///
 /// Answers to terminal questions go to the input queue, whose writer thread
 /// delivers them between slices of input, so a program that does not read
-/// its input can never stop the reader from reading its output.
-///
-/// Both threads are started by the host's main thread, like its others, so
-/// a host that cannot start one fails as loudly as before; each closes its
-/// side of the inbox however it stops, so neither waits for the other
-/// forever.
-pub fn pump(shared: &Shared, inbox: &Inbox) {
-    let _closed = ClosedOnDrop(inbox);
-    log_what_is_read(shared, inbox);
-}
-
-/// Logs what the reader puts in the inbox until the reading has ended, and
-/// puts the live screen away while the Session is quiet.
-fn log_what_is_read(shared: &Shared, inbox: &Inbox) {
+/// its input can never stop this thread from reading its output.
+pub fn pump(mut master: File, shared: &Shared, stop: OwnedFd) {
     let mut text = Utf8Carry::default();
     let mut responder = Responder::new();
     let mut marks = MarkStripper::default();
-    let mut chunk = Vec::new();
+    let mut buf = Vec::new();
+    let mut drain_deadline: Option<Instant> = None;
     // Output came since the screen was last put away.
     let mut awake = true;
     // The code pages were released since the screen was last put away.
@@ -130,44 +103,80 @@ fn log_what_is_read(shared: &Shared, inbox: &Inbox) {
     // piece: only this thread feeds them, so it knows without the lock.
     let mut holding = false;
     loop {
-        let timeout = match (holding, awake) {
-            (true, _) => Some(HOLD_LIMIT),
-            (false, true) => Some(SLEEP_AFTER),
-            (false, false) if !code_released => Some(memory::RELEASE_CODE_AFTER),
-            (false, false) => None,
-        };
-        match inbox.take(&mut chunk, timeout) {
-            Taken::Output => {}
-            Taken::Ended => break,
-            Taken::Nothing if holding => {
-                // Nothing more came to decide what was held: show it.
-                let held = shared.log().runs.echo.flush();
-                handle(shared, &mut responder, &mut marks, &held, false);
-                let held = marks.flush();
-                if !held.is_empty() {
-                    let _ = shared.log().writer.append_output(&held);
+        let ready = {
+            let mut fds = [
+                PollFd::new(master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            ];
+            // While draining, the raised stop signal is no longer watched.
+            let watched = if drain_deadline.is_none() { 2 } else { 1 };
+            let fds = &mut fds[..watched];
+            let timeout = match (drain_deadline, holding, awake) {
+                (Some(_), _, _) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
+                (None, true, _) => PollTimeout::from(HOLD_LIMIT.as_millis() as u16),
+                (None, false, true) => PollTimeout::from(SLEEP_AFTER.as_millis() as u16),
+                (None, false, false) if !code_released => {
+                    PollTimeout::from(memory::RELEASE_CODE_AFTER.as_millis() as u16)
                 }
-                holding = false;
-                continue;
+                (None, false, false) => PollTimeout::NONE,
+            };
+            match poll(fds, timeout) {
+                Ok(0) if drain_deadline.is_none() && !holding => {
+                    if awake {
+                        put_away(shared, &mut buf);
+                        awake = false;
+                    } else {
+                        memory::release_code();
+                        code_released = true;
+                    }
+                    continue;
+                }
+                Ok(0) if drain_deadline.is_none() => {
+                    // Nothing more came to decide what was held: show it.
+                    let held = shared.log().runs.echo.flush();
+                    handle(shared, &mut responder, &mut marks, &held, false);
+                    let held = marks.flush();
+                    if !held.is_empty() {
+                        let _ = shared.log().writer.append_output(&held);
+                    }
+                    holding = false;
+                    continue;
+                }
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
             }
-            Taken::Nothing if awake => {
-                chunk = Vec::new();
-                inbox.release_buffer();
-                put_away(shared);
-                awake = false;
-                continue;
+            let master_ready = fds[0].revents().is_some_and(|r| !r.is_empty());
+            let stopped = fds
+                .get(1)
+                .and_then(|f| f.revents())
+                .is_some_and(|r| !r.is_empty());
+            if stopped {
+                drain_deadline = Some(Instant::now() + DRAIN_LIMIT);
             }
-            Taken::Nothing => {
-                memory::release_code();
-                code_released = true;
-                continue;
-            }
+            master_ready
+        };
+        if drain_deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if !ready {
+            continue;
+        }
+        if buf.is_empty() {
+            buf = vec![0u8; CHUNK];
         }
         awake = true;
         code_released = false;
-        shared.activity.touch_output();
-        let data = text.decode(&chunk);
-        holding = handle(shared, &mut responder, &mut marks, &data, true);
+        let (n, ended) = read_chunk(&mut master, &mut buf);
+        if n > 0 {
+            shared.activity.touch_output();
+            let data = text.decode(&buf[..n]);
+            holding = handle(shared, &mut responder, &mut marks, &data, true);
+        }
+        if ended {
+            break;
+        }
     }
     let mut rest = shared.log().runs.echo.flush();
     rest.push_str(&text.finish());
@@ -182,191 +191,10 @@ fn log_what_is_read(shared: &Shared, inbox: &Inbox) {
     }
 }
 
-/// The reader thread: reads the PTY into the [`Inbox`] until the terminal
-/// has ended, or the command has ended and its output is drained (quiet for
-/// [`DRAIN_QUIET`], or [`DRAIN_LIMIT`] at the latest: something it started
-/// may still hold the terminal open).
-pub fn read_pty(mut master: File, stop: OwnedFd, inbox: &Inbox) {
-    let _ended = EndedOnDrop(inbox);
-    let mut buf = Vec::new();
-    let mut drain_deadline: Option<Instant> = None;
-    loop {
-        let mut fds = [
-            PollFd::new(master.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
-        ];
-        // While draining, the raised stop signal is no longer watched.
-        let watched = if drain_deadline.is_none() { 2 } else { 1 };
-        let fds = &mut fds[..watched];
-        // Quiet for a second with a buffer: give it back, then sleep until
-        // something happens (an idle Session never wakes this thread).
-        let timeout = match drain_deadline {
-            Some(_) => PollTimeout::from(DRAIN_QUIET.as_millis() as u16),
-            None if buf.is_empty() => PollTimeout::NONE,
-            None => PollTimeout::from(SLEEP_AFTER.as_millis() as u16),
-        };
-        match poll(fds, timeout) {
-            Ok(0) if drain_deadline.is_some() => break,
-            Ok(0) => {
-                buf = Vec::new();
-                memory::trim();
-                continue;
-            }
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        let readable = fds[0].revents().is_some_and(|r| !r.is_empty());
-        if fds
-            .get(1)
-            .and_then(|f| f.revents())
-            .is_some_and(|r| !r.is_empty())
-        {
-            drain_deadline = Some(Instant::now() + DRAIN_LIMIT);
-        }
-        if drain_deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
-        }
-        if !readable {
-            continue;
-        }
-        if buf.is_empty() {
-            buf = vec![0u8; READ_BUFFER];
-        }
-        let (n, ended) = read_chunk(&mut master, &mut buf);
-        if n > 0 && !inbox.put(&buf[..n]) {
-            break;
-        }
-        if ended {
-            break;
-        }
-    }
-}
-
-/// What the reader has read and the pump not yet taken: the reader appends
-/// (waiting while [`CHUNK`] bytes are already there), the pump takes all of
-/// it at once, so each `output` event is whatever arrived while the last one
-/// was being logged, at most [`CHUNK`].
-#[derive(Default)]
-pub struct Inbox {
-    state: Mutex<InboxState>,
-    /// Output was put in, or the reading ended.
-    arrived: Condvar,
-    /// The pump took the output (or stopped taking any).
-    taken: Condvar,
-}
-
-#[derive(Default)]
-struct InboxState {
-    bytes: Vec<u8>,
-    /// The reader has stopped: nothing more will be put in.
-    ended: bool,
-    /// The pump has stopped: nothing more will be taken.
-    closed: bool,
-    /// The reader is waiting for room (what the tests wait for).
-    waiting_for_room: bool,
-}
-
-/// What [`Inbox::take`] found.
-enum Taken {
-    /// Output, now in the caller's buffer.
-    Output,
-    /// Nothing within the time given.
-    Nothing,
-    /// Nothing, and nothing more will come.
-    Ended,
-}
-
-impl Inbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Puts output in, waiting while the pump has [`CHUNK`] bytes to take.
-    /// False once the pump has stopped taking.
-    fn put(&self, bytes: &[u8]) -> bool {
-        let mut state = self.lock();
-        while !state.closed && !state.bytes.is_empty() && state.bytes.len() + bytes.len() > CHUNK {
-            state.waiting_for_room = true;
-            state = self.taken.wait(state).unwrap_or_else(|e| e.into_inner());
-            state.waiting_for_room = false;
-        }
-        if state.closed {
-            return false;
-        }
-        state.bytes.extend_from_slice(bytes);
-        drop(state);
-        self.arrived.notify_one();
-        true
-    }
-
-    /// Moves everything put in so far into `chunk` (replacing what it
-    /// held), waiting up to `timeout` (`None`: for as long as it takes) for
-    /// something to arrive.
-    fn take(&self, chunk: &mut Vec<u8>, timeout: Option<Duration>) -> Taken {
-        let state = self.lock();
-        let waiting = |s: &mut InboxState| s.bytes.is_empty() && !s.ended;
-        let mut state = match timeout {
-            Some(t) => {
-                self.arrived
-                    .wait_timeout_while(state, t, waiting)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
-            None => self
-                .arrived
-                .wait_while(state, waiting)
-                .unwrap_or_else(|e| e.into_inner()),
-        };
-        if state.bytes.is_empty() {
-            return if state.ended {
-                Taken::Ended
-            } else {
-                Taken::Nothing
-            };
-        }
-        chunk.clear();
-        std::mem::swap(&mut state.bytes, chunk);
-        drop(state);
-        self.taken.notify_one();
-        Taken::Output
-    }
-
-    /// Gives back the inbox's buffer while it is empty (a quiet Session).
-    fn release_buffer(&self) {
-        let mut state = self.lock();
-        if state.bytes.is_empty() {
-            state.bytes = Vec::new();
-        }
-    }
-}
-
-/// Closes the inbox when the pump stops, however it stops, so a reader
-/// waiting for room stops too instead of waiting forever.
-struct ClosedOnDrop<'a>(&'a Inbox);
-
-impl Drop for ClosedOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.lock().closed = true;
-        self.0.taken.notify_one();
-    }
-}
-
-/// Ends the inbox when the reader stops, however it stops (a panic
-/// included), so the pump logs what is left and stops too and the host can
-/// record the end.
-struct EndedOnDrop<'a>(&'a Inbox);
-
-impl Drop for EndedOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.lock().ended = true;
-        self.0.arrived.notify_one();
-    }
-}
-
-/// Puts the live screen and the writer's buffer away while the Session is
-/// quiet (see [`SLEEP_AFTER`]) and gives the memory back to the system.
-fn put_away(shared: &Shared) {
+/// Puts the live screen and the buffers away while the Session is quiet
+/// (see [`SLEEP_AFTER`]) and gives the memory back to the system.
+fn put_away(shared: &Shared, buf: &mut Vec<u8>) {
+    *buf = Vec::new();
     {
         let mut log = shared.log();
         log.screen.sleep();
@@ -582,68 +410,6 @@ mod tests {
         let mut d = Utf8Carry::default();
         let text: String = input.chunks(piece).map(|c| d.decode(c)).collect();
         assert_eq!(text + &d.finish(), "é→😀 ok");
-    }
-
-    /// What `take` hands over, as text (`None`: nothing within the time).
-    fn take_text(inbox: &Inbox) -> Option<String> {
-        let mut chunk = b"stale".to_vec();
-        match inbox.take(&mut chunk, Some(Duration::ZERO)) {
-            Taken::Output => Some(String::from_utf8(chunk).unwrap()),
-            Taken::Nothing => None,
-            Taken::Ended => Some("<ended>".into()),
-        }
-    }
-
-    #[test]
-    fn the_pump_takes_everything_read_since_it_last_took_as_one_chunk() {
-        let inbox = Inbox::default();
-        assert_eq!(take_text(&inbox), None);
-        assert!(inbox.put(b"one "));
-        assert!(inbox.put(b"two"));
-        assert_eq!(take_text(&inbox).as_deref(), Some("one two"));
-        assert!(inbox.put(b"three"));
-        drop(EndedOnDrop(&inbox));
-        // What was read before the end is still taken, then the end.
-        assert_eq!(take_text(&inbox).as_deref(), Some("three"));
-        assert_eq!(take_text(&inbox).as_deref(), Some("<ended>"));
-    }
-
-    #[test]
-    fn a_fast_reader_waits_for_the_pump_and_no_chunk_exceeds_the_limit() {
-        let inbox = Inbox::default();
-        let piece: Vec<u8> = (0..READ_BUFFER).map(|i| b'a' + (i % 26) as u8).collect();
-        let pieces = 4 * CHUNK / READ_BUFFER + 3;
-        let mut taken = Vec::new();
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                let _ended = EndedOnDrop(&inbox);
-                for _ in 0..pieces {
-                    assert!(inbox.put(&piece));
-                }
-            });
-            let mut chunk = Vec::new();
-            while let Taken::Output = inbox.take(&mut chunk, None) {
-                assert!(chunk.len() <= CHUNK, "a chunk of {} bytes", chunk.len());
-                taken.extend_from_slice(&chunk);
-            }
-        });
-        assert_eq!(taken, piece.repeat(pieces), "every byte, in order");
-    }
-
-    #[test]
-    fn a_reader_waiting_for_room_stops_once_the_pump_has_stopped() {
-        let inbox = Inbox::default();
-        assert!(inbox.put(&vec![b'x'; CHUNK]));
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(|| inbox.put(b"more"));
-            // Once the reader waits for room (the flag is set under the
-            // lock the wait releases), closing must wake it.
-            while !inbox.lock().waiting_for_room {
-                std::thread::yield_now();
-            }
-            drop(ClosedOnDrop(&inbox));
-            assert!(!reader.join().unwrap());
-        });
     }
 
     #[test]
