@@ -75,9 +75,9 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         return output::failure(mode, &words, &err);
     }
     // The tree goes to clap whole rather than cloned (a clone and its drop
-    // were an eighth of every command's start-up, ADR 0023): the rare paths
-    // that need it again (a usage error, no command, completions) build it
-    // anew.
+    // were ~9 % of every command's start-up instructions, ADR 0023): the
+    // rare paths that need it again (a usage error, no command,
+    // completions) build it anew.
     let matches = match cli.try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => return usage_failure(mode, &build_cli(set), &args, e),
