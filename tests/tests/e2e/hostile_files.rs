@@ -98,6 +98,16 @@ fn both_captures_refuse_out(sandbox: &Sandbox, home: &Path, out: &Path, says: &s
     }
 }
 
+/// `screenshot --out OUT`, which must succeed.
+fn screenshot_to(sandbox: &Sandbox, home: &Path, out: &Path) {
+    run_in(
+        sandbox,
+        home,
+        &["screenshot", ID, "--out", out.to_str().unwrap()],
+    )
+    .expect_code(0);
+}
+
 #[test]
 fn out_refuses_anything_but_a_regular_file_before_writing() {
     let sandbox = Sandbox::new();
@@ -136,17 +146,7 @@ fn out_refuses_anything_but_a_regular_file_before_writing() {
     // A regular file is replaced; a link to one writes the file it leads to.
     std::fs::write(t("file"), b"old").unwrap();
     std::os::unix::fs::symlink(t("file"), t("link-to-file")).unwrap();
-    let r = run_in(
-        &sandbox,
-        &home,
-        &[
-            "screenshot",
-            ID,
-            "--out",
-            t("link-to-file").to_str().unwrap(),
-        ],
-    );
-    r.expect_code(0);
+    screenshot_to(&sandbox, &home, &t("link-to-file"));
     assert_eq!(kind(&t("link-to-file")), "symlink");
     assert!(std::fs::read(t("file")).unwrap().starts_with(b"\x89PNG"));
 }
@@ -168,17 +168,7 @@ fn out_never_names_the_sessions_own_artifact_list_or_its_lock() {
         );
     }
     // Another file in artifacts/ is an ordinary destination.
-    let r = run_in(
-        &sandbox,
-        &home,
-        &[
-            "screenshot",
-            ID,
-            "--out",
-            artifacts.join("mine.png").to_str().unwrap(),
-        ],
-    );
-    r.expect_code(0);
+    screenshot_to(&sandbox, &home, &artifacts.join("mine.png"));
 }
 
 #[test]
