@@ -10,6 +10,7 @@
 //! regular file writes that file (the link stays a link).
 
 use agent_tty_core::safe_fs::kind_of;
+use agent_tty_plugin_api::{ErrorCode, PluginError};
 use std::path::{Path, PathBuf};
 
 /// Where `--out` sends a capture.
@@ -148,6 +149,16 @@ pub(crate) fn artifact_store_clash(target: &Path, session_dir: &Path) -> Option<
             target.display()
         )
     })
+}
+
+/// The `INVALID_INPUT` refusing `--out OUT` for `why`, in `request`'s
+/// words ("Screenshot", "Record export"), with the path in its details.
+pub(crate) fn refused_out(request: &str, why: &str, out: &str) -> PluginError {
+    PluginError::new(
+        ErrorCode::InvalidInput,
+        format!("{request} request is invalid: {why}."),
+    )
+    .with_details(serde_json::json!({ "out": out }))
 }
 
 /// Writes `bytes` to stdout (`--out -`) and flushes.

@@ -12,7 +12,9 @@
 //! host also answers 0.5's `screenshot` request with.
 
 use crate::look;
-use crate::output_path::{artifact_store_clash, resolve_out, write_stdout, Destination};
+use crate::output_path::{
+    artifact_store_clash, refused_out, resolve_out, write_stdout, Destination,
+};
 use crate::profile;
 use crate::session::Source;
 use crate::store::sha256_hex;
@@ -56,24 +58,15 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     }
     let profile_name = profile::requested(inv, "Screenshot request is invalid.")?;
     let options = look::options(inv)?;
-    let out = match inv.value("out") {
-        Some(out) => Some(resolve_out(out).map_err(|e| {
-            PluginError::new(
-                ErrorCode::InvalidInput,
-                format!("Screenshot request is invalid: {}.", e.why),
-            )
-            .with_details(json!({ "out": out }))
-        })?),
+    let out_arg = inv.value("out");
+    let out = match out_arg {
+        Some(out) => Some(resolve_out(out).map_err(|e| refused_out("Screenshot", &e.why, out))?),
         None => None,
     };
     let source = Source::find(inv)?;
-    if let Some(Destination::File(path)) = &out {
+    if let (Some(Destination::File(path)), Some(arg)) = (&out, out_arg) {
         if let Some(why) = artifact_store_clash(path, &source.dir) {
-            return Err(PluginError::new(
-                ErrorCode::InvalidInput,
-                format!("Screenshot request is invalid: {why}."),
-            )
-            .with_details(json!({ "out": inv.value("out") })));
+            return Err(refused_out("Screenshot", &why, arg));
         }
     }
     let request = screenshot::Request {

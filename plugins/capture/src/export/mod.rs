@@ -19,7 +19,7 @@ pub mod frames;
 pub mod gif;
 pub mod webm;
 
-use crate::output_path::{artifact_store_clash, resolve_out, Destination};
+use crate::output_path::{artifact_store_clash, refused_out, resolve_out, Destination};
 use crate::profile;
 use crate::session::Source;
 use crate::store::{fill_counted, write_file_with};
@@ -357,26 +357,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         Some(out) => match resolve_out(out) {
             Ok(d) => Some(Ok(d)),
             // Something other than a regular file at the path: refused.
-            Err(e) if e.refused => {
-                return Err(PluginError::new(
-                    ErrorCode::InvalidInput,
-                    format!("Record export request is invalid: {}.", e.why),
-                )
-                .with_details(json!({ "out": out })))
-            }
+            Err(e) if e.refused => return Err(refused_out("Record export", &e.why, out)),
             // A missing or unwritable directory: 0.5's EXPORT_ERROR, below.
             Err(e) => Some(Err(e.why)),
         },
         None => None,
     };
     let source = Source::find(inv)?;
-    if let Some(Ok(Destination::File(path))) = &destination {
+    if let (Some(Ok(Destination::File(path))), Some(out)) = (&destination, &out) {
         if let Some(why) = artifact_store_clash(path, &source.dir) {
-            return Err(PluginError::new(
-                ErrorCode::InvalidInput,
-                format!("Record export request is invalid: {why}."),
-            )
-            .with_details(json!({ "out": out })));
+            return Err(refused_out("Record export", &why, out));
         }
     }
 
