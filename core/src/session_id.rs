@@ -44,14 +44,9 @@ impl SessionId {
             || id == "."
             || id == ".."
             || id.len() > MAX_SESSION_ID_BYTES
-            || if id.is_ascii() {
-                // Every id agent-tty makes: one pass over the bytes (a
-                // listing checks 5000 of them, ADR 0023).
-                id.bytes()
-                    .any(|b| matches!(b, b'/' | b'\\') || b.is_ascii_control())
-            } else {
-                id.contains(['/', '\\', '\0']) || id.chars().any(char::is_control)
-            };
+            // One pass (a listing checks 5000 ids, ADR 0023); NUL is a
+            // control character.
+            || id.chars().any(|c| matches!(c, '/' | '\\') || c.is_control());
         if bad {
             return Err(Error::invalid(
                 ErrorCode::InvalidSessionId,
