@@ -30,6 +30,7 @@ use crate::layout::SessionDir;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -725,6 +726,30 @@ impl EventLogFollower {
         budget: u64,
         mut each: impl FnMut(EventRef<'_>),
     ) -> Result<usize> {
+        self.read_events(budget, |event| {
+            each(event);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// [`Self::read_new_up_to`] that stops at once when `each` breaks: a
+    /// reader that has what it came for (a capture past its part of a
+    /// video) does not parse the rest of the log. The event it broke on
+    /// counts as read; a later call starts at the line after it.
+    pub fn read_new_until(
+        &mut self,
+        budget: u64,
+        mut each: impl FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<usize> {
+        self.read_events(budget, |event| each(event.into_owned()))
+    }
+
+    /// What every `read_new*` does (see [`Self::read_new`]).
+    fn read_events(
+        &mut self,
+        budget: u64,
+        mut each: impl FnMut(EventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<usize> {
         // Never a FIFO or a symlink (see `safe_fs::open_home_file`).
         let mut file = match crate::safe_fs::open_home_file(&self.path) {
             Ok(f) => f,
@@ -738,7 +763,7 @@ impl EventLogFollower {
             self.chunk.resize(256 * 1024, 0);
         }
         let mut read = 0u64;
-        while read < budget {
+        'chunks: while read < budget {
             let n = file
                 .read(&mut self.chunk)
                 .map_err(|e| Error::read(&self.path, e))?;
@@ -785,8 +810,13 @@ impl EventLogFollower {
                                 self.skipped.first_missing_seq.get_or_insert(expected);
                             }
                             self.expected_seq = Some(seq + 1);
-                            each(event);
                             count += 1;
+                            if each(event).is_break() {
+                                // The rest of this chunk is read again next time.
+                                self.torn.clear();
+                                self.offset = next_start;
+                                break 'chunks;
+                            }
                         }
                     },
                     Err(_) if may_be_cut || whole.trim_ascii().is_empty() => {}
@@ -835,6 +865,39 @@ pub fn read_all(path: &Path) -> Result<Vec<Event>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that breaks stops there, parses nothing after it, and the
+    /// next read starts with the event after the one it broke on.
+    #[test]
+    fn a_reader_that_breaks_stops_and_resumes_after_that_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let line = |seq: u64| {
+            format!(
+                "{{\"seq\":{seq},\"ts\":\"2026-11-24T03:50:02.677Z\",\"type\":\"output\",\"payload\":{{\"data\":\"e{seq}\"}}}}\n"
+            )
+        };
+        let text: String = (0..5).map(line).collect();
+        std::fs::write(&path, text).unwrap();
+        let mut follower = EventLogFollower::new(&path);
+        let mut seen = Vec::new();
+        let read = follower
+            .read_new_until(u64::MAX, |e| {
+                seen.push(e.seq);
+                if e.seq == 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!((read, seen), (2, vec![0, 1]));
+        assert_eq!(follower.offset(), (line(0) + &line(1)).len() as u64);
+        let mut rest = Vec::new();
+        follower.read_new(|e| rest.push(e.seq)).unwrap();
+        assert_eq!(rest, [2, 3, 4]);
+        assert_eq!(*follower.skipped(), Skipped::default());
+    }
 
     #[test]
     fn lines_have_the_05_shape() {

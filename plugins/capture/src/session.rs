@@ -8,6 +8,7 @@ use agent_tty_core::manifest::{read_manifest, Manifest};
 use agent_tty_core::session_ref::{resolve_session, SessionRef};
 use agent_tty_core::Error;
 use agent_tty_plugin_api::{Invocation, PluginError};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// A Session and its manifest.
@@ -78,14 +79,20 @@ impl Events for LogEvents {
         let limit = self.count.get().copied();
         let mut follower = EventLogFollower::new(&self.path);
         let (mut seen, mut failed) = (0u64, None);
+        // Stops at the first refusal (a segment past its frames) or at the
+        // first pass's count, without parsing the rest of the log.
         follower
-            .read_new_up_to(self.len.max(1), |event| {
-                if failed.is_some() || limit.is_some_and(|n| seen >= n) {
-                    return;
+            .read_new_until(self.len.max(1), |event| {
+                if limit.is_some_and(|n| seen >= n) {
+                    return ControlFlow::Break(());
                 }
                 seen += 1;
-                if let Err(e) = each(&event) {
-                    failed = Some(e);
+                match each(&event) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
                 }
             })
             .map_err(|e| e.to_string())?;
