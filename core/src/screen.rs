@@ -1212,6 +1212,45 @@ mod tests {
         assert_eq!(live.sleep(), None);
     }
 
+    /// `CSI b` repeats the last character printed, which the parser keeps
+    /// (not the grid): a screen restored from a checkpoint, or woken up
+    /// after being put away, must still repeat it when the repeat comes in
+    /// the very next output.
+    #[test]
+    fn a_repeat_right_after_a_restore_repeats_the_character_printed_before() {
+        use crate::event_log::{EventLogFollower, EventLogWriter};
+        use crate::layout::SessionDir;
+        let mut live = LiveScreen::new(20, 4);
+        live.get().feed("prompt$ é".as_bytes());
+        live.sleep().expect("at rest, so it can be put away");
+        live.get().feed(b"\x1b[3b|");
+        assert_eq!(live.get().visible_lines()[0], "prompt$ éééé|");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let log = SessionDir::new(tmp.path()).event_log();
+        let mut writer = EventLogWriter::open(tmp.path()).unwrap();
+        let out = |data: &str| EventBody::Output { data: data.into() };
+        // Enough log before the cut that a checkpoint is worth writing.
+        let line = format!("{}\r\n", "-".repeat(70));
+        for _ in 0..(CHECKPOINT_EVERY_BYTES as usize / line.len() + 1) {
+            writer.append(out(&line)).unwrap();
+        }
+        writer.append(out("x")).unwrap();
+        let mut first = ScreenReplay::new(80, 24);
+        let mut follower = EventLogFollower::new(&log);
+        first.catch_up(&mut follower).unwrap();
+        assert!(first.save_checkpoint(&log, follower.offset()));
+        writer.append(out("\x1b[3b|")).unwrap();
+        let mut probe = ScreenReplay::new(80, 24);
+        assert!(matches!(
+            checkpoint::restore(&mut probe, &log),
+            checkpoint::Restored::At(_)
+        ));
+        let mut resumed = ScreenReplay::new(80, 24);
+        resumed.catch_up(&mut EventLogFollower::new(&log)).unwrap();
+        assert_eq!(resumed.visible_lines()[23], "xxxx|");
+    }
+
     /// Everything a reader of a screen can see of it.
     type Picture = (
         Vec<String>,

@@ -46,8 +46,11 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// Bumped whenever the file's shape changes; another value is ignored.
-const FORMAT: u32 = 2;
+/// Bumped whenever the file's shape changes; another value is ignored
+/// (3: an entry's description nested under `described` instead of
+/// flattened into it, which made serde buffer every entry as generic
+/// content first: half of a command's start-up instructions).
+const FORMAT: u32 = 3;
 /// The cache file's name inside `${XDG_CACHE_HOME}/agent-tty`.
 const FILE_NAME: &str = "plugins.json";
 /// Temp files are `.plugins.json.tmp-<pid>-<n>` until renamed into place.
@@ -140,7 +143,6 @@ struct Entry {
     path: PathBuf,
     file: FileIdentity,
     host: HostIdentity,
-    #[serde(flatten)]
     described: Described,
 }
 

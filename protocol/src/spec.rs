@@ -29,8 +29,13 @@ pub struct PluginDescription {
 /// permissions it uses, the effects its capabilities have). Kept apart so
 /// adding a negotiated field never breaks a plugin author's struct literal.
 /// Dereferences to the [`PluginDescription`].
+///
+/// Read through [`DescriptionFields`], never through `serde(flatten)`:
+/// flattening makes serde buffer the whole description as generic content
+/// before building it, which was half of every command's start-up work
+/// (the host reads each plugin's description from its cache at start-up).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "DescriptionFields")]
 pub struct Description {
     /// The author's description (commands, groups, capabilities, panes).
     #[serde(flatten)]
@@ -50,6 +55,43 @@ pub struct Description {
     /// permission a caller must declare to make them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<EffectSpec>,
+}
+
+/// A [`Description`]'s keys as one flat object, the shape it has on the
+/// wire: what [`Description`] is read from.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescriptionFields {
+    #[serde(default)]
+    groups: Vec<GroupSpec>,
+    #[serde(default)]
+    commands: Vec<CommandSpec>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+    #[serde(default)]
+    panes: Vec<PaneSpec>,
+    #[serde(default)]
+    protocol: ProtocolSupport,
+    #[serde(default)]
+    permissions: Vec<String>,
+    #[serde(default)]
+    effects: Vec<EffectSpec>,
+}
+
+impl From<DescriptionFields> for Description {
+    fn from(f: DescriptionFields) -> Self {
+        Description {
+            plugin: PluginDescription {
+                groups: f.groups,
+                commands: f.commands,
+                capabilities: f.capabilities,
+                panes: f.panes,
+            },
+            protocol: f.protocol,
+            permissions: f.permissions,
+            effects: f.effects,
+        }
+    }
 }
 
 impl std::ops::Deref for Description {

@@ -87,3 +87,31 @@ fn a_negotiated_description_is_taken_at_its_word() {
     // No events listed by a negotiating plugin: it wants none.
     assert!(!d.protocol.event("sessionCreated"));
 }
+
+#[test]
+fn a_description_reads_back_as_written_and_skips_keys_it_does_not_know() {
+    // Every key a description has on the wire, as one flat object.
+    let wire = json!({
+        "groups": [{"name": "home", "about": "Homes"}],
+        "commands": [{
+            "path": ["home", "list"], "about": "List Homes",
+            "args": [{"name": "all", "kind": "flag", "help": "every Home", "required": false}],
+            "aliases": ["ls"], "hidden": false
+        }],
+        "capabilities": ["registry.homes"],
+        "panes": [],
+        "protocol": {"requests": ["describe"], "events": ["homeForgotten"]},
+        "permissions": ["sessions.reconcile"],
+        "effects": [{
+            "capability": "sessions.list", "whenArg": "reconcile",
+            "permission": "sessions.reconcile", "about": "rewrites manifests"
+        }]
+    });
+    let d: Description = serde_json::from_value(wire.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&d).unwrap(), wire);
+    // A later interface's key is ignored, not refused.
+    let mut later = wire.clone();
+    later["layouts"] = json!([{"name": "grid"}]);
+    let d: Description = serde_json::from_value(later).unwrap();
+    assert_eq!(serde_json::to_value(&d).unwrap(), wire);
+}

@@ -92,6 +92,11 @@ pub struct Mirror {
     /// the program switched (alacritty keeps the hidden screen private;
     /// nothing but a resize changes it until the program switches back).
     pub main_screen: Option<Box<Grid<Cell>>>,
+    /// The last character printed, which `CSI b` (REP) repeats. The parser
+    /// keeps it, not the grid, so a screen restored from a checkpoint must
+    /// hand it back ([`Engine::set_mirror`]) or a repeat right after the
+    /// restore would repeat nothing.
+    pub preceding_char: Option<char>,
 }
 
 /// The emulator: alacritty's terminal, its escape-sequence parser, and our
@@ -306,6 +311,15 @@ impl Engine {
         h.set_active_charset(mirror.active_charset);
         self.mirror.region = mirror.region;
         self.mirror.active_charset = mirror.active_charset;
+        if let Some(c) = mirror.preceding_char {
+            // The parser learns the character the only way it can, by
+            // printing it, here to a handler that draws nothing.
+            struct Nowhere;
+            impl Handler for Nowhere {}
+            self.processor
+                .advance(&mut Nowhere, c.encode_utf8(&mut [0; 4]).as_bytes());
+            self.mirror.preceding_char = Some(c);
+        }
     }
 }
 
@@ -415,6 +429,7 @@ impl Handler for Emulator<'_> {
         self.term.set_cursor_shape(s)
     }
     fn input(&mut self, c: char) {
+        self.mirror.preceding_char = Some(c);
         if self.term.columns() < 2 && unicode_width::UnicodeWidthChar::width(c) == Some(2) {
             self.term.input('\u{FFFD}')
         } else {

@@ -50,7 +50,8 @@ use crate::layout::{self, SessionDir};
 pub const CHECKPOINT_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 const MAGIC: &[u8; 16] = b"agent-tty screen";
-const FORMAT: u32 = 3;
+/// 4: the parser's last printed character (`preceding_char`) is saved.
+const FORMAT: u32 = 4;
 /// Checkpoints are the engine's own structures: another version of it may
 /// lay them out differently.
 const ENGINE: &str = "alacritty_terminal 0.26";
@@ -227,6 +228,8 @@ struct Saved<G = Grid<Cell>> {
     tabs: Vec<usize>,
     region: Option<(usize, Option<usize>)>,
     active_charset: u8,
+    /// The character `CSI b` repeats ([`Mirror::preceding_char`]).
+    preceding_char: Option<char>,
     echo: ShownOutput,
     exit: Option<(Option<i32>, Option<String>)>,
     /// What the reads up to the offset skipped, still reported after a
@@ -484,6 +487,7 @@ fn apply(replay: &mut ScreenReplay, saved: Saved) -> Option<()> {
         region: saved.region,
         active_charset: engine::charset_index_of(saved.active_charset),
         main_screen: None,
+        preceding_char: saved.preceding_char,
     });
     engine.set_tab_stops(&saved.tabs);
     // Modes and the scroll region move the cursor: put it back last.
@@ -592,6 +596,7 @@ fn encode(replay: &mut ScreenReplay, offset: u64, tail_hash: u64) -> Option<Vec<
         tabs,
         region: engine.mirror.region,
         active_charset: engine::charset_index_code(engine.mirror.active_charset),
+        preceding_char: engine.mirror.preceding_char,
         echo: replay.echo.clone(),
         exit: replay
             .exit

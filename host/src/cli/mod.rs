@@ -51,7 +51,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         Some(&"plugins" | &"doctor") => plugins::Describe::Afresh,
         _ => plugins::Describe::Cached,
     });
-    let cli = build_cli(set);
+    let mut cli = build_cli(set);
     if let Some(index) = os_args.iter().position(|a| a.to_str().is_none()) {
         let typed = typed_command(&cli, &lossy);
         let command = if typed.is_empty() {
@@ -74,11 +74,14 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     if let Some((words, err)) = set.missing_plugin_for(&leading_words(&args)) {
         return output::failure(mode, &words, &err);
     }
-    // The tree goes to clap whole rather than cloned (a clone and its drop
-    // were ~9 % of every command's start-up instructions, ADR 0023): the
-    // rare paths that need it again (a usage error, no command,
-    // completions) build it anew.
-    let matches = match cli.try_get_matches_from(&args) {
+    // The tree is never cloned (a clone and its drop were ~9 % of every
+    // command's start-up instructions, ADR 0023): the rare paths that need
+    // it again (a usage error, no command, completions) build it anew. Nor
+    // is it freed: one process runs one command, and freeing the tree's
+    // thousands of small allocations was another ~12 %.
+    let parsed = cli.try_get_matches_from_mut(&args);
+    std::mem::forget(cli);
+    let matches = match parsed {
         Ok(m) => m,
         Err(e) => return usage_failure(mode, &build_cli(set), &args, e),
     };
