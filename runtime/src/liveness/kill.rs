@@ -45,6 +45,14 @@ impl Verified {
         self.pid
     }
 
+    /// A descriptor that polls readable once the process has exited (its
+    /// pidfd), where the kernel has them: a watcher can sleep until then
+    /// instead of polling [`Verified::is_alive`].
+    pub fn exit_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
     /// Signals the process itself (through its pidfd when there is one).
     pub fn signal(&self, signal: Signal) -> bool {
         if let Some(fd) = &self.pidfd {
