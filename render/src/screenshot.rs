@@ -96,8 +96,9 @@ pub struct Screenshot {
     pub cols: u16,
     /// The terminal's size.
     pub rows: u16,
-    /// Where the file is.
-    pub path: PathBuf,
+    /// Where the file is; `None` when the bytes went to standard output
+    /// (`--out -`), which `artifactPath` reports as `null`.
+    pub path: Option<PathBuf>,
     /// The file's size in bytes.
     pub png_size: usize,
     /// PNG or SVG.
@@ -122,6 +123,34 @@ pub struct Screenshot {
 }
 
 impl Screenshot {
+    /// What `drawn`, drawn for `request` as `options` ask, is as a
+    /// screenshot saved at `path` (`None`: sent to standard output).
+    pub fn of(
+        request: &Request<'_>,
+        options: &Options,
+        drawn: &Drawn,
+        path: Option<PathBuf>,
+    ) -> Self {
+        Screenshot {
+            session_id: request.session_id.to_owned(),
+            captured_at_seq: drawn.captured_at_seq,
+            profile_name: request.profile_name.to_owned(),
+            cols: drawn.cols,
+            rows: drawn.rows,
+            path,
+            png_size: drawn.png.len(),
+            format: options.format,
+            theme: options.look.as_ref().and_then(|l| l.theme.clone()),
+            extended: !options.is_default(),
+            cursor_visible: drawn.cursor_visible,
+            pixel_width: drawn.pixel_width,
+            pixel_height: drawn.pixel_height,
+            sha256: sha256_hex(&drawn.png),
+            render_profile_hash: drawn.render_profile_hash.clone(),
+            missing_glyphs: drawn.missing_glyphs.clone(),
+        }
+    }
+
     /// The result in agent-tty 0.5's keys, exactly (its socket clients
     /// reject any other): `{sessionId, capturedAtSeq, profileName, cols,
     /// rows, artifactPath, pngSizeBytes, cursorVisible, rendererBackend,
@@ -287,25 +316,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
             options.format.extension()
         )),
     };
-    let sha256 = sha256_hex(png);
-    let shot = Screenshot {
-        session_id: request.session_id.to_owned(),
-        captured_at_seq,
-        profile_name: request.profile_name.to_owned(),
-        cols,
-        rows,
-        path,
-        png_size: png.len(),
-        format: options.format,
-        theme: options.look.as_ref().and_then(|l| l.theme.clone()),
-        extended: !options.is_default(),
-        cursor_visible,
-        pixel_width: drawn.pixel_width,
-        pixel_height: drawn.pixel_height,
-        sha256,
-        render_profile_hash: drawn.render_profile_hash.clone(),
-        missing_glyphs: drawn.missing_glyphs.clone(),
-    };
+    let shot = Screenshot::of(request, options, &drawn, Some(path.clone()));
     let mut metadata = json!({
         "profileName": shot.profile_name,
         "cols": cols,
@@ -324,7 +335,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
     }
     let entry = ArtifactEntry::for_file(
         ArtifactKind::Screenshot,
-        &shot.path,
+        &path,
         request.session_id,
         captured_at_seq,
         metadata,
@@ -336,7 +347,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
     // the file is, so an entry is never durable before its file, and the
     // two files' fsyncs overlap instead of following each other.
     let (written, listed) = std::thread::scope(|s| {
-        let mut writing = Some(s.spawn(|| write_atomic(&shot.path, png, 0o600)));
+        let mut writing = Some(s.spawn(|| write_atomic(&path, png, 0o600)));
         let mut written = None;
         let listed = append_artifact_when(request.session_dir, entry, || {
             let result = writing.take().expect("asked once").join();
@@ -347,7 +358,7 @@ pub fn take_with(request: &Request<'_>, options: &Options) -> Result<Screenshot>
         let written = written.unwrap_or_else(|| writing.take().expect("not joined").join());
         (written.expect("writing does not panic"), listed)
     });
-    written.map_err(|e| Error::write(&shot.path, e))?;
+    written.map_err(|e| Error::write(&path, e))?;
     listed?;
     Ok(shot)
 }

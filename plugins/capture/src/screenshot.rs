@@ -17,11 +17,10 @@ use crate::output_path::{
 };
 use crate::profile;
 use crate::session::Source;
-use crate::store::sha256_hex;
 use agent_tty_plugin_api::{ArgSpec, Command, CommandSpec};
 use agent_tty_plugin_api::{CommandOutput, ErrorCode, Invocation, PluginError};
-use agent_tty_render::screenshot::{self, Format, RENDERER_BACKEND};
-use serde_json::json;
+use agent_tty_render::screenshot::{self, RENDERER_BACKEND};
+use std::path::Path;
 
 /// `screenshot`: its spec beside its handler ([`run`]).
 pub(crate) fn command() -> Command {
@@ -82,7 +81,8 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     if out == Some(Destination::Stdout) {
         let drawn = screenshot::draw_with(&request, &options)?;
-        return to_stdout(&source.id, &drawn, options.format);
+        let shot = screenshot::Screenshot::of(&request, &options, &drawn, None);
+        return to_stdout(shot, &drawn.png);
     }
     let shot = screenshot::take_with(&request, &options)?;
     let kind = shot.format.extension().to_uppercase();
@@ -95,7 +95,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         shot.captured_at_seq,
         shot.cols,
         shot.rows,
-        shot.path.display(),
+        shot.path.as_deref().unwrap_or(Path::new("-")).display(),
         shot.png_size,
         shot.pixel_width,
         shot.pixel_height,
@@ -122,44 +122,25 @@ fn missing_summary(missing: &[char]) -> String {
         .join(", ")
 }
 
-/// `--out -`: the picture on stdout, the summary (without a path) on
-/// stderr, and no artifact entry (there is no file to list). An SVG's
-/// summary says `format` and `sizeBytes` instead of `pngSizeBytes`.
-fn to_stdout(
-    id: &str,
-    drawn: &screenshot::Drawn,
-    format: Format,
-) -> Result<CommandOutput, PluginError> {
-    let kind = format.extension().to_uppercase();
-    let bytes = &drawn.png;
+/// `--out -`: the picture on stdout, and on stderr the result a file
+/// would have had, with `artifactPath: null` and no artifact entry (there
+/// is no file to list).
+fn to_stdout(shot: screenshot::Screenshot, bytes: &[u8]) -> Result<CommandOutput, PluginError> {
+    let kind = shot.format.extension().to_uppercase();
     write_stdout(bytes).map_err(|e| {
         PluginError::new(
             ErrorCode::StorageWriteError,
             format!("could not write the {kind} to stdout: {e}"),
         )
     })?;
-    let sha256 = sha256_hex(bytes);
-    let mut result = json!({
-        "sessionId": id,
-        "capturedAtSeq": drawn.captured_at_seq,
-        "cols": drawn.cols,
-        "rows": drawn.rows,
-        "artifactPath": null,
-        "pngSizeBytes": bytes.len(),
-        "sha256": sha256,
-        "missingGlyphs": screenshot::missing_glyphs_json(&drawn.missing_glyphs),
-    });
-    if format != Format::Png {
-        let map = result.as_object_mut().expect("an object");
-        map.remove("pngSizeBytes");
-        map.insert("format".into(), json!(format.extension()));
-        map.insert("sizeBytes".into(), json!(bytes.len()));
-    }
+    let mut result = shot.result();
+    result["missingGlyphs"] = screenshot::missing_glyphs_json(&shot.missing_glyphs);
     let mut output = CommandOutput::new(
         result,
         format!(
-            "Wrote a {} byte {kind} of session {id} to stdout.",
-            bytes.len()
+            "Wrote a {} byte {kind} of session {} to stdout.",
+            bytes.len(),
+            shot.session_id
         ),
     );
     output.stdout_taken = true;

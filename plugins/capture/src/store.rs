@@ -6,8 +6,6 @@ use agent_tty_core::fsutil::write_atomic_with;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-pub(crate) use agent_tty_core::artifacts::sha256_hex;
-
 /// Writes a capture to `path` atomically (temp file + rename), mode 0600,
 /// as `fill` produces it: never held whole. See [`fill_counted`].
 pub(crate) fn write_file_with<T, E: From<io::Error>>(

@@ -262,6 +262,29 @@ for data in re.findall(r'base64,([A-Za-z0-9+/=]+)', sys.stdin.read()):
     assert!(piped.stdout.starts_with("<?xml"), "{}", piped.stdout);
     assert!(piped.stdout.contains("hello"));
     assert_eq!(artifact_entries(&home, &id).len(), before);
+    // Its result, on stderr, is the one a file gets, with no path.
+    let piped = sandbox.run_in(
+        &home,
+        &[
+            "screenshot",
+            &id,
+            "--format",
+            "svg",
+            "--embed-fonts",
+            "--out",
+            "-",
+            "--json",
+        ],
+    );
+    piped.expect_code(0);
+    let summary: serde_json::Value = serde_json::from_str(&piped.stderr).unwrap();
+    let summary = &summary["result"];
+    assert_eq!(summary["artifactPath"], serde_json::Value::Null);
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(summary), keys(&shot));
+    for key in ["sha256", "sizeBytes", "pixelWidth", "renderProfileHash"] {
+        assert_eq!(summary[key], shot[key], "{key}");
+    }
     sandbox.kill_all();
 }
 
