@@ -35,7 +35,7 @@ use agent_tty_render::look::Look;
 use frames::Timing;
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `--format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,22 +461,37 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         Failure::Write(e) => failed(format!("could not write {to}: {e}")),
     };
 
+    // The result, the same whether a file or stdout (`path: None`) got it;
+    // what was skipped reading the log is a warning either way.
+    let finish = |path: Option<&Path>,
+                  metadata: Map<String, Value>,
+                  sha256: &str,
+                  bytes: u64,
+                  human: String| {
+        let result = json!({
+            "sessionId": source.id,
+            "format": format.name(),
+            "artifactPath": path,
+            "bytes": bytes,
+            "sha256": sha256,
+            "capturedAtSeq": captured_at_seq,
+            "durationMs": facts.duration_ms(),
+            "metadata": metadata,
+        });
+        let mut output = CommandOutput::new(result, human);
+        output.warnings.extend(
+            facts
+                .skipped
+                .warning(&SessionDir::new(&source.dir).event_log()),
+        );
+        output.with_warnings_in_result()
+    };
+
     if destination == Some(Destination::Stdout) {
         let (metadata, sha256, bytes) =
             fill_counted(io::stdout().lock(), fill).map_err(|f| not_written(f, &"to stdout"))?;
-        let mut output = CommandOutput::new(
-            json!({
-                "sessionId": source.id,
-                "format": format.name(),
-                "artifactPath": null,
-                "bytes": bytes,
-                "sha256": sha256,
-                "capturedAtSeq": captured_at_seq,
-                "durationMs": facts.duration_ms(),
-                "metadata": metadata,
-            }),
-            format!("Wrote {bytes} bytes of {} to stdout.", format.name()),
-        );
+        let human = format!("Wrote {bytes} bytes of {} to stdout.", format.name());
+        let mut output = finish(None, metadata, &sha256, bytes, human);
         output.stdout_taken = true;
         return Ok(output);
     }
@@ -514,29 +529,13 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         )));
     }
 
-    let duration = facts.duration_ms();
-    let result = json!({
-        "sessionId": source.id,
-        "format": format.name(),
-        "artifactPath": path,
-        "bytes": bytes,
-        "sha256": sha256,
-        "capturedAtSeq": captured_at_seq,
-        "durationMs": duration,
-        "metadata": metadata,
-    });
     let human = format!(
-        "Session ID: {}\nFormat: {}\nCaptured At Seq: {captured_at_seq}\nArtifact Path: {}\nBytes: {}\nSHA256: {sha256}\nDuration: {duration} ms",
+        "Session ID: {}\nFormat: {}\nCaptured At Seq: {captured_at_seq}\nArtifact Path: {}\nBytes: {}\nSHA256: {sha256}\nDuration: {} ms",
         source.id,
         format.name(),
         path.display(),
         bytes,
+        facts.duration_ms(),
     );
-    let mut output = CommandOutput::new(result, human);
-    output.warnings.extend(
-        facts
-            .skipped
-            .warning(&SessionDir::new(&source.dir).event_log()),
-    );
-    Ok(output.with_warnings_in_result())
+    Ok(finish(Some(&path), metadata, &sha256, bytes, human))
 }
