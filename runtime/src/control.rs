@@ -289,16 +289,19 @@ fn exchange(socket: &Path, request: &ControlRequest, timeout: Duration) -> Resul
 /// every protocol answers those), anything else only after the host's hello
 /// listed it. The hello is asked once per client.
 pub struct HostClient {
+    /// The Session's id, for what the client says of it.
+    session: String,
     socket: PathBuf,
     timeout: Duration,
     hello: OnceLock<Hello>,
 }
 
 impl HostClient {
-    /// A client of the host listening on `socket`, giving it `timeout` per
-    /// request.
-    pub fn new(socket: impl Into<PathBuf>, timeout: Duration) -> Self {
+    /// A client of Session `session`'s host, listening on `socket`, giving
+    /// it `timeout` per request.
+    pub fn new(session: &str, socket: impl Into<PathBuf>, timeout: Duration) -> Self {
         HostClient {
+            session: session.to_owned(),
             socket: socket.into(),
             timeout,
             hello: OnceLock::new(),
@@ -368,16 +371,6 @@ impl HostClient {
 
     /// The refusal of a request the host is too old for.
     fn lacks(&self, hello: &Hello, capability: &str) -> Error {
-        // The socket is named `<id>-<hash>.sock`.
-        let session = self
-            .socket
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.rsplit_once('-'))
-            .map_or_else(
-                || "the Session".to_owned(),
-                |(id, _)| format!("Session {id}"),
-            );
         let started_by = hello.agent_tty.as_deref().map_or_else(
             || "an older agent-tty".to_owned(),
             |v| format!("agent-tty {v}"),
@@ -385,9 +378,10 @@ impl HostClient {
         Error::invalid(
             ErrorCode::Unsupported,
             format!(
-                "the host of {session} speaks control protocol {} (it was started by {started_by}) \
+                "the host of Session {} speaks control protocol {} (it was started by {started_by}) \
                  and cannot answer `{capability}`; restart the Session (`agent-tty destroy` it and \
                  `create` it again) to use it",
+                self.session,
                 hello.protocol
             ),
         )

@@ -176,7 +176,7 @@ fn todays_cli_drives_a_host_of_protocol_1() {
     assert!(logged("signal"));
 
     // A request protocol 1 lacks is not sent: the client says what to do.
-    let client = HostClient::new(&old.socket, PATIENCE);
+    let client = HostClient::new(&old.id, &old.socket, PATIENCE);
     let hello = client.hello().unwrap();
     assert_eq!(hello.protocol, 1);
     assert!(hello.supports("text") && !hello.supports("status"));
@@ -317,7 +317,7 @@ fn todays_host_says_hello_and_refuses_what_a_newer_client_adds() {
         control::session_socket(&home, &id, liveness::read_sidecar(&dir).as_ref()).unwrap();
     wait_for_output(&dir, PROMPT);
 
-    let client = HostClient::new(&socket, PATIENCE);
+    let client = HostClient::new(&id, &socket, PATIENCE);
     let hello = client.hello().unwrap();
     assert_eq!(hello.protocol, PROTOCOL_VERSION);
     assert!(hello.supports("status") && hello.supports("text"));

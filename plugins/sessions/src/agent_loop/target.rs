@@ -121,7 +121,7 @@ impl Target {
         let socket = control::session_socket(&self.home, &self.id, self.sidecar.as_ref())?;
         // Base requests go as they are; anything newer only to a host that
         // says it supports it (docs/SESSION-HOST-PROTOCOL.md).
-        match control::HostClient::new(&socket, CONTROL_TIMEOUT).send(request) {
+        match control::HostClient::new(&self.id, &socket, CONTROL_TIMEOUT).send(request) {
             Err(e) if e.code() == ErrorCode::HostUnreachable => Err(self.unreachable(e, &socket)),
             other => Ok(other?),
         }

@@ -79,7 +79,7 @@ pub(super) fn run(invocation: &Invocation) -> Result<CommandOutput, PluginError>
             // shown with it; one that predates the hello answers it too
             // (protocol 1), and is shown with ours as before.
             socket.as_ref().ok().map(|s| {
-                let client = control::HostClient::new(s, HOST_ANSWER_TIMEOUT);
+                let client = control::HostClient::new(&found.id, s, HOST_ANSWER_TIMEOUT);
                 let answer = client.hello().map(|hello| {
                     hello
                         .agent_tty
