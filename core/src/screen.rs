@@ -941,6 +941,12 @@ impl ScreenReplay {
         self.engine.input_modes()
     }
 
+    /// Whether the program takes a bracketed paste now
+    /// ([`agent_tty_term::Engine::takes_bracketed_paste`]).
+    pub fn takes_bracketed_paste(&self) -> bool {
+        self.engine.takes_bracketed_paste()
+    }
+
     /// The mouse reporting the program enabled, if any.
     pub fn mouse_mode(&self) -> Option<mouse::MouseMode> {
         self.engine.mouse_mode()

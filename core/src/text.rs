@@ -47,6 +47,19 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// [`escape`] for text of several lines, such as an error message or a
+/// warning that quotes a file's contents: each line is escaped, the line
+/// breaks between them are kept.
+pub fn escape_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .split('\n')
+        .any(|line| matches!(escape(line), std::borrow::Cow::Owned(_)))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.split('\n').map(escape).collect::<Vec<_>>().join("\n"))
+}
+
 /// [`escape`] for a path (shown lossily when it is not UTF-8).
 pub fn escape_path(path: &std::path::Path) -> String {
     escape(&path.to_string_lossy()).into_owned()

@@ -1,6 +1,7 @@
 //! The envelope, human output and exit codes: the one place results reach
 //! stdout and errors reach the user.
 
+use agent_tty_core::text::escape_lines;
 use agent_tty_core::time::now_iso;
 use agent_tty_plugin_api::wire::RawCommandOutput;
 use agent_tty_plugin_api::{CommandOutput, PluginError};
@@ -286,7 +287,7 @@ fn print_success(
 ) -> i32 {
     let text = success_text(mode, command, &now_iso(), result, human);
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", escape_lines(warning));
     }
     if stdout_taken {
         // stdout carries the command's product (`--out -`).
@@ -317,9 +318,15 @@ pub fn failure(mode: OutputMode, command: &str, error: &PluginError) -> i32 {
             serde_json::to_string_pretty(&envelope).unwrap_or_default()
         ));
     } else if mode.no_color {
-        eprintln!("{}: {}", error.code, strip_escapes(&error.message));
+        eprintln!(
+            "{}: {}",
+            error.code,
+            escape_lines(&strip_escapes(&error.message))
+        );
     } else {
-        eprintln!("{}: {}", error.code, error.message);
+        // A message may quote what a hostile file holds (a manifest's
+        // value, a config key): escaped, it cannot drive the terminal.
+        eprintln!("{}: {}", error.code, escape_lines(&error.message));
     }
     error.code.exit_code()
 }

@@ -773,7 +773,12 @@ impl RunTracker {
         match mark.kind {
             MarkKind::CommandStart(line) => {
                 self.at_prompt = false;
-                self.current = Some(self.start(line.as_deref()));
+                // A start with no prompt since the last one is the next
+                // command of the same input (bash marks each command of a
+                // pasted script): what runs is still what ran.
+                if self.current.is_none() {
+                    self.current = Some(self.start(line.as_deref()));
+                }
                 None
             }
             MarkKind::CommandFinished(exit_code) => {
@@ -1103,6 +1108,20 @@ mod tests {
         // A comment-only line: no C, the prompt finishes it.
         t.run_typed("m2".into(), 6, "# note", false);
         assert_eq!(finished(&mut t, end(0)), done("m2", 0));
+    }
+
+    /// bash marks the start of each command of a pasted script, and
+    /// prompts once, after the last: the run is the whole script.
+    #[test]
+    fn every_command_of_a_pasted_script_belongs_to_its_run() {
+        let mut t = ready(Shell::Bash);
+        let script = "echo a\nsleep 1\nsh -c 'exit 4'";
+        t.run_typed("m".into(), 3, script, false);
+        for line in ["echo a", "sleep 1", "sh -c 'exit 4'"] {
+            assert_eq!(finished(&mut t, start(line)), None);
+            assert!(t.is_running("m"));
+        }
+        assert_eq!(finished(&mut t, end(4)), done("m", 4));
     }
 
     #[test]

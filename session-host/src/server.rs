@@ -143,8 +143,8 @@ pub(super) fn handle(
         }
         ControlRequest::Paste { data } => {
             // The event holds exactly the bytes written, brackets included,
-            // as 0.5 logs it (contract §7.4).
-            let data = format!("\x1b[200~{data}\x1b[201~");
+            // as 0.5 logs it (contract §7.4); the text cannot close them.
+            let data = agent_tty_term::paste::bracketed(&data);
             let bytes = data.clone().into_bytes();
             input(shared, EventBody::InputPaste { data }, &bytes, |_, _| {})
         }
@@ -243,6 +243,20 @@ fn run(
         line.push_str(completion);
         line.push('\n');
     }
+    // Several commands on several lines, typed, would each be a command of
+    // their own with its own prompt, and the first prompt would end the
+    // run. To a line editor at its prompt (it asked for bracketed paste)
+    // they go as one paste and Enter, as a person pastes a script: the
+    // shell reads them whole, runs them in order and prompts once, with the
+    // last one's status.
+    let lines = command.trim_end_matches(['\n', '\r']);
+    if matches!(how, How::Shell)
+        && lines.contains('\n')
+        && running(shared)?.screen.get().takes_bracketed_paste()
+    {
+        line = agent_tty_term::paste::bracketed(lines);
+        line.push('\n');
+    }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {
             How::Program { pgid, .. } => How::Program {
@@ -295,7 +309,7 @@ fn input(
         // A line typed by anyone makes the shell busy (see `RunTracker`); a
         // bracketed paste is not run by the shell until Enter. A waited
         // `run` told the tracker itself.
-        let pasted = bytes.starts_with(b"\x1b[200~");
+        let pasted = bytes.starts_with(agent_tty_term::paste::START.as_bytes());
         let waited_run = matches!(&log.runs.pending().last(), Some(r) if r.seq == seq);
         if !pasted && !waited_run && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
             if let Some(tracker) = log.tracker.as_mut() {

@@ -9,6 +9,7 @@
 //! - [`modes`] and [`mouse`]: the input modes a program set, and mouse
 //!   reports encoded as it asked for them;
 //! - [`keys`]: key names (`Enter`, `C-c`, …) to the bytes a terminal sends;
+//!   [`paste`]: text as a bracketed paste it cannot break out of;
 //! - [`profile`]: the render profiles (colours, font size) of agent-tty 0.5;
 //! - [`run_marker`] and [`marker_echo`]: the marks `run` types and reads
 //!   back, and the filter that hides their echo (a mark's nonce is the one
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod marker_echo;
 pub mod modes;
 pub mod mouse;
+pub mod paste;
 pub mod profile;
 pub mod run_marker;
 

@@ -163,6 +163,40 @@ fn type_and_send_keys_enter_execute_a_command() {
     assert!(types.contains(&"input_keys".to_owned()), "{types:?}");
 }
 
+/// Pasted text cannot close its brackets early: what follows a pasted
+/// `ESC [201~` stays pasted text instead of reaching the shell as
+/// keystrokes (a paste of untrusted text would otherwise run commands).
+#[test]
+fn a_paste_cannot_break_out_of_its_brackets() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home, &[]);
+    let injected = sandbox.root().join("INJECTED");
+    let text = format!("echo one\x1b[201~\ntouch {}\n", injected.display());
+    sandbox.run_in(&home, &["paste", &id, &text]).expect_code(0);
+    // Throw the pasted line away, then prove the shell has read everything
+    // before it: a command the paste let through would have run by now.
+    sandbox
+        .run_in(&home, &["send-keys", &id, "Ctrl+C"])
+        .expect_code(0);
+    sandbox
+        .run_in(&home, &["run", &id, "echo after-the-paste"])
+        .expect_code(0);
+    assert!(!injected.exists(), "the paste ran a command");
+    let pasted: Vec<String> = logged_events(&home.join("sessions").join(&id))
+        .into_iter()
+        .filter(|e| e["type"] == "input_paste")
+        .map(|e| e["payload"]["data"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        pasted,
+        [format!(
+            "\x1b[200~echo one\ntouch {}\n\x1b[201~",
+            injected.display()
+        )]
+    );
+}
+
 #[test]
 fn ctrl_c_interrupts_a_sleep() {
     let sandbox = Sandbox::new();

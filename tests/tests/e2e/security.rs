@@ -311,6 +311,47 @@ fn untrusted_text_is_escaped_in_human_output() {
         .expect_code(0);
 }
 
+/// What a hostile manifest holds reaches a terminal escaped, in the
+/// messages that quote it (errors, warnings) as in the tables.
+#[test]
+fn manifest_values_quoted_in_errors_and_warnings_are_escaped() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, dir) = create_session(&sandbox, &home, &["--", "true"]);
+    let manifest = dir.join("session.json");
+    let exited = eventually(PATIENCE, || {
+        let m = read_manifest(&dir);
+        (m["status"] == "exited").then_some(m)
+    })
+    .expect("the Session exits");
+    let rewrite = |key: &str, value: &str| {
+        let mut m = exited.clone();
+        m[key] = Value::from(value);
+        std::fs::write(&manifest, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    };
+    let raw = |text: &str| text.contains('\x1b') || text.contains('\x07');
+
+    rewrite("exitSignal", "9\x1b]0;PWN\x07");
+    let human = |args: &[&str]| {
+        let mut all = vec!["--home", home.to_str().unwrap()];
+        all.extend(args);
+        sandbox.run(all)
+    };
+    let inspected = human(&["inspect", &id]);
+    assert!(
+        inspected.stdout.contains("\\x1b]0;PWN\\x07"),
+        "{inspected:?}"
+    );
+    assert!(!raw(&inspected.stdout), "{inspected:?}");
+
+    rewrite("status", "x\x1b]0;PWN\x07");
+    for args in [vec!["inspect", id.as_str()], vec!["list"]] {
+        let run = human(&args);
+        assert!(run.stderr.contains("\\x1b]0;PWN"), "{args:?}: {run:?}");
+        assert!(!raw(&run.stderr) && !raw(&run.stdout), "{args:?}: {run:?}");
+    }
+}
+
 #[test]
 fn a_deleted_tmp_home_recreated_by_another_user_is_refused() {
     if !is_root() {

@@ -182,7 +182,12 @@ fn legacy_request(request: &ControlRequest) -> Option<(&'static str, Value)> {
     Some(match request {
         ControlRequest::Ping => ("inspect", json!({})),
         ControlRequest::Text { data, .. } => ("type", json!({ "text": data })),
-        ControlRequest::Paste { data } => ("paste", json!({ "text": data })),
+        // A 0.5 host wraps the text as it is: what could close its
+        // brackets is taken out here.
+        ControlRequest::Paste { data } => (
+            "paste",
+            json!({ "text": agent_tty_term::paste::body(data) }),
+        ),
         ControlRequest::Keys { keys } => ("sendKeys", json!({ "keys": keys })),
         ControlRequest::Run {
             command, no_wait, ..

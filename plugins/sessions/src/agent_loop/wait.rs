@@ -229,7 +229,7 @@ fn legacy_result(
         (true, _, _) => "Wait timed out.".to_owned(),
         (false, _, Some(signal)) => format!(
             "Process was killed by {}.",
-            agent_tty_core::signals::name_of_recorded(signal)
+            agent_tty_core::text::escape(&agent_tty_core::signals::name_of_recorded(signal))
         ),
         (false, Some(code), None) => format!("Process exited with code {code}."),
         (false, None, None) if exited => "Process exited.".to_owned(),

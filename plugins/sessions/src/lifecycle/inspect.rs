@@ -359,11 +359,11 @@ fn human(r: &Value, m: &Manifest) -> String {
     if let Some(host) = r.get("host") {
         lines.push(format!(
             "Host CLI Version: {}",
-            host["cliVersion"].as_str().unwrap_or_default()
+            escape(host["cliVersion"].as_str().unwrap_or_default())
         ));
         lines.push(format!(
             "RPC Socket: {}",
-            host["rpcSocketPath"].as_str().unwrap_or_default()
+            escape(host["rpcSocketPath"].as_str().unwrap_or_default())
         ));
     }
     let a = &r["artifacts"];
@@ -372,7 +372,7 @@ fn human(r: &Value, m: &Manifest) -> String {
         .filter(|k| !k.is_empty())
         .map(|k| {
             k.iter()
-                .map(|(kind, n)| format!("{kind}: {n}"))
+                .map(|(kind, n)| format!("{}: {n}", escape(kind)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -380,7 +380,7 @@ fn human(r: &Value, m: &Manifest) -> String {
     lines.push(format!(
         "Artifacts: {} total ({kinds}), health: {}",
         a["total"],
-        a["health"].as_str().unwrap_or_default()
+        escape(a["health"].as_str().unwrap_or_default())
     ));
     if r["usedOfflineReplay"] == true {
         lines.push("Offline Replay: yes".to_owned());
@@ -397,7 +397,10 @@ fn human(r: &Value, m: &Manifest) -> String {
         "Exit Code: {}",
         dash(m.exit_code.map(|c| c.to_string()))
     ));
-    lines.push(format!("Exit Signal: {}", dash(m.exit_signal.clone())));
+    lines.push(format!(
+        "Exit Signal: {}",
+        dash(m.exit_signal.as_deref().map(|s| escape(s).into_owned()))
+    ));
     if let Some(runs) = r["derived"]["pendingRuns"]
         .as_array()
         .filter(|r| !r.is_empty())
