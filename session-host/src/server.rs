@@ -297,6 +297,11 @@ fn input(
     also: impl FnOnce(&mut LogState, u64),
 ) -> agent_tty_core::Result<Option<u64>> {
     let _order = shared.input.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(longest) = longest_line(bytes).filter(|&n| n > MAX_EDITED_LINE) {
+        if !foreground::reads_keys(&shared.master) {
+            return Err(line_too_long(shared, longest));
+        }
+    }
     shared.activity.touch();
     let waiting = shared.queue.pending();
     if waiting >= MAX_QUEUED {
@@ -325,6 +330,38 @@ fn input(
         .push(bytes.to_vec())
         .map_err(|waiting| input_backlog(shared, waiting))?;
     Ok(Some(seq))
+}
+
+/// The longest line a terminal with line editing on (canonical mode) holds:
+/// the kernel drops what a line has beyond it, silently.
+const MAX_EDITED_LINE: usize = 4095;
+
+/// The length in bytes of the longest line of `bytes` (lines end at `\n`
+/// or `\r`), when there is more than [`MAX_EDITED_LINE`] bytes at all.
+fn longest_line(bytes: &[u8]) -> Option<usize> {
+    (bytes.len() > MAX_EDITED_LINE).then(|| {
+        bytes
+            .split(|&b| b == b'\n' || b == b'\r')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+    })
+}
+
+/// The refusal of a line the terminal would cut: the program reads whole
+/// lines (a shell without a line editor such as dash, or a command that
+/// runs), and the kernel keeps only [`MAX_EDITED_LINE`] bytes of each.
+fn line_too_long(shared: &Shared, longest: usize) -> Error {
+    Error::invalid(
+        ErrorCode::InvalidInput,
+        format!(
+            "Session {}'s terminal reads whole lines now (line editing on: a shell without a \
+             line editor such as dash, or a command that runs) and keeps at most \
+             {MAX_EDITED_LINE} bytes of a line; this input has a line of {longest} bytes, which \
+             would be cut. Split it into shorter lines, or write it to a file and run that",
+            session_id(shared)
+        ),
+    )
 }
 
 /// The refusal of input while the program has not read earlier input.

@@ -704,3 +704,35 @@ fn a_line_typed_ahead_waits_for_slow_prompt_hooks(
         },
     );
 }
+
+/// A line longer than a terminal with line editing on keeps (dash reads
+/// whole lines) is refused, not cut silently; a line editor takes it.
+#[test]
+fn a_line_the_terminal_would_cut_is_refused() {
+    if !installed("dash") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let long = format!("echo {} | wc -c", "x".repeat(5000));
+    let (dash, dir) = create_session(&sandbox, &home, &["--", "dash"]);
+    let refused = sandbox.run_in(&home, &["run", &dash, &long]);
+    refused.expect_code(2);
+    assert_eq!(
+        refused.json()["error"]["code"],
+        "INVALID_INPUT",
+        "{refused:?}"
+    );
+    assert!(
+        !std::fs::read_to_string(dir.join("events.jsonl"))
+            .unwrap()
+            .contains("input_run"),
+        "a refused run was logged"
+    );
+    let (bash, _) = create_session(&sandbox, &home, &["--", "bash"]);
+    let taken = sandbox
+        .run_in(&home, &["run", &bash, &long, "--output"])
+        .expect_code(0)
+        .result();
+    assert_eq!(taken["output"], "5001\n", "{taken:#}");
+}
