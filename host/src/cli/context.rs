@@ -33,7 +33,9 @@ pub(super) fn context(
         match agent_tty_core::home::resolve_home(flag, env_value.as_deref(), os_home.as_deref()) {
             Ok(h) => (Some(h), None),
             Err(e) if explicit => return Err(e.into()),
-            Err(e) => (None, Some(e.to_string())),
+            // Only the message: whoever needs a Home reports it under its
+            // own code.
+            Err(e) => (None, Some(PluginError::from(e).message)),
         };
     let config = match &home {
         Some(h) if read_config => read_trusted_home_config(Path::new(&h.path))?,

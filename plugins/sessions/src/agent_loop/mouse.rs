@@ -61,13 +61,27 @@ pub(super) fn scroll_command() -> Command {
     Command::new(spec, |_, inv| scroll(inv))
 }
 
-fn number(inv: &Invocation, name: &str, what: &str) -> Result<Option<u16>, PluginError> {
+/// The value of `name`, a whole number from `least` to `most`.
+fn number(
+    inv: &Invocation,
+    name: &str,
+    what: &str,
+    (least, most): (u16, u16),
+) -> Result<Option<u16>, PluginError> {
     match inv.value(name) {
         None => Ok(None),
-        Some(v) => v.trim().parse::<u16>().map(Some).map_err(|_| {
-            PluginError::usage(format!("{what} must be a whole number from 0, got: {v}"))
+        Some(v) => v
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (least..=most).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                PluginError::usage(format!(
+                    "{what} must be a whole number from {least} to {most}, got: {v}"
+                ))
                 .with_details(json!({ "argument": name, "value": v }))
-        }),
+            }),
     }
 }
 
@@ -201,8 +215,8 @@ impl Gesture {
 }
 
 fn click(inv: &Invocation) -> Result<CommandOutput, PluginError> {
-    let row = number(inv, "row", "ROW")?.unwrap_or(0);
-    let col = number(inv, "col", "COL")?.unwrap_or(0);
+    let row = number(inv, "row", "ROW", (0, u16::MAX))?.unwrap_or(0);
+    let col = number(inv, "col", "COL", (0, u16::MAX))?.unwrap_or(0);
     let button = inv.value("button").unwrap_or("left");
     let gesture = Gesture::click(button, inv.flag("double"), row, col)?;
     let target = Target::find(inv)?;
@@ -234,7 +248,7 @@ fn at(inv: &Invocation) -> Result<Option<(u16, u16)>, PluginError> {
 
 fn scroll(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let direction = inv.value("direction").unwrap_or_default();
-    let count = number(inv, "count", "N")?.unwrap_or(1);
+    let count = number(inv, "count", "N", (1, 1000))?.unwrap_or(1);
     let gesture = Gesture::scroll(direction, count, at(inv)?)?;
     let target = Target::find(inv)?;
     target.require_running()?;
