@@ -30,7 +30,7 @@ pub struct PluginDescription {
 /// adding a negotiated field never breaks a plugin author's struct literal.
 /// Dereferences to the [`PluginDescription`].
 ///
-/// Read through [`DescriptionFields`], never through `serde(flatten)`:
+/// Read through a private flat struct, never through `serde(flatten)`:
 /// flattening makes serde buffer the whole description as generic content
 /// before building it, which was half of every command's start-up work
 /// (the host reads each plugin's description from its cache at start-up).

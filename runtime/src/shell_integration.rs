@@ -293,8 +293,12 @@ if [ -n "${BASH_VERSION-}" ]; then
   # bash as sh edits lines with readline, which must be told that the mark
   # takes no room on the screen.
   PS1="\[$(printf '\033]133;D;')\$?;k=@KEY@$(printf '\007')\]${PS1-\$ }"
+  PS2="\[$(printf '\033]133;P;k=@KEY@\007')\]${PS2-> }"
 else
   PS1="$(printf '\033]133;D;')\$?;k=@KEY@$(printf '\007')${PS1-\$ }"
+  # Each line read at the continuation prompt is marked too, so a run of
+  # several lines is known to end only after its last one.
+  PS2="$(printf '\033]133;P;k=@KEY@\007')${PS2-> }"
 fi
 "#;
 
@@ -456,6 +460,9 @@ pub enum MarkKind {
     /// `133;D[;status]`: the shell is back at its prompt; the status of the
     /// last command, when the shell said.
     CommandFinished(Option<i32>),
+    /// `133;P` (ours): a POSIX shell's continuation prompt, the line it read
+    /// did not end a command.
+    Continuation,
 }
 
 /// A shell integration mark and the key it carried.
@@ -482,6 +489,7 @@ pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
                 .and_then(|s| s.trim().parse().ok());
             (MarkKind::CommandFinished(status), rest)
         }
+        [b"133", b"P", rest @ ..] => (MarkKind::Continuation, rest),
         _ => return None,
     };
     Some(Mark {
@@ -624,6 +632,10 @@ struct Pending {
     identity: String,
     /// Its command has more than one line (bash's history joins them).
     multiline: bool,
+    /// How many of its lines a POSIX shell has still to read: each one it
+    /// reads ends at a prompt, a continuation prompt or the next command's,
+    /// and only the prompt after the last line ends the run.
+    lines_left: usize,
     /// The shell was idle at its prompt with nothing ahead of it when it was
     /// typed: the next prompt ends it even without a `133;C` (a blank or
     /// comment-only line runs nothing and so has no start mark).
@@ -729,9 +741,22 @@ impl RunTracker {
             seq,
             identity: line_identity(command),
             multiline: command.trim_end().contains('\n'),
+            lines_left: command.trim_end_matches(['\n', '\r']).split('\n').count(),
             typed_idle: !busy,
         }));
         self.at_prompt = false;
+    }
+
+    /// The run `marker`'s lines went as one bracketed paste: the shell
+    /// reads them as one input, at one prompt.
+    pub fn pasted(&mut self, marker: &str) {
+        for q in &mut self.queue {
+            if let Queued::Run(p) = q {
+                if p.marker == marker {
+                    p.lines_left = 1;
+                }
+            }
+        }
     }
 
     /// Other input that ends a line (Enter) was typed. `to_shell`: the
@@ -781,8 +806,26 @@ impl RunTracker {
                 }
                 None
             }
+            MarkKind::Continuation => {
+                self.at_prompt = false;
+                if let Some(Queued::Run(run)) = self.queue.front_mut() {
+                    run.lines_left = run.lines_left.saturating_sub(1);
+                }
+                None
+            }
             MarkKind::CommandFinished(exit_code) => {
                 self.at_prompt = true;
+                if self.shell == Shell::Posix && self.current.is_none() {
+                    // Not the prompt after the run's last line yet: one of
+                    // its lines ended a command, the next is being read.
+                    if let Some(Queued::Run(run)) = self.queue.front_mut() {
+                        if run.lines_left > 1 {
+                            run.lines_left -= 1;
+                            self.at_prompt = false;
+                            return None;
+                        }
+                    }
+                }
                 let run = match self.current.take() {
                     Some(Current::Run(run)) => run,
                     Some(Current::Other) => return None,

@@ -16,16 +16,12 @@
 //!   deleted (its Home removed with `rm -rf`) would otherwise run forever
 //!   with nothing to record into and nobody able to find it: it notices
 //!   through the directory descriptor it holds and ends its command too.
-//!   It looks when `sessions/` reports a deletion (inotify), not on a
-//!   timer, so an idle host does not wake up for it; where no such report
-//!   can come (no inotify instance left, a network filesystem) it also
-//!   looks every [`VANISH_BACKSTOP`], or every [`VANISH_POLL`] without
-//!   inotify at all.
+//!   It looks every 3 s (`VANISH_POLL`), sleeping on the command's pidfd
+//!   in between, so it also stops looking the moment the command ends.
 
 use agent_tty_core::safe_fs::DirFd;
 use agent_tty_runtime::liveness::{self, Verified};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::path::Path;
@@ -39,13 +35,11 @@ pub const HOST_LOCK_FD_ENV: &str = "AGENT_TTY_HOST_LOCK_FD";
 /// `destroy` gives it).
 pub const GRACE: Duration = Duration::from_millis(1500);
 
-/// How often the host looks whether its Session directory still exists
-/// when it cannot be told (no inotify).
-const VANISH_POLL: Duration = Duration::from_millis(500);
-
-/// How often it looks anyway while inotify watches `sessions/`: a deletion
-/// made on another machine (a network filesystem) is not reported.
-const VANISH_BACKSTOP: Duration = Duration::from_secs(10);
+/// How often the host looks whether its Session directory still exists.
+/// Not told by inotify: an instance per host would use up the user's
+/// (128 by default) with a hundred idle Sessions, and editors and other
+/// watchers would then fail.
+const VANISH_POLL: Duration = Duration::from_secs(3);
 
 /// The host's hold on its lock: the descriptor `create` passed (marked
 /// close-on-exec so the command never inherits it), or, for a host started
@@ -94,7 +88,6 @@ pub fn watch(child: Option<Verified>, session_dir: &Path) -> std::io::Result<()>
         });
     }
     let dir = DirFd::open(session_dir)?;
-    let deletions = deletions_beside(&dir);
     std::thread::spawn(move || loop {
         if !child.is_alive() {
             return;
@@ -103,83 +96,19 @@ pub fn watch(child: Option<Verified>, session_dir: &Path) -> std::io::Result<()>
             child.end(false, GRACE);
             return;
         }
-        sleep_until_news(deletions.as_ref(), &child);
+        sleep_unless_it_exits(&child, VANISH_POLL);
     });
     Ok(())
 }
 
-/// An inotify watch on the directory that holds `dir` (the Home's
-/// `sessions/`) for entries deleted or moved out of it; `None` when the
-/// kernel will not give one. `dir` itself cannot be watched: while the
-/// host holds files open inside it, removing it reports nothing on it.
-/// The parent is reached through `dir` (`..`) and watched through its
-/// descriptor, so the watch is on the very directory that holds this one.
-fn deletions_beside(dir: &DirFd) -> Option<Inotify> {
-    use std::os::fd::AsRawFd;
-    let parent = dir.open_child("..").ok()?;
-    let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()?;
-    let watched = format!("/proc/self/fd/{}", parent.as_raw_fd());
-    inotify
-        .add_watch(
-            watched.as_str(),
-            AddWatchFlags::IN_DELETE
-                | AddWatchFlags::IN_MOVED_FROM
-                | AddWatchFlags::IN_DELETE_SELF
-                | AddWatchFlags::IN_ONLYDIR,
-        )
-        .ok()?;
-    Some(inotify)
-}
-
-/// Sleeps until `sessions/` reports a deletion, the command exits, or the
-/// backstop passes (see the module docs).
-fn sleep_until_news(deletions: Option<&Inotify>, child: &Verified) {
+/// Sleeps for `time`, or until `child` exits when it has a pidfd.
+fn sleep_unless_it_exits(child: &Verified, time: Duration) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let Some(inotify) = deletions else {
-        std::thread::sleep(VANISH_POLL);
-        return;
-    };
-    let mut fds = vec![PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
-    fds.extend(child.exit_fd().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-    let backstop = PollTimeout::try_from(VANISH_BACKSTOP).unwrap_or(PollTimeout::MAX);
-    if poll(&mut fds, backstop).is_ok_and(|n| n > 0) {
-        // Which entry went does not matter: the caller looks at its own
-        // directory. Reading empties the queue so the next poll sleeps.
-        while inotify.read_events().is_ok_and(|events| !events.is_empty()) {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-
-    fn reported(inotify: &Inotify) -> bool {
-        let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
-        poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
-    }
-
-    /// The removal is reported although the host holds a file open inside
-    /// its Session directory (which hides it from a watch on the directory
-    /// itself), and a new Session beside it wakes nobody.
-    #[test]
-    fn removing_the_session_directory_is_reported_and_a_new_sibling_is_not() {
-        let home = tempfile::tempdir().unwrap();
-        let sessions = home.path().join("sessions");
-        let own = sessions.join("own");
-        std::fs::create_dir_all(&own).unwrap();
-        let _log = File::create(own.join("events.jsonl")).unwrap();
-        let dir = DirFd::open(&own).unwrap();
-        let watch = deletions_beside(&dir).expect("inotify is available here");
-
-        std::fs::create_dir(sessions.join("sibling")).unwrap();
-        std::fs::write(sessions.join("sibling/session.json"), b"{}").unwrap();
-        assert!(!reported(&watch), "a new Session woke the host");
-
-        std::fs::remove_dir_all(home.path()).unwrap();
-        assert!(reported(&watch), "the removal was not reported");
-        assert!(dir.is_deleted());
+    match child.exit_fd() {
+        Some(fd) => {
+            let timeout = PollTimeout::try_from(time).unwrap_or(PollTimeout::MAX);
+            let _ = poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], timeout);
+        }
+        None => std::thread::sleep(time),
     }
 }

@@ -102,6 +102,10 @@ pub(crate) struct LogState {
     /// `run`s followed through the shell's marks, when the Session's shell
     /// was started with shell integration.
     tracker: Option<RunTracker>,
+    /// The integrated shell's line editor has been seen taking bracketed
+    /// pastes at its prompt (mode 2004 on): it takes one typed ahead too,
+    /// even in the moment after a command before it turns the mode on again.
+    shell_takes_paste: bool,
     /// The command has ended: input is refused from now on.
     child_exited: bool,
     /// How it ended (`exitCode`, `exitSignal`), once it has.
@@ -277,6 +281,7 @@ impl SessionHost {
                 runs: runs::Runs::default(),
                 screen: LiveScreen::new(manifest.cols, manifest.rows),
                 tracker: launch.map(|l| RunTracker::new(l.shell, l.key)),
+                shell_takes_paste: false,
                 child_exited: false,
                 exit_status: None,
             }),

@@ -245,15 +245,28 @@ fn run(
     }
     // Several commands on several lines, typed, would each be a command of
     // their own with its own prompt, and the first prompt would end the
-    // run. To a line editor at its prompt (it asked for bracketed paste)
-    // they go as one paste and Enter, as a person pastes a script: the
-    // shell reads them whole, runs them in order and prompts once, with the
-    // last one's status.
+    // run. To the line editor of an integrated bash, zsh or fish they go as
+    // one paste and Enter, as a person pastes a script: the shell reads
+    // them whole, runs them in order and prompts once, with the last one's
+    // status. Only to an editor seen taking pastes (mode 2004 at its
+    // prompt): one with pastes off, or a shell without an editor, would
+    // take the brackets as keys (a POSIX shell's tracker counts the lines
+    // instead, by their prompts).
     let lines = command.trim_end_matches(['\n', '\r']);
-    if matches!(how, How::Shell)
-        && lines.contains('\n')
-        && running(shared)?.screen.get().takes_bracketed_paste()
-    {
+    let pasted = matches!(how, How::Shell) && {
+        let mut log = running(shared)?;
+        let editor = log
+            .tracker
+            .as_ref()
+            .is_some_and(|t| t.shell().marks_command_start());
+        // Looked at on every run, so the first script need not find the
+        // editor at its prompt.
+        if editor && log.screen.get().takes_bracketed_paste() {
+            log.shell_takes_paste = true;
+        }
+        editor && log.shell_takes_paste && lines.contains('\n')
+    };
+    if pasted {
         line = agent_tty_term::paste::bracketed(lines);
         line.push('\n');
     }
@@ -273,6 +286,9 @@ fn run(
         };
         if let (Some(tracker), false) = (log.tracker.as_mut(), matches!(how, How::Line(_))) {
             tracker.run_typed(marker.clone(), seq, &command, foreground != shell);
+            if pasted {
+                tracker.pasted(&marker);
+            }
         }
         log.runs.add(PendingRun {
             marker,

@@ -311,7 +311,9 @@ impl Engine {
         h.set_active_charset(mirror.active_charset);
         self.mirror.region = mirror.region;
         self.mirror.active_charset = mirror.active_charset;
-        if let Some(c) = mirror.preceding_char {
+        // Only a printable character (a damaged checkpoint's ESC would
+        // leave the parser inside a sequence).
+        if let Some(c) = mirror.preceding_char.filter(|c| !c.is_control()) {
             // The parser learns the character the only way it can, by
             // printing it, here to a handler that draws nothing.
             struct Nowhere;

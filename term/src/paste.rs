@@ -3,11 +3,12 @@
 //! data, never as keystrokes to act on.
 //!
 //! The text itself may not end the paste early: an `ESC [201~` inside it
-//! would close the brackets, and whatever follows would reach the program as
-//! keystrokes (a pasted `…ESC[201~\nrm -rf ~\n` runs the `rm`). So every
-//! closing sequence in the text is removed before wrapping, as terminals do
-//! with what a user pastes. Removal repeats until none is left: taking one
-//! out can join the bytes around it into another.
+//! would close the brackets, and a Ctrl+C (`0x03`) would become SIGINT in
+//! the kernel and make the shell drop the paste; either way whatever follows
+//! would reach the program as keystrokes (a pasted `…ESC[201~\nrm -rf ~\n`
+//! runs the `rm`). So control characters other than tab, line feed and
+//! carriage return are removed from the text before wrapping, as terminals
+//! do with what a user pastes; without ESC no closing sequence can remain.
 
 use crate::Engine;
 use alacritty_terminal::term::TermMode;
@@ -18,16 +19,14 @@ pub const START: &str = "\x1b[200~";
 /// Closes a bracketed paste.
 pub const END: &str = "\x1b[201~";
 
-/// `text` with every [`END`] removed, so it cannot close a paste.
+/// `text` without the control characters that could end a paste early
+/// (all but tab, line feed and carriage return), so it stays pasted text.
 pub fn body(text: &str) -> Cow<'_, str> {
-    if !text.contains(END) {
+    let unsafe_char = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
-    let mut body = text.replace(END, "");
-    while body.contains(END) {
-        body = body.replace(END, "");
-    }
-    Cow::Owned(body)
+    Cow::Owned(text.chars().filter(|&c| !unsafe_char(c)).collect())
 }
 
 /// What is written for a paste of `text`: its [`body`] between the brackets.
@@ -50,10 +49,10 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case::plain("echo hi\n", "echo hi\n")]
-    #[case::closing_inside("echo hi\x1b[201~\ntouch x\n", "echo hi\ntouch x\n")]
-    #[case::closing_made_by_a_removal("a\x1b[20\x1b[201~1~b", "ab")]
-    #[case::opening_kept("a\x1b[200~b", "a\x1b[200~b")]
+    #[case::plain("echo hi\n\tx\r\n", "echo hi\n\tx\r\n")]
+    #[case::closing_inside("echo hi\x1b[201~\ntouch x\n", "echo hi[201~\ntouch x\n")]
+    #[case::interrupt_inside("echo hi\x03\ntouch x\n", "echo hi\ntouch x\n")]
+    #[case::other_controls("a\x00b\x1a\x1c\x7f\u{9b}c", "abc")]
     fn the_text_cannot_close_the_paste(#[case] text: &str, #[case] body: &str) {
         let written = bracketed(text);
         assert_eq!(written, format!("{START}{body}{END}"));

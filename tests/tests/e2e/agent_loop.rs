@@ -191,7 +191,7 @@ fn a_paste_cannot_break_out_of_its_brackets() {
     assert_eq!(
         pasted,
         [format!(
-            "\x1b[200~echo one\ntouch {}\n\x1b[201~",
+            "\x1b[200~echo one[201~\ntouch {}\n\x1b[201~",
             injected.display()
         )]
     );

@@ -181,9 +181,11 @@ fn forge(cache: &Path) {
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|p| p["name"] == "sessions")
+        .find(|p| p["described"]["name"] == "sessions")
         .expect("sessions is cached");
-    let commands = sessions["description"]["commands"].as_array_mut().unwrap();
+    let commands = sessions["described"]["description"]["commands"]
+        .as_array_mut()
+        .unwrap();
     let mut forged = commands[0].clone();
     forged["path"] = serde_json::json!(["forged"]);
     commands.push(forged);
@@ -211,7 +213,7 @@ fn a_malformed_or_unwritable_cache_changes_nothing() {
     let sandbox = Sandbox::new();
     let cache = sandbox.cache_dir().join("agent-tty").join("plugins.json");
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    std::fs::write(&cache, b"{\"format\": 2, \"plugins\": [tru").unwrap();
+    std::fs::write(&cache, b"{\"format\": 3, \"plugins\": [tru").unwrap();
     let run = sandbox.run(["--json", "version"]);
     assert_eq!(run.result()["plugins"].as_array().unwrap().len(), 7);
     // Rewritten whole.

@@ -60,11 +60,12 @@ fn the_well_known_commands_are_exactly_the_shipped_plugins_commands() {
     let shipped = super::lists::shipped();
     let mut other_names = 0;
     for entry in cache["plugins"].as_array().unwrap() {
-        let plugin = entry["name"].as_str().unwrap();
+        let described = &entry["described"];
+        let plugin = described["name"].as_str().unwrap();
         if !shipped.contains(plugin) {
             continue;
         }
-        for command in entry["description"]["commands"].as_array().unwrap() {
+        for command in described["description"]["commands"].as_array().unwrap() {
             let path = command["path"].as_array().unwrap();
             let mut names: Vec<&str> = Vec::new();
             if path.len() == 1 {
