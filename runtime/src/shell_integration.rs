@@ -1167,6 +1167,33 @@ mod tests {
         assert_eq!(finished(&mut t, end(4)), done("m", 4));
     }
 
+    /// A POSIX shell reads a script a line at a time: each line ends at a
+    /// prompt (the next command's, or a continuation prompt), and only the
+    /// prompt after the last line ends the run.
+    #[test]
+    fn a_posix_shell_ends_a_script_at_the_prompt_after_its_last_line() {
+        let mut t = ready(Shell::Posix);
+        let cont = Mark {
+            kind: MarkKind::Continuation,
+            key: Some(K.into()),
+        };
+        t.run_typed(
+            "m".into(),
+            3,
+            "echo a\nfor i in 1; do\necho $i\ndone\nexit_4",
+            false,
+        );
+        assert_eq!(finished(&mut t, end(0)), None, "after `echo a`");
+        assert_eq!(finished(&mut t, cont.clone()), None, "inside the loop");
+        assert_eq!(finished(&mut t, cont), None, "inside the loop");
+        assert_eq!(finished(&mut t, end(0)), None, "after the loop");
+        assert_eq!(finished(&mut t, end(4)), done("m", 4));
+        // A script that went as one paste is read at one prompt.
+        t.run_typed("p".into(), 9, "echo a\necho b", false);
+        t.pasted("p");
+        assert_eq!(finished(&mut t, end(0)), done("p", 0));
+    }
+
     #[test]
     fn marks_without_the_key_are_ignored() {
         let mut t = ready(Shell::Bash);
