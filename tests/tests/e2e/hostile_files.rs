@@ -151,6 +151,62 @@ fn out_refuses_anything_but_a_regular_file_before_writing() {
     assert!(std::fs::read(t("file")).unwrap().starts_with(b"\x89PNG"));
 }
 
+/// A symlink another user planted at `--out`, or on the way to it, in a
+/// sticky world-writable directory (a shared `/tmp`) is never written
+/// through: both captures refuse it and leave the link, its target and
+/// the directory as they were. The user's own link there is followed.
+#[test]
+fn out_never_writes_through_a_symlink_another_user_planted() {
+    use std::os::unix::fs::{lchown, symlink};
+    if !is_root() {
+        eprintln!("SKIP: needs root to act as a second user (uid {NOBODY})");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let (home, _) = home_with_session(&sandbox);
+    let victim = sandbox.root().join("victim");
+    std::fs::write(&victim, b"data\n").unwrap();
+    let elsewhere = sandbox.root().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let sticky = sandbox.root().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    mode(&sticky, 0o1777);
+    let planted = |name: &str, to: &Path| {
+        let link = sticky.join(name);
+        symlink(to, &link).unwrap();
+        lchown(&link, Some(NOBODY), None).unwrap();
+        link
+    };
+    let last = planted("p.png", &victim);
+    let on_the_way = planted("d", &elsewhere);
+    for out in [last.clone(), on_the_way.join("new.png")] {
+        both_captures_refuse_out(
+            &sandbox,
+            &home,
+            &out,
+            "symlink someone else could have planted",
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"data\n");
+    assert_eq!(kind(&last), "symlink");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    let mut left: Vec<_> = std::fs::read_dir(&sticky)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["d", "p.png"],
+        "nothing else was made in the directory"
+    );
+    // The user's own link in the same directory is theirs to follow.
+    let mine = sticky.join("mine.png");
+    symlink(&victim, &mine).unwrap();
+    screenshot_to(&sandbox, &home, &mine);
+    assert!(std::fs::read(&victim).unwrap().starts_with(b"\x89PNG"));
+}
+
 #[test]
 fn out_never_names_the_sessions_own_artifact_list_or_its_lock() {
     let sandbox = Sandbox::new();
