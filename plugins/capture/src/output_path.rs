@@ -89,8 +89,13 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
             dir.display()
         )
         .into(),
+        Unresolved::Missing(dir, e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "the directory of --out {out:?} does not exist ({} is missing)",
+            dir.display()
+        )
+        .into(),
         Unresolved::Missing(dir, e) => format!(
-            "the directory of --out {out:?} does not exist ({}: {e})",
+            "the directory of --out {out:?} cannot be reached ({}: {e})",
             dir.display()
         )
         .into(),
