@@ -29,7 +29,7 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -625,6 +625,177 @@ pub fn resolve_trusted_symlinks(path: &Path, what: &str) -> Result<PathBuf, Untr
         todo.extend(parts.into_iter().rev());
     }
     Ok(real)
+}
+
+/// Whether a symlink may be followed on a path the user asked agent-tty to
+/// write (`--out`): the rule the kernel's `fs.protected_symlinks` applies
+/// in sticky world-writable directories, made strict and applied in every
+/// directory. The link must be the effective user's own, or belong to the
+/// owner of the directory it is in while that directory is writable by no
+/// one else (`/dev/stdout`, root's in root's `/dev`). A link another user
+/// planted in `/tmp`, or in any directory a third party may write, is not
+/// followed: its owner chose where the write goes, not the user.
+pub fn may_follow_for_writing(link: &FileStat, dir: &FileStat) -> bool {
+    link.st_uid == effective_uid()
+        || (link.st_uid == dir.st_uid && !writable_by_others(dir.st_mode))
+}
+
+/// Where [`resolve_for_writing`] found a path to lead.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The real path: no symlink and no `..` in it.
+    pub path: PathBuf,
+    /// What the last component is (`fstat` of it, never of what a link
+    /// points to), or `None` when nothing is there yet.
+    pub last: Option<FileStat>,
+    /// Whether the last component was reached by following a symlink.
+    pub through_link: bool,
+}
+
+/// Why [`resolve_for_writing`] gave up.
+#[derive(Debug)]
+pub enum Unresolved {
+    /// A symlink on the way breaks [`may_follow_for_writing`], or there are
+    /// too many: a sentence naming the link and its owner.
+    Refused(String),
+    /// A directory on the way is missing, is not a directory or cannot be
+    /// opened (the path, and the error).
+    Missing(PathBuf, io::Error),
+}
+
+/// Resolves `path` (absolute) the way the kernel would, but follows a
+/// symlink (at any component, the last included) only when
+/// [`may_follow_for_writing`] allows it.
+///
+/// Every step is taken on descriptors: each component is opened with
+/// `O_PATH | O_NOFOLLOW` beneath the descriptor of the directory before it,
+/// the link's owner is read with `fstat` of that same descriptor and its
+/// target with `readlinkat(fd, "")`, so the link that is judged is the one
+/// that is read, even in a directory where others may swap entries. What
+/// is decided holds for the objects found at resolution time; a directory
+/// on the resolved path that someone else may rename can still be swapped
+/// later (SECURITY.md says what `--out` covers).
+pub fn resolve_for_writing(path: &Path) -> Result<Resolved, Unresolved> {
+    use std::path::Component;
+    const FLAGS: OFlag = OFlag::O_PATH
+        .union(OFlag::O_NOFOLLOW)
+        .union(OFlag::O_CLOEXEC);
+    let open = |at: Option<RawFd>, name: &OsStr| -> nix::Result<(OwnedFd, FileStat)> {
+        let raw = openat(at, name, FLAGS, Mode::empty())?;
+        // SAFETY: `raw` was just opened and is owned by nothing else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let st = fstat(fd.as_raw_fd())?;
+        Ok((fd, st))
+    };
+    let parts = |p: &Path| -> Vec<OsString> {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_owned()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .collect()
+    };
+    let missing = |p: PathBuf, e: Errno| Unresolved::Missing(p, io::Error::from(e));
+    let root = open(None, OsStr::new("/")).map_err(|e| missing(PathBuf::from("/"), e))?;
+    // The directories walked down so far (the root first) and their path.
+    let mut dirs = vec![root];
+    let mut real = PathBuf::from("/");
+    let mut todo: Vec<OsString> = parts(path).into_iter().rev().collect();
+    let (mut links, mut through_link) = (0, false);
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            if dirs.len() > 1 {
+                dirs.pop();
+                real.pop();
+            }
+            continue;
+        }
+        let last = todo.is_empty();
+        let here = dirs.last().expect("the root is never popped");
+        let (fd, st) = match open(Some(here.0.as_raw_fd()), &name) {
+            Ok(found) => found,
+            Err(Errno::ENOENT) if last => {
+                return Ok(Resolved {
+                    path: real.join(name),
+                    last: None,
+                    through_link,
+                })
+            }
+            Err(e) => return Err(missing(real.join(name), e)),
+        };
+        if is_symlink(&st) {
+            let shown = real.join(&name);
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(Unresolved::Refused(format!(
+                    "{} leads through too many levels of symlinks",
+                    crate::text::escape_path(path)
+                )));
+            }
+            if !may_follow_for_writing(&st, &here.1) {
+                return Err(Unresolved::Refused(format!(
+                    "{} is a symlink of uid {} in a directory {}; agent-tty writes \
+                     through a symlink only when it is yours, or its directory's owner's \
+                     in a directory no one else can write",
+                    crate::text::escape_path(&shown),
+                    st.st_uid,
+                    if writable_by_others(here.1.st_mode) {
+                        "others can write".to_owned()
+                    } else {
+                        format!("of uid {}", here.1.st_uid)
+                    }
+                )));
+            }
+            let target = readlink_fd(&fd).map_err(|e| Unresolved::Missing(shown, e))?;
+            if target.is_absolute() {
+                dirs.truncate(1);
+                real = PathBuf::from("/");
+            }
+            through_link |= last;
+            todo.extend(parts(&target).into_iter().rev());
+            continue;
+        }
+        if last {
+            return Ok(Resolved {
+                path: real.join(name),
+                last: Some(st),
+                through_link,
+            });
+        }
+        if !is_dir(&st) {
+            return Err(missing(real.join(name), Errno::ENOTDIR));
+        }
+        real.push(name);
+        dirs.push((fd, st));
+    }
+    // Only `/` (or `..` above it) names no last component.
+    let st = dirs.last().map(|d| d.1);
+    Ok(Resolved {
+        path: real,
+        last: st,
+        through_link,
+    })
+}
+
+/// The target of the symlink open as `fd` (`O_PATH | O_NOFOLLOW`).
+fn readlink_fd(fd: &OwnedFd) -> io::Result<PathBuf> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: `buf` is writable for its length; the empty path makes
+    // readlinkat read the link `fd` itself refers to (Linux 2.6.39+).
+    let n = unsafe {
+        libc::readlinkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(PathBuf::from(OsString::from_vec(buf)))
 }
 
 /// The ownership rule for a file whose content decides what agent-tty

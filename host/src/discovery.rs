@@ -1,6 +1,8 @@
 //! Where plugins are looked for, in order; the first plugin of a name wins.
 //!
-//! 1. `AGENT_TTY_PLUGIN_PATH` (colon-separated directories or library files),
+//! 1. `AGENT_TTY_PLUGIN_PATH` (colon-separated directories or library files,
+//!    each absolute: a relative entry is refused, never resolved against
+//!    the current directory),
 //! 2. the executable's directory and its `plugins/` subdirectory (so
 //!    `target/release/agent-tty` finds the plugins `cargo build` put beside it),
 //! 3. `<exe dir>/../lib/agent-tty/plugins`, where `scripts/install.sh` puts
@@ -94,10 +96,15 @@ impl FileIdentity {
 
 /// A library found on the search path, with the identity of the file as
 /// the search saw it: the stat that found it a regular file is the one the
-/// description cache is keyed by, so the file is not stat-ed again.
+/// description cache is keyed by, so the file is not stat-ed again, and the
+/// one the loader holds the file it opens to ([`crate::loader`]).
 pub struct Candidate {
-    /// Where it was found.
+    /// Where it was found (as the search path names it, for people).
     pub path: PathBuf,
+    /// The file that was checked: an absolute path with no symlink in it.
+    /// The loader opens this, never `path`, whose links could lead
+    /// elsewhere by then.
+    pub real: PathBuf,
     /// The file's identity when it was found.
     pub identity: FileIdentity,
 }
@@ -143,9 +150,7 @@ pub fn candidates(search_path: &[PathBuf]) -> Found {
         for file in files {
             match file {
                 Ok(file) => {
-                    let key =
-                        std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
-                    if seen.insert(key) {
+                    if seen.insert(file.real.clone()) {
                         found.candidates.push(file);
                     }
                 }
@@ -165,6 +170,21 @@ fn search_entry(entry: &Path) -> Result<Vec<Result<Candidate, Refusal>>, Vec<Ref
         path: path.to_owned(),
         reason,
     };
+    if !entry.is_absolute() {
+        // Resolved against the current directory, a relative entry would
+        // let whatever directory agent-tty runs in (a checked-out
+        // repository, an unpacked archive) decide what code runs.
+        return Err(vec![refuse(
+            entry,
+            format!(
+                "AGENT_TTY_PLUGIN_PATH entry {} is relative; ignored: plugins are looked \
+                 for only at absolute paths, so the current directory never decides what \
+                 runs. Give it as an absolute path (e.g. \"$PWD/{}\")",
+                agent_tty_core::text::escape_path(entry),
+                agent_tty_core::text::escape_path(entry)
+            ),
+        )]);
+    }
     let real = match safe_fs::resolve_trusted_symlinks(entry, "the plugin search path entry") {
         Ok(real) => real,
         Err(u) => return Err(vec![refuse(entry, u.reason)]),
@@ -216,7 +236,7 @@ fn search_entry(entry: &Path) -> Result<Vec<Result<Candidate, Refusal>>, Vec<Ref
                         .map_err(|u| refuse(&path, u.reason))
                         .and_then(|real| library(&path, &real))
                 }
-                Ok(st) => checked_file(&path, &st),
+                Ok(st) => checked_file(&path, &real.join(name), &st),
                 Err(e) => Err(refuse(
                     &path,
                     format!("{} could not be examined ({e})", path.display()),
@@ -240,10 +260,7 @@ fn library(shown: &Path, real: &Path) -> Result<Candidate, Refusal> {
         });
     }
     match nix::sys::stat::lstat(real) {
-        Ok(st) => checked_file(shown, &st).map(|c| Candidate {
-            path: shown.to_owned(),
-            ..c
-        }),
+        Ok(st) => checked_file(shown, real, &st),
         Err(e) => Err(Refusal {
             path: shown.to_owned(),
             reason: format!("{} could not be examined ({e})", shown.display()),
@@ -251,8 +268,13 @@ fn library(shown: &Path, real: &Path) -> Result<Candidate, Refusal> {
     }
 }
 
-/// A library whose `lstat` is `st`, if it passes the file rule.
-fn checked_file(path: &Path, st: &nix::sys::stat::FileStat) -> Result<Candidate, Refusal> {
+/// The library `real` (found as `path`) whose `lstat` is `st`, if it
+/// passes the file rule.
+fn checked_file(
+    path: &Path,
+    real: &Path,
+    st: &nix::sys::stat::FileStat,
+) -> Result<Candidate, Refusal> {
     agent_tty_core::safe_fs::check_trusted_file(st, path, "the plugin library").map_err(|u| {
         Refusal {
             path: path.to_owned(),
@@ -261,6 +283,7 @@ fn checked_file(path: &Path, st: &nix::sys::stat::FileStat) -> Result<Candidate,
     })?;
     Ok(Candidate {
         path: path.to_owned(),
+        real: real.to_owned(),
         identity: FileIdentity::from_stat(st),
     })
 }
@@ -361,11 +384,11 @@ mod tests {
         let target = lib(&real, "x");
         let link = links.join(format!("{PLUGIN_PREFIX}x{PLUGIN_SUFFIX}"));
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        // Our own link in our own directory: followed.
-        assert_eq!(
-            paths(&candidates(std::slice::from_ref(&links))).0,
-            [link.as_path()]
-        );
+        // Our own link in our own directory: followed, and the file the
+        // loader will open is the one the link led to when it was checked.
+        let found = candidates(std::slice::from_ref(&links));
+        assert_eq!(paths(&found).0, [link.as_path()]);
+        assert_eq!(found.candidates[0].real, target.canonicalize().unwrap());
         // Its target's directory writable by others: refused.
         mode(&real, 0o777);
         let (c, r) = paths(&candidates(std::slice::from_ref(&links)));
@@ -391,6 +414,22 @@ mod tests {
             );
         } else {
             eprintln!("SKIP (another user's symlink): needs root to chown a link");
+        }
+    }
+
+    /// A relative entry would be looked up in whatever directory agent-tty
+    /// runs in (a checked-out repository's `pl/`): it is refused, with the
+    /// way to name it, and nothing in it is looked at.
+    #[test]
+    fn relative_entries_are_ignored_with_the_reason() {
+        for entry in ["pl", ".", "libagent_tty_plugin_x.so", "../x"] {
+            let found = candidates(&[PathBuf::from(entry)]);
+            let (c, r) = paths(&found);
+            assert!(c.is_empty(), "{entry}: {c:?}");
+            assert_eq!(r.len(), 1, "{entry}: {r:?}");
+            assert_eq!(r[0].0, Path::new(entry));
+            assert!(r[0].1.contains("is relative; ignored"), "{r:?}");
+            assert!(r[0].1.contains("$PWD/"), "{r:?}");
         }
     }
 }

@@ -8,19 +8,20 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 
 /// `Err` with a sentence when the file is an ELF object that cannot be mapped
 /// safely; `Ok` for sound ELF files and anything that is not ELF.
-pub fn check(path: &Path) -> Result<(), String> {
+///
+/// It reads the file already open, so the loader checks the very file it
+/// then loads.
+pub fn check_file(file: &File) -> Result<(), String> {
     let unreadable = |e: std::io::Error| format!("cannot be read: {e}");
-    let file = File::open(path).map_err(unreadable)?;
     let len = file.metadata().map_err(unreadable)?.len();
     // Two small reads: the ELF header, then the program header table. It
     // runs before every `dlopen` (on the first call to a plugin, and when a
     // library is described), so it must not read the library.
     let mut head = [0u8; 64];
-    let got = read_at_most(&file, &mut head, 0).map_err(unreadable)?;
+    let got = read_at_most(file, &mut head, 0).map_err(unreadable)?;
     let head = &head[..got];
     if !head.starts_with(b"\x7fELF") {
         return Ok(());
@@ -65,7 +66,7 @@ pub fn check(path: &Path) -> Result<(), String> {
         return Err(truncated("section header table", sh_end));
     }
     let mut table = vec![0u8; (phentsize * phnum) as usize];
-    let got = read_at_most(&file, &mut table, phoff).map_err(unreadable)?;
+    let got = read_at_most(file, &mut table, phoff).map_err(unreadable)?;
     if got < table.len() {
         return Err(truncated("program header table", ph_end));
     }
@@ -125,6 +126,11 @@ fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn check(path: &Path) -> Result<(), String> {
+        check_file(&File::open(path).unwrap())
+    }
 
     #[test]
     fn a_truncated_copy_of_a_real_library_is_refused_and_the_original_passes() {

@@ -6,7 +6,7 @@
 //! and every agent-tty plugin shares one root-module type, so the convenience
 //! loaders would hand back the first plugin for every file.
 
-use crate::discovery::FileIdentity;
+use crate::discovery::{Candidate, FileIdentity};
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RStr, RString};
 use agent_tty_plugin_api::abi::{HostCallbacks, PluginModuleRef};
@@ -28,13 +28,16 @@ pub struct KnownPlugin {
     pub version: String,
     /// The interface version it was built against (equal to ours).
     pub interface_version: u32,
-    /// Where it was loaded from.
+    /// Where it was loaded from (as the search path names it).
     pub path: PathBuf,
     /// Its commands, capabilities and panes.
     pub description: Description,
-    /// For a plugin described from the cache, the identity of the file that
-    /// was described: the library opened later must still be that file.
-    described_file: Option<FileIdentity>,
+    /// The file the search checked (absolute, no symlink in it) and its
+    /// identity then: the library opened is that file or nothing
+    /// ([`open`]). For a plugin described from the cache, it is also the
+    /// file that was described.
+    real: PathBuf,
+    identity: FileIdentity,
     /// The opened library, or why it could not be opened.
     library: OnceLock<Result<Library, String>>,
 }
@@ -151,16 +154,19 @@ fn host_call(slot: Option<usize>, request: RStr<'_>) -> RString {
     RString::from(answer)
 }
 
-/// Opens, checks and describes one plugin library.
-pub fn load(path: &Path) -> Result<KnownPlugin, RefusedPlugin> {
-    let opened = open(path)?;
+/// Opens, checks and describes one plugin library, the file the search
+/// checked.
+pub fn load(found: &Candidate) -> Result<KnownPlugin, RefusedPlugin> {
+    let path = &found.path;
+    let opened = open(path, &found.real, found.identity)?;
     let mut plugin = KnownPlugin {
         name: opened.name.clone(),
         version: opened.version.clone(),
         interface_version: opened.interface_version,
         path: path.to_owned(),
         description: Description::default(),
-        described_file: None,
+        real: found.real.clone(),
+        identity: found.identity,
         library: OnceLock::new(),
     };
     let _ = plugin.library.set(Ok(opened.into_library()));
@@ -182,10 +188,10 @@ pub fn load(path: &Path) -> Result<KnownPlugin, RefusedPlugin> {
 }
 
 /// A plugin known from an earlier `describe` of the same, unchanged file
-/// (identity `file`); its library is opened on the first call.
+/// (`found`, whose identity the description was keyed by); its library is
+/// opened on the first call.
 pub fn described(
-    path: PathBuf,
-    file: FileIdentity,
+    found: &Candidate,
     name: String,
     version: String,
     interface_version: u32,
@@ -195,15 +201,40 @@ pub fn described(
         name,
         version,
         interface_version,
-        path,
+        path: found.path.clone(),
         description,
-        described_file: Some(file),
+        real: found.real.clone(),
+        identity: found.identity,
         library: OnceLock::new(),
     }
 }
 
-/// Opens one plugin library and checks its interface version.
-fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
+/// Opens the plugin library the search checked, and only it, and checks
+/// its interface version. `path` names it for people; `real` is the
+/// checked file (absolute, no symlink in it) and `identity` what it was
+/// when checked.
+///
+/// `dlopen` takes a path, and a path is looked up again when it is used:
+/// a bare name (no slash) is searched on `LD_LIBRARY_PATH` and in the
+/// linker's cache, and any path may lead to another file by then. So the
+/// checked file is opened here once (`O_NOFOLLOW`, non-blocking), its
+/// identity compared with the checked one (device, inode, size, times: a
+/// rebuild or a replacement changes it), the ELF check reads that
+/// descriptor, and `dlopen` is given `/proc/self/fd/N`, which names that
+/// open file whatever happens to any path meanwhile. That descriptor
+/// is closed once the library is mapped. glibc finds an object already
+/// loaded by the name it was opened with before anything else, and
+/// descriptor numbers are reused, so the name given is one no loaded
+/// object has ([`descriptor_name`]): `/proc/self/fd/5` must not hand back
+/// the plugin loaded through an earlier descriptor 5. (glibc then also
+/// compares device and inode, so one file is never mapped twice.)
+/// Where `/proc` is not mounted, or `dlopen` cannot open that name (it
+/// needs one more descriptor than a low `ulimit -n` may leave), `real`
+/// itself is `dlopen`ed right after its identity matched again: the short
+/// window left is closed by the trust rule on its directory and every one
+/// above it (no one else may write them), not by the descriptor.
+fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, RefusedPlugin> {
+    use std::os::unix::fs::OpenOptionsExt;
     let refuse = |reason: String| RefusedPlugin {
         path: path.to_owned(),
         name: None,
@@ -211,10 +242,42 @@ fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
         interface_version: None,
         reason,
     };
-    if let Err(why) = crate::elf::check(path) {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(real)
+        .map_err(|e| refuse(format!("{} cannot be opened: {e}", path.display())))?;
+    let opened_identity = file.metadata().map(|m| FileIdentity::from_metadata(&m));
+    if opened_identity.ok() != Some(identity) {
+        return Err(refuse(format!(
+            "{} changed (rebuilt or replaced) after it was checked; run the command again",
+            path.display()
+        )));
+    }
+    if let Err(why) = crate::elf::check_file(&file) {
         return Err(refuse(format!("{} {why}", path.display())));
     }
-    let header = lib_header_from_path(path).map_err(|e| {
+    let by_descriptor = descriptor_name(std::os::fd::AsRawFd::as_raw_fd(&file));
+    let load_from = match FileIdentity::of(&by_descriptor) {
+        Some(id) if id == identity => by_descriptor,
+        _ => real.to_owned(),
+    };
+    let mut header = lib_header_from_path(&load_from);
+    // The library is mapped (or refused): its descriptor is not needed.
+    drop(file);
+    if load_from != real && matches!(header, Err(LibraryError::OpenError { .. })) {
+        // `dlopen` could not open the descriptor's name (it needs one more
+        // descriptor, which a low `ulimit -n` may not leave): the checked
+        // path, if it is still the checked file.
+        if FileIdentity::of(real) != Some(identity) {
+            return Err(refuse(format!(
+                "{} changed (rebuilt or replaced) after it was checked; run the command again",
+                path.display()
+            )));
+        }
+        header = lib_header_from_path(real);
+    }
+    let header = header.map_err(|e| {
         refuse(match e {
             LibraryError::GetSymbolError { .. } => format!(
                 "{} is not an agent-tty plugin: it exports no plugin root module \
@@ -261,6 +324,51 @@ fn open(path: &Path) -> Result<Opened, RefusedPlugin> {
         interface_version,
         module,
     })
+}
+
+/// A name of `/proc/self/fd/N` for descriptor `fd` that no object loaded
+/// in this process already has. glibc compares names as strings and the
+/// kernel reads `//` as `/`, so a name taken (by a plugin loaded through a
+/// descriptor of the same number, since closed) gets one more slash:
+/// `/proc/self/fd//5`. No extra descriptor is needed.
+fn descriptor_name(fd: std::os::fd::RawFd) -> PathBuf {
+    let loaded = loaded_object_names();
+    let mut slashes = String::from("/");
+    loop {
+        let name = format!("/proc/self/fd{slashes}{fd}");
+        if !loaded.contains(name.as_bytes()) {
+            return PathBuf::from(name);
+        }
+        slashes.push('/');
+    }
+}
+
+/// The names of the objects loaded in this process, as the dynamic linker
+/// knows them (what each was opened as).
+fn loaded_object_names() -> std::collections::HashSet<Vec<u8>> {
+    unsafe extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the linker passes a valid `info` for the call's duration,
+        // and `data` is the set passed below, borrowed for the iteration.
+        unsafe {
+            let names = &mut *data.cast::<std::collections::HashSet<Vec<u8>>>();
+            let name = (*info).dlpi_name;
+            if !name.is_null() {
+                names.insert(std::ffi::CStr::from_ptr(name).to_bytes().to_vec());
+            }
+        }
+        0
+    }
+    let mut names = std::collections::HashSet::new();
+    // SAFETY: `each` only reads what the linker hands it and writes `names`,
+    // which outlives the call.
+    unsafe {
+        libc::dl_iterate_phdr(Some(each), (&raw mut names).cast());
+    }
+    names
 }
 
 impl KnownPlugin {
@@ -310,21 +418,13 @@ impl KnownPlugin {
     ///
     /// A plugin described from the cache must open as what was described:
     /// its file must still have the identity the description was keyed by
-    /// (a rebuild or replacement since this process started changes it), and
-    /// the library must name itself the same. Otherwise the call fails and
+    /// (a rebuild or replacement since this process started changes it;
+    /// [`open`] compares it on the descriptor it loads), and the library
+    /// must name itself the same. Otherwise the call fails and
     /// the next command describes the new file.
     fn library(&self) -> Result<&Library, PluginError> {
         let opened = self.library.get_or_init(|| {
-            if let Some(described) = self.described_file {
-                if FileIdentity::of(&self.path) != Some(described) {
-                    return Err(format!(
-                        "{} changed (rebuilt or replaced) after this command started; \
-                         run the command again",
-                        self.path.display()
-                    ));
-                }
-            }
-            let opened = open(&self.path).map_err(|r| r.reason)?;
+            let opened = open(&self.path, &self.real, self.identity).map_err(|r| r.reason)?;
             if (&*opened.name, &*opened.version, opened.interface_version)
                 != (&*self.name, &*self.version, self.interface_version)
             {
@@ -370,10 +470,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("libagent_tty_plugin_x.so");
         std::fs::write(&path, b"described").unwrap();
-        let identity = FileIdentity::of(&path).unwrap();
+        let found = Candidate {
+            path: path.clone(),
+            real: path.clone(),
+            identity: FileIdentity::of(&path).unwrap(),
+        };
         let plugin = described(
-            path.clone(),
-            identity,
+            &found,
             "x".into(),
             "1.0.0".into(),
             INTERFACE_VERSION,
@@ -399,5 +502,31 @@ mod tests {
         );
         // The answer is kept: the file is not opened on a later call either.
         assert_eq!(plugin.call(&invoke).unwrap_err().message, err.message);
+    }
+
+    /// The file loaded is the file the search checked: one replaced at its
+    /// path between the check and the load (here a library that is no
+    /// plugin at all) is not opened, and the refusal says why.
+    #[test]
+    fn a_library_replaced_after_its_check_is_not_loaded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("libagent_tty_plugin_x.so");
+        std::fs::write(&path, b"checked").unwrap();
+        let found = Candidate {
+            path: path.clone(),
+            real: path.clone(),
+            identity: FileIdentity::of(&path).unwrap(),
+        };
+        let other = tmp.path().join("other");
+        std::fs::write(&other, b"swapped in after the check").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        let refused = load(&found).err().expect("not loaded");
+        assert!(
+            refused
+                .reason
+                .contains("changed (rebuilt or replaced) after it was checked"),
+            "{}",
+            refused.reason
+        );
     }
 }

@@ -151,19 +151,19 @@ pub fn init(how: Describe) -> &'static PluginSet {
                 reason: r.reason,
             })
             .collect();
-        for discovery::Candidate { path, identity } in &candidates {
+        for found in &candidates {
+            let (path, identity) = (&found.path, &found.identity);
             let before = cache.lookup(path, *identity).cloned();
             let outcome = match (how, before) {
                 (Describe::Cached, Some(d)) => Ok(loader::described(
-                    path.clone(),
-                    *identity,
+                    found,
                     d.name,
                     d.version,
                     d.interface_version,
                     d.description,
                 )),
                 (_, before) => {
-                    let outcome = loader::load(path);
+                    let outcome = loader::load(found);
                     // Only what a library said of itself is cached; a refusal
                     // may depend on the environment and is retried next time.
                     if let Ok(plugin) = &outcome {

@@ -7,9 +7,14 @@
 //! directory, or a symlink to any of them, `/dev/stdout` on a terminal
 //! included) is refused before anything is written: a capture renamed over
 //! a device node would replace that node for everyone. A symlink to a
-//! regular file writes that file (the link stays a link).
+//! regular file writes that file (the link stays a link), but only a
+//! symlink no one else could have planted: every link on the way, the last
+//! one included, must be the user's own, or its directory's owner's in a
+//! directory no one else can write
+//! ([`agent_tty_core::safe_fs::may_follow_for_writing`]). Another user's
+//! `p.png -> ~/victim` in `/tmp` is refused, never written through.
 
-use agent_tty_core::safe_fs::kind_of;
+use agent_tty_core::safe_fs::{self, kind_of, Unresolved};
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use std::path::{Path, PathBuf};
 
@@ -69,46 +74,56 @@ pub(crate) fn resolve_out(out: &str) -> Result<Destination, OutError> {
             .map_err(|e| format!("the current directory cannot be read ({e})"))?
             .join(path)
     };
-    let name = absolute
-        .file_name()
-        .ok_or_else(|| OutError::refused(format!("--out {out:?} names a directory, not a file")))?
-        .to_owned();
-    let parent = absolute.parent().unwrap_or(Path::new("/"));
-    let parent = parent
-        .canonicalize()
-        .map_err(|e| format!("the directory of --out {out:?} does not exist ({e})"))?;
-    if !parent.is_dir() {
-        return Err(format!("the directory of --out {out:?} is not a directory").into());
+    if absolute.file_name().is_none() {
+        return Err(OutError::refused(format!(
+            "--out {out:?} names a directory, not a file"
+        )));
     }
-    let mut target = parent.join(name);
-    match std::fs::symlink_metadata(&target) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("--out {out:?} cannot be examined ({e})").into()),
-        Ok(meta) if meta.file_type().is_file() => {}
-        Ok(meta) if meta.file_type().is_symlink() => {
-            // Write what the link leads to, if that is a regular file.
-            let real = target.canonicalize().map_err(|e| {
-                OutError::refused(format!(
-                    "--out {out:?} is a symlink that leads nowhere usable ({e}); refused"
-                ))
-            })?;
-            let kind = nix::sys::stat::stat(&real)
-                .map(|st| kind_of(&st))
-                .unwrap_or("unreadable");
-            if kind != "a regular file" {
-                return Err(OutError::refused(format!(
-                    "--out {out:?} is a symlink to {} ({kind}); --out only creates or \
-                     replaces a regular file. Give a file path, or `--out -` for stdout",
-                    real.display()
-                )));
-            }
-            target = real;
+    let resolved = safe_fs::resolve_for_writing(&absolute).map_err(|e| match e {
+        Unresolved::Refused(why) => OutError::refused(format!(
+            "--out {out:?} leads through a symlink someone else could have planted \
+             ({why}); refused, nothing was written"
+        )),
+        Unresolved::Missing(dir, e) if e.raw_os_error() == Some(libc::ENOTDIR) => format!(
+            "the directory of --out {out:?} is not a directory ({} is not one)",
+            dir.display()
+        )
+        .into(),
+        Unresolved::Missing(dir, e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "the directory of --out {out:?} does not exist ({} is missing)",
+            dir.display()
+        )
+        .into(),
+        Unresolved::Missing(dir, e) => format!(
+            "the directory of --out {out:?} cannot be reached ({}: {e})",
+            dir.display()
+        )
+        .into(),
+    })?;
+    let target = resolved.path;
+    match resolved.last {
+        None if resolved.through_link => {
+            return Err(OutError::refused(format!(
+                "--out {out:?} is a symlink that leads nowhere usable ({} does not \
+                 exist); refused",
+                target.display()
+            )))
         }
-        Ok(_) => {
+        None => {}
+        Some(st) if kind_of(&st) == "a regular file" => {}
+        Some(st) if resolved.through_link => {
+            return Err(OutError::refused(format!(
+                "--out {out:?} is a symlink to {} ({}); --out only creates or replaces a \
+                 regular file. Give a file path, or `--out -` for stdout",
+                target.display(),
+                kind_of(&st)
+            )))
+        }
+        Some(st) => {
             return Err(OutError::refused(format!(
                 "--out {out:?} is {}; --out only creates or replaces a regular file. Give \
                  a file path, or `--out -` for stdout",
-                nix::sys::stat::lstat(&target).map_or("not a regular file", |st| kind_of(&st))
+                kind_of(&st)
             )))
         }
     }
@@ -226,5 +241,61 @@ mod tests {
         } else {
             eprintln!("SKIP (device node case): needs root for mknod");
         }
+    }
+
+    /// The symlinks `--out` follows are those no one else could have
+    /// planted: the user's own anywhere, another user's only in a directory
+    /// of theirs that no one else can write. Checked on every component,
+    /// the last and those on the way.
+    #[test]
+    fn another_users_symlink_is_followed_only_in_a_directory_no_one_else_writes() {
+        use std::os::unix::fs::{lchown, symlink, PermissionsExt};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: needs root to give a symlink to another user (uid 65534)");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let victim = root.join("victim");
+        std::fs::write(&victim, b"data").unwrap();
+        let dir = |name: &str, mode: u32, owner: u32| {
+            let d = root.join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            lchown(&d, Some(owner), None).unwrap();
+            d
+        };
+        let link = |at: &Path, to: &Path, owner: u32| {
+            symlink(to, at).unwrap();
+            lchown(at, Some(owner), None).unwrap();
+            at.to_str().unwrap().to_owned()
+        };
+        let sticky = dir("sticky", 0o1777, 0);
+        let open = dir("open", 0o777, 0);
+        let theirs = dir("theirs", 0o755, 65534);
+        let shared = dir("shared", 0o775, 65534);
+        let elsewhere = dir("elsewhere", 0o755, 0);
+        let refused = |out: &str| {
+            let err = resolve_out(out).unwrap_err();
+            assert!(err.refused, "{out}: {err:?}");
+            assert!(err.why.contains("uid 65534"), "{out}: {err:?}");
+        };
+        // Another user's link in a sticky world-writable directory, at the
+        // last component or on the way.
+        refused(&link(&sticky.join("p.png"), &victim, 65534));
+        let on_the_way = link(&sticky.join("d"), &elsewhere, 65534);
+        refused(&format!("{on_the_way}/new.png"));
+        // In their own directory that their group can write too.
+        refused(&link(&shared.join("p.png"), &victim, 65534));
+        // Ours, even in a directory anyone may write.
+        let ours = Ok(Destination::File(victim.clone()));
+        assert_eq!(resolve_out(&link(&sticky.join("mine"), &victim, 0)), ours);
+        assert_eq!(resolve_out(&link(&open.join("mine"), &victim, 0)), ours);
+        // Theirs in a directory only they can write: theirs to point.
+        assert_eq!(
+            resolve_out(&link(&theirs.join("p.png"), &victim, 65534)),
+            ours
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"data");
     }
 }

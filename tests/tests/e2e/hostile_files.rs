@@ -8,6 +8,7 @@ use agent_tty_e2e::{
     as_nobody, bin_dir, eventually, is_root, plugin_lib, write_session, Run, Sandbox, NOBODY,
 };
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -149,6 +150,62 @@ fn out_refuses_anything_but_a_regular_file_before_writing() {
     screenshot_to(&sandbox, &home, &t("link-to-file"));
     assert_eq!(kind(&t("link-to-file")), "symlink");
     assert!(std::fs::read(t("file")).unwrap().starts_with(b"\x89PNG"));
+}
+
+/// A symlink another user planted at `--out`, or on the way to it, in a
+/// sticky world-writable directory (a shared `/tmp`) is never written
+/// through: both captures refuse it and leave the link, its target and
+/// the directory as they were. The user's own link there is followed.
+#[test]
+fn out_never_writes_through_a_symlink_another_user_planted() {
+    use std::os::unix::fs::{lchown, symlink};
+    if !is_root() {
+        eprintln!("SKIP: needs root to act as a second user (uid {NOBODY})");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let (home, _) = home_with_session(&sandbox);
+    let victim = sandbox.root().join("victim");
+    std::fs::write(&victim, b"data\n").unwrap();
+    let elsewhere = sandbox.root().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let sticky = sandbox.root().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    mode(&sticky, 0o1777);
+    let planted = |name: &str, to: &Path| {
+        let link = sticky.join(name);
+        symlink(to, &link).unwrap();
+        lchown(&link, Some(NOBODY), None).unwrap();
+        link
+    };
+    let last = planted("p.png", &victim);
+    let on_the_way = planted("d", &elsewhere);
+    for out in [last.clone(), on_the_way.join("new.png")] {
+        both_captures_refuse_out(
+            &sandbox,
+            &home,
+            &out,
+            "symlink someone else could have planted",
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"data\n");
+    assert_eq!(kind(&last), "symlink");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    let mut left: Vec<_> = std::fs::read_dir(&sticky)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["d", "p.png"],
+        "nothing else was made in the directory"
+    );
+    // The user's own link in the same directory is theirs to follow.
+    let mine = sticky.join("mine.png");
+    symlink(&victim, &mine).unwrap();
+    screenshot_to(&sandbox, &home, &mine);
+    assert!(std::fs::read(&victim).unwrap().starts_with(b"\x89PNG"));
 }
 
 #[test]
@@ -448,6 +505,80 @@ fn a_plugin_another_user_drops_beside_a_copy_of_agent_tty_is_never_opened() {
         !version.stdout.contains("example-hello"),
         "{}",
         version.stdout
+    );
+}
+
+/// The plugins `plugins` reports loaded: (name, path).
+fn loaded_plugins(report: &Value) -> Vec<(String, String)> {
+    report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "loaded")
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The library loaded is the file that was checked. A bare name on
+/// `AGENT_TTY_PLUGIN_PATH` was checked in the current directory but handed
+/// to `dlopen` as it was, which searched `LD_LIBRARY_PATH` and ran another
+/// user's world-writable copy; relative entries (`pl`, `.`) would also let
+/// the directory agent-tty runs in decide what runs. Both are ignored, with
+/// the reason; an absolute entry loads exactly its file.
+#[test]
+fn a_plugin_is_loaded_only_from_the_file_that_was_checked() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.root().join("r");
+    let evil = sandbox.root().join("evil");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::create_dir(&evil).unwrap();
+    let name = "libagent_tty_plugin_x.so";
+    std::fs::copy(plugin_lib("agent_tty_plugin_skills"), repo.join(name)).unwrap();
+    std::fs::copy(plugin_lib("agent_tty_plugin_mcp"), evil.join(name)).unwrap();
+    mode(&evil, 0o777);
+    mode(&evil.join(name), 0o666);
+    if is_root() {
+        std::os::unix::fs::chown(evil.join(name), Some(NOBODY), None).unwrap();
+    } else {
+        eprintln!("SKIP (another user's copy): needs root to chown; it is only world-writable");
+    }
+    let plugins = |entry: &OsStr| {
+        let mut cmd = sandbox.command(["--json", "plugins"]);
+        cmd.current_dir(&repo)
+            .env("AGENT_TTY_PLUGIN_PATH", entry)
+            .env("LD_LIBRARY_PATH", &evil);
+        bounded(cmd).result()
+    };
+    for entry in [name, ".", "../r"] {
+        let report = plugins(OsStr::new(entry));
+        let loaded = loaded_plugins(&report);
+        assert!(
+            !loaded.iter().any(|(_, path)| path.contains("plugin_x")),
+            "{entry}: {loaded:?}"
+        );
+        let refused = refused_paths(&report);
+        assert!(
+            refused
+                .iter()
+                .any(|(p, why)| p == entry && why.contains("is relative; ignored")),
+            "{entry}: {refused:?}"
+        );
+    }
+    let named = repo.join(name);
+    let loaded = loaded_plugins(&plugins(named.as_os_str()));
+    let x: Vec<_> = loaded
+        .iter()
+        .filter(|(_, path)| Path::new(path) == named)
+        .collect();
+    assert_eq!(x.len(), 1, "{loaded:?}");
+    assert_eq!(
+        x[0].0, "skills",
+        "the checked file, not the one on LD_LIBRARY_PATH"
     );
 }
 
