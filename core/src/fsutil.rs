@@ -186,12 +186,15 @@ fn unique_suffix(attempt: u32) -> String {
 }
 
 /// Reads a file expected to be small (a manifest, a sidecar) into `buf`,
-/// reused across files, up to `limit` bytes: one `read` into a buffer
-/// larger than any such file, and only when that comes back full a loop up
-/// to `limit`. A short read of a regular file means its end, so the usual
-/// extra `read` that returns 0 is skipped, and so are the `fstat` and
-/// `lseek` that `read_to_end` makes to guess a size. Scans of thousands of
-/// Sessions read one such file each.
+/// reused across files, refusing it (`InvalidData`) when it holds more than
+/// `limit` bytes: one `read` into a buffer larger than any such file, and
+/// only when that comes back full a loop up to one byte past `limit`. A
+/// short read of a regular file means its end, so the usual extra `read`
+/// that returns 0 is skipped, and so are the `fstat` and `lseek` that
+/// `read_to_end` makes to guess a size. Scans of thousands of Sessions read
+/// one such file each. `file` must be a regular file: open it with
+/// [`crate::safe_fs::DirFd::open_regular_beneath`] (or read it with
+/// [`crate::safe_fs::DirFd::read_regular_beneath`]).
 pub fn read_small_file(mut file: File, buf: &mut Vec<u8>, limit: u64) -> io::Result<&[u8]> {
     use std::io::Read;
     const FIRST_READ: usize = 4 * 1024;
@@ -201,11 +204,17 @@ pub fn read_small_file(mut file: File, buf: &mut Vec<u8>, limit: u64) -> io::Res
     }
     let n = file.read(&mut buf[..FIRST_READ])?;
     if n < FIRST_READ {
+        if n as u64 > limit {
+            return Err(crate::safe_fs::too_big(limit));
+        }
         return Ok(&buf[..n]);
     }
     buf.truncate(FIRST_READ);
-    file.take(limit.saturating_sub(FIRST_READ as u64))
+    file.take(limit.saturating_add(1).saturating_sub(FIRST_READ as u64))
         .read_to_end(buf)?;
+    if buf.len() as u64 > limit {
+        return Err(crate::safe_fs::too_big(limit));
+    }
     Ok(buf)
 }
 
@@ -254,6 +263,30 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    /// A small file reads whole whichever road it takes (one read, or the
+    /// loop past the first 4 KiB); one byte past the limit is refused, not
+    /// cut short.
+    #[test]
+    fn a_small_file_over_its_limit_is_refused_not_truncated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        let mut buf = Vec::new();
+        for (len, limit, ok) in [
+            (10, 10, true),
+            (11, 10, false),
+            (9000, 9000, true),
+            (9001, 9000, false),
+        ] {
+            fs::write(&path, vec![b'x'; len]).unwrap();
+            let read = read_small_file(File::open(&path).unwrap(), &mut buf, limit);
+            match read {
+                Ok(bytes) if ok => assert_eq!(bytes.len(), len),
+                Err(e) if !ok => assert!(e.to_string().contains("larger than"), "{e}"),
+                other => panic!("{len}/{limit}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::layout::{HomeDir, SessionDir};
+use crate::layout::{self, HomeDir, SessionDir};
+use crate::safe_fs;
 use crate::session_id::SessionId;
 use agent_tty_protocol::{ErrorCode, HomeChoice};
 use std::path::{Component, Path, PathBuf};
@@ -132,15 +133,43 @@ pub fn session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
 /// [`session_dir`] does (`INVALID_SESSION_ID`), then `SESSION_NOT_FOUND`
 /// when the Home has no manifest for it. The one lookup every command that
 /// names a Session uses; the manifest itself is not read here.
+///
+/// What is there is looked at without following a symlink, so no command
+/// acts through one: a Session directory that is a symlink (to another
+/// Home's Session, say) or not a directory is refused with the message
+/// `destroy` and reconcile give ([`safe_fs::open_refusal`],
+/// `STORAGE_READ_ERROR`), and a manifest that is there but is not a regular
+/// file (a FIFO, a directory, a device node, a symlink) is
+/// `STORAGE_READ_ERROR` naming it, as reading it would be: the Session
+/// exists, so it is never `SESSION_NOT_FOUND`.
 pub fn existing_session_dir(home: &Path, session_id: &str) -> Result<PathBuf> {
     let dir = session_dir(home, session_id)?;
-    if !SessionDir::new(&dir).manifest().is_file() {
-        return Err(Error::SessionNotFound {
-            id: session_id.to_owned(),
-            home: home.to_owned(),
-        });
+    let not_found = || Error::SessionNotFound {
+        id: session_id.to_owned(),
+        home: home.to_owned(),
+    };
+    let pinned = match safe_fs::DirFd::open(&dir) {
+        Ok(pinned) => pinned,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            return Err(safe_fs::Untrusted {
+                reason: safe_fs::open_refusal("the Session directory", &dir, &e),
+                path: dir,
+            }
+            .into())
+        }
+        Err(e) => return Err(Error::read(&dir, e)),
+    };
+    let manifest = SessionDir::new(&dir).manifest();
+    match pinned.stat_child(layout::session::MANIFEST.name) {
+        Ok(st) if safe_fs::is_regular(&st) => Ok(dir),
+        Ok(st) => Err(Error::read(
+            &manifest,
+            safe_fs::not_regular(safe_fs::kind_of(&st)),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
+        Err(e) => Err(Error::read(&manifest, e)),
     }
-    Ok(dir)
 }
 
 /// Creates the Home and its `sessions/` when missing. A Home the tool creates
@@ -160,6 +189,61 @@ pub fn ensure_home(home: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// The one Session lookup refuses a symlinked (or non-directory)
+    /// Session directory with `destroy`'s message, whatever command asks,
+    /// and a manifest that is there but not a regular file is a read error
+    /// naming what it is, never SESSION_NOT_FOUND.
+    #[test]
+    fn a_session_is_found_only_as_a_real_directory_with_a_regular_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (home, other) = (tmp.path().join("home"), tmp.path().join("other"));
+        let id = "01JD3Z6X8K4M2N5P7Q9R1S3T5V";
+        for h in [&home, &other] {
+            std::fs::create_dir_all(h.join("sessions").join(id)).unwrap();
+            std::fs::write(h.join("sessions").join(id).join("session.json"), b"{}").unwrap();
+        }
+        let dir = home.join("sessions").join(id);
+        assert_eq!(existing_session_dir(&home, id).unwrap(), dir);
+        let code = |r: Result<PathBuf>| r.unwrap_err().code();
+        assert_eq!(
+            code(existing_session_dir(&home, "01JD3Z6X8K4M2N5P7Q9R1S3T5W")),
+            ErrorCode::SessionNotFound
+        );
+        // A symlink to another Home's Session, then a plain file.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(other.join("sessions").join(id), &dir).unwrap();
+        let e = existing_session_dir(&home, id).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::StorageReadError);
+        let refusal = crate::safe_fs::check_session_chain(&dir).unwrap_err();
+        assert_eq!(e.to_string(), refusal.reason, "the same words as destroy's");
+        assert!(e.to_string().contains("symlink"), "{e}");
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::write(&dir, b"").unwrap();
+        assert!(existing_session_dir(&home, id)
+            .unwrap_err()
+            .to_string()
+            .contains("not a directory"));
+        std::fs::remove_file(&dir).unwrap();
+        // A manifest that is not a regular file.
+        std::fs::create_dir(&dir).unwrap();
+        let manifest = dir.join("session.json");
+        std::fs::create_dir(&manifest).unwrap();
+        let e = existing_session_dir(&home, id).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::StorageReadError, "{e}");
+        assert!(e.to_string().contains("a directory"), "{e}");
+        std::fs::remove_dir(&manifest).unwrap();
+        nix::unistd::mkfifo(&manifest, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = existing_session_dir(&home, id).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::StorageReadError, "{e}");
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        // Being made: a directory without a manifest yet.
+        std::fs::remove_file(&manifest).unwrap();
+        assert_eq!(
+            code(existing_session_dir(&home, id)),
+            ErrorCode::SessionNotFound
+        );
+    }
 
     #[rstest]
     #[case(Some("/tmp/flag"), Some("/tmp/env"), "/tmp/flag", true)]

@@ -17,7 +17,6 @@
 //! (and one `stat` of its Event Log when the last activity is asked for,
 //! [`Activity`]), with Homes scanned in parallel.
 
-use crate::fsutil::read_small_file;
 use crate::layout::{self, HomeDir};
 use crate::manifest::{ManifestView, Status};
 use crate::registry::{HomeEntry, HomeRegistry};
@@ -244,12 +243,12 @@ struct Tally {
 /// This is the hot path of `home list` over thousands of Homes, and nearly
 /// all of its time is spent in system calls. So each manifest is opened
 /// beneath the already-open, already-checked `sessions/` descriptor in one
-/// call that follows no symlink (`<id>/session.json`,
-/// [`DirFd::open_file_beneath`]) and read into one reused buffer without
-/// the size probe `fs::read` makes, only the manifest fields a listing
-/// needs are looked at ([`ManifestView`]), and, when `activity` asks, the
-/// Event Log is `fstatat`-ed relative to the descriptor: three system calls
-/// per Session, four with the activity.
+/// call that follows no symlink (`<id>/session.json`), `fstat`-ed once to
+/// refuse anything but a regular file within the cap, and read into one
+/// reused buffer ([`crate::manifest::read_manifest_beneath`]); only the
+/// manifest fields a listing needs are looked at ([`ManifestView`]), and,
+/// when `activity` asks, the Event Log is `fstatat`-ed relative to the
+/// descriptor: four system calls per Session, five with the activity.
 /// A listing never opens a Session directory and never probes a lock.
 fn tally_sessions(sessions: &HomeSessions, activity: Activity) -> Tally {
     let mut tally = Tally {
@@ -293,14 +292,13 @@ fn tally_into(sessions: &HomeSessions, activity: Activity, tally: &mut Tally, bu
             relative.extend_from_slice(file.as_bytes());
         };
         at(layout::session::MANIFEST.name, &mut relative);
-        let status = dir
-            .open_file_beneath(Path::new(std::ffi::OsStr::from_bytes(&relative)))
-            .ok()
-            .and_then(|file| {
-                let bytes =
-                    read_small_file(file, buf, crate::manifest::MANIFEST_READ_LIMIT).ok()?;
-                ManifestView::parse(bytes).map(|m| m.status)
-            });
+        let status = crate::manifest::read_manifest_beneath(
+            dir,
+            Path::new(std::ffi::OsStr::from_bytes(&relative)),
+            buf,
+        )
+        .ok()
+        .and_then(|bytes| ManifestView::parse(bytes).map(|m| m.status));
         let Some(status) = status else {
             tally.unreadable += 1;
             continue;

@@ -346,11 +346,24 @@ pub fn read_manifest_bytes_at<'b>(
     session_dir: &Path,
     buf: &'b mut Vec<u8>,
 ) -> Result<&'b [u8]> {
-    let failed = |e| Error::read(&SessionDir::new(session_dir).manifest(), e);
-    let file = dir
-        .open_file_beneath(Path::new(layout::session::MANIFEST.name))
-        .map_err(failed)?;
-    fsutil::read_small_file(file, buf, MANIFEST_READ_LIMIT).map_err(failed)
+    read_manifest_beneath(dir, Path::new(layout::session::MANIFEST.name), buf)
+        .map_err(|e| Error::read(&SessionDir::new(session_dir).manifest(), e))
+}
+
+/// The one read of a manifest through a descriptor: the manifest at
+/// `relative` beneath `dir` (`session.json` beneath a Session directory,
+/// `<id>/session.json` beneath `sessions/`), never through a symlink, only
+/// a regular file (a FIFO, device node, socket or directory is refused
+/// before a byte is read) and at most [`MANIFEST_READ_LIMIT`] bytes, into
+/// `buf`, reused across Sessions. [`read_manifest`] applies the same rules
+/// to a path ([`crate::safe_fs::read_home_file`]); `list`, `home list` and
+/// gc read through this.
+pub fn read_manifest_beneath<'b>(
+    dir: &crate::safe_fs::DirFd,
+    relative: &Path,
+    buf: &'b mut Vec<u8>,
+) -> std::io::Result<&'b [u8]> {
+    dir.read_regular_beneath(relative, buf, MANIFEST_READ_LIMIT)
 }
 
 /// [`read_manifest`] through the Session directory's open, checked

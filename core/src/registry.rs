@@ -19,6 +19,11 @@
 //!   fails with `STORAGE_WRITE_ERROR` rather than hanging a `create`. On a
 //!   filesystem that cannot lock at all, the update carries on unlocked (the
 //!   write itself is still atomic).
+//! - **Read as a Home file is** ([`crate::safe_fs::read_home_file`]): never
+//!   through a symlink, never blocking (a FIFO, device or socket is refused
+//!   without being opened), at most [`REGISTRY_READ_LIMIT`] bytes. A file
+//!   refused so reads as empty with a warning, and every update fails on it
+//!   (`STORAGE_READ_ERROR`) rather than write over the Homes it may hold.
 //! - **Robust reading**: entries are parsed one by one and only malformed ones
 //!   are dropped; unknown top-level keys are ignored (and kept on rewrite). A
 //!   file that is not a registry at all is moved aside to
@@ -46,6 +51,14 @@ pub const LOCK_FILE: &str = "homes.json.lock";
 pub const FORMAT_VERSION: u64 = 1;
 /// How long an update waits for another process's update before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
+/// The largest registry read, 16 MiB. An entry is about 80 bytes plus its
+/// path (the layout this tool writes), so this holds over 100,000 Homes
+/// at typical path lengths, and 4,000 even if every path were `PATH_MAX`
+/// (4,096 bytes) long: no registry this tool writes comes near it. A
+/// bigger file is refused from its size before anything is allocated (a
+/// 200 MB one cost 211 MB of memory before), reads as empty with a
+/// warning, and is never rewritten (see [`HomeRegistry::update`]).
+pub const REGISTRY_READ_LIMIT: u64 = 16 << 20;
 
 /// Where the registry lives: `$XDG_STATE_HOME/agent-tty/homes.json` when
 /// `XDG_STATE_HOME` is set, non-empty and absolute (the XDG spec says a
@@ -336,14 +349,16 @@ impl HomeRegistry {
     /// missing, unreadable or corrupt file reads as empty (the registry is
     /// advisory); [`RegistryRead::problem`] says why.
     pub fn read(&self) -> RegistryRead {
-        let bytes = match std::fs::read(&self.file) {
+        let bytes = match crate::safe_fs::read_home_file(&self.file, REGISTRY_READ_LIMIT) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return RegistryRead::default(),
             Err(e) => {
                 return RegistryRead {
                     homes: Vec::new(),
                     problem: Some(format!(
-                        "the Home Registry {} could not be read ({e}); listing no Homes",
+                        "the Home Registry {} could not be read ({e}); listing no Homes, and \
+                         it is left as it is (no Home is registered or forgotten until it is \
+                         fixed or moved away)",
                         self.file.display()
                     )),
                 }
@@ -454,9 +469,12 @@ impl HomeRegistry {
         Ok(self.contents_for_update(&bytes)?.unwrap_or_default())
     }
 
-    /// The file's bytes, `None` when there is no file.
+    /// The file's bytes, `None` when there is no file. A file refused by
+    /// [`crate::safe_fs::read_home_file`] (a FIFO, a symlink, one over
+    /// [`REGISTRY_READ_LIMIT`]) is an error, so no update ever writes over
+    /// it and loses the Homes it may hold.
     fn read_bytes(&self) -> Result<Option<Vec<u8>>> {
-        match std::fs::read(&self.file) {
+        match crate::safe_fs::read_home_file(&self.file, REGISTRY_READ_LIMIT) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::read(&self.file, e)),

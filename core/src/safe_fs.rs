@@ -185,11 +185,16 @@ impl DirFd {
     /// symlink at any component: one `openat2(RESOLVE_BENEATH |
     /// RESOLVE_NO_SYMLINKS)` where the kernel has it (Linux 5.6+), else an
     /// `O_NOFOLLOW` open per component.
-    pub fn open_file_beneath(&self, relative: &Path) -> io::Result<std::fs::File> {
+    fn open_file_beneath(&self, relative: &Path) -> io::Result<std::fs::File> {
         static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
-        // Non-blocking: a FIFO planted at the name reads as empty (and so
-        // as invalid) instead of hanging the reader.
-        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+        // Non-blocking: a FIFO planted at the name is opened at once
+        // instead of hanging the reader (and is then refused by
+        // [`DirFd::open_regular_beneath`]); never a controlling terminal.
+        let flags = OFlag::O_RDONLY
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOCTTY;
         if !NO_OPENAT2.load(Ordering::Relaxed) {
             use nix::fcntl::{openat2, OpenHow, ResolveFlag};
             let how = OpenHow::new()
@@ -225,6 +230,50 @@ impl DirFd {
             dir = Some(fd);
         }
         Err(Errno::ENOENT.into())
+    }
+
+    /// Opens the file at `relative` (e.g. `<id>/session.json`) beneath
+    /// this directory, following no symlink at any component (one
+    /// `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` where the kernel has
+    /// it, else an `O_NOFOLLOW` open per component), keeping it only when `fstat`
+    /// says it is a regular file of at most `cap` bytes: a FIFO, socket,
+    /// device node or directory at the name is refused (`InvalidData`,
+    /// saying what it is) before a byte is read, and so is a sparse giant.
+    /// The one `fstat` is what a scan pays for that: the open is already
+    /// non-blocking and never makes a terminal ours, so opening what is
+    /// then refused does nothing.
+    pub fn open_regular_beneath(&self, relative: &Path, cap: u64) -> io::Result<std::fs::File> {
+        let file = self.open_file_beneath(relative).map_err(|e| {
+            // A socket (or a device without a driver) cannot be opened at
+            // all: say what it is rather than "no such device".
+            match fstatat(Some(self.raw()), relative, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) if e.raw_os_error() == Some(libc::ENXIO) => not_regular(kind_of(&st)),
+                _ => e,
+            }
+        })?;
+        let st = fstat(file.as_raw_fd())?;
+        if !is_regular(&st) {
+            return Err(not_regular(kind_of(&st)));
+        }
+        if st.st_size as u64 > cap {
+            return Err(too_big(cap));
+        }
+        Ok(file)
+    }
+
+    /// Reads the small regular file at `relative` beneath this directory
+    /// (a manifest) into `buf`, reused across files: opened as
+    /// [`DirFd::open_regular_beneath`] does, read with
+    /// [`crate::fsutil::read_small_file`], so one that grows past `cap`
+    /// while being read is refused too.
+    pub fn read_regular_beneath<'b>(
+        &self,
+        relative: &Path,
+        buf: &'b mut Vec<u8>,
+        cap: u64,
+    ) -> io::Result<&'b [u8]> {
+        let file = self.open_regular_beneath(relative, cap)?;
+        crate::fsutil::read_small_file(file, buf, cap)
     }
 
     /// Renames entry `from` to `to`, both inside this directory.
@@ -354,7 +403,8 @@ pub fn is_dir(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFDIR
 }
 
-fn is_regular(st: &FileStat) -> bool {
+/// Whether an `lstat`/`fstat` answer is a regular file.
+pub fn is_regular(st: &FileStat) -> bool {
     file_type(st) == SFlag::S_IFREG
 }
 
@@ -814,7 +864,9 @@ pub fn effective_uid() -> u32 {
     *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
 
-/// Opens a file of a Home for reading, the one way every Home file is read:
+/// Opens a file of a Home for reading, the one way every Home file is read
+/// (and the per-user state files beside them: the Home Registry, the
+/// remotes file):
 ///
 /// - never through a symlink at its last component (`O_NOFOLLOW`);
 /// - never blocking: anything but a regular file (a FIFO, a device, a
@@ -829,41 +881,80 @@ pub fn effective_uid() -> u32 {
 /// file is; a missing file is `NotFound`, as for `File::open`.
 pub fn open_home_file(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let refuse = |why: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{why}; refused (files in a Home are read only when they are regular files)"),
-        )
-    };
     let before = nix::sys::stat::lstat(path).map_err(io::Error::from)?;
     if !is_regular(&before) {
-        return Err(refuse(format!("it is {}", kind_of(&before))));
+        return Err(not_regular(kind_of(&before)));
     }
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => refuse("it is a symlink".into()),
+            Some(libc::ELOOP) => not_regular("a symlink"),
             _ => e,
         })?;
     let meta = file.metadata()?;
     if !meta.is_file() || meta.ino() != before.st_ino as u64 || meta.dev() != before.st_dev as u64 {
-        return Err(refuse("it was replaced while being opened".into()));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it was replaced while being opened; refused",
+        ));
     }
     if !trusted_owner(meta.uid()) {
-        let dir_owner = path
-            .parent()
-            .and_then(|d| nix::sys::stat::lstat(d).ok())
-            .map(|st| st.st_uid);
-        if dir_owner != Some(meta.uid()) {
-            return Err(refuse(format!(
-                "it belongs to uid {}, neither you nor the owner of its directory",
-                meta.uid()
-            )));
+        if let Some(refused) = strangers_file(path, meta.uid()) {
+            return Err(refused);
         }
     }
     Ok(file)
+}
+
+/// The refusal of something that is not a regular file (`kind` says what
+/// it is: "a FIFO", "a symlink").
+pub(crate) fn not_regular(kind: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "it is {kind}; refused (agent-tty reads only regular files, never through a \
+             symlink, so nothing planted there can hang or redirect it)"
+        ),
+    )
+}
+
+/// The refusal of a file bigger than `cap` bytes.
+pub(crate) fn too_big(cap: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("it is larger than {cap} bytes, more than such a file ever holds; refused"),
+    )
+}
+
+/// The verdict on a regular file at `path` of uid `owner`, neither the
+/// effective user nor root: accepted (`None`) when it belongs to whoever
+/// owns the directory it is in, refused otherwise saying what is wrong.
+/// The directory is `lstat`-ed, never followed: a file reached through a
+/// symlinked directory is judged by the link, which is what a Home holds.
+fn strangers_file(path: &Path, owner: u32) -> Option<io::Error> {
+    let me = effective_uid();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir_st = dir.and_then(|d| nix::sys::stat::lstat(d).ok());
+    let why = match (dir, dir_st) {
+        (Some(dir), Some(st)) if is_symlink(&st) => format!(
+            "it belongs to uid {owner}, not to you (uid {me}), and is reached through the \
+             symlink {}; refused (agent-tty never follows a symlink to another user's files)",
+            crate::text::escape_path(dir)
+        ),
+        (_, Some(st)) if st.st_uid == owner => return None,
+        (_, Some(st)) => format!(
+            "it belongs to uid {owner}, but you are uid {me} and its directory belongs to \
+             uid {}; refused (a file another user put there is never read)",
+            st.st_uid
+        ),
+        (_, None) => format!(
+            "it belongs to uid {owner}, not to you (uid {me}), and its directory could not \
+             be examined; refused"
+        ),
+    };
+    Some(io::Error::new(io::ErrorKind::InvalidData, why))
 }
 
 /// Reads a whole file of a Home, opened as [`open_home_file`] does, up to
@@ -873,20 +964,14 @@ pub fn open_home_file(path: &Path) -> io::Result<std::fs::File> {
 pub fn read_home_file(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let file = open_home_file(path)?;
-    let too_big = || {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("it is larger than {cap} bytes, more than such a file ever holds; refused"),
-        )
-    };
     let len = file.metadata()?.len();
     if len > cap {
-        return Err(too_big());
+        return Err(too_big(cap));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(too_big());
+        return Err(too_big(cap));
     }
     Ok(bytes)
 }
@@ -1058,6 +1143,88 @@ mod tests {
         } else {
             eprintln!("SKIP (another user's file): needs root to chown");
         }
+    }
+
+    /// A read beneath a pinned directory (every `list`, `home list` and gc
+    /// manifest read) takes only a regular file within the cap: a FIFO,
+    /// socket, directory, device node or sparse giant is refused from one
+    /// `fstat`, before a byte is read.
+    #[test]
+    fn reads_beneath_a_directory_take_only_small_regular_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("ok"), b"{}").unwrap();
+        std::fs::write(p("big"), vec![b' '; 5000]).unwrap();
+        nix::unistd::mkfifo(&p("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(p("socket")).unwrap();
+        std::fs::create_dir(p("dir")).unwrap();
+        let sparse = std::fs::File::create(p("sparse")).unwrap();
+        sparse.set_len(64 << 30).unwrap();
+        let mut cases = vec![
+            ("socket", "a socket"),
+            ("fifo", "a FIFO"),
+            ("dir", "a directory"),
+            ("sparse", "larger than"),
+            ("big", "larger than"),
+        ];
+        if nix::unistd::geteuid().is_root() {
+            // /dev/zero's numbers, made only inside this temp directory.
+            nix::sys::stat::mknod(
+                &p("zero"),
+                SFlag::S_IFCHR,
+                Mode::from_bits_truncate(0o600),
+                nix::sys::stat::makedev(1, 5),
+            )
+            .unwrap();
+            cases.push(("zero", "a character device"));
+        } else {
+            eprintln!("SKIP (device node): needs root to mknod");
+        }
+        let dir = DirFd::open(tmp.path()).unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(
+            dir.read_regular_beneath(Path::new("ok"), &mut buf, 4096)
+                .unwrap(),
+            b"{}"
+        );
+        for (name, says) in cases {
+            let e = dir
+                .read_regular_beneath(Path::new(name), &mut buf, 4096)
+                .unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{name}: {e}");
+            assert!(e.to_string().contains(says), "{name}: {e}");
+        }
+    }
+
+    /// A stranger's file is refused saying what is wrong: whose it is and
+    /// whose its directory is, or the symlink it was reached through; not
+    /// that it is not a regular file.
+    #[test]
+    fn a_strangers_file_is_refused_saying_whose_it_is() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: giving a file to another user needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let theirs = tmp.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("f"), b"{}").unwrap();
+        let nobody = Some(nix::unistd::Uid::from_raw(65534));
+        nix::unistd::chown(&theirs.join("f"), nobody, None).unwrap();
+        let e = read_home_file(&theirs.join("f"), 10).unwrap_err();
+        let said = e.to_string();
+        assert!(said.contains("belongs to uid 65534"), "{said}");
+        assert!(said.contains("its directory belongs to uid 0"), "{said}");
+        assert!(!said.contains("regular file"), "{said}");
+        // Reached through a link to their directory: the link is named.
+        nix::unistd::chown(&theirs, nobody, None).unwrap();
+        std::os::unix::fs::symlink(&theirs, tmp.path().join("link")).unwrap();
+        let said = read_home_file(&tmp.path().join("link/f"), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(said.contains("through the symlink"), "{said}");
+        assert!(!said.contains("regular file"), "{said}");
+        assert_eq!(read_home_file(&theirs.join("f"), 10).unwrap(), b"{}");
     }
 
     /// A symlink is followed only where no one else controls it: ours, in a

@@ -397,17 +397,19 @@ impl Sandbox {
     /// Kills every host and child process recorded under the sandbox.
     pub fn kill_all(&self) {
         for dir in self.session_dirs() {
-            let Ok(text) = std::fs::read_to_string(dir.join("session.json")) else {
-                continue;
-            };
-            let Ok(m) = serde_json::from_str::<Value>(&text) else {
+            // Read as agent-tty reads it: tests plant FIFOs, device nodes
+            // and giant sparse files there, which a plain read would wait
+            // on or read until memory runs out.
+            let read =
+                |name: &str| agent_tty_core::safe_fs::read_home_file(&dir.join(name), 1 << 20).ok();
+            let Some(m) =
+                read("session.json").and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            else {
                 continue;
             };
             // A host killed outright cannot remove its agent-tty 0.5
             // socket in the shared /tmp/agent-tty; do it for it.
-            let sidecar = std::fs::read(dir.join("host.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+            let sidecar = read("host.json").and_then(|b| serde_json::from_slice::<Value>(&b).ok());
             if let Some(legacy) = sidecar
                 .as_ref()
                 .and_then(|h| h["legacySocket"].as_str())

@@ -295,6 +295,57 @@ fn an_unreadable_file_fails_the_update_instead_of_being_replaced() {
     assert!(f.registry.file().is_dir());
 }
 
+/// A FIFO, a symlink or an oversized file at `homes.json` is refused at
+/// once by a read (never waited on, never followed, nothing allocated for
+/// it) and left exactly as it is by every update: register, forget and
+/// gc's check fail instead of writing a registry without its Homes.
+#[test]
+fn a_fifo_symlink_or_giant_registry_is_refused_at_once_and_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let f = fixture();
+    let file = f.registry.file().to_owned();
+    let dir = file.parent().unwrap().to_owned();
+    std::fs::create_dir_all(&dir).unwrap();
+    let real = dir.join("elsewhere.json");
+    std::fs::write(&real, WRITTEN_BY_05).unwrap();
+    let plant = |says: &str, p: &Path| match says {
+        "a FIFO" => nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap(),
+        "a symlink" => std::os::unix::fs::symlink(&real, p).unwrap(),
+        _ => std::fs::File::create(p)
+            .unwrap()
+            .set_len(REGISTRY_READ_LIMIT + 1)
+            .unwrap(),
+    };
+    for says in ["a FIFO", "a symlink", "larger than"] {
+        let _ = std::fs::remove_file(&file);
+        plant(says, &file);
+        let kind = || std::fs::symlink_metadata(&file).unwrap().file_type();
+        let before = (kind(), std::fs::symlink_metadata(&file).unwrap().len());
+        let read = f.registry.read();
+        assert!(read.homes.is_empty(), "{says}");
+        let problem = read.problem.unwrap();
+        assert!(problem.contains(says), "{says}: {problem}");
+        assert!(problem.contains("left as it is"), "{says}: {problem}");
+        for (what, outcome) in [
+            ("register", f.registry.register(&f.home("a")).map(|_| ())),
+            (
+                "forget",
+                f.registry.forget(Path::new("/work/project-b")).map(|_| ()),
+            ),
+            ("check_updatable", f.registry.check_updatable()),
+        ] {
+            let err = outcome.expect_err(what);
+            assert_eq!(err.code(), ErrorCode::StorageReadError, "{says} {what}");
+            assert!(err.to_string().contains(says), "{says} {what}: {err}");
+        }
+        let after = (kind(), std::fs::symlink_metadata(&file).unwrap().len());
+        assert_eq!(before, after, "{says}: the file was changed");
+        assert_eq!(kind().is_fifo(), says == "a FIFO");
+        assert!(f.corrupt_copies().is_empty(), "{says}: moved aside");
+    }
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), WRITTEN_BY_05);
+}
+
 #[test]
 fn forget_removes_only_the_entry_and_normalises_its_argument() {
     let f = fixture();

@@ -8,7 +8,7 @@
 
 use super::target::{validate_name, NamedRemote};
 use agent_tty_core::fsutil::{create_dir_all_private, write_atomic};
-use agent_tty_core::safe_fs::is_private_file;
+use agent_tty_core::safe_fs::{is_private_file, read_home_file};
 use agent_tty_core::text::escape_path;
 use agent_tty_plugin_api::{ErrorCode, PluginError};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,12 @@ const CONFIG: (&str, &str) = ("XDG_CONFIG_HOME", ".config");
 
 /// The file's format version.
 const FORMAT: u32 = 1;
+
+/// The largest remotes file read, 1 MiB: a remote is a couple of hundred
+/// bytes, so this holds thousands. A bigger file is refused from its size
+/// before anything is allocated (a 300 MB one cost 312 MB of memory
+/// before), as the Home Registry's cap does.
+pub const REMOTES_READ_LIMIT: u64 = 1 << 20;
 
 /// The remotes file's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +84,10 @@ pub fn load_from(path: &Path) -> Result<Remotes, PluginError> {
                 .to_owned(),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| refuse(format!("could not be read ({e})")))?;
+    // Read as the Home Registry is: no symlink, no FIFO swapped in after
+    // the check above (never waited on), at most REMOTES_READ_LIMIT bytes.
+    let bytes = read_home_file(path, REMOTES_READ_LIMIT)
+        .map_err(|e| refuse(format!("could not be read ({e})")))?;
     let remotes: Remotes = serde_json::from_slice(&bytes).map_err(|e| {
         refuse(format!(
             "is not valid ({e}); fix it or remove it and `remote add` again"
@@ -153,6 +162,24 @@ mod tests {
         let e = load_from(&file).unwrap_err();
         assert_eq!(e.code, ErrorCode::StorageReadError);
         assert!(e.message.contains("chmod 600"), "{e}");
+    }
+
+    /// A sparse file far past the cap is refused from its size, before
+    /// anything is allocated, naming the cap.
+    #[test]
+    fn a_remotes_file_over_the_cap_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("remotes.json");
+        save_to(&file, &sample()).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(300 << 20)
+            .unwrap();
+        let e = load_from(&file).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StorageReadError);
+        assert!(e.message.contains("larger than 1048576 bytes"), "{e}");
     }
 
     #[test]

@@ -269,7 +269,10 @@ fn collect(
     let dir = &HomeDir::new(home).sessions().join(raw);
     // The manifest is opened first, through the pinned directory: one
     // without it is what a husk is, and no `lstat` is needed to tell.
-    let manifest = match pinned.open_file_beneath(Path::new(layout::session::MANIFEST.name)) {
+    let manifest = match pinned.open_regular_beneath(
+        Path::new(layout::session::MANIFEST.name),
+        MANIFEST_READ_LIMIT,
+    ) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let age = husk_age(&pinned, dir, options.now).map_err(|r| skip(r, false))?;

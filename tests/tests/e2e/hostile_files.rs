@@ -798,3 +798,199 @@ fn type_secret_is_recorded_redacted_in_the_event_log() {
     assert_eq!(redacted.len(), 2, "{log}");
     sandbox.kill_all();
 }
+
+// ----- 5. Registry, manifests and Session directories that are not what they seem
+
+/// Plants, at `path`, a FIFO, a directory, a socket or (as root only, inside
+/// the test's temp directory) a character device with `/dev/zero`'s
+/// numbers; `false` when the kind needs root and this is not. The socket's
+/// listener is returned so it lives as long as the caller wants.
+fn plant(path: &Path, what: &str) -> Option<Option<std::os::unix::net::UnixListener>> {
+    use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_dir(path);
+    match what {
+        "a FIFO" => nix::unistd::mkfifo(path, Mode::S_IRWXU).unwrap(),
+        "a directory" => std::fs::create_dir(path).unwrap(),
+        "a socket" => {
+            return Some(Some(std::os::unix::net::UnixListener::bind(path).unwrap()));
+        }
+        "a character device" if is_root() => {
+            mknod(path, SFlag::S_IFCHR, Mode::S_IRUSR, makedev(1, 5)).unwrap()
+        }
+        "a character device" => {
+            eprintln!("SKIP (a character device): mknod needs root");
+            return None;
+        }
+        _ => unreachable!("{what}"),
+    }
+    Some(None)
+}
+
+/// A FIFO, symlink or giant Home Registry hangs nothing (`home list`,
+/// `gc --dry-run`, `home forget`, `create`), says what is wrong, and is
+/// never replaced by a registry without its Homes.
+#[test]
+fn a_hostile_home_registry_never_hangs_a_command_and_is_never_replaced() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("registered");
+    let registry = sandbox.registry_file();
+    std::fs::create_dir_all(registry.parent().unwrap()).unwrap();
+    let elsewhere = sandbox.root().join("elsewhere.json");
+    std::fs::write(&elsewhere, "{\"version\": 1, \"homes\": []}\n").unwrap();
+    for what in ["a FIFO", "a symlink", "larger than"] {
+        let _ = std::fs::remove_file(&registry);
+        match what {
+            "a FIFO" => nix::unistd::mkfifo(&registry, nix::sys::stat::Mode::S_IRWXU).unwrap(),
+            "a symlink" => std::os::unix::fs::symlink(&elsewhere, &registry).unwrap(),
+            _ => std::fs::File::create(&registry)
+                .unwrap()
+                .set_len(200 << 20)
+                .unwrap(),
+        }
+        let kind_before = kind(&registry);
+        let says = |r: &Run| r.stdout.contains(what) || r.stderr.contains(what);
+        let list = bounded(sandbox.command(["--json", "home", "list"]));
+        list.expect_code(0);
+        assert!(says(&list), "{what}: {list:?}");
+        let dry = bounded(sandbox.command(["--json", "gc", "--dry-run"]));
+        dry.expect_code(0);
+        assert!(says(&dry), "{what}: {dry:?}");
+        let forget = bounded(sandbox.command(["--json", "home", "forget", "/nowhere"]));
+        assert_eq!(
+            error_code(&forget),
+            "STORAGE_READ_ERROR",
+            "{what}: {forget:?}"
+        );
+        assert!(says(&forget), "{what}: {forget:?}");
+        // The Session is made; only its registration fails, saying why.
+        let create = run_in(&sandbox, &home, &["create", "--", "true"]);
+        assert!(says(&create), "{what}: {create:?}");
+        assert_eq!(kind(&registry), kind_before, "{what}");
+        if what == "larger than" {
+            assert_eq!(std::fs::metadata(&registry).unwrap().len(), 200 << 20);
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap(),
+        "{\"version\": 1, \"homes\": []}\n"
+    );
+    sandbox.kill_all();
+}
+
+/// `list` reads a manifest as `inspect` does: a FIFO, a directory, a
+/// socket, a device node or a giant sparse `session.json` is skipped with a
+/// warning that says what it is (never waited on, never read without
+/// bound), and the other Sessions are still listed.
+#[test]
+fn list_reads_only_small_regular_manifests() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("hostile");
+    write_session(&home, ID, "exited", None);
+    let mut planted = Vec::new();
+    let mut listeners = Vec::new();
+    for (n, what) in [
+        "a FIFO",
+        "a directory",
+        "a socket",
+        "a character device",
+        "larger than",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("01JD3Z6X8K4M2N5P7Q9R1000{n:02}");
+        let manifest = write_session(&home, &id, "exited", None).join("session.json");
+        if what == "larger than" {
+            std::fs::File::create(&manifest)
+                .unwrap()
+                .set_len(100 << 20)
+                .unwrap();
+        } else {
+            match plant(&manifest, what) {
+                Some(listener) => listeners.extend(listener),
+                None => continue,
+            }
+        }
+        planted.push((id, what));
+    }
+    let list = run_in(&sandbox, &home, &["list", "--all"]);
+    list.expect_code(0);
+    let result = list.result();
+    let ids: Vec<&str> = result["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sessionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![ID], "{list:?}");
+    for (id, what) in &planted {
+        let warning = list
+            .stderr
+            .lines()
+            .find(|w| w.contains(&format!("skipped Session {id}:")))
+            .unwrap_or_else(|| panic!("no warning for {id}: {list:?}"));
+        assert!(warning.contains(what), "{what}: {warning}");
+    }
+}
+
+/// A manifest that is there but is not a regular file is a read error
+/// (`STORAGE_READ_ERROR`, exit 8) naming it for `inspect`, `snapshot` and
+/// `destroy`, as for any unreadable manifest: `list` says the Session
+/// exists, so it is never `SESSION_NOT_FOUND`.
+#[test]
+fn a_manifest_that_is_not_a_regular_file_is_a_read_error_not_a_missing_session() {
+    let sandbox = Sandbox::new();
+    let (home, dir) = home_with_session(&sandbox);
+    let manifest = dir.join("session.json");
+    for what in ["a FIFO", "a directory", "a socket", "a character device"] {
+        let Some(_listener) = plant(&manifest, what) else {
+            continue;
+        };
+        for command in ["inspect", "snapshot", "destroy"] {
+            let r = run_in(&sandbox, &home, &[command, ID]);
+            assert_eq!(r.code, 8, "{what} {command}: {r:?}");
+            assert_eq!(
+                error_code(&r),
+                "STORAGE_READ_ERROR",
+                "{what} {command}: {r:?}"
+            );
+            assert!(r.stdout.contains(what), "{what} {command}: {r:?}");
+            assert!(r.stdout.contains("session.json"), "{what} {command}: {r:?}");
+        }
+        assert!(dir.exists(), "{what}: destroy removed the Session");
+    }
+}
+
+/// A Session directory that is a symlink (here to another Home's Session)
+/// is refused by every command that names it, with `destroy`'s words, and
+/// nothing in the other Home is read, signalled or changed.
+#[test]
+fn a_symlinked_session_directory_is_refused_by_every_command() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("mine");
+    let other = sandbox.home("other");
+    let theirs = write_session(&other, ID, "exited", None);
+    std::fs::create_dir_all(home.join("sessions")).unwrap();
+    std::os::unix::fs::symlink(&theirs, home.join("sessions").join(ID)).unwrap();
+    let before = agent_tty_e2e::snapshot_tree(&other);
+    for args in [
+        vec!["inspect", ID],
+        vec!["snapshot", ID],
+        vec!["screenshot", ID],
+        vec!["type", ID, "echo hi"],
+        vec!["mark", ID, "here"],
+        vec!["resize", ID, "--cols", "100", "--rows", "30"],
+        vec!["signal", ID, "STOP"],
+        vec!["destroy", ID],
+    ] {
+        let r = run_in(&sandbox, &home, &args);
+        assert_eq!(error_code(&r), "STORAGE_READ_ERROR", "{args:?}: {r:?}");
+        assert!(
+            r.stdout
+                .contains("is a symlink or not a directory; refused"),
+            "{args:?}: {r:?}"
+        );
+    }
+    assert_eq!(agent_tty_e2e::snapshot_tree(&other), before);
+}

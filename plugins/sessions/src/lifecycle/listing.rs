@@ -4,7 +4,6 @@
 //! anyone else, so they can never disagree about what a Home holds.
 
 use crate::lookup::home_of;
-use agent_tty_core::fsutil::read_small_file;
 use agent_tty_core::layout::{self, HomeDir, SessionDir};
 use agent_tty_core::manifest::{self, Manifest};
 use agent_tty_core::parallel::map_in_order;
@@ -198,10 +197,12 @@ fn look_at(sessions: &DirFd, id: &str, mode: ReconcileMode, all: bool) -> Found 
 fn read_manifest_beneath(sessions: &DirFd, id: &str, dir: &Path) -> Result<Manifest> {
     let path = SessionDir::new(dir).manifest();
     let mut buf = Vec::new();
-    let bytes = sessions
-        .open_file_beneath(&Path::new(id).join(layout::session::MANIFEST.name))
-        .and_then(|file| read_small_file(file, &mut buf, u64::MAX))
-        .map_err(|e| agent_tty_core::Error::read(&path, e))?;
+    let bytes = manifest::read_manifest_beneath(
+        sessions,
+        &Path::new(id).join(layout::session::MANIFEST.name),
+        &mut buf,
+    )
+    .map_err(|e| agent_tty_core::Error::read(&path, e))?;
     manifest::parse_manifest(&path, bytes)
 }
 
