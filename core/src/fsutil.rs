@@ -192,10 +192,15 @@ fn unique_suffix(attempt: u32) -> String {
 /// short read of a regular file means its end, so the usual extra `read`
 /// that returns 0 is skipped, and so are the `fstat` and `lseek` that
 /// `read_to_end` makes to guess a size. Scans of thousands of Sessions read
-/// one such file each. `file` must be a regular file: open it with
-/// [`crate::safe_fs::DirFd::open_regular_beneath`] (or read it with
-/// [`crate::safe_fs::DirFd::read_regular_beneath`]).
-pub fn read_small_file(mut file: File, buf: &mut Vec<u8>, limit: u64) -> io::Result<&[u8]> {
+/// one such file each. `file` should be a regular file: open it with
+/// [`crate::safe_fs::DirFd::open_regular_beneath`], or read it with
+/// [`crate::safe_fs::DirFd::read_regular_beneath`], which refuses what a
+/// non-regular file gives.
+pub fn read_small_file(
+    mut file: impl io::Read,
+    buf: &mut Vec<u8>,
+    limit: u64,
+) -> io::Result<&[u8]> {
     use std::io::Read;
     const FIRST_READ: usize = 4 * 1024;
     if buf.len() < FIRST_READ {
