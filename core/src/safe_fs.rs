@@ -29,7 +29,7 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -851,24 +851,13 @@ pub fn resolve_for_writing(path: &Path) -> Result<Resolved, Unresolved> {
     })
 }
 
-/// The target of the symlink open as `fd` (`O_PATH | O_NOFOLLOW`).
+/// The target of the symlink open as `fd` (`O_PATH | O_NOFOLLOW`): the
+/// empty path makes `readlinkat` read the link `fd` itself refers to.
 fn readlink_fd(fd: &OwnedFd) -> io::Result<PathBuf> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: `buf` is writable for its length; the empty path makes
-    // readlinkat read the link `fd` itself refers to (Linux 2.6.39+).
-    let n = unsafe {
-        libc::readlinkat(
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(PathBuf::from(OsString::from_vec(buf)))
+    Ok(PathBuf::from(nix::fcntl::readlinkat(
+        Some(fd.as_raw_fd()),
+        "",
+    )?))
 }
 
 /// The ownership rule for a file whose content decides what agent-tty

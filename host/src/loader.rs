@@ -242,6 +242,12 @@ fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, Refu
         interface_version: None,
         reason,
     };
+    let changed = || {
+        refuse(format!(
+            "{} changed (rebuilt or replaced) after it was checked; run the command again",
+            path.display()
+        ))
+    };
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -249,10 +255,7 @@ fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, Refu
         .map_err(|e| refuse(format!("{} cannot be opened: {e}", path.display())))?;
     let opened_identity = file.metadata().map(|m| FileIdentity::from_metadata(&m));
     if opened_identity.ok() != Some(identity) {
-        return Err(refuse(format!(
-            "{} changed (rebuilt or replaced) after it was checked; run the command again",
-            path.display()
-        )));
+        return Err(changed());
     }
     if let Err(why) = crate::elf::check_file(&file) {
         return Err(refuse(format!("{} {why}", path.display())));
@@ -270,10 +273,7 @@ fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, Refu
         // descriptor, which a low `ulimit -n` may not leave): the checked
         // path, if it is still the checked file.
         if FileIdentity::of(real) != Some(identity) {
-            return Err(refuse(format!(
-                "{} changed (rebuilt or replaced) after it was checked; run the command again",
-                path.display()
-            )));
+            return Err(changed());
         }
         header = lib_header_from_path(real);
     }
