@@ -51,13 +51,14 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
 /// warning that quotes a file's contents: each line is escaped, the line
 /// breaks between them are kept.
 pub fn escape_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .split('\n')
-        .any(|line| matches!(escape(line), std::borrow::Cow::Owned(_)))
+    let lines: Vec<_> = text.split('\n').map(escape).collect();
+    if lines
+        .iter()
+        .all(|l| matches!(l, std::borrow::Cow::Borrowed(_)))
     {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(text.split('\n').map(escape).collect::<Vec<_>>().join("\n"))
+    std::borrow::Cow::Owned(lines.join("\n"))
 }
 
 /// [`escape`] for a path (shown lossily when it is not UTF-8).
