@@ -267,45 +267,33 @@ pub fn status_wording(
     }
 }
 
-/// Removes CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`) and other two-byte
-/// escape sequences, as 0.5's `--no-color` does for human output
-/// (also what `run --output` returns: a command's output as plain text).
+/// The text a terminal would print, without any escape sequence or control
+/// function: what 0.5's `--no-color` gives human output, and what `run
+/// --output` returns. The bytes go through the same VT parser a terminal
+/// uses, so every kind of sequence goes whole (CSI, OSC, DCS, SOS/PM/APC
+/// strings, charset designations such as `ESC ( B`, C1 controls), not only
+/// the kinds a hand-written scanner knows. Kept: the printed characters and
+/// the line controls a reader needs (LF, CR, tab).
 pub fn strip_escapes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            out.push(c);
-            continue;
+    struct Printed(String);
+    impl vte::Perform for Printed {
+        fn print(&mut self, c: char) {
+            self.0.push(c);
         }
-        match chars.next() {
-            Some('[') => {
-                for c in chars.by_ref() {
-                    if ('\x40'..='\x7e').contains(&c) {
-                        break;
-                    }
-                }
+        fn execute(&mut self, byte: u8) {
+            if matches!(byte, b'\n' | b'\r' | b'\t') {
+                self.0.push(char::from(byte));
             }
-            Some(']') => {
-                while let Some(c) = chars.next() {
-                    if c == '\x07' {
-                        break;
-                    }
-                    if c == '\x1b' && chars.peek() == Some(&'\\') {
-                        chars.next();
-                        break;
-                    }
-                }
-            }
-            _ => {}
         }
     }
-    out
+    let mut printed = Printed(String::with_capacity(text.len()));
+    vte::Parser::new().advance(&mut printed, text.as_bytes());
+    printed.0
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{counted, escape, status_wording, Align, Table};
+    use super::{counted, escape, status_wording, strip_escapes, Align, Table};
     use rstest::rstest;
 
     #[rstest]
@@ -319,6 +307,24 @@ mod tests {
     fn escapes_what_a_terminal_would_obey(#[case] raw: &str, #[case] shown: &str) {
         assert_eq!(escape(raw), shown);
         assert!(!escape(raw).chars().any(char::is_control));
+    }
+
+    #[rstest]
+    #[case::sgr_and_hyperlink(
+        "\x1b[1;31mred\x1b[0m \x1b]8;;http://x\x07link\x1b]8;;\x1b\\",
+        "red link"
+    )]
+    #[case::charset_designation("\x1b(Bplain\x1b)0", "plain")]
+    #[case::keypad_mode("\x1b=ok\x1b>", "ok")]
+    #[case::dcs_string("a\x1bP1$r0m\x1b\\b", "ab")]
+    #[case::apc_string("a\x1b_Gf=100;AAAA\x1b\\b", "ab")]
+    #[case::c0_controls_but_line_ends("bell\x07 back\x08 tab\tcr\r\n", "bell back tab\tcr\r\n")]
+    // A UTF-8 terminal starts no sequence at a C1 character; it drops it.
+    #[case::c1_control_dropped("c1\u{9b}31mred", "c131mred")]
+    #[case::unfinished_sequence_at_the_end("text\x1b[38;5", "text")]
+    #[case::wide_text_kept("日本語 ✅", "日本語 ✅")]
+    fn strip_escapes_leaves_what_a_terminal_prints(#[case] raw: &str, #[case] printed: &str) {
+        assert_eq!(strip_escapes(raw), printed);
     }
 
     /// Rows given as cells joined by `|`.

@@ -13,8 +13,9 @@
 //!   200 characters of its first line, every byte outside printable ASCII
 //!   and every `;` made `?`), so the host knows *which* line runs;
 //! - `ESC ] 133 ; D ; <exit status> ; k=<key> BEL` when the shell is back at
-//!   its prompt (bash `PROMPT_COMMAND`, zsh `precmd`, fish `fish_prompt`,
-//!   the start of a POSIX shell's `PS1`).
+//!   its prompt (bash `PROMPT_COMMAND`, zsh `precmd`, the start of a POSIX
+//!   shell's `PS1`; fish `fish_postexec`, before it marks an unfinished last
+//!   line with `⏎`, or `fish_prompt` when no command ran).
 //!
 //! `<key>` is the Session's secret: 128 random bits the host generates, found
 //! only in the hook files it writes (0600, in a 0700 directory of the
@@ -265,13 +266,17 @@ function __agent_tty_preexec --on-event fish_preexec
     set l (string sub -l 200 -- "$l[1]")
     builtin printf '\e]133;C;k=@KEY@;l=%s\a' (string replace -ra '[^ -:<-~]' '?' -- "$l")
 end
+# The command's end is marked as soon as it ends, before fish marks an
+# unfinished last line with its `⏎` and draws the prompt: what the command
+# printed stops here. A prompt no command preceded (an empty line, Ctrl+C)
+# is marked when it is drawn.
 function __agent_tty_postexec --on-event fish_postexec
-    set -g __agent_tty_status $status
+    builtin printf '\e]133;D;%s;k=@KEY@\a' $status
+    set -g __agent_tty_ended
 end
 function __agent_tty_prompt --on-event fish_prompt
-    if set -q __agent_tty_status
-        builtin printf '\e]133;D;%s;k=@KEY@\a' $__agent_tty_status
-        set -e __agent_tty_status
+    if set -q __agent_tty_ended
+        set -e __agent_tty_ended
     else
         builtin printf '\e]133;D;;k=@KEY@\a'
     end

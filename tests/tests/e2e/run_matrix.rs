@@ -186,6 +186,23 @@ fn every_row_completes_for_the_command_that_finished(#[case] shell: &'static str
         },
     );
 
+    // `--output` is what the command printed, as a terminal shows it: no
+    // residue of a charset designation or a DCS string, and none of what
+    // the shell adds after an unfinished last line (fish's `⏎`, zsh's
+    // PROMPT_SP) and no line lost to it.
+    let unfinished = r"printf 'out\033(B-put\033P1$r0m\033\\-end'";
+    let result = m.run(unfinished, &["--output"]);
+    m.check(
+        "output without a final newline",
+        &result,
+        &Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &[],
+        },
+    );
+    assert_eq!(result["output"], "out-put-end", "{shell}: {result:#}");
+
     let subshell = if fish { "fish -c 'exit 7'" } else { "(exit 7)" };
     m.row(
         "exit 7 in a subshell",
