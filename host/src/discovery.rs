@@ -98,6 +98,7 @@ impl FileIdentity {
 /// the search saw it: the stat that found it a regular file is the one the
 /// description cache is keyed by, so the file is not stat-ed again, and the
 /// one the loader holds the file it opens to ([`crate::loader`]).
+#[derive(Clone)]
 pub struct Candidate {
     /// Where it was found (as the search path names it, for people).
     pub path: PathBuf,

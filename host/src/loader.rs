@@ -28,16 +28,12 @@ pub struct KnownPlugin {
     pub version: String,
     /// The interface version it was built against (equal to ours).
     pub interface_version: u32,
-    /// Where it was loaded from (as the search path names it).
-    pub path: PathBuf,
     /// Its commands, capabilities and panes.
     pub description: Description,
-    /// The file the search checked (absolute, no symlink in it) and its
-    /// identity then: the library opened is that file or nothing
-    /// ([`open`]). For a plugin described from the cache, it is also the
-    /// file that was described.
-    real: PathBuf,
-    identity: FileIdentity,
+    /// The file the search found and checked, and its identity then: the
+    /// library opened is that file or nothing ([`open`]). For a plugin
+    /// described from the cache, it is also the file that was described.
+    file: Candidate,
     /// The opened library, or why it could not be opened.
     library: OnceLock<Result<Library, String>>,
 }
@@ -157,16 +153,13 @@ fn host_call(slot: Option<usize>, request: RStr<'_>) -> RString {
 /// Opens, checks and describes one plugin library, the file the search
 /// checked.
 pub fn load(found: &Candidate) -> Result<KnownPlugin, RefusedPlugin> {
-    let path = &found.path;
-    let opened = open(path, &found.real, found.identity)?;
+    let opened = open(found)?;
     let mut plugin = KnownPlugin {
         name: opened.name.clone(),
         version: opened.version.clone(),
         interface_version: opened.interface_version,
-        path: path.to_owned(),
         description: Description::default(),
-        real: found.real.clone(),
-        identity: found.identity,
+        file: found.clone(),
         library: OnceLock::new(),
     };
     let _ = plugin.library.set(Ok(opened.into_library()));
@@ -179,7 +172,7 @@ pub fn load(found: &Candidate) -> Result<KnownPlugin, RefusedPlugin> {
         .map_err(|e| {
             plugin.refusal(format!(
                 "{} could not describe itself: {}",
-                path.display(),
+                found.path.display(),
                 e.message
             ))
         })?;
@@ -201,18 +194,16 @@ pub fn described(
         name,
         version,
         interface_version,
-        path: found.path.clone(),
         description,
-        real: found.real.clone(),
-        identity: found.identity,
+        file: found.clone(),
         library: OnceLock::new(),
     }
 }
 
 /// Opens the plugin library the search checked, and only it, and checks
-/// its interface version. `path` names it for people; `real` is the
-/// checked file (absolute, no symlink in it) and `identity` what it was
-/// when checked.
+/// its interface version. `found.path` names it for people; `found.real`
+/// is the checked file (absolute, no symlink in it) and `found.identity`
+/// what it was when checked.
 ///
 /// `dlopen` takes a path, and a path is looked up again when it is used:
 /// a bare name (no slash) is searched on `LD_LIBRARY_PATH` and in the
@@ -233,8 +224,14 @@ pub fn described(
 /// itself is `dlopen`ed right after its identity matched again: the short
 /// window left is closed by the trust rule on its directory and every one
 /// above it (no one else may write them), not by the descriptor.
-fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, RefusedPlugin> {
+fn open(found: &Candidate) -> Result<Opened, RefusedPlugin> {
     use std::os::unix::fs::OpenOptionsExt;
+    let Candidate {
+        path,
+        real,
+        identity,
+    } = found;
+    let identity = *identity;
     let refuse = |reason: String| RefusedPlugin {
         path: path.to_owned(),
         name: None,
@@ -263,12 +260,12 @@ fn open(path: &Path, real: &Path, identity: FileIdentity) -> Result<Opened, Refu
     let by_descriptor = descriptor_name(std::os::fd::AsRawFd::as_raw_fd(&file));
     let load_from = match FileIdentity::of(&by_descriptor) {
         Some(id) if id == identity => by_descriptor,
-        _ => real.to_owned(),
+        _ => real.clone(),
     };
     let mut header = lib_header_from_path(&load_from);
     // The library is mapped (or refused): its descriptor is not needed.
     drop(file);
-    if load_from != real && matches!(header, Err(LibraryError::OpenError { .. })) {
+    if load_from != *real && matches!(header, Err(LibraryError::OpenError { .. })) {
         // `dlopen` could not open the descriptor's name (it needs one more
         // descriptor, which a low `ulimit -n` may not leave): the checked
         // path, if it is still the checked file.
@@ -372,10 +369,15 @@ fn loaded_object_names() -> std::collections::HashSet<Vec<u8>> {
 }
 
 impl KnownPlugin {
+    /// Where it was loaded from (as the search path names it).
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
     /// This plugin refused for `reason`, keeping what it said of itself.
     pub fn refusal(&self, reason: String) -> RefusedPlugin {
         RefusedPlugin {
-            path: self.path.clone(),
+            path: self.file.path.clone(),
             name: Some(self.name.clone()),
             version: Some(self.version.clone()),
             interface_version: Some(self.interface_version),
@@ -424,14 +426,14 @@ impl KnownPlugin {
     /// the next command describes the new file.
     fn library(&self) -> Result<&Library, PluginError> {
         let opened = self.library.get_or_init(|| {
-            let opened = open(&self.path, &self.real, self.identity).map_err(|r| r.reason)?;
+            let opened = open(&self.file).map_err(|r| r.reason)?;
             if (&*opened.name, &*opened.version, opened.interface_version)
                 != (&*self.name, &*self.version, self.interface_version)
             {
                 return Err(format!(
                     "{} is now {} {}, not the {} {} it was described as; run the \
                      command again",
-                    self.path.display(),
+                    self.file.path.display(),
                     opened.name,
                     opened.version,
                     self.name,
@@ -449,7 +451,7 @@ impl KnownPlugin {
                     self.name
                 ),
             )
-            .with_details(serde_json::json!({ "plugin": self.name, "path": self.path }))
+            .with_details(serde_json::json!({ "plugin": self.name, "path": self.file.path }))
         })
     }
 }

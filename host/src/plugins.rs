@@ -191,7 +191,7 @@ pub fn init(how: Describe) -> &'static PluginSet {
                         "{} is another copy of the {} plugin; the first one found, {}, is in use",
                         path.display(),
                         plugin.name,
-                        first.path.display()
+                        first.path().display()
                     ))),
                     None => loaded.push(plugin),
                 },
@@ -367,7 +367,7 @@ impl PluginSet {
     pub fn report(&self) -> Value {
         serde_json::json!({
             "loaded": self.loaded.iter().map(|p| serde_json::json!({
-                "name": p.name, "version": p.version, "path": p.path,
+                "name": p.name, "version": p.version, "path": p.path(),
             })).collect::<Vec<_>>(),
             "refused": self.refused.iter().map(|r| serde_json::json!({
                 "path": r.path, "name": r.name, "version": r.version, "reason": r.reason,

@@ -103,7 +103,7 @@ pub(super) fn plugins_report(set: &PluginSet) -> CommandOutput {
             "name": p.name,
             "version": p.version,
             "interfaceVersion": p.interface_version,
-            "path": p.path,
+            "path": p.path(),
             "status": "loaded",
             "commands": d.commands.iter().filter(|c| !c.hidden).map(|c| c.path.join(" ")).collect::<Vec<_>>(),
             "capabilities": d.capabilities,
@@ -114,11 +114,11 @@ pub(super) fn plugins_report(set: &PluginSet) -> CommandOutput {
             "effects": d.effects,
             "protocol": d.protocol,
         }));
-        table.row(["loaded", &p.name, &p.version, &p.path.to_string_lossy()]);
+        table.row(["loaded", &p.name, &p.version, &p.path().to_string_lossy()]);
         if !d.permissions.is_empty() {
             table.note(1, &format!("may: {}", d.permissions.join(", ")));
         }
-        let drift = set.drifted.iter().find(|r| r.path == p.path);
+        let drift = set.drifted.iter().find(|r| r.path == p.path());
         if let Some(drift) = drift {
             table.note(1, &drift.message());
         }

@@ -295,9 +295,9 @@ fn install(set: &PluginSet, name: &str) -> Result<CommandOutput, PluginError> {
     let mut files: Vec<(PathBuf, &str, String)> =
         vec![(exe, "~/.local/bin", "agent-tty".to_owned())];
     for p in &set.loaded {
-        if let Some(file) = p.path.file_name().and_then(|n| n.to_str()) {
+        if let Some(file) = p.path().file_name().and_then(|n| n.to_str()) {
             files.push((
-                p.path.clone(),
+                p.path().to_owned(),
                 "~/.local/lib/agent-tty/plugins",
                 file.to_owned(),
             ));
