@@ -28,6 +28,20 @@ pub fn program(pid: i32) -> Option<String> {
     Some(comm.trim_end().trim_start_matches('-').to_owned())
 }
 
+/// What identifies the program image process `pid` runs: its command line
+/// and its auxiliary vector (`/proc/<pid>/auxv`). `exec` keeps the PID but
+/// replaces both, and the vector's addresses move with address-space
+/// randomisation even when the same program is run again with the same
+/// arguments, so a change tells that the Session's shell replaced itself
+/// (`exec bash`). `None` when it cannot be read (the process ended, or runs
+/// a program others may not inspect, such as `sudo`).
+pub fn image(pid: i32) -> Option<Vec<u8>> {
+    let mut image = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    image.push(0);
+    image.extend(std::fs::read(format!("/proc/{pid}/auxv")).ok()?);
+    Some(image)
+}
+
 /// Whether the terminal's line editing is off: a program reads key by key.
 pub fn reads_keys(master: &File) -> bool {
     tcgetattr(master).is_ok_and(|t| !t.local_flags.contains(LocalFlags::ICANON))
@@ -63,6 +77,14 @@ mod tests {
         let me = std::process::id() as i32;
         assert!(program(me).is_some_and(|p| !p.is_empty()));
         assert_eq!(program(i32::MAX), None);
+    }
+
+    #[test]
+    fn a_program_image_stays_while_the_process_runs_it() {
+        let me = std::process::id() as i32;
+        assert!(image(me).is_some());
+        assert_eq!(image(me), image(me));
+        assert_eq!(image(i32::MAX), None);
     }
 
     #[test]

@@ -237,6 +237,7 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
     let master = &shared.master;
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(master);
+    let replaced = shared.shell_replaced();
     let mut ready = Vec::new();
     for run in &log.runs.pending {
         let settled = shared.activity.output_after(run.typed_at)
@@ -247,6 +248,11 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
         let tracker = log.tracker.as_ref();
         let done = match &run.how {
             How::Line(_) => false,
+            How::Shell if replaced => {
+                // The shell replaced itself (`exec bash`): the program now
+                // in its place, which has no hooks, waits for input.
+                foreground == Some(shell) && foreground::waits_for_input(master, shell)
+            }
             How::Shell => {
                 // Started by the shell, now waiting in an interactive
                 // program it ran (a nested shell, a REPL).
@@ -266,7 +272,7 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
                 // waits for a key (its prompt hooks, however slow, are
                 // done: the line typed ahead would be read by now) and did
                 // not start the line (the program had read it).
-                Some(fg) if fg == shell && tracker.is_some() => {
+                Some(fg) if fg == shell && tracker.is_some() && !replaced => {
                     tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
                         && foreground::waits_for_input(master, shell)
                 }

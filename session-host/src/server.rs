@@ -220,6 +220,9 @@ fn run(
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    // A shell that replaced itself (`exec bash`) runs without our hooks:
+    // the line after the command tells instead.
+    let integrated = integrated && !shared.shell_replaced();
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(&shared.master).unwrap_or(shell);
     let mut completion = None;

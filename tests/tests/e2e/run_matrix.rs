@@ -547,6 +547,68 @@ fn a_shell_started_through_sh_c_completes_through_the_completion_line() {
         .expect_code(0);
 }
 
+/// The integrated shell replaces itself with a shell of the same kind
+/// (`exec bash`): the PID stays, the hooks are gone. The `exec` run
+/// completes when the new shell waits for input (no status: nothing
+/// reported one), and every later run through the completion line, with its
+/// own status, never seen on the screen or in the log.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn runs_complete_after_the_shell_replaced_itself(#[case] shell: &'static str) {
+    if !installed(shell) {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    m.row(
+        "before",
+        "echo before-exec",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo before-exec", "before-exec"],
+        },
+    );
+    let exec = format!("exec {shell}");
+    m.row(
+        "exec",
+        &exec,
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &[&exec],
+        },
+    );
+    m.row(
+        "after exec",
+        "echo after-exec; false",
+        Expect {
+            completed: true,
+            exit_code: done(1),
+            lines: &["after-exec"],
+        },
+    );
+    let seven = if m.fish() {
+        "fish -c 'exit 7'"
+    } else {
+        "sh -c 'exit 7'"
+    };
+    m.row(
+        "status after exec",
+        seven,
+        Expect {
+            completed: true,
+            exit_code: done(7),
+            lines: &[],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
 /// `run ID --file PATH` with no command: the file's command is typed.
 #[test]
 fn run_takes_its_command_from_a_file() {
