@@ -268,6 +268,14 @@ end
 function __agent_tty_postexec --on-event fish_postexec
     set -g __agent_tty_status $status
 end
+# A line fish refuses (a syntax error) runs nothing and brings no new
+# prompt: it is marked as started and ended at once, with the status fish's
+# own `eval` gives such a line.
+function __agent_tty_posterror --on-event fish_posterror
+    set -l l (string split -m1 \n -- "$argv[1]")
+    set l (string sub -l 200 -- "$l[1]")
+    builtin printf '\e]133;C;k=@KEY@;l=%s\a\e]133;D;123;k=@KEY@\a' (string replace -ra '[^ -:<-~]' '?' -- "$l")
+end
 function __agent_tty_prompt --on-event fish_prompt
     if set -q __agent_tty_status
         builtin printf '\e]133;D;%s;k=@KEY@\a' $__agent_tty_status

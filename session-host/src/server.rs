@@ -15,7 +15,7 @@ use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{manifest, signals, Error};
 use agent_tty_runtime::control::wire::decode_request;
 use agent_tty_runtime::control::{ControlRequest, ControlResponse, Hello, HostStatus};
-use agent_tty_runtime::shell_integration;
+use agent_tty_runtime::shell_integration::{self, Shell};
 use agent_tty_term::{keys, run_marker};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
@@ -272,6 +272,25 @@ fn run(
     if pasted {
         line = agent_tty_term::paste::bracketed(lines);
         line.push('\n');
+    }
+    // fish keeps a line it refused (a syntax error) in its editor, where
+    // the next run would be appended to it: a run to the integrated fish
+    // starts with Ctrl+U (`backward-kill-line`) for every line the last one
+    // may have left, and one more for each line break between them (at the
+    // start of a line it joins the line to the one before). An empty
+    // editor ignores it, and so does the terminal's own line editing (the
+    // kill character on an empty line) while fish runs a command.
+    if matches!(how, How::Shell) {
+        let mut log = running(shared)?;
+        if log
+            .tracker
+            .as_ref()
+            .is_some_and(|t| t.shell() == Shell::Fish)
+        {
+            let left = log.editor_lines.max(1);
+            line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
+            log.editor_lines = lines.split('\n').count();
+        }
     }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {

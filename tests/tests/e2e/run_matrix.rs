@@ -609,6 +609,58 @@ fn runs_complete_after_the_shell_replaced_itself(#[case] shell: &'static str) {
         .expect_code(0);
 }
 
+/// fish refuses a line with a syntax error and keeps it in its editor. The
+/// refused run completes at once with fish's status for such a line (123),
+/// and the next run starts on an empty line: it runs alone, with its own
+/// status (it was appended to the refused line, which fish refused again).
+#[test]
+fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
+    if !installed("fish") {
+        return;
+    }
+    let m = Matrix::new("fish", &["fish"]);
+    m.row(
+        "refused",
+        "echo )",
+        Expect {
+            completed: true,
+            exit_code: done(123),
+            lines: &[],
+        },
+    );
+    m.row(
+        "after the refused line",
+        "echo after-refused",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo after-refused", "after-refused"],
+        },
+    );
+    let script = "begin\necho two )\nend";
+    m.row(
+        "refused, several lines",
+        script,
+        Expect {
+            completed: true,
+            exit_code: done(123),
+            lines: &[],
+        },
+    );
+    m.row(
+        "after the refused lines",
+        "sh -c 'exit 5'",
+        Expect {
+            completed: true,
+            exit_code: done(5),
+            lines: &["sh -c 'exit 5'"],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
 /// `run ID --file PATH` with no command: the file's command is typed.
 #[test]
 fn run_takes_its_command_from_a_file() {
