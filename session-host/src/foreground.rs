@@ -11,7 +11,7 @@
 //! the terminal's read (`/proc/<pgid>/wchan` is `n_tty_read` or
 //! `wait_woken`, as for `cat` or `read`).
 
-use nix::sys::termios::{tcgetattr, LocalFlags};
+use nix::sys::termios::{tcgetattr, LocalFlags, SpecialCharacterIndices};
 use std::fs::File;
 
 /// The process group in the terminal's foreground, if it has one.
@@ -45,6 +45,27 @@ pub fn image(pid: i32) -> Option<Vec<u8>> {
 /// Whether the terminal's line editing is off: a program reads key by key.
 pub fn reads_keys(master: &File) -> bool {
     tcgetattr(master).is_ok_and(|t| !t.local_flags.contains(LocalFlags::ICANON))
+}
+
+/// Whether `input` holds a character the terminal turns into a signal (its
+/// interrupt, quit or suspend character: Ctrl+C, Ctrl+\\, Ctrl+Z) while
+/// its signals are on, which also throws away the input not read yet
+/// (unless `NOFLSH` is set).
+pub fn interrupts(master: &File, input: &[u8]) -> bool {
+    tcgetattr(master).is_ok_and(|t| {
+        let flags = t.local_flags;
+        flags.contains(LocalFlags::ISIG)
+            && !flags.contains(LocalFlags::NOFLSH)
+            && [
+                SpecialCharacterIndices::VINTR,
+                SpecialCharacterIndices::VQUIT,
+                SpecialCharacterIndices::VSUSP,
+            ]
+            .iter()
+            .map(|&c| t.control_chars[c as usize])
+            // `_POSIX_VDISABLE`: that character is off.
+            .any(|c| c != 0 && input.contains(&c))
+    })
 }
 
 /// Whether the leader of process group `pgid` waits for terminal input.

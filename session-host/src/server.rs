@@ -348,6 +348,13 @@ fn input(
     let seq = {
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
+        // Ctrl+C (with the terminal's signals on) throws away what the
+        // shell has not read: runs typed before it will never start.
+        if foreground::interrupts(&shared.master, bytes) {
+            if let Some(tracker) = log.tracker.as_mut() {
+                tracker.interrupted();
+            }
+        }
         also(&mut log, seq);
         // A line typed by anyone makes the shell busy (see `RunTracker`); a
         // bracketed paste is not run by the shell until Enter. A waited

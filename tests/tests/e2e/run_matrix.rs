@@ -661,6 +661,68 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
         .expect_code(0);
 }
 
+/// A run left at a continuation prompt (an unclosed quote) times out, and so
+/// does one typed into it; Ctrl+C then cancels both, with the terminal's
+/// typed-ahead input. Later runs, even of the same command, complete with
+/// their own status, never with a cancelled run's line or prompt.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'static str) {
+    if !installed(shell) {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let timed_out = |r: &Value| {
+        assert_eq!(
+            (&r["completed"], &r["timedOut"]),
+            (&Value::Bool(false), &Value::Bool(true)),
+            "{shell}: {r}"
+        )
+    };
+    let open = m.run("echo \"unclosed", &["--timeout", "500"]);
+    timed_out(&open);
+    timed_out(&m.run("sh -c 'exit 3'", &["--timeout", "500"]));
+    m.sandbox
+        .run_in(&m.home, &["send-keys", &m.id, "Ctrl+C"])
+        .expect_code(0);
+    // The prompt Ctrl+C brings ends the line the shell was reading. (Keys
+    // typed before the shell has handled the interrupt may be thrown away
+    // with the line, as a person's would.)
+    let complete = format!(
+        "\"type\":\"run_complete\",\"payload\":{{\"marker\":{}",
+        open["marker"]
+    );
+    eventually(PATIENCE, || {
+        std::fs::read_to_string(m.dir().join("events.jsonl"))
+            .unwrap()
+            .contains(&complete)
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("{shell}: the cancelled run did not end"));
+    for (row, code) in [
+        ("after the cancel", 3),
+        ("another", 4),
+        ("the first again", 3),
+    ] {
+        let command = format!("sh -c 'exit {code}'");
+        m.row(
+            row,
+            &command,
+            Expect {
+                completed: true,
+                exit_code: done(code),
+                lines: &[],
+            },
+        );
+    }
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
 /// `run ID --file PATH` with no command: the file's command is typed.
 #[test]
 fn run_takes_its_command_from_a_file() {
