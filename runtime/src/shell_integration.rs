@@ -114,6 +114,19 @@ pub fn reads_shell_commands(program: &str, reads_keys: bool) -> bool {
     is_shell_or_local_way_to_one(program) || (reads_keys && relays_to_a_shell(program))
 }
 
+/// Whether a shell's command line (`argv`) has it run a script or a `-c`
+/// string rather than read commands from its terminal: such a shell in the
+/// foreground is a command that runs (a `#!/usr/bin/env bash` script, as
+/// pyenv's `python3` is, shows as `bash` while it starts the program),
+/// and a completion line typed then would be read by the program it starts.
+/// `false` for a program that is not a shell we know.
+pub fn runs_a_script(argv: &[String]) -> bool {
+    let Some((program, args)) = argv.split_first() else {
+        return false;
+    };
+    Shell::from_program(program).is_some_and(|shell| interactive_options(shell, args).is_none())
+}
+
 /// Whether a program starts a shell as another user (`su`, `sudo`, `doas`,
 /// `runuser`): in the foreground itself only while it asks for a password.
 pub fn switches_user(program: &str) -> bool {
@@ -1247,6 +1260,21 @@ mod tests {
         t.run_typed("p".into(), 9, "echo a\necho b", false);
         t.pasted("p");
         assert_eq!(finished(&mut t, end(0)), done("p", 0));
+    }
+
+    #[rstest]
+    #[case(&["bash"], false)]
+    #[case(&["-bash"], false)]
+    #[case(&["bash", "--norc", "-i"], false)]
+    #[case(&["/usr/bin/bash", "/root/.pyenv/shims/python3", "-q"], true)]
+    #[case(&["sh", "-c", "exec bash"], true)]
+    #[case(&["python3", "script.py"], false)]
+    fn a_shell_running_a_script_is_told_from_one_reading_commands(
+        #[case] argv: &[&str],
+        #[case] script: bool,
+    ) {
+        let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        assert_eq!(runs_a_script(&argv), script, "{argv:?}");
     }
 
     #[test]

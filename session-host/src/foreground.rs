@@ -13,6 +13,7 @@
 
 use nix::sys::termios::{tcgetattr, LocalFlags, SpecialCharacterIndices};
 use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// The process group in the terminal's foreground, if it has one.
 pub fn group(master: &File) -> Option<i32> {
@@ -26,6 +27,20 @@ pub fn group(master: &File) -> Option<i32> {
 pub fn program(pid: i32) -> Option<String> {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     Some(comm.trim_end().trim_start_matches('-').to_owned())
+}
+
+/// The command line of a process (`/proc/<pid>/cmdline`), empty when it
+/// cannot be read.
+pub fn command_line(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| {
+            bytes
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What identifies the program image process `pid` runs: its command line
@@ -66,6 +81,25 @@ pub fn interrupts(master: &File, input: &[u8]) -> bool {
             // `_POSIX_VDISABLE`: that character is off.
             .any(|c| c != 0 && input.contains(&c))
     })
+}
+
+/// Whether every byte typed has been read by some program: nothing waits
+/// in the terminal's input (`FIONREAD` on the PTY's slave, reached from the
+/// master with `TIOCGPTPEER`). `false` when that cannot be known.
+pub fn input_read(master: &File) -> bool {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new descriptor, or
+    // -1; it does not open a controlling terminal (O_NOCTTY).
+    let fd = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER as _, flags) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the descriptor was just opened, and is owned here only.
+    let slave = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through a valid pointer.
+    let asked = unsafe { libc::ioctl(slave.as_raw_fd(), libc::FIONREAD as _, &mut unread) };
+    asked >= 0 && unread == 0
 }
 
 /// Whether the leader of process group `pgid` waits for terminal input.

@@ -230,15 +230,19 @@ fn run(
         How::Shell
     } else {
         let program = foreground::program(foreground).unwrap_or_default();
-        if shell_integration::reads_shell_commands(&program, foreground::reads_keys(&shared.master))
-        {
+        let reads_commands =
+            shell_integration::reads_shell_commands(
+                &program,
+                foreground::reads_keys(&shared.master),
+            ) && !shell_integration::runs_a_script(&foreground::command_line(foreground));
+        if reads_commands {
             let token = run_marker::random_hex(4);
             completion = Some(run_marker::completion_line(&token));
             How::Line(token)
         } else {
             How::Program {
                 pgid: foreground,
-                prompt: String::new(),
+                prompt: None,
             }
         }
     };
@@ -296,7 +300,8 @@ fn run(
         let how = match how {
             How::Program { pgid, .. } => How::Program {
                 pgid,
-                prompt: runs::prompt_of(log.screen.get()),
+                prompt: foreground::waits_for_input(&shared.master, pgid)
+                    .then(|| runs::prompt_of(log.screen.get())),
             },
             How::Line(token) => {
                 log.runs

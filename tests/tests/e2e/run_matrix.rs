@@ -723,6 +723,56 @@ fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'
         .expect_code(0);
 }
 
+/// A run typed ahead while the REPL a previous run started is still starting
+/// (so before its prompt, and maybe before the shell has even read the line
+/// that starts it) goes to the REPL, and completes when the REPL waits for
+/// input again, without a status.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn a_run_typed_ahead_into_a_starting_repl_completes(#[case] shell: &'static str) {
+    if !installed(shell) || !installed("python3") {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let typed = m.run("python3 -q", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{shell}: {typed}");
+    m.row(
+        "typed ahead into python3",
+        "print(6*7)",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &["42", ">>>"],
+        },
+    );
+    m.row(
+        "in python3",
+        "print(7*7)",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &[">>> print(7*7)", "49", ">>>"],
+        },
+    );
+    let quit = m.run("exit()", &[]);
+    assert_eq!(quit["completed"], true, "{shell}: {quit}");
+    m.row(
+        "after python3",
+        "sh -c 'exit 3'",
+        Expect {
+            completed: true,
+            exit_code: done(3),
+            lines: &[],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
 /// `run ID --file PATH` with no command: the file's command is typed.
 #[test]
 fn run_takes_its_command_from_a_file() {
