@@ -208,6 +208,12 @@ fn run(
         no_wait,
     };
     if no_wait {
+        let mut log = running(shared)?;
+        let foreground = foreground::group(&shared.master);
+        if foreground.is_none_or(|g| g == shared.child_pid as i32) && !shared.shell_replaced() {
+            clear_fish_line(&mut log, &mut line, &command);
+        }
+        drop(log);
         return input(shared, body, line.as_bytes(), |_, _| {});
     }
     // A shell just started may not have shown its first prompt (and with it
@@ -277,24 +283,8 @@ fn run(
         line = agent_tty_term::paste::bracketed(lines);
         line.push('\n');
     }
-    // fish keeps a line it refused (a syntax error) in its editor, where
-    // the next run would be appended to it: a run to the integrated fish
-    // starts with Ctrl+U (`backward-kill-line`) for every line the last one
-    // may have left, and one more for each line break between them (at the
-    // start of a line it joins the line to the one before). An empty
-    // editor ignores it, and so does the terminal's own line editing (the
-    // kill character on an empty line) while fish runs a command.
     if matches!(how, How::Shell) {
-        let mut log = running(shared)?;
-        if log
-            .tracker
-            .as_ref()
-            .is_some_and(|t| t.shell() == Shell::Fish)
-        {
-            let left = log.editor_lines.max(1);
-            line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
-            log.editor_lines = lines.split('\n').count();
-        }
+        clear_fish_line(&mut *running(shared)?, &mut line, lines);
     }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {
@@ -326,6 +316,26 @@ fn run(
         });
     })
     .inspect(|_| shared.run_wake.raise())
+}
+
+/// fish keeps a line it refused (a syntax error) in its editor, where the
+/// next run would be appended to it: a run to the integrated fish starts
+/// with Ctrl+U (`backward-kill-line`) for every line the last one may have
+/// left, and one more for each line break between them (at the start of a
+/// line it joins the line to the one before). An empty editor ignores it,
+/// and so does the terminal's own line editing (the kill character on an
+/// empty line) while fish runs a command. Call only when the integrated
+/// shell is in the foreground; `command` is the run's.
+fn clear_fish_line(log: &mut LogState, line: &mut String, command: &str) {
+    if log
+        .tracker
+        .as_ref()
+        .is_some_and(|t| t.confirmed() && t.shell() == Shell::Fish)
+    {
+        let left = log.editor_lines.max(1);
+        line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
+        log.editor_lines = command.trim_end_matches(['\n', '\r']).split('\n').count();
+    }
 }
 
 /// Logs `body`, lets `also` record more under the same lock, then queues

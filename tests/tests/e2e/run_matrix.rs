@@ -628,6 +628,8 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
             lines: &[],
         },
     );
+    let typed = m.run("echo nowait-ran", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{typed}");
     m.row(
         "after the refused line",
         "echo after-refused",
@@ -636,6 +638,11 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
             exit_code: done(0),
             lines: &["echo after-refused", "after-refused"],
         },
+    );
+    let text = m.transcript();
+    assert!(
+        text.lines().any(|l| l.starts_with("nowait-ran")),
+        "the --no-wait run after the refused line:\n{text}"
     );
     let script = "begin\necho two )\nend";
     m.row(
