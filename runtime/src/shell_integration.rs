@@ -115,6 +115,19 @@ pub fn reads_shell_commands(program: &str, reads_keys: bool) -> bool {
     is_shell_or_local_way_to_one(program) || (reads_keys && relays_to_a_shell(program))
 }
 
+/// Whether a shell's command line (`argv`) has it run a script or a `-c`
+/// string rather than read commands from its terminal: such a shell in the
+/// foreground is a command that runs (a `#!/usr/bin/env bash` script, as
+/// pyenv's `python3` is, shows as `bash` while it starts the program),
+/// and a completion line typed then would be read by the program it starts.
+/// `false` for a program that is not a shell we know.
+pub fn runs_a_script(argv: &[String]) -> bool {
+    let Some((program, args)) = argv.split_first() else {
+        return false;
+    };
+    Shell::from_program(program).is_some_and(|shell| interactive_options(shell, args).is_none())
+}
+
 /// Whether a program starts a shell as another user (`su`, `sudo`, `doas`,
 /// `runuser`): in the foreground itself only while it asks for a password.
 pub fn switches_user(program: &str) -> bool {
@@ -268,11 +281,24 @@ function __agent_tty_preexec --on-event fish_preexec
 end
 # The command's end is marked as soon as it ends, before fish marks an
 # unfinished last line with its `⏎` and draws the prompt: what the command
-# printed stops here. A prompt no command preceded (an empty line, Ctrl+C)
-# is marked when it is drawn.
+# printed stops here. A prompt no command preceded (an empty line) is
+# marked when it is drawn.
 function __agent_tty_postexec --on-event fish_postexec
     builtin printf '\e]133;D;%s;k=@KEY@\a' $status
     set -g __agent_tty_ended
+end
+# A line fish refuses (a syntax error) runs nothing and brings no new
+# prompt: it is marked as started and ended at once, with the status fish's
+# own `eval` gives such a line.
+function __agent_tty_posterror --on-event fish_posterror
+    set -l l (string split -m1 \n -- "$argv[1]")
+    set l (string sub -l 200 -- "$l[1]")
+    builtin printf '\e]133;C;k=@KEY@;l=%s\a\e]133;D;123;k=@KEY@\a' (string replace -ra '[^ -:<-~]' '?' -- "$l")
+end
+# Ctrl+C clears the line being edited, without a new prompt: the line
+# (a run left at a continuation prompt) ended, having run nothing.
+function __agent_tty_cancel --on-event fish_cancel
+    builtin printf '\e]133;D;;k=@KEY@\a'
 end
 function __agent_tty_prompt --on-event fish_prompt
     if set -q __agent_tty_ended
@@ -645,6 +671,9 @@ struct Pending {
     /// typed: the next prompt ends it even without a `133;C` (a blank or
     /// comment-only line runs nothing and so has no start mark).
     typed_idle: bool,
+    /// Typed before an interrupt ([`RunTracker::interrupted`]): unless it
+    /// is what runs, the shell will never read it.
+    cancelled: bool,
 }
 
 /// A line the shell will read, in the order typed.
@@ -652,8 +681,18 @@ struct Pending {
 enum Queued {
     Run(Pending),
     /// A line typed by someone else (`type`, `run --no-wait`), for a shell
-    /// without start marks, whose prompts must be counted.
-    Other,
+    /// without start marks, whose prompts must be counted; `true` once
+    /// typed before an interrupt.
+    Other(bool),
+}
+
+impl Queued {
+    fn cancelled(&self) -> bool {
+        match self {
+            Queued::Run(p) => p.cancelled,
+            Queued::Other(cancelled) => *cancelled,
+        }
+    }
 }
 
 /// What the shell is running: between its `133;C` and its next prompt.
@@ -739,7 +778,7 @@ impl RunTracker {
         let busy = foreground_busy || !self.at_prompt() || !self.queue.is_empty();
         if self.shell == Shell::Posix && busy && self.queue.is_empty() {
             // The busy command's own prompt comes first.
-            self.queue.push_back(Queued::Other);
+            self.queue.push_back(Queued::Other(false));
         }
         self.queue.push_back(Queued::Run(Pending {
             marker,
@@ -748,6 +787,7 @@ impl RunTracker {
             multiline: command.trim_end().contains('\n'),
             lines_left: command.trim_end_matches(['\n', '\r']).split('\n').count(),
             typed_idle: !busy,
+            cancelled: false,
         }));
         self.at_prompt = false;
     }
@@ -768,9 +808,25 @@ impl RunTracker {
     /// shell is in the foreground, so it reads the line.
     pub fn line_typed(&mut self, to_shell: bool) {
         if self.shell == Shell::Posix && to_shell && self.at_prompt() && self.queue.is_empty() {
-            self.queue.push_back(Queued::Other);
+            self.queue.push_back(Queued::Other(false));
         }
         self.at_prompt = false;
+    }
+
+    /// The terminal's interrupt (or quit, or suspend) character was typed
+    /// with its signals on: the terminal throws away the input not read yet
+    /// and the shell the line it edits, so no line typed before it that the
+    /// shell has not started will run. Those are dropped at the next prompt
+    /// (the one the interrupt brings; the first of them still ends there,
+    /// as the line the shell was reading), and are never matched to a line
+    /// the shell starts meanwhile.
+    pub fn interrupted(&mut self) {
+        for q in &mut self.queue {
+            match q {
+                Queued::Run(p) => p.cancelled = true,
+                Queued::Other(cancelled) => *cancelled = true,
+            }
+        }
     }
 
     /// The run finished some other way (or is given up): forget it.
@@ -819,62 +875,74 @@ impl RunTracker {
                 None
             }
             MarkKind::CommandFinished(exit_code) => {
-                self.at_prompt = true;
-                if self.shell == Shell::Posix && self.current.is_none() {
-                    // Not the prompt after the run's last line yet: one of
-                    // its lines ended a command, the next is being read.
-                    if let Some(Queued::Run(run)) = self.queue.front_mut() {
-                        if run.lines_left > 1 {
-                            run.lines_left -= 1;
-                            self.at_prompt = false;
-                            return None;
-                        }
-                    }
+                let finished = self.prompt(exit_code);
+                if self.at_prompt {
+                    self.queue.retain(|q| !q.cancelled());
                 }
-                let run = match self.current.take() {
-                    Some(Current::Run(run)) => run,
-                    Some(Current::Other) => return None,
-                    None => match self.queue.front() {
-                        Some(Queued::Run(run)) if run.typed_idle || self.shell == Shell::Posix => {
-                            let Some(Queued::Run(run)) = self.queue.pop_front() else {
-                                unreachable!("just looked")
-                            };
-                            run
-                        }
-                        Some(Queued::Other) if self.shell == Shell::Posix => {
-                            self.queue.pop_front();
-                            return None;
-                        }
-                        _ => return None,
-                    },
-                };
-                Some(Finished {
-                    marker: run.marker,
-                    input_run_seq: run.seq,
-                    exit_code,
-                })
+                finished
             }
         }
+    }
+
+    /// The shell is back at a prompt (or a POSIX shell at the prompt for a
+    /// run's next line): the run that finished, if any.
+    fn prompt(&mut self, exit_code: Option<i32>) -> Option<Finished> {
+        self.at_prompt = true;
+        if self.shell == Shell::Posix && self.current.is_none() {
+            // Not the prompt after the run's last line yet: one of
+            // its lines ended a command, the next is being read.
+            if let Some(Queued::Run(run)) = self.queue.front_mut() {
+                if run.lines_left > 1 && !run.cancelled {
+                    run.lines_left -= 1;
+                    self.at_prompt = false;
+                    return None;
+                }
+            }
+        }
+        let run = match self.current.take() {
+            Some(Current::Run(run)) => run,
+            Some(Current::Other) => return None,
+            None => match self.queue.front() {
+                Some(Queued::Run(run)) if run.typed_idle || self.shell == Shell::Posix => {
+                    let Some(Queued::Run(run)) = self.queue.pop_front() else {
+                        unreachable!("just looked")
+                    };
+                    run
+                }
+                Some(Queued::Other(_)) if self.shell == Shell::Posix => {
+                    self.queue.pop_front();
+                    return None;
+                }
+                _ => return None,
+            },
+        };
+        Some(Finished {
+            marker: run.marker,
+            input_run_seq: run.seq,
+            exit_code,
+        })
     }
 
     /// The shell started running `line`: which pending run that is.
     fn start(&mut self, line: Option<&str>) -> Current {
         let identity = line.map(line_identity).filter(|i| !i.is_empty());
         let found = self.queue.iter().position(|q| match (q, &identity) {
+            (Queued::Run(p), _) if p.cancelled => false,
             (Queued::Run(p), Some(said)) => {
                 *said == p.identity || (p.multiline && said.starts_with(&p.identity))
             }
             // The shell did not say (bash with its history off): the
             // earliest run.
             (Queued::Run(_), None) => true,
-            (Queued::Other, _) => false,
+            (Queued::Other(_), _) => false,
         });
         // A run typed at an idle prompt with nothing ahead of it is the
         // line the shell reads next, even when the shell reports another
         // (bash's history skips lines matching `HISTIGNORE`, or starting
         // with a space under `HISTCONTROL=ignorespace`).
         let found = found.or_else(|| {
-            matches!(self.queue.front(), Some(Queued::Run(p)) if p.typed_idle).then_some(0)
+            matches!(self.queue.front(), Some(Queued::Run(p)) if p.typed_idle && !p.cancelled)
+                .then_some(0)
         });
         match found {
             Some(at) => {
@@ -898,7 +966,7 @@ impl RunTracker {
             .into_iter()
             .chain(self.queue.iter().filter_map(|q| match q {
                 Queued::Run(p) => Some(p.marker.clone()),
-                Queued::Other => None,
+                Queued::Other(_) => None,
             }))
             .collect()
     }
@@ -1199,6 +1267,21 @@ mod tests {
         assert_eq!(finished(&mut t, end(0)), done("p", 0));
     }
 
+    #[rstest]
+    #[case(&["bash"], false)]
+    #[case(&["-bash"], false)]
+    #[case(&["bash", "--norc", "-i"], false)]
+    #[case(&["/usr/bin/bash", "/root/.pyenv/shims/python3", "-q"], true)]
+    #[case(&["sh", "-c", "exec bash"], true)]
+    #[case(&["python3", "script.py"], false)]
+    fn a_shell_running_a_script_is_told_from_one_reading_commands(
+        #[case] argv: &[&str],
+        #[case] script: bool,
+    ) {
+        let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        assert_eq!(runs_a_script(&argv), script, "{argv:?}");
+    }
+
     #[test]
     fn marks_without_the_key_are_ignored() {
         let mut t = ready(Shell::Bash);
@@ -1235,6 +1318,33 @@ mod tests {
         assert_eq!(finished(&mut t, end(0)), done("after", 0));
         c(&mut t, "false");
         assert_eq!(finished(&mut t, end(1)), done("later", 1));
+        assert!(t.pending().is_empty());
+    }
+
+    /// Runs left at a continuation prompt are thrown away by Ctrl+C: the
+    /// prompt it brings ends the first (the line being read), the others
+    /// are never matched, not even to a later run of the same command.
+    #[rstest]
+    #[case(Shell::Bash)]
+    #[case(Shell::Posix)]
+    fn runs_typed_before_an_interrupt_never_take_a_later_runs_completion(#[case] shell: Shell) {
+        let mut t = ready(shell);
+        let cont = Mark {
+            kind: MarkKind::Continuation,
+            key: Some(K.into()),
+        };
+        t.run_typed("open".into(), 1, "echo \"unclosed", false);
+        t.mark(cont.clone());
+        t.run_typed("into".into(), 3, "false", true);
+        t.mark(cont);
+        t.interrupted();
+        // Typed before the interrupt's prompt came, but after the interrupt.
+        t.run_typed("new".into(), 6, "false", true);
+        assert_eq!(finished(&mut t, end(130)), done("open", 130));
+        if shell.marks_command_start() {
+            t.mark(start("false"));
+        }
+        assert_eq!(finished(&mut t, end(1)), done("new", 1));
         assert!(t.pending().is_empty());
     }
 

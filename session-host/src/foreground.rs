@@ -11,8 +11,9 @@
 //! the terminal's read (`/proc/<pgid>/wchan` is `n_tty_read` or
 //! `wait_woken`, as for `cat` or `read`).
 
-use nix::sys::termios::{tcgetattr, LocalFlags};
+use nix::sys::termios::{tcgetattr, LocalFlags, SpecialCharacterIndices};
 use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// The process group in the terminal's foreground, if it has one.
 pub fn group(master: &File) -> Option<i32> {
@@ -28,9 +29,77 @@ pub fn program(pid: i32) -> Option<String> {
     Some(comm.trim_end().trim_start_matches('-').to_owned())
 }
 
+/// The command line of a process (`/proc/<pid>/cmdline`), empty when it
+/// cannot be read.
+pub fn command_line(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| {
+            bytes
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What identifies the program image process `pid` runs: its command line
+/// and its auxiliary vector (`/proc/<pid>/auxv`). `exec` keeps the PID but
+/// replaces both, and the vector's addresses move with address-space
+/// randomisation even when the same program is run again with the same
+/// arguments, so a change tells that the Session's shell replaced itself
+/// (`exec bash`). `None` when it cannot be read (the process ended, or runs
+/// a program others may not inspect, such as `sudo`).
+pub fn image(pid: i32) -> Option<Vec<u8>> {
+    let mut image = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    image.push(0);
+    image.extend(std::fs::read(format!("/proc/{pid}/auxv")).ok()?);
+    Some(image)
+}
+
 /// Whether the terminal's line editing is off: a program reads key by key.
 pub fn reads_keys(master: &File) -> bool {
     tcgetattr(master).is_ok_and(|t| !t.local_flags.contains(LocalFlags::ICANON))
+}
+
+/// Whether `input` holds a character the terminal turns into a signal (its
+/// interrupt, quit or suspend character: Ctrl+C, Ctrl+\\, Ctrl+Z) while
+/// its signals are on, which also throws away the input not read yet
+/// (unless `NOFLSH` is set).
+pub fn interrupts(master: &File, input: &[u8]) -> bool {
+    tcgetattr(master).is_ok_and(|t| {
+        let flags = t.local_flags;
+        flags.contains(LocalFlags::ISIG)
+            && !flags.contains(LocalFlags::NOFLSH)
+            && [
+                SpecialCharacterIndices::VINTR,
+                SpecialCharacterIndices::VQUIT,
+                SpecialCharacterIndices::VSUSP,
+            ]
+            .iter()
+            .map(|&c| t.control_chars[c as usize])
+            // `_POSIX_VDISABLE`: that character is off.
+            .any(|c| c != 0 && input.contains(&c))
+    })
+}
+
+/// Whether every byte typed has been read by some program: nothing waits
+/// in the terminal's input (`FIONREAD` on the PTY's slave, reached from the
+/// master with `TIOCGPTPEER`). `false` when that cannot be known.
+pub fn input_read(master: &File) -> bool {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new descriptor, or
+    // -1; it does not open a controlling terminal (O_NOCTTY).
+    let fd = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER as _, flags) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the descriptor was just opened, and is owned here only.
+    let slave = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through a valid pointer.
+    let asked = unsafe { libc::ioctl(slave.as_raw_fd(), libc::FIONREAD as _, &mut unread) };
+    asked >= 0 && unread == 0
 }
 
 /// Whether the leader of process group `pgid` waits for terminal input.
@@ -63,6 +132,14 @@ mod tests {
         let me = std::process::id() as i32;
         assert!(program(me).is_some_and(|p| !p.is_empty()));
         assert_eq!(program(i32::MAX), None);
+    }
+
+    #[test]
+    fn a_program_image_stays_while_the_process_runs_it() {
+        let me = std::process::id() as i32;
+        assert!(image(me).is_some());
+        assert_eq!(image(me), image(me));
+        assert_eq!(image(i32::MAX), None);
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub(crate) struct Shared {
     master: File,
     /// The command's PID, which is also its process group id.
     child_pid: u32,
+    /// The program image of the integrated shell as started
+    /// ([`foreground::image`]), to tell when it has replaced itself.
+    shell_image: Option<Vec<u8>>,
     /// Held while input is logged and queued, so concurrent inputs reach
     /// the terminal in the order they were logged.
     input: Mutex<()>,
@@ -106,6 +109,10 @@ pub(crate) struct LogState {
     /// pastes at its prompt (mode 2004 on): it takes one typed ahead too,
     /// even in the moment after a command before it turns the mode on again.
     shell_takes_paste: bool,
+    /// How many lines the integrated fish's editor may still hold of the
+    /// last run typed to it: fish keeps a line it refused (a syntax error)
+    /// for editing, and the next run clears them first.
+    editor_lines: usize,
     /// The command has ended: input is refused from now on.
     child_exited: bool,
     /// How it ended (`exitCode`, `exitSignal`), once it has.
@@ -113,6 +120,16 @@ pub(crate) struct LogState {
 }
 
 impl Shared {
+    /// Whether the Session's integrated shell has replaced itself with
+    /// another program (`exec bash`, `exec python3`): the new one has none
+    /// of our hooks, and marks from it will never come (the hooks are gone
+    /// from its environment: docs/adr/0012-run-completion.md, amendment).
+    fn shell_replaced(&self) -> bool {
+        self.shell_image.as_ref().is_some_and(|started| {
+            foreground::image(self.child_pid as i32).as_ref() != Some(started)
+        })
+    }
+
     fn log(&self) -> MutexGuard<'_, LogState> {
         // A handler thread that panicked must not stop the Session.
         self.log.lock().unwrap_or_else(|p| p.into_inner())
@@ -273,6 +290,10 @@ impl SessionHost {
             session_dir: session_dir.to_owned(),
             master: File::from(master),
             child_pid: child.id(),
+            // `spawn` returns once the shell's program is executed.
+            shell_image: launch
+                .as_ref()
+                .and_then(|_| foreground::image(child.id() as i32)),
             input: Mutex::new(()),
             queue: input_writer::InputQueue::default(),
             run_wake,
@@ -282,6 +303,7 @@ impl SessionHost {
                 screen: LiveScreen::new(manifest.cols, manifest.rows),
                 tracker: launch.map(|l| RunTracker::new(l.shell, l.key)),
                 shell_takes_paste: false,
+                editor_lines: 0,
                 child_exited: false,
                 exit_status: None,
             }),

@@ -57,8 +57,9 @@ pub enum How {
         /// The foreground process group when it was typed.
         pgid: i32,
         /// The cursor's line, left of the cursor, when it was typed: the
-        /// program's prompt.
-        prompt: String,
+        /// program's prompt. `None` when the program did not wait for
+        /// input then (a REPL still starting, before its first prompt).
+        prompt: Option<String>,
     },
 }
 
@@ -237,6 +238,9 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
     let master = &shared.master;
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(master);
+    let replaced = shared.shell_replaced();
+    // Every byte typed has been read, by whatever read it.
+    let all_read = || shared.queue.pending() == 0 && foreground::input_read(master);
     let mut ready = Vec::new();
     for run in &log.runs.pending {
         let settled = shared.activity.output_after(run.typed_at)
@@ -247,26 +251,38 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
         let tracker = log.tracker.as_ref();
         let done = match &run.how {
             How::Line(_) => false,
+            How::Shell if replaced => {
+                // The shell replaced itself (`exec bash`): the program now
+                // in its place, which has no hooks, waits for input.
+                foreground == Some(shell) && foreground::waits_for_input(master, shell)
+            }
             How::Shell => {
-                // Started by the shell, now waiting in an interactive
-                // program it ran (a nested shell, a REPL).
-                tracker.is_some_and(|t| t.is_running(&run.marker))
-                    && foreground.is_some_and(|fg| {
-                        fg != shell
-                            && interactive(master, fg)
-                            && foreground::waits_for_input(master, fg)
-                    })
+                // Now waiting in an interactive program the shell ran (a
+                // nested shell, a REPL), which either the shell started it
+                // in, or which read it: typed ahead while the program was
+                // starting, it is not in the terminal's input any more, and
+                // the shell does not read while a program runs.
+                foreground.is_some_and(|fg| {
+                    fg != shell
+                        && interactive(master, fg)
+                        && foreground::waits_for_input(master, fg)
+                }) && (tracker.is_some_and(|t| t.is_running(&run.marker)) || all_read())
             }
             How::Program { pgid, prompt } => match foreground {
                 Some(fg) if fg == *pgid => {
                     foreground::waits_for_input(master, fg)
-                        && prompt_of(log.screen.get()) == *prompt
+                        && match prompt {
+                            Some(prompt) => prompt_of(log.screen.get()) == *prompt,
+                            // Its prompt was not up yet: it has read the
+                            // line and waits again.
+                            None => all_read(),
+                        }
                 }
                 // The program ended; the shell is back at its prompt,
                 // waits for a key (its prompt hooks, however slow, are
                 // done: the line typed ahead would be read by now) and did
                 // not start the line (the program had read it).
-                Some(fg) if fg == shell && tracker.is_some() => {
+                Some(fg) if fg == shell && tracker.is_some() && !replaced => {
                     tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
                         && foreground::waits_for_input(master, shell)
                 }

@@ -15,7 +15,7 @@ use agent_tty_core::event_log::{Event, EventBody};
 use agent_tty_core::{manifest, signals, Error};
 use agent_tty_runtime::control::wire::decode_request;
 use agent_tty_runtime::control::{ControlRequest, ControlResponse, Hello, HostStatus};
-use agent_tty_runtime::shell_integration;
+use agent_tty_runtime::shell_integration::{self, Shell};
 use agent_tty_term::{keys, run_marker};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
@@ -208,6 +208,12 @@ fn run(
         no_wait,
     };
     if no_wait {
+        let mut log = running(shared)?;
+        let foreground = foreground::group(&shared.master);
+        if foreground.is_none_or(|g| g == shared.child_pid as i32) && !shared.shell_replaced() {
+            clear_fish_line(&mut log, &mut line, &command);
+        }
+        drop(log);
         return input(shared, body, line.as_bytes(), |_, _| {});
     }
     // A shell just started may not have shown its first prompt (and with it
@@ -220,6 +226,9 @@ fn run(
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    // A shell that replaced itself (`exec bash`) runs without our hooks:
+    // the line after the command tells instead.
+    let integrated = integrated && !shared.shell_replaced();
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(&shared.master).unwrap_or(shell);
     let mut completion = None;
@@ -227,15 +236,19 @@ fn run(
         How::Shell
     } else {
         let program = foreground::program(foreground).unwrap_or_default();
-        if shell_integration::reads_shell_commands(&program, foreground::reads_keys(&shared.master))
-        {
+        let reads_commands =
+            shell_integration::reads_shell_commands(
+                &program,
+                foreground::reads_keys(&shared.master),
+            ) && !shell_integration::runs_a_script(&foreground::command_line(foreground));
+        if reads_commands {
             let token = run_marker::random_hex(4);
             completion = Some(run_marker::completion_line(&token));
             How::Line(token)
         } else {
             How::Program {
                 pgid: foreground,
-                prompt: String::new(),
+                prompt: None,
             }
         }
     };
@@ -270,11 +283,15 @@ fn run(
         line = agent_tty_term::paste::bracketed(lines);
         line.push('\n');
     }
+    if matches!(how, How::Shell) {
+        clear_fish_line(&mut *running(shared)?, &mut line, lines);
+    }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {
             How::Program { pgid, .. } => How::Program {
                 pgid,
-                prompt: runs::prompt_of(log.screen.get()),
+                prompt: foreground::waits_for_input(&shared.master, pgid)
+                    .then(|| runs::prompt_of(log.screen.get())),
             },
             How::Line(token) => {
                 log.runs
@@ -299,6 +316,26 @@ fn run(
         });
     })
     .inspect(|_| shared.run_wake.raise())
+}
+
+/// fish keeps a line it refused (a syntax error) in its editor, where the
+/// next run would be appended to it: a run to the integrated fish starts
+/// with Ctrl+U (`backward-kill-line`) for every line the last one may have
+/// left, and one more for each line break between them (at the start of a
+/// line it joins the line to the one before). An empty editor ignores it,
+/// and so does the terminal's own line editing (the kill character on an
+/// empty line) while fish runs a command. Call only when the integrated
+/// shell is in the foreground; `command` is the run's.
+fn clear_fish_line(log: &mut LogState, line: &mut String, command: &str) {
+    if log
+        .tracker
+        .as_ref()
+        .is_some_and(|t| t.confirmed() && t.shell() == Shell::Fish)
+    {
+        let left = log.editor_lines.max(1);
+        line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
+        log.editor_lines = command.trim_end_matches(['\n', '\r']).split('\n').count();
+    }
 }
 
 /// Logs `body`, lets `also` record more under the same lock, then queues
@@ -326,6 +363,13 @@ fn input(
     let seq = {
         let mut log = running(shared)?;
         let seq = log.writer.append(body)?;
+        // Ctrl+C (with the terminal's signals on) throws away what the
+        // shell has not read: runs typed before it will never start.
+        if foreground::interrupts(&shared.master, bytes) {
+            if let Some(tracker) = log.tracker.as_mut() {
+                tracker.interrupted();
+            }
+        }
         also(&mut log, seq);
         // A line typed by anyone makes the shell busy (see `RunTracker`); a
         // bracketed paste is not run by the shell until Enter. A waited

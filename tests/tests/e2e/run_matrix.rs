@@ -564,6 +564,239 @@ fn a_shell_started_through_sh_c_completes_through_the_completion_line() {
         .expect_code(0);
 }
 
+/// The integrated shell replaces itself with a shell of the same kind
+/// (`exec bash`): the PID stays, the hooks are gone. The `exec` run
+/// completes when the new shell waits for input (no status: nothing
+/// reported one), and every later run through the completion line, with its
+/// own status, never seen on the screen or in the log.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn runs_complete_after_the_shell_replaced_itself(#[case] shell: &'static str) {
+    if !installed(shell) {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    m.row(
+        "before",
+        "echo before-exec",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo before-exec", "before-exec"],
+        },
+    );
+    let exec = format!("exec {shell}");
+    m.row(
+        "exec",
+        &exec,
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &[&exec],
+        },
+    );
+    m.row(
+        "after exec",
+        "echo after-exec; false",
+        Expect {
+            completed: true,
+            exit_code: done(1),
+            lines: &["after-exec"],
+        },
+    );
+    let seven = if m.fish() {
+        "fish -c 'exit 7'"
+    } else {
+        "sh -c 'exit 7'"
+    };
+    m.row(
+        "status after exec",
+        seven,
+        Expect {
+            completed: true,
+            exit_code: done(7),
+            lines: &[],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// fish refuses a line with a syntax error and keeps it in its editor. The
+/// refused run completes at once with fish's status for such a line (123),
+/// and the next run starts on an empty line: it runs alone, with its own
+/// status (it was appended to the refused line, which fish refused again).
+#[test]
+fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
+    if !installed("fish") {
+        return;
+    }
+    let m = Matrix::new("fish", &["fish"]);
+    m.row(
+        "refused",
+        "echo )",
+        Expect {
+            completed: true,
+            exit_code: done(123),
+            lines: &[],
+        },
+    );
+    let typed = m.run("echo nowait-ran", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{typed}");
+    m.row(
+        "after the refused line",
+        "echo after-refused",
+        Expect {
+            completed: true,
+            exit_code: done(0),
+            lines: &["echo after-refused", "after-refused"],
+        },
+    );
+    let text = m.transcript();
+    assert!(
+        text.lines().any(|l| l.starts_with("nowait-ran")),
+        "the --no-wait run after the refused line:\n{text}"
+    );
+    let script = "begin\necho two )\nend";
+    m.row(
+        "refused, several lines",
+        script,
+        Expect {
+            completed: true,
+            exit_code: done(123),
+            lines: &[],
+        },
+    );
+    m.row(
+        "after the refused lines",
+        "sh -c 'exit 5'",
+        Expect {
+            completed: true,
+            exit_code: done(5),
+            lines: &["sh -c 'exit 5'"],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// A run left at a continuation prompt (an unclosed quote) times out, and so
+/// does one typed into it; Ctrl+C then cancels both, with the terminal's
+/// typed-ahead input. Later runs, even of the same command, complete with
+/// their own status, never with a cancelled run's line or prompt.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'static str) {
+    if !installed(shell) {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let timed_out = |r: &Value| {
+        assert_eq!(
+            (&r["completed"], &r["timedOut"]),
+            (&Value::Bool(false), &Value::Bool(true)),
+            "{shell}: {r}"
+        )
+    };
+    let open = m.run("echo \"unclosed", &["--timeout", "500"]);
+    timed_out(&open);
+    timed_out(&m.run("sh -c 'exit 3'", &["--timeout", "500"]));
+    m.sandbox
+        .run_in(&m.home, &["send-keys", &m.id, "Ctrl+C"])
+        .expect_code(0);
+    // The prompt Ctrl+C brings ends the line the shell was reading. (Keys
+    // typed before the shell has handled the interrupt may be thrown away
+    // with the line, as a person's would.)
+    let complete = format!(
+        "\"type\":\"run_complete\",\"payload\":{{\"marker\":{}",
+        open["marker"]
+    );
+    eventually(PATIENCE, || {
+        std::fs::read_to_string(m.dir().join("events.jsonl"))
+            .unwrap()
+            .contains(&complete)
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("{shell}: the cancelled run did not end"));
+    for (row, code) in [
+        ("after the cancel", 3),
+        ("another", 4),
+        ("the first again", 3),
+    ] {
+        let command = format!("sh -c 'exit {code}'");
+        m.row(
+            row,
+            &command,
+            Expect {
+                completed: true,
+                exit_code: done(code),
+                lines: &[],
+            },
+        );
+    }
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
+/// A run typed ahead while the REPL a previous run started is still starting
+/// (so before its prompt, and maybe before the shell has even read the line
+/// that starts it) goes to the REPL, and completes when the REPL waits for
+/// input again, without a status.
+#[rstest]
+#[case::bash("bash")]
+#[case::zsh("zsh")]
+#[case::fish("fish")]
+#[case::dash("dash")]
+fn a_run_typed_ahead_into_a_starting_repl_completes(#[case] shell: &'static str) {
+    if !installed(shell) || !installed("python3") {
+        return;
+    }
+    let m = Matrix::new(shell, &[shell]);
+    let typed = m.run("python3 -q", &["--no-wait"]);
+    assert_eq!(typed["accepted"], true, "{shell}: {typed}");
+    m.row(
+        "typed ahead into python3",
+        "print(6*7)",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &["42", ">>>"],
+        },
+    );
+    m.row(
+        "in python3",
+        "print(7*7)",
+        Expect {
+            completed: true,
+            exit_code: Value::Null,
+            lines: &[">>> print(7*7)", "49", ">>>"],
+        },
+    );
+    let quit = m.run("exit()", &[]);
+    assert_eq!(quit["completed"], true, "{shell}: {quit}");
+    m.row(
+        "after python3",
+        "sh -c 'exit 3'",
+        Expect {
+            completed: true,
+            exit_code: done(3),
+            lines: &[],
+        },
+    );
+    m.sandbox
+        .run_in(&m.home, &["destroy", &m.id])
+        .expect_code(0);
+}
+
 /// `run ID --file PATH` with no command: the file's command is typed.
 #[test]
 fn run_takes_its_command_from_a_file() {
