@@ -354,6 +354,60 @@ fn a_full_disk_never_keeps_a_session_alive(#[case] args: &[&str]) {
     );
 }
 
+/// `record export` on a full disk says so, as every write does
+/// (`STORAGE_WRITE_ERROR`, exit 8, what to do), and leaves no partial
+/// recording behind, into the artifacts or at `--out`.
+#[rstest]
+#[case::artifacts(false)]
+#[case::out(true)]
+fn record_export_on_a_full_disk_says_the_disk_is_full_and_leaves_nothing(#[case] to_out: bool) {
+    let sandbox = Sandbox::new();
+    let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
+        return;
+    };
+    let (id, dir) = create_session(
+        &sandbox,
+        &home,
+        &["--", "sh", "-c", "echo exported-line; exec sleep 300"],
+    );
+    sandbox
+        .run_in(&home, &["wait", &id, "--text", "exported-line"])
+        .expect_code(0);
+    let artifacts = SessionDir::new(&dir).artifacts();
+    let listed = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let out = home.parent().unwrap().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let before = listed(&artifacts);
+    let filler = disk.fill();
+    let target = out.join("rec.cast");
+    let mut args = vec!["record", "export", &id, "--format", "asciicast"];
+    let target_arg = target.to_string_lossy().into_owned();
+    if to_out {
+        args.extend(["--out", &target_arg]);
+    }
+    let exported = sandbox.run_in(&home, &args);
+    std::fs::remove_file(&filler).unwrap();
+    sandbox.run_in(&home, &["destroy", "--force", &id]);
+
+    exported.expect_code(8);
+    let json = exported.json();
+    assert_eq!(json["ok"], false, "{json:#}");
+    assert_eq!(json["command"], "record export");
+    assert_eq!(json["error"]["code"], "STORAGE_WRITE_ERROR", "{json:#}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the disk is full"), "{message}");
+    assert!(message.contains("free some space"), "{message}");
+    assert_eq!(listed(&artifacts), before, "a partial recording was left");
+    assert!(listed(&out).is_empty(), "{:?}", listed(&out));
+}
+
 #[test]
 fn list_keeps_a_session_it_cannot_update_on_a_full_disk() {
     let sandbox = Sandbox::new();
