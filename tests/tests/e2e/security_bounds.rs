@@ -128,6 +128,52 @@ fn a_huge_event_log_line_is_skipped_with_a_warning_and_never_held_in_memory() {
     );
 }
 
+/// A GIF of a 1000×1000 Session (about 153 Mpx a frame, ~1.2 GB to draw)
+/// is refused before anything is drawn, saying what to change; nothing is
+/// written. The same Session as asciicast is fine.
+#[test]
+fn a_gif_of_a_screen_beyond_the_pixel_limit_is_refused_before_drawing() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, dir) = create_session(
+        &sandbox,
+        &home,
+        &[
+            "--cols",
+            "1000",
+            "--rows",
+            "1000",
+            "--",
+            "sh",
+            "-c",
+            "echo big; exec sleep 300",
+        ],
+    );
+    let (export, rss_kib) = run_measured(
+        &sandbox,
+        &home,
+        &["record", "export", &id, "--format", "gif"],
+    );
+    sandbox.run_in(&home, &["destroy", "--force", &id]);
+    assert_eq!(export.code, 2, "{export:?}");
+    let error = &export.json()["error"];
+    assert_eq!(error["code"], "INVALID_INPUT", "{error:#}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Record export request is invalid: a 1000×1000 screen")
+            && message.contains("more than the 16 million a GIF frame may have")
+            && message.contains("--font-size"),
+        "{message}"
+    );
+    assert_eq!(error["details"]["maxPixels"], 16 << 20);
+    assert!(rss_kib < 100 << 10, "peak {rss_kib} KiB");
+    let artifacts = SessionDir::new(&dir).artifacts();
+    let written: Vec<_> = std::fs::read_dir(&artifacts)
+        .map(|rd| rd.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{written:?}");
+}
+
 #[test]
 fn an_asciicast_export_streams_and_never_holds_the_output_in_memory() {
     let sandbox = Sandbox::new();

@@ -451,7 +451,20 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 return Err(failed("the Event Log has no events to animate".into()));
             }
             Some(match format {
-                Format::Gif => Picture::Gif(Box::new(look), pacing),
+                Format::Gif => {
+                    gif::check_size(&source.manifest, &events, &facts, &look).map_err(|why| {
+                        PluginError::new(
+                            ErrorCode::InvalidInput,
+                            format!("Record export request is invalid: {why}."),
+                        )
+                        .with_details(json!({
+                            "sessionId": source.id,
+                            "format": format.name(),
+                            "maxPixels": gif::MAX_GIF_PIXELS,
+                        }))
+                    })?;
+                    Picture::Gif(Box::new(look), pacing)
+                }
                 _ => Picture::Webm(
                     webm::export(&source.manifest, &events, &facts, &look, &pacing)
                         .map_err(&failed)?,
