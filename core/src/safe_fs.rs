@@ -312,7 +312,7 @@ impl DirFd {
     /// Removes entry `name` and, when it is a directory, everything under
     /// it, however deep, without ever following a symlink: a symlink is
     /// unlinked, never its target. Holds a bounded number of descriptors
-    /// and no recursion ([`remove_tree_at`]). Returns the bytes of regular
+    /// and no recursion (`remove_tree_at`). Returns the bytes of regular
     /// files removed.
     pub fn remove_tree(&self, name: impl AsRef<OsStr>) -> io::Result<u64> {
         remove_tree_at(self.raw(), name.as_ref())
