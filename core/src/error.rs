@@ -63,9 +63,33 @@ pub fn is_descriptor_limit(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
-/// What to do about a descriptor limit, appended to the message of an error
-/// caused by one (empty otherwise).
+/// Whether `e`, or an I/O error it wraps, says the disk is full (`ENOSPC`)
+/// or the user's quota on it is used up (`EDQUOT`): the state of the
+/// machine, which the user can change, not a fault of the file.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    let mut io = Some(e);
+    while let Some(e) = io {
+        if matches!(e.kind(), StorageFull | QuotaExceeded)
+            || matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        {
+            return true;
+        }
+        io = e.get_ref().and_then(|inner| inner.downcast_ref());
+    }
+    false
+}
+
+/// What to do about the disk being full (see [`is_disk_full`]).
+pub const DISK_FULL_ADVICE: &str = "the disk is full: free some space and try again";
+
+/// What to do about a limit of the machine (a full disk, a descriptor
+/// limit), appended to the message of an error caused by one (empty
+/// otherwise).
 pub fn limit_advice(e: &std::io::Error) -> String {
+    if is_disk_full(e) {
+        return format!(" ({DISK_FULL_ADVICE})");
+    }
     if !is_descriptor_limit(e) {
         return String::new();
     }
@@ -110,6 +134,12 @@ impl Error {
         }
     }
 
+    /// Whether this is a read or write that failed because the disk is
+    /// full ([`is_disk_full`]).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::Read { source, .. } | Error::Write { source, .. } if is_disk_full(source))
+    }
+
     /// The contract code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -151,5 +181,45 @@ impl From<Error> for PluginError {
 impl From<PluginError> for Error {
     fn from(e: PluginError) -> Self {
         Error::Plugin(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{self, BufWriter, Write};
+
+    /// A disk that is full: every write fails with `ENOSPC`.
+    struct FullDisk;
+
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_known_through_buffers_and_wrappers_and_says_what_to_do() {
+        let mut out = BufWriter::new(FullDisk);
+        let e = out.write_all(b"x").and_then(|()| out.flush()).unwrap_err();
+        assert!(is_disk_full(&e));
+        assert!(is_disk_full(&io::Error::other(e)), "wrapped");
+        assert!(is_disk_full(&io::Error::from_raw_os_error(libc::EDQUOT)));
+        assert!(!is_disk_full(&io::Error::from_raw_os_error(libc::EACCES)));
+        let write = Error::write(
+            Path::new("/h/x"),
+            io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert!(write.is_disk_full());
+        assert_eq!(write.code(), ErrorCode::StorageWriteError);
+        assert!(
+            write
+                .to_string()
+                .ends_with(&format!("({DISK_FULL_ADVICE})")),
+            "{write}"
+        );
     }
 }

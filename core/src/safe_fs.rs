@@ -310,10 +310,12 @@ impl DirFd {
     }
 
     /// Removes entry `name` and, when it is a directory, everything under
-    /// it, without ever following a symlink: a symlink is unlinked, never
-    /// its target. Returns the bytes of regular files removed.
+    /// it, however deep, without ever following a symlink: a symlink is
+    /// unlinked, never its target. Holds a bounded number of descriptors
+    /// and no recursion (`remove_tree_at`). Returns the bytes of regular
+    /// files removed.
     pub fn remove_tree(&self, name: impl AsRef<OsStr>) -> io::Result<u64> {
-        remove_tree_at(self.raw(), name.as_ref(), 0)
+        remove_tree_at(self.raw(), name.as_ref())
     }
 
     /// Unlinks the non-directory entry `name`.
@@ -382,38 +384,119 @@ impl AsRawFd for DirFd {
     }
 }
 
-/// Deep enough for any Session directory; deeper trees are left for a
-/// person rather than risking running out of descriptors.
+/// Deep enough for any Session directory: what [`DirFd::tree_bytes`]
+/// counts below (it is an estimate; removal has no depth limit).
 const MAX_DEPTH: usize = 32;
 
-fn remove_tree_at(parent: RawFd, name: &OsStr, depth: usize) -> io::Result<u64> {
+/// The directory descriptors [`remove_tree_at`] keeps open at once, however
+/// deep the tree: a directory further up is closed and re-opened (through
+/// `..`, checked to be the same directory) when its turn comes again.
+const OPEN_DIRS: usize = 16;
+
+/// A directory [`remove_tree_at`] is emptying.
+struct Emptying {
+    /// Open while among the deepest [`OPEN_DIRS`] of the walk.
+    dir: Option<DirFd>,
+    /// Device and inode, to know it again when re-opened through `..`.
+    id: (libc::dev_t, libc::ino_t),
+    /// Its name in its parent.
+    name: OsString,
+    /// Its entries not yet removed (listed once, when it was opened).
+    left: Vec<OsString>,
+}
+
+impl Emptying {
+    fn open(dir: DirFd, name: OsString) -> io::Result<Emptying> {
+        let st = dir.stat()?;
+        let left = dir.names()?;
+        Ok(Emptying {
+            dir: Some(dir),
+            id: (st.st_dev, st.st_ino),
+            name,
+            left,
+        })
+    }
+}
+
+/// Opens directory `name` of `parent` to empty it, or `None` when it was
+/// swapped for a symlink or a file since it was `lstat`-ed (then that is
+/// unlinked instead).
+fn open_to_empty(parent: RawFd, name: &OsStr) -> io::Result<Option<Emptying>> {
+    match DirFd::open_at(Some(parent), name, PathBuf::new()) {
+        Ok(dir) => Emptying::open(dir, name.to_owned()).map(Some),
+        Err(Errno::ELOOP | Errno::ENOTDIR) => {
+            unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes `name` of `parent` and everything under it: depth first, by a
+/// loop over a stack of the directories being emptied (no recursion, so no
+/// depth limit), each opened by name with `O_NOFOLLOW` (a symlink is
+/// unlinked, never followed) and at most [`OPEN_DIRS`] of them open. A
+/// directory closed on the way down is re-opened from its child through
+/// `..` (never a symlink) and used only when it is the very directory it
+/// was (device and inode): had the tree been moved meanwhile, nothing
+/// outside it is touched, the removal stops with an error.
+fn remove_tree_at(parent: RawFd, name: &OsStr) -> io::Result<u64> {
+    let size = |st: &FileStat| if is_regular(st) { st.st_size as u64 } else { 0 };
     let st = fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if !is_dir(&st) {
         unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
-        return Ok(if is_regular(&st) {
-            st.st_size as u64
-        } else {
-            0
-        });
+        return Ok(size(&st));
     }
-    if depth >= MAX_DEPTH {
-        return Err(io::Error::other("directory tree too deep to remove"));
-    }
-    let dir = match DirFd::open_at(Some(parent), name, PathBuf::new()) {
-        Ok(dir) => dir,
-        // Swapped for a symlink or a file since the `fstatat`: unlink that.
-        Err(Errno::ELOOP | Errno::ENOTDIR) => {
-            unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
-            return Ok(0);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(root) = open_to_empty(parent, name)? else {
+        return Ok(0);
     };
     let mut bytes = 0;
-    for child in dir.names()? {
-        bytes += remove_tree_at(dir.raw(), &child, depth + 1)?;
+    let mut stack = vec![root];
+    while let Some(top) = stack.last_mut() {
+        let at = top
+            .dir
+            .as_ref()
+            .map(DirFd::raw)
+            .expect("the deepest is open");
+        if let Some(child) = top.left.pop() {
+            let st = fstatat(Some(at), child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+            if !is_dir(&st) {
+                unlinkat(Some(at), child.as_os_str(), UnlinkatFlags::NoRemoveDir)?;
+                bytes += size(&st);
+            } else if let Some(sub) = open_to_empty(at, &child)? {
+                stack.push(sub);
+                if let Some(far) = stack.len().checked_sub(OPEN_DIRS + 1) {
+                    stack[far].dir = None;
+                }
+            }
+            continue;
+        }
+        let emptied = stack.pop().expect("the loop's top");
+        let parent_fd = match stack.last_mut() {
+            None => parent,
+            Some(up) => {
+                if up.dir.is_none() {
+                    let below = emptied.dir.as_ref().expect("the deepest is open");
+                    let again =
+                        DirFd::open_at(Some(below.raw()), OsStr::new(".."), PathBuf::new())?;
+                    let st = again.stat()?;
+                    if (st.st_dev, st.st_ino) != up.id {
+                        return Err(io::Error::other(
+                            "the directory tree was moved while it was being removed",
+                        ));
+                    }
+                    up.dir = Some(again);
+                }
+                up.dir.as_ref().map(DirFd::raw).expect("just opened")
+            }
+        };
+        drop(emptied.dir);
+        unlinkat(
+            Some(parent_fd),
+            emptied.name.as_os_str(),
+            UnlinkatFlags::RemoveDir,
+        )?;
     }
-    drop(dir);
-    unlinkat(Some(parent), name, UnlinkatFlags::RemoveDir)?;
     Ok(bytes)
 }
 
@@ -1073,6 +1156,34 @@ mod tests {
         std::os::unix::fs::symlink(outside.join("precious"), victim.join("sub/flink")).unwrap();
         let dir = DirFd::open(tmp.path()).unwrap();
         assert_eq!(dir.remove_tree("d").unwrap(), 5);
+        assert!(!victim.exists());
+        assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep");
+    }
+
+    /// Far deeper than the descriptors it keeps open ([`OPEN_DIRS`]) or the
+    /// 32 levels removal used to stop at: every level goes, the links at the
+    /// bottom are unlinked, their targets kept.
+    #[test]
+    fn remove_tree_removes_a_tree_200_deep_with_bounded_descriptors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("precious"), b"keep").unwrap();
+        let victim = tmp.path().join("d");
+        let mut deepest = victim.clone();
+        for level in 0..200 {
+            deepest.push(format!("l{level}"));
+            if level % 50 == 0 {
+                std::fs::create_dir_all(&deepest).unwrap();
+                std::fs::write(deepest.join("f"), b"123").unwrap();
+                std::os::unix::fs::symlink(&outside, deepest.join("up")).unwrap();
+            }
+        }
+        std::fs::create_dir_all(&deepest).unwrap();
+        std::fs::write(deepest.join("bottom"), b"12345").unwrap();
+        std::os::unix::fs::symlink(outside.join("precious"), deepest.join("link")).unwrap();
+        let dir = DirFd::open(tmp.path()).unwrap();
+        assert_eq!(dir.remove_tree("d").unwrap(), 4 * 3 + 5);
         assert!(!victim.exists());
         assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep");
     }

@@ -11,7 +11,13 @@ use std::io::Write;
 /// How to print: JSON envelopes or text for people.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputMode {
+    /// `--json`: results (and failures) as JSON envelopes.
     pub json: bool,
+    /// The word `--json` was typed before `--`, even as an option's value
+    /// (`create --cols --json`): a failure is then an envelope all the same
+    /// (contract §2.1: JSON mode for errors is the literal token), so a
+    /// script that asked for JSON never gets a failure as text.
+    pub json_failures: bool,
     /// `--no-color`: escape sequences are stripped from text output and the
     /// error line (JSON is never touched).
     pub no_color: bool,
@@ -301,7 +307,7 @@ fn print_success(
 /// Prints a failure (JSON on stdout with `--json`, `CODE: message` on stderr
 /// otherwise) and returns the exit status.
 pub fn failure(mode: OutputMode, command: &str, error: &PluginError) -> i32 {
-    if mode.json {
+    if mode.json || mode.json_failures {
         let envelope = json!({
             "ok": false,
             "command": command,
@@ -363,6 +369,7 @@ mod tests {
     fn json_mode() -> OutputMode {
         OutputMode {
             json: true,
+            json_failures: true,
             no_color: false,
         }
     }
@@ -400,6 +407,7 @@ mod tests {
                 json_mode(),
                 OutputMode {
                     json: false,
+                    json_failures: false,
                     no_color: false,
                 },
             ] {

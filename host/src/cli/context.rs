@@ -120,6 +120,7 @@ mod tests {
         all.extend(args);
         let mode = OutputMode {
             json: true,
+            json_failures: true,
             no_color: true,
         };
         context(&matches(&all), mode, false)

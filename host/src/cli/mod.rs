@@ -41,8 +41,12 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // Until argv is parsed (and for every failure after), JSON is the
+    // literal word `--json` before `--`.
+    let typed_json = wants_flag(&lossy, "--json");
     let mode = OutputMode {
-        json: wants_flag(&lossy, "--json"),
+        json: typed_json,
+        json_failures: typed_json,
         no_color: wants_flag(&lossy, "--no-color"),
     };
     // `plugins` and `doctor` report on every library first-hand; everything
@@ -87,6 +91,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
     };
     let mode = OutputMode {
         json: matches.get_flag("json"),
+        json_failures: typed_json,
         no_color: matches.get_flag("no-color"),
     };
     // What needs no Home never reads one: a Home with a broken
@@ -111,7 +116,7 @@ pub fn run(os_args: Vec<OsString>) -> i32 {
         }),
     );
     let Some((path, leaf)) = command_path(&matches) else {
-        if mode.json {
+        if mode.json || mode.json_failures {
             let err = PluginError::usage("no command given; see `agent-tty --help`");
             return output::failure(mode, "agent-tty", &err);
         }

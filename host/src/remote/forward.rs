@@ -121,8 +121,10 @@ pub fn forward(raw: &[OsString]) -> Option<i32> {
     if words.len() >= 2 && words[0] == "home" && args.flag("remotes") {
         return None;
     }
+    let json = args.flag("json");
     let mode = OutputMode {
-        json: args.flag("json"),
+        json,
+        json_failures: json,
         no_color: args.flag("no-color"),
     };
     let command = words.join(" ");

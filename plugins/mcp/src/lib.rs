@@ -4,6 +4,8 @@
 //! - `tools`: the tool table (names, parameters, the command each runs).
 //! - `server`: the rmcp handler; a tool call runs the command as a child
 //!   `agent-tty --json ...` and answers with its envelope.
+//! - `stdio`: the stream in front of rmcp, answering lines that are not
+//!   JSON-RPC messages as JSON-RPC 2.0 asks.
 
 use agent_tty_plugin_api::{
     export_plugin, CommandOutput, CommandSpec, CommandTable, ErrorCode, Host, Invocation, Plugin,
@@ -12,6 +14,7 @@ use agent_tty_plugin_api::{
 use rmcp::ServiceExt;
 
 pub mod server;
+pub mod stdio;
 pub mod tools;
 
 /// The plugin.
@@ -66,12 +69,17 @@ fn serve(_host: &Host, inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let served: Result<(), String> = runtime.block_on(async {
         let mounted = runner.mounted_commands().await;
         let handler = server::AgentTtyServer::new(runner, &mounted);
-        let service = handler
-            .serve(rmcp::transport::stdio())
-            .await
-            .map_err(|e| format!("the MCP client did not initialise the session: {e}"))?;
-        service.waiting().await.map_err(|e| e.to_string())?;
-        Ok(())
+        let (stdin, stdout) = rmcp::transport::stdio();
+        let stream = stdio::filtered(stdin, stdout);
+        let served = match handler.serve((stream.read, stream.write)).await {
+            Ok(service) => service.waiting().await.map(drop).map_err(|e| e.to_string()),
+            Err(e) => Err(format!(
+                "the MCP client did not initialise the session: {e}"
+            )),
+        };
+        // rmcp has closed its side: every answer is written once this ends.
+        let _ = stream.writer.await;
+        served
     });
     // The client closed the stream (or never spoke MCP). The host would print
     // an envelope on stdout, which an MCP client must never see; end here.

@@ -172,6 +172,38 @@ fn an_invalid_plan_sends_nothing(#[case] plan: &str, #[case] message: &str) {
     assert_eq!(missing.json()["error"]["message"], message);
 }
 
+/// A plan of 200,000 tiny steps (which took 695 MB to run) is refused
+/// before anything is sent, naming the limit; 10,000 steps is the most.
+#[test]
+fn a_plan_beyond_the_step_limit_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let id = bash_session(&sandbox, &home, &[]);
+    let sent = || {
+        events(&home, &id)
+            .iter()
+            .filter(|e| e["type"] != "output")
+            .count()
+    };
+    let before = sent();
+    let file = sandbox.root().join("plan.json");
+    std::fs::write(
+        &file,
+        format!("[{}]", vec![r#"{"type":"a"}"#; 200_000].join(",")),
+    )
+    .unwrap();
+    let out = sandbox.run_in(&home, &["batch", &id, "--file", file.to_str().unwrap()]);
+    out.expect_code(2);
+    let error = &out.json()["error"];
+    assert_eq!(error["code"], "INVALID_INPUT");
+    assert_eq!(
+        error["message"],
+        "Batch has 200000 steps; a batch runs at most 10000: split the plan into several batches."
+    );
+    assert_eq!(error["details"]["maxSteps"], 10_000);
+    assert_eq!(sent(), before);
+}
+
 #[test]
 fn steps_come_from_a_file_or_standard_input() {
     let sandbox = Sandbox::new();

@@ -396,6 +396,36 @@ fn usage_errors_are_an_envelope_with_json_and_exit_2(#[case] args: &[&str], #[ca
     assert!(!run.stderr.is_empty());
 }
 
+/// `--json` taken as an option's value (an option's value is the next word,
+/// as in 0.5) still makes a failure an envelope: JSON mode for errors is the
+/// typed word (contract §2.1). Never text for a script that asked for JSON.
+#[rstest]
+#[case::cols(&["create", "--cols", "--json"], "create", "INVALID_DIMENSIONS", 2)]
+#[case::home(&["--home", "--json", "list"], "list", "INVALID_INPUT", 2)]
+#[case::text(&["wait", ID, "--text", "--json"], "wait", "SESSION_NOT_FOUND", 3)]
+fn a_failure_is_an_envelope_when_json_was_typed_as_an_options_value(
+    #[case] args: &[&str],
+    #[case] command: &str,
+    #[case] code: &str,
+    #[case] status: i32,
+) {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("typed");
+    let mut all: Vec<&str> = vec!["--home", home_arg(&home)];
+    if args[0] == "--home" {
+        all.clear();
+    }
+    all.extend(args);
+    let run = sandbox.run(all);
+    run.expect_code(status);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["command"], command);
+    assert_eq!(v["error"]["code"], code, "{v:#}");
+    assert!(v["error"]["message"].as_str().is_some());
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
 #[rstest]
 #[case::log_level(&["--log-level", "loud", "list"], "INVALID_INPUT", "Log level must be one of debug, info, warn, or error.")]
 #[case::log_level_after(&["list", "--log-level", "loud"], "INVALID_INPUT", "Log level must be one of")]

@@ -374,6 +374,36 @@ fn a_symlink_in_sessions_is_skipped_and_what_it_points_to_is_untouched() {
     assert_eq!(row["deregistered"], false);
 }
 
+/// A Session directory 200 levels deep (gc used to stop at 32) is removed
+/// whole; the symlink at its bottom is unlinked, what it points to kept.
+#[test]
+fn a_session_with_a_very_deep_tree_is_removed_whole() {
+    let sandbox = Sandbox::new();
+    let h = home(&sandbox, "h");
+    let precious = sandbox.root().join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("thesis.tex"), "years of work").unwrap();
+    let dir = write_session(&h, &session_id(1), "exited", None);
+    let mut deepest = dir.join("artifacts");
+    for level in 0..200 {
+        deepest.push(level.to_string());
+    }
+    std::fs::create_dir_all(&deepest).unwrap();
+    std::fs::write(deepest.join("f"), "x").unwrap();
+    std::os::unix::fs::symlink(&precious, deepest.join("link")).unwrap();
+
+    let result = gc(&sandbox, &["--home", &s(&h)]);
+    let row = home_row(&result, &h);
+    assert_eq!(ids(row, "removedSessions"), [session_id(1)], "{row:#}");
+    assert!(!dir.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(h.join("sessions")).unwrap().collect();
+    assert!(leftovers.is_empty(), "no tombstone left: {leftovers:?}");
+    assert_eq!(
+        std::fs::read_to_string(precious.join("thesis.tex")).unwrap(),
+        "years of work"
+    );
+}
+
 #[test]
 fn the_human_summary_has_a_block_per_home_with_activity_or_nothing_to_collect() {
     let sandbox = Sandbox::new();

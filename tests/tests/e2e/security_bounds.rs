@@ -128,6 +128,52 @@ fn a_huge_event_log_line_is_skipped_with_a_warning_and_never_held_in_memory() {
     );
 }
 
+/// A GIF of a 1000×1000 Session (about 153 Mpx a frame, ~1.2 GB to draw)
+/// is refused before anything is drawn, saying what to change; nothing is
+/// written. The same Session as asciicast is fine.
+#[test]
+fn a_gif_of_a_screen_beyond_the_pixel_limit_is_refused_before_drawing() {
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let (id, dir) = create_session(
+        &sandbox,
+        &home,
+        &[
+            "--cols",
+            "1000",
+            "--rows",
+            "1000",
+            "--",
+            "sh",
+            "-c",
+            "echo big; exec sleep 300",
+        ],
+    );
+    let (export, rss_kib) = run_measured(
+        &sandbox,
+        &home,
+        &["record", "export", &id, "--format", "gif"],
+    );
+    sandbox.run_in(&home, &["destroy", "--force", &id]);
+    assert_eq!(export.code, 2, "{export:?}");
+    let error = &export.json()["error"];
+    assert_eq!(error["code"], "INVALID_INPUT", "{error:#}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Record export request is invalid: a 1000×1000 screen")
+            && message.contains("more than the 16 million a GIF frame may have")
+            && message.contains("--font-size"),
+        "{message}"
+    );
+    assert_eq!(error["details"]["maxPixels"], 16 << 20);
+    assert!(rss_kib < 100 << 10, "peak {rss_kib} KiB");
+    let artifacts = SessionDir::new(&dir).artifacts();
+    let written: Vec<_> = std::fs::read_dir(&artifacts)
+        .map(|rd| rd.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{written:?}");
+}
+
 #[test]
 fn an_asciicast_export_streams_and_never_holds_the_output_in_memory() {
     let sandbox = Sandbox::new();
@@ -352,6 +398,60 @@ fn a_full_disk_never_keeps_a_session_alive(#[case] args: &[&str]) {
         ["destroyed", "exited", "failed"].contains(&status.as_str()),
         "{listed:#}"
     );
+}
+
+/// `record export` on a full disk says so, as every write does
+/// (`STORAGE_WRITE_ERROR`, exit 8, what to do), and leaves no partial
+/// recording behind, into the artifacts or at `--out`.
+#[rstest]
+#[case::artifacts(false)]
+#[case::out(true)]
+fn record_export_on_a_full_disk_says_the_disk_is_full_and_leaves_nothing(#[case] to_out: bool) {
+    let sandbox = Sandbox::new();
+    let Some((disk, home)) = SmallDisk::with_home(&sandbox) else {
+        return;
+    };
+    let (id, dir) = create_session(
+        &sandbox,
+        &home,
+        &["--", "sh", "-c", "echo exported-line; exec sleep 300"],
+    );
+    sandbox
+        .run_in(&home, &["wait", &id, "--text", "exported-line"])
+        .expect_code(0);
+    let artifacts = SessionDir::new(&dir).artifacts();
+    let listed = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let out = home.parent().unwrap().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let before = listed(&artifacts);
+    let filler = disk.fill();
+    let target = out.join("rec.cast");
+    let mut args = vec!["record", "export", &id, "--format", "asciicast"];
+    let target_arg = target.to_string_lossy().into_owned();
+    if to_out {
+        args.extend(["--out", &target_arg]);
+    }
+    let exported = sandbox.run_in(&home, &args);
+    std::fs::remove_file(&filler).unwrap();
+    sandbox.run_in(&home, &["destroy", "--force", &id]);
+
+    exported.expect_code(8);
+    let json = exported.json();
+    assert_eq!(json["ok"], false, "{json:#}");
+    assert_eq!(json["command"], "record export");
+    assert_eq!(json["error"]["code"], "STORAGE_WRITE_ERROR", "{json:#}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the disk is full"), "{message}");
+    assert!(message.contains("free some space"), "{message}");
+    assert_eq!(listed(&artifacts), before, "a partial recording was left");
+    assert!(listed(&out).is_empty(), "{:?}", listed(&out));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use agent_tty_e2e::{agent_tty, bash_session, create_session, eventually, required_under_ci};
 use agent_tty_e2e::{logged_events, Run, Sandbox};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -169,6 +170,69 @@ fn mcp_lists_only_the_tools_of_installed_plugins() {
             !tools.contains(&absent),
             "{absent} listed without the capture plugin: {tools:?}"
         );
+    }
+}
+
+/// A client speaking raw JSON-RPC over the server's stdin and stdout: a
+/// line that is not JSON gets `-32700` and JSON that is no request object
+/// gets `-32600`, both with `"id": null` (JSON-RPC 2.0 §5.1), and the
+/// server goes on answering.
+#[test]
+fn mcp_answers_a_line_that_is_not_a_message_with_a_json_rpc_error() {
+    use std::io::{BufRead, BufReader, Write};
+    let sandbox = Sandbox::new();
+    let home = sandbox.home("h");
+    let mut server = sandbox
+        .command([OsStr::new("--home"), home.as_os_str(), OsStr::new("mcp")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("agent-tty mcp starts");
+    let mut to_server = server.stdin.take().unwrap();
+    let mut from_server = BufReader::new(server.stdout.take().unwrap());
+    let mut send = |line: &str| writeln!(to_server, "{line}").unwrap();
+    let mut answers: Vec<Value> = Vec::new();
+    let mut answer_to = |id: i64, answers: &mut Vec<Value>| loop {
+        let mut line = String::new();
+        assert_ne!(
+            from_server.read_line(&mut line).unwrap(),
+            0,
+            "server ended: {answers:?}"
+        );
+        let answer: Value = serde_json::from_str(&line).expect("every line is JSON");
+        answers.push(answer.clone());
+        if answer["id"] == id {
+            return answer;
+        }
+    };
+    send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    );
+    assert!(answer_to(1, &mut answers)["result"].is_object());
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list""#);
+    send("42");
+    send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#);
+    // Still serving after both.
+    assert_eq!(answer_to(3, &mut answers)["result"], serde_json::json!({}));
+    drop(to_server);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut from_server, &mut rest).unwrap();
+    answers.extend(
+        rest.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+    );
+    assert!(server.wait().unwrap().success());
+
+    let errors: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("error").is_some())
+        .collect();
+    let codes: Vec<&Value> = errors.iter().map(|a| &a["error"]["code"]).collect();
+    assert_eq!(codes, [-32700, -32600], "{answers:#?}");
+    for error in errors {
+        assert_eq!(error["jsonrpc"], "2.0");
+        assert!(error.get("id").is_some_and(Value::is_null), "{error}");
     }
 }
 

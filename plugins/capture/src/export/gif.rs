@@ -42,6 +42,37 @@ const COVERAGE_LEVELS: u32 = 16;
 /// bounding memory (a frame is at most the canvas, one byte a pixel).
 const QUEUE_PER_WORKER: usize = 2;
 
+/// The most pixels a GIF frame may have (16 Mi, e.g. 4096×4096). A GIF
+/// export holds each frame about twice (the one drawn, in RGB, and the one
+/// before it, to find what changed) plus its palette indices and the
+/// frames queued for the workers: ~7 to 16 bytes a pixel, so at most
+/// ~270 MB here, where a 1000×1000 Session at the default size (about 153
+/// Mpx) took ~1.2 GB. That is about 450×240 cells at the default size,
+/// bigger than any screen a person reads; beyond it the export is refused
+/// before anything is drawn ([`check_size`]).
+pub const MAX_GIF_PIXELS: u64 = 16 << 20;
+
+/// Refuses a recording whose frames would have more than
+/// [`MAX_GIF_PIXELS`], saying what to change.
+pub fn check_size(
+    manifest: &Manifest,
+    events: &(impl super::Events + ?Sized),
+    facts: &LogFacts,
+    look: &Look,
+) -> Result<(), String> {
+    let (width, height) = Canvas::new(manifest, events, facts, look).pixel_size()?;
+    if u64::from(width) * u64::from(height) <= MAX_GIF_PIXELS {
+        return Ok(());
+    }
+    let (cols, rows) = super::frames::canvas_size(manifest, facts);
+    Err(format!(
+        "a {cols}×{rows} screen at this font size and line height is {width}×{height} pixels, \
+         more than the {} million a GIF frame may have; use a smaller --font-size or \
+         --line-height, or --format asciicast",
+        MAX_GIF_PIXELS / 1_000_000
+    ))
+}
+
 fn encoding_failure(e: gif::EncodingError) -> Failure {
     match e {
         gif::EncodingError::Io(e) => Failure::Write(e),

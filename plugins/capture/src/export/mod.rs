@@ -26,6 +26,7 @@ use crate::store::{fill_counted, write_file_with};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
+use agent_tty_core::error::{is_disk_full, DISK_FULL_ADVICE};
 use agent_tty_core::event_log::{Event, EventBody, Skipped};
 use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::Manifest;
@@ -387,6 +388,38 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         .with_details(details)
     };
 
+    // A full disk is the machine's state, not the export's fault: said as
+    // everywhere else (STORAGE_WRITE_ERROR, what to do). What was being
+    // written was a temp file, removed, so nothing partial is left.
+    let disk_full = |writing: &dyn std::fmt::Display, cause: String| {
+        let mut details = json!({
+            "sessionId": source.id,
+            "format": format.name(),
+            "writing": writing.to_string(),
+            "cause": cause,
+        });
+        if let Some(out) = &out {
+            details["out"] = json!(out);
+        }
+        PluginError::new(
+            ErrorCode::StorageWriteError,
+            format!(
+                "Could not export session \"{}\" as {}: {DISK_FULL_ADVICE} (or give --out a \
+                 path on another disk).",
+                source.id,
+                format.name()
+            ),
+        )
+        .with_details(details)
+    };
+    let store_failed = |e: agent_tty_core::Error, writing: &dyn std::fmt::Display| {
+        if e.is_disk_full() {
+            disk_full(writing, e.to_string())
+        } else {
+            failed(e.to_string())
+        }
+    };
+
     let destination = destination.transpose().map_err(&failed)?;
     if destination != Some(Destination::Stdout) {
         check_artifact_store(&source.dir)?;
@@ -418,7 +451,20 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
                 return Err(failed("the Event Log has no events to animate".into()));
             }
             Some(match format {
-                Format::Gif => Picture::Gif(Box::new(look), pacing),
+                Format::Gif => {
+                    gif::check_size(&source.manifest, &events, &facts, &look).map_err(|why| {
+                        PluginError::new(
+                            ErrorCode::InvalidInput,
+                            format!("Record export request is invalid: {why}."),
+                        )
+                        .with_details(json!({
+                            "sessionId": source.id,
+                            "format": format.name(),
+                            "maxPixels": gif::MAX_GIF_PIXELS,
+                        }))
+                    })?;
+                    Picture::Gif(Box::new(look), pacing)
+                }
                 _ => Picture::Webm(
                     webm::export(&source.manifest, &events, &facts, &look, &pacing)
                         .map_err(&failed)?,
@@ -458,6 +504,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
         Failure::Log(why) => failed(why),
+        Failure::Write(e) if is_disk_full(&e) => disk_full(to, e.to_string()),
         Failure::Write(e) => failed(format!("could not write {to}: {e}")),
     };
 
@@ -498,7 +545,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let path: PathBuf = match &destination {
         Some(Destination::File(path)) => path.clone(),
         _ => ensure_artifacts_dir(&source.dir)
-            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| store_failed(e, &"the artifacts directory"))?
             .join(format!(
                 "recording-{captured_at_seq}-{}.{}",
                 format.name(),
@@ -523,6 +570,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         // user's and stays.
         if out.is_none() {
             let _ = std::fs::remove_file(&path);
+        }
+        if e.is_disk_full() {
+            return Err(disk_full(&"the artifact list", e.to_string()));
         }
         return Err(failed(format!(
             "the artifact list could not be updated: {e}"

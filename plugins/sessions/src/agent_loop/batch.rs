@@ -165,12 +165,95 @@ fn invalid(message: impl Into<String>) -> PluginError {
     PluginError::new(ErrorCode::InvalidInput, message)
 }
 
-/// Parses and validates the whole plan (contract §4's messages).
+/// The most steps one batch runs. Each step costs its record in the result
+/// and a few kilobytes while the batch runs (its parsed JSON, its step, its
+/// record, the envelope's text): 10,000 steps stay within ~40 MB, where
+/// 200,000 took 695 MB. A longer plan is refused before anything is sent,
+/// counted without being held (a 10 MB plan of `{}` would otherwise be
+/// millions of parsed objects); split it into several batches.
+pub(crate) const MAX_STEPS: usize = 10_000;
+
+/// A plan's JSON, read element by element so an array longer than
+/// [`MAX_STEPS`] is only counted.
+enum PlanJson {
+    /// The steps' JSON, at most [`MAX_STEPS`].
+    Steps(Vec<Value>),
+    /// An array of this many steps, more than [`MAX_STEPS`].
+    TooMany(usize),
+    /// Valid JSON that is not an array.
+    NotArray,
+}
+
+impl<'de> serde::Deserialize<'de> for PlanJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Plan;
+        impl<'de> Visitor<'de> for Plan {
+            type Value = PlanJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON array of steps")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PlanJson, A::Error> {
+                let mut steps = Vec::new();
+                while steps.len() < MAX_STEPS {
+                    match seq.next_element::<Value>()? {
+                        Some(step) => steps.push(step),
+                        None => return Ok(PlanJson::Steps(steps)),
+                    }
+                }
+                // Full: one more is too many; count the rest without keeping them.
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(PlanJson::Steps(steps));
+                }
+                let mut count = steps.len() + 1;
+                drop(steps);
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(PlanJson::TooMany(count))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PlanJson, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+            fn visit_unit<E>(self) -> Result<PlanJson, E> {
+                Ok(PlanJson::NotArray)
+            }
+        }
+        d.deserialize_any(Plan)
+    }
+}
+
+/// Parses and validates the whole plan (contract §4's messages), at most
+/// [`MAX_STEPS`] steps.
 fn parse_plan(source: &str) -> Result<Vec<Step>, PluginError> {
-    let value: Value =
+    let plan: PlanJson =
         serde_json::from_str(source).map_err(|_| invalid("Batch steps must be valid JSON."))?;
-    let Value::Array(items) = value else {
-        return Err(invalid("Batch steps must be a JSON array."));
+    let items = match plan {
+        PlanJson::Steps(items) => items,
+        PlanJson::NotArray => return Err(invalid("Batch steps must be a JSON array.")),
+        PlanJson::TooMany(count) => {
+            return Err(invalid(format!(
+                "Batch has {count} steps; a batch runs at most {MAX_STEPS}: split the plan \
+                 into several batches."
+            ))
+            .with_details(json!({ "steps": count, "maxSteps": MAX_STEPS })))
+        }
     };
     if items.is_empty() {
         return Err(invalid("Batch must contain at least one step."));
@@ -516,8 +599,8 @@ fn execute(target: Target, plan: Vec<Step>, keep_going: bool) -> CommandOutput {
     for id in handlers {
         signal_hook::low_level::unregister(id);
     }
-    let progress = progress.lock().unwrap_or_else(|p| p.into_inner());
-    report(&plan, &progress, keep_going, signal)
+    let mut progress = progress.lock().unwrap_or_else(|p| p.into_inner());
+    report(&plan, &mut progress, keep_going, signal)
 }
 
 /// Runs the steps in order, recording each.
@@ -749,11 +832,16 @@ fn wait_step(
 /// The envelope's result, human text and exit status.
 fn report(
     plan: &[Step],
-    progress: &Progress,
+    progress: &mut Progress,
     keep_going: bool,
     signal: Option<i32>,
 ) -> CommandOutput {
-    let mut steps: Vec<Value> = progress.finished.iter().map(|f| f.record.clone()).collect();
+    // The records move into the result (each step's is kept once).
+    let mut steps: Vec<Value> = progress
+        .finished
+        .iter_mut()
+        .map(|f| std::mem::take(&mut f.record))
+        .collect();
     for (index, step) in plan.iter().enumerate().skip(steps.len()) {
         let status = if signal.is_some() && progress.current == Some(index) {
             "interrupted"
@@ -843,6 +931,44 @@ mod tests {
             Ok(_) => panic!("{source} parsed"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn a_plan_beyond_max_steps_is_refused_naming_the_limit_and_exactly_max_runs() {
+        let plan = |n: usize| format!("[{}]", vec![r#"{"type":"a"}"#; n].join(","));
+        assert_eq!(parse_plan(&plan(MAX_STEPS)).unwrap().len(), MAX_STEPS);
+        let e = plan_error(&plan(MAX_STEPS + 1));
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert_eq!(
+            e.message,
+            format!(
+                "Batch has {} steps; a batch runs at most {MAX_STEPS}: split the plan into \
+                 several batches.",
+                MAX_STEPS + 1
+            )
+        );
+        assert_eq!(e.details["maxSteps"], MAX_STEPS);
+        // Counted, not validated: a million empty steps are too many, not a
+        // million bad ones.
+        let e = plan_error(&format!("[{}]", vec!["{}"; 1_000_000].join(",")));
+        assert_eq!(e.details["steps"], 1_000_000);
+    }
+
+    #[rstest]
+    #[case::object(r#"{"type":"a"}"#)]
+    #[case::string(r#""x""#)]
+    #[case::number("1.5")]
+    #[case::null("null")]
+    #[case::boolean("true")]
+    fn a_plan_that_is_not_an_array_says_so(#[case] source: &str) {
+        assert_eq!(
+            plan_error(source).message,
+            "Batch steps must be a JSON array."
+        );
+        assert_eq!(
+            plan_error(&format!("[{source}")).message,
+            "Batch steps must be valid JSON."
+        );
     }
 
     #[test]
