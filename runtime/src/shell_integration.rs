@@ -289,11 +289,12 @@ function __agent_tty_postexec --on-event fish_postexec
 end
 # A line fish refuses (a syntax error) runs nothing and brings no new
 # prompt: it is marked as started and ended at once, with the status fish's
-# own `eval` gives such a line.
+# own `eval` gives such a line, and then as kept in the editor (`133;R`,
+# ours, with its number of lines), where the next run would be appended.
 function __agent_tty_posterror --on-event fish_posterror
-    set -l l (string split -m1 \n -- "$argv[1]")
-    set l (string sub -l 200 -- "$l[1]")
-    builtin printf '\e]133;C;k=@KEY@;l=%s\a\e]133;D;123;k=@KEY@\a' (string replace -ra '[^ -:<-~]' '?' -- "$l")
+    set -l lines (string split \n -- "$argv[1]")
+    set -l l (string sub -l 200 -- "$lines[1]")
+    builtin printf '\e]133;C;k=@KEY@;l=%s\a\e]133;D;123;k=@KEY@\a\e]133;R;%d;k=@KEY@\a' (string replace -ra '[^ -:<-~]' '?' -- "$l") (count $lines)
 end
 # Ctrl+C clears the line being edited, without a new prompt: the line
 # (a run left at a continuation prompt) ended, having run nothing.
@@ -494,6 +495,9 @@ pub enum MarkKind {
     /// `133;P` (ours): a POSIX shell's continuation prompt, the line it read
     /// did not end a command.
     Continuation,
+    /// `133;R;<lines>` (ours): fish refused the line it read (a syntax
+    /// error) and keeps its `<lines>` lines in its editor.
+    Refused(usize),
 }
 
 /// A shell integration mark and the key it carried.
@@ -521,6 +525,10 @@ pub fn parse_mark(params: &[&[u8]]) -> Option<Mark> {
             (MarkKind::CommandFinished(status), rest)
         }
         [b"133", b"P", rest @ ..] => (MarkKind::Continuation, rest),
+        [b"133", b"R", lines, rest @ ..] => {
+            let lines = std::str::from_utf8(lines).ok()?.trim().parse().ok()?;
+            (MarkKind::Refused(lines), rest)
+        }
         _ => return None,
     };
     Some(Mark {
@@ -734,6 +742,12 @@ pub struct RunTracker {
     at_prompt: bool,
     queue: VecDeque<Queued>,
     current: Option<Current>,
+    /// Lines fish keeps in its editor from a line it refused
+    /// ([`MarkKind::Refused`]); 0 once a line starts or a prompt comes.
+    refused_lines: usize,
+    /// Runs typed before an interrupt that the shell will never start,
+    /// dropped at the prompt after it, for [`RunTracker::take_dropped`].
+    dropped: Vec<String>,
 }
 
 impl RunTracker {
@@ -747,7 +761,21 @@ impl RunTracker {
             at_prompt: false,
             queue: VecDeque::new(),
             current: None,
+            refused_lines: 0,
+            dropped: Vec::new(),
         }
+    }
+
+    /// How many lines of a line fish refused its editor still holds: the
+    /// next run must clear them first, or it is appended to them.
+    pub fn refused_lines(&self) -> usize {
+        self.refused_lines
+    }
+
+    /// The runs dropped since the last call: typed before an interrupt, they
+    /// will never run, so nothing may complete them.
+    pub fn take_dropped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.dropped)
     }
 
     /// The Session's key.
@@ -856,7 +884,14 @@ impl RunTracker {
             return None;
         }
         self.confirmed = true;
+        if !matches!(mark.kind, MarkKind::Refused(_)) {
+            self.refused_lines = 0;
+        }
         match mark.kind {
+            MarkKind::Refused(lines) => {
+                self.refused_lines = lines;
+                None
+            }
             MarkKind::CommandStart(line) => {
                 self.at_prompt = false;
                 // A start with no prompt since the last one is the next
@@ -877,7 +912,14 @@ impl RunTracker {
             MarkKind::CommandFinished(exit_code) => {
                 let finished = self.prompt(exit_code);
                 if self.at_prompt {
-                    self.queue.retain(|q| !q.cancelled());
+                    let dropped = &mut self.dropped;
+                    self.queue.retain(|q| match q {
+                        Queued::Run(p) if p.cancelled => {
+                            dropped.push(p.marker.clone());
+                            false
+                        }
+                        q => !q.cancelled(),
+                    });
                 }
                 finished
             }

@@ -62,24 +62,28 @@ pub fn reads_keys(master: &File) -> bool {
     tcgetattr(master).is_ok_and(|t| !t.local_flags.contains(LocalFlags::ICANON))
 }
 
-/// Whether `input` holds a character the terminal turns into a signal (its
-/// interrupt, quit or suspend character: Ctrl+C, Ctrl+\\, Ctrl+Z) while
-/// its signals are on, which also throws away the input not read yet
-/// (unless `NOFLSH` is set).
-pub fn interrupts(master: &File, input: &[u8]) -> bool {
+/// Whether `input` holds a character that, with the terminal's signals on
+/// (and `NOFLSH` off), throws away what the shell has not read yet: the
+/// interrupt character (Ctrl+C), whatever is in the foreground; the quit
+/// and suspend characters (Ctrl+\\, Ctrl+Z) only while a job runs there
+/// (`shell_in_front` false): an interactive shell ignores both at its
+/// prompt, and its line editor keeps the line it edits.
+pub fn interrupts(master: &File, input: &[u8], shell_in_front: bool) -> bool {
+    use SpecialCharacterIndices::{VINTR, VQUIT, VSUSP};
+    let characters: &[SpecialCharacterIndices] = if shell_in_front {
+        &[VINTR]
+    } else {
+        &[VINTR, VQUIT, VSUSP]
+    };
     tcgetattr(master).is_ok_and(|t| {
         let flags = t.local_flags;
         flags.contains(LocalFlags::ISIG)
             && !flags.contains(LocalFlags::NOFLSH)
-            && [
-                SpecialCharacterIndices::VINTR,
-                SpecialCharacterIndices::VQUIT,
-                SpecialCharacterIndices::VSUSP,
-            ]
-            .iter()
-            .map(|&c| t.control_chars[c as usize])
-            // `_POSIX_VDISABLE`: that character is off.
-            .any(|c| c != 0 && input.contains(&c))
+            && characters
+                .iter()
+                .map(|&c| t.control_chars[c as usize])
+                // `_POSIX_VDISABLE`: that character is off.
+                .any(|c| c != 0 && input.contains(&c))
     })
 }
 

@@ -109,10 +109,6 @@ pub(crate) struct LogState {
     /// pastes at its prompt (mode 2004 on): it takes one typed ahead too,
     /// even in the moment after a command before it turns the mode on again.
     shell_takes_paste: bool,
-    /// How many lines the integrated fish's editor may still hold of the
-    /// last run typed to it: fish keeps a line it refused (a syntax error)
-    /// for editing, and the next run clears them first.
-    editor_lines: usize,
     /// The command has ended: input is refused from now on.
     child_exited: bool,
     /// How it ended (`exitCode`, `exitSignal`), once it has.
@@ -303,7 +299,6 @@ impl SessionHost {
                 screen: LiveScreen::new(manifest.cols, manifest.rows),
                 tracker: launch.map(|l| RunTracker::new(l.shell, l.key)),
                 shell_takes_paste: false,
-                editor_lines: 0,
                 child_exited: false,
                 exit_status: None,
             }),

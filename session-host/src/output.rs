@@ -271,6 +271,11 @@ fn handle(
             };
             let start = matches!(mark.kind, MarkKind::CommandStart(_));
             let ended = tracker.mark(mark);
+            // Typed before an interrupt, they will never run: nothing may
+            // complete them now (their callers, if still waiting, time out).
+            for marker in tracker.take_dropped() {
+                state.runs.take(&marker);
+            }
             let started: Vec<String> = state
                 .runs
                 .pending()

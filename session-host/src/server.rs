@@ -208,10 +208,10 @@ fn run(
         no_wait,
     };
     if no_wait {
-        let mut log = running(shared)?;
+        let log = running(shared)?;
         let foreground = foreground::group(&shared.master);
         if foreground.is_none_or(|g| g == shared.child_pid as i32) && !shared.shell_replaced() {
-            clear_fish_line(&mut log, &mut line, &command);
+            clear_fish_line(&log, &mut line);
         }
         drop(log);
         return input(shared, body, line.as_bytes(), |_, _| {});
@@ -284,7 +284,7 @@ fn run(
         line.push('\n');
     }
     if matches!(how, How::Shell) {
-        clear_fish_line(&mut *running(shared)?, &mut line, lines);
+        clear_fish_line(&*running(shared)?, &mut line);
     }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {
@@ -319,22 +319,19 @@ fn run(
 }
 
 /// fish keeps a line it refused (a syntax error) in its editor, where the
-/// next run would be appended to it: a run to the integrated fish starts
-/// with Ctrl+U (`backward-kill-line`) for every line the last one may have
-/// left, and one more for each line break between them (at the start of a
-/// line it joins the line to the one before). An empty editor ignores it,
-/// and so does the terminal's own line editing (the kill character on an
-/// empty line) while fish runs a command. Call only when the integrated
-/// shell is in the foreground; `command` is the run's.
-fn clear_fish_line(log: &mut LogState, line: &mut String, command: &str) {
-    if log
-        .tracker
-        .as_ref()
-        .is_some_and(|t| t.confirmed() && t.shell() == Shell::Fish)
-    {
-        let left = log.editor_lines.max(1);
-        line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
-        log.editor_lines = command.trim_end_matches(['\n', '\r']).split('\n').count();
+/// next run would be appended to it: after fish said so (`133;R`, with the
+/// line's number of lines), a run to the integrated fish starts with Ctrl+U
+/// (`backward-kill-line`) for every line left, and one more for each line
+/// break between them (at the start of a line it joins the line to the one
+/// before). Only then: text someone typed into the editor otherwise (with
+/// `type`) is theirs and stays. Call only when the integrated shell is in
+/// the foreground.
+fn clear_fish_line(log: &LogState, line: &mut String) {
+    if let Some(tracker) = log.tracker.as_ref().filter(|t| t.shell() == Shell::Fish) {
+        let left = tracker.refused_lines();
+        if left > 0 {
+            line.insert_str(0, &"\u{15}".repeat(2 * left - 1));
+        }
     }
 }
 
@@ -365,7 +362,9 @@ fn input(
         let seq = log.writer.append(body)?;
         // Ctrl+C (with the terminal's signals on) throws away what the
         // shell has not read: runs typed before it will never start.
-        if foreground::interrupts(&shared.master, bytes) {
+        let shell = shared.child_pid as i32;
+        let shell_in_front = foreground::group(&shared.master).is_none_or(|g| g == shell);
+        if foreground::interrupts(&shared.master, bytes, shell_in_front) {
             if let Some(tracker) = log.tracker.as_mut() {
                 tracker.interrupted();
             }
