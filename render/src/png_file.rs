@@ -6,8 +6,9 @@
 //!   nearest of them. One byte a pixel instead of three is a third of the
 //!   data to compress, and rows of text compress far better as indices.
 //!   A screenshot whose colours fit is drawn straight into indices
-//!   ([`encode_paletted`]; no RGB picture to fill and index), with the
-//!   same bytes as indexing its RGB.
+//!   ([`encode_paletted`]; no RGB picture to fill and index), its palette in
+//!   the order the colours were drawn: the same pixels as indexing its RGB,
+//!   in other labels.
 //! - **No row filter.** Filters predict a byte from its neighbours; that
 //!   helps photographs, not indices, whose neighbours' *values* mean
 //!   nothing (and deflate already finds the repeated rows).
@@ -44,8 +45,6 @@ const LEVEL: i32 = 3;
 /// once.
 struct Band {
     compressor: Deflate,
-    /// One stored row: its filter byte, then its renumbered indices.
-    row: Vec<u8>,
     /// What the compressor writes, before it is appended to a band's bytes.
     out: Vec<u8>,
 }
@@ -56,37 +55,27 @@ impl Band {
     fn compressor() -> Band {
         Band {
             compressor: Deflate::new(LEVEL, false, 15),
-            row: Vec::new(),
             out: vec![0; 16 * 1024],
         }
     }
 
-    /// The rows of `band` (`row_len` indices each, renumbered) as a PNG
-    /// stores them, each after its filter byte (0, none), as raw deflate,
-    /// and their Adler-32. Each row is made in a buffer of one row and fed
-    /// to the compressor (no filtered copy of the picture to fault in, and
-    /// the renumbering shared among the threads); the last band ends the
-    /// stream, the others end with a sync flush (an empty stored block) so
-    /// the next can follow.
-    fn deflate(
-        &mut self,
-        band: &[u8],
-        row_len: usize,
-        renumber: &[u8; 256],
-        last: bool,
-    ) -> (Vec<u8>, u32) {
+    /// The rows of `band` (`row_len` indices each) as a PNG stores them,
+    /// each after its filter byte (0, none), as raw deflate, and their
+    /// Adler-32. The filter byte and the row are fed to the compressor one
+    /// after the other (it copies its input into its window anyway: no
+    /// filtered copy of the picture to make and fault in); the last band
+    /// ends the stream, the others end with a sync flush (an empty stored
+    /// block) so the next can follow.
+    fn deflate(&mut self, band: &[u8], row_len: usize, last: bool) -> (Vec<u8>, u32) {
         self.compressor.reset();
         let mut bytes = Vec::with_capacity(band.len() / 4);
         let mut adler = 1;
-        let mut row = std::mem::take(&mut self.row);
-        for indices in band.chunks(row_len) {
-            row.clear();
-            row.push(0);
-            row.extend(indices.iter().map(|&i| renumber[usize::from(i)]));
-            adler = adler32(adler, &row);
-            self.compress(&row, &mut bytes, DeflateFlush::NoFlush);
+        for row in band.chunks(row_len) {
+            for piece in [&[0][..], row] {
+                adler = adler32(adler, piece);
+                self.compress(piece, &mut bytes, DeflateFlush::NoFlush);
+            }
         }
-        self.row = row;
         let flush = if last {
             DeflateFlush::Finish
         } else {
@@ -133,32 +122,29 @@ fn cores() -> usize {
 /// [`encode`] on at most `threads` threads (the bytes do not depend on it).
 pub(crate) fn encode_on(image: &Image, threads: usize) -> Vec<u8> {
     let ix = indexed::index(&image.rgb, None, 256);
-    let same: [u8; 256] = std::array::from_fn(|i| i as u8);
-    let size = (image.width, image.height);
-    write(size, &ix.palette, &ix.indices, &same, threads)
+    write(
+        (image.width, image.height),
+        &ix.palette,
+        &ix.indices,
+        threads,
+    )
 }
 
-/// A picture drawn in palette indices as PNG bytes: [`encode`]'s bytes for
-/// the same pixels. `None` when it has more than 256 colours.
+/// A picture drawn in palette indices as PNG bytes: [`encode`]'s pixels,
+/// its palette in drawing order. `None` when it has more than 256 colours.
 pub(crate) fn encode_paletted(paletted: &Paletted) -> Option<Vec<u8>> {
-    let (palette, renumber) = paletted.palette_by_use()?;
+    let palette = paletted.palette()?;
     let size = (paletted.width, paletted.height);
-    Some(write(size, &palette, &paletted.indices, &renumber, cores()))
+    Some(write(size, &palette, &paletted.indices, cores()))
 }
 
-/// The PNG of `indices` (`width` to a row; index `i` stored as
-/// `renumber[i]` of `palette`), its bands compressed on at most `threads`
+/// The PNG of `indices` (`width` to a row) into `palette`, its bands
+/// compressed on at most `threads`
 /// threads, the calling one included, each taking the next band not yet
 /// taken ([`map_in_order_with`]), so a thread held up by the rest of the
 /// machine takes fewer (the bytes are the same whoever compresses a band,
 /// and whatever its compressor compressed before).
-fn write(
-    (width, height): (u32, u32),
-    palette: &[Rgb],
-    indices: &[u8],
-    renumber: &[u8; 256],
-    threads: usize,
-) -> Vec<u8> {
+fn write((width, height): (u32, u32), palette: &[Rgb], indices: &[u8], threads: usize) -> Vec<u8> {
     let row_len = (width as usize).max(1);
     let bands: Vec<&[u8]> = indices.chunks(row_len * BAND_ROWS).collect();
     let numbered: Vec<(usize, &[u8])> = bands.iter().copied().enumerate().collect();
@@ -168,7 +154,7 @@ fn write(
         1,
         threads,
         Band::compressor,
-        |compressor, &(i, band)| compressor.deflate(band, row_len, renumber, i == last),
+        |compressor, &(i, band)| compressor.deflate(band, row_len, i == last),
     );
     // The Adler-32 of all rows, from each band's.
     let adler = compressed
@@ -264,23 +250,14 @@ mod tests {
                 }
             })
             .collect();
-        let same: [u8; 256] = std::array::from_fn(|i| i as u8);
-        let reversed: [u8; 256] = std::array::from_fn(|i| 255 - i as u8);
         // One compressor for every band, as a thread has.
         let mut thread = Band::compressor();
         for row_len in [1, 5, 300, 1816] {
             let band = &pixels[..pixels.len() / row_len * row_len];
             for last in [false, true] {
-                let (bytes, adler) = thread.deflate(band, row_len, &same, last);
+                let (bytes, adler) = thread.deflate(band, row_len, last);
                 assert!(bytes == deflate_whole(band, row_len, last), "{row_len}");
                 assert_eq!(adler, adler32(1, &stored(band, row_len)));
-                // Renumbered as it goes: the bytes of renumbering first.
-                let renumbered: Vec<u8> = band.iter().map(|&i| reversed[usize::from(i)]).collect();
-                let (bytes, _) = thread.deflate(band, row_len, &reversed, last);
-                assert!(
-                    bytes == deflate_whole(&renumbered, row_len, last),
-                    "{row_len}"
-                );
             }
         }
     }
@@ -294,10 +271,9 @@ mod tests {
         let pixels: Vec<u8> = (0..width * height)
             .map(|i| (i * 31 % 251 / 40) as u8)
             .collect();
-        let same: [u8; 256] = std::array::from_fn(|i| i as u8);
         let palette = [[0, 0, 0]; 7];
-        let one = write((width, height), &palette, &pixels, &same, 1);
-        assert_eq!(one, write((width, height), &palette, &pixels, &same, 4));
+        let one = write((width, height), &palette, &pixels, 1);
+        assert_eq!(one, write((width, height), &palette, &pixels, 4));
         // The IDAT chunk's data: after the signature, IHDR (25 bytes) and
         // PLTE (12 + 21 bytes) come its length and type.
         let at = 8 + 25 + 12 + 3 * palette.len();
