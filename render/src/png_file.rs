@@ -19,7 +19,7 @@
 //!   never on the thread count, so every machine writes the same bytes (the
 //!   compressor's SIMD paths only find the same matches faster). zlib-rs
 //!   (a port of zlib-ng) at level 3 is measured (ADR 0024's last
-//!   amendment): on a 200×60 screen of text in 256 colours it is 8% smaller
+//!   amendment): on a 200×60 screen of text in 256 colours it is 7% smaller
 //!   than miniz_oxide's level 2, which this replaced, in ~35% less time, and
 //!   as small in 16 colours in half the time; its level 2 is ~4% larger
 //!   than miniz_oxide's level 2, its level 1 (static codes) 70% larger.
