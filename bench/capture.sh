@@ -21,6 +21,7 @@
 #
 #   bench/capture.sh            # everything
 #   bench/capture.sh quick      # without the 52 MB burst
+#   NO_BUILD=1 bench/capture.sh # the release build as it is (no cargo build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/homes.sh
@@ -151,7 +152,10 @@ for id in "$small" "$large" "$ansi"; do
   fi
   if [ "$svg" = yes ]; then
     median "screenshot --format svg,   $size" 30 3 -- "$A" screenshot "$id" --format svg --out "$sandbox/s.svg" --json
-    echo "  SVG: $(stat -c %s "$sandbox/s.svg") bytes"
+    # The two 200×60 SVGs are the same size but not the same file: every
+    # text colour is written as a 7-character fill="#rrggbb", so 256 or 16
+    # colours take the same bytes (the distinct fills say which Session).
+    echo "  SVG: $(stat -c %s "$sandbox/s.svg") bytes, $(grep -o 'fill="#[0-9a-f]*"' "$sandbox/s.svg" | sort -u | wc -l) distinct fills"
     "$A" screenshot "$id" --format svg --embed-fonts --out "$sandbox/embedded.svg" --json >/dev/null
     echo "  SVG --embed-fonts: $(stat -c %s "$sandbox/embedded.svg") bytes"
   else

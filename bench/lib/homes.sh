@@ -3,7 +3,8 @@
 # home_list.sh). Source it from the repository root; it defines functions only.
 
 # bench_sandbox
-#   Builds the release binaries (the debug ones with BENCH_PROFILE=debug) and sets T (timeit), A (agent-tty) and
+#   Builds the release binaries (the debug ones with BENCH_PROFILE=debug;
+#   none with NO_BUILD=1) and sets T (timeit), A (agent-tty) and
 #   sandbox (a temp dir removed on exit), with HOME and XDG_DATA_HOME inside
 #   it so no benchmark touches the real ~/.agent-tty or plugins.
 #   BENCH_FEATURES (cargo's --features syntax) builds with those features.
@@ -13,7 +14,11 @@ bench_sandbox() {
   local profile=${BENCH_PROFILE:-release}
   local features=()
   [ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
-  if [ "$profile" = release ]; then
+  # NO_BUILD=1 measures the binaries already built (after a `cargo build
+  # --release --workspace` of one's own), as host_ingest.sh does.
+  if [ -n "${NO_BUILD:-}" ]; then
+    :
+  elif [ "$profile" = release ]; then
     cargo build --release -q --workspace "${features[@]}"
   else
     cargo build -q --workspace "${features[@]}"

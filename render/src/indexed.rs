@@ -365,16 +365,17 @@ fn index_exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
 
 /// A picture drawn straight into palette indices (a PNG screenshot's):
 /// each colour gets the next index the first time it is drawn, so filling
-/// and blending write a byte a pixel, and [`Paletted::palette_by_use`]
-/// gives [`index`]'s palette (most used first) at the end. Once a 257th
-/// colour is drawn the picture cannot be one (it is [`Paletted::overflowed`])
-/// and the caller draws it in RGB instead.
+/// and blending write a byte a pixel, and [`Paletted::palette`] is the
+/// colours in the order they were first drawn (which the drawing decides,
+/// so the same screen always has the same palette). Once a 257th colour is
+/// drawn the picture cannot be one (it is [`Paletted::overflowed`]) and the
+/// caller draws it in RGB instead.
 pub(crate) struct Paletted {
     pub(crate) width: u32,
     pub(crate) height: u32,
-    /// One provisional index per pixel, row-major.
+    /// One palette index per pixel, row-major.
     pub(crate) indices: Vec<u8>,
-    /// The colour of each provisional index.
+    /// The colour of each index.
     colours: Vec<u32>,
     table: ColourTable,
     overflowed: bool,
@@ -404,12 +405,12 @@ impl Paletted {
         paletted
     }
 
-    /// The colour of provisional index `i`.
+    /// The colour of index `i`.
     fn colour(&self, i: u8) -> Rgb {
         unpack(self.colours[usize::from(i)])
     }
 
-    /// `colour`'s provisional index, given one if it is new.
+    /// `colour`'s index, given one if it is new.
     fn index_of(&mut self, colour: Rgb) -> u8 {
         let c = pack(&colour);
         let i = self.table.slot(c);
@@ -426,10 +427,10 @@ impl Paletted {
         index as u8
     }
 
-    /// The index of `colour` blended over provisional index `under` at
-    /// coverage `a` ([`crate::blend`]), remembered per coverage value for
-    /// the colour of the bitmap being drawn (`blend_bitmap` forgets them
-    /// when the colour changes).
+    /// The index of `colour` blended over index `under` at coverage `a`
+    /// ([`crate::blend`]), remembered per coverage value for the colour of
+    /// the bitmap being drawn (`blend_bitmap` forgets them when the colour
+    /// changes).
     fn blended(&mut self, colour: Rgb, under: u8, a: u8) -> u8 {
         let (seen_under, index) = self.blended[usize::from(a)];
         if seen_under == u16::from(under) + 1 {
@@ -440,37 +441,14 @@ impl Paletted {
         index
     }
 
-    /// The palette as [`index`] orders it (most used first, equal counts
-    /// by colour; colours drawn over everywhere left out) and, per
-    /// provisional index, its place in it: the PNG writer renumbers each
-    /// row as it compresses it, on its threads. `None` when the picture
-    /// overflowed.
-    pub(crate) fn palette_by_use(&self) -> Option<(Vec<Rgb>, [u8; 256])> {
-        if self.overflowed {
-            return None;
-        }
-        // Counted by runs, eight pixels at a time: a screen is mostly long
-        // runs of one index (backgrounds), and a byte-by-byte histogram
-        // stalls on incrementing the same counter.
-        let mut counts = [0u32; 256];
-        let (mut current, mut run) = (self.indices.first().copied().unwrap_or(0), 0u32);
-        for chunk in self.indices.chunks(8) {
-            let all_current = u64::from_ne_bytes([current; 8]);
-            if chunk.len() == 8 && u64::from_ne_bytes(chunk.try_into().expect("8")) == all_current {
-                run += 8;
-                continue;
-            }
-            for &i in chunk {
-                if i != current {
-                    counts[usize::from(current)] += run;
-                    (current, run) = (i, 0);
-                }
-                run += 1;
-            }
-        }
-        counts[usize::from(current)] += run;
-        let colours: Vec<(u32, u32)> = self.colours.iter().copied().zip(counts).collect();
-        Some(order_by_use(&colours))
+    /// The colour of each index, in the order they were first drawn;
+    /// `None` when the picture overflowed. Unlike [`index`], no counting
+    /// pass orders it by use: a PNG's indices are labels, whose order
+    /// changes neither its size nor its pixels, and leaving them as drawn
+    /// spares a pass over the picture and a lookup per pixel. A colour drawn
+    /// and then drawn over everywhere keeps its entry (3 bytes).
+    pub(crate) fn palette(&self) -> Option<Vec<Rgb>> {
+        (!self.overflowed).then(|| self.colours.iter().map(|&c| unpack(c)).collect())
     }
 }
 

@@ -706,13 +706,15 @@ impl Renderer {
         self.image_size(cols.max(canvas_cols), rows.max(canvas_rows))
     }
 
-    /// `screen` as a PNG screenshot: a palette PNG, the same bytes as
+    /// `screen` as a PNG screenshot: a palette PNG of the pixels
     /// [`Renderer::render`] then [`Image::to_png`] give, but drawn straight
     /// into palette indices when its colours fit 256 (after
     /// [`Renderer::fit_shades_to_palette`], the usual case): no RGB picture
-    /// three times the size to fill, then read back and look up. A screen
-    /// with more colours is drawn in RGB and indexed as before. Returns the
-    /// bytes and the picture's size.
+    /// three times the size to fill, then read back and look up. Its
+    /// palette is in the order the colours were drawn, not by use as
+    /// [`Image::to_png`]'s (the same pixels; other labels). A screen with
+    /// more colours is drawn in RGB and indexed as before. Returns the bytes
+    /// and the picture's size.
     pub fn render_png(&mut self, screen: &Screen<'_>) -> (Vec<u8>, (u32, u32)) {
         let (width, height) = self.canvas_size(screen, 0, 0);
         let mut paletted = indexed::Paletted::filled(width, height, self.look.colors.background);
