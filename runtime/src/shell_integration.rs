@@ -1142,6 +1142,8 @@ mod tests {
     #[case("133;D;7;k=K", Some(MarkKind::CommandFinished(Some(7))), Some("K"))]
     #[case("133;D;;k=K", Some(MarkKind::CommandFinished(None)), Some("K"))]
     #[case("133;D;0", Some(MarkKind::CommandFinished(Some(0))), None)]
+    #[case("133;R;2;k=K", Some(MarkKind::Refused(2)), Some("K"))]
+    #[case("133;R;many;k=K", None, None)]
     #[case("133;A", None, None)]
     #[case("0;title", None, None)]
     fn marks_are_parsed(
@@ -1382,12 +1384,38 @@ mod tests {
         t.interrupted();
         // Typed before the interrupt's prompt came, but after the interrupt.
         t.run_typed("new".into(), 6, "false", true);
+        assert!(t.take_dropped().is_empty());
         assert_eq!(finished(&mut t, end(130)), done("open", 130));
+        // The one that never ran is handed back once, for the host to forget.
+        assert_eq!(t.take_dropped(), ["into"]);
+        assert!(t.take_dropped().is_empty());
         if shell.marks_command_start() {
             t.mark(start("false"));
         }
         assert_eq!(finished(&mut t, end(1)), done("new", 1));
         assert!(t.pending().is_empty());
+    }
+
+    /// fish says how many lines of a refused line it keeps; any other mark
+    /// says its editor was emptied.
+    #[test]
+    fn fish_refused_lines_are_known_until_the_editor_is_emptied() {
+        let mut t = ready(Shell::Fish);
+        assert_eq!(t.refused_lines(), 0);
+        t.run_typed("bad".into(), 1, "begin\necho )\nend", false);
+        t.mark(start("begin"));
+        assert_eq!(finished(&mut t, end(123)), done("bad", 123));
+        t.mark(mark(&format!("133;R;3;k={K}")).unwrap());
+        assert_eq!(t.refused_lines(), 3);
+        t.mark(start("echo next"));
+        assert_eq!(t.refused_lines(), 0);
+        t.mark(mark(&format!("133;R;1;k={K}")).unwrap());
+        // Ctrl+C (`fish_cancel`) empties the editor too.
+        t.mark(end(0));
+        assert_eq!(t.refused_lines(), 0);
+        // A refusal mark without the Session's key changes nothing.
+        t.mark(mark("133;R;2;k=forged").unwrap());
+        assert_eq!(t.refused_lines(), 0);
     }
 
     #[rstest]

@@ -146,6 +146,56 @@ mod tests {
         assert_eq!(image(i32::MAX), None);
     }
 
+    /// `exec` keeps the PID and changes the image, even to a program run
+    /// with no arguments at all.
+    #[test]
+    fn a_program_image_changes_when_the_process_execs() {
+        use std::io::Write;
+        let mut sh = std::process::Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = sh.id() as i32;
+        let before = image(pid).expect("sh's image");
+        writeln!(sh.stdin.as_mut().unwrap(), "exec sleep 5").unwrap();
+        // Until sh has read the line and exec'd (a deadline, not a timing).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut changed = false;
+        while std::time::Instant::now() < deadline {
+            if program(pid).as_deref() == Some("sleep") {
+                changed = image(pid).is_some_and(|now| now != before);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        sh.kill().unwrap();
+        sh.wait().unwrap();
+        assert!(changed, "the image after exec differs from sh's");
+    }
+
+    /// Ctrl+C always throws away unread input; Ctrl+Z and Ctrl+\\ only
+    /// while a job (not the shell) is in front.
+    #[test]
+    fn which_keys_throw_away_unread_input() {
+        let (master, _slave) = crate::pty::open(80, 24).unwrap();
+        let master = File::from(master);
+        for (input, shell_in_front, thrown) in [
+            (&b"\x03"[..], true, true),
+            (b"\x03", false, true),
+            (b"\x1a", true, false),
+            (b"\x1a", false, true),
+            (b"\x1c", true, false),
+            (b"\x1c", false, true),
+            (b"plain text\r", false, false),
+        ] {
+            assert_eq!(
+                interrupts(&master, input, shell_in_front),
+                thrown,
+                "{input:?}, shell in front: {shell_in_front}"
+            );
+        }
+    }
+
     #[test]
     fn a_sleeping_process_does_not_wait_for_terminal_input() {
         let (master, _slave) = crate::pty::open(80, 24).unwrap();

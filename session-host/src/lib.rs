@@ -77,6 +77,9 @@ pub(crate) struct Shared {
     /// The program image of the integrated shell as started
     /// ([`foreground::image`]), to tell when it has replaced itself.
     shell_image: Option<Vec<u8>>,
+    /// The shell was seen replaced by another image: an `exec` is for
+    /// good, so it is not looked at again.
+    shell_was_replaced: std::sync::atomic::AtomicBool,
     /// Held while input is logged and queued, so concurrent inputs reach
     /// the terminal in the order they were logged.
     input: Mutex<()>,
@@ -121,9 +124,23 @@ impl Shared {
     /// of our hooks, and marks from it will never come (the hooks are gone
     /// from its environment: docs/adr/0012-run-completion.md, amendment).
     fn shell_replaced(&self) -> bool {
-        self.shell_image.as_ref().is_some_and(|started| {
-            foreground::image(self.child_pid as i32).as_ref() != Some(started)
-        })
+        use std::sync::atomic::Ordering;
+        if self.shell_was_replaced.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(started) = &self.shell_image else {
+            return false;
+        };
+        match foreground::image(self.child_pid as i32) {
+            Some(now) if now == *started => false,
+            Some(_) => {
+                self.shell_was_replaced.store(true, Ordering::Relaxed);
+                true
+            }
+            // Unreadable: another user's program (`exec sudo …`) or the
+            // shell exiting; not latched, so a failed read is not for good.
+            None => true,
+        }
     }
 
     fn log(&self) -> MutexGuard<'_, LogState> {
@@ -290,6 +307,7 @@ impl SessionHost {
             shell_image: launch
                 .as_ref()
                 .and_then(|_| foreground::image(child.id() as i32)),
+            shell_was_replaced: Default::default(),
             input: Mutex::new(()),
             queue: input_writer::InputQueue::default(),
             run_wake,

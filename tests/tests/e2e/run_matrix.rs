@@ -680,6 +680,14 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
             lines: &["sh -c 'exit 5'"],
         },
     );
+    // Text typed into the editor otherwise is someone's: it stays, and the
+    // run goes after it, as in every other shell.
+    m.sandbox
+        .run_in(&m.home, &["type", &m.id, "echo typed-by-user "])
+        .expect_code(0);
+    let result = m.run("echo world", &["--output"]);
+    assert_eq!(result["exitCode"], done(0), "{result}");
+    assert_eq!(result["output"], "typed-by-user echo world\n", "{result}");
     m.sandbox
         .run_in(&m.home, &["destroy", &m.id])
         .expect_code(0);
@@ -708,7 +716,8 @@ fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'
     };
     let open = m.run("echo \"unclosed", &["--timeout", "500"]);
     timed_out(&open);
-    timed_out(&m.run("sh -c 'exit 3'", &["--timeout", "500"]));
+    let thrown_away = m.run("sh -c 'exit 3'", &["--timeout", "500"]);
+    timed_out(&thrown_away);
     m.sandbox
         .run_in(&m.home, &["send-keys", &m.id, "Ctrl+C"])
         .expect_code(0);
@@ -742,6 +751,23 @@ fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'
             },
         );
     }
+    // A program that waits with all input read (a REPL) completes runs
+    // waiting in it; never the one the interrupt threw away, which did not run.
+    if installed("python3") {
+        let repl = m.run("python3 -q", &[]);
+        assert_eq!(repl["completed"], true, "{shell}: {repl}");
+        let quit = m.run("exit()", &[]);
+        assert_eq!(quit["completed"], true, "{shell}: {quit}");
+    }
+    let never = format!(
+        "\"type\":\"run_complete\",\"payload\":{{\"marker\":{}",
+        thrown_away["marker"]
+    );
+    let log = std::fs::read_to_string(m.dir().join("events.jsonl")).unwrap();
+    assert!(
+        !log.contains(&never),
+        "{shell}: the thrown-away run completed"
+    );
     m.sandbox
         .run_in(&m.home, &["destroy", &m.id])
         .expect_code(0);
