@@ -54,6 +54,13 @@ impl Matrix {
         }
     }
 
+    /// Ends the Session (every test does, so no shell outlives it).
+    fn destroy(self) {
+        self.sandbox
+            .run_in(&self.home, &["destroy", &self.id])
+            .expect_code(0);
+    }
+
     fn fish(&self) -> bool {
         self.shell == "fish"
     }
@@ -494,9 +501,7 @@ fn every_row_completes_for_the_command_that_finished(#[case] shell: &'static str
 
     // The exit statuses are kept beside the log.
     assert!(m.dir().join("run-exits.jsonl").is_file());
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// A shell the host cannot integrate with (started through `sh -c`): the
@@ -559,9 +564,7 @@ fn a_shell_started_through_sh_c_completes_through_the_completion_line() {
             lines: &[],
         },
     );
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// The integrated shell replaces itself with a shell of the same kind
@@ -621,9 +624,7 @@ fn runs_complete_after_the_shell_replaced_itself(#[case] shell: &'static str) {
             lines: &[],
         },
     );
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// fish refuses a line with a syntax error and keeps it in its editor. The
@@ -688,9 +689,7 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
     let result = m.run("echo world", &["--output"]);
     assert_eq!(result["exitCode"], done(0), "{result}");
     assert_eq!(result["output"], "typed-by-user echo world\n", "{result}");
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// A run left at a continuation prompt (an unclosed quote) times out, and so
@@ -768,9 +767,7 @@ fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'
         !log.contains(&never),
         "{shell}: the thrown-away run completed"
     );
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// A run typed ahead while the REPL a previous run started is still starting
@@ -818,9 +815,7 @@ fn a_run_typed_ahead_into_a_starting_repl_completes(#[case] shell: &'static str)
             lines: &[],
         },
     );
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// `run ID --file PATH` with no command: the file's command is typed.
@@ -875,9 +870,7 @@ fn run_takes_its_command_from_a_file() {
         "{}",
         neither.json()
     );
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// `inspect` lists the runs typed and not finished; a timed-out run stays
@@ -906,9 +899,7 @@ fn inspect_shows_pending_runs() {
     let next = m.run("true", &[]);
     assert_eq!(next["completed"], true, "{next}");
     assert_eq!(inspect(&m), serde_json::json!([]));
-    m.sandbox
-        .run_in(&m.home, &["destroy", &m.id])
-        .expect_code(0);
+    m.destroy();
 }
 
 /// A Session or a command ended by a signal says so: `wait --exit` gives
