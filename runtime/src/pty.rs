@@ -24,8 +24,12 @@ pub fn open(cols: u16, rows: u16) -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// Makes `command` start on the PTY `slave` the way a terminal starts a
 /// shell: the slave as stdin, stdout and stderr, in a new session (so the
 /// child leads its own process group, which signals address) with the PTY as
-/// its controlling terminal. Takes the caller's copy of the slave; it is
-/// closed when `command` is dropped.
+/// its controlling terminal, and every signal at its default action. An
+/// ignored signal survives `exec`: started from `nohup` (or a script's
+/// background job, which ignores SIGINT and SIGQUIT), the command would
+/// ignore the hang-up that ends it when its Session is destroyed, and Ctrl+C
+/// typed into it. Takes the caller's copy of the slave; it is closed when
+/// `command` is dropped.
 pub fn attach(command: &mut Command, slave: OwnedFd) -> std::io::Result<()> {
     command
         .stdin(Stdio::from(slave.try_clone()?))
@@ -39,6 +43,12 @@ pub fn attach(command: &mut Command, slave: OwnedFd) -> std::io::Result<()> {
             }
             if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            for signal in 1..libc::SIGRTMIN() {
+                if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                    // Fails only for a number that is no signal: nothing to reset.
+                    libc::signal(signal, libc::SIG_DFL);
+                }
             }
             Ok(())
         });
@@ -70,6 +80,38 @@ fn winsize(cols: u16, rows: u16) -> Winsize {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    /// A signal the starting process ignores (as `nohup` leaves SIGHUP) is
+    /// at its default action in the command.
+    #[test]
+    fn a_child_on_the_pty_ignores_no_signal() {
+        let (master, slave) = open(80, 24).unwrap();
+        let mut cmd = Command::new("grep");
+        cmd.args(["SigIgn", "/proc/self/status"]);
+        // SAFETY: `signal` is async-signal-safe; this runs before `attach`'s
+        // own set-up, in the child only.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        attach(&mut cmd, slave).unwrap();
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        let mut out = String::new();
+        let mut master = std::fs::File::from(master);
+        let _ = master.read_to_string(&mut out);
+        child.wait().unwrap();
+        let ignored = out
+            .trim()
+            .strip_prefix("SigIgn:\t")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .unwrap_or_else(|| panic!("{out:?}"));
+        // Signals 1–31 (glibc keeps 32 and 33 for itself).
+        assert_eq!(ignored & 0x7fff_ffff, 0, "{out:?}");
+    }
 
     #[test]
     fn a_child_on_the_pty_has_it_as_controlling_terminal_at_its_size() {
