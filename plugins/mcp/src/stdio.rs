@@ -27,6 +27,11 @@ pub const MAX_LINE: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
 /// The buffer between the two tasks and rmcp: one typical message.
 const PIPE: usize = 64 << 10;
 
+/// Answers waiting for the writer: a client that sends broken lines and
+/// never reads what comes back is slowed down (its lines are no longer
+/// read), not remembered without bound.
+const ANSWERS_WAITING: usize = 64;
+
 /// The UTF-8 byte order mark rmcp skips before a message (RFC 8259 §8.1).
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -52,7 +57,7 @@ where
     let (ours, rmcps) = tokio::io::duplex(PIPE);
     let (from_rmcp, to_rmcp) = tokio::io::split(ours);
     let (read, write) = tokio::io::split(rmcps);
-    let (answers, answered) = mpsc::unbounded_channel();
+    let (answers, answered) = mpsc::channel(ANSWERS_WAITING);
     tokio::spawn(read_client(input, to_rmcp, answers));
     let writer = tokio::spawn(write_client(from_rmcp, answered, output));
     Filtered {
@@ -142,7 +147,7 @@ fn error(code: ErrorCode, message: &str) -> Value {
 async fn read_client<R: AsyncRead + Unpin>(
     input: R,
     mut to_rmcp: WriteHalf<DuplexStream>,
-    answers: mpsc::UnboundedSender<Value>,
+    answers: mpsc::Sender<Value>,
 ) {
     let mut input = BufReader::new(input);
     let mut line = Vec::new();
@@ -162,10 +167,11 @@ async fn read_client<R: AsyncRead + Unpin>(
                 Ok(()) => to_rmcp.write_all(b"\n").await,
                 Err(e) => Err(e),
             },
-            Verdict::Answer(answer) => {
-                let _ = answers.send(answer);
-                Ok(())
-            }
+            // The writer is gone (the client's stream closed): stop.
+            Verdict::Answer(answer) => answers
+                .send(answer)
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
         };
         if passed.is_err() {
             break;
@@ -179,7 +185,7 @@ async fn read_client<R: AsyncRead + Unpin>(
 /// after writing the answers already queued.
 async fn write_client<W: AsyncWrite + Unpin>(
     from_rmcp: ReadHalf<DuplexStream>,
-    mut answered: mpsc::UnboundedReceiver<Value>,
+    mut answered: mpsc::Receiver<Value>,
     mut output: W,
 ) {
     let mut from_rmcp = BufReader::new(from_rmcp);
