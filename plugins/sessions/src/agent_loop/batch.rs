@@ -173,20 +173,19 @@ fn invalid(message: impl Into<String>) -> PluginError {
 /// millions of parsed objects); split it into several batches.
 pub(crate) const MAX_STEPS: usize = 10_000;
 
-/// A plan's JSON, read element by element so an array longer than
-/// [`MAX_STEPS`] is only counted.
+/// A plan's JSON array, read element by element so an array longer than
+/// [`MAX_STEPS`] is only counted. Anything but an array fails to
+/// deserialize ([`parse_plan`] then tells invalid JSON from another value).
 enum PlanJson {
     /// The steps' JSON, at most [`MAX_STEPS`].
     Steps(Vec<Value>),
     /// An array of this many steps, more than [`MAX_STEPS`].
     TooMany(usize),
-    /// Valid JSON that is not an array.
-    NotArray,
 }
 
 impl<'de> serde::Deserialize<'de> for PlanJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use serde::de::{IgnoredAny, SeqAccess, Visitor};
         struct Plan;
         impl<'de> Visitor<'de> for Plan {
             type Value = PlanJson;
@@ -212,41 +211,23 @@ impl<'de> serde::Deserialize<'de> for PlanJson {
                 }
                 Ok(PlanJson::TooMany(count))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PlanJson, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
-            fn visit_unit<E>(self) -> Result<PlanJson, E> {
-                Ok(PlanJson::NotArray)
-            }
         }
-        d.deserialize_any(Plan)
+        d.deserialize_seq(Plan)
     }
 }
 
 /// Parses and validates the whole plan (contract §4's messages), at most
 /// [`MAX_STEPS`] steps.
 fn parse_plan(source: &str) -> Result<Vec<Step>, PluginError> {
-    let plan: PlanJson =
-        serde_json::from_str(source).map_err(|_| invalid("Batch steps must be valid JSON."))?;
+    let plan = serde_json::from_str::<PlanJson>(source).map_err(|_| {
+        // Told apart only on this error path: JSON that is not an array.
+        match serde_json::from_str::<serde::de::IgnoredAny>(source) {
+            Ok(_) => invalid("Batch steps must be a JSON array."),
+            Err(_) => invalid("Batch steps must be valid JSON."),
+        }
+    })?;
     let items = match plan {
         PlanJson::Steps(items) => items,
-        PlanJson::NotArray => return Err(invalid("Batch steps must be a JSON array.")),
         PlanJson::TooMany(count) => {
             return Err(invalid(format!(
                 "Batch has {count} steps; a batch runs at most {MAX_STEPS}: split the plan \
