@@ -266,7 +266,8 @@ fn run(
     // take the brackets as keys (a POSIX shell's tracker counts the lines
     // instead, by their prompts).
     let lines = command.trim_end_matches(['\n', '\r']);
-    let pasted = matches!(how, How::Shell) && {
+    let mut pasted = false;
+    if matches!(how, How::Shell) {
         let mut log = running(shared)?;
         let editor = log
             .tracker
@@ -277,14 +278,12 @@ fn run(
         if editor && log.screen.get().takes_bracketed_paste() {
             log.shell_takes_paste = true;
         }
-        editor && log.shell_takes_paste && lines.contains('\n')
-    };
-    if pasted {
-        line = agent_tty_term::paste::bracketed(lines);
-        line.push('\n');
-    }
-    if matches!(how, How::Shell) {
-        clear_fish_line(&*running(shared)?, &mut line);
+        pasted = editor && log.shell_takes_paste && lines.contains('\n');
+        if pasted {
+            line = agent_tty_term::paste::bracketed(lines);
+            line.push('\n');
+        }
+        clear_fish_line(&log, &mut line);
     }
     input(shared, body, line.as_bytes(), move |log, seq| {
         let how = match how {
@@ -363,8 +362,8 @@ fn input(
         // Ctrl+C (with the terminal's signals on) throws away what the
         // shell has not read: runs typed before it will never start.
         let shell = shared.child_pid as i32;
-        let shell_in_front = foreground::group(&shared.master).is_none_or(|g| g == shell);
-        if foreground::interrupts(&shared.master, bytes, shell_in_front) {
+        let to_shell = foreground::group(&shared.master).is_none_or(|g| g == shell);
+        if foreground::interrupts(&shared.master, bytes, to_shell) {
             if let Some(tracker) = log.tracker.as_mut() {
                 tracker.interrupted();
             }
@@ -377,8 +376,6 @@ fn input(
         let waited_run = matches!(&log.runs.pending().last(), Some(r) if r.seq == seq);
         if !pasted && !waited_run && (bytes.contains(&b'\r') || bytes.contains(&b'\n')) {
             if let Some(tracker) = log.tracker.as_mut() {
-                let shell = shared.child_pid as i32;
-                let to_shell = foreground::group(&shared.master).is_none_or(|g| g == shell);
                 tracker.line_typed(to_shell);
             }
         }
