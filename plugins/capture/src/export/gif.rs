@@ -54,17 +54,13 @@ pub const MAX_GIF_PIXELS: u64 = 16 << 20;
 
 /// Refuses a recording whose frames would have more than
 /// [`MAX_GIF_PIXELS`], saying what to change.
-pub fn check_size(
-    manifest: &Manifest,
-    events: &(impl super::Events + ?Sized),
-    facts: &LogFacts,
-    look: &Look,
-) -> Result<(), String> {
-    let (width, height) = Canvas::new(manifest, events, facts, look).pixel_size()?;
+pub fn check_size(manifest: &Manifest, facts: &LogFacts, look: &Look) -> Result<(), String> {
+    let (cols, rows) = super::frames::canvas_size(manifest, facts);
+    let (width, height) =
+        agent_tty_render::Renderer::with_look(look.clone()).checked_image_size(cols, rows)?;
     if u64::from(width) * u64::from(height) <= MAX_GIF_PIXELS {
         return Ok(());
     }
-    let (cols, rows) = super::frames::canvas_size(manifest, facts);
     Err(format!(
         "a {cols}×{rows} screen at this font size and line height is {width}×{height} pixels, \
          more than the {} million a GIF frame may have; use a smaller --font-size or \

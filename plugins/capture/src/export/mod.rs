@@ -452,7 +452,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
             }
             Some(match format {
                 Format::Gif => {
-                    gif::check_size(&source.manifest, &events, &facts, &look).map_err(|why| {
+                    gif::check_size(&source.manifest, &facts, &look).map_err(|why| {
                         PluginError::new(
                             ErrorCode::InvalidInput,
                             format!("Record export request is invalid: {why}."),
