@@ -54,6 +54,12 @@ impl Matrix {
         }
     }
 
+    /// A Session of `shell` started plainly, or `None` (the test skips)
+    /// when this machine does not have it.
+    fn of(shell: &'static str) -> Option<Self> {
+        installed(shell).then(|| Matrix::new(shell, &[shell]))
+    }
+
     /// Ends the Session (every test does, so no shell outlives it).
     fn destroy(self) {
         self.sandbox
@@ -578,10 +584,9 @@ fn a_shell_started_through_sh_c_completes_through_the_completion_line() {
 #[case::fish("fish")]
 #[case::dash("dash")]
 fn runs_complete_after_the_shell_replaced_itself(#[case] shell: &'static str) {
-    if !installed(shell) {
+    let Some(m) = Matrix::of(shell) else {
         return;
-    }
-    let m = Matrix::new(shell, &[shell]);
+    };
     m.row(
         "before",
         "echo before-exec",
@@ -702,10 +707,9 @@ fn fish_completes_a_refused_line_and_clears_it_for_the_next_run() {
 #[case::fish("fish")]
 #[case::dash("dash")]
 fn runs_after_a_cancelled_continuation_report_their_own_status(#[case] shell: &'static str) {
-    if !installed(shell) {
+    let Some(m) = Matrix::of(shell) else {
         return;
-    }
-    let m = Matrix::new(shell, &[shell]);
+    };
     let timed_out = |r: &Value| {
         assert_eq!(
             (&r["completed"], &r["timedOut"]),
@@ -942,10 +946,9 @@ fn a_line_typed_ahead_waits_for_slow_prompt_hooks(
     #[case] shell: &'static str,
     #[case] slow_hook: &str,
 ) {
-    if !installed(shell) {
+    let Some(m) = Matrix::of(shell) else {
         return;
-    }
-    let m = Matrix::new(shell, &[shell]);
+    };
     let hooked = m.run(slow_hook, &[]);
     assert_eq!(hooked["completed"], true, "{shell}: {hooked}");
     // The run completed at its end mark, before the (now slow) hook: wait
