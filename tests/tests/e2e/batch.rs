@@ -11,6 +11,15 @@ fn events(home: &Path, id: &str) -> Vec<Value> {
     logged_events(&home.join("sessions").join(id))
 }
 
+/// How many records a Session's Event Log holds that a batch would add:
+/// every one but `output` (bash's prompt may still be arriving).
+fn sent_records(home: &Path, id: &str) -> usize {
+    events(home, id)
+        .iter()
+        .filter(|e| e["type"] != "output")
+        .count()
+}
+
 #[test]
 fn mark_logs_a_marker_event_and_returns_its_seq() {
     let sandbox = Sandbox::new();
@@ -154,12 +163,7 @@ fn an_invalid_plan_sends_nothing(#[case] plan: &str, #[case] message: &str) {
     let id = bash_session(&sandbox, &home, &[]);
     // Only what the batch itself would log counts: bash's prompt may still
     // be arriving as `output` events while the batch is refused.
-    let sent = || {
-        events(&home, &id)
-            .iter()
-            .filter(|e| e["type"] != "output")
-            .count()
-    };
+    let sent = || sent_records(&home, &id);
     let before = sent();
     let out = sandbox.run_in(&home, &["batch", &id, plan]);
     out.expect_code(2);
@@ -179,12 +183,7 @@ fn a_plan_beyond_the_step_limit_is_refused_naming_it() {
     let sandbox = Sandbox::new();
     let home = sandbox.home("h");
     let id = bash_session(&sandbox, &home, &[]);
-    let sent = || {
-        events(&home, &id)
-            .iter()
-            .filter(|e| e["type"] != "output")
-            .count()
-    };
+    let sent = || sent_records(&home, &id);
     let before = sent();
     let file = sandbox.root().join("plan.json");
     std::fs::write(
