@@ -238,7 +238,8 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
     let master = &shared.master;
     let shell = shared.child_pid as i32;
     let foreground = foreground::group(master);
-    let replaced = shared.shell_replaced();
+    // Looked at (two `/proc` reads) only once a run has settled.
+    let replaced = std::cell::LazyCell::new(|| shared.shell_replaced());
     // Every byte typed has been read, by whatever read it.
     let all_read = || shared.queue.pending() == 0 && foreground::input_read(master);
     let mut ready = Vec::new();
@@ -251,7 +252,7 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
         let tracker = log.tracker.as_ref();
         let done = match &run.how {
             How::Line(_) => false,
-            How::Shell if replaced => {
+            How::Shell if *replaced => {
                 // The shell replaced itself (`exec bash`): the program now
                 // in its place, which has no hooks, waits for input.
                 foreground == Some(shell) && foreground::waits_for_input(master, shell)
@@ -282,7 +283,7 @@ fn ready_runs(shared: &Shared, log: &mut LogState) -> Vec<String> {
                 // waits for a key (its prompt hooks, however slow, are
                 // done: the line typed ahead would be read by now) and did
                 // not start the line (the program had read it).
-                Some(fg) if fg == shell && tracker.is_some() && !replaced => {
+                Some(fg) if fg == shell && tracker.is_some() && !*replaced => {
                     tracker.is_some_and(|t| t.at_prompt() && !t.is_running(&run.marker))
                         && foreground::waits_for_input(master, shell)
                 }
