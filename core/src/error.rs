@@ -81,7 +81,7 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
 }
 
 /// What to do about the disk being full (see [`is_disk_full`]).
-pub const DISK_FULL_ADVICE: &str = "the disk is full: free some space and try again";
+const DISK_FULL_ADVICE: &str = "the disk is full: free some space and try again";
 
 /// What to do about a limit of the machine (a full disk, a descriptor
 /// limit), appended to the message of an error caused by one (empty
@@ -132,12 +132,6 @@ impl Error {
             path: path.to_owned(),
             source,
         }
-    }
-
-    /// Whether this is a read or write that failed because the disk is
-    /// full ([`is_disk_full`]).
-    pub fn is_disk_full(&self) -> bool {
-        matches!(self, Error::Read { source, .. } | Error::Write { source, .. } if is_disk_full(source))
     }
 
     /// The contract code for this error.
@@ -213,7 +207,6 @@ mod tests {
             Path::new("/h/x"),
             io::Error::from_raw_os_error(libc::ENOSPC),
         );
-        assert!(write.is_disk_full());
         assert_eq!(write.code(), ErrorCode::StorageWriteError);
         assert!(
             write

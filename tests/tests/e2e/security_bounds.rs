@@ -400,9 +400,10 @@ fn a_full_disk_never_keeps_a_session_alive(#[case] args: &[&str]) {
     );
 }
 
-/// `record export` on a full disk says so, as every write does
-/// (`STORAGE_WRITE_ERROR`, exit 8, what to do), and leaves no partial
-/// recording behind, into the artifacts or at `--out`.
+/// `record export` on a full disk fails as 0.5's does (`EXPORT_ERROR`,
+/// exit 7, 0.5's message and detail keys), its `cause` saying the disk is
+/// full and what to do, and leaves no partial recording behind, into the
+/// artifacts or at `--out`.
 #[rstest]
 #[case::artifacts(false)]
 #[case::out(true)]
@@ -442,14 +443,31 @@ fn record_export_on_a_full_disk_says_the_disk_is_full_and_leaves_nothing(#[case]
     std::fs::remove_file(&filler).unwrap();
     sandbox.run_in(&home, &["destroy", "--force", &id]);
 
-    exported.expect_code(8);
+    exported.expect_code(7);
     let json = exported.json();
     assert_eq!(json["ok"], false, "{json:#}");
     assert_eq!(json["command"], "record export");
-    assert_eq!(json["error"]["code"], "STORAGE_WRITE_ERROR", "{json:#}");
-    let message = json["error"]["message"].as_str().unwrap();
-    assert!(message.contains("the disk is full"), "{message}");
-    assert!(message.contains("free some space"), "{message}");
+    assert_eq!(json["error"]["code"], "EXPORT_ERROR", "{json:#}");
+    assert_eq!(
+        json["error"]["message"],
+        format!("Failed to export session \"{id}\" as asciicast."),
+    );
+    let mut keys: Vec<&str> = json["error"]["details"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let expected: &[&str] = if to_out {
+        &["cause", "format", "out", "sessionId"]
+    } else {
+        &["cause", "format", "sessionId"]
+    };
+    assert_eq!(keys, expected, "{json:#}");
+    let cause = json["error"]["details"]["cause"].as_str().unwrap();
+    assert!(cause.contains("the disk is full"), "{cause}");
+    assert!(cause.contains("free some space"), "{cause}");
     assert_eq!(listed(&artifacts), before, "a partial recording was left");
     assert!(listed(&out).is_empty(), "{:?}", listed(&out));
 }

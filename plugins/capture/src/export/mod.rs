@@ -26,7 +26,7 @@ use crate::store::{fill_counted, write_file_with};
 use agent_tty_core::artifacts::{
     append_artifact, check_artifact_store, ensure_artifacts_dir, ArtifactEntry, ArtifactKind,
 };
-use agent_tty_core::error::{is_disk_full, DISK_FULL_ADVICE};
+use agent_tty_core::error::limit_advice;
 use agent_tty_core::event_log::{Event, EventBody, Skipped};
 use agent_tty_core::layout::SessionDir;
 use agent_tty_core::manifest::Manifest;
@@ -388,38 +388,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         .with_details(details)
     };
 
-    // A full disk is the machine's state, not the export's fault: said as
-    // everywhere else (STORAGE_WRITE_ERROR, what to do). What was being
-    // written was a temp file, removed, so nothing partial is left.
-    let disk_full = |writing: &dyn std::fmt::Display, cause: String| {
-        let mut details = json!({
-            "sessionId": source.id,
-            "format": format.name(),
-            "writing": writing.to_string(),
-            "cause": cause,
-        });
-        if let Some(out) = &out {
-            details["out"] = json!(out);
-        }
-        PluginError::new(
-            ErrorCode::StorageWriteError,
-            format!(
-                "Could not export session \"{}\" as {}: {DISK_FULL_ADVICE} (or give --out a \
-                 path on another disk).",
-                source.id,
-                format.name()
-            ),
-        )
-        .with_details(details)
-    };
-    let store_failed = |e: agent_tty_core::Error, writing: &dyn std::fmt::Display| {
-        if e.is_disk_full() {
-            disk_full(writing, e.to_string())
-        } else {
-            failed(e.to_string())
-        }
-    };
-
     let destination = destination.transpose().map_err(&failed)?;
     if destination != Some(Destination::Stdout) {
         check_artifact_store(&source.dir)?;
@@ -504,8 +472,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     };
     let not_written = |failure: Failure, to: &dyn std::fmt::Display| match failure {
         Failure::Log(why) => failed(why),
-        Failure::Write(e) if is_disk_full(&e) => disk_full(to, e.to_string()),
-        Failure::Write(e) => failed(format!("could not write {to}: {e}")),
+        // A full disk's `cause` says so and what to do (0.5's code and
+        // message stay: EXPORT_ERROR, exit 7).
+        Failure::Write(e) => failed(format!("could not write {to}: {e}{}", limit_advice(&e))),
     };
 
     // The result, the same whether a file or stdout (`path: None`) got it;
@@ -545,7 +514,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
     let path: PathBuf = match &destination {
         Some(Destination::File(path)) => path.clone(),
         _ => ensure_artifacts_dir(&source.dir)
-            .map_err(|e| store_failed(e, &"the artifacts directory"))?
+            .map_err(|e| failed(e.to_string()))?
             .join(format!(
                 "recording-{captured_at_seq}-{}.{}",
                 format.name(),
@@ -570,9 +539,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<CommandOutput, PluginError> {
         // user's and stays.
         if out.is_none() {
             let _ = std::fs::remove_file(&path);
-        }
-        if e.is_disk_full() {
-            return Err(disk_full(&"the artifact list", e.to_string()));
         }
         return Err(failed(format!(
             "the artifact list could not be updated: {e}"
